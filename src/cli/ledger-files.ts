@@ -1,0 +1,40 @@
+// Finds a ledger directory's chunk files and orders them by first seqno, refusing directories
+// where two files claim the same seqnos. Files written aside by a recovery (`.ignored`) are skipped.
+
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CocoError } from '../errors.js';
+import { parseChunkName, type ChunkName } from '../ledger/chunk-file.js';
+
+export interface ChunkFile {
+  name: string;
+  path: string;
+  chunk: ChunkName;
+}
+
+export function listChunkFiles(directory: string): ChunkFile[] {
+  let names: string[];
+  try {
+    if (!statSync(directory).isDirectory()) throw new Error('not a directory');
+    names = readdirSync(directory);
+  } catch (error) {
+    throw new CocoError('LedgerDirectoryUnreadable', `cannot read ledger directory ${directory}: ${(error as Error).message}`);
+  }
+  const files: ChunkFile[] = [];
+  for (const name of names) {
+    const chunk = parseChunkName(name);
+    if (chunk && chunk.suffix !== 'ignored') files.push({ name, path: join(directory, name), chunk });
+  }
+  if (files.length === 0) {
+    throw new CocoError('LedgerDirectoryEmpty', `no ledger chunk files (ledger_<first>-<last>[.committed]) in ${directory}`);
+  }
+  files.sort((a, b) => a.chunk.first - b.chunk.first);
+  for (let i = 1; i < files.length; i++) {
+    const previous = files[i - 1]!;
+    const current = files[i]!;
+    if (previous.chunk.first === current.chunk.first) {
+      throw new CocoError('LedgerChunkOverlap', `${previous.name} and ${current.name} both start at seqno ${current.chunk.first}; keep only one of them`);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,60 @@
+// `coco ledger verify <dir>`: verifies a ledger directory offline and prints a summary, or one
+// line naming the file, the seqno and the reason it failed.
+
+import { readFileSync } from 'node:fs';
+import { LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
+import { formatTxId } from '../ledger/tx-id.js';
+import { listChunkFiles } from './ledger-files.js';
+import { Progress } from './progress.js';
+
+export interface LedgerVerifyOptions {
+  directory: string;
+  serviceCertPath?: string | undefined;
+  json: boolean;
+}
+
+export function ledgerVerify(options: LedgerVerifyOptions): LedgerSummary {
+  const files = listChunkFiles(options.directory);
+  const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : readFileSync(options.serviceCertPath, 'utf8');
+  const progress = new Progress();
+  const verifier = new LedgerVerifier({
+    ...(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem }),
+    onProgress: (p) => progress.update(`verifying: ${p.files}/${files.length} files, ${p.entries} transactions`),
+  });
+  try {
+    for (const file of files) verifier.addChunk(file.name, new Uint8Array(readFileSync(file.path)));
+    return verifier.finish();
+  } finally {
+    progress.done();
+  }
+}
+
+export function describeSummary(directory: string, summary: LedgerSummary): string {
+  const lines = [
+    `Ledger ${directory} verified.`,
+    `  chunk files:           ${summary.files}`,
+    `  transactions:          ${summary.transactions} (seqno ${summary.firstSeqno} to ${summary.lastTxId ? formatTxId(summary.lastTxId) : '-'})`,
+    `  signatures:            ${summary.signatures} (${summary.coseSignatures} also COSE-signed by the service)`,
+    `  last verified TxID:    ${summary.lastVerifiedTxId ? formatTxId(summary.lastVerifiedTxId) : 'none'}`,
+    `  service identity:      SHA-256 ${summary.serviceIdentityFingerprint ?? 'not recorded in this ledger'}`,
+  ];
+  if (summary.unsignedTail > 0) {
+    lines.push(`  not yet signed:        ${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)`);
+  }
+  return lines.join('\n');
+}
+
+export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
+  return {
+    verified: true,
+    files: summary.files,
+    transactions: summary.transactions,
+    signatures: summary.signatures,
+    cose_signatures: summary.coseSignatures,
+    first_seqno: summary.firstSeqno,
+    last_transaction_id: summary.lastTxId && formatTxId(summary.lastTxId),
+    last_verified_transaction_id: summary.lastVerifiedTxId && formatTxId(summary.lastVerifiedTxId),
+    unsigned_tail: summary.unsignedTail,
+    service_identity_sha256: summary.serviceIdentityFingerprint,
+  };
+}

@@ -1,0 +1,139 @@
+// The `coco` command: parses arguments, dispatches to a subcommand, and turns every CocoError
+// into one clear line on stderr and exit code 1. A stack trace means a bug in Coco.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CocoError } from '../errors.js';
+import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
+import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
+import { ledgerShow } from './ledger-show.js';
+
+const USAGE = `Usage: coco <command> [options]
+
+Commands:
+  ledger verify <dir> [--service-cert PEM] [--json]
+      Verify a ledger directory offline: every entry parses, chunks have no gap or overlap,
+      each signature transaction signs the Merkle root rebuilt from the entries, and each
+      signing node is endorsed by the service identity.
+  ledger show <dir> [--tables REGEX] [--seqno N] [--json]
+      Print each transaction's TxID, entry type and public writes and removes per map.
+
+Options:
+  -h, --help     Show help for a command
+  --version      Print Coco's version
+`;
+
+const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--json]
+
+Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order.
+  --service-cert PEM  Trust this service identity instead of the one recorded in the ledger.
+  --json              Print the summary as JSON.
+Exit status: 0 if everything verified; 1 with one line naming the file, the seqno and the reason.
+`;
+
+const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json]
+
+  --tables REGEX  Only maps whose name matches REGEX (and only transactions that touch one).
+  --seqno N       Only the transaction with this seqno.
+  --json          One JSON object per transaction (JSON Lines); keys and values as {"utf8": ...}
+                  when printable, {"hex": ...} otherwise.
+`;
+
+class UsageError extends CocoError {
+  constructor(message: string, readonly usage: string) {
+    super('UsageError', message);
+  }
+}
+
+interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+function parse(args: string[], options: ParseArgsConfig['options'], usage: string): ParsedArgs {
+  try {
+    const parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+    return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message, usage);
+  }
+}
+
+function oneDirectory(positionals: string[], usage: string): string {
+  if (positionals.length !== 1) throw new UsageError('expected exactly one ledger directory', usage);
+  return positionals[0]!;
+}
+
+async function runLedger(args: string[]): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === 'verify') {
+    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE);
+    if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
+    const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
+    const summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, json: values.json === true });
+    console.log(values.json ? JSON.stringify(summaryJson(summary), null, 2) : describeSummary(directory, summary));
+    return 0;
+  }
+  if (subcommand === 'show') {
+    const { values, positionals } = parse(
+      rest,
+      { tables: { type: 'string' }, seqno: { type: 'string' }, json: { type: 'boolean' } },
+      LEDGER_SHOW_USAGE,
+    );
+    if (values.help) return printUsage(LEDGER_SHOW_USAGE);
+    const directory = oneDirectory(positionals, LEDGER_SHOW_USAGE);
+    let tables: RegExp | undefined;
+    if (values.tables !== undefined) {
+      try {
+        tables = new RegExp(values.tables as string);
+      } catch (error) {
+        throw new UsageError(`--tables is not a valid regular expression: ${(error as Error).message}`, LEDGER_SHOW_USAGE);
+      }
+    }
+    const seqnoText = values.seqno as string | undefined;
+    if (seqnoText !== undefined && !/^[1-9]\d{0,14}$/.test(seqnoText)) {
+      throw new UsageError(`--seqno takes a positive whole number, not "${seqnoText}"`, LEDGER_SHOW_USAGE);
+    }
+    const shown = ledgerShow({
+      directory,
+      tables,
+      seqno: seqnoText === undefined ? undefined : Number(seqnoText),
+      json: values.json === true,
+      write: (line) => process.stdout.write(`${line}\n`),
+    });
+    if (shown === 0) console.error('coco ledger show: no transaction matched');
+    return 0;
+  }
+  throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', USAGE);
+}
+
+function printUsage(usage: string): number {
+  process.stdout.write(usage);
+  return 0;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') return printUsage(USAGE);
+    if (command === '--version') {
+      console.log('coco 0.1.0');
+      return 0;
+    }
+    if (command === 'ledger') return await runLedger(rest);
+    throw new UsageError(`unknown command "${command}"`, USAGE);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`coco: ${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    if (error instanceof LedgerVerificationError) {
+      console.error(`coco ledger verify: FAILED ${error.message}`);
+      return 1;
+    }
+    if (error instanceof CocoError) {
+      console.error(`coco: ${error.message} [${error.code}]`);
+      return 1;
+    }
+    throw error;
+  }
+}

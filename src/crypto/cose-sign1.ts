@@ -1,0 +1,130 @@
+// COSE Sign1 (RFC 9052) as CCF uses it: governance requests, the service's signatures over the
+// Merkle root, COSE receipts. ECDSA signatures are raw r‖s, the hash fixed by the algorithm, and
+// the algorithm must match the key's curve.
+
+import { Decoder, Encoder, Tag } from 'cbor-x';
+import { CocoError } from '../errors.js';
+import { concatBytes, utf8 } from './bytes.js';
+import { curveOf, sign, verify, type CurveName } from './signing.js';
+
+export const COSE_SIGN1_TAG = 18;
+export const COSE_HEADER_ALG = 1;
+export const COSE_HEADER_KID = 4;
+export const COSE_ALG_ES256 = -7;
+export const COSE_ALG_ES384 = -35;
+export const COSE_ALG_EDDSA = -8;
+
+const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, Ed25519: COSE_ALG_EDDSA };
+
+export type CoseHeader = Map<number | string, unknown>;
+
+export interface CoseSign1 {
+  protectedBytes: Uint8Array;
+  protectedHeader: CoseHeader;
+  unprotectedHeader: CoseHeader;
+  /** `undefined` when the payload is detached. */
+  payload: Uint8Array | undefined;
+  signature: Uint8Array;
+}
+
+const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
+const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, variableMapSize: true });
+
+function fail(reason: string): never {
+  throw new CocoError('CoseMalformed', `COSE Sign1: ${reason}`);
+}
+
+function asBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) fail(`${what} must be a byte string`);
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function decodeCbor(bytes: Uint8Array, what: string): unknown {
+  try {
+    return decoder.decode(bytes);
+  } catch (error) {
+    fail(`${what} is not valid CBOR (${(error as Error).message})`);
+  }
+}
+
+export function decodeCoseSign1(bytes: Uint8Array): CoseSign1 {
+  let message = decodeCbor(bytes, 'message');
+  if (message instanceof Tag) {
+    if (message.tag !== COSE_SIGN1_TAG) fail(`expected CBOR tag ${COSE_SIGN1_TAG}, got ${message.tag}`);
+    message = message.value;
+  }
+  if (!Array.isArray(message) || message.length !== 4) fail('expected an array of 4 items');
+  const [protectedValue, unprotectedValue, payloadValue, signatureValue] = message as unknown[];
+  const protectedBytes = asBytes(protectedValue, 'protected header');
+  const protectedHeader = protectedBytes.length === 0 ? new Map() : decodeCbor(protectedBytes, 'protected header');
+  if (!(protectedHeader instanceof Map)) fail('protected header must be a map');
+  if (!(unprotectedValue instanceof Map)) fail('unprotected header must be a map');
+  const payload = payloadValue === null || payloadValue === undefined ? undefined : asBytes(payloadValue, 'payload');
+  return {
+    protectedBytes,
+    protectedHeader: protectedHeader as CoseHeader,
+    unprotectedHeader: unprotectedValue as CoseHeader,
+    payload,
+    signature: asBytes(signatureValue, 'signature'),
+  };
+}
+
+function cborHead(majorType: number, length: number): Uint8Array {
+  const major = majorType << 5;
+  if (length < 24) return Uint8Array.of(major | length);
+  if (length < 0x100) return Uint8Array.of(major | 24, length);
+  if (length < 0x10000) return Uint8Array.of(major | 25, length >> 8, length & 0xff);
+  return Uint8Array.of(major | 26, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+}
+
+function cborBytes(data: Uint8Array): Uint8Array {
+  return concatBytes(cborHead(2, data.length), data);
+}
+
+const SIGNATURE1_CONTEXT = utf8('Signature1');
+
+/** The bytes actually signed: Sig_structure = ["Signature1", protected, external_aad, payload]. */
+export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array, externalAad = new Uint8Array()): Uint8Array {
+  return concatBytes(
+    cborHead(4, 4),
+    cborHead(3, SIGNATURE1_CONTEXT.length),
+    SIGNATURE1_CONTEXT,
+    cborBytes(protectedBytes),
+    cborBytes(externalAad),
+    cborBytes(payload),
+  );
+}
+
+/** Verifies with the key of a PEM key or certificate; `detachedPayload` for a detached payload. */
+export function verifyCoseSign1(message: CoseSign1, keyOrCertPem: string, detachedPayload?: Uint8Array): boolean {
+  const payload = message.payload ?? detachedPayload;
+  if (payload === undefined) fail('payload is detached and none was supplied');
+  const alg = message.protectedHeader.get(COSE_HEADER_ALG);
+  const curve = curveOf(keyOrCertPem);
+  if (alg !== ALG_OF_CURVE[curve]) {
+    throw new CocoError('CoseAlgorithmMismatch', `COSE Sign1: algorithm ${String(alg)} does not match the ${curve} key`);
+  }
+  const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
+  return verify(keyOrCertPem, sigStructure(message.protectedBytes, payload), message.signature, format);
+}
+
+export interface CoseSign1Input {
+  privateKeyPem: string;
+  /** Protected header entries besides `alg`, which is set from the key. */
+  protectedHeader?: CoseHeader;
+  unprotectedHeader?: CoseHeader;
+  payload: Uint8Array;
+  /** Leave the payload out of the message (the verifier supplies it). */
+  detached?: boolean;
+}
+
+export function signCoseSign1(input: CoseSign1Input): Uint8Array {
+  const curve = curveOf(input.privateKeyPem);
+  const header: CoseHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, ALG_OF_CURVE[curve]]]);
+  for (const [key, value] of input.protectedHeader ?? []) if (key !== COSE_HEADER_ALG) header.set(key, value);
+  const protectedBytes = new Uint8Array(encoder.encode(header));
+  const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
+  const signature = sign(input.privateKeyPem, sigStructure(protectedBytes, input.payload), format);
+  const message = [protectedBytes, input.unprotectedHeader ?? new Map(), input.detached ? null : input.payload, signature];
+  return new Uint8Array(encoder.encode(new Tag(message, COSE_SIGN1_TAG)));
+}

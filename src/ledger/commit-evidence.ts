@@ -1,0 +1,32 @@
+// Commit evidence: "ce:<view>.<seqno>:<hex nonce>". Its digest is bound into the transaction's
+// Merkle leaf; the nonce is derived from the ledger secret, so only a node holding the secret can
+// reveal it, which it does only for committed transactions (a receipt then proves commit).
+
+import { fromHex, utf8, toHex } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { hkdfSha256, hmacSha256 } from '../crypto/kdf.js';
+import { CocoError } from '../errors.js';
+import { formatTxId, type TxId } from './tx-id.js';
+
+const COMMIT_SECRET_INFO = utf8('Commit secret label');
+const COMMIT_SECRET_BYTES = 32;
+
+export function commitSecret(ledgerSecretKey: Uint8Array): Uint8Array {
+  return hkdfSha256(ledgerSecretKey, new Uint8Array(), COMMIT_SECRET_INFO, COMMIT_SECRET_BYTES);
+}
+
+export function commitEvidence(commitSecretKey: Uint8Array, txId: TxId): string {
+  const nonce = hmacSha256(commitSecretKey, utf8(formatTxId(txId)));
+  return `ce:${formatTxId(txId)}:${toHex(nonce)}`;
+}
+
+export function commitEvidenceDigest(evidence: string): Uint8Array {
+  return sha256(utf8(evidence));
+}
+
+/** The TxID a commit evidence string names; CocoError if it is not one. */
+export function parseCommitEvidence(evidence: string): { txId: TxId; nonce: Uint8Array } {
+  const match = /^ce:(\d{1,15})\.(\d{1,15}):([0-9a-f]{64})$/.exec(evidence);
+  if (!match) throw new CocoError('InvalidCommitEvidence', `"${evidence.slice(0, 80)}" is not commit evidence ("ce:<view>.<seqno>:<64 hex>")`);
+  return { txId: { view: Number(match[1]), seqno: Number(match[2]) }, nonce: fromHex(match[3]!) };
+}

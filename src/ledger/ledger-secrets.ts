@@ -1,0 +1,39 @@
+// The ledger secrets a node holds: AES-256-GCM keys, each applicable from a seqno until the next
+// one (a rekey). Private domains are encrypted, and public-only entries authenticated, with the
+// secret applicable at the entry's seqno.
+
+import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
+import { CocoError } from '../errors.js';
+
+export interface LedgerSecret {
+  /** First seqno this secret applies to. */
+  fromSeqno: number;
+  key: Uint8Array;
+}
+
+export class LedgerSecrets {
+  private readonly secrets: LedgerSecret[] = [];
+
+  constructor(initial: readonly LedgerSecret[] = []) {
+    for (const secret of initial) this.add(secret);
+  }
+
+  add(secret: LedgerSecret): void {
+    if (secret.key.length !== AES_256_KEY_BYTES) {
+      throw new CocoError('InvalidKey', `a ledger secret is ${AES_256_KEY_BYTES} bytes, not ${secret.key.length}`);
+    }
+    const last = this.secrets.at(-1);
+    if (last && secret.fromSeqno <= last.fromSeqno) {
+      throw new CocoError('InvalidArgument', `ledger secrets must be added in seqno order (${secret.fromSeqno} after ${last.fromSeqno})`);
+    }
+    this.secrets.push({ fromSeqno: secret.fromSeqno, key: secret.key });
+  }
+
+  keyFor(seqno: number): Uint8Array {
+    for (let i = this.secrets.length - 1; i >= 0; i--) {
+      const secret = this.secrets[i]!;
+      if (secret.fromSeqno <= seqno) return secret.key;
+    }
+    throw new CocoError('LedgerSecretMissing', `no ledger secret applies to seqno ${seqno}`);
+  }
+}

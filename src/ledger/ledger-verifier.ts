@@ -1,0 +1,338 @@
+// Offline verification of a whole ledger, chunk by chunk in seqno order: every entry parses, the
+// seqnos run without gap or overlap, the Merkle tree rebuilt from the entries has the root each
+// signature transaction signed, each signature verifies with its node's certificate, and that
+// certificate is endorsed by the service identity recorded in the ledger (or the one trusted).
+
+import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { certificateId, publicKeyId } from '../crypto/entity-id.js';
+import { verifyDigest } from '../crypto/signing.js';
+import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
+import { equalBytes, fromBase64, fromUtf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, type ChunkLayout } from './chunk-file.js';
+import { decodeEntry, EntryType, type LedgerEntry } from './entry.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
+import { MerkleTree } from './merkle-tree.js';
+import {
+  COSE_SIGNATURES_MAP,
+  decodePrimarySignature,
+  SIGNATURES_MAP,
+  singletonWrite,
+  TREE_MAP,
+  type DecodedSignature,
+} from './signature.js';
+import { formatTxId, type TxId } from './tx-id.js';
+
+export const SERVICE_INFO_MAP = 'public:ccf.gov.service.info';
+export const NODES_INFO_MAP = 'public:ccf.gov.nodes.info';
+
+export class LedgerVerificationError extends CocoError {
+  constructor(
+    readonly file: string,
+    readonly txId: TxId | undefined,
+    readonly reason: string,
+  ) {
+    super('LedgerVerificationFailed', `${file}${txId ? ` at seqno ${formatTxId(txId)}` : ''}: ${reason}`);
+  }
+}
+
+export interface VerifyProgress {
+  files: number;
+  entries: number;
+  bytes: number;
+}
+
+export interface LedgerVerifierOptions {
+  /** PEM of the service identity to trust; without it, the identity recorded in the ledger is used. */
+  trustedServiceCertPem?: string;
+  onProgress?: (progress: VerifyProgress) => void;
+}
+
+export interface LedgerSummary {
+  files: number;
+  transactions: number;
+  signatures: number;
+  coseSignatures: number;
+  firstSeqno: number | undefined;
+  lastTxId: TxId | undefined;
+  /** The last signature transaction: everything up to it is verified. */
+  lastVerifiedTxId: TxId | undefined;
+  /** Transactions after the last signature, which no signature covers yet. */
+  unsignedTail: number;
+  serviceCertPem: string | undefined;
+  /** SHA-256 hex of the service certificate DER (`openssl x509 -fingerprint -sha256`). */
+  serviceIdentityFingerprint: string | undefined;
+}
+
+export class LedgerVerifier {
+  private readonly tree = new MerkleTree();
+  private readonly nodeCerts = new Map<string, string>();
+  private serviceCertPem: string | undefined;
+  private readonly trustedServiceKey: Uint8Array | undefined;
+  private file = '';
+  private lastTxId: TxId | undefined;
+  private lastVerifiedTxId: TxId | undefined;
+  private lastFileCommitted = false;
+  private files = 0;
+  private transactions = 0;
+  private signatures = 0;
+  private coseSignatures = 0;
+  private bytes = 0;
+  private firstSeqno: number | undefined;
+  private sinceSignature = 0;
+  private lastSignatureSeqno = 0;
+  /** View of each seqno since the last signature, to name an altered entry by its TxID. */
+  private readonly views = new Map<number, number>();
+
+  constructor(private readonly options: LedgerVerifierOptions = {}) {
+    this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    if (options.trustedServiceCertPem !== undefined) {
+      this.trustedServiceKey = parseCertificate(options.trustedServiceCertPem).publicKeyDer;
+    }
+  }
+
+  private fail(reason: string, txId = this.lastTxId): never {
+    throw new LedgerVerificationError(this.file, txId, reason);
+  }
+
+  /** Verifies the next chunk; chunks must come in seqno order. */
+  addChunk(fileName: string, bytes: Uint8Array): void {
+    this.file = fileName;
+    const name = parseChunkName(fileName);
+    if (!name) this.fail('not a ledger chunk name (expected ledger_<first>-<last>[.committed])');
+    const expectedFirst = (this.lastTxId?.seqno ?? 0) + 1;
+    if (name.first !== expectedFirst) {
+      const what = name.first > expectedFirst ? 'a gap' : 'an overlap';
+      this.fail(
+        this.lastTxId === undefined
+          ? `the ledger starts at seqno ${name.first}; verification needs every chunk from seqno 1`
+          : `${what}: the previous chunk ended at seqno ${expectedFirst - 1} but this one starts at ${name.first}`,
+      );
+    }
+    let layout: ChunkLayout;
+    try {
+      layout = readChunkLayout(bytes, fileName);
+    } catch (error) {
+      this.fail((error as Error).message);
+    }
+    const entryBytes = bytes.subarray(0, layout.entriesEnd);
+    const offsets: number[] = [];
+    let offset = CHUNK_HEADER_BYTES;
+    while (offset < layout.entriesEnd) {
+      const expected: TxId = { view: this.lastTxId?.view ?? 0, seqno: expectedFirst + offsets.length };
+      let decoded;
+      try {
+        decoded = decodeEntry(entryBytes, offset);
+      } catch (error) {
+        this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
+      }
+      offsets.push(offset);
+      this.verifyEntry(decoded.entry, expected.seqno);
+      offset = decoded.next;
+    }
+    try {
+      checkPositionsTable(bytes, layout, offsets, fileName);
+    } catch (error) {
+      this.fail((error as Error).message);
+    }
+    if (name.last !== undefined && this.lastTxId?.seqno !== name.last) {
+      this.fail(`the file name says it ends at seqno ${name.last}, but its last entry is seqno ${this.lastTxId?.seqno ?? 'none'} (truncated or renamed file?)`);
+    }
+    if (name.committed && this.sinceSignature !== 0) {
+      this.fail(`a committed chunk must end with a signature transaction, but ${this.sinceSignature} transactions follow the last one`);
+    }
+    this.lastFileCommitted = name.committed;
+    this.files += 1;
+    this.bytes += bytes.length;
+    this.options.onProgress?.({ files: this.files, entries: this.transactions, bytes: this.bytes });
+  }
+
+  private verifyEntry(entry: LedgerEntry, expectedSeqno: number): void {
+    const txId = entry.txId;
+    if (txId.seqno !== expectedSeqno) this.fail(`expected seqno ${expectedSeqno} but the entry says ${txId.seqno}`, txId);
+    if (entry.entryType === EntryType.Snapshot || entry.isSnapshotIv) this.fail('a snapshot entry cannot appear in a ledger chunk', txId);
+    this.lastTxId = txId;
+    this.views.set(txId.seqno, txId.view);
+    this.firstSeqno ??= txId.seqno;
+    this.transactions += 1;
+
+    const signatureValue = singletonWrite(entry.publicMaps, SIGNATURES_MAP);
+    if (signatureValue !== undefined) this.verifySignature(entry, signatureValue);
+    else this.sinceSignature += 1;
+
+    // Governance records that later signatures are checked against take effect after this entry.
+    this.recordIdentities(entry);
+    this.tree.append(leafOf(entry));
+  }
+
+  private verifySignature(entry: LedgerEntry, value: Uint8Array): void {
+    const txId = entry.txId;
+    let signature: DecodedSignature;
+    try {
+      signature = decodePrimarySignature(value);
+    } catch (error) {
+      this.fail((error as Error).message, txId);
+    }
+    const { json } = signature;
+    if (json.seqno !== txId.seqno || json.view !== txId.view) {
+      this.fail(`the signature claims to be at ${json.view}.${json.seqno}`, txId);
+    }
+    const nodeCert = json.cert ?? this.nodeCerts.get(json.node);
+    if (nodeCert === undefined) this.fail(`the signing node ${json.node} has no certificate in the ledger`, txId);
+    this.checkNodeCertificate(json.node, nodeCert, json.cert !== undefined, txId);
+    if (!verifyDigest(nodeCert, signature.root, signature.signatureDer)) {
+      this.fail(`the signature by node ${json.node} over root ${json.root} does not verify`, txId);
+    }
+    const signedTree = this.signedTree(entry, signature.root);
+    const root = this.tree.root();
+    if (!equalBytes(root, signature.root)) this.failAtAlteredEntry(signedTree, txId);
+    this.verifyCoseSignature(entry, root);
+    // Leaves before the previous signature are no longer needed: keep memory bounded.
+    this.tree.flush(this.lastSignatureSeqno);
+    for (let seqno = this.lastSignatureSeqno - 1; this.views.delete(seqno); seqno--);
+    this.lastSignatureSeqno = txId.seqno;
+    this.signatures += 1;
+    this.sinceSignature = 0;
+    this.lastVerifiedTxId = txId;
+  }
+
+  /** The tree CCF serialized beside the signature; its root must be the signed root. */
+  private signedTree(entry: LedgerEntry, signedRoot: Uint8Array): MerkleTree | undefined {
+    const value = singletonWrite(entry.publicMaps, TREE_MAP);
+    if (value === undefined) return undefined;
+    let tree: MerkleTree;
+    try {
+      tree = MerkleTree.deserialize(value);
+    } catch (error) {
+      this.fail(`the serialized Merkle tree is malformed: ${(error as Error).message}`, entry.txId);
+    }
+    if (tree.size !== entry.txId.seqno || !equalBytes(tree.root(), signedRoot)) {
+      this.fail('the serialized Merkle tree does not match the signed root', entry.txId);
+    }
+    return tree;
+  }
+
+  /**
+   * The rebuilt root differs from the signed one. The signed tree's leaves are authentic (their
+   * root was signed), so the first leaf that differs names the altered entry.
+   */
+  private failAtAlteredEntry(signedTree: MerkleTree | undefined, signatureTxId: TxId): never {
+    if (signedTree !== undefined) {
+      for (let seqno = Math.max(signedTree.flushed, this.tree.flushed); seqno < signedTree.size; seqno++) {
+        if (!equalBytes(signedTree.leaf(seqno), this.tree.leaf(seqno))) {
+          this.fail(
+            `this entry does not match the one signed at seqno ${formatTxId(signatureTxId)} (altered, replaced or reordered)`,
+            { view: this.viewOf(seqno), seqno },
+          );
+        }
+      }
+    }
+    this.fail(
+      `the Merkle root of the ${this.tree.size - 1} transactions before this signature does not match the signed root: ` +
+        'an entry before it was altered, removed or reordered',
+      signatureTxId,
+    );
+  }
+
+  private viewOf(seqno: number): number {
+    return this.views.get(seqno) ?? this.lastTxId?.view ?? 0;
+  }
+
+  private checkNodeCertificate(nodeId: string, certPem: string, endorsed: boolean, txId: TxId): void {
+    let keyId: string;
+    try {
+      keyId = publicKeyId(certPem);
+    } catch (error) {
+      this.fail(`the signing node's certificate is unreadable: ${(error as Error).message}`, txId);
+    }
+    if (keyId !== nodeId) this.fail(`the signing node's certificate is for node ${keyId}, not ${nodeId}`, txId);
+    if (!endorsed) return;
+    if (this.serviceCertPem === undefined) this.fail('a node signed before any service identity was recorded', txId);
+    try {
+      // Judged as of the ledger: CCF's certificates are short-lived and real ledgers outlive them.
+      verifyCertificateChain(certPem, { trustedRootPem: this.serviceCertPem, at: 'ignore-validity' });
+    } catch (error) {
+      this.fail(`the signing node's certificate is not endorsed by the service identity: ${(error as Error).message}`, txId);
+    }
+  }
+
+  private verifyCoseSignature(entry: LedgerEntry, root: Uint8Array): void {
+    const value = singletonWrite(entry.publicMaps, COSE_SIGNATURES_MAP);
+    if (value === undefined) return;
+    const txId = entry.txId;
+    if (this.serviceCertPem === undefined) this.fail('a COSE signature precedes any service identity', txId);
+    try {
+      const encoded: unknown = JSON.parse(fromUtf8(value));
+      if (typeof encoded !== 'string') throw new Error('the value is not a JSON string');
+      const message = decodeCoseSign1(fromBase64(encoded));
+      const ccfHeader = message.protectedHeader.get('ccf.v1');
+      const signedTxId = ccfHeader instanceof Map ? ccfHeader.get('txid') : undefined;
+      if (signedTxId !== undefined && signedTxId !== formatTxId(txId)) {
+        throw new Error(`it names transaction ${String(signedTxId)}`);
+      }
+      if (!verifyCoseSign1(message, this.serviceCertPem, root)) throw new Error('the service signature does not verify');
+    } catch (error) {
+      this.fail(`the COSE signature over the root is invalid: ${(error as Error).message}`, txId);
+    }
+    this.coseSignatures += 1;
+  }
+
+  private recordIdentities(entry: LedgerEntry): void {
+    for (const map of entry.publicMaps) {
+      if (map.name === SERVICE_INFO_MAP) {
+        for (const write of map.writes) this.recordServiceInfo(write.value, entry.txId);
+      } else if (map.name === NODES_INFO_MAP) {
+        for (const write of map.writes) {
+          const info = parseJsonObject(write.value);
+          if (typeof info?.cert === 'string') this.nodeCerts.set(fromUtf8(write.key), info.cert);
+        }
+      }
+    }
+  }
+
+  private recordServiceInfo(value: Uint8Array, txId: TxId): void {
+    const info = parseJsonObject(value);
+    if (typeof info?.cert !== 'string') this.fail('the service information has no certificate', txId);
+    let key: Uint8Array;
+    try {
+      key = parseCertificate(info.cert).publicKeyDer;
+    } catch (error) {
+      this.fail(`the service certificate is unreadable: ${(error as Error).message}`, txId);
+    }
+    if (this.trustedServiceKey && !equalBytes(key, this.trustedServiceKey)) {
+      this.fail('the service identity recorded in the ledger is not the trusted service certificate\'s key', txId);
+    }
+    this.serviceCertPem = info.cert;
+  }
+
+  finish(): LedgerSummary {
+    if (this.transactions === 0) this.fail('the ledger has no transactions', undefined);
+    if (this.trustedServiceKey && this.serviceCertPem === undefined) {
+      this.fail('the ledger records no service identity to compare with the trusted certificate', undefined);
+    }
+    if (this.sinceSignature > 0 && this.lastFileCommitted) {
+      this.fail(`${this.sinceSignature} transactions after the last signature are not covered by any signature`);
+    }
+    return {
+      files: this.files,
+      transactions: this.transactions,
+      signatures: this.signatures,
+      coseSignatures: this.coseSignatures,
+      firstSeqno: this.firstSeqno,
+      lastTxId: this.lastTxId,
+      lastVerifiedTxId: this.lastVerifiedTxId,
+      unsignedTail: this.sinceSignature,
+      serviceCertPem: this.serviceCertPem,
+      serviceIdentityFingerprint: this.serviceCertPem === undefined ? undefined : certificateId(this.serviceCertPem),
+    };
+  }
+}
+
+function parseJsonObject(value: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(fromUtf8(value));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,157 @@
+// Writes a ledger in CCF's format: each transaction sealed into an entry with its commit evidence,
+// leaves appended to the Merkle tree, signature transactions signed by the node (and COSE-signed
+// by the service) over the root of everything before them, and chunks closed after a signature
+// once they reach the target size. Pure: it returns file names and bytes; the caller stores them.
+
+import { toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
+import { publicKeyId } from '../crypto/entity-id.js';
+import { signDigest } from '../crypto/signing.js';
+import type { MapChanges, WriteSet } from '../kv/write-set.js';
+import { encodeChunk, formatChunkName } from './chunk-file.js';
+import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
+import { decodeEntry, EntryFlags, EntryType } from './entry.js';
+import { sealEntry } from './entry-sealing.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
+import type { LedgerSecrets } from './ledger-secrets.js';
+import { MerkleTree } from './merkle-tree.js';
+import { COSE_SIGNATURES_MAP, encodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
+import { formatTxId, type TxId } from './tx-id.js';
+
+/** CCF's default `ledger.chunk_size`. */
+export const CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
+const NO_CLAIMS = new Uint8Array(32);
+/** COSE header labels CCF puts in the service's signature over the root. */
+const COSE_CWT_CLAIMS = 15;
+const CWT_IAT = 6;
+const COSE_VERIFIABLE_DATA_STRUCTURE = 395;
+const CCF_LEDGER_SHA256 = 2;
+
+export interface SigningIdentity {
+  nodePrivateKeyPem: string;
+  /** The node certificate endorsed by the service identity. */
+  nodeCertPem: string;
+  /** The service key, for the COSE signature over the root; omit to write none (CCF before 6.x). */
+  servicePrivateKeyPem?: string;
+  serviceCertPem?: string;
+}
+
+export interface LedgerWriterOptions {
+  view: number;
+  secrets: LedgerSecrets;
+  identity: SigningIdentity;
+  chunkBytesTarget?: number;
+}
+
+export interface ChunkOutput {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface AppendResult {
+  txId: TxId;
+  commitEvidence: string;
+  entry: Uint8Array;
+}
+
+export class LedgerWriter {
+  readonly tree = new MerkleTree();
+  private seqno = 0;
+  private chunkFirst = 1;
+  private chunkEntries: Uint8Array[] = [];
+  private chunkBytes = 0;
+  private readonly completed: ChunkOutput[] = [];
+  private readonly nodeId: string;
+
+  constructor(private readonly options: LedgerWriterOptions) {
+    this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    this.nodeId = publicKeyId(options.identity.nodeCertPem);
+  }
+
+  get lastTxId(): TxId {
+    return { view: this.options.view, seqno: this.seqno };
+  }
+
+  appendTransaction(writeSet: WriteSet, claimsDigest: Uint8Array = NO_CLAIMS): AppendResult {
+    return this.append(writeSet.public, writeSet.private, claimsDigest, 0);
+  }
+
+  /** Appends a signature transaction over every transaction so far; closes the chunk if it is full. */
+  appendSignature(timestampSeconds: number): AppendResult {
+    const txId = { view: this.options.view, seqno: this.seqno + 1 };
+    const root = this.tree.root();
+    const { identity } = this.options;
+    // Key order as CCF's JSON writer emits it.
+    const signature = encodePrimarySignature({
+      cert: identity.nodeCertPem,
+      commit_seqno: 0,
+      commit_view: 0,
+      hashed_nonce: '0'.repeat(64),
+      node: this.nodeId,
+      root: toHex(root),
+      seqno: txId.seqno,
+      sig: toBase64(signDigest(identity.nodePrivateKeyPem, root)),
+      view: txId.view,
+    });
+    const maps: MapChanges[] = [];
+    if (identity.servicePrivateKeyPem !== undefined && identity.serviceCertPem !== undefined) {
+      const header: CoseHeader = new Map<number | string, unknown>([
+        [4, utf8(publicKeyId(identity.serviceCertPem))],
+        [COSE_VERIFIABLE_DATA_STRUCTURE, CCF_LEDGER_SHA256],
+        [COSE_CWT_CLAIMS, new Map([[CWT_IAT, timestampSeconds]])],
+        ['ccf.v1', new Map([['txid', formatTxId(txId)]])],
+      ]);
+      const cose = signCoseSign1({ privateKeyPem: identity.servicePrivateKeyPem, protectedHeader: header, payload: root, detached: true });
+      maps.push(singletonMap(COSE_SIGNATURES_MAP, utf8(JSON.stringify(toBase64(cose)))));
+    }
+    maps.push(singletonMap(SIGNATURES_MAP, signature));
+    maps.push(singletonMap(TREE_MAP, this.tree.serialize()));
+    const full = this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
+    const result = this.append(maps, [], NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
+    if (full) this.closeChunk();
+    return result;
+  }
+
+  private append(publicMaps: readonly MapChanges[], privateMaps: readonly MapChanges[], claimsDigest: Uint8Array, flags: number): AppendResult {
+    const txId = { view: this.options.view, seqno: this.seqno + 1 };
+    const key = this.options.secrets.keyFor(txId.seqno);
+    const evidence = commitEvidence(commitSecret(key), txId);
+    const entry = sealEntry({
+      txId,
+      flags,
+      entryType: EntryType.WriteSetWithCommitEvidenceAndClaims,
+      claimsDigest,
+      commitEvidenceDigest: commitEvidenceDigest(evidence),
+      publicMaps,
+      privateMaps,
+      key,
+    });
+    this.tree.append(leafOf(decodeEntry(entry).entry));
+    this.seqno = txId.seqno;
+    this.chunkEntries.push(entry);
+    this.chunkBytes += entry.length;
+    return { txId, commitEvidence: evidence, entry };
+  }
+
+  private closeChunk(): void {
+    this.completed.push({ name: formatChunkName(this.chunkFirst, this.seqno, true), bytes: encodeChunk(this.chunkEntries, true) });
+    this.chunkFirst = this.seqno + 1;
+    this.chunkEntries = [];
+    this.chunkBytes = 0;
+  }
+
+  /** Chunks closed since the last call, complete with their positions tables. */
+  takeCompletedChunks(): ChunkOutput[] {
+    return this.completed.splice(0);
+  }
+
+  /** The chunk still being written, as CCF names it (`ledger_<first>-<last>`), or none if empty. */
+  currentChunk(): ChunkOutput | undefined {
+    if (this.chunkEntries.length === 0) return undefined;
+    return { name: formatChunkName(this.chunkFirst, this.seqno, false), bytes: encodeChunk(this.chunkEntries, false) };
+  }
+}
+
+function singletonMap(name: string, value: Uint8Array): MapChanges {
+  return { name, readVersion: 0n, reads: [], writes: [{ key: SINGLETON_KEY, value }], removes: [] };
+}
