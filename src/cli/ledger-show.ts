@@ -1,12 +1,12 @@
 // `coco ledger show <dir>`: prints each transaction's TxID, entry type and public writes and
 // removes per map; keys and values as text where they are printable UTF-8, as hex otherwise.
 
-import { readFileSync } from 'node:fs';
 import { fromUtf8, isValidUtf8, toHex } from '../crypto/bytes.js';
 import { decodeChunk, type ChunkName } from '../ledger/chunk-file.js';
 import { EntryType, type LedgerEntry } from '../ledger/entry.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-files.js';
+import { readInputFile } from './read-input.js';
 
 export interface LedgerShowOptions {
   directory: string;
@@ -73,7 +73,7 @@ export function ledgerShow(options: LedgerShowOptions): number {
   let shown = 0;
   for (const file of listChunkFiles(options.directory)) {
     if (options.seqno !== undefined && !chunkMayHold(file.chunk, options.seqno)) continue;
-    const { entries } = decodeChunk(new Uint8Array(readFileSync(file.path)), file.name);
+    const { entries } = decodeChunk(readInputFile(file.path, 'ledger chunk'), file.name);
     for (const entry of entries) {
       if (options.seqno !== undefined && entry.txId.seqno !== options.seqno) continue;
       if (options.tables && !entry.publicMaps.some((map) => options.tables!.test(map.name))) continue;

@@ -1,11 +1,12 @@
 // `coco ledger verify <dir>`: verifies a ledger directory offline and prints a summary, or one
 // line naming the file, the seqno and the reason it failed.
 
-import { readFileSync } from 'node:fs';
+import { fromUtf8 } from '../crypto/bytes.js';
 import { LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-files.js';
 import { Progress } from './progress.js';
+import { readInputFile } from './read-input.js';
 
 export interface LedgerVerifyOptions {
   directory: string;
@@ -15,14 +16,14 @@ export interface LedgerVerifyOptions {
 
 export function ledgerVerify(options: LedgerVerifyOptions): LedgerSummary {
   const files = listChunkFiles(options.directory);
-  const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : readFileSync(options.serviceCertPath, 'utf8');
+  const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
   const progress = new Progress();
   const verifier = new LedgerVerifier({
     ...(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem }),
     onProgress: (p) => progress.update(`verifying: ${p.files}/${files.length} files, ${p.entries} transactions`),
   });
   try {
-    for (const file of files) verifier.addChunk(file.name, new Uint8Array(readFileSync(file.path)));
+    for (const file of files) verifier.addChunk(file.name, readInputFile(file.path, 'ledger chunk'));
     return verifier.finish();
   } finally {
     progress.done();
@@ -33,7 +34,7 @@ export function describeSummary(directory: string, summary: LedgerSummary): stri
   const lines = [
     `Ledger ${directory} verified.`,
     `  chunk files:           ${summary.files}`,
-    `  transactions:          ${summary.transactions} (seqno ${summary.firstSeqno} to ${summary.lastTxId ? formatTxId(summary.lastTxId) : '-'})`,
+    `  transactions:          ${summary.transactions} (${formatTxId(summary.firstTxId!)} to ${formatTxId(summary.lastTxId!)})`,
     `  signatures:            ${summary.signatures} (${summary.coseSignatures} also COSE-signed by the service)`,
     `  last verified TxID:    ${summary.lastVerifiedTxId ? formatTxId(summary.lastVerifiedTxId) : 'none'}`,
     `  service identity:      SHA-256 ${summary.serviceIdentityFingerprint ?? 'not recorded in this ledger'}`,
@@ -51,7 +52,7 @@ export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
     transactions: summary.transactions,
     signatures: summary.signatures,
     cose_signatures: summary.coseSignatures,
-    first_seqno: summary.firstSeqno,
+    first_transaction_id: summary.firstTxId && formatTxId(summary.firstTxId),
     last_transaction_id: summary.lastTxId && formatTxId(summary.lastTxId),
     last_verified_transaction_id: summary.lastVerifiedTxId && formatTxId(summary.lastVerifiedTxId),
     unsigned_tail: summary.unsignedTail,

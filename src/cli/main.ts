@@ -1,6 +1,7 @@
 // The `coco` command: parses arguments, dispatches to a subcommand, and turns every CocoError
 // into one clear line on stderr and exit code 1. A stack trace means a bug in Coco.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
@@ -106,6 +107,11 @@ async function runLedger(args: string[]): Promise<number> {
   throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', USAGE);
 }
 
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
 function printUsage(usage: string): number {
   process.stdout.write(usage);
   return 0;
@@ -116,7 +122,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') return printUsage(USAGE);
     if (command === '--version') {
-      console.log('coco 0.1.0');
+      console.log(`coco ${packageVersion()}`);
       return 0;
     }
     if (command === 'ledger') return await runLedger(rest);

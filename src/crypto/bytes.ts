@@ -48,6 +48,16 @@ export function fromBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(clean, 'base64'));
 }
 
+/**
+ * A plain Uint8Array over the same memory as `bytes` (no copy). node:crypto returns Buffers; handing
+ * them on as plain Uint8Arrays keeps results comparable with deepStrictEqual and free of Buffer quirks.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;

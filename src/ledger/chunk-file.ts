@@ -50,6 +50,13 @@ export function readChunkLayout(bytes: Uint8Array, fileName: string): ChunkLayou
   return { complete, entriesEnd: complete ? tableOffset : bytes.length };
 }
 
+/** Where the positions table says entry `index` (0-based) starts, if the table lists it. */
+export function tablePosition(bytes: Uint8Array, layout: ChunkLayout, index: number): number | undefined {
+  const at = layout.entriesEnd + index * 4;
+  if (!layout.complete || at + 4 > bytes.length) return undefined;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at, true);
+}
+
 /** A complete chunk's positions table must list exactly the entries found, where they were found. */
 export function checkPositionsTable(bytes: Uint8Array, layout: ChunkLayout, offsets: readonly number[], fileName: string): void {
   if (!layout.complete) return;

@@ -3,8 +3,7 @@
 // commit-evidence digest and the claims digest, in that order.
 
 import { sha256 } from '../crypto/hash.js';
-import { concatBytes } from '../crypto/bytes.js';
-import { EntryType, type LedgerEntry } from './entry.js';
+import { DIGEST_BYTES, EntryType, type LedgerEntry } from './entry.js';
 
 /** The tree's first leaf: a placeholder so that leaf index = seqno. */
 export const GENESIS_PLACEHOLDER_LEAF = new Uint8Array(32);
@@ -13,11 +12,18 @@ export function writeSetDigest(entry: LedgerEntry): Uint8Array {
   return sha256(entry.raw);
 }
 
+/** Scratch for the leaf's hash input, reused: leaves are computed for every entry of a ledger. */
+const leafInput = new Uint8Array(3 * DIGEST_BYTES);
+
 export function leafOf(entry: LedgerEntry): Uint8Array {
   const digest = writeSetDigest(entry);
   if (entry.entryType === EntryType.WriteSet || entry.entryType === EntryType.Snapshot) return digest;
-  const parts = [digest];
-  if (entry.commitEvidenceDigest) parts.push(entry.commitEvidenceDigest);
-  if (entry.claimsDigest) parts.push(entry.claimsDigest);
-  return sha256(concatBytes(...parts));
+  leafInput.set(digest, 0);
+  let length = DIGEST_BYTES;
+  for (const part of [entry.commitEvidenceDigest, entry.claimsDigest]) {
+    if (part === undefined) continue;
+    leafInput.set(part, length);
+    length += DIGEST_BYTES;
+  }
+  return sha256(leafInput.subarray(0, length));
 }

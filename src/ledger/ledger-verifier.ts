@@ -9,7 +9,7 @@ import { verifyDigest } from '../crypto/signing.js';
 import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 import { equalBytes, fromBase64, fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, type ChunkLayout } from './chunk-file.js';
+import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
 import { decodeEntry, EntryType, type LedgerEntry } from './entry.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
@@ -25,6 +25,8 @@ import { formatTxId, type TxId } from './tx-id.js';
 
 export const SERVICE_INFO_MAP = 'public:ccf.gov.service.info';
 export const NODES_INFO_MAP = 'public:ccf.gov.nodes.info';
+
+const CERTIFICATE_CACHE_ENTRIES_MAX = 256;
 
 export class LedgerVerificationError extends CocoError {
   constructor(
@@ -53,7 +55,7 @@ export interface LedgerSummary {
   transactions: number;
   signatures: number;
   coseSignatures: number;
-  firstSeqno: number | undefined;
+  firstTxId: TxId | undefined;
   lastTxId: TxId | undefined;
   /** The last signature transaction: everything up to it is verified. */
   lastVerifiedTxId: TxId | undefined;
@@ -67,6 +69,9 @@ export interface LedgerSummary {
 export class LedgerVerifier {
   private readonly tree = new MerkleTree();
   private readonly nodeCerts = new Map<string, string>();
+  /** Checks that hold for a certificate whatever it signs, remembered: node ID by certificate, endorsements. */
+  private readonly nodeKeys = new Map<string, string>();
+  private readonly endorsed = new Set<string>();
   private serviceCertPem: string | undefined;
   private readonly trustedServiceKey: Uint8Array | undefined;
   private file = '';
@@ -78,7 +83,7 @@ export class LedgerVerifier {
   private signatures = 0;
   private coseSignatures = 0;
   private bytes = 0;
-  private firstSeqno: number | undefined;
+  private firstTxId: TxId | undefined;
   private sinceSignature = 0;
   private lastSignatureSeqno = 0;
   /** View of each seqno since the last signature, to name an altered entry by its TxID. */
@@ -124,6 +129,12 @@ export class LedgerVerifier {
       try {
         decoded = decodeEntry(entryBytes, offset);
       } catch (error) {
+        // An entry that starts where the positions table says another should means the previous
+        // entry's size field was altered: name that entry, not this one.
+        const listed = tablePosition(bytes, layout, offsets.length);
+        if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) {
+          this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${offset}, the table says ${listed})`);
+        }
         this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
       }
       offsets.push(offset);
@@ -153,7 +164,7 @@ export class LedgerVerifier {
     if (entry.entryType === EntryType.Snapshot || entry.isSnapshotIv) this.fail('a snapshot entry cannot appear in a ledger chunk', txId);
     this.lastTxId = txId;
     this.views.set(txId.seqno, txId.view);
-    this.firstSeqno ??= txId.seqno;
+    this.firstTxId ??= txId;
     this.transactions += 1;
 
     const signatureValue = singletonWrite(entry.publicMaps, SIGNATURES_MAP);
@@ -179,13 +190,20 @@ export class LedgerVerifier {
     }
     const nodeCert = json.cert ?? this.nodeCerts.get(json.node);
     if (nodeCert === undefined) this.fail(`the signing node ${json.node} has no certificate in the ledger`, txId);
-    this.checkNodeCertificate(json.node, nodeCert, json.cert !== undefined, txId);
+    this.checkNodeKey(json.node, nodeCert, txId);
     if (!verifyDigest(nodeCert, signature.root, signature.signatureDer)) {
       this.fail(`the signature by node ${json.node} over root ${json.root} does not verify`, txId);
     }
-    const signedTree = this.signedTree(entry, signature.root);
+    // Entries are checked before the endorsement: an altered governance entry (say, the service
+    // certificate) is then named itself, rather than the signature that depends on it.
     const root = this.tree.root();
-    if (!equalBytes(root, signature.root)) this.failAtAlteredEntry(signedTree, txId);
+    const treeValue = singletonWrite(entry.publicMaps, TREE_MAP);
+    if (!equalBytes(root, signature.root)) this.failAtAlteredEntry(this.signedTree(treeValue, signature.root, txId), txId);
+    // The stored tree is usually byte-identical to ours; only otherwise is it worth rebuilding.
+    if (treeValue !== undefined && !equalBytes(treeValue, this.tree.serialize(this.lastSignatureSeqno, txId.seqno))) {
+      this.signedTree(treeValue, signature.root, txId);
+    }
+    if (json.cert !== undefined) this.checkEndorsement(nodeCert, txId);
     this.verifyCoseSignature(entry, root);
     // Leaves before the previous signature are no longer needed: keep memory bounded.
     this.tree.flush(this.lastSignatureSeqno);
@@ -197,17 +215,16 @@ export class LedgerVerifier {
   }
 
   /** The tree CCF serialized beside the signature; its root must be the signed root. */
-  private signedTree(entry: LedgerEntry, signedRoot: Uint8Array): MerkleTree | undefined {
-    const value = singletonWrite(entry.publicMaps, TREE_MAP);
+  private signedTree(value: Uint8Array | undefined, signedRoot: Uint8Array, txId: TxId): MerkleTree | undefined {
     if (value === undefined) return undefined;
     let tree: MerkleTree;
     try {
       tree = MerkleTree.deserialize(value);
     } catch (error) {
-      this.fail(`the serialized Merkle tree is malformed: ${(error as Error).message}`, entry.txId);
+      this.fail(`the serialized Merkle tree is malformed: ${(error as Error).message}`, txId);
     }
-    if (tree.size !== entry.txId.seqno || !equalBytes(tree.root(), signedRoot)) {
-      this.fail('the serialized Merkle tree does not match the signed root', entry.txId);
+    if (tree.size !== txId.seqno || !equalBytes(tree.root(), signedRoot)) {
+      this.fail('the serialized Merkle tree does not match the signed root', txId);
     }
     return tree;
   }
@@ -238,7 +255,8 @@ export class LedgerVerifier {
     return this.views.get(seqno) ?? this.lastTxId?.view ?? 0;
   }
 
-  private checkNodeCertificate(nodeId: string, certPem: string, endorsed: boolean, txId: TxId): void {
+  private checkNodeKey(nodeId: string, certPem: string, txId: TxId): void {
+    if (this.nodeKeys.get(certPem) === nodeId) return;
     let keyId: string;
     try {
       keyId = publicKeyId(certPem);
@@ -246,14 +264,23 @@ export class LedgerVerifier {
       this.fail(`the signing node's certificate is unreadable: ${(error as Error).message}`, txId);
     }
     if (keyId !== nodeId) this.fail(`the signing node's certificate is for node ${keyId}, not ${nodeId}`, txId);
-    if (!endorsed) return;
+    if (this.nodeKeys.size >= CERTIFICATE_CACHE_ENTRIES_MAX) this.nodeKeys.clear();
+    this.nodeKeys.set(certPem, nodeId);
+  }
+
+  private checkEndorsement(certPem: string, txId: TxId): void {
     if (this.serviceCertPem === undefined) this.fail('a node signed before any service identity was recorded', txId);
+    // A node signs many times with one certificate: check each (certificate, service) pair once.
+    const pair = `${this.serviceCertPem}\n${certPem}`;
+    if (this.endorsed.has(pair)) return;
     try {
       // Judged as of the ledger: CCF's certificates are short-lived and real ledgers outlive them.
       verifyCertificateChain(certPem, { trustedRootPem: this.serviceCertPem, at: 'ignore-validity' });
     } catch (error) {
       this.fail(`the signing node's certificate is not endorsed by the service identity: ${(error as Error).message}`, txId);
     }
+    if (this.endorsed.size >= CERTIFICATE_CACHE_ENTRIES_MAX) this.endorsed.clear();
+    this.endorsed.add(pair);
   }
 
   private verifyCoseSignature(entry: LedgerEntry, root: Uint8Array): void {
@@ -318,7 +345,7 @@ export class LedgerVerifier {
       transactions: this.transactions,
       signatures: this.signatures,
       coseSignatures: this.coseSignatures,
-      firstSeqno: this.firstSeqno,
+      firstTxId: this.firstTxId,
       lastTxId: this.lastTxId,
       lastVerifiedTxId: this.lastVerifiedTxId,
       unsignedTail: this.sinceSignature,

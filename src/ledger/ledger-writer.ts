@@ -57,15 +57,23 @@ export interface AppendResult {
 export class LedgerWriter {
   readonly tree = new MerkleTree();
   private seqno = 0;
+  private signatureSeqno = 0;
   private chunkFirst = 1;
   private chunkEntries: Uint8Array[] = [];
   private chunkBytes = 0;
   private readonly completed: ChunkOutput[] = [];
   private readonly nodeId: string;
+  /** Derived once per ledger secret, not once per transaction. */
+  private readonly commitSecrets = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(private readonly options: LedgerWriterOptions) {
     this.tree.append(GENESIS_PLACEHOLDER_LEAF);
     this.nodeId = publicKeyId(options.identity.nodeCertPem);
+  }
+
+  /** Seqno of the last signature transaction (0 before the first). */
+  get lastSignatureSeqno(): number {
+    return this.signatureSeqno;
   }
 
   get lastTxId(): TxId {
@@ -105,9 +113,11 @@ export class LedgerWriter {
       maps.push(singletonMap(COSE_SIGNATURES_MAP, utf8(JSON.stringify(toBase64(cose)))));
     }
     maps.push(singletonMap(SIGNATURES_MAP, signature));
-    maps.push(singletonMap(TREE_MAP, this.tree.serialize()));
+    // CCF stores the leaves since the previous signature, and what is needed to rebuild the root.
+    maps.push(singletonMap(TREE_MAP, this.tree.serialize(this.signatureSeqno, this.tree.size)));
     const full = this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
     const result = this.append(maps, [], NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
+    this.signatureSeqno = txId.seqno;
     if (full) this.closeChunk();
     return result;
   }
@@ -115,7 +125,7 @@ export class LedgerWriter {
   private append(publicMaps: readonly MapChanges[], privateMaps: readonly MapChanges[], claimsDigest: Uint8Array, flags: number): AppendResult {
     const txId = { view: this.options.view, seqno: this.seqno + 1 };
     const key = this.options.secrets.keyFor(txId.seqno);
-    const evidence = commitEvidence(commitSecret(key), txId);
+    const evidence = commitEvidence(this.commitSecretFor(key), txId);
     const entry = sealEntry({
       txId,
       flags,
@@ -131,6 +141,12 @@ export class LedgerWriter {
     this.chunkEntries.push(entry);
     this.chunkBytes += entry.length;
     return { txId, commitEvidence: evidence, entry };
+  }
+
+  private commitSecretFor(ledgerSecretKey: Uint8Array): Uint8Array {
+    let secret = this.commitSecrets.get(ledgerSecretKey);
+    if (secret === undefined) this.commitSecrets.set(ledgerSecretKey, (secret = commitSecret(ledgerSecretKey)));
+    return secret;
   }
 
   private closeChunk(): void {

@@ -131,7 +131,8 @@ export class MerkleTree {
 
   /**
    * Forgets the leaves before `index` (committed history no longer needed for proofs), keeping
-   * only the perfect subtrees on the left edge that later roots need. Memory stays bounded.
+   * only the perfect subtrees on the left edge that later roots need. Storage is reused, not
+   * shrunk: memory stays at the high-water mark of nodes held at once.
    */
   flush(index: number): void {
     if (!Number.isSafeInteger(index) || index < this.#flushed || index > this.#size) {
@@ -153,7 +154,9 @@ export class MerkleTree {
   /**
    * CCF's compact serialization of the tree holding leaves [from, size): u64 BE leaf count, u64 BE
    * `from`, those leaves, then per set bit of `from` (lowest first) the perfect subtree to its left.
-   * CCF stores `serialize(previous signature seqno, signature seqno)` at each signature.
+   * At the signature transaction of seqno g, CCF stores `serialize(previous signature's seqno, g)`:
+   * the tree of leaves 0..g-1, which excludes the signature transaction itself (checked against
+   * real ledgers, byte for byte).
    */
   serialize(from = this.#flushed, size = this.#size): Uint8Array {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(size) || from < this.#flushed || from > size || size > this.#size) {

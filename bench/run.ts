@@ -1,0 +1,19 @@
+// `npm run bench -- <suite>`: runs a benchmark suite and prints its results as a Markdown table,
+// each figure beside a reference measured in the same run (so ratios survive a slower machine).
+
+import { runLedgerBench } from './ledger-bench.js';
+
+const SUITES: Record<string, () => Promise<string>> = {
+  ledger: runLedgerBench,
+};
+
+const requested = process.argv.slice(2);
+const names = requested.length > 0 ? requested : Object.keys(SUITES);
+for (const name of names) {
+  const suite = SUITES[name];
+  if (!suite) {
+    console.error(`unknown bench suite "${name}"; available: ${Object.keys(SUITES).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(await suite());
+}

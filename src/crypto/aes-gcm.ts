@@ -1,0 +1,66 @@
+// AES-256-GCM with a 12-byte IV and a 16-byte tag: how CCF encrypts private ledger domains.
+// Decryption returns plaintext only after the tag checked out; any mismatch of key, IV, tag, AAD or
+// ciphertext is one error, 'DecryptionFailed'. Empty plaintexts are fine (tag over the AAD alone).
+
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { CocoError } from '../errors.js';
+import { concatBytes, plainBytes } from './bytes.js';
+
+export const AES_256_KEY_BYTES = 32;
+export const AES_GCM_IV_BYTES = 12;
+export const AES_GCM_TAG_BYTES = 16;
+
+const EMPTY = new Uint8Array(0);
+
+export function aesGcmEncrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): { ciphertext: Uint8Array; tag: Uint8Array } {
+  checkKeyAndIv(key, iv);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: AES_GCM_TAG_BYTES });
+  cipher.setAAD(aad);
+  const ciphertext = concatBytes(cipher.update(plaintext), cipher.final());
+  return { ciphertext, tag: plainBytes(cipher.getAuthTag()) };
+}
+
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): Uint8Array {
+  checkKeyAndIv(key, iv);
+  if (!(tag instanceof Uint8Array) || tag.length !== AES_GCM_TAG_BYTES) {
+    throw new CocoError('DecryptionFailed', `AES-GCM tag must be ${AES_GCM_TAG_BYTES} bytes, got ${lengthOf(tag)}`);
+  }
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: AES_GCM_TAG_BYTES });
+  decipher.setAuthTag(tag);
+  decipher.setAAD(aad);
+  const plaintext = decipher.update(ciphertext);
+  try {
+    return concatBytes(plaintext, decipher.final());
+  } catch (cause) {
+    plaintext.fill(0); // unauthenticated output must not linger
+    throw new CocoError(
+      'DecryptionFailed',
+      'AES-GCM authentication failed: wrong key, IV, tag or AAD, or the ciphertext was altered',
+      { cause },
+    );
+  }
+}
+
+function checkKeyAndIv(key: Uint8Array, iv: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length !== AES_256_KEY_BYTES) {
+    throw new CocoError('InvalidKey', `AES-256-GCM key must be ${AES_256_KEY_BYTES} bytes, got ${lengthOf(key)}`);
+  }
+  if (!(iv instanceof Uint8Array) || iv.length !== AES_GCM_IV_BYTES) {
+    throw new CocoError('InvalidIv', `AES-GCM IV must be ${AES_GCM_IV_BYTES} bytes, got ${lengthOf(iv)}`);
+  }
+}
+
+function lengthOf(value: unknown): string {
+  return value instanceof Uint8Array ? `${value.length} bytes` : typeof value;
+}

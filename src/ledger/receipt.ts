@@ -1,0 +1,328 @@
+// CCF's JSON transaction receipts (describe_receipt_v1 shape): built from a Merkle proof and the
+// signature over the root, and verified offline. A receipt verifies only if its leaf folds through
+// the proof to a root that the node's key signed, the node ID names that key, and the node's
+// certificate chains to the service certificate (through `service_endorsements` when present).
+
+import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { publicKeyId } from '../crypto/entity-id.js';
+import { sha256 } from '../crypto/hash.js';
+import { verifyDigest } from '../crypto/signing.js';
+import { CERTIFICATE_CHAIN_LENGTH_MAX, certificateDer, verifyCertificateChain } from '../crypto/x509.js';
+import { CocoError } from '../errors.js';
+import { HASH_BYTES, MerkleTree, TREE_LEAVES_MAX, type ProofStep } from './merkle-tree.js';
+import { formatTxId, parseTxId } from './tx-id.js';
+
+/** A proof over a tree of at most TREE_LEAVES_MAX leaves has at most this many steps. */
+export const RECEIPT_PROOF_STEPS_MAX = Math.ceil(Math.log2(TREE_LEAVES_MAX));
+/** Endorsements sit between the node certificate and the service certificate in one chain. */
+export const RECEIPT_SERVICE_ENDORSEMENTS_MAX = CERTIFICATE_CHAIN_LENGTH_MAX - 2;
+export const RECEIPT_CERT_PEM_CHARS_MAX = 16_384;
+/** Base64 of a DER ECDSA signature: 139 bytes at most for P-521, far less for P-256/P-384. */
+export const RECEIPT_SIGNATURE_CHARS_MAX = 256;
+
+export type ReceiptProofStep = { left: string } | { right: string };
+
+export interface ReceiptLeafComponents {
+  /** Absent when the transaction's entry carries no claims digest; the leaf then omits it. */
+  claims_digest?: string;
+  /** `ce:<view>.<seqno>:<hex nonce>`: reveals the TxID and that the transaction was committed. */
+  commit_evidence: string;
+  write_set_digest: string;
+}
+
+/** Receipt for an ordinary transaction. Keys are in CCF's (alphabetical) order. */
+export interface TxReceipt {
+  cert: string;
+  leaf_components: ReceiptLeafComponents;
+  node_id: string;
+  proof: ReceiptProofStep[];
+  service_endorsements?: string[];
+  signature: string;
+}
+
+/** Receipt for a signature transaction: its leaf is the signed root itself. */
+export interface SignatureReceipt {
+  cert: string;
+  leaf: string;
+  node_id: string;
+  proof: [];
+  service_endorsements?: string[];
+  signature: string;
+}
+
+export type Receipt = TxReceipt | SignatureReceipt;
+
+export interface ReceiptSigner {
+  /** DER ECDSA signature whose message digest is the root itself. */
+  signatureDer: Uint8Array;
+  nodeId: string;
+  certPem: string;
+  serviceEndorsements?: string[];
+}
+
+export interface VerifiedReceipt {
+  root: Uint8Array;
+  /** `<view>.<seqno>` from the commit evidence; absent for receipts that carry a bare leaf. */
+  txId?: string;
+}
+
+/** SHA-256 digests and node IDs alike: 64 hex digits. */
+const DIGEST_HEX = /^[0-9a-fA-F]{64}$/;
+/** CCF's nonce is 32 bytes (64 hex digits); the bound keeps hostile input cheap to reject. */
+const COMMIT_EVIDENCE = /^ce:(\d{1,15}\.\d{1,15}):[0-9a-fA-F]{1,128}$/;
+
+/** SHA-256(write_set_digest ‖ SHA-256(utf8(commit_evidence)) ‖ claims_digest), claims only if given. */
+export function computeLeaf(writeSetDigest: Uint8Array, commitEvidence: string, claimsDigest?: Uint8Array): Uint8Array {
+  checkDigest(writeSetDigest, 'write set digest');
+  if (claimsDigest !== undefined) checkDigest(claimsDigest, 'claims digest');
+  const parts = [writeSetDigest, sha256(utf8(commitEvidence))];
+  if (claimsDigest !== undefined) parts.push(claimsDigest);
+  return sha256(concatBytes(...parts));
+}
+
+/** The TxID (`<view>.<seqno>`) a commit evidence string reveals. */
+export function commitEvidenceTxId(commitEvidence: string): string {
+  const match = COMMIT_EVIDENCE.exec(commitEvidence);
+  if (match === null) {
+    throw new CocoError(
+      'InvalidArgument',
+      `commit evidence must read "ce:<view>.<seqno>:<hex>", got ${JSON.stringify(commitEvidence.slice(0, 80))}`,
+    );
+  }
+  return formatTxId(parseTxId(match[1] as string));
+}
+
+export function buildReceipt(
+  opts: ReceiptSigner & {
+    proof: readonly ProofStep[];
+    writeSetDigest: Uint8Array;
+    commitEvidence: string;
+    claimsDigest?: Uint8Array;
+  },
+): TxReceipt {
+  checkDigest(opts.writeSetDigest, 'write set digest');
+  if (opts.claimsDigest !== undefined) checkDigest(opts.claimsDigest, 'claims digest');
+  commitEvidenceTxId(opts.commitEvidence);
+  const leafComponents: ReceiptLeafComponents = {
+    ...(opts.claimsDigest !== undefined && { claims_digest: toHex(opts.claimsDigest) }),
+    commit_evidence: opts.commitEvidence,
+    write_set_digest: toHex(opts.writeSetDigest),
+  };
+  return {
+    cert: opts.certPem,
+    leaf_components: leafComponents,
+    node_id: opts.nodeId,
+    proof: opts.proof.map((step) => ('left' in step ? { left: toHex(step.left) } : { right: toHex(step.right) })),
+    ...endorsementsOf(opts),
+    signature: toBase64(opts.signatureDer),
+  };
+}
+
+export function buildSignatureReceipt(opts: ReceiptSigner & { root: Uint8Array }): SignatureReceipt {
+  checkDigest(opts.root, 'root');
+  return {
+    cert: opts.certPem,
+    leaf: toHex(opts.root),
+    node_id: opts.nodeId,
+    proof: [],
+    ...endorsementsOf(opts),
+    signature: toBase64(opts.signatureDer),
+  };
+}
+
+/**
+ * Verifies a receipt (parsed JSON, snake_case or CCF's camelCase variant) against the service
+ * certificate. `at` judges certificate validity at that instant (default: now, per x509), or not
+ * at all with 'ignore-validity'. Throws 'ReceiptMalformed' for a bad shape, 'ReceiptInvalid' when
+ * the receipt does not prove what it claims.
+ */
+export function verifyReceipt(
+  receipt: unknown,
+  serviceCertPem: string,
+  opts?: { at?: Date | 'ignore-validity' },
+): VerifiedReceipt {
+  const parsed = parseReceipt(receipt);
+  const root = MerkleTree.rootFromProof(parsed.leaf, parsed.proof);
+  if (publicKeyId(parsed.certDer) !== parsed.nodeId) {
+    throw invalid(`node_id ${parsed.nodeId} does not name the key of cert (its node ID is ${publicKeyId(parsed.certDer)})`);
+  }
+  let signed: boolean;
+  try {
+    signed = verifyDigest(parsed.cert, root, parsed.signature, 'der');
+  } catch (cause) {
+    throw invalid(`cannot check the signature with the key of cert: ${(cause as Error).message}`, cause);
+  }
+  if (!signed) {
+    throw invalid(`signature does not verify over root ${toHex(root)} with the key of cert (tampered leaf, proof or signature?)`);
+  }
+  try {
+    verifyCertificateChain(parsed.cert, {
+      trustedRootPem: serviceCertPem,
+      intermediatesPem: parsed.endorsements,
+      at: opts?.at,
+    });
+  } catch (cause) {
+    if (!(cause instanceof CocoError)) throw cause;
+    throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
+  }
+  return parsed.txId === undefined ? { root } : { root, txId: parsed.txId };
+}
+
+interface ParsedReceipt {
+  cert: string;
+  certDer: Uint8Array;
+  nodeId: string;
+  signature: Uint8Array;
+  proof: ProofStep[];
+  leaf: Uint8Array;
+  txId: string | undefined;
+  endorsements: string[];
+}
+
+/** Checks every field the verification uses; other fields are ignored, as CCF's verifiers do. */
+function parseReceipt(receipt: unknown): ParsedReceipt {
+  const top = asObject(receipt, 'receipt');
+  const cert = pemCertificate(required(top, 'cert'));
+  const nodeId = stringField(required(top, 'node_id', 'nodeId'), DIGEST_HEX, '64 hex digits').toLowerCase();
+  const signature = signatureField(required(top, 'signature'));
+  const proof = proofField(required(top, 'proof'));
+  const components = optional(top, 'leaf_components', 'leafComponents');
+  const bareLeaf = optional(top, 'leaf');
+  let leaf: Uint8Array;
+  let txId: string | undefined;
+  if (components !== undefined && bareLeaf !== undefined) {
+    throw malformed(bareLeaf.name, `receipt has both ${bareLeaf.name} and ${components.name}; a receipt carries one`);
+  }
+  if (components !== undefined) {
+    const fields = asObject(components.value, components.name);
+    const prefix = `${components.name}.`;
+    const writeSetDigest = digestField(required(fields, 'write_set_digest', 'writeSetDigest', prefix));
+    const evidence = required(fields, 'commit_evidence', 'commitEvidence', prefix);
+    const commitEvidence = stringField(evidence, COMMIT_EVIDENCE, '"ce:<view>.<seqno>:<hex digits>"');
+    const claims = optional(fields, 'claims_digest', 'claimsDigest', prefix);
+    const claimsDigest = claims && digestField(claims);
+    txId = commitEvidenceTxId(commitEvidence);
+    leaf = computeLeaf(writeSetDigest, commitEvidence, claimsDigest);
+  } else if (bareLeaf !== undefined) {
+    leaf = digestField(bareLeaf);
+  } else {
+    throw malformed('leaf_components', 'receipt has neither leaf_components nor leaf');
+  }
+  const endorsementsField = optional(top, 'service_endorsements', 'serviceEndorsements');
+  const endorsements = endorsementsField === undefined ? [] : endorsementsOfField(endorsementsField);
+  return { ...cert, nodeId, signature, proof, leaf, txId, endorsements };
+}
+
+interface Field {
+  /** The key as the receipt spells it (snake_case or camelCase), for error messages. */
+  name: string;
+  value: unknown;
+}
+
+function asObject(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw malformed(name, `${name} must be a JSON object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The field under its snake_case or camelCase key; `prefix` is the path of `object` in the receipt. */
+function optional(object: Record<string, unknown>, snake: string, camel?: string, prefix = ''): Field | undefined {
+  const hasSnake = Object.hasOwn(object, snake);
+  const hasCamel = camel !== undefined && Object.hasOwn(object, camel);
+  if (hasSnake && hasCamel) throw malformed(prefix + snake, `receipt has both ${prefix}${snake} and ${prefix}${camel}; send one spelling`);
+  if (hasSnake) return { name: prefix + snake, value: object[snake] };
+  if (hasCamel) return { name: prefix + camel, value: object[camel] };
+  return undefined;
+}
+
+function required(object: Record<string, unknown>, snake: string, camel?: string, prefix = ''): Field {
+  const field = optional(object, snake, camel, prefix);
+  if (field === undefined) throw malformed(prefix + snake, `${prefix}${snake} is missing`);
+  return field;
+}
+
+function stringField(field: Field, pattern: RegExp, expected: string): string {
+  if (typeof field.value !== 'string' || !pattern.test(field.value)) {
+    throw malformed(field.name, `${field.name} must be ${expected}, got ${describe(field.value)}`);
+  }
+  return field.value;
+}
+
+function digestField(field: Field): Uint8Array {
+  return fromHex(stringField(field, DIGEST_HEX, 'a SHA-256 digest in 64 hex digits'));
+}
+
+function pemCertificate(field: Field): { cert: string; certDer: Uint8Array } {
+  const { name, value } = field;
+  if (typeof value !== 'string' || value.length > RECEIPT_CERT_PEM_CHARS_MAX) {
+    throw malformed(name, `${name} must be a PEM certificate of at most ${RECEIPT_CERT_PEM_CHARS_MAX} characters, got ${describe(value)}`);
+  }
+  try {
+    return { cert: value, certDer: certificateDer(value) };
+  } catch (cause) {
+    throw malformed(name, `${name} is not a PEM certificate: ${(cause as Error).message}`, cause);
+  }
+}
+
+function signatureField(field: Field): Uint8Array {
+  if (typeof field.value === 'string' && field.value.length > 0 && field.value.length <= RECEIPT_SIGNATURE_CHARS_MAX) {
+    try {
+      return fromBase64(field.value);
+    } catch {
+      // reported below with the field's name
+    }
+  }
+  throw malformed(field.name, `${field.name} must be a base64 DER signature, got ${describe(field.value)}`);
+}
+
+function proofField(field: Field): ProofStep[] {
+  if (!Array.isArray(field.value) || field.value.length > RECEIPT_PROOF_STEPS_MAX) {
+    throw malformed(field.name, `${field.name} must be an array of at most ${RECEIPT_PROOF_STEPS_MAX} steps, got ${describe(field.value)}`);
+  }
+  return field.value.map((item: unknown, i): ProofStep => {
+    const name = `${field.name}[${i}]`;
+    const step = asObject(item, name);
+    const hasLeft = Object.hasOwn(step, 'left');
+    if (hasLeft === Object.hasOwn(step, 'right')) {
+      throw malformed(name, `${name} must have exactly one of "left" and "right"`);
+    }
+    const side = hasLeft ? 'left' : 'right';
+    const hash = digestField({ name: `${name}.${side}`, value: step[side] });
+    return hasLeft ? { left: hash } : { right: hash };
+  });
+}
+
+function endorsementsOfField(field: Field): string[] {
+  if (!Array.isArray(field.value) || field.value.length > RECEIPT_SERVICE_ENDORSEMENTS_MAX) {
+    throw malformed(
+      field.name,
+      `${field.name} must be an array of at most ${RECEIPT_SERVICE_ENDORSEMENTS_MAX} PEM certificates, got ${describe(field.value)}`,
+    );
+  }
+  return field.value.map((item: unknown, i) => pemCertificate({ name: `${field.name}[${i}]`, value: item }).cert);
+}
+
+function endorsementsOf(signer: ReceiptSigner): { service_endorsements?: string[] } {
+  return signer.serviceEndorsements === undefined ? {} : { service_endorsements: [...signer.serviceEndorsements] };
+}
+
+function checkDigest(digest: Uint8Array, what: string): void {
+  if (!(digest instanceof Uint8Array) || digest.length !== HASH_BYTES) {
+    throw new CocoError('InvalidArgument', `${what} must be a ${HASH_BYTES}-byte SHA-256 digest`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  return json === undefined ? typeof value : json.length > 60 ? `${json.slice(0, 60)}…` : json;
+}
+
+function malformed(field: string, message: string, cause?: unknown): CocoError {
+  return new CocoError('ReceiptMalformed', `receipt field ${field}: ${message}`, { cause });
+}
+
+function invalid(reason: string, cause?: unknown): CocoError {
+  return new CocoError('ReceiptInvalid', `receipt does not verify: ${reason}`, { cause });
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { after } from 'node:test';
+import { ccfLedgersDir } from '../support/paths.js';
+import { runCoco } from '../support/run-cli.js';
+import { generateLedger, writeChunks } from '../support/generated-ledger.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'coco-ledger-cli-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function copyLedger(name: string): string {
+  const dir = join(scratch, `${name}-${Math.random().toString(16).slice(2)}`);
+  cpSync(join(ccfLedgersDir, name), dir, { recursive: true });
+  for (const file of readdirSync(dir)) chmodSync(join(dir, file), 0o644);
+  return dir;
+}
+
+test('coco ledger verify accepts a real CCF ledger and prints a summary', () => {
+  const result = runCoco(['ledger', 'verify', join(ccfLedgersDir, 'expired-service')]);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /verified/);
+  assert.match(result.stdout, /transactions: +26 \(2\.1 to 2\.26\)/);
+  assert.match(result.stdout, /signatures: +7/);
+  assert.match(result.stdout, /last verified TxID: +2\.26/);
+  assert.match(result.stdout, /SHA-256 0c728a183fa3a673e2e25cff4b7f7047035d00fbd21d72fd3008a620f7cd8075/);
+});
+
+test('coco ledger verify --json prints a machine-readable summary', () => {
+  const result = runCoco(['ledger', 'verify', join(ccfLedgersDir, 'genesis-14'), '--json']);
+  assert.equal(result.status, 0, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assert.equal(summary.verified, true);
+  assert.equal(summary.transactions, 14);
+  assert.equal(summary.cose_signatures, 6);
+  assert.equal(summary.last_verified_transaction_id, '2.14');
+});
+
+test('coco ledger verify rejects a flipped byte with one line naming file and seqno, exit 1', () => {
+  const dir = copyLedger('expired-service');
+  const file = join(dir, 'ledger_5-15.committed');
+  const bytes = readFileSync(file);
+  bytes[3000]! ^= 0x01;
+  writeFileSync(file, bytes);
+  const result = runCoco(['ledger', 'verify', dir]);
+  assert.equal(result.status, 1);
+  assert.equal(result.stdout, '');
+  assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  assert.match(result.stderr, /^coco ledger verify: FAILED ledger_5-15\.committed at seqno 2\.6: /);
+  assert.doesNotMatch(result.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
+test('coco ledger verify reports a deleted chunk and a truncated one', () => {
+  const gap = copyLedger('expired-service');
+  unlinkSync(join(gap, 'ledger_5-15.committed'));
+  const gapResult = runCoco(['ledger', 'verify', gap]);
+  assert.equal(gapResult.status, 1);
+  assert.match(gapResult.stderr, /ledger_16-26\.committed.*a gap/);
+
+  const truncated = copyLedger('genesis-14');
+  const file = join(truncated, 'ledger_1-14.committed');
+  writeFileSync(file, readFileSync(file).subarray(0, 120_000));
+  const truncatedResult = runCoco(['ledger', 'verify', truncated]);
+  assert.equal(truncatedResult.status, 1);
+  assert.match(truncatedResult.stderr, /FAILED ledger_1-14\.committed/);
+});
+
+test('coco ledger verify --service-cert checks the service identity', async () => {
+  const generated = await generateLedger({ transactions: 10, signatureInterval: 5 });
+  const dir = join(scratch, 'generated');
+  writeChunks(dir, generated.chunks);
+  const cert = join(scratch, 'service_cert.pem');
+  writeFileSync(cert, generated.identity.serviceCertPem);
+  assert.equal(runCoco(['ledger', 'verify', dir, '--service-cert', cert]).status, 0);
+  const other = runCoco(['ledger', 'verify', join(ccfLedgersDir, 'genesis-14'), '--service-cert', cert]);
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /not the trusted service certificate/);
+});
+
+test('coco ledger verify explains bad input in one line without a stack trace', () => {
+  const cases: [string[], number, RegExp][] = [
+    [['ledger', 'verify', join(scratch, 'no-such-dir')], 1, /cannot read ledger directory/],
+    [['ledger', 'verify', scratch], 1, /no ledger chunk files/],
+    [['ledger', 'verify'], 2, /expected exactly one ledger directory/],
+    [['ledger', 'verify', '.', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['ledger', 'frobnicate'], 2, /unknown ledger command "frobnicate"/],
+    [['ledger', 'verify', join(ccfLedgersDir, 'genesis-14'), '--service-cert', join(scratch, 'missing.pem')], 1, /missing\.pem/],
+  ];
+  for (const [args, status, message] of cases) {
+    const result = runCoco(args);
+    assert.equal(result.status, status, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('coco ledger show prints transactions with their public writes', () => {
+  const result = runCoco(['ledger', 'show', join(ccfLedgersDir, 'expired-service'), '--tables', '^public:records$']);
+  assert.equal(result.status, 0, result.stderr);
+  const txids = result.stdout.split('\n').filter((line) => /^\d+\.\d+ /.test(line)).map((line) => line.split(' ')[0]);
+  assert.deepEqual(txids, ['2.21', '2.23', '2.25']);
+  assert.match(result.stdout, / {2}public:records\n {4}write {2}/);
+});
+
+test('coco ledger show --seqno --json prints one JSON object with keys and values decoded', () => {
+  const result = runCoco(['ledger', 'show', join(ccfLedgersDir, 'genesis-14'), '--seqno', '1', '--json']);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const tx = JSON.parse(lines[0]!);
+  assert.equal(tx.transaction_id, '2.1');
+  assert.equal(tx.entry_type, 'WriteSetWithCommitEvidenceAndClaims');
+  const serviceInfo = tx.maps.find((m: { name: string }) => m.name === 'public:ccf.gov.service.info');
+  assert.deepEqual(serviceInfo.writes[0].key, { hex: '0000000000000000' });
+  assert.equal(JSON.parse(serviceInfo.writes[0].value.utf8).status, 'Opening');
+});
+
+test('coco ledger show rejects bad options clearly', () => {
+  assert.match(runCoco(['ledger', 'show', '.', '--seqno', 'abc']).stderr, /--seqno takes a positive whole number/);
+  assert.match(runCoco(['ledger', 'show', '.', '--tables', '(']).stderr, /--tables is not a valid regular expression/);
+});
+
+test('coco --help lists the ledger commands', () => {
+  const result = runCoco(['--help']);
+  assert.equal(result.status, 0);
+  assert.match(result.stdout, /ledger verify <dir>/);
+  assert.match(result.stdout, /ledger show <dir>/);
+  assert.equal(runCoco(['ledger', 'verify', '--help']).status, 0);
+});

@@ -1,0 +1,330 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { fromBase64, toBase64 } from '../../src/crypto/bytes.js';
+import { derToPem, pemToDer } from '../../src/crypto/pem.js';
+import { generateKeyPair, publicKeyDer, type CurveName, type KeyPair } from '../../src/crypto/signing.js';
+import {
+  CERTIFICATE_CHAIN_LENGTH_MAX,
+  createCsr,
+  createSelfSignedCertificate,
+  issueCertificate,
+  isSelfSigned,
+  parseCertificate,
+  verifyCertificateChain,
+  type SubjectAltNames,
+} from '../../src/crypto/x509.js';
+import { certificatesIn, readLedgerChunk } from '../support/ccf-ledger-scan.js';
+import { openssl, withTempFiles } from '../support/openssl.js';
+
+const VALID_FROM = new Date('2025-01-01T00:00:00.750Z');
+const DAY_MS = 86_400_000;
+const INSIDE_VALIDITY = new Date('2025-01-02T00:00:00Z');
+const SIGNATURE_ALGORITHMS: Record<CurveName, string> = {
+  'P-256': 'ecdsa-with-SHA256',
+  'P-384': 'ecdsa-with-SHA384',
+  Ed25519: 'ED25519',
+};
+
+async function selfSigned(keyPair: KeyPair, subjectCn: string, isCa: boolean, sans?: SubjectAltNames): Promise<string> {
+  return createSelfSignedCertificate({ subjectCn, keyPair, validFrom: VALID_FROM, validityDays: 10, isCa, sans });
+}
+
+async function issued(
+  issuerCertPem: string,
+  issuerKeyPair: KeyPair,
+  subject: KeyPair,
+  opts: { subjectCn?: string; isCa?: boolean; csrSans?: SubjectAltNames; sans?: SubjectAltNames } = {},
+): Promise<string> {
+  const csrPem = await createCsr({ subjectCn: opts.subjectCn ?? 'CCF Node', keyPair: subject, sans: opts.csrSans });
+  return issueCertificate({
+    csrPem,
+    issuerCertPem,
+    issuerKeyPair,
+    validFrom: VALID_FROM,
+    validityDays: 5,
+    isCa: opts.isCa ?? false,
+    sans: opts.sans,
+  });
+}
+
+function tamperSignature(pem: string): string {
+  const der = pemToDer(pem);
+  der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0x01;
+  return derToPem(der, 'CERTIFICATE');
+}
+
+function expectChainInvalid(fn: () => void, reason: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.equal((error as { code?: string }).code, 'CertificateChainInvalid');
+    assert.match((error as Error).message, reason);
+    return true;
+  });
+}
+
+describe('createSelfSignedCertificate', () => {
+  it('issues a certificate with the requested subject, validity, CA flag and SANs on every curve', async () => {
+    for (const curve of ['P-256', 'P-384', 'Ed25519'] as CurveName[]) {
+      const keyPair = generateKeyPair(curve);
+      const pem = await selfSigned(keyPair, 'CCF Service', true, { dns: ['ccf.example', 'localhost'], ip: ['127.0.0.1'] });
+      const info = parseCertificate(pem);
+      assert.equal(info.subject, 'CN=CCF Service', curve);
+      assert.equal(info.issuer, 'CN=CCF Service', curve);
+      assert.equal(info.isCa, true, curve);
+      assert.deepEqual(info.notBefore, new Date('2025-01-01T00:00:00Z'), curve);
+      assert.deepEqual(info.notAfter, new Date(Date.parse('2025-01-01T00:00:00Z') + 10 * DAY_MS - 1000), curve);
+      assert.deepEqual(info.subjectAltNames, ['DNS:ccf.example', 'DNS:localhost', 'IP:127.0.0.1'], curve);
+      assert.deepEqual(info.publicKeyDer, publicKeyDer(keyPair.publicKeyPem), curve);
+      assert.equal(isSelfSigned(pem), true, curve);
+    }
+  });
+
+  it('marks a non-CA certificate CA:FALSE and leaves out SANs when none are given', async () => {
+    const info = parseCertificate(await selfSigned(generateKeyPair('P-256'), 'member0', false));
+    assert.equal(info.isCa, false);
+    assert.deepEqual(info.subjectAltNames, []);
+  });
+
+  it('draws random positive serial numbers', async () => {
+    const keyPair = generateKeyPair('P-256');
+    const serials = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const { serialNumberHex } = parseCertificate(await selfSigned(keyPair, 'x', false));
+      assert.match(serialNumberHex, /^[4-7][0-9a-f]{31}$/);
+      serials.add(serialNumberHex);
+    }
+    assert.equal(serials.size, 4);
+  });
+
+  it('is read by openssl with the signature algorithm of the key\'s curve', async () => {
+    for (const [curve, algorithm] of Object.entries(SIGNATURE_ALGORITHMS) as [CurveName, string][]) {
+      const pem = await selfSigned(generateKeyPair(curve), 'CCF Service', true, { dns: ['a.example'], ip: ['10.0.0.1'] });
+      withTempFiles({ 'cert.pem': pem }, (dir) => {
+        const text = openssl(['x509', '-in', 'cert.pem', '-noout', '-text'], dir);
+        assert.equal(text.status, 0, text.stderr);
+        assert.match(text.stdout, new RegExp(`Signature Algorithm: ${algorithm}`), curve);
+        assert.match(text.stdout, /Subject: CN ?= ?CCF Service/);
+        assert.match(text.stdout, /CA:TRUE/);
+        assert.match(text.stdout, /DNS:a\.example, IP Address:10\.0\.0\.1/);
+        const verified = openssl(['verify', '-attime', String(INSIDE_VALIDITY.getTime() / 1000), '-CAfile', 'cert.pem', 'cert.pem'], dir);
+        assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+      });
+    }
+  });
+
+  it('rejects bad arguments with InvalidArgument and a mismatched key pair with InvalidKey', async () => {
+    const keyPair = generateKeyPair('P-256');
+    const base = { subjectCn: 'x', keyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false };
+    const cases: [string, Parameters<typeof createSelfSignedCertificate>[0]][] = [
+      ['zero validity days', { ...base, validityDays: 0 }],
+      ['fractional validity days', { ...base, validityDays: 1.5 }],
+      ['invalid date', { ...base, validFrom: new Date(Number.NaN) }],
+      ['empty subject', { ...base, subjectCn: '' }],
+      ['malformed IP SAN', { ...base, sans: { ip: ['not-an-ip'] } }],
+    ];
+    for (const [name, opts] of cases) {
+      await assert.rejects(createSelfSignedCertificate(opts), { name: 'CocoError', code: 'InvalidArgument' }, name);
+    }
+    const mixed = { privateKeyPem: keyPair.privateKeyPem, publicKeyPem: generateKeyPair('P-256').publicKeyPem };
+    await assert.rejects(createSelfSignedCertificate({ ...base, keyPair: mixed }), { name: 'CocoError', code: 'InvalidKey' });
+  });
+});
+
+describe('createCsr / issueCertificate', () => {
+  it('issues for the CSR\'s subject and key, signed with the issuer\'s curve, and openssl verifies it', async () => {
+    for (const [curve, algorithm] of Object.entries(SIGNATURE_ALGORITHMS) as [CurveName, string][]) {
+      const issuerKeyPair = generateKeyPair(curve);
+      const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
+      const node = generateKeyPair('P-384');
+      const leafPem = await issued(issuerPem, issuerKeyPair, node, { csrSans: { dns: ['node0.example'], ip: ['10.1.0.4'] } });
+      const info = parseCertificate(leafPem);
+      assert.equal(info.subject, 'CN=CCF Node');
+      assert.equal(info.issuer, 'CN=CCF Service');
+      assert.equal(info.isCa, false);
+      assert.deepEqual(info.notAfter, new Date(Date.parse('2025-01-01T00:00:00Z') + 5 * DAY_MS - 1000));
+      assert.deepEqual(info.publicKeyDer, publicKeyDer(node.publicKeyPem));
+      assert.deepEqual(info.subjectAltNames, ['DNS:node0.example', 'IP:10.1.0.4'], 'SANs come from the CSR');
+      assert.equal(isSelfSigned(leafPem), false);
+      verifyCertificateChain(leafPem, { trustedRootPem: issuerPem, at: INSIDE_VALIDITY });
+      withTempFiles({ 'ca.pem': issuerPem, 'leaf.pem': leafPem }, (dir) => {
+        const verified = openssl(['verify', '-attime', String(INSIDE_VALIDITY.getTime() / 1000), '-CAfile', 'ca.pem', 'leaf.pem'], dir);
+        assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+        const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir);
+        assert.match(text.stdout, new RegExp(`Signature Algorithm: ${algorithm}`), curve);
+        assert.match(text.stdout, /CA:FALSE/);
+      });
+    }
+  });
+
+  it('takes SANs from the options over those of the CSR', async () => {
+    const issuerKeyPair = generateKeyPair('P-384');
+    const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
+    const leafPem = await issued(issuerPem, issuerKeyPair, generateKeyPair('P-256'), {
+      csrSans: { dns: ['from-csr.example'] },
+      sans: { dns: ['from-options.example'], ip: ['::1'] },
+    });
+    assert.deepEqual(parseCertificate(leafPem).subjectAltNames, ['DNS:from-options.example', 'IP:0:0:0:0:0:0:0:1']);
+  });
+
+  it('produces a CSR that openssl verifies', async () => {
+    const csrPem = await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-384'), sans: { dns: ['n.example'] } });
+    withTempFiles({ 'req.pem': csrPem }, (dir) => {
+      const checked = openssl(['req', '-in', 'req.pem', '-noout', '-verify', '-subject'], dir);
+      assert.equal(checked.status, 0, checked.stderr);
+      assert.match(checked.stdout + checked.stderr, /verify OK/i);
+      assert.match(checked.stdout, /CN ?= ?CCF Node/);
+    });
+  });
+
+  it('rejects a CSR whose signature does not verify, or that does not parse, with CSRPublicKeyInvalid', async () => {
+    const issuerKeyPair = generateKeyPair('P-384');
+    const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
+    const csrDer = pemToDer(await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') }), 'CERTIFICATE REQUEST');
+    const tampered = csrDer.slice();
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0x01;
+    const cases: [string, string][] = [
+      ['tampered signature', derToPem(tampered, 'CERTIFICATE REQUEST')],
+      ['truncated', derToPem(csrDer.subarray(0, csrDer.length - 10), 'CERTIFICATE REQUEST')],
+      ['not a CSR', issuerPem],
+    ];
+    for (const [name, csrPem] of cases) {
+      await assert.rejects(
+        issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false }),
+        { name: 'CocoError', code: 'CSRPublicKeyInvalid' },
+        name,
+      );
+    }
+  });
+
+  it('rejects an issuer key pair that does not match the issuer certificate with InvalidKey', async () => {
+    const issuerPem = await selfSigned(generateKeyPair('P-384'), 'CCF Service', true);
+    const csrPem = await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') });
+    await assert.rejects(
+      issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair: generateKeyPair('P-384'), validFrom: VALID_FROM, validityDays: 1, isCa: false }),
+      { name: 'CocoError', code: 'InvalidKey' },
+    );
+  });
+});
+
+describe('verifyCertificateChain', () => {
+  it('accepts a leaf through intermediates up to the trusted root, and the root itself', async () => {
+    const rootKeys = generateKeyPair('P-384');
+    const rootPem = await selfSigned(rootKeys, 'Root', true);
+    const intermediateKeys = generateKeyPair('P-256');
+    const intermediatePem = await issued(rootPem, rootKeys, intermediateKeys, { subjectCn: 'Intermediate', isCa: true });
+    const leafPem = await issued(intermediatePem, intermediateKeys, generateKeyPair('Ed25519'));
+    verifyCertificateChain(leafPem, { trustedRootPem: rootPem, intermediatesPem: [intermediatePem], at: INSIDE_VALIDITY });
+    verifyCertificateChain(rootPem, { trustedRootPem: rootPem, at: INSIDE_VALIDITY });
+    expectChainInvalid(() => verifyCertificateChain(leafPem, { trustedRootPem: rootPem, at: INSIDE_VALIDITY }), /issuer\/subject mismatch/);
+  });
+
+  it('names the failing check: signature, issuer, CA flag or validity', async () => {
+    const rootKeys = generateKeyPair('P-384');
+    const rootPem = await selfSigned(rootKeys, 'CCF Service', true);
+    const leafPem = await issued(rootPem, rootKeys, generateKeyPair('P-256'));
+    const otherRootPem = await selfSigned(generateKeyPair('P-384'), 'Other Service', true);
+    const notCaKeys = generateKeyPair('P-256');
+    const notCaPem = await selfSigned(notCaKeys, 'Not A CA', false);
+    const underNotCa = await issued(notCaPem, notCaKeys, generateKeyPair('P-256'));
+    const ok = { trustedRootPem: rootPem, at: INSIDE_VALIDITY };
+    const cases: [string, () => void, RegExp][] = [
+      ['tampered leaf signature', () => verifyCertificateChain(tamperSignature(leafPem), ok), /bad signature/],
+      ['other root', () => verifyCertificateChain(leafPem, { ...ok, trustedRootPem: otherRootPem }), /issuer\/subject mismatch/],
+      ['issuer is not a CA', () => verifyCertificateChain(underNotCa, { ...ok, trustedRootPem: notCaPem }), /not a CA/],
+      ['before notBefore', () => verifyCertificateChain(leafPem, { ...ok, at: new Date('2024-12-31T23:59:59Z') }), /not valid at/],
+      ['after the leaf expired', () => verifyCertificateChain(leafPem, { ...ok, at: new Date('2025-01-06T00:00:00Z') }), /not valid at 2025-01-06/],
+      ['default is now, long after expiry', () => verifyCertificateChain(leafPem, { trustedRootPem: rootPem }), /not valid at/],
+      ['unparseable leaf', () => verifyCertificateChain('garbage', ok), /leaf certificate does not parse/],
+      ['unparseable root', () => verifyCertificateChain(leafPem, { ...ok, trustedRootPem: leafPem.slice(0, 100) }), /trusted root certificate does not parse/],
+    ];
+    for (const [, check, reason] of cases) expectChainInvalid(check, reason);
+    verifyCertificateChain(leafPem, { trustedRootPem: rootPem, at: 'ignore-validity' });
+    assert.throws(() => verifyCertificateChain(leafPem, { ...ok, at: new Date(Number.NaN) }), { name: 'CocoError', code: 'InvalidArgument' });
+  });
+
+  it('refuses chains longer than the limit', async () => {
+    const rootKeys = generateKeyPair('P-256');
+    const rootPem = await selfSigned(rootKeys, 'CA 0', true);
+    const intermediates: string[] = [];
+    let [issuerPem, issuerKeys] = [rootPem, rootKeys];
+    for (let i = 1; i < CERTIFICATE_CHAIN_LENGTH_MAX; i++) {
+      const keys = generateKeyPair('P-256');
+      issuerPem = await issued(issuerPem, issuerKeys, keys, { subjectCn: `CA ${i}`, isCa: true });
+      issuerKeys = keys;
+      intermediates.push(issuerPem);
+    }
+    const leafPem = await issued(issuerPem, issuerKeys, generateKeyPair('P-256'));
+    const opts = { trustedRootPem: rootPem, at: INSIDE_VALIDITY };
+    verifyCertificateChain(intermediates.at(-1)!, { ...opts, intermediatesPem: intermediates.slice(0, -1) });
+    expectChainInvalid(() => verifyCertificateChain(leafPem, { ...opts, intermediatesPem: intermediates }), /longer than 8/);
+  });
+});
+
+describe('parseCertificate / isSelfSigned', () => {
+  it('parses PEM and DER alike, normalising the PEM', async () => {
+    const pem = await selfSigned(generateKeyPair('P-256'), 'member0', false);
+    const fromPem = parseCertificate(pem.replaceAll('\n', '\r\n'));
+    const fromDer = parseCertificate(pemToDer(pem));
+    assert.deepEqual(fromDer, fromPem);
+    assert.equal(fromPem.pem, pem);
+    assert.equal(Object.getPrototypeOf(fromPem.der), Uint8Array.prototype);
+    assert.deepEqual(publicKeyDer(fromPem.publicKeyPem), fromPem.publicKeyDer);
+  });
+
+  it('rejects what is not a certificate with InvalidCertificate', async () => {
+    const keyPair = generateKeyPair('P-256');
+    const der = pemToDer(await selfSigned(keyPair, 'x', false));
+    const cases: [string, string | Uint8Array][] = [
+      ['garbage text', 'hello'],
+      ['public key PEM', keyPair.publicKeyPem],
+      ['truncated DER', der.subarray(0, der.length - 20)],
+      ['empty DER', new Uint8Array(0)],
+      ['DER as a PEM body of the wrong label', derToPem(der, 'PUBLIC KEY')],
+      ['certificate PEM with a corrupted body', derToPem(der.subarray(1), 'CERTIFICATE')],
+    ];
+    for (const [name, input] of cases) {
+      assert.throws(() => parseCertificate(input), { name: 'CocoError', code: 'InvalidCertificate' }, name);
+    }
+    assert.throws(() => isSelfSigned('hello'), { name: 'CocoError', code: 'InvalidCertificate' });
+  });
+
+  it('reports a certificate whose signature fails under its own key as not self-signed', async () => {
+    const pem = await selfSigned(generateKeyPair('P-256'), 'x', true);
+    assert.equal(isSelfSigned(pem), true);
+    assert.equal(isSelfSigned(tamperSignature(pem)), false);
+  });
+});
+
+describe('certificates of a real CCF ledger', () => {
+  const certificates = certificatesIn(readLedgerChunk('genesis-14/ledger_1-14.committed'));
+  const infos = certificates.map((pem) => parseCertificate(pem));
+  const service = infos.filter((info) => info.subject === 'CN=CCF Service' && info.issuer === 'CN=CCF Service');
+  const endorsedNodes = infos.filter((info) => info.subject === 'CN=CCF Node' && info.issuer === 'CN=CCF Service');
+
+  it('parse, with the fields openssl and node read', () => {
+    assert.ok(certificates.length >= 6, `found ${certificates.length} certificates`);
+    for (const [i, info] of infos.entries()) {
+      const node = new X509Certificate(certificates[i]!);
+      assert.deepEqual(info.der, new Uint8Array(node.raw));
+      assert.equal(toBase64(info.der), toBase64(fromBase64(certificates[i]!.replace(/-----[A-Z ]+-----/g, ''))));
+      assert.ok(info.notBefore < info.notAfter);
+      assert.ok(info.subject.length > 0 && info.issuer.length > 0);
+    }
+    assert.equal(service.length, 1);
+    assert.equal(service[0]!.isCa, true);
+    assert.ok(endorsedNodes.length >= 1);
+    assert.ok(endorsedNodes.every((info) => !info.isCa));
+    assert.ok(endorsedNodes[0]!.subjectAltNames.includes('IP:10.2.0.4'));
+  });
+
+  it('chain the service-endorsed node certificates to the service certificate as of the ledger, not as of today', () => {
+    const servicePem = service[0]!.pem;
+    assert.equal(isSelfSigned(servicePem), true);
+    for (const node of endorsedNodes) {
+      verifyCertificateChain(node.pem, { trustedRootPem: servicePem, at: 'ignore-validity' });
+      verifyCertificateChain(node.pem, { trustedRootPem: servicePem, at: new Date(service[0]!.notBefore.getTime() + 60_000) });
+      expectChainInvalid(() => verifyCertificateChain(node.pem, { trustedRootPem: servicePem }), /not valid at/);
+      assert.equal(isSelfSigned(node.pem), false);
+    }
+  });
+});

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { randomBytes } from '../../src/crypto/random.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { CocoError } from '../../src/errors.js';
+import { decodeChunk, encodeChunk } from '../../src/ledger/chunk-file.js';
+import { openEntry } from '../../src/ledger/entry-sealing.js';
+import { LedgerVerificationError, LedgerVerifier, type LedgerSummary } from '../../src/ledger/ledger-verifier.js';
+import { formatTxId } from '../../src/ledger/tx-id.js';
+import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
+import { REAL_LEDGERS, realChunks } from '../support/real-ledgers.js';
+
+interface Chunk {
+  name: string;
+  bytes: Uint8Array;
+}
+
+function verify(chunks: readonly Chunk[], trustedServiceCertPem?: string): LedgerSummary {
+  const verifier = new LedgerVerifier(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem });
+  for (const chunk of chunks) verifier.addChunk(chunk.name, chunk.bytes);
+  return verifier.finish();
+}
+
+function verificationError(chunks: readonly Chunk[]): LedgerVerificationError {
+  try {
+    verify(chunks);
+  } catch (error) {
+    assert.ok(error instanceof LedgerVerificationError, `expected a LedgerVerificationError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the ledger verified, but it should not have');
+}
+
+const serviceCertOf = (chunks: readonly Chunk[]) => {
+  const info = decodeChunk(chunks[0]!.bytes, chunks[0]!.name).entries[0]!.publicMaps.find((m) => m.name === 'public:ccf.gov.service.info');
+  return JSON.parse(Buffer.from(info!.writes[0]!.value).toString()).cert as string;
+};
+
+test('the real CCF ledgers verify: every signature, tree and COSE signature', () => {
+  const genesis = verify(realChunks('genesis-14'));
+  assert.equal(genesis.transactions, 14);
+  assert.equal(genesis.signatures, 6);
+  assert.equal(genesis.coseSignatures, 6);
+  assert.equal(formatTxId(genesis.lastVerifiedTxId!), '2.14');
+  assert.equal(genesis.unsignedTail, 0);
+  assert.equal(genesis.serviceIdentityFingerprint, certificateId(serviceCertOf(realChunks('genesis-14'))));
+
+  const expired = verify(realChunks('expired-service'));
+  assert.equal(expired.files, 3);
+  assert.equal(expired.transactions, 26);
+  assert.equal(expired.signatures, 7);
+  assert.equal(formatTxId(expired.lastVerifiedTxId!), '2.26');
+  assert.equal(expired.serviceIdentityFingerprint, '0c728a183fa3a673e2e25cff4b7f7047035d00fbd21d72fd3008a620f7cd8075');
+});
+
+test('a ledger verifies against its own service certificate and fails against another', async () => {
+  const chunks = realChunks('expired-service');
+  assert.equal(verify(chunks, serviceCertOf(chunks)).transactions, 26);
+  const other = await createServiceIdentity();
+  assert.throws(() => verify(chunks, other.serviceCertPem), (e: unknown) => e instanceof LedgerVerificationError && /not the trusted/.test(e.message) && e.txId?.seqno === 1);
+});
+
+/** Where each entry of a chunk starts and ends, with its seqno. */
+function entrySpans(chunk: Chunk): { seqno: number; start: number; end: number }[] {
+  const decoded = decodeChunk(chunk.bytes, chunk.name);
+  return decoded.entries.map((entry, i) => ({ seqno: entry.txId.seqno, start: decoded.offsets[i]!, end: decoded.offsets[i]! + entry.raw.length }));
+}
+
+for (const ledger of REAL_LEDGERS) {
+  test(`flipping any one bit of an entry of ${ledger} fails verification at that entry's seqno`, () => {
+    const chunks = realChunks(ledger);
+    const lastSeqno = chunks.flatMap((c) => c.decoded.entries).length;
+    // The final signature transaction is covered by no later signature; it is tested on its own.
+    const spans = chunks.flatMap((chunk, index) => entrySpans(chunk).filter((s) => s.seqno < lastSeqno).map((s) => ({ ...s, index })));
+    const total = spans.reduce((sum, s) => sum + (s.end - s.start), 0);
+    const positions = 250;
+    const failures: string[] = [];
+    for (let p = 0; p < positions; p++) {
+      // Spread positions over all entry bytes, plus each entry's first 64 bytes (headers and IV).
+      let target = Math.floor(((p + 0.5) * total) / positions);
+      const span = spans.find((s) => (target -= s.end - s.start) < 0)!;
+      const offset = p % 3 === 0 ? span.start + (p % 64) : span.end + target;
+      const flipped = chunks.map((c) => ({ name: c.name, bytes: c.bytes }));
+      const bytes = chunks[span.index]!.bytes.slice();
+      bytes[offset]! ^= 1 << (p % 8);
+      flipped[span.index] = { name: chunks[span.index]!.name, bytes };
+      const error = verificationError(flipped);
+      if (error.txId?.seqno !== span.seqno) failures.push(`byte ${offset} of ${span.seqno}: ${error.message}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+}
+
+test('altering the signed root or the signature of the final signature transaction is detected', () => {
+  const chunks = realChunks('genesis-14');
+  for (const field of ['"root":"', '"sig":"']) {
+    const bytes = chunks[0]!.bytes.slice();
+    const at = Buffer.from(bytes).lastIndexOf(field) + field.length + 3;
+    bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+    const error = verificationError([{ name: chunks[0]!.name, bytes }]);
+    assert.equal(error.txId?.seqno, 14, error.message);
+  }
+});
+
+test('a truncated chunk is reported with its file name', () => {
+  const chunks = realChunks('expired-service');
+  for (const keep of [4, 100, 5000, chunks[1]!.bytes.length - 1]) {
+    const error = verificationError([chunks[0]!, { name: chunks[1]!.name, bytes: chunks[1]!.bytes.subarray(0, keep) }, chunks[2]!]);
+    assert.equal(error.file, chunks[1]!.name, error.message);
+  }
+});
+
+test('a missing chunk is reported as a gap, a repeated one as an overlap', () => {
+  const [first, second, third] = realChunks('expired-service');
+  assert.match(verificationError([first!, third!]).message, /a gap: the previous chunk ended at seqno 4 but this one starts at 16/);
+  assert.match(verificationError([first!, second!, second!]).message, /an overlap/);
+  assert.match(verificationError([second!, third!]).message, /starts at seqno 5/);
+});
+
+test('a chunk whose name does not match its entries is rejected', () => {
+  const [first] = realChunks('expired-service');
+  assert.match(verificationError([{ name: 'ledger_1-5.committed', bytes: first!.bytes }]).message, /says it ends at seqno 5/);
+  assert.match(verificationError([{ name: 'chunk.bin', bytes: first!.bytes }]).message, /not a ledger chunk name/);
+});
+
+test('a ledger written by Coco verifies, and its private data opens only with the right secret', async () => {
+  const generated = await generateLedger({ transactions: 120, signatureInterval: 10, chunkBytesTarget: 8000, privateValueBytes: 48 });
+  assert.ok(generated.chunks.length >= 3, 'several chunks');
+  const summary = verify(generated.chunks, generated.identity.serviceCertPem);
+  assert.equal(summary.transactions, generated.writer.lastTxId.seqno);
+  assert.equal(summary.signatures, summary.coseSignatures);
+  const entries = generated.chunks.flatMap((c) => decodeChunk(c.bytes, c.name).entries);
+  const privateEntries = entries.filter((e) => e.encryptedPrivateDomain.length > 0);
+  assert.equal(privateEntries.length, 120);
+  for (const entry of privateEntries) {
+    const [records] = openEntry(entry, generated.ledgerSecret);
+    assert.equal(records!.name, 'records');
+    assert.equal(records!.writes[0]!.value.length, 48);
+  }
+  const wrong = randomBytes(32);
+  assert.throws(() => openEntry(privateEntries[0]!, wrong), (e: unknown) => e instanceof CocoError && e.code === 'DecryptionFailed');
+});
+
+test('transactions after the last signature are reported as unsigned in an uncommitted chunk, and rejected in a committed one', async () => {
+  const generated = await generateLedger({ transactions: 25, signatureInterval: 10, unsignedTail: 5 });
+  const last = generated.chunks.at(-1)!;
+  assert.doesNotMatch(last.name, /committed/);
+  const summary = verify(generated.chunks);
+  assert.equal(summary.unsignedTail, 5);
+  assert.equal(summary.lastVerifiedTxId!.seqno, summary.lastTxId!.seqno - 5);
+  const committedName = `${last.name}.committed`;
+  const error = verificationError([...generated.chunks.slice(0, -1), { name: committedName, bytes: encodeChunk(decodeChunk(last.bytes, last.name).entries.map((e) => e.raw), true) }]);
+  assert.match(error.message, /must end with a signature transaction/);
+});
+
+test('a ledger signed by a node that the service did not endorse fails', async () => {
+  const generated = await generateLedger({ transactions: 3, signatureInterval: 10 });
+  const impostor = await createServiceIdentity();
+  const forged = await generateLedger({
+    transactions: 3,
+    signatureInterval: 10,
+    identity: { ...generated.identity, nodeKey: impostor.nodeKey, nodeCertPem: impostor.nodeCertPem, nodeId: impostor.nodeId },
+  });
+  assert.match(verificationError(forged.chunks).message, /not endorsed by the service identity/);
+});
