@@ -24,9 +24,12 @@ export function commitEvidenceDigest(evidence: string): Uint8Array {
   return sha256(utf8(evidence));
 }
 
+/** `ce:<view>.<seqno>:<nonce>`: CCF's nonce is 32 bytes, 64 hex digits. */
+export const COMMIT_EVIDENCE_PATTERN = /^ce:(\d{1,15})\.(\d{1,15}):([0-9a-fA-F]{64})$/;
+
 /** The TxID a commit evidence string names; CocoError if it is not one. */
 export function parseCommitEvidence(evidence: string): { txId: TxId; nonce: Uint8Array } {
-  const match = /^ce:(\d{1,15})\.(\d{1,15}):([0-9a-f]{64})$/.exec(evidence);
+  const match = COMMIT_EVIDENCE_PATTERN.exec(evidence);
   if (!match) throw new CocoError('InvalidCommitEvidence', `"${evidence.slice(0, 80)}" is not commit evidence ("ce:<view>.<seqno>:<64 hex>")`);
   return { txId: { view: Number(match[1]), seqno: Number(match[2]) }, nonce: fromHex(match[3]!) };
 }

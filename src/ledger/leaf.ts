@@ -3,6 +3,7 @@
 // commit-evidence digest and the claims digest, in that order.
 
 import { sha256 } from '../crypto/hash.js';
+import { invariant } from '../errors.js';
 import { DIGEST_BYTES, EntryType, type LedgerEntry } from './entry.js';
 
 /** The tree's first leaf: a placeholder so that leaf index = seqno. */
@@ -15,15 +16,20 @@ export function writeSetDigest(entry: LedgerEntry): Uint8Array {
 /** Scratch for the leaf's hash input, reused: leaves are computed for every entry of a ledger. */
 const leafInput = new Uint8Array(3 * DIGEST_BYTES);
 
-export function leafOf(entry: LedgerEntry): Uint8Array {
-  const digest = writeSetDigest(entry);
-  if (entry.entryType === EntryType.WriteSet || entry.entryType === EntryType.Snapshot) return digest;
-  leafInput.set(digest, 0);
-  let length = DIGEST_BYTES;
-  for (const part of [entry.commitEvidenceDigest, entry.claimsDigest]) {
+/** SHA-256(write-set digest ‖ commit-evidence digest ‖ claims digest), each only if present. */
+export function leafFromDigests(writeSetDigest: Uint8Array, commitEvidenceDigest?: Uint8Array, claimsDigest?: Uint8Array): Uint8Array {
+  let length = 0;
+  for (const part of [writeSetDigest, commitEvidenceDigest, claimsDigest]) {
     if (part === undefined) continue;
+    invariant(part.length === DIGEST_BYTES, 'leaf components are SHA-256 digests');
     leafInput.set(part, length);
     length += DIGEST_BYTES;
   }
   return sha256(leafInput.subarray(0, length));
+}
+
+export function leafOf(entry: LedgerEntry): Uint8Array {
+  const digest = writeSetDigest(entry);
+  if (entry.entryType === EntryType.WriteSet || entry.entryType === EntryType.Snapshot) return digest;
+  return leafFromDigests(digest, entry.commitEvidenceDigest, entry.claimsDigest);
 }

@@ -3,14 +3,15 @@
 // the proof to a root that the node's key signed, the node ID names that key, and the node's
 // certificate chains to the service certificate (through `service_endorsements` when present).
 
-import { concatBytes, fromBase64, fromHex, toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
-import { sha256 } from '../crypto/hash.js';
 import { verifyDigest } from '../crypto/signing.js';
 import { CERTIFICATE_CHAIN_LENGTH_MAX, certificateDer, verifyCertificateChain } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { HASH_BYTES, MerkleTree, TREE_LEAVES_MAX, type ProofStep } from './merkle-tree.js';
-import { formatTxId, parseTxId } from './tx-id.js';
+import { COMMIT_EVIDENCE_PATTERN, commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
+import { leafFromDigests } from './leaf.js';
+import { formatTxId } from './tx-id.js';
 
 /** A proof over a tree of at most TREE_LEAVES_MAX leaves has at most this many steps. */
 export const RECEIPT_PROOF_STEPS_MAX = Math.ceil(Math.log2(TREE_LEAVES_MAX));
@@ -68,28 +69,17 @@ export interface VerifiedReceipt {
 
 /** SHA-256 digests and node IDs alike: 64 hex digits. */
 const DIGEST_HEX = /^[0-9a-fA-F]{64}$/;
-/** CCF's nonce is 32 bytes (64 hex digits); the bound keeps hostile input cheap to reject. */
-const COMMIT_EVIDENCE = /^ce:(\d{1,15}\.\d{1,15}):[0-9a-fA-F]{1,128}$/;
 
 /** SHA-256(write_set_digest ‖ SHA-256(utf8(commit_evidence)) ‖ claims_digest), claims only if given. */
 export function computeLeaf(writeSetDigest: Uint8Array, commitEvidence: string, claimsDigest?: Uint8Array): Uint8Array {
   checkDigest(writeSetDigest, 'write set digest');
   if (claimsDigest !== undefined) checkDigest(claimsDigest, 'claims digest');
-  const parts = [writeSetDigest, sha256(utf8(commitEvidence))];
-  if (claimsDigest !== undefined) parts.push(claimsDigest);
-  return sha256(concatBytes(...parts));
+  return leafFromDigests(writeSetDigest, commitEvidenceDigest(commitEvidence), claimsDigest);
 }
 
 /** The TxID (`<view>.<seqno>`) a commit evidence string reveals. */
 export function commitEvidenceTxId(commitEvidence: string): string {
-  const match = COMMIT_EVIDENCE.exec(commitEvidence);
-  if (match === null) {
-    throw new CocoError(
-      'InvalidArgument',
-      `commit evidence must read "ce:<view>.<seqno>:<hex>", got ${JSON.stringify(commitEvidence.slice(0, 80))}`,
-    );
-  }
-  return formatTxId(parseTxId(match[1] as string));
+  return formatTxId(parseCommitEvidence(commitEvidence).txId);
 }
 
 export function buildReceipt(
@@ -198,7 +188,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
     const prefix = `${components.name}.`;
     const writeSetDigest = digestField(required(fields, 'write_set_digest', 'writeSetDigest', prefix));
     const evidence = required(fields, 'commit_evidence', 'commitEvidence', prefix);
-    const commitEvidence = stringField(evidence, COMMIT_EVIDENCE, '"ce:<view>.<seqno>:<hex digits>"');
+    const commitEvidence = stringField(evidence, COMMIT_EVIDENCE_PATTERN, '"ce:<view>.<seqno>:<64 hex digits>"');
     const claims = optional(fields, 'claims_digest', 'claimsDigest', prefix);
     const claimsDigest = claims && digestField(claims);
     txId = commitEvidenceTxId(commitEvidence);

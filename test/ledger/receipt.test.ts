@@ -182,7 +182,7 @@ describe('buildReceipt', () => {
 
   it('rejects commit evidence that does not read "ce:<view>.<seqno>:<hex>"', () => {
     for (const commitEvidence of ['', 'ce:2.5', 'ce:2:00', 'xx:2.5:00', 'ce:2.5:zz']) {
-      assertCode(() => buildReceipt({ ...receiptInputs(), commitEvidence }), 'InvalidArgument');
+      assertCode(() => buildReceipt({ ...receiptInputs(), commitEvidence }), 'InvalidCommitEvidence');
     }
   });
 });
