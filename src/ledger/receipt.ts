@@ -122,14 +122,14 @@ export function buildSignatureReceipt(opts: ReceiptSigner & { root: Uint8Array }
 
 /**
  * Verifies a receipt (parsed JSON, snake_case or CCF's camelCase variant) against the service
- * certificate. `at` judges certificate validity at that instant (default: now, per x509), or not
- * at all with 'ignore-validity'. Throws 'ReceiptMalformed' for a bad shape, 'ReceiptInvalid' when
+ * certificate. `at` judges certificate validity at that instant (the caller's clock: this layer
+ * reads none), or not at all with 'ignore-validity'. Throws 'ReceiptMalformed' for a bad shape, 'ReceiptInvalid' when
  * the receipt does not prove what it claims.
  */
 export function verifyReceipt(
   receipt: unknown,
   serviceCertPem: string,
-  opts?: { at?: Date | 'ignore-validity' },
+  opts: { at: Date | 'ignore-validity' },
 ): VerifiedReceipt {
   const parsed = parseReceipt(receipt);
   const root = MerkleTree.rootFromProof(parsed.leaf, parsed.proof);
@@ -149,7 +149,7 @@ export function verifyReceipt(
     verifyCertificateChain(parsed.cert, {
       trustedRootPem: serviceCertPem,
       intermediatesPem: parsed.endorsements,
-      at: opts?.at,
+      at: opts.at,
     });
   } catch (cause) {
     if (!(cause instanceof CocoError)) throw cause;
