@@ -3,7 +3,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, c
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after } from 'node:test';
-import { ccfLedgersDir } from '../support/paths.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { ccfLedgersDir, repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
 import { generateLedger, writeChunks } from '../support/generated-ledger.js';
 
@@ -114,6 +116,16 @@ test('coco ledger show --seqno --json prints one JSON object with keys and value
   const serviceInfo = tx.maps.find((m: { name: string }) => m.name === 'public:ccf.gov.service.info');
   assert.deepEqual(serviceInfo.writes[0].key, { hex: '0000000000000000' });
   assert.equal(JSON.parse(serviceInfo.writes[0].value.utf8).status, 'Opening');
+});
+
+test('coco ledger show stops quietly when its reader closes the pipe early', async () => {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'ledger', 'show', join(ccfLedgersDir, 'genesis-14')]);
+  let stderr = '';
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const [code] = (await once(child, 'close')) as [number];
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
 
 test('coco ledger show rejects bad options clearly', () => {
