@@ -1,14 +1,13 @@
 // Writes a ledger in CCF's format: each transaction sealed into an entry with its commit evidence,
 // leaves appended to the Merkle tree, signature transactions signed by the node (and COSE-signed
-// by the service) over the root of everything before them, and chunks closed after a signature
-// once they reach the target size. Pure: it returns file names and bytes; the caller stores them.
+// by the service) over the root of everything before them, and a chunk closed after a signature
+// once it reaches the target size. Pure: it returns each entry's bytes; the caller stores them.
 
 import { toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { signDigest } from '../crypto/signing.js';
 import type { MapChanges, WriteSet } from '../kv/write-set.js';
-import { encodeChunk, formatChunkName } from './chunk-file.js';
 import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
 import { decodeEntry, EntryFlags, EntryType } from './entry.js';
 import { sealEntry } from './entry-sealing.js';
@@ -43,25 +42,21 @@ export interface LedgerWriterOptions {
   chunkBytesTarget?: number;
 }
 
-export interface ChunkOutput {
-  name: string;
-  bytes: Uint8Array;
-}
-
 export interface AppendResult {
   txId: TxId;
   commitEvidence: string;
   entry: Uint8Array;
+  /** The changes the entry records (for a signature, the signature tables: apply them to the store). */
+  writeSet: WriteSet;
+  /** The entry ends its chunk: the next entry starts a new chunk file. */
+  closesChunk: boolean;
 }
 
 export class LedgerWriter {
   readonly tree = new MerkleTree();
   private seqno = 0;
   private signatureSeqno = 0;
-  private chunkFirst = 1;
-  private chunkEntries: Uint8Array[] = [];
   private chunkBytes = 0;
-  private readonly completed: ChunkOutput[] = [];
   private readonly nodeId: string;
   /** Derived once per ledger secret, not once per transaction. */
   private readonly commitSecrets = new WeakMap<Uint8Array, Uint8Array>();
@@ -81,7 +76,7 @@ export class LedgerWriter {
   }
 
   appendTransaction(writeSet: WriteSet, claimsDigest: Uint8Array = NO_CLAIMS): AppendResult {
-    return this.append(writeSet.public, writeSet.private, claimsDigest, 0);
+    return this.append(writeSet, claimsDigest, 0);
   }
 
   /** Appends a signature transaction over every transaction so far; closes the chunk if it is full. */
@@ -116,13 +111,12 @@ export class LedgerWriter {
     // CCF stores the leaves since the previous signature, and what is needed to rebuild the root.
     maps.push(singletonMap(TREE_MAP, this.tree.serialize(this.signatureSeqno, this.tree.size)));
     const full = this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
-    const result = this.append(maps, [], NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
+    const result = this.append({ public: maps, private: [] }, NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
     this.signatureSeqno = txId.seqno;
-    if (full) this.closeChunk();
     return result;
   }
 
-  private append(publicMaps: readonly MapChanges[], privateMaps: readonly MapChanges[], claimsDigest: Uint8Array, flags: number): AppendResult {
+  private append(writeSet: WriteSet, claimsDigest: Uint8Array, flags: number): AppendResult {
     const txId = { view: this.options.view, seqno: this.seqno + 1 };
     const key = this.options.secrets.keyFor(txId.seqno);
     const evidence = commitEvidence(this.commitSecretFor(key), txId);
@@ -132,39 +126,21 @@ export class LedgerWriter {
       entryType: EntryType.WriteSetWithCommitEvidenceAndClaims,
       claimsDigest,
       commitEvidenceDigest: commitEvidenceDigest(evidence),
-      publicMaps,
-      privateMaps,
+      publicMaps: writeSet.public,
+      privateMaps: writeSet.private,
       key,
     });
     this.tree.append(leafOf(decodeEntry(entry).entry));
     this.seqno = txId.seqno;
-    this.chunkEntries.push(entry);
-    this.chunkBytes += entry.length;
-    return { txId, commitEvidence: evidence, entry };
+    const closesChunk = (flags & EntryFlags.forceLedgerChunkAfter) !== 0;
+    this.chunkBytes = closesChunk ? 0 : this.chunkBytes + entry.length;
+    return { txId, commitEvidence: evidence, entry, writeSet, closesChunk };
   }
 
   private commitSecretFor(ledgerSecretKey: Uint8Array): Uint8Array {
     let secret = this.commitSecrets.get(ledgerSecretKey);
     if (secret === undefined) this.commitSecrets.set(ledgerSecretKey, (secret = commitSecret(ledgerSecretKey)));
     return secret;
-  }
-
-  private closeChunk(): void {
-    this.completed.push({ name: formatChunkName(this.chunkFirst, this.seqno, true), bytes: encodeChunk(this.chunkEntries, true) });
-    this.chunkFirst = this.seqno + 1;
-    this.chunkEntries = [];
-    this.chunkBytes = 0;
-  }
-
-  /** Chunks closed since the last call, complete with their positions tables. */
-  takeCompletedChunks(): ChunkOutput[] {
-    return this.completed.splice(0);
-  }
-
-  /** The chunk still being written, as CCF names it (`ledger_<first>-<last>`), or none if empty. */
-  currentChunk(): ChunkOutput | undefined {
-    if (this.chunkEntries.length === 0) return undefined;
-    return { name: formatChunkName(this.chunkFirst, this.seqno, false), bytes: encodeChunk(this.chunkEntries, false) };
   }
 }
 

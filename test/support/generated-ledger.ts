@@ -11,7 +11,8 @@ import { generateKeyPair, type KeyPair } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate, issueCertificate } from '../../src/crypto/x509.js';
 import type { WriteSet } from '../../src/kv/write-set.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
-import { LedgerWriter, type ChunkOutput } from '../../src/ledger/ledger-writer.js';
+import { ChunkAssembler, type ChunkOutput } from '../../src/ledger/chunk-assembler.js';
+import { LedgerWriter } from '../../src/ledger/ledger-writer.js';
 import { SINGLETON_KEY } from '../../src/ledger/signature.js';
 
 export interface ServiceIdentity {
@@ -74,16 +75,19 @@ export async function generateLedger(options: GeneratedLedgerOptions): Promise<G
     ...(options.chunkBytesTarget === undefined ? {} : { chunkBytesTarget: options.chunkBytesTarget }),
   });
   const commitEvidence = new Map<number, string>();
+  const assembler = new ChunkAssembler();
   const serviceInfo = utf8(JSON.stringify({ cert: identity.serviceCertPem, status: 'Open', recovery_count: 0, service_data: {} }));
   const nodeInfo = utf8(JSON.stringify({ status: 'Trusted', node_data: {} }));
   const genesis = writer.appendTransaction(
     writeSet([['public:ccf.gov.service.info', SINGLETON_KEY, serviceInfo], ['public:ccf.gov.nodes.info', utf8(identity.nodeId), nodeInfo]], []),
   );
   commitEvidence.set(genesis.txId.seqno, genesis.commitEvidence);
+  assembler.add(genesis);
   let timestamp = 1_700_000_000;
   const sign = () => {
     const result = writer.appendSignature(timestamp++);
     commitEvidence.set(result.txId.seqno, result.commitEvidence);
+    assembler.add(result);
   };
   sign();
   const privateBytes = options.privateValueBytes ?? 0;
@@ -96,14 +100,12 @@ export async function generateLedger(options: GeneratedLedgerOptions): Promise<G
       ),
     );
     commitEvidence.set(result.txId.seqno, result.commitEvidence);
+    assembler.add(result);
     const remaining = options.transactions - i - 1;
     if ((i + 1) % options.signatureInterval === 0 && remaining >= (options.unsignedTail ?? 0)) sign();
   }
   if (!options.unsignedTail && writer.lastTxId.seqno !== writer.lastSignatureSeqno) sign();
-  const chunks = writer.takeCompletedChunks();
-  const current = writer.currentChunk();
-  if (current) chunks.push(current);
-  return { chunks, identity, ledgerSecret, commitEvidence, writer };
+  return { chunks: assembler.chunks(), identity, ledgerSecret, commitEvidence, writer };
 }
 
 
