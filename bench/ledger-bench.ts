@@ -33,7 +33,7 @@ async function measureVerification(signatureInterval: number): Promise<VerifyFig
   const dir = mkdtempSync(join(tmpdir(), 'coco-bench-ledger-'));
   try {
     progress(`generating a ${TRANSACTIONS.toLocaleString('en-US')}-transaction ledger, a signature every ${signatureInterval}`);
-    const generated = await generateLedger({ transactions: TRANSACTIONS, signatureInterval, privateValueBytes: 64 });
+    const generated = generateLedger({ transactions: TRANSACTIONS, signatureInterval, privateValueBytes: 64 });
     writeChunks(dir, generated.chunks);
     const files = listChunkFiles(dir);
     const entries = generated.writer.lastTxId.seqno;

@@ -6,7 +6,7 @@ import { decodeChunk, type ChunkName } from '../ledger/chunk-file.js';
 import { EntryType, type LedgerEntry } from '../ledger/entry.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-files.js';
-import { readInputFile } from './read-input.js';
+import { readInputFile } from '../node/read-input.js';
 
 export interface LedgerShowOptions {
   directory: string;

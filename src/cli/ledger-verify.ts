@@ -6,7 +6,7 @@ import { LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-files.js';
 import { Progress } from './progress.js';
-import { readInputFile } from './read-input.js';
+import { readInputFile } from '../node/read-input.js';
 
 export interface LedgerVerifyOptions {
   directory: string;

@@ -7,6 +7,7 @@ import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerShow } from './ledger-show.js';
+import { NODE_USAGE, runNode } from './node-command.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -17,6 +18,8 @@ Commands:
       signing node is endorsed by the service identity.
   ledger show <dir> [--tables REGEX] [--seqno N] [--json]
       Print each transaction's TxID, entry type and public writes and removes per map.
+  node --config FILE
+      Run a node (see docs/node-config.md).
 
 Options:
   -h, --help     Show help for a command
@@ -126,6 +129,12 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     if (command === 'ledger') return await runLedger(rest);
+    if (command === 'node') {
+      const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE);
+      if (values.help) return printUsage(NODE_USAGE);
+      if (typeof values.config !== 'string') throw new UsageError('--config FILE is required', NODE_USAGE);
+      return await runNode(values.config, packageVersion());
+    }
     throw new UsageError(`unknown command "${command}"`, USAGE);
   } catch (error) {
     if (error instanceof UsageError) {

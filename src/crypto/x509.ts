@@ -1,16 +1,42 @@
-// X.509 certificates: issue (self-signed, CSR, CA-issued) with @peculiar/x509 over node's WebCrypto,
-// and parse / chain-verify with node's X509Certificate (OpenSSL). Issued certificates sign with the
-// issuer's curve (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384, Ed25519), carry random
-// positive serials, and a chain verifies only if every signature, issuer link, CA flag and date holds.
+// X.509 certificates: issue (self-signed, CSR, CA-issued) synchronously, so QuickJS host functions can
+// return a PEM at once: the ASN.1 is built with @peculiar/asn1-x509 / asn1-csr and the TBS bytes are
+// signed with node:crypto by the issuer's curve (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for
+// P-384, Ed25519). Parsing and chain verification use node's X509Certificate (OpenSSL).
 
-import { X509Certificate as NodeX509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPublicKey, hash, verify as nodeVerify } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { Attributes, CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
+import {
+  AlgorithmIdentifier,
+  Attribute,
+  AttributeTypeAndValue,
+  AttributeValue,
+  AuthorityKeyIdentifier,
+  BasicConstraints,
+  Certificate,
+  Extension,
+  Extensions,
+  GeneralName,
+  KeyIdentifier,
+  Name,
+  RelativeDistinguishedName,
+  SubjectAlternativeName,
+  SubjectKeyIdentifier,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+  id_ce_authorityKeyIdentifier,
+  id_ce_basicConstraints,
+  id_ce_subjectAltName,
+  id_ce_subjectKeyIdentifier,
+} from '@peculiar/asn1-x509';
 import { CocoError } from '../errors.js';
-import { equalBytes, plainBytes, toHex } from './bytes.js';
+import { equalBytes, plainBytes } from './bytes.js';
 import { derToPem, pemToDer } from './pem.js';
 import { randomBytes } from './random.js';
-import { curveOf, publicKeyDer, type CurveName, type KeyPair } from './signing.js';
-
-type Peculiar = typeof import('@peculiar/x509');
+import { curveOf, publicKeyDer, sign, type CurveName, type KeyPair } from './signing.js';
 
 export interface SubjectAltNames {
   dns?: string[];
@@ -48,66 +74,86 @@ export const CERTIFICATE_VALIDITY_DAYS_MAX = 36_525;
 const SERIAL_NUMBER_BYTES = 16;
 const DAY_MS = 86_400_000;
 const SECOND_MS = 1_000;
-const SUBJECT_ALT_NAME_OID = '2.5.29.17';
+/** RFC 5280 4.1.2.5.1: a two-digit UTCTime year below 50 is 20YY, from 50 on it is 19YY. */
+const UTC_TIME_CENTURY_PIVOT_YEARS = 50;
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+/** Printable ASCII without space: what an IA5String dNSName (wildcards included) may hold. */
+const DNS_NAME = /^[\x21-\x7e]+$/;
 
-const SIGNING_ALGORITHMS: Record<CurveName, { name: string; hash?: string }> = {
-  'P-256': { name: 'ECDSA', hash: 'SHA-256' },
-  'P-384': { name: 'ECDSA', hash: 'SHA-384' },
-  Ed25519: { name: 'Ed25519' },
+const COMMON_NAME_OID = '2.5.4.3';
+/** PKCS #9 extensionRequest: the CSR attribute that carries requested extensions. */
+const EXTENSION_REQUEST_OID = '1.2.840.113549.1.9.14';
+const ECDSA_WITH_SHA256_OID = '1.2.840.10045.4.3.2';
+const ECDSA_WITH_SHA384_OID = '1.2.840.10045.4.3.3';
+const ECDSA_WITH_SHA512_OID = '1.2.840.10045.4.3.4';
+const ED25519_OID = '1.3.101.112';
+
+/** The signature algorithm an issuer key signs with; node's `sign()` picks the same hash by curve. */
+const SIGNATURE_ALGORITHM_OIDS: Record<CurveName, string> = {
+  'P-256': ECDSA_WITH_SHA256_OID,
+  'P-384': ECDSA_WITH_SHA384_OID,
+  Ed25519: ED25519_OID,
 };
 
-const KEY_ALGORITHMS: Record<CurveName, { name: string; namedCurve?: string }> = {
-  'P-256': { name: 'ECDSA', namedCurve: 'P-256' },
-  'P-384': { name: 'ECDSA', namedCurve: 'P-384' },
-  Ed25519: { name: 'Ed25519' },
-};
+/** CSR signature algorithms accepted as proof of possession: node's digest (null for EdDSA) and key type. */
+const CSR_SIGNATURE_ALGORITHMS = new Map<string, { hash: string | null; keyType: string }>([
+  [ECDSA_WITH_SHA256_OID, { hash: 'sha256', keyType: 'ec' }],
+  [ECDSA_WITH_SHA384_OID, { hash: 'sha384', keyType: 'ec' }],
+  [ECDSA_WITH_SHA512_OID, { hash: 'sha512', keyType: 'ec' }],
+  [ED25519_OID, { hash: null, keyType: 'ed25519' }],
+]);
 
-export async function createSelfSignedCertificate(opts: {
+export function createSelfSignedCertificate(opts: {
   subjectCn: string;
   keyPair: KeyPair;
   validFrom: Date;
   validityDays: number;
   isCa: boolean;
   sans?: SubjectAltNames;
-}): Promise<string> {
-  const x509 = await peculiar();
-  const keys = await importKeyPair(opts.keyPair);
-  const name = commonName(x509, opts.subjectCn);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumberHex(),
-    subject: name,
-    issuer: name,
-    ...validity(opts.validFrom, opts.validityDays),
-    publicKey: keys.publicKey,
-    signingKey: keys.privateKey,
-    signingAlgorithm: SIGNING_ALGORITHMS[keys.curve],
-    extensions: [
-      new x509.BasicConstraintsExtension(opts.isCa, undefined, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey),
-      ...subjectAltNameExtensions(x509, sanList(opts.sans)),
-    ],
-  });
-  return cert.toString('pem') + '\n';
+}): string {
+  const spki = checkedPublicKey(opts.keyPair);
+  const name = commonName(opts.subjectCn);
+  const keyId = keyIdentifier(spki);
+  return signCertificate(
+    new TBSCertificate({
+      issuer: name,
+      subject: name,
+      validity: validity(opts.validFrom, opts.validityDays),
+      subjectPublicKeyInfo: spki,
+      extensions: new Extensions([
+        basicConstraintsExtension(opts.isCa),
+        subjectKeyIdentifierExtension(keyId),
+        authorityKeyIdentifierExtension(keyId),
+        ...subjectAltNameExtensions(opts.sans),
+      ]),
+    }),
+    opts.keyPair,
+  );
 }
 
-export async function createCsr(opts: { subjectCn: string; keyPair: KeyPair; sans?: SubjectAltNames }): Promise<string> {
-  const x509 = await peculiar();
-  const keys = await importKeyPair(opts.keyPair);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: commonName(x509, opts.subjectCn),
-    keys: { privateKey: keys.privateKey, publicKey: keys.publicKey },
-    signingAlgorithm: SIGNING_ALGORITHMS[keys.curve],
-    extensions: subjectAltNameExtensions(x509, sanList(opts.sans)),
+export function createCsr(opts: { subjectCn: string; keyPair: KeyPair; sans?: SubjectAltNames }): string {
+  const spki = checkedPublicKey(opts.keyPair);
+  const requested = subjectAltNameExtensions(opts.sans);
+  const info = new CertificationRequestInfo({
+    version: 0,
+    subject: commonName(opts.subjectCn),
+    subjectPKInfo: spki,
+    attributes: new Attributes(
+      requested.length === 0
+        ? []
+        : [new Attribute({ type: EXTENSION_REQUEST_OID, values: [AsnConvert.serialize(new Extensions(requested))] })],
+    ),
   });
-  return csr.toString('pem') + '\n';
+  const { algorithm, signature } = signBytes(opts.keyPair.privateKeyPem, AsnConvert.serialize(info));
+  const csr = new CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm: algorithm, signature });
+  return derToPem(new Uint8Array(AsnConvert.serialize(csr)), 'CERTIFICATE REQUEST');
 }
 
 /**
  * Issues a certificate for the subject and public key of `csrPem`, signed by the issuer. The CSR's
  * own signature must verify (proof of possession). SANs come from `opts.sans`, else from the CSR.
  */
-export async function issueCertificate(opts: {
+export function issueCertificate(opts: {
   csrPem: string;
   issuerCertPem: string;
   issuerKeyPair: KeyPair;
@@ -115,45 +161,49 @@ export async function issueCertificate(opts: {
   validityDays: number;
   isCa: boolean;
   sans?: SubjectAltNames;
-}): Promise<string> {
+}): string {
   const issuerInfo = parseCertificate(opts.issuerCertPem);
   if (!equalBytes(publicKeyDer(opts.issuerKeyPair.privateKeyPem), issuerInfo.publicKeyDer)) {
     throw new CocoError('InvalidKey', 'the issuer key pair does not match the issuer certificate\'s public key');
   }
-  const x509 = await peculiar();
-  let csr: InstanceType<Peculiar['Pkcs10CertificateRequest']>;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(pemToDer(opts.csrPem, 'CERTIFICATE REQUEST'));
-  } catch (cause) {
-    throw new CocoError('CSRPublicKeyInvalid', 'the CSR is not a parseable PEM "CERTIFICATE REQUEST"', { cause });
+  const issuerKey = checkedPublicKey(opts.issuerKeyPair);
+  const csr = verifiedCsr(opts.csrPem).certificationRequestInfo;
+  const issuer = asnCertificate(issuerInfo.der).tbsCertificate;
+  const issuerKeyId = extensionValue(issuer.extensions, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier) ?? keyIdentifier(issuerKey);
+  return signCertificate(
+    new TBSCertificate({
+      issuer: issuer.subject,
+      subject: csr.subject,
+      validity: validity(opts.validFrom, opts.validityDays),
+      subjectPublicKeyInfo: csr.subjectPKInfo,
+      extensions: new Extensions([
+        basicConstraintsExtension(opts.isCa),
+        subjectKeyIdentifierExtension(keyIdentifier(csr.subjectPKInfo)),
+        authorityKeyIdentifierExtension(issuerKeyId),
+        ...(opts.sans !== undefined ? subjectAltNameExtensions(opts.sans) : requestedSubjectAltNames(csr)),
+      ]),
+    }),
+    opts.issuerKeyPair,
+  );
+}
+
+/**
+ * Reads CCF's `valid_from` form, an ASN.1 UTCTime `YYMMDDHHMMSSZ` (e.g. "211019154318Z"), as governance
+ * passes it to `generateEndorsedCertificate` / `generateNetworkCertificate`. Throws CocoError
+ * 'InvalidArgument' for any other form or an impossible date.
+ */
+export function parseCcfValidFrom(text: string): Date {
+  const match = typeof text === 'string' ? UTC_TIME.exec(text) : null;
+  if (match === null) {
+    throw new CocoError('InvalidArgument', `valid_from must be an ASN.1 UTCTime "YYMMDDHHMMSSZ" such as "211019154318Z", got ${JSON.stringify(text)}`);
   }
-  if (!(await verifyCsrSignature(csr))) {
-    throw new CocoError('CSRPublicKeyInvalid', 'the CSR signature does not verify with its own public key; regenerate the CSR with the matching private key');
-  }
-  const issuer = new x509.X509Certificate(issuerInfo.der);
-  const keys = await importKeyPair(opts.issuerKeyPair);
-  const issuerKeyId = issuer.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-  const sanExtension = opts.sans !== undefined
-    ? subjectAltNameExtensions(x509, sanList(opts.sans))
-    : csrSubjectAltNames(x509, csr);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumberHex(),
-    subject: csr.subjectName,
-    issuer: issuer.subjectName,
-    ...validity(opts.validFrom, opts.validityDays),
-    publicKey: csr.publicKey,
-    signingKey: keys.privateKey,
-    signingAlgorithm: SIGNING_ALGORITHMS[keys.curve],
-    extensions: [
-      new x509.BasicConstraintsExtension(opts.isCa, undefined, true),
-      await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
-      issuerKeyId !== undefined
-        ? new x509.AuthorityKeyIdentifierExtension(issuerKeyId)
-        : await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey),
-      ...sanExtension,
-    ],
-  });
-  return cert.toString('pem') + '\n';
+  const [yy, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const year = yy < UTC_TIME_CENTURY_PIVOT_YEARS ? 2000 + yy : 1900 + yy;
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const roundTrips = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+    && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+  if (!roundTrips) throw new CocoError('InvalidArgument', `valid_from ${JSON.stringify(text)} is not a calendar date and time`);
+  return date;
 }
 
 /** Parses a certificate from PEM text (first CERTIFICATE block) or DER bytes. */
@@ -245,66 +295,159 @@ export function isSelfSigned(pem: string): boolean {
 
 // ---------------------------------------------------------------------------------------------
 
-let peculiarModule: Promise<Peculiar> | undefined;
-
-/**
- * Loads @peculiar/x509 once, bound to node's WebCrypto; lazily, because verifying a ledger never
- * issues a certificate. Its dependency injection (tsyringe) needs the Reflect metadata polyfill.
- */
-function peculiar(): Promise<Peculiar> {
-  peculiarModule ??= (async () => {
-    await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    return x509;
-  })();
-  return peculiarModule;
-}
-
-interface ImportedKeyPair {
-  curve: CurveName;
-  privateKey: webcrypto.CryptoKey;
-  publicKey: webcrypto.CryptoKey;
-}
-
-async function importKeyPair(keyPair: KeyPair): Promise<ImportedKeyPair> {
-  const curve = curveOf(keyPair.privateKeyPem);
+/** The SPKI of a key pair whose halves belong together, as an ASN.1 structure. */
+function checkedPublicKey(keyPair: KeyPair): SubjectPublicKeyInfo {
   const spki = publicKeyDer(keyPair.privateKeyPem);
   if (!equalBytes(spki, publicKeyDer(keyPair.publicKeyPem))) {
     throw new CocoError('InvalidKey', 'the key pair\'s public key does not belong to its private key');
   }
-  const pkcs8 = createPrivateKey(keyPair.privateKeyPem).export({ type: 'pkcs8', format: 'der' });
-  const algorithm = KEY_ALGORITHMS[curve];
-  const [privateKey, publicKey] = await Promise.all([
-    webcrypto.subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']),
-    webcrypto.subtle.importKey('spki', spki, algorithm, true, ['verify']),
-  ]);
-  return { curve, privateKey, publicKey };
+  return AsnConvert.parse(spki, SubjectPublicKeyInfo);
 }
 
-async function verifyCsrSignature(csr: InstanceType<Peculiar['Pkcs10CertificateRequest']>): Promise<boolean> {
+/** Signs DER bytes with the key's curve: DER ECDSA (what X.509 carries) or raw Ed25519. */
+function signBytes(privateKeyPem: string, der: ArrayBuffer): { algorithm: AlgorithmIdentifier; signature: ArrayBuffer } {
+  const algorithm = new AlgorithmIdentifier({ algorithm: SIGNATURE_ALGORITHM_OIDS[curveOf(privateKeyPem)] });
+  return { algorithm, signature: arrayBuffer(sign(privateKeyPem, new Uint8Array(der))) };
+}
+
+/** Completes `tbs` (v3, fresh serial, the issuer's algorithm) and returns the signed certificate as PEM. */
+function signCertificate(tbs: TBSCertificate, issuerKeyPair: KeyPair): string {
+  tbs.version = Version.v3;
+  tbs.serialNumber = arrayBuffer(serialNumber());
+  tbs.signature = new AlgorithmIdentifier({ algorithm: SIGNATURE_ALGORITHM_OIDS[curveOf(issuerKeyPair.privateKeyPem)] });
+  const { algorithm, signature } = signBytes(issuerKeyPair.privateKeyPem, AsnConvert.serialize(tbs));
+  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: signature });
+  return derToPem(new Uint8Array(AsnConvert.serialize(cert)), 'CERTIFICATE');
+}
+
+/** Parses a CSR and checks its self-signature (proof of possession of the requested key). */
+function verifiedCsr(csrPem: string): CertificationRequest {
+  let csr: CertificationRequest;
   try {
-    return await csr.verify();
+    csr = AsnConvert.parse(pemToDer(csrPem, 'CERTIFICATE REQUEST'), CertificationRequest);
+  } catch (cause) {
+    throw new CocoError('CSRPublicKeyInvalid', 'the CSR is not a parseable PEM "CERTIFICATE REQUEST"', { cause });
+  }
+  if (!csrSignatureVerifies(csr)) {
+    throw new CocoError('CSRPublicKeyInvalid', 'the CSR signature does not verify with its own public key (ECDSA with SHA-256/384/512 or Ed25519); regenerate the CSR with the matching private key');
+  }
+  return csr;
+}
+
+function csrSignatureVerifies(csr: CertificationRequest): boolean {
+  const algorithm = CSR_SIGNATURE_ALGORITHMS.get(csr.signatureAlgorithm.algorithm);
+  const signed = csr.certificationRequestInfoRaw;
+  if (algorithm === undefined || signed === undefined) return false;
+  try {
+    const spki = AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo);
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === algorithm.keyType
+      && nodeVerify(algorithm.hash, new Uint8Array(signed), key, new Uint8Array(csr.signature));
   } catch {
-    return false; // unsupported or malformed key/signature: not a proof of possession either way
+    return false; // unusable key or malformed signature: not a proof of possession either way
   }
 }
 
-function commonName(x509: Peculiar, cn: string): InstanceType<Peculiar['Name']> {
+function asnCertificate(der: Uint8Array): Certificate {
+  try {
+    return AsnConvert.parse(der, Certificate);
+  } catch (cause) {
+    throw new CocoError('InvalidCertificate', 'the certificate does not parse as X.509 ASN.1', { cause });
+  }
+}
+
+/** The parsed value of the extension `oid`, or undefined if absent. */
+function extensionValue<T>(extensions: Extension[] | undefined, oid: string, type: new () => T): T | undefined {
+  const extension = extensions?.find((candidate) => candidate.extnID === oid);
+  if (extension === undefined) return undefined;
+  try {
+    return AsnConvert.parse(extension.extnValue, type);
+  } catch (cause) {
+    throw new CocoError('InvalidCertificate', `the certificate's extension ${oid} does not parse`, { cause });
+  }
+}
+
+/** The subjectAltName extension of a CSR's extensionRequest attribute, copied as requested. */
+function requestedSubjectAltNames(csr: CertificationRequestInfo): Extension[] {
+  // Attributes may be omitted altogether by lenient encoders, despite the ASN.1 saying otherwise.
+  const request = (csr.attributes as Attributes | undefined)?.find((attribute) => attribute.type === EXTENSION_REQUEST_OID);
+  const value = request?.values[0];
+  if (value === undefined) return [];
+  let requested: Extensions;
+  try {
+    requested = AsnConvert.parse(value, Extensions);
+  } catch (cause) {
+    throw new CocoError('CSRPublicKeyInvalid', 'the CSR\'s extensionRequest attribute does not parse as X.509 extensions', { cause });
+  }
+  const extension = requested.find((candidate) => candidate.extnID === id_ce_subjectAltName);
+  return extension === undefined ? [] : [extension];
+}
+
+function extension(extnID: string, value: object, critical = false): Extension {
+  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+}
+
+function basicConstraintsExtension(isCa: boolean): Extension {
+  return extension(id_ce_basicConstraints, new BasicConstraints({ cA: isCa }), true);
+}
+
+function subjectKeyIdentifierExtension(keyId: KeyIdentifier): Extension {
+  return extension(id_ce_subjectKeyIdentifier, keyId);
+}
+
+function authorityKeyIdentifierExtension(keyId: KeyIdentifier): Extension {
+  return extension(id_ce_authorityKeyIdentifier, new AuthorityKeyIdentifier({ keyIdentifier: keyId }));
+}
+
+/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
+function keyIdentifier(spki: SubjectPublicKeyInfo): KeyIdentifier {
+  return new KeyIdentifier(arrayBuffer(hash('sha1', new Uint8Array(spki.subjectPublicKey), 'buffer')));
+}
+
+function subjectAltNameExtensions(sans: SubjectAltNames | undefined): Extension[] {
+  const names = [
+    ...(sans?.dns ?? []).map((dns) => new GeneralName({ dNSName: dnsName(dns) })),
+    ...(sans?.ip ?? []).map((ip) => new GeneralName({ iPAddress: ipAddress(ip) })),
+  ];
+  return names.length === 0 ? [] : [extension(id_ce_subjectAltName, new SubjectAlternativeName(names))];
+}
+
+function dnsName(name: string): string {
+  if (typeof name !== 'string' || !DNS_NAME.test(name)) {
+    throw new CocoError('InvalidArgument', `a DNS subject alternative name must be non-empty printable ASCII without spaces, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/**
+ * An IP address in the plain form the ASN.1 IP converter encodes correctly: IPv4 dotted quad, or IPv6
+ * hex groups (an embedded dotted IPv4 tail is rewritten as two groups). Zone ids are refused.
+ */
+function ipAddress(ip: string): string {
+  if (typeof ip === 'string' && isIPv4(ip)) return ip;
+  if (typeof ip !== 'string' || !isIPv6(ip) || ip.includes('%')) {
+    throw new CocoError('InvalidArgument', `an IP subject alternative name must be an IPv4 or IPv6 address, got ${JSON.stringify(ip)}`);
+  }
+  return ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a: string, b: string, c: string, d: string) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`);
+}
+
+function commonName(cn: string): Name {
   if (typeof cn !== 'string' || cn.length === 0) {
     throw new CocoError('InvalidArgument', 'a certificate subject common name must be a non-empty string');
   }
-  return new x509.Name([{ CN: [{ utf8String: cn }] }]);
+  const attribute = new AttributeTypeAndValue({ type: COMMON_NAME_OID, value: new AttributeValue({ utf8String: cn }) });
+  return new Name([new RelativeDistinguishedName([attribute])]);
 }
 
-function serialNumberHex(): string {
+function serialNumber(): Uint8Array {
   const serial = randomBytes(SERIAL_NUMBER_BYTES);
   serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
-  return toHex(serial);
+  return serial;
 }
 
 /** X.509 validity is inclusive at both ends, so `days` days end one second before the next day starts. */
-function validity(validFrom: Date, days: number): { notBefore: Date; notAfter: Date } {
+function validity(validFrom: Date, days: number): Validity {
   if (!(validFrom instanceof Date) || Number.isNaN(validFrom.getTime())) {
     throw new CocoError('InvalidArgument', 'validFrom must be a valid Date');
   }
@@ -312,30 +455,12 @@ function validity(validFrom: Date, days: number): { notBefore: Date; notAfter: D
     throw new CocoError('InvalidArgument', `validityDays must be an integer in 1..${CERTIFICATE_VALIDITY_DAYS_MAX}, got ${days}`);
   }
   const notBeforeMs = Math.floor(validFrom.getTime() / SECOND_MS) * SECOND_MS;
-  return { notBefore: new Date(notBeforeMs), notAfter: new Date(notBeforeMs + days * DAY_MS - SECOND_MS) };
+  return new Validity({ notBefore: new Date(notBeforeMs), notAfter: new Date(notBeforeMs + days * DAY_MS - SECOND_MS) });
 }
 
-type JsonGeneralName = { type: 'dns' | 'ip'; value: string };
-
-function sanList(sans: SubjectAltNames | undefined): JsonGeneralName[] {
-  return [
-    ...(sans?.dns ?? []).map((value): JsonGeneralName => ({ type: 'dns', value })),
-    ...(sans?.ip ?? []).map((value): JsonGeneralName => ({ type: 'ip', value })),
-  ];
-}
-
-function subjectAltNameExtensions(x509: Peculiar, names: JsonGeneralName[]): InstanceType<Peculiar['Extension']>[] {
-  if (names.length === 0) return [];
-  try {
-    return [new x509.SubjectAlternativeNameExtension(names)];
-  } catch (cause) {
-    throw new CocoError('InvalidArgument', `invalid subject alternative names ${JSON.stringify(names)}`, { cause });
-  }
-}
-
-function csrSubjectAltNames(x509: Peculiar, csr: InstanceType<Peculiar['Pkcs10CertificateRequest']>): InstanceType<Peculiar['Extension']>[] {
-  const extension = csr.getExtension(SUBJECT_ALT_NAME_OID);
-  return extension === null ? [] : [new x509.SubjectAlternativeNameExtension(extension.rawData)];
+/** An ArrayBuffer holding exactly `bytes` (the ASN.1 classes take ArrayBuffers, not views). */
+function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer;
 }
 
 function nodeCertificate(der: Uint8Array): NodeX509Certificate {

@@ -130,6 +130,11 @@ export class PendingMap implements MapHandle {
     return existed;
   }
 
+  /** Whether `clear()` was called: the commit then removes every committed key of the map. */
+  get isCleared(): boolean {
+    return this.#cleared;
+  }
+
   clear(): void {
     this.#tx.assertOpen();
     this.#tx.countWrites(-this.#pending.size);

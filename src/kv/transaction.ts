@@ -50,6 +50,13 @@ export class Transaction implements TransactionContext {
     }
   }
 
+  /** Whether the transaction set, deleted or cleared anything (a read-only one commits nothing). */
+  get hasWrites(): boolean {
+    if (this.#writeCount > 0) return true;
+    for (const handle of this.#handles.values()) if (handle.isCleared) return true;
+    return false;
+  }
+
   countWrites(delta: number): void {
     checkWriteCount(this.#writeCount + delta);
     this.#writeCount += delta;

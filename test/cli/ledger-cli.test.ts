@@ -68,8 +68,8 @@ test('coco ledger verify reports a deleted chunk and a truncated one', () => {
   assert.match(truncatedResult.stderr, /FAILED ledger_1-14\.committed/);
 });
 
-test('coco ledger verify --service-cert checks the service identity', async () => {
-  const generated = await generateLedger({ transactions: 10, signatureInterval: 5 });
+test('coco ledger verify --service-cert checks the service identity', () => {
+  const generated = generateLedger({ transactions: 10, signatureInterval: 5 });
   const dir = join(scratch, 'generated');
   writeChunks(dir, generated.chunks);
   const cert = join(scratch, 'service_cert.pem');

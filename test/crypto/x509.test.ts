@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes.js';
 import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair, publicKeyDer, type CurveName, type KeyPair } from '../../src/crypto/signing.js';
@@ -10,6 +12,7 @@ import {
   createSelfSignedCertificate,
   issueCertificate,
   isSelfSigned,
+  parseCcfValidFrom,
   parseCertificate,
   verifyCertificateChain,
   type SubjectAltNames,
@@ -26,17 +29,17 @@ const SIGNATURE_ALGORITHMS: Record<CurveName, string> = {
   Ed25519: 'ED25519',
 };
 
-async function selfSigned(keyPair: KeyPair, subjectCn: string, isCa: boolean, sans?: SubjectAltNames): Promise<string> {
+function selfSigned(keyPair: KeyPair, subjectCn: string, isCa: boolean, sans?: SubjectAltNames): string {
   return createSelfSignedCertificate({ subjectCn, keyPair, validFrom: VALID_FROM, validityDays: 10, isCa, sans });
 }
 
-async function issued(
+function issued(
   issuerCertPem: string,
   issuerKeyPair: KeyPair,
   subject: KeyPair,
   opts: { subjectCn?: string; isCa?: boolean; csrSans?: SubjectAltNames; sans?: SubjectAltNames } = {},
-): Promise<string> {
-  const csrPem = await createCsr({ subjectCn: opts.subjectCn ?? 'CCF Node', keyPair: subject, sans: opts.csrSans });
+): string {
+  const csrPem = createCsr({ subjectCn: opts.subjectCn ?? 'CCF Node', keyPair: subject, sans: opts.csrSans });
   return issueCertificate({
     csrPem,
     issuerCertPem,
@@ -63,10 +66,10 @@ function expectChainInvalid(fn: () => void, reason: RegExp): void {
 }
 
 describe('createSelfSignedCertificate', () => {
-  it('issues a certificate with the requested subject, validity, CA flag and SANs on every curve', async () => {
+  it('issues a certificate with the requested subject, validity, CA flag and SANs on every curve', () => {
     for (const curve of ['P-256', 'P-384', 'Ed25519'] as CurveName[]) {
       const keyPair = generateKeyPair(curve);
-      const pem = await selfSigned(keyPair, 'CCF Service', true, { dns: ['ccf.example', 'localhost'], ip: ['127.0.0.1'] });
+      const pem = selfSigned(keyPair, 'CCF Service', true, { dns: ['ccf.example', 'localhost'], ip: ['127.0.0.1'] });
       const info = parseCertificate(pem);
       assert.equal(info.subject, 'CN=CCF Service', curve);
       assert.equal(info.issuer, 'CN=CCF Service', curve);
@@ -79,26 +82,26 @@ describe('createSelfSignedCertificate', () => {
     }
   });
 
-  it('marks a non-CA certificate CA:FALSE and leaves out SANs when none are given', async () => {
-    const info = parseCertificate(await selfSigned(generateKeyPair('P-256'), 'member0', false));
+  it('marks a non-CA certificate CA:FALSE and leaves out SANs when none are given', () => {
+    const info = parseCertificate(selfSigned(generateKeyPair('P-256'), 'member0', false));
     assert.equal(info.isCa, false);
     assert.deepEqual(info.subjectAltNames, []);
   });
 
-  it('draws random positive serial numbers', async () => {
+  it('draws random positive serial numbers', () => {
     const keyPair = generateKeyPair('P-256');
     const serials = new Set<string>();
     for (let i = 0; i < 4; i++) {
-      const { serialNumberHex } = parseCertificate(await selfSigned(keyPair, 'x', false));
+      const { serialNumberHex } = parseCertificate(selfSigned(keyPair, 'x', false));
       assert.match(serialNumberHex, /^[4-7][0-9a-f]{31}$/);
       serials.add(serialNumberHex);
     }
     assert.equal(serials.size, 4);
   });
 
-  it('is read by openssl with the signature algorithm of the key\'s curve', async () => {
+  it('is read by openssl with the signature algorithm of the key\'s curve', () => {
     for (const [curve, algorithm] of Object.entries(SIGNATURE_ALGORITHMS) as [CurveName, string][]) {
-      const pem = await selfSigned(generateKeyPair(curve), 'CCF Service', true, { dns: ['a.example'], ip: ['10.0.0.1'] });
+      const pem = selfSigned(generateKeyPair(curve), 'CCF Service', true, { dns: ['a.example'], ip: ['10.0.0.1'] });
       withTempFiles({ 'cert.pem': pem }, (dir) => {
         const text = openssl(['x509', '-in', 'cert.pem', '-noout', '-text'], dir);
         assert.equal(text.status, 0, text.stderr);
@@ -112,7 +115,7 @@ describe('createSelfSignedCertificate', () => {
     }
   });
 
-  it('rejects bad arguments with InvalidArgument and a mismatched key pair with InvalidKey', async () => {
+  it('rejects bad arguments with InvalidArgument and a mismatched key pair with InvalidKey', () => {
     const keyPair = generateKeyPair('P-256');
     const base = { subjectCn: 'x', keyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false };
     const cases: [string, Parameters<typeof createSelfSignedCertificate>[0]][] = [
@@ -121,22 +124,75 @@ describe('createSelfSignedCertificate', () => {
       ['invalid date', { ...base, validFrom: new Date(Number.NaN) }],
       ['empty subject', { ...base, subjectCn: '' }],
       ['malformed IP SAN', { ...base, sans: { ip: ['not-an-ip'] } }],
+      ['truncated IPv4 SAN', { ...base, sans: { ip: ['10.0.1'] } }],
+      ['IPv4 SAN with a leading zero', { ...base, sans: { ip: ['10.0.01.1'] } }],
+      ['IPv6 SAN with a zone id', { ...base, sans: { ip: ['fe80::1%eth0'] } }],
+      ['empty DNS SAN', { ...base, sans: { dns: [''] } }],
+      ['DNS SAN with a space', { ...base, sans: { dns: ['a b.example'] } }],
+      ['non-ASCII DNS SAN', { ...base, sans: { dns: ['bücher.example'] } }],
     ];
     for (const [name, opts] of cases) {
-      await assert.rejects(createSelfSignedCertificate(opts), { name: 'CocoError', code: 'InvalidArgument' }, name);
+      assert.throws(() => createSelfSignedCertificate(opts), { name: 'CocoError', code: 'InvalidArgument' }, name);
     }
     const mixed = { privateKeyPem: keyPair.privateKeyPem, publicKeyPem: generateKeyPair('P-256').publicKeyPem };
-    await assert.rejects(createSelfSignedCertificate({ ...base, keyPair: mixed }), { name: 'CocoError', code: 'InvalidKey' });
+    assert.throws(() => createSelfSignedCertificate({ ...base, keyPair: mixed }), { name: 'CocoError', code: 'InvalidKey' });
+  });
+
+  it('encodes IPv6 SANs, an embedded dotted IPv4 tail included, as 16 address bytes', () => {
+    const pem = selfSigned(generateKeyPair('P-256'), 'x', false, { ip: ['::ffff:10.1.2.3', '2001:db8::8a2e:370:7334'] });
+    assert.deepEqual(parseCertificate(pem).subjectAltNames, ['IP:0:0:0:0:0:FFFF:A01:203', 'IP:2001:DB8:0:0:0:8A2E:370:7334']);
+  });
+});
+
+describe('parseCcfValidFrom', () => {
+  it('reads CCF\'s UTCTime form, with two-digit years below 50 in the 2000s', () => {
+    const cases: [string, string][] = [
+      ['211019154318Z', '2021-10-19T15:43:18.000Z'],
+      ['240229000000Z', '2024-02-29T00:00:00.000Z'],
+      ['491231235959Z', '2049-12-31T23:59:59.000Z'],
+      ['500101000000Z', '1950-01-01T00:00:00.000Z'],
+    ];
+    for (const [text, iso] of cases) assert.equal(parseCcfValidFrom(text).toISOString(), iso, text);
+  });
+
+  it('rejects other forms and impossible dates with InvalidArgument', () => {
+    const cases: [string, unknown][] = [
+      ['empty', ''],
+      ['GeneralizedTime', '20211019154318Z'],
+      ['no Z', '211019154318'],
+      ['lower-case z', '211019154318z'],
+      ['no seconds', '2110191543Z'],
+      ['time zone offset', '211019154318+0100'],
+      ['leading space', ' 211019154318Z'],
+      ['month 13', '211319154318Z'],
+      ['February 30', '210230000000Z'],
+      ['February 29 of a common year', '210229000000Z'],
+      ['hour 24', '211019240000Z'],
+      ['second 60', '211019154360Z'],
+      ['not a string', 211019154318],
+    ];
+    for (const [name, text] of cases) {
+      assert.throws(() => parseCcfValidFrom(text as string), { name: 'CocoError', code: 'InvalidArgument' }, name);
+    }
+  });
+
+  it('gives the notBefore of a certificate issued from it', () => {
+    const pem = createSelfSignedCertificate({
+      subjectCn: 'CCF Service', keyPair: generateKeyPair('P-384'), validFrom: parseCcfValidFrom('211019154318Z'), validityDays: 1, isCa: true,
+    });
+    const info = parseCertificate(pem);
+    assert.equal(info.notBefore.toISOString(), '2021-10-19T15:43:18.000Z');
+    assert.equal(info.notAfter.toISOString(), '2021-10-20T15:43:17.000Z');
   });
 });
 
 describe('createCsr / issueCertificate', () => {
-  it('issues for the CSR\'s subject and key, signed with the issuer\'s curve, and openssl verifies it', async () => {
+  it('issues for the CSR\'s subject and key, signed with the issuer\'s curve, and openssl verifies it', () => {
     for (const [curve, algorithm] of Object.entries(SIGNATURE_ALGORITHMS) as [CurveName, string][]) {
       const issuerKeyPair = generateKeyPair(curve);
-      const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
+      const issuerPem = selfSigned(issuerKeyPair, 'CCF Service', true);
       const node = generateKeyPair('P-384');
-      const leafPem = await issued(issuerPem, issuerKeyPair, node, { csrSans: { dns: ['node0.example'], ip: ['10.1.0.4'] } });
+      const leafPem = issued(issuerPem, issuerKeyPair, node, { csrSans: { dns: ['node0.example'], ip: ['10.1.0.4'] } });
       const info = parseCertificate(leafPem);
       assert.equal(info.subject, 'CN=CCF Node');
       assert.equal(info.issuer, 'CN=CCF Service');
@@ -156,18 +212,18 @@ describe('createCsr / issueCertificate', () => {
     }
   });
 
-  it('takes SANs from the options over those of the CSR', async () => {
+  it('takes SANs from the options over those of the CSR', () => {
     const issuerKeyPair = generateKeyPair('P-384');
-    const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
-    const leafPem = await issued(issuerPem, issuerKeyPair, generateKeyPair('P-256'), {
+    const issuerPem = selfSigned(issuerKeyPair, 'CCF Service', true);
+    const leafPem = issued(issuerPem, issuerKeyPair, generateKeyPair('P-256'), {
       csrSans: { dns: ['from-csr.example'] },
       sans: { dns: ['from-options.example'], ip: ['::1'] },
     });
     assert.deepEqual(parseCertificate(leafPem).subjectAltNames, ['DNS:from-options.example', 'IP:0:0:0:0:0:0:0:1']);
   });
 
-  it('produces a CSR that openssl verifies', async () => {
-    const csrPem = await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-384'), sans: { dns: ['n.example'] } });
+  it('produces a CSR that openssl verifies', () => {
+    const csrPem = createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-384'), sans: { dns: ['n.example'] } });
     withTempFiles({ 'req.pem': csrPem }, (dir) => {
       const checked = openssl(['req', '-in', 'req.pem', '-noout', '-verify', '-subject'], dir);
       assert.equal(checked.status, 0, checked.stderr);
@@ -176,10 +232,10 @@ describe('createCsr / issueCertificate', () => {
     });
   });
 
-  it('rejects a CSR whose signature does not verify, or that does not parse, with CSRPublicKeyInvalid', async () => {
+  it('rejects a CSR whose signature does not verify, or that does not parse, with CSRPublicKeyInvalid', () => {
     const issuerKeyPair = generateKeyPair('P-384');
-    const issuerPem = await selfSigned(issuerKeyPair, 'CCF Service', true);
-    const csrDer = pemToDer(await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') }), 'CERTIFICATE REQUEST');
+    const issuerPem = selfSigned(issuerKeyPair, 'CCF Service', true);
+    const csrDer = pemToDer(createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') }), 'CERTIFICATE REQUEST');
     const tampered = csrDer.slice();
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0x01;
     const cases: [string, string][] = [
@@ -188,44 +244,143 @@ describe('createCsr / issueCertificate', () => {
       ['not a CSR', issuerPem],
     ];
     for (const [name, csrPem] of cases) {
-      await assert.rejects(
-        issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false }),
+      assert.throws(
+        () => issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false }),
         { name: 'CocoError', code: 'CSRPublicKeyInvalid' },
         name,
       );
     }
   });
 
-  it('rejects an issuer key pair that does not match the issuer certificate with InvalidKey', async () => {
-    const issuerPem = await selfSigned(generateKeyPair('P-384'), 'CCF Service', true);
-    const csrPem = await createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') });
-    await assert.rejects(
-      issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair: generateKeyPair('P-384'), validFrom: VALID_FROM, validityDays: 1, isCa: false }),
+  it('issues for CSRs made by openssl, whatever digest they declare, keeping their subject and SANs', () => {
+    const issuerKeyPair = generateKeyPair('P-384');
+    const issuerPem = selfSigned(issuerKeyPair, 'CCF Service', true);
+    const cases: [string, CurveName, string[]][] = [
+      ['P-384 key, SHA-256', 'P-384', ['-sha256']],
+      ['P-256 key, SHA-384', 'P-256', ['-sha384']],
+      ['P-256 key, SHA-512', 'P-256', ['-sha512']],
+      ['Ed25519 key', 'Ed25519', []],
+    ];
+    for (const [name, curve, digest] of cases) {
+      const keyPair = generateKeyPair(curve);
+      const csrPem = withTempFiles({ 'node.key': keyPair.privateKeyPem }, (dir) => {
+        const made = openssl(['req', '-new', '-key', 'node.key', '-subj', '/O=Contoso/CN=node 1', ...digest,
+          '-addext', 'subjectAltName=DNS:n1.example,IP:10.0.0.7', '-out', 'req.pem'], dir);
+        assert.equal(made.status, 0, made.stderr);
+        return readFileSync(join(dir, 'req.pem'), 'utf8');
+      });
+      const leafPem = issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair, validFrom: VALID_FROM, validityDays: 5, isCa: false });
+      const info = parseCertificate(leafPem);
+      assert.equal(info.subject, 'O=Contoso, CN=node 1', name);
+      assert.deepEqual(info.subjectAltNames, ['DNS:n1.example', 'IP:10.0.0.7'], name);
+      assert.deepEqual(info.publicKeyDer, publicKeyDer(keyPair.publicKeyPem), name);
+      verifyCertificateChain(leafPem, { trustedRootPem: issuerPem, at: INSIDE_VALIDITY });
+    }
+  });
+
+  it('rejects a CSR signed with a key type it does not support (RSA) with CSRPublicKeyInvalid', () => {
+    const issuerKeyPair = generateKeyPair('P-256');
+    const issuerPem = selfSigned(issuerKeyPair, 'CCF Service', true);
+    const csrPem = withTempFiles({}, (dir) => {
+      const key = openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'rsa.key'], dir);
+      assert.equal(key.status, 0, key.stderr);
+      const made = openssl(['req', '-new', '-key', 'rsa.key', '-subj', '/CN=node', '-out', 'req.pem'], dir);
+      assert.equal(made.status, 0, made.stderr);
+      return readFileSync(join(dir, 'req.pem'), 'utf8');
+    });
+    assert.throws(
+      () => issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair, validFrom: VALID_FROM, validityDays: 1, isCa: false }),
+      { name: 'CocoError', code: 'CSRPublicKeyInvalid' },
+    );
+  });
+
+  it('derives the authority key id from the issuer key when the issuer certificate has no subject key id', () => {
+    const issuerKeyPair = generateKeyPair('P-256');
+    const config = [
+      '[req]', 'distinguished_name = dn', 'prompt = no', '[dn]', 'CN = External CA',
+      '[without]', 'basicConstraints = critical,CA:TRUE', 'subjectKeyIdentifier = none', 'authorityKeyIdentifier = none',
+      '[with]', 'basicConstraints = critical,CA:TRUE', 'subjectKeyIdentifier = hash',
+    ].join('\n');
+    withTempFiles({ 'ca.key': issuerKeyPair.privateKeyPem, 'ca.cnf': config }, (dir) => {
+      for (const section of ['without', 'with']) {
+        const made = openssl(['req', '-x509', '-new', '-key', 'ca.key', '-config', 'ca.cnf', '-extensions', section, '-days', '2', '-out', `${section}.pem`], dir);
+        assert.equal(made.status, 0, made.stderr);
+      }
+      const issuerPem = readFileSync(join(dir, 'without.pem'), 'utf8');
+      assert.doesNotMatch(openssl(['x509', '-in', 'without.pem', '-noout', '-text'], dir).stdout, /Subject Key Identifier/);
+      writeFileSync(join(dir, 'leaf.pem'), issued(issuerPem, issuerKeyPair, generateKeyPair('P-256')));
+      const expected = /Subject Key Identifier: *\n *([0-9A-F:]+)/.exec(openssl(['x509', '-in', 'with.pem', '-noout', '-ext', 'subjectKeyIdentifier'], dir).stdout)?.[1];
+      const actual = /Authority Key Identifier: *\n *(?:keyid:)?([0-9A-F:]+)/.exec(openssl(['x509', '-in', 'leaf.pem', '-noout', '-ext', 'authorityKeyIdentifier'], dir).stdout)?.[1];
+      assert.ok(expected !== undefined && expected.length > 0);
+      assert.equal(actual, expected);
+    });
+  });
+
+  it('rejects an issuer key pair that does not match the issuer certificate with InvalidKey', () => {
+    const issuerPem = selfSigned(generateKeyPair('P-384'), 'CCF Service', true);
+    const csrPem = createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('P-256') });
+    assert.throws(
+      () => issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair: generateKeyPair('P-384'), validFrom: VALID_FROM, validityDays: 1, isCa: false }),
       { name: 'CocoError', code: 'InvalidKey' },
     );
   });
 });
 
-describe('verifyCertificateChain', () => {
-  it('accepts a leaf through intermediates up to the trusted root, and the root itself', async () => {
+describe('synchronous issuance', () => {
+  it('returns PEM strings at once, and a chain issued that way parses with node and openssl and verifies', () => {
     const rootKeys = generateKeyPair('P-384');
-    const rootPem = await selfSigned(rootKeys, 'Root', true);
+    const rootPem = createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: rootKeys, validFrom: VALID_FROM, validityDays: 10, isCa: true });
     const intermediateKeys = generateKeyPair('P-256');
-    const intermediatePem = await issued(rootPem, rootKeys, intermediateKeys, { subjectCn: 'Intermediate', isCa: true });
-    const leafPem = await issued(intermediatePem, intermediateKeys, generateKeyPair('Ed25519'));
+    const intermediateCsr = createCsr({ subjectCn: 'CCF Intermediate', keyPair: intermediateKeys });
+    const intermediatePem = issueCertificate({
+      csrPem: intermediateCsr, issuerCertPem: rootPem, issuerKeyPair: rootKeys, validFrom: VALID_FROM, validityDays: 5, isCa: true,
+    });
+    const leafCsr = createCsr({ subjectCn: 'CCF Node', keyPair: generateKeyPair('Ed25519'), sans: { ip: ['10.0.0.4'] } });
+    const leafPem = issueCertificate({
+      csrPem: leafCsr, issuerCertPem: intermediatePem, issuerKeyPair: intermediateKeys, validFrom: VALID_FROM, validityDays: 2, isCa: false,
+    });
+    for (const pem of [rootPem, intermediateCsr, intermediatePem, leafCsr, leafPem]) {
+      assert.equal(typeof pem, 'string');
+      assert.match(pem, /^-----BEGIN (CERTIFICATE|CERTIFICATE REQUEST)-----\n[A-Za-z0-9+/=\n]+-----END \1-----\n$/);
+    }
+    const certificates = { 'root.pem': rootPem, 'intermediate.pem': intermediatePem, 'leaf.pem': leafPem };
+    for (const pem of Object.values(certificates)) assert.deepEqual(new Uint8Array(new X509Certificate(pem).raw), pemToDer(pem));
+    withTempFiles(certificates, (dir) => {
+      for (const file of Object.keys(certificates)) {
+        const text = openssl(['x509', '-in', file, '-noout', '-text'], dir);
+        assert.equal(text.status, 0, `${file}: ${text.stderr}`);
+      }
+      const verified = openssl(['verify', '-attime', String(INSIDE_VALIDITY.getTime() / 1000), '-CAfile', 'root.pem', '-untrusted', 'intermediate.pem', 'leaf.pem'], dir);
+      assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    });
+    verifyCertificateChain(leafPem, { trustedRootPem: rootPem, intermediatesPem: [intermediatePem], at: INSIDE_VALIDITY });
+    expectChainInvalid(
+      () => verifyCertificateChain(leafPem, { trustedRootPem: rootPem, intermediatesPem: [intermediatePem], at: new Date('2025-01-03T00:00:00Z') }),
+      /"CN=CCF Node .*" is not valid at/,
+    );
+  });
+});
+
+describe('verifyCertificateChain', () => {
+  it('accepts a leaf through intermediates up to the trusted root, and the root itself', () => {
+    const rootKeys = generateKeyPair('P-384');
+    const rootPem = selfSigned(rootKeys, 'Root', true);
+    const intermediateKeys = generateKeyPair('P-256');
+    const intermediatePem = issued(rootPem, rootKeys, intermediateKeys, { subjectCn: 'Intermediate', isCa: true });
+    const leafPem = issued(intermediatePem, intermediateKeys, generateKeyPair('Ed25519'));
     verifyCertificateChain(leafPem, { trustedRootPem: rootPem, intermediatesPem: [intermediatePem], at: INSIDE_VALIDITY });
     verifyCertificateChain(rootPem, { trustedRootPem: rootPem, at: INSIDE_VALIDITY });
     expectChainInvalid(() => verifyCertificateChain(leafPem, { trustedRootPem: rootPem, at: INSIDE_VALIDITY }), /issuer\/subject mismatch/);
   });
 
-  it('names the failing check: signature, issuer, CA flag or validity', async () => {
+  it('names the failing check: signature, issuer, CA flag or validity', () => {
     const rootKeys = generateKeyPair('P-384');
-    const rootPem = await selfSigned(rootKeys, 'CCF Service', true);
-    const leafPem = await issued(rootPem, rootKeys, generateKeyPair('P-256'));
-    const otherRootPem = await selfSigned(generateKeyPair('P-384'), 'Other Service', true);
+    const rootPem = selfSigned(rootKeys, 'CCF Service', true);
+    const leafPem = issued(rootPem, rootKeys, generateKeyPair('P-256'));
+    const otherRootPem = selfSigned(generateKeyPair('P-384'), 'Other Service', true);
     const notCaKeys = generateKeyPair('P-256');
-    const notCaPem = await selfSigned(notCaKeys, 'Not A CA', false);
-    const underNotCa = await issued(notCaPem, notCaKeys, generateKeyPair('P-256'));
+    const notCaPem = selfSigned(notCaKeys, 'Not A CA', false);
+    const underNotCa = issued(notCaPem, notCaKeys, generateKeyPair('P-256'));
     const ok = { trustedRootPem: rootPem, at: INSIDE_VALIDITY };
     const cases: [string, () => void, RegExp][] = [
       ['tampered leaf signature', () => verifyCertificateChain(tamperSignature(leafPem), ok), /bad signature/],
@@ -242,18 +397,18 @@ describe('verifyCertificateChain', () => {
     assert.throws(() => verifyCertificateChain(leafPem, { ...ok, at: new Date(Number.NaN) }), { name: 'CocoError', code: 'InvalidArgument' });
   });
 
-  it('refuses chains longer than the limit', async () => {
+  it('refuses chains longer than the limit', () => {
     const rootKeys = generateKeyPair('P-256');
-    const rootPem = await selfSigned(rootKeys, 'CA 0', true);
+    const rootPem = selfSigned(rootKeys, 'CA 0', true);
     const intermediates: string[] = [];
     let [issuerPem, issuerKeys] = [rootPem, rootKeys];
     for (let i = 1; i < CERTIFICATE_CHAIN_LENGTH_MAX; i++) {
       const keys = generateKeyPair('P-256');
-      issuerPem = await issued(issuerPem, issuerKeys, keys, { subjectCn: `CA ${i}`, isCa: true });
+      issuerPem = issued(issuerPem, issuerKeys, keys, { subjectCn: `CA ${i}`, isCa: true });
       issuerKeys = keys;
       intermediates.push(issuerPem);
     }
-    const leafPem = await issued(issuerPem, issuerKeys, generateKeyPair('P-256'));
+    const leafPem = issued(issuerPem, issuerKeys, generateKeyPair('P-256'));
     const opts = { trustedRootPem: rootPem, at: INSIDE_VALIDITY };
     verifyCertificateChain(intermediates.at(-1)!, { ...opts, intermediatesPem: intermediates.slice(0, -1) });
     expectChainInvalid(() => verifyCertificateChain(leafPem, { ...opts, intermediatesPem: intermediates }), /longer than 8/);
@@ -261,8 +416,8 @@ describe('verifyCertificateChain', () => {
 });
 
 describe('parseCertificate / isSelfSigned', () => {
-  it('parses PEM and DER alike, normalising the PEM', async () => {
-    const pem = await selfSigned(generateKeyPair('P-256'), 'member0', false);
+  it('parses PEM and DER alike, normalising the PEM', () => {
+    const pem = selfSigned(generateKeyPair('P-256'), 'member0', false);
     const fromPem = parseCertificate(pem.replaceAll('\n', '\r\n'));
     const fromDer = parseCertificate(pemToDer(pem));
     assert.deepEqual(fromDer, fromPem);
@@ -271,9 +426,9 @@ describe('parseCertificate / isSelfSigned', () => {
     assert.deepEqual(publicKeyDer(fromPem.publicKeyPem), fromPem.publicKeyDer);
   });
 
-  it('rejects what is not a certificate with InvalidCertificate', async () => {
+  it('rejects what is not a certificate with InvalidCertificate', () => {
     const keyPair = generateKeyPair('P-256');
-    const der = pemToDer(await selfSigned(keyPair, 'x', false));
+    const der = pemToDer(selfSigned(keyPair, 'x', false));
     const cases: [string, string | Uint8Array][] = [
       ['garbage text', 'hello'],
       ['public key PEM', keyPair.publicKeyPem],
@@ -288,8 +443,8 @@ describe('parseCertificate / isSelfSigned', () => {
     assert.throws(() => isSelfSigned('hello'), { name: 'CocoError', code: 'InvalidCertificate' });
   });
 
-  it('reports a certificate whose signature fails under its own key as not self-signed', async () => {
-    const pem = await selfSigned(generateKeyPair('P-256'), 'x', true);
+  it('reports a certificate whose signature fails under its own key as not self-signed', () => {
+    const pem = selfSigned(generateKeyPair('P-256'), 'x', true);
     assert.equal(isSelfSigned(pem), true);
     assert.equal(isSelfSigned(tamperSignature(pem)), false);
   });

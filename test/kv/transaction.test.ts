@@ -258,3 +258,22 @@ test('a range iterator stops with TransactionClosed once its transaction is clos
   tx.abort();
   assert.throws(() => iterator.next(), { name: 'CocoError', code: 'TransactionClosed' });
 });
+
+test('hasWrites tells a read-only transaction from one that sets, deletes or clears', () => {
+  const store = new Store();
+  const seed = store.beginTransaction();
+  seed.map('m').set(new Uint8Array([1]), new Uint8Array([1]));
+  store.commit(seed, 1n);
+  const reader = store.beginTransaction();
+  reader.map('m').get(new Uint8Array([1]));
+  assert.equal(reader.hasWrites, false);
+  const setter = store.beginTransaction();
+  setter.map('m').set(new Uint8Array([2]), new Uint8Array([2]));
+  assert.equal(setter.hasWrites, true);
+  const deleter = store.beginTransaction();
+  deleter.map('m').delete(new Uint8Array([1]));
+  assert.equal(deleter.hasWrites, true);
+  const clearer = store.beginTransaction();
+  clearer.map('m').clear();
+  assert.equal(clearer.hasWrites, true);
+});

@@ -53,10 +53,10 @@ test('the real CCF ledgers verify: every signature, tree and COSE signature', ()
   assert.equal(expired.serviceIdentityFingerprint, '0c728a183fa3a673e2e25cff4b7f7047035d00fbd21d72fd3008a620f7cd8075');
 });
 
-test('a ledger verifies against its own service certificate and fails against another', async () => {
+test('a ledger verifies against its own service certificate and fails against another', () => {
   const chunks = realChunks('expired-service');
   assert.equal(verify(chunks, serviceCertOf(chunks)).transactions, 26);
-  const other = await createServiceIdentity();
+  const other = createServiceIdentity();
   assert.throws(() => verify(chunks, other.serviceCertPem), (e: unknown) => e instanceof LedgerVerificationError && /not the trusted/.test(e.message) && e.txId?.seqno === 1);
 });
 
@@ -123,8 +123,8 @@ test('a chunk whose name does not match its entries is rejected', () => {
   assert.match(verificationError([{ name: 'chunk.bin', bytes: first!.bytes }]).message, /not a ledger chunk name/);
 });
 
-test('a ledger written by Coco verifies, and its private data opens only with the right secret', async () => {
-  const generated = await generateLedger({ transactions: 120, signatureInterval: 10, chunkBytesTarget: 8000, privateValueBytes: 48 });
+test('a ledger written by Coco verifies, and its private data opens only with the right secret', () => {
+  const generated = generateLedger({ transactions: 120, signatureInterval: 10, chunkBytesTarget: 8000, privateValueBytes: 48 });
   assert.ok(generated.chunks.length >= 3, 'several chunks');
   const summary = verify(generated.chunks, generated.identity.serviceCertPem);
   assert.equal(summary.transactions, generated.writer.lastTxId.seqno);
@@ -141,8 +141,8 @@ test('a ledger written by Coco verifies, and its private data opens only with th
   assert.throws(() => openEntry(privateEntries[0]!, wrong), (e: unknown) => e instanceof CocoError && e.code === 'DecryptionFailed');
 });
 
-test('transactions after the last signature are reported as unsigned in an uncommitted chunk, and rejected in a committed one', async () => {
-  const generated = await generateLedger({ transactions: 25, signatureInterval: 10, unsignedTail: 5 });
+test('transactions after the last signature are reported as unsigned in an uncommitted chunk, and rejected in a committed one', () => {
+  const generated = generateLedger({ transactions: 25, signatureInterval: 10, unsignedTail: 5 });
   const last = generated.chunks.at(-1)!;
   assert.doesNotMatch(last.name, /committed/);
   const summary = verify(generated.chunks);
@@ -153,10 +153,10 @@ test('transactions after the last signature are reported as unsigned in an uncom
   assert.match(error.message, /must end with a signature transaction/);
 });
 
-test('a ledger signed by a node that the service did not endorse fails', async () => {
-  const generated = await generateLedger({ transactions: 3, signatureInterval: 10 });
-  const impostor = await createServiceIdentity();
-  const forged = await generateLedger({
+test('a ledger signed by a node that the service did not endorse fails', () => {
+  const generated = generateLedger({ transactions: 3, signatureInterval: 10 });
+  const impostor = createServiceIdentity();
+  const forged = generateLedger({
     transactions: 3,
     signatureInterval: 10,
     identity: { ...generated.identity, nodeKey: impostor.nodeKey, nodeCertPem: impostor.nodeCertPem, nodeId: impostor.nodeId },

@@ -55,9 +55,9 @@ let transactions: Transaction[];
 let root: Uint8Array;
 let rootSignature: Uint8Array;
 
-async function newService(): Promise<Service> {
+function newService(): Service {
   const keyPair = generateKeyPair('P-384');
-  const certPem = await createSelfSignedCertificate({
+  const certPem = createSelfSignedCertificate({
     subjectCn: 'CCF Service',
     keyPair,
     validFrom: VALID_FROM,
@@ -67,9 +67,9 @@ async function newService(): Promise<Service> {
   return { keyPair, certPem };
 }
 
-async function issue(subjectCn: string, keyPair: KeyPair, issuer: Service, isCa: boolean): Promise<string> {
+function issue(subjectCn: string, keyPair: KeyPair, issuer: Service, isCa: boolean): string {
   return issueCertificate({
-    csrPem: await createCsr({ subjectCn, keyPair }),
+    csrPem: createCsr({ subjectCn, keyPair }),
     issuerCertPem: issuer.certPem,
     issuerKeyPair: issuer.keyPair,
     validFrom: VALID_FROM,
@@ -78,9 +78,9 @@ async function issue(subjectCn: string, keyPair: KeyPair, issuer: Service, isCa:
   });
 }
 
-async function newNode(endorser: Service): Promise<Node> {
+function newNode(endorser: Service): Node {
   const keyPair = generateKeyPair('P-384');
-  const certPem = await issue('CCF Node', keyPair, endorser, false);
+  const certPem = issue('CCF Node', keyPair, endorser, false);
   return { keyPair, certPem, nodeId: publicKeyId(certPem) };
 }
 
@@ -125,9 +125,9 @@ function assertCode(fn: () => unknown, code: string, mentions?: string): void {
   });
 }
 
-before(async () => {
-  [service, otherService] = await Promise.all([newService(), newService()]);
-  node = await newNode(service);
+before(() => {
+  [service, otherService] = [newService(), newService()];
+  node = newNode(service);
   transactions = Array.from({ length: TREE_SIZE + 1 }, (_, seqno) => transactionAt(seqno));
   tree = new MerkleTree();
   tree.append(new Uint8Array(32)); // leaf 0: the placeholder the ledger appends, so leaf index = seqno
@@ -265,11 +265,11 @@ describe('verifyReceipt accepts', () => {
     assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: AT }).root, root);
   });
 
-  it('a node endorsed by a later service identity, through service_endorsements', async () => {
+  it('a node endorsed by a later service identity, through service_endorsements', () => {
     // After a recovery the service has a new identity; the previous identity endorses it.
-    const newIdentity = await newService();
-    const endorsement = await issue('CCF Service', newIdentity.keyPair, service, true);
-    const recoveredNode = await newNode(newIdentity);
+    const newIdentity = newService();
+    const endorsement = issue('CCF Service', newIdentity.keyPair, service, true);
+    const recoveredNode = newNode(newIdentity);
     const receipt = { ...receiptFor(5, recoveredNode), service_endorsements: [endorsement] };
     assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: AT }).root, root);
     const { service_endorsements: _, ...withoutEndorsements } = receipt;
@@ -334,15 +334,15 @@ describe('verifyReceipt rejects with ReceiptInvalid', () => {
     assertCode(() => verifyReceipt(receiptFor(4), otherService.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
   });
 
-  it('a receipt signed by a node the service never endorsed', async () => {
+  it('a receipt signed by a node the service never endorsed', () => {
     const keyPair = generateKeyPair('P-384');
-    const certPem = await createSelfSignedCertificate({ subjectCn: 'CCF Node', keyPair, validFrom: VALID_FROM, validityDays: 30, isCa: false });
+    const certPem = createSelfSignedCertificate({ subjectCn: 'CCF Node', keyPair, validFrom: VALID_FROM, validityDays: 30, isCa: false });
     const rogue = { keyPair, certPem, nodeId: publicKeyId(certPem) };
     assertCode(() => verifyReceipt(receiptFor(4, rogue), service.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
   });
 
-  it('a receipt whose cert is not the key that signed, or whose node_id names another key', async () => {
-    const otherNode = await newNode(service);
+  it('a receipt whose cert is not the key that signed, or whose node_id names another key', () => {
+    const otherNode = newNode(service);
     const foreignCert = { ...receiptFor(4), cert: otherNode.certPem, node_id: otherNode.nodeId };
     assertCode(() => verifyReceipt(foreignCert, service.certPem, { at: AT }), 'ReceiptInvalid', 'signature does not verify');
     const wrongId = { ...receiptFor(4), node_id: otherNode.nodeId };

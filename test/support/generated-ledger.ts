@@ -23,12 +23,12 @@ export interface ServiceIdentity {
   nodeId: string;
 }
 
-export async function createServiceIdentity(validFrom = new Date()): Promise<ServiceIdentity> {
+export function createServiceIdentity(validFrom = new Date()): ServiceIdentity {
   const serviceKey = generateKeyPair('P-384');
-  const serviceCertPem = await createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: serviceKey, validFrom, validityDays: 1, isCa: true });
+  const serviceCertPem = createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: serviceKey, validFrom, validityDays: 1, isCa: true });
   const nodeKey = generateKeyPair('P-384');
-  const csrPem = await createCsr({ subjectCn: 'CCF Node', keyPair: nodeKey });
-  const nodeCertPem = await issueCertificate({ csrPem, issuerCertPem: serviceCertPem, issuerKeyPair: serviceKey, validFrom, validityDays: 1, isCa: false });
+  const csrPem = createCsr({ subjectCn: 'CCF Node', keyPair: nodeKey });
+  const nodeCertPem = issueCertificate({ csrPem, issuerCertPem: serviceCertPem, issuerKeyPair: serviceKey, validFrom, validityDays: 1, isCa: false });
   return { serviceKey, serviceCertPem, nodeKey, nodeCertPem, nodeId: publicKeyId(nodeCertPem) };
 }
 
@@ -60,8 +60,8 @@ function writeSet(publicWrites: [string, Uint8Array, Uint8Array][], privateWrite
   return { public: toMaps(publicWrites), private: toMaps(privateWrites) };
 }
 
-export async function generateLedger(options: GeneratedLedgerOptions): Promise<GeneratedLedger> {
-  const identity = options.identity ?? (await createServiceIdentity());
+export function generateLedger(options: GeneratedLedgerOptions): GeneratedLedger {
+  const identity = options.identity ?? createServiceIdentity();
   const ledgerSecret = options.ledgerSecret ?? randomBytes(32);
   const writer = new LedgerWriter({
     view: 2,

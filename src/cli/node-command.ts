@@ -1,0 +1,46 @@
+// `coco node --config FILE`: runs one node until SIGINT or SIGTERM, then stops it cleanly (a last
+// signature, the ledger synced and closed). A bad configuration is one line and exit 1.
+
+import { readFileSync } from 'node:fs';
+import { CocoError } from '../errors.js';
+import { parseNodeConfig } from '../node/node-config.js';
+import { startNodeService } from '../rpc/node-service.js';
+
+export const NODE_USAGE = `Usage: coco node --config FILE
+
+Runs a Coco node. The configuration (JSON) names the RPC interfaces, the ledger directory, the
+signature interval and, for a new service, its members and constitution; see docs/node-config.md.
+The node writes the service certificate to command.service_certificate_file once it is up, and
+prints one line per RPC interface. Stop it with Ctrl-C or SIGTERM.
+`;
+
+export function loadConfig(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CocoError('InvalidConfig', `cannot read configuration ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CocoError('InvalidConfig', `configuration ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseNodeConfig(json, path);
+}
+
+export async function runNode(configPath: string, version: string): Promise<number> {
+  const config = loadConfig(configPath);
+  const service = await startNodeService(config, version);
+  for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
+  console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await service.stop();
+  console.log('coco node: stopped');
+  return 0;
+}

@@ -1,0 +1,104 @@
+// CCF's built-in governance tables (`public:ccf.gov.*`) and internal tables, with the key and value
+// encodings CCF uses, since constitutions and apps read them directly through `ccf.kv`: IDs and
+// names as raw UTF-8 keys, JSON values, PEMs as raw bytes, single-value tables under eight zero bytes.
+
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+
+export const Tables = {
+  membersCerts: 'public:ccf.gov.members.certs',
+  membersEncryptionPublicKeys: 'public:ccf.gov.members.encryption_public_keys',
+  membersInfo: 'public:ccf.gov.members.info',
+  membersAcks: 'public:ccf.gov.members.acks',
+  usersCerts: 'public:ccf.gov.users.certs',
+  usersInfo: 'public:ccf.gov.users.info',
+  nodesInfo: 'public:ccf.gov.nodes.info',
+  nodesEndorsedCertificates: 'public:ccf.gov.nodes.endorsed_certificates',
+  virtualMeasurements: 'public:ccf.gov.nodes.virtual.measurements',
+  virtualHostData: 'public:ccf.gov.nodes.virtual.host_data',
+  serviceInfo: 'public:ccf.gov.service.info',
+  serviceConfig: 'public:ccf.gov.service.config',
+  constitution: 'public:ccf.gov.constitution',
+  proposals: 'public:ccf.gov.proposals',
+  proposalsInfo: 'public:ccf.gov.proposals_info',
+  coseHistory: 'public:ccf.gov.cose_history',
+  coseRecentProposals: 'public:ccf.gov.cose_recent_proposals',
+  modules: 'public:ccf.gov.modules',
+  endpoints: 'public:ccf.gov.endpoints',
+  jsRuntimeOptions: 'public:ccf.gov.js_runtime_options',
+  interpreterFlush: 'public:ccf.gov.interpreter.flush',
+  caCertBundles: 'public:ccf.gov.tls.ca_cert_bundles',
+  jwtIssuers: 'public:ccf.gov.jwt.issuers',
+  jwtPublicSigningKeysMetadata: 'public:ccf.gov.jwt.public_signing_keys_metadata',
+  signatures: 'public:ccf.internal.signatures',
+  coseSignatures: 'public:ccf.internal.cose_signatures',
+  tree: 'public:ccf.internal.tree',
+} as const;
+
+/** The only key of a single-value table. */
+export const SINGLETON = new Uint8Array(8);
+
+export const ServiceStatus = {
+  opening: 'Opening',
+  open: 'Open',
+  waitingForRecoveryShares: 'WaitingForRecoveryShares',
+  recovering: 'Recovering',
+} as const;
+export type ServiceStatusName = (typeof ServiceStatus)[keyof typeof ServiceStatus];
+
+export interface ServiceInfo {
+  cert: string;
+  status: ServiceStatusName;
+  previous_service_identity_version?: number;
+  recovery_count?: number;
+  service_data?: unknown;
+  current_service_create_txid?: string;
+}
+
+export interface ServiceConfig {
+  recovery_threshold: number;
+  maximum_node_certificate_validity_days?: number;
+  maximum_service_certificate_validity_days?: number;
+  recent_cose_proposals_window_size?: number;
+}
+
+export type MemberStatus = 'Accepted' | 'Active';
+
+export interface MemberInfo {
+  status: MemberStatus;
+  member_data?: unknown;
+  recovery_role?: 'NonParticipant' | 'Participant' | 'Owner';
+}
+
+export type NodeStatus = 'Pending' | 'Trusted' | 'Retired';
+
+export interface RpcInterfaceInfo {
+  bind_address: string;
+  published_address: string;
+  protocol: 'tcp';
+  app_protocol: 'HTTP1';
+}
+
+export interface NodeInfo {
+  status: NodeStatus;
+  node_data: unknown;
+  public_key: string;
+  certificate_signing_request?: string;
+  encryption_pub_key?: string;
+  quote_info: { format: 'Insecure_Virtual'; quote: string; endorsements: string };
+  rpc_interfaces: Record<string, RpcInterfaceInfo>;
+  ledger_secret_seqno?: number;
+  retired_committed?: boolean;
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return utf8(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Uint8Array, table: string): T {
+  try {
+    return JSON.parse(fromUtf8(bytes)) as T;
+  } catch {
+    throw new CocoError('InternalError', `the value in ${table} is not JSON`);
+  }
+}

@@ -1,0 +1,146 @@
+// The node's configuration file: Coco's own JSON schema, modelled on CCF's cchost configuration
+// (network interfaces, ledger, signatures, command.start with members and constitution). Parsing
+// checks every field and names the first bad one by its JSON path. Paths are relative to the file.
+
+import { dirname, resolve } from 'node:path';
+import { CocoError } from '../errors.js';
+
+export interface RpcInterfaceConfig {
+  bindAddress: { host: string; port: number };
+  publishedAddress: string;
+}
+
+export interface MemberConfig {
+  certificateFile: string;
+  encryptionPublicKeyFile: string | undefined;
+  dataJsonFile: string | undefined;
+}
+
+export interface NodeConfig {
+  rpcInterfaces: Record<string, RpcInterfaceConfig>;
+  ledgerDirectory: string;
+  ledgerChunkBytes: number;
+  signatureTxCount: number;
+  signatureDelayMs: number;
+  maxBodyBytes: number;
+  nodeCertificateValidityDays: number;
+  pidFile: string | undefined;
+  serviceCertificateFile: string;
+  start: {
+    members: MemberConfig[];
+    constitutionFiles: string[];
+    recoveryThreshold: number;
+    serviceCertificateValidityDays: number;
+    serviceData: unknown;
+  };
+}
+
+/** CCF signs every 5,000 transactions or 1 s; Coco signs sooner so a write commits in milliseconds. */
+export const SIGNATURE_TX_COUNT_DEFAULT = 5000;
+export const SIGNATURE_DELAY_MS_DEFAULT = 5;
+export const LEDGER_CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
+export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+class ConfigReader {
+  constructor(private readonly baseDir: string) {}
+
+  fail(path: string, reason: string): never {
+    throw new CocoError('InvalidConfig', `configuration ${path}: ${reason}`);
+  }
+
+  object(value: unknown, path: string): Json {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be an object');
+    return value as Json;
+  }
+
+  string(parent: Json, key: string, path: string): string;
+  string(parent: Json, key: string, path: string, optional: true): string | undefined;
+  string(parent: Json, key: string, path: string, optional = false): string | undefined {
+    const value = parent[key];
+    if (value === undefined && optional) return undefined;
+    if (typeof value !== 'string' || value.length === 0) this.fail(`${path}.${key}`, 'must be a non-empty string');
+    return value;
+  }
+
+  file(parent: Json, key: string, path: string): string;
+  file(parent: Json, key: string, path: string, optional: true): string | undefined;
+  file(parent: Json, key: string, path: string, optional = false): string | undefined {
+    const value = optional ? this.string(parent, key, path, true) : this.string(parent, key, path);
+    return value === undefined ? undefined : resolve(this.baseDir, value);
+  }
+
+  integer(parent: Json, key: string, path: string, fallback: number, min: number, max: number): number {
+    const value = parent[key] ?? fallback;
+    if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+      this.fail(`${path}.${key}`, `must be a whole number from ${min} to ${max}`);
+    }
+    return value as number;
+  }
+
+  address(text: string, path: string): { host: string; port: number } {
+    const match = /^(.+):(\d{1,5})$/.exec(text);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port > 65535) this.fail(path, `"${text}" is not host:port`);
+    return { host: match[1]!, port };
+  }
+}
+
+export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
+  const r: ConfigReader = new ConfigReader(dirname(resolve(configFile)));
+  const root = r.object(json, '$');
+  const network = r.object(root.network, '$.network');
+  const interfaces = r.object(network.rpc_interfaces, '$.network.rpc_interfaces');
+  const rpcInterfaces: Record<string, RpcInterfaceConfig> = {};
+  for (const [name, value] of Object.entries(interfaces)) {
+    const path = `$.network.rpc_interfaces.${name}`;
+    const iface = r.object(value, path);
+    const bind = r.string(iface, 'bind_address', path);
+    rpcInterfaces[name] = { bindAddress: r.address(bind, `${path}.bind_address`), publishedAddress: r.string(iface, 'published_address', path, true) ?? bind };
+  }
+  if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');
+  const ledger = r.object(root.ledger ?? {}, '$.ledger');
+  const signatures = r.object(root.ledger_signatures ?? {}, '$.ledger_signatures');
+  const http = r.object(root.http ?? {}, '$.http');
+  const nodeCert = r.object(root.node_certificate ?? {}, '$.node_certificate');
+  const outputFiles = r.object(root.output_files ?? {}, '$.output_files');
+  const command = r.object(root.command, '$.command');
+  if (command.type !== 'Start') r.fail('$.command.type', 'must be "Start" (joining and recovery are not supported yet)');
+  const start = r.object(command.start, '$.command.start');
+  const membersValue = start.members;
+  if (!Array.isArray(membersValue) || membersValue.length === 0) r.fail('$.command.start.members', 'must list at least one member');
+  const members = membersValue.map((value, i) => {
+    const path = `$.command.start.members[${i}]`;
+    const member = r.object(value, path);
+    return {
+      certificateFile: r.file(member, 'certificate_file', path),
+      encryptionPublicKeyFile: r.file(member, 'encryption_public_key_file', path, true),
+      dataJsonFile: r.file(member, 'data_json_file', path, true),
+    };
+  });
+  const constitutionValue = start.constitution_files;
+  if (!Array.isArray(constitutionValue) || constitutionValue.length === 0) {
+    r.fail('$.command.start.constitution_files', 'must list at least one file');
+  }
+  const constitutionFiles = constitutionValue.map((_, i) => r.file(constitutionValue as unknown as Json, String(i), '$.command.start.constitution_files'));
+  const serviceConfiguration = r.object(start.service_configuration ?? {}, '$.command.start.service_configuration');
+  return {
+    rpcInterfaces,
+    ledgerDirectory: r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger'),
+    ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
+    signatureTxCount: r.integer(signatures, 'tx_count', '$.ledger_signatures', SIGNATURE_TX_COUNT_DEFAULT, 1, 1_000_000),
+    signatureDelayMs: r.integer(signatures, 'delay_ms', '$.ledger_signatures', SIGNATURE_DELAY_MS_DEFAULT, 1, 60_000),
+    maxBodyBytes: r.integer(http, 'max_body_size', '$.http', MAX_BODY_BYTES_DEFAULT, 1024, 64 * 1024 * 1024),
+    nodeCertificateValidityDays: r.integer(nodeCert, 'initial_validity_days', '$.node_certificate', 1, 1, 365),
+    pidFile: r.file(outputFiles, 'pid_file', '$.output_files', true),
+    serviceCertificateFile: r.file(command, 'service_certificate_file', '$.command'),
+    start: {
+      members,
+      constitutionFiles,
+      recoveryThreshold: r.integer(serviceConfiguration, 'recovery_threshold', '$.command.start.service_configuration', 0, 0, 254),
+      serviceCertificateValidityDays: r.integer(start, 'initial_service_certificate_validity_days', '$.command.start', 1, 1, 365),
+      serviceData: start.service_data ?? {},
+    },
+  };
+}

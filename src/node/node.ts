@@ -1,0 +1,228 @@
+// One Coco node: the store, the ledger it writes, signature transactions and commit. Handlers run
+// one at a time inside one KV transaction each; a transaction that writes gets the next seqno and
+// its entry is appended at once. Signatures follow every `tx_count` writes or `delay_ms`, whichever
+// first; a transaction is Committed once a later signature is durable (fsync, batched). With one
+// node that is the commit rule; replication adds "and acknowledged by a majority" to the same path.
+
+import { randomBytes } from '../crypto/random.js';
+import { CocoError, invariant } from '../errors.js';
+import type { NodeInfo } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
+import { Store } from '../kv/store.js';
+import { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
+import type { TxId } from '../ledger/tx-id.js';
+import { writeGenesis, type GenesisMember } from './genesis.js';
+import type { NodeIdentity, ServiceIdentity } from './identities.js';
+import { LedgerFiles } from './ledger-files.js';
+import { txStatus, type TxStatus } from './tx-status.js';
+
+/** CCF's first view: the genesis transaction is 2.1. */
+export const INITIAL_VIEW = 2;
+const LEDGER_SECRET_BYTES = 32;
+
+export interface NodeOptions {
+  node: NodeIdentity;
+  service: ServiceIdentity;
+  endorsedNodeCertPem: string;
+  nodeInfo: NodeInfo;
+  ledgerDirectory: string;
+  ledgerChunkBytes: number;
+  signatureTxCount: number;
+  signatureDelayMs: number;
+  nowMs: () => number;
+}
+
+export interface GenesisOptions {
+  members: GenesisMember[];
+  constitution: string;
+  recoveryThreshold: number;
+  serviceData: unknown;
+}
+
+export interface TransactionOutcome<R> {
+  result: R;
+  /** Whether to commit the transaction's writes (CCF: a 2xx response, or setApplyWrites). */
+  applyWrites: boolean;
+  claimsDigest?: Uint8Array | undefined;
+}
+
+export class Node {
+  readonly store = new Store();
+  private readonly writer: LedgerWriter;
+  private readonly files: LedgerFiles;
+  private readonly view = INITIAL_VIEW;
+  private lastSeqno = 0;
+  private commitSeqno = 0;
+  private writesSinceSignature = 0;
+  private signatureTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
+  private syncRequested = false;
+  private stopped = false;
+  private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
+
+  constructor(readonly options: NodeOptions) {
+    this.files = new LedgerFiles(options.ledgerDirectory);
+    this.writer = new LedgerWriter({
+      view: this.view,
+      secrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]),
+      identity: {
+        nodePrivateKeyPem: options.node.keyPair.privateKeyPem,
+        nodeCertPem: options.endorsedNodeCertPem,
+        servicePrivateKeyPem: options.service.keyPair.privateKeyPem,
+        serviceCertPem: options.service.certPem,
+      },
+      chunkBytesTarget: options.ledgerChunkBytes,
+    });
+  }
+
+  get nodeId(): string {
+    return this.options.node.nodeId;
+  }
+
+  /** Writes the genesis transaction and signs it at once, as CCF does. */
+  genesis(options: GenesisOptions): TxId {
+    invariant(this.lastSeqno === 0, 'genesis is the first transaction');
+    const txId = { view: this.view, seqno: 1 };
+    const { txId: written } = this.execute((tx) => {
+      writeGenesis(tx, {
+        txId,
+        serviceCertPem: this.options.service.certPem,
+        serviceData: options.serviceData,
+        recoveryThreshold: options.recoveryThreshold,
+        members: options.members,
+        constitution: options.constitution,
+        nodeId: this.nodeId,
+        nodeInfo: this.options.nodeInfo,
+        endorsedNodeCertPem: this.options.endorsedNodeCertPem,
+      });
+      return { result: undefined, applyWrites: true };
+    });
+    this.emitSignature();
+    return written!;
+  }
+
+  /**
+   * Runs `handler` in one transaction. Its writes are committed, at the next seqno, only if it asks
+   * to apply them; a read-only or discarded transaction gets no seqno and reports the last TxID.
+   */
+  execute<R>(handler: (tx: Transaction) => TransactionOutcome<R>): { result: R; txId: TxId | undefined } {
+    if (this.stopped) throw new CocoError('NodeCannotHandleRequest', 'the node is stopping');
+    const tx = this.store.beginTransaction();
+    let outcome: TransactionOutcome<R>;
+    try {
+      outcome = handler(tx);
+    } catch (error) {
+      tx.abort();
+      throw error;
+    }
+    if (!outcome.applyWrites || !tx.hasWrites) {
+      tx.abort();
+      return { result: outcome.result, txId: undefined };
+    }
+    const seqno = this.lastSeqno + 1;
+    const writeSet = this.store.commit(tx, BigInt(seqno));
+    this.record(this.writer.appendTransaction(writeSet, outcome.claimsDigest));
+    this.writesSinceSignature += 1;
+    this.scheduleSignature();
+    return { result: outcome.result, txId: { view: this.view, seqno } };
+  }
+
+  private record(result: AppendResult): void {
+    invariant(result.txId.seqno === this.lastSeqno + 1, 'seqnos are contiguous');
+    this.files.append(result);
+    this.lastSeqno = result.txId.seqno;
+  }
+
+  private scheduleSignature(): void {
+    if (this.writesSinceSignature >= this.options.signatureTxCount) {
+      this.emitSignature();
+    } else if (this.signatureTimer === undefined) {
+      this.signatureTimer = setTimeout(() => this.emitSignature(), this.options.signatureDelayMs);
+    }
+  }
+
+  private emitSignature(): void {
+    if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
+    this.signatureTimer = undefined;
+    if (this.stopped || this.lastSeqno === this.writer.lastSignatureSeqno) return;
+    const result = this.writer.appendSignature(Math.floor(this.options.nowMs() / 1000));
+    this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
+    this.record(result);
+    this.writesSinceSignature = 0;
+    this.requestSync();
+  }
+
+  /** Group commit: one fsync at a time covers every signature appended before it started. */
+  private requestSync(): void {
+    if (this.syncing) {
+      this.syncRequested = true;
+      return;
+    }
+    this.syncing = true;
+    const target = this.writer.lastSignatureSeqno;
+    this.files.sync().then(
+      () => {
+        this.syncing = false;
+        this.advanceCommit(target);
+        if (this.syncRequested) {
+          this.syncRequested = false;
+          this.requestSync();
+        }
+      },
+      (error: unknown) => {
+        // A ledger that cannot be made durable must not report commits: stop serving writes.
+        this.stopped = true;
+        console.error(`coco node: fsync of the ledger failed, no further transactions will commit: ${(error as Error).message}`);
+      },
+    );
+  }
+
+  private advanceCommit(seqno: number): void {
+    if (seqno <= this.commitSeqno) return;
+    this.commitSeqno = seqno;
+    this.files.markCommitted(seqno);
+    for (let i = this.commitWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.commitWaiters[i]!;
+      if (waiter.seqno <= seqno) {
+        this.commitWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Resolves once `seqno` is committed. */
+  waitForCommit(seqno: number): Promise<void> {
+    if (seqno <= this.commitSeqno) return Promise.resolve();
+    return new Promise((resolve) => this.commitWaiters.push({ seqno, resolve }));
+  }
+
+  get lastTxId(): TxId {
+    return { view: this.view, seqno: this.lastSeqno };
+  }
+
+  get commitTxId(): TxId {
+    return { view: this.view, seqno: this.commitSeqno };
+  }
+
+  get lastSignatureSeqno(): number {
+    return this.writer.lastSignatureSeqno;
+  }
+
+  status(txId: TxId): TxStatus {
+    return txStatus(txId, {
+      lastSeqno: this.lastSeqno,
+      commitSeqno: this.commitSeqno,
+      currentView: this.view,
+      viewOf: () => this.view,
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopped) this.emitSignature();
+    this.stopped = true;
+    if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
+    while (this.syncing) await new Promise((resolve) => setTimeout(resolve, 1));
+    this.files.close();
+  }
+}

@@ -1,0 +1,110 @@
+// The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
+// (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
+
+import { fromUtf8 } from '../crypto/bytes.js';
+import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import type { Node } from '../node/node.js';
+import { RpcError } from './rpc-error.js';
+import type { RpcRequest, RpcServer } from './rpc-server.js';
+import type { Frontend } from './route-table.js';
+
+const ALL: readonly Frontend[] = ['app', 'gov', 'node'];
+
+export interface BuiltinEndpointOptions {
+  version: string;
+}
+
+function transactionIdParam(request: RpcRequest): TxId {
+  const text = request.query.get('transaction_id');
+  if (text === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter transaction_id is required, e.g. ?transaction_id=2.15');
+  const txId = parseTxId(text);
+  if (txId.seqno < 1) throw new RpcError(400, 'InvalidQueryParameterValue', 'seqnos start at 1');
+  return txId;
+}
+
+function readService(node: Node): ServiceInfo {
+  const { result } = node.execute((tx) => ({ result: tx.map(Tables.serviceInfo).get(SINGLETON), applyWrites: false }));
+  if (result === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'the service has no identity yet');
+  return decodeJson<ServiceInfo>(result, Tables.serviceInfo);
+}
+
+function nodeRecords(node: Node): { node_id: string; info: NodeInfo }[] {
+  const { result } = node.execute((tx) => {
+    const records: { node_id: string; info: NodeInfo }[] = [];
+    tx.map(Tables.nodesInfo).forEach((value, key) => {
+      records.push({ node_id: fromUtf8(key), info: decodeJson<NodeInfo>(value, Tables.nodesInfo) });
+    });
+    return { result: records, applyWrites: false };
+  });
+  return result;
+}
+
+function describeNode(node: Node, record: { node_id: string; info: NodeInfo }): Record<string, unknown> {
+  return {
+    node_id: record.node_id,
+    status: record.info.status,
+    primary: record.node_id === node.nodeId,
+    rpc_interfaces: record.info.rpc_interfaces,
+    node_data: record.info.node_data,
+    last_written: node.lastTxId.seqno,
+  };
+}
+
+export function addBuiltinEndpoints(server: RpcServer, node: Node, options: BuiltinEndpointOptions): void {
+  server.add(ALL, 'GET', '/commit', () => ({ body: { transaction_id: formatTxId(node.commitTxId) } }));
+  for (const path of ['/tx', '/local_tx']) {
+    server.add(ALL, 'GET', path, (request) => {
+      const txId = transactionIdParam(request);
+      return { body: { transaction_id: formatTxId(txId), status: node.status(txId) } };
+    });
+  }
+  server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, request.frontend, options.version) }));
+
+  server.add('node', 'GET', '/state', () => ({
+    body: { node_id: node.nodeId, state: 'PartOfNetwork', last_signed_seqno: node.lastSignatureSeqno, startup_seqno: 0, stop_notice: false },
+  }));
+  server.add('node', 'GET', '/version', () => ({ body: { ccf_version: `coco-${options.version}`, quickjs_version: 'quickjs-emscripten', unsafe: false } }));
+  server.add('node', 'GET', '/network', () => {
+    const service = readService(node);
+    return {
+      body: {
+        service_status: service.status,
+        service_certificate: service.cert,
+        current_view: node.lastTxId.view,
+        primary_id: node.nodeId,
+        recovery_count: service.recovery_count ?? 0,
+        service_data: service.service_data ?? {},
+        current_service_create_txid: service.current_service_create_txid,
+      },
+    };
+  });
+  server.add('node', 'GET', '/network/nodes', (request) => {
+    const status = request.query.get('status');
+    const nodes = nodeRecords(node).filter((r) => status === null || r.info.status === status);
+    return { body: { nodes: nodes.map((r) => describeNode(node, r)) } };
+  });
+  const oneNode = (id: string) => {
+    const record = nodeRecords(node).find((r) => r.node_id === id);
+    if (record === undefined) throw new RpcError(404, 'ResourceNotFound', `no node ${id} in this service`);
+    return { body: describeNode(node, record) };
+  };
+  server.add('node', 'GET', '/network/nodes/self', () => oneNode(node.nodeId));
+  server.add('node', 'GET', '/network/nodes/primary', () => oneNode(node.nodeId));
+  server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
+  server.add('node', 'GET', '/primary', () => ({ status: 200 }));
+  server.add('node', 'HEAD', '/primary', () => ({ status: 200 }));
+  server.add('node', 'GET', '/backup', () => { throw new RpcError(404, 'ResourceNotFound', 'this node is the primary'); });
+  const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
+  server.add('node', 'GET', '/ready/app', ready);
+  server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));
+}
+
+/** A minimal OpenAPI 3 document listing the frontend's built-in endpoints. */
+function openApiDocument(server: RpcServer, frontend: Frontend, version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of server.routes.get(frontend)!.list()) {
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = { responses: { default: { description: 'Default response' } } };
+  }
+  return { openapi: '3.0.0', info: { title: `Coco ${frontend} frontend`, version }, paths };
+}

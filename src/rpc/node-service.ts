@@ -1,0 +1,130 @@
+// Starts a node as a service: reads what the configuration names (member certificates, keys,
+// constitution), creates the node and service identities, writes the genesis transaction, and
+// serves every configured RPC interface over HTTPS. Returns a handle that stops it cleanly.
+
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { fromUtf8 } from '../crypto/bytes.js';
+import type { SubjectAltNames } from '../crypto/x509.js';
+import { CocoError } from '../errors.js';
+import type { NodeInfo } from '../governance/builtin-tables.js';
+import { parseChunkName } from '../ledger/chunk-file.js';
+import type { GenesisMember } from '../node/genesis.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode } from '../node/identities.js';
+import { Node } from '../node/node.js';
+import type { NodeConfig } from '../node/node-config.js';
+import { readInputFile } from '../node/read-input.js';
+import { addBuiltinEndpoints } from './builtin-endpoints.js';
+import { RpcServer } from './rpc-server.js';
+
+export interface RunningService {
+  node: Node;
+  /** `https://host:port` of each RPC interface, by name. */
+  urls: Record<string, string>;
+  serviceCertPem: string;
+  stop(): Promise<void>;
+}
+
+function readText(path: string, what: string): string {
+  return fromUtf8(readInputFile(path, what));
+}
+
+function readMembers(config: NodeConfig): GenesisMember[] {
+  return config.start.members.map((member) => {
+    let memberData: unknown;
+    if (member.dataJsonFile !== undefined) {
+      try {
+        memberData = JSON.parse(readText(member.dataJsonFile, 'member data'));
+      } catch (error) {
+        if (error instanceof CocoError) throw error;
+        throw new CocoError('InvalidConfig', `member data ${member.dataJsonFile} is not JSON`);
+      }
+    }
+    return {
+      certPem: readText(member.certificateFile, 'member certificate'),
+      encryptionPublicKeyPem: member.encryptionPublicKeyFile === undefined ? undefined : readText(member.encryptionPublicKeyFile, 'member encryption key'),
+      memberData,
+    };
+  });
+}
+
+function subjectAltNames(config: NodeConfig): SubjectAltNames {
+  const ip = new Set<string>();
+  const dns = new Set<string>(['localhost']);
+  for (const iface of Object.values(config.rpcInterfaces)) {
+    for (const host of [iface.bindAddress.host, iface.publishedAddress.replace(/:\d+$/, '')]) {
+      if (isIP(host)) ip.add(host);
+      else dns.add(host);
+    }
+  }
+  return { ip: [...ip], dns: [...dns] };
+}
+
+export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
+  if (existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined)) {
+    throw new CocoError(
+      'LedgerExists',
+      `the ledger directory ${config.ledgerDirectory} already holds a ledger; restarting a service from its ledger is not supported yet. ` +
+        'Move the directory aside (or point ledger.directory elsewhere) to start a new service.',
+    );
+  }
+  const members = readMembers(config);
+  const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
+  const now = new Date();
+  const sans = subjectAltNames(config);
+  const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays);
+  const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays);
+  const endorsedNodeCertPem = endorseNode(nodeIdentity, service, sans, now, config.nodeCertificateValidityDays);
+  const nodeInfo: NodeInfo = {
+    status: 'Trusted',
+    node_data: {},
+    public_key: nodeIdentity.keyPair.publicKeyPem,
+    certificate_signing_request: nodeIdentity.csrPem,
+    quote_info: { format: 'Insecure_Virtual', quote: '', endorsements: '' },
+    rpc_interfaces: Object.fromEntries(
+      Object.entries(config.rpcInterfaces).map(([name, iface]) => [
+        name,
+        { bind_address: `${iface.bindAddress.host}:${iface.bindAddress.port}`, published_address: iface.publishedAddress, protocol: 'tcp', app_protocol: 'HTTP1' },
+      ]),
+    ),
+  };
+  const node = new Node({
+    node: nodeIdentity,
+    service,
+    endorsedNodeCertPem,
+    nodeInfo,
+    ledgerDirectory: config.ledgerDirectory,
+    ledgerChunkBytes: config.ledgerChunkBytes,
+    signatureTxCount: config.signatureTxCount,
+    signatureDelayMs: config.signatureDelayMs,
+    nowMs: () => Date.now(),
+  });
+  node.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+  writeFileSync(config.serviceCertificateFile, service.certPem);
+  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
+
+  const servers: RpcServer[] = [];
+  const urls: Record<string, string> = {};
+  try {
+    for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
+      const server = new RpcServer({ keyPem: nodeIdentity.keyPair.privateKeyPem, certPem: endorsedNodeCertPem, maxBodyBytes: config.maxBodyBytes, currentTxId: () => node.lastTxId });
+      addBuiltinEndpoints(server, node, { version });
+      const address = await server.listen(iface.bindAddress.host, iface.bindAddress.port);
+      servers.push(server);
+      urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.close()));
+    await node.stop();
+    throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
+  }
+  return {
+    node,
+    urls,
+    serviceCertPem: service.certPem,
+    async stop() {
+      await Promise.all(servers.map((s) => s.close()));
+      await node.stop();
+    },
+  };
+}

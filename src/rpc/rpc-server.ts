@@ -1,0 +1,178 @@
+// The HTTPS frontend of a node: TLS with the node's service-endorsed certificate (clients trust the
+// service certificate), optional client certificates (checked per endpoint by its authentication
+// policy), bounded request bodies, routing to `/app`, `/gov` and `/node`, and CCF's error bodies
+// and `x-ms-ccf-transaction-id` header on every response. Malformed HTTP gets a 400, never a hang.
+
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo, Socket } from 'node:net';
+import { utf8 } from '../crypto/bytes.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { asRpcError, errorBody, RpcError } from './rpc-error.js';
+import { RouteTable, type Frontend } from './route-table.js';
+
+export interface RpcRequest {
+  frontend: Frontend;
+  method: string;
+  /** Path under the frontend prefix. */
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  rawQuery: string;
+  headers: IncomingMessage['headers'];
+  body: Uint8Array;
+  /** DER of the client's TLS certificate, if it presented one. */
+  clientCertDer: Uint8Array | undefined;
+}
+
+export interface RpcResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  /** A string is sent as text/plain, bytes as application/octet-stream, anything else as JSON. */
+  body?: unknown;
+  txId?: TxId | undefined;
+}
+
+export type RpcHandler = (request: RpcRequest) => RpcResponse | Promise<RpcResponse>;
+
+export interface RpcServerOptions {
+  keyPem: string;
+  certPem: string;
+  maxBodyBytes: number;
+  /** The TxID a response carries when its handler names none: the last one the state reflects. */
+  currentTxId: () => TxId;
+  /** Fallback for `/app` paths no built-in route matches (the JS application). */
+  appFallback?: RpcHandler;
+}
+
+const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
+const HEADERS_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
+const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+
+export class RpcServer {
+  readonly routes = new Map<Frontend, RouteTable<RpcHandler>>(FRONTENDS.map((f) => [f, new RouteTable<RpcHandler>()]));
+  private readonly server: Server;
+
+  constructor(private readonly options: RpcServerOptions) {
+    this.server = createServer(
+      { key: options.keyPem, cert: options.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      (request, response) => void this.handle(request, response),
+    );
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+      const body = errorBody('BadRequest', `malformed HTTP request: ${error.code ?? error.message}`);
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+  }
+
+  /** Adds a route under one or several frontends (common endpoints exist under all three). */
+  add(frontends: Frontend | readonly Frontend[], method: string, path: string, handler: RpcHandler): void {
+    for (const frontend of typeof frontends === 'string' ? [frontends] : frontends) this.routes.get(frontend)!.add({ method, path, handler });
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let result: RpcResponse;
+    try {
+      result = await this.dispatch(request);
+    } catch (error) {
+      const rpcError = asRpcError(error);
+      if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
+      result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
+      if (rpcError.status === 413) response.setHeader('connection', 'close');
+    }
+    this.send(response, result);
+  }
+
+  private async dispatch(request: IncomingMessage): Promise<RpcResponse> {
+    const url = new URL(request.url ?? '/', 'https://node');
+    const [, prefix, ...rest] = url.pathname.split('/');
+    const frontend = FRONTENDS.find((f) => f === prefix);
+    if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}: paths start with /app, /gov or /node`);
+    const path = `/${rest.join('/')}`;
+    const method = request.method ?? 'GET';
+    const match = this.routes.get(frontend)!.match(method, path);
+    const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
+    if (match === undefined && fallback === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}`);
+    if (match !== undefined && 'allowedMethods' in match) {
+      throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${url.pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
+    }
+    const body = await readBody(request, this.options.maxBodyBytes);
+    const cert = (request.socket as TLSSocket).getPeerCertificate?.();
+    const rpcRequest: RpcRequest = {
+      frontend,
+      method,
+      path,
+      params: match?.params ?? {},
+      query: url.searchParams,
+      rawQuery: url.search.slice(1),
+      headers: request.headers,
+      body,
+      clientCertDer: cert && cert.raw ? new Uint8Array(cert.raw) : undefined,
+    };
+    return (match?.route.handler ?? fallback!)(rpcRequest);
+  }
+
+  private send(response: ServerResponse, result: RpcResponse): void {
+    let body: Uint8Array;
+    let contentType: string | undefined;
+    if (result.body === undefined) {
+      body = new Uint8Array();
+    } else if (typeof result.body === 'string') {
+      body = utf8(result.body);
+      contentType = 'text/plain';
+    } else if (result.body instanceof Uint8Array) {
+      body = result.body;
+      contentType = 'application/octet-stream';
+    } else {
+      body = utf8(JSON.stringify(result.body));
+      contentType = 'application/json';
+    }
+    const headers: Record<string, string> = { 'x-ms-ccf-transaction-id': formatTxId(result.txId ?? this.options.currentTxId()) };
+    if (contentType !== undefined) headers['content-type'] = contentType;
+    Object.assign(headers, result.headers);
+    response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(body.length) });
+    response.end(body);
+  }
+}
+
+/**
+ * Reads the body up to `maxBytes`. A larger body is read to its end and discarded, so the client
+ * sees the 413 rather than a reset connection; past DRAIN_BYTES_MAX the connection is dropped.
+ */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const tooLarge = () => new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds the limit of ${maxBytes} bytes`);
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else if (size > DRAIN_BYTES_MAX) request.socket.destroy();
+    });
+    request.on('end', () => (size > maxBytes ? reject(tooLarge()) : resolve(new Uint8Array(Buffer.concat(chunks)))));
+    request.on('error', reject);
+    request.on('close', () => size > DRAIN_BYTES_MAX && reject(tooLarge()));
+  });
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createServiceIdentity } from '../support/generated-ledger.js';
+import { call, removeNodeDir, startNode, writeNodeConfig, type NodeProcess } from '../support/node-process.js';
+import { runCoco } from '../support/run-cli.js';
+
+let node: NodeProcess;
+before(async () => {
+  node = await startNode();
+});
+after(async () => {
+  await node.stop();
+  removeNodeDir(node);
+});
+
+test('a started node opens genesis as CCF does and serves /node/network over TLS the service certificate anchors', async () => {
+  const network = await call(node.url, node.serviceCertPem, 'GET', '/node/network');
+  assert.equal(network.status, 200);
+  const body = network.json();
+  assert.equal(body.service_status, 'Opening');
+  assert.equal(body.service_certificate, node.serviceCertPem);
+  assert.equal(body.current_service_create_txid, '2.1');
+  assert.match(body.primary_id, /^[0-9a-f]{64}$/);
+  const nodes = (await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes')).json();
+  assert.equal(nodes.nodes.length, 1);
+  assert.equal(nodes.nodes[0].node_id, body.primary_id);
+  assert.equal(nodes.nodes[0].status, 'Trusted');
+  const self = await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes/self');
+  assert.equal(self.json().node_id, body.primary_id);
+});
+
+test('genesis commits through its own signature: /commit, /tx and the transaction header agree', async () => {
+  const commit = await call(node.url, node.serviceCertPem, 'GET', '/app/commit');
+  assert.equal(commit.status, 200);
+  assert.equal(commit.json().transaction_id, '2.2');
+  assert.equal(commit.headers['x-ms-ccf-transaction-id'], '2.2');
+  const statuses: [string, string][] = [['2.1', 'Committed'], ['2.2', 'Committed'], ['2.3', 'Unknown'], ['1.1', 'Invalid'], ['3.9', 'Unknown']];
+  for (const [txid, status] of statuses) {
+    const result = await call(node.url, node.serviceCertPem, 'GET', `/node/tx?transaction_id=${txid}`);
+    assert.deepEqual(result.json(), { transaction_id: txid, status }, txid);
+  }
+  const state = (await call(node.url, node.serviceCertPem, 'GET', '/node/state')).json();
+  assert.equal(state.state, 'PartOfNetwork');
+  assert.equal(state.last_signed_seqno, 2);
+});
+
+test('bad requests get CCF error bodies: unknown path, wrong method, bad transaction id, oversized body', async () => {
+  const cases: [string, string, number, string, string | undefined][] = [
+    ['GET', '/node/nothing', 404, 'ResourceNotFound', undefined],
+    ['GET', '/elsewhere', 404, 'ResourceNotFound', undefined],
+    ['POST', '/node/state', 405, 'UnsupportedHttpVerb', undefined],
+    ['GET', '/app/tx?transaction_id=abc', 400, 'InvalidQueryParameterValue', undefined],
+    ['GET', '/app/tx', 400, 'InvalidQueryParameterValue', undefined],
+    ['POST', '/app/commit', 405, 'UnsupportedHttpVerb', undefined],
+    ['GET', '/node/state', 413, 'RequestBodyTooLarge', 'x'.repeat(2 * 1024 * 1024)],
+  ];
+  for (const [method, path, status, code, body] of cases) {
+    const result = await call(node.url, node.serviceCertPem, method, path, body === undefined ? {} : { body });
+    assert.equal(result.status, status, `${method} ${path}: ${result.body}`);
+    assert.equal(result.json().error.code, code);
+    assert.equal(typeof result.json().error.message, 'string');
+  }
+  const wrongMethod = await call(node.url, node.serviceCertPem, 'POST', '/node/state');
+  assert.equal(wrongMethod.headers.allow, 'GET');
+});
+
+test('malformed HTTP is answered with 400 and the node keeps serving', async () => {
+  const { port, hostname } = new URL(node.url);
+  const response = await new Promise<string>((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), ca: node.serviceCertPem, servername: undefined }, () => socket.write('GARBAGE / HTTP/9.9\r\n\r\n'));
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+  assert.match(response, /^HTTP\/1\.1 400 /);
+  assert.match(response, /"code":"BadRequest"/);
+  assert.equal((await call(node.url, node.serviceCertPem, 'GET', '/node/state')).status, 200);
+});
+
+test('a client that does not trust the service certificate cannot connect', async () => {
+  const other = await createServiceIdentity();
+  await assert.rejects(call(node.url, other.serviceCertPem, 'GET', '/node/state'), /certificate/);
+});
+
+test('a bad configuration is refused with one line and exit 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-badconfig-'));
+  try {
+    const missing = runCoco(['node', '--config', join(dir, 'none.json')]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cannot read configuration .*none\.json: no such file/);
+    const config = await writeNodeConfig(dir, { ledger_signatures: { tx_count: 0 } });
+    const bad = runCoco(['node', '--config', config]);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /\$\.ledger_signatures\.tx_count: must be a whole number from 1/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stopped node leaves a ledger that verifies, and refuses to start over it', async () => {
+  const second = await startNode();
+  try {
+    assert.equal(await second.stop(), 0);
+    const ledger = join(second.dir, 'ledger');
+    assert.ok(readdirSync(ledger).length >= 1);
+    const verified = runCoco(['ledger', 'verify', ledger, '--service-cert', join(second.dir, 'service_cert.pem')]);
+    assert.equal(verified.status, 0, verified.stderr);
+    const again = runCoco(['node', '--config', join(second.dir, 'config.json')]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /already holds a ledger/);
+  } finally {
+    removeNodeDir(second);
+  }
+});

@@ -1,0 +1,115 @@
+// Starts real `coco node` processes on loopback for end-to-end tests: a temporary directory with a
+// member certificate, a constitution and a configuration; waits for the node to listen; stops it
+// with SIGTERM (and SIGKILL if it hangs) and removes the directory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { repoRoot } from './paths.js';
+
+export interface NodeProcess {
+  url: string;
+  dir: string;
+  serviceCertPem: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+export async function writeNodeConfig(dir: string, overrides: Record<string, unknown> = {}): Promise<string> {
+  const member = generateKeyPair('P-384');
+  const memberCert = createSelfSignedCertificate({ subjectCn: 'member0', keyPair: member, validFrom: new Date(), validityDays: 10, isCa: false });
+  writeFileSync(join(dir, 'member0_cert.pem'), memberCert);
+  writeFileSync(join(dir, 'member0_privk.pem'), member.privateKeyPem);
+  writeFileSync(join(dir, 'constitution.js'), 'export function validate(input) { return { valid: true, description: "" }; }\n');
+  const config = {
+    network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } },
+    ledger: { directory: 'ledger' },
+    command: {
+      type: 'Start',
+      service_certificate_file: 'service_cert.pem',
+      start: { members: [{ certificate_file: 'member0_cert.pem' }], constitution_files: ['constitution.js'] },
+    },
+    ...overrides,
+  };
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export async function startNode(overrides: Record<string, unknown> = {}): Promise<NodeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-node-'));
+  const configPath = await writeNodeConfig(dir, overrides);
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start in time:\n${output}`)), START_TIMEOUT_MS);
+    const check = () => {
+      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
+      if (match && output.includes('service certificate written')) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}:\n${output}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    url,
+    dir,
+    serviceCertPem: readFileSync(join(dir, 'service_cert.pem'), 'utf8'),
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await once(child, 'exit');
+        clearTimeout(killer);
+      }
+      return child.exitCode;
+    },
+  };
+}
+
+export function removeNodeDir(node: NodeProcess): void {
+  rmSync(node.dir, { recursive: true, force: true });
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => any;
+}
+
+/** One HTTPS request over a fresh connection, trusting only `caPem`. */
+export function call(url: string, caPem: string, method: string, path: string, options: { body?: string | Buffer; headers?: Record<string, string>; cert?: string; key?: string } = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    // Node sends a GET body without framing unless told its length.
+    const headers = { ...options.headers, ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }) };
+    const req = httpsRequest(new URL(path, url), { method, ca: caPem, cert: options.cert, key: options.key, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
+      });
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
