@@ -205,6 +205,11 @@ export class Node {
     return { view: this.view, seqno: this.commitSeqno };
   }
 
+  /** The Merkle root over every transaction so far: what a transaction reading now reads. */
+  merkleRoot(): Uint8Array {
+    return this.writer.tree.root();
+  }
+
   get lastSignatureSeqno(): number {
     return this.writer.lastSignatureSeqno;
   }

@@ -24,15 +24,16 @@ export class RouteTable<H> {
 
   add(route: Route<H>): void {
     const names: string[] = [];
+    // `{name}` may fill a whole segment or part of one (`{proposalId}:withdraw`); IDs hold no ':'.
     const source = route.path
-      .split('/')
-      .map((segment) => {
-        const param = /^\{(\w+)\}$/.exec(segment);
-        if (!param) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+      .split(/(\{\w+\})/)
+      .map((part) => {
+        const param = /^\{(\w+)\}$/.exec(part);
+        if (!param) return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
         names.push(param[1]!);
-        return '([^/]+)';
+        return '([^/:]+)';
       })
-      .join('/');
+      .join('');
     this.routes.push({ route, pattern: new RegExp(`^${source}$`), names, literal: names.length === 0 });
     // Literal paths win over templates that would also match them.
     this.routes.sort((a, b) => Number(b.literal) - Number(a.literal));

@@ -13,6 +13,16 @@ export class RpcError extends CocoError {
   }
 }
 
+/** A request that failed authentication; `challenge` is the WWW-Authenticate value to send. */
+export class AuthenticationError extends CocoError {
+  constructor(
+    message: string,
+    readonly challenge?: string,
+  ) {
+    super('InvalidAuthenticationInfo', message);
+  }
+}
+
 export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
@@ -22,11 +32,36 @@ const STATUS_OF_CODE: Record<string, number> = {
   TransactionConflict: 409,
   LimitExceeded: 413,
   InvalidQueryParameterValue: 400,
+  InvalidInput: 400,
   NodeCannotHandleRequest: 503,
+  InvalidAuthenticationInfo: 401,
+  AuthorizationFailed: 403,
+  ResourceNotFound: 404,
+  ProposalNotFound: 404,
+  VoteNotFound: 404,
+  ProposalNotOpen: 400,
+  ProposalFailedToValidate: 400,
+  ProposalReplay: 400,
+  ProposalCreatedTooLongAgo: 400,
+  InvalidCreatedAt: 400,
+  VoteAlreadyExists: 400,
+  StateDigestMismatch: 400,
+  FrontendNotOpen: 404,
+};
+
+/** Headers CCF adds to some errors: how to authenticate, after a 401. */
+const HEADERS_OF_CODE: Record<string, Record<string, string>> = {
+  InvalidAuthenticationInfo: { 'www-authenticate': 'COSE-SIGN1 realm="Signed request access"' },
 };
 
 export function asRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
-  if (error instanceof CocoError) return new RpcError(STATUS_OF_CODE[error.code] ?? 500, STATUS_OF_CODE[error.code] ? error.code : 'InternalError', error.message);
+  if (error instanceof AuthenticationError && error.challenge !== undefined) {
+    return new RpcError(401, error.code, error.message, { 'www-authenticate': error.challenge });
+  }
+  if (error instanceof CocoError) {
+    const status = STATUS_OF_CODE[error.code];
+    return status === undefined ? new RpcError(500, 'InternalError', error.message) : new RpcError(status, error.code, error.message, HEADERS_OF_CODE[error.code]);
+  }
   return new RpcError(500, 'InternalError', 'an internal error occurred; the node logged it');
 }

@@ -1,0 +1,66 @@
+// Member activation as in CCF: a member starts Accepted with a state digest to acknowledge; it may
+// refresh the digest (the root the latest signature signed), then signs an ack of that digest and
+// becomes Active, able to propose and vote.
+
+import { fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { decodePrimarySignature } from '../ledger/signature.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type MemberInfo } from './builtin-tables.js';
+import type { MemberCoseIdentity } from './member-cose-identity.js';
+
+export interface MemberAck {
+  state_digest: string;
+  cose_sign1_req?: string;
+}
+
+export interface StateDigestView {
+  memberId: string;
+  stateDigest: string;
+}
+
+function readAck(tx: Transaction, memberId: string): MemberAck {
+  const value = tx.map(Tables.membersAcks).get(utf8(memberId));
+  if (value === undefined) throw new CocoError('ResourceNotFound', `member ${memberId} has no state digest to acknowledge`);
+  return decodeJson<MemberAck>(value, Tables.membersAcks);
+}
+
+function checkSigner(identity: MemberCoseIdentity, memberId: string): void {
+  if (identity.memberId !== memberId) throw new CocoError('AuthorizationFailed', `member ${identity.memberId} cannot act for member ${memberId}`);
+}
+
+export function getStateDigest(tx: Transaction, memberId: string): StateDigestView {
+  return { memberId, stateDigest: readAck(tx, memberId).state_digest };
+}
+
+/** Sets the member's digest to the root signed by the latest signature transaction. */
+export function updateStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): StateDigestView {
+  checkSigner(identity, memberId);
+  const ack = readAck(tx, memberId);
+  const signature = tx.map(Tables.signatures).get(SINGLETON);
+  if (signature === undefined) throw new CocoError('NodeCannotHandleRequest', 'no signature transaction yet: retry in a moment');
+  ack.state_digest = decodePrimarySignature(signature).json.root;
+  tx.map(Tables.membersAcks).set(utf8(memberId), encodeJson(ack));
+  return { memberId, stateDigest: ack.state_digest };
+}
+
+export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): void {
+  checkSigner(identity, memberId);
+  const ack = readAck(tx, memberId);
+  let signed: unknown;
+  try {
+    signed = (JSON.parse(fromUtf8(identity.content)) as { stateDigest?: unknown }).stateDigest;
+  } catch {
+    signed = undefined;
+  }
+  if (typeof signed !== 'string') throw new CocoError('InvalidInput', 'the signed body must be {"stateDigest": "<hex>"}');
+  if (signed !== ack.state_digest) {
+    throw new CocoError('StateDigestMismatch', `the acknowledged digest ${signed} is not member ${memberId}'s current state digest ${ack.state_digest}; refresh it with :update first`);
+  }
+  const infoBytes = tx.map(Tables.membersInfo).get(utf8(memberId));
+  if (infoBytes === undefined) throw new CocoError('ResourceNotFound', `member ${memberId} has no member information`);
+  const info = decodeJson<MemberInfo>(infoBytes, Tables.membersInfo);
+  info.status = 'Active';
+  tx.map(Tables.membersInfo).set(utf8(memberId), encodeJson(info));
+  tx.map(Tables.membersAcks).set(utf8(memberId), encodeJson({ ...ack, cose_sign1_req: toBase64(identity.envelope) }));
+}

@@ -1,0 +1,82 @@
+// Authenticates a member's COSE Sign1 governance request as CCF does: a tagged COSE_Sign1 whose
+// protected header names the member (kid = the member ID as bytes), the message type, when it was
+// created and, for ballots and withdrawals, the proposal; signed with the member's certificate key.
+
+import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
+import { COSE_HEADER_KID, decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { decodeJson, Tables, type MemberInfo } from './builtin-tables.js';
+
+export type GovMessageType = 'proposal' | 'ballot' | 'withdrawal' | 'ack' | 'state_digest' | 'recovery_share';
+
+export const GOV_MSG_TYPE = 'ccf.gov.msg.type';
+export const GOV_MSG_CREATED_AT = 'ccf.gov.msg.created_at';
+export const GOV_MSG_PROPOSAL_ID = 'ccf.gov.msg.proposal_id';
+
+export interface MemberCoseIdentity {
+  memberId: string;
+  certPem: string;
+  createdAt: number;
+  proposalId: string | undefined;
+  /** The signed payload (the request body proper). */
+  content: Uint8Array;
+  /** The whole COSE Sign1 envelope, kept in `cose_history` for audit. */
+  envelope: Uint8Array;
+  signature: Uint8Array;
+}
+
+function unauthenticated(reason: string): CocoError {
+  return new CocoError('InvalidAuthenticationInfo', reason);
+}
+
+export interface CoseAuthOptions {
+  msgType: GovMessageType;
+  /** Members must be Active except to ack or refresh their state digest. */
+  requireActive: boolean;
+}
+
+export function authenticateMemberCose(tx: Transaction, body: Uint8Array, options: CoseAuthOptions): MemberCoseIdentity {
+  let message;
+  try {
+    message = decodeCoseSign1(body);
+  } catch (error) {
+    throw unauthenticated(`the request body is not a COSE Sign1 message: ${(error as Error).message}`);
+  }
+  const header = message.protectedHeader;
+  const kid = header.get(COSE_HEADER_KID);
+  if (!(kid instanceof Uint8Array) || !isValidUtf8(kid)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
+  const memberId = fromUtf8(kid);
+  const type = header.get(GOV_MSG_TYPE);
+  if (type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
+  const createdAt = header.get(GOV_MSG_CREATED_AT);
+  if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || createdAt < 0) {
+    throw unauthenticated(`the protected header needs ${GOV_MSG_CREATED_AT}: seconds since the epoch, a non-negative integer`);
+  }
+  const proposalId = header.get(GOV_MSG_PROPOSAL_ID);
+  if (proposalId !== undefined && typeof proposalId !== 'string') throw unauthenticated(`${GOV_MSG_PROPOSAL_ID} must be a string`);
+  const certBytes = tx.map(Tables.membersCerts).get(utf8(memberId));
+  if (certBytes === undefined) throw unauthenticated(`${memberId} is not a member of this service`);
+  const certPem = fromUtf8(certBytes);
+  let verified: boolean;
+  try {
+    verified = verifyCoseSign1(message, certPem);
+  } catch (error) {
+    throw unauthenticated(`the signature cannot be checked: ${(error as Error).message}`);
+  }
+  if (!verified) throw unauthenticated(`the COSE signature does not verify with member ${memberId}'s certificate`);
+  if (options.requireActive) {
+    const info = tx.map(Tables.membersInfo).get(utf8(memberId));
+    const status = info === undefined ? undefined : decodeJson<MemberInfo>(info, Tables.membersInfo).status;
+    if (status !== 'Active') throw new CocoError('AuthorizationFailed', `member ${memberId} is ${status ?? 'unknown'}, not Active: ack the state digest first`);
+  }
+  return {
+    memberId,
+    certPem,
+    createdAt,
+    proposalId,
+    content: message.payload ?? new Uint8Array(),
+    envelope: body,
+    signature: message.signature,
+  };
+}

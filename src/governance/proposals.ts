@@ -1,0 +1,242 @@
+// The proposal lifecycle of CCF's governance: create (validate, record, replay checks, resolve at
+// once), ballots (re-evaluated on every vote), withdrawal, and resolution; an accepted proposal is
+// applied in the same transaction. A failed `resolve` or `apply` discards the whole transaction.
+
+import { fromUtf8, toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { concatBytes } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type ServiceConfig } from './builtin-tables.js';
+import { ScriptError, type ConstitutionRunner, type ScriptFailure, type Vote } from './constitution-runner.js';
+import type { MemberCoseIdentity } from './member-cose-identity.js';
+
+export type ProposalState = 'Open' | 'Accepted' | 'Withdrawn' | 'Rejected' | 'Failed' | 'Dropped';
+
+/** `public:ccf.gov.proposals_info` values, in CCF's JSON shape. */
+export interface ProposalInfo {
+  proposer_id: string;
+  state: ProposalState;
+  ballots: Record<string, string>;
+  final_votes?: Record<string, boolean>;
+  vote_failures?: Record<string, ScriptFailure>;
+  failure?: ScriptFailure;
+}
+
+/** A proposal as the governance API (2024-07-01) shows it. */
+export interface ProposalView {
+  proposalId: string;
+  proposerId: string;
+  proposalState: ProposalState;
+  ballotCount: number;
+  finalVotes?: Record<string, boolean>;
+  voteFailures?: Record<string, ScriptFailure>;
+  failure?: ScriptFailure;
+}
+
+/** created_at is compared as a zero-padded 10-digit string, good until the year 2286. */
+export const CREATED_AT_MAX = 9_999_999_999;
+export const RECENT_PROPOSALS_WINDOW_DEFAULT = 100;
+const TIMEOUT_REASON = 'Operation took too long to complete.';
+
+export function proposalView(proposalId: string, info: ProposalInfo): ProposalView {
+  return {
+    proposalId,
+    proposerId: info.proposer_id,
+    proposalState: info.state,
+    ballotCount: Object.keys(info.ballots).length,
+    ...(info.final_votes === undefined ? {} : { finalVotes: info.final_votes }),
+    ...(info.vote_failures === undefined ? {} : { voteFailures: info.vote_failures }),
+    ...(info.failure === undefined ? {} : { failure: info.failure }),
+  };
+}
+
+function failureOf(error: unknown): ScriptFailure {
+  if (error instanceof ScriptError) return error.failure;
+  if (error instanceof CocoError && error.code === 'JsExecutionTimeout') return { reason: TIMEOUT_REASON };
+  return { reason: (error as Error).message };
+}
+
+export class Governance {
+  constructor(private readonly runner: ConstitutionRunner) {}
+
+  private constitution(tx: Transaction): string {
+    const value = tx.map(Tables.constitution).get(SINGLETON);
+    if (value === undefined) throw new CocoError('InternalError', 'no constitution is set: proposals cannot be evaluated');
+    return decodeJson<string>(value, Tables.constitution);
+  }
+
+  readInfo(tx: Transaction, proposalId: string): ProposalInfo | undefined {
+    const value = tx.map(Tables.proposalsInfo).get(utf8(proposalId));
+    return value === undefined ? undefined : decodeJson<ProposalInfo>(value, Tables.proposalsInfo);
+  }
+
+  private writeInfo(tx: Transaction, proposalId: string, info: ProposalInfo): void {
+    tx.map(Tables.proposalsInfo).set(utf8(proposalId), encodeJson(info));
+  }
+
+  private recordHistory(tx: Transaction, identity: MemberCoseIdentity): void {
+    tx.map(Tables.coseHistory).set(utf8(identity.memberId), encodeJson(toBase64(identity.envelope)));
+  }
+
+  /** `rootAtRead`: the Merkle root of the state the transaction reads, which binds the proposal ID to it. */
+  create(tx: Transaction, identity: MemberCoseIdentity, rootAtRead: Uint8Array): ProposalView {
+    const requestDigest = sha256(identity.signature);
+    const proposalId = toHex(sha256(concatBytes(rootAtRead, requestDigest)));
+    const constitution = this.constitution(tx);
+    const proposal = fromUtf8(identity.content);
+    let validation: { valid: boolean; description: string };
+    try {
+      validation = this.runner.validate(tx, constitution, proposal);
+    } catch (error) {
+      const failure = failureOf(error);
+      throw new CocoError('InternalError', `Failed to execute validation: ${failure.reason} ${failure.trace ?? ''}`.trim());
+    }
+    if (!validation.valid) throw new CocoError('ProposalFailedToValidate', `Proposal failed to validate: ${validation.description}`);
+    if (tx.map(Tables.proposals).has(utf8(proposalId))) throw new CocoError('InternalError', 'Proposal ID collision.');
+    tx.map(Tables.proposals).set(utf8(proposalId), identity.content);
+    const info: ProposalInfo = { proposer_id: identity.memberId, state: 'Open', ballots: {} };
+    this.writeInfo(tx, proposalId, info);
+    this.recordHistory(tx, identity);
+    this.checkReplay(tx, identity.createdAt, requestDigest, proposalId);
+    this.resolve(tx, proposalId, proposal, info, constitution);
+    return proposalView(proposalId, info);
+  }
+
+  private checkReplay(tx: Transaction, createdAt: number, requestDigest: Uint8Array, proposalId: string): void {
+    if (createdAt > CREATED_AT_MAX) throw new CocoError('InvalidCreatedAt', 'Header parameter created_at value is too large');
+    const recent = tx.map(Tables.coseRecentProposals);
+    const key = `${String(createdAt).padStart(10, '0')}:${toHex(requestDigest)}`;
+    const existing = recent.get(utf8(key));
+    if (existing !== undefined) {
+      throw new CocoError('ProposalReplay', `Proposal submission replay, already exists as proposal ${decodeJson<string>(existing, Tables.coseRecentProposals)}`);
+    }
+    const keys: string[] = [];
+    recent.forEach((_, k) => void keys.push(fromUtf8(k)));
+    keys.sort();
+    if (keys.length > 0) {
+      const median = keys[Math.floor(keys.length / 2)]!.split(':')[0]!;
+      const mine = key.split(':')[0]!;
+      if (mine < median) throw new CocoError('ProposalCreatedTooLongAgo', `Proposal created too long ago, created_at must be greater than ${median}`);
+    }
+    const config = tx.map(Tables.serviceConfig).get(SINGLETON);
+    const window = (config && decodeJson<ServiceConfig>(config, Tables.serviceConfig).recent_cose_proposals_window_size) || RECENT_PROPOSALS_WINDOW_DEFAULT;
+    recent.set(utf8(key), encodeJson(proposalId));
+    // Keep only the newest `window` keys (the one just added included).
+    for (let i = 0; i < keys.length - (window - 1); i++) recent.delete(utf8(keys[i]!));
+  }
+
+  submitBallot(tx: Transaction, identity: MemberCoseIdentity, proposalId: string, memberId: string): ProposalView {
+    this.checkSignedIds(identity, proposalId, memberId);
+    const info = this.readInfo(tx, proposalId);
+    const proposalBytes = tx.map(Tables.proposals).get(utf8(proposalId));
+    if (info === undefined || proposalBytes === undefined) throw new CocoError('ProposalNotFound', `Could not find proposal ${proposalId}.`);
+    if (info.state !== 'Open') {
+      throw new CocoError('ProposalNotOpen', `Proposal ${proposalId} is currently in state ${info.state} - only Open proposals can receive votes`);
+    }
+    let ballot: unknown;
+    try {
+      ballot = (JSON.parse(fromUtf8(identity.content)) as { ballot?: unknown }).ballot;
+    } catch {
+      ballot = undefined;
+    }
+    if (typeof ballot !== 'string') {
+      throw new CocoError('InvalidInput', 'Signed request body is not a JSON object containing required string field "ballot"');
+    }
+    const constitution = this.constitution(tx);
+    const previous = info.ballots[memberId];
+    if (previous !== undefined) {
+      if (previous === ballot) return proposalView(proposalId, info);
+      throw new CocoError('VoteAlreadyExists', `Different ballot already submitted by ${memberId} for ${proposalId}.`);
+    }
+    info.ballots[memberId] = ballot;
+    this.recordHistory(tx, identity);
+    this.resolve(tx, proposalId, fromUtf8(proposalBytes), info, constitution);
+    return proposalView(proposalId, info);
+  }
+
+  withdraw(tx: Transaction, identity: MemberCoseIdentity, proposalId: string): ProposalView | undefined {
+    this.checkSignedIds(identity, proposalId, undefined);
+    const info = this.readInfo(tx, proposalId);
+    if (info === undefined) return undefined;
+    if (identity.memberId !== info.proposer_id) {
+      throw new CocoError('AuthorizationFailed', `Proposal ${proposalId} can only be withdrawn by proposer ${info.proposer_id}, not caller ${identity.memberId}.`);
+    }
+    if (info.state !== 'Open' && info.state !== 'Withdrawn') {
+      throw new CocoError('ProposalNotOpen', `Proposal ${proposalId} is currently in state ${info.state} and cannot be withdrawn.`);
+    }
+    if (info.state === 'Open') {
+      info.state = 'Withdrawn';
+      this.writeInfo(tx, proposalId, info);
+      this.removeOtherClosedProposals(tx, proposalId);
+      this.recordHistory(tx, identity);
+    }
+    return proposalView(proposalId, info);
+  }
+
+  private checkSignedIds(identity: MemberCoseIdentity, proposalId: string, memberId: string | undefined): void {
+    if (identity.proposalId !== proposalId) {
+      throw new CocoError('InvalidAuthenticationInfo', `the signed proposal ID ${JSON.stringify(identity.proposalId)} does not match ${proposalId} in the URL`);
+    }
+    if (memberId !== undefined && identity.memberId !== memberId) {
+      throw new CocoError('InvalidAuthenticationInfo', `the signer ${identity.memberId} does not match member ${memberId} in the URL`);
+    }
+  }
+
+  /** When one proposal closes, CCF keeps only it among the closed ones. */
+  private removeOtherClosedProposals(tx: Transaction, proposalId: string): void {
+    const closed: Uint8Array[] = [];
+    tx.map(Tables.proposalsInfo).forEach((value, key) => {
+      if (fromUtf8(key) !== proposalId && decodeJson<ProposalInfo>(value, Tables.proposalsInfo).state !== 'Open') closed.push(key);
+    });
+    for (const key of closed) {
+      tx.map(Tables.proposals).delete(key);
+      tx.map(Tables.proposalsInfo).delete(key);
+    }
+  }
+
+  private resolve(tx: Transaction, proposalId: string, proposal: string, info: ProposalInfo, constitution: string): void {
+    const votes: Record<string, boolean> = {};
+    const voteFailures: Record<string, ScriptFailure> = {};
+    for (const [memberId, ballot] of Object.entries(info.ballots)) {
+      try {
+        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id) === true;
+      } catch (error) {
+        voteFailures[memberId] = failureOf(error);
+      }
+    }
+    const voteList: Vote[] = Object.entries(votes).map(([member_id, vote]) => ({ member_id, vote }));
+    try {
+      const state = this.runner.resolve(tx, constitution, proposal, info.proposer_id, voteList, proposalId);
+      if (state === 'Open' || state === 'Accepted' || state === 'Rejected') info.state = state;
+      else {
+        info.state = 'Failed';
+        info.failure = { reason: `resolve() returned invalid status value: "${String(state)}"` };
+      }
+    } catch (error) {
+      const failure = failureOf(error);
+      info.state = 'Failed';
+      info.failure = { reason: `Failed to resolve(): ${failure.reason}`, ...(failure.trace === undefined ? {} : { trace: failure.trace }) };
+    }
+    this.writeInfo(tx, proposalId, info);
+    if (info.state === 'Open') return;
+    this.removeOtherClosedProposals(tx, proposalId);
+    info.final_votes = votes;
+    info.vote_failures = voteFailures;
+    this.writeInfo(tx, proposalId, info);
+    if (info.state === 'Accepted') {
+      try {
+        this.runner.apply(tx, constitution, proposal, proposalId);
+      } catch (error) {
+        const failure = failureOf(error);
+        info.state = 'Failed';
+        info.failure = { reason: `Failed to apply(): ${failure.reason}`, ...(failure.trace === undefined ? {} : { trace: failure.trace }) };
+        this.writeInfo(tx, proposalId, info);
+      }
+    }
+    if (info.state === 'Failed') {
+      // The transaction is discarded: a script that failed midway must leave no partial writes.
+      throw new CocoError('InternalError', JSON.stringify(info.failure));
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// Authentication policies for application endpoints, as CCF names them: `user_cert`,
+// `member_cert`, `any_cert`, `jwt`, `user_cose_sign1`, `no_auth`, and `{"all_of": [...]}`. An
+// endpoint lists policies; the first that accepts the request gives the caller object the handler
+// sees (CCF's shapes); if none does, the last one's reason is returned with 401.
+
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
+import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { certificateId } from '../crypto/entity-id.js';
+import { derToPem } from '../crypto/pem.js';
+import { CocoError } from '../errors.js';
+import { decodeJson, Tables } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
+import { AuthenticationError } from './rpc-error.js';
+import type { RpcRequest } from './rpc-server.js';
+
+export type AuthnPolicy = string | { all_of: string[] };
+
+export interface AuthnContext {
+  tx: Transaction;
+  request: RpcRequest;
+  /** Untrusted host time, for JWT `nbf` / `exp`. */
+  nowSeconds: number;
+}
+
+export const USER_COSE_MSG_TYPE = 'ccf.msg.type';
+export const USER_COSE_CREATED_AT = 'ccf.msg.created_at';
+
+function reject(reason: string, challenge?: string): never {
+  throw new AuthenticationError(reason, challenge);
+}
+
+function clientCert(request: RpcRequest): { pem: string; id: string } {
+  if (request.clientCertDer === undefined) reject('this endpoint needs a TLS client certificate, and none was presented');
+  return { pem: derToPem(request.clientCertDer, 'CERTIFICATE'), id: certificateId(request.clientCertDer) };
+}
+
+function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {
+  const { pem, id } = clientCert(ctx.request);
+  const [certs, infos, what] = policy === 'user_cert' ? [Tables.usersCerts, Tables.usersInfo, 'user'] : [Tables.membersCerts, Tables.membersInfo, 'member'];
+  if (!ctx.tx.map(certs).has(utf8(id))) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
+  const info = ctx.tx.map(infos).get(utf8(id));
+  const data = info === undefined ? null : (decodeJson<Record<string, unknown>>(info, infos)[`${what}_data`] ?? null);
+  return { policy, id, data, cert: pem };
+}
+
+interface JwtKeyMetadata {
+  public_key: string;
+  issuer: string;
+  constraint?: string;
+}
+
+function base64UrlJson(part: string, what: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through to the rejection below
+  }
+  reject(`the JWT ${what} is not base64url JSON`);
+}
+
+const JWT_ALGORITHMS: Record<string, { hash: string; dsaEncoding?: 'ieee-p1363' }> = {
+  RS256: { hash: 'sha256' },
+  RS384: { hash: 'sha384' },
+  RS512: { hash: 'sha512' },
+  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
+  ES384: { hash: 'sha384', dsaEncoding: 'ieee-p1363' },
+  ES512: { hash: 'sha512', dsaEncoding: 'ieee-p1363' },
+};
+
+function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
+  const jwtRealm = 'Bearer realm="JWT bearer token access", error="invalid_token"';
+  const authorization = ctx.request.headers.authorization;
+  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) reject('this endpoint needs an Authorization: Bearer <JWT> header', jwtRealm);
+  const parts = authorization.slice('Bearer '.length).trim().split('.');
+  if (parts.length !== 3) reject('the bearer token is not a JWT (three base64url parts)', jwtRealm);
+  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
+  const header = base64UrlJson(headerPart, 'header');
+  const payload = base64UrlJson(payloadPart, 'payload');
+  const algorithm = typeof header.alg === 'string' ? JWT_ALGORITHMS[header.alg] : undefined;
+  if (algorithm === undefined) reject(`JWT algorithm ${JSON.stringify(header.alg)} is not supported`, jwtRealm);
+  if (typeof header.kid !== 'string') reject('the JWT header has no kid', jwtRealm);
+  const stored = ctx.tx.map(Tables.jwtPublicSigningKeysMetadata).get(utf8(header.kid));
+  if (stored === undefined) reject(`no JWT signing key with kid ${header.kid} is registered`, jwtRealm);
+  const candidates = decodeJson<JwtKeyMetadata[]>(stored, Tables.jwtPublicSigningKeysMetadata);
+  const signed = utf8(`${headerPart}.${payloadPart}`);
+  const signature = Buffer.from(signaturePart, 'base64url');
+  const key = candidates.find((candidate) => {
+    try {
+      const publicKey = createPublicKey({ key: Buffer.from(fromBase64(candidate.public_key)), format: 'der', type: 'spki' });
+      return nodeVerify(algorithm.hash, signed, { key: publicKey, ...(algorithm.dsaEncoding ? { dsaEncoding: algorithm.dsaEncoding } : {}) }, signature);
+    } catch {
+      return false;
+    }
+  });
+  if (key === undefined) reject(`the JWT signature does not verify with the key ${header.kid}`, jwtRealm);
+  if (typeof payload.iss === 'string' && payload.iss !== key.issuer && !(key.constraint !== undefined && payload.iss.endsWith(key.constraint))) {
+    reject(`the JWT issuer ${payload.iss} is not the key's issuer ${key.issuer}`, jwtRealm);
+  }
+  if (typeof payload.nbf === 'number' && ctx.nowSeconds < payload.nbf) reject('the JWT is not valid yet (nbf)', jwtRealm);
+  if (typeof payload.exp === 'number' && ctx.nowSeconds >= payload.exp) reject('the JWT has expired (exp)', jwtRealm);
+  return { policy: 'jwt', jwt: { keyIssuer: key.issuer, header, payload } };
+}
+
+function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
+  if (ctx.request.headers['content-type'] !== 'application/cose') reject('this endpoint needs a COSE Sign1 body (Content-Type: application/cose)');
+  let message;
+  try {
+    message = decodeCoseSign1(ctx.request.body);
+  } catch (error) {
+    reject(`the body is not COSE Sign1: ${(error as Error).message}`);
+  }
+  const kid = message.protectedHeader.get(4);
+  if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID');
+  const id = fromUtf8(kid);
+  const cert = ctx.tx.map(Tables.usersCerts).get(utf8(id));
+  if (cert === undefined) reject(`${id} is not a registered user`);
+  const pem = fromUtf8(cert);
+  if (!verifyCoseSign1(message, pem)) reject(`the COSE signature does not verify with user ${id}'s certificate`);
+  const info = ctx.tx.map(Tables.usersInfo).get(utf8(id));
+  const data = info === undefined ? null : (decodeJson<{ user_data?: unknown }>(info, Tables.usersInfo).user_data ?? null);
+  return { policy: 'user_cose_sign1', id, data, cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
+}
+
+function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
+  switch (policy) {
+    case 'user_cert':
+    case 'member_cert':
+      return certIdentity(ctx, policy);
+    case 'any_cert':
+      return { policy: 'any_cert', cert: clientCert(ctx.request).pem };
+    case 'jwt':
+      return jwtIdentity(ctx);
+    case 'user_cose_sign1':
+      return userCoseIdentity(ctx);
+    case 'no_auth':
+      return { policy: 'no_auth' };
+    default:
+      throw new CocoError('InternalError', `the endpoint names an unknown authentication policy ${JSON.stringify(policy)}`);
+  }
+}
+
+/** The caller object for the first policy that accepts the request; `null` when no policy is listed. */
+export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]): Record<string, unknown> | null {
+  if (policies.length === 0) return null;
+  let lastError: unknown;
+  for (const policy of policies) {
+    try {
+      if (typeof policy === 'string') return single(ctx, policy);
+      const caller: Record<string, unknown> = { policy: policy.all_of };
+      for (const part of policy.all_of) caller[part] = single(ctx, part);
+      return caller;
+    } catch (error) {
+      if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

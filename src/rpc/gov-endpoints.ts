@@ -1,0 +1,174 @@
+// CCF's governance REST API (api-version 2024-07-01; 2023-06-01-preview accepted): proposals and
+// ballots signed with COSE Sign1, member state digests and acks, and read-only views of the
+// service's governance tables in the API's camelCase shapes.
+
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { decodeJson, SINGLETON, Tables, type MemberInfo, type NodeInfo, type ServiceConfig, type ServiceInfo } from '../governance/builtin-tables.js';
+import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
+import { authenticateMemberCose, type GovMessageType } from '../governance/member-cose-identity.js';
+import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
+import type { Transaction } from '../kv/transaction.js';
+import { formatTxId, parseTxId } from '../ledger/tx-id.js';
+import type { Node } from '../node/node.js';
+import { RpcError } from './rpc-error.js';
+import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
+
+export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
+
+function checkApiVersion(request: RpcRequest): void {
+  const version = request.query.get('api-version');
+  if (version === null) throw new RpcError(400, 'MissingApiVersionParameter', `add ?api-version=${GOV_API_VERSIONS[0]} to the URL`);
+  if (!GOV_API_VERSIONS.includes(version)) {
+    throw new RpcError(400, 'UnsupportedApiVersionValue', `api-version ${version} is not supported; use one of ${GOV_API_VERSIONS.join(', ')}`);
+  }
+}
+
+function checkCose(request: RpcRequest): void {
+  const type = request.headers['content-type'];
+  if (type !== 'application/cose') throw new RpcError(415, 'UnsupportedContentType', 'governance requests are COSE Sign1 documents: Content-Type: application/cose');
+}
+
+type Reader<T> = (tx: Transaction) => T;
+
+function entries<T>(tx: Transaction, table: string, decode: (key: string, value: Uint8Array) => T): T[] {
+  const out: T[] = [];
+  tx.map(table).forEach((value, key) => void out.push(decode(fromUtf8(key), value)));
+  return out;
+}
+
+function memberView(tx: Transaction, memberId: string): Record<string, unknown> | undefined {
+  const cert = tx.map(Tables.membersCerts).get(utf8(memberId));
+  const infoBytes = tx.map(Tables.membersInfo).get(utf8(memberId));
+  if (cert === undefined || infoBytes === undefined) return undefined;
+  const info = decodeJson<MemberInfo>(infoBytes, Tables.membersInfo);
+  const encryptionKey = tx.map(Tables.membersEncryptionPublicKeys).get(utf8(memberId));
+  return {
+    memberId,
+    status: info.status,
+    memberData: info.member_data ?? null,
+    certificate: fromUtf8(cert),
+    ...(encryptionKey === undefined ? {} : { publicEncryptionKey: fromUtf8(encryptionKey) }),
+    recoveryRole: info.recovery_role ?? (encryptionKey === undefined ? 'NonParticipant' : 'Participant'),
+  };
+}
+
+function userView(tx: Transaction, userId: string): Record<string, unknown> | undefined {
+  const cert = tx.map(Tables.usersCerts).get(utf8(userId));
+  if (cert === undefined) return undefined;
+  const info = tx.map(Tables.usersInfo).get(utf8(userId));
+  return { userId, certificate: fromUtf8(cert), userData: info === undefined ? null : (decodeJson<{ user_data?: unknown }>(info, Tables.usersInfo).user_data ?? null) };
+}
+
+function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | undefined {
+  const infoBytes = tx.map(Tables.nodesInfo).get(utf8(nodeId));
+  if (infoBytes === undefined) return undefined;
+  const info = decodeJson<NodeInfo>(infoBytes, Tables.nodesInfo);
+  const cert = tx.map(Tables.nodesEndorsedCertificates).get(utf8(nodeId));
+  return {
+    nodeId,
+    status: info.status,
+    nodeData: info.node_data ?? null,
+    certificate: cert === undefined ? '' : fromUtf8(cert),
+    retiredCommitted: info.retired_committed ?? false,
+    quoteInfo: { format: info.quote_info.format, rawQuote: info.quote_info.quote },
+    rpcInterfaces: Object.fromEntries(Object.entries(info.rpc_interfaces).map(([name, i]) => [name, { publishedAddress: i.published_address, protocol: i.protocol }])),
+  };
+}
+
+function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `${what} not found`);
+  return value;
+}
+
+export function addGovEndpoints(server: RpcServer, node: Node, governance: Governance): void {
+  const read = <T>(reader: Reader<T>): T => node.execute((tx) => ({ result: reader(tx), applyWrites: false })).result;
+  const get = (path: string, handler: (request: RpcRequest) => RpcResponse) =>
+    server.add('gov', 'GET', path, (request) => {
+      checkApiVersion(request);
+      return handler(request);
+    });
+  /** A COSE-signed write: authenticated and applied in one transaction. */
+  const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: ReturnType<typeof authenticateMemberCose>) => RpcResponse) =>
+    server.add('gov', 'POST', path, (request) => {
+      checkApiVersion(request);
+      checkCose(request);
+      const { result, txId } = node.execute((tx) => {
+        const identity = authenticateMemberCose(tx, request.body, { msgType, requireActive });
+        return { result: body(tx, request, identity), applyWrites: true };
+      });
+      return { ...result, txId: txId ?? node.lastTxId };
+    });
+
+  get('/members/proposals', () => ({
+    body: { value: read((tx) => entries(tx, Tables.proposalsInfo, (id, v) => proposalView(id, decodeJson<ProposalInfo>(v, Tables.proposalsInfo)))) },
+  }));
+  signed('/members/proposals:create', 'proposal', true, (tx, _request, identity) => ({ body: governance.create(tx, identity, node.merkleRoot()) }));
+  get('/members/proposals/{proposalId}', (request) => {
+    const id = request.params.proposalId!;
+    const info = read((tx) => governance.readInfo(tx, id));
+    if (info === undefined) throw new RpcError(404, 'ProposalNotFound', `Could not find proposal ${id}.`);
+    return { body: proposalView(id, info) };
+  });
+  get('/members/proposals/{proposalId}/actions', (request) => {
+    const id = request.params.proposalId!;
+    const proposal = read((tx) => tx.map(Tables.proposals).get(utf8(id)));
+    if (proposal === undefined) throw new RpcError(404, 'ProposalNotFound', `Could not find proposal ${id}.`);
+    return { body: proposal, headers: { 'content-type': 'application/json' } };
+  });
+  signed('/members/proposals/{proposalId}:withdraw', 'withdrawal', true, (tx, request, identity) => {
+    const view = governance.withdraw(tx, identity, request.params.proposalId!);
+    return view === undefined ? { status: 204 } : { body: view };
+  });
+  signed('/members/proposals/{proposalId}/ballots/{memberId}:submit', 'ballot', true, (tx, request, identity) => ({
+    body: governance.submitBallot(tx, identity, request.params.proposalId!, request.params.memberId!),
+  }));
+  get('/members/proposals/{proposalId}/ballots/{memberId}', (request) => {
+    const { proposalId, memberId } = request.params as { proposalId: string; memberId: string };
+    const info = read((tx) => governance.readInfo(tx, proposalId));
+    if (info === undefined) throw new RpcError(404, 'ProposalNotFound', `Proposal ${proposalId} does not exist.`);
+    const ballot = info.ballots[memberId];
+    if (ballot === undefined) throw new RpcError(404, 'VoteNotFound', `Member ${memberId} has not voted for proposal ${proposalId}.`);
+    return { body: ballot, headers: { 'content-type': 'text/javascript' } };
+  });
+  get('/members/state-digests/{memberId}', (request) => ({ body: read((tx) => getStateDigest(tx, request.params.memberId!)) }));
+  signed('/members/state-digests/{memberId}:update', 'state_digest', false, (tx, request, identity) => ({
+    body: updateStateDigest(tx, identity, request.params.memberId!),
+  }));
+  signed('/members/state-digests/{memberId}:ack', 'ack', false, (tx, request, identity) => {
+    ackStateDigest(tx, identity, request.params.memberId!);
+    return { status: 204 };
+  });
+
+  get('/service/constitution', () => ({
+    body: read((tx) => decodeJson<string>(found(tx.map(Tables.constitution).get(SINGLETON), 'constitution'), Tables.constitution)),
+    headers: { 'content-type': 'text/javascript' },
+  }));
+  get('/service/info', () => ({
+    body: read((tx) => {
+      const info = decodeJson<ServiceInfo>(found(tx.map(Tables.serviceInfo).get(SINGLETON), 'service information'), Tables.serviceInfo);
+      const configBytes = tx.map(Tables.serviceConfig).get(SINGLETON);
+      const config = configBytes === undefined ? undefined : decodeJson<ServiceConfig>(configBytes, Tables.serviceConfig);
+      return {
+        status: info.status,
+        certificate: info.cert,
+        recoveryCount: info.recovery_count ?? 0,
+        creationTransactionId: info.current_service_create_txid,
+        serviceData: info.service_data ?? {},
+        configuration: {
+          recoveryThreshold: config?.recovery_threshold,
+          maximumNodeCertificateValidityDays: config?.maximum_node_certificate_validity_days,
+          maximumServiceCertificateValidityDays: config?.maximum_service_certificate_validity_days,
+          recentCoseProposalsWindowSize: config?.recent_cose_proposals_window_size,
+        },
+      };
+    }),
+  }));
+  get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
+  get('/service/members/{memberId}', (request) => ({ body: found(read((tx) => memberView(tx, request.params.memberId!)), `member ${request.params.memberId}`) }));
+  get('/service/users', () => ({ body: { value: read((tx) => entries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));
+  get('/service/users/{userId}', (request) => ({ body: found(read((tx) => userView(tx, request.params.userId!)), `user ${request.params.userId}`) }));
+  get('/service/nodes', () => ({ body: { value: read((tx) => entries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
+  get('/service/nodes/{nodeId}', (request) => ({ body: found(read((tx) => nodeView(tx, request.params.nodeId!)), `node ${request.params.nodeId}`) }));
+  get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
+  get('/service/transactions/{transactionId}', (request) => ({ body: { status: node.status(parseTxId(request.params.transactionId!)) } }));
+}
