@@ -8,6 +8,7 @@ import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerShow } from './ledger-show.js';
 import { NODE_USAGE, runNode } from './node-command.js';
+import { runKeygen } from './keygen.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -20,6 +21,9 @@ Commands:
       Print each transaction's TxID, entry type and public writes and removes per map.
   node --config FILE
       Run a node (see docs/node-config.md).
+  keygen --name NAME [--gen-enc-key] [--curve secp384r1|secp256r1] [--dir DIR]
+      Create a member or user identity: NAME_privk.pem and NAME_cert.pem (and with
+      --gen-enc-key an RSA encryption key pair), as CCF's keygenerator.sh does.
 
 Options:
   -h, --help     Show help for a command
@@ -129,6 +133,7 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     if (command === 'ledger') return await runLedger(rest);
+    if (command === 'keygen') return await runKeygen(rest);
     if (command === 'node') {
       const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE);
       if (values.help) return printUsage(NODE_USAGE);

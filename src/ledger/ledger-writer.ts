@@ -9,9 +9,10 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { signDigest } from '../crypto/signing.js';
 import type { MapChanges, WriteSet } from '../kv/write-set.js';
 import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
-import { decodeEntry, EntryFlags, EntryType } from './entry.js';
+import { EntryFlags, EntryType } from './entry.js';
 import { sealEntry } from './entry-sealing.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests } from './leaf.js';
+import { sha256 } from '../crypto/hash.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
 import { MerkleTree } from './merkle-tree.js';
 import { COSE_SIGNATURES_MAP, encodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
@@ -50,6 +51,9 @@ export interface AppendResult {
   writeSet: WriteSet;
   /** The entry ends its chunk: the next entry starts a new chunk file. */
   closesChunk: boolean;
+  /** The receipt's leaf components besides the commit evidence. */
+  writeSetDigest: Uint8Array;
+  claimsDigest: Uint8Array;
 }
 
 export class LedgerWriter {
@@ -120,21 +124,23 @@ export class LedgerWriter {
     const txId = { view: this.options.view, seqno: this.seqno + 1 };
     const key = this.options.secrets.keyFor(txId.seqno);
     const evidence = commitEvidence(this.commitSecretFor(key), txId);
+    const evidenceDigest = commitEvidenceDigest(evidence);
     const entry = sealEntry({
       txId,
       flags,
       entryType: EntryType.WriteSetWithCommitEvidenceAndClaims,
       claimsDigest,
-      commitEvidenceDigest: commitEvidenceDigest(evidence),
+      commitEvidenceDigest: evidenceDigest,
       publicMaps: writeSet.public,
       privateMaps: writeSet.private,
       key,
     });
-    this.tree.append(leafOf(decodeEntry(entry).entry));
+    const writeSetDigest = sha256(entry);
+    this.tree.append(leafFromDigests(writeSetDigest, evidenceDigest, claimsDigest));
     this.seqno = txId.seqno;
     const closesChunk = (flags & EntryFlags.forceLedgerChunkAfter) !== 0;
     this.chunkBytes = closesChunk ? 0 : this.chunkBytes + entry.length;
-    return { txId, commitEvidence: evidence, entry, writeSet, closesChunk };
+    return { txId, commitEvidence: evidence, entry, writeSet, closesChunk, writeSetDigest, claimsDigest };
   }
 
   private commitSecretFor(ledgerSecretKey: Uint8Array): Uint8Array {

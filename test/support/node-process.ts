@@ -93,6 +93,7 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are checked field by field
   json: () => any;
 }
 

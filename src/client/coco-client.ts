@@ -1,0 +1,295 @@
+// HTTPS client of a Coco (or CCF) service over one keep-alive agent. It trusts only the given
+// service certificate, presents the caller's certificate when given, follows 307/308 redirects to
+// other nodes of the same service (at most `redirectsMax`), and bounds every request in time and
+// response size. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
+
+import https from 'node:https';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { publicKeyDer } from '../crypto/signing.js';
+import { certificateDer } from '../crypto/x509.js';
+import { CocoError } from '../errors.js';
+import { createResponse, type CocoResponse } from './coco-response.js';
+import { nonNegativeInteger, positiveInteger } from './option-checks.js';
+import { CocoRequestError } from './request-error.js';
+
+export const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
+/** Redirects followed for one request: a backup points at the primary, which may have just moved. */
+export const REDIRECTS_MAX_DEFAULT = 5;
+/** Ledger chunks (5 MB by default in CCF) and snapshots are the largest bodies a client fetches. */
+export const RESPONSE_BODY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Concurrent connections per node. */
+export const SOCKETS_PER_HOST_MAX = 16;
+
+export interface CocoClientOptions {
+  /** Base URL of a node, e.g. `https://127.0.0.1:8000`. */
+  url: string;
+  /** The service certificate (`service_cert.pem`): the only certificate the client trusts. */
+  caCertPem: string;
+  /** Client identity (member or user certificate and its private key), presented in the TLS handshake. */
+  certPem?: string;
+  keyPem?: string;
+  requestTimeoutMs?: number;
+  redirectsMax?: number;
+  responseBodyBytesMax?: number;
+}
+
+export type RequestBody = Uint8Array | string | object;
+
+export interface RequestOptions {
+  /** Bytes as they are, a string as UTF-8 text, anything else as JSON. */
+  body?: RequestBody;
+  headers?: Record<string, string>;
+  /** Overrides the content type implied by `body`. */
+  contentType?: string;
+  /** Return non-2xx responses instead of throwing CocoRequestError. */
+  allowError?: boolean;
+  /** Overrides the client's request timeout for this request (redirects included). */
+  timeoutMs?: number;
+}
+
+type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const REDIRECT_STATUSES = new Set([307, 308]);
+
+/** OpenSSL's certificate verification results, as Node reports them in `error.code`. */
+const CERTIFICATE_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+]);
+const CERTIFICATE_DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT']);
+
+export class CocoClient {
+  /** The node's origin, e.g. `https://127.0.0.1:8000`. */
+  readonly url: string;
+  readonly #base: URL;
+  readonly #agent: https.Agent;
+  readonly #requestTimeoutMs: number;
+  readonly #redirectsMax: number;
+  readonly #responseBodyBytesMax: number;
+  #closed = false;
+
+  constructor(options: CocoClientOptions) {
+    this.#base = baseUrl(options.url);
+    this.url = this.#base.origin;
+    checkCertificate(options.caCertPem, 'caCertPem');
+    if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
+      throw new CocoError('InvalidArgument', 'pass both certPem and keyPem for a client identity, or neither');
+    }
+    if (options.certPem !== undefined && options.keyPem !== undefined) {
+      checkCertificate(options.certPem, 'certPem');
+      if (!equalBytes(publicKeyDer(options.certPem), publicKeyDer(options.keyPem))) {
+        throw new CocoError('InvalidKey', 'keyPem is not the private key of certPem; pass the key generated with the certificate (NAME_privk.pem for NAME_cert.pem)');
+      }
+    }
+    this.#requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT, 'requestTimeoutMs');
+    this.#redirectsMax = nonNegativeInteger(options.redirectsMax ?? REDIRECTS_MAX_DEFAULT, 'redirectsMax');
+    this.#responseBodyBytesMax = positiveInteger(options.responseBodyBytesMax ?? RESPONSE_BODY_BYTES_MAX_DEFAULT, 'responseBodyBytesMax');
+    this.#agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: SOCKETS_PER_HOST_MAX,
+      ca: options.caCertPem,
+      ...(options.certPem !== undefined && { cert: options.certPem, key: options.keyPem }),
+    });
+  }
+
+  /**
+   * Sends `method path` (path with its query, e.g. `/app/tx?transaction_id=2.15`). Non-2xx answers
+   * throw CocoRequestError unless `allowError`; 307/308 are followed with the same method and body.
+   */
+  async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<CocoResponse> {
+    if (this.#closed) throw new CocoError('ClientClosed', 'this CocoClient was closed; create a new one');
+    checkPath(path);
+    const timeoutMs = positiveInteger(options.timeoutMs ?? this.#requestTimeoutMs, 'timeoutMs');
+    const headers = requestHeaders(options);
+    const body = encodeBody(options.body);
+    if (body !== undefined) headers['content-length'] = body.length;
+    const deadline = Date.now() + timeoutMs;
+    let url = new URL(path, this.#base);
+    for (let redirects = 0; ; redirects++) {
+      const response = await this.#send(method, url, headers, body, { deadline, timeoutMs });
+      if (REDIRECT_STATUSES.has(response.status)) {
+        if (redirects >= this.#redirectsMax) {
+          throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}); is the service electing a primary? retry later`);
+        }
+        url = redirectTarget(url, response.headers.location, method, path);
+        continue;
+      }
+      if ((response.status < 200 || response.status > 299) && options.allowError !== true) {
+        throw CocoRequestError.fromResponse(method, path, response);
+      }
+      return response;
+    }
+  }
+
+  /** Closes every pooled connection; later requests fail with 'ClientClosed'. */
+  close(): void {
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+
+  #send(
+    method: HttpMethod,
+    url: URL,
+    headers: OutgoingHttpHeaders,
+    body: Uint8Array | undefined,
+    time: { deadline: number; timeoutMs: number },
+  ): Promise<CocoResponse> {
+    const target = url.host;
+    const bytesMax = this.#responseBodyBytesMax;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (error: unknown, response?: CocoResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (response !== undefined) resolve(response);
+        else reject(translateError(error, method, url));
+      };
+      const timer = setTimeout(() => {
+        settle(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms; is the node up and reachable?`));
+        request.destroy();
+      }, Math.max(0, time.deadline - Date.now()));
+      let request: ClientRequest;
+      try {
+        request = https.request(url, { method, headers, agent: this.#agent }, receive);
+      } catch (cause) {
+        // Node validates methods and header values before sending anything.
+        settle(new CocoError('InvalidArgument', `${method} ${url.pathname}: ${(cause as Error).message}`, { cause }));
+        return;
+      }
+      request.on('error', (error) => settle(error));
+      request.end(body);
+
+      function receive(incoming: IncomingMessage): void {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        incoming.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > bytesMax) {
+            settle(new CocoError('ResponseTooLarge', `${method} ${url.pathname}: the response body from ${target} exceeds ${bytesMax} bytes`));
+            request.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        incoming.on('end', () => {
+          try {
+            settle(undefined, createResponse(incoming.statusCode ?? 0, incoming.headers, new Uint8Array(Buffer.concat(chunks, bytes))));
+          } catch (error) {
+            settle(error);
+          }
+        });
+        incoming.on('error', (error) => settle(error));
+      }
+    });
+  }
+}
+
+function baseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (cause) {
+    throw new CocoError('InvalidArgument', `${JSON.stringify(text)} is not a URL; expected e.g. https://127.0.0.1:8000`, { cause });
+  }
+  if (url.protocol !== 'https:') throw new CocoError('InvalidArgument', `the service URL must use https:, got ${JSON.stringify(text)}`);
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new CocoError('InvalidArgument', `the service URL is scheme, host and port only (e.g. https://127.0.0.1:8000), got ${JSON.stringify(text)}`);
+  }
+  return url;
+}
+
+function checkCertificate(pem: unknown, name: string): void {
+  if (typeof pem !== 'string') throw new CocoError('InvalidCertificate', `${name} must be PEM text, got ${typeof pem}`);
+  try {
+    certificateDer(pem);
+  } catch (cause) {
+    throw new CocoError('InvalidCertificate', `${name} is not a PEM certificate: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function checkPath(path: string): void {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+    throw new CocoError('InvalidArgument', `a request path starts with a single "/", e.g. /app/commit; got ${JSON.stringify(path)}`);
+  }
+}
+
+function requestHeaders(options: RequestOptions): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+  const contentType = options.contentType ?? impliedContentType(options.body);
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  return headers;
+}
+
+function impliedContentType(body: RequestBody | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  if (body instanceof Uint8Array) return 'application/octet-stream';
+  if (typeof body === 'string') return 'text/plain; charset=utf-8';
+  return 'application/json';
+}
+
+function encodeBody(body: RequestBody | undefined): Uint8Array | undefined {
+  if (body === undefined || body instanceof Uint8Array) return body;
+  if (typeof body === 'string') return utf8(body);
+  return utf8(JSON.stringify(body));
+}
+
+/** The next URL of a redirect: https only, so the client certificate never leaves TLS. */
+function redirectTarget(from: URL, location: string | undefined, method: string, path: string): URL {
+  if (location === undefined || location === '') {
+    throw new CocoError('InvalidRedirect', `${method} ${path}: the service redirected without a Location header`);
+  }
+  let url: URL;
+  try {
+    url = new URL(location, from);
+  } catch (cause) {
+    throw new CocoError('InvalidRedirect', `${method} ${path}: the service redirected to an unreadable Location ${JSON.stringify(location)}`, { cause });
+  }
+  if (url.protocol !== 'https:') {
+    throw new CocoError('InvalidRedirect', `${method} ${path}: refusing a redirect to ${url.protocol} (${location}); only https: keeps the request confidential`);
+  }
+  return url;
+}
+
+/** One clear CocoError for what the socket reported, keeping the original as `cause`. */
+function translateError(error: unknown, method: string, url: URL): CocoError {
+  if (error instanceof CocoError) return error;
+  const code = (error as { code?: unknown }).code;
+  const detail = (error as Error).message;
+  const where = `${method} ${url.pathname} to ${url.host}`;
+  if (typeof code === 'string') {
+    if (CERTIFICATE_VERIFY_CODES.has(code)) {
+      return new CocoError('TlsError', `${where}: the node's certificate is not endorsed by the trusted service certificate (${code}); pass the service's certificate (service_cert.pem) as caCertPem`, { cause: error });
+    }
+    if (CERTIFICATE_DATE_CODES.has(code)) {
+      return new CocoError('TlsError', `${where}: the node's certificate is outside its validity period (${code}); check both clocks, or renew the node certificates`, { cause: error });
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return new CocoError('TlsError', `${where}: the node's certificate does not name this host (${detail}); use the address the node publishes`, { cause: error });
+    }
+    if (code.includes('ALERT_CERTIFICATE_REQUIRED') || code.includes('ALERT_BAD_CERTIFICATE') || code.includes('ALERT_UNKNOWN_CA')) {
+      return new CocoError('TlsError', `${where}: the node refused the client certificate (${code}); pass certPem and keyPem of an identity the service accepts`, { cause: error });
+    }
+    if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('ERR_OSSL_')) {
+      return new CocoError('TlsError', `${where}: TLS failed (${code}: ${detail})`, { cause: error });
+    }
+    if (code === 'ECONNRESET') {
+      // A TLS 1.3 server that rejects the client certificate may just close the connection.
+      return new CocoError('ConnectionFailed', `${where}: the node closed the connection (${code}: ${detail}); if it requires a client certificate, check certPem and keyPem`, { cause: error });
+    }
+    if (CONNECTION_CODES.has(code)) {
+      return new CocoError('ConnectionFailed', `${where}: connection failed (${code}); is the node running and listening on that address?`, { cause: error });
+    }
+  }
+  return new CocoError('ConnectionFailed', `${where}: ${detail}`, { cause: error });
+}

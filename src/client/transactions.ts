@@ -1,0 +1,126 @@
+// What a client does with a TxID after a write: wait until the service reports it Committed, fetch
+// its receipt (retrying while the node answers 202 and fetches the entry), and verify that receipt
+// offline against the service certificate. Every wait is bounded by a timeout.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CocoError } from '../errors.js';
+import { verifyReceipt, type Receipt, type VerifiedReceipt } from '../ledger/receipt.js';
+import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import type { CocoClient } from './coco-client.js';
+import { positiveInteger } from './option-checks.js';
+
+export { verifyReceipt };
+
+export const COMMIT_TIMEOUT_MS_DEFAULT = 30_000;
+export const COMMIT_POLL_INTERVAL_MS_DEFAULT = 50;
+export const RECEIPT_TIMEOUT_MS_DEFAULT = 30_000;
+/** The wait after a 202 without a usable Retry-After header. */
+export const RECEIPT_RETRY_MS_DEFAULT = 500;
+const MS_PER_SECOND = 1_000;
+
+export const TRANSACTION_STATUSES = ['Unknown', 'Pending', 'Committed', 'Invalid'] as const;
+export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
+
+export interface WaitForCommitOptions {
+  timeoutMs?: number;
+  pollIntervalMs?: number;
+  /** Called with each status the service reports before the final one. */
+  onProgress?: (status: TransactionStatus) => void;
+}
+
+export interface GetReceiptOptions {
+  timeoutMs?: number;
+  /** Called before each wait that a 202 asked for, with the wait in milliseconds. */
+  onRetry?: (delayMs: number) => void;
+}
+
+/** A TxID as `<view>.<seqno>`, from a parsed TxID or from text (validated). */
+export function txIdText(txId: TxId | string): string {
+  return formatTxId(typeof txId === 'string' ? parseTxId(txId) : txId);
+}
+
+/**
+ * Polls `GET /app/tx` until the transaction is Committed. Throws CocoError 'TransactionInvalid'
+ * when the service reports it Invalid (rolled back by an election), 'Timeout' naming the last status.
+ */
+export async function waitForCommit(client: CocoClient, txId: TxId | string, options: WaitForCommitOptions = {}): Promise<void> {
+  const id = txIdText(txId);
+  const timeoutMs = positiveInteger(options.timeoutMs ?? COMMIT_TIMEOUT_MS_DEFAULT, 'timeoutMs');
+  const pollIntervalMs = positiveInteger(options.pollIntervalMs ?? COMMIT_POLL_INTERVAL_MS_DEFAULT, 'pollIntervalMs');
+  const deadline = Date.now() + timeoutMs;
+  let lastStatus: TransactionStatus | 'not yet known' = 'not yet known';
+  const timedOut = (cause?: unknown): CocoError =>
+    new CocoError('Timeout', `transaction ${id} was not committed within ${timeoutMs} ms; last status ${lastStatus}`, { cause });
+  for (;;) {
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) throw timedOut();
+    let status: TransactionStatus;
+    try {
+      status = transactionStatus((await client.request('GET', `/app/tx?transaction_id=${id}`, { timeoutMs: remainingMs })).json(), id);
+    } catch (error) {
+      if (error instanceof CocoError && error.code === 'Timeout') throw timedOut(error);
+      throw error;
+    }
+    lastStatus = status;
+    if (status === 'Committed') return;
+    if (status === 'Invalid') {
+      throw new CocoError('TransactionInvalid', `transaction ${id} is Invalid: it was rolled back and will never commit; submit the request again`);
+    }
+    options.onProgress?.(status);
+    const waitMs = Math.min(pollIntervalMs, deadline - Date.now());
+    if (waitMs <= 0) throw timedOut();
+    await sleep(waitMs);
+  }
+}
+
+/**
+ * Fetches the JSON receipt of a committed transaction from `GET /app/receipt`, waiting as the
+ * service's `Retry-After` asks while it answers 202. Throws 'Timeout' when the wait would end
+ * after the timeout, CocoRequestError when the service refuses (e.g. the transaction is unknown).
+ */
+export async function getReceipt(client: CocoClient, txId: TxId | string, options: GetReceiptOptions = {}): Promise<Receipt> {
+  const id = txIdText(txId);
+  const timeoutMs = positiveInteger(options.timeoutMs ?? RECEIPT_TIMEOUT_MS_DEFAULT, 'timeoutMs');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) throw new CocoError('Timeout', `no receipt for transaction ${id} within ${timeoutMs} ms`);
+    const response = await client.request('GET', `/app/receipt?transaction_id=${id}`, { timeoutMs: remainingMs });
+    if (response.status === 200) return response.json<Receipt>();
+    if (response.status !== 202) {
+      throw new CocoError('InvalidResponse', `GET /app/receipt for ${id} answered ${response.status}; expected 200 with the receipt or 202 to retry`);
+    }
+    const delayMs = retryAfterMs(response.headers['retry-after']) ?? RECEIPT_RETRY_MS_DEFAULT;
+    if (Date.now() + delayMs >= deadline) {
+      throw new CocoError('Timeout', `no receipt for transaction ${id} within ${timeoutMs} ms: the service asks to retry after ${delayMs} ms`);
+    }
+    options.onRetry?.(delayMs);
+    await sleep(delayMs);
+  }
+}
+
+/** Verifies a receipt against the service certificate, judging certificate validity now unless told. */
+export function verifyReceiptOffline(
+  receipt: unknown,
+  serviceCertPem: string,
+  options: { at?: Date | 'ignore-validity' } = {},
+): VerifiedReceipt {
+  return verifyReceipt(receipt, serviceCertPem, { at: options.at ?? new Date() });
+}
+
+function transactionStatus(body: unknown, id: string): TransactionStatus {
+  const status = (body as { status?: unknown } | null)?.status;
+  if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
+    throw new CocoError('InvalidResponse', `GET /app/tx for ${id} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
+  }
+  return status as TransactionStatus;
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text) * MS_PER_SECOND;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

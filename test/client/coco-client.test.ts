@@ -1,0 +1,292 @@
+// Specification of CocoClient against real TLS servers on 127.0.0.1: it trusts only the service
+// certificate, presents the client identity, keeps connections alive, turns CCF error bodies into
+// CocoRequestError, follows 307/308 within a limit, and reports TLS, connection and timeout failures
+// as CocoErrors with stable codes.
+
+import assert from 'node:assert/strict';
+import { before, describe, it, type TestContext } from 'node:test';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import { CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
+import { CocoRequestError } from '../../src/client/request-error.js';
+import { CocoError } from '../../src/errors.js';
+import {
+  ccfError,
+  createIdentity,
+  createService,
+  reply,
+  startServer,
+  type Handler,
+  type Identity,
+  type ServerOptions,
+  type ServiceIdentity,
+  type TestServer,
+} from './tls-fixture.js';
+
+let service: ServiceIdentity;
+let otherService: ServiceIdentity;
+let member: Identity;
+let stranger: Identity;
+
+before(async () => {
+  [service, otherService, member, stranger] = await Promise.all([
+    createService(),
+    createService(),
+    createIdentity('member0'),
+    createIdentity('stranger', 'P-256'),
+  ]);
+});
+
+async function serve(t: TestContext, handler: Handler, options: ServerOptions & { of?: ServiceIdentity } = {}): Promise<TestServer> {
+  const server = await startServer(options.of ?? service, handler, options);
+  t.after(() => server.close());
+  return server;
+}
+
+function connect(t: TestContext, server: TestServer, options: Partial<CocoClientOptions> = {}): CocoClient {
+  const client = new CocoClient({ url: server.url, caCertPem: service.certPem, certPem: member.certPem, keyPem: member.keyPem, ...options });
+  t.after(() => client.close());
+  return client;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string, mentions?: RegExp): Promise<CocoError> {
+  let caught: unknown;
+  await assert.rejects(promise, (error: unknown) => {
+    caught = error;
+    return true;
+  });
+  assert.ok(caught instanceof CocoError, `expected a CocoError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (mentions !== undefined) assert.match(caught.message, mentions);
+  return caught;
+}
+
+const ok: Handler = (_request, res) => reply(res, 200, { ok: true }, { 'x-ms-ccf-transaction-id': '2.15' });
+
+describe('CocoClient TLS', () => {
+  it('presents the client certificate, which a server requiring client certificates sees', async (t) => {
+    const server = await serve(t, ok, { requireClientCertFrom: [member.certPem] });
+    const response = await connect(t, server).request('GET', '/app/commit');
+    assert.equal(response.status, 200);
+    assert.equal(server.requests[0]?.clientCertId, member.id);
+  });
+
+  it('connects without a client identity where the server does not require one', async (t) => {
+    const server = await serve(t, ok);
+    const response = await connect(t, server, { certPem: undefined, keyPem: undefined }).request('GET', '/node/state');
+    assert.equal(response.status, 200);
+    assert.equal(server.requests[0]?.clientCertId, undefined);
+  });
+
+  it('fails with TlsError when a server requiring client certificates gets none', async (t) => {
+    const server = await serve(t, ok, { requireClientCertFrom: [member.certPem] });
+    const noIdentity = connect(t, server, { certPem: undefined, keyPem: undefined });
+    await rejectsWith(noIdentity.request('GET', '/app/commit'), 'TlsError', /client certificate/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('fails with a hint at the client certificate when the server closes the connection over it', async (t) => {
+    // TLS 1.3 completes the client's handshake first; the server then drops the connection.
+    const server = await serve(t, ok, { requireClientCertFrom: [member.certPem] });
+    const wrongIdentity = connect(t, server, { certPem: stranger.certPem, keyPem: stranger.keyPem });
+    await rejectsWith(wrongIdentity.request('GET', '/app/commit'), 'ConnectionFailed', /client certificate/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('fails with TlsError naming caCertPem when the node is not endorsed by the trusted service certificate', async (t) => {
+    const server = await serve(t, ok, { of: otherService });
+    const error = await rejectsWith(connect(t, server).request('GET', '/app/commit'), 'TlsError', /caCertPem/);
+    assert.doesNotMatch(error.message, /\n\s+at /, 'a clear line, not a stack');
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('fails with TlsError when the node certificate does not name the host', async (t) => {
+    const server = await serve(t, ok);
+    const client = connect(t, server, { url: server.url.replace('127.0.0.1', 'localhost') });
+    await rejectsWith(client.request('GET', '/app/commit'), 'TlsError', /does not name this host/);
+  });
+
+  it('fails with ConnectionFailed when nothing listens on the port', async (t) => {
+    const server = await serve(t, ok);
+    await server.close();
+    await rejectsWith(connect(t, server).request('GET', '/app/commit'), 'ConnectionFailed', /ECONNREFUSED/);
+  });
+
+  it('reuses one kept-alive connection for consecutive requests', async (t) => {
+    const server = await serve(t, ok);
+    const client = connect(t, server);
+    for (let i = 0; i < 3; i++) assert.equal((await client.request('GET', '/app/commit')).status, 200);
+    assert.equal(server.requests.length, 3);
+    assert.equal(server.connections, 1);
+  });
+});
+
+describe('CocoClient options', () => {
+  const cases: [string, () => Partial<CocoClientOptions>, string][] = [
+    ['an http: URL', () => ({ url: 'http://127.0.0.1:8000' }), 'InvalidArgument'],
+    ['a URL with a path', () => ({ url: 'https://127.0.0.1:8000/app' }), 'InvalidArgument'],
+    ['text that is no URL', () => ({ url: 'node0:8000' }), 'InvalidArgument'],
+    ['a CA that is not a certificate', () => ({ caCertPem: 'not a pem' }), 'InvalidCertificate'],
+    ['a certificate without its key', () => ({ keyPem: undefined }), 'InvalidArgument'],
+    ['a key that is not the certificate\'s', () => ({ keyPem: stranger.keyPem }), 'InvalidKey'],
+    ['a zero request timeout', () => ({ requestTimeoutMs: 0 }), 'InvalidArgument'],
+    ['a fractional redirect limit', () => ({ redirectsMax: 1.5 }), 'InvalidArgument'],
+  ];
+  for (const [what, options, code] of cases) {
+    it(`rejects ${what} with ${code}`, () => {
+      assert.throws(
+        () => new CocoClient({ url: 'https://127.0.0.1:8000', caCertPem: service.certPem, certPem: member.certPem, keyPem: member.keyPem, ...options() }),
+        (error: unknown) => error instanceof CocoError && error.code === code,
+      );
+    });
+  }
+
+  it('rejects a path that is not absolute, a header value with a line break, and requests after close', async (t) => {
+    const server = await serve(t, ok);
+    const client = connect(t, server);
+    await rejectsWith(client.request('GET', 'app/commit'), 'InvalidArgument');
+    await rejectsWith(client.request('GET', '//evil.example/app'), 'InvalidArgument');
+    await rejectsWith(client.request('GET', '/app/commit', { headers: { 'x-split': 'a\r\nb' } }), 'InvalidArgument');
+    client.close();
+    await rejectsWith(client.request('GET', '/app/commit'), 'ClientClosed');
+    assert.equal(server.requests.length, 0);
+  });
+});
+
+describe('CocoClient requests and responses', () => {
+  it('sends objects as JSON, strings as UTF-8 text and bytes as they are, with their content types', async (t) => {
+    const server = await serve(t, ok);
+    const client = connect(t, server);
+    await client.request('POST', '/app/log?id=1', { body: { msg: 'héllo' } });
+    await client.request('POST', '/app/log', { body: 'plain text' });
+    await client.request('POST', '/app/raw', { body: Uint8Array.of(0, 255, 1), headers: { 'X-Custom': 'yes' } });
+    await client.request('POST', '/gov/x', { body: Uint8Array.of(9), contentType: 'application/cose' });
+    const [json, text, bytes, cose] = server.requests;
+    assert.equal(json?.path, '/app/log?id=1');
+    assert.equal(json?.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(fromUtf8(json?.body ?? new Uint8Array())), { msg: 'héllo' });
+    assert.equal(text?.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(fromUtf8(text?.body ?? new Uint8Array()), 'plain text');
+    assert.equal(bytes?.headers['content-type'], 'application/octet-stream');
+    assert.equal(bytes?.headers['x-custom'], 'yes');
+    assert.deepEqual(bytes?.body, Uint8Array.of(0, 255, 1));
+    assert.equal(cose?.headers['content-type'], 'application/cose');
+  });
+
+  it('returns status, headers, body, text, JSON and the TxID of x-ms-ccf-transaction-id', async (t) => {
+    const server = await serve(t, ok);
+    const response = await connect(t, server).request('GET', '/app/commit');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['content-type'], 'application/json');
+    assert.deepEqual(response.txId, { view: 2, seqno: 15 });
+    assert.equal(response.text(), '{"ok":true}');
+    assert.deepEqual(response.json(), { ok: true });
+    assert.deepEqual(response.body, utf8('{"ok":true}'));
+  });
+
+  it('has no txId when the header is absent, and rejects a malformed one with InvalidResponse', async (t) => {
+    const server = await serve(t, (request, res) =>
+      request.path === '/bad' ? reply(res, 200, 'x', { 'x-ms-ccf-transaction-id': '2-15' }) : reply(res, 200, 'x'),
+    );
+    const client = connect(t, server);
+    assert.equal((await client.request('GET', '/none')).txId, undefined);
+    await rejectsWith(client.request('GET', '/bad'), 'InvalidResponse', /x-ms-ccf-transaction-id/);
+  });
+
+  it('reports a body that is not JSON, or not UTF-8, with InvalidResponse when read as such', async (t) => {
+    const server = await serve(t, (request, res) => reply(res, 200, request.path === '/bytes' ? Uint8Array.of(0xff, 0xfe) : 'not json'));
+    const client = connect(t, server);
+    const text = await client.request('GET', '/text');
+    assert.throws(() => text.json(), (error: unknown) => error instanceof CocoError && error.code === 'InvalidResponse');
+    const bytes = await client.request('GET', '/bytes');
+    assert.throws(() => bytes.text(), (error: unknown) => error instanceof CocoError && error.code === 'InvalidResponse');
+  });
+
+  it("throws CocoRequestError with CCF's code and message for an error body", async (t) => {
+    const server = await serve(t, (_request, res) => ccfError(res, 404, 'ProposalNotFound', 'Could not find proposal abc.'));
+    const error = await rejectsWith(connect(t, server).request('GET', '/gov/members/proposals/abc'), 'ProposalNotFound');
+    assert.ok(error instanceof CocoRequestError);
+    assert.equal(error.status, 404);
+    assert.equal(error.serviceMessage, 'Could not find proposal abc.');
+    assert.equal(error.method, 'GET');
+    assert.equal(error.path, '/gov/members/proposals/abc');
+    assert.match(error.message, /404 ProposalNotFound: Could not find proposal abc\./);
+  });
+
+  it('names other error bodies by x-ms-error-code or HttpError, with an excerpt of the body', async (t) => {
+    const server = await serve(t, (request, res) =>
+      request.path === '/coded' ? reply(res, 503, 'busy', { 'x-ms-error-code': 'ServiceUnavailable' }) : reply(res, 500, `${'x'.repeat(1000)}`),
+    );
+    const client = connect(t, server);
+    const coded = await rejectsWith(client.request('GET', '/coded'), 'ServiceUnavailable');
+    assert.equal((coded as CocoRequestError).serviceMessage, 'busy');
+    const plain = await rejectsWith(client.request('GET', '/plain'), 'HttpError');
+    assert.ok((plain as CocoRequestError).serviceMessage.length < 400);
+  });
+
+  it('returns error responses as they are with allowError', async (t) => {
+    const server = await serve(t, (_request, res) => ccfError(res, 400, 'InvalidQueryParameterValue', 'bad id'));
+    const response = await connect(t, server).request('GET', '/app/tx?transaction_id=x', { allowError: true });
+    assert.equal(response.status, 400);
+    assert.deepEqual(response.json(), { error: { code: 'InvalidQueryParameterValue', message: 'bad id' } });
+  });
+
+  it('fails with Timeout when the node does not answer in time, then serves the next request', async (t) => {
+    const server = await serve(t, (request, res) => {
+      if (request.path !== '/hang') ok(request, res);
+    });
+    const client = connect(t, server, { requestTimeoutMs: 100 });
+    await rejectsWith(client.request('GET', '/hang'), 'Timeout');
+    assert.equal((await client.request('GET', '/fine')).status, 200);
+  });
+
+  it('fails with ResponseTooLarge past the response size limit', async (t) => {
+    const server = await serve(t, (_request, res) => reply(res, 200, new Uint8Array(4096)));
+    await rejectsWith(connect(t, server, { responseBodyBytesMax: 1024 }).request('GET', '/node/snapshot'), 'ResponseTooLarge');
+  });
+});
+
+describe('CocoClient redirects', () => {
+  for (const status of [307, 308]) {
+    it(`follows ${status} to another node of the service with the same method, body and client certificate`, async (t) => {
+      const primary = await serve(t, ok);
+      const backup = await serve(t, (request, res) => reply(res, status, undefined, { location: `${primary.url}${request.path}` }));
+      const response = await connect(t, backup).request('POST', '/app/log?id=7', { body: { msg: 'redirected' } });
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.txId, { view: 2, seqno: 15 });
+      assert.equal(backup.requests.length, 1);
+      const forwarded = primary.requests[0];
+      assert.equal(forwarded?.method, 'POST');
+      assert.equal(forwarded?.path, '/app/log?id=7');
+      assert.deepEqual(JSON.parse(fromUtf8(forwarded?.body ?? new Uint8Array())), { msg: 'redirected' });
+      assert.equal(forwarded?.clientCertId, member.id);
+    });
+  }
+
+  it('follows a relative Location on the same node', async (t) => {
+    const server = await serve(t, (request, res) => (request.path === '/old' ? reply(res, 307, undefined, { location: '/new' }) : ok(request, res)));
+    await connect(t, server).request('GET', '/old');
+    assert.deepEqual(server.requests.map((request) => request.path), ['/old', '/new']);
+  });
+
+  it('gives up with TooManyRedirects after the limit', async (t) => {
+    const server = await serve(t, (request, res) => reply(res, 307, undefined, { location: request.path }));
+    await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects/);
+    assert.equal(server.requests.length, 3);
+  });
+
+  it('refuses a redirect to http: or without Location with InvalidRedirect', async (t) => {
+    const server = await serve(t, (request, res) =>
+      reply(res, 308, undefined, request.path === '/plain' ? { location: 'http://127.0.0.1:1/app' } : {}),
+    );
+    const client = connect(t, server);
+    await rejectsWith(client.request('GET', '/plain'), 'InvalidRedirect', /http:/);
+    await rejectsWith(client.request('GET', '/nowhere'), 'InvalidRedirect', /Location/);
+  });
+
+  it('does not follow a redirect to a node that the service did not endorse', async (t) => {
+    const impostor = await serve(t, ok, { of: otherService });
+    const backup = await serve(t, (request, res) => reply(res, 307, undefined, { location: `${impostor.url}${request.path}` }));
+    await rejectsWith(connect(t, backup).request('POST', '/app/log', { body: { secret: 1 } }), 'TlsError');
+    assert.equal(impostor.requests.length, 0);
+  });
+});
