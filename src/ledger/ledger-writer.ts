@@ -143,6 +143,11 @@ export class LedgerWriter {
     return { txId, commitEvidence: evidence, entry, writeSet, closesChunk, writeSetDigest, claimsDigest };
   }
 
+  /** The commit evidence of a transaction this writer wrote (revealed in its receipt once committed). */
+  commitEvidenceFor(txId: TxId): string {
+    return commitEvidence(this.commitSecretFor(this.options.secrets.keyFor(txId.seqno)), txId);
+  }
+
   private commitSecretFor(ledgerSecretKey: Uint8Array): Uint8Array {
     let secret = this.commitSecrets.get(ledgerSecretKey);
     if (secret === undefined) this.commitSecrets.set(ledgerSecretKey, (secret = commitSecret(ledgerSecretKey)));

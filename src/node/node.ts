@@ -11,7 +11,9 @@ import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
-import type { TxId } from '../ledger/tx-id.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
+import { decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
 import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
@@ -60,6 +62,10 @@ export class Node {
   private syncRequested = false;
   private stopped = false;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
+  /** Per seqno (index seqno - 1): what a receipt for it reveals besides the commit evidence. */
+  private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
+  /** Signature transactions, in seqno order, with the node signature over the root they sign. */
+  private readonly signatures: { seqno: number; signatureDer: Uint8Array; root: Uint8Array }[] = [];
 
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
@@ -132,6 +138,7 @@ export class Node {
     invariant(result.txId.seqno === this.lastSeqno + 1, 'seqnos are contiguous');
     this.files.append(result);
     this.lastSeqno = result.txId.seqno;
+    this.leafComponents.push({ writeSetDigest: result.writeSetDigest, claimsDigest: result.claimsDigest });
   }
 
   private scheduleSignature(): void {
@@ -146,9 +153,12 @@ export class Node {
     if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
     this.signatureTimer = undefined;
     if (this.stopped || this.lastSeqno === this.writer.lastSignatureSeqno) return;
+    const root = this.writer.tree.root();
     const result = this.writer.appendSignature(Math.floor(this.options.nowMs() / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.record(result);
+    const signature = decodePrimarySignature(singletonWrite(result.writeSet.public, SIGNATURES_MAP)!);
+    this.signatures.push({ seqno: result.txId.seqno, signatureDer: signature.signatureDer, root });
     this.writesSinceSignature = 0;
     this.requestSync();
   }
@@ -221,6 +231,40 @@ export class Node {
       currentView: this.view,
       viewOf: () => this.view,
     });
+  }
+
+  /**
+   * The receipt of a committed transaction: its Merkle proof up to the first signature after it,
+   * that signature, and the leaf components; for a signature transaction, the root it signed.
+   */
+  receipt(txId: TxId): Receipt {
+    const status = this.status(txId);
+    if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
+    if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
+    const signer = { nodeId: this.nodeId, certPem: this.options.endorsedNodeCertPem };
+    const signature = this.signatureAtOrAfter(txId.seqno);
+    invariant(signature !== undefined, 'a committed transaction is covered by a signature');
+    if (signature.seqno === txId.seqno) return buildSignatureReceipt({ ...signer, root: signature.root, signatureDer: signature.signatureDer });
+    const leaf = this.leafComponents[txId.seqno - 1]!;
+    return buildReceipt({
+      ...signer,
+      signatureDer: signature.signatureDer,
+      proof: this.writer.tree.proofAt(txId.seqno, signature.seqno),
+      writeSetDigest: leaf.writeSetDigest,
+      commitEvidence: this.writer.commitEvidenceFor(txId),
+      claimsDigest: leaf.claimsDigest,
+    });
+  }
+
+  private signatureAtOrAfter(seqno: number): { seqno: number; signatureDer: Uint8Array; root: Uint8Array } | undefined {
+    let low = 0;
+    let high = this.signatures.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.signatures[middle]!.seqno < seqno) low = middle + 1;
+      else high = middle;
+    }
+    return this.signatures[low];
   }
 
   async stop(): Promise<void> {

@@ -59,6 +59,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       return { body: { transaction_id: formatTxId(txId), status: node.status(txId) } };
     });
   }
+  server.add(ALL, 'GET', '/receipt', (request) => ({ body: node.receipt(transactionIdParam(request)) }));
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, request.frontend, options.version) }));
 
   server.add('node', 'GET', '/state', () => ({

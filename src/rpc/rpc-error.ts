@@ -47,6 +47,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   VoteAlreadyExists: 400,
   StateDigestMismatch: 400,
   FrontendNotOpen: 404,
+  TransactionPendingOrUnknown: 404,
+  TransactionInvalid: 404,
 };
 
 /** Headers CCF adds to some errors: how to authenticate, after a 401. */

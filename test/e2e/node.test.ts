@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { createServiceIdentity } from '../support/generated-ledger.js';
 import { call, removeNodeDir, startNode, writeNodeConfig, type NodeProcess } from '../support/node-process.js';
 import { runCoco } from '../support/run-cli.js';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
 
 let node: NodeProcess;
 before(async () => {
@@ -117,4 +118,24 @@ test('a stopped node leaves a ledger that verifies, and refuses to start over it
   } finally {
     removeNodeDir(second);
   }
+});
+
+test('receipts of committed transactions verify offline against the service certificate; others are refused', async () => {
+  for (const txid of ['2.1', '2.2']) {
+    const response = await call(node.url, node.serviceCertPem, 'GET', `/app/receipt?transaction_id=${txid}`);
+    assert.equal(response.status, 200, response.body);
+    const receipt = response.json();
+    const verified = verifyReceipt(receipt, node.serviceCertPem, { at: new Date() });
+    assert.equal(verified.root.length, 32);
+    if (txid === '2.1') {
+      assert.equal(verified.txId, '2.1');
+      const forged = { ...receipt, leaf_components: { ...receipt.leaf_components, write_set_digest: '00'.repeat(32) } };
+      assert.throws(() => verifyReceipt(forged, node.serviceCertPem, { at: new Date() }), /ReceiptInvalid|does not verify|signature/);
+    }
+  }
+  const unknown = await call(node.url, node.serviceCertPem, 'GET', '/app/receipt?transaction_id=2.99');
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.json().error.code, 'TransactionPendingOrUnknown');
+  const invalid = await call(node.url, node.serviceCertPem, 'GET', '/app/receipt?transaction_id=1.1');
+  assert.equal(invalid.json().error.code, 'TransactionInvalid');
 });
