@@ -4,6 +4,7 @@
 
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
+import type { QuoteInfo } from '../attestation/virtual-attestation.js';
 
 export const Tables = {
   membersCerts: 'public:ccf.gov.members.certs',
@@ -85,7 +86,7 @@ export interface NodeInfo {
   public_key: string;
   certificate_signing_request?: string;
   encryption_pub_key?: string;
-  quote_info: { format: 'Insecure_Virtual'; quote: string; endorsements: string };
+  quote_info: QuoteInfo;
   rpc_interfaces: Record<string, RpcInterfaceInfo>;
   ledger_secret_seqno?: number;
   retired_committed?: boolean;

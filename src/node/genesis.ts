@@ -7,6 +7,7 @@ import { certificateId } from '../crypto/entity-id.js';
 import { encodeJson, SINGLETON, Tables, type MemberInfo, type NodeInfo, type ServiceConfig, type ServiceInfo } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 
 export interface GenesisMember {
   certPem: string;
@@ -59,4 +60,8 @@ export function writeGenesis(tx: Transaction, input: GenesisInput): void {
   tx.map(Tables.nodesInfo).set(utf8(input.nodeId), encodeJson(input.nodeInfo));
   tx.map(Tables.nodesEndorsedCertificates).set(utf8(input.nodeId), utf8(input.endorsedNodeCertPem));
   tx.map(Tables.constitution).set(SINGLETON, encodeJson(input.constitution));
+  // As in CCF, the first node trusts its own measurement and host data.
+  const evidence = parseVirtualQuote(input.nodeInfo.quote_info);
+  tx.map(Tables.virtualMeasurements).set(utf8(evidence.measurement), encodeJson('AllowedToJoin'));
+  tx.map(Tables.virtualHostData).set(utf8(evidence.host_data), encodeJson(''));
 }

@@ -4,6 +4,7 @@
 import { fromUtf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import type { Node } from '../node/node.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
@@ -38,6 +39,11 @@ function nodeRecords(node: Node): { node_id: string; info: NodeInfo }[] {
     return { result: records, applyWrites: false };
   });
   return result;
+}
+
+function found<T>(value: T | undefined): T {
+  if (value === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node is not recorded in the service');
+  return value;
 }
 
 function describeNode(node: Node, record: { node_id: string; info: NodeInfo }): Record<string, unknown> {
@@ -93,6 +99,15 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/network/nodes/self', () => oneNode(node.nodeId));
   server.add('node', 'GET', '/network/nodes/primary', () => oneNode(node.nodeId));
   server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
+  const quoteOf = (record: { node_id: string; info: NodeInfo }) => ({
+    node_id: record.node_id,
+    raw: record.info.quote_info.quote,
+    endorsements: record.info.quote_info.endorsements,
+    format: record.info.quote_info.format,
+    measurement: parseVirtualQuote(record.info.quote_info).measurement,
+  });
+  server.add('node', 'GET', '/quotes/self', () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) }));
+  server.add('node', 'GET', '/quotes', () => ({ body: { quotes: nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf) } }));
   server.add('node', 'GET', '/primary', () => ({ status: 200 }));
   server.add('node', 'HEAD', '/primary', () => ({ status: 200 }));
   server.add('node', 'GET', '/backup', () => { throw new RpcError(404, 'ResourceNotFound', 'this node is the primary'); });

@@ -4,7 +4,9 @@
 
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { fromUtf8 } from '../crypto/bytes.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { virtualQuote } from '../attestation/virtual-attestation.js';
 import type { SubjectAltNames } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import type { NodeInfo } from '../governance/builtin-tables.js';
@@ -60,6 +62,11 @@ function subjectAltNames(config: NodeConfig): SubjectAltNames {
   return { ip: [...ip], dns: [...dns] };
 }
 
+/** What a virtual node reports as the digest of the code it runs. */
+export function hostData(version: string): Uint8Array {
+  return sha256(utf8(`coco ${version}`));
+}
+
 export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
   if (existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined)) {
     throw new CocoError(
@@ -80,7 +87,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     node_data: {},
     public_key: nodeIdentity.keyPair.publicKeyPem,
     certificate_signing_request: nodeIdentity.csrPem,
-    quote_info: { format: 'Insecure_Virtual', quote: '', endorsements: '' },
+    quote_info: virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version)),
     rpc_interfaces: Object.fromEntries(
       Object.entries(config.rpcInterfaces).map(([name, iface]) => [
         name,

@@ -139,3 +139,14 @@ test('receipts of committed transactions verify offline against the service cert
   const invalid = await call(node.url, node.serviceCertPem, 'GET', '/app/receipt?transaction_id=1.1');
   assert.equal(invalid.json().error.code, 'TransactionInvalid');
 });
+
+test('/node/quotes/self returns the virtual evidence that binds the node key, as genesis trusted it', async () => {
+  const quote = (await call(node.url, node.serviceCertPem, 'GET', '/node/quotes/self')).json();
+  assert.equal(quote.format, 'Insecure_Virtual');
+  assert.equal(quote.measurement, 'Insecure hard-coded virtual measurement v1');
+  const evidence = JSON.parse(Buffer.from(quote.raw, 'base64').toString());
+  assert.equal(evidence.report_data.length, 32);
+  const nodes = (await call(node.url, node.serviceCertPem, 'GET', '/node/quotes')).json();
+  assert.equal(nodes.quotes.length, 1);
+  assert.equal(nodes.quotes[0].node_id, quote.node_id);
+});
