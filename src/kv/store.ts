@@ -69,7 +69,13 @@ const DOMAINS: readonly Domain[] = ['public', 'private'];
 
 export class Store {
   readonly #maps = new Map<string, CommittedMap>();
-  #version = 0n;
+  #version: bigint;
+
+  /** `version`: the seqno the store starts at (a store rebuilt from a later point starts there). */
+  constructor(version = 0n) {
+    if (version < 0n) throw new CocoError('InvalidVersion', `a store cannot start at version ${version}`);
+    this.#version = version;
+  }
 
   /** Seqno of the last applied transaction; 0 for an empty store. */
   get version(): bigint {

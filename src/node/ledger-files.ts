@@ -4,23 +4,34 @@
 // `sync()` makes everything appended so far durable; callers batch many entries per sync.
 
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, formatChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
 
-interface OpenChunk {
-  fd: number;
+/** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
+const RENAME_RETRIES_MAX = 3;
+
+interface ChunkIndex {
+  name: string;
   first: number;
   last: number;
-  size: number;
+  /** Where the entries end: the positions table of a complete chunk, or the end of the file. */
+  entriesEnd: number;
   offsets: number[];
+}
+
+interface OpenChunk extends ChunkIndex {
+  fd: number;
 }
 
 export class LedgerFiles {
   private open: OpenChunk | undefined;
-  /** Complete chunks not yet renamed `.committed`: [first, last]. */
-  private readonly uncommitted: [number, number][] = [];
+  /** Every chunk this node wrote, in seqno order, so that past entries can be read back. */
+  private readonly chunks: ChunkIndex[] = [];
+  /** Complete chunks not yet renamed `.committed`. */
+  private readonly uncommitted: ChunkIndex[] = [];
 
   constructor(readonly directory: string) {
     mkdirSync(directory, { recursive: true });
@@ -29,15 +40,17 @@ export class LedgerFiles {
   append(result: AppendResult): void {
     const seqno = result.txId.seqno;
     if (this.open === undefined) {
-      const fd = openSync(join(this.directory, formatChunkName(seqno, undefined, false)), 'wx');
+      const name = formatChunkName(seqno, undefined, false);
+      const fd = openSync(join(this.directory, name), 'wx');
       writeSync(fd, new Uint8Array(CHUNK_HEADER_BYTES));
-      this.open = { fd, first: seqno, last: seqno - 1, size: CHUNK_HEADER_BYTES, offsets: [] };
+      this.open = { fd, name, first: seqno, last: seqno - 1, entriesEnd: CHUNK_HEADER_BYTES, offsets: [] };
+      this.chunks.push(this.open);
     }
     const chunk = this.open;
     if (seqno !== chunk.last + 1) throw new CocoError('InternalError', `ledger entry ${seqno} does not follow ${chunk.last}`);
-    writeFull(chunk.fd, result.entry, chunk.size);
-    chunk.offsets.push(chunk.size);
-    chunk.size += result.entry.length;
+    writeFull(chunk.fd, result.entry, chunk.entriesEnd);
+    chunk.offsets.push(chunk.entriesEnd);
+    chunk.entriesEnd += result.entry.length;
     chunk.last = seqno;
     if (result.closesChunk) this.completeChunk(chunk);
   }
@@ -46,14 +59,14 @@ export class LedgerFiles {
     const table = new Uint8Array(chunk.offsets.length * 4);
     const view = new DataView(table.buffer);
     chunk.offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
-    writeFull(chunk.fd, table, chunk.size);
+    writeFull(chunk.fd, table, chunk.entriesEnd);
     const header = new Uint8Array(CHUNK_HEADER_BYTES);
-    new DataView(header.buffer).setBigUint64(0, BigInt(chunk.size), true);
+    new DataView(header.buffer).setBigUint64(0, BigInt(chunk.entriesEnd), true);
     writeFull(chunk.fd, header, 0);
     fsyncSync(chunk.fd);
     closeSync(chunk.fd);
-    renameSync(join(this.directory, formatChunkName(chunk.first, undefined, false)), join(this.directory, formatChunkName(chunk.first, chunk.last, false)));
-    this.uncommitted.push([chunk.first, chunk.last]);
+    this.rename(chunk, formatChunkName(chunk.first, chunk.last, false));
+    this.uncommitted.push(chunk);
     this.open = undefined;
   }
 
@@ -66,9 +79,43 @@ export class LedgerFiles {
 
   /** Renames the complete chunks that end at or before `seqno` to `.committed`. */
   markCommitted(seqno: number): void {
-    while (this.uncommitted.length > 0 && this.uncommitted[0]![1] <= seqno) {
-      const [first, last] = this.uncommitted.shift()!;
-      renameSync(join(this.directory, formatChunkName(first, last, false)), join(this.directory, formatChunkName(first, last, true)));
+    while (this.uncommitted.length > 0 && this.uncommitted[0]!.last <= seqno) {
+      const chunk = this.uncommitted.shift()!;
+      this.rename(chunk, formatChunkName(chunk.first, chunk.last, true));
+    }
+  }
+
+  /** Opens a chunk by its current name; a commit may rename it between the lookup and the open. */
+  private async openChunk(chunk: ChunkIndex) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openFile(join(this.directory, chunk.name), 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES_MAX) throw error;
+      }
+    }
+  }
+
+  private rename(chunk: ChunkIndex, name: string): void {
+    renameSync(join(this.directory, chunk.name), join(this.directory, name));
+    chunk.name = name;
+  }
+
+  /** Reads back the entry of `seqno` from its chunk file (for historical queries). */
+  async readEntry(seqno: number): Promise<Uint8Array> {
+    const chunk = this.chunks.find((c) => c.first <= seqno && seqno <= c.last);
+    if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${seqno} is not in this node's ledger`);
+    const index = seqno - chunk.first;
+    const start = chunk.offsets[index]!;
+    const end = chunk.offsets[index + 1] ?? chunk.entriesEnd;
+    const file = await this.openChunk(chunk);
+    try {
+      const bytes = new Uint8Array(end - start);
+      const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
+      if (bytesRead !== bytes.length) throw new CocoError('LedgerEntryMalformed', `${chunk.name} is shorter than this node wrote it (seqno ${seqno})`);
+      return bytes;
+    } finally {
+      await file.close();
     }
   }
 

@@ -17,6 +17,7 @@ import { decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledge
 import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
+import { HistoricalStates } from './historical-states.js';
 import { txStatus, type TxStatus } from './tx-status.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
@@ -67,11 +68,20 @@ export class Node {
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
   private readonly signatures: { seqno: number; signatureDer: Uint8Array; root: Uint8Array }[] = [];
 
+  readonly historical: HistoricalStates;
+
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
+    const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+    this.historical = new HistoricalStates({
+      readEntry: (seqno) => this.files.readEntry(seqno),
+      signedLeaf: (seqno) => this.writer.tree.leaf(seqno),
+      ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
+      receipt: (txId) => this.receipt(txId),
+    });
     this.writer = new LedgerWriter({
       view: this.view,
-      secrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]),
+      secrets,
       identity: {
         nodePrivateKeyPem: options.node.keyPair.privateKeyPem,
         nodeCertPem: options.endorsedNodeCertPem,

@@ -359,3 +359,12 @@ test('a transaction may write at most WRITES_PER_TRANSACTION_MAX distinct keys',
   const ws = store.commit(tx, 1n);
   assert.equal(ws.private.length, 1);
 });
+
+test('a store can start at a later version, and then takes the next one', () => {
+  const store = new Store(41n);
+  assert.equal(store.version, 41n);
+  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key: new Uint8Array([1]), value: new Uint8Array([2]) }], removes: [] }], private: [] }, 42n);
+  const tx = store.beginTransaction();
+  assert.equal(tx.map('public:m').getVersionOfPreviousWrite(new Uint8Array([1])), 42n);
+  assert.throws(() => new Store(-1n), /cannot start/);
+});

@@ -1,0 +1,64 @@
+// A real Node in this process over a temporary ledger directory, for tests of the node layer that
+// need no network: genesis with one member, then transactions through `execute`.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
+import { Node } from '../../src/node/node.js';
+import { sha256 } from '../../src/crypto/hash.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+
+export interface InProcessNode {
+  node: Node;
+  dir: string;
+  memberCertPem: string;
+  memberKeyPem: string;
+  close(): Promise<void>;
+}
+
+export function startInProcessNode(options: { signatureTxCount?: number; signatureDelayMs?: number; constitution?: string } = {}): InProcessNode {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-inproc-'));
+  const now = new Date();
+  const sans = { ip: ['127.0.0.1'] };
+  const nodeIdentity = createNodeIdentity(sans, now, 1);
+  const service = createServiceIdentity(now, 1);
+  const member = generateKeyPair('P-384');
+  const memberCertPem = createSelfSignedCertificate({ subjectCn: 'member0', keyPair: member, validFrom: now, validityDays: 1, isCa: false });
+  const node = new Node({
+    node: nodeIdentity,
+    service,
+    endorsedNodeCertPem: endorseNode(nodeIdentity, service, sans, now, 1),
+    nodeInfo: {
+      status: 'Trusted',
+      node_data: {},
+      public_key: nodeIdentity.keyPair.publicKeyPem,
+      quote_info: virtualQuote(nodeIdentity.keyPair.publicKeyPem, sha256(utf8('test'))),
+      rpc_interfaces: {},
+    },
+    ledgerDirectory: join(dir, 'ledger'),
+    ledgerChunkBytes: 4096,
+    signatureTxCount: options.signatureTxCount ?? 10,
+    signatureDelayMs: options.signatureDelayMs ?? 1,
+    nowMs: () => Date.now(),
+  });
+  node.genesis({
+    members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],
+    constitution: options.constitution ?? 'export function validate() { return { valid: true, description: "" }; }',
+    recoveryThreshold: 0,
+    serviceData: {},
+  });
+  return {
+    node,
+    dir,
+    memberCertPem,
+    memberKeyPem: member.privateKeyPem,
+    async close() {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
