@@ -50,7 +50,7 @@ const PROCESS_OUTPUT: KeygenOutput = {
   err: (text) => process.stderr.write(text),
 };
 
-interface KeygenRequest {
+export interface KeygenRequest {
   name: string;
   curve: CurveName;
   encryptionKey: boolean;
@@ -78,8 +78,7 @@ export async function runKeygen(args: string[], output: KeygenOutput = PROCESS_O
     return 0;
   }
   try {
-    const { files, id } = await generate(request);
-    writeAll(request.dir, files);
+    const { files, id } = writeIdentity(request);
     for (const file of files) output.out(`${file.label.padEnd(24)}${file.path}\n`);
     output.out(`${'ID (SHA-256 of cert):'.padEnd(24)}${id}\n`);
     return 0;
@@ -116,10 +115,17 @@ function parseKeygenArgs(args: string[]): KeygenRequest | 'help' {
   return { name, curve, encryptionKey: values['gen-enc-key'] === true, dir: values.dir ?? '.' };
 }
 
-async function generate(request: KeygenRequest): Promise<{ files: GeneratedFile[]; id: string }> {
+/** Creates NAME_privk.pem and NAME_cert.pem (and the encryption key pair if asked) in the request's directory. */
+export function writeIdentity(request: KeygenRequest): { files: GeneratedFile[]; id: string } {
+  const generated = generate(request);
+  writeAll(request.dir, generated.files);
+  return generated;
+}
+
+function generate(request: KeygenRequest): { files: GeneratedFile[]; id: string } {
   const { name, dir } = request;
   const keyPair = generateKeyPair(request.curve);
-  const certPem = await createSelfSignedCertificate({
+  const certPem = createSelfSignedCertificate({
     subjectCn: name,
     keyPair,
     validFrom: new Date(),

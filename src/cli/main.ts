@@ -9,6 +9,7 @@ import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerShow } from './ledger-show.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
+import { runSandbox } from './sandbox.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -19,6 +20,8 @@ Commands:
       signing node is endorsed by the service identity.
   ledger show <dir> [--tables REGEX] [--seqno N] [--json]
       Print each transaction's TxID, entry type and public writes and removes per map.
+  sandbox [--port P] [--workspace DIR] [--members N] [--users N] [--app DIR] [--constitution FILE]
+      Start a local service and open it (npm start); see coco sandbox --help.
   node --config FILE
       Run a node (see docs/node-config.md).
   keygen --name NAME [--gen-enc-key] [--curve secp384r1|secp256r1] [--dir DIR]
@@ -134,6 +137,7 @@ export async function run(args: string[]): Promise<number> {
     }
     if (command === 'ledger') return await runLedger(rest);
     if (command === 'keygen') return await runKeygen(rest);
+    if (command === 'sandbox') return await runSandbox(rest);
     if (command === 'node') {
       const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE);
       if (values.help) return printUsage(NODE_USAGE);

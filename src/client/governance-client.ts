@@ -131,6 +131,8 @@ export class GovernanceClient {
   readonly #now: () => number;
   /** The signing member's ID, when a member was given. */
   readonly memberId: string | undefined;
+  /** The TxID of the last signed request's response: what to wait on for it to be Committed. */
+  lastTxId: TxId | undefined;
 
   constructor(client: CocoClient, options: GovernanceClientOptions = {}) {
     this.#client = client;
@@ -281,7 +283,7 @@ export class GovernanceClient {
     return (await this.#post(path, msgType, content, options, proposalId)).json<T>();
   }
 
-  #post(path: string, msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<CocoResponse> {
+  async #post(path: string, msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<CocoResponse> {
     const { member } = this.#signer();
     const body = signGovernanceRequest({
       content,
@@ -291,7 +293,9 @@ export class GovernanceClient {
       signerCertPem: member.certPem,
       signerKeyPem: member.keyPem,
     });
-    return this.#client.request('POST', withApiVersion(path), { body, contentType: COSE_CONTENT_TYPE });
+    const response = await this.#client.request('POST', withApiVersion(path), { body, contentType: COSE_CONTENT_TYPE });
+    this.lastTxId = response.txId;
+    return response;
   }
 }
 

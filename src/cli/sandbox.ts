@@ -1,0 +1,189 @@
+// `coco sandbox` (and `npm start`): a local service in one command, laid out like CCF's sandbox:
+// `workspace/sandbox_common/` with the service certificate and the member and user identities,
+// `workspace/sandbox_0/` with the node's configuration, ledger, logs and pid. It starts the node,
+// opens the service through the governance API as member0 would, prints how to use it, and runs
+// until Ctrl-C, when it stops the node cleanly.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadAppBundle } from '../client/app-bundle-files.js';
+import { openService } from '../client/open-service.js';
+import { CocoError } from '../errors.js';
+import { parseChunkName } from '../ledger/chunk-file.js';
+import { writeIdentity } from './keygen.js';
+
+export const SANDBOX_USAGE = `Usage: coco sandbox [options]
+
+Starts a local Coco service and opens it, like CCF's sandbox.sh.
+  --port P              client port of the first node (default 8000)
+  --workspace DIR       where keys, ledger and logs go (default ./workspace)
+  --members N           initial members, each with an encryption key (default 1)
+  --users N             users to add (default 1)
+  --app DIR|FILE        application bundle to deploy: bundle.json or a directory with app.json and
+                        src/ (default: the logging sample)
+  --constitution FILE   constitution file; repeat to concatenate several (default: Coco's)
+  --nodes N             number of nodes (only 1 until the network arrives)
+Stop it with Ctrl-C.
+`;
+
+const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.js'].map((f) => join(PACKAGE_ROOT, 'constitution', 'default', f));
+const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
+const NODE_START_TIMEOUT_MS = 60_000;
+
+interface SandboxOptions {
+  port: number;
+  workspace: string;
+  members: number;
+  users: number;
+  app: string;
+  constitution: string[];
+}
+
+function count(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CocoError('UsageError', `--${name} takes a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      workspace: { type: 'string' },
+      members: { type: 'string' },
+      users: { type: 'string' },
+      app: { type: 'string' },
+      constitution: { type: 'string', multiple: true },
+      nodes: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  if (count(values.nodes, 'nodes', 1, 1, 1) !== 1) throw new CocoError('UsageError', 'only one node for now');
+  return {
+    port: count(values.port, 'port', 8000, 0, 65535),
+    workspace: resolve(values.workspace ?? 'workspace'),
+    members: count(values.members, 'members', 1, 1, 16),
+    users: count(values.users, 'users', 1, 0, 64),
+    app: resolve(values.app ?? DEFAULT_APP),
+    constitution: (values.constitution ?? DEFAULT_CONSTITUTION).map((f) => resolve(f)),
+  };
+}
+
+function ensureIdentity(dir: string, name: string, encryptionKey: boolean): { certPem: string; keyPem: string } {
+  if (!existsSync(join(dir, `${name}_cert.pem`))) writeIdentity({ name, curve: 'P-384', encryptionKey, dir });
+  return { certPem: readFileSync(join(dir, `${name}_cert.pem`), 'utf8'), keyPem: readFileSync(join(dir, `${name}_privk.pem`), 'utf8') };
+}
+
+async function startNodeProcess(nodeDir: string, configPath: string): Promise<{ child: ChildProcess; url: string }> {
+  const out = createWriteStream(join(nodeDir, 'out'));
+  const err = createWriteStream(join(nodeDir, 'err'));
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd: nodeDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+    out.write(d);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+    err.write(d);
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s; see ${join(nodeDir, 'err')}`)), NODE_START_TIMEOUT_MS);
+    const check = () => {
+      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
+      if (match && output.includes('service certificate written')) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.trim().split('\n').at(-1) ?? ''}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return { child, url };
+}
+
+export async function runSandbox(args: string[]): Promise<number> {
+  const options = parseSandboxArgs(args);
+  if (options === 'help') {
+    process.stdout.write(SANDBOX_USAGE);
+    return 0;
+  }
+  const common = join(options.workspace, 'sandbox_common');
+  const nodeDir = join(options.workspace, 'sandbox_0');
+  const ledgerDir = join(nodeDir, 'ledger');
+  if (existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined)) {
+    throw new CocoError(
+      'SandboxExists',
+      `${options.workspace} holds a service from an earlier run, and restarting a service from its ledger is not supported yet. ` +
+        `Remove the workspace (rm -rf ${options.workspace}) to start a new service, or pass --workspace DIR.`,
+    );
+  }
+  mkdirSync(common, { recursive: true });
+  mkdirSync(nodeDir, { recursive: true });
+  const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
+  step('creating identities');
+  const members = Array.from({ length: options.members }, (_, i) => ensureIdentity(common, `member${i}`, true));
+  const users = Array.from({ length: options.users }, (_, i) => ensureIdentity(common, `user${i}`, false));
+  const app = loadAppBundle(options.app);
+  const config = {
+    network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${options.port}` } } },
+    ledger: { directory: 'ledger' },
+    output_files: { pid_file: 'node.pid' },
+    command: {
+      type: 'Start',
+      service_certificate_file: join(common, 'service_cert.pem'),
+      start: {
+        members: members.map((_, i) => ({ certificate_file: join(common, `member${i}_cert.pem`), encryption_public_key_file: join(common, `member${i}_enc_pubk.pem`) })),
+        constitution_files: options.constitution,
+      },
+    },
+  };
+  const configPath = join(nodeDir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  step('starting node 0');
+  const { child, url } = await startNodeProcess(nodeDir, configPath);
+  const stopNode = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  };
+  try {
+    const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');
+    await openService({ url, serviceCertPem, members, users, app, onProgress: (text) => step(text) });
+  } catch (error) {
+    await stopNode();
+    throw error;
+  }
+  console.log(`
+Coco sandbox is running: ${url}
+  workspace:          ${options.workspace}
+  service cert:       ${join(common, 'service_cert.pem')}
+  node logs:          ${join(nodeDir, 'out')}, ${join(nodeDir, 'err')}
+
+Write and read a message as user0:
+  curl ${url}/app/log/private --cacert ${join(common, 'service_cert.pem')} --cert ${join(common, 'user0_cert.pem')} --key ${join(common, 'user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
+  curl "${url}/app/log/private?id=42" --cacert ${join(common, 'service_cert.pem')} --cert ${join(common, 'user0_cert.pem')} --key ${join(common, 'user0_privk.pem')}
+
+Press Ctrl-C to stop.`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    child.once('exit', done);
+  });
+  step('stopping');
+  await stopNode();
+  return 0;
+}
