@@ -1,0 +1,1181 @@
+// Coco's default constitution, part 1 of 4: every proposal action, by CCF's names and argument shapes.
+// `validate(args)` checks the arguments strictly and throws an Error naming the argument at fault;
+// `apply(args, proposalId)` writes the `public:ccf.gov.*` tables in CCF's encodings, or asks the node
+// to act (`ccf.node`, `ccf.network`, governance effects). Plain ES2020: no imports, no Node or Web APIs.
+/* global ccf */
+
+// ---------------------------------------------------------------------------------------------------
+// Tables and limits
+
+const Tables = {
+  constitution: "public:ccf.gov.constitution",
+  membersCerts: "public:ccf.gov.members.certs",
+  membersEncryptionPublicKeys: "public:ccf.gov.members.encryption_public_keys",
+  membersInfo: "public:ccf.gov.members.info",
+  membersAcks: "public:ccf.gov.members.acks",
+  usersCerts: "public:ccf.gov.users.certs",
+  usersInfo: "public:ccf.gov.users.info",
+  nodesInfo: "public:ccf.gov.nodes.info",
+  nodesEndorsedCertificates: "public:ccf.gov.nodes.endorsed_certificates",
+  snpMeasurements: "public:ccf.gov.nodes.snp.measurements",
+  snpHostData: "public:ccf.gov.nodes.snp.host_data",
+  snpUvmEndorsements: "public:ccf.gov.nodes.snp.uvm_endorsements",
+  snpTcbVersions: "public:ccf.gov.nodes.snp.tcb_versions",
+  virtualMeasurements: "public:ccf.gov.nodes.virtual.measurements",
+  virtualHostData: "public:ccf.gov.nodes.virtual.host_data",
+  serviceInfo: "public:ccf.gov.service.info",
+  serviceConfig: "public:ccf.gov.service.config",
+  modules: "public:ccf.gov.modules",
+  modulesBytecode: "public:ccf.gov.modules_quickjs_bytecode",
+  endpoints: "public:ccf.gov.endpoints",
+  interpreterFlush: "public:ccf.gov.interpreter.flush",
+  jsRuntimeOptions: "public:ccf.gov.js_runtime_options",
+  caCertBundles: "public:ccf.gov.tls.ca_cert_bundles",
+  jwtIssuers: "public:ccf.gov.jwt.issuers",
+  signatures: "public:ccf.internal.signatures",
+};
+
+/** Single-value tables keep their value under eight zero bytes (u64 0). */
+const SINGLETON_KEY_BYTES = 8;
+/** Shamir shares are indexed by one byte: at most 255 recovery members, threshold at most 254. */
+const RECOVERY_MEMBERS_MAX = 255;
+const RECOVERY_THRESHOLD_MAX = 254;
+/** Members' share-encryption keys and JWT signing keys: RSA below 2048 bits is refused. */
+const RSA_KEY_BITS_MIN = 2048;
+/** What CCF's service configuration defaults the certificate validity maxima to. */
+const CERTIFICATE_VALIDITY_DAYS_DEFAULT_MAX = 365;
+/** Bounds of `recent_cose_proposals_window_size` (replay protection). */
+const RECENT_PROPOSALS_WINDOW_MIN = 1;
+const RECENT_PROPOSALS_WINDOW_MAX = 10000;
+/** Rejected strings longer than this are described by length, not echoed (PEMs, module sources). */
+const ECHOED_CHARS_MAX = 80;
+/** RFC 5280: a UTCTime holds the years 1950 to 2049; two-digit years below 50 are 20YY. */
+const UTC_TIME_YEAR_MIN = 1950;
+const UTC_TIME_CENTURY_PIVOT = 50;
+const UTC_TIME_YEAR_MAX = 2049;
+const MINUTE_MS = 60000;
+
+const SNP_MEASUREMENT_BYTES = 48;
+const SHA256_BYTES = 32;
+const SNP_CPUID_BYTES = 4;
+const TCB_COMPONENT_MAX = 255;
+const ALLOWED_TO_JOIN = "AllowedToJoin";
+const HTTP_VERBS = ["get", "put", "post", "delete", "patch", "head", "options", "trace", "connect"];
+
+// ---------------------------------------------------------------------------------------------------
+// KV access, in CCF's encodings: names and IDs as raw UTF-8 keys, JSON values, PEMs as raw bytes
+
+function singletonKey() {
+  return new ArrayBuffer(SINGLETON_KEY_BYTES);
+}
+
+function readJson(table, key) {
+  const value = ccf.kv[table].get(key);
+  return value === undefined ? undefined : ccf.bufToJsonCompatible(value);
+}
+
+function writeJson(table, key, value) {
+  ccf.kv[table].set(key, ccf.jsonCompatibleToBuf(value));
+}
+
+function writeText(table, key, text) {
+  ccf.kv[table].set(key, ccf.strToBuf(text));
+}
+
+function serviceInfo() {
+  const info = readJson(Tables.serviceInfo, singletonKey());
+  if (info === undefined) throw new Error(`${Tables.serviceInfo} is empty: the service has no genesis transaction`);
+  return info;
+}
+
+function serviceConfig() {
+  const config = readJson(Tables.serviceConfig, singletonKey());
+  if (config === undefined) throw new Error(`${Tables.serviceConfig} is empty: the service has no genesis transaction`);
+  return config;
+}
+
+/** Hex Merkle root of the latest signature transaction, "" before the first one. */
+function latestSignatureRoot() {
+  const signature = readJson(Tables.signatures, singletonKey());
+  return signature !== undefined && typeof signature.root === "string" ? signature.root : "";
+}
+
+function assertNotRecovering(what) {
+  const status = serviceInfo().status;
+  if (status === "Recovering" || status === "WaitingForRecoveryShares") {
+    throw new Error(`cannot ${what} while the service is ${status}: finish the recovery first`);
+  }
+}
+
+/** Whether two PEM certificates are the same certificate (same DER), whatever their line layout. */
+function sameCertificate(a, b) {
+  return ccf.pemToId(a) === ccf.pemToId(b);
+}
+
+function assertServiceIdentity(pem) {
+  if (!sameCertificate(pem, serviceInfo().cert)) {
+    throw new Error(`args.service_identity is not the current service certificate (${Tables.serviceInfo})`);
+  }
+}
+
+function hexOf(buffer) {
+  let hex = "";
+  for (const byte of new Uint8Array(buffer)) hex += (byte < 16 ? "0" : "") + byte.toString(16);
+  return hex;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Argument checks: each check is `(value, path)` and throws an Error that names `path`
+
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function hasOwn(object, name) {
+  return Object.prototype.hasOwnProperty.call(object, name);
+}
+
+function describe(value) {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string" && value.length > ECHOED_CHARS_MAX) return `a string of ${value.length} characters`;
+  return typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+}
+
+function reject(path, expectation, value) {
+  throw new Error(`${path} must be ${expectation}, got ${describe(value)}`);
+}
+
+/** Absent and null are the same for an optional argument (CCF's tools send `null` for "not given"). */
+function optional(check) {
+  const checkIfGiven = (value, path) => {
+    if (value !== undefined && value !== null) check(value, path);
+  };
+  checkIfGiven.isOptional = true;
+  return checkIfGiven;
+}
+
+/** Checks an object field by field; unknown fields are refused unless `othersAllowed`. */
+function checkFields(value, path, spec, othersAllowed) {
+  const names = Object.keys(spec);
+  if (!isPlainObject(value)) reject(path, `an object with ${names.join(", ")}`, value);
+  if (!othersAllowed) {
+    for (const name of Object.keys(value)) {
+      if (!hasOwn(spec, name)) throw new Error(`${path}.${name} is not expected (${path} takes ${names.join(", ")})`);
+    }
+  }
+  for (const name of names) {
+    const field = value[name];
+    const check = spec[name];
+    if ((field === undefined || field === null) && !check.isOptional) throw new Error(`${path}.${name} is required`);
+    check(field, `${path}.${name}`);
+  }
+}
+
+function fields(spec) {
+  return (value, path) => checkFields(value, path, spec, false);
+}
+
+/** The arguments of an action; an action without arguments takes none, `null` or `{}`. */
+function checkArgs(args, spec) {
+  if (Object.keys(spec).length === 0) {
+    const none = args === undefined || args === null || (isPlainObject(args) && Object.keys(args).length === 0);
+    if (!none) reject("args", "absent or {} (this action takes no arguments)", args);
+    return;
+  }
+  // Stricter than CCF, which ignores unknown arguments: a misspelled one would otherwise be lost silently.
+  checkFields(args, "args", spec, false);
+}
+
+function anyJson() {
+  // Any JSON value is accepted; presence is checked by checkFields.
+}
+
+function nonEmptyString(value, path) {
+  if (typeof value !== "string" || value.length === 0) reject(path, "a non-empty string", value);
+}
+
+function anyString(value, path) {
+  if (typeof value !== "string") reject(path, "a string", value);
+}
+
+function boolean(value, path) {
+  if (typeof value !== "boolean") reject(path, "true or false", value);
+}
+
+function jsonObject(value, path) {
+  if (!isPlainObject(value)) reject(path, "a JSON object", value);
+}
+
+function integerIn(min, max) {
+  return (value, path) => {
+    if (!Number.isSafeInteger(value) || value < min || value > max) reject(path, `an integer from ${min} to ${max}`, value);
+  };
+}
+
+const positiveInteger = integerIn(1, Number.MAX_SAFE_INTEGER);
+
+function oneOf(...choices) {
+  return (value, path) => {
+    if (!choices.includes(value)) reject(path, `one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`, value);
+  };
+}
+
+function arrayOf(check) {
+  return (value, path) => {
+    if (!Array.isArray(value)) reject(path, "an array", value);
+    value.forEach((item, i) => check(item, `${path}[${i}]`));
+  };
+}
+
+function lowerHex(bytes) {
+  const pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
+  return (value, path) => {
+    if (typeof value !== "string" || !pattern.test(value)) reject(path, `${bytes * 2} lowercase hex digits (${bytes} bytes)`, value);
+  };
+}
+
+/** Member, user and node IDs: SHA-256 as 64 lowercase hex digits. */
+const entityId = lowerHex(SHA256_BYTES);
+
+const BASE64_BODY = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
+
+/**
+ * The labels of the PEM blocks of `text`, or null if it is not only well-formed PEM blocks. Trailing
+ * NULs are tolerated: older CCF services recorded their certificate with its C string terminator.
+ */
+function pemLabels(pemText) {
+  const text = pemText.replace(/\0+$/, "");
+  const labels = [];
+  let end = 0;
+  PEM_BLOCK.lastIndex = 0;
+  for (let match = PEM_BLOCK.exec(text); match !== null; match = PEM_BLOCK.exec(text)) {
+    const body = match[2].replace(/\s+/g, "");
+    const wellFormed = match[1] === match[3] && body.length > 0 && BASE64_BODY.test(body);
+    if (!wellFormed || text.slice(end, match.index).trim() !== "") return null;
+    labels.push(match[1]);
+    end = PEM_BLOCK.lastIndex;
+  }
+  return text.slice(end).trim() === "" ? labels : null;
+}
+
+function pemBlock(label) {
+  return (value, path) => {
+    const labels = typeof value === "string" ? pemLabels(value) : null;
+    if (labels === null || labels.length !== 1 || labels[0] !== label) reject(path, `one PEM "${label}" block`, value);
+  };
+}
+
+const certificatePemBlock = pemBlock("CERTIFICATE");
+
+function certificate(value, path) {
+  certificatePemBlock(value, path);
+  if (!ccf.crypto.isValidX509CertBundle(value)) throw new Error(`${path} is not a parsable X.509 certificate`);
+}
+
+function certificateBundle(value, path) {
+  const labels = typeof value === "string" ? pemLabels(value) : null;
+  if (labels === null || labels.length === 0 || labels.some((label) => label !== "CERTIFICATE")) {
+    reject(path, 'one or more PEM "CERTIFICATE" blocks', value);
+  }
+  if (!ccf.crypto.isValidX509CertBundle(value)) throw new Error(`${path} holds a certificate that does not parse as X.509`);
+}
+
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Bytes of unpadded base64url text (JWK fields), or null if it is not base64url. */
+function base64UrlBytes(text) {
+  if (typeof text !== "string" || text.length % 4 === 1) return null;
+  const bytes = [];
+  let bits = 0;
+  let accumulator = 0;
+  for (const char of text) {
+    const sextet = BASE64URL_ALPHABET.indexOf(char);
+    if (sextet < 0) return null;
+    accumulator = ((accumulator << 6) | sextet) & 0xffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((accumulator >> bits) & 0xff);
+    }
+  }
+  return bytes;
+}
+
+/** Bit length of a big-endian unsigned integer. */
+function bitLength(bytes) {
+  let first = 0;
+  while (first < bytes.length && bytes[first] === 0) first++;
+  if (first === bytes.length) return 0;
+  return (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first]));
+}
+
+function base64Url(value, path) {
+  const bytes = base64UrlBytes(value);
+  if (bytes === null || bytes.length === 0) reject(path, "base64url text", value);
+}
+
+function rsaModulusBits(n, path) {
+  base64Url(n, path);
+  const bits = bitLength(base64UrlBytes(n));
+  if (bits < RSA_KEY_BITS_MIN) throw new Error(`${path} is a ${bits}-bit RSA modulus: at least ${RSA_KEY_BITS_MIN} bits are required`);
+}
+
+const publicKeyPemBlock = pemBlock("PUBLIC KEY");
+
+function rsaPublicKey(value, path) {
+  publicKeyPemBlock(value, path);
+  let jwk;
+  try {
+    jwk = ccf.crypto.pubRsaPemToJwk(value);
+  } catch (error) {
+    throw new Error(`${path} is not an RSA public key (${error.message})`);
+  }
+  rsaModulusBits(jwk.n, `${path} (modulus)`);
+}
+
+const X5C_ENTRY = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function jsonWebKey(value, path) {
+  if (!isPlainObject(value)) reject(path, "a JSON Web Key object", value);
+  nonEmptyString(value.kid, `${path}.kid`);
+  oneOf("RSA", "EC")(value.kty, `${path}.kty`);
+  if (value.x5c !== undefined) {
+    arrayOf((entry, entryPath) => {
+      if (typeof entry !== "string" || !X5C_ENTRY.test(entry)) reject(entryPath, "a base64 DER certificate", entry);
+    })(value.x5c, `${path}.x5c`);
+    if (value.x5c.length === 0) reject(`${path}.x5c`, "a non-empty array", value.x5c);
+  }
+  if (value.kty === "RSA") {
+    if (value.n === undefined && value.x5c === undefined) throw new Error(`${path} needs "n" and "e" or "x5c"`);
+    if (value.n !== undefined) {
+      rsaModulusBits(value.n, `${path}.n`);
+      base64Url(value.e, `${path}.e`);
+    }
+  } else {
+    oneOf("P-256", "P-384", "P-521")(value.crv, `${path}.crv`);
+    base64Url(value.x, `${path}.x`);
+    base64Url(value.y, `${path}.y`);
+  }
+}
+
+function jwks(value, path) {
+  checkFields(value, path, { keys: arrayOf(jsonWebKey) }, true);
+  const kids = new Set();
+  value.keys.forEach((key, i) => {
+    if (kids.has(key.kid)) throw new Error(`${path}.keys[${i}].kid ${JSON.stringify(key.kid)} appears twice`);
+    kids.add(key.kid);
+  });
+}
+
+function httpsUrl(value, path) {
+  if (typeof value !== "string" || !/^https:\/\/[^\s/?#]+[^\s]*$/.test(value)) reject(path, "an https:// URL", value);
+}
+
+function didString(value, path) {
+  if (typeof value !== "string" || !/^did:[a-z0-9]+:\S+$/.test(value)) reject(path, 'a DID ("did:<method>:<id>")', value);
+}
+
+function decimalString(value, path) {
+  if (typeof value !== "string" || !/^[0-9]+$/.test(value)) reject(path, 'a string of decimal digits (e.g. "101")', value);
+}
+
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|([+-])(\d{2}):?(\d{2}))$/;
+
+function twoDigits(n) {
+  return (n < 10 ? "0" : "") + String(n);
+}
+
+/**
+ * `valid_from` as the ASN.1 UTCTime "YYMMDDHHMMSSZ" the node expects. CCF's tools also send
+ * GeneralizedTime and ISO 8601 ("2025-03-27T20:54:49.220469+00:00"); those are converted to UTC
+ * (fractions of a second dropped: validity has a granularity of one day).
+ */
+function utcTimeOf(value, path) {
+  let match = typeof value === "string" ? UTC_TIME.exec(value) : null;
+  let year;
+  let offsetMinutes = 0;
+  if (match !== null) {
+    const yy = Number(match[1]);
+    year = yy < UTC_TIME_CENTURY_PIVOT ? 2000 + yy : 1900 + yy;
+  } else {
+    match = typeof value === "string" ? GENERALIZED_TIME.exec(value) || ISO_DATE_TIME.exec(value) : null;
+    if (match === null) {
+      reject(path, 'a UTCTime "YYMMDDHHMMSSZ", a GeneralizedTime "YYYYMMDDHHMMSSZ" or an ISO 8601 date-time with a time zone', value);
+    }
+    year = Number(match[1]);
+    if (match[8] !== undefined) {
+      offsetMinutes = (match[8] === "-" ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
+    }
+  }
+  const [month, day, hour, minute, second] = match.slice(2, 7).map(Number);
+  const stated = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const isCalendarTime = stated.getUTCFullYear() === year && stated.getUTCMonth() === month - 1 && stated.getUTCDate() === day
+    && stated.getUTCHours() === hour && stated.getUTCMinutes() === minute && stated.getUTCSeconds() === second;
+  if (!isCalendarTime) throw new Error(`${path} ${JSON.stringify(value)} is not a calendar date and time`);
+  const utc = new Date(stated.getTime() - offsetMinutes * MINUTE_MS);
+  const utcYear = utc.getUTCFullYear();
+  if (utcYear < UTC_TIME_YEAR_MIN || utcYear > UTC_TIME_YEAR_MAX) {
+    throw new Error(`${path} ${JSON.stringify(value)} is outside the years a UTCTime holds (${UTC_TIME_YEAR_MIN} to ${UTC_TIME_YEAR_MAX})`);
+  }
+  const parts = [utcYear % 100, utc.getUTCMonth() + 1, utc.getUTCDate(), utc.getUTCHours(), utc.getUTCMinutes(), utc.getUTCSeconds()];
+  return `${parts.map(twoDigits).join("")}Z`;
+}
+
+function validFrom(value, path) {
+  utcTimeOf(value, path);
+}
+
+/** Days of validity for a renewed certificate: the service's maximum unless fewer are asked for. */
+function validityDays(requested, maximumField) {
+  const configured = serviceConfig()[maximumField];
+  const maximum = Number.isSafeInteger(configured) ? configured : CERTIFICATE_VALIDITY_DAYS_DEFAULT_MAX;
+  if (requested === undefined || requested === null) return maximum;
+  if (requested > maximum) {
+    throw new Error(`args.validity_period_days ${requested} is above the service's ${maximumField} (${maximum})`);
+  }
+  return requested;
+}
+
+function validityPeriodDays(maximumField) {
+  return optional((value, path) => {
+    positiveInteger(value, path);
+    validityDays(value, maximumField);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Members, nodes, recovery
+
+function recoveryRoleOf(info) {
+  return info.recovery_role === undefined ? "Participant" : info.recovery_role;
+}
+
+/** Active members that hold a recovery share: the pool the recovery threshold is drawn from. */
+function activeRecoveryParticipants() {
+  let count = 0;
+  const encryptionKeys = ccf.kv[Tables.membersEncryptionPublicKeys];
+  ccf.kv[Tables.membersInfo].forEach((value, key) => {
+    const info = ccf.bufToJsonCompatible(value);
+    if (info.status === "Active" && recoveryRoleOf(info) === "Participant" && encryptionKeys.has(key)) count++;
+  });
+  return count;
+}
+
+function setRecoveryThreshold(threshold) {
+  const config = serviceConfig();
+  if (config.recovery_threshold === threshold) return;
+  assertNotRecovering("change the recovery threshold");
+  const isOpen = serviceInfo().status === "Open";
+  if (isOpen) {
+    const participants = activeRecoveryParticipants();
+    if (threshold > participants) {
+      throw new Error(`recovery threshold ${threshold} is above the ${participants} active recovery participants: add recovery members first`);
+    }
+  }
+  config.recovery_threshold = threshold;
+  writeJson(Tables.serviceConfig, singletonKey(), config);
+  if (isOpen) ccf.node.triggerRecoverySharesRefresh();
+}
+
+function existingNode(nodeId) {
+  const info = readJson(Tables.nodesInfo, ccf.strToBuf(nodeId));
+  if (info === undefined) throw new Error(`node ${nodeId} does not exist`);
+  return info;
+}
+
+/** Issues the node's service-endorsed certificate from the CSR it recorded when it joined. */
+function endorseNode(nodeId, info, validFromText, requestedDays) {
+  if (typeof info.certificate_signing_request !== "string") {
+    throw new Error(`node ${nodeId} has no certificate signing request in ${Tables.nodesInfo}`);
+  }
+  const days = validityDays(requestedDays, "maximum_node_certificate_validity_days");
+  const from = utcTimeOf(validFromText, "args.valid_from");
+  const endorsed = ccf.network.generateEndorsedCertificate(info.certificate_signing_request, from, days);
+  writeText(Tables.nodesEndorsedCertificates, ccf.strToBuf(nodeId), endorsed);
+}
+
+function countTrustedNodes() {
+  let count = 0;
+  ccf.kv[Tables.nodesInfo].forEach((value) => {
+    if (ccf.bufToJsonCompatible(value).status === "Trusted") count++;
+  });
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// JavaScript application bundles
+
+function moduleName(value, path) {
+  nonEmptyString(value, path);
+  if (value.startsWith("/")) reject(path, 'a module name relative to the bundle (no leading "/")', value);
+}
+
+function authnPolicy(value, path) {
+  if (typeof value === "string") {
+    nonEmptyString(value, path);
+    return;
+  }
+  checkFields(value, path, { all_of: arrayOf(nonEmptyString) }, false);
+  if (value.all_of.length === 0) reject(`${path}.all_of`, "a non-empty array", value.all_of);
+}
+
+/** EndpointInfo from app.json: known fields are checked, others pass through as CCF stores them. */
+const ENDPOINT_INFO_FIELDS = {
+  js_module: nonEmptyString,
+  js_function: nonEmptyString,
+  forwarding_required: oneOf("sometimes", "always", "never"),
+  redirection_strategy: optional(oneOf("none", "to_primary", "to_backup")),
+  mode: oneOf("readwrite", "readonly", "historical"),
+  authn_policies: arrayOf(authnPolicy),
+  openapi: optional(jsonObject),
+  openapi_hidden: optional(boolean),
+  interpreter_reuse: optional(fields({ key: nonEmptyString })),
+};
+
+/** `public:ccf.gov.endpoints` key of an app.json route: upper-case verb, a space, the path. */
+function endpointKey(verb, path) {
+  return `${verb.toUpperCase()} ${path}`;
+}
+
+function bundle(value, path) {
+  checkFields(value, path, {
+    metadata: fields({ endpoints: jsonObject }),
+    modules: arrayOf(fields({ name: moduleName, module: anyString })),
+  }, false);
+  const names = new Set();
+  value.modules.forEach((entry, i) => {
+    if (names.has(entry.name)) throw new Error(`${path}.modules[${i}].name ${JSON.stringify(entry.name)} appears twice`);
+    names.add(entry.name);
+  });
+  const keys = new Set();
+  for (const [route, verbs] of Object.entries(value.metadata.endpoints)) {
+    const routePath = `${path}.metadata.endpoints[${JSON.stringify(route)}]`;
+    if (!route.startsWith("/")) throw new Error(`${routePath}: an endpoint path must start with "/"`);
+    jsonObject(verbs, routePath);
+    for (const [verb, info] of Object.entries(verbs)) {
+      const infoPath = `${routePath}.${verb}`;
+      if (!HTTP_VERBS.includes(verb.toLowerCase())) reject(`${routePath} key`, `an HTTP method (${HTTP_VERBS.join(", ")})`, verb);
+      const key = endpointKey(verb, route);
+      if (keys.has(key)) throw new Error(`${infoPath}: endpoint ${JSON.stringify(key)} is defined twice`);
+      keys.add(key);
+      checkFields(info, infoPath, ENDPOINT_INFO_FIELDS, true);
+      if (!names.has(info.js_module)) {
+        throw new Error(`${infoPath}.js_module ${JSON.stringify(info.js_module)} is not one of the bundle's modules`);
+      }
+    }
+  }
+}
+
+function clearApp() {
+  ccf.kv[Tables.modules].clear();
+  ccf.kv[Tables.modulesBytecode].clear();
+  ccf.kv[Tables.endpoints].clear();
+  // Nodes drop their cached interpreters, which hold the previous app's modules.
+  writeJson(Tables.interpreterFlush, singletonKey(), true);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// JWT issuers
+
+/** The issuer record CCF keeps: the action's arguments without the keys, auto_refresh always set. */
+function jwtIssuerMetadata(args) {
+  const metadata = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (name !== "jwks") metadata[name] = value;
+  }
+  if (typeof metadata.auto_refresh !== "boolean") metadata.auto_refresh = false;
+  return metadata;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The actions
+
+const noArgs = {};
+
+export const actions = new Map([
+  ["set_constitution", {
+    validate(args) {
+      checkArgs(args, { constitution: nonEmptyString });
+    },
+    apply(args) {
+      // The host marks the other open proposals Dropped: they were validated under the old rules.
+      writeJson(Tables.constitution, singletonKey(), args.constitution);
+    },
+  }],
+
+  ["set_member", {
+    validate(args) {
+      checkArgs(args, {
+        cert: certificate,
+        encryption_pub_key: optional(rsaPublicKey),
+        member_data: optional(anyJson),
+        recovery_role: optional(oneOf("NonParticipant", "Participant", "Owner")),
+      });
+      if (args.recovery_role != null && args.encryption_pub_key == null) {
+        throw new Error("args.recovery_role needs args.encryption_pub_key: only recovery members have a recovery role");
+      }
+    },
+    apply(args) {
+      const memberId = ccf.pemToId(args.cert);
+      const key = ccf.strToBuf(memberId);
+      const encryptionKeys = ccf.kv[Tables.membersEncryptionPublicKeys];
+      const isRecoveryMember = args.encryption_pub_key != null;
+      if (isRecoveryMember || encryptionKeys.has(key)) assertNotRecovering("change recovery members");
+      if (isRecoveryMember && !encryptionKeys.has(key) && encryptionKeys.size >= RECOVERY_MEMBERS_MAX) {
+        throw new Error(`the service already has ${RECOVERY_MEMBERS_MAX} recovery members, the most recovery shares can serve`);
+      }
+      writeText(Tables.membersCerts, key, args.cert);
+      if (isRecoveryMember) writeText(Tables.membersEncryptionPublicKeys, key, args.encryption_pub_key);
+      else encryptionKeys.delete(key);
+      const info = { status: "Accepted" };
+      if (args.member_data != null) info.member_data = args.member_data;
+      if (isRecoveryMember) info.recovery_role = args.recovery_role != null ? args.recovery_role : "Participant";
+      writeJson(Tables.membersInfo, key, info);
+      // The member activates by acking this digest (or a fresher one from the state-digest endpoint).
+      writeJson(Tables.membersAcks, key, { state_digest: latestSignatureRoot() });
+    },
+  }],
+
+  ["remove_member", {
+    validate(args) {
+      checkArgs(args, { member_id: entityId });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.member_id);
+      const info = readJson(Tables.membersInfo, key);
+      if (info === undefined) return;
+      const isRecoveryMember = ccf.kv[Tables.membersEncryptionPublicKeys].has(key);
+      if (isRecoveryMember) assertNotRecovering("remove a recovery member");
+      const holdsRecoverySecret = isRecoveryMember && info.status === "Active" && recoveryRoleOf(info) !== "NonParticipant";
+      if (holdsRecoverySecret && recoveryRoleOf(info) === "Participant") {
+        const remaining = activeRecoveryParticipants() - 1;
+        const threshold = serviceConfig().recovery_threshold;
+        if (remaining < threshold) {
+          throw new Error(`removing member ${args.member_id} would leave ${remaining} active recovery participants, below the recovery threshold ${threshold}: lower the threshold first`);
+        }
+      }
+      ccf.kv[Tables.membersCerts].delete(key);
+      ccf.kv[Tables.membersEncryptionPublicKeys].delete(key);
+      ccf.kv[Tables.membersInfo].delete(key);
+      ccf.kv[Tables.membersAcks].delete(key);
+      // Its share (or full key) opens the current ledger secret: replace the secret.
+      if (holdsRecoverySecret) ccf.node.triggerLedgerRekey();
+    },
+  }],
+
+  ["set_member_data", {
+    validate(args) {
+      checkArgs(args, { member_id: entityId, member_data: anyJson });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.member_id);
+      const info = readJson(Tables.membersInfo, key);
+      if (info === undefined) throw new Error(`member ${args.member_id} does not exist`);
+      info.member_data = args.member_data;
+      writeJson(Tables.membersInfo, key, info);
+    },
+  }],
+
+  ["set_user", {
+    validate(args) {
+      checkArgs(args, { cert: certificate, user_data: optional(anyJson) });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(ccf.pemToId(args.cert));
+      writeText(Tables.usersCerts, key, args.cert);
+      if (args.user_data != null) writeJson(Tables.usersInfo, key, { user_data: args.user_data });
+      else ccf.kv[Tables.usersInfo].delete(key);
+    },
+  }],
+
+  ["remove_user", {
+    validate(args) {
+      checkArgs(args, { user_id: entityId });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.user_id);
+      ccf.kv[Tables.usersCerts].delete(key);
+      ccf.kv[Tables.usersInfo].delete(key);
+    },
+  }],
+
+  ["set_user_data", {
+    validate(args) {
+      checkArgs(args, { user_id: entityId, user_data: optional(anyJson) });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.user_id);
+      if (!ccf.kv[Tables.usersCerts].has(key)) throw new Error(`user ${args.user_id} does not exist`);
+      if (args.user_data != null) writeJson(Tables.usersInfo, key, { user_data: args.user_data });
+      else ccf.kv[Tables.usersInfo].delete(key);
+    },
+  }],
+
+  ["set_recovery_threshold", {
+    validate(args) {
+      checkArgs(args, { recovery_threshold: integerIn(1, RECOVERY_THRESHOLD_MAX) });
+    },
+    apply(args) {
+      setRecoveryThreshold(args.recovery_threshold);
+    },
+  }],
+
+  ["trigger_recovery_shares_refresh", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      assertNotRecovering("refresh recovery shares");
+      ccf.node.triggerRecoverySharesRefresh();
+    },
+  }],
+
+  ["trigger_ledger_rekey", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      assertNotRecovering("rekey the ledger");
+      ccf.node.triggerLedgerRekey();
+    },
+  }],
+
+  ["transition_service_to_open", {
+    validate(args) {
+      checkArgs(args, { next_service_identity: certificate, previous_service_identity: optional(certificate) });
+    },
+    apply(args) {
+      const info = serviceInfo();
+      if (!sameCertificate(args.next_service_identity, info.cert)) {
+        throw new Error(`args.next_service_identity is not the current service certificate (${Tables.serviceInfo})`);
+      }
+      const next = ccf.strToBuf(args.next_service_identity);
+      if (info.status === "Opening") {
+        if (args.previous_service_identity != null) {
+          throw new Error("args.previous_service_identity is only for a recovering service, and this one is Opening");
+        }
+        ccf.node.transitionServiceToOpen(undefined, next);
+      } else if (info.status === "Recovering") {
+        if (args.previous_service_identity == null) {
+          throw new Error("args.previous_service_identity is required to open a recovering service: give the certificate of the service before recovery");
+        }
+        ccf.node.transitionServiceToOpen(ccf.strToBuf(args.previous_service_identity), next);
+      } else {
+        throw new Error(`the service is ${info.status}: only an Opening or Recovering service can be opened`);
+      }
+    },
+  }],
+
+  ["set_js_app", {
+    validate(args) {
+      checkArgs(args, { bundle, disable_bytecode_cache: optional(boolean) });
+    },
+    apply(args) {
+      clearApp();
+      for (const entry of args.bundle.modules) {
+        writeText(Tables.modules, ccf.strToBuf(`/${entry.name}`), entry.module);
+      }
+      for (const [route, verbs] of Object.entries(args.bundle.metadata.endpoints)) {
+        for (const [verb, info] of Object.entries(verbs)) {
+          writeJson(Tables.endpoints, ccf.strToBuf(endpointKey(verb, route)), { ...info, js_module: `/${info.js_module}` });
+        }
+      }
+      if (args.disable_bytecode_cache !== true) ccf.refreshAppBytecodeCache();
+    },
+  }],
+
+  ["remove_js_app", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      clearApp();
+    },
+  }],
+
+  ["set_js_runtime_options", {
+    validate(args) {
+      checkArgs(args, {
+        max_heap_bytes: positiveInteger,
+        max_stack_bytes: positiveInteger,
+        max_execution_time_ms: positiveInteger,
+        log_exception_details: optional(boolean),
+        return_exception_details: optional(boolean),
+        max_cached_interpreters: optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+      });
+    },
+    apply(args) {
+      const options = {
+        max_heap_bytes: args.max_heap_bytes,
+        max_stack_bytes: args.max_stack_bytes,
+        max_execution_time_ms: args.max_execution_time_ms,
+      };
+      for (const name of ["log_exception_details", "return_exception_details", "max_cached_interpreters"]) {
+        if (args[name] != null) options[name] = args[name];
+      }
+      writeJson(Tables.jsRuntimeOptions, singletonKey(), options);
+    },
+  }],
+
+  ["refresh_js_app_bytecode_cache", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      ccf.refreshAppBytecodeCache();
+    },
+  }],
+
+  ["set_ca_cert_bundle", {
+    validate(args) {
+      checkArgs(args, { name: nonEmptyString, cert_bundle: certificateBundle });
+    },
+    apply(args) {
+      writeJson(Tables.caCertBundles, ccf.strToBuf(args.name), args.cert_bundle);
+    },
+  }],
+
+  ["remove_ca_cert_bundle", {
+    validate(args) {
+      checkArgs(args, { name: nonEmptyString });
+    },
+    apply(args) {
+      const users = [];
+      ccf.kv[Tables.jwtIssuers].forEach((value, key) => {
+        if (ccf.bufToJsonCompatible(value).ca_cert_bundle_name === args.name) users.push(ccf.bufToStr(key));
+      });
+      if (users.length > 0) {
+        throw new Error(`CA certificate bundle ${JSON.stringify(args.name)} is used by JWT issuer ${users.join(", ")}: remove or change those issuers first`);
+      }
+      ccf.kv[Tables.caCertBundles].delete(ccf.strToBuf(args.name));
+    },
+  }],
+
+  ["set_jwt_issuer", {
+    validate(args) {
+      checkArgs(args, {
+        issuer: httpsUrl,
+        auto_refresh: optional(boolean),
+        ca_cert_bundle_name: optional(nonEmptyString),
+        jwks: optional(jwks),
+        key_filter: optional(oneOf("all", "sgx")),
+        key_policy: optional(jsonObject),
+      });
+      if (args.auto_refresh === true && args.ca_cert_bundle_name == null) {
+        throw new Error("args.ca_cert_bundle_name is required with auto_refresh: it authenticates the issuer's key endpoint");
+      }
+    },
+    apply(args) {
+      if (args.ca_cert_bundle_name != null && !ccf.kv[Tables.caCertBundles].has(ccf.strToBuf(args.ca_cert_bundle_name))) {
+        throw new Error(`CA certificate bundle ${JSON.stringify(args.ca_cert_bundle_name)} does not exist: propose set_ca_cert_bundle first`);
+      }
+      const metadata = jwtIssuerMetadata(args);
+      writeJson(Tables.jwtIssuers, ccf.strToBuf(args.issuer), metadata);
+      if (args.jwks != null) ccf.setJwtPublicSigningKeys(args.issuer, metadata, args.jwks);
+    },
+  }],
+
+  ["set_jwt_public_signing_keys", {
+    validate(args) {
+      checkArgs(args, { issuer: nonEmptyString, jwks });
+    },
+    apply(args) {
+      const metadata = readJson(Tables.jwtIssuers, ccf.strToBuf(args.issuer));
+      if (metadata === undefined) throw new Error(`JWT issuer ${args.issuer} is not registered: propose set_jwt_issuer first`);
+      ccf.setJwtPublicSigningKeys(args.issuer, metadata, args.jwks);
+    },
+  }],
+
+  ["remove_jwt_issuer", {
+    validate(args) {
+      checkArgs(args, { issuer: nonEmptyString });
+    },
+    apply(args) {
+      if (!ccf.kv[Tables.jwtIssuers].delete(ccf.strToBuf(args.issuer))) return;
+      ccf.removeJwtPublicSigningKeys(args.issuer);
+    },
+  }],
+
+  ["add_snp_measurement", {
+    validate(args) {
+      checkArgs(args, { measurement: lowerHex(SNP_MEASUREMENT_BYTES) });
+    },
+    apply(args) {
+      writeJson(Tables.snpMeasurements, ccf.strToBuf(args.measurement), ALLOWED_TO_JOIN);
+    },
+  }],
+
+  ["remove_snp_measurement", {
+    validate(args) {
+      checkArgs(args, { measurement: lowerHex(SNP_MEASUREMENT_BYTES) });
+    },
+    apply(args) {
+      ccf.kv[Tables.snpMeasurements].delete(ccf.strToBuf(args.measurement));
+    },
+  }],
+
+  ["add_snp_host_data", {
+    validate(args) {
+      checkArgs(args, { host_data: lowerHex(SHA256_BYTES), security_policy: optional(anyString) });
+      if (args.security_policy != null && args.security_policy !== "") {
+        const digest = hexOf(ccf.crypto.digest("SHA-256", ccf.strToBuf(args.security_policy)));
+        if (digest !== args.host_data) {
+          throw new Error(`args.host_data must be the SHA-256 of args.security_policy (${digest}), got ${JSON.stringify(args.host_data)}`);
+        }
+      }
+    },
+    apply(args) {
+      const policy = args.security_policy != null ? args.security_policy : "";
+      writeJson(Tables.snpHostData, ccf.strToBuf(args.host_data), policy);
+    },
+  }],
+
+  ["remove_snp_host_data", {
+    validate(args) {
+      checkArgs(args, { host_data: lowerHex(SHA256_BYTES) });
+    },
+    apply(args) {
+      ccf.kv[Tables.snpHostData].delete(ccf.strToBuf(args.host_data));
+    },
+  }],
+
+  ["add_snp_uvm_endorsement", {
+    validate(args) {
+      checkArgs(args, { did: didString, feed: nonEmptyString, svn: decimalString });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.did);
+      const feeds = readJson(Tables.snpUvmEndorsements, key) || {};
+      feeds[args.feed] = { svn: args.svn };
+      writeJson(Tables.snpUvmEndorsements, key, feeds);
+    },
+  }],
+
+  ["remove_snp_uvm_endorsement", {
+    validate(args) {
+      checkArgs(args, { did: didString, feed: nonEmptyString });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.did);
+      const feeds = readJson(Tables.snpUvmEndorsements, key);
+      if (feeds === undefined || !hasOwn(feeds, args.feed)) return;
+      delete feeds[args.feed];
+      if (Object.keys(feeds).length === 0) ccf.kv[Tables.snpUvmEndorsements].delete(key);
+      else writeJson(Tables.snpUvmEndorsements, key, feeds);
+    },
+  }],
+
+  ["set_snp_minimum_tcb_version", {
+    validate(args) {
+      const component = integerIn(0, TCB_COMPONENT_MAX);
+      checkArgs(args, {
+        cpuid: lowerHex(SNP_CPUID_BYTES),
+        tcb_version: fields({ boot_loader: component, tee: component, snp: component, microcode: component, fmc: optional(component) }),
+      });
+    },
+    apply(args) {
+      const { boot_loader, tee, snp, microcode, fmc } = args.tcb_version;
+      const minimum = { boot_loader, tee, snp, microcode };
+      if (fmc != null) minimum.fmc = fmc;
+      writeJson(Tables.snpTcbVersions, ccf.strToBuf(args.cpuid), minimum);
+    },
+  }],
+
+  ["remove_snp_minimum_tcb_version", {
+    validate(args) {
+      checkArgs(args, { cpuid: lowerHex(SNP_CPUID_BYTES) });
+    },
+    apply(args) {
+      ccf.kv[Tables.snpTcbVersions].delete(ccf.strToBuf(args.cpuid));
+    },
+  }],
+
+  ["add_virtual_measurement", {
+    validate(args) {
+      checkArgs(args, { measurement: nonEmptyString });
+    },
+    apply(args) {
+      writeJson(Tables.virtualMeasurements, ccf.strToBuf(args.measurement), ALLOWED_TO_JOIN);
+    },
+  }],
+
+  ["remove_virtual_measurement", {
+    validate(args) {
+      checkArgs(args, { measurement: nonEmptyString });
+    },
+    apply(args) {
+      ccf.kv[Tables.virtualMeasurements].delete(ccf.strToBuf(args.measurement));
+    },
+  }],
+
+  ["add_virtual_host_data", {
+    validate(args) {
+      checkArgs(args, { host_data: lowerHex(SHA256_BYTES) });
+    },
+    apply(args) {
+      // A set: the key is the entry, the value is CCF's unit value (eight zero bytes).
+      ccf.kv[Tables.virtualHostData].set(ccf.strToBuf(args.host_data), new ArrayBuffer(SINGLETON_KEY_BYTES));
+    },
+  }],
+
+  ["remove_virtual_host_data", {
+    validate(args) {
+      checkArgs(args, { host_data: lowerHex(SHA256_BYTES) });
+    },
+    apply(args) {
+      ccf.kv[Tables.virtualHostData].delete(ccf.strToBuf(args.host_data));
+    },
+  }],
+
+  ["set_node_data", {
+    validate(args) {
+      checkArgs(args, { node_id: entityId, node_data: anyJson });
+    },
+    apply(args) {
+      const info = existingNode(args.node_id);
+      info.node_data = args.node_data;
+      writeJson(Tables.nodesInfo, ccf.strToBuf(args.node_id), info);
+    },
+  }],
+
+  ["transition_node_to_trusted", {
+    validate(args) {
+      checkArgs(args, {
+        node_id: entityId,
+        valid_from: validFrom,
+        validity_period_days: validityPeriodDays("maximum_node_certificate_validity_days"),
+      });
+    },
+    apply(args) {
+      const info = existingNode(args.node_id);
+      if (info.status === "Trusted") return;
+      if (info.status !== "Pending") throw new Error(`node ${args.node_id} is ${info.status}: only a Pending node can become Trusted`);
+      info.status = "Trusted";
+      // The node receives the ledger secrets from this one on.
+      info.ledger_secret_seqno = ccf.network.getLatestLedgerSecretSeqno();
+      writeJson(Tables.nodesInfo, ccf.strToBuf(args.node_id), info);
+      endorseNode(args.node_id, info, args.valid_from, args.validity_period_days);
+    },
+  }],
+
+  ["remove_node", {
+    validate(args) {
+      checkArgs(args, { node_id: entityId });
+    },
+    apply(args) {
+      const key = ccf.strToBuf(args.node_id);
+      const info = readJson(Tables.nodesInfo, key);
+      if (info === undefined || info.status === "Retired") return;
+      if (info.status === "Pending") {
+        ccf.kv[Tables.nodesInfo].delete(key);
+        ccf.kv[Tables.nodesEndorsedCertificates].delete(key);
+        return;
+      }
+      if (countTrustedNodes() === 1) throw new Error(`node ${args.node_id} is the last Trusted node: add another node before retiring it`);
+      info.status = "Retired";
+      writeJson(Tables.nodesInfo, key, info);
+    },
+  }],
+
+  ["set_node_certificate_validity", {
+    validate(args) {
+      checkArgs(args, {
+        node_id: entityId,
+        valid_from: validFrom,
+        validity_period_days: validityPeriodDays("maximum_node_certificate_validity_days"),
+      });
+    },
+    apply(args) {
+      const info = existingNode(args.node_id);
+      if (info.status !== "Trusted") throw new Error(`node ${args.node_id} is ${info.status}: only a Trusted node's certificate can be renewed`);
+      endorseNode(args.node_id, info, args.valid_from, args.validity_period_days);
+    },
+  }],
+
+  ["set_all_nodes_certificate_validity", {
+    validate(args) {
+      checkArgs(args, {
+        valid_from: validFrom,
+        validity_period_days: validityPeriodDays("maximum_node_certificate_validity_days"),
+      });
+    },
+    apply(args) {
+      const trusted = [];
+      ccf.kv[Tables.nodesInfo].forEach((value, key) => {
+        const info = ccf.bufToJsonCompatible(value);
+        if (info.status === "Trusted") trusted.push([ccf.bufToStr(key), info]);
+      });
+      for (const [nodeId, info] of trusted) endorseNode(nodeId, info, args.valid_from, args.validity_period_days);
+    },
+  }],
+
+  ["set_service_certificate_validity", {
+    validate(args) {
+      checkArgs(args, {
+        valid_from: validFrom,
+        validity_period_days: validityPeriodDays("maximum_service_certificate_validity_days"),
+      });
+    },
+    apply(args) {
+      const days = validityDays(args.validity_period_days, "maximum_service_certificate_validity_days");
+      const info = serviceInfo();
+      info.cert = ccf.network.generateNetworkCertificate(utcTimeOf(args.valid_from, "args.valid_from"), days);
+      writeJson(Tables.serviceInfo, singletonKey(), info);
+    },
+  }],
+
+  ["set_service_configuration", {
+    validate(args) {
+      checkArgs(args, {
+        reconfiguration_type: optional(oneOf("OneTransaction", "TwoTransaction")),
+        recovery_threshold: optional(integerIn(1, RECOVERY_THRESHOLD_MAX)),
+        recent_cose_proposals_window_size: optional(integerIn(RECENT_PROPOSALS_WINDOW_MIN, RECENT_PROPOSALS_WINDOW_MAX)),
+      });
+      if (Object.keys(args).every((name) => args[name] == null)) {
+        throw new Error("args must set at least one of reconfiguration_type, recovery_threshold, recent_cose_proposals_window_size");
+      }
+    },
+    apply(args) {
+      const config = serviceConfig();
+      if (args.reconfiguration_type != null) config.reconfiguration_type = args.reconfiguration_type;
+      if (args.recent_cose_proposals_window_size != null) config.recent_cose_proposals_window_size = args.recent_cose_proposals_window_size;
+      writeJson(Tables.serviceConfig, singletonKey(), config);
+      if (args.recovery_threshold != null) setRecoveryThreshold(args.recovery_threshold);
+    },
+  }],
+
+  ["trigger_ledger_chunk", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      ccf.node.triggerLedgerChunk();
+    },
+  }],
+
+  ["trigger_snapshot", {
+    validate(args) {
+      checkArgs(args, noArgs);
+    },
+    apply() {
+      ccf.node.triggerSnapshot();
+    },
+  }],
+
+  ["assert_service_identity", {
+    validate(args) {
+      checkArgs(args, { service_identity: certificate });
+      assertServiceIdentity(args.service_identity);
+    },
+    apply(args) {
+      // Checked again: the service identity may have changed since the proposal was made.
+      assertServiceIdentity(args.service_identity);
+    },
+  }],
+]);
