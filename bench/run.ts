@@ -2,9 +2,11 @@
 // each figure beside a reference measured in the same run (so ratios survive a slower machine).
 
 import { runLedgerBench } from './ledger-bench.js';
+import { runServiceBench } from './service-bench.js';
 
 const SUITES: Record<string, () => Promise<string>> = {
   ledger: runLedgerBench,
+  service: runServiceBench,
 };
 
 const requested = process.argv.slice(2);

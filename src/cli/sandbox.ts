@@ -35,7 +35,7 @@ const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
 const NODE_START_TIMEOUT_MS = 60_000;
 
-interface SandboxOptions {
+export interface SandboxOptions {
   port: number;
   workspace: string;
   members: number;
@@ -115,12 +115,17 @@ async function startNodeProcess(nodeDir: string, configPath: string): Promise<{ 
   return { child, url };
 }
 
-export async function runSandbox(args: string[]): Promise<number> {
-  const options = parseSandboxArgs(args);
-  if (options === 'help') {
-    process.stdout.write(SANDBOX_USAGE);
-    return 0;
-  }
+export interface RunningSandbox {
+  url: string;
+  workspace: string;
+  common: string;
+  nodeDir: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Creates the workspace, starts node 0 and opens the service; `step` reports progress. */
+export async function startSandbox(options: SandboxOptions, step: (text: string) => void): Promise<RunningSandbox> {
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = join(options.workspace, 'sandbox_0');
   const ledgerDir = join(nodeDir, 'ledger');
@@ -133,7 +138,6 @@ export async function runSandbox(args: string[]): Promise<number> {
   }
   mkdirSync(common, { recursive: true });
   mkdirSync(nodeDir, { recursive: true });
-  const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
   step('creating identities');
   const members = Array.from({ length: options.members }, (_, i) => ensureIdentity(common, `member${i}`, true));
   const users = Array.from({ length: options.users }, (_, i) => ensureIdentity(common, `user${i}`, false));
@@ -155,35 +159,48 @@ export async function runSandbox(args: string[]): Promise<number> {
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   step('starting node 0');
   const { child, url } = await startNodeProcess(nodeDir, configPath);
-  const stopNode = async () => {
+  const stop = async () => {
     if (child.exitCode !== null) return;
     child.kill('SIGTERM');
     await once(child, 'exit');
   };
   try {
     const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');
-    await openService({ url, serviceCertPem, members, users, app, onProgress: (text) => step(text) });
+    await openService({ url, serviceCertPem, members, users, app, onProgress: step });
   } catch (error) {
-    await stopNode();
+    await stop();
     throw error;
   }
+  return { url, workspace: options.workspace, common, nodeDir, child, stop };
+}
+
+export async function runSandbox(args: string[]): Promise<number> {
+  const options = parseSandboxArgs(args);
+  if (options === 'help') {
+    process.stdout.write(SANDBOX_USAGE);
+    return 0;
+  }
+  const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
+  const sandbox = await startSandbox(options, step);
+  const { url, common, nodeDir } = sandbox;
+  const cert = (name: string) => join(common, name);
   console.log(`
 Coco sandbox is running: ${url}
   workspace:          ${options.workspace}
-  service cert:       ${join(common, 'service_cert.pem')}
+  service cert:       ${cert('service_cert.pem')}
   node logs:          ${join(nodeDir, 'out')}, ${join(nodeDir, 'err')}
 
 Write and read a message as user0:
-  curl ${url}/app/log/private --cacert ${join(common, 'service_cert.pem')} --cert ${join(common, 'user0_cert.pem')} --key ${join(common, 'user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
-  curl "${url}/app/log/private?id=42" --cacert ${join(common, 'service_cert.pem')} --cert ${join(common, 'user0_cert.pem')} --key ${join(common, 'user0_privk.pem')}
+  curl ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
+  curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
 
 Press Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
-    child.once('exit', done);
+    sandbox.child.once('exit', done);
   });
   step('stopping');
-  await stopNode();
+  await sandbox.stop();
   return 0;
 }
