@@ -10,6 +10,8 @@ import { ledgerShow } from './ledger-show.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
 import { runSandbox } from './sandbox.js';
+import { runApp, runGov } from './gov-command.js';
+import { runReceipt } from './receipt-command.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -24,6 +26,12 @@ Commands:
       Start a local service and open it (npm start); see coco sandbox --help.
   node --config FILE
       Run a node (see docs/node-config.md).
+  gov propose FILE | vote ID --accept|--reject|--ballot FILE | withdraw ID | ack | status [ID]
+      Govern as a member (defaults: the sandbox workspace); see coco gov --help.
+  app deploy DIR|bundle.json
+      Propose and vote the application bundle in.
+  receipt verify FILE --service-cert PEM
+      Verify a transaction receipt offline.
   keygen --name NAME [--gen-enc-key] [--curve secp384r1|secp256r1] [--dir DIR]
       Create a member or user identity: NAME_privk.pem and NAME_cert.pem (and with
       --gen-enc-key an RSA encryption key pair), as CCF's keygenerator.sh does.
@@ -138,6 +146,9 @@ export async function run(args: string[]): Promise<number> {
     if (command === 'ledger') return await runLedger(rest);
     if (command === 'keygen') return await runKeygen(rest);
     if (command === 'sandbox') return await runSandbox(rest);
+    if (command === 'gov') return await runGov(rest);
+    if (command === 'app') return await runApp(rest);
+    if (command === 'receipt') return runReceipt(rest);
     if (command === 'node') {
       const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE);
       if (values.help) return printUsage(NODE_USAGE);
@@ -153,6 +164,11 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof LedgerVerificationError) {
       console.error(`coco ledger verify: FAILED ${error.message}`);
       return 1;
+    }
+    const code = (error as { code?: unknown }).code;
+    if ((typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) || (error instanceof CocoError && code === 'UsageError')) {
+      console.error(`coco: ${(error as Error).message}`);
+      return 2;
     }
     if (error instanceof CocoError) {
       console.error(`coco: ${error.message} [${error.code}]`);

@@ -171,6 +171,8 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     await stop();
     throw error;
   }
+  // Where `coco gov` and `coco app` find the service by default.
+  writeFileSync(join(common, 'service_url'), `${url}\n`);
   return { url, workspace: options.workspace, common, nodeDir, child, stop };
 }
 

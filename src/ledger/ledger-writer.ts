@@ -61,6 +61,7 @@ export class LedgerWriter {
   private seqno = 0;
   private signatureSeqno = 0;
   private chunkBytes = 0;
+  private chunkRequested = false;
   private readonly nodeId: string;
   /** Derived once per ledger secret, not once per transaction. */
   private readonly commitSecrets = new WeakMap<Uint8Array, Uint8Array>();
@@ -68,6 +69,11 @@ export class LedgerWriter {
   constructor(private readonly options: LedgerWriterOptions) {
     this.tree.append(GENESIS_PLACEHOLDER_LEAF);
     this.nodeId = publicKeyId(options.identity.nodeCertPem);
+  }
+
+  /** Closes the current chunk at the next signature, whatever its size (governance's trigger_ledger_chunk). */
+  requestChunk(): void {
+    this.chunkRequested = true;
   }
 
   /** Seqno of the last signature transaction (0 before the first). */
@@ -114,7 +120,8 @@ export class LedgerWriter {
     maps.push(singletonMap(SIGNATURES_MAP, signature));
     // CCF stores the leaves since the previous signature, and what is needed to rebuild the root.
     maps.push(singletonMap(TREE_MAP, this.tree.serialize(this.signatureSeqno, this.tree.size)));
-    const full = this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
+    const full = this.chunkRequested || this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
+    this.chunkRequested = false;
     const result = this.append({ public: maps, private: [] }, NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
     this.signatureSeqno = txId.seqno;
     return result;

@@ -225,6 +225,11 @@ export class Node {
     return { view: this.view, seqno: this.commitSeqno };
   }
 
+  /** Governance's `trigger_ledger_chunk`: the next signature closes the chunk. */
+  requestLedgerChunk(): void {
+    this.writer.requestChunk();
+  }
+
   /** The Merkle root over every transaction so far: what a transaction reading now reads. */
   merkleRoot(): Uint8Array {
     return this.writer.tree.root();

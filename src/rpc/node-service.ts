@@ -17,6 +17,12 @@ import { Node } from '../node/node.js';
 import type { NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from './builtin-endpoints.js';
+import { addGovEndpoints } from './gov-endpoints.js';
+import { appRequestHandler } from './app-endpoints.js';
+import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
+import { Governance } from '../governance/proposals.js';
+import { JsApp } from '../js/js-app.js';
+import type { JsHost } from '../js/js-host.js';
 import { RpcServer } from './rpc-server.js';
 
 export interface RunningService {
@@ -110,12 +116,36 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   writeFileSync(config.serviceCertificateFile, service.certPem);
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
+  const jsHost: JsHost = {
+    monotonicMs: () => performance.now(),
+    untrustedNowMs: () => Date.now(),
+    log: (level, message) => console[level](`[js] ${message}`),
+    consensus: {
+      lastCommittedTxId: () => node.commitTxId,
+      statusForTxId: (txId) => node.status(txId),
+      viewForSeqno: (seqno) => (seqno >= 1 && seqno <= node.lastTxId.seqno ? node.lastTxId.view : null),
+    },
+  };
+  const runner = await JsConstitutionRunner.create(jsHost, {
+    serviceKeyPair: service.keyPair,
+    serviceCertPem: service.certPem,
+    triggerLedgerChunk: () => node.requestLedgerChunk(),
+  });
+  const governance = new Governance(runner);
+  const app = await JsApp.create();
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
   try {
     for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
-      const server = new RpcServer({ keyPem: nodeIdentity.keyPair.privateKeyPem, certPem: endorsedNodeCertPem, maxBodyBytes: config.maxBodyBytes, currentTxId: () => node.lastTxId });
+      const server = new RpcServer({
+        keyPem: nodeIdentity.keyPair.privateKeyPem,
+        certPem: endorsedNodeCertPem,
+        maxBodyBytes: config.maxBodyBytes,
+        currentTxId: () => node.lastTxId,
+        appFallback: appRequestHandler(node, app, jsHost, () => Math.floor(Date.now() / 1000)),
+      });
       addBuiltinEndpoints(server, node, { version });
+      addGovEndpoints(server, node, governance);
       const address = await server.listen(iface.bindAddress.host, iface.bindAddress.port);
       servers.push(server);
       urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
@@ -123,6 +153,8 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await node.stop();
+    runner.dispose();
+    app.dispose();
     throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
   }
   return {
@@ -132,6 +164,8 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await node.stop();
+      runner.dispose();
+      app.dispose();
     },
   };
 }

@@ -1,0 +1,180 @@
+// What a constitution's `apply` may ask of the node, as CCF's `ccf.node`, `ccf.network` and the
+// governance effects (`ccf.setJwtPublicSigningKeys`, ...): installed into the governance
+// interpreter, effective only while `apply` runs. Effects Coco does not support yet throw in JS
+// with a clear message instead of pretending.
+
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
+import { publicKeyDer } from '../crypto/signing.js';
+import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
+import type { KeyPair } from '../crypto/signing.js';
+import type { CallEnv } from '../js/call-env.js';
+import type { JsGlobalInstaller, JsGlobalScope } from '../js/interpreter.js';
+import type { JsValue } from '../js/js-value.js';
+import type { Transaction } from '../kv/transaction.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type ServiceInfo } from './builtin-tables.js';
+
+/** The node's side of the effects. */
+export interface GovernanceHost {
+  serviceKeyPair: KeyPair;
+  serviceCertPem: string;
+  /** Close the ledger chunk at the next signature. */
+  triggerLedgerChunk(): void;
+}
+
+/** Set as `CallEnv.extension` for an `apply` call: effects are refused in any other call. */
+export interface ApplyExtension {
+  kind: 'apply';
+  host: GovernanceHost;
+}
+
+function applyHost(env: CallEnv): GovernanceHost {
+  const extension = env.extension as ApplyExtension | undefined;
+  if (extension?.kind !== 'apply') throw new Error('this function is only available to the constitution\'s apply()');
+  return extension.host;
+}
+
+function stringArg(args: (JsValue | undefined)[], index: number, name: string): string {
+  const value = args[index];
+  if (typeof value !== 'string') throw new Error(`${name} must be a string`);
+  return value;
+}
+
+function numberArg(args: (JsValue | undefined)[], index: number, name: string): number {
+  const value = args[index];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number of days`);
+  return value;
+}
+
+function unsupported(name: string): () => never {
+  return () => {
+    throw new Error(`${name} is not supported by Coco yet`);
+  };
+}
+
+function openService(tx: Transaction, args: (JsValue | undefined)[]): void {
+  const infoBytes = tx.map(Tables.serviceInfo).get(SINGLETON);
+  if (infoBytes === undefined) throw new Error('the service has no identity');
+  const info = decodeJson<ServiceInfo>(infoBytes, Tables.serviceInfo);
+  const next = args[1];
+  if (next instanceof Uint8Array && fromUtf8(next).replace(/\0+$/, '') !== info.cert) {
+    throw new Error('next_service_identity is not this service\'s certificate');
+  }
+  if (info.status === 'Recovering') throw new Error('opening a recovering service needs recovery shares, which Coco does not support yet');
+  if (info.status !== 'Opening') throw new Error(`the service is ${info.status}, not Opening`);
+  tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...info, status: 'Open' }));
+}
+
+interface JwkKey {
+  kid?: unknown;
+  x5c?: unknown;
+  [field: string]: unknown;
+}
+
+function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
+  const issuer = stringArg(args, 0, 'issuer');
+  const jwks = args[2] as { keys?: JwkKey[] } | undefined;
+  if (!Array.isArray(jwks?.keys)) throw new Error('jwks must be {"keys": [...]}');
+  removeJwtKeys(tx, issuer);
+  const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
+  for (const key of jwks.keys) {
+    if (typeof key.kid !== 'string') throw new Error('every JWK needs a kid');
+    let der: Uint8Array;
+    if (Array.isArray(key.x5c) && typeof key.x5c[0] === 'string') {
+      der = publicKeyDer(`-----BEGIN CERTIFICATE-----\n${key.x5c[0]}\n-----END CERTIFICATE-----\n`);
+    } else {
+      der = publicKeyDerFromJwk(key);
+    }
+    const existing = table.get(utf8(key.kid));
+    const list = existing === undefined ? [] : decodeJson<unknown[]>(existing, Tables.jwtPublicSigningKeysMetadata);
+    list.push({ public_key: toBase64(der), issuer });
+    table.set(utf8(key.kid), encodeJson(list));
+  }
+}
+
+function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {
+  try {
+    return new Uint8Array(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
+  } catch {
+    throw new Error(`JWK ${String(jwk.kid)} is neither an RSA or EC key nor carries an x5c certificate`);
+  }
+}
+
+function removeJwtKeys(tx: Transaction, issuer: string): void {
+  const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
+  const updates: [Uint8Array, unknown[]][] = [];
+  table.forEach((value, key) => {
+    const list = decodeJson<{ issuer: string }[]>(value, Tables.jwtPublicSigningKeysMetadata);
+    const kept = list.filter((entry) => entry.issuer !== issuer);
+    if (kept.length !== list.length) updates.push([key, kept]);
+  });
+  for (const [key, kept] of updates) {
+    if (kept.length === 0) table.delete(key);
+    else table.set(key, encodeJson(kept));
+  }
+}
+
+export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope) => {
+  const { vm, ccf } = scope;
+  const node = vm.newObject();
+  const network = vm.newObject();
+  try {
+    scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
+      applyHost(env);
+      openService(env.tx, args);
+      return undefined;
+    });
+    scope.defineFunction(node, 'triggerLedgerChunk', (env) => {
+      applyHost(env).triggerLedgerChunk();
+      return undefined;
+    });
+    for (const name of ['triggerLedgerRekey', 'triggerRecoverySharesRefresh', 'triggerSnapshot', 'triggerACMERefresh', 'shuffleSealedShares']) {
+      scope.defineFunction(node, name, unsupported(`ccf.node.${name}`));
+    }
+    scope.defineFunction(network, 'getLatestLedgerSecretSeqno', (env) => {
+      applyHost(env);
+      return 1;
+    });
+    scope.defineFunction(network, 'generateEndorsedCertificate', (env, args) => {
+      const host = applyHost(env);
+      return issueCertificate({
+        csrPem: stringArg(args, 0, 'csr'),
+        issuerCertPem: host.serviceCertPem,
+        issuerKeyPair: host.serviceKeyPair,
+        validFrom: parseCcfValidFrom(stringArg(args, 1, 'valid_from')),
+        validityDays: numberArg(args, 2, 'validity_period_days'),
+        isCa: false,
+      });
+    });
+    scope.defineFunction(network, 'generateNetworkCertificate', (env, args) => {
+      const host = applyHost(env);
+      return createSelfSignedCertificate({
+        subjectCn: 'CCF Service',
+        keyPair: host.serviceKeyPair,
+        validFrom: parseCcfValidFrom(stringArg(args, 0, 'valid_from')),
+        validityDays: numberArg(args, 1, 'validity_period_days'),
+        isCa: true,
+      });
+    });
+    vm.setProp(ccf, 'node', node);
+    vm.setProp(ccf, 'network', network);
+    scope.defineFunction(ccf, 'setJwtPublicSigningKeys', (env, args) => {
+      applyHost(env);
+      setJwtKeys(env.tx, args);
+      return undefined;
+    });
+    scope.defineFunction(ccf, 'removeJwtPublicSigningKeys', (env, args) => {
+      applyHost(env);
+      removeJwtKeys(env.tx, stringArg(args, 0, 'issuer'));
+      return undefined;
+    });
+    // Coco keeps no bytecode cache: modules compile when an interpreter loads them.
+    scope.defineFunction(ccf, 'refreshAppBytecodeCache', (env) => {
+      applyHost(env);
+      return undefined;
+    });
+  } finally {
+    node.dispose();
+    network.dispose();
+  }
+};

@@ -1,0 +1,94 @@
+// Runs the constitution and ballots in QuickJS with CCF's rules: `validate`, `resolve` and ballots
+// read-only, `apply` with write access to the governance tables and the node's effects. The
+// constitution stays loaded until its text changes; each ballot loads into an interpreter of its
+// own. Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS.
+
+import { CocoError } from '../errors.js';
+import type { CallEnv } from '../js/call-env.js';
+import { JsInterpreter } from '../js/interpreter.js';
+import { JsExceptionError } from '../js/js-exception.js';
+import type { JsHost } from '../js/js-host.js';
+import type { JsValue } from '../js/js-value.js';
+import type { Transaction } from '../kv/transaction.js';
+import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
+import { installGovernanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
+
+const CONSTITUTION_MODULE = '/constitution.js';
+const BALLOT_MODULE = '/ballot.js';
+
+export class JsConstitutionRunner implements ConstitutionRunner {
+  private loadedConstitution: string | undefined;
+
+  private constructor(
+    private readonly constitutionInterpreter: JsInterpreter,
+    private readonly ballotInterpreter: JsInterpreter,
+    private readonly host: JsHost,
+    private readonly governanceHost: GovernanceHost,
+  ) {}
+
+  static async create(host: JsHost, governanceHost: GovernanceHost): Promise<JsConstitutionRunner> {
+    const [constitution, ballots] = await Promise.all([
+      JsInterpreter.create({ installers: [installGovernanceEffects] }),
+      JsInterpreter.create({}),
+    ]);
+    return new JsConstitutionRunner(constitution, ballots, host, governanceHost);
+  }
+
+  private env(tx: Transaction, kvContext: CallEnv['kvContext'], extension?: ApplyExtension): CallEnv {
+    return { host: this.host, tx, kvContext, ...(extension === undefined ? {} : { extension }) };
+  }
+
+  private callConstitution(constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
+    if (this.loadedConstitution !== constitution || !this.constitutionInterpreter.isUsable) {
+      this.constitutionInterpreter.load(new Map([[CONSTITUTION_MODULE, constitution]]));
+      this.loadedConstitution = constitution;
+    }
+    return run(() => this.constitutionInterpreter.call(CONSTITUTION_MODULE, exportName, args, env), () => (this.loadedConstitution = undefined));
+  }
+
+  validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string } {
+    const result = this.callConstitution(constitution, 'validate', [proposal], this.env(tx, 'governance-readonly'));
+    if (typeof result !== 'object' || result === null || Array.isArray(result) || result instanceof Uint8Array) {
+      throw new ScriptError({ reason: 'Validation failed to return an object' });
+    }
+    const record = result as Record<string, JsValue | undefined>;
+    return { valid: record.valid === true, description: typeof record.description === 'string' ? record.description : '' };
+  }
+
+  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string): boolean {
+    this.ballotInterpreter.load(new Map([[BALLOT_MODULE, ballot]]));
+    return run(() => this.ballotInterpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], this.env(tx, 'governance-readonly'))) === true;
+  }
+
+  resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown {
+    const voteValues: JsValue = votes.map((v) => ({ member_id: v.member_id, vote: v.vote }));
+    return this.callConstitution(constitution, 'resolve', [proposal, proposerId, voteValues, proposalId], this.env(tx, 'governance-readonly'));
+  }
+
+  apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void {
+    this.callConstitution(constitution, 'apply', [proposal, proposalId], this.env(tx, 'governance-apply', { kind: 'apply', host: this.governanceHost }));
+  }
+
+  dispose(): void {
+    this.constitutionInterpreter.dispose();
+    this.ballotInterpreter.dispose();
+  }
+}
+
+/** Script failures become ScriptErrors carrying CCF's reason and trace. */
+function run<T>(call: () => T, onSuspectState: () => void = () => undefined): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof JsExceptionError) throw new ScriptError({ reason: error.jsName ? `${error.jsName}: ${error.jsMessage}` : error.jsMessage, ...(error.jsStack ? { trace: error.jsStack } : {}) });
+    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') {
+      onSuspectState();
+      throw new ScriptError({ reason: 'Operation took too long to complete.' });
+    }
+    if (error instanceof CocoError && error.code.startsWith('Js')) {
+      onSuspectState();
+      throw new ScriptError({ reason: error.message });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+// One endpoint call: the matched endpoint's function runs in an interpreter on the JS Request, in
+// the KV context of its mode, and what it returns becomes an AppResponse by CCF's rules: status 200
+// unless given; a string body is text/plain, bytes application/octet-stream, anything else JSON;
+// headers the function sets win over that default; writes apply on 2xx unless ccf.rpc says otherwise.
+
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { APP_PATH_PREFIX, jsRequestObject, type AppRequest } from './app-request.js';
+import type { EndpointCallState } from './call-env.js';
+import type { EndpointMatch } from './endpoint-table.js';
+import type { JsInterpreter } from './interpreter.js';
+import type { HistoricalStateInput, JsHost } from './js-host.js';
+
+export interface AppResponse {
+  statusCode: number;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** Whether the transaction's writes should be committed. */
+  applyWrites: boolean;
+  /** Set by ccf.rpc.setClaimsDigest: bound into the transaction's receipt. */
+  claimsDigest?: Uint8Array;
+}
+
+export const CONTENT_TYPE_TEXT = 'text/plain';
+export const CONTENT_TYPE_OCTET_STREAM = 'application/octet-stream';
+export const CONTENT_TYPE_JSON = 'application/json';
+
+const DEFAULT_CONTENT_TYPES = { text: CONTENT_TYPE_TEXT, bytes: CONTENT_TYPE_OCTET_STREAM, json: CONTENT_TYPE_JSON } as const;
+const STATUS_OK = 200;
+
+export interface DispatchContext {
+  host: JsHost;
+  tx: Transaction;
+  /** Required by endpoints of mode "historical". */
+  historicalState?: HistoricalStateInput;
+}
+
+/** Runs `match`'s function for `request`; JS failures surface as CocoErrors (JsException, ...). */
+export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatch, request: AppRequest, context: DispatchContext): AppResponse {
+  const { info } = match;
+  if (info.mode === 'historical' && context.historicalState === undefined) {
+    throw new CocoError('InternalError', `endpoint ${match.key} has mode "historical" but no historical state was provided`);
+  }
+  const state: EndpointCallState = { body: request.body };
+  const startMs = context.host.monotonicMs();
+  const result = interpreter.callEndpoint(info.js_module, info.js_function, jsRequestObject(request, match), {
+    host: context.host,
+    tx: context.tx,
+    kvContext: info.mode === 'readwrite' ? 'application' : 'application-readonly',
+    endpoint: state,
+    historicalState: context.historicalState,
+  });
+  if (result.kind === 'invalid') {
+    throw new CocoError('JsInvalidResponse', `Invalid endpoint function return value from "${info.js_module}" export "${info.js_function}": ${result.reason}`);
+  }
+  const statusCode = result.statusCode ?? STATUS_OK;
+  const headers: Record<string, string> = result.kind === 'none' ? {} : { 'content-type': DEFAULT_CONTENT_TYPES[result.kind] };
+  Object.assign(headers, result.headers);
+  if (interpreter.metricsLoggingEnabled) {
+    const elapsedMs = Math.round(context.host.monotonicMs() - startMs);
+    context.host.log('info', `[js] JS execution complete: Method=${request.method}, Path=${APP_PATH_PREFIX}${match.route}, Status=${statusCode}, ExecMilliseconds=${elapsedMs}`);
+  }
+  const response: AppResponse = {
+    statusCode,
+    headers,
+    body: result.body,
+    applyWrites: state.applyWrites ?? (statusCode >= 200 && statusCode < 300),
+  };
+  if (state.claimsDigest !== undefined) response.claimsDigest = state.claimsDigest;
+  return response;
+}

@@ -1,0 +1,57 @@
+// A request to an app endpoint as the rpc layer hands it over, and the JS Request object CCF
+// builds from it (ccf-compat.md §9.2): lower-cased headers, path params, raw query, path, method,
+// url, route, hostname and caller; `body` (text/json/arrayBuffer) is added inside the sandbox.
+
+import type { JsValue } from './js-value.js';
+import type { EndpointMatch } from './endpoint-table.js';
+
+/** Paths of app endpoints start with this; keys in app.json leave it out. */
+export const APP_PATH_PREFIX = '/app';
+
+export interface AppRequest {
+  /** HTTP method as received, e.g. "POST". */
+  method: string;
+  /** Full request path as received (percent-encoded, no query), starting with "/app". */
+  path: string;
+  /** Raw query string without "?", "" when none. */
+  query: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** The Host header, or null. */
+  hostname: string | null;
+  /** The caller identity of the endpoint's authentication policy (§9.2), or null for none. */
+  caller: JsValue | null;
+}
+
+/** The request's path without the "/app" prefix, or undefined if it is not an app path. */
+export function endpointPath(request: AppRequest): string | undefined {
+  if (request.path === APP_PATH_PREFIX) return '/';
+  if (!request.path.startsWith(`${APP_PATH_PREFIX}/`)) return undefined;
+  return request.path.slice(APP_PATH_PREFIX.length);
+}
+
+/** The JS Request object's members; `body` is a placeholder, replaced inside the sandbox. */
+export interface EndpointRequest {
+  headers: Record<string, string>;
+  body: null;
+  caller: JsValue | null;
+  [member: string]: JsValue | null;
+}
+
+/** The JS Request object in CCF's member order, `body` left to the sandbox. */
+export function jsRequestObject(request: AppRequest, match: EndpointMatch): EndpointRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+  return {
+    headers,
+    query: request.query,
+    path: request.path,
+    method: request.method,
+    hostname: request.hostname,
+    route: `${APP_PATH_PREFIX}${match.route}`,
+    url: request.query === '' ? request.path : `${request.path}?${request.query}`,
+    params: match.params,
+    body: null,
+    caller: request.caller,
+  };
+}

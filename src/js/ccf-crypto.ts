@@ -1,0 +1,346 @@
+// The cryptography behind `ccf.crypto.*` as CCF's JS API defines it: signatures (ECDSA in IEEE
+// P1363 r||s form, RSA-PSS, RSASSA-PKCS1-v1_5, EdDSA, HMAC), SHA-256 digests, key generation, key
+// wrapping (RSA-OAEP with SHA-256, AES key wrap with padding, and the two combined), X.509 checks and
+// JWK <-> PEM conversion. Plain functions over strings and bytes; node:crypto does the work.
+
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import { CocoError } from '../errors.js';
+import { concatBytes, fromHex, plainBytes, utf8 } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { splitPemBundle } from '../crypto/pem.js';
+import { randomBytes } from '../crypto/random.js';
+import { generateKeyPair as generateCurveKeyPair } from '../crypto/signing.js';
+import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
+
+export interface SigningAlgorithm {
+  name: string;
+  hash?: string;
+  saltLength?: number;
+}
+
+export interface PemKeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+export interface WrapAlgorithm {
+  name: string;
+  label?: Uint8Array;
+  /** RSA-OAEP-AES-KWP: bits of the temporary AES key. */
+  aesKeySize?: number;
+}
+
+export type JwkKind = 'ec' | 'rsa' | 'eddsa';
+
+/** Smallest RSA modulus generated or accepted for generation (CCF's documented minimum). */
+export const RSA_MODULUS_BITS_MIN = 2048;
+/** Largest RSA modulus generated: key generation runs outside the JS deadline, so it is bounded. */
+export const RSA_MODULUS_BITS_MAX = 4096;
+const RSA_DEFAULT_EXPONENT = 65537;
+const AES_KEY_BITS = [128, 192, 256];
+/** RFC 5649's alternative initial value, the IV node's `id-aesNNN-wrap-pad` ciphers expect. */
+const AES_KWP_IV = fromHex('a65959a6');
+
+const HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+
+const SPKI_PEM = { type: 'spki', format: 'pem' } as const;
+const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
+
+const ECDSA_CURVES: Record<string, () => PemKeyPair> = {
+  secp256r1: () => fromCurveKeyPair('P-256'),
+  secp384r1: () => fromCurveKeyPair('P-384'),
+  secp521r1: () => generateKeyPairSync('ec', { namedCurve: 'secp521r1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+  secp256k1: () => generateKeyPairSync('ec', { namedCurve: 'secp256k1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+};
+
+const EDDSA_CURVES: Record<string, () => PemKeyPair> = {
+  curve25519: () => fromCurveKeyPair('Ed25519'),
+  x25519: () => generateKeyPairSync('x25519', { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+};
+
+/** Which node key types each JWK family covers, and the JWK members in CCF's order. */
+const JWK_KINDS: Record<JwkKind, { keyTypes: string[]; publicMembers: string[]; privateMembers: string[] }> = {
+  ec: { keyTypes: ['ec'], publicMembers: ['crv', 'x', 'y'], privateMembers: ['d'] },
+  rsa: { keyTypes: ['rsa'], publicMembers: ['n', 'e'], privateMembers: ['d', 'p', 'q', 'dp', 'dq', 'qi'] },
+  eddsa: { keyTypes: ['ed25519', 'x25519'], publicMembers: ['crv', 'x'], privateMembers: ['d'] },
+};
+
+export function digest(algorithm: string, data: Uint8Array): Uint8Array {
+  if (algorithm !== 'SHA-256') unsupported(`digest algorithm ${JSON.stringify(algorithm)}; supported: SHA-256`);
+  return sha256(data);
+}
+
+export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Array): Uint8Array {
+  if (algorithm.name === 'HMAC') {
+    // CCF uses the key string's bytes as the HMAC key.
+    return plainBytes(createHmac(hashOf(algorithm), utf8(keyPem)).update(data).digest());
+  }
+  const key = asKey(() => createPrivateKey(keyPem), 'a PEM private key');
+  checkKeyFits(algorithm, key);
+  if (algorithm.name === 'EdDSA') return plainBytes(nodeSign(null, data, key));
+  return plainBytes(nodeSign(hashOf(algorithm), data, { key, ...signatureOptions(algorithm) }));
+}
+
+/** True if `signature` verifies; false for a wrong signature, an error for an unusable key or algorithm. */
+export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
+  const key = asKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
+  checkKeyFits(algorithm, key);
+  const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm);
+  try {
+    return nodeVerify(hash, data, { key, ...signatureOptions(algorithm) }, signature);
+  } catch {
+    return false; // OpenSSL throws on some malformed signatures instead of returning false
+  }
+}
+
+export function generateAesKey(bits: number): Uint8Array {
+  if (!AES_KEY_BITS.includes(bits)) unsupported(`AES key size ${bits}; supported: 128, 192, 256`);
+  return randomBytes(bits / 8);
+}
+
+export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT): PemKeyPair {
+  if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX || bits % 8 !== 0) {
+    unsupported(`RSA modulus of ${bits} bits; use a multiple of 8 from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX}`);
+  }
+  if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
+    unsupported(`RSA public exponent ${exponent}; use an odd number from 3 to 2^32-1, normally 65537`);
+  }
+  return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: exponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+}
+
+export function generateEcdsaKeyPair(curve: string): PemKeyPair {
+  const generate = ECDSA_CURVES[curve];
+  if (generate === undefined) unsupported(`ECDSA curve ${JSON.stringify(curve)}; supported: ${Object.keys(ECDSA_CURVES).join(', ')}`);
+  return generate();
+}
+
+export function generateEddsaKeyPair(curve: string): PemKeyPair {
+  const generate = EDDSA_CURVES[curve];
+  if (generate === undefined) unsupported(`EdDSA curve ${JSON.stringify(curve)}; supported: ${Object.keys(EDDSA_CURVES).join(', ')}`);
+  return generate();
+}
+
+/**
+ * Wraps `key` with `wrappingKey`: RSA-OAEP (wrappingKey = PEM of an RSA public key), AES-KWP
+ * (wrappingKey = raw AES key), or RSA-OAEP-AES-KWP (a fresh AES key wrapped with RSA-OAEP, followed
+ * by `key` wrapped with that AES key).
+ */
+export function wrapKey(key: Uint8Array, wrappingKey: Uint8Array, algorithm: WrapAlgorithm): Uint8Array {
+  switch (algorithm.name) {
+    case 'RSA-OAEP':
+      return rsaOaepWrap(key, wrappingKey, algorithm.label);
+    case 'AES-KWP':
+      return aesKwp(key, wrappingKey, 'wrap');
+    case 'RSA-OAEP-AES-KWP': {
+      if (algorithm.aesKeySize === undefined) throw new CocoError('InvalidArgument', 'RSA-OAEP-AES-KWP needs aesKeySize (128, 192 or 256)');
+      const aesKey = generateAesKey(algorithm.aesKeySize);
+      return concatBytes(rsaOaepWrap(aesKey, wrappingKey, algorithm.label), aesKwp(key, aesKey, 'wrap'));
+    }
+    default:
+      return unsupported(`key wrapping algorithm ${JSON.stringify(algorithm.name)}; supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP`);
+  }
+}
+
+/** The inverse of wrapKey; `unwrappingKey` is the RSA private key PEM or the raw AES key. */
+export function unwrapKey(wrapped: Uint8Array, unwrappingKey: Uint8Array, algorithm: WrapAlgorithm): Uint8Array {
+  switch (algorithm.name) {
+    case 'RSA-OAEP':
+      return rsaOaepUnwrap(wrapped, unwrappingKey, algorithm.label);
+    case 'AES-KWP':
+      return aesKwp(wrapped, unwrappingKey, 'unwrap');
+    case 'RSA-OAEP-AES-KWP': {
+      const privateKey = asKey(() => createPrivateKey(Buffer.from(unwrappingKey)), 'a PEM RSA private key');
+      const split = (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+      if (split === 0 || wrapped.length <= split) {
+        throw new CocoError('InvalidArgument', 'RSA-OAEP-AES-KWP: the wrapped key is shorter than the RSA modulus');
+      }
+      const aesKey = rsaOaepUnwrap(wrapped.subarray(0, split), unwrappingKey, algorithm.label);
+      return aesKwp(wrapped.subarray(split), aesKey, 'unwrap');
+    }
+    default:
+      return unsupported(`key unwrapping algorithm ${JSON.stringify(algorithm.name)}; supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP`);
+  }
+}
+
+/** True if `pem` holds one or more certificates and nothing else that fails to parse. */
+export function isValidX509CertBundle(pem: string): boolean {
+  try {
+    const certificates = splitPemBundle(pem);
+    for (const certificate of certificates) parseCertificate(certificate);
+    return certificates.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True if the first certificate of `chain` chains, through the others, to one of the `trusted`
+ * certificates, every certificate being valid at `atMs` (ms since the epoch).
+ */
+export function isValidX509CertChain(chain: string, trusted: string, atMs: number): boolean {
+  try {
+    const [target, ...intermediatesPem] = splitPemBundle(chain);
+    if (target === undefined) return false;
+    const at = new Date(atMs);
+    return splitPemBundle(trusted).some((trustedRootPem) => {
+      try {
+        verifyCertificateChain(target, { trustedRootPem, intermediatesPem, at });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** JWK of a PEM key of the given family: public members only, or with the private ones. */
+export function pemToJwk(kind: JwkKind, pem: string, isPrivate: boolean, kid?: string): Record<string, string> {
+  const spec = JWK_KINDS[kind];
+  const key = asKey(() => (isPrivate ? createPrivateKey(pem) : createPublicKey(pem)), `a PEM ${isPrivate ? 'private' : 'public'} key`);
+  if (!spec.keyTypes.includes(key.asymmetricKeyType ?? '')) {
+    throw new CocoError('InvalidKey', `expected a ${kind.toUpperCase()} key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
+  }
+  const exported = key.export({ format: 'jwk' }) as Record<string, string | undefined>;
+  const jwk: Record<string, string> = { kty: exported.kty ?? '' };
+  if (kid !== undefined) jwk.kid = kid;
+  for (const member of isPrivate ? [...spec.publicMembers, ...spec.privateMembers] : spec.publicMembers) {
+    const value = exported[member];
+    if (value !== undefined) jwk[member] = value;
+  }
+  return jwk;
+}
+
+/** PEM (SPKI for public, PKCS#8 for private) of a JWK of the given family. */
+export function jwkToPem(kind: JwkKind, jwk: unknown, isPrivate: boolean): string {
+  const spec = JWK_KINDS[kind];
+  if (typeof jwk !== 'object' || jwk === null) throw new CocoError('InvalidArgument', 'expected a JWK object');
+  const source = jwk as Record<string, unknown>;
+  const members: Record<string, unknown> = { kty: source.kty };
+  for (const member of isPrivate ? [...spec.publicMembers, ...spec.privateMembers] : spec.publicMembers) {
+    if (typeof source[member] !== 'string') throw new CocoError('InvalidArgument', `the JWK has no string member "${member}"`);
+    members[member] = source[member];
+  }
+  const key = asKey(
+    () => (isPrivate ? createPrivateKey({ key: members as JsonWebKey, format: 'jwk' }) : createPublicKey({ key: members as JsonWebKey, format: 'jwk' })),
+    `a ${kind.toUpperCase()} JWK`,
+  );
+  if (!spec.keyTypes.includes(key.asymmetricKeyType ?? '')) {
+    throw new CocoError('InvalidKey', `expected a ${kind.toUpperCase()} JWK, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
+  }
+  return key.export(isPrivate ? PKCS8_PEM : SPKI_PEM).toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function fromCurveKeyPair(curve: 'P-256' | 'P-384' | 'Ed25519'): PemKeyPair {
+  const { privateKeyPem, publicKeyPem } = generateCurveKeyPair(curve);
+  return { privateKey: privateKeyPem, publicKey: publicKeyPem };
+}
+
+function publicKeyOf(keyOrCertPem: string): KeyObject {
+  if (keyOrCertPem.trimStart().startsWith('-----BEGIN CERTIFICATE')) {
+    return createPublicKey(parseCertificate(keyOrCertPem).publicKeyPem);
+  }
+  return createPublicKey(keyOrCertPem);
+}
+
+function hashOf(algorithm: SigningAlgorithm): string {
+  const hash = HASHES[algorithm.hash ?? ''];
+  if (hash === undefined) unsupported(`hash ${JSON.stringify(algorithm.hash)} for ${algorithm.name}; supported: SHA-256, SHA-384, SHA-512`);
+  return hash;
+}
+
+/** Throws unless the algorithm is one CCF knows and `key` is of the type it needs. */
+function checkKeyFits(algorithm: SigningAlgorithm, key: KeyObject): void {
+  const keyType = key.asymmetricKeyType ?? 'unknown';
+  const expected: Record<string, string[]> = {
+    ECDSA: ['ec'],
+    'RSA-PSS': ['rsa', 'rsa-pss'],
+    'RSASSA-PKCS1-v1_5': ['rsa'],
+    EdDSA: ['ed25519', 'ed448'],
+  };
+  const types = expected[algorithm.name];
+  if (types === undefined) {
+    unsupported(`signing algorithm ${JSON.stringify(algorithm.name)}; supported: ECDSA, RSA-PSS, RSASSA-PKCS1-v1_5, EdDSA, HMAC (sign only)`);
+  }
+  if (!types.includes(keyType)) throw new CocoError('InvalidKey', `a ${keyType} key cannot be used with ${algorithm.name}`);
+}
+
+function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1363'; padding?: number; saltLength?: number } {
+  switch (algorithm.name) {
+    case 'ECDSA':
+      return { dsaEncoding: 'ieee-p1363' };
+    case 'RSA-PSS':
+      return { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.saltLength ?? 0 };
+    case 'RSASSA-PKCS1-v1_5':
+      return { padding: constants.RSA_PKCS1_PADDING };
+    default:
+      return {};
+  }
+}
+
+function rsaOaepWrap(key: Uint8Array, publicKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
+  const publicKey = asKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key');
+  return plainBytes(publicEncrypt(oaep(publicKey, label), key));
+}
+
+function rsaOaepUnwrap(wrapped: Uint8Array, privateKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
+  const privateKey = asKey(() => createPrivateKey(Buffer.from(privateKeyPem)), 'a PEM RSA private key');
+  try {
+    return plainBytes(privateDecrypt(oaep(privateKey, label), wrapped));
+  } catch (cause) {
+    throw new CocoError('UnwrapFailed', 'RSA-OAEP unwrapping failed: wrong key, wrong label or tampered data', { cause });
+  }
+}
+
+function oaep(key: KeyObject, label: Uint8Array | undefined) {
+  if (key.asymmetricKeyType !== 'rsa') throw new CocoError('InvalidKey', `RSA-OAEP needs an RSA key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
+  return {
+    key,
+    padding: constants.RSA_PKCS1_OAEP_PADDING,
+    oaepHash: 'sha256',
+    ...(label !== undefined && label.length > 0 ? { oaepLabel: label } : {}),
+  };
+}
+
+function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwrap'): Uint8Array {
+  if (!AES_KEY_BITS.includes(aesKey.length * 8)) {
+    throw new CocoError('InvalidKey', `AES-KWP needs a 16, 24 or 32 byte key, got ${aesKey.length} bytes`);
+  }
+  if (data.length === 0) throw new CocoError('InvalidArgument', `AES-KWP cannot ${direction} empty data`);
+  const cipherName = `id-aes${aesKey.length * 8}-wrap-pad`;
+  try {
+    const cipher = direction === 'wrap' ? createCipheriv(cipherName, aesKey, AES_KWP_IV) : createDecipheriv(cipherName, aesKey, AES_KWP_IV);
+    return concatBytes(cipher.update(data), cipher.final());
+  } catch (cause) {
+    throw new CocoError(direction === 'wrap' ? 'InvalidArgument' : 'UnwrapFailed', `AES-KWP ${direction} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function asKey(parse: () => KeyObject, expected: string): KeyObject {
+  try {
+    return parse();
+  } catch (cause) {
+    throw new CocoError('InvalidKey', `expected ${expected}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function unsupported(what: string): never {
+  throw new CocoError('UnsupportedAlgorithm', `unsupported ${what}`);
+}

@@ -1,0 +1,438 @@
+// The native half of the `ccf` global: the private `host` functions the prelude (ccf-prelude.ts)
+// calls. They enforce what JS must not decide for itself: the KV access matrix, no KV or ccf.rpc
+// use at module top level, request data only during its own request, and optional host
+// capabilities that throw a clear error when the node did not provide them.
+
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { CocoError, invariant } from '../errors.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { certificateId } from '../crypto/entity-id.js';
+import { randomBytes } from '../crypto/random.js';
+import type { MapHandle } from '../kv/map-handle.js';
+import type { Transaction } from '../kv/transaction.js';
+import { formatTxId } from '../ledger/tx-id.js';
+import * as ccfCrypto from './ccf-crypto.js';
+import { CCF_PRELUDE_SOURCE } from './ccf-prelude.js';
+import type { CallEnv } from './call-env.js';
+import type { HistoricalStateInput, JsHost } from './js-host.js';
+import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
+import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
+
+/** What one endpoint function returned, as the prelude's dispatch reports it. */
+export type EndpointResult =
+  | {
+      kind: 'none' | 'bytes' | 'text' | 'json';
+      /** Undefined when the function returned no statusCode. */
+      statusCode: number | undefined;
+      headers: Record<string, string>;
+      body: Uint8Array;
+    }
+  | { kind: 'invalid'; reason: string };
+
+interface MapSlot {
+  access: MapAccess;
+  handle: MapHandle | undefined;
+}
+
+/** The state of the call an interpreter is running. */
+export interface ActiveCall {
+  readonly env: CallEnv;
+  /** Distinguishes calls, so that a request object kept past its call cannot read a later body. */
+  readonly id: number;
+  /** 'module' while app modules evaluate (no KV access), 'function' inside the called function. */
+  phase: 'module' | 'function';
+  /** Per source (0 = tx, 1 = historical state, more from getStateRange) and map name. */
+  readonly maps: Map<string, MapSlot>;
+  readonly historicalSources: Map<number, HistoricalStateInput>;
+}
+
+/** What the host functions need from the interpreter that runs them. */
+export interface GlobalsSession {
+  readonly bridge: QuickJsBridge;
+  /** The running call; a GuestError naming `what` when there is none. */
+  activeCall(what: string): ActiveCall;
+  untrustedTime: boolean;
+  metricsLogging: boolean;
+  /** Called when a Node exception unwound QuickJS mid-call, which leaves it unusable. */
+  markBroken(cause: unknown): void;
+  /** A source id for one historical state of the running call. */
+  nextHistoricalSource(): number;
+}
+
+/** Handles of the prelude's entry points; `dispose` releases them. */
+export interface PreludeApi {
+  callExport: QuickJSHandle;
+  callExportWith: QuickJSHandle;
+  dispatch: QuickJSHandle;
+  encode: QuickJSHandle;
+  decode: QuickJSHandle;
+  makeError: QuickJSHandle;
+  dispose(): void;
+}
+
+type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | { error: QuickJSHandle } | undefined;
+
+const CLAIMS_DIGEST_BYTES = 32;
+const RANDOM_POOL_NUMBERS = 64;
+/** 2^53: Math.random returns 53 random bits as a fraction of this. */
+const TWO_POW_53 = 2 ** 53;
+const TWO_POW_32 = 2 ** 32;
+
+const WRITE_OPERATIONS = new Set(['set', 'delete', 'clear']);
+
+/**
+ * Evaluates the prelude in the session's context with the host functions, installing `ccf`,
+ * `console`, `Math.random`, `Date` and `snp_attestation`, and connects the session's bridge to it.
+ */
+export function installCcfGlobals(session: GlobalsSession): PreludeApi {
+  const { bridge } = session;
+  const vm = bridge.vm;
+  const hostObject = vm.newObject();
+  try {
+    for (const [name, fn] of Object.entries(hostFunctions(session))) defineHostFunction(bridge, hostObject, name, fn);
+    const factory = unwrapSetup(vm, vm.evalCode(CCF_PRELUDE_SOURCE, '<coco:ccf-prelude>', { type: 'global', strict: true }));
+    const markerHandle = vm.newString(bridge.marker);
+    let apiHandle: QuickJSHandle;
+    try {
+      apiHandle = unwrapSetup(vm, vm.callFunction(factory, vm.undefined, hostObject, markerHandle));
+    } finally {
+      markerHandle.dispose();
+      factory.dispose();
+    }
+    try {
+      const api: PreludeApi = {
+        callExport: vm.getProp(apiHandle, 'callExport'),
+        callExportWith: vm.getProp(apiHandle, 'callExportWith'),
+        dispatch: vm.getProp(apiHandle, 'dispatch'),
+        encode: vm.getProp(apiHandle, 'encode'),
+        decode: vm.getProp(apiHandle, 'decode'),
+        makeError: vm.getProp(apiHandle, 'makeError'),
+        dispose() {
+          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.encode, api.decode, api.makeError]) handle.dispose();
+        },
+      };
+      bridge.connect(api);
+      return api;
+    } finally {
+      apiHandle.dispose();
+    }
+  } finally {
+    hostObject.dispose();
+  }
+}
+
+/** Defines `target[name]` as a host function; Node errors reach JS as JS errors (see GuestError). */
+export function defineHostFunction(bridge: QuickJsBridge, target: QuickJSHandle, name: string, fn: HostFunction): void {
+  const vm = bridge.vm;
+  const handle = vm.newFunction(name, (...args) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      return { error: bridge.newError(error) };
+    }
+  });
+  try {
+    vm.setProp(target, name, handle);
+  } finally {
+    handle.dispose();
+  }
+}
+
+function unwrapSetup(vm: QuickJSContext, result: ReturnType<QuickJSContext['callFunction']>): QuickJSHandle {
+  if (result.error !== undefined) {
+    const details = JSON.stringify(vm.dump(result.error));
+    result.error.dispose();
+    throw new CocoError('InternalError', `the ccf global failed to install: ${details}`);
+  }
+  return result.value;
+}
+
+function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
+  const { bridge } = session;
+  const vm = bridge.vm;
+  const str = (handle: QuickJSHandle): string => vm.getString(handle);
+  const num = (handle: QuickJSHandle): number => vm.getNumber(handle);
+  const flag = (handle: QuickJSHandle): boolean => vm.getNumber(handle) !== 0;
+  const bytes = (handle: QuickJSHandle): Uint8Array => bridge.readBytes(handle);
+  const isUndefined = (handle: QuickJSHandle | undefined): boolean => handle === undefined || vm.typeof(handle) === 'undefined';
+  const bool = (value: boolean): QuickJSHandle => (value ? vm.true : vm.false);
+  const anyPhase = (what: string): CallEnv => session.activeCall(what).env;
+
+  function inFunction(what: string): ActiveCall {
+    const call = session.activeCall(what);
+    if (call.phase !== 'function') {
+      throw new GuestError('Error', `${what} cannot be used at module top level: use it inside a function of the app`);
+    }
+    return call;
+  }
+
+  function source(call: ActiveCall, id: number): { tx: Transaction; readOnly: boolean } {
+    if (id === 0) return { tx: call.env.tx, readOnly: false };
+    const state = id === 1 ? call.env.historicalState : call.historicalSources.get(id);
+    if (state === undefined) {
+      throw new GuestError(
+        'Error',
+        id === 1
+          ? 'ccf.historicalState is only set in endpoints with mode "historical"'
+          : 'this historical state belongs to an earlier call; fetch it again with ccf.historical.getStateRange',
+      );
+    }
+    return { tx: state.tx, readOnly: true };
+  }
+
+  /** The map handle for a KV operation, after the access check for the call's context. */
+  function map(operation: string, sourceHandle: QuickJSHandle, nameHandle: QuickJSHandle): MapHandle {
+    const name = str(nameHandle);
+    const call = session.activeCall(`ccf.kv['${name}'].${operation}()`);
+    if (call.phase !== 'function') {
+      throw new GuestError('Error', `Cannot call ${operation}() on map '${name}' at module top level: the KV can only be used inside a function of the app`);
+    }
+    const sourceId = num(sourceHandle);
+    const slotKey = sourceId === 0 ? name : `${sourceId}\u0000${name}`;
+    let slot = call.maps.get(slotKey);
+    const { tx, readOnly } = source(call, sourceId);
+    if (slot === undefined) {
+      const access = mapAccess(call.env.kvContext, name);
+      slot = { access: readOnly && access === 'readwrite' ? 'read' : access, handle: undefined };
+      call.maps.set(slotKey, slot);
+    }
+    const allowed = WRITE_OPERATIONS.has(operation) ? slot.access === 'readwrite' : slot.access !== 'none';
+    if (!allowed) {
+      const kind = slot.access === 'read' ? 'read-only' : 'inaccessible';
+      const context = readOnly ? 'historical (read-only)' : describeKvContext(call.env.kvContext);
+      throw new GuestError('TypeError', `Cannot call ${operation}() on ${kind} map '${name}' in the ${context} execution context`);
+    }
+    return (slot.handle ??= tx.map(name));
+  }
+
+  function consensus(): NonNullable<JsHost['consensus']> {
+    const host = anyPhase('ccf.consensus').host;
+    if (host.consensus === undefined) throw new GuestError('Error', 'ccf.consensus is not available in this context');
+    return host.consensus;
+  }
+
+  function historical(): NonNullable<JsHost['historical']> {
+    const host = inFunction('ccf.historical').env.host;
+    if (host.historical === undefined) throw new GuestError('Error', 'ccf.historical is not available in this context');
+    return host.historical;
+  }
+
+  function endpoint(what: string): NonNullable<CallEnv['endpoint']> {
+    const state = inFunction(what).env.endpoint;
+    if (state === undefined) throw new GuestError('Error', `${what} can only be used while an endpoint handles a request`);
+    return state;
+  }
+
+  function requestBody(callIdHandle: QuickJSHandle): Uint8Array {
+    const call = session.activeCall('request.body');
+    const state = call.env.endpoint;
+    if (state === undefined || call.id !== num(callIdHandle)) {
+      throw new GuestError('Error', 'request.body can only be read while its own request is handled');
+    }
+    return state.body;
+  }
+
+  const randomPool: number[] = [];
+  function random(): number {
+    if (randomPool.length === 0) {
+      const pool = randomBytes(RANDOM_POOL_NUMBERS * 8);
+      const view = new DataView(pool.buffer, pool.byteOffset, pool.byteLength);
+      for (let i = 0; i < RANDOM_POOL_NUMBERS; i++) {
+        const high = view.getUint32(i * 8) >>> 11; // 21 bits
+        randomPool.push((high * TWO_POW_32 + view.getUint32(i * 8 + 4)) / TWO_POW_53);
+      }
+    }
+    const value = randomPool.pop();
+    invariant(value !== undefined, 'the random pool was just refilled');
+    return value;
+  }
+
+  const wrapAlgorithm = (name: QuickJSHandle, label: QuickJSHandle | undefined, aesKeySize: QuickJSHandle | undefined): ccfCrypto.WrapAlgorithm => ({
+    name: str(name),
+    label: label === undefined || isUndefined(label) ? undefined : bytes(label),
+    aesKeySize: aesKeySize === undefined || isUndefined(aesKeySize) ? undefined : num(aesKeySize),
+  });
+
+  return {
+    // ---- converters, time, randomness, log
+    strToBuf: (json) => bridge.newBytes(utf8(JSON.parse(str(json)) as string)),
+    bufToStr: (b) => bridge.newString(fromUtf8(bytes(b))),
+    pemToId: (pem) => vm.newString(certificateId(str(pem))),
+    now: () => {
+      const env = anyPhase('Date');
+      return vm.newNumber(session.untrustedTime ? env.host.untrustedNowMs() : 0);
+    },
+    setUntrustedTime: (enable) => {
+      const previous = session.untrustedTime;
+      session.untrustedTime = flag(enable);
+      return bool(previous);
+    },
+    setMetricsLogging: (enable) => {
+      const previous = session.metricsLogging;
+      session.metricsLogging = flag(enable);
+      return bool(previous);
+    },
+    random: () => vm.newNumber(random()),
+    log: (level, message) => {
+      const name = str(level);
+      invariant(name === 'info' || name === 'warn' || name === 'error', 'the prelude logs at info, warn or error');
+      anyPhase('console').host.log(name, JSON.parse(str(message)) as string);
+      return undefined;
+    },
+
+    // ---- ccf.kv
+    kvHas: (source, name, key) => bool(map('has', source, name).has(bytes(key))),
+    kvGet: (source, name, key) => {
+      const value = map('get', source, name).get(bytes(key));
+      return value === undefined ? vm.undefined : bridge.newBytes(value);
+    },
+    kvVersion: (source, name, key) => {
+      const version = map('getVersionOfPreviousWrite', source, name).getVersionOfPreviousWrite(bytes(key));
+      return version === undefined ? vm.undefined : vm.newNumber(Number(version));
+    },
+    kvSet: (source, name, key, value) => {
+      map('set', source, name).set(bytes(key), bytes(value));
+      return undefined;
+    },
+    kvDelete: (source, name, key) => {
+      map('delete', source, name).delete(bytes(key));
+      return undefined;
+    },
+    kvClear: (source, name) => {
+      map('clear', source, name).clear();
+      return undefined;
+    },
+    kvSize: (source, name) => vm.newNumber(map('size', source, name).size()),
+    kvForEach: (source, name, callback, mapObject) => {
+      let failure: QuickJSHandle | undefined;
+      map('forEach', source, name).forEach((value, key) => {
+        const args = [bridge.newBytes(value), bridge.newBytes(key), mapObject];
+        let result: ReturnType<QuickJSContext['callFunction']>;
+        try {
+          result = vm.callFunction(callback, vm.undefined, args);
+        } catch (error) {
+          session.markBroken(error);
+          throw error;
+        } finally {
+          args[0]?.dispose();
+          args[1]?.dispose();
+        }
+        if (result.error !== undefined) {
+          failure = result.error;
+          return false;
+        }
+        result.value.dispose();
+        return true;
+      });
+      return failure === undefined ? undefined : { error: failure };
+    },
+
+    // ---- ccf.rpc and the request
+    setApplyWrites: (force) => {
+      endpoint('ccf.rpc.setApplyWrites').applyWrites = flag(force);
+      return undefined;
+    },
+    setClaimsDigest: (digestHandle) => {
+      const digest = bytes(digestHandle);
+      if (digest.length !== CLAIMS_DIGEST_BYTES) {
+        throw new GuestError('TypeError', `setClaimsDigest: the digest must be ${CLAIMS_DIGEST_BYTES} bytes (a SHA-256), got ${digest.length}`);
+      }
+      endpoint('ccf.rpc.setClaimsDigest').claimsDigest = digest;
+      return undefined;
+    },
+    requestText: (callId) => bridge.newString(fromUtf8(requestBody(callId))),
+    requestBody: (callId) => bridge.newBytes(requestBody(callId)),
+
+    // ---- ccf.consensus and ccf.historical
+    lastCommittedTxId: () => bridge.newValue({ ...consensus().lastCommittedTxId() }),
+    statusForTxId: (view, seqno) => vm.newString(consensus().statusForTxId({ view: num(view), seqno: num(seqno) })),
+    viewForSeqno: (seqno) => {
+      const view = consensus().viewForSeqno(num(seqno));
+      return view === null ? vm.null : vm.newNumber(view);
+    },
+    historicalState: () => {
+      const call = inFunction('ccf.historicalState');
+      const state = call.env.historicalState;
+      if (state === undefined) throw new GuestError('Error', 'ccf.historicalState is only set in endpoints with mode "historical"');
+      return bridge.newValue({ transactionId: formatTxId(state.transactionId), receipt: state.receipt });
+    },
+    getStateRange: (handle, start, end, expiry) => {
+      const states = historical().getStateRange(num(handle), num(start), num(end), num(expiry));
+      if (states === null) return vm.null;
+      const call = session.activeCall('ccf.historical.getStateRange');
+      return bridge.newValue(
+        states.map((state) => {
+          const id = session.nextHistoricalSource();
+          call.historicalSources.set(id, state);
+          return { transactionId: formatTxId(state.transactionId), receipt: state.receipt, source: id };
+        }),
+      );
+    },
+    dropCachedStates: (handle) => bool(historical().dropCachedStates(num(handle))),
+
+    // ---- ccf.crypto
+    digest: (algorithm, data) => bridge.newBytes(ccfCrypto.digest(str(algorithm), bytes(data))),
+    sign: (algorithm, key, data) => bridge.newBytes(ccfCrypto.sign(JSON.parse(str(algorithm)), JSON.parse(str(key)) as string, bytes(data))),
+    verifySignature: (algorithm, key, signature, data) =>
+      bool(ccfCrypto.verifySignature(JSON.parse(str(algorithm)), str(key), bytes(signature), bytes(data))),
+    generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
+    generateRsaKeyPair: (size, exponent) =>
+      bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent)) }),
+    generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
+    generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),
+    wrapKey: (key, wrappingKey, name, label, aesKeySize) =>
+      bridge.newBytes(ccfCrypto.wrapKey(bytes(key), bytes(wrappingKey), wrapAlgorithm(name, label, aesKeySize))),
+    unwrapKey: (key, unwrappingKey, name, label, aesKeySize) =>
+      bridge.newBytes(ccfCrypto.unwrapKey(bytes(key), bytes(unwrappingKey), wrapAlgorithm(name, label, aesKeySize))),
+    isValidX509CertBundle: (pem) => bool(ccfCrypto.isValidX509CertBundle(str(pem))),
+    isValidX509CertChain: (chain, trusted) =>
+      bool(ccfCrypto.isValidX509CertChain(str(chain), str(trusted), anyPhase('isValidX509CertChain').host.untrustedNowMs())),
+    pemToJwk: (kind, pem, isPrivate, kid) =>
+      bridge.newValue(ccfCrypto.pemToJwk(jwkKind(str(kind)), str(pem), flag(isPrivate), isUndefined(kid) ? undefined : str(kid))),
+    jwkToPem: (kind, jwk, isPrivate) => vm.newString(ccfCrypto.jwkToPem(jwkKind(str(kind)), parseJson(str(jwk)), flag(isPrivate))),
+  };
+}
+
+const BODY_KINDS = ['none', 'bytes', 'text', 'json'] as const;
+/** The prelude's dispatch marks an invalid response with this kind. */
+const INVALID_KIND = -1;
+
+/**
+ * Reads what the prelude's dispatch returned: `[kind, statusCode, headers JSON, payload]` with
+ * kind an index into BODY_KINDS and payload an ArrayBuffer (bytes, text) or JSON text, or
+ * `[-1, reason]`.
+ */
+export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle): EndpointResult {
+  const vm = bridge.vm;
+  const item = <T>(index: number, read: (value: QuickJSHandle) => T): T => {
+    const value = vm.getProp(handle, index);
+    try {
+      return read(value);
+    } finally {
+      value.dispose();
+    }
+  };
+  const kindIndex = item(0, (value) => vm.getNumber(value));
+  if (kindIndex === INVALID_KIND) return { kind: 'invalid', reason: item(1, (value) => vm.getString(value)) };
+  const kind = BODY_KINDS[kindIndex];
+  invariant(kind !== undefined, 'the prelude reports a known body kind');
+  const statusCode = item(1, (value) => (vm.typeof(value) === 'number' ? vm.getNumber(value) : undefined));
+  const headers = item(2, (value) => (vm.typeof(value) === 'string' ? (JSON.parse(vm.getString(value)) as Record<string, string>) : {}));
+  let body: Uint8Array = new Uint8Array(0);
+  if (kind === 'bytes' || kind === 'text') body = item(3, (value) => bridge.readBytes(value));
+  else if (kind === 'json') body = item(3, (value) => utf8(vm.getString(value)));
+  return { kind, statusCode, headers, body };
+}
+
+function jwkKind(kind: string): ccfCrypto.JwkKind {
+  invariant(kind === 'ec' || kind === 'rsa' || kind === 'eddsa', 'the prelude names a known JWK family');
+  return kind;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GuestError('TypeError', 'expected a JWK object');
+  }
+}

@@ -1,0 +1,580 @@
+// The JavaScript half of the `ccf` global, evaluated once in every fresh QuickJS context before any
+// app module: it builds `ccf.*`, `console`, `Math.random`, `Date` and `snp_attestation` over a
+// private `host` object of native functions (see ccf-globals.ts), checks argument types the way CCF
+// does, and defines the entry points the host calls. Nothing of `host` is reachable from app code.
+
+/**
+ * A function expression `(host, marker) => api`. `marker` is the per-interpreter key that tags
+ * byte buffers inside JSON (see js-value.ts). `api` holds the entry points: callExport,
+ * callExportWith, dispatch, encode, decode and makeError.
+ */
+export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
+  'use strict';
+  const G = globalThis;
+  const apply = Reflect.apply;
+  const jsonParse = JSON.parse;
+  const jsonStringify = JSON.stringify;
+  const isView = ArrayBuffer.isView;
+  const byteLengthOf = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+  const sliceBuffer = ArrayBuffer.prototype.slice;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const NativeDate = Date;
+  const PromiseCtor = Promise;
+
+  function isArrayBuffer(value) {
+    if (typeof value !== 'object' || value === null) return false;
+    try {
+      apply(byteLengthOf, value, []);
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  /** The bytes of an ArrayBuffer, or a copy of those a typed array or DataView shows. */
+  function bytesOf(value) {
+    if (value instanceof ArrayBuffer) return isArrayBuffer(value) ? value : undefined;
+    if (isView(value)) return apply(sliceBuffer, value.buffer, [value.byteOffset, value.byteOffset + value.byteLength]);
+    return undefined;
+  }
+
+  function describe(value) {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return 'an array';
+    return typeof value === 'object' ? 'an object' : 'a ' + typeof value;
+  }
+
+  function needBuffer(value, what, where) {
+    if (!isArrayBuffer(value)) throw new TypeError(where + ': ' + what + ' must be an ArrayBuffer, got ' + describe(value));
+    return value;
+  }
+
+  function needString(value, what, where) {
+    if (typeof value !== 'string') throw new TypeError(where + ': ' + what + ' must be a string, got ' + describe(value));
+    return value;
+  }
+
+  /** Strings and buffers up to this size convert here: cheaper than a call to the host. */
+  const INLINE_UTF8_MAX = 256;
+
+  function strToBuf(text) {
+    // As JSON: strings cross to the host as C strings, which would end at a NUL character.
+    if (text.length > INLINE_UTF8_MAX) return host.strToBuf(jsonStringify(text));
+    const out = new Uint8Array(text.length * 3);
+    let n = 0;
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x80) {
+        out[n++] = c;
+        continue;
+      }
+      if (c < 0x800) {
+        out[n++] = 0xc0 | (c >> 6);
+        out[n++] = 0x80 | (c & 0x3f);
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          out[n++] = 0xf0 | (c >> 18);
+          out[n++] = 0x80 | ((c >> 12) & 0x3f);
+          out[n++] = 0x80 | ((c >> 6) & 0x3f);
+          out[n++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd; // a lone surrogate has no UTF-8 form
+      }
+      out[n++] = 0xe0 | (c >> 12);
+      out[n++] = 0x80 | ((c >> 6) & 0x3f);
+      out[n++] = 0x80 | (c & 0x3f);
+    }
+    return apply(sliceBuffer, out.buffer, [0, n]);
+  }
+
+  /** UTF-8 decoding as the WHATWG Encoding standard does it: U+FFFD for each bad sequence. */
+  function bufToStr(buffer) {
+    const length = apply(byteLengthOf, buffer, []);
+    if (length > INLINE_UTF8_MAX) return host.bufToStr(buffer);
+    const bytes = new Uint8Array(buffer);
+    let text = '';
+    let i = 0;
+    while (i < length) {
+      const first = bytes[i];
+      if (first < 0x80) {
+        text += String.fromCharCode(first);
+        i++;
+        continue;
+      }
+      let needed = 0;
+      let point = 0;
+      let lower = 0x80;
+      let upper = 0xbf;
+      if (first >= 0xc2 && first <= 0xdf) {
+        needed = 1;
+        point = first & 0x1f;
+      } else if (first >= 0xe0 && first <= 0xef) {
+        needed = 2;
+        point = first & 0x0f;
+        if (first === 0xe0) lower = 0xa0;
+        if (first === 0xed) upper = 0x9f;
+      } else if (first >= 0xf0 && first <= 0xf4) {
+        needed = 3;
+        point = first & 0x07;
+        if (first === 0xf0) lower = 0x90;
+        if (first === 0xf4) upper = 0x8f;
+      } else {
+        text += '\ufffd';
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      let complete = true;
+      for (let k = 0; k < needed; k++, j++) {
+        const next = j < length ? bytes[j] : -1;
+        if (next < lower || next > upper) {
+          complete = false;
+          break;
+        }
+        lower = 0x80;
+        upper = 0xbf;
+        point = (point << 6) | (next & 0x3f);
+      }
+      text += complete ? String.fromCodePoint(point) : '\ufffd';
+      i = j;
+    }
+    return text;
+  }
+
+  function needNumber(value, what, where) {
+    if (typeof value !== 'number') throw new TypeError(where + ': ' + what + ' must be a number, got ' + describe(value));
+    return value;
+  }
+
+  // ---- values crossing the boundary: JSON text plus byte buffers tagged with the marker -------
+
+  function decode(json) {
+    const buffers = Array.prototype.slice.call(arguments, 1);
+    if (buffers.length === 0) return jsonParse(json);
+    return jsonParse(json, function (key, item) {
+      if (typeof item === 'object' && item !== null && apply(hasOwn, item, [marker])) return buffers[item[marker]];
+      return item;
+    });
+  }
+
+  function encode(value) {
+    const out = [undefined];
+    out[0] = jsonStringify(value, function (key, item) {
+      if (typeof item === 'object' && item !== null) {
+        const bytes = bytesOf(item);
+        if (bytes !== undefined) {
+          out.push(bytes);
+          return { [marker]: out.length - 2 };
+        }
+      }
+      return item;
+    });
+    return out;
+  }
+
+  // ---- ccf.kv: maps by name; every operation goes to the host, which checks the access ---------
+
+  function makeMap(source, name) {
+    const map = {
+      has(key) {
+        return host.kvHas(source, name, needBuffer(key, 'the key', 'has'));
+      },
+      get(key) {
+        return host.kvGet(source, name, needBuffer(key, 'the key', 'get'));
+      },
+      getVersionOfPreviousWrite(key) {
+        return host.kvVersion(source, name, needBuffer(key, 'the key', 'getVersionOfPreviousWrite'));
+      },
+      set(key, value) {
+        host.kvSet(source, name, needBuffer(key, 'the key', 'set'), needBuffer(value, 'the value', 'set'));
+        return map;
+      },
+      delete(key) {
+        host.kvDelete(source, name, needBuffer(key, 'the key', 'delete'));
+      },
+      clear() {
+        host.kvClear(source, name);
+      },
+      forEach(callback) {
+        if (typeof callback !== 'function') throw new TypeError('forEach: the callback must be a function, got ' + describe(callback));
+        host.kvForEach(source, name, callback, map);
+      },
+      get size() {
+        return host.kvSize(source, name);
+      },
+    };
+    return map;
+  }
+
+  /** Map objects kept per name; past this many names (an app naming maps per request) start afresh. */
+  const MAP_OBJECTS_MAX = 256;
+
+  function makeKv(source) {
+    const maps = new Map();
+    return new Proxy(Object.create(null), {
+      get(target, name) {
+        if (typeof name !== 'string') return undefined;
+        if (name.indexOf('\0') >= 0) throw new TypeError('map names cannot contain NUL characters');
+        let map = maps.get(name);
+        if (map === undefined) {
+          if (maps.size >= MAP_OBJECTS_MAX) maps.clear();
+          map = makeMap(source, name);
+          maps.set(name, map);
+        }
+        return map;
+      },
+      has(target, name) {
+        return typeof name === 'string';
+      },
+      set() {
+        return false;
+      },
+      defineProperty() {
+        return false;
+      },
+      deleteProperty() {
+        return false;
+      },
+    });
+  }
+
+  /** Source 0 is the call's transaction, 1 the historical state of a historical endpoint. */
+  const kv = makeKv(0);
+  const historicalKv = makeKv(1);
+
+  function makeHistoricalState(state) {
+    return { transactionId: state.transactionId, receipt: state.receipt, kv: makeKv(state.source) };
+  }
+
+  /**
+   * One object whose members always show the running call's historical state: @microsoft/ccf-app
+   * reads ccf.historicalState once, when its module loads, and interpreters here are reused.
+   */
+  const historicalState = Object.freeze({
+    get transactionId() {
+      return host.historicalState().transactionId;
+    },
+    get receipt() {
+      return host.historicalState().receipt;
+    },
+    get kv() {
+      host.historicalState();
+      return historicalKv;
+    },
+  });
+
+  // ---- ccf.crypto --------------------------------------------------------------------------------
+
+  function algorithmJson(algorithm, where) {
+    if (typeof algorithm !== 'object' || algorithm === null) throw new TypeError(where + ': the algorithm must be an object like { name: "ECDSA", hash: "SHA-256" }');
+    return jsonStringify({ name: String(algorithm.name), hash: algorithm.hash === undefined ? undefined : String(algorithm.hash), saltLength: algorithm.saltLength });
+  }
+
+  function wrapArgs(key, wrappingKey, params, where) {
+    if (typeof params !== 'object' || params === null) throw new TypeError(where + ': the parameters must be an object like { name: "RSA-OAEP" }');
+    const label = params.label === undefined || params.label === null ? undefined : needBuffer(params.label, 'label', where);
+    const aesKeySize = params.aesKeySize === undefined ? undefined : needNumber(params.aesKeySize, 'aesKeySize', where);
+    return [needBuffer(key, 'the key', where), needBuffer(wrappingKey, 'the wrapping key', where), String(params.name), label, aesKeySize];
+  }
+
+  function pemToJwk(kind, isPrivate, where) {
+    return function (pem, kid) {
+      return host.pemToJwk(kind, needString(pem, 'the PEM', where), isPrivate ? 1 : 0, kid === undefined ? undefined : needString(kid, 'kid', where));
+    };
+  }
+
+  function jwkToPem(kind, isPrivate) {
+    return function (jwk) {
+      return host.jwkToPem(kind, jsonStringify(jwk), isPrivate ? 1 : 0);
+    };
+  }
+
+  const crypto = {
+    sign(algorithm, key, data) {
+      return host.sign(algorithmJson(algorithm, 'sign'), jsonStringify(needString(key, 'the key', 'sign')), needBuffer(data, 'the data', 'sign'));
+    },
+    verifySignature(algorithm, key, signature, data) {
+      const where = 'verifySignature';
+      return host.verifySignature(algorithmJson(algorithm, where), needString(key, 'the key', where), needBuffer(signature, 'the signature', where), needBuffer(data, 'the data', where));
+    },
+    digest(algorithm, data) {
+      return host.digest(needString(algorithm, 'the algorithm', 'digest'), needBuffer(data, 'the data', 'digest'));
+    },
+    generateAesKey(size) {
+      return host.generateAesKey(needNumber(size, 'the size', 'generateAesKey'));
+    },
+    generateRsaKeyPair(size, exponent) {
+      const where = 'generateRsaKeyPair';
+      return host.generateRsaKeyPair(needNumber(size, 'the size', where), exponent === undefined ? undefined : needNumber(exponent, 'the exponent', where));
+    },
+    generateEcdsaKeyPair(curve) {
+      return host.generateEcdsaKeyPair(needString(curve, 'the curve', 'generateEcdsaKeyPair'));
+    },
+    generateEddsaKeyPair(curve) {
+      return host.generateEddsaKeyPair(needString(curve, 'the curve', 'generateEddsaKeyPair'));
+    },
+    wrapKey(key, wrappingKey, params) {
+      return apply(host.wrapKey, undefined, wrapArgs(key, wrappingKey, params, 'wrapKey'));
+    },
+    unwrapKey(key, unwrappingKey, params) {
+      return apply(host.unwrapKey, undefined, wrapArgs(key, unwrappingKey, params, 'unwrapKey'));
+    },
+    isValidX509CertBundle(pem) {
+      return host.isValidX509CertBundle(needString(pem, 'the PEM bundle', 'isValidX509CertBundle'));
+    },
+    isValidX509CertChain(chain, trusted) {
+      const where = 'isValidX509CertChain';
+      return host.isValidX509CertChain(needString(chain, 'the chain', where), needString(trusted, 'the trusted certificates', where));
+    },
+    pubPemToJwk: pemToJwk('ec', false, 'pubPemToJwk'),
+    pemToJwk: pemToJwk('ec', true, 'pemToJwk'),
+    pubRsaPemToJwk: pemToJwk('rsa', false, 'pubRsaPemToJwk'),
+    rsaPemToJwk: pemToJwk('rsa', true, 'rsaPemToJwk'),
+    pubEddsaPemToJwk: pemToJwk('eddsa', false, 'pubEddsaPemToJwk'),
+    eddsaPemToJwk: pemToJwk('eddsa', true, 'eddsaPemToJwk'),
+    pubJwkToPem: jwkToPem('ec', false),
+    jwkToPem: jwkToPem('ec', true),
+    pubRsaJwkToPem: jwkToPem('rsa', false),
+    rsaJwkToPem: jwkToPem('rsa', true),
+    pubEddsaJwkToPem: jwkToPem('eddsa', false),
+    eddsaJwkToPem: jwkToPem('eddsa', true),
+  };
+
+  // ---- the ccf global ----------------------------------------------------------------------------
+
+  const ccf = {
+    strToBuf(value) {
+      return strToBuf(needString(value, 'the argument', 'strToBuf'));
+    },
+    bufToStr(value) {
+      return bufToStr(needBuffer(value, 'the argument', 'bufToStr'));
+    },
+    jsonCompatibleToBuf(value) {
+      const json = jsonStringify(value);
+      if (json === undefined) throw new TypeError('jsonCompatibleToBuf: ' + describe(value) + ' has no JSON form');
+      return strToBuf(json);
+    },
+    bufToJsonCompatible(value) {
+      return jsonParse(bufToStr(needBuffer(value, 'the argument', 'bufToJsonCompatible')));
+    },
+    pemToId(pem) {
+      return host.pemToId(needString(pem, 'the certificate', 'pemToId'));
+    },
+    enableUntrustedDateTime(enable) {
+      return host.setUntrustedTime(enable ? 1 : 0);
+    },
+    enableMetricsLogging(enable) {
+      return host.setMetricsLogging(enable ? 1 : 0);
+    },
+    kv,
+    crypto,
+    rpc: {
+      setApplyWrites(force) {
+        host.setApplyWrites(force ? 1 : 0);
+      },
+      setClaimsDigest(digest) {
+        host.setClaimsDigest(needBuffer(digest, 'the digest', 'setClaimsDigest'));
+      },
+    },
+    consensus: {
+      getLastCommittedTxId() {
+        return host.lastCommittedTxId();
+      },
+      getStatusForTxId(view, seqno) {
+        const where = 'getStatusForTxId';
+        return host.statusForTxId(needNumber(view, 'the view', where), needNumber(seqno, 'the seqno', where));
+      },
+      getViewForSeqno(seqno) {
+        return host.viewForSeqno(needNumber(seqno, 'the seqno', 'getViewForSeqno'));
+      },
+    },
+    historical: {
+      getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry) {
+        const where = 'getStateRange';
+        const states = host.getStateRange(
+          needNumber(handle, 'the handle', where),
+          needNumber(startSeqno, 'the start seqno', where),
+          needNumber(endSeqno, 'the end seqno', where),
+          needNumber(secondsUntilExpiry, 'the expiry', where),
+        );
+        return states === null ? null : states.map(makeHistoricalState);
+      },
+      dropCachedStates(handle) {
+        return host.dropCachedStates(needNumber(handle, 'the handle', 'dropCachedStates'));
+      },
+    },
+    host: {
+      triggerSubprocess() {
+        throw new Error('ccf.host.triggerSubprocess is not supported by Coco: apps cannot start host processes');
+      },
+    },
+  };
+  ccf.historical.dropCachedStateRange = ccf.historical.dropCachedStates;
+  // Deprecated top-level aliases that CCF keeps.
+  for (const name of ['generateAesKey', 'generateRsaKeyPair', 'generateEcdsaKeyPair', 'wrapKey', 'digest', 'isValidX509CertBundle', 'isValidX509CertChain']) {
+    ccf[name] = crypto[name];
+  }
+  Object.defineProperty(ccf, 'historicalState', { get: () => historicalState, enumerable: true });
+  G.ccf = ccf;
+
+  G.snp_attestation = {
+    verifySnpAttestation() {
+      throw new Error('snp_attestation.verifySnpAttestation is not available in this Coco runtime');
+    },
+  };
+
+  // ---- console, Math.random, Date ----------------------------------------------------------------
+
+  function format(args) {
+    let text = '';
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      let part;
+      if (typeof arg === 'string') part = arg;
+      else if (arg instanceof Error) part = arg.stack ? arg.name + ': ' + arg.message + '\n' + arg.stack : arg.name + ': ' + arg.message;
+      else if (typeof arg === 'object' && arg !== null) {
+        try {
+          part = jsonStringify(arg);
+        } catch (e) {
+          part = String(arg);
+        }
+        if (part === undefined) part = String(arg);
+      } else part = String(arg);
+      text += (i === 0 ? '' : ' ') + part;
+    }
+    return text;
+  }
+  function logger(level) {
+    return function () {
+      host.log(level, jsonStringify(format(arguments)));
+    };
+  }
+  G.console = { log: logger('info'), info: logger('info'), debug: logger('info'), warn: logger('warn'), error: logger('error') };
+
+  Math.random = function random() {
+    return host.random();
+  };
+
+  /** Date with the host's untrusted clock, or the epoch until the app opts in. */
+  const CocoDate = function Date() {
+    if (new.target === undefined) return new NativeDate(host.now()).toString();
+    const args = arguments.length === 0 ? [host.now()] : Array.prototype.slice.call(arguments);
+    return Reflect.construct(NativeDate, args, new.target);
+  };
+  CocoDate.prototype = NativeDate.prototype;
+  CocoDate.now = function now() {
+    return host.now();
+  };
+  CocoDate.parse = NativeDate.parse;
+  CocoDate.UTC = NativeDate.UTC;
+  Object.defineProperty(NativeDate.prototype, 'constructor', { value: CocoDate, writable: true, configurable: true });
+  G.Date = CocoDate;
+
+  // ---- entry points for the host -----------------------------------------------------------------
+
+  /** Calls an exported function with decoded arguments; returns its result encoded. */
+  function callExport(fn, json) {
+    const args = apply(decode, undefined, Array.prototype.slice.call(arguments, 1));
+    return encode(apply(fn, undefined, args));
+  }
+
+  /** Calls an exported function with raw argument values; returns its result encoded. */
+  function callExportWith(fn) {
+    return encode(apply(fn, undefined, Array.prototype.slice.call(arguments, 1)));
+  }
+
+  /** request.body; a small UTF-8 body comes inline as text, anything else from the host. */
+  function makeBody(callId, text) {
+    return {
+      text() {
+        return text === undefined ? host.requestText(callId) : text;
+      },
+      json() {
+        return jsonParse(text === undefined ? host.requestText(callId) : text);
+      },
+      arrayBuffer() {
+        return host.requestBody(callId);
+      },
+    };
+  }
+
+  /** Kinds of response body, as dispatch reports them to the host. */
+  const BODY_NONE = 0;
+  const BODY_BYTES = 1;
+  const BODY_TEXT = 2;
+  const BODY_JSON = 3;
+  const INVALID = -1;
+
+  function invalid(reason) {
+    return [INVALID, reason];
+  }
+
+  /** Defines request[name] as the value of parse(), computed on first access only. */
+  function lazy(request, name, parse) {
+    Object.defineProperty(request, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = parse();
+        Object.defineProperty(request, name, { value: value, writable: true, configurable: true, enumerable: true });
+        return value;
+      },
+    });
+  }
+
+  /**
+   * Runs an endpoint function on a request and returns [kind, statusCode, headers JSON, payload],
+   * or [INVALID, reason]. Body rules are CCF's: undefined = no body, ArrayBuffer or view = bytes,
+   * string = text (as UTF-8 bytes), anything else = JSON text. Headers and caller are parsed only
+   * if read.
+   */
+  function dispatch(fn, callId, bodyText, requestJson, headersJson, callerJson) {
+    const callerBuffers = Array.prototype.slice.call(arguments, 6);
+    const request = jsonParse(requestJson);
+    lazy(request, 'headers', () => jsonParse(headersJson));
+    lazy(request, 'caller', () => apply(decode, undefined, [callerJson].concat(callerBuffers)));
+    request.body = makeBody(callId, bodyText);
+    const response = fn(request);
+    if (typeof response !== 'object' || response === null) {
+      return invalid('the endpoint function must return an object like { statusCode, headers, body }, got ' + describe(response));
+    }
+    if (response instanceof PromiseCtor) return invalid('the endpoint function returned a Promise: endpoint functions must be synchronous');
+    const statusCode = response.statusCode;
+    if (statusCode !== undefined && statusCode !== null && (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
+      return invalid('statusCode must be an integer from 100 to 599, got ' + (typeof statusCode === 'number' ? String(statusCode) : describe(statusCode)));
+    }
+    let headers;
+    if (typeof response.headers === 'object' && response.headers !== null) {
+      const lowerCased = {};
+      for (const name of Object.keys(response.headers)) lowerCased[name.toLowerCase()] = String(response.headers[name]);
+      headers = jsonStringify(lowerCased);
+    }
+    const status = statusCode === null ? undefined : statusCode;
+    const body = response.body;
+    if (body === undefined) return [BODY_NONE, status, headers];
+    const bytes = typeof body === 'object' && body !== null ? bytesOf(body) : undefined;
+    if (bytes !== undefined) return [BODY_BYTES, status, headers, bytes];
+    if (typeof body === 'string') return [BODY_TEXT, status, headers, strToBuf(body)];
+    let json;
+    try {
+      json = jsonStringify(body);
+    } catch (e) {
+      return invalid('error during JSON conversion of body: ' + String(e));
+    }
+    if (json === undefined) return invalid('the body (' + describe(body) + ') has no JSON form');
+    return [BODY_JSON, status, headers, json];
+  }
+
+  /** The error a failed host function throws, of a real Error class so that instanceof works. */
+  function makeError(name, message) {
+    return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : Error)(message);
+  }
+
+  return { callExport, callExportWith, dispatch, encode, decode, makeError };
+})`;

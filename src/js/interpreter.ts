@@ -1,0 +1,504 @@
+// One JavaScript interpreter: a QuickJS runtime and context in their own WebAssembly instance, with
+// CCF's limits (heap, stack, execution time through the interrupt handler and the host's monotonic
+// clock), the `ccf` global, and a set of ES modules loaded lazily by name. Calls run one at a time;
+// an exception, timeout or memory exhaustion ends the call with a CocoError and leaves the
+// interpreter usable. `load` swaps in a fresh runtime and context (new modules, no old state).
+
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { CocoError, invariant } from '../errors.js';
+import { fromUtf8, isValidUtf8, toHex } from '../crypto/bytes.js';
+import { randomBytes } from '../crypto/random.js';
+import type { EndpointRequest } from './app-request.js';
+import type { CallEnv } from './call-env.js';
+import {
+  defineHostFunction,
+  installCcfGlobals,
+  readEndpointResult,
+  type ActiveCall,
+  type EndpointResult,
+  type GlobalsSession,
+  type PreludeApi,
+} from './ccf-globals.js';
+import { JsExceptionError, type JsErrorDetails } from './js-exception.js';
+import { checkJsLimits, DEFAULT_JS_LIMITS, QUICKJS_STACK_BYTES_MAX, type JsLimits } from './js-limits.js';
+import { encodeJsValue, type JsValue } from './js-value.js';
+import { isPackageSpecifier, resolveModuleName } from './module-names.js';
+import { GuestError, QuickJsBridge } from './quickjs-bridge.js';
+import { newQuickJsInstance } from './quickjs-instance.js';
+
+/** Builds a call's arguments directly; the interpreter disposes the handles after the call. */
+export type ArgsBuilder = (vm: QuickJSContext) => QuickJSHandle[];
+
+/** What an extra global installer (e.g. governance's `ccf.node`) gets to work with. */
+export interface JsGlobalScope {
+  readonly vm: QuickJSContext;
+  /** The `ccf` global object; borrowed, valid while the installer runs. */
+  readonly ccf: QuickJSHandle;
+  /** The env of the running call; inside a host function only. */
+  currentEnv(): CallEnv;
+  /**
+   * Defines `target[name]` as a function that runs `impl` with the running call's env and its
+   * arguments as JsValues; `impl`'s result (a JsValue) is what JS gets back, its exceptions are
+   * thrown in JS.
+   */
+  defineFunction(target: QuickJSHandle, name: string, impl: (env: CallEnv, args: (JsValue | undefined)[]) => JsValue | undefined): void;
+}
+
+/** Adds globals to every fresh context, after `ccf` and before any app module. */
+export type JsGlobalInstaller = (scope: JsGlobalScope) => void;
+
+export interface JsInterpreterOptions {
+  limits?: Partial<JsLimits>;
+  installers?: readonly JsGlobalInstaller[];
+  /** Modules to load at once (see `load`). */
+  modules?: ReadonlyMap<string, string>;
+}
+
+export interface JsMemoryUsage {
+  /** Bytes QuickJS accounts to its heap (objects, strings, shapes, code). */
+  heapBytes: number;
+  /** Size of the WebAssembly memory the interpreter's instance has grown to. */
+  linearMemoryBytes: number;
+}
+
+/** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
+const MARKER_BYTES = 16;
+/** A valid UTF-8 request body up to this size travels with the request: no host call to read it. */
+const INLINE_BODY_BYTES_MAX = 64 * 1024;
+
+export class JsInterpreter {
+  readonly limits: Readonly<JsLimits>;
+  readonly #quickjs: QuickJSWASMModule;
+  readonly #installers: readonly JsGlobalInstaller[];
+  #sandbox: Sandbox | undefined;
+  /** Set once a Node exception unwound QuickJS mid-call: nothing may run in it again. */
+  #broken: CocoError | undefined;
+  #calls = 0;
+
+  private constructor(quickjs: QuickJSWASMModule, limits: JsLimits, installers: readonly JsGlobalInstaller[]) {
+    this.#quickjs = quickjs;
+    this.limits = Object.freeze({ ...limits });
+    this.#installers = installers;
+  }
+
+  /** A new interpreter in its own QuickJS instance (a few ms: compiles and instantiates QuickJS). */
+  static async create(options: JsInterpreterOptions = {}): Promise<JsInterpreter> {
+    const limits = checkJsLimits({ ...DEFAULT_JS_LIMITS, ...options.limits });
+    const interpreter = new JsInterpreter(await newQuickJsInstance(limits.maxHeapBytes), limits, options.installers ?? []);
+    if (options.modules !== undefined) interpreter.load(options.modules);
+    return interpreter;
+  }
+
+  /**
+   * Replaces the runtime and context with fresh ones holding `modules` (name -> source, names
+   * absolute like "/endpoints/all.js"). Modules evaluate on first use, at module top level
+   * without KV access.
+   */
+  load(modules: ReadonlyMap<string, string>): void {
+    this.#assertUsable();
+    for (const name of modules.keys()) {
+      if (!name.startsWith('/')) throw new CocoError('JsModuleError', `module name "${name}" must be absolute, like "/${name}"`);
+    }
+    this.#sandbox?.dispose();
+    this.#sandbox = undefined;
+    this.#sandbox = new Sandbox(this.#quickjs, this.limits, new Map(modules), this.#installers, (cause) => this.#markBroken(cause));
+  }
+
+  get isLoaded(): boolean {
+    return this.#sandbox !== undefined;
+  }
+
+  /** False once QuickJS was left in an unknown state (see JsInterpreterBroken): create a new one. */
+  get isUsable(): boolean {
+    return this.#broken === undefined;
+  }
+
+  /** Whether the app called `ccf.enableMetricsLogging(false)` (CCF's default is on). */
+  get metricsLoggingEnabled(): boolean {
+    return this.#loadedSandbox().metricsLogging;
+  }
+
+  /**
+   * Calls export `exportName` of module `moduleName` with `args` (JsValues, or handles from a
+   * builder) and returns its result as a JsValue (undefined for undefined).
+   */
+  call(moduleName: string, exportName: string, args: readonly JsValue[] | ArgsBuilder, env: CallEnv): JsValue | undefined {
+    return this.#run(env, moduleName, exportName, (sandbox, fn) => {
+      const vm = sandbox.vm;
+      let entry = sandbox.api.callExportWith;
+      let handles: QuickJSHandle[];
+      if (typeof args === 'function') {
+        handles = args(vm);
+      } else {
+        const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
+        entry = sandbox.api.callExport;
+        handles = [vm.newString(json), ...buffers.map((buffer) => sandbox.bridge.newBytes(buffer))];
+      }
+      try {
+        const result = sandbox.callFunction(entry, [fn, ...handles]);
+        try {
+          return sandbox.bridge.readEncoded(result);
+        } finally {
+          result.dispose();
+        }
+      } finally {
+        for (const handle of handles) if (handle.alive) handle.dispose();
+      }
+    });
+  }
+
+  /**
+   * Runs an endpoint function on a request (the JS Request's members; JS parses `headers` and
+   * `caller` only if the function reads them, and `body` serves `env.endpoint.body`). Reports what
+   * the function returned.
+   */
+  callEndpoint(moduleName: string, exportName: string, request: EndpointRequest, env: CallEnv): EndpointResult {
+    const { endpoint } = env;
+    invariant(endpoint !== undefined, 'an endpoint call carries its request state');
+    return this.#run(env, moduleName, exportName, (sandbox, fn, call) => {
+      const { vm, bridge } = sandbox;
+      const encodedCaller = encodeJsValue(request.caller, bridge.marker);
+      const inline = endpoint.body.length <= INLINE_BODY_BYTES_MAX && isValidUtf8(endpoint.body);
+      const handles = [
+        vm.newNumber(call.id),
+        inline ? bridge.newString(fromUtf8(endpoint.body)) : vm.undefined,
+        // Members keep their order; headers and caller are filled in lazily by the prelude.
+        vm.newString(JSON.stringify({ ...request, headers: null, caller: null })),
+        vm.newString(JSON.stringify(request.headers)),
+        vm.newString(encodedCaller.json),
+        ...encodedCaller.buffers.map((buffer) => bridge.newBytes(buffer)),
+      ];
+      try {
+        const result = sandbox.callFunction(sandbox.api.dispatch, [fn, ...handles]);
+        try {
+          return readEndpointResult(bridge, result);
+        } finally {
+          result.dispose();
+        }
+      } finally {
+        for (const handle of handles) handle.dispose();
+      }
+    });
+  }
+
+  memoryUsage(): JsMemoryUsage {
+    const sandbox = this.#loadedSandbox();
+    const usage = sandbox.runtime.computeMemoryUsage();
+    try {
+      const { memory_used_size: heapBytes } = sandbox.vm.dump(usage) as { memory_used_size: number };
+      return { heapBytes, linearMemoryBytes: this.#quickjs.getWasmMemory().buffer.byteLength };
+    } finally {
+      usage.dispose();
+    }
+  }
+
+  /** Frees the runtime and context. A broken interpreter is only dropped: QuickJS cannot free it. */
+  dispose(): void {
+    if (this.#broken === undefined) this.#sandbox?.dispose();
+    this.#sandbox = undefined;
+    this.#broken ??= new CocoError('JsInterpreterDisposed', 'the interpreter was disposed; create a new one');
+  }
+
+  #run<T>(env: CallEnv, moduleName: string, exportName: string, body: (sandbox: Sandbox, fn: QuickJSHandle, call: ActiveCall) => T): T {
+    const sandbox = this.#loadedSandbox();
+    invariant(sandbox.active === undefined, 'calls into one JsInterpreter do not nest');
+    const call: ActiveCall = { env, id: ++this.#calls, phase: 'module', maps: new Map(), historicalSources: new Map() };
+    sandbox.begin(call, env.host.monotonicMs() + this.limits.maxExecutionTimeMs);
+    try {
+      const fn = sandbox.exportedFunction(moduleName, exportName);
+      call.phase = 'function';
+      return body(sandbox, fn, call);
+    } catch (error) {
+      if (error instanceof SandboxFailure) throw this.#failure(sandbox, error, moduleName, exportName, call.phase);
+      if (error instanceof CocoError) throw error;
+      if (error instanceof GuestError) throw new CocoError('InternalError', `the host could not pass a value to JavaScript: ${error.message}`);
+      throw this.#markBroken(error);
+    } finally {
+      sandbox.end();
+    }
+  }
+
+  #failure(sandbox: Sandbox, failure: SandboxFailure, moduleName: string, exportName: string, phase: ActiveCall['phase']): CocoError {
+    const { name, message } = failure.details;
+    const what = phase === 'module' ? `loading module "${moduleName}"` : `"${moduleName}" export "${exportName}"`;
+    if (sandbox.timedOut) return new CocoError('JsExecutionTimeout', 'Operation took too long to complete.');
+    if (name === 'InternalError' && message === 'out of memory') {
+      return new CocoError('JsOutOfMemory', `${what} ran out of memory: the heap is limited to ${this.limits.maxHeapBytes} bytes`);
+    }
+    if (message === 'stack overflow') {
+      return new CocoError('JsStackOverflow', `${what} overflowed the stack (${sandbox.stackBytes} bytes): look for unbounded recursion`);
+    }
+    const shown = name === '' ? message : `${name}: ${message}`;
+    return new JsExceptionError(phase === 'module' ? 'JsModuleError' : 'JsException', `${what} threw ${shown}`, failure.details);
+  }
+
+  #markBroken(cause: unknown): CocoError {
+    const overflow = cause instanceof RangeError && /call stack/i.test(cause.message);
+    this.#broken ??= overflow
+      ? new CocoError('JsStackOverflow', "JavaScript overflowed Node's own stack, which leaves the interpreter unusable: create a new one", { cause })
+      : new CocoError('JsInterpreterBroken', `the interpreter failed inside QuickJS and cannot be used again: ${String(cause)}`, { cause });
+    return this.#broken;
+  }
+
+  #assertUsable(): void {
+    if (this.#broken !== undefined) throw this.#broken;
+  }
+
+  #loadedSandbox(): Sandbox {
+    this.#assertUsable();
+    if (this.#sandbox === undefined) throw new CocoError('JsModuleError', 'the interpreter has no modules loaded: call load() first');
+    return this.#sandbox;
+  }
+}
+
+/** A JS stack without the frames of Coco's own runtime code (the prelude, entry modules). */
+function withoutRuntimeFrames(stack: string): string {
+  const lines = stack.split('\n');
+  return lines
+    .filter((line, i) => !line.includes('<coco:') && !(line.trim() === 'at apply (native)' && (lines[i + 1] ?? '').includes('<coco:')))
+    .join('\n');
+}
+
+/** An exception thrown in QuickJS, caught at the boundary; the interpreter turns it into a CocoError. */
+class SandboxFailure extends Error {
+  readonly details: JsErrorDetails;
+
+  constructor(details: JsErrorDetails) {
+    super(details.message);
+    this.details = details;
+  }
+}
+
+/** One runtime + context with the ccf global, the app's modules and the running call's state. */
+class Sandbox implements GlobalsSession {
+  readonly runtime: QuickJSRuntime;
+  readonly vm: QuickJSContext;
+  readonly bridge: QuickJsBridge;
+  readonly api: PreludeApi;
+  readonly stackBytes: number;
+  readonly #modules: ReadonlyMap<string, string>;
+  readonly #namespaces = new Map<string, QuickJSHandle>();
+  readonly #functions = new Map<string, QuickJSHandle>();
+  /** Why each name imported but absent from the bundle could not be resolved. */
+  readonly #unresolved = new Map<string, string>();
+  readonly #markBroken: (cause: unknown) => void;
+  untrustedTime = false;
+  metricsLogging = true;
+  active: ActiveCall | undefined;
+  timedOut = false;
+  #deadlineMs: number | undefined;
+  #historicalSources = 1;
+
+  constructor(
+    quickjs: QuickJSWASMModule,
+    limits: Readonly<JsLimits>,
+    modules: ReadonlyMap<string, string>,
+    installers: readonly JsGlobalInstaller[],
+    markBroken: (cause: unknown) => void,
+  ) {
+    this.#modules = modules;
+    this.#markBroken = markBroken;
+    this.stackBytes = Math.min(limits.maxStackBytes, QUICKJS_STACK_BYTES_MAX);
+    this.runtime = quickjs.newRuntime();
+    try {
+      this.runtime.setMemoryLimit(limits.maxHeapBytes);
+      this.runtime.setMaxStackSize(this.stackBytes);
+      this.runtime.setInterruptHandler(() => this.#shouldInterrupt());
+      this.runtime.setModuleLoader(
+        (name) => this.#modules.get(name) ?? { error: new Error(this.#unresolved.get(name) ?? `module "${name}" is not in the app bundle`) },
+        (importer, specifier) => this.#resolve(importer, specifier),
+      );
+      this.vm = this.runtime.newContext();
+      this.bridge = new QuickJsBridge(this.vm, toHex(randomBytes(MARKER_BYTES)));
+      this.api = installCcfGlobals(this);
+    } catch (error) {
+      this.runtime.dispose();
+      throw error;
+    }
+    try {
+      this.#install(installers);
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
+  }
+
+  begin(call: ActiveCall, deadlineMs: number): void {
+    this.active = call;
+    this.timedOut = false;
+    this.#deadlineMs = deadlineMs;
+  }
+
+  end(): void {
+    this.active = undefined;
+    this.#deadlineMs = undefined;
+  }
+
+  activeCall(what: string): ActiveCall {
+    if (this.active === undefined) throw new GuestError('Error', `${what} can only be used while the interpreter runs a call`);
+    return this.active;
+  }
+
+  markBroken(cause: unknown): void {
+    this.#markBroken(cause);
+  }
+
+  nextHistoricalSource(): number {
+    return ++this.#historicalSources;
+  }
+
+  /** The function `exportName` of module `moduleName`, evaluating the module on first use. */
+  exportedFunction(moduleName: string, exportName: string): QuickJSHandle {
+    const key = `${moduleName}\u0000${exportName}`;
+    const cached = this.#functions.get(key);
+    if (cached !== undefined) return cached;
+    const namespace = this.#namespace(moduleName);
+    const fn = this.vm.getProp(namespace, exportName);
+    if (this.vm.typeof(fn) !== 'function') {
+      const found = this.vm.typeof(fn);
+      fn.dispose();
+      throw new CocoError(
+        'JsModuleError',
+        found === 'undefined'
+          ? `module "${moduleName}" has no export "${exportName}"`
+          : `export "${exportName}" of module "${moduleName}" is a ${found}, not a function`,
+      );
+    }
+    this.#functions.set(key, fn);
+    return fn;
+  }
+
+  /** Calls `fn` with `args`; a JS exception becomes a SandboxFailure, the result is the caller's. */
+  callFunction(fn: QuickJSHandle, args: QuickJSHandle[]): QuickJSHandle {
+    let result: ReturnType<QuickJSContext['callFunction']>;
+    try {
+      result = this.vm.callFunction(fn, this.vm.undefined, args);
+    } catch (error) {
+      this.#markBroken(error);
+      throw error;
+    }
+    if (result.error !== undefined) throw this.#sandboxFailure(result.error);
+    return result.value;
+  }
+
+  dispose(): void {
+    for (const handle of this.#functions.values()) handle.dispose();
+    for (const handle of this.#namespaces.values()) handle.dispose();
+    this.#functions.clear();
+    this.#namespaces.clear();
+    this.api.dispose();
+    this.vm.dispose();
+    this.runtime.dispose();
+  }
+
+  #namespace(moduleName: string): QuickJSHandle {
+    const cached = this.#namespaces.get(moduleName);
+    if (cached !== undefined) return cached;
+    if (!this.#modules.has(moduleName)) throw new CocoError('JsModuleError', `module "${moduleName}" is not in the app bundle`);
+    const vm = this.vm;
+    // A tiny entry module imports the app module, so that it is evaluated once and shared with
+    // the modules that import it.
+    const entry = `import * as ns from ${JSON.stringify(moduleName)}; export { ns };`;
+    let evaluated: ReturnType<QuickJSContext['evalCode']>;
+    try {
+      evaluated = vm.evalCode(entry, `<coco:entry:${moduleName}>`, { type: 'module' });
+    } catch (error) {
+      this.#markBroken(error);
+      throw error;
+    }
+    if (evaluated.error !== undefined) throw this.#sandboxFailure(evaluated.error);
+    const exports = this.#settled(evaluated.value);
+    try {
+      const namespace = vm.getProp(exports, 'ns');
+      this.#namespaces.set(moduleName, namespace);
+      return namespace;
+    } finally {
+      exports.dispose();
+    }
+  }
+
+  /** The value of a module evaluation, which QuickJS may give as a promise. */
+  #settled(value: QuickJSHandle): QuickJSHandle {
+    let state = this.vm.getPromiseState(value);
+    if (state.type === 'pending') {
+      this.runtime.executePendingJobs().dispose();
+      state = this.vm.getPromiseState(value);
+    }
+    if (state.type === 'fulfilled') {
+      if (state.notAPromise) return value;
+      value.dispose();
+      return state.value;
+    }
+    value.dispose();
+    if (state.type === 'rejected') throw this.#sandboxFailure(state.error);
+    throw new CocoError('JsModuleError', 'a module did not finish evaluating: top-level await on a promise that never settles');
+  }
+
+  #sandboxFailure(error: QuickJSHandle): SandboxFailure {
+    try {
+      return new SandboxFailure(this.#errorDetails(error));
+    } finally {
+      error.dispose();
+    }
+  }
+
+  #errorDetails(error: QuickJSHandle): JsErrorDetails {
+    let dumped: unknown;
+    try {
+      dumped = this.vm.dump(error);
+    } catch {
+      return { name: '', message: 'an exception that could not be read', stack: undefined };
+    }
+    if (typeof dumped === 'object' && dumped !== null && 'message' in dumped) {
+      const { name, message, stack } = dumped as { name?: unknown; message?: unknown; stack?: unknown };
+      return {
+        name: typeof name === 'string' ? name : 'Error',
+        message: String(message),
+        stack: typeof stack === 'string' ? withoutRuntimeFrames(stack) : undefined,
+      };
+    }
+    return { name: '', message: typeof dumped === 'string' ? dumped : JSON.stringify(dumped) ?? String(dumped), stack: undefined };
+  }
+
+  #shouldInterrupt(): boolean {
+    if (this.#deadlineMs === undefined || this.active === undefined) return false;
+    if (this.active.env.host.monotonicMs() <= this.#deadlineMs) return false;
+    this.timedOut = true;
+    return true;
+  }
+
+  /**
+   * The module name `specifier` denotes from `importer`. A name outside the bundle is returned
+   * too (QuickJS drops errors returned here) and the loader then fails with the message kept.
+   */
+  #resolve(importer: string, specifier: string): string {
+    const name = resolveModuleName(importer.startsWith('/') ? importer : '/', specifier);
+    if (!this.#modules.has(name) && !this.#unresolved.has(name)) {
+      const from = importer.startsWith('/') ? ` imported by "${importer}"` : '';
+      const hint = isPackageSpecifier(specifier) ? '; packages are not resolved here: bundle them into the app (e.g. with esbuild)' : '';
+      this.#unresolved.set(name, `module "${specifier}"${from} resolves to "${name}", which is not in the app bundle${hint}`);
+    }
+    return name;
+  }
+
+  #install(installers: readonly JsGlobalInstaller[]): void {
+    if (installers.length === 0) return;
+    const vm = this.vm;
+    const ccf = vm.getProp(vm.global, 'ccf');
+    try {
+      const scope: JsGlobalScope = {
+        vm,
+        ccf,
+        currentEnv: () => this.activeCall('this function').env,
+        defineFunction: (target, name, impl) =>
+          defineHostFunction(this.bridge, target, name, (...args) => {
+            const env = this.activeCall(name).env;
+            return this.bridge.newValue(impl(env, args.map((arg) => this.bridge.readValue(arg))));
+          }),
+      };
+      for (const install of installers) install(scope);
+    } finally {
+      ccf.dispose();
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// The JavaScript application of a node: the installed app read from the KV (modules and endpoint
+// table, cached per app version key) and a few reusable interpreters, each loaded with one app
+// version and reused across requests, as CCF caches interpreters. The caller names the version
+// (e.g. the seqno of the last `set_js_app`); a new key loads the app afresh in the least recently
+// used interpreter. `invoke` is synchronous, so a request runs to completion in one transaction.
+
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { readAppFromKv, type AppDefinition } from './app-bundle.js';
+import { dispatchEndpoint, type AppResponse } from './app-dispatch.js';
+import { endpointPath, type AppRequest } from './app-request.js';
+import { EndpointTable, isEndpointMatch } from './endpoint-table.js';
+import { JsInterpreter, type JsGlobalInstaller, type JsMemoryUsage } from './interpreter.js';
+import type { HistoricalStateInput, JsHost } from './js-host.js';
+import { checkJsLimits, DEFAULT_JS_LIMITS, type JsLimits } from './js-limits.js';
+
+export interface JsAppOptions {
+  limits?: Partial<JsLimits>;
+  /** How many interpreters (so app versions) to keep loaded; CCF's max_cached_interpreters. */
+  interpreters?: number;
+  installers?: readonly JsGlobalInstaller[];
+}
+
+export interface InvokeOptions {
+  /** The state of the requested transaction, for endpoints of mode "historical". */
+  historicalState?: HistoricalStateInput;
+}
+
+export const JS_APP_INTERPRETERS_DEFAULT = 2;
+export const JS_APP_INTERPRETERS_MAX = 16;
+/** App versions whose definitions (modules and endpoint table) stay cached. */
+export const JS_APP_VERSIONS_CACHED_MAX = 8;
+
+/** Failures after which an interpreter's state is suspect: it is loaded afresh before its next use. */
+const RELOAD_AFTER = new Set(['JsExecutionTimeout', 'JsOutOfMemory', 'JsStackOverflow', 'JsModuleError', 'JsInterpreterBroken']);
+
+interface LoadedApp {
+  definition: AppDefinition;
+  table: EndpointTable;
+}
+
+interface Slot {
+  interpreter: JsInterpreter;
+  /** The app version loaded in the interpreter, or undefined when it must be (re)loaded. */
+  versionKey: string | undefined;
+  lastUsed: number;
+  /** A replacement being created for an interpreter that broke. */
+  replacement?: Promise<void>;
+  replacementError?: unknown;
+}
+
+export class JsApp {
+  readonly #limits: JsLimits;
+  readonly #installers: readonly JsGlobalInstaller[];
+  readonly #slots: Slot[];
+  /** Insertion-ordered: the first entry is the least recently used. */
+  readonly #apps = new Map<string, LoadedApp>();
+  #uses = 0;
+
+  private constructor(limits: JsLimits, installers: readonly JsGlobalInstaller[], interpreters: JsInterpreter[]) {
+    this.#limits = limits;
+    this.#installers = installers;
+    this.#slots = interpreters.map((interpreter) => ({ interpreter, versionKey: undefined, lastUsed: 0 }));
+  }
+
+  static async create(options: JsAppOptions = {}): Promise<JsApp> {
+    const count = options.interpreters ?? JS_APP_INTERPRETERS_DEFAULT;
+    if (!Number.isInteger(count) || count < 1 || count > JS_APP_INTERPRETERS_MAX) {
+      throw new CocoError('InvalidArgument', `a JsApp keeps 1 to ${JS_APP_INTERPRETERS_MAX} interpreters, got ${count}`);
+    }
+    const limits = checkJsLimits({ ...DEFAULT_JS_LIMITS, ...options.limits });
+    const installers = options.installers ?? [];
+    const interpreters = await Promise.all(Array.from({ length: count }, () => JsInterpreter.create({ limits, installers })));
+    return new JsApp(limits, installers, interpreters);
+  }
+
+  /** The endpoint table of app version `versionKey`, read from `tx` on first use. */
+  endpoints(versionKey: string, tx: Transaction): EndpointTable {
+    return this.#app(versionKey, tx).table;
+  }
+
+  /**
+   * Runs the endpoint `request` names, inside `tx`. Throws ResourceNotFound / MethodNotAllowed
+   * when no endpoint matches, and the interpreter's CocoErrors when the function fails.
+   */
+  invoke(versionKey: string, request: AppRequest, tx: Transaction, host: JsHost, options: InvokeOptions = {}): AppResponse {
+    const app = this.#app(versionKey, tx);
+    const path = endpointPath(request);
+    const found = path === undefined ? undefined : app.table.match(request.method, path);
+    if (found === undefined) throw new CocoError('ResourceNotFound', `Unknown path: ${request.path}`);
+    if (!isEndpointMatch(found)) {
+      throw new CocoError('MethodNotAllowed', `${request.method} is not allowed on ${request.path}; allowed: ${found.allowedMethods.join(', ')}`);
+    }
+    const slot = this.#slotFor(versionKey, app);
+    try {
+      return dispatchEndpoint(slot.interpreter, found, request, { host, tx, historicalState: options.historicalState });
+    } catch (error) {
+      if (error instanceof CocoError && RELOAD_AFTER.has(error.code)) slot.versionKey = undefined;
+      if (!slot.interpreter.isUsable) this.#replace(slot);
+      throw error;
+    }
+  }
+
+  /** Memory of each interpreter holding an app version (for metrics). */
+  memoryUsage(): JsMemoryUsage[] {
+    return this.#slots.filter((slot) => slot.interpreter.isUsable && slot.interpreter.isLoaded).map((slot) => slot.interpreter.memoryUsage());
+  }
+
+  /** Resolves once interpreters that broke have been replaced. */
+  async repair(): Promise<void> {
+    for (const slot of this.#slots) if (!slot.interpreter.isUsable && slot.replacement === undefined) this.#replace(slot);
+    await Promise.all(this.#slots.map((slot) => slot.replacement));
+  }
+
+  dispose(): void {
+    for (const slot of this.#slots) slot.interpreter.dispose();
+    this.#apps.clear();
+  }
+
+  #app(versionKey: string, tx: Transaction): LoadedApp {
+    let app = this.#apps.get(versionKey);
+    if (app !== undefined) {
+      this.#apps.delete(versionKey);
+    } else {
+      const definition = readAppFromKv(tx);
+      app = { definition, table: new EndpointTable(definition.endpoints) };
+    }
+    this.#apps.set(versionKey, app);
+    for (const key of this.#apps.keys()) {
+      if (this.#apps.size <= JS_APP_VERSIONS_CACHED_MAX) break;
+      this.#apps.delete(key);
+    }
+    return app;
+  }
+
+  #slotFor(versionKey: string, app: LoadedApp): Slot {
+    const usable = this.#slots.filter((slot) => slot.interpreter.isUsable);
+    let slot = usable.find((candidate) => candidate.versionKey === versionKey);
+    if (slot === undefined) {
+      slot = usable.reduce<Slot | undefined>((oldest, candidate) => (oldest === undefined || candidate.lastUsed < oldest.lastUsed ? candidate : oldest), undefined);
+      if (slot === undefined) {
+        const cause = this.#slots.find((candidate) => candidate.replacementError !== undefined)?.replacementError;
+        throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: await repair() and retry', { cause });
+      }
+      slot.versionKey = undefined;
+      slot.interpreter.load(app.definition.modules);
+      slot.versionKey = versionKey;
+    }
+    slot.lastUsed = ++this.#uses;
+    return slot;
+  }
+
+  #replace(slot: Slot): void {
+    if (slot.replacement !== undefined) return;
+    slot.replacementError = undefined;
+    slot.replacement = JsInterpreter.create({ limits: this.#limits, installers: this.#installers }).then(
+      (interpreter) => {
+        slot.interpreter.dispose();
+        slot.interpreter = interpreter;
+        slot.versionKey = undefined;
+        slot.replacement = undefined;
+      },
+      (error: unknown) => {
+        slot.replacementError = error;
+        slot.replacement = undefined;
+      },
+    );
+  }
+}

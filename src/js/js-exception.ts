@@ -1,0 +1,26 @@
+// The error a JavaScript exception becomes on the Node side: a CocoError ('JsException' for an
+// uncaught exception in a called function, 'JsModuleError' when loading a module failed) that
+// keeps the JS error's name, message and stack for logs and for `return_exception_details`.
+
+import { CocoError } from '../errors.js';
+
+export interface JsErrorDetails {
+  /** The JS error's name ("TypeError"), or "" when a non-Error value was thrown. */
+  name: string;
+  message: string;
+  stack: string | undefined;
+}
+
+export class JsExceptionError extends CocoError {
+  readonly jsName: string;
+  readonly jsMessage: string;
+  readonly jsStack: string | undefined;
+
+  constructor(code: 'JsException' | 'JsModuleError', message: string, details: JsErrorDetails) {
+    super(code, message);
+    this.name = 'JsExceptionError';
+    this.jsName = details.name;
+    this.jsMessage = details.message;
+    this.jsStack = details.stack;
+  }
+}

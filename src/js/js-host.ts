@@ -1,0 +1,38 @@
+// What the JavaScript runtime needs from the node it runs in: a monotonic clock for execution
+// deadlines, the untrusted host time apps may opt into, a log, and optional capabilities (consensus,
+// historical state). The js layer reads no clock and does no I/O itself: everything comes through here.
+
+import type { Transaction } from '../kv/transaction.js';
+import type { TxId } from '../ledger/tx-id.js';
+import type { JsValue } from './js-value.js';
+
+export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
+
+/** One historical transaction as JS sees it: `{transactionId, receipt, kv}` (kv read-only). */
+export interface HistoricalStateInput {
+  transactionId: TxId;
+  /** The receipt as CCF's JS API shows it (`{signature, cert, proof, leaf_components, node_id}`). */
+  receipt: JsValue;
+  /** A transaction over the store as of `transactionId`; only read. */
+  tx: Transaction;
+}
+
+export interface JsHost {
+  /** Milliseconds from any fixed origin, never decreasing: execution deadlines use it. */
+  monotonicMs(): number;
+  /** Host wall-clock time in ms since the epoch: untrusted, shown to apps only if they opt in. */
+  untrustedNowMs(): number;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+  /** Backs `ccf.consensus.*`; without it those functions throw inside JS. */
+  consensus?: {
+    lastCommittedTxId(): TxId;
+    statusForTxId(txId: TxId): TxStatus;
+    viewForSeqno(seqno: number): number | null;
+  };
+  /** Backs `ccf.historical.*`; without it those functions throw inside JS. */
+  historical?: {
+    /** The states of seqnos start..end (inclusive), or null while they are being fetched. */
+    getStateRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): HistoricalStateInput[] | null;
+    dropCachedStates(handle: number): boolean;
+  };
+}

@@ -1,0 +1,85 @@
+// CCF's KV access matrix: which maps JavaScript may read or write in each execution context.
+// Map names fall into namespaces (`public:` prefix = public domain; `ccf.gov.` = governance,
+// `ccf.internal.` = internal, any other `ccf.` name reserved, the rest the application's), and the
+// context decides the access per namespace and domain (ccf-compat.md §3).
+
+export type KvContext =
+  /** A `readwrite` application endpoint. */
+  | 'application'
+  /** A `readonly` or `historical` application endpoint: CCF's read-only application context. */
+  | 'application-readonly'
+  /** Ballots, `validate` and `resolve` of the constitution. */
+  | 'governance-readonly'
+  /** The constitution's `apply`, after a proposal was accepted. */
+  | 'governance-apply';
+
+export type MapAccess = 'none' | 'read' | 'readwrite';
+
+export type MapNamespace = 'internal' | 'governance' | 'application' | 'reserved';
+
+export interface MapCategory {
+  domain: 'public' | 'private';
+  namespace: MapNamespace;
+}
+
+const PUBLIC_PREFIX = 'public:';
+
+export function categorizeMap(mapName: string): MapCategory {
+  const isPublic = mapName.startsWith(PUBLIC_PREFIX);
+  const name = isPublic ? mapName.slice(PUBLIC_PREFIX.length) : mapName;
+  let namespace: MapNamespace = 'application';
+  if (name.startsWith('ccf.internal.')) namespace = 'internal';
+  else if (name.startsWith('ccf.gov.')) namespace = 'governance';
+  else if (name.startsWith('ccf.')) namespace = 'reserved';
+  return { domain: isPublic ? 'public' : 'private', namespace };
+}
+
+type Row = Record<'internal' | 'governance' | 'application', { public: MapAccess; private: MapAccess }>;
+
+/**
+ * §3 of ccf-compat.md. (CCF's code is stricter than its documentation in two cells: it hides
+ * private internal and governance maps from applications, and lets `apply` write public
+ * application maps without reading them. Coco follows the documented table.)
+ */
+const MATRIX: Record<KvContext, Row> = {
+  application: {
+    internal: { public: 'read', private: 'read' },
+    governance: { public: 'read', private: 'read' },
+    application: { public: 'readwrite', private: 'readwrite' },
+  },
+  'application-readonly': {
+    internal: { public: 'read', private: 'read' },
+    governance: { public: 'read', private: 'read' },
+    application: { public: 'read', private: 'read' },
+  },
+  'governance-readonly': {
+    internal: { public: 'read', private: 'none' },
+    governance: { public: 'read', private: 'none' },
+    application: { public: 'read', private: 'none' },
+  },
+  'governance-apply': {
+    internal: { public: 'read', private: 'none' },
+    governance: { public: 'readwrite', private: 'none' },
+    application: { public: 'read', private: 'none' },
+  },
+};
+
+export function mapAccess(context: KvContext, mapName: string): MapAccess {
+  const { domain, namespace } = categorizeMap(mapName);
+  if (namespace === 'reserved') return 'none';
+  return MATRIX[context][namespace][domain];
+}
+
+/** How error messages name a context, e.g. "read-only application". */
+export function describeKvContext(context: KvContext): string {
+  switch (context) {
+    case 'application':
+      return 'application';
+    case 'application-readonly':
+      return 'read-only application';
+    case 'governance-readonly':
+      return 'read-only governance';
+    case 'governance-apply':
+      return 'read-write governance';
+  }
+}

@@ -1,0 +1,85 @@
+// Requests to the JavaScript application (`/app/...` paths the node does not serve itself): find
+// the endpoint in the installed app, authenticate the caller by the endpoint's policies, run the
+// handler in one transaction and commit its writes if it asks to; historical endpoints first load
+// the requested transaction (202 + Retry-After until it is ready).
+
+import { CocoError } from '../errors.js';
+import { decodeJson, SINGLETON, Tables, type ServiceInfo } from '../governance/builtin-tables.js';
+import type { JsApp } from '../js/js-app.js';
+import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
+import type { JsValue } from '../js/js-value.js';
+import type { Transaction } from '../kv/transaction.js';
+import { parseTxId } from '../ledger/tx-id.js';
+import type { Node } from '../node/node.js';
+import { authenticate } from './authentication.js';
+import { RpcError } from './rpc-error.js';
+import type { RpcHandler, RpcRequest, RpcResponse } from './rpc-server.js';
+import { isEndpointMatch } from '../js/endpoint-table.js';
+
+/** Clients retry a historical request after this many seconds. */
+const HISTORICAL_RETRY_AFTER_SECONDS = 1;
+
+/** The installed app's version: the seqno of the last `set_js_app` (which flushes interpreters). */
+function appVersion(tx: Transaction): string {
+  return String(tx.map(Tables.interpreterFlush).getVersionOfPreviousWrite(SINGLETON) ?? 'none');
+}
+
+function flatHeaders(request: RpcRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+function checkOpen(tx: Transaction): void {
+  const info = tx.map(Tables.serviceInfo).get(SINGLETON);
+  const status = info === undefined ? undefined : decodeJson<ServiceInfo>(info, Tables.serviceInfo).status;
+  if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
+}
+
+function jsFailure(error: unknown): never {
+  if (error instanceof CocoError) {
+    if (error.code === 'JsExecutionTimeout') throw new RpcError(500, 'InternalError', 'Operation took too long to complete.');
+    if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
+    if (error.code.startsWith('Js')) throw new RpcError(500, 'InternalError', `Exception thrown while executing: ${error.message}`);
+  }
+  throw error;
+}
+
+export function appRequestHandler(node: Node, app: JsApp, host: JsHost, nowSeconds: () => number): RpcHandler {
+  return (request): RpcResponse => {
+    const path = `/app${request.path}`;
+    const { result, txId } = node.execute((tx) => {
+      const version = appVersion(tx);
+      const match = app.endpoints(version, tx).match(request.method, request.path);
+      if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
+      if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
+      checkOpen(tx);
+      const caller = authenticate({ tx, request, nowSeconds: nowSeconds() }, match.info.authn_policies) as JsValue | null;
+      let historicalState: HistoricalStateInput | undefined;
+      if (match.info.mode === 'historical') {
+        const header = request.headers['x-ms-ccf-transaction-id'];
+        if (typeof header !== 'string') throw new RpcError(400, 'MissingRequiredHeader', 'historical endpoints need the x-ms-ccf-transaction-id header naming the transaction to read');
+        const wanted = parseTxId(header);
+        const state = node.historical.get(wanted);
+        if (state === undefined) {
+          return { result: { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) } } as RpcResponse, applyWrites: false };
+        }
+        historicalState = { transactionId: state.txId, receipt: state.receipt as unknown as JsValue, tx: state.store.beginTransaction() };
+      }
+      let response;
+      try {
+        response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: flatHeaders(request), body: request.body, hostname: (request.headers.host as string | undefined) ?? null, caller }, tx, host, historicalState === undefined ? {} : { historicalState });
+      } catch (error) {
+        jsFailure(error);
+      }
+      if (match.info.mode !== 'readwrite' && tx.hasWrites && response.applyWrites) {
+        throw new RpcError(500, 'InternalError', `endpoint ${request.method} ${path} is ${match.info.mode} but wrote to the KV; its writes were discarded`);
+      }
+      const result: RpcResponse = { status: response.statusCode, headers: response.headers, body: response.body };
+      return { result, applyWrites: response.applyWrites, claimsDigest: response.claimsDigest };
+    });
+    return { ...result, txId: txId ?? node.lastTxId };
+  };
+}

@@ -1,0 +1,199 @@
+// A user's and a member's view of a running service: the sandbox opened through governance, the
+// logging app written to and read from with client certificates, commit, receipts, historical
+// reads, governance from the CLI, and bad input on every interface.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { signGovernanceRequest } from '../../src/client/cose-signing.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { getReceipt, waitForCommit } from '../../src/client/transactions.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { formatTxId } from '../../src/ledger/tx-id.js';
+import { runCoco } from '../support/run-cli.js';
+import { repoRoot } from '../support/paths.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+
+let sandbox: SandboxProcess;
+let user: CocoClient;
+let anonymous: CocoClient;
+let member: GovernanceClient;
+let memberClient: CocoClient;
+const scratch = mkdtempSync(join(tmpdir(), 'coco-service-test-'));
+
+before(async () => {
+  sandbox = await startSandbox();
+  const ca = sandbox.pem('service_cert.pem');
+  user = new CocoClient({ url: sandbox.url, caCertPem: ca, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  anonymous = new CocoClient({ url: sandbox.url, caCertPem: ca });
+  memberClient = new CocoClient({ url: sandbox.url, caCertPem: ca, certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') });
+  member = new GovernanceClient(anonymous, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+});
+
+after(async () => {
+  for (const client of [user, anonymous, memberClient]) client?.close();
+  await sandbox?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const gov = (args: string[]) => runCoco(['gov', ...args, '--workspace', sandbox.workspace]);
+
+test('the sandbox opened the service through governance: member active, user and app installed', async () => {
+  const info = await member.getServiceInfo();
+  assert.equal(info.status, 'Open');
+  const members = await member.listMembers();
+  assert.equal(members[0]!.status, 'Active');
+  assert.equal((await member.listUsers()).length, 1);
+  const proposals = await member.listProposals();
+  assert.ok(proposals.every((p) => p.proposalState === 'Accepted'));
+});
+
+test('a user writes private and public log entries, reads them back, and they commit', async () => {
+  const write = await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'private hello' } });
+  assert.equal(write.status, 200);
+  assert.ok(write.txId);
+  await user.request('POST', '/app/log/public', { body: { id: 1, msg: 'public hello' } });
+  assert.deepEqual((await user.request('GET', '/app/log/private?id=1')).json(), { msg: 'private hello' });
+  assert.deepEqual((await user.request('GET', '/app/log/public?id=1')).json(), { msg: 'public hello' });
+  await waitForCommit(user, write.txId!, { timeoutMs: 10_000 });
+  const status = (await anonymous.request('GET', `/app/tx?transaction_id=${formatTxId(write.txId!)}`)).json<{ status: string }>();
+  assert.equal(status.status, 'Committed');
+  const missing = await user.request('GET', '/app/log/private?id=999', { allowError: true });
+  assert.equal(missing.status, 404);
+});
+
+test('a receipt for the write verifies offline, with the CLI too, and fails when one byte changes', async () => {
+  const write = await user.request('POST', '/app/log/private', { body: { id: 2, msg: 'receipted' } });
+  await waitForCommit(user, write.txId!, { timeoutMs: 10_000 });
+  const receipt = await getReceipt(user, write.txId!, { timeoutMs: 10_000 });
+  const file = join(scratch, 'receipt.json');
+  writeFileSync(file, JSON.stringify(receipt));
+  const ok = runCoco(['receipt', 'verify', file, '--service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`for transaction ${formatTxId(write.txId!).replace('.', '\\.')}`));
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf('"write_set_digest":"') + 25;
+  writeFileSync(file, text.slice(0, at) + (text[at] === 'a' ? 'b' : 'a') + text.slice(at + 1));
+  const bad = runCoco(['receipt', 'verify', file, '--service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /ReceiptInvalid/);
+});
+
+test('a historical read answers 202 with Retry-After, then the value read back from the ledger', async () => {
+  const write = await user.request('POST', '/app/log/private', { body: { id: 3, msg: 'from the past' } });
+  await waitForCommit(user, write.txId!, { timeoutMs: 10_000 });
+  await user.request('POST', '/app/log/private', { body: { id: 3, msg: 'overwritten' } });
+  const headers = { 'x-ms-ccf-transaction-id': formatTxId(write.txId!) };
+  const first = await user.request('GET', '/app/log/private/historical?id=3', { headers, allowError: true });
+  assert.equal(first.status, 202);
+  assert.equal(first.headers['retry-after'], '1');
+  let response = first;
+  for (let i = 0; i < 50 && response.status === 202; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    response = await user.request('GET', '/app/log/private/historical?id=3', { headers, allowError: true });
+  }
+  assert.equal(response.status, 200, response.text());
+  assert.deepEqual(response.json(), { msg: 'from the past' });
+});
+
+test('a member adds a second user with coco gov propose and vote, and that user can write', async () => {
+  const key = generateKeyPair('P-384');
+  const cert = createSelfSignedCertificate({ subjectCn: 'user1', keyPair: key, validFrom: new Date(), validityDays: 1, isCa: false });
+  const proposalFile = join(scratch, 'set_user.json');
+  writeFileSync(proposalFile, JSON.stringify({ actions: [{ name: 'set_user', args: { cert } }] }));
+  const proposed = gov(['propose', proposalFile]);
+  assert.equal(proposed.status, 0, proposed.stderr);
+  const proposal = JSON.parse(proposed.stdout);
+  assert.equal(proposal.proposalState, 'Open');
+  const voted = gov(['vote', proposal.proposalId, '--accept']);
+  assert.equal(voted.status, 0, voted.stderr);
+  assert.equal(JSON.parse(voted.stdout).proposalState, 'Accepted');
+  assert.match(voted.stderr, /committed/);
+  const user1 = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: cert, keyPem: key.privateKeyPem });
+  try {
+    assert.equal((await user1.request('POST', '/app/log/private', { body: { id: 10, msg: 'from user1' } })).status, 200);
+  } finally {
+    user1.close();
+  }
+  const status = gov(['status', proposal.proposalId]);
+  assert.equal(JSON.parse(status.stdout).proposalState, 'Accepted');
+});
+
+test('callers without the right certificate get 401 with CCF error bodies', async () => {
+  const none = await anonymous.request('GET', '/app/log/private?id=1', { allowError: true });
+  assert.equal(none.status, 401);
+  assert.equal(none.json<{ error: { code: string } }>().error.code, 'InvalidAuthenticationInfo');
+  const asMember = await memberClient.request('GET', '/app/log/private?id=1', { allowError: true });
+  assert.equal(asMember.status, 401);
+  const stranger = generateKeyPair('P-384');
+  const strangerCert = createSelfSignedCertificate({ subjectCn: 'stranger', keyPair: stranger, validFrom: new Date(), validityDays: 1, isCa: false });
+  const strangerClient = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: strangerCert, keyPem: stranger.privateKeyPem });
+  try {
+    assert.equal((await strangerClient.request('POST', '/app/log/private', { body: { id: 5, msg: 'x' }, allowError: true })).status, 401);
+  } finally {
+    strangerClient.close();
+  }
+  const badJson = await user.request('POST', '/app/log/private', { body: '{"id": 1,', contentType: 'application/json', allowError: true });
+  assert.equal(badJson.status, 400);
+});
+
+test('governance refuses forged, replayed, stale and unversioned requests with CCF codes', async () => {
+  const proposal = utf8(JSON.stringify({ actions: [{ name: 'trigger_ledger_chunk', args: {} }] }));
+  const memberCert = sandbox.pem('member0_cert.pem');
+  const post = (body: Uint8Array, query = '?api-version=2024-07-01') =>
+    anonymous.request('POST', `/gov/members/proposals:create${query}`, { body, contentType: 'application/cose', allowError: true });
+  const code = async (response: Promise<{ status: number; json: <T>() => T }>) => {
+    const r = await response;
+    return [r.status, r.json<{ error: { code: string } }>().error.code];
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const signed = signGovernanceRequest({ content: proposal, msgType: 'proposal', createdAt: now, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
+  assert.deepEqual(await code(post(signed, '')), [400, 'MissingApiVersionParameter']);
+  assert.deepEqual(await code(post(signed, '?api-version=1999-01-01')), [400, 'UnsupportedApiVersionValue']);
+  const first = await post(signed);
+  assert.equal(first.status, 200, first.text());
+  assert.deepEqual(await code(post(signed)), [400, 'ProposalReplay']);
+  const stale = signGovernanceRequest({ content: proposal, msgType: 'proposal', createdAt: 1000, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
+  assert.deepEqual(await code(post(stale)), [400, 'ProposalCreatedTooLongAgo']);
+  // Signed by another key under member0's certificate: the kid names member0, the signature does not verify.
+  const impostor = generateKeyPair('P-384');
+  const forged = signGovernanceRequest({ content: proposal, msgType: 'proposal', createdAt: now + 1, signerCertPem: createSelfSignedCertificate({ subjectCn: 'x', keyPair: impostor, validFrom: new Date(), validityDays: 1, isCa: false }), signerKeyPem: impostor.privateKeyPem });
+  const forgedResponse = await post(forged);
+  assert.equal(forgedResponse.status, 401);
+  assert.equal(forgedResponse.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+  const wrongType = signGovernanceRequest({ content: proposal, msgType: 'ballot', proposalId: 'a'.repeat(64), createdAt: now + 2, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
+  assert.deepEqual(await code(post(wrongType)), [401, 'InvalidAuthenticationInfo']);
+  assert.deepEqual(await code(post(utf8('not cose'))), [401, 'InvalidAuthenticationInfo']);
+  const invalid = signGovernanceRequest({ content: utf8('{"actions": [{"name": "no_such_action", "args": {}}]}'), msgType: 'proposal', createdAt: now + 3, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
+  assert.deepEqual(await code(post(invalid)), [400, 'ProposalFailedToValidate']);
+});
+
+test('an app handler that throws or loops forever gets a 500, and the node keeps serving with nothing lost', async () => {
+  const before = (await user.request('GET', '/app/log/private?id=1')).json();
+  const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
+  writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') } } },
+    modules: [{ name: 'bad.js', module: 'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }\nexport function loops() { for (;;) {} }' }],
+  }));
+  const deployed = runCoco(['app', 'deploy', join(scratch, 'bad-app.json'), '--workspace', sandbox.workspace]);
+  assert.equal(deployed.status, 0, deployed.stderr);
+  const thrown = await user.request('POST', '/app/throw', { allowError: true });
+  assert.equal(thrown.status, 500);
+  assert.match(thrown.text(), /boom/);
+  const looped = await user.request('POST', '/app/loop', { allowError: true, timeoutMs: 30_000 });
+  assert.equal(looped.status, 500);
+  assert.match(looped.text(), /Operation took too long to complete/);
+  const commit = (await anonymous.request('GET', '/node/commit')).json<{ transaction_id: string }>();
+  assert.match(commit.transaction_id, /^\d+\.\d+$/);
+  const state = (await anonymous.request('GET', '/node/state')).json<{ state: string }>();
+  assert.equal(state.state, 'PartOfNetwork');
+  // Back to the logging app: what was committed before is still there.
+  const redeployed = runCoco(['app', 'deploy', join(repoRoot, 'samples', 'logging', 'dist', 'bundle.json'), '--workspace', sandbox.workspace]);
+  assert.equal(redeployed.status, 0, redeployed.stderr);
+  assert.deepEqual((await user.request('GET', '/app/log/private?id=1')).json(), before);
+});

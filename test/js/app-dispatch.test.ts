@@ -1,0 +1,327 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CocoError } from '../../src/errors.js';
+import type { AppResponse } from '../../src/js/app-dispatch.js';
+import type { AppRequest } from '../../src/js/app-request.js';
+import { JsExceptionError } from '../../src/js/js-exception.js';
+import { JsApp } from '../../src/js/js-app.js';
+import { Store } from '../../src/kv/store.js';
+import { appRequest, bundleOf, decodeText, installApp, storeWithApp, TestHost, TEST_LIMITS, text } from './js-test-host.js';
+
+const MODULE = `
+  export function echo(request) {
+    const { body, ...rest } = request;
+    return { body: { keys: Object.keys(request), request: rest, text: body.text() } };
+  }
+  export function bodies(request) {
+    return { body: { text: request.body.text(), json: request.body.json(), bytes: Array.from(new Uint8Array(request.body.arrayBuffer())) } };
+  }
+  export function raw(request) { return { body: request.body.arrayBuffer() }; }
+  export function bytesOfCaller(request) { return { body: request.caller.cose.content }; }
+  let saved;
+  export function keep(request) { saved = request; return {}; }
+  export function readKept() { return { body: saved.body.arrayBuffer() }; }
+  export function respond(request) {
+    const kind = request.params.kind;
+    const bodies = {
+      text: () => "héllo\\0 😀",
+      buffer: () => new Uint8Array([1, 2, 3]).buffer,
+      view: () => new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4),
+      dataview: () => new DataView(new Uint8Array([4, 5, 6]).buffer, 1),
+      object: () => ({ a: [1, "b"] }),
+      number: () => 42,
+      null: () => null,
+      boolean: () => false,
+      none: () => undefined,
+    };
+    return { body: bodies[kind]() };
+  }
+  export function headers() { return { statusCode: 201, headers: { "Content-Type": "application/cbor", "X-Count": 5 }, body: "x" }; }
+  export function status(request) { return { statusCode: JSON.parse(request.query) }; }
+  export function invalid(request) {
+    const cyclic = {};
+    cyclic.self = cyclic;
+    const results = { string: () => "just a string", undefined: () => undefined, promise: () => Promise.resolve({}), cyclic: () => ({ body: cyclic }), bigint: () => ({ body: 1n }) };
+    return results[request.query]();
+  }
+  export function write(request) {
+    const [status, force] = JSON.parse(request.query);
+    ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v"));
+    if (force !== null) ccf.rpc.setApplyWrites(force);
+    return { statusCode: status };
+  }
+  export function claims(request) { ccf.rpc.setClaimsDigest(request.body.arrayBuffer()); return {}; }
+  export function fail() { helper(); }
+  function helper() { throw new Error("handler failed"); }
+  export function quiet() { ccf.enableMetricsLogging(false); return {}; }
+  let counter = 0;
+  export function count() { return { body: ++counter }; }
+  export function spin() { for (;;) {} }
+  export function historical() { return { body: ccf.historicalState.transactionId }; }
+`;
+
+const BUNDLE = bundleOf(
+  { 'app.js': MODULE },
+  {
+    '/echo/{id}': { post: { js_function: 'echo' } },
+    '/bodies': { post: { js_function: 'bodies' } },
+    '/raw': { post: { js_function: 'raw' } },
+    '/cose': { post: { js_function: 'bytesOfCaller' } },
+    '/keep': { post: { js_function: 'keep' } },
+    '/kept': { get: { js_function: 'readKept', mode: 'readonly' } },
+    '/respond/{kind}': { get: { js_function: 'respond', mode: 'readonly' } },
+    '/headers': { get: { js_function: 'headers', mode: 'readonly' } },
+    '/status': { get: { js_function: 'status', mode: 'readonly' } },
+    '/invalid': { get: { js_function: 'invalid', mode: 'readonly' } },
+    '/write': { post: { js_function: 'write' }, get: { js_function: 'write', mode: 'readonly' } },
+    '/claims': { post: { js_function: 'claims' } },
+    '/fail': { post: { js_function: 'fail' } },
+    '/quiet': { get: { js_function: 'quiet', mode: 'readonly' } },
+    '/count': { get: { js_function: 'count', mode: 'readonly' } },
+    '/spin': { get: { js_function: 'spin', mode: 'readonly' } },
+    '/historical': { get: { js_function: 'historical', mode: 'historical' } },
+  },
+);
+
+const app = await JsApp.create({ limits: TEST_LIMITS, interpreters: 2 });
+const store = storeWithApp(BUNDLE);
+const host = new TestHost();
+test.after(() => app.dispose());
+
+function invoke(request: AppRequest, versionKey = 'v1'): AppResponse {
+  return app.invoke(versionKey, request, store.beginTransaction(), host);
+}
+
+function json(response: AppResponse): unknown {
+  assert.equal(response.headers['content-type'], 'application/json');
+  return JSON.parse(decodeText(response.body));
+}
+
+function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
+  assert.throws(fn, (error: unknown) => error instanceof CocoError && error.code === code && (message === undefined || message.test(error.message)));
+}
+
+test('the JS Request has CCF members: lower-cased headers, params, query, path, url, route, hostname, caller', () => {
+  const caller = { policy: 'user_cert', id: 'ab'.repeat(32), data: { role: 'admin' }, cert: '-----BEGIN CERTIFICATE-----\n...' };
+  const response = invoke(
+    appRequest('POST', '/app/echo/item%201', {
+      query: 'a=1&b=two',
+      headers: { 'Content-Type': 'text/plain', 'X-Custom': 'Value' },
+      body: text('hello'),
+      hostname: 'node0.example.com',
+      caller,
+    }),
+  );
+  assert.equal(response.statusCode, 200);
+  assert.deepEqual(json(response), {
+    keys: ['headers', 'query', 'path', 'method', 'hostname', 'route', 'url', 'params', 'body', 'caller'],
+    request: {
+      headers: { 'content-type': 'text/plain', 'x-custom': 'Value' },
+      query: 'a=1&b=two',
+      path: '/app/echo/item%201',
+      method: 'POST',
+      hostname: 'node0.example.com',
+      route: '/app/echo/{id}',
+      url: '/app/echo/item%201?a=1&b=two',
+      params: { id: 'item 1' },
+      caller,
+    },
+    text: 'hello',
+  });
+  const bare = json(invoke(appRequest('POST', '/app/echo/1'))) as { request: Record<string, unknown> };
+  assert.equal(bare.request.url, '/app/echo/1', 'no "?" without a query');
+  assert.equal(bare.request.hostname, null);
+  assert.equal(bare.request.caller, null);
+});
+
+test('request.body gives text, JSON and bytes, for small, large, binary and NUL-holding bodies', () => {
+  for (const body of ['{"a": [1, "é"]}', `{"long": "${'x'.repeat(70_000)}"}`, '"nul \\u0000 inside"']) {
+    const result = json(invoke(appRequest('POST', '/app/bodies', { body: text(body) }))) as { text: string; json: unknown; bytes: number[] };
+    assert.equal(result.text, body);
+    assert.deepEqual(result.json, JSON.parse(body));
+    assert.deepEqual(result.bytes, Array.from(text(body)));
+  }
+  const binary = new Uint8Array([0, 0xff, 0xfe, 0x80, 1]);
+  const raw = invoke(appRequest('POST', '/app/raw', { body: binary }));
+  assert.deepEqual(raw.body, binary);
+  assert.equal(raw.headers['content-type'], 'application/octet-stream');
+  assert.deepEqual(invoke(appRequest('POST', '/app/cose', { caller: { policy: 'user_cose_sign1', cose: { content: new Uint8Array([7, 7]) } } })).body, new Uint8Array([7, 7]));
+});
+
+test("a request kept past its own call cannot read a later request's body", () => {
+  invoke(appRequest('POST', '/app/keep', { body: new Uint8Array([1, 2]) }));
+  throwsCode(() => invoke(appRequest('GET', '/app/kept')), 'JsException', /request\.body can only be read while its own request is handled/);
+});
+
+// [body kind, content type, body bytes]
+const CONTENT_TYPES: [string, string | undefined, Uint8Array][] = [
+  ['text', 'text/plain', text('héllo\0 😀')],
+  ['buffer', 'application/octet-stream', new Uint8Array([1, 2, 3])],
+  ['view', 'application/octet-stream', new Uint8Array([1, 2, 3])],
+  ['dataview', 'application/octet-stream', new Uint8Array([5, 6])],
+  ['object', 'application/json', text('{"a":[1,"b"]}')],
+  ['number', 'application/json', text('42')],
+  ['null', 'application/json', text('null')],
+  ['boolean', 'application/json', text('false')],
+  ['none', undefined, new Uint8Array(0)],
+];
+
+for (const [kind, contentType, body] of CONTENT_TYPES) {
+  test(`a ${kind} body is sent as ${contentType ?? 'nothing, without content type'}`, () => {
+    const response = invoke(appRequest('GET', `/app/respond/${kind}`));
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-type'], contentType);
+    assert.deepEqual(response.body, body);
+  });
+}
+
+test('headers the function sets win over the default content type; names are lower-cased, values strings', () => {
+  const response = invoke(appRequest('GET', '/app/headers'));
+  assert.equal(response.statusCode, 201);
+  assert.deepEqual(response.headers, { 'content-type': 'application/cbor', 'x-count': '5' });
+});
+
+test('a status code must be an integer from 100 to 599', () => {
+  assert.equal(invoke(appRequest('GET', '/app/status', { query: '404' })).statusCode, 404);
+  assert.equal(invoke(appRequest('GET', '/app/status', { query: 'null' })).statusCode, 200);
+  for (const bad of ['200.5', '"200"', '99', '600']) {
+    throwsCode(() => invoke(appRequest('GET', '/app/status', { query: bad })), 'JsInvalidResponse', /statusCode must be an integer from 100 to 599/);
+  }
+});
+
+test('a return value that is no response object, or a body with no JSON form, is JsInvalidResponse', () => {
+  const cases: [string, RegExp][] = [
+    ['string', /must return an object like \{ statusCode, headers, body \}, got a string/],
+    ['undefined', /got a undefined/],
+    ['promise', /returned a Promise: endpoint functions must be synchronous/],
+    ['cyclic', /error during JSON conversion of body/],
+    ['bigint', /error during JSON conversion of body/],
+  ];
+  for (const [query, message] of cases) throwsCode(() => invoke(appRequest('GET', '/app/invalid', { query })), 'JsInvalidResponse', message);
+});
+
+// [status, ccf.rpc.setApplyWrites argument or null, applyWrites]
+const APPLY_WRITES: [number, boolean | null, boolean][] = [
+  [200, null, true],
+  [201, null, true],
+  [299, null, true],
+  [300, null, false],
+  [400, null, false],
+  [500, null, false],
+  [400, true, true],
+  [200, false, false],
+];
+
+for (const [status, force, applyWrites] of APPLY_WRITES) {
+  test(`status ${status} with setApplyWrites(${force}) ${applyWrites ? 'applies' : 'discards'} the writes`, () => {
+    const tx = store.beginTransaction();
+    const response = app.invoke('v1', appRequest('POST', '/app/write', { query: JSON.stringify([status, force]) }), tx, host);
+    assert.equal(response.statusCode, status);
+    assert.equal(response.applyWrites, applyWrites);
+    assert.equal(tx.map('records').size(), 1, 'the write is in the transaction either way');
+    tx.abort();
+  });
+}
+
+test('a readonly endpoint cannot write: its KV context is the read-only application one', () => {
+  throwsCode(
+    () => invoke(appRequest('GET', '/app/write', { query: '[200, null]' })),
+    'JsException',
+    /Cannot call set\(\) on read-only map 'records' in the read-only application execution context/,
+  );
+});
+
+test('setClaimsDigest puts a 32-byte digest on the response and refuses other sizes', () => {
+  const digest = new Uint8Array(32).fill(0xab);
+  assert.deepEqual(invoke(appRequest('POST', '/app/claims', { body: digest })).claimsDigest, digest);
+  assert.equal(invoke(appRequest('GET', '/app/count')).claimsDigest, undefined);
+  throwsCode(() => invoke(appRequest('POST', '/app/claims', { body: new Uint8Array(31) })), 'JsException', /TypeError: setClaimsDigest: the digest must be 32 bytes/);
+});
+
+test('an uncaught exception is a JsException with the JS message and stack', () => {
+  let caught: unknown;
+  try {
+    invoke(appRequest('POST', '/app/fail'));
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof JsExceptionError);
+  assert.equal(caught.code, 'JsException');
+  assert.equal(caught.jsMessage, 'handler failed');
+  assert.match(caught.jsStack ?? '', /at helper \(\/app\.js:\d+/);
+  assert.match(caught.jsStack ?? '', /at fail \(\/app\.js:\d+/);
+});
+
+test('every call logs a metrics line, unless the app turns metrics logging off', () => {
+  host.logs.length = 0;
+  invoke(appRequest('GET', '/app/count'));
+  assert.match(host.logs[0]?.message ?? '', /^\[js\] JS execution complete: Method=GET, Path=\/app\/count, Status=200, ExecMilliseconds=\d+$/);
+  invoke(appRequest('GET', '/app/quiet'));
+  host.logs.length = 0;
+  invoke(appRequest('GET', '/app/count'));
+  assert.deepEqual(host.logs, []);
+});
+
+test('unknown paths and methods are ResourceNotFound and MethodNotAllowed', () => {
+  throwsCode(() => invoke(appRequest('GET', '/app/nope')), 'ResourceNotFound', /Unknown path: \/app\/nope/);
+  throwsCode(() => invoke(appRequest('GET', '/gov/echo/1')), 'ResourceNotFound');
+  throwsCode(() => invoke(appRequest('DELETE', '/app/write')), 'MethodNotAllowed', /allowed: GET, POST/);
+  assert.equal(app.endpoints('v1', store.beginTransaction()).match('GET', '/count') !== undefined, true);
+});
+
+test('one app version keeps its interpreter; a new version key loads the current app afresh', async () => {
+  const local = await JsApp.create({ limits: TEST_LIMITS, interpreters: 1 });
+  const versions = new Store();
+  installApp(versions, bundleOf({ 'app.js': 'let n = 0; export function count() { return { body: ++n }; }' }, { '/count': { get: { js_function: 'count' } } }));
+  const count = (key: string) => json(local.invoke(key, appRequest('GET', '/app/count'), versions.beginTransaction(), host));
+  assert.equal(count('v1'), 1);
+  assert.equal(count('v1'), 2);
+  installApp(versions, bundleOf({ 'app.js': 'let n = 100; export function count() { return { body: ++n }; }' }, { '/count': { get: { js_function: 'count' } } }));
+  assert.equal(count('v1'), 3, 'the caller decides when the app changed: same key, same app');
+  assert.equal(count('v2'), 101);
+  assert.equal(count('v2'), 102);
+  assert.equal(local.memoryUsage().length, 1);
+  local.dispose();
+});
+
+test('after a timeout the interpreter is loaded afresh for the next request', () => {
+  const before = json(invoke(appRequest('GET', '/app/count'))) as number;
+  assert.equal(json(invoke(appRequest('GET', '/app/count'))), before + 1);
+  throwsCode(() => invoke(appRequest('GET', '/app/spin')), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
+  assert.equal(json(invoke(appRequest('GET', '/app/count'))), 1);
+});
+
+test('historical endpoints need the historical state and see it in ccf.historicalState', () => {
+  throwsCode(() => invoke(appRequest('GET', '/app/historical')), 'InternalError', /mode "historical" but no historical state/);
+  const historicalState = { transactionId: { view: 4, seqno: 9 }, receipt: {}, tx: new Store().beginTransaction() };
+  const response = app.invoke('v1', appRequest('GET', '/app/historical'), store.beginTransaction(), host, { historicalState });
+  assert.equal(decodeText(response.body), '4.9');
+});
+
+test("when QuickJS overflows Node's own stack, the app reports it and serves again after repair()", async () => {
+  const local = await JsApp.create({ limits: TEST_LIMITS, interpreters: 1 });
+  const source = 'export function deep() { const f = (n) => (n === 0 ? 0 : 1 + f(n - 1)); return { body: f(1000) }; } export function ok() { return { body: 1 }; }';
+  const versions = storeWithApp(bundleOf({ 'app.js': source }, { '/deep': { get: { js_function: 'deep' } }, '/ok': { get: { js_function: 'ok' } } }));
+  const run = (path: string) => local.invoke('v1', appRequest('GET', path), versions.beginTransaction(), host);
+  // Use up half of Node's stack, then recurse 1000 deep in JS: Node's stack may run out inside QuickJS.
+  let depth = 0;
+  const probe = (n: number): void => {
+    depth = n;
+    probe(n + 1);
+  };
+  assert.throws(() => probe(0), RangeError);
+  let outcome: unknown;
+  const burn = (n: number): void => {
+    if (n > 0) return burn(n - 1);
+    try {
+      outcome = run('/app/deep').statusCode;
+    } catch (error) {
+      outcome = error instanceof CocoError ? error.code : error;
+    }
+  };
+  burn(Math.floor(depth / 2));
+  assert.ok(outcome === 200 || outcome === 'JsStackOverflow', `unexpected outcome ${String(outcome)}`);
+  await local.repair();
+  assert.equal(run('/app/ok').statusCode, 200);
+  local.dispose();
+});

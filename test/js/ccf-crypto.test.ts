@@ -1,0 +1,219 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  constants,
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
+import { CocoError } from '../../src/errors.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createCsr, createSelfSignedCertificate, issueCertificate } from '../../src/crypto/x509.js';
+import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+
+const CRYPTO_APP = {
+  '/c.js': `
+    const c = ccf.crypto;
+    export const digest = (alg, data) => c.digest(alg, data);
+    export const sign = (alg, key, data) => c.sign(alg, key, data);
+    export const verify = (alg, key, sig, data) => c.verifySignature(alg, key, sig, data);
+    export const aes = (bits) => c.generateAesKey(bits);
+    export const rsa = (bits, e) => c.generateRsaKeyPair(bits, e);
+    export const ecdsa = (curve) => c.generateEcdsaKeyPair(curve);
+    export const eddsa = (curve) => c.generateEddsaKeyPair(curve);
+    export const wrap = (key, wrapping, params) => c.wrapKey(key, wrapping, params);
+    export const unwrap = (key, unwrapping, params) => c.unwrapKey(key, unwrapping, params);
+    export const bundle = (pem) => c.isValidX509CertBundle(pem);
+    export const chain = (pems, trusted) => c.isValidX509CertChain(pems, trusted);
+    export const toJwk = (fn, pem, kid) => c[fn](pem, kid);
+    export const toPem = (fn, jwk) => c[fn](jwk);
+  `,
+};
+
+const { env, host } = testCall();
+const js = await interpreterWith(CRYPTO_APP);
+const rsaPair = js.call('/c.js', 'rsa', [2048], env) as { privateKey: string; publicKey: string };
+test.after(() => js.dispose());
+
+function jsError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (error: unknown) => error instanceof CocoError && error.code === 'JsException' && pattern.test(error.message));
+}
+
+const DATA = text('the quick brown fox');
+
+test('digest is SHA-256 of the bytes; other algorithms are refused', () => {
+  assert.deepEqual(js.call('/c.js', 'digest', ['SHA-256', DATA], env), new Uint8Array(createHash('sha256').update(DATA).digest()));
+  jsError(() => js.call('/c.js', 'digest', ['SHA-1', DATA], env), /RangeError: unsupported digest algorithm "SHA-1"/);
+});
+
+for (const [curve, hash, nodeHash] of [
+  ['secp256r1', 'SHA-256', 'sha256'],
+  ['secp384r1', 'SHA-384', 'sha384'],
+  ['secp256k1', 'SHA-256', 'sha256'],
+] as const) {
+  test(`ECDSA on ${curve}: JS signatures (r||s) verify in node, node signatures verify in JS`, () => {
+    const pair = js.call('/c.js', 'ecdsa', [curve], env) as { privateKey: string; publicKey: string };
+    assert.match(pair.privateKey, /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(pair.publicKey, /^-----BEGIN PUBLIC KEY-----/);
+    const algorithm = { name: 'ECDSA', hash };
+    const signature = js.call('/c.js', 'sign', [algorithm, pair.privateKey, DATA], env) as Uint8Array;
+    assert.ok(nodeVerify(nodeHash, DATA, { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, signature));
+    const nodeSignature = nodeSign(nodeHash, DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
+    assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, new Uint8Array(nodeSignature), DATA], env), true);
+    const tampered = new Uint8Array(nodeSignature);
+    tampered[5] = (tampered[5] ?? 0) ^ 1;
+    assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, tampered, DATA], env), false);
+    assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, signature, text('other data')], env), false);
+  });
+}
+
+for (const name of ['RSA-PSS', 'RSASSA-PKCS1-v1_5'] as const) {
+  test(`${name}: JS signatures verify in node and node signatures verify in JS`, () => {
+    const padding = name === 'RSA-PSS' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING;
+    const algorithm = { name, hash: 'SHA-256', saltLength: 32 };
+    const signature = js.call('/c.js', 'sign', [algorithm, rsaPair.privateKey, DATA], env) as Uint8Array;
+    assert.ok(nodeVerify('sha256', DATA, { key: rsaPair.publicKey, padding, saltLength: 32 }, signature));
+    const nodeSignature = nodeSign('sha256', DATA, { key: rsaPair.privateKey, padding, saltLength: 32 });
+    assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), DATA], env), true);
+    assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), text('x')], env), false);
+  });
+}
+
+test('EdDSA (curve25519): JS and node verify each other, and certificates are accepted as keys', () => {
+  const pair = js.call('/c.js', 'eddsa', ['curve25519'], env) as { privateKey: string; publicKey: string };
+  assert.equal(createPublicKey(pair.publicKey).asymmetricKeyType, 'ed25519');
+  const signature = js.call('/c.js', 'sign', [{ name: 'EdDSA' }, pair.privateKey, DATA], env) as Uint8Array;
+  assert.ok(nodeVerify(null, DATA, pair.publicKey, signature));
+  const keyPair = generateKeyPair('Ed25519');
+  const cert = createSelfSignedCertificate({ subjectCn: 'ed', keyPair, validFrom: new Date(TEST_UNTRUSTED_NOW_MS), validityDays: 1, isCa: false });
+  const nodeSignature = new Uint8Array(nodeSign(null, DATA, keyPair.privateKeyPem));
+  assert.equal(js.call('/c.js', 'verify', [{ name: 'EdDSA' }, cert, nodeSignature, DATA], env), true);
+  assert.equal((js.call('/c.js', 'eddsa', ['x25519'], env) as { publicKey: string }).publicKey.length > 0, true);
+});
+
+test('HMAC signs with the key string as bytes', () => {
+  const mac = js.call('/c.js', 'sign', [{ name: 'HMAC', hash: 'SHA-384' }, 'shared secret', DATA], env);
+  assert.deepEqual(mac, new Uint8Array(createHmac('sha384', 'shared secret').update(DATA).digest()));
+});
+
+test('signing refuses unknown algorithms, unknown hashes and keys of the wrong type', () => {
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'DSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: unsupported signing algorithm "DSA"/);
+  const ec = js.call('/c.js', 'ecdsa', ['secp256r1'], env) as { privateKey: string };
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: unsupported hash "MD5" for ECDSA/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA' }, ec.privateKey, DATA], env), /RangeError: unsupported hash undefined for ECDSA/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /a rsa key cannot be used with ECDSA/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /expected a PEM public key or certificate/);
+  jsError(() => js.call('/c.js', 'sign', ['ECDSA', rsaPair.privateKey, DATA], env), /TypeError: sign: the algorithm must be an object/);
+});
+
+test('key generation checks sizes and curves', () => {
+  for (const bits of [128, 192, 256]) assert.equal((js.call('/c.js', 'aes', [bits], env) as Uint8Array).length, bits / 8);
+  jsError(() => js.call('/c.js', 'aes', [100], env), /RangeError: unsupported AES key size 100/);
+  jsError(() => js.call('/c.js', 'rsa', [1024], env), /RangeError: unsupported RSA modulus of 1024 bits/);
+  jsError(() => js.call('/c.js', 'ecdsa', ['prime239v1'], env), /RangeError: unsupported ECDSA curve "prime239v1"/);
+  jsError(() => js.call('/c.js', 'eddsa', ['ed448'], env), /RangeError: unsupported EdDSA curve "ed448"/);
+  assert.equal(createPrivateKey(rsaPair.privateKey).asymmetricKeyDetails?.modulusLength, 2048);
+});
+
+test('AES-KWP wraps as node id-aes256-wrap-pad does, and unwraps; tampering is detected', () => {
+  const kek = js.call('/c.js', 'aes', [256], env) as Uint8Array;
+  const key = text('a key of 21 bytes....');
+  const wrapped = js.call('/c.js', 'wrap', [key, kek, { name: 'AES-KWP' }], env) as Uint8Array;
+  const cipher = createCipheriv('id-aes256-wrap-pad', kek, Buffer.from('a65959a6', 'hex'));
+  assert.deepEqual(wrapped, new Uint8Array(Buffer.concat([cipher.update(key), cipher.final()])));
+  assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, kek, { name: 'AES-KWP' }], env), key);
+  const tampered = wrapped.slice();
+  tampered[0] = (tampered[0] ?? 0) ^ 1;
+  jsError(() => js.call('/c.js', 'unwrap', [tampered, kek, { name: 'AES-KWP' }], env), /AES-KWP unwrap failed/);
+  jsError(() => js.call('/c.js', 'wrap', [key, new Uint8Array(10), { name: 'AES-KWP' }], env), /16, 24 or 32 byte key/);
+});
+
+test('RSA-OAEP (SHA-256, optional label) wraps for node privateDecrypt and unwraps node output', () => {
+  const key = text('secret key material');
+  const label = text('label');
+  const wrapped = js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP', label }], env) as Uint8Array;
+  const plain = privateDecrypt({ key: rsaPair.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label }, wrapped);
+  assert.deepEqual(new Uint8Array(plain), key);
+  const nodeWrapped = publicEncrypt({ key: rsaPair.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
+  assert.deepEqual(js.call('/c.js', 'unwrap', [new Uint8Array(nodeWrapped), text(rsaPair.privateKey), { name: 'RSA-OAEP' }], env), key);
+  jsError(() => js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), { name: 'RSA-OAEP', label: text('wrong') }], env), /RSA-OAEP unwrapping failed/);
+});
+
+test('RSA-OAEP-AES-KWP is RSA-OAEP of a fresh AES key followed by AES-KWP of the key', () => {
+  const key = text('a longer payload than RSA alone could carry? not here, but it could be');
+  const params = { name: 'RSA-OAEP-AES-KWP', aesKeySize: 256 };
+  const wrapped = js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), params], env) as Uint8Array;
+  const aesKey = privateDecrypt({ key: rsaPair.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped.subarray(0, 256));
+  assert.equal(aesKey.length, 32);
+  assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), params], env), key);
+  jsError(() => js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP' }], env), /needs aesKeySize/);
+  jsError(() => js.call('/c.js', 'wrap', [key, key, { name: 'ROT13' }], env), /RangeError: unsupported key wrapping algorithm "ROT13"/);
+});
+
+test('isValidX509CertBundle accepts one or more certificates and nothing else', () => {
+  const now = new Date(TEST_UNTRUSTED_NOW_MS);
+  const a = createSelfSignedCertificate({ subjectCn: 'a', keyPair: generateKeyPair('P-256'), validFrom: now, validityDays: 1, isCa: false });
+  const b = createSelfSignedCertificate({ subjectCn: 'b', keyPair: generateKeyPair('P-384'), validFrom: now, validityDays: 1, isCa: false });
+  assert.equal(js.call('/c.js', 'bundle', [a + b], env), true);
+  assert.equal(js.call('/c.js', 'bundle', [a], env), true);
+  assert.equal(js.call('/c.js', 'bundle', [''], env), false);
+  assert.equal(js.call('/c.js', 'bundle', ['garbage'], env), false);
+  assert.equal(js.call('/c.js', 'bundle', [a + rsaPair.publicKey], env), false);
+  assert.equal(js.call('/c.js', 'bundle', [a.replace('MI', 'XX')], env), false);
+});
+
+test('isValidX509CertChain checks the chain against trusted certificates at host time', () => {
+  const now = new Date(TEST_UNTRUSTED_NOW_MS);
+  const caKeys = generateKeyPair('P-256');
+  const ca = createSelfSignedCertificate({ subjectCn: 'CA', keyPair: caKeys, validFrom: now, validityDays: 10, isCa: true });
+  const leafKeys = generateKeyPair('P-256');
+  const leaf = issueCertificate({ csrPem: createCsr({ subjectCn: 'leaf', keyPair: leafKeys }), issuerCertPem: ca, issuerKeyPair: caKeys, validFrom: now, validityDays: 5, isCa: false });
+  const other = createSelfSignedCertificate({ subjectCn: 'other', keyPair: generateKeyPair('P-256'), validFrom: now, validityDays: 10, isCa: true });
+  assert.equal(js.call('/c.js', 'chain', [leaf, ca], env), true);
+  assert.equal(js.call('/c.js', 'chain', [leaf, other + ca], env), true);
+  assert.equal(js.call('/c.js', 'chain', [leaf, other], env), false);
+  assert.equal(js.call('/c.js', 'chain', ['', ca], env), false);
+  const saved = host.untrustedNow;
+  host.untrustedNow = TEST_UNTRUSTED_NOW_MS + 30 * 86_400_000;
+  try {
+    assert.equal(js.call('/c.js', 'chain', [leaf, ca], env), false, 'expired at host time');
+  } finally {
+    host.untrustedNow = saved;
+  }
+});
+
+test('PEM and JWK convert both ways for EC, RSA and EdDSA keys, with an optional kid', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ecJwk = js.call('/c.js', 'toJwk', ['pubPemToJwk', ec.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'my-kid'], env);
+  const nodeEc = ec.publicKey.export({ format: 'jwk' });
+  assert.deepEqual(ecJwk, { kty: 'EC', kid: 'my-kid', crv: 'P-256', x: nodeEc.x, y: nodeEc.y });
+  const ecPrivateJwk = js.call('/c.js', 'toJwk', ['pemToJwk', ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()], env) as Record<string, string>;
+  assert.equal(ecPrivateJwk.d, ec.privateKey.export({ format: 'jwk' }).d);
+  const ecPem = js.call('/c.js', 'toPem', ['jwkToPem', ecPrivateJwk], env) as string;
+  assert.equal(createPrivateKey(ecPem).export({ format: 'jwk' }).d, ecPrivateJwk.d);
+  assert.equal(js.call('/c.js', 'toPem', ['pubJwkToPem', ecJwk], env), ec.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+
+  const rsaJwk = js.call('/c.js', 'toJwk', ['rsaPemToJwk', rsaPair.privateKey], env) as Record<string, string>;
+  assert.deepEqual(Object.keys(rsaJwk), ['kty', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi']);
+  assert.equal(js.call('/c.js', 'toPem', ['pubRsaJwkToPem', rsaJwk], env), rsaPair.publicKey);
+  assert.deepEqual(Object.keys(js.call('/c.js', 'toJwk', ['pubRsaPemToJwk', rsaPair.publicKey], env) as object), ['kty', 'n', 'e']);
+  assert.equal(createPrivateKey(js.call('/c.js', 'toPem', ['rsaJwkToPem', rsaJwk], env) as string).asymmetricKeyType, 'rsa');
+
+  const ed = generateKeyPair('Ed25519');
+  const edJwk = js.call('/c.js', 'toJwk', ['eddsaPemToJwk', ed.privateKeyPem], env) as Record<string, string>;
+  assert.deepEqual(Object.keys(edJwk), ['kty', 'crv', 'x', 'd']);
+  assert.equal(edJwk.crv, 'Ed25519');
+  assert.equal(js.call('/c.js', 'toPem', ['pubEddsaJwkToPem', edJwk], env), ed.publicKeyPem);
+  assert.equal(js.call('/c.js', 'toPem', ['eddsaJwkToPem', edJwk], env), ed.privateKeyPem);
+  assert.deepEqual(Object.keys(js.call('/c.js', 'toJwk', ['pubEddsaPemToJwk', ed.publicKeyPem], env) as object), ['kty', 'crv', 'x']);
+
+  jsError(() => js.call('/c.js', 'toJwk', ['pubPemToJwk', rsaPair.publicKey], env), /expected a EC key, got a rsa key/);
+  jsError(() => js.call('/c.js', 'toPem', ['pubJwkToPem', { kty: 'EC', crv: 'P-256' }], env), /the JWK has no string member "x"/);
+});

@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CocoError } from '../../src/errors.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import type { TxId } from '../../src/ledger/tx-id.js';
+import { Store } from '../../src/kv/store.js';
+import { seededRandom } from '../kv/seeded-random.js';
+import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+
+const GLOBALS_APP = {
+  '/g.js': `
+    export const strToBuf = (s) => ccf.strToBuf(s);
+    export const bufToStr = (b) => ccf.bufToStr(b);
+    export const roundTrip = (v) => ccf.bufToJsonCompatible(ccf.jsonCompatibleToBuf(v));
+    export const jsonBytes = (v) => ccf.jsonCompatibleToBuf(v);
+    export const pemToId = (pem) => ccf.pemToId(pem);
+    export const strToBufNumber = () => ccf.strToBuf(5);
+    export const jsonOfUndefined = () => ccf.jsonCompatibleToBuf(undefined);
+    export function dates() {
+      const before = [Date.now(), new Date().getTime(), typeof Date()];
+      const previous = ccf.enableUntrustedDateTime(true);
+      const after = [Date.now(), new Date().toISOString(), new Date(0).getTime(), new Date(2020, 0, 1) instanceof Date, Date.name];
+      const again = ccf.enableUntrustedDateTime(false);
+      return { before, previous, after, again, later: Date.now() };
+    }
+    export function metrics() { return [ccf.enableMetricsLogging(false), ccf.enableMetricsLogging(true)]; }
+    export function logs() {
+      console.log("plain", 1, { a: [1, 2] }, null, undefined);
+      console.info("info");
+      console.debug("debug");
+      console.warn("warn", true);
+      console.error(new RangeError("broken"));
+    }
+    export function randoms(n) { const out = []; for (let i = 0; i < n; i++) out.push(Math.random()); return out; }
+    export function consensus(view, seqno) {
+      return [ccf.consensus.getLastCommittedTxId(), ccf.consensus.getStatusForTxId(view, seqno), ccf.consensus.getViewForSeqno(seqno), ccf.consensus.getViewForSeqno(999)];
+    }
+    export function historical() {
+      const states = ccf.historical.getStateRange(1, 3, 4, 60);
+      if (states === null) return null;
+      return states.map((s) => [s.transactionId, s.receipt, ccf.bufToStr(s.kv["records"].get(ccf.strToBuf("k")))]).concat([ccf.historical.dropCachedStates(1)]);
+    }
+    export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
+    export function snp() { snp_attestation.verifySnpAttestation(new ArrayBuffer(1), new ArrayBuffer(1)); }
+    export function rpc() { ccf.rpc.setApplyWrites(true); }
+    export function surface() {
+      return {
+        ccf: Object.keys(ccf).sort(),
+        crypto: Object.keys(ccf.crypto).sort(),
+        aliases: ["generateAesKey", "generateRsaKeyPair", "generateEcdsaKeyPair", "wrapKey", "digest", "isValidX509CertBundle", "isValidX509CertChain"].every((n) => ccf[n] === ccf.crypto[n]),
+        dropAlias: ccf.historical.dropCachedStateRange === ccf.historical.dropCachedStates,
+      };
+    }
+  `,
+};
+
+function jsError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (error: unknown) => error instanceof CocoError && error.code === 'JsException' && pattern.test(error.message));
+}
+
+test('strToBuf and bufToStr convert UTF-8 exactly as TextEncoder and TextDecoder do, short and long', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const strings = [
+    '', 'hello', 'é', '€ and 𝄞', '\u{10FFFF}', '\uD800 lone high', 'lone low \uDC00', 'a'.repeat(256), 'ü'.repeat(300), '𝄞'.repeat(100),
+    'NUL \0 inside', `${'long '.repeat(80)}\0 NUL past the inline limit`,
+  ];
+  for (const value of strings) {
+    const bytes = js.call('/g.js', 'strToBuf', [value], env) as Uint8Array;
+    assert.deepEqual(bytes, new TextEncoder().encode(value), JSON.stringify(value.slice(0, 20)));
+    assert.equal(js.call('/g.js', 'bufToStr', [bytes], env), new TextDecoder().decode(bytes));
+  }
+  const random = seededRandom(7);
+  for (let i = 0; i < 300; i++) {
+    // Mostly bytes above 0x7f, to exercise malformed and truncated sequences; some over 256 bytes.
+    const bytes = random.bytes(i % 10 === 0 ? 300 + random.int(100) : random.int(12)).map((b) => (random.int(4) === 0 ? b & 0x7f : b | 0x80));
+    assert.equal(js.call('/g.js', 'bufToStr', [bytes], env), new TextDecoder().decode(bytes), `bytes ${Buffer.from(bytes).toString('hex')}`);
+  }
+  js.dispose();
+});
+
+test('JSON converters round-trip values and refuse what has no JSON form', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const value = { a: [1, 'two', null, true], nested: { 'ü': 'é' } };
+  assert.deepEqual(js.call('/g.js', 'roundTrip', [value], env), value);
+  assert.deepEqual(js.call('/g.js', 'jsonBytes', [value], env), text(JSON.stringify(value)));
+  jsError(() => js.call('/g.js', 'jsonOfUndefined', [], env), /TypeError: jsonCompatibleToBuf: a undefined has no JSON form/);
+  jsError(() => js.call('/g.js', 'strToBufNumber', [], env), /TypeError: strToBuf: the argument must be a string, got a number/);
+  js.dispose();
+});
+
+test('pemToId is the SHA-256 of the certificate DER, as CCF identifies users and members', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const pem = createSelfSignedCertificate({ subjectCn: 'user0', keyPair: generateKeyPair('P-256'), validFrom: new Date(TEST_UNTRUSTED_NOW_MS), validityDays: 1, isCa: false });
+  assert.equal(js.call('/g.js', 'pemToId', [pem], env), certificateId(pem));
+  jsError(() => js.call('/g.js', 'pemToId', ['not a pem'], env), /PEM/);
+  js.dispose();
+});
+
+test('Date.now() is 0 until the app enables untrusted time, which then comes from the host', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const result = js.call('/g.js', 'dates', [], env);
+  assert.deepEqual(result, {
+    before: [0, 0, 'string'],
+    previous: false,
+    after: [TEST_UNTRUSTED_NOW_MS, new Date(TEST_UNTRUSTED_NOW_MS).toISOString(), 0, true, 'Date'],
+    again: true,
+    later: 0,
+  });
+  js.dispose();
+});
+
+test('enableMetricsLogging returns the previous setting, on by default', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  assert.deepEqual(js.call('/g.js', 'metrics', [], env), [true, false]);
+  assert.equal(js.metricsLoggingEnabled, true);
+  js.dispose();
+});
+
+test('console methods log through the host at their level', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  js.call('/g.js', 'logs', [], env);
+  assert.deepEqual(host.logs.slice(0, 4), [
+    { level: 'info', message: 'plain 1 {"a":[1,2]} null undefined' },
+    { level: 'info', message: 'info' },
+    { level: 'info', message: 'debug' },
+    { level: 'warn', message: 'warn true' },
+  ]);
+  assert.equal(host.logs[4]?.level, 'error');
+  assert.match(host.logs[4]?.message ?? '', /^RangeError: broken\n\s+at logs \(\/g\.js/);
+  js.dispose();
+});
+
+test('Math.random gives distinct numbers in [0, 1)', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const values = js.call('/g.js', 'randoms', [200], env) as number[];
+  assert.ok(values.every((v) => v >= 0 && v < 1));
+  assert.equal(new Set(values).size, 200);
+  js.dispose();
+});
+
+test('ccf.consensus reads the host consensus, or throws a clear error without one', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  jsError(() => js.call('/g.js', 'consensus', [2, 15], env), /ccf\.consensus is not available in this context/);
+  const asked: TxId[] = [];
+  host.consensus = {
+    lastCommittedTxId: () => ({ view: 3, seqno: 42 }),
+    statusForTxId: (txId) => {
+      asked.push(txId);
+      return 'Committed';
+    },
+    viewForSeqno: (seqno) => (seqno <= 42 ? 3 : null),
+  };
+  assert.deepEqual(js.call('/g.js', 'consensus', [2, 15], env), [{ view: 3, seqno: 42 }, 'Committed', 3, null]);
+  assert.deepEqual(asked, [{ view: 2, seqno: 15 }]);
+  js.dispose();
+});
+
+test('ccf.historical.getStateRange returns read-only states from the host, null while fetching', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  jsError(() => js.call('/g.js', 'historical', [], env), /ccf\.historical is not available in this context/);
+  const states = [3, 4].map((seqno) => {
+    const store = new Store();
+    const tx = store.beginTransaction();
+    tx.map('records').set(text('k'), text(`value at ${seqno}`));
+    store.commit(tx, 1n);
+    return { transactionId: { view: 2, seqno }, receipt: { seqno }, tx: store.beginTransaction() };
+  });
+  let ready = false;
+  host.historical = { getStateRange: () => (ready ? states : null), dropCachedStates: (handle) => handle === 1 };
+  assert.equal(js.call('/g.js', 'historical', [], env), null);
+  ready = true;
+  assert.deepEqual(js.call('/g.js', 'historical', [], env), [['2.3', { seqno: 3 }, 'value at 3'], ['2.4', { seqno: 4 }, 'value at 4'], true]);
+  js.dispose();
+});
+
+test('unsupported host features throw instead of pretending to work', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  jsError(() => js.call('/g.js', 'subprocess', [], env), /ccf\.host\.triggerSubprocess is not supported by Coco/);
+  jsError(() => js.call('/g.js', 'snp', [], env), /snp_attestation\.verifySnpAttestation is not available/);
+  jsError(() => js.call('/g.js', 'rpc', [], env), /ccf\.rpc\.setApplyWrites can only be used while an endpoint handles a request/);
+  js.dispose();
+});
+
+test('the ccf global has CCF members, the crypto namespace and the deprecated aliases', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  assert.deepEqual(js.call('/g.js', 'surface', [], env), {
+    ccf: [
+      'bufToJsonCompatible', 'bufToStr', 'consensus', 'crypto', 'digest', 'enableMetricsLogging', 'enableUntrustedDateTime', 'generateAesKey',
+      'generateEcdsaKeyPair', 'generateRsaKeyPair', 'historical', 'historicalState', 'host', 'isValidX509CertBundle', 'isValidX509CertChain',
+      'jsonCompatibleToBuf', 'kv', 'pemToId', 'rpc', 'strToBuf', 'wrapKey',
+    ],
+    crypto: [
+      'digest', 'eddsaJwkToPem', 'eddsaPemToJwk', 'generateAesKey', 'generateEcdsaKeyPair', 'generateEddsaKeyPair', 'generateRsaKeyPair',
+      'isValidX509CertBundle', 'isValidX509CertChain', 'jwkToPem', 'pemToJwk', 'pubEddsaJwkToPem', 'pubEddsaPemToJwk', 'pubJwkToPem',
+      'pubPemToJwk', 'pubRsaJwkToPem', 'pubRsaPemToJwk', 'rsaJwkToPem', 'rsaPemToJwk', 'sign', 'unwrapKey', 'verifySignature', 'wrapKey',
+    ],
+    aliases: true,
+    dropAlias: true,
+  });
+  js.dispose();
+});

@@ -1,0 +1,63 @@
+// Runs `coco sandbox` as a real process in a temporary workspace (port 0), waits until it has
+// opened the service, and stops it (SIGTERM) at the end. Gives paths to the workspace's identities.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
+export interface SandboxProcess {
+  url: string;
+  workspace: string;
+  common: string;
+  file(name: string): string;
+  pem(name: string): string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 90_000;
+
+export async function startSandbox(extraArgs: string[] = []): Promise<SandboxProcess> {
+  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+  const workspace = join(root, 'workspace');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the sandbox did not open in time:\n${output}`)), START_TIMEOUT_MS);
+    child.stdout!.on('data', () => {
+      const match = /Coco sandbox is running: (https:\/\/[\d.:]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the sandbox exited with ${code}:\n${output}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  const common = join(workspace, 'sandbox_common');
+  return {
+    url,
+    workspace,
+    common,
+    file: (name) => join(common, name),
+    pem: (name) => readFileSync(join(common, name), 'utf8'),
+    child,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await once(child, 'exit');
+        clearTimeout(killer);
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
