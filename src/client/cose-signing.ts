@@ -91,7 +91,7 @@ function signRequest(input: Signer & { content: Uint8Array }, headers: [string, 
     [COSE_HEADER_KID, utf8(certificateId(input.signerCertPem))],
     ...headers,
   ]);
-  return signCoseSign1({ privateKeyPem: input.signerKeyPem, protectedHeader, payload: input.content });
+  return signCoseSign1({ privateKey: input.signerKeyPem, protectedHeader, payload: input.content });
 }
 
 function createdAtSeconds(createdAt: number): number {

@@ -5,7 +5,7 @@
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { CocoError } from '../errors.js';
 import { concatBytes, utf8 } from './bytes.js';
-import { curveOf, sign, verify, type CurveName } from './signing.js';
+import { curveOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
 
 export const COSE_SIGN1_TAG = 18;
 export const COSE_HEADER_ALG = 1;
@@ -109,7 +109,7 @@ export function verifyCoseSign1(message: CoseSign1, keyOrCertPem: string, detach
 }
 
 export interface CoseSign1Input {
-  privateKeyPem: string;
+  privateKey: string | PrivateSigningKey;
   /** Protected header entries besides `alg`, which is set from the key. */
   protectedHeader?: CoseHeader;
   unprotectedHeader?: CoseHeader;
@@ -119,12 +119,13 @@ export interface CoseSign1Input {
 }
 
 export function signCoseSign1(input: CoseSign1Input): Uint8Array {
-  const curve = curveOf(input.privateKeyPem);
+  const key = typeof input.privateKey === 'string' ? loadPrivateKey(input.privateKey) : input.privateKey;
+  const { curve } = key;
   const header: CoseHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, ALG_OF_CURVE[curve]]]);
   for (const [key, value] of input.protectedHeader ?? []) if (key !== COSE_HEADER_ALG) header.set(key, value);
   const protectedBytes = new Uint8Array(encoder.encode(header));
   const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
-  const signature = sign(input.privateKeyPem, sigStructure(protectedBytes, input.payload), format);
+  const signature = sign(key, sigStructure(protectedBytes, input.payload), format);
   const message = [protectedBytes, input.unprotectedHeader ?? new Map(), input.detached ? null : input.payload, signature];
   return new Uint8Array(encoder.encode(new Tag(message, COSE_SIGN1_TAG)));
 }

@@ -92,11 +92,31 @@ export function publicKeyDer(pem: string): Uint8Array {
   return plainBytes(publicKeyEntry(pem).key.export({ type: 'spki', format: 'der' }));
 }
 
-/** Signs `data`, hashing it with SHA-256 (P-256) or SHA-384 (P-384); Ed25519 signs it whole. */
-export function sign(privateKeyPem: string, data: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
-  checkFormat(format);
+/**
+ * A private key parsed once, for a signer that signs often (a node signs its ledger every few
+ * milliseconds): parsing a PEM costs more than an OpenSSL signature.
+ */
+export interface PrivateSigningKey {
+  readonly key: KeyObject;
+  readonly curve: CurveName;
+  /** The ECDSA scalar, extracted on the first digest signature and kept with the key. */
+  secret?: Uint8Array;
+}
+
+export function loadPrivateKey(privateKeyPem: string): PrivateSigningKey {
   const key = privateKeyObject(privateKeyPem);
-  const { hash } = curveSpec(curveOfKey(key));
+  return { key, curve: curveOfKey(key) };
+}
+
+function signingKey(privateKey: string | PrivateSigningKey): PrivateSigningKey {
+  return typeof privateKey === 'string' ? loadPrivateKey(privateKey) : privateKey;
+}
+
+/** Signs `data`, hashing it with SHA-256 (P-256) or SHA-384 (P-384); Ed25519 signs it whole. */
+export function sign(privateKey: string | PrivateSigningKey, data: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
+  checkFormat(format);
+  const { key, curve } = signingKey(privateKey);
+  const { hash } = curveSpec(curve);
   return plainBytes(nodeSign(hash, data, { key, dsaEncoding: format }));
 }
 
@@ -119,15 +139,17 @@ export function verify(
  * ECDSA over `digest` as the message hash, not hashed again: how CCF signs its Merkle root (the
  * 32-byte SHA-256 root is the digest, whatever the curve). Interoperates with OpenSSL's pkeyutl.
  */
-export function signDigest(privateKeyPem: string, digest: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
+export function signDigest(privateKey: string | PrivateSigningKey, digest: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
   checkDigest(digest);
-  const key = privateKeyObject(privateKeyPem);
-  const ecdsa = ecdsaOf(curveOfKey(key));
-  const secretKey = base64UrlBytes(key.export({ format: 'jwk' }).d);
+  const loaded = signingKey(privateKey);
+  const ecdsa = ecdsaOf(loaded.curve);
+  // A key loaded once keeps its scalar; a PEM passed per call has it extracted and wiped each time.
+  const secretKey = loaded.secret ?? base64UrlBytes(loaded.key.export({ format: 'jwk' }).d);
   try {
     return ecdsa.sign(digest, secretKey, { prehash: false, format: nobleFormat(format), extraEntropy: true });
   } finally {
-    secretKey.fill(0);
+    if (typeof privateKey === 'string') secretKey.fill(0);
+    else privateKey.secret = secretKey;
   }
 }
 

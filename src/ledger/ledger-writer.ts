@@ -6,7 +6,7 @@
 import { toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
 import { publicKeyId } from '../crypto/entity-id.js';
-import { signDigest } from '../crypto/signing.js';
+import { loadPrivateKey, signDigest, type PrivateSigningKey } from '../crypto/signing.js';
 import type { MapChanges, WriteSet } from '../kv/write-set.js';
 import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
 import { EntryFlags, EntryType } from './entry.js';
@@ -66,9 +66,18 @@ export class LedgerWriter {
   /** Derived once per ledger secret, not once per transaction. */
   private readonly commitSecrets = new WeakMap<Uint8Array, Uint8Array>();
 
+  private readonly nodeKey: PrivateSigningKey;
+  private readonly serviceSigner: { key: PrivateSigningKey; kid: Uint8Array } | undefined;
+
   constructor(private readonly options: LedgerWriterOptions) {
     this.tree.append(GENESIS_PLACEHOLDER_LEAF);
-    this.nodeId = publicKeyId(options.identity.nodeCertPem);
+    const { identity } = options;
+    this.nodeId = publicKeyId(identity.nodeCertPem);
+    this.nodeKey = loadPrivateKey(identity.nodePrivateKeyPem);
+    this.serviceSigner =
+      identity.servicePrivateKeyPem === undefined || identity.serviceCertPem === undefined
+        ? undefined
+        : { key: loadPrivateKey(identity.servicePrivateKeyPem), kid: utf8(publicKeyId(identity.serviceCertPem)) };
   }
 
   /** Closes the current chunk at the next signature, whatever its size (governance's trigger_ledger_chunk). */
@@ -103,18 +112,18 @@ export class LedgerWriter {
       node: this.nodeId,
       root: toHex(root),
       seqno: txId.seqno,
-      sig: toBase64(signDigest(identity.nodePrivateKeyPem, root)),
+      sig: toBase64(signDigest(this.nodeKey, root)),
       view: txId.view,
     });
     const maps: MapChanges[] = [];
-    if (identity.servicePrivateKeyPem !== undefined && identity.serviceCertPem !== undefined) {
+    if (this.serviceSigner !== undefined) {
       const header: CoseHeader = new Map<number | string, unknown>([
-        [4, utf8(publicKeyId(identity.serviceCertPem))],
+        [4, this.serviceSigner.kid],
         [COSE_VERIFIABLE_DATA_STRUCTURE, CCF_LEDGER_SHA256],
         [COSE_CWT_CLAIMS, new Map([[CWT_IAT, timestampSeconds]])],
         ['ccf.v1', new Map([['txid', formatTxId(txId)]])],
       ]);
-      const cose = signCoseSign1({ privateKeyPem: identity.servicePrivateKeyPem, protectedHeader: header, payload: root, detached: true });
+      const cose = signCoseSign1({ privateKey: this.serviceSigner.key, protectedHeader: header, payload: root, detached: true });
       maps.push(singletonMap(COSE_SIGNATURES_MAP, utf8(JSON.stringify(toBase64(cose)))));
     }
     maps.push(singletonMap(SIGNATURES_MAP, signature));

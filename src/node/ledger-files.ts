@@ -3,7 +3,7 @@
 // after the entry that closes it, and renamed `.committed` once commit passes its last entry.
 // `sync()` makes everything appended so far durable; callers batch many entries per sync.
 
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, writevSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
@@ -24,6 +24,9 @@ interface ChunkIndex {
 
 interface OpenChunk extends ChunkIndex {
   fd: number;
+  /** Entries appended but not yet written, and where the first of them goes. */
+  pending: Uint8Array[];
+  pendingAt: number;
 }
 
 export class LedgerFiles {
@@ -43,19 +46,44 @@ export class LedgerFiles {
       const name = formatChunkName(seqno, undefined, false);
       const fd = openSync(join(this.directory, name), 'wx');
       writeSync(fd, new Uint8Array(CHUNK_HEADER_BYTES));
-      this.open = { fd, name, first: seqno, last: seqno - 1, entriesEnd: CHUNK_HEADER_BYTES, offsets: [] };
+      this.open = { fd, name, first: seqno, last: seqno - 1, entriesEnd: CHUNK_HEADER_BYTES, offsets: [], pending: [], pendingAt: CHUNK_HEADER_BYTES };
       this.chunks.push(this.open);
     }
     const chunk = this.open;
     if (seqno !== chunk.last + 1) throw new CocoError('InternalError', `ledger entry ${seqno} does not follow ${chunk.last}`);
-    writeFull(chunk.fd, result.entry, chunk.entriesEnd);
+    // Entries are written in batches (see writePending): one system call per batch, not per entry.
+    chunk.pending.push(result.entry);
     chunk.offsets.push(chunk.entriesEnd);
     chunk.entriesEnd += result.entry.length;
     chunk.last = seqno;
     if (result.closesChunk) this.completeChunk(chunk);
   }
 
+  /** Writes the entries appended since the last batch. */
+  private writePending(chunk: OpenChunk): void {
+    if (chunk.pending.length === 0) return;
+    let position = chunk.pendingAt;
+    let written = writevSync(chunk.fd, chunk.pending, position);
+    const total = chunk.entriesEnd - chunk.pendingAt;
+    // A short write (rare) is finished entry by entry from where it stopped.
+    if (written < total) {
+      for (const entry of chunk.pending) {
+        if (written >= entry.length) {
+          written -= entry.length;
+          position += entry.length;
+          continue;
+        }
+        writeFull(chunk.fd, entry.subarray(written), position + written);
+        position += entry.length;
+        written = 0;
+      }
+    }
+    chunk.pending = [];
+    chunk.pendingAt = chunk.entriesEnd;
+  }
+
   private completeChunk(chunk: OpenChunk): void {
+    this.writePending(chunk);
     const table = new Uint8Array(chunk.offsets.length * 4);
     const view = new DataView(table.buffer);
     chunk.offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
@@ -72,9 +100,10 @@ export class LedgerFiles {
 
   /** Makes every appended entry durable. */
   sync(): Promise<void> {
-    const fd = this.open?.fd;
-    if (fd === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+    const chunk = this.open;
+    if (chunk === undefined) return Promise.resolve();
+    this.writePending(chunk);
+    return new Promise((resolve, reject) => fsync(chunk.fd, (error) => (error ? reject(error) : resolve())));
   }
 
   /** Renames the complete chunks that end at or before `seqno` to `.committed`. */
@@ -105,6 +134,7 @@ export class LedgerFiles {
   async readEntry(seqno: number): Promise<Uint8Array> {
     const chunk = this.chunks.find((c) => c.first <= seqno && seqno <= c.last);
     if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${seqno} is not in this node's ledger`);
+    if (chunk === this.open) this.writePending(this.open);
     const index = seqno - chunk.first;
     const start = chunk.offsets[index]!;
     const end = chunk.offsets[index + 1] ?? chunk.entriesEnd;
@@ -121,6 +151,7 @@ export class LedgerFiles {
 
   close(): void {
     if (this.open === undefined) return;
+    this.writePending(this.open);
     fsyncSync(this.open.fd);
     closeSync(this.open.fd);
     this.open = undefined;

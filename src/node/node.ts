@@ -23,6 +23,9 @@ import { txStatus, type TxStatus } from './tx-status.js';
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
 const LEDGER_SECRET_BYTES = 32;
+/** Signing may take at most a third of the node's time. */
+const SIGNATURE_CPU_SHARE_INVERSE = 3;
+const SIGNATURE_COST_SMOOTHING = 8;
 
 export interface NodeOptions {
   node: NodeIdentity;
@@ -58,6 +61,9 @@ export class Node {
   private lastSeqno = 0;
   private commitSeqno = 0;
   private writesSinceSignature = 0;
+  private lastSignatureAtMs = 0;
+  /** Moving average of the time a signature transaction takes to build. */
+  private signatureCostMs = 0;
   private signatureTimer: NodeJS.Timeout | undefined;
   private syncing = false;
   private syncRequested = false;
@@ -155,7 +161,11 @@ export class Node {
     if (this.writesSinceSignature >= this.options.signatureTxCount) {
       this.emitSignature();
     } else if (this.signatureTimer === undefined) {
-      this.signatureTimer = setTimeout(() => this.emitSignature(), this.options.signatureDelayMs);
+      // Signatures are spaced so that signing takes at most 1/SIGNATURE_CPU_SHARE_INVERSE of the
+      // time: idle, a write commits a few ms later; under load, each signature covers more writes.
+      const spacingMs = Math.max(this.options.signatureDelayMs, this.signatureCostMs * SIGNATURE_CPU_SHARE_INVERSE);
+      const delayMs = Math.max(this.options.signatureDelayMs, this.lastSignatureAtMs + spacingMs - this.options.nowMs());
+      this.signatureTimer = setTimeout(() => this.emitSignature(), delayMs);
     }
   }
 
@@ -163,12 +173,15 @@ export class Node {
     if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
     this.signatureTimer = undefined;
     if (this.stopped || this.lastSeqno === this.writer.lastSignatureSeqno) return;
+    const startMs = this.options.nowMs();
     const root = this.writer.tree.root();
-    const result = this.writer.appendSignature(Math.floor(this.options.nowMs() / 1000));
+    const result = this.writer.appendSignature(Math.floor(startMs / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.record(result);
     const signature = decodePrimarySignature(singletonWrite(result.writeSet.public, SIGNATURES_MAP)!);
     this.signatures.push({ seqno: result.txId.seqno, signatureDer: signature.signatureDer, root });
+    this.lastSignatureAtMs = this.options.nowMs();
+    this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
     this.writesSinceSignature = 0;
     this.requestSync();
   }

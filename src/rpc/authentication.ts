@@ -6,8 +6,6 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
-import { certificateId } from '../crypto/entity-id.js';
-import { derToPem } from '../crypto/pem.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -31,8 +29,8 @@ function reject(reason: string, challenge?: string): never {
 }
 
 function clientCert(request: RpcRequest): { pem: string; id: string } {
-  if (request.clientCertDer === undefined) reject('this endpoint needs a TLS client certificate, and none was presented');
-  return { pem: derToPem(request.clientCertDer, 'CERTIFICATE'), id: certificateId(request.clientCertDer) };
+  if (request.clientCert === undefined) reject('this endpoint needs a TLS client certificate, and none was presented');
+  return request.clientCert;
 }
 
 function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {

@@ -23,6 +23,7 @@ import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
 import { Governance } from '../governance/proposals.js';
 import { JsApp } from '../js/js-app.js';
 import type { JsHost } from '../js/js-host.js';
+import { BufferedLog } from '../node/buffered-log.js';
 import { RpcServer } from './rpc-server.js';
 
 export interface RunningService {
@@ -116,10 +117,11 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   writeFileSync(config.serviceCertificateFile, service.certPem);
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
+  const log = new BufferedLog();
   const jsHost: JsHost = {
     monotonicMs: () => performance.now(),
     untrustedNowMs: () => Date.now(),
-    log: (level, message) => console[level](`[js] ${message}`),
+    log: (level, message) => log.line(level, message),
     consensus: {
       lastCommittedTxId: () => node.commitTxId,
       statusForTxId: (txId) => node.status(txId),
@@ -166,6 +168,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
       await node.stop();
       runner.dispose();
       app.dispose();
+      log.flush();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { utf8 } from '../crypto/bytes.js';
+import { derToPem } from '../crypto/pem.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RouteTable, type Frontend } from './route-table.js';
@@ -22,8 +23,15 @@ export interface RpcRequest {
   rawQuery: string;
   headers: IncomingMessage['headers'];
   body: Uint8Array;
-  /** DER of the client's TLS certificate, if it presented one. */
-  clientCertDer: Uint8Array | undefined;
+  /** The client's TLS certificate, if it presented one. */
+  clientCert: ClientCertificate | undefined;
+}
+
+export interface ClientCertificate {
+  der: Uint8Array;
+  pem: string;
+  /** SHA-256 hex of the DER: the member or user ID it would have. */
+  id: string;
 }
 
 export interface RpcResponse {
@@ -119,7 +127,6 @@ export class RpcServer {
       throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${url.pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
     }
     const body = await readBody(request, this.options.maxBodyBytes);
-    const cert = (request.socket as TLSSocket).getPeerCertificate?.();
     const rpcRequest: RpcRequest = {
       frontend,
       method,
@@ -129,7 +136,7 @@ export class RpcServer {
       rawQuery: url.search.slice(1),
       headers: request.headers,
       body,
-      clientCertDer: cert && cert.raw ? new Uint8Array(cert.raw) : undefined,
+      clientCert: clientCertificate(request.socket as TLSSocket),
     };
     return (match?.route.handler ?? fallback!)(rpcRequest);
   }
@@ -155,6 +162,19 @@ export class RpcServer {
     response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(body.length) });
     response.end(body);
   }
+}
+
+/** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */
+const connectionCertificates = new WeakMap<TLSSocket, ClientCertificate | null>();
+
+function clientCertificate(socket: TLSSocket): ClientCertificate | undefined {
+  let cert = connectionCertificates.get(socket);
+  if (cert === undefined) {
+    const peer = socket.getPeerCertificate?.();
+    cert = peer?.raw ? { der: new Uint8Array(peer.raw), pem: derToPem(new Uint8Array(peer.raw), 'CERTIFICATE'), id: peer.fingerprint256.replace(/:/g, '').toLowerCase() } : null;
+    connectionCertificates.set(socket, cert);
+  }
+  return cert ?? undefined;
 }
 
 /**
