@@ -67,6 +67,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   }
   server.add(ALL, 'GET', '/receipt', (request) => ({ body: node.receipt(transactionIdParam(request)) }));
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, request.frontend, options.version) }));
+  server.add(ALL, 'GET', '/api/metrics', (request) => ({
+    body: { metrics: [...server.metrics.values()].filter((m) => m.path.startsWith(`/${request.frontend}/`)) },
+  }));
 
   server.add('node', 'GET', '/state', () => ({
     body: { node_id: node.nodeId, state: 'PartOfNetwork', last_signed_seqno: node.lastSignatureSeqno, startup_seqno: 0, stop_notice: false },

@@ -163,6 +163,33 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       };
     }),
   }));
+  get('/service/javascript-app', (request) => ({
+    body: read((tx) => {
+      const endpoints: Record<string, Record<string, unknown>> = {};
+      tx.map(Tables.endpoints).forEach((value, key) => {
+        const [verb, ...pathParts] = fromUtf8(key).split(' ');
+        const info = decodeJson<Record<string, unknown>>(value, Tables.endpoints);
+        const view = request.query.get('case') === 'original'
+          ? info
+          : {
+              jsModule: info.js_module,
+              jsFunction: info.js_function,
+              forwardingRequired: info.forwarding_required,
+              redirectionStrategy: info.redirection_strategy ?? 'none',
+              authnPolicies: info.authn_policies,
+              mode: info.mode,
+              openApi: info.openapi ?? {},
+            };
+        (endpoints[pathParts.join(' ')] ??= {})[verb!.toLowerCase()] = view;
+      });
+      return { endpoints };
+    }),
+  }));
+  get('/service/javascript-modules', () => ({ body: { value: read((tx) => entries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }));
+  get('/service/javascript-modules/{moduleName}', (request) => ({
+    body: fromUtf8(found(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))), `module ${request.params.moduleName}`)),
+    headers: { 'content-type': 'text/javascript' },
+  }));
   get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
   get('/service/members/{memberId}', (request) => ({ body: found(read((tx) => memberView(tx, request.params.memberId!)), `member ${request.params.memberId}`) }));
   get('/service/users', () => ({ body: { value: read((tx) => entries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));

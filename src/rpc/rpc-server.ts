@@ -60,8 +60,21 @@ const REQUEST_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+/** Distinct paths counted; requests for paths beyond it are not (a scan must not grow memory). */
+const METRICS_ENTRIES_MAX = 1024;
+
+export interface EndpointMetrics {
+  path: string;
+  method: string;
+  calls: number;
+  errors: number;
+  failures: number;
+  retries: number;
+}
 
 export class RpcServer {
+  /** Per frontend path and method, as CCF's /api/metrics reports them. */
+  readonly metrics = new Map<string, EndpointMetrics>();
   readonly routes = new Map<Frontend, RouteTable<RpcHandler>>(FRONTENDS.map((f) => [f, new RouteTable<RpcHandler>()]));
   private readonly server: Server;
 
@@ -100,6 +113,20 @@ export class RpcServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  private count(request: IncomingMessage, status: number): void {
+    const path = new URL(request.url ?? '/', 'https://node').pathname;
+    const method = request.method ?? 'GET';
+    const key = `${method} ${path}`;
+    let entry = this.metrics.get(key);
+    if (entry === undefined) {
+      if (this.metrics.size >= METRICS_ENTRIES_MAX) return;
+      this.metrics.set(key, (entry = { path, method, calls: 0, errors: 0, failures: 0, retries: 0 }));
+    }
+    entry.calls += 1;
+    if (status >= 400 && status < 500) entry.errors += 1;
+    if (status >= 500) entry.failures += 1;
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let result: RpcResponse;
     try {
@@ -110,6 +137,7 @@ export class RpcServer {
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
       if (rpcError.status === 413) response.setHeader('connection', 'close');
     }
+    this.count(request, result.status ?? 200);
     this.send(response, result);
   }
 

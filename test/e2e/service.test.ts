@@ -53,6 +53,21 @@ test('the sandbox opened the service through governance: member active, user and
   assert.ok(proposals.every((p) => p.proposalState === 'Accepted'));
 });
 
+test('the installed app, its modules and per-endpoint metrics are visible as in CCF', async () => {
+  const app = (await anonymous.request('GET', '/gov/service/javascript-app?api-version=2024-07-01')).json<{ endpoints: Record<string, Record<string, { jsModule: string; mode: string; authnPolicies: unknown[] }>> }>();
+  assert.equal(app.endpoints['/log/private']!.post!.mode, 'readwrite');
+  assert.deepEqual(app.endpoints['/log/private']!.post!.authnPolicies, ['user_cert']);
+  const modules = (await anonymous.request('GET', '/gov/service/javascript-modules?api-version=2024-07-01')).json<{ value: { moduleName: string }[] }>();
+  const name = modules.value[0]!.moduleName;
+  const source = await anonymous.request('GET', `/gov/service/javascript-modules/${encodeURIComponent(name)}?api-version=2024-07-01`);
+  assert.equal(source.headers['content-type'], 'text/javascript');
+  assert.ok(source.text().length > 100);
+  await user.request('GET', '/app/log/private?id=12345', { allowError: true });
+  const metrics = (await anonymous.request('GET', '/app/api/metrics')).json<{ metrics: { path: string; method: string; calls: number; errors: number }[] }>();
+  const entry = metrics.metrics.find((m) => m.path === '/app/log/private' && m.method === 'GET');
+  assert.ok(entry && entry.calls >= 1 && entry.errors >= 1, JSON.stringify(metrics));
+});
+
 test('a user writes private and public log entries, reads them back, and they commit', async () => {
   const write = await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'private hello' } });
   assert.equal(write.status, 200);
