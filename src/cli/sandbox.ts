@@ -4,17 +4,16 @@
 // opens the service through the governance API as member0 would, prints how to use it, and runs
 // until Ctrl-C, when it stops the node cleanly.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadAppBundle } from '../client/app-bundle-files.js';
 import { openService } from '../client/open-service.js';
 import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
+import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
 
@@ -30,10 +29,8 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
 Stop it with Ctrl-C.
 `;
 
-const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.js'].map((f) => join(PACKAGE_ROOT, 'constitution', 'default', f));
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
-const NODE_START_TIMEOUT_MS = 60_000;
 
 export interface SandboxOptions {
   port: number;
@@ -83,38 +80,6 @@ function ensureIdentity(dir: string, name: string, encryptionKey: boolean): { ce
   return { certPem: readFileSync(join(dir, `${name}_cert.pem`), 'utf8'), keyPem: readFileSync(join(dir, `${name}_privk.pem`), 'utf8') };
 }
 
-async function startNodeProcess(nodeDir: string, configPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const out = createWriteStream(join(nodeDir, 'out'));
-  const err = createWriteStream(join(nodeDir, 'err'));
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd: nodeDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d.toString();
-    out.write(d);
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    output += d.toString();
-    err.write(d);
-  });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s; see ${join(nodeDir, 'err')}`)), NODE_START_TIMEOUT_MS);
-    const check = () => {
-      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
-      if (match && output.includes('service certificate written')) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.trim().split('\n').at(-1) ?? ''}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return { child, url };
-}
-
 export interface RunningSandbox {
   url: string;
   workspace: string;
@@ -158,11 +123,12 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const configPath = join(nodeDir, 'config.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   step('starting node 0');
-  const { child, url } = await startNodeProcess(nodeDir, configPath);
+  const out = createWriteStream(join(nodeDir, 'out'));
+  const err = createWriteStream(join(nodeDir, 'err'));
+  const node = await spawnNode(configPath, nodeDir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
+  const { child, url } = node;
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await node.stop();
   };
   try {
     const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');

@@ -2,15 +2,14 @@
 // member certificate, a constitution and a configuration; waits for the node to listen; stops it
 // with SIGTERM (and SIGKILL if it hangs) and removes the directory.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
-import { repoRoot } from './paths.js';
+import { spawnNode } from '../../src/cli/node-process.js';
 
 export interface NodeProcess {
   url: string;
@@ -20,8 +19,6 @@ export interface NodeProcess {
   output: () => string;
   stop(): Promise<number | null>;
 }
-
-const START_TIMEOUT_MS = 30_000;
 
 export async function writeNodeConfig(dir: string, overrides: Record<string, unknown> = {}): Promise<string> {
   const member = generateKeyPair('P-384');
@@ -47,42 +44,8 @@ export async function writeNodeConfig(dir: string, overrides: Record<string, unk
 export async function startNode(overrides: Record<string, unknown> = {}): Promise<NodeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'coco-node-'));
   const configPath = await writeNodeConfig(dir, overrides);
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start in time:\n${output}`)), START_TIMEOUT_MS);
-    const check = () => {
-      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
-      if (match && output.includes('service certificate written')) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${code}:\n${output}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return {
-    url,
-    dir,
-    serviceCertPem: readFileSync(join(dir, 'service_cert.pem'), 'utf8'),
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await once(child, 'exit');
-        clearTimeout(killer);
-      }
-      return child.exitCode;
-    },
-  };
+  const node = await spawnNode(configPath, dir);
+  return { ...node, dir, serviceCertPem: readFileSync(join(dir, 'service_cert.pem'), 'utf8') };
 }
 
 export function removeNodeDir(node: NodeProcess): void {

@@ -1,0 +1,65 @@
+// Runs `coco node` as a child process and waits until it serves: the sandbox's nodes, and the
+// end-to-end tests'. Stopping sends SIGTERM (a clean stop: last signature, ledger synced), then
+// SIGKILL if the node has not exited in time.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CocoError } from '../errors.js';
+
+export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+const NODE_START_TIMEOUT_MS = 60_000;
+const NODE_STOP_TIMEOUT_MS = 15_000;
+
+export interface NodeProcess {
+  child: ChildProcess;
+  /** `https://host:port` of the node's first RPC interface. */
+  url: string;
+  /** Everything the node printed so far. */
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+export async function spawnNode(configPath: string, cwd: string, onOutput: (chunk: Buffer, stream: 'out' | 'err') => void = () => undefined): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    onOutput(chunk, 'out');
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    onOutput(chunk, 'err');
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output}`)), NODE_START_TIMEOUT_MS);
+    const check = () => {
+      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
+      if (match && output.includes('service certificate written')) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.trim().split('\n').at(-1) ?? ''}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    child,
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_TIMEOUT_MS);
+        await once(child, 'exit');
+        clearTimeout(killer);
+      }
+      return child.exitCode;
+    },
+  };
+}
