@@ -4,20 +4,21 @@
 
 import { fromHex, utf8, toHex } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { hkdfSha256, hmacSha256 } from '../crypto/kdf.js';
+import { HmacSha256Key, hkdfSha256 } from '../crypto/kdf.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from './tx-id.js';
 
 const COMMIT_SECRET_INFO = utf8('Commit secret label');
 const COMMIT_SECRET_BYTES = 32;
 
-export function commitSecret(ledgerSecretKey: Uint8Array): Uint8Array {
-  return hkdfSha256(ledgerSecretKey, new Uint8Array(), COMMIT_SECRET_INFO, COMMIT_SECRET_BYTES);
+/** The key commit nonces are derived with, from the ledger secret. */
+export function commitSecret(ledgerSecretKey: Uint8Array): HmacSha256Key {
+  return new HmacSha256Key(hkdfSha256(ledgerSecretKey, new Uint8Array(), COMMIT_SECRET_INFO, COMMIT_SECRET_BYTES));
 }
 
-export function commitEvidence(commitSecretKey: Uint8Array, txId: TxId): string {
-  const nonce = hmacSha256(commitSecretKey, utf8(formatTxId(txId)));
-  return `ce:${formatTxId(txId)}:${toHex(nonce)}`;
+export function commitEvidence(commitSecretKey: HmacSha256Key, txId: TxId): string {
+  const id = formatTxId(txId);
+  return `ce:${id}:${toHex(commitSecretKey.mac(utf8(id)))}`;
 }
 
 export function commitEvidenceDigest(evidence: string): Uint8Array {

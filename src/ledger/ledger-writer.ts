@@ -13,6 +13,7 @@ import { EntryFlags, EntryType } from './entry.js';
 import { sealEntry } from './entry-sealing.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests } from './leaf.js';
 import { sha256 } from '../crypto/hash.js';
+import type { HmacSha256Key } from '../crypto/kdf.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
 import { MerkleTree } from './merkle-tree.js';
 import { COSE_SIGNATURES_MAP, encodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
@@ -64,7 +65,7 @@ export class LedgerWriter {
   private chunkRequested = false;
   private readonly nodeId: string;
   /** Derived once per ledger secret, not once per transaction. */
-  private readonly commitSecrets = new WeakMap<Uint8Array, Uint8Array>();
+  private readonly commitSecrets = new WeakMap<Uint8Array, HmacSha256Key>();
 
   private readonly nodeKey: PrivateSigningKey;
   private readonly serviceSigner: { key: PrivateSigningKey; kid: Uint8Array } | undefined;
@@ -164,7 +165,7 @@ export class LedgerWriter {
     return commitEvidence(this.commitSecretFor(this.options.secrets.keyFor(txId.seqno)), txId);
   }
 
-  private commitSecretFor(ledgerSecretKey: Uint8Array): Uint8Array {
+  private commitSecretFor(ledgerSecretKey: Uint8Array): HmacSha256Key {
     let secret = this.commitSecrets.get(ledgerSecretKey);
     if (secret === undefined) this.commitSecrets.set(ledgerSecretKey, (secret = commitSecret(ledgerSecretKey)));
     return secret;
