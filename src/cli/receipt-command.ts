@@ -5,16 +5,25 @@ import { parseArgs } from 'node:util';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { verifyReceipt } from '../ledger/receipt.js';
+import { isCoseReceipt, verifyCoseReceipt } from '../ledger/cose-receipt.js';
 import { readInputFile } from '../node/read-input.js';
 import { toHex } from '../crypto/bytes.js';
 
 export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity]
 
-Verifies a receipt (JSON, as GET /app/receipt returns it) against the service certificate, offline.
+Verifies a receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
   --ignore-validity   accept certificates outside their validity period (judge an old receipt as of
                       its own time)
 Exit status 0 if it verifies; 1 with the reason otherwise.
 `;
+
+function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {
+  try {
+    return JSON.parse(fromUtf8(bytes));
+  } catch (error) {
+    throw new CocoError('ReceiptMalformed', `${file} is neither a COSE receipt nor JSON: ${(error as Error).message}`);
+  }
+}
 
 export function runReceipt(args: string[]): number {
   const [command, ...rest] = args;
@@ -25,15 +34,9 @@ export function runReceipt(args: string[]): number {
   }
   const file = positionals[0];
   if (file === undefined || values['service-cert'] === undefined) throw new CocoError('UsageError', `coco receipt verify needs a receipt file and --service-cert\n\n${RECEIPT_USAGE}`);
-  let receipt: unknown;
-  try {
-    receipt = JSON.parse(fromUtf8(readInputFile(file, 'receipt')));
-  } catch (error) {
-    if (error instanceof CocoError) throw error;
-    throw new CocoError('ReceiptMalformed', `${file} is not JSON: ${(error as Error).message}`);
-  }
+  const bytes = readInputFile(file, 'receipt');
   const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));
-  const result = verifyReceipt(receipt, serviceCertPem, { at: values['ignore-validity'] ? 'ignore-validity' : new Date() });
+  const result = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at: values['ignore-validity'] ? 'ignore-validity' : new Date() });
   console.log(`Receipt verified${result.txId ? ` for transaction ${result.txId}` : ''}: signed root ${toHex(result.root)}, endorsed by the service certificate.`);
   return 0;
 }

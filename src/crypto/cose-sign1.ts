@@ -39,7 +39,7 @@ function asBytes(value: unknown, what: string): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function decodeCbor(bytes: Uint8Array, what: string): unknown {
+export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
     return decoder.decode(bytes);
   } catch (error) {
@@ -106,6 +106,16 @@ export function verifyCoseSign1(message: CoseSign1, keyOrCertPem: string, detach
   }
   const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
   return verify(keyOrCertPem, sigStructure(message.protectedBytes, payload), message.signature, format);
+}
+
+/** Encodes a message as a tagged COSE_Sign1, its protected header kept byte for byte. */
+export function encodeCoseSign1(message: CoseSign1): Uint8Array {
+  return new Uint8Array(encoder.encode(new Tag([message.protectedBytes, message.unprotectedHeader, message.payload ?? null, message.signature], COSE_SIGN1_TAG)));
+}
+
+/** CBOR for structures that COSE carries inside byte strings (maps with integer keys, arrays). */
+export function encodeCbor(value: unknown): Uint8Array {
+  return new Uint8Array(encoder.encode(value));
 }
 
 export interface CoseSign1Input {

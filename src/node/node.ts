@@ -13,7 +13,9 @@ import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
-import { decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
+import { COSE_SIGNATURES_MAP, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
+import { buildCoseReceipt } from '../ledger/cose-receipt.js';
+import { fromBase64, fromUtf8 } from '../crypto/bytes.js';
 import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
@@ -26,6 +28,14 @@ const LEDGER_SECRET_BYTES = 32;
 /** Signing may take at most a third of the node's time. */
 const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
+
+interface SignatureRecord {
+  seqno: number;
+  signatureDer: Uint8Array;
+  root: Uint8Array;
+  /** The service's COSE Sign1 over the root, the base of COSE receipts. */
+  cose: Uint8Array | undefined;
+}
 
 export interface NodeOptions {
   node: NodeIdentity;
@@ -72,7 +82,7 @@ export class Node {
   /** Per seqno (index seqno - 1): what a receipt for it reveals besides the commit evidence. */
   private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
-  private readonly signatures: { seqno: number; signatureDer: Uint8Array; root: Uint8Array }[] = [];
+  private readonly signatures: SignatureRecord[] = [];
 
   readonly historical: HistoricalStates;
 
@@ -179,7 +189,8 @@ export class Node {
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.record(result);
     const signature = decodePrimarySignature(singletonWrite(result.writeSet.public, SIGNATURES_MAP)!);
-    this.signatures.push({ seqno: result.txId.seqno, signatureDer: signature.signatureDer, root });
+    const cose = singletonWrite(result.writeSet.public, COSE_SIGNATURES_MAP);
+    this.signatures.push({ seqno: result.txId.seqno, signatureDer: signature.signatureDer, root, cose: cose && fromBase64(JSON.parse(fromUtf8(cose)) as string) });
     this.lastSignatureAtMs = this.options.nowMs();
     this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
     this.writesSinceSignature = 0;
@@ -284,7 +295,24 @@ export class Node {
     });
   }
 
-  private signatureAtOrAfter(seqno: number): { seqno: number; signatureDer: Uint8Array; root: Uint8Array } | undefined {
+  /** The COSE receipt (CCF 6) of a committed application transaction. */
+  coseReceipt(txId: TxId): Uint8Array {
+    this.receipt(txId);
+    const signature = this.signatureAtOrAfter(txId.seqno)!;
+    if (signature.seqno === txId.seqno || signature.cose === undefined) {
+      throw new CocoError('ResourceNotFound', `transaction ${formatTxId(txId)} is a signature transaction: its receipt is JSON only`);
+    }
+    const leaf = this.leafComponents[txId.seqno - 1]!;
+    return buildCoseReceipt({
+      signatureCose: signature.cose,
+      proof: this.writer.tree.proofAt(txId.seqno, signature.seqno),
+      writeSetDigest: leaf.writeSetDigest,
+      commitEvidence: this.writer.commitEvidenceFor(txId),
+      claimsDigest: leaf.claimsDigest,
+    });
+  }
+
+  private signatureAtOrAfter(seqno: number): SignatureRecord | undefined {
     let low = 0;
     let high = this.signatures.length;
     while (low < high) {

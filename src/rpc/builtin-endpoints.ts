@@ -65,7 +65,13 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       return { body: { transaction_id: formatTxId(txId), status: node.status(txId) } };
     });
   }
-  server.add(ALL, 'GET', '/receipt', (request) => ({ body: node.receipt(transactionIdParam(request)) }));
+  server.add(ALL, 'GET', '/receipt', (request) => {
+    const txId = transactionIdParam(request);
+    if (String(request.headers.accept ?? '').includes('application/cose')) {
+      return { body: node.coseReceipt(txId), headers: { 'content-type': 'application/cose' } };
+    }
+    return { body: node.receipt(txId) };
+  });
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, request.frontend, options.version) }));
   server.add(ALL, 'GET', '/api/metrics', (request) => ({
     body: { metrics: [...server.metrics.values()].filter((m) => m.path.startsWith(`/${request.frontend}/`)) },

@@ -97,6 +97,18 @@ test('a receipt for the write verifies offline, with the CLI too, and fails when
   const bad = runCoco(['receipt', 'verify', file, '--service-cert', sandbox.file('service_cert.pem')]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /ReceiptInvalid/);
+
+  const cose = await user.request('GET', `/app/receipt?transaction_id=${formatTxId(write.txId!)}`, { headers: { accept: 'application/cose' } });
+  assert.equal(cose.headers['content-type'], 'application/cose');
+  const coseFile = join(scratch, 'receipt.cose');
+  writeFileSync(coseFile, cose.body);
+  const coseOk = runCoco(['receipt', 'verify', coseFile, '--service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(coseOk.status, 0, coseOk.stderr);
+  assert.match(coseOk.stdout, new RegExp(`for transaction ${formatTxId(write.txId!).replace('.', '\\.')}`));
+  const altered = Buffer.from(cose.body);
+  altered[altered.length - 10]! ^= 1;
+  writeFileSync(coseFile, altered);
+  assert.equal(runCoco(['receipt', 'verify', coseFile, '--service-cert', sandbox.file('service_cert.pem')]).status, 1);
 });
 
 test('a historical read answers 202 with Retry-After, then the value read back from the ledger', async () => {

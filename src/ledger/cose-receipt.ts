@@ -1,0 +1,74 @@
+// CCF's COSE receipts (6.x, the SCITT CCF profile): the service's COSE Sign1 signature over the
+// Merkle root of a signature transaction, with the transaction's inclusion proof added in the
+// unprotected header (label 396, key -1): leaf components [write-set digest, commit evidence,
+// claims digest] and the path [[isLeft, digest], ...]. The payload (the root) stays detached.
+
+import { decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { CocoError } from '../errors.js';
+import { commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
+import { leafFromDigests } from './leaf.js';
+import { MerkleTree, type ProofStep } from './merkle-tree.js';
+import { formatTxId } from './tx-id.js';
+
+/** COSE header label of verifiable data proofs, and of inclusion proofs inside it. */
+export const COSE_VERIFIABLE_DATA_PROOFS = 396;
+const INCLUSION_PROOFS = -1;
+const PROOF_LEAF = 1;
+const PROOF_PATH = 2;
+
+export interface CoseReceiptInput {
+  /** The service's COSE signature over the root, as `public:ccf.internal.cose_signatures` holds it. */
+  signatureCose: Uint8Array;
+  proof: readonly ProofStep[];
+  writeSetDigest: Uint8Array;
+  commitEvidence: string;
+  claimsDigest: Uint8Array;
+}
+
+export function buildCoseReceipt(input: CoseReceiptInput): Uint8Array {
+  const message = decodeCoseSign1(input.signatureCose);
+  const path = input.proof.map((step) => ('left' in step ? [true, step.left] : [false, step.right]));
+  const inclusion = encodeCbor(new Map<number, unknown>([[PROOF_LEAF, [input.writeSetDigest, input.commitEvidence, input.claimsDigest]], [PROOF_PATH, path]]));
+  const unprotected = new Map(message.unprotectedHeader);
+  unprotected.set(COSE_VERIFIABLE_DATA_PROOFS, new Map([[INCLUSION_PROOFS, [inclusion]]]));
+  return encodeCoseSign1({ ...message, unprotectedHeader: unprotected, payload: undefined });
+}
+
+function malformed(reason: string): CocoError {
+  return new CocoError('ReceiptMalformed', `COSE receipt: ${reason}`);
+}
+
+function digest(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== 32) throw malformed(`${what} must be a 32-byte byte string`);
+  return new Uint8Array(value);
+}
+
+/** Verifies a COSE receipt against the service certificate; returns the root and the TxID. */
+export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string): { root: Uint8Array; txId: string } {
+  const message = decodeCoseSign1(bytes);
+  const proofs = message.unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS);
+  const inclusion = proofs instanceof Map ? proofs.get(INCLUSION_PROOFS) : undefined;
+  if (!Array.isArray(inclusion) || !(inclusion[0] instanceof Uint8Array)) throw malformed('no inclusion proof in unprotected header 396');
+  const proof = decodeCbor(inclusion[0], 'the inclusion proof');
+  if (!(proof instanceof Map)) throw malformed('the inclusion proof is not a map');
+  const leaf = proof.get(PROOF_LEAF);
+  const path = proof.get(PROOF_PATH);
+  if (!Array.isArray(leaf) || leaf.length !== 3 || typeof leaf[1] !== 'string' || !Array.isArray(path)) throw malformed('the inclusion proof needs leaf [ws, ce, claims] and a path');
+  const evidence = leaf[1] as string;
+  const txId = formatTxId(parseCommitEvidence(evidence).txId);
+  let acc = leafFromDigests(digest(leaf[0], 'the write-set digest'), commitEvidenceDigest(evidence), digest(leaf[2], 'the claims digest'));
+  path.forEach((step: unknown, i) => {
+    if (!Array.isArray(step) || typeof step[0] !== 'boolean') throw malformed(`path step ${i} must be [isLeft, digest]`);
+    const sibling = digest(step[1], `path step ${i}`);
+    acc = MerkleTree.rootFromProof(acc, [step[0] ? { left: sibling } : { right: sibling }]);
+  });
+  if (!verifyCoseSign1(message, serviceCertPem, acc)) {
+    throw new CocoError('ReceiptInvalid', 'the service signature does not verify over the root this receipt proves');
+  }
+  return { root: acc, txId };
+}
+
+/** Receipts are told apart by their first byte: COSE starts with CBOR tag 18 (0xd2), JSON with "{". */
+export function isCoseReceipt(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xd2;
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
+import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import { buildCoseReceipt, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
+import { writeSetDigest } from '../../src/ledger/leaf.js';
+import { COSE_SIGNATURES_MAP, singletonWrite } from '../../src/ledger/signature.js';
+import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
+
+const generated = generateLedger({ transactions: 20, signatureInterval: 6, privateValueBytes: 8 });
+const entries = generated.chunks.flatMap((c) => decodeChunk(c.bytes, c.name).entries);
+const signatureSeqnos = entries.filter((e) => singletonWrite(e.publicMaps, COSE_SIGNATURES_MAP) !== undefined).map((e) => e.txId.seqno);
+
+function receiptFor(seqno: number): Uint8Array {
+  const signatureSeqno = signatureSeqnos.find((s) => s > seqno)!;
+  const signatureEntry = entries[signatureSeqno - 1]!;
+  const entry = entries[seqno - 1]!;
+  return buildCoseReceipt({
+    signatureCose: fromBase64(JSON.parse(fromUtf8(singletonWrite(signatureEntry.publicMaps, COSE_SIGNATURES_MAP)!)) as string),
+    proof: generated.writer.tree.proofAt(seqno, signatureSeqno),
+    writeSetDigest: writeSetDigest(entry),
+    commitEvidence: generated.commitEvidence.get(seqno)!,
+    claimsDigest: entry.claimsDigest!,
+  });
+}
+
+test('COSE receipts of every application transaction verify against the service certificate', () => {
+  let verified = 0;
+  for (const entry of entries) {
+    const seqno = entry.txId.seqno;
+    if (signatureSeqnos.includes(seqno) || seqno > signatureSeqnos.at(-1)!) continue;
+    const receipt = receiptFor(seqno);
+    assert.ok(isCoseReceipt(receipt));
+    assert.equal(verifyCoseReceipt(receipt, generated.identity.serviceCertPem).txId, `2.${seqno}`);
+    verified += 1;
+  }
+  assert.ok(verified >= 18);
+});
+
+test('a COSE receipt fails for another service, and when any byte of its proof or signature changes', () => {
+  const receipt = receiptFor(3);
+  const other = createServiceIdentity();
+  assert.throws(() => verifyCoseReceipt(receipt, other.serviceCertPem), (e: unknown) => e instanceof CocoError);
+  let rejected = 0;
+  for (let i = 20; i < receipt.length; i += 7) {
+    const altered = receipt.slice();
+    altered[i]! ^= 0x01;
+    try {
+      verifyCoseReceipt(altered, generated.identity.serviceCertPem);
+    } catch (error) {
+      assert.ok(error instanceof CocoError, String(error));
+      rejected += 1;
+    }
+  }
+  assert.equal(rejected, Math.ceil((receipt.length - 20) / 7));
+});
