@@ -5,7 +5,8 @@
 
 import { CocoError } from '../errors.js';
 import { decodeJson, SINGLETON, Tables, type ServiceInfo } from '../governance/builtin-tables.js';
-import type { JsApp } from '../js/js-app.js';
+import { JsExceptionError } from '../js/js-exception.js';
+import { readRuntimeSettings, type AppRuntime, type AppRuntimeSettings } from './app-runtime.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -38,18 +39,25 @@ function checkOpen(tx: Transaction): void {
   if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
 }
 
-function jsFailure(error: unknown): never {
+/** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
+function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): never {
   if (error instanceof CocoError) {
     if (error.code === 'JsExecutionTimeout') throw new RpcError(500, 'InternalError', 'Operation took too long to complete.');
     if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
-    if (error.code.startsWith('Js')) throw new RpcError(500, 'InternalError', `Exception thrown while executing: ${error.message}`);
+    if (error.code.startsWith('Js')) {
+      const details = error instanceof JsExceptionError && error.jsStack ? `${error.message}\n${error.jsStack}` : error.message;
+      if (settings.logExceptionDetails) host.log('error', `JS exception: ${details}`);
+      throw new RpcError(500, 'InternalError', settings.returnExceptionDetails ? `Exception thrown while executing: ${details}` : 'Exception thrown while executing.');
+    }
   }
   throw error;
 }
 
-export function appRequestHandler(node: Node, app: JsApp, host: JsHost, nowSeconds: () => number): RpcHandler {
-  return (request): RpcResponse => {
+export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number): RpcHandler {
+  return async (request): Promise<RpcResponse> => {
     const path = `/app${request.path}`;
+    const settings = node.execute((tx) => ({ result: readRuntimeSettings(tx), applyWrites: false })).result;
+    const app = await runtime.appFor(settings);
     const { result, txId } = node.execute((tx) => {
       const version = appVersion(tx);
       const match = app.endpoints(version, tx).match(request.method, request.path);
@@ -72,7 +80,7 @@ export function appRequestHandler(node: Node, app: JsApp, host: JsHost, nowSecon
       try {
         response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: flatHeaders(request), body: request.body, hostname: (request.headers.host as string | undefined) ?? null, caller }, tx, host, historicalState === undefined ? {} : { historicalState });
       } catch (error) {
-        jsFailure(error);
+        jsFailure(error, settings, host);
       }
       if (match.info.mode !== 'readwrite' && tx.hasWrites && response.applyWrites) {
         throw new RpcError(500, 'InternalError', `endpoint ${request.method} ${path} is ${match.info.mode} but wrote to the KV; its writes were discarded`);

@@ -21,7 +21,7 @@ import { addGovEndpoints } from './gov-endpoints.js';
 import { appRequestHandler } from './app-endpoints.js';
 import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
 import { Governance } from '../governance/proposals.js';
-import { JsApp } from '../js/js-app.js';
+import { AppRuntime } from './app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
 import { BufferedLog } from '../node/buffered-log.js';
 import { RpcServer } from './rpc-server.js';
@@ -134,7 +134,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     triggerLedgerChunk: () => node.requestLedgerChunk(),
   });
   const governance = new Governance(runner);
-  const app = await JsApp.create();
+  const app = new AppRuntime();
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
   try {

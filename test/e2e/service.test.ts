@@ -211,7 +211,15 @@ test('an app handler that throws or loops forever gets a 500, and the node keeps
   assert.equal(deployed.status, 0, deployed.stderr);
   const thrown = await user.request('POST', '/app/throw', { allowError: true });
   assert.equal(thrown.status, 500);
-  assert.match(thrown.text(), /boom/);
+  assert.equal(thrown.json<{ error: { message: string } }>().error.message, 'Exception thrown while executing.', 'no details unless governance asks');
+  // Governance turns on exception details and shortens the time limit; both apply at once.
+  const options = join(scratch, 'runtime-options.json');
+  writeFileSync(options, JSON.stringify({ actions: [{ name: 'set_js_runtime_options', args: { max_heap_bytes: 100 * 1024 * 1024, max_stack_bytes: 1024 * 1024, max_execution_time_ms: 500, return_exception_details: true } }] }));
+  const proposed = JSON.parse(gov(['propose', options]).stdout);
+  assert.equal(JSON.parse(gov(['vote', proposed.proposalId, '--accept']).stdout).proposalState, 'Accepted');
+  const detailed = await user.request('POST', '/app/throw', { allowError: true });
+  assert.equal(detailed.status, 500);
+  assert.match(detailed.text(), /boom/);
   const looped = await user.request('POST', '/app/loop', { allowError: true, timeoutMs: 30_000 });
   assert.equal(looped.status, 500);
   assert.match(looped.text(), /Operation took too long to complete/);
