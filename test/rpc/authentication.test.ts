@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { createPrivateKey, sign as nodeSign } from 'node:crypto';
+import test from 'node:test';
+import { signUserRequest } from '../../src/client/cose-signing.js';
+import { toBase64, utf8 } from '../../src/crypto/bytes.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { pemToDer } from '../../src/crypto/pem.js';
+import { generateKeyPair, publicKeyDer } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { CocoError } from '../../src/errors.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { Store } from '../../src/kv/store.js';
+import { authenticate, type AuthnPolicy } from '../../src/rpc/authentication.js';
+import type { RpcRequest } from '../../src/rpc/rpc-server.js';
+
+function identity(name: string) {
+  const keyPair = generateKeyPair('P-384');
+  const certPem = createSelfSignedCertificate({ subjectCn: name, keyPair, validFrom: new Date(), validityDays: 1, isCa: false });
+  return { keyPair, certPem, id: certificateId(certPem) };
+}
+
+const user = identity('user');
+const member = identity('member');
+const stranger = identity('stranger');
+const jwtKey = generateKeyPair('P-256');
+const NOW = 1_700_000_000;
+
+const store = new Store();
+const setup = store.beginTransaction();
+setup.map(Tables.usersCerts).set(utf8(user.id), utf8(user.certPem));
+setup.map(Tables.usersInfo).set(utf8(user.id), encodeJson({ user_data: { role: 'clerk' } }));
+setup.map(Tables.membersCerts).set(utf8(member.id), utf8(member.certPem));
+setup.map(Tables.membersInfo).set(utf8(member.id), encodeJson({ status: 'Active', member_data: { org: 'A' } }));
+setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ public_key: toBase64(publicKeyDer(jwtKey.publicKeyPem)), issuer: 'https://issuer.example' }]));
+store.commit(setup, 1n);
+
+function request(options: { cert?: typeof user; headers?: Record<string, string>; body?: Uint8Array } = {}): RpcRequest {
+  const der = options.cert && pemToDer(options.cert.certPem);
+  return {
+    frontend: 'app',
+    method: 'POST',
+    path: '/x',
+    params: {},
+    query: new URLSearchParams(),
+    rawQuery: '',
+    headers: options.headers ?? {},
+    body: options.body ?? new Uint8Array(),
+    clientCert: options.cert && der ? { der, pem: options.cert.certPem, id: options.cert.id } : undefined,
+  };
+}
+
+function authn(rpcRequest: RpcRequest, policies: AuthnPolicy[]) {
+  return authenticate({ tx: store.beginTransaction(), request: rpcRequest, nowSeconds: NOW }, policies);
+}
+
+function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256', kid: 'kid1' }, key = jwtKey): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part(header)}.${part(payload)}`;
+  const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding: 'ieee-p1363' });
+  return `${signed}.${signature.toString('base64url')}`;
+}
+
+const rejected = (message: RegExp) => (error: unknown) => error instanceof CocoError && error.code === 'InvalidAuthenticationInfo' && message.test(error.message);
+
+test('user_cert and member_cert give CCF callers with their data; others are refused', () => {
+  assert.deepEqual(authn(request({ cert: user }), ['user_cert']), { policy: 'user_cert', id: user.id, data: { role: 'clerk' }, cert: user.certPem });
+  assert.deepEqual(authn(request({ cert: member }), ['member_cert']), { policy: 'member_cert', id: member.id, data: { org: 'A' }, cert: member.certPem });
+  assert.throws(() => authn(request({ cert: member }), ['user_cert']), rejected(/not that of a registered user/));
+  assert.throws(() => authn(request({ cert: stranger }), ['member_cert']), rejected(/registered member/));
+  assert.throws(() => authn(request(), ['user_cert']), rejected(/needs a TLS client certificate/));
+  assert.deepEqual(authn(request({ cert: stranger }), ['any_cert']), { policy: 'any_cert', cert: stranger.certPem });
+});
+
+test('no_auth, no policies, the first matching policy of a list, and all_of', () => {
+  assert.deepEqual(authn(request(), ['no_auth']), { policy: 'no_auth' });
+  assert.equal(authn(request(), []), null);
+  assert.equal((authn(request({ cert: member }), ['user_cert', 'member_cert']) as { policy: string }).policy, 'member_cert');
+  const both = authn(request({ cert: user, headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice' })}` } }), [{ all_of: ['user_cert', 'jwt'] }]) as Record<string, { policy: string }>;
+  assert.deepEqual(both.policy, ['user_cert', 'jwt']);
+  assert.equal(both.user_cert!.policy, 'user_cert');
+  assert.equal(both.jwt!.policy, 'jwt');
+  assert.throws(() => authn(request({ cert: user }), [{ all_of: ['user_cert', 'jwt'] }]), rejected(/Bearer/));
+});
+
+test('jwt checks the key, the signature, the issuer and the validity window', () => {
+  const caller = authn(request({ headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 })}` } }), ['jwt']) as { jwt: { keyIssuer: string; payload: { sub: string } } };
+  assert.equal(caller.jwt.keyIssuer, 'https://issuer.example');
+  assert.equal(caller.jwt.payload.sub, 'alice');
+  const cases: [string, RegExp][] = [
+    [jwt({ iss: 'https://issuer.example' }, { alg: 'ES256', kid: 'unknown' }), /no JWT signing key with kid unknown/],
+    [jwt({ iss: 'https://issuer.example' }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /does not verify/],
+    [jwt({ iss: 'https://elsewhere.example' }), /not the key's issuer/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW - 1 }), /expired/],
+    [jwt({ iss: 'https://issuer.example', nbf: NOW + 60 }), /not valid yet/],
+    [jwt({ iss: 'https://issuer.example' }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
+    ['not.a.jwt.at.all', /three base64url parts/],
+  ];
+  for (const [token, message] of cases) {
+    assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), rejected(message), token.slice(0, 30));
+  }
+  assert.throws(() => authn(request(), ['jwt']), rejected(/Authorization: Bearer/));
+});
+
+test('user_cose_sign1 verifies the body with the registered user\'s key and hands over its content', () => {
+  const body = signUserRequest({ content: utf8('{"hello": 1}'), msgType: 'write', createdAt: NOW, signerCertPem: user.certPem, signerKeyPem: user.keyPair.privateKeyPem });
+  const headers = { 'content-type': 'application/cose' };
+  const caller = authn(request({ body, headers }), ['user_cose_sign1']) as { id: string; cose: { content: Uint8Array } };
+  assert.equal(caller.id, user.id);
+  assert.deepEqual(caller.cose.content, utf8('{"hello": 1}'));
+  const byStranger = signUserRequest({ content: utf8('{}'), msgType: 'write', createdAt: NOW, signerCertPem: stranger.certPem, signerKeyPem: stranger.keyPair.privateKeyPem });
+  assert.throws(() => authn(request({ body: byStranger, headers }), ['user_cose_sign1']), rejected(/not a registered user/));
+  const tampered = body.slice();
+  tampered[tampered.length - 5]! ^= 1;
+  assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/does not verify/));
+  assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/application\/cose/));
+});
