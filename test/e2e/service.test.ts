@@ -3,6 +3,7 @@
 // reads, governance from the CLI, and bad input on every interface.
 
 import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,24 @@ test('a member adds a second user with coco gov propose and vote, and that user 
   }
   const status = gov(['status', proposal.proposalId]);
   assert.equal(JSON.parse(status.stdout).proposalState, 'Accepted');
+});
+
+test('a JWT issuer registered by governance lets bearer tokens call the jwt endpoint', async () => {
+  const key = generateKeyPair('P-256');
+  const jwk = { ...createPublicKey(key.publicKeyPem).export({ format: 'jwk' }), kid: 'e2e-key', alg: 'ES256' };
+  const proposalFile = join(scratch, 'jwt.json');
+  writeFileSync(proposalFile, JSON.stringify({ actions: [{ name: 'set_jwt_issuer', args: { issuer: 'https://login.example', auto_refresh: false, jwks: { keys: [jwk] } } }] }));
+  const proposal = JSON.parse(gov(['propose', proposalFile]).stdout);
+  const voted = gov(['vote', proposal.proposalId, '--accept']);
+  assert.equal(JSON.parse(voted.stdout).proposalState, 'Accepted', voted.stderr);
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'ES256', kid: 'e2e-key', typ: 'JWT' })}.${part({ iss: 'https://login.example', sub: 'carol', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+  const token = `${signed}.${nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  const claims = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(claims.json<{ sub: string }>().sub, 'carol');
+  const forged = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${signed}.${Buffer.alloc(64).toString('base64url')}` }, allowError: true });
+  assert.equal(forged.status, 401);
+  assert.match(String(forged.headers['www-authenticate']), /Bearer/);
 });
 
 test('callers without the right certificate get 401 with CCF error bodies', async () => {
