@@ -10,7 +10,7 @@ import { randomBytes } from '../src/crypto/random.js';
 import { decodeChunk } from '../src/ledger/chunk-file.js';
 import { LedgerVerifier } from '../src/ledger/ledger-verifier.js';
 import { MerkleTree } from '../src/ledger/merkle-tree.js';
-import { listChunkFiles } from '../src/cli/ledger-files.js';
+import { listChunkFiles } from '../src/node/ledger-directory.js';
 import { generateLedger, writeChunks } from '../test/support/generated-ledger.js';
 import { bestRate, formatRate, progress, type Rate } from './measure.js';
 

@@ -5,7 +5,7 @@ import { fromUtf8, isValidUtf8, toHex } from '../crypto/bytes.js';
 import { decodeChunk, type ChunkName } from '../ledger/chunk-file.js';
 import { EntryType, type LedgerEntry } from '../ledger/entry.js';
 import { formatTxId } from '../ledger/tx-id.js';
-import { listChunkFiles } from './ledger-files.js';
+import { listChunkFiles } from '../node/ledger-directory.js';
 import { readInputFile } from '../node/read-input.js';
 
 export interface LedgerShowOptions {

@@ -4,7 +4,7 @@
 import { fromUtf8 } from '../crypto/bytes.js';
 import { LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
-import { listChunkFiles } from './ledger-files.js';
+import { listChunkFiles } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
 import { readInputFile } from '../node/read-input.js';
 

@@ -94,12 +94,12 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = join(options.workspace, 'sandbox_0');
   const ledgerDir = join(nodeDir, 'ledger');
+  const configPath = join(nodeDir, 'config.json');
   if (existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined)) {
-    throw new CocoError(
-      'SandboxExists',
-      `${options.workspace} holds a service from an earlier run, and restarting a service from its ledger is not supported yet. ` +
-        `Remove the workspace (rm -rf ${options.workspace}) to start a new service, or pass --workspace DIR.`,
-    );
+    // An earlier sandbox: restart its service from the ledger, with its identities and config.
+    if (!existsSync(configPath)) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${configPath}; remove the workspace to start afresh`);
+    step('restarting the service from its ledger');
+    return runNode(options, common, nodeDir, configPath, async () => undefined);
   }
   mkdirSync(common, { recursive: true });
   mkdirSync(nodeDir, { recursive: true });
@@ -120,19 +120,23 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       },
     },
   };
-  const configPath = join(nodeDir, 'config.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  step('starting node 0');
-  const out = createWriteStream(join(nodeDir, 'out'));
-  const err = createWriteStream(join(nodeDir, 'err'));
+  return runNode(options, common, nodeDir, configPath, (url) =>
+    openService({ url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step }),
+  );
+}
+
+/** Starts node 0 from its configuration, then runs `prepare` (opening a new service). */
+async function runNode(options: SandboxOptions, common: string, nodeDir: string, configPath: string, prepare: (url: string) => Promise<void>): Promise<RunningSandbox> {
+  const out = createWriteStream(join(nodeDir, 'out'), { flags: 'a' });
+  const err = createWriteStream(join(nodeDir, 'err'), { flags: 'a' });
   const node = await spawnNode(configPath, nodeDir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
   const { child, url } = node;
   const stop = async () => {
     await node.stop();
   };
   try {
-    const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');
-    await openService({ url, serviceCertPem, members, users, app, onProgress: step });
+    await prepare(url);
   } catch (error) {
     await stop();
     throw error;

@@ -37,8 +37,16 @@ export interface SigningIdentity {
   serviceCertPem?: string;
 }
 
+/** Where a writer continues an existing ledger. */
+export interface WriterResume {
+  tree: MerkleTree;
+  seqno: number;
+  signatureSeqno: number;
+}
+
 export interface LedgerWriterOptions {
   view: number;
+  resume?: WriterResume;
   secrets: LedgerSecrets;
   identity: SigningIdentity;
   chunkBytesTarget?: number;
@@ -58,7 +66,7 @@ export interface AppendResult {
 }
 
 export class LedgerWriter {
-  readonly tree = new MerkleTree();
+  readonly tree: MerkleTree;
   private seqno = 0;
   private signatureSeqno = 0;
   private chunkBytes = 0;
@@ -71,7 +79,14 @@ export class LedgerWriter {
   private readonly serviceSigner: { key: PrivateSigningKey; kid: Uint8Array } | undefined;
 
   constructor(private readonly options: LedgerWriterOptions) {
-    this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    if (options.resume === undefined) {
+      this.tree = new MerkleTree();
+      this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    } else {
+      this.tree = options.resume.tree;
+      this.seqno = options.resume.seqno;
+      this.signatureSeqno = options.resume.signatureSeqno;
+    }
     const { identity } = options;
     this.nodeId = publicKeyId(identity.nodeCertPem);
     this.nodeKey = loadPrivateKey(identity.nodePrivateKeyPem);

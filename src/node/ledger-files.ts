@@ -3,12 +3,13 @@
 // after the entry that closes it, and renamed `.committed` once commit passes its last entry.
 // `sync()` makes everything appended so far durable; callers batch many entries per sync.
 
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, writeSync, writevSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, formatChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
+import type { ReplayedChunk } from './ledger-replay.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
 const RENAME_RETRIES_MAX = 3;
@@ -38,6 +39,41 @@ export class LedgerFiles {
 
   constructor(readonly directory: string) {
     mkdirSync(directory, { recursive: true });
+  }
+
+  /**
+   * Takes over the chunks of a replayed ledger: each is cut after its last kept entry, completed
+   * with its positions table and named `.committed` (everything kept is signed and on disk); new
+   * entries go to a new chunk.
+   */
+  resume(chunks: readonly ReplayedChunk[]): void {
+    for (const chunk of chunks) {
+      const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
+      if (!chunk.complete) {
+        const fd = openSync(join(this.directory, chunk.name), 'r+');
+        try {
+          ftruncateSync(fd, chunk.entriesEnd);
+          this.writeTable(fd, index);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const committed = formatChunkName(chunk.first, chunk.last, true);
+      if (chunk.name !== committed) this.rename(index, committed);
+      this.chunks.push(index);
+    }
+  }
+
+  /** Appends the positions table after the entries and points the header at it. */
+  private writeTable(fd: number, chunk: ChunkIndex): void {
+    const table = new Uint8Array(chunk.offsets.length * 4);
+    const view = new DataView(table.buffer);
+    chunk.offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
+    writeFull(fd, table, chunk.entriesEnd);
+    const header = new Uint8Array(CHUNK_HEADER_BYTES);
+    new DataView(header.buffer).setBigUint64(0, BigInt(chunk.entriesEnd), true);
+    writeFull(fd, header, 0);
   }
 
   append(result: AppendResult): void {
@@ -84,13 +120,7 @@ export class LedgerFiles {
 
   private completeChunk(chunk: OpenChunk): void {
     this.writePending(chunk);
-    const table = new Uint8Array(chunk.offsets.length * 4);
-    const view = new DataView(table.buffer);
-    chunk.offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
-    writeFull(chunk.fd, table, chunk.entriesEnd);
-    const header = new Uint8Array(CHUNK_HEADER_BYTES);
-    new DataView(header.buffer).setBigUint64(0, BigInt(chunk.entriesEnd), true);
-    writeFull(chunk.fd, header, 0);
+    this.writeTable(chunk.fd, chunk);
     fsyncSync(chunk.fd);
     closeSync(chunk.fd);
     this.rename(chunk, formatChunkName(chunk.first, chunk.last, false));

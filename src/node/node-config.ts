@@ -19,6 +19,8 @@ export interface MemberConfig {
 export interface NodeConfig {
   rpcInterfaces: Record<string, RpcInterfaceConfig>;
   ledgerDirectory: string;
+  /** Where the node seals the ledger secrets and service identity, to restart from its ledger. */
+  sealedSecretsFile: string;
   ledgerChunkBytes: number;
   signatureTxCount: number;
   signatureDelayMs: number;
@@ -128,6 +130,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   return {
     rpcInterfaces,
     ledgerDirectory: r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger'),
+    sealedSecretsFile: r.file(ledger, 'sealed_secrets_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'sealed_secrets.json'),
     ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
     signatureTxCount: r.integer(signatures, 'tx_count', '$.ledger_signatures', SIGNATURE_TX_COUNT_DEFAULT, 1, 1_000_000),
     signatureDelayMs: r.integer(signatures, 'delay_ms', '$.ledger_signatures', SIGNATURE_DELAY_MS_DEFAULT, 1, 60_000),

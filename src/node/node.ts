@@ -4,12 +4,13 @@
 // first; a transaction is Committed once a later signature is durable (fsync, batched). With one
 // node that is the commit rule; replication adds "and acknowledged by a majority" to the same path.
 
-import { randomBytes } from '../crypto/random.js';
 import { CocoError, invariant } from '../errors.js';
-import type { NodeInfo } from '../governance/builtin-tables.js';
+import { decodeJson, encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { utf8 } from '../crypto/bytes.js';
+import type { ReplayedLedger, SignatureRecord } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
-import { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
@@ -24,18 +25,9 @@ import { txStatus, type TxStatus } from './tx-status.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
-const LEDGER_SECRET_BYTES = 32;
 /** Signing may take at most a third of the node's time. */
 const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
-
-interface SignatureRecord {
-  seqno: number;
-  signatureDer: Uint8Array;
-  root: Uint8Array;
-  /** The service's COSE Sign1 over the root, the base of COSE receipts. */
-  cose: Uint8Array | undefined;
-}
 
 export interface NodeOptions {
   node: NodeIdentity;
@@ -47,6 +39,9 @@ export interface NodeOptions {
   signatureTxCount: number;
   signatureDelayMs: number;
   nowMs: () => number;
+  ledgerSecrets: LedgerSecrets;
+  /** The state of an existing ledger this node continues (a restart); absent for a new service. */
+  replayed?: ReplayedLedger;
 }
 
 export interface GenesisOptions {
@@ -64,10 +59,12 @@ export interface TransactionOutcome<R> {
 }
 
 export class Node {
-  readonly store = new Store();
+  readonly store: Store;
   private readonly writer: LedgerWriter;
   private readonly files: LedgerFiles;
-  private readonly view = INITIAL_VIEW;
+  private readonly view: number;
+  /** The view in force from each seqno on; the last is the current view. */
+  private readonly views: { view: number; fromSeqno: number }[];
   private lastSeqno = 0;
   private commitSeqno = 0;
   private writesSinceSignature = 0;
@@ -88,7 +85,19 @@ export class Node {
 
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
-    const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+    const secrets = options.ledgerSecrets;
+    const replayed = options.replayed;
+    this.store = replayed?.store ?? new Store();
+    // A restarted node is a new primary: its transactions start a new view.
+    this.view = replayed === undefined ? INITIAL_VIEW : replayed.lastTxId.view + 1;
+    this.views = [...(replayed?.views ?? []), { view: this.view, fromSeqno: (replayed?.lastTxId.seqno ?? 0) + 1 }];
+    if (replayed !== undefined) {
+      this.files.resume(replayed.chunks);
+      this.lastSeqno = replayed.lastTxId.seqno;
+      this.commitSeqno = replayed.lastTxId.seqno;
+      this.leafComponents.push(...replayed.leafComponents);
+      this.signatures.push(...replayed.signatures);
+    }
     this.historical = new HistoricalStates({
       readEntry: (seqno) => this.files.readEntry(seqno),
       signedLeaf: (seqno) => this.writer.tree.leaf(seqno),
@@ -105,7 +114,37 @@ export class Node {
         serviceCertPem: options.service.certPem,
       },
       chunkBytesTarget: options.ledgerChunkBytes,
+      ...(replayed === undefined
+        ? {}
+        : { resume: { tree: replayed.tree, seqno: replayed.lastTxId.seqno, signatureSeqno: replayed.signatures.at(-1)?.seqno ?? 0 } }),
     });
+  }
+
+  /** Whether this node continues an existing ledger rather than starting a service. */
+  get restarted(): boolean {
+    return this.options.replayed !== undefined;
+  }
+
+  /**
+   * After a restart: records this node (a new identity) as the service's Trusted node and retires
+   * the nodes of the ledger, in one transaction, then signs it.
+   */
+  takeOver(): TxId {
+    invariant(this.restarted, 'only a restarted node takes over');
+    const { txId } = this.execute((tx) => {
+      const nodes = tx.map(Tables.nodesInfo);
+      const retired: [Uint8Array, NodeInfo][] = [];
+      nodes.forEach((value, key) => {
+        const info = decodeJson<NodeInfo>(value, Tables.nodesInfo);
+        if (info.status !== 'Retired') retired.push([key, { ...info, status: 'Retired', retired_committed: true }]);
+      });
+      for (const [key, info] of retired) nodes.set(key, encodeJson(info));
+      nodes.set(utf8(this.nodeId), encodeJson(this.options.nodeInfo));
+      tx.map(Tables.nodesEndorsedCertificates).set(utf8(this.nodeId), utf8(this.options.endorsedNodeCertPem));
+      return { result: undefined, applyWrites: true };
+    });
+    this.emitSignature();
+    return txId!;
   }
 
   get nodeId(): string {
@@ -190,7 +229,14 @@ export class Node {
     this.record(result);
     const signature = decodePrimarySignature(singletonWrite(result.writeSet.public, SIGNATURES_MAP)!);
     const cose = singletonWrite(result.writeSet.public, COSE_SIGNATURES_MAP);
-    this.signatures.push({ seqno: result.txId.seqno, signatureDer: signature.signatureDer, root, cose: cose && fromBase64(JSON.parse(fromUtf8(cose)) as string) });
+    this.signatures.push({
+      seqno: result.txId.seqno,
+      nodeId: this.nodeId,
+      certPem: this.options.endorsedNodeCertPem,
+      signatureDer: signature.signatureDer,
+      root,
+      cose: cose && fromBase64(JSON.parse(fromUtf8(cose)) as string),
+    });
     this.lastSignatureAtMs = this.options.nowMs();
     this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
     this.writesSinceSignature = 0;
@@ -241,6 +287,12 @@ export class Node {
     return new Promise((resolve) => this.commitWaiters.push({ seqno, resolve }));
   }
 
+  /** The view of a seqno this node holds. */
+  viewOf(seqno: number): number {
+    for (let i = this.views.length - 1; i >= 0; i--) if (this.views[i]!.fromSeqno <= seqno) return this.views[i]!.view;
+    return this.view;
+  }
+
   get lastTxId(): TxId {
     return { view: this.view, seqno: this.lastSeqno };
   }
@@ -268,7 +320,7 @@ export class Node {
       lastSeqno: this.lastSeqno,
       commitSeqno: this.commitSeqno,
       currentView: this.view,
-      viewOf: () => this.view,
+      viewOf: (seqno) => this.viewOf(seqno),
     });
   }
 
@@ -280,9 +332,9 @@ export class Node {
     const status = this.status(txId);
     if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
     if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
-    const signer = { nodeId: this.nodeId, certPem: this.options.endorsedNodeCertPem };
     const signature = this.signatureAtOrAfter(txId.seqno);
     invariant(signature !== undefined, 'a committed transaction is covered by a signature');
+    const signer = { nodeId: signature.nodeId, certPem: signature.certPem };
     if (signature.seqno === txId.seqno) return buildSignatureReceipt({ ...signer, root: signature.root, signatureDer: signature.signatureDer });
     const leaf = this.leafComponents[txId.seqno - 1]!;
     return buildReceipt({

@@ -12,7 +12,11 @@ import { CocoError } from '../errors.js';
 import type { NodeInfo } from '../governance/builtin-tables.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
-import { createNodeIdentity, createServiceIdentity, endorseNode } from '../node/identities.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../node/identities.js';
+import { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import { randomBytes } from '../crypto/random.js';
+import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
+import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { Node } from '../node/node.js';
 import type { NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
@@ -25,6 +29,8 @@ import { AppRuntime } from './app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
 import { BufferedLog } from '../node/buffered-log.js';
 import { RpcServer } from './rpc-server.js';
+
+const LEDGER_SECRET_BYTES = 32;
 
 export interface RunningService {
   node: Node;
@@ -74,20 +80,36 @@ export function hostData(version: string): Uint8Array {
   return sha256(utf8(`coco ${version}`));
 }
 
-export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
-  if (existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined)) {
+/** What the node starts from: a new service, or the service of its ledger directory (a restart). */
+function startingPoint(config: NodeConfig, now: Date): { service: ServiceIdentity; secrets: LedgerSecrets; replayed: ReplayedLedger | undefined } {
+  const hasLedger = existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
+  if (!hasLedger) {
+    const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays);
+    const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+    writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [{ fromSeqno: 1, key: secrets.keyFor(1) }], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem });
+    return { service, secrets, replayed: undefined };
+  }
+  const sealed = readSealedSecrets(config.sealedSecretsFile);
+  if (sealed === undefined) {
     throw new CocoError(
       'LedgerExists',
-      `the ledger directory ${config.ledgerDirectory} already holds a ledger; restarting a service from its ledger is not supported yet. ` +
-        'Move the directory aside (or point ledger.directory elsewhere) to start a new service.',
+      `the ledger directory ${config.ledgerDirectory} holds a ledger, but ${config.sealedSecretsFile} (the secrets sealed when it was written) is missing, ` +
+        'so this node cannot restart that service; that needs disaster recovery, which Coco does not support yet. ' +
+        'Move the ledger aside (or point ledger.directory elsewhere) to start a new service.',
     );
   }
-  const members = readMembers(config);
-  const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
+  const secrets = new LedgerSecrets(sealed.ledgerSecrets);
+  const replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem);
+  return { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, replayed };
+}
+
+export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
   const now = new Date();
+  const { service, secrets, replayed } = startingPoint(config, now);
+  const members = replayed === undefined ? readMembers(config) : [];
+  const constitution = replayed === undefined ? config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n') : '';
   const sans = subjectAltNames(config);
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays);
-  const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays);
   const endorsedNodeCertPem = endorseNode(nodeIdentity, service, sans, now, config.nodeCertificateValidityDays);
   const nodeInfo: NodeInfo = {
     status: 'Trusted',
@@ -112,8 +134,14 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     signatureTxCount: config.signatureTxCount,
     signatureDelayMs: config.signatureDelayMs,
     nowMs: () => Date.now(),
+    ledgerSecrets: secrets,
+    ...(replayed === undefined ? {} : { replayed }),
   });
-  node.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+  if (replayed === undefined) {
+    node.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+  } else {
+    node.takeOver();
+  }
   writeFileSync(config.serviceCertificateFile, service.certPem);
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 

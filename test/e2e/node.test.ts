@@ -104,7 +104,7 @@ test('a bad configuration is refused with one line and exit 1', async () => {
   }
 });
 
-test('a stopped node leaves a ledger that verifies, and refuses to start over it', async () => {
+test('a stopped node leaves a ledger that verifies; without its sealed secrets it refuses to restart over it', async () => {
   const second = await startNode();
   try {
     assert.equal(await second.stop(), 0);
@@ -112,9 +112,10 @@ test('a stopped node leaves a ledger that verifies, and refuses to start over it
     assert.ok(readdirSync(ledger).length >= 1);
     const verified = runCoco(['ledger', 'verify', ledger, '--service-cert', join(second.dir, 'service_cert.pem')]);
     assert.equal(verified.status, 0, verified.stderr);
+    rmSync(join(second.dir, 'sealed_secrets.json'));
     const again = runCoco(['node', '--config', join(second.dir, 'config.json')]);
     assert.equal(again.status, 1);
-    assert.match(again.stderr, /already holds a ledger/);
+    assert.match(again.stderr, /holds a ledger, but .*sealed_secrets\.json .* is missing/);
   } finally {
     removeNodeDir(second);
   }

@@ -9,6 +9,8 @@ import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
 import { Node } from '../../src/node/node.js';
+import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
+import { randomBytes } from '../../src/crypto/random.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 
@@ -44,6 +46,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
     signatureTxCount: options.signatureTxCount ?? 10,
     signatureDelayMs: options.signatureDelayMs ?? 1,
     nowMs: () => Date.now(),
+    ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],

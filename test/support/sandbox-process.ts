@@ -15,14 +15,16 @@ export interface SandboxProcess {
   file(name: string): string;
   pem(name: string): string;
   child: ChildProcess;
-  stop(): Promise<void>;
+  /** Stops the sandbox; removes its workspace unless `keep`. */
+  stop(options?: { keep?: boolean }): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 90_000;
 
-export async function startSandbox(extraArgs: string[] = []): Promise<SandboxProcess> {
-  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
-  const workspace = join(root, 'workspace');
+/** Starts a sandbox in a new temporary workspace, or restarts the one at `existingWorkspace`. */
+export async function startSandbox(extraArgs: string[] = [], existingWorkspace?: string): Promise<SandboxProcess> {
+  const root = existingWorkspace === undefined ? mkdtempSync(join(tmpdir(), 'coco-sandbox-')) : join(existingWorkspace, '..');
+  const workspace = existingWorkspace ?? join(root, 'workspace');
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -50,14 +52,14 @@ export async function startSandbox(extraArgs: string[] = []): Promise<SandboxPro
     file: (name) => join(common, name),
     pem: (name) => readFileSync(join(common, name), 'utf8'),
     child,
-    async stop() {
+    async stop(options = {}) {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await once(child, 'exit');
         clearTimeout(killer);
       }
-      rmSync(root, { recursive: true, force: true });
+      if (!options.keep) rmSync(root, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,49 @@
+// What a node keeps so that it can restart the service from its own ledger: the ledger secrets and
+// the service identity. On the virtual platform this "sealing" is a file readable only by the
+// node's user: nothing hardware-backed protects it (a TEE platform would encrypt it to a key only
+// that TEE can derive). Without this file a restart is impossible (disaster recovery instead).
+
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fromBase64, toBase64 } from '../crypto/bytes.js';
+import type { KeyPair } from '../crypto/signing.js';
+import { CocoError } from '../errors.js';
+import type { LedgerSecret } from '../ledger/ledger-secrets.js';
+
+export interface SealedSecrets {
+  ledgerSecrets: LedgerSecret[];
+  serviceKeyPair: KeyPair;
+  serviceCertPem: string;
+}
+
+interface SealedFile {
+  ledger_secrets: { from_seqno: number; key: string }[];
+  service_private_key: string;
+  service_public_key: string;
+  service_certificate: string;
+}
+
+export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
+  const file: SealedFile = {
+    ledger_secrets: secrets.ledgerSecrets.map((s) => ({ from_seqno: s.fromSeqno, key: toBase64(s.key) })),
+    service_private_key: secrets.serviceKeyPair.privateKeyPem,
+    service_public_key: secrets.serviceKeyPair.publicKeyPem,
+    service_certificate: secrets.serviceCertPem,
+  };
+  // Written aside then renamed: a crash never leaves half a file.
+  writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readSealedSecrets(path: string): SealedSecrets | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as SealedFile;
+    return {
+      ledgerSecrets: file.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })),
+      serviceKeyPair: { privateKeyPem: file.service_private_key, publicKeyPem: file.service_public_key },
+      serviceCertPem: file.service_certificate,
+    };
+  } catch (error) {
+    throw new CocoError('SealedSecretsUnreadable', `cannot read the node's sealed secrets ${path}: ${(error as Error).message}`);
+  }
+}
