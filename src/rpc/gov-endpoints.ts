@@ -2,7 +2,8 @@
 // ballots signed with COSE Sign1, member state digests and acks, and read-only views of the
 // service's governance tables in the API's camelCase shapes.
 
-import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
+import { derToPem } from '../crypto/pem.js';
 import { decodeJson, SINGLETON, Tables, type MemberInfo, type NodeInfo, type ServiceConfig, type ServiceInfo } from '../governance/builtin-tables.js';
 import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
 import { authenticateMemberCose, type GovMessageType } from '../governance/member-cose-identity.js';
@@ -189,6 +190,39 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   get('/service/javascript-modules/{moduleName}', (request) => ({
     body: fromUtf8(found(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))), `module ${request.params.moduleName}`)),
     headers: { 'content-type': 'text/javascript' },
+  }));
+  get('/service/join-policy', () => ({
+    body: read((tx) => {
+      const keys = (table: string) => entries(tx, table, (key) => key);
+      const hostData: Record<string, string> = {};
+      tx.map(Tables.snpHostData).forEach((value, key) => void (hostData[fromUtf8(key)] = decodeJson<string>(value, Tables.snpHostData)));
+      const uvmEndorsements: Record<string, unknown> = {};
+      tx.map(Tables.snpUvmEndorsements).forEach((value, key) => void (uvmEndorsements[fromUtf8(key)] = decodeJson<unknown>(value, Tables.snpUvmEndorsements)));
+      const tcbVersions: Record<string, unknown> = {};
+      tx.map(Tables.snpTcbVersions).forEach((value, key) => void (tcbVersions[fromUtf8(key)] = decodeJson<unknown>(value, Tables.snpTcbVersions)));
+      return {
+        sgx: { measurements: [] },
+        virtual: { measurements: keys(Tables.virtualMeasurements), hostData: keys(Tables.virtualHostData) },
+        snp: { measurements: keys(Tables.snpMeasurements), hostData, uvmEndorsements, tcbVersions },
+      };
+    }),
+  }));
+  get('/service/jwk', () => ({
+    body: read((tx) => {
+      const issuers: Record<string, unknown> = {};
+      tx.map(Tables.jwtIssuers).forEach((value, key) => {
+        const info = decodeJson<{ auto_refresh?: boolean; ca_cert_bundle_name?: string }>(value, Tables.jwtIssuers);
+        issuers[fromUtf8(key)] = { autoRefresh: info.auto_refresh ?? false, ...(info.ca_cert_bundle_name ? { caCertBundleName: info.ca_cert_bundle_name } : {}) };
+      });
+      const keys: Record<string, unknown> = {};
+      tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
+        const list = decodeJson<{ public_key: string; issuer: string; constraint?: string }[]>(value, Tables.jwtPublicSigningKeysMetadata);
+        keys[fromUtf8(key)] = list.map((k) => ({ publicKey: derToPem(fromBase64(k.public_key), 'PUBLIC KEY'), issuer: k.issuer, ...(k.constraint ? { constraint: k.constraint } : {}) }));
+      });
+      const caCertBundles: Record<string, string> = {};
+      tx.map(Tables.caCertBundles).forEach((value, key) => void (caCertBundles[fromUtf8(key)] = decodeJson<string>(value, Tables.caCertBundles)));
+      return { issuers, keys, caCertBundles };
+    }),
   }));
   get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
   get('/service/members/{memberId}', (request) => ({ body: found(read((tx) => memberView(tx, request.params.memberId!)), `member ${request.params.memberId}`) }));

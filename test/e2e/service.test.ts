@@ -165,6 +165,13 @@ test('a JWT issuer registered by governance lets bearer tokens call the jwt endp
   const token = `${signed}.${nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   const claims = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${token}` } });
   assert.equal(claims.json<{ sub: string }>().sub, 'carol');
+  const jwks = (await anonymous.request('GET', '/gov/service/jwk?api-version=2024-07-01')).json<{ issuers: Record<string, { autoRefresh: boolean }>; keys: Record<string, { issuer: string; publicKey: string }[]> }>();
+  assert.deepEqual(jwks.issuers['https://login.example'], { autoRefresh: false });
+  assert.equal(jwks.keys['e2e-key']![0]!.issuer, 'https://login.example');
+  assert.match(jwks.keys['e2e-key']![0]!.publicKey, /BEGIN PUBLIC KEY/);
+  const policy = (await anonymous.request('GET', '/gov/service/join-policy?api-version=2024-07-01')).json<{ virtual: { measurements: string[]; hostData: string[] } }>();
+  assert.deepEqual(policy.virtual.measurements, ['Insecure hard-coded virtual measurement v1']);
+  assert.equal(policy.virtual.hostData.length, 1);
   const forged = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${signed}.${Buffer.alloc(64).toString('base64url')}` }, allowError: true });
   assert.equal(forged.status, 401);
   assert.match(String(forged.headers['www-authenticate']), /Bearer/);
