@@ -4,6 +4,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { CocoError } from '../errors.js';
+import type { CurveName } from '../crypto/signing.js';
 
 export interface RpcInterfaceConfig {
   bindAddress: { host: string; port: number };
@@ -26,6 +27,8 @@ export interface NodeConfig {
   signatureDelayMs: number;
   maxBodyBytes: number;
   nodeCertificateValidityDays: number;
+  /** Curve of the node and service keys (CCF's node_certificate.curve_id). */
+  curve: CurveName;
   pidFile: string | undefined;
   serviceCertificateFile: string;
   start: {
@@ -89,6 +92,17 @@ class ConfigReader {
   }
 }
 
+/** CCF's names for the identity curves; P-384 is CCF's default (P-256 signatures cost about half). */
+const CURVE_IDS: Record<string, CurveName> = { Secp256R1: 'P-256', Secp384R1: 'P-384' };
+export const CURVE_ID_DEFAULT = 'Secp384R1';
+
+function curveId(r: ConfigReader, value: unknown): CurveName {
+  const id = value ?? CURVE_ID_DEFAULT;
+  const curve = typeof id === 'string' ? CURVE_IDS[id] : undefined;
+  if (curve === undefined) r.fail('$.node_certificate.curve_id', `must be one of ${Object.keys(CURVE_IDS).join(', ')}`);
+  return curve;
+}
+
 export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const r: ConfigReader = new ConfigReader(dirname(resolve(configFile)));
   const root = r.object(json, '$');
@@ -136,6 +150,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     signatureDelayMs: r.integer(signatures, 'delay_ms', '$.ledger_signatures', SIGNATURE_DELAY_MS_DEFAULT, 1, 60_000),
     maxBodyBytes: r.integer(http, 'max_body_size', '$.http', MAX_BODY_BYTES_DEFAULT, 1024, 64 * 1024 * 1024),
     nodeCertificateValidityDays: r.integer(nodeCert, 'initial_validity_days', '$.node_certificate', 1, 1, 365),
+    curve: curveId(r, nodeCert.curve_id),
     pidFile: r.file(outputFiles, 'pid_file', '$.output_files', true),
     serviceCertificateFile: r.file(command, 'service_certificate_file', '$.command'),
     start: {

@@ -84,7 +84,7 @@ export function hostData(version: string): Uint8Array {
 function startingPoint(config: NodeConfig, now: Date): { service: ServiceIdentity; secrets: LedgerSecrets; replayed: ReplayedLedger | undefined } {
   const hasLedger = existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
   if (!hasLedger) {
-    const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays);
+    const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays, config.curve);
     const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
     writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [{ fromSeqno: 1, key: secrets.keyFor(1) }], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem });
     return { service, secrets, replayed: undefined };
@@ -109,7 +109,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   const members = replayed === undefined ? readMembers(config) : [];
   const constitution = replayed === undefined ? config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n') : '';
   const sans = subjectAltNames(config);
-  const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays);
+  const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve);
   const endorsedNodeCertPem = endorseNode(nodeIdentity, service, sans, now, config.nodeCertificateValidityDays);
   const nodeInfo: NodeInfo = {
     status: 'Trusted',

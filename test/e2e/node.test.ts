@@ -8,6 +8,7 @@ import { createServiceIdentity } from '../support/generated-ledger.js';
 import { call, removeNodeDir, startNode, writeNodeConfig, type NodeProcess } from '../support/node-process.js';
 import { runCoco } from '../support/run-cli.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
+import { curveOf } from '../../src/crypto/signing.js';
 
 let node: NodeProcess;
 before(async () => {
@@ -150,4 +151,25 @@ test('/node/quotes/self returns the virtual evidence that binds the node key, as
   const nodes = (await call(node.url, node.serviceCertPem, 'GET', '/node/quotes')).json();
   assert.equal(nodes.quotes.length, 1);
   assert.equal(nodes.quotes[0].node_id, quote.node_id);
+});
+
+test('node_certificate.curve_id chooses the identity curve, and a bad one is refused', async () => {
+  const p256 = await startNode({ node_certificate: { curve_id: 'Secp256R1' } });
+  try {
+    assert.equal(curveOf(p256.serviceCertPem), 'P-256');
+    const commit = await call(p256.url, p256.serviceCertPem, 'GET', '/node/commit');
+    assert.equal(commit.status, 200);
+  } finally {
+    await p256.stop();
+    removeNodeDir(p256);
+  }
+  assert.equal(curveOf(node.serviceCertPem), 'P-384');
+  const dir = mkdtempSync(join(tmpdir(), 'coco-curve-'));
+  try {
+    const bad = runCoco(['node', '--config', await writeNodeConfig(dir, { node_certificate: { curve_id: 'Secp521R1' } })]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /curve_id: must be one of Secp256R1, Secp384R1/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
