@@ -1,0 +1,19 @@
+// The bounds of the consensus layer, kept together: every queue, batch and input the Raft core
+// accepts is checked against one of these, so a node's memory and message sizes stay bounded.
+
+/** Entries carried by one AppendEntries message. */
+export const APPEND_ENTRIES_PER_MESSAGE_MAX = 64;
+/** AppendEntries batches a leader sends to one follower before it waits for an acknowledgement. */
+export const APPEND_MESSAGES_IN_FLIGHT_MAX = 4;
+/** Entries accepted by one `propose` call. */
+export const PROPOSAL_ENTRIES_MAX = 1024;
+/** Uncommitted entries a leader holds before it refuses new non-signature proposals (backpressure). */
+export const UNCOMMITTED_ENTRIES_MAX = 10_000;
+/** Bytes of one entry's opaque payload. */
+export const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
+/** Nodes in one active configuration. */
+export const CONFIGURATION_NODES_MAX = 64;
+/** Characters of a node ID. */
+export const NODE_ID_CHARS_MAX = 256;
+/** Election timeout (and heartbeat interval) in ticks. */
+export const TIMEOUT_TICKS_MAX = 100_000;

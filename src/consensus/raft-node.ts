@@ -1,0 +1,571 @@
+// One node's Raft, with CCF's semantics, as a pure state machine: `tick`, `step`, `propose` and
+// `persisted` go in, one `Ready` batch comes out. It does no I/O, reads no clock and draws randomness
+// only from the caller's `random`. Commit happens only at signature entries durable on a majority;
+// elections compare last committable (signature) entries; pre-vote and check-quorum keep a returning
+// partitioned node from disrupting a healthy leader. Asserted: one leader per view (per node), commit
+// never goes back, a committed entry is never truncated.
+
+import { CocoError, invariant } from '../errors.js';
+import type { TxId } from '../ledger/tx-id.js';
+import {
+  APPEND_ENTRIES_PER_MESSAGE_MAX,
+  APPEND_MESSAGES_IN_FLIGHT_MAX,
+  CONFIGURATION_NODES_MAX,
+  ENTRY_BYTES_MAX,
+  NODE_ID_CHARS_MAX,
+  PROPOSAL_ENTRIES_MAX,
+  TIMEOUT_TICKS_MAX,
+  UNCOMMITTED_ENTRIES_MAX,
+} from './consensus-limits.js';
+import type { LogEntry, ProposedEntry } from './log-entry.js';
+import { RaftLog } from './raft-log.js';
+import { checkMessage, type AppendEntries, type AppendEntriesResponse, type RaftMessage, type VoteResponse } from './raft-messages.js';
+import { statusOf, type TxStatus } from './tx-status.js';
+
+export type Role = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';
+
+/** What must survive a restart besides the log: the view and the vote cast in it. */
+export interface HardState {
+  view: number;
+  votedFor: string | undefined;
+}
+
+export interface RaftConfig {
+  id: string;
+  /** The active configuration, this node included. */
+  peers: readonly string[];
+  electionTimeoutTicks: number;
+  heartbeatTicks: number;
+  /** Uniform in [0, 1); the only source of randomness (election timeout jitter). */
+  random: () => number;
+  /** What the node persisted before a restart; absent for a fresh node. */
+  initial?: { hardState: HardState; entries: readonly LogEntry[]; commitSeqno: number };
+}
+
+/**
+ * What the caller must do, in this order: persist `hardState`; truncate its log after `rollbackTo`;
+ * append `entriesToPersist` (durably, then call `persisted`); send `messages` (only once `hardState`
+ * is durable); apply entries up to `committedUpTo`, and record it durably only after the log writes
+ * before it (or a restart could take a stale suffix for committed). `becameLeader` asks the caller to propose a
+ * signature in that view at once, so that the view's entries can commit.
+ */
+export interface Ready {
+  hardState: HardState | undefined;
+  rollbackTo: number | undefined;
+  entriesToPersist: LogEntry[];
+  messages: RaftMessage[];
+  committedUpTo: number | undefined;
+  becameLeader: { view: number } | undefined;
+  role: { role: Role; view: number; leaderId: string | undefined } | undefined;
+}
+
+/** The leader's knowledge of one follower. */
+interface Progress {
+  /** 'probe': one AppendEntries at a time until the logs match; 'replicate': pipelined batches. */
+  mode: 'probe' | 'replicate';
+  probeSent: boolean;
+  nextSeqno: number;
+  /** Highest seqno known to match the leader's log (maybe not durable yet). */
+  matchSeqno: number;
+  /** Highest seqno the follower holds durably and matching. */
+  durableSeqno: number;
+  /** Last seqno of each unacknowledged batch, ascending; at most APPEND_MESSAGES_IN_FLIGHT_MAX. */
+  inFlight: number[];
+}
+
+function checkConfig(config: RaftConfig): void {
+  const bad = (what: string): never => {
+    throw new CocoError('InvalidConsensusConfiguration', `consensus configuration rejected: ${what}`);
+  };
+  const ids = new Set(config.peers);
+  if (ids.size !== config.peers.length) bad('a node appears twice in peers');
+  if (config.peers.length > CONFIGURATION_NODES_MAX) bad(`${config.peers.length} nodes exceed the ${CONFIGURATION_NODES_MAX} allowed`);
+  for (const id of ids) if (typeof id !== 'string' || id.length === 0 || id.length > NODE_ID_CHARS_MAX) bad(`node ID ${JSON.stringify(id)} is not 1..${NODE_ID_CHARS_MAX} characters`);
+  if (!ids.has(config.id)) bad(`peers must include this node (${config.id})`);
+  for (const [name, ticks] of [['electionTimeoutTicks', config.electionTimeoutTicks], ['heartbeatTicks', config.heartbeatTicks]] as const) {
+    if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > TIMEOUT_TICKS_MAX) bad(`${name} ${ticks} is not an integer in 1..${TIMEOUT_TICKS_MAX}`);
+  }
+  if (config.heartbeatTicks >= config.electionTimeoutTicks) bad('heartbeatTicks must be below electionTimeoutTicks, or followers time out between heartbeats');
+}
+
+export class RaftNode {
+  readonly id: string;
+  private readonly others: string[];
+  private readonly nodes: ReadonlySet<string>;
+  private readonly majority: number;
+  private readonly electionTimeoutTicks: number;
+  private readonly heartbeatTicks: number;
+  private readonly random: () => number;
+  private readonly log: RaftLog;
+
+  private view: number;
+  private votedFor: string | undefined;
+  private roleNow: Role = 'Follower';
+  private leader: string | undefined;
+  private commit: number;
+  private persistedSeqno: number;
+  /** Views this node led; guards "one leader per view" locally. */
+  private lastLedView = 0;
+
+  private electionElapsed = 0;
+  private randomizedElectionTimeout: number;
+  private heartbeatElapsed = 0;
+  private votes = new Map<string, boolean>();
+  /** Leader only: peers heard from (in this view) since the last check-quorum. */
+  private heardFrom = new Set<string>();
+  private progress = new Map<string, Progress>();
+  /** Follower only: highest seqno verified to match the current leader's log, and its commit. */
+  private leaderMatchSeqno = 0;
+  private leaderCommitSeqno = 0;
+  /** Follower only: durable seqno last reported to the leader. */
+  private ackedDurableSeqno = 0;
+
+  // Effects accumulated for the next Ready.
+  private outbox: RaftMessage[] = [];
+  private unpersisted: LogEntry[] = [];
+  private pendingRollback: number | undefined;
+  private hardStateChanged = false;
+  private commitChanged = false;
+  private pendingBecameLeader: { view: number } | undefined;
+  private roleChanged = false;
+
+  constructor(config: RaftConfig) {
+    checkConfig(config);
+    this.id = config.id;
+    this.nodes = new Set(config.peers);
+    this.others = config.peers.filter((peer) => peer !== config.id);
+    this.majority = Math.floor(config.peers.length / 2) + 1;
+    this.electionTimeoutTicks = config.electionTimeoutTicks;
+    this.heartbeatTicks = config.heartbeatTicks;
+    this.random = config.random;
+    const initial = config.initial ?? { hardState: { view: 0, votedFor: undefined }, entries: [], commitSeqno: 0 };
+    this.log = new RaftLog(initial.entries);
+    this.view = initial.hardState.view;
+    this.votedFor = initial.hardState.votedFor;
+    this.commit = initial.commitSeqno;
+    this.persistedSeqno = this.log.lastSeqno;
+    if (!Number.isSafeInteger(this.view) || this.view < this.log.lastView) {
+      throw new CocoError('InvalidConsensusState', `persisted view ${this.view} is before the last log entry's view ${this.log.lastView}`);
+    }
+    if (this.commit !== 0 && this.log.signatureAtOrBefore(this.commit) !== this.commit) {
+      throw new CocoError('InvalidConsensusState', `persisted commit seqno ${this.commit} is not a signature entry of the persisted log`);
+    }
+    this.randomizedElectionTimeout = this.nextElectionTimeout();
+  }
+
+  // ---- Reading state ----
+
+  get role(): Role {
+    return this.roleNow;
+  }
+  get currentView(): number {
+    return this.view;
+  }
+  get leaderId(): string | undefined {
+    return this.leader;
+  }
+  get commitSeqno(): number {
+    return this.commit;
+  }
+  get lastSeqno(): number {
+    return this.log.lastSeqno;
+  }
+  entry(seqno: number): LogEntry | undefined {
+    return this.log.entry(seqno);
+  }
+  viewOf(seqno: number): number | undefined {
+    return this.log.viewOf(seqno);
+  }
+  statusOf(txId: TxId): TxStatus {
+    return statusOf(txId, { viewOf: (seqno) => this.log.viewOf(seqno), commitSeqno: this.commit });
+  }
+
+  // ---- Inputs ----
+
+  tick(): void {
+    this.electionElapsed++;
+    if (this.roleNow !== 'Leader') {
+      if (this.electionElapsed >= this.randomizedElectionTimeout) this.preCampaign();
+      return;
+    }
+    if (this.electionElapsed >= this.electionTimeoutTicks) {
+      this.electionElapsed = 0;
+      // Check-quorum: a leader cut off from a majority steps down rather than serve stale reads or
+      // keep followers it can still reach from electing a leader that can make progress.
+      if (this.heardFrom.size + 1 < this.majority) {
+        this.becomeFollower(this.view, undefined);
+        return;
+      }
+      this.heardFrom.clear();
+    }
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const peer of this.others) this.heartbeat(peer);
+    }
+  }
+
+  /** Feeds a message from the network; throws CocoError('InvalidConsensusMessage') if malformed. */
+  step(input: unknown): void {
+    const m = checkMessage(input, this.id, this.nodes);
+    if (m.view > this.view) {
+      const grantedPreVote = m.type === 'PreVoteResponse' && m.granted;
+      if (m.type === 'VoteRequest' && this.inLease()) return;
+      if (m.type !== 'PreVoteRequest' && !grantedPreVote) this.becomeFollower(m.view, m.type === 'AppendEntries' ? m.from : undefined);
+    } else if (m.view < this.view) {
+      // Tell a stale leader or candidate about the newer view so it steps down; drop stale answers.
+      if (m.type === 'AppendEntries') this.send(this.rejection(m, 0, 0));
+      if (m.type === 'PreVoteRequest') this.send({ type: 'PreVoteResponse', from: this.id, to: m.from, view: this.view, granted: false });
+      if (m.type === 'VoteRequest') this.send({ type: 'VoteResponse', from: this.id, to: m.from, view: this.view, granted: false });
+      return;
+    }
+    if (this.roleNow === 'Leader' && m.view === this.view) this.heardFrom.add(m.from);
+    switch (m.type) {
+      case 'PreVoteRequest':
+      case 'VoteRequest': {
+        const granted = this.grantsVote(m);
+        if (granted && m.type === 'VoteRequest') {
+          this.votedFor = m.from;
+          this.hardStateChanged = true;
+          this.electionElapsed = 0;
+        }
+        this.send({ type: m.type === 'VoteRequest' ? 'VoteResponse' : 'PreVoteResponse', from: this.id, to: m.from, view: granted ? m.view : this.view, granted });
+        break;
+      }
+      case 'PreVoteResponse':
+      case 'VoteResponse':
+        this.countVote(m);
+        break;
+      case 'AppendEntries':
+        this.receiveAppend(m);
+        break;
+      case 'AppendEntriesResponse':
+        if (this.roleNow === 'Leader') this.receiveAppendResponse(m);
+        break;
+    }
+  }
+
+  /**
+   * Appends entries at the leader and starts replicating them; returns their TxIDs. Throws
+   * CocoError('NotLeader') on other nodes and 'TooManyPendingTransactions' past the uncommitted bound
+   * (a signature-only proposal is always accepted: it is what lets the backlog commit).
+   */
+  propose(entries: readonly ProposedEntry[]): TxId[] {
+    if (this.roleNow !== 'Leader') throw new CocoError('NotLeader', `node ${this.id} is not the leader (leader: ${this.leader ?? 'unknown'}); send the proposal to the leader`);
+    if (entries.length === 0 || entries.length > PROPOSAL_ENTRIES_MAX) throw new CocoError('InvalidProposal', `a proposal holds 1..${PROPOSAL_ENTRIES_MAX} entries, not ${entries.length}`);
+    for (const entry of entries) {
+      if (!(entry.data instanceof Uint8Array) || entry.data.length > ENTRY_BYTES_MAX || typeof entry.isSignature !== 'boolean') {
+        throw new CocoError('InvalidProposal', `a proposed entry needs data as bytes (at most ${ENTRY_BYTES_MAX}) and a boolean isSignature`);
+      }
+    }
+    const signaturesOnly = entries.every((entry) => entry.isSignature);
+    if (!signaturesOnly && this.log.lastSeqno - this.commit + entries.length > UNCOMMITTED_ENTRIES_MAX) {
+      throw new CocoError('TooManyPendingTransactions', `${this.log.lastSeqno - this.commit} entries await commit (at most ${UNCOMMITTED_ENTRIES_MAX}); retry once a signature commits`);
+    }
+    const ids: TxId[] = [];
+    for (const proposed of entries) {
+      const entry: LogEntry = { seqno: this.log.lastSeqno + 1, view: this.view, data: proposed.data, isSignature: proposed.isSignature };
+      this.appendLocal(entry);
+      ids.push({ view: entry.view, seqno: entry.seqno });
+    }
+    for (const peer of this.others) this.replicateTo(peer);
+    this.maybeCommitAsLeader();
+    return ids;
+  }
+
+  /** The caller made the log durable up to `seqno` (as of the Ready batches it has taken). */
+  persisted(seqno: number): void {
+    invariant(Number.isSafeInteger(seqno) && seqno >= 0 && seqno <= this.log.lastSeqno, `persisted(${seqno}) past the log end ${this.log.lastSeqno}`);
+    if (seqno <= this.persistedSeqno) return;
+    this.persistedSeqno = seqno;
+    if (this.roleNow === 'Leader') this.maybeCommitAsLeader();
+    else if (this.roleNow === 'Follower' && this.leader !== undefined) {
+      const durable = this.durableForLeader();
+      if (durable > this.ackedDurableSeqno) this.send(this.success(this.leader, this.leaderMatchSeqno));
+    }
+  }
+
+  hasReady(): boolean {
+    return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged;
+  }
+
+  /** Takes everything the caller must act on (see `Ready`) and clears it. */
+  ready(): Ready {
+    const ready: Ready = {
+      hardState: this.hardStateChanged ? { view: this.view, votedFor: this.votedFor } : undefined,
+      rollbackTo: this.pendingRollback,
+      entriesToPersist: this.unpersisted,
+      messages: this.outbox,
+      committedUpTo: this.commitChanged ? this.commit : undefined,
+      becameLeader: this.pendingBecameLeader,
+      role: this.roleChanged ? { role: this.roleNow, view: this.view, leaderId: this.leader } : undefined,
+    };
+    this.outbox = [];
+    this.unpersisted = [];
+    this.pendingRollback = undefined;
+    this.hardStateChanged = false;
+    this.commitChanged = false;
+    this.pendingBecameLeader = undefined;
+    this.roleChanged = false;
+    return ready;
+  }
+
+  // ---- Elections ----
+
+  private nextElectionTimeout(): number {
+    const r = this.random();
+    invariant(typeof r === 'number' && r >= 0 && r < 1, `random() returned ${r}, not a number in [0, 1)`);
+    return this.electionTimeoutTicks + Math.floor(r * this.electionTimeoutTicks);
+  }
+
+  /** A node that heard from a live leader within an election timeout refuses to help replace it. */
+  private inLease(): boolean {
+    return this.leader !== undefined && this.electionElapsed < this.electionTimeoutTicks;
+  }
+
+  private setRole(role: Role, leader: string | undefined): void {
+    this.roleNow = role;
+    this.leader = leader;
+    this.roleChanged = true;
+  }
+
+  private becomeFollower(view: number, leader: string | undefined): void {
+    invariant(view >= this.view, `view going back from ${this.view} to ${view}`);
+    if (view > this.view) {
+      this.view = view;
+      this.votedFor = undefined;
+      this.hardStateChanged = true;
+      this.leaderMatchSeqno = 0;
+      this.leaderCommitSeqno = 0;
+      this.ackedDurableSeqno = 0;
+    }
+    this.setRole('Follower', leader);
+    this.electionElapsed = 0;
+    this.randomizedElectionTimeout = this.nextElectionTimeout();
+    this.progress.clear();
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    this.randomizedElectionTimeout = this.nextElectionTimeout();
+  }
+
+  private preCampaign(): void {
+    this.setRole('PreCandidate', undefined);
+    this.resetElectionTimer();
+    this.votes = new Map([[this.id, true]]);
+    if (this.votes.size >= this.majority) return this.campaign();
+    const last = this.log.lastSignature();
+    for (const peer of this.others) {
+      this.send({ type: 'PreVoteRequest', from: this.id, to: peer, view: this.view + 1, lastCommittableSeqno: last.seqno, lastCommittableView: last.view });
+    }
+  }
+
+  private campaign(): void {
+    this.view++;
+    this.votedFor = this.id;
+    this.hardStateChanged = true;
+    this.leaderMatchSeqno = 0;
+    this.leaderCommitSeqno = 0;
+    this.setRole('Candidate', undefined);
+    this.resetElectionTimer();
+    this.votes = new Map([[this.id, true]]);
+    if (this.votes.size >= this.majority) return this.becomeLeader();
+    const last = this.log.lastSignature();
+    for (const peer of this.others) {
+      this.send({ type: 'VoteRequest', from: this.id, to: peer, view: this.view, lastCommittableSeqno: last.seqno, lastCommittableView: last.view });
+    }
+  }
+
+  private grantsVote(m: { type: 'PreVoteRequest' | 'VoteRequest'; from: string; view: number; lastCommittableSeqno: number; lastCommittableView: number }): boolean {
+    const mine = this.log.lastSignature();
+    const upToDate = m.lastCommittableView > mine.view || (m.lastCommittableView === mine.view && m.lastCommittableSeqno >= mine.seqno);
+    if (!upToDate) return false;
+    if (m.type === 'PreVoteRequest') return m.view > this.view && !this.inLease();
+    return this.roleNow === 'Follower' && (this.votedFor === undefined || this.votedFor === m.from);
+  }
+
+  private countVote(m: VoteResponse): void {
+    const preVote = m.type === 'PreVoteResponse';
+    if (this.roleNow !== (preVote ? 'PreCandidate' : 'Candidate')) return;
+    if (m.granted && m.view !== (preVote ? this.view + 1 : this.view)) return;
+    this.votes.set(m.from, m.granted);
+    const granted = [...this.votes.values()].filter(Boolean).length;
+    if (granted >= this.majority) return preVote ? this.campaign() : this.becomeLeader();
+    if (this.votes.size - granted >= this.majority) this.becomeFollower(this.view, undefined);
+  }
+
+  private becomeLeader(): void {
+    invariant(this.roleNow === 'Candidate' && this.votedFor === this.id, `node ${this.id} becoming leader of view ${this.view} without being its candidate`);
+    invariant(this.view > this.lastLedView, `node ${this.id} leading view ${this.view} twice`);
+    this.lastLedView = this.view;
+    // Only the committable prefix is known to be safe; the new view rewrites what follows it.
+    const committable = this.log.lastSignature().seqno;
+    if (committable < this.log.lastSeqno) this.truncate(committable);
+    this.setRole('Leader', this.id);
+    this.pendingBecameLeader = { view: this.view };
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.heardFrom.clear();
+    this.progress.clear();
+    for (const peer of this.others) {
+      this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [] });
+      this.heartbeat(peer);
+    }
+    this.maybeCommitAsLeader();
+  }
+
+  // ---- Log replication: leader side ----
+
+  private progressOf(peer: string): Progress {
+    const progress = this.progress.get(peer);
+    invariant(progress !== undefined, `no replication progress for ${peer}`);
+    return progress;
+  }
+
+  private heartbeat(peer: string): void {
+    const pr = this.progressOf(peer);
+    if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) {
+      // A full pipeline for a whole heartbeat interval means lost messages: restart from what is known.
+      pr.mode = 'probe';
+      pr.nextSeqno = pr.matchSeqno + 1;
+      pr.inFlight = [];
+    }
+    pr.probeSent = false;
+    this.sendAppend(peer, true);
+    this.replicateTo(peer);
+  }
+
+  /** Sends as many batches as the follower's mode and the in-flight bound allow. */
+  private replicateTo(peer: string): void {
+    while (this.sendAppend(peer, false));
+  }
+
+  /** Sends one AppendEntries from the follower's next seqno; returns whether one carrying entries went out. */
+  private sendAppend(peer: string, heartbeat: boolean): boolean {
+    const pr = this.progressOf(peer);
+    if (pr.mode === 'probe' && pr.probeSent) return false;
+    if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) return false;
+    const entries = this.log.slice(pr.nextSeqno, pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1);
+    if (entries.length === 0 && !heartbeat) return false;
+    const prevSeqno = pr.nextSeqno - 1;
+    const prevView = this.log.viewOf(prevSeqno);
+    invariant(prevView !== undefined, `follower ${peer} next seqno ${pr.nextSeqno} past the log end ${this.log.lastSeqno}`);
+    this.send({ type: 'AppendEntries', from: this.id, to: peer, view: this.view, prevSeqno, prevView, entries, leaderCommitSeqno: this.commit });
+    if (pr.mode === 'probe') {
+      pr.probeSent = true;
+      return false;
+    }
+    if (entries.length === 0) return false;
+    pr.nextSeqno += entries.length;
+    pr.inFlight.push(pr.nextSeqno - 1);
+    return true;
+  }
+
+  private receiveAppendResponse(m: AppendEntriesResponse): void {
+    const pr = this.progressOf(m.from);
+    if (!m.success) {
+      if (m.rejectedPrevSeqno <= pr.durableSeqno) return; // stale: the follower durably holds that seqno
+      const agreed = this.log.lastMatchCandidate(m.hintSeqno, m.hintView);
+      pr.nextSeqno = Math.min(Math.max(agreed, pr.durableSeqno) + 1, this.log.lastSeqno + 1);
+      pr.matchSeqno = Math.min(pr.matchSeqno, pr.nextSeqno - 1);
+      pr.mode = 'probe';
+      pr.probeSent = false;
+      pr.inFlight = [];
+      this.sendAppend(m.from, true);
+      return;
+    }
+    invariant(m.matchSeqno <= this.log.lastSeqno && m.durableSeqno <= m.matchSeqno, `follower ${m.from} acknowledged ${m.durableSeqno}/${m.matchSeqno} past the leader log ${this.log.lastSeqno}`);
+    pr.matchSeqno = Math.max(pr.matchSeqno, m.matchSeqno);
+    pr.durableSeqno = Math.max(pr.durableSeqno, m.durableSeqno);
+    pr.inFlight = pr.inFlight.filter((last) => last > m.matchSeqno);
+    if (pr.mode === 'probe') {
+      pr.mode = 'replicate';
+      pr.inFlight = [];
+    }
+    pr.nextSeqno = Math.max(pr.nextSeqno, pr.matchSeqno + 1);
+    this.maybeCommitAsLeader();
+    this.replicateTo(m.from);
+  }
+
+  /** Commit moves to the last signature of this view held durably by a majority (the leader once persisted). */
+  private maybeCommitAsLeader(): void {
+    const durable = [this.persistedSeqno, ...this.others.map((peer) => this.progressOf(peer).durableSeqno)].sort((a, b) => b - a);
+    const quorumSeqno = durable[this.majority - 1] ?? 0;
+    const signature = this.log.signatureAtOrBefore(quorumSeqno);
+    // Counting replicas only proves commit for this view's entries (Raft's rule); earlier ones commit with them.
+    if (signature > this.commit && this.log.viewOf(signature) === this.view) this.advanceCommit(signature);
+  }
+
+  private advanceCommit(seqno: number): void {
+    invariant(seqno > this.commit, `commit going back from ${this.commit} to ${seqno}`);
+    invariant(this.log.signatureAtOrBefore(seqno) === seqno, `commit at ${seqno}, which is not a signature`);
+    this.commit = seqno;
+    this.commitChanged = true;
+  }
+
+  // ---- Log replication: follower side ----
+
+  private receiveAppend(m: AppendEntries): void {
+    invariant(this.roleNow !== 'Leader', `two leaders in view ${this.view}: ${this.id} and ${m.from}`);
+    if (this.roleNow !== 'Follower' || this.leader !== m.from) this.becomeFollower(this.view, m.from);
+    this.electionElapsed = 0;
+    const prevView = this.log.viewOf(m.prevSeqno);
+    if (prevView !== m.prevView) {
+      const hintSeqno = this.log.lastMatchCandidate(m.prevSeqno, m.prevView);
+      this.send(this.rejection(m, hintSeqno, this.log.viewOf(hintSeqno) ?? 0));
+      return;
+    }
+    for (const entry of m.entries) {
+      const existing = this.log.viewOf(entry.seqno);
+      if (existing === entry.view) continue; // same view and seqno: the same entry (log matching)
+      if (existing !== undefined) this.truncate(entry.seqno - 1);
+      this.appendLocal(entry);
+    }
+    const verified = m.prevSeqno + m.entries.length;
+    this.leaderMatchSeqno = Math.max(this.leaderMatchSeqno, verified);
+    this.leaderCommitSeqno = Math.max(this.leaderCommitSeqno, m.leaderCommitSeqno);
+    this.maybeCommitAsFollower();
+    this.send(this.success(m.from, verified));
+  }
+
+  /** A follower commits up to the leader's commit, within what it verified matches the leader's log. */
+  private maybeCommitAsFollower(): void {
+    const signature = this.log.signatureAtOrBefore(Math.min(this.leaderCommitSeqno, this.leaderMatchSeqno));
+    if (signature > this.commit) this.advanceCommit(signature);
+  }
+
+  private durableForLeader(): number {
+    return Math.min(this.persistedSeqno, this.leaderMatchSeqno);
+  }
+
+  private success(to: string, matchSeqno: number): AppendEntriesResponse {
+    this.ackedDurableSeqno = Math.max(this.ackedDurableSeqno, this.durableForLeader());
+    return { type: 'AppendEntriesResponse', from: this.id, to, view: this.view, success: true, matchSeqno, durableSeqno: Math.min(this.durableForLeader(), matchSeqno), rejectedPrevSeqno: 0, hintSeqno: 0, hintView: 0 };
+  }
+
+  private rejection(m: AppendEntries, hintSeqno: number, hintView: number): AppendEntriesResponse {
+    return { type: 'AppendEntriesResponse', from: this.id, to: m.from, view: this.view, success: false, matchSeqno: 0, durableSeqno: 0, rejectedPrevSeqno: m.prevSeqno, hintSeqno, hintView };
+  }
+
+  // ---- Local log changes ----
+
+  private appendLocal(entry: LogEntry): void {
+    this.log.append(entry);
+    this.unpersisted.push(entry);
+  }
+
+  private truncate(seqno: number): void {
+    invariant(seqno >= this.commit, `truncating committed entries: log to ${seqno} below commit ${this.commit}`);
+    this.log.truncateAfter(seqno);
+    this.unpersisted = this.unpersisted.filter((entry) => entry.seqno <= seqno);
+    this.pendingRollback = Math.min(this.pendingRollback ?? seqno, seqno);
+    this.persistedSeqno = Math.min(this.persistedSeqno, seqno);
+    this.leaderMatchSeqno = Math.min(this.leaderMatchSeqno, seqno);
+  }
+
+  private send(message: RaftMessage): void {
+    this.outbox.push(message);
+  }
+}

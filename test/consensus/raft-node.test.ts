@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
+import { APPEND_ENTRIES_PER_MESSAGE_MAX, APPEND_MESSAGES_IN_FLIGHT_MAX } from '../../src/consensus/consensus-limits.js';
+import { RaftNode } from '../../src/consensus/raft-node.js';
+import type { AppendEntries, AppendEntriesResponse, RaftMessage } from '../../src/consensus/raft-messages.js';
+import { ELECTION_TICKS, elect, log, makeNode, pump, ticks } from './raft-fixtures.js';
+
+const PEERS3 = ['a', 'b', 'c'];
+
+function cluster(logs: Record<string, string>, peers = Object.keys(logs)): Map<string, RaftNode> {
+  return new Map(Object.entries(logs).map(([id, spec]) => [id, makeNode(id, peers, log(spec))]));
+}
+
+const tx = (n: number) => Array.from({ length: n }, (_, i) => ({ data: utf8(`tx${i}`), isSignature: false }));
+const sig = [{ data: utf8('sig'), isSignature: true }];
+const isCode = (code: string) => (e: unknown) => e instanceof CocoError && e.code === code;
+
+test('a node that times out pre-votes without changing its view, then wins a vote and reports becameLeader', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  const a = nodes.get('a')!;
+  const first = ticks(a, ELECTION_TICKS);
+  assert.equal(a.role, 'PreCandidate');
+  assert.equal(a.currentView, 0);
+  assert.deepEqual(first.messages.map((m) => [m.type, m.to, m.view]), [['PreVoteRequest', 'b', 1], ['PreVoteRequest', 'c', 1]]);
+  const readies = pump(nodes, first.messages);
+  assert.equal(a.role, 'Leader');
+  assert.equal(a.currentView, 1);
+  assert.deepEqual(readies.find((r) => r.becameLeader)?.becameLeader, { view: 1 });
+  assert.equal(nodes.get('b')!.leaderId, 'a');
+});
+
+test('a voter refuses a candidate whose last committable entry is older, and grants a newer one', () => {
+  // b's last signature is 1.2; a's is 1.1 (its 1.3 is not committable); c's is 2.3.
+  const nodes = cluster({ a: '1s 1t 1t', b: '1s 1s', c: '1s 1t 2s' });
+  elect(nodes, 'a');
+  assert.notEqual(nodes.get('a')!.role, 'Leader');
+  const fresh = cluster({ a: '1s 1t 1t', b: '1s 1s', c: '1s 1t 2s' });
+  elect(fresh, 'c');
+  assert.equal(fresh.get('c')!.role, 'Leader');
+});
+
+test('a pre-vote is refused by a node that heard from its leader within an election timeout, and the view stays', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const c = nodes.get('c')!;
+  const view = c.currentView;
+  // c is cut off from a; b still hears a's heartbeats.
+  const prevote = ticks(c, ELECTION_TICKS);
+  const toB = prevote.messages.filter((m) => m.to === 'b');
+  assert.deepEqual(toB.map((m) => m.type), ['PreVoteRequest']);
+  const replies = pump(nodes, toB);
+  assert.deepEqual(replies.flatMap((r) => r.messages).filter((m) => m.type === 'PreVoteResponse').map((m) => 'granted' in m && m.granted), [false]);
+  assert.equal(c.currentView, view);
+  assert.equal(nodes.get('a')!.role, 'Leader');
+});
+
+test('a leader that hears from no majority within an election timeout steps down (check-quorum)', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  const view = a.currentView;
+  const ready = ticks(a, ELECTION_TICKS * 2);
+  assert.equal(a.role, 'Follower');
+  assert.equal(a.currentView, view);
+  assert.equal(ready.role?.role, 'Follower');
+});
+
+test('commit advances only to a signature this view holds durably on a majority; the leader counts itself once persisted', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.propose(sig); // the new view's signature
+  pump(nodes, a.ready().messages);
+  a.persisted(a.lastSeqno);
+  assert.equal(a.commitSeqno, 1);
+  const ids = a.propose(tx(3));
+  pump(nodes, a.ready().messages);
+  a.persisted(a.lastSeqno);
+  assert.equal(a.commitSeqno, 1, 'plain entries never commit on their own');
+  assert.equal(a.statusOf(ids[2]!), 'Pending');
+  const [signature] = a.propose(sig);
+  // Only b receives the signature; the leader has not persisted it yet: one durable copy of three.
+  pump(nodes, a.ready().messages, (m) => m.to === 'c', (id) => id !== 'a');
+  assert.equal(a.commitSeqno, 1);
+  a.persisted(a.lastSeqno);
+  assert.equal(a.commitSeqno, signature!.seqno);
+  assert.equal(a.statusOf(ids[0]!), 'Committed');
+  assert.equal(a.ready().committedUpTo, signature!.seqno);
+});
+
+test('a new leader rolls back to its last committable entry and reports rollbackTo', () => {
+  const nodes = cluster({ a: '1s 1t 1s 1t 1t', b: '1s 1t 1s', c: '1s' });
+  const readies = elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  assert.equal(a.role, 'Leader');
+  assert.equal(readies.find((r) => r.rollbackTo !== undefined)?.rollbackTo, 3);
+  assert.equal(a.lastSeqno, 3);
+  assert.equal(a.statusOf({ view: 1, seqno: 4 }), 'Unknown');
+});
+
+test('a follower truncates a conflicting suffix, reports rollbackTo, and the leader backtracks by whole views', () => {
+  // c holds entries of an old view 2 that never committed; a leads view 3.
+  const nodes = cluster({ a: '1s 1s 3s', b: '1s 1s 3s', c: '1s 1s 2t 2t 2t 2t 2s' }, PEERS3);
+  const a = makeNode('a', PEERS3, log('1s 1s 3s'), 3);
+  nodes.set('a', a);
+  const readies = elect(nodes, 'a');
+  assert.equal(a.role, 'Leader');
+  a.propose(sig);
+  readies.push(...pump(nodes, a.ready().messages));
+  const c = nodes.get('c')!;
+  const rejections = readies.flatMap((r) => r.messages).filter((m): m is AppendEntriesResponse => m.type === 'AppendEntriesResponse' && m.from === 'c' && !m.success);
+  assert.ok(rejections.length <= 2, `leader backtracked in ${rejections.length} steps`);
+  assert.ok(readies.some((r) => r.rollbackTo === 2));
+  assert.equal(c.lastSeqno, a.lastSeqno);
+  assert.deepEqual([1, 2, 3, 4].map((s) => c.viewOf(s)), [1, 1, 3, 4]);
+  assert.equal(c.commitSeqno, 0, 'c learns the commit with the next heartbeat');
+  pump(nodes, ticks(a, 2).messages);
+  assert.equal(c.commitSeqno, 4);
+});
+
+test('a leader batches entries per message and pipelines a bounded number of batches before acks', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.propose(tx(APPEND_ENTRIES_PER_MESSAGE_MAX * (APPEND_MESSAGES_IN_FLIGHT_MAX + 2)));
+  const toB = a.ready().messages.filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.to === 'b');
+  assert.equal(toB.length, APPEND_MESSAGES_IN_FLIGHT_MAX);
+  assert.ok(toB.every((m) => m.entries.length === APPEND_ENTRIES_PER_MESSAGE_MAX));
+  assert.deepEqual(toB.map((m) => m.prevSeqno), toB.map((_, i) => i * APPEND_ENTRIES_PER_MESSAGE_MAX));
+  pump(nodes, toB);
+  assert.equal(nodes.get('b')!.lastSeqno, a.lastSeqno, 'acks release the rest of the log');
+});
+
+test('an AppendEntries from an older view is answered with the newer view, which makes the old leader step down', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  const b = makeNode('b', PEERS3, [], 5);
+  nodes.set('b', b);
+  pump(nodes, ticks(a, 2).messages.filter((m) => m.to === 'b'));
+  assert.equal(a.role, 'Follower');
+  assert.equal(a.currentView, 5);
+});
+
+test('proposals are refused on a follower and when malformed', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  assert.throws(() => nodes.get('a')!.propose(sig), isCode('NotLeader'));
+  elect(nodes, 'a');
+  assert.throws(() => nodes.get('a')!.propose([]), isCode('InvalidProposal'));
+  assert.throws(() => nodes.get('a')!.propose([{ data: 'text' as unknown as Uint8Array, isSignature: false }]), isCode('InvalidProposal'));
+});
+
+const goodAppend: AppendEntries = { type: 'AppendEntries', from: 'b', to: 'a', view: 2, prevSeqno: 0, prevView: 0, entries: log('1s 2t'), leaderCommitSeqno: 0 };
+const malformed: [string, unknown][] = [
+  ['not an object', 'hello'],
+  ['an unknown sender', { ...goodAppend, from: 'z' }],
+  ['a message to another node', { ...goodAppend, to: 'c' }],
+  ['a negative view', { ...goodAppend, view: -1 }],
+  ['a fractional seqno', { ...goodAppend, prevSeqno: 0.5 }],
+  ['an unknown type', { ...goodAppend, type: 'Gossip' }],
+  ['a gap between entries', { ...goodAppend, entries: [log('1s 2t')[1]] }],
+  ['an entry from a later view than the message', { ...goodAppend, view: 1 }],
+  ['entry data that is not bytes', { ...goodAppend, entries: [{ ...log('1s')[0], data: [1, 2] }] }],
+  ['too many entries', { ...goodAppend, entries: log(Array(APPEND_ENTRIES_PER_MESSAGE_MAX + 1).fill('1t').join(' ')) }],
+  ['a vote response without granted', { type: 'VoteResponse', from: 'b', to: 'a', view: 1 }],
+];
+for (const [name, message] of malformed) {
+  test(`a consensus message with ${name} is refused`, () => {
+    const a = makeNode('a', PEERS3);
+    assert.throws(() => a.step(message as RaftMessage), isCode('InvalidConsensusMessage'));
+    assert.equal(a.hasReady(), false);
+  });
+}
+
+test('invalid configurations and persisted states are refused', () => {
+  const make = (over: object) => () => new RaftNode({ id: 'a', peers: PEERS3, electionTimeoutTicks: 10, heartbeatTicks: 2, random: () => 0, ...over });
+  assert.throws(make({ peers: ['b', 'c'] }), isCode('InvalidConsensusConfiguration'));
+  assert.throws(make({ peers: ['a', 'a', 'b'] }), isCode('InvalidConsensusConfiguration'));
+  assert.throws(make({ heartbeatTicks: 10 }), isCode('InvalidConsensusConfiguration'));
+  assert.throws(make({ electionTimeoutTicks: 0 }), isCode('InvalidConsensusConfiguration'));
+  assert.throws(make({ initial: { hardState: { view: 0, votedFor: undefined }, entries: log('1s'), commitSeqno: 0 } }), isCode('InvalidConsensusState'));
+  assert.throws(make({ initial: { hardState: { view: 1, votedFor: undefined }, entries: log('1s 1t'), commitSeqno: 2 } }), isCode('InvalidConsensusState'));
+});
+
+test('a new leader does not commit an earlier view\'s signature by counting replicas, only with a signature of its own view', () => {
+  const nodes = cluster({ a: '1s 2s', b: '1s 2s', c: '1s 2s' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  pump(nodes, ticks(a, 2).messages);
+  assert.equal(a.commitSeqno, 0);
+  const [signature] = a.propose(sig);
+  a.persisted(a.lastSeqno);
+  pump(nodes, a.ready().messages);
+  assert.equal(a.commitSeqno, signature!.seqno);
+  assert.equal(a.statusOf({ view: 2, seqno: 2 }), 'Committed');
+});
