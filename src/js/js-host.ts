@@ -6,7 +6,8 @@ import type { Transaction } from '../kv/transaction.js';
 import type { TxId } from '../ledger/tx-id.js';
 import type { JsValue } from './js-value.js';
 
-export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
+export type { TxStatus } from '../consensus/tx-status.js';
+import type { TxStatus } from '../consensus/tx-status.js';
 
 /** One historical transaction as JS sees it: `{transactionId, receipt, kv}` (kv read-only). */
 export interface HistoricalStateInput {

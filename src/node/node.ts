@@ -21,7 +21,7 @@ import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
-import { txStatus, type TxStatus } from './tx-status.js';
+import { statusOf, type TxStatus } from '../consensus/tx-status.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
@@ -316,11 +316,9 @@ export class Node {
   }
 
   status(txId: TxId): TxStatus {
-    return txStatus(txId, {
-      lastSeqno: this.lastSeqno,
+    return statusOf(txId, {
+      viewOf: (seqno) => (seqno >= 1 && seqno <= this.lastSeqno ? this.viewOf(seqno) : seqno === 0 ? 0 : undefined),
       commitSeqno: this.commitSeqno,
-      currentView: this.view,
-      viewOf: (seqno) => this.viewOf(seqno),
     });
   }
 
