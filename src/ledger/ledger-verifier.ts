@@ -7,7 +7,7 @@ import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { verifyDigest } from '../crypto/signing.js';
 import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
-import { equalBytes, fromBase64, fromUtf8 } from '../crypto/bytes.js';
+import { equalBytes, fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
 import { decodeEntry, EntryType, type LedgerEntry } from './entry.js';
@@ -15,6 +15,7 @@ import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
   COSE_SIGNATURES_MAP,
+  decodeCoseSignatureValue,
   decodePrimarySignature,
   SIGNATURES_MAP,
   singletonWrite,
@@ -289,9 +290,7 @@ export class LedgerVerifier {
     const txId = entry.txId;
     if (this.serviceCertPem === undefined) this.fail('a COSE signature precedes any service identity', txId);
     try {
-      const encoded: unknown = JSON.parse(fromUtf8(value));
-      if (typeof encoded !== 'string') throw new Error('the value is not a JSON string');
-      const message = decodeCoseSign1(fromBase64(encoded));
+      const message = decodeCoseSign1(decodeCoseSignatureValue(value));
       const ccfHeader = message.protectedHeader.get('ccf.v1');
       const signedTxId = ccfHeader instanceof Map ? ccfHeader.get('txid') : undefined;
       if (signedTxId !== undefined && signedTxId !== formatTxId(txId)) {

@@ -73,6 +73,18 @@ export function encodePrimarySignature(signature: PrimarySignature): Uint8Array 
   return utf8(JSON.stringify(signature));
 }
 
+/** The COSE Sign1 bytes of a `public:ccf.internal.cose_signatures` value (a JSON string of base64). */
+export function decodeCoseSignatureValue(value: Uint8Array): Uint8Array {
+  let encoded: unknown;
+  try {
+    encoded = JSON.parse(fromUtf8(value));
+  } catch {
+    encoded = undefined;
+  }
+  if (typeof encoded !== 'string') throw new CocoError('SignatureMalformed', 'the COSE signature value is not a JSON string of base64');
+  return fromBase64(encoded);
+}
+
 /** The single value a singleton map got in this transaction, if it was written. */
 export function singletonWrite(maps: readonly MapChanges[], mapName: string): Uint8Array | undefined {
   const map = maps.find((m) => m.name === mapName);

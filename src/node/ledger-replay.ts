@@ -5,7 +5,6 @@
 // never committed and are dropped, as CCF drops an unsigned suffix.
 
 import { readFileSync } from 'node:fs';
-import { fromBase64, fromUtf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { Store } from '../kv/store.js';
 import { decodeChunk } from '../ledger/chunk-file.js';
@@ -14,7 +13,7 @@ import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../ledger/leaf.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerVerifier } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
-import { COSE_SIGNATURES_MAP, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
+import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-directory.js';
 
@@ -86,7 +85,7 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
           certPem: decodedSignature.json.cert ?? '',
           signatureDer: decodedSignature.signatureDer,
           root: decodedSignature.root,
-          cose: cose && fromBase64(JSON.parse(fromUtf8(cose)) as string),
+          cose: cose && decodeCoseSignatureValue(cose),
         });
       }
       replayed.lastTxId = txId;

@@ -14,9 +14,8 @@ import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
-import { COSE_SIGNATURES_MAP, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
+import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
-import { fromBase64, fromUtf8 } from '../crypto/bytes.js';
 import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
@@ -235,7 +234,7 @@ export class Node {
       certPem: this.options.endorsedNodeCertPem,
       signatureDer: signature.signatureDer,
       root,
-      cose: cose && fromBase64(JSON.parse(fromUtf8(cose)) as string),
+      cose: cose && decodeCoseSignatureValue(cose),
     });
     this.lastSignatureAtMs = this.options.nowMs();
     this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
@@ -322,44 +321,43 @@ export class Node {
     });
   }
 
-  /**
-   * The receipt of a committed transaction: its Merkle proof up to the first signature after it,
-   * that signature, and the leaf components; for a signature transaction, the root it signed.
-   */
-  receipt(txId: TxId): Receipt {
+  /** The signature covering a committed transaction and, unless it is that signature, its proof material. */
+  private coverage(txId: TxId) {
     const status = this.status(txId);
     if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
     if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
     const signature = this.signatureAtOrAfter(txId.seqno);
     invariant(signature !== undefined, 'a committed transaction is covered by a signature');
-    const signer = { nodeId: signature.nodeId, certPem: signature.certPem };
-    if (signature.seqno === txId.seqno) return buildSignatureReceipt({ ...signer, root: signature.root, signatureDer: signature.signatureDer });
+    if (signature.seqno === txId.seqno) return { signature, leaf: undefined };
     const leaf = this.leafComponents[txId.seqno - 1]!;
-    return buildReceipt({
-      ...signer,
-      signatureDer: signature.signatureDer,
-      proof: this.writer.tree.proofAt(txId.seqno, signature.seqno),
-      writeSetDigest: leaf.writeSetDigest,
-      commitEvidence: this.writer.commitEvidenceFor(txId),
-      claimsDigest: leaf.claimsDigest,
-    });
+    return {
+      signature,
+      leaf: {
+        proof: this.writer.tree.proofAt(txId.seqno, signature.seqno),
+        writeSetDigest: leaf.writeSetDigest,
+        commitEvidence: this.writer.commitEvidenceFor(txId),
+        claimsDigest: leaf.claimsDigest,
+      },
+    };
+  }
+
+  /**
+   * The receipt of a committed transaction: its Merkle proof up to the first signature after it,
+   * that signature, and the leaf components; for a signature transaction, the root it signed.
+   */
+  receipt(txId: TxId): Receipt {
+    const { signature, leaf } = this.coverage(txId);
+    const signer = { nodeId: signature.nodeId, certPem: signature.certPem, signatureDer: signature.signatureDer };
+    return leaf === undefined ? buildSignatureReceipt({ ...signer, root: signature.root }) : buildReceipt({ ...signer, ...leaf });
   }
 
   /** The COSE receipt (CCF 6) of a committed application transaction. */
   coseReceipt(txId: TxId): Uint8Array {
-    this.receipt(txId);
-    const signature = this.signatureAtOrAfter(txId.seqno)!;
-    if (signature.seqno === txId.seqno || signature.cose === undefined) {
-      throw new CocoError('ResourceNotFound', `transaction ${formatTxId(txId)} is a signature transaction: its receipt is JSON only`);
+    const { signature, leaf } = this.coverage(txId);
+    if (leaf === undefined || signature.cose === undefined) {
+      throw new CocoError('ResourceNotFound', `transaction ${formatTxId(txId)} has no COSE receipt: signature transactions have JSON receipts only`);
     }
-    const leaf = this.leafComponents[txId.seqno - 1]!;
-    return buildCoseReceipt({
-      signatureCose: signature.cose,
-      proof: this.writer.tree.proofAt(txId.seqno, signature.seqno),
-      writeSetDigest: leaf.writeSetDigest,
-      commitEvidence: this.writer.commitEvidenceFor(txId),
-      claimsDigest: leaf.claimsDigest,
-    });
+    return buildCoseReceipt({ signatureCose: signature.cose, ...leaf });
   }
 
   private signatureAtOrAfter(seqno: number): SignatureRecord | undefined {

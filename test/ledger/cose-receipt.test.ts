@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import { buildCoseReceipt, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
 import { writeSetDigest } from '../../src/ledger/leaf.js';
-import { COSE_SIGNATURES_MAP, singletonWrite } from '../../src/ledger/signature.js';
+import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, singletonWrite } from '../../src/ledger/signature.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 
 const generated = generateLedger({ transactions: 20, signatureInterval: 6, privateValueBytes: 8 });
@@ -17,7 +16,7 @@ function receiptFor(seqno: number): Uint8Array {
   const signatureEntry = entries[signatureSeqno - 1]!;
   const entry = entries[seqno - 1]!;
   return buildCoseReceipt({
-    signatureCose: fromBase64(JSON.parse(fromUtf8(singletonWrite(signatureEntry.publicMaps, COSE_SIGNATURES_MAP)!)) as string),
+    signatureCose: decodeCoseSignatureValue(singletonWrite(signatureEntry.publicMaps, COSE_SIGNATURES_MAP)!),
     proof: generated.writer.tree.proofAt(seqno, signatureSeqno),
     writeSetDigest: writeSetDigest(entry),
     commitEvidence: generated.commitEvidence.get(seqno)!,
