@@ -6,7 +6,7 @@
 import { CocoError } from '../errors.js';
 import { decodeJson, SINGLETON, Tables, type ServiceInfo } from '../governance/builtin-tables.js';
 import { JsExceptionError } from '../js/js-exception.js';
-import { readRuntimeSettings, type AppRuntime, type AppRuntimeSettings } from './app-runtime.js';
+import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -56,7 +56,7 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
 export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number): RpcHandler {
   return async (request): Promise<RpcResponse> => {
     const path = `/app${request.path}`;
-    const settings = node.execute((tx) => ({ result: readRuntimeSettings(tx), applyWrites: false })).result;
+    const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;
     const app = await runtime.appFor(settings);
     const { result, txId } = node.execute((tx) => {
       const version = appVersion(tx);

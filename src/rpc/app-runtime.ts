@@ -31,7 +31,7 @@ const RETIRED_APP_GRACE_MS = 1_000;
 const clamp = (value: number | undefined, fallback: number, min: number, max: number) => Math.min(max, Math.max(min, value ?? fallback));
 
 /** The settings governance chose, within what this runtime can grant. */
-export function readRuntimeSettings(tx: Transaction): AppRuntimeSettings {
+function readRuntimeSettings(tx: Transaction): AppRuntimeSettings {
   const stored = tx.map(Tables.jsRuntimeOptions).get(SINGLETON);
   const options = stored === undefined ? {} : decodeJson<JsRuntimeOptions>(stored, Tables.jsRuntimeOptions);
   return {
@@ -49,6 +49,14 @@ export function readRuntimeSettings(tx: Transaction): AppRuntimeSettings {
 export class AppRuntime {
   private current: { key: string; app: JsApp } | undefined;
   private pending: { key: string; app: Promise<JsApp> } | undefined;
+  /** Settings as last read, by the version of the options they were read at: parsed once per change. */
+  private settings: { version: bigint | undefined; value: AppRuntimeSettings } | undefined;
+
+  settingsFor(tx: Transaction): AppRuntimeSettings {
+    const version = tx.map(Tables.jsRuntimeOptions).getVersionOfPreviousWrite(SINGLETON);
+    if (this.settings === undefined || this.settings.version !== version) this.settings = { version, value: readRuntimeSettings(tx) };
+    return this.settings.value;
+  }
 
   /** The JsApp for these settings, created (and the previous one disposed) if they changed. */
   async appFor(settings: AppRuntimeSettings): Promise<JsApp> {
