@@ -1,0 +1,293 @@
+// Authenticated transport between nodes: TLS 1.3 both ways, with node certificates endorsed by the
+// service identity. A node sends only on the connections it dials (one per peer, redialled with
+// backoff) and receives only on those it accepts, so every frame is delivered with the node ID of the
+// certificate that authenticated its connection, never an ID claimed inside the payload.
+
+import type { AddressInfo, Socket } from 'node:net';
+import tls from 'node:tls';
+import { publicKeyId } from '../crypto/entity-id.js';
+import { CocoError } from '../errors.js';
+import {
+  FRAME_PAYLOAD_BYTES_MAX,
+  HANDSHAKE_TIMEOUT_MS,
+  INBOUND_CONNECTIONS_MAX,
+  KEEPALIVE_DELAY_MS,
+  PEER_QUEUE_BYTES_MAX,
+  RECONNECT_DELAY_MAX_MS,
+  RECONNECT_DELAY_MIN_MS,
+  SOCKET_WRITABLE_BYTES_MAX,
+} from './channel-limits.js';
+import { encodeFrameHeader, FrameReader } from './frame.js';
+import { SendQueue } from './send-queue.js';
+
+export interface NodeChannelsOptions {
+  selfId: string;
+  /** This node's private key. */
+  keyPem: string;
+  /** This node's certificate, endorsed by the service. */
+  certPem: string;
+  /** The only CA trusted for node certificates. */
+  serviceCertPem: string;
+  /** Where to listen (port 0: any free port). */
+  host: string;
+  port: number;
+  /** Whether a peer (by node ID) may talk to us now; checked on connect and for each frame. */
+  authorize(peerId: string): boolean;
+  /**
+   * A frame from an authenticated, authorized peer; `payload` may be a view of the receive buffer,
+   * so copy what is kept. Throwing a CocoError rejects the frame as malformed: the connection is
+   * closed and the error logged (any other error is a bug and propagates).
+   */
+  onFrame(from: string, kind: number, payload: Uint8Array): void;
+  /** Optional diagnostics sink (connects, disconnects, refusals). */
+  log?(message: string): void;
+}
+
+/** An outbound channel: the connection this node dials to a peer and sends on. */
+interface Peer {
+  readonly id: string;
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  socket: tls.TLSSocket | null;
+  /** The handshake completed and the server proved the expected node ID: frames are written directly. */
+  ready: boolean;
+  /** Writes of the current tick are corked into one batch. */
+  corked: boolean;
+  readonly queue: SendQueue;
+  reconnectDelayMs: number;
+  reconnectTimer: NodeJS.Timeout | null;
+  readyAtMs: number;
+}
+
+export class NodeChannels {
+  private readonly options: NodeChannelsOptions;
+  private readonly server: tls.Server;
+  /** Parsed once: every dial and redial presents the same certificate and trusts the same CA. */
+  private readonly clientContext: tls.SecureContext;
+  private readonly peers = new Map<string, Peer>();
+  /** Every accepted TCP connection, in the handshake or not, so that close() can end them all. */
+  private readonly accepted = new Set<Socket>();
+  /** The authenticated inbound connection of each peer; a newer one replaces an older one. */
+  private readonly inbound = new Map<string, tls.TLSSocket>();
+  private closed = false;
+
+  constructor(options: NodeChannelsOptions) {
+    if (publicKeyId(options.certPem) !== options.selfId) {
+      throw new CocoError('InvalidArgument', `the node certificate's public key is not that of node ${options.selfId}; pass this node's own certificate`);
+    }
+    this.options = options;
+    this.clientContext = tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ca: [options.serviceCertPem], minVersion: 'TLSv1.3' });
+    this.server = tls.createServer(
+      {
+        key: options.keyPem,
+        cert: options.certPem,
+        ca: [options.serviceCertPem],
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.3',
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      },
+      (socket) => this.accept(socket),
+    );
+    this.server.maxConnections = INBOUND_CONNECTIONS_MAX;
+    this.server.on('connection', (socket: Socket) => {
+      this.accepted.add(socket);
+      socket.on('close', () => this.accepted.delete(socket));
+    });
+    this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      // In TLS 1.3 a refused client certificate often surfaces as a reset, not as the verify error.
+      this.log(`refused an inbound connection from ${socket.remoteAddress ?? 'a client'} in the TLS handshake: ${error.message}`);
+    });
+  }
+
+  listen(): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      const failed = (error: Error) => reject(new CocoError('ChannelListenFailed', `cannot listen for nodes on ${this.options.host}:${this.options.port}: ${error.message}`, { cause: error }));
+      this.server.once('error', failed);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', failed);
+        this.server.on('error', (error) => this.log(`node listener error: ${error.message}`));
+        resolve({ port: (this.server.address() as AddressInfo).port });
+      });
+    });
+  }
+
+  /** The peers to keep outbound connections to (node ID -> "host:port"); others are dropped. */
+  setPeers(peers: ReadonlyMap<string, string>): void {
+    if (this.closed) return;
+    const wanted = new Map<string, { address: string; host: string; port: number }>();
+    for (const [id, address] of peers) {
+      if (id !== this.options.selfId) wanted.set(id, { address, ...parseAddress(id, address) });
+    }
+    for (const [id, peer] of this.peers) {
+      if (wanted.get(id)?.address !== peer.address) this.dropPeer(peer);
+    }
+    for (const [id, { address, host, port }] of wanted) {
+      if (this.peers.has(id)) continue;
+      const peer: Peer = {
+        id,
+        address,
+        host,
+        port,
+        socket: null,
+        ready: false,
+        corked: false,
+        queue: new SendQueue(PEER_QUEUE_BYTES_MAX),
+        reconnectDelayMs: RECONNECT_DELAY_MIN_MS,
+        reconnectTimer: null,
+        readyAtMs: 0,
+      };
+      this.peers.set(id, peer);
+      this.dial(peer);
+    }
+  }
+
+  /** Best effort, in order per peer; false when dropped (unknown peer, buffer full). */
+  send(to: string, kind: number, payload: Uint8Array): boolean {
+    const peer = this.peers.get(to);
+    if (peer === undefined || payload.length > FRAME_PAYLOAD_BYTES_MAX) return false;
+    const socket = peer.socket;
+    // A connection that is failing keeps the frame for the next one.
+    if (!peer.ready || socket === null || !socket.writable) return peer.queue.push(kind, payload);
+    if (socket.writableLength > SOCKET_WRITABLE_BYTES_MAX) return false;
+    this.write(peer, socket, kind, payload);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const peer of this.peers.values()) this.dropPeer(peer);
+    for (const socket of this.accepted) socket.destroy();
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private log(message: string): void {
+    this.options.log?.(message);
+  }
+
+  private accept(socket: tls.TLSSocket): void {
+    // The handshake verified the chain to the service certificate; the key names the node.
+    const peerId = publicKeyId(socket.getPeerCertificate().raw);
+    if (!this.options.authorize(peerId)) {
+      this.log(`refused an inbound connection from node ${peerId}: not authorized`);
+      socket.destroy();
+      return;
+    }
+    const previous = this.inbound.get(peerId);
+    if (previous !== undefined) {
+      this.log(`node ${peerId} connected again; closing its previous inbound connection`);
+      previous.destroy();
+    }
+    this.inbound.set(peerId, socket);
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    const reader = new FrameReader(FRAME_PAYLOAD_BYTES_MAX);
+    socket.on('data', (chunk: Buffer) => this.receive(peerId, socket, reader, chunk));
+    socket.on('error', (error) => this.log(`inbound connection from node ${peerId} failed: ${error.message}`));
+    socket.on('close', () => {
+      if (this.inbound.get(peerId) === socket) this.inbound.delete(peerId);
+      this.log(`inbound connection from node ${peerId} closed`);
+    });
+    this.log(`node ${peerId} connected`);
+  }
+
+  private receive(peerId: string, socket: tls.TLSSocket, reader: FrameReader, chunk: Uint8Array): void {
+    try {
+      reader.push(chunk);
+      for (let frame = reader.next(); frame !== undefined && !socket.destroyed; frame = reader.next()) {
+        if (!this.options.authorize(peerId)) {
+          this.log(`dropped the connection from node ${peerId}: no longer authorized`);
+          socket.destroy();
+          return;
+        }
+        this.options.onFrame(peerId, frame.kind, frame.payload);
+      }
+    } catch (error) {
+      socket.destroy();
+      // A bug (not a malformed frame) must surface, not pass as a peer's fault.
+      if (!(error instanceof CocoError) || error.code === 'InternalError') throw error;
+      this.log(`closed the connection from node ${peerId}: ${error.message}`);
+    }
+  }
+
+  private dial(peer: Peer): void {
+    peer.reconnectTimer = null;
+    const socket = tls.connect({
+      host: peer.host,
+      port: peer.port,
+      secureContext: this.clientContext,
+      // Node certificates name IP addresses that need not match the address dialled: the key is the identity.
+      checkServerIdentity: (_host, cert) => {
+        const serverId = publicKeyId(cert.raw);
+        return serverId === peer.id ? undefined : new CocoError('UnexpectedNodeIdentity', `the server at ${peer.address} is node ${serverId}, not node ${peer.id}`);
+      },
+    });
+    peer.socket = socket;
+    peer.corked = false;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy(new CocoError('ChannelTimeout', `no TLS handshake with node ${peer.id} at ${peer.address} within ${HANDSHAKE_TIMEOUT_MS} ms`)));
+    // Peers never send on this connection; reading keeps 'end' and 'close' flowing.
+    socket.resume();
+    socket.on('secureConnect', () => {
+      socket.setTimeout(0);
+      peer.ready = true;
+      peer.readyAtMs = performance.now();
+      this.log(`connected to node ${peer.id} at ${peer.address}`);
+      peer.queue.drain((kind, payload) => this.write(peer, socket, kind, payload));
+    });
+    socket.on('error', (error) => this.log(`connection to node ${peer.id} at ${peer.address} failed: ${error.message}`));
+    socket.on('close', () => this.disconnected(peer, socket));
+  }
+
+  private disconnected(peer: Peer, socket: tls.TLSSocket): void {
+    if (peer.socket !== socket) return;
+    const wasReady = peer.ready;
+    peer.socket = null;
+    peer.ready = false;
+    if (this.closed || this.peers.get(peer.id) !== peer) return;
+    if (wasReady) this.log(`disconnected from node ${peer.id}`);
+    // A connection that lasted resets the backoff; each one dropped at once (e.g. refused) doubles it.
+    if (wasReady && performance.now() - peer.readyAtMs >= RECONNECT_DELAY_MAX_MS) peer.reconnectDelayMs = RECONNECT_DELAY_MIN_MS;
+    // Jitter spreads the redials of nodes that lost a peer at the same moment.
+    const delayMs = peer.reconnectDelayMs * (0.5 + Math.random() / 2);
+    peer.reconnectDelayMs = Math.min(peer.reconnectDelayMs * 2, RECONNECT_DELAY_MAX_MS);
+    peer.reconnectTimer = setTimeout(() => this.dial(peer), delayMs);
+  }
+
+  private dropPeer(peer: Peer): void {
+    this.peers.delete(peer.id);
+    if (peer.reconnectTimer !== null) clearTimeout(peer.reconnectTimer);
+    peer.reconnectTimer = null;
+    peer.queue.clear();
+    peer.socket?.destroy();
+  }
+
+  private write(peer: Peer, socket: tls.TLSSocket, kind: number, payload: Uint8Array): void {
+    if (!peer.corked) {
+      peer.corked = true;
+      socket.cork();
+      process.nextTick(uncork, peer, socket);
+    }
+    socket.write(encodeFrameHeader(kind, payload.length));
+    socket.write(payload);
+  }
+}
+
+function uncork(peer: Peer, socket: tls.TLSSocket): void {
+  if (peer.socket === socket) peer.corked = false;
+  socket.uncork();
+}
+
+function parseAddress(id: string, address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const portText = address.slice(colon + 1);
+  const port = Number(portText);
+  if (colon < 0 || host === '' || !/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65_535) {
+    throw new CocoError('InvalidArgument', `the address of node ${id} is ${JSON.stringify(address)}, not "host:port"`);
+  }
+  return { host, port };
+}

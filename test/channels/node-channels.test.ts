@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import test from 'node:test';
+import tls from 'node:tls';
+import { FRAME_PAYLOAD_BYTES_MAX, SOCKET_WRITABLE_BYTES_MAX } from '../../src/channels/channel-limits.js';
+import { encodeFrameHeader } from '../../src/channels/frame.js';
+import { NodeChannels } from '../../src/channels/node-channels.js';
+import { CocoError } from '../../src/errors.js';
+import { connect, createNode, createService, startNode, text, type TestNode } from './channel-fixture.js';
+
+/** Guards against a hang only: every wait below is on an event, not a duration. */
+const HANG_GUARD = { timeout: 60_000 };
+
+const service = createService();
+const otherService = createService();
+const [keysA, keysB, keysC] = [createNode(service), createNode(service), createNode(service)] as const;
+const rogueKeys = createNode(otherService);
+
+async function closeAll(...nodes: TestNode[]): Promise<void> {
+  await Promise.all(nodes.map((node) => node.channels.close()));
+}
+
+test('three nodes exchange frames both ways, in order, tagged with the authenticated sender', HANG_GUARD, async () => {
+  const nodes = await Promise.all([keysA, keysB, keysC].map((keys) => startNode(keys, service.certPem)));
+  for (const node of nodes) connect(node, nodes);
+  const count = 20;
+  // Sent at once, before any connection is up: they queue and go out in order.
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (from === to) continue;
+      for (let i = 0; i < count; i++) assert.ok(from.channels.send(to.keys.id, 1, text(`${from.port}->${to.port} #${i}`)));
+    }
+  }
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (from === to) continue;
+      await to.waitForFrame(from.keys.id, `${from.port}->${to.port} #${count - 1}`);
+      assert.deepEqual(to.textsFrom(from.keys.id), Array.from({ length: count }, (_, i) => `${from.port}->${to.port} #${i}`));
+    }
+  }
+  assert.ok(nodes.every((node) => node.frames.items.every((f) => f.kind === 1)));
+  await closeAll(...nodes);
+});
+
+test('frames to an unknown peer, to itself or larger than a frame are dropped', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  connect(a, [a, b]);
+  assert.equal(a.channels.send(keysC.id, 1, text('who?')), false);
+  assert.equal(a.channels.send(keysA.id, 1, text('me?')), false);
+  // A stand-in for 128 MiB + 1: only the length is read before the frame is dropped.
+  const oversize = { length: FRAME_PAYLOAD_BYTES_MAX + 1 } as unknown as Uint8Array;
+  assert.equal(a.channels.send(keysB.id, 1, oversize), false);
+  assert.equal(a.channels.send(keysB.id, 2, text('hello')), true);
+  await b.waitForFrame(keysA.id, 'hello');
+  await closeAll(a, b);
+});
+
+test('a client endorsed by another service is refused in the handshake', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  // The rogue trusts A's service, so only A's check stands between it and A.
+  const rogue = await startNode(rogueKeys, service.certPem);
+  connect(rogue, [a]);
+  rogue.channels.send(keysA.id, 1, text('let me in'));
+  await a.waitForLog(/refused an inbound connection from/);
+  assert.deepEqual(a.frames.items, []);
+  assert.ok(!a.logs.items.some((line) => line.includes(`node ${rogueKeys.id} connected`)));
+  await closeAll(a, rogue);
+});
+
+test('a server endorsed by another service is refused by the client', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const rogue = await startNode(rogueKeys, service.certPem);
+  connect(a, [rogue]);
+  a.channels.send(rogueKeys.id, 1, text('secret'));
+  await a.waitForLog(new RegExp(`connection to node ${rogueKeys.id} .* failed`));
+  assert.deepEqual(rogue.frames.items, []);
+  assert.ok(!a.logs.items.some((line) => line.startsWith('connected to node')));
+  await closeAll(a, rogue);
+});
+
+test('a dialled server whose node ID is not the expected one is refused', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const c = await startNode(keysC, service.certPem);
+  // B's ID at C's address: C is a genuine node of the service, but not B.
+  a.channels.setPeers(new Map([[keysB.id, c.address]]));
+  a.channels.send(keysB.id, 1, text('for B only'));
+  await a.waitForLog(new RegExp(`is node ${keysC.id}, not node ${keysB.id}`));
+  assert.deepEqual(c.frames.items, []);
+  await closeAll(a, c);
+});
+
+test('a peer that authorize refuses is dropped on connect, and its frames are not delivered', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  a.refused.add(keysB.id);
+  connect(b, [a]);
+  b.channels.send(keysA.id, 1, text('ignored'));
+  await a.waitForLog(new RegExp(`refused an inbound connection from node ${keysB.id}: not authorized`));
+  assert.deepEqual(a.frames.items, []);
+  await closeAll(a, b);
+});
+
+test('a peer that stops being authorized is dropped at its next frame, which is not delivered', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  connect(b, [a]);
+  b.channels.send(keysA.id, 1, text('while trusted'));
+  await a.waitForFrame(keysB.id, 'while trusted');
+  a.refused.add(keysB.id);
+  b.channels.send(keysA.id, 1, text('after removal'));
+  await a.waitForLog(new RegExp(`dropped the connection from node ${keysB.id}: no longer authorized`));
+  assert.deepEqual(a.textsFrom(keysB.id), ['while trusted']);
+  await closeAll(a, b);
+});
+
+test('a peer that goes down and comes back on the same port gets what was sent while it was away', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  let b = await startNode(keysB, service.certPem);
+  connect(a, [b]);
+  a.channels.send(keysB.id, 1, text('before'));
+  await b.waitForFrame(keysA.id, 'before');
+  await b.channels.close();
+  await a.waitForLog(new RegExp(`disconnected from node ${keysB.id}`));
+  const away = ['away 1', 'away 2', 'away 3'];
+  for (const message of away) assert.ok(a.channels.send(keysB.id, 1, text(message)));
+  b = await startNode(keysB, service.certPem, { port: b.port });
+  await b.waitForFrame(keysA.id, 'away 3');
+  assert.deepEqual(b.textsFrom(keysA.id), away);
+  a.channels.send(keysB.id, 1, text('after'));
+  await b.waitForFrame(keysA.id, 'after');
+  await closeAll(a, b);
+});
+
+test('a peer that stops reading gets frames dropped once its socket holds the bound, not buffered without limit', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  // B's identity, served by a listener that accepts and then never reads.
+  const accepted: tls.TLSSocket[] = [];
+  const stuck = tls.createServer({ key: keysB.keyPem, cert: keysB.certPem, ca: [service.certPem], requestCert: true, rejectUnauthorized: true }, (socket) => {
+    socket.pause();
+    accepted.push(socket);
+  });
+  await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+  a.channels.setPeers(new Map([[keysB.id, `127.0.0.1:${(stuck.address() as net.AddressInfo).port}`]]));
+  await a.waitForLog(new RegExp(`connected to node ${keysB.id}`));
+  const payload = new Uint8Array(1024 * 1024);
+  let sent = 0;
+  // Far more than the bound plus what the kernel buffers; one frame per turn, so the socket can drain if it is able to.
+  while (sent < 512 && a.channels.send(keysB.id, 1, payload)) {
+    sent += 1;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(sent < 512, 'send reports drops');
+  assert.ok(sent >= SOCKET_WRITABLE_BYTES_MAX / payload.length, `${sent} MiB accepted before the first drop`);
+  await a.channels.close();
+  for (const socket of accepted) socket.destroy();
+  await new Promise((resolve) => stuck.close(resolve));
+});
+
+function rawTlsClient(server: TestNode, keys: { keyPem: string; certPem: string } | null): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      ca: [service.certPem],
+      ...(keys !== null && { key: keys.keyPem, cert: keys.certPem }),
+      checkServerIdentity: () => undefined,
+    });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+}
+
+test('garbage, an oversize length or a rejected frame closes that connection, and the server keeps serving', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem, {
+    onFrame: (_from, kind) => {
+      if (kind === 9) throw new CocoError('InvalidConsensusMessage', 'test: the receiver rejects kind 9');
+    },
+  });
+  const b = await startNode(keysB, service.certPem);
+
+  const raw = net.connect(a.port, '127.0.0.1', () => raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n garbage')));
+  raw.on('error', () => {});
+  await Promise.all([closed(raw), a.waitForLog(/refused an inbound connection/)]);
+
+  const noCert = await rawTlsClient(a, null).catch(() => null);
+  if (noCert !== null) {
+    noCert.on('error', () => {});
+    await closed(noCert);
+  }
+
+  const oversize = await rawTlsClient(a, keysC);
+  oversize.on('error', () => {});
+  oversize.write(encodeFrameHeader(1, 0xffff_ffff));
+  await Promise.all([closed(oversize), a.waitForLog(new RegExp(`closed the connection from node ${keysC.id}: a frame declares 4294967295`))]);
+
+  const rejected = await rawTlsClient(a, keysC);
+  rejected.on('error', () => {});
+  rejected.write(Buffer.concat([encodeFrameHeader(9, 1), Uint8Array.of(0), encodeFrameHeader(1, 4), text('late')]));
+  await Promise.all([closed(rejected), a.waitForLog(/test: the receiver rejects kind 9/)]);
+  assert.deepEqual(a.textsFrom(keysC.id), [], 'neither the rejected frame nor the one after it is delivered');
+
+  connect(b, [a]);
+  b.channels.send(keysA.id, 1, text('still here?'));
+  await a.waitForFrame(keysB.id, 'still here?');
+  await closeAll(a, b);
+});
+
+test('a node refuses a certificate that is not its own node ID, and an address that is not host:port', async () => {
+  const keys = { selfId: keysA.id, keyPem: keysB.keyPem, certPem: keysB.certPem, serviceCertPem: service.certPem, host: '127.0.0.1', port: 0 };
+  const callbacks = { authorize: () => true, onFrame: () => {} };
+  assert.throws(() => new NodeChannels({ ...keys, ...callbacks }), (e: unknown) => e instanceof CocoError && e.code === 'InvalidArgument');
+  const channels = new NodeChannels({ ...keys, selfId: keysB.id, ...callbacks });
+  for (const address of ['127.0.0.1', '127.0.0.1:', ':80', '127.0.0.1:0', '127.0.0.1:65536', 'host:8x']) {
+    assert.throws(() => channels.setPeers(new Map([[keysC.id, address]])), (e: unknown) => e instanceof CocoError && e.code === 'InvalidArgument', address);
+  }
+  await channels.close();
+});
+
+test('listening on a port already in use fails with a CocoError', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  await assert.rejects(startNode(keysB, service.certPem, { port: a.port }), (e: unknown) => e instanceof CocoError && e.code === 'ChannelListenFailed');
+  await a.channels.close();
+});
+
+test('close() leaves no socket, server or timer behind, even with peers down and redials pending', HANG_GUARD, async () => {
+  const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  const c = await startNode(keysC, service.certPem);
+  connect(a, [b, c]);
+  connect(b, [a, c]);
+  a.channels.send(keysB.id, 1, text('up'));
+  await b.waitForFrame(keysA.id, 'up');
+  await c.channels.close();
+  await a.waitForLog(new RegExp(`disconnected from node ${keysC.id}`));
+  await closeAll(a, b);
+  assert.equal(a.channels.send(keysB.id, 1, text('too late')), false);
+  // Destroyed handles are released on the next turns of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  const left = process.getActiveResourcesInfo();
+  assert.deepEqual(left.filter((r) => /^(TCP|TLS)/.test(r)), [], left.join(', '));
+  // The test runner's own hang guard is the only timer.
+  assert.equal(left.filter((r) => r === 'Timeout').length, timersBefore, left.join(', '));
+});
