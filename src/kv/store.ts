@@ -8,11 +8,16 @@
 // changes commits to an empty write set and still takes its version (the node decides whether to
 // commit it at all). The store keeps the key and value arrays of an applied write set: callers must
 // not mutate them afterwards, nor the arrays that reads return.
+//
+// Every change is recorded in an undo log until compacted, so that an uncommitted suffix can be
+// rolled back (Raft truncation). Versions after a rollback are used again, so a rollback voids the
+// transactions open at that time: their reads could otherwise pass the version checks of commit.
 
 import { CocoError, invariant } from '../errors.js';
 import { checkKey, checkMapName, checkValue } from './limits.js';
 import { SortedKeys, keyString } from './sorted-keys.js';
 import { Transaction } from './transaction.js';
+import { UndoLog, type KeyUndo, type MapUndo, type TransactionUndo } from './undo-log.js';
 import { domainOf, type Domain, type MapChanges, type WriteSet } from './write-set.js';
 
 export interface CommittedEntry {
@@ -22,7 +27,7 @@ export interface CommittedEntry {
   version: bigint;
 }
 
-/** One map's committed state. Maps are created by their first write and never dropped. */
+/** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
 export class CommittedMap {
   readonly name: string;
   readonly nameBytes: Uint8Array;
@@ -44,12 +49,15 @@ export class CommittedMap {
     return this.#index.range(from, to, reverse);
   }
 
-  write(k: string, key: Uint8Array, value: Uint8Array, version: bigint): void {
+  /** Sets `k` at `version`, recording in `undo` what it overwrote. */
+  write(k: string, key: Uint8Array, value: Uint8Array, version: bigint, undo: KeyUndo[]): void {
     const entry = this.entries.get(k);
     if (entry !== undefined) {
+      undo.push({ k, entry, value: entry.value, version: entry.version });
       entry.value = value;
       entry.version = version;
     } else {
+      undo.push({ k, entry: undefined, value: NO_VALUE, version: 0n });
       this.entries.set(k, { key, value, version });
       this.#index?.insert(k);
     }
@@ -57,29 +65,117 @@ export class CommittedMap {
     invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
   }
 
-  remove(k: string, version: bigint): void {
-    if (!this.entries.delete(k)) return;
+  /** Removes `k` (if present) at `version`, recording in `undo` what it removed. */
+  remove(k: string, version: bigint, undo: KeyUndo[]): void {
+    const entry = this.entries.get(k);
+    if (entry === undefined) return;
+    undo.push({ k, entry, value: entry.value, version: entry.version });
+    this.entries.delete(k);
     this.#index?.remove(k);
     this.version = version;
     invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
   }
+
+  /** Puts a key back as a write or remove found it; changes are undone newest first. */
+  undo(change: KeyUndo): void {
+    const { k, entry } = change;
+    if (entry === undefined) {
+      invariant(this.entries.delete(k), 'a key inserted by a transaction is present until undone');
+      this.#index?.remove(k);
+    } else {
+      const current = this.entries.get(k);
+      if (current === undefined) {
+        this.entries.set(k, entry);
+        this.#index?.insert(k);
+      } else {
+        invariant(current === entry, 'an overwritten key still holds its entry');
+      }
+      entry.value = change.value;
+      entry.version = change.version;
+    }
+    invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
+  }
 }
+
+/** The value recorded for a key that was absent (never read back). */
+const NO_VALUE = new Uint8Array(0);
 
 const DOMAINS: readonly Domain[] = ['public', 'private'];
 
 export class Store {
-  readonly #maps = new Map<string, CommittedMap>();
+  /** Replaced (not changed) by a rollback, which voids the transactions reading the old one. */
+  #maps = new Map<string, CommittedMap>();
   #version: bigint;
+  readonly #undo: UndoLog;
 
-  /** `version`: the seqno the store starts at (a store rebuilt from a later point starts there). */
+  /**
+   * `version`: the seqno the store starts at (a store rebuilt from a later point starts there); it
+   * is also the compacted version: the store cannot roll back below it.
+   */
   constructor(version = 0n) {
     if (version < 0n) throw new CocoError('InvalidVersion', `a store cannot start at version ${version}`);
     this.#version = version;
+    this.#undo = new UndoLog(version);
   }
 
   /** Seqno of the last applied transaction; 0 for an empty store. */
   get version(): bigint {
     return this.#version;
+  }
+
+  /** The lowest version `rollback` accepts: transactions up to it are committed for good. */
+  get compactedVersion(): bigint {
+    return this.#undo.compactedVersion;
+  }
+
+  /** How many transactions the undo log holds (those after the compacted version that changed something). */
+  get undoTransactions(): number {
+    return this.#undo.size;
+  }
+
+  /**
+   * Undoes every transaction after `version`, newest first: values, key versions, map versions and
+   * the ordered indexes come back as they were, maps created since are gone, and `store.version`
+   * becomes `version`. Unless it undid nothing (`version` is the current one), transactions open
+   * at the time can no longer commit.
+   */
+  rollback(version: bigint): void {
+    this.#checkRetained(version, 'roll back to');
+    if (version === this.#version) return;
+    const maps = new Map(this.#maps);
+    for (let tx = this.#undo.popAfter(version); tx !== undefined; tx = this.#undo.popAfter(version)) {
+      for (let i = tx.maps.length - 1; i >= 0; i--) {
+        const { map, version: mapVersion, keys } = tx.maps[i] as MapUndo;
+        for (let j = keys.length - 1; j >= 0; j--) map.undo(keys[j] as KeyUndo);
+        map.version = mapVersion;
+        // Only a map created by the undone transaction is at version 0 (changes set the version).
+        if (mapVersion === 0n) {
+          invariant(map.entries.size === 0, 'a map back at version 0 holds no keys');
+          maps.delete(map.name);
+        }
+      }
+    }
+    this.#maps = maps;
+    this.#version = version;
+  }
+
+  /** Forgets how to undo the transactions up to `version` (committed ones): they can no longer be rolled back. */
+  compact(version: bigint): void {
+    this.#checkRetained(version, 'compact to');
+    this.#undo.compact(version);
+  }
+
+  #checkRetained(version: bigint, what: string): void {
+    if (typeof version !== 'bigint') {
+      throw new CocoError('InvalidArgument', `a version must be a bigint seqno, got ${typeof version}`);
+    }
+    const compacted = this.#undo.compactedVersion;
+    if (version < compacted || version > this.#version) {
+      throw new CocoError(
+        'InvalidVersion',
+        `cannot ${what} version ${version}: the store holds versions ${compacted} (compacted) to ${this.#version}`,
+      );
+    }
   }
 
   /** A transaction that reads the latest committed state and its own writes. */
@@ -94,7 +190,10 @@ export class Store {
    */
   commit(tx: Transaction, version: bigint): WriteSet {
     if (!(tx instanceof Transaction) || !tx.readsFrom(this.#maps)) {
-      throw new CocoError('InvalidArgument', 'commit needs a transaction begun on this store');
+      throw new CocoError(
+        'InvalidArgument',
+        'commit needs a transaction begun on this store since its last rollback (a rollback voids open transactions): begin it again',
+      );
     }
     tx.assertOpen();
     this.#checkNextVersion(version);
@@ -107,10 +206,12 @@ export class Store {
       }
     }
     const writeSet: WriteSet = { public: [], private: [] };
+    let undo: TransactionUndo | undefined;
     for (const map of maps) {
       const changes = map.changes();
       if (changes === undefined) continue;
-      this.#apply(this.#mapFor(map.name, map.nameBytes), changes, version);
+      undo ??= this.#undo.begin(version);
+      this.#apply(this.#mapFor(map.name, map.nameBytes), changes, version, undo);
       writeSet[domainOf(map.name)].push(changes);
     }
     this.#version = version;
@@ -132,10 +233,12 @@ export class Store {
       }
       for (const changes of maps as MapChanges[]) this.#checkChanges(changes, domain);
     }
+    let undo: TransactionUndo | undefined;
     for (const domain of DOMAINS) {
       for (const changes of writeSet[domain]) {
         if (changes.writes.length === 0 && changes.removes.length === 0) continue;
-        this.#apply(this.#mapFor(changes.name), changes, version);
+        undo ??= this.#undo.begin(version);
+        this.#apply(this.#mapFor(changes.name), changes, version, undo);
       }
     }
     this.#version = version;
@@ -180,8 +283,10 @@ export class Store {
     return map;
   }
 
-  #apply(map: CommittedMap, changes: MapChanges, version: bigint): void {
-    for (const write of changes.writes) map.write(keyString(write.key), write.key, write.value, version);
-    for (const key of changes.removes) map.remove(keyString(key), version);
+  #apply(map: CommittedMap, changes: MapChanges, version: bigint, undo: TransactionUndo): void {
+    const keys: KeyUndo[] = [];
+    undo.maps.push({ map, version: map.version, keys });
+    for (const write of changes.writes) map.write(keyString(write.key), write.key, write.value, version, keys);
+    for (const key of changes.removes) map.remove(keyString(key), version, keys);
   }
 }

@@ -2,21 +2,32 @@
 // leaves appended to the Merkle tree, signature transactions signed by the node (and COSE-signed
 // by the service) over the root of everything before them, and a chunk closed after a signature
 // once it reaches the target size. Pure: it returns each entry's bytes; the caller stores them.
+// A backup continues the same ledger with the primary's entries (appendReplicated), checking each
+// signature against its own tree; a rollback truncates the uncommitted suffix.
 
-import { toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { equalBytes, toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { loadPrivateKey, signDigest, type PrivateSigningKey } from '../crypto/signing.js';
+import { CocoError } from '../errors.js';
 import type { MapChanges, WriteSet } from '../kv/write-set.js';
 import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
-import { EntryFlags, EntryType } from './entry.js';
-import { sealEntry } from './entry-sealing.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests } from './leaf.js';
+import { decodeEntry, EntryFlags, EntryType } from './entry.js';
+import { openEntry, sealEntry } from './entry-sealing.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests, leafOf } from './leaf.js';
 import { sha256 } from '../crypto/hash.js';
 import type { HmacSha256Key } from '../crypto/kdf.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
 import { MerkleTree } from './merkle-tree.js';
-import { COSE_SIGNATURES_MAP, encodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
+import {
+  COSE_SIGNATURES_MAP,
+  decodePrimarySignature,
+  encodePrimarySignature,
+  SIGNATURES_MAP,
+  SINGLETON_KEY,
+  singletonWrite,
+  TREE_MAP,
+} from './signature.js';
 import { formatTxId, type TxId } from './tx-id.js';
 
 /** CCF's default `ledger.chunk_size`. */
@@ -37,14 +48,28 @@ export interface SigningIdentity {
   serviceCertPem?: string;
 }
 
+/** The IV keeps the view's top bit for snapshots: views stay below it. */
+const VIEW_MAX = 0x7fff_ffff;
+
+/** The view of the entries from a seqno on. */
+export interface ViewStart {
+  view: number;
+  fromSeqno: number;
+}
+
 /** Where a writer continues an existing ledger. */
 export interface WriterResume {
   tree: MerkleTree;
   seqno: number;
   signatureSeqno: number;
+  /** Entry bytes of the open chunk (what LedgerFiles.resume returns); 0 when omitted. */
+  chunkBytes?: number;
+  /** The views of the resumed entries (ReplayedLedger.views); entries it omits count as the initial view. */
+  views?: readonly ViewStart[];
 }
 
 export interface LedgerWriterOptions {
+  /** The view of the first entries this writer appends; `startView` moves to later ones. */
   view: number;
   resume?: WriterResume;
   secrets: LedgerSecrets;
@@ -71,6 +96,10 @@ export class LedgerWriter {
   private signatureSeqno = 0;
   private chunkBytes = 0;
   private chunkRequested = false;
+  /** The view own entries are appended in: never goes back. */
+  private currentView: number;
+  /** Where each view starts among the entries, oldest first; entries before the first are in the initial view. */
+  private readonly views: ViewStart[] = [];
   private readonly nodeId: string;
   /** Derived once per ledger secret, not once per transaction. */
   private readonly commitSecrets = new WeakMap<Uint8Array, HmacSha256Key>();
@@ -79,6 +108,8 @@ export class LedgerWriter {
   private readonly serviceSigner: { key: PrivateSigningKey; kid: Uint8Array } | undefined;
 
   constructor(private readonly options: LedgerWriterOptions) {
+    checkView(options.view);
+    this.currentView = options.view;
     if (options.resume === undefined) {
       this.tree = new MerkleTree();
       this.tree.append(GENESIS_PLACEHOLDER_LEAF);
@@ -86,6 +117,12 @@ export class LedgerWriter {
       this.tree = options.resume.tree;
       this.seqno = options.resume.seqno;
       this.signatureSeqno = options.resume.signatureSeqno;
+      this.chunkBytes = options.resume.chunkBytes ?? 0;
+      this.views.push(...(options.resume.views ?? []).filter((start) => start.fromSeqno <= this.seqno));
+      const lastView = this.views.at(-1)?.view ?? 0;
+      if (lastView > options.view) {
+        throw new CocoError('InvalidArgument', `the writer cannot start in view ${options.view}: the resumed ledger is already in view ${lastView}`);
+      }
     }
     const { identity } = options;
     this.nodeId = publicKeyId(identity.nodeCertPem);
@@ -106,8 +143,23 @@ export class LedgerWriter {
     return this.signatureSeqno;
   }
 
+  /** The TxID of the last entry ({ view: initial view, seqno: 0 } before any). */
   get lastTxId(): TxId {
-    return { view: this.options.view, seqno: this.seqno };
+    return { view: this.views.at(-1)?.view ?? this.options.view, seqno: this.seqno };
+  }
+
+  /** The view this writer's own entries carry. */
+  get view(): number {
+    return this.currentView;
+  }
+
+  /** Entries appended from now on carry `view` (a new primary's term); views never go back. */
+  startView(view: number): void {
+    checkView(view);
+    if (view < this.currentView) {
+      throw new CocoError('InvalidArgument', `cannot start view ${view}: the writer is already in view ${this.currentView}, and views only go forward`);
+    }
+    this.currentView = view;
   }
 
   appendTransaction(writeSet: WriteSet, claimsDigest: Uint8Array = NO_CLAIMS): AppendResult {
@@ -116,7 +168,7 @@ export class LedgerWriter {
 
   /** Appends a signature transaction over every transaction so far; closes the chunk if it is full. */
   appendSignature(timestampSeconds: number): AppendResult {
-    const txId = { view: this.options.view, seqno: this.seqno + 1 };
+    const txId = { view: this.currentView, seqno: this.seqno + 1 };
     const root = this.tree.root();
     const { identity } = this.options;
     // Key order as CCF's JSON writer emits it.
@@ -152,8 +204,103 @@ export class LedgerWriter {
     return result;
   }
 
+  /**
+   * Appends an entry another node wrote (a backup following its primary): `entry` must hold
+   * exactly `txId`, the next seqno, in a view no earlier than the last entry's (else
+   * LedgerEntryMismatch). A signature transaction must sign this writer's own root of everything
+   * before it (else LedgerDivergence: the ledgers differ before it). The writer's view rises to
+   * the entry's. Nothing changes when it throws. The returned write set views `entry`: do not
+   * reuse its buffer.
+   */
+  appendReplicated(entry: Uint8Array, txId: TxId): AppendResult {
+    const seqno = this.seqno + 1;
+    // Entries whose view the writer does not know (before a resume without views) constrain nothing.
+    const lastView = this.views.at(-1)?.view ?? 0;
+    if (txId.seqno !== seqno || !Number.isSafeInteger(txId.view) || txId.view < lastView || txId.view > VIEW_MAX) {
+      throw mismatch(txId, `the next entry is seqno ${seqno} in view ${lastView} or later`);
+    }
+    const { entry: decoded, next } = decodeEntry(entry);
+    if (next !== entry.length) {
+      throw new CocoError('LedgerEntryMalformed', `entry ${formatTxId(txId)} is followed by ${entry.length - next} stray bytes`);
+    }
+    if (decoded.txId.seqno !== seqno || decoded.txId.view !== txId.view || decoded.isSnapshotIv || decoded.entryType === EntryType.Snapshot) {
+      throw mismatch(txId, `the entry holds ${decoded.isSnapshotIv ? 'the snapshot ' : ''}${formatTxId(decoded.txId)}`);
+    }
+    const key = this.options.secrets.keyFor(seqno);
+    const privateMaps = openEntry(decoded, key);
+    const evidence = commitEvidence(this.commitSecretFor(key), txId);
+    if (decoded.commitEvidenceDigest !== undefined && !equalBytes(decoded.commitEvidenceDigest, commitEvidenceDigest(evidence))) {
+      throw mismatch(txId, 'its commit evidence was derived from another ledger secret');
+    }
+    const signature = singletonWrite(decoded.publicMaps, SIGNATURES_MAP);
+    if (signature !== undefined) {
+      const { json, root } = decodePrimarySignature(signature);
+      if (json.seqno !== seqno || json.view !== txId.view) {
+        throw mismatch(txId, `its signature claims to be ${formatTxId({ view: json.view, seqno: json.seqno })}`);
+      }
+      const ownRoot = this.tree.root();
+      if (!equalBytes(root, ownRoot)) {
+        throw new CocoError(
+          'LedgerDivergence',
+          `signature transaction ${formatTxId(txId)} signs root ${toHex(root)}, but this ledger's root before seqno ${seqno} ` +
+            `is ${toHex(ownRoot)}: the ledgers differ before seqno ${seqno}; truncate to the last common entry`,
+        );
+      }
+    }
+    const writeSetDigest = sha256(decoded.raw);
+    this.tree.append(leafOf(decoded));
+    const closesChunk = (decoded.flags & EntryFlags.forceLedgerChunkAfter) !== 0;
+    this.advance(txId, entry.length, closesChunk);
+    if (signature !== undefined) this.signatureSeqno = seqno;
+    if (txId.view > this.currentView) this.currentView = txId.view;
+    return {
+      txId: { view: txId.view, seqno },
+      commitEvidence: evidence,
+      entry,
+      writeSet: { public: decoded.publicMaps, private: privateMaps },
+      closesChunk,
+      writeSetDigest,
+      claimsDigest: decoded.claimsDigest ?? NO_CLAIMS,
+    };
+  }
+
+  /**
+   * Drops every entry after `seqno` (a rollback of the uncommitted suffix). The caller knows what
+   * the writer cannot: the last signature at or before `seqno`, and the entry bytes of the chunk
+   * left open (LedgerFiles.truncate returns them).
+   */
+  truncate(seqno: number, options: { lastSignatureSeqno: number; openChunkBytes: number }): void {
+    if (!Number.isSafeInteger(seqno) || seqno < 0 || seqno > this.seqno) {
+      throw new CocoError('InvalidArgument', `cannot truncate to seqno ${seqno}: the writer holds seqnos 1 to ${this.seqno}`);
+    }
+    const { lastSignatureSeqno, openChunkBytes } = options;
+    // A signature the truncation keeps must be the one the writer knows as the last.
+    const signatureKept = this.signatureSeqno <= seqno;
+    if (
+      !Number.isSafeInteger(lastSignatureSeqno) ||
+      lastSignatureSeqno < 0 ||
+      lastSignatureSeqno > seqno ||
+      (signatureKept && lastSignatureSeqno !== this.signatureSeqno) ||
+      (!signatureKept && lastSignatureSeqno >= this.signatureSeqno)
+    ) {
+      throw new CocoError(
+        'InvalidArgument',
+        `last signature seqno ${lastSignatureSeqno} is not possible after truncating to ${seqno} (the last signature was at ${this.signatureSeqno})`,
+      );
+    }
+    if (!Number.isSafeInteger(openChunkBytes) || openChunkBytes < 0) {
+      throw new CocoError('InvalidArgument', `open chunk bytes must be a non-negative integer, got ${openChunkBytes}`);
+    }
+    // The tree holds the genesis placeholder at index 0: seqno s is leaf s.
+    this.tree.truncate(seqno + 1);
+    this.seqno = seqno;
+    this.signatureSeqno = lastSignatureSeqno;
+    this.chunkBytes = openChunkBytes;
+    while ((this.views.at(-1)?.fromSeqno ?? 0) > seqno) this.views.pop();
+  }
+
   private append(writeSet: WriteSet, claimsDigest: Uint8Array, flags: number): AppendResult {
-    const txId = { view: this.options.view, seqno: this.seqno + 1 };
+    const txId = { view: this.currentView, seqno: this.seqno + 1 };
     const key = this.options.secrets.keyFor(txId.seqno);
     const evidence = commitEvidence(this.commitSecretFor(key), txId);
     const evidenceDigest = commitEvidenceDigest(evidence);
@@ -169,10 +316,16 @@ export class LedgerWriter {
     });
     const writeSetDigest = sha256(entry);
     this.tree.append(leafFromDigests(writeSetDigest, evidenceDigest, claimsDigest));
-    this.seqno = txId.seqno;
     const closesChunk = (flags & EntryFlags.forceLedgerChunkAfter) !== 0;
-    this.chunkBytes = closesChunk ? 0 : this.chunkBytes + entry.length;
+    this.advance(txId, entry.length, closesChunk);
     return { txId, commitEvidence: evidence, entry, writeSet, closesChunk, writeSetDigest, claimsDigest };
+  }
+
+  /** Accounts for an entry whose leaf was just appended. */
+  private advance(txId: TxId, entryBytes: number, closesChunk: boolean): void {
+    this.seqno = txId.seqno;
+    if (this.views.at(-1)?.view !== txId.view) this.views.push({ view: txId.view, fromSeqno: txId.seqno });
+    this.chunkBytes = closesChunk ? 0 : this.chunkBytes + entryBytes;
   }
 
   /** The commit evidence of a transaction this writer wrote (revealed in its receipt once committed). */
@@ -185,6 +338,16 @@ export class LedgerWriter {
     if (secret === undefined) this.commitSecrets.set(ledgerSecretKey, (secret = commitSecret(ledgerSecretKey)));
     return secret;
   }
+}
+
+function checkView(view: number): void {
+  if (!Number.isSafeInteger(view) || view < 0 || view > VIEW_MAX) {
+    throw new CocoError('InvalidArgument', `a view is an integer from 0 to ${VIEW_MAX}, got ${view}`);
+  }
+}
+
+function mismatch(txId: TxId, reason: string): CocoError {
+  return new CocoError('LedgerEntryMismatch', `replicated entry ${formatTxId(txId)} does not fit: ${reason}`);
 }
 
 function singletonMap(name: string, value: Uint8Array): MapChanges {

@@ -2,17 +2,33 @@
 // produced, the chunk completed (positions table, offset header, renamed `ledger_<first>-<last>`)
 // after the entry that closes it, and renamed `.committed` once commit passes its last entry.
 // `sync()` makes everything appended so far durable; callers batch many entries per sync.
+// `truncate()` drops an uncommitted suffix (Raft rollback): committed entries are never touched.
 
-import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, writeSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CocoError } from '../errors.js';
-import { CHUNK_HEADER_BYTES, formatChunkName } from '../ledger/chunk-file.js';
+import { CocoError, invariant } from '../errors.js';
+import { CHUNK_HEADER_BYTES, formatChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
 const RENAME_RETRIES_MAX = 3;
+
+/** What the files need of an entry: a primary's AppendResult, or what a backup received. */
+export type LedgerFileEntry = Pick<AppendResult, 'txId' | 'entry' | 'closesChunk'>;
 
 interface ChunkIndex {
   name: string;
@@ -28,27 +44,51 @@ interface OpenChunk extends ChunkIndex {
   /** Entries appended but not yet written, and where the first of them goes. */
   pending: Uint8Array[];
   pendingAt: number;
+  /** Set when the fd is closed (chunk completed, truncated away, or files closed). */
+  closed: boolean;
 }
 
 export class LedgerFiles {
   private open: OpenChunk | undefined;
-  /** Every chunk this node wrote, in seqno order, so that past entries can be read back. */
+  /** Every chunk this node holds, in seqno order, so that past entries can be read back. */
   private readonly chunks: ChunkIndex[] = [];
-  /** Complete chunks not yet renamed `.committed`. */
+  /** Complete chunks not yet renamed `.committed`, in seqno order. */
   private readonly uncommitted: ChunkIndex[] = [];
+  /** Entries up to this seqno are committed: a truncation below it is a bug. */
+  private committedSeqno = 0;
+  /** Bumped by every truncation, so that a read racing one looks its entry up again. */
+  private truncations = 0;
 
   constructor(readonly directory: string) {
     mkdirSync(directory, { recursive: true });
   }
 
   /**
-   * Takes over the chunks of a replayed ledger: each is cut after its last kept entry, completed
-   * with its positions table and named `.committed` (everything kept is signed and on disk); new
-   * entries go to a new chunk.
+   * Takes over the chunks of a replayed ledger, each cut after its last kept entry. Chunks whose
+   * entries are all committed (up to `committedSeqno`) are completed if need be and named
+   * `.committed`; a later complete chunk stays `ledger_<first>-<last>`; a last chunk that is neither
+   * becomes the open chunk again. Chunk files wholly after the kept entries (never signed) are
+   * deleted: their seqnos will be written again. Returns the entry bytes of the open chunk (0 if
+   * none), for LedgerWriter's resume.
    */
-  resume(chunks: readonly ReplayedChunk[]): void {
+  resume(chunks: readonly ReplayedChunk[], committedSeqno: number): number {
+    invariant(this.chunks.length === 0 && this.open === undefined, 'resume starts with no chunks');
+    if (!Number.isSafeInteger(committedSeqno) || committedSeqno < 0) {
+      throw new CocoError('InvalidArgument', `committed seqno must be a non-negative integer, got ${committedSeqno}`);
+    }
+    // A chunk already named `.committed` was committed, whatever the caller knows.
     for (const chunk of chunks) {
+      if (parseChunkName(chunk.name)?.committed === true) committedSeqno = Math.max(committedSeqno, chunk.last);
+    }
+    this.committedSeqno = committedSeqno;
+    let renamed = this.deleteChunksAfter(chunks.at(-1)?.last ?? 0);
+    for (const [i, chunk] of chunks.entries()) {
       const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
+      if (chunk.last > committedSeqno && !chunk.complete) {
+        invariant(i === chunks.length - 1, 'only the last replayed chunk can be cut');
+        renamed = this.reopen(index) || renamed;
+        continue;
+      }
       if (!chunk.complete) {
         const fd = openSync(join(this.directory, chunk.name), 'r+');
         try {
@@ -59,10 +99,53 @@ export class LedgerFiles {
           closeSync(fd);
         }
       }
-      const committed = formatChunkName(chunk.first, chunk.last, true);
-      if (chunk.name !== committed) this.rename(index, committed);
+      const committed = chunk.last <= committedSeqno;
+      const name = formatChunkName(chunk.first, chunk.last, committed);
+      if (chunk.name !== name) {
+        this.rename(index, name);
+        renamed = true;
+      }
       this.chunks.push(index);
+      if (!committed) this.uncommitted.push(index);
     }
+    if (renamed) this.syncDirectory();
+    return this.openChunkBytes();
+  }
+
+  /** Deletes the uncommitted chunk files that start after `seqno` but are not in the index. */
+  private deleteChunksAfter(seqno: number): boolean {
+    let deleted = false;
+    for (const name of readdirSync(this.directory)) {
+      const chunk = parseChunkName(name);
+      if (chunk === undefined || chunk.suffix !== undefined || chunk.first <= seqno) continue;
+      if (chunk.committed) {
+        throw new CocoError('InternalError', `${name} is committed but lies after the last entry kept (${seqno}); the ledger directory is inconsistent`);
+      }
+      unlinkSync(join(this.directory, name));
+      deleted = true;
+    }
+    return deleted;
+  }
+
+  /**
+   * Makes a chunk the open chunk again, cut after its indexed entries: positions table dropped,
+   * header offset zeroed, named `ledger_<first>`. Returns whether it was renamed.
+   */
+  private reopen(chunk: ChunkIndex): boolean {
+    invariant(this.open === undefined, 'one chunk is open at a time');
+    const fd = openSync(join(this.directory, chunk.name), 'r+');
+    ftruncateSync(fd, chunk.entriesEnd);
+    writeFull(fd, new Uint8Array(CHUNK_HEADER_BYTES), 0);
+    fsyncSync(fd);
+    const open: OpenChunk = { ...chunk, fd, pending: [], pendingAt: chunk.entriesEnd, closed: false };
+    const name = formatChunkName(chunk.first, undefined, false);
+    const renamed = open.name !== name;
+    if (renamed) this.rename(open, name);
+    const position = this.chunks.indexOf(chunk);
+    if (position === -1) this.chunks.push(open);
+    else this.chunks[position] = open;
+    this.open = open;
+    return renamed;
   }
 
   /** Appends the positions table after the entries and points the header at it. */
@@ -76,13 +159,25 @@ export class LedgerFiles {
     writeFull(fd, header, 0);
   }
 
-  append(result: AppendResult): void {
+  append(result: LedgerFileEntry): void {
     const seqno = result.txId.seqno;
     if (this.open === undefined) {
+      const previous = this.chunks.at(-1)?.last ?? seqno - 1;
+      if (seqno !== previous + 1) throw new CocoError('InternalError', `ledger entry ${seqno} does not follow ${previous}`);
       const name = formatChunkName(seqno, undefined, false);
       const fd = openSync(join(this.directory, name), 'wx');
       writeSync(fd, new Uint8Array(CHUNK_HEADER_BYTES));
-      this.open = { fd, name, first: seqno, last: seqno - 1, entriesEnd: CHUNK_HEADER_BYTES, offsets: [], pending: [], pendingAt: CHUNK_HEADER_BYTES };
+      this.open = {
+        fd,
+        name,
+        first: seqno,
+        last: seqno - 1,
+        entriesEnd: CHUNK_HEADER_BYTES,
+        offsets: [],
+        pending: [],
+        pendingAt: CHUNK_HEADER_BYTES,
+        closed: false,
+      };
       this.chunks.push(this.open);
     }
     const chunk = this.open;
@@ -122,25 +217,98 @@ export class LedgerFiles {
     this.writePending(chunk);
     this.writeTable(chunk.fd, chunk);
     fsyncSync(chunk.fd);
-    closeSync(chunk.fd);
+    this.closeOpen(chunk);
     this.rename(chunk, formatChunkName(chunk.first, chunk.last, false));
     this.uncommitted.push(chunk);
+  }
+
+  private closeOpen(chunk: OpenChunk): void {
+    invariant(chunk === this.open, 'only the open chunk has an fd');
+    closeSync(chunk.fd);
+    chunk.closed = true;
     this.open = undefined;
   }
 
-  /** Makes every appended entry durable. */
+  /** Makes every appended entry durable (entries truncated meanwhile need not be). */
   sync(): Promise<void> {
     const chunk = this.open;
     if (chunk === undefined) return Promise.resolve();
     this.writePending(chunk);
-    return new Promise((resolve, reject) => fsync(chunk.fd, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) =>
+      fsync(chunk.fd, (error) => {
+        // A chunk closed meanwhile was synced when completed, or truncated away: nothing is lost.
+        if (error && !chunk.closed) reject(error);
+        else resolve();
+      }),
+    );
   }
 
   /** Renames the complete chunks that end at or before `seqno` to `.committed`. */
   markCommitted(seqno: number): void {
+    this.committedSeqno = Math.max(this.committedSeqno, seqno);
     while (this.uncommitted.length > 0 && this.uncommitted[0]!.last <= seqno) {
       const chunk = this.uncommitted.shift()!;
       this.rename(chunk, formatChunkName(chunk.first, chunk.last, true));
+    }
+  }
+
+  /**
+   * Removes every entry after `seqno` from disk and from the index: chunks wholly after it are
+   * deleted, and the chunk holding it is cut after it and becomes the open chunk (a completed one
+   * loses its positions table and name). Everything changed is fsynced, the directory included.
+   * Returns the entry bytes of the open chunk afterwards (0 if none). Throws InternalError below
+   * the committed seqno: committed entries never roll back.
+   */
+  truncate(seqno: number): number {
+    if (!Number.isSafeInteger(seqno) || seqno < 0) {
+      throw new CocoError('InvalidArgument', `cannot truncate the ledger to seqno ${seqno}: expected a non-negative integer`);
+    }
+    if (seqno < this.committedSeqno) {
+      throw new CocoError('InternalError', `cannot truncate the ledger to seqno ${seqno}: entries up to ${this.committedSeqno} are committed`);
+    }
+    const lastSeqno = this.chunks.at(-1)?.last ?? 0;
+    if (seqno >= lastSeqno) return this.openChunkBytes();
+    let directoryChanged = false;
+    for (let chunk = this.chunks.at(-1); chunk !== undefined && chunk.first > seqno; chunk = this.chunks.at(-1)) {
+      if (chunk === this.open) this.closeOpen(this.open);
+      if (this.uncommitted.at(-1) === chunk) this.uncommitted.pop();
+      unlinkSync(join(this.directory, chunk.name));
+      this.chunks.pop();
+      directoryChanged = true;
+    }
+    const chunk = this.chunks.at(-1);
+    if (chunk !== undefined && chunk.last > seqno) {
+      const kept = seqno - chunk.first + 1;
+      chunk.entriesEnd = chunk.offsets[kept]!;
+      chunk.offsets.length = kept;
+      chunk.last = seqno;
+      if (chunk === this.open) {
+        // Entries still pending are written first: simpler than splitting the batch, and rare.
+        this.writePending(this.open);
+        ftruncateSync(this.open.fd, chunk.entriesEnd);
+        fsyncSync(this.open.fd);
+      } else {
+        invariant(this.uncommitted.at(-1) === chunk, 'a chunk holding uncommitted entries is not committed');
+        this.uncommitted.pop();
+        directoryChanged = this.reopen(chunk) || directoryChanged;
+      }
+    }
+    if (directoryChanged) this.syncDirectory();
+    this.truncations++;
+    return this.openChunkBytes();
+  }
+
+  private openChunkBytes(): number {
+    return this.open === undefined ? 0 : this.open.entriesEnd - CHUNK_HEADER_BYTES;
+  }
+
+  /** Makes renames and deletions in the directory durable. */
+  private syncDirectory(): void {
+    const fd = openSync(this.directory, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -162,6 +330,18 @@ export class LedgerFiles {
 
   /** Reads back the entry of `seqno` from its chunk file (for historical queries). */
   async readEntry(seqno: number): Promise<Uint8Array> {
+    const truncations = this.truncations;
+    try {
+      const bytes = await this.readIndexedEntry(seqno);
+      if (truncations === this.truncations) return bytes;
+    } catch (error) {
+      if (truncations === this.truncations) throw error;
+    }
+    // A truncation ran meanwhile: the entry may be gone, replaced or in a renamed file.
+    return this.readEntry(seqno);
+  }
+
+  private async readIndexedEntry(seqno: number): Promise<Uint8Array> {
     const chunk = this.chunks.find((c) => c.first <= seqno && seqno <= c.last);
     if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${seqno} is not in this node's ledger`);
     if (chunk === this.open) this.writePending(this.open);
@@ -183,8 +363,7 @@ export class LedgerFiles {
     if (this.open === undefined) return;
     this.writePending(this.open);
     fsyncSync(this.open.fd);
-    closeSync(this.open.fd);
-    this.open = undefined;
+    this.closeOpen(this.open);
   }
 }
 

@@ -91,7 +91,7 @@ export class Node {
     this.view = replayed === undefined ? INITIAL_VIEW : replayed.lastTxId.view + 1;
     this.views = [...(replayed?.views ?? []), { view: this.view, fromSeqno: (replayed?.lastTxId.seqno ?? 0) + 1 }];
     if (replayed !== undefined) {
-      this.files.resume(replayed.chunks);
+      this.files.resume(replayed.chunks, replayed.lastTxId.seqno);
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.lastTxId.seqno;
       this.leafComponents.push(...replayed.leafComponents);

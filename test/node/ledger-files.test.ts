@@ -1,0 +1,291 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { toHex } from '../../src/crypto/bytes.js';
+import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
+import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
+import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
+import type { AppendResult, LedgerWriter } from '../../src/ledger/ledger-writer.js';
+import { formatTxId } from '../../src/ledger/tx-id.js';
+import { LedgerFiles } from '../../src/node/ledger-files.js';
+import { replayLedger } from '../../src/node/ledger-replay.js';
+import { appWriteSet, genesisWriteSet, identity, makeWriter, SECRETS } from '../ledger/writer-fixture.js';
+
+function tempDirectory(t: TestContext): string {
+  const directory = mkdtempSync(join(tmpdir(), 'coco-ledger-files-'));
+  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+/**
+ * Appends to both the writer and the files, one entry per character of `plan`: `t` a transaction
+ * (genesis first), `s` a signature, `S` a signature that closes its chunk.
+ */
+function drive(writer: LedgerWriter, files: LedgerFiles, plan: string, label = ''): AppendResult[] {
+  const results: AppendResult[] = [];
+  for (const step of plan) {
+    const seqno = writer.lastTxId.seqno + 1;
+    let result: AppendResult;
+    if (step === 't') {
+      result = writer.appendTransaction(seqno === 1 ? genesisWriteSet() : appWriteSet(`${label}${seqno}`));
+    } else {
+      if (step === 'S') writer.requestChunk();
+      result = writer.appendSignature(1_700_000_000 + seqno);
+    }
+    files.append(result);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Truncates the files, then the writer with what the files report. */
+function truncateBoth(writer: LedgerWriter, files: LedgerFiles, seqno: number, lastSignatureSeqno: number): number {
+  const openChunkBytes = files.truncate(seqno);
+  writer.truncate(seqno, { lastSignatureSeqno, openChunkBytes });
+  return openChunkBytes;
+}
+
+interface FileSummary {
+  name: string;
+  seqnos: number[];
+  complete: boolean;
+}
+
+/**
+ * The chunk files on disk, each decoded and checked against its name as CCF names chunks:
+ * `ledger_<first>-<last>[.committed]` complete with exactly those entries, `ledger_<first>` open.
+ */
+function onDisk(directory: string): FileSummary[] {
+  const names = readdirSync(directory)
+    .filter((name) => parseChunkName(name) !== undefined)
+    .sort((a, b) => parseChunkName(a)!.first - parseChunkName(b)!.first);
+  return names.map((name) => {
+    const decoded = decodeChunk(new Uint8Array(readFileSync(join(directory, name))), name);
+    const seqnos = decoded.entries.map((e) => e.txId.seqno);
+    const chunk = parseChunkName(name)!;
+    assert.equal(seqnos[0], chunk.first, `${name} starts at its first seqno`);
+    seqnos.forEach((seqno, i) => assert.equal(seqno, chunk.first + i, `${name} holds consecutive seqnos`));
+    assert.equal(decoded.complete, chunk.last !== undefined, `${name}: a positions table exactly when the name has a last seqno`);
+    if (chunk.last !== undefined) assert.equal(seqnos.at(-1), chunk.last, `${name} ends at its last seqno`);
+    return { name, seqnos, complete: decoded.complete };
+  });
+}
+
+function layout(directory: string): string[] {
+  return onDisk(directory).map((f) => `${f.name}:${f.seqnos.join(',')}`);
+}
+
+/** Verifies the directory's ledger (signatures, tree, chunk names) as CCF's tools would. */
+function verifyDirectory(directory: string): string {
+  const verifier = new LedgerVerifier({ trustedServiceCertPem: identity.serviceCertPem });
+  for (const file of onDisk(directory)) verifier.addChunk(file.name, new Uint8Array(readFileSync(join(directory, file.name))));
+  return formatTxId(verifier.finish().lastVerifiedTxId!);
+}
+
+const bytesOf = (results: readonly AppendResult[]) => results.reduce((sum, r) => sum + r.entry.length, 0);
+
+test('truncate within the open chunk drops written and pending entries, and appends continue after it', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  const kept = drive(writer, files, 'tstt');
+  await files.sync();
+  drive(writer, files, 'ts');
+  // Entries 5 and 6 are still pending: never written to disk.
+  assert.equal(truncateBoth(writer, files, 4, 2), bytesOf(kept));
+  await assert.rejects(files.readEntry(5), { name: 'CocoError', code: 'TransactionPendingOrUnknown' });
+  assert.deepEqual(layout(directory), ['ledger_1:1,2,3,4']);
+
+  await files.sync();
+  drive(writer, files, 't', 'x');
+  await files.sync();
+  drive(writer, files, 't', 'y');
+  // Entry 6 is pending, entry 5 written: both go.
+  assert.equal(truncateBoth(writer, files, 4, 2), bytesOf(kept));
+  assert.deepEqual(layout(directory), ['ledger_1:1,2,3,4']);
+
+  const fresh = drive(writer, files, 'ts', 'new');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1:1,2,3,4,5,6']);
+  assert.equal(toHex(await files.readEntry(5)), toHex(fresh[0]!.entry));
+  assert.equal(toHex(await files.readEntry(6)), toHex(fresh[1]!.entry));
+  assert.equal(toHex(await files.readEntry(3)), toHex(kept[2]!.entry));
+  assert.equal(verifyDirectory(directory), '2.6');
+});
+
+test('truncate into a completed chunk turns it back into the open chunk and deletes the chunks after it', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  const results = drive(writer, files, 'tstS' + 'ttS' + 'tst');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-4:1,2,3,4', 'ledger_5-7:5,6,7', 'ledger_8:8,9,10']);
+
+  assert.equal(truncateBoth(writer, files, 3, 2), bytesOf(results.slice(0, 3)));
+  assert.deepEqual(layout(directory), ['ledger_1:1,2,3']);
+  await assert.rejects(files.readEntry(4), { name: 'CocoError', code: 'TransactionPendingOrUnknown' });
+
+  const fresh = drive(writer, files, 'tSt', 'new');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-5:1,2,3,4,5', 'ledger_6:6']);
+  assert.equal(toHex(await files.readEntry(4)), toHex(fresh[0]!.entry));
+  assert.equal(toHex(await files.readEntry(6)), toHex(fresh[2]!.entry));
+  assert.equal(verifyDirectory(directory), '2.5');
+});
+
+test('truncate at the end of a chunk deletes every later chunk and leaves no chunk open', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  drive(writer, files, 'tS' + 'tS' + 'tS' + 'tt');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-2:1,2', 'ledger_3-4:3,4', 'ledger_5-6:5,6', 'ledger_7:7,8']);
+  assert.equal(truncateBoth(writer, files, 2, 2), 0);
+  assert.deepEqual(layout(directory), ['ledger_1-2:1,2']);
+  drive(writer, files, 'ts', 'new');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-2:1,2', 'ledger_3:3,4']);
+  assert.equal(verifyDirectory(directory), '2.4');
+  // Truncating to 0 deletes everything; the ledger starts again at seqno 1.
+  assert.equal(truncateBoth(writer, files, 0, 0), 0);
+  assert.deepEqual(layout(directory), []);
+  drive(writer, files, 'ts', 'again');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1:1,2']);
+  assert.equal(verifyDirectory(directory), '2.2');
+});
+
+test('truncate at or after the last entry changes nothing', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  const results = drive(writer, files, 'tStt');
+  assert.equal(files.truncate(4), bytesOf(results.slice(2)));
+  assert.equal(files.truncate(9), bytesOf(results.slice(2)));
+  assert.throws(() => files.truncate(-1), { name: 'CocoError', code: 'InvalidArgument' });
+  assert.throws(() => files.truncate(2.5), { name: 'CocoError', code: 'InvalidArgument' });
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-2:1,2', 'ledger_3:3,4']);
+});
+
+test('a sync or a read in flight across a truncation settles on what the ledger holds after it', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  drive(writer, files, 'tS' + 'tt');
+  const sync = files.sync();
+  const read = files.readEntry(4);
+  // The open chunk (3, 4) goes, its fd closed under the sync; entry 4 is written anew.
+  truncateBoth(writer, files, 2, 2);
+  const [replacement] = drive(writer, files, 'tt', 'new').slice(1);
+  await sync;
+  assert.equal(toHex(await read), toHex(replacement!.entry));
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-2:1,2', 'ledger_3:3,4']);
+});
+
+test('truncating committed entries throws InternalError and leaves the files as they were', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  drive(writer, files, 'tstS' + 'tst' + 't');
+  await files.sync();
+  files.markCommitted(4);
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6,7,8']);
+  for (const seqno of [0, 3]) assert.throws(() => files.truncate(seqno), { name: 'CocoError', code: 'InternalError' });
+  files.markCommitted(6);
+  assert.throws(() => files.truncate(5), { name: 'CocoError', code: 'InternalError' });
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6,7,8']);
+  truncateBoth(writer, files, 6, 6);
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6']);
+});
+
+test('an append that does not follow the last entry is refused', (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const writer = makeWriter();
+  const [first, second] = [writer.appendTransaction(genesisWriteSet()), writer.appendSignature(1)];
+  second!.closesChunk = true;
+  files.append(first);
+  files.append(second!);
+  const third = writer.appendTransaction(appWriteSet('3'));
+  assert.throws(() => files.append({ ...third, txId: { view: 2, seqno: 4 } }), { name: 'CocoError', code: 'InternalError' });
+  files.append({ txId: third.txId, entry: third.entry, closesChunk: false });
+});
+
+/** Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. */
+function writeAndReplay(directory: string, plan: string) {
+  const files = new LedgerFiles(directory);
+  const results = drive(makeWriter(), files, plan);
+  files.close();
+  return { results, replayed: replayLedger(directory, new LedgerSecrets(SECRETS), identity.serviceCertPem) };
+}
+
+test('resume with a partial commit: committed chunks renamed, later ones kept, the last one open again', async (t) => {
+  const directory = tempDirectory(t);
+  // Entry 10 follows the last signature: replay drops it.
+  const { results, replayed } = writeAndReplay(directory, 'tstS' + 'ttS' + 'tst');
+  assert.equal(replayed.lastTxId.seqno, 9);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const openChunkBytes = files.resume(replayed.chunks, 4);
+  assert.equal(openChunkBytes, bytesOf(results.slice(7, 9)));
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7:5,6,7', 'ledger_8:8,9']);
+  assert.equal(toHex(await files.readEntry(9)), toHex(results[8]!.entry));
+
+  const writer = makeWriter({
+    resume: { tree: replayed.tree, seqno: 9, signatureSeqno: 9, chunkBytes: openChunkBytes, views: replayed.views },
+  });
+  assert.deepEqual(writer.lastTxId, { view: 2, seqno: 9 });
+  drive(writer, files, 'tS', 'after restart');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7:5,6,7', 'ledger_8-11:8,9,10,11']);
+  assert.equal(verifyDirectory(directory), '2.11');
+
+  // The uncommitted chunks can still be rolled back, the committed one not.
+  assert.throws(() => files.truncate(3), { name: 'CocoError', code: 'InternalError' });
+  truncateBoth(writer, files, 6, 4);
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6']);
+  files.markCommitted(6);
+  drive(writer, files, 'S', 'again');
+  files.markCommitted(7);
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7.committed:5,6,7']);
+  assert.equal(verifyDirectory(directory), '2.7');
+});
+
+test('resume with everything committed completes and commits every chunk, as a single node restarts', (t) => {
+  const directory = tempDirectory(t);
+  // Entries 7 and 8 follow the last signature: replay drops them.
+  const { replayed } = writeAndReplay(directory, 'tstS' + 'ts' + 'tt');
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  assert.equal(files.resume(replayed.chunks, replayed.lastTxId.seqno), 0);
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-6.committed:5,6']);
+  assert.equal(verifyDirectory(directory), '2.6');
+});
+
+test('resume deletes chunk files that hold only entries replay dropped, so their seqnos can be written again', async (t) => {
+  const directory = tempDirectory(t);
+  // Entries 5 and 6 follow the last signature, in a chunk of their own.
+  const { replayed } = writeAndReplay(directory, 'tstS' + 'tt');
+  assert.deepEqual(layout(directory), ['ledger_1-4:1,2,3,4', 'ledger_5:5,6']);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  assert.equal(files.resume(replayed.chunks, 2), 0);
+  assert.deepEqual(layout(directory), ['ledger_1-4:1,2,3,4']);
+  const writer = makeWriter({ resume: { tree: replayed.tree, seqno: 4, signatureSeqno: 4 } });
+  drive(writer, files, 'ts', 'after restart');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-4:1,2,3,4', 'ledger_5:5,6']);
+  assert.equal(verifyDirectory(directory), '2.6');
+});
