@@ -3,6 +3,7 @@
 // the state machine decides when it may append and truncate.
 
 import { CocoError, invariant } from '../errors.js';
+import { configurationProblem } from './configurations.js';
 import type { LogEntry } from './log-entry.js';
 
 export interface LogPosition {
@@ -21,6 +22,8 @@ export class RaftLog {
       if (entry.seqno !== this.lastSeqno + 1 || !Number.isSafeInteger(entry.view) || entry.view < this.lastView) {
         throw new CocoError('InvalidConsensusState', `persisted log entry ${entry.view}.${entry.seqno} does not follow ${this.lastView}.${this.lastSeqno}; restore the log from a consistent ledger`);
       }
+      const problem = entry.configuration === undefined ? undefined : configurationProblem(entry.configuration);
+      if (problem !== undefined) throw new CocoError('InvalidConsensusState', `persisted log entry ${entry.view}.${entry.seqno}: ${problem}; restore the log from a consistent ledger`);
       this.append(entry);
     }
   }

@@ -1,8 +1,10 @@
 // The messages Raft nodes exchange, and their validation at the boundary: a message from the network
-// is checked (shape, integers, sender in the configuration, batch bounds) before the state machine
-// sees it. Views are CCF views (Raft terms); "committable" means the last signature entry.
+// is checked (shape, integers, sender ID, batch bounds, configurations carried) before the state
+// machine sees it; whether the sender belongs to a configuration is the state machine's business.
+// Views are CCF views (Raft terms); "committable" means the last signature entry.
 
 import { CocoError } from '../errors.js';
+import { configurationProblem, isNodeId } from './configurations.js';
 import { APPEND_ENTRIES_PER_MESSAGE_MAX, ENTRY_BYTES_MAX } from './consensus-limits.js';
 import type { LogEntry } from './log-entry.js';
 
@@ -65,11 +67,11 @@ function checkCount(message: object, field: string): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) reject(`${field} is ${String(value)}, not a non-negative integer`);
 }
 
-/** Checks a message received from the network for node `self` whose configuration is `nodes`. */
-export function checkMessage(message: unknown, self: string, nodes: ReadonlySet<string>): RaftMessage {
+/** Checks a message received from the network for node `self`. */
+export function checkMessage(message: unknown, self: string): RaftMessage {
   if (typeof message !== 'object' || message === null) reject('not an object');
   const m = message as Partial<RaftMessage> & Record<string, unknown>;
-  if (typeof m.from !== 'string' || !nodes.has(m.from) || m.from === self) reject(`sender ${String(m.from)} is not another node of the configuration`);
+  if (!isNodeId(m.from) || m.from === self) reject(`sender ${String(m.from)} is not another node's ID`);
   if (m.to !== self) reject(`addressed to ${String(m.to)}, not to ${self}`);
   checkCount(m, 'view');
   switch (m.type) {
@@ -108,6 +110,8 @@ function checkAppendEntries(m: AppendEntries): void {
     checkCount(e, 'view');
     if (!(e.data instanceof Uint8Array) || e.data.length > ENTRY_BYTES_MAX) reject(`entry ${String(e.seqno)} data is not bytes of at most ${ENTRY_BYTES_MAX}`);
     if (typeof e.isSignature !== 'boolean') reject(`entry ${String(e.seqno)} isSignature is not a boolean`);
+    const problem = e.configuration === undefined ? undefined : configurationProblem(e.configuration);
+    if (problem !== undefined) reject(`entry ${String(e.seqno)}: ${problem}`);
     if (e.seqno !== previous.seqno + 1) reject(`entry seqno ${String(e.seqno)} does not follow ${previous.seqno}`);
     if ((e.view as number) < previous.view || (e.view as number) > m.view) reject(`entry view ${String(e.view)} is outside ${previous.view}..${m.view}`);
     previous = { seqno: e.seqno as number, view: e.view as number };

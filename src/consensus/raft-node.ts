@@ -2,15 +2,17 @@
 // `persisted` go in, one `Ready` batch comes out. It does no I/O, reads no clock and draws randomness
 // only from the caller's `random`. Commit happens only at signature entries durable on a majority;
 // elections compare last committable (signature) entries; pre-vote and check-quorum keep a returning
-// partitioned node from disrupting a healthy leader. Asserted: one leader per view (per node), commit
+// partitioned node from disrupting a healthy leader. Membership changes through the log as in CCF:
+// a configuration entry takes effect once appended, and every quorum (commit, vote, check-quorum)
+// needs a majority of each active configuration. Asserted: one leader per view (per node), commit
 // never goes back, a committed entry is never truncated.
 
 import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
+import { ActiveConfigurations, configurationProblem, isNodeId } from './configurations.js';
 import {
   APPEND_ENTRIES_PER_MESSAGE_MAX,
   APPEND_MESSAGES_IN_FLIGHT_MAX,
-  CONFIGURATION_NODES_MAX,
   ENTRY_BYTES_MAX,
   NODE_ID_CHARS_MAX,
   PROPOSAL_ENTRIES_MAX,
@@ -19,7 +21,7 @@ import {
 } from './consensus-limits.js';
 import type { LogEntry, ProposedEntry } from './log-entry.js';
 import { RaftLog } from './raft-log.js';
-import { checkMessage, type AppendEntries, type AppendEntriesResponse, type RaftMessage, type VoteResponse } from './raft-messages.js';
+import { checkMessage, type AppendEntries, type AppendEntriesResponse, type PreVoteRequest, type RaftMessage, type VoteRequest, type VoteResponse } from './raft-messages.js';
 import { statusOf, type TxStatus } from './tx-status.js';
 
 export type Role = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';
@@ -32,8 +34,11 @@ export interface HardState {
 
 export interface RaftConfig {
   id: string;
-  /** The active configuration, this node included. */
-  peers: readonly string[];
+  /**
+   * The configuration in force before the log's first configuration entry: `[id]` on the node that
+   * starts a service, `[]` on a node joining one (it learns its configuration from the leader's log).
+   */
+  configuration: readonly string[];
   electionTimeoutTicks: number;
   heartbeatTicks: number;
   /** Uniform in [0, 1); the only source of randomness (election timeout jitter). */
@@ -57,6 +62,8 @@ export interface Ready {
   committedUpTo: number | undefined;
   becameLeader: { view: number } | undefined;
   role: { role: Role; view: number; leaderId: string | undefined } | undefined;
+  /** The active configurations, oldest first, whenever they changed (and at construction): the peers to connect to. */
+  configurations: (readonly string[])[] | undefined;
 }
 
 /** The leader's knowledge of one follower. */
@@ -77,11 +84,9 @@ function checkConfig(config: RaftConfig): void {
   const bad = (what: string): never => {
     throw new CocoError('InvalidConsensusConfiguration', `consensus configuration rejected: ${what}`);
   };
-  const ids = new Set(config.peers);
-  if (ids.size !== config.peers.length) bad('a node appears twice in peers');
-  if (config.peers.length > CONFIGURATION_NODES_MAX) bad(`${config.peers.length} nodes exceed the ${CONFIGURATION_NODES_MAX} allowed`);
-  for (const id of ids) if (typeof id !== 'string' || id.length === 0 || id.length > NODE_ID_CHARS_MAX) bad(`node ID ${JSON.stringify(id)} is not 1..${NODE_ID_CHARS_MAX} characters`);
-  if (!ids.has(config.id)) bad(`peers must include this node (${config.id})`);
+  if (!isNodeId(config.id)) bad(`node ID ${JSON.stringify(config.id)} is not 1..${NODE_ID_CHARS_MAX} characters`);
+  const problem = configurationProblem(config.configuration, true);
+  if (problem !== undefined) bad(problem);
   for (const [name, ticks] of [['electionTimeoutTicks', config.electionTimeoutTicks], ['heartbeatTicks', config.heartbeatTicks]] as const) {
     if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > TIMEOUT_TICKS_MAX) bad(`${name} ${ticks} is not an integer in 1..${TIMEOUT_TICKS_MAX}`);
   }
@@ -90,9 +95,7 @@ function checkConfig(config: RaftConfig): void {
 
 export class RaftNode {
   readonly id: string;
-  private readonly others: string[];
-  private readonly nodes: ReadonlySet<string>;
-  private readonly majority: number;
+  private readonly configs: ActiveConfigurations;
   private readonly electionTimeoutTicks: number;
   private readonly heartbeatTicks: number;
   private readonly random: () => number;
@@ -128,13 +131,14 @@ export class RaftNode {
   private commitChanged = false;
   private pendingBecameLeader: { view: number } | undefined;
   private roleChanged = false;
+  private configurationsChanged: boolean;
+
+  /** Where a node's copy of the log is durable up to, as the leader knows it (bound once: it runs on every ack). */
+  private readonly durableOf = (node: string): number => (node === this.id ? this.persistedSeqno : this.progressOf(node).durableSeqno);
 
   constructor(config: RaftConfig) {
     checkConfig(config);
     this.id = config.id;
-    this.nodes = new Set(config.peers);
-    this.others = config.peers.filter((peer) => peer !== config.id);
-    this.majority = Math.floor(config.peers.length / 2) + 1;
     this.electionTimeoutTicks = config.electionTimeoutTicks;
     this.heartbeatTicks = config.heartbeatTicks;
     this.random = config.random;
@@ -150,6 +154,13 @@ export class RaftNode {
     if (this.commit !== 0 && this.log.signatureAtOrBefore(this.commit) !== this.commit) {
       throw new CocoError('InvalidConsensusState', `persisted commit seqno ${this.commit} is not a signature entry of the persisted log`);
     }
+    this.configs = new ActiveConfigurations(this.id, config.configuration);
+    for (const entry of initial.entries) {
+      if (entry.configuration === undefined) continue;
+      this.configs.add(entry.seqno, entry.configuration);
+      this.configs.commitTo(this.commit); // retire superseded ones as they come: a long log may hold many
+    }
+    this.configurationsChanged = this.configs.all.length > 0;
     this.randomizedElectionTimeout = this.nextElectionTimeout();
   }
 
@@ -170,6 +181,10 @@ export class RaftNode {
   get lastSeqno(): number {
     return this.log.lastSeqno;
   }
+  /** The active configurations, oldest first; empty until a joiner's log holds one. */
+  get configurations(): (readonly string[])[] {
+    return this.configs.all.map(({ nodes }) => nodes);
+  }
   entry(seqno: number): LogEntry | undefined {
     return this.log.entry(seqno);
   }
@@ -185,14 +200,14 @@ export class RaftNode {
   tick(): void {
     this.electionElapsed++;
     if (this.roleNow !== 'Leader') {
-      if (this.electionElapsed >= this.randomizedElectionTimeout) this.preCampaign();
+      if (this.electionElapsed >= this.randomizedElectionTimeout && this.canCampaign()) this.preCampaign();
       return;
     }
     if (this.electionElapsed >= this.electionTimeoutTicks) {
       this.electionElapsed = 0;
       // Check-quorum: a leader cut off from a majority steps down rather than serve stale reads or
       // keep followers it can still reach from electing a leader that can make progress.
-      if (this.heardFrom.size + 1 < this.majority) {
+      if (!this.configs.hasQuorum((node) => node === this.id || this.heardFrom.has(node))) {
         this.becomeFollower(this.view, undefined);
         return;
       }
@@ -201,13 +216,24 @@ export class RaftNode {
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      for (const peer of this.others) this.heartbeat(peer);
+      for (const peer of this.configs.others) this.heartbeat(peer);
     }
   }
 
   /** Feeds a message from the network; throws CocoError('InvalidConsensusMessage') if malformed. */
   step(input: unknown): void {
-    const m = checkMessage(input, this.id, this.nodes);
+    const m = checkMessage(input, this.id);
+    // A sender outside every active configuration may still lead (a joiner hears from its leader
+    // before its log adds it); its answers are ignored and its vote requests refused, unless its
+    // last committable entry is newer than ours: then this node may just lack the entry that adds
+    // it (a joiner with an empty log, a lagging follower), and refusing could leave no electable node.
+    if (m.type !== 'AppendEntries' && !this.configs.nodes.has(m.from)) {
+      const request = m.type === 'PreVoteRequest' || m.type === 'VoteRequest';
+      if (!request || !this.isNewerThanMine(m)) {
+        if (request) this.refuseVote(m);
+        return;
+      }
+    }
     if (m.view > this.view) {
       const grantedPreVote = m.type === 'PreVoteResponse' && m.granted;
       if (m.type === 'VoteRequest' && this.inLease()) return;
@@ -215,8 +241,7 @@ export class RaftNode {
     } else if (m.view < this.view) {
       // Tell a stale leader or candidate about the newer view so it steps down; drop stale answers.
       if (m.type === 'AppendEntries') this.send(this.rejection(m, 0, 0));
-      if (m.type === 'PreVoteRequest') this.send({ type: 'PreVoteResponse', from: this.id, to: m.from, view: this.view, granted: false });
-      if (m.type === 'VoteRequest') this.send({ type: 'VoteResponse', from: this.id, to: m.from, view: this.view, granted: false });
+      if (m.type === 'PreVoteRequest' || m.type === 'VoteRequest') this.refuseVote(m);
       return;
     }
     if (this.roleNow === 'Leader' && m.view === this.view) this.heardFrom.add(m.from);
@@ -257,6 +282,8 @@ export class RaftNode {
       if (!(entry.data instanceof Uint8Array) || entry.data.length > ENTRY_BYTES_MAX || typeof entry.isSignature !== 'boolean') {
         throw new CocoError('InvalidProposal', `a proposed entry needs data as bytes (at most ${ENTRY_BYTES_MAX}) and a boolean isSignature`);
       }
+      const problem = entry.configuration === undefined ? undefined : configurationProblem(entry.configuration);
+      if (problem !== undefined) throw new CocoError('InvalidProposal', `a proposed configuration is invalid: ${problem}`);
     }
     const signaturesOnly = entries.every((entry) => entry.isSignature);
     if (!signaturesOnly && this.log.lastSeqno - this.commit + entries.length > UNCOMMITTED_ENTRIES_MAX) {
@@ -265,12 +292,25 @@ export class RaftNode {
     const ids: TxId[] = [];
     for (const proposed of entries) {
       const entry: LogEntry = { seqno: this.log.lastSeqno + 1, view: this.view, data: proposed.data, isSignature: proposed.isSignature };
+      if (proposed.configuration !== undefined) entry.configuration = [...proposed.configuration]; // the caller's array may change later
       this.appendLocal(entry);
       ids.push({ view: entry.view, seqno: entry.seqno });
     }
-    for (const peer of this.others) this.replicateTo(peer);
+    for (const peer of this.configs.others) this.replicateTo(peer);
     this.maybeCommitAsLeader();
     return ids;
+  }
+
+  /**
+   * Campaigns at once, without pre-vote or timeout: for the node that starts a service, alone in its
+   * configuration. A leader stays as it is. Throws CocoError('NotInConfiguration') on a node outside
+   * every active configuration.
+   */
+  startElection(): void {
+    if (!this.canCampaign()) {
+      throw new CocoError('NotInConfiguration', `node ${this.id} is in no active committable configuration; start it with configuration [${this.id}] to start a service, or wait until a signed configuration entry adds it`);
+    }
+    if (this.roleNow !== 'Leader') this.campaign();
   }
 
   /** The caller made the log durable up to `seqno` (as of the Ready batches it has taken). */
@@ -287,7 +327,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
-      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged;
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged;
   }
 
   /** Takes everything the caller must act on (see `Ready`) and clears it. */
@@ -300,6 +340,7 @@ export class RaftNode {
       committedUpTo: this.commitChanged ? this.commit : undefined,
       becameLeader: this.pendingBecameLeader,
       role: this.roleChanged ? { role: this.roleNow, view: this.view, leaderId: this.leader } : undefined,
+      configurations: this.configurationsChanged ? this.configurations : undefined,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -308,6 +349,7 @@ export class RaftNode {
     this.commitChanged = false;
     this.pendingBecameLeader = undefined;
     this.roleChanged = false;
+    this.configurationsChanged = false;
     return ready;
   }
 
@@ -355,9 +397,9 @@ export class RaftNode {
     this.setRole('PreCandidate', undefined);
     this.resetElectionTimer();
     this.votes = new Map([[this.id, true]]);
-    if (this.votes.size >= this.majority) return this.campaign();
+    if (this.electionWon()) return this.campaign();
     const last = this.log.lastSignature();
-    for (const peer of this.others) {
+    for (const peer of this.configs.others) {
       this.send({ type: 'PreVoteRequest', from: this.id, to: peer, view: this.view + 1, lastCommittableSeqno: last.seqno, lastCommittableView: last.view });
     }
   }
@@ -371,15 +413,31 @@ export class RaftNode {
     this.setRole('Candidate', undefined);
     this.resetElectionTimer();
     this.votes = new Map([[this.id, true]]);
-    if (this.votes.size >= this.majority) return this.becomeLeader();
+    if (this.electionWon()) return this.becomeLeader();
     const last = this.log.lastSignature();
-    for (const peer of this.others) {
+    for (const peer of this.configs.others) {
       this.send({ type: 'VoteRequest', from: this.id, to: peer, view: this.view, lastCommittableSeqno: last.seqno, lastCommittableView: last.view });
     }
   }
 
-  private grantsVote(m: { type: 'PreVoteRequest' | 'VoteRequest'; from: string; view: number; lastCommittableSeqno: number; lastCommittableView: number }): boolean {
+  /**
+   * Only a member campaigns (not a joiner yet to be added, nor a retired node), and only by a
+   * configuration its last committable entry covers: winning truncates the log to that entry.
+   */
+  private canCampaign(): boolean {
+    return this.configs.isMemberBy(this.log.lastSignature().seqno);
+  }
+
+  private isNewerThanMine(m: PreVoteRequest | VoteRequest): boolean {
     const mine = this.log.lastSignature();
+    return m.lastCommittableView > mine.view || (m.lastCommittableView === mine.view && m.lastCommittableSeqno > mine.seqno);
+  }
+
+  private grantsVote(m: PreVoteRequest | VoteRequest): boolean {
+    // A node whose removal committed judges by its committed prefix: what follows can commit only
+    // with majorities of later configurations, without it, whose members check it. Judging by its
+    // longer log could deny forever the vote of a node that missed that commit and still counts it.
+    const mine = this.configs.isRetired ? { seqno: this.commit, view: this.log.viewOf(this.commit) ?? 0 } : this.log.lastSignature();
     const upToDate = m.lastCommittableView > mine.view || (m.lastCommittableView === mine.view && m.lastCommittableSeqno >= mine.seqno);
     if (!upToDate) return false;
     if (m.type === 'PreVoteRequest') return m.view > this.view && !this.inLease();
@@ -391,9 +449,17 @@ export class RaftNode {
     if (this.roleNow !== (preVote ? 'PreCandidate' : 'Candidate')) return;
     if (m.granted && m.view !== (preVote ? this.view + 1 : this.view)) return;
     this.votes.set(m.from, m.granted);
-    const granted = [...this.votes.values()].filter(Boolean).length;
-    if (granted >= this.majority) return preVote ? this.campaign() : this.becomeLeader();
-    if (this.votes.size - granted >= this.majority) this.becomeFollower(this.view, undefined);
+    if (this.electionWon()) return preVote ? this.campaign() : this.becomeLeader();
+    if (this.configs.quorumLost((node) => this.votes.get(node) === false)) this.becomeFollower(this.view, undefined);
+  }
+
+  /** Granted votes (this node's own among them) make a majority of every active configuration. */
+  private electionWon(): boolean {
+    return this.configs.hasQuorum((node) => this.votes.get(node) === true);
+  }
+
+  private refuseVote(m: PreVoteRequest | VoteRequest): void {
+    this.send({ type: m.type === 'VoteRequest' ? 'VoteResponse' : 'PreVoteResponse', from: this.id, to: m.from, view: this.view, granted: false });
   }
 
   private becomeLeader(): void {
@@ -409,11 +475,32 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.heardFrom.clear();
     this.progress.clear();
-    for (const peer of this.others) {
-      this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [] });
-      this.heartbeat(peer);
-    }
+    this.syncProgress();
+    for (const peer of this.configs.others) this.heartbeat(peer);
     this.maybeCommitAsLeader();
+  }
+
+  /** Replicates to every node of the active configurations: new ones from a probe at the log end, which backtracks to what they hold. */
+  private syncProgress(): void {
+    for (const peer of this.progress.keys()) {
+      if (this.configs.nodes.has(peer)) continue;
+      this.sendCommit(peer); // so that a removed node learns the commit that removed it, and goes quiet
+      this.progress.delete(peer);
+      this.heardFrom.delete(peer);
+    }
+    for (const peer of this.configs.others) {
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [] });
+    }
+  }
+
+  /** Keeps replication in step with the active configurations; a leader whose removal committed steps down. */
+  private configurationsUpdated(): void {
+    this.configurationsChanged = true;
+    if (this.roleNow !== 'Leader') return;
+    this.syncProgress();
+    if (this.configs.isMember) return;
+    for (const peer of this.configs.others) this.sendCommit(peer);
+    this.becomeFollower(this.view, undefined);
   }
 
   // ---- Log replication: leader side ----
@@ -486,16 +573,21 @@ export class RaftNode {
     }
     pr.nextSeqno = Math.max(pr.nextSeqno, pr.matchSeqno + 1);
     this.maybeCommitAsLeader();
-    this.replicateTo(m.from);
+    if (this.progress.has(m.from)) this.replicateTo(m.from); // unless that commit removed it, or this leader
   }
 
-  /** Commit moves to the last signature of this view held durably by a majority (the leader once persisted). */
+  /**
+   * Commit moves to the last signature of this view held durably by a majority of every active
+   * configuration (the leader counting itself where it is a member, once persisted). A commit that
+   * retires a configuration may let a later signature commit at once, hence the loop.
+   */
   private maybeCommitAsLeader(): void {
-    const durable = [this.persistedSeqno, ...this.others.map((peer) => this.progressOf(peer).durableSeqno)].sort((a, b) => b - a);
-    const quorumSeqno = durable[this.majority - 1] ?? 0;
-    const signature = this.log.signatureAtOrBefore(quorumSeqno);
-    // Counting replicas only proves commit for this view's entries (Raft's rule); earlier ones commit with them.
-    if (signature > this.commit && this.log.viewOf(signature) === this.view) this.advanceCommit(signature);
+    while (this.roleNow === 'Leader') {
+      const signature = this.log.signatureAtOrBefore(this.configs.quorumSeqno(this.durableOf));
+      // Counting replicas only proves commit for this view's entries (Raft's rule); earlier ones commit with them.
+      if (signature <= this.commit || this.log.viewOf(signature) !== this.view) return;
+      this.advanceCommit(signature);
+    }
   }
 
   private advanceCommit(seqno: number): void {
@@ -503,6 +595,15 @@ export class RaftNode {
     invariant(this.log.signatureAtOrBefore(seqno) === seqno, `commit at ${seqno}, which is not a signature`);
     this.commit = seqno;
     this.commitChanged = true;
+    if (this.configs.commitTo(seqno)) this.configurationsUpdated();
+  }
+
+  /** An empty AppendEntries at what `peer` is known to match, which tells it the commit seqno. */
+  private sendCommit(peer: string): void {
+    const prevSeqno = this.progressOf(peer).matchSeqno;
+    const prevView = this.log.viewOf(prevSeqno);
+    invariant(prevView !== undefined, `follower ${peer} matches ${prevSeqno}, past the log end ${this.log.lastSeqno}`);
+    this.send({ type: 'AppendEntries', from: this.id, to: peer, view: this.view, prevSeqno, prevView, entries: [], leaderCommitSeqno: this.commit });
   }
 
   // ---- Log replication: follower side ----
@@ -554,6 +655,9 @@ export class RaftNode {
   private appendLocal(entry: LogEntry): void {
     this.log.append(entry);
     this.unpersisted.push(entry);
+    if (entry.configuration === undefined) return;
+    this.configs.add(entry.seqno, entry.configuration);
+    this.configurationsUpdated();
   }
 
   private truncate(seqno: number): void {
@@ -563,6 +667,7 @@ export class RaftNode {
     this.pendingRollback = Math.min(this.pendingRollback ?? seqno, seqno);
     this.persistedSeqno = Math.min(this.persistedSeqno, seqno);
     this.leaderMatchSeqno = Math.min(this.leaderMatchSeqno, seqno);
+    if (this.configs.truncateAfter(seqno)) this.configurationsUpdated();
   }
 
   private send(message: RaftMessage): void {

@@ -18,10 +18,10 @@ export function log(spec: string): LogEntry[] {
   }));
 }
 
-export function makeNode(id: string, peers: string[], entries: LogEntry[] = [], view = entries.at(-1)?.view ?? 0, commitSeqno = 0): RaftNode {
+export function makeNode(id: string, configuration: readonly string[], entries: LogEntry[] = [], view = entries.at(-1)?.view ?? 0, commitSeqno = 0): RaftNode {
   return new RaftNode({
     id,
-    peers,
+    configuration,
     electionTimeoutTicks: ELECTION_TICKS,
     heartbeatTicks: 2,
     random: () => 0,

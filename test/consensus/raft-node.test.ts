@@ -155,7 +155,8 @@ test('proposals are refused on a follower and when malformed', () => {
 const goodAppend: AppendEntries = { type: 'AppendEntries', from: 'b', to: 'a', view: 2, prevSeqno: 0, prevView: 0, entries: log('1s 2t'), leaderCommitSeqno: 0 };
 const malformed: [string, unknown][] = [
   ['not an object', 'hello'],
-  ['an unknown sender', { ...goodAppend, from: 'z' }],
+  ['a sender that is not a node ID', { ...goodAppend, from: '' }],
+  ['this node as the sender', { ...goodAppend, from: 'a' }],
   ['a message to another node', { ...goodAppend, to: 'c' }],
   ['a negative view', { ...goodAppend, view: -1 }],
   ['a fractional seqno', { ...goodAppend, prevSeqno: 0.5 }],
@@ -163,21 +164,25 @@ const malformed: [string, unknown][] = [
   ['a gap between entries', { ...goodAppend, entries: [log('1s 2t')[1]] }],
   ['an entry from a later view than the message', { ...goodAppend, view: 1 }],
   ['entry data that is not bytes', { ...goodAppend, entries: [{ ...log('1s')[0], data: [1, 2] }] }],
+  ['an entry configuration that is empty', { ...goodAppend, entries: [{ ...log('1s')[0], configuration: [] }] }],
+  ['an entry configuration naming a node twice', { ...goodAppend, entries: [{ ...log('1s')[0], configuration: ['a', 'a'] }] }],
+  ['an entry configuration that is not an array', { ...goodAppend, entries: [{ ...log('1s')[0], configuration: 'a,b' }] }],
   ['too many entries', { ...goodAppend, entries: log(Array(APPEND_ENTRIES_PER_MESSAGE_MAX + 1).fill('1t').join(' ')) }],
   ['a vote response without granted', { type: 'VoteResponse', from: 'b', to: 'a', view: 1 }],
 ];
 for (const [name, message] of malformed) {
   test(`a consensus message with ${name} is refused`, () => {
     const a = makeNode('a', PEERS3);
+    a.ready();
     assert.throws(() => a.step(message as RaftMessage), isCode('InvalidConsensusMessage'));
     assert.equal(a.hasReady(), false);
   });
 }
 
 test('invalid configurations and persisted states are refused', () => {
-  const make = (over: object) => () => new RaftNode({ id: 'a', peers: PEERS3, electionTimeoutTicks: 10, heartbeatTicks: 2, random: () => 0, ...over });
-  assert.throws(make({ peers: ['b', 'c'] }), isCode('InvalidConsensusConfiguration'));
-  assert.throws(make({ peers: ['a', 'a', 'b'] }), isCode('InvalidConsensusConfiguration'));
+  const make = (over: object) => () => new RaftNode({ id: 'a', configuration: PEERS3, electionTimeoutTicks: 10, heartbeatTicks: 2, random: () => 0, ...over });
+  assert.throws(make({ id: '' }), isCode('InvalidConsensusConfiguration'));
+  assert.throws(make({ configuration: ['a', 'a', 'b'] }), isCode('InvalidConsensusConfiguration'));
   assert.throws(make({ heartbeatTicks: 10 }), isCode('InvalidConsensusConfiguration'));
   assert.throws(make({ electionTimeoutTicks: 0 }), isCode('InvalidConsensusConfiguration'));
   assert.throws(make({ initial: { hardState: { view: 0, votedFor: undefined }, entries: log('1s'), commitSeqno: 0 } }), isCode('InvalidConsensusState'));

@@ -1,6 +1,8 @@
 // A deterministic in-process network for the Raft core: a seeded PRNG decides message delivery order,
 // loss, duplication, partitions, disk flushes, crashes and restarts. A node's disk keeps only what was
-// flushed; a crash loses the rest. `check()` asserts the safety properties after every step.
+// flushed; a crash loses the rest. A network either has all its nodes from the start, or grows from
+// one node by configuration entries (joins) and retires nodes on the way. `check()` asserts the
+// safety properties after every step.
 
 import assert from 'node:assert/strict';
 import { equalBytes, fromUtf8, utf8 } from '../../src/crypto/bytes.js';
@@ -16,6 +18,10 @@ const ELECTION_TIMEOUT_TICKS = 10;
 const HEARTBEAT_TICKS = 2;
 /** A client proposal batch adds a signature once this many plain entries are unsigned. */
 const ENTRIES_PER_SIGNATURE = 3;
+/** Nodes a growing network holds besides its target size: they join in place of retired ones. */
+const SPARE_NODES = 2;
+/** Active configurations beyond which a leader proposes no further change until one commits. */
+const PENDING_CONFIGURATIONS_MAX = 2;
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
 export function seededRandom(seed: number): () => number {
@@ -40,6 +46,8 @@ type DiskWrite = { truncateAfter: number } | { append: LogEntry[] } | { commit: 
 
 interface SimNode {
   id: string;
+  /** The configuration it starts from: everyone, or the founder alone, or none for a joiner. */
+  bootstrap: readonly string[];
   raft: RaftNode | undefined; // undefined while crashed
   disk: Disk;
   unflushed: DiskWrite[];
@@ -56,6 +64,13 @@ export interface Faults {
   crashRate: number;
 }
 
+export interface SimShape {
+  /** Nodes in the configuration: all of them from the start, or reached by joins. */
+  size: number;
+  /** Starts with one node that joins the others one by one, and retires some of them on the way. */
+  growing: boolean;
+}
+
 export class SimNetwork {
   readonly random: () => number;
   readonly nodes: SimNode[];
@@ -64,24 +79,42 @@ export class SimNetwork {
   private groups = new Map<string, number>();
   private leaders = new Map<number, string>();
   private committed: LogEntry[] = [];
+  /** The configuration before any configuration entry, and the configuration entries of the committed log. */
+  private readonly bootstrap: readonly string[];
+  private committedConfigurations: { seqno: number; nodes: readonly string[] }[] = [];
+  private lastCommittedSignature = 0;
+  /** Nodes a growing network has proposed to retire; they never join again. */
+  private retired = new Set<string>();
+  largestCommittedConfiguration = 0;
+  retirementsCommitted = 0;
   private finalStatus = new Map<string, TxStatus>();
   readonly proposed: TxId[] = [];
   private payloadCounter = 0;
   stepCount = 0;
 
-  constructor(readonly seed: number, nodeCount: number) {
+  constructor(readonly seed: number, readonly shape: SimShape) {
     this.random = seededRandom(seed);
-    const ids = Array.from({ length: nodeCount }, (_, i) => `n${i}`);
+    const ids = Array.from({ length: shape.growing ? shape.size + SPARE_NODES : shape.size }, (_, i) => `n${i}`);
+    const founder = ids[0] as string;
+    this.bootstrap = shape.growing ? [founder] : ids;
     this.nodes = ids.map((id) => ({
       id,
+      bootstrap: shape.growing ? (id === founder ? [founder] : []) : ids,
       raft: undefined,
-      disk: { hardState: { view: 0, votedFor: undefined }, entries: [], commitSeqno: 0 },
+      // A founder starts a service in view 1 (CCF's genesis view), and campaigns at once for view 2.
+      disk: { hardState: { view: shape.growing && id === founder ? 1 : 0, votedFor: undefined }, entries: [], commitSeqno: 0 },
       unflushed: [],
       seenCommit: 0,
       checkedUpTo: 0,
       unsigned: 0,
     }));
     for (const node of this.nodes) this.start(node);
+    if (shape.growing) {
+      const raft = this.nodes[0]?.raft as RaftNode;
+      raft.startElection();
+      this.proposed.push(...raft.propose([{ data: utf8('genesis'), isSignature: false, configuration: [founder] }]));
+      this.drain(this.nodes[0] as SimNode);
+    }
   }
 
   private fail(message: string): never {
@@ -98,7 +131,7 @@ export class SimNetwork {
     while (commitSeqno > 0 && !entries[commitSeqno - 1]?.isSignature) commitSeqno--;
     node.raft = new RaftNode({
       id: node.id,
-      peers: this.nodes.map((n) => n.id),
+      configuration: node.bootstrap,
       electionTimeoutTicks: ELECTION_TIMEOUT_TICKS,
       heartbeatTicks: HEARTBEAT_TICKS,
       random: this.random,
@@ -185,6 +218,24 @@ export class SimNetwork {
     return ids;
   }
 
+  /** A growing network's leader adds a node until it reaches its size, and at full size may retire one (itself included). */
+  reconfigure(node: SimNode): void {
+    const raft = node.raft;
+    if (raft?.role !== 'Leader' || raft.configurations.length > PENDING_CONFIGURATIONS_MAX) return;
+    const latest = raft.configurations.at(-1) ?? [];
+    let next: string[] | undefined;
+    const joiner = this.nodes.find((n) => !latest.includes(n.id) && !this.retired.has(n.id));
+    if (latest.length < this.shape.size && joiner !== undefined) next = [...latest, joiner.id];
+    else if (latest.length > 1 && this.retired.size < SPARE_NODES) {
+      const leaving = this.pick(latest) as string;
+      this.retired.add(leaving);
+      next = latest.filter((id) => id !== leaving);
+    }
+    if (next === undefined) return;
+    this.proposed.push(...raft.propose([{ data: utf8(`configure-${this.payloadCounter++}`), isSignature: false, configuration: next }, { data: utf8(`sig-${this.payloadCounter++}`), isSignature: true }]));
+    this.drain(node);
+  }
+
   crash(node: SimNode): void {
     node.raft = undefined;
     node.unflushed = [];
@@ -230,6 +281,9 @@ export class SimNetwork {
     } else if (r < 0.75) {
       const node = this.pick(this.leadersNow());
       if (node) this.propose(node);
+    } else if (r < 0.76 && this.shape.growing) {
+      const node = this.pick(this.leadersNow());
+      if (node) this.reconfigure(node);
     } else if (r < 0.9) {
       const node = this.pick(live);
       if (node) this.tick(node);
@@ -253,7 +307,11 @@ export class SimNetwork {
     for (const node of this.nodes) this.restart(node);
   }
 
-  /** Safety: one leader per view; commit never decreases; committed prefixes identical and never lost. */
+  /**
+   * Safety: one leader per view; commit never decreases; committed prefixes identical and never lost;
+   * when an entry commits, a majority of every configuration in force for it holds it on disk; and
+   * only members of an active configuration campaign or lead.
+   */
   check(): void {
     for (const node of this.live()) {
       const raft = node.raft as RaftNode;
@@ -262,19 +320,53 @@ export class SimNetwork {
         if (known !== undefined && known !== node.id) this.fail(`two leaders in view ${raft.currentView}: ${known} and ${node.id}`);
         this.leaders.set(raft.currentView, node.id);
       }
+      if (raft.role !== 'Follower' && !raft.configurations.some((nodes) => nodes.includes(node.id))) this.fail(`${node.id} is ${raft.role} outside every active configuration`);
       if (raft.commitSeqno < node.seenCommit) this.fail(`${node.id} commit went back from ${node.seenCommit} to ${raft.commitSeqno}`);
       node.seenCommit = raft.commitSeqno;
       if (node.checkedUpTo > raft.commitSeqno) node.checkedUpTo = 0;
+      const committedBefore = this.committed.length;
       for (let seqno = node.checkedUpTo + 1; seqno <= raft.commitSeqno; seqno++) {
         const entry = raft.entry(seqno);
         if (entry === undefined) this.fail(`${node.id} committed ${seqno} but does not hold it`);
         const agreed = this.committed[seqno - 1];
-        if (agreed === undefined) this.committed.push(entry);
+        if (agreed === undefined) this.commitEntry(entry);
         else if (agreed.view !== entry.view || !equalBytes(agreed.data, entry.data)) {
           this.fail(`${node.id} committed ${entry.view}.${seqno} "${fromUtf8(entry.data)}" but ${agreed.view}.${seqno} "${fromUtf8(agreed.data)}" was committed before`);
         }
       }
       node.checkedUpTo = raft.commitSeqno;
+      if (this.committed.length > committedBefore) this.checkDurableQuorums(committedBefore);
+    }
+  }
+
+  private commitEntry(entry: LogEntry): void {
+    this.committed.push(entry);
+    if (entry.configuration === undefined) return;
+    if (entry.configuration.length < (this.committedConfigurations.at(-1)?.nodes ?? this.bootstrap).length) this.retirementsCommitted++;
+    this.committedConfigurations.push({ seqno: entry.seqno, nodes: entry.configuration });
+    this.largestCommittedConfiguration = Math.max(this.largestCommittedConfiguration, entry.configuration.length);
+  }
+
+  /**
+   * The committed log just grew from `before` entries. Each new signature S committed (by itself or
+   * with a later one) when a majority of each configuration in force held it durably: the one in
+   * force at the signature before S, and any set between the two. Their disks must still show it.
+   */
+  private checkDurableQuorums(before: number): void {
+    for (let seqno = before + 1; seqno <= this.committed.length; seqno++) {
+      const entry = this.committed[seqno - 1] as LogEntry;
+      if (!entry.isSignature) continue;
+      const previous = this.lastCommittedSignature;
+      this.lastCommittedSignature = seqno;
+      const between = this.committedConfigurations.filter((c) => c.seqno > previous && c.seqno <= seqno);
+      const atPrevious = this.committedConfigurations.filter((c) => c.seqno <= previous).at(-1)?.nodes ?? this.bootstrap;
+      for (const nodes of [atPrevious, ...between.map((c) => c.nodes)]) {
+        const copies = nodes.filter((id) => {
+          const held = this.nodes.find((n) => n.id === id)?.disk.entries[seqno - 1];
+          return held !== undefined && held.view === entry.view && equalBytes(held.data, entry.data);
+        });
+        if (copies.length * 2 <= nodes.length) this.fail(`${entry.view}.${seqno} committed with durable copies on ${copies.join(',') || 'no node'} of configuration ${nodes.join(',')}`);
+      }
     }
   }
 
