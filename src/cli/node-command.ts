@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { CocoError } from '../errors.js';
 import { parseNodeConfig } from '../node/node-config.js';
-import { startNodeService } from '../rpc/node-service.js';
+import { startNodeService } from './node-service.js';
 
 export const NODE_USAGE = `Usage: coco node --config FILE
 
@@ -34,7 +34,8 @@ export async function runNode(configPath: string, version: string): Promise<numb
   const config = loadConfig(configPath);
   const service = await startNodeService(config, version);
   for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
-  console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
+  if (config.command === 'start') console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
+  console.log('coco node: ready');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

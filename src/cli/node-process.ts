@@ -36,7 +36,7 @@ export async function spawnNode(configPath: string, cwd: string, onOutput: (chun
     const timer = setTimeout(() => reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output}`)), NODE_START_TIMEOUT_MS);
     const check = () => {
       const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
-      if (match && output.includes('service certificate written')) {
+      if (match && output.includes('coco node: ready')) {
         clearTimeout(timer);
         resolveUrl(match[1]!);
       }

@@ -1,8 +1,9 @@
-// `coco sandbox` (and `npm start`): a local service in one command, laid out like CCF's sandbox:
+// `coco sandbox` (and `npm start`): a local network in one command, laid out like CCF's sandbox:
 // `workspace/sandbox_common/` with the service certificate and the member and user identities,
-// `workspace/sandbox_0/` with the node's configuration, ledger, logs and pid. It starts the node,
-// opens the service through the governance API as member0 would, prints how to use it, and runs
-// until Ctrl-C, when it stops the node cleanly.
+// `workspace/sandbox_<i>/` with each node's configuration, ledger, logs and pid. It starts node 0,
+// joins the others to it while the service is opening (they are trusted at once), opens the
+// service through the governance API as member0 would, prints the network and how to use it, and
+// runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
+import { freePort } from './free-port.js';
+import { CocoClient } from '../client/coco-client.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
 
@@ -25,7 +28,8 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --app DIR|FILE        application bundle to deploy: bundle.json or a directory with app.json and
                         src/ (default: the logging sample)
   --constitution FILE   constitution file; repeat to concatenate several (default: Coco's)
-  --nodes N             number of nodes (only 1 until the network arrives)
+  --nodes N             number of nodes (default 3), on consecutive client ports from --port;
+                        their node-to-node ports follow the client ports
 Stop it with Ctrl-C.
 `;
 
@@ -33,6 +37,7 @@ const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
 
 export interface SandboxOptions {
+  nodes: number;
   port: number;
   workspace: string;
   members: number;
@@ -64,8 +69,8 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
-  if (count(values.nodes, 'nodes', 1, 1, 1) !== 1) throw new CocoError('UsageError', 'only one node for now');
   return {
+    nodes: count(values.nodes, 'nodes', 3, 1, 15),
     port: count(values.port, 'port', 8000, 0, 65535),
     workspace: resolve(values.workspace ?? 'workspace'),
     members: count(values.members, 'members', 1, 1, 16),
@@ -80,70 +85,142 @@ function ensureIdentity(dir: string, name: string, encryptionKey: boolean): { ce
   return { certPem: readFileSync(join(dir, `${name}_cert.pem`), 'utf8'), keyPem: readFileSync(join(dir, `${name}_privk.pem`), 'utf8') };
 }
 
+export interface SandboxNode {
+  url: string;
+  dir: string;
+  child: ChildProcess;
+}
+
 export interface RunningSandbox {
   url: string;
   workspace: string;
   common: string;
-  nodeDir: string;
-  child: ChildProcess;
+  nodes: SandboxNode[];
+  /** Milliseconds from the start until the service was open (or restarted). */
+  startupMs: number;
   stop(): Promise<void>;
 }
 
-/** Creates the workspace, starts node 0 and opens the service; `step` reports progress. */
+const HOST = '127.0.0.1';
+
+async function ports(first: number, count: number): Promise<number[]> {
+  if (first !== 0) {
+    if (first + count > 65536) throw new CocoError('UsageError', `--port ${first} leaves no room for ${count} ports`);
+    return Array.from({ length: count }, (_, i) => first + i);
+  }
+  const chosen: number[] = [];
+  while (chosen.length < count) {
+    const port = await freePort(HOST);
+    if (!chosen.includes(port)) chosen.push(port);
+  }
+  return chosen;
+}
+
+function nodeConfig(common: string, rpcPort: number, nodeToNodePort: number, command: Record<string, unknown>): Record<string, unknown> {
+  return {
+    network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${rpcPort}` } },
+      node_to_node_interface: { bind_address: `${HOST}:${nodeToNodePort}` },
+    },
+    ledger: { directory: 'ledger' },
+    output_files: { pid_file: 'node.pid' },
+    command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
+  };
+}
+
+/** Creates the workspace, starts the nodes and opens the service; `step` reports progress. */
 export async function startSandbox(options: SandboxOptions, step: (text: string) => void): Promise<RunningSandbox> {
+  const startedAt = Date.now();
   const common = join(options.workspace, 'sandbox_common');
-  const nodeDir = join(options.workspace, 'sandbox_0');
-  const ledgerDir = join(nodeDir, 'ledger');
-  const configPath = join(nodeDir, 'config.json');
+  const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
+  const ledgerDir = join(nodeDir(0), 'ledger');
   if (existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined)) {
-    // An earlier sandbox: restart its service from the ledger, with its identities and config.
-    if (!existsSync(configPath)) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${configPath}; remove the workspace to start afresh`);
-    step('restarting the service from its ledger');
-    return runNode(options, common, nodeDir, configPath, async () => undefined);
+    // An earlier sandbox: restart every node from its ledger, with its identities and config.
+    const dirs = readdirSync(options.workspace).filter((name) => /^sandbox_\d+$/.test(name)).sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
+    for (const dir of dirs) {
+      if (!existsSync(join(options.workspace, dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
+    }
+    step(`restarting ${dirs.length} node(s) from their ledgers`);
+    const nodes = await Promise.all(dirs.map((dir) => startNode(join(options.workspace, dir))));
+    return sandboxOf(options, common, nodes, startedAt, step);
   }
   mkdirSync(common, { recursive: true });
-  mkdirSync(nodeDir, { recursive: true });
   step('creating identities');
   const members = Array.from({ length: options.members }, (_, i) => ensureIdentity(common, `member${i}`, true));
   const users = Array.from({ length: options.users }, (_, i) => ensureIdentity(common, `user${i}`, false));
   const app = loadAppBundle(options.app);
-  const config = {
-    network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${options.port}` } } },
-    ledger: { directory: 'ledger' },
-    output_files: { pid_file: 'node.pid' },
-    command: {
-      type: 'Start',
-      service_certificate_file: join(common, 'service_cert.pem'),
-      start: {
-        members: members.map((_, i) => ({ certificate_file: join(common, `member${i}_cert.pem`), encryption_public_key_file: join(common, `member${i}_enc_pubk.pem`) })),
-        constitution_files: options.constitution,
-      },
-    },
-  };
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-  return runNode(options, common, nodeDir, configPath, (url) =>
-    openService({ url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step }),
-  );
-}
-
-/** Starts node 0 from its configuration, then runs `prepare` (opening a new service). */
-async function runNode(options: SandboxOptions, common: string, nodeDir: string, configPath: string, prepare: (url: string) => Promise<void>): Promise<RunningSandbox> {
-  const out = createWriteStream(join(nodeDir, 'out'), { flags: 'a' });
-  const err = createWriteStream(join(nodeDir, 'err'), { flags: 'a' });
-  const node = await spawnNode(configPath, nodeDir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
-  const { child, url } = node;
-  const stop = async () => {
-    await node.stop();
-  };
+  const [rpcPorts, nodeToNodePorts] = await (async () => {
+    const all = await ports(options.port, options.nodes * 2);
+    return [all.slice(0, options.nodes), all.slice(options.nodes)];
+  })();
+  const nodes: SandboxNode[] = [];
   try {
-    await prepare(url);
+    for (let i = 0; i < options.nodes; i++) {
+      mkdirSync(nodeDir(i), { recursive: true });
+      const command = i === 0
+        ? {
+            type: 'Start',
+            start: {
+              members: members.map((_, m) => ({ certificate_file: join(common, `member${m}_cert.pem`), encryption_public_key_file: join(common, `member${m}_enc_pubk.pem`) })),
+              constitution_files: options.constitution,
+            },
+          }
+        : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };
+      writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
+      step(i === 0 ? 'starting node 0 (a new service)' : `starting node ${i} (joining)`);
+      nodes.push(await startNode(nodeDir(i)));
+    }
+    await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
   } catch (error) {
-    await stop();
+    await Promise.all(nodes.map((node) => stopNode(node)));
     throw error;
   }
+  return sandboxOf(options, common, nodes, startedAt, step);
+}
+
+const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();
+
+async function startNode(dir: string): Promise<SandboxNode> {
+  const out = createWriteStream(join(dir, 'out'), { flags: 'a' });
+  const err = createWriteStream(join(dir, 'err'), { flags: 'a' });
+  const process = await spawnNode(join(dir, 'config.json'), dir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
+  const node = { url: process.url, dir, child: process.child };
+  processes.set(node, process);
+  return node;
+}
+
+async function stopNode(node: SandboxNode): Promise<void> {
+  await processes.get(node)?.stop();
+}
+
+function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[], startedAt: number, step: (text: string) => void): RunningSandbox {
   // Where `coco gov` and `coco app` find the service by default.
-  writeFileSync(join(common, 'service_url'), `${url}\n`);
-  return { url, workspace: options.workspace, common, nodeDir, child, stop };
+  writeFileSync(join(common, 'service_url'), `${nodes[0]!.url}\n`);
+  const startupMs = Date.now() - startedAt;
+  step(`network of ${nodes.length} node(s) ready in ${(startupMs / 1000).toFixed(1)} s`);
+  return {
+    url: nodes[0]!.url,
+    workspace: options.workspace,
+    common,
+    nodes,
+    startupMs,
+    stop: async () => {
+      await Promise.all(nodes.map((node) => stopNode(node)));
+    },
+  };
+}
+
+/** The network as node 0 sees it: one line per node with its role and address. */
+async function describeNetwork(sandbox: RunningSandbox): Promise<string> {
+  const client = new CocoClient({ url: sandbox.url, caCertPem: readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8') });
+  try {
+    const { nodes } = (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string; primary: boolean; rpc_interfaces: Record<string, { published_address?: string }> }[] }>();
+    return nodes
+      .map((n) => `  ${n.node_id.slice(0, 16)}…  ${n.primary ? 'primary' : 'backup '}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
+      .join('\n');
+  } finally {
+    client.close();
+  }
 }
 
 export async function runSandbox(args: string[]): Promise<number> {
@@ -154,13 +231,18 @@ export async function runSandbox(args: string[]): Promise<number> {
   }
   const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
   const sandbox = await startSandbox(options, step);
-  const { url, common, nodeDir } = sandbox;
+  const { url, common } = sandbox;
+  const network = await describeNetwork(sandbox).catch((error: Error) => `  (cannot list the nodes: ${error.message})`);
   const cert = (name: string) => join(common, name);
   console.log(`
 Coco sandbox is running: ${url}
   workspace:          ${options.workspace}
   service cert:       ${cert('service_cert.pem')}
-  node logs:          ${join(nodeDir, 'out')}, ${join(nodeDir, 'err')}
+  node logs:          ${join(options.workspace, 'sandbox_<i>', 'out')}, .../err
+  started in:         ${(sandbox.startupMs / 1000).toFixed(1)} s
+
+Nodes:
+${network}
 
 Write and read a message as user0:
   curl ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
@@ -170,7 +252,12 @@ Press Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
-    sandbox.child.once('exit', done);
+    // A node that dies leaves the others running (that is what the network is for); say how to bring it back.
+    sandbox.nodes.forEach((node, i) =>
+      node.child.once('exit', (code, signal) => {
+        step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json`);
+      }),
+    );
   });
   step('stopping');
   await sandbox.stop();

@@ -92,6 +92,8 @@ export interface NodeInfo {
   encryption_pub_key?: string;
   quote_info: QuoteInfo;
   rpc_interfaces: Record<string, RpcInterfaceInfo>;
+  /** Where other nodes reach this one (CCF: published_address, else bind_address). */
+  node_to_node_interface?: { bind_address: string; published_address?: string };
   ledger_secret_seqno?: number;
   retired_committed?: boolean;
 }

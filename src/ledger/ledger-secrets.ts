@@ -29,6 +29,11 @@ export class LedgerSecrets {
     this.secrets.push({ fromSeqno: secret.fromSeqno, key: secret.key });
   }
 
+  /** Every secret, oldest first (what a joining node receives). */
+  all(): readonly LedgerSecret[] {
+    return this.secrets;
+  }
+
   keyFor(seqno: number): Uint8Array {
     for (let i = this.secrets.length - 1; i >= 0; i--) {
       const secret = this.secrets[i]!;

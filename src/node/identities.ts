@@ -1,5 +1,5 @@
-// The node's and the service's identities: a fresh key pair per node start (a restarted node
-// is a new node, as in CCF), the node's self-signed certificate and CSR, the service key with its
+// The node's and the service's identities: the node's key pair (new for a new node, kept sealed
+// across restarts so the node keeps its ID), the node's self-signed certificate and CSR, the service key with its
 // self-signed certificate ("CN=CCF Service"), and the node certificate the service endorses.
 
 import { publicKeyId } from '../crypto/entity-id.js';
@@ -18,8 +18,7 @@ export interface ServiceIdentity {
   certPem: string;
 }
 
-export function createNodeIdentity(sans: SubjectAltNames, validFrom: Date, validityDays: number, curve: CurveName = 'P-384'): NodeIdentity {
-  const keyPair = generateKeyPair(curve);
+export function createNodeIdentity(sans: SubjectAltNames, validFrom: Date, validityDays: number, curve: CurveName = 'P-384', keyPair: KeyPair = generateKeyPair(curve)): NodeIdentity {
   const selfSignedCertPem = createSelfSignedCertificate({ subjectCn: 'CCF Node', keyPair, validFrom, validityDays, isCa: false, sans });
   const csrPem = createCsr({ subjectCn: 'CCF Node', keyPair, sans });
   return { keyPair, nodeId: publicKeyId(keyPair.publicKeyPem), selfSignedCertPem, csrPem };
@@ -31,6 +30,10 @@ export function createServiceIdentity(validFrom: Date, validityDays: number, cur
   return { keyPair, certPem };
 }
 
-export function endorseNode(node: NodeIdentity, service: ServiceIdentity, sans: SubjectAltNames, validFrom: Date, validityDays: number): string {
-  return issueCertificate({ csrPem: node.csrPem, issuerCertPem: service.certPem, issuerKeyPair: service.keyPair, validFrom, validityDays, isCa: false, sans });
+/**
+ * The node certificate the service issues for a node's CSR (its own at genesis, a joiner's on
+ * join); without `sans`, the names the CSR requests.
+ */
+export function endorseNode(node: Pick<NodeIdentity, 'csrPem'>, service: ServiceIdentity, sans: SubjectAltNames | undefined, validFrom: Date, validityDays: number): string {
+  return issueCertificate({ csrPem: node.csrPem, issuerCertPem: service.certPem, issuerKeyPair: service.keyPair, validFrom, validityDays, isCa: false, ...(sans && { sans }) });
 }

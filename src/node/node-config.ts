@@ -17,8 +17,19 @@ export interface MemberConfig {
   dataJsonFile: string | undefined;
 }
 
+export interface JoinConfig {
+  /** `host:port` of an RPC interface of a node of the service (a backup redirects to the primary). */
+  targetRpcAddress: string;
+  retryTimeoutMs: number;
+}
+
 export interface NodeConfig {
   rpcInterfaces: Record<string, RpcInterfaceConfig>;
+  /** Where other nodes connect for consensus; port 0 picks a free port (a restart then cannot rejoin). */
+  nodeToNode: RpcInterfaceConfig;
+  consensus: { messageTimeoutMs: number; electionTimeoutMs: number; maxUncommittedTxCount: number };
+  /** Where the node keeps its view and vote across restarts. */
+  consensusStateFile: string;
   ledgerDirectory: string;
   /** Where the node seals the ledger secrets and service identity, to restart from its ledger. */
   sealedSecretsFile: string;
@@ -30,7 +41,11 @@ export interface NodeConfig {
   /** Curve of the node and service keys (CCF's node_certificate.curve_id). */
   curve: CurveName;
   pidFile: string | undefined;
+  /** Written by a starting node; read (the service to trust) by a joining one. */
   serviceCertificateFile: string;
+  /** A new service ('start'), or joining the service at `join.targetRpcAddress`. */
+  command: 'start' | 'join';
+  join: JoinConfig | undefined;
   start: {
     members: MemberConfig[];
     constitutionFiles: string[];
@@ -45,6 +60,12 @@ export const SIGNATURE_TX_COUNT_DEFAULT = 5000;
 export const SIGNATURE_DELAY_MS_DEFAULT = 5;
 export const LEDGER_CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
 export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
+/** CCF's consensus.message_timeout: the primary's heartbeat. */
+export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
+/** Shorter than CCF's 5 s so that a failed primary is replaced within about a second. */
+export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
+export const MAX_UNCOMMITTED_TX_COUNT_DEFAULT = 5000;
+export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
 
 type Json = Record<string, unknown>;
 
@@ -122,11 +143,12 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeCert = r.object(root.node_certificate ?? {}, '$.node_certificate');
   const outputFiles = r.object(root.output_files ?? {}, '$.output_files');
   const command = r.object(root.command, '$.command');
-  if (command.type !== 'Start') r.fail('$.command.type', 'must be "Start" (joining and recovery are not supported yet)');
-  const start = r.object(command.start, '$.command.start');
+  if (command.type !== 'Start' && command.type !== 'Join') r.fail('$.command.type', 'must be "Start" or "Join" (recovery is not supported yet)');
+  const joining = command.type === 'Join';
+  const start = joining ? {} : r.object(command.start, '$.command.start');
   const membersValue = start.members;
-  if (!Array.isArray(membersValue) || membersValue.length === 0) r.fail('$.command.start.members', 'must list at least one member');
-  const members = membersValue.map((value, i) => {
+  if (!joining && (!Array.isArray(membersValue) || membersValue.length === 0)) r.fail('$.command.start.members', 'must list at least one member');
+  const members = ((membersValue ?? []) as unknown[]).map((value, i) => {
     const path = `$.command.start.members[${i}]`;
     const member = r.object(value, path);
     return {
@@ -136,13 +158,38 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     };
   });
   const constitutionValue = start.constitution_files;
-  if (!Array.isArray(constitutionValue) || constitutionValue.length === 0) {
+  if (!joining && (!Array.isArray(constitutionValue) || constitutionValue.length === 0)) {
     r.fail('$.command.start.constitution_files', 'must list at least one file');
   }
-  const constitutionFiles = constitutionValue.map((_, i) => r.file(constitutionValue as unknown as Json, String(i), '$.command.start.constitution_files'));
+  const constitutionFiles = ((constitutionValue ?? []) as unknown[]).map((_, i) => r.file(constitutionValue as unknown as Json, String(i), '$.command.start.constitution_files'));
   const serviceConfiguration = r.object(start.service_configuration ?? {}, '$.command.start.service_configuration');
+  let join: JoinConfig | undefined;
+  if (joining) {
+    const joinJson = r.object(command.join, '$.command.join');
+    const target = r.string(joinJson, 'target_rpc_address', '$.command.join');
+    r.address(target, '$.command.join.target_rpc_address');
+    join = { targetRpcAddress: target, retryTimeoutMs: r.integer(joinJson, 'retry_timeout_ms', '$.command.join', JOIN_RETRY_TIMEOUT_MS_DEFAULT, 10, 60_000) };
+  }
+  const nodeToNodeJson = r.object(network.node_to_node_interface ?? { bind_address: '127.0.0.1:0' }, '$.network.node_to_node_interface');
+  const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
+  const consensus = r.object(root.consensus ?? {}, '$.consensus');
+  const messageTimeoutMs = r.integer(consensus, 'message_timeout_ms', '$.consensus', MESSAGE_TIMEOUT_MS_DEFAULT, 10, 60_000);
+  const electionTimeoutMs = r.integer(consensus, 'election_timeout_ms', '$.consensus', ELECTION_TIMEOUT_MS_DEFAULT, 50, 600_000);
+  if (electionTimeoutMs <= messageTimeoutMs) r.fail('$.consensus.election_timeout_ms', 'must exceed message_timeout_ms, or backups time out between heartbeats');
   return {
     rpcInterfaces,
+    nodeToNode: {
+      bindAddress: r.address(nodeToNodeBind, '$.network.node_to_node_interface.bind_address'),
+      publishedAddress: r.string(nodeToNodeJson, 'published_address', '$.network.node_to_node_interface', true) ?? nodeToNodeBind,
+    },
+    consensus: {
+      messageTimeoutMs,
+      electionTimeoutMs,
+      maxUncommittedTxCount: r.integer(consensus, 'max_uncommitted_tx_count', '$.consensus', MAX_UNCOMMITTED_TX_COUNT_DEFAULT, 1, 10_000),
+    },
+    consensusStateFile: r.file(ledger, 'consensus_state_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'consensus_state.json'),
+    command: joining ? 'join' : 'start',
+    join,
     ledgerDirectory: r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger'),
     sealedSecretsFile: r.file(ledger, 'sealed_secrets_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'sealed_secrets.json'),
     ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),

@@ -1,26 +1,34 @@
-// One Coco node: the store, the ledger it writes, signature transactions and commit. Handlers run
-// one at a time inside one KV transaction each; a transaction that writes gets the next seqno and
-// its entry is appended at once. Signatures follow every `tx_count` writes or `delay_ms`, whichever
-// first; a transaction is Committed once a later signature is durable (fsync, batched). With one
-// node that is the commit rule; replication adds "and acknowledged by a majority" to the same path.
+// One Coco node: the store, the ledger it writes, consensus, signature transactions and commit.
+// On the primary, handlers run one at a time inside one KV transaction each; a transaction that
+// writes gets the next seqno, its entry is appended to the ledger at once and handed to Raft to
+// replicate. Signatures follow every `tx_count` writes or `delay_ms`, whichever first. Backups
+// apply the entries the primary sends: decrypt, apply the write set, extend the Merkle tree (a
+// signature must sign the root the backup computed), append to the ledger. Every node makes its
+// log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
+// signature is durable on a majority of every active configuration.
 
 import { CocoError, invariant } from '../errors.js';
-import { decodeJson, encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
-import { utf8 } from '../crypto/bytes.js';
-import type { ReplayedLedger, SignatureRecord } from './ledger-replay.js';
+import type { NodeInfo } from '../governance/builtin-tables.js';
+import type { ReplayedLedger } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
+import type { WriteSet } from '../kv/write-set.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
-import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, decodePrimarySignature, SIGNATURES_MAP, singletonWrite } from '../ledger/signature.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
+import type { LogEntry } from '../consensus/log-entry.js';
+import { RaftNode, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
+import type { RaftMessage } from '../consensus/raft-messages.js';
+import type { TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
-import { statusOf, type TxStatus } from '../consensus/tx-status.js';
+import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
+import { changesNodes, nodeRecords, nodeToNodeAddress, sameNodes, trustedNodeIds } from './service-nodes.js';
+import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
@@ -28,19 +36,42 @@ export const INITIAL_VIEW = 2;
 const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
 
+/** How consensus messages leave the node; `channels/` implements it, tests may loop it back. */
+export interface ConsensusTransport {
+  send(message: RaftMessage): void;
+  /** The other nodes of the active configurations, with their node-to-node addresses. */
+  setPeers(peers: ReadonlyMap<string, string>): void;
+}
+
+export interface ConsensusTiming {
+  tickMs: number;
+  electionTimeoutTicks: number;
+  heartbeatTicks: number;
+}
+
+/** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
+export type NodeStart = { kind: 'start' } | { kind: 'join' } | { kind: 'resume'; replayed: ReplayedLedger };
+
 export interface NodeOptions {
   node: NodeIdentity;
   service: ServiceIdentity;
   endorsedNodeCertPem: string;
   nodeInfo: NodeInfo;
   ledgerDirectory: string;
+  /** Where the node keeps its view and vote (Raft's hard state). */
+  consensusStateFile: string;
   ledgerChunkBytes: number;
   signatureTxCount: number;
   signatureDelayMs: number;
+  /** CCF's consensus.max_uncommitted_tx_count: past it, writes are refused until commit catches up. */
+  maxUncommittedTxCount: number;
+  consensus: ConsensusTiming;
+  transport: ConsensusTransport;
   nowMs: () => number;
   ledgerSecrets: LedgerSecrets;
-  /** The state of an existing ledger this node continues (a restart); absent for a new service. */
-  replayed?: ReplayedLedger;
+  start: NodeStart;
+  /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
+  knownPeerAddresses?: ReadonlyMap<string, string>;
 }
 
 export interface GenesisOptions {
@@ -57,13 +88,18 @@ export interface TransactionOutcome<R> {
   claimsDigest?: Uint8Array | undefined;
 }
 
+export interface ConsensusRole {
+  role: Role;
+  view: number;
+  leaderId: string | undefined;
+}
+
 export class Node {
   readonly store: Store;
   private readonly writer: LedgerWriter;
   private readonly files: LedgerFiles;
-  private readonly view: number;
-  /** The view in force from each seqno on; the last is the current view. */
-  private readonly views: { view: number; fromSeqno: number }[];
+  private readonly raft: RaftNode;
+  private roleNow: ConsensusRole;
   private lastSeqno = 0;
   private commitSeqno = 0;
   private writesSinceSignature = 0;
@@ -71,9 +107,14 @@ export class Node {
   /** Moving average of the time a signature transaction takes to build. */
   private signatureCostMs = 0;
   private signatureTimer: NodeJS.Timeout | undefined;
+  private readonly tickTimer: NodeJS.Timeout;
   private syncing = false;
   private syncRequested = false;
+  /** Counts rollbacks, so that an fsync that straddled one does not vouch for entries it never saw. */
+  private rollbacks = 0;
+  private processingReady = false;
   private stopped = false;
+  private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
   /** Per seqno (index seqno - 1): what a receipt for it reveals besides the commit evidence. */
   private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
@@ -85,18 +126,29 @@ export class Node {
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
     const secrets = options.ledgerSecrets;
-    const replayed = options.replayed;
+    const replayed = options.start.kind === 'resume' ? options.start.replayed : undefined;
     this.store = replayed?.store ?? new Store();
-    // A restarted node is a new primary: its transactions start a new view.
-    this.view = replayed === undefined ? INITIAL_VIEW : replayed.lastTxId.view + 1;
-    this.views = [...(replayed?.views ?? []), { view: this.view, fromSeqno: (replayed?.lastTxId.seqno ?? 0) + 1 }];
+    let openChunkBytes = 0;
     if (replayed !== undefined) {
-      this.files.resume(replayed.chunks, replayed.lastTxId.seqno);
+      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
       this.lastSeqno = replayed.lastTxId.seqno;
-      this.commitSeqno = replayed.lastTxId.seqno;
+      this.commitSeqno = replayed.committedSeqno;
       this.leafComponents.push(...replayed.leafComponents);
       this.signatures.push(...replayed.signatures);
     }
+    const persisted = readConsensusState(options.consensusStateFile);
+    // A new service's node campaigns from view 1 into view 2, CCF's first view.
+    const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0);
+    const hardState: HardState = persisted !== undefined && persisted.view >= initialView ? persisted : { view: initialView, votedFor: undefined };
+    this.raft = new RaftNode({
+      id: options.node.nodeId,
+      configuration: options.start.kind === 'start' ? [options.node.nodeId] : [],
+      electionTimeoutTicks: options.consensus.electionTimeoutTicks,
+      heartbeatTicks: options.consensus.heartbeatTicks,
+      random: Math.random,
+      initial: { hardState, entries: replayed?.entries ?? [], commitSeqno: this.commitSeqno },
+    });
+    this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
     this.historical = new HistoricalStates({
       readEntry: (seqno) => this.files.readEntry(seqno),
       signedLeaf: (seqno) => this.writer.tree.leaf(seqno),
@@ -104,7 +156,7 @@ export class Node {
       receipt: (txId) => this.receipt(txId),
     });
     this.writer = new LedgerWriter({
-      view: this.view,
+      view: Math.max(hardState.view, INITIAL_VIEW),
       secrets,
       identity: {
         nodePrivateKeyPem: options.node.keyPair.privateKeyPem,
@@ -115,45 +167,46 @@ export class Node {
       chunkBytesTarget: options.ledgerChunkBytes,
       ...(replayed === undefined
         ? {}
-        : { resume: { tree: replayed.tree, seqno: replayed.lastTxId.seqno, signatureSeqno: replayed.signatures.at(-1)?.seqno ?? 0 } }),
+        : {
+            resume: {
+              tree: replayed.tree,
+              seqno: replayed.lastTxId.seqno,
+              signatureSeqno: replayed.signatures.at(-1)?.seqno ?? 0,
+              chunkBytes: openChunkBytes,
+              views: replayed.views,
+            },
+          }),
     });
-  }
-
-  /** Whether this node continues an existing ledger rather than starting a service. */
-  get restarted(): boolean {
-    return this.options.replayed !== undefined;
-  }
-
-  /**
-   * After a restart: records this node (a new identity) as the service's Trusted node and retires
-   * the nodes of the ledger, in one transaction, then signs it.
-   */
-  takeOver(): TxId {
-    invariant(this.restarted, 'only a restarted node takes over');
-    const { txId } = this.execute((tx) => {
-      const nodes = tx.map(Tables.nodesInfo);
-      const retired: [Uint8Array, NodeInfo][] = [];
-      nodes.forEach((value, key) => {
-        const info = decodeJson<NodeInfo>(value, Tables.nodesInfo);
-        if (info.status !== 'Retired') retired.push([key, { ...info, status: 'Retired', retired_committed: true }]);
-      });
-      for (const [key, info] of retired) nodes.set(key, encodeJson(info));
-      nodes.set(utf8(this.nodeId), encodeJson(this.options.nodeInfo));
-      tx.map(Tables.nodesEndorsedCertificates).set(utf8(this.nodeId), utf8(this.options.endorsedNodeCertPem));
-      return { result: undefined, applyWrites: true };
-    });
-    this.emitSignature();
-    return txId!;
+    this.tickTimer = setInterval(() => this.tick(), options.consensus.tickMs);
+    this.tickTimer.unref();
+    this.processReady();
+    // Alone in its configuration, a restarted node need not wait for an election timeout.
+    const configurations = this.raft.configurations;
+    if (replayed !== undefined && configurations.length === 1 && sameNodes(configurations[0], [this.nodeId])) {
+      this.raft.startElection();
+      this.processReady();
+    }
   }
 
   get nodeId(): string {
     return this.options.node.nodeId;
   }
 
+  get role(): ConsensusRole {
+    return this.roleNow;
+  }
+
+  get isPrimary(): boolean {
+    return this.roleNow.role === 'Leader';
+  }
+
   /** Writes the genesis transaction and signs it at once, as CCF does. */
   genesis(options: GenesisOptions): TxId {
-    invariant(this.lastSeqno === 0, 'genesis is the first transaction');
-    const txId = { view: this.view, seqno: 1 };
+    invariant(this.options.start.kind === 'start' && this.lastSeqno === 0, 'genesis is the first transaction of a new service');
+    this.raft.startElection();
+    this.processReady();
+    invariant(this.isPrimary, 'the node that starts a service leads it');
+    const txId = { view: this.raft.currentView, seqno: 1 };
     const { txId: written } = this.execute((tx) => {
       writeGenesis(tx, {
         txId,
@@ -175,9 +228,11 @@ export class Node {
   /**
    * Runs `handler` in one transaction. Its writes are committed, at the next seqno, only if it asks
    * to apply them; a read-only or discarded transaction gets no seqno and reports the last TxID.
+   * Writes need the primary (CocoError 'NotPrimary') and room for more uncommitted transactions
+   * ('TooManyPendingTransactions').
    */
   execute<R>(handler: (tx: Transaction) => TransactionOutcome<R>): { result: R; txId: TxId | undefined } {
-    if (this.stopped) throw new CocoError('NodeCannotHandleRequest', 'the node is stopping');
+    this.checkServing();
     const tx = this.store.beginTransaction();
     let outcome: TransactionOutcome<R>;
     try {
@@ -190,12 +245,62 @@ export class Node {
       tx.abort();
       return { result: outcome.result, txId: undefined };
     }
+    try {
+      this.checkCanWrite();
+    } catch (error) {
+      tx.abort();
+      throw error;
+    }
     const seqno = this.lastSeqno + 1;
     const writeSet = this.store.commit(tx, BigInt(seqno));
-    this.record(this.writer.appendTransaction(writeSet, outcome.claimsDigest));
+    const txId = this.propose(this.writer.appendTransaction(writeSet, outcome.claimsDigest), false, this.configurationChange(writeSet));
     this.writesSinceSignature += 1;
     this.scheduleSignature();
-    return { result: outcome.result, txId: { view: this.view, seqno } };
+    this.processReady();
+    return { result: outcome.result, txId };
+  }
+
+  private checkServing(): void {
+    if (this.failure !== undefined) throw new CocoError('NodeFailed', `this node stopped applying transactions: ${this.failure.message}`);
+    if (this.stopped) throw new CocoError('NodeCannotHandleRequest', 'the node is stopping');
+  }
+
+  /** Throws unless this node may write a transaction now. */
+  checkCanWrite(): void {
+    this.checkServing();
+    if (!this.isPrimary) {
+      throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way)'}`);
+    }
+    const uncommitted = this.lastSeqno - this.commitSeqno;
+    if (uncommitted >= this.options.maxUncommittedTxCount) {
+      throw new CocoError('TooManyPendingTransactions', `${uncommitted} transactions await commit (consensus.max_uncommitted_tx_count is ${this.options.maxUncommittedTxCount}); retry shortly`);
+    }
+  }
+
+  /** The configuration a write set sets, when it changes the Trusted nodes; undefined otherwise. */
+  private configurationChange(writeSet: WriteSet): string[] | undefined {
+    if (!changesNodes(writeSet)) return undefined;
+    const trusted = this.readTrustedNodes();
+    // Genesis records its configuration in the log too, as a replayed ledger does.
+    return this.lastSeqno > 0 && sameNodes(trusted, this.raft.configurations.at(-1)) ? undefined : trusted;
+  }
+
+  private readTrustedNodes(): string[] {
+    const tx = this.store.beginTransaction();
+    try {
+      return trustedNodeIds(tx);
+    } finally {
+      tx.abort();
+    }
+  }
+
+  /** Appends one entry this primary wrote to the ledger and hands it to consensus. */
+  private propose(result: AppendResult, isSignature: boolean, configuration: string[] | undefined): TxId {
+    this.record(result);
+    const [txId] = this.raft.propose([{ data: result.entry, isSignature, ...(configuration && { configuration }) }]);
+    invariant(txId !== undefined && txId.seqno === result.txId.seqno && txId.view === result.txId.view, 'consensus and the ledger agree on TxIDs');
+    if (configuration !== undefined) this.updatePeers();
+    return txId;
   }
 
   private record(result: AppendResult): void {
@@ -217,60 +322,180 @@ export class Node {
     }
   }
 
-  private emitSignature(): void {
+  private cancelSignature(): void {
     if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
     this.signatureTimer = undefined;
-    if (this.stopped || this.lastSeqno === this.writer.lastSignatureSeqno) return;
+  }
+
+  /** Signs everything so far; `force` signs even right after a signature (a new view's first entry). */
+  private emitSignature(force = false): void {
+    this.cancelSignature();
+    if (this.stopped || this.failure !== undefined || !this.isPrimary) return;
+    if (this.lastSeqno === 0 || (!force && this.lastSeqno === this.writer.lastSignatureSeqno)) return;
     const startMs = this.options.nowMs();
-    const root = this.writer.tree.root();
     const result = this.writer.appendSignature(Math.floor(startMs / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
-    this.record(result);
-    const signature = decodePrimarySignature(singletonWrite(result.writeSet.public, SIGNATURES_MAP)!);
-    const cose = singletonWrite(result.writeSet.public, COSE_SIGNATURES_MAP);
-    this.signatures.push({
-      seqno: result.txId.seqno,
-      nodeId: this.nodeId,
-      certPem: this.options.endorsedNodeCertPem,
-      signatureDer: signature.signatureDer,
-      root,
-      cose: cose && decodeCoseSignatureValue(cose),
-    });
+    this.propose(result, true, undefined);
+    this.signatures.push(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
     this.lastSignatureAtMs = this.options.nowMs();
     this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
     this.writesSinceSignature = 0;
-    this.requestSync();
+    this.processReady();
   }
 
-  /** Group commit: one fsync at a time covers every signature appended before it started. */
+  // ---- Consensus ----
+
+  private tick(): void {
+    if (this.stopped || this.failure !== undefined) return;
+    this.raft.tick();
+    this.processReady();
+  }
+
+  /** A consensus message from another node (already authenticated by the channel). */
+  receive(message: unknown): void {
+    if (this.stopped || this.failure !== undefined) return;
+    this.raft.step(message);
+    this.processReady();
+  }
+
+  /** Acts on what consensus asks, in the order `Ready` prescribes. */
+  private processReady(): void {
+    // Acting on one batch (a new primary's signature) can produce another: the loop takes it.
+    if (this.processingReady) return;
+    this.processingReady = true;
+    try {
+      while (this.raft.hasReady() && this.failure === undefined) this.act(this.raft.ready());
+    } catch (error) {
+      this.fail(error as Error);
+    } finally {
+      this.processingReady = false;
+    }
+  }
+
+  private act(ready: Ready): void {
+    if (ready.hardState !== undefined) writeConsensusState(this.options.consensusStateFile, ready.hardState);
+    if (ready.rollbackTo !== undefined && ready.rollbackTo < this.lastSeqno) this.rollback(ready.rollbackTo);
+    let appended = false;
+    for (const entry of ready.entriesToPersist) {
+      // The primary's own entries are in the ledger already; a backup's come from the primary.
+      if (entry.seqno > this.lastSeqno) this.applyReplicated(entry);
+      appended = true;
+    }
+    if (appended) this.requestSync();
+    for (const message of ready.messages) this.options.transport.send(message);
+    if (ready.configurations !== undefined) this.updatePeers();
+    if (ready.role !== undefined) {
+      const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
+      this.roleNow = ready.role;
+      if (newLeader) this.updatePeers();
+      if (ready.role.role !== 'Leader') {
+        this.cancelSignature();
+        this.writesSinceSignature = 0;
+      }
+    }
+    if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
+    if (ready.becameLeader !== undefined) {
+      this.writer.startView(ready.becameLeader.view);
+      this.emitSignature(true);
+    }
+  }
+
+  /** A backup applies an entry the primary wrote; anything that does not fit stops the node. */
+  private applyReplicated(entry: LogEntry): void {
+    const result = this.writer.appendReplicated(entry.data, { view: entry.view, seqno: entry.seqno });
+    this.store.applyWriteSet(result.writeSet, BigInt(entry.seqno));
+    this.record(result);
+    const signature = signatureRecordOf(entry.seqno, result.writeSet.public);
+    if (signature !== undefined) this.signatures.push(signature);
+    if (changesNodes(result.writeSet)) {
+      const trusted = this.readTrustedNodes();
+      if (entry.configuration !== undefined && !sameNodes(entry.configuration, trusted)) {
+        throw new CocoError('LedgerDivergence', `entry ${formatTxId(entry)} sets configuration [${entry.configuration.join(', ')}] but its nodes table trusts [${trusted.join(', ')}]`);
+      }
+      this.updatePeers();
+    }
+  }
+
+  /** Drops every entry after `seqno` (never committed): store, Merkle tree, ledger files, receipts. */
+  private rollback(seqno: number): void {
+    invariant(seqno >= this.commitSeqno, `rollback to ${seqno} below commit ${this.commitSeqno}`);
+    this.store.rollback(BigInt(seqno));
+    const openChunkBytes = this.files.truncate(seqno);
+    this.leafComponents.length = seqno;
+    while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
+    this.writer.truncate(seqno, { lastSignatureSeqno: this.signatures.at(-1)?.seqno ?? 0, openChunkBytes });
+    this.lastSeqno = seqno;
+    this.rollbacks += 1;
+    this.updatePeers();
+  }
+
+  /**
+   * Tells the transport which nodes to talk to: every node of the active configurations, and the
+   * primary (a joiner hears from it before its log holds the configuration that adds it).
+   */
+  private updatePeers(): void {
+    const tx = this.store.beginTransaction();
+    const records = nodeRecords(tx);
+    tx.abort();
+    const ids = new Set(this.raft.configurations.flat());
+    if (this.roleNow.leaderId !== undefined) ids.add(this.roleNow.leaderId);
+    ids.delete(this.nodeId);
+    const peers = new Map<string, string>();
+    for (const id of ids) {
+      const record = records.get(id);
+      const address = (record && nodeToNodeAddress(record)) ?? this.options.knownPeerAddresses?.get(id);
+      if (address !== undefined) peers.set(id, address);
+    }
+    this.options.transport.setPeers(peers);
+  }
+
+  /** Group commit: one fsync at a time covers every entry appended before it started. */
   private requestSync(): void {
     if (this.syncing) {
       this.syncRequested = true;
       return;
     }
     this.syncing = true;
-    const target = this.writer.lastSignatureSeqno;
+    const target = this.lastSeqno;
+    const rollbacks = this.rollbacks;
     this.files.sync().then(
-      () => {
-        this.syncing = false;
-        this.advanceCommit(target);
-        if (this.syncRequested) {
-          this.syncRequested = false;
-          this.requestSync();
-        }
-      },
+      () => this.synced(target, rollbacks),
       (error: unknown) => {
-        // A ledger that cannot be made durable must not report commits: stop serving writes.
-        this.stopped = true;
-        console.error(`coco node: fsync of the ledger failed, no further transactions will commit: ${(error as Error).message}`);
+        // A file a rollback removed may fail to sync: sync again what is there now.
+        if (rollbacks !== this.rollbacks) return this.synced(target, rollbacks);
+        // A ledger that cannot be made durable must not report commits: stop.
+        this.fail(new CocoError('LedgerSyncFailed', `fsync of the ledger failed: ${(error as Error).message}`));
       },
     );
+  }
+
+  private synced(target: number, rollbacks: number): void {
+    this.syncing = false;
+    if (this.stopped) return;
+    if (rollbacks === this.rollbacks) {
+      this.raft.persisted(Math.min(target, this.raft.lastSeqno));
+      this.processReady();
+    } else {
+      this.syncRequested = true;
+    }
+    if (this.syncRequested) {
+      this.syncRequested = false;
+      this.requestSync();
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.cancelSignature();
+    console.error(`coco node ${this.nodeId.slice(0, 12)}: stopped applying transactions: ${error.message}`);
   }
 
   private advanceCommit(seqno: number): void {
     if (seqno <= this.commitSeqno) return;
     this.commitSeqno = seqno;
     this.files.markCommitted(seqno);
+    this.store.compact(BigInt(seqno));
     for (let i = this.commitWaiters.length - 1; i >= 0; i--) {
       const waiter = this.commitWaiters[i]!;
       if (waiter.seqno <= seqno) {
@@ -280,24 +505,30 @@ export class Node {
     }
   }
 
-  /** Resolves once `seqno` is committed. */
+  /** Resolves once the commit seqno reaches `seqno`. */
   waitForCommit(seqno: number): Promise<void> {
     if (seqno <= this.commitSeqno) return Promise.resolve();
     return new Promise((resolve) => this.commitWaiters.push({ seqno, resolve }));
   }
 
-  /** The view of a seqno this node holds. */
+  // ---- Reading state ----
+
+  /** The view of a seqno this node holds (the current view past its log). */
   viewOf(seqno: number): number {
-    for (let i = this.views.length - 1; i >= 0; i--) if (this.views[i]!.fromSeqno <= seqno) return this.views[i]!.view;
-    return this.view;
+    return (seqno >= 1 ? this.raft.viewOf(seqno) : undefined) ?? this.raft.currentView;
   }
 
   get lastTxId(): TxId {
-    return { view: this.view, seqno: this.lastSeqno };
+    return { view: this.viewOf(this.lastSeqno), seqno: this.lastSeqno };
   }
 
   get commitTxId(): TxId {
-    return { view: this.view, seqno: this.commitSeqno };
+    return { view: this.viewOf(this.commitSeqno), seqno: this.commitSeqno };
+  }
+
+  /** The active configurations, oldest first (two while a reconfiguration is being committed). */
+  get configurations(): (readonly string[])[] {
+    return this.raft.configurations;
   }
 
   /** Governance's `trigger_ledger_chunk`: the next signature closes the chunk. */
@@ -315,10 +546,7 @@ export class Node {
   }
 
   status(txId: TxId): TxStatus {
-    return statusOf(txId, {
-      viewOf: (seqno) => (seqno >= 1 && seqno <= this.lastSeqno ? this.viewOf(seqno) : seqno === 0 ? 0 : undefined),
-      commitSeqno: this.commitSeqno,
-    });
+    return this.raft.statusOf(txId);
   }
 
   /** The signature covering a committed transaction and, unless it is that signature, its proof material. */
@@ -374,7 +602,8 @@ export class Node {
   async stop(): Promise<void> {
     if (!this.stopped) this.emitSignature();
     this.stopped = true;
-    if (this.signatureTimer !== undefined) clearTimeout(this.signatureTimer);
+    clearInterval(this.tickTimer);
+    this.cancelSignature();
     while (this.syncing) await new Promise((resolve) => setTimeout(resolve, 1));
     this.files.close();
   }

@@ -1,7 +1,8 @@
-// What a node keeps so that it can restart the service from its own ledger: the ledger secrets and
-// the service identity. On the virtual platform this "sealing" is a file readable only by the
-// node's user: nothing hardware-backed protects it (a TEE platform would encrypt it to a key only
-// that TEE can derive). Without this file a restart is impossible (disaster recovery instead).
+// What a node keeps so that it can restart from its own ledger: the ledger secrets, the service
+// identity and its own key (a restarted node keeps its node ID, so it rejoins its configuration).
+// On the virtual platform this "sealing" is a file readable only by the node's user: nothing
+// hardware-backed protects it (a TEE platform would encrypt it to a key only that TEE can derive).
+// Without this file a restart is impossible (disaster recovery instead).
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fromBase64, toBase64 } from '../crypto/bytes.js';
@@ -13,6 +14,7 @@ export interface SealedSecrets {
   ledgerSecrets: LedgerSecret[];
   serviceKeyPair: KeyPair;
   serviceCertPem: string;
+  nodeKeyPair: KeyPair;
 }
 
 interface SealedFile {
@@ -20,6 +22,8 @@ interface SealedFile {
   service_private_key: string;
   service_public_key: string;
   service_certificate: string;
+  node_private_key: string;
+  node_public_key: string;
 }
 
 export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
@@ -28,6 +32,8 @@ export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
     service_private_key: secrets.serviceKeyPair.privateKeyPem,
     service_public_key: secrets.serviceKeyPair.publicKeyPem,
     service_certificate: secrets.serviceCertPem,
+    node_private_key: secrets.nodeKeyPair.privateKeyPem,
+    node_public_key: secrets.nodeKeyPair.publicKeyPem,
   };
   // Written aside then renamed: a crash never leaves half a file.
   writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
@@ -38,10 +44,12 @@ export function readSealedSecrets(path: string): SealedSecrets | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const file = JSON.parse(readFileSync(path, 'utf8')) as SealedFile;
+    if (typeof file.node_private_key !== 'string') throw new Error('it holds no node key (written by an older Coco)');
     return {
       ledgerSecrets: file.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })),
       serviceKeyPair: { privateKeyPem: file.service_private_key, publicKeyPem: file.service_public_key },
       serviceCertPem: file.service_certificate,
+      nodeKeyPair: { privateKeyPem: file.node_private_key, publicKeyPem: file.node_public_key },
     };
   } catch (error) {
     throw new CocoError('SealedSecretsUnreadable', `cannot read the node's sealed secrets ${path}: ${(error as Error).message}`);

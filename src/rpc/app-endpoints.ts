@@ -64,6 +64,8 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
       if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
       checkOpen(tx);
+      // A readwrite endpoint runs on the primary only (CCF redirects it there before running it).
+      if (match.info.mode === 'readwrite') node.checkCanWrite();
       const caller = authenticate({ tx, request, nowSeconds: nowSeconds() }, match.info.authn_policies) as JsValue | null;
       let historicalState: HistoricalStateInput | undefined;
       if (match.info.mode === 'historical') {

@@ -6,6 +6,7 @@ import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import type { Node } from '../node/node.js';
+import { nodeToNodeAddress } from '../node/service-nodes.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
 import type { Frontend } from './route-table.js';
@@ -14,6 +15,8 @@ const ALL: readonly Frontend[] = ['app', 'gov', 'node'];
 
 export interface BuiltinEndpointOptions {
   version: string;
+  /** `https://host:port` of the primary's matching interface, when known. */
+  primaryUrl: () => string | undefined;
 }
 
 function transactionIdParam(request: RpcRequest): TxId {
@@ -50,7 +53,7 @@ function describeNode(node: Node, record: { node_id: string; info: NodeInfo }): 
   return {
     node_id: record.node_id,
     status: record.info.status,
-    primary: record.node_id === node.nodeId,
+    primary: record.node_id === node.role.leaderId,
     rpc_interfaces: record.info.rpc_interfaces,
     node_data: record.info.node_data,
     last_written: node.lastTxId.seqno,
@@ -87,8 +90,8 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       body: {
         service_status: service.status,
         service_certificate: service.cert,
-        current_view: node.lastTxId.view,
-        primary_id: node.nodeId,
+        current_view: node.role.view,
+        primary_id: node.role.leaderId ?? null,
         recovery_count: service.recovery_count ?? 0,
         service_data: service.service_data ?? {},
         current_service_create_txid: service.current_service_create_txid,
@@ -106,7 +109,11 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { body: describeNode(node, record) };
   };
   server.add('node', 'GET', '/network/nodes/self', () => oneNode(node.nodeId));
-  server.add('node', 'GET', '/network/nodes/primary', () => oneNode(node.nodeId));
+  server.add('node', 'GET', '/network/nodes/primary', () => {
+    const primary = node.role.leaderId;
+    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'no primary is known: an election is under way; retry shortly');
+    return oneNode(primary);
+  });
   server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
   const quoteOf = (record: { node_id: string; info: NodeInfo }) => ({
     node_id: record.node_id,
@@ -117,12 +124,45 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   });
   server.add('node', 'GET', '/quotes/self', () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) }));
   server.add('node', 'GET', '/quotes', () => ({ body: { quotes: nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf) } }));
-  server.add('node', 'GET', '/primary', () => ({ status: 200 }));
-  server.add('node', 'HEAD', '/primary', () => ({ status: 200 }));
-  server.add('node', 'GET', '/backup', () => { throw new RpcError(404, 'ResourceNotFound', 'this node is the primary'); });
+  // CCF answers these on a backup with a permanent redirect (308) to the primary.
+  const primaryOnly = (request: RpcRequest) => {
+    if (node.isPrimary) return { status: 200 };
+    const primary = options.primaryUrl();
+    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'this node is a backup and no primary is known; retry shortly');
+    throw new RpcError(308, 'NotPrimary', `this node is a backup; the primary is at ${primary}`, { location: `${primary}/node${request.path}` });
+  };
+  server.add('node', 'GET', '/primary', primaryOnly);
+  server.add('node', 'HEAD', '/primary', primaryOnly);
+  server.add('node', 'GET', '/backup', () => {
+    if (node.isPrimary) throw new RpcError(404, 'ResourceNotFound', 'this node is the primary');
+    return { status: 200 };
+  });
+  server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
   server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));
+}
+
+/** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
+function consensusDetails(node: Node): Record<string, unknown> {
+  const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
+  const role = node.role;
+  const active = node.configurations.some((configuration) => configuration.includes(node.nodeId));
+  return {
+    configs: node.configurations.map((configuration, i) => ({
+      idx: i,
+      nodes: Object.fromEntries(configuration.map((id) => {
+        const info = records.get(id);
+        return [id, { address: (info && nodeToNodeAddress(info)) ?? null }];
+      })),
+    })),
+    membership_state: active ? 'Active' : 'Retired',
+    leadership_state: role.role === 'PreCandidate' ? 'Candidate' : role.role,
+    primary_id: role.leaderId ?? null,
+    current_view: role.view,
+    ticking: true,
+    reconfiguration_type: 'OneTransaction',
+  };
 }
 
 /** A minimal OpenAPI 3 document listing the frontend's built-in endpoints. */

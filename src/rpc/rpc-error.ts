@@ -49,6 +49,10 @@ const STATUS_OF_CODE: Record<string, number> = {
   FrontendNotOpen: 404,
   TransactionPendingOrUnknown: 404,
   TransactionInvalid: 404,
+  TooManyPendingTransactions: 503,
+  NotPrimary: 503,
+  NodeFailed: 503,
+  InvalidQuote: 403,
 };
 
 /** Headers CCF adds to some errors: how to authenticate, after a 401. */

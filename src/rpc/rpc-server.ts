@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
+import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RouteTable, type Frontend } from './route-table.js';
@@ -52,6 +53,11 @@ export interface RpcServerOptions {
   currentTxId: () => TxId;
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
+  /**
+   * `https://host:port` of the primary's matching interface, where a write that reached this
+   * backup is redirected; undefined while no primary is known.
+   */
+  primaryUrl?: () => string | undefined;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
@@ -132,13 +138,21 @@ export class RpcServer {
     try {
       result = await this.dispatch(request);
     } catch (error) {
-      const rpcError = asRpcError(error);
+      const rpcError = asRpcError(this.redirection(error, request) ?? error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
       if (rpcError.status === 413) response.setHeader('connection', 'close');
     }
     this.count(request, result.status ?? 200);
     this.send(response, result);
+  }
+
+  /** A write that reached a backup: CCF's default redirection_strategy `to_primary` (307). */
+  private redirection(error: unknown, request: IncomingMessage): RpcError | undefined {
+    if (!(error instanceof CocoError) || error.code !== 'NotPrimary' || error instanceof RpcError) return undefined;
+    const primary = this.options.primaryUrl?.();
+    if (primary === undefined) return undefined;
+    return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: `${primary}${request.url ?? '/'}` });
   }
 
   private async dispatch(request: IncomingMessage): Promise<RpcResponse> {

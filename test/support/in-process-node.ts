@@ -42,11 +42,17 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
       rpc_interfaces: {},
     },
     ledgerDirectory: join(dir, 'ledger'),
+    consensusStateFile: join(dir, 'consensus_state.json'),
     ledgerChunkBytes: 4096,
     signatureTxCount: options.signatureTxCount ?? 10,
     signatureDelayMs: options.signatureDelayMs ?? 1,
+    maxUncommittedTxCount: 5000,
+    // Alone in its configuration, the node never sends a consensus message.
+    consensus: { tickMs: 20, heartbeatTicks: 5, electionTimeoutTicks: 50 },
+    transport: { send: () => undefined, setPeers: () => undefined },
     nowMs: () => Date.now(),
     ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
+    start: { kind: 'start' },
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],

@@ -1,0 +1,356 @@
+// Runs a node process: works out where the node starts (a new service, joining one, or its own
+// ledger after a restart), creates or reloads the identities, opens the node-to-node channels,
+// writes the genesis transaction for a new service, and serves every configured RPC interface over
+// HTTPS. Returns a handle that stops it cleanly.
+
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { freePort } from './free-port.js';
+import { fromBase64 } from '../crypto/bytes.js';
+import { CocoClient } from '../client/coco-client.js';
+import { NodeChannels } from '../channels/node-channels.js';
+import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
+import type { KeyPair } from '../crypto/signing.js';
+import { generateKeyPair } from '../crypto/signing.js';
+import { nodeRecords } from '../node/service-nodes.js';
+import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { virtualQuote } from '../attestation/virtual-attestation.js';
+import type { SubjectAltNames } from '../crypto/x509.js';
+import { CocoError } from '../errors.js';
+import type { NodeInfo } from '../governance/builtin-tables.js';
+import { parseChunkName } from '../ledger/chunk-file.js';
+import type { GenesisMember } from '../node/genesis.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
+import { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import { randomBytes } from '../crypto/random.js';
+import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
+import { replayLedger } from '../node/ledger-replay.js';
+import { Node, type NodeStart } from '../node/node.js';
+import type { NodeConfig } from '../node/node-config.js';
+import { readInputFile } from '../node/read-input.js';
+import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
+import { addGovEndpoints } from '../rpc/gov-endpoints.js';
+import { appRequestHandler } from '../rpc/app-endpoints.js';
+import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
+import { Governance } from '../governance/proposals.js';
+import { AppRuntime } from '../rpc/app-runtime.js';
+import type { JsHost } from '../js/js-host.js';
+import { BufferedLog } from '../node/buffered-log.js';
+import { RpcServer } from '../rpc/rpc-server.js';
+
+const LEDGER_SECRET_BYTES = 32;
+
+export interface RunningService {
+  node: Node;
+  /** `https://host:port` of each RPC interface, by name. */
+  urls: Record<string, string>;
+  serviceCertPem: string;
+  stop(): Promise<void>;
+}
+
+function readText(path: string, what: string): string {
+  return fromUtf8(readInputFile(path, what));
+}
+
+function readMembers(config: NodeConfig): GenesisMember[] {
+  return config.start.members.map((member) => {
+    let memberData: unknown;
+    if (member.dataJsonFile !== undefined) {
+      try {
+        memberData = JSON.parse(readText(member.dataJsonFile, 'member data'));
+      } catch (error) {
+        if (error instanceof CocoError) throw error;
+        throw new CocoError('InvalidConfig', `member data ${member.dataJsonFile} is not JSON`);
+      }
+    }
+    return {
+      certPem: readText(member.certificateFile, 'member certificate'),
+      encryptionPublicKeyPem: member.encryptionPublicKeyFile === undefined ? undefined : readText(member.encryptionPublicKeyFile, 'member encryption key'),
+      memberData,
+    };
+  });
+}
+
+function subjectAltNames(config: NodeConfig): SubjectAltNames {
+  const ip = new Set<string>();
+  const dns = new Set<string>(['localhost']);
+  for (const iface of [...Object.values(config.rpcInterfaces), config.nodeToNode]) {
+    for (const host of [iface.bindAddress.host, iface.publishedAddress.replace(/:\d+$/, '')]) {
+      if (isIP(host)) ip.add(host);
+      else dns.add(host);
+    }
+  }
+  return { ip: [...ip], dns: [...dns] };
+}
+
+/** What a virtual node reports as the digest of the code it runs. */
+function hostData(version: string): Uint8Array {
+  return sha256(utf8(`coco ${version}`));
+}
+
+/** Frames on the node-to-node channels: consensus messages (other kinds are reserved). */
+const RAFT_FRAME = 1;
+/** Ticks per heartbeat: the consensus clock runs this much finer than message_timeout. */
+const TICKS_PER_MESSAGE_TIMEOUT = 5;
+
+interface Starting {
+  start: NodeStart;
+  service: ServiceIdentity;
+  secrets: LedgerSecrets;
+  nodeKeyPair: KeyPair;
+}
+
+function hasLedger(config: NodeConfig): boolean {
+  return existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
+}
+
+/** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */
+function startingPoint(config: NodeConfig, now: Date): Starting | { join: KeyPair } {
+  const sealed = readSealedSecrets(config.sealedSecretsFile);
+  if (hasLedger(config)) {
+    if (sealed === undefined) {
+      throw new CocoError(
+        'LedgerExists',
+        `the ledger directory ${config.ledgerDirectory} holds a ledger, but ${config.sealedSecretsFile} (the secrets sealed when it was written) is missing, ` +
+          'so this node cannot restart from it; that needs disaster recovery, which Coco does not support yet. ' +
+          'Move the ledger aside (or point ledger.directory elsewhere) to start afresh.',
+      );
+    }
+    const secrets = new LedgerSecrets(sealed.ledgerSecrets);
+    const replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem);
+    return { start: { kind: 'resume', replayed }, service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair };
+  }
+  // A joiner that was trusted but crashed before it wrote any entry asks again with the same key.
+  if (config.command === 'join') return { join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve) };
+  const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays, config.curve);
+  const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+  const nodeKeyPair = generateKeyPair(config.curve);
+  writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair });
+  return { start: { kind: 'start' }, service, secrets, nodeKeyPair };
+}
+
+function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
+  return Object.fromEntries(
+    Object.entries(config.rpcInterfaces).map(([name, iface]) => [
+      name,
+      { bind_address: `${iface.bindAddress.host}:${iface.bindAddress.port}`, published_address: iface.publishedAddress, protocol: 'tcp', app_protocol: 'HTTP1' },
+    ]),
+  );
+}
+
+/** Asks the service to admit this node, until it is Trusted; returns what a Trusted node receives. */
+async function joinService(config: NodeConfig, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
+  const join = config.join!;
+  const serviceCertPem = readText(config.serviceCertificateFile, 'service certificate');
+  const client = new CocoClient({ url: `https://${join.targetRpcAddress}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      let answer: JoinResponse | undefined;
+      try {
+        const response = await client.request('POST', '/node/join', { body: request, allowError: true });
+        if (response.status >= 400 && response.status < 500) {
+          const error = response.json<{ error?: { code?: string; message?: string } }>().error;
+          throw new CocoError('JoinRefused', `the service refused this node: ${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`);
+        }
+        if (response.status === 200) answer = response.json<JoinResponse>();
+        else log(`join attempt ${attempt}: the service answered ${response.status}; retrying`);
+      } catch (error) {
+        if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
+        log(`join attempt ${attempt}: ${(error as Error).message}; retrying`);
+      }
+      if (answer?.node_status === 'Trusted' && answer.network_info !== undefined) return answer.network_info;
+      if (answer !== undefined) log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node`);
+      await new Promise((resolve) => setTimeout(resolve, join.retryTimeoutMs));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
+  const now = new Date();
+  const log = new BufferedLog();
+  // A joiner publishes its node-to-node address before it listens: port 0 is resolved first.
+  const nodeToNodePort = config.nodeToNode.bindAddress.port || (await freePort(config.nodeToNode.bindAddress.host));
+  const nodeToNodeAddress = config.nodeToNode.publishedAddress.replace(/:0$/, `:${nodeToNodePort}`);
+  const sans = subjectAltNames(config);
+  const point = startingPoint(config, now);
+  const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
+  const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
+  const nodeInfo: NodeInfo = {
+    status: 'Trusted',
+    node_data: {},
+    public_key: nodeIdentity.keyPair.publicKeyPem,
+    certificate_signing_request: nodeIdentity.csrPem,
+    quote_info: quoteInfo,
+    rpc_interfaces: rpcInterfacesInfo(config),
+    node_to_node_interface: { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: nodeToNodeAddress },
+  };
+
+  let starting: Starting;
+  let endorsedNodeCertPem: string;
+  let knownPeerAddresses: Map<string, string> | undefined;
+  if ('join' in point) {
+    const info = await joinService(config, nodeIdentity, {
+      node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeInfo.node_to_node_interface! },
+      quote_info: quoteInfo,
+      certificate_signing_request: nodeIdentity.csrPem,
+      node_data: {},
+    }, (line) => console.error(`coco node: ${line}`));
+    const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
+    const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
+    writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair: point.join });
+    starting = { start: { kind: 'join' }, service, secrets, nodeKeyPair: point.join };
+    endorsedNodeCertPem = info.endorsed_certificate;
+    knownPeerAddresses = new Map(Object.entries(info.node_to_node_addresses ?? {}));
+  } else {
+    starting = point;
+    endorsedNodeCertPem = endorseNode(nodeIdentity, point.service, sans, now, config.nodeCertificateValidityDays);
+  }
+  const { service, secrets } = starting;
+
+  // The channels exist before the node (it sends through them); frames wait until it does.
+  const created: { node?: Node } = {};
+  const channels = new NodeChannels({
+    selfId: nodeIdentity.nodeId,
+    keyPem: nodeIdentity.keyPair.privateKeyPem,
+    certPem: endorsedNodeCertPem,
+    serviceCertPem: service.certPem,
+    host: config.nodeToNode.bindAddress.host,
+    port: nodeToNodePort,
+    // Nodes of the configuration, Trusted nodes, and, for a node that knows no configuration yet
+    // (a joiner), any node the service endorsed: that is how it first hears from the primary.
+    authorize: (peer) => {
+      const node = created.node;
+      return node !== undefined && (node.configurations.length === 0 || node.configurations.some((c) => c.includes(peer)) || isTrusted(node, peer));
+    },
+    onFrame: (from, kind, payload) => {
+      const node = created.node;
+      if (kind !== RAFT_FRAME || node === undefined) return;
+      try {
+        const message = decodeRaftMessage(payload) as { from?: unknown };
+        if (message.from !== from) throw new CocoError('InvalidConsensusMessage', `a message from ${from} claims to come from ${String(message.from)}`);
+        node.receive(message);
+      } catch (error) {
+        log.line('error', `dropped a consensus message from ${from.slice(0, 12)}: ${(error as Error).message}`);
+      }
+    },
+    log: (line) => log.line('info', line),
+  });
+  const tickMs = Math.max(1, Math.floor(config.consensus.messageTimeoutMs / TICKS_PER_MESSAGE_TIMEOUT));
+  const running = new Node({
+    node: nodeIdentity,
+    service,
+    endorsedNodeCertPem,
+    nodeInfo,
+    ledgerDirectory: config.ledgerDirectory,
+    consensusStateFile: config.consensusStateFile,
+    ledgerChunkBytes: config.ledgerChunkBytes,
+    signatureTxCount: config.signatureTxCount,
+    signatureDelayMs: config.signatureDelayMs,
+    maxUncommittedTxCount: config.consensus.maxUncommittedTxCount,
+    consensus: { tickMs, heartbeatTicks: TICKS_PER_MESSAGE_TIMEOUT, electionTimeoutTicks: Math.max(TICKS_PER_MESSAGE_TIMEOUT + 1, Math.round(config.consensus.electionTimeoutMs / tickMs)) },
+    transport: {
+      send: (message) => channels.send(message.to, RAFT_FRAME, encodeRaftMessage(message)),
+      setPeers: (peers) => channels.setPeers(peers),
+    },
+    nowMs: () => Date.now(),
+    ledgerSecrets: secrets,
+    start: starting.start,
+    ...(knownPeerAddresses && { knownPeerAddresses }),
+  });
+  created.node = running;
+  try {
+    await channels.listen();
+  } catch (error) {
+    await running.stop();
+    throw new CocoError('ListenFailed', `cannot listen for other nodes on ${config.nodeToNode.bindAddress.host}:${nodeToNodePort}: ${(error as Error).message}`);
+  }
+  if (starting.start.kind === 'start') {
+    const members = readMembers(config);
+    const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
+    running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+    writeFileSync(config.serviceCertificateFile, service.certPem);
+  }
+  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
+
+  const jsHost: JsHost = {
+    monotonicMs: () => performance.now(),
+    untrustedNowMs: () => Date.now(),
+    log: (level, message) => log.line(level, message),
+    consensus: {
+      lastCommittedTxId: () => running.commitTxId,
+      statusForTxId: (txId) => running.status(txId),
+      viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
+    },
+  };
+  const runner = await JsConstitutionRunner.create(jsHost, {
+    serviceKeyPair: service.keyPair,
+    serviceCertPem: service.certPem,
+    triggerLedgerChunk: () => running.requestLedgerChunk(),
+  });
+  const governance = new Governance(runner);
+  const app = new AppRuntime();
+  const servers: RpcServer[] = [];
+  const urls: Record<string, string> = {};
+  const stopAll = async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await running.stop();
+    await channels.close();
+    runner.dispose();
+    app.dispose();
+    log.flush();
+  };
+  try {
+    for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
+      const primaryUrl = () => primaryInterfaceUrl(running, name);
+      const server = new RpcServer({
+        keyPem: nodeIdentity.keyPair.privateKeyPem,
+        certPem: endorsedNodeCertPem,
+        maxBodyBytes: config.maxBodyBytes,
+        currentTxId: () => running.lastTxId,
+        appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000)),
+        primaryUrl,
+      });
+      addBuiltinEndpoints(server, running, { version, primaryUrl });
+      addGovEndpoints(server, running, governance);
+      addJoinEndpoint(server, running, {
+        service,
+        secrets,
+        primaryUrl,
+        endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays),
+      });
+      const address = await server.listen(iface.bindAddress.host, iface.bindAddress.port);
+      servers.push(server);
+      urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
+    }
+  } catch (error) {
+    await stopAll();
+    throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
+  }
+  return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
+}
+
+function isTrusted(node: Node, peer: string): boolean {
+  const tx = node.store.beginTransaction();
+  try {
+    return nodeRecords(tx).get(peer)?.status === 'Trusted';
+  } finally {
+    tx.abort();
+  }
+}
+
+/** The primary's published address for the interface `name`, as the nodes table records it. */
+function primaryInterfaceUrl(node: Node, name: string): string | undefined {
+  const primary = node.role.leaderId;
+  if (primary === undefined) return undefined;
+  const tx = node.store.beginTransaction();
+  try {
+    const iface = nodeRecords(tx).get(primary)?.rpc_interfaces[name];
+    return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
+  } finally {
+    tx.abort();
+  }
+}

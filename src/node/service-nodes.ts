@@ -1,0 +1,38 @@
+// The service's nodes as the governance tables record them, read the way consensus needs them:
+// the Trusted nodes form the configuration (CCF's one-transaction reconfiguration), and each node's
+// node-to-node address is where its peers connect.
+
+import { fromUtf8 } from '../crypto/bytes.js';
+import { decodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
+import type { WriteSet } from '../kv/write-set.js';
+
+export function nodeRecords(tx: Transaction): Map<string, NodeInfo> {
+  const records = new Map<string, NodeInfo>();
+  tx.map(Tables.nodesInfo).forEach((value, key) => {
+    records.set(fromUtf8(key), decodeJson<NodeInfo>(value, Tables.nodesInfo));
+  });
+  return records;
+}
+
+/** The node IDs with status Trusted, sorted: the consensus configuration the tables define. */
+export function trustedNodeIds(tx: Transaction): string[] {
+  return [...nodeRecords(tx)].filter(([, info]) => info.status === 'Trusted').map(([id]) => id).sort();
+}
+
+export function nodeToNodeAddress(info: NodeInfo): string | undefined {
+  const iface = info.node_to_node_interface;
+  return iface?.published_address ?? iface?.bind_address;
+}
+
+/** Whether a write set changes the nodes table (and so, maybe, the configuration). */
+export function changesNodes(writeSet: WriteSet): boolean {
+  return writeSet.public.some((map) => map.name === Tables.nodesInfo && (map.writes.length > 0 || map.removes.length > 0));
+}
+
+export function sameNodes(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort();
+  return [...a].sort().every((id, i) => id === sortedB[i]);
+}

@@ -1,0 +1,156 @@
+// `POST /node/join`: a new node asks to join the service, presenting its self-signed certificate as
+// TLS client certificate and its attestation. The primary checks the attestation against the
+// governance tables (CCF's steps for the virtual platform: host data and measurement allowed,
+// report data binding the key of the TLS client certificate), then records the node: Trusted at
+// once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
+// it is Open. A Trusted joiner gets what it needs to take part: the ledger secrets, the service
+// identity and its certificate endorsed by the service. The body and answer follow CCF's
+// JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
+// opened to a node whose certificate the service endorsed.
+
+import { toBase64, utf8 } from '../crypto/bytes.js';
+import { publicKeyId } from '../crypto/entity-id.js';
+import { derToPem } from '../crypto/pem.js';
+import { parseCertificate } from '../crypto/x509.js';
+import { verifyVirtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
+import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import type { ServiceIdentity } from '../node/identities.js';
+import type { Node } from '../node/node.js';
+import { nodeRecords, nodeToNodeAddress } from '../node/service-nodes.js';
+import { CocoError } from '../errors.js';
+import { RpcError } from './rpc-error.js';
+import type { RpcRequest, RpcServer } from './rpc-server.js';
+
+export interface JoinRequest {
+  node_info_network: { rpc_interfaces: NodeInfo['rpc_interfaces']; node_to_node_interface: { bind_address: string; published_address?: string } };
+  quote_info: QuoteInfo;
+  public_encryption_key?: string;
+  certificate_signing_request: string;
+  node_data?: unknown;
+}
+
+export interface JoinResponse {
+  node_status: 'Pending' | 'Trusted';
+  node_id: string;
+  network_info?: {
+    public_only: false;
+    service_status: string;
+    endorsed_certificate: string;
+    identity: { cert: string; priv_key: string; pub_key: string };
+    ledger_secrets: { from_seqno: number; key: string }[];
+    /** Where the service's nodes listen for each other, until the joiner's log tells it. */
+    node_to_node_addresses: Record<string, string>;
+  };
+}
+
+export interface JoinEndpointOptions {
+  service: ServiceIdentity;
+  secrets: LedgerSecrets;
+  /** Issues the joiner's node certificate from its CSR. */
+  endorse(csrPem: string): string;
+  primaryUrl(): string | undefined;
+}
+
+function parseJoinRequest(body: Uint8Array): JoinRequest {
+  let json: Partial<JoinRequest>;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body)) as Partial<JoinRequest>;
+  } catch {
+    throw new RpcError(400, 'InvalidInput', 'the join request body is not JSON');
+  }
+  const network = json?.node_info_network;
+  const bad = (what: string): never => {
+    throw new RpcError(400, 'InvalidInput', `the join request needs ${what}`);
+  };
+  if (typeof json !== 'object' || json === null) bad('a JSON object');
+  if (typeof network !== 'object' || network === null || typeof network.rpc_interfaces !== 'object' || network.rpc_interfaces === null) bad('node_info_network.rpc_interfaces');
+  if (typeof network!.node_to_node_interface?.bind_address !== 'string') bad('node_info_network.node_to_node_interface.bind_address');
+  if (typeof json.quote_info !== 'object' || json.quote_info === null) bad('quote_info');
+  if (typeof json.certificate_signing_request !== 'string') bad('certificate_signing_request (PEM)');
+  return json as JoinRequest;
+}
+
+function serviceStatus(tx: Transaction): string {
+  const value = tx.map(Tables.serviceInfo).get(SINGLETON);
+  if (value === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'the service has no identity yet');
+  return decodeJson<ServiceInfo>(value, Tables.serviceInfo).status;
+}
+
+function allowed(tx: Transaction, table: string, key: string): boolean {
+  return tx.map(table).has(utf8(key));
+}
+
+export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndpointOptions): void {
+  const networkInfo = (tx: Transaction, nodeId: string): JoinResponse['network_info'] => ({
+    public_only: false,
+    service_status: serviceStatus(tx),
+    endorsed_certificate: new TextDecoder().decode(tx.map(Tables.nodesEndorsedCertificates).get(utf8(nodeId))),
+    identity: { cert: options.service.certPem, priv_key: options.service.keyPair.privateKeyPem, pub_key: options.service.keyPair.publicKeyPem },
+    ledger_secrets: options.secrets.all().map((secret) => ({ from_seqno: secret.fromSeqno, key: toBase64(secret.key) })),
+    node_to_node_addresses: Object.fromEntries(
+      [...nodeRecords(tx)].flatMap(([id, info]) => {
+        const address = info.status === 'Retired' ? undefined : nodeToNodeAddress(info);
+        return address === undefined ? [] : [[id, address]];
+      }),
+    ),
+  });
+
+  server.add('node', 'POST', '/join', (request: RpcRequest) => {
+    if (!node.isPrimary) {
+      const primary = options.primaryUrl();
+      if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'this node is a backup and no primary is known; retry shortly');
+      throw new RpcError(308, 'NotPrimary', `this node is a backup; join through the primary at ${primary}`, { location: `${primary}/node/join` });
+    }
+    if (request.clientCert === undefined) throw new RpcError(401, 'InvalidAuthenticationInfo', 'a joining node presents its self-signed node certificate as TLS client certificate');
+    const joinRequest = parseJoinRequest(request.body);
+    const nodeId = publicKeyId(request.clientCert.pem);
+    const { result } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
+      const records = nodeRecords(tx);
+      const existing = records.get(nodeId);
+      if (existing !== undefined) {
+        if (existing.status === 'Retired') throw new RpcError(403, 'NodeRetired', `node ${nodeId} was retired from this service; start a new node (a new key) to join again`);
+        const status = existing.status;
+        return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: false };
+      }
+      try {
+        verifyVirtualQuote(joinRequest.quote_info, request.clientCert!.pem, {
+          measurementAllowed: (measurement) => allowed(tx, Tables.virtualMeasurements, measurement),
+          hostDataAllowed: (hostData) => allowed(tx, Tables.virtualHostData, hostData),
+        });
+      } catch (error) {
+        if (error instanceof CocoError) throw new RpcError(403, 'InvalidQuote', `the joining node's attestation was refused: ${error.message}`);
+        throw error;
+      }
+      const address = joinRequest.node_info_network.node_to_node_interface.published_address ?? joinRequest.node_info_network.node_to_node_interface.bind_address;
+      for (const [id, info] of records) {
+        if (info.status !== 'Retired' && nodeToNodeAddress(info) === address) {
+          throw new RpcError(400, 'NodeAlreadyExists', `node ${id} already uses the node-to-node address ${address}`);
+        }
+      }
+      const endorsed = options.endorse(joinRequest.certificate_signing_request);
+      if (publicKeyId(endorsed) !== nodeId) throw new RpcError(400, 'InvalidInput', 'the CSR is not for the key of the TLS client certificate');
+      const status = serviceStatus(tx) === 'Open' ? 'Pending' : 'Trusted';
+      const info: NodeInfo = {
+        status,
+        node_data: joinRequest.node_data ?? null,
+        public_key: publicKeyPemOf(request.clientCert!.pem),
+        certificate_signing_request: joinRequest.certificate_signing_request,
+        ...(joinRequest.public_encryption_key && { encryption_pub_key: joinRequest.public_encryption_key }),
+        quote_info: joinRequest.quote_info,
+        rpc_interfaces: joinRequest.node_info_network.rpc_interfaces,
+        node_to_node_interface: joinRequest.node_info_network.node_to_node_interface,
+        ledger_secret_seqno: 0,
+      };
+      tx.map(Tables.nodesInfo).set(utf8(nodeId), encodeJson(info));
+      if (status === 'Trusted') tx.map(Tables.nodesEndorsedCertificates).set(utf8(nodeId), utf8(endorsed));
+      return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: true };
+    });
+    return { body: result };
+  });
+}
+
+function publicKeyPemOf(certPem: string): string {
+  return derToPem(parseCertificate(certPem).publicKeyDer, 'PUBLIC KEY');
+}

@@ -1,0 +1,164 @@
+// A 3-node network of real processes, as `npm start` runs it: writes replicate and are readable on
+// backups, writes sent to a backup are redirected to the primary, a kill -9 of the primary under a
+// write load elects another primary and loses nothing reported Committed, and the killed node
+// restarted with its configuration rejoins and catches up.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { waitForCommit } from '../../src/client/transactions.js';
+import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
+import { repoRoot } from '../support/paths.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+
+const ELECTION_WAIT_MS = 20_000;
+
+function nodeUrl(sandbox: SandboxProcess, i: number): string {
+  const config = JSON.parse(readFileSync(join(sandbox.workspace, `sandbox_${i}`, 'config.json'), 'utf8')) as { network: { rpc_interfaces: Record<string, { bind_address: string }> } };
+  return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
+}
+
+function userClient(sandbox: SandboxProcess, url: string): CocoClient {
+  return new CocoClient({ url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem'), requestTimeoutMs: 5_000 });
+}
+
+/** One request without following redirects: status and headers as the node sent them. */
+function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unknown): Promise<{ status: number; location: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(new URL(path, url), {
+      method: 'POST',
+      ca: sandbox.pem('service_cert.pem'),
+      cert: sandbox.pem('user0_cert.pem'),
+      key: sandbox.pem('user0_privk.pem'),
+      headers: { 'content-type': 'application/json' },
+    }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, location: response.headers.location, body: text }));
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch {
+      // The node may be down or electing: try again.
+    }
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function primaryIndex(sandbox: SandboxProcess, alive: number[]): Promise<number> {
+  return until('a primary elected', ELECTION_WAIT_MS, async () => {
+    for (const i of alive) {
+      const client = userClient(sandbox, nodeUrl(sandbox, i));
+      try {
+        const response = await client.request('GET', '/node/network', { allowError: true });
+        const primaryId = response.json<{ primary_id: string | null }>().primary_id;
+        if (response.status !== 200 || primaryId === null) continue;
+        const self = (await client.request('GET', '/node/network/nodes/self')).json<{ node_id: string }>().node_id;
+        if (self === primaryId) return i;
+      } finally {
+        client.close();
+      }
+    }
+    return undefined;
+  });
+}
+
+test('a 3-node network replicates, redirects writes to the primary, survives kill -9 of the primary, and a restarted node rejoins', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  const extra: ChildProcess[] = [];
+  t.after(async () => {
+    for (const child of extra) if (child.exitCode === null) child.kill('SIGKILL');
+    await sandbox.stop();
+  });
+  const urls = [0, 1, 2].map((i) => nodeUrl(sandbox, i));
+
+  // Every node knows the three Trusted nodes and the same primary.
+  const nodes = (await userClient(sandbox, urls[2]!).request('GET', '/node/network/nodes')).json<{ nodes: { status: string; primary: boolean }[] }>().nodes;
+  assert.deepEqual(nodes.map((n) => n.status), ['Trusted', 'Trusted', 'Trusted']);
+  assert.equal(nodes.filter((n) => n.primary).length, 1);
+
+  // A write sent to a backup is redirected (307) to the primary, with the same path.
+  const first = await primaryIndex(sandbox, [0, 1, 2]);
+  const backup = [0, 1, 2].find((i) => i !== first)!;
+  const redirected = await rawPost(sandbox, urls[backup]!, '/app/log/private', { id: 1, msg: 'one' });
+  assert.equal(redirected.status, 307, redirected.body);
+  assert.equal(redirected.location, `${urls[first]}/app/log/private`);
+
+  // The client follows it; the write commits and is readable on every backup.
+  const viaBackup = userClient(sandbox, urls[backup]!);
+  const written = (await viaBackup.request('POST', '/app/log/private', { body: { id: 1, msg: 'one' } })).txId!;
+  await waitForCommit(viaBackup, written, { timeoutMs: 10_000 });
+  for (const i of [0, 1, 2]) {
+    const client = userClient(sandbox, urls[i]!);
+    await waitForCommit(client, written, { timeoutMs: 10_000 });
+    assert.deepEqual((await client.request('GET', '/app/log/private?id=1')).json(), { msg: 'one' }, `node ${i} reads the write`);
+    client.close();
+  }
+  viaBackup.close();
+
+  // A steady write load through the backups; then kill -9 the primary.
+  const survivors = [0, 1, 2].filter((i) => i !== first);
+  const committed: { id: number; txId: TxId }[] = [];
+  let stopLoad = false;
+  let nextId = 100;
+  const load = (async () => {
+    const client = userClient(sandbox, urls[survivors[0]!]!);
+    while (!stopLoad) {
+      const id = nextId++;
+      try {
+        const txId = (await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!;
+        await waitForCommit(client, txId, { timeoutMs: 5_000 });
+        committed.push({ id, txId });
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    client.close();
+  })();
+  await until('writes under load', 10_000, async () => (committed.length >= 5 ? true : undefined));
+  const pid = Number(readFileSync(join(sandbox.workspace, `sandbox_${first}`, 'node.pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  const beforeKill = committed.length;
+  await until('writes to commit again after the primary was killed', ELECTION_WAIT_MS, async () => (committed.length >= beforeKill + 5 ? true : undefined));
+  stopLoad = true;
+  await load;
+
+  // The new primary is one of the survivors, in a later view, and holds every committed write.
+  const second = await primaryIndex(sandbox, survivors);
+  assert.notEqual(second, first);
+  const reader = userClient(sandbox, urls[second]!);
+  for (const { id, txId } of committed) {
+    assert.equal((await reader.request('GET', `/app/tx?transaction_id=${formatTxId(txId)}`)).json<{ status: string }>().status, 'Committed');
+    assert.deepEqual((await reader.request('GET', `/app/log/private?id=${id}`)).json(), { msg: `message ${id}` });
+  }
+  const latest = committed.at(-1)!;
+
+  // The killed node, restarted with its configuration, rejoins as a backup and catches up.
+  const dir = join(sandbox.workspace, `sandbox_${first}`);
+  const restarted = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: 'ignore' });
+  extra.push(restarted);
+  const rejoined = userClient(sandbox, urls[first]!);
+  await until('the restarted node to catch up', ELECTION_WAIT_MS, async () =>
+    (await rejoined.request('GET', `/app/tx?transaction_id=${formatTxId(latest.txId)}`)).json<{ status: string }>().status === 'Committed' ? true : undefined,
+  );
+  assert.deepEqual((await rejoined.request('GET', `/app/log/private?id=${latest.id}`)).json(), { msg: `message ${latest.id}` });
+  rejoined.close();
+  reader.close();
+  restarted.kill('SIGTERM');
+  await once(restarted, 'exit');
+});
