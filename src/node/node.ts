@@ -8,7 +8,8 @@
 // signature is durable on a majority of every active configuration.
 
 import { CocoError, invariant } from '../errors.js';
-import type { NodeInfo } from '../governance/builtin-tables.js';
+import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { utf8 } from '../crypto/bytes.js';
 import type { ReplayedLedger } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
@@ -113,6 +114,8 @@ export class Node {
   /** Counts rollbacks, so that an fsync that straddled one does not vouch for entries it never saw. */
   private rollbacks = 0;
   private processingReady = false;
+  /** The configurations changed: a retirement may have committed, to be recorded by the primary. */
+  private retirementsToRecord = false;
   private stopped = false;
   private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
@@ -383,7 +386,10 @@ export class Node {
     }
     if (appended) this.requestSync();
     for (const message of ready.messages) this.options.transport.send(message);
-    if (ready.configurations !== undefined) this.updatePeers();
+    if (ready.configurations !== undefined) {
+      this.updatePeers();
+      this.retirementsToRecord = true;
+    }
     if (ready.role !== undefined) {
       const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
       this.roleNow = ready.role;
@@ -397,7 +403,26 @@ export class Node {
     if (ready.becameLeader !== undefined) {
       this.writer.startView(ready.becameLeader.view);
       this.emitSignature(true);
+      this.retirementsToRecord = true;
     }
+    if (this.retirementsToRecord && this.isPrimary) this.recordCommittedRetirements();
+  }
+
+  /**
+   * CCF's `retired_committed`: once no active configuration holds a Retired node (the configuration
+   * that removed it committed), the primary records it, and the node becomes removable.
+   */
+  private recordCommittedRetirements(): void {
+    this.retirementsToRecord = false;
+    const active = new Set(this.raft.configurations.flat());
+    const tx = this.store.beginTransaction();
+    const retired = [...nodeRecords(tx)].filter(([id, info]) => info.status === 'Retired' && info.retired_committed !== true && !active.has(id));
+    tx.abort();
+    if (retired.length === 0) return;
+    this.execute((write) => {
+      for (const [id, info] of retired) write.map(Tables.nodesInfo).set(utf8(id), encodeJson({ ...info, retired_committed: true }));
+      return { result: undefined, applyWrites: true };
+    });
   }
 
   /** A backup applies an entry the primary wrote; anything that does not fit stops the node. */

@@ -1,7 +1,7 @@
 // The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
-import { fromUtf8 } from '../crypto/bytes.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
@@ -115,6 +115,25 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return oneNode(primary);
   });
   server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
+  const removable = (info: NodeInfo) => info.status === 'Retired' && info.retired_committed === true;
+  server.add('node', 'GET', '/network/removable_nodes', () => ({
+    body: { nodes: nodeRecords(node).filter((r) => removable(r.info)).map((r) => describeNode(node, r)) },
+  }));
+  // CCF's operator clean-up: the records of a node whose retirement committed can go.
+  server.add('node', 'DELETE', '/network/nodes/{node_id}', (request) => {
+    const id = request.params.node_id!;
+    node.execute((tx) => {
+      const value = tx.map(Tables.nodesInfo).get(utf8(id));
+      if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `no node ${id} in this service`);
+      if (!removable(decodeJson<NodeInfo>(value, Tables.nodesInfo))) {
+        throw new RpcError(400, 'NodeNotRetiredCommitted', `node ${id} is not retired, or its retirement has not committed yet; see /node/network/removable_nodes`);
+      }
+      tx.map(Tables.nodesInfo).delete(utf8(id));
+      tx.map(Tables.nodesEndorsedCertificates).delete(utf8(id));
+      return { result: undefined, applyWrites: true };
+    });
+    return { status: 204 };
+  });
   const quoteOf = (record: { node_id: string; info: NodeInfo }) => ({
     node_id: record.node_id,
     raw: record.info.quote_info.quote,

@@ -1,0 +1,125 @@
+// Changing the network's membership as an operator and the members would, with real processes: a
+// node that joins an open service stays Pending until members pass transition_node_to_trusted,
+// then catches up and counts in the configuration; remove_node retires a node, whose retirement is
+// recorded once committed and which can then be deleted; a joiner whose attestation is no longer
+// allowed is refused with the reason and never appears in the service.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../src/cli/free-port.js';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { passProposal } from '../../src/client/open-service.js';
+import { waitForCommit } from '../../src/client/transactions.js';
+import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
+import { formatTxId } from '../../src/ledger/tx-id.js';
+import { repoRoot } from '../support/paths.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+
+const WAIT_MS = 30_000;
+
+interface NodeRecord {
+  node_id: string;
+  status: string;
+  primary: boolean;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch {
+      // Not there yet.
+    }
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Starts `coco node` joining the sandbox's service from a new directory; returns the process and its URL. */
+async function startJoiner(sandbox: SandboxProcess, name: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const dir = join(sandbox.workspace, name);
+  mkdirSync(dir, { recursive: true });
+  const rpcPort = await freePort('127.0.0.1');
+  const nodeToNodePort = await freePort('127.0.0.1');
+  const target = new URL(sandbox.url).host;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${rpcPort}` } },
+      node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` },
+    },
+    command: { type: 'Join', service_certificate_file: sandbox.file('service_cert.pem'), join: { target_rpc_address: target, retry_timeout_ms: 200 } },
+  }));
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, url: `https://127.0.0.1:${rpcPort}`, output: () => output };
+}
+
+function validFromNow(): string {
+  return `${new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
+}
+
+test('a node joins an open service once members trust it, a node is retired and removed, and a disallowed joiner is refused', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await sandbox.stop();
+  });
+  const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const nodes = async () => (await client.request('GET', '/node/network/nodes')).json<{ nodes: NodeRecord[] }>().nodes;
+  const before = (await client.request('POST', '/app/log/private', { body: { id: 1, msg: 'before the join' } })).txId!;
+  await waitForCommit(client, before, { timeoutMs: 10_000 });
+
+  // A fourth node joins the open service: Pending until the members trust it.
+  const joiner = await startJoiner(sandbox, 'joiner');
+  children.push(joiner.child);
+  const pending = await until('the joiner to be Pending', async () => (await nodes()).find((n) => n.status === 'Pending'));
+  assert.equal((await nodes()).length, 4);
+  await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
+  await until('the joiner to serve', async () => (joiner.output().includes('coco node: ready') ? true : undefined));
+  const joinerClient = new CocoClient({ url: joiner.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  t.after(() => joinerClient.close());
+  await waitForCommit(joinerClient, before, { timeoutMs: WAIT_MS });
+  assert.deepEqual((await joinerClient.request('GET', '/app/log/private?id=1')).json(), { msg: 'before the join' }, 'the new node caught up');
+  const consensus = (await client.request('GET', '/node/consensus')).json<{ details: { configs: { nodes: Record<string, unknown> }[] } }>().details;
+  assert.equal(Object.keys(consensus.configs.at(-1)!.nodes).length, 4, 'the configuration holds four nodes');
+
+  // Retire a backup that is not the new node: it leaves the configuration, then can be removed.
+  const retiring = (await nodes()).find((n) => !n.primary && n.node_id !== pending.node_id)!;
+  await passProposal(client, [member], [{ name: 'remove_node', args: { node_id: retiring.node_id } }]);
+  const removable = await until('the retirement to commit', async () => {
+    const list = (await client.request('GET', '/node/network/removable_nodes')).json<{ nodes: NodeRecord[] }>().nodes;
+    return list.find((n) => n.node_id === retiring.node_id);
+  });
+  assert.equal(removable.status, 'Retired');
+  const notRemovable = await client.request('DELETE', `/node/network/nodes/${pending.node_id}`, { allowError: true });
+  assert.equal(notRemovable.status, 400, 'a Trusted node cannot be deleted');
+  assert.equal((await client.request('DELETE', `/node/network/nodes/${retiring.node_id}`)).status, 204);
+  assert.ok(!(await nodes()).some((n) => n.node_id === retiring.node_id), 'the retired node is gone from the service');
+  const after = (await client.request('POST', '/app/log/private', { body: { id: 2, msg: 'after the retirement' } })).txId!;
+  await waitForCommit(client, after, { timeoutMs: 10_000 });
+  await waitForCommit(joinerClient, after, { timeoutMs: WAIT_MS });
+  assert.equal((await joinerClient.request('GET', `/app/tx?transaction_id=${formatTxId(after)}`)).json<{ status: string }>().status, 'Committed');
+
+  // Members withdraw the host data the nodes report: the next joiner is refused and says why.
+  const quote = (await client.request('GET', '/node/quotes/self')).json<{ raw: string }>();
+  const hostData = (JSON.parse(fromUtf8(fromBase64(quote.raw))) as { host_data: string }).host_data;
+  await passProposal(client, [member], [{ name: 'remove_virtual_host_data', args: { host_data: hostData } }]);
+  const refused = await startJoiner(sandbox, 'refused');
+  children.push(refused.child);
+  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  assert.equal(code, 1);
+  assert.match(refused.output(), /refused this node.*InvalidQuote.*host data/s);
+  assert.equal((await nodes()).length, 3, 'the refused node was never recorded');
+  client.close();
+});
