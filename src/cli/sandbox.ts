@@ -244,8 +244,8 @@ Coco sandbox is running: ${url}
 Nodes:
 ${network}
 
-Write and read a message as user0:
-  curl ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
+Write and read a message as user0 (any node: -L follows a backup's redirect to the primary):
+  curl -L ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
   curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
 
 Press Ctrl-C to stop.`);
