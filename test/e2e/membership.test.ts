@@ -18,6 +18,7 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
+import { until } from '../support/until.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 
 const WAIT_MS = 30_000;
@@ -26,20 +27,6 @@ interface NodeRecord {
   node_id: string;
   status: string;
   primary: boolean;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // Not there yet.
-    }
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Starts `coco node` joining the sandbox's service from a new directory; returns the process and its URL. */
@@ -83,10 +70,10 @@ test('a node joins an open service once members trust it, a node is retired and 
   // A fourth node joins the open service: Pending until the members trust it.
   const joiner = await startJoiner(sandbox, 'joiner');
   children.push(joiner.child);
-  const pending = await until('the joiner to be Pending', async () => (await nodes()).find((n) => n.status === 'Pending'));
+  const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await nodes()).find((n) => n.status === 'Pending'));
   assert.equal((await nodes()).length, 4);
   await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
-  await until('the joiner to serve', async () => (joiner.output().includes('coco node: ready') ? true : undefined));
+  await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   const joinerClient = new CocoClient({ url: joiner.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
   t.after(() => joinerClient.close());
   await waitForCommit(joinerClient, before, { timeoutMs: WAIT_MS });
@@ -97,7 +84,7 @@ test('a node joins an open service once members trust it, a node is retired and 
   // Retire a backup that is not the new node: it leaves the configuration, then can be removed.
   const retiring = (await nodes()).find((n) => !n.primary && n.node_id !== pending.node_id)!;
   await passProposal(client, [member], [{ name: 'remove_node', args: { node_id: retiring.node_id } }]);
-  const removable = await until('the retirement to commit', async () => {
+  const removable = await until('the retirement to commit', WAIT_MS, async () => {
     const list = (await client.request('GET', '/node/network/removable_nodes')).json<{ nodes: NodeRecord[] }>().nodes;
     return list.find((n) => n.node_id === retiring.node_id);
   });

@@ -14,6 +14,7 @@ import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
+import { until } from '../support/until.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 
 const ELECTION_WAIT_MS = 20_000;
@@ -44,20 +45,6 @@ function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unkno
     request.on('error', reject);
     request.end(JSON.stringify(body));
   });
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // The node may be down or electing: try again.
-    }
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function primaryIndex(sandbox: SandboxProcess, alive: number[]): Promise<number> {
