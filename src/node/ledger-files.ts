@@ -287,6 +287,8 @@ export class LedgerFiles {
         this.writePending(this.open);
         ftruncateSync(this.open.fd, chunk.entriesEnd);
         fsyncSync(this.open.fd);
+        // Written entries may have been cut too: the next ones go where the kept ones end.
+        this.open.pendingAt = chunk.entriesEnd;
       } else {
         invariant(this.uncommitted.at(-1) === chunk, 'a chunk holding uncommitted entries is not committed');
         this.uncommitted.pop();

@@ -20,6 +20,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
+import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
 import { RaftNode, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
@@ -256,7 +257,14 @@ export class Node {
     }
     const seqno = this.lastSeqno + 1;
     const writeSet = this.store.commit(tx, BigInt(seqno));
-    const txId = this.propose(this.writer.appendTransaction(writeSet, outcome.claimsDigest), false, this.configurationChange(writeSet));
+    const appended = this.writer.appendTransaction(writeSet, outcome.claimsDigest);
+    if (appended.entry.length > ENTRY_BYTES_MAX) {
+      // Too large to replicate: undo it here, before anything else saw it.
+      this.store.rollback(BigInt(seqno - 1));
+      this.writer.truncate(seqno - 1, { lastSignatureSeqno: this.writer.lastSignatureSeqno, openChunkBytes: this.files.truncate(seqno - 1) });
+      throw new CocoError('TransactionTooLarge', `the transaction's ledger entry is ${appended.entry.length} bytes, over the ${ENTRY_BYTES_MAX} a node replicates; write less per transaction`);
+    }
+    const txId = this.propose(appended, false, this.configurationChange(writeSet));
     this.writesSinceSignature += 1;
     this.scheduleSignature();
     this.processReady();

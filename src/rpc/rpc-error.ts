@@ -53,6 +53,7 @@ const STATUS_OF_CODE: Record<string, number> = {
   NotPrimary: 503,
   NodeFailed: 503,
   InvalidQuote: 403,
+  TransactionTooLarge: 413,
 };
 
 /** Headers CCF adds to some errors: how to authenticate, after a 401. */

@@ -115,6 +115,15 @@ test('truncate within the open chunk drops written and pending entries, and appe
   assert.equal(toHex(await files.readEntry(6)), toHex(fresh[1]!.entry));
   assert.equal(toHex(await files.readEntry(3)), toHex(kept[2]!.entry));
   assert.equal(verifyDirectory(directory), '2.6');
+
+  // Written entries cut with nothing pending: the next entries go where the kept ones end.
+  drive(writer, files, 'tt', 'z');
+  await files.sync();
+  truncateBoth(writer, files, 6, 6);
+  drive(writer, files, 'ts', 'after');
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1:1,2,3,4,5,6,7,8']);
+  assert.equal(verifyDirectory(directory), '2.8');
 });
 
 test('truncate into a completed chunk turns it back into the open chunk and deletes the chunks after it', async (t) => {
