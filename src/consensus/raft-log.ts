@@ -1,6 +1,8 @@
-// The in-memory Raft log of one node: entries contiguous from seqno 1, views never decreasing, and
-// an index of signature entries (the only commit points). It knows nothing of commit or durability;
-// the state machine decides when it may append and truncate.
+// The in-memory Raft log of one node: entries contiguous after its base, views never decreasing, and
+// an index of signature entries (the only commit points). The base is seqno 0, or the seqno of the
+// snapshot the node started from: everything up to it is committed and compacted away, and only the
+// view of each seqno there is kept (for statuses and log matching). It knows nothing of commit or
+// durability; the state machine decides when it may append and truncate, never below the base.
 
 import { CocoError, invariant } from '../errors.js';
 import { configurationProblem } from './configurations.js';
@@ -11,13 +13,78 @@ export interface LogPosition {
   view: number;
 }
 
+/** Where view `view` starts: its first seqno. */
+export interface ViewStart {
+  view: number;
+  fromSeqno: number;
+}
+
+/**
+ * A committed signature the log starts after (a snapshot's): `viewHistory` gives the view of every
+ * seqno up to it, ascending in both fields from seqno 1, its last view being `view`.
+ */
+export interface LogBase {
+  seqno: number;
+  view: number;
+  viewHistory: readonly ViewStart[];
+}
+
+const NO_BASE: LogBase = { seqno: 0, view: 0, viewHistory: [] };
+
+/** How many leading items of `sorted` (ascending by `key`) have a key ≤ `limit`. */
+function countAtMost<T>(sorted: readonly T[], key: (item: T) => number, limit: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (key(sorted[mid] as T) <= limit) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+const itself = (seqno: number): number => seqno;
+const startSeqno = (start: ViewStart): number => start.fromSeqno;
+const startView = (start: ViewStart): number => start.view;
+
+function isCount(value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+}
+
+/** What is wrong with `base` as the start of a log, or undefined. */
+function baseProblem(base: LogBase): string | undefined {
+  if (typeof base !== 'object' || base === null) return 'the base is not an object';
+  if (!isCount(base.seqno, 1) || !isCount(base.view, 1)) return `base ${String(base.view)}.${String(base.seqno)} is not a view and seqno from 1`;
+  if (!Array.isArray(base.viewHistory) || base.viewHistory.length === 0) return 'the base view history is not a non-empty array';
+  let previous: ViewStart = { view: 0, fromSeqno: 0 };
+  for (const start of base.viewHistory as unknown[]) {
+    const s = (typeof start === 'object' && start !== null ? start : {}) as Partial<ViewStart>;
+    if (!isCount(s.view, previous.view + 1) || !isCount(s.fromSeqno, previous.fromSeqno + 1)) {
+      return `view history item ${JSON.stringify(start)} does not follow view ${previous.view} from ${previous.fromSeqno}: views and their first seqnos must ascend`;
+    }
+    previous = s as ViewStart;
+  }
+  if (base.viewHistory[0]?.fromSeqno !== 1) return 'the base view history does not start at seqno 1';
+  if (previous.fromSeqno > base.seqno) return `the base view history starts view ${previous.view} at ${previous.fromSeqno}, after the base seqno ${base.seqno}`;
+  if (previous.view !== base.view) return `the base view history ends in view ${previous.view}, not in the base view ${base.view}`;
+  return undefined;
+}
+
 export class RaftLog {
+  private readonly base: LogBase;
+  /** `entries[i]` holds seqno `base.seqno + 1 + i`. */
   private readonly entries: LogEntry[] = [];
   /** Seqnos of signature entries, ascending. */
   private readonly signatures: number[] = [];
 
-  /** Rebuilds a log from persisted entries; they must start at seqno 1, be contiguous and never go back in view. */
-  constructor(initial: readonly LogEntry[] = []) {
+  /**
+   * Rebuilds a log from persisted entries; they must start right after the base (seqno 1 without
+   * one), be contiguous and never go back in view. Throws CocoError('InvalidConsensusState').
+   */
+  constructor(initial: readonly LogEntry[] = [], base?: LogBase) {
+    const problem = base === undefined ? undefined : baseProblem(base);
+    if (problem !== undefined) throw new CocoError('InvalidConsensusState', `log base rejected: ${problem}; start from a consistent snapshot`);
+    this.base = base === undefined ? NO_BASE : { seqno: base.seqno, view: base.view, viewHistory: base.viewHistory.map(({ view, fromSeqno }) => ({ view, fromSeqno })) };
     for (const entry of initial) {
       if (entry.seqno !== this.lastSeqno + 1 || !Number.isSafeInteger(entry.view) || entry.view < this.lastView) {
         throw new CocoError('InvalidConsensusState', `persisted log entry ${entry.view}.${entry.seqno} does not follow ${this.lastView}.${this.lastSeqno}; restore the log from a consistent ledger`);
@@ -28,27 +95,35 @@ export class RaftLog {
     }
   }
 
+  /** The seqno the log starts after: 0, or that of the snapshot the node started from. */
+  get baseSeqno(): number {
+    return this.base.seqno;
+  }
+
   get lastSeqno(): number {
-    return this.entries.length;
+    return this.base.seqno + this.entries.length;
   }
 
   get lastView(): number {
-    return this.entries.at(-1)?.view ?? 0;
+    return this.entries.at(-1)?.view ?? this.base.view;
   }
 
-  /** The view of the entry at `seqno` (0 for seqno 0), or undefined past the end of the log. */
+  /** The view of the entry at `seqno` (0 for seqno 0, from the history at or below the base), or undefined past the end of the log. */
   viewOf(seqno: number): number | undefined {
     if (seqno === 0) return 0;
-    return this.entries[seqno - 1]?.view;
+    if (seqno < 0 || seqno > this.base.seqno) return this.entries[seqno - this.base.seqno - 1]?.view;
+    const history = this.base.viewHistory;
+    return history[countAtMost(history, startSeqno, seqno) - 1]?.view;
   }
 
+  /** The entry at `seqno`; undefined at or below the base (compacted) and past the end. */
   entry(seqno: number): LogEntry | undefined {
-    return seqno >= 1 ? this.entries[seqno - 1] : undefined;
+    return seqno > this.base.seqno ? this.entries[seqno - this.base.seqno - 1] : undefined;
   }
 
-  /** Entries `from..to` inclusive, clipped to the log. */
+  /** Entries `from..to` inclusive, clipped to the log (after the base). */
   slice(from: number, to: number): LogEntry[] {
-    return this.entries.slice(Math.max(from, 1) - 1, Math.max(to, 0));
+    return this.entries.slice(Math.max(from - this.base.seqno, 1) - 1, Math.max(to - this.base.seqno, 0));
   }
 
   append(entry: LogEntry): void {
@@ -58,35 +133,38 @@ export class RaftLog {
     if (entry.isSignature) this.signatures.push(entry.seqno);
   }
 
-  /** Drops every entry after `seqno`. */
+  /** Drops every entry after `seqno`, which is not below the base: committed entries never go. */
   truncateAfter(seqno: number): void {
-    invariant(seqno >= 0 && seqno <= this.lastSeqno, `log truncation to ${seqno} outside 0..${this.lastSeqno}`);
-    this.entries.length = seqno;
+    invariant(seqno >= this.base.seqno && seqno <= this.lastSeqno, `log truncation to ${seqno} outside ${this.base.seqno}..${this.lastSeqno}`);
+    this.entries.length = seqno - this.base.seqno;
     while ((this.signatures.at(-1) ?? 0) > seqno) this.signatures.pop();
   }
 
-  /** The last committable (signature) entry, or {0, 0} when there is none. */
+  /** The last committable entry: the last signature, else the base (a committed signature), else {0, 0}. */
   lastSignature(): LogPosition {
-    const seqno = this.signatures.at(-1) ?? 0;
+    const seqno = this.signatures.at(-1) ?? this.base.seqno;
     return { seqno, view: this.viewOf(seqno) ?? 0 };
   }
 
-  /** The seqno of the last signature at or before `seqno`, or 0. */
+  /** The last commit point at or before `seqno`: a signature entry, or the base; 0 when none is known (below the base). */
   signatureAtOrBefore(seqno: number): number {
-    let low = 0;
-    let high = this.signatures.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((this.signatures[mid] ?? 0) <= seqno) low = mid + 1;
-      else high = mid;
-    }
-    return low === 0 ? 0 : (this.signatures[low - 1] ?? 0);
+    const count = countAtMost(this.signatures, itself, seqno);
+    if (count > 0) return this.signatures[count - 1] as number;
+    return seqno >= this.base.seqno ? this.base.seqno : 0;
   }
 
-  /** The largest seqno ≤ `seqno` whose view is ≤ `view`: where two logs may agree (fast backtracking). */
+  /**
+   * The largest seqno ≤ `seqno` whose view is ≤ `view`: where two logs may agree (fast backtracking).
+   * At or below the base it comes from the view history, so it may fall below the base: a leader
+   * learns from it that a follower lacks entries this log no longer holds.
+   */
   lastMatchCandidate(seqno: number, view: number): number {
     let candidate = Math.min(seqno, this.lastSeqno);
-    while (candidate > 0 && (this.viewOf(candidate) ?? 0) > view) candidate--;
-    return candidate;
+    while (candidate > this.base.seqno && (this.viewOf(candidate) ?? 0) > view) candidate--;
+    if (candidate > this.base.seqno || candidate <= 0) return Math.max(candidate, 0);
+    // The views of the history ascend: the candidate is the seqno before the first later view starts.
+    const history = this.base.viewHistory;
+    const firstLater = history[countAtMost(history, startView, view)];
+    return firstLater === undefined ? candidate : Math.min(candidate, firstLater.fromSeqno - 1);
   }
 }

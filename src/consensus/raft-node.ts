@@ -5,7 +5,9 @@
 // partitioned node from disrupting a healthy leader. Membership changes through the log as in CCF:
 // a configuration entry takes effect once appended, and every quorum (commit, vote, check-quorum)
 // needs a majority of each active configuration. Asserted: one leader per view (per node), commit
-// never goes back, a committed entry is never truncated.
+// never goes back, a committed entry is never truncated. A node may start from a snapshot (a base):
+// its log holds only the entries after it, so a leader that would need older ones to catch a
+// follower up reports that follower in `needsSnapshot` instead.
 
 import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
@@ -20,7 +22,7 @@ import {
   UNCOMMITTED_ENTRIES_MAX,
 } from './consensus-limits.js';
 import type { LogEntry, ProposedEntry } from './log-entry.js';
-import { RaftLog } from './raft-log.js';
+import { RaftLog, type LogBase } from './raft-log.js';
 import { checkMessage, type AppendEntries, type AppendEntriesResponse, type PreVoteRequest, type RaftMessage, type VoteRequest, type VoteResponse } from './raft-messages.js';
 import { statusOf, type TxStatus } from './tx-status.js';
 
@@ -36,15 +38,19 @@ export interface RaftConfig {
   id: string;
   /**
    * The configuration in force before the log's first configuration entry: `[id]` on the node that
-   * starts a service, `[]` on a node joining one (it learns its configuration from the leader's log).
+   * starts a service, `[]` on a node joining one (it learns its configuration from the leader's log),
+   * and with a base, the one in force at the base (from the snapshot's nodes table).
    */
   configuration: readonly string[];
   electionTimeoutTicks: number;
   heartbeatTicks: number;
   /** Uniform in [0, 1); the only source of randomness (election timeout jitter). */
   random: () => number;
-  /** What the node persisted before a restart; absent for a fresh node. */
-  initial?: { hardState: HardState; entries: readonly LogEntry[]; commitSeqno: number };
+  /**
+   * What the node persisted before a restart; absent for a fresh node. With `base` (the snapshot it
+   * starts from), `entries` follow the base and `commitSeqno` is at least the base's seqno.
+   */
+  initial?: { hardState: HardState; entries: readonly LogEntry[]; commitSeqno: number; base?: LogBase };
 }
 
 /**
@@ -64,6 +70,12 @@ export interface Ready {
   role: { role: Role; view: number; leaderId: string | undefined } | undefined;
   /** The active configurations, oldest first, whenever they changed (and at construction): the peers to connect to. */
   configurations: (readonly string[])[] | undefined;
+  /**
+   * Leader only: followers that lack entries at or before this leader's base, which its log no longer
+   * holds; each is reported once when found so (again only after it matched since). Until it starts
+   * from a snapshot, the leader keeps probing it at the base, once per heartbeat.
+   */
+  needsSnapshot: string[] | undefined;
 }
 
 /** The leader's knowledge of one follower. */
@@ -78,6 +90,8 @@ interface Progress {
   durableSeqno: number;
   /** Last seqno of each unacknowledged batch, ascending; at most APPEND_MESSAGES_IN_FLIGHT_MAX. */
   inFlight: number[];
+  /** Reported in `needsSnapshot`, and no successful AppendEntries since. */
+  needsSnapshot: boolean;
 }
 
 function checkConfig(config: RaftConfig): void {
@@ -132,6 +146,7 @@ export class RaftNode {
   private pendingBecameLeader: { view: number } | undefined;
   private roleChanged = false;
   private configurationsChanged: boolean;
+  private snapshotsNeeded: string[] = [];
 
   /** Where a node's copy of the log is durable up to, as the leader knows it (bound once: it runs on every ack). */
   private readonly durableOf = (node: string): number => (node === this.id ? this.persistedSeqno : this.progressOf(node).durableSeqno);
@@ -143,7 +158,7 @@ export class RaftNode {
     this.heartbeatTicks = config.heartbeatTicks;
     this.random = config.random;
     const initial = config.initial ?? { hardState: { view: 0, votedFor: undefined }, entries: [], commitSeqno: 0 };
-    this.log = new RaftLog(initial.entries);
+    this.log = new RaftLog(initial.entries, initial.base);
     this.view = initial.hardState.view;
     this.votedFor = initial.hardState.votedFor;
     this.commit = initial.commitSeqno;
@@ -151,8 +166,14 @@ export class RaftNode {
     if (!Number.isSafeInteger(this.view) || this.view < this.log.lastView) {
       throw new CocoError('InvalidConsensusState', `persisted view ${this.view} is before the last log entry's view ${this.log.lastView}`);
     }
+    if (this.commit < this.log.baseSeqno) {
+      throw new CocoError('InvalidConsensusState', `persisted commit seqno ${this.commit} is below the base ${this.log.baseSeqno}, which is committed; pass a commit seqno from the base on`);
+    }
     if (this.commit !== 0 && this.log.signatureAtOrBefore(this.commit) !== this.commit) {
       throw new CocoError('InvalidConsensusState', `persisted commit seqno ${this.commit} is not a signature entry of the persisted log`);
+    }
+    if (initial.base !== undefined && config.configuration.length === 0) {
+      throw new CocoError('InvalidConsensusState', `a node starting from base ${this.log.baseSeqno} needs the configuration in force there; take it from the snapshot's nodes table`);
     }
     this.configs = new ActiveConfigurations(this.id, config.configuration);
     for (const entry of initial.entries) {
@@ -180,6 +201,10 @@ export class RaftNode {
   }
   get lastSeqno(): number {
     return this.log.lastSeqno;
+  }
+  /** The seqno the log starts after: 0, or that of the snapshot the node started from (`entry` is undefined up to it). */
+  get baseSeqno(): number {
+    return this.log.baseSeqno;
   }
   /** The active configurations, oldest first; empty until a joiner's log holds one. */
   get configurations(): (readonly string[])[] {
@@ -327,7 +352,8 @@ export class RaftNode {
 
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
-      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged;
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged
+      || this.snapshotsNeeded.length > 0;
   }
 
   /** Takes everything the caller must act on (see `Ready`) and clears it. */
@@ -341,6 +367,7 @@ export class RaftNode {
       becameLeader: this.pendingBecameLeader,
       role: this.roleChanged ? { role: this.roleNow, view: this.view, leaderId: this.leader } : undefined,
       configurations: this.configurationsChanged ? this.configurations : undefined,
+      needsSnapshot: this.snapshotsNeeded.length > 0 ? this.snapshotsNeeded : undefined,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -350,6 +377,7 @@ export class RaftNode {
     this.pendingBecameLeader = undefined;
     this.roleChanged = false;
     this.configurationsChanged = false;
+    this.snapshotsNeeded = [];
     return ready;
   }
 
@@ -489,7 +517,7 @@ export class RaftNode {
       this.heardFrom.delete(peer);
     }
     for (const peer of this.configs.others) {
-      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [] });
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false });
     }
   }
 
@@ -514,9 +542,10 @@ export class RaftNode {
   private heartbeat(peer: string): void {
     const pr = this.progressOf(peer);
     if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) {
-      // A full pipeline for a whole heartbeat interval means lost messages: restart from what is known.
+      // A full pipeline for a whole heartbeat interval means lost messages: restart from what is known
+      // (or from the base: this log holds nothing before it).
       pr.mode = 'probe';
-      pr.nextSeqno = pr.matchSeqno + 1;
+      pr.nextSeqno = Math.max(pr.matchSeqno, this.log.baseSeqno) + 1;
       pr.inFlight = [];
     }
     pr.probeSent = false;
@@ -538,7 +567,7 @@ export class RaftNode {
     if (entries.length === 0 && !heartbeat) return false;
     const prevSeqno = pr.nextSeqno - 1;
     const prevView = this.log.viewOf(prevSeqno);
-    invariant(prevView !== undefined, `follower ${peer} next seqno ${pr.nextSeqno} past the log end ${this.log.lastSeqno}`);
+    invariant(prevView !== undefined && prevSeqno >= this.log.baseSeqno, `follower ${peer} next seqno ${pr.nextSeqno} outside the log ${this.log.baseSeqno + 1}..${this.log.lastSeqno + 1}`);
     this.send({ type: 'AppendEntries', from: this.id, to: peer, view: this.view, prevSeqno, prevView, entries, leaderCommitSeqno: this.commit });
     if (pr.mode === 'probe') {
       pr.probeSent = true;
@@ -554,18 +583,28 @@ export class RaftNode {
     const pr = this.progressOf(m.from);
     if (!m.success) {
       if (m.rejectedPrevSeqno <= pr.durableSeqno) return; // stale: the follower durably holds that seqno
-      const agreed = this.log.lastMatchCandidate(m.hintSeqno, m.hintView);
-      pr.nextSeqno = Math.min(Math.max(agreed, pr.durableSeqno) + 1, this.log.lastSeqno + 1);
-      pr.matchSeqno = Math.min(pr.matchSeqno, pr.nextSeqno - 1);
+      const agreed = Math.max(this.log.lastMatchCandidate(m.hintSeqno, m.hintView), pr.durableSeqno);
+      const base = this.log.baseSeqno;
+      pr.nextSeqno = Math.min(Math.max(agreed, base) + 1, this.log.lastSeqno + 1);
+      pr.matchSeqno = Math.min(pr.matchSeqno, agreed);
       pr.mode = 'probe';
-      pr.probeSent = false;
       pr.inFlight = [];
+      if (agreed < base) {
+        // The follower lacks entries this log compacted into its base: a probe at once would only be
+        // refused again, so the next one waits for a heartbeat (by then it may start from a snapshot).
+        pr.probeSent = true;
+        if (!pr.needsSnapshot) this.snapshotsNeeded.push(m.from);
+        pr.needsSnapshot = true;
+        return;
+      }
+      pr.probeSent = false;
       this.sendAppend(m.from, true);
       return;
     }
     invariant(m.matchSeqno <= this.log.lastSeqno && m.durableSeqno <= m.matchSeqno, `follower ${m.from} acknowledged ${m.durableSeqno}/${m.matchSeqno} past the leader log ${this.log.lastSeqno}`);
     pr.matchSeqno = Math.max(pr.matchSeqno, m.matchSeqno);
     pr.durableSeqno = Math.max(pr.durableSeqno, m.durableSeqno);
+    pr.needsSnapshot = false;
     pr.inFlight = pr.inFlight.filter((last) => last > m.matchSeqno);
     if (pr.mode === 'probe') {
       pr.mode = 'replicate';
@@ -618,13 +657,16 @@ export class RaftNode {
       this.send(this.rejection(m, hintSeqno, this.log.viewOf(hintSeqno) ?? 0));
       return;
     }
+    const base = this.log.baseSeqno;
     for (const entry of m.entries) {
+      if (entry.seqno <= base) continue; // committed, hence the same as the leader's (leader completeness)
       const existing = this.log.viewOf(entry.seqno);
       if (existing === entry.view) continue; // same view and seqno: the same entry (log matching)
       if (existing !== undefined) this.truncate(entry.seqno - 1);
       this.appendLocal(entry);
     }
-    const verified = m.prevSeqno + m.entries.length;
+    // Up to the base this log is committed, hence the leader's too, once the logs agree at prevSeqno.
+    const verified = Math.max(m.prevSeqno + m.entries.length, base);
     this.leaderMatchSeqno = Math.max(this.leaderMatchSeqno, verified);
     this.leaderCommitSeqno = Math.max(this.leaderCommitSeqno, m.leaderCommitSeqno);
     this.maybeCommitAsFollower();
