@@ -12,13 +12,32 @@
 // Every change is recorded in an undo log until compacted, so that an uncommitted suffix can be
 // rolled back (Raft truncation). Versions after a rollback are used again, so a rollback voids the
 // transactions open at that time: their reads could otherwise pass the version checks of commit.
+//
+// A store exports its whole state for a snapshot (`snapshotMaps`) and a new store starts from one
+// (`Store.fromSnapshot`), compacted at the snapshot's version.
 
+import { compareBytes, toHex } from '../crypto/bytes.js';
 import { CocoError, invariant } from '../errors.js';
 import { checkKey, checkMapName, checkValue } from './limits.js';
 import { SortedKeys, keyString } from './sorted-keys.js';
 import { Transaction } from './transaction.js';
 import { UndoLog, type KeyUndo, type MapUndo, type TransactionUndo } from './undo-log.js';
 import { domainOf, type Domain, type MapChanges, type WriteSet } from './write-set.js';
+
+/** One key of a map as a snapshot holds it. */
+export interface SnapshotEntry {
+  key: Uint8Array;
+  value: Uint8Array;
+  /** Seqno of the transaction that last wrote the key. */
+  version: bigint;
+}
+
+/** One map's whole state in a snapshot: its version (last change) and its keys in byte order. */
+export interface SnapshotMap {
+  name: string;
+  version: bigint;
+  entries: SnapshotEntry[];
+}
 
 export interface CommittedEntry {
   readonly key: Uint8Array;
@@ -97,6 +116,16 @@ export class CommittedMap {
   }
 }
 
+function invalidSnapshot(reason: string): CocoError {
+  return new CocoError('InvalidSnapshot', `snapshot state is invalid: ${reason}`);
+}
+
+function checkSnapshotVersion(version: unknown, min: bigint, max: bigint, what: string): asserts version is bigint {
+  if (typeof version !== 'bigint' || version < min || version > max) {
+    throw invalidSnapshot(`${what} is ${String(version)}, outside ${min} to ${max}`);
+  }
+}
+
 /** The value recorded for a key that was absent (never read back). */
 const NO_VALUE = new Uint8Array(0);
 
@@ -116,6 +145,53 @@ export class Store {
     if (version < 0n) throw new CocoError('InvalidVersion', `a store cannot start at version ${version}`);
     this.#version = version;
     this.#undo = new UndoLog(version);
+  }
+
+  /**
+   * A store holding the state of a snapshot taken at `version`: it continues with version + 1 and
+   * cannot roll back below `version`. Names, keys and values are checked as `applyWriteSet` checks
+   * them, and so are versions (1 ≤ key version ≤ map version ≤ `version`); duplicates are refused.
+   * The store keeps the key and value arrays: callers must not mutate them afterwards.
+   */
+  static fromSnapshot(version: bigint, maps: readonly SnapshotMap[]): Store {
+    const store = new Store(version);
+    if (!Array.isArray(maps)) throw invalidSnapshot(`maps must be an array, got ${typeof maps}`);
+    for (const snapshotMap of maps) {
+      if (typeof snapshotMap !== 'object' || snapshotMap === null) throw invalidSnapshot(`a map is ${String(snapshotMap)}, not an object`);
+      const { name, version: mapVersion, entries } = snapshotMap;
+      const nameBytes = checkMapName(name);
+      if (store.#maps.has(name)) throw invalidSnapshot(`map '${name}' appears twice`);
+      checkSnapshotVersion(mapVersion, 1n, version, `version of map '${name}'`);
+      if (!Array.isArray(entries)) throw invalidSnapshot(`map '${name}' needs an 'entries' array`);
+      const map = new CommittedMap(name, nameBytes);
+      for (const entry of entries) {
+        checkKey(entry?.key);
+        checkValue(entry.value);
+        checkSnapshotVersion(entry.version, 1n, mapVersion, `version of a key of map '${name}'`);
+        const k = keyString(entry.key);
+        if (map.entries.has(k)) throw invalidSnapshot(`map '${name}' holds key 0x${toHex(entry.key).slice(0, 64)} twice`);
+        map.entries.set(k, { key: entry.key, value: entry.value, version: entry.version });
+      }
+      map.version = mapVersion;
+      store.#maps.set(name, map);
+    }
+    return store;
+  }
+
+  /**
+   * The whole committed state, for a snapshot at `store.version`: every map sorted by name (UTF-8
+   * byte order), its keys sorted by key bytes. Keys and values are the store's own arrays: do not mutate them.
+   */
+  snapshotMaps(): SnapshotMap[] {
+    const maps = [...this.#maps.values()].sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
+    return maps.map((map) => ({
+      name: map.name,
+      version: map.version,
+      // Key strings are latin1 (one char per byte): their native order is byte order.
+      entries: [...map.entries]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, { key, value, version }]) => ({ key, value, version })),
+    }));
   }
 
   /** Seqno of the last applied transaction; 0 for an empty store. */

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { toHex, utf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
+import { KEY_BYTES_MAX } from '../../src/kv/limits.js';
+import { Store, type SnapshotMap } from '../../src/kv/store.js';
+import type { Transaction } from '../../src/kv/transaction.js';
+
+const b = utf8;
+
+function commitWith(store: Store, body: (tx: Transaction) => void): void {
+  const tx = store.beginTransaction();
+  body(tx);
+  store.commit(tx, store.version + 1n);
+}
+
+/** A map as [name, version, [hex key, value text, key version][]], for readable comparisons. */
+function readable(maps: SnapshotMap[]): unknown {
+  return maps.map((m) => [m.name, m.version, m.entries.map((e) => [toHex(e.key), Buffer.from(e.value).toString(), e.version])]);
+}
+
+/** Versions 1..4: public and private maps, overwrites, a removal, and a map emptied by removes. */
+function sampleStore(): Store {
+  const store = new Store();
+  commitWith(store, (tx) => {
+    tx.map('public:records').set(b('b'), b('one'));
+    tx.map('public:records').set(b('a'), b('one'));
+    tx.map('secrets').set(b('s'), b('hidden'));
+    tx.map('emptied').set(b('gone'), b('soon'));
+  });
+  commitWith(store, (tx) => tx.map('public:records').set(b('b'), b('two')));
+  commitWith(store, (tx) => tx.map('emptied').delete(b('gone')));
+  commitWith(store, (tx) => tx.map('Zeta').set(new Uint8Array([0xff]), b('high key')));
+  return store;
+}
+
+test('snapshotMaps lists every map by name (byte order) with its version, and its keys by byte order with their versions', () => {
+  assert.deepEqual(readable(sampleStore().snapshotMaps()), [
+    ['Zeta', 4n, [['ff', 'high key', 4n]]],
+    ['emptied', 3n, []],
+    ['public:records', 2n, [['61', 'one', 1n], ['62', 'two', 2n]]],
+    ['secrets', 1n, [['73', 'hidden', 1n]]],
+  ]);
+});
+
+test('a store from a snapshot holds the same state, starts at its version and cannot roll back below it', () => {
+  const original = sampleStore();
+  const restored = Store.fromSnapshot(4n, original.snapshotMaps());
+  assert.deepEqual(readable(restored.snapshotMaps()), readable(original.snapshotMaps()));
+  assert.equal(restored.version, 4n);
+  assert.equal(restored.compactedVersion, 4n);
+  assert.equal(restored.undoTransactions, 0);
+  assert.throws(() => restored.rollback(3n), (e: unknown) => e instanceof CocoError && e.code === 'InvalidVersion');
+});
+
+test('a restored store continues: it commits at version + 1, reports previous writes and detects conflicts with map versions', () => {
+  const restored = Store.fromSnapshot(4n, sampleStore().snapshotMaps());
+  const tx = restored.beginTransaction();
+  const records = tx.map('public:records');
+  assert.equal(records.getVersionOfPreviousWrite(b('a')), 1n);
+  assert.equal(records.getVersionOfPreviousWrite(b('b')), 2n);
+  assert.equal(Buffer.from(records.get(b('b'))!).toString(), 'two');
+  assert.equal(tx.map('emptied').size(), 0);
+  records.set(b('c'), b('three'));
+  assert.throws(() => restored.commit(tx, 4n), (e: unknown) => e instanceof CocoError && e.code === 'InvalidVersion');
+  const writeSet = restored.commit(tx, 5n);
+  assert.deepEqual(writeSet.public.map((m) => m.name), ['public:records']);
+  assert.equal(restored.version, 5n);
+
+  // A whole-map read taken before a later change of that map no longer holds.
+  const reader = restored.beginTransaction();
+  reader.map('emptied').size();
+  reader.map('out').set(b('k'), b('v'));
+  commitWith(restored, (other) => other.map('emptied').set(b('new'), b('v')));
+  assert.throws(() => restored.commit(reader, 7n), (e: unknown) => e instanceof CocoError && e.code === 'TransactionConflict');
+
+  restored.rollback(5n);
+  assert.equal(restored.snapshotMaps().find((m) => m.name === 'emptied')?.version, 3n);
+  restored.rollback(4n);
+  assert.deepEqual(readable(restored.snapshotMaps()), readable(sampleStore().snapshotMaps()));
+});
+
+test('an empty store snapshots to no maps and restores at version 0', () => {
+  const store = new Store();
+  assert.deepEqual(store.snapshotMaps(), []);
+  assert.equal(Store.fromSnapshot(0n, []).version, 0n);
+});
+
+const entry = (key: string, version = 1n) => ({ key: b(key), value: b('v'), version });
+
+for (const [name, maps, code] of [
+  ['an invalid map name', [{ name: '', version: 1n, entries: [] }], 'InvalidMapName'],
+  ['a map twice', [{ name: 'm', version: 1n, entries: [] }, { name: 'm', version: 1n, entries: [] }], 'InvalidSnapshot'],
+  ['a key twice', [{ name: 'm', version: 1n, entries: [entry('k'), entry('k')] }], 'InvalidSnapshot'],
+  ['a map version after the snapshot', [{ name: 'm', version: 6n, entries: [] }], 'InvalidSnapshot'],
+  ['a map at version 0', [{ name: 'm', version: 0n, entries: [] }], 'InvalidSnapshot'],
+  ['a key version after its map version', [{ name: 'm', version: 2n, entries: [entry('k', 3n)] }], 'InvalidSnapshot'],
+  ['a key at version 0', [{ name: 'm', version: 2n, entries: [entry('k', 0n)] }], 'InvalidSnapshot'],
+  ['a version that is not a bigint', [{ name: 'm', version: 2, entries: [] }], 'InvalidSnapshot'],
+  ['a key that is not bytes', [{ name: 'm', version: 2n, entries: [{ key: 'k', value: b('v'), version: 1n }] }], 'InvalidArgument'],
+  ['a key over the limit', [{ name: 'm', version: 2n, entries: [{ key: new Uint8Array(KEY_BYTES_MAX + 1), value: b('v'), version: 1n }] }], 'LimitExceeded'],
+  ['entries that are not an array', [{ name: 'm', version: 2n, entries: undefined }], 'InvalidSnapshot'],
+] as const) {
+  test(`fromSnapshot refuses ${name}`, () => {
+    assert.throws(
+      () => Store.fromSnapshot(5n, maps as unknown as SnapshotMap[]),
+      (e: unknown) => e instanceof CocoError && e.code === code,
+    );
+  });
+}
