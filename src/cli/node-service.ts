@@ -13,6 +13,8 @@ import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-c
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
 import { nodeRecords } from '../node/service-nodes.js';
+import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
+import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
@@ -102,8 +104,25 @@ interface Starting {
   nodeKeyPair: KeyPair;
 }
 
+/** A node that wrote a ledger, or started from a snapshot, resumes from what it has. */
 function hasLedger(config: NodeConfig): boolean {
-  return existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
+  const holds = (directory: string, named: (name: string) => boolean) => existsSync(directory) && readdirSync(directory).some(named);
+  return holds(config.ledgerDirectory, (name) => parseChunkName(name) !== undefined)
+    || holds(config.snapshots.directory, (name) => parseSnapshotFileName(name)?.committed === true);
+}
+
+/** The service's latest committed snapshot, verified, or undefined when it has none yet. */
+async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity): Promise<LoadedSnapshot | undefined> {
+  const client = new CocoClient({ url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
+  try {
+    const response = await client.request('GET', '/node/snapshot', { allowError: true });
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw new CocoError('SnapshotUnavailable', `fetching the service's snapshot failed with ${response.status}`);
+    const name = String(response.headers['x-ms-ccf-snapshot-name'] ?? '');
+    return verifySnapshotFile(name, response.body, service.certPem, secrets);
+  } finally {
+    client.close();
+  }
 }
 
 /** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */
@@ -119,7 +138,8 @@ function startingPoint(config: NodeConfig, now: Date): Starting | { join: KeyPai
       );
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
-    const replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem);
+    const snapshot = new SnapshotDirectory(config.snapshots.directory).loadLatest(sealed.serviceCertPem, secrets);
+    const replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem, snapshot);
     return { start: { kind: 'resume', replayed }, service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair };
   }
   // A joiner that was trusted but crashed before it wrote any entry asks again with the same key.
@@ -201,8 +221,12 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     }, (line) => console.error(`coco node: ${line}`));
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
+    // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
+    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity);
+    if (snapshot !== undefined) new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
     writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair: point.join });
-    starting = { start: { kind: 'join' }, service, secrets, nodeKeyPair: point.join };
+    const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayLedger(config.ledgerDirectory, secrets, service.certPem, snapshot) };
+    starting = { start, service, secrets, nodeKeyPair: point.join };
     endorsedNodeCertPem = info.endorsed_certificate;
     knownPeerAddresses = new Map(Object.entries(info.node_to_node_addresses ?? {}));
   } else {
@@ -259,6 +283,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     nowMs: () => Date.now(),
     ledgerSecrets: secrets,
     start: starting.start,
+    snapshots: config.snapshots,
     ...(knownPeerAddresses && { knownPeerAddresses }),
   });
   created.node = running;

@@ -49,6 +49,11 @@ export interface LedgerVerifierOptions {
   /** PEM of the service identity to trust; without it, the identity recorded in the ledger is used. */
   trustedServiceCertPem?: string;
   onProgress?: (progress: VerifyProgress) => void;
+  /**
+   * Where verification starts when the ledger before it is not at hand (a node started from a
+   * snapshot): the committed signature transaction at `txId` and the Merkle tree up to it.
+   */
+  from?: { txId: TxId; tree: MerkleTree };
 }
 
 export interface LedgerSummary {
@@ -68,7 +73,7 @@ export interface LedgerSummary {
 }
 
 export class LedgerVerifier {
-  private readonly tree = new MerkleTree();
+  private readonly tree: MerkleTree;
   private readonly nodeCerts = new Map<string, string>();
   /** Checks that hold for a certificate whatever it signs, remembered: node ID by certificate, endorsements. */
   private readonly nodeKeys = new Map<string, string>();
@@ -91,7 +96,15 @@ export class LedgerVerifier {
   private readonly views = new Map<number, number>();
 
   constructor(private readonly options: LedgerVerifierOptions = {}) {
-    this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    if (options.from === undefined) {
+      this.tree = new MerkleTree();
+      this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+    } else {
+      this.tree = MerkleTree.deserialize(options.from.tree.serialize());
+      this.lastTxId = options.from.txId;
+      this.lastVerifiedTxId = options.from.txId;
+      this.lastSignatureSeqno = options.from.txId.seqno;
+    }
     if (options.trustedServiceCertPem !== undefined) {
       this.trustedServiceKey = parseCertificate(options.trustedServiceCertPem).publicKeyDer;
     }

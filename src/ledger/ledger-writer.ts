@@ -153,6 +153,11 @@ export class LedgerWriter {
     return this.currentView;
   }
 
+  /** Where each view starts, up to the last entry (what a snapshot records). */
+  get viewHistory(): ViewStart[] {
+    return this.views.map((start) => ({ ...start }));
+  }
+
   /** Entries appended from now on carry `view` (a new primary's term); views never go back. */
   startView(view: number): void {
     checkView(view);

@@ -12,7 +12,8 @@ export interface ChunkFile {
   chunk: ChunkName;
 }
 
-export function listChunkFiles(directory: string): ChunkFile[] {
+/** `allowEmpty`: a directory without chunks is fine (a node that started from a snapshot). */
+export function listChunkFiles(directory: string, options: { allowEmpty?: boolean } = {}): ChunkFile[] {
   let names: string[];
   try {
     if (!statSync(directory).isDirectory()) throw new Error('not a directory');
@@ -25,7 +26,7 @@ export function listChunkFiles(directory: string): ChunkFile[] {
     const chunk = parseChunkName(name);
     if (chunk && chunk.suffix !== 'ignored') files.push({ name, path: join(directory, name), chunk });
   }
-  if (files.length === 0) {
+  if (files.length === 0 && options.allowEmpty !== true) {
     throw new CocoError('LedgerDirectoryEmpty', `no ledger chunk files (ledger_<first>-<last>[.committed]) in ${directory}`);
   }
   files.sort((a, b) => a.chunk.first - b.chunk.first);

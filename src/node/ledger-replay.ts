@@ -1,11 +1,16 @@
 // Rebuilds a node's state from its own ledger directory for a restart: every chunk is verified
 // against the service identity (a tampered ledger is refused), then each transaction up to the
-// last signature is decrypted and applied to a fresh store while the Merkle tree, the receipts'
-// leaf components and the consensus log (with the configuration each entry sets) are rebuilt.
+// last signature is decrypted and applied to a fresh store (or to the state of a committed
+// snapshot, replaying only the ledger after it) while the Merkle tree, the receipts' leaf
+// components and the consensus log (with the configuration each entry sets) are rebuilt.
 // Transactions after the last signature cannot commit and are dropped, as CCF drops an unsigned
 // suffix; what is signed but past the last `.committed` chunk stays uncommitted (consensus decides).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { MapChanges } from '../kv/write-set.js';
+import { COSE_SIGNATURES_MAP, SIGNATURES_MAP, SINGLETON_KEY } from '../ledger/signature.js';
+import type { LoadedSnapshot } from './snapshot-directory.js';
+import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
 import { sha256 } from '../crypto/hash.js';
 import { Store } from '../kv/store.js';
@@ -34,6 +39,10 @@ export interface ReplayedChunk {
 }
 
 export interface ReplayedLedger {
+  /** The snapshot the replay started from; the log and the leaf components start after it. */
+  snapshot: LoadedSnapshot | undefined;
+  /** The Trusted nodes at the snapshot (empty without one): the configuration the log starts in. */
+  baseConfiguration: string[];
   store: Store;
   tree: MerkleTree;
   lastTxId: TxId;
@@ -50,19 +59,57 @@ export interface ReplayedLedger {
 
 const NO_CLAIMS = new Uint8Array(32);
 
-export function replayLedger(directory: string, secrets: LedgerSecrets, serviceCertPem: string): ReplayedLedger {
-  const files = listChunkFiles(directory).map((file) => ({ ...file, bytes: new Uint8Array(readFileSync(file.path)) }));
-  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem });
-  for (const file of files) verifier.addChunk(file.name, file.bytes);
-  const summary = verifier.finish();
-  const lastSeqno = summary.lastVerifiedTxId?.seqno ?? 0;
-  const committedBound = Math.min(lastSeqno, Math.max(0, ...files.filter((f) => f.chunk.committed).map((f) => f.chunk.last ?? 0)));
+/** Reads the trusted nodes of a store's current state. */
+function trustedNow(store: Store): string[] {
+  const tx = store.beginTransaction();
+  try {
+    return trustedNodeIds(tx);
+  } finally {
+    tx.abort();
+  }
+}
 
-  const store = new Store();
-  const tree = new MerkleTree();
-  tree.append(GENESIS_PLACEHOLDER_LEAF);
-  const replayed: ReplayedLedger = { store, tree, lastTxId: { view: 0, seqno: 0 }, leafComponents: [], signatures: [], entries: [], views: [], committedSeqno: 0, chunks: [] };
-  let configuration: string[] = [];
+export function replayLedger(directory: string, secrets: LedgerSecrets, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
+  const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
+  const snapshotSeqno = snapshot?.txId.seqno ?? 0;
+  // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
+  // snapshot that falls inside a chunk (taken elsewhere) is of no use when the whole ledger is here.
+  if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && (file.chunk.last ?? Infinity) > snapshotSeqno)) {
+    if (all[0]?.chunk.first !== 1) {
+      throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
+    }
+    return replayLedger(directory, secrets, serviceCertPem);
+  }
+  const base = snapshotSeqno;
+  const files = all.filter((file) => (file.chunk.last ?? Infinity) > base).map((file) => ({ ...file, bytes: new Uint8Array(readFileSync(file.path)) }));
+  const tree = snapshot?.tree ?? new MerkleTree();
+  if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
+  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem, ...(snapshot && { from: { txId: snapshot.txId, tree } }) });
+  for (const file of files) verifier.addChunk(file.name, file.bytes);
+  // A node that has just started from a snapshot has no ledger after it yet.
+  const lastSeqno = files.length === 0 ? base : (verifier.finish().lastVerifiedTxId?.seqno ?? base);
+  const committedBound = Math.min(lastSeqno, Math.max(base, ...files.filter((f) => f.chunk.committed).map((f) => f.chunk.last ?? 0)));
+
+  const store = snapshot === undefined ? new Store() : Store.fromSnapshot(BigInt(base), snapshot.maps);
+  const replayed: ReplayedLedger = {
+    snapshot,
+    store,
+    tree,
+    lastTxId: snapshot?.txId ?? { view: 0, seqno: 0 },
+    leafComponents: [],
+    signatures: [],
+    entries: [],
+    views: snapshot === undefined ? [] : [...snapshot.viewHistory],
+    committedSeqno: base,
+    chunks: [],
+    baseConfiguration: snapshot === undefined ? [] : trustedNow(store),
+  };
+  if (snapshot !== undefined) {
+    // The snapshot's own signature transaction, read from its state: receipts for it still work.
+    const signature = signatureRecordOf(base, signatureMapsOf(store));
+    if (signature !== undefined) replayed.signatures.push(signature);
+  }
+  let configuration = replayed.baseConfiguration;
   for (const file of files) {
     const decoded = decodeChunk(file.bytes, file.name);
     const kept = decoded.entries.filter((entry) => entry.txId.seqno <= lastSeqno);
@@ -80,9 +127,7 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
       }
       let changed: string[] | undefined;
       if (changesNodes(writeSet)) {
-        const tx = store.beginTransaction();
-        const trusted = trustedNodeIds(tx);
-        tx.abort();
+        const trusted = trustedNow(store);
         if (!sameNodes(trusted, configuration)) changed = configuration = trusted;
       }
       replayed.entries.push({ seqno: txId.seqno, view: txId.view, data: entry.raw, isSignature: signature !== undefined, ...(changed && { configuration: changed }) });
@@ -102,4 +147,17 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
   }
   store.compact(BigInt(replayed.committedSeqno));
   return replayed;
+}
+
+/** The signature tables of a store's current state, shaped as a write set's public maps. */
+function signatureMapsOf(store: Store): MapChanges[] {
+  const tx = store.beginTransaction();
+  try {
+    return [SIGNATURES_MAP, COSE_SIGNATURES_MAP].flatMap((name) => {
+      const value = tx.map(name).get(SINGLETON_KEY);
+      return value === undefined ? [] : [{ name, readVersion: 0n, reads: [], writes: [{ key: SINGLETON_KEY, value }], removes: [] }];
+    });
+  } finally {
+    tx.abort();
+  }
 }

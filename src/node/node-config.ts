@@ -30,6 +30,8 @@ export interface NodeConfig {
   consensus: { messageTimeoutMs: number; electionTimeoutMs: number; maxUncommittedTxCount: number };
   /** Where the node keeps its view and vote across restarts. */
   consensusStateFile: string;
+  /** CCF's snapshots.directory and snapshots.tx_count. */
+  snapshots: { directory: string; txCount: number };
   ledgerDirectory: string;
   /** Where the node seals the ledger secrets and service identity, to restart from its ledger. */
   sealedSecretsFile: string;
@@ -66,6 +68,8 @@ export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
 export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
 export const MAX_UNCOMMITTED_TX_COUNT_DEFAULT = 5000;
 export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
+/** CCF's snapshots.tx_count. */
+export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
 
 type Json = Record<string, unknown>;
 
@@ -173,6 +177,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeToNodeJson = r.object(network.node_to_node_interface ?? { bind_address: '127.0.0.1:0' }, '$.network.node_to_node_interface');
   const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
   const consensus = r.object(root.consensus ?? {}, '$.consensus');
+  const snapshots = r.object(root.snapshots ?? {}, '$.snapshots');
   const messageTimeoutMs = r.integer(consensus, 'message_timeout_ms', '$.consensus', MESSAGE_TIMEOUT_MS_DEFAULT, 10, 60_000);
   const electionTimeoutMs = r.integer(consensus, 'election_timeout_ms', '$.consensus', ELECTION_TIMEOUT_MS_DEFAULT, 50, 600_000);
   if (electionTimeoutMs <= messageTimeoutMs) r.fail('$.consensus.election_timeout_ms', 'must exceed message_timeout_ms, or backups time out between heartbeats');
@@ -188,6 +193,10 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       maxUncommittedTxCount: r.integer(consensus, 'max_uncommitted_tx_count', '$.consensus', MAX_UNCOMMITTED_TX_COUNT_DEFAULT, 1, 10_000),
     },
     consensusStateFile: r.file(ledger, 'consensus_state_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'consensus_state.json'),
+    snapshots: {
+      directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
+      txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
+    },
     command: joining ? 'join' : 'start',
     join,
     ledgerDirectory: r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger'),

@@ -31,6 +31,11 @@ import { HistoricalStates } from './historical-states.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, sameNodes, trustedNodeIds } from './service-nodes.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
+import { SnapshotDirectory } from './snapshot-directory.js';
+import { encodeSnapshot, snapshotDigest } from '../ledger/snapshot.js';
+import { encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP } from '../ledger/snapshot-evidence.js';
+import { SINGLETON_KEY } from '../ledger/signature.js';
+import type { TxReceipt } from '../ledger/receipt.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
@@ -72,6 +77,8 @@ export interface NodeOptions {
   nowMs: () => number;
   ledgerSecrets: LedgerSecrets;
   start: NodeStart;
+  /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory`. */
+  snapshots: { directory: string; txCount: number };
   /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
   knownPeerAddresses?: ReadonlyMap<string, string>;
 }
@@ -120,8 +127,14 @@ export class Node {
   private stopped = false;
   private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
-  /** Per seqno (index seqno - 1): what a receipt for it reveals besides the commit evidence. */
+  /** Per seqno from `firstSeqno` on: what a receipt for it reveals besides the commit evidence. */
   private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
+  /** The first seqno this node holds entries of: 1, or the one after the snapshot it started from. */
+  private readonly firstSeqno: number;
+  readonly snapshots: SnapshotDirectory;
+  private lastSnapshotSeqno = 0;
+  /** Snapshots whose evidence transaction awaits commit. */
+  private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: Uint8Array }[] = [];
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
   private readonly signatures: SignatureRecord[] = [];
 
@@ -131,7 +144,11 @@ export class Node {
     this.files = new LedgerFiles(options.ledgerDirectory);
     const secrets = options.ledgerSecrets;
     const replayed = options.start.kind === 'resume' ? options.start.replayed : undefined;
+    const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
+    this.firstSeqno = (base?.txId.seqno ?? 0) + 1;
+    this.snapshots = new SnapshotDirectory(options.snapshots.directory);
+    this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
     if (replayed !== undefined) {
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
@@ -146,11 +163,16 @@ export class Node {
     const hardState: HardState = persisted !== undefined && persisted.view >= initialView ? persisted : { view: initialView, votedFor: undefined };
     this.raft = new RaftNode({
       id: options.node.nodeId,
-      configuration: options.start.kind === 'start' ? [options.node.nodeId] : [],
+      configuration: options.start.kind === 'start' ? [options.node.nodeId] : (replayed?.baseConfiguration ?? []),
       electionTimeoutTicks: options.consensus.electionTimeoutTicks,
       heartbeatTicks: options.consensus.heartbeatTicks,
       random: Math.random,
-      initial: { hardState, entries: replayed?.entries ?? [], commitSeqno: this.commitSeqno },
+      initial: {
+        hardState,
+        entries: replayed?.entries ?? [],
+        commitSeqno: this.commitSeqno,
+        ...(base && { base: { seqno: base.txId.seqno, view: base.txId.view, viewHistory: base.viewHistory } }),
+      },
     });
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
     this.historical = new HistoricalStates({
@@ -175,7 +197,7 @@ export class Node {
             resume: {
               tree: replayed.tree,
               seqno: replayed.lastTxId.seqno,
-              signatureSeqno: replayed.signatures.at(-1)?.seqno ?? 0,
+              signatureSeqno: replayed.signatures.at(-1)?.seqno ?? base?.txId.seqno ?? 0,
               chunkBytes: openChunkBytes,
               views: replayed.views,
             },
@@ -344,14 +366,64 @@ export class Node {
     if (this.stopped || this.failure !== undefined || !this.isPrimary) return;
     if (this.lastSeqno === 0 || (!force && this.lastSeqno === this.writer.lastSignatureSeqno)) return;
     const startMs = this.options.nowMs();
+    // A snapshot is taken at a signature, and the ledger chunk ends there (as CCF cuts it).
+    const snapshotDue = this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount;
+    if (snapshotDue) this.writer.requestChunk();
     const result = this.writer.appendSignature(Math.floor(startMs / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.propose(result, true, undefined);
     this.signatures.push(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
+    this.writesSinceSignature = 0;
     this.lastSignatureAtMs = this.options.nowMs();
     this.signatureCostMs += (this.lastSignatureAtMs - startMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
-    this.writesSinceSignature = 0;
+    if (snapshotDue) this.takeSnapshot(result.txId);
     this.processReady();
+  }
+
+  // ---- Snapshots ----
+
+  /**
+   * Snapshots the state at the signature `at` (the store holds exactly that state now), records its
+   * digest in an evidence transaction (claims digest = the snapshot's digest, as CCF does), and
+   * keeps the file pending until the evidence commits.
+   */
+  private takeSnapshot(at: TxId): void {
+    const snapshot = encodeSnapshot({
+      txId: at,
+      maps: this.store.snapshotMaps(),
+      viewHistory: this.writer.viewHistory,
+      hashAtSnapshot: this.writer.tree.leaf(at.seqno),
+      key: this.options.ledgerSecrets.keyFor(at.seqno),
+    });
+    const digest = snapshotDigest(snapshot);
+    this.lastSnapshotSeqno = at.seqno;
+    const { txId: evidence } = this.execute((tx) => {
+      tx.map(SNAPSHOT_EVIDENCE_MAP).set(SINGLETON_KEY, encodeSnapshotEvidence({ hash: digest, version: at.seqno }));
+      return { result: undefined, applyWrites: true, claimsDigest: digest };
+    });
+    this.snapshots.writePending(at.seqno, evidence!.seqno, snapshot);
+    this.pendingSnapshots.push({ seqno: at.seqno, evidence: evidence!, snapshot });
+  }
+
+  /** Completes the snapshots whose evidence is now committed: the evidence's receipt is appended. */
+  private commitSnapshots(): void {
+    const ready = this.pendingSnapshots.filter((pending) => pending.evidence.seqno <= this.commitSeqno);
+    if (ready.length === 0) return;
+    this.pendingSnapshots = this.pendingSnapshots.filter((pending) => pending.evidence.seqno > this.commitSeqno);
+    for (const { seqno, evidence, snapshot } of ready) {
+      if (this.status(evidence) !== 'Committed') {
+        this.snapshots.discard(seqno, evidence.seqno);
+        continue;
+      }
+      this.snapshots.commit(seqno, evidence.seqno, snapshot, this.receipt(evidence) as TxReceipt);
+    }
+  }
+
+  /** Drops the pending snapshots a rollback took the evidence of. */
+  private discardSnapshotsAfter(seqno: number): void {
+    for (const pending of this.pendingSnapshots.filter((p) => p.evidence.seqno > seqno)) this.snapshots.discard(pending.seqno, pending.evidence.seqno);
+    this.pendingSnapshots = this.pendingSnapshots.filter((p) => p.evidence.seqno <= seqno);
+    this.lastSnapshotSeqno = Math.min(this.lastSnapshotSeqno, this.pendingSnapshots.at(-1)?.seqno ?? seqno);
   }
 
   // ---- Consensus ----
@@ -408,6 +480,9 @@ export class Node {
       }
     }
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
+    for (const id of ready.needsSnapshot ?? []) {
+      console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
+    }
     if (ready.becameLeader !== undefined) {
       this.writer.startView(ready.becameLeader.view);
       this.emitSignature(true);
@@ -454,7 +529,8 @@ export class Node {
     invariant(seqno >= this.commitSeqno, `rollback to ${seqno} below commit ${this.commitSeqno}`);
     this.store.rollback(BigInt(seqno));
     const openChunkBytes = this.files.truncate(seqno);
-    this.leafComponents.length = seqno;
+    this.leafComponents.length = seqno - this.firstSeqno + 1;
+    this.discardSnapshotsAfter(seqno);
     while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
     this.writer.truncate(seqno, { lastSignatureSeqno: this.signatures.at(-1)?.seqno ?? 0, openChunkBytes });
     this.lastSeqno = seqno;
@@ -529,6 +605,7 @@ export class Node {
     this.commitSeqno = seqno;
     this.files.markCommitted(seqno);
     this.store.compact(BigInt(seqno));
+    this.commitSnapshots();
     for (let i = this.commitWaiters.length - 1; i >= 0; i--) {
       const waiter = this.commitWaiters[i]!;
       if (waiter.seqno <= seqno) {
@@ -590,7 +667,10 @@ export class Node {
     const signature = this.signatureAtOrAfter(txId.seqno);
     invariant(signature !== undefined, 'a committed transaction is covered by a signature');
     if (signature.seqno === txId.seqno) return { signature, leaf: undefined };
-    const leaf = this.leafComponents[txId.seqno - 1]!;
+    if (txId.seqno < this.firstSeqno) {
+      throw new CocoError('ResourceNotFound', `this node started from a snapshot at seqno ${this.firstSeqno - 1}: ask a node that holds the ledger before it for the receipt of ${formatTxId(txId)}`);
+    }
+    const leaf = this.leafComponents[txId.seqno - this.firstSeqno]!;
     return {
       signature,
       leaf: {

@@ -157,6 +157,17 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { status: 200 };
   });
   server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));
+  // The latest committed snapshot, for joiners: CCF redirects to it by name (308).
+  server.add('node', 'GET', '/snapshot', (request) => {
+    if (!node.isPrimary) primaryOnly(request);
+    const name = node.snapshots.latestCommittedName();
+    if (name === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node has no committed snapshot yet');
+    throw new RpcError(308, 'SnapshotRedirect', `the latest committed snapshot is ${name}`, { location: `/node/snapshot/${name}` });
+  });
+  server.add('node', 'GET', '/snapshot/{snapshot_name}', (request) => {
+    const name = request.params.snapshot_name!;
+    return { body: node.snapshots.read(name), headers: { 'x-ms-ccf-snapshot-name': name } };
+  });
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
   server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));

@@ -10,6 +10,7 @@ import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
+import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import type { Node } from '../../src/node/node.js';
@@ -137,4 +138,27 @@ test('under random partitions, every write reported Committed survives on every 
     }
     assert.ok(verifyLedgerDirectory(ledgerDirectory, network.service.certPem).lastVerifiedTxId!.seqno >= last.txId.seqno);
   }
+});
+
+test('the primary writes committed snapshots with the evidence receipt; a node joins from one and catches up', async (t) => {
+  const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  let last: TxId | undefined;
+  for (let i = 0; i < 60; i++) last = write(primary.node, `k${i}`, `v${i}`);
+  await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const snapshot = primary.node.snapshots.loadLatest(network.service.certPem, new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]))!;
+  assert.ok(snapshot.txId.seqno >= 20 && snapshot.evidenceTxId.seqno > snapshot.txId.seqno);
+
+  const joiner = await network.join({ fromSnapshotOf: primary });
+  const after = write(primary.node, 'after', 'the join');
+  await network.waitFor(() => joiner.node.status(after) === 'Committed');
+  assert.equal(read(joiner.node, 'k59'), 'v59', 'state from the snapshot and the ledger after it');
+  assert.equal(read(joiner.node, 'after'), 'the join');
+  assert.equal(joiner.node.status(last!), 'Committed');
+  assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
+  const early = { view: last!.view, seqno: 3 };
+  assert.throws(() => joiner.node.receipt(early), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound', 'no receipt from before its snapshot');
+  // Its ledger starts right after the snapshot.
+  assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
 });

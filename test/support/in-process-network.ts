@@ -14,6 +14,7 @@ import { encodeJson, Tables, type NodeInfo } from '../../src/governance/builtin-
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
 import { Node, type NodeStart } from '../../src/node/node.js';
+import { replayLedger } from '../../src/node/ledger-replay.js';
 
 export interface NetworkNode {
   node: Node;
@@ -26,19 +27,26 @@ export interface NetworkNode {
 
 const SANS = { ip: ['127.0.0.1'] };
 
+export interface NetworkOptions {
+  signatureTxCount?: number;
+  snapshotTxCount?: number;
+}
+
 export class InProcessNetwork {
   readonly nodes: NetworkNode[] = [];
   readonly service: ServiceIdentity;
   private readonly dir = mkdtempSync(join(tmpdir(), 'coco-network-'));
-  private readonly key = randomBytes(32);
+  readonly ledgerKey = randomBytes(32);
   /** Links that drop messages, as "from>to" node names. */
   private readonly cut = new Set<string>();
 
   private readonly signatureTxCount: number;
+  private readonly snapshotTxCount: number;
 
-  private constructor(options: { signatureTxCount?: number }) {
+  private constructor(options: NetworkOptions) {
     this.service = createServiceIdentity(new Date(), 1);
     this.signatureTxCount = options.signatureTxCount ?? 10;
+    this.snapshotTxCount = options.snapshotTxCount ?? 10_000;
   }
 
   private create(name: string, start: NodeStart): NetworkNode {
@@ -75,8 +83,9 @@ export class InProcessNetwork {
         setPeers: () => undefined,
       },
       nowMs: () => Date.now(),
-      ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: this.key }]),
+      ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: this.ledgerKey }]),
       start,
+      snapshots: { directory: join(this.dir, name, 'snapshots'), txCount: this.snapshotTxCount },
     });
     const member: NetworkNode = { node, name, ledgerDirectory, info, endorsedCertPem: endorsed };
     this.nodes.push(member);
@@ -84,20 +93,35 @@ export class InProcessNetwork {
   }
 
   /** Node 0 starts the service; each other node is recorded Trusted by the primary, as a join does. */
-  static async start(count: number, options: { signatureTxCount?: number } = {}): Promise<InProcessNetwork> {
+  static async start(count: number, options: NetworkOptions = {}): Promise<InProcessNetwork> {
     const network = new InProcessNetwork(options);
     const first = network.create('n0', { kind: 'start' });
     first.node.genesis({ members: [], constitution: 'export function validate() {}', recoveryThreshold: 0, serviceData: {} });
-    for (let i = 1; i < count; i++) {
-      const joiner = network.create(`n${i}`, { kind: 'join' });
-      const { txId } = network.primary().node.execute((tx) => {
-        tx.map(Tables.nodesInfo).set(utf8(joiner.node.nodeId), encodeJson(joiner.info));
-        tx.map(Tables.nodesEndorsedCertificates).set(utf8(joiner.node.nodeId), utf8(joiner.endorsedCertPem));
-        return { result: undefined, applyWrites: true };
-      });
-      await network.waitFor(() => network.nodes.every((n) => n.node.commitTxId.seqno >= txId!.seqno));
-    }
+    for (let i = 1; i < count; i++) await network.join();
     return network;
+  }
+
+  /**
+   * Adds a node as a join does, with an empty ledger or from the latest committed snapshot in
+   * `fromSnapshotOf`'s snapshot directory; resolves once it holds the join transaction.
+   */
+  async join(options: { fromSnapshotOf?: NetworkNode } = {}): Promise<NetworkNode> {
+    const name = `n${this.nodes.length}`;
+    let start: NodeStart = { kind: 'join' };
+    if (options.fromSnapshotOf !== undefined) {
+      const secrets = new LedgerSecrets([{ fromSeqno: 1, key: this.ledgerKey }]);
+      const snapshot = options.fromSnapshotOf.node.snapshots.loadLatest(this.service.certPem, secrets);
+      if (snapshot === undefined) throw new Error(`${options.fromSnapshotOf.name} has no committed snapshot`);
+      start = { kind: 'resume', replayed: replayLedger(join(this.dir, name, 'ledger'), secrets, this.service.certPem, snapshot) };
+    }
+    const joiner = this.create(name, start);
+    const { txId } = this.primary().node.execute((tx) => {
+      tx.map(Tables.nodesInfo).set(utf8(joiner.node.nodeId), encodeJson(joiner.info));
+      tx.map(Tables.nodesEndorsedCertificates).set(utf8(joiner.node.nodeId), utf8(joiner.endorsedCertPem));
+      return { result: undefined, applyWrites: true };
+    });
+    await this.waitFor(() => this.nodes.every((n) => n.node.commitTxId.seqno >= txId!.seqno));
+    return joiner;
   }
 
   primary(): NetworkNode {

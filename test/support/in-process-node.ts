@@ -53,6 +53,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
     nowMs: () => Date.now(),
     ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
     start: { kind: 'start' },
+    snapshots: { directory: join(dir, 'snapshots'), txCount: 10_000 },
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],

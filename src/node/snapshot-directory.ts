@@ -1,0 +1,83 @@
+// The node's snapshot directory (CCF's snapshots.directory): `snapshot_<seqno>_<evidence seqno>`
+// while the evidence transaction awaits commit, then `.committed` with the receipt of the evidence
+// appended. Files are written aside and renamed, so a crash never leaves half a snapshot under a
+// final name; a snapshot read back is verified before anything uses it.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appendSnapshotReceipt, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
+import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import type { TxReceipt } from '../ledger/receipt.js';
+import { CocoError } from '../errors.js';
+
+export interface LoadedSnapshot extends VerifiedSnapshot {
+  name: string;
+  /** The committed file as it is on disk (what GET /node/snapshot serves). */
+  fileBytes: Uint8Array;
+}
+
+export class SnapshotDirectory {
+  constructor(readonly directory: string) {
+    mkdirSync(directory, { recursive: true });
+  }
+
+  /** The name of the committed snapshot with the highest seqno, if any. */
+  latestCommittedName(): string | undefined {
+    let best: { name: string; seqno: number } | undefined;
+    for (const name of readdirSync(this.directory)) {
+      const parsed = parseSnapshotFileName(name);
+      if (parsed?.committed === true && (best === undefined || parsed.seqno > best.seqno)) best = { name, seqno: parsed.seqno };
+    }
+    return best?.name;
+  }
+
+  read(name: string): Uint8Array {
+    const parsed = parseSnapshotFileName(name);
+    if (parsed?.committed !== true || !existsSync(join(this.directory, name))) throw new CocoError('ResourceNotFound', `no committed snapshot ${name} on this node`);
+    return new Uint8Array(readFileSync(join(this.directory, name)));
+  }
+
+  /** Reads and verifies the latest committed snapshot; a corrupted one is refused, naming the file. */
+  loadLatest(serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot | undefined {
+    const name = this.latestCommittedName();
+    return name === undefined ? undefined : verifySnapshotFile(name, this.read(name), serviceCertPem, secrets);
+  }
+
+  /** Keeps a snapshot whose evidence is not committed yet. */
+  writePending(seqno: number, evidenceSeqno: number, snapshot: Uint8Array): void {
+    this.writeAtomically(snapshotFileName(seqno, evidenceSeqno, false), snapshot);
+  }
+
+  /** The evidence committed: the snapshot with the evidence's receipt, under its `.committed` name. */
+  commit(seqno: number, evidenceSeqno: number, snapshot: Uint8Array, receipt: TxReceipt): string {
+    const name = snapshotFileName(seqno, evidenceSeqno, true);
+    this.writeAtomically(name, appendSnapshotReceipt(snapshot, receipt));
+    this.discard(seqno, evidenceSeqno);
+    return name;
+  }
+
+  /** Drops a pending snapshot (its evidence was rolled back). */
+  discard(seqno: number, evidenceSeqno: number): void {
+    rmSync(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
+  }
+
+  /** Stores a committed snapshot received from another node (a joiner's starting point). */
+  keep(name: string, fileBytes: Uint8Array): void {
+    this.writeAtomically(name, fileBytes);
+  }
+
+  private writeAtomically(name: string, bytes: Uint8Array): void {
+    const temporary = join(this.directory, `${name}.tmp`);
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, join(this.directory, name));
+  }
+}
+
+export function verifySnapshotFile(name: string, fileBytes: Uint8Array, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
+  try {
+    return { ...verifyCommittedSnapshot(fileBytes, serviceCertPem, (seqno) => secrets.keyFor(seqno), name), name, fileBytes };
+  } catch (error) {
+    if (error instanceof CocoError) throw new CocoError('SnapshotInvalid', `snapshot ${name} is refused: ${error.message}; remove it to start from the ledger or another snapshot`);
+    throw error;
+  }
+}
