@@ -16,6 +16,7 @@ import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { freePort } from './free-port.js';
+import { SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
@@ -28,6 +29,8 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --app DIR|FILE        application bundle to deploy: bundle.json or a directory with app.json and
                         src/ (default: the logging sample)
   --constitution FILE   constitution file; repeat to concatenate several (default: Coco's)
+  --snapshot-tx-interval N
+                        snapshot every N transactions (default 10000, CCF's)
   --nodes N             number of nodes (default 3), on consecutive client ports from --port;
                         their node-to-node ports follow the client ports
 Stop it with Ctrl-C.
@@ -38,6 +41,7 @@ const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.jso
 
 export interface SandboxOptions {
   nodes: number;
+  snapshotTxInterval: number;
   port: number;
   workspace: string;
   members: number;
@@ -63,6 +67,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
       users: { type: 'string' },
       app: { type: 'string' },
       constitution: { type: 'string', multiple: true },
+      'snapshot-tx-interval': { type: 'string' },
       nodes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,6 +76,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
   if (values.help) return 'help';
   return {
     nodes: count(values.nodes, 'nodes', 3, 1, 15),
+    snapshotTxInterval: count(values['snapshot-tx-interval'], 'snapshot-tx-interval', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
     port: count(values.port, 'port', 8000, 0, 65535),
     workspace: resolve(values.workspace ?? 'workspace'),
     members: count(values.members, 'members', 1, 1, 16),
@@ -116,13 +122,14 @@ async function ports(first: number, count: number): Promise<number[]> {
   return chosen;
 }
 
-function nodeConfig(common: string, rpcPort: number, nodeToNodePort: number, command: Record<string, unknown>): Record<string, unknown> {
+function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, nodeToNodePort: number, command: Record<string, unknown>): Record<string, unknown> {
   return {
     network: {
       rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${rpcPort}` } },
       node_to_node_interface: { bind_address: `${HOST}:${nodeToNodePort}` },
     },
     ledger: { directory: 'ledger' },
+    snapshots: { directory: 'snapshots', tx_count: options.snapshotTxInterval },
     output_files: { pid_file: 'node.pid' },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
   };
@@ -166,7 +173,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
             },
           }
         : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };
-      writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
+      writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, options, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
       step(i === 0 ? 'starting node 0 (a new service)' : `starting node ${i} (joining)`);
       nodes.push(await startNode(nodeDir(i)));
     }

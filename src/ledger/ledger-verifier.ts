@@ -100,6 +100,9 @@ export class LedgerVerifier {
       this.tree = new MerkleTree();
       this.tree.append(GENESIS_PLACEHOLDER_LEAF);
     } else {
+      // The service identity was recorded before the starting point: only a trusted one will do.
+      if (options.trustedServiceCertPem === undefined) throw new CocoError('InvalidArgument', 'verifying from a starting point needs the trusted service certificate');
+      this.serviceCertPem = options.trustedServiceCertPem;
       this.tree = MerkleTree.deserialize(options.from.tree.serialize());
       this.lastTxId = options.from.txId;
       this.lastVerifiedTxId = options.from.txId;

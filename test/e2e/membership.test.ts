@@ -5,21 +5,18 @@
 // allowed is refused with the reason and never appears in the service.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../../src/cli/free-port.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
-import { repoRoot } from '../support/paths.js';
+import { startJoiner, validFromNow } from '../support/joiner-process.js';
 import { until } from '../support/until.js';
-import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { startSandbox } from '../support/sandbox-process.js';
 
 const WAIT_MS = 30_000;
 
@@ -27,31 +24,6 @@ interface NodeRecord {
   node_id: string;
   status: string;
   primary: boolean;
-}
-
-/** Starts `coco node` joining the sandbox's service from a new directory; returns the process and its URL. */
-async function startJoiner(sandbox: SandboxProcess, name: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const dir = join(sandbox.workspace, name);
-  mkdirSync(dir, { recursive: true });
-  const rpcPort = await freePort('127.0.0.1');
-  const nodeToNodePort = await freePort('127.0.0.1');
-  const target = new URL(sandbox.url).host;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
-    network: {
-      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${rpcPort}` } },
-      node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` },
-    },
-    command: { type: 'Join', service_certificate_file: sandbox.file('service_cert.pem'), join: { target_rpc_address: target, retry_timeout_ms: 200 } },
-  }));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, url: `https://127.0.0.1:${rpcPort}`, output: () => output };
-}
-
-function validFromNow(): string {
-  return `${new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
 }
 
 test('a node joins an open service once members trust it, a node is retired and removed, and a disallowed joiner is refused', async (t) => {

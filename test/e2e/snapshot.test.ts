@@ -1,0 +1,88 @@
+// Snapshots with real processes: the primary writes committed snapshots, a node that joins later
+// starts from the latest one (its ledger begins after it) and serves everything, restarts from
+// it, and refuses it once it is corrupted, naming the file.
+
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { passProposal } from '../../src/client/open-service.js';
+import { waitForCommit } from '../../src/client/transactions.js';
+import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
+import type { TxId } from '../../src/ledger/tx-id.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
+import { startSandbox } from '../support/sandbox-process.js';
+import { until } from '../support/until.js';
+
+const WAIT_MS = 30_000;
+const INTERVAL = 20;
+
+test('a node joins from the latest snapshot, restarts from it, and refuses it once corrupted', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '2', '--snapshot-tx-interval', String(INTERVAL)]);
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await sandbox.stop();
+  });
+  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
+  const client = new CocoClient({ url: sandbox.url, ...identity });
+  t.after(() => client.close());
+  let last: TxId | undefined;
+  for (let id = 0; id < 3 * INTERVAL; id++) last = (await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!;
+  await waitForCommit(client, last!, { timeoutMs: 10_000 });
+
+  // The primary (node 0) completes snapshots once their evidence commits, and serves the latest.
+  const snapshots = join(sandbox.workspace, 'sandbox_0', 'snapshots');
+  const committed = await until('a committed snapshot', WAIT_MS, async () => readdirSync(snapshots).find((name) => parseSnapshotFileName(name)?.committed));
+  const latest = await client.request('GET', '/node/snapshot');
+  const latestName = String(latest.headers['x-ms-ccf-snapshot-name']);
+  assert.ok(parseSnapshotFileName(latestName)!.seqno >= parseSnapshotFileName(committed)!.seqno);
+  assert.ok(latest.body.length > 0);
+
+  // A node joining now starts from that snapshot: its ledger begins right after it.
+  const joiner = await startJoiner(sandbox, 'joiner');
+  children.push(joiner.child);
+  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const pending = await until('the joiner to be Pending', WAIT_MS, async () =>
+    (await client.request('GET', '/node/network/nodes?status=Pending')).json<{ nodes: { node_id: string }[] }>().nodes[0],
+  );
+  await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
+  await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
+  const joined = new CocoClient({ url: joiner.url, ...identity });
+  t.after(() => joined.close());
+  const after = (await client.request('POST', '/app/log/private', { body: { id: 1000, msg: 'after the join' } })).txId!;
+  await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
+  assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');
+  assert.deepEqual((await joined.request('GET', '/app/log/private?id=1000')).json(), { msg: 'after the join' });
+  const snapshotSeqno = parseSnapshotFileName(readdirSync(join(joiner.dir, 'snapshots')).find((n) => n.endsWith('.committed'))!)!.seqno;
+  assert.equal(listChunkFiles(join(joiner.dir, 'ledger'))[0]!.chunk.first, snapshotSeqno + 1);
+
+  // Stopped and started again, it resumes from its snapshot and the ledger after it.
+  joiner.child.kill('SIGTERM');
+  await once(joiner.child, 'exit');
+  const restarted = runNode(joiner.dir);
+  children.push(restarted.child);
+  await until('the restarted node to serve', WAIT_MS, async () => (restarted.output().includes('coco node: ready') ? true : undefined));
+  const again = new CocoClient({ url: joiner.url, ...identity });
+  t.after(() => again.close());
+  await waitForCommit(again, after, { timeoutMs: WAIT_MS });
+  assert.deepEqual((await again.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' });
+  restarted.child.kill('SIGTERM');
+  await once(restarted.child, 'exit');
+
+  // A corrupted snapshot is refused, and the node says which file.
+  const file = join(joiner.dir, 'snapshots', readdirSync(join(joiner.dir, 'snapshots')).find((n) => n.endsWith('.committed'))!);
+  const bytes = readFileSync(file);
+  bytes[Math.floor(bytes.length / 3)]! ^= 0x01;
+  writeFileSync(file, bytes);
+  const refused = runNode(joiner.dir);
+  children.push(refused.child);
+  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  assert.equal(code, 1);
+  assert.match(refused.output(), /snapshot snapshot_\d+_\d+\.committed is refused/);
+});

@@ -1,0 +1,47 @@
+// Starts `coco node` joining a running sandbox's service from a new directory, as an operator
+// adding a node would, with its own free ports; collects what it prints.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../src/cli/free-port.js';
+import { repoRoot } from './paths.js';
+import type { SandboxProcess } from './sandbox-process.js';
+
+export interface JoinerProcess {
+  child: ChildProcess;
+  dir: string;
+  url: string;
+  output(): string;
+}
+
+/** Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it. */
+export async function startJoiner(sandbox: SandboxProcess, name: string): Promise<JoinerProcess> {
+  const dir = join(sandbox.workspace, name);
+  const configPath = join(dir, 'config.json');
+  mkdirSync(dir, { recursive: true });
+  const rpcPort = await freePort('127.0.0.1');
+  const nodeToNodePort = await freePort('127.0.0.1');
+  writeFileSync(configPath, JSON.stringify({
+    network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${rpcPort}` } },
+      node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` },
+    },
+    command: { type: 'Join', service_certificate_file: sandbox.file('service_cert.pem'), join: { target_rpc_address: new URL(sandbox.url).host, retry_timeout_ms: 200 } },
+  }));
+  return { ...runNode(dir), url: `https://127.0.0.1:${rpcPort}` };
+}
+
+/** Runs `coco node` with the configuration in `dir` (a restart of a node started before). */
+export function runNode(dir: string): { child: ChildProcess; dir: string; output(): string } {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, dir, output: () => output };
+}
+
+/** `valid_from` for governance actions that issue certificates: now, as ASN.1 UTCTime. */
+export function validFromNow(): string {
+  return `${new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
+}
