@@ -1,7 +1,10 @@
-// A closed-loop HTTPS load generator: `clients` keep-alive connections, each sending its next
-// request as soon as the previous one answered, for a fixed duration. Reports throughput and
-// latency percentiles. Runs the same way against Coco and against the reference server.
+// An HTTPS load generator: `clients` keep-alive connections sending POSTs for a fixed duration.
+// Closed loop by default (each client sends its next request as soon as the previous one answered);
+// with `ratePerSecond`, open loop (requests start on a fixed schedule and latency counts from the
+// scheduled start, so a server that falls behind cannot hide it). Reports throughput and latency
+// percentiles. Runs the same way against Coco and against the references.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 
 export interface LoadTarget {
@@ -9,6 +12,17 @@ export interface LoadTarget {
   caPem: string;
   certPem: string;
   keyPem: string;
+}
+
+export interface LoadOptions {
+  clients: number;
+  durationMs: number;
+  path: string;
+  body: (i: number) => string;
+  /** Open loop at this many requests per second; closed loop when absent. */
+  ratePerSecond?: number;
+  /** Sees each 200 response with its start (`performance.now()` time, scheduled in open loop). */
+  onResponse?: (response: { startMs: number; headers: IncomingHttpHeaders }) => void;
 }
 
 export interface LoadResult {
@@ -25,7 +39,9 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function runLoad(target: LoadTarget, options: { clients: number; durationMs: number; path: string; body: (i: number) => string; onResponse?: (txId: string | undefined) => void }): Promise<LoadResult> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients, ca: target.caPem, cert: target.certPem, key: target.keyPem });
   const url = new URL(options.path, target.url);
   const latencies: number[] = [];
@@ -33,16 +49,17 @@ export async function runLoad(target: LoadTarget, options: { clients: number; du
   let sequence = 0;
   const start = performance.now();
   const deadline = start + options.durationMs;
-  const one = (): Promise<void> =>
+  const one = (i: number, startMs: number): Promise<void> =>
     new Promise((resolve) => {
-      const body = options.body(sequence++);
-      const sent = performance.now();
+      const body = options.body(i);
       const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode !== 200) errors++;
-          else latencies.push(performance.now() - sent);
-          options.onResponse?.(res.headers['x-ms-ccf-transaction-id'] as string | undefined);
+          else {
+            latencies.push(performance.now() - startMs);
+            options.onResponse?.({ startMs, headers: res.headers });
+          }
           resolve();
         });
       });
@@ -52,11 +69,20 @@ export async function runLoad(target: LoadTarget, options: { clients: number; du
       });
       req.end(body);
     });
-  await Promise.all(
-    Array.from({ length: options.clients }, async () => {
-      while (performance.now() < deadline) await one();
-    }),
-  );
+  const client = async (): Promise<void> => {
+    for (;;) {
+      const i = sequence++;
+      let startMs = performance.now();
+      if (options.ratePerSecond !== undefined) {
+        startMs = start + (i * 1000) / options.ratePerSecond;
+        if (startMs >= deadline) return;
+        const wait = startMs - performance.now();
+        if (wait > 0) await sleep(wait);
+      } else if (startMs >= deadline) return;
+      await one(i, startMs);
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);

@@ -2,11 +2,13 @@
 // each figure beside a reference measured in the same run (so ratios survive a slower machine).
 
 import { runLedgerBench } from './ledger-bench.js';
+import { runNetworkBench } from './network-bench.js';
 import { runServiceBench } from './service-bench.js';
 
 const SUITES: Record<string, () => Promise<string>> = {
   ledger: runLedgerBench,
   service: runServiceBench,
+  network: runNetworkBench,
 };
 
 const requested = process.argv.slice(2);

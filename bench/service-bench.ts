@@ -8,17 +8,15 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSandboxArgs, startSandbox } from '../src/cli/sandbox.js';
 import { createNodeIdentity } from '../src/node/identities.js';
 import { percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { logBody, startLoggingSandbox } from './logging-sandbox.js';
 import { progress } from './measure.js';
 
 const CLIENTS = 32;
 const WARMUP_MS = 2_000;
 const DURATION_MS = 10_000;
 const COMMIT_SAMPLES = 200;
-
-const logBody = (i: number) => JSON.stringify({ id: i, msg: `benchmark message number ${i}` });
 
 async function startEcho(dir: string): Promise<{ url: string; stop: () => void }> {
   const identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1);
@@ -73,15 +71,11 @@ function row(name: string, result: LoadResult): string {
 export async function runServiceBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'coco-bench-service-'));
   const echo = await startEcho(dir);
-  progress('starting a sandbox with the logging app');
-  const options = parseSandboxArgs(['--port', '0', '--workspace', join(dir, 'workspace')]);
-  if (options === 'help') throw new Error('unreachable');
-  const sandbox = await startSandbox(options, (text) => progress(text));
+  progress('starting a one-node sandbox with the logging app');
+  const sandbox = await startLoggingSandbox(join(dir, 'workspace'), 1);
   try {
-    const common = sandbox.common;
-    const user = { certPem: readFileSync(join(common, 'user0_cert.pem'), 'utf8'), keyPem: readFileSync(join(common, 'user0_privk.pem'), 'utf8') };
-    const coco: LoadTarget = { url: sandbox.url, caPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), ...user };
-    const echoTarget: LoadTarget = { url: echo.url, caPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), ...user };
+    const coco = sandbox.target();
+    const echoTarget: LoadTarget = { url: echo.url, caPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), ...sandbox.user0 };
     const load = { clients: CLIENTS, path: '/app/log/private', body: logBody };
     progress('warming up');
     await runLoad(echoTarget, { ...load, durationMs: WARMUP_MS });
