@@ -33,7 +33,11 @@ export async function spawnNode(configPath: string, cwd: string, onOutput: (chun
     onOutput(chunk, 'err');
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output}`)), NODE_START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // A node that never came up is not left running behind the error.
+      child.kill('SIGKILL');
+      reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output}`));
+    }, NODE_START_TIMEOUT_MS);
     const check = () => {
       const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
       if (match && output.includes('coco node: ready')) {

@@ -256,16 +256,19 @@ Write and read a message as user0 (any node: -L follows a backup's redirect to t
   curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
 
 Press Ctrl-C to stop.`);
+  let stopping = false;
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
     // A node that dies leaves the others running (that is what the network is for); say how to bring it back.
     sandbox.nodes.forEach((node, i) =>
       node.child.once('exit', (code, signal) => {
+        if (stopping) return;
         step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json`);
       }),
     );
   });
+  stopping = true;
   step('stopping');
   await sandbox.stop();
   return 0;
