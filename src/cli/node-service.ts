@@ -15,6 +15,7 @@ import { generateKeyPair } from '../crypto/signing.js';
 import { nodeRecords } from '../node/service-nodes.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
+import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
@@ -139,7 +140,13 @@ function startingPoint(config: NodeConfig, now: Date): Starting | { join: KeyPai
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
     const snapshot = new SnapshotDirectory(config.snapshots.directory).loadLatest(sealed.serviceCertPem, secrets);
-    const replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem, snapshot);
+    let replayed;
+    try {
+      replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem, snapshot);
+    } catch (error) {
+      if (!(error instanceof LedgerVerificationError)) throw error;
+      throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}`);
+    }
     return { start: { kind: 'resume', replayed }, service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair };
   }
   // A joiner that was trusted but crashed before it wrote any entry asks again with the same key.

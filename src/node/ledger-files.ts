@@ -52,6 +52,8 @@ export class LedgerFiles {
   private open: OpenChunk | undefined;
   /** Every chunk this node holds, in seqno order, so that past entries can be read back. */
   private readonly chunks: ChunkIndex[] = [];
+  /** Completed chunks whose fsync is still running. */
+  private readonly completing = new Set<Promise<void>>();
   /** Complete chunks not yet renamed `.committed`, in seqno order. */
   private readonly uncommitted: ChunkIndex[] = [];
   /** Entries up to this seqno are committed: a truncation below it is a bug. */
@@ -216,8 +218,23 @@ export class LedgerFiles {
   private completeChunk(chunk: OpenChunk): void {
     this.writePending(chunk);
     this.writeTable(chunk.fd, chunk);
-    fsyncSync(chunk.fd);
-    this.closeOpen(chunk);
+    // Made durable off the event loop (an fsync of megabytes would stall every request); the
+    // next sync() waits for it, and the fd closes once it is done.
+    const fd = chunk.fd;
+    chunk.closed = true;
+    this.open = undefined;
+    const durable = new Promise<void>((resolve, reject) => {
+      fsync(fd, (error) => {
+        closeSync(fd);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    this.completing.add(durable);
+    void durable.then(
+      () => this.completing.delete(durable),
+      () => undefined,
+    );
     this.rename(chunk, formatChunkName(chunk.first, chunk.last, false));
     this.uncommitted.push(chunk);
   }
@@ -231,16 +248,19 @@ export class LedgerFiles {
 
   /** Makes every appended entry durable (entries truncated meanwhile need not be). */
   sync(): Promise<void> {
+    // Completed chunks still being made durable count too (a failure among them rejects).
+    const completing = [...this.completing];
     const chunk = this.open;
-    if (chunk === undefined) return Promise.resolve();
+    if (chunk === undefined) return Promise.all(completing).then(() => undefined);
     this.writePending(chunk);
-    return new Promise((resolve, reject) =>
+    const open = new Promise<void>((resolve, reject) =>
       fsync(chunk.fd, (error) => {
         // A chunk closed meanwhile was synced when completed, or truncated away: nothing is lost.
         if (error && !chunk.closed) reject(error);
         else resolve();
       }),
     );
+    return Promise.all([open, ...completing]).then(() => undefined);
   }
 
   /** Renames the complete chunks that end at or before `seqno` to `.committed`. */

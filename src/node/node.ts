@@ -548,6 +548,11 @@ export class Node {
     tx.abort();
     const ids = new Set(this.raft.configurations.flat());
     if (this.roleNow.leaderId !== undefined) ids.add(this.roleNow.leaderId);
+    // Until its log holds the configuration that adds it, a joiner also answers the nodes it
+    // learnt of when it joined (a primary that lost its lease asks for its vote).
+    if (!this.raft.configurations.some((configuration) => configuration.includes(this.nodeId))) {
+      for (const id of this.options.knownPeerAddresses?.keys() ?? []) ids.add(id);
+    }
     ids.delete(this.nodeId);
     const peers = new Map<string, string>();
     for (const id of ids) {
