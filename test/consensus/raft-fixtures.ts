@@ -3,6 +3,7 @@
 
 import { utf8 } from '../../src/crypto/bytes.js';
 import type { LogEntry } from '../../src/consensus/log-entry.js';
+import type { LogBase } from '../../src/consensus/raft-log.js';
 import { RaftNode, type Ready } from '../../src/consensus/raft-node.js';
 import type { RaftMessage } from '../../src/consensus/raft-messages.js';
 
@@ -18,14 +19,14 @@ export function log(spec: string): LogEntry[] {
   }));
 }
 
-export function makeNode(id: string, configuration: readonly string[], entries: LogEntry[] = [], view = entries.at(-1)?.view ?? 0, commitSeqno = 0): RaftNode {
+export function makeNode(id: string, configuration: readonly string[], entries: readonly LogEntry[] = [], view = entries.at(-1)?.view ?? 0, commitSeqno = 0, base?: LogBase): RaftNode {
   return new RaftNode({
     id,
     configuration,
     electionTimeoutTicks: ELECTION_TICKS,
     heartbeatTicks: 2,
     random: () => 0,
-    initial: { hardState: { view, votedFor: undefined }, entries, commitSeqno },
+    initial: { hardState: { view, votedFor: undefined }, entries, commitSeqno, ...(base && { base }) },
   });
 }
 

@@ -25,14 +25,7 @@ function baseAt(entries: readonly LogEntry[], seqno: number): LogBase {
 /** Node `id` started from a snapshot at `seqno` of `entries`, holding `suffix` after it (by default, every later entry). */
 function fromSnapshot(id: string, configuration: readonly string[], entries: readonly LogEntry[], seqno: number, suffix = entries.slice(seqno), commitSeqno = seqno): RaftNode {
   const base = baseAt(entries, seqno);
-  return new RaftNode({
-    id,
-    configuration,
-    electionTimeoutTicks: ELECTION_TICKS,
-    heartbeatTicks: 2,
-    random: () => 0,
-    initial: { hardState: { view: suffix.at(-1)?.view ?? base.view, votedFor: undefined }, entries: suffix, commitSeqno, base },
-  });
+  return makeNode(id, configuration, suffix, suffix.at(-1)?.view ?? base.view, commitSeqno, base);
 }
 
 const appendsTo = (to: string, readies: Ready[]): AppendEntries[] => readies.flatMap((r) => r.messages).filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.to === to);
