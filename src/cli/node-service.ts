@@ -112,15 +112,31 @@ function hasLedger(config: NodeConfig): boolean {
     || holds(config.snapshots.directory, (name) => parseSnapshotFileName(name)?.committed === true);
 }
 
-/** The service's latest committed snapshot, verified, or undefined when it has none yet. */
-async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity): Promise<LoadedSnapshot | undefined> {
+/** Attempts to fetch the service's snapshot before a joiner starts without one. */
+const SNAPSHOT_FETCH_ATTEMPTS = 3;
+
+/**
+ * The service's latest committed snapshot, verified, or undefined when it has none or cannot serve
+ * one now (a snapshot only spares replicating the ledger before it: starting without is correct,
+ * and waiting could block a primary that needs this node's vote).
+ */
+async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity, log: (line: string) => void): Promise<LoadedSnapshot | undefined> {
   const client = new CocoClient({ url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
   try {
-    const response = await client.request('GET', '/node/snapshot', { allowError: true });
-    if (response.status === 404) return undefined;
-    if (response.status !== 200) throw new CocoError('SnapshotUnavailable', `fetching the service's snapshot failed with ${response.status}`);
-    const name = String(response.headers['x-ms-ccf-snapshot-name'] ?? '');
-    return verifySnapshotFile(name, response.body, service.certPem, secrets);
+    for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {
+      try {
+        const response = await client.request('GET', '/node/snapshot', { allowError: true });
+        if (response.status === 404) return undefined;
+        if (response.status === 200) return verifySnapshotFile(String(response.headers['x-ms-ccf-snapshot-name'] ?? ''), response.body, service.certPem, secrets);
+        log(`fetching the service's snapshot: answer ${response.status}`);
+      } catch (error) {
+        if (error instanceof CocoError && error.code === 'SnapshotInvalid') throw error;
+        log(`fetching the service's snapshot: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
+    }
+    log('starting without a snapshot: the primary replicates the whole ledger');
+    return undefined;
   } finally {
     client.close();
   }
@@ -229,7 +245,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
     // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
-    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity);
+    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => console.error(`coco node: ${line}`));
     if (snapshot !== undefined) new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
     writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair: point.join });
     const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayLedger(config.ledgerDirectory, secrets, service.certPem, snapshot) };

@@ -159,8 +159,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));
   // The latest committed snapshot, for joiners: CCF redirects to it by name (308).
   server.add('node', 'GET', '/snapshot', (request) => {
-    if (!node.isPrimary) primaryOnly(request);
     const name = node.snapshots.latestCommittedName();
+    // The primary writes snapshots; a backup that holds none sends the caller there.
+    if (name === undefined && !node.isPrimary && options.primaryUrl() !== undefined) primaryOnly(request);
     if (name === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node has no committed snapshot yet');
     throw new RpcError(308, 'SnapshotRedirect', `the latest committed snapshot is ${name}`, { location: `/node/snapshot/${name}` });
   });
