@@ -149,6 +149,13 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
     const nodes = await Promise.all(dirs.map((dir) => startNode(join(options.workspace, dir))));
+    step('waiting for the nodes to elect a primary');
+    try {
+      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'));
+    } catch (error) {
+      await Promise.all(nodes.map((node) => stopNode(node)));
+      throw error;
+    }
     return sandboxOf(options, common, nodes, startedAt, step);
   }
   mkdirSync(common, { recursive: true });
@@ -183,6 +190,24 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     throw error;
   }
   return sandboxOf(options, common, nodes, startedAt, step);
+}
+
+const PRIMARY_WAIT_MS = 60_000;
+
+/** Resolves once the node at `url` knows a primary (the restarted nodes held an election). */
+async function waitForPrimary(url: string, serviceCertPem: string): Promise<void> {
+  const client = new CocoClient({ url, caCertPem: serviceCertPem });
+  const deadline = Date.now() + PRIMARY_WAIT_MS;
+  try {
+    while (Date.now() < deadline) {
+      const response = await client.request('GET', '/node/network', { allowError: true }).catch(() => undefined);
+      if (response?.status === 200 && response.json<{ primary_id: string | null }>().primary_id !== null) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new CocoError('NoPrimary', `the restarted nodes elected no primary within ${PRIMARY_WAIT_MS / 1000} s; see workspace/sandbox_<i>/err`);
+  } finally {
+    client.close();
+  }
 }
 
 const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();
