@@ -42,6 +42,8 @@ export const INITIAL_VIEW = 2;
 /** Signing may take at most a third of the node's time. */
 const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
+/** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
+const ASYNC_ATTEMPTS_MAX = 16;
 
 /** How consensus messages leave the node; `channels/` implements it, tests may loop it back. */
 export interface ConsensusTransport {
@@ -267,6 +269,35 @@ export class Node {
       tx.abort();
       throw error;
     }
+    return this.finish(tx, outcome);
+  }
+
+  /**
+   * Runs an asynchronous handler (the EVM's API is asynchronous) in one transaction. Other
+   * transactions may commit while it awaits; if one of them changed what it read, the commit is
+   * refused and the handler runs again on the new state, so the outcome is as if it ran alone.
+   */
+  async executeAsync<R>(handler: (tx: Transaction) => Promise<TransactionOutcome<R>>): Promise<{ result: R; txId: TxId | undefined }> {
+    for (let attempt = 1; ; attempt++) {
+      this.checkServing();
+      const tx = this.store.beginTransaction();
+      let outcome: TransactionOutcome<R>;
+      try {
+        outcome = await handler(tx);
+      } catch (error) {
+        tx.abort();
+        throw error;
+      }
+      try {
+        return this.finish(tx, outcome);
+      } catch (error) {
+        if (!(error instanceof CocoError && error.code === 'TransactionConflict') || attempt >= ASYNC_ATTEMPTS_MAX) throw error;
+      }
+    }
+  }
+
+  /** Commits a handler's transaction if it asks to, at the next seqno, and proposes it. */
+  private finish<R>(tx: Transaction, outcome: TransactionOutcome<R>): { result: R; txId: TxId | undefined } {
     if (!outcome.applyWrites || !tx.hasWrites) {
       tx.abort();
       return { result: outcome.result, txId: undefined };
