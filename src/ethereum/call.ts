@@ -1,0 +1,128 @@
+// Read-only execution for eth_call and eth_estimateGas: the call runs as an unsigned transaction
+// from any address (no nonce check) in the block that would come next, over a KV transaction whose
+// reads it only makes; nothing is ever written to it. Gas estimation searches the lowest gas limit
+// under which the call succeeds, starting from what it used when given all the gas allowed.
+
+import { createTx, getMinimumGasLimit, type AccessListBytes } from '@ethereumjs/tx';
+import { Address } from '@ethereumjs/util';
+import { runTx, type RunTxResult } from '@ethereumjs/vm';
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { ADDRESS_BYTES } from './ethereum-maps.js';
+import { checkFunds } from './execute.js';
+import type { ExecutionContext } from './execution-context.js';
+import { ESTIMATE_GAS_RUNS_MAX } from './limits.js';
+import { ExecutionReverted } from './revert.js';
+
+export interface CallParams {
+  /** The caller; the zero address when absent. */
+  from?: Uint8Array;
+  /** The callee; absent for a contract creation. */
+  to?: Uint8Array;
+  /** Gas limit; the most a transaction may have (see ExecutionContext.txGasLimitMax) when absent. */
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  value?: bigint;
+  data?: Uint8Array;
+  accessList?: AccessListBytes;
+}
+
+export interface CallResult {
+  status: 0 | 1;
+  /** The gas limit the call ran with. */
+  gasLimit: bigint;
+  /** What the call returned; its revert data when it reverted. */
+  returnValue: Uint8Array;
+  /** Gas charged, after refunds. */
+  gasUsed: bigint;
+  /** Gas spent before refunds: no lower gas limit can succeed. */
+  gasNeeded: bigint;
+  /** The EVM's reason when status is 0 ('revert', 'out of gas', ...). */
+  error: string | undefined;
+}
+
+/** Runs the call; refusals that Ethereum makes before execution (funds, intrinsic gas) throw a CocoError. */
+export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext): Promise<CallResult> {
+  if (params.from !== undefined && params.from.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'from' must be a 20-byte address");
+  if (params.to !== undefined && params.to.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'to' must be a 20-byte address");
+  const from = new Address(params.from ?? new Uint8Array(ADDRESS_BYTES));
+  return context.run(kvTx, async ({ vm, state, block }) => {
+    const account = await state.getAccount(from);
+    const balance = account?.balance ?? 0n;
+    const value = params.value ?? 0n;
+    const fee = params.gasPrice ?? params.maxFeePerGas ?? 0n;
+    let gasLimit = params.gas ?? context.txGasLimitMax;
+    if (gasLimit > context.txGasLimitMax) gasLimit = context.txGasLimitMax;
+    // As geth does: without a gas limit, a priced call gets what the caller's balance pays for.
+    if (params.gas === undefined && fee > 0n && balance > value && (balance - value) / fee < gasLimit) gasLimit = (balance - value) / fee;
+    let tx;
+    try {
+      tx = createTx(
+        {
+          type: 2,
+          nonce: account?.nonce ?? 0n,
+          gasLimit,
+          to: params.to,
+          value,
+          data: params.data,
+          maxFeePerGas: fee,
+          maxPriorityFeePerGas: params.maxPriorityFeePerGas ?? fee,
+          accessList: params.accessList ?? [],
+        },
+        { common: context.common, freeze: false },
+      );
+    } catch (error) {
+      throw new CocoError('InvalidArgument', `invalid call: ${error instanceof Error ? error.message.split(' (tx type=')[0] : String(error)}`);
+    }
+    // The call is unsigned: it runs as if `from` had signed it.
+    Object.defineProperty(tx, 'getSenderAddress', { value: () => from });
+    const minimum = getMinimumGasLimit(tx, from);
+    if (gasLimit < minimum) throw new CocoError('IntrinsicGasTooLow', `intrinsic gas too low: have ${gasLimit}, want ${minimum}`);
+    checkFunds(from, balance, gasLimit * fee + value);
+    let result: RunTxResult;
+    try {
+      result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
+      throw new CocoError('InvalidArgument', `call refused by the EVM: ${reason}`, { cause: error });
+    }
+    const { exceptionError, returnValue, executionGasUsed } = result.execResult;
+    // Refunds come after execution, and EIP-7623's calldata floor may exceed what execution used.
+    const spent = executionGasUsed + tx.getIntrinsicGas();
+    const gasNeeded = [spent, minimum, result.totalGasSpent].reduce((a, b) => (a > b ? a : b));
+    return {
+      status: exceptionError === undefined ? 1 : 0,
+      gasLimit,
+      returnValue,
+      gasUsed: result.totalGasSpent,
+      gasNeeded,
+      error: exceptionError?.error,
+    };
+  });
+}
+
+/**
+ * The lowest gas limit (within 1.5%) under which the call succeeds. Throws ExecutionReverted when it
+ * reverts even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise.
+ */
+export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext): Promise<bigint> {
+  const full = await call(kvTx, params, context);
+  if (full.status === 0) {
+    if (full.error === 'revert') throw new ExecutionReverted(full.returnValue);
+    throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit}): ${full.error}`);
+  }
+  const succeeds = async (gas: bigint): Promise<boolean> => (await call(kvTx, { ...params, gas }, context)).status === 1;
+  // Refunds and the 63/64 rule make the gas used a lower bound, often sufficient already.
+  if (await succeeds(full.gasNeeded)) return full.gasNeeded;
+  let low = full.gasNeeded;
+  let high = full.gasLimit;
+  for (let runs = 2; runs < ESTIMATE_GAS_RUNS_MAX && (high - low) * 1000n > high * 15n; runs++) {
+    // Bisect, but no further up than twice the highest failure: the answer is usually close to it.
+    const middle = (low + high) / 2n < low * 2n ? (low + high) / 2n : low * 2n;
+    if (await succeeds(middle)) high = middle;
+    else low = middle;
+  }
+  return high;
+}

@@ -1,0 +1,384 @@
+// The Ethereum JSON-RPC methods Coco answers, over a small backend that node/ provides: KV reads of
+// the node's current state, Coco write transactions, and how far the node knows them Committed.
+// Block tags name the latest block whose Coco transaction is Committed (latest = safe = finalized =
+// pending); state is always read as it is now on this node, so a state query for an older block
+// is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
+
+import { bigIntToBytes, bytesToHex, setLengthLeft } from '@ethereumjs/util';
+import { CocoError } from '../errors.js';
+import type { Transaction } from '../kv/transaction.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { readAccount, readCode, readStorage } from './account-state.js';
+import type { ChainBlock } from './blocks.js';
+import { call, estimateGas } from './call.js';
+import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
+import { executeTransaction } from './execute.js';
+import type { ExecutionContext } from './execution-context.js';
+import { JsonRpcError, type JsonRpcMethods } from './json-rpc.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX } from './limits.js';
+import { ExecutionReverted } from './revert.js';
+import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
+import {
+  data,
+  invalidParams,
+  parseAddress,
+  parseBlockSelector,
+  parseCallParams,
+  parseData,
+  parseHash,
+  parseQuantity,
+  quantity,
+  type BlockSelector,
+} from './rpc-values.js';
+import { decodeRawTransaction, parseTransaction } from './sender.js';
+
+/** What the Ethereum methods need from the node. */
+export interface EthereumBackend {
+  /** A KV transaction over the node's current state, only read and then dropped (never committed). */
+  readTransaction(): Transaction;
+  /**
+   * Runs `work` in a new Coco transaction and commits it, running it again in a new transaction if
+   * the commit meets a TransactionConflict. Resolves with `work`'s result and the committed
+   * transaction's TxID; when `work` throws, nothing is committed and the error comes back.
+   */
+  writeTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<{ result: T; txId: TxId }>;
+  /**
+   * The seqno this node knows to be Committed: every transaction of its current state up to it is
+   * final (the KV keeps, as a key's version, the seqno of the transaction that wrote it).
+   */
+  commitSeqno(): bigint;
+  /** The TxID of the transaction at `seqno` in this node's ledger (for receipts); undefined when unknown. */
+  txIdAt(seqno: bigint): TxId | undefined;
+}
+
+export interface EthereumMethodsOptions {
+  /** What web3_clientVersion answers. */
+  clientVersion: string;
+  /** What eth_gasPrice answers, in wei: Coco's base fee is 0, so 0 by default. */
+  gasPrice?: bigint;
+}
+
+function arity(params: unknown[], min: number, max: number, usage: string): void {
+  if (params.length < min || params.length > max) throw invalidParams(`expected ${usage}, got ${params.length} parameters`);
+}
+
+function fullTransactions(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidParams('the second parameter must be a boolean: true for full transactions, false for hashes');
+  return value;
+}
+
+/** The JSON-RPC method table, answering from `backend` with `context`'s chain settings. */
+export function ethereumMethods(backend: EthereumBackend, context: ExecutionContext, options: EthereumMethodsOptions): JsonRpcMethods {
+  const { maps, blocks } = context;
+
+  /** Runs `work` over a read transaction that is dropped when it settles. */
+  async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
+    const tx = backend.readTransaction();
+    try {
+      return await work(tx);
+    } finally {
+      if (tx.isOpen) tx.abort();
+    }
+  }
+
+  function isCommitted(seqno: bigint | undefined): seqno is bigint {
+    return seqno !== undefined && seqno <= backend.commitSeqno();
+  }
+
+  function latest(tx: Transaction): bigint {
+    return blocks.latestCommitted(tx, isCommitted);
+  }
+
+  /** The number `selector` names among committed blocks; undefined when there is no such block. */
+  function resolveBlock(tx: Transaction, selector: BlockSelector): bigint | undefined {
+    const last = latest(tx);
+    if ('hash' in selector) {
+      const number = blocks.numberOf(tx, selector.hash);
+      return number !== undefined && number <= last ? number : undefined;
+    }
+    if ('number' in selector) return selector.number <= last ? selector.number : undefined;
+    return selector.tag === 'earliest' ? 0n : last;
+  }
+
+  /** Refuses a state query for any block but the latest: only the current state is kept. */
+  function checkCurrentState(tx: Transaction, selector: BlockSelector): void {
+    if ('tag' in selector && selector.tag !== 'earliest') return;
+    const number = resolveBlock(tx, selector);
+    if (number === undefined) throw new JsonRpcError(-32000, 'header not found');
+    const last = latest(tx);
+    if (number < last) {
+      throw new JsonRpcError(-32000, `historical state is not available: Coco keeps the current state only (block ${last}); query "latest"`);
+    }
+  }
+
+  function location(tx: Transaction, number: bigint): Location | undefined {
+    if (!isCommitted(blocks.seqnoOf(tx, number))) return undefined;
+    const block = blocks.get(tx, number);
+    return block === undefined ? undefined : { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp };
+  }
+
+  function storedTransaction(tx: Transaction, hash: Uint8Array): TransactionRecord | undefined {
+    const value = tx.map(maps.transactions).get(hash);
+    return value === undefined ? undefined : decodeTransaction(value);
+  }
+
+  function storedReceipt(tx: Transaction, hash: Uint8Array): ReceiptRecord {
+    const value = tx.map(maps.receipts).get(hash);
+    if (value === undefined) throw new CocoError('InternalError', `the receipt of stored transaction ${bytesToHex(hash)} is missing`);
+    return decodeReceipt(value);
+  }
+
+  function blockJson(tx: Transaction, block: ChainBlock, full: boolean): Record<string, unknown> {
+    let content;
+    if (block.txHash !== undefined) {
+      const record = storedTransaction(tx, block.txHash);
+      if (record === undefined) throw new CocoError('InternalError', `the transaction of block ${block.number} is missing`);
+      const transaction = full
+        ? transactionObject(block.txHash, record, parseTransaction(record.raw, context.common), {
+            blockNumber: block.number,
+            blockHash: block.hash,
+            timestamp: block.timestamp,
+          })
+        : data(block.txHash);
+      content = { receipt: storedReceipt(tx, block.txHash), transaction, transactionBytes: record.raw.length };
+    }
+    return blockObject(block, content, context.blockGasLimit, context.coinbase.toString());
+  }
+
+  async function stateQuery<T>(params: unknown[], usage: string, max: number, work: (tx: Transaction, address: Uint8Array) => T): Promise<T> {
+    arity(params, 1, max, usage);
+    const address = parseAddress(params[0], 'address');
+    const selector = parseBlockSelector(params[max - 1], 'block');
+    return reading((tx) => {
+      checkCurrentState(tx, selector);
+      return work(tx, address);
+    });
+  }
+
+  function logMatcher(filter: Record<string, unknown>): (address: Uint8Array, topics: Uint8Array[]) => boolean {
+    const addressField = filter.address;
+    const addresses =
+      addressField === undefined || addressField === null
+        ? undefined
+        : new Set((Array.isArray(addressField) ? addressField : [addressField]).map((a, i) => data(parseAddress(a, `filter.address[${i}]`))));
+    const topicsField = filter.topics ?? [];
+    if (!Array.isArray(topicsField) || topicsField.length > 4) throw invalidParams('filter.topics must be a list of at most 4 positions');
+    const positions = topicsField.map((position, i) => {
+      if (position === null) return undefined;
+      const alternatives = Array.isArray(position) ? position : [position];
+      if (alternatives.includes(null)) return undefined;
+      return new Set(alternatives.map((topic, j) => data(parseHash(topic, `filter.topics[${i}][${j}]`))));
+    });
+    return (address, topics) =>
+      (addresses === undefined || addresses.has(data(address))) &&
+      positions.every((wanted, i) => wanted === undefined || (topics[i] !== undefined && wanted.has(data(topics[i] as Uint8Array))));
+  }
+
+  const methods: Record<string, (params: unknown[]) => Promise<unknown>> = {
+    async web3_clientVersion() {
+      return options.clientVersion;
+    },
+    async net_version() {
+      return context.chainId.toString();
+    },
+    async eth_chainId() {
+      return quantity(context.chainId);
+    },
+    async eth_syncing() {
+      return false;
+    },
+    async eth_accounts() {
+      return [];
+    },
+    async eth_gasPrice() {
+      return quantity(options.gasPrice ?? 0n);
+    },
+    async eth_maxPriorityFeePerGas() {
+      return '0x0';
+    },
+    async eth_blockNumber() {
+      return reading((tx) => quantity(latest(tx)));
+    },
+
+    async eth_getBalance(params) {
+      return stateQuery(params, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.balance ?? 0n));
+    },
+    async eth_getTransactionCount(params) {
+      return stateQuery(params, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.nonce ?? 0n));
+    },
+    async eth_getCode(params) {
+      return stateQuery(params, '[address, block]', 2, (tx, address) => data(readCode(tx, maps, address)));
+    },
+    async eth_getStorageAt(params) {
+      arity(params, 2, 3, '[address, slot, block]');
+      const slot = setLengthLeft(bigIntToBytes(parseQuantity(params[1], 'slot')), HASH_BYTES);
+      return stateQuery([params[0], params[2]], '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
+    },
+
+    async eth_call(params) {
+      arity(params, 1, 3, '[call, block]');
+      if (params[2] !== undefined && params[2] !== null && Object.keys(params[2] as object).length > 0) {
+        throw invalidParams('state overrides are not supported');
+      }
+      const callParams = parseCallParams(params[0], context.chainId);
+      const selector = parseBlockSelector(params[1], 'block');
+      const result = await reading(async (tx) => {
+        checkCurrentState(tx, selector);
+        return call(tx, callParams, context);
+      });
+      if (result.status === 1) return data(result.returnValue);
+      if (result.error === 'revert') throw new ExecutionReverted(result.returnValue);
+      throw new JsonRpcError(-32000, result.error ?? 'execution failed');
+    },
+    async eth_estimateGas(params) {
+      arity(params, 1, 2, '[call, block]');
+      const callParams = parseCallParams(params[0], context.chainId);
+      const selector = parseBlockSelector(params[1], 'block');
+      return reading(async (tx) => {
+        checkCurrentState(tx, selector);
+        return quantity(await estimateGas(tx, callParams, context));
+      });
+    },
+
+    async eth_sendRawTransaction(params) {
+      arity(params, 1, 1, '[signed transaction]');
+      // Decoding recovers the sender now, before the Coco transaction, off the execution path.
+      const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
+      await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context));
+      return data(decoded.hash);
+    },
+
+    async eth_getTransactionByHash(params) {
+      arity(params, 1, 1, '[transaction hash]');
+      const hash = parseHash(params[0], 'transaction hash');
+      return reading((tx) => {
+        const record = storedTransaction(tx, hash);
+        if (record === undefined) return null;
+        return transactionObject(hash, record, parseTransaction(record.raw, context.common), location(tx, record.blockNumber));
+      });
+    },
+    async eth_getTransactionReceipt(params) {
+      arity(params, 1, 1, '[transaction hash]');
+      const hash = parseHash(params[0], 'transaction hash');
+      return reading((tx) => {
+        const record = storedTransaction(tx, hash);
+        const seqno = tx.map(maps.receipts).getVersionOfPreviousWrite(hash);
+        if (record === undefined || !isCommitted(seqno)) return null;
+        const where = location(tx, record.blockNumber);
+        if (where === undefined) return null;
+        const txId = backend.txIdAt(seqno);
+        const parsed = parseTransaction(record.raw, context.common);
+        return receiptObject(hash, record, parsed, storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
+      });
+    },
+
+    async eth_getBlockByNumber(params) {
+      arity(params, 1, 2, '[block, full transactions]');
+      const selector = parseBlockSelector(params[0], 'block');
+      const full = fullTransactions(params[1]);
+      return reading((tx) => {
+        const number = resolveBlock(tx, selector);
+        const block = number === undefined ? undefined : blocks.get(tx, number);
+        return block === undefined ? null : blockJson(tx, block, full);
+      });
+    },
+    async eth_getBlockByHash(params) {
+      arity(params, 1, 2, '[block hash, full transactions]');
+      const hash = parseHash(params[0], 'block hash');
+      const full = fullTransactions(params[1]);
+      return reading((tx) => {
+        const number = resolveBlock(tx, { hash });
+        const block = number === undefined ? undefined : blocks.get(tx, number);
+        return block === undefined ? null : blockJson(tx, block, full);
+      });
+    },
+
+    async eth_getLogs(params) {
+      arity(params, 1, 1, '[filter]');
+      const filter = params[0];
+      if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+        throw invalidParams('the filter must be an object like { fromBlock, toBlock, address, topics }');
+      }
+      const fields = filter as Record<string, unknown>;
+      const matches = logMatcher(fields);
+      return reading((tx) => {
+        let from: bigint;
+        let to: bigint;
+        if (fields.blockHash !== undefined) {
+          if (fields.fromBlock !== undefined || fields.toBlock !== undefined) throw invalidParams('a filter has either blockHash or fromBlock/toBlock');
+          const number = resolveBlock(tx, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
+          if (number === undefined) throw new JsonRpcError(-32000, 'unknown block');
+          from = to = number;
+        } else {
+          const last = latest(tx);
+          from = resolveBlock(tx, parseBlockSelector(fields.fromBlock, 'filter.fromBlock')) ?? last + 1n;
+          to = resolveBlock(tx, parseBlockSelector(fields.toBlock, 'filter.toBlock')) ?? last;
+          // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
+          if (from > to) return [];
+        }
+        if (to - from >= BigInt(LOGS_BLOCK_RANGE_MAX)) {
+          throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
+        }
+        const found: Record<string, unknown>[] = [];
+        for (let number = from; number <= to; number++) {
+          const block = blocks.get(tx, number);
+          if (block?.txHash === undefined) continue;
+          const receipt = storedReceipt(tx, block.txHash);
+          const where = { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp };
+          const objects = logObjects(block.txHash, receipt, where);
+          receipt.logs.forEach((log, i) => {
+            if (matches(log.address, log.topics)) found.push(objects[i] as Record<string, unknown>);
+          });
+          if (found.length > LOGS_RESULTS_MAX) {
+            throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results: narrow the block range or the filter`);
+          }
+        }
+        return found;
+      });
+    },
+
+    async eth_feeHistory(params) {
+      arity(params, 2, 3, '[block count, newest block, reward percentiles]');
+      // Some clients send the block count as a JSON number rather than a quantity.
+      const count = Number.isSafeInteger(params[0]) ? BigInt(params[0] as number) : parseQuantity(params[0], 'block count');
+      if (count < 1n) throw invalidParams('block count must be at least 1');
+      const percentiles = params[2] ?? [];
+      if (
+        !Array.isArray(percentiles) ||
+        percentiles.length > FEE_HISTORY_PERCENTILES_MAX ||
+        percentiles.some((p, i) => typeof p !== 'number' || !(p >= 0 && p <= 100) || (i > 0 && p < (percentiles[i - 1] as number)))
+      ) {
+        throw invalidParams(`reward percentiles must be at most ${FEE_HISTORY_PERCENTILES_MAX} ascending numbers from 0 to 100`);
+      }
+      return reading((tx) => {
+        const newest = resolveBlock(tx, parseBlockSelector(params[1], 'newest block'));
+        if (newest === undefined) throw new JsonRpcError(-32000, 'header not found');
+        const span = count < BigInt(FEE_HISTORY_BLOCKS_MAX) ? count : BigInt(FEE_HISTORY_BLOCKS_MAX);
+        const oldest = newest + 1n > span ? newest + 1n - span : 0n;
+        const gasUsedRatio: number[] = [];
+        const reward: string[][] = [];
+        for (let number = oldest; number <= newest; number++) {
+          const txHash = blocks.get(tx, number)?.txHash;
+          const gasUsed = txHash === undefined ? 0n : storedReceipt(tx, txHash).gasUsed;
+          gasUsedRatio.push(Number(gasUsed) / Number(context.blockGasLimit));
+          if (percentiles.length > 0) {
+            const record = txHash === undefined ? undefined : storedTransaction(tx, txHash);
+            const fee = record === undefined ? 0n : effectiveGasPrice(parseTransaction(record.raw, context.common));
+            reward.push(percentiles.map(() => quantity(fee)));
+          }
+        }
+        const history: Record<string, unknown> = {
+          oldestBlock: quantity(oldest),
+          baseFeePerGas: gasUsedRatio.map(() => '0x0').concat('0x0'),
+          gasUsedRatio,
+          baseFeePerBlobGas: gasUsedRatio.map(() => '0x0').concat('0x0'),
+          blobGasUsedRatio: gasUsedRatio.map(() => 0),
+        };
+        if (percentiles.length > 0) history.reward = reward;
+        return history;
+      });
+    },
+  };
+  return methods;
+}

@@ -1,0 +1,257 @@
+// EthereumJS's state manager over Coco's KV: accounts, code and storage read through a KV
+// transaction, with the changes of the running Ethereum transaction kept in memory (an overlay
+// with an undo journal, so checkpoints cost nothing and a revert undoes only what changed since).
+// Nothing reaches the KV transaction before `flush()`, which the executor calls once the Ethereum
+// transaction is final. There is no Merkle-Patricia trie: Coco's Merkle tree commits to the state.
+
+import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
+import { Account, KECCAK256_NULL, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { CocoError, invariant } from '../errors.js';
+import type { MapHandle } from '../kv/map-handle.js';
+import type { Transaction } from '../kv/transaction.js';
+import { decodeAccount, encodeAccount, storageKey, type AccountRecord, type EthereumMaps } from './ethereum-maps.js';
+
+/** What getStateRoot answers: Coco keeps no state trie, so there is no Ethereum state root. */
+export const NO_STATE_ROOT = new Uint8Array(32);
+
+/** The latest value the running transaction gave one piece of state. */
+type Change =
+  | { kind: 'account'; address: Uint8Array; account: AccountRecord | undefined }
+  | { kind: 'storage'; address: Uint8Array; slot: Uint8Array; value: Uint8Array }
+  | { kind: 'code'; hash: Uint8Array; code: Uint8Array }
+  /** Storage of the address as stored before this transaction is gone (later writes still count). */
+  | { kind: 'cleared'; address: Uint8Array };
+
+interface Bound {
+  accounts: MapHandle;
+  code: MapHandle;
+  storage: MapHandle;
+}
+
+const accountKey = (address: Uint8Array): string => `a${bytesToHex(address)}`;
+const clearedKey = (address: Uint8Array): string => `x${bytesToHex(address)}`;
+const storagePrefix = (address: Uint8Array): string => `s${bytesToHex(address)}`;
+const codeKey = (hash: Uint8Array): string => `c${bytesToHex(hash)}`;
+
+function toAccount(record: AccountRecord): Account {
+  return new Account(record.nonce, record.balance, null, record.codeHash ?? KECCAK256_NULL);
+}
+
+function toRecord(account: Account): AccountRecord {
+  const codeHash = equalsBytes(account.codeHash, KECCAK256_NULL) ? undefined : account.codeHash;
+  return { nonce: account.nonce, balance: account.balance, codeHash };
+}
+
+export class KvStateManager implements StateManagerInterface {
+  readonly #maps: EthereumMaps;
+  #bound: Bound | undefined;
+  readonly #overlay = new Map<string, Change>();
+  /** Per change, the overlay entry it replaced (undefined: none), oldest first. */
+  readonly #journal: { key: string; previous: Change | undefined }[] = [];
+  /** Journal length at each open checkpoint. */
+  readonly #checkpoints: number[] = [];
+
+  /** Values as they were before the running transaction: what SSTORE's gas rules call "original". */
+  readonly originalStorageCache = {
+    get: async (address: Address, key: Uint8Array): Promise<Uint8Array> => this.#stored(address.bytes, key),
+    clear: (): void => {},
+  };
+
+  constructor(maps: EthereumMaps) {
+    this.#maps = maps;
+  }
+
+  /** Starts an Ethereum transaction over `tx`: reads go through it, and no change is pending. */
+  bind(tx: Transaction): void {
+    invariant(this.#bound === undefined, 'a state manager serves one KV transaction at a time');
+    this.#bound = { accounts: tx.map(this.#maps.accounts), code: tx.map(this.#maps.code), storage: tx.map(this.#maps.storage) };
+  }
+
+  /** Forgets the KV transaction and every change not flushed. */
+  release(): void {
+    this.#bound = undefined;
+    this.#overlay.clear();
+    this.#journal.length = 0;
+    this.#checkpoints.length = 0;
+  }
+
+  #kv(): Bound {
+    if (this.#bound === undefined) {
+      throw new CocoError('InternalError', 'the Ethereum state manager was used outside an execution (no KV transaction bound)');
+    }
+    return this.#bound;
+  }
+
+  #set(key: string, change: Change): void {
+    this.#journal.push({ key, previous: this.#overlay.get(key) });
+    this.#overlay.set(key, change);
+  }
+
+  #stored(address: Uint8Array, slot: Uint8Array): Uint8Array {
+    return this.#kv().storage.get(storageKey(address, slot)) ?? new Uint8Array(0);
+  }
+
+  #record(address: Uint8Array): AccountRecord | undefined {
+    const change = this.#overlay.get(accountKey(address));
+    if (change !== undefined) {
+      invariant(change.kind === 'account', 'account keys hold account changes');
+      return change.account;
+    }
+    const stored = this.#kv().accounts.get(address);
+    return stored === undefined ? undefined : decodeAccount(stored);
+  }
+
+  async getAccount(address: Address): Promise<Account | undefined> {
+    const record = this.#record(address.bytes);
+    return record === undefined ? undefined : toAccount(record);
+  }
+
+  async putAccount(address: Address, account?: Account): Promise<void> {
+    if (account === undefined) return this.deleteAccount(address);
+    this.#set(accountKey(address.bytes), { kind: 'account', address: address.bytes, account: toRecord(account) });
+  }
+
+  /** Deletes the account and, as Ethereum does, its storage. */
+  async deleteAccount(address: Address): Promise<void> {
+    this.#set(accountKey(address.bytes), { kind: 'account', address: address.bytes, account: undefined });
+    await this.clearStorage(address);
+  }
+
+  async modifyAccountFields(address: Address, fields: AccountFields): Promise<void> {
+    const account = (await this.getAccount(address)) ?? new Account();
+    account.nonce = fields.nonce ?? account.nonce;
+    account.balance = fields.balance ?? account.balance;
+    account.codeHash = fields.codeHash ?? account.codeHash;
+    await this.putAccount(address, account);
+  }
+
+  async putCode(address: Address, code: Uint8Array): Promise<void> {
+    let codeHash = KECCAK256_NULL;
+    if (code.length > 0) {
+      codeHash = keccak_256(code);
+      this.#set(codeKey(codeHash), { kind: 'code', hash: codeHash, code });
+    }
+    await this.modifyAccountFields(address, { codeHash });
+  }
+
+  async getCode(address: Address): Promise<Uint8Array> {
+    const codeHash = this.#record(address.bytes)?.codeHash;
+    if (codeHash === undefined) return new Uint8Array(0);
+    const change = this.#overlay.get(codeKey(codeHash));
+    if (change !== undefined) {
+      invariant(change.kind === 'code', 'code keys hold code changes');
+      return change.code;
+    }
+    const code = this.#kv().code.get(codeHash);
+    invariant(code !== undefined, `the code of ${address.toString()} (hash ${bytesToHex(codeHash)}) is stored`);
+    return code;
+  }
+
+  async getCodeSize(address: Address): Promise<number> {
+    return (await this.getCode(address)).length;
+  }
+
+  async getStorage(address: Address, slot: Uint8Array): Promise<Uint8Array> {
+    const change = this.#overlay.get(storagePrefix(address.bytes) + bytesToHex(slot));
+    if (change !== undefined) {
+      invariant(change.kind === 'storage', 'storage keys hold storage changes');
+      return change.value;
+    }
+    if (this.#overlay.has(clearedKey(address.bytes))) return new Uint8Array(0);
+    return this.#stored(address.bytes, slot);
+  }
+
+  async putStorage(address: Address, slot: Uint8Array, value: Uint8Array): Promise<void> {
+    if (slot.length !== 32) throw new CocoError('InternalError', `a storage slot is 32 bytes, got ${slot.length}`);
+    const key = storagePrefix(address.bytes) + bytesToHex(slot);
+    this.#set(key, { kind: 'storage', address: address.bytes, slot, value: unpadBytes(value) });
+  }
+
+  async clearStorage(address: Address): Promise<void> {
+    const prefix = storagePrefix(address.bytes);
+    for (const [key, change] of this.#overlay) {
+      if (change.kind === 'storage' && key.startsWith(prefix) && change.value.length > 0) {
+        this.#set(key, { ...change, value: new Uint8Array(0) });
+      }
+    }
+    this.#set(clearedKey(address.bytes), { kind: 'cleared', address: address.bytes });
+  }
+
+  async checkpoint(): Promise<void> {
+    this.#checkpoints.push(this.#journal.length);
+  }
+
+  async commit(): Promise<void> {
+    invariant(this.#checkpoints.pop() !== undefined, 'commit matches a checkpoint');
+  }
+
+  async revert(): Promise<void> {
+    const length = this.#checkpoints.pop();
+    invariant(length !== undefined, 'revert matches a checkpoint');
+    while (this.#journal.length > length) {
+      const { key, previous } = this.#journal.pop() as { key: string; previous: Change | undefined };
+      if (previous === undefined) this.#overlay.delete(key);
+      else this.#overlay.set(key, previous);
+    }
+  }
+
+  /**
+   * Writes the running transaction's changes to the KV transaction: storage of cleared (deleted or
+   * re-created) accounts, storage slots (zero ones removed), code still referenced by an account,
+   * then accounts. Call it once, when every checkpoint is closed.
+   */
+  flush(): void {
+    invariant(this.#checkpoints.length === 0, 'flush happens outside any checkpoint');
+    const kv = this.#kv();
+    const codeInUse = new Set<string>();
+    for (const change of this.#overlay.values()) {
+      if (change.kind === 'cleared') this.#clearStored(change.address);
+      else if (change.kind === 'account' && change.account?.codeHash !== undefined) codeInUse.add(codeKey(change.account.codeHash));
+    }
+    for (const [key, change] of this.#overlay) {
+      if (change.kind === 'storage') {
+        const k = storageKey(change.address, change.slot);
+        if (change.value.length === 0) kv.storage.delete(k);
+        else kv.storage.set(k, change.value);
+      } else if (change.kind === 'code' && codeInUse.has(key)) {
+        kv.code.set(change.hash, change.code);
+      }
+    }
+    for (const change of this.#overlay.values()) {
+      if (change.kind !== 'account') continue;
+      if (change.account === undefined) kv.accounts.delete(change.address);
+      else kv.accounts.set(change.address, encodeAccount(change.account));
+    }
+  }
+
+  /** Removes an account's stored slots. Only an account that is stored can have any. */
+  #clearStored(address: Uint8Array): void {
+    const kv = this.#kv();
+    if (kv.accounts.get(address) === undefined) return;
+    const keys: Uint8Array[] = [];
+    for (const [key] of kv.storage.range({ from: storageKey(address, new Uint8Array(32)) })) {
+      if (!equalsBytes(key.subarray(0, address.length), address)) break;
+      keys.push(key);
+    }
+    for (const key of keys) kv.storage.delete(key);
+  }
+
+  async getStateRoot(): Promise<Uint8Array> {
+    return NO_STATE_ROOT;
+  }
+
+  async setStateRoot(): Promise<void> {
+    throw new CocoError('Unsupported', 'Coco keeps no Ethereum state trie: there is no state root to go back to');
+  }
+
+  async hasStateRoot(): Promise<boolean> {
+    return false;
+  }
+
+  clearCaches(): void {}
+
+  shallowCopy(): StateManagerInterface {
+    throw new CocoError('Unsupported', 'the KV state manager cannot be copied: it serves one KV transaction at a time');
+  }
+}

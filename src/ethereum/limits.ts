@@ -1,0 +1,26 @@
+// Limits of the Ethereum adapter, kept together: every raw transaction, JSON-RPC request and query
+// range is checked against them at the boundary, so no request can make a node do unbounded work.
+
+/** Largest signed transaction accepted (geth's txMaxSize): Osaka's initcode cap (48 KiB) fits with room. */
+export const RAW_TRANSACTION_BYTES_MAX = 128 * 1024;
+
+/** Most requests in one JSON-RPC batch (ethers.js sends at most 100). */
+export const BATCH_REQUESTS_MAX = 1000;
+
+/** Widest block range of one eth_getLogs query (one block holds one transaction). */
+export const LOGS_BLOCK_RANGE_MAX = 10_000;
+
+/** Most logs one eth_getLogs query returns before asking the caller to narrow it (Infura's figure). */
+export const LOGS_RESULTS_MAX = 10_000;
+
+/** Most blocks one eth_feeHistory query covers (geth's figure). */
+export const FEE_HISTORY_BLOCKS_MAX = 1024;
+
+/** Most reward percentiles one eth_feeHistory query asks for. */
+export const FEE_HISTORY_PERCENTILES_MAX = 100;
+
+/** Most executions eth_estimateGas runs in its search for the lowest sufficient gas limit. */
+export const ESTIMATE_GAS_RUNS_MAX = 32;
+
+/** Default gas limit of every block (and so the cap of each transaction, with Osaka's 2^24 cap). */
+export const BLOCK_GAS_LIMIT_DEFAULT = 30_000_000n;

@@ -1,0 +1,114 @@
+// Ethereum JSON-RPC's value encodings: quantities ("0x"-prefixed hex without leading zeros), data
+// ("0x"-prefixed hex bytes), block selectors (tags, numbers, EIP-1898 objects) and call objects.
+// Parsers check every parameter at the boundary and throw JsonRpcError -32602 naming the culprit.
+
+import type { AccessListBytes } from '@ethereumjs/tx';
+import { bytesToHex } from '@ethereumjs/util';
+import type { CallParams } from './call.js';
+import { ADDRESS_BYTES, HASH_BYTES } from './ethereum-maps.js';
+import { JsonRpcError } from './json-rpc.js';
+
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+const DATA = /^0x(?:[0-9a-fA-F]{2})*$/;
+
+export function invalidParams(message: string): JsonRpcError {
+  return new JsonRpcError(-32602, message);
+}
+
+export function quantity(value: bigint | number): string {
+  return `0x${value.toString(16)}`;
+}
+
+export function data(bytes: Uint8Array): string {
+  return bytesToHex(bytes);
+}
+
+/** A quantity up to 256 bits. Leading zeros are tolerated, as geth does. */
+export function parseQuantity(value: unknown, name: string): bigint {
+  if (typeof value !== 'string' || !QUANTITY.test(value)) {
+    throw invalidParams(`${name} must be a hex quantity like "0x1a", got ${JSON.stringify(value)}`);
+  }
+  return BigInt(value);
+}
+
+export function parseData(value: unknown, name: string, length?: number): Uint8Array {
+  if (typeof value !== 'string' || !DATA.test(value)) {
+    throw invalidParams(`${name} must be 0x-prefixed hex bytes, got ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  const bytes = Buffer.from(value.slice(2), 'hex');
+  if (length !== undefined && bytes.length !== length) {
+    throw invalidParams(`${name} must be ${length} bytes, got ${bytes.length}`);
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+export function parseAddress(value: unknown, name: string): Uint8Array {
+  return parseData(value, name, ADDRESS_BYTES);
+}
+
+export function parseHash(value: unknown, name: string): Uint8Array {
+  return parseData(value, name, HASH_BYTES);
+}
+
+export type BlockTag = 'latest' | 'pending' | 'safe' | 'finalized' | 'earliest';
+
+export type BlockSelector = { tag: BlockTag } | { number: bigint } | { hash: Uint8Array };
+
+const TAGS: readonly string[] = ['latest', 'pending', 'safe', 'finalized', 'earliest'];
+
+/** A block tag, a block number, or an EIP-1898 object ({ blockNumber } or { blockHash }); 'latest' when absent. */
+export function parseBlockSelector(value: unknown, name: string): BlockSelector {
+  if (value === undefined || value === null) return { tag: 'latest' };
+  if (typeof value === 'string') {
+    if (TAGS.includes(value)) return { tag: value as BlockTag };
+    return { number: parseQuantity(value, name) };
+  }
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const { blockHash, blockNumber } = value as Record<string, unknown>;
+    if (blockHash !== undefined && blockNumber === undefined) return { hash: parseHash(blockHash, `${name}.blockHash`) };
+    if (blockNumber !== undefined && blockHash === undefined) return parseBlockSelector(blockNumber, `${name}.blockNumber`);
+  }
+  throw invalidParams(`${name} must be a block number, a tag (latest, pending, safe, finalized, earliest) or { blockHash } / { blockNumber }`);
+}
+
+function optional<T>(object: Record<string, unknown>, field: string, parse: (value: unknown, name: string) => T): T | undefined {
+  const value = object[field];
+  return value === undefined || value === null ? undefined : parse(value, `call.${field}`);
+}
+
+function parseAccessList(value: unknown, name: string): AccessListBytes {
+  if (!Array.isArray(value)) throw invalidParams(`${name} must be a list of { address, storageKeys }`);
+  return value.map((item, i) => {
+    const { address, storageKeys } = (item ?? {}) as Record<string, unknown>;
+    if (!Array.isArray(storageKeys)) throw invalidParams(`${name}[${i}].storageKeys must be a list of 32-byte keys`);
+    return [parseAddress(address, `${name}[${i}].address`), storageKeys.map((key, j) => parseHash(key, `${name}[${i}].storageKeys[${j}]`))];
+  });
+}
+
+/** The transaction-call object of eth_call and eth_estimateGas. */
+export function parseCallParams(value: unknown, chainId: bigint): CallParams {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidParams('the call must be an object like { from, to, data, value, gas }');
+  }
+  const object = value as Record<string, unknown>;
+  const input = optional(object, 'input', parseData);
+  const dataField = optional(object, 'data', parseData);
+  if (input !== undefined && dataField !== undefined && data(input) !== data(dataField)) {
+    throw invalidParams('call.input and call.data differ: send one of them');
+  }
+  const callChainId = optional(object, 'chainId', parseQuantity);
+  if (callChainId !== undefined && callChainId !== chainId) {
+    throw invalidParams(`call.chainId is ${callChainId}, this chain is ${chainId}`);
+  }
+  return {
+    from: optional(object, 'from', parseAddress),
+    to: optional(object, 'to', parseAddress),
+    gas: optional(object, 'gas', parseQuantity),
+    gasPrice: optional(object, 'gasPrice', parseQuantity),
+    maxFeePerGas: optional(object, 'maxFeePerGas', parseQuantity),
+    maxPriorityFeePerGas: optional(object, 'maxPriorityFeePerGas', parseQuantity),
+    value: optional(object, 'value', parseQuantity),
+    data: input ?? dataField,
+    accessList: optional(object, 'accessList', parseAccessList),
+  };
+}

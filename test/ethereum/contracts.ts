@@ -1,0 +1,136 @@
+// Solidity contracts for the Ethereum tests, compiled with solc (its default EVM target, Osaka) the
+// way a user compiles them, once per process.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export const TOKEN_SOURCE = `// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// A plain ERC-20 token: the whole supply goes to the deployer.
+contract Token {
+    string public name;
+    string public symbol;
+    uint8 public constant decimals = 18;
+    uint256 public totalSupply;
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+
+    error AllowanceExceeded(uint256 allowed, uint256 wanted);
+
+    constructor(string memory name_, string memory symbol_, uint256 supply) {
+        name = name_;
+        symbol = symbol_;
+        totalSupply = supply;
+        balanceOf[msg.sender] = supply;
+        emit Transfer(address(0), msg.sender, supply);
+    }
+
+    function transfer(address to, uint256 value) external returns (bool) {
+        _move(msg.sender, to, value);
+        return true;
+    }
+
+    function approve(address spender, uint256 value) external returns (bool) {
+        allowance[msg.sender][spender] = value;
+        emit Approval(msg.sender, spender, value);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        uint256 allowed = allowance[from][msg.sender];
+        if (allowed < value) revert AllowanceExceeded(allowed, value);
+        allowance[from][msg.sender] = allowed - value;
+        _move(from, to, value);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 value) private {
+        require(balanceOf[from] >= value, "Token: transfer amount exceeds balance");
+        balanceOf[from] -= value;
+        balanceOf[to] += value;
+        emit Transfer(from, to, value);
+    }
+}
+`;
+
+export const PROBE_SOURCE = `// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+/// Behaviours the executor must get right: a write then a revert, a loop that never ends.
+contract Probe {
+    uint256 public value;
+
+    function set(uint256 v) external {
+        value = v;
+    }
+
+    function setThenRevert(uint256 v) external {
+        value = v;
+        revert("Probe: refused");
+    }
+
+    function spin() external {
+        uint256 i;
+        while (true) {
+            i++;
+            value = i;
+        }
+    }
+
+    function previousBlockHash() external view returns (bytes32) {
+        return blockhash(block.number - 1);
+    }
+
+    function blockInfo() external view returns (uint256 number, uint256 timestamp, uint256 chainId) {
+        return (block.number, block.timestamp, block.chainid);
+    }
+}
+`;
+
+export interface Compiled {
+  abi: unknown[];
+  /** Creation bytecode, 0x-prefixed. */
+  bytecode: string;
+}
+
+interface SolcOutput {
+  errors?: { severity: string; formattedMessage: string }[];
+  contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+}
+
+let compiled: Record<string, Compiled> | undefined;
+
+/** Token and Probe, compiled (once). */
+export function contracts(): { Token: Compiled; Probe: Compiled } {
+  if (compiled === undefined) {
+    const solc = require('solc') as { compile(input: string): string };
+    const input = {
+      language: 'Solidity',
+      sources: { 'Token.sol': { content: TOKEN_SOURCE }, 'Probe.sol': { content: PROBE_SOURCE } },
+      settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    };
+    const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
+    const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
+    if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
+    compiled = {};
+    for (const file of Object.values(output.contracts)) {
+      for (const [name, contract] of Object.entries(file)) {
+        compiled[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
+      }
+    }
+  }
+  return compiled as { Token: Compiled; Probe: Compiled };
+}
+
+/**
+ * Creation code of a contract whose runtime code returns 42 using PUSH0 (0x5f), an opcode that only
+ * exists from Shanghai on: PUSH1 42, PUSH0, MSTORE, PUSH1 32, PUSH0, RETURN.
+ */
+export const PUSH0_RUNTIME = '602a5f5260205ff3';
+// Init code: PUSH1 8, PUSH1 10, PUSH0, CODECOPY (the 8 bytes after these 10), PUSH1 8, PUSH0, RETURN.
+export const PUSH0_CREATION = `0x6008600a5f3960085ff3${PUSH0_RUNTIME}`;

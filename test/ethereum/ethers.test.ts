@@ -1,0 +1,81 @@
+// ethers.js v6 used as a user would (a Wallet, a ContractFactory, contract calls, events), its
+// JSON-RPC requests answered in process by Coco's method table: every answer must parse in ethers.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ethers } from 'ethers';
+import { contracts } from './contracts.js';
+import { ETHER, TestChain, wallet } from './harness.js';
+import { InProcessProvider, MemoryBackend, methodsFor } from './memory-backend.js';
+
+async function connected(): Promise<{ provider: InProcessProvider; alice: ethers.Wallet; bob: ethers.Wallet }> {
+  const chain = await TestChain.create();
+  await chain.fund(wallet(0).address, 100n * ETHER);
+  const provider = new InProcessProvider(methodsFor(new MemoryBackend(chain)));
+  return { provider, alice: wallet(0).connect(provider), bob: wallet(1).connect(provider) };
+}
+
+test('ethers.js: fee data, a value transfer and its receipt', async () => {
+  const { provider, alice, bob } = await connected();
+  // ethers reads a base fee of 0 as "no EIP-1559" and sends legacy transactions priced at eth_gasPrice.
+  const fees = await provider.getFeeData();
+  assert.equal(fees.gasPrice, 0n);
+  assert.equal(fees.maxFeePerGas, null);
+  const sent = await alice.sendTransaction({ to: bob.address, value: ETHER });
+  assert.equal(sent.type, 0);
+  const typed = await (await alice.sendTransaction({ type: 2, to: bob.address, value: 1n })).wait();
+  assert.equal(typed?.status, 1);
+  const receipt = await sent.wait();
+  assert.equal(receipt?.status, 1);
+  assert.equal(receipt?.gasUsed, 21_000n);
+  assert.equal(await provider.getBalance(bob.address), ETHER + 1n);
+  assert.equal(await provider.getTransactionCount(alice.address), 2);
+  const block = await provider.getBlock(receipt!.blockNumber);
+  assert.equal(block?.hash, receipt?.blockHash);
+  assert.deepEqual(block?.transactions, [sent.hash]);
+  const fetched = await provider.getTransaction(sent.hash);
+  assert.equal(fetched?.from, alice.address);
+  assert.equal(await provider.getBlockNumber(), typed?.blockNumber);
+  provider.destroy();
+});
+
+test('ethers.js: an ERC-20 compiled with solc is deployed, transferred, queried, and its events listed', async () => {
+  const { provider, alice, bob } = await connected();
+  const factory = new ethers.ContractFactory(contracts().Token.abi as ethers.InterfaceAbi, contracts().Token.bytecode, alice);
+  const deployed = await factory.deploy('Coco Token', 'COCO', 1_000n * ETHER);
+  await deployed.waitForDeployment();
+  const tokenContract = new ethers.Contract(await deployed.getAddress(), contracts().Token.abi as ethers.InterfaceAbi, alice);
+  assert.equal(await tokenContract.getFunction('symbol')(), 'COCO');
+  const transfer = (await tokenContract.getFunction('transfer')(bob.address, 40n * ETHER)) as ethers.ContractTransactionResponse;
+  const receipt = await transfer.wait();
+  assert.equal(receipt?.status, 1);
+  assert.equal(await tokenContract.getFunction('balanceOf')(bob.address), 40n * ETHER);
+  const events = (await tokenContract.queryFilter(tokenContract.filters.Transfer!(alice.address), 0, 'latest')) as ethers.EventLog[];
+  assert.equal(events.length, 1);
+  assert.equal(events[0]?.args.to, bob.address);
+  assert.equal(events[0]?.args.value, 40n * ETHER);
+  const all = await tokenContract.queryFilter(tokenContract.filters.Transfer!());
+  assert.equal(all.length, 2, 'the mint and the transfer');
+  provider.destroy();
+});
+
+test('ethers.js: a revert surfaces as CALL_EXCEPTION with its reason, before anything is sent', async () => {
+  const { provider, alice, bob } = await connected();
+  const factory = new ethers.ContractFactory(contracts().Token.abi as ethers.InterfaceAbi, contracts().Token.bytecode, alice);
+  const deployed = await factory.deploy('T', 'T', 10n);
+  await deployed.waitForDeployment();
+  const asBob = new ethers.Contract(await deployed.getAddress(), contracts().Token.abi as ethers.InterfaceAbi, bob);
+  await assert.rejects(asBob.getFunction('transfer')(alice.address, 1n), (error: unknown) => {
+    assert.ok(ethers.isError(error, 'CALL_EXCEPTION'), String(error));
+    assert.equal(error.reason, 'Token: transfer amount exceeds balance');
+    return true;
+  });
+  await assert.rejects(asBob.getFunction('transferFrom')(alice.address, bob.address, 1n), (error: unknown) => {
+    assert.ok(ethers.isError(error, 'CALL_EXCEPTION'), String(error));
+    assert.equal(asBob.interface.parseError(error.data as string)?.name, 'AllowanceExceeded');
+    return true;
+  });
+  assert.equal(await provider.getTransactionCount(bob.address), 0);
+  await assert.rejects(alice.sendTransaction({ to: bob.address, value: 1000n * ETHER }), (error: unknown) => ethers.isError(error, 'INSUFFICIENT_FUNDS'));
+  provider.destroy();
+});

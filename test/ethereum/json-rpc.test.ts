@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ethers } from 'ethers';
+import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { contracts } from './contracts.js';
+import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
+import { MemoryBackend, VIEW, methodsFor } from './memory-backend.js';
+
+const alice = wallet(0);
+const bob = wallet(1);
+const token = new ethers.Interface(contracts().Token.abi as ethers.InterfaceAbi);
+const probe = new ethers.Interface(contracts().Probe.abi as ethers.InterfaceAbi);
+
+interface Reply {
+  jsonrpc: string;
+  id: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: string };
+}
+
+async function raw(methods: JsonRpcMethods, body: string): Promise<Reply | Reply[] | undefined> {
+  const answer = await handleJsonRpc(body, methods);
+  return answer === undefined ? undefined : (JSON.parse(answer) as Reply | Reply[]);
+}
+
+/** Sends one request; returns its result, or throws its error object. */
+async function rpc(methods: JsonRpcMethods, method: string, ...params: unknown[]): Promise<unknown> {
+  const reply = (await raw(methods, JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }))) as Reply;
+  assert.equal(reply.jsonrpc, '2.0');
+  assert.equal(reply.id, 7);
+  if (reply.error !== undefined) throw Object.assign(new Error(reply.error.message), reply.error);
+  return reply.result;
+}
+
+async function rpcError(methods: JsonRpcMethods, method: string, ...params: unknown[]): Promise<{ code: number; message: string; data?: string }> {
+  const reply = (await raw(methods, JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }))) as Reply;
+  assert.ok(reply.error !== undefined, `${method} should fail, got ${JSON.stringify(reply.result)}`);
+  return reply.error;
+}
+
+async function setup(): Promise<{ chain: TestChain; backend: MemoryBackend; methods: JsonRpcMethods }> {
+  const chain = await TestChain.create();
+  await chain.fund(alice.address, 100n * ETHER);
+  const backend = new MemoryBackend(chain);
+  return { chain, backend, methods: methodsFor(backend) };
+}
+
+async function sendRaw(chain: TestChain, methods: JsonRpcMethods, signer: ethers.Wallet, request: ethers.TransactionRequest): Promise<string> {
+  return (await rpc(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(signer, request)))) as string;
+}
+
+describe('JSON-RPC 2.0 protocol', () => {
+  test('malformed JSON is a -32700 parse error with a null id', async () => {
+    const { methods } = await setup();
+    const reply = (await raw(methods, '{"jsonrpc":"2.0","id":1,"method":')) as Reply;
+    assert.equal(reply.id, null);
+    assert.equal(reply.error?.code, -32700);
+  });
+
+  test('an unknown method is -32601, and so is an inherited property name', async () => {
+    const { methods } = await setup();
+    assert.equal((await rpcError(methods, 'eth_mining')).code, -32601);
+    assert.equal((await rpcError(methods, 'toString')).code, -32601);
+    assert.match((await rpcError(methods, 'eth_mining')).message, /eth_mining does not exist/);
+  });
+
+  test('invalid requests are -32600; params that are not an array are -32602', async () => {
+    const { methods } = await setup();
+    for (const body of ['42', '{"id":1,"method":"eth_chainId"}', '{"jsonrpc":"2.0","id":1,"method":5}', '{"jsonrpc":"2.0","id":{},"method":"eth_chainId"}', '[]']) {
+      const reply = (await raw(methods, body)) as Reply;
+      assert.equal(reply.error?.code, -32600, body);
+    }
+    const named = (await raw(methods, '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":{"address":"0x00"}}')) as Reply;
+    assert.equal(named.error?.code, -32602);
+  });
+
+  test('a batch answers every element in order, with a per-element error for the bad one', async () => {
+    const { methods } = await setup();
+    const replies = (await raw(
+      methods,
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] },
+        { jsonrpc: '2.0', id: 2, method: 'eth_nope', params: [] },
+        17,
+        { jsonrpc: '2.0', id: 'four', method: 'eth_getBalance', params: ['0x12'] },
+        { jsonrpc: '2.0', method: 'eth_chainId', params: [] },
+        { jsonrpc: '2.0', id: 5, method: 'net_version' },
+      ]),
+    )) as Reply[];
+    assert.deepEqual(
+      replies.map((r) => [r.id, r.result ?? r.error?.code]),
+      [
+        [1, `0x${CHAIN_ID.toString(16)}`],
+        [2, -32601],
+        [null, -32600],
+        ['four', -32602],
+        [5, CHAIN_ID.toString()],
+      ],
+    );
+  });
+
+  test('notifications get no answer', async () => {
+    const { methods } = await setup();
+    assert.equal(await raw(methods, '{"jsonrpc":"2.0","method":"eth_chainId","params":[]}'), undefined);
+    assert.equal(await raw(methods, '[{"jsonrpc":"2.0","method":"eth_chainId"}]'), undefined);
+  });
+});
+
+describe('Ethereum methods', () => {
+  test('chain and client information', async () => {
+    const { methods } = await setup();
+    assert.equal(await rpc(methods, 'eth_chainId'), `0x${CHAIN_ID.toString(16)}`);
+    assert.equal(await rpc(methods, 'net_version'), CHAIN_ID.toString());
+    assert.equal(await rpc(methods, 'web3_clientVersion'), 'Coco/test');
+    assert.equal(await rpc(methods, 'eth_syncing'), false);
+    assert.deepEqual(await rpc(methods, 'eth_accounts'), []);
+    assert.equal(await rpc(methods, 'eth_gasPrice'), '0x0');
+    assert.equal(await rpc(methods, 'eth_maxPriorityFeePerGas'), '0x0');
+    assert.equal(await rpc(methods, 'eth_blockNumber'), '0x0');
+    const genesis = (await rpc(methods, 'eth_getBlockByNumber', 'earliest', false)) as Record<string, unknown>;
+    assert.equal(genesis.number, '0x0');
+    assert.equal(genesis.baseFeePerGas, '0x0');
+    assert.deepEqual(genesis.transactions, []);
+  });
+
+  test('a value transfer: hash, balances, nonce, transaction, receipt and block agree', async () => {
+    const { chain, methods } = await setup();
+    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 5n });
+    assert.equal(await rpc(methods, 'eth_getBalance', bob.address, 'latest'), '0x5');
+    assert.equal(await rpc(methods, 'eth_getTransactionCount', alice.address, 'pending'), '0x1');
+    assert.equal(await rpc(methods, 'eth_blockNumber'), '0x1');
+    const tx = (await rpc(methods, 'eth_getTransactionByHash', hash)) as Record<string, unknown>;
+    assert.equal(tx.hash, hash);
+    assert.equal(tx.from, alice.address.toLowerCase());
+    assert.equal(tx.to, bob.address.toLowerCase());
+    assert.equal(tx.blockNumber, '0x1');
+    assert.equal(tx.type, '0x2');
+    const receipt = (await rpc(methods, 'eth_getTransactionReceipt', hash)) as Record<string, unknown>;
+    assert.equal(receipt.status, '0x1');
+    assert.equal(receipt.gasUsed, '0x5208');
+    assert.equal(receipt.blockHash, tx.blockHash);
+    assert.equal(receipt.cocoTransactionId, `${VIEW}.${chain.store.version}`);
+    const block = (await rpc(methods, 'eth_getBlockByHash', tx.blockHash, false)) as Record<string, unknown>;
+    assert.deepEqual(block.transactions, [hash]);
+    assert.equal(block.number, '0x1');
+    const full = (await rpc(methods, 'eth_getBlockByNumber', '0x1', true)) as { transactions: Record<string, unknown>[] };
+    assert.equal(full.transactions[0]?.hash, hash);
+    assert.equal(await rpc(methods, 'eth_getBlockByNumber', '0x2', false), null);
+  });
+
+  test('a receipt appears only once its Coco transaction is Committed', async () => {
+    const { chain, backend, methods } = await setup();
+    backend.holdCommit();
+    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    assert.equal(await rpc(methods, 'eth_getTransactionReceipt', hash), null);
+    assert.equal(await rpc(methods, 'eth_blockNumber'), '0x0');
+    const pending = (await rpc(methods, 'eth_getTransactionByHash', hash)) as Record<string, unknown>;
+    assert.equal(pending.blockNumber, null);
+    // State reads see the node's current state, so the next nonce is already right.
+    assert.equal(await rpc(methods, 'eth_getTransactionCount', alice.address, 'pending'), '0x1');
+    backend.committedUpTo = chain.store.version;
+    assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', hash)) as Record<string, unknown>).status, '0x1');
+    assert.equal(await rpc(methods, 'eth_blockNumber'), '0x1');
+  });
+
+  test('refusals carry Ethereum messages under -32000', async () => {
+    const { chain, methods } = await setup();
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const low = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 2n, nonce: 0 })));
+    assert.equal(low.code, -32000);
+    assert.match(low.message, /^nonce too low/);
+    const high = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, nonce: 9 })));
+    assert.match(high.message, /^nonce too high/);
+    const poor = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(bob, { to: alice.address, value: 2n })));
+    assert.match(poor.message, /^insufficient funds for gas \* price \+ value/);
+    const otherChain = await alice.signTransaction({ type: 2, chainId: 1n, nonce: 1, to: bob.address, gasLimit: 21_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });
+    const wrong = await rpcError(methods, 'eth_sendRawTransaction', otherChain);
+    assert.equal(wrong.message, `invalid chain id for signer: have 1 want ${CHAIN_ID}`);
+    const malformed = await rpcError(methods, 'eth_sendRawTransaction', '0x02c5820539');
+    assert.equal(malformed.code, -32000);
+    assert.match(malformed.message, /^rlp: /);
+    const notHex = await rpcError(methods, 'eth_sendRawTransaction', 'hello');
+    assert.equal(notHex.code, -32602);
+    const intrinsic = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, gasLimit: 20_000n })));
+    assert.equal(intrinsic.message, 'intrinsic gas too low: have 20000, want 21000');
+    const unprotected = ethers.Transaction.from({ type: 0, nonce: 1, to: bob.address, gasLimit: 21_000n, gasPrice: 0n });
+    unprotected.signature = alice.signingKey.sign(unprotected.unsignedHash);
+    assert.equal((await rpcError(methods, 'eth_sendRawTransaction', unprotected.serialized)).message, 'only replay-protected (EIP-155) transactions allowed over RPC');
+    assert.equal(await rpc(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x1');
+  });
+
+  test('eth_call and eth_estimateGas: results, revert data under code 3, refusals', async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    await sendRaw(chain, methods, alice, { to: contractAddress, data: probe.encodeFunctionData('set', [11n]) });
+    const value = await rpc(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, 'latest');
+    assert.equal(BigInt(value as string), 11n);
+    assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, '0x0', 'latest')) as string), 11n);
+    const code = (await rpc(methods, 'eth_getCode', contractAddress, 'latest')) as string;
+    assert.ok(code.length > 100);
+    const reverted = await rpcError(methods, 'eth_call', { from: alice.address, to: contractAddress, input: probe.encodeFunctionData('setThenRevert', [1n]) });
+    assert.equal(reverted.code, 3);
+    assert.equal(reverted.message, 'execution reverted: Probe: refused');
+    assert.equal(probe.parseError(reverted.data as string)?.args[0], 'Probe: refused');
+    const estimate = BigInt((await rpc(methods, 'eth_estimateGas', { from: alice.address, to: contractAddress, data: probe.encodeFunctionData('set', [3n]) })) as string);
+    assert.ok(estimate > 21_000n && estimate < 60_000n, `estimate ${estimate}`);
+    assert.equal((await rpcError(methods, 'eth_estimateGas', { to: contractAddress, data: probe.encodeFunctionData('setThenRevert', [1n]) })).code, 3);
+    const spin = await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('spin'), gas: '0x30000' });
+    assert.equal(spin.code, -32000);
+    assert.equal(spin.message, 'out of gas');
+    const historical = await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, '0x1');
+    assert.match(historical.message, /historical state is not available/);
+    assert.equal((await rpcError(methods, 'eth_getBalance', alice.address, '0x99')).message, 'header not found');
+    assert.equal((await rpcError(methods, 'eth_call', { to: contractAddress }, 'latest', { [alice.address]: { balance: '0x1' } })).code, -32602);
+  });
+
+  test('eth_getLogs filters by block range, block hash, address and topic positions', async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, {
+      data: ethers.concat([contracts().Token.bytecode, token.encodeDeploy(['T', 'T', 1000n])]),
+    });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    const carol = wallet(2);
+    await sendRaw(chain, methods, alice, { to: contractAddress, data: token.encodeFunctionData('transfer', [bob.address, 10n]) });
+    await sendRaw(chain, methods, alice, { to: contractAddress, data: token.encodeFunctionData('transfer', [carol.address, 20n]) });
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const transfer = ethers.id('Transfer(address,address,uint256)');
+    const all = (await rpc(methods, 'eth_getLogs', { fromBlock: '0x0', toBlock: 'latest', address: contractAddress })) as Record<string, unknown>[];
+    assert.equal(all.length, 3, 'mint and two transfers');
+    assert.deepEqual(
+      all.map((log) => log.blockNumber),
+      ['0x1', '0x2', '0x3'],
+    );
+    const toCarol = (await rpc(methods, 'eth_getLogs', { fromBlock: 'earliest', topics: [transfer, null, ethers.zeroPadValue(carol.address, 32)] })) as Record<string, unknown>[];
+    assert.equal(toCarol.length, 1);
+    assert.equal(BigInt(toCarol[0]?.data as string), 20n);
+    const either = (await rpc(methods, 'eth_getLogs', {
+      fromBlock: '0x2',
+      toBlock: '0x3',
+      topics: [[transfer], null, [ethers.zeroPadValue(bob.address, 32), ethers.zeroPadValue(carol.address, 32)]],
+    })) as unknown[];
+    assert.equal(either.length, 2);
+    const byHash = (await rpc(methods, 'eth_getLogs', { blockHash: toCarol[0]?.blockHash })) as unknown[];
+    assert.equal(byHash.length, 1);
+    assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', address: bob.address }), []);
+    assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x10' }), [], 'a range past the latest block is empty');
+    assert.equal((await rpcError(methods, 'eth_getLogs', { topics: ['0x12'] })).code, -32602);
+    const receipt = (await rpc(methods, 'eth_getTransactionReceipt', all[1]?.transactionHash)) as { logsBloom: string };
+    const bloom = BigInt(receipt.logsBloom);
+    assert.notEqual(bloom, 0n);
+  });
+
+  test('eth_feeHistory covers the latest blocks with zero base fees', async () => {
+    const { chain, methods } = await setup();
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n, maxFeePerGas: 5n, maxPriorityFeePerGas: 3n });
+    const history = (await rpc(methods, 'eth_feeHistory', '0x4', 'latest', [10, 90])) as Record<string, unknown>;
+    assert.equal(history.oldestBlock, '0x0');
+    assert.deepEqual(history.baseFeePerGas, ['0x0', '0x0', '0x0', '0x0']);
+    assert.deepEqual(history.reward, [
+      ['0x0', '0x0'],
+      ['0x0', '0x0'],
+      ['0x3', '0x3'],
+    ]);
+    const ratios = history.gasUsedRatio as number[];
+    assert.equal(ratios.length, 3);
+    assert.equal(ratios[1], 21_000 / 30_000_000);
+    assert.equal((await rpcError(methods, 'eth_feeHistory', '0x1', 'latest', [50, 10])).code, -32602);
+    assert.equal((await rpcError(methods, 'eth_feeHistory', 1.5, 'latest')).code, -32602);
+    assert.equal(((await rpc(methods, 'eth_feeHistory', 2, 'latest')) as { oldestBlock: string }).oldestBlock, '0x1');
+  });
+
+  test('a write that meets a conflict runs again in a new Coco transaction', async () => {
+    const { chain, backend, methods } = await setup();
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 3n }));
+    // Another writer commits a change to alice's account while the first attempt is open.
+    const original = backend.writeTransaction.bind(backend);
+    let interfered = false;
+    backend.writeTransaction = async (work) =>
+      original(async (tx) => {
+        const result = await work(tx);
+        if (!interfered) {
+          interfered = true;
+          await chain.fund(alice.address, 50n * ETHER);
+        }
+        return result;
+      });
+    await rpc(methods, 'eth_sendRawTransaction', signed);
+    assert.equal(backend.writeAttempts, 2);
+    assert.equal(await rpc(methods, 'eth_getBalance', bob.address, 'latest'), '0x3');
+    assert.equal(await rpc(methods, 'eth_getBalance', alice.address, 'latest'), ethers.toQuantity(50n * ETHER - 3n));
+  });
+});

@@ -1,0 +1,79 @@
+// A tiny in-memory EthereumBackend over a TestChain's Store: write transactions commit at once (and
+// run again on a conflict), and a test decides how far commit has gone (everything, by default).
+// Also an ethers.js provider that sends its JSON-RPC requests straight to the method table.
+
+import { ethers } from 'ethers';
+import { CocoError } from '../../src/errors.js';
+import type { Transaction } from '../../src/kv/transaction.js';
+import type { TxId } from '../../src/ledger/tx-id.js';
+import { ethereumMethods, type EthereumBackend } from '../../src/ethereum/eth-methods.js';
+import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { CHAIN_ID, type TestChain } from './harness.js';
+
+export const VIEW = 2;
+const WRITE_ATTEMPTS_MAX = 4;
+
+export class MemoryBackend implements EthereumBackend {
+  readonly chain: TestChain;
+  /** Seqnos up to this one are Committed; undefined: all of them. */
+  committedUpTo: bigint | undefined;
+  writeAttempts = 0;
+
+  constructor(chain: TestChain) {
+    this.chain = chain;
+  }
+
+  readTransaction(): Transaction {
+    return this.chain.store.beginTransaction();
+  }
+
+  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<{ result: T; txId: TxId }> {
+    for (let attempt = 1; ; attempt++) {
+      this.writeAttempts++;
+      const tx = this.chain.store.beginTransaction();
+      const result = await work(tx);
+      const seqno = this.chain.store.version + 1n;
+      try {
+        this.chain.store.commit(tx, seqno);
+      } catch (error) {
+        if (error instanceof CocoError && error.code === 'TransactionConflict' && attempt < WRITE_ATTEMPTS_MAX) continue;
+        throw error;
+      }
+      return { result, txId: { view: VIEW, seqno: Number(seqno) } };
+    }
+  }
+
+  commitSeqno(): bigint {
+    return this.committedUpTo ?? this.chain.store.version;
+  }
+
+  txIdAt(seqno: bigint): TxId | undefined {
+    return seqno >= 1n && seqno <= this.chain.store.version ? { view: VIEW, seqno: Number(seqno) } : undefined;
+  }
+
+  /** Holds commit where it is now: later transactions stay Pending until `committedUpTo` moves. */
+  holdCommit(): void {
+    this.committedUpTo = this.chain.store.version;
+  }
+}
+
+export function methodsFor(backend: MemoryBackend): JsonRpcMethods {
+  return ethereumMethods(backend, backend.chain.context, { clientVersion: 'Coco/test' });
+}
+
+/** ethers.js's JSON-RPC provider, its transport replaced by a direct call to the method table. */
+export class InProcessProvider extends ethers.JsonRpcApiProvider {
+  readonly #methods: JsonRpcMethods;
+
+  constructor(methods: JsonRpcMethods) {
+    // Without cacheTimeout -1, ethers reuses an identical request's answer for 250 ms, nonces included.
+    super(new ethers.Network('coco', CHAIN_ID), { staticNetwork: true, pollingInterval: 5, batchMaxCount: 10, cacheTimeout: -1 });
+    this.#methods = methods;
+  }
+
+  override async _send(payload: ethers.JsonRpcPayload | ethers.JsonRpcPayload[]): Promise<(ethers.JsonRpcResult | ethers.JsonRpcError)[]> {
+    const body = await handleJsonRpc(JSON.stringify(payload), this.#methods);
+    const parsed = JSON.parse(body ?? '[]') as ethers.JsonRpcResult | ethers.JsonRpcResult[];
+    return Array.isArray(parsed) ? parsed : [parsed];
+  }
+}

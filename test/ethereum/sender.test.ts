@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ethers } from 'ethers';
+import { bytesToHex } from '@ethereumjs/util';
+import { CocoError } from '../../src/errors.js';
+import { createChainCommon } from '../../src/ethereum/chain-rules.js';
+import { RAW_TRANSACTION_BYTES_MAX } from '../../src/ethereum/limits.js';
+import { decodeRawTransaction } from '../../src/ethereum/sender.js';
+import { CHAIN_ID, bytes, wallet } from './harness.js';
+
+const common = createChainCommon(CHAIN_ID);
+const alice = wallet(0);
+const base = { chainId: CHAIN_ID, nonce: 3, to: wallet(1).address, value: 9n, gasLimit: 21_000n };
+
+function refusal(code: string, message: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof CocoError, String(error));
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+test('legacy, EIP-2930 and EIP-1559 transactions decode with their sender and hash', async () => {
+  const requests: ethers.TransactionRequest[] = [
+    { ...base, type: 0, gasPrice: 5n },
+    { ...base, type: 1, gasPrice: 5n, accessList: [{ address: wallet(2).address, storageKeys: [ethers.ZeroHash] }] },
+    { ...base, type: 2, maxFeePerGas: 7n, maxPriorityFeePerGas: 2n },
+  ];
+  for (const request of requests) {
+    const signed = await alice.signTransaction(request);
+    const decoded = decodeRawTransaction(bytes(signed), common);
+    assert.equal(decoded.sender.toString(), alice.address.toLowerCase());
+    assert.equal(bytesToHex(decoded.hash), ethers.keccak256(signed));
+    assert.equal(decoded.tx.type, request.type);
+    assert.equal(decoded.tx.nonce, 3n);
+    assert.equal(decoded.tx.value, 9n);
+    assert.ok(Object.isFrozen(decoded.tx), 'frozen, so the recovered key stays cached');
+  }
+});
+
+test('a transaction signed for another chain is refused with both chain ids', async () => {
+  for (const type of [0, 1, 2]) {
+    const signed = await alice.signTransaction({ ...base, type, chainId: 1n, gasPrice: type === 2 ? undefined : 0n, maxFeePerGas: type === 2 ? 0n : undefined });
+    assert.throws(() => decodeRawTransaction(bytes(signed), common), refusal('WrongChainId', new RegExp(`^invalid chain id for signer: have 1 want ${CHAIN_ID}$`)));
+  }
+});
+
+test('malformed, unsupported, oversized and unprotected transactions are refused', async () => {
+  const cases: [string, Uint8Array, string, RegExp][] = [
+    ['empty', new Uint8Array(0), 'InvalidTransaction', /^empty transaction/],
+    ['bad RLP', bytes('0xf8ff00'), 'InvalidTransaction', /^rlp: /],
+    ['trailing bytes', bytes('0xc10000'), 'InvalidTransaction', /^rlp: /],
+    ['not a list', bytes('0x02820539'), 'InvalidTransaction', /^rlp: a transaction must be a list$/],
+    ['legacy with 3 fields', bytes('0xc3010203'), 'InvalidTransaction', /has 9 fields, got 3/],
+    ['blob', bytes('0x03c0'), 'InvalidTransaction', /^blob \(EIP-4844\) transactions are not supported/],
+    ['set-code', bytes('0x04c0'), 'InvalidTransaction', /^set-code \(EIP-7702\)/],
+    ['unknown type', bytes('0x7fc0'), 'InvalidTransaction', /^transaction type 0x7f not supported$/],
+    ['oversized', new Uint8Array(RAW_TRANSACTION_BYTES_MAX + 1).fill(0xc0), 'InvalidTransaction', /^oversized data/],
+  ];
+  for (const [what, raw, code, message] of cases) {
+    assert.throws(() => decodeRawTransaction(raw, common), refusal(code, message), what);
+  }
+  const unsigned = ethers.Transaction.from({ ...base, type: 2, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });
+  assert.throws(() => decodeRawTransaction(bytes(unsigned.unsignedSerialized), common), refusal('InvalidTransaction', /not signed/));
+  const legacy = ethers.Transaction.from({ ...base, chainId: undefined, type: 0, gasPrice: 0n });
+  legacy.signature = alice.signingKey.sign(legacy.unsignedHash);
+  assert.throws(() => decodeRawTransaction(bytes(legacy.serialized), common), refusal('UnprotectedTransaction', /replay-protected \(EIP-155\)/));
+});
+
+test('a signature that recovers no key, or a high s value, is refused', async () => {
+  const signed = ethers.Transaction.from(await alice.signTransaction({ ...base, type: 2, maxFeePerGas: 0n }));
+  const outOfRange = signed.clone();
+  outOfRange.signature = ethers.Signature.from({ r: `0x${'ff'.repeat(32)}`, s: signed.signature!.s, yParity: signed.signature!.yParity });
+  assert.throws(() => decodeRawTransaction(bytes(outOfRange.serialized), common), refusal('InvalidSignature', /^invalid sender/));
+  // The same signature with s replaced by n - s (EIP-2 forbids this second, malleable form).
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const fields = ethers.decodeRlp(`0x${signed.serialized.slice(4)}`) as string[];
+  fields[11] = ethers.toBeHex(n - BigInt(fields[11]!));
+  const malleable = ethers.concat(['0x02', ethers.encodeRlp(fields)]);
+  assert.throws(() => decodeRawTransaction(bytes(malleable), common), refusal('InvalidSignature', /^invalid transaction v, r, s values: .*s-values greater/));
+});
+
+test('the chain id must be a positive integer a wallet can sign for', () => {
+  for (const chainId of [0n, -1n, 2n ** 53n]) {
+    assert.throws(() => createChainCommon(chainId), refusal('InvalidArgument', /chain_id must be an integer from 1/));
+  }
+});
