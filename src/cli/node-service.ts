@@ -6,13 +6,18 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { freePort } from './free-port.js';
-import { fromBase64 } from '../crypto/bytes.js';
+import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
 import { nodeRecords } from '../node/service-nodes.js';
+import { ExecutionContext } from '../ethereum/execution-context.js';
+import { ethereumMethods } from '../ethereum/eth-methods.js';
+import { NodeEthereumBackend } from '../ethereum/node-backend.js';
+import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
+import { setBalance } from '../ethereum/account-state.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
@@ -316,12 +321,25 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     await running.stop();
     throw new CocoError('ListenFailed', `cannot listen for other nodes on ${config.nodeToNode.bindAddress.host}:${nodeToNodePort}: ${(error as Error).message}`);
   }
+  const ethereum = await ExecutionContext.create({
+    chainId: config.ethereum.chainId,
+    ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),
+    publicState: config.ethereum.publicState,
+    clock: () => Math.floor(Date.now() / 1000),
+  });
   if (starting.start.kind === 'start') {
     const members = readMembers(config);
     const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
     running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+    if (config.ethereum.genesisAccounts.length > 0) {
+      running.execute((tx) => {
+        for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereum.maps, fromHex(address.slice(2)), balance);
+        return { result: undefined, applyWrites: true };
+      });
+    }
     writeFileSync(config.serviceCertificateFile, service.certPem);
   }
+  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}` });
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
   const jsHost: JsHost = {
@@ -364,6 +382,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
       });
       addBuiltinEndpoints(server, running, { version, primaryUrl });
       addGovEndpoints(server, running, governance);
+      addEthereumEndpoints(server, running, ethereumMethodTable, () => Math.floor(Date.now() / 1000));
       addJoinEndpoint(server, running, {
         service,
         secrets,

@@ -16,6 +16,7 @@ import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { freePort } from './free-port.js';
+import { devAccounts } from '../ethereum/dev-accounts.js';
 import { SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
 
@@ -130,6 +131,7 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     },
     ledger: { directory: 'ledger' },
     snapshots: { directory: 'snapshots', tx_count: options.snapshotTxInterval },
+    ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
     output_files: { pid_file: 'node.pid' },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
   };
@@ -160,6 +162,10 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   }
   mkdirSync(common, { recursive: true });
   step('creating identities');
+  writeFileSync(
+    join(common, 'ethereum_accounts.json'),
+    `${JSON.stringify(devAccounts().map((a) => ({ address: a.address, private_key: a.privateKey, balance_wei: a.balance.toString() })), null, 2)}\n`,
+  );
   const members = Array.from({ length: options.members }, (_, i) => ensureIdentity(common, `member${i}`, true));
   const users = Array.from({ length: options.users }, (_, i) => ensureIdentity(common, `user${i}`, false));
   const app = loadAppBundle(options.app);
@@ -279,6 +285,14 @@ ${network}
 Write and read a message as user0 (any node: -L follows a backup's redirect to the primary):
   curl -L ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
   curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
+
+Ethereum JSON-RPC as user0 (send transactions to the primary): ${url}/app/ethereum
+  funded development accounts (addresses and private keys): ${cert('ethereum_accounts.json')}
+  ethers.js v6:
+    const agent = new https.Agent({ ca: fs.readFileSync('${cert('service_cert.pem')}'), cert: fs.readFileSync('${cert('user0_cert.pem')}'), key: fs.readFileSync('${cert('user0_privk.pem')}') });
+    const request = new ethers.FetchRequest('${url}/app/ethereum');
+    request.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent });
+    const provider = new ethers.JsonRpcProvider(request, undefined, { staticNetwork: true, cacheTimeout: -1 });
 
 Press Ctrl-C to stop.`);
   let stopping = false;

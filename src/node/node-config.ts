@@ -17,6 +17,14 @@ export interface MemberConfig {
   dataJsonFile: string | undefined;
 }
 
+export interface EthereumNodeConfig {
+  chainId: bigint;
+  blockGasLimit: bigint | undefined;
+  publicState: boolean;
+  /** Balances the new service starts with (`command.start` only). */
+  genesisAccounts: { address: string; balance: bigint }[];
+}
+
 export interface JoinConfig {
   /** `host:port` of an RPC interface of a node of the service (a backup redirects to the primary). */
   targetRpcAddress: string;
@@ -32,6 +40,8 @@ export interface NodeConfig {
   consensusStateFile: string;
   /** CCF's snapshots.directory and snapshots.tx_count. */
   snapshots: { directory: string; txCount: number };
+  /** The Ethereum adapter: chain ID, block gas limit, where its state lives, genesis allocation. */
+  ethereum: EthereumNodeConfig;
   ledgerDirectory: string;
   /** Where the node seals the ledger secrets and service identity, to restart from its ledger. */
   sealedSecretsFile: string;
@@ -68,6 +78,8 @@ export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
 export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
 export const MAX_UNCOMMITTED_TX_COUNT_DEFAULT = 5000;
 export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
+/** The Ethereum chain ID when the configuration names none. */
+export const ETHEREUM_CHAIN_ID_DEFAULT = 4242;
 /** CCF's snapshots.tx_count. */
 export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
 
@@ -178,6 +190,22 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
   const consensus = r.object(root.consensus ?? {}, '$.consensus');
   const snapshots = r.object(root.snapshots ?? {}, '$.snapshots');
+  const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
+  const publicState = ethereum.public_state ?? false;
+  if (typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
+  const accountsValue = ethereum.genesis_accounts ?? [];
+  if (!Array.isArray(accountsValue)) r.fail('$.ethereum.genesis_accounts', 'must be a list of {"address": "0x…", "balance": "<wei>"}');
+  const genesisAccounts = accountsValue.map((value, i) => {
+    const path = `$.ethereum.genesis_accounts[${i}]`;
+    const account = r.object(value, path);
+    const address = r.string(account, 'address', path);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) r.fail(`${path}.address`, 'must be a 0x-prefixed 20-byte hex address');
+    const balance = account.balance;
+    if (typeof balance !== 'string' || !/^(0x[0-9a-fA-F]+|\d+)$/.test(balance)) r.fail(`${path}.balance`, 'must be a string of wei, decimal or 0x hex');
+    return { address, balance: BigInt(balance) };
+  });
+  const blockGasLimit = ethereum.block_gas_limit;
+  if (blockGasLimit !== undefined && (!Number.isSafeInteger(blockGasLimit) || (blockGasLimit as number) < 21_000)) r.fail('$.ethereum.block_gas_limit', 'must be a whole number of gas of at least 21000');
   const messageTimeoutMs = r.integer(consensus, 'message_timeout_ms', '$.consensus', MESSAGE_TIMEOUT_MS_DEFAULT, 10, 60_000);
   const electionTimeoutMs = r.integer(consensus, 'election_timeout_ms', '$.consensus', ELECTION_TIMEOUT_MS_DEFAULT, 50, 600_000);
   if (electionTimeoutMs <= messageTimeoutMs) r.fail('$.consensus.election_timeout_ms', 'must exceed message_timeout_ms, or backups time out between heartbeats');
@@ -193,6 +221,12 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       maxUncommittedTxCount: r.integer(consensus, 'max_uncommitted_tx_count', '$.consensus', MAX_UNCOMMITTED_TX_COUNT_DEFAULT, 1, 10_000),
     },
     consensusStateFile: r.file(ledger, 'consensus_state_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'consensus_state.json'),
+    ethereum: {
+      chainId: BigInt(r.integer(ethereum, 'chain_id', '$.ethereum', ETHEREUM_CHAIN_ID_DEFAULT, 1, Number.MAX_SAFE_INTEGER)),
+      blockGasLimit: blockGasLimit === undefined ? undefined : BigInt(blockGasLimit as number),
+      publicState,
+      genesisAccounts,
+    },
     snapshots: {
       directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
       txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),

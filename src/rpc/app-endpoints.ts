@@ -33,7 +33,8 @@ function flatHeaders(request: RpcRequest): Record<string, string> {
   return headers;
 }
 
-function checkOpen(tx: Transaction): void {
+/** CCF's rule for application endpoints: they exist once the service is Open. */
+export function checkOpen(tx: Transaction): void {
   const info = tx.map(Tables.serviceInfo).get(SINGLETON);
   const status = info === undefined ? undefined : decodeJson<ServiceInfo>(info, Tables.serviceInfo).status;
   if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);

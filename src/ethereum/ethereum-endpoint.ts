@@ -1,0 +1,50 @@
+// `POST /app/ethereum`: Ethereum JSON-RPC 2.0 (single and batch) for the users of the service,
+// authenticated like a CCF app endpoint with `user_cert` or `jwt` (a consortium is permissioned),
+// once the service is Open. `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
+// proves an Ethereum transaction offline.
+
+import { fromUtf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+import { parseTxId } from '../ledger/tx-id.js';
+import type { Node } from '../node/node.js';
+import { checkOpen } from '../rpc/app-endpoints.js';
+import { authenticate } from '../rpc/authentication.js';
+import { RpcError } from '../rpc/rpc-error.js';
+import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
+import { handleJsonRpc, type JsonRpcMethods } from './json-rpc.js';
+
+const POLICIES = ['user_cert', 'jwt'];
+
+export function addEthereumEndpoints(server: RpcServer, node: Node, methods: JsonRpcMethods, nowSeconds: () => number): void {
+  const admit = (request: RpcRequest) => {
+    node.execute((tx) => {
+      checkOpen(tx);
+      authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES);
+      return { result: undefined, applyWrites: false };
+    });
+  };
+
+  server.add('app', 'POST', '/ethereum', async (request) => {
+    admit(request);
+    const reply = await handleJsonRpc(fromUtf8(request.body), methods);
+    // A request of notifications only has no answer.
+    if (reply === undefined) return { status: 204 };
+    return { body: reply, headers: { 'content-type': 'application/json' } };
+  });
+
+  server.add('app', 'GET', '/ethereum/receipt', async (request) => {
+    admit(request);
+    const hash = request.query.get('hash');
+    if (hash === null || !/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
+    const receipt = (await methods.eth_getTransactionReceipt!([hash])) as { cocoTransactionId?: string } | null;
+    if (receipt === null || receipt.cocoTransactionId === undefined) {
+      throw new RpcError(404, 'TransactionPendingOrUnknown', `no committed Ethereum transaction ${hash} on this node; a receipt exists once it is Committed`);
+    }
+    try {
+      return { body: node.receipt(parseTxId(receipt.cocoTransactionId)) };
+    } catch (error) {
+      if (error instanceof CocoError) throw error;
+      throw new CocoError('InternalError', `no receipt for ${receipt.cocoTransactionId}: ${(error as Error).message}`);
+    }
+  });
+}

@@ -1,0 +1,31 @@
+// The Ethereum methods' view of a Coco node: reads over its current state, writes as asynchronous
+// transactions (re-run on conflict, so an Ethereum transaction is serialized with every other
+// transaction of the node), and its commit point and TxIDs.
+
+import type { Transaction } from '../kv/transaction.js';
+import type { TxId } from '../ledger/tx-id.js';
+import type { Node } from '../node/node.js';
+import type { EthereumBackend } from './eth-methods.js';
+
+export class NodeEthereumBackend implements EthereumBackend {
+  constructor(private readonly node: Node) {}
+
+  readTransaction(): Transaction {
+    return this.node.store.beginTransaction();
+  }
+
+  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<{ result: T; txId: TxId }> {
+    const { result, txId } = await this.node.executeAsync(async (tx) => ({ result: await work(tx), applyWrites: true }));
+    // An Ethereum transaction always writes (at least the sender's nonce and its receipt).
+    return { result, txId: txId ?? this.node.lastTxId };
+  }
+
+  commitSeqno(): bigint {
+    return BigInt(this.node.commitTxId.seqno);
+  }
+
+  txIdAt(seqno: bigint): TxId | undefined {
+    const n = Number(seqno);
+    return n >= 1 && n <= this.node.lastTxId.seqno ? { view: this.node.viewOf(n), seqno: n } : undefined;
+  }
+}

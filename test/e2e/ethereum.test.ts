@@ -1,0 +1,99 @@
+// Ethereum on a real 3-node sandbox with ethers.js v6 as a user would connect it (TLS client
+// certificate, the service certificate): the sandbox's funded accounts, a value transfer, an ERC-20
+// deployed and used with its events, a revert with its reason, the state read back on a backup,
+// the Coco receipt of an Ethereum transaction verified offline, and bad requests refused.
+
+import assert from 'node:assert/strict';
+import { Agent, request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ethers } from 'ethers';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
+import type { Receipt } from '../../src/ledger/receipt.js';
+import { contracts } from '../ethereum/contracts.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { until } from '../support/until.js';
+
+function nodeUrl(sandbox: SandboxProcess, i: number): string {
+  const config = JSON.parse(readFileSync(join(sandbox.workspace, `sandbox_${i}`, 'config.json'), 'utf8')) as { network: { rpc_interfaces: Record<string, { bind_address: string }> } };
+  return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
+}
+
+function provider(sandbox: SandboxProcess, url: string): ethers.JsonRpcProvider {
+  const agent = new Agent({ ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem'), keepAlive: true });
+  const fetchRequest = new ethers.FetchRequest(`${url}/app/ethereum`);
+  fetchRequest.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent });
+  return new ethers.JsonRpcProvider(fetchRequest, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
+}
+
+function post(url: string, body: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL('/app/ethereum', url), { method: 'POST', ...tls, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 with events, reverts, reads on a backup, offline receipts', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  t.after(() => sandbox.stop());
+  const primary = provider(sandbox, sandbox.url);
+  const backup = provider(sandbox, nodeUrl(sandbox, 1));
+  t.after(() => {
+    primary.destroy();
+    backup.destroy();
+  });
+  const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
+  assert.equal(accounts.length, 10);
+  const alice = new ethers.Wallet(accounts[0]!.private_key, primary);
+  const bob = new ethers.Wallet(accounts[1]!.private_key, primary);
+  assert.equal((await primary.getNetwork()).chainId, 4242n);
+  assert.equal(await primary.getBalance(alice.address), ethers.parseEther('10000'));
+
+  // A value transfer: wait() returns once the receipt exists, that is once it is Committed.
+  const carol = ethers.Wallet.createRandom().address;
+  const transfer = await alice.sendTransaction({ to: carol, value: ethers.parseEther('1.5') });
+  const transferReceipt = await transfer.wait();
+  assert.equal(transferReceipt?.status, 1);
+  assert.equal(await primary.getBalance(carol), ethers.parseEther('1.5'));
+
+  // An ERC-20 compiled with solc: deploy, transfer, balances through eth_call, Transfer events through eth_getLogs.
+  const { Token } = contracts();
+  const factory = new ethers.ContractFactory(Token.abi as ethers.InterfaceAbi, Token.bytecode, alice);
+  const token = (await (await factory.deploy('Coco Token', 'COCO', 1_000_000n)).waitForDeployment()) as ethers.Contract;
+  await (await (token.connect(alice) as ethers.Contract).transfer!(bob.address, 2_500n)).wait();
+  assert.equal(await token.balanceOf!(bob.address), 2_500n);
+  const events = await token.queryFilter(token.filters.Transfer!(alice.address, bob.address));
+  assert.equal(events.length, 1);
+  assert.equal((events[0] as ethers.EventLog).args[2], 2_500n);
+
+  // A revert comes back with its reason, and changes nothing but the sender's nonce.
+  await assert.rejects((token.connect(bob) as ethers.Contract).transfer!(alice.address, 10_000n, { gasLimit: 100_000 }).then((tx: ethers.TransactionResponse) => tx.wait()), /transfer amount exceeds balance|CALL_EXCEPTION|reverted/);
+  assert.equal(await token.balanceOf!(bob.address), 2_500n);
+
+  // The same state on a backup once committed there.
+  const tokenAddress = await token.getAddress();
+  const onBackup = new ethers.Contract(tokenAddress, Token.abi as ethers.InterfaceAbi, backup);
+  await until('the backup to hold the transfer', 20_000, async () => ((await onBackup.balanceOf!(bob.address)) === 2_500n ? true : undefined));
+  assert.equal(await backup.getBalance(carol), ethers.parseEther('1.5'));
+
+  // The Coco receipt of the Ethereum transfer verifies offline against the service certificate.
+  const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  t.after(() => client.close());
+  const cocoReceipt = (await client.request('GET', `/app/ethereum/receipt?hash=${transfer.hash}`)).json<Receipt>();
+  const ethReceipt = (await primary.send('eth_getTransactionReceipt', [transfer.hash])) as { cocoTransactionId: string };
+  assert.equal(verifyReceipt(cocoReceipt, sandbox.pem('service_cert.pem'), { at: new Date() }).txId, ethReceipt.cocoTransactionId);
+
+  // Bad requests: no client certificate, malformed JSON, an unknown method.
+  const ca = sandbox.pem('service_cert.pem');
+  const user = { ca, cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  assert.equal((await post(sandbox.url, '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', { ca })).status, 401);
+  assert.equal((JSON.parse((await post(sandbox.url, '{"jsonrpc":', user)).body) as { error: { code: number } }).error.code, -32700);
+  assert.equal((JSON.parse((await post(sandbox.url, '{"jsonrpc":"2.0","id":1,"method":"eth_mine"}', user)).body) as { error: { code: number } }).error.code, -32601);
+});
