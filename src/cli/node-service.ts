@@ -17,6 +17,8 @@ import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
 import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
+import { handleJsonRpc } from '../ethereum/json-rpc.js';
+import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
@@ -264,7 +266,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   const { service, secrets } = starting;
 
   // The channels exist before the node (it sends through them); frames wait until it does.
-  const created: { node?: Node } = {};
+  const created: { node?: Node; forwarder?: RequestForwarder } = {};
   const channels = new NodeChannels({
     selfId: nodeIdentity.nodeId,
     keyPem: nodeIdentity.keyPair.privateKeyPem,
@@ -280,7 +282,16 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     },
     onFrame: (from, kind, payload) => {
       const node = created.node;
-      if (kind !== RAFT_FRAME || node === undefined) return;
+      if (node === undefined) return;
+      if (kind === FORWARDED_REQUEST_FRAME || kind === FORWARDED_RESPONSE_FRAME) {
+        try {
+          created.forwarder?.receive(from, kind, payload);
+        } catch (error) {
+          log.line('error', `dropped a forwarded message from ${from.slice(0, 12)}: ${(error as Error).message}`);
+        }
+        return;
+      }
+      if (kind !== RAFT_FRAME) return;
       try {
         const message = decodeRaftMessage(payload) as { from?: unknown };
         if (message.from !== from) throw new CocoError('InvalidConsensusMessage', `a message from ${from} claims to come from ${String(message.from)}`);
@@ -340,6 +351,8 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     writeFileSync(config.serviceCertificateFile, service.certPem);
   }
   const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}` });
+  const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable));
+  created.forwarder = forwarder;
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
   const jsHost: JsHost = {
@@ -363,6 +376,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   const urls: Record<string, string> = {};
   const stopAll = async () => {
     await Promise.all(servers.map((s) => s.close()));
+    forwarder.close();
     await running.stop();
     await channels.close();
     runner.dispose();
@@ -382,7 +396,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
       });
       addBuiltinEndpoints(server, running, { version, primaryUrl });
       addGovEndpoints(server, running, governance);
-      addEthereumEndpoints(server, running, ethereumMethodTable, () => Math.floor(Date.now() / 1000));
+      addEthereumEndpoints(server, running, { methods: ethereumMethodTable, nowSeconds: () => Math.floor(Date.now() / 1000), forward: (body) => forwarder.forward(body) });
       addJoinEndpoint(server, running, {
         service,
         secrets,

@@ -1,6 +1,7 @@
 // `POST /app/ethereum`: Ethereum JSON-RPC 2.0 (single and batch) for the users of the service,
 // authenticated like a CCF app endpoint with `user_cert` or `jwt` (a consortium is permissioned),
-// once the service is Open. `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
+// once the service is Open. Reads are answered locally; a backup forwards transactions to the
+// primary over the node-to-node channel and relays the answer. `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
 // proves an Ethereum transaction offline.
 
 import { fromUtf8 } from '../crypto/bytes.js';
@@ -15,7 +16,28 @@ import { handleJsonRpc, type JsonRpcMethods } from './json-rpc.js';
 
 const POLICIES = ['user_cert', 'jwt'];
 
-export function addEthereumEndpoints(server: RpcServer, node: Node, methods: JsonRpcMethods, nowSeconds: () => number): void {
+/** Methods that change the state, which only the primary executes. */
+const WRITE_METHODS = new Set(['eth_sendRawTransaction']);
+
+/** Whether a JSON-RPC body (single or batch) calls a method that writes; malformed bodies do not. */
+function writes(body: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return (Array.isArray(parsed) ? parsed : [parsed]).some((call) => WRITE_METHODS.has((call as { method?: unknown } | null)?.method as string));
+  } catch {
+    return false;
+  }
+}
+
+export interface EthereumEndpointOptions {
+  methods: JsonRpcMethods;
+  nowSeconds: () => number;
+  /** On a backup, sends a request that writes to the primary and returns its answer. */
+  forward?: (body: string) => Promise<string | undefined>;
+}
+
+export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
+  const { methods, nowSeconds } = options;
   const admit = (request: RpcRequest) => {
     node.execute((tx) => {
       checkOpen(tx);
@@ -26,7 +48,9 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, methods: Jso
 
   server.add('app', 'POST', '/ethereum', async (request) => {
     admit(request);
-    const reply = await handleJsonRpc(fromUtf8(request.body), methods);
+    const body = fromUtf8(request.body);
+    // Ethereum clients do not follow redirects on POST: a backup forwards writes to the primary.
+    const reply = !node.isPrimary && options.forward !== undefined && writes(body) ? await options.forward(body) : await handleJsonRpc(body, methods);
     // A request of notifications only has no answer.
     if (reply === undefined) return { status: 204 };
     return { body: reply, headers: { 'content-type': 'application/json' } };

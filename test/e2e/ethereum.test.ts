@@ -1,6 +1,7 @@
 // Ethereum on a real 3-node sandbox with ethers.js v6 as a user would connect it (TLS client
 // certificate, the service certificate): the sandbox's funded accounts, a value transfer, an ERC-20
-// deployed and used with its events, a revert with its reason, the state read back on a backup,
+// deployed and used with its events, a revert with its reason, the state read back on a backup, a
+// transaction sent to a backup and forwarded to the primary,
 // the Coco receipt of an Ethereum transaction verified offline, and bad requests refused.
 
 import assert from 'node:assert/strict';
@@ -82,6 +83,12 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   const onBackup = new ethers.Contract(tokenAddress, Token.abi as ethers.InterfaceAbi, backup);
   await until('the backup to hold the transfer', 20_000, async () => ((await onBackup.balanceOf!(bob.address)) === 2_500n ? true : undefined));
   assert.equal(await backup.getBalance(carol), ethers.parseEther('1.5'));
+
+  // A transaction sent to a backup is forwarded to the primary; its receipt comes back once committed.
+  const dave = new ethers.Wallet(accounts[2]!.private_key, backup);
+  const forwarded = await dave.sendTransaction({ to: carol, value: ethers.parseEther('0.5') });
+  assert.equal((await forwarded.wait())?.status, 1);
+  assert.equal(await backup.getBalance(carol), ethers.parseEther('2'));
 
   // The Coco receipt of the Ethereum transfer verifies offline against the service certificate.
   const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });

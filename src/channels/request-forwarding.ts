@@ -1,0 +1,96 @@
+// Forwarding requests from a backup to the primary over the node-to-node channel, for clients that
+// cannot follow a redirect (Ethereum clients do not follow one on POST). The backup has already
+// authenticated the caller; the primary trusts the backup as a node of the configuration (the
+// channel authenticates it) and answers with what it would have answered the caller.
+
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
+import type { Node } from '../node/node.js';
+import type { NodeChannels } from './node-channels.js';
+
+export const FORWARDED_REQUEST_FRAME = 2;
+export const FORWARDED_RESPONSE_FRAME = 3;
+/** How long a backup waits for the primary's answer. */
+const FORWARD_TIMEOUT_MS = 30_000;
+/** Requests a backup has in flight to the primary at once. */
+const FORWARDS_IN_FLIGHT_MAX = 1024;
+
+interface ForwardedRequest {
+  id: number;
+  body: string;
+}
+
+interface ForwardedResponse {
+  id: number;
+  body: string | null;
+  error?: string;
+}
+
+export class RequestForwarder {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (body: string | undefined) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly channels: NodeChannels,
+    private readonly node: Node,
+    /** How the primary answers a forwarded request body. */
+    private readonly handle: (body: string) => Promise<string | undefined>,
+  ) {}
+
+  /** Sends `body` to the primary and resolves with its answer. */
+  forward(body: string): Promise<string | undefined> {
+    const primary = this.node.role.leaderId;
+    if (primary === undefined || primary === this.node.nodeId) {
+      return Promise.reject(new CocoError('NodeCannotHandleRequest', 'no primary is known to forward this request to (an election is under way); retry shortly'));
+    }
+    if (this.waiting.size >= FORWARDS_IN_FLIGHT_MAX) return Promise.reject(new CocoError('TooManyPendingTransactions', 'too many requests are being forwarded to the primary; retry shortly'));
+    const id = this.nextId++;
+    const frame: ForwardedRequest = { id, body };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new CocoError('NodeCannotHandleRequest', `the primary did not answer the forwarded request within ${FORWARD_TIMEOUT_MS / 1000} s; retry`));
+      }, FORWARD_TIMEOUT_MS);
+      this.waiting.set(id, { resolve, reject, timer });
+      if (!this.channels.send(primary, FORWARDED_REQUEST_FRAME, utf8(JSON.stringify(frame)))) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        reject(new CocoError('NodeCannotHandleRequest', 'the primary cannot be reached to forward this request; retry shortly'));
+      }
+    });
+  }
+
+  /** A frame of kind FORWARDED_REQUEST_FRAME or FORWARDED_RESPONSE_FRAME from node `from`. */
+  receive(from: string, kind: number, payload: Uint8Array): void {
+    const message = JSON.parse(fromUtf8(payload)) as Partial<ForwardedRequest & ForwardedResponse>;
+    if (typeof message.id !== 'number') throw new CocoError('InvalidForwardedMessage', `a forwarded message from ${from} has no id`);
+    if (kind === FORWARDED_RESPONSE_FRAME) {
+      const waiter = this.waiting.get(message.id);
+      if (waiter === undefined) return;
+      this.waiting.delete(message.id);
+      clearTimeout(waiter.timer);
+      if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
+      else waiter.resolve(message.body ?? undefined);
+      return;
+    }
+    if (typeof message.body !== 'string') throw new CocoError('InvalidForwardedMessage', `a forwarded request from ${from} has no body`);
+    const reply = (answer: ForwardedResponse) => this.channels.send(from, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify(answer)));
+    const id = message.id;
+    if (!this.node.isPrimary) {
+      reply({ id, body: null, error: 'this node is no longer the primary' });
+      return;
+    }
+    this.handle(message.body).then(
+      (body) => reply({ id, body: body ?? null }),
+      (error: unknown) => reply({ id, body: null, error: (error as Error).message }),
+    );
+  }
+
+  close(): void {
+    for (const waiter of this.waiting.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new CocoError('NodeCannotHandleRequest', 'the node is stopping'));
+    }
+    this.waiting.clear();
+  }
+}
