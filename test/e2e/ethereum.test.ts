@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { Agent, request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ethers } from 'ethers';
@@ -103,4 +103,71 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   assert.equal((await post(sandbox.url, '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', { ca })).status, 401);
   assert.equal((JSON.parse((await post(sandbox.url, '{"jsonrpc":', user)).body) as { error: { code: number } }).error.code, -32700);
   assert.equal((JSON.parse((await post(sandbox.url, '{"jsonrpc":"2.0","id":1,"method":"eth_mine"}', user)).body) as { error: { code: number } }).error.code, -32601);
+});
+
+test('Ethereum under failure: kill -9 of the primary during a burst loses no transaction whose receipt was returned; state survives restarting every node; the ledger shows no private state', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await sandbox.stop();
+  });
+  const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
+  const viaBackup = provider(sandbox, nodeUrl(sandbox, 1));
+  const senders = accounts.slice(3, 7).map((a) => new ethers.Wallet(a.private_key, viaBackup));
+  const confirmed: { hash: string; from: string; to: string; value: bigint }[] = [];
+  let burst = true;
+  const send = async (wallet: ethers.Wallet) => {
+    while (burst) {
+      const to = ethers.Wallet.createRandom().address;
+      try {
+        const sent = await wallet.sendTransaction({ to, value: 1_000n, gasLimit: 21_000n });
+        const receipt = await sent.wait(1, 15_000);
+        if (receipt?.status === 1) confirmed.push({ hash: sent.hash, from: wallet.address, to, value: 1_000n });
+      } catch {
+        // The primary is gone, or a nonce raced: try again.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  const load = Promise.all(senders.map(send));
+  await until('transfers before the kill', 20_000, async () => (confirmed.length >= 8 ? true : undefined));
+  process.kill(Number(readFileSync(join(sandbox.workspace, 'sandbox_0', 'node.pid'), 'utf8')), 'SIGKILL');
+  const before = confirmed.length;
+  await until('transfers to go on after the kill', 60_000, async () => (confirmed.length >= before + 4 ? true : undefined));
+  burst = false;
+  await load;
+
+  // Every transfer whose receipt came back is in the state of the surviving nodes, nonces match.
+  const survivor = provider(sandbox, nodeUrl(sandbox, 2));
+  for (const { hash, to, value } of confirmed) {
+    assert.ok((await survivor.getTransactionReceipt(hash)) !== null, `receipt of ${hash}`);
+    assert.equal(await survivor.getBalance(to), value);
+  }
+  for (const wallet of senders) {
+    const mine = confirmed.filter((c) => c.from === wallet.address).length;
+    assert.ok((await survivor.getTransactionCount(wallet.address)) >= mine, 'the nonce counts every confirmed transfer');
+  }
+  const lastHash = confirmed.at(-1)!.hash;
+  viaBackup.destroy();
+  survivor.destroy();
+
+  // Restart every node (the killed one included): the state is still there.
+  await sandbox.stop({ keep: true });
+  stopped = true;
+  const again = await startSandbox([], sandbox.workspace);
+  t.after(() => again.stop());
+  const restarted = provider(again, again.url);
+  t.after(() => restarted.destroy());
+  const last = confirmed.at(-1)!;
+  await until('the restarted network to answer', 30_000, async () => ((await restarted.getTransactionReceipt(lastHash)) !== null ? true : undefined));
+  assert.equal(await restarted.getBalance(last.to), last.value);
+
+  // The Ethereum state is private: neither the accounts nor the map names appear in any ledger file.
+  const ledger = join(sandbox.workspace, 'sandbox_1', 'ledger');
+  const address = Buffer.from(last.to.slice(2), 'hex');
+  for (const name of readdirSync(ledger)) {
+    const bytes = readFileSync(join(ledger, name));
+    assert.equal(bytes.indexOf(address), -1, `${name} holds an account address in clear`);
+    assert.equal(bytes.indexOf('coco.ethereum'), -1, `${name} names an Ethereum map in clear`);
+  }
 });
