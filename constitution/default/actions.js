@@ -32,6 +32,9 @@ const Tables = {
   jsRuntimeOptions: "public:ccf.gov.js_runtime_options",
   caCertBundles: "public:ccf.gov.tls.ca_cert_bundles",
   jwtIssuers: "public:ccf.gov.jwt.issuers",
+  ethereumAccounts: "public:ccf.gov.ethereum.accounts",
+  ethereumBalances: "public:ccf.gov.ethereum.balances",
+  ethereumAllowedSenders: "public:ccf.gov.ethereum.allowed_senders",
   signatures: "public:ccf.internal.signatures",
 };
 
@@ -60,6 +63,11 @@ const SHA256_BYTES = 32;
 const SNP_CPUID_BYTES = 4;
 const TCB_COMPONENT_MAX = 255;
 const ALLOWED_TO_JOIN = "AllowedToJoin";
+const ALLOWED_TO_SEND = "AllowedToSend";
+/** Ethereum addresses an action may name at once (accounts to fund or freeze, senders to allow). */
+const ETHEREUM_ADDRESSES_PER_ACTION_MAX = 1000;
+/** Balances are 256-bit words: 2^256 - 1 has 78 decimal digits. */
+const WEI_MAX = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 const HTTP_VERBS = ["get", "put", "post", "delete", "patch", "head", "options", "trace", "connect"];
 
 // ---------------------------------------------------------------------------------------------------
@@ -378,6 +386,48 @@ function httpsUrl(value, path) {
 function didString(value, path) {
   if (typeof value !== "string" || !/^did:[a-z0-9]+:\S+$/.test(value)) reject(path, 'a DID ("did:<method>:<id>")', value);
 }
+
+/** An Ethereum address, "0x" and 40 hex digits in any case (EIP-55 checksums are not checked). */
+function ethereumAddress(value, path) {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) reject(path, 'an Ethereum address ("0x" and 40 hex digits)', value);
+}
+
+/** Wei as a decimal string without leading zeros, from 0 to 2^256 - 1 (JSON numbers lose precision above 2^53). */
+function weiString(value, path) {
+  const valid = typeof value === "string" && /^(0|[1-9][0-9]*)$/.test(value) &&
+    (value.length < WEI_MAX.length || (value.length === WEI_MAX.length && value <= WEI_MAX));
+  if (!valid) reject(path, 'a decimal string of wei from "0" to 2^256 - 1 (e.g. "1000000000000000000" for 1 ether)', value);
+}
+
+/** A list of 1 to ETHEREUM_ADDRESSES_PER_ACTION_MAX items, each naming a different address (`addressOf`). */
+function ethereumAddressList(check, addressOf) {
+  return (value, path) => {
+    if (!Array.isArray(value) || value.length === 0 || value.length > ETHEREUM_ADDRESSES_PER_ACTION_MAX) {
+      reject(path, `an array of 1 to ${ETHEREUM_ADDRESSES_PER_ACTION_MAX} entries`, value);
+    }
+    const seen = {};
+    value.forEach((item, i) => {
+      check(item, `${path}[${i}]`);
+      const address = addressOf(item).toLowerCase();
+      if (hasOwn(seen, address)) throw new Error(`${path}[${i}] names ${address} again (first at ${path}[${seen[address]}])`);
+      seen[address] = i;
+    });
+  };
+}
+
+/** The key of an address in the Ethereum governance tables: its lowercase text. */
+function ethereumKey(address) {
+  return ccf.strToBuf(address.toLowerCase());
+}
+
+const ethereumAccountChange = (value, path) => {
+  checkFields(value, path, { address: ethereumAddress, balance: optional(weiString), frozen: optional(boolean) }, false);
+  if ((value.balance === undefined || value.balance === null) && (value.frozen === undefined || value.frozen === null)) {
+    throw new Error(`${path} must set balance, frozen or both`);
+  }
+};
+
+const ethereumAddresses = ethereumAddressList(ethereumAddress, (address) => address);
 
 function decimalString(value, path) {
   if (typeof value !== "string" || !/^[0-9]+$/.test(value)) reject(path, 'a string of decimal digits (e.g. "101")', value);
@@ -1030,6 +1080,41 @@ export const actions = new Map([
     },
     apply(args) {
       ccf.kv[Tables.virtualHostData].delete(ccf.strToBuf(args.host_data));
+    },
+  }],
+
+  // Coco's: governed Ethereum accounts (docs/ethereum.md). A balance set here replaces the account's
+  // balance once, when execution next sees the account; a frozen account cannot send transactions.
+  ["set_ethereum_accounts", {
+    validate(args) {
+      checkArgs(args, { accounts: ethereumAddressList(ethereumAccountChange, (change) => change.address) });
+    },
+    apply(args) {
+      for (const change of args.accounts) {
+        const key = ethereumKey(change.address);
+        if (typeof change.balance === "string") writeJson(Tables.ethereumBalances, key, { balance: change.balance });
+        if (change.frozen === true) writeJson(Tables.ethereumAccounts, key, { frozen: true });
+        else if (change.frozen === false) ccf.kv[Tables.ethereumAccounts].delete(key);
+      }
+    },
+  }],
+
+  // Once the allowlist holds an address, only the addresses in it may send; emptied, anyone may again.
+  ["add_ethereum_allowed_senders", {
+    validate(args) {
+      checkArgs(args, { addresses: ethereumAddresses });
+    },
+    apply(args) {
+      for (const address of args.addresses) writeJson(Tables.ethereumAllowedSenders, ethereumKey(address), ALLOWED_TO_SEND);
+    },
+  }],
+
+  ["remove_ethereum_allowed_senders", {
+    validate(args) {
+      checkArgs(args, { addresses: ethereumAddresses });
+    },
+    apply(args) {
+      for (const address of args.addresses) ccf.kv[Tables.ethereumAllowedSenders].delete(ethereumKey(address));
     },
   }],
 

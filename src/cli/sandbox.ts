@@ -292,7 +292,7 @@ Ethereum JSON-RPC as user0 (send transactions to the primary): ${url}/app/ethere
     const agent = new https.Agent({ ca: fs.readFileSync('${cert('service_cert.pem')}'), cert: fs.readFileSync('${cert('user0_cert.pem')}'), key: fs.readFileSync('${cert('user0_privk.pem')}') });
     const request = new ethers.FetchRequest('${url}/app/ethereum');
     request.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent });
-    const provider = new ethers.JsonRpcProvider(request, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    const provider = new ethers.JsonRpcProvider(request, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
 
 Press Ctrl-C to stop.`);
   let stopping = false;

@@ -1,5 +1,6 @@
 // Direct reads of Ethereum state through a KV transaction (for JSON-RPC queries, which need no VM),
-// and the one direct write: setting an account's balance, for genesis allocation and governance.
+// seeing accounts as execution does (with any balance governance set), and the one direct write:
+// setting an account's balance, for genesis allocation.
 
 import { bytesToHex } from '@ethereumjs/util';
 import { CocoError, invariant } from '../errors.js';
@@ -13,6 +14,7 @@ import {
   type AccountRecord,
   type EthereumMaps,
 } from './ethereum-maps.js';
+import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
 
 function checkAddress(address: Uint8Array): void {
   if (!(address instanceof Uint8Array) || address.length !== ADDRESS_BYTES) {
@@ -23,7 +25,7 @@ function checkAddress(address: Uint8Array): void {
 export function readAccount(tx: Transaction, maps: EthereumMaps, address: Uint8Array): AccountRecord | undefined {
   checkAddress(address);
   const value = tx.map(maps.accounts).get(address);
-  return value === undefined ? undefined : decodeAccount(value);
+  return governedAccount(tx, maps, address, value === undefined ? undefined : decodeAccount(value));
 }
 
 export function readCode(tx: Transaction, maps: EthereumMaps, address: Uint8Array): Uint8Array {
@@ -44,11 +46,12 @@ export function readStorage(tx: Transaction, maps: EthereumMaps, address: Uint8A
   return word;
 }
 
-/** Sets the balance of `address`, creating the account if needed: genesis allocation and governed funding. */
+/** Sets the balance of `address`, creating the account if needed (genesis allocation); it supersedes a balance governance set before. */
 export function setBalance(tx: Transaction, maps: EthereumMaps, address: Uint8Array, balance: bigint): void {
   if (typeof balance !== 'bigint' || balance < 0n || balance >= 2n ** 256n) {
     throw new CocoError('InvalidArgument', `a balance must be an integer from 0 to 2^256 - 1 wei, got ${String(balance)}`);
   }
   const account = readAccount(tx, maps, address) ?? { nonce: 0n, balance: 0n, codeHash: undefined };
   tx.map(maps.accounts).set(address, encodeAccount({ ...account, balance }));
+  settleGovernedBalance(tx, maps, address);
 }

@@ -24,6 +24,8 @@ export interface EthereumMaps {
   readonly blocks: string;
   /** block hash (32) → block number (u64). */
   readonly blockHashes: string;
+  /** address (20) → version (u64) of the governance balance record last applied to the account. */
+  readonly appliedBalances: string;
 }
 
 const MAP_SUFFIXES: Record<keyof EthereumMaps, string> = {
@@ -34,6 +36,7 @@ const MAP_SUFFIXES: Record<keyof EthereumMaps, string> = {
   receipts: 'receipts',
   blocks: 'blocks',
   blockHashes: 'block_hashes',
+  appliedBalances: 'applied_balances',
 };
 
 /** The map names, private by default; `publicState` puts every one of them in the public domain. */

@@ -3,6 +3,7 @@
 // the transaction, its receipt and its block written to the given KV transaction only. A reverted
 // or failed run still spends the nonce and the fee and keeps its receipt (status 0), as on Ethereum.
 // A transaction whose nonce is ahead of the account's is refused, not queued: Coco has no mempool.
+// Governance decides who may send: frozen senders and senders outside a set allowlist are refused.
 
 import { getMinimumGasLimit } from '@ethereumjs/tx';
 import { bigIntToUnpaddedBytes, generateAddress, type Account, type Address } from '@ethereumjs/util';
@@ -11,6 +12,7 @@ import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { encodeReceipt, encodeTransaction, type ReceiptRecord } from './ethereum-maps.js';
 import type { ExecutionContext } from './execution-context.js';
+import { checkSenderAllowed } from './governed-accounts.js';
 import type { DecodedTransaction, SupportedTransaction } from './sender.js';
 
 export interface ExecutionResult {
@@ -62,8 +64,8 @@ export function checkFunds(sender: Address, balance: bigint, cost: bigint): void
 
 /**
  * Runs `decoded` against the state seen through `kvTx` and writes its effects, its transaction,
- * receipt and block to `kvTx`, and nothing anywhere else. Throws CocoError (AlreadyKnown,
- * GasLimitExceeded, IntrinsicGasTooLow, NonceTooLow, NonceTooHigh, SenderNotEoa, InsufficientFunds)
+ * receipt and block to `kvTx`, and nothing anywhere else. Throws CocoError (AlreadyKnown, SenderFrozen,
+ * SenderNotAllowed, GasLimitExceeded, IntrinsicGasTooLow, NonceTooLow, NonceTooHigh, SenderNotEoa, InsufficientFunds)
  * with nothing written when Ethereum would not include the transaction. The caller commits `kvTx`;
  * after a TransactionConflict it runs the transaction again in a new one.
  */
@@ -72,6 +74,7 @@ export async function executeTransaction(kvTx: Transaction, decoded: DecodedTran
     const { tx, sender, hash } = decoded;
     const transactions = kvTx.map(context.maps.transactions);
     if (transactions.has(hash)) throw new CocoError('AlreadyKnown', 'already known');
+    checkSenderAllowed(kvTx, sender.bytes);
     checkGas(tx, context);
     checkSender(tx, sender, await state.getAccount(sender));
     let result: RunTxResult;

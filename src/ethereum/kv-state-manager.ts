@@ -3,6 +3,8 @@
 // with an undo journal, so checkpoints cost nothing and a revert undoes only what changed since).
 // Nothing reaches the KV transaction before `flush()`, which the executor calls once the Ethereum
 // transaction is final. There is no Merkle-Patricia trie: Coco's Merkle tree commits to the state.
+// Accounts are read as governance left them (governed-accounts.ts): a balance it set applies until
+// the account is next written.
 
 import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
 import { Account, KECCAK256_NULL, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
@@ -11,6 +13,7 @@ import { CocoError, invariant } from '../errors.js';
 import type { MapHandle } from '../kv/map-handle.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeAccount, encodeAccount, storageKey, type AccountRecord, type EthereumMaps } from './ethereum-maps.js';
+import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
 
 /** What getStateRoot answers: Coco keeps no state trie, so there is no Ethereum state root. */
 export const NO_STATE_ROOT = new Uint8Array(32);
@@ -24,6 +27,7 @@ type Change =
   | { kind: 'cleared'; address: Uint8Array };
 
 interface Bound {
+  tx: Transaction;
   accounts: MapHandle;
   code: MapHandle;
   storage: MapHandle;
@@ -65,7 +69,7 @@ export class KvStateManager implements StateManagerInterface {
   /** Starts an Ethereum transaction over `tx`: reads go through it, and no change is pending. */
   bind(tx: Transaction): void {
     invariant(this.#bound === undefined, 'a state manager serves one KV transaction at a time');
-    this.#bound = { accounts: tx.map(this.#maps.accounts), code: tx.map(this.#maps.code), storage: tx.map(this.#maps.storage) };
+    this.#bound = { tx, accounts: tx.map(this.#maps.accounts), code: tx.map(this.#maps.code), storage: tx.map(this.#maps.storage) };
   }
 
   /** Forgets the KV transaction and every change not flushed. */
@@ -98,8 +102,9 @@ export class KvStateManager implements StateManagerInterface {
       invariant(change.kind === 'account', 'account keys hold account changes');
       return change.account;
     }
-    const stored = this.#kv().accounts.get(address);
-    return stored === undefined ? undefined : decodeAccount(stored);
+    const kv = this.#kv();
+    const stored = kv.accounts.get(address);
+    return governedAccount(kv.tx, this.#maps, address, stored === undefined ? undefined : decodeAccount(stored));
   }
 
   async getAccount(address: Address): Promise<Account | undefined> {
@@ -222,6 +227,7 @@ export class KvStateManager implements StateManagerInterface {
       if (change.kind !== 'account') continue;
       if (change.account === undefined) kv.accounts.delete(change.address);
       else kv.accounts.set(change.address, encodeAccount(change.account));
+      settleGovernedBalance(kv.tx, this.#maps, change.address);
     }
   }
 

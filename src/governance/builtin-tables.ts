@@ -35,6 +35,12 @@ export const Tables = {
   caCertBundles: 'public:ccf.gov.tls.ca_cert_bundles',
   jwtIssuers: 'public:ccf.gov.jwt.issuers',
   jwtPublicSigningKeysMetadata: 'public:ccf.gov.jwt.public_signing_keys_metadata',
+  /** Coco's: lowercase 0x address → `{ "frozen": true }`; absent = not frozen (docs/ethereum.md). */
+  ethereumAccounts: 'public:ccf.gov.ethereum.accounts',
+  /** Coco's: lowercase 0x address → `{ "balance": "<wei, decimal>" }`, the balance governance last set. */
+  ethereumBalances: 'public:ccf.gov.ethereum.balances',
+  /** Coco's: lowercase 0x address → `"AllowedToSend"`; when empty, every address may send. */
+  ethereumAllowedSenders: 'public:ccf.gov.ethereum.allowed_senders',
   signatures: 'public:ccf.internal.signatures',
   coseSignatures: 'public:ccf.internal.cose_signatures',
   tree: 'public:ccf.internal.tree',

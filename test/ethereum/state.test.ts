@@ -39,7 +39,7 @@ function malformed(error: unknown): boolean {
 describe('map layout and encodings', () => {
   test('maps are private by default and all public with the option', () => {
     const names = Object.values(ethereumMaps());
-    assert.equal(names.length, 7);
+    assert.equal(names.length, 8);
     assert.ok(names.every((name) => name.startsWith('coco.ethereum.')));
     assert.ok(Object.values(ethereumMaps(true)).every((name) => name.startsWith('public:coco.ethereum.')));
   });

@@ -372,6 +372,7 @@ const REQUIRED_ACTIONS = [
   'set_node_data', 'transition_node_to_trusted', 'remove_node', 'set_node_certificate_validity',
   'set_all_nodes_certificate_validity', 'set_service_certificate_validity', 'set_service_configuration',
   'trigger_ledger_chunk', 'trigger_snapshot', 'assert_service_identity',
+  'set_ethereum_accounts', 'add_ethereum_allowed_senders', 'remove_ethereum_allowed_senders',
 ];
 
 const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
@@ -419,6 +420,9 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'trigger_ledger_chunk' },
   { name: 'trigger_snapshot' },
   { name: 'assert_service_identity', args: { service_identity: SERVICE_CERT } },
+  { name: 'set_ethereum_accounts', args: { accounts: [{ address: `0x${'ab'.repeat(20)}`, balance: '1000', frozen: false }] } },
+  { name: 'add_ethereum_allowed_senders', args: { addresses: [`0x${'cd'.repeat(20)}`] } },
+  { name: 'remove_ethereum_allowed_senders', args: { addresses: [`0x${'cd'.repeat(20)}`] } },
 ];
 
 /** Drops the second body line of a PEM: still well-formed base64, no longer a certificate. */
