@@ -32,15 +32,24 @@ export function loadConfig(path: string) {
 
 export async function runNode(configPath: string, version: string): Promise<number> {
   const config = loadConfig(configPath);
-  const service = await startNodeService(config, version);
-  for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
-  if (config.command === 'start') console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
-  console.log('coco node: ready');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  // Signals are caught from the start: before the node serves there is nothing to stop cleanly
+  // (a joiner may wait for members for a long time); after, the stop is clean.
+  let ready = false;
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = () => {
+      if (ready) return resolve();
+      console.error('coco node: stopped before it was ready');
+      process.exit(1);
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  const service = await startNodeService(config, version);
+  ready = true;
+  for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
+  if (config.command === 'start') console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
+  console.log('coco node: ready');
+  await stopRequested;
   await service.stop();
   console.log('coco node: stopped');
   return 0;

@@ -51,6 +51,16 @@ export interface RequestOptions {
 type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const REDIRECT_STATUSES = new Set([307, 308]);
+/** How long to wait before asking again while the service elects a primary. */
+const ELECTION_RETRY_MS = 100;
+
+function notPrimary(response: CocoResponse): boolean {
+  try {
+    return response.json<{ error?: { code?: string } }>().error?.code === 'NotPrimary';
+  } catch {
+    return false;
+  }
+}
 
 /** OpenSSL's certificate verification results, as Node reports them in `error.code`. */
 const CERTIFICATE_VERIFY_CODES = new Set([
@@ -103,7 +113,8 @@ export class CocoClient {
 
   /**
    * Sends `method path` (path with its query, e.g. `/app/tx?transaction_id=2.15`). Non-2xx answers
-   * throw CocoRequestError unless `allowError`; 307/308 are followed with the same method and body.
+   * throw CocoRequestError unless `allowError`; 307/308 are followed with the same method and body,
+   * and a 503 NotPrimary (no primary during an election: nothing was executed) is asked again.
    */
   async request(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<CocoResponse> {
     if (this.#closed) throw new CocoError('ClientClosed', 'this CocoClient was closed; create a new one');
@@ -114,13 +125,20 @@ export class CocoClient {
     if (body !== undefined) headers['content-length'] = body.length;
     const deadline = Date.now() + timeoutMs;
     let url = new URL(path, this.#base);
-    for (let redirects = 0; ; redirects++) {
+    let redirects = 0;
+    for (;;) {
       const response = await this.#send(method, url, headers, body, { deadline, timeoutMs });
       if (REDIRECT_STATUSES.has(response.status)) {
-        if (redirects >= this.#redirectsMax) {
+        if (redirects++ >= this.#redirectsMax) {
           throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}); is the service electing a primary? retry later`);
         }
         url = redirectTarget(url, response.headers.location, method, path);
+        continue;
+      }
+      // A backup that knows no primary yet (an election is under way) executed nothing: ask again.
+      if (response.status === 503 && notPrimary(response) && Date.now() + ELECTION_RETRY_MS < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
+        url = new URL(path, this.#base);
         continue;
       }
       if ((response.status < 200 || response.status > 299) && options.allowError !== true) {

@@ -609,6 +609,7 @@ export class Node {
         // A file a rollback removed may fail to sync: sync again what is there now.
         if (rollbacks !== this.rollbacks) return this.synced(target, rollbacks);
         // A ledger that cannot be made durable must not report commits: stop.
+        this.syncing = false;
         this.fail(new CocoError('LedgerSyncFailed', `fsync of the ledger failed: ${(error as Error).message}`));
       },
     );

@@ -268,6 +268,17 @@ describe('CocoClient redirects', () => {
     assert.deepEqual(server.requests.map((request) => request.path), ['/old', '/new']);
   });
 
+  it('asks again while a backup knows no primary (503 NotPrimary), but not after other 503s', async (t) => {
+    let calls = 0;
+    const electing = await serve(t, (request, res) => (++calls <= 2 ? ccfError(res, 503, 'NotPrimary', 'no primary yet') : ok(request, res)));
+    const response = await connect(t, electing).request('POST', '/app/log', { body: { msg: 'after the election' } });
+    assert.equal(response.status, 200);
+    assert.equal(electing.requests.length, 3);
+    const busy = await serve(t, (_request, res) => ccfError(res, 503, 'TooManyPendingTransactions', 'busy'));
+    await rejectsWith(connect(t, busy).request('POST', '/app/log', { body: {} }), 'TooManyPendingTransactions');
+    assert.equal(busy.requests.length, 1);
+  });
+
   it('gives up with TooManyRedirects after the limit', async (t) => {
     const server = await serve(t, (request, res) => reply(res, 307, undefined, { location: request.path }));
     await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects/);
