@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -20,6 +20,15 @@ export interface SandboxProcess {
 }
 
 const START_TIMEOUT_MS = 90_000;
+
+/** The end of each node's error log, to say why a sandbox did not start. */
+function nodeLogs(workspace: string): string {
+  if (!existsSync(workspace)) return '';
+  return readdirSync(workspace)
+    .filter((name) => name.startsWith('sandbox_') && existsSync(join(workspace, name, 'err')))
+    .map((name) => `\n--- ${name}/err (end):\n${readFileSync(join(workspace, name, 'err'), 'utf8').split('\n').slice(-15).join('\n')}`)
+    .join('');
+}
 
 /** Starts a sandbox in a new temporary workspace, or restarts the one at `existingWorkspace`. */
 export async function startSandbox(extraArgs: string[] = [], existingWorkspace?: string): Promise<SandboxProcess> {
@@ -40,7 +49,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the sandbox exited with ${code}:\n${output}`));
+      reject(new Error(`the sandbox exited with ${code}:\n${output}${nodeLogs(workspace)}`));
     });
   });
   child.removeAllListeners('exit');
