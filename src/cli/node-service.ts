@@ -12,7 +12,7 @@ import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { nodeRecords } from '../node/service-nodes.js';
+import { readNodeRecords } from '../node/service-nodes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -415,23 +415,13 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
 }
 
 function isTrusted(node: Node, peer: string): boolean {
-  const tx = node.store.beginTransaction();
-  try {
-    return nodeRecords(tx).get(peer)?.status === 'Trusted';
-  } finally {
-    tx.abort();
-  }
+  return readNodeRecords(node.store).get(peer)?.status === 'Trusted';
 }
 
 /** The primary's published address for the interface `name`, as the nodes table records it. */
 function primaryInterfaceUrl(node: Node, name: string): string | undefined {
   const primary = node.role.leaderId;
   if (primary === undefined) return undefined;
-  const tx = node.store.beginTransaction();
-  try {
-    const iface = nodeRecords(tx).get(primary)?.rpc_interfaces[name];
-    return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
-  } finally {
-    tx.abort();
-  }
+  const iface = readNodeRecords(node.store).get(primary)?.rpc_interfaces[name];
+  return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
 }

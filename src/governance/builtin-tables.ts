@@ -5,6 +5,7 @@
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { QuoteInfo } from '../attestation/virtual-attestation.js';
+import type { Transaction } from '../kv/transaction.js';
 
 export const Tables = {
   membersCerts: 'public:ccf.gov.members.certs',
@@ -102,6 +103,12 @@ export interface NodeInfo {
   node_to_node_interface?: { bind_address: string; published_address?: string };
   ledger_secret_seqno?: number;
   retired_committed?: boolean;
+}
+
+/** The service's identity and status (`public:ccf.gov.service.info`), once genesis wrote it. */
+export function readServiceInfo(tx: Transaction): ServiceInfo | undefined {
+  const value = tx.map(Tables.serviceInfo).get(SINGLETON);
+  return value === undefined ? undefined : decodeJson<ServiceInfo>(value, Tables.serviceInfo);
 }
 
 export function encodeJson(value: unknown): Uint8Array {

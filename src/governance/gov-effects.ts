@@ -12,7 +12,7 @@ import type { CallEnv } from '../js/call-env.js';
 import type { JsGlobalInstaller, JsGlobalScope } from '../js/interpreter.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { decodeJson, encodeJson, SINGLETON, Tables, type ServiceInfo } from './builtin-tables.js';
+import { decodeJson, encodeJson, readServiceInfo, SINGLETON, Tables } from './builtin-tables.js';
 
 /** The node's side of the effects. */
 export interface GovernanceHost {
@@ -53,9 +53,8 @@ function unsupported(name: string): () => never {
 }
 
 function openService(tx: Transaction, args: (JsValue | undefined)[]): void {
-  const infoBytes = tx.map(Tables.serviceInfo).get(SINGLETON);
-  if (infoBytes === undefined) throw new Error('the service has no identity');
-  const info = decodeJson<ServiceInfo>(infoBytes, Tables.serviceInfo);
+  const info = readServiceInfo(tx);
+  if (info === undefined) throw new Error('the service has no identity');
   const next = args[1];
   if (next instanceof Uint8Array && fromUtf8(next).replace(/\0+$/, '') !== info.cert) {
     throw new Error('next_service_identity is not this service\'s certificate');

@@ -7,8 +7,7 @@
 // suffix; what is signed but past the last `.committed` chunk stays uncommitted (consensus decides).
 
 import { existsSync, readFileSync } from 'node:fs';
-import type { MapChanges } from '../kv/write-set.js';
-import { COSE_SIGNATURES_MAP, SIGNATURES_MAP, SINGLETON_KEY } from '../ledger/signature.js';
+import { SINGLETON_KEY } from '../ledger/signature.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
@@ -23,8 +22,8 @@ import { LedgerVerifier } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-directory.js';
-import { changesNodes, sameNodes, trustedNodeIds } from './service-nodes.js';
-import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
+import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
 export interface ReplayedChunk {
   name: string;
@@ -59,16 +58,6 @@ export interface ReplayedLedger {
 
 const NO_CLAIMS = new Uint8Array(32);
 
-/** Reads the trusted nodes of a store's current state. */
-function trustedNow(store: Store): string[] {
-  const tx = store.beginTransaction();
-  try {
-    return trustedNodeIds(tx);
-  } finally {
-    tx.abort();
-  }
-}
-
 export function replayLedger(directory: string, secrets: LedgerSecrets, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
   const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
@@ -102,11 +91,13 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
     views: snapshot === undefined ? [] : [...snapshot.viewHistory],
     committedSeqno: base,
     chunks: [],
-    baseConfiguration: snapshot === undefined ? [] : trustedNow(store),
+    baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
   };
   if (snapshot !== undefined) {
     // The snapshot's own signature transaction, read from its state: receipts for it still work.
-    const signature = signatureRecordOf(base, signatureMapsOf(store));
+    const tx = store.beginTransaction();
+    const signature = signatureRecordFrom(base, (map) => tx.map(map).get(SINGLETON_KEY));
+    tx.abort();
     if (signature !== undefined) replayed.signatures.push(signature);
   }
   let configuration = replayed.baseConfiguration;
@@ -127,7 +118,7 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
       }
       let changed: string[] | undefined;
       if (changesNodes(writeSet)) {
-        const trusted = trustedNow(store);
+        const trusted = readTrustedNodeIds(store);
         if (!sameNodes(trusted, configuration)) changed = configuration = trusted;
       }
       replayed.entries.push({ seqno: txId.seqno, view: txId.view, data: entry.raw, isSignature: signature !== undefined, ...(changed && { configuration: changed }) });
@@ -147,17 +138,4 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
   }
   store.compact(BigInt(replayed.committedSeqno));
   return replayed;
-}
-
-/** The signature tables of a store's current state, shaped as a write set's public maps. */
-function signatureMapsOf(store: Store): MapChanges[] {
-  const tx = store.beginTransaction();
-  try {
-    return [SIGNATURES_MAP, COSE_SIGNATURES_MAP].flatMap((name) => {
-      const value = tx.map(name).get(SINGLETON_KEY);
-      return value === undefined ? [] : [{ name, readVersion: 0n, reads: [], writes: [{ key: SINGLETON_KEY, value }], removes: [] }];
-    });
-  } finally {
-    tx.abort();
-  }
 }

@@ -29,7 +29,7 @@ import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
-import { changesNodes, nodeRecords, nodeToNodeAddress, sameNodes, trustedNodeIds } from './service-nodes.js';
+import { changesNodes, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { encodeSnapshot, snapshotDigest } from '../ledger/snapshot.js';
@@ -344,18 +344,9 @@ export class Node {
   /** The configuration a write set sets, when it changes the Trusted nodes; undefined otherwise. */
   private configurationChange(writeSet: WriteSet): string[] | undefined {
     if (!changesNodes(writeSet)) return undefined;
-    const trusted = this.readTrustedNodes();
+    const trusted = readTrustedNodeIds(this.store);
     // Genesis records its configuration in the log too, as a replayed ledger does.
     return this.lastSeqno > 0 && sameNodes(trusted, this.raft.configurations.at(-1)) ? undefined : trusted;
-  }
-
-  private readTrustedNodes(): string[] {
-    const tx = this.store.beginTransaction();
-    try {
-      return trustedNodeIds(tx);
-    } finally {
-      tx.abort();
-    }
   }
 
   /** Appends one entry this primary wrote to the ledger and hands it to consensus. */
@@ -363,7 +354,7 @@ export class Node {
     this.record(result);
     const [txId] = this.raft.propose([{ data: result.entry, isSignature, ...(configuration && { configuration }) }]);
     invariant(txId !== undefined && txId.seqno === result.txId.seqno && txId.view === result.txId.view, 'consensus and the ledger agree on TxIDs');
-    if (configuration !== undefined) this.updatePeers();
+    // A new configuration reaches the peers through the next Ready (its `configurations`).
     return txId;
   }
 
@@ -529,9 +520,7 @@ export class Node {
   private recordCommittedRetirements(): void {
     this.retirementsToRecord = false;
     const active = new Set(this.raft.configurations.flat());
-    const tx = this.store.beginTransaction();
-    const retired = [...nodeRecords(tx)].filter(([id, info]) => info.status === 'Retired' && info.retired_committed !== true && !active.has(id));
-    tx.abort();
+    const retired = [...readNodeRecords(this.store)].filter(([id, info]) => info.status === 'Retired' && info.retired_committed !== true && !active.has(id));
     if (retired.length === 0) return;
     this.execute((write) => {
       for (const [id, info] of retired) write.map(Tables.nodesInfo).set(utf8(id), encodeJson({ ...info, retired_committed: true }));
@@ -547,7 +536,7 @@ export class Node {
     const signature = signatureRecordOf(entry.seqno, result.writeSet.public);
     if (signature !== undefined) this.signatures.push(signature);
     if (changesNodes(result.writeSet)) {
-      const trusted = this.readTrustedNodes();
+      const trusted = readTrustedNodeIds(this.store);
       if (entry.configuration !== undefined && !sameNodes(entry.configuration, trusted)) {
         throw new CocoError('LedgerDivergence', `entry ${formatTxId(entry)} sets configuration [${entry.configuration.join(', ')}] but its nodes table trusts [${trusted.join(', ')}]`);
       }
@@ -574,9 +563,7 @@ export class Node {
    * primary (a joiner hears from it before its log holds the configuration that adds it).
    */
   private updatePeers(): void {
-    const tx = this.store.beginTransaction();
-    const records = nodeRecords(tx);
-    tx.abort();
+    const records = readNodeRecords(this.store);
     const ids = new Set(this.raft.configurations.flat());
     if (this.roleNow.leaderId !== undefined) ids.add(this.roleNow.leaderId);
     // Until its log holds the configuration that adds it, a joiner also answers the nodes it

@@ -4,6 +4,7 @@
 
 import { fromUtf8 } from '../crypto/bytes.js';
 import { decodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import type { Store } from '../kv/store.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { WriteSet } from '../kv/write-set.js';
 
@@ -18,6 +19,26 @@ export function nodeRecords(tx: Transaction): Map<string, NodeInfo> {
 /** The node IDs with status Trusted, sorted: the consensus configuration the tables define. */
 export function trustedNodeIds(tx: Transaction): string[] {
   return [...nodeRecords(tx)].filter(([, info]) => info.status === 'Trusted').map(([id]) => id).sort();
+}
+
+/** Reads `what` from the store's current state in a transaction that is then dropped. */
+function readNow<T>(store: Store, what: (tx: Transaction) => T): T {
+  const tx = store.beginTransaction();
+  try {
+    return what(tx);
+  } finally {
+    tx.abort();
+  }
+}
+
+/** The nodes table as the store holds it now. */
+export function readNodeRecords(store: Store): Map<string, NodeInfo> {
+  return readNow(store, nodeRecords);
+}
+
+/** The Trusted node IDs as the store holds them now. */
+export function readTrustedNodeIds(store: Store): string[] {
+  return readNow(store, trustedNodeIds);
 }
 
 export function nodeToNodeAddress(info: NodeInfo): string | undefined {

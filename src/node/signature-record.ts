@@ -17,10 +17,15 @@ export interface SignatureRecord {
 
 /** The signature record of a transaction, or undefined when it is not a signature transaction. */
 export function signatureRecordOf(seqno: number, publicMaps: readonly MapChanges[]): SignatureRecord | undefined {
-  const signature = singletonWrite(publicMaps, SIGNATURES_MAP);
+  return signatureRecordFrom(seqno, (map) => singletonWrite(publicMaps, map));
+}
+
+/** The signature record built from the signature tables' values, however they are read. */
+export function signatureRecordFrom(seqno: number, valueOf: (map: string) => Uint8Array | undefined): SignatureRecord | undefined {
+  const signature = valueOf(SIGNATURES_MAP);
   if (signature === undefined) return undefined;
   const decoded = decodePrimarySignature(signature);
-  const cose = singletonWrite(publicMaps, COSE_SIGNATURES_MAP);
+  const cose = valueOf(COSE_SIGNATURES_MAP);
   return {
     seqno,
     nodeId: decoded.json.node,

@@ -4,7 +4,7 @@
 // the requested transaction (202 + Retry-After until it is ready).
 
 import { CocoError } from '../errors.js';
-import { decodeJson, SINGLETON, Tables, type ServiceInfo } from '../governance/builtin-tables.js';
+import { readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
 import { JsExceptionError } from '../js/js-exception.js';
 import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
@@ -35,8 +35,7 @@ function flatHeaders(request: RpcRequest): Record<string, string> {
 
 /** CCF's rule for application endpoints: they exist once the service is Open. */
 export function checkOpen(tx: Transaction): void {
-  const info = tx.map(Tables.serviceInfo).get(SINGLETON);
-  const status = info === undefined ? undefined : decodeJson<ServiceInfo>(info, Tables.serviceInfo).status;
+  const status = readServiceInfo(tx)?.status;
   if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
 }
 

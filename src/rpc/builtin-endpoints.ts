@@ -1,13 +1,14 @@
 // The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
-import { fromUtf8, utf8 } from '../crypto/bytes.js';
-import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { utf8 } from '../crypto/bytes.js';
+import { decodeJson, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import type { Node } from '../node/node.js';
-import { nodeToNodeAddress } from '../node/service-nodes.js';
+import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
 import { RpcError } from './rpc-error.js';
+import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
 import type { Frontend } from './route-table.js';
 
@@ -28,19 +29,12 @@ function transactionIdParam(request: RpcRequest): TxId {
 }
 
 function readService(node: Node): ServiceInfo {
-  const { result } = node.execute((tx) => ({ result: tx.map(Tables.serviceInfo).get(SINGLETON), applyWrites: false }));
-  if (result === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'the service has no identity yet');
-  return decodeJson<ServiceInfo>(result, Tables.serviceInfo);
+  const { result } = node.execute((tx) => ({ result: requireServiceInfo(tx), applyWrites: false }));
+  return result;
 }
 
 function nodeRecords(node: Node): { node_id: string; info: NodeInfo }[] {
-  const { result } = node.execute((tx) => {
-    const records: { node_id: string; info: NodeInfo }[] = [];
-    tx.map(Tables.nodesInfo).forEach((value, key) => {
-      records.push({ node_id: fromUtf8(key), info: decodeJson<NodeInfo>(value, Tables.nodesInfo) });
-    });
-    return { result: records, applyWrites: false };
-  });
+  const { result } = node.execute((tx) => ({ result: [...recordsOf(tx)].map(([node_id, info]) => ({ node_id, info })), applyWrites: false }));
   return result;
 }
 

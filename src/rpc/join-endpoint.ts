@@ -13,7 +13,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { derToPem } from '../crypto/pem.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { verifyVirtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
-import { decodeJson, encodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ServiceIdentity } from '../node/identities.js';
@@ -21,6 +21,7 @@ import type { Node } from '../node/node.js';
 import { nodeRecords, nodeToNodeAddress } from '../node/service-nodes.js';
 import { CocoError } from '../errors.js';
 import { RpcError } from './rpc-error.js';
+import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
 
 export interface JoinRequest {
@@ -72,12 +73,6 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   return json as JoinRequest;
 }
 
-function serviceStatus(tx: Transaction): string {
-  const value = tx.map(Tables.serviceInfo).get(SINGLETON);
-  if (value === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'the service has no identity yet');
-  return decodeJson<ServiceInfo>(value, Tables.serviceInfo).status;
-}
-
 function allowed(tx: Transaction, table: string, key: string): boolean {
   return tx.map(table).has(utf8(key));
 }
@@ -85,7 +80,7 @@ function allowed(tx: Transaction, table: string, key: string): boolean {
 export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndpointOptions): void {
   const networkInfo = (tx: Transaction, nodeId: string): JoinResponse['network_info'] => ({
     public_only: false,
-    service_status: serviceStatus(tx),
+    service_status: requireServiceInfo(tx).status,
     endorsed_certificate: new TextDecoder().decode(tx.map(Tables.nodesEndorsedCertificates).get(utf8(nodeId))),
     identity: { cert: options.service.certPem, priv_key: options.service.keyPair.privateKeyPem, pub_key: options.service.keyPair.publicKeyPem },
     ledger_secrets: options.secrets.all().map((secret) => ({ from_seqno: secret.fromSeqno, key: toBase64(secret.key) })),
@@ -131,7 +126,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       }
       const endorsed = options.endorse(joinRequest.certificate_signing_request);
       if (publicKeyId(endorsed) !== nodeId) throw new RpcError(400, 'InvalidInput', 'the CSR is not for the key of the TLS client certificate');
-      const status = serviceStatus(tx) === 'Open' ? 'Pending' : 'Trusted';
+      const status = requireServiceInfo(tx).status === 'Open' ? 'Pending' : 'Trusted';
       const info: NodeInfo = {
         status,
         node_data: joinRequest.node_data ?? null,
