@@ -17,11 +17,6 @@ import { contracts } from '../ethereum/contracts.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
-function nodeUrl(sandbox: SandboxProcess, i: number): string {
-  const config = JSON.parse(readFileSync(join(sandbox.workspace, `sandbox_${i}`, 'config.json'), 'utf8')) as { network: { rpc_interfaces: Record<string, { bind_address: string }> } };
-  return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
-}
-
 function provider(sandbox: SandboxProcess, url: string): ethers.JsonRpcProvider {
   const agent = new Agent({ ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem'), keepAlive: true });
   const fetchRequest = new ethers.FetchRequest(`${url}/app/ethereum`);
@@ -45,7 +40,7 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   const sandbox = await startSandbox(['--nodes', '3']);
   t.after(() => sandbox.stop());
   const primary = provider(sandbox, sandbox.url);
-  const backup = provider(sandbox, nodeUrl(sandbox, 1));
+  const backup = provider(sandbox, sandbox.nodeUrl(1));
   t.after(() => {
     primary.destroy();
     backup.destroy();
@@ -112,7 +107,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
     if (!stopped) await sandbox.stop();
   });
   const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
-  const viaBackup = provider(sandbox, nodeUrl(sandbox, 1));
+  const viaBackup = provider(sandbox, sandbox.nodeUrl(1));
   const senders = accounts.slice(3, 7).map((a) => new ethers.Wallet(a.private_key, viaBackup));
   const confirmed: { hash: string; from: string; to: string; value: bigint }[] = [];
   let burst = true;
@@ -138,7 +133,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
   await load;
 
   // Every transfer whose receipt came back is in the state of the surviving nodes, nonces match.
-  const survivor = provider(sandbox, nodeUrl(sandbox, 2));
+  const survivor = provider(sandbox, sandbox.nodeUrl(2));
   for (const { hash, to, value } of confirmed) {
     assert.ok((await survivor.getTransactionReceipt(hash)) !== null, `receipt of ${hash}`);
     assert.equal(await survivor.getBalance(to), value);

@@ -19,11 +19,6 @@ import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js
 
 const ELECTION_WAIT_MS = 20_000;
 
-function nodeUrl(sandbox: SandboxProcess, i: number): string {
-  const config = JSON.parse(readFileSync(join(sandbox.workspace, `sandbox_${i}`, 'config.json'), 'utf8')) as { network: { rpc_interfaces: Record<string, { bind_address: string }> } };
-  return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
-}
-
 function userClient(sandbox: SandboxProcess, url: string): CocoClient {
   return new CocoClient({ url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem'), requestTimeoutMs: 5_000 });
 }
@@ -50,7 +45,7 @@ function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unkno
 async function primaryIndex(sandbox: SandboxProcess, alive: number[]): Promise<number> {
   return until('a primary elected', ELECTION_WAIT_MS, async () => {
     for (const i of alive) {
-      const client = userClient(sandbox, nodeUrl(sandbox, i));
+      const client = userClient(sandbox, sandbox.nodeUrl(i));
       try {
         const response = await client.request('GET', '/node/network', { allowError: true });
         const primaryId = response.json<{ primary_id: string | null }>().primary_id;
@@ -72,7 +67,7 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
     for (const child of extra) if (child.exitCode === null) child.kill('SIGKILL');
     await sandbox.stop();
   });
-  const urls = [0, 1, 2].map((i) => nodeUrl(sandbox, i));
+  const urls = [0, 1, 2].map((i) => sandbox.nodeUrl(i));
 
   // Every node knows the three Trusted nodes and the same primary.
   const nodes = (await userClient(sandbox, urls[2]!).request('GET', '/node/network/nodes')).json<{ nodes: { status: string; primary: boolean }[] }>().nodes;

@@ -14,6 +14,8 @@ export interface SandboxProcess {
   common: string;
   file(name: string): string;
   pem(name: string): string;
+  /** `https://host:port` of node `i`'s client interface, from its configuration. */
+  nodeUrl(i: number): string;
   child: ChildProcess;
   /** Stops the sandbox; removes its workspace unless `keep`. */
   stop(options?: { keep?: boolean }): Promise<void>;
@@ -60,6 +62,10 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
     common,
     file: (name) => join(common, name),
     pem: (name) => readFileSync(join(common, name), 'utf8'),
+    nodeUrl: (i) => {
+      const config = JSON.parse(readFileSync(join(workspace, `sandbox_${i}`, 'config.json'), 'utf8')) as { network: { rpc_interfaces: Record<string, { bind_address: string }> } };
+      return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
+    },
     child,
     async stop(options = {}) {
       if (child.exitCode === null) {
