@@ -5,6 +5,7 @@
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { CocoError } from '../errors.js';
 import { concatBytes, utf8 } from './bytes.js';
+import type { EcdsaNonce } from './ecdsa-nonce.js';
 import { curveOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
 
 export const COSE_SIGN1_TAG = 18;
@@ -126,6 +127,8 @@ export interface CoseSign1Input {
   payload: Uint8Array;
   /** Leave the payload out of the message (the verifier supplies it). */
   detached?: boolean;
+  /** A prepared ECDSA nonce for a key loaded once (see ecdsa-nonce). */
+  nonce?: EcdsaNonce;
 }
 
 export function signCoseSign1(input: CoseSign1Input): Uint8Array {
@@ -135,7 +138,8 @@ export function signCoseSign1(input: CoseSign1Input): Uint8Array {
   for (const [key, value] of input.protectedHeader ?? []) if (key !== COSE_HEADER_ALG) header.set(key, value);
   const protectedBytes = new Uint8Array(encoder.encode(header));
   const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
-  const signature = sign(key, sigStructure(protectedBytes, input.payload), format);
+  const nonce = typeof input.privateKey === 'string' ? undefined : input.nonce;
+  const signature = sign(key, sigStructure(protectedBytes, input.payload), format, nonce);
   const message = [protectedBytes, input.unprotectedHeader ?? new Map(), input.detached ? null : input.payload, signature];
   return new Uint8Array(encoder.encode(new Tag(message, COSE_SIGN1_TAG)));
 }

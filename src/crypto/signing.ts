@@ -4,6 +4,7 @@
 // only for an unusable key, and caches parsed public keys per PEM so repeated checks stay cheap.
 
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -16,6 +17,7 @@ import type { ECDSA, WeierstrassPoint } from '@noble/curves/abstract/weierstrass
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { CocoError } from '../errors.js';
 import { concatBytes, plainBytes } from './bytes.js';
+import { signWithNonce, type EcdsaNonce } from './ecdsa-nonce.js';
 
 export type CurveName = 'P-256' | 'P-384' | 'Ed25519';
 export type SignatureFormat = 'der' | 'ieee-p1363';
@@ -112,12 +114,19 @@ function signingKey(privateKey: string | PrivateSigningKey): PrivateSigningKey {
   return typeof privateKey === 'string' ? loadPrivateKey(privateKey) : privateKey;
 }
 
-/** Signs `data`, hashing it with SHA-256 (P-256) or SHA-384 (P-384); Ed25519 signs it whole. */
-export function sign(privateKey: string | PrivateSigningKey, data: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
+/**
+ * Signs `data`, hashing it with SHA-256 (P-256) or SHA-384 (P-384); Ed25519 signs it whole. With a
+ * prepared `nonce` of the key's curve, an ECDSA signature costs two multiplications (see ecdsa-nonce).
+ */
+export function sign(privateKey: string | PrivateSigningKey, data: Uint8Array, format: SignatureFormat = 'der', nonce?: EcdsaNonce): Uint8Array {
   checkFormat(format);
-  const { key, curve } = signingKey(privateKey);
-  const { hash } = curveSpec(curve);
-  return plainBytes(nodeSign(hash, data, { key, dsaEncoding: format }));
+  const loaded = signingKey(privateKey);
+  const { hash } = curveSpec(loaded.curve);
+  if (nonce !== undefined && hash !== null && typeof privateKey !== 'string') {
+    const signature = signDigestWithNonce(loaded, plainBytes(createHash(hash).update(data).digest()), format, nonce);
+    if (signature !== undefined) return signature;
+  }
+  return plainBytes(nodeSign(hash, data, { key: loaded.key, dsaEncoding: format }));
 }
 
 export function verify(
@@ -139,18 +148,36 @@ export function verify(
  * ECDSA over `digest` as the message hash, not hashed again: how CCF signs its Merkle root (the
  * 32-byte SHA-256 root is the digest, whatever the curve). Interoperates with OpenSSL's pkeyutl.
  */
-export function signDigest(privateKey: string | PrivateSigningKey, digest: Uint8Array, format: SignatureFormat = 'der'): Uint8Array {
+export function signDigest(privateKey: string | PrivateSigningKey, digest: Uint8Array, format: SignatureFormat = 'der', nonce?: EcdsaNonce): Uint8Array {
   checkDigest(digest);
   const loaded = signingKey(privateKey);
   const ecdsa = ecdsaOf(loaded.curve);
+  if (nonce !== undefined && typeof privateKey !== 'string') {
+    const signature = signDigestWithNonce(loaded, digest, format, nonce);
+    if (signature !== undefined) return signature;
+  }
   // A key loaded once keeps its scalar; a PEM passed per call has it extracted and wiped each time.
-  const secretKey = loaded.secret ?? base64UrlBytes(loaded.key.export({ format: 'jwk' }).d);
+  const secretKey = secretOf(loaded);
   try {
     return ecdsa.sign(digest, secretKey, { prehash: false, format: nobleFormat(format), extraEntropy: true });
   } finally {
     if (typeof privateKey === 'string') secretKey.fill(0);
     else privateKey.secret = secretKey;
   }
+}
+
+/** The ECDSA scalar of a key, extracted once and kept with it. */
+function secretOf(loaded: PrivateSigningKey): Uint8Array {
+  return loaded.secret ?? base64UrlBytes(loaded.key.export({ format: 'jwk' }).d);
+}
+
+/** For a key loaded once (it keeps its scalar). Undefined when the nonce cannot sign (another curve, or s = 0): sign whole. */
+function signDigestWithNonce(loaded: PrivateSigningKey, digest: Uint8Array, format: SignatureFormat, nonce: EcdsaNonce): Uint8Array | undefined {
+  if (nonce.curve !== loaded.curve) return undefined;
+  const ecdsa = ecdsaOf(loaded.curve);
+  loaded.secret = secretOf(loaded);
+  const signature = signWithNonce(nonce, bytesToNumberBE(loaded.secret), digestToInteger(digest, ecdsa.Point.Fn.BITS));
+  return signature === undefined ? undefined : new ecdsa.Signature(signature.r, signature.s).toBytes(nobleFormat(format));
 }
 
 /** Verifies an ECDSA signature whose message hash is `digest` itself (see signDigest). */

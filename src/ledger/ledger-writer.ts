@@ -7,6 +7,7 @@
 
 import { equalBytes, toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
+import { isEcdsaCurve, type EcdsaNonce, type EcdsaNonceSource } from '../crypto/ecdsa-nonce.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { loadPrivateKey, signDigest, type PrivateSigningKey } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
@@ -75,6 +76,8 @@ export interface LedgerWriterOptions {
   secrets: LedgerSecrets;
   identity: SigningIdentity;
   chunkBytesTarget?: number;
+  /** Prepared ECDSA nonces, so that signing the root costs little on this thread (see ecdsa-nonce). */
+  nonces?: EcdsaNonceSource;
 }
 
 export interface AppendResult {
@@ -133,6 +136,10 @@ export class LedgerWriter {
         : { key: loadPrivateKey(identity.servicePrivateKeyPem), kid: utf8(publicKeyId(identity.serviceCertPem)) };
   }
 
+  private nonceFor(key: PrivateSigningKey): EcdsaNonce | undefined {
+    return isEcdsaCurve(key.curve) ? this.options.nonces?.(key.curve) : undefined;
+  }
+
   /** Closes the current chunk at the next signature, whatever its size (governance's trigger_ledger_chunk). */
   requestChunk(): void {
     this.chunkRequested = true;
@@ -185,7 +192,7 @@ export class LedgerWriter {
       node: this.nodeId,
       root: toHex(root),
       seqno: txId.seqno,
-      sig: toBase64(signDigest(this.nodeKey, root)),
+      sig: toBase64(signDigest(this.nodeKey, root, 'der', this.nonceFor(this.nodeKey))),
       view: txId.view,
     });
     const maps: MapChanges[] = [];
@@ -196,7 +203,8 @@ export class LedgerWriter {
         [COSE_CWT_CLAIMS, new Map([[CWT_IAT, timestampSeconds]])],
         ['ccf.v1', new Map([['txid', formatTxId(txId)]])],
       ]);
-      const cose = signCoseSign1({ privateKey: this.serviceSigner.key, protectedHeader: header, payload: root, detached: true });
+      const { key } = this.serviceSigner;
+      const cose = signCoseSign1({ privateKey: key, protectedHeader: header, payload: root, detached: true, nonce: this.nonceFor(key) });
       maps.push(singletonMap(COSE_SIGNATURES_MAP, utf8(JSON.stringify(toBase64(cose)))));
     }
     maps.push(singletonMap(SIGNATURES_MAP, signature));

@@ -1,0 +1,49 @@
+// ECDSA in two halves. Almost all of a signature's cost is the nonce point k·G, which depends on
+// neither the message nor the key; prepared ahead (on another thread), it leaves two
+// multiplications modulo n for the signature itself. Each nonce is random, signs once, and is
+// dropped: a nonce used twice would reveal the key.
+
+import { p256, p384 } from '@noble/curves/nist.js';
+import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
+import { CocoError } from '../errors.js';
+
+export type EcdsaCurve = 'P-256' | 'P-384';
+
+/** k⁻¹ and r = (k·G).x mod n for one random k; the signer's half of ECDSA without the message. */
+export interface EcdsaNonce {
+  readonly curve: EcdsaCurve;
+  readonly r: bigint;
+  readonly kInverse: bigint;
+}
+
+/** Where a signer takes prepared nonces from; undefined when none is ready (the signer then signs whole). */
+export type EcdsaNonceSource = (curve: EcdsaCurve) => EcdsaNonce | undefined;
+
+const ECDSA_OF: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384 };
+
+export function isEcdsaCurve(curve: string): curve is EcdsaCurve {
+  return curve in ECDSA_OF;
+}
+
+/** A fresh nonce from the CSPRNG: the costly half (one fixed-base multiplication and an inversion). */
+export function createEcdsaNonce(curve: EcdsaCurve): EcdsaNonce {
+  const { Point, utils } = ECDSA_OF[curve];
+  const { Fn } = Point;
+  for (;;) {
+    const k = Fn.fromBytes(utils.randomSecretKey());
+    const r = Fn.create(Point.BASE.multiply(k).toAffine().x);
+    if (r !== 0n) return { curve, r, kInverse: Fn.inv(k) };
+  }
+}
+
+/**
+ * s = k⁻¹(z + r·d) mod n, low-S as the whole signer produces; `z` is the digest as an integer
+ * (already truncated to the order's bits). Undefined in the negligible case s = 0: sign whole then.
+ */
+export function signWithNonce(nonce: EcdsaNonce, secretScalar: bigint, z: bigint): { r: bigint; s: bigint } | undefined {
+  const { Fn } = ECDSA_OF[nonce.curve].Point;
+  if (!Fn.isValidNot0(secretScalar)) throw new CocoError('InvalidKey', 'the ECDSA private scalar is out of range');
+  const s = Fn.mul(nonce.kInverse, Fn.add(Fn.create(z), Fn.mul(nonce.r, secretScalar)));
+  if (s === 0n) return undefined;
+  return { r: nonce.r, s: s > Fn.ORDER >> 1n ? Fn.neg(s) : s };
+}
