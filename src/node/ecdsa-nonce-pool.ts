@@ -9,8 +9,8 @@ import type { EcdsaCurve, EcdsaNonce } from '../crypto/ecdsa-nonce.js';
 import type { NonceBatch, NonceRequest } from './ecdsa-nonce-worker.js';
 
 /** Two nonces per signature (node key, service key): a few signatures ahead. */
-const BATCH = 4;
-const REFILL_BELOW = 2;
+const BATCH = 8;
+const REFILL_BELOW = 4;
 
 export class EcdsaNoncePool {
   private worker: Worker | undefined;
