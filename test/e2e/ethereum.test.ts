@@ -166,3 +166,75 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
     assert.equal(bytes.indexOf('coco.ethereum'), -1, `${name} names an Ethereum map in clear`);
   }
 });
+
+test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_sendRawTransaction, with its Ethereum message; a raw batch with one bad element', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  t.after(() => sandbox.stop());
+  const primary = provider(sandbox, sandbox.url);
+  t.after(() => primary.destroy());
+  const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
+  const alice = new ethers.Wallet(accounts[0]!.private_key, primary);
+  const bob = ethers.Wallet.createRandom().address;
+  const chainId = (await primary.getNetwork()).chainId;
+
+  // ethers classifies some node messages (NONCE_EXPIRED, INSUFFICIENT_FUNDS, CALL_EXCEPTION) and keeps
+  // the node's own error beside its code.
+  const refusedWith = (code: string, rpc: { code: number; message: string }) => (error: unknown) => {
+    assert.ok(ethers.isError(error, code as ethers.ErrorCode), `expected ${code}, got ${String(error)}`);
+    const info = (error as { info?: { error?: unknown } }).info;
+    assert.deepEqual(info?.error ?? (error as { error?: unknown }).error, rpc);
+    return true;
+  };
+
+  // Out of gas: the transaction is included with status 0 and its whole gas limit spent. Estimates
+  // are capped here: uncapped, the loop would run to the block gas limit on the primary.
+  const { Probe } = contracts();
+  const probe = (await (await new ethers.ContractFactory(Probe.abi as ethers.InterfaceAbi, Probe.bytecode, alice).deploy()).waitForDeployment()) as ethers.Contract;
+  const spin = await probe.spin!({ gasLimit: 200_000n });
+  await assert.rejects(spin.wait(), (error: unknown) => {
+    assert.ok(ethers.isError(error, 'CALL_EXCEPTION'), String(error));
+    assert.equal(error.receipt?.status, 0);
+    assert.equal(error.receipt?.gasUsed, 200_000n);
+    return true;
+  });
+  assert.equal(await probe.value!(), 0n);
+  const spinData = probe.interface.encodeFunctionData('spin');
+  await assert.rejects(primary.estimateGas({ to: await probe.getAddress(), data: spinData, gasLimit: 300_000n }), refusedWith('CALL_EXCEPTION', { code: -32000, message: 'gas required exceeds allowance (300000): out of gas' }));
+
+  const nonce = await primary.getTransactionCount(alice.address);
+  const address = alice.address.toLowerCase();
+  const transfer = { to: bob, value: 1n, gasLimit: 21_000n, gasPrice: 0n, chainId, nonce };
+  const broadcast = async (wallet: ethers.BaseWallet, fields: ethers.TransactionRequest) => primary.broadcastTransaction(await wallet.signTransaction({ ...transfer, ...fields }));
+  await assert.rejects(broadcast(alice, { nonce: 0 }), refusedWith('NONCE_EXPIRED', { code: -32000, message: `nonce too low: address ${address}, tx: 0 state: ${nonce}` }));
+  await assert.rejects(
+    broadcast(alice, { nonce: nonce + 3 }),
+    refusedWith('UNKNOWN_ERROR', { code: -32000, message: `nonce too high: address ${address}, tx: ${nonce + 3} state: ${nonce}; Coco keeps no pool of future transactions: send nonce ${nonce} first` }),
+  );
+  await assert.rejects(broadcast(alice, { gasLimit: 20_000n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: 'intrinsic gas too low: have 20000, want 21000' }));
+  await assert.rejects(broadcast(alice, { chainId: 1n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: `invalid chain id for signer: have 1 want ${chainId}` }));
+  const pauper = ethers.Wallet.createRandom();
+  const pauperAddress = pauper.address.toLowerCase();
+  await assert.rejects(broadcast(pauper, { nonce: 0 }), refusedWith('INSUFFICIENT_FUNDS', { code: -32000, message: `insufficient funds for gas * price + value: address ${pauperAddress} have 0 want 1` }));
+  await assert.rejects(broadcast(pauper, { nonce: 0, value: 0n, gasPrice: 2n }), refusedWith('INSUFFICIENT_FUNDS', { code: -32000, message: `insufficient funds for gas * price + value: address ${pauperAddress} have 0 want 42000` }));
+  await assert.rejects(primary.send('eth_sendRawTransaction', ['0x1234']), refusedWith('UNKNOWN_ERROR', { code: -32000, message: 'transaction type 0x12 not supported' }));
+  // None of them wrote anything.
+  assert.equal(await primary.getTransactionCount(alice.address), nonce);
+  assert.equal(await primary.getBalance(bob), 0n);
+
+  // A raw batch: answered in order, ids kept, the unknown method alone refused.
+  const user = { ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const batch = [
+    { jsonrpc: '2.0', id: 7, method: 'eth_chainId', params: [] },
+    { jsonrpc: '2.0', id: 'balance', method: 'eth_getBalance', params: [alice.address, 'latest'] },
+    { jsonrpc: '2.0', id: 9, method: 'eth_mine', params: [] },
+    { jsonrpc: '2.0', id: 10, method: 'eth_getTransactionCount', params: [alice.address, 'latest'] },
+  ];
+  const answer = await post(sandbox.url, JSON.stringify(batch), user);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(JSON.parse(answer.body), [
+    { jsonrpc: '2.0', id: 7, result: ethers.toQuantity(chainId) },
+    { jsonrpc: '2.0', id: 'balance', result: ethers.toQuantity(await primary.getBalance(alice.address)) },
+    { jsonrpc: '2.0', id: 9, error: { code: -32601, message: 'the method eth_mine does not exist/is not available' } },
+    { jsonrpc: '2.0', id: 10, result: ethers.toQuantity(nonce) },
+  ]);
+});
