@@ -337,6 +337,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),
     publicState: config.ethereum.publicState,
     clock: () => Math.floor(Date.now() / 1000),
+    timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
   });
   if (starting.start.kind === 'start') {
     const members = readMembers(config);

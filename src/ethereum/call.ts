@@ -10,6 +10,7 @@ import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ADDRESS_BYTES } from './ethereum-maps.js';
 import { checkFunds } from './execute.js';
+import type { TimeAllowance } from './execution-budget.js';
 import type { ExecutionContext } from './execution-context.js';
 import { ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
@@ -44,7 +45,7 @@ export interface CallResult {
 }
 
 /** Runs the call; refusals that Ethereum makes before execution (funds, intrinsic gas) throw a CocoError. */
-export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext): Promise<CallResult> {
+export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance?: TimeAllowance): Promise<CallResult> {
   if (params.from !== undefined && params.from.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'from' must be a 20-byte address");
   if (params.to !== undefined && params.to.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'to' must be a 20-byte address");
   const from = new Address(params.from ?? new Uint8Array(ADDRESS_BYTES));
@@ -85,6 +86,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     try {
       result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true });
     } catch (error) {
+      if (error instanceof CocoError && error.code === 'ExecutionTimeLimit') throw error;
       const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
       throw new CocoError('InvalidArgument', `call refused by the EVM: ${reason}`, { cause: error });
     }
@@ -100,7 +102,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       gasNeeded,
       error: exceptionError?.error,
     };
-  });
+  }, allowance);
 }
 
 /**
@@ -108,12 +110,14 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
  * reverts even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise.
  */
 export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext): Promise<bigint> {
-  const full = await call(kvTx, params, context);
+  // Its runs follow each other without a turn of the event loop: they share one time limit.
+  const allowance = context.timeAllowance();
+  const full = await call(kvTx, params, context, allowance);
   if (full.status === 0) {
     if (full.error === 'revert') throw new ExecutionReverted(full.returnValue);
     throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit}): ${full.error}`);
   }
-  const succeeds = async (gas: bigint): Promise<boolean> => (await call(kvTx, { ...params, gas }, context)).status === 1;
+  const succeeds = async (gas: bigint): Promise<boolean> => (await call(kvTx, { ...params, gas }, context, allowance)).status === 1;
   // Refunds and the 63/64 rule make the gas used a lower bound, often sufficient already.
   if (await succeeds(full.gasNeeded)) return full.gasNeeded;
   let low = full.gasNeeded;

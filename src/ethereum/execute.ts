@@ -81,6 +81,7 @@ export async function executeTransaction(kvTx: Transaction, decoded: DecodedTran
     try {
       result = await runTx(vm, { tx, block, skipHardForkValidation: true });
     } catch (error) {
+      if (error instanceof CocoError && error.code === 'ExecutionTimeLimit') throw error;
       // The checks above mirror runTx's own; reaching here means they missed one.
       const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
       throw new CocoError('InvalidTransaction', `transaction refused by the EVM: ${reason}`, { cause: error });

@@ -10,6 +10,7 @@ import { createVM, type VM } from '@ethereumjs/vm';
 import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Blocks, type PendingBlock } from './blocks.js';
+import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
 import { createChainCommon } from './chain-rules.js';
 import { ADDRESS_BYTES, ethereumMaps, type EthereumMaps } from './ethereum-maps.js';
 import { KvStateManager } from './kv-state-manager.js';
@@ -26,6 +27,8 @@ export interface EthereumConfig {
   publicState?: boolean;
   /** Seconds since the Unix epoch, for the timestamp of new blocks. Host time, read by node/. */
   clock: () => number;
+  /** A limit on each run's time, with the monotonic clock (ms) that measures it; no limit when absent. */
+  timeLimit?: { maxExecutionMs: number; monotonicMs: () => number };
 }
 
 /** What a run gets: the VM over the run's KV transaction, and the block it executes in. */
@@ -75,6 +78,7 @@ export class ExecutionContext {
   readonly #vm: VM;
   readonly #state: KvStateManager;
   readonly #blockHashes: BlockHashes;
+  readonly #budget: ExecutionBudget | undefined;
   /**
    * The block every run executes in, its number, parent and timestamp set per run (runs are one at a
    * time): building a header copies the chain's parameters, ~150 µs, a seventh of an ERC-20 transfer.
@@ -83,7 +87,7 @@ export class ExecutionContext {
   /** Settles when the run in progress (or the last queued one) ends. */
   #queue: Promise<void> = Promise.resolve();
 
-  private constructor(config: Required<EthereumConfig>, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
+  private constructor(config: EthereumConfig & Required<Omit<EthereumConfig, 'timeLimit'>>, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
     this.chainId = config.chainId;
     this.blockGasLimit = config.blockGasLimit;
     this.coinbase = new Address(config.coinbase);
@@ -94,6 +98,8 @@ export class ExecutionContext {
     this.#vm = parts.vm;
     this.#state = parts.state;
     this.#blockHashes = parts.blockHashes;
+    const { timeLimit } = config;
+    this.#budget = timeLimit === undefined ? undefined : new ExecutionBudget(parts.vm.common, timeLimit.monotonicMs, timeLimit.maxExecutionMs);
     this.#block = createBlock(
       { header: { number: 1n, gasLimit: this.blockGasLimit, baseFeePerGas: 0n, coinbase: this.coinbase } },
       { common: parts.vm.common, freeze: false },
@@ -101,7 +107,7 @@ export class ExecutionContext {
   }
 
   static async create(config: EthereumConfig): Promise<ExecutionContext> {
-    const full: Required<EthereumConfig> = {
+    const full: EthereumConfig & Required<Omit<EthereumConfig, 'timeLimit'>> = {
       blockGasLimit: BLOCK_GAS_LIMIT_DEFAULT,
       coinbase: new Uint8Array(ADDRESS_BYTES),
       publicState: false,
@@ -130,11 +136,17 @@ export class ExecutionContext {
     return cap < this.blockGasLimit ? cap : this.blockGasLimit;
   }
 
+  /** A time limit for several runs to share (see ExecutionBudget); unlimited without one. */
+  timeAllowance(): TimeAllowance {
+    return this.#budget?.allowance() ?? { remainingMs: Infinity };
+  }
+
   /**
    * Runs `work` with the VM reading and writing through `kvTx`, in the block that would come next,
    * after any run in progress. Nothing reaches `kvTx` unless `work` calls `run.state.flush()`.
+   * The run is stopped past the time limit, or past what is left of `allowance`.
    */
-  async run<T>(kvTx: Transaction, work: (run: Run) => Promise<T>): Promise<T> {
+  async run<T>(kvTx: Transaction, work: (run: Run) => Promise<T>, allowance?: TimeAllowance): Promise<T> {
     const previous = this.#queue;
     let done!: () => void;
     this.#queue = new Promise((resolve) => (done = resolve));
@@ -147,7 +159,8 @@ export class ExecutionContext {
       header.number = pending.number;
       header.parentHash = pending.parentHash;
       header.timestamp = pending.timestamp;
-      return await work({ vm: this.#vm, state: this.#state, pending, block: this.#block });
+      const run = { vm: this.#vm, state: this.#state, pending, block: this.#block };
+      return await (this.#budget === undefined ? work(run) : this.#budget.within(() => work(run), allowance));
     } finally {
       this.#state.release();
       this.#blockHashes.tx = undefined;

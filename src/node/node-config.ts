@@ -20,6 +20,8 @@ export interface MemberConfig {
 export interface EthereumNodeConfig {
   chainId: bigint;
   blockGasLimit: bigint | undefined;
+  /** The longest one EVM run may hold the node's event loop. */
+  maxExecutionMs: number;
   publicState: boolean;
   /** Balances the new service starts with (`command.start` only). */
   genesisAccounts: { address: string; balance: bigint }[];
@@ -80,6 +82,8 @@ export const MAX_UNCOMMITTED_TX_COUNT_DEFAULT = 5000;
 export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
 /** The Ethereum chain ID when the configuration names none. */
 export const ETHEREUM_CHAIN_ID_DEFAULT = 4242;
+/** Half of the default election timeout: an EVM run never holds a primary long enough to be deposed. */
+export const ETHEREUM_MAX_EXECUTION_MS_DEFAULT = 500;
 /** CCF's snapshots.tx_count. */
 export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
 
@@ -127,6 +131,13 @@ class ConfigReader {
     if (!match || port > 65535) this.fail(path, `"${text}" is not host:port`);
     return { host: match[1]!, port };
   }
+}
+
+/** A run longer than an election timeout would let the other nodes depose the primary mid-run. */
+function ethereumMaxExecutionMs(r: ConfigReader, ethereum: Json, electionTimeoutMs: number): number {
+  const ms = r.integer(ethereum, 'max_execution_time_ms', '$.ethereum', Math.min(ETHEREUM_MAX_EXECUTION_MS_DEFAULT, Math.floor(electionTimeoutMs / 2)), 1, 600_000);
+  if (ms >= electionTimeoutMs) r.fail('$.ethereum.max_execution_time_ms', `must be below consensus.election_timeout_ms (${electionTimeoutMs}): a longer EVM run stalls the primary until the others elect a new one`);
+  return ms;
 }
 
 /** CCF's names for the identity curves; P-384 is CCF's default (P-256 signatures cost about half). */
@@ -224,6 +235,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     ethereum: {
       chainId: BigInt(r.integer(ethereum, 'chain_id', '$.ethereum', ETHEREUM_CHAIN_ID_DEFAULT, 1, Number.MAX_SAFE_INTEGER)),
       blockGasLimit: blockGasLimit === undefined ? undefined : BigInt(blockGasLimit as number),
+      maxExecutionMs: ethereumMaxExecutionMs(r, ethereum, electionTimeoutMs),
       publicState,
       genesisAccounts,
     },

@@ -186,8 +186,7 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
     return true;
   };
 
-  // Out of gas: the transaction is included with status 0 and its whole gas limit spent. Estimates
-  // are capped here: uncapped, the loop would run to the block gas limit on the primary.
+  // Out of gas: the transaction is included with status 0 and its whole gas limit spent.
   const { Probe } = contracts();
   const probe = (await (await new ethers.ContractFactory(Probe.abi as ethers.InterfaceAbi, Probe.bytecode, alice).deploy()).waitForDeployment()) as ethers.Contract;
   const spin = await probe.spin!({ gasLimit: 200_000n });
@@ -200,6 +199,25 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
   assert.equal(await probe.value!(), 0n);
   const spinData = probe.interface.encodeFunctionData('spin');
   await assert.rejects(primary.estimateGas({ to: await probe.getAddress(), data: spinData, gasLimit: 300_000n }), refusedWith('CALL_EXCEPTION', { code: -32000, message: 'gas required exceeds allowance (300000): out of gas' }));
+
+  // Uncapped, the loop would hold the primary for seconds: the EVM's time limit stops it, the
+  // transaction is refused without spending its nonce, and the primary stays primary.
+  const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  t.after(() => client.close());
+  const network = async () => (await client.request('GET', '/node/network')).json<{ primary_id: string; current_view: number }>();
+  const before = await network();
+  const timedOut = (error: unknown) => {
+    type RpcError = { code?: number; message?: string };
+    const rpc = (error as { info?: { error?: RpcError } }).info?.error ?? (error as { error?: RpcError }).error;
+    assert.equal(rpc?.code, -32000, String(error));
+    assert.match(rpc?.message ?? '', /^execution timeout: the EVM ran for more than 500 ms/);
+    return true;
+  };
+  await assert.rejects(primary.estimateGas({ from: alice.address, to: await probe.getAddress(), data: spinData }), timedOut);
+  const spinNonce = await primary.getTransactionCount(alice.address);
+  await assert.rejects(alice.sendTransaction({ to: await probe.getAddress(), data: spinData, gasLimit: 16_000_000n }), timedOut);
+  assert.equal(await primary.getTransactionCount(alice.address), spinNonce);
+  assert.deepEqual(await network(), before, 'no election: the primary was never stalled long enough');
 
   const nonce = await primary.getTransactionCount(alice.address);
   const address = alice.address.toLowerCase();

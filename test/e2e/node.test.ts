@@ -100,6 +100,9 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
     assert.match(bad.stderr, /\$\.ledger_signatures\.tx_count: must be a whole number from 1/);
+    const slowEvm = runCoco(['node', '--config', await writeNodeConfig(dir, { ethereum: { max_execution_time_ms: 1000 } })]);
+    assert.equal(slowEvm.status, 1);
+    assert.match(slowEvm.stderr, /\$\.ethereum\.max_execution_time_ms: must be below consensus\.election_timeout_ms \(1000\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,86 @@
+// The EVM time limit: a run that loops past it stops with ExecutionTimeLimit and writes nothing,
+// whether a transaction, an eth_call or an eth_estimateGas; the VM then serves the next run as
+// before; runs within the limit are untouched; a bad limit is refused.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ethers } from 'ethers';
+import { bytesToHex } from '@ethereumjs/util';
+import { Common, Mainnet } from '@ethereumjs/common';
+import { CocoError } from '../../src/errors.js';
+import { call, estimateGas } from '../../src/ethereum/call.js';
+import { ExecutionBudget } from '../../src/ethereum/execution-budget.js';
+import { contracts } from './contracts.js';
+import { ETHER, TestChain, bytes, wallet } from './harness.js';
+
+const LIMIT_MS = 50;
+const probe = new ethers.Interface(contracts().Probe.abi as ethers.InterfaceAbi);
+const alice = wallet(0);
+
+function isTimeLimit(error: unknown): boolean {
+  assert.ok(error instanceof CocoError, `expected a CocoError, got ${String(error)}`);
+  assert.equal(error.code, 'ExecutionTimeLimit');
+  assert.match(error.message, /execution timeout: the EVM ran for more than 50 ms/);
+  return true;
+}
+
+test('an EVM run past the time limit stops, writes nothing, and leaves the VM serving', async () => {
+  const chain = await TestChain.create({ timeLimit: { maxExecutionMs: LIMIT_MS, monotonicMs: () => performance.now() } });
+  await chain.fund(alice.address, ETHER);
+  const deployed = await chain.send(alice, { data: contracts().Probe.bytecode });
+  assert.equal(deployed.receipt.status, 1);
+  const address = bytesToHex(deployed.receipt.contractAddress!);
+  const spin = bytes(probe.encodeFunctionData('spin'));
+  const nonce = chain.nonceOf(alice.address);
+  const version = chain.store.version;
+
+  const started = performance.now();
+  await assert.rejects(chain.send(alice, { to: address, data: probe.encodeFunctionData('spin'), gasLimit: 16_000_000n }), isTimeLimit);
+  assert.ok(performance.now() - started < 5_000, 'the run was stopped, not left to use its 16M gas');
+  assert.equal(chain.nonceOf(alice.address), nonce, 'the refused transaction spent no nonce');
+  assert.equal(chain.store.version, version, 'nothing was committed');
+
+  await assert.rejects(chain.read((tx) => call(tx, { to: bytes(address), data: spin, gas: 16_000_000n }, chain.context)), isTimeLimit);
+  await assert.rejects(chain.read((tx) => estimateGas(tx, { to: bytes(address), data: spin }, chain.context)), isTimeLimit);
+
+  // The VM is intact: a short transaction after the stopped ones runs and commits.
+  const set = await chain.send(alice, { to: address, data: probe.encodeFunctionData('set', [7n]) });
+  assert.equal(set.receipt.status, 1);
+  const value = await chain.read((tx) => call(tx, { to: bytes(address), data: bytes(probe.encodeFunctionData('value')) }, chain.context));
+  assert.equal(BigInt(bytesToHex(value.returnValue)), 7n);
+});
+
+test('a loop that runs out of gas within the limit ends as out of gas, as without a limit', async () => {
+  const chain = await TestChain.create({ timeLimit: { maxExecutionMs: 60_000, monotonicMs: () => performance.now() } });
+  await chain.fund(alice.address, ETHER);
+  const deployed = await chain.send(alice, { data: contracts().Probe.bytecode });
+  const address = bytesToHex(deployed.receipt.contractAddress!);
+  const result = await chain.send(alice, { to: address, data: probe.encodeFunctionData('spin'), gasLimit: 200_000n });
+  assert.equal(result.receipt.status, 0);
+  assert.equal(result.error, 'out of gas');
+});
+
+test('the limit must be a positive whole number of ms', () => {
+  const common = new Common({ chain: Mainnet });
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => new ExecutionBudget(common, () => 0, bad), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument');
+  }
+});
+
+test('runs that share an allowance stop once together they have used the limit; a run of its own has the whole limit', async () => {
+  const common = new Common({ chain: Mainnet });
+  let nowMs = 0;
+  const budget = new ExecutionBudget(common, () => nowMs, 100);
+  const steps = (ms: number) => async () => {
+    nowMs += ms;
+    for (let i = 0; i < 4096; i++) common.isActivatedEIP(1559);
+  };
+  const allowance = budget.allowance();
+  await budget.within(steps(60), allowance);
+  assert.equal(allowance.remainingMs, 40);
+  await assert.rejects(budget.within(steps(50), allowance), (error: unknown) => error instanceof CocoError && error.code === 'ExecutionTimeLimit');
+  await budget.within(steps(50));
+  // Outside a run, the chain rules answer as before and never throw.
+  nowMs += 1_000_000;
+  for (let i = 0; i < 4096; i++) assert.equal(common.isActivatedEIP(1559), true);
+});
