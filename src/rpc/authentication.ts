@@ -139,10 +139,13 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
   }
 }
 
-/** The caller object for the first policy that accepts the request; `null` when no policy is listed. */
+/**
+ * The caller object for the first policy that accepts the request; `null` when no policy is listed.
+ * When none accepts it, the refusal names what each policy wanted (a JWT realm challenge kept).
+ */
 export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]): Record<string, unknown> | null {
   if (policies.length === 0) return null;
-  let lastError: unknown;
+  const refusals: AuthenticationError[] = [];
   for (const policy of policies) {
     try {
       if (typeof policy === 'string') return single(ctx, policy);
@@ -150,9 +153,11 @@ export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]
       for (const part of policy.all_of) caller[part] = single(ctx, part);
       return caller;
     } catch (error) {
-      if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
-      lastError = error;
+      if (!(error instanceof AuthenticationError)) throw error;
+      refusals.push(error);
     }
   }
-  throw lastError;
+  if (refusals.length === 1) throw refusals[0]!;
+  const challenge = refusals.find((refusal) => refusal.challenge !== undefined)?.challenge;
+  throw new AuthenticationError(`no authentication policy of this endpoint accepts the request: ${refusals.map((refusal) => refusal.message).join('; or ')}`, challenge);
 }

@@ -114,3 +114,7 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
   assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/does not verify/));
   assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/application\/cose/));
 });
+
+test('when no policy accepts the request, the refusal says what each one wanted', () => {
+  assert.throws(() => authn(request(), ['user_cert', 'jwt']), rejected(/^no authentication policy of this endpoint accepts the request: this endpoint needs a TLS client certificate.*; or .*Authorization: Bearer/));
+});
