@@ -525,6 +525,9 @@ export class RaftNode {
   private configurationsUpdated(): void {
     this.configurationsChanged = true;
     if (this.roleNow !== 'Leader') return;
+    // A node just added has had no time to answer: check-quorum counts it as heard from until the
+    // next check, or a leader adding a slow-starting node would step down at once (as etcd does).
+    for (const peer of this.configs.others) if (!this.progress.has(peer)) this.heardFrom.add(peer);
     this.syncProgress();
     if (this.configs.isMember) return;
     for (const peer of this.configs.others) this.sendCommit(peer);

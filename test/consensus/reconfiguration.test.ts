@@ -305,3 +305,18 @@ test('malformed configurations are refused in proposals and in persisted logs', 
   }
   assert.throws(() => makeNode('a', ['a'], configuredLog('1s', { 1: ['b', 'b'] }), 1), isCode('InvalidConsensusState'));
 });
+
+test('a node just added counts for check-quorum until the next check: a leader adding a slow-starting node does not step down at once, but does if it never answers', () => {
+  const { nodes, a } = service();
+  // The check-quorum period is almost over when b joins ({a, b} needs b); b does not answer yet.
+  ticks(a, ELECTION_TICKS - 1);
+  nodes.set('b', makeNode('b', []));
+  a.propose([reconfigure(['a', 'b']), sig]);
+  a.persisted(a.lastSeqno);
+  const silent = (m: RaftMessage) => m.to === 'b' || m.from === 'b';
+  pump(nodes, a.ready().messages, silent);
+  heartbeats(nodes, a, 1, silent);
+  assert.equal(a.role, 'Leader', 'the check right after adding b counts b as heard from');
+  heartbeats(nodes, a, ELECTION_TICKS, silent);
+  assert.notEqual(a.role, 'Leader', 'b never answered: a later check fails');
+});
