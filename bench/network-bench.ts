@@ -8,12 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoClient } from '../src/client/coco-client.js';
-import { CocoError } from '../src/errors.js';
 import { onInterrupt } from './cleanup.js';
 import { CommitTracker, type CommitResult } from './commit-tracker.js';
 import { etcdPutBody, etcdTarget, findOrInstallEtcd, startEtcdCluster, type EtcdBinary } from './etcd.js';
 import { runLoad, type LoadResult, type LoadTarget } from './load.js';
-import { logBody, startLoggingSandbox, type LoggingSandbox } from './logging-sandbox.js';
+import { logBody, startCocoSandbox, type CocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
 
 const NODES = 3;
@@ -25,7 +24,6 @@ const COMMIT_POLL_INTERVAL_MS = 2;
 const COMMIT_POLLS_IN_FLIGHT = 4;
 const SETTLE_TIMEOUT_MS = 10_000;
 const STARTUP_RUNS = 3;
-const PRIMARY_TIMEOUT_MS = 10_000;
 
 // The issue's goals.
 const RATIO_MIN = 3;
@@ -39,30 +37,7 @@ interface CocoRun {
 
 type EtcdRuns = { version: string; max: LoadResult; half: LoadResult } | { skipped: string };
 
-type Startup = LoggingSandbox['startup'] | { failed: string };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The primary's client URL, from `/node/network` (primary_id) and `/node/network/nodes/{id}`. */
-async function findPrimary(coco: LoggingSandbox): Promise<{ id: string; url: string }> {
-  const client = new CocoClient({ url: coco.url, caCertPem: coco.serviceCertPem });
-  try {
-    const deadline = Date.now() + PRIMARY_TIMEOUT_MS;
-    for (;;) {
-      const { primary_id: id } = (await client.request('GET', '/node/network')).json<{ primary_id: string | null }>();
-      if (id !== null) {
-        const { rpc_interfaces: interfaces } = (await client.request('GET', `/node/network/nodes/${id}`)).json<{ rpc_interfaces: Record<string, { published_address: string }> }>();
-        const address = Object.values(interfaces)[0]?.published_address;
-        if (address === undefined) throw new CocoError('BenchFailed', `the primary ${id} publishes no RPC interface`);
-        return { id, url: `https://${address}` };
-      }
-      if (Date.now() > deadline) throw new CocoError('BenchFailed', `no primary after ${PRIMARY_TIMEOUT_MS / 1000} s`);
-      await sleep(100);
-    }
-  } finally {
-    client.close();
-  }
-}
+type Startup = CocoSandbox['startup'] | { failed: string };
 
 async function runCoco(target: LoadTarget, poller: CocoClient, durationMs: number, ratePerSecond?: number): Promise<CocoRun> {
   const tracker = new CommitTracker(poller, { pollIntervalMs: COMMIT_POLL_INTERVAL_MS, pollsInFlight: COMMIT_POLLS_IN_FLIGHT });
@@ -77,8 +52,8 @@ async function runCoco(target: LoadTarget, poller: CocoClient, durationMs: numbe
   return { load, commit: await tracker.finish(SETTLE_TIMEOUT_MS) };
 }
 
-async function measureCoco(coco: LoggingSandbox): Promise<{ max: CocoRun; half: CocoRun; halfRate: number }> {
-  const primary = await findPrimary(coco);
+async function measureCoco(coco: CocoSandbox): Promise<{ max: CocoRun; half: CocoRun; halfRate: number }> {
+  const primary = await coco.primary();
   progress(`the primary is ${primary.id.slice(0, 16)}… at ${primary.url}; writes go there`);
   const target = coco.target(primary.url);
   const poller = new CocoClient({ url: primary.url, caCertPem: coco.serviceCertPem, ...coco.user0 });
@@ -90,7 +65,7 @@ async function measureCoco(coco: LoggingSandbox): Promise<{ max: CocoRun; half: 
     const halfRate = Math.max(1, Math.round(max.commit.perSecond / 2));
     progress(`measuring Coco for ${DURATION_MS / 1000} s at ${halfRate} writes/s`);
     const half = await runCoco(target, poller, DURATION_MS, halfRate);
-    const after = await findPrimary(coco);
+    const after = await coco.primary();
     if (after.id !== primary.id) progress(`note: the primary changed during the run (now ${after.id.slice(0, 16)}…)`);
     return { max, half, halfRate };
   } finally {
@@ -134,7 +109,7 @@ function report(results: { max: CocoRun; half: CocoRun; halfRate: number; etcd: 
   const etcdName = 'skipped' in etcd ? 'etcd' : `etcd ${etcd.version}`;
   const etcdRow = (result: (e: Exclude<EtcdRuns, { skipped: string }>) => string) => ('skipped' in etcd ? `| ${etcdName}, ${NODES} members | skipped: ${etcd.skipped} |` : result(etcd));
   const ratio = 'skipped' in etcd ? undefined : max.commit.perSecond / etcd.max.perSecond;
-  const started = startups.filter((s): s is LoggingSandbox['startup'] => !('failed' in s));
+  const started = startups.filter((s): s is CocoSandbox['startup'] => !('failed' in s));
   const failedStarts = startups.length - started.length;
   const worstStartS = Math.max(...started.map((s) => s.wallMs)) / 1000;
   const startMet = failedStarts === 0 && worstStartS <= STARTUP_S_MAX;
@@ -188,7 +163,7 @@ export async function runNetworkBench(): Promise<string> {
     const startups: Startup[] = [];
     for (let i = 0; i < STARTUP_RUNS; i++) {
       progress(`timing the start of a ${NODES}-node sandbox, run ${i + 1} of ${STARTUP_RUNS}`);
-      const sandbox = await startLoggingSandbox(join(dir, `startup-${i}`), NODES).catch((error: Error) => error);
+      const sandbox = await startCocoSandbox(join(dir, `startup-${i}`), NODES).catch((error: Error) => error);
       if (sandbox instanceof Error) {
         progress(sandbox.message);
         startups.push({ failed: sandbox.message });
@@ -198,7 +173,7 @@ export async function runNetworkBench(): Promise<string> {
       }
     }
     progress(`starting the ${NODES}-node sandbox to measure`);
-    const coco = await startLoggingSandbox(join(dir, 'workspace'), NODES);
+    const coco = await startCocoSandbox(join(dir, 'workspace'), NODES);
     let measured;
     try {
       measured = await measureCoco(coco);

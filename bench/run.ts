@@ -1,6 +1,7 @@
 // `npm run bench -- <suite>`: runs a benchmark suite and prints its results as a Markdown table,
 // each figure beside a reference measured in the same run (so ratios survive a slower machine).
 
+import { runEthereumBench } from './ethereum-bench.js';
 import { runLedgerBench } from './ledger-bench.js';
 import { runNetworkBench } from './network-bench.js';
 import { runServiceBench } from './service-bench.js';
@@ -9,6 +10,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   ledger: runLedgerBench,
   service: runServiceBench,
   network: runNetworkBench,
+  ethereum: runEthereumBench,
 };
 
 const requested = process.argv.slice(2);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeIdentity } from '../src/node/identities.js';
 import { percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
-import { logBody, startLoggingSandbox } from './logging-sandbox.js';
+import { logBody, startCocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
 
 const CLIENTS = 32;
@@ -72,7 +72,7 @@ export async function runServiceBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'coco-bench-service-'));
   const echo = await startEcho(dir);
   progress('starting a one-node sandbox with the logging app');
-  const sandbox = await startLoggingSandbox(join(dir, 'workspace'), 1);
+  const sandbox = await startCocoSandbox(join(dir, 'workspace'), 1);
   try {
     const coco = sandbox.target();
     const echoTarget: LoadTarget = { url: echo.url, caPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), ...sandbox.user0 };

@@ -1,14 +1,15 @@
-// The Coco side of the service and network benchmarks: `coco sandbox` exactly as `npm start` runs
-// it (with the logging sample app), in a new workspace on free loopback ports, timed from launch to
-// its "running" banner; the request body both benchmarks write; user0 as the load target of any
-// node. The sandbox runs in its own process group, so stopping it ends every node it started even
-// when it failed half-way.
+// The Coco side of the service, network and Ethereum benchmarks: `coco sandbox` exactly as `npm start`
+// runs it (the logging sample app, the funded Ethereum development accounts), in a new workspace on
+// free loopback ports, timed from launch to its "running" banner; the logging app's request body;
+// user0 as the load target of any node; where the primary is. The sandbox runs in its own process
+// group, so stopping it ends every node it started even when it failed half-way.
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/cli/node-process.js';
+import { CocoClient } from '../src/client/coco-client.js';
 import { CocoError } from '../src/errors.js';
 import { onInterrupt } from './cleanup.js';
 import type { LoadTarget } from './load.js';
@@ -16,16 +17,21 @@ import { progress } from './measure.js';
 
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 30_000;
+const PRIMARY_TIMEOUT_MS = 10_000;
 
-export interface LoggingSandbox {
+export interface CocoSandbox {
   /** Node 0's client URL. */
   url: string;
+  /** The workspace's `sandbox_common` folder (certificates, keys, `ethereum_accounts.json`). */
+  common: string;
   /** From launch to the banner, and the start-up time the sandbox reports itself. */
   startup: { wallMs: number; reportedMs: number };
   serviceCertPem: string;
   user0: { certPem: string; keyPem: string };
   /** user0 calling the node at `url` (default: node 0). */
   target(url?: string): LoadTarget;
+  /** The primary's node ID and client URL, once there is one. */
+  primary(): Promise<{ id: string; url: string }>;
   /** Stops the sandbox (SIGTERM: it stops its nodes cleanly), then kills whatever is left of its group. */
   stop(): Promise<void>;
 }
@@ -35,7 +41,7 @@ export const logBody = (i: number): string => JSON.stringify({ id: i, msg: `benc
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startLoggingSandbox(workspace: string, nodes: number): Promise<LoggingSandbox> {
+export async function startCocoSandbox(workspace: string, nodes: number): Promise<CocoSandbox> {
   const launchedMs = performance.now();
   const args = [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, '--nodes', String(nodes)];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,7 +60,7 @@ export async function startLoggingSandbox(workspace: string, nodes: number): Pro
   try {
     let out = '';
     let err = '';
-    const { url, startup } = await new Promise<{ url: string; startup: LoggingSandbox['startup'] }>((resolve, reject) => {
+    const { url, startup } = await new Promise<{ url: string; startup: CocoSandbox['startup'] }>((resolve, reject) => {
       const fail = (why: string) => {
         clearTimeout(timer);
         reject(new CocoError('BenchFailed', `coco sandbox did not start: ${why}`));
@@ -81,9 +87,39 @@ export async function startLoggingSandbox(workspace: string, nodes: number): Pro
     const common = join(workspace, 'sandbox_common');
     const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');
     const user0 = { certPem: readFileSync(join(common, 'user0_cert.pem'), 'utf8'), keyPem: readFileSync(join(common, 'user0_privk.pem'), 'utf8') };
-    return { url, startup, serviceCertPem, user0, target: (at = url) => ({ url: at, caPem: serviceCertPem, ...user0 }), stop };
+    return {
+      url,
+      common,
+      startup,
+      serviceCertPem,
+      user0,
+      target: (at = url) => ({ url: at, caPem: serviceCertPem, ...user0 }),
+      primary: () => findPrimary(url, serviceCertPem),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** The primary's client URL, from `/node/network` (primary_id) and `/node/network/nodes/{id}`. */
+async function findPrimary(url: string, serviceCertPem: string): Promise<{ id: string; url: string }> {
+  const client = new CocoClient({ url, caCertPem: serviceCertPem });
+  try {
+    const deadline = Date.now() + PRIMARY_TIMEOUT_MS;
+    for (;;) {
+      const { primary_id: id } = (await client.request('GET', '/node/network')).json<{ primary_id: string | null }>();
+      if (id !== null) {
+        const { rpc_interfaces: interfaces } = (await client.request('GET', `/node/network/nodes/${id}`)).json<{ rpc_interfaces: Record<string, { published_address: string }> }>();
+        const address = Object.values(interfaces)[0]?.published_address;
+        if (address === undefined) throw new CocoError('BenchFailed', `the primary ${id} publishes no RPC interface`);
+        return { id, url: `https://${address}` };
+      }
+      if (Date.now() > deadline) throw new CocoError('BenchFailed', `no primary after ${PRIMARY_TIMEOUT_MS / 1000} s`);
+      await sleep(100);
+    }
+  } finally {
+    client.close();
   }
 }
