@@ -30,7 +30,7 @@ import {
   quantity,
   type BlockSelector,
 } from './rpc-values.js';
-import { decodeRawTransaction, parseTransaction } from './sender.js';
+import { decodeRawTransaction, parseTransaction, summarizeTransaction } from './sender.js';
 
 /** What the Ethereum methods need from the node. */
 export interface EthereumBackend {
@@ -268,8 +268,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         const where = location(tx, record.blockNumber);
         if (where === undefined) return null;
         const txId = backend.txIdAt(seqno);
-        const parsed = parseTransaction(record.raw, context.common);
-        return receiptObject(hash, record, parsed, storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
+        return receiptObject(hash, record, summarizeTransaction(record.raw), storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
       });
     },
 
@@ -364,7 +363,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           gasUsedRatio.push(Number(gasUsed) / Number(context.blockGasLimit));
           if (percentiles.length > 0) {
             const record = txHash === undefined ? undefined : storedTransaction(tx, txHash);
-            const fee = record === undefined ? 0n : effectiveGasPrice(parseTransaction(record.raw, context.common));
+            const fee = record === undefined ? 0n : effectiveGasPrice(summarizeTransaction(record.raw));
             reward.push(percentiles.map(() => quantity(fee)));
           }
         }

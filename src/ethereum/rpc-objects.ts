@@ -9,7 +9,7 @@ import { Bloom } from '@ethereumjs/vm';
 import type { ChainBlock } from './blocks.js';
 import type { LogRecord, ReceiptRecord, TransactionRecord } from './ethereum-maps.js';
 import { data, quantity } from './rpc-values.js';
-import type { SupportedTransaction } from './sender.js';
+import type { SupportedTransaction, TransactionFees, TransactionSummary } from './sender.js';
 
 const ZERO_HASH = data(new Uint8Array(32));
 
@@ -21,9 +21,9 @@ export interface Location {
 }
 
 /** What the sender pays per gas: the base fee is 0, so a fee-market transaction pays its priority fee. */
-export function effectiveGasPrice(tx: SupportedTransaction): bigint {
-  if (isFeeMarket1559Tx(tx)) return tx.maxPriorityFeePerGas < tx.maxFeePerGas ? tx.maxPriorityFeePerGas : tx.maxFeePerGas;
-  return tx.gasPrice;
+export function effectiveGasPrice(fees: TransactionFees): bigint {
+  if ('maxFeePerGas' in fees) return fees.maxPriorityFeePerGas < fees.maxFeePerGas ? fees.maxPriorityFeePerGas : fees.maxFeePerGas;
+  return fees.gasPrice;
 }
 
 export function logsBloom(logs: readonly LogRecord[]): Uint8Array {
@@ -90,7 +90,7 @@ export function logObjects(hash: Uint8Array, receipt: ReceiptRecord, location: L
 export function receiptObject(
   hash: Uint8Array,
   record: TransactionRecord,
-  tx: SupportedTransaction,
+  tx: TransactionSummary,
   receipt: ReceiptRecord,
   location: Location,
   cocoTransactionId: string | null,
@@ -101,7 +101,7 @@ export function receiptObject(
     blockHash: data(location.blockHash),
     blockNumber: quantity(location.blockNumber),
     from: data(record.sender),
-    to: tx.to === undefined ? null : tx.to.toString(),
+    to: tx.to === undefined ? null : data(tx.to),
     cumulativeGasUsed: quantity(receipt.gasUsed),
     gasUsed: quantity(receipt.gasUsed),
     effectiveGasPrice: quantity(effectiveGasPrice(tx)),

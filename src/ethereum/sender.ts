@@ -131,3 +131,30 @@ export function decodeRawTransaction(raw: Uint8Array, common: Common): DecodedTr
   }
   return { raw, hash: keccak_256(raw), sender, tx };
 }
+
+/** The fees a transaction offers: a fee-market transaction's two, or an older one's gas price. */
+export type TransactionFees = { readonly maxPriorityFeePerGas: bigint; readonly maxFeePerGas: bigint } | { readonly gasPrice: bigint };
+
+/** What a receipt shows of a stored transaction besides what Coco records: its type, recipient and fees. */
+export type TransactionSummary = TransactionFees & { readonly type: number; readonly to: Uint8Array | undefined };
+
+/**
+ * The summary of a transaction this node accepted before (so well formed), read from its RLP fields
+ * alone: building an EthereumJS transaction costs a receipt poll more than everything else it does.
+ */
+export function summarizeTransaction(raw: Uint8Array): TransactionSummary {
+  const first = raw[0] ?? 0;
+  const type = first >= 0xc0 ? TransactionType.Legacy : first;
+  const fields = decodeFields(type === TransactionType.Legacy ? raw : raw.subarray(1));
+  // Field positions: legacy [nonce, gasPrice, gasLimit, to, ...], EIP-2930 [chainId, nonce, gasPrice,
+  // gasLimit, to, ...], EIP-1559 [chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit, to, ...].
+  const toAt = { [TransactionType.Legacy]: 3, [TransactionType.AccessListEIP2930]: 4, [TransactionType.FeeMarketEIP1559]: 5 }[type];
+  if (toAt === undefined) throw invalid(UNSUPPORTED_TYPES[type] ?? `transaction type 0x${type.toString(16).padStart(2, '0')} not supported`);
+  const to = fields[toAt];
+  if (!(to instanceof Uint8Array)) throw invalid('invalid transaction: field to must be a byte string');
+  const recipient = to.length === 0 ? undefined : to;
+  if (type === TransactionType.FeeMarketEIP1559) {
+    return { type, to: recipient, maxPriorityFeePerGas: integerField(fields, 2, 'maxPriorityFeePerGas'), maxFeePerGas: integerField(fields, 3, 'maxFeePerGas') };
+  }
+  return { type, to: recipient, gasPrice: integerField(fields, type === TransactionType.Legacy ? 1 : 2, 'gasPrice') };
+}

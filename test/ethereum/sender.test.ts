@@ -5,7 +5,8 @@ import { bytesToHex } from '@ethereumjs/util';
 import { CocoError } from '../../src/errors.js';
 import { createChainCommon } from '../../src/ethereum/chain-rules.js';
 import { RAW_TRANSACTION_BYTES_MAX } from '../../src/ethereum/limits.js';
-import { decodeRawTransaction } from '../../src/ethereum/sender.js';
+import { decodeRawTransaction, summarizeTransaction } from '../../src/ethereum/sender.js';
+import { effectiveGasPrice } from '../../src/ethereum/rpc-objects.js';
 import { CHAIN_ID, bytes, wallet } from './harness.js';
 
 const common = createChainCommon(CHAIN_ID);
@@ -85,4 +86,23 @@ test('the chain id must be a positive integer a wallet can sign for', () => {
   for (const chainId of [0n, -1n, 2n ** 53n]) {
     assert.throws(() => createChainCommon(chainId), refusal('InvalidArgument', /chain_id must be an integer from 1/));
   }
+});
+
+test('a stored transaction\'s summary (type, recipient, fees) read from its RLP fields matches the full decoding', async () => {
+  const requests: ethers.TransactionRequest[] = [
+    { ...base, type: 0, gasPrice: 7n },
+    { ...base, type: 1, gasPrice: 11n, accessList: [{ address: wallet(2).address, storageKeys: [ethers.ZeroHash] }] },
+    { ...base, type: 2, maxFeePerGas: 20n, maxPriorityFeePerGas: 3n },
+    { ...base, type: 2, maxFeePerGas: 2n, maxPriorityFeePerGas: 2n },
+    { ...base, type: 2, to: null, data: '0x6000', gasLimit: 60_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n },
+  ];
+  for (const request of requests) {
+    const raw = bytes(await alice.signTransaction(request));
+    const { tx } = decodeRawTransaction(raw, common);
+    const summary = summarizeTransaction(raw);
+    assert.equal(summary.type, tx.type);
+    assert.equal(summary.to === undefined ? undefined : bytesToHex(summary.to), tx.to?.toString());
+    assert.equal(effectiveGasPrice(summary), effectiveGasPrice(tx));
+  }
+  assert.throws(() => summarizeTransaction(new Uint8Array([0x04, 0xc0])), (error: unknown) => error instanceof CocoError && error.code === 'InvalidTransaction');
 });
