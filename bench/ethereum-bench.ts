@@ -176,7 +176,7 @@ function costTable(costs: PartCosts, endToEndUs: number, signaturesMeasured: boo
     ['EVM execution: checks, EthereumJS `runTx` over the KV, records, block', costs.execution],
     ['KV commit', costs.kvCommit],
     ['ledger: entry sealing (AES-GCM), commit evidence, Merkle leaf', costs.ledgerAppend],
-    [`ledger: signature transactions, ${signaturesMeasured ? '' : 'assumed '}1 per ${count(signatureEvery)} transfers, ${us(costs.signatureUs)} µs each`, signatures],
+    [`ledger: signature transactions on the event loop, ${signaturesMeasured ? '' : 'assumed '}1 per ${count(signatureEvery)} transfers, ${us(costs.signatureUs)} µs each`, signatures],
     ['ledger: file write, batched (fsync off the event loop, not counted)', costs.ledgerFiles],
     ['`eth_getTransactionReceipt` answer, in a batch', costs.receipt],
   ];
@@ -189,6 +189,7 @@ function costTable(costs: PartCosts, endToEndUs: number, signaturesMeasured: boo
     `| **measured parts, on the primary** | **${us(onPrimary)}** | **${share(onPrimary)}** |`,
     `| the rest: HTTPS (TLS, HTTP), authentication, consensus, sending entries to the backups, node-to-node TLS, waiting for a core (3-node time less the parts above) | ${us(rest)} | ${share(rest)} |`,
     `| **3-node sandbox, end to end: 1 / (ERC-20 transfers/s)** | **${us(endToEndUs)}** | 100 % |`,
+    `| signature nonces, on the primary's worker thread beside the event loop: ${us(costs.signatureWorkerUs)} µs per signature | ${us(costs.signatureWorkerUs * costs.signaturesPerTransfer)} | beside the event loop |`,
     `| replication: what each backup does per transfer (open and check the entry, Merkle leaf, apply to the store, write), in its own process | ${us(costs.backup)} | in parallel, on each of ${NODES - 1} backups |`,
     '',
     `The measured parts alone would let one core of the primary take ${count(1e6 / onPrimary)} ERC-20 transfers/s.`,
