@@ -151,7 +151,12 @@ class InProcessService implements EthereumBackend {
     t.ledgerAppend += sealed - committed;
     t.ledgerFiles += written - sealed;
     t.backup += replicated - written;
-    if (this.signatureEvery > 0 && ++this.#writesSinceSignature >= this.signatureEvery) this.#sign();
+    if (this.signatureEvery > 0 && ++this.#writesSinceSignature >= this.signatureEvery) {
+      this.#sign();
+      // A node signs on a timer, so its event loop turns between signatures and the worker's nonces
+      // arrive; this loop would otherwise never let them in.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return { result, txId: appended.txId };
   }
 

@@ -36,12 +36,23 @@ function nodeLogs(workspace: string): string {
 export async function startSandbox(extraArgs: string[] = [], existingWorkspace?: string): Promise<SandboxProcess> {
   const root = existingWorkspace === undefined ? mkdtempSync(join(tmpdir(), 'coco-sandbox-')) : join(existingWorkspace, '..');
   const workspace = existingWorkspace ?? join(root, 'workspace');
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // In its own process group, with the nodes it starts: however it ends, none of them outlives the test.
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Nothing of the group is left.
+    }
+  };
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the sandbox did not open in time:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      killGroup();
+      reject(new Error(`the sandbox did not open in time:\n${output}${nodeLogs(workspace)}`));
+    }, START_TIMEOUT_MS);
     child.stdout!.on('data', () => {
       const match = /Coco sandbox is running: (https:\/\/[\d.:]+)/.exec(output);
       if (match) {
@@ -51,6 +62,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      killGroup();
       reject(new Error(`the sandbox exited with ${code}:\n${output}${nodeLogs(workspace)}`));
     });
   });
@@ -68,12 +80,14 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
     },
     child,
     async stop(options = {}) {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const killer = setTimeout(killGroup, 15_000);
         await once(child, 'exit');
         clearTimeout(killer);
       }
+      // A node the sandbox could not stop (or one restarted by hand in its group) goes too.
+      killGroup();
       if (!options.keep) rmSync(root, { recursive: true, force: true });
     },
   };
