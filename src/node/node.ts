@@ -210,6 +210,9 @@ export class Node {
     });
     this.tickTimer = setInterval(() => this.tick(), options.consensus.tickMs);
     this.tickTimer.unref();
+    // A joiner knows no configuration yet: it dials the nodes it learnt of when it joined now, so
+    // that a primary that lost its lease before reaching it can still get its vote.
+    if (this.raft.configurations.length === 0) this.updatePeers();
     this.processReady();
     // Alone in its configuration, a restarted node need not wait for an election timeout.
     const configurations = this.raft.configurations;

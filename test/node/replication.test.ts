@@ -162,3 +162,13 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   // Its ledger starts right after the snapshot.
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
 });
+
+test('a joiner dials the nodes it learnt of when it joined before it hears from any primary, so a primary that lost its lease can reach it for a vote', async (t) => {
+  const network = await InProcessNetwork.start(1);
+  t.after(() => network.close());
+  const first = network.nodes[0]!;
+  const joiner = network.create('n1', { kind: 'join' }, new Map([[first.node.nodeId, 'n0']]));
+  assert.deepEqual([...joiner.peers], [[first.node.nodeId, 'n0']]);
+  const alone = network.create('n2', { kind: 'join' });
+  assert.deepEqual([...alone.peers], [], 'a joiner told of no node dials none');
+});

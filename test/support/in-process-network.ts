@@ -23,6 +23,8 @@ export interface NetworkNode {
   /** What a join records for the node. */
   info: NodeInfo;
   endorsedCertPem: string;
+  /** What the node last asked its transport to stay connected to (node ID -> address). */
+  readonly peers: ReadonlyMap<string, string>;
 }
 
 const SANS = { ip: ['127.0.0.1'] };
@@ -49,7 +51,8 @@ export class InProcessNetwork {
     this.snapshotTxCount = options.snapshotTxCount ?? 10_000;
   }
 
-  private create(name: string, start: NodeStart): NetworkNode {
+  /** A node not yet recorded by the primary; `knownPeers` as a join response gives them. */
+  create(name: string, start: NodeStart, knownPeers?: ReadonlyMap<string, string>): NetworkNode {
     const identity = createNodeIdentity(SANS, new Date(), 1);
     const ledgerDirectory = join(this.dir, name, 'ledger');
     const info: NodeInfo = {
@@ -61,6 +64,7 @@ export class InProcessNetwork {
       node_to_node_interface: { bind_address: name },
     };
     const endorsed = endorseNode(identity, this.service, SANS, new Date(), 1);
+    const transportPeers: { current: ReadonlyMap<string, string> } = { current: new Map() };
     const node = new Node({
       node: identity,
       service: this.service,
@@ -80,14 +84,26 @@ export class InProcessNetwork {
           if (to === undefined || this.cut.has(`${name}>${to.name}`)) return;
           setImmediate(() => to.node.receive(decodeRaftMessage(bytes)));
         },
-        setPeers: () => undefined,
+        setPeers: (peers) => {
+          transportPeers.current = peers;
+        },
       },
       nowMs: () => Date.now(),
       ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: this.ledgerKey }]),
       start,
       snapshots: { directory: join(this.dir, name, 'snapshots'), txCount: this.snapshotTxCount },
+      ...(knownPeers !== undefined && { knownPeerAddresses: knownPeers }),
     });
-    const member: NetworkNode = { node, name, ledgerDirectory, info, endorsedCertPem: endorsed };
+    const member: NetworkNode = {
+      node,
+      name,
+      ledgerDirectory,
+      info,
+      endorsedCertPem: endorsed,
+      get peers() {
+        return transportPeers.current;
+      },
+    };
     this.nodes.push(member);
     return member;
   }
