@@ -48,6 +48,7 @@ export class EcdsaNoncePool {
     const worker = new Worker(new URL('./ecdsa-nonce-worker.js', import.meta.url));
     worker.unref();
     worker.on('message', (batch: NonceBatch) => {
+      if (this.failed) return; // closed, or failed: nothing is handed out any more
       this.requested.delete(batch.curve);
       this.msEach.set(batch.curve, batch.msEach);
       const ready = this.ready.get(batch.curve) ?? [];
