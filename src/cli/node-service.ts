@@ -372,7 +372,8 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     triggerLedgerChunk: () => running.requestLedgerChunk(),
   });
   const governance = new Governance(runner);
-  const app = new AppRuntime();
+  // A handler may hold the event loop for half an election timeout at most (see AppRuntime).
+  const app = new AppRuntime(Math.floor(config.consensus.electionTimeoutMs / 2));
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
   const stopAll = async () => {
@@ -394,6 +395,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
         currentTxId: () => running.lastTxId,
         appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000)),
         primaryUrl,
+        afterRequest: () => running.keepTime(),
       });
       addBuiltinEndpoints(server, running, { version, primaryUrl });
       addGovEndpoints(server, running, governance);

@@ -222,8 +222,13 @@ export class RaftNode {
 
   // ---- Inputs ----
 
-  tick(): void {
-    this.electionElapsed++;
+  /**
+   * `elapsed` ticks have passed: more than one when the caller's event loop was held up (a long
+   * request), so that the timers catch up at once and a leader sends its heartbeats right away.
+   */
+  tick(elapsed = 1): void {
+    invariant(Number.isInteger(elapsed) && elapsed >= 1, `ticks elapse in whole positive numbers, not ${elapsed}`);
+    this.electionElapsed += elapsed;
     if (this.roleNow !== 'Leader') {
       if (this.electionElapsed >= this.randomizedElectionTimeout && this.canCampaign()) this.preCampaign();
       return;
@@ -238,7 +243,7 @@ export class RaftNode {
       }
       this.heardFrom.clear();
     }
-    this.heartbeatElapsed++;
+    this.heartbeatElapsed += elapsed;
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const peer of this.configs.others) this.heartbeat(peer);

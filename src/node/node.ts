@@ -120,6 +120,8 @@ export class Node {
   private signatureCostMs = 0;
   private signatureTimer: NodeJS.Timeout | undefined;
   private readonly nonces = new EcdsaNoncePool();
+  /** Where consensus time stands, in the clock of `nowMs` (see tick). */
+  private lastTickAtMs: number;
   private readonly tickTimer: NodeJS.Timeout;
   private syncing = false;
   private syncRequested = false;
@@ -208,7 +210,8 @@ export class Node {
             },
           }),
     });
-    this.tickTimer = setInterval(() => this.tick(), options.consensus.tickMs);
+    this.lastTickAtMs = options.nowMs();
+    this.tickTimer = setInterval(() => this.keepTime(), options.consensus.tickMs);
     this.tickTimer.unref();
     // A joiner knows no configuration yet: it dials the nodes it learnt of when it joined now, so
     // that a primary that lost its lease before reaching it can still get its vote.
@@ -459,9 +462,19 @@ export class Node {
 
   // ---- Consensus ----
 
-  private tick(): void {
+  /**
+   * Feeds consensus the ticks that passed since the last ones, by the clock rather than by timer
+   * callbacks: after a request that held the event loop (a long JS handler), one callback stands for
+   * many ticks, and a primary that counted it as one would send its heartbeats late enough for the
+   * backups to elect another. The RPC server also calls it after each request, since several long
+   * requests can run back to back before the event loop reaches its timers.
+   */
+  keepTime(): void {
     if (this.stopped || this.failure !== undefined) return;
-    this.raft.tick();
+    const elapsed = Math.floor((this.options.nowMs() - this.lastTickAtMs) / this.options.consensus.tickMs);
+    if (elapsed < 1) return;
+    this.lastTickAtMs += elapsed * this.options.consensus.tickMs;
+    this.raft.tick(elapsed);
     this.processReady();
   }
 

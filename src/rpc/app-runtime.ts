@@ -30,15 +30,19 @@ const RETIRED_APP_GRACE_MS = 1_000;
 
 const clamp = (value: number | undefined, fallback: number, min: number, max: number) => Math.min(max, Math.max(min, value ?? fallback));
 
-/** The settings governance chose, within what this runtime can grant. */
-function readRuntimeSettings(tx: Transaction): AppRuntimeSettings {
+/**
+ * The settings governance chose, within what this runtime can grant: a handler runs on the node's
+ * event loop, so it may not run longer than `executionTimeCapMs` (half the election timeout), or a
+ * looping handler would stall the primary until the other nodes elect a new one.
+ */
+function readRuntimeSettings(tx: Transaction, executionTimeCapMs: number): AppRuntimeSettings {
   const stored = tx.map(Tables.jsRuntimeOptions).get(SINGLETON);
   const options = stored === undefined ? {} : decodeJson<JsRuntimeOptions>(stored, Tables.jsRuntimeOptions);
   return {
     limits: {
       maxHeapBytes: clamp(options.max_heap_bytes, DEFAULT_JS_LIMITS.maxHeapBytes, JS_HEAP_BYTES_MIN, JS_HEAP_BYTES_MAX),
       maxStackBytes: clamp(options.max_stack_bytes, DEFAULT_JS_LIMITS.maxStackBytes, JS_STACK_BYTES_MIN, Number.MAX_SAFE_INTEGER),
-      maxExecutionTimeMs: clamp(options.max_execution_time_ms, DEFAULT_JS_LIMITS.maxExecutionTimeMs, 1, JS_EXECUTION_TIME_MS_MAX),
+      maxExecutionTimeMs: clamp(options.max_execution_time_ms, DEFAULT_JS_LIMITS.maxExecutionTimeMs, 1, Math.min(JS_EXECUTION_TIME_MS_MAX, executionTimeCapMs)),
     },
     interpreters: clamp(options.max_cached_interpreters || undefined, JS_APP_INTERPRETERS_DEFAULT, 1, JS_APP_INTERPRETERS_MAX),
     logExceptionDetails: options.log_exception_details === true,
@@ -47,6 +51,9 @@ function readRuntimeSettings(tx: Transaction): AppRuntimeSettings {
 }
 
 export class AppRuntime {
+  /** `executionTimeCapMs`: the longest any handler may run, whatever governance sets (see readRuntimeSettings). */
+  constructor(private readonly executionTimeCapMs: number = JS_EXECUTION_TIME_MS_MAX) {}
+
   private current: { key: string; app: JsApp } | undefined;
   private pending: { key: string; app: Promise<JsApp> } | undefined;
   /** Settings as last read, by the version of the options they were read at: parsed once per change. */
@@ -54,7 +61,7 @@ export class AppRuntime {
 
   settingsFor(tx: Transaction): AppRuntimeSettings {
     const version = tx.map(Tables.jsRuntimeOptions).getVersionOfPreviousWrite(SINGLETON);
-    if (this.settings === undefined || this.settings.version !== version) this.settings = { version, value: readRuntimeSettings(tx) };
+    if (this.settings === undefined || this.settings.version !== version) this.settings = { version, value: readRuntimeSettings(tx, this.executionTimeCapMs) };
     return this.settings.value;
   }
 

@@ -58,6 +58,8 @@ export interface RpcServerOptions {
    * backup is redirected; undefined while no primary is known.
    */
   primaryUrl?: () => string | undefined;
+  /** Called once each request is answered (the node catches its consensus clock up after long ones). */
+  afterRequest?: () => void;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
@@ -145,6 +147,7 @@ export class RpcServer {
     }
     this.count(request, result.status ?? 200);
     this.send(response, result);
+    this.options.afterRequest?.();
   }
 
   /** A write that reached a backup: CCF's default redirection_strategy `to_primary` (307). */

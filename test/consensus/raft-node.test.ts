@@ -201,3 +201,21 @@ test('a new leader does not commit an earlier view\'s signature by counting repl
   assert.equal(a.commitSeqno, signature!.seqno);
   assert.equal(a.statusOf({ view: 2, seqno: 2 }), 'Committed');
 });
+
+test('ticks that elapsed together count at once: a leader behind on its timers sends one round of heartbeats at once, a follower starts an election', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.ready();
+  a.tick(ELECTION_TICKS - 1);
+  const heartbeats = a.ready().messages.filter((m) => m.type === 'AppendEntries');
+  assert.deepEqual(heartbeats.map((m) => m.to).sort(), ['b', 'c'], 'one heartbeat per follower, not one per elapsed tick');
+  assert.equal(a.role, 'Leader');
+
+  const b = nodes.get('b')!;
+  b.ready();
+  b.tick(ELECTION_TICKS * 2);
+  assert.equal(b.role, 'PreCandidate', 'a follower whose timers ran out asks for pre-votes');
+  assert.throws(() => b.tick(0), /whole positive numbers/);
+  assert.throws(() => b.tick(1.5), /whole positive numbers/);
+});

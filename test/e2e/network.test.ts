@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +15,7 @@ import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
+import { runCoco } from '../support/run-cli.js';
 import { until } from '../support/until.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 
@@ -143,4 +145,28 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
   reader.close();
   restarted.kill('SIGTERM');
   await once(restarted, 'exit');
+});
+
+test('a JS handler that loops is stopped within half an election timeout, whatever governance allows: the primary keeps its place', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '3']);
+  t.after(() => sandbox.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'coco-loop-app-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const endpoint = { js_module: 'loop.js', js_function: 'loops', authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' };
+  writeFileSync(join(dir, 'app.json'), JSON.stringify({ metadata: { endpoints: { '/loop': { post: endpoint } } }, modules: [{ name: 'loop.js', module: 'export function loops() { for (;;) {} }' }] }));
+  const deployed = runCoco(['app', 'deploy', join(dir, 'app.json'), '--workspace', sandbox.workspace]);
+  assert.equal(deployed.status, 0, deployed.stderr);
+  const anyNode = userClient(sandbox, sandbox.url);
+  t.after(() => anyNode.close());
+  const network = async () => (await anyNode.request('GET', '/node/network')).json<{ primary_id: string; current_view: number }>();
+  const before = await network();
+  // CCF's default limit is 5 s, five election timeouts of this sandbox; each call stops after 500 ms.
+  for (let i = 0; i < 4; i++) {
+    const started = performance.now();
+    const looped = await anyNode.request('POST', '/app/loop', { allowError: true });
+    assert.equal(looped.status, 500, looped.text());
+    assert.match(looped.text(), /Operation took too long to complete/);
+    assert.ok(performance.now() - started < 4_000, 'stopped well before the 5 s governance allows');
+  }
+  assert.deepEqual(await network(), before, 'no election');
 });
