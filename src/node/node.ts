@@ -471,10 +471,14 @@ export class Node {
    */
   keepTime(): void {
     if (this.stopped || this.failure !== undefined) return;
-    const elapsed = Math.floor((this.options.nowMs() - this.lastTickAtMs) / this.options.consensus.tickMs);
+    const { tickMs, heartbeatTicks } = this.options.consensus;
+    const elapsed = Math.floor((this.options.nowMs() - this.lastTickAtMs) / tickMs);
     if (elapsed < 1) return;
-    this.lastTickAtMs += elapsed * this.options.consensus.tickMs;
-    this.raft.tick(elapsed);
+    this.lastTickAtMs += elapsed * tickMs;
+    // At most one heartbeat interval at once: enough for a primary to send its heartbeats now, while
+    // a node starved of CPU (its peers' messages still unread) does not jump to an election or to a
+    // failed check-quorum.
+    this.raft.tick(Math.min(elapsed, heartbeatTicks));
     this.processReady();
   }
 
