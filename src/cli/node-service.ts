@@ -44,6 +44,7 @@ import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
 import { appRequestHandler } from '../rpc/app-endpoints.js';
 import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
+import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
 import { Governance } from '../governance/proposals.js';
 import { AppRuntime } from '../rpc/app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
@@ -366,14 +367,16 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
       viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
     },
   };
-  const runner = await JsConstitutionRunner.create(jsHost, {
-    serviceKeyPair: service.keyPair,
-    serviceCertPem: service.certPem,
-    triggerLedgerChunk: () => running.requestLedgerChunk(),
-  });
+  // JS (an app's handler, the constitution, a ballot) may hold the event loop for half an election
+  // timeout at most, or a looping script would let the other nodes depose a primary stuck in it.
+  const jsTimeCapMs = Math.floor(config.consensus.electionTimeoutMs / 2);
+  const runner = await JsConstitutionRunner.create(
+    jsHost,
+    { serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, triggerLedgerChunk: () => running.requestLedgerChunk() },
+    { maxExecutionTimeMs: Math.min(DEFAULT_JS_LIMITS.maxExecutionTimeMs, jsTimeCapMs) },
+  );
   const governance = new Governance(runner);
-  // A handler may hold the event loop for half an election timeout at most (see AppRuntime).
-  const app = new AppRuntime(Math.floor(config.consensus.electionTimeoutMs / 2));
+  const app = new AppRuntime(jsTimeCapMs);
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
   const stopAll = async () => {

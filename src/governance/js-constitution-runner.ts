@@ -1,7 +1,9 @@
 // Runs the constitution and ballots in QuickJS with CCF's rules: `validate`, `resolve` and ballots
 // read-only, `apply` with write access to the governance tables and the node's effects. The
 // constitution stays loaded until its text changes; each ballot loads into an interpreter of its
-// own. Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS.
+// own. Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time
+// limit, which the node caps below its election timeout: a constitution or ballot that loops must
+// not hold the primary long enough for the other nodes to elect another.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
@@ -26,10 +28,12 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     private readonly governanceHost: GovernanceHost,
   ) {}
 
-  static async create(host: JsHost, governanceHost: GovernanceHost): Promise<JsConstitutionRunner> {
+  /** `maxExecutionTimeMs`: how long one script may run (the default limit when absent). */
+  static async create(host: JsHost, governanceHost: GovernanceHost, options: { maxExecutionTimeMs?: number } = {}): Promise<JsConstitutionRunner> {
+    const limits = options.maxExecutionTimeMs === undefined ? {} : { limits: { maxExecutionTimeMs: options.maxExecutionTimeMs } };
     const [constitution, ballots] = await Promise.all([
-      JsInterpreter.create({ installers: [installGovernanceEffects] }),
-      JsInterpreter.create({}),
+      JsInterpreter.create({ installers: [installGovernanceEffects], ...limits }),
+      JsInterpreter.create({ ...limits }),
     ]);
     return new JsConstitutionRunner(constitution, ballots, host, governanceHost);
   }

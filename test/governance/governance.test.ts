@@ -22,11 +22,16 @@ export function apply(proposal, id) { ccf.kv["public:ccf.gov.service.config"].se
 async function setUp(resolveSource: string): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
   const instance = startInProcessNode({ constitution: CONSTITUTION_BASE + resolveSource });
   await instance.node.waitForCommit(2);
-  const runner = await JsConstitutionRunner.create(new TestHost(), {
-    serviceKeyPair: instance.node.options.service.keyPair,
-    serviceCertPem: instance.node.options.service.certPem,
-    triggerLedgerChunk: () => instance.node.requestLedgerChunk(),
-  });
+  // A node caps script time below its election timeout; a short cap here keeps the looping case quick.
+  const runner = await JsConstitutionRunner.create(
+    new TestHost(),
+    {
+      serviceKeyPair: instance.node.options.service.keyPair,
+      serviceCertPem: instance.node.options.service.certPem,
+      triggerLedgerChunk: () => instance.node.requestLedgerChunk(),
+    },
+    { maxExecutionTimeMs: 200 },
+  );
   const createdAt = { value: 1_700_000_000 };
   // Make member0 Active.
   for (const msgType of ['state_digest', 'ack'] as const) {
