@@ -191,7 +191,7 @@ test('web3.js v4 against a 3-node sandbox: accounts, transfers, an ERC-20 with e
       return true;
     });
     assert.equal(await probe.methods.value!().call(), 0n, 'the loop wrote nothing');
-    // Capped: uncapped, the estimate runs to the block gas limit, seconds of EVM work on the primary.
+    // With a cap the estimate runs out of gas; uncapped, the EVM's time limit would stop it (see ethereum.test.ts).
     await rejectsWithRpcError(probe.methods.spin!().estimateGas({ from: alice!.address, gas: '300000' }), -32000, 'gas required exceeds allowance (300000): out of gas');
   });
 
