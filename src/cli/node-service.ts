@@ -38,7 +38,7 @@ import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
 import { replayLedger } from '../node/ledger-replay.js';
 import { Node, type NodeStart } from '../node/node.js';
-import type { NodeConfig } from '../node/node-config.js';
+import { eventLoopHoldMaxMs, type NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -367,9 +367,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
       viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
     },
   };
-  // JS (an app's handler, the constitution, a ballot) may hold the event loop for half an election
-  // timeout at most, or a looping script would let the other nodes depose a primary stuck in it.
-  const jsTimeCapMs = Math.floor(config.consensus.electionTimeoutMs / 2);
+  const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
   const runner = await JsConstitutionRunner.create(
     jsHost,
     { serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, triggerLedgerChunk: () => running.requestLedgerChunk() },

@@ -11,7 +11,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { ADDRESS_BYTES } from './ethereum-maps.js';
 import { checkFunds } from './execute.js';
 import type { TimeAllowance } from './execution-budget.js';
-import type { ExecutionContext } from './execution-context.js';
+import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import { ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
 
@@ -86,9 +86,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     try {
       result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true });
     } catch (error) {
-      if (error instanceof CocoError && error.code === 'ExecutionTimeLimit') throw error;
-      const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
-      throw new CocoError('InvalidArgument', `call refused by the EVM: ${reason}`, { cause: error });
+      throw evmRefusal(error, 'InvalidArgument', 'call');
     }
     const { exceptionError, returnValue, executionGasUsed } = result.execResult;
     // Refunds come after execution, and EIP-7623's calldata floor may exceed what execution used.

@@ -11,7 +11,7 @@ import { runTx, type RunTxResult } from '@ethereumjs/vm';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { encodeReceipt, encodeTransaction, type ReceiptRecord } from './ethereum-maps.js';
-import type { ExecutionContext } from './execution-context.js';
+import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import { checkSenderAllowed } from './governed-accounts.js';
 import type { DecodedTransaction, SupportedTransaction } from './sender.js';
 
@@ -81,10 +81,8 @@ export async function executeTransaction(kvTx: Transaction, decoded: DecodedTran
     try {
       result = await runTx(vm, { tx, block, skipHardForkValidation: true });
     } catch (error) {
-      if (error instanceof CocoError && error.code === 'ExecutionTimeLimit') throw error;
-      // The checks above mirror runTx's own; reaching here means they missed one.
-      const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
-      throw new CocoError('InvalidTransaction', `transaction refused by the EVM: ${reason}`, { cause: error });
+      // The checks above mirror runTx's own; reaching here means they missed one (or time ran out).
+      throw evmRefusal(error, 'InvalidTransaction', 'transaction');
     }
     const failure = result.execResult.exceptionError;
     const receipt: ReceiptRecord = {

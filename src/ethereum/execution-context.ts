@@ -31,6 +31,20 @@ export interface EthereumConfig {
   timeLimit?: { maxExecutionMs: number; monotonicMs: () => number };
 }
 
+/** The configuration with its defaults filled in (only the time limit stays optional). */
+type FullConfig = EthereumConfig & Required<Omit<EthereumConfig, 'timeLimit'>>;
+
+/**
+ * What to throw when EthereumJS throws during a run: the time limit's own error as it is, anything
+ * else as a CocoError `code` saying that `what` was refused by the EVM (EthereumJS appends a dump of
+ * the transaction to its messages; the first clause is the reason).
+ */
+export function evmRefusal(error: unknown, code: string, what: string): Error {
+  if (error instanceof CocoError && error.code === 'ExecutionTimeLimit') return error;
+  const reason = error instanceof Error ? error.message.split(' (')[0] : String(error);
+  return new CocoError(code, `${what} refused by the EVM: ${reason}`, { cause: error });
+}
+
 /** What a run gets: the VM over the run's KV transaction, and the block it executes in. */
 export interface Run {
   readonly vm: VM;
@@ -87,7 +101,7 @@ export class ExecutionContext {
   /** Settles when the run in progress (or the last queued one) ends. */
   #queue: Promise<void> = Promise.resolve();
 
-  private constructor(config: EthereumConfig & Required<Omit<EthereumConfig, 'timeLimit'>>, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
+  private constructor(config: FullConfig, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
     this.chainId = config.chainId;
     this.blockGasLimit = config.blockGasLimit;
     this.coinbase = new Address(config.coinbase);
@@ -107,7 +121,7 @@ export class ExecutionContext {
   }
 
   static async create(config: EthereumConfig): Promise<ExecutionContext> {
-    const full: EthereumConfig & Required<Omit<EthereumConfig, 'timeLimit'>> = {
+    const full: FullConfig = {
       blockGasLimit: BLOCK_GAS_LIMIT_DEFAULT,
       coinbase: new Uint8Array(ADDRESS_BYTES),
       publicState: false,

@@ -133,9 +133,17 @@ class ConfigReader {
   }
 }
 
+/**
+ * The longest a script (a JS handler, the constitution, a ballot, an EVM run) may hold a node's event
+ * loop: half the election timeout, so that a primary stuck in one is never deposed for it.
+ */
+export function eventLoopHoldMaxMs(electionTimeoutMs: number): number {
+  return Math.floor(electionTimeoutMs / 2);
+}
+
 /** A run longer than an election timeout would let the other nodes depose the primary mid-run. */
 function ethereumMaxExecutionMs(r: ConfigReader, ethereum: Json, electionTimeoutMs: number): number {
-  const ms = r.integer(ethereum, 'max_execution_time_ms', '$.ethereum', Math.min(ETHEREUM_MAX_EXECUTION_MS_DEFAULT, Math.floor(electionTimeoutMs / 2)), 1, 600_000);
+  const ms = r.integer(ethereum, 'max_execution_time_ms', '$.ethereum', Math.min(ETHEREUM_MAX_EXECUTION_MS_DEFAULT, eventLoopHoldMaxMs(electionTimeoutMs)), 1, 600_000);
   if (ms >= electionTimeoutMs) r.fail('$.ethereum.max_execution_time_ms', `must be below consensus.election_timeout_ms (${electionTimeoutMs}): a longer EVM run stalls the primary until the others elect a new one`);
   return ms;
 }
