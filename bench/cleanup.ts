@@ -3,6 +3,7 @@
 // without unwinding. On a signal the registered stops run one at a time, newest first (as `finally`
 // blocks would); each `stop` runs once, whichever comes first.
 
+import type { ChildProcess } from 'node:child_process';
 import { progress } from './measure.js';
 
 const pending = new Set<() => Promise<void>>();
@@ -33,4 +34,21 @@ export function onInterrupt(stop: () => Promise<void>): () => Promise<void> {
   };
   pending.add(once);
   return once;
+}
+
+/**
+ * Stops a child started `detached` (its own process group): SIGTERM, up to `timeoutMs` for it to
+ * exit (`exited` settles when it does), then SIGKILL for whatever is left of its group, so that
+ * nothing it started outlives it.
+ */
+export async function stopProcessGroup(child: ChildProcess, exited: Promise<unknown>, timeoutMs: number): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  }
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Nothing is left of the group.
+  }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/cli/node-process.js';
 import { CocoClient } from '../src/client/coco-client.js';
 import { CocoError } from '../src/errors.js';
-import { onInterrupt } from './cleanup.js';
+import { onInterrupt, stopProcessGroup } from './cleanup.js';
 import type { LoadTarget } from './load.js';
 import { progress } from './measure.js';
 
@@ -46,17 +46,8 @@ export async function startCocoSandbox(workspace: string, nodes: number): Promis
   const args = [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, '--nodes', String(nodes)];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
-  const stop = onInterrupt(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(STOP_TIMEOUT_MS)]);
-    }
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // No process is left in the group: the sandbox stopped every node it started.
-    }
-  });
+  // SIGTERM stops the nodes cleanly; the group's SIGKILL takes any node the sandbox could not stop.
+  const stop = onInterrupt(() => stopProcessGroup(child, exited, STOP_TIMEOUT_MS));
   try {
     let out = '';
     let err = '';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ethers } from 'ethers';
 import { freePort } from '../src/cli/free-port.js';
 import { CocoError } from '../src/errors.js';
-import { onInterrupt } from './cleanup.js';
+import { onInterrupt, stopProcessGroup } from './cleanup.js';
 import { JsonRpcClient } from './json-rpc-client.js';
 import { progress } from './measure.js';
 
@@ -96,17 +96,7 @@ export async function startHardhatNode(install: { dir: string; bin: string }, pr
   });
   closeSync(log);
   const exited = once(child, 'exit');
-  const stop = onInterrupt(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS))]);
-    }
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // Nothing is left of its process group.
-    }
-  });
+  const stop = onInterrupt(() => stopProcessGroup(child, exited, STOP_TIMEOUT_MS));
   const url = `http://${HOST}:${port}/`;
   const client = new JsonRpcClient({ url }, 1);
   try {
