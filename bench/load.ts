@@ -21,6 +21,12 @@ export interface LoadOptions {
   body: (i: number) => string;
   /** Open loop at this many requests per second; closed loop when absent. */
   ratePerSecond?: number;
+  /**
+   * Connections to reuse (see `loadConnections`), so that a measured run opens none: a TLS handshake
+   * with client certificates costs both sides far more than a request. A run without them opens its
+   * own and closes them at the end.
+   */
+  connections?: Agent;
   /** Sees each 200 response with its start (`performance.now()` time, scheduled in open loop). */
   onResponse?: (response: { startMs: number; headers: IncomingHttpHeaders }) => void;
 }
@@ -41,8 +47,13 @@ export function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Keep-alive connections to `target` for up to `clients` clients, for several runs to share; destroy them after. */
+export function loadConnections(target: LoadTarget, clients: number): Agent {
+  return new Agent({ keepAlive: true, maxSockets: clients, ca: target.caPem, cert: target.certPem, key: target.keyPem });
+}
+
 export async function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients, ca: target.caPem, cert: target.certPem, key: target.keyPem });
+  const agent = options.connections ?? loadConnections(target, options.clients);
   const url = new URL(options.path, target.url);
   const latencies: number[] = [];
   let errors = 0;
@@ -84,7 +95,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   };
   await Promise.all(Array.from({ length: options.clients }, client));
   const seconds = (performance.now() - start) / 1000;
-  agent.destroy();
+  if (options.connections === undefined) agent.destroy();
   latencies.sort((a, b) => a - b);
   return { requests: latencies.length, errors, seconds, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }

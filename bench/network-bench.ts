@@ -6,12 +6,13 @@
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import type { Agent } from 'node:https';
 import { join } from 'node:path';
 import { CocoClient } from '../src/client/coco-client.js';
 import { onInterrupt } from './cleanup.js';
 import { CommitTracker, type CommitResult } from './commit-tracker.js';
 import { etcdPutBody, etcdTarget, findOrInstallEtcd, startEtcdCluster, type EtcdBinary } from './etcd.js';
-import { runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { loadConnections, runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { logBody, startCocoSandbox, type CocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
 
@@ -39,9 +40,10 @@ type EtcdRuns = { version: string; max: LoadResult; half: LoadResult } | { skipp
 
 type Startup = CocoSandbox['startup'] | { failed: string };
 
-async function runCoco(target: LoadTarget, poller: CocoClient, durationMs: number, ratePerSecond?: number): Promise<CocoRun> {
+async function runCoco(target: LoadTarget, connections: Agent, poller: CocoClient, durationMs: number, ratePerSecond?: number): Promise<CocoRun> {
   const tracker = new CommitTracker(poller, { pollIntervalMs: COMMIT_POLL_INTERVAL_MS, pollsInFlight: COMMIT_POLLS_IN_FLIGHT });
   const load = await runLoad(target, {
+    connections,
     clients: CLIENTS,
     durationMs,
     path: '/app/log/private',
@@ -57,18 +59,20 @@ async function measureCoco(coco: CocoSandbox): Promise<{ max: CocoRun; half: Coc
   progress(`the primary is ${primary.id.slice(0, 16)}… at ${primary.url}; writes go there`);
   const target = coco.target(primary.url);
   const poller = new CocoClient({ url: primary.url, caCertPem: coco.serviceCertPem, ...coco.user0 });
+  const connections = loadConnections(target, CLIENTS);
   try {
     progress('warming up Coco');
-    await runCoco(target, poller, WARMUP_MS);
+    await runCoco(target, connections, poller, WARMUP_MS);
     progress(`measuring Coco for ${DURATION_MS / 1000} s, ${CLIENTS} clients as fast as they can`);
-    const max = await runCoco(target, poller, DURATION_MS);
+    const max = await runCoco(target, connections, poller, DURATION_MS);
     const halfRate = Math.max(1, Math.round(max.commit.perSecond / 2));
     progress(`measuring Coco for ${DURATION_MS / 1000} s at ${halfRate} writes/s`);
-    const half = await runCoco(target, poller, DURATION_MS, halfRate);
+    const half = await runCoco(target, connections, poller, DURATION_MS, halfRate);
     const after = await coco.primary();
     if (after.id !== primary.id) progress(`note: the primary changed during the run (now ${after.id.slice(0, 16)}…)`);
     return { max, half, halfRate };
   } finally {
+    connections.destroy();
     poller.close();
   }
 }
@@ -87,13 +91,14 @@ async function measureEtcd(binary: EtcdBinary, dir: string, client: { certPem: s
   try {
     progress(`the etcd leader is at ${cluster.leaderUrl}; writes go there`);
     const target = etcdTarget(cluster, client);
-    const load = { clients: CLIENTS, path: '/v3/kv/put', body: etcdPutBody };
+    const load = { clients: CLIENTS, path: '/v3/kv/put', body: etcdPutBody, connections: loadConnections(target, CLIENTS) };
     progress('warming up etcd');
     await runLoad(target, { ...load, durationMs: WARMUP_MS });
     progress(`measuring etcd for ${DURATION_MS / 1000} s, ${CLIENTS} clients as fast as they can`);
     const max = await runLoad(target, { ...load, durationMs: DURATION_MS });
     progress(`measuring etcd for ${DURATION_MS / 1000} s at ${halfRate} writes/s (Coco's half-load rate)`);
     const half = await runLoad(target, { ...load, durationMs: DURATION_MS, ratePerSecond: halfRate });
+    load.connections.destroy();
     return { version: binary.version, max, half };
   } finally {
     await stop();
@@ -147,7 +152,7 @@ function report(results: { max: CocoRun; half: CocoRun; halfRate: number; etcd: 
     `| p99 to Committed ≤ ${HALF_LOAD_P99_MS_MAX} ms at half of the maximum | ${ms(half.commit.p99Ms)} ms | ${verdict(half.commit.p99Ms <= HALF_LOAD_P99_MS_MAX)} |`,
     `| start to an open ${NODES}-node network ≤ ${STARTUP_S_MAX} s | ${started.length > 0 ? `${worstStartS.toFixed(1)} s (slowest run)` : 'no run started'}${failedStarts > 0 ? `, ${failedStarts} of ${startups.length} runs failed` : ''} | ${verdict(startMet)} |`,
     '',
-    `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up; Committed seen by polling the primary's \`/app/commit\` (a poll starts at most every ${COMMIT_POLL_INTERVAL_MS} ms, at most ${COMMIT_POLLS_IN_FLIGHT} outstanding); ` +
+    `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up, on connections opened by the warm-up; Committed seen by polling the primary's \`/app/commit\` (a poll starts at most every ${COMMIT_POLL_INTERVAL_MS} ms, at most ${COMMIT_POLLS_IN_FLIGHT} outstanding); ` +
       `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}) shared by the load generator and the nodes or members; ` +
       `load average before the run ${results.loadBefore.map((l) => l.toFixed(2)).join(' / ')}; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
   ].join('\n');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeIdentity } from '../src/node/identities.js';
-import { percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
+import { loadConnections, percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { logBody, startCocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
 
@@ -77,13 +77,17 @@ export async function runServiceBench(): Promise<string> {
     const coco = sandbox.target();
     const echoTarget: LoadTarget = { url: echo.url, caPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), ...sandbox.user0 };
     const load = { clients: CLIENTS, path: '/app/log/private', body: logBody };
+    const echoLoad = { ...load, connections: loadConnections(echoTarget, CLIENTS) };
+    const cocoLoad = { ...load, connections: loadConnections(coco, CLIENTS) };
     progress('warming up');
-    await runLoad(echoTarget, { ...load, durationMs: WARMUP_MS });
-    await runLoad(coco, { ...load, durationMs: WARMUP_MS });
+    await runLoad(echoTarget, { ...echoLoad, durationMs: WARMUP_MS });
+    await runLoad(coco, { ...cocoLoad, durationMs: WARMUP_MS });
     progress(`measuring the echo server for ${DURATION_MS / 1000} s`);
-    const echoResult = await runLoad(echoTarget, { ...load, durationMs: DURATION_MS });
+    const echoResult = await runLoad(echoTarget, { ...echoLoad, durationMs: DURATION_MS });
+    echoLoad.connections.destroy();
     progress(`measuring Coco for ${DURATION_MS / 1000} s`);
-    const cocoResult = await runLoad(coco, { ...load, durationMs: DURATION_MS });
+    const cocoResult = await runLoad(coco, { ...cocoLoad, durationMs: DURATION_MS });
+    cocoLoad.connections.destroy();
     progress(`measuring time to Committed over ${COMMIT_SAMPLES} sequential writes`);
     const commit = await timeToCommit(coco);
     return [
@@ -96,7 +100,7 @@ export async function runServiceBench(): Promise<string> {
       '',
       `Ratio Coco / echo: **${(cocoResult.perSecond / echoResult.perSecond).toFixed(2)}**. Time from write to Committed (sequential, polled every 1 ms): p50 ${commit.p50.toFixed(1)} ms, p99 ${commit.p99.toFixed(1)} ms.`,
       '',
-      `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up; load generator, node and reference share the machine's 2 cores; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
+      `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up on the same connections; load generator, node and reference share the machine's 2 cores; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
     ].join('\n');
   } finally {
     await sandbox.stop();

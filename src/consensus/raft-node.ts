@@ -571,7 +571,11 @@ export class RaftNode {
     const pr = this.progressOf(peer);
     if (pr.mode === 'probe' && pr.probeSent) return false;
     if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) return false;
-    const entries = this.log.slice(pr.nextSeqno, pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1);
+    // Only signed entries travel: none can commit before its signature, and sending the unsigned
+    // tail with the signature that follows it (a few ms later) takes one message and one fsync on
+    // each backup per signature instead of one per transaction.
+    const lastSigned = this.log.lastSignature().seqno;
+    const entries = this.log.slice(pr.nextSeqno, Math.min(pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1, lastSigned));
     if (entries.length === 0 && !heartbeat) return false;
     const prevSeqno = pr.nextSeqno - 1;
     const prevView = this.log.viewOf(prevSeqno);

@@ -124,13 +124,33 @@ test('a leader batches entries per message and pipelines a bounded number of bat
   const nodes = cluster({ a: '', b: '', c: '' });
   elect(nodes, 'a');
   const a = nodes.get('a')!;
-  a.propose(tx(APPEND_ENTRIES_PER_MESSAGE_MAX * (APPEND_MESSAGES_IN_FLIGHT_MAX + 2)));
+  a.propose([...tx(APPEND_ENTRIES_PER_MESSAGE_MAX * (APPEND_MESSAGES_IN_FLIGHT_MAX + 2) - 1), ...sig]);
   const toB = a.ready().messages.filter((m): m is AppendEntries => m.type === 'AppendEntries' && m.to === 'b');
   assert.equal(toB.length, APPEND_MESSAGES_IN_FLIGHT_MAX);
   assert.ok(toB.every((m) => m.entries.length === APPEND_ENTRIES_PER_MESSAGE_MAX));
   assert.deepEqual(toB.map((m) => m.prevSeqno), toB.map((_, i) => i * APPEND_ENTRIES_PER_MESSAGE_MAX));
   pump(nodes, toB);
   assert.equal(nodes.get('b')!.lastSeqno, a.lastSeqno, 'acks release the rest of the log');
+});
+
+test('entries travel once a signature covers them: the unsigned tail waits on the leader, then goes in one message', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  const signedUpTo = a.lastSeqno;
+  pump(nodes, a.ready().messages);
+  a.propose(tx(3));
+  const withoutSignature = a.ready().messages.filter((m): m is AppendEntries => m.type === 'AppendEntries');
+  assert.deepEqual(withoutSignature, [], 'nothing to send before a signature');
+  pump(nodes, ticks(a, 2).messages); // a heartbeat interval
+  assert.equal(nodes.get('b')!.lastSeqno, signedUpTo, 'heartbeats do not carry unsigned entries either');
+  a.propose(sig);
+  a.persisted(a.lastSeqno);
+  const withSignature = a.ready().messages.filter((m): m is AppendEntries => m.type === 'AppendEntries');
+  assert.deepEqual(withSignature.map((m) => [m.to, m.entries.length]), [['b', 4], ['c', 4]]);
+  pump(nodes, withSignature);
+  assert.equal(nodes.get('b')!.lastSeqno, a.lastSeqno);
+  assert.equal(a.commitSeqno, a.lastSeqno, 'the signature commits on acks from a majority');
 });
 
 test('an AppendEntries from an older view is answered with the newer view, which makes the old leader step down', () => {
