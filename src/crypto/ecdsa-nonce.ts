@@ -3,6 +3,7 @@
 // multiplications modulo n for the signature itself. Each nonce is random, signs once, and is
 // dropped: a nonce used twice would reveal the key.
 
+import { createECDH, type ECDH } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { CocoError } from '../errors.js';
@@ -20,19 +21,30 @@ export interface EcdsaNonce {
 export type EcdsaNonceSource = (curve: EcdsaCurve) => EcdsaNonce | undefined;
 
 const ECDSA_OF: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384 };
+const OPENSSL_NAME: Record<EcdsaCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
+const baseMultipliers = new Map<EcdsaCurve, ECDH>();
 
 export function isEcdsaCurve(curve: string): curve is EcdsaCurve {
   return curve in ECDSA_OF;
 }
 
-/** A fresh nonce from the CSPRNG: the costly half (one fixed-base multiplication and an inversion). */
+/**
+ * A fresh nonce from the CSPRNG: the costly half (one fixed-base multiplication and an inversion).
+ * k·G is an ECDH public key: OpenSSL computes it natively, in half the time of BigInt arithmetic.
+ */
 export function createEcdsaNonce(curve: EcdsaCurve): EcdsaNonce {
   const { Point, utils } = ECDSA_OF[curve];
   const { Fn } = Point;
+  let multiplier = baseMultipliers.get(curve);
+  if (multiplier === undefined) baseMultipliers.set(curve, (multiplier = createECDH(OPENSSL_NAME[curve])));
   for (;;) {
-    const k = Fn.fromBytes(utils.randomSecretKey());
-    const r = Fn.create(Point.BASE.multiply(k).toAffine().x);
-    if (r !== 0n) return { curve, r, kInverse: Fn.inv(k) };
+    const kBytes = utils.randomSecretKey();
+    multiplier.setPrivateKey(kBytes);
+    // Uncompressed point: 0x04, then x and y of Fp's length each.
+    const point = multiplier.getPublicKey();
+    const x = Point.Fp.fromBytes(point.subarray(1, 1 + Point.Fp.BYTES));
+    const r = Fn.create(x);
+    if (r !== 0n) return { curve, r, kInverse: Fn.inv(Fn.fromBytes(kBytes)) };
   }
 }
 
