@@ -21,7 +21,10 @@ export function aesGcmEncrypt(
   checkKeyAndIv(key, iv);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: AES_GCM_TAG_BYTES });
   cipher.setAAD(aad);
-  const ciphertext = concatBytes(cipher.update(plaintext), cipher.final());
+  const body = cipher.update(plaintext);
+  // GCM is a stream mode: final() adds nothing, so the body is the ciphertext without a copy.
+  const rest = cipher.final();
+  const ciphertext = rest.length === 0 ? plainBytes(body) : concatBytes(body, rest);
   return { ciphertext, tag: plainBytes(cipher.getAuthTag()) };
 }
 

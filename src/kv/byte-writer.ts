@@ -65,6 +65,19 @@ export class ByteWriter {
     return this.length;
   }
 
+  /**
+   * Starts over for reuse as a scratch buffer (no allocation per use); a buffer grown past
+   * `keepBytes` is dropped, so one large write does not keep its memory for good.
+   */
+  reset(keepBytes: number): this {
+    if (this.buffer.length > keepBytes) {
+      this.buffer = new Uint8Array(keepBytes);
+      this.view = new DataView(this.buffer.buffer);
+    }
+    this.length = 0;
+    return this;
+  }
+
   /** The bytes written so far (a view; the writer must not be used afterwards if kept). */
   finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);

@@ -8,7 +8,7 @@ import { ByteReader } from '../kv/byte-reader.js';
 import { ByteWriter } from '../kv/byte-writer.js';
 import { decodeMapChanges, encodeMapChanges } from '../kv/write-set-codec.js';
 import type { MapChanges } from '../kv/write-set.js';
-import { encodeEntry, encodeIv, encodePublicDomain, type LedgerEntry, type PublicDomainFields } from './entry.js';
+import { encodeEntry, encodeIv, writePublicDomain, type LedgerEntry, type PublicDomainFields } from './entry.js';
 import { formatTxId, type TxId } from './tx-id.js';
 
 export interface SealInput extends Omit<PublicDomainFields, 'seqno' | 'maps'> {
@@ -19,12 +19,17 @@ export interface SealInput extends Omit<PublicDomainFields, 'seqno' | 'maps'> {
   key: Uint8Array;
 }
 
+/** Scratch buffers for the two domains, reused by every entry: a fresh one per entry cost a tenth of sealing. */
+const SCRATCH_BYTES_KEPT = 64 * 1024;
+const publicScratch = new ByteWriter(SCRATCH_BYTES_KEPT);
+const privateScratch = new ByteWriter(SCRATCH_BYTES_KEPT);
+
 export function sealEntry(input: SealInput): Uint8Array {
-  const publicDomain = encodePublicDomain({ ...input, seqno: input.txId.seqno, maps: input.publicMaps });
-  const privateWriter = new ByteWriter(input.privateMaps.length === 0 ? 0 : 256);
-  encodeMapChanges(privateWriter, input.privateMaps);
+  const publicDomain = writePublicDomain(publicScratch.reset(SCRATCH_BYTES_KEPT), { ...input, seqno: input.txId.seqno, maps: input.publicMaps }).finish();
+  encodeMapChanges(privateScratch.reset(SCRATCH_BYTES_KEPT), input.privateMaps);
   const gcmIv = encodeIv(input.txId, false);
-  const { ciphertext, tag } = aesGcmEncrypt(input.key, gcmIv, privateWriter.finish(), publicDomain);
+  const { ciphertext, tag } = aesGcmEncrypt(input.key, gcmIv, privateScratch.finish(), publicDomain);
+  // The entry copies the public domain out of its scratch buffer.
   return encodeEntry({ flags: input.flags ?? 0, gcmTag: tag, gcmIv, publicDomain, encryptedPrivateDomain: ciphertext });
 }
 

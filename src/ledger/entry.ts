@@ -142,7 +142,11 @@ export interface PublicDomainFields {
 }
 
 export function encodePublicDomain(fields: PublicDomainFields): Uint8Array {
-  const writer = new ByteWriter(1024);
+  return writePublicDomain(new ByteWriter(), fields).finish();
+}
+
+/** Writes the public domain to `writer` (a scratch buffer the caller reuses). */
+export function writePublicDomain(writer: ByteWriter, fields: PublicDomainFields): ByteWriter {
   writer.u8(fields.entryType).i64(fields.seqno);
   if (hasClaims(fields.entryType)) writer.bytes(requireDigest(fields.claimsDigest, 'claims digest'));
   if (hasCommitEvidence(fields.entryType)) {
@@ -150,7 +154,7 @@ export function encodePublicDomain(fields: PublicDomainFields): Uint8Array {
   }
   writer.i64(fields.maxConflictVersion ?? 0n);
   encodeMapChanges(writer, fields.maps);
-  return writer.finish();
+  return writer;
 }
 
 function requireDigest(digest: Uint8Array | undefined, what: string): Uint8Array {
