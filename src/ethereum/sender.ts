@@ -68,7 +68,8 @@ function checkChainId(have: bigint, common: Common): void {
 
 function construct(type: number, fields: Values, common: Common): SupportedTransaction {
   // The chain's Common already holds the transaction parameters: an empty set spares each transaction
-  // EthereumJS's deep copy of them (~150 µs, a third of decoding).
+  // EthereumJS's deep copy of them (~150 µs, a third of decoding), and the chain's Common then skips
+  // rebuilding its parameter cache (see createChainCommon).
   const opts = { common, params: {} };
   try {
     if (type === TransactionType.Legacy) return createLegacyTxFromBytesArray(fields, opts);
