@@ -23,7 +23,8 @@ import { CocoClient } from '../client/coco-client.js';
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
 
 Starts a local Coco service and opens it, like CCF's sandbox.sh.
-  --port P              client port of the first node (default 8000)
+  --port P              client port of the first node (default 8000); 0 picks free ports, each
+                        claimed in $TMPDIR/coco-port-claims for 30 min so no other sandbox gets it
   --workspace DIR       where keys, ledger and logs go (default ./workspace)
   --members N           initial members, each with an encryption key (default 1)
   --users N             users to add (default 1)
