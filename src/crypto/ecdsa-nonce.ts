@@ -21,7 +21,8 @@ export interface EcdsaNonce {
 export type EcdsaNonceSource = (curve: EcdsaCurve) => EcdsaNonce | undefined;
 
 const ECDSA_OF: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384 };
-const OPENSSL_NAME: Record<EcdsaCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
+/** The curves' names in OpenSSL (node:crypto's `namedCurve`). */
+export const OPENSSL_CURVE_NAMES: Record<EcdsaCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
 const baseMultipliers = new Map<EcdsaCurve, ECDH>();
 
 export function isEcdsaCurve(curve: string): curve is EcdsaCurve {
@@ -36,7 +37,7 @@ export function createEcdsaNonce(curve: EcdsaCurve): EcdsaNonce {
   const { Point, utils } = ECDSA_OF[curve];
   const { Fn } = Point;
   let multiplier = baseMultipliers.get(curve);
-  if (multiplier === undefined) baseMultipliers.set(curve, (multiplier = createECDH(OPENSSL_NAME[curve])));
+  if (multiplier === undefined) baseMultipliers.set(curve, (multiplier = createECDH(OPENSSL_CURVE_NAMES[curve])));
   for (;;) {
     const kBytes = utils.randomSecretKey();
     multiplier.setPrivateKey(kBytes);

@@ -17,7 +17,7 @@ import type { ECDSA, WeierstrassPoint } from '@noble/curves/abstract/weierstrass
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { CocoError } from '../errors.js';
 import { concatBytes, plainBytes } from './bytes.js';
-import { signWithNonce, type EcdsaNonce } from './ecdsa-nonce.js';
+import { OPENSSL_CURVE_NAMES, signWithNonce, type EcdsaNonce } from './ecdsa-nonce.js';
 
 export type CurveName = 'P-256' | 'P-384' | 'Ed25519';
 export type SignatureFormat = 'der' | 'ieee-p1363';
@@ -53,12 +53,12 @@ const CURVES: Record<CurveName, CurveSpec> = {
   'P-256': {
     hash: 'sha256',
     ecdsa: p256,
-    generate: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+    generate: () => generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE_NAMES['P-256'], publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
   },
   'P-384': {
     hash: 'sha384',
     ecdsa: p384,
-    generate: () => generateKeyPairSync('ec', { namedCurve: 'secp384r1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+    generate: () => generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE_NAMES['P-384'], publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
   },
   Ed25519: {
     hash: null,
@@ -66,7 +66,7 @@ const CURVES: Record<CurveName, CurveSpec> = {
   },
 };
 
-const NAMED_CURVES: Record<string, CurveName> = { prime256v1: 'P-256', secp384r1: 'P-384' };
+const NAMED_CURVES: Record<string, CurveName> = Object.fromEntries(Object.entries(OPENSSL_CURVE_NAMES).map(([curve, name]) => [name, curve as CurveName]));
 
 interface PublicKeyEntry {
   key: KeyObject;
