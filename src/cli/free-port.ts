@@ -36,14 +36,13 @@ function tryListen(host: string, port: number): Promise<boolean> {
 
 /**
  * Claims `port` for this process unless another holds a live claim. Where claims cannot be kept
- * (no writable temporary directory), every port counts as unclaimed: the draw is then as good as
- * the listen check alone.
+ * (no writable claims directory), every port counts as unclaimed: the draw is then as good as the
+ * listen check alone.
  */
 function claim(directory: string, port: number): boolean {
   const file = join(directory, String(port));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      mkdirSync(directory, { recursive: true, mode: 0o1777 });
       closeSync(openSync(file, 'wx'));
       return true;
     } catch (error) {
@@ -62,6 +61,11 @@ function claim(directory: string, port: number): boolean {
 export async function freePort(host: string, options: FreePortOptions = {}): Promise<number> {
   const [first, end] = options.range ?? [RANGE_FIRST, RANGE_END];
   const directory = options.claimsDirectory ?? join(tmpdir(), 'coco-port-claims');
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o1777 });
+  } catch {
+    // No claims then (see claim): opening a claim file fails the same way.
+  }
   for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
     const port = first + Math.floor(Math.random() * (end - first));
     if ((await tryListen(host, port)) && claim(directory, port)) return port;
