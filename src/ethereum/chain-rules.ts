@@ -60,3 +60,37 @@ export function createChainCommon(chainId: bigint): Common {
   };
   return common;
 }
+
+/** EIP numbers whose answers are kept; larger ones are asked each time. */
+const EIP_ANSWERS_MAX = 16_384;
+const NOT_ASKED = 0;
+const INACTIVE = 1;
+const ACTIVE = 2;
+
+/**
+ * Keeps `common`'s answers to isActivatedEIP. EthereumJS's interpreter asks ~1,000 times per ERC-20
+ * transfer, and Common answers each by scanning its list of active EIPs (~30 ns, ~3 % of the
+ * transfer); a kept answer is a byte read. Answers are forgotten whenever the rules can change: a new
+ * hard fork, or EIPs set.
+ */
+export function keepEipAnswers(common: Common): void {
+  const ask = common.isActivatedEIP.bind(common);
+  const setEIPs = common.setEIPs.bind(common);
+  let answers = new Uint8Array(EIP_ANSWERS_MAX);
+  const forget = (): void => {
+    answers = new Uint8Array(EIP_ANSWERS_MAX);
+  };
+  common.events.on('hardforkChanged', forget);
+  common.setEIPs = (eips?: number[]): void => {
+    setEIPs(eips);
+    forget();
+  };
+  common.isActivatedEIP = (eip: number): boolean => {
+    const known = answers[eip];
+    if (known === undefined) return ask(eip);
+    if (known !== NOT_ASKED) return known === ACTIVE;
+    const active = ask(eip);
+    answers[eip] = active ? ACTIVE : INACTIVE;
+    return active;
+  };
+}

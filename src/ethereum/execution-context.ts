@@ -11,7 +11,7 @@ import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Blocks, type PendingBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
-import { createChainCommon } from './chain-rules.js';
+import { createChainCommon, keepEipAnswers } from './chain-rules.js';
 import { ADDRESS_BYTES, ethereumMaps, type EthereumMaps } from './ethereum-maps.js';
 import { KvStateManager } from './kv-state-manager.js';
 import { BLOCK_GAS_LIMIT_DEFAULT } from './limits.js';
@@ -141,6 +141,7 @@ export class ExecutionContext {
     const blockHashes = new BlockHashes(blocks);
     // The VM adds its parameters to the Common it gets: give it its own.
     const vm = await createVM({ common: common.copy(), stateManager: state, blockchain: blockHashes });
+    keepEipAnswers(vm.common);
     return new ExecutionContext(full, common, { vm, state, blockHashes, blocks });
   }
 
