@@ -32,6 +32,8 @@ export interface CocoSandbox {
   target(url?: string): LoadTarget;
   /** The primary's node ID and client URL, once there is one. */
   primary(): Promise<{ id: string; url: string }>;
+  /** The process ID of node `index` (0: the first node), from its `node.pid`. */
+  nodePid(index: number): number;
   /** Stops the sandbox (SIGTERM: it stops its nodes cleanly), then kills whatever is left of its group. */
   stop(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export async function startCocoSandbox(workspace: string, nodes: number): Promis
       user0,
       target: (at = url) => ({ url: at, caPem: serviceCertPem, ...user0 }),
       primary: () => findPrimary(url, serviceCertPem),
+      nodePid: (index) => Number(readFileSync(join(workspace, `sandbox_${index}`, 'node.pid'), 'utf8')),
       stop,
     };
   } catch (error) {

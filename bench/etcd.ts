@@ -28,6 +28,8 @@ export interface EtcdCluster {
   /** The certificate every member serves (self-signed), for clients to trust. */
   caPem: string;
   version: string;
+  /** The members' process IDs. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -143,7 +145,7 @@ export async function startEtcdCluster(binary: { path: string; version: string }
     const agent = new Agent({ keepAlive: true, ca: identity.selfSignedCertPem, cert: client.certPem, key: client.keyPem });
     try {
       const leaderUrl = await waitForLeader(agent, members, children);
-      return { leaderUrl, caPem: identity.selfSignedCertPem, version: binary.version, stop };
+      return { leaderUrl, caPem: identity.selfSignedCertPem, version: binary.version, pids: children.map((child) => child.pid!), stop };
     } finally {
       agent.destroy();
     }

@@ -12,13 +12,17 @@ import { createNodeIdentity } from '../src/node/identities.js';
 import { loadConnections, percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { logBody, startCocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
+import { CpuMeter, cpuPerRequest, LOAD_GENERATOR } from './cpu-time.js';
+
+/** The server process's name in a CpuMeter. */
+const SERVER = 'server';
 
 const CLIENTS = 32;
 const WARMUP_MS = 2_000;
 const DURATION_MS = 10_000;
 const COMMIT_SAMPLES = 200;
 
-async function startEcho(dir: string): Promise<{ url: string; stop: () => void }> {
+async function startEcho(dir: string): Promise<{ url: string; pid: number; stop: () => void }> {
   const identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1);
   writeFileSync(join(dir, 'key.pem'), identity.keyPair.privateKeyPem);
   writeFileSync(join(dir, 'cert.pem'), identity.selfSignedCertPem);
@@ -27,7 +31,7 @@ async function startEcho(dir: string): Promise<{ url: string; stop: () => void }
     const match = /listening on (\S+)/.exec(d.toString());
     if (match) resolve(match[1]!);
   }));
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 function get(agent: Agent, url: string): Promise<string> {
@@ -68,6 +72,19 @@ function row(name: string, result: LoadResult): string {
   return `| ${name} | ${Math.round(result.perSecond).toLocaleString('en-US')} | ${result.p50Ms.toFixed(2)} | ${result.p99Ms.toFixed(2)} | ${result.errors} |`;
 }
 
+/** A measured run with the CPU its load generator and its server used. */
+async function measured(serverPid: number, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; cpuMs: Map<string, number | undefined> }> {
+  const meter = CpuMeter.start(new Map([[SERVER, serverPid]]));
+  const result = await run();
+  return { result, cpuMs: meter.stop() };
+}
+
+function cpuRow(name: string, { result, cpuMs }: Awaited<ReturnType<typeof measured>>): string {
+  const server = cpuMs.get(SERVER);
+  const cores = server === undefined ? 'n/a' : (server / 1000 / result.seconds).toFixed(2);
+  return `| ${name} | ${cpuPerRequest(cpuMs.get(LOAD_GENERATOR), result.requests)} | ${cpuPerRequest(server, result.requests)} | ${cores} |`;
+}
+
 export async function runServiceBench(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'coco-bench-service-'));
   const echo = await startEcho(dir);
@@ -83,11 +100,13 @@ export async function runServiceBench(): Promise<string> {
     await runLoad(echoTarget, { ...echoLoad, durationMs: WARMUP_MS });
     await runLoad(coco, { ...cocoLoad, durationMs: WARMUP_MS });
     progress(`measuring the echo server for ${DURATION_MS / 1000} s`);
-    const echoResult = await runLoad(echoTarget, { ...echoLoad, durationMs: DURATION_MS });
+    const echoRun = await measured(echo.pid, () => runLoad(echoTarget, { ...echoLoad, durationMs: DURATION_MS }));
     echoLoad.connections.destroy();
     progress(`measuring Coco for ${DURATION_MS / 1000} s`);
-    const cocoResult = await runLoad(coco, { ...cocoLoad, durationMs: DURATION_MS });
+    const cocoRun = await measured(sandbox.nodePid(0), () => runLoad(coco, { ...cocoLoad, durationMs: DURATION_MS }));
     cocoLoad.connections.destroy();
+    const echoResult = echoRun.result;
+    const cocoResult = cocoRun.result;
     progress(`measuring time to Committed over ${COMMIT_SAMPLES} sequential writes`);
     const commit = await timeToCommit(coco);
     return [
@@ -99,6 +118,13 @@ export async function runServiceBench(): Promise<string> {
       row('Coco `POST /app/log/private` (write transactions)', cocoResult),
       '',
       `Ratio Coco / echo: **${(cocoResult.perSecond / echoResult.perSecond).toFixed(2)}**. Time from write to Committed (sequential, polled every 1 ms): p50 ${commit.p50.toFixed(1)} ms, p99 ${commit.p99.toFixed(1)} ms.`,
+      '',
+      'CPU during each measured run (from /proc, all threads of each process):',
+      '',
+      '| run | load generator, CPU per request | server, CPU per request | server, cores busy |',
+      '| --- | --- | --- | --- |',
+      cpuRow('echo server', echoRun),
+      cpuRow('Coco node', cocoRun),
       '',
       `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up on the same connections; load generator, node and reference share the machine's 2 cores; node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
     ].join('\n');
