@@ -12,6 +12,7 @@ import { derToPem } from '../crypto/pem.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
+import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
 
 export interface RpcRequest {
@@ -85,6 +86,7 @@ export class RpcServer {
   readonly metrics = new Map<string, EndpointMetrics>();
   readonly routes = new Map<Frontend, RouteTable<RpcHandler>>(FRONTENDS.map((f) => [f, new RouteTable<RpcHandler>()]));
   private readonly server: Server;
+  private readonly turns = new RequestTurns();
 
   constructor(private readonly options: RpcServerOptions) {
     this.server = createServer(
@@ -183,6 +185,7 @@ export class RpcServer {
       body,
       clientCert: clientCertificate(request.socket as TLSSocket),
     };
+    await this.turns.next();
     return (match?.route.handler ?? fallback!)(rpcRequest);
   }
 
