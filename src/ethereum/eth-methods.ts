@@ -16,6 +16,7 @@ import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { JsonRpcError, type JsonRpcMethods } from './json-rpc.js';
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX } from './limits.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
 import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
 import {
@@ -71,6 +72,12 @@ function fullTransactions(value: unknown): boolean {
 /** The JSON-RPC method table, answering from `backend` with `context`'s chain settings. */
 export function ethereumMethods(backend: EthereumBackend, context: ExecutionContext, options: EthereumMethodsOptions): JsonRpcMethods {
   const { maps, blocks } = context;
+  /**
+   * Ethereum transactions are written one at a time, each committed before the next runs: every one
+   * moves the head block, so two run side by side would conflict, and the later one's EVM run (and
+   * its block) would be built on a head that is no longer the head.
+   */
+  const writes = new OneAtATime();
 
   /** Runs `work` over a read transaction that is dropped when it settles. */
   async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
@@ -245,7 +252,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 1, 1, '[signed transaction]');
       // Decoding recovers the sender now, before the Coco transaction, off the execution path.
       const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
-      await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context));
+      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context)));
       return data(decoded.hash);
     },
 

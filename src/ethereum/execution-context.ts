@@ -12,6 +12,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { Blocks, type PendingBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
 import { createChainCommon, keepEipAnswers } from './chain-rules.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { ADDRESS_BYTES, ethereumMaps, type EthereumMaps } from './ethereum-maps.js';
 import { KvStateManager } from './kv-state-manager.js';
 import { BLOCK_GAS_LIMIT_DEFAULT } from './limits.js';
@@ -98,8 +99,8 @@ export class ExecutionContext {
    * time): building a header copies the chain's parameters, ~150 µs, a seventh of an ERC-20 transfer.
    */
   readonly #block: Block;
-  /** Settles when the run in progress (or the last queued one) ends. */
-  #queue: Promise<void> = Promise.resolve();
+  /** One run at a time: the VM and its state manager serve one KV transaction. */
+  readonly #runs = new OneAtATime();
 
   private constructor(config: FullConfig, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
     this.chainId = config.chainId;
@@ -162,24 +163,21 @@ export class ExecutionContext {
    * The run is stopped past the time limit, or past what is left of `allowance`.
    */
   async run<T>(kvTx: Transaction, work: (run: Run) => Promise<T>, allowance?: TimeAllowance): Promise<T> {
-    const previous = this.#queue;
-    let done!: () => void;
-    this.#queue = new Promise((resolve) => (done = resolve));
-    await previous;
-    try {
-      this.#blockHashes.tx = kvTx;
-      this.#state.bind(kvTx);
-      const pending = this.blocks.pending(kvTx, this.#clock());
-      const header = this.#block.header as { -readonly [field in keyof BlockHeader]: BlockHeader[field] };
-      header.number = pending.number;
-      header.parentHash = pending.parentHash;
-      header.timestamp = pending.timestamp;
-      const run = { vm: this.#vm, state: this.#state, pending, block: this.#block };
-      return await (this.#budget === undefined ? work(run) : this.#budget.within(() => work(run), allowance));
-    } finally {
-      this.#state.release();
-      this.#blockHashes.tx = undefined;
-      done();
-    }
+    return this.#runs.run(async () => {
+      try {
+        this.#blockHashes.tx = kvTx;
+        this.#state.bind(kvTx);
+        const pending = this.blocks.pending(kvTx, this.#clock());
+        const header = this.#block.header as { -readonly [field in keyof BlockHeader]: BlockHeader[field] };
+        header.number = pending.number;
+        header.parentHash = pending.parentHash;
+        header.timestamp = pending.timestamp;
+        const run = { vm: this.#vm, state: this.#state, pending, block: this.#block };
+        return await (this.#budget === undefined ? work(run) : this.#budget.within(() => work(run), allowance));
+      } finally {
+        this.#state.release();
+        this.#blockHashes.tx = undefined;
+      }
+    });
   }
 }

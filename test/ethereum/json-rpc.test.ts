@@ -292,3 +292,23 @@ describe('Ethereum methods', () => {
     assert.equal(await rpc(methods, 'eth_getBalance', alice.address, 'latest'), ethers.toQuantity(50n * ETHER - 3n));
   });
 });
+
+test('transactions sent at once run one after the other, each committed before the next starts', async () => {
+  const { chain, backend, methods } = await setup();
+  const senders = Array.from({ length: 6 }, (_, i) => wallet(i + 2));
+  for (const sender of senders) await chain.fund(sender.address, ETHER);
+  const signed = await Promise.all(senders.map(async (sender) => ethers.hexlify(await chain.sign(sender, { to: bob.address, value: 1n, nonce: 0, gasLimit: 21_000n }))));
+  const attemptsBefore = backend.writeAttempts;
+  const blockBefore = BigInt((await rpc(methods, 'eth_blockNumber')) as string);
+  const hashes = (await Promise.all(signed.map((tx) => rpc(methods, 'eth_sendRawTransaction', tx)))) as string[];
+  // None ran on a state another one was about to change: no run was wasted on a conflict.
+  assert.equal(backend.writeAttempts - attemptsBefore, senders.length);
+  const receipts = (await Promise.all(hashes.map((hash) => rpc(methods, 'eth_getTransactionReceipt', hash)))) as { blockNumber: string; status: string }[];
+  assert.deepEqual(
+    receipts.map((receipt) => BigInt(receipt.blockNumber)).sort((a, b) => (a < b ? -1 : 1)),
+    senders.map((_, i) => blockBefore + 1n + BigInt(i)),
+    'one block each, numbered in a row',
+  );
+  assert.ok(receipts.every((receipt) => receipt.status === '0x1'));
+  assert.equal(await rpc(methods, 'eth_getBalance', bob.address, 'latest'), ethers.toQuantity(BigInt(senders.length)));
+});
