@@ -26,11 +26,6 @@ export class RequestTurns {
     });
   }
 
-  /** Requests waiting for their turn. */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;

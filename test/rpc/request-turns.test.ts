@@ -20,10 +20,8 @@ test('requests run in arrival order, and the event loop turns between slices of 
   // A timer set while the first request runs is due when it ends: the loop runs it before the
   // second request starts, not after every request that was waiting (so would a peer's message).
   const runs = [run('a', () => setTimeout(() => events.push('timer'), 0)), run('b'), run('c')];
-  assert.equal(turns.waiting, 3);
   await Promise.all(runs);
   assert.deepEqual(events, ['a', 'timer', 'b', 'c']);
-  assert.equal(turns.waiting, 0);
 });
 
 test('requests within a slice run one after the other, before the loop turns', async () => {
