@@ -53,7 +53,13 @@ export class CpuMeter {
 
 export const LOAD_GENERATOR = 'load generator';
 
+/** CPU per request in whole µs ("1,234"), or "n/a" where it is not known. */
+export function microsPerRequest(cpuMs: number | undefined, requests: number): string {
+  return cpuMs === undefined || requests === 0 ? 'n/a' : Math.round((cpuMs * 1000) / requests).toLocaleString('en-US');
+}
+
 /** "123 µs" of CPU per request, or "n/a" where it is not known. */
 export function cpuPerRequest(cpuMs: number | undefined, requests: number): string {
-  return cpuMs === undefined || requests === 0 ? 'n/a' : `${Math.round((cpuMs * 1000) / requests).toLocaleString('en-US')} µs`;
+  const micros = microsPerRequest(cpuMs, requests);
+  return micros === 'n/a' ? micros : `${micros} µs`;
 }

@@ -15,7 +15,7 @@ import { etcdPutBody, etcdTarget, findOrInstallEtcd, startEtcdCluster, type Etcd
 import { loadConnections, runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { logBody, startCocoSandbox, type CocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
-import { CpuMeter, cpuPerRequest, LOAD_GENERATOR } from './cpu-time.js';
+import { CpuMeter, cpuPerRequest, LOAD_GENERATOR, microsPerRequest } from './cpu-time.js';
 
 const NODES = 3;
 const CLIENTS = 32;
@@ -123,7 +123,7 @@ const verdict = (met: boolean) => (met ? 'met' : '**not met**');
 /** "1,050 + 410 + 405 µs per committed write by the nodes, 120 µs by the load generator". */
 function cpuSentence(cpu: CpuUse, writes: number, kind: string): string {
   const servers = [...cpu].filter(([name]) => name !== LOAD_GENERATOR).map(([, ms]) => ms);
-  return `${servers.map((ms) => cpuPerRequest(ms, writes).replace(' µs', '')).join(' + ')} µs by the ${kind}, ${cpuPerRequest(cpu.get(LOAD_GENERATOR), writes)} by the load generator`;
+  return `${servers.map((ms) => microsPerRequest(ms, writes)).join(' + ')} µs by the ${kind}, ${cpuPerRequest(cpu.get(LOAD_GENERATOR), writes)} by the load generator`;
 }
 
 function report(results: { max: CocoRun; half: CocoRun; halfRate: number; maxCpu: CpuUse; etcd: EtcdRuns; startups: Startup[]; loadBefore: number[] }): string {
