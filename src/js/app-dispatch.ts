@@ -28,6 +28,9 @@ export const CONTENT_TYPE_JSON = 'application/json';
 
 const DEFAULT_CONTENT_TYPES = { text: CONTENT_TYPE_TEXT, bytes: CONTENT_TYPE_OCTET_STREAM, json: CONTENT_TYPE_JSON } as const;
 const STATUS_OK = 200;
+/** RFC 9110 field names (already lower-cased) and values: what an HTTP/1.1 response can carry. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export interface DispatchContext {
   host: JsHost;
@@ -51,12 +54,18 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
     endpoint: state,
     historicalState: context.historicalState,
   });
-  if (result.kind === 'invalid') {
-    throw new CocoError('JsInvalidResponse', `Invalid endpoint function return value from "${info.js_module}" export "${info.js_function}": ${result.reason}`);
-  }
+  const invalidResponse = (reason: string) => new CocoError('JsInvalidResponse', `Invalid endpoint function return value from "${info.js_module}" export "${info.js_function}": ${reason}`);
+  if (result.kind === 'invalid') throw invalidResponse(result.reason);
   const statusCode = result.statusCode ?? STATUS_OK;
   const headers: Record<string, string> = result.kind === 'none' ? {} : { 'content-type': DEFAULT_CONTENT_TYPES[result.kind] };
   Object.assign(headers, result.headers);
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    // A header the response cannot carry (say, a CR LF from request input) fails this call, as
+    // an invalid return value does, rather than the write of the response after the commit.
+    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
+      throw invalidResponse(`header ${JSON.stringify(name)}: ${JSON.stringify(value)} has characters HTTP does not allow`);
+    }
+  }
   if (interpreter.metricsLoggingEnabled) {
     const elapsedMs = Math.round(context.host.monotonicMs() - startMs);
     context.host.log('info', `[js] JS execution complete: Method=${request.method}, Path=${APP_PATH_PREFIX}${match.route}, Status=${statusCode}, ExecMilliseconds=${elapsedMs}`);

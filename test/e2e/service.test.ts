@@ -226,15 +226,27 @@ test('governance refuses forged, replayed, stale and unversioned requests with C
   assert.deepEqual(await code(post(invalid)), [400, 'ProposalFailedToValidate']);
 });
 
-test('an app handler that throws or loops forever gets a 500, and the node keeps serving with nothing lost', async () => {
+test('an app handler that throws, loops forever or answers a header HTTP cannot carry gets a 500, and the node keeps serving with nothing lost', async () => {
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') } } },
-    modules: [{ name: 'bad.js', module: 'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }\nexport function loops() { for (;;) {} }' }],
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') } } },
+    modules: [{ name: 'bad.js', module: [
+      'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
+      'export function loops() { for (;;) {} }',
+      // Echoes the caller's text into a header: a CR LF there must not reach the wire nor stop the node.
+      'export function echoes(request) { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf(request.body.text())); return { headers: { "x-echo": request.body.text() } }; }',
+      'export function reads() { return { body: ccf.kv["records"].has(ccf.strToBuf("echo")) ? "written" : "absent" }; }',
+    ].join('\n') }],
   }));
   const deployed = runCoco(['app', 'deploy', join(scratch, 'bad-app.json'), '--workspace', sandbox.workspace]);
   assert.equal(deployed.status, 0, deployed.stderr);
+  const split = await user.request('POST', '/app/echo', { body: 'a\r\nset-cookie: injected', allowError: true });
+  assert.equal(split.status, 500);
+  assert.equal(split.headers['set-cookie'], undefined);
+  assert.equal((await user.request('GET', '/app/echo')).text(), 'absent', 'the failed call wrote nothing');
+  assert.equal((await user.request('POST', '/app/echo', { body: 'fine' })).headers['x-echo'], 'fine');
+  assert.equal((await user.request('GET', '/app/echo')).text(), 'written');
   const thrown = await user.request('POST', '/app/throw', { allowError: true });
   assert.equal(thrown.status, 500);
   assert.equal(thrown.json<{ error: { message: string } }>().error.message, 'Exception thrown while executing.', 'no details unless governance asks');

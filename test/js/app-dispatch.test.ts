@@ -37,6 +37,7 @@ const MODULE = `
     return { body: bodies[kind]() };
   }
   export function headers() { return { statusCode: 201, headers: { "Content-Type": "application/cbor", "X-Count": 5 }, body: "x" }; }
+  export function header(request) { const [name, value] = JSON.parse(request.query); ccf.kv["records"].set(ccf.strToBuf("h"), ccf.strToBuf("v")); return { headers: { [name]: value } }; }
   export function status(request) { return { statusCode: JSON.parse(request.query) }; }
   export function invalid(request) {
     const cyclic = {};
@@ -71,6 +72,7 @@ const BUNDLE = bundleOf(
     '/kept': { get: { js_function: 'readKept', mode: 'readonly' } },
     '/respond/{kind}': { get: { js_function: 'respond', mode: 'readonly' } },
     '/headers': { get: { js_function: 'headers', mode: 'readonly' } },
+    '/header': { post: { js_function: 'header' } },
     '/status': { get: { js_function: 'status', mode: 'readonly' } },
     '/invalid': { get: { js_function: 'invalid', mode: 'readonly' } },
     '/write': { post: { js_function: 'write' }, get: { js_function: 'write', mode: 'readonly' } },
@@ -179,6 +181,13 @@ test('headers the function sets win over the default content type; names are low
   const response = invoke(appRequest('GET', '/app/headers'));
   assert.equal(response.statusCode, 201);
   assert.deepEqual(response.headers, { 'content-type': 'application/cbor', 'x-count': '5' });
+});
+
+test('a header HTTP cannot carry is JsInvalidResponse; Latin-1 values and tabs pass', () => {
+  const headerOf = (name: string, value: string) => invoke(appRequest('POST', '/app/header', { query: JSON.stringify([name, value]) })).headers[name.toLowerCase()];
+  assert.equal(headerOf('X-Name', 'café, "quoted"\tand tabbed'), 'café, "quoted"\tand tabbed');
+  const bad: [string, string][] = [['x-split', 'a\r\nset-cookie: b'], ['x-nul', 'a\u0000b'], ['x-emoji', '😀'], ['bad name', 'v'], ['x:colon', 'v'], ['', 'v']];
+  for (const [name, value] of bad) throwsCode(() => headerOf(name, value), 'JsInvalidResponse', /header .* has characters HTTP does not allow/);
 });
 
 test('a status code must be an integer from 100 to 599', () => {
