@@ -14,6 +14,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
+import { TurnWrites } from './turn-writes.js';
 
 export interface RpcRequest {
   frontend: Frontend;
@@ -87,6 +88,7 @@ export class RpcServer {
   readonly routes = new Map<Frontend, RouteTable<RpcHandler>>(FRONTENDS.map((f) => [f, new RouteTable<RpcHandler>()]));
   private readonly server: Server;
   private readonly turns = new RequestTurns();
+  private readonly writes = new TurnWrites();
 
   constructor(private readonly options: RpcServerOptions) {
     this.server = createServer(
@@ -148,7 +150,9 @@ export class RpcServer {
       if (rpcError.status === 413) response.setHeader('connection', 'close');
     }
     this.count(request, result.status ?? 200);
-    this.send(response, result);
+    // The TxID the state reflects now, when the request was answered, not when the answer is written.
+    const answer = { ...result, txId: result.txId ?? this.options.currentTxId() };
+    this.writes.queue(() => send(response, answer));
     this.options.afterRequest?.();
   }
 
@@ -189,27 +193,40 @@ export class RpcServer {
     return (match?.route.handler ?? fallback!)(rpcRequest);
   }
 
-  private send(response: ServerResponse, result: RpcResponse): void {
-    let body: Uint8Array;
-    let contentType: string | undefined;
-    if (result.body === undefined) {
-      body = new Uint8Array();
-    } else if (typeof result.body === 'string') {
-      body = utf8(result.body);
-      contentType = 'text/plain';
-    } else if (result.body instanceof Uint8Array) {
-      body = result.body;
-      contentType = 'application/octet-stream';
-    } else {
-      body = utf8(JSON.stringify(result.body));
-      contentType = 'application/json';
-    }
-    const headers: Record<string, string> = { 'x-ms-ccf-transaction-id': formatTxId(result.txId ?? this.options.currentTxId()) };
-    if (contentType !== undefined) headers['content-type'] = contentType;
-    Object.assign(headers, result.headers);
-    response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(body.length) });
-    response.end(body);
+}
+
+function send(response: ServerResponse, answer: RpcResponse & { txId: TxId }): void {
+  try {
+    writeResponse(response, answer);
+  } catch (error) {
+    // Node refuses to write what HTTP cannot carry (a header with a line break): the client gets
+    // a 500 rather than the node stopping on an uncaught error.
+    console.error('coco node: could not write a response:', error);
+    if (response.headersSent) return void response.destroy();
+    writeResponse(response, { status: 500, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')), txId: answer.txId });
   }
+}
+
+function writeResponse(response: ServerResponse, result: RpcResponse & { txId: TxId }): void {
+  let body: Uint8Array;
+  let contentType: string | undefined;
+  if (result.body === undefined) {
+    body = new Uint8Array();
+  } else if (typeof result.body === 'string') {
+    body = utf8(result.body);
+    contentType = 'text/plain';
+  } else if (result.body instanceof Uint8Array) {
+    body = result.body;
+    contentType = 'application/octet-stream';
+  } else {
+    body = utf8(JSON.stringify(result.body));
+    contentType = 'application/json';
+  }
+  const headers: Record<string, string> = { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  Object.assign(headers, result.headers);
+  response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(body.length) });
+  response.end(body);
 }
 
 /** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */
