@@ -30,7 +30,7 @@
 import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/aes-gcm.js';
 import { compareBytes, concatBytes, equalBytes, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { CocoError } from '../errors.js';
+import { CocoError, invariant } from '../errors.js';
 import { ByteReader } from '../kv/byte-reader.js';
 import { ByteWriter } from '../kv/byte-writer.js';
 import { keyString } from '../kv/sorted-keys.js';
@@ -72,32 +72,80 @@ export interface DecodedSnapshot {
   tree: MerkleTree;
 }
 
+/** Encodes a snapshot in one go (see SnapshotEncoder for one in steps). */
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
-  const { txId, hashAtSnapshot, key } = input;
-  if (!Number.isSafeInteger(txId?.seqno) || txId.seqno < 1) badInput(`txId.seqno must be a positive integer, got ${txId?.seqno}`);
-  if (!(hashAtSnapshot instanceof Uint8Array) || hashAtSnapshot.length !== DIGEST_BYTES) {
-    badInput(`hashAtSnapshot must be the ${DIGEST_BYTES}-byte Merkle leaf of seqno ${txId.seqno}`);
-  }
-  const views = viewStarts(input.viewHistory, txId.seqno, badInput);
-  const lastView = (input.viewHistory.at(-1) as ViewStart).view;
-  if (txId.view !== lastView) badInput(`txId.view is ${txId.view}, but the view history ends in view ${lastView}`);
-  const maps = sortedByName([...input.maps], badInput);
-  restoreTree(maps, txId.seqno, hashAtSnapshot, badInput);
+  const encoder = new SnapshotEncoder(input);
+  while (!encoder.step(Number.MAX_SAFE_INTEGER));
+  return encoder.finish();
+}
 
-  const header = new ByteWriter(64 + views.length * 8);
-  header.sizedBytes(hashAtSnapshot).u64(views.length * 8);
-  for (const start of views) header.u64(start);
-  const publicWriter = new ByteWriter(1024);
-  const privateWriter = new ByteWriter(1024);
-  for (const map of maps) writeMap(domainOf(map.name) === 'public' ? publicWriter : privateWriter, map, txId.seqno);
-  const publicDomain = concatBytes(
-    encodePublicDomain({ entryType: EntryType.Snapshot, seqno: txId.seqno, maps: [] }),
-    header.finish(),
-    publicWriter.finish(),
-  );
-  const gcmIv = encodeIv({ view: 0, seqno: txId.seqno }, true);
-  const { ciphertext, tag } = aesGcmEncrypt(key, gcmIv, privateWriter.finish(), publicDomain);
-  return encodeEntry({ flags: 0, gcmTag: tag, gcmIv, publicDomain, encryptedPrivateDomain: ciphertext });
+/**
+ * Encodes a snapshot a few keys at a time, so that a node with a large state can write one between
+ * other work: `step(n)` until it says done, then `finish()`. The maps' key and value arrays must not
+ * change meanwhile (Store.snapshotMaps gives copies of the entries; the arrays are never mutated).
+ */
+export class SnapshotEncoder {
+  readonly #input: SnapshotInput;
+  readonly #maps: SnapshotMap[];
+  readonly #header: Uint8Array;
+  readonly #domains = { public: new ByteWriter(1024), private: new ByteWriter(1024) };
+  #mapIndex = 0;
+  #entryIndex = 0;
+  /** The state of the map being written: its keys so far. */
+  #state: ByteWriter | undefined;
+
+  constructor(input: SnapshotInput) {
+    const { txId, hashAtSnapshot } = input;
+    if (!Number.isSafeInteger(txId?.seqno) || txId.seqno < 1) badInput(`txId.seqno must be a positive integer, got ${txId?.seqno}`);
+    if (!(hashAtSnapshot instanceof Uint8Array) || hashAtSnapshot.length !== DIGEST_BYTES) {
+      badInput(`hashAtSnapshot must be the ${DIGEST_BYTES}-byte Merkle leaf of seqno ${txId.seqno}`);
+    }
+    const views = viewStarts(input.viewHistory, txId.seqno, badInput);
+    const lastView = (input.viewHistory.at(-1) as ViewStart).view;
+    if (txId.view !== lastView) badInput(`txId.view is ${txId.view}, but the view history ends in view ${lastView}`);
+    this.#maps = sortedByName([...input.maps], badInput);
+    restoreTree(this.#maps, txId.seqno, hashAtSnapshot, badInput);
+    for (const map of this.#maps) {
+      if (typeof map.version !== 'bigint' || map.version < 1n || map.version > BigInt(txId.seqno)) {
+        badInput(`map '${map.name}' has version ${String(map.version)}, outside 1 to ${txId.seqno}`);
+      }
+    }
+    const header = new ByteWriter(64 + views.length * 8);
+    header.sizedBytes(hashAtSnapshot).u64(views.length * 8);
+    for (const start of views) header.u64(start);
+    this.#header = header.finish();
+    this.#input = input;
+  }
+
+  /** Writes up to `maxEntries` more keys; true once every map is written. */
+  step(maxEntries: number): boolean {
+    let budget = maxEntries;
+    while (this.#mapIndex < this.#maps.length) {
+      const map = this.#maps[this.#mapIndex] as SnapshotMap;
+      const state = (this.#state ??= new ByteWriter(256));
+      const end = Math.min(map.entries.length, this.#entryIndex + budget);
+      for (let i = this.#entryIndex; i < end; i++) writeKey(state, map, map.entries[i] as SnapshotEntry);
+      budget -= end - this.#entryIndex;
+      this.#entryIndex = end;
+      if (end < map.entries.length) return false;
+      this.#domains[domainOf(map.name)].sizedBytes(utf8(map.name)).i64(map.version).sizedBytes(state.finish());
+      this.#state = undefined;
+      this.#mapIndex += 1;
+      this.#entryIndex = 0;
+      if (budget <= 0) return this.#mapIndex === this.#maps.length;
+    }
+    return true;
+  }
+
+  /** The snapshot entry; every step must be done. */
+  finish(): Uint8Array {
+    invariant(this.#mapIndex === this.#maps.length, 'a snapshot is finished after its last step');
+    const { seqno } = this.#input.txId;
+    const publicDomain = concatBytes(encodePublicDomain({ entryType: EntryType.Snapshot, seqno, maps: [] }), this.#header, this.#domains.public.finish());
+    const gcmIv = encodeIv({ view: 0, seqno }, true);
+    const { ciphertext, tag } = aesGcmEncrypt(this.#input.key, gcmIv, this.#domains.private.finish(), publicDomain);
+    return encodeEntry({ flags: 0, gcmTag: tag, gcmIv, publicDomain, encryptedPrivateDomain: ciphertext });
+  }
 }
 
 /** What the snapshot evidence records and the evidence transaction's claims digest: SHA-256 of the whole entry. */
@@ -205,19 +253,12 @@ function sortedByName(maps: SnapshotMap[], fail: (reason: string) => never): Sna
   return maps;
 }
 
-function writeMap(writer: ByteWriter, map: SnapshotMap, seqno: number): void {
-  if (typeof map.version !== 'bigint' || map.version < 1n || map.version > BigInt(seqno)) {
-    badInput(`map '${map.name}' has version ${String(map.version)}, outside 1 to ${seqno}`);
+function writeKey(state: ByteWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
+  if (typeof version !== 'bigint' || version < 1n || version > map.version) {
+    badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
   }
-  const state = new ByteWriter(256);
-  for (const { key, value, version } of map.entries) {
-    if (typeof version !== 'bigint' || version < 1n || version > map.version) {
-      badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
-    }
-    state.sizedBytes(key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
-    state.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
-  }
-  writer.sizedBytes(utf8(map.name)).i64(map.version).sizedBytes(state.finish());
+  state.sizedBytes(key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
+  state.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
 }
 
 function readMaps(reader: ByteReader, domain: Domain, seqno: number): SnapshotMap[] {

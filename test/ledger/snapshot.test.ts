@@ -18,7 +18,7 @@ import { leafFromDigests } from '../../src/ledger/leaf.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import { computeLeaf, type TxReceipt } from '../../src/ledger/receipt.js';
 import { encodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, singletonWrite, TREE_MAP } from '../../src/ledger/signature.js';
-import { decodeSnapshot, encodeSnapshot, snapshotDigest, type SnapshotInput } from '../../src/ledger/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotEncoder, snapshotDigest, type SnapshotInput } from '../../src/ledger/snapshot.js';
 import { decodeSnapshotEvidence, encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP } from '../../src/ledger/snapshot-evidence.js';
 import { createServiceIdentity } from '../support/generated-ledger.js';
 import { realChunks } from '../support/real-ledgers.js';
@@ -53,6 +53,31 @@ test('a snapshot decodes to the state, view history and Merkle leaf it was taken
   assert.deepEqual(decoded.hashAtSnapshot, service.writer.tree.leaf(S));
   assert.equal(decoded.tree.size, S + 1);
   assert.deepEqual(decoded.tree.root(), service.writer.tree.rootAt(S + 1));
+});
+
+test('a snapshot written a few keys per step is byte for byte the one written in one go', () => {
+  const input: SnapshotInput = {
+    txId: { view: 3, seqno: S },
+    maps: service.mapsAtSnapshot,
+    viewHistory: [
+      { view: 2, fromSeqno: 1 },
+      { view: 3, fromSeqno: 7 },
+    ],
+    hashAtSnapshot: service.writer.tree.leaf(S),
+    key: keyFor(S),
+  };
+  assert.deepEqual(encodeSnapshot(input), service.snapshot);
+  const keys = service.mapsAtSnapshot.reduce((sum, map) => sum + map.entries.length, 0);
+  for (const perStep of [1, 2, 3, keys - 1, keys]) {
+    const encoder = new SnapshotEncoder(input);
+    let steps = 1;
+    while (!encoder.step(perStep)) steps += 1;
+    assert.ok(steps >= Math.ceil(keys / perStep), `${steps} steps of ${perStep} for ${keys} keys`);
+    assert.deepEqual(encoder.finish(), service.snapshot, `${perStep} keys per step`);
+  }
+  const unfinished = new SnapshotEncoder(input);
+  unfinished.step(1);
+  assert.throws(() => unfinished.finish(), (e: unknown) => isCocoError('InternalError')(e));
 });
 
 test('public maps are in clear in a snapshot, private maps only encrypted', () => {

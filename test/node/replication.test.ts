@@ -163,6 +163,27 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
 });
 
+test('a snapshot holds the state at its seqno, though writes go on while it is written', async (t) => {
+  const network = await InProcessNetwork.start(1, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  // All in one turn of the event loop: the snapshot due at the first signature past 20 transactions
+  // is written in later turns, after every one of these writes changed the counter.
+  const counterAt = new Map<number, string>();
+  for (let i = 0; i < 60; i++) counterAt.set(write(primary.node, 'counter', `c${i}`).seqno, `c${i}`);
+  const last = write(primary.node, 'last', 'written');
+  await network.waitFor(() => primary.node.status(last) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const snapshot = primary.node.snapshots.loadLatest(network.service.certPem, new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]))!;
+  const at = snapshot.txId.seqno;
+  assert.ok(at < last.seqno, `the snapshot (${at}) is from before the last write (${last.seqno})`);
+  const expected = counterAt.get(Math.max(...[...counterAt.keys()].filter((seqno) => seqno <= at)));
+  const records = snapshot.maps.find((map) => map.name === 'records')!.entries;
+  const valueOf = (key: string) => records.find((entry) => fromUtf8(entry.key) === key)?.value;
+  assert.equal(fromUtf8(valueOf('counter')!), expected);
+  assert.equal(valueOf('last'), undefined);
+  assert.ok(snapshot.evidenceTxId.seqno > last.seqno, 'the evidence follows the writes made while the snapshot was written');
+});
+
 test('a joiner dials the nodes it learnt of when it joined before it hears from any primary, so a primary that lost its lease can reach it for a vote', async (t) => {
   const network = await InProcessNetwork.start(1);
   t.after(() => network.close());
