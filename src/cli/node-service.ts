@@ -254,7 +254,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
     // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
     const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => console.error(`coco node: ${line}`));
-    if (snapshot !== undefined) new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
+    if (snapshot !== undefined) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
     writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair: point.join });
     const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayLedger(config.ledgerDirectory, secrets, service.certPem, snapshot) };
     starting = { start, service, secrets, nodeKeyPair: point.join };

@@ -805,6 +805,7 @@ export class Node {
     clearInterval(this.tickTimer);
     this.cancelSignature();
     while (this.syncing) await new Promise((resolve) => setTimeout(resolve, 1));
+    await this.snapshots.flushed();
     this.files.close();
     await this.nonces.close();
   }

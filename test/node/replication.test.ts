@@ -164,10 +164,11 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
 });
 
 test('a snapshot holds the state at its seqno, though writes go on while it is written', async (t) => {
-  const network = await InProcessNetwork.start(1, { snapshotTxCount: 20 });
+  // One snapshot in this test: the next would be due 40 transactions after it.
+  const network = await InProcessNetwork.start(1, { snapshotTxCount: 40 });
   t.after(() => network.close());
   const primary = network.primary();
-  // All in one turn of the event loop: the snapshot due at the first signature past 20 transactions
+  // All in one turn of the event loop: the snapshot due at the first signature past 40 transactions
   // is written in later turns, after every one of these writes changed the counter.
   const counterAt = new Map<number, string>();
   for (let i = 0; i < 60; i++) counterAt.set(write(primary.node, 'counter', `c${i}`).seqno, `c${i}`);
