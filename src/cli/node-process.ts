@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../errors.js';
+import { OutputTail } from './output-tail.js';
 
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const NODE_START_TIMEOUT_MS = 60_000;
@@ -16,46 +17,48 @@ export interface NodeProcess {
   child: ChildProcess;
   /** `https://host:port` of the node's first RPC interface. */
   url: string;
-  /** Everything the node printed so far. */
+  /** What the node printed: all of it until it served, then the last part (see OutputTail). */
   output(): string;
   stop(): Promise<number | null>;
 }
 
 export async function spawnNode(configPath: string, cwd: string, onOutput: (chunk: Buffer, stream: 'out' | 'err') => void = () => undefined): Promise<NodeProcess> {
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  const output = new OutputTail();
   child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    output.append(chunk.toString());
     onOutput(chunk, 'out');
   });
   child.stderr!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    output.append(chunk.toString());
     onOutput(chunk, 'err');
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => {
       // A node that never came up is not left running behind the error.
       child.kill('SIGKILL');
-      reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output}`));
+      reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output.text}`));
     }, NODE_START_TIMEOUT_MS);
     const check = () => {
-      const match = /listening on (https:\/\/[\d.:]+)/.exec(output);
-      if (match && output.includes('coco node: ready')) {
+      const match = /listening on (https:\/\/[\d.:]+)/.exec(output.text);
+      if (match && output.text.includes('coco node: ready')) {
         clearTimeout(timer);
+        child.stdout!.off('data', check);
         resolveUrl(match[1]!);
       }
     };
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.trim().split('\n').at(-1) ?? ''}`));
+      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.text.trim().split('\n').at(-1) ?? ''}`));
     });
   });
   child.removeAllListeners('exit');
+  output.bound();
   return {
     child,
     url,
-    output: () => output,
+    output: () => output.text,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
