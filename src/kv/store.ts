@@ -32,18 +32,19 @@ export interface SnapshotEntry {
   version: bigint;
 }
 
-/** One map's whole state in a snapshot: its version (last change) and its keys in byte order. */
+/** One map's whole state in a snapshot: its version (last change) and its keys. */
 export interface SnapshotMap {
   name: string;
   version: bigint;
   entries: SnapshotEntry[];
 }
 
+/** Never changed once stored: a write stores a new entry, so a snapshot can hold on to the old ones. */
 export interface CommittedEntry {
   readonly key: Uint8Array;
-  value: Uint8Array;
+  readonly value: Uint8Array;
   /** Seqno of the transaction that last wrote the key. */
-  version: bigint;
+  readonly version: bigint;
 }
 
 /** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
@@ -71,15 +72,9 @@ export class CommittedMap {
   /** Sets `k` at `version`, recording in `undo` what it overwrote. */
   write(k: string, key: Uint8Array, value: Uint8Array, version: bigint, undo: KeyUndo[]): void {
     const entry = this.entries.get(k);
-    if (entry !== undefined) {
-      undo.push({ k, entry, value: entry.value, version: entry.version });
-      entry.value = value;
-      entry.version = version;
-    } else {
-      undo.push({ k, entry: undefined, value: NO_VALUE, version: 0n });
-      this.entries.set(k, { key, value, version });
-      this.#index?.insert(k);
-    }
+    undo.push({ k, entry });
+    this.entries.set(k, { key: entry?.key ?? key, value, version });
+    if (entry === undefined) this.#index?.insert(k);
     this.version = version;
     invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
   }
@@ -88,7 +83,7 @@ export class CommittedMap {
   remove(k: string, version: bigint, undo: KeyUndo[]): void {
     const entry = this.entries.get(k);
     if (entry === undefined) return;
-    undo.push({ k, entry, value: entry.value, version: entry.version });
+    undo.push({ k, entry });
     this.entries.delete(k);
     this.#index?.remove(k);
     this.version = version;
@@ -102,15 +97,8 @@ export class CommittedMap {
       invariant(this.entries.delete(k), 'a key inserted by a transaction is present until undone');
       this.#index?.remove(k);
     } else {
-      const current = this.entries.get(k);
-      if (current === undefined) {
-        this.entries.set(k, entry);
-        this.#index?.insert(k);
-      } else {
-        invariant(current === entry, 'an overwritten key still holds its entry');
-      }
-      entry.value = change.value;
-      entry.version = change.version;
+      if (!this.entries.has(k)) this.#index?.insert(k);
+      this.entries.set(k, entry);
     }
     invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
   }
@@ -125,9 +113,6 @@ function checkSnapshotVersion(version: unknown, min: bigint, max: bigint, what: 
     throw invalidSnapshot(`${what} is ${String(version)}, outside ${min} to ${max}`);
   }
 }
-
-/** The value recorded for a key that was absent (never read back). */
-const NO_VALUE = new Uint8Array(0);
 
 const DOMAINS: readonly Domain[] = ['public', 'private'];
 
@@ -180,18 +165,13 @@ export class Store {
 
   /**
    * The whole committed state, for a snapshot at `store.version`: every map sorted by name (UTF-8
-   * byte order), its keys sorted by key bytes. Keys and values are the store's own arrays: do not mutate them.
+   * byte order), its keys in the order they were added. The entries are the store's own, which are
+   * never changed (a write replaces its key's entry), so this costs one array slot per key and the
+   * result keeps the state of this version whatever is written after it. Do not mutate the arrays.
    */
   snapshotMaps(): SnapshotMap[] {
     const maps = [...this.#maps.values()].sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
-    return maps.map((map) => ({
-      name: map.name,
-      version: map.version,
-      // Key strings are latin1 (one char per byte): their native order is byte order.
-      entries: [...map.entries]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([, { key, value, version }]) => ({ key, value, version })),
-    }));
+    return maps.map((map) => ({ name: map.name, version: map.version, entries: Array.from(map.entries.values()) }));
   }
 
   /** Seqno of the last applied transaction; 0 for an empty store. */

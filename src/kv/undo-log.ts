@@ -9,10 +9,8 @@ import type { CommittedEntry, CommittedMap } from './store.js';
 /** What one write or remove found: `entry` undefined when the key was absent. */
 export interface KeyUndo {
   readonly k: string;
+  /** The entry before the change (entries are never changed, only replaced); undefined if absent. */
   readonly entry: CommittedEntry | undefined;
-  /** The entry's value and version before the change (entries are updated in place). */
-  readonly value: Uint8Array;
-  readonly version: bigint;
 }
 
 /** One map as a transaction found it: its version, then its key changes in the order made. */

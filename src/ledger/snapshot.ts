@@ -24,8 +24,8 @@
 // The tree: CCF takes snapshots at signature transactions, so the state holds
 // `public:ccf.internal.tree` with the tree of every leaf before the snapshot; appending
 // hash_at_snapshot to it continues the tree (src/node/history.h init_from_snapshot).
-// Where Coco differs: CCF orders a map's keys by their hash (CHAMP), Coco by key bytes (readers
-// accept any order); Coco refuses tombstones in its own input (its store has none).
+// Where Coco differs: CCF orders a map's keys by their hash (CHAMP), Coco in the order the keys
+// were added (readers accept any order); Coco refuses tombstones in its own input (its store has none).
 
 import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/aes-gcm.js';
 import { compareBytes, concatBytes, equalBytes, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
@@ -81,8 +81,8 @@ export function encodeSnapshot(input: SnapshotInput): Uint8Array {
 
 /**
  * Encodes a snapshot a few keys at a time, so that a node with a large state can write one between
- * other work: `step(n)` until it says done, then `finish()`. The maps' key and value arrays must not
- * change meanwhile (Store.snapshotMaps gives copies of the entries; the arrays are never mutated).
+ * other work: `step(n)` until it says done, then `finish()`. The maps' entries must not change
+ * meanwhile (those of Store.snapshotMaps never do).
  */
 export class SnapshotEncoder {
   readonly #input: SnapshotInput;

@@ -35,13 +35,31 @@ function sampleStore(): Store {
   return store;
 }
 
-test('snapshotMaps lists every map by name (byte order) with its version, and its keys by byte order with their versions', () => {
+test('snapshotMaps lists every map by name (byte order) with its version, and its keys in the order they were added, with their versions', () => {
   assert.deepEqual(readable(sampleStore().snapshotMaps()), [
     ['Zeta', 4n, [['ff', 'high key', 4n]]],
     ['emptied', 3n, []],
     ['public:records', 2n, [['61', 'one', 1n], ['62', 'two', 2n]]],
     ['secrets', 1n, [['73', 'hidden', 1n]]],
   ]);
+});
+
+test('maps taken for a snapshot keep the state of their version through later writes, removes and rollbacks', () => {
+  const store = sampleStore();
+  const taken = store.snapshotMaps();
+  const expected = readable(store.snapshotMaps());
+  commitWith(store, (tx) => {
+    tx.map('public:records').set(b('b'), b('three'));
+    tx.map('public:records').set(b('c'), b('new'));
+    tx.map('secrets').delete(b('s'));
+  });
+  commitWith(store, (tx) => tx.map('Zeta').set(new Uint8Array([0xff]), b('changed')));
+  assert.notDeepEqual(readable(store.snapshotMaps()), expected);
+  store.rollback(5n);
+  assert.deepEqual(readable(taken), expected);
+  store.rollback(4n);
+  assert.deepEqual(readable(store.snapshotMaps()), expected, 'the rollback restored the same state');
+  assert.deepEqual(readable(taken), expected);
 });
 
 test('a store from a snapshot holds the same state, starts at its version and cannot roll back below it', () => {
