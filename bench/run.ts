@@ -5,12 +5,14 @@ import { runEthereumBench } from './ethereum-bench.js';
 import { runLedgerBench } from './ledger-bench.js';
 import { runNetworkBench } from './network-bench.js';
 import { runServiceBench } from './service-bench.js';
+import { runSnapshotBench } from './snapshot-bench.js';
 
 const SUITES: Record<string, () => Promise<string>> = {
   ledger: runLedgerBench,
   service: runServiceBench,
   network: runNetworkBench,
   ethereum: runEthereumBench,
+  snapshot: runSnapshotBench,
 };
 
 const requested = process.argv.slice(2);

@@ -2,7 +2,7 @@
 // Decryption returns plaintext only after the tag checked out; any mismatch of key, IV, tag, AAD or
 // ciphertext is one error, 'DecryptionFailed'. Empty plaintexts are fine (tag over the AAD alone).
 
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type CipherGCM } from 'node:crypto';
 import { CocoError } from '../errors.js';
 import { concatBytes, plainBytes } from './bytes.js';
 
@@ -18,14 +18,32 @@ export function aesGcmEncrypt(
   plaintext: Uint8Array,
   aad: Uint8Array = EMPTY,
 ): { ciphertext: Uint8Array; tag: Uint8Array } {
-  checkKeyAndIv(key, iv);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: AES_GCM_TAG_BYTES });
-  cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
-  // GCM is a stream mode: final() adds nothing, so the body is the ciphertext without a copy.
-  const rest = cipher.final();
-  const ciphertext = rest.length === 0 ? plainBytes(body) : concatBytes(body, rest);
-  return { ciphertext, tag: plainBytes(cipher.getAuthTag()) };
+  const encryption = new AesGcmEncryption(key, iv, aad);
+  const ciphertext = encryption.update(plaintext);
+  return { ciphertext, tag: encryption.final() };
+}
+
+/** AES-256-GCM encryption a piece at a time: for plaintexts too large to encrypt in one go. */
+export class AesGcmEncryption {
+  readonly #cipher: CipherGCM;
+
+  constructor(key: Uint8Array, iv: Uint8Array, aad: Uint8Array = EMPTY) {
+    checkKeyAndIv(key, iv);
+    this.#cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: AES_GCM_TAG_BYTES });
+    this.#cipher.setAAD(aad);
+  }
+
+  /** The ciphertext of the next piece of plaintext (GCM is a stream mode: as many bytes). */
+  update(plaintext: Uint8Array): Uint8Array {
+    return plainBytes(this.#cipher.update(plaintext));
+  }
+
+  /** The tag, once every piece is encrypted. */
+  final(): Uint8Array {
+    // GCM adds nothing at the end: the ciphertext is all in what update returned.
+    this.#cipher.final();
+    return plainBytes(this.#cipher.getAuthTag());
+  }
 }
 
 export function aesGcmDecrypt(

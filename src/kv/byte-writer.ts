@@ -1,5 +1,7 @@
 // A growable little-endian writer producing CCF's binary formats; the mirror of ByteReader.
 
+import { invariant } from '../errors.js';
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private view: DataView;
@@ -39,6 +41,13 @@ export class ByteWriter {
     this.reserve(8);
     this.view.setBigUint64(this.length, BigInt(value), true);
     this.length += 8;
+    return this;
+  }
+
+  /** Overwrites the u64 at `offset` (a size written before what it measures was known). */
+  setU64(offset: number, value: bigint | number): this {
+    invariant(Number.isSafeInteger(offset) && offset >= 0 && offset + 8 <= this.length, 'a u64 is overwritten where one was written');
+    this.view.setBigUint64(offset, BigInt(value), true);
     return this;
   }
 

@@ -54,10 +54,15 @@ export function parseSnapshotFileName(fileName: string): SnapshotFileName | unde
 
 /** A committed snapshot file: the snapshot entry, then the receipt of its evidence transaction. */
 export function appendSnapshotReceipt(snapshot: Uint8Array, receipt: TxReceipt): Uint8Array {
+  return concatBytes(...committedSnapshotParts(snapshot, receipt));
+}
+
+/** The two parts of a committed snapshot file, for writing without joining megabytes first. */
+export function committedSnapshotParts(snapshot: Uint8Array, receipt: TxReceipt): [Uint8Array, Uint8Array] {
   if (decodeSnapshotEntry(snapshot).next !== snapshot.length) {
     throw new CocoError('InvalidArgument', 'a receipt is appended to exactly one snapshot entry');
   }
-  return concatBytes(snapshot, utf8(canonicalReceiptText(receipt)));
+  return [snapshot, utf8(canonicalReceiptText(receipt))];
 }
 
 /** Splits a committed snapshot file after its entry; SnapshotMalformed if either part is missing. */

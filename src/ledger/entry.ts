@@ -169,12 +169,16 @@ export interface EntryParts {
   gcmTag: Uint8Array;
   gcmIv: Uint8Array;
   publicDomain: Uint8Array;
-  encryptedPrivateDomain: Uint8Array;
+  /** One array, or the pieces of a large one (a snapshot's), joined only here. */
+  encryptedPrivateDomain: Uint8Array | readonly Uint8Array[];
 }
 
 /** Assembles an entry from its already-encrypted parts. */
 export function encodeEntry(parts: EntryParts): Uint8Array {
-  const bodySize = GCM_HEADER_BYTES + 8 + parts.publicDomain.length + parts.encryptedPrivateDomain.length;
+  const privatePieces = parts.encryptedPrivateDomain instanceof Uint8Array ? [parts.encryptedPrivateDomain] : parts.encryptedPrivateDomain;
+  let privateBytes = 0;
+  for (const piece of privatePieces) privateBytes += piece.length;
+  const bodySize = GCM_HEADER_BYTES + 8 + parts.publicDomain.length + privateBytes;
   const header = new Uint8Array(ENTRY_HEADER_BYTES);
   const view = new DataView(header.buffer);
   view.setUint8(0, ENTRY_FORMAT_V1);
@@ -183,5 +187,5 @@ export function encodeEntry(parts: EntryParts): Uint8Array {
   view.setUint16(6, Math.floor(bodySize / 0x1_0000_0000), true);
   const publicSize = new Uint8Array(8);
   new DataView(publicSize.buffer).setBigUint64(0, BigInt(parts.publicDomain.length), true);
-  return concatBytes(header, parts.gcmTag, parts.gcmIv, publicSize, parts.publicDomain, parts.encryptedPrivateDomain);
+  return concatBytes(header, parts.gcmTag, parts.gcmIv, publicSize, parts.publicDomain, ...privatePieces);
 }

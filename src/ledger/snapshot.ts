@@ -27,7 +27,7 @@
 // Where Coco differs: CCF orders a map's keys by their hash (CHAMP), Coco in the order the keys
 // were added (readers accept any order); Coco refuses tombstones in its own input (its store has none).
 
-import { aesGcmDecrypt, aesGcmEncrypt } from '../crypto/aes-gcm.js';
+import { AesGcmEncryption, aesGcmDecrypt } from '../crypto/aes-gcm.js';
 import { compareBytes, concatBytes, equalBytes, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { CocoError, invariant } from '../errors.js';
@@ -48,6 +48,7 @@ const PUBLIC_HEADER_BYTES = 1 + 8 + 8;
 const STATE_ALIGNMENT = 8;
 const VERSION_BYTES = 8;
 const ZERO_PADDING = new Uint8Array(STATE_ALIGNMENT);
+const KIB = 1024;
 
 export interface SnapshotInput {
   txId: TxId;
@@ -86,13 +87,18 @@ export function encodeSnapshot(input: SnapshotInput): Uint8Array {
  */
 export class SnapshotEncoder {
   readonly #input: SnapshotInput;
+  /** Public maps first: the public domain is the private domain's additional authenticated data. */
   readonly #maps: SnapshotMap[];
   readonly #header: Uint8Array;
   readonly #domains = { public: new ByteWriter(1024), private: new ByteWriter(1024) };
+  readonly #gcmIv: Uint8Array;
   #mapIndex = 0;
   #entryIndex = 0;
-  /** The state of the map being written: its keys so far. */
-  #state: ByteWriter | undefined;
+  /** Where the size of the state of the map being written goes, once it is known. */
+  #stateSizeAt: number | undefined;
+  /** Once every key is written: the private domain is encrypted a piece per step. */
+  #encrypting: { publicDomain: Uint8Array; plaintext: Uint8Array; done: number; pieces: Uint8Array[]; encryption: AesGcmEncryption } | undefined;
+  #tag: Uint8Array | undefined;
 
   constructor(input: SnapshotInput) {
     const { txId, hashAtSnapshot } = input;
@@ -103,48 +109,73 @@ export class SnapshotEncoder {
     const views = viewStarts(input.viewHistory, txId.seqno, badInput);
     const lastView = (input.viewHistory.at(-1) as ViewStart).view;
     if (txId.view !== lastView) badInput(`txId.view is ${txId.view}, but the view history ends in view ${lastView}`);
-    this.#maps = sortedByName([...input.maps], badInput);
-    restoreTree(this.#maps, txId.seqno, hashAtSnapshot, badInput);
-    for (const map of this.#maps) {
+    const maps = sortedByName([...input.maps], badInput);
+    restoreTree(maps, txId.seqno, hashAtSnapshot, badInput);
+    for (const map of maps) {
       if (typeof map.version !== 'bigint' || map.version < 1n || map.version > BigInt(txId.seqno)) {
         badInput(`map '${map.name}' has version ${String(map.version)}, outside 1 to ${txId.seqno}`);
       }
     }
+    this.#maps = [...maps.filter((map) => domainOf(map.name) === 'public'), ...maps.filter((map) => domainOf(map.name) === 'private')];
     const header = new ByteWriter(64 + views.length * 8);
     header.sizedBytes(hashAtSnapshot).u64(views.length * 8);
     for (const start of views) header.u64(start);
     this.#header = header.finish();
+    this.#gcmIv = encodeIv({ view: 0, seqno: txId.seqno }, true);
     this.#input = input;
   }
 
-  /** Writes up to `maxEntries` more keys; true once every map is written. */
-  step(maxEntries: number): boolean {
-    let budget = maxEntries;
-    while (this.#mapIndex < this.#maps.length) {
-      const map = this.#maps[this.#mapIndex] as SnapshotMap;
-      const state = (this.#state ??= new ByteWriter(256));
-      const end = Math.min(map.entries.length, this.#entryIndex + budget);
-      for (let i = this.#entryIndex; i < end; i++) writeKey(state, map, map.entries[i] as SnapshotEntry);
-      budget -= end - this.#entryIndex;
-      this.#entryIndex = end;
-      if (end < map.entries.length) return false;
-      this.#domains[domainOf(map.name)].sizedBytes(utf8(map.name)).i64(map.version).sizedBytes(state.finish());
-      this.#state = undefined;
-      this.#mapIndex += 1;
-      this.#entryIndex = 0;
-      if (budget <= 0) return this.#mapIndex === this.#maps.length;
-    }
+  /**
+   * Writes up to `n` more keys, or once they are all written, encrypts up to `n` KiB more of the
+   * private domain; true once the snapshot is ready for `finish`.
+   */
+  step(n: number): boolean {
+    if (this.#tag !== undefined) return true;
+    if (this.#encrypting === undefined) return this.#writeKeys(n);
+    const encrypting = this.#encrypting;
+    const end = Math.min(encrypting.plaintext.length, encrypting.done + n * KIB);
+    encrypting.pieces.push(encrypting.encryption.update(encrypting.plaintext.subarray(encrypting.done, end)));
+    encrypting.done = end;
+    if (end < encrypting.plaintext.length) return false;
+    this.#tag = encrypting.encryption.final();
     return true;
   }
 
-  /** The snapshot entry; every step must be done. */
-  finish(): Uint8Array {
-    invariant(this.#mapIndex === this.#maps.length, 'a snapshot is finished after its last step');
+  #writeKeys(maxEntries: number): boolean {
+    let budget = maxEntries;
+    while (this.#mapIndex < this.#maps.length) {
+      const map = this.#maps[this.#mapIndex] as SnapshotMap;
+      const domain = this.#domains[domainOf(map.name)];
+      if (this.#stateSizeAt === undefined) {
+        // The state's size is written once the state is: its keys go straight into the domain.
+        domain.sizedBytes(utf8(map.name)).i64(map.version);
+        this.#stateSizeAt = domain.size;
+        domain.u64(0);
+      }
+      const end = Math.min(map.entries.length, this.#entryIndex + budget);
+      for (let i = this.#entryIndex; i < end; i++) writeKey(domain, map, map.entries[i] as SnapshotEntry);
+      budget -= end - this.#entryIndex;
+      this.#entryIndex = end;
+      if (end < map.entries.length) return false;
+      domain.setU64(this.#stateSizeAt, domain.size - this.#stateSizeAt - 8);
+      this.#stateSizeAt = undefined;
+      this.#mapIndex += 1;
+      this.#entryIndex = 0;
+      if (budget <= 0) break;
+    }
+    if (this.#mapIndex < this.#maps.length) return false;
     const { seqno } = this.#input.txId;
     const publicDomain = concatBytes(encodePublicDomain({ entryType: EntryType.Snapshot, seqno, maps: [] }), this.#header, this.#domains.public.finish());
-    const gcmIv = encodeIv({ view: 0, seqno }, true);
-    const { ciphertext, tag } = aesGcmEncrypt(this.#input.key, gcmIv, this.#domains.private.finish(), publicDomain);
-    return encodeEntry({ flags: 0, gcmTag: tag, gcmIv, publicDomain, encryptedPrivateDomain: ciphertext });
+    const encryption = new AesGcmEncryption(this.#input.key, this.#gcmIv, publicDomain);
+    this.#encrypting = { publicDomain, plaintext: this.#domains.private.finish(), done: 0, pieces: [], encryption };
+    return false;
+  }
+
+  /** The snapshot entry; `step` must have said it is ready. */
+  finish(): Uint8Array {
+    invariant(this.#tag !== undefined && this.#encrypting !== undefined, 'a snapshot is finished after its last step');
+    const { publicDomain, pieces } = this.#encrypting;
+    return encodeEntry({ flags: 0, gcmTag: this.#tag, gcmIv: this.#gcmIv, publicDomain, encryptedPrivateDomain: pieces });
   }
 }
 
@@ -253,12 +284,12 @@ function sortedByName(maps: SnapshotMap[], fail: (reason: string) => never): Sna
   return maps;
 }
 
-function writeKey(state: ByteWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
+function writeKey(writer: ByteWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
   if (typeof version !== 'bigint' || version < 1n || version > map.version) {
     badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
   }
-  state.sizedBytes(key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
-  state.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
+  writer.sizedBytes(key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
+  writer.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
 }
 
 function readMaps(reader: ByteReader, domain: Domain, seqno: number): SnapshotMap[] {

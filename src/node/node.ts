@@ -45,8 +45,8 @@ const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
 const SNAPSHOT_SLICE_MS = 4;
-/** Snapshot keys written between two looks at the clock. */
-const SNAPSHOT_STEP_KEYS = 512;
+/** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
+const SNAPSHOT_STEP_UNITS = 512;
 /** Why a finished snapshot's evidence may not be writable now; the next snapshot due tries again. */
 const SNAPSHOT_EVIDENCE_REFUSALS = new Set(['NotPrimary', 'TooManyPendingTransactions', 'NodeCannotHandleRequest', 'NodeFailed']);
 /** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
@@ -442,16 +442,23 @@ export class Node {
     const job = { at, previousSnapshotSeqno: this.lastSnapshotSeqno, cancelled: false };
     this.snapshotInProgress = job;
     this.lastSnapshotSeqno = at.seqno;
+    // Each part in a turn of its own; a cancelled job (rolled back, node stopping) stops at the next.
+    const later = (work: () => void): void => void setImmediate(() => !job.cancelled && !this.stopped && this.failure === undefined && work());
     const slice = (): void => {
-      if (job.cancelled || this.stopped || this.failure !== undefined) return;
       const startMs = this.options.nowMs();
       let done = false;
-      while (!done && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) done = encoder.step(SNAPSHOT_STEP_KEYS);
-      if (!done) return void setImmediate(slice);
-      this.snapshotInProgress = undefined;
-      this.recordSnapshot(job, encoder.finish());
+      while (!done && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) done = encoder.step(SNAPSHOT_STEP_UNITS);
+      if (!done) return later(slice);
+      // Joining the encrypted pieces, then hashing the whole, each copy or read megabytes.
+      later(() => {
+        const snapshot = encoder.finish();
+        later(() => {
+          this.snapshotInProgress = undefined;
+          this.recordSnapshot(job, snapshot);
+        });
+      });
     };
-    setImmediate(slice);
+    later(slice);
   }
 
   /** Records a written snapshot's evidence; a node that can no longer write it forgets the snapshot. */

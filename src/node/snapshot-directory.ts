@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendSnapshotReceipt, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
+import { committedSnapshotParts, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 import { CocoError } from '../errors.js';
@@ -55,9 +55,9 @@ export class SnapshotDirectory {
 
   /** The evidence committed: the snapshot with the evidence's receipt, under its `.committed` name. */
   commit(seqno: number, evidenceSeqno: number, snapshot: Uint8Array, receipt: TxReceipt): void {
-    const bytes = appendSnapshotReceipt(snapshot, receipt);
+    const parts = committedSnapshotParts(snapshot, receipt);
     this.#then(async () => {
-      await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), bytes);
+      await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), ...parts);
       await rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
     });
   }
@@ -85,11 +85,12 @@ export class SnapshotDirectory {
     });
   }
 
-  async #writeDurably(name: string, bytes: Uint8Array): Promise<void> {
+  async #writeDurably(name: string, ...parts: Uint8Array[]): Promise<void> {
     const temporary = join(this.directory, `${name}.tmp`);
     const file = await open(temporary, 'w');
     try {
-      await file.writeFile(bytes);
+      // writeFile writes each whole part from where the last one ended.
+      for (const part of parts) await file.writeFile(part);
       await file.sync();
     } finally {
       await file.close();

@@ -4,10 +4,11 @@ import {
   AES_256_KEY_BYTES,
   AES_GCM_IV_BYTES,
   AES_GCM_TAG_BYTES,
+  AesGcmEncryption,
   aesGcmDecrypt,
   aesGcmEncrypt,
 } from '../../src/crypto/aes-gcm.js';
-import { fromHex, toHex, utf8 } from '../../src/crypto/bytes.js';
+import { concatBytes, fromHex, toHex, utf8 } from '../../src/crypto/bytes.js';
 
 const KEY = Uint8Array.from({ length: AES_256_KEY_BYTES }, (_, i) => i);
 const IV = Uint8Array.from({ length: AES_GCM_IV_BYTES }, (_, i) => 0xa0 + i);
@@ -85,4 +86,18 @@ describe('aesGcmEncrypt / aesGcmDecrypt', () => {
       assert.throws(() => aesGcmDecrypt(KEY, iv, ciphertext, tag), { name: 'CocoError', code: 'InvalidIv' });
     }
   });
+});
+
+it('encrypts in pieces to the ciphertext and tag of encrypting in one go', () => {
+  const key = new Uint8Array(32).fill(3);
+  const iv = new Uint8Array(12).fill(4);
+  const aad = new Uint8Array([1, 2, 3]);
+  const plaintext = new Uint8Array(10_000).map((_, i) => i % 256);
+  const whole = aesGcmEncrypt(key, iv, plaintext, aad);
+  const encryption = new AesGcmEncryption(key, iv, aad);
+  const boundaries = [0, 1, 17, 4096, 10_000];
+  const pieces = boundaries.slice(1).map((end, i) => encryption.update(plaintext.subarray(boundaries[i], end)));
+  assert.deepEqual(concatBytes(...pieces), whole.ciphertext);
+  assert.deepEqual(encryption.final(), whole.tag);
+  assert.deepEqual(aesGcmDecrypt(key, iv, whole.ciphertext, whole.tag, aad), plaintext);
 });

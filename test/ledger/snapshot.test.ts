@@ -80,6 +80,29 @@ test('a snapshot written a few keys per step is byte for byte the one written in
   assert.throws(() => unfinished.finish(), (e: unknown) => isCocoError('InternalError')(e));
 });
 
+test('a private domain encrypted a KiB per step decodes, and is byte for byte the one encrypted in one go', () => {
+  const big = new Uint8Array(5000).map((_, i) => i % 251);
+  const maps = service.mapsAtSnapshot.map((map) => (map.name === 'records' ? { ...map, entries: [...map.entries, { key: utf8('big'), value: big, version: map.version }] } : map));
+  const input: SnapshotInput = {
+    txId: { view: 3, seqno: S },
+    maps,
+    viewHistory: [
+      { view: 2, fromSeqno: 1 },
+      { view: 3, fromSeqno: 7 },
+    ],
+    hashAtSnapshot: service.writer.tree.leaf(S),
+    key: keyFor(S),
+  };
+  const encoder = new SnapshotEncoder(input);
+  let steps = 1;
+  while (!encoder.step(1)) steps += 1;
+  const stepped = encoder.finish();
+  assert.ok(steps > maps.reduce((sum, map) => sum + map.entries.length, 0) + 5, `${steps} steps: the keys, then 1 KiB pieces`);
+  assert.deepEqual(stepped, encodeSnapshot(input));
+  const records = decodeSnapshot(stepped, keyFor).maps.find((map) => map.name === 'records')!;
+  assert.deepEqual(records.entries.find((entry) => Buffer.from(entry.key).toString() === 'big')?.value, big);
+});
+
 test('public maps are in clear in a snapshot, private maps only encrypted', () => {
   assert.ok(contains(service.snapshot, 'public x2'));
   assert.ok(contains(service.snapshot, 'public:records'));

@@ -22,7 +22,7 @@ export interface InProcessNode {
   close(): Promise<void>;
 }
 
-export function startInProcessNode(options: { signatureTxCount?: number; signatureDelayMs?: number; constitution?: string } = {}): InProcessNode {
+export function startInProcessNode(options: { signatureTxCount?: number; signatureDelayMs?: number; constitution?: string; snapshotTxCount?: number } = {}): InProcessNode {
   const dir = mkdtempSync(join(tmpdir(), 'coco-inproc-'));
   const now = new Date();
   const sans = { ip: ['127.0.0.1'] };
@@ -53,7 +53,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
     nowMs: () => Date.now(),
     ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
     start: { kind: 'start' },
-    snapshots: { directory: join(dir, 'snapshots'), txCount: 10_000 },
+    snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],
