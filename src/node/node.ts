@@ -428,8 +428,9 @@ export class Node {
    * Snapshots the state at the signature `at` (the store holds exactly that state now). The state is
    * taken at once (the store's entries are never changed, so that is one array slot per key); the
    * encoding, ~1.5 µs a key, is written in slices between other work (a state of 100,000 keys held
-   * the event loop ~170 ms in one go, long enough to stall commit and, at a million keys, heartbeats). Then an evidence transaction records its digest (claims digest = the
-   * snapshot's digest, as CCF does), and the file stays pending until the evidence commits.
+   * the event loop ~170 ms in one go, long enough to stall commit and, at a million keys,
+   * heartbeats). Then an evidence transaction records its digest (claims digest = the snapshot's
+   * digest, as CCF does), and the file stays pending until the evidence commits.
    */
   private takeSnapshot(at: TxId): void {
     const encoder = new SnapshotEncoder({

@@ -58,13 +58,13 @@ export class SnapshotDirectory {
     const parts = committedSnapshotParts(snapshot, receipt);
     this.#then(async () => {
       await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), ...parts);
-      await rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
+      await this.#removePending(seqno, evidenceSeqno);
     });
   }
 
   /** Drops a pending snapshot (its evidence was rolled back). */
   discard(seqno: number, evidenceSeqno: number): void {
-    this.#then(() => rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true }));
+    this.#then(() => this.#removePending(seqno, evidenceSeqno));
   }
 
   /** Stores a committed snapshot received from another node (a joiner's starting point). */
@@ -83,6 +83,10 @@ export class SnapshotDirectory {
     this.#writes = this.#writes.then(write).catch((error: unknown) => {
       console.error(`coco node: a snapshot could not be written in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
     });
+  }
+
+  #removePending(seqno: number, evidenceSeqno: number): Promise<void> {
+    return rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
   }
 
   async #writeDurably(name: string, ...parts: Uint8Array[]): Promise<void> {
