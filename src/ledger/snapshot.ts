@@ -49,6 +49,7 @@ const STATE_ALIGNMENT = 8;
 const VERSION_BYTES = 8;
 const ZERO_PADDING = new Uint8Array(STATE_ALIGNMENT);
 const KIB = 1024;
+const DOMAINS: readonly Domain[] = ['public', 'private'];
 
 export interface SnapshotInput {
   txId: TxId;
@@ -90,7 +91,8 @@ export class SnapshotEncoder {
   /** Public maps first: the public domain is the private domain's additional authenticated data. */
   readonly #maps: SnapshotMap[];
   readonly #header: Uint8Array;
-  readonly #domains = { public: new ByteWriter(1024), private: new ByteWriter(1024) };
+  readonly #domains: Record<Domain, ByteWriter>;
+  readonly #domainBytes: Record<Domain, number>;
   readonly #gcmIv: Uint8Array;
   #mapIndex = 0;
   #entryIndex = 0;
@@ -117,6 +119,12 @@ export class SnapshotEncoder {
       }
     }
     this.#maps = [...maps.filter((map) => domainOf(map.name) === 'public'), ...maps.filter((map) => domainOf(map.name) === 'private')];
+    // Sized exactly up front: a domain buffer grown by doubling would allocate about twice its
+    // megabytes on the way, and such garbage sets off full collections that stop the node.
+    const sizes = { public: 0, private: 0 };
+    for (const map of this.#maps) sizes[domainOf(map.name)] += encodedMapBytes(map);
+    this.#domainBytes = sizes;
+    this.#domains = { public: new ByteWriter(Math.max(sizes.public, 1)), private: new ByteWriter(Math.max(sizes.private, 1)) };
     const header = new ByteWriter(64 + views.length * 8);
     header.sizedBytes(hashAtSnapshot).u64(views.length * 8);
     for (const start of views) header.u64(start);
@@ -164,6 +172,7 @@ export class SnapshotEncoder {
       if (budget <= 0) break;
     }
     if (this.#mapIndex < this.#maps.length) return false;
+    invariant(DOMAINS.every((d) => this.#domains[d].size === this.#domainBytes[d]), 'a snapshot domain is as long as sized');
     const { seqno } = this.#input.txId;
     const publicDomain = concatBytes(encodePublicDomain({ entryType: EntryType.Snapshot, seqno, maps: [] }), this.#header, this.#domains.public.finish());
     const encryption = new AesGcmEncryption(this.#input.key, this.#gcmIv, publicDomain);
@@ -282,6 +291,13 @@ function sortedByName(maps: SnapshotMap[], fail: (reason: string) => never): Sna
     if (name === (maps[i - 1] as SnapshotMap).name) fail(`map '${name}' appears twice`);
   }
   return maps;
+}
+
+/** The bytes `#writeKeys` writes for `map`: name, version, state size, then each key. */
+function encodedMapBytes(map: SnapshotMap): number {
+  let bytes = 8 + utf8(map.name).length + 8 + 8;
+  for (const { key, value } of map.entries) bytes += 8 + key.length + padding(key.length) + 8 + VERSION_BYTES + value.length + padding(value.length);
+  return bytes;
 }
 
 function writeKey(writer: ByteWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
