@@ -40,8 +40,8 @@ export interface NodeConfig {
   consensus: { messageTimeoutMs: number; electionTimeoutMs: number; maxUncommittedTxCount: number };
   /** Where the node keeps its view and vote across restarts. */
   consensusStateFile: string;
-  /** CCF's snapshots.directory and snapshots.tx_count. */
-  snapshots: { directory: string; txCount: number };
+  /** CCF's snapshots.directory, snapshots.tx_count and files_cleanup.max_snapshots (unset: keep all). */
+  snapshots: { directory: string; txCount: number; maxSnapshots?: number };
   /** The Ethereum adapter: chain ID, block gas limit, where its state lives, genesis allocation. */
   ethereum: EthereumNodeConfig;
   ledgerDirectory: string;
@@ -209,6 +209,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
   const consensus = r.object(root.consensus ?? {}, '$.consensus');
   const snapshots = r.object(root.snapshots ?? {}, '$.snapshots');
+  const filesCleanup = r.object(root.files_cleanup ?? {}, '$.files_cleanup');
   const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
   const publicState = ethereum.public_state ?? false;
   if (typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
@@ -250,6 +251,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     snapshots: {
       directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
       txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
+      ...(filesCleanup.max_snapshots !== undefined && { maxSnapshots: r.integer(filesCleanup, 'max_snapshots', '$.files_cleanup', 1, 1, 1_000_000) }),
     },
     command: joining ? 'join' : 'start',
     join,

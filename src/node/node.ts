@@ -86,8 +86,8 @@ export interface NodeOptions {
   nowMs: () => number;
   ledgerSecrets: LedgerSecrets;
   start: NodeStart;
-  /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory`. */
-  snapshots: { directory: string; txCount: number };
+  /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory` (the latest `maxSnapshots`, if set). */
+  snapshots: { directory: string; txCount: number; maxSnapshots?: number };
   /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
   knownPeerAddresses?: ReadonlyMap<string, string>;
 }
@@ -161,7 +161,7 @@ export class Node {
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
     this.firstSeqno = (base?.txId.seqno ?? 0) + 1;
-    this.snapshots = new SnapshotDirectory(options.snapshots.directory);
+    this.snapshots = new SnapshotDirectory(options.snapshots.directory, options.snapshots.maxSnapshots);
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
     if (replayed !== undefined) {

@@ -5,7 +5,7 @@
 // in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotParts, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
@@ -22,7 +22,11 @@ export class SnapshotDirectory {
   /** The file operations asked for so far, one after the other. */
   #writes: Promise<void> = Promise.resolve();
 
-  constructor(readonly directory: string) {
+  /**
+   * `maxSnapshots` (CCF's files_cleanup.max_snapshots): once a snapshot commits, committed ones
+   * beyond this many are deleted, oldest first; unset, every snapshot is kept.
+   */
+  constructor(readonly directory: string, readonly maxSnapshots?: number) {
     mkdirSync(directory, { recursive: true });
   }
 
@@ -59,6 +63,7 @@ export class SnapshotDirectory {
     this.#then(async () => {
       await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), ...parts);
       await this.#removePending(seqno, evidenceSeqno);
+      await this.#removeOldest();
     });
   }
 
@@ -83,6 +88,15 @@ export class SnapshotDirectory {
     this.#writes = this.#writes.then(write).catch((error: unknown) => {
       console.error(`coco node: a snapshot could not be written in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
     });
+  }
+
+  async #removeOldest(): Promise<void> {
+    if (this.maxSnapshots === undefined) return;
+    const committed = (await readdir(this.directory))
+      .map((name) => ({ name, parsed: parseSnapshotFileName(name) }))
+      .filter(({ parsed }) => parsed?.committed === true)
+      .sort((a, b) => b.parsed!.seqno - a.parsed!.seqno);
+    for (const { name } of committed.slice(this.maxSnapshots)) await rm(join(this.directory, name), { force: true });
   }
 
   #removePending(seqno: number, evidenceSeqno: number): Promise<void> {
