@@ -32,12 +32,15 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
                         src/ (default: the logging sample)
   --constitution FILE   constitution file; repeat to concatenate several (default: Coco's)
   --snapshot-tx-interval N
-                        snapshot every N transactions (default 10000, CCF's)
+                        snapshot every N transactions (default 10000, CCF's); each node keeps
+                        its 3 newest committed snapshots
   --nodes N             number of nodes (default 3), on consecutive client ports from --port;
                         their node-to-node ports follow the client ports
 Stop it with Ctrl-C.
 `;
 
+/** A sandbox under load would otherwise add a snapshot of its whole state every few seconds, for good. */
+const SNAPSHOTS_KEPT = 3;
 const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.js'].map((f) => join(PACKAGE_ROOT, 'constitution', 'default', f));
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
 
@@ -132,6 +135,7 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     },
     ledger: { directory: 'ledger' },
     snapshots: { directory: 'snapshots', tx_count: options.snapshotTxInterval },
+    files_cleanup: { max_snapshots: SNAPSHOTS_KEPT },
     ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
     output_files: { pid_file: 'node.pid' },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
