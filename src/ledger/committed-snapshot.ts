@@ -15,6 +15,7 @@ import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { parseCommitEvidence } from './commit-evidence.js';
 import { buildReceipt, verifyReceipt, type TxReceipt } from './receipt.js';
+import { entryBytes } from './entry.js';
 import { decodeSnapshot, decodeSnapshotEntry, snapshotDigest, type DecodedSnapshot } from './snapshot.js';
 import { formatTxId, type TxId } from './tx-id.js';
 
@@ -54,15 +55,20 @@ export function parseSnapshotFileName(fileName: string): SnapshotFileName | unde
 
 /** A committed snapshot file: the snapshot entry, then the receipt of its evidence transaction. */
 export function appendSnapshotReceipt(snapshot: Uint8Array, receipt: TxReceipt): Uint8Array {
-  return concatBytes(...committedSnapshotParts(snapshot, receipt));
+  return concatBytes(...committedSnapshotPieces([snapshot], receipt));
 }
 
-/** The two parts of a committed snapshot file, for writing without joining megabytes first. */
-export function committedSnapshotParts(snapshot: Uint8Array, receipt: TxReceipt): [Uint8Array, Uint8Array] {
-  if (decodeSnapshotEntry(snapshot).next !== snapshot.length) {
+/**
+ * A committed snapshot file as pieces, for writing without joining megabytes first: the pieces of
+ * the snapshot entry (as SnapshotEncoder gives them), then the receipt.
+ */
+export function committedSnapshotPieces(snapshot: readonly Uint8Array[], receipt: TxReceipt): Uint8Array[] {
+  let length = 0;
+  for (const piece of snapshot) length += piece.length;
+  if (snapshot.length === 0 || entryBytes(snapshot[0] as Uint8Array) !== length) {
     throw new CocoError('InvalidArgument', 'a receipt is appended to exactly one snapshot entry');
   }
-  return [snapshot, utf8(canonicalReceiptText(receipt))];
+  return [...snapshot, utf8(canonicalReceiptText(receipt))];
 }
 
 /** Splits a committed snapshot file after its entry; SnapshotMalformed if either part is missing. */

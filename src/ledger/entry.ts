@@ -173,8 +173,23 @@ export interface EntryParts {
   encryptedPrivateDomain: Uint8Array | readonly Uint8Array[];
 }
 
+/** The length of a whole entry, from its first bytes (at least its 8-byte header); NaN if they are no entry header. */
+export function entryBytes(start: Uint8Array): number {
+  if (start.length < ENTRY_HEADER_BYTES || start[0] !== ENTRY_FORMAT_V1) return NaN;
+  const view = new DataView(start.buffer, start.byteOffset, ENTRY_HEADER_BYTES);
+  return ENTRY_HEADER_BYTES + view.getUint16(6, true) * 0x1_0000_0000 + view.getUint32(2, true);
+}
+
 /** Assembles an entry from its already-encrypted parts. */
 export function encodeEntry(parts: EntryParts): Uint8Array {
+  return concatBytes(...entryPieces(parts));
+}
+
+/**
+ * An entry as the pieces it is made of, in order: for writing or hashing one of megabytes (a
+ * snapshot) without first copying it into one array.
+ */
+export function entryPieces(parts: EntryParts): Uint8Array[] {
   const privatePieces = parts.encryptedPrivateDomain instanceof Uint8Array ? [parts.encryptedPrivateDomain] : parts.encryptedPrivateDomain;
   let privateBytes = 0;
   for (const piece of privatePieces) privateBytes += piece.length;
@@ -187,5 +202,5 @@ export function encodeEntry(parts: EntryParts): Uint8Array {
   view.setUint16(6, Math.floor(bodySize / 0x1_0000_0000), true);
   const publicSize = new Uint8Array(8);
   new DataView(publicSize.buffer).setBigUint64(0, BigInt(parts.publicDomain.length), true);
-  return concatBytes(header, parts.gcmTag, parts.gcmIv, publicSize, parts.publicDomain, ...privatePieces);
+  return [header, parts.gcmTag, parts.gcmIv, publicSize, parts.publicDomain, ...privatePieces];
 }

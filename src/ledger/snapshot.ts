@@ -29,14 +29,14 @@
 
 import { AesGcmEncryption, aesGcmDecrypt } from '../crypto/aes-gcm.js';
 import { compareBytes, concatBytes, equalBytes, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { sha256 } from '../crypto/hash.js';
+import { Sha256Hasher, sha256 } from '../crypto/hash.js';
 import { CocoError, invariant } from '../errors.js';
 import { ByteReader } from '../kv/byte-reader.js';
 import { ByteWriter } from '../kv/byte-writer.js';
 import { keyString } from '../kv/sorted-keys.js';
 import type { SnapshotEntry, SnapshotMap } from '../kv/store.js';
 import { domainOf, type Domain } from '../kv/write-set.js';
-import { DIGEST_BYTES, decodeEntry, encodeEntry, encodeIv, encodePublicDomain, EntryType, type LedgerEntry } from './entry.js';
+import { DIGEST_BYTES, decodeEntry, encodeIv, encodePublicDomain, entryPieces, EntryType, type LedgerEntry } from './entry.js';
 import type { ViewStart } from './ledger-writer.js';
 import { MerkleTree } from './merkle-tree.js';
 import { decodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
@@ -78,13 +78,20 @@ export interface DecodedSnapshot {
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
   const encoder = new SnapshotEncoder(input);
   while (!encoder.step(Number.MAX_SAFE_INTEGER));
-  return encoder.finish();
+  return concatBytes(...encoder.finish().pieces);
+}
+
+/** A snapshot entry as the pieces it is made of, in order, and its digest (snapshotDigest). */
+export interface EncodedSnapshot {
+  pieces: Uint8Array[];
+  digest: Uint8Array;
 }
 
 /**
  * Encodes a snapshot a few keys at a time, so that a node with a large state can write one between
  * other work: `step(n)` until it says done, then `finish()`. The maps' entries must not change
- * meanwhile (those of Store.snapshotMaps never do).
+ * meanwhile (those of Store.snapshotMaps never do). The entry is never joined into one array: its
+ * pieces are hashed a few at a time and written as they are.
  */
 export class SnapshotEncoder {
   readonly #input: SnapshotInput;
@@ -100,7 +107,9 @@ export class SnapshotEncoder {
   #stateSizeAt: number | undefined;
   /** Once every key is written: the private domain is encrypted a piece per step. */
   #encrypting: { publicDomain: Uint8Array; plaintext: Uint8Array; done: number; pieces: Uint8Array[]; encryption: AesGcmEncryption } | undefined;
-  #tag: Uint8Array | undefined;
+  /** Once encrypted: the entry's pieces, hashed a few per step. */
+  #hashing: { pieces: Uint8Array[]; done: number; hasher: Sha256Hasher } | undefined;
+  #encoded: EncodedSnapshot | undefined;
 
   constructor(input: SnapshotInput) {
     const { txId, hashAtSnapshot } = input;
@@ -134,19 +143,37 @@ export class SnapshotEncoder {
   }
 
   /**
-   * Writes up to `n` more keys, or once they are all written, encrypts up to `n` KiB more of the
-   * private domain; true once the snapshot is ready for `finish`.
+   * Writes up to `n` more keys; once they are all written, encrypts up to `n` KiB more of the
+   * private domain; then hashes up to `n` KiB more of the entry. True once `finish` may be called.
    */
   step(n: number): boolean {
-    if (this.#tag !== undefined) return true;
+    if (this.#encoded !== undefined) return true;
     if (this.#encrypting === undefined) return this.#writeKeys(n);
-    const encrypting = this.#encrypting;
-    const end = Math.min(encrypting.plaintext.length, encrypting.done + n * KIB);
+    if (this.#hashing === undefined) return this.#encrypt(n * KIB);
+    const hashing = this.#hashing;
+    let budget = n * KIB;
+    // At least one piece per step; a piece is at most one step's encryption.
+    do {
+      const piece = hashing.pieces[hashing.done++] as Uint8Array;
+      hashing.hasher.update(piece);
+      budget -= piece.length;
+    } while (budget > 0 && hashing.done < hashing.pieces.length);
+    if (hashing.done < hashing.pieces.length) return false;
+    this.#encoded = { pieces: hashing.pieces, digest: hashing.hasher.digest() };
+    return true;
+  }
+
+  #encrypt(maxBytes: number): false {
+    const encrypting = this.#encrypting!;
+    const end = Math.min(encrypting.plaintext.length, encrypting.done + maxBytes);
     encrypting.pieces.push(encrypting.encryption.update(encrypting.plaintext.subarray(encrypting.done, end)));
     encrypting.done = end;
     if (end < encrypting.plaintext.length) return false;
-    this.#tag = encrypting.encryption.final();
-    return true;
+    const { publicDomain, pieces } = encrypting;
+    const gcmTag = encrypting.encryption.final();
+    const entry = entryPieces({ flags: 0, gcmTag, gcmIv: this.#gcmIv, publicDomain, encryptedPrivateDomain: pieces });
+    this.#hashing = { pieces: entry, done: 0, hasher: new Sha256Hasher() };
+    return false;
   }
 
   #writeKeys(maxEntries: number): boolean {
@@ -180,11 +207,10 @@ export class SnapshotEncoder {
     return false;
   }
 
-  /** The snapshot entry; `step` must have said it is ready. */
-  finish(): Uint8Array {
-    invariant(this.#tag !== undefined && this.#encrypting !== undefined, 'a snapshot is finished after its last step');
-    const { publicDomain, pieces } = this.#encrypting;
-    return encodeEntry({ flags: 0, gcmTag: this.#tag, gcmIv: this.#gcmIv, publicDomain, encryptedPrivateDomain: pieces });
+  /** The snapshot entry's pieces and digest; `step` must have said it is ready. */
+  finish(): EncodedSnapshot {
+    invariant(this.#encoded !== undefined, 'a snapshot is finished after its last step');
+    return this.#encoded;
   }
 }
 

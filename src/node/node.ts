@@ -33,7 +33,7 @@ import { changesNodes, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, s
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
-import { SnapshotEncoder, snapshotDigest } from '../ledger/snapshot.js';
+import { SnapshotEncoder, type EncodedSnapshot } from '../ledger/snapshot.js';
 import { encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP } from '../ledger/snapshot-evidence.js';
 import { SINGLETON_KEY } from '../ledger/signature.js';
 import type { TxReceipt } from '../ledger/receipt.js';
@@ -148,7 +148,7 @@ export class Node {
   /** The snapshot being written, a slice per turn of the event loop. */
   private snapshotInProgress: { at: TxId; previousSnapshotSeqno: number; cancelled: boolean } | undefined;
   /** Snapshots whose evidence transaction awaits commit. */
-  private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: Uint8Array }[] = [];
+  private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: readonly Uint8Array[] }[] = [];
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
   private readonly signatures: SignatureRecord[] = [];
 
@@ -443,28 +443,21 @@ export class Node {
     const job = { at, previousSnapshotSeqno: this.lastSnapshotSeqno, cancelled: false };
     this.snapshotInProgress = job;
     this.lastSnapshotSeqno = at.seqno;
-    // Each part in a turn of its own; a cancelled job (rolled back, node stopping) stops at the next.
+    // A cancelled job (rolled back past, node stopping) stops at its next slice.
     const later = (work: () => void): void => void setImmediate(() => !job.cancelled && !this.stopped && this.failure === undefined && work());
     const slice = (): void => {
       const startMs = this.options.nowMs();
       let done = false;
       while (!done && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) done = encoder.step(SNAPSHOT_STEP_UNITS);
       if (!done) return later(slice);
-      // Joining the encrypted pieces, then hashing the whole, each copy or read megabytes.
-      later(() => {
-        const snapshot = encoder.finish();
-        later(() => {
-          this.snapshotInProgress = undefined;
-          this.recordSnapshot(job, snapshot);
-        });
-      });
+      this.snapshotInProgress = undefined;
+      this.recordSnapshot(job, encoder.finish());
     };
     later(slice);
   }
 
   /** Records a written snapshot's evidence; a node that can no longer write it forgets the snapshot. */
-  private recordSnapshot(job: { at: TxId; previousSnapshotSeqno: number }, snapshot: Uint8Array): void {
-    const digest = snapshotDigest(snapshot);
+  private recordSnapshot(job: { at: TxId; previousSnapshotSeqno: number }, { pieces, digest }: EncodedSnapshot): void {
     let evidence: TxId;
     try {
       evidence = this.execute((tx) => {
@@ -476,8 +469,8 @@ export class Node {
       this.lastSnapshotSeqno = job.previousSnapshotSeqno;
       return;
     }
-    this.snapshots.writePending(job.at.seqno, evidence.seqno, snapshot);
-    this.pendingSnapshots.push({ seqno: job.at.seqno, evidence, snapshot });
+    this.snapshots.writePending(job.at.seqno, evidence.seqno, pieces);
+    this.pendingSnapshots.push({ seqno: job.at.seqno, evidence, snapshot: pieces });
   }
 
   /** Completes the snapshots whose evidence is now committed: the evidence's receipt is appended. */

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { committedSnapshotParts, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
+import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 import { CocoError } from '../errors.js';
@@ -52,16 +52,16 @@ export class SnapshotDirectory {
     return name === undefined ? undefined : verifySnapshotFile(name, this.read(name), serviceCertPem, secrets);
   }
 
-  /** Keeps a snapshot whose evidence is not committed yet. */
-  writePending(seqno: number, evidenceSeqno: number, snapshot: Uint8Array): void {
+  /** Keeps a snapshot (the pieces of its entry) whose evidence is not committed yet. */
+  writePending(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[]): void {
     this.#then(() => this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, false), snapshot));
   }
 
   /** The evidence committed: the snapshot with the evidence's receipt, under its `.committed` name. */
-  commit(seqno: number, evidenceSeqno: number, snapshot: Uint8Array, receipt: TxReceipt): void {
-    const parts = committedSnapshotParts(snapshot, receipt);
+  commit(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[], receipt: TxReceipt): void {
+    const pieces = committedSnapshotPieces(snapshot, receipt);
     this.#then(async () => {
-      await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), ...parts);
+      await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), pieces);
       await this.#removePending(seqno, evidenceSeqno);
       await this.#removeOldest();
     });
@@ -74,7 +74,7 @@ export class SnapshotDirectory {
 
   /** Stores a committed snapshot received from another node (a joiner's starting point). */
   keep(name: string, fileBytes: Uint8Array): Promise<void> {
-    this.#then(() => this.#writeDurably(name, fileBytes));
+    this.#then(() => this.#writeDurably(name, [fileBytes]));
     return this.flushed();
   }
 
@@ -103,12 +103,12 @@ export class SnapshotDirectory {
     return rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
   }
 
-  async #writeDurably(name: string, ...parts: Uint8Array[]): Promise<void> {
+  async #writeDurably(name: string, pieces: readonly Uint8Array[]): Promise<void> {
     const temporary = join(this.directory, `${name}.tmp`);
     const file = await open(temporary, 'w');
     try {
-      // writeFile writes each whole part from where the last one ended.
-      for (const part of parts) await file.writeFile(part);
+      // writeFile writes each whole piece from where the last one ended.
+      for (const piece of pieces) await file.writeFile(piece);
       await file.sync();
     } finally {
       await file.close();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromHex, toHex, utf8 } from '../../src/crypto/bytes.js';
-import { SHA256_BYTES, SHA384_BYTES, sha256, sha256Hex, sha384 } from '../../src/crypto/hash.js';
+import { SHA256_BYTES, SHA384_BYTES, Sha256Hasher, sha256, sha256Hex, sha384 } from '../../src/crypto/hash.js';
 
 // FIPS 180-2 example digests.
 const VECTORS = [
@@ -45,4 +45,12 @@ describe('sha256 / sha384', () => {
     const padded = utf8('xxabcxx').subarray(2, 5);
     assert.equal(sha256Hex(padded), VECTORS[1]!.sha256);
   });
+});
+
+it('hashes data given in pieces to the digest of the whole', () => {
+  const data = new Uint8Array(100_000).map((_, i) => (i * 7) % 256);
+  const hasher = new Sha256Hasher();
+  for (const [start, end] of [[0, 0], [0, 1], [1, 64], [64, 65_536], [65_536, 100_000]] as const) hasher.update(data.subarray(start, end));
+  assert.deepEqual(hasher.digest(), sha256(data));
+  assert.equal(toHex(new Sha256Hasher().digest()), VECTORS[0]!.sha256);
 });

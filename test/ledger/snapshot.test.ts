@@ -73,7 +73,9 @@ test('a snapshot written a few keys per step is byte for byte the one written in
     let steps = 1;
     while (!encoder.step(perStep)) steps += 1;
     assert.ok(steps >= Math.ceil(keys / perStep), `${steps} steps of ${perStep} for ${keys} keys`);
-    assert.deepEqual(encoder.finish(), service.snapshot, `${perStep} keys per step`);
+    const { pieces, digest } = encoder.finish();
+    assert.deepEqual(concatBytes(...pieces), service.snapshot, `${perStep} keys per step`);
+    assert.deepEqual(digest, snapshotDigest(service.snapshot));
   }
   const unfinished = new SnapshotEncoder(input);
   unfinished.step(1);
@@ -96,7 +98,10 @@ test('a private domain encrypted a KiB per step decodes, and is byte for byte th
   const encoder = new SnapshotEncoder(input);
   let steps = 1;
   while (!encoder.step(1)) steps += 1;
-  const stepped = encoder.finish();
+  const { pieces, digest } = encoder.finish();
+  const stepped = concatBytes(...pieces);
+  assert.ok(pieces.length > 5, `the private domain in 1 KiB pieces: ${pieces.length} pieces`);
+  assert.deepEqual(digest, snapshotDigest(stepped));
   assert.ok(steps > maps.reduce((sum, map) => sum + map.entries.length, 0) + 5, `${steps} steps: the keys, then 1 KiB pieces`);
   assert.deepEqual(stepped, encodeSnapshot(input));
   const records = decodeSnapshot(stepped, keyFor).maps.find((map) => map.name === 'records')!;

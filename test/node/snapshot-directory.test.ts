@@ -2,10 +2,11 @@
 // with files_cleanup.max_snapshots, only the newest kept.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import { CocoError } from '../../src/errors.js';
 import { splitCommittedSnapshot } from '../../src/ledger/committed-snapshot.js';
 import type { TxReceipt } from '../../src/ledger/receipt.js';
 import { SnapshotDirectory } from '../../src/node/snapshot-directory.js';
@@ -13,6 +14,8 @@ import { snapshotService } from '../ledger/snapshot-fixture.js';
 
 const service = snapshotService();
 const receipt = JSON.parse(Buffer.from(splitCommittedSnapshot(service.file).receipt).toString()) as TxReceipt;
+/** The snapshot in pieces, as the node's encoder hands it over: the entry header first. */
+const pieces = [service.snapshot.subarray(0, 8), service.snapshot.subarray(8, 100), service.snapshot.subarray(100)];
 
 function withDirectory(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'coco-snapshots-'));
@@ -21,10 +24,10 @@ function withDirectory(body: (dir: string) => Promise<void>): Promise<void> {
 
 async function commitFour(directory: SnapshotDirectory): Promise<void> {
   for (const seqno of [10, 40, 20, 30]) {
-    directory.writePending(seqno, seqno + 1, service.snapshot);
-    directory.commit(seqno, seqno + 1, service.snapshot, receipt);
+    directory.writePending(seqno, seqno + 1, pieces);
+    directory.commit(seqno, seqno + 1, pieces, receipt);
   }
-  directory.writePending(50, 51, service.snapshot);
+  directory.writePending(50, 51, pieces);
   await directory.flushed();
 }
 
@@ -36,6 +39,8 @@ test('with max_snapshots, a committed snapshot deletes the oldest beyond it; pen
     assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'snapshot_30_31.committed', 'snapshot_40_41.committed', 'snapshot_50_51']);
     assert.equal(directory.latestCommittedName(), 'snapshot_40_41.committed');
     assert.deepEqual(directory.read('snapshot_40_41.committed'), service.file, 'the committed file is the snapshot and its receipt');
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'snapshot_50_51'))), service.snapshot, 'a pending file is the snapshot alone');
+    assert.throws(() => directory.commit(60, 61, [service.file], receipt), (e: unknown) => e instanceof CocoError && e.code === 'InvalidArgument', 'a file that already has a receipt');
   }));
 
 test('without max_snapshots every committed snapshot is kept', () =>
