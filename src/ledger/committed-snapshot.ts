@@ -53,21 +53,23 @@ export function parseSnapshotFileName(fileName: string): SnapshotFileName | unde
   return { seqno, evidenceSeqno, committed: match[3] !== undefined };
 }
 
-/** A committed snapshot file: the snapshot entry, then the receipt of its evidence transaction. */
+const notOneSnapshotEntry = () => new CocoError('InvalidArgument', 'a receipt is appended to exactly one snapshot entry');
+
+/** A committed snapshot file: the snapshot entry (checked to be one), then the receipt of its evidence transaction. */
 export function appendSnapshotReceipt(snapshot: Uint8Array, receipt: TxReceipt): Uint8Array {
+  if (decodeSnapshotEntry(snapshot).next !== snapshot.length) throw notOneSnapshotEntry();
   return concatBytes(...committedSnapshotPieces([snapshot], receipt));
 }
 
 /**
  * A committed snapshot file as pieces, for writing without joining megabytes first: the pieces of
- * the snapshot entry (as SnapshotEncoder gives them), then the receipt.
+ * the snapshot entry (as SnapshotEncoder gives them), then the receipt. Only the entry's length is
+ * checked here, from its header: a snapshot in pieces is not parsed.
  */
 export function committedSnapshotPieces(snapshot: readonly Uint8Array[], receipt: TxReceipt): Uint8Array[] {
   let length = 0;
   for (const piece of snapshot) length += piece.length;
-  if (snapshot.length === 0 || entryBytes(snapshot[0] as Uint8Array) !== length) {
-    throw new CocoError('InvalidArgument', 'a receipt is appended to exactly one snapshot entry');
-  }
+  if (snapshot.length === 0 || entryBytes(snapshot[0] as Uint8Array) !== length) throw notOneSnapshotEntry();
   return [...snapshot, utf8(canonicalReceiptText(receipt))];
 }
 

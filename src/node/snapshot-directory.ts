@@ -32,12 +32,7 @@ export class SnapshotDirectory {
 
   /** The name of the committed snapshot with the highest seqno, if any. */
   latestCommittedName(): string | undefined {
-    let best: { name: string; seqno: number } | undefined;
-    for (const name of readdirSync(this.directory)) {
-      const parsed = parseSnapshotFileName(name);
-      if (parsed?.committed === true && (best === undefined || parsed.seqno > best.seqno)) best = { name, seqno: parsed.seqno };
-    }
-    return best?.name;
+    return committedNewestFirst(readdirSync(this.directory))[0];
   }
 
   read(name: string): Uint8Array {
@@ -92,11 +87,7 @@ export class SnapshotDirectory {
 
   async #removeOldest(): Promise<void> {
     if (this.maxSnapshots === undefined) return;
-    const committed = (await readdir(this.directory))
-      .map((name) => ({ name, parsed: parseSnapshotFileName(name) }))
-      .filter(({ parsed }) => parsed?.committed === true)
-      .sort((a, b) => b.parsed!.seqno - a.parsed!.seqno);
-    for (const { name } of committed.slice(this.maxSnapshots)) await rm(join(this.directory, name), { force: true });
+    for (const name of committedNewestFirst(await readdir(this.directory)).slice(this.maxSnapshots)) await rm(join(this.directory, name), { force: true });
   }
 
   #removePending(seqno: number, evidenceSeqno: number): Promise<void> {
@@ -115,6 +106,16 @@ export class SnapshotDirectory {
     }
     await rename(temporary, join(this.directory, name));
   }
+}
+
+/** The committed snapshots among a directory's file names, the highest seqno first. */
+function committedNewestFirst(names: readonly string[]): string[] {
+  const committed: { name: string; seqno: number }[] = [];
+  for (const name of names) {
+    const parsed = parseSnapshotFileName(name);
+    if (parsed?.committed === true) committed.push({ name, seqno: parsed.seqno });
+  }
+  return committed.sort((a, b) => b.seqno - a.seqno).map(({ name }) => name);
 }
 
 export function verifySnapshotFile(name: string, fileBytes: Uint8Array, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
