@@ -4,7 +4,7 @@
 // a block is final once the Coco transaction that wrote it is Committed, and the version of its key
 // is that transaction's seqno. docs/ethereum.md explains why this mapping and not another.
 
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { keccak256 } from '../crypto/keccak.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -41,7 +41,7 @@ const GENESIS_DOMAIN = new TextEncoder().encode('coco/ethereum/genesis');
 
 /** Block 0's hash: keccak256("coco/ethereum/genesis" ‖ chain id as u64 big-endian). */
 export function genesisHash(chainId: bigint): Uint8Array {
-  return keccak_256(Uint8Array.from([...GENESIS_DOMAIN, ...u64BigEndian(chainId)]));
+  return keccak256(Uint8Array.from([...GENESIS_DOMAIN, ...u64BigEndian(chainId)]));
 }
 
 /** keccak256(parent hash ‖ number ‖ timestamp (u64 big-endian each) ‖ transaction hash ‖ stored receipt). */
@@ -52,7 +52,7 @@ export function computeBlockHash(parent: Uint8Array, number: bigint, timestamp: 
   preimage.set(u64BigEndian(timestamp), HASH_BYTES + 8);
   preimage.set(txHash, HASH_BYTES + 16);
   preimage.set(receipt, HASH_BYTES * 2 + 16);
-  return keccak_256(preimage);
+  return keccak256(preimage);
 }
 
 /** Reads and appends blocks through a KV transaction. */

@@ -1,11 +1,13 @@
 // The Ethereum rules Coco executes: every transaction under one hard fork (Osaka, the latest that
 // EthereumJS 10.1 ships as final and the default target of solc 0.8.37), all earlier forks active
-// from block 0, and a configurable chain id. Senders are recovered with native libsecp256k1, about
-// 25 times faster than EthereumJS's pure-JavaScript default.
+// from block 0, and a configurable chain id. Senders are recovered with native libsecp256k1 (about
+// 25 times faster than EthereumJS's pure-JavaScript default), and keccak-256 is Coco's WebAssembly
+// one wherever EthereumJS accepts another (the SHA3 opcode, log blooms, transaction hashes).
 
 import { createRequire } from 'node:module';
 import { Common, Hardfork, Mainnet, type HardforkTransitionConfig, type ParamsDict } from '@ethereumjs/common';
 import { paramsTx } from '@ethereumjs/tx';
+import { keccak256 } from '../crypto/keccak.js';
 import { CocoError } from '../errors.js';
 
 /** Osaka includes Shanghai (PUSH0), Cancun (transient storage, MCOPY) and Prague; BPO1/BPO2 only change blob parameters, and Coco takes no blob transactions. */
@@ -49,7 +51,7 @@ export function createChainCommon(chainId: bigint): Common {
     chain: { ...Mainnet, name: 'coco', chainId: Number(chainId), hardforks: forksFromGenesis() },
     hardfork: HARDFORK,
     params: paramsTx,
-    customCrypto: { ecrecover: nativeEcrecover },
+    customCrypto: { ecrecover: nativeEcrecover, keccak256 },
   });
   // Every EthereumJS transaction copies the Common it is given and merges parameters into the
   // copy, rebuilding its parameter cache (~30 µs a transaction) even when they add nothing. This

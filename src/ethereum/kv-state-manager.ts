@@ -8,7 +8,7 @@
 
 import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
 import { Account, KECCAK256_NULL, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { keccak256 } from '../crypto/keccak.js';
 import { CocoError, invariant } from '../errors.js';
 import type { MapHandle } from '../kv/map-handle.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -134,7 +134,7 @@ export class KvStateManager implements StateManagerInterface {
   async putCode(address: Address, code: Uint8Array): Promise<void> {
     let codeHash = KECCAK256_NULL;
     if (code.length > 0) {
-      codeHash = keccak_256(code);
+      codeHash = keccak256(code);
       this.#set(codeKey(codeHash), { kind: 'code', hash: codeHash, code });
     }
     await this.modifyAccountFields(address, { codeHash });

@@ -14,8 +14,8 @@ import {
   type FeeMarket1559Tx,
   type LegacyTx,
 } from '@ethereumjs/tx';
-import { bytesToBigInt, type Address } from '@ethereumjs/util';
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { Address, bytesToBigInt } from '@ethereumjs/util';
+import { keccak256 } from '../crypto/keccak.js';
 import { CocoError } from '../errors.js';
 import { RAW_TRANSACTION_BYTES_MAX } from './limits.js';
 
@@ -126,11 +126,12 @@ export function decodeRawTransaction(raw: Uint8Array, common: Common): DecodedTr
   const tx = parseTransaction(raw, common);
   let sender: Address;
   try {
-    sender = tx.getSenderAddress();
+    // The address is the last 20 bytes of keccak256(public key), as getSenderAddress computes it with slower keccak.
+    sender = new Address(keccak256(tx.getSenderPublicKey()).subarray(12));
   } catch {
     throw new CocoError('InvalidSignature', 'invalid sender: the signature does not recover a public key');
   }
-  return { raw, hash: keccak_256(raw), sender, tx };
+  return { raw, hash: keccak256(raw), sender, tx };
 }
 
 /** The fees a transaction offers: a fee-market transaction's two, or an older one's gas price. */
