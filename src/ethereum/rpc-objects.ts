@@ -5,9 +5,9 @@
 
 import { isAccessList2930Tx, isFeeMarket1559Tx, isLegacyTx } from '@ethereumjs/tx';
 import { KECCAK256_RLP, KECCAK256_RLP_ARRAY, bytesToHex } from '@ethereumjs/util';
-import { Bloom } from '@ethereumjs/vm';
 import type { ChainBlock } from './blocks.js';
-import type { LogRecord, ReceiptRecord, TransactionRecord } from './ethereum-maps.js';
+import type { ReceiptRecord, TransactionRecord } from './ethereum-maps.js';
+import { logsBloom } from './logs-bloom.js';
 import { data, quantity } from './rpc-values.js';
 import type { SupportedTransaction, TransactionFees, TransactionSummary } from './sender.js';
 
@@ -24,15 +24,6 @@ export interface Location {
 export function effectiveGasPrice(fees: TransactionFees): bigint {
   if ('maxFeePerGas' in fees) return fees.maxPriorityFeePerGas < fees.maxFeePerGas ? fees.maxPriorityFeePerGas : fees.maxFeePerGas;
   return fees.gasPrice;
-}
-
-export function logsBloom(logs: readonly LogRecord[]): Uint8Array {
-  const bloom = new Bloom();
-  for (const log of logs) {
-    bloom.add(log.address);
-    for (const topic of log.topics) bloom.add(topic);
-  }
-  return bloom.bitvector;
 }
 
 function accessListJson(tx: SupportedTransaction): { address: string; storageKeys: string[] }[] {
