@@ -5,7 +5,7 @@
 // in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
@@ -16,6 +16,14 @@ export interface LoadedSnapshot extends VerifiedSnapshot {
   name: string;
   /** The committed file as it is on disk (what GET /node/snapshot serves). */
   fileBytes: Uint8Array;
+}
+
+function isCommittedName(name: string): boolean {
+  return parseSnapshotFileName(name)?.committed === true;
+}
+
+function noSnapshot(name: string): CocoError {
+  return new CocoError('ResourceNotFound', `no committed snapshot ${name} on this node`);
 }
 
 export class SnapshotDirectory {
@@ -36,9 +44,20 @@ export class SnapshotDirectory {
   }
 
   read(name: string): Uint8Array {
-    const parsed = parseSnapshotFileName(name);
-    if (parsed?.committed !== true || !existsSync(join(this.directory, name))) throw new CocoError('ResourceNotFound', `no committed snapshot ${name} on this node`);
+    if (!isCommittedName(name) || !existsSync(join(this.directory, name))) throw noSnapshot(name);
     return new Uint8Array(readFileSync(join(this.directory, name)));
+  }
+
+  /** Reads a committed snapshot for a joiner off the event loop (a large state's file held it for its whole read). */
+  async readToServe(name: string): Promise<Uint8Array> {
+    if (!isCommittedName(name)) throw noSnapshot(name);
+    try {
+      return new Uint8Array(await readFile(join(this.directory, name)));
+    } catch (error) {
+      // Absent, or pruned by files_cleanup.max_snapshots while it was being read.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw noSnapshot(name);
+      throw error;
+    }
   }
 
   /** Reads and verifies the latest committed snapshot; a corrupted one is refused, naming the file. */

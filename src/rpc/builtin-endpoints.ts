@@ -159,9 +159,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     if (name === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node has no committed snapshot yet');
     throw new RpcError(308, 'SnapshotRedirect', `the latest committed snapshot is ${name}`, { location: `/node/snapshot/${name}` });
   });
-  server.add('node', 'GET', '/snapshot/{snapshot_name}', (request) => {
+  server.add('node', 'GET', '/snapshot/{snapshot_name}', async (request) => {
     const name = request.params.snapshot_name!;
-    return { body: node.snapshots.read(name), headers: { 'x-ms-ccf-snapshot-name': name } };
+    return { body: await node.snapshots.readToServe(name), headers: { 'x-ms-ccf-snapshot-name': name } };
   });
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);

@@ -48,3 +48,15 @@ test('without max_snapshots every committed snapshot is kept', () =>
     await commitFour(new SnapshotDirectory(dir));
     assert.equal(readdirSync(dir).filter((name) => name.endsWith('.committed')).length, 4);
   }));
+
+test('a committed snapshot is served as its file; a pending, pruned, absent or other name is ResourceNotFound', () =>
+  withDirectory(async (dir) => {
+    writeFileSync(join(dir, 'notes.txt'), 'not a snapshot');
+    const directory = new SnapshotDirectory(dir, 2);
+    await commitFour(directory);
+    assert.deepEqual(await directory.readToServe('snapshot_40_41.committed'), service.file);
+    const notFound = (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound';
+    for (const name of ['snapshot_50_51', 'snapshot_10_11.committed', 'snapshot_99_100.committed', 'notes.txt', '../snapshot_40_41.committed']) {
+      await assert.rejects(directory.readToServe(name), notFound, name);
+    }
+  }));
