@@ -5,7 +5,7 @@
 // in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
@@ -38,9 +38,10 @@ export class SnapshotDirectory {
     mkdirSync(directory, { recursive: true });
   }
 
-  /** The name of the committed snapshot with the highest seqno, if any. */
-  latestCommittedName(): string | undefined {
-    return committedNewestFirst(readdirSync(this.directory))[0];
+  /** The name of the committed snapshot with the highest seqno (above `since`, if given), if any. */
+  latestCommittedName(since = 0): string | undefined {
+    const name = committedNewestFirst(readdirSync(this.directory))[0];
+    return name !== undefined && parseSnapshotFileName(name)!.seqno > since ? name : undefined;
   }
 
   read(name: string): Uint8Array {
@@ -48,16 +49,10 @@ export class SnapshotDirectory {
     return new Uint8Array(readFileSync(join(this.directory, name)));
   }
 
-  /** Reads a committed snapshot for a joiner off the event loop (a large state's file held it for its whole read). */
-  async readToServe(name: string): Promise<Uint8Array> {
+  /** Where the committed snapshot `name` is, to be served; ResourceNotFound for a name that is not one (a pending one, a path). */
+  pathToServe(name: string): string {
     if (!isCommittedName(name)) throw noSnapshot(name);
-    try {
-      return new Uint8Array(await readFile(join(this.directory, name)));
-    } catch (error) {
-      // Absent, or pruned by files_cleanup.max_snapshots while it was being read.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw noSnapshot(name);
-      throw error;
-    }
+    return join(this.directory, name);
   }
 
   /** Reads and verifies the latest committed snapshot; a corrupted one is refused, naming the file. */

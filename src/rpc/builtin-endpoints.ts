@@ -7,6 +7,7 @@ import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import type { Node } from '../node/node.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
+import { serveFile } from './file-serving.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
@@ -18,6 +19,17 @@ export interface BuiltinEndpointOptions {
   version: string;
   /** `https://host:port` of the primary's matching interface, when known. */
   primaryUrl: () => string | undefined;
+}
+
+/** CCF's optional `since` query parameter of the file-serving endpoints: a seqno, 0 when absent. */
+function sinceParameter(request: RpcRequest): number {
+  const text = request.query.get('since');
+  if (text === null) return 0;
+  const since = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since)) {
+    throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter since must be a seqno (a non-negative integer), got '${text}'`);
+  }
+  return since;
 }
 
 function transactionIdParam(request: RpcRequest): TxId {
@@ -151,18 +163,34 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { status: 200 };
   });
   server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));
-  // The latest committed snapshot, for joiners: CCF redirects to it by name (308).
-  server.add('node', 'GET', '/snapshot', (request) => {
-    const name = node.snapshots.latestCommittedName();
-    // The primary writes snapshots; a backup that holds none sends the caller there.
-    if (name === undefined && !node.isPrimary && options.primaryUrl() !== undefined) primaryOnly(request);
-    if (name === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node has no committed snapshot yet');
+  // The latest committed snapshot (after `since`, if given), for joiners: CCF redirects to it by
+  // name (308), and a backup sends the caller to the primary, whose snapshot the join will match.
+  const findSnapshot = (request: RpcRequest) => {
+    const since = sinceParameter(request);
+    const primary = node.isPrimary ? undefined : options.primaryUrl();
+    if (primary !== undefined) {
+      const location = `${primary}/node/snapshot${since > 0 ? `?since=${since}` : ''}`;
+      throw new RpcError(308, 'NodeCannotHandleRequest', `this node is a backup; the primary at ${primary} has the snapshot to join from`, { location });
+    }
+    const name = node.snapshots.latestCommittedName(since);
+    if (name === undefined) throw new RpcError(404, 'ResourceNotFound', `this node has no committed snapshot since seqno ${since}`);
     throw new RpcError(308, 'SnapshotRedirect', `the latest committed snapshot is ${name}`, { location: `/node/snapshot/${name}` });
-  });
-  server.add('node', 'GET', '/snapshot/{snapshot_name}', async (request) => {
+  };
+  const getSnapshot = (request: RpcRequest) => {
     const name = request.params.snapshot_name!;
-    return { body: await node.snapshots.readToServe(name), headers: { 'x-ms-ccf-snapshot-name': name } };
-  });
+    const notFound = () => new RpcError(404, 'ResourceNotFound', `this node has no committed snapshot named ${name}`);
+    let path: string;
+    try {
+      path = node.snapshots.pathToServe(name);
+    } catch {
+      throw notFound();
+    }
+    return serveFile(request, path, { 'x-ms-ccf-snapshot-name': name }, notFound);
+  };
+  for (const method of ['GET', 'HEAD']) {
+    server.add('node', method, '/snapshot', findSnapshot);
+    server.add('node', method, '/snapshot/{snapshot_name}', getSnapshot);
+  }
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
   server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));

@@ -42,6 +42,8 @@ export interface RpcResponse {
   headers?: Record<string, string>;
   /** A string is sent as text/plain, bytes as application/octet-stream, anything else as JSON. */
   body?: unknown;
+  /** For HEAD, with no body: the Content-Length the GET's body would have. */
+  contentLength?: number;
   txId?: TxId | undefined;
 }
 
@@ -225,7 +227,7 @@ function writeResponse(response: ServerResponse, result: RpcResponse & { txId: T
   const headers: Record<string, string> = { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
   if (contentType !== undefined) headers['content-type'] = contentType;
   Object.assign(headers, result.headers);
-  response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(body.length) });
+  response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(result.contentLength ?? body.length) });
   response.end(body);
 }
 

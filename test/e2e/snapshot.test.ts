@@ -3,6 +3,7 @@
 // it, and refuses it once it is corrupted, naming the file.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,36 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const latestName = String(latest.headers['x-ms-ccf-snapshot-name']);
   assert.ok(parseSnapshotFileName(latestName)!.seqno >= parseSnapshotFileName(committed)!.seqno);
   assert.ok(latest.body.length > 0);
+
+  // CCF's file serving: HEAD, one byte range, the whole file's digest, `since`.
+  const path = `/node/snapshot/${latestName}`;
+  const head = await client.request('HEAD', path, { headers: { 'want-repr-digest': 'sha-256' } });
+  assert.equal(head.status, 200);
+  assert.equal(Number(head.headers['content-length']), latest.body.length);
+  assert.equal(head.headers['repr-digest'], `sha-256=:${createHash('sha256').update(latest.body).digest('base64')}:`);
+  const part = await client.request('GET', path, { headers: { range: 'bytes=10-19' } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers['content-range'], `bytes 10-19/${latest.body.length}`);
+  assert.deepEqual(part.body, latest.body.subarray(10, 20));
+  const badRange = await client.request('GET', path, { headers: { range: 'bytes=20-10' }, allowError: true });
+  assert.equal(badRange.status, 400);
+  assert.equal(badRange.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue');
+  const latestSeqno = parseSnapshotFileName(latestName)!.seqno;
+  assert.equal(String((await client.request('GET', `/node/snapshot?since=${latestSeqno - 1}`)).headers['x-ms-ccf-snapshot-name']), latestName);
+  const none = await client.request('GET', `/node/snapshot?since=${latestSeqno}`, { allowError: true });
+  assert.equal(none.status, 404);
+  const badSince = await client.request('GET', '/node/snapshot?since=-1', { allowError: true });
+  assert.equal(badSince.json<{ error: { code: string } }>().error.code, 'InvalidQueryParameterValue');
+  for (const name of ['snapshot_1_2', 'ledger_1-10.committed', 'snapshot_999_1000.committed']) {
+    assert.equal((await client.request('GET', `/node/snapshot/${name}`, { allowError: true })).status, 404, name);
+  }
+  // A backup sends the caller to the primary, `since` kept; the client follows to the same file.
+  const backup = new CocoClient({ url: sandbox.nodeUrl(1), ...identity });
+  t.after(() => backup.close());
+  assert.equal(String((await backup.request('GET', '/node/snapshot')).headers['x-ms-ccf-snapshot-name']), latestName);
+  const unfollowed = new CocoClient({ url: sandbox.nodeUrl(1), ...identity, redirectsMax: 0 });
+  t.after(() => unfollowed.close());
+  await assert.rejects(unfollowed.request('GET', '/node/snapshot?since=5'), (e: Error) => e.message.includes('/node/snapshot?since=5'));
 
   // A node joining now starts from that snapshot: its ledger begins right after it.
   const joiner = await startJoiner(sandbox, 'joiner');

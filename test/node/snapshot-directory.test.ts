@@ -49,14 +49,17 @@ test('without max_snapshots every committed snapshot is kept', () =>
     assert.equal(readdirSync(dir).filter((name) => name.endsWith('.committed')).length, 4);
   }));
 
-test('a committed snapshot is served as its file; a pending, pruned, absent or other name is ResourceNotFound', () =>
+test('only committed snapshot names are served; the latest is chosen above `since`', () =>
   withDirectory(async (dir) => {
     writeFileSync(join(dir, 'notes.txt'), 'not a snapshot');
     const directory = new SnapshotDirectory(dir, 2);
     await commitFour(directory);
-    assert.deepEqual(await directory.readToServe('snapshot_40_41.committed'), service.file);
+    assert.equal(directory.pathToServe('snapshot_40_41.committed'), join(dir, 'snapshot_40_41.committed'));
     const notFound = (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound';
-    for (const name of ['snapshot_50_51', 'snapshot_10_11.committed', 'snapshot_99_100.committed', 'notes.txt', '../snapshot_40_41.committed']) {
-      await assert.rejects(directory.readToServe(name), notFound, name);
+    for (const name of ['snapshot_50_51', 'notes.txt', '../snapshot_40_41.committed', 'snapshot_40_41.committed/x']) {
+      assert.throws(() => directory.pathToServe(name), notFound, name);
     }
+    assert.equal(directory.latestCommittedName(0), 'snapshot_40_41.committed');
+    assert.equal(directory.latestCommittedName(39), 'snapshot_40_41.committed');
+    assert.equal(directory.latestCommittedName(40), undefined, 'since is exclusive, as in CCF');
   }));

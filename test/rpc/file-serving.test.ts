@@ -1,0 +1,86 @@
+// Serving files with CCF's semantics: one byte range, HEAD, and RFC 9530 digests, over a real file.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { RpcError } from '../../src/rpc/rpc-error.js';
+import { parseByteRange, serveFile, wantedDigest } from '../../src/rpc/file-serving.js';
+import type { RpcRequest } from '../../src/rpc/rpc-server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'coco-file-serving-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+// Larger than one digest read (1 MiB), so hashing goes piece by piece.
+const content = Uint8Array.from({ length: (1 << 20) + 4321 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+const path = join(dir, 'snapshot_10_11.committed');
+writeFileSync(path, content);
+
+function request(method: string, headers: Record<string, string> = {}): RpcRequest {
+  return { frontend: 'node', method, path: '/snapshot/x', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(), clientCert: undefined };
+}
+const notFound = () => new RpcError(404, 'ResourceNotFound', 'no such file');
+const badHeader = (e: unknown) => e instanceof RpcError && e.status === 400 && e.code === 'InvalidHeaderValue';
+
+describe('parseByteRange', () => {
+  it('reads START-END (inclusive), START- and -LENGTH, cutting an end past the file', () => {
+    assert.deepEqual(parseByteRange('bytes=0-9', 100), { start: 0, end: 10 });
+    assert.deepEqual(parseByteRange('bytes=90-', 100), { start: 90, end: 100 });
+    assert.deepEqual(parseByteRange('bytes=-30', 100), { start: 70, end: 100 });
+    assert.deepEqual(parseByteRange('bytes=-300', 100), { start: 0, end: 100 });
+    assert.deepEqual(parseByteRange('bytes=50-1000', 100), { start: 50, end: 100 });
+    assert.deepEqual(parseByteRange('bytes=100-', 100), { start: 100, end: 100 });
+  });
+
+  it('refuses other units, several ranges, garbage, a start past the end and a reversed range', () => {
+    for (const header of ['items=0-9', '0-9', 'bytes=0-9,20-29', 'bytes=a-9', 'bytes=0-b', 'bytes=-', 'bytes=1-2-3', 'bytes=101-', 'bytes=50-10', 'bytes=-1e3', 'bytes=99999999999999999999-']) {
+      assert.throws(() => parseByteRange(header, 100), badHeader, header);
+    }
+  });
+});
+
+describe('wantedDigest', () => {
+  it('takes the most preferred digest offered, sha-256 when none is', () => {
+    assert.equal(wantedDigest('sha-512=3, sha-256=10'), 'sha-256');
+    assert.equal(wantedDigest('sha-256=1, sha-384=5'), 'sha-384');
+    assert.equal(wantedDigest('sha-512'), 'sha-512');
+    assert.equal(wantedDigest('md5=10, sha-512=x'), 'sha-256');
+    assert.equal(wantedDigest(''), 'sha-256');
+  });
+});
+
+describe('serveFile', () => {
+  it('GET answers the whole file, saying ranges are accepted', async () => {
+    const answer = await serveFile(request('GET'), path, { 'x-ms-ccf-snapshot-name': 'snapshot_10_11.committed' }, notFound);
+    assert.equal(answer.status, undefined);
+    assert.deepEqual(answer.body, content);
+    assert.equal(answer.headers?.['accept-ranges'], 'bytes');
+    assert.equal(answer.headers?.['x-ms-ccf-snapshot-name'], 'snapshot_10_11.committed');
+  });
+
+  it('a Range is answered 206 with exactly those bytes and Content-Range', async () => {
+    const answer = await serveFile(request('GET', { range: 'bytes=1048570-1048600' }), path, {}, notFound);
+    assert.equal(answer.status, 206);
+    assert.deepEqual(answer.body, content.subarray(1048570, 1048601));
+    assert.equal(answer.headers?.['content-range'], `bytes 1048570-1048600/${content.length}`);
+    const tail = await serveFile(request('GET', { range: 'bytes=-5' }), path, {}, notFound);
+    assert.deepEqual(tail.body, content.subarray(content.length - 5));
+  });
+
+  it('HEAD gives the length and no body; a wanted digest is of the whole file, with or without a range', async () => {
+    const head = await serveFile(request('HEAD', { 'want-repr-digest': 'sha-256=1' }), path, {}, notFound);
+    assert.equal(head.body, undefined);
+    assert.equal(head.contentLength, content.length);
+    const sha256 = `sha-256=:${createHash('sha256').update(content).digest('base64')}:`;
+    assert.equal(head.headers?.['repr-digest'], sha256);
+    const ranged = await serveFile(request('GET', { range: 'bytes=0-0', 'want-repr-digest': 'sha-512=2, sha-256=1' }), path, {}, notFound);
+    assert.equal(ranged.headers?.['repr-digest'], `sha-512=:${createHash('sha512').update(content).digest('base64')}:`);
+    assert.deepEqual(ranged.body, content.subarray(0, 1));
+  });
+
+  it('an absent file is the caller\'s not-found error; a bad range is 400 before anything is read', async () => {
+    await assert.rejects(serveFile(request('GET'), join(dir, 'absent'), {}, notFound), (e: unknown) => e instanceof RpcError && e.status === 404);
+    await assert.rejects(serveFile(request('GET', { range: 'bytes=5-1' }), path, {}, notFound), badHeader);
+  });
+});
