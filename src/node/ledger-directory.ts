@@ -39,3 +39,16 @@ export function listChunkFiles(directory: string, options: { allowEmpty?: boolea
   }
   return files;
 }
+
+/** The committed chunk file (`ledger_<first>-<last>.committed`) holding `seqno`, if the directory has one. */
+export function committedChunkHolding(directory: string, seqno: number): ChunkFile | undefined {
+  return listChunkFiles(directory, { allowEmpty: true }).find(
+    ({ chunk }) => chunk.committed && chunk.suffix === undefined && chunk.first <= seqno && seqno <= (chunk.last ?? -1),
+  );
+}
+
+/** Whether `name` is a committed chunk file's name (and nothing else: no path, no suffix). */
+export function isCommittedChunkName(name: string): boolean {
+  const chunk = parseChunkName(name);
+  return chunk !== undefined && chunk.committed && chunk.suffix === undefined;
+}

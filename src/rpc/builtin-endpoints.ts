@@ -1,10 +1,12 @@
 // The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
+import { join } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
 import { decodeJson, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
+import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
 import { serveFile } from './file-serving.js';
@@ -187,9 +189,30 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     }
     return serveFile(request, path, { 'x-ms-ccf-snapshot-name': name }, notFound);
   };
+  // Committed ledger chunks, for backups and audits: `since` (required) names a seqno, and the
+  // answer redirects to the chunk holding it; a backup without it sends the caller to the primary.
+  const findChunk = (request: RpcRequest) => {
+    if (request.query.get('since') === null) throw new RpcError(400, 'InvalidQueryParameterValue', "query parameter 'since' is required: the seqno the chunk must hold, e.g. ?since=1");
+    const since = sinceParameter(request);
+    const chunk = committedChunkHolding(node.options.ledgerDirectory, since);
+    if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
+    const primary = node.isPrimary ? undefined : options.primaryUrl();
+    if (primary !== undefined) {
+      throw new RpcError(308, 'NodeCannotHandleRequest', `this node has no committed ledger chunk holding seqno ${since}; redirecting to the primary`, { location: `${primary}/node/ledger-chunk?since=${since}` });
+    }
+    throw new RpcError(404, 'ResourceNotFound', `this node has no committed ledger chunk holding seqno ${since}`);
+  };
+  const getChunk = (request: RpcRequest) => {
+    const name = request.params.chunk_name!;
+    const notFound = () => new RpcError(404, 'ResourceNotFound', `this node has no committed ledger chunk named ${name}`);
+    if (!isCommittedChunkName(name)) throw notFound();
+    return serveFile(request, join(node.options.ledgerDirectory, name), { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
+  };
   for (const method of ['GET', 'HEAD']) {
     server.add('node', method, '/snapshot', findSnapshot);
     server.add('node', method, '/snapshot/{snapshot_name}', getSnapshot);
+    server.add('node', method, '/ledger-chunk', findChunk);
+    server.add('node', method, '/ledger-chunk/{chunk_name}', getChunk);
   }
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
