@@ -9,7 +9,7 @@ import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
-import { serveFile } from './file-serving.js';
+import { serveFile, withEntityTag } from './file-serving.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
@@ -202,11 +202,12 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     }
     throw new RpcError(404, 'ResourceNotFound', `this node has no committed ledger chunk holding seqno ${since}`);
   };
-  const getChunk = (request: RpcRequest) => {
+  const getChunk = async (request: RpcRequest) => {
     const name = request.params.chunk_name!;
     const notFound = () => new RpcError(404, 'ResourceNotFound', `this node has no committed ledger chunk named ${name}`);
     if (!isCommittedChunkName(name)) throw notFound();
-    return serveFile(request, join(node.options.ledgerDirectory, name), { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
+    const answer = await serveFile(request, join(node.options.ledgerDirectory, name), { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
+    return withEntityTag(request, answer);
   };
   for (const method of ['GET', 'HEAD']) {
     server.add('node', method, '/snapshot', findSnapshot);

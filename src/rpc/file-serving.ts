@@ -1,7 +1,8 @@
-// Serving a node's files (committed snapshots) the way CCF's node frontend does: GET and HEAD, one
-// byte range per request (`Range: bytes=A-B`, `A-` or `-N`, answered 206 with Content-Range), and on
-// request the whole file's digest (RFC 9530: `Want-Repr-Digest` → `Repr-Digest: sha-256=:…:`).
-// Files are read off the event loop, and a range reads only its bytes.
+// Serving a node's files (committed snapshots and ledger chunks) the way CCF's node frontend does:
+// GET and HEAD, one byte range per request (`Range: bytes=A-B`, `A-` or `-N`, answered 206 with
+// Content-Range), on request the whole file's digest (RFC 9530: `Want-Repr-Digest` →
+// `Repr-Digest: sha-256=:…:`), and for ledger chunks an ETag with `If-None-Match`. Files are read
+// off the event loop, and a range reads only its bytes.
 
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -112,4 +113,36 @@ export async function serveFile(request: RpcRequest, path: string, headers: Reco
   } finally {
     await file.close();
   }
+}
+
+/** The validators a body answers to: sha-256 (its ETag), sha-384 and sha-512, each `<name>:<hex>`. */
+function entityTags(body: Uint8Array): string[] {
+  return Object.entries(DIGESTS).map(([name, algorithm]) => `${name}:${createHash(algorithm).update(body).digest('hex')}`);
+}
+
+/** An `If-None-Match` header's entity tags, `'*'`, or undefined when it is malformed (then it is ignored, as CCF does). */
+function parseIfNoneMatch(header: string): string[] | '*' | undefined {
+  if (header.trim() === '*') return '*';
+  const tags: string[] = [];
+  for (const item of header.split(',')) {
+    const match = /^\s*"([\x21\x23-\x7e]+)"\s*$/.exec(item);
+    if (match === null) return undefined;
+    tags.push(match[1]!);
+  }
+  return tags;
+}
+
+/**
+ * CCF's caching for ledger chunks: a GET's answer carries `ETag: "sha-256:<hex of the body>"`, and
+ * an `If-None-Match` naming that tag (or the body's sha-384 or sha-512 tag, or `*`) is answered 304
+ * with no body.
+ */
+export function withEntityTag(request: RpcRequest, answer: RpcResponse): RpcResponse {
+  if (!(answer.body instanceof Uint8Array)) return answer;
+  const tags = entityTags(answer.body);
+  const headers = { ...answer.headers, etag: `"${tags[0]!}"` };
+  const header = request.headers['if-none-match'];
+  const wanted = typeof header === 'string' ? parseIfNoneMatch(header) : undefined;
+  if (wanted === '*' || (wanted !== undefined && wanted.some((tag) => tags.includes(tag)))) return { status: 304, headers };
+  return { ...answer, headers };
 }

@@ -75,6 +75,11 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const chunkName = String(chunk.headers['x-ms-ccf-ledger-chunk-name']);
   assert.match(chunkName, /^ledger_1-\d+\.committed$/);
   assert.deepEqual(chunk.body, new Uint8Array(readFileSync(join(sandbox.workspace, 'sandbox_0', 'ledger', chunkName))));
+  const etag = `"sha-256:${createHash('sha256').update(chunk.body).digest('hex')}"`;
+  assert.equal(chunk.headers.etag, etag);
+  const unchanged = await client.request('GET', `/node/ledger-chunk/${chunkName}`, { headers: { 'if-none-match': etag }, allowError: true });
+  assert.equal(unchanged.status, 304);
+  assert.equal(unchanged.body.length, 0);
   const chunkPart = await client.request('GET', `/node/ledger-chunk/${chunkName}`, { headers: { range: 'bytes=-8' } });
   assert.deepEqual(chunkPart.body, chunk.body.subarray(chunk.body.length - 8));
   assert.equal((await client.request('GET', '/node/ledger-chunk', { allowError: true })).status, 400, 'since is required');

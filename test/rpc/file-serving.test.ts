@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RpcError } from '../../src/rpc/rpc-error.js';
-import { parseByteRange, serveFile, wantedDigest } from '../../src/rpc/file-serving.js';
+import { parseByteRange, serveFile, wantedDigest, withEntityTag } from '../../src/rpc/file-serving.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coco-file-serving-'));
@@ -82,5 +82,37 @@ describe('serveFile', () => {
   it('an absent file is the caller\'s not-found error; a bad range is 400 before anything is read', async () => {
     await assert.rejects(serveFile(request('GET'), join(dir, 'absent'), {}, notFound), (e: unknown) => e instanceof RpcError && e.status === 404);
     await assert.rejects(serveFile(request('GET', { range: 'bytes=5-1' }), path, {}, notFound), badHeader);
+  });
+});
+
+describe('withEntityTag', () => {
+  const body = content.subarray(0, 1000);
+  const hex = (algorithm: string) => createHash(algorithm).update(body).digest('hex');
+  const answer = { headers: { 'x-ms-ccf-ledger-chunk-name': 'ledger_1-5.committed' }, body };
+
+  it('tags a body with its SHA-256, keeping the other headers', () => {
+    const tagged = withEntityTag(request('GET'), answer);
+    assert.equal(tagged.headers?.etag, `"sha-256:${hex('sha256')}"`);
+    assert.equal(tagged.headers?.['x-ms-ccf-ledger-chunk-name'], 'ledger_1-5.committed');
+    assert.deepEqual(tagged.body, body);
+  });
+
+  it('answers 304 without a body when If-None-Match names its sha-256, sha-384 or sha-512 tag, or is *', () => {
+    for (const header of [`"sha-256:${hex('sha256')}"`, `"other", "sha-384:${hex('sha384')}"`, `"sha-512:${hex('sha512')}"`, '*']) {
+      const answered = withEntityTag(request('GET', { 'if-none-match': header }), answer);
+      assert.equal(answered.status, 304, header);
+      assert.equal(answered.body, undefined);
+      assert.equal(answered.headers?.etag, `"sha-256:${hex('sha256')}"`);
+    }
+  });
+
+  it('serves the body when no tag matches or the header is malformed, and leaves a HEAD alone', () => {
+    for (const header of [`"sha-256:${hex('sha512')}"`, `sha-256:${hex('sha256')}`, `W/"sha-256:${hex('sha256')}"`, '']) {
+      const answered = withEntityTag(request('GET', { 'if-none-match': header }), answer);
+      assert.equal(answered.status, undefined, header);
+      assert.deepEqual(answered.body, body);
+    }
+    const head = { headers: {}, contentLength: 10 };
+    assert.deepEqual(withEntityTag(request('HEAD', { 'if-none-match': '*' }), head), head);
   });
 });
