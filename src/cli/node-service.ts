@@ -398,7 +398,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
         primaryUrl,
         afterRequest: () => running.keepTime(),
       });
-      addBuiltinEndpoints(server, running, { version, primaryUrl });
+      addBuiltinEndpoints(server, running, { version, primaryUrl, interfaceName: name, operatorFeatures: iface.enabledOperatorFeatures });
       addGovEndpoints(server, running, governance);
       addEthereumEndpoints(server, running, { methods: ethereumMethodTable, nowSeconds: () => Math.floor(Date.now() / 1000), forward: (body) => forwarder.forward(body) });
       addJoinEndpoint(server, running, {

@@ -130,7 +130,7 @@ async function ports(first: number, count: number): Promise<number[]> {
 function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, nodeToNodePort: number, command: Record<string, unknown>): Record<string, unknown> {
   return {
     network: {
-      rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${rpcPort}` } },
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${rpcPort}`, enabled_operator_features: ['SnapshotRead', 'LedgerChunkRead'] } },
       node_to_node_interface: { bind_address: `${HOST}:${nodeToNodePort}` },
     },
     ledger: { directory: 'ledger' },

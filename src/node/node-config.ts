@@ -6,9 +6,18 @@ import { dirname, resolve } from 'node:path';
 import { CocoError } from '../errors.js';
 import type { CurveName } from '../crypto/signing.js';
 
-export interface RpcInterfaceConfig {
+/** CCF's opt-in operator features of an RPC interface: serving snapshots and ledger chunks. */
+export const OPERATOR_FEATURES = ['SnapshotRead', 'LedgerChunkRead'] as const;
+export type OperatorFeature = (typeof OPERATOR_FEATURES)[number];
+
+export interface InterfaceAddresses {
   bindAddress: { host: string; port: number };
   publishedAddress: string;
+}
+
+export interface RpcInterfaceConfig extends InterfaceAddresses {
+  /** Endpoints needing another feature answer 404 on this interface (CCF's enabled_operator_features). */
+  enabledOperatorFeatures: ReadonlySet<OperatorFeature>;
 }
 
 export interface MemberConfig {
@@ -36,7 +45,7 @@ export interface JoinConfig {
 export interface NodeConfig {
   rpcInterfaces: Record<string, RpcInterfaceConfig>;
   /** Where other nodes connect for consensus; port 0 picks a free port (a restart then cannot rejoin). */
-  nodeToNode: RpcInterfaceConfig;
+  nodeToNode: InterfaceAddresses;
   consensus: { messageTimeoutMs: number; electionTimeoutMs: number; maxUncommittedTxCount: number };
   /** Where the node keeps its view and vote across restarts. */
   consensusStateFile: string;
@@ -148,6 +157,15 @@ function ethereumMaxExecutionMs(r: ConfigReader, ethereum: Json, electionTimeout
   return ms;
 }
 
+function operatorFeatures(r: ConfigReader, value: unknown, path: string): ReadonlySet<OperatorFeature> {
+  if (value === undefined) return new Set();
+  const known: readonly string[] = OPERATOR_FEATURES;
+  if (!Array.isArray(value) || !value.every((feature) => typeof feature === 'string' && known.includes(feature))) {
+    r.fail(path, `must be a list of ${OPERATOR_FEATURES.map((f) => `"${f}"`).join(', ')}`);
+  }
+  return new Set(value as OperatorFeature[]);
+}
+
 /** CCF's names for the identity curves; P-384 is CCF's default (P-256 signatures cost about half). */
 const CURVE_IDS: Record<string, CurveName> = { Secp256R1: 'P-256', Secp384R1: 'P-384' };
 export const CURVE_ID_DEFAULT = 'Secp384R1';
@@ -169,7 +187,11 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     const path = `$.network.rpc_interfaces.${name}`;
     const iface = r.object(value, path);
     const bind = r.string(iface, 'bind_address', path);
-    rpcInterfaces[name] = { bindAddress: r.address(bind, `${path}.bind_address`), publishedAddress: r.string(iface, 'published_address', path, true) ?? bind };
+    rpcInterfaces[name] = {
+      bindAddress: r.address(bind, `${path}.bind_address`),
+      publishedAddress: r.string(iface, 'published_address', path, true) ?? bind,
+      enabledOperatorFeatures: operatorFeatures(r, iface.enabled_operator_features, `${path}.enabled_operator_features`),
+    };
   }
   if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');
   const ledger = r.object(root.ledger ?? {}, '$.ledger');

@@ -8,11 +8,12 @@ import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
+import type { OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
 import { serveFile, withEntityTag } from './file-serving.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
-import type { RpcRequest, RpcServer } from './rpc-server.js';
+import type { RpcHandler, RpcRequest, RpcServer } from './rpc-server.js';
 import type { Frontend } from './route-table.js';
 
 const ALL: readonly Frontend[] = ['app', 'gov', 'node'];
@@ -21,6 +22,9 @@ export interface BuiltinEndpointOptions {
   version: string;
   /** `https://host:port` of the primary's matching interface, when known. */
   primaryUrl: () => string | undefined;
+  /** The interface's name and its opt-in operator features (serving snapshots, ledger chunks). */
+  interfaceName: string;
+  operatorFeatures: ReadonlySet<OperatorFeature>;
 }
 
 /** CCF's optional `since` query parameter of the file-serving endpoints: a seqno, 0 when absent. */
@@ -209,11 +213,20 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const answer = await serveFile(request, join(node.options.ledgerDirectory, name), { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
     return withEntityTag(request, answer);
   };
+  // Like CCF, these serve files only on interfaces where the operator opted in (404 elsewhere).
+  const requiring = (feature: OperatorFeature, handler: RpcHandler): RpcHandler => (request) => {
+    if (options.operatorFeatures.has(feature)) return handler(request);
+    throw new RpcError(
+      404,
+      'ResourceNotFound',
+      `/node${request.path} needs the operator feature ${feature}, not enabled on this interface: add it to network.rpc_interfaces.${options.interfaceName}.enabled_operator_features`,
+    );
+  };
   for (const method of ['GET', 'HEAD']) {
-    server.add('node', method, '/snapshot', findSnapshot);
-    server.add('node', method, '/snapshot/{snapshot_name}', getSnapshot);
-    server.add('node', method, '/ledger-chunk', findChunk);
-    server.add('node', method, '/ledger-chunk/{chunk_name}', getChunk);
+    server.add('node', method, '/snapshot', requiring('SnapshotRead', findSnapshot));
+    server.add('node', method, '/snapshot/{snapshot_name}', requiring('SnapshotRead', getSnapshot));
+    server.add('node', method, '/ledger-chunk', requiring('LedgerChunkRead', findChunk));
+    server.add('node', method, '/ledger-chunk/{chunk_name}', requiring('LedgerChunkRead', getChunk));
   }
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);

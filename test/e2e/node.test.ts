@@ -106,6 +106,13 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     const keepNone = runCoco(['node', '--config', await writeNodeConfig(dir, { files_cleanup: { max_snapshots: 0 } })]);
     assert.equal(keepNone.status, 1);
     assert.match(keepNone.stderr, /\$\.files_cleanup\.max_snapshots: must be a whole number from 1/);
+    const unknownFeature = runCoco([
+      'node',
+      '--config',
+      await writeNodeConfig(dir, { network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', enabled_operator_features: ['SnapshotRead', 'LedgerWrite'] } } } }),
+    ]);
+    assert.equal(unknownFeature.status, 1);
+    assert.match(unknownFeature.stderr, /\$\.network\.rpc_interfaces\.primary\.enabled_operator_features: must be a list of "SnapshotRead", "LedgerChunkRead"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -107,6 +107,12 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   const joined = new CocoClient({ url: joiner.url, ...identity });
   t.after(() => joined.close());
+  // The joiner's interface enables no operator feature: it serves no files, and says how to.
+  for (const path of ['/node/snapshot', '/node/ledger-chunk?since=1']) {
+    const refused = await joined.request('GET', path, { allowError: true });
+    assert.equal(refused.status, 404, path);
+    assert.match(refused.json<{ error: { message: string } }>().error.message, /enabled_operator_features/);
+  }
   const after = (await client.request('POST', '/app/log/private', { body: { id: 1000, msg: 'after the join' } })).txId!;
   await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
   assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');

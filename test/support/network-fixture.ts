@@ -133,7 +133,7 @@ export class FaultNetwork {
           : { type: 'Join', join: { target_rpc_address: `${HOST}:${this.rpcPorts[0]}` } };
       const config = {
         network: {
-          rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${this.rpcPorts[i]}` } },
+          rpc_interfaces: { primary_rpc_interface: { bind_address: `${HOST}:${this.rpcPorts[i]}`, enabled_operator_features: ['SnapshotRead', 'LedgerChunkRead'] } },
           node_to_node_interface: { bind_address: `${HOST}:${nodeToNodePorts[i]}`, published_address: this.proxies[i]!.address },
         },
         ...(options.consensus && { consensus: options.consensus }),
