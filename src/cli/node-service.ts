@@ -20,6 +20,7 @@ import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
 import { handleJsonRpc } from '../ethereum/json-rpc.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
+import { downloadInRanges } from '../client/ranged-download.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
@@ -129,25 +130,23 @@ const SNAPSHOT_FETCH_ATTEMPTS = 3;
  * and waiting could block a primary that needs this node's vote).
  */
 async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity, log: (line: string) => void): Promise<LoadedSnapshot | undefined> {
-  const client = new CocoClient({ url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
-  try {
-    for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {
-      try {
-        const response = await client.request('GET', '/node/snapshot', { allowError: true });
-        if (response.status === 404) return undefined;
-        if (response.status === 200) return verifySnapshotFile(String(response.headers['x-ms-ccf-snapshot-name'] ?? ''), response.body, service.certPem, secrets);
-        log(`fetching the service's snapshot: answer ${response.status}`);
-      } catch (error) {
-        if (error instanceof CocoError && error.code === 'SnapshotInvalid') throw error;
-        log(`fetching the service's snapshot: ${(error as Error).message}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
+  const options = { url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem };
+  for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {
+    try {
+      // In ranges, as CCF's joiners do: a large state's snapshot exceeds any one response.
+      const download = await downloadInRanges(options, '/node/snapshot');
+      if (download === undefined) return undefined;
+      const name = String(download.head.headers['x-ms-ccf-snapshot-name'] ?? '');
+      log(`fetched snapshot ${name} (${download.bytes.length} bytes) from ${new URL(download.head.url).host}`);
+      return verifySnapshotFile(name, download.bytes, service.certPem, secrets);
+    } catch (error) {
+      if (error instanceof CocoError && error.code === 'SnapshotInvalid') throw error;
+      log(`fetching the service's snapshot: ${(error as Error).message}`);
     }
-    log('starting without a snapshot: the primary replicates the whole ledger');
-    return undefined;
-  } finally {
-    client.close();
+    await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
   }
+  log('starting without a snapshot: the primary replicates the whole ledger');
+  return undefined;
 }
 
 /** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */

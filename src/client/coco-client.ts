@@ -201,7 +201,7 @@ export class CocoClient {
         });
         incoming.on('end', () => {
           try {
-            settle(undefined, createResponse(incoming.statusCode ?? 0, incoming.headers, new Uint8Array(Buffer.concat(chunks, bytes))));
+            settle(undefined, createResponse(incoming.statusCode ?? 0, incoming.headers, new Uint8Array(Buffer.concat(chunks, bytes)), url.href));
           } catch (error) {
             settle(error);
           }

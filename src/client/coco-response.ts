@@ -14,6 +14,8 @@ export interface CocoResponse {
   /** Header names in lower case; repeated headers joined by ", ". */
   headers: Readonly<Record<string, string>>;
   body: Uint8Array;
+  /** The URL that answered: the one asked, or where redirects led. */
+  url: string;
   txId?: TxId;
   /** The body parsed as JSON (CocoError 'InvalidResponse' if it is not). */
   json<T = unknown>(): T;
@@ -21,7 +23,7 @@ export interface CocoResponse {
   text(): string;
 }
 
-export function createResponse(status: number, rawHeaders: IncomingHttpHeaders, body: Uint8Array): CocoResponse {
+export function createResponse(status: number, rawHeaders: IncomingHttpHeaders, body: Uint8Array, url: string): CocoResponse {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(rawHeaders)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -47,5 +49,5 @@ export function createResponse(status: number, rawHeaders: IncomingHttpHeaders, 
       throw new CocoError('InvalidResponse', `the ${status} response body is not JSON: ${JSON.stringify(bodyText.slice(0, 80))}`, { cause });
     }
   };
-  return txId === undefined ? { status, headers, body, json, text } : { status, headers, body, txId, json, text };
+  return txId === undefined ? { status, headers, body, url, json, text } : { status, headers, body, url, txId, json, text };
 }

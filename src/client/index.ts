@@ -14,6 +14,7 @@ export {
 } from './coco-client.js';
 export { TRANSACTION_ID_HEADER, type CocoResponse } from './coco-response.js';
 export { CocoRequestError, ERROR_BODY_EXCERPT_CHARS_MAX } from './request-error.js';
+export { DOWNLOAD_PIECE_BYTES_DEFAULT, downloadInRanges, type RangedDownload } from './ranged-download.js';
 export {
   COSE_CONTENT_TYPE,
   CREATED_AT_SECONDS_MAX,

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
+import { downloadInRanges } from '../../src/client/ranged-download.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
@@ -92,6 +93,13 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   t.after(() => backup.close());
   const fromBackup = await backup.request('GET', '/node/snapshot');
   assert.ok(parseSnapshotFileName(String(fromBackup.headers['x-ms-ccf-snapshot-name']))!.seqno >= latestSeqno);
+  // What a joiner does: HEAD through the redirects, then pieces from the node that has the file.
+  const pieces = await downloadInRanges({ url: sandbox.nodeUrl(1), ...identity }, '/node/snapshot', 1000);
+  assert.ok(pieces !== undefined && pieces.bytes.length > 3000, 'several pieces');
+  assert.equal(new URL(pieces.head.url).origin, sandbox.url, 'fetched from the primary');
+  const whole = await client.request('GET', new URL(pieces.head.url).pathname);
+  assert.deepEqual(pieces.bytes, whole.body);
+  await assert.rejects(downloadInRanges({ url: sandbox.url, ...identity }, '/node/snapshot', 0), /pieceBytes must be a positive whole number/);
   const unfollowed = new CocoClient({ url: sandbox.nodeUrl(1), ...identity, redirectsMax: 0 });
   t.after(() => unfollowed.close());
   await assert.rejects(unfollowed.request('GET', '/node/snapshot?since=5'), (e: Error) => e.message.includes('/node/snapshot?since=5'));
@@ -113,6 +121,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
     assert.equal(refused.status, 404, path);
     assert.match(refused.json<{ error: { message: string } }>().error.message, /enabled_operator_features/);
   }
+  assert.equal(await downloadInRanges({ url: joiner.url, ...identity }, '/node/snapshot'), undefined, 'nothing to download there');
   const after = (await client.request('POST', '/app/log/private', { body: { id: 1000, msg: 'after the join' } })).txId!;
   await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
   assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');
