@@ -143,6 +143,11 @@ export class Node {
   private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
   /** The first seqno this node holds entries of: 1, or the one after the snapshot it started from. */
   private readonly firstSeqno: number;
+
+  /** The seqno of the snapshot this node started from (CCF's startup_seqno); 0 when it holds the ledger from the start. */
+  get startupSeqno(): number {
+    return this.firstSeqno - 1;
+  }
   readonly snapshots: SnapshotDirectory;
   private lastSnapshotSeqno = 0;
   /** The snapshot being written, a slice per turn of the event loop. */

@@ -56,6 +56,16 @@ function nodeRecords(node: Node): { node_id: string; info: NodeInfo }[] {
   return result;
 }
 
+/** `https://<address>` of `interfaceName` on the Trusted node whose ID follows this node's (wrapping round); undefined when alone. */
+function nextNodeUrl(node: Node, interfaceName: string): string | undefined {
+  const others = nodeRecords(node)
+    .filter(({ node_id, info }) => node_id !== node.nodeId && info.status === 'Trusted')
+    .sort((a, b) => (a.node_id < b.node_id ? -1 : 1));
+  const next = others.find(({ node_id }) => node_id > node.nodeId) ?? others[0];
+  const address = next?.info.rpc_interfaces?.[interfaceName]?.published_address;
+  return address === undefined ? undefined : `https://${address}`;
+}
+
 function found<T>(value: T | undefined): T {
   if (value === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node is not recorded in the service');
   return value;
@@ -93,7 +103,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   }));
 
   server.add('node', 'GET', '/state', () => ({
-    body: { node_id: node.nodeId, state: 'PartOfNetwork', last_signed_seqno: node.lastSignatureSeqno, startup_seqno: 0, stop_notice: false },
+    body: { node_id: node.nodeId, state: 'PartOfNetwork', last_signed_seqno: node.lastSignatureSeqno, startup_seqno: node.startupSeqno, stop_notice: false },
   }));
   server.add('node', 'GET', '/version', () => ({ body: { ccf_version: `coco-${options.version}`, quickjs_version: 'quickjs-emscripten', unsafe: false } }));
   server.add('node', 'GET', '/network', () => {
@@ -200,6 +210,13 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const since = sinceParameter(request);
     const chunk = committedChunkHolding(node.options.ledgerDirectory, since);
     if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
+    // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
+    // on to the next node by node ID (wrapping round), until one that has the chunk answers.
+    const next = since <= node.startupSeqno ? nextNodeUrl(node, options.interfaceName) : undefined;
+    if (next !== undefined) {
+      const message = `this node started from a snapshot at seqno ${node.startupSeqno} and holds no ledger before it; redirecting to the next node`;
+      throw new RpcError(308, 'NodeCannotHandleRequest', message, { location: `${next}/node/ledger-chunk?since=${since}` });
+    }
     const primary = node.isPrimary ? undefined : options.primaryUrl();
     if (primary !== undefined) {
       throw new RpcError(308, 'NodeCannotHandleRequest', `this node has no committed ledger chunk holding seqno ${since}; redirecting to the primary`, { location: `${primary}/node/ledger-chunk?since=${since}` });

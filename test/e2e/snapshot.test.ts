@@ -105,7 +105,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   await assert.rejects(unfollowed.request('GET', '/node/snapshot?since=5'), (e: Error) => e.message.includes('/node/snapshot?since=5'));
 
   // A node joining now starts from that snapshot: its ledger begins right after it.
-  const joiner = await startJoiner(sandbox, 'joiner');
+  const joiner = await startJoiner(sandbox, 'joiner', ['LedgerChunkRead']);
   children.push(joiner.child);
   const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
   const pending = await until('the joiner to be Pending', WAIT_MS, async () =>
@@ -115,12 +115,10 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   const joined = new CocoClient({ url: joiner.url, ...identity });
   t.after(() => joined.close());
-  // The joiner's interface enables no operator feature: it serves no files, and says how to.
-  for (const path of ['/node/snapshot', '/node/ledger-chunk?since=1']) {
-    const refused = await joined.request('GET', path, { allowError: true });
-    assert.equal(refused.status, 404, path);
-    assert.match(refused.json<{ error: { message: string } }>().error.message, /enabled_operator_features/);
-  }
+  // The joiner's interface does not enable SnapshotRead: it serves no snapshot, and says how to.
+  const noSnapshot = await joined.request('GET', '/node/snapshot', { allowError: true });
+  assert.equal(noSnapshot.status, 404);
+  assert.match(noSnapshot.json<{ error: { message: string } }>().error.message, /enabled_operator_features/);
   assert.equal(await downloadInRanges({ url: joiner.url, ...identity }, '/node/snapshot'), undefined, 'nothing to download there');
   const after = (await client.request('POST', '/app/log/private', { body: { id: 1000, msg: 'after the join' } })).txId!;
   await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
@@ -128,6 +126,11 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   assert.deepEqual((await joined.request('GET', '/app/log/private?id=1000')).json(), { msg: 'after the join' });
   const snapshotSeqno = parseSnapshotFileName(readdirSync(join(joiner.dir, 'snapshots')).find((n) => n.endsWith('.committed'))!)!.seqno;
   assert.equal(listChunkFiles(join(joiner.dir, 'ledger'))[0]!.chunk.first, snapshotSeqno + 1);
+  assert.equal((await joined.request('GET', '/node/state')).json<{ startup_seqno: number }>().startup_seqno, snapshotSeqno);
+  // It holds no ledger before its snapshot: it sends a chunk request on to the next node, as CCF does.
+  const earlyChunk = await joined.request('GET', '/node/ledger-chunk?since=1');
+  assert.match(String(earlyChunk.headers['x-ms-ccf-ledger-chunk-name']), /^ledger_1-\d+\.committed$/);
+  assert.notEqual(new URL(earlyChunk.url).origin, joiner.url);
 
   // Stopped and started again, it resumes from its snapshot and the ledger after it.
   joiner.child.kill('SIGTERM');
