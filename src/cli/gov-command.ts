@@ -2,8 +2,8 @@
 // flags default to the sandbox workspace (workspace/sandbox_common: service_url, service_cert.pem,
 // member0_cert.pem, member0_privk.pem). Each change waits until it is Committed, showing progress.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAppBundle } from '../client/app-bundle-files.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -12,6 +12,7 @@ import { ACCEPT_BALLOT } from '../client/open-service.js';
 import { waitForCommit } from '../client/transactions.js';
 import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
+import { readPem, serviceEndpoint } from './service-connection.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
 
@@ -48,26 +49,15 @@ const CONNECTION_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function readPem(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new CocoError('FileUnreadable', `cannot read ${what} ${path}: pass --${what === 'service certificate' ? 'cacert' : what === 'member certificate' ? 'cert' : 'key'} or start a sandbox first`);
-  }
-}
-
 interface Connection {
   client: CocoClient;
   governance: GovernanceClient;
 }
 
 function connect(values: Record<string, string | boolean | undefined>): Connection {
-  const common = join(resolve((values.workspace as string | undefined) ?? 'workspace'), 'sandbox_common');
-  const urlFile = join(common, 'service_url');
-  const url = (values.url as string | undefined) ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : 'https://127.0.0.1:8000');
-  const caCertPem = readPem((values.cacert as string | undefined) ?? join(common, 'service_cert.pem'), 'service certificate');
-  const certPem = readPem((values.cert as string | undefined) ?? join(common, 'member0_cert.pem'), 'member certificate');
-  const keyPem = readPem((values.key as string | undefined) ?? join(common, 'member0_privk.pem'), 'key');
+  const { url, caCertPem, common } = serviceEndpoint(values);
+  const certPem = readPem((values.cert as string | undefined) ?? join(common, 'member0_cert.pem'), 'member certificate', 'cert');
+  const keyPem = readPem((values.key as string | undefined) ?? join(common, 'member0_privk.pem'), 'key', 'key');
   const client = new CocoClient({ url, caCertPem });
   return { client, governance: new GovernanceClient(client, { member: { certPem, keyPem } }) };
 }

@@ -6,7 +6,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
+import { ledgerFetch } from './ledger-fetch.js';
 import { ledgerShow } from './ledger-show.js';
+import { serviceEndpoint } from './service-connection.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
 import { runSandbox } from './sandbox.js';
@@ -22,6 +24,8 @@ Commands:
       signing node is endorsed by the service identity.
   ledger show <dir> [--tables REGEX] [--seqno N] [--json]
       Print each transaction's TxID, entry type and public writes and removes per map.
+  ledger fetch <dir> [--url URL] [--cacert PEM] [--since N]
+      Download a service's committed ledger chunks from a node into <dir>.
   sandbox [--port P] [--workspace DIR] [--members N] [--users N] [--app DIR] [--constitution FILE]
       Start a local service and open it (npm start); see coco sandbox --help.
   node --config FILE
@@ -55,6 +59,18 @@ const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seq
   --seqno N       Only the transaction with this seqno.
   --json          One JSON object per transaction (JSON Lines); keys and values as {"utf8": ...}
                   when printable, {"hex": ...} otherwise.
+`;
+
+const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
+
+Downloads the committed ledger chunks (ledger_<first>-<last>.committed) a node serves at
+/node/ledger-chunk, from the one holding seqno N (default 1) to the last committed one, into <dir>;
+then \`coco ledger verify <dir>\` audits them. The node's interface must enable the operator
+feature LedgerChunkRead (coco sandbox does).
+  --url URL        the node (default: workspace/sandbox_common/service_url, else https://127.0.0.1:8000)
+  --cacert PEM     the service certificate (default workspace/sandbox_common/service_cert.pem)
+  --since N        the first seqno wanted (default 1)
+  --workspace DIR  where the sandbox files are (default ./workspace)
 `;
 
 class UsageError extends CocoError {
@@ -120,6 +136,20 @@ async function runLedger(args: string[]): Promise<number> {
       write: (line) => process.stdout.write(`${line}\n`),
     });
     if (shown === 0) console.error('coco ledger show: no transaction matched');
+    return 0;
+  }
+  if (subcommand === 'fetch') {
+    const { values, positionals } = parse(rest, { url: { type: 'string' }, cacert: { type: 'string' }, since: { type: 'string' }, workspace: { type: 'string' } }, LEDGER_FETCH_USAGE);
+    if (values.help) return printUsage(LEDGER_FETCH_USAGE);
+    const directory = oneDirectory(positionals, LEDGER_FETCH_USAGE);
+    const sinceText = (values.since as string | undefined) ?? '1';
+    if (!/^[1-9]\d{0,14}$/.test(sinceText)) throw new UsageError(`--since takes a positive whole number, not "${sinceText}"`, LEDGER_FETCH_USAGE);
+    const { url, caCertPem } = serviceEndpoint(values);
+    const fetched = await ledgerFetch({ url, caCertPem }, directory, Number(sinceText), (line) => console.error(`coco ledger fetch: ${line}`));
+    if (fetched.lastSeqno === undefined) {
+      throw new CocoError('ResourceNotFound', `${url} has no committed ledger chunk from seqno ${sinceText} on (is LedgerChunkRead enabled on its interface?)`);
+    }
+    console.log(`fetched ${fetched.files.length} chunk(s), from the one holding seqno ${sinceText} to seqno ${fetched.lastSeqno}, into ${directory}; audit them with: coco ledger verify ${directory}`);
     return 0;
   }
   throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', USAGE);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -19,6 +20,7 @@ import type { TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
+import { runCoco } from '../support/run-cli.js';
 import { until } from '../support/until.js';
 
 const WAIT_MS = 30_000;
@@ -88,6 +90,21 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   for (const name of ['ledger_1-5', 'snapshot_1_2.committed', '..%2Fsandbox_common%2Fmember0_privk.pem']) {
     assert.equal((await client.request('GET', `/node/ledger-chunk/${name}`, { allowError: true })).status, 404, name);
   }
+  // `coco ledger fetch` downloads the committed chunks; the copy verifies offline and matches the node's files.
+  const copy = mkdtempSync(join(tmpdir(), 'coco-ledger-fetch-'));
+  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  const fetched = runCoco(['ledger', 'fetch', copy, '--url', sandbox.url, '--cacert', sandbox.file('service_cert.pem')]);
+  assert.equal(fetched.status, 0, fetched.stderr);
+  assert.match(fetched.stdout, /fetched \d+ chunk\(s\), from the one holding seqno 1 to seqno \d+/);
+  const copied = readdirSync(copy).sort();
+  assert.ok(copied.length >= 1 && copied.every((name) => name.endsWith('.committed')), copied.join(', '));
+  for (const name of copied) assert.deepEqual(readFileSync(join(copy, name)), readFileSync(join(sandbox.workspace, 'sandbox_0', 'ledger', name)), name);
+  const audited = runCoco(['ledger', 'verify', copy, '--service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(audited.status, 0, audited.stderr);
+  const nothing = runCoco(['ledger', 'fetch', copy, '--url', sandbox.url, '--cacert', sandbox.file('service_cert.pem'), '--since', '99999999']);
+  assert.equal(nothing.status, 1);
+  assert.match(nothing.stderr, /has no committed ledger chunk from seqno 99999999 on/);
+  assert.equal(runCoco(['ledger', 'fetch', copy, '--since', 'x']).status, 2);
   // A backup sends the caller to the primary, `since` kept; the client follows to the same file.
   const backup = new CocoClient({ url: sandbox.nodeUrl(1), ...identity });
   t.after(() => backup.close());
