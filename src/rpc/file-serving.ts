@@ -115,9 +115,9 @@ export async function serveFile(request: RpcRequest, path: string, headers: Reco
   }
 }
 
-/** The validators a body answers to: sha-256 (its ETag), sha-384 and sha-512, each `<name>:<hex>`. */
-function entityTags(body: Uint8Array): string[] {
-  return Object.entries(DIGESTS).map(([name, algorithm]) => `${name}:${createHash(algorithm).update(body).digest('hex')}`);
+/** The validator `<name>:<hex>` of `body` under digest `name`. */
+function entityTag(body: Uint8Array, name: DigestName): string {
+  return `${name}:${createHash(DIGESTS[name]).update(body).digest('hex')}`;
 }
 
 /** An `If-None-Match` header's entity tags, `'*'`, or undefined when it is malformed (then it is ignored, as CCF does). */
@@ -138,11 +138,13 @@ function parseIfNoneMatch(header: string): string[] | '*' | undefined {
  * with no body.
  */
 export function withEntityTag(request: RpcRequest, answer: RpcResponse): RpcResponse {
-  if (!(answer.body instanceof Uint8Array)) return answer;
-  const tags = entityTags(answer.body);
-  const headers = { ...answer.headers, etag: `"${tags[0]!}"` };
+  const body = answer.body;
+  if (!(body instanceof Uint8Array)) return answer;
+  const etag = entityTag(body, 'sha-256');
+  const headers = { ...answer.headers, etag: `"${etag}"` };
   const header = request.headers['if-none-match'];
   const wanted = typeof header === 'string' ? parseIfNoneMatch(header) : undefined;
-  if (wanted === '*' || (wanted !== undefined && wanted.some((tag) => tags.includes(tag)))) return { status: 304, headers };
-  return { ...answer, headers };
+  // The other digests are computed only for a client that names tags, and only if sha-256 missed.
+  const matched = wanted === '*' || (wanted !== undefined && (wanted.includes(etag) || (['sha-384', 'sha-512'] as const).some((name) => wanted.includes(entityTag(body, name)))));
+  return matched ? { status: 304, headers } : { ...answer, headers };
 }
