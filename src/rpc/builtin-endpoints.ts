@@ -27,9 +27,10 @@ export interface BuiltinEndpointOptions {
   operatorFeatures: ReadonlySet<OperatorFeature>;
 }
 
-/** CCF's optional `since` query parameter of the file-serving endpoints: a seqno, 0 when absent. */
-function sinceParameter(request: RpcRequest): number {
+/** CCF's `since` query parameter of the file-serving endpoints: a seqno; 0 when absent and not `required`. */
+function sinceParameter(request: RpcRequest, required: boolean): number {
   const text = request.query.get('since');
+  if (text === null && required) throw new RpcError(400, 'InvalidQueryParameterValue', "query parameter 'since' is required: the seqno the chunk must hold, e.g. ?since=1");
   if (text === null) return 0;
   const since = Number(text);
   if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since)) {
@@ -181,9 +182,11 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));
   // The latest committed snapshot (after `since`, if given), for joiners: CCF redirects to it by
   // name (308), and a backup sends the caller to the primary, whose snapshot the join will match.
+  /** The primary's URL when this node is a backup that knows it. */
+  const primaryOfBackup = () => (node.isPrimary ? undefined : options.primaryUrl());
   const findSnapshot = (request: RpcRequest) => {
-    const since = sinceParameter(request);
-    const primary = node.isPrimary ? undefined : options.primaryUrl();
+    const since = sinceParameter(request, false);
+    const primary = primaryOfBackup();
     if (primary !== undefined) {
       const location = `${primary}/node/snapshot${since > 0 ? `?since=${since}` : ''}`;
       throw new RpcError(308, 'NodeCannotHandleRequest', `this node is a backup; the primary at ${primary} has the snapshot to join from`, { location });
@@ -206,8 +209,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   // Committed ledger chunks, for backups and audits: `since` (required) names a seqno, and the
   // answer redirects to the chunk holding it; a backup without it sends the caller to the primary.
   const findChunk = (request: RpcRequest) => {
-    if (request.query.get('since') === null) throw new RpcError(400, 'InvalidQueryParameterValue', "query parameter 'since' is required: the seqno the chunk must hold, e.g. ?since=1");
-    const since = sinceParameter(request);
+    const since = sinceParameter(request, true);
     const chunk = committedChunkHolding(node.options.ledgerDirectory, since);
     if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
     // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
@@ -217,7 +219,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       const message = `this node started from a snapshot at seqno ${node.startupSeqno} and holds no ledger before it; redirecting to the next node`;
       throw new RpcError(308, 'NodeCannotHandleRequest', message, { location: `${next}/node/ledger-chunk?since=${since}` });
     }
-    const primary = node.isPrimary ? undefined : options.primaryUrl();
+    const primary = primaryOfBackup();
     if (primary !== undefined) {
       throw new RpcError(308, 'NodeCannotHandleRequest', `this node has no committed ledger chunk holding seqno ${since}; redirecting to the primary`, { location: `${primary}/node/ledger-chunk?since=${since}` });
     }
