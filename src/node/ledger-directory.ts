@@ -2,6 +2,7 @@
 // where two files claim the same seqnos. Files written aside by a recovery (`.ignored`) are skipped.
 
 import { readdirSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { parseChunkName, type ChunkName } from '../ledger/chunk-file.js';
@@ -40,11 +41,24 @@ export function listChunkFiles(directory: string, options: { allowEmpty?: boolea
   return files;
 }
 
-/** The committed chunk file (`ledger_<first>-<last>.committed`) holding `seqno`, if the directory has one. */
-export function committedChunkHolding(directory: string, seqno: number): ChunkFile | undefined {
-  return listChunkFiles(directory, { allowEmpty: true }).find(
-    ({ chunk }) => chunk.committed && chunk.suffix === undefined && chunk.first <= seqno && seqno <= (chunk.last ?? -1),
-  );
+/**
+ * The committed chunk file (`ledger_<first>-<last>.committed`) holding `seqno`, if the directory has
+ * one. Read without blocking: a node answers requests while it lists a directory of many chunks.
+ */
+export async function committedChunkHolding(directory: string, seqno: number): Promise<ChunkFile | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    throw new CocoError('LedgerDirectoryUnreadable', `cannot read ledger directory ${directory}: ${(error as Error).message}`);
+  }
+  for (const name of names) {
+    const chunk = parseChunkName(name);
+    if (chunk?.committed === true && chunk.suffix === undefined && chunk.first <= seqno && seqno <= (chunk.last ?? -1)) {
+      return { name, path: join(directory, name), chunk };
+    }
+  }
+  return undefined;
 }
 
 /** Whether `name` is a committed chunk file's name (and nothing else: no path, no suffix). */

@@ -208,9 +208,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   };
   // Committed ledger chunks, for backups and audits: `since` (required) names a seqno, and the
   // answer redirects to the chunk holding it; a backup without it sends the caller to the primary.
-  const findChunk = (request: RpcRequest) => {
+  const findChunk = async (request: RpcRequest) => {
     const since = sinceParameter(request, true);
-    const chunk = committedChunkHolding(node.options.ledgerDirectory, since);
+    const chunk = await committedChunkHolding(node.options.ledgerDirectory, since);
     if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
     // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
     // on to the next node by node ID (wrapping round), until one that has the chunk answers.
