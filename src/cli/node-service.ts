@@ -51,6 +51,7 @@ import { AppRuntime } from '../rpc/app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
 import { BufferedLog } from '../node/buffered-log.js';
 import { RpcServer } from '../rpc/rpc-server.js';
+import { SessionCounts } from '../rpc/session-caps.js';
 
 const LEDGER_SECRET_BYTES = 32;
 
@@ -376,6 +377,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   const app = new AppRuntime(jsTimeCapMs);
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
+  const sessions = new SessionCounts();
   const stopAll = async () => {
     await Promise.all(servers.map((s) => s.close()));
     forwarder.close();
@@ -388,6 +390,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
   try {
     for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
+      sessions.addInterface(name, iface.sessionCaps);
       const server = new RpcServer({
         keyPem: nodeIdentity.keyPair.privateKeyPem,
         certPem: endorsedNodeCertPem,
@@ -396,8 +399,18 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
         appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000)),
         primaryUrl,
         afterRequest: () => running.keepTime(),
+        sessions,
+        interfaceName: name,
       });
-      addBuiltinEndpoints(server, running, { version, primaryUrl, interfaceName: name, operatorFeatures: iface.enabledOperatorFeatures });
+      addBuiltinEndpoints(server, running, {
+        version,
+        primaryUrl,
+        interfaceName: name,
+        operatorFeatures: iface.enabledOperatorFeatures,
+        sessions,
+        appRuntime: app,
+        selfSignedCertPem: nodeIdentity.selfSignedCertPem,
+      });
       addGovEndpoints(server, running, governance);
       addEthereumEndpoints(server, running, { methods: ethereumMethodTable, nowSeconds: () => Math.floor(Date.now() / 1000), forward: (body) => forwarder.forward(body) });
       addJoinEndpoint(server, running, {

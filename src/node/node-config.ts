@@ -18,7 +18,14 @@ export interface InterfaceAddresses {
 export interface RpcInterfaceConfig extends InterfaceAddresses {
   /** Endpoints needing another feature answer 404 on this interface (CCF's enabled_operator_features). */
   enabledOperatorFeatures: ReadonlySet<OperatorFeature>;
+  /** CCF's max_open_sessions_soft / _hard: past these, new sessions get a 503, then are refused. */
+  sessionCaps: { soft: number; hard: number };
 }
+
+/** CCF's defaults for `max_open_sessions_soft` / `max_open_sessions_hard`. */
+export const MAX_OPEN_SESSIONS_SOFT_DEFAULT = 1000;
+export const MAX_OPEN_SESSIONS_HARD_DEFAULT = 1010;
+const MAX_OPEN_SESSIONS_LIMIT = 1_000_000;
 
 export interface MemberConfig {
   certificateFile: string;
@@ -177,6 +184,14 @@ function curveId(r: ConfigReader, value: unknown): CurveName {
   return curve;
 }
 
+function sessionCaps(r: ConfigReader, iface: Json, path: string): RpcInterfaceConfig['sessionCaps'] {
+  const soft = r.integer(iface, 'max_open_sessions_soft', path, MAX_OPEN_SESSIONS_SOFT_DEFAULT, 1, MAX_OPEN_SESSIONS_LIMIT);
+  // CCF's hard default sits just above the soft cap; a soft cap set above it raises it along.
+  const hard = r.integer(iface, 'max_open_sessions_hard', path, Math.max(MAX_OPEN_SESSIONS_HARD_DEFAULT, soft + 10), 1, MAX_OPEN_SESSIONS_LIMIT);
+  if (hard < soft) r.fail(`${path}.max_open_sessions_hard`, `must be at least max_open_sessions_soft (${soft})`);
+  return { soft, hard };
+}
+
 export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const r: ConfigReader = new ConfigReader(dirname(resolve(configFile)));
   const root = r.object(json, '$');
@@ -191,6 +206,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       bindAddress: r.address(bind, `${path}.bind_address`),
       publishedAddress: r.string(iface, 'published_address', path, true) ?? bind,
       enabledOperatorFeatures: operatorFeatures(r, iface.enabled_operator_features, `${path}.enabled_operator_features`),
+      sessionCaps: sessionCaps(r, iface, path),
     };
   }
   if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');

@@ -1,19 +1,22 @@
 // The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
-import { decodeJson, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import type { OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
+import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcHandler, RpcRequest, RpcServer } from './rpc-server.js';
+import type { SessionCounts } from './session-caps.js';
 import type { Frontend } from './route-table.js';
 
 const ALL: readonly Frontend[] = ['app', 'gov', 'node'];
@@ -25,6 +28,12 @@ export interface BuiltinEndpointOptions {
   /** The interface's name and its opt-in operator features (serving snapshots, ledger chunks). */
   interfaceName: string;
   operatorFeatures: ReadonlySet<OperatorFeature>;
+  /** The node's client sessions on all its interfaces (`/node/metrics`). */
+  sessions: SessionCounts;
+  /** The JS application's runtime, whose effective limits `/node/js_metrics` reports. */
+  appRuntime: AppRuntime;
+  /** The node's self-signed certificate, the one it joined with (`/node/self_signed_certificate`). */
+  selfSignedCertPem: string;
 }
 
 /** CCF's `since` query parameter of the file-serving endpoints: a seqno; 0 when absent and not `required`. */
@@ -164,8 +173,46 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     format: record.info.quote_info.format,
     measurement: parseVirtualQuote(record.info.quote_info).measurement,
   });
-  server.add('node', 'GET', '/quotes/self', () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) }));
-  server.add('node', 'GET', '/quotes', () => ({ body: { quotes: nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf) } }));
+  // CCF 5 renamed quotes to attestations and serves both.
+  const ownQuote = () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) });
+  const trustedQuotes = () => nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf);
+  server.add('node', 'GET', '/quotes/self', ownQuote);
+  server.add('node', 'GET', '/attestations/self', ownQuote);
+  server.add('node', 'GET', '/quotes', () => ({ body: { quotes: trustedQuotes() } }));
+  server.add('node', 'GET', '/attestations', () => ({ body: { attestations: trustedQuotes() } }));
+  server.add('node', 'GET', '/self_signed_certificate', () => ({ body: { self_signed_certificate: options.selfSignedCertPem } }));
+  server.add('node', 'GET', '/service/configuration', () => {
+    const value = readTable(node, Tables.serviceConfig);
+    if (value === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'the service has no configuration yet');
+    return { body: decodeJson(value, Tables.serviceConfig) };
+  });
+  server.add('node', 'GET', '/service/previous_identity', () => {
+    const value = readTable(node, Tables.previousServiceIdentity);
+    if (value === undefined) throw new RpcError(404, 'ResourceNotFound', 'This service is not a recovery of a previous service.');
+    return { body: { previous_service_identity: decodeJson<string>(value, Tables.previousServiceIdentity) } };
+  });
+  // The latest consensus configuration: each node's node-to-node address.
+  server.add('node', 'GET', '/config', () => {
+    const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
+    const latest = node.configurations.at(-1) ?? [];
+    return { body: Object.fromEntries(latest.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])) };
+  });
+  server.add('node', 'GET', '/metrics', () => ({ body: { sessions: options.sessions.metrics() } }));
+  server.add('node', 'GET', '/memory', () => ({ body: memoryUsage() }));
+  server.add('node', 'GET', '/js_metrics', () => {
+    const { limits, interpreters } = node.execute((tx) => ({ result: options.appRuntime.settingsFor(tx), applyWrites: false })).result;
+    return {
+      // Coco keeps no bytecode cache: modules compile when an interpreter loads them.
+      body: {
+        bytecode_size: 0,
+        bytecode_used: false,
+        max_heap_size: limits.maxHeapBytes,
+        max_stack_size: limits.maxStackBytes,
+        max_execution_time: limits.maxExecutionTimeMs,
+        max_cached_interpreters: interpreters,
+      },
+    };
+  });
   // CCF answers these on a backup with a permanent redirect (308) to the primary.
   const primaryOnly = (request: RpcRequest) => {
     if (node.isPrimary) return { status: 200 };
@@ -253,6 +300,26 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
 }
 
 /** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
+/** The single value of a table, as the node's state holds it now. */
+function readTable(node: Node, table: string): Uint8Array | undefined {
+  return node.execute((tx) => ({ result: tx.map(table).get(SINGLETON), applyWrites: false })).result;
+}
+
+const nodeToNodeAddressOf = (info: NodeInfo | undefined) => (info && nodeToNodeAddress(info)) ?? null;
+
+/**
+ * CCF's `/node/memory` fields for a Node.js process: its resident memory now and at its peak, and
+ * the most it may use (its cgroup's limit where it has one, else the machine's memory).
+ */
+function memoryUsage(): { max_total_heap_size: number; current_allocated_heap_size: number; peak_allocated_heap_size: number } {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return {
+    max_total_heap_size: constrained > 0 && constrained < Number.MAX_SAFE_INTEGER ? constrained : totalmem(),
+    current_allocated_heap_size: process.memoryUsage.rss(),
+    peak_allocated_heap_size: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
 function consensusDetails(node: Node): Record<string, unknown> {
   const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
   const role = node.role;
@@ -260,10 +327,7 @@ function consensusDetails(node: Node): Record<string, unknown> {
   return {
     configs: node.configurations.map((configuration, i) => ({
       idx: i,
-      nodes: Object.fromEntries(configuration.map((id) => {
-        const info = records.get(id);
-        return [id, { address: (info && nodeToNodeAddress(info)) ?? null }];
-      })),
+      nodes: Object.fromEntries(configuration.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])),
     })),
     membership_state: active ? 'Active' : 'Retired',
     leadership_state: role.role === 'PreCandidate' ? 'Candidate' : role.role,

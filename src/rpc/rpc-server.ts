@@ -1,7 +1,8 @@
 // The HTTPS frontend of a node: TLS with the node's service-endorsed certificate (clients trust the
 // service certificate), optional client certificates (checked per endpoint by its authentication
 // policy), bounded request bodies, routing to `/app`, `/gov` and `/node`, and CCF's error bodies
-// and `x-ms-ccf-transaction-id` header on every response. Malformed HTTP gets a 400, never a hang.
+// and `x-ms-ccf-transaction-id` header on every response. Malformed HTTP gets a 400, never a hang;
+// headers past 16 KiB a 431. Client sessions are capped and counted per interface (session-caps.ts).
 
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
+import type { SessionCounts } from './session-caps.js';
 import { TurnWrites } from './turn-writes.js';
 
 export interface RpcRequest {
@@ -64,12 +66,17 @@ export interface RpcServerOptions {
   primaryUrl?: () => string | undefined;
   /** Called once each request is answered (the node catches its consensus clock up after long ones). */
   afterRequest?: () => void;
+  /** The node's session counts, and the name of the interface this server is, with its caps there. */
+  sessions: SessionCounts;
+  interfaceName: string;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
 const HEADERS_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Request line and headers together; past it 431 RequestHeaderTooLarge (CCF's default limit too). */
+const MAX_HEADER_BYTES = 16 * 1024;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
 /** Distinct paths counted; requests for paths beyond it are not (a scan must not grow memory). */
@@ -91,19 +98,40 @@ export class RpcServer {
   private readonly server: Server;
   private readonly turns = new RequestTurns();
   private readonly writes = new TurnWrites();
+  /** Connections admitted past the soft cap (by remote address and port: the TLS socket wraps the TCP one). */
+  private readonly softCapped = new Set<string>();
 
   constructor(private readonly options: RpcServerOptions) {
     this.server = createServer(
-      { key: options.keyPem, cert: options.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+      { key: options.keyPem, cert: options.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', maxHeaderSize: MAX_HEADER_BYTES },
       (request, response) => void this.handle(request, response),
     );
     this.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
-      const body = errorBody('BadRequest', `malformed HTTP request: ${error.code ?? error.message}`);
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
+      const [status, code, message] = tooLarge
+        ? ['431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${MAX_HEADER_BYTES} bytes`]
+        : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
+      const body = errorBody(code, message);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+  }
+
+  /** CCF's session caps: past the hard cap a connection closes before TLS; past the soft cap it is answered 503. */
+  private admit(socket: Socket): void {
+    const { sessions, interfaceName } = this.options;
+    const admission = sessions.open(interfaceName);
+    if (admission === 'refuse') return void socket.destroy();
+    const key = connectionKey(socket);
+    if (admission === 'soft-capped') this.softCapped.add(key);
+    socket.once('close', () => {
+      sessions.close(interfaceName);
+      this.softCapped.delete(key);
     });
   }
 
@@ -144,12 +172,19 @@ export class RpcServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let result: RpcResponse;
     try {
+      if (this.softCapped.has(connectionKey(request.socket))) {
+        response.setHeader('connection', 'close');
+        throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
+      }
       result = await this.dispatch(request);
     } catch (error) {
       const rpcError = asRpcError(this.redirection(error, request) ?? error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
-      if (rpcError.status === 413) response.setHeader('connection', 'close');
+      if (rpcError.status === 413) {
+        response.setHeader('connection', 'close');
+        this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');
+      }
     }
     this.count(request, result.status ?? 200);
     // The TxID the state reflects now, when the request was answered, not when the answer is written.
@@ -229,6 +264,10 @@ function writeResponse(response: ServerResponse, result: RpcResponse & { txId: T
   Object.assign(headers, result.headers);
   response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(result.contentLength ?? body.length) });
   response.end(body);
+}
+
+function connectionKey(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 /** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */

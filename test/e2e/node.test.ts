@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,13 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     ]);
     assert.equal(unknownFeature.status, 1);
     assert.match(unknownFeature.stderr, /\$\.network\.rpc_interfaces\.primary\.enabled_operator_features: must be a list of "SnapshotRead", "LedgerChunkRead"/);
+    const caps = runCoco([
+      'node',
+      '--config',
+      await writeNodeConfig(dir, { network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', max_open_sessions_soft: 20, max_open_sessions_hard: 10 } } } }),
+    ]);
+    assert.equal(caps.status, 1);
+    assert.match(caps.stderr, /\$\.network\.rpc_interfaces\.primary\.max_open_sessions_hard: must be at least max_open_sessions_soft \(20\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -164,6 +172,53 @@ test('/node/quotes/self returns the virtual evidence that binds the node key, as
   const nodes = (await call(node.url, node.serviceCertPem, 'GET', '/node/quotes')).json();
   assert.equal(nodes.quotes.length, 1);
   assert.equal(nodes.quotes[0].node_id, quote.node_id);
+});
+
+test("CCF's operator endpoints: attestations, self-signed certificate, service configuration, consensus config, memory, JS and session metrics", async () => {
+  const capped = await startNode({ network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', max_open_sessions_soft: 5, max_open_sessions_hard: 7 } } } });
+  try {
+    const get = async (path: string) => {
+      const response = await call(capped.url, capped.serviceCertPem, 'GET', path);
+      assert.equal(response.status, 200, `${path}: ${response.body}`);
+      return response.json();
+    };
+    const self = await get('/node/network/nodes/self');
+    const attestation = await get('/node/attestations/self');
+    assert.deepEqual(attestation, await get('/node/quotes/self'));
+    assert.equal(attestation.node_id, self.node_id);
+    assert.deepEqual((await get('/node/attestations')).attestations, [attestation]);
+
+    const { self_signed_certificate: selfSigned } = await get('/node/self_signed_certificate');
+    const cert = new X509Certificate(selfSigned);
+    assert.ok(cert.verify(cert.publicKey), 'self-signed');
+    assert.equal(createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex'), self.node_id, 'the node key');
+
+    assert.equal((await get('/node/service/configuration')).recovery_threshold, 0);
+    const previous = await call(capped.url, capped.serviceCertPem, 'GET', '/node/service/previous_identity');
+    assert.equal(previous.status, 404);
+    assert.equal(previous.json().error.code, 'ResourceNotFound');
+
+    const config = await get('/node/config');
+    assert.deepEqual(Object.keys(config), [self.node_id]);
+    assert.match(config[self.node_id].address, /^127\.0\.0\.1:\d+$/);
+
+    const memory = await get('/node/memory');
+    assert.ok(memory.current_allocated_heap_size > 10 * 1024 * 1024, JSON.stringify(memory));
+    assert.ok(memory.peak_allocated_heap_size >= memory.current_allocated_heap_size / 2);
+    assert.ok(memory.max_total_heap_size >= memory.peak_allocated_heap_size);
+
+    const js = await get('/node/js_metrics');
+    assert.deepEqual(Object.keys(js).sort(), ['bytecode_size', 'bytecode_used', 'max_cached_interpreters', 'max_execution_time', 'max_heap_size', 'max_stack_size']);
+    assert.ok(js.max_execution_time > 0 && js.max_heap_size > 0 && js.max_cached_interpreters > 0);
+
+    const { sessions } = await get('/node/metrics');
+    assert.equal(sessions.interfaces.primary.soft_cap, 5);
+    assert.equal(sessions.interfaces.primary.hard_cap, 7);
+    assert.ok(sessions.active >= 1 && sessions.peak >= sessions.active, JSON.stringify(sessions));
+  } finally {
+    await capped.stop();
+    removeNodeDir(capped);
+  }
 });
 
 test('node_certificate.curve_id chooses the identity curve, and a bad one is refused', async () => {

@@ -1,13 +1,15 @@
 // The HTTPS frontend on its own: answers written once per loop turn still reach the right client
 // and the right request (pipelined ones in order), carry the TxID of the moment they were
 // answered, and a response Node cannot write as HTTP becomes a 500 instead of stopping the node.
+// Session caps and the error counters of `/node/metrics`, over real TLS connections.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
 import { RpcServer } from '../../src/rpc/rpc-server.js';
+import { SessionCounts } from '../../src/rpc/session-caps.js';
 import { createService, type ServiceIdentity } from '../client/tls-fixture.js';
 
 let service: ServiceIdentity;
@@ -16,10 +18,14 @@ let port: number;
 let client: CocoClient;
 let current: TxId = { view: 2, seqno: 5 };
 let onAnswered: (() => void) | undefined;
+const sessions = new SessionCounts();
 
 before(async () => {
   service = await createService();
+  sessions.addInterface('primary', { soft: 1000, hard: 1010 });
   server = new RpcServer({
+    sessions,
+    interfaceName: 'primary',
     keyPem: service.node.keyPem,
     certPem: service.node.certPem,
     maxBodyBytes: 1024,
@@ -88,4 +94,79 @@ test('a response HTTP cannot carry is a 500 InternalError, and the server keeps 
   assert.equal(bad.headers['x-bad'], undefined);
   assert.equal(bad.json<{ error: { code: string } }>().error.code, 'InternalError');
   assert.deepEqual((await client.request('GET', '/node/echo/7')).json(), { n: 7 });
+});
+
+/** A TLS connection to `port`, resolved once the handshake is done. */
+async function tlsConnection(to: number): Promise<TLSSocket> {
+  const socket = connect({ host: '127.0.0.1', port: to, ca: service.certPem, servername: '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  return socket;
+}
+
+/** Writes raw HTTP and collects everything the server sends until it closes the connection. */
+async function exchange(socket: TLSSocket, request: string): Promise<string> {
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(request);
+  await closed;
+  return text;
+}
+
+const waitFor = async (condition: () => boolean) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'condition reached');
+};
+
+test('past the soft cap a session is answered 503 SessionCapExhausted and closed; past the hard cap it is cut before TLS', async () => {
+  const capped = new SessionCounts();
+  capped.addInterface('small', { soft: 2, hard: 3 });
+  const small = new RpcServer({ sessions: capped, interfaceName: 'small', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current });
+  small.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
+  const smallPort = (await small.listen('127.0.0.1', 0)).port;
+  const open: TLSSocket[] = [];
+  try {
+    open.push(await tlsConnection(smallPort), await tlsConnection(smallPort));
+    const third = await tlsConnection(smallPort);
+    const answer = await exchange(third, 'GET /node/echo/3 HTTP/1.1\r\nhost: x\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.match(answer, /"code":"SessionCapExhausted"/);
+    assert.match(answer, /connection: close/i);
+    await waitFor(() => capped.metrics().active === 2);
+    // A soft-capped session still counts: with it, three are open and the next is cut without a handshake.
+    open.push(await tlsConnection(smallPort));
+    await assert.rejects(tlsConnection(smallPort), /ECONNRESET|socket disconnected|socket hang up/);
+    assert.deepEqual({ ...capped.metrics().interfaces.small, errors: undefined }, { active: 3, peak: 3, soft_cap: 2, hard_cap: 3, errors: undefined });
+    // Sessions that close free their places: served again.
+    for (const socket of open.splice(0)) socket.destroy();
+    await waitFor(() => capped.metrics().active === 0);
+    const again = new CocoClient({ url: `https://127.0.0.1:${smallPort}`, caCertPem: service.certPem });
+    try {
+      assert.deepEqual((await again.request('GET', '/node/echo/4')).json(), { n: 4 });
+    } finally {
+      again.close();
+    }
+  } finally {
+    for (const socket of open) socket.destroy();
+    await small.close();
+  }
+});
+
+test('headers past 16 KiB get 431 RequestHeaderTooLarge; malformed HTTP and oversized bodies are counted too', async () => {
+  const before = sessions.metrics().interfaces.primary!.errors;
+  const big = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 431 /);
+  assert.match(big, /"code":"RequestHeaderTooLarge"/);
+  const garbage = await exchange(await tlsConnection(port), 'GARBAGE / HTTP/9.9\r\n\r\n');
+  assert.match(garbage, /^HTTP\/1\.1 400 /);
+  const large = await client.request('POST', '/node/echo', { body: 'x'.repeat(2048), allowError: true });
+  assert.equal(large.status, 413);
+  const after = sessions.metrics().interfaces.primary!.errors;
+  assert.deepEqual(after, {
+    parsing: before.parsing + 1,
+    request_payload_too_large: before.request_payload_too_large + 1,
+    request_header_too_large: before.request_header_too_large + 1,
+  });
+  assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
 });
