@@ -172,7 +172,7 @@ export class RpcServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let result: RpcResponse;
     try {
-      if (this.softCapped.has(connectionKey(request.socket))) {
+      if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(request.socket))) {
         response.setHeader('connection', 'close');
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
       }
