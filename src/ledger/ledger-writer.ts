@@ -58,6 +58,16 @@ export interface ViewStart {
   fromSeqno: number;
 }
 
+/**
+ * CCF's view history vector: element i is the first seqno of view i + 1. A view without entries
+ * gets the start of the next view that has some, as CCF records it.
+ */
+export function viewStartVector(history: readonly ViewStart[]): number[] {
+  const starts: number[] = [];
+  for (const { view, fromSeqno } of history) while (starts.length < view) starts.push(fromSeqno);
+  return starts;
+}
+
 /** Where a writer continues an existing ledger. */
 export interface WriterResume {
   tree: MerkleTree;

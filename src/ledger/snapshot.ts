@@ -37,7 +37,7 @@ import { keyString } from '../kv/sorted-keys.js';
 import type { SnapshotEntry, SnapshotMap } from '../kv/store.js';
 import { domainOf, type Domain } from '../kv/write-set.js';
 import { DIGEST_BYTES, decodeEntry, encodeIv, encodePublicDomain, entryPieces, EntryType, type LedgerEntry } from './entry.js';
-import type { ViewStart } from './ledger-writer.js';
+import { viewStartVector, type ViewStart } from './ledger-writer.js';
 import { MerkleTree } from './merkle-tree.js';
 import { decodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
 import type { TxId } from './tx-id.js';
@@ -273,7 +273,6 @@ export function decodeSnapshotEntry(bytes: Uint8Array): { entry: LedgerEntry; ne
 /** CCF's view history vector from view starts, checking that they are in order and end by `seqno`. */
 function viewStarts(history: readonly ViewStart[], seqno: number, fail: (reason: string) => never): number[] {
   if (!Array.isArray(history) || history.length === 0) fail('the view history must list at least the view of the snapshot');
-  const starts: number[] = [];
   let previous: ViewStart | undefined;
   for (const start of history) {
     const { view, fromSeqno } = start;
@@ -283,10 +282,9 @@ function viewStarts(history: readonly ViewStart[], seqno: number, fail: (reason:
     if (previous !== undefined && (view <= previous.view || fromSeqno <= previous.fromSeqno)) {
       fail(`view starts must rise in both view and seqno: ${JSON.stringify(start)} follows ${JSON.stringify(previous)}`);
     }
-    while (starts.length < view) starts.push(fromSeqno);
     previous = start;
   }
-  return starts;
+  return viewStartVector(history);
 }
 
 /** View starts from CCF's vector: views that repeat the next one's start hold no transactions. */

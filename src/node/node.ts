@@ -15,7 +15,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
 import type { WriteSet } from '../kv/write-set.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
-import { LedgerWriter, type AppendResult } from '../ledger/ledger-writer.js';
+import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
@@ -746,6 +746,11 @@ export class Node {
 
   get lastSignatureSeqno(): number {
     return this.writer.lastSignatureSeqno;
+  }
+
+  /** The view of the entries from each seqno on, as this node's ledger holds them (with its snapshot's). */
+  get viewHistory(): ViewStart[] {
+    return this.writer.viewHistory;
   }
 
   status(txId: TxId): TxStatus {

@@ -5,6 +5,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
@@ -48,6 +49,24 @@ function sinceParameter(request: RpcRequest, required: boolean): number {
   return since;
 }
 
+/**
+ * CCF's `/commit` options: `view_history=true` lists the first TxID of every view, and
+ * `view_history_since=V` those from view V on; undefined when neither is given.
+ */
+function viewHistorySince(request: RpcRequest, currentView: number): number | undefined {
+  if (request.query.get('view_history') === 'true') return 1;
+  const text = request.query.get('view_history_since');
+  if (text === null) return undefined;
+  const since = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since) || since < 1) {
+    throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter view_history_since must be a view (a whole number from 1), got '${text}'`);
+  }
+  if (since > currentView) {
+    throw new RpcError(404, 'InvalidQueryParameterValue', `Invalid value for view_history_since, must be in range [1, current_term]: the current view is ${currentView}`);
+  }
+  return since;
+}
+
 function transactionIdParam(request: RpcRequest): TxId {
   const text = request.query.get('transaction_id');
   if (text === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter transaction_id is required, e.g. ?transaction_id=2.15');
@@ -61,8 +80,19 @@ function readService(node: Node): ServiceInfo {
   return result;
 }
 
-function nodeRecords(node: Node): { node_id: string; info: NodeInfo }[] {
-  const { result } = node.execute((tx) => ({ result: [...recordsOf(tx)].map(([node_id, info]) => ({ node_id, info })), applyWrites: false }));
+interface NodeRecord {
+  node_id: string;
+  info: NodeInfo;
+  /** The seqno that last wrote this record (CCF's `last_written`). */
+  written: number;
+}
+
+function nodeRecords(node: Node): NodeRecord[] {
+  const { result } = node.execute((tx) => {
+    const infos = tx.map(Tables.nodesInfo);
+    const records = [...recordsOf(tx)].map(([node_id, info]) => ({ node_id, info, written: Number(infos.getVersionOfPreviousWrite(utf8(node_id)) ?? 0) }));
+    return { result: records, applyWrites: false };
+  });
   return result;
 }
 
@@ -81,19 +111,25 @@ function found<T>(value: T | undefined): T {
   return value;
 }
 
-function describeNode(node: Node, record: { node_id: string; info: NodeInfo }): Record<string, unknown> {
+function describeNode(node: Node, record: NodeRecord): Record<string, unknown> {
   return {
     node_id: record.node_id,
     status: record.info.status,
     primary: record.node_id === node.role.leaderId,
     rpc_interfaces: record.info.rpc_interfaces,
     node_data: record.info.node_data,
-    last_written: node.lastTxId.seqno,
+    last_written: record.written,
   };
 }
 
 export function addBuiltinEndpoints(server: RpcServer, node: Node, options: BuiltinEndpointOptions): void {
-  server.add(ALL, 'GET', '/commit', () => ({ body: { transaction_id: formatTxId(node.commitTxId) } }));
+  server.add(ALL, 'GET', '/commit', (request) => {
+    const since = viewHistorySince(request, node.role.view);
+    const transaction_id = formatTxId(node.commitTxId);
+    if (since === undefined) return { body: { transaction_id } };
+    const starts = viewStartVector(node.viewHistory).slice(since - 1);
+    return { body: { transaction_id, view_history: starts.map((seqno, i) => formatTxId({ view: since + i, seqno })) } };
+  });
   for (const path of ['/tx', '/local_tx']) {
     server.add(ALL, 'GET', path, (request) => {
       const txId = transactionIdParam(request);

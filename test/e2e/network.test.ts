@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
-import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
+import { formatTxId, parseTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
 import { until } from '../support/until.js';
@@ -131,6 +131,16 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
     assert.deepEqual((await reader.request('GET', `/app/log/private?id=${id}`)).json(), { msg: `message ${id}` });
   }
   const latest = committed.at(-1)!;
+
+  // CCF's view history on /commit places every committed write in the view its TxID names.
+  const { view_history: history } = (await reader.request('GET', '/app/commit?view_history=true')).json<{ view_history: string[] }>();
+  const starts = history.map(parseTxId);
+  assert.deepEqual(starts.map((s) => s.view), starts.map((_, i) => i + 1), history.join(' '));
+  const viewOf = (seqno: number) => starts.filter((s) => s.seqno <= seqno).at(-1)!.view;
+  for (const { txId } of committed) assert.equal(viewOf(txId.seqno), txId.view, `view of ${formatTxId(txId)} in ${history.join(' ')}`);
+  assert.ok(latest.txId.view > committed[0]!.txId.view, 'writes committed in the view after the failover');
+  const since = (await reader.request('GET', `/app/commit?view_history_since=${latest.txId.view}`)).json<{ view_history: string[] }>().view_history;
+  assert.deepEqual(since, history.slice(latest.txId.view - 1));
 
   // The killed node, restarted with its configuration, rejoins as a backup and catches up.
   const dir = join(sandbox.workspace, `sandbox_${first}`);

@@ -34,6 +34,7 @@ test('a started node opens genesis as CCF does and serves /node/network over TLS
   assert.equal(nodes.nodes[0].status, 'Trusted');
   const self = await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes/self');
   assert.equal(self.json().node_id, body.primary_id);
+  assert.equal(self.json().last_written, 1, "CCF's last_written: the seqno that last wrote the node's record (genesis)");
 });
 
 test('genesis commits through its own signature: /commit, /tx and the transaction header agree', async () => {
@@ -49,6 +50,18 @@ test('genesis commits through its own signature: /commit, /tx and the transactio
   const state = (await call(node.url, node.serviceCertPem, 'GET', '/node/state')).json();
   assert.equal(state.state, 'PartOfNetwork');
   assert.equal(state.last_signed_seqno, 2);
+  // CCF's view history: the service began in view 2, view 1 holds nothing (it takes view 2's start).
+  const history = await call(node.url, node.serviceCertPem, 'GET', '/app/commit?view_history=true');
+  assert.deepEqual(history.json(), { transaction_id: '2.2', view_history: ['1.1', '2.1'] });
+  assert.deepEqual((await call(node.url, node.serviceCertPem, 'GET', '/node/commit?view_history_since=2')).json().view_history, ['2.1']);
+  const beyond = await call(node.url, node.serviceCertPem, 'GET', '/gov/commit?view_history_since=3');
+  assert.equal(beyond.status, 404);
+  assert.equal(beyond.json().error.code, 'InvalidQueryParameterValue');
+  for (const bad of ['0', 'two', '-1']) {
+    const answer = await call(node.url, node.serviceCertPem, 'GET', `/app/commit?view_history_since=${bad}`);
+    assert.equal(answer.status, 400, bad);
+    assert.equal(answer.json().error.code, 'InvalidQueryParameterValue');
+  }
 });
 
 test('bad requests get CCF error bodies: unknown path, wrong method, bad transaction id, oversized body', async () => {
