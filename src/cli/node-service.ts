@@ -39,7 +39,7 @@ import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
 import { replayLedger } from '../node/ledger-replay.js';
 import { Node, type NodeStart } from '../node/node.js';
-import { eventLoopHoldMaxMs, type NodeConfig } from '../node/node-config.js';
+import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -220,12 +220,27 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   }
 }
 
-export async function startNodeService(config: NodeConfig, version: string): Promise<RunningService> {
+/** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
+async function withFreePort<T extends InterfaceAddresses>(iface: T): Promise<T> {
+  if (iface.bindAddress.port !== 0) return iface;
+  const port = await freePort(iface.bindAddress.host);
+  return { ...iface, bindAddress: { ...iface.bindAddress, port }, publishedAddress: iface.publishedAddress.replace(/:0$/, `:${port}`) };
+}
+
+/**
+ * The configuration with every port 0 resolved: a node publishes its addresses (in the nodes table,
+ * in its join request) before it listens, and other nodes redirect and connect to what it published.
+ */
+async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
+  const rpcInterfaces = Object.fromEntries(await Promise.all(Object.entries(config.rpcInterfaces).map(async ([name, iface]) => [name, await withFreePort(iface)] as const)));
+  return { ...config, rpcInterfaces, nodeToNode: await withFreePort(config.nodeToNode) };
+}
+
+export async function startNodeService(configured: NodeConfig, version: string): Promise<RunningService> {
   const now = new Date();
   const log = new BufferedLog();
-  // A joiner publishes its node-to-node address before it listens: port 0 is resolved first.
-  const nodeToNodePort = config.nodeToNode.bindAddress.port || (await freePort(config.nodeToNode.bindAddress.host));
-  const nodeToNodeAddress = config.nodeToNode.publishedAddress.replace(/:0$/, `:${nodeToNodePort}`);
+  const config = await withFreePorts(configured);
+  const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
   const point = startingPoint(config, now);
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
@@ -237,7 +252,7 @@ export async function startNodeService(config: NodeConfig, version: string): Pro
     certificate_signing_request: nodeIdentity.csrPem,
     quote_info: quoteInfo,
     rpc_interfaces: rpcInterfacesInfo(config),
-    node_to_node_interface: { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: nodeToNodeAddress },
+    node_to_node_interface: { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress },
   };
 
   let starting: Starting;

@@ -4,7 +4,7 @@
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
-import { decodeJson, SINGLETON, Tables, type NodeInfo, type ServiceInfo } from '../governance/builtin-tables.js';
+import { decodeJson, SINGLETON, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
@@ -166,9 +166,17 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       },
     };
   });
+  // CCF's filters: status, and host and/or port matching the published address of any interface.
   server.add('node', 'GET', '/network/nodes', (request) => {
-    const status = request.query.get('status');
-    const nodes = nodeRecords(node).filter((r) => status === null || r.info.status === status);
+    const { query } = request;
+    const [status, host, port] = [query.get('status'), query.get('host'), query.get('port')];
+    if (status !== null && !NODE_STATUSES.includes(status)) {
+      throw new RpcError(400, 'InvalidQueryParameterValue', `Query parameter '${status}' is not a valid node status: use one of ${NODE_STATUSES.join(', ')}`);
+    }
+    const published = (info: NodeInfo) => Object.values(info.rpc_interfaces).map((iface) => splitAddress(iface.published_address));
+    const nodes = nodeRecords(node).filter(
+      (r) => (status === null || r.info.status === status) && published(r.info).some((a) => (host === null || a.host === host) && (port === null || a.port === port)),
+    );
     return { body: { nodes: nodes.map((r) => describeNode(node, r)) } };
   });
   const oneNode = (id: string) => {
@@ -336,6 +344,14 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
 }
 
 /** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
+const NODE_STATUSES: readonly string[] = ['Pending', 'Trusted', 'Retired'] satisfies NodeStatus[];
+
+/** `host:port` (the port after the last colon, so an IPv6 host keeps its colons). */
+function splitAddress(address: string): { host: string; port: string } {
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? { host: address, port: '' } : { host: address.slice(0, colon), port: address.slice(colon + 1) };
+}
+
 /** The single value of a table, as the node's state holds it now. */
 function readTable(node: Node, table: string): Uint8Array | undefined {
   return node.execute((tx) => ({ result: tx.map(table).get(SINGLETON), applyWrites: false })).result;

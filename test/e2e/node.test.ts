@@ -35,6 +35,17 @@ test('a started node opens genesis as CCF does and serves /node/network over TLS
   const self = await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes/self');
   assert.equal(self.json().node_id, body.primary_id);
   assert.equal(self.json().last_written, 1, "CCF's last_written: the seqno that last wrote the node's record (genesis)");
+  // CCF's filters on /node/network/nodes: status, host and port of a published address.
+  const { hostname, port } = new URL(node.url);
+  const count = async (query: string) => (await call(node.url, node.serviceCertPem, 'GET', `/node/network/nodes?${query}`)).json().nodes.length;
+  assert.equal(await count(`host=${hostname}&port=${port}`), 1);
+  assert.equal(await count(`port=${port}&status=Trusted`), 1);
+  assert.equal(await count(`port=${Number(port) + 1}`), 0);
+  assert.equal(await count('host=10.9.8.7'), 0);
+  assert.equal(await count('status=Pending'), 0);
+  const badStatus = await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes?status=Sleeping');
+  assert.equal(badStatus.status, 400);
+  assert.equal(badStatus.json().error.code, 'InvalidQueryParameterValue');
 });
 
 test('genesis commits through its own signature: /commit, /tx and the transaction header agree', async () => {
