@@ -947,7 +947,10 @@ export const actions = new Map([
       checkArgs(args, { issuer: nonEmptyString });
     },
     apply(args) {
-      if (!ccf.kv[Tables.jwtIssuers].delete(ccf.strToBuf(args.issuer))) return;
+      const key = ccf.strToBuf(args.issuer);
+      // delete() returns nothing (CCF's KvMap): ask first whether the issuer exists.
+      if (!ccf.kv[Tables.jwtIssuers].has(key)) return;
+      ccf.kv[Tables.jwtIssuers].delete(key);
       ccf.removeJwtPublicSigningKeys(args.issuer);
     },
   }],

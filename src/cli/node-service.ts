@@ -39,6 +39,7 @@ import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
 import { replayLedger } from '../node/ledger-replay.js';
 import { Node, type NodeStart } from '../node/node.js';
+import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
@@ -393,7 +394,10 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
   const sessions = new SessionCounts();
+  const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
+  jwtRefresh.start();
   const stopAll = async () => {
+    await jwtRefresh.stop();
     await Promise.all(servers.map((s) => s.close()));
     forwarder.close();
     await running.stop();
@@ -425,6 +429,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
         sessions,
         appRuntime: app,
         selfSignedCertPem: nodeIdentity.selfSignedCertPem,
+        jwtRefreshMetrics: jwtRefresh.metrics,
       });
       addGovEndpoints(server, running, governance);
       addEthereumEndpoints(server, running, { methods: ethereumMethodTable, nowSeconds: () => Math.floor(Date.now() / 1000), forward: (body) => forwarder.forward(body) });

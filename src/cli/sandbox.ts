@@ -17,7 +17,7 @@ import { writeIdentity } from './keygen.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { freePort } from './free-port.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
-import { SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
+import { JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
@@ -34,6 +34,9 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --snapshot-tx-interval N
                         snapshot every N transactions (default 10000, CCF's); each node keeps
                         its 3 newest committed snapshots
+  --jwt-key-refresh-interval-s S
+                        how often the primary fetches the keys of JWT issuers set with
+                        auto_refresh (default 1800, CCF's)
   --nodes N             number of nodes (default 3), on consecutive client ports from --port;
                         their node-to-node ports follow the client ports
 Stop it with Ctrl-C.
@@ -47,6 +50,8 @@ const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.jso
 export interface SandboxOptions {
   nodes: number;
   snapshotTxInterval: number;
+  /** CCF's --jwt-key-refresh-interval-s: how often the primary fetches auto_refresh issuers' keys. */
+  jwtKeyRefreshIntervalS: number;
   port: number;
   workspace: string;
   members: number;
@@ -73,6 +78,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
       app: { type: 'string' },
       constitution: { type: 'string', multiple: true },
       'snapshot-tx-interval': { type: 'string' },
+      'jwt-key-refresh-interval-s': { type: 'string' },
       nodes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,6 +88,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
   return {
     nodes: count(values.nodes, 'nodes', 3, 1, 15),
     snapshotTxInterval: count(values['snapshot-tx-interval'], 'snapshot-tx-interval', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
+    jwtKeyRefreshIntervalS: count(values['jwt-key-refresh-interval-s'], 'jwt-key-refresh-interval-s', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
     port: count(values.port, 'port', 8000, 0, 65535),
     workspace: resolve(values.workspace ?? 'workspace'),
     members: count(values.members, 'members', 1, 1, 16),
@@ -136,6 +143,7 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     ledger: { directory: 'ledger' },
     snapshots: { directory: 'snapshots', tx_count: options.snapshotTxInterval },
     files_cleanup: { max_snapshots: SNAPSHOTS_KEPT },
+    jwt: { key_refresh_interval_s: options.jwtKeyRefreshIntervalS },
     ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
     output_files: { pid_file: 'node.pid' },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },

@@ -70,25 +70,50 @@ interface JwkKey {
   [field: string]: unknown;
 }
 
-function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
-  const issuer = stringArg(args, 0, 'issuer');
-  const jwks = args[2] as { keys?: JwkKey[] } | undefined;
-  if (!Array.isArray(jwks?.keys)) throw new Error('jwks must be {"keys": [...]}');
+/**
+ * The keys of a JWKS (`{"keys": [...]}`, each with a kid, as a JWK or an x5c certificate) as
+ * `kid` → base64 SPKI DER; a malformed set throws, naming the key.
+ */
+export function jwksPublicKeys(jwks: unknown): Map<string, string> {
+  const keys = (jwks as { keys?: JwkKey[] } | undefined)?.keys;
+  if (!Array.isArray(keys)) throw new Error('jwks must be {"keys": [...]}');
+  const found = new Map<string, string>();
+  for (const key of keys) {
+    if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
+    if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
+    const der = Array.isArray(key.x5c) && typeof key.x5c[0] === 'string'
+      ? publicKeyDer(`-----BEGIN CERTIFICATE-----\n${key.x5c[0]}\n-----END CERTIFICATE-----\n`)
+      : publicKeyDerFromJwk(key);
+    found.set(key.kid, toBase64(der));
+  }
+  return found;
+}
+
+/** The keys `issuer` has now, as `kid` → base64 SPKI DER. */
+export function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, string> {
+  const found = new Map<string, string>();
+  tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
+    for (const entry of decodeJson<{ issuer: string; public_key: string }[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
+      if (entry.issuer === issuer) found.set(fromUtf8(key), entry.public_key);
+    }
+  });
+  return found;
+}
+
+/** Replaces the keys of `issuer` with `keys` (kid → base64 SPKI DER), as `ccf.setJwtPublicSigningKeys` does. */
+export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: ReadonlyMap<string, string>): void {
   removeJwtKeys(tx, issuer);
   const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
-  for (const key of jwks.keys) {
-    if (typeof key.kid !== 'string') throw new Error('every JWK needs a kid');
-    let der: Uint8Array;
-    if (Array.isArray(key.x5c) && typeof key.x5c[0] === 'string') {
-      der = publicKeyDer(`-----BEGIN CERTIFICATE-----\n${key.x5c[0]}\n-----END CERTIFICATE-----\n`);
-    } else {
-      der = publicKeyDerFromJwk(key);
-    }
-    const existing = table.get(utf8(key.kid));
+  for (const [kid, publicKey] of keys) {
+    const existing = table.get(utf8(kid));
     const list = existing === undefined ? [] : decodeJson<unknown[]>(existing, Tables.jwtPublicSigningKeysMetadata);
-    list.push({ public_key: toBase64(der), issuer });
-    table.set(utf8(key.kid), encodeJson(list));
+    list.push({ public_key: publicKey, issuer });
+    table.set(utf8(kid), encodeJson(list));
   }
+}
+
+function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
+  storeIssuerPublicKeys(tx, stringArg(args, 0, 'issuer'), jwksPublicKeys(args[2]));
 }
 
 function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {

@@ -56,6 +56,8 @@ export interface NodeConfig {
   consensus: { messageTimeoutMs: number; electionTimeoutMs: number; maxUncommittedTxCount: number };
   /** Where the node keeps its view and vote across restarts. */
   consensusStateFile: string;
+  /** CCF's jwt.key_refresh_interval: how often the primary fetches the keys of auto_refresh issuers. */
+  jwtKeyRefreshIntervalMs: number;
   /** CCF's snapshots.directory, snapshots.tx_count and files_cleanup.max_snapshots (unset: keep all). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
   /** The Ethereum adapter: chain ID, block gas limit, where its state lives, genesis allocation. */
@@ -100,6 +102,9 @@ export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
 export const ETHEREUM_CHAIN_ID_DEFAULT = 4242;
 /** Half of the default election timeout: an EVM run never holds a primary long enough to be deposed. */
 export const ETHEREUM_MAX_EXECUTION_MS_DEFAULT = 500;
+/** CCF's jwt.key_refresh_interval default: 30 minutes. */
+export const JWT_KEY_REFRESH_INTERVAL_S_DEFAULT = 1800;
+
 /** CCF's snapshots.tx_count. */
 export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
 
@@ -247,6 +252,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
   const consensus = r.object(root.consensus ?? {}, '$.consensus');
   const snapshots = r.object(root.snapshots ?? {}, '$.snapshots');
+  const jwt = r.object(root.jwt ?? {}, '$.jwt');
   const filesCleanup = r.object(root.files_cleanup ?? {}, '$.files_cleanup');
   const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
   const publicState = ethereum.public_state ?? false;
@@ -286,6 +292,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       publicState,
       genesisAccounts,
     },
+    jwtKeyRefreshIntervalMs: 1000 * r.integer(jwt, 'key_refresh_interval_s', '$.jwt', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
     snapshots: {
       directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
       txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),

@@ -10,6 +10,7 @@ import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
+import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import type { OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
 import type { AppRuntime } from './app-runtime.js';
@@ -35,6 +36,8 @@ export interface BuiltinEndpointOptions {
   appRuntime: AppRuntime;
   /** The node's self-signed certificate, the one it joined with (`/node/self_signed_certificate`). */
   selfSignedCertPem: string;
+  /** The counts of the JWT key auto-refresh (`/node/jwt_keys/refresh/metrics`). */
+  jwtRefreshMetrics: Readonly<JwtRefreshMetrics>;
 }
 
 /** CCF's `since` query parameter of the file-serving endpoints: a seqno; 0 when absent and not `required`. */
@@ -242,6 +245,8 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { body: Object.fromEntries(latest.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])) };
   });
   server.add('node', 'GET', '/metrics', () => ({ body: { sessions: options.sessions.metrics() } }));
+  // CCF's name, and the one it had before (`/jwt_metrics`).
+  for (const path of ['/jwt_keys/refresh/metrics', '/jwt_metrics']) server.add('node', 'GET', path, () => ({ body: { ...options.jwtRefreshMetrics } }));
   server.add('node', 'GET', '/memory', () => ({ body: memoryUsage() }));
   server.add('node', 'GET', '/js_metrics', () => {
     const { limits, interpreters } = node.execute((tx) => ({ result: options.appRuntime.settingsFor(tx), applyWrites: false })).result;

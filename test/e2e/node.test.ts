@@ -128,6 +128,9 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     const slowEvm = runCoco(['node', '--config', await writeNodeConfig(dir, { ethereum: { max_execution_time_ms: 1000 } })]);
     assert.equal(slowEvm.status, 1);
     assert.match(slowEvm.stderr, /\$\.ethereum\.max_execution_time_ms: must be below consensus\.election_timeout_ms \(1000\)/);
+    const neverRefresh = runCoco(['node', '--config', await writeNodeConfig(dir, { jwt: { key_refresh_interval_s: 0 } })]);
+    assert.equal(neverRefresh.status, 1);
+    assert.match(neverRefresh.stderr, /\$\.jwt\.key_refresh_interval_s: must be a whole number from 1/);
     const keepNone = runCoco(['node', '--config', await writeNodeConfig(dir, { files_cleanup: { max_snapshots: 0 } })]);
     assert.equal(keepNone.status, 1);
     assert.match(keepNone.stderr, /\$\.files_cleanup\.max_snapshots: must be a whole number from 1/);

@@ -19,6 +19,8 @@ import { formatTxId } from '../../src/ledger/tx-id.js';
 import { runCoco } from '../support/run-cli.js';
 import { repoRoot } from '../support/paths.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { until } from '../support/until.js';
+import { createService, reply, startServer } from '../client/tls-fixture.js';
 
 let sandbox: SandboxProcess;
 let user: CocoClient;
@@ -28,7 +30,8 @@ let memberClient: CocoClient;
 const scratch = mkdtempSync(join(tmpdir(), 'coco-service-test-'));
 
 before(async () => {
-  sandbox = await startSandbox();
+  // Issuers set with auto_refresh have their keys fetched every second here (CCF's default: 30 min).
+  sandbox = await startSandbox(['--jwt-key-refresh-interval-s', '1']);
   const ca = sandbox.pem('service_cert.pem');
   user = new CocoClient({ url: sandbox.url, caCertPem: ca, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
   anonymous = new CocoClient({ url: sandbox.url, caCertPem: ca });
@@ -152,17 +155,39 @@ test('a member adds a second user with coco gov propose and vote, and that user 
   assert.equal(JSON.parse(status.stdout).proposalState, 'Accepted');
 });
 
-test('a JWT issuer registered by governance lets bearer tokens call the jwt endpoint', async () => {
-  const key = generateKeyPair('P-256');
-  const jwk = { ...createPublicKey(key.publicKeyPem).export({ format: 'jwk' }), kid: 'e2e-key', alg: 'ES256' };
-  const proposalFile = join(scratch, 'jwt.json');
-  writeFileSync(proposalFile, JSON.stringify({ actions: [{ name: 'set_jwt_issuer', args: { issuer: 'https://login.example', auto_refresh: false, jwks: { keys: [jwk] } } }] }));
-  const proposal = JSON.parse(gov(['propose', proposalFile]).stdout);
-  const voted = gov(['vote', proposal.proposalId, '--accept']);
+/** Proposes `actions` as member0 with the CLI and votes for them; they must pass. */
+function passProposal(name: string, actions: unknown[]): void {
+  const proposalFile = join(scratch, `${name}.json`);
+  writeFileSync(proposalFile, JSON.stringify({ actions }));
+  const proposed = gov(['propose', proposalFile]);
+  assert.equal(proposed.status, 0, proposed.stderr);
+  const voted = gov(['vote', JSON.parse(proposed.stdout).proposalId, '--accept']);
   assert.equal(JSON.parse(voted.stdout).proposalState, 'Accepted', voted.stderr);
+}
+
+/** A P-256 signing key and its public JWK under `kid`. */
+function jwtKey(kid: string) {
+  const key = generateKeyPair('P-256');
+  return { key, kid, jwk: { ...createPublicKey(key.publicKeyPem).export({ format: 'jwk' }), kid, alg: 'ES256' } };
+}
+
+/** A JWT signed by `signer` for `issuer`, valid for 10 minutes, and the text before its signature. */
+function jwtFor(signer: ReturnType<typeof jwtKey>, issuer: string, subject: string): { token: string; signed: string } {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const signed = `${part({ alg: 'ES256', kid: 'e2e-key', typ: 'JWT' })}.${part({ iss: 'https://login.example', sub: 'carol', exp: Math.floor(Date.now() / 1000) + 600 })}`;
-  const token = `${signed}.${nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  const signed = `${part({ alg: 'ES256', kid: signer.kid, typ: 'JWT' })}.${part({ iss: issuer, sub: subject, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+  const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(signer.key.privateKeyPem), dsaEncoding: 'ieee-p1363' });
+  return { token: `${signed}.${signature.toString('base64url')}`, signed };
+}
+
+/** The status /app/jwt answers for a bearer token. */
+async function jwtStatus(token: string): Promise<number> {
+  return (await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${token}` }, allowError: true })).status;
+}
+
+test('a JWT issuer registered by governance lets bearer tokens call the jwt endpoint', async () => {
+  const signer = jwtKey('e2e-key');
+  passProposal('jwt', [{ name: 'set_jwt_issuer', args: { issuer: 'https://login.example', auto_refresh: false, jwks: { keys: [signer.jwk] } } }]);
+  const { token, signed } = jwtFor(signer, 'https://login.example', 'carol');
   const claims = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${token}` } });
   assert.equal(claims.json<{ sub: string }>().sub, 'carol');
   const jwks = (await anonymous.request('GET', '/gov/service/jwk?api-version=2024-07-01')).json<{ issuers: Record<string, { autoRefresh: boolean }>; keys: Record<string, { issuer: string; publicKey: string }[]> }>();
@@ -175,6 +200,50 @@ test('a JWT issuer registered by governance lets bearer tokens call the jwt endp
   const forged = await anonymous.request('GET', '/app/jwt', { headers: { authorization: `Bearer ${signed}.${Buffer.alloc(64).toString('base64url')}` }, allowError: true });
   assert.equal(forged.status, 401);
   assert.match(String(forged.headers['www-authenticate']), /Bearer/);
+});
+
+test('an issuer set with auto_refresh has its keys fetched by the primary over HTTPS, rotations included; an issuer it cannot trust keeps its keys', async () => {
+  const issuerTls = await createService();
+  let served = jwtKey('rotating-a');
+  const issuer = await startServer(issuerTls, (request, response) => {
+    if (request.url.pathname === '/.well-known/openid-configuration') return reply(response, 200, { issuer: issuer.url, jwks_uri: `${issuer.url}/keys` });
+    if (request.url.pathname === '/keys') return reply(response, 200, { keys: [served.jwk] });
+    reply(response, 404);
+  });
+  try {
+    const primary = (await anonymous.request('GET', '/node/network/nodes/primary')).json<{ rpc_interfaces: Record<string, { published_address: string }> }>();
+    const primaryClient = new CocoClient({ url: `https://${Object.values(primary.rpc_interfaces)[0]!.published_address}`, caCertPem: sandbox.pem('service_cert.pem') });
+    const metrics = async () => (await primaryClient.request('GET', '/node/jwt_keys/refresh/metrics')).json<{ attempts: number; successes: number; failures: number }>();
+    try {
+      passProposal('jwt-refresh', [
+        { name: 'set_ca_cert_bundle', args: { name: 'issuer_ca', cert_bundle: issuerTls.certPem } },
+        { name: 'set_jwt_issuer', args: { issuer: issuer.url, auto_refresh: true, ca_cert_bundle_name: 'issuer_ca' } },
+      ]);
+      const first = jwtFor(served, issuer.url, 'dave');
+      await until('the first key to be fetched', 15_000, async () => ((await jwtStatus(first.token)) === 200 ? true : undefined));
+      assert.ok(issuer.requests.some((r) => r.url.pathname === '/.well-known/openid-configuration'), 'the discovery document was read');
+      const fetched = await metrics();
+      assert.ok(fetched.successes >= 1 && fetched.attempts >= fetched.successes, JSON.stringify(fetched));
+
+      // The issuer rotates its key: the new one is taken, the old one no longer accepted.
+      served = jwtKey('rotating-b');
+      const second = jwtFor(served, issuer.url, 'erin');
+      await until('the rotated key to be fetched', 15_000, async () => ((await jwtStatus(second.token)) === 200 ? true : undefined));
+      assert.equal(await jwtStatus(first.token), 401);
+
+      // The bundle no longer vouches for the issuer's certificate: refreshes fail and the keys stay.
+      const before = await metrics();
+      passProposal('jwt-wrong-ca', [{ name: 'set_ca_cert_bundle', args: { name: 'issuer_ca', cert_bundle: (await createService()).certPem } }]);
+      await until('a refresh to fail', 15_000, async () => ((await metrics()).failures > before.failures ? true : undefined));
+      assert.equal(await jwtStatus(second.token), 200);
+      passProposal('jwt-remove', [{ name: 'remove_jwt_issuer', args: { issuer: issuer.url } }]);
+      await until('the removed issuer to be refused', 10_000, async () => ((await jwtStatus(second.token)) === 401 ? true : undefined));
+    } finally {
+      primaryClient.close();
+    }
+  } finally {
+    await issuer.close();
+  }
 });
 
 test('callers without the right certificate get 401 with CCF error bodies', async () => {

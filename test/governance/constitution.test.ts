@@ -72,11 +72,12 @@ class KvMap {
     return this;
   }
 
-  delete(key: unknown): boolean {
+  /** As CCF's (and Coco's) `delete`, returns nothing: a constitution cannot learn from it whether the key existed. */
+  delete(key: unknown): void {
     const keyHex = toHex(bytesOf(key, 'key'));
-    if (!this.#entries.has(keyHex)) return false;
+    if (!this.#entries.has(keyHex)) return;
     this.host.record({ table: this.name, keyHex, value: undefined });
-    return this.#entries.delete(keyHex);
+    this.#entries.delete(keyHex);
   }
 
   clear(): void {
