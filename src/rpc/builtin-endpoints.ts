@@ -3,7 +3,7 @@
 
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { utf8 } from '../crypto/bytes.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
@@ -146,7 +146,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     }
     return { body: node.receipt(txId) };
   });
-  server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, request.frontend, options.version) }));
+  server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version) }));
   server.add(ALL, 'GET', '/api/metrics', (request) => ({
     body: { metrics: [...server.metrics.values()].filter((m) => m.path.startsWith(`/${request.frontend}/`)) },
   }));
@@ -395,11 +395,39 @@ function consensusDetails(node: Node): Record<string, unknown> {
   };
 }
 
-/** A minimal OpenAPI 3 document listing the frontend's built-in endpoints. */
-function openApiDocument(server: RpcServer, frontend: Frontend, version: string): Record<string, unknown> {
+const DEFAULT_RESPONSES = { default: { description: 'Default response' } };
+
+/** `{name}` segments of a templated path as OpenAPI path parameters. */
+function pathParameters(path: string): Record<string, unknown>[] {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+/**
+ * The frontend's OpenAPI 3 document, paths relative to its prefix (`servers`): the built-in
+ * endpoints, and under `/app` the installed application's endpoints with the operation objects
+ * their `openapi` metadata gives (those with `openapi_hidden` left out), as CCF merges them.
+ */
+function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of server.routes.get(frontend)!.list()) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = { responses: { default: { description: 'Default response' } } };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = { responses: DEFAULT_RESPONSES };
   }
-  return { openapi: '3.0.0', info: { title: `Coco ${frontend} frontend`, version }, paths };
+  if (frontend === 'app') {
+    node.execute((tx) => {
+      tx.map(Tables.endpoints).forEach((value, key) => {
+        const [verb, ...rest] = fromUtf8(key).split(' ');
+        const path = rest.join(' ');
+        const info = decodeJson<{ openapi?: Record<string, unknown>; openapi_hidden?: boolean }>(value, Tables.endpoints);
+        if (info.openapi_hidden === true) return;
+        const parameters = pathParameters(path);
+        (paths[path] ??= {})[verb!.toLowerCase()] = {
+          ...(parameters.length > 0 && { parameters }),
+          responses: DEFAULT_RESPONSES,
+          ...info.openapi,
+        };
+      });
+      return { result: undefined, applyWrites: false };
+    });
+  }
+  return { openapi: '3.0.0', info: { title: `Coco ${frontend} frontend`, version }, servers: [{ url: `/${frontend}` }], paths };
 }

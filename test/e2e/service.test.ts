@@ -70,6 +70,13 @@ test('the installed app, its modules and per-endpoint metrics are visible as in 
   const metrics = (await anonymous.request('GET', '/app/api/metrics')).json<{ metrics: { path: string; method: string; calls: number; errors: number }[] }>();
   const entry = metrics.metrics.find((m) => m.path === '/app/log/private' && m.method === 'GET');
   assert.ok(entry && entry.calls >= 1 && entry.errors >= 1, JSON.stringify(metrics));
+  // /app/api lists the app's endpoints beside the built-in ones, paths relative to /app as in CCF.
+  const api = (await anonymous.request('GET', '/app/api')).json<{ servers: { url: string }[]; paths: Record<string, Record<string, { responses: unknown }>> }>();
+  assert.deepEqual(api.servers, [{ url: '/app' }]);
+  assert.deepEqual(Object.keys(api.paths['/log/private']!).sort(), ['delete', 'get', 'post']);
+  assert.ok(api.paths['/log/private']!.post!.responses, 'an operation has responses');
+  assert.ok(api.paths['/commit']?.get, 'built-in endpoints too');
+  assert.equal((await anonymous.request('GET', '/gov/api')).json<{ paths: Record<string, unknown> }>().paths['/log/private'], undefined, 'the app is under /app only');
 });
 
 test('a user writes private and public log entries, reads them back, and they commit', async () => {

@@ -1,0 +1,72 @@
+// `/app/api` over real TLS on a node in this process: the installed application's endpoints are
+// merged into the OpenAPI document with their `openapi` operation objects, templated paths get their
+// parameters, and `openapi_hidden` endpoints stay out, as in CCF.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { AppRuntime } from '../../src/rpc/app-runtime.js';
+import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
+import { RpcServer } from '../../src/rpc/rpc-server.js';
+import { SessionCounts } from '../../src/rpc/session-caps.js';
+import { createService } from '../client/tls-fixture.js';
+import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+
+let inProcess: InProcessNode;
+let server: RpcServer;
+let client: CocoClient;
+
+const endpoint = (extra: Record<string, unknown>) => ({ js_module: 'app.js', js_function: 'f', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', ...extra });
+
+before(async () => {
+  inProcess = startInProcessNode();
+  inProcess.node.execute((tx) => {
+    const table = tx.map(Tables.endpoints);
+    table.set(utf8('GET /records/{id}'), encodeJson(endpoint({ openapi: { summary: 'one record', responses: { 200: { description: 'the record' } } } })));
+    table.set(utf8('POST /records'), encodeJson(endpoint({ mode: 'readwrite' })));
+    table.set(utf8('GET /internal'), encodeJson(endpoint({ openapi_hidden: true })));
+    return { result: undefined, applyWrites: true };
+  });
+  const tls = await createService();
+  const sessions = new SessionCounts();
+  sessions.addInterface('primary', { soft: 10, hard: 10 });
+  server = new RpcServer({ keyPem: tls.node.keyPem, certPem: tls.node.certPem, maxBodyBytes: 1024, currentTxId: () => inProcess.node.lastTxId, sessions, interfaceName: 'primary' });
+  addBuiltinEndpoints(server, inProcess.node, {
+    version: 'test',
+    primaryUrl: () => undefined,
+    interfaceName: 'primary',
+    operatorFeatures: new Set(),
+    sessions,
+    appRuntime: new AppRuntime(),
+    selfSignedCertPem: '',
+    jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
+  });
+  const { port } = await server.listen('127.0.0.1', 0);
+  client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem });
+});
+
+after(async () => {
+  client?.close();
+  await server?.close();
+  await inProcess?.close();
+});
+
+test("/app/api merges the app's endpoints with their operation objects; hidden ones stay out", async () => {
+  const api = (await client.request('GET', '/app/api')).json<{ openapi: string; servers: unknown; paths: Record<string, Record<string, Record<string, unknown>>> }>();
+  assert.equal(api.openapi, '3.0.0');
+  assert.deepEqual(api.servers, [{ url: '/app' }]);
+  assert.deepEqual(api.paths['/records/{id}']!.get, {
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    summary: 'one record',
+    responses: { 200: { description: 'the record' } },
+  });
+  assert.deepEqual(api.paths['/records']!.post, { responses: { default: { description: 'Default response' } } });
+  assert.equal(api.paths['/internal'], undefined);
+  assert.ok(api.paths['/commit']!.get, 'the built-in endpoints are listed too');
+  const node = (await client.request('GET', '/node/api')).json<{ servers: unknown; paths: Record<string, unknown> }>();
+  assert.deepEqual(node.servers, [{ url: '/node' }]);
+  assert.equal(node.paths['/records'], undefined);
+  assert.ok(node.paths['/network']);
+});
