@@ -415,7 +415,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
         certPem: endorsedNodeCertPem,
         maxBodyBytes: config.maxBodyBytes,
         currentTxId: () => running.lastTxId,
-        appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000)),
+        appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000), { primaryUrl, backupUrl: () => backupInterfaceUrl(running, name) }),
         primaryUrl,
         afterRequest: () => running.keepTime(),
         sessions,
@@ -452,6 +452,17 @@ export async function startNodeService(configured: NodeConfig, version: string):
 
 function isTrusted(node: Node, peer: string): boolean {
   return readNodeRecords(node.store).get(peer)?.status === 'Trusted';
+}
+
+/** The published address of interface `name` on a Trusted node other than the primary, picked at random as CCF does. */
+function backupInterfaceUrl(node: Node, name: string): string | undefined {
+  const primary = node.role.leaderId;
+  const addresses = [...readNodeRecords(node.store)]
+    .filter(([id, info]) => id !== primary && info.status === 'Trusted')
+    .map(([, info]) => info.rpc_interfaces[name])
+    .filter((iface) => iface !== undefined)
+    .map((iface) => `https://${iface.published_address ?? iface.bind_address}`);
+  return addresses.length === 0 ? undefined : addresses[Math.floor(Math.random() * addresses.length)];
 }
 
 /** The primary's published address for the interface `name`, as the nodes table records it. */

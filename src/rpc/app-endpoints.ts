@@ -7,6 +7,7 @@ import { CocoError } from '../errors.js';
 import { readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
 import { JsExceptionError } from '../js/js-exception.js';
 import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
+import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -53,7 +54,29 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
   throw error;
 }
 
-export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number): RpcHandler {
+/** Where this interface's requests can be sent: the primary's and a backup's `https://host:port`, when known. */
+export interface RedirectTargets {
+  primaryUrl(): string | undefined;
+  backupUrl(): string | undefined;
+}
+
+/**
+ * CCF's endpoint `redirection_strategy`: `to_primary` sends a request that reached a backup to the
+ * primary, `to_backup` one that reached the primary to a backup (307, the same path and query; 503
+ * when no such node is known). Without one, only writes go to the primary (they cannot run here).
+ */
+function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node, targets: RedirectTargets, request: RpcRequest): void {
+  const wanted = strategy === 'to_primary' && !node.isPrimary ? 'primary' : strategy === 'to_backup' && node.isPrimary ? 'backup' : undefined;
+  if (wanted === undefined) return;
+  const target = wanted === 'primary' ? targets.primaryUrl() : targets.backupUrl();
+  if (target === undefined) {
+    throw new RpcError(503, wanted === 'primary' ? 'PrimaryNotFound' : 'BackupNotFound', `the endpoint redirects to a ${wanted}, and this node knows no ${wanted} address; retry shortly`);
+  }
+  const location = `${target}/app${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+  throw new RpcError(307, wanted === 'primary' ? 'NotPrimary' : 'NotBackup', `this endpoint is served by a ${wanted}: ${location}`, { location });
+}
+
+export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number, targets: RedirectTargets): RpcHandler {
   return async (request): Promise<RpcResponse> => {
     const path = `/app${request.path}`;
     const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;
@@ -64,6 +87,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
       if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
       checkOpen(tx);
+      checkRedirection(match.info.redirection_strategy, node, targets, request);
       // A readwrite endpoint runs on the primary only (CCF redirects it there before running it).
       if (match.info.mode === 'readwrite') node.checkCanWrite();
       const caller = authenticate({ tx, request, nowSeconds: nowSeconds() }, match.info.authn_policies) as JsValue | null;

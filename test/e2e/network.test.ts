@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -27,9 +27,13 @@ function userClient(sandbox: SandboxProcess, url: string): CocoClient {
 
 /** One request without following redirects: status and headers as the node sent them. */
 function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unknown): Promise<{ status: number; location: string | undefined; body: string }> {
+  return rawRequest(sandbox, url, 'POST', path, body);
+}
+
+function rawRequest(sandbox: SandboxProcess, url: string, method: string, path: string, body?: unknown): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(new URL(path, url), {
-      method: 'POST',
+      method,
       ca: sandbox.pem('service_cert.pem'),
       cert: sandbox.pem('user0_cert.pem'),
       key: sandbox.pem('user0_privk.pem'),
@@ -40,7 +44,7 @@ function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unkno
       response.on('end', () => resolve({ status: response.statusCode ?? 0, location: response.headers.location, body: text }));
     });
     request.on('error', reject);
-    request.end(JSON.stringify(body));
+    request.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
@@ -155,6 +159,42 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
   reader.close();
   restarted.kill('SIGTERM');
   await once(restarted, 'exit');
+});
+
+test("an endpoint's redirection_strategy sends its requests to the primary or to a backup, as CCF's does", async (t) => {
+  const appDir = mkdtempSync(join(tmpdir(), 'coco-redirect-app-'));
+  const endpoint = (strategy?: string) => ({
+    get: { js_module: 'app.js', js_function: 'here', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', ...(strategy && { redirection_strategy: strategy }) },
+  });
+  mkdirSync(join(appDir, 'src'));
+  writeFileSync(join(appDir, 'app.json'), JSON.stringify({ endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup') } }));
+  writeFileSync(join(appDir, 'src', 'app.js'), 'export function here() { return { body: "served" }; }\n');
+  const sandbox = await startSandbox(['--nodes', '3', '--app', appDir]);
+  t.after(async () => {
+    await sandbox.stop();
+    rmSync(appDir, { recursive: true, force: true });
+  });
+  const urls = [0, 1, 2].map((i) => sandbox.nodeUrl(i));
+  const primary = await primaryIndex(sandbox, [0, 1, 2]);
+  const backups = [0, 1, 2].filter((i) => i !== primary);
+  const get = (i: number, path: string) => rawRequest(sandbox, urls[i]!, 'GET', path);
+
+  for (const i of [0, 1, 2]) assert.deepEqual({ ...(await get(i, '/app/here')), location: undefined }, { status: 200, location: undefined, body: 'served' }, `node ${i} serves /here itself`);
+  const toPrimary = await get(backups[0]!, '/app/primary?n=1');
+  assert.equal(toPrimary.status, 307, toPrimary.body);
+  assert.equal(toPrimary.location, `${urls[primary]}/app/primary?n=1`);
+  assert.equal((await get(primary, '/app/primary')).status, 200);
+  const toBackup = await get(primary, '/app/backup?n=2');
+  assert.equal(toBackup.status, 307, toBackup.body);
+  assert.ok(backups.some((i) => toBackup.location === `${urls[i]}/app/backup?n=2`), toBackup.location);
+  assert.equal((await get(backups[1]!, '/app/backup')).status, 200);
+  // The SDK follows the redirect and gets the backup's answer.
+  const client = userClient(sandbox, urls[primary]!);
+  try {
+    assert.equal((await client.request('GET', '/app/backup')).text(), 'served');
+  } finally {
+    client.close();
+  }
 });
 
 test('a JS handler that loops is stopped within half an election timeout, whatever governance allows: the primary keeps its place', async (t) => {
