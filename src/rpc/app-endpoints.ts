@@ -87,7 +87,8 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
       if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
       checkOpen(tx);
-      checkRedirection(match.info.redirection_strategy, node, targets, request);
+      // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
+      checkRedirection(match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined), node, targets, request);
       // A readwrite endpoint runs on the primary only (CCF redirects it there before running it).
       if (match.info.mode === 'readwrite') node.checkCanWrite();
       const caller = authenticate({ tx, request, nowSeconds: nowSeconds() }, match.info.authn_policies) as JsValue | null;

@@ -163,11 +163,11 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
 
 test("an endpoint's redirection_strategy sends its requests to the primary or to a backup, as CCF's does", async (t) => {
   const appDir = mkdtempSync(join(tmpdir(), 'coco-redirect-app-'));
-  const endpoint = (strategy?: string) => ({
-    get: { js_module: 'app.js', js_function: 'here', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', ...(strategy && { redirection_strategy: strategy }) },
+  const endpoint = (strategy?: string, forwarding = 'sometimes') => ({
+    get: { js_module: 'app.js', js_function: 'here', forwarding_required: forwarding, authn_policies: ['user_cert'], mode: 'readonly', ...(strategy && { redirection_strategy: strategy }) },
   });
   mkdirSync(join(appDir, 'src'));
-  writeFileSync(join(appDir, 'app.json'), JSON.stringify({ endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup') } }));
+  writeFileSync(join(appDir, 'app.json'), JSON.stringify({ endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup'), '/always': endpoint(undefined, 'always') } }));
   writeFileSync(join(appDir, 'src', 'app.js'), 'export function here() { return { body: "served" }; }\n');
   const sandbox = await startSandbox(['--nodes', '3', '--app', appDir]);
   t.after(async () => {
@@ -184,6 +184,7 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   assert.equal(toPrimary.status, 307, toPrimary.body);
   assert.equal(toPrimary.location, `${urls[primary]}/app/primary?n=1`);
   assert.equal((await get(primary, '/app/primary')).status, 200);
+  assert.equal((await get(backups[1]!, '/app/always')).location, `${urls[primary]}/app/always`, 'forwarding_required always: redirected to the primary');
   const toBackup = await get(primary, '/app/backup?n=2');
   assert.equal(toBackup.status, 307, toBackup.body);
   assert.ok(backups.some((i) => toBackup.location === `${urls[i]}/app/backup?n=2`), toBackup.location);
