@@ -288,9 +288,19 @@ export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions
 }
 
 /** True if the certificate names itself as issuer and its signature verifies with its own key. */
-export function isSelfSigned(pem: string): boolean {
-  const cert = nodeCertificate(certificateDer(pem));
+export function isSelfSigned(pemOrDer: string | Uint8Array): boolean {
+  const cert = nodeCertificate(certificateDer(pemOrDer));
   return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+}
+
+/**
+ * A root CA as OpenSSL (and so CCF's `isValidX509RootCACert`) sees one: self-signed, and either
+ * marked a CA (basicConstraints CA:TRUE) or an X.509 v1 certificate, which predates that extension.
+ */
+export function isRootCaCertificate(pemOrDer: string | Uint8Array): boolean {
+  const der = certificateDer(pemOrDer);
+  if (!isSelfSigned(der)) return false;
+  return nodeCertificate(der).ca || asnCertificate(der).tbsCertificate.version === Version.v1;
 }
 
 // ---------------------------------------------------------------------------------------------

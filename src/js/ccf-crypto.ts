@@ -24,7 +24,7 @@ import { sha256 } from '../crypto/hash.js';
 import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
 import { generateKeyPair as generateCurveKeyPair } from '../crypto/signing.js';
-import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
+import { isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 
 export interface SigningAlgorithm {
   name: string;
@@ -182,6 +182,16 @@ export function isValidX509CertBundle(pem: string): boolean {
     const certificates = splitPemBundle(pem);
     for (const certificate of certificates) parseCertificate(certificate);
     return certificates.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** CCF's `isValidX509RootCACert`: `pem` is one certificate, a self-signed root CA. */
+export function isValidX509RootCACert(pem: string): boolean {
+  try {
+    const certificates = splitPemBundle(pem);
+    return certificates.length === 1 && isRootCaCertificate(certificates[0]!);
   } catch {
     return false;
   }

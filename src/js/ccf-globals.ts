@@ -385,6 +385,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     unwrapKey: (key, unwrappingKey, name, label, aesKeySize) =>
       bridge.newBytes(ccfCrypto.unwrapKey(bytes(key), bytes(unwrappingKey), wrapAlgorithm(name, label, aesKeySize))),
     isValidX509CertBundle: (pem) => bool(ccfCrypto.isValidX509CertBundle(str(pem))),
+    isValidX509RootCACert: (pem) => bool(ccfCrypto.isValidX509RootCACert(str(pem))),
     isValidX509CertChain: (chain, trusted) =>
       bool(ccfCrypto.isValidX509CertChain(str(chain), str(trusted), anyPhase('isValidX509CertChain').host.untrustedNowMs())),
     pemToJwk: (kind, pem, isPrivate, kid) =>

@@ -328,6 +328,9 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     isValidX509CertBundle(pem) {
       return host.isValidX509CertBundle(needString(pem, 'the PEM bundle', 'isValidX509CertBundle'));
     },
+    isValidX509RootCACert(pem) {
+      return host.isValidX509RootCACert(needString(pem, 'the PEM certificate', 'isValidX509RootCACert'));
+    },
     isValidX509CertChain(chain, trusted) {
       const where = 'isValidX509CertChain';
       return host.isValidX509CertChain(needString(chain, 'the chain', where), needString(trusted, 'the trusted certificates', where));

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   constants,
   createCipheriv,
@@ -17,6 +19,7 @@ import { CocoError } from '../../src/errors.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate, issueCertificate } from '../../src/crypto/x509.js';
 import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+import { openssl, withTempFiles } from '../support/openssl.js';
 
 const CRYPTO_APP = {
   '/c.js': `
@@ -31,6 +34,7 @@ const CRYPTO_APP = {
     export const wrap = (key, wrapping, params) => c.wrapKey(key, wrapping, params);
     export const unwrap = (key, unwrapping, params) => c.unwrapKey(key, unwrapping, params);
     export const bundle = (pem) => c.isValidX509CertBundle(pem);
+    export const root = (pem) => c.isValidX509RootCACert(pem);
     export const chain = (pems, trusted) => c.isValidX509CertChain(pems, trusted);
     export const toJwk = (fn, pem, kid) => c[fn](pem, kid);
     export const toPem = (fn, jwk) => c[fn](jwk);
@@ -167,6 +171,28 @@ test('isValidX509CertBundle accepts one or more certificates and nothing else', 
   assert.equal(js.call('/c.js', 'bundle', ['garbage'], env), false);
   assert.equal(js.call('/c.js', 'bundle', [a + rsaPair.publicKey], env), false);
   assert.equal(js.call('/c.js', 'bundle', [a.replace('MI', 'XX')], env), false);
+});
+
+test('isValidX509RootCACert accepts one self-signed CA certificate, or a self-signed v1 one, and nothing else', () => {
+  const now = new Date(TEST_UNTRUSTED_NOW_MS);
+  const caKeys = generateKeyPair('P-256');
+  const ca = createSelfSignedCertificate({ subjectCn: 'root', keyPair: caKeys, validFrom: now, validityDays: 10, isCa: true });
+  const notCa = createSelfSignedCertificate({ subjectCn: 'leaf', keyPair: generateKeyPair('P-256'), validFrom: now, validityDays: 10, isCa: false });
+  const intermediate = issueCertificate({ csrPem: createCsr({ subjectCn: 'intermediate', keyPair: generateKeyPair('P-256') }), issuerCertPem: ca, issuerKeyPair: caKeys, validFrom: now, validityDays: 5, isCa: true });
+  // An X.509 v1 certificate (no extensions) that OpenSSL made: OpenSSL counts a self-signed one as a CA.
+  const v1 = withTempFiles({}, (dir) => {
+    const made = openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-subj', '/CN=v1', '-days', '2', '-config', '/dev/null', '-out', 'c.pem'], dir);
+    assert.equal(made.status, 0, made.stderr);
+    assert.match(openssl(['x509', '-in', 'c.pem', '-noout', '-text'], dir).stdout, /Version: 1 /, 'openssl made a v1 certificate');
+    return readFileSync(join(dir, 'c.pem'), 'utf8');
+  });
+  assert.equal(js.call('/c.js', 'root', [ca], env), true);
+  assert.equal(js.call('/c.js', 'root', [v1], env), true);
+  assert.equal(js.call('/c.js', 'root', [notCa], env), false, 'self-signed, not a CA');
+  assert.equal(js.call('/c.js', 'root', [intermediate], env), false, 'a CA, not self-signed');
+  assert.equal(js.call('/c.js', 'root', [ca + ca], env), false, 'one certificate only');
+  assert.equal(js.call('/c.js', 'root', ['garbage'], env), false);
+  jsError(() => js.call('/c.js', 'root', [42], env), /TypeError/);
 });
 
 test('isValidX509CertChain checks the chain against trusted certificates at host time', () => {

@@ -204,7 +204,7 @@ test('the ccf global has CCF members, the crypto namespace and the deprecated al
     ],
     crypto: [
       'digest', 'eddsaJwkToPem', 'eddsaPemToJwk', 'generateAesKey', 'generateEcdsaKeyPair', 'generateEddsaKeyPair', 'generateRsaKeyPair',
-      'isValidX509CertBundle', 'isValidX509CertChain', 'jwkToPem', 'pemToJwk', 'pubEddsaJwkToPem', 'pubEddsaPemToJwk', 'pubJwkToPem',
+      'isValidX509CertBundle', 'isValidX509CertChain', 'isValidX509RootCACert', 'jwkToPem', 'pemToJwk', 'pubEddsaJwkToPem', 'pubEddsaPemToJwk', 'pubJwkToPem',
       'pubPemToJwk', 'pubRsaJwkToPem', 'pubRsaPemToJwk', 'rsaJwkToPem', 'rsaPemToJwk', 'sign', 'unwrapKey', 'verifySignature', 'wrapKey',
     ],
     aliases: true,
