@@ -1,10 +1,15 @@
 // Governance over a real in-process node with constitutions run in QuickJS: proposals pass and
-// apply, and a constitution that throws or loops discards its transaction and records nothing.
+// apply, a constitution that throws or loops discards its transaction and records nothing, and
+// CCF's own default constitution, as a real CCF service stored it, runs unmodified.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { signGovernanceRequest } from '../../src/client/cose-signing.js';
-import { utf8 } from '../../src/crypto/bytes.js';
+import { fromUtf8, toBase64, utf8 } from '../../src/crypto/bytes.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { pemToDer } from '../../src/crypto/pem.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { CocoError } from '../../src/errors.js';
 import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
 import { authenticateMemberCose } from '../../src/governance/member-cose-identity.js';
@@ -13,14 +18,15 @@ import { Tables } from '../../src/governance/builtin-tables.js';
 import { ackStateDigest, updateStateDigest } from '../../src/governance/member-acks.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { TestHost } from '../js/js-test-host.js';
+import { realChunks } from '../support/real-ledgers.js';
 
 const CONSTITUTION_BASE = `
 export function validate(input) { const p = JSON.parse(input); return { valid: Array.isArray(p.actions), description: "needs actions" }; }
 export function apply(proposal, id) { ccf.kv["public:ccf.gov.service.config"].set(new ArrayBuffer(8), ccf.jsonCompatibleToBuf({ recovery_threshold: 7 })); }
 `;
 
-async function setUp(resolveSource: string): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
-  const instance = startInProcessNode({ constitution: CONSTITUTION_BASE + resolveSource });
+async function setUp(constitution: string): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
+  const instance = startInProcessNode({ constitution });
   await instance.node.waitForCommit(2);
   // A node caps script time below its election timeout; a short cap here keeps the looping case quick.
   const runner = await JsConstitutionRunner.create(
@@ -51,8 +57,8 @@ function digestOf(tx: Parameters<Parameters<InProcessNode['node']['execute']>[0]
   return digest;
 }
 
-function sign(instance: InProcessNode, msgType: 'proposal' | 'state_digest' | 'ack', content: string, createdAt: number): Uint8Array {
-  return signGovernanceRequest({ content: utf8(content), msgType, createdAt, signerCertPem: instance.memberCertPem, signerKeyPem: instance.memberKeyPem });
+function sign(instance: InProcessNode, msgType: 'proposal' | 'state_digest' | 'ack' | 'ballot', content: string, createdAt: number, proposalId?: string): Uint8Array {
+  return signGovernanceRequest({ content: utf8(content), msgType, createdAt, signerCertPem: instance.memberCertPem, signerKeyPem: instance.memberKeyPem, ...(proposalId && { proposalId }) });
 }
 
 function propose(setup: Awaited<ReturnType<typeof setUp>>) {
@@ -68,7 +74,7 @@ function proposalCount(instance: InProcessNode): number {
 }
 
 test('an accepted proposal is applied by the constitution in the same transaction', async (t) => {
-  const setup = await setUp('export function resolve() { return "Accepted"; }');
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Accepted"; }');
   t.after(async () => {
     setup.runner.dispose();
     await setup.instance.close();
@@ -86,7 +92,7 @@ for (const [what, resolve, reason] of [
   ['returns nonsense', 'export function resolve() { return "Maybe"; }', /invalid status value/],
 ] as const) {
   test(`a constitution whose resolve ${what} fails the proposal and records nothing`, async (t) => {
-    const setup = await setUp(resolve);
+    const setup = await setUp(CONSTITUTION_BASE + resolve);
     t.after(async () => {
       setup.runner.dispose();
       await setup.instance.close();
@@ -97,3 +103,60 @@ for (const [what, resolve, reason] of [
     assert.equal(proposalCount(setup.instance), 0);
   });
 }
+
+/** The constitution a real CCF service wrote at genesis (CCF's default one, with its operator rules). */
+function ccfConstitution(): string {
+  for (const chunk of realChunks('genesis-14')) {
+    for (const entry of chunk.decoded.entries) {
+      const write = entry.publicMaps.find((m) => m.name === Tables.constitution)?.writes[0];
+      if (write !== undefined) return JSON.parse(fromUtf8(write.value)) as string;
+    }
+  }
+  assert.fail('the genesis-14 ledger holds a constitution');
+}
+
+test("CCF's own default constitution, as a real CCF service stored it, runs unmodified: proposals, ballots and the effects it calls", async (t) => {
+  const setup = await setUp(ccfConstitution());
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const { instance, governance, createdAt } = setup;
+  const read = (table: string, key: Uint8Array) => instance.node.execute((tx) => ({ result: tx.map(table).get(key), applyWrites: false })).result;
+  /** Proposes `actions` as member0, then votes for them; returns the state the proposal ended in. */
+  const pass = (actions: unknown[]) => {
+    const created = instance.node.execute((tx) => {
+      const identity = authenticateMemberCose(tx, sign(instance, 'proposal', JSON.stringify({ actions }), createdAt.value++), { msgType: 'proposal', requireActive: true });
+      return { result: governance.create(tx, identity, instance.node.merkleRoot()), applyWrites: true };
+    }).result;
+    assert.equal(created.proposalState, 'Open', 'CCF\'s resolve waits for a majority of members');
+    const ballot = JSON.stringify({ ballot: 'export function vote (proposal, proposerId) { return true }' });
+    return instance.node.execute((tx) => {
+      const identity = authenticateMemberCose(tx, sign(instance, 'ballot', ballot, createdAt.value++, created.proposalId), { msgType: 'ballot', requireActive: true });
+      return { result: governance.submitBallot(tx, identity, created.proposalId, identity.memberId), applyWrites: true };
+    }).result.proposalState;
+  };
+
+  const now = new Date();
+  const userKeys = generateKeyPair('P-384');
+  const userCert = createSelfSignedCertificate({ subjectCn: 'user1', keyPair: userKeys, validFrom: now, validityDays: 1, isCa: false });
+  assert.equal(pass([{ name: 'set_user', args: { cert: userCert } }]), 'Accepted');
+  assert.equal(fromUtf8(read(Tables.usersCerts, utf8(certificateId(userCert)))!), userCert);
+
+  // JWT keys go through the gov effects CCF's constitution calls.
+  const issuerKeys = generateKeyPair('P-256');
+  const issuerCert = createSelfSignedCertificate({ subjectCn: 'issuer', keyPair: issuerKeys, validFrom: now, validityDays: 1, isCa: true });
+  const jwks = { keys: [{ kty: 'EC', kid: 'ccf-constitution-key', x5c: [toBase64(pemToDer(issuerCert, 'CERTIFICATE'))] }] };
+  assert.equal(pass([
+    { name: 'set_ca_cert_bundle', args: { name: 'issuer_ca', cert_bundle: issuerCert } },
+    { name: 'set_jwt_issuer', args: { issuer: 'https://login.example', key_filter: 'all', jwks } },
+  ]), 'Accepted');
+  const stored = JSON.parse(fromUtf8(read(Tables.jwtPublicSigningKeysMetadata, utf8('ccf-constitution-key'))!)) as { issuer: string }[];
+  assert.deepEqual(stored.map((key) => key.issuer), ['https://login.example']);
+  assert.equal(pass([{ name: 'remove_jwt_issuer', args: { issuer: 'https://login.example' } }]), 'Accepted');
+  assert.equal(read(Tables.jwtPublicSigningKeysMetadata, utf8('ccf-constitution-key')), undefined);
+
+  // ccf.node.transitionServiceToOpen, with the service's own identity.
+  assert.equal(pass([{ name: 'transition_service_to_open', args: { next_service_identity: instance.node.options.service.certPem } }]), 'Accepted');
+  assert.equal((JSON.parse(fromUtf8(read(Tables.serviceInfo, new Uint8Array(8))!)) as { status: string }).status, 'Open');
+});
