@@ -386,7 +386,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
   const runner = await JsConstitutionRunner.create(
     jsHost,
-    { serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, triggerLedgerChunk: () => running.requestLedgerChunk() },
+    { serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, triggerLedgerChunk: () => running.requestLedgerChunk(), triggerSnapshot: () => running.requestSnapshot() },
     { maxExecutionTimeMs: Math.min(DEFAULT_JS_LIMITS.maxExecutionTimeMs, jsTimeCapMs) },
   );
   const governance = new Governance(runner);

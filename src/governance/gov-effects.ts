@@ -20,6 +20,8 @@ export interface GovernanceHost {
   serviceCertPem: string;
   /** Close the ledger chunk at the next signature. */
   triggerLedgerChunk(): void;
+  /** Snapshot the state at the next signature, whatever snapshots.tx_count says. */
+  triggerSnapshot(): void;
 }
 
 /** Set as `CallEnv.extension` for an `apply` call: effects are refused in any other call. */
@@ -152,7 +154,11 @@ export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope
       applyHost(env).triggerLedgerChunk();
       return undefined;
     });
-    for (const name of ['triggerLedgerRekey', 'triggerRecoverySharesRefresh', 'triggerSnapshot', 'triggerACMERefresh', 'shuffleSealedShares']) {
+    scope.defineFunction(node, 'triggerSnapshot', (env) => {
+      applyHost(env).triggerSnapshot();
+      return undefined;
+    });
+    for (const name of ['triggerLedgerRekey', 'triggerRecoverySharesRefresh', 'triggerACMERefresh', 'shuffleSealedShares']) {
       scope.defineFunction(node, name, unsupported(`ccf.node.${name}`));
     }
     scope.defineFunction(network, 'getLatestLedgerSecretSeqno', (env) => {

@@ -152,6 +152,8 @@ export class Node {
   private lastSnapshotSeqno = 0;
   /** The snapshot being written, a slice per turn of the event loop. */
   private snapshotInProgress: { at: TxId; previousSnapshotSeqno: number; cancelled: boolean } | undefined;
+  /** Governance's `trigger_snapshot`: the next signature snapshots, whatever the interval says. */
+  private snapshotRequested = false;
   /** Snapshots whose evidence transaction awaits commit. */
   private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: readonly Uint8Array[] }[] = [];
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
@@ -412,7 +414,8 @@ export class Node {
     const startMs = this.options.nowMs();
     const workerMsBefore = this.nonces.handedOutMs;
     // A snapshot is taken at a signature, and the ledger chunk ends there (as CCF cuts it).
-    const snapshotDue = this.snapshotInProgress === undefined && this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount;
+    const snapshotDue = this.snapshotInProgress === undefined && (this.snapshotRequested || this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount);
+    if (snapshotDue) this.snapshotRequested = false;
     if (snapshotDue) this.writer.requestChunk();
     const result = this.writer.appendSignature(Math.floor(startMs / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
@@ -737,6 +740,11 @@ export class Node {
   /** Governance's `trigger_ledger_chunk`: the next signature closes the chunk. */
   requestLedgerChunk(): void {
     this.writer.requestChunk();
+  }
+
+  /** Governance's `trigger_snapshot`: a snapshot at the next signature (once one in progress is done). */
+  requestSnapshot(): void {
+    this.snapshotRequested = true;
   }
 
   /** The Merkle root over every transaction so far: what a transaction reading now reads. */

@@ -253,6 +253,19 @@ test('an issuer set with auto_refresh has its keys fetched by the primary over H
   }
 });
 
+test('a trigger_snapshot proposal makes the primary snapshot at the next signature, well before snapshots.tx_count', async () => {
+  // The sandbox snapshots every 10,000 transactions (CCF's default); this service has done far fewer.
+  const before = await user.request('GET', '/node/snapshot', { allowError: true });
+  assert.equal(before.status, 404, 'no snapshot yet');
+  const status = (await anonymous.request('GET', '/node/state')).json<{ last_signed_seqno: number }>();
+  passProposal('snapshot', [{ name: 'trigger_snapshot' }]);
+  const name = await until('a committed snapshot', 15_000, async () => {
+    const found = await user.request('GET', '/node/snapshot', { allowError: true });
+    return found.status === 200 ? String(found.headers['x-ms-ccf-snapshot-name']) : undefined;
+  });
+  assert.ok(Number(/^snapshot_(\d+)_/.exec(name)![1]) > status.last_signed_seqno, name);
+});
+
 test('callers without the right certificate get 401 with CCF error bodies', async () => {
   const none = await anonymous.request('GET', '/app/log/private?id=1', { allowError: true });
   assert.equal(none.status, 401);

@@ -39,6 +39,7 @@ before(async () => {
     serviceKeyPair: generateKeyPair('P-256'),
     serviceCertPem: '',
     triggerLedgerChunk: () => undefined,
+    triggerSnapshot: () => undefined,
   });
 });
 

@@ -35,6 +35,7 @@ async function setUp(constitution: string): Promise<{ instance: InProcessNode; g
       serviceKeyPair: instance.node.options.service.keyPair,
       serviceCertPem: instance.node.options.service.certPem,
       triggerLedgerChunk: () => instance.node.requestLedgerChunk(),
+      triggerSnapshot: () => instance.node.requestSnapshot(),
     },
     { maxExecutionTimeMs: 200 },
   );
