@@ -101,7 +101,10 @@ export class JwtKeyRefresh {
   /** One refresh of every auto_refresh issuer, if this node is the primary (a refresh still running is not doubled). */
   refreshOnce(): Promise<void> {
     if (!this.node.isPrimary || this.#running !== undefined) return this.#running ?? Promise.resolve();
-    this.#running = this.#refreshAll().finally(() => (this.#running = undefined));
+    // Reading the issuers fails only if the node stopped meanwhile: logged, never an unhandled rejection.
+    this.#running = this.#refreshAll()
+      .catch((error: unknown) => this.log('error', `JWT key refresh did not run: ${(error as Error).message}`))
+      .finally(() => (this.#running = undefined));
     return this.#running;
   }
 

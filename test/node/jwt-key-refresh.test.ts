@@ -1,9 +1,16 @@
-// The JWT key refresh's HTTPS fetch, against real local HTTPS servers: only the issuer's CA bundle is
-// trusted, and anything but a small JSON answer with status 200 is refused with a reason.
+// The JWT key refresh: its HTTPS fetch against real local HTTPS servers (only the issuer's CA bundle
+// is trusted; anything but a small JSON answer with status 200 is refused with a reason), and what it
+// writes on a real in-process node (the end-to-end test fetches from a real issuer).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { fetchJson } from '../../src/node/jwt-key-refresh.js';
+import { createPublicKey } from 'node:crypto';
+import { after, before, describe, it, test } from 'node:test';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { issuerPublicKeys } from '../../src/governance/gov-effects.js';
+import { fetchJson, JwtKeyRefresh } from '../../src/node/jwt-key-refresh.js';
+import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { createService, reply, startServer, type ServiceIdentity, type TestServer } from '../client/tls-fixture.js';
 
 let issuerCa: ServiceIdentity;
@@ -36,4 +43,52 @@ test('fetchJson refuses a server the bundle does not vouch for, http://, other s
   await assert.rejects(fetchJson(`${server.url}/missing`, issuerCa.certPem), /answered 404/);
   await assert.rejects(fetchJson(`${server.url}/text`, issuerCa.certPem), /did not answer JSON/);
   await assert.rejects(fetchJson(`${server.url}/huge`, issuerCa.certPem), /more than 1048576 bytes/);
+});
+
+describe('JwtKeyRefresh on a node', () => {
+  const ISSUER = 'https://issuer.example';
+  const keyPair = generateKeyPair('P-256');
+  const jwk = { ...createPublicKey(keyPair.publicKeyPem).export({ format: 'jwk' }), kid: 'k1' };
+
+  function withIssuer(): InProcessNode {
+    const instance = startInProcessNode();
+    instance.node.execute((tx) => {
+      tx.map(Tables.caCertBundles).set(utf8('roots'), encodeJson('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'));
+      tx.map(Tables.jwtIssuers).set(utf8(ISSUER), encodeJson({ auto_refresh: true, ca_cert_bundle_name: 'roots' }));
+      return { result: undefined, applyWrites: true };
+    });
+    return instance;
+  }
+
+  /** A fetch that serves a discovery document and then `keys`, as an issuer would. */
+  const serving = (keys: unknown) => async (url: string) => (url.endsWith('/.well-known/openid-configuration') ? { jwks_uri: `${ISSUER}/keys` } : keys);
+
+  it('stores the keys once, writes nothing when they have not changed, and keeps them when a key set is unusable', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    const logs: string[] = [];
+    let keys: unknown = { keys: [jwk] };
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    await refresh.refreshOnce();
+    const stored = instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
+    assert.deepEqual([...stored.keys()], ['k1']);
+    const written = instance.node.lastTxId.seqno;
+    await refresh.refreshOnce();
+    assert.equal(instance.node.lastTxId.seqno, written, 'unchanged keys: no transaction');
+    keys = { keys: [jwk, jwk] };
+    await refresh.refreshOnce();
+    assert.deepEqual(refresh.metrics, { attempts: 3, successes: 2, failures: 1 });
+    assert.match(logs.at(-1)!, /kid "k1" appears twice/);
+    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+  });
+
+  it('a refresh on a stopped node is logged, never an unhandled rejection', async () => {
+    const instance = withIssuer();
+    await instance.close();
+    const logs: string[] = [];
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), serving({ keys: [jwk] }));
+    await refresh.refreshOnce();
+    assert.equal(refresh.metrics.attempts, 0);
+    assert.match(logs.join('\n'), /JWT key refresh did not run/);
+  });
 });
