@@ -359,7 +359,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   if (starting.start.kind === 'start') {
     const members = readMembers(config);
     const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
-    running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, serviceData: config.start.serviceData });
+    running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData });
     if (config.ethereum.genesisAccounts.length > 0) {
       running.execute((tx) => {
         for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereum.maps, fromHex(address.slice(2)), balance);

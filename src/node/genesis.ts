@@ -20,11 +20,19 @@ export interface GenesisInput {
   serviceCertPem: string;
   serviceData: unknown;
   recoveryThreshold: number;
+  /** CCF's other service configuration settings at genesis; CCF's defaults where absent. */
+  configuration?: GenesisServiceConfiguration;
   members: GenesisMember[];
   constitution: string;
   nodeId: string;
   nodeInfo: NodeInfo;
   endorsedNodeCertPem: string;
+}
+
+export interface GenesisServiceConfiguration {
+  maximum_node_certificate_validity_days?: number;
+  maximum_service_certificate_validity_days?: number;
+  recent_cose_proposals_window_size?: number;
 }
 
 /** CCF's maxima for certificate validity and its window of recent proposals (replay protection). */
@@ -45,6 +53,7 @@ export function writeGenesis(tx: Transaction, input: GenesisInput): void {
     maximum_node_certificate_validity_days: CERTIFICATE_VALIDITY_DAYS_MAX,
     maximum_service_certificate_validity_days: CERTIFICATE_VALIDITY_DAYS_MAX,
     recent_cose_proposals_window_size: RECENT_COSE_PROPOSALS_WINDOW_DEFAULT,
+    ...input.configuration,
     // As in CCF, 0 means "every recovery member".
     recovery_threshold: input.recoveryThreshold === 0 ? recoveryMembers : input.recoveryThreshold,
   };

@@ -4,6 +4,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { CocoError } from '../errors.js';
+import { CERTIFICATE_VALIDITY_DAYS_MAX, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, type GenesisServiceConfiguration } from './genesis.js';
 import type { CurveName } from '../crypto/signing.js';
 
 /** CCF's opt-in operator features of an RPC interface: serving snapshots and ledger chunks. */
@@ -82,6 +83,7 @@ export interface NodeConfig {
     members: MemberConfig[];
     constitutionFiles: string[];
     recoveryThreshold: number;
+    serviceConfiguration: GenesisServiceConfiguration;
     serviceCertificateValidityDays: number;
     serviceData: unknown;
   };
@@ -111,15 +113,34 @@ export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
 type Json = Record<string, unknown>;
 
 class ConfigReader {
+  /** Every object read, with the settings read from it: any other key in it is a mistake. */
+  readonly #objects: { target: Json; path: string; read: Set<string> }[] = [];
+
   constructor(private readonly baseDir: string) {}
 
   fail(path: string, reason: string): never {
     throw new CocoError('InvalidConfig', `configuration ${path}: ${reason}`);
   }
 
+  /** The object at `path`, watched: the settings read from it are recorded for `refuseUnread`. */
   object(value: unknown, path: string): Json {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be an object');
-    return value as Json;
+    const read = new Set<string>();
+    this.#objects.push({ target: value as Json, path, read });
+    return new Proxy(value as Json, {
+      get(target, key) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key);
+      },
+    });
+  }
+
+  /** A setting nothing read is a misspelling or a CCF setting Coco does not have: say so rather than ignore it. */
+  refuseUnread(): void {
+    for (const { target, path, read } of this.#objects) {
+      const unread = Object.keys(target).find((key) => !read.has(key));
+      if (unread !== undefined) this.fail(`${path}.${unread}`, 'is not a setting Coco knows: check its name against docs/node-config.md, or remove it');
+    }
   }
 
   string(parent: Json, key: string, path: string): string;
@@ -197,6 +218,20 @@ function sessionCaps(r: ConfigReader, iface: Json, path: string): RpcInterfaceCo
   return { soft, hard };
 }
 
+/** CCF's other `service_configuration` settings, into the service's configuration at genesis. */
+function genesisServiceConfiguration(r: ConfigReader, json: Json): GenesisServiceConfiguration {
+  const path = '$.command.start.service_configuration';
+  const reconfiguration = json.reconfiguration_type;
+  if (reconfiguration !== undefined && reconfiguration !== 'OneTransaction') {
+    r.fail(`${path}.reconfiguration_type`, 'Coco reconfigures in one transaction only: "OneTransaction" (CCF\'s default)');
+  }
+  return {
+    maximum_node_certificate_validity_days: r.integer(json, 'maximum_node_certificate_validity_days', path, CERTIFICATE_VALIDITY_DAYS_MAX, 1, CERTIFICATE_VALIDITY_DAYS_MAX),
+    maximum_service_certificate_validity_days: r.integer(json, 'maximum_service_certificate_validity_days', path, CERTIFICATE_VALIDITY_DAYS_MAX, 1, CERTIFICATE_VALIDITY_DAYS_MAX),
+    recent_cose_proposals_window_size: r.integer(json, 'recent_cose_proposals_window_size', path, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, 1, 10_000),
+  };
+}
+
 export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const r: ConfigReader = new ConfigReader(dirname(resolve(configFile)));
   const root = r.object(json, '$');
@@ -223,7 +258,9 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const command = r.object(root.command, '$.command');
   if (command.type !== 'Start' && command.type !== 'Join') r.fail('$.command.type', 'must be "Start" or "Join" (recovery is not supported yet)');
   const joining = command.type === 'Join';
-  const start = joining ? {} : r.object(command.start, '$.command.start');
+  // The section the other command type uses may be there too, as in CCF's configurations.
+  const [startValue, joinValue] = [command.start, command.join];
+  const start = joining ? {} : r.object(startValue, '$.command.start');
   const membersValue = start.members;
   if (!joining && (!Array.isArray(membersValue) || membersValue.length === 0)) r.fail('$.command.start.members', 'must list at least one member');
   const members = ((membersValue ?? []) as unknown[]).map((value, i) => {
@@ -243,7 +280,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const serviceConfiguration = r.object(start.service_configuration ?? {}, '$.command.start.service_configuration');
   let join: JoinConfig | undefined;
   if (joining) {
-    const joinJson = r.object(command.join, '$.command.join');
+    const joinJson = r.object(joinValue, '$.command.join');
     const target = r.string(joinJson, 'target_rpc_address', '$.command.join');
     r.address(target, '$.command.join.target_rpc_address');
     join = { targetRpcAddress: target, retryTimeoutMs: r.integer(joinJson, 'retry_timeout_ms', '$.command.join', JOIN_RETRY_TIMEOUT_MS_DEFAULT, 10, 60_000) };
@@ -273,7 +310,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const messageTimeoutMs = r.integer(consensus, 'message_timeout_ms', '$.consensus', MESSAGE_TIMEOUT_MS_DEFAULT, 10, 60_000);
   const electionTimeoutMs = r.integer(consensus, 'election_timeout_ms', '$.consensus', ELECTION_TIMEOUT_MS_DEFAULT, 50, 600_000);
   if (electionTimeoutMs <= messageTimeoutMs) r.fail('$.consensus.election_timeout_ms', 'must exceed message_timeout_ms, or backups time out between heartbeats');
-  return {
+  const config: NodeConfig = {
     rpcInterfaces,
     nodeToNode: {
       bindAddress: r.address(nodeToNodeBind, '$.network.node_to_node_interface.bind_address'),
@@ -314,8 +351,11 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       members,
       constitutionFiles,
       recoveryThreshold: r.integer(serviceConfiguration, 'recovery_threshold', '$.command.start.service_configuration', 0, 0, 254),
+      serviceConfiguration: genesisServiceConfiguration(r, serviceConfiguration),
       serviceCertificateValidityDays: r.integer(start, 'initial_service_certificate_validity_days', '$.command.start', 1, 1, 365),
       serviceData: start.service_data ?? {},
     },
   };
+  r.refuseUnread();
+  return config;
 }

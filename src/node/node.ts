@@ -24,7 +24,7 @@ import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
 import { RaftNode, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
-import { writeGenesis, type GenesisMember } from './genesis.js';
+import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
@@ -96,6 +96,7 @@ export interface GenesisOptions {
   members: GenesisMember[];
   constitution: string;
   recoveryThreshold: number;
+  configuration?: GenesisServiceConfiguration;
   serviceData: unknown;
 }
 
@@ -265,6 +266,7 @@ export class Node {
         serviceCertPem: this.options.service.certPem,
         serviceData: options.serviceData,
         recoveryThreshold: options.recoveryThreshold,
+        ...(options.configuration && { configuration: options.configuration }),
         members: options.members,
         constitution: options.constitution,
         nodeId: this.nodeId,

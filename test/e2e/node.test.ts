@@ -128,6 +128,15 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     const slowEvm = runCoco(['node', '--config', await writeNodeConfig(dir, { ethereum: { max_execution_time_ms: 1000 } })]);
     assert.equal(slowEvm.status, 1);
     assert.match(slowEvm.stderr, /\$\.ethereum\.max_execution_time_ms: must be below consensus\.election_timeout_ms \(1000\)/);
+    const misspelt = runCoco(['node', '--config', await writeNodeConfig(dir, { consensus: { election_timeout: '5000ms' } })]);
+    assert.equal(misspelt.status, 1);
+    assert.equal(misspelt.stderr.trim().split('\n').length, 1, misspelt.stderr);
+    assert.match(misspelt.stderr, /\$\.consensus\.election_timeout: is not a setting Coco knows/);
+    const twoTransaction = runCoco(['node', '--config', await writeNodeConfig(dir, {
+      command: { type: 'Start', service_certificate_file: 'service_cert.pem', start: { members: [{ certificate_file: 'member0_cert.pem' }], constitution_files: ['constitution.js'], service_configuration: { reconfiguration_type: 'TwoTransaction' } } },
+    })]);
+    assert.equal(twoTransaction.status, 1);
+    assert.match(twoTransaction.stderr, /reconfiguration_type: Coco reconfigures in one transaction only/);
     const neverRefresh = runCoco(['node', '--config', await writeNodeConfig(dir, { jwt: { key_refresh_interval_s: 0 } })]);
     assert.equal(neverRefresh.status, 1);
     assert.match(neverRefresh.stderr, /\$\.jwt\.key_refresh_interval_s: must be a whole number from 1/);
@@ -202,7 +211,18 @@ test('/node/quotes/self returns the virtual evidence that binds the node key, as
 });
 
 test("CCF's operator endpoints: attestations, self-signed certificate, service configuration, consensus config, memory, JS and session metrics", async () => {
-  const capped = await startNode({ network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', max_open_sessions_soft: 5, max_open_sessions_hard: 7 } } } });
+  const capped = await startNode({
+    network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', max_open_sessions_soft: 5, max_open_sessions_hard: 7 } } },
+    command: {
+      type: 'Start',
+      service_certificate_file: 'service_cert.pem',
+      start: {
+        members: [{ certificate_file: 'member0_cert.pem' }],
+        constitution_files: ['constitution.js'],
+        service_configuration: { maximum_node_certificate_validity_days: 30, recent_cose_proposals_window_size: 50, reconfiguration_type: 'OneTransaction' },
+      },
+    },
+  });
   try {
     const get = async (path: string) => {
       const response = await call(capped.url, capped.serviceCertPem, 'GET', path);
@@ -220,7 +240,12 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
     assert.ok(cert.verify(cert.publicKey), 'self-signed');
     assert.equal(createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex'), self.node_id, 'the node key');
 
-    assert.equal((await get('/node/service/configuration')).recovery_threshold, 0);
+    const configuration = await get('/node/service/configuration');
+    assert.deepEqual(
+      [configuration.recovery_threshold, configuration.maximum_node_certificate_validity_days, configuration.maximum_service_certificate_validity_days, configuration.recent_cose_proposals_window_size],
+      [0, 30, 365, 50],
+      'the configuration file\'s service_configuration, CCF\'s defaults elsewhere',
+    );
     const previous = await call(capped.url, capped.serviceCertPem, 'GET', '/node/service/previous_identity');
     assert.equal(previous.status, 404);
     assert.equal(previous.json().error.code, 'ResourceNotFound');
