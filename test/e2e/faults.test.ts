@@ -67,6 +67,10 @@ function others(network: FaultNetwork, i: number): number[] {
 test('a primary cut off from the others cannot commit; the others elect a new one; healed, it steps down and its write ends Invalid', async (t) => {
   const network = await FaultNetwork.start();
   t.after(() => network.close());
+  await network.explained(() => partitionedPrimary(network));
+});
+
+async function partitionedPrimary(network: FaultNetwork): Promise<void> {
   const old = await network.primary();
   const majority = others(network, old);
 
@@ -113,7 +117,7 @@ test('a primary cut off from the others cannot commit; the others elect a new on
     assert.equal(await read(network, i, 2), undefined, `node ${i} holds no trace of the stranded write`);
     assert.equal(await read(network, i, 3), 'written by the majority');
   }
-});
+}
 
 interface Acknowledged {
   id: number;

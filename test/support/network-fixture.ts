@@ -107,9 +107,9 @@ export class FaultNetwork {
         throw error;
       }
       // What the nodes printed explains the failure; it goes with the directory.
-      const outputs = proxies.map((_, i) => `node ${i}:\n${network!.output(i).split('\n').slice(-OUTPUT_LINES_ON_FAILURE).join('\n')}`);
+      const outputs = network.outputTails();
       await network.close();
-      throw new Error(`the network did not start: ${(error as Error).message}\n${outputs.join('\n')}`, { cause: error });
+      throw new Error(`the network did not start: ${(error as Error).message}\n${outputs}`, { cause: error });
     }
   }
 
@@ -179,6 +179,20 @@ export class FaultNetwork {
   /** `https://127.0.0.1:port` of node i's RPC interface (not proxied). */
   url(i: number): string {
     return `https://${HOST}:${this.rpcPorts[i]}`;
+  }
+
+  /** The last lines each node printed: what explains a failure, gone once close() removes the directory. */
+  outputTails(): string {
+    return this.proxies.map((_, i) => `node ${i}:\n${this.output(i).split('\n').slice(-OUTPUT_LINES_ON_FAILURE).join('\n')}`).join('\n');
+  }
+
+  /** Runs a test's body; if it fails, the error carries the tail of what each node printed. */
+  async explained<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${this.outputTails()}`, { cause: error });
+    }
   }
 
   /** Everything node i printed, over all its runs. */
