@@ -12,7 +12,7 @@ import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { readNodeRecords } from '../node/service-nodes.js';
+import { readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -457,18 +457,14 @@ function isTrusted(node: Node, peer: string): boolean {
 /** The published address of interface `name` on a Trusted node other than the primary, picked at random as CCF does. */
 function backupInterfaceUrl(node: Node, name: string): string | undefined {
   const primary = node.role.leaderId;
-  const addresses = [...readNodeRecords(node.store)]
+  const urls = [...readNodeRecords(node.store)]
     .filter(([id, info]) => id !== primary && info.status === 'Trusted')
-    .map(([, info]) => info.rpc_interfaces[name])
-    .filter((iface) => iface !== undefined)
-    .map((iface) => `https://${iface.published_address ?? iface.bind_address}`);
-  return addresses.length === 0 ? undefined : addresses[Math.floor(Math.random() * addresses.length)];
+    .flatMap(([, info]) => rpcInterfaceUrl(info, name) ?? []);
+  return urls.length === 0 ? undefined : urls[Math.floor(Math.random() * urls.length)];
 }
 
 /** The primary's published address for the interface `name`, as the nodes table records it. */
 function primaryInterfaceUrl(node: Node, name: string): string | undefined {
   const primary = node.role.leaderId;
-  if (primary === undefined) return undefined;
-  const iface = readNodeRecords(node.store).get(primary)?.rpc_interfaces[name];
-  return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
+  return primary === undefined ? undefined : rpcInterfaceUrl(readNodeRecords(node.store).get(primary), name);
 }

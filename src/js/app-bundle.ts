@@ -120,6 +120,12 @@ export function endpointKey(method: string, path: string): string {
   return `${method.toUpperCase()} ${path}`;
 }
 
+/** An endpoint key's method and path ("POST /log/private" → POST, /log/private). */
+export function splitEndpointKey(key: string): { method: string; path: string } {
+  const space = key.indexOf(' ');
+  return space < 0 ? { method: key, path: '' } : { method: key.slice(0, space), path: key.slice(space + 1) };
+}
+
 /**
  * The writes `set_js_app` makes for `bundle` (after clearing both maps): one per module, one per
  * endpoint.

@@ -46,6 +46,12 @@ export function nodeToNodeAddress(info: NodeInfo): string | undefined {
   return iface?.published_address ?? iface?.bind_address;
 }
 
+/** `https://host:port` of interface `name` on the node `info` describes, as it published it. */
+export function rpcInterfaceUrl(info: NodeInfo | undefined, name: string): string | undefined {
+  const iface = info?.rpc_interfaces[name];
+  return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
+}
+
 /** Whether a write set changes the nodes table (and so, maybe, the configuration). */
 export function changesNodes(writeSet: WriteSet): boolean {
   return writeSet.public.some((map) => map.name === Tables.nodesInfo && (map.writes.length > 0 || map.removes.length > 0));

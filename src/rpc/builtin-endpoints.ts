@@ -13,6 +13,7 @@ import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import type { OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
+import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
 import { RpcError } from './rpc-error.js';
@@ -348,7 +349,6 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));
 }
 
-/** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
 const NODE_STATUSES: readonly string[] = ['Pending', 'Trusted', 'Retired'] satisfies NodeStatus[];
 
 /** `host:port` (the port after the last colon, so an IPv6 host keeps its colons). */
@@ -377,6 +377,7 @@ function memoryUsage(): { max_total_heap_size: number; current_allocated_heap_si
   };
 }
 
+/** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
 function consensusDetails(node: Node): Record<string, unknown> {
   const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
   const role = node.role;
@@ -415,12 +416,11 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
   if (frontend === 'app') {
     node.execute((tx) => {
       tx.map(Tables.endpoints).forEach((value, key) => {
-        const [verb, ...rest] = fromUtf8(key).split(' ');
-        const path = rest.join(' ');
-        const info = decodeJson<{ openapi?: Record<string, unknown>; openapi_hidden?: boolean }>(value, Tables.endpoints);
+        const { method, path } = splitEndpointKey(fromUtf8(key));
+        const info = decodeJson<Pick<EndpointInfo, 'openapi' | 'openapi_hidden'>>(value, Tables.endpoints);
         if (info.openapi_hidden === true) return;
         const parameters = pathParameters(path);
-        (paths[path] ??= {})[verb!.toLowerCase()] = {
+        (paths[path] ??= {})[method.toLowerCase()] = {
           ...(parameters.length > 0 && { parameters }),
           responses: DEFAULT_RESPONSES,
           ...info.openapi,

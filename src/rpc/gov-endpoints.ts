@@ -9,6 +9,7 @@ import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance
 import { authenticateMemberCose, type GovMessageType } from '../governance/member-cose-identity.js';
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
 import type { Transaction } from '../kv/transaction.js';
+import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { RpcError } from './rpc-error.js';
@@ -168,7 +169,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     body: read((tx) => {
       const endpoints: Record<string, Record<string, unknown>> = {};
       tx.map(Tables.endpoints).forEach((value, key) => {
-        const [verb, ...pathParts] = fromUtf8(key).split(' ');
+        const { method, path } = splitEndpointKey(fromUtf8(key));
         const info = decodeJson<Record<string, unknown>>(value, Tables.endpoints);
         const view = request.query.get('case') === 'original'
           ? info
@@ -181,7 +182,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
               mode: info.mode,
               openApi: info.openapi ?? {},
             };
-        (endpoints[pathParts.join(' ')] ??= {})[verb!.toLowerCase()] = view;
+        (endpoints[path] ??= {})[method.toLowerCase()] = view;
       });
       return { endpoints };
     }),
