@@ -37,7 +37,10 @@ import { createNodeIdentity, createServiceIdentity, endorseNode, type NodeIdenti
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
-import { replayLedger } from '../node/ledger-replay.js';
+import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
+import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
+import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
+import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig } from '../node/node-config.js';
@@ -114,6 +117,14 @@ interface Starting {
   service: ServiceIdentity;
   secrets: LedgerSecrets;
   nodeKeyPair: KeyPair;
+  /** Absent for a node an older Coco started: it published no encryption key. */
+  encryptionKeyPair: KeyPair | undefined;
+}
+
+/** A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to. */
+interface JoinerKeys {
+  join: KeyPair;
+  encryption: KeyPair;
 }
 
 /** A node that wrote a ledger, or started from a snapshot, resumes from what it has. */
@@ -151,8 +162,19 @@ async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secre
   return undefined;
 }
 
+/** Keeps what a restart needs where `config` says (see sealed-secrets.ts). */
+function seal(config: NodeConfig, starting: Omit<Starting, 'start'>): void {
+  writeSealedSecrets(config.sealedSecretsFile, {
+    ledgerSecrets: [...starting.secrets.all()],
+    serviceKeyPair: starting.service.keyPair,
+    serviceCertPem: starting.service.certPem,
+    nodeKeyPair: starting.nodeKeyPair,
+    nodeEncryptionKeyPair: starting.encryptionKeyPair,
+  });
+}
+
 /** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */
-function startingPoint(config: NodeConfig, now: Date): Starting | { join: KeyPair } {
+async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | JoinerKeys> {
   const sealed = readSealedSecrets(config.sealedSecretsFile);
   if (hasLedger(config)) {
     if (sealed === undefined) {
@@ -165,22 +187,37 @@ function startingPoint(config: NodeConfig, now: Date): Starting | { join: KeyPai
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
     const snapshot = new SnapshotDirectory(config.snapshots.directory).loadLatest(sealed.serviceCertPem, secrets);
-    let replayed;
-    try {
-      replayed = replayLedger(config.ledgerDirectory, secrets, sealed.serviceCertPem, snapshot);
-    } catch (error) {
-      if (!(error instanceof LedgerVerificationError)) throw error;
-      throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}`);
-    }
-    return { start: { kind: 'resume', replayed }, service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair };
+    const resumed = { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair, encryptionKeyPair: sealed.nodeEncryptionKeyPair };
+    const replayed = replayOwnLedger(config, resumed, snapshot);
+    // The replay may have taken a rekey's secret the node had no time to seal before it stopped.
+    seal(config, resumed);
+    return { start: { kind: 'resume', replayed }, ...resumed };
   }
-  // A joiner that was trusted but crashed before it wrote any entry asks again with the same key.
-  if (config.command === 'join') return { join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve) };
+  // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys.
+  if (config.command === 'join') {
+    return { join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve), encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()) };
+  }
+  // The RSA key is made on the thread pool while the service identity is made here.
+  const encryption = generateRsaKeyPair();
   const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays, config.curve);
   const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
-  const nodeKeyPair = generateKeyPair(config.curve);
-  writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair });
-  return { start: { kind: 'start' }, service, secrets, nodeKeyPair };
+  const started = { service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
+  seal(config, started);
+  return { start: { kind: 'start' }, ...started };
+}
+
+function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): LedgerSecretReceiver {
+  return { nodeId, encryptionPrivateKeyPem: starting.encryptionKeyPair?.privateKeyPem, secrets: starting.secrets };
+}
+
+/** Replays the node's own ledger, taking the secrets of the rekeys in it; a tampered ledger is refused. */
+function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined): ReplayedLedger {
+  try {
+    return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot);
+  } catch (error) {
+    if (!(error instanceof LedgerVerificationError)) throw error;
+    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}`);
+  }
 }
 
 function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
@@ -243,13 +280,15 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const config = await withFreePorts(configured);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
-  const point = startingPoint(config, now);
+  const point = await startingPoint(config, now);
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
+  const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
   const nodeInfo: NodeInfo = {
     status: 'Trusted',
     node_data: {},
     public_key: nodeIdentity.keyPair.publicKeyPem,
+    ...(encryptionKeyPair && { encryption_pub_key: encryptionKeyPair.publicKeyPem }),
     certificate_signing_request: nodeIdentity.csrPem,
     quote_info: quoteInfo,
     rpc_interfaces: rpcInterfacesInfo(config),
@@ -264,6 +303,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeInfo.node_to_node_interface! },
       quote_info: quoteInfo,
       certificate_signing_request: nodeIdentity.csrPem,
+      public_encryption_key: point.encryption.publicKeyPem,
       node_data: {},
     }, (line) => console.error(`coco node: ${line}`));
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
@@ -271,9 +311,10 @@ export async function startNodeService(configured: NodeConfig, version: string):
     // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
     const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => console.error(`coco node: ${line}`));
     if (snapshot !== undefined) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
-    writeSealedSecrets(config.sealedSecretsFile, { ledgerSecrets: [...secrets.all()], serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, nodeKeyPair: point.join });
-    const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayLedger(config.ledgerDirectory, secrets, service.certPem, snapshot) };
-    starting = { start, service, secrets, nodeKeyPair: point.join };
+    const joined = { service, secrets, nodeKeyPair: point.join, encryptionKeyPair: point.encryption };
+    seal(config, joined);
+    const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayOwnLedger(config, joined, snapshot) };
+    starting = { start, ...joined };
     endorsedNodeCertPem = info.endorsed_certificate;
     knownPeerAddresses = new Map(Object.entries(info.node_to_node_addresses ?? {}));
   } else {
@@ -338,6 +379,8 @@ export async function startNodeService(configured: NodeConfig, version: string):
     },
     nowMs: () => Date.now(),
     ledgerSecrets: secrets,
+    ...(starting.encryptionKeyPair && { encryptionKeyPair: starting.encryptionKeyPair }),
+    persistLedgerSecrets: () => seal(config, starting),
     start: starting.start,
     snapshots: config.snapshots,
     ...(knownPeerAddresses && { knownPeerAddresses }),
@@ -386,7 +429,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
   const runner = await JsConstitutionRunner.create(
     jsHost,
-    { serviceKeyPair: service.keyPair, serviceCertPem: service.certPem, triggerLedgerChunk: () => running.requestLedgerChunk(), triggerSnapshot: () => running.requestSnapshot() },
+    running.governanceHost(),
     { maxExecutionTimeMs: Math.min(DEFAULT_JS_LIMITS.maxExecutionTimeMs, jsTimeCapMs) },
   );
   const governance = new Governance(runner);

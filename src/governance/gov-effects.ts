@@ -22,6 +22,10 @@ export interface GovernanceHost {
   triggerLedgerChunk(): void;
   /** Snapshot the state at the next signature, whatever snapshots.tx_count says. */
   triggerSnapshot(): void;
+  /** Rotate the ledger secret: `tx` sends a new one to the Trusted nodes, applicable after it. */
+  triggerLedgerRekey(tx: Transaction): void;
+  /** The seqno the latest ledger secret applies from. */
+  latestLedgerSecretSeqno(): number;
 }
 
 /** Set as `CallEnv.extension` for an `apply` call: effects are refused in any other call. */
@@ -158,13 +162,14 @@ export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope
       applyHost(env).triggerSnapshot();
       return undefined;
     });
-    for (const name of ['triggerLedgerRekey', 'triggerRecoverySharesRefresh', 'triggerACMERefresh', 'shuffleSealedShares']) {
+    scope.defineFunction(node, 'triggerLedgerRekey', (env) => {
+      applyHost(env).triggerLedgerRekey(env.tx);
+      return undefined;
+    });
+    for (const name of ['triggerRecoverySharesRefresh', 'triggerACMERefresh', 'shuffleSealedShares']) {
       scope.defineFunction(node, name, unsupported(`ccf.node.${name}`));
     }
-    scope.defineFunction(network, 'getLatestLedgerSecretSeqno', (env) => {
-      applyHost(env);
-      return 1;
-    });
+    scope.defineFunction(network, 'getLatestLedgerSecretSeqno', (env) => applyHost(env).latestLedgerSecretSeqno());
     scope.defineFunction(network, 'generateEndorsedCertificate', (env, args) => {
       const host = applyHost(env);
       return issueCertificate({

@@ -11,8 +11,6 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  privateDecrypt,
-  publicEncrypt,
   sign as nodeSign,
   verify as nodeVerify,
   type JsonWebKey,
@@ -23,6 +21,7 @@ import { concatBytes, fromHex, plainBytes, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
+import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { generateKeyPair as generateCurveKeyPair } from '../crypto/signing.js';
 import { isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 
@@ -306,27 +305,11 @@ function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1
 }
 
 function rsaOaepWrap(key: Uint8Array, publicKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
-  const publicKey = asKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key');
-  return plainBytes(publicEncrypt(oaep(publicKey, label), key));
+  return rsaOaepEncrypt(asKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key'), key, label);
 }
 
 function rsaOaepUnwrap(wrapped: Uint8Array, privateKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
-  const privateKey = asKey(() => createPrivateKey(Buffer.from(privateKeyPem)), 'a PEM RSA private key');
-  try {
-    return plainBytes(privateDecrypt(oaep(privateKey, label), wrapped));
-  } catch (cause) {
-    throw new CocoError('UnwrapFailed', 'RSA-OAEP unwrapping failed: wrong key, wrong label or tampered data', { cause });
-  }
-}
-
-function oaep(key: KeyObject, label: Uint8Array | undefined) {
-  if (key.asymmetricKeyType !== 'rsa') throw new CocoError('InvalidKey', `RSA-OAEP needs an RSA key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
-  return {
-    key,
-    padding: constants.RSA_PKCS1_OAEP_PADDING,
-    oaepHash: 'sha256',
-    ...(label !== undefined && label.length > 0 ? { oaepLabel: label } : {}),
-  };
+  return rsaOaepDecrypt(asKey(() => createPrivateKey(Buffer.from(privateKeyPem)), 'a PEM RSA private key'), wrapped, label);
 }
 
 function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwrap'): Uint8Array {

@@ -3,6 +3,7 @@
 // secret applicable at the entry's seqno.
 
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
+import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 
 export interface LedgerSecret {
@@ -18,15 +19,43 @@ export class LedgerSecrets {
     for (const secret of initial) this.add(secret);
   }
 
+  /**
+   * Adds a secret applicable from `fromSeqno`. Adding one already held (a restarted node replaying
+   * the rekey that sent it) changes nothing; a different key for the same seqno is refused.
+   */
   add(secret: LedgerSecret): void {
     if (secret.key.length !== AES_256_KEY_BYTES) {
       throw new CocoError('InvalidKey', `a ledger secret is ${AES_256_KEY_BYTES} bytes, not ${secret.key.length}`);
+    }
+    const held = this.secrets.find((s) => s.fromSeqno === secret.fromSeqno);
+    if (held !== undefined) {
+      if (!equalBytes(held.key, secret.key)) throw new CocoError('LedgerSecretConflict', `two different ledger secrets apply from seqno ${secret.fromSeqno}`);
+      return;
     }
     const last = this.secrets.at(-1);
     if (last && secret.fromSeqno <= last.fromSeqno) {
       throw new CocoError('InvalidArgument', `ledger secrets must be added in seqno order (${secret.fromSeqno} after ${last.fromSeqno})`);
     }
     this.secrets.push({ fromSeqno: secret.fromSeqno, key: secret.key });
+  }
+
+  has(fromSeqno: number): boolean {
+    return this.secrets.some((s) => s.fromSeqno === fromSeqno);
+  }
+
+  /** The seqno the newest secret applies from (CCF's latest ledger secret seqno). */
+  get latestFromSeqno(): number {
+    return this.secrets.at(-1)?.fromSeqno ?? 0;
+  }
+
+  /**
+   * Forgets the secrets of rekeys after `seqno` (rolled back: a rekey at seqno v sends a secret
+   * applicable from v + 1). Returns whether any was forgotten.
+   */
+  rollback(seqno: number): boolean {
+    const before = this.secrets.length;
+    while (this.secrets.length > 1 && this.secrets.at(-1)!.fromSeqno > seqno + 1) this.secrets.pop();
+    return this.secrets.length !== before;
   }
 
   /** Every secret, oldest first (what a joining node receives). */

@@ -16,12 +16,12 @@ import { Store } from '../kv/store.js';
 import { decodeChunk } from '../ledger/chunk-file.js';
 import { openEntry } from '../ledger/entry-sealing.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../ledger/leaf.js';
-import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
 import { LedgerVerifier } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from './ledger-directory.js';
+import { receiveLedgerSecret, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
@@ -58,7 +58,8 @@ export interface ReplayedLedger {
 
 const NO_CLAIMS = new Uint8Array(32);
 
-export function replayLedger(directory: string, secrets: LedgerSecrets, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
+/** Replays the ledger in `directory`; `receiver` holds the node's ledger secrets and takes those its rekeys send. */
+export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
   const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
   // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
@@ -67,7 +68,7 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
     if (all[0]?.chunk.first !== 1) {
       throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
     }
-    return replayLedger(directory, secrets, serviceCertPem);
+    return replayLedger(directory, receiver, serviceCertPem);
   }
   const base = snapshotSeqno;
   const files = all.filter((file) => (file.chunk.last ?? Infinity) > base).map((file) => ({ ...file, bytes: new Uint8Array(readFileSync(file.path)) }));
@@ -107,8 +108,9 @@ export function replayLedger(directory: string, secrets: LedgerSecrets, serviceC
     if (kept.length === 0) continue;
     for (const entry of kept) {
       const { txId } = entry;
-      const writeSet = { public: entry.publicMaps, private: openEntry(entry, secrets.keyFor(txId.seqno)) };
+      const writeSet = { public: entry.publicMaps, private: openEntry(entry, receiver.secrets.keyFor(txId.seqno)) };
       store.applyWriteSet(writeSet, BigInt(txId.seqno));
+      receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
       tree.append(leafOf(entry));
       replayed.leafComponents.push({ writeSetDigest: sha256(entry.raw), claimsDigest: entry.claimsDigest ?? NO_CLAIMS });
       const signature = signatureRecordOf(txId.seqno, entry.publicMaps);

@@ -14,7 +14,11 @@ import type { ReplayedLedger } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
 import type { WriteSet } from '../kv/write-set.js';
-import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
+import type { LedgerSecret, LedgerSecrets } from '../ledger/ledger-secrets.js';
+import type { GovernanceHost } from '../governance/gov-effects.js';
+import type { KeyPair } from '../crypto/signing.js';
+import { randomBytes } from '../crypto/random.js';
+import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
@@ -29,7 +33,8 @@ import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
-import { changesNodes, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
@@ -85,6 +90,10 @@ export interface NodeOptions {
   transport: ConsensusTransport;
   nowMs: () => number;
   ledgerSecrets: LedgerSecrets;
+  /** The node's RSA key pair that rekeys encrypt new ledger secrets to (absent: it receives none). */
+  encryptionKeyPair?: KeyPair;
+  /** Keeps the ledger secrets where a restart finds them; called whenever they change. */
+  persistLedgerSecrets?: (secrets: readonly LedgerSecret[]) => void;
   start: NodeStart;
   /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory` (the latest `maxSnapshots`, if set). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
@@ -161,10 +170,12 @@ export class Node {
   private readonly signatures: SignatureRecord[] = [];
 
   readonly historical: HistoricalStates;
+  private readonly secretReceiver: LedgerSecretReceiver;
 
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
     const secrets = options.ledgerSecrets;
+    this.secretReceiver = { nodeId: options.node.nodeId, encryptionPrivateKeyPem: options.encryptionKeyPair?.privateKeyPem, secrets };
     const replayed = options.start.kind === 'resume' ? options.start.replayed : undefined;
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
@@ -343,6 +354,7 @@ export class Node {
       this.writer.truncate(seqno - 1, { lastSignatureSeqno: this.writer.lastSignatureSeqno, openChunkBytes: this.files.truncate(seqno - 1) });
       throw new CocoError('TransactionTooLarge', `the transaction's ledger entry is ${appended.entry.length} bytes, over the ${ENTRY_BYTES_MAX} a node replicates; write less per transaction`);
     }
+    this.receiveLedgerSecret(seqno, writeSet);
     const txId = this.propose(appended, false, this.configurationChange(writeSet));
     this.writesSinceSignature += 1;
     this.scheduleSignature();
@@ -606,6 +618,7 @@ export class Node {
   private applyReplicated(entry: LogEntry): void {
     const result = this.writer.appendReplicated(entry.data, { view: entry.view, seqno: entry.seqno });
     this.store.applyWriteSet(result.writeSet, BigInt(entry.seqno));
+    this.receiveLedgerSecret(entry.seqno, result.writeSet);
     this.record(result);
     const signature = signatureRecordOf(entry.seqno, result.writeSet.public);
     if (signature !== undefined) this.signatures.push(signature);
@@ -627,6 +640,7 @@ export class Node {
     this.discardSnapshotsAfter(seqno);
     while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
     this.writer.truncate(seqno, { lastSignatureSeqno: this.signatures.at(-1)?.seqno ?? 0, openChunkBytes });
+    if (this.options.ledgerSecrets.rollback(seqno)) this.persistLedgerSecrets();
     this.lastSeqno = seqno;
     this.rollbacks += 1;
     this.updatePeers();
@@ -747,6 +761,38 @@ export class Node {
   /** Governance's `trigger_snapshot`: a snapshot at the next signature (once one in progress is done). */
   requestSnapshot(): void {
     this.snapshotRequested = true;
+  }
+
+  /**
+   * Governance's `trigger_ledger_rekey`: `tx` (a transaction this primary runs) sends a new ledger
+   * secret to every Trusted node; it applies from the seqno after `tx`'s.
+   */
+  rekeyLedger(tx: Transaction): void {
+    this.checkCanWrite();
+    writeLedgerSecretForNodes(tx, randomBytes(AES_256_KEY_BYTES), nodeRecords(tx));
+  }
+
+  /** What a constitution's `apply` may ask of this node (CCF's governance effects). */
+  governanceHost(): GovernanceHost {
+    return {
+      serviceKeyPair: this.options.service.keyPair,
+      serviceCertPem: this.options.service.certPem,
+      triggerLedgerChunk: () => this.requestLedgerChunk(),
+      triggerSnapshot: () => this.requestSnapshot(),
+      triggerLedgerRekey: (tx) => this.rekeyLedger(tx),
+      latestLedgerSecretSeqno: () => this.options.ledgerSecrets.latestFromSeqno,
+    };
+  }
+
+  /** Takes the new ledger secret a rekey transaction at `seqno` sends this node, if it is one. */
+  private receiveLedgerSecret(seqno: number, writeSet: WriteSet): void {
+    const held = this.options.ledgerSecrets.all().length;
+    receiveLedgerSecret(this.secretReceiver, seqno, writeSet.public);
+    if (this.options.ledgerSecrets.all().length !== held) this.persistLedgerSecrets();
+  }
+
+  private persistLedgerSecrets(): void {
+    this.options.persistLedgerSecrets?.([...this.options.ledgerSecrets.all()]);
   }
 
   /** The Merkle root over every transaction so far: what a transaction reading now reads. */

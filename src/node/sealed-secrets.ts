@@ -15,6 +15,8 @@ export interface SealedSecrets {
   serviceKeyPair: KeyPair;
   serviceCertPem: string;
   nodeKeyPair: KeyPair;
+  /** The RSA key pair rekeys encrypt new ledger secrets to (absent in files of older Cocos). */
+  nodeEncryptionKeyPair: KeyPair | undefined;
 }
 
 interface SealedFile {
@@ -24,6 +26,8 @@ interface SealedFile {
   service_certificate: string;
   node_private_key: string;
   node_public_key: string;
+  node_encryption_private_key?: string;
+  node_encryption_public_key?: string;
 }
 
 export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
@@ -34,6 +38,10 @@ export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
     service_certificate: secrets.serviceCertPem,
     node_private_key: secrets.nodeKeyPair.privateKeyPem,
     node_public_key: secrets.nodeKeyPair.publicKeyPem,
+    ...(secrets.nodeEncryptionKeyPair && {
+      node_encryption_private_key: secrets.nodeEncryptionKeyPair.privateKeyPem,
+      node_encryption_public_key: secrets.nodeEncryptionKeyPair.publicKeyPem,
+    }),
   };
   // Written aside then renamed: a crash never leaves half a file.
   writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
@@ -50,6 +58,9 @@ export function readSealedSecrets(path: string): SealedSecrets | undefined {
       serviceKeyPair: { privateKeyPem: file.service_private_key, publicKeyPem: file.service_public_key },
       serviceCertPem: file.service_certificate,
       nodeKeyPair: { privateKeyPem: file.node_private_key, publicKeyPem: file.node_public_key },
+      nodeEncryptionKeyPair: typeof file.node_encryption_private_key === 'string' && typeof file.node_encryption_public_key === 'string'
+        ? { privateKeyPem: file.node_encryption_private_key, publicKeyPem: file.node_encryption_public_key }
+        : undefined,
     };
   } catch (error) {
     throw new CocoError('SealedSecretsUnreadable', `cannot read the node's sealed secrets ${path}: ${(error as Error).message}`);

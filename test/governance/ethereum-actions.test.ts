@@ -40,6 +40,8 @@ before(async () => {
     serviceCertPem: '',
     triggerLedgerChunk: () => undefined,
     triggerSnapshot: () => undefined,
+    triggerLedgerRekey: () => undefined,
+    latestLedgerSecretSeqno: () => 1,
   });
 });
 

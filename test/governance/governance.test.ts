@@ -25,18 +25,13 @@ export function validate(input) { const p = JSON.parse(input); return { valid: A
 export function apply(proposal, id) { ccf.kv["public:ccf.gov.service.config"].set(new ArrayBuffer(8), ccf.jsonCompatibleToBuf({ recovery_threshold: 7 })); }
 `;
 
-async function setUp(constitution: string): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
-  const instance = startInProcessNode({ constitution });
+async function setUp(constitution: string, encryptionKey = false): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
+  const instance = startInProcessNode({ constitution, encryptionKey });
   await instance.node.waitForCommit(2);
   // A node caps script time below its election timeout; a short cap here keeps the looping case quick.
   const runner = await JsConstitutionRunner.create(
     new TestHost(),
-    {
-      serviceKeyPair: instance.node.options.service.keyPair,
-      serviceCertPem: instance.node.options.service.certPem,
-      triggerLedgerChunk: () => instance.node.requestLedgerChunk(),
-      triggerSnapshot: () => instance.node.requestSnapshot(),
-    },
+    instance.node.governanceHost(),
     { maxExecutionTimeMs: 200 },
   );
   const createdAt = { value: 1_700_000_000 };
@@ -117,7 +112,7 @@ function ccfConstitution(): string {
 }
 
 test("CCF's own default constitution, as a real CCF service stored it, runs unmodified: proposals, ballots and the effects it calls", async (t) => {
-  const setup = await setUp(ccfConstitution());
+  const setup = await setUp(ccfConstitution(), true);
   t.after(async () => {
     setup.runner.dispose();
     await setup.instance.close();
@@ -160,4 +155,10 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
   // ccf.node.transitionServiceToOpen, with the service's own identity.
   assert.equal(pass([{ name: 'transition_service_to_open', args: { next_service_identity: instance.node.options.service.certPem } }]), 'Accepted');
   assert.equal((JSON.parse(fromUtf8(read(Tables.serviceInfo, new Uint8Array(8))!)) as { status: string }).status, 'Open');
+
+  // ccf.node.triggerLedgerRekey: the transactions after the proposal's are sealed with a new secret.
+  const secrets = instance.node.options.ledgerSecrets;
+  assert.equal(pass([{ name: 'trigger_ledger_rekey' }]), 'Accepted');
+  assert.equal(secrets.all().length, 2);
+  assert.equal(secrets.latestFromSeqno, instance.node.lastTxId.seqno + 1);
 });

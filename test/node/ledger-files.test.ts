@@ -232,12 +232,16 @@ test('an append that does not follow the last entry is refused', (t) => {
   files.append({ txId: third.txId, entry: third.entry, closesChunk: false });
 });
 
-/** Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. */
+/**
+ * Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. One secret:
+ * a replay takes a second only from a rekey transaction (test/node/ledger-rekey.test.ts).
+ */
 function writeAndReplay(directory: string, plan: string) {
   const files = new LedgerFiles(directory);
-  const results = drive(makeWriter(), files, plan);
+  const secrets = [SECRETS[0]!];
+  const results = drive(makeWriter({ secrets: new LedgerSecrets(secrets) }), files, plan);
   files.close();
-  return { results, replayed: replayLedger(directory, new LedgerSecrets(SECRETS), identity.serviceCertPem) };
+  return { results, replayed: replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(secrets) }, identity.serviceCertPem) };
 }
 
 test('resume with a partial commit: committed chunks renamed, later ones kept, the last one open again', async (t) => {

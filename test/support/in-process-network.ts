@@ -11,7 +11,9 @@ import { decodeRaftMessage, encodeRaftMessage } from '../../src/channels/raft-me
 import { utf8 } from '../../src/crypto/bytes.js';
 import { randomBytes } from '../../src/crypto/random.js';
 import { encodeJson, Tables, type NodeInfo } from '../../src/governance/builtin-tables.js';
-import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
+import { LedgerSecrets, type LedgerSecret } from '../../src/ledger/ledger-secrets.js';
+import type { KeyPair } from '../../src/crypto/signing.js';
+import { rsaKeyPair } from './rsa-key-pair.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
 import { Node, type NodeStart } from '../../src/node/node.js';
 import { replayLedger } from '../../src/node/ledger-replay.js';
@@ -23,6 +25,10 @@ export interface NetworkNode {
   /** What a join records for the node. */
   info: NodeInfo;
   endorsedCertPem: string;
+  /** The RSA key pair rekeys send it new ledger secrets with (networks made with `encryptionKeys`). */
+  encryptionKeyPair: KeyPair | undefined;
+  /** What the node last asked to keep of its ledger secrets, each time they changed. */
+  readonly persistedSecrets: (readonly LedgerSecret[])[];
   /** What the node last asked its transport to stay connected to (node ID -> address). */
   readonly peers: ReadonlyMap<string, string>;
 }
@@ -32,6 +38,8 @@ const SANS = { ip: ['127.0.0.1'] };
 export interface NetworkOptions {
   signatureTxCount?: number;
   snapshotTxCount?: number;
+  /** Gives every node an RSA encryption key, published in its record, so that rekeys reach it. */
+  encryptionKeys?: boolean;
 }
 
 export class InProcessNetwork {
@@ -44,21 +52,32 @@ export class InProcessNetwork {
 
   private readonly signatureTxCount: number;
   private readonly snapshotTxCount: number;
+  private readonly encryptionKeys: boolean;
 
   private constructor(options: NetworkOptions) {
     this.service = createServiceIdentity(new Date(), 1);
     this.signatureTxCount = options.signatureTxCount ?? 10;
     this.snapshotTxCount = options.snapshotTxCount ?? 10_000;
+    this.encryptionKeys = options.encryptionKeys ?? false;
+  }
+
+  /** The ledger secrets a new node gets: the primary's, as a join answer carries them. */
+  private joinerSecrets(): LedgerSecrets {
+    const primary = this.nodes.find((n) => n.node.isPrimary);
+    return new LedgerSecrets(primary?.node.options.ledgerSecrets.all() ?? [{ fromSeqno: 1, key: this.ledgerKey }]);
   }
 
   /** A node not yet recorded by the primary; `knownPeers` as a join response gives them. */
-  create(name: string, start: NodeStart, knownPeers?: ReadonlyMap<string, string>): NetworkNode {
+  create(name: string, start: NodeStart, knownPeers?: ReadonlyMap<string, string>, secrets = this.joinerSecrets()): NetworkNode {
     const identity = createNodeIdentity(SANS, new Date(), 1);
     const ledgerDirectory = join(this.dir, name, 'ledger');
+    const encryptionKeyPair = this.encryptionKeys ? rsaKeyPair() : undefined;
+    const persistedSecrets: (readonly LedgerSecret[])[] = [];
     const info: NodeInfo = {
       status: 'Trusted',
       node_data: {},
       public_key: identity.keyPair.publicKeyPem,
+      ...(encryptionKeyPair && { encryption_pub_key: encryptionKeyPair.publicKeyPem }),
       quote_info: virtualQuote(identity.keyPair.publicKeyPem, new Uint8Array(32)),
       rpc_interfaces: {},
       node_to_node_interface: { bind_address: name },
@@ -89,7 +108,9 @@ export class InProcessNetwork {
         },
       },
       nowMs: () => Date.now(),
-      ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: this.ledgerKey }]),
+      ledgerSecrets: secrets,
+      ...(encryptionKeyPair && { encryptionKeyPair }),
+      persistLedgerSecrets: (all) => void persistedSecrets.push(all),
       start,
       snapshots: { directory: join(this.dir, name, 'snapshots'), txCount: this.snapshotTxCount },
       ...(knownPeers !== undefined && { knownPeerAddresses: knownPeers }),
@@ -100,6 +121,8 @@ export class InProcessNetwork {
       ledgerDirectory,
       info,
       endorsedCertPem: endorsed,
+      encryptionKeyPair,
+      persistedSecrets,
       get peers() {
         return transportPeers.current;
       },
@@ -124,13 +147,13 @@ export class InProcessNetwork {
   async join(options: { fromSnapshotOf?: NetworkNode } = {}): Promise<NetworkNode> {
     const name = `n${this.nodes.length}`;
     let start: NodeStart = { kind: 'join' };
+    const secrets = this.joinerSecrets();
     if (options.fromSnapshotOf !== undefined) {
-      const secrets = new LedgerSecrets([{ fromSeqno: 1, key: this.ledgerKey }]);
       const snapshot = options.fromSnapshotOf.node.snapshots.loadLatest(this.service.certPem, secrets);
       if (snapshot === undefined) throw new Error(`${options.fromSnapshotOf.name} has no committed snapshot`);
-      start = { kind: 'resume', replayed: replayLedger(join(this.dir, name, 'ledger'), secrets, this.service.certPem, snapshot) };
+      start = { kind: 'resume', replayed: replayLedger(join(this.dir, name, 'ledger'), { nodeId: name, encryptionPrivateKeyPem: undefined, secrets }, this.service.certPem, snapshot) };
     }
-    const joiner = this.create(name, start);
+    const joiner = this.create(name, start, undefined, secrets);
     const { txId } = this.primary().node.execute((tx) => {
       tx.map(Tables.nodesInfo).set(utf8(joiner.node.nodeId), encodeJson(joiner.info));
       tx.map(Tables.nodesEndorsedCertificates).set(utf8(joiner.node.nodeId), utf8(joiner.endorsedCertPem));

@@ -13,6 +13,7 @@ import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { randomBytes } from '../../src/crypto/random.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { utf8 } from '../../src/crypto/bytes.js';
+import { rsaKeyPair } from './rsa-key-pair.js';
 
 export interface InProcessNode {
   node: Node;
@@ -22,7 +23,16 @@ export interface InProcessNode {
   close(): Promise<void>;
 }
 
-export function startInProcessNode(options: { signatureTxCount?: number; signatureDelayMs?: number; constitution?: string; snapshotTxCount?: number } = {}): InProcessNode {
+export interface InProcessNodeOptions {
+  signatureTxCount?: number;
+  signatureDelayMs?: number;
+  constitution?: string;
+  snapshotTxCount?: number;
+  /** Gives the node an RSA encryption key (published in its record), so that it can rekey. */
+  encryptionKey?: boolean;
+}
+
+export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
   const dir = mkdtempSync(join(tmpdir(), 'coco-inproc-'));
   const now = new Date();
   const sans = { ip: ['127.0.0.1'] };
@@ -30,6 +40,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
   const service = createServiceIdentity(now, 1);
   const member = generateKeyPair('P-384');
   const memberCertPem = createSelfSignedCertificate({ subjectCn: 'member0', keyPair: member, validFrom: now, validityDays: 1, isCa: false });
+  const encryptionKeyPair = options.encryptionKey === true ? rsaKeyPair() : undefined;
   const node = new Node({
     node: nodeIdentity,
     service,
@@ -38,6 +49,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
       status: 'Trusted',
       node_data: {},
       public_key: nodeIdentity.keyPair.publicKeyPem,
+      ...(encryptionKeyPair && { encryption_pub_key: encryptionKeyPair.publicKeyPem }),
       quote_info: virtualQuote(nodeIdentity.keyPair.publicKeyPem, sha256(utf8('test'))),
       rpc_interfaces: {},
     },
@@ -52,6 +64,7 @@ export function startInProcessNode(options: { signatureTxCount?: number; signatu
     transport: { send: () => undefined, setPeers: () => undefined },
     nowMs: () => Date.now(),
     ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
+    ...(encryptionKeyPair && { encryptionKeyPair }),
     start: { kind: 'start' },
     snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
   });
