@@ -73,53 +73,82 @@ function openService(tx: Transaction, args: (JsValue | undefined)[]): void {
 interface JwkKey {
   kid?: unknown;
   x5c?: unknown;
+  issuer?: unknown;
   [field: string]: unknown;
 }
 
 /**
- * The keys of a JWKS (`{"keys": [...]}`, each with a kid, as a JWK or an x5c certificate) as
- * `kid` → base64 SPKI DER; a malformed set throws, naming the key.
+ * A JWT signing key as CCF stores it for an issuer: base64 SPKI DER and, when the JWK names an
+ * `issuer` (Microsoft Entra's multi-tenant keys do), that as the constraint tokens' `iss` must meet.
  */
-export function jwksPublicKeys(jwks: unknown): Map<string, string> {
+export interface JwtSigningKey {
+  public_key: string;
+  constraint?: string;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
+
+/** CCF's rule: a key's issuer constraint must be on the issuer's domain, or the issuer on a subdomain of it. */
+function constraintFits(issuer: string, constraint: string): boolean {
+  const constraintHost = hostOf(constraint);
+  const issuerHost = hostOf(issuer);
+  return constraintHost !== '' && (issuerHost === constraintHost || issuerHost.endsWith(`.${constraintHost}`));
+}
+
+/**
+ * The keys of `issuer`'s JWKS (`{"keys": [...]}`, each with a kid, as a JWK or an x5c certificate,
+ * optionally with an issuer constraint) by kid; a malformed set throws, naming the key.
+ */
+export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSigningKey> {
   const keys = (jwks as { keys?: JwkKey[] } | undefined)?.keys;
   if (!Array.isArray(keys)) throw new Error('jwks must be {"keys": [...]}');
-  const found = new Map<string, string>();
+  const found = new Map<string, JwtSigningKey>();
   for (const key of keys) {
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
     if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
     const der = Array.isArray(key.x5c) && typeof key.x5c[0] === 'string'
       ? publicKeyDer(`-----BEGIN CERTIFICATE-----\n${key.x5c[0]}\n-----END CERTIFICATE-----\n`)
       : publicKeyDerFromJwk(key);
-    found.set(key.kid, toBase64(der));
+    if (key.issuer !== undefined && (typeof key.issuer !== 'string' || !constraintFits(issuer, key.issuer))) {
+      throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(key.issuer)} is not on the domain of issuer ${issuer}`);
+    }
+    found.set(key.kid, { public_key: toBase64(der), ...(typeof key.issuer === 'string' && { constraint: key.issuer }) });
   }
   return found;
 }
 
-/** The keys `issuer` has now, as `kid` → base64 SPKI DER. */
-export function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, string> {
-  const found = new Map<string, string>();
+/** The keys `issuer` has now, by kid. */
+export function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, JwtSigningKey> {
+  const found = new Map<string, JwtSigningKey>();
   tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
-    for (const entry of decodeJson<{ issuer: string; public_key: string }[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
-      if (entry.issuer === issuer) found.set(fromUtf8(key), entry.public_key);
+    for (const entry of decodeJson<(JwtSigningKey & { issuer: string })[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
+      if (entry.issuer === issuer) found.set(fromUtf8(key), { public_key: entry.public_key, ...(entry.constraint !== undefined && { constraint: entry.constraint }) });
     }
   });
   return found;
 }
 
-/** Replaces the keys of `issuer` with `keys` (kid → base64 SPKI DER), as `ccf.setJwtPublicSigningKeys` does. */
-export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: ReadonlyMap<string, string>): void {
+/** Replaces the keys of `issuer` with `keys`, as `ccf.setJwtPublicSigningKeys` does. */
+export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: ReadonlyMap<string, JwtSigningKey>): void {
   removeJwtKeys(tx, issuer);
   const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
-  for (const [kid, publicKey] of keys) {
+  for (const [kid, key] of keys) {
     const existing = table.get(utf8(kid));
     const list = existing === undefined ? [] : decodeJson<unknown[]>(existing, Tables.jwtPublicSigningKeysMetadata);
-    list.push({ public_key: publicKey, issuer });
+    list.push({ public_key: key.public_key, issuer, ...(key.constraint !== undefined && { constraint: key.constraint }) });
     table.set(utf8(kid), encodeJson(list));
   }
 }
 
 function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
-  storeIssuerPublicKeys(tx, stringArg(args, 0, 'issuer'), jwksPublicKeys(args[2]));
+  const issuer = stringArg(args, 0, 'issuer');
+  storeIssuerPublicKeys(tx, issuer, jwksPublicKeys(args[2], issuer));
 }
 
 function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {

@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
-import { issuerPublicKeys, jwksPublicKeys, storeIssuerPublicKeys } from '../governance/gov-effects.js';
+import { issuerPublicKeys, jwksPublicKeys, storeIssuerPublicKeys, type JwtSigningKey } from '../governance/gov-effects.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { Node } from './node.js';
 
@@ -72,8 +72,8 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
   return { issuers, unusable };
 }
 
-function sameKeys(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  return a.size === b.size && [...a].every(([kid, key]) => b.get(kid) === key);
+function sameKeys(a: ReadonlyMap<string, JwtSigningKey>, b: ReadonlyMap<string, JwtSigningKey>): boolean {
+  return a.size === b.size && [...a].every(([kid, key]) => b.get(kid)?.public_key === key.public_key && b.get(kid)?.constraint === key.constraint);
 }
 
 export class JwtKeyRefresh {
@@ -131,9 +131,9 @@ export class JwtKeyRefresh {
     const discovery = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, caBundlePem);
     const jwksUri = (discovery as { jwks_uri?: unknown } | null)?.jwks_uri;
     if (typeof jwksUri !== 'string') throw new CocoError('JwtRefreshFailed', `the OpenID configuration of ${issuer} has no jwks_uri`);
-    let keys: Map<string, string>;
+    let keys: Map<string, JwtSigningKey>;
     try {
-      keys = jwksPublicKeys(await this.fetch(jwksUri, caBundlePem));
+      keys = jwksPublicKeys(await this.fetch(jwksUri, caBundlePem), issuer);
     } catch (error) {
       if (error instanceof CocoError) throw error;
       throw new CocoError('JwtRefreshFailed', `the key set at ${jwksUri} is not usable: ${(error as Error).message}`);

@@ -81,24 +81,56 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (typeof header.kid !== 'string') reject('the JWT header has no kid', jwtRealm);
   const stored = ctx.tx.map(Tables.jwtPublicSigningKeysMetadata).get(utf8(header.kid));
   if (stored === undefined) reject(`no JWT signing key with kid ${header.kid} is registered`, jwtRealm);
-  const candidates = decodeJson<JwtKeyMetadata[]>(stored, Tables.jwtPublicSigningKeysMetadata);
+  // As CCF: `exp` and `iss` are required; `nbf` and `tid` are checked when present.
+  if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', jwtRealm);
+  if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', jwtRealm);
+  if (payload.nbf !== undefined && typeof payload.nbf !== 'number') reject('the JWT claim nbf is not a number', jwtRealm);
+  if (payload.tid !== undefined && typeof payload.tid !== 'string') reject('the JWT claim tid is not a string', jwtRealm);
+  const claims = { exp: payload.exp, iss: payload.iss, nbf: payload.nbf as number | undefined, tid: payload.tid as string | undefined };
   const signed = utf8(`${headerPart}.${payloadPart}`);
   const signature = Buffer.from(signaturePart, 'base64url');
-  const key = candidates.find((candidate) => {
-    try {
-      const publicKey = createPublicKey({ key: Buffer.from(fromBase64(candidate.public_key)), format: 'der', type: 'spki' });
-      return nodeVerify(algorithm.hash, signed, { key: publicKey, ...(algorithm.dsaEncoding ? { dsaEncoding: algorithm.dsaEncoding } : {}) }, signature);
-    } catch {
-      return false;
-    }
-  });
-  if (key === undefined) reject(`the JWT signature does not verify with the key ${header.kid}`, jwtRealm);
-  if (typeof payload.iss === 'string' && payload.iss !== key.issuer && !(key.constraint !== undefined && payload.iss.endsWith(key.constraint))) {
-    reject(`the JWT issuer ${payload.iss} is not the key's issuer ${key.issuer}`, jwtRealm);
+  // Each key registered under the kid is tried, as CCF does; the last reason is reported.
+  let reason = `the JWT signature does not verify with the key ${header.kid}`;
+  for (const key of decodeJson<JwtKeyMetadata[]>(stored, Tables.jwtPublicSigningKeysMetadata)) {
+    if (!verifiesWith(key, algorithm, signed, signature)) continue;
+    if (claims.nbf !== undefined && ctx.nowSeconds < claims.nbf) reason = `the JWT is not valid yet: now ${ctx.nowSeconds} is before its nbf ${claims.nbf}`;
+    else if (ctx.nowSeconds > claims.exp) reason = `the JWT has expired: now ${ctx.nowSeconds} is after its exp ${claims.exp}`;
+    else if (key.constraint !== undefined && !issuerMeetsConstraint(claims.iss, claims.tid, key.constraint)) reason = `the JWT issuer ${claims.iss} fails the issuer constraint ${key.constraint} of key ${header.kid}`;
+    else return { policy: 'jwt', jwt: { keyIssuer: key.issuer, header, payload } };
   }
-  if (typeof payload.nbf === 'number' && ctx.nowSeconds < payload.nbf) reject('the JWT is not valid yet (nbf)', jwtRealm);
-  if (typeof payload.exp === 'number' && ctx.nowSeconds >= payload.exp) reject('the JWT has expired (exp)', jwtRealm);
-  return { policy: 'jwt', jwt: { keyIssuer: key.issuer, header, payload } };
+  reject(reason, jwtRealm);
+}
+
+function verifiesWith(key: JwtKeyMetadata, algorithm: { hash: string; dsaEncoding?: 'ieee-p1363' }, signed: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    const publicKey = createPublicKey({ key: Buffer.from(fromBase64(key.public_key)), format: 'der', type: 'spki' });
+    return nodeVerify(algorithm.hash, signed, { key: publicKey, ...(algorithm.dsaEncoding ? { dsaEncoding: algorithm.dsaEncoding } : {}) }, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Microsoft Entra ID's multi-tenant issuers: `{tenantid}` in a constraint stands for the token's `tid`. */
+const ENTRA_HOST = 'login.microsoftonline.com';
+
+/**
+ * CCF's issuer constraint check. Outside Entra, `iss` must be the constraint and carry no `tid`.
+ * For Entra, `{tenantid}` takes the token's `tid`, `iss` must then equal the constraint, and `tid`
+ * must be the first segment of the issuer's path.
+ */
+function issuerMeetsConstraint(iss: string, tid: string | undefined, constraint: string): boolean {
+  const url = (text: string): URL | undefined => {
+    try {
+      return new URL(text);
+    } catch {
+      return undefined;
+    }
+  };
+  if (url(constraint)?.hostname !== ENTRA_HOST) return iss === constraint && tid === undefined;
+  const expected = tid === undefined ? constraint : constraint.replace('{tenantid}', tid);
+  if (iss !== expected) return false;
+  const tenant = url(iss)?.pathname.split('/').find((segment) => segment !== '');
+  return tid !== undefined && tenant === tid;
 }
 
 function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {

@@ -82,6 +82,21 @@ describe('JwtKeyRefresh on a node', () => {
     assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
   });
 
+  it('keeps a JWK\'s issuer as CCF\'s issuer constraint, and refuses a constraint off the issuer\'s domain', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    const logs: string[] = [];
+    let keys: unknown = { keys: [{ ...jwk, issuer: 'https://issuer.example/t1' }] };
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    await refresh.refreshOnce();
+    const read = () => instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
+    assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1');
+    keys = { keys: [{ ...jwk, issuer: 'https://elsewhere.example' }] };
+    await refresh.refreshOnce();
+    assert.match(logs.at(-1)!, /issuer constraint "https:\/\/elsewhere.example" is not on the domain of issuer https:\/\/issuer.example/);
+    assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
+  });
+
   it('a refresh on a stopped node is logged, never an unhandled rejection', async () => {
     const instance = withIssuer();
     await instance.close();

@@ -31,7 +31,11 @@ setup.map(Tables.usersCerts).set(utf8(user.id), utf8(user.certPem));
 setup.map(Tables.usersInfo).set(utf8(user.id), encodeJson({ user_data: { role: 'clerk' } }));
 setup.map(Tables.membersCerts).set(utf8(member.id), utf8(member.certPem));
 setup.map(Tables.membersInfo).set(utf8(member.id), encodeJson({ status: 'Active', member_data: { org: 'A' } }));
-setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ public_key: toBase64(publicKeyDer(jwtKey.publicKeyPem)), issuer: 'https://issuer.example' }]));
+const jwtPublicKey = toBase64(publicKeyDer(jwtKey.publicKeyPem));
+setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://issuer.example' }]));
+// Keys with CCF's issuer constraints: a plain one, and a Microsoft Entra multi-tenant one.
+setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('constrained'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://issuer.example', constraint: 'https://issuer.example/tenant' }]));
+setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('entra'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://login.microsoftonline.com/common/v2.0', constraint: 'https://login.microsoftonline.com/{tenantid}/v2.0' }]));
 store.commit(setup, 1n);
 
 function request(options: { cert?: typeof user; headers?: Record<string, string>; body?: Uint8Array } = {}): RpcRequest {
@@ -75,24 +79,34 @@ test('no_auth, no policies, the first matching policy of a list, and all_of', ()
   assert.deepEqual(authn(request(), ['no_auth']), { policy: 'no_auth' });
   assert.equal(authn(request(), []), null);
   assert.equal((authn(request({ cert: member }), ['user_cert', 'member_cert']) as { policy: string }).policy, 'member_cert');
-  const both = authn(request({ cert: user, headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice' })}` } }), [{ all_of: ['user_cert', 'jwt'] }]) as Record<string, { policy: string }>;
+  const both = authn(request({ cert: user, headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 })}` } }), [{ all_of: ['user_cert', 'jwt'] }]) as Record<string, { policy: string }>;
   assert.deepEqual(both.policy, ['user_cert', 'jwt']);
   assert.equal(both.user_cert!.policy, 'user_cert');
   assert.equal(both.jwt!.policy, 'jwt');
   assert.throws(() => authn(request({ cert: user }), [{ all_of: ['user_cert', 'jwt'] }]), rejected(/Bearer/));
 });
 
-test('jwt checks the key, the signature, the issuer and the validity window', () => {
-  const caller = authn(request({ headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 })}` } }), ['jwt']) as { jwt: { keyIssuer: string; payload: { sub: string } } };
+test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {
+  const accepted = (payload: Record<string, unknown>, kid = 'kid1') => authn(request({ headers: { authorization: `Bearer ${jwt(payload, { alg: 'ES256', kid })}` } }), ['jwt']) as { jwt: { keyIssuer: string; payload: { sub: string } } };
+  const caller = accepted({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 });
   assert.equal(caller.jwt.keyIssuer, 'https://issuer.example');
   assert.equal(caller.jwt.payload.sub, 'alice');
+  // CCF's registered issuer is a name: without a constraint on the key, any iss is accepted.
+  assert.equal(accepted({ iss: 'https://elsewhere.example', exp: NOW + 60 }).jwt.keyIssuer, 'https://issuer.example');
+  assert.equal(accepted({ iss: 'https://issuer.example/tenant', exp: NOW + 60 }, 'constrained').jwt.keyIssuer, 'https://issuer.example');
+  assert.equal(accepted({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-42', exp: NOW + 60 }, 'entra').jwt.keyIssuer, 'https://login.microsoftonline.com/common/v2.0');
   const cases: [string, RegExp][] = [
-    [jwt({ iss: 'https://issuer.example' }, { alg: 'ES256', kid: 'unknown' }), /no JWT signing key with kid unknown/],
-    [jwt({ iss: 'https://issuer.example' }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /does not verify/],
-    [jwt({ iss: 'https://elsewhere.example' }), /not the key's issuer/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'unknown' }), /no JWT signing key with kid unknown/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /does not verify/],
+    [jwt({ iss: 'https://issuer.example' }), /missing required field exp/],
+    [jwt({ exp: NOW + 60 }), /missing required field iss/],
     [jwt({ iss: 'https://issuer.example', exp: NOW - 1 }), /expired/],
-    [jwt({ iss: 'https://issuer.example', nbf: NOW + 60 }), /not valid yet/],
-    [jwt({ iss: 'https://issuer.example' }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60, nbf: NOW + 30 }), /not valid yet/],
+    [jwt({ iss: 'https://issuer.example/other', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /fails the issuer constraint/],
+    [jwt({ iss: 'https://issuer.example/tenant', tid: 't', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /fails the issuer constraint/],
+    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-43', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
+    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
     ['not.a.jwt.at.all', /three base64url parts/],
   ];
   for (const [token, message] of cases) {
