@@ -404,12 +404,31 @@ function pathParameters(path: string): Record<string, unknown>[] {
 }
 
 /**
+ * CCF's OpenAPI security schemes, by policy name. OpenAPI 3.0 cannot describe TLS client
+ * certificates, so, as in CCF, the certificate policies (and `all_of`) have none.
+ */
+const SECURITY_SCHEMES: Readonly<Record<string, Record<string, string>>> = {
+  jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+  user_cose_sign1: { type: 'http', scheme: 'cose_sign1', description: 'Request payload must be a COSE Sign1 document, with expected protected headers. Signer must be a user identity registered with this service.' },
+  member_cose_sign1: { type: 'http', scheme: 'cose_sign1', description: 'Request payload must be a COSE Sign1 document, with expected protected headers. Signer must be a member identity registered with this service.' },
+};
+
+/** The operation's `security` (each policy an alternative), adding the schemes it names to `schemes`. */
+function securityOf(policies: readonly unknown[] | undefined, schemes: Record<string, unknown>): Record<string, string[]>[] {
+  const named = (policies ?? []).filter((policy): policy is string => typeof policy === 'string' && SECURITY_SCHEMES[policy] !== undefined);
+  for (const name of named) schemes[name] = SECURITY_SCHEMES[name];
+  return named.map((name) => ({ [name]: [] }));
+}
+
+/**
  * The frontend's OpenAPI 3 document, paths relative to its prefix (`servers`): the built-in
  * endpoints, and under `/app` the installed application's endpoints with the operation objects
- * their `openapi` metadata gives (those with `openapi_hidden` left out), as CCF merges them.
+ * their `openapi` metadata gives (those with `openapi_hidden` left out) and the security schemes
+ * of their policies, as CCF merges them.
  */
 function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const securitySchemes: Record<string, unknown> = {};
   for (const route of server.routes.get(frontend)!.list()) {
     (paths[route.path] ??= {})[route.method.toLowerCase()] = { responses: DEFAULT_RESPONSES };
   }
@@ -417,17 +436,25 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
     node.execute((tx) => {
       tx.map(Tables.endpoints).forEach((value, key) => {
         const { method, path } = splitEndpointKey(fromUtf8(key));
-        const info = decodeJson<Pick<EndpointInfo, 'openapi' | 'openapi_hidden'>>(value, Tables.endpoints);
+        const info = decodeJson<Pick<EndpointInfo, 'openapi' | 'openapi_hidden' | 'authn_policies'>>(value, Tables.endpoints);
         if (info.openapi_hidden === true) return;
         const parameters = pathParameters(path);
+        const security = securityOf(info.authn_policies, securitySchemes);
         (paths[path] ??= {})[method.toLowerCase()] = {
           ...(parameters.length > 0 && { parameters }),
           responses: DEFAULT_RESPONSES,
+          ...(security.length > 0 && { security }),
           ...info.openapi,
         };
       });
       return { result: undefined, applyWrites: false };
     });
   }
-  return { openapi: '3.0.0', info: { title: `Coco ${frontend} frontend`, version }, servers: [{ url: `/${frontend}` }], paths };
+  return {
+    openapi: '3.0.0',
+    info: { title: `Coco ${frontend} frontend`, version },
+    servers: [{ url: `/${frontend}` }],
+    paths,
+    ...(Object.keys(securitySchemes).length > 0 && { components: { securitySchemes } }),
+  };
 }

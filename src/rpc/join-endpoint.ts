@@ -136,7 +136,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
         quote_info: joinRequest.quote_info,
         rpc_interfaces: joinRequest.node_info_network.rpc_interfaces,
         node_to_node_interface: joinRequest.node_info_network.node_to_node_interface,
-        ledger_secret_seqno: 0,
+        ledger_secret_seqno: options.secrets.latestFromSeqno,
       };
       tx.map(Tables.nodesInfo).set(utf8(nodeId), encodeJson(info));
       if (status === 'Trusted') tx.map(Tables.nodesEndorsedCertificates).set(utf8(nodeId), utf8(endorsed));

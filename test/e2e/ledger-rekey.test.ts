@@ -1,7 +1,8 @@
 // Ledger secret rotation with real processes, as members would do it: `trigger_ledger_rekey` on a
 // 3-node sandbox, writes before and after read on every node (and historically from the ledger),
-// a node that joins afterwards reads both eras and receives the next rekey with its own key, and a
-// backup killed with SIGKILL restarts from its ledger and reads what the latest secret sealed.
+// a node that joins afterwards reads both eras and receives the next rekey with its own key,
+// removing an active recovery member rekeys again, and a backup killed with SIGKILL restarts from
+// its ledger and reads what the latest secret sealed.
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -46,7 +47,7 @@ async function historicalRead(client: CocoClient, id: number, at: TxId): Promise
 }
 
 test('members rotate the ledger secret: every node, a later joiner and a restarted backup read what each secret sealed', async (t) => {
-  const sandbox = await startSandbox(['--nodes', '3']);
+  const sandbox = await startSandbox(['--nodes', '3', '--members', '2']);
   const children: ChildProcess[] = [];
   t.after(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -54,12 +55,12 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   });
   const client = userClient(sandbox, sandbox.url);
   t.after(() => client.close());
-  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const members = [0, 1].map((i) => new GovernanceClient(client, { member: { certPem: sandbox.pem(`member${i}_cert.pem`), keyPem: sandbox.pem(`member${i}_privk.pem`) } }));
   const nodeIds = async () => (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string }[] }>().nodes
     .filter((n) => n.status === 'Trusted').map((n) => n.node_id).sort();
 
   const first = (await client.request('POST', '/app/log/private', { body: { id: 1, msg: 'under the first secret' } })).txId!;
-  const rekey = await passProposal(client, [member], [{ name: 'trigger_ledger_rekey', args: {} }]);
+  const rekey = await passProposal(client, members, [{ name: 'trigger_ledger_rekey', args: {} }]);
   assert.equal(rekey.proposalState, 'Accepted', JSON.stringify(rekey));
   const second = (await client.request('POST', '/app/log/private', { body: { id: 2, msg: 'under the second secret' } })).txId!;
   await waitForCommit(client, second, { timeoutMs: WAIT_MS });
@@ -80,7 +81,7 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   const joiner = await startJoiner(sandbox, 'joiner');
   children.push(joiner.child);
   const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string }[] }>().nodes.find((n) => n.status === 'Pending'));
-  await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
+  await passProposal(client, members, [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   const joinerClient = userClient(sandbox, joiner.url);
   t.after(() => joinerClient.close());
@@ -89,7 +90,7 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   assert.deepEqual((await joinerClient.request('GET', '/app/log/private?id=2')).json(), { msg: 'under the second secret' });
 
   // The next rekey reaches the four nodes, the joiner through its own encryption key.
-  await passProposal(client, [member], [{ name: 'trigger_ledger_rekey', args: {} }]);
+  await passProposal(client, members, [{ name: 'trigger_ledger_rekey', args: {} }]);
   const third = (await client.request('POST', '/app/log/private', { body: { id: 3, msg: 'under the third secret' } })).txId!;
   await waitForCommit(joinerClient, third, { timeoutMs: WAIT_MS });
   assert.deepEqual((await joinerClient.request('GET', '/app/log/private?id=3')).json(), { msg: 'under the third secret' });
@@ -97,6 +98,12 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   assert.equal(rekeys.length, 2);
   assert.deepEqual(rekeys[1], await nodeIds());
   assert.ok(rekeys[1]!.includes(pending.node_id));
+
+  // Removing an active recovery member rekeys too, once the threshold lets it go (two members, so 2).
+  await passProposal(client, members, [{ name: 'set_recovery_threshold', args: { recovery_threshold: 1 } }]);
+  const removal = await passProposal(client, members, [{ name: 'remove_member', args: { member_id: members[1]!.memberId! } }]);
+  assert.equal(removal.proposalState, 'Accepted', JSON.stringify(removal));
+  await until('the removal\'s rekey in the ledger', WAIT_MS, async () => (rekeysIn(ledger0).length === 3 ? true : undefined));
 
   // A backup killed with SIGKILL restarts from its ledger with its sealed secrets and reads on.
   const backupDir = join(sandbox.workspace, 'sandbox_1');

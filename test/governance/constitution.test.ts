@@ -653,7 +653,7 @@ describe('constitution apply', () => {
     assert.equal(host.changes.length, 0);
   });
 
-  it('remove_member keeps enough recovery participants for the threshold and rekeys when one leaves', () => {
+  it('remove_member keeps enough recovery participants for the threshold, which set_recovery_threshold lowers, and rekeys when one leaves', () => {
     const host = freshHost();
     service(host, 'Open');
     const [a, b] = members(host, ['Active', 'Active']);
@@ -662,7 +662,10 @@ describe('constitution apply', () => {
     assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } })), /would leave 1 active recovery participants, below the recovery threshold 2/);
     assert.deepEqual(host.calls, []);
 
-    host.seedJson(Tables.serviceConfig, SINGLETON, { recovery_threshold: 1 });
+    // Lowering the threshold first, as the refusal says, needs no recovery shares (Coco issues none).
+    applyIn(host, proposal({ name: 'set_recovery_threshold', args: { recovery_threshold: 1 } }));
+    assert.equal(JSON.parse(host.text(Tables.serviceConfig, SINGLETON)!).recovery_threshold, 1);
+    assert.deepEqual(host.calls, []);
     applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } }));
     assert.equal(host.text(Tables.membersInfo, a!), undefined);
     assert.equal(host.text(Tables.membersKeys, a!), undefined);

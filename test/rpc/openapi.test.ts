@@ -1,6 +1,7 @@
 // `/app/api` over real TLS on a node in this process: the installed application's endpoints are
 // merged into the OpenAPI document with their `openapi` operation objects, templated paths get their
-// parameters, and `openapi_hidden` endpoints stay out, as in CCF.
+// parameters, `openapi_hidden` endpoints stay out, and JWT and COSE policies become security
+// schemes, as in CCF.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -27,6 +28,7 @@ before(async () => {
     table.set(utf8('GET /records/{id}'), encodeJson(endpoint({ openapi: { summary: 'one record', responses: { 200: { description: 'the record' } } } })));
     table.set(utf8('POST /records'), encodeJson(endpoint({ mode: 'readwrite' })));
     table.set(utf8('GET /internal'), encodeJson(endpoint({ openapi_hidden: true })));
+    table.set(utf8('GET /claims'), encodeJson(endpoint({ authn_policies: ['jwt', 'user_cert', 'user_cose_sign1', { all_of: ['user_cert', 'jwt'] }] })));
     return { result: undefined, applyWrites: true };
   });
   const tls = await createService();
@@ -64,6 +66,11 @@ test("/app/api merges the app's endpoints with their operation objects; hidden o
   });
   assert.deepEqual(api.paths['/records']!.post, { responses: { default: { description: 'Default response' } } });
   assert.equal(api.paths['/internal'], undefined);
+  // As CCF: the policies OpenAPI can describe get a security requirement each, and their schemes
+  // are in the components; certificate policies and all_of have none.
+  assert.deepEqual(api.paths['/claims']!.get!.security, [{ jwt: [] }, { user_cose_sign1: [] }]);
+  assert.deepEqual(Object.keys((api as unknown as { components: { securitySchemes: object } }).components.securitySchemes).sort(), ['jwt', 'user_cose_sign1']);
+  assert.deepEqual((api as unknown as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.jwt, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   assert.ok(api.paths['/commit']!.get, 'the built-in endpoints are listed too');
   const node = (await client.request('GET', '/node/api')).json<{ servers: unknown; paths: Record<string, unknown> }>();
   assert.deepEqual(node.servers, [{ url: '/node' }]);
