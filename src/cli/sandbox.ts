@@ -187,22 +187,28 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     return [all.slice(0, options.nodes), all.slice(options.nodes)];
   })();
   const nodes: SandboxNode[] = [];
+  const start = async (i: number): Promise<SandboxNode> => {
+    mkdirSync(nodeDir(i), { recursive: true });
+    const command = i === 0
+      ? {
+          type: 'Start',
+          start: {
+            members: members.map((_, m) => ({ certificate_file: join(common, `member${m}_cert.pem`), encryption_public_key_file: join(common, `member${m}_enc_pubk.pem`) })),
+            constitution_files: options.constitution,
+          },
+        }
+      : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };
+    writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, options, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
+    step(i === 0 ? 'starting node 0 (a new service)' : `starting node ${i} (joining)`);
+    return startNode(nodeDir(i));
+  };
   try {
-    for (let i = 0; i < options.nodes; i++) {
-      mkdirSync(nodeDir(i), { recursive: true });
-      const command = i === 0
-        ? {
-            type: 'Start',
-            start: {
-              members: members.map((_, m) => ({ certificate_file: join(common, `member${m}_cert.pem`), encryption_public_key_file: join(common, `member${m}_enc_pubk.pem`) })),
-              constitution_files: options.constitution,
-            },
-          }
-        : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };
-      writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, options, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
-      step(i === 0 ? 'starting node 0 (a new service)' : `starting node ${i} (joining)`);
-      nodes.push(await startNode(nodeDir(i)));
-    }
+    nodes.push(await start(0));
+    // The others join together: while the service is opening, each is trusted as soon as it asks.
+    const joined = await Promise.allSettled(Array.from({ length: options.nodes - 1 }, (_, i) => start(i + 1)));
+    for (const outcome of joined) if (outcome.status === 'fulfilled') nodes.push(outcome.value);
+    const failed = joined.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
   } catch (error) {
     await Promise.all(nodes.map((node) => stopNode(node)));

@@ -19,22 +19,9 @@ import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { ENCRYPTED_LEDGER_SECRETS_MAP } from '../../src/node/ledger-rekey.js';
 import { replayLedger } from '../../src/node/ledger-replay.js';
 import type { Node } from '../../src/node/node.js';
+import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork, type NetworkNode } from '../support/in-process-network.js';
 
-function write(node: Node, key: string, value: string): TxId {
-  const { txId } = node.execute((tx) => {
-    tx.map('records').set(utf8(key), utf8(value));
-    return { result: undefined, applyWrites: true };
-  });
-  return txId!;
-}
-
-function read(node: Node, key: string): string | undefined {
-  return node.execute((tx) => {
-    const value = tx.map('records').get(utf8(key));
-    return { result: value && fromUtf8(value), applyWrites: false };
-  }).result;
-}
 
 /** Runs a rekey as a governance `apply` would, in a transaction of its own. */
 function rekey(node: Node): TxId {
@@ -57,9 +44,9 @@ test('a rekey sends a new secret to every Trusted node; later entries are sealed
   const network = await InProcessNetwork.start(3, { encryptionKeys: true });
   t.after(() => network.close());
   const primary = network.primary();
-  const before = write(primary.node, 'before', 'sealed with the first secret');
+  const before = writeRecord(primary.node, 'before', 'sealed with the first secret');
   const rekeyedAt = rekey(primary.node);
-  const after = write(primary.node, 'after', 'sealed with the second secret');
+  const after = writeRecord(primary.node, 'after', 'sealed with the second secret');
   await network.waitFor(() => network.nodes.every(({ node }) => node.status(after) === 'Committed'));
 
   const [first, second] = secretsOf(primary).all();
@@ -69,8 +56,8 @@ test('a rekey sends a new secret to every Trusted node; later entries are sealed
   assert.equal(primary.node.governanceHost().latestLedgerSecretSeqno(), rekeyedAt.seqno + 1);
   for (const member of network.nodes) {
     assert.deepEqual(secretsOf(member).all(), secretsOf(primary).all(), `${member.name} holds the same secrets`);
-    assert.equal(read(member.node, 'before'), 'sealed with the first secret');
-    assert.equal(read(member.node, 'after'), 'sealed with the second secret');
+    assert.equal(readRecord(member.node, 'before'), 'sealed with the first secret');
+    assert.equal(readRecord(member.node, 'after'), 'sealed with the second secret');
     assert.deepEqual(member.persistedSecrets.at(-1), secretsOf(primary).all(), `${member.name} asked to keep the new secret`);
   }
 
@@ -99,8 +86,8 @@ test('a rekey sends a new secret to every Trusted node; later entries are sealed
   // A node joining after the rekey receives both secrets and reads both eras.
   const joiner = await network.join();
   await network.waitFor(() => joiner.node.commitTxId.seqno >= after.seqno);
-  assert.equal(read(joiner.node, 'before'), 'sealed with the first secret');
-  assert.equal(read(joiner.node, 'after'), 'sealed with the second secret');
+  assert.equal(readRecord(joiner.node, 'before'), 'sealed with the first secret');
+  assert.equal(readRecord(joiner.node, 'after'), 'sealed with the second secret');
 });
 
 test('a rekey is refused, writing nothing, while a Trusted node has no encryption key', async (t) => {
@@ -119,22 +106,22 @@ test('a rekey that is rolled back leaves no secret behind, on disk or in memory'
   const old = network.primary();
   network.isolate(old.name);
   rekey(old.node);
-  write(old.node, 'lost', 'sealed with a secret that never committed');
+  writeRecord(old.node, 'lost', 'sealed with a secret that never committed');
   assert.equal(secretsOf(old).all().length, 2);
   await network.waitFor(() => network.nodes.some((n) => n !== old && n.node.isPrimary));
   const next = network.nodes.find((n) => n !== old && n.node.isPrimary)!;
-  const kept = write(next.node, 'kept', 'sealed with the first secret');
+  const kept = writeRecord(next.node, 'kept', 'sealed with the first secret');
 
   network.isolate(old.name, false);
   await network.waitFor(() => old.node.status(kept) === 'Committed');
   assert.equal(secretsOf(old).all().length, 1, 'the rolled-back rekey\'s secret is gone');
   assert.deepEqual(old.persistedSecrets.at(-1), secretsOf(old).all(), 'and no longer kept for a restart');
-  assert.equal(read(old.node, 'kept'), 'sealed with the first secret');
-  assert.equal(read(old.node, 'lost'), undefined);
+  assert.equal(readRecord(old.node, 'kept'), 'sealed with the first secret');
+  assert.equal(readRecord(old.node, 'lost'), undefined);
   // Writes go on after it, readable everywhere.
-  const later = write(next.node, 'later', 'still the first secret');
+  const later = writeRecord(next.node, 'later', 'still the first secret');
   await network.waitFor(() => network.nodes.every(({ node }) => node.status(later) === 'Committed'));
-  for (const { node } of network.nodes) assert.equal(read(node, 'later'), 'still the first secret');
+  for (const { node } of network.nodes) assert.equal(readRecord(node, 'later'), 'still the first secret');
 });
 
 test('a restarted node takes a rekey\'s secret from its own ledger, refuses to go on without it, and drops a secret whose rekey its ledger lacks', async (t) => {
@@ -142,7 +129,7 @@ test('a restarted node takes a rekey\'s secret from its own ledger, refuses to g
   t.after(() => network.close());
   const member = network.primary();
   const rekeyedAt = rekey(member.node);
-  const after = write(member.node, 'after', 'second era');
+  const after = writeRecord(member.node, 'after', 'second era');
   await network.waitFor(() => member.node.status(after) === 'Committed');
   const [first, second] = secretsOf(member).all();
 

@@ -14,22 +14,9 @@ import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import type { Node } from '../../src/node/node.js';
+import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
 
-function write(node: Node, key: string, value: string | Uint8Array): TxId {
-  const { txId } = node.execute((tx) => {
-    tx.map('records').set(utf8(key), typeof value === 'string' ? utf8(value) : value);
-    return { result: undefined, applyWrites: true };
-  });
-  return txId!;
-}
-
-function read(node: Node, key: string): string | undefined {
-  return node.execute((tx) => {
-    const value = tx.map('records').get(utf8(key));
-    return { result: value && fromUtf8(value), applyWrites: false };
-  }).result;
-}
 
 function verifyLedgerDirectory(directory: string, serviceCertPem: string) {
   const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem });
@@ -41,14 +28,14 @@ test('backups apply what the primary commits, answer its status and give receipt
   const network = await InProcessNetwork.start(3);
   t.after(() => network.close());
   const primary = network.primary().node;
-  const txId = write(primary, 'k', 'v');
+  const txId = writeRecord(primary, 'k', 'v');
   await network.waitFor(() => network.nodes.every(({ node }) => node.status(txId) === 'Committed'));
   for (const { node } of network.nodes) {
-    assert.equal(read(node, 'k'), 'v');
+    assert.equal(readRecord(node, 'k'), 'v');
     assert.equal(verifyReceipt(node.receipt(txId), network.service.certPem, { at: new Date() }).txId, `${txId.view}.${txId.seqno}`);
   }
   const backup = network.nodes.find(({ node }) => !node.isPrimary)!.node;
-  assert.throws(() => write(backup, 'k', 'w'), (e: unknown) => e instanceof CocoError && e.code === 'NotPrimary');
+  assert.throws(() => writeRecord(backup, 'k', 'w'), (e: unknown) => e instanceof CocoError && e.code === 'NotPrimary');
 });
 
 test('a primary cut off from the others loses its uncommitted writes when it returns, everywhere', async (t) => {
@@ -56,11 +43,11 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   t.after(() => network.close());
   const old = network.primary();
   network.isolate(old.name);
-  const lost = write(old.node, 'lost', 'never committed');
+  const lost = writeRecord(old.node, 'lost', 'never committed');
   await network.waitFor(() => network.nodes.some((n) => n !== old && n.node.isPrimary));
   const next = network.nodes.find((n) => n !== old && n.node.isPrimary)!;
   assert.ok(next.node.role.view > lost.view, 'a new primary in a later view');
-  const kept = write(next.node, 'kept', 'committed');
+  const kept = writeRecord(next.node, 'kept', 'committed');
   await network.waitFor(() => next.node.status(kept) === 'Committed');
   assert.equal(old.node.status(lost), 'Pending', 'cut off, the old primary cannot commit');
 
@@ -69,8 +56,8 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   assert.equal(old.node.isPrimary, false);
   for (const { node } of network.nodes) {
     assert.equal(node.status(lost), 'Invalid');
-    assert.equal(read(node, 'lost'), undefined, 'the rolled-back write is gone from the store');
-    assert.equal(read(node, 'kept'), 'committed');
+    assert.equal(readRecord(node, 'lost'), undefined, 'the rolled-back write is gone from the store');
+    assert.equal(readRecord(node, 'kept'), 'committed');
   }
   // The old primary's ledger files were cut back and continued: they verify, and hold the new view.
   const summary = verifyLedgerDirectory(old.ledgerDirectory, network.service.certPem);
@@ -93,8 +80,8 @@ test('a transaction too large to replicate is refused and leaves no trace', asyn
     (e: unknown) => e instanceof CocoError && e.code === 'TransactionTooLarge',
   );
   assert.deepEqual(node.lastTxId, before);
-  assert.equal(read(node, 'a'), undefined);
-  const next = write(node, 'small', 'fits');
+  assert.equal(readRecord(node, 'a'), undefined);
+  const next = writeRecord(node, 'small', 'fits');
   assert.equal(next.seqno, before.seqno + 1, 'the refused transaction took no seqno');
   await network.waitFor(() => node.status(next) === 'Committed');
 });
@@ -115,7 +102,7 @@ test('under random partitions, every write reported Committed survives on every 
         if (!node.isPrimary) continue;
         const key = `k${n++}`;
         try {
-          written.push({ key, txId: write(node, key, key), node });
+          written.push({ key, txId: writeRecord(node, key, key), node });
         } catch (error) {
           if (!(error instanceof CocoError)) throw error;
         }
@@ -134,7 +121,7 @@ test('under random partitions, every write reported Committed survives on every 
   for (const { node, ledgerDirectory } of network.nodes) {
     for (const { key, txId } of committed) {
       assert.equal(node.status(txId), 'Committed');
-      assert.equal(read(node, key), key);
+      assert.equal(readRecord(node, key), key);
     }
     assert.ok(verifyLedgerDirectory(ledgerDirectory, network.service.certPem).lastVerifiedTxId!.seqno >= last.txId.seqno);
   }
@@ -145,16 +132,16 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   t.after(() => network.close());
   const primary = network.primary();
   let last: TxId | undefined;
-  for (let i = 0; i < 60; i++) last = write(primary.node, `k${i}`, `v${i}`);
+  for (let i = 0; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
   await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
   const snapshot = primary.node.snapshots.loadLatest(network.service.certPem, new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]))!;
   assert.ok(snapshot.txId.seqno >= 20 && snapshot.evidenceTxId.seqno > snapshot.txId.seqno);
 
   const joiner = await network.join({ fromSnapshotOf: primary });
-  const after = write(primary.node, 'after', 'the join');
+  const after = writeRecord(primary.node, 'after', 'the join');
   await network.waitFor(() => joiner.node.status(after) === 'Committed');
-  assert.equal(read(joiner.node, 'k59'), 'v59', 'state from the snapshot and the ledger after it');
-  assert.equal(read(joiner.node, 'after'), 'the join');
+  assert.equal(readRecord(joiner.node, 'k59'), 'v59', 'state from the snapshot and the ledger after it');
+  assert.equal(readRecord(joiner.node, 'after'), 'the join');
   assert.equal(joiner.node.status(last!), 'Committed');
   assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
   const early = { view: last!.view, seqno: 3 };
@@ -171,8 +158,8 @@ test('a snapshot holds the state at its seqno, though writes go on while it is w
   // All in one turn of the event loop: the snapshot due at the first signature past 40 transactions
   // is written in later turns, after every one of these writes changed the counter.
   const counterAt = new Map<number, string>();
-  for (let i = 0; i < 60; i++) counterAt.set(write(primary.node, 'counter', `c${i}`).seqno, `c${i}`);
-  const last = write(primary.node, 'last', 'written');
+  for (let i = 0; i < 60; i++) counterAt.set(writeRecord(primary.node, 'counter', `c${i}`).seqno, `c${i}`);
+  const last = writeRecord(primary.node, 'last', 'written');
   await network.waitFor(() => primary.node.status(last) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
   const snapshot = primary.node.snapshots.loadLatest(network.service.certPem, new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]))!;
   const at = snapshot.txId.seqno;
