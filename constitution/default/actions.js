@@ -530,9 +530,7 @@ function setRecoveryThreshold(threshold) {
   }
   config.recovery_threshold = threshold;
   writeJson(Tables.serviceConfig, singletonKey(), config);
-  // CCF re-issues the recovery shares here (ccf.node.triggerRecoverySharesRefresh()). Coco issues
-  // none (it has no disaster recovery yet), so the threshold only bounds which recovery members may
-  // be removed; refreshing shares that do not exist would fail for nothing.
+  if (isOpen) ccf.node.triggerRecoverySharesRefresh();
 }
 
 function existingNode(nodeId) {

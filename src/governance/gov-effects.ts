@@ -26,6 +26,10 @@ export interface GovernanceHost {
   triggerLedgerRekey(tx: Transaction): void;
   /** The seqno the latest ledger secret applies from. */
   latestLedgerSecretSeqno(): number;
+  /** As the service opens: recovery shares of the latest ledger secret for the recovery members. */
+  issueRecoveryShares(tx: Transaction): void;
+  /** New recovery shares of the same ledger secret (threshold or recovery membership changed). */
+  triggerRecoverySharesRefresh(tx: Transaction): void;
 }
 
 /** Set as `CallEnv.extension` for an `apply` call: effects are refused in any other call. */
@@ -179,8 +183,9 @@ export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope
   const network = vm.newObject();
   try {
     scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
-      applyHost(env);
+      const host = applyHost(env);
       openService(env.tx, args);
+      host.issueRecoveryShares(env.tx);
       return undefined;
     });
     scope.defineFunction(node, 'triggerLedgerChunk', (env) => {
@@ -195,7 +200,11 @@ export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope
       applyHost(env).triggerLedgerRekey(env.tx);
       return undefined;
     });
-    for (const name of ['triggerRecoverySharesRefresh', 'triggerACMERefresh', 'shuffleSealedShares']) {
+    scope.defineFunction(node, 'triggerRecoverySharesRefresh', (env) => {
+      applyHost(env).triggerRecoverySharesRefresh(env.tx);
+      return undefined;
+    });
+    for (const name of ['triggerACMERefresh', 'shuffleSealedShares']) {
       scope.defineFunction(node, name, unsupported(`ccf.node.${name}`));
     }
     scope.defineFunction(network, 'getLatestLedgerSecretSeqno', (env) => applyHost(env).latestLedgerSecretSeqno());

@@ -44,7 +44,8 @@ export function updateStateDigest(tx: Transaction, identity: MemberCoseIdentity,
   return { memberId, stateDigest: ack.state_digest };
 }
 
-export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): void {
+/** Makes the member Active; returns whether it was not before. */
+export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): boolean {
   checkSigner(identity, memberId);
   const ack = readAck(tx, memberId);
   let signed: unknown;
@@ -60,7 +61,9 @@ export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity, me
   const infoBytes = tx.map(Tables.membersInfo).get(utf8(memberId));
   if (infoBytes === undefined) throw new CocoError('ResourceNotFound', `member ${memberId} has no member information`);
   const info = decodeJson<MemberInfo>(infoBytes, Tables.membersInfo);
+  const newlyActive = info.status !== 'Active';
   info.status = 'Active';
   tx.map(Tables.membersInfo).set(utf8(memberId), encodeJson(info));
   tx.map(Tables.membersAcks).set(utf8(memberId), encodeJson({ ...ack, cose_sign1_req: toBase64(identity.envelope) }));
+  return newlyActive;
 }

@@ -35,6 +35,7 @@ import { HistoricalStates } from './historical-states.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { issueRecoveryShares, recordPreviousLedgerSecret } from './recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
@@ -769,7 +770,26 @@ export class Node {
    */
   rekeyLedger(tx: Transaction): void {
     this.checkCanWrite();
-    writeLedgerSecretForNodes(tx, randomBytes(AES_256_KEY_BYTES), nodeRecords(tx));
+    const secret = randomBytes(AES_256_KEY_BYTES);
+    writeLedgerSecretForNodes(tx, secret, nodeRecords(tx));
+    // As CCF: the members' shares now open the new secret, which opens the chain of older ones.
+    issueRecoveryShares(tx, secret);
+    recordPreviousLedgerSecret(tx, secret, this.options.ledgerSecrets.all().at(-1));
+  }
+
+  /** At service opening, as CCF: recovery shares of the latest secret, and where the secrets' chain starts. */
+  private issueRecoverySharesAtOpening(tx: Transaction): void {
+    const all = this.options.ledgerSecrets.all();
+    const latest = all.at(-1)!;
+    issueRecoveryShares(tx, latest.key);
+    recordPreviousLedgerSecret(tx, latest.key, all.at(-2), latest.fromSeqno);
+  }
+
+  /** New recovery shares of the same secret (a threshold or recovery membership change). */
+  refreshRecoveryShares(tx: Transaction): void {
+    if (!issueRecoveryShares(tx, this.options.ledgerSecrets.all().at(-1)!.key)) {
+      throw new CocoError('NoRecoveryMembers', 'there is no active recovery member (an Active member with an encryption key) to issue recovery shares to');
+    }
   }
 
   /** What a constitution's `apply` may ask of this node (CCF's governance effects). */
@@ -780,6 +800,8 @@ export class Node {
       triggerLedgerChunk: () => this.requestLedgerChunk(),
       triggerSnapshot: () => this.requestSnapshot(),
       triggerLedgerRekey: (tx) => this.rekeyLedger(tx),
+      issueRecoveryShares: (tx) => this.issueRecoverySharesAtOpening(tx),
+      triggerRecoverySharesRefresh: (tx) => this.refreshRecoveryShares(tx),
       latestLedgerSecretSeqno: () => this.options.ledgerSecrets.latestFromSeqno,
     };
   }

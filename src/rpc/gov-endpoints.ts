@@ -12,6 +12,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
+import { encryptedShareOf, isActiveRecoveryMember } from '../node/recovery-shares.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
@@ -137,10 +138,18 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     body: updateStateDigest(tx, identity, request.params.memberId!),
   }));
   signed('/members/state-digests/{memberId}:ack', 'ack', false, (tx, request, identity) => {
-    ackStateDigest(tx, identity, request.params.memberId!);
+    const memberId = request.params.memberId!;
+    // As CCF: a recovery member that becomes Active once the service is open gets a share at once.
+    if (ackStateDigest(tx, identity, memberId) && readServiceInfo(tx)?.status === 'Open' && isActiveRecoveryMember(tx, memberId)) node.refreshRecoveryShares(tx);
     return { status: 204 };
   });
 
+  get('/recovery/encrypted-shares/{memberId}', (request) => {
+    const memberId = request.params.memberId!;
+    const share = read((tx) => encryptedShareOf(tx, memberId));
+    if (share === undefined) throw new RpcError(404, 'ResourceNotFound', `Recovery share not found for member ${memberId}.`);
+    return { body: { memberId, encryptedShare: share } };
+  });
   get('/service/constitution', () => ({
     body: read((tx) => decodeJson<string>(found(tx.map(Tables.constitution).get(SINGLETON), 'constitution'), Tables.constitution)),
     headers: { 'content-type': 'text/javascript' },

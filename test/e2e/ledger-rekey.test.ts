@@ -1,6 +1,7 @@
 // Ledger secret rotation with real processes, as members would do it: `trigger_ledger_rekey` on a
 // 3-node sandbox, writes before and after read on every node (and historically from the ledger),
-// a node that joins afterwards reads both eras and receives the next rekey with its own key,
+// the members' recovery shares rebuild the latest secret and, through it, the previous one, as a
+// disaster recovery would; a node that joins afterwards reads both eras and receives the next rekey with its own key,
 // removing an active recovery member rekeys again, and a backup killed with SIGKILL restarts from
 // its ledger and reads what the latest secret sealed.
 
@@ -13,7 +14,13 @@ import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { waitForCommit } from '../../src/client/transactions.js';
-import { fromUtf8 } from '../../src/crypto/bytes.js';
+import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
+import { aesGcmDecrypt } from '../../src/crypto/aes-gcm.js';
+import { rsaOaepDecrypt } from '../../src/crypto/rsa-oaep.js';
+import { decodeShare, recoverSecret, shareKey } from '../../src/crypto/secret-sharing.js';
+import type { LedgerEntry } from '../../src/ledger/entry.js';
+import { openEntry } from '../../src/ledger/entry-sealing.js';
+import { HISTORICAL_LEDGER_SECRET_MAP, RECOVERY_SHARES_MAP } from '../../src/node/recovery-shares.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
@@ -21,6 +28,7 @@ import { ENCRYPTED_LEDGER_SECRETS_MAP } from '../../src/node/ledger-rekey.js';
 import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
+import { writeIdentity } from '../../src/cli/keygen.js';
 
 const WAIT_MS = 30_000;
 
@@ -28,10 +36,18 @@ function userClient(sandbox: SandboxProcess, url: string): CocoClient {
   return new CocoClient({ url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem'), requestTimeoutMs: 5_000 });
 }
 
+function ledgerEntries(ledgerDirectory: string): LedgerEntry[] {
+  return listChunkFiles(ledgerDirectory).flatMap((file) => decodeChunk(new Uint8Array(readFileSync(file.path)), file.name).entries);
+}
+
+/** CCF's serialised GCM cipher: tag (16), IV (12), ciphertext. */
+function openSealed(key: Uint8Array, sealed: Uint8Array): Uint8Array {
+  return aesGcmDecrypt(key, sealed.subarray(16, 28), sealed.subarray(28), sealed.subarray(0, 16));
+}
+
 /** The node IDs each rekey in a node's ledger sent a secret to, in ledger order. */
 function rekeysIn(ledgerDirectory: string): string[][] {
-  return listChunkFiles(ledgerDirectory)
-    .flatMap((file) => decodeChunk(new Uint8Array(readFileSync(file.path)), file.name).entries)
+  return ledgerEntries(ledgerDirectory)
     .flatMap((entry) => entry.publicMaps.filter((map) => map.name === ENCRYPTED_LEDGER_SECRETS_MAP))
     .map((map) => Object.keys(JSON.parse(fromUtf8(map.writes[0]!.value)) as object).sort());
 }
@@ -77,6 +93,26 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   // The ledger files before the rekey are still read with the secret that sealed them.
   assert.deepEqual(await historicalRead(client, 1, first), { msg: 'under the first secret' });
 
+  // In a disaster the two members (threshold 2) could rebuild the ledger secret from their shares,
+  // off the service: each decrypts its share with its encryption key; the wrapping key they rebuild
+  // unwraps the latest secret (in the ledger's public recovery table), which opens the write after
+  // the rekey, and the historical record under it gives the first secret, which opens the write before.
+  const shares = await Promise.all(members.map(async (governor, i) => {
+    const answer = (await client.request('GET', `/gov/recovery/encrypted-shares/${governor.memberId!}?api-version=2024-07-01`)).json<{ memberId: string; encryptedShare: string }>();
+    assert.equal(answer.memberId, governor.memberId);
+    return decodeShare(rsaOaepDecrypt(sandbox.pem(`member${i}_enc_privk.pem`), fromBase64(answer.encryptedShare)));
+  }));
+  const unknown = await client.request('GET', '/gov/recovery/encrypted-shares/00?api-version=2024-07-01', { allowError: true });
+  assert.equal(unknown.status, 404);
+  const entries = ledgerEntries(ledger0);
+  const latestOf = (map: string) => JSON.parse(fromUtf8(entries.flatMap((e) => e.publicMaps).filter((m) => m.name === map).at(-1)!.writes[0]!.value)) as Record<string, unknown>;
+  const recovered = openSealed(shareKey(recoverSecret(shares, 2)), fromBase64(latestOf(RECOVERY_SHARES_MAP).wrapped_latest_ledger_secret as string));
+  const entryAt = (txId: TxId) => entries.find((e) => e.txId.seqno === txId.seqno)!;
+  const privateRecord = (txId: TxId, key: Uint8Array) => fromUtf8(openEntry(entryAt(txId), key).find((m) => m.name === 'records')!.writes[0]!.value);
+  assert.equal(privateRecord(second, recovered), 'under the second secret');
+  const previous = (latestOf(HISTORICAL_LEDGER_SECRET_MAP).previous_ledger_secret as { encrypted_data: string }).encrypted_data;
+  assert.equal(privateRecord(first, openSealed(recovered, fromBase64(previous))), 'under the first secret');
+
   // A fourth node joins after the rekey: it receives both secrets and publishes its encryption key.
   const joiner = await startJoiner(sandbox, 'joiner');
   children.push(joiner.child);
@@ -104,6 +140,16 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   const removal = await passProposal(client, members, [{ name: 'remove_member', args: { member_id: members[1]!.memberId! } }]);
   assert.equal(removal.proposalState, 'Accepted', JSON.stringify(removal));
   await until('the removal\'s rekey in the ledger', WAIT_MS, async () => (rekeysIn(ledger0).length === 3 ? true : undefined));
+
+  // A recovery member added to the open service gets its share as soon as it acknowledges.
+  writeIdentity({ name: 'member2', curve: 'P-384', encryptionKey: true, dir: sandbox.common });
+  await passProposal(client, [members[0]!], [{ name: 'set_member', args: { cert: sandbox.pem('member2_cert.pem'), encryption_pub_key: sandbox.pem('member2_enc_pubk.pem') } }]);
+  const newcomer = new GovernanceClient(client, { member: { certPem: sandbox.pem('member2_cert.pem'), keyPem: sandbox.pem('member2_privk.pem') } });
+  const shareOf = (id: string) => client.request('GET', `/gov/recovery/encrypted-shares/${id}?api-version=2024-07-01`, { allowError: true });
+  assert.equal((await shareOf(newcomer.memberId!)).status, 404, 'no share before it is Active');
+  await newcomer.ack((await newcomer.updateStateDigest()).stateDigest);
+  await until('the newcomer\'s share', WAIT_MS, async () => ((await shareOf(newcomer.memberId!)).status === 200 ? true : undefined));
+  assert.equal((await shareOf(members[1]!.memberId!)).status, 404, 'the removed member holds no share any more');
 
   // A backup killed with SIGKILL restarts from its ledger with its sealed secrets and reads on.
   const backupDir = join(sandbox.workspace, 'sandbox_1');

@@ -653,7 +653,7 @@ describe('constitution apply', () => {
     assert.equal(host.changes.length, 0);
   });
 
-  it('remove_member keeps enough recovery participants for the threshold, which set_recovery_threshold lowers, and rekeys when one leaves', () => {
+  it('remove_member keeps enough recovery participants for the threshold, which set_recovery_threshold lowers (refreshing the shares), and rekeys when one leaves', () => {
     const host = freshHost();
     service(host, 'Open');
     const [a, b] = members(host, ['Active', 'Active']);
@@ -662,14 +662,14 @@ describe('constitution apply', () => {
     assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } })), /would leave 1 active recovery participants, below the recovery threshold 2/);
     assert.deepEqual(host.calls, []);
 
-    // Lowering the threshold first, as the refusal says, needs no recovery shares (Coco issues none).
+    // Lowering the threshold first, as the refusal says, re-issues the shares.
     applyIn(host, proposal({ name: 'set_recovery_threshold', args: { recovery_threshold: 1 } }));
     assert.equal(JSON.parse(host.text(Tables.serviceConfig, SINGLETON)!).recovery_threshold, 1);
-    assert.deepEqual(host.calls, []);
+    assert.deepEqual(host.callNames(), ['triggerRecoverySharesRefresh']);
     applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } }));
     assert.equal(host.text(Tables.membersInfo, a!), undefined);
     assert.equal(host.text(Tables.membersKeys, a!), undefined);
-    assert.deepEqual(host.callNames(), ['triggerLedgerRekey']);
+    assert.deepEqual(host.callNames(), ['triggerRecoverySharesRefresh', 'triggerLedgerRekey']);
   });
 
   it('set_js_app replaces modules and endpoints in CCF keys, clears bytecode, flushes interpreters', () => {

@@ -42,6 +42,8 @@ before(async () => {
     triggerSnapshot: () => undefined,
     triggerLedgerRekey: () => undefined,
     latestLedgerSecretSeqno: () => 1,
+    issueRecoveryShares: () => undefined,
+    triggerRecoverySharesRefresh: () => undefined,
   });
 });
 

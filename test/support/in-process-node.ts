@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair } from '../../src/crypto/signing.js';
+import { generateKeyPair, type KeyPair } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
@@ -20,6 +20,8 @@ export interface InProcessNode {
   dir: string;
   memberCertPem: string;
   memberKeyPem: string;
+  /** member0's RSA encryption key pair, with `memberEncryptionKey`. */
+  memberEncryptionKeyPair: KeyPair | undefined;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface InProcessNodeOptions {
   snapshotTxCount?: number;
   /** Gives the node an RSA encryption key (published in its record), so that it can rekey. */
   encryptionKey?: boolean;
+  /** Gives member0 an RSA encryption key, as a recovery member has. */
+  memberEncryptionKey?: boolean;
 }
 
 export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
@@ -41,6 +45,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
   const member = generateKeyPair('P-384');
   const memberCertPem = createSelfSignedCertificate({ subjectCn: 'member0', keyPair: member, validFrom: now, validityDays: 1, isCa: false });
   const encryptionKeyPair = options.encryptionKey === true ? rsaKeyPair() : undefined;
+  const memberEncryptionKeyPair = options.memberEncryptionKey === true ? rsaKeyPair() : undefined;
   const node = new Node({
     node: nodeIdentity,
     service,
@@ -69,7 +74,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
   });
   node.genesis({
-    members: [{ certPem: memberCertPem, encryptionPublicKeyPem: undefined, memberData: undefined }],
+    members: [{ certPem: memberCertPem, encryptionPublicKeyPem: memberEncryptionKeyPair?.publicKeyPem, memberData: undefined }],
     constitution: options.constitution ?? 'export function validate() { return { valid: true, description: "" }; }',
     recoveryThreshold: 0,
     serviceData: {},
@@ -79,6 +84,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     dir,
     memberCertPem,
     memberKeyPem: member.privateKeyPem,
+    memberEncryptionKeyPair,
     async close() {
       await node.stop();
       rmSync(dir, { recursive: true, force: true });

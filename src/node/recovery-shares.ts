@@ -1,0 +1,109 @@
+// Recovery shares as CCF issues them. A fresh wrapping key, Shamir-split (crypto/secret-sharing.ts)
+// into one share per active recovery participant with `recovery_threshold` needed to rebuild it,
+// wraps the latest ledger secret (AES-256-GCM, zero IV: the key wraps once); each share goes to its
+// member RSA-OAEP-encrypted under the member's encryption key, and recovery owners get the whole
+// key. All of it is in `public:ccf.internal.recovery_shares`, so a recovering service could read it
+// from the public ledger. When the ledger secret changes, the previous secret is also recorded
+// encrypted under the new one (`public:ccf.internal.historical_encrypted_ledger_secret`), so the
+// chain of secrets unwinds from the latest. Coco does not recover a service yet; these are what its
+// members would need to, in CCF's shapes.
+
+import { concatBytes, fromUtf8, toBase64 } from '../crypto/bytes.js';
+import { AES_GCM_IV_BYTES, aesGcmEncrypt } from '../crypto/aes-gcm.js';
+import { randomBytes } from '../crypto/random.js';
+import { rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
+import { encodeShare, sampleSecretAndShares, shareKey } from '../crypto/secret-sharing.js';
+import { CocoError } from '../errors.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type MemberInfo } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
+import type { LedgerSecret } from '../ledger/ledger-secrets.js';
+
+export const RECOVERY_SHARES_MAP = 'public:ccf.internal.recovery_shares';
+export const HISTORICAL_LEDGER_SECRET_MAP = 'public:ccf.internal.historical_encrypted_ledger_secret';
+
+interface RecoveryMembers {
+  participants: [string, string][];
+  owners: [string, string][];
+}
+
+/** Active members with an encryption key, by recovery role (a key and no role: a participant). */
+export function activeRecoveryMembers(tx: Transaction): RecoveryMembers {
+  const members: RecoveryMembers = { participants: [], owners: [] };
+  const keys = tx.map(Tables.membersEncryptionPublicKeys);
+  tx.map(Tables.membersInfo).forEach((value, key) => {
+    const info = decodeJson<MemberInfo>(value, Tables.membersInfo);
+    const encryptionKey = keys.get(key);
+    if (info.status !== 'Active' || encryptionKey === undefined) return;
+    const role = info.recovery_role ?? 'Participant';
+    if (role === 'Participant') members.participants.push([fromUtf8(key), fromUtf8(encryptionKey)]);
+    else if (role === 'Owner') members.owners.push([fromUtf8(key), fromUtf8(encryptionKey)]);
+  });
+  return members;
+}
+
+export function isActiveRecoveryMember(tx: Transaction, memberId: string): boolean {
+  const { participants, owners } = activeRecoveryMembers(tx);
+  return [...participants, ...owners].some(([id]) => id === memberId);
+}
+
+/** The member's share as the latest issue encrypted it for them (base64), if it has one. */
+export function encryptedShareOf(tx: Transaction, memberId: string): string | undefined {
+  const value = tx.map(RECOVERY_SHARES_MAP).get(SINGLETON);
+  return value === undefined ? undefined : decodeJson<{ encrypted_shares: Record<string, string> }>(value, RECOVERY_SHARES_MAP).encrypted_shares[memberId];
+}
+
+/** CCF's serialised GCM cipher: tag, IV, then the ciphertext. */
+function sealed(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
+  return concatBytes(tag, iv, ciphertext);
+}
+
+/**
+ * Issues new recovery shares of `latestSecret` to the active recovery members (CCF's shuffle).
+ * Returns false when there are none: CCF refuses to open such a service, Coco lets it run without
+ * recovery shares (it cannot recover anyway), and drops shares the last ones held.
+ */
+export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array): boolean {
+  const { participants, owners } = activeRecoveryMembers(tx);
+  if (participants.length === 0 && owners.length === 0) {
+    if (tx.map(RECOVERY_SHARES_MAP).has(SINGLETON)) tx.map(RECOVERY_SHARES_MAP).delete(SINGLETON);
+    return false;
+  }
+  const config = tx.map(Tables.serviceConfig).get(SINGLETON);
+  const threshold = config === undefined ? 0 : decodeJson<{ recovery_threshold?: number }>(config, Tables.serviceConfig).recovery_threshold ?? 0;
+  if (threshold < 1) throw new CocoError('InvalidRecoveryThreshold', 'the recovery threshold must be set before recovery shares are issued');
+  if (participants.length > 0 && threshold > participants.length) {
+    throw new CocoError('InvalidRecoveryThreshold', `the recovery threshold ${threshold} is above the ${participants.length} active recovery participants: lower it or add recovery members`);
+  }
+  if (participants.length === 0 && threshold > 1) {
+    throw new CocoError('InvalidRecoveryThreshold', `the recovery threshold ${threshold} cannot be above 1 when only recovery owners hold the key`);
+  }
+  const { secret, shares } = sampleSecretAndShares(Math.max(participants.length, 1), threshold);
+  const encryptedShares: Record<string, string> = {};
+  participants.forEach(([id, pem], i) => (encryptedShares[id] = toBase64(rsaOaepEncrypt(pem, encodeShare(shares[i]!)))));
+  for (const [id, pem] of owners) encryptedShares[id] = toBase64(rsaOaepEncrypt(pem, encodeShare(secret)));
+  tx.map(RECOVERY_SHARES_MAP).set(SINGLETON, encodeJson({
+    wrapped_latest_ledger_secret: toBase64(sealed(shareKey(secret), new Uint8Array(AES_GCM_IV_BYTES), latestSecret)),
+    encrypted_shares: encryptedShares,
+  }));
+  return true;
+}
+
+/**
+ * Records, when the ledger secret changes to `latest`, the `previous` one encrypted under it (CCF
+ * writes `{next_version}` alone for the first secret).
+ */
+export function recordPreviousLedgerSecret(tx: Transaction, latest: Uint8Array, previous: LedgerSecret | undefined, latestFromSeqno?: number): void {
+  const table = tx.map(HISTORICAL_LEDGER_SECRET_MAP);
+  const storedAt = table.getVersionOfPreviousWrite(SINGLETON);
+  const value = previous === undefined
+    ? {}
+    : {
+        previous_ledger_secret: {
+          encrypted_data: toBase64(sealed(latest, randomBytes(AES_GCM_IV_BYTES), previous.key)),
+          version: previous.fromSeqno,
+          ...(storedAt !== undefined && { previous_secret_stored_version: Number(storedAt) }),
+        },
+      };
+  table.set(SINGLETON, encodeJson({ ...value, ...(latestFromSeqno !== undefined && { next_version: latestFromSeqno }) }));
+}
