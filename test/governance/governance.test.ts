@@ -18,6 +18,7 @@ import { Tables } from '../../src/governance/builtin-tables.js';
 import { ackStateDigest, updateStateDigest } from '../../src/governance/member-acks.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { TestHost } from '../js/js-test-host.js';
+import { RECOVERY_SHARES_MAP } from '../../src/node/recovery-shares.js';
 import { realChunks } from '../support/real-ledgers.js';
 
 const CONSTITUTION_BASE = `
@@ -25,8 +26,9 @@ export function validate(input) { const p = JSON.parse(input); return { valid: A
 export function apply(proposal, id) { ccf.kv["public:ccf.gov.service.config"].set(new ArrayBuffer(8), ccf.jsonCompatibleToBuf({ recovery_threshold: 7 })); }
 `;
 
-async function setUp(constitution: string, encryptionKey = false): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
-  const instance = startInProcessNode({ constitution, encryptionKey });
+async function setUp(constitution: string, keys = false): Promise<{ instance: InProcessNode; governance: Governance; runner: JsConstitutionRunner; createdAt: { value: number } }> {
+  // `keys`: RSA encryption keys for the node (to rekey) and member0 (a recovery member).
+  const instance = startInProcessNode({ constitution, encryptionKey: keys, memberEncryptionKey: keys });
   await instance.node.waitForCommit(2);
   // A node caps script time below its election timeout; a short cap here keeps the looping case quick.
   const runner = await JsConstitutionRunner.create(
@@ -161,4 +163,12 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
   assert.equal(pass([{ name: 'trigger_ledger_rekey' }]), 'Accepted');
   assert.equal(secrets.all().length, 2);
   assert.equal(secrets.latestFromSeqno, instance.node.lastTxId.seqno + 1);
+
+  // ccf.node.triggerRecoverySharesRefresh: member0, an Active recovery member, gets a new share.
+  const sharesOf = () => JSON.parse(fromUtf8(read(RECOVERY_SHARES_MAP, new Uint8Array(8))!)) as { encrypted_shares: Record<string, string> };
+  const memberId = certificateId(instance.memberCertPem);
+  const before = sharesOf().encrypted_shares[memberId];
+  assert.ok(before, 'the opening issued member0 a share');
+  assert.equal(pass([{ name: 'trigger_recovery_shares_refresh' }]), 'Accepted');
+  assert.notEqual(sharesOf().encrypted_shares[memberId], before);
 });
