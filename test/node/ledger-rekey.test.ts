@@ -153,3 +153,26 @@ test('a restarted node takes a rekey\'s secret from its own ledger, refuses to g
   replayLedger(member.ledgerDirectory, { nodeId: member.node.nodeId, encryptionPrivateKeyPem: member.encryptionKeyPair!.privateKeyPem, secrets: withStale }, network.service.certPem);
   assert.deepEqual(withStale.all(), [first, second]);
 });
+
+test('a snapshot taken after a rekey is sealed with the new secret; a node joining from it reads both eras', async (t) => {
+  const network = await InProcessNetwork.start(2, { encryptionKeys: true, snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  writeRecord(primary.node, 'before', 'first era');
+  const rekeyedAt = rekey(primary.node);
+  let last: TxId | undefined;
+  for (let i = 0; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `second era ${i}`);
+  await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const [first, second] = secretsOf(primary).all();
+  const snapshotOf = (secrets: LedgerSecrets) => primary.node.snapshots.loadLatest(network.service.certPem, secrets);
+  assert.ok(snapshotOf(secretsOf(primary))!.txId.seqno > rekeyedAt.seqno);
+  assert.throws(() => snapshotOf(new LedgerSecrets([first!])), 'the old secret alone cannot open it');
+
+  const joiner = await network.join({ fromSnapshotOf: primary });
+  const after = writeRecord(primary.node, 'after', 'the join');
+  await network.waitFor(() => joiner.node.status(after) === 'Committed');
+  assert.deepEqual(secretsOf(joiner).all(), [first, second]);
+  assert.equal(readRecord(joiner.node, 'before'), 'first era');
+  assert.equal(readRecord(joiner.node, 'k59'), 'second era 59');
+  assert.equal(readRecord(joiner.node, 'after'), 'the join');
+});
