@@ -35,7 +35,7 @@ import { HistoricalStates } from './historical-states.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
-import { issueRecoveryShares, recordPreviousLedgerSecret } from './recovery-shares.js';
+import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { SnapshotDirectory } from './snapshot-directory.js';

@@ -12,7 +12,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
-import { encryptedShareOf, isActiveRecoveryMember } from '../node/recovery-shares.js';
+import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 

@@ -20,7 +20,7 @@ import { rsaOaepDecrypt } from '../../src/crypto/rsa-oaep.js';
 import { decodeShare, recoverSecret, shareKey } from '../../src/crypto/secret-sharing.js';
 import type { LedgerEntry } from '../../src/ledger/entry.js';
 import { openEntry } from '../../src/ledger/entry-sealing.js';
-import { HISTORICAL_LEDGER_SECRET_MAP, RECOVERY_SHARES_MAP } from '../../src/node/recovery-shares.js';
+import { HISTORICAL_LEDGER_SECRET_MAP, RECOVERY_SHARES_MAP } from '../../src/governance/recovery-shares.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';

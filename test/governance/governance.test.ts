@@ -18,7 +18,7 @@ import { Tables } from '../../src/governance/builtin-tables.js';
 import { ackStateDigest, updateStateDigest } from '../../src/governance/member-acks.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { TestHost } from '../js/js-test-host.js';
-import { RECOVERY_SHARES_MAP } from '../../src/node/recovery-shares.js';
+import { RECOVERY_SHARES_MAP } from '../../src/governance/recovery-shares.js';
 import { realChunks } from '../support/real-ledgers.js';
 
 const CONSTITUTION_BASE = `

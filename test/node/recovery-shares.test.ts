@@ -12,7 +12,7 @@ import { decodeShare, recoverSecret, shareKey } from '../../src/crypto/secret-sh
 import { CocoError } from '../../src/errors.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { encodeJson, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
-import { HISTORICAL_LEDGER_SECRET_MAP, RECOVERY_SHARES_MAP } from '../../src/node/recovery-shares.js';
+import { HISTORICAL_LEDGER_SECRET_MAP, RECOVERY_SHARES_MAP } from '../../src/governance/recovery-shares.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 
 /** CCF's serialised GCM cipher: tag (16), IV (12), ciphertext. */

@@ -14,7 +14,7 @@ import { randomBytes } from '../crypto/random.js';
 import { rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { encodeShare, sampleSecretAndShares, shareKey } from '../crypto/secret-sharing.js';
 import { CocoError } from '../errors.js';
-import { decodeJson, encodeJson, SINGLETON, Tables, type MemberInfo } from '../governance/builtin-tables.js';
+import { decodeJson, encodeJson, SINGLETON, Tables, type MemberInfo } from './builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecret } from '../ledger/ledger-secrets.js';
 
