@@ -5,7 +5,7 @@ import { constants, createPrivateKey, createPublicKey, generateKeyPair, privateD
 import { promisify } from 'node:util';
 import { CocoError } from '../errors.js';
 import { plainBytes } from './bytes.js';
-import type { KeyPair } from './signing.js';
+import { parsedKey, type KeyPair } from './signing.js';
 
 /** CCF's size for node and member encryption keys. */
 export const RSA_ENCRYPTION_KEY_BITS = 2048;
@@ -32,24 +32,15 @@ function oaep(key: KeyObject, label: Uint8Array | undefined) {
   };
 }
 
-function parsed(key: KeyObject | string, parse: (pem: string) => KeyObject, expected: string): KeyObject {
-  if (typeof key !== 'string') return key;
-  try {
-    return parse(key);
-  } catch (cause) {
-    throw new CocoError('InvalidKey', `expected ${expected}: ${(cause as Error).message}`, { cause });
-  }
-}
-
 /** Encrypts `data` (at most the modulus size less 66 bytes) to an RSA public key (PEM or parsed). */
 export function rsaOaepEncrypt(publicKey: KeyObject | string, data: Uint8Array, label?: Uint8Array): Uint8Array {
-  const key = parsed(publicKey, (pem) => createPublicKey(pem), 'a PEM RSA public key');
+  const key = typeof publicKey === 'string' ? parsedKey(() => createPublicKey(publicKey), 'a PEM RSA public key') : publicKey;
   return plainBytes(publicEncrypt(oaep(key, label), data));
 }
 
 /** Decrypts what rsaOaepEncrypt made; a wrong key, wrong label or altered ciphertext throws UnwrapFailed. */
 export function rsaOaepDecrypt(privateKey: KeyObject | string, encrypted: Uint8Array, label?: Uint8Array): Uint8Array {
-  const key = parsed(privateKey, (pem) => createPrivateKey(pem), 'a PEM RSA private key');
+  const key = typeof privateKey === 'string' ? parsedKey(() => createPrivateKey(privateKey), 'a PEM RSA private key') : privateKey;
   try {
     return plainBytes(privateDecrypt(oaep(key, label), encrypted));
   } catch (cause) {

@@ -279,6 +279,15 @@ function digestVerificationPoint(entry: PublicKeyEntry, ecdsa: ECDSA): Weierstra
   return entry.point;
 }
 
+/** `parse()`'s key, or InvalidKey saying what was expected and why node:crypto refused it. */
+export function parsedKey(parse: () => KeyObject, expected: string): KeyObject {
+  try {
+    return parse();
+  } catch (cause) {
+    throw new CocoError('InvalidKey', `expected ${expected}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 function privateKeyObject(pem: string): KeyObject {
   try {
     return createPrivateKey(pem);

@@ -113,6 +113,12 @@ export function readServiceInfo(tx: Transaction): ServiceInfo | undefined {
   return value === undefined ? undefined : decodeJson<ServiceInfo>(value, Tables.serviceInfo);
 }
 
+/** The service configuration (`public:ccf.gov.service.config`), once genesis wrote it. */
+export function readServiceConfig(tx: Transaction): ServiceConfig | undefined {
+  const value = tx.map(Tables.serviceConfig).get(SINGLETON);
+  return value === undefined ? undefined : decodeJson<ServiceConfig>(value, Tables.serviceConfig);
+}
+
 export function encodeJson(value: unknown): Uint8Array {
   return utf8(JSON.stringify(value));
 }

@@ -90,6 +90,9 @@ export interface JwtSigningKey {
   constraint?: string;
 }
 
+/** An entry of `jwt.public_signing_keys_metadata`: a key and the issuer that set it. */
+export type JwtKeyMetadata = JwtSigningKey & { issuer: string };
+
 function hostOf(url: string): string {
   try {
     return new URL(url).hostname;
@@ -131,7 +134,7 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
 export function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, JwtSigningKey> {
   const found = new Map<string, JwtSigningKey>();
   tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
-    for (const entry of decodeJson<(JwtSigningKey & { issuer: string })[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
+    for (const entry of decodeJson<JwtKeyMetadata[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
       if (entry.issuer === issuer) found.set(fromUtf8(key), { public_key: entry.public_key, ...(entry.constraint !== undefined && { constraint: entry.constraint }) });
     }
   });

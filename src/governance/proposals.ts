@@ -7,7 +7,7 @@ import { sha256 } from '../crypto/hash.js';
 import { concatBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
-import { decodeJson, encodeJson, SINGLETON, Tables, type ServiceConfig } from './builtin-tables.js';
+import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables } from './builtin-tables.js';
 import { ScriptError, type ConstitutionRunner, type ScriptFailure, type Vote } from './constitution-runner.js';
 import type { MemberCoseIdentity } from './member-cose-identity.js';
 
@@ -131,8 +131,7 @@ export class Governance {
       const mine = key.split(':')[0]!;
       if (mine < median) throw new CocoError('ProposalCreatedTooLongAgo', `Proposal created too long ago, created_at must be greater than ${median}`);
     }
-    const config = tx.map(Tables.serviceConfig).get(SINGLETON);
-    const window = (config && decodeJson<ServiceConfig>(config, Tables.serviceConfig).recent_cose_proposals_window_size) || RECENT_PROPOSALS_WINDOW_DEFAULT;
+    const window = readServiceConfig(tx)?.recent_cose_proposals_window_size || RECENT_PROPOSALS_WINDOW_DEFAULT;
     recent.set(utf8(key), encodeJson(proposalId));
     // Keep only the newest `window` keys (the one just added included).
     for (let i = 0; i < keys.length - (window - 1); i++) recent.delete(utf8(keys[i]!));

@@ -14,7 +14,7 @@ import { randomBytes } from '../crypto/random.js';
 import { rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { encodeShare, sampleSecretAndShares, shareKey } from '../crypto/secret-sharing.js';
 import { CocoError } from '../errors.js';
-import { decodeJson, encodeJson, SINGLETON, Tables, type MemberInfo } from './builtin-tables.js';
+import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables, type MemberInfo } from './builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecret } from '../ledger/ledger-secrets.js';
 
@@ -69,8 +69,7 @@ export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array): 
     if (tx.map(RECOVERY_SHARES_MAP).has(SINGLETON)) tx.map(RECOVERY_SHARES_MAP).delete(SINGLETON);
     return false;
   }
-  const config = tx.map(Tables.serviceConfig).get(SINGLETON);
-  const threshold = config === undefined ? 0 : decodeJson<{ recovery_threshold?: number }>(config, Tables.serviceConfig).recovery_threshold ?? 0;
+  const threshold = readServiceConfig(tx)?.recovery_threshold ?? 0;
   if (threshold < 1) throw new CocoError('InvalidRecoveryThreshold', 'the recovery threshold must be set before recovery shares are issued');
   if (participants.length > 0 && threshold > participants.length) {
     throw new CocoError('InvalidRecoveryThreshold', `the recovery threshold ${threshold} is above the ${participants.length} active recovery participants: lower it or add recovery members`);

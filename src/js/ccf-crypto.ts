@@ -22,7 +22,7 @@ import { sha256 } from '../crypto/hash.js';
 import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
-import { generateKeyPair as generateCurveKeyPair } from '../crypto/signing.js';
+import { generateKeyPair as generateCurveKeyPair, parsedKey } from '../crypto/signing.js';
 import { isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 
 export interface SigningAlgorithm {
@@ -88,7 +88,7 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
     // CCF uses the key string's bytes as the HMAC key.
     return plainBytes(createHmac(hashOf(algorithm), utf8(keyPem)).update(data).digest());
   }
-  const key = asKey(() => createPrivateKey(keyPem), 'a PEM private key');
+  const key = parsedKey(() => createPrivateKey(keyPem), 'a PEM private key');
   checkKeyFits(algorithm, key);
   if (algorithm.name === 'EdDSA') return plainBytes(nodeSign(null, data, key));
   return plainBytes(nodeSign(hashOf(algorithm), data, { key, ...signatureOptions(algorithm) }));
@@ -96,7 +96,7 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
 
 /** True if `signature` verifies; false for a wrong signature, an error for an unusable key or algorithm. */
 export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
-  const key = asKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
+  const key = parsedKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
   checkKeyFits(algorithm, key);
   const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm);
   try {
@@ -162,7 +162,7 @@ export function unwrapKey(wrapped: Uint8Array, unwrappingKey: Uint8Array, algori
     case 'AES-KWP':
       return aesKwp(wrapped, unwrappingKey, 'unwrap');
     case 'RSA-OAEP-AES-KWP': {
-      const privateKey = asKey(() => createPrivateKey(Buffer.from(unwrappingKey)), 'a PEM RSA private key');
+      const privateKey = parsedKey(() => createPrivateKey(Buffer.from(unwrappingKey)), 'a PEM RSA private key');
       const split = (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
       if (split === 0 || wrapped.length <= split) {
         throw new CocoError('InvalidArgument', 'RSA-OAEP-AES-KWP: the wrapped key is shorter than the RSA modulus');
@@ -221,7 +221,7 @@ export function isValidX509CertChain(chain: string, trusted: string, atMs: numbe
 /** JWK of a PEM key of the given family: public members only, or with the private ones. */
 export function pemToJwk(kind: JwkKind, pem: string, isPrivate: boolean, kid?: string): Record<string, string> {
   const spec = JWK_KINDS[kind];
-  const key = asKey(() => (isPrivate ? createPrivateKey(pem) : createPublicKey(pem)), `a PEM ${isPrivate ? 'private' : 'public'} key`);
+  const key = parsedKey(() => (isPrivate ? createPrivateKey(pem) : createPublicKey(pem)), `a PEM ${isPrivate ? 'private' : 'public'} key`);
   if (!spec.keyTypes.includes(key.asymmetricKeyType ?? '')) {
     throw new CocoError('InvalidKey', `expected a ${kind.toUpperCase()} key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
   }
@@ -245,7 +245,7 @@ export function jwkToPem(kind: JwkKind, jwk: unknown, isPrivate: boolean): strin
     if (typeof source[member] !== 'string') throw new CocoError('InvalidArgument', `the JWK has no string member "${member}"`);
     members[member] = source[member];
   }
-  const key = asKey(
+  const key = parsedKey(
     () => (isPrivate ? createPrivateKey({ key: members as JsonWebKey, format: 'jwk' }) : createPublicKey({ key: members as JsonWebKey, format: 'jwk' })),
     `a ${kind.toUpperCase()} JWK`,
   );
@@ -305,11 +305,11 @@ function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1
 }
 
 function rsaOaepWrap(key: Uint8Array, publicKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
-  return rsaOaepEncrypt(asKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key'), key, label);
+  return rsaOaepEncrypt(parsedKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key'), key, label);
 }
 
 function rsaOaepUnwrap(wrapped: Uint8Array, privateKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
-  return rsaOaepDecrypt(asKey(() => createPrivateKey(Buffer.from(privateKeyPem)), 'a PEM RSA private key'), wrapped, label);
+  return rsaOaepDecrypt(parsedKey(() => createPrivateKey(Buffer.from(privateKeyPem)), 'a PEM RSA private key'), wrapped, label);
 }
 
 function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwrap'): Uint8Array {
@@ -323,14 +323,6 @@ function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwra
     return concatBytes(cipher.update(data), cipher.final());
   } catch (cause) {
     throw new CocoError(direction === 'wrap' ? 'InvalidArgument' : 'UnwrapFailed', `AES-KWP ${direction} failed: ${(cause as Error).message}`, { cause });
-  }
-}
-
-function asKey(parse: () => KeyObject, expected: string): KeyObject {
-  try {
-    return parse();
-  } catch (cause) {
-    throw new CocoError('InvalidKey', `expected ${expected}: ${(cause as Error).message}`, { cause });
   }
 }
 

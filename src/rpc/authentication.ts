@@ -8,6 +8,7 @@ import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
+import type { JwtKeyMetadata } from '../governance/gov-effects.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError } from './rpc-error.js';
 import type { RpcRequest } from './rpc-server.js';
@@ -40,12 +41,6 @@ function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): R
   const info = ctx.tx.map(infos).get(utf8(id));
   const data = info === undefined ? null : (decodeJson<Record<string, unknown>>(info, infos)[`${what}_data`] ?? null);
   return { policy, id, data, cert: pem };
-}
-
-interface JwtKeyMetadata {
-  public_key: string;
-  issuer: string;
-  constraint?: string;
 }
 
 function base64UrlJson(part: string, what: string): Record<string, unknown> {

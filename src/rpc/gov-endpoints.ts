@@ -4,7 +4,7 @@
 
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
-import { decodeJson, readServiceInfo, SINGLETON, Tables, type MemberInfo, type NodeInfo, type ServiceConfig } from '../governance/builtin-tables.js';
+import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
 import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
 import { authenticateMemberCose, type GovMessageType } from '../governance/member-cose-identity.js';
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
@@ -157,8 +157,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   get('/service/info', () => ({
     body: read((tx) => {
       const info = found(readServiceInfo(tx), 'service information');
-      const configBytes = tx.map(Tables.serviceConfig).get(SINGLETON);
-      const config = configBytes === undefined ? undefined : decodeJson<ServiceConfig>(configBytes, Tables.serviceConfig);
+      const config = readServiceConfig(tx);
       return {
         status: info.status,
         certificate: info.cert,
