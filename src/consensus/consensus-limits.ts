@@ -9,6 +9,11 @@ export const APPEND_MESSAGES_IN_FLIGHT_MAX = 4;
 export const PROPOSAL_ENTRIES_MAX = 1024;
 /** Uncommitted entries a leader holds before it refuses new non-signature proposals (backpressure). */
 export const UNCOMMITTED_ENTRIES_MAX = 10_000;
+/**
+ * Committed entries a node keeps in memory behind its commit point by default: a follower lagging
+ * less than this is caught up from memory, one further behind from the leader's ledger files.
+ */
+export const RETAINED_ENTRIES_DEFAULT = 4096;
 /** Bytes of one entry's opaque payload. */
 export const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
 /** Nodes in one active configuration. */

@@ -1,8 +1,11 @@
 // The in-memory Raft log of one node: entries contiguous after its base, views never decreasing, and
 // an index of signature entries (the only commit points). The base is seqno 0, or the seqno of the
-// snapshot the node started from: everything up to it is committed and compacted away, and only the
-// view of each seqno there is kept (for statuses and log matching). It knows nothing of commit or
-// durability; the state machine decides when it may append and truncate, never below the base.
+// snapshot the node started from, and moves up as committed entries are compacted away: everything
+// up to it is committed, and only the view of each seqno there is kept (for statuses and log
+// matching). Entries compacted while running (after the first base) can be rebuilt from their bytes,
+// which the caller keeps in its ledger: the log keeps which of them were signatures and which set a
+// configuration. It knows nothing of commit or durability; the state machine decides when it may
+// append, truncate (never below the base) and compact (never past the commit).
 
 import { CocoError, invariant } from '../errors.js';
 import { configurationProblem } from './configurations.js';
@@ -29,7 +32,6 @@ export interface LogBase {
   viewHistory: readonly ViewStart[];
 }
 
-const NO_BASE: LogBase = { seqno: 0, view: 0, viewHistory: [] };
 
 /** How many leading items of `sorted` (ascending by `key`) have a key ≤ `limit`. */
 function countAtMost<T>(sorted: readonly T[], key: (item: T) => number, limit: number): number {
@@ -71,11 +73,15 @@ function baseProblem(base: LogBase): string | undefined {
 }
 
 export class RaftLog {
-  private readonly base: LogBase;
+  private base: LogBase;
+  /** The base the log started from: entries after it and up to `base` were compacted while running. */
+  private readonly firstBaseSeqno: number;
   /** `entries[i]` holds seqno `base.seqno + 1 + i`. */
-  private readonly entries: LogEntry[] = [];
-  /** Seqnos of signature entries, ascending. */
+  private entries: LogEntry[] = [];
+  /** Seqnos of signature entries after the first base, ascending (compacted ones included). */
   private readonly signatures: number[] = [];
+  /** The configurations set by compacted entries, by seqno. */
+  private readonly compactedConfigurations = new Map<number, readonly string[]>();
 
   /**
    * Rebuilds a log from persisted entries; they must start right after the base (seqno 1 without
@@ -84,7 +90,9 @@ export class RaftLog {
   constructor(initial: readonly LogEntry[] = [], base?: LogBase) {
     const problem = base === undefined ? undefined : baseProblem(base);
     if (problem !== undefined) throw new CocoError('InvalidConsensusState', `log base rejected: ${problem}; start from a consistent snapshot`);
-    this.base = base === undefined ? NO_BASE : { seqno: base.seqno, view: base.view, viewHistory: base.viewHistory.map(({ view, fromSeqno }) => ({ view, fromSeqno })) };
+    // A copy: compaction extends the history.
+    this.base = { seqno: base?.seqno ?? 0, view: base?.view ?? 0, viewHistory: (base?.viewHistory ?? []).map(({ view, fromSeqno }) => ({ view, fromSeqno })) };
+    this.firstBaseSeqno = this.base.seqno;
     for (const entry of initial) {
       if (entry.seqno !== this.lastSeqno + 1 || !Number.isSafeInteger(entry.view) || entry.view < this.lastView) {
         throw new CocoError('InvalidConsensusState', `persisted log entry ${entry.view}.${entry.seqno} does not follow ${this.lastView}.${this.lastSeqno}; restore the log from a consistent ledger`);
@@ -95,9 +103,14 @@ export class RaftLog {
     }
   }
 
-  /** The seqno the log starts after: 0, or that of the snapshot the node started from. */
+  /** The seqno the log holds entries after: 0, that of the snapshot the node started from, or where it compacted to. */
   get baseSeqno(): number {
     return this.base.seqno;
+  }
+
+  /** Entries after this seqno and up to the base can be rebuilt with `restore`. */
+  get restorableAfter(): number {
+    return this.firstBaseSeqno;
   }
 
   get lastSeqno(): number {
@@ -131,6 +144,33 @@ export class RaftLog {
     invariant(entry.view >= this.lastView, `log append in view ${entry.view} after view ${this.lastView}`);
     this.entries.push(entry);
     if (entry.isSignature) this.signatures.push(entry.seqno);
+  }
+
+  /**
+   * Drops the entries up to `seqno`, a signature entry the caller knows committed, which becomes the
+   * base: their views stay in the base's history, and `restore` rebuilds any of them from its bytes.
+   */
+  compactTo(seqno: number): void {
+    invariant(seqno > this.base.seqno && seqno <= this.lastSeqno, `log compaction to ${seqno} outside ${this.base.seqno + 1}..${this.lastSeqno}`);
+    invariant(this.signatureAtOrBefore(seqno) === seqno, `log compaction to ${seqno}, which is not a signature`);
+    const count = seqno - this.base.seqno;
+    const history = this.base.viewHistory as ViewStart[];
+    for (let i = 0; i < count; i++) {
+      const entry = this.entries[i] as LogEntry;
+      if (entry.view !== (history.at(-1)?.view ?? 0)) history.push({ view: entry.view, fromSeqno: entry.seqno });
+      if (entry.configuration !== undefined) this.compactedConfigurations.set(entry.seqno, entry.configuration);
+    }
+    this.base = { seqno, view: this.viewOf(seqno) as number, viewHistory: history };
+    this.entries = this.entries.slice(count);
+  }
+
+  /** The entry at `seqno`, compacted away, rebuilt around its bytes (as the caller's ledger holds them). */
+  restore(seqno: number, data: Uint8Array): LogEntry {
+    invariant(seqno > this.firstBaseSeqno && seqno <= this.base.seqno, `restoring entry ${seqno} outside the compacted ${this.firstBaseSeqno + 1}..${this.base.seqno}`);
+    const entry: LogEntry = { seqno, view: this.viewOf(seqno) as number, data, isSignature: this.signatureAtOrBefore(seqno) === seqno };
+    const configuration = this.compactedConfigurations.get(seqno);
+    if (configuration !== undefined) entry.configuration = configuration;
+    return entry;
   }
 
   /** Drops every entry after `seqno`, which is not below the base: committed entries never go. */

@@ -5,9 +5,11 @@
 // partitioned node from disrupting a healthy leader. Membership changes through the log as in CCF:
 // a configuration entry takes effect once appended, and every quorum (commit, vote, check-quorum)
 // needs a majority of each active configuration. Asserted: one leader per view (per node), commit
-// never goes back, a committed entry is never truncated. A node may start from a snapshot (a base):
-// its log holds only the entries after it, so a leader that would need older ones to catch a
-// follower up reports that follower in `needsSnapshot` instead.
+// never goes back, a committed entry is never truncated. The log keeps committed entries in memory
+// only for a while (`retainedEntries`): a leader that must send older ones asks its caller to load
+// them from the ledger (`entriesToLoad`, then `loaded`), so memory stays bounded however long the
+// ledger grows. A node may start from a snapshot (a base): a leader that would need entries from
+// before its own snapshot to catch a follower up reports that follower in `needsSnapshot` instead.
 
 import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
@@ -18,6 +20,7 @@ import {
   ENTRY_BYTES_MAX,
   NODE_ID_CHARS_MAX,
   PROPOSAL_ENTRIES_MAX,
+  RETAINED_ENTRIES_DEFAULT,
   TIMEOUT_TICKS_MAX,
   UNCOMMITTED_ENTRIES_MAX,
 } from './consensus-limits.js';
@@ -46,6 +49,8 @@ export interface RaftConfig {
   heartbeatTicks: number;
   /** Uniform in [0, 1); the only source of randomness (election timeout jitter). */
   random: () => number;
+  /** Committed entries kept in memory behind the commit point (RETAINED_ENTRIES_DEFAULT if absent); older ones are loaded from the caller's ledger when a follower needs them. */
+  retainedEntries?: number;
   /**
    * What the node persisted before a restart; absent for a fresh node. With `base` (the snapshot it
    * starts from), `entries` follow the base and `commitSeqno` is at least the base's seqno.
@@ -71,11 +76,24 @@ export interface Ready {
   /** The active configurations, oldest first, whenever they changed (and at construction): the peers to connect to. */
   configurations: (readonly string[])[] | undefined;
   /**
-   * Leader only: followers that lack entries at or before this leader's base, which its log no longer
-   * holds; each is reported once when found so (again only after it matched since). Until it starts
-   * from a snapshot, the leader keeps probing it at the base, once per heartbeat.
+   * Leader only: followers that lack entries from before the snapshot this leader started from,
+   * which it does not hold; each is reported once when found so (again only after it matched since).
+   * Until it starts from a snapshot, the leader keeps probing it there, once per heartbeat.
    */
   needsSnapshot: string[] | undefined;
+  /**
+   * Leader only: compacted entries a follower needs, to read from the ledger and pass to `loaded`
+   * (at most once per follower per heartbeat; a load that fails may be dropped, the next heartbeat
+   * asks again).
+   */
+  entriesToLoad: EntriesToLoad[] | undefined;
+}
+
+/** Entries `fromSeqno..toSeqno` (inclusive) of the ledger, for `peer`. */
+export interface EntriesToLoad {
+  peer: string;
+  fromSeqno: number;
+  toSeqno: number;
 }
 
 /** The leader's knowledge of one follower. */
@@ -92,6 +110,8 @@ interface Progress {
   inFlight: number[];
   /** Reported in `needsSnapshot`, and no successful AppendEntries since. */
   needsSnapshot: boolean;
+  /** Compacted entries from `nextSeqno` asked for in `entriesToLoad` since the last heartbeat. */
+  loadRequested: boolean;
 }
 
 function checkConfig(config: RaftConfig): void {
@@ -105,6 +125,7 @@ function checkConfig(config: RaftConfig): void {
     if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > TIMEOUT_TICKS_MAX) bad(`${name} ${ticks} is not an integer in 1..${TIMEOUT_TICKS_MAX}`);
   }
   if (config.heartbeatTicks >= config.electionTimeoutTicks) bad('heartbeatTicks must be below electionTimeoutTicks, or followers time out between heartbeats');
+  if (config.retainedEntries !== undefined && (!Number.isSafeInteger(config.retainedEntries) || config.retainedEntries < 0)) bad(`retainedEntries ${config.retainedEntries} is not a whole number`);
 }
 
 export class RaftNode {
@@ -113,6 +134,7 @@ export class RaftNode {
   private readonly electionTimeoutTicks: number;
   private readonly heartbeatTicks: number;
   private readonly random: () => number;
+  private readonly retainedEntries: number;
   private readonly log: RaftLog;
 
   private view: number;
@@ -147,6 +169,7 @@ export class RaftNode {
   private roleChanged = false;
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
+  private loads: EntriesToLoad[] = [];
 
   /** Where a node's copy of the log is durable up to, as the leader knows it (bound once: it runs on every ack). */
   private readonly durableOf = (node: string): number => (node === this.id ? this.persistedSeqno : this.progressOf(node).durableSeqno);
@@ -157,6 +180,7 @@ export class RaftNode {
     this.electionTimeoutTicks = config.electionTimeoutTicks;
     this.heartbeatTicks = config.heartbeatTicks;
     this.random = config.random;
+    this.retainedEntries = config.retainedEntries ?? RETAINED_ENTRIES_DEFAULT;
     const initial = config.initial ?? { hardState: { view: 0, votedFor: undefined }, entries: [], commitSeqno: 0 };
     this.log = new RaftLog(initial.entries, initial.base);
     this.view = initial.hardState.view;
@@ -183,6 +207,7 @@ export class RaftNode {
     }
     this.configurationsChanged = this.configs.all.length > 0;
     this.randomizedElectionTimeout = this.nextElectionTimeout();
+    this.compact();
   }
 
   // ---- Reading state ----
@@ -202,7 +227,7 @@ export class RaftNode {
   get lastSeqno(): number {
     return this.log.lastSeqno;
   }
-  /** The seqno the log starts after: 0, or that of the snapshot the node started from (`entry` is undefined up to it). */
+  /** The seqno the log holds entries after: 0, the snapshot the node started from, or where it compacted committed entries to (`entry` is undefined up to it). */
   get baseSeqno(): number {
     return this.log.baseSeqno;
   }
@@ -358,7 +383,7 @@ export class RaftNode {
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
       || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged
-      || this.snapshotsNeeded.length > 0;
+      || this.snapshotsNeeded.length > 0 || this.loads.length > 0;
   }
 
   /** Takes everything the caller must act on (see `Ready`) and clears it. */
@@ -373,6 +398,7 @@ export class RaftNode {
       role: this.roleChanged ? { role: this.roleNow, view: this.view, leaderId: this.leader } : undefined,
       configurations: this.configurationsChanged ? this.configurations : undefined,
       needsSnapshot: this.snapshotsNeeded.length > 0 ? this.snapshotsNeeded : undefined,
+      entriesToLoad: this.loads.length > 0 ? this.loads : undefined,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -383,6 +409,7 @@ export class RaftNode {
     this.roleChanged = false;
     this.configurationsChanged = false;
     this.snapshotsNeeded = [];
+    this.loads = [];
     return ready;
   }
 
@@ -522,7 +549,7 @@ export class RaftNode {
       this.heardFrom.delete(peer);
     }
     for (const peer of this.configs.others) {
-      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false });
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, loadRequested: false });
     }
   }
 
@@ -551,12 +578,13 @@ export class RaftNode {
     const pr = this.progressOf(peer);
     if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) {
       // A full pipeline for a whole heartbeat interval means lost messages: restart from what is known
-      // (or from the base: this log holds nothing before it).
+      // (or from the first base: this node holds nothing before it).
       pr.mode = 'probe';
-      pr.nextSeqno = Math.max(pr.matchSeqno, this.log.baseSeqno) + 1;
+      pr.nextSeqno = Math.max(pr.matchSeqno, this.log.restorableAfter) + 1;
       pr.inFlight = [];
     }
     pr.probeSent = false;
+    pr.loadRequested = false;
     this.sendAppend(peer, true);
     this.replicateTo(peer);
   }
@@ -571,15 +599,49 @@ export class RaftNode {
     const pr = this.progressOf(peer);
     if (pr.mode === 'probe' && pr.probeSent) return false;
     if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) return false;
+    if (pr.nextSeqno <= this.log.baseSeqno) {
+      // Compacted: the caller loads them (`loaded` sends them); a heartbeat still goes out meanwhile.
+      if (!pr.loadRequested) {
+        pr.loadRequested = true;
+        this.loads.push({ peer, fromSeqno: pr.nextSeqno, toSeqno: Math.min(pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1, this.log.baseSeqno) });
+      }
+      if (heartbeat) this.sendEntries(peer, pr, [], true);
+      return false;
+    }
     // Only signed entries travel: none can commit before its signature, and sending the unsigned
     // tail with the signature that follows it (a few ms later) takes one message and one fsync on
     // each backup per signature instead of one per transaction.
     const lastSigned = this.log.lastSignature().seqno;
-    const entries = this.log.slice(pr.nextSeqno, Math.min(pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1, lastSigned));
+    return this.sendEntries(peer, pr, this.log.slice(pr.nextSeqno, Math.min(pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1, lastSigned)), heartbeat);
+  }
+
+  /**
+   * The caller read compacted entries `fromSeqno...` from its ledger for `peer` (as `entriesToLoad`
+   * asked): sends them if the follower still needs them from there, and replicates on from them.
+   */
+  loaded(peer: string, fromSeqno: number, data: readonly Uint8Array[]): void {
+    const pr = this.roleNow === 'Leader' ? this.progress.get(peer) : undefined;
+    if (pr === undefined || pr.nextSeqno !== fromSeqno || fromSeqno > this.log.baseSeqno) return; // stale
+    if (pr.mode === 'replicate' && pr.inFlight.length >= APPEND_MESSAGES_IN_FLIGHT_MAX) return;
+    const count = Math.min(data.length, APPEND_ENTRIES_PER_MESSAGE_MAX, this.log.baseSeqno - fromSeqno + 1);
+    const entries: LogEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      const bytes = data[i];
+      invariant(bytes instanceof Uint8Array, `loaded entry ${fromSeqno + i} is not bytes`);
+      entries.push(this.log.restore(fromSeqno + i, bytes));
+    }
+    if (entries.length === 0) return;
+    pr.loadRequested = false;
+    if (pr.mode === 'probe') pr.probeSent = false;
+    if (this.sendEntries(peer, pr, entries, false)) this.replicateTo(peer);
+  }
+
+  /** Sends `entries` (from the follower's next seqno) or, when none, a heartbeat; returns whether entries went out pipelined. */
+  private sendEntries(peer: string, pr: Progress, entries: LogEntry[], heartbeat: boolean): boolean {
     if (entries.length === 0 && !heartbeat) return false;
     const prevSeqno = pr.nextSeqno - 1;
     const prevView = this.log.viewOf(prevSeqno);
-    invariant(prevView !== undefined && prevSeqno >= this.log.baseSeqno, `follower ${peer} next seqno ${pr.nextSeqno} outside the log ${this.log.baseSeqno + 1}..${this.log.lastSeqno + 1}`);
+    invariant(prevView !== undefined && prevSeqno >= this.log.restorableAfter, `follower ${peer} next seqno ${pr.nextSeqno} outside the log ${this.log.restorableAfter + 1}..${this.log.lastSeqno + 1}`);
     this.send({ type: 'AppendEntries', from: this.id, to: peer, view: this.view, prevSeqno, prevView, entries, leaderCommitSeqno: this.commit });
     if (pr.mode === 'probe') {
       pr.probeSent = true;
@@ -596,14 +658,16 @@ export class RaftNode {
     if (!m.success) {
       if (m.rejectedPrevSeqno <= pr.durableSeqno) return; // stale: the follower durably holds that seqno
       const agreed = Math.max(this.log.lastMatchCandidate(m.hintSeqno, m.hintView), pr.durableSeqno);
-      const base = this.log.baseSeqno;
-      pr.nextSeqno = Math.min(Math.max(agreed, base) + 1, this.log.lastSeqno + 1);
+      const first = this.log.restorableAfter;
+      pr.nextSeqno = Math.min(Math.max(agreed, first) + 1, this.log.lastSeqno + 1);
       pr.matchSeqno = Math.min(pr.matchSeqno, agreed);
       pr.mode = 'probe';
       pr.inFlight = [];
-      if (agreed < base) {
-        // The follower lacks entries this log compacted into its base: a probe at once would only be
-        // refused again, so the next one waits for a heartbeat (by then it may start from a snapshot).
+      pr.loadRequested = false;
+      if (agreed < first) {
+        // The follower lacks entries from before the snapshot this node started from: a probe at once
+        // would only be refused again, so the next one waits for a heartbeat (by then it may start
+        // from a snapshot).
         pr.probeSent = true;
         if (!pr.needsSnapshot) this.snapshotsNeeded.push(m.from);
         pr.needsSnapshot = true;
@@ -647,6 +711,13 @@ export class RaftNode {
     this.commit = seqno;
     this.commitChanged = true;
     if (this.configs.commitTo(seqno)) this.configurationsUpdated();
+    this.compact();
+  }
+
+  /** Drops committed entries from memory but the last `retainedEntries` (to the signature before them). */
+  private compact(): void {
+    const to = this.log.signatureAtOrBefore(this.commit - this.retainedEntries);
+    if (to > this.log.baseSeqno) this.log.compactTo(to);
   }
 
   /** An empty AppendEntries at what `peer` is known to match, which tells it the commit seqno. */

@@ -352,30 +352,41 @@ export class LedgerFiles {
 
   /** Reads back the entry of `seqno` from its chunk file (for historical queries). */
   async readEntry(seqno: number): Promise<Uint8Array> {
+    return (await this.readEntries(seqno, seqno))[0] as Uint8Array;
+  }
+
+  /**
+   * Reads back entries `from..to` (inclusive), or the first of them up to the end of the chunk file
+   * holding `from`: one read for the lot (to catch a backup up from compacted entries).
+   */
+  async readEntries(from: number, to: number): Promise<Uint8Array[]> {
     const truncations = this.truncations;
     try {
-      const bytes = await this.readIndexedEntry(seqno);
-      if (truncations === this.truncations) return bytes;
+      const entries = await this.readChunkRange(from, to);
+      if (truncations === this.truncations) return entries;
     } catch (error) {
       if (truncations === this.truncations) throw error;
     }
-    // A truncation ran meanwhile: the entry may be gone, replaced or in a renamed file.
-    return this.readEntry(seqno);
+    // A truncation ran meanwhile: the entries may be gone, replaced or in a renamed file.
+    return this.readEntries(from, to);
   }
 
-  private async readIndexedEntry(seqno: number): Promise<Uint8Array> {
-    const chunk = this.chunks.find((c) => c.first <= seqno && seqno <= c.last);
-    if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${seqno} is not in this node's ledger`);
+  private async readChunkRange(from: number, to: number): Promise<Uint8Array[]> {
+    const chunk = this.chunks.find((c) => c.first <= from && from <= c.last);
+    if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${from} is not in this node's ledger`);
     if (chunk === this.open) this.writePending(this.open);
-    const index = seqno - chunk.first;
-    const start = chunk.offsets[index]!;
-    const end = chunk.offsets[index + 1] ?? chunk.entriesEnd;
+    const first = from - chunk.first;
+    const last = Math.min(to, chunk.last) - chunk.first;
+    const start = chunk.offsets[first]!;
+    const end = chunk.offsets[last + 1] ?? chunk.entriesEnd;
     const file = await this.openChunk(chunk);
     try {
       const bytes = new Uint8Array(end - start);
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
-      if (bytesRead !== bytes.length) throw new CocoError('LedgerEntryMalformed', `${chunk.name} is shorter than this node wrote it (seqno ${seqno})`);
-      return bytes;
+      if (bytesRead !== bytes.length) throw new CocoError('LedgerEntryMalformed', `${chunk.name} is shorter than this node wrote it (seqnos ${from}..${Math.min(to, chunk.last)})`);
+      const entries: Uint8Array[] = [];
+      for (let index = first; index <= last; index++) entries.push(bytes.subarray(chunk.offsets[index]! - start, (chunk.offsets[index + 1] ?? chunk.entriesEnd) - start));
+      return entries;
     } finally {
       await file.close();
     }

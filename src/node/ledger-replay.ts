@@ -16,6 +16,7 @@ import { Store } from '../kv/store.js';
 import { decodeChunk } from '../ledger/chunk-file.js';
 import { openEntry } from '../ledger/entry-sealing.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../ledger/leaf.js';
+import { LeafDigests } from '../ledger/leaf-digests.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
 import { LedgerVerifier } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
@@ -45,7 +46,7 @@ export interface ReplayedLedger {
   store: Store;
   tree: MerkleTree;
   lastTxId: TxId;
-  leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[];
+  leafDigests: LeafDigests;
   signatures: SignatureRecord[];
   /** The consensus log: every kept entry, with the configuration it sets where it changes one. */
   entries: LogEntry[];
@@ -86,7 +87,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     store,
     tree,
     lastTxId: snapshot?.txId ?? { view: 0, seqno: 0 },
-    leafComponents: [],
+    leafDigests: new LeafDigests(base + 1),
     signatures: [],
     entries: [],
     views: snapshot === undefined ? [] : [...snapshot.viewHistory],
@@ -112,7 +113,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
       store.applyWriteSet(writeSet, BigInt(txId.seqno));
       receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
       tree.append(leafOf(entry));
-      replayed.leafComponents.push({ writeSetDigest: sha256(entry.raw), claimsDigest: entry.claimsDigest ?? NO_CLAIMS });
+      replayed.leafDigests.push(sha256(entry.raw), entry.claimsDigest ?? NO_CLAIMS);
       const signature = signatureRecordOf(txId.seqno, entry.publicMaps);
       if (signature !== undefined) {
         replayed.signatures.push(signature);

@@ -19,13 +19,14 @@ import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
+import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
 import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
-import { RaftNode, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
+import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
@@ -69,6 +70,8 @@ export interface ConsensusTiming {
   tickMs: number;
   electionTimeoutTicks: number;
   heartbeatTicks: number;
+  /** Committed entries kept in memory for lagging backups (consensus' default if absent); older ones are read back from the ledger files. */
+  retainedEntries?: number;
 }
 
 /** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
@@ -151,7 +154,7 @@ export class Node {
   private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
   /** Per seqno from `firstSeqno` on: what a receipt for it reveals besides the commit evidence. */
-  private readonly leafComponents: { writeSetDigest: Uint8Array; claimsDigest: Uint8Array }[] = [];
+  private readonly leafDigests: LeafDigests;
   /** The first seqno this node holds entries of: 1, or the one after the snapshot it started from. */
   private readonly firstSeqno: number;
 
@@ -169,6 +172,7 @@ export class Node {
   private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: readonly Uint8Array[] }[] = [];
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
   private readonly signatures: SignatureRecord[] = [];
+  private readonly signerCerts = new Map<string, string>();
 
   readonly historical: HistoricalStates;
   private readonly secretReceiver: LedgerSecretReceiver;
@@ -181,6 +185,7 @@ export class Node {
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
     this.firstSeqno = (base?.txId.seqno ?? 0) + 1;
+    this.leafDigests = replayed?.leafDigests ?? new LeafDigests(this.firstSeqno);
     this.snapshots = new SnapshotDirectory(options.snapshots.directory, options.snapshots.maxSnapshots);
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
@@ -188,8 +193,7 @@ export class Node {
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
-      this.leafComponents.push(...replayed.leafComponents);
-      this.signatures.push(...replayed.signatures);
+      for (const signature of replayed.signatures) this.keepSignature(signature);
     }
     const persisted = readConsensusState(options.consensusStateFile);
     // A new service's node campaigns from view 1 into view 2, CCF's first view.
@@ -201,6 +205,7 @@ export class Node {
       electionTimeoutTicks: options.consensus.electionTimeoutTicks,
       heartbeatTicks: options.consensus.heartbeatTicks,
       random: Math.random,
+      ...(options.consensus.retainedEntries !== undefined && { retainedEntries: options.consensus.retainedEntries }),
       initial: {
         hardState,
         entries: replayed?.entries ?? [],
@@ -209,6 +214,8 @@ export class Node {
       },
     });
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
+    // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
+    if (replayed !== undefined) replayed.entries = [];
     this.historical = new HistoricalStates({
       readEntry: (seqno) => this.files.readEntry(seqno),
       signedLeaf: (seqno) => this.writer.tree.leaf(seqno),
@@ -401,7 +408,7 @@ export class Node {
     invariant(result.txId.seqno === this.lastSeqno + 1, 'seqnos are contiguous');
     this.files.append(result);
     this.lastSeqno = result.txId.seqno;
-    this.leafComponents.push({ writeSetDigest: result.writeSetDigest, claimsDigest: result.claimsDigest });
+    this.leafDigests.push(result.writeSetDigest, result.claimsDigest);
   }
 
   private scheduleSignature(): void {
@@ -435,7 +442,7 @@ export class Node {
     const result = this.writer.appendSignature(Math.floor(startMs / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.propose(result, true, undefined);
-    this.signatures.push(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
+    this.keepSignature(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
     this.writesSinceSignature = 0;
     this.lastSignatureAtMs = this.options.nowMs();
     // The cost counts the nonces' share on the worker thread: it takes a core from the machine too.
@@ -589,6 +596,7 @@ export class Node {
       }
     }
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
+    for (const load of ready.entriesToLoad ?? []) this.loadEntries(load);
     for (const id of ready.needsSnapshot ?? []) {
       console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
     }
@@ -615,6 +623,29 @@ export class Node {
     });
   }
 
+  /**
+   * Keeps a signature for receipts. Every signature names its signer's certificate: one string per
+   * certificate is kept, not one per signature (a kilobyte each, dozens of signatures a second).
+   */
+  private keepSignature(signature: SignatureRecord): void {
+    const certPem = this.signerCerts.get(signature.certPem);
+    if (certPem === undefined) this.signerCerts.set(signature.certPem, signature.certPem);
+    this.signatures.push(certPem === undefined ? signature : { ...signature, certPem });
+  }
+
+  /** Reads entries consensus compacted away back from the ledger files, for a backup it catches up. */
+  private loadEntries({ peer, fromSeqno, toSeqno }: EntriesToLoad): void {
+    this.files.readEntries(fromSeqno, toSeqno).then(
+      (entries) => {
+        if (this.stopped || this.failure !== undefined) return;
+        this.raft.loaded(peer, fromSeqno, entries);
+        this.processReady();
+      },
+      // Consensus asks again at its next heartbeat.
+      (error: Error) => console.error(`coco node ${this.nodeId.slice(0, 12)}: entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger: ${error.message}`),
+    );
+  }
+
   /** A backup applies an entry the primary wrote; anything that does not fit stops the node. */
   private applyReplicated(entry: LogEntry): void {
     const result = this.writer.appendReplicated(entry.data, { view: entry.view, seqno: entry.seqno });
@@ -622,7 +653,7 @@ export class Node {
     this.receiveLedgerSecret(entry.seqno, result.writeSet);
     this.record(result);
     const signature = signatureRecordOf(entry.seqno, result.writeSet.public);
-    if (signature !== undefined) this.signatures.push(signature);
+    if (signature !== undefined) this.keepSignature(signature);
     if (changesNodes(result.writeSet)) {
       const trusted = readTrustedNodeIds(this.store);
       if (entry.configuration !== undefined && !sameNodes(entry.configuration, trusted)) {
@@ -637,7 +668,7 @@ export class Node {
     invariant(seqno >= this.commitSeqno, `rollback to ${seqno} below commit ${this.commitSeqno}`);
     this.store.rollback(BigInt(seqno));
     const openChunkBytes = this.files.truncate(seqno);
-    this.leafComponents.length = seqno - this.firstSeqno + 1;
+    this.leafDigests.truncateAfter(seqno);
     this.discardSnapshotsAfter(seqno);
     while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
     this.writer.truncate(seqno, { lastSignatureSeqno: this.signatures.at(-1)?.seqno ?? 0, openChunkBytes });
@@ -822,6 +853,11 @@ export class Node {
     return this.writer.tree.root();
   }
 
+  /** Entries the consensus log holds in memory: the uncommitted ones and the committed ones it retains behind them. */
+  get consensusLogEntries(): number {
+    return this.raft.lastSeqno - this.raft.baseSeqno;
+  }
+
   get lastSignatureSeqno(): number {
     return this.writer.lastSignatureSeqno;
   }
@@ -846,7 +882,8 @@ export class Node {
     if (txId.seqno < this.firstSeqno) {
       throw new CocoError('ResourceNotFound', `this node started from a snapshot at seqno ${this.firstSeqno - 1}: ask a node that holds the ledger before it for the receipt of ${formatTxId(txId)}`);
     }
-    const leaf = this.leafComponents[txId.seqno - this.firstSeqno]!;
+    const leaf = this.leafDigests.get(txId.seqno);
+    invariant(leaf !== undefined, 'a committed transaction has its leaf digests');
     return {
       signature,
       leaf: {

@@ -147,6 +147,18 @@ test('truncate into a completed chunk turns it back into the open chunk and dele
   assert.equal(verifyDirectory(directory), '2.5');
 });
 
+test('entries read back in a range stop at the end of the chunk holding the first, pending ones included', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  const results = drive(makeWriter(), files, 'tstS' + 'ttS' + 'tt');
+  // Entries 8 and 9 are still pending in the open chunk: a read writes them out first.
+  assert.deepEqual((await files.readEntries(2, 6)).map(toHex), results.slice(1, 4).map((r) => toHex(r.entry)), 'up to the end of ledger_1-4');
+  assert.deepEqual((await files.readEntries(5, 99)).map(toHex), results.slice(4, 7).map((r) => toHex(r.entry)));
+  assert.deepEqual((await files.readEntries(8, 9)).map(toHex), results.slice(7, 9).map((r) => toHex(r.entry)));
+  await assert.rejects(files.readEntries(10, 12), { name: 'CocoError', code: 'TransactionPendingOrUnknown' });
+});
+
 test('truncate at the end of a chunk deletes every later chunk and leaves no chunk open', async (t) => {
   const directory = tempDirectory(t);
   const files = new LedgerFiles(directory);

@@ -65,6 +65,27 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   assert.ok(summary.lastVerifiedTxId!.view > lost.view);
 });
 
+test('a backup cut off while the primary dropped committed entries from memory catches up from the primary\'s ledger files', async (t) => {
+  const network = await InProcessNetwork.start(3, { retainedEntries: 0 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  const lagging = network.nodes.find((n) => n !== primary)!;
+  network.isolate(lagging.name);
+  const written: TxId[] = [];
+  for (let i = 0; i < 300; i++) written.push(writeRecord(primary.node, `k${i}`, `v${i}`));
+  const last = written.at(-1)!;
+  await network.waitFor(() => primary.node.status(last) === 'Committed');
+  assert.ok(primary.node.consensusLogEntries < 20, `the primary holds ${primary.node.consensusLogEntries} entries in memory, not the ${last.seqno} of its ledger`);
+  assert.ok(lagging.node.lastTxId.seqno < written[0]!.seqno);
+
+  network.isolate(lagging.name, false);
+  await network.waitFor(() => lagging.node.status(last) === 'Committed');
+  for (let i = 0; i < 300; i += 23) assert.equal(readRecord(lagging.node, `k${i}`), `v${i}`);
+  assert.equal(verifyReceipt(lagging.node.receipt(written[150]!), network.service.certPem, { at: new Date() }).txId, `${written[150]!.view}.${written[150]!.seqno}`);
+  await network.waitFor(() => verifyLedgerDirectory(lagging.ledgerDirectory, network.service.certPem).lastVerifiedTxId!.seqno >= last.seqno);
+  assert.ok(lagging.node.consensusLogEntries < 20, 'the backup keeps no more once it committed');
+});
+
 test('a transaction too large to replicate is refused and leaves no trace', async (t) => {
   const network = await InProcessNetwork.start(1);
   t.after(() => network.close());

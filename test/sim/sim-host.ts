@@ -23,7 +23,11 @@ export interface HostTiming {
   electionTimeoutTicks: number;
   heartbeatTicks: number;
   random: () => number;
+  retainedEntries: number;
 }
+
+/** How often a load of compacted entries fails (a read error): the leader asks again at its next heartbeat. */
+const LOAD_FAILURE_RATE = 0.1;
 
 export class SimHost {
   raft: RaftNode | undefined;
@@ -107,6 +111,11 @@ export class SimHost {
       }
       if (ready.committedUpTo !== undefined) this.writes.push({ commit: ready.committedUpTo });
       act(ready);
+      // Compacted entries, read back from what the node appended (its ledger, unflushed writes included).
+      for (const { peer, fromSeqno, toSeqno } of ready.entriesToLoad ?? []) {
+        if (this.timing.random() < LOAD_FAILURE_RATE) continue;
+        raft.loaded(peer, fromSeqno, this.shadow.entries.slice(fromSeqno - 1, toSeqno).map((entry) => entry.data));
+      }
     }
   }
 

@@ -38,6 +38,8 @@ const CALM_DELIVERIES_PER_TICK_MAX = 10_000;
 const ENTRIES_PER_SIGNATURE = 3;
 /** Nodes a growing network holds besides its target size: they join in place of retired ones. */
 const SPARE_NODES = 3;
+/** Committed entries each node keeps in memory, at most (drawn per seed from 0). */
+const RETAINED_ENTRIES_MAX = 12;
 /** Active configurations beyond which a primary proposes no further change until one commits. */
 const PENDING_CONFIGURATIONS_MAX = 2;
 
@@ -149,7 +151,8 @@ class Simulation {
     this.targetSize = this.growing ? this.rng.between(3, 5) : Number(setup);
     const ids = Array.from({ length: this.growing ? this.targetSize + SPARE_NODES : this.targetSize }, (_, i) => `n${i}`);
     const founder = ids[0] as string;
-    const timing = { electionTimeoutTicks: ELECTION_TIMEOUT_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => this.rng.next() };
+    // Few entries kept behind the commit point, so that lagging followers are caught up from the ledger.
+    const timing = { electionTimeoutTicks: ELECTION_TIMEOUT_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => this.rng.next(), retainedEntries: this.rng.between(0, RETAINED_ENTRIES_MAX) };
     this.hosts = ids.map((id) => {
       const bootstrap = !this.growing ? ids : id === founder ? [founder] : [];
       // A founder starts a service in view 1 (CCF's genesis view), and campaigns at once for view 2.

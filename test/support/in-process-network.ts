@@ -40,6 +40,8 @@ export interface NetworkOptions {
   snapshotTxCount?: number;
   /** Gives every node an RSA encryption key, published in its record, so that rekeys reach it. */
   encryptionKeys?: boolean;
+  /** Committed entries each node's consensus keeps in memory (consensus' default if absent). */
+  retainedEntries?: number;
 }
 
 export class InProcessNetwork {
@@ -53,12 +55,14 @@ export class InProcessNetwork {
   private readonly signatureTxCount: number;
   private readonly snapshotTxCount: number;
   private readonly encryptionKeys: boolean;
+  private readonly retainedEntries: number | undefined;
 
   private constructor(options: NetworkOptions) {
     this.service = createServiceIdentity(new Date(), 1);
     this.signatureTxCount = options.signatureTxCount ?? 10;
     this.snapshotTxCount = options.snapshotTxCount ?? 10_000;
     this.encryptionKeys = options.encryptionKeys ?? false;
+    this.retainedEntries = options.retainedEntries;
   }
 
   /** The ledger secrets a new node gets: the primary's, as a join answer carries them. */
@@ -95,7 +99,7 @@ export class InProcessNetwork {
       signatureTxCount: this.signatureTxCount,
       signatureDelayMs: 1,
       maxUncommittedTxCount: 5000,
-      consensus: { tickMs: 5, heartbeatTicks: 2, electionTimeoutTicks: 20 },
+      consensus: { tickMs: 5, heartbeatTicks: 2, electionTimeoutTicks: 20, ...(this.retainedEntries !== undefined && { retainedEntries: this.retainedEntries }) },
       transport: {
         send: (message) => {
           const bytes = encodeRaftMessage(message);

@@ -1,0 +1,63 @@
+// The two digests of each transaction's Merkle leaf that a receipt reveals besides the commit
+// evidence: the write set's and the claims'. A node keeps them for every transaction it holds, so
+// they live in 32-byte slots of large blocks (one object per 4,096 transactions, not two buffers
+// each) and only claims digests other than the usual all-zero one are kept apart.
+
+import { invariant } from '../errors.js';
+
+const DIGEST_BYTES = 32;
+const SLOTS_PER_BLOCK = 4096;
+const NO_CLAIMS = new Uint8Array(DIGEST_BYTES);
+
+export interface LeafDigestPair {
+  writeSetDigest: Uint8Array;
+  claimsDigest: Uint8Array;
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
+}
+
+export class LeafDigests {
+  private readonly blocks: Uint8Array[] = [];
+  private readonly claims = new Map<number, Uint8Array>();
+  private count = 0;
+
+  /** Holds the digests of seqnos `firstSeqno`, `firstSeqno + 1`, ... as they are pushed. */
+  constructor(readonly firstSeqno: number) {}
+
+  /** The seqno after the last one held. */
+  get nextSeqno(): number {
+    return this.firstSeqno + this.count;
+  }
+
+  /** Adds the digests of seqno `nextSeqno`. */
+  push(writeSetDigest: Uint8Array, claimsDigest: Uint8Array): void {
+    invariant(writeSetDigest.length === DIGEST_BYTES && claimsDigest.length === DIGEST_BYTES, 'leaf digests are 32 bytes');
+    const block = Math.floor(this.count / SLOTS_PER_BLOCK);
+    if (block === this.blocks.length) this.blocks.push(new Uint8Array(SLOTS_PER_BLOCK * DIGEST_BYTES));
+    (this.blocks[block] as Uint8Array).set(writeSetDigest, (this.count % SLOTS_PER_BLOCK) * DIGEST_BYTES);
+    if (!isZero(claimsDigest)) this.claims.set(this.count, claimsDigest.slice());
+    this.count++;
+  }
+
+  /** The digests of `seqno` (copies), or undefined when it is not held. */
+  get(seqno: number): LeafDigestPair | undefined {
+    const index = seqno - this.firstSeqno;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.count) return undefined;
+    const at = (index % SLOTS_PER_BLOCK) * DIGEST_BYTES;
+    return {
+      writeSetDigest: (this.blocks[Math.floor(index / SLOTS_PER_BLOCK)] as Uint8Array).slice(at, at + DIGEST_BYTES),
+      claimsDigest: (this.claims.get(index) ?? NO_CLAIMS).slice(),
+    };
+  }
+
+  /** Forgets every seqno after `seqno` (a rolled-back suffix). */
+  truncateAfter(seqno: number): void {
+    const count = Math.max(0, Math.min(this.count, seqno - this.firstSeqno + 1));
+    for (const index of this.claims.keys()) if (index >= count) this.claims.delete(index);
+    this.blocks.length = Math.ceil(count / SLOTS_PER_BLOCK);
+    this.count = count;
+  }
+}
