@@ -173,6 +173,8 @@ export class Node {
   /** Signature transactions, in seqno order, with the node signature over the root they sign. */
   private readonly signatures: SignatureRecord[] = [];
   private readonly signerCerts = new Map<string, string>();
+  /** The last failure to read entries for each backup being caught up from the ledger files. */
+  private readonly loadFailures = new Map<string, string>();
 
   readonly historical: HistoricalStates;
   private readonly secretReceiver: LedgerSecretReceiver;
@@ -637,12 +639,17 @@ export class Node {
   private loadEntries({ peer, fromSeqno, toSeqno }: EntriesToLoad): void {
     this.files.readEntries(fromSeqno, toSeqno).then(
       (entries) => {
+        this.loadFailures.delete(peer);
         if (this.stopped || this.failure !== undefined) return;
         this.raft.loaded(peer, fromSeqno, entries);
         this.processReady();
       },
-      // Consensus asks again at its next heartbeat.
-      (error: Error) => console.error(`coco node ${this.nodeId.slice(0, 12)}: entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger: ${error.message}`),
+      (error: Error) => {
+        // Consensus asks again at its next heartbeat: one line per peer and failure, not one per heartbeat.
+        if (this.loadFailures.get(peer) === error.message) return;
+        this.loadFailures.set(peer, error.message);
+        console.error(`coco node ${this.nodeId.slice(0, 12)}: entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger (${error.message}); retrying at each heartbeat`);
+      },
     );
   }
 

@@ -4,7 +4,7 @@
 // back); a transaction too large to replicate is refused without a trace.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import test from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
@@ -84,6 +84,31 @@ test('a backup cut off while the primary dropped committed entries from memory c
   assert.equal(verifyReceipt(lagging.node.receipt(written[150]!), network.service.certPem, { at: new Date() }).txId, `${written[150]!.view}.${written[150]!.seqno}`);
   await network.waitFor(() => verifyLedgerDirectory(lagging.ledgerDirectory, network.service.certPem).lastVerifiedTxId!.seqno >= last.seqno);
   assert.ok(lagging.node.consensusLogEntries < 20, 'the backup keeps no more once it committed');
+});
+
+test('a primary that cannot read back the entries a lagging backup needs says so once and keeps serving the others', async (t) => {
+  const network = await InProcessNetwork.start(3, { retainedEntries: 0 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  const lagging = network.nodes.find((n) => n !== primary)!;
+  network.isolate(lagging.name);
+  let last!: TxId;
+  for (let i = 0; i < 100; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
+  await network.waitFor(() => primary.node.status(last) === 'Committed');
+  const lost = listChunkFiles(primary.ledgerDirectory).filter((file) => file.chunk.committed);
+  assert.ok(lost.length > 1);
+  for (const file of lost) rmSync(file.path);
+  const logged: string[] = [];
+  t.mock.method(console, 'error', (line: string) => void logged.push(line));
+
+  network.isolate(lagging.name, false);
+  await new Promise((resolve) => setTimeout(resolve, 500)); // dozens of heartbeats
+  const about = logged.filter((line) => line.includes(lagging.node.nodeId.slice(0, 12)));
+  assert.equal(about.length, 1, `one line, not one per heartbeat: ${JSON.stringify(logged)}`);
+  assert.match(about[0]!, /could not be read from the ledger .*retrying at each heartbeat/);
+  assert.ok(lagging.node.lastTxId.seqno < last.seqno, 'the backup got nothing it could not verify');
+  const after = writeRecord(primary.node, 'after', 'still served');
+  await network.waitFor(() => primary.node.status(after) === 'Committed');
 });
 
 test('a transaction too large to replicate is refused and leaves no trace', async (t) => {
