@@ -10,6 +10,7 @@
 import { CocoError, invariant } from '../errors.js';
 import { configurationProblem } from './configurations.js';
 import type { LogEntry } from './log-entry.js';
+import { countAtMost } from '../sorted-search.js';
 
 export interface LogPosition {
   seqno: number;
@@ -32,18 +33,6 @@ export interface LogBase {
   viewHistory: readonly ViewStart[];
 }
 
-
-/** How many leading items of `sorted` (ascending by `key`) have a key ≤ `limit`. */
-function countAtMost<T>(sorted: readonly T[], key: (item: T) => number, limit: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (key(sorted[mid] as T) <= limit) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
 
 const itself = (seqno: number): number => seqno;
 const startSeqno = (start: ViewStart): number => start.fromSeqno;

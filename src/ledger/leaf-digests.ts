@@ -20,7 +20,8 @@ function isZero(bytes: Uint8Array): boolean {
 }
 
 export class LeafDigests {
-  private readonly blocks: Uint8Array[] = [];
+  /** Undefined where `forgetBefore` dropped a block. */
+  private readonly blocks: (Uint8Array | undefined)[] = [];
   private readonly claims = new Map<number, Uint8Array>();
   private count = 0;
 
@@ -46,11 +47,20 @@ export class LeafDigests {
   get(seqno: number): LeafDigestPair | undefined {
     const index = seqno - this.firstSeqno;
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.count) return undefined;
+    const block = this.blocks[Math.floor(index / SLOTS_PER_BLOCK)];
+    if (block === undefined) return undefined;
     const at = (index % SLOTS_PER_BLOCK) * DIGEST_BYTES;
     return {
-      writeSetDigest: (this.blocks[Math.floor(index / SLOTS_PER_BLOCK)] as Uint8Array).slice(at, at + DIGEST_BYTES),
+      writeSetDigest: block.slice(at, at + DIGEST_BYTES),
       claimsDigest: (this.claims.get(index) ?? NO_CLAIMS).slice(),
     };
+  }
+
+  /** Frees the digests of seqnos before `seqno` (whole blocks of them: some before it may stay). */
+  forgetBefore(seqno: number): void {
+    const blocks = Math.min(Math.floor((seqno - this.firstSeqno) / SLOTS_PER_BLOCK), Math.floor(this.count / SLOTS_PER_BLOCK));
+    for (let block = 0; block < blocks; block++) this.blocks[block] = undefined;
+    for (const index of this.claims.keys()) if (index < blocks * SLOTS_PER_BLOCK) this.claims.delete(index);
   }
 
   /** Forgets every seqno after `seqno` (a rolled-back suffix). */

@@ -22,7 +22,7 @@ import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
-import { buildReceipt, buildSignatureReceipt, type Receipt } from '../ledger/receipt.js';
+import type { Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
 import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
@@ -39,6 +39,8 @@ import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiv
 import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
+import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
+import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot } from '../ledger/snapshot.js';
 import { encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP } from '../ledger/snapshot-evidence.js';
@@ -55,6 +57,13 @@ const SNAPSHOT_SLICE_MS = 4;
 /** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
 const SNAPSHOT_STEP_UNITS = 512;
 /** Why a finished snapshot's evidence may not be writable now; the next snapshot due tries again. */
+/**
+ * Committed transactions whose receipt material a node keeps in memory by default: about 100 bytes
+ * each, and a signature record per signature among them; older receipts are read from the ledger.
+ */
+export const RECEIPTS_IN_MEMORY_DEFAULT = 100_000;
+const itself = (seqno: number): number => seqno;
+const seqnoOf = (signature: SignatureRecord): number => signature.seqno;
 const SNAPSHOT_EVIDENCE_REFUSALS = new Set(['NotPrimary', 'TooManyPendingTransactions', 'NodeCannotHandleRequest', 'NodeFailed']);
 /** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
 const ASYNC_ATTEMPTS_MAX = 16;
@@ -101,6 +110,11 @@ export interface NodeOptions {
   start: NodeStart;
   /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory` (the latest `maxSnapshots`, if set). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
+  /**
+   * Committed transactions whose receipt material (Merkle leaves, digests, signatures) stays in
+   * memory (RECEIPTS_IN_MEMORY_DEFAULT if absent); older receipts are read back from the ledger.
+   */
+  receiptsInMemory?: number;
   /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
   knownPeerAddresses?: ReadonlyMap<string, string>;
 }
@@ -170,8 +184,12 @@ export class Node {
   private snapshotRequested = false;
   /** Snapshots whose evidence transaction awaits commit. */
   private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: readonly Uint8Array[] }[] = [];
-  /** Signature transactions, in seqno order, with the node signature over the root they sign. */
+  /** The seqno of every signature transaction this node holds, ascending. */
+  private readonly signatureSeqnos: number[] = [];
+  /** The signature transactions whose receipt material is in memory (see `forgetOldReceipts`), in seqno order. */
   private readonly signatures: SignatureRecord[] = [];
+  /** Receipts of transactions older than those, read back from the ledger files. */
+  private readonly coverageFromLedger: CoverageFromLedger;
   private readonly signerCerts = new Map<string, string>();
   /** The last failure to read entries for each backup being caught up from the ledger files. */
   private readonly loadFailures = new Map<string, string>();
@@ -218,9 +236,14 @@ export class Node {
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
+    this.coverageFromLedger = new CoverageFromLedger({
+      readEntry: (seqno) => this.files.readEntry(seqno),
+      commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
+      serviceCertPem: options.service.certPem,
+    });
     this.historical = new HistoricalStates({
       readEntry: (seqno) => this.files.readEntry(seqno),
-      signedLeaf: (seqno) => this.writer.tree.leaf(seqno),
+      signedLeaf: (seqno) => this.signedLeaf(seqno),
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),
     });
@@ -247,6 +270,7 @@ export class Node {
             },
           }),
     });
+    this.forgetOldReceipts(); // a restart replays the whole ledger after its snapshot
     this.lastTickAtMs = options.nowMs();
     this.tickTimer = setInterval(() => this.keepTime(), options.consensus.tickMs);
     this.tickTimer.unref();
@@ -633,6 +657,7 @@ export class Node {
     const certPem = this.signerCerts.get(signature.certPem);
     if (certPem === undefined) this.signerCerts.set(signature.certPem, signature.certPem);
     this.signatures.push(certPem === undefined ? signature : { ...signature, certPem });
+    this.signatureSeqnos.push(signature.seqno);
   }
 
   /** Reads entries consensus compacted away back from the ledger files, for a backup it catches up. */
@@ -678,7 +703,8 @@ export class Node {
     this.leafDigests.truncateAfter(seqno);
     this.discardSnapshotsAfter(seqno);
     while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
-    this.writer.truncate(seqno, { lastSignatureSeqno: this.signatures.at(-1)?.seqno ?? 0, openChunkBytes });
+    while ((this.signatureSeqnos.at(-1) ?? 0) > seqno) this.signatureSeqnos.pop();
+    this.writer.truncate(seqno, { lastSignatureSeqno: this.signatureSeqnos.at(-1) ?? 0, openChunkBytes });
     if (this.options.ledgerSecrets.rollback(seqno)) this.persistLedgerSecrets();
     this.lastSeqno = seqno;
     this.rollbacks += 1;
@@ -757,6 +783,7 @@ export class Node {
     this.files.markCommitted(seqno);
     this.store.compact(BigInt(seqno));
     this.commitSnapshots();
+    this.forgetOldReceipts();
     for (let i = this.commitWaiters.length - 1; i >= 0; i--) {
       const waiter = this.commitWaiters[i]!;
       if (waiter.seqno <= seqno) {
@@ -878,19 +905,44 @@ export class Node {
     return this.raft.statusOf(txId);
   }
 
+  /**
+   * Frees the receipt material of committed transactions but the last `receiptsInMemory` (up to the
+   * signature before them): the Merkle tree's leaves, the digests and the signatures. Their receipts
+   * are read back from the ledger files when asked for.
+   */
+  private forgetOldReceipts(): void {
+    const target = this.commitSeqno - (this.options.receiptsInMemory ?? RECEIPTS_IN_MEMORY_DEFAULT);
+    const to = this.signatureSeqnos[countAtMost(this.signatureSeqnos, itself, target) - 1];
+    if (to === undefined || to <= this.writer.tree.flushed) return;
+    this.writer.tree.flush(to);
+    this.leafDigests.forgetBefore(to);
+    this.signatures.splice(0, countAtMost(this.signatures, seqnoOf, to - 1));
+  }
+
+  /** The Merkle leaf of `seqno` as signed: from the tree, or from a receipt read back from the ledger. */
+  private signedLeaf(seqno: number): Uint8Array {
+    if (seqno >= this.writer.tree.flushed) return this.writer.tree.leaf(seqno);
+    const leaf = this.coverageFromLedger.leaf(seqno);
+    if (leaf === undefined) throw new CocoError('TransactionNotCached', `the Merkle leaf of seqno ${seqno} is not in memory; ask again shortly`);
+    return leaf;
+  }
+
   /** The signature covering a committed transaction and, unless it is that signature, its proof material. */
-  private coverage(txId: TxId) {
+  private coverage(txId: TxId): Coverage {
     const status = this.status(txId);
     if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
     if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
-    const signature = this.signatureAtOrAfter(txId.seqno);
-    invariant(signature !== undefined, 'a committed transaction is covered by a signature');
-    if (signature.seqno === txId.seqno) return { signature, leaf: undefined };
-    if (txId.seqno < this.firstSeqno) {
+    const signatureSeqno = this.signatureSeqnos[countAtMost(this.signatureSeqnos, itself, txId.seqno - 1)];
+    invariant(signatureSeqno !== undefined, 'a committed transaction is covered by a signature');
+    if (txId.seqno < this.firstSeqno && signatureSeqno !== txId.seqno) {
       throw new CocoError('ResourceNotFound', `this node started from a snapshot at seqno ${this.firstSeqno - 1}: ask a node that holds the ledger before it for the receipt of ${formatTxId(txId)}`);
     }
+    if (txId.seqno < this.writer.tree.flushed) return this.coverageFromLedger.get(txId, signatureSeqno);
+    const signature = this.signatures[countAtMost(this.signatures, seqnoOf, signatureSeqno - 1)];
+    invariant(signature?.seqno === signatureSeqno, 'the signatures after the flushed leaves are in memory');
+    if (signatureSeqno === txId.seqno) return { signature, leaf: undefined };
     const leaf = this.leafDigests.get(txId.seqno);
-    invariant(leaf !== undefined, 'a committed transaction has its leaf digests');
+    invariant(leaf !== undefined, 'a committed transaction after the flushed leaves has its leaf digests');
     return {
       signature,
       leaf: {
@@ -905,11 +957,10 @@ export class Node {
   /**
    * The receipt of a committed transaction: its Merkle proof up to the first signature after it,
    * that signature, and the leaf components; for a signature transaction, the root it signed.
+   * Throws CocoError('TransactionNotCached') while an old one is read back from the ledger.
    */
   receipt(txId: TxId): Receipt {
-    const { signature, leaf } = this.coverage(txId);
-    const signer = { nodeId: signature.nodeId, certPem: signature.certPem, signatureDer: signature.signatureDer };
-    return leaf === undefined ? buildSignatureReceipt({ ...signer, root: signature.root }) : buildReceipt({ ...signer, ...leaf });
+    return receiptOf(this.coverage(txId));
   }
 
   /** The COSE receipt (CCF 6) of a committed application transaction. */
@@ -919,17 +970,6 @@ export class Node {
       throw new CocoError('ResourceNotFound', `transaction ${formatTxId(txId)} has no COSE receipt: signature transactions have JSON receipts only`);
     }
     return buildCoseReceipt({ signatureCose: signature.cose, ...leaf });
-  }
-
-  private signatureAtOrAfter(seqno: number): SignatureRecord | undefined {
-    let low = 0;
-    let high = this.signatures.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.signatures[middle]!.seqno < seqno) low = middle + 1;
-      else high = middle;
-    }
-    return this.signatures[low];
   }
 
   async stop(): Promise<void> {

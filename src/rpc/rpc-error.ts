@@ -54,11 +54,14 @@ const STATUS_OF_CODE: Record<string, number> = {
   NodeFailed: 503,
   InvalidQuote: 403,
   TransactionTooLarge: 413,
+  // Not an error: an old receipt is being read back from the ledger (CCF's historical "not ready").
+  TransactionNotCached: 202,
 };
 
-/** Headers CCF adds to some errors: how to authenticate, after a 401. */
+/** Headers CCF adds to some errors: how to authenticate, after a 401; when to ask again, after a 202. */
 const HEADERS_OF_CODE: Record<string, Record<string, string>> = {
   InvalidAuthenticationInfo: { 'www-authenticate': 'COSE-SIGN1 realm="Signed request access"' },
+  TransactionNotCached: { 'retry-after': '1' },
 };
 
 export function asRpcError(error: unknown): RpcError {

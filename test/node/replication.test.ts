@@ -102,8 +102,10 @@ test('a primary that cannot read back the entries a lagging backup needs says so
   t.mock.method(console, 'error', (line: string) => void logged.push(line));
 
   network.isolate(lagging.name, false);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // dozens of heartbeats
-  const about = logged.filter((line) => line.includes(lagging.node.nodeId.slice(0, 12)));
+  const mentionsLagging = (line: string) => line.includes(lagging.node.nodeId.slice(0, 12));
+  await network.waitFor(() => logged.some(mentionsLagging));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // dozens of heartbeats more
+  const about = logged.filter(mentionsLagging);
   assert.equal(about.length, 1, `one line, not one per heartbeat: ${JSON.stringify(logged)}`);
   assert.match(about[0]!, /could not be read from the ledger .*retrying at each heartbeat/);
   assert.ok(lagging.node.lastTxId.seqno < last.seqno, 'the backup got nothing it could not verify');

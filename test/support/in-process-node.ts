@@ -34,6 +34,8 @@ export interface InProcessNodeOptions {
   encryptionKey?: boolean;
   /** Gives member0 an RSA encryption key, as a recovery member has. */
   memberEncryptionKey?: boolean;
+  /** Committed transactions whose receipts the node builds from memory (the node's default if absent). */
+  receiptsInMemory?: number;
 }
 
 export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
@@ -72,6 +74,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     ...(encryptionKeyPair && { encryptionKeyPair }),
     start: { kind: 'start' },
     snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
+    ...(options.receiptsInMemory !== undefined && { receiptsInMemory: options.receiptsInMemory }),
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: memberEncryptionKeyPair?.publicKeyPem, memberData: undefined }],

@@ -1,0 +1,134 @@
+// What a receipt is made of, for a committed transaction: the signature transaction that covers it
+// and, unless it is that signature, its Merkle proof up to the signed root and its leaf components.
+// A node builds it from memory for recent transactions; for older ones (whose Merkle leaves it
+// flushed) `CoverageFromLedger` reads it back from the node's ledger files, as CCF serves old
+// receipts through historical queries: the transaction's entry, and the signature entry after it,
+// which holds the tree CCF serializes at every signature. What it reads is checked as a receipt
+// against the service certificate before it is used, then cached; the first request starts the
+// read and is told to come back (`TransactionNotCached`, answered 202 with Retry-After).
+
+import { sha256 } from '../crypto/hash.js';
+import { CocoError } from '../errors.js';
+import { decodeEntry } from '../ledger/entry.js';
+import { leafOf } from '../ledger/leaf.js';
+import { MerkleTree, type ProofStep } from '../ledger/merkle-tree.js';
+import { buildReceipt, buildSignatureReceipt, verifyReceipt, type Receipt } from '../ledger/receipt.js';
+import { singletonWrite, TREE_MAP } from '../ledger/signature.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
+
+/** Coverages read back from the ledger kept at once (least recently used first out). */
+export const LEDGER_COVERAGE_CACHE_MAX = 1024;
+
+const NO_CLAIMS = new Uint8Array(32);
+
+export interface ReceiptLeaf {
+  proof: ProofStep[];
+  writeSetDigest: Uint8Array;
+  commitEvidence: string;
+  claimsDigest: Uint8Array;
+}
+
+export interface Coverage {
+  signature: SignatureRecord;
+  /** Undefined for a signature transaction, whose receipt is its signed root. */
+  leaf: ReceiptLeaf | undefined;
+}
+
+/** The receipt a coverage makes. */
+export function receiptOf({ signature, leaf }: Coverage): Receipt {
+  const signer = { nodeId: signature.nodeId, certPem: signature.certPem, signatureDer: signature.signatureDer };
+  return leaf === undefined ? buildSignatureReceipt({ ...signer, root: signature.root }) : buildReceipt({ ...signer, ...leaf });
+}
+
+export interface LedgerCoverageSource {
+  readEntry(seqno: number): Promise<Uint8Array>;
+  commitEvidenceFor(txId: TxId): string;
+  serviceCertPem: string;
+}
+
+interface ReadCoverage extends Coverage {
+  /** The transaction's Merkle leaf, as the signed tree holds it. */
+  leafHash: Uint8Array;
+}
+
+export class CoverageFromLedger {
+  private readonly cache = new Map<number, ReadCoverage>();
+  private readonly loading = new Map<number, Promise<void>>();
+  private readonly failures = new Map<number, CocoError>();
+
+  constructor(private readonly source: LedgerCoverageSource) {}
+
+  /**
+   * The coverage of committed `txId` by the signature at `signatureSeqno`, if read already; else
+   * starts reading it and throws CocoError('TransactionNotCached'). A read that failed throws its
+   * error once; the next call reads again.
+   */
+  get(txId: TxId, signatureSeqno: number): Coverage {
+    const seqno = txId.seqno;
+    const failure = this.failures.get(seqno);
+    if (failure !== undefined) {
+      this.failures.delete(seqno);
+      throw failure;
+    }
+    const cached = this.cache.get(seqno);
+    if (cached !== undefined) {
+      this.cache.delete(seqno);
+      this.cache.set(seqno, cached);
+      return cached;
+    }
+    if (!this.loading.has(seqno)) {
+      this.loading.set(
+        seqno,
+        this.read(txId, signatureSeqno)
+          .then(
+            (coverage) => {
+              this.cache.set(seqno, coverage);
+              if (this.cache.size > LEDGER_COVERAGE_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+            },
+            (error: unknown) => void this.failures.set(seqno, error instanceof CocoError ? error : new CocoError('InternalError', String(error))),
+          )
+          .finally(() => this.loading.delete(seqno)),
+      );
+    }
+    throw new CocoError('TransactionNotCached', `the receipt of ${formatTxId(txId)} is being read back from the ledger; ask again shortly`);
+  }
+
+  /** The Merkle leaf of `seqno`, from a coverage read back, if one is cached. */
+  leaf(seqno: number): Uint8Array | undefined {
+    return this.cache.get(seqno)?.leafHash;
+  }
+
+  /** Resolves once a read started by `get` has finished (for callers that can wait). */
+  async settled(seqno: number): Promise<void> {
+    await this.loading.get(seqno);
+  }
+
+  private async read(txId: TxId, signatureSeqno: number): Promise<ReadCoverage> {
+    const altered = (what: string) => new CocoError('LedgerEntryMalformed', `the ledger file's ${what} does not match what this node signed: the file was altered`);
+    const [entryBytes, signatureBytes] = await Promise.all([this.source.readEntry(txId.seqno), this.source.readEntry(signatureSeqno)]);
+    const signatureEntry = decodeEntry(signatureBytes).entry;
+    const signature = signatureEntry.txId.seqno === signatureSeqno ? signatureRecordOf(signatureSeqno, signatureEntry.publicMaps) : undefined;
+    if (signature === undefined) throw altered(`signature transaction at seqno ${signatureSeqno}`);
+    const entry = decodeEntry(entryBytes).entry;
+    if (entry.txId.seqno !== txId.seqno || entry.txId.view !== txId.view) throw altered(`entry for ${formatTxId(txId)}`);
+    let leaf: ReceiptLeaf | undefined;
+    if (txId.seqno !== signatureSeqno) {
+      const tree = singletonWrite(signatureEntry.publicMaps, TREE_MAP);
+      if (tree === undefined) throw altered(`signature transaction at seqno ${signatureSeqno} (no Merkle tree)`);
+      leaf = {
+        proof: MerkleTree.deserialize(tree).proofAt(txId.seqno, signatureSeqno),
+        writeSetDigest: sha256(entry.raw),
+        commitEvidence: this.source.commitEvidenceFor(txId),
+        claimsDigest: entry.claimsDigest ?? NO_CLAIMS,
+      };
+    }
+    const coverage = { signature, leaf, leafHash: leafOf(entry) };
+    try {
+      verifyReceipt(receiptOf(coverage), this.source.serviceCertPem, { at: 'ignore-validity' });
+    } catch {
+      throw altered(`entry for ${formatTxId(txId)} or the signature transaction at seqno ${signatureSeqno}`);
+    }
+    return coverage;
+  }
+}

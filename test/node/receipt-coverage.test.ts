@@ -1,0 +1,101 @@
+// Receipts of transactions older than what a node keeps in memory: read back from its ledger files
+// (202 until then, as CCF's historical queries answer), identical to the ones built from memory,
+// verified offline; and refused when the ledger file was altered.
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import test from 'node:test';
+import { CocoError } from '../../src/errors.js';
+import { verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
+import { verifyReceipt, type Receipt } from '../../src/ledger/receipt.js';
+import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
+import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import type { Node } from '../../src/node/node.js';
+import { asRpcError } from '../../src/rpc/rpc-error.js';
+import { writeRecord } from '../support/records.js';
+import { startInProcessNode } from '../support/in-process-node.js';
+
+const notCached = (e: unknown) => e instanceof CocoError && e.code === 'TransactionNotCached';
+
+/** What `read` answers once the node has read its material back from the ledger (TransactionNotCached until then). */
+async function onceRead<T>(read: () => T | undefined): Promise<T> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    try {
+      const value = read();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (!notCached(error)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail('the node did not read it back from its ledger within 5 s');
+}
+
+const receiptOnceRead = (node: Node, txId: TxId): Promise<Receipt> => onceRead(() => node.receipt(txId));
+
+async function writeAndCommit(node: Node, count: number): Promise<TxId[]> {
+  const written: TxId[] = [];
+  for (let i = 0; i < count; i++) written.push(writeRecord(node, `k${i}`, `v${i}`));
+  await node.waitForCommit(written.at(-1)!.seqno);
+  return written;
+}
+
+test('a node builds the same receipts from its ledger files as from memory, for any committed transaction', async (t) => {
+  const reference = startInProcessNode({ signatureTxCount: 5 });
+  const flushing = startInProcessNode({ signatureTxCount: 5, receiptsInMemory: 0 });
+  t.after(() => Promise.all([reference.close(), flushing.close()]));
+  const written = await writeAndCommit(flushing.node, 40);
+  await writeAndCommit(reference.node, 40);
+  const serviceCertPem = flushing.node.options.service.certPem;
+
+  const old = written[3]!;
+  assert.throws(() => flushing.node.receipt(old), notCached, 'the first request starts reading it');
+  const error = asRpcError(new CocoError('TransactionNotCached', 'reading'));
+  assert.deepEqual([error.status, error.headers], [202, { 'retry-after': '1' }], 'answered 202 with Retry-After, as CCF\'s historical queries are');
+  const receipt = await receiptOnceRead(flushing.node, old);
+  assert.equal(verifyReceipt(receipt, serviceCertPem, { at: new Date() }).txId, formatTxId(old));
+  // Same shape as a receipt from memory: the same number of proof steps at the same position.
+  assert.equal((receipt as { proof: unknown[] }).proof.length, (reference.node.receipt(old) as { proof: unknown[] }).proof.length);
+  assert.equal(verifyCoseReceipt(flushing.node.coseReceipt(old), serviceCertPem).txId, formatTxId(old), 'the COSE receipt too, from the same read');
+
+  // Every committed transaction, signatures included (their receipts name no TxID), old or recent.
+  let signatures = 0;
+  for (let seqno = 1; seqno <= flushing.node.commitTxId.seqno; seqno++) {
+    const txId = { view: flushing.node.viewOf(seqno), seqno };
+    const verified = verifyReceipt(await receiptOnceRead(flushing.node, txId), serviceCertPem, { at: new Date() });
+    if (verified.txId === undefined) signatures++;
+    else assert.equal(verified.txId, formatTxId(txId));
+  }
+  assert.ok(signatures >= 8, `${signatures} signature receipts among them`);
+});
+
+test('a historical query for an old transaction reads its entry and receipt back from the ledger', async (t) => {
+  const { node, close } = startInProcessNode({ signatureTxCount: 5, receiptsInMemory: 0 });
+  t.after(close);
+  const written = await writeAndCommit(node, 30);
+  const old = written[2]!;
+  const state = await onceRead(() => node.historical.get(old));
+  assert.equal(verifyReceipt(state.receipt, node.options.service.certPem, { at: new Date() }).txId, formatTxId(old));
+});
+
+test('an old receipt is refused when its ledger file was altered, and none is handed out', async (t) => {
+  const { node, close } = startInProcessNode({ signatureTxCount: 5, receiptsInMemory: 0 });
+  t.after(close);
+  const written = await writeAndCommit(node, 30);
+  const old = written[2]!;
+  const file = listChunkFiles(node.options.ledgerDirectory).find((f) => f.chunk.first <= old.seqno && old.seqno <= (f.chunk.last ?? Infinity))!;
+  const bytes = new Uint8Array(readFileSync(file.path));
+  // Flip a byte near the end of the entry (its write set), which its Merkle leaf covers.
+  const { offsets } = decodeChunk(bytes, file.name);
+  const index = old.seqno - file.chunk.first;
+  const at = offsets[index + 1]! - 3;
+  bytes[at] = bytes[at]! ^ 0x01;
+  writeFileSync(file.path, bytes);
+  assert.throws(() => node.receipt(old), notCached);
+  await assert.rejects(
+    onceRead(() => node.receipt(old)),
+    (error: unknown) => error instanceof CocoError && error.code === 'LedgerEntryMalformed' && /altered|malformed|GCM|authenticat/i.test(error.message),
+  );
+  assert.throws(() => node.receipt(old), notCached, 'a later request reads it again, and fails again: no receipt from an altered file');
+});
