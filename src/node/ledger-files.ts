@@ -36,10 +36,18 @@ interface ChunkIndex {
   last: number;
   /** Where the entries end: the positions table of a complete chunk, or the end of the file. */
   entriesEnd: number;
-  offsets: number[];
+  /**
+   * Where each entry starts; dropped once the chunk is committed (8 bytes a transaction, for the
+   * life of the node): its positions table in the file has them, read back with its entries.
+   */
+  offsets: number[] | undefined;
 }
 
+/** Committed chunks whose positions tables are kept after a read (most recent first out last). */
+const POSITIONS_CACHE_MAX = 8;
+
 interface OpenChunk extends ChunkIndex {
+  offsets: number[];
   fd: number;
   /** Entries appended but not yet written, and where the first of them goes. */
   pending: Uint8Array[];
@@ -60,6 +68,8 @@ export class LedgerFiles {
   private committedSeqno = 0;
   /** Bumped by every truncation, so that a read racing one looks its entry up again. */
   private truncations = 0;
+  /** Positions tables of committed chunks read back lately, by chunk first seqno. */
+  private readonly positions = new Map<number, readonly number[]>();
 
   constructor(readonly directory: string) {
     mkdirSync(directory, { recursive: true });
@@ -108,7 +118,8 @@ export class LedgerFiles {
         renamed = true;
       }
       this.chunks.push(index);
-      if (!committed) this.uncommitted.push(index);
+      if (committed) index.offsets = undefined;
+      else this.uncommitted.push(index);
     }
     if (renamed) this.syncDirectory();
     return this.openChunkBytes();
@@ -139,7 +150,7 @@ export class LedgerFiles {
     ftruncateSync(fd, chunk.entriesEnd);
     writeFull(fd, new Uint8Array(CHUNK_HEADER_BYTES), 0);
     fsyncSync(fd);
-    const open: OpenChunk = { ...chunk, fd, pending: [], pendingAt: chunk.entriesEnd, closed: false };
+    const open: OpenChunk = { ...chunk, offsets: uncommittedOffsets(chunk), fd, pending: [], pendingAt: chunk.entriesEnd, closed: false };
     const name = formatChunkName(chunk.first, undefined, false);
     const renamed = open.name !== name;
     if (renamed) this.rename(open, name);
@@ -152,9 +163,10 @@ export class LedgerFiles {
 
   /** Appends the positions table after the entries and points the header at it. */
   private writeTable(fd: number, chunk: ChunkIndex): void {
-    const table = new Uint8Array(chunk.offsets.length * 4);
+    const offsets = uncommittedOffsets(chunk);
+    const table = new Uint8Array(offsets.length * 4);
     const view = new DataView(table.buffer);
-    chunk.offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
+    offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
     writeFull(fd, table, chunk.entriesEnd);
     const header = new Uint8Array(CHUNK_HEADER_BYTES);
     new DataView(header.buffer).setBigUint64(0, BigInt(chunk.entriesEnd), true);
@@ -269,6 +281,7 @@ export class LedgerFiles {
     while (this.uncommitted.length > 0 && this.uncommitted[0]!.last <= seqno) {
       const chunk = this.uncommitted.shift()!;
       this.rename(chunk, formatChunkName(chunk.first, chunk.last, true));
+      chunk.offsets = undefined;
     }
   }
 
@@ -299,8 +312,9 @@ export class LedgerFiles {
     const chunk = this.chunks.at(-1);
     if (chunk !== undefined && chunk.last > seqno) {
       const kept = seqno - chunk.first + 1;
-      chunk.entriesEnd = chunk.offsets[kept]!;
-      chunk.offsets.length = kept;
+      const offsets = uncommittedOffsets(chunk);
+      chunk.entriesEnd = offsets[kept]!;
+      offsets.length = kept;
       chunk.last = seqno;
       if (chunk === this.open) {
         // Entries still pending are written first: simpler than splitting the batch, and rare.
@@ -377,19 +391,35 @@ export class LedgerFiles {
     if (chunk === this.open) this.writePending(this.open);
     const first = from - chunk.first;
     const last = Math.min(to, chunk.last) - chunk.first;
-    const start = chunk.offsets[first]!;
-    const end = chunk.offsets[last + 1] ?? chunk.entriesEnd;
     const file = await this.openChunk(chunk);
     try {
+      const offsets = chunk.offsets ?? (await this.positionsTable(chunk, file));
+      const start = offsets[first]!;
+      const end = offsets[last + 1] ?? chunk.entriesEnd;
       const bytes = new Uint8Array(end - start);
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
       if (bytesRead !== bytes.length) throw new CocoError('LedgerEntryMalformed', `${chunk.name} is shorter than this node wrote it (seqnos ${from}..${Math.min(to, chunk.last)})`);
       const entries: Uint8Array[] = [];
-      for (let index = first; index <= last; index++) entries.push(bytes.subarray(chunk.offsets[index]! - start, (chunk.offsets[index + 1] ?? chunk.entriesEnd) - start));
+      for (let index = first; index <= last; index++) entries.push(bytes.subarray(offsets[index]! - start, (offsets[index + 1] ?? chunk.entriesEnd) - start));
       return entries;
     } finally {
       await file.close();
     }
+  }
+
+  /** A committed chunk's entry positions, from the table at its end (cached for the next reads). */
+  private async positionsTable(chunk: ChunkIndex, file: Awaited<ReturnType<typeof openFile>>): Promise<readonly number[]> {
+    const cached = this.positions.get(chunk.first);
+    if (cached !== undefined) return cached;
+    const count = chunk.last - chunk.first + 1;
+    const table = new Uint8Array(count * 4);
+    const { bytesRead } = await file.read(table, 0, table.length, chunk.entriesEnd);
+    if (bytesRead !== table.length) throw new CocoError('LedgerChunkMalformed', `${chunk.name} is shorter than this node wrote it (its positions table)`);
+    const view = new DataView(table.buffer);
+    const offsets = Array.from({ length: count }, (_, i) => view.getUint32(i * 4, true));
+    this.positions.set(chunk.first, offsets);
+    if (this.positions.size > POSITIONS_CACHE_MAX) this.positions.delete(this.positions.keys().next().value!);
+    return offsets;
   }
 
   close(): void {
@@ -398,6 +428,12 @@ export class LedgerFiles {
     fsyncSync(this.open.fd);
     this.closeOpen(this.open);
   }
+}
+
+/** The offsets of a chunk that is not committed yet, which it always keeps. */
+function uncommittedOffsets(chunk: ChunkIndex): number[] {
+  invariant(chunk.offsets !== undefined, `${chunk.name} is not committed: it keeps its entries' offsets`);
+  return chunk.offsets;
 }
 
 function writeFull(fd: number, bytes: Uint8Array, position: number): void {

@@ -157,6 +157,13 @@ test('entries read back in a range stop at the end of the chunk holding the firs
   assert.deepEqual((await files.readEntries(5, 99)).map(toHex), results.slice(4, 7).map((r) => toHex(r.entry)));
   assert.deepEqual((await files.readEntries(8, 9)).map(toHex), results.slice(7, 9).map((r) => toHex(r.entry)));
   await assert.rejects(files.readEntries(10, 12), { name: 'CocoError', code: 'TransactionPendingOrUnknown' });
+  // Committed chunks keep no offsets in memory: their positions tables are read from the files.
+  await files.sync();
+  files.markCommitted(7);
+  assert.deepEqual(layout(directory).slice(0, 2), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7.committed:5,6,7']);
+  assert.deepEqual((await files.readEntries(3, 9)).map(toHex), results.slice(2, 4).map((r) => toHex(r.entry)));
+  assert.deepEqual((await files.readEntries(6, 7)).map(toHex), results.slice(5, 7).map((r) => toHex(r.entry)));
+  assert.equal(toHex(await files.readEntry(1)), toHex(results[0]!.entry));
 });
 
 test('truncate at the end of a chunk deletes every later chunk and leaves no chunk open', async (t) => {
