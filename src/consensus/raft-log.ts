@@ -182,6 +182,12 @@ export class RaftLog {
     return seqno >= this.base.seqno ? this.base.seqno : 0;
   }
 
+  /** The first commit point at or after `seqno`: a signature entry, or the first base when `seqno` is at or before it; undefined past the last signature. */
+  signatureAtOrAfter(seqno: number): number | undefined {
+    if (seqno <= this.firstBaseSeqno && this.firstBaseSeqno > 0) return this.firstBaseSeqno;
+    return this.signatures[countAtMost(this.signatures, itself, seqno - 1)];
+  }
+
   /**
    * The largest seqno ≤ `seqno` whose view is ≤ `view`: where two logs may agree (fast backtracking).
    * At or below the base it comes from the view history, so it may fall below the base: a leader

@@ -241,6 +241,14 @@ export class RaftNode {
   viewOf(seqno: number): number | undefined {
     return this.log.viewOf(seqno);
   }
+  /** The last signature entry at or before `seqno` (the base when none after it is; 0 when none is known). */
+  signatureAtOrBefore(seqno: number): number {
+    return this.log.signatureAtOrBefore(seqno);
+  }
+  /** The first signature entry at or after `seqno` (the snapshot the node started from, for seqnos up to it); undefined past the last one. */
+  signatureAtOrAfter(seqno: number): number | undefined {
+    return this.log.signatureAtOrAfter(seqno);
+  }
   statusOf(txId: TxId): TxStatus {
     return statusOf(txId, { viewOf: (seqno) => this.log.viewOf(seqno), commitSeqno: this.commit });
   }

@@ -62,7 +62,6 @@ const SNAPSHOT_STEP_UNITS = 512;
  * each, and a signature record per signature among them; older receipts are read from the ledger.
  */
 export const RECEIPTS_IN_MEMORY_DEFAULT = 100_000;
-const itself = (seqno: number): number => seqno;
 const seqnoOf = (signature: SignatureRecord): number => signature.seqno;
 const SNAPSHOT_EVIDENCE_REFUSALS = new Set(['NotPrimary', 'TooManyPendingTransactions', 'NodeCannotHandleRequest', 'NodeFailed']);
 /** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
@@ -184,8 +183,6 @@ export class Node {
   private snapshotRequested = false;
   /** Snapshots whose evidence transaction awaits commit. */
   private pendingSnapshots: { seqno: number; evidence: TxId; snapshot: readonly Uint8Array[] }[] = [];
-  /** The seqno of every signature transaction this node holds, ascending. */
-  private readonly signatureSeqnos: number[] = [];
   /** The signature transactions whose receipt material is in memory (see `forgetOldReceipts`), in seqno order. */
   private readonly signatures: SignatureRecord[] = [];
   /** Receipts of transactions older than those, read back from the ledger files. */
@@ -657,7 +654,6 @@ export class Node {
     const certPem = this.signerCerts.get(signature.certPem);
     if (certPem === undefined) this.signerCerts.set(signature.certPem, signature.certPem);
     this.signatures.push(certPem === undefined ? signature : { ...signature, certPem });
-    this.signatureSeqnos.push(signature.seqno);
   }
 
   /** Reads entries consensus compacted away back from the ledger files, for a backup it catches up. */
@@ -703,8 +699,8 @@ export class Node {
     this.leafDigests.truncateAfter(seqno);
     this.discardSnapshotsAfter(seqno);
     while ((this.signatures.at(-1)?.seqno ?? 0) > seqno) this.signatures.pop();
-    while ((this.signatureSeqnos.at(-1) ?? 0) > seqno) this.signatureSeqnos.pop();
-    this.writer.truncate(seqno, { lastSignatureSeqno: this.signatureSeqnos.at(-1) ?? 0, openChunkBytes });
+    // Consensus truncated its log before asking for this rollback: its last signature is the kept one.
+    this.writer.truncate(seqno, { lastSignatureSeqno: this.raft.signatureAtOrBefore(seqno), openChunkBytes });
     if (this.options.ledgerSecrets.rollback(seqno)) this.persistLedgerSecrets();
     this.lastSeqno = seqno;
     this.rollbacks += 1;
@@ -912,8 +908,8 @@ export class Node {
    */
   private forgetOldReceipts(): void {
     const target = this.commitSeqno - (this.options.receiptsInMemory ?? RECEIPTS_IN_MEMORY_DEFAULT);
-    const to = this.signatureSeqnos[countAtMost(this.signatureSeqnos, itself, target) - 1];
-    if (to === undefined || to <= this.writer.tree.flushed) return;
+    const to = this.raft.signatureAtOrBefore(target);
+    if (to <= this.writer.tree.flushed) return;
     this.writer.tree.flush(to);
     this.leafDigests.forgetBefore(to);
     this.signatures.splice(0, countAtMost(this.signatures, seqnoOf, to - 1));
@@ -932,7 +928,7 @@ export class Node {
     const status = this.status(txId);
     if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
     if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
-    const signatureSeqno = this.signatureSeqnos[countAtMost(this.signatureSeqnos, itself, txId.seqno - 1)];
+    const signatureSeqno = this.raft.signatureAtOrAfter(txId.seqno);
     invariant(signatureSeqno !== undefined, 'a committed transaction is covered by a signature');
     if (txId.seqno < this.firstSeqno && signatureSeqno !== txId.seqno) {
       throw new CocoError('ResourceNotFound', `this node started from a snapshot at seqno ${this.firstSeqno - 1}: ask a node that holds the ledger before it for the receipt of ${formatTxId(txId)}`);

@@ -22,6 +22,7 @@ test('a compacted log keeps views, signatures and configurations, and rebuilds a
   assert.deepEqual([3, 4, 5].map((s) => raftLog.entry(s)?.seqno), [undefined, undefined, 5]);
   assert.deepEqual(raftLog.slice(1, 6).map((e) => e.seqno), [5, 6]);
   assert.deepEqual([1, 3, 5, 9].map((s) => raftLog.signatureAtOrBefore(s)), [0, 2, 4, 6]);
+  assert.deepEqual([1, 2, 3, 5, 7].map((s) => raftLog.signatureAtOrAfter(s)), [2, 2, 4, 6, undefined], 'compacted signatures still cover their transactions');
   for (const entry of entries.slice(0, 4)) assert.deepEqual(raftLog.restore(entry.seqno, entry.data), entry, `entry ${entry.seqno} rebuilt`);
   raftLog.compactTo(6);
   assert.deepEqual(raftLog.restore(5, entries[4]!.data), entries[4]);
@@ -35,6 +36,7 @@ test('a log started from a snapshot rebuilds only entries after the snapshot', (
   const raftLog = new RaftLog(log('2t 2s 2t').map((e) => ({ ...e, seqno: e.seqno + 3 })), { seqno: 3, view: 1, viewHistory: [{ view: 1, fromSeqno: 1 }] });
   raftLog.compactTo(5);
   assert.equal(raftLog.restorableAfter, 3);
+  assert.deepEqual([1, 3, 4, 6].map((s) => raftLog.signatureAtOrAfter(s)), [3, 3, 5, undefined], 'the snapshot covers everything up to it');
   assert.equal(raftLog.restore(4, utf8('t')).view, 2);
   assert.throws(() => raftLog.restore(3, utf8('t')), /outside the compacted/);
 });
