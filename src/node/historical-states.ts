@@ -11,6 +11,7 @@ import { leafOf } from '../ledger/leaf.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { equalBytes } from '../crypto/bytes.js';
+import { LoadedCache } from './loaded-cache.js';
 
 export interface HistoricalState {
   txId: TxId;
@@ -30,48 +31,19 @@ export interface HistoricalSource {
 export const HISTORICAL_CACHE_ENTRIES_MAX = 1024;
 
 export class HistoricalStates {
-  private readonly cache = new Map<string, HistoricalState>();
-  private readonly loading = new Map<string, Promise<void>>();
-  private readonly failures = new Map<string, CocoError>();
+  private readonly cache = new LoadedCache<string, HistoricalState>(HISTORICAL_CACHE_ENTRIES_MAX);
 
   constructor(private readonly source: HistoricalSource) {}
 
   /** The state if loaded; otherwise starts loading it and returns undefined (ask again shortly). */
   get(txId: TxId): HistoricalState | undefined {
-    const key = formatTxId(txId);
-    const failure = this.failures.get(key);
-    if (failure !== undefined) {
-      this.failures.delete(key);
-      throw failure;
-    }
-    const cached = this.cache.get(key);
-    if (cached !== undefined) {
-      // Refresh its place: the cache evicts the least recently used state.
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return cached;
-    }
-    if (!this.loading.has(key)) {
-      const receipt = this.source.receipt(txId);
-      this.loading.set(
-        key,
-        this.load(txId, receipt).then(
-          (state) => this.remember(key, state),
-          (error: unknown) => void this.failures.set(key, error instanceof CocoError ? error : new CocoError('InternalError', String(error))),
-        ).finally(() => this.loading.delete(key)),
-      );
-    }
-    return undefined;
+    // The receipt first: a committed transaction's, or the source's error (a receipt still being read back).
+    return this.cache.get(formatTxId(txId), () => this.load(txId, this.source.receipt(txId)));
   }
 
   /** Resolves once a load started by `get` has finished (for callers that can wait). */
   async settled(txId: TxId): Promise<void> {
-    await this.loading.get(formatTxId(txId));
-  }
-
-  private remember(key: string, state: HistoricalState): void {
-    this.cache.set(key, state);
-    if (this.cache.size > HISTORICAL_CACHE_ENTRIES_MAX) this.cache.delete(this.cache.keys().next().value!);
+    await this.cache.settled(formatTxId(txId));
   }
 
   private async load(txId: TxId, receipt: Receipt): Promise<HistoricalState> {

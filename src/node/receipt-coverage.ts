@@ -15,6 +15,7 @@ import { MerkleTree, type ProofStep } from '../ledger/merkle-tree.js';
 import { buildReceipt, buildSignatureReceipt, verifyReceipt, type Receipt } from '../ledger/receipt.js';
 import { singletonWrite, TREE_MAP } from '../ledger/signature.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { LoadedCache } from './loaded-cache.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
 /** Coverages read back from the ledger kept at once (least recently used first out). */
@@ -53,9 +54,7 @@ interface ReadCoverage extends Coverage {
 }
 
 export class CoverageFromLedger {
-  private readonly cache = new Map<number, ReadCoverage>();
-  private readonly loading = new Map<number, Promise<void>>();
-  private readonly failures = new Map<number, CocoError>();
+  private readonly cache = new LoadedCache<number, ReadCoverage>(LEDGER_COVERAGE_CACHE_MAX);
 
   constructor(private readonly source: LedgerCoverageSource) {}
 
@@ -65,43 +64,14 @@ export class CoverageFromLedger {
    * error once; the next call reads again.
    */
   get(txId: TxId, signatureSeqno: number): Coverage {
-    const seqno = txId.seqno;
-    const failure = this.failures.get(seqno);
-    if (failure !== undefined) {
-      this.failures.delete(seqno);
-      throw failure;
-    }
-    const cached = this.cache.get(seqno);
-    if (cached !== undefined) {
-      this.cache.delete(seqno);
-      this.cache.set(seqno, cached);
-      return cached;
-    }
-    if (!this.loading.has(seqno)) {
-      this.loading.set(
-        seqno,
-        this.read(txId, signatureSeqno)
-          .then(
-            (coverage) => {
-              this.cache.set(seqno, coverage);
-              if (this.cache.size > LEDGER_COVERAGE_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-            },
-            (error: unknown) => void this.failures.set(seqno, error instanceof CocoError ? error : new CocoError('InternalError', String(error))),
-          )
-          .finally(() => this.loading.delete(seqno)),
-      );
-    }
+    const coverage = this.cache.get(txId.seqno, () => this.read(txId, signatureSeqno));
+    if (coverage !== undefined) return coverage;
     throw new CocoError('TransactionNotCached', `the receipt of ${formatTxId(txId)} is being read back from the ledger; ask again shortly`);
   }
 
   /** The Merkle leaf of `seqno`, from a coverage read back, if one is cached. */
   leaf(seqno: number): Uint8Array | undefined {
-    return this.cache.get(seqno)?.leafHash;
-  }
-
-  /** Resolves once a read started by `get` has finished (for callers that can wait). */
-  async settled(seqno: number): Promise<void> {
-    await this.loading.get(seqno);
+    return this.cache.peek(seqno)?.leafHash;
   }
 
   private async read(txId: TxId, signatureSeqno: number): Promise<ReadCoverage> {

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
@@ -65,16 +65,22 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   assert.ok(summary.lastVerifiedTxId!.view > lost.view);
 });
 
-test('a backup cut off while the primary dropped committed entries from memory catches up from the primary\'s ledger files', async (t) => {
+/** Three nodes keeping no committed entry in memory, one backup cut off while `count` writes committed. */
+async function backupLeftBehind(t: TestContext, count: number) {
   const network = await InProcessNetwork.start(3, { retainedEntries: 0 });
   t.after(() => network.close());
   const primary = network.primary();
   const lagging = network.nodes.find((n) => n !== primary)!;
   network.isolate(lagging.name);
   const written: TxId[] = [];
-  for (let i = 0; i < 300; i++) written.push(writeRecord(primary.node, `k${i}`, `v${i}`));
+  for (let i = 0; i < count; i++) written.push(writeRecord(primary.node, `k${i}`, `v${i}`));
   const last = written.at(-1)!;
   await network.waitFor(() => primary.node.status(last) === 'Committed');
+  return { network, primary, lagging, written, last };
+}
+
+test('a backup cut off while the primary dropped committed entries from memory catches up from the primary\'s ledger files', async (t) => {
+  const { network, primary, lagging, written, last } = await backupLeftBehind(t, 300);
   assert.ok(primary.node.consensusLogEntries < 20, `the primary holds ${primary.node.consensusLogEntries} entries in memory, not the ${last.seqno} of its ledger`);
   assert.ok(lagging.node.lastTxId.seqno < written[0]!.seqno);
 
@@ -87,14 +93,7 @@ test('a backup cut off while the primary dropped committed entries from memory c
 });
 
 test('a primary that cannot read back the entries a lagging backup needs says so once and keeps serving the others', async (t) => {
-  const network = await InProcessNetwork.start(3, { retainedEntries: 0 });
-  t.after(() => network.close());
-  const primary = network.primary();
-  const lagging = network.nodes.find((n) => n !== primary)!;
-  network.isolate(lagging.name);
-  let last!: TxId;
-  for (let i = 0; i < 100; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
-  await network.waitFor(() => primary.node.status(last) === 'Committed');
+  const { network, primary, lagging, last } = await backupLeftBehind(t, 100);
   const lost = listChunkFiles(primary.ledgerDirectory).filter((file) => file.chunk.committed);
   assert.ok(lost.length > 1);
   for (const file of lost) rmSync(file.path);
