@@ -2,10 +2,10 @@
 // where two files claim the same seqnos. Files written aside by a recovery (`.ignored`) are skipped.
 
 import { readdirSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { parseChunkName, type ChunkName } from '../ledger/chunk-file.js';
+import { decodeChunk, parseChunkName, type ChunkName } from '../ledger/chunk-file.js';
 
 export interface ChunkFile {
   name: string;
@@ -59,6 +59,18 @@ export async function committedChunkHolding(directory: string, seqno: number): P
     }
   }
   return undefined;
+}
+
+/**
+ * The entries (their bytes) of the committed chunk file holding `seqno`, from `seqno` to the end of
+ * the chunk; undefined when the directory has no such file (for ledger a node holds from before the
+ * snapshot it started from, which its own index of chunks does not cover).
+ */
+export async function readCommittedEntriesFrom(directory: string, seqno: number): Promise<Uint8Array[] | undefined> {
+  const file = await committedChunkHolding(directory, seqno);
+  if (file === undefined) return undefined;
+  const decoded = decodeChunk(new Uint8Array(await readFile(file.path)), file.name);
+  return decoded.entries.slice(seqno - file.chunk.first).map((entry) => entry.raw);
 }
 
 /** Whether `name` is a committed chunk file's name (and nothing else: no path, no suffix). */

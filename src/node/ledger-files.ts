@@ -93,7 +93,8 @@ export class LedgerFiles {
       if (parseChunkName(chunk.name)?.committed === true) committedSeqno = Math.max(committedSeqno, chunk.last);
     }
     this.committedSeqno = committedSeqno;
-    let renamed = this.deleteChunksAfter(chunks.at(-1)?.last ?? 0);
+    // Chunks up to the commit (from before the snapshot a replay started from, say) stay.
+    let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno));
     for (const [i, chunk] of chunks.entries()) {
       const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
       if (chunk.last > committedSeqno && !chunk.complete) {

@@ -40,6 +40,7 @@ import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/r
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
+import { readCommittedEntriesFrom } from './ledger-directory.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot } from '../ledger/snapshot.js';
@@ -234,7 +235,9 @@ export class Node {
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
     this.coverageFromLedger = new CoverageFromLedger({
-      readEntry: (seqno) => this.files.readEntry(seqno),
+      // Before the snapshot this node started from, its index of chunks knows nothing: the directory may.
+      readEntry: async (seqno) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno),
+      readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno),
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
     });
@@ -928,11 +931,10 @@ export class Node {
     const status = this.status(txId);
     if (status === 'Invalid') throw new CocoError('TransactionInvalid', `transaction ${formatTxId(txId)} is invalid: it was not committed and never will be`);
     if (status !== 'Committed') throw new CocoError('TransactionPendingOrUnknown', `transaction ${formatTxId(txId)} is ${status}; a receipt exists once it is Committed`);
+    // Before the snapshot this node started from, only its ledger files (if it has them) know the signature.
+    if (txId.seqno < this.startupSeqno) return this.coverageFromLedger.get(txId, undefined);
     const signatureSeqno = this.raft.signatureAtOrAfter(txId.seqno);
     invariant(signatureSeqno !== undefined, 'a committed transaction is covered by a signature');
-    if (txId.seqno < this.firstSeqno && signatureSeqno !== txId.seqno) {
-      throw new CocoError('ResourceNotFound', `this node started from a snapshot at seqno ${this.firstSeqno - 1}: ask a node that holds the ledger before it for the receipt of ${formatTxId(txId)}`);
-    }
     if (txId.seqno < this.writer.tree.flushed) return this.coverageFromLedger.get(txId, signatureSeqno);
     const signature = this.signatures[countAtMost(this.signatures, seqnoOf, signatureSeqno - 1)];
     invariant(signature?.seqno === signatureSeqno, 'the signatures after the flushed leaves are in memory');

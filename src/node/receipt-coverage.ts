@@ -13,10 +13,13 @@ import { decodeEntry } from '../ledger/entry.js';
 import { leafOf } from '../ledger/leaf.js';
 import { MerkleTree, type ProofStep } from '../ledger/merkle-tree.js';
 import { buildReceipt, buildSignatureReceipt, verifyReceipt, type Receipt } from '../ledger/receipt.js';
-import { singletonWrite, TREE_MAP } from '../ledger/signature.js';
+import { SIGNATURES_MAP, singletonWrite, TREE_MAP } from '../ledger/signature.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { LoadedCache } from './loaded-cache.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
+
+/** Committed chunk files searched for the signature after a transaction the node has no index for. */
+const SIGNATURE_SEARCH_CHUNKS_MAX = 4;
 
 /** Coverages read back from the ledger kept at once (least recently used first out). */
 export const LEDGER_COVERAGE_CACHE_MAX = 1024;
@@ -44,6 +47,8 @@ export function receiptOf({ signature, leaf }: Coverage): Receipt {
 
 export interface LedgerCoverageSource {
   readEntry(seqno: number): Promise<Uint8Array>;
+  /** The entries of the committed chunk file holding `seqno`, from it on; undefined when there is none. */
+  readCommittedFrom(seqno: number): Promise<Uint8Array[] | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
 }
@@ -59,11 +64,12 @@ export class CoverageFromLedger {
   constructor(private readonly source: LedgerCoverageSource) {}
 
   /**
-   * The coverage of committed `txId` by the signature at `signatureSeqno`, if read already; else
-   * starts reading it and throws CocoError('TransactionNotCached'). A read that failed throws its
-   * error once; the next call reads again.
+   * The coverage of committed `txId` by the signature at `signatureSeqno` (undefined: the first
+   * signature after it in the committed chunk files, for a transaction from before the snapshot the
+   * node started from), if read already; else starts reading it and throws
+   * CocoError('TransactionNotCached'). A read that failed throws its error once; the next call reads again.
    */
-  get(txId: TxId, signatureSeqno: number): Coverage {
+  get(txId: TxId, signatureSeqno: number | undefined): Coverage {
     const coverage = this.cache.get(txId.seqno, () => this.read(txId, signatureSeqno));
     if (coverage !== undefined) return coverage;
     throw new CocoError('TransactionNotCached', `the receipt of ${formatTxId(txId)} is being read back from the ledger; ask again shortly`);
@@ -74,9 +80,28 @@ export class CoverageFromLedger {
     return this.cache.peek(seqno)?.leafHash;
   }
 
-  private async read(txId: TxId, signatureSeqno: number): Promise<ReadCoverage> {
+  /** The entry of `seqno` and the first signature transaction at or after it, from the committed chunk files. */
+  private async readUnindexed(txId: TxId): Promise<[Uint8Array, Uint8Array, number]> {
+    let entryBytes: Uint8Array | undefined;
+    for (let at = txId.seqno, chunks = 0; chunks < SIGNATURE_SEARCH_CHUNKS_MAX; chunks++) {
+      const entries = await this.source.readCommittedFrom(at);
+      if (entries === undefined || entries.length === 0) break;
+      for (const bytes of entries) {
+        entryBytes ??= bytes;
+        const { entry } = decodeEntry(bytes);
+        if (singletonWrite(entry.publicMaps, SIGNATURES_MAP) !== undefined) return [entryBytes, bytes, entry.txId.seqno];
+      }
+      at += entries.length;
+    }
+    throw new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger for its receipt`);
+  }
+
+  private async read(txId: TxId, knownSignatureSeqno: number | undefined): Promise<ReadCoverage> {
     const altered = (what: string) => new CocoError('LedgerEntryMalformed', `the ledger file's ${what} does not match what this node signed: the file was altered`);
-    const [entryBytes, signatureBytes] = await Promise.all([this.source.readEntry(txId.seqno), this.source.readEntry(signatureSeqno)]);
+    const [entryBytes, signatureBytes, signatureSeqno] =
+      knownSignatureSeqno === undefined
+        ? await this.readUnindexed(txId)
+        : [...(await Promise.all([this.source.readEntry(txId.seqno), this.source.readEntry(knownSignatureSeqno)])), knownSignatureSeqno] as const;
     const signatureEntry = decodeEntry(signatureBytes).entry;
     const signature = signatureEntry.txId.seqno === signatureSeqno ? signatureRecordOf(signatureSeqno, signatureEntry.publicMaps) : undefined;
     if (signature === undefined) throw altered(`signature transaction at seqno ${signatureSeqno}`);

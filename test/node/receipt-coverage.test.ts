@@ -15,22 +15,7 @@ import type { Node } from '../../src/node/node.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
 import { writeRecord } from '../support/records.js';
 import { startInProcessNode } from '../support/in-process-node.js';
-
-const notCached = (e: unknown) => e instanceof CocoError && e.code === 'TransactionNotCached';
-
-/** What `read` answers once the node has read its material back from the ledger (TransactionNotCached until then). */
-async function onceRead<T>(read: () => T | undefined): Promise<T> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    try {
-      const value = read();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (!notCached(error)) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail('the node did not read it back from its ledger within 5 s');
-}
+import { notCached, onceRead } from '../support/read-back.js';
 
 const receiptOnceRead = (node: Node, txId: TxId): Promise<Receipt> => onceRead(() => node.receipt(txId));
 

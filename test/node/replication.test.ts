@@ -16,6 +16,7 @@ import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import type { Node } from '../../src/node/node.js';
 import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
+import { notCached, onceRead } from '../support/read-back.js';
 
 
 function verifyLedgerDirectory(directory: string, serviceCertPem: string) {
@@ -105,7 +106,8 @@ test('a primary that cannot read back the entries a lagging backup needs says so
   await network.waitFor(() => logged.some(mentionsLagging));
   await new Promise((resolve) => setTimeout(resolve, 300)); // dozens of heartbeats more
   const about = logged.filter(mentionsLagging);
-  assert.equal(about.length, 1, `one line, not one per heartbeat: ${JSON.stringify(logged)}`);
+  // One line per failure (a chunk committed while the files were removed fails on its own), not one per heartbeat.
+  assert.ok(about.length <= lost.length + 1 && new Set(about).size === about.length, `no line repeated: ${JSON.stringify(logged)}`);
   assert.match(about[0]!, /could not be read from the ledger .*retrying at each heartbeat/);
   assert.ok(lagging.node.lastTxId.seqno < last.seqno, 'the backup got nothing it could not verify');
   const after = writeRecord(primary.node, 'after', 'still served');
@@ -192,9 +194,26 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   assert.equal(joiner.node.status(last!), 'Committed');
   assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
   const early = { view: last!.view, seqno: 3 };
-  assert.throws(() => joiner.node.receipt(early), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound', 'no receipt from before its snapshot');
+  assert.throws(() => joiner.node.receipt(early), notCached, 'it looks for the ledger before its snapshot in its files');
+  await assert.rejects(onceRead(() => joiner.node.receipt(early)), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /ask a node that holds/.test(e.message), 'no receipt from before its snapshot');
   // Its ledger starts right after the snapshot.
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
+});
+
+test('a node started from a snapshot with the ledger before it in its directory gives receipts from before the snapshot', async (t) => {
+  const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  let last: TxId | undefined;
+  for (let i = 0; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
+  await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const restarted = await network.join({ fromSnapshotOf: primary, withCommittedLedger: true });
+  assert.ok(restarted.node.startupSeqno >= 20);
+  for (const seqno of [3, 10, restarted.node.startupSeqno - 1, restarted.node.startupSeqno]) {
+    const txId = { view: primary.node.viewOf(seqno), seqno };
+    const verified = verifyReceipt(await onceRead(() => restarted.node.receipt(txId)), network.service.certPem, { at: new Date() });
+    assert.ok(verified.txId === undefined || verified.txId === `${txId.view}.${txId.seqno}`, `the receipt of ${txId.view}.${txId.seqno}`);
+  }
 });
 
 test('a snapshot holds the state at its seqno, though writes go on while it is written', async (t) => {

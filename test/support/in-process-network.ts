@@ -3,7 +3,7 @@
 // 0 starts the service; the others are added the way a join records them (Trusted in the nodes
 // table, with an endorsed certificate), so consensus reconfigures through the log.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
@@ -17,6 +17,7 @@ import { rsaKeyPair } from './rsa-key-pair.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
 import { Node, type NodeStart } from '../../src/node/node.js';
 import { replayLedger } from '../../src/node/ledger-replay.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
 
 export interface NetworkNode {
   node: Node;
@@ -148,13 +149,21 @@ export class InProcessNetwork {
    * Adds a node as a join does, with an empty ledger or from the latest committed snapshot in
    * `fromSnapshotOf`'s snapshot directory; resolves once it holds the join transaction.
    */
-  async join(options: { fromSnapshotOf?: NetworkNode } = {}): Promise<NetworkNode> {
+  async join(options: { fromSnapshotOf?: NetworkNode; withCommittedLedger?: boolean } = {}): Promise<NetworkNode> {
     const name = `n${this.nodes.length}`;
     let start: NodeStart = { kind: 'join' };
     const secrets = this.joinerSecrets();
     if (options.fromSnapshotOf !== undefined) {
       const snapshot = options.fromSnapshotOf.node.snapshots.loadLatest(this.service.certPem, secrets);
       if (snapshot === undefined) throw new Error(`${options.fromSnapshotOf.name} has no committed snapshot`);
+      if (options.withCommittedLedger === true) {
+        // As a node restarted from its own snapshot holds them: the committed chunks, before it and after.
+        const directory = join(this.dir, name, 'ledger');
+        mkdirSync(directory, { recursive: true });
+        for (const file of listChunkFiles(options.fromSnapshotOf.ledgerDirectory)) {
+          if (file.chunk.committed) copyFileSync(file.path, join(directory, file.name));
+        }
+      }
       start = { kind: 'resume', replayed: replayLedger(join(this.dir, name, 'ledger'), { nodeId: name, encryptionPrivateKeyPem: undefined, secrets }, this.service.certPem, snapshot) };
     }
     const joiner = this.create(name, start, undefined, secrets);
