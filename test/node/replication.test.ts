@@ -176,13 +176,19 @@ test('under random partitions, every write reported Committed survives on every 
   }
 });
 
-test('the primary writes committed snapshots with the evidence receipt; a node joins from one and catches up', async (t) => {
+/** Two nodes snapshotting every 20 transactions, 60 writes committed and a snapshot committed. */
+async function withCommittedSnapshot(t: TestContext) {
   const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
   t.after(() => network.close());
   const primary = network.primary();
   let last: TxId | undefined;
   for (let i = 0; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
   await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  return { network, primary, last: last! };
+}
+
+test('the primary writes committed snapshots with the evidence receipt; a node joins from one and catches up', async (t) => {
+  const { network, primary, last } = await withCommittedSnapshot(t);
   const snapshot = primary.node.snapshots.loadLatest(network.service.certPem, new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]))!;
   assert.ok(snapshot.txId.seqno >= 20 && snapshot.evidenceTxId.seqno > snapshot.txId.seqno);
 
@@ -191,9 +197,9 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   await network.waitFor(() => joiner.node.status(after) === 'Committed');
   assert.equal(readRecord(joiner.node, 'k59'), 'v59', 'state from the snapshot and the ledger after it');
   assert.equal(readRecord(joiner.node, 'after'), 'the join');
-  assert.equal(joiner.node.status(last!), 'Committed');
+  assert.equal(joiner.node.status(last), 'Committed');
   assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
-  const early = { view: last!.view, seqno: 3 };
+  const early = { view: last.view, seqno: 3 };
   assert.throws(() => joiner.node.receipt(early), notCached, 'it looks for the ledger before its snapshot in its files');
   await assert.rejects(onceRead(() => joiner.node.receipt(early)), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /ask a node that holds/.test(e.message), 'no receipt from before its snapshot');
   // Its ledger starts right after the snapshot.
@@ -201,12 +207,7 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
 });
 
 test('a node started from a snapshot with the ledger before it in its directory gives receipts from before the snapshot', async (t) => {
-  const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
-  t.after(() => network.close());
-  const primary = network.primary();
-  let last: TxId | undefined;
-  for (let i = 0; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
-  await network.waitFor(() => primary.node.status(last!) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const { network, primary } = await withCommittedSnapshot(t);
   const restarted = await network.join({ fromSnapshotOf: primary, withCommittedLedger: true });
   assert.ok(restarted.node.startupSeqno >= 20);
   for (const seqno of [3, 10, restarted.node.startupSeqno - 1, restarted.node.startupSeqno]) {
