@@ -33,7 +33,6 @@ export interface LogBase {
   viewHistory: readonly ViewStart[];
 }
 
-
 const itself = (seqno: number): number => seqno;
 const startSeqno = (start: ViewStart): number => start.fromSeqno;
 const startView = (start: ViewStart): number => start.view;

@@ -4,10 +4,10 @@
 // each) and only claims digests other than the usual all-zero one are kept apart.
 
 import { invariant } from '../errors.js';
+import { NO_CLAIMS_DIGEST } from './leaf.js';
 
 const DIGEST_BYTES = 32;
 const SLOTS_PER_BLOCK = 4096;
-const NO_CLAIMS = new Uint8Array(DIGEST_BYTES);
 
 export interface LeafDigestPair {
   writeSetDigest: Uint8Array;
@@ -52,7 +52,7 @@ export class LeafDigests {
     const at = (index % SLOTS_PER_BLOCK) * DIGEST_BYTES;
     return {
       writeSetDigest: block.slice(at, at + DIGEST_BYTES),
-      claimsDigest: (this.claims.get(index) ?? NO_CLAIMS).slice(),
+      claimsDigest: (this.claims.get(index) ?? NO_CLAIMS_DIGEST).slice(),
     };
   }
 

@@ -6,6 +6,9 @@ import { sha256 } from '../crypto/hash.js';
 import { invariant } from '../errors.js';
 import { DIGEST_BYTES, EntryType, type LedgerEntry } from './entry.js';
 
+/** The claims digest of a transaction that set none (CCF's default: 32 zero bytes). */
+export const NO_CLAIMS_DIGEST = new Uint8Array(DIGEST_BYTES);
+
 /** The tree's first leaf: a placeholder so that leaf index = seqno. */
 export const GENESIS_PLACEHOLDER_LEAF = new Uint8Array(32);
 

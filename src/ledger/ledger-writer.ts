@@ -15,7 +15,7 @@ import type { MapChanges, WriteSet } from '../kv/write-set.js';
 import { commitEvidence, commitEvidenceDigest, commitSecret } from './commit-evidence.js';
 import { decodeEntry, EntryFlags, EntryType } from './entry.js';
 import { openEntry, sealEntry } from './entry-sealing.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests, leafOf } from './leaf.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafFromDigests, leafOf, NO_CLAIMS_DIGEST } from './leaf.js';
 import { sha256 } from '../crypto/hash.js';
 import type { HmacSha256Key } from '../crypto/kdf.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
@@ -33,7 +33,6 @@ import { formatTxId, type TxId } from './tx-id.js';
 
 /** CCF's default `ledger.chunk_size`. */
 export const CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
-const NO_CLAIMS = new Uint8Array(32);
 /** COSE header labels CCF puts in the service's signature over the root. */
 const COSE_CWT_CLAIMS = 15;
 const CWT_IAT = 6;
@@ -184,7 +183,7 @@ export class LedgerWriter {
     this.currentView = view;
   }
 
-  appendTransaction(writeSet: WriteSet, claimsDigest: Uint8Array = NO_CLAIMS): AppendResult {
+  appendTransaction(writeSet: WriteSet, claimsDigest: Uint8Array = NO_CLAIMS_DIGEST): AppendResult {
     return this.append(writeSet, claimsDigest, 0);
   }
 
@@ -222,7 +221,7 @@ export class LedgerWriter {
     maps.push(singletonMap(TREE_MAP, this.tree.serialize(this.signatureSeqno, this.tree.size)));
     const full = this.chunkRequested || this.chunkBytes >= (this.options.chunkBytesTarget ?? CHUNK_BYTES_DEFAULT);
     this.chunkRequested = false;
-    const result = this.append({ public: maps, private: [] }, NO_CLAIMS, full ? EntryFlags.forceLedgerChunkAfter : 0);
+    const result = this.append({ public: maps, private: [] }, NO_CLAIMS_DIGEST, full ? EntryFlags.forceLedgerChunkAfter : 0);
     this.signatureSeqno = txId.seqno;
     return result;
   }
@@ -283,7 +282,7 @@ export class LedgerWriter {
       writeSet: { public: decoded.publicMaps, private: privateMaps },
       closesChunk,
       writeSetDigest,
-      claimsDigest: decoded.claimsDigest ?? NO_CLAIMS,
+      claimsDigest: decoded.claimsDigest ?? NO_CLAIMS_DIGEST,
     };
   }
 

@@ -11,11 +11,10 @@ import { SINGLETON_KEY } from '../ledger/signature.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
-import { sha256 } from '../crypto/hash.js';
 import { Store } from '../kv/store.js';
 import { decodeChunk } from '../ledger/chunk-file.js';
 import { openEntry } from '../ledger/entry-sealing.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../ledger/leaf.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafOf, NO_CLAIMS_DIGEST, writeSetDigest } from '../ledger/leaf.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
 import { LedgerVerifier } from '../ledger/ledger-verifier.js';
@@ -56,8 +55,6 @@ export interface ReplayedLedger {
   committedSeqno: number;
   chunks: ReplayedChunk[];
 }
-
-const NO_CLAIMS = new Uint8Array(32);
 
 /** Replays the ledger in `directory`; `receiver` holds the node's ledger secrets and takes those its rekeys send. */
 export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
@@ -113,7 +110,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
       store.applyWriteSet(writeSet, BigInt(txId.seqno));
       receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
       tree.append(leafOf(entry));
-      replayed.leafDigests.push(sha256(entry.raw), entry.claimsDigest ?? NO_CLAIMS);
+      replayed.leafDigests.push(writeSetDigest(entry), entry.claimsDigest ?? NO_CLAIMS_DIGEST);
       const signature = signatureRecordOf(txId.seqno, entry.publicMaps);
       if (signature !== undefined) {
         replayed.signatures.push(signature);

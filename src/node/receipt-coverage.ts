@@ -7,10 +7,9 @@
 // against the service certificate before it is used, then cached; the first request starts the
 // read and is told to come back (`TransactionNotCached`, answered 202 with Retry-After).
 
-import { sha256 } from '../crypto/hash.js';
 import { CocoError } from '../errors.js';
 import { decodeEntry } from '../ledger/entry.js';
-import { leafOf } from '../ledger/leaf.js';
+import { leafOf, NO_CLAIMS_DIGEST, writeSetDigest } from '../ledger/leaf.js';
 import { MerkleTree, type ProofStep } from '../ledger/merkle-tree.js';
 import { buildReceipt, buildSignatureReceipt, verifyReceipt, type Receipt } from '../ledger/receipt.js';
 import { SIGNATURES_MAP, singletonWrite, TREE_MAP } from '../ledger/signature.js';
@@ -23,8 +22,6 @@ const SIGNATURE_SEARCH_CHUNKS_MAX = 4;
 
 /** Coverages read back from the ledger kept at once (least recently used first out). */
 export const LEDGER_COVERAGE_CACHE_MAX = 1024;
-
-const NO_CLAIMS = new Uint8Array(32);
 
 export interface ReceiptLeaf {
   proof: ProofStep[];
@@ -113,9 +110,9 @@ export class CoverageFromLedger {
       if (tree === undefined) throw altered(`signature transaction at seqno ${signatureSeqno} (no Merkle tree)`);
       leaf = {
         proof: MerkleTree.deserialize(tree).proofAt(txId.seqno, signatureSeqno),
-        writeSetDigest: sha256(entry.raw),
+        writeSetDigest: writeSetDigest(entry),
         commitEvidence: this.source.commitEvidenceFor(txId),
-        claimsDigest: entry.claimsDigest ?? NO_CLAIMS,
+        claimsDigest: entry.claimsDigest ?? NO_CLAIMS_DIGEST,
       };
     }
     const coverage = { signature, leaf, leafHash: leafOf(entry) };
