@@ -31,8 +31,8 @@ export function leafFromDigests(writeSetDigest: Uint8Array, commitEvidenceDigest
   return sha256(leafInput.subarray(0, length));
 }
 
-export function leafOf(entry: LedgerEntry): Uint8Array {
-  const digest = writeSetDigest(entry);
+/** The entry's leaf; `digest`, its write-set digest, when the caller has it already. */
+export function leafOf(entry: LedgerEntry, digest = writeSetDigest(entry)): Uint8Array {
   if (entry.entryType === EntryType.WriteSet || entry.entryType === EntryType.Snapshot) return digest;
   return leafFromDigests(digest, entry.commitEvidenceDigest, entry.claimsDigest);
 }

@@ -270,7 +270,7 @@ export class LedgerWriter {
       }
     }
     const writeSetDigest = sha256(decoded.raw);
-    this.tree.append(leafOf(decoded));
+    this.tree.append(leafOf(decoded, writeSetDigest));
     const closesChunk = (decoded.flags & EntryFlags.forceLedgerChunkAfter) !== 0;
     this.advance(txId, entry.length, closesChunk);
     if (signature !== undefined) this.signatureSeqno = seqno;

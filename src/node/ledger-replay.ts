@@ -109,8 +109,9 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
       const writeSet = { public: entry.publicMaps, private: openEntry(entry, receiver.secrets.keyFor(txId.seqno)) };
       store.applyWriteSet(writeSet, BigInt(txId.seqno));
       receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
-      tree.append(leafOf(entry));
-      replayed.leafDigests.push(writeSetDigest(entry), entry.claimsDigest ?? NO_CLAIMS_DIGEST);
+      const digest = writeSetDigest(entry);
+      tree.append(leafOf(entry, digest));
+      replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);
       const signature = signatureRecordOf(txId.seqno, entry.publicMaps);
       if (signature !== undefined) {
         replayed.signatures.push(signature);

@@ -104,18 +104,19 @@ export class CoverageFromLedger {
     if (signature === undefined) throw altered(`signature transaction at seqno ${signatureSeqno}`);
     const entry = decodeEntry(entryBytes).entry;
     if (entry.txId.seqno !== txId.seqno || entry.txId.view !== txId.view) throw altered(`entry for ${formatTxId(txId)}`);
+    const digest = writeSetDigest(entry);
     let leaf: ReceiptLeaf | undefined;
     if (txId.seqno !== signatureSeqno) {
       const tree = singletonWrite(signatureEntry.publicMaps, TREE_MAP);
       if (tree === undefined) throw altered(`signature transaction at seqno ${signatureSeqno} (no Merkle tree)`);
       leaf = {
         proof: MerkleTree.deserialize(tree).proofAt(txId.seqno, signatureSeqno),
-        writeSetDigest: writeSetDigest(entry),
+        writeSetDigest: digest,
         commitEvidence: this.source.commitEvidenceFor(txId),
         claimsDigest: entry.claimsDigest ?? NO_CLAIMS_DIGEST,
       };
     }
-    const coverage = { signature, leaf, leafHash: leafOf(entry) };
+    const coverage = { signature, leaf, leafHash: leafOf(entry, digest) };
     try {
       verifyReceipt(receiptOf(coverage), this.source.serviceCertPem, { at: 'ignore-validity' });
     } catch {
