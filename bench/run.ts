@@ -4,6 +4,7 @@
 import { runEthereumBench } from './ethereum-bench.js';
 import { runLedgerBench } from './ledger-bench.js';
 import { runNetworkBench } from './network-bench.js';
+import { runRestartBench } from './restart-bench.js';
 import { runServiceBench } from './service-bench.js';
 import { runSnapshotBench } from './snapshot-bench.js';
 
@@ -13,6 +14,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   network: runNetworkBench,
   ethereum: runEthereumBench,
   snapshot: runSnapshotBench,
+  restart: runRestartBench,
 };
 
 const requested = process.argv.slice(2);

@@ -2,16 +2,19 @@
 // seqnos run without gap or overlap, the Merkle tree rebuilt from the entries has the root each
 // signature transaction signed, each signature verifies with its node's certificate, and that
 // certificate is endorsed by the service identity recorded in the ledger (or the one trusted).
+// A node re-reading its own ledger may check the cryptographic signatures of the last signature
+// transaction only (`signatures: 'last'`): that one signs a tree holding every entry before it,
+// earlier signatures included, so it authenticates them all; every root is still compared.
 
-import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { decodeCoseSign1, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { verifyDigest } from '../crypto/signing.js';
 import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
-import { equalBytes, fromUtf8 } from '../crypto/bytes.js';
+import { equalBytes, fromUtf8, toHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
 import { decodeEntry, EntryType, type LedgerEntry } from './entry.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafOf } from './leaf.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafOf, writeSetDigest } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
   COSE_SIGNATURES_MAP,
@@ -54,6 +57,42 @@ export interface LedgerVerifierOptions {
    * snapshot): the committed signature transaction at `txId` and the Merkle tree up to it.
    */
   from?: { txId: TxId; tree: MerkleTree };
+  /**
+   * The tree to rebuild in place of a copy of its own, kept whole for the caller (never flushed):
+   * the genesis placeholder leaf alone, or with `from`, `from.tree` itself.
+   */
+  tree?: MerkleTree;
+  /**
+   * `all` (the default, what an auditor wants) verifies the node's ECDSA signature and the
+   * service's COSE signature of every signature transaction; `last` those of the last one only
+   * (checked by `finish`), still comparing every signed root with the rebuilt tree.
+   */
+  signatures?: 'all' | 'last';
+}
+
+/** Each verified entry as `addChunk` reads it, with its write-set digest (SHA-256 of its bytes). */
+export type VerifiedEntryHandler = (entry: LedgerEntry, writeSetDigest: Uint8Array) => void;
+
+/** The layout of a chunk `addChunk` verified. */
+export interface VerifiedChunk {
+  /** Byte offset of each entry in the file. */
+  offsets: number[];
+  /** Where the last entry ends. */
+  entriesEnd: number;
+  /** Whether the file ends with its positions table (a chunk that is no longer written to). */
+  complete: boolean;
+}
+
+/** The cryptographic checks of a signature transaction, as `signatures: 'last'` defers them. */
+interface SignatureChecks {
+  file: string;
+  txId: TxId;
+  nodeId: string;
+  nodeCertPem: string;
+  root: Uint8Array;
+  signatureDer: Uint8Array;
+  /** The service's signature over the same root, where the entry has one, and the service certificate then. */
+  cose: { message: CoseSign1; serviceCertPem: string } | undefined;
 }
 
 export interface LedgerSummary {
@@ -94,16 +133,24 @@ export class LedgerVerifier {
   private lastSignatureSeqno = 0;
   /** View of each seqno since the last signature, to name an altered entry by its TxID. */
   private readonly views = new Map<number, number>();
+  /** With `signatures: 'last'`: the checks of the last signature so far, run by `finish`. */
+  private deferred: SignatureChecks | undefined;
 
   constructor(private readonly options: LedgerVerifierOptions = {}) {
+    if (options.tree !== undefined) {
+      const expected = (options.from?.txId.seqno ?? 0) + 1;
+      if (options.tree.size !== expected || (options.from !== undefined && options.from.tree !== options.tree)) {
+        throw new CocoError('InvalidArgument', `the tree to rebuild must hold the ${expected} leaves before verification starts (with a starting point, be its tree)`);
+      }
+    }
     if (options.from === undefined) {
-      this.tree = new MerkleTree();
-      this.tree.append(GENESIS_PLACEHOLDER_LEAF);
+      this.tree = options.tree ?? new MerkleTree();
+      if (options.tree === undefined) this.tree.append(GENESIS_PLACEHOLDER_LEAF);
     } else {
       // The service identity was recorded before the starting point: only a trusted one will do.
       if (options.trustedServiceCertPem === undefined) throw new CocoError('InvalidArgument', 'verifying from a starting point needs the trusted service certificate');
       this.serviceCertPem = options.trustedServiceCertPem;
-      this.tree = MerkleTree.deserialize(options.from.tree.serialize());
+      this.tree = options.tree ?? MerkleTree.deserialize(options.from.tree.serialize());
       this.lastTxId = options.from.txId;
       this.lastVerifiedTxId = options.from.txId;
       this.lastSignatureSeqno = options.from.txId.seqno;
@@ -117,8 +164,11 @@ export class LedgerVerifier {
     throw new LedgerVerificationError(this.file, txId, reason);
   }
 
-  /** Verifies the next chunk; chunks must come in seqno order. */
-  addChunk(fileName: string, bytes: Uint8Array): void {
+  /**
+   * Verifies the next chunk; chunks must come in seqno order. `onEntry` sees each entry once it is
+   * checked (a signature transaction once its root matches).
+   */
+  addChunk(fileName: string, bytes: Uint8Array, onEntry?: VerifiedEntryHandler): VerifiedChunk {
     this.file = fileName;
     const name = parseChunkName(fileName);
     if (!name) this.fail('not a ledger chunk name (expected ledger_<first>-<last>[.committed])');
@@ -155,7 +205,9 @@ export class LedgerVerifier {
         this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
       }
       offsets.push(offset);
-      this.verifyEntry(decoded.entry, expected.seqno);
+      const digest = writeSetDigest(decoded.entry);
+      this.verifyEntry(decoded.entry, expected.seqno, digest);
+      onEntry?.(decoded.entry, digest);
       offset = decoded.next;
     }
     try {
@@ -173,9 +225,10 @@ export class LedgerVerifier {
     this.files += 1;
     this.bytes += bytes.length;
     this.options.onProgress?.({ files: this.files, entries: this.transactions, bytes: this.bytes });
+    return { offsets, entriesEnd: layout.entriesEnd, complete: layout.complete };
   }
 
-  private verifyEntry(entry: LedgerEntry, expectedSeqno: number): void {
+  private verifyEntry(entry: LedgerEntry, expectedSeqno: number, digest: Uint8Array): void {
     const txId = entry.txId;
     if (txId.seqno !== expectedSeqno) this.fail(`expected seqno ${expectedSeqno} but the entry says ${txId.seqno}`, txId);
     if (entry.entryType === EntryType.Snapshot || entry.isSnapshotIv) this.fail('a snapshot entry cannot appear in a ledger chunk', txId);
@@ -190,7 +243,7 @@ export class LedgerVerifier {
 
     // Governance records that later signatures are checked against take effect after this entry.
     this.recordIdentities(entry);
-    this.tree.append(leafOf(entry));
+    this.tree.append(leafOf(entry, digest));
   }
 
   private verifySignature(entry: LedgerEntry, value: Uint8Array): void {
@@ -208,9 +261,9 @@ export class LedgerVerifier {
     const nodeCert = json.cert ?? this.nodeCerts.get(json.node);
     if (nodeCert === undefined) this.fail(`the signing node ${json.node} has no certificate in the ledger`, txId);
     this.checkNodeKey(json.node, nodeCert, txId);
-    if (!verifyDigest(nodeCert, signature.root, signature.signatureDer)) {
-      this.fail(`the signature by node ${json.node} over root ${json.root} does not verify`, txId);
-    }
+    const deferring = this.options.signatures === 'last';
+    const checks: SignatureChecks = { file: this.file, txId, nodeId: json.node, nodeCertPem: nodeCert, root: signature.root, signatureDer: signature.signatureDer, cose: undefined };
+    if (!deferring) this.checkNodeSignature(checks);
     // Entries are checked before the endorsement: an altered governance entry (say, the service
     // certificate) is then named itself, rather than the signature that depends on it.
     const root = this.tree.root();
@@ -221,9 +274,11 @@ export class LedgerVerifier {
       this.signedTree(treeValue, signature.root, txId);
     }
     if (json.cert !== undefined) this.checkEndorsement(nodeCert, txId);
-    this.verifyCoseSignature(entry, root);
+    checks.cose = this.coseSignature(entry);
+    if (deferring) this.deferred = checks;
+    else this.checkCoseSignature(checks);
     // Leaves before the previous signature are no longer needed: keep memory bounded.
-    this.tree.flush(this.lastSignatureSeqno);
+    if (this.options.tree === undefined) this.tree.flush(this.lastSignatureSeqno);
     for (let seqno = this.lastSignatureSeqno - 1; this.views.delete(seqno); seqno--);
     this.lastSignatureSeqno = txId.seqno;
     this.signatures += 1;
@@ -300,11 +355,13 @@ export class LedgerVerifier {
     this.endorsed.add(pair);
   }
 
-  private verifyCoseSignature(entry: LedgerEntry, root: Uint8Array): void {
+  /** The service's COSE signature over the root, if the entry has one, decoded and checked for the transaction it names. */
+  private coseSignature(entry: LedgerEntry): SignatureChecks['cose'] {
     const value = singletonWrite(entry.publicMaps, COSE_SIGNATURES_MAP);
-    if (value === undefined) return;
+    if (value === undefined) return undefined;
     const txId = entry.txId;
-    if (this.serviceCertPem === undefined) this.fail('a COSE signature precedes any service identity', txId);
+    const serviceCertPem = this.serviceCertPem;
+    if (serviceCertPem === undefined) this.fail('a COSE signature precedes any service identity', txId);
     try {
       const message = decodeCoseSign1(decodeCoseSignatureValue(value));
       const ccfHeader = message.protectedHeader.get('ccf.v1');
@@ -312,11 +369,24 @@ export class LedgerVerifier {
       if (signedTxId !== undefined && signedTxId !== formatTxId(txId)) {
         throw new Error(`it names transaction ${String(signedTxId)}`);
       }
-      if (!verifyCoseSign1(message, this.serviceCertPem, root)) throw new Error('the service signature does not verify');
+      this.coseSignatures += 1;
+      return { message, serviceCertPem };
     } catch (error) {
       this.fail(`the COSE signature over the root is invalid: ${(error as Error).message}`, txId);
     }
-    this.coseSignatures += 1;
+  }
+
+  private checkNodeSignature({ file, txId, nodeId, nodeCertPem, root, signatureDer }: SignatureChecks): void {
+    if (!verifyDigest(nodeCertPem, root, signatureDer)) {
+      throw new LedgerVerificationError(file, txId, `the signature by node ${nodeId} over root ${toHex(root)} does not verify`);
+    }
+  }
+
+  /** The service's signature over the root, if there is one (the service identity is known by then). */
+  private checkCoseSignature({ file, txId, root, cose }: SignatureChecks): void {
+    if (cose !== undefined && !verifyCoseSign1(cose.message, cose.serviceCertPem, root)) {
+      throw new LedgerVerificationError(file, txId, 'the COSE signature over the root is invalid: the service signature does not verify');
+    }
   }
 
   private recordIdentities(entry: LedgerEntry): void {
@@ -349,6 +419,11 @@ export class LedgerVerifier {
 
   finish(): LedgerSummary {
     if (this.transactions === 0) this.fail('the ledger has no transactions', undefined);
+    if (this.deferred !== undefined) {
+      this.checkNodeSignature(this.deferred);
+      this.checkCoseSignature(this.deferred);
+      this.deferred = undefined;
+    }
     if (this.trustedServiceKey && this.serviceCertPem === undefined) {
       this.fail('the ledger records no service identity to compare with the trusted certificate', undefined);
     }

@@ -1,10 +1,11 @@
-// Rebuilds a node's state from its own ledger directory for a restart: every chunk is verified
-// against the service identity (a tampered ledger is refused), then each transaction up to the
-// last signature is decrypted and applied to a fresh store (or to the state of a committed
-// snapshot, replaying only the ledger after it) while the Merkle tree, the receipts' leaf
-// components and the consensus log (with the configuration each entry sets) are rebuilt.
-// Transactions after the last signature cannot commit and are dropped, as CCF drops an unsigned
-// suffix; what is signed but past the last `.committed` chunk stays uncommitted (consensus decides).
+// Rebuilds a node's state from its own ledger directory for a restart, in one pass over its chunk
+// files, one file at a time: each entry is verified against the service identity (a tampered ledger
+// is refused), and once a signature transaction covers it, decrypted and applied to a fresh store
+// (or to the state of a committed snapshot, replaying only the ledger after it) while the Merkle
+// tree, the receipts' leaf components and the consensus log (with the configuration each entry
+// sets) are rebuilt. Transactions after the last signature cannot commit and are dropped, as CCF
+// drops an unsigned suffix; what is signed but past the last `.committed` chunk stays uncommitted
+// (consensus decides).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { SINGLETON_KEY } from '../ledger/signature.js';
@@ -12,15 +13,16 @@ import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
 import { Store } from '../kv/store.js';
-import { decodeChunk } from '../ledger/chunk-file.js';
+import type { MapChanges } from '../kv/write-set.js';
 import { openEntry } from '../ledger/entry-sealing.js';
-import { GENESIS_PLACEHOLDER_LEAF, leafOf, NO_CLAIMS_DIGEST, writeSetDigest } from '../ledger/leaf.js';
+import type { LedgerEntry } from '../ledger/entry.js';
+import { GENESIS_PLACEHOLDER_LEAF, NO_CLAIMS_DIGEST } from '../ledger/leaf.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
-import { LedgerVerifier } from '../ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier, type VerifiedChunk } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
-import { listChunkFiles } from './ledger-directory.js';
+import { listChunkFiles, type ChunkFile } from './ledger-directory.js';
 import { receiveLedgerSecret, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
@@ -56,6 +58,26 @@ export interface ReplayedLedger {
   chunks: ReplayedChunk[];
 }
 
+/** An entry the verifier has read, with its write-set digest and the chunk file it is in. */
+interface Verified {
+  entry: LedgerEntry;
+  digest: Uint8Array;
+  file: string;
+}
+
+/**
+ * The entry's private domain. Its GCM tag also covers the public domain, so an entry altered
+ * before the verifier has reached the signature that shows it fails here: named like the verifier would.
+ */
+function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretReceiver): MapChanges[] {
+  try {
+    return openEntry(entry, receiver.secrets.keyFor(entry.txId.seqno));
+  } catch (error) {
+    if (!(error instanceof CocoError) || error.code !== 'DecryptionFailed') throw error;
+    throw new LedgerVerificationError(file, entry.txId, 'the entry does not decrypt with its ledger secret: it was altered, or sealed with a secret this node does not hold');
+  }
+}
+
 /** Replays the ledger in `directory`; `receiver` holds the node's ledger secrets and takes those its rekeys send. */
 export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
   const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
@@ -69,15 +91,12 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     return replayLedger(directory, receiver, serviceCertPem);
   }
   const base = snapshotSeqno;
-  const files = all.filter((file) => (file.chunk.last ?? Infinity) > base).map((file) => ({ ...file, bytes: new Uint8Array(readFileSync(file.path)) }));
+  const files = all.filter((file) => (file.chunk.last ?? Infinity) > base);
   const tree = snapshot?.tree ?? new MerkleTree();
   if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
-  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem, ...(snapshot && { from: { txId: snapshot.txId, tree } }) });
-  for (const file of files) verifier.addChunk(file.name, file.bytes);
-  // A node that has just started from a snapshot has no ledger after it yet.
-  const lastSeqno = files.length === 0 ? base : (verifier.finish().lastVerifiedTxId?.seqno ?? base);
-  const committedBound = Math.min(lastSeqno, Math.max(base, ...files.filter((f) => f.chunk.committed).map((f) => f.chunk.last ?? 0)));
-
+  // The verifier rebuilds the tree itself. Only the last signature's ECDSA signatures are checked:
+  // it signs every entry before it, and checking each of thousands made most of a restart's time.
+  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem, signatures: 'last', tree, ...(snapshot && { from: { txId: snapshot.txId, tree } }) });
   const store = snapshot === undefined ? new Store() : Store.fromSnapshot(BigInt(base), snapshot.maps);
   const replayed: ReplayedLedger = {
     snapshot,
@@ -99,42 +118,56 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     tx.abort();
     if (signature !== undefined) replayed.signatures.push(signature);
   }
+  const committedBound = Math.max(base, ...files.filter((f) => f.chunk.committed).map((f) => f.chunk.last ?? 0));
   let configuration = replayed.baseConfiguration;
-  for (const file of files) {
-    const decoded = decodeChunk(file.bytes, file.name);
-    const kept = decoded.entries.filter((entry) => entry.txId.seqno <= lastSeqno);
-    if (kept.length === 0) continue;
-    for (const entry of kept) {
-      const { txId } = entry;
-      const writeSet = { public: entry.publicMaps, private: openEntry(entry, receiver.secrets.keyFor(txId.seqno)) };
-      store.applyWriteSet(writeSet, BigInt(txId.seqno));
-      receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
-      const digest = writeSetDigest(entry);
-      tree.append(leafOf(entry, digest));
-      replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);
-      const signature = signatureRecordOf(txId.seqno, entry.publicMaps);
-      if (signature !== undefined) {
-        replayed.signatures.push(signature);
-        if (txId.seqno <= committedBound) replayed.committedSeqno = txId.seqno;
-      }
-      let changed: string[] | undefined;
-      if (changesNodes(writeSet)) {
-        const trusted = readTrustedNodeIds(store);
-        if (!sameNodes(trusted, configuration)) changed = configuration = trusted;
-      }
-      replayed.entries.push({ seqno: txId.seqno, view: txId.view, data: entry.raw, isSignature: signature !== undefined, ...(changed && { configuration: changed }) });
-      if (replayed.views.at(-1)?.view !== txId.view) replayed.views.push({ view: txId.view, fromSeqno: txId.seqno });
-      replayed.lastTxId = txId;
+  const apply = ({ entry, digest, file }: Verified, signature: SignatureRecord | undefined): void => {
+    const { txId } = entry;
+    const writeSet = { public: entry.publicMaps, private: openVerified(entry, file, receiver) };
+    store.applyWriteSet(writeSet, BigInt(txId.seqno));
+    receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
+    replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);
+    if (signature !== undefined) {
+      replayed.signatures.push(signature);
+      if (txId.seqno <= committedBound) replayed.committedSeqno = txId.seqno;
     }
-    const lastIndex = kept.length - 1;
+    let changed: string[] | undefined;
+    if (changesNodes(writeSet)) {
+      const trusted = readTrustedNodeIds(store);
+      if (!sameNodes(trusted, configuration)) changed = configuration = trusted;
+    }
+    replayed.entries.push({ seqno: txId.seqno, view: txId.view, data: entry.raw, isSignature: signature !== undefined, ...(changed && { configuration: changed }) });
+    if (replayed.views.at(-1)?.view !== txId.view) replayed.views.push({ view: txId.view, fromSeqno: txId.seqno });
+    replayed.lastTxId = txId;
+  };
+  // One pass, a file at a time: entries wait until a signature covers them (an unsigned tail
+  // cannot commit and is dropped, as CCF drops it), then are decrypted and applied.
+  let unsigned: Verified[] = [];
+  const read: { file: ChunkFile; layout: VerifiedChunk }[] = [];
+  for (const file of files) {
+    const layout = verifier.addChunk(file.name, new Uint8Array(readFileSync(file.path)), (entry, digest) => {
+      const signature = signatureRecordOf(entry.txId.seqno, entry.publicMaps);
+      if (signature === undefined) return void unsigned.push({ entry, digest, file: file.name });
+      for (const pending of unsigned) apply(pending, undefined);
+      unsigned = [];
+      apply({ entry, digest, file: file.name }, signature);
+    });
+    read.push({ file, layout });
+  }
+  // The last signature's own signatures are checked here: a failure refuses the whole ledger.
+  if (files.length > 0) verifier.finish();
+  const lastSeqno = replayed.lastTxId.seqno;
+  tree.truncate(lastSeqno + 1); // the verifier appended the unsigned tail too
+  for (const { file, layout } of read) {
+    const kept = Math.min(layout.offsets.length, lastSeqno - file.chunk.first + 1);
+    if (kept <= 0) continue;
     replayed.chunks.push({
       name: file.name,
       path: file.path,
-      first: kept[0]!.txId.seqno,
-      last: kept[lastIndex]!.txId.seqno,
-      offsets: decoded.offsets.slice(0, kept.length),
-      entriesEnd: decoded.offsets[lastIndex]! + kept[lastIndex]!.raw.length,
-      complete: decoded.complete && kept.length === decoded.entries.length,
+      first: file.chunk.first,
+      last: file.chunk.first + kept - 1,
+      offsets: layout.offsets.slice(0, kept),
+      entriesEnd: kept < layout.offsets.length ? layout.offsets[kept]! : layout.entriesEnd,
+      complete: layout.complete && kept === layout.offsets.length,
     });
   }
   store.compact(BigInt(replayed.committedSeqno));

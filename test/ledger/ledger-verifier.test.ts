@@ -5,8 +5,12 @@ import { certificateId } from '../../src/crypto/entity-id.js';
 import { CocoError } from '../../src/errors.js';
 import { decodeChunk, encodeChunk } from '../../src/ledger/chunk-file.js';
 import { openEntry } from '../../src/ledger/entry-sealing.js';
-import { LedgerVerificationError, LedgerVerifier, type LedgerSummary } from '../../src/ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type LedgerVerifierOptions } from '../../src/ledger/ledger-verifier.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
+import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../../src/ledger/leaf.js';
+import { MerkleTree } from '../../src/ledger/merkle-tree.js';
+import { sha256 } from '../../src/crypto/hash.js';
+import { toHex } from '../../src/crypto/bytes.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 import { REAL_LEDGERS, realChunks } from '../support/real-ledgers.js';
 
@@ -15,15 +19,15 @@ interface Chunk {
   bytes: Uint8Array;
 }
 
-function verify(chunks: readonly Chunk[], trustedServiceCertPem?: string): LedgerSummary {
-  const verifier = new LedgerVerifier(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem });
+function verify(chunks: readonly Chunk[], trustedServiceCertPem?: string, options: LedgerVerifierOptions = {}): LedgerSummary {
+  const verifier = new LedgerVerifier({ ...options, ...(trustedServiceCertPem !== undefined && { trustedServiceCertPem }) });
   for (const chunk of chunks) verifier.addChunk(chunk.name, chunk.bytes);
   return verifier.finish();
 }
 
-function verificationError(chunks: readonly Chunk[]): LedgerVerificationError {
+function verificationError(chunks: readonly Chunk[], options: LedgerVerifierOptions = {}): LedgerVerificationError {
   try {
-    verify(chunks);
+    verify(chunks, undefined, options);
   } catch (error) {
     assert.ok(error instanceof LedgerVerificationError, `expected a LedgerVerificationError, got ${String(error)}`);
     return error;
@@ -66,8 +70,8 @@ function entrySpans(chunk: Chunk): { seqno: number; start: number; end: number }
   return decoded.entries.map((entry, i) => ({ seqno: entry.txId.seqno, start: decoded.offsets[i]!, end: decoded.offsets[i]! + entry.raw.length }));
 }
 
-for (const ledger of REAL_LEDGERS) {
-  test(`flipping any one bit of an entry of ${ledger} fails verification at that entry's seqno`, () => {
+for (const [ledger, signatures] of REAL_LEDGERS.flatMap((name) => [[name, 'all'], [name, 'last']] as const)) {
+  test(`flipping any one bit of an entry of ${ledger} fails verification at that entry's seqno (signatures checked: ${signatures})`, () => {
     const chunks = realChunks(ledger);
     const lastSeqno = chunks.flatMap((c) => c.decoded.entries).length;
     // The final signature transaction is covered by no later signature; it is tested on its own.
@@ -84,7 +88,7 @@ for (const ledger of REAL_LEDGERS) {
       const bytes = chunks[span.index]!.bytes.slice();
       bytes[offset]! ^= 1 << (p % 8);
       flipped[span.index] = { name: chunks[span.index]!.name, bytes };
-      const error = verificationError(flipped);
+      const error = verificationError(flipped, { signatures });
       if (error.txId?.seqno !== span.seqno) failures.push(`byte ${offset} of ${span.seqno}: ${error.message}`);
     }
     assert.deepEqual(failures, []);
@@ -93,13 +97,72 @@ for (const ledger of REAL_LEDGERS) {
 
 test('altering the signed root or the signature of the final signature transaction is detected', () => {
   const chunks = realChunks('genesis-14');
-  for (const field of ['"root":"', '"sig":"']) {
-    const bytes = chunks[0]!.bytes.slice();
-    const at = Buffer.from(bytes).lastIndexOf(field) + field.length + 3;
-    bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
-    const error = verificationError([{ name: chunks[0]!.name, bytes }]);
-    assert.equal(error.txId?.seqno, 14, error.message);
+  for (const signatures of ['all', 'last'] as const) {
+    for (const field of ['"root":"', '"sig":"']) {
+      const bytes = chunks[0]!.bytes.slice();
+      const at = Buffer.from(bytes).lastIndexOf(field) + field.length + 3;
+      bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+      const error = verificationError([{ name: chunks[0]!.name, bytes }], { signatures });
+      assert.equal(error.txId?.seqno, 14, error.message);
+      assert.equal(error.file, chunks[0]!.name);
+    }
   }
+});
+
+test("with signatures: 'last', the final signature's own signatures are checked by finish, after every chunk", () => {
+  const chunks = realChunks('expired-service');
+  assert.deepEqual(verify(chunks, undefined, { signatures: 'last' }), verify(chunks));
+  // The node's signature of the final signature transaction (in the last chunk), altered.
+  const last = chunks.at(-1)!;
+  const bytes = last.bytes.slice();
+  const at = Buffer.from(bytes).lastIndexOf('"sig":"') + 10;
+  bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+  const verifier = new LedgerVerifier({ signatures: 'last' });
+  for (const chunk of [...chunks.slice(0, -1), { name: last.name, bytes }]) verifier.addChunk(chunk.name, chunk.bytes);
+  assert.throws(
+    () => verifier.finish(),
+    (e: unknown) => e instanceof LedgerVerificationError && e.txId?.seqno === 26 && e.file === last.name && /signature by node .* does not verify/.test(e.message),
+  );
+  // The service's COSE signature (a CCF 6 ledger), altered in its signature bytes (the end of the CBOR message).
+  const [genesis] = realChunks('genesis-14');
+  const decoded = genesis!.decoded;
+  const coseValue = decoded.entries.at(-1)!.publicMaps.find((m) => m.name === 'public:ccf.internal.cose_signatures')!.writes[0]!.value;
+  const coseBytes = genesis!.bytes.slice();
+  const signatureEntryEnd = decoded.offsets.at(-1)! + decoded.entries.at(-1)!.raw.length;
+  const coseAt = Buffer.from(coseBytes.subarray(0, signatureEntryEnd)).lastIndexOf(Buffer.from(coseValue.subarray(-8))) + 4;
+  coseBytes[coseAt]! ^= 1;
+  const again = new LedgerVerifier({ signatures: 'last' });
+  again.addChunk(genesis!.name, coseBytes);
+  assert.throws(() => again.finish(), (e: unknown) => e instanceof LedgerVerificationError && e.txId?.seqno === 14 && /COSE signature over the root is invalid/.test(e.message));
+});
+
+test('addChunk hands each verified entry once, in order, with its write-set digest, and reports the chunk layout', () => {
+  const chunks = realChunks('expired-service');
+  const verifier = new LedgerVerifier();
+  const seen: { seqno: number; digest: string }[] = [];
+  for (const chunk of chunks) {
+    const layout = verifier.addChunk(chunk.name, chunk.bytes, (entry, digest) => seen.push({ seqno: entry.txId.seqno, digest: toHex(digest) }));
+    const decoded = decodeChunk(chunk.bytes, chunk.name);
+    assert.deepEqual(layout.offsets, decoded.offsets);
+    assert.equal(layout.complete, decoded.complete);
+    assert.equal(layout.entriesEnd, decoded.offsets.at(-1)! + decoded.entries.at(-1)!.raw.length);
+  }
+  const entries = chunks.flatMap((c) => c.decoded.entries);
+  assert.deepEqual(seen, entries.map((entry) => ({ seqno: entry.txId.seqno, digest: toHex(sha256(entry.raw)) })));
+});
+
+test('a tree handed to the verifier is rebuilt whole, never flushed; one of the wrong size is refused', () => {
+  const chunks = realChunks('expired-service');
+  const tree = new MerkleTree();
+  tree.append(GENESIS_PLACEHOLDER_LEAF);
+  const verifier = new LedgerVerifier({ tree });
+  for (const chunk of chunks) verifier.addChunk(chunk.name, chunk.bytes);
+  verifier.finish();
+  assert.equal(tree.size, 27);
+  assert.equal(tree.flushed, 0);
+  const entries = chunks.flatMap((c) => c.decoded.entries);
+  entries.forEach((entry, i) => assert.equal(toHex(tree.leaf(i + 1)), toHex(leafOf(entry))));
+  assert.throws(() => new LedgerVerifier({ tree: new MerkleTree() }), { name: 'CocoError', code: 'InvalidArgument' });
 });
 
 test('a truncated chunk is reported with its file name', () => {

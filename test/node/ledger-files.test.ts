@@ -1,13 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { toHex } from '../../src/crypto/bytes.js';
 import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
-import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
 import type { AppendResult, LedgerWriter } from '../../src/ledger/ledger-writer.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { LedgerFiles } from '../../src/node/ledger-files.js';
@@ -320,4 +320,25 @@ test('resume deletes chunk files that hold only entries replay dropped, so their
   await files.sync();
   assert.deepEqual(layout(directory), ['ledger_1-4:1,2,3,4', 'ledger_5:5,6']);
   assert.equal(verifyDirectory(directory), '2.6');
+});
+
+test('replay refuses a ledger whose last signature or an earlier signature transaction was altered, naming its seqno', (t) => {
+  const directory = tempDirectory(t);
+  const { results, replayed } = writeAndReplay(directory, 'tstS' + 'ttS' + 'tt');
+  assert.equal(replayed.lastTxId.seqno, 7);
+  const replayAgain = () => replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem);
+  for (const seqno of [7, 4]) {
+    const name = onDisk(directory).find((file) => file.seqnos.includes(seqno))!.name;
+    const path = join(directory, name);
+    const original = readFileSync(path);
+    // A character of the node's signature: the last is covered by no later signature, only by its own check.
+    const bytes = Buffer.from(original);
+    const entry = Buffer.from(results[seqno - 1]!.entry);
+    const at = bytes.indexOf(entry) + entry.indexOf('"sig":"') + 12;
+    bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+    writeFileSync(path, bytes);
+    assert.throws(replayAgain, (e: unknown) => e instanceof LedgerVerificationError && e.txId?.seqno === seqno && e.file === name, `altered signature at ${seqno}`);
+    writeFileSync(path, original);
+  }
+  assert.equal(replayAgain().lastTxId.seqno, 7);
 });
