@@ -9,7 +9,7 @@
 
 import { CocoError, invariant } from '../errors.js';
 import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
-import { utf8 } from '../crypto/bytes.js';
+import { equalBytes, utf8 } from '../crypto/bytes.js';
 import type { ReplayedLedger } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
@@ -43,9 +43,9 @@ import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage
 import { readCommittedEntriesFrom } from './ledger-directory.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
-import { SnapshotEncoder, type EncodedSnapshot } from '../ledger/snapshot.js';
-import { encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP } from '../ledger/snapshot-evidence.js';
-import { SINGLETON_KEY } from '../ledger/signature.js';
+import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
+import { decodeSnapshotEvidence, encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP, type SnapshotEvidence } from '../ledger/snapshot-evidence.js';
+import { SINGLETON_KEY, singletonWrite } from '../ledger/signature.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
@@ -53,6 +53,8 @@ export const INITIAL_VIEW = 2;
 /** Signing may take at most a third of the node's time. */
 const SIGNATURE_CPU_SHARE_INVERSE = 3;
 const SIGNATURE_COST_SMOOTHING = 8;
+/** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
+const CHUNK_END_STATES_MAX = 4;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
 const SNAPSHOT_SLICE_MS = 4;
 /** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
@@ -178,8 +180,13 @@ export class Node {
   }
   readonly snapshots: SnapshotDirectory;
   private lastSnapshotSeqno = 0;
-  /** The snapshot being written, a slice per turn of the event loop. */
-  private snapshotInProgress: { at: TxId; previousSnapshotSeqno: number; cancelled: boolean } | undefined;
+  /** The snapshot being written, a slice per turn of the event loop (on a backup, for the evidence it follows). */
+  private snapshotInProgress: { at: TxId; evidence?: TxId; previousSnapshotSeqno: number; cancelled: boolean } | undefined;
+  /**
+   * On a backup: the state at the last signatures that closed a ledger chunk, where the primary
+   * snapshots (its evidence comes once the snapshot is written, after more chunks may have closed).
+   */
+  private statesAtChunkEnds: SnapshotInput[] = [];
   /** Governance's `trigger_snapshot`: the next signature snapshots, whatever the interval says. */
   private snapshotRequested = false;
   /** Snapshots whose evidence transaction awaits commit. */
@@ -489,27 +496,61 @@ export class Node {
    * digest, as CCF does), and the file stays pending until the evidence commits.
    */
   private takeSnapshot(at: TxId): void {
-    const encoder = new SnapshotEncoder({
+    const job = { at, previousSnapshotSeqno: this.lastSnapshotSeqno, cancelled: false };
+    this.lastSnapshotSeqno = at.seqno;
+    this.encodeInSlices(job, this.snapshotInputAt(at), (encoded) => this.recordSnapshot(job, encoded));
+  }
+
+  /** What a snapshot at `at` holds, taken now: the store must hold exactly the state at `at`. */
+  private snapshotInputAt(at: TxId): SnapshotInput {
+    return {
       txId: at,
       maps: this.store.snapshotMaps(),
-      viewHistory: this.writer.viewHistory,
+      viewHistory: this.writer.viewHistory.map((start) => ({ ...start })),
       hashAtSnapshot: this.writer.tree.leaf(at.seqno),
       key: this.options.ledgerSecrets.keyFor(at.seqno),
-    });
-    const job = { at, previousSnapshotSeqno: this.lastSnapshotSeqno, cancelled: false };
+    };
+  }
+
+  /** Encodes a snapshot a slice per turn of the event loop; a job cancelled meanwhile (rollback, stop) ends at its next slice. */
+  private encodeInSlices(job: NonNullable<Node['snapshotInProgress']>, input: SnapshotInput, done: (encoded: EncodedSnapshot) => void): void {
+    const encoder = new SnapshotEncoder(input);
     this.snapshotInProgress = job;
-    this.lastSnapshotSeqno = at.seqno;
-    // A cancelled job (rolled back past, node stopping) stops at its next slice.
     const later = (work: () => void): void => void setImmediate(() => !job.cancelled && !this.stopped && this.failure === undefined && work());
     const slice = (): void => {
       const startMs = this.options.nowMs();
-      let done = false;
-      while (!done && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) done = encoder.step(SNAPSHOT_STEP_UNITS);
-      if (!done) return later(slice);
+      let finished = false;
+      while (!finished && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) finished = encoder.step(SNAPSHOT_STEP_UNITS);
+      if (!finished) return later(slice);
       this.snapshotInProgress = undefined;
-      this.recordSnapshot(job, encoder.finish());
+      done(encoder.finish());
     };
     later(slice);
+  }
+
+  /**
+   * On a backup, the primary's snapshot evidence: the same snapshot is encoded from this node's
+   * state at that seqno (kept when the chunk closed there) and written only if its digest is the
+   * one the evidence records, so that it is byte for byte the primary's. A restart then replays
+   * only the ledger after it, as the primary's does.
+   */
+  private followSnapshot(evidence: SnapshotEvidence, evidenceTxId: TxId): void {
+    const previousSnapshotSeqno = this.lastSnapshotSeqno;
+    // Should this node become primary, its snapshots keep the service's interval.
+    this.lastSnapshotSeqno = Math.max(this.lastSnapshotSeqno, evidence.version);
+    const state = this.statesAtChunkEnds.find((candidate) => candidate.txId.seqno === evidence.version);
+    this.statesAtChunkEnds = this.statesAtChunkEnds.filter((candidate) => candidate.txId.seqno > evidence.version);
+    if (state === undefined || this.snapshotInProgress !== undefined) return;
+    const job = { at: state.txId, evidence: evidenceTxId, previousSnapshotSeqno, cancelled: false };
+    this.encodeInSlices(job, state, ({ pieces, digest }) => {
+      if (!equalBytes(digest, evidence.hash)) {
+        console.error(`coco node ${this.nodeId.slice(0, 12)}: the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
+        return;
+      }
+      this.snapshots.writePending(state.txId.seqno, evidenceTxId.seqno, pieces);
+      this.pendingSnapshots.push({ seqno: state.txId.seqno, evidence: evidenceTxId, snapshot: pieces });
+      this.commitSnapshots();
+    });
   }
 
   /** Records a written snapshot's evidence; a node that can no longer write it forgets the snapshot. */
@@ -545,8 +586,10 @@ export class Node {
 
   /** Drops the pending snapshots a rollback took the evidence of. */
   private discardSnapshotsAfter(seqno: number): void {
-    if (this.snapshotInProgress !== undefined && this.snapshotInProgress.at.seqno > seqno) {
-      this.snapshotInProgress.cancelled = true;
+    this.statesAtChunkEnds = this.statesAtChunkEnds.filter((state) => state.txId.seqno <= seqno);
+    const job = this.snapshotInProgress;
+    if (job !== undefined && Math.max(job.at.seqno, job.evidence?.seqno ?? 0) > seqno) {
+      job.cancelled = true;
       this.snapshotInProgress = undefined;
     }
     for (const pending of this.pendingSnapshots.filter((p) => p.evidence.seqno > seqno)) this.snapshots.discard(pending.seqno, pending.evidence.seqno);
@@ -685,6 +728,12 @@ export class Node {
     this.record(result);
     const signature = signatureRecordOf(entry.seqno, result.writeSet.public);
     if (signature !== undefined) this.keepSignature(signature);
+    if (signature !== undefined && result.closesChunk) {
+      this.statesAtChunkEnds.push(this.snapshotInputAt(result.txId));
+      if (this.statesAtChunkEnds.length > CHUNK_END_STATES_MAX) this.statesAtChunkEnds.shift();
+    }
+    const evidence = singletonWrite(result.writeSet.public, SNAPSHOT_EVIDENCE_MAP);
+    if (evidence !== undefined) this.followSnapshot(decodeSnapshotEvidence(evidence), result.txId);
     if (changesNodes(result.writeSet)) {
       const trusted = readTrustedNodeIds(this.store);
       if (entry.configuration !== undefined && !sameNodes(entry.configuration, trusted)) {

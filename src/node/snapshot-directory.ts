@@ -1,8 +1,9 @@
 // The node's snapshot directory (CCF's snapshots.directory): `snapshot_<seqno>_<evidence seqno>`
 // while the evidence transaction awaits commit, then `.committed` with the receipt of the evidence
-// appended. Files are written aside, flushed to disk and renamed, so a crash never leaves half a
-// snapshot under a final name; a snapshot read back is verified before anything uses it. Writes run
-// in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
+// appended. A pending file is of no use after a crash (nothing reads it), so it is not flushed to
+// disk; its commit appends the receipt, flushes and renames, so a crash never leaves half a
+// snapshot under a committed name. A snapshot read back is verified before anything uses it. Writes
+// run in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
@@ -29,6 +30,8 @@ function noSnapshot(name: string): CocoError {
 export class SnapshotDirectory {
   /** The file operations asked for so far, one after the other. */
   #writes: Promise<void> = Promise.resolve();
+  /** Pending files written whole: a commit appends the receipt to these, and writes the others anew. */
+  readonly #pendingWritten = new Set<string>();
 
   /**
    * `maxSnapshots` (CCF's files_cleanup.max_snapshots): once a snapshot commits, committed ones
@@ -63,15 +66,25 @@ export class SnapshotDirectory {
 
   /** Keeps a snapshot (the pieces of its entry) whose evidence is not committed yet. */
   writePending(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[]): void {
-    this.#then(() => this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, false), snapshot));
+    const name = snapshotFileName(seqno, evidenceSeqno, false);
+    this.#then(async () => {
+      await this.#write(name, snapshot, 'w');
+      this.#pendingWritten.add(name);
+    });
   }
 
   /** The evidence committed: the snapshot with the evidence's receipt, under its `.committed` name. */
   commit(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[], receipt: TxReceipt): void {
     const pieces = committedSnapshotPieces(snapshot, receipt);
+    const pending = snapshotFileName(seqno, evidenceSeqno, false);
+    const committed = snapshotFileName(seqno, evidenceSeqno, true);
     this.#then(async () => {
-      await this.#writeDurably(snapshotFileName(seqno, evidenceSeqno, true), pieces);
-      await this.#removePending(seqno, evidenceSeqno);
+      if (this.#pendingWritten.delete(pending)) {
+        await this.#write(pending, pieces.slice(-1), 'a', true);
+        await rename(join(this.directory, pending), join(this.directory, committed));
+      } else {
+        await this.#writeDurably(committed, pieces);
+      }
       await this.#removeOldest();
     });
   }
@@ -105,20 +118,26 @@ export class SnapshotDirectory {
   }
 
   #removePending(seqno: number, evidenceSeqno: number): Promise<void> {
-    return rm(join(this.directory, snapshotFileName(seqno, evidenceSeqno, false)), { force: true });
+    const name = snapshotFileName(seqno, evidenceSeqno, false);
+    this.#pendingWritten.delete(name);
+    return rm(join(this.directory, name), { force: true });
   }
 
-  async #writeDurably(name: string, pieces: readonly Uint8Array[]): Promise<void> {
-    const temporary = join(this.directory, `${name}.tmp`);
-    const file = await open(temporary, 'w');
+  /** Writes (`w`) or appends (`a`) the pieces to file `name`, flushed to disk if `durable`. */
+  async #write(name: string, pieces: readonly Uint8Array[], flags: 'w' | 'a', durable = false): Promise<void> {
+    const file = await open(join(this.directory, name), flags);
     try {
       // writeFile writes each whole piece from where the last one ended.
       for (const piece of pieces) await file.writeFile(piece);
-      await file.sync();
+      if (durable) await file.sync();
     } finally {
       await file.close();
     }
-    await rename(temporary, join(this.directory, name));
+  }
+
+  async #writeDurably(name: string, pieces: readonly Uint8Array[]): Promise<void> {
+    await this.#write(`${name}.tmp`, pieces, 'w', true);
+    await rename(join(this.directory, `${name}.tmp`), join(this.directory, name));
   }
 }
 

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
@@ -204,6 +205,25 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   await assert.rejects(onceRead(() => joiner.node.receipt(early)), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /ask a node that holds/.test(e.message), 'no receipt from before its snapshot');
   // Its ledger starts right after the snapshot.
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
+});
+
+test("a backup writes the primary's snapshots byte for byte, its ledger chunk ending there, and a node starts from them", async (t) => {
+  const { network, primary } = await withCommittedSnapshot(t);
+  const backup = network.nodes.find((n) => n !== primary)!;
+  const name = primary.node.snapshots.latestCommittedName()!;
+  await network.waitFor(() => backup.node.snapshots.latestCommittedName() === name);
+  const file = (node: typeof primary) => readFileSync(join(node.node.snapshots.directory, name));
+  assert.ok(file(backup).equals(file(primary)), `${name} is the same file on both nodes`);
+  const secrets = new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]);
+  const snapshot = backup.node.snapshots.loadLatest(network.service.certPem, secrets)!;
+  assert.ok(listChunkFiles(backup.ledgerDirectory).some((f) => f.chunk.last === snapshot.txId.seqno && f.chunk.committed), 'a committed chunk ends at the snapshot');
+  // As the backup restarts: from its snapshot, replaying only the ledger after it.
+  const restarted = await network.join({ fromSnapshotOf: backup, withCommittedLedger: true });
+  assert.equal(restarted.node.startupSeqno, snapshot.txId.seqno);
+  assert.equal(readRecord(restarted.node, 'k59'), 'v59');
+  const after = writeRecord(primary.node, 'after', 'the restart');
+  await network.waitFor(() => restarted.node.status(after) === 'Committed');
+  assert.equal(readRecord(restarted.node, 'after'), 'the restart');
 });
 
 test('a node started from a snapshot with the ledger before it in its directory gives receipts from before the snapshot', async (t) => {

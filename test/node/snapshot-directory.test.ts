@@ -2,7 +2,7 @@
 // with files_cleanup.max_snapshots, only the newest kept.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -62,4 +62,37 @@ test('only committed snapshot names are served; the latest is chosen above `sinc
     assert.equal(directory.latestCommittedName(0), 'snapshot_40_41.committed');
     assert.equal(directory.latestCommittedName(39), 'snapshot_40_41.committed');
     assert.equal(directory.latestCommittedName(40), undefined, 'since is exclusive, as in CCF');
+  }));
+
+test('a commit appends the receipt to the pending file; without one (discarded, or never written) it writes the whole file', () =>
+  withDirectory(async (dir) => {
+    const directory = new SnapshotDirectory(dir);
+    directory.writePending(10, 11, pieces);
+    await directory.flushed();
+    const pendingInode = statSync(join(dir, 'snapshot_10_11')).ino;
+    directory.commit(10, 11, pieces, receipt);
+    await directory.flushed();
+    assert.deepEqual(readdirSync(dir), ['snapshot_10_11.committed']);
+    assert.equal(statSync(join(dir, 'snapshot_10_11.committed')).ino, pendingInode, 'the pending file itself, renamed');
+    assert.deepEqual(directory.read('snapshot_10_11.committed'), service.file);
+
+    directory.writePending(20, 21, pieces);
+    directory.discard(20, 21);
+    directory.commit(30, 31, pieces, receipt);
+    await directory.flushed();
+    assert.deepEqual(readdirSync(dir).sort(), ['snapshot_10_11.committed', 'snapshot_30_31.committed']);
+    assert.deepEqual(directory.read('snapshot_30_31.committed'), service.file);
+  }));
+
+test('a pending file that could not be written is not completed: its commit writes the snapshot anew', () =>
+  withDirectory(async (dir) => {
+    const directory = new SnapshotDirectory(dir);
+    // A directory where the pending file should be makes its write fail (reported, not thrown).
+    mkdirSync(join(dir, 'snapshot_10_11'));
+    directory.writePending(10, 11, pieces);
+    await directory.flushed();
+    rmSync(join(dir, 'snapshot_10_11'), { recursive: true });
+    directory.commit(10, 11, pieces, receipt);
+    await directory.flushed();
+    assert.deepEqual(directory.read('snapshot_10_11.committed'), service.file);
   }));
