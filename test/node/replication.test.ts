@@ -4,7 +4,7 @@
 // back); a transaction too large to replicate is refused without a trace.
 
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
@@ -224,6 +224,27 @@ test("a backup writes the primary's snapshots byte for byte, its ledger chunk en
   const after = writeRecord(primary.node, 'after', 'the restart');
   await network.waitFor(() => restarted.node.status(after) === 'Committed');
   assert.equal(readRecord(restarted.node, 'after'), 'the restart');
+});
+
+test("a backup whose state differs from the primary's keeps no snapshot of it, and says so", async (t) => {
+  const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  const backup = network.nodes.find((n) => n !== primary)!;
+  const first = writeRecord(primary.node, 'k0', 'v0');
+  await network.waitFor(() => backup.node.status(first) === 'Committed');
+  // The backup's copy of one value changes under it (as memory corruption would).
+  const tx = backup.node.store.beginTransaction();
+  tx.map('records').get(utf8('k0'))![0]! ^= 1;
+  tx.abort();
+  const logged: string[] = [];
+  t.mock.method(console, 'error', (line: string) => void logged.push(line));
+  let last = first;
+  for (let i = 1; i < 60; i++) last = writeRecord(primary.node, `k${i}`, `v${i}`);
+  await network.waitFor(() => backup.node.status(last) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  await network.waitFor(() => logged.some((line) => /differs from the primary's .* not kept/.test(line)));
+  assert.equal(backup.node.snapshots.latestCommittedName(), undefined, 'no snapshot on the backup');
+  assert.deepEqual(readdirSync(backup.node.snapshots.directory), [], 'not even a pending one');
 });
 
 test('a node started from a snapshot with the ledger before it in its directory gives receipts from before the snapshot', async (t) => {
