@@ -670,6 +670,7 @@ export class Node {
       console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
     }
     if (ready.becameLeader !== undefined) {
+      this.statesAtChunkEnds = []; // the evidence a primary writes is its own
       this.writer.startView(ready.becameLeader.view);
       this.emitSignature(true);
       this.retirementsToRecord = true;
