@@ -8,7 +8,7 @@ import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
-import { checkOpen } from '../rpc/app-endpoints.js';
+import { openChecker } from '../rpc/app-endpoints.js';
 import { authenticate } from '../rpc/authentication.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
@@ -38,6 +38,7 @@ export interface EthereumEndpointOptions {
 
 export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
   const { methods, nowSeconds } = options;
+  const checkOpen = openChecker();
   const admit = (request: RpcRequest) => {
     node.execute((tx) => {
       checkOpen(tx);

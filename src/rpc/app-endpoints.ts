@@ -34,10 +34,20 @@ function flatHeaders(request: RpcRequest): Record<string, string> {
   return headers;
 }
 
-/** CCF's rule for application endpoints: they exist once the service is Open. */
-export function checkOpen(tx: Transaction): void {
-  const status = readServiceInfo(tx)?.status;
-  if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
+/**
+ * CCF's rule for application endpoints: they exist once the service is Open. The checker remembers
+ * the version of the service information it last found Open: it runs on every request, and the
+ * information (with the service certificate) changes rarely.
+ */
+export function openChecker(): (tx: Transaction) => void {
+  let openAt: bigint | undefined;
+  return (tx) => {
+    const version = tx.map(Tables.serviceInfo).getVersionOfPreviousWrite(SINGLETON);
+    if (version !== undefined && version === openAt) return;
+    const status = readServiceInfo(tx)?.status;
+    if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
+    openAt = version;
+  };
 }
 
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
@@ -77,6 +87,7 @@ function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node,
 }
 
 export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number, targets: RedirectTargets): RpcHandler {
+  const checkOpen = openChecker();
   return async (request): Promise<RpcResponse> => {
     const path = `/app${request.path}`;
     const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;

@@ -54,7 +54,7 @@ export class AppRuntime {
   /** `executionTimeCapMs`: the longest any handler may run, whatever governance sets (see readRuntimeSettings). */
   constructor(private readonly executionTimeCapMs: number = JS_EXECUTION_TIME_MS_MAX) {}
 
-  private current: { key: string; app: JsApp } | undefined;
+  private current: { key: string; settings: AppRuntimeSettings; app: JsApp } | undefined;
   private pending: { key: string; app: Promise<JsApp> } | undefined;
   /** Settings as last read, by the version of the options they were read at: parsed once per change. */
   private settings: { version: bigint | undefined; value: AppRuntimeSettings } | undefined;
@@ -67,8 +67,13 @@ export class AppRuntime {
 
   /** The JsApp for these settings, created (and the previous one disposed) if they changed. */
   async appFor(settings: AppRuntimeSettings): Promise<JsApp> {
+    // The same settings object while the options are unchanged (settingsFor): no key to build.
+    if (this.current?.settings === settings) return this.current.app;
     const key = JSON.stringify([settings.limits, settings.interpreters]);
-    if (this.current?.key === key) return this.current.app;
+    if (this.current?.key === key) {
+      this.current.settings = settings;
+      return this.current.app;
+    }
     if (this.pending?.key !== key) this.pending = { key, app: JsApp.create({ limits: settings.limits, interpreters: settings.interpreters }) };
     const pending = this.pending;
     const app = await pending.app;
@@ -76,7 +81,7 @@ export class AppRuntime {
       // Requests already holding the old app may still run it: free it a little later.
       const previous = this.current?.app;
       if (previous !== undefined) setTimeout(() => previous.dispose(), RETIRED_APP_GRACE_MS).unref();
-      this.current = { key, app };
+      this.current = { key, settings, app };
       if (this.pending === pending) this.pending = undefined;
     }
     return this.current.app;

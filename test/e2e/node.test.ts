@@ -83,6 +83,8 @@ test('bad requests get CCF error bodies: unknown path, wrong method, bad transac
     ['GET', '/app/tx?transaction_id=abc', 400, 'InvalidQueryParameterValue', undefined],
     ['GET', '/app/tx', 400, 'InvalidQueryParameterValue', undefined],
     ['POST', '/app/commit', 405, 'UnsupportedHttpVerb', undefined],
+    // Application endpoints exist once the service is Open; this one is still Opening.
+    ['POST', '/app/ethereum', 404, 'FrontendNotOpen', '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'],
     ['GET', '/node/state', 413, 'RequestBodyTooLarge', 'x'.repeat(2 * 1024 * 1024)],
   ];
   for (const [method, path, status, code, body] of cases) {
