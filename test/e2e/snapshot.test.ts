@@ -1,4 +1,5 @@
-// Snapshots with real processes: the primary writes committed snapshots, a node that joins later
+// Snapshots with real processes: the primary writes committed snapshots (and the backup the same
+// ones), a node that joins later
 // starts from the latest one (its ledger begins after it) and serves everything, restarts from
 // it, and refuses it once it is corrupted, naming the file.
 
@@ -43,6 +44,10 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   // The primary (node 0) completes snapshots once their evidence commits, and serves the latest.
   const snapshots = join(sandbox.workspace, 'sandbox_0', 'snapshots');
   const committed = await until('a committed snapshot', WAIT_MS, async () => readdirSync(snapshots).find((name) => parseSnapshotFileName(name)?.committed));
+  // The backup writes the same snapshot, byte for byte (checked against the primary's evidence), to restart from it.
+  const backupSnapshots = join(sandbox.workspace, 'sandbox_1', 'snapshots');
+  await until(`${committed} on the backup`, WAIT_MS, async () => (readdirSync(backupSnapshots).includes(committed) ? true : undefined));
+  assert.deepEqual(readFileSync(join(backupSnapshots, committed)), readFileSync(join(snapshots, committed)));
   const latest = await client.request('GET', '/node/snapshot');
   const latestName = String(latest.headers['x-ms-ccf-snapshot-name']);
   assert.ok(parseSnapshotFileName(latestName)!.seqno >= parseSnapshotFileName(committed)!.seqno);
