@@ -59,13 +59,13 @@ const CHUNK_END_STATES_MAX = 4;
 const SNAPSHOT_SLICE_MS = 4;
 /** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
 const SNAPSHOT_STEP_UNITS = 512;
-/** Why a finished snapshot's evidence may not be writable now; the next snapshot due tries again. */
 /**
  * Committed transactions whose receipt material a node keeps in memory by default: about 100 bytes
  * each, and a signature record per signature among them; older receipts are read from the ledger.
  */
 export const RECEIPTS_IN_MEMORY_DEFAULT = 100_000;
 const seqnoOf = (signature: SignatureRecord): number => signature.seqno;
+/** Why a finished snapshot's evidence may not be writable now; the next snapshot due tries again. */
 const SNAPSHOT_EVIDENCE_REFUSALS = new Set(['NotPrimary', 'TooManyPendingTransactions', 'NodeCannotHandleRequest', 'NodeFailed']);
 /** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
 const ASYNC_ATTEMPTS_MAX = 16;
