@@ -84,6 +84,8 @@ export class SnapshotDirectory {
         await rename(join(this.directory, pending), join(this.directory, committed));
       } else {
         await this.#writeDurably(committed, pieces);
+        // Whatever a failed pending write left behind goes.
+        await this.#removePending(seqno, evidenceSeqno);
       }
       await this.#removeOldest();
     });

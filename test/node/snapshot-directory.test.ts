@@ -92,7 +92,10 @@ test('a pending file that could not be written is not completed: its commit writ
     directory.writePending(10, 11, pieces);
     await directory.flushed();
     rmSync(join(dir, 'snapshot_10_11'), { recursive: true });
+    // What a write that failed half-way leaves: a pending file without its end.
+    writeFileSync(join(dir, 'snapshot_10_11'), service.snapshot.subarray(0, 50));
     directory.commit(10, 11, pieces, receipt);
     await directory.flushed();
     assert.deepEqual(directory.read('snapshot_10_11.committed'), service.file);
+    assert.deepEqual(readdirSync(dir), ['snapshot_10_11.committed'], 'the partial pending file is gone');
   }));
