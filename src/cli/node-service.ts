@@ -43,6 +43,7 @@ import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
+import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
 import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
@@ -378,6 +379,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       setPeers: (peers) => channels.setPeers(peers),
     },
     nowMs: () => Date.now(),
+    eventLoopBusyShare: eventLoopBusyShareSince(),
     ledgerSecrets: secrets,
     ...(starting.encryptionKeyPair && { encryptionKeyPair: starting.encryptionKeyPair }),
     persistLedgerSecrets: () => seal(config, starting),

@@ -47,12 +47,10 @@ import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../le
 import { decodeSnapshotEvidence, encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP, type SnapshotEvidence } from '../ledger/snapshot-evidence.js';
 import { SINGLETON_KEY, singletonWrite } from '../ledger/signature.js';
 import type { TxReceipt } from '../ledger/receipt.js';
+import { SignaturePacing } from './signature-pacing.js';
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
-/** Signing may take at most a third of the node's time. */
-const SIGNATURE_CPU_SHARE_INVERSE = 3;
-const SIGNATURE_COST_SMOOTHING = 8;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
 const CHUNK_END_STATES_MAX = 4;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
@@ -104,6 +102,8 @@ export interface NodeOptions {
   consensus: ConsensusTiming;
   transport: ConsensusTransport;
   nowMs: () => number;
+  /** The share of the time since the previous call the event loop spent busy, 0 to 1 (absent: never busy). */
+  eventLoopBusyShare?: () => number;
   ledgerSecrets: LedgerSecrets;
   /** The node's RSA key pair that rekeys encrypt new ledger secrets to (absent: it receives none). */
   encryptionKeyPair?: KeyPair;
@@ -152,8 +152,7 @@ export class Node {
   private commitSeqno = 0;
   private writesSinceSignature = 0;
   private lastSignatureAtMs = 0;
-  /** Moving average of the time a signature transaction takes to build. */
-  private signatureCostMs = 0;
+  private readonly signaturePacing = new SignaturePacing();
   private signatureTimer: NodeJS.Timeout | undefined;
   private readonly nonces = new EcdsaNoncePool();
   /** Where consensus time stands, in the clock of `nowMs` (see tick). */
@@ -448,9 +447,8 @@ export class Node {
     if (this.writesSinceSignature >= this.options.signatureTxCount) {
       this.emitSignature();
     } else if (this.signatureTimer === undefined) {
-      // Signatures are spaced so that signing takes at most 1/SIGNATURE_CPU_SHARE_INVERSE of the
-      // time: idle, a write commits a few ms later; under load, each signature covers more writes.
-      const spacingMs = Math.max(this.options.signatureDelayMs, this.signatureCostMs * SIGNATURE_CPU_SHARE_INVERSE);
+      // Under load, each signature covers more writes (see signature-pacing.ts).
+      const spacingMs = this.signaturePacing.spacingMs(this.options.signatureDelayMs);
       const delayMs = Math.max(this.options.signatureDelayMs, this.lastSignatureAtMs + spacingMs - this.options.nowMs());
       this.signatureTimer = setTimeout(() => this.emitSignature(), delayMs);
     }
@@ -480,7 +478,7 @@ export class Node {
     this.lastSignatureAtMs = this.options.nowMs();
     // The cost counts the nonces' share on the worker thread: it takes a core from the machine too.
     const costMs = this.lastSignatureAtMs - startMs + this.nonces.handedOutMs - workerMsBefore;
-    this.signatureCostMs += (costMs - this.signatureCostMs) / SIGNATURE_COST_SMOOTHING;
+    this.signaturePacing.record(costMs, this.options.eventLoopBusyShare?.() ?? 0);
     if (snapshotDue) this.takeSnapshot(result.txId);
     this.processReady();
   }
