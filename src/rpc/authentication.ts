@@ -11,7 +11,7 @@ import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { JwtKeyMetadata } from '../governance/gov-effects.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError } from './rpc-error.js';
-import type { RpcRequest } from './rpc-server.js';
+import type { ClientCertificate, RpcRequest } from './rpc-server.js';
 
 export type AuthnPolicy = string | { all_of: string[] };
 
@@ -29,16 +29,16 @@ function reject(reason: string, challenge?: string): never {
   throw new AuthenticationError(reason, challenge);
 }
 
-function clientCert(request: RpcRequest): { pem: string; id: string } {
+function clientCert(request: RpcRequest): ClientCertificate {
   if (request.clientCert === undefined) reject('this endpoint needs a TLS client certificate, and none was presented');
   return request.clientCert;
 }
 
 function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {
-  const { pem, id } = clientCert(ctx.request);
+  const { pem, id, idKey } = clientCert(ctx.request);
   const [certs, infos, what] = policy === 'user_cert' ? [Tables.usersCerts, Tables.usersInfo, 'user'] : [Tables.membersCerts, Tables.membersInfo, 'member'];
-  if (!ctx.tx.map(certs).has(utf8(id))) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
-  const info = ctx.tx.map(infos).get(utf8(id));
+  if (!ctx.tx.map(certs).has(idKey)) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
+  const info = ctx.tx.map(infos).get(idKey);
   const data = info === undefined ? null : (decodeJson<Record<string, unknown>>(info, infos)[`${what}_data`] ?? null);
   return { policy, id, data, cert: pem };
 }

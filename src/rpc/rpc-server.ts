@@ -37,6 +37,8 @@ export interface ClientCertificate {
   pem: string;
   /** SHA-256 hex of the DER: the member or user ID it would have. */
   id: string;
+  /** `id` in UTF-8: the key of the members' and users' tables. */
+  idKey: Uint8Array;
 }
 
 export interface RpcResponse {
@@ -277,7 +279,12 @@ function clientCertificate(socket: TLSSocket): ClientCertificate | undefined {
   let cert = connectionCertificates.get(socket);
   if (cert === undefined) {
     const peer = socket.getPeerCertificate?.();
-    cert = peer?.raw ? { der: new Uint8Array(peer.raw), pem: derToPem(new Uint8Array(peer.raw), 'CERTIFICATE'), id: peer.fingerprint256.replace(/:/g, '').toLowerCase() } : null;
+    if (peer?.raw) {
+      const id = peer.fingerprint256.replace(/:/g, '').toLowerCase();
+      cert = { der: new Uint8Array(peer.raw), pem: derToPem(new Uint8Array(peer.raw), 'CERTIFICATE'), id, idKey: utf8(id) };
+    } else {
+      cert = null;
+    }
     connectionCertificates.set(socket, cert);
   }
   return cert ?? undefined;

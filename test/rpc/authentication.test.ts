@@ -49,7 +49,7 @@ function request(options: { cert?: typeof user; headers?: Record<string, string>
     rawQuery: '',
     headers: options.headers ?? {},
     body: options.body ?? new Uint8Array(),
-    clientCert: options.cert && der ? { der, pem: options.cert.certPem, id: options.cert.id } : undefined,
+    clientCert: options.cert && der ? { der, pem: options.cert.certPem, id: options.cert.id, idKey: utf8(options.cert.id) } : undefined,
   };
 }
 
