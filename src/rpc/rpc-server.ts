@@ -280,8 +280,9 @@ function clientCertificate(socket: TLSSocket): ClientCertificate | undefined {
   if (cert === undefined) {
     const peer = socket.getPeerCertificate?.();
     if (peer?.raw) {
+      const der = new Uint8Array(peer.raw);
       const id = peer.fingerprint256.replace(/:/g, '').toLowerCase();
-      cert = { der: new Uint8Array(peer.raw), pem: derToPem(new Uint8Array(peer.raw), 'CERTIFICATE'), id, idKey: utf8(id) };
+      cert = { der, pem: derToPem(der, 'CERTIFICATE'), id, idKey: utf8(id) };
     } else {
       cert = null;
     }
