@@ -55,6 +55,7 @@ import { Governance } from '../governance/proposals.js';
 import { AppRuntime } from '../rpc/app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
 import { BufferedLog } from '../node/buffered-log.js';
+import { REQUEST_SLICE_MS } from '../rpc/request-turns.js';
 import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
 
@@ -413,7 +414,10 @@ export async function startNodeService(configured: NodeConfig, version: string):
     }
     writeFileSync(config.serviceCertificateFile, service.certPem);
   }
-  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}` });
+  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, {
+    clientVersion: `Coco/${version}`,
+    writeTurns: { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => new Promise((resolve) => setImmediate(resolve)) },
+  });
   const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable));
   created.forwarder = forwarder;
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);

@@ -16,7 +16,7 @@ import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { JsonRpcError, type JsonRpcMethods } from './json-rpc.js';
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX } from './limits.js';
-import { OneAtATime } from './one-at-a-time.js';
+import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
 import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
 import {
@@ -57,6 +57,8 @@ export interface EthereumMethodsOptions {
   clientVersion: string;
   /** What eth_gasPrice answers, in wei: Coco's base fee is 0, so 0 by default. */
   gasPrice?: bigint;
+  /** When queued transactions give the event loop a turn (see OneAtATime); never without. */
+  writeTurns?: JobTurns;
 }
 
 function arity(params: unknown[], min: number, max: number, usage: string): void {
@@ -77,7 +79,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * moves the head block, so two run side by side would conflict, and the later one's EVM run (and
    * its block) would be built on a head that is no longer the head.
    */
-  const writes = new OneAtATime();
+  const writes = new OneAtATime(options.writeTurns);
 
   /** Runs `work` over a read transaction that is dropped when it settles. */
   async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {

@@ -7,14 +7,14 @@
 // batched.
 
 /** How long requests may start one after the other before the loop gets a turn. */
-const SLICE_MS = 4;
+export const REQUEST_SLICE_MS = 4;
 
 export class RequestTurns {
   readonly #sliceMs: number;
   readonly #waiting: (() => void)[] = [];
   #scheduled = false;
 
-  constructor(sliceMs = SLICE_MS) {
+  constructor(sliceMs = REQUEST_SLICE_MS) {
     this.#sliceMs = sliceMs;
   }
 
