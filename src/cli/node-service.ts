@@ -5,6 +5,7 @@
 
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -416,7 +417,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   }
   const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, {
     clientVersion: `Coco/${version}`,
-    writeTurns: { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => new Promise((resolve) => setImmediate(resolve)) },
+    writeTurns: { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() },
   });
   const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable));
   created.forwarder = forwarder;

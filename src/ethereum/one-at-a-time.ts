@@ -35,7 +35,7 @@ export class OneAtATime {
     const first = this.#queued++ === 0;
     try {
       await previous;
-      await this.#turn(first);
+      if (this.#turns !== undefined) await this.#turn(this.#turns, first);
       return await job();
     } finally {
       this.#queued--;
@@ -44,9 +44,7 @@ export class OneAtATime {
   }
 
   /** A job that found the queue empty starts a slice; a later one waits for a turn once the slice is used up. */
-  async #turn(first: boolean): Promise<void> {
-    const turns = this.#turns;
-    if (turns === undefined) return;
+  async #turn(turns: JobTurns, first: boolean): Promise<void> {
     if (!first) {
       if (turns.nowMs() - this.#sliceStartMs < turns.sliceMs) return;
       await turns.nextTurn();
