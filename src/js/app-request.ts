@@ -30,15 +30,20 @@ export function endpointPath(request: AppRequest): string | undefined {
   return request.path.slice(APP_PATH_PREFIX.length);
 }
 
-/** The JS Request object's members; `body` is a placeholder, replaced inside the sandbox. */
+/** The JS Request object's members but `body`, which the sandbox adds. */
 export interface EndpointRequest {
   headers: Record<string, string>;
-  body: null;
+  query: string;
+  path: string;
+  method: string;
+  hostname: string | null;
+  route: string;
+  url: string;
+  params: Record<string, string>;
   caller: JsValue | null;
-  [member: string]: JsValue | null;
 }
 
-/** The JS Request object in CCF's member order, `body` left to the sandbox. */
+/** The JS Request object's members (CCF's order is the sandbox's: see the prelude's dispatch). */
 export function jsRequestObject(request: AppRequest, match: EndpointMatch): EndpointRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
@@ -51,7 +56,6 @@ export function jsRequestObject(request: AppRequest, match: EndpointMatch): Endp
     route: `${APP_PATH_PREFIX}${match.route}`,
     url: request.query === '' ? request.path : `${request.path}?${request.query}`,
     params: match.params,
-    body: null,
     caller: request.caller,
   };
 }

@@ -518,17 +518,12 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return [INVALID, reason];
   }
 
-  /** Defines request[name] as the value of parse(), computed on first access only. */
-  function lazy(request, name, parse) {
-    Object.defineProperty(request, name, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const value = parse();
-        Object.defineProperty(request, name, { value: value, writable: true, configurable: true, enumerable: true });
-        return value;
-      },
-    });
+  const defineProperty = Object.defineProperty;
+
+  /** Makes request[name] a plain data property holding value: what a lazy member becomes once read or set. */
+  function settle(request, name, value) {
+    defineProperty(request, name, { value: value, writable: true, configurable: true, enumerable: true });
+    return value;
   }
 
   /**
@@ -537,12 +532,32 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
    * string = text (as UTF-8 bytes), anything else = JSON text. Headers and caller are parsed only
    * if read.
    */
-  function dispatch(fn, callId, bodyText, requestJson, headersJson, callerJson) {
-    const callerBuffers = Array.prototype.slice.call(arguments, 6);
-    const request = jsonParse(requestJson);
-    lazy(request, 'headers', () => jsonParse(headersJson));
-    lazy(request, 'caller', () => apply(decode, undefined, [callerJson].concat(callerBuffers)));
-    request.body = makeBody(callId, bodyText);
+  function dispatch(fn, callId, bodyText, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson) {
+    const callerBuffers = Array.prototype.slice.call(arguments, 12);
+    // One object literal in CCF's member order: headers and caller become data properties on first
+    // read (or write). Cheaper in QuickJS than parsing the request as JSON and defining accessors.
+    const request = {
+      get headers() {
+        return settle(request, 'headers', jsonParse(headersJson));
+      },
+      set headers(value) {
+        settle(request, 'headers', value);
+      },
+      query: query,
+      path: path,
+      method: method,
+      hostname: hostname,
+      route: route,
+      url: url,
+      params: paramsJson === undefined ? {} : jsonParse(paramsJson),
+      body: makeBody(callId, bodyText),
+      get caller() {
+        return settle(request, 'caller', apply(decode, undefined, [callerJson].concat(callerBuffers)));
+      },
+      set caller(value) {
+        settle(request, 'caller', value);
+      },
+    };
     const response = fn(request);
     if (typeof response !== 'object' || response === null) {
       return invalid('the endpoint function must return an object like { statusCode, headers, body }, got ' + describe(response));

@@ -159,12 +159,19 @@ export class JsInterpreter {
       const { vm, bridge } = sandbox;
       const encodedCaller = encodeJsValue(request.caller, bridge.marker);
       const inline = endpoint.body.length <= INLINE_BODY_BYTES_MAX && isValidUtf8(endpoint.body);
+      // The members travel as separate arguments (see the prelude's dispatch); JS parses `headers`
+      // and `caller` only if the function reads them.
       const handles = [
         vm.newNumber(call.id),
         inline ? bridge.newString(fromUtf8(endpoint.body)) : vm.undefined,
-        // Members keep their order; headers and caller are filled in lazily by the prelude.
-        vm.newString(JSON.stringify({ ...request, headers: null, caller: null })),
         vm.newString(JSON.stringify(request.headers)),
+        bridge.newString(request.query),
+        bridge.newString(request.path),
+        bridge.newString(request.method),
+        request.hostname === null ? vm.null : bridge.newString(request.hostname),
+        bridge.newString(request.route),
+        bridge.newString(request.url),
+        Object.keys(request.params).length > 0 ? vm.newString(JSON.stringify(request.params)) : vm.undefined,
         vm.newString(encodedCaller.json),
         ...encodedCaller.buffers.map((buffer) => bridge.newBytes(buffer)),
       ];

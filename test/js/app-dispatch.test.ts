@@ -17,6 +17,13 @@ const MODULE = `
     return { body: { text: request.body.text(), json: request.body.json(), bytes: Array.from(new Uint8Array(request.body.arrayBuffer())) } };
   }
   export function raw(request) { return { body: request.body.arrayBuffer() }; }
+  export function rewrite(request) {
+    const headersBefore = request.headers;
+    request.headers = { replaced: "yes" };
+    request.caller = "someone else";
+    request.params.extra = "added";
+    return { body: { headersBefore, after: JSON.parse(JSON.stringify(request)), keys: Object.keys(request) } };
+  }
   export function bytesOfCaller(request) { return { body: request.caller.cose.content }; }
   let saved;
   export function keep(request) { saved = request; return {}; }
@@ -67,6 +74,7 @@ const BUNDLE = bundleOf(
     '/echo/{id}': { post: { js_function: 'echo' } },
     '/bodies': { post: { js_function: 'bodies' } },
     '/raw': { post: { js_function: 'raw' } },
+    '/rewrite': { post: { js_function: 'rewrite' } },
     '/cose': { post: { js_function: 'bytesOfCaller' } },
     '/keep': { post: { js_function: 'keep' } },
     '/kept': { get: { js_function: 'readKept', mode: 'readonly' } },
@@ -134,6 +142,25 @@ test('the JS Request has CCF members: lower-cased headers, params, query, path, 
   assert.equal(bare.request.url, '/app/echo/1', 'no "?" without a query');
   assert.equal(bare.request.hostname, null);
   assert.equal(bare.request.caller, null);
+});
+
+test('an app may overwrite request members, headers and caller included, as on a plain object', () => {
+  const caller = { policy: 'no_auth' };
+  const result = json(invoke(appRequest('POST', '/app/rewrite', { headers: { 'X-One': '1' }, caller }))) as Record<string, unknown>;
+  assert.deepEqual(result.headersBefore, { 'x-one': '1' });
+  assert.deepEqual(result.after, {
+    headers: { replaced: 'yes' },
+    query: '',
+    path: '/app/rewrite',
+    method: 'POST',
+    hostname: null,
+    route: '/app/rewrite',
+    url: '/app/rewrite',
+    params: { extra: 'added' },
+    body: {},
+    caller: 'someone else',
+  });
+  assert.deepEqual(result.keys, ['headers', 'query', 'path', 'method', 'hostname', 'route', 'url', 'params', 'body', 'caller'], 'members keep their order');
 });
 
 test('request.body gives text, JSON and bytes, for small, large, binary and NUL-holding bodies', () => {
