@@ -55,8 +55,13 @@ export interface JsInterpreterOptions {
 }
 
 export interface JsMemoryUsage {
-  /** Bytes QuickJS accounts to its heap (objects, strings, shapes, code). */
+  /** Bytes QuickJS accounts to what its objects reach (objects, their strings, shapes, code). */
   heapBytes: number;
+  /**
+   * Live allocations in the QuickJS heap, values the host holds included (which heapBytes, a walk
+   * of the objects, does not see): a count that keeps growing is a leak.
+   */
+  allocations: number;
   /** Size of the WebAssembly memory the interpreter's instance has grown to. */
   linearMemoryBytes: number;
 }
@@ -65,6 +70,9 @@ export interface JsMemoryUsage {
 const MARKER_BYTES = 16;
 /** A valid UTF-8 request body up to this size travels with the request: no host call to read it. */
 const INLINE_BODY_BYTES_MAX = 64 * 1024;
+/** Strings kept in a sandbox for calls to share (see Sandbox.sharedString), and the longest kept. */
+const SHARED_STRINGS_MAX = 64;
+const SHARED_STRING_CHARS_MAX = 2048;
 
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;
@@ -159,31 +167,39 @@ export class JsInterpreter {
       const { vm, bridge } = sandbox;
       const encodedCaller = encodeJsValue(request.caller, bridge.marker);
       const inline = endpoint.body.length <= INLINE_BODY_BYTES_MAX && isValidUtf8(endpoint.body);
+      // Handles this call made and must free; shared strings stay with the sandbox.
+      const owned: QuickJSHandle[] = [];
+      const own = (handle: QuickJSHandle): QuickJSHandle => {
+        owned.push(handle);
+        return handle;
+      };
       // The members travel as separate arguments (see the prelude's dispatch); JS parses `headers`
-      // and `caller` only if the function reads them.
-      const handles = [
-        vm.newNumber(call.id),
-        inline ? bridge.newString(fromUtf8(endpoint.body)) : vm.undefined,
-        vm.newString(JSON.stringify(request.headers)),
-        bridge.newString(request.query),
-        bridge.newString(request.path),
-        bridge.newString(request.method),
-        request.hostname === null ? vm.null : bridge.newString(request.hostname),
-        bridge.newString(request.route),
-        bridge.newString(request.url),
-        Object.keys(request.params).length > 0 ? vm.newString(JSON.stringify(request.params)) : vm.undefined,
-        vm.newString(encodedCaller.json),
-        ...encodedCaller.buffers.map((buffer) => bridge.newBytes(buffer)),
+      // and `caller` only if the function reads them. Those that repeat from request to request
+      // cross as strings shared between calls; the body and the query rarely repeat.
+      const args = [
+        fn,
+        own(vm.newNumber(call.id)),
+        inline ? own(bridge.newString(fromUtf8(endpoint.body))) : vm.undefined,
+        sandbox.sharedString(JSON.stringify(request.headers), own),
+        own(bridge.newString(request.query)),
+        sandbox.sharedString(request.path, own),
+        sandbox.sharedString(request.method, own),
+        request.hostname === null ? vm.null : sandbox.sharedString(request.hostname, own),
+        sandbox.sharedString(request.route, own),
+        request.query === '' ? sandbox.sharedString(request.url, own) : own(bridge.newString(request.url)),
+        Object.keys(request.params).length > 0 ? own(vm.newString(JSON.stringify(request.params))) : vm.undefined,
+        sandbox.sharedString(encodedCaller.json, own),
+        ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
       ];
       try {
-        const result = sandbox.callFunction(sandbox.api.dispatch, [fn, ...handles]);
+        const result = sandbox.callFunction(sandbox.api.dispatch, args);
         try {
           return readEndpointResult(bridge, result);
         } finally {
           result.dispose();
         }
       } finally {
-        for (const handle of handles) handle.dispose();
+        for (const handle of owned) handle.dispose();
       }
     });
   }
@@ -192,8 +208,8 @@ export class JsInterpreter {
     const sandbox = this.#loadedSandbox();
     const usage = sandbox.runtime.computeMemoryUsage();
     try {
-      const { memory_used_size: heapBytes } = sandbox.vm.dump(usage) as { memory_used_size: number };
-      return { heapBytes, linearMemoryBytes: this.#quickjs.getWasmMemory().buffer.byteLength };
+      const { memory_used_size: heapBytes, malloc_count: allocations } = sandbox.vm.dump(usage) as { memory_used_size: number; malloc_count: number };
+      return { heapBytes, allocations, linearMemoryBytes: this.#quickjs.getWasmMemory().buffer.byteLength };
     } finally {
       usage.dispose();
     }
@@ -286,6 +302,8 @@ class Sandbox implements GlobalsSession {
   readonly #modules: ReadonlyMap<string, string>;
   readonly #namespaces = new Map<string, QuickJSHandle>();
   readonly #functions = new Map<string, QuickJSHandle>();
+  /** Insertion-ordered: when full, the oldest string goes. */
+  readonly #sharedStrings = new Map<string, QuickJSHandle>();
   /** Why each name imported but absent from the bundle could not be resolved. */
   readonly #unresolved = new Map<string, string>();
   readonly #markBroken: (cause: unknown) => void;
@@ -388,7 +406,29 @@ class Sandbox implements GlobalsSession {
     return result.value;
   }
 
+  /**
+   * A JS string for `text` that calls share: what repeats from request to request (the method, the
+   * route, the caller, most header sets) crosses into the sandbox once instead of once a call.
+   * Strings are immutable values, so a shared one shows a call nothing of another. A long string,
+   * or one holding NUL, is made afresh and handed to `own`, whose caller frees it after the call.
+   */
+  sharedString(text: string, own: (handle: QuickJSHandle) => QuickJSHandle): QuickJSHandle {
+    const shared = this.#sharedStrings.get(text);
+    if (shared !== undefined) return shared;
+    if (text.length > SHARED_STRING_CHARS_MAX || text.includes('\0')) return own(this.bridge.newString(text));
+    if (this.#sharedStrings.size >= SHARED_STRINGS_MAX) {
+      const [oldest, handle] = this.#sharedStrings.entries().next().value as [string, QuickJSHandle];
+      handle.dispose();
+      this.#sharedStrings.delete(oldest);
+    }
+    const handle = this.vm.newString(text);
+    this.#sharedStrings.set(text, handle);
+    return handle;
+  }
+
   dispose(): void {
+    for (const handle of this.#sharedStrings.values()) handle.dispose();
+    this.#sharedStrings.clear();
     for (const handle of this.#functions.values()) handle.dispose();
     for (const handle of this.#namespaces.values()) handle.dispose();
     this.#functions.clear();

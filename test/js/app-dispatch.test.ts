@@ -163,6 +163,25 @@ test('an app may overwrite request members, headers and caller included, as on a
   assert.deepEqual(result.keys, ['headers', 'query', 'path', 'method', 'hostname', 'route', 'url', 'params', 'body', 'caller'], 'members keep their order');
 });
 
+test('members that never repeat (headers, callers, hosts) arrive intact and leave the heap bounded', () => {
+  const measure = () => app.memoryUsage().reduce((sum, usage) => sum + usage.allocations, 0);
+  const echo = (i: number, padding: number) => {
+    const caller = { policy: 'user_cert', id: i.toString(16).padStart(64, '0'), data: { note: 'x'.repeat(padding) }, cert: `cert ${i}` };
+    const request = appRequest('POST', `/app/echo/${i}`, { headers: { 'X-Request': String(i) }, hostname: `host${i}.example`, caller });
+    const { request: seen } = json(invoke(request)) as { request: Record<string, unknown> };
+    assert.deepEqual(seen.headers, { 'x-request': String(i) });
+    assert.equal(seen.hostname, `host${i}.example`);
+    assert.deepEqual(seen.caller, caller);
+    assert.equal(seen.path, `/app/echo/${i}`);
+  };
+  echo(0, 5_000); // a caller too long to share
+  for (let i = 1; i <= 200; i++) echo(i, 100);
+  const before = measure();
+  for (let i = 201; i <= 2_000; i++) echo(i, 100);
+  const after = measure();
+  assert.ok(after - before < 100, `live allocations in QuickJS grew from ${before} to ${after}`);
+});
+
 test('request.body gives text, JSON and bytes, for small, large, binary and NUL-holding bodies', () => {
   for (const body of ['{"a": [1, "é"]}', `{"long": "${'x'.repeat(70_000)}"}`, '"nul \\u0000 inside"']) {
     const result = json(invoke(appRequest('POST', '/app/bodies', { body: text(body) }))) as { text: string; json: unknown; bytes: number[] };

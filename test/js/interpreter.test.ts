@@ -223,6 +223,7 @@ test('QuickJS heap and WebAssembly memory stay bounded over 100,000 calls', asyn
   run(1000, 100_000);
   const after = js.memoryUsage();
   assert.ok(after.heapBytes - before.heapBytes < 64 * 1024, `heap grew from ${before.heapBytes} to ${after.heapBytes} bytes`);
+  assert.ok(after.allocations - before.allocations < 100, `live allocations grew from ${before.allocations} to ${after.allocations}`);
   assert.ok(after.linearMemoryBytes - before.linearMemoryBytes <= 1024 * 1024, `memory grew from ${before.linearMemoryBytes} to ${after.linearMemoryBytes}`);
   js.dispose(); // QuickJS aborts when objects are still referenced: this also checks that no handle leaked
 });

@@ -140,7 +140,7 @@ test('GET /jwt returns the payload claims of the caller token, and refuses other
 });
 
 test('10,000 sequential requests leave the interpreter heap where it was', () => {
-  const measure = () => app.memoryUsage().reduce((sum, usage) => sum + usage.heapBytes, 0);
+  const measure = () => app.memoryUsage().reduce((sum, usage) => ({ heapBytes: sum.heapBytes + usage.heapBytes, allocations: sum.allocations + usage.allocations }), { heapBytes: 0, allocations: 0 });
   for (let i = 0; i < 200; i++) post('private', { id: 1000 + (i % 100), msg: `warm up ${i}` });
   const before = measure();
   for (let i = 0; i < 10_000; i++) {
@@ -149,5 +149,6 @@ test('10,000 sequential requests leave the interpreter heap where it was', () =>
     else assert.equal(call('GET', '/log/private', { query: `id=${id}` }).status, 200);
   }
   const after = measure();
-  assert.ok(after - before < 64 * 1024, `heap grew from ${before} to ${after} bytes`);
+  assert.ok(after.heapBytes - before.heapBytes < 64 * 1024, `heap grew from ${before.heapBytes} to ${after.heapBytes} bytes`);
+  assert.ok(after.allocations - before.allocations < 100, `live allocations grew from ${before.allocations} to ${after.allocations}`);
 });
