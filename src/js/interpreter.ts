@@ -302,7 +302,7 @@ class Sandbox implements GlobalsSession {
   readonly #modules: ReadonlyMap<string, string>;
   readonly #namespaces = new Map<string, QuickJSHandle>();
   readonly #functions = new Map<string, QuickJSHandle>();
-  /** Insertion-ordered: when full, the oldest string goes. */
+  /** Insertion-ordered: when full, the oldest string goes (after the call that evicts it). */
   readonly #sharedStrings = new Map<string, QuickJSHandle>();
   /** Why each name imported but absent from the bundle could not be resolved. */
   readonly #unresolved = new Map<string, string>();
@@ -409,8 +409,10 @@ class Sandbox implements GlobalsSession {
   /**
    * A JS string for `text` that calls share: what repeats from request to request (the method, the
    * route, the caller, most header sets) crosses into the sandbox once instead of once a call.
-   * Strings are immutable values, so a shared one shows a call nothing of another. A long string,
-   * or one holding NUL, is made afresh and handed to `own`, whose caller frees it after the call.
+   * Strings are immutable values, so a shared one shows a call nothing of another. The oldest
+   * string makes room for a new one; `own` takes it, to be freed once the call that may still pass
+   * it is over (a string this call already took can be the oldest), and takes as well a string too
+   * long to share, or one holding NUL.
    */
   sharedString(text: string, own: (handle: QuickJSHandle) => QuickJSHandle): QuickJSHandle {
     const shared = this.#sharedStrings.get(text);
@@ -418,8 +420,8 @@ class Sandbox implements GlobalsSession {
     if (text.length > SHARED_STRING_CHARS_MAX || text.includes('\0')) return own(this.bridge.newString(text));
     if (this.#sharedStrings.size >= SHARED_STRINGS_MAX) {
       const [oldest, handle] = this.#sharedStrings.entries().next().value as [string, QuickJSHandle];
-      handle.dispose();
       this.#sharedStrings.delete(oldest);
+      own(handle);
     }
     const handle = this.vm.newString(text);
     this.#sharedStrings.set(text, handle);

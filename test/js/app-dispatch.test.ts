@@ -182,6 +182,26 @@ test('members that never repeat (headers, callers, hosts) arrive intact and leav
   assert.ok(after - before < 100, `live allocations in QuickJS grew from ${before} to ${after}`);
 });
 
+test('members that sometimes repeat and sometimes do not arrive intact, whatever the calls before shared', () => {
+  // A deterministic mix: some members from small pools (shared strings hit), some fresh (they push
+  // older shared strings out), in every order the arguments cross in.
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const pick = (pool: number, label: string) => (next(3) === 0 ? `${label}-fresh-${next(1e9)}` : `${label}-${next(pool)}`);
+  for (let i = 0; i < 3_000; i++) {
+    const caller = { policy: 'user_cert', id: pick(4, 'id'), data: null, cert: 'c' };
+    const headers = { 'x-h': pick(3, 'h') };
+    const hostname = pick(3, 'host');
+    const id = pick(3, 'p');
+    const request = appRequest('POST', `/app/echo/${id}`, { headers, hostname, caller, query: next(4) === 0 ? `q=${i}` : '' });
+    const { request: seen } = json(invoke(request)) as { request: Record<string, unknown> };
+    assert.deepEqual(seen.headers, headers);
+    assert.equal(seen.hostname, hostname);
+    assert.deepEqual(seen.caller, caller);
+    assert.deepEqual(seen.params, { id });
+  }
+});
+
 test('request.body gives text, JSON and bytes, for small, large, binary and NUL-holding bodies', () => {
   for (const body of ['{"a": [1, "é"]}', `{"long": "${'x'.repeat(70_000)}"}`, '"nul \\u0000 inside"']) {
     const result = json(invoke(appRequest('POST', '/app/bodies', { body: text(body) }))) as { text: string; json: unknown; bytes: number[] };
