@@ -173,25 +173,25 @@ export class JsInterpreter {
         owned.push(handle);
         return handle;
       };
-      // The members travel as separate arguments (see the prelude's dispatch); JS parses `headers`
-      // and `caller` only if the function reads them. Those that repeat from request to request
-      // cross as strings shared between calls; the body and the query rarely repeat.
-      const args = [
-        fn,
-        own(vm.newNumber(call.id)),
-        inline ? own(bridge.newString(fromUtf8(endpoint.body))) : vm.undefined,
-        sandbox.sharedString(JSON.stringify(request.headers), own),
-        own(bridge.newString(request.query)),
-        sandbox.sharedString(request.path, own),
-        sandbox.sharedString(request.method, own),
-        request.hostname === null ? vm.null : sandbox.sharedString(request.hostname, own),
-        sandbox.sharedString(request.route, own),
-        request.query === '' ? sandbox.sharedString(request.url, own) : own(bridge.newString(request.url)),
-        Object.keys(request.params).length > 0 ? own(vm.newString(JSON.stringify(request.params))) : vm.undefined,
-        sandbox.sharedString(encodedCaller.json, own),
-        ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
-      ];
       try {
+        // The members travel as separate arguments (see the prelude's dispatch); JS parses `headers`
+        // and `caller` only if the function reads them. Those that repeat from request to request
+        // cross as strings shared between calls; the body and the query rarely repeat.
+        const args = [
+          fn,
+          own(vm.newNumber(call.id)),
+          inline ? own(bridge.newString(fromUtf8(endpoint.body))) : vm.undefined,
+          sandbox.sharedString(JSON.stringify(request.headers), own),
+          own(bridge.newString(request.query)),
+          sandbox.sharedString(request.path, own),
+          sandbox.sharedString(request.method, own),
+          request.hostname === null ? vm.null : sandbox.sharedString(request.hostname, own),
+          sandbox.sharedString(request.route, own),
+          request.query === '' ? sandbox.sharedString(request.url, own) : own(bridge.newString(request.url)),
+          Object.keys(request.params).length > 0 ? own(vm.newString(JSON.stringify(request.params))) : vm.undefined,
+          sandbox.sharedString(encodedCaller.json, own),
+          ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
+        ];
         const result = sandbox.callFunction(sandbox.api.dispatch, args);
         try {
           return readEndpointResult(bridge, result);
