@@ -641,13 +641,16 @@ export class Node {
   private act(ready: Ready): void {
     if (ready.hardState !== undefined) writeConsensusState(this.options.consensusStateFile, ready.hardState);
     if (ready.rollbackTo !== undefined && ready.rollbackTo < this.lastSeqno) this.rollback(ready.rollbackTo);
-    let appended = false;
+    let signed = false;
     for (const entry of ready.entriesToPersist) {
       // The primary's own entries are in the ledger already; a backup's come from the primary.
       if (entry.seqno > this.lastSeqno) this.applyReplicated(entry);
-      appended = true;
+      if (entry.isSignature) signed = true;
     }
-    if (appended) this.requestSync();
+    // Only a signature makes entries committable, and the fsync that makes it durable covers every
+    // entry before it: the entries after the last signature wait for the next one (a fsync per
+    // signature, not one per turn of the event loop: a third of them at half load).
+    if (signed) this.requestSync();
     for (const message of ready.messages) this.options.transport.send(message);
     if (ready.configurations !== undefined) {
       this.updatePeers();

@@ -4,7 +4,7 @@
 // back); a transaction too large to replicate is refused without a trace.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
@@ -38,6 +38,23 @@ test('backups apply what the primary commits, answer its status and give receipt
   }
   const backup = network.nodes.find(({ node }) => !node.isPrimary)!.node;
   assert.throws(() => writeRecord(backup, 'k', 'w'), (e: unknown) => e instanceof CocoError && e.code === 'NotPrimary');
+});
+
+test('entries reach the ledger files with the signature that covers them: one fsync per signature, on every node', async (t) => {
+  const network = await InProcessNetwork.start(3);
+  t.after(() => network.close());
+  const primary = network.primary();
+  const first = writeRecord(primary.node, 'first', 'v');
+  await network.waitFor(() => network.nodes.every(({ node }) => node.status(first) === 'Committed'));
+  const bytesOnDisk = (directory: string) => listChunkFiles(directory).reduce((sum, file) => sum + statSync(file.path).size, 0);
+  const before = network.nodes.map(({ ledgerDirectory }) => bytesOnDisk(ledgerDirectory));
+  // Writes in one turn of the event loop: the signature after them comes from a timer, later.
+  const written = Array.from({ length: 5 }, (_, i) => writeRecord(primary.node, `k${i}`, 'v'));
+  assert.equal(bytesOnDisk(primary.ledgerDirectory), before[0], 'no entry written before the signature that covers it');
+  await network.waitFor(() => network.nodes.every(({ node }) => node.status(written.at(-1)!) === 'Committed'));
+  network.nodes.forEach(({ name, ledgerDirectory }, i) => assert.ok(bytesOnDisk(ledgerDirectory) > before[i]!, `${name} holds the committed writes on disk`));
+  const summary = verifyLedgerDirectory(primary.ledgerDirectory, network.service.certPem);
+  assert.ok(summary.lastVerifiedTxId!.seqno > written.at(-1)!.seqno, 'the ledger files hold the writes and the signature after them');
 });
 
 test('a primary cut off from the others loses its uncommitted writes when it returns, everywhere', async (t) => {
