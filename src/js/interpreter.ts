@@ -133,16 +133,18 @@ export class JsInterpreter {
   call(moduleName: string, exportName: string, args: readonly JsValue[] | ArgsBuilder, env: CallEnv): JsValue | undefined {
     return this.#run(env, moduleName, exportName, (sandbox, fn) => {
       const vm = sandbox.vm;
-      let entry = sandbox.api.callExportWith;
-      let handles: QuickJSHandle[];
-      if (typeof args === 'function') {
-        handles = args(vm);
-      } else {
-        const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
-        entry = sandbox.api.callExport;
-        handles = [vm.newString(json), ...buffers.map((buffer) => sandbox.bridge.newBytes(buffer))];
-      }
+      // Handles made for this call, freed even when making a later one fails.
+      const handles: QuickJSHandle[] = [];
       try {
+        let entry = sandbox.api.callExportWith;
+        if (typeof args === 'function') {
+          handles.push(...args(vm));
+        } else {
+          const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
+          entry = sandbox.api.callExport;
+          handles.push(vm.newString(json));
+          for (const buffer of buffers) handles.push(sandbox.bridge.newBytes(buffer));
+        }
         const result = sandbox.callFunction(entry, [fn, ...handles]);
         try {
           return sandbox.bridge.readEncoded(result);
