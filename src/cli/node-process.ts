@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../errors.js';
+import { allocatorEnv, nodeAllocator } from './allocator.js';
 import { OutputTail } from './output-tail.js';
 
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -23,7 +24,11 @@ export interface NodeProcess {
 }
 
 export async function spawnNode(configPath: string, cwd: string, onOutput: (chunk: Buffer, stream: 'out' | 'err') => void = () => undefined): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: allocatorEnv(process.env, nodeAllocator()),
+  });
   const output = new OutputTail();
   child.stdout!.on('data', (chunk: Buffer) => {
     output.append(chunk.toString());

@@ -14,6 +14,7 @@ import { openService } from '../client/open-service.js';
 import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
+import { describeAllocator, nodeAllocator } from './allocator.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { freePort } from './free-port.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
@@ -297,6 +298,7 @@ Coco sandbox is running: ${url}
   service cert:       ${cert('service_cert.pem')}
   node logs:          ${join(options.workspace, 'sandbox_<i>', 'out')}, .../err
   started in:         ${(sandbox.startupMs / 1000).toFixed(1)} s
+  allocator:          ${describeAllocator(nodeAllocator())}
 
 Nodes:
 ${network}
