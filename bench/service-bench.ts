@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeIdentity } from '../src/node/identities.js';
-import { allocatorEnv, nodeAllocator } from '../src/cli/allocator.js';
+import { allocatorEnv } from '../src/cli/allocator.js';
 import { loadConnections, percentile, runLoad, type LoadResult, type LoadTarget } from './load.js';
 import { logBody, startCocoSandbox } from './coco-sandbox.js';
 import { progress } from './measure.js';
@@ -30,7 +30,7 @@ async function startEcho(dir: string): Promise<{ url: string; pid: number; stop:
   const child = spawn(process.execPath, [fileURLToPath(new URL('./echo-server.js', import.meta.url)), dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     // The reference gets the nodes' allocator: the ratio is then about Coco's work, not malloc's.
-    env: allocatorEnv(process.env, nodeAllocator()),
+    env: allocatorEnv(),
   });
   const url = await new Promise<string>((resolve) => child.stdout!.on('data', (d: Buffer) => {
     const match = /listening on (\S+)/.exec(d.toString());

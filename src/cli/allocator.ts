@@ -52,8 +52,8 @@ export function nodeAllocator(host: AllocatorHost = THIS_HOST): Allocator {
   return { kind: 'system' };
 }
 
-/** The environment a node process starts with under `allocator`: `env` itself, plus jemalloc's LD_PRELOAD. */
-export function allocatorEnv(env: NodeJS.ProcessEnv, allocator: Allocator): NodeJS.ProcessEnv {
+/** The environment a node process starts with under `allocator` (this machine's): `env` itself, plus jemalloc's LD_PRELOAD. */
+export function allocatorEnv(env: NodeJS.ProcessEnv = process.env, allocator: Allocator = nodeAllocator()): NodeJS.ProcessEnv {
   return allocator.kind === 'jemalloc' ? { ...env, LD_PRELOAD: allocator.library } : env;
 }
 

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../errors.js';
-import { allocatorEnv, nodeAllocator } from './allocator.js';
+import { allocatorEnv } from './allocator.js';
 import { OutputTail } from './output-tail.js';
 
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -27,7 +27,7 @@ export async function spawnNode(configPath: string, cwd: string, onOutput: (chun
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: allocatorEnv(process.env, nodeAllocator()),
+    env: allocatorEnv(),
   });
   const output = new OutputTail();
   child.stdout!.on('data', (chunk: Buffer) => {
