@@ -6,6 +6,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { JwtKeyMetadata } from '../governance/gov-effects.js';
@@ -18,7 +19,7 @@ export type AuthnPolicy = string | { all_of: string[] };
 export interface AuthnContext {
   tx: Transaction;
   request: RpcRequest;
-  /** Untrusted host time, for JWT `nbf` / `exp`. */
+  /** Untrusted host time, for JWT `nbf` / `exp` and client certificates' validity periods. */
   nowSeconds: number;
 }
 
@@ -34,8 +35,28 @@ function clientCert(request: RpcRequest): ClientCertificate {
   return request.clientCert;
 }
 
+/** Each connection's certificate validity period, in Unix seconds: parsed once per connection. */
+const validityPeriods = new WeakMap<ClientCertificate, { from: number; to: number }>();
+
+/**
+ * The client certificate, refused outside its validity period at the host's time, as CCF's
+ * `user_cert` and `any_cert` policies do (its `member_cert` does not check, nor does this).
+ */
+function currentClientCert(ctx: AuthnContext): ClientCertificate {
+  const cert = clientCert(ctx.request);
+  let period = validityPeriods.get(cert);
+  if (period === undefined) {
+    const { notBefore, notAfter } = parseCertificate(cert.der);
+    period = { from: Math.floor(notBefore.getTime() / 1000), to: Math.floor(notAfter.getTime() / 1000) };
+    validityPeriods.set(cert, period);
+  }
+  if (ctx.nowSeconds < period.from) reject(`Current time ${ctx.nowSeconds} is before certificate's Not Before validity period ${period.from}`);
+  if (ctx.nowSeconds > period.to) reject(`Current time ${ctx.nowSeconds} is after certificate's Not After validity period ${period.to}`);
+  return cert;
+}
+
 function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {
-  const { pem, id, idKey } = clientCert(ctx.request);
+  const { pem, id, idKey } = policy === 'user_cert' ? currentClientCert(ctx) : clientCert(ctx.request);
   const [certs, infos, what] = policy === 'user_cert' ? [Tables.usersCerts, Tables.usersInfo, 'user'] : [Tables.membersCerts, Tables.membersInfo, 'member'];
   if (!ctx.tx.map(certs).has(idKey)) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
   const info = ctx.tx.map(infos).get(idKey);
@@ -154,7 +175,7 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
     case 'member_cert':
       return certIdentity(ctx, policy);
     case 'any_cert':
-      return { policy: 'any_cert', cert: clientCert(ctx.request).pem };
+      return { policy: 'any_cert', cert: currentClientCert(ctx).pem };
     case 'jwt':
       return jwtIdentity(ctx);
     case 'user_cose_sign1':

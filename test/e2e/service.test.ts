@@ -280,6 +280,18 @@ test('callers without the right certificate get 401 with CCF error bodies', asyn
   } finally {
     strangerClient.close();
   }
+  // A registered user whose certificate has expired is refused, as CCF's user_cert policy does.
+  const expired = generateKeyPair('P-384');
+  const expiredCert = createSelfSignedCertificate({ subjectCn: 'expired', keyPair: expired, validFrom: new Date(Date.now() - 3 * 86_400_000), validityDays: 1, isCa: false });
+  passProposal('set_expired_user', [{ name: 'set_user', args: { cert: expiredCert } }]);
+  const expiredClient = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: expiredCert, keyPem: expired.privateKeyPem });
+  try {
+    const refused = await expiredClient.request('GET', '/app/log/private?id=1', { allowError: true });
+    assert.equal(refused.status, 401);
+    assert.match(refused.json<{ error: { code: string; message: string } }>().error.message, /after certificate's Not After validity period/);
+  } finally {
+    expiredClient.close();
+  }
   const badJson = await user.request('POST', '/app/log/private', { body: '{"id": 1,', contentType: 'application/json', allowError: true });
   assert.equal(badJson.status, 400);
 });

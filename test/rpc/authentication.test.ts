@@ -6,30 +6,38 @@ import { toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair, publicKeyDer } from '../../src/crypto/signing.js';
-import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/x509.js';
 import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
 import { authenticate, type AuthnPolicy } from '../../src/rpc/authentication.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
 
-function identity(name: string) {
+const NOW = 1_700_000_000;
+const DAY_SECONDS = 86_400;
+
+/** An identity whose certificate is valid for one day from `validFromSeconds` (by default, since an hour before NOW). */
+function identity(name: string, validFromSeconds = NOW - 3600) {
   const keyPair = generateKeyPair('P-384');
-  const certPem = createSelfSignedCertificate({ subjectCn: name, keyPair, validFrom: new Date(), validityDays: 1, isCa: false });
+  const certPem = createSelfSignedCertificate({ subjectCn: name, keyPair, validFrom: new Date(validFromSeconds * 1000), validityDays: 1, isCa: false });
   return { keyPair, certPem, id: certificateId(certPem) };
 }
 
 const user = identity('user');
 const member = identity('member');
 const stranger = identity('stranger');
+const expiredUser = identity('expired user', NOW - 2 * DAY_SECONDS);
+const futureUser = identity('future user', NOW + 3600);
+const expiredMember = identity('expired member', NOW - 2 * DAY_SECONDS);
 const jwtKey = generateKeyPair('P-256');
-const NOW = 1_700_000_000;
 
 const store = new Store();
 const setup = store.beginTransaction();
 setup.map(Tables.usersCerts).set(utf8(user.id), utf8(user.certPem));
 setup.map(Tables.usersInfo).set(utf8(user.id), encodeJson({ user_data: { role: 'clerk' } }));
 setup.map(Tables.membersCerts).set(utf8(member.id), utf8(member.certPem));
+for (const registered of [expiredUser, futureUser]) setup.map(Tables.usersCerts).set(utf8(registered.id), utf8(registered.certPem));
+setup.map(Tables.membersCerts).set(utf8(expiredMember.id), utf8(expiredMember.certPem));
 setup.map(Tables.membersInfo).set(utf8(member.id), encodeJson({ status: 'Active', member_data: { org: 'A' } }));
 const jwtPublicKey = toBase64(publicKeyDer(jwtKey.publicKeyPem));
 setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://issuer.example' }]));
@@ -73,6 +81,18 @@ test('user_cert and member_cert give CCF callers with their data; others are ref
   assert.throws(() => authn(request({ cert: stranger }), ['member_cert']), rejected(/registered member/));
   assert.throws(() => authn(request(), ['user_cert']), rejected(/needs a TLS client certificate/));
   assert.deepEqual(authn(request({ cert: stranger }), ['any_cert']), { policy: 'any_cert', cert: stranger.certPem });
+});
+
+test('user_cert and any_cert refuse a certificate outside its validity period with CCF\'s reasons; member_cert, as in CCF, does not check', () => {
+  const notAfter = parseCertificate(expiredUser.certPem).notAfter.getTime() / 1000;
+  assert.throws(() => authn(request({ cert: expiredUser }), ['user_cert']), rejected(new RegExp(`^Current time ${NOW} is after certificate's Not After validity period ${notAfter}$`)));
+  assert.throws(() => authn(request({ cert: futureUser }), ['user_cert']), rejected(new RegExp(`^Current time ${NOW} is before certificate's Not Before validity period ${NOW + 3600}$`)));
+  assert.throws(() => authn(request({ cert: expiredUser }), ['any_cert']), rejected(/after certificate's Not After/));
+  assert.equal(authn(request({ cert: expiredMember }), ['member_cert'])?.['id'], expiredMember.id);
+  // The same connection's certificate is judged again at each request's time.
+  const later = request({ cert: user });
+  assert.equal(authn(later, ['user_cert'])?.['id'], user.id);
+  assert.throws(() => authenticate({ tx: store.beginTransaction(), request: later, nowSeconds: NOW + DAY_SECONDS }, ['user_cert']), rejected(/after certificate's Not After/));
 });
 
 test('no_auth, no policies, the first matching policy of a list, and all_of', () => {
