@@ -11,7 +11,7 @@ import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { parseTxId } from '../ledger/tx-id.js';
+import { parseTxId, type TxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { authenticate } from './authentication.js';
 import { RpcError } from './rpc-error.js';
@@ -107,7 +107,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match.info.mode === 'historical') {
         const header = request.headers['x-ms-ccf-transaction-id'];
         if (typeof header !== 'string') throw new RpcError(400, 'MissingRequiredHeader', 'historical endpoints need the x-ms-ccf-transaction-id header naming the transaction to read');
-        const wanted = parseTxId(header);
+        const wanted = historicalTxId(header);
         const state = node.historical.get(wanted);
         if (state === undefined) {
           return { result: { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) } } as RpcResponse, applyWrites: false };
@@ -128,4 +128,13 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
     });
     return { ...result, txId: txId ?? node.lastTxId };
   };
+}
+
+/** The transaction a historical request names in its header; CCF's code and words when it names none. */
+function historicalTxId(header: string): TxId {
+  try {
+    return parseTxId(header);
+  } catch {
+    throw new RpcError(400, 'InvalidHeaderValue', `The value '${header}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`);
+  }
 }

@@ -137,6 +137,9 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   }
   assert.equal(response.status, 200, response.text());
   assert.deepEqual(response.json(), { msg: 'from the past' });
+  const garbled = await user.request('GET', '/app/log/private/historical?id=3', { headers: { 'x-ms-ccf-transaction-id': 'garbage' }, allowError: true });
+  assert.equal(garbled.status, 400);
+  assert.equal(garbled.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue');
 });
 
 test('a member adds a second user with coco gov propose and vote, and that user can write', async () => {
