@@ -15,6 +15,7 @@ import * as ccfCrypto from './ccf-crypto.js';
 import { CCF_PRELUDE_SOURCE } from './ccf-prelude.js';
 import type { CallEnv } from './call-env.js';
 import type { HistoricalStateInput, JsHost } from './js-host.js';
+import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
 import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
 
@@ -341,6 +342,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       return undefined;
     },
     requestText: (callId) => bridge.newString(fromUtf8(requestBody(callId))),
+    jsonNestingExceeds: (textHandle) => (jsonNestingExceeds(vm.getString(textHandle)) ? vm.true : vm.false),
     requestBody: (callId) => bridge.newBytes(requestBody(callId)),
 
     // ---- ccf.consensus and ccf.historical

@@ -8,11 +8,26 @@
  * byte buffers inside JSON (see js-value.ts). `api` holds the entry points: callExport,
  * callExportWith, dispatch, encode, decode and makeError.
  */
+import { JSON_NESTING_MAX } from './json-nesting.js';
+
 export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   'use strict';
   const G = globalThis;
   const apply = Reflect.apply;
-  const jsonParse = JSON.parse;
+  const nativeJsonParse = JSON.parse;
+  /**
+   * JSON.parse, except that text nesting deeper than QuickJS's parser can take here is refused
+   * (json-nesting.ts). Only text longer than the limit can nest past it, so short text costs nothing.
+   */
+  const jsonParse = {
+    parse(text, reviver) {
+      if (typeof text === 'string' && text.length > ${JSON_NESTING_MAX} && host.jsonNestingExceeds(text)) {
+        throw new SyntaxError('JSON nests arrays and objects deeper than ${JSON_NESTING_MAX} levels');
+      }
+      return arguments.length > 1 ? apply(nativeJsonParse, JSON, [text, reviver]) : nativeJsonParse(text);
+    },
+  }.parse;
+  Object.defineProperty(JSON, 'parse', { value: jsonParse, writable: true, enumerable: false, configurable: true });
   const jsonStringify = JSON.stringify;
   const isView = ArrayBuffer.isView;
   const byteLengthOf = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
@@ -538,7 +553,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     // read (or write). Cheaper in QuickJS than parsing the request as JSON and defining accessors.
     const request = {
       get headers() {
-        return settle(request, 'headers', jsonParse(headersJson));
+        return settle(request, 'headers', nativeJsonParse(headersJson));
       },
       set headers(value) {
         settle(request, 'headers', value);
@@ -549,7 +564,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
       hostname: hostname,
       route: route,
       url: url,
-      params: paramsJson === undefined ? {} : jsonParse(paramsJson),
+      params: paramsJson === undefined ? {} : nativeJsonParse(paramsJson),
       body: makeBody(callId, bodyText),
       get caller() {
         return settle(request, 'caller', apply(decode, undefined, [callerJson].concat(callerBuffers)));

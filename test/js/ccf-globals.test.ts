@@ -7,6 +7,7 @@ import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
 import { Store } from '../../src/kv/store.js';
 import { seededRandom } from '../kv/seeded-random.js';
+import { JSON_NESTING_MAX } from '../../src/js/json-nesting.js';
 import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 
 const GLOBALS_APP = {
@@ -16,6 +17,9 @@ const GLOBALS_APP = {
     export const roundTrip = (v) => ccf.bufToJsonCompatible(ccf.jsonCompatibleToBuf(v));
     export const jsonBytes = (v) => ccf.jsonCompatibleToBuf(v);
     export const pemToId = (pem) => ccf.pemToId(pem);
+    export function parse(text) { try { return JSON.parse(text); } catch (e) { return e.name + ': ' + e.message; } }
+    export const parseWithReviver = (text) => JSON.parse(text, (key, value) => (typeof value === 'number' ? value * 2 : value));
+    export const parseName = () => JSON.parse.name;
     export const strToBufNumber = () => ccf.strToBuf(5);
     export const jsonOfUndefined = () => ccf.jsonCompatibleToBuf(undefined);
     export function dates() {
@@ -89,6 +93,21 @@ test('JSON converters round-trip values and refuse what has no JSON form', async
   assert.deepEqual(js.call('/g.js', 'jsonBytes', [value], env), text(JSON.stringify(value)));
   jsError(() => js.call('/g.js', 'jsonOfUndefined', [], env), /TypeError: jsonCompatibleToBuf: a undefined has no JSON form/);
   jsError(() => js.call('/g.js', 'strToBufNumber', [], env), /TypeError: strToBuf: the argument must be a string, got a number/);
+  js.dispose();
+});
+
+test('JSON.parse refuses nesting deeper than the limit with a SyntaxError the app catches, and the interpreter goes on', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const deepest = '['.repeat(JSON_NESTING_MAX) + ']'.repeat(JSON_NESTING_MAX);
+  assert.equal(JSON.stringify(js.call('/g.js', 'parse', [deepest], env)), deepest);
+  const refused = 'SyntaxError: JSON nests arrays and objects deeper than 1024 levels';
+  assert.equal(js.call('/g.js', 'parse', ['[' + deepest + ']'], env), refused);
+  // Far deeper than what overflows Node's stack inside QuickJS's parser.
+  assert.equal(js.call('/g.js', 'parse', ['['.repeat(100_000)], env), refused);
+  assert.equal(js.call('/g.js', 'parse', [`{"a": "${'['.repeat(5000)}"}`], env)?.toString(), '[object Object]');
+  assert.deepEqual(js.call('/g.js', 'parseWithReviver', ['{"a": [1, 2]}'], env), { a: [2, 4] });
+  assert.equal(js.call('/g.js', 'parseName', [], env), 'parse');
   js.dispose();
 });
 
