@@ -71,12 +71,20 @@ export interface RpcServerOptions {
   /** The node's session counts, and the name of the interface this server is, with its caps there. */
   sessions: SessionCounts;
   interfaceName: string;
+  /** A connection that has not finished its TLS handshake by then is dropped (default HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
+  /** A connection that sends nothing for this long is dropped (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
 const HEADERS_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/** Node's default is 120 s: a connection that never starts TLS would hold a session place that long. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** CCF's `idle_connection_timeout`: covers a connection that finished TLS but never sends a request. */
+const IDLE_TIMEOUT_MS = 60_000;
 /** Request line and headers together; past it 431 RequestHeaderTooLarge (CCF's default limit too). */
 const MAX_HEADER_BYTES = 16 * 1024;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
@@ -102,18 +110,35 @@ export class RpcServer {
   private readonly writes = new TurnWrites();
   /** Connections admitted past the soft cap (by remote address and port: the TLS socket wraps the TCP one). */
   private readonly softCapped = new Set<string>();
+  /** Every admitted TCP connection: `close()` ends those Node's HTTP server does not track (no TLS yet). */
+  private readonly connections = new Set<Socket>();
+  /** TLS connections whose handshake finished: only those can carry an HTTP error answer. */
+  private readonly secured = new WeakSet<Socket>();
 
   constructor(private readonly options: RpcServerOptions) {
     this.server = createServer(
-      { key: options.keyPem, cert: options.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', maxHeaderSize: MAX_HEADER_BYTES },
+      {
+        key: options.keyPem,
+        cert: options.certPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+        maxHeaderSize: MAX_HEADER_BYTES,
+        handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      },
       (request, response) => void this.handle(request, response),
     );
     this.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.server.requestTimeout = REQUEST_TIMEOUT_MS;
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
+    this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.server.on('connection', (socket: Socket) => this.admit(socket));
+    this.server.on('secureConnection', (socket: TLSSocket) => this.secured.add(socket));
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+      // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
+      // its session place is never given back. Only destroying it frees the connection.
+      if (!this.secured.has(socket) || !socket.writable || error.code === 'ECONNRESET') return socket.destroy();
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
       options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
       const [status, code, message] = tooLarge
@@ -131,9 +156,11 @@ export class RpcServer {
     if (admission === 'refuse') return void socket.destroy();
     const key = connectionKey(socket);
     if (admission === 'soft-capped') this.softCapped.add(key);
+    this.connections.add(socket);
     socket.once('close', () => {
       sessions.close(interfaceName);
       this.softCapped.delete(key);
+      this.connections.delete(socket);
     });
   }
 
@@ -154,6 +181,7 @@ export class RpcServer {
 
   close(): Promise<void> {
     this.server.closeAllConnections();
+    for (const socket of this.connections) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
@@ -169,4 +170,29 @@ test('headers past 16 KiB get 431 RequestHeaderTooLarge; malformed HTTP and over
     request_header_too_large: before.request_header_too_large + 1,
   });
   assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
+});
+
+test('connections that never finish TLS, or never send a request, are dropped and give their session places back', async () => {
+  const counted = new SessionCounts();
+  counted.addInterface('timed', { soft: 10, hard: 10 });
+  const timed = new RpcServer({ sessions: counted, interfaceName: 'timed', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current, handshakeTimeoutMs: 200, idleTimeoutMs: 300 });
+  const timedPort = (await timed.listen('127.0.0.1', 0)).port;
+  const plain: Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) plain.push(netConnect(timedPort, '127.0.0.1').on('error', () => {}));
+    const closed = plain.map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+    await waitFor(() => counted.metrics().active === 3);
+    await Promise.all(closed);
+    await waitFor(() => counted.metrics().active === 0);
+    const idle = await tlsConnection(timedPort);
+    await new Promise((resolve) => idle.once('close', resolve));
+    await waitFor(() => counted.metrics().active === 0);
+    // A connection still before its handshake does not hold up closing the server.
+    plain.push(netConnect(timedPort, '127.0.0.1').on('error', () => {}));
+    await waitFor(() => counted.metrics().active === 1);
+  } finally {
+    await timed.close();
+    for (const socket of plain) socket.destroy();
+  }
+  await waitFor(() => counted.metrics().active === 0);
 });
