@@ -1,5 +1,8 @@
 // Built-in endpoints of the `/app`, `/gov` and `/node` frontends: method, path template and handler.
-// Matching returns the endpoint and its path parameters, or the methods the path allows (405).
+// Matching returns the endpoint and its path parameters, or the methods the path allows (405); a
+// parameter that is not valid percent-encoding is the client's error (400 InvalidInput).
+
+import { CocoError } from '../errors.js';
 
 export type Frontend = 'app' | 'gov' | 'node';
 
@@ -49,7 +52,7 @@ export class RouteTable<H> {
         continue;
       }
       const params: Record<string, string> = {};
-      compiled.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      compiled.names.forEach((name, i) => (params[name] = decodeParam(name, found[i + 1]!)));
       return { route: compiled.route, params };
     }
     return allowed.size > 0 ? { allowedMethods: [...allowed].sort() } : undefined;
@@ -57,5 +60,13 @@ export class RouteTable<H> {
 
   list(): Route<H>[] {
     return this.routes.map((r) => r.route);
+  }
+}
+
+function decodeParam(name: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new CocoError('InvalidInput', `path parameter ${name} is not valid percent-encoding: ${text}`);
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { CocoError } from '../../src/errors.js';
 import { RouteTable } from '../../src/rpc/route-table.js';
 
 function table(): RouteTable<string> {
@@ -41,6 +42,12 @@ for (const [method, path, expected, params] of cases) {
     assert.deepEqual(match.params, params);
   });
 }
+
+test('a path parameter that is not valid percent-encoding is refused as InvalidInput', () => {
+  for (const path of ['/network/nodes/%zz', '/network/nodes/%', '/members/proposals/p1/ballots/%E0%A4%A']) {
+    assert.throws(() => table().match('GET', path), (error) => error instanceof CocoError && error.code === 'InvalidInput' && /not valid percent-encoding/.test(error.message), path);
+  }
+});
 
 test('a known path with another method lists the allowed methods', () => {
   assert.deepEqual(table().match('DELETE', '/members/proposals'), { allowedMethods: ['GET'] });

@@ -196,3 +196,9 @@ test('connections that never finish TLS, or never send a request, are dropped an
   }
   await waitFor(() => counted.metrics().active === 0);
 });
+
+test('a path parameter that is not valid percent-encoding is answered 400 InvalidInput', async () => {
+  const bad = await client.request('GET', '/node/echo/%zz', { allowError: true });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json<{ error: { code: string } }>().error.code, 'InvalidInput');
+});
