@@ -15,7 +15,7 @@ import { parseTxId, type TxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { authenticate } from './authentication.js';
 import { RpcError } from './rpc-error.js';
-import type { RpcHandler, RpcRequest, RpcResponse } from './rpc-server.js';
+import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
 import { isEndpointMatch } from '../js/endpoint-table.js';
 
 /** Clients retry a historical request after this many seconds. */
@@ -82,7 +82,7 @@ function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node,
   if (target === undefined) {
     throw new RpcError(503, wanted === 'primary' ? 'PrimaryNotFound' : 'BackupNotFound', `the endpoint redirects to a ${wanted}, and this node knows no ${wanted} address; retry shortly`);
   }
-  const location = `${target}/app${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+  const location = redirectLocation(target, request);
   throw new RpcError(307, wanted === 'primary' ? 'NotPrimary' : 'NotBackup', `this endpoint is served by a ${wanted}: ${location}`, { location });
 }
 

@@ -208,7 +208,7 @@ export class RpcServer {
       }
       result = await this.dispatch(request);
     } catch (error) {
-      const rpcError = asRpcError(this.redirection(error, request) ?? error);
+      const rpcError = asRpcError(error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
       if (rpcError.status === 413) {
@@ -224,11 +224,11 @@ export class RpcServer {
   }
 
   /** A write that reached a backup: CCF's default redirection_strategy `to_primary` (307). */
-  private redirection(error: unknown, request: IncomingMessage): RpcError | undefined {
+  private redirection(error: unknown, request: RpcRequest): RpcError | undefined {
     if (!(error instanceof CocoError) || error.code !== 'NotPrimary' || error instanceof RpcError) return undefined;
     const primary = this.options.primaryUrl?.();
     if (primary === undefined) return undefined;
-    return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: `${primary}${request.url ?? '/'}` });
+    return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
   }
 
   private async dispatch(request: IncomingMessage): Promise<RpcResponse> {
@@ -257,9 +257,21 @@ export class RpcServer {
       clientCert: clientCertificate(request.socket as TLSSocket),
     };
     await this.turns.next();
-    return (match?.route.handler ?? fallback!)(rpcRequest);
+    try {
+      return await (match?.route.handler ?? fallback!)(rpcRequest);
+    } catch (error) {
+      throw this.redirection(error, rpcRequest) ?? error;
+    }
   }
 
+}
+
+/**
+ * Where a redirected request goes: `origin` (`https://host:port`) with the request's frontend, path
+ * and query, never anything else of its target (an absolute-form target names another authority).
+ */
+export function redirectLocation(origin: string, request: Pick<RpcRequest, 'frontend' | 'path' | 'rawQuery'>): string {
+  return `${origin}/${request.frontend}${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
 }
 
 function send(response: ServerResponse, answer: RpcResponse & { txId: TxId }): void {

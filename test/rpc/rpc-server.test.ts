@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
+import { CocoError } from '../../src/errors.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
 import { RpcServer } from '../../src/rpc/rpc-server.js';
@@ -32,9 +33,13 @@ before(async () => {
     maxBodyBytes: 1024,
     currentTxId: () => current,
     afterRequest: () => onAnswered?.(),
+    primaryUrl: () => 'https://127.0.0.1:9100',
   });
   server.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   server.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
+  server.add('node', 'POST', '/write', () => {
+    throw new CocoError('NotPrimary', 'this node is a backup');
+  });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
   port = (await server.listen('127.0.0.1', 0)).port;
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem });
@@ -201,4 +206,12 @@ test('a path parameter that is not valid percent-encoding is answered 400 Invali
   const bad = await client.request('GET', '/node/echo/%zz', { allowError: true });
   assert.equal(bad.status, 400);
   assert.equal(bad.json<{ error: { code: string } }>().error.code, 'InvalidInput');
+});
+
+test('a write redirected to the primary keeps only its path and query, whatever form its request target had', async () => {
+  for (const target of ['/node/write?a=1', 'https://evil.example/node/write?a=1', '//evil.example/node/write?a=1']) {
+    const answer = await exchange(await tlsConnection(port), `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 307 /, target);
+    assert.match(answer, /\r\nlocation: https:\/\/127\.0\.0\.1:9100\/node\/write\?a=1\r\n/, target);
+  }
 });
