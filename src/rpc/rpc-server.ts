@@ -114,6 +114,9 @@ export class RpcServer {
   private readonly connections = new Set<Socket>();
   /** TLS connections whose handshake finished: only those can carry an HTTP error answer. */
   private readonly secured = new WeakSet<Socket>();
+  /** Per connection, how many requests it has sent, and which one's answer closes it. */
+  private readonly started = new WeakMap<Socket, number>();
+  private readonly closingAt = new WeakMap<Socket, number>();
 
   constructor(private readonly options: RpcServerOptions) {
     this.server = createServer(
@@ -139,6 +142,9 @@ export class RpcServer {
       // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
       // its session place is never given back. Only destroying it frees the connection.
       if (!this.secured.has(socket) || !socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+      // Bytes after a request that closes the connection (`Connection: close`, HTTP/1.0): they are
+      // ignored, and the answer still owed to that request is written before the connection closes.
+      if (error.code === 'HPE_CLOSED_CONNECTION') return;
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
       options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
       const [status, code, message] = tooLarge
@@ -200,19 +206,25 @@ export class RpcServer {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const socket = request.socket;
+    const index = (this.started.get(socket) ?? 0) + 1;
+    this.started.set(socket, index);
     let result: RpcResponse;
     try {
-      if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(request.socket))) {
-        response.setHeader('connection', 'close');
+      if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket))) {
+        this.closeAfter(response, socket, index);
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
       }
-      result = await this.dispatch(request);
+      result = await this.dispatch(request, () => this.closedBefore(socket, index));
     } catch (error) {
+      // Pipelined after a request whose answer closes the connection: not run, and not answered,
+      // since the connection closes once that answer is written.
+      if (this.closedBefore(socket, index)) return;
       const rpcError = asRpcError(error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
       if (rpcError.status === 413) {
-        response.setHeader('connection', 'close');
+        this.closeAfter(response, socket, index);
         this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');
       }
     }
@@ -223,6 +235,16 @@ export class RpcServer {
     this.options.afterRequest?.();
   }
 
+  /** The answer to the `index`th request of its connection closes the connection: no later request runs. */
+  private closeAfter(response: ServerResponse, socket: Socket, index: number): void {
+    response.setHeader('connection', 'close');
+    this.closingAt.set(socket, Math.min(index, this.closingAt.get(socket) ?? index));
+  }
+
+  private closedBefore(socket: Socket, index: number): boolean {
+    return (this.closingAt.get(socket) ?? index) < index;
+  }
+
   /** A write that reached a backup: CCF's default redirection_strategy `to_primary` (307). */
   private redirection(error: unknown, request: RpcRequest): RpcError | undefined {
     if (!(error instanceof CocoError) || error.code !== 'NotPrimary' || error instanceof RpcError) return undefined;
@@ -231,7 +253,7 @@ export class RpcServer {
     return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
   }
 
-  private async dispatch(request: IncomingMessage): Promise<RpcResponse> {
+  private async dispatch(request: IncomingMessage, closedBefore: () => boolean): Promise<RpcResponse> {
     const url = new URL(request.url ?? '/', 'https://node');
     const [, prefix, ...rest] = url.pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
@@ -257,6 +279,7 @@ export class RpcServer {
       clientCert: clientCertificate(request.socket as TLSSocket),
     };
     await this.turns.next();
+    if (closedBefore()) throw new CocoError('ConnectionClosing', 'an earlier request on this connection closes it');
     try {
       return await (match?.route.handler ?? fallback!)(rpcRequest);
     } catch (error) {

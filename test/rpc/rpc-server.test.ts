@@ -21,6 +21,8 @@ let client: CocoClient;
 let current: TxId = { view: 2, seqno: 5 };
 let onAnswered: (() => void) | undefined;
 const sessions = new SessionCounts();
+/** Bodies of the `/node/record` requests that ran. */
+const recorded: string[] = [];
 
 before(async () => {
   service = await createService();
@@ -39,6 +41,11 @@ before(async () => {
   server.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
   server.add('node', 'POST', '/write', () => {
     throw new CocoError('NotPrimary', 'this node is a backup');
+  });
+  server.add('node', 'POST', '/record', (request) => {
+    const text = new TextDecoder().decode(request.body);
+    recorded.push(text);
+    return { body: `recorded ${text}` };
   });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
   port = (await server.listen('127.0.0.1', 0)).port;
@@ -213,5 +220,22 @@ test('a write redirected to the primary keeps only its path and query, whatever 
     const answer = await exchange(await tlsConnection(port), `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 307 /, target);
     assert.match(answer, /\r\nlocation: https:\/\/127\.0\.0\.1:9100\/node\/write\?a=1\r\n/, target);
+  }
+});
+
+const record = (body: string, headers = '') => `POST /node/record HTTP/1.1\r\nhost: x\r\n${headers}content-length: ${body.length}\r\n\r\n${body}`;
+
+test('a request pipelined after one that closes the connection is neither run nor answered', async () => {
+  for (const [first, answer, ran] of [
+    [record('closing', 'connection: close\r\n'), /^HTTP\/1\.1 200 [^]*recorded closing$/, ['closing']],
+    [record('x'.repeat(2048)), /^HTTP\/1\.1 413 [^]*"code":"RequestBodyTooLarge"[^]*\}$/, []],
+  ] as const) {
+    recorded.length = 0;
+    const text = await exchange(await tlsConnection(port), first + record('after'));
+    assert.match(text, answer);
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, text);
+    // A request on another connection runs after any the first connection could still have started.
+    assert.deepEqual((await client.request('GET', '/node/echo/9')).json(), { n: 9 });
+    assert.deepEqual(recorded, ran);
   }
 });
