@@ -5,7 +5,9 @@
 // in one turn of the event loop: 32 queued ERC-20 transfers held a primary's loop ~30 ms, and with
 // it the answers already computed, the backups' acknowledgements and the signature timer (loop
 // delay p99 30-66 ms under load). With `turns`, the queue gives the loop a turn once its jobs have
-// run for a slice, as the RPC layer's requests do.
+// run for a slice, as the RPC layer's requests do. A job that finds the queue empty is no exception:
+// the elements of a JSON-RPC batch arrive one after the other, each to an empty queue, with no turn
+// of the loop between them.
 
 /** When the jobs give the event loop a turn, and how. */
 export interface JobTurns {
@@ -19,7 +21,6 @@ export interface JobTurns {
 export class OneAtATime {
   /** Settles when the last job queued has ended. */
   #last: Promise<void> = Promise.resolve();
-  #queued = 0;
   #sliceStartMs = 0;
   readonly #turns: JobTurns | undefined;
 
@@ -32,23 +33,23 @@ export class OneAtATime {
     const previous = this.#last;
     let done!: () => void;
     this.#last = new Promise((resolve) => (done = resolve));
-    const first = this.#queued++ === 0;
     try {
       await previous;
-      if (this.#turns !== undefined) await this.#turn(this.#turns, first);
+      if (this.#turns !== undefined) await this.#turn(this.#turns);
       return await job();
     } finally {
-      this.#queued--;
       done();
     }
   }
 
-  /** A job that found the queue empty starts a slice; a later one waits for a turn once the slice is used up. */
-  async #turn(turns: JobTurns, first: boolean): Promise<void> {
-    if (!first) {
-      if (turns.nowMs() - this.#sliceStartMs < turns.sliceMs) return;
-      await turns.nextTurn();
-    }
+  /**
+   * Within the slice a job starts at once; past it, it waits for a turn and starts a new slice. After
+   * an idle spell that costs one needless turn (microseconds): the queue cannot tell whether the loop
+   * had a turn since the last job ended.
+   */
+  async #turn(turns: JobTurns): Promise<void> {
+    if (turns.nowMs() - this.#sliceStartMs < turns.sliceMs) return;
+    await turns.nextTurn();
     this.#sliceStartMs = turns.nowMs();
   }
 }
