@@ -415,11 +415,11 @@ export async function startNodeService(configured: NodeConfig, version: string):
     }
     writeFileSync(config.serviceCertificateFile, service.certPem);
   }
-  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, {
-    clientVersion: `Coco/${version}`,
-    writeTurns: { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() },
-  });
-  const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable));
+  const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
+  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns });
+  // A request's elements share one execution time limit, as one call has: a batch is no way around it.
+  const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
+  const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable, jsonRpcTurns));
   created.forwarder = forwarder;
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
@@ -482,7 +482,12 @@ export async function startNodeService(configured: NodeConfig, version: string):
         jwtRefreshMetrics: jwtRefresh.metrics,
       });
       addGovEndpoints(server, running, governance);
-      addEthereumEndpoints(server, running, { methods: ethereumMethodTable, nowSeconds: () => Math.floor(Date.now() / 1000), forward: (body) => forwarder.forward(body) });
+      addEthereumEndpoints(server, running, {
+        methods: ethereumMethodTable,
+        nowSeconds: () => Math.floor(Date.now() / 1000),
+        turns: jsonRpcTurns,
+        forward: (body) => forwarder.forward(body),
+      });
       addJoinEndpoint(server, running, {
         service,
         secrets,

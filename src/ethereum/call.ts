@@ -106,10 +106,10 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
 /**
  * The lowest gas limit (within 1.5%) under which the call succeeds. Throws ExecutionReverted when it
  * reverts even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise.
+ * Its runs share `allowance` (one limit by default).
  */
-export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext): Promise<bigint> {
+export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance = context.timeAllowance()): Promise<bigint> {
   // Its runs follow each other without a turn of the event loop: they share one time limit.
-  const allowance = context.timeAllowance();
   const full = await call(kvTx, params, context, allowance);
   if (full.status === 0) {
     if (full.error === 'revert') throw new ExecutionReverted(full.returnValue);

@@ -14,8 +14,8 @@ import { call, estimateGas } from './call.js';
 import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
-import { JsonRpcError, type JsonRpcMethods } from './json-rpc.js';
-import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX } from './limits.js';
+import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
 import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
@@ -60,6 +60,9 @@ export interface EthereumMethodsOptions {
   /** When queued transactions give the event loop a turn (see OneAtATime); never without. */
   writeTurns?: JobTurns;
 }
+
+/** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
+const LOG_JSON_BYTES = 1024;
 
 function arity(params: unknown[], min: number, max: number, usage: string): void {
   if (params.length < min || params.length > max) throw invalidParams(`expected ${usage}, got ${params.length} parameters`);
@@ -184,7 +187,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       positions.every((wanted, i) => wanted === undefined || (topics[i] !== undefined && wanted.has(data(topics[i] as Uint8Array))));
   }
 
-  const methods: Record<string, (params: unknown[]) => Promise<unknown>> = {
+  const methods: Record<string, (params: unknown[], scope: RequestScope) => Promise<unknown>> = {
     async web3_clientVersion() {
       return options.clientVersion;
     },
@@ -225,7 +228,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return stateQuery([params[0], params[2]], '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
     },
 
-    async eth_call(params) {
+    async eth_call(params, scope) {
       arity(params, 1, 3, '[call, block]');
       if (params[2] !== undefined && params[2] !== null && Object.keys(params[2] as object).length > 0) {
         throw invalidParams('state overrides are not supported');
@@ -234,27 +237,27 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const selector = parseBlockSelector(params[1], 'block');
       const result = await reading(async (tx) => {
         checkCurrentState(tx, selector);
-        return call(tx, callParams, context);
+        return call(tx, callParams, context, scope.time);
       });
       if (result.status === 1) return data(result.returnValue);
       if (result.error === 'revert') throw new ExecutionReverted(result.returnValue);
       throw new JsonRpcError(-32000, result.error ?? 'execution failed');
     },
-    async eth_estimateGas(params) {
+    async eth_estimateGas(params, scope) {
       arity(params, 1, 2, '[call, block]');
       const callParams = parseCallParams(params[0], context.chainId);
       const selector = parseBlockSelector(params[1], 'block');
       return reading(async (tx) => {
         checkCurrentState(tx, selector);
-        return quantity(await estimateGas(tx, callParams, context));
+        return quantity(await estimateGas(tx, callParams, context, scope.time));
       });
     },
 
-    async eth_sendRawTransaction(params) {
+    async eth_sendRawTransaction(params, scope) {
       arity(params, 1, 1, '[signed transaction]');
       // Decoding recovers the sender now, before the Coco transaction, off the execution path.
       const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
-      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context)));
+      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time)));
       return data(decoded.hash);
     },
 
@@ -302,7 +305,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       });
     },
 
-    async eth_getLogs(params) {
+    async eth_getLogs(params, scope) {
       arity(params, 1, 1, '[filter]');
       const filter = params[0];
       if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
@@ -329,6 +332,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
         }
         const found: Record<string, unknown>[] = [];
+        let bytes = 0;
         for (let number = from; number <= to; number++) {
           const block = blocks.get(tx, number);
           if (block?.txHash === undefined) continue;
@@ -336,12 +340,19 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           const where = { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp };
           const objects = logObjects(block.txHash, receipt, where);
           receipt.logs.forEach((log, i) => {
-            if (matches(log.address, log.topics)) found.push(objects[i] as Record<string, unknown>);
+            if (!matches(log.address, log.topics)) return;
+            found.push(objects[i] as Record<string, unknown>);
+            bytes += LOG_JSON_BYTES + 2 * log.data.length;
           });
-          if (found.length > LOGS_RESULTS_MAX) {
-            throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results: narrow the block range or the filter`);
+          // The bounds are the request's: a batch of queries shares them (see RequestScope).
+          if (found.length > scope.logsRemaining) {
+            throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
+          }
+          if (bytes > scope.responseBytesRemaining) {
+            throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
           }
         }
+        scope.logsRemaining -= found.length;
         return found;
       });
     },

@@ -12,7 +12,7 @@ import { openChecker } from '../rpc/app-endpoints.js';
 import { authenticate } from '../rpc/authentication.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
-import { handleJsonRpc, type JsonRpcMethods } from './json-rpc.js';
+import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
 
 const POLICIES = ['user_cert', 'jwt'];
 
@@ -32,6 +32,8 @@ function writes(body: string): boolean {
 export interface EthereumEndpointOptions {
   methods: JsonRpcMethods;
   nowSeconds: () => number;
+  /** How each request is bounded in time and gives the event loop turns (see handleJsonRpc). */
+  turns?: JsonRpcTurns;
   /** On a backup, sends a request that writes to the primary and returns its answer. */
   forward?: (body: string) => Promise<string | undefined>;
 }
@@ -51,7 +53,7 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     admit(request);
     const body = fromUtf8(request.body);
     // Ethereum clients do not follow redirects on POST: a backup forwards writes to the primary.
-    const reply = !node.isPrimary && options.forward !== undefined && writes(body) ? await options.forward(body) : await handleJsonRpc(body, methods);
+    const reply = !node.isPrimary && options.forward !== undefined && writes(body) ? await options.forward(body) : await handleJsonRpc(body, methods, options.turns);
     // A request of notifications only has no answer.
     if (reply === undefined) return { status: 204 };
     return { body: reply, headers: { 'content-type': 'application/json' } };
@@ -61,7 +63,7 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     admit(request);
     const hash = request.query.get('hash');
     if (hash === null || !/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
-    const receipt = (await methods.eth_getTransactionReceipt!([hash])) as { cocoTransactionId?: string } | null;
+    const receipt = (await methods.eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
     if (receipt === null || receipt.cocoTransactionId === undefined) {
       throw new RpcError(404, 'TransactionPendingOrUnknown', `no committed Ethereum transaction ${hash} on this node; a receipt exists once it is Committed`);
     }

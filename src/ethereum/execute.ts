@@ -11,6 +11,7 @@ import { runTx, type RunTxResult } from '@ethereumjs/vm';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { encodeReceipt, encodeTransaction, type ReceiptRecord } from './ethereum-maps.js';
+import type { TimeAllowance } from './execution-budget.js';
 import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import { checkSenderAllowed } from './governed-accounts.js';
 import type { DecodedTransaction, SupportedTransaction } from './sender.js';
@@ -67,9 +68,10 @@ export function checkFunds(sender: Address, balance: bigint, cost: bigint): void
  * receipt and block to `kvTx`, and nothing anywhere else. Throws CocoError (AlreadyKnown, SenderFrozen,
  * SenderNotAllowed, GasLimitExceeded, IntrinsicGasTooLow, NonceTooLow, NonceTooHigh, SenderNotEoa, InsufficientFunds)
  * with nothing written when Ethereum would not include the transaction. The caller commits `kvTx`;
- * after a TransactionConflict it runs the transaction again in a new one.
+ * after a TransactionConflict it runs the transaction again in a new one. The run stops past the time
+ * limit, or past what is left of `allowance`.
  */
-export async function executeTransaction(kvTx: Transaction, decoded: DecodedTransaction, context: ExecutionContext): Promise<ExecutionResult> {
+export async function executeTransaction(kvTx: Transaction, decoded: DecodedTransaction, context: ExecutionContext, allowance?: TimeAllowance): Promise<ExecutionResult> {
   return context.run(kvTx, async ({ vm, state, pending, block }) => {
     const { tx, sender, hash } = decoded;
     const transactions = kvTx.map(context.maps.transactions);
@@ -97,5 +99,5 @@ export async function executeTransaction(kvTx: Transaction, decoded: DecodedTran
     kvTx.map(context.maps.receipts).set(hash, receiptBytes);
     const blockHash = context.blocks.append(kvTx, pending, hash, receiptBytes);
     return { hash, blockNumber: pending.number, blockHash, receipt, returnValue: result.execResult.returnValue, error: failure?.error };
-  });
+  }, allowance);
 }

@@ -44,6 +44,8 @@ export class ExecutionBudget {
 
   /** Runs `work` (one run of the VM) within the limit, or what is left of `allowance`; throws ExecutionTimeLimit past it. */
   async within<T>(work: () => Promise<T>, allowance?: TimeAllowance): Promise<T> {
+    // The clock is looked at every few thousand steps only: a spent allowance stops the run before it starts.
+    if (allowance !== undefined && allowance.remainingMs <= 0) this.#exceeded();
     const startMs = this.#nowMs();
     this.#deadlineMs = startMs + Math.min(this.#limitMs, allowance?.remainingMs ?? Infinity);
     this.#calls = 0;

@@ -3,10 +3,15 @@
 // invalid request, -32601 method not found, -32602 invalid params. Errors from the methods become
 // Ethereum's conventional answers: 3 "execution reverted" with the revert data, -32000 with the
 // message for every refusal (nonce too low, insufficient funds, ...), -32603 for a bug.
+// A request is bounded as a whole, however many elements it holds: its elements share one
+// execution time budget, one count of logs and one response size, and a batch gives the event loop
+// a turn between elements once they have worked for a slice.
 
 import { bytesToHex } from '@ethereumjs/util';
 import { CocoError } from '../errors.js';
-import { BATCH_REQUESTS_MAX } from './limits.js';
+import type { TimeAllowance } from './execution-budget.js';
+import { BATCH_REQUESTS_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
+import type { JobTurns } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
 
 export class JsonRpcError extends Error {
@@ -24,8 +29,23 @@ export class JsonRpcError extends Error {
 
 export type JsonRpcId = string | number | null;
 
+/** What the elements of one request share, so that a batch costs no more than one call can. */
+export interface RequestScope {
+  /** Execution time left to the request: EVM runs stop where it ends. */
+  readonly time: TimeAllowance;
+  /** Logs the request may still return. */
+  logsRemaining: number;
+  /** Bytes of response the request may still build. */
+  responseBytesRemaining: number;
+}
+
+/** The bounds of a new request, `requestTimeMs` its execution time. */
+export function requestScope(requestTimeMs = Infinity): RequestScope {
+  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX };
+}
+
 /** A method: its positional parameters in, its JSON result out (throws JsonRpcError or CocoError). */
-export type JsonRpcMethod = (params: unknown[]) => Promise<unknown>;
+export type JsonRpcMethod = (params: unknown[], scope: RequestScope) => Promise<unknown>;
 
 export type JsonRpcMethods = Readonly<Record<string, JsonRpcMethod>>;
 
@@ -36,6 +56,20 @@ interface ErrorObject {
 }
 
 type Response = { jsonrpc: '2.0'; id: JsonRpcId; result: unknown } | { jsonrpc: '2.0'; id: JsonRpcId; error: ErrorObject };
+
+/** How a node bounds each request in time; without, a request's time is not bounded and a batch never yields. */
+export interface JsonRpcTurns extends JobTurns {
+  /** Execution time one request may use in all, its elements together (ethereum.max_execution_time_ms). */
+  requestTimeMs: number;
+}
+
+/** Answers an element once the request's time is used up: as a timed-out EVM run, with nothing written. */
+function requestTimeout(requestTimeMs: number): JsonRpcError {
+  return new JsonRpcError(
+    -32000,
+    `execution timeout: this request's elements used up its ${requestTimeMs} ms (ethereum.max_execution_time_ms); nothing was written. Send fewer requests per batch`,
+  );
+}
 
 /** CocoError codes that mean the caller's parameters were wrong rather than refused by the chain. */
 const PARAMS_CODES: ReadonlySet<string> = new Set(['InvalidArgument']);
@@ -58,7 +92,7 @@ function isId(value: unknown): value is JsonRpcId {
 }
 
 /** Answers one request object; undefined for a notification. */
-async function answer(request: unknown, methods: JsonRpcMethods): Promise<Response | undefined> {
+async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestScope, requestTimeMs: number): Promise<Response | undefined> {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return failure(null, -32600, 'invalid request: expected an object like {"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}');
   }
@@ -77,7 +111,8 @@ async function answer(request: unknown, methods: JsonRpcMethods): Promise<Respon
     response = failure(replyId, -32601, `the method ${method} does not exist/is not available`);
   } else {
     try {
-      response = { jsonrpc: '2.0', id: replyId, result: (await handler(params ?? [])) ?? null };
+      if (scope.time.remainingMs <= 0) throw requestTimeout(requestTimeMs);
+      response = { jsonrpc: '2.0', id: replyId, result: (await handler(params ?? [], scope)) ?? null };
     } catch (error) {
       response = { jsonrpc: '2.0', id: replyId, error: errorObject(error) };
     }
@@ -85,29 +120,54 @@ async function answer(request: unknown, methods: JsonRpcMethods): Promise<Respon
   return notification ? undefined : response;
 }
 
+/** The JSON of `response`, or of an error once the request's response would pass RESPONSE_BYTES_MAX. */
+function serialize(response: Response, scope: RequestScope): string {
+  let json = JSON.stringify(response);
+  if (json.length > scope.responseBytesRemaining) {
+    // As geth's batch response limit: this element and every later one answer the error.
+    scope.responseBytesRemaining = 0;
+    json = JSON.stringify(failure(response.id, -32003, `response too large: a request's response holds at most ${RESPONSE_BYTES_MAX} bytes; split the batch or narrow the query`));
+  }
+  scope.responseBytesRemaining -= json.length;
+  return json;
+}
+
 /**
  * Answers a JSON-RPC request body: the response body, or undefined when there is nothing to send back
- * (notifications only). Batch elements run one after the other, in order.
+ * (notifications only). Batch elements run one after the other, in order, within the bounds of one
+ * request (see RequestScope), with turns of the event loop between them when `turns` is given.
  */
-export async function handleJsonRpc(body: string, methods: JsonRpcMethods): Promise<string | undefined> {
+export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns): Promise<string | undefined> {
   let request: unknown;
   try {
     request = JSON.parse(body);
   } catch (error) {
     return JSON.stringify(failure(null, -32700, `parse error: ${error instanceof Error ? error.message : String(error)}`));
   }
+  const requestTimeMs = turns?.requestTimeMs ?? Infinity;
+  const scope = requestScope(requestTimeMs);
   if (!Array.isArray(request)) {
-    const response = await answer(request, methods);
-    return response === undefined ? undefined : JSON.stringify(response);
+    const response = await answer(request, methods, scope, requestTimeMs);
+    return response === undefined ? undefined : serialize(response, scope);
   }
   if (request.length === 0) return JSON.stringify(failure(null, -32600, 'invalid request: empty batch'));
   if (request.length > BATCH_REQUESTS_MAX) {
     return JSON.stringify(failure(null, -32600, `invalid request: a batch holds at most ${BATCH_REQUESTS_MAX} requests, got ${request.length}`));
   }
-  const responses: Response[] = [];
+  const responses: string[] = [];
+  let usedMs = 0;
+  let sliceStartMs = turns?.nowMs() ?? 0;
   for (const element of request) {
-    const response = await answer(element, methods);
-    if (response !== undefined) responses.push(response);
+    if (turns !== undefined && turns.nowMs() - sliceStartMs >= turns.sliceMs) {
+      await turns.nextTurn();
+      sliceStartMs = turns.nowMs();
+    }
+    const startMs = turns?.nowMs() ?? 0;
+    // The EVM runs of an element take from what is left; the element's whole time is counted here.
+    scope.time.remainingMs = requestTimeMs - usedMs;
+    const response = await answer(element, methods, scope, requestTimeMs);
+    usedMs += (turns?.nowMs() ?? 0) - startMs;
+    if (response !== undefined) responses.push(serialize(response, scope));
   }
-  return responses.length === 0 ? undefined : JSON.stringify(responses);
+  return responses.length === 0 ? undefined : `[${responses.join(',')}]`;
 }

@@ -7,10 +7,13 @@ export const RAW_TRANSACTION_BYTES_MAX = 128 * 1024;
 /** Most requests in one JSON-RPC batch (ethers.js sends at most 100). */
 export const BATCH_REQUESTS_MAX = 1000;
 
+/** Largest response to one JSON-RPC request, a batch's elements together (geth's is 25 MB). */
+export const RESPONSE_BYTES_MAX = 10 * 1024 * 1024;
+
 /** Widest block range of one eth_getLogs query (one block holds one transaction). */
 export const LOGS_BLOCK_RANGE_MAX = 10_000;
 
-/** Most logs one eth_getLogs query returns before asking the caller to narrow it (Infura's figure). */
+/** Most logs one JSON-RPC request returns, its eth_getLogs queries together, before asking the caller to narrow them (Infura's figure). */
 export const LOGS_RESULTS_MAX = 10_000;
 
 /** Most blocks one eth_feeHistory query covers (geth's figure). */

@@ -80,6 +80,13 @@ test('runs that share an allowance stop once together they have used the limit; 
   assert.equal(allowance.remainingMs, 40);
   await assert.rejects(budget.within(steps(50), allowance), (error: unknown) => error instanceof CocoError && error.code === 'ExecutionTimeLimit');
   await budget.within(steps(50));
+  // A spent allowance stops a run before it starts, however short (the clock is looked at every few thousand steps).
+  let ran = false;
+  await assert.rejects(
+    budget.within(async () => (ran = true), { remainingMs: 0 }),
+    (error: unknown) => error instanceof CocoError && error.code === 'ExecutionTimeLimit',
+  );
+  assert.equal(ran, false);
   // Outside a run, the chain rules answer as before and never throw.
   nowMs += 1_000_000;
   for (let i = 0; i < 4096; i++) assert.equal(common.isActivatedEIP(1559), true);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
-import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
+import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
 import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
 import { MemoryBackend, VIEW, methodsFor } from './memory-backend.js';
@@ -103,6 +104,65 @@ describe('JSON-RPC 2.0 protocol', () => {
     const { methods } = await setup();
     assert.equal(await raw(methods, '{"jsonrpc":"2.0","method":"eth_chainId","params":[]}'), undefined);
     assert.equal(await raw(methods, '[{"jsonrpc":"2.0","method":"eth_chainId"}]'), undefined);
+  });
+});
+
+describe('a request is bounded as a whole, however many elements it holds', () => {
+  /** Methods that each take `costMs` of a fake clock, and a record of the elements run and the loop's turns. */
+  function fakeWork(requestTimeMs: number, costMs: number) {
+    const events: string[] = [];
+    let nowMs = 0;
+    const turns: JsonRpcTurns = { sliceMs: 4, requestTimeMs, nowMs: () => nowMs, nextTurn: async () => void events.push('turn') };
+    const methods: JsonRpcMethods = {
+      work: async ([name]) => {
+        events.push(String(name));
+        nowMs += costMs;
+        return name;
+      },
+    };
+    return { turns, methods, events };
+  }
+  const batch = (...names: string[]) => JSON.stringify(names.map((name, id) => ({ jsonrpc: '2.0', id, method: 'work', params: [name] })));
+
+  test('a batch gives the event loop a turn between elements once they have worked for a slice', async () => {
+    const { turns, methods, events } = fakeWork(1000, 3);
+    await handleJsonRpc(batch('a', 'b', 'c', 'd'), methods, turns);
+    // a and b use up the 4 ms slice: a turn before c; c and d use up the next one.
+    assert.deepEqual(events, ['a', 'b', 'turn', 'c', 'd']);
+  });
+
+  test("the elements share one execution time limit; those past it answer as a timed-out call, without running", async () => {
+    const { turns, methods, events } = fakeWork(10, 4);
+    const replies = JSON.parse((await handleJsonRpc(batch('a', 'b', 'c', 'd'), methods, turns)) as string) as Reply[];
+    assert.deepEqual(replies.map((reply) => reply.result ?? reply.error?.code), ['a', 'b', 'c', -32000]);
+    assert.match(replies[3]?.error?.message ?? '', /^execution timeout: this request's elements used up its 10 ms/);
+    assert.deepEqual(events.filter((event) => event !== 'turn'), ['a', 'b', 'c']);
+  });
+
+  test('the elements share one response size; past it, the element and those after it answer -32003', async () => {
+    const big = 'x'.repeat(RESPONSE_BYTES_MAX / 4);
+    const methods: JsonRpcMethods = { big: async () => big, small: async () => 'small' };
+    const body = JSON.stringify(['big', 'big', 'big', 'big', 'small'].map((method, id) => ({ jsonrpc: '2.0', id, method })));
+    const replies = JSON.parse((await handleJsonRpc(body, methods)) as string) as Reply[];
+    assert.deepEqual(replies.map((reply) => (reply.error === undefined ? 'ok' : reply.error.code)), ['ok', 'ok', 'ok', -32003, -32003]);
+    assert.deepEqual(replies.map((reply) => reply.id), [0, 1, 2, 3, 4]);
+  });
+
+  test("eth_getLogs counts its logs and their bytes against the request's", async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, { data: ethers.concat([contracts().Token.bytecode, token.encodeDeploy(['T', 'T', 1000n])]) });
+    await sendRaw(chain, methods, alice, { to: ((await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string }).contractAddress, data: token.encodeFunctionData('transfer', [bob.address, 1n]) });
+    const filter = { fromBlock: '0x0', toBlock: 'latest' };
+    const scope = requestScope();
+    assert.equal(((await methods.eth_getLogs!([filter], scope)) as unknown[]).length, 2);
+    assert.equal(scope.logsRemaining, LOGS_RESULTS_MAX - 2);
+    scope.logsRemaining = 3;
+    await methods.eth_getLogs!([filter], scope);
+    await assert.rejects(methods.eth_getLogs!([filter], scope), (error: Error & { code?: number }) => error.code === -32005 && /more than 10000 results/.test(error.message));
+    await assert.rejects(
+      methods.eth_getLogs!([filter], { ...requestScope(), responseBytesRemaining: 1000 }),
+      (error: Error & { code?: number }) => error.code === -32005 && /bytes of logs/.test(error.message),
+    );
   });
 });
 
