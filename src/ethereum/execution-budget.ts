@@ -57,6 +57,11 @@ export class ExecutionBudget {
     }
   }
 
+  /** Throws ExecutionTimeLimit when `estimateMs` more of the run in progress would pass its limit (see precompile-time.ts). */
+  ensure(estimateMs: number): void {
+    if (this.#nowMs() + estimateMs > this.#deadlineMs) this.#exceeded();
+  }
+
   #exceeded(): never {
     throw new CocoError(
       'ExecutionTimeLimit',

@@ -13,6 +13,7 @@ import { Blocks, type PendingBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
 import { createChainCommon, keepEipAnswers } from './chain-rules.js';
 import { OneAtATime } from './one-at-a-time.js';
+import { timedPrecompiles } from './precompile-time.js';
 import { ADDRESS_BYTES, ethereumMaps, type EthereumMaps } from './ethereum-maps.js';
 import { KvStateManager } from './kv-state-manager.js';
 import { BLOCK_GAS_LIMIT_DEFAULT } from './limits.js';
@@ -102,7 +103,11 @@ export class ExecutionContext {
   /** One run at a time: the VM and its state manager serve one KV transaction. */
   readonly #runs = new OneAtATime();
 
-  private constructor(config: FullConfig, common: Common, parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks }) {
+  private constructor(
+    config: FullConfig,
+    common: Common,
+    parts: { vm: VM; state: KvStateManager; blockHashes: BlockHashes; blocks: Blocks; budget: ExecutionBudget | undefined },
+  ) {
     this.chainId = config.chainId;
     this.blockGasLimit = config.blockGasLimit;
     this.coinbase = new Address(config.coinbase);
@@ -113,8 +118,7 @@ export class ExecutionContext {
     this.#vm = parts.vm;
     this.#state = parts.state;
     this.#blockHashes = parts.blockHashes;
-    const { timeLimit } = config;
-    this.#budget = timeLimit === undefined ? undefined : new ExecutionBudget(parts.vm.common, timeLimit.monotonicMs, timeLimit.maxExecutionMs);
+    this.#budget = parts.budget;
     this.#block = createBlock(
       { header: { number: 1n, gasLimit: this.blockGasLimit, baseFeePerGas: 0n, coinbase: this.coinbase } },
       { common: parts.vm.common, freeze: false },
@@ -141,9 +145,15 @@ export class ExecutionContext {
     const state = new KvStateManager(maps);
     const blockHashes = new BlockHashes(blocks);
     // The VM adds its parameters to the Common it gets: give it its own.
-    const vm = await createVM({ common: common.copy(), stateManager: state, blockchain: blockHashes });
+    const vmCommon = common.copy();
+    const { timeLimit } = full;
+    let budget: ExecutionBudget | undefined;
+    const customPrecompiles = timeLimit === undefined ? [] : timedPrecompiles(vmCommon, (estimateMs) => budget?.ensure(estimateMs));
+    const vm = await createVM({ common: vmCommon, stateManager: state, blockchain: blockHashes, evmOpts: { customPrecompiles } });
     keepEipAnswers(vm.common);
-    return new ExecutionContext(full, common, { vm, state, blockHashes, blocks });
+    // After keepEipAnswers: the budget counts the questions its cache answers too.
+    if (timeLimit !== undefined) budget = new ExecutionBudget(vm.common, timeLimit.monotonicMs, timeLimit.maxExecutionMs);
+    return new ExecutionContext(full, common, { vm, state, blockHashes, blocks, budget });
   }
 
   /** The highest gas limit a transaction may have: the block gas limit, within Osaka's per-transaction cap. */

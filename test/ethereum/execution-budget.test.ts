@@ -1,6 +1,7 @@
 // The EVM time limit: a run that loops past it stops with ExecutionTimeLimit and writes nothing,
 // whether a transaction, an eth_call or an eth_estimateGas; the VM then serves the next run as
-// before; runs within the limit are untouched; a bad limit is refused.
+// before; runs within the limit are untouched; a bad limit is refused; an expensive precompile
+// estimated to pass the limit is refused before it runs.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -90,4 +91,29 @@ test('runs that share an allowance stop once together they have used the limit; 
   // Outside a run, the chain rules answer as before and never throw.
   nowMs += 1_000_000;
   for (let i = 0; i < 4096; i++) assert.equal(common.isActivatedEIP(1559), true);
+});
+
+test('an expensive precompile whose estimated time passes what is left of the limit fails the run before it starts', async () => {
+  // The clock stands still: only the precompiles' estimates from their input can stop these runs.
+  const chain = await TestChain.create({ timeLimit: { maxExecutionMs: LIMIT_MS, monotonicMs: () => 0 } });
+  await chain.fund(alice.address, ETHER);
+  const precompile = (address: number) => bytes(ethers.zeroPadValue(ethers.toBeHex(address), 20));
+  const blake2f = (rounds: number) => bytes(ethers.concat([ethers.toBeHex(rounds, 4), new Uint8Array(208), '0x01']));
+  const tooLong: Array<[number, Uint8Array]> = [
+    [0x08, new Uint8Array(5 * 192)], // BN254 pairing, 5 pairs
+    [0x09, blake2f(100_000)],
+    [0x0c, new Uint8Array(7 * 160)], // BLS G1 MSM, 7 pairs
+    [0x0e, new Uint8Array(3 * 288)], // BLS G2 MSM, 3 pairs
+    [0x0f, new Uint8Array(5 * 384)], // BLS pairing, 5 pairs
+  ];
+  for (const [address, data] of tooLong) {
+    await assert.rejects(chain.read((tx) => call(tx, { to: precompile(address), data }, chain.context)), isTimeLimit, `precompile ${address}`);
+  }
+  const short = await chain.read((tx) => call(tx, { to: precompile(0x09), data: blake2f(12) }, chain.context));
+  assert.equal(short.status, 1, 'a short precompile call runs');
+
+  const nonce = chain.nonceOf(alice.address);
+  const [, g2msm] = tooLong[3]!;
+  await assert.rejects(chain.send(alice, { to: ethers.hexlify(precompile(0x0e)), data: ethers.hexlify(g2msm) }), isTimeLimit);
+  assert.equal(chain.nonceOf(alice.address), nonce, 'the refused transaction spent no nonce');
 });
