@@ -170,8 +170,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
   function logMatcher(filter: Record<string, unknown>): (address: Uint8Array, topics: Uint8Array[]) => boolean {
     const addressField = filter.address;
+    // As geth: an empty list, like an absent field, matches any address (or any topic at a position).
     const addresses =
-      addressField === undefined || addressField === null
+      addressField === undefined || addressField === null || (Array.isArray(addressField) && addressField.length === 0)
         ? undefined
         : new Set((Array.isArray(addressField) ? addressField : [addressField]).map((a, i) => data(parseAddress(a, `filter.address[${i}]`))));
     const topicsField = filter.topics ?? [];
@@ -179,7 +180,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     const positions = topicsField.map((position, i) => {
       if (position === null) return undefined;
       const alternatives = Array.isArray(position) ? position : [position];
-      if (alternatives.includes(null)) return undefined;
+      if (alternatives.length === 0 || alternatives.includes(null)) return undefined;
       return new Set(alternatives.map((topic, j) => data(parseHash(topic, `filter.topics[${i}][${j}]`))));
     });
     return (address, topics) =>
@@ -323,8 +324,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           from = to = number;
         } else {
           const last = latest(tx);
-          from = resolveBlock(tx, parseBlockSelector(fields.fromBlock, 'filter.fromBlock')) ?? last + 1n;
-          to = resolveBlock(tx, parseBlockSelector(fields.toBlock, 'filter.toBlock')) ?? last;
+          const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
+          const toSelector = parseBlockSelector(fields.toBlock, 'filter.toBlock');
+          if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
+            throw new JsonRpcError(-32000, 'invalid block range params');
+          }
+          from = resolveBlock(tx, fromSelector) ?? last + 1n;
+          to = resolveBlock(tx, toSelector) ?? last;
           // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
           if (from > to) return [];
         }

@@ -306,6 +306,9 @@ describe('Ethereum methods', () => {
     assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', address: bob.address }), []);
     assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x10' }), [], 'a range past the latest block is empty');
     assert.equal((await rpcError(methods, 'eth_getLogs', { topics: ['0x12'] })).code, -32602);
+    // As geth: an empty list is a wildcard, and a range of two numbers in reverse order is an error.
+    assert.equal(((await rpc(methods, 'eth_getLogs', { fromBlock: '0x0', address: [], topics: [[], null] })) as unknown[]).length, 3);
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x3', toBlock: '0x2' }), { code: -32000, message: 'invalid block range params' });
     const receipt = (await rpc(methods, 'eth_getTransactionReceipt', all[1]?.transactionHash)) as { logsBloom: string };
     const bloom = BigInt(receipt.logsBloom);
     assert.notEqual(bloom, 0n);
