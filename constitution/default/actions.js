@@ -652,6 +652,8 @@ export const actions = new Map([
   ["set_constitution", {
     validate(args) {
       checkArgs(args, { constitution: nonEmptyString });
+      // As CCF 7.x: a constitution that cannot run would leave no way to replace it.
+      ccf.gov.validateConstitution(args.constitution);
     },
     apply(args) {
       // The host marks the other open proposals Dropped: they were validated under the old rules.

@@ -25,4 +25,6 @@ export interface ConstitutionRunner {
   vote(tx: Transaction, ballot: string, proposal: string, proposerId: string): boolean;
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown;
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void;
+  /** Throws, saying why, if `constitution` cannot run: it throws at load or lacks an export. */
+  checkConstitution(tx: Transaction, constitution: string): void;
 }

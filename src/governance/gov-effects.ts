@@ -13,6 +13,7 @@ import type { JsGlobalInstaller, JsGlobalScope } from '../js/interpreter.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, encodeJson, readServiceInfo, SINGLETON, Tables } from './builtin-tables.js';
+import type { ScriptChecker } from './script-checker.js';
 
 /** The node's side of the effects. */
 export interface GovernanceHost {
@@ -180,10 +181,12 @@ function removeJwtKeys(tx: Transaction, issuer: string): void {
   }
 }
 
-export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope) => {
+/** The governance globals; `checker` checks constitutions before they are installed. */
+export const governanceEffects = (checker: ScriptChecker): JsGlobalInstaller => (scope: JsGlobalScope) => {
   const { vm, ccf } = scope;
   const node = vm.newObject();
   const network = vm.newObject();
+  const gov = vm.newObject();
   try {
     scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
       const host = applyHost(env);
@@ -249,8 +252,15 @@ export const installGovernanceEffects: JsGlobalInstaller = (scope: JsGlobalScope
       applyHost(env);
       return undefined;
     });
+    // Any call may use it: CCF's set_constitution calls it in its validate.
+    scope.defineFunction(gov, 'validateConstitution', (env, args) => {
+      checker.checkConstitution(stringArg(args, 0, 'constitution'), env);
+      return undefined;
+    });
+    vm.setProp(ccf, 'gov', gov);
   } finally {
     node.dispose();
     network.dispose();
+    gov.dispose();
   }
 };

@@ -13,7 +13,8 @@ import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
-import { installGovernanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
+import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
+import { ScriptChecker } from './script-checker.js';
 
 const CONSTITUTION_MODULE = '/constitution.js';
 const BALLOT_MODULE = '/ballot.js';
@@ -24,6 +25,7 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   private constructor(
     private readonly constitutionInterpreter: JsInterpreter,
     private readonly ballotInterpreter: JsInterpreter,
+    private readonly checker: ScriptChecker,
     private readonly host: JsHost,
     private readonly governanceHost: GovernanceHost,
   ) {}
@@ -31,11 +33,12 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   /** `maxExecutionTimeMs`: how long one script may run (the default limit when absent). */
   static async create(host: JsHost, governanceHost: GovernanceHost, options: { maxExecutionTimeMs?: number } = {}): Promise<JsConstitutionRunner> {
     const limits = options.maxExecutionTimeMs === undefined ? {} : { limits: { maxExecutionTimeMs: options.maxExecutionTimeMs } };
+    const checker = await ScriptChecker.create(limits.limits);
     const [constitution, ballots] = await Promise.all([
-      JsInterpreter.create({ installers: [installGovernanceEffects], ...limits }),
+      JsInterpreter.create({ installers: [governanceEffects(checker)], ...limits }),
       JsInterpreter.create({ ...limits }),
     ]);
-    return new JsConstitutionRunner(constitution, ballots, host, governanceHost);
+    return new JsConstitutionRunner(constitution, ballots, checker, host, governanceHost);
   }
 
   private env(tx: Transaction, kvContext: CallEnv['kvContext'], extension?: ApplyExtension): CallEnv {
@@ -73,9 +76,14 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     this.callConstitution(constitution, 'apply', [proposal, proposalId], this.env(tx, 'governance-apply', { kind: 'apply', host: this.governanceHost }));
   }
 
+  checkConstitution(tx: Transaction, constitution: string): void {
+    this.checker.checkConstitution(constitution, this.env(tx, 'governance-readonly'));
+  }
+
   dispose(): void {
     this.constitutionInterpreter.dispose();
     this.ballotInterpreter.dispose();
+    this.checker.dispose();
   }
 }
 

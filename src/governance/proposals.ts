@@ -248,6 +248,10 @@ export class Governance {
     if (info.state === 'Accepted') {
       try {
         this.runner.apply(tx, constitution, proposal, proposalId);
+        // Whatever the constitution checked: one that cannot run would fail every later
+        // proposal, the one restoring the old constitution included.
+        const installed = this.constitution(tx);
+        if (installed !== constitution) this.runner.checkConstitution(tx, installed);
         if (changesSemantics(proposal)) this.dropOtherOpenProposals(tx, proposalId);
       } catch (error) {
         const failure = failureOf(error);

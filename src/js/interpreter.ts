@@ -206,6 +206,14 @@ export class JsInterpreter {
     });
   }
 
+  /**
+   * Evaluates module `moduleName` (if no call did yet) and checks that it exports a function under
+   * each of `exportNames`; fails as `call` would, without calling any of them.
+   */
+  checkExports(moduleName: string, exportNames: readonly string[], env: CallEnv): void {
+    for (const exportName of exportNames) this.#run(env, moduleName, exportName, () => undefined);
+  }
+
   memoryUsage(): JsMemoryUsage {
     const sandbox = this.#loadedSandbox();
     const usage = sandbox.runtime.computeMemoryUsage();

@@ -192,6 +192,12 @@ class Host {
     setJwtPublicSigningKeys: this.#effect('setJwtPublicSigningKeys'),
     removeJwtPublicSigningKeys: this.#effect('removeJwtPublicSigningKeys'),
     refreshAppBytecodeCache: this.#effect('refreshAppBytecodeCache'),
+    gov: {
+      // The real check loads the source in QuickJS (test/governance/governance.test.ts covers it).
+      validateConstitution: (source: unknown): void => {
+        if (typeof source !== 'string') throw new TypeError('the constitution must be a string');
+      },
+    },
   };
 
   seedJson(table: string, key: string | Uint8Array, value: unknown): void {

@@ -20,6 +20,9 @@ import { startInProcessNode, type InProcessNode } from '../support/in-process-no
 import { TestHost } from '../js/js-test-host.js';
 import { RECOVERY_SHARES_MAP } from '../../src/governance/recovery-shares.js';
 import { realChunks } from '../support/real-ledgers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../support/paths.js';
 
 const CONSTITUTION_BASE = `
 export function validate(input) { const p = JSON.parse(input); return { valid: Array.isArray(p.actions), description: "needs actions" }; }
@@ -171,4 +174,84 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
   assert.ok(before, 'the opening issued member0 a share');
   assert.equal(pass([{ name: 'trigger_recovery_shares_refresh' }]), 'Accepted');
   assert.notEqual(sharesOf().encrypted_shares[memberId], before);
+});
+
+/** Coco's default constitution with the sandbox's resolve: every proposal passes at once. */
+function sandboxConstitution(): string {
+  const files = ['default/actions.js', 'default/validate.js', 'sandbox/resolve.js', 'default/apply.js'];
+  return files.map((file) => readFileSync(join(repoRoot, 'constitution', file), 'utf8')).join('\n');
+}
+
+/** Proposes `actions` as member0; the proposal, or the error that discarded its transaction. */
+function proposeActions(setup: Awaited<ReturnType<typeof setUp>>, actions: unknown[]) {
+  const { instance, governance, createdAt } = setup;
+  return instance.node.execute((tx) => {
+    const identity = authenticateMemberCose(tx, sign(instance, 'proposal', JSON.stringify({ actions }), createdAt.value++), { msgType: 'proposal', requireActive: true });
+    return { result: governance.create(tx, identity, instance.node.merkleRoot()), applyWrites: true };
+  }).result;
+}
+
+/** The reason of a failed proposal, from the error that discarded its transaction. */
+function failureReason(error: CocoError): string {
+  return (JSON.parse(error.message) as { reason: string }).reason;
+}
+
+function storedConstitution(instance: InProcessNode): string {
+  return instance.node.execute((tx) => ({ result: JSON.parse(fromUtf8(tx.map(Tables.constitution).get(new Uint8Array(8))!)) as string, applyWrites: false })).result;
+}
+
+const UNUSABLE_CONSTITUTIONS = [
+  ['throws at load', (c: string) => `throw new Error("constitution refuses to load");\n${c}`, /constitution refuses to load/],
+  ['does not parse', (c: string) => `${c}\nexport function (`, /SyntaxError/],
+  ['lacks validate', (c: string) => c.replace('export function validate(', 'function validate_disabled('), /no export "validate"/],
+  ['lacks resolve', (c: string) => c.replace('export function resolve(', 'function resolve_disabled('), /no export "resolve"/],
+  ['exports apply as no function', (c: string) => c.replace('export function apply(', 'export const apply = 1; function apply_disabled('), /"apply" .* is a number, not a function/],
+] as const;
+
+for (const [what, spoil, reason] of UNUSABLE_CONSTITUTIONS) {
+  test(`set_constitution refuses a constitution that ${what}, and governance keeps working`, async (t) => {
+    const setup = await setUp(sandboxConstitution());
+    t.after(async () => {
+      setup.runner.dispose();
+      await setup.instance.close();
+    });
+    const good = storedConstitution(setup.instance);
+    const bad = spoil(good);
+    assert.notEqual(bad, good);
+    // The default constitution's validate refuses it (ccf.gov.validateConstitution).
+    assert.throws(
+      () => proposeActions(setup, [{ name: 'set_constitution', args: { constitution: bad } }]),
+      (e: unknown) => e instanceof CocoError && e.code === 'ProposalFailedToValidate' && /the constitution cannot run/.test(e.message) && reason.test(e.message),
+    );
+    assert.equal(storedConstitution(setup.instance), good);
+    assert.equal(proposeActions(setup, []).proposalState, 'Accepted');
+  });
+}
+
+test('the host refuses at apply a constitution that cannot run, even from a constitution that does not check it', async (t) => {
+  const setConstitution = `
+export function validate() { return { valid: true, description: "" }; }
+export function resolve() { return "Accepted"; }
+export function apply(proposal) {
+  const { constitution } = JSON.parse(proposal).actions[0].args;
+  ccf.kv["public:ccf.gov.constitution"].set(new ArrayBuffer(8), ccf.jsonCompatibleToBuf(constitution));
+}`;
+  const setup = await setUp(setConstitution);
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  for (const [what, spoil, reason] of UNUSABLE_CONSTITUTIONS) {
+    const before = setup.instance.node.lastTxId.seqno;
+    assert.throws(
+      () => proposeActions(setup, [{ name: 'set_constitution', args: { constitution: spoil(setConstitution) } }]),
+      (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && /^Failed to apply\(\): the constitution cannot run/.test(failureReason(e)) && reason.test(failureReason(e)),
+      what,
+    );
+    assert.equal(setup.instance.node.lastTxId.seqno, before, `${what}: no transaction was written`);
+    assert.equal(storedConstitution(setup.instance), setConstitution);
+  }
+  const next = `${setConstitution}\n// the next one`;
+  assert.equal(proposeActions(setup, [{ name: 'set_constitution', args: { constitution: next } }]).proposalState, 'Accepted');
+  assert.equal(storedConstitution(setup.instance), next);
 });
