@@ -8,6 +8,7 @@ import { fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
 import type { KeyPair } from '../crypto/signing.js';
+import { readAppFromKv } from '../js/app-bundle.js';
 import type { CallEnv } from '../js/call-env.js';
 import type { JsGlobalInstaller, JsGlobalScope } from '../js/interpreter.js';
 import type { JsValue } from '../js/js-value.js';
@@ -181,7 +182,7 @@ function removeJwtKeys(tx: Transaction, issuer: string): void {
   }
 }
 
-/** The governance globals; `checker` checks constitutions before they are installed. */
+/** The governance globals; `checker` checks constitutions and apps before they are installed. */
 export const governanceEffects = (checker: ScriptChecker): JsGlobalInstaller => (scope: JsGlobalScope) => {
   const { vm, ccf } = scope;
   const node = vm.newObject();
@@ -247,9 +248,11 @@ export const governanceEffects = (checker: ScriptChecker): JsGlobalInstaller => 
       removeJwtKeys(env.tx, stringArg(args, 0, 'issuer'));
       return undefined;
     });
-    // Coco keeps no bytecode cache: modules compile when an interpreter loads them.
+    // Coco keeps no bytecode cache (modules compile when an interpreter loads them), but as in CCF
+    // an app that does not compile fails the proposal instead of replacing the working one.
     scope.defineFunction(ccf, 'refreshAppBytecodeCache', (env) => {
       applyHost(env);
+      checker.checkAppModules(readAppFromKv(env.tx).modules);
       return undefined;
     });
     // Any call may use it: CCF's set_constitution calls it in its validate.

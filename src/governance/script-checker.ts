@@ -1,7 +1,7 @@
 // Checks the scripts a proposal is about to install, in an interpreter of their own, before the
 // transaction commits: a constitution must evaluate and export `validate`, `resolve` and `apply`
-// as functions. One that cannot run, once installed, would fail every later proposal, the one
-// restoring the old constitution included: governance would be lost for good.
+// as functions, and every module of a JS app must compile. A script that cannot run, once
+// installed, would fail every later proposal (governance lost) or every request (app lost).
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
@@ -26,6 +26,19 @@ export class ScriptChecker {
     } catch (error) {
       if (error instanceof CocoError && error.code.startsWith('Js')) {
         throw new CocoError('InvalidConstitution', `the constitution cannot run, so it is refused: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** CocoError 'InvalidAppBundle' naming the first of `modules` (name -> source) that does not compile. */
+  checkAppModules(modules: ReadonlyMap<string, string>): void {
+    try {
+      this.interpreter.load(modules);
+      this.interpreter.compileModules();
+    } catch (error) {
+      if (error instanceof CocoError && error.code.startsWith('Js')) {
+        throw new CocoError('InvalidAppBundle', `Failed to refresh bytecode: ${error.message}`, { cause: error });
       }
       throw error;
     }

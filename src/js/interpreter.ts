@@ -73,6 +73,9 @@ const INLINE_BODY_BYTES_MAX = 64 * 1024;
 /** Strings kept in a sandbox for calls to share (see Sandbox.sharedString), and the longest kept. */
 const SHARED_STRINGS_MAX = 64;
 const SHARED_STRING_CHARS_MAX = 2048;
+/** A module no app can name (app names start with "/") that throws, for `compileModules`. */
+const COMPILE_STOP_MODULE = '<coco:compile-stop>';
+const COMPILE_STOP_MESSAGE = 'coco: compiled, not evaluated';
 
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;
@@ -214,6 +217,14 @@ export class JsInterpreter {
     for (const exportName of exportNames) this.#run(env, moduleName, exportName, () => undefined);
   }
 
+  /**
+   * Parses every loaded module without linking or evaluating any; JsModuleError names the first
+   * module that does not compile and why.
+   */
+  compileModules(): void {
+    this.#loadedSandbox().compileModules();
+  }
+
   memoryUsage(): JsMemoryUsage {
     const sandbox = this.#loadedSandbox();
     const usage = sandbox.runtime.computeMemoryUsage();
@@ -340,7 +351,10 @@ class Sandbox implements GlobalsSession {
       this.runtime.setMaxStackSize(this.stackBytes);
       this.runtime.setInterruptHandler(() => this.#shouldInterrupt());
       this.runtime.setModuleLoader(
-        (name) => this.#modules.get(name) ?? { error: new Error(this.#unresolved.get(name) ?? `module "${name}" is not in the app bundle`) },
+        (name) =>
+          name === COMPILE_STOP_MODULE
+            ? `throw ${JSON.stringify(COMPILE_STOP_MESSAGE)};`
+            : this.#modules.get(name) ?? { error: new Error(this.#unresolved.get(name) ?? `module "${name}" is not in the app bundle`) },
         (importer, specifier) => this.#resolve(importer, specifier),
       );
       this.vm = this.runtime.newContext();
@@ -401,6 +415,40 @@ class Sandbox implements GlobalsSession {
     }
     this.#functions.set(key, fn);
     return fn;
+  }
+
+  /**
+   * QuickJS frees a module compiled without evaluation badly (its runtime then aborts on dispose),
+   * so each module is linked behind a module that throws: QuickJS parses and links the whole
+   * graph before it evaluates any of it, and the throw stops evaluation before any app code runs.
+   */
+  compileModules(): void {
+    for (const moduleName of this.#modules.keys()) {
+      const entry = `import ${JSON.stringify(COMPILE_STOP_MODULE)}; import ${JSON.stringify(moduleName)};`;
+      let evaluated: ReturnType<QuickJSContext['evalCode']>;
+      try {
+        evaluated = this.vm.evalCode(entry, `<coco:compile:${moduleName}>`, { type: 'module' });
+      } catch (error) {
+        this.#markBroken(error);
+        throw error;
+      }
+      let details: JsErrorDetails;
+      if (evaluated.error !== undefined) {
+        details = this.#sandboxFailure(evaluated.error).details;
+      } else {
+        try {
+          this.#settled(evaluated.value).dispose();
+          invariant(false, 'the compile stop module throws before any app module runs');
+        } catch (error) {
+          if (!(error instanceof SandboxFailure)) throw error;
+          details = error.details;
+        }
+      }
+      if (details.message === COMPILE_STOP_MESSAGE) continue;
+      const where = details.stack?.match(/at (\/\S*:\d+(?::\d+)?)/)?.[1];
+      const shown = details.name === '' ? details.message : `${details.name}: ${details.message}`;
+      throw new CocoError('JsModuleError', `module "${moduleName}" does not compile: ${shown}${where === undefined ? '' : ` at ${where}`}`);
+    }
   }
 
   /** Calls `fn` with `args`; a JS exception becomes a SandboxFailure, the result is the caller's. */
@@ -531,6 +579,7 @@ class Sandbox implements GlobalsSession {
    * too (QuickJS drops errors returned here) and the loader then fails with the message kept.
    */
   #resolve(importer: string, specifier: string): string {
+    if (specifier === COMPILE_STOP_MODULE) return specifier;
     const name = resolveModuleName(importer.startsWith('/') ? importer : '/', specifier);
     if (!this.#modules.has(name) && !this.#unresolved.has(name)) {
       const from = importer.startsWith('/') ? ` imported by "${importer}"` : '';

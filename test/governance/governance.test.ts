@@ -255,3 +255,29 @@ export function apply(proposal) {
   assert.equal(proposeActions(setup, [{ name: 'set_constitution', args: { constitution: next } }]).proposalState, 'Accepted');
   assert.equal(storedConstitution(setup.instance), next);
 });
+
+test('set_js_app refuses an app with a module that does not compile, naming it, and keeps the app installed', async (t) => {
+  const setup = await setUp(sandboxConstitution());
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const endpoint = { js_module: 'app.js', js_function: 'hello', authn_policies: [], mode: 'readonly', forwarding_required: 'never' };
+  const app = (modules: { name: string; module: string }[]) => [{ name: 'set_js_app', args: { bundle: { metadata: { endpoints: { '/hello': { get: endpoint } } }, modules } } }];
+  const installed = () => setup.instance.node.execute((tx) => ({ result: tx.map(Tables.modules).get(utf8('/app.js')), applyWrites: false })).result;
+  const working = 'import { greeting } from "./lib.js";\nexport function hello() { return { body: greeting }; }';
+  // Module top levels do not run while compiling: this one would throw.
+  assert.equal(proposeActions(setup, app([{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = "hi";\nthrow new Error("ran");' }])).proposalState, 'Accepted');
+  for (const [what, modules, reason] of [
+    ['a syntax error', [{ name: 'app.js', module: 'export function hello() {\n  return 1 +;\n}' }], /module "\/app.js" does not compile: SyntaxError: .* at \/app.js:2/],
+    ['a syntax error in an imported module', [{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = ;' }], /SyntaxError: .* at \/lib.js:1/],
+    ['an import that is not in the bundle', [{ name: 'app.js', module: working }], /"\/lib.js", which is not in the app bundle/],
+  ] as const) {
+    assert.throws(
+      () => proposeActions(setup, app([...modules])),
+      (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && /Failed to refresh bytecode/.test(failureReason(e)) && reason.test(failureReason(e)),
+      what,
+    );
+    assert.equal(fromUtf8(installed()!), working, `${what}: the working app stays`);
+  }
+});
