@@ -94,9 +94,10 @@ function signRequest(input: Signer & { content: Uint8Array }, headers: [string, 
   return signCoseSign1({ privateKey: input.signerKeyPem, protectedHeader, payload: input.content });
 }
 
-function createdAtSeconds(createdAt: number): number {
+/** A CBOR integer, as the service requires: cbor-x writes a number above 2^32 - 1 as a float. */
+function createdAtSeconds(createdAt: number): number | bigint {
   if (!Number.isSafeInteger(createdAt) || createdAt < 0 || createdAt > CREATED_AT_SECONDS_MAX) {
     throw new CocoError('InvalidArgument', `createdAt must be whole seconds since the epoch in 0..${CREATED_AT_SECONDS_MAX}, got ${createdAt}`);
   }
-  return createdAt;
+  return createdAt > 0xffff_ffff ? BigInt(createdAt) : createdAt;
 }

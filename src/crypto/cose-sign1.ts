@@ -48,17 +48,22 @@ export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   }
 }
 
-export function decodeCoseSign1(bytes: Uint8Array): CoseSign1 {
+/** `requireTag`: refuse an untagged COSE_Sign1, as CCF does for signed requests. */
+export function decodeCoseSign1(bytes: Uint8Array, options: { requireTag?: boolean } = {}): CoseSign1 {
   let message = decodeCbor(bytes, 'message');
   if (message instanceof Tag) {
     if (message.tag !== COSE_SIGN1_TAG) fail(`expected CBOR tag ${COSE_SIGN1_TAG}, got ${message.tag}`);
     message = message.value;
+  } else if (options.requireTag === true) {
+    fail(`COSE_Sign1 is not tagged: the message must carry CBOR tag ${COSE_SIGN1_TAG}`);
   }
   if (!Array.isArray(message) || message.length !== 4) fail('expected an array of 4 items');
   const [protectedValue, unprotectedValue, payloadValue, signatureValue] = message as unknown[];
   const protectedBytes = asBytes(protectedValue, 'protected header');
   const protectedHeader = protectedBytes.length === 0 ? new Map() : decodeCbor(protectedBytes, 'protected header');
   if (!(protectedHeader instanceof Map)) fail('protected header must be a map');
+  // Decoding keeps the last of repeated labels; RFC 9052 wants them unique, and CCF refuses them.
+  if (protectedBytes.length > 0) protectedHeaderValues(protectedBytes);
   if (!(unprotectedValue instanceof Map)) fail('unprotected header must be a map');
   const payload = payloadValue === null || payloadValue === undefined ? undefined : asBytes(payloadValue, 'payload');
   return {
@@ -68,6 +73,71 @@ export function decodeCoseSign1(bytes: Uint8Array): CoseSign1 {
     payload,
     signature: asBytes(signatureValue, 'signature'),
   };
+}
+
+/** A CBOR item's initial byte and argument at `offset`; `argument` undefined for indefinite length. */
+function readHead(bytes: Uint8Array, offset: number): { major: number; argument: number | undefined; end: number } {
+  const initial = bytes[offset];
+  if (initial === undefined) fail('CBOR item runs past the end');
+  const major = initial >> 5;
+  const info = initial & 0x1f;
+  if (info < 24) return { major, argument: info, end: offset + 1 };
+  if (info === 31) return { major, argument: undefined, end: offset + 1 };
+  if (info > 27) fail(`reserved CBOR additional information ${info}`);
+  const size = 1 << (info - 24);
+  if (offset + 1 + size > bytes.length) fail('CBOR item runs past the end');
+  let argument = 0;
+  for (let i = 0; i < size; i++) argument = argument * 256 + bytes[offset + 1 + i]!;
+  return { major, argument, end: offset + 1 + size };
+}
+
+/** The offset just past the CBOR item at `offset`. */
+function itemEnd(bytes: Uint8Array, offset: number): number {
+  const { major, argument, end } = readHead(bytes, offset);
+  if (major === 0 || major === 1 || major === 7) return end;
+  if (major === 6) return itemEnd(bytes, end);
+  if (argument === undefined) {
+    let at = end;
+    while (bytes[at] !== 0xff) {
+      if (at >= bytes.length) fail('indefinite-length CBOR item has no break');
+      at = itemEnd(bytes, at);
+    }
+    return at + 1;
+  }
+  if (major === 2 || major === 3) {
+    if (end + argument > bytes.length) fail('CBOR string runs past the end');
+    return end + argument;
+  }
+  let at = end;
+  for (let i = 0; i < (major === 5 ? 2 * argument : argument); i++) at = itemEnd(bytes, at);
+  return at;
+}
+
+/**
+ * The encoded value of each entry of a protected header (a CBOR map), by label: for checks on how
+ * a value was encoded, which decoding hides (a float holding a whole number reads as an integer).
+ * A label that is not an integer or text string, or appears twice, is malformed.
+ */
+export function protectedHeaderValues(protectedBytes: Uint8Array): Map<number | string, Uint8Array> {
+  const { major, argument, end } = readHead(protectedBytes, 0);
+  if (major !== 5) fail('protected header must be a map');
+  const values = new Map<number | string, Uint8Array>();
+  let at = end;
+  for (let i = 0; argument === undefined ? protectedBytes[at] !== 0xff : i < argument; i++) {
+    const keyEnd = itemEnd(protectedBytes, at);
+    const label = decodeCbor(protectedBytes.subarray(at, keyEnd), 'protected header label');
+    if (typeof label !== 'number' && typeof label !== 'string') fail('protected header labels must be integers or text strings');
+    if (values.has(label)) fail(`protected header label ${JSON.stringify(label)} appears more than once`);
+    at = itemEnd(protectedBytes, keyEnd);
+    values.set(label, protectedBytes.subarray(keyEnd, at));
+  }
+  return values;
+}
+
+/** The value of a CBOR unsigned integer (major type 0) up to 2^53 - 1; undefined for any other item. */
+export function cborUnsignedInteger(item: Uint8Array): number | undefined {
+  const { major, argument } = readHead(item, 0);
+  return major === 0 && argument !== undefined && Number.isSafeInteger(argument) ? argument : undefined;
 }
 
 function cborHead(majorType: number, length: number): Uint8Array {

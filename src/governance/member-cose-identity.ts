@@ -3,7 +3,7 @@
 // created and, for ballots and withdrawals, the proposal; signed with the member's certificate key.
 
 import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { COSE_HEADER_KID, decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedInteger, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, Tables, type MemberInfo } from './builtin-tables.js';
@@ -39,7 +39,7 @@ export interface CoseAuthOptions {
 export function authenticateMemberCose(tx: Transaction, body: Uint8Array, options: CoseAuthOptions): MemberCoseIdentity {
   let message;
   try {
-    message = decodeCoseSign1(body);
+    message = decodeCoseSign1(body, { requireTag: true });
   } catch (error) {
     throw unauthenticated(`the request body is not a COSE Sign1 message: ${(error as Error).message}`);
   }
@@ -49,9 +49,11 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   const memberId = fromUtf8(kid);
   const type = header.get(GOV_MSG_TYPE);
   if (type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
-  const createdAt = header.get(GOV_MSG_CREATED_AT);
-  if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || createdAt < 0) {
-    throw unauthenticated(`the protected header needs ${GOV_MSG_CREATED_AT}: seconds since the epoch, a non-negative integer`);
+  // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
+  const createdAtItem = protectedHeaderValues(message.protectedBytes).get(GOV_MSG_CREATED_AT);
+  const createdAt = createdAtItem === undefined ? undefined : cborUnsignedInteger(createdAtItem);
+  if (createdAt === undefined) {
+    throw unauthenticated(`the protected header needs ${GOV_MSG_CREATED_AT}: seconds since the epoch, a non-negative CBOR integer (not a float)`);
   }
   const proposalId = header.get(GOV_MSG_PROPOSAL_ID);
   if (proposalId !== undefined && typeof proposalId !== 'string') throw unauthenticated(`${GOV_MSG_PROPOSAL_ID} must be a string`);

@@ -3,7 +3,7 @@
 // CCF's own default constitution, as a real CCF service stored it, runs unmodified.
 
 import assert from 'node:assert/strict';
-import test from 'node:test';
+import test, { after, before, describe } from 'node:test';
 import { signGovernanceRequest } from '../../src/client/cose-signing.js';
 import { fromUtf8, toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
@@ -21,6 +21,9 @@ import { TestHost } from '../js/js-test-host.js';
 import { RECOVERY_SHARES_MAP } from '../../src/governance/recovery-shares.js';
 import { realChunks } from '../support/real-ledgers.js';
 import { readFileSync } from 'node:fs';
+import { concatBytes } from '../../src/crypto/bytes.js';
+import { COSE_ALG_ES256, COSE_ALG_ES384, encodeCbor, sigStructure } from '../../src/crypto/cose-sign1.js';
+import { curveOf, sign as signBytes } from '../../src/crypto/signing.js';
 import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 
@@ -280,4 +283,58 @@ test('set_js_app refuses an app with a module that does not compile, naming it, 
     );
     assert.equal(fromUtf8(installed()!), working, `${what}: the working app stays`);
   }
+});
+
+describe('member COSE Sign1 requests are refused (401) unless as CCF takes them', () => {
+  let instance: InProcessNode;
+  before(() => {
+    instance = startInProcessNode({ constitution: CONSTITUTION_BASE + 'export function resolve() { return "Accepted"; }' });
+  });
+  after(async () => instance.close());
+
+  const entry = (label: string | number, value: unknown): Uint8Array => concatBytes(encodeCbor(label), encodeCbor(value));
+  const float64 = (value: number): Uint8Array => {
+    const bytes = new Uint8Array(9);
+    bytes[0] = 0xfb;
+    new DataView(bytes.buffer).setFloat64(1, value);
+    return bytes;
+  };
+  /** A state_digest request signed by member0 with `entries` as its protected header, tagged or not. */
+  const envelope = (entries: Uint8Array[], tagged = true): Uint8Array => {
+    const protectedBytes = concatBytes(Uint8Array.of(0xa0 | entries.length), ...entries);
+    const payload = new Uint8Array();
+    const signature = signBytes(instance.memberKeyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
+    const message = encodeCbor([protectedBytes, new Map(), payload, signature]);
+    return tagged ? concatBytes(Uint8Array.of(0xd2), message) : message;
+  };
+  const headers = (createdAt: Uint8Array): Uint8Array[] => [
+    entry(1, curveOf(instance.memberCertPem) === 'P-256' ? COSE_ALG_ES256 : COSE_ALG_ES384),
+    entry(4, utf8(certificateId(instance.memberCertPem))),
+    entry('ccf.gov.msg.type', 'state_digest'),
+    concatBytes(encodeCbor('ccf.gov.msg.created_at'), createdAt),
+  ];
+  const authenticate = (body: Uint8Array) =>
+    instance.node.execute((tx) => ({ result: authenticateMemberCose(tx, body, { msgType: 'state_digest', requireActive: false }), applyWrites: false })).result;
+  const refused = (reason: RegExp) => (e: unknown) => e instanceof CocoError && e.code === 'InvalidAuthenticationInfo' && reason.test(e.message);
+
+  test('a tagged envelope with unique labels and an integer created_at is taken', () => {
+    assert.equal(authenticate(envelope(headers(encodeCbor(1_700_000_000)))).createdAt, 1_700_000_000);
+    // Past 2^32 - 1 too, as a 64-bit integer.
+    assert.equal(authenticate(envelope(headers(encodeCbor(9_999_999_999n)))).createdAt, 9_999_999_999);
+  });
+
+  test('an untagged COSE_Sign1', () => {
+    assert.throws(() => authenticate(envelope(headers(encodeCbor(1_700_000_000)), false)), refused(/COSE_Sign1 is not tagged/));
+  });
+
+  test('a protected header label that appears twice, whichever value comes last', () => {
+    const twice = [...headers(encodeCbor(1_700_000_000)), entry('ccf.gov.msg.type', 'ack')];
+    assert.throws(() => authenticate(envelope(twice)), refused(/label "ccf.gov.msg.type" appears more than once/));
+    const kidTwice = [...headers(encodeCbor(1_700_000_000)), entry(4, utf8('someone else'))];
+    assert.throws(() => authenticate(envelope(kidTwice)), refused(/label 4 appears more than once/));
+  });
+
+  test('a created_at encoded as a float, even a whole one', () => {
+    assert.throws(() => authenticate(envelope(headers(float64(1_700_000_000)))), refused(/ccf.gov.msg.created_at: .*integer \(not a float\)/));
+  });
 });
