@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CocoError } from '../../src/errors.js';
+import { ScriptChecker } from '../../src/governance/script-checker.js';
+import { testCall } from '../js/js-test-host.js';
+import { until } from '../support/until.js';
+
+const GOOD = 'export function validate() { return { valid: true }; } export function resolve() { return "Open"; } export function apply() {}';
+/** Parsing this overflows Node's stack inside QuickJS, which leaves the interpreter unusable. */
+const BREAKS_THE_PARSER = `const x = ${'('.repeat(20_000)}1${')'.repeat(20_000)};\n${GOOD}`;
+
+const code = (expected: string) => (error: unknown) => error instanceof CocoError && error.code === expected;
+
+test('a script that breaks the checker is refused, later checks wait for its replacement instead of blaming the next script', async () => {
+  const checker = await ScriptChecker.create();
+  const { env } = testCall();
+  try {
+    checker.checkConstitution(GOOD, env);
+    assert.throws(() => checker.checkConstitution(BREAKS_THE_PARSER, env), code('InvalidConstitution'));
+    assert.throws(() => checker.checkAppModules(new Map([['/app.js', 'export const a = 1;']])), code('ScriptCheckerUnavailable'));
+    await until('the checker to be replaced', 30_000, async () => {
+      try {
+        checker.checkConstitution(GOOD, env);
+        return true;
+      } catch (error) {
+        if (error instanceof CocoError && error.code === 'ScriptCheckerUnavailable') return undefined;
+        throw error;
+      }
+    });
+    checker.checkAppModules(new Map([['/app.js', 'export const a = 1;']]));
+    assert.throws(() => checker.checkAppModules(new Map([['/app.js', 'export const a = ;']])), code('InvalidAppBundle'));
+  } finally {
+    checker.dispose();
+  }
+});
