@@ -12,6 +12,8 @@ export const FORWARDED_REQUEST_FRAME = 2;
 export const FORWARDED_RESPONSE_FRAME = 3;
 /** How long a backup waits for the primary's answer. */
 const FORWARD_TIMEOUT_MS = 30_000;
+/** How often a backup with requests in flight checks that their primary is still the primary. */
+const PRIMARY_CHECK_MS = 50;
 /** Requests a backup has in flight to the primary at once. */
 const FORWARDS_IN_FLIGHT_MAX = 1024;
 
@@ -28,7 +30,9 @@ interface ForwardedResponse {
 
 export class RequestForwarder {
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (body: string | undefined) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<number, { to: string; resolve: (body: string | undefined) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  /** Runs while requests are in flight: a primary that lost its place will not answer them. */
+  private primaryCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly channels: NodeChannels,
@@ -48,16 +52,40 @@ export class RequestForwarder {
     const frame: ForwardedRequest = { id, body };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new CocoError('NodeCannotHandleRequest', `the primary did not answer the forwarded request within ${FORWARD_TIMEOUT_MS / 1000} s; retry`));
+        this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', `the primary did not answer the forwarded request within ${FORWARD_TIMEOUT_MS / 1000} s; it may or may not have run it`));
       }, FORWARD_TIMEOUT_MS);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { to: primary, resolve, reject, timer });
+      this.primaryCheck ??= setInterval(() => this.checkPrimary(), PRIMARY_CHECK_MS);
       if (!this.channels.send(primary, FORWARDED_REQUEST_FRAME, utf8(JSON.stringify(frame)))) {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        reject(new CocoError('NodeCannotHandleRequest', 'the primary cannot be reached to forward this request; retry shortly'));
+        this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', 'the primary cannot be reached to forward this request; retry shortly'));
       }
     });
+  }
+
+  /** Removes request `id` from those in flight and returns its waiter, if it was still waiting. */
+  private settle(id: number): { resolve: (body: string | undefined) => void; reject: (error: Error) => void } | undefined {
+    const waiter = this.waiting.get(id);
+    if (waiter === undefined) return undefined;
+    this.waiting.delete(id);
+    clearTimeout(waiter.timer);
+    if (this.waiting.size === 0) {
+      clearInterval(this.primaryCheck);
+      this.primaryCheck = undefined;
+    }
+    return waiter;
+  }
+
+  /**
+   * Requests sent to a node that is no longer the primary fail at once: a primary that crashed or
+   * lost an election never answers, and the caller would otherwise wait the whole timeout.
+   */
+  private checkPrimary(): void {
+    const primary = this.node.role.leaderId;
+    for (const [id, waiter] of this.waiting) {
+      if (waiter.to === primary) continue;
+      const now = primary === undefined ? 'no primary is known yet (an election is under way)' : `the primary is now ${primary.slice(0, 12)}`;
+      this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', `the primary changed while this request was forwarded to it (${now}); it may or may not have run it, so check before sending it again`));
+    }
   }
 
   /** A frame of kind FORWARDED_REQUEST_FRAME or FORWARDED_RESPONSE_FRAME from node `from`. */
@@ -65,10 +93,8 @@ export class RequestForwarder {
     const message = JSON.parse(fromUtf8(payload)) as Partial<ForwardedRequest & ForwardedResponse>;
     if (typeof message.id !== 'number') throw new CocoError('InvalidForwardedMessage', `a forwarded message from ${from} has no id`);
     if (kind === FORWARDED_RESPONSE_FRAME) {
-      const waiter = this.waiting.get(message.id);
+      const waiter = this.settle(message.id);
       if (waiter === undefined) return;
-      this.waiting.delete(message.id);
-      clearTimeout(waiter.timer);
       if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
       else waiter.resolve(message.body ?? undefined);
       return;
@@ -87,10 +113,6 @@ export class RequestForwarder {
   }
 
   close(): void {
-    for (const waiter of this.waiting.values()) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new CocoError('NodeCannotHandleRequest', 'the node is stopping'));
-    }
-    this.waiting.clear();
+    for (const id of [...this.waiting.keys()]) this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', 'the node is stopping'));
   }
 }

@@ -1,7 +1,8 @@
 // `POST /app/ethereum`: Ethereum JSON-RPC 2.0 (single and batch) for the users of the service,
 // authenticated like a CCF app endpoint with `user_cert` or `jwt` (a consortium is permissioned),
-// once the service is Open. Reads are answered locally; a backup forwards transactions to the
-// primary over the node-to-node channel and relays the answer. `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
+// once the service is Open. Reads are answered locally; a backup forwards each transaction to the
+// primary over the node-to-node channel and relays the answer (the other elements of a batch are
+// still answered locally, so a lost primary fails only the transactions). `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
 // proves an Ethereum transaction offline.
 
 import { fromUtf8 } from '../crypto/bytes.js';
@@ -12,21 +13,30 @@ import { openChecker } from '../rpc/app-endpoints.js';
 import { authenticate } from '../rpc/authentication.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
-import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
+import { handleJsonRpc, JsonRpcError, requestScope, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
 
 const POLICIES = ['user_cert', 'jwt'];
 
-/** Methods that change the state, which only the primary executes. */
-const WRITE_METHODS = new Set(['eth_sendRawTransaction']);
+/** The method that changes the state, which only the primary executes. */
+const WRITE_METHOD = 'eth_sendRawTransaction';
 
-/** Whether a JSON-RPC body (single or batch) calls a method that writes; malformed bodies do not. */
-function writes(body: string): boolean {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return (Array.isArray(parsed) ? parsed : [parsed]).some((call) => WRITE_METHODS.has((call as { method?: unknown } | null)?.method as string));
-  } catch {
-    return false;
-  }
+/** `methods` with the write run by the primary: locally on the primary, forwarded from a backup. */
+export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (body: string) => Promise<string | undefined>, nowMs: () => number): JsonRpcMethods {
+  const local = methods[WRITE_METHOD];
+  if (local === undefined) return methods;
+  return {
+    ...methods,
+    [WRITE_METHOD]: async (params, scope) => {
+      if (node.isPrimary) return local(params, scope);
+      // The primary bounds the write's execution; waiting for it is not this node's work.
+      const sentAt = nowMs();
+      const reply = await forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method: WRITE_METHOD, params })).finally(() => (scope.waitedMs += nowMs() - sentAt));
+      const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
+      if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
+      if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${WRITE_METHOD} with neither a result nor an error`);
+      return answer.result;
+    },
+  };
 }
 
 export interface EthereumEndpointOptions {
@@ -39,7 +49,8 @@ export interface EthereumEndpointOptions {
 }
 
 export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
-  const { methods, nowSeconds } = options;
+  const { nowSeconds } = options;
+  const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward, options.turns?.nowMs ?? (() => 0));
   const checkOpen = openChecker();
   const admit = (request: RpcRequest) => {
     node.execute((tx) => {
@@ -53,7 +64,7 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     admit(request);
     const body = fromUtf8(request.body);
     // Ethereum clients do not follow redirects on POST: a backup forwards writes to the primary.
-    const reply = !node.isPrimary && options.forward !== undefined && writes(body) ? await options.forward(body) : await handleJsonRpc(body, methods, options.turns);
+    const reply = await handleJsonRpc(body, methods, options.turns);
     // A request of notifications only has no answer.
     if (reply === undefined) return { status: 204 };
     return { body: reply, headers: { 'content-type': 'application/json' } };

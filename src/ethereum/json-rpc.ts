@@ -37,11 +37,13 @@ export interface RequestScope {
   logsRemaining: number;
   /** Bytes of response the request may still build. */
   responseBytesRemaining: number;
+  /** Time its elements spent waiting for another node (a write forwarded to the primary): not work done here. */
+  waitedMs: number;
 }
 
 /** The bounds of a new request, `requestTimeMs` its execution time. */
 export function requestScope(requestTimeMs = Infinity): RequestScope {
-  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX };
+  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, waitedMs: 0 };
 }
 
 /** A method: its positional parameters in, its JSON result out (throws JsonRpcError or CocoError). */
@@ -163,10 +165,11 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
       sliceStartMs = turns.nowMs();
     }
     const startMs = turns?.nowMs() ?? 0;
+    const waitedBeforeMs = scope.waitedMs;
     // The EVM runs of an element take from what is left; the element's whole time is counted here.
     scope.time.remainingMs = requestTimeMs - usedMs;
     const response = await answer(element, methods, scope, requestTimeMs);
-    usedMs += (turns?.nowMs() ?? 0) - startMs;
+    usedMs += (turns?.nowMs() ?? 0) - startMs - (scope.waitedMs - waitedBeforeMs);
     if (response !== undefined) responses.push(serialize(response, scope));
   }
   return responses.length === 0 ? undefined : `[${responses.join(',')}]`;

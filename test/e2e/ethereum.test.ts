@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Agent, request as httpsRequest } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
@@ -17,11 +17,17 @@ import { contracts } from '../ethereum/contracts.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
-function provider(sandbox: SandboxProcess, url: string): ethers.JsonRpcProvider {
+/** A provider for node `url`, destroyed when `t` ends: its polling would keep the test process alive. */
+function provider(t: TestContext, sandbox: SandboxProcess, url: string): ethers.JsonRpcProvider {
   const agent = new Agent({ ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem'), keepAlive: true });
   const fetchRequest = new ethers.FetchRequest(`${url}/app/ethereum`);
   fetchRequest.getUrlFunc = ethers.FetchRequest.createGetUrlFunc({ agent });
-  return new ethers.JsonRpcProvider(fetchRequest, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
+  const created = new ethers.JsonRpcProvider(fetchRequest, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
+  t.after(() => {
+    created.destroy();
+    agent.destroy();
+  });
+  return created;
 }
 
 function post(url: string, body: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: string }> {
@@ -39,12 +45,8 @@ function post(url: string, body: string, tls: { ca: string; cert?: string; key?:
 test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 with events, reverts, reads on a backup, offline receipts', async (t) => {
   const sandbox = await startSandbox(['--nodes', '3']);
   t.after(() => sandbox.stop());
-  const primary = provider(sandbox, sandbox.url);
-  const backup = provider(sandbox, sandbox.nodeUrl(1));
-  t.after(() => {
-    primary.destroy();
-    backup.destroy();
-  });
+  const primary = provider(t, sandbox, sandbox.url);
+  const backup = provider(t, sandbox, sandbox.nodeUrl(1));
   const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
   assert.equal(accounts.length, 10);
   const alice = new ethers.Wallet(accounts[0]!.private_key, primary);
@@ -107,7 +109,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
     if (!stopped) await sandbox.stop();
   });
   const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
-  const viaBackup = provider(sandbox, sandbox.nodeUrl(1));
+  const viaBackup = provider(t, sandbox, sandbox.nodeUrl(1));
   const senders = accounts.slice(3, 7).map((a) => new ethers.Wallet(a.private_key, viaBackup));
   const confirmed: { hash: string; from: string; to: string; value: bigint }[] = [];
   let burst = true;
@@ -133,7 +135,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
   await load;
 
   // Every transfer whose receipt came back is in the state of the surviving nodes, nonces match.
-  const survivor = provider(sandbox, sandbox.nodeUrl(2));
+  const survivor = provider(t, sandbox, sandbox.nodeUrl(2));
   for (const { hash, to, value } of confirmed) {
     assert.ok((await survivor.getTransactionReceipt(hash)) !== null, `receipt of ${hash}`);
     assert.equal(await survivor.getBalance(to), value);
@@ -151,8 +153,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
   stopped = true;
   const again = await startSandbox([], sandbox.workspace);
   t.after(() => again.stop());
-  const restarted = provider(again, again.url);
-  t.after(() => restarted.destroy());
+  const restarted = provider(t, again, again.url);
   const last = confirmed.at(-1)!;
   await until('the restarted network to answer', 30_000, async () => ((await restarted.getTransactionReceipt(lastHash)) !== null ? true : undefined));
   assert.equal(await restarted.getBalance(last.to), last.value);
@@ -170,8 +171,7 @@ test('Ethereum under failure: kill -9 of the primary during a burst loses no tra
 test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_sendRawTransaction, with its Ethereum message; a raw batch with one bad element', async (t) => {
   const sandbox = await startSandbox(['--nodes', '3']);
   t.after(() => sandbox.stop());
-  const primary = provider(sandbox, sandbox.url);
-  t.after(() => primary.destroy());
+  const primary = provider(t, sandbox, sandbox.url);
   const accounts = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { address: string; private_key: string }[];
   const alice = new ethers.Wallet(accounts[0]!.private_key, primary);
   const bob = ethers.Wallet.createRandom().address;

@@ -6,7 +6,6 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
@@ -15,6 +14,7 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { startJoiner, validFromNow } from '../support/joiner-process.js';
+import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
 import { startSandbox } from '../support/sandbox-process.js';
 
@@ -76,7 +76,7 @@ test('a node joins an open service once members trust it, a node is retired and 
   await passProposal(client, [member], [{ name: 'remove_virtual_host_data', args: { host_data: hostData } }]);
   const refused = await startJoiner(sandbox, 'refused');
   children.push(refused.child);
-  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  const code = await exitOf(refused.child, 'the joiner whose host data was withdrawn');
   assert.equal(code, 1);
   assert.match(refused.output(), /refused this node.*InvalidQuote.*host data/s);
   assert.equal((await nodes()).length, 3, 'the refused node was never recorded');

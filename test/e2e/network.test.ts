@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request as httpsRequest } from 'node:https';
@@ -16,6 +15,7 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, parseTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
+import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 
@@ -158,7 +158,7 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
   rejoined.close();
   reader.close();
   restarted.kill('SIGTERM');
-  await once(restarted, 'exit');
+  await exitOf(restarted, 'the restarted node, stopped with SIGTERM');
 });
 
 test("an endpoint's redirection_strategy sends its requests to the primary or to a backup, as CCF's does", async (t) => {

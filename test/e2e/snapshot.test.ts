@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { runCoco } from '../support/run-cli.js';
+import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
 
 const WAIT_MS = 30_000;
@@ -156,7 +156,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
 
   // Stopped and started again, it resumes from its snapshot and the ledger after it.
   joiner.child.kill('SIGTERM');
-  await once(joiner.child, 'exit');
+  await exitOf(joiner.child, 'the joiner, stopped with SIGTERM');
   const restarted = runNode(joiner.dir);
   children.push(restarted.child);
   await until('the restarted node to serve', WAIT_MS, async () => (restarted.output().includes('coco node: ready') ? true : undefined));
@@ -165,7 +165,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   await waitForCommit(again, after, { timeoutMs: WAIT_MS });
   assert.deepEqual((await again.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' });
   restarted.child.kill('SIGTERM');
-  await once(restarted.child, 'exit');
+  await exitOf(restarted.child, 'the restarted node, stopped with SIGTERM');
 
   // A corrupted snapshot is refused, and the node says which file.
   const file = join(joiner.dir, 'snapshots', readdirSync(join(joiner.dir, 'snapshots')).find((n) => n.endsWith('.committed'))!);
@@ -174,7 +174,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   writeFileSync(file, bytes);
   const refused = runNode(joiner.dir);
   children.push(refused.child);
-  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  const code = await exitOf(refused.child, 'the node given a corrupted snapshot');
   assert.equal(code, 1);
   assert.match(refused.output(), /snapshot snapshot_\d+_\d+\.committed is refused/);
 });

@@ -2,21 +2,23 @@
 // JSON-RPC requests answered in process by Coco's method table: every answer must parse in ethers.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
 import { contracts } from './contracts.js';
 import { ETHER, TestChain, wallet } from './harness.js';
 import { InProcessProvider, MemoryBackend, methodsFor } from './memory-backend.js';
 
-async function connected(): Promise<{ provider: InProcessProvider; alice: ethers.Wallet; bob: ethers.Wallet }> {
+/** A provider over a funded chain, destroyed when `t` ends (its polling keeps the process alive). */
+async function connected(t: TestContext): Promise<{ provider: InProcessProvider; alice: ethers.Wallet; bob: ethers.Wallet }> {
   const chain = await TestChain.create();
   await chain.fund(wallet(0).address, 100n * ETHER);
   const provider = new InProcessProvider(methodsFor(new MemoryBackend(chain)));
+  t.after(() => provider.destroy());
   return { provider, alice: wallet(0).connect(provider), bob: wallet(1).connect(provider) };
 }
 
-test('ethers.js: fee data, a value transfer and its receipt', async () => {
-  const { provider, alice, bob } = await connected();
+test('ethers.js: fee data, a value transfer and its receipt', async (t) => {
+  const { provider, alice, bob } = await connected(t);
   // ethers reads a base fee of 0 as "no EIP-1559" and sends legacy transactions priced at eth_gasPrice.
   const fees = await provider.getFeeData();
   assert.equal(fees.gasPrice, 0n);
@@ -36,11 +38,10 @@ test('ethers.js: fee data, a value transfer and its receipt', async () => {
   const fetched = await provider.getTransaction(sent.hash);
   assert.equal(fetched?.from, alice.address);
   assert.equal(await provider.getBlockNumber(), typed?.blockNumber);
-  provider.destroy();
 });
 
-test('ethers.js: an ERC-20 compiled with solc is deployed, transferred, queried, and its events listed', async () => {
-  const { provider, alice, bob } = await connected();
+test('ethers.js: an ERC-20 compiled with solc is deployed, transferred, queried, and its events listed', async (t) => {
+  const { alice, bob } = await connected(t);
   const factory = new ethers.ContractFactory(contracts().Token.abi as ethers.InterfaceAbi, contracts().Token.bytecode, alice);
   const deployed = await factory.deploy('Coco Token', 'COCO', 1_000n * ETHER);
   await deployed.waitForDeployment();
@@ -56,11 +57,10 @@ test('ethers.js: an ERC-20 compiled with solc is deployed, transferred, queried,
   assert.equal(events[0]?.args.value, 40n * ETHER);
   const all = await tokenContract.queryFilter(tokenContract.filters.Transfer!());
   assert.equal(all.length, 2, 'the mint and the transfer');
-  provider.destroy();
 });
 
-test('ethers.js: a revert surfaces as CALL_EXCEPTION with its reason, before anything is sent', async () => {
-  const { provider, alice, bob } = await connected();
+test('ethers.js: a revert surfaces as CALL_EXCEPTION with its reason, before anything is sent', async (t) => {
+  const { provider, alice, bob } = await connected(t);
   const factory = new ethers.ContractFactory(contracts().Token.abi as ethers.InterfaceAbi, contracts().Token.bytecode, alice);
   const deployed = await factory.deploy('T', 'T', 10n);
   await deployed.waitForDeployment();
@@ -77,5 +77,4 @@ test('ethers.js: a revert surfaces as CALL_EXCEPTION with its reason, before any
   });
   assert.equal(await provider.getTransactionCount(bob.address), 0);
   await assert.rejects(alice.sendTransaction({ to: bob.address, value: 1000n * ETHER }), (error: unknown) => ethers.isError(error, 'INSUFFICIENT_FUNDS'));
-  provider.destroy();
 });

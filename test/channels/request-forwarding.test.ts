@@ -1,0 +1,61 @@
+// The backup's side of request forwarding, over a recording channel and a node whose role the test
+// changes: answers are relayed, and a request sent to a primary that loses its place, that cannot
+// be reached, or to a node that stops, fails at once instead of waiting for the timeout.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { NodeChannels } from '../../src/channels/node-channels.js';
+import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../../src/channels/request-forwarding.js';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import type { Node } from '../../src/node/node.js';
+
+const PRIMARY = 'a'.repeat(64);
+const OTHER = 'b'.repeat(64);
+
+function backup(options: { reachable?: boolean } = {}) {
+  const sent: { to: string; kind: number; body: { id: number; body: string } }[] = [];
+  const role = { role: 'Follower', view: 2, leaderId: PRIMARY as string | undefined };
+  const channels = {
+    send: (to: string, kind: number, payload: Uint8Array) => {
+      sent.push({ to, kind, body: JSON.parse(fromUtf8(payload)) as { id: number; body: string } });
+      return options.reachable ?? true;
+    },
+  } as unknown as NodeChannels;
+  const node = { nodeId: 'c'.repeat(64), isPrimary: false, get role() { return role; } } as unknown as Node;
+  const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')));
+  return { forwarder, sent, role };
+}
+
+test("a forwarded request resolves with the primary's answer, matched by id", async () => {
+  const { forwarder, sent } = backup();
+  const first = forwarder.forward('one');
+  const second = forwarder.forward('two');
+  assert.deepEqual(sent.map((s) => [s.to, s.kind, s.body.body]), [[PRIMARY, FORWARDED_REQUEST_FRAME, 'one'], [PRIMARY, FORWARDED_REQUEST_FRAME, 'two']]);
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[1]!.body.id, body: 'answer two' })));
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'answer one' })));
+  assert.deepEqual(await Promise.all([first, second]), ['answer one', 'answer two']);
+  // A late or unknown answer is ignored.
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: 999, body: 'late' })));
+});
+
+test('a request in flight to a primary that loses its place fails at once, saying it may have run', async () => {
+  const { forwarder, role } = backup();
+  const pending = forwarder.forward('transfer');
+  role.leaderId = OTHER;
+  await assert.rejects(pending, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'NodeCannotHandleRequest');
+    assert.match(error.message, /the primary changed while this request was forwarded to it \(the primary is now bbbbbbbbbbbb\); it may or may not have run it/);
+    return true;
+  });
+  role.leaderId = undefined;
+  await assert.rejects(forwarder.forward('during the election'), /no primary is known to forward this request to/);
+});
+
+test('a primary that cannot be reached, and a node that stops, fail the requests at once', async () => {
+  const unreachable = backup({ reachable: false });
+  await assert.rejects(unreachable.forwarder.forward('x'), /the primary cannot be reached to forward this request/);
+  const stopping = backup();
+  const pending = [stopping.forwarder.forward('a'), stopping.forwarder.forward('b')];
+  stopping.forwarder.close();
+  for (const request of pending) await assert.rejects(request, /the node is stopping/);
+});
