@@ -75,11 +75,15 @@ export interface RpcServerOptions {
   handshakeTimeoutMs?: number;
   /** A connection that sends nothing for this long is dropped (default IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
+  /** A request whose line and headers take longer to arrive is answered 408 (default HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs?: number;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
 const HEADERS_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How often Node checks requests against those timeouts, as a share of the headers timeout. */
+const TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT = 4;
 const KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /** Node's default is 120 s: a connection that never starts TLS would hold a session place that long. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -119,6 +123,7 @@ export class RpcServer {
   private readonly closingAt = new WeakMap<Socket, number>();
 
   constructor(private readonly options: RpcServerOptions) {
+    const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     this.server = createServer(
       {
         key: options.keyPem,
@@ -128,11 +133,21 @@ export class RpcServer {
         minVersion: 'TLSv1.2',
         maxHeaderSize: MAX_HEADER_BYTES,
         handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+        connectionsCheckingInterval: Math.ceil(headersTimeoutMs / TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT),
+        // CCF answers a request without Host like any other; Node would answer a bare 400.
+        requireHostHeader: false,
       },
       (request, response) => void this.handle(request, response),
     );
-    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
-    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
+    // CCF ignores Expect; Node would answer anything but 100-continue with a bare 417.
+    this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
+    // A CONNECT request would get no answer at all: it is no HTTP request for this server.
+    this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
+      const body = errorBody('UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`);
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    this.server.headersTimeout = headersTimeoutMs;
+    this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -146,10 +161,13 @@ export class RpcServer {
       // ignored, and the answer still owed to that request is written before the connection closes.
       if (error.code === 'HPE_CLOSED_CONNECTION') return;
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-      options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (!timedOut) options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
       const [status, code, message] = tooLarge
         ? ['431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${MAX_HEADER_BYTES} bytes`]
-        : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
+        : timedOut
+          ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
+          : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
       const body = errorBody(code, message);
       socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     });
@@ -220,6 +238,8 @@ export class RpcServer {
       // Pipelined after a request whose answer closes the connection: not run, and not answered,
       // since the connection closes once that answer is written.
       if (this.closedBefore(socket, index)) return;
+      // The client left before sending its whole body: nobody to answer, and no failure of the node.
+      if (error instanceof CocoError && error.code === 'RequestAborted') return;
       const rpcError = asRpcError(error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
       result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
@@ -368,8 +388,10 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Arra
       if (size <= maxBytes) chunks.push(chunk);
       else if (size > DRAIN_BYTES_MAX) request.socket.destroy();
     });
+    const aborted = () => new CocoError('RequestAborted', 'the client closed the connection before sending the whole request body');
     request.on('end', () => (size > maxBytes ? reject(tooLarge()) : resolve(new Uint8Array(Buffer.concat(chunks)))));
-    request.on('error', reject);
-    request.on('close', () => size > DRAIN_BYTES_MAX && reject(tooLarge()));
+    request.on('error', () => reject(aborted()));
+    // After 'end' this settles nothing: a promise settles once.
+    request.on('close', () => reject(size > DRAIN_BYTES_MAX ? tooLarge() : aborted()));
   });
 }

@@ -239,3 +239,53 @@ test('a request pipelined after one that closes the connection is neither run no
     assert.deepEqual(recorded, ran);
   }
 });
+
+test('a request without Host, or with an Expect the server does not know, is answered like any other, as CCF does', async () => {
+  const noHost = await exchange(await tlsConnection(port), 'GET /node/echo/3 HTTP/1.1\r\nconnection: close\r\n\r\n');
+  assert.match(noHost, /^HTTP\/1\.1 200 [^]*\{"n":3\}$/);
+  const expecting = await exchange(await tlsConnection(port), `POST /node/echo HTTP/1.1\r\nhost: x\r\nexpect: something-else\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi`);
+  assert.match(expecting, /^HTTP\/1\.1 200 [^]*\r\n\r\nhi$/);
+});
+
+test('CONNECT is answered 405 UnsupportedHttpVerb and the connection closed', async () => {
+  const answer = await exchange(await tlsConnection(port), 'CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+  assert.match(answer, /^HTTP\/1\.1 405 /);
+  assert.match(answer, /\{"error":\{"code":"UnsupportedHttpVerb","message":"CONNECT is not supported: this is no proxy"\}\}$/);
+  assert.deepEqual((await client.request('GET', '/node/echo/4')).json(), { n: 4 });
+});
+
+test('a client too slow to send its headers is answered 408 RequestTimeout, with the CCF error body', async () => {
+  const counted = new SessionCounts();
+  counted.addInterface('slow', { soft: 10, hard: 10 });
+  const slow = new RpcServer({ sessions: counted, interfaceName: 'slow', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current, headersTimeoutMs: 300 });
+  const slowPort = (await slow.listen('127.0.0.1', 0)).port;
+  try {
+    // The request line and one header, then nothing more.
+    const answer = await exchange(await tlsConnection(slowPort), 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n');
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /"code":"RequestTimeout"/);
+    assert.match(answer, /its line and headers within 0\.3 s/);
+    assert.equal(counted.metrics().interfaces.slow!.errors.parsing, 0, 'a slow client is no parsing error');
+  } finally {
+    await slow.close();
+  }
+});
+
+test('a client that leaves in the middle of its body is no failure of the node: nothing logged, nothing counted', async () => {
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    const before = server.metrics.get('POST /node/echo')?.failures ?? 0;
+    const socket = await tlsConnection(port);
+    socket.write('POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    // The next request on another connection is answered: the aborted one held up nothing.
+    assert.equal((await client.request('POST', '/node/echo', { body: 'after' })).text(), 'after');
+    assert.equal(server.metrics.get('POST /node/echo')?.failures ?? 0, before);
+    assert.deepEqual(logged, []);
+  } finally {
+    console.error = original;
+  }
+});
