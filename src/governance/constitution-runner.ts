@@ -22,7 +22,8 @@ export interface Vote {
 
 export interface ConstitutionRunner {
   validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string };
-  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string): boolean;
+  /** `ballotCount`: how many ballots this resolution runs; together they get one script's time limit. */
+  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, ballotCount: number): boolean;
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown;
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void;
   /** Throws, saying why, if `constitution` cannot run: it throws at load or lacks an export. */

@@ -3,11 +3,14 @@
 // constitution stays loaded until its text changes; each ballot loads into an interpreter of its
 // own. Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time
 // limit, which the node caps below its election timeout: a constitution or ballot that loops must
-// not hold the primary long enough for the other nodes to elect another.
+// not hold the primary long enough for the other nodes to elect another. The ballots of one proposal
+// share one script's time, in equal parts: each member writes their own ballot, and ballots that loop
+// would otherwise hold the primary once per ballot, while none can take the others' time.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
 import { JsInterpreter } from '../js/interpreter.js';
+import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
 import { JsExceptionError } from '../js/js-exception.js';
 import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
@@ -18,6 +21,8 @@ import { ScriptChecker } from './script-checker.js';
 
 const CONSTITUTION_MODULE = '/constitution.js';
 const BALLOT_MODULE = '/ballot.js';
+/** A ballot's share of the time never drops below this, however many ballots there are. */
+const BALLOT_TIME_MIN_MS = 5;
 
 export class JsConstitutionRunner implements ConstitutionRunner {
   private loadedConstitution: string | undefined;
@@ -28,6 +33,8 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     private readonly checker: ScriptChecker,
     private readonly host: JsHost,
     private readonly governanceHost: GovernanceHost,
+    /** How long one script may run. */
+    private readonly timeLimitMs: number,
   ) {}
 
   /** `maxExecutionTimeMs`: how long one script may run (the default limit when absent). */
@@ -38,7 +45,7 @@ export class JsConstitutionRunner implements ConstitutionRunner {
       JsInterpreter.create({ installers: [governanceEffects(checker)], ...limits }),
       JsInterpreter.create({ ...limits }),
     ]);
-    return new JsConstitutionRunner(constitution, ballots, checker, host, governanceHost);
+    return new JsConstitutionRunner(constitution, ballots, checker, host, governanceHost, options.maxExecutionTimeMs ?? DEFAULT_JS_LIMITS.maxExecutionTimeMs);
   }
 
   private env(tx: Transaction, kvContext: CallEnv['kvContext'], extension?: ApplyExtension): CallEnv {
@@ -62,9 +69,10 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     return { valid: record.valid === true, description: typeof record.description === 'string' ? record.description : '' };
   }
 
-  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string): boolean {
+  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, ballotCount: number): boolean {
     this.ballotInterpreter.load(new Map([[BALLOT_MODULE, ballot]]));
-    return run(() => this.ballotInterpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], this.env(tx, 'governance-readonly'))) === true;
+    const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, ballotCount)) };
+    return run(() => this.ballotInterpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
   }
 
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown {

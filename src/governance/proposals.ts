@@ -219,9 +219,10 @@ export class Governance {
   private resolve(tx: Transaction, proposalId: string, proposal: string, info: ProposalInfo, constitution: string): void {
     const votes: Record<string, boolean> = {};
     const voteFailures: Record<string, ScriptFailure> = {};
-    for (const [memberId, ballot] of Object.entries(info.ballots)) {
+    const ballots = Object.entries(info.ballots);
+    for (const [memberId, ballot] of ballots) {
       try {
-        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id) === true;
+        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id, ballots.length) === true;
       } catch (error) {
         voteFailures[memberId] = failureOf(error);
       }

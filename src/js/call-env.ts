@@ -26,4 +26,6 @@ export interface CallEnv {
   historicalState?: HistoricalStateInput;
   /** State for the interpreter's extra global installers (e.g. the effects of a governance `apply`). */
   extension?: unknown;
+  /** A time limit for this call below the interpreter's own (the ballots of one proposal share one). */
+  maxExecutionTimeMs?: number;
 }

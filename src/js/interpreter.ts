@@ -247,7 +247,7 @@ export class JsInterpreter {
     const sandbox = this.#loadedSandbox();
     invariant(sandbox.active === undefined, 'calls into one JsInterpreter do not nest');
     const call: ActiveCall = { env, id: ++this.#calls, phase: 'module', maps: new Map(), historicalSources: new Map() };
-    sandbox.begin(call, env.host.monotonicMs() + this.limits.maxExecutionTimeMs);
+    sandbox.begin(call, env.host.monotonicMs() + Math.min(this.limits.maxExecutionTimeMs, env.maxExecutionTimeMs ?? Infinity));
     try {
       const fn = sandbox.exportedFunction(moduleName, exportName);
       call.phase = 'function';

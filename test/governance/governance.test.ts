@@ -108,6 +108,38 @@ for (const [what, resolve, reason] of [
   });
 }
 
+test("the ballots of one proposal share one script's time: a looping ballot stops at its share, the others still vote", async (t) => {
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
+  // The test host's clock advances one step per read: the steps a ballot takes before it is stopped
+  // count its time limit, whatever the machine does meanwhile.
+  const host = new TestHost();
+  const runner = await JsConstitutionRunner.create(host, setup.instance.node.governanceHost(), { maxExecutionTimeMs: 200 });
+  t.after(async () => {
+    runner.dispose();
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const looping = 'export function vote() { for (;;) {} }';
+  const steps = (ballot: string, ballotCount: number) =>
+    setup.instance.node.execute((tx) => {
+      const start = host.monotonicReads;
+      let outcome: unknown;
+      try {
+        outcome = runner.vote(tx, ballot, '{"actions":[]}', 'proposer', ballotCount);
+      } catch (error) {
+        outcome = error;
+      }
+      return { result: { outcome, steps: host.monotonicReads - start }, applyWrites: false };
+    }).result;
+  const alone = steps(looping, 1);
+  assert.match(String((alone.outcome as Error).message), /Operation took too long to complete/);
+  assert.ok(alone.steps >= 200, `a lone ballot has the whole limit (${alone.steps} steps)`);
+  const shared = steps(looping, 4);
+  assert.match(String((shared.outcome as Error).message), /Operation took too long to complete/);
+  assert.ok(shared.steps >= 50 && shared.steps < 100, `one of four ballots has a quarter of it (${shared.steps} steps)`);
+  assert.equal(steps('export function vote() { return true; }', 4).outcome, true, 'a ballot that returns in time votes');
+});
+
 /** The constitution a real CCF service wrote at genesis (CCF's default one, with its operator rules). */
 function ccfConstitution(): string {
   for (const chunk of realChunks('genesis-14')) {
