@@ -15,6 +15,9 @@ import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import { ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
 
+/** Gas a value-carrying CALL hands the callee on top of what it passes. */
+const CALL_STIPEND = 2300n;
+
 export interface CallParams {
   /** The caller; the zero address when absent. */
   from?: Uint8Array;
@@ -120,7 +123,13 @@ export async function estimateGas(kvTx: Transaction, params: CallParams, context
   if (await succeeds(full.gasNeeded)) return full.gasNeeded;
   let low = full.gasNeeded;
   let high = full.gasLimit;
-  for (let runs = 2; runs < ESTIMATE_GAS_RUNS_MAX && (high - low) * 1000n > high * 15n; runs++) {
+  // As geth: what the 63/64 rule withholds from a call, and its stipend, usually cover the rest.
+  const optimistic = ((full.gasNeeded + CALL_STIPEND) * 64n) / 63n;
+  if (optimistic < high) {
+    if (await succeeds(optimistic)) high = optimistic;
+    else low = optimistic;
+  }
+  for (let runs = 3; runs < ESTIMATE_GAS_RUNS_MAX && (high - low) * 1000n > high * 15n; runs++) {
     // Bisect, but no further up than twice the highest failure: the answer is usually close to it.
     const middle = (low + high) / 2n < low * 2n ? (low + high) / 2n : low * 2n;
     if (await succeeds(middle)) high = middle;

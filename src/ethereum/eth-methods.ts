@@ -10,6 +10,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { readAccount, readCode, readStorage } from './account-state.js';
 import type { ChainBlock } from './blocks.js';
+import { keccak256 } from '../crypto/keccak.js';
 import { call, estimateGas } from './call.js';
 import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
@@ -141,18 +142,48 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     return decodeReceipt(value);
   }
 
+  /** The receipt object of transaction `hash` once it is Committed in a block; null before. */
+  function committedReceipt(tx: Transaction, hash: Uint8Array): Record<string, unknown> | null {
+    const record = storedTransaction(tx, hash);
+    const seqno = tx.map(maps.receipts).getVersionOfPreviousWrite(hash);
+    if (record === undefined || !isCommitted(seqno)) return null;
+    const where = location(tx, record.blockNumber);
+    if (where === undefined) return null;
+    const txId = backend.txIdAt(seqno);
+    return receiptObject(hash, record, summarizeTransaction(record.raw), storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
+  }
+
+  /** The committed block `selector` names, if any. */
+  function blockAt(tx: Transaction, selector: BlockSelector): ChainBlock | undefined {
+    const number = resolveBlock(tx, selector);
+    return number === undefined ? undefined : blocks.get(tx, number);
+  }
+
+  /** `answer` about the block `selector` names; null when there is no such block, as geth answers. */
+  function blockQuery<T>(selector: BlockSelector, answer: (tx: Transaction, block: ChainBlock) => T): Promise<T | null> {
+    return reading((tx) => {
+      const block = blockAt(tx, selector);
+      return block === undefined ? null : answer(tx, block);
+    });
+  }
+
+  function transactionInBlock(tx: Transaction, block: ChainBlock, index: bigint): Record<string, unknown> | null {
+    if (index !== 0n || block.txHash === undefined) return null;
+    const record = storedTransaction(tx, block.txHash);
+    return record === undefined ? null : includedTransaction(block, block.txHash, record);
+  }
+
+  /** The transaction object of `record`, included in `block`. */
+  function includedTransaction(block: ChainBlock, hash: Uint8Array, record: TransactionRecord): Record<string, unknown> {
+    return transactionObject(hash, record, parseTransaction(record.raw, context.common), { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp });
+  }
+
   function blockJson(tx: Transaction, block: ChainBlock, full: boolean): Record<string, unknown> {
     let content;
     if (block.txHash !== undefined) {
       const record = storedTransaction(tx, block.txHash);
       if (record === undefined) throw new CocoError('InternalError', `the transaction of block ${block.number} is missing`);
-      const transaction = full
-        ? transactionObject(block.txHash, record, parseTransaction(record.raw, context.common), {
-            blockNumber: block.number,
-            blockHash: block.hash,
-            timestamp: block.timestamp,
-          })
-        : data(block.txHash);
+      const transaction = full ? includedTransaction(block, block.txHash, record) : data(block.txHash);
       content = { receipt: storedReceipt(tx, block.txHash), transaction, transactionBytes: record.raw.length };
     }
     return blockObject(block, content, context.blockGasLimit, context.coinbase.toString());
@@ -203,6 +234,22 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
     async eth_accounts() {
       return [];
+    },
+    async eth_coinbase() {
+      return context.coinbase.toString();
+    },
+    async eth_mining() {
+      return false;
+    },
+    async eth_hashrate() {
+      return '0x0';
+    },
+    async net_listening() {
+      return true;
+    },
+    async web3_sha3(params) {
+      arity(params, 1, 1, '[data]');
+      return data(keccak256(parseData(params[0], 'data')));
     },
     async eth_gasPrice() {
       return quantity(options.gasPrice ?? 0n);
@@ -274,14 +321,15 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_getTransactionReceipt(params) {
       arity(params, 1, 1, '[transaction hash]');
       const hash = parseHash(params[0], 'transaction hash');
+      return reading((tx) => committedReceipt(tx, hash));
+    },
+    async eth_getBlockReceipts(params) {
+      arity(params, 1, 1, '[block]');
+      const selector = parseBlockSelector(params[0], 'block');
       return reading((tx) => {
-        const record = storedTransaction(tx, hash);
-        const seqno = tx.map(maps.receipts).getVersionOfPreviousWrite(hash);
-        if (record === undefined || !isCommitted(seqno)) return null;
-        const where = location(tx, record.blockNumber);
-        if (where === undefined) return null;
-        const txId = backend.txIdAt(seqno);
-        return receiptObject(hash, record, summarizeTransaction(record.raw), storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
+        const block = blockAt(tx, selector);
+        if (block === undefined) return null;
+        return block.txHash === undefined ? [] : [committedReceipt(tx, block.txHash)];
       });
     },
 
@@ -289,21 +337,52 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 1, 2, '[block, full transactions]');
       const selector = parseBlockSelector(params[0], 'block');
       const full = fullTransactions(params[1]);
-      return reading((tx) => {
-        const number = resolveBlock(tx, selector);
-        const block = number === undefined ? undefined : blocks.get(tx, number);
-        return block === undefined ? null : blockJson(tx, block, full);
-      });
+      return blockQuery(selector, (tx, block) => blockJson(tx, block, full));
     },
     async eth_getBlockByHash(params) {
       arity(params, 1, 2, '[block hash, full transactions]');
       const hash = parseHash(params[0], 'block hash');
       const full = fullTransactions(params[1]);
-      return reading((tx) => {
-        const number = resolveBlock(tx, { hash });
-        const block = number === undefined ? undefined : blocks.get(tx, number);
-        return block === undefined ? null : blockJson(tx, block, full);
-      });
+      return blockQuery({ hash }, (tx, block) => blockJson(tx, block, full));
+    },
+    // A block holds one transaction at most (see docs/ethereum.md), and never an uncle.
+    async eth_getBlockTransactionCountByNumber(params) {
+      arity(params, 1, 1, '[block]');
+      return blockQuery(parseBlockSelector(params[0], 'block'), (_, block) => quantity(block.txHash === undefined ? 0 : 1));
+    },
+    async eth_getBlockTransactionCountByHash(params) {
+      arity(params, 1, 1, '[block hash]');
+      return blockQuery({ hash: parseHash(params[0], 'block hash') }, (_, block) => quantity(block.txHash === undefined ? 0 : 1));
+    },
+    async eth_getTransactionByBlockNumberAndIndex(params) {
+      arity(params, 2, 2, '[block, index]');
+      const index = parseQuantity(params[1], 'index');
+      return blockQuery(parseBlockSelector(params[0], 'block'), (tx, block) => transactionInBlock(tx, block, index));
+    },
+    async eth_getTransactionByBlockHashAndIndex(params) {
+      arity(params, 2, 2, '[block hash, index]');
+      const index = parseQuantity(params[1], 'index');
+      return blockQuery({ hash: parseHash(params[0], 'block hash') }, (tx, block) => transactionInBlock(tx, block, index));
+    },
+    async eth_getUncleCountByBlockNumber(params) {
+      arity(params, 1, 1, '[block]');
+      return blockQuery(parseBlockSelector(params[0], 'block'), () => '0x0');
+    },
+    async eth_getUncleCountByBlockHash(params) {
+      arity(params, 1, 1, '[block hash]');
+      return blockQuery({ hash: parseHash(params[0], 'block hash') }, () => '0x0');
+    },
+    async eth_getUncleByBlockNumberAndIndex(params) {
+      arity(params, 2, 2, '[block, index]');
+      parseBlockSelector(params[0], 'block');
+      parseQuantity(params[1], 'index');
+      return null;
+    },
+    async eth_getUncleByBlockHashAndIndex(params) {
+      arity(params, 2, 2, '[block hash, index]');
+      parseHash(params[0], 'block hash');
+      parseQuantity(params[1], 'index');
+      return null;
     },
 
     async eth_getLogs(params, scope) {

@@ -69,6 +69,11 @@ contract Probe {
         value = v;
     }
 
+    /// Through an external call: the 63/64 rule withholds gas from it, so the gas it uses is not enough.
+    function setViaCall(uint256 v) external {
+        this.set(v);
+    }
+
     function setThenRevert(uint256 v) external {
         value = v;
         revert("Probe: refused");

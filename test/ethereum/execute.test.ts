@@ -236,6 +236,18 @@ describe('contracts', () => {
     assert.equal(transfer, 21_000n);
   });
 
+  test('estimateGas finds enough for a call the 63/64 rule starves at the gas it used', async () => {
+    const chain = await fundedChain();
+    const address = await deploy(chain, contracts().Probe.bytecode);
+    const data = probe.encodeFunctionData('setViaCall', [7n]);
+    const params = { from: bytes(alice.address), to: bytes(address), data: bytes(data) };
+    const used = (await chain.read((tx) => call(tx, params, chain.context))).gasNeeded;
+    const estimate = await chain.read((tx) => estimateGas(tx, params, chain.context));
+    assert.ok(estimate > used && estimate < used + used / 20n, `estimate ${estimate}, used ${used}`);
+    assert.equal((await chain.read((tx) => call(tx, { ...params, gas: used }, chain.context))).status, 0, 'the gas used alone is not enough');
+    assert.equal((await chain.send(alice, { to: address, data, gasLimit: estimate })).receipt.status, 1);
+  });
+
   test("estimateGas covers EIP-7623's calldata floor, above what execution uses", async () => {
     const chain = await fundedChain();
     const data = new Uint8Array(10_000).fill(0xab);

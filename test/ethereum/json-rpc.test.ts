@@ -60,9 +60,9 @@ describe('JSON-RPC 2.0 protocol', () => {
 
   test('an unknown method is -32601, and so is an inherited property name', async () => {
     const { methods } = await setup();
-    assert.equal((await rpcError(methods, 'eth_mining')).code, -32601);
+    assert.equal((await rpcError(methods, 'eth_submitWork')).code, -32601);
     assert.equal((await rpcError(methods, 'toString')).code, -32601);
-    assert.match((await rpcError(methods, 'eth_mining')).message, /eth_mining does not exist/);
+    assert.match((await rpcError(methods, 'eth_submitWork')).message, /eth_submitWork does not exist/);
   });
 
   test('invalid requests are -32600; params that are not an array are -32602', async () => {
@@ -206,6 +206,43 @@ describe('Ethereum methods', () => {
     const full = (await rpc(methods, 'eth_getBlockByNumber', '0x1', true)) as { transactions: Record<string, unknown>[] };
     assert.equal(full.transactions[0]?.hash, hash);
     assert.equal(await rpc(methods, 'eth_getBlockByNumber', '0x2', false), null);
+  });
+
+  test("a block's transactions by count and index, its receipts, and no uncles, as geth answers them", async () => {
+    const { chain, methods } = await setup();
+    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 5n });
+    const blockHash = ((await rpc(methods, 'eth_getTransactionByHash', hash)) as { blockHash: string }).blockHash;
+    assert.equal(await rpc(methods, 'eth_getBlockTransactionCountByNumber', '0x1'), '0x1');
+    assert.equal(await rpc(methods, 'eth_getBlockTransactionCountByHash', blockHash), '0x1');
+    assert.equal(await rpc(methods, 'eth_getBlockTransactionCountByNumber', 'earliest'), '0x0');
+    assert.equal(await rpc(methods, 'eth_getBlockTransactionCountByNumber', '0x9'), null);
+    const byNumber = (await rpc(methods, 'eth_getTransactionByBlockNumberAndIndex', 'latest', '0x0')) as Record<string, unknown>;
+    assert.deepEqual(byNumber, await rpc(methods, 'eth_getTransactionByHash', hash));
+    assert.deepEqual(await rpc(methods, 'eth_getTransactionByBlockHashAndIndex', blockHash, '0x0'), byNumber);
+    assert.equal(await rpc(methods, 'eth_getTransactionByBlockNumberAndIndex', '0x1', '0x1'), null);
+    assert.equal(await rpc(methods, 'eth_getTransactionByBlockHashAndIndex', '0x' + '00'.repeat(32), '0x0'), null);
+    assert.deepEqual(await rpc(methods, 'eth_getBlockReceipts', '0x1'), [await rpc(methods, 'eth_getTransactionReceipt', hash)]);
+    assert.deepEqual(await rpc(methods, 'eth_getBlockReceipts', 'earliest'), []);
+    assert.equal(await rpc(methods, 'eth_getBlockReceipts', '0x9'), null);
+    assert.equal(await rpc(methods, 'eth_getUncleCountByBlockNumber', '0x1'), '0x0');
+    assert.equal(await rpc(methods, 'eth_getUncleCountByBlockHash', blockHash), '0x0');
+    assert.equal(await rpc(methods, 'eth_getUncleCountByBlockNumber', '0x9'), null);
+    assert.equal(await rpc(methods, 'eth_getUncleByBlockNumberAndIndex', '0x1', '0x0'), null);
+    assert.equal(await rpc(methods, 'eth_getUncleByBlockHashAndIndex', blockHash, '0x0'), null);
+    assert.equal((await rpcError(methods, 'eth_getTransactionByBlockNumberAndIndex', '0x1')).code, -32602);
+    assert.equal((await rpcError(methods, 'eth_getBlockTransactionCountByHash', '0x12')).code, -32602);
+  });
+
+  test('node information: coinbase, mining, hashrate, listening, and web3_sha3', async () => {
+    const { methods } = await setup();
+    const block = (await rpc(methods, 'eth_getBlockByNumber', 'latest', false)) as { miner: string };
+    assert.equal(await rpc(methods, 'eth_coinbase'), block.miner);
+    assert.equal(await rpc(methods, 'eth_mining'), false);
+    assert.equal(await rpc(methods, 'eth_hashrate'), '0x0');
+    assert.equal(await rpc(methods, 'net_listening'), true);
+    // keccak256("hello world"), as geth's documentation gives it.
+    assert.equal(await rpc(methods, 'web3_sha3', '0x68656c6c6f20776f726c64'), '0x47173285a8d7341e5e972fc677286384f802f8ef42a5ec5f03bbfa254cb01fad');
+    assert.equal((await rpcError(methods, 'web3_sha3', 'hello')).code, -32602);
   });
 
   test('a receipt appears only once its Coco transaction is Committed', async () => {
