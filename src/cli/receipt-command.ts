@@ -1,21 +1,41 @@
 // `coco receipt verify FILE --service-cert PEM`: checks a JSON receipt offline: its leaf folds
-// through the proof to a root the node signed, and the node is endorsed by the service.
+// through the proof to a root the node signed, and the node is endorsed by the service; with
+// --claims-digest or --ethereum-tx, also that the transaction claims what the caller expects.
 
 import { parseArgs } from 'node:util';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import { verifyReceipt } from '../ledger/receipt.js';
+import { verifyReceipt, type VerifiedReceipt } from '../ledger/receipt.js';
 import { isCoseReceipt, verifyCoseReceipt } from '../ledger/cose-receipt.js';
 import { readInputFile } from '../node/read-input.js';
-import { toHex } from '../crypto/bytes.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
+import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
 
-export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity]
+export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
 
 Verifies a receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
   --ignore-validity   accept certificates outside their validity period (judge an old receipt as of
                       its own time)
+  --claims-digest HEX the transaction's claims digest must be this (64 hex digits; JSON receipts)
+  --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction (its claims
+                      digest is SHA-256 of the hash), as GET /app/ethereum/receipt?hash= returns it
 Exit status 0 if it verifies; 1 with the reason otherwise.
 `;
+
+/** The claims digest the caller expects, from --claims-digest or --ethereum-tx; undefined for none. */
+function expectedClaims(values: { 'claims-digest'?: string; 'ethereum-tx'?: string }): Uint8Array | undefined {
+  const { 'claims-digest': digest, 'ethereum-tx': hash } = values;
+  if (digest !== undefined && hash !== undefined) throw new CocoError('UsageError', 'give --claims-digest or --ethereum-tx, not both');
+  if (digest !== undefined) {
+    if (!/^[0-9a-fA-F]{64}$/.test(digest)) throw new CocoError('UsageError', `--claims-digest must be 64 hex digits, got "${digest}"`);
+    return fromHex(digest);
+  }
+  if (hash !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new CocoError('UsageError', `--ethereum-tx must be a 0x-prefixed transaction hash of 64 hex digits, got "${hash}"`);
+    return ethereumClaimsDigest(fromHex(hash.slice(2)));
+  }
+  return undefined;
+}
 
 function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {
   try {
@@ -27,16 +47,29 @@ function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {
 
 export function runReceipt(args: string[]): number {
   const [command, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { 'service-cert': { type: 'string' }, 'ignore-validity': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { 'service-cert': { type: 'string' }, 'ignore-validity': { type: 'boolean' }, 'claims-digest': { type: 'string' }, 'ethereum-tx': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (command !== 'verify' || values.help) {
     process.stdout.write(RECEIPT_USAGE);
     return command === 'verify' || command === '--help' || command === '-h' ? 0 : 2;
   }
   const file = positionals[0];
   if (file === undefined || values['service-cert'] === undefined) throw new CocoError('UsageError', `coco receipt verify needs a receipt file and --service-cert\n\n${RECEIPT_USAGE}`);
+  const claims = expectedClaims(values);
   const bytes = readInputFile(file, 'receipt');
   const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));
-  const result = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at: values['ignore-validity'] ? 'ignore-validity' : new Date() });
-  console.log(`Receipt verified${result.txId ? ` for transaction ${result.txId}` : ''}: signed root ${toHex(result.root)}, endorsed by the service certificate.`);
+  const cose = isCoseReceipt(bytes);
+  if (cose && claims !== undefined) throw new CocoError('UsageError', 'a COSE receipt carries no leaf components to check claims against; ask for the JSON receipt');
+  const result: VerifiedReceipt = cose ? verifyCoseReceipt(bytes, serviceCertPem) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at: values['ignore-validity'] ? 'ignore-validity' : new Date() });
+  if (claims !== undefined && (result.claimsDigest === undefined || toHex(result.claimsDigest) !== toHex(claims))) {
+    const found = result.claimsDigest === undefined ? 'no claims digest' : `claims digest ${toHex(result.claimsDigest)}`;
+    throw new CocoError('ReceiptClaimsMismatch', `the receipt verifies, but its transaction has ${found}, not ${toHex(claims)}: it does not prove what was asked`);
+  }
+  const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
+  console.log(`Receipt verified${result.txId ? ` for transaction ${result.txId}` : ''}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`);
   return 0;
 }

@@ -18,6 +18,7 @@ import type { ExecutionContext } from './execution-context.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
+import { ethereumClaimsDigest } from './receipt-claims.js';
 import { ExecutionReverted } from './revert.js';
 import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
 import {
@@ -42,8 +43,9 @@ export interface EthereumBackend {
    * Runs `work` in a new Coco transaction and commits it, running it again in a new transaction if
    * the commit meets a TransactionConflict. Resolves with `work`'s result and the committed
    * transaction's TxID; when `work` throws, nothing is committed and the error comes back.
+   * `claimsDigest`, when given, is the transaction's claims digest (its receipt proves it).
    */
-  writeTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<{ result: T; txId: TxId }>;
+  writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claimsDigest?: Uint8Array): Promise<{ result: T; txId: TxId }>;
   /**
    * The seqno this node knows to be Committed: every transaction of its current state up to it is
    * final (the KV keeps, as a key's version, the seqno of the transaction that wrote it).
@@ -305,7 +307,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 1, 1, '[signed transaction]');
       // Decoding recovers the sender now, before the Coco transaction, off the execution path.
       const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
-      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time)));
+      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash)));
       return data(decoded.hash);
     },
 

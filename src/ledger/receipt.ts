@@ -65,6 +65,8 @@ export interface VerifiedReceipt {
   root: Uint8Array;
   /** `<view>.<seqno>` from the commit evidence; absent for receipts that carry a bare leaf. */
   txId?: string;
+  /** The claims digest the leaf folds in, which the verifier compares with its own claims. */
+  claimsDigest?: Uint8Array;
 }
 
 /** SHA-256 digests and node IDs alike: 64 hex digits. */
@@ -155,7 +157,7 @@ export function verifyReceipt(
     if (!(cause instanceof CocoError)) throw cause;
     throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
   }
-  return parsed.txId === undefined ? { root } : { root, txId: parsed.txId };
+  return { root, ...(parsed.txId !== undefined && { txId: parsed.txId }), ...(parsed.claimsDigest !== undefined && { claimsDigest: parsed.claimsDigest }) };
 }
 
 interface ParsedReceipt {
@@ -166,6 +168,7 @@ interface ParsedReceipt {
   proof: ProofStep[];
   leaf: Uint8Array;
   txId: string | undefined;
+  claimsDigest: Uint8Array | undefined;
   endorsements: string[];
 }
 
@@ -180,6 +183,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
   const bareLeaf = optional(top, 'leaf');
   let leaf: Uint8Array;
   let txId: string | undefined;
+  let claimsDigest: Uint8Array | undefined;
   if (components !== undefined && bareLeaf !== undefined) {
     throw malformed(bareLeaf.name, `receipt has both ${bareLeaf.name} and ${components.name}; a receipt carries one`);
   }
@@ -190,7 +194,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
     const evidence = required(fields, 'commit_evidence', 'commitEvidence', prefix);
     const commitEvidence = stringField(evidence, COMMIT_EVIDENCE_PATTERN, '"ce:<view>.<seqno>:<64 hex digits>"');
     const claims = optional(fields, 'claims_digest', 'claimsDigest', prefix);
-    const claimsDigest = claims && digestField(claims);
+    claimsDigest = claims && digestField(claims);
     txId = commitEvidenceTxId(commitEvidence);
     leaf = computeLeaf(writeSetDigest, commitEvidence, claimsDigest);
   } else if (bareLeaf !== undefined) {
@@ -200,7 +204,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
   }
   const endorsementsField = optional(top, 'service_endorsements', 'serviceEndorsements');
   const endorsements = endorsementsField === undefined ? [] : endorsementsOfField(endorsementsField);
-  return { ...cert, nodeId, signature, proof, leaf, txId, endorsements };
+  return { ...cert, nodeId, signature, proof, leaf, txId, claimsDigest, endorsements };
 }
 
 interface Field {

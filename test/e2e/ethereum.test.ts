@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { Agent, request as httpsRequest } from 'node:https';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
@@ -14,6 +16,7 @@ import { CocoClient } from '../../src/client/coco-client.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
 import { contracts } from '../ethereum/contracts.js';
+import { runCoco } from '../support/run-cli.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
@@ -92,7 +95,20 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   t.after(() => client.close());
   const cocoReceipt = (await client.request('GET', `/app/ethereum/receipt?hash=${transfer.hash}`)).json<Receipt>();
   const ethReceipt = (await primary.send('eth_getTransactionReceipt', [transfer.hash])) as { cocoTransactionId: string };
-  assert.equal(verifyReceipt(cocoReceipt, sandbox.pem('service_cert.pem'), { at: new Date() }).txId, ethReceipt.cocoTransactionId);
+  const verified = verifyReceipt(cocoReceipt, sandbox.pem('service_cert.pem'), { at: new Date() });
+  assert.equal(verified.txId, ethReceipt.cocoTransactionId);
+  // Its claims digest is SHA-256 of the Ethereum hash: the receipt names the Ethereum transaction.
+  assert.equal(Buffer.from(verified.claimsDigest!).toString('hex'), createHash('sha256').update(Buffer.from(transfer.hash.slice(2), 'hex')).digest('hex'));
+  const receiptFile = join(mkdtempSync(join(tmpdir(), 'coco-eth-receipt-')), 'receipt.json');
+  t.after(() => rmSync(join(receiptFile, '..'), { recursive: true, force: true }));
+  writeFileSync(receiptFile, JSON.stringify(cocoReceipt));
+  const proved = runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', transfer.hash]);
+  assert.equal(proved.status, 0, proved.stderr);
+  assert.match(proved.stdout, /claims digest [0-9a-f]{64} as expected/);
+  const other = runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', forwarded.hash]);
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /the receipt verifies, but its transaction has claims digest [0-9a-f]{64}, not [0-9a-f]{64}: it does not prove what was asked/);
+  assert.equal(runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', transfer.hash.slice(2)]).status, 2, 'a hash without 0x');
 
   // Bad requests: no client certificate, malformed JSON, an unknown method.
   const ca = sandbox.pem('service_cert.pem');

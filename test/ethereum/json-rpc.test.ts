@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
+import { fromHex, toHex } from '../../src/crypto/bytes.js';
+import { sha256 } from '../../src/crypto/hash.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
 import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
@@ -243,6 +245,13 @@ describe('Ethereum methods', () => {
     // keccak256("hello world"), as geth's documentation gives it.
     assert.equal(await rpc(methods, 'web3_sha3', '0x68656c6c6f20776f726c64'), '0x47173285a8d7341e5e972fc677286384f802f8ef42a5ec5f03bbfa254cb01fad');
     assert.equal((await rpcError(methods, 'web3_sha3', 'hello')).code, -32602);
+  });
+
+  test("the Coco transaction of an Ethereum transaction claims its hash: claims digest SHA-256(hash)", async () => {
+    const { chain, backend, methods } = await setup();
+    const transfer = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    assert.equal(toHex(backend.claims.get(chain.store.version)!), toHex(sha256(fromHex(transfer.slice(2)))));
+    assert.equal(backend.claims.size, 1, 'one claims digest per Ethereum transaction');
   });
 
   test('a receipt appears only once its Coco transaction is Committed', async () => {

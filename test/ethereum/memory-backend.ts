@@ -27,7 +27,10 @@ export class MemoryBackend implements EthereumBackend {
     return this.chain.store.beginTransaction();
   }
 
-  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<{ result: T; txId: TxId }> {
+  /** The claims digest of each committed write that had one, by seqno. */
+  readonly claims = new Map<bigint, Uint8Array>();
+
+  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claimsDigest?: Uint8Array): Promise<{ result: T; txId: TxId }> {
     for (let attempt = 1; ; attempt++) {
       this.writeAttempts++;
       const tx = this.chain.store.beginTransaction();
@@ -39,6 +42,7 @@ export class MemoryBackend implements EthereumBackend {
         if (error instanceof CocoError && error.code === 'TransactionConflict' && attempt < WRITE_ATTEMPTS_MAX) continue;
         throw error;
       }
+      if (claimsDigest !== undefined) this.claims.set(seqno, claimsDigest);
       return { result, txId: { view: VIEW, seqno: Number(seqno) } };
     }
   }
