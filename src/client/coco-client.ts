@@ -53,6 +53,12 @@ type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const REDIRECT_STATUSES = new Set([307, 308]);
 /** How long to wait before asking again while the service elects a primary. */
 const ELECTION_RETRY_MS = 100;
+/**
+ * Methods sent again, once, when a kept-alive connection turns out closed before any answer: the
+ * node closes idle connections after its keep-alive timeout, the time this client also keeps
+ * them, so a request can leave on one the node is closing (RFC 9110 lets a client retry these).
+ */
+const RETRIED_ON_STALE_CONNECTION: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function notPrimary(response: CocoResponse): boolean {
   try {
@@ -126,8 +132,18 @@ export class CocoClient {
     const deadline = Date.now() + timeoutMs;
     let url = new URL(path, this.#base);
     let redirects = 0;
+    let staleRetried = false;
     for (;;) {
-      const response = await this.#send(method, url, headers, body, { deadline, timeoutMs });
+      let response: CocoResponse;
+      try {
+        response = await this.#send(method, url, headers, body, { deadline, timeoutMs });
+      } catch (error) {
+        if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && !staleRetried) {
+          staleRetried = true;
+          continue;
+        }
+        throw error instanceof StaleConnection ? error.cause : error;
+      }
       if (REDIRECT_STATUSES.has(response.status)) {
         if (redirects++ >= this.#redirectsMax) {
           throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}); is the service electing a primary? retry later`);
@@ -170,7 +186,7 @@ export class CocoClient {
         settled = true;
         clearTimeout(timer);
         if (response !== undefined) resolve(response);
-        else reject(translateError(error, method, url));
+        else reject(error instanceof StaleConnection ? error : translateError(error, method, url));
       };
       const timer = setTimeout(() => {
         settle(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms; is the node up and reachable?`));
@@ -184,10 +200,15 @@ export class CocoClient {
         settle(new CocoError('InvalidArgument', `${method} ${url.pathname}: ${(cause as Error).message}`, { cause }));
         return;
       }
-      request.on('error', (error) => settle(error));
+      let answered = false;
+      request.on('error', (error) => {
+        const stale = request.reusedSocket && !answered && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
+        settle(stale ? new StaleConnection(translateError(error, method, url)) : error);
+      });
       request.end(body);
 
       function receive(incoming: IncomingMessage): void {
+        answered = true;
         const chunks: Buffer[] = [];
         let bytes = 0;
         incoming.on('data', (chunk: Buffer) => {
@@ -280,6 +301,13 @@ function redirectTarget(from: URL, location: string | undefined, method: string,
 }
 
 /** One clear CocoError for what the socket reported, keeping the original as `cause`. */
+/** A request that failed on a reused connection before any answer; `cause` is what the caller sees if it is not sent again. */
+class StaleConnection extends Error {
+  constructor(override readonly cause: CocoError) {
+    super(cause.message);
+  }
+}
+
 function translateError(error: unknown, method: string, url: URL): CocoError {
   if (error instanceof CocoError) return error;
   const code = (error as { code?: unknown }).code;

@@ -112,6 +112,17 @@ interface Progress {
   needsSnapshot: boolean;
   /** Compacted entries from `nextSeqno` asked for in `entriesToLoad` since the last heartbeat. */
   loadRequested: boolean;
+  /** This node's tick count when the follower last answered (or when replication to it began). */
+  lastAnswerTick: number;
+}
+
+/** What a leader last heard from another node: CCF's `acks` of `/node/consensus`. */
+export interface FollowerAck {
+  node: string;
+  /** Highest seqno known to match the leader's log. */
+  seqno: number;
+  /** Ticks since its last answer. */
+  ticksAgo: number;
 }
 
 function checkConfig(config: RaftConfig): void {
@@ -147,6 +158,8 @@ export class RaftNode {
   private lastLedView = 0;
 
   private electionElapsed = 0;
+  /** Ticks since this node started: when followers last answered is told in them. */
+  private ticks = 0;
   private randomizedElectionTimeout: number;
   private heartbeatElapsed = 0;
   private votes = new Map<string, boolean>();
@@ -231,9 +244,18 @@ export class RaftNode {
   get baseSeqno(): number {
     return this.log.baseSeqno;
   }
+  /** On a leader, what each other node of the active configurations last acknowledged; empty elsewhere. */
+  get acks(): FollowerAck[] {
+    if (this.roleNow !== 'Leader') return [];
+    return [...this.progress].map(([node, pr]) => ({ node, seqno: pr.matchSeqno, ticksAgo: this.ticks - pr.lastAnswerTick }));
+  }
   /** The active configurations, oldest first; empty until a joiner's log holds one. */
   get configurations(): (readonly string[])[] {
     return this.configs.all.map(({ nodes }) => nodes);
+  }
+  /** The seqno of the entry that set each active configuration (0 for the bootstrap one), oldest first. */
+  get configurationSeqnos(): number[] {
+    return this.configs.all.map(({ seqno }) => seqno);
   }
   entry(seqno: number): LogEntry | undefined {
     return this.log.entry(seqno);
@@ -262,6 +284,7 @@ export class RaftNode {
   tick(elapsed = 1): void {
     invariant(Number.isInteger(elapsed) && elapsed >= 1, `ticks elapse in whole positive numbers, not ${elapsed}`);
     this.electionElapsed += elapsed;
+    this.ticks += elapsed;
     if (this.roleNow !== 'Leader') {
       if (this.electionElapsed >= this.randomizedElectionTimeout && this.canCampaign()) this.preCampaign();
       return;
@@ -557,7 +580,7 @@ export class RaftNode {
       this.heardFrom.delete(peer);
     }
     for (const peer of this.configs.others) {
-      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, loadRequested: false });
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, loadRequested: false, lastAnswerTick: this.ticks });
     }
   }
 
@@ -663,6 +686,7 @@ export class RaftNode {
 
   private receiveAppendResponse(m: AppendEntriesResponse): void {
     const pr = this.progressOf(m.from);
+    pr.lastAnswerTick = this.ticks;
     if (!m.success) {
       if (m.rejectedPrevSeqno <= pr.durableSeqno) return; // stale: the follower durably holds that seqno
       const agreed = Math.max(this.log.lastMatchCandidate(m.hintSeqno, m.hintView), pr.durableSeqno);

@@ -869,6 +869,16 @@ export class Node {
     return this.raft.configurations;
   }
 
+  /** The seqno of the entry that set each active configuration, oldest first (0: the bootstrap one). */
+  get configurationSeqnos(): number[] {
+    return this.raft.configurationSeqnos;
+  }
+
+  /** On the primary, each other node's last acknowledged seqno and how long ago it answered (ms, to the tick). */
+  get acks(): { node: string; seqno: number; lastReceivedMs: number }[] {
+    return this.raft.acks.map(({ node, seqno, ticksAgo }) => ({ node, seqno, lastReceivedMs: ticksAgo * this.options.consensus.tickMs }));
+  }
+
   /** Governance's `trigger_ledger_chunk`: the next signature closes the chunk. */
   requestLedgerChunk(): void {
     this.writer.requestChunk();

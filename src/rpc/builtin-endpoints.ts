@@ -377,16 +377,23 @@ function memoryUsage(): { max_total_heap_size: number; current_allocated_heap_si
   };
 }
 
-/** CCF's `/node/consensus` details: configurations with node addresses, role, view, primary. */
+/**
+ * CCF's `/node/consensus` details: configurations (by the seqno that set them; with one-transaction
+ * reconfiguration that seqno is also their reconfiguration id) with node addresses, role, view,
+ * primary, and on the primary what each other node last acknowledged.
+ */
 function consensusDetails(node: Node): Record<string, unknown> {
   const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
   const role = node.role;
   const active = node.configurations.some((configuration) => configuration.includes(node.nodeId));
+  const seqnos = node.configurationSeqnos;
   return {
     configs: node.configurations.map((configuration, i) => ({
-      idx: i,
+      idx: seqnos[i],
+      rid: seqnos[i],
       nodes: Object.fromEntries(configuration.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])),
     })),
+    acks: Object.fromEntries(node.acks.map(({ node: id, seqno, lastReceivedMs }) => [id, { seqno, last_received_ms: lastReceivedMs }])),
     membership_state: active ? 'Active' : 'Retired',
     leadership_state: role.role === 'PreCandidate' ? 'Candidate' : role.role,
     primary_id: role.leaderId ?? null,

@@ -301,3 +301,25 @@ describe('CocoClient redirects', () => {
     assert.equal(impostor.requests.length, 0);
   });
 });
+
+describe('CocoClient on kept-alive connections', () => {
+  it('sends a GET again, once, when the kept-alive connection it left on is closed before any answer; a POST fails', async (t) => {
+    // What a node does to a connection idle for its keep-alive timeout, as a request arrives on it.
+    const used = new WeakSet<object>();
+    let closeReused = false;
+    const server = await serve(t, (request, res) => {
+      const socket = res.socket!;
+      if (closeReused && used.has(socket)) return void socket.destroy();
+      used.add(socket);
+      ok(request, res);
+    });
+    const client = connect(t, server);
+    assert.equal((await client.request('GET', '/node/state')).status, 200);
+    closeReused = true;
+    assert.equal((await client.request('GET', '/node/state')).status, 200, 'sent again on a new connection');
+    assert.equal(server.connections, 2);
+    assert.equal(server.requests.length, 3, 'the first try reached the server too');
+    await rejectsWith(client.request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionFailed', /closed the connection/);
+    assert.equal(server.requests.length, 4, 'a POST is not sent again');
+  });
+});

@@ -67,6 +67,25 @@ test('a leader that hears from no majority within an election timeout steps down
   assert.equal(ready.role?.role, 'Follower');
 });
 
+test("a leader's acks: each follower's matching seqno and the ticks since it last answered; none elsewhere", () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  ticks(a, 2); // heartbeats that reach no one
+  a.propose([...tx(2), ...sig]);
+  // c hears nothing: only b answers.
+  pump(nodes, a.ready().messages, (m) => m.to === 'c' || m.from === 'c');
+  ticks(a, 1);
+  const byNode = new Map(a.acks.map((ack) => [ack.node, ack]));
+  assert.deepEqual([...byNode.keys()].sort(), ['b', 'c']);
+  assert.equal(byNode.get('b')!.seqno, a.lastSeqno);
+  assert.equal(byNode.get('b')!.ticksAgo, 1);
+  assert.equal(byNode.get('c')!.seqno, 0);
+  assert.equal(byNode.get('c')!.ticksAgo, 3, 'c has been silent since a became leader');
+  assert.deepEqual(nodes.get('b')!.acks, [], 'a follower reports none');
+  assert.deepEqual(a.configurationSeqnos, [0], 'the bootstrap configuration');
+});
+
 test('commit advances only to a signature this view holds durably on a majority; the leader counts itself once persisted', () => {
   const nodes = cluster({ a: '', b: '', c: '' });
   elect(nodes, 'a');

@@ -50,8 +50,17 @@ test('a node joins an open service once members trust it, a node is retired and 
   t.after(() => joinerClient.close());
   await waitForCommit(joinerClient, before, { timeoutMs: WAIT_MS });
   assert.deepEqual((await joinerClient.request('GET', '/app/log/private?id=1')).json(), { msg: 'before the join' }, 'the new node caught up');
-  const consensus = (await client.request('GET', '/node/consensus')).json<{ details: { configs: { nodes: Record<string, unknown> }[] } }>().details;
-  assert.equal(Object.keys(consensus.configs.at(-1)!.nodes).length, 4, 'the configuration holds four nodes');
+  type ConsensusDetails = { configs: { idx: number; rid: number; nodes: Record<string, unknown> }[]; acks: Record<string, { seqno: number; last_received_ms: number }> };
+  const consensus = (await client.request('GET', '/node/consensus')).json<{ details: ConsensusDetails }>().details;
+  const latestConfig = consensus.configs.at(-1)!;
+  assert.equal(Object.keys(latestConfig.nodes).length, 4, 'the configuration holds four nodes');
+  assert.ok(latestConfig.idx > 0 && latestConfig.rid === latestConfig.idx, 'a configuration is named by the seqno that set it');
+  // The primary (the client's node) says what each other node last acknowledged, the new one too.
+  const primaryId = (await nodes()).find((n) => n.primary)!.node_id;
+  assert.deepEqual(Object.keys(consensus.acks).sort(), Object.keys(latestConfig.nodes).filter((id) => id !== primaryId).sort());
+  assert.ok(consensus.acks[pending.node_id]!.seqno >= before.seqno && consensus.acks[pending.node_id]!.last_received_ms >= 0, JSON.stringify(consensus.acks));
+  const fromJoiner = (await joinerClient.request('GET', '/node/consensus')).json<{ details: ConsensusDetails }>().details;
+  assert.deepEqual(fromJoiner.acks, {}, 'a backup reports no acks');
 
   // Retire a backup that is not the new node: it leaves the configuration, then can be removed.
   const retiring = (await nodes()).find((n) => !n.primary && n.node_id !== pending.node_id)!;
