@@ -84,7 +84,12 @@ const HEADERS_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 /** How often Node checks requests against those timeouts, as a share of the headers timeout. */
 const TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT = 4;
-const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+/**
+ * An idle kept-alive connection is closed after 30 s, as its answers say (`Keep-Alive: timeout=30`,
+ * whole seconds rounded down), plus a margin: a client that keeps it for the advertised time (Node's
+ * agents do) has let it go before the node closes it, so no request leaves on a closing connection.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 30_900;
 /** Node's default is 120 s: a connection that never starts TLS would hold a session place that long. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** CCF's `idle_connection_timeout`: covers a connection that finished TLS but never sends a request. */

@@ -289,3 +289,9 @@ test('a client that leaves in the middle of its body is no failure of the node: 
     console.error = original;
   }
 });
+
+test('answers advertise the keep-alive timeout, which the node applies with a margin after it', async () => {
+  const answer = await exchange(await tlsConnection(port), 'GET /node/echo/5 HTTP/1.1\r\nhost: x\r\n\r\nGET /node/echo/6 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+  // The first answer keeps the connection: whole seconds, rounded down from 30.9.
+  assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\nkeep-alive: timeout=30\r\n[^]*\{"n":5\}HTTP\/1\.1 200 /i);
+});
