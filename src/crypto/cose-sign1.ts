@@ -140,6 +140,20 @@ export function cborUnsignedInteger(item: Uint8Array): number | undefined {
   return major === 0 && argument !== undefined && Number.isSafeInteger(argument) ? argument : undefined;
 }
 
+/** The exact value of a CBOR unsigned integer (major type 0), all 64 bits of it; undefined for any other item. */
+export function cborUnsignedBigInt(item: Uint8Array): bigint | undefined {
+  const initial = item[0];
+  if (initial === undefined || initial >> 5 !== 0) return undefined;
+  const info = initial & 0x1f;
+  if (info < 24) return BigInt(info);
+  if (info > 27) return undefined;
+  const size = 1 << (info - 24);
+  if (item.length < 1 + size) return undefined;
+  let value = 0n;
+  for (let i = 1; i <= size; i++) value = (value << 8n) | BigInt(item[i]!);
+  return value;
+}
+
 function cborHead(majorType: number, length: number): Uint8Array {
   const major = majorType << 5;
   if (length < 24) return Uint8Array.of(major | length);

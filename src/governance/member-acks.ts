@@ -19,24 +19,28 @@ export interface StateDigestView {
   stateDigest: string;
 }
 
-function readAck(tx: Transaction, memberId: string): MemberAck {
+function readAck(tx: Transaction, memberId: string): MemberAck | undefined {
   const value = tx.map(Tables.membersAcks).get(utf8(memberId));
-  if (value === undefined) throw new CocoError('ResourceNotFound', `member ${memberId} has no state digest to acknowledge`);
-  return decodeJson<MemberAck>(value, Tables.membersAcks);
+  return value === undefined ? undefined : decodeJson<MemberAck>(value, Tables.membersAcks);
 }
 
-function checkSigner(identity: MemberCoseIdentity, memberId: string): void {
-  if (identity.memberId !== memberId) throw new CocoError('AuthorizationFailed', `member ${identity.memberId} cannot act for member ${memberId}`);
+function noAckRecord(memberId: string): string {
+  return `No ACK record exists for member ${memberId}.`;
 }
 
 export function getStateDigest(tx: Transaction, memberId: string): StateDigestView {
-  return { memberId, stateDigest: readAck(tx, memberId).state_digest };
+  const ack = readAck(tx, memberId);
+  if (ack === undefined) throw new CocoError('ResourceNotFound', noAckRecord(memberId));
+  return { memberId, stateDigest: ack.state_digest };
 }
 
-/** Sets the member's digest to the root signed by the latest signature transaction. */
-export function updateStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): StateDigestView {
-  checkSigner(identity, memberId);
-  const ack = readAck(tx, memberId);
+/**
+ * Sets the signer's digest to the root signed by the latest signature transaction (creating its
+ * ack record if it had none, as CCF does). The caller has checked that the URL names the signer.
+ */
+export function updateStateDigest(tx: Transaction, identity: MemberCoseIdentity): StateDigestView {
+  const memberId = identity.memberId;
+  const ack = readAck(tx, memberId) ?? { state_digest: '' };
   const signature = tx.map(Tables.signatures).get(SINGLETON);
   if (signature === undefined) throw new CocoError('NodeCannotHandleRequest', 'no signature transaction yet: retry in a moment');
   ack.state_digest = decodePrimarySignature(signature).json.root;
@@ -44,10 +48,12 @@ export function updateStateDigest(tx: Transaction, identity: MemberCoseIdentity,
   return { memberId, stateDigest: ack.state_digest };
 }
 
-/** Makes the member Active; returns whether it was not before. */
-export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity, memberId: string): boolean {
-  checkSigner(identity, memberId);
+/** Makes the signer Active; returns whether it was not before. The caller has checked that the URL names the signer. */
+export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity): boolean {
+  const memberId = identity.memberId;
   const ack = readAck(tx, memberId);
+  // CCF: no digest to acknowledge is a refusal (403), not a missing resource.
+  if (ack === undefined) throw new CocoError('AuthorizationFailed', noAckRecord(memberId));
   let signed: unknown;
   try {
     signed = (JSON.parse(fromUtf8(identity.content)) as { stateDigest?: unknown }).stateDigest;

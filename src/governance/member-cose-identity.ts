@@ -3,7 +3,7 @@
 // created and, for ballots and withdrawals, the proposal; signed with the member's certificate key.
 
 import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { cborUnsignedInteger, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, Tables, type MemberInfo } from './builtin-tables.js';
@@ -14,9 +14,13 @@ export const GOV_MSG_TYPE = 'ccf.gov.msg.type';
 export const GOV_MSG_CREATED_AT = 'ccf.gov.msg.created_at';
 export const GOV_MSG_PROPOSAL_ID = 'ccf.gov.msg.proposal_id';
 
+/** CCF reads created_at as a signed 64-bit integer: any value up to this one authenticates. */
+export const CREATED_AT_INT64_MAX = 2n ** 63n - 1n;
+
 export interface MemberCoseIdentity {
   memberId: string;
   certPem: string;
+  /** Seconds since the epoch; exact up to 2^53 - 1, past which only its comparison with CREATED_AT_MAX counts. */
   createdAt: number;
   proposalId: string | undefined;
   /** The signed payload (the request body proper). */
@@ -51,10 +55,12 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   if (type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
   // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
   const createdAtItem = protectedHeaderValues(message.protectedBytes).get(GOV_MSG_CREATED_AT);
-  const createdAt = createdAtItem === undefined ? undefined : cborUnsignedInteger(createdAtItem);
-  if (createdAt === undefined) {
-    throw unauthenticated(`the protected header needs ${GOV_MSG_CREATED_AT}: seconds since the epoch, a non-negative CBOR integer (not a float)`);
+  const createdAtValue = createdAtItem === undefined ? undefined : cborUnsignedBigInt(createdAtItem);
+  if (createdAtValue === undefined || createdAtValue > CREATED_AT_INT64_MAX) {
+    throw unauthenticated(`the protected header needs ${GOV_MSG_CREATED_AT}: seconds since the epoch as a CBOR integer (not a float), from 0 to 2^63 - 1`);
   }
+  // Only proposals bound it further (InvalidCreatedAt past CREATED_AT_MAX); CCF takes any other value.
+  const createdAt = Number(createdAtValue);
   const proposalId = header.get(GOV_MSG_PROPOSAL_ID);
   if (proposalId !== undefined && typeof proposalId !== 'string') throw unauthenticated(`${GOV_MSG_PROPOSAL_ID} must be a string`);
   const certBytes = tx.map(Tables.membersCerts).get(utf8(memberId));
@@ -70,7 +76,8 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   if (options.requireActive) {
     const info = tx.map(Tables.membersInfo).get(utf8(memberId));
     const status = info === undefined ? undefined : decodeJson<MemberInfo>(info, Tables.membersInfo).status;
-    if (status !== 'Active') throw new CocoError('AuthorizationFailed', `member ${memberId} is ${status ?? 'unknown'}, not Active: ack the state digest first`);
+    // As CCF's ActiveMemberCOSESign1AuthnPolicy: an authentication failure (401), in its words.
+    if (status !== 'Active') throw unauthenticated('Signer is not an ACTIVE member');
   }
   return {
     memberId,

@@ -5,7 +5,7 @@
 import { fromUtf8, toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { concatBytes } from '../crypto/bytes.js';
-import { CocoError } from '../errors.js';
+import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables } from './builtin-tables.js';
 import { ScriptError, type ConstitutionRunner, type ScriptFailure, type Vote } from './constitution-runner.js';
@@ -137,8 +137,10 @@ export class Governance {
     for (let i = 0; i < keys.length - (window - 1); i++) recent.delete(utf8(keys[i]!));
   }
 
-  submitBallot(tx: Transaction, identity: MemberCoseIdentity, proposalId: string, memberId: string): ProposalView {
-    this.checkSignedIds(identity, proposalId, memberId);
+  /** A ballot of the signer; the caller has checked that the URL names the signed proposal and the signer. */
+  submitBallot(tx: Transaction, identity: MemberCoseIdentity, proposalId: string): ProposalView {
+    invariant(identity.proposalId === proposalId, 'a ballot is for the proposal it signs');
+    const memberId = identity.memberId;
     const info = this.readInfo(tx, proposalId);
     const proposalBytes = tx.map(Tables.proposals).get(utf8(proposalId));
     if (info === undefined || proposalBytes === undefined) throw new CocoError('ProposalNotFound', `Could not find proposal ${proposalId}.`);
@@ -166,8 +168,9 @@ export class Governance {
     return proposalView(proposalId, info);
   }
 
+  /** The caller has checked that the URL names the signed proposal. */
   withdraw(tx: Transaction, identity: MemberCoseIdentity, proposalId: string): ProposalView | undefined {
-    this.checkSignedIds(identity, proposalId, undefined);
+    invariant(identity.proposalId === proposalId, 'a withdrawal is of the proposal it signs');
     const info = this.readInfo(tx, proposalId);
     if (info === undefined) return undefined;
     if (identity.memberId !== info.proposer_id) {
@@ -183,15 +186,6 @@ export class Governance {
       this.recordHistory(tx, identity);
     }
     return proposalView(proposalId, info);
-  }
-
-  private checkSignedIds(identity: MemberCoseIdentity, proposalId: string, memberId: string | undefined): void {
-    if (identity.proposalId !== proposalId) {
-      throw new CocoError('InvalidAuthenticationInfo', `the signed proposal ID ${JSON.stringify(identity.proposalId)} does not match ${proposalId} in the URL`);
-    }
-    if (memberId !== undefined && identity.memberId !== memberId) {
-      throw new CocoError('InvalidAuthenticationInfo', `the signer ${identity.memberId} does not match member ${memberId} in the URL`);
-    }
   }
 
   /** Open proposals were judged under rules that an accepted proposal just changed. */

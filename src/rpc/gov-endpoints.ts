@@ -6,13 +6,14 @@ import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
 import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
 import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
-import { authenticateMemberCose, type GovMessageType } from '../governance/member-cose-identity.js';
+import { authenticateMemberCose, type GovMessageType, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
 import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
+import { CocoError, invariant } from '../errors.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
@@ -26,9 +27,46 @@ function checkApiVersion(request: RpcRequest): void {
   }
 }
 
+/** As CCF's member COSE Sign1 policy: the content type is part of authentication, so a wrong one is a 401. */
 function checkCose(request: RpcRequest): void {
   const type = request.headers['content-type'];
-  if (type !== 'application/cose') throw new RpcError(415, 'UnsupportedContentType', 'governance requests are COSE Sign1 documents: Content-Type: application/cose');
+  if (type === undefined) throw new CocoError('InvalidAuthenticationInfo', 'Missing content-type header');
+  if (type !== 'application/cose') throw new CocoError('InvalidAuthenticationInfo', 'Content type is not set to application/cose');
+}
+
+/** Entity IDs in CCF's governance URLs: SHA-256 digests in hex, 64 digits of either case. */
+const HEX_ID = /^[0-9a-fA-F]{64}$/;
+
+/** A path parameter that must be an entity ID, or 400 InvalidResourceName as CCF answers. */
+function idParam(request: RpcRequest, name: 'proposalId' | 'memberId' | 'userId' | 'nodeId'): string {
+  const value = request.params[name];
+  invariant(value !== undefined, `the route declares {${name}}`);
+  const what = name.slice(0, -2);
+  if (!HEX_ID.test(value)) throw new RpcError(400, 'InvalidResourceName', `'${value}' is not a valid hex-encoded ${what} ID`);
+  return value;
+}
+
+/** The URL's proposal ID, which must be the one the request signs (ballots, withdrawals). */
+function signedProposalId(request: RpcRequest, identity: MemberCoseIdentity): string {
+  const proposalId = idParam(request, 'proposalId');
+  if (identity.proposalId !== proposalId) throw new RpcError(400, 'InvalidResourceName', 'Authenticated proposal id does not match URL');
+  return proposalId;
+}
+
+/** The URL's member ID, which must be the signer's (ballots). */
+function signedMemberId(request: RpcRequest, identity: MemberCoseIdentity): string {
+  const memberId = idParam(request, 'memberId');
+  if (identity.memberId !== memberId) throw new RpcError(400, 'InvalidResourceName', 'Authenticated member id does not match URL');
+  return memberId;
+}
+
+/** State digests: CCF takes the URL's member ID as it is, and answers 400 InvalidAuthenticationInfo if it is not the signer's. */
+function checkDigestSigner(request: RpcRequest, identity: MemberCoseIdentity): void {
+  const memberId = request.params.memberId;
+  invariant(memberId !== undefined, 'the route declares {memberId}');
+  if (memberId !== identity.memberId) {
+    throw new RpcError(400, 'InvalidAuthenticationInfo', `Member ID from path parameter (${memberId}) does not match member ID from body signature (${identity.memberId}).`);
+  }
 }
 
 type Reader<T> = (tx: Transaction) => T;
@@ -91,7 +129,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       return handler(request);
     });
   /** A COSE-signed write: authenticated and applied in one transaction. */
-  const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: ReturnType<typeof authenticateMemberCose>) => RpcResponse) =>
+  const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: MemberCoseIdentity) => RpcResponse) =>
     server.add('gov', 'POST', path, (request) => {
       checkApiVersion(request);
       checkCose(request);
@@ -107,26 +145,29 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   }));
   signed('/members/proposals:create', 'proposal', true, (tx, _request, identity) => ({ body: governance.create(tx, identity, node.merkleRoot()) }));
   get('/members/proposals/{proposalId}', (request) => {
-    const id = request.params.proposalId!;
+    const id = idParam(request, 'proposalId');
     const info = read((tx) => governance.readInfo(tx, id));
     if (info === undefined) throw new RpcError(404, 'ProposalNotFound', `Could not find proposal ${id}.`);
     return { body: proposalView(id, info) };
   });
   get('/members/proposals/{proposalId}/actions', (request) => {
-    const id = request.params.proposalId!;
+    const id = idParam(request, 'proposalId');
     const proposal = read((tx) => tx.map(Tables.proposals).get(utf8(id)));
     if (proposal === undefined) throw new RpcError(404, 'ProposalNotFound', `Could not find proposal ${id}.`);
     return { body: proposal, headers: { 'content-type': 'application/json' } };
   });
   signed('/members/proposals/{proposalId}:withdraw', 'withdrawal', true, (tx, request, identity) => {
-    const view = governance.withdraw(tx, identity, request.params.proposalId!);
+    const view = governance.withdraw(tx, identity, signedProposalId(request, identity));
     return view === undefined ? { status: 204 } : { body: view };
   });
-  signed('/members/proposals/{proposalId}/ballots/{memberId}:submit', 'ballot', true, (tx, request, identity) => ({
-    body: governance.submitBallot(tx, identity, request.params.proposalId!, request.params.memberId!),
-  }));
+  signed('/members/proposals/{proposalId}/ballots/{memberId}:submit', 'ballot', true, (tx, request, identity) => {
+    const proposalId = signedProposalId(request, identity);
+    signedMemberId(request, identity);
+    return { body: governance.submitBallot(tx, identity, proposalId) };
+  });
   get('/members/proposals/{proposalId}/ballots/{memberId}', (request) => {
-    const { proposalId, memberId } = request.params as { proposalId: string; memberId: string };
+    const proposalId = idParam(request, 'proposalId');
+    const memberId = idParam(request, 'memberId');
     const info = read((tx) => governance.readInfo(tx, proposalId));
     if (info === undefined) throw new RpcError(404, 'ProposalNotFound', `Proposal ${proposalId} does not exist.`);
     const ballot = info.ballots[memberId];
@@ -134,18 +175,20 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     return { body: ballot, headers: { 'content-type': 'text/javascript' } };
   });
   get('/members/state-digests/{memberId}', (request) => ({ body: read((tx) => getStateDigest(tx, request.params.memberId!)) }));
-  signed('/members/state-digests/{memberId}:update', 'state_digest', false, (tx, request, identity) => ({
-    body: updateStateDigest(tx, identity, request.params.memberId!),
-  }));
+  signed('/members/state-digests/{memberId}:update', 'state_digest', false, (tx, request, identity) => {
+    checkDigestSigner(request, identity);
+    return { body: updateStateDigest(tx, identity) };
+  });
   signed('/members/state-digests/{memberId}:ack', 'ack', false, (tx, request, identity) => {
-    const memberId = request.params.memberId!;
+    checkDigestSigner(request, identity);
+    const memberId = identity.memberId;
     // As CCF: a recovery member that becomes Active once the service is open gets a share at once.
-    if (ackStateDigest(tx, identity, memberId) && readServiceInfo(tx)?.status === 'Open' && isActiveRecoveryMember(tx, memberId)) node.refreshRecoveryShares(tx);
+    if (ackStateDigest(tx, identity) && readServiceInfo(tx)?.status === 'Open' && isActiveRecoveryMember(tx, memberId)) node.refreshRecoveryShares(tx);
     return { status: 204 };
   });
 
   get('/recovery/encrypted-shares/{memberId}', (request) => {
-    const memberId = request.params.memberId!;
+    const memberId = idParam(request, 'memberId');
     const share = read((tx) => encryptedShareOf(tx, memberId));
     if (share === undefined) throw new RpcError(404, 'ResourceNotFound', `Recovery share not found for member ${memberId}.`);
     return { body: { memberId, encryptedShare: share } };
@@ -234,11 +277,26 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     }),
   }));
   get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
-  get('/service/members/{memberId}', (request) => ({ body: found(read((tx) => memberView(tx, request.params.memberId!)), `member ${request.params.memberId}`) }));
+  get('/service/members/{memberId}', (request) => {
+    const memberId = idParam(request, 'memberId');
+    const view = read((tx) => memberView(tx, memberId));
+    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `Member ${memberId} does not exist.`);
+    return { body: view };
+  });
   get('/service/users', () => ({ body: { value: read((tx) => entries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));
-  get('/service/users/{userId}', (request) => ({ body: found(read((tx) => userView(tx, request.params.userId!)), `user ${request.params.userId}`) }));
+  get('/service/users/{userId}', (request) => {
+    const userId = idParam(request, 'userId');
+    const view = read((tx) => userView(tx, userId));
+    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `User ${userId} does not exist.`);
+    return { body: view };
+  });
   get('/service/nodes', () => ({ body: { value: read((tx) => entries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
-  get('/service/nodes/{nodeId}', (request) => ({ body: found(read((tx) => nodeView(tx, request.params.nodeId!)), `node ${request.params.nodeId}`) }));
+  get('/service/nodes/{nodeId}', (request) => {
+    const nodeId = idParam(request, 'nodeId');
+    const view = read((tx) => nodeView(tx, nodeId));
+    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `Node ${nodeId} does not exist.`);
+    return { body: view };
+  });
   get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
   get('/service/transactions/{transactionId}', (request) => ({ body: { status: node.status(parseTxId(request.params.transactionId!)) } }));
 }

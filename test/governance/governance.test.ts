@@ -47,8 +47,8 @@ async function setUp(constitution: string, keys = false): Promise<{ instance: In
   for (const msgType of ['state_digest', 'ack'] as const) {
     instance.node.execute((tx) => {
       const id = authenticateMemberCose(tx, sign(instance, msgType, msgType === 'ack' ? JSON.stringify({ stateDigest: digestOf(tx) }) : '', createdAt.value++), { msgType, requireActive: false });
-      if (msgType === 'state_digest') updateStateDigest(tx, id, id.memberId);
-      else ackStateDigest(tx, id, id.memberId);
+      if (msgType === 'state_digest') updateStateDigest(tx, id);
+      else ackStateDigest(tx, id);
       return { result: undefined, applyWrites: true };
     });
   }
@@ -169,7 +169,7 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
     const ballot = JSON.stringify({ ballot: 'export function vote (proposal, proposerId) { return true }' });
     return instance.node.execute((tx) => {
       const identity = authenticateMemberCose(tx, sign(instance, 'ballot', ballot, createdAt.value++, created.proposalId), { msgType: 'ballot', requireActive: true });
-      return { result: governance.submitBallot(tx, identity, created.proposalId, identity.memberId), applyWrites: true };
+      return { result: governance.submitBallot(tx, identity, created.proposalId), applyWrites: true };
     }).result.proposalState;
   };
 
@@ -364,6 +364,12 @@ describe('member COSE Sign1 requests are refused (401) unless as CCF takes them'
     assert.throws(() => authenticate(envelope(twice)), refused(/label "ccf.gov.msg.type" appears more than once/));
     const kidTwice = [...headers(encodeCbor(1_700_000_000)), entry(4, utf8('someone else'))];
     assert.throws(() => authenticate(envelope(kidTwice)), refused(/label 4 appears more than once/));
+  });
+
+  test('a created_at up to 2^63 - 1 (CCF reads a signed 64-bit integer), but not 2^63 nor a negative one', () => {
+    assert.equal(authenticate(envelope(headers(encodeCbor(2n ** 63n - 1n)))).createdAt, Number(2n ** 63n - 1n));
+    assert.throws(() => authenticate(envelope(headers(encodeCbor(2n ** 63n)))), refused(/ccf.gov.msg.created_at: .*from 0 to 2\^63 - 1/));
+    assert.throws(() => authenticate(envelope(headers(encodeCbor(-1)))), refused(/ccf.gov.msg.created_at: .*from 0 to 2\^63 - 1/));
   });
 
   test('a created_at encoded as a float, even a whole one', () => {

@@ -1,0 +1,252 @@
+// The governance REST API over HTTPS against a real in-process node: each refusal answers the HTTP
+// status, CCF error code and (where CCF's text is fixed) message that CCF's handlers answer —
+// src/node/gov/handlers/{helpers,proposals,acks,recovery,service_state}.h and
+// src/endpoints/authentication/cose_auth.cpp in microsoft/CCF.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import type { CocoResponse } from '../../src/client/coco-response.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { COSE_HEADER_KID, signCoseSign1 } from '../../src/crypto/cose-sign1.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
+import { Governance } from '../../src/governance/proposals.js';
+import { addGovEndpoints } from '../../src/rpc/gov-endpoints.js';
+import { RpcServer } from '../../src/rpc/rpc-server.js';
+import { SessionCounts } from '../../src/rpc/session-caps.js';
+import { createIdentity, createService, type Identity } from '../client/tls-fixture.js';
+import { TestHost } from '../js/js-test-host.js';
+import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+
+const API = '?api-version=2024-07-01';
+// Proposals stay Open, so that they can take ballots and be withdrawn.
+const CONSTITUTION = `
+export function validate(input) { return { valid: Array.isArray(JSON.parse(input).actions), description: "needs actions" }; }
+export function resolve() { return "Open"; }
+export function apply() {}
+`;
+const INT64_MAX = 2n ** 63n - 1n;
+const UNKNOWN_ID = 'ab'.repeat(32);
+
+let instance: InProcessNode;
+let runner: JsConstitutionRunner;
+let server: RpcServer;
+let client: CocoClient;
+let member0: Identity;
+/** Registered, but Accepted: it has not acked its state digest. */
+let member1: Identity;
+let proposalId: string;
+let clock = 1_700_000_000;
+
+interface Signed {
+  msgType: string;
+  content?: string;
+  createdAt?: number | bigint;
+  proposalId?: string;
+  signer?: Identity;
+}
+
+/** A member's COSE Sign1 request, built here so that it can carry what the client SDK refuses to sign. */
+function sign({ msgType, content = '', createdAt = clock++, proposalId: signedId, signer = member0 }: Signed): Uint8Array {
+  const header = new Map<number | string, unknown>([
+    [COSE_HEADER_KID, utf8(signer.id)],
+    ['ccf.gov.msg.type', msgType],
+    // cbor-x writes a number past 2^32 - 1 as a float; a bigint stays an integer.
+    ['ccf.gov.msg.created_at', typeof createdAt === 'number' && createdAt > 0xffff_ffff ? BigInt(createdAt) : createdAt],
+  ]);
+  if (signedId !== undefined) header.set('ccf.gov.msg.proposal_id', signedId);
+  return signCoseSign1({ privateKey: signer.keyPem, protectedHeader: header, payload: utf8(content) });
+}
+
+/** `contentType` null: the request has none. */
+function post(path: string, body: Uint8Array | undefined, contentType: string | null = 'application/cose'): Promise<CocoResponse> {
+  return client.request('POST', `/gov${path}${API}`, { ...(body && { body }), ...(contentType !== null && { contentType }), allowError: true });
+}
+
+function get(path: string): Promise<CocoResponse> {
+  return client.request('GET', `/gov${path}${API}`, { allowError: true });
+}
+
+/** [status, code, message] of a response: what each case is checked against. */
+function outcome(response: CocoResponse): [number, string | undefined, string | undefined] {
+  if (response.status < 400) return [response.status, undefined, undefined];
+  const { error } = response.json<{ error: { code: string; message: string } }>();
+  return [response.status, error.code, error.message];
+}
+
+async function stateDigest(signer: Identity): Promise<string> {
+  const updated = await post(`/members/state-digests/${signer.id}:update`, sign({ msgType: 'state_digest', signer }));
+  assert.equal(updated.status, 200, updated.text());
+  return updated.json<{ stateDigest: string }>().stateDigest;
+}
+
+before(async () => {
+  instance = startInProcessNode({ constitution: CONSTITUTION });
+  await instance.node.waitForCommit(2);
+  member0 = { certPem: instance.memberCertPem, keyPem: instance.memberKeyPem, id: certificateId(instance.memberCertPem) };
+  member1 = await createIdentity('member1');
+  instance.node.execute((tx) => {
+    tx.map(Tables.membersCerts).set(utf8(member1.id), utf8(member1.certPem));
+    tx.map(Tables.membersInfo).set(utf8(member1.id), encodeJson({ status: 'Accepted' }));
+    tx.map(Tables.membersAcks).set(utf8(member1.id), encodeJson({ state_digest: '' }));
+    return { result: undefined, applyWrites: true };
+  });
+  runner = await JsConstitutionRunner.create(new TestHost(), instance.node.governanceHost(), { maxExecutionTimeMs: 200 });
+  const service = await createService();
+  const sessions = new SessionCounts();
+  sessions.addInterface('primary', { soft: 100, hard: 110 });
+  server = new RpcServer({
+    sessions,
+    interfaceName: 'primary',
+    keyPem: service.node.keyPem,
+    certPem: service.node.certPem,
+    maxBodyBytes: 1024 * 1024,
+    currentTxId: () => instance.node.lastTxId,
+  });
+  addGovEndpoints(server, instance.node, new Governance(runner));
+  const { port } = await server.listen('127.0.0.1', 0);
+  client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem });
+  // member0 becomes Active through the API, then proposes.
+  const digest = await stateDigest(member0);
+  const acked = await post(`/members/state-digests/${member0.id}:ack`, sign({ msgType: 'ack', content: JSON.stringify({ stateDigest: digest }) }));
+  assert.equal(acked.status, 204, acked.text());
+  const created = await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}' }));
+  assert.equal(created.status, 200, created.text());
+  proposalId = created.json<{ proposalId: string }>().proposalId;
+});
+
+after(async () => {
+  client?.close();
+  await server?.close();
+  runner?.dispose();
+  await instance?.close();
+});
+
+describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
+  const mismatch = [400, 'InvalidResourceName', 'Authenticated proposal id does not match URL'];
+  test('a ballot', async () => {
+    const ballot = JSON.stringify({ ballot: 'export function vote() { return true; }' });
+    assert.deepEqual(outcome(await post(`/members/proposals/${proposalId}/ballots/${member0.id}:submit`, sign({ msgType: 'ballot', content: ballot, proposalId: UNKNOWN_ID }))), mismatch);
+    assert.deepEqual(outcome(await post(`/members/proposals/${proposalId}/ballots/${member0.id}:submit`, sign({ msgType: 'ballot', content: ballot }))), mismatch, 'no proposal ID signed');
+  });
+  test('a withdrawal', async () => {
+    assert.deepEqual(outcome(await post(`/members/proposals/${proposalId}:withdraw`, sign({ msgType: 'withdrawal', proposalId: UNKNOWN_ID }))), mismatch);
+    assert.deepEqual(outcome(await post(`/members/proposals/${UNKNOWN_ID}:withdraw`, sign({ msgType: 'withdrawal', proposalId }))), mismatch);
+  });
+});
+
+describe("a request for another member than its signer: 400 (acks.h, helpers.h)", () => {
+  test("an ack or a digest update in another member's name: InvalidAuthenticationInfo, without a challenge", async () => {
+    const expected = [400, 'InvalidAuthenticationInfo', `Member ID from path parameter (${member1.id}) does not match member ID from body signature (${member0.id}).`];
+    const digest = await stateDigest(member0);
+    const ack = await post(`/members/state-digests/${member1.id}:ack`, sign({ msgType: 'ack', content: JSON.stringify({ stateDigest: digest }) }));
+    assert.deepEqual(outcome(ack), expected);
+    assert.equal(ack.headers['www-authenticate'], undefined);
+    assert.deepEqual(outcome(await post(`/members/state-digests/${member1.id}:update`, sign({ msgType: 'state_digest' }))), expected);
+    // The URL is not parsed as an ID: any other text is just another member.
+    assert.equal(outcome(await post('/members/state-digests/not-an-id:update', sign({ msgType: 'state_digest' })))[1], 'InvalidAuthenticationInfo');
+  });
+  test("a ballot in another member's name: InvalidResourceName", async () => {
+    const ballot = JSON.stringify({ ballot: 'export function vote() { return true; }' });
+    assert.deepEqual(
+      outcome(await post(`/members/proposals/${proposalId}/ballots/${member1.id}:submit`, sign({ msgType: 'ballot', content: ballot, proposalId }))),
+      [400, 'InvalidResourceName', 'Authenticated member id does not match URL'],
+    );
+  });
+});
+
+describe('a member that is not Active where Active is required: 401 InvalidAuthenticationInfo (cose_auth.cpp)', () => {
+  for (const [what, path, msgType, content] of [
+    ['a proposal', () => '/members/proposals:create', 'proposal', '{"actions": []}'],
+    ['a ballot', () => `/members/proposals/${proposalId}/ballots/${member1.id}:submit`, 'ballot', '{"ballot": "export function vote() { return true; }"}'],
+    ['a withdrawal', () => `/members/proposals/${proposalId}:withdraw`, 'withdrawal', ''],
+  ] as const) {
+    test(what, async () => {
+      const response = await post(path(), sign({ msgType, content, signer: member1, ...(msgType !== 'proposal' && { proposalId }) }));
+      assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Signer is not an ACTIVE member']);
+      assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+    });
+  }
+  test('but it may refresh its state digest', async () => {
+    assert.match(await stateDigest(member1), /^[0-9a-f]{64}$/);
+  });
+});
+
+describe('a COSE-signed POST without Content-Type: application/cose: 401 InvalidAuthenticationInfo (cose_auth.cpp)', () => {
+  test('no content type', async () => {
+    const response = await post('/members/proposals:create', undefined, null);
+    assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Missing content-type header']);
+    assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+  });
+  for (const type of ['application/json', 'application/octet-stream', 'application/cose; charset=utf-8']) {
+    test(`Content-Type: ${type}`, async () => {
+      const body = sign({ msgType: 'state_digest' });
+      assert.deepEqual(outcome(await post(`/members/state-digests/${member0.id}:update`, body, type)), [401, 'InvalidAuthenticationInfo', 'Content type is not set to application/cose']);
+    });
+  }
+});
+
+describe('a malformed ID in the path: 400 InvalidResourceName (helpers.h)', () => {
+  const notHex = 'g'.repeat(64);
+  for (const bad of ['xyz', 'a'.repeat(63), 'a'.repeat(65), notHex]) {
+    test(`'${bad.length > 8 ? `${bad[0]} x ${bad.length}` : bad}' on every route that parses one`, async () => {
+      const proposal = (response: CocoResponse) => assert.deepEqual(outcome(response), [400, 'InvalidResourceName', `'${bad}' is not a valid hex-encoded proposal ID`]);
+      const member = (response: CocoResponse) => assert.deepEqual(outcome(response), [400, 'InvalidResourceName', `'${bad}' is not a valid hex-encoded member ID`]);
+      proposal(await get(`/members/proposals/${bad}`));
+      proposal(await get(`/members/proposals/${bad}/actions`));
+      proposal(await get(`/members/proposals/${bad}/ballots/${member0.id}`));
+      member(await get(`/members/proposals/${proposalId}/ballots/${bad}`));
+      // Signed for that very ID: the malformed ID is refused before it is compared.
+      proposal(await post(`/members/proposals/${bad}:withdraw`, sign({ msgType: 'withdrawal', proposalId: bad })));
+      proposal(await post(`/members/proposals/${bad}/ballots/${member0.id}:submit`, sign({ msgType: 'ballot', content: '{"ballot": ""}', proposalId: bad })));
+      member(await post(`/members/proposals/${proposalId}/ballots/${bad}:submit`, sign({ msgType: 'ballot', content: '{"ballot": ""}', proposalId })));
+      member(await get(`/recovery/encrypted-shares/${bad}`));
+      member(await get(`/service/members/${bad}`));
+      assert.deepEqual(outcome(await get(`/service/users/${bad}`)), [400, 'InvalidResourceName', `'${bad}' is not a valid hex-encoded user ID`]);
+      assert.deepEqual(outcome(await get(`/service/nodes/${bad}`)), [400, 'InvalidResourceName', `'${bad}' is not a valid hex-encoded node ID`]);
+    });
+  }
+  test('a well-formed ID that names nothing is 404 (204 for a withdrawal), in CCF words', async () => {
+    assert.deepEqual(outcome(await get(`/members/proposals/${UNKNOWN_ID}`)), [404, 'ProposalNotFound', `Could not find proposal ${UNKNOWN_ID}.`]);
+    assert.deepEqual(outcome(await post(`/members/proposals/${UNKNOWN_ID}:withdraw`, sign({ msgType: 'withdrawal', proposalId: UNKNOWN_ID }))), [204, undefined, undefined]);
+    assert.deepEqual(outcome(await get(`/service/members/${UNKNOWN_ID}`)), [404, 'ResourceNotFound', `Member ${UNKNOWN_ID} does not exist.`]);
+    assert.deepEqual(outcome(await get(`/service/users/${UNKNOWN_ID}`)), [404, 'ResourceNotFound', `User ${UNKNOWN_ID} does not exist.`]);
+    assert.deepEqual(outcome(await get(`/service/nodes/${UNKNOWN_ID}`)), [404, 'ResourceNotFound', `Node ${UNKNOWN_ID} does not exist.`]);
+    // Upper-case hex is well-formed; IDs are stored in lower case.
+    assert.equal(outcome(await get(`/service/members/${member0.id.toUpperCase()}`))[0], 404);
+  });
+  test('state digests take the member ID as it is: an unknown one is 404 ResourceNotFound (acks.h)', async () => {
+    assert.deepEqual(outcome(await get('/members/state-digests/xyz')), [404, 'ResourceNotFound', 'No ACK record exists for member xyz.']);
+  });
+});
+
+describe('created_at is a signed 64-bit integer: 2^63 - 1 authenticates, and only a proposal is bounded (proposals.h)', () => {
+  test('a proposal created at 2^63 - 1: 400 InvalidCreatedAt', async () => {
+    assert.deepEqual(
+      outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', createdAt: INT64_MAX }))),
+      [400, 'InvalidCreatedAt', 'Header parameter created_at value is too large'],
+    );
+    assert.equal(outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', createdAt: 10_000_000_000 })))[1], 'InvalidCreatedAt');
+  });
+  test('a state digest update created at 2^63 - 1 is taken', async () => {
+    assert.equal((await post(`/members/state-digests/${member0.id}:update`, sign({ msgType: 'state_digest', createdAt: INT64_MAX }))).status, 200);
+  });
+  test('2^63 does not fit: 401', async () => {
+    assert.equal(outcome(await post(`/members/state-digests/${member0.id}:update`, sign({ msgType: 'state_digest', createdAt: INT64_MAX + 1n })))[0], 401);
+  });
+});
+
+describe('an ack with no ack record to acknowledge (acks.h)', () => {
+  test('is refused 403 AuthorizationFailed; a digest update then creates the record', async () => {
+    instance.node.execute((tx) => {
+      tx.map(Tables.membersAcks).delete(utf8(member1.id));
+      return { result: undefined, applyWrites: true };
+    });
+    const ack = await post(`/members/state-digests/${member1.id}:ack`, sign({ msgType: 'ack', content: '{"stateDigest": ""}', signer: member1 }));
+    assert.deepEqual(outcome(ack), [403, 'AuthorizationFailed', `No ACK record exists for member ${member1.id}.`]);
+    const digest = await stateDigest(member1);
+    assert.equal((await get(`/members/state-digests/${member1.id}`)).json<{ stateDigest: string }>().stateDigest, digest);
+  });
+});
