@@ -102,8 +102,11 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
     assert.equal(answer.memberId, governor.memberId);
     return decodeShare(rsaOaepDecrypt(sandbox.pem(`member${i}_enc_privk.pem`), fromBase64(answer.encryptedShare)));
   }));
-  const unknown = await client.request('GET', '/gov/recovery/encrypted-shares/00?api-version=2024-07-01', { allowError: true });
+  const unknown = await client.request('GET', `/gov/recovery/encrypted-shares/${'00'.repeat(32)}?api-version=2024-07-01`, { allowError: true });
   assert.equal(unknown.status, 404);
+  // As CCF: a member ID that is not 64 hex digits is a malformed resource name, not a missing share.
+  const malformed = await client.request('GET', '/gov/recovery/encrypted-shares/00?api-version=2024-07-01', { allowError: true });
+  assert.deepEqual([malformed.status, malformed.json<{ error: { code: string } }>().error.code], [400, 'InvalidResourceName']);
   const entries = ledgerEntries(ledger0);
   const latestOf = (map: string) => JSON.parse(fromUtf8(entries.flatMap((e) => e.publicMaps).filter((m) => m.name === map).at(-1)!.writes[0]!.value)) as Record<string, unknown>;
   const recovered = openSealed(shareKey(recoverSecret(shares, 2)), fromBase64(latestOf(RECOVERY_SHARES_MAP).wrapped_latest_ledger_secret as string));
