@@ -3,16 +3,17 @@
 // reads it only makes; nothing is ever written to it. Gas estimation searches the lowest gas limit
 // under which the call succeeds, starting from what it used when given all the gas allowed.
 
-import { createTx, getMinimumGasLimit, type AccessListBytes } from '@ethereumjs/tx';
+import { createTx, getMinimumGasLimit, type AccessList, type AccessListBytes } from '@ethereumjs/tx';
 import { Address } from '@ethereumjs/util';
 import { runTx, type RunTxResult } from '@ethereumjs/vm';
+import { fromHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ADDRESS_BYTES } from './ethereum-maps.js';
 import { checkFunds } from './execute.js';
 import type { TimeAllowance } from './execution-budget.js';
 import { evmRefusal, type ExecutionContext } from './execution-context.js';
-import { ESTIMATE_GAS_RUNS_MAX } from './limits.js';
+import { ACCESS_LIST_RUNS_MAX, ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
 
 /** Gas a value-carrying CALL hands the callee on top of what it passes. */
@@ -45,10 +46,12 @@ export interface CallResult {
   gasNeeded: bigint;
   /** The EVM's reason when status is 0 ('revert', 'out of gas', ...). */
   error: string | undefined;
+  /** The addresses and storage keys the call touched, when asked for (see createAccessList). */
+  accessList?: AccessList;
 }
 
 /** Runs the call; refusals that Ethereum makes before execution (funds, intrinsic gas) throw a CocoError. */
-export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance?: TimeAllowance): Promise<CallResult> {
+export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance?: TimeAllowance, options: { reportAccessList?: boolean } = {}): Promise<CallResult> {
   if (params.from !== undefined && params.from.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'from' must be a 20-byte address");
   if (params.to !== undefined && params.to.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'to' must be a 20-byte address");
   const from = new Address(params.from ?? new Uint8Array(ADDRESS_BYTES));
@@ -87,7 +90,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     checkFunds(from, balance, gasLimit * fee + value);
     let result: RunTxResult;
     try {
-      result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true });
+      result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true, reportAccessList: options.reportAccessList === true });
     } catch (error) {
       throw evmRefusal(error, 'InvalidArgument', 'call');
     }
@@ -102,6 +105,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       gasUsed: result.totalGasSpent,
       gasNeeded,
       error: exceptionError?.error,
+      ...(result.accessList !== undefined && { accessList: result.accessList }),
     };
   }, allowance);
 }
@@ -136,4 +140,29 @@ export async function estimateGas(kvTx: Transaction, params: CallParams, context
     else low = middle;
   }
   return high;
+}
+
+/**
+ * eth_createAccessList, as geth answers it: the addresses and storage keys the call touches (the
+ * sender, the callee and the precompiles are warm already: EthereumJS lists them only for storage
+ * keys), found again with that list until it no longer changes, since the list changes what the
+ * call costs; and the gas the call uses with it. Its runs share `allowance`.
+ */
+export async function createAccessList(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance = context.timeAllowance()): Promise<CallResult & { accessList: AccessList }> {
+  let accessList: AccessList = [];
+  for (let runs = 1; ; runs++) {
+    const bytes: AccessListBytes = accessList.map((item) => [fromHex(item.address.slice(2)), item.storageKeys.map((key) => fromHex(key.slice(2)))]);
+    const result = await call(kvTx, { ...params, accessList: bytes }, context, allowance, { reportAccessList: true });
+    const found = sortedAccessList(result.accessList ?? []);
+    if (JSON.stringify(found) === JSON.stringify(accessList) || runs >= ACCESS_LIST_RUNS_MAX) return { ...result, accessList: found };
+    accessList = found;
+  }
+}
+
+/** Addresses in order, each with its keys in order: two runs that touch the same compare equal. */
+function sortedAccessList(list: AccessList): AccessList {
+  const lower = (hex: `0x${string}`) => hex.toLowerCase() as `0x${string}`;
+  return list
+    .map((item) => ({ address: lower(item.address), storageKeys: item.storageKeys.map(lower).sort() }))
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 }

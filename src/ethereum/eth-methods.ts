@@ -11,7 +11,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { readAccount, readCode, readStorage } from './account-state.js';
 import type { ChainBlock } from './blocks.js';
 import { keccak256 } from '../crypto/keccak.js';
-import { call, estimateGas } from './call.js';
+import { call, createAccessList, estimateGas } from './call.js';
 import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
@@ -300,6 +300,19 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return reading(async (tx) => {
         checkCurrentState(tx, selector);
         return quantity(await estimateGas(tx, callParams, context, scope.time));
+      });
+    },
+
+    async eth_createAccessList(params, scope) {
+      arity(params, 1, 2, '[call, block]');
+      const callParams = parseCallParams(params[0], context.chainId);
+      const selector = parseBlockSelector(params[1], 'block');
+      return reading(async (tx) => {
+        checkCurrentState(tx, selector);
+        const result = await createAccessList(tx, callParams, context, scope.time);
+        // As geth: a call that fails still gets its list, with the reason beside it.
+        const error = result.status === 1 ? undefined : result.error === 'revert' ? new ExecutionReverted(result.returnValue).message : result.error;
+        return { accessList: result.accessList, gasUsed: quantity(result.gasUsed), ...(error !== undefined && { error }) };
       });
     },
 

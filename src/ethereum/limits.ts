@@ -25,5 +25,8 @@ export const FEE_HISTORY_PERCENTILES_MAX = 100;
 /** Most executions eth_estimateGas runs in its search for the lowest sufficient gas limit. */
 export const ESTIMATE_GAS_RUNS_MAX = 32;
 
+/** Most executions eth_createAccessList runs until its list stops changing (geth converges in two or three). */
+export const ACCESS_LIST_RUNS_MAX = 8;
+
 /** Default gas limit of every block (and so the cap of each transaction, with Osaka's 2^24 cap). */
 export const BLOCK_GAS_LIMIT_DEFAULT = 30_000_000n;

@@ -321,6 +321,29 @@ describe('Ethereum methods', () => {
     assert.equal((await rpcError(methods, 'eth_call', { to: contractAddress }, 'latest', { [alice.address]: { balance: '0x1' } })).code, -32602);
   });
 
+  test("eth_createAccessList lists the storage a call touches, with its gas and, when it fails, geth's reason", async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    const slot0 = '0x' + '00'.repeat(32);
+    const call = { from: alice.address, to: contractAddress, data: probe.encodeFunctionData('setViaCall', [5n]) };
+    const listed = (await rpc(methods, 'eth_createAccessList', call, 'latest')) as { accessList: { address: string; storageKeys: string[] }[]; gasUsed: string; error?: string };
+    // The contract calls itself: its own address is warm already, its slot is what the list adds.
+    assert.deepEqual(listed.accessList, [{ address: contractAddress.toLowerCase(), storageKeys: [slot0] }]);
+    assert.equal(listed.error, undefined);
+    const withList = BigInt(listed.gasUsed);
+    const without = BigInt((await rpc(methods, 'eth_estimateGas', call)) as string);
+    assert.ok(withList > 21_000n && withList < without + 5_000n, `with the list ${withList}, estimate without ${without}`);
+    // Sent with that list, the transaction uses what the answer said.
+    const sent = await sendRaw(chain, methods, alice, { ...call, type: 2, accessList: listed.accessList, gasLimit: without + 10_000n });
+    assert.equal(BigInt(((await rpc(methods, 'eth_getTransactionReceipt', sent)) as { gasUsed: string }).gasUsed), withList);
+    const reverted = (await rpc(methods, 'eth_createAccessList', { ...call, data: probe.encodeFunctionData('setThenRevert', [1n]) })) as { accessList: unknown[]; error?: string };
+    assert.equal(reverted.error, 'execution reverted: Probe: refused');
+    assert.deepEqual(reverted.accessList, [{ address: contractAddress.toLowerCase(), storageKeys: [slot0] }]);
+    assert.deepEqual((await rpc(methods, 'eth_createAccessList', { from: alice.address, to: bob.address, value: '0x1' })) as unknown, { accessList: [], gasUsed: '0x5208' });
+    assert.match((await rpcError(methods, 'eth_createAccessList', call, '0x0')).message, /historical state is not available/);
+  });
+
   test('eth_getLogs filters by block range, block hash, address and topic positions', async () => {
     const { chain, methods } = await setup();
     const deployHash = await sendRaw(chain, methods, alice, {
