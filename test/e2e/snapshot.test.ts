@@ -43,11 +43,15 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
 
   // The primary (node 0) completes snapshots once their evidence commits, and serves the latest.
   const snapshots = join(sandbox.workspace, 'sandbox_0', 'snapshots');
-  const committed = await until('a committed snapshot', WAIT_MS, async () => readdirSync(snapshots).find((name) => parseSnapshotFileName(name)?.committed));
-  // The backup writes the same snapshot, byte for byte (checked against the primary's evidence), to restart from it.
+  const committedIn = (dir: string) => readdirSync(dir).filter((name) => parseSnapshotFileName(name)?.committed);
+  // The backup writes the same snapshots, byte for byte (checked against the primary's evidence), to
+  // restart from them. Each node keeps its 3 newest: compare one both hold, read at once.
   const backupSnapshots = join(sandbox.workspace, 'sandbox_1', 'snapshots');
-  await until(`${committed} on the backup`, WAIT_MS, async () => (readdirSync(backupSnapshots).includes(committed) ? true : undefined));
-  assert.deepEqual(readFileSync(join(backupSnapshots, committed)), readFileSync(join(snapshots, committed)));
+  const [committed, copies] = await until('a committed snapshot on the primary and the backup', WAIT_MS, async () => {
+    const shared = committedIn(snapshots).find((name) => committedIn(backupSnapshots).includes(name));
+    return shared === undefined ? undefined : ([shared, [readFileSync(join(backupSnapshots, shared)), readFileSync(join(snapshots, shared))]] as const);
+  });
+  assert.deepEqual(copies[0], copies[1], `${committed} differs between the primary and the backup`);
   const latest = await client.request('GET', '/node/snapshot');
   const latestName = String(latest.headers['x-ms-ccf-snapshot-name']);
   assert.ok(parseSnapshotFileName(latestName)!.seqno >= parseSnapshotFileName(committed)!.seqno);
