@@ -28,9 +28,17 @@ interface ForwardedResponse {
   error?: string;
 }
 
+/** A request in flight: the node it went to, and how to answer its caller. */
+interface Waiter {
+  to: string;
+  resolve: (body: string | undefined) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 export class RequestForwarder {
   private nextId = 1;
-  private readonly waiting = new Map<number, { to: string; resolve: (body: string | undefined) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<number, Waiter>();
   /** Runs while requests are in flight: a primary that lost its place will not answer them. */
   private primaryCheck: NodeJS.Timeout | undefined;
 
@@ -63,7 +71,7 @@ export class RequestForwarder {
   }
 
   /** Removes request `id` from those in flight and returns its waiter, if it was still waiting. */
-  private settle(id: number): { resolve: (body: string | undefined) => void; reject: (error: Error) => void } | undefined {
+  private settle(id: number): Waiter | undefined {
     const waiter = this.waiting.get(id);
     if (waiter === undefined) return undefined;
     this.waiting.delete(id);
