@@ -11,7 +11,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { readAccount, readCode, readStorage } from './account-state.js';
 import type { ChainBlock } from './blocks.js';
 import { keccak256 } from '../crypto/keccak.js';
-import { call, createAccessList, estimateGas } from './call.js';
+import { call, createAccessList, estimateGas, type CallParams } from './call.js';
 import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
@@ -201,6 +201,16 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     });
   }
 
+  /** `work` over the current state for a method of parameters [call object, block]; the block must be the latest. */
+  function callQuery<T>(params: unknown[], work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
+    const callParams = parseCallParams(params[0], context.chainId);
+    const selector = parseBlockSelector(params[1], 'block');
+    return reading(async (tx) => {
+      checkCurrentState(tx, selector);
+      return work(tx, callParams);
+    });
+  }
+
   function logMatcher(filter: Record<string, unknown>): (address: Uint8Array, topics: Uint8Array[]) => boolean {
     const addressField = filter.address;
     // As geth: an empty list, like an absent field, matches any address (or any topic at a position).
@@ -283,32 +293,19 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       if (params[2] !== undefined && params[2] !== null && Object.keys(params[2] as object).length > 0) {
         throw invalidParams('state overrides are not supported');
       }
-      const callParams = parseCallParams(params[0], context.chainId);
-      const selector = parseBlockSelector(params[1], 'block');
-      const result = await reading(async (tx) => {
-        checkCurrentState(tx, selector);
-        return call(tx, callParams, context, scope.time);
-      });
+      const result = await callQuery(params, (tx, callParams) => call(tx, callParams, context, scope.time));
       if (result.status === 1) return data(result.returnValue);
       if (result.error === 'revert') throw new ExecutionReverted(result.returnValue);
       throw new JsonRpcError(-32000, result.error ?? 'execution failed');
     },
     async eth_estimateGas(params, scope) {
       arity(params, 1, 2, '[call, block]');
-      const callParams = parseCallParams(params[0], context.chainId);
-      const selector = parseBlockSelector(params[1], 'block');
-      return reading(async (tx) => {
-        checkCurrentState(tx, selector);
-        return quantity(await estimateGas(tx, callParams, context, scope.time));
-      });
+      return callQuery(params, async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
     },
 
     async eth_createAccessList(params, scope) {
       arity(params, 1, 2, '[call, block]');
-      const callParams = parseCallParams(params[0], context.chainId);
-      const selector = parseBlockSelector(params[1], 'block');
-      return reading(async (tx) => {
-        checkCurrentState(tx, selector);
+      return callQuery(params, async (tx, callParams) => {
         const result = await createAccessList(tx, callParams, context, scope.time);
         // As geth: a call that fails still gets its list, with the reason beside it.
         const error = result.status === 1 ? undefined : result.error === 'revert' ? new ExecutionReverted(result.returnValue).message : result.error;
