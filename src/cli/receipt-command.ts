@@ -8,7 +8,7 @@ import { CocoError } from '../errors.js';
 import { verifyReceipt, type VerifiedReceipt } from '../ledger/receipt.js';
 import { isCoseReceipt, verifyCoseReceipt } from '../ledger/cose-receipt.js';
 import { readInputFile } from '../node/read-input.js';
-import { fromHex, toHex } from '../crypto/bytes.js';
+import { equalBytes, fromHex, toHex } from '../crypto/bytes.js';
 import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
 
 export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
@@ -65,7 +65,7 @@ export function runReceipt(args: string[]): number {
   const cose = isCoseReceipt(bytes);
   if (cose && claims !== undefined) throw new CocoError('UsageError', 'a COSE receipt carries no leaf components to check claims against; ask for the JSON receipt');
   const result: VerifiedReceipt = cose ? verifyCoseReceipt(bytes, serviceCertPem) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at: values['ignore-validity'] ? 'ignore-validity' : new Date() });
-  if (claims !== undefined && (result.claimsDigest === undefined || toHex(result.claimsDigest) !== toHex(claims))) {
+  if (claims !== undefined && (result.claimsDigest === undefined || !equalBytes(result.claimsDigest, claims))) {
     const found = result.claimsDigest === undefined ? 'no claims digest' : `claims digest ${toHex(result.claimsDigest)}`;
     throw new CocoError('ReceiptClaimsMismatch', `the receipt verifies, but its transaction has ${found}, not ${toHex(claims)}: it does not prove what was asked`);
   }

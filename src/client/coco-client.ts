@@ -300,7 +300,6 @@ function redirectTarget(from: URL, location: string | undefined, method: string,
   return url;
 }
 
-/** One clear CocoError for what the socket reported, keeping the original as `cause`. */
 /** A request that failed on a reused connection before any answer; `cause` is what the caller sees if it is not sent again. */
 class StaleConnection extends Error {
   constructor(override readonly cause: CocoError) {
@@ -308,6 +307,7 @@ class StaleConnection extends Error {
   }
 }
 
+/** One clear CocoError for what the socket reported, keeping the original as `cause`. */
 function translateError(error: unknown, method: string, url: URL): CocoError {
   if (error instanceof CocoError) return error;
   const code = (error as { code?: unknown }).code;

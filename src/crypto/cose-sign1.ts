@@ -4,7 +4,7 @@
 
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { CocoError } from '../errors.js';
-import { concatBytes, utf8 } from './bytes.js';
+import { concatBytes, toHex, utf8 } from './bytes.js';
 import type { EcdsaNonce } from './ecdsa-nonce.js';
 import { curveOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
 
@@ -134,24 +134,12 @@ export function protectedHeaderValues(protectedBytes: Uint8Array): Map<number | 
   return values;
 }
 
-/** The value of a CBOR unsigned integer (major type 0) up to 2^53 - 1; undefined for any other item. */
-export function cborUnsignedInteger(item: Uint8Array): number | undefined {
-  const { major, argument } = readHead(item, 0);
-  return major === 0 && argument !== undefined && Number.isSafeInteger(argument) ? argument : undefined;
-}
-
 /** The exact value of a CBOR unsigned integer (major type 0), all 64 bits of it; undefined for any other item. */
 export function cborUnsignedBigInt(item: Uint8Array): bigint | undefined {
-  const initial = item[0];
-  if (initial === undefined || initial >> 5 !== 0) return undefined;
-  const info = initial & 0x1f;
-  if (info < 24) return BigInt(info);
-  if (info > 27) return undefined;
-  const size = 1 << (info - 24);
-  if (item.length < 1 + size) return undefined;
-  let value = 0n;
-  for (let i = 1; i <= size; i++) value = (value << 8n) | BigInt(item[i]!);
-  return value;
+  const { major, argument, end } = readHead(item, 0);
+  if (major !== 0 || argument === undefined) return undefined;
+  // The head's argument as a number is exact only up to 2^53: read its bytes again as a bigint.
+  return end === 1 ? BigInt(argument) : BigInt(`0x${toHex(item.subarray(1, end))}`);
 }
 
 function cborHead(majorType: number, length: number): Uint8Array {

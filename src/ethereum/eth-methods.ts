@@ -19,7 +19,7 @@ import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
-import { ExecutionReverted } from './revert.js';
+import { ExecutionReverted, revertMessage } from './revert.js';
 import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
 import {
   data,
@@ -308,7 +308,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return callQuery(params, async (tx, callParams) => {
         const result = await createAccessList(tx, callParams, context, scope.time);
         // As geth: a call that fails still gets its list, with the reason beside it.
-        const error = result.status === 1 ? undefined : result.error === 'revert' ? new ExecutionReverted(result.returnValue).message : result.error;
+        const error = result.status === 1 ? undefined : result.error === 'revert' ? revertMessage(result.returnValue) : result.error;
         return { accessList: result.accessList, gasUsed: quantity(result.gasUsed), ...(error !== undefined && { error }) };
       });
     },

@@ -25,13 +25,18 @@ export function revertReason(data: Uint8Array): string | undefined {
   return new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(4 + offset + 32, 4 + offset + 32 + length));
 }
 
+/** Ethereum's message for a revert with `data`: "execution reverted", with the reason when there is one. */
+export function revertMessage(data: Uint8Array): string {
+  const reason = revertReason(data);
+  return reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`;
+}
+
 export class ExecutionReverted extends CocoError {
   /** The revert data, as the contract returned it. */
   readonly data: Uint8Array;
 
   constructor(data: Uint8Array) {
-    const reason = revertReason(data);
-    super('ExecutionReverted', reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`);
+    super('ExecutionReverted', revertMessage(data));
     this.data = data;
   }
 }

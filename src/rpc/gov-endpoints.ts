@@ -277,26 +277,19 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     }),
   }));
   get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
-  get('/service/members/{memberId}', (request) => {
-    const memberId = idParam(request, 'memberId');
-    const view = read((tx) => memberView(tx, memberId));
-    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `Member ${memberId} does not exist.`);
-    return { body: view };
-  });
+  /** One member, user or node: CCF's 400 for a malformed ID, 404 for an unknown one. */
+  const entity = (path: string, name: 'memberId' | 'userId' | 'nodeId', kind: string, view: (tx: Transaction, id: string) => Record<string, unknown> | undefined) =>
+    get(path, (request) => {
+      const id = idParam(request, name);
+      const value = read((tx) => view(tx, id));
+      if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `${kind} ${id} does not exist.`);
+      return { body: value };
+    });
+  entity('/service/members/{memberId}', 'memberId', 'Member', memberView);
   get('/service/users', () => ({ body: { value: read((tx) => entries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));
-  get('/service/users/{userId}', (request) => {
-    const userId = idParam(request, 'userId');
-    const view = read((tx) => userView(tx, userId));
-    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `User ${userId} does not exist.`);
-    return { body: view };
-  });
+  entity('/service/users/{userId}', 'userId', 'User', userView);
   get('/service/nodes', () => ({ body: { value: read((tx) => entries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
-  get('/service/nodes/{nodeId}', (request) => {
-    const nodeId = idParam(request, 'nodeId');
-    const view = read((tx) => nodeView(tx, nodeId));
-    if (view === undefined) throw new RpcError(404, 'ResourceNotFound', `Node ${nodeId} does not exist.`);
-    return { body: view };
-  });
+  entity('/service/nodes/{nodeId}', 'nodeId', 'Node', nodeView);
   get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
   get('/service/transactions/{transactionId}', (request) => ({ body: { status: node.status(parseTxId(request.params.transactionId!)) } }));
 }

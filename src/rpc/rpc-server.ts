@@ -148,8 +148,7 @@ export class RpcServer {
     this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
     // A CONNECT request would get no answer at all: it is no HTTP request for this server.
     this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-      const body = errorBody('UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`);
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
     });
     this.server.headersTimeout = headersTimeoutMs;
     this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
@@ -173,8 +172,7 @@ export class RpcServer {
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      const body = errorBody(code, message);
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(closingErrorAnswer(status, code, message));
     });
   }
 
@@ -320,6 +318,12 @@ export class RpcServer {
  */
 export function redirectLocation(origin: string, request: Pick<RpcRequest, 'frontend' | 'path' | 'rawQuery'>): string {
   return `${origin}/${request.frontend}${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+}
+
+/** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */
+function closingErrorAnswer(status: string, code: string, message: string): string {
+  const body = errorBody(code, message);
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 function send(response: ServerResponse, answer: RpcResponse & { txId: TxId }): void {
