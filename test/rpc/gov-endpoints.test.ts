@@ -14,9 +14,9 @@ import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
 import { Governance } from '../../src/governance/proposals.js';
 import { addGovEndpoints } from '../../src/rpc/gov-endpoints.js';
-import { RpcServer } from '../../src/rpc/rpc-server.js';
-import { SessionCounts } from '../../src/rpc/session-caps.js';
+import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createIdentity, createService, type Identity } from '../client/tls-fixture.js';
+import { testRpcServer } from './rpc-server-fixture.js';
 import { TestHost } from '../js/js-test-host.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 
@@ -95,16 +95,7 @@ before(async () => {
   });
   runner = await JsConstitutionRunner.create(new TestHost(), instance.node.governanceHost(), { maxExecutionTimeMs: 200 });
   const service = await createService();
-  const sessions = new SessionCounts();
-  sessions.addInterface('primary', { soft: 100, hard: 110 });
-  server = new RpcServer({
-    sessions,
-    interfaceName: 'primary',
-    keyPem: service.node.keyPem,
-    certPem: service.node.certPem,
-    maxBodyBytes: 1024 * 1024,
-    currentTxId: () => instance.node.lastTxId,
-  });
+  ({ server } = testRpcServer(service, { caps: { soft: 100, hard: 110 }, maxBodyBytes: 1024 * 1024, currentTxId: () => instance.node.lastTxId }));
   addGovEndpoints(server, instance.node, new Governance(runner));
   const { port } = await server.listen('127.0.0.1', 0);
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem });

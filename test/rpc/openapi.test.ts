@@ -10,9 +10,9 @@ import { utf8 } from '../../src/crypto/bytes.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
-import { RpcServer } from '../../src/rpc/rpc-server.js';
-import { SessionCounts } from '../../src/rpc/session-caps.js';
+import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
+import { testRpcServer } from './rpc-server-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 
 let inProcess: InProcessNode;
@@ -32,15 +32,14 @@ before(async () => {
     return { result: undefined, applyWrites: true };
   });
   const tls = await createService();
-  const sessions = new SessionCounts();
-  sessions.addInterface('primary', { soft: 10, hard: 10 });
-  server = new RpcServer({ keyPem: tls.node.keyPem, certPem: tls.node.certPem, maxBodyBytes: 1024, currentTxId: () => inProcess.node.lastTxId, sessions, interfaceName: 'primary' });
+  const built = testRpcServer(tls, { caps: { soft: 10, hard: 10 }, currentTxId: () => inProcess.node.lastTxId });
+  server = built.server;
   addBuiltinEndpoints(server, inProcess.node, {
     version: 'test',
     primaryUrl: () => undefined,
     interfaceName: 'primary',
     operatorFeatures: new Set(),
-    sessions,
+    sessions: built.sessions,
     appRuntime: new AppRuntime(),
     selfSignedCertPem: '',
     jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },

@@ -10,9 +10,10 @@ import { connect, type TLSSocket } from 'node:tls';
 import { CocoError } from '../../src/errors.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
-import { RpcServer } from '../../src/rpc/rpc-server.js';
-import { SessionCounts } from '../../src/rpc/session-caps.js';
+import type { RpcServer } from '../../src/rpc/rpc-server.js';
+import type { SessionCounts } from '../../src/rpc/session-caps.js';
 import { createService, type ServiceIdentity } from '../client/tls-fixture.js';
+import { testRpcServer } from './rpc-server-fixture.js';
 
 let service: ServiceIdentity;
 let server: RpcServer;
@@ -20,23 +21,18 @@ let port: number;
 let client: CocoClient;
 let current: TxId = { view: 2, seqno: 5 };
 let onAnswered: (() => void) | undefined;
-const sessions = new SessionCounts();
+let sessions: SessionCounts;
 /** Bodies of the `/node/record` requests that ran. */
 const recorded: string[] = [];
 
 before(async () => {
   service = await createService();
-  sessions.addInterface('primary', { soft: 1000, hard: 1010 });
-  server = new RpcServer({
-    sessions,
-    interfaceName: 'primary',
-    keyPem: service.node.keyPem,
-    certPem: service.node.certPem,
-    maxBodyBytes: 1024,
+  ({ server, sessions } = testRpcServer(service, {
+    caps: { soft: 1000, hard: 1010 },
     currentTxId: () => current,
     afterRequest: () => onAnswered?.(),
     primaryUrl: () => 'https://127.0.0.1:9100',
-  });
+  }));
   server.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   server.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
   server.add('node', 'POST', '/write', () => {
@@ -133,9 +129,7 @@ const waitFor = async (condition: () => boolean) => {
 };
 
 test('past the soft cap a session is answered 503 SessionCapExhausted and closed; past the hard cap it is cut before TLS', async () => {
-  const capped = new SessionCounts();
-  capped.addInterface('small', { soft: 2, hard: 3 });
-  const small = new RpcServer({ sessions: capped, interfaceName: 'small', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current });
+  const { server: small, sessions: capped } = testRpcServer(service, { interfaceName: 'small', caps: { soft: 2, hard: 3 }, currentTxId: () => current });
   small.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   const smallPort = (await small.listen('127.0.0.1', 0)).port;
   const open: TLSSocket[] = [];
@@ -185,9 +179,7 @@ test('headers past 16 KiB get 431 RequestHeaderTooLarge; malformed HTTP and over
 });
 
 test('connections that never finish TLS, or never send a request, are dropped and give their session places back', async () => {
-  const counted = new SessionCounts();
-  counted.addInterface('timed', { soft: 10, hard: 10 });
-  const timed = new RpcServer({ sessions: counted, interfaceName: 'timed', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current, handshakeTimeoutMs: 200, idleTimeoutMs: 300 });
+  const { server: timed, sessions: counted } = testRpcServer(service, { interfaceName: 'timed', caps: { soft: 10, hard: 10 }, currentTxId: () => current, handshakeTimeoutMs: 200, idleTimeoutMs: 300 });
   const timedPort = (await timed.listen('127.0.0.1', 0)).port;
   const plain: Socket[] = [];
   try {
@@ -255,9 +247,7 @@ test('CONNECT is answered 405 UnsupportedHttpVerb and the connection closed', as
 });
 
 test('a client too slow to send its headers is answered 408 RequestTimeout, with the CCF error body', async () => {
-  const counted = new SessionCounts();
-  counted.addInterface('slow', { soft: 10, hard: 10 });
-  const slow = new RpcServer({ sessions: counted, interfaceName: 'slow', keyPem: service.node.keyPem, certPem: service.node.certPem, maxBodyBytes: 1024, currentTxId: () => current, headersTimeoutMs: 300 });
+  const { server: slow, sessions: counted } = testRpcServer(service, { interfaceName: 'slow', caps: { soft: 10, hard: 10 }, currentTxId: () => current, headersTimeoutMs: 300 });
   const slowPort = (await slow.listen('127.0.0.1', 0)).port;
   try {
     // The request line and one header, then nothing more.
