@@ -21,6 +21,8 @@ export class ExecutionBudget {
   readonly #limitMs: number;
   #deadlineMs = Infinity;
   #calls = 0;
+  /** Time the run in progress spent outside the limit (see `outside`). */
+  #outsideMs = 0;
 
   /** Watches the runs of the VM whose chain rules are `common`; `limitMs` per run. */
   constructor(common: Common, nowMs: () => number, limitMs: number) {
@@ -49,11 +51,24 @@ export class ExecutionBudget {
     const startMs = this.#nowMs();
     this.#deadlineMs = startMs + Math.min(this.#limitMs, allowance?.remainingMs ?? Infinity);
     this.#calls = 0;
+    this.#outsideMs = 0;
     try {
       return await work();
     } finally {
       this.#deadlineMs = Infinity;
-      if (allowance !== undefined) allowance.remainingMs -= this.#nowMs() - startMs;
+      if (allowance !== undefined) allowance.remainingMs -= this.#nowMs() - startMs - this.#outsideMs;
+    }
+  }
+
+  /** Runs `work` within the run in progress without counting its time (loading a library on first use): the deadline moves by what it took. */
+  async outside<T>(work: () => Promise<T>): Promise<T> {
+    const startMs = this.#nowMs();
+    try {
+      return await work();
+    } finally {
+      const spentMs = this.#nowMs() - startMs;
+      this.#deadlineMs += spentMs;
+      this.#outsideMs += spentMs;
     }
   }
 

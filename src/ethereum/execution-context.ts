@@ -13,6 +13,7 @@ import { Blocks, type PendingBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
 import { createChainCommon, keepEipAnswers } from './chain-rules.js';
 import { OneAtATime } from './one-at-a-time.js';
+import { kzgPointEvaluation } from './kzg-point-evaluation.js';
 import { timedPrecompiles } from './precompile-time.js';
 import { ADDRESS_BYTES, ethereumMaps, type EthereumMaps } from './ethereum-maps.js';
 import { KvStateManager } from './kv-state-manager.js';
@@ -148,7 +149,8 @@ export class ExecutionContext {
     const vmCommon = common.copy();
     const { timeLimit } = full;
     let budget: ExecutionBudget | undefined;
-    const customPrecompiles = timeLimit === undefined ? [] : timedPrecompiles(vmCommon, (estimateMs) => budget?.ensure(estimateMs));
+    const clock = timeLimit === undefined ? undefined : { ensure: (estimateMs: number) => budget?.ensure(estimateMs), outside: <T>(work: () => Promise<T>) => (budget === undefined ? work() : budget.outside(work)) };
+    const customPrecompiles = [...(clock === undefined ? [] : timedPrecompiles(vmCommon, clock.ensure)), ...kzgPointEvaluation(vmCommon, clock)];
     const vm = await createVM({ common: vmCommon, stateManager: state, blockchain: blockHashes, evmOpts: { customPrecompiles } });
     keepEipAnswers(vm.common);
     // After keepEipAnswers: the budget counts the questions its cache answers too.
