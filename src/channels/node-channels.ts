@@ -143,6 +143,13 @@ export class NodeChannels {
     }
   }
 
+  /** How many peers this node's outbound channel is open to. */
+  get connectedPeers(): number {
+    let connected = 0;
+    for (const peer of this.peers.values()) if (peer.ready) connected++;
+    return connected;
+  }
+
   /** Best effort, in order per peer; false when dropped (unknown peer, buffer full). */
   send(to: string, kind: number, payload: Uint8Array): boolean {
     const peer = this.peers.get(to);

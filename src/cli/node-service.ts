@@ -416,7 +416,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     writeFileSync(config.serviceCertificateFile, service.certPem);
   }
   const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
-  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns });
+  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns, peerCount: () => channels.connectedPeers });
   // A request's elements share one execution time limit, as one call has: a batch is no way around it.
   const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
   const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable, jsonRpcTurns));

@@ -62,6 +62,8 @@ export interface EthereumMethodsOptions {
   gasPrice?: bigint;
   /** When queued transactions give the event loop a turn (see OneAtATime); never without. */
   writeTurns?: JobTurns;
+  /** What net_peerCount answers: how many other nodes this node has a channel open to (0 without). */
+  peerCount?: () => number;
 }
 
 /** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
@@ -258,6 +260,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
     async net_listening() {
       return true;
+    },
+    async net_peerCount() {
+      return quantity(BigInt(options.peerCount?.() ?? 0));
     },
     async web3_sha3(params) {
       arity(params, 1, 1, '[data]');

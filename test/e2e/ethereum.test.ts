@@ -262,6 +262,7 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
     { jsonrpc: '2.0', id: 'balance', method: 'eth_getBalance', params: [alice.address, 'latest'] },
     { jsonrpc: '2.0', id: 9, method: 'eth_mine', params: [] },
     { jsonrpc: '2.0', id: 10, method: 'eth_getTransactionCount', params: [alice.address, 'latest'] },
+    { jsonrpc: '2.0', id: 11, method: 'net_peerCount', params: [] },
   ];
   const answer = await post(sandbox.url, JSON.stringify(batch), user);
   assert.equal(answer.status, 200);
@@ -270,5 +271,6 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
     { jsonrpc: '2.0', id: 'balance', result: ethers.toQuantity(await primary.getBalance(alice.address)) },
     { jsonrpc: '2.0', id: 9, error: { code: -32601, message: 'the method eth_mine does not exist/is not available' } },
     { jsonrpc: '2.0', id: 10, result: ethers.toQuantity(nonce) },
+    { jsonrpc: '2.0', id: 11, result: '0x2' },
   ]);
 });

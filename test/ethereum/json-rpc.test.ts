@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
+import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
 import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
@@ -235,13 +236,19 @@ describe('Ethereum methods', () => {
     assert.equal((await rpcError(methods, 'eth_getBlockTransactionCountByHash', '0x12')).code, -32602);
   });
 
-  test('node information: coinbase, mining, hashrate, listening, and web3_sha3', async () => {
-    const { methods } = await setup();
+  test('node information: coinbase, mining, hashrate, listening, peers, and web3_sha3', async () => {
+    const { chain, backend, methods } = await setup();
     const block = (await rpc(methods, 'eth_getBlockByNumber', 'latest', false)) as { miner: string };
     assert.equal(await rpc(methods, 'eth_coinbase'), block.miner);
     assert.equal(await rpc(methods, 'eth_mining'), false);
     assert.equal(await rpc(methods, 'eth_hashrate'), '0x0');
     assert.equal(await rpc(methods, 'net_listening'), true);
+    assert.equal(await rpc(methods, 'net_peerCount'), '0x0', 'no channels: no peers');
+    let peers = 2;
+    const withPeers = ethereumMethods(backend, chain.context, { clientVersion: 'Coco/test', peerCount: () => peers });
+    assert.equal(await rpc(withPeers, 'net_peerCount'), '0x2');
+    peers = 1;
+    assert.equal(await rpc(withPeers, 'net_peerCount'), '0x1', 'asked again on each call');
     // keccak256("hello world"), as geth's documentation gives it.
     assert.equal(await rpc(methods, 'web3_sha3', '0x68656c6c6f20776f726c64'), '0x47173285a8d7341e5e972fc677286384f802f8ef42a5ec5f03bbfa254cb01fad');
     assert.equal((await rpcError(methods, 'web3_sha3', 'hello')).code, -32602);
