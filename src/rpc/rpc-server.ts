@@ -1,7 +1,7 @@
 // The HTTPS frontend of a node: TLS with the node's service-endorsed certificate (clients trust the
 // service certificate), optional client certificates (checked per endpoint by its authentication
 // policy), bounded request bodies, routing to `/app`, `/gov` and `/node`, and CCF's error bodies
-// and `x-ms-ccf-transaction-id` header on every response. Malformed HTTP gets a 400, never a hang;
+// and `x-ms-ccf-transaction-id` header on every successful response. Malformed HTTP gets a 400, never a hang;
 // headers past 16 KiB a 431. Client sessions are capped and counted per interface (session-caps.ts).
 
 import { createServer, type Server } from 'node:https';
@@ -57,7 +57,7 @@ export interface RpcServerOptions {
   keyPem: string;
   certPem: string;
   maxBodyBytes: number;
-  /** The TxID a response carries when its handler names none: the last one the state reflects. */
+  /** The TxID a successful response carries when its handler names none: the last one the state reflects. */
   currentTxId: () => TxId;
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
@@ -251,9 +251,12 @@ export class RpcServer {
         this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');
       }
     }
-    this.count(request, result.status ?? 200);
-    // The TxID the state reflects now, when the request was answered, not when the answer is written.
-    const answer = { ...result, txId: result.txId ?? this.options.currentTxId() };
+    const status = result.status ?? 200;
+    this.count(request, status);
+    // As in CCF, only a request that ran as a transaction and succeeded names one: an error or a
+    // redirect has no TxID. The TxID the state reflects now, when the request was answered, not
+    // when the answer is written.
+    const answer = { ...result, txId: status >= 200 && status < 300 ? (result.txId ?? this.options.currentTxId()) : undefined };
     this.writes.queue(() => send(response, answer));
     this.options.afterRequest?.();
   }
@@ -326,7 +329,7 @@ function closingErrorAnswer(status: string, code: string, message: string): stri
   return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-function send(response: ServerResponse, answer: RpcResponse & { txId: TxId }): void {
+function send(response: ServerResponse, answer: RpcResponse): void {
   try {
     writeResponse(response, answer);
   } catch (error) {
@@ -334,11 +337,11 @@ function send(response: ServerResponse, answer: RpcResponse & { txId: TxId }): v
     // a 500 rather than the node stopping on an uncaught error.
     console.error('coco node: could not write a response:', error);
     if (response.headersSent) return void response.destroy();
-    writeResponse(response, { status: 500, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')), txId: answer.txId });
+    writeResponse(response, { status: 500, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')) });
   }
 }
 
-function writeResponse(response: ServerResponse, result: RpcResponse & { txId: TxId }): void {
+function writeResponse(response: ServerResponse, result: RpcResponse): void {
   let body: Uint8Array;
   let contentType: string | undefined;
   if (result.body === undefined) {
@@ -353,7 +356,7 @@ function writeResponse(response: ServerResponse, result: RpcResponse & { txId: T
     body = utf8(JSON.stringify(result.body));
     contentType = 'application/json';
   }
-  const headers: Record<string, string> = { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
+  const headers: Record<string, string> = result.txId === undefined ? {} : { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
   if (contentType !== undefined) headers['content-type'] = contentType;
   Object.assign(headers, result.headers);
   response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(result.contentLength ?? body.length) });

@@ -97,6 +97,18 @@ test('a response carries the TxID of the state it was answered from, though writ
   }
 });
 
+test('as in CCF, an error or a redirect names no TxID', async () => {
+  for (const path of ['/node/nowhere', '/app/nowhere', '/node/bad-header']) {
+    const answer = await client.request('GET', path, { allowError: true });
+    assert.ok(answer.status >= 400, `${path}: ${answer.status}`);
+    assert.equal(answer.headers['x-ms-ccf-transaction-id'], undefined, path);
+  }
+  const wrongMethod = await client.request('DELETE', '/node/echo/1', { allowError: true });
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers['x-ms-ccf-transaction-id'], undefined);
+  assert.match((await client.request('GET', '/node/echo/1')).headers['x-ms-ccf-transaction-id'] as string, /^2\.\d+$/);
+});
+
 test('a response HTTP cannot carry is a 500 InternalError, and the server keeps serving', async () => {
   const bad = await client.request('GET', '/node/bad-header', { allowError: true });
   assert.equal(bad.status, 500);
