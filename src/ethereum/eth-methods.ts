@@ -16,6 +16,7 @@ import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type 
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
+import { Filters, type Filter } from './filters.js';
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
@@ -64,6 +65,17 @@ export interface EthereumMethodsOptions {
   writeTurns?: JobTurns;
   /** What net_peerCount answers: how many other nodes this node has a channel open to (0 without). */
   peerCount?: () => number;
+  /** The clock (ms) that expires filters nobody polls; performance.now by default. */
+  nowMs?: () => number;
+}
+
+type LogMatcher = (address: Uint8Array, topics: Uint8Array[]) => boolean;
+
+/** What a logs filter (eth_newFilter) matches: a block range, either end open (new blocks), and addresses and topics. */
+interface LogCriteria {
+  from: bigint | undefined;
+  to: bigint | undefined;
+  matches: LogMatcher;
 }
 
 /** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
@@ -88,6 +100,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * its block) would be built on a head that is no longer the head.
    */
   const writes = new OneAtATime(options.writeTurns);
+  const filters = new Filters<LogCriteria>(options.nowMs ?? (() => performance.now()));
 
   /** Runs `work` over a read transaction that is dropped when it settles. */
   async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
@@ -213,7 +226,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     });
   }
 
-  function logMatcher(filter: Record<string, unknown>): (address: Uint8Array, topics: Uint8Array[]) => boolean {
+  function logMatcher(filter: Record<string, unknown>): LogMatcher {
     const addressField = filter.address;
     // As geth: an empty list, like an absent field, matches any address (or any topic at a position).
     const addresses =
@@ -231,6 +244,113 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     return (address, topics) =>
       (addresses === undefined || addresses.has(data(address))) &&
       positions.every((wanted, i) => wanted === undefined || (topics[i] !== undefined && wanted.has(data(topics[i] as Uint8Array))));
+  }
+
+  /**
+   * The logs `matches` selects in blocks `from` to `to`, within the request's bounds (see
+   * RequestScope), and the last block they cover. Past the bounds, a query for the whole range is
+   * refused (-32005); `fitting` instead stops before the first block that would pass them, so a
+   * filter's poll returns what fits and its next poll the rest. A single block past them is refused.
+   */
+  function logsInRange(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope, fitting: boolean): { logs: Record<string, unknown>[]; through: bigint } {
+    const found: Record<string, unknown>[] = [];
+    let bytes = 0;
+    let through = to;
+    for (let number = from; number <= to; number++) {
+      const block = blocks.get(tx, number);
+      if (block?.txHash === undefined) continue;
+      const receipt = storedReceipt(tx, block.txHash);
+      const objects = logObjects(block.txHash, receipt, { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp });
+      const matching: Record<string, unknown>[] = [];
+      let blockBytes = 0;
+      receipt.logs.forEach((log, i) => {
+        if (!matches(log.address, log.topics)) return;
+        matching.push(objects[i] as Record<string, unknown>);
+        blockBytes += LOG_JSON_BYTES + 2 * log.data.length;
+      });
+      // The bounds are the request's: a batch of queries shares them.
+      const tooMany = found.length + matching.length > scope.logsRemaining;
+      const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;
+      if ((tooMany || tooLarge) && fitting && number > from) {
+        through = number - 1n;
+        break;
+      }
+      if (tooMany) throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
+      if (tooLarge) throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
+      found.push(...matching);
+      bytes += blockBytes;
+    }
+    scope.logsRemaining -= found.length;
+    return { logs: found, through };
+  }
+
+  /** The logs of a range query (eth_getLogs, eth_getFilterLogs) over at most LOGS_BLOCK_RANGE_MAX blocks. */
+  function rangeLogs(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope): Record<string, unknown>[] {
+    // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
+    if (from > to) return [];
+    if (to - from >= BigInt(LOGS_BLOCK_RANGE_MAX)) {
+      throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
+    }
+    return logsInRange(tx, from, to, matches, scope, false).logs;
+  }
+
+  /** A filter object's fields, or -32602. */
+  function filterFields(value: unknown): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw invalidParams('the filter must be an object like { fromBlock, toBlock, address, topics }');
+    }
+    return value as Record<string, unknown>;
+  }
+
+  /** eth_newFilter's criteria, checked as geth checks them: either end open (latest) or a number, and never pending. */
+  function parseLogCriteria(value: unknown): LogCriteria {
+    const fields = filterFields(value);
+    if (fields.blockHash !== undefined) throw invalidParams('a filter reports new blocks and cannot name a blockHash: use eth_getLogs for the logs of one block');
+    const matches = logMatcher(fields);
+    const end = (field: string): bigint | undefined => {
+      const selector = parseBlockSelector(fields[field], `filter.${field}`);
+      if ('hash' in selector) throw invalidParams(`filter.${field} must be a block number or a tag`);
+      if ('number' in selector) return selector.number;
+      if (selector.tag === 'pending') throw new JsonRpcError(-32000, 'pending logs are not supported');
+      return selector.tag === 'earliest' ? 0n : undefined;
+    };
+    const from = end('fromBlock');
+    const to = end('toBlock');
+    if ((from === undefined && to !== undefined) || (from !== undefined && to !== undefined && from > to)) {
+      throw new JsonRpcError(-32000, 'invalid from and to block combination');
+    }
+    return { from, to, matches };
+  }
+
+  /**
+   * What `filter` reports since its last poll, over at most LOGS_BLOCK_RANGE_MAX blocks; its cursor
+   * moves past what it reports. Logs and block hashes come from Committed blocks only, as the block
+   * tags name them; transaction hashes from every block this node holds, as a pool would show them.
+   */
+  function filterChanges(tx: Transaction, filter: Filter<LogCriteria>, scope: RequestScope): unknown[] {
+    const cursor = filter.cursor;
+    const top = filter.kind === 'transactions' ? blocks.head(tx) : latest(tx);
+    const end = top < cursor + BigInt(LOGS_BLOCK_RANGE_MAX) ? top : cursor + BigInt(LOGS_BLOCK_RANGE_MAX);
+    if (end <= cursor) return [];
+    if (filter.criteria === undefined) {
+      const hashes: string[] = [];
+      for (let number = cursor + 1n; number <= end; number++) {
+        const hash = filter.kind === 'blocks' ? blocks.hashOf(tx, number) : blocks.get(tx, number)?.txHash;
+        if (hash !== undefined) hashes.push(data(hash));
+      }
+      filter.cursor = end;
+      return hashes;
+    }
+    const { from, to, matches } = filter.criteria;
+    const low = from !== undefined && from > cursor + 1n ? from : cursor + 1n;
+    const high = to !== undefined && to < end ? to : end;
+    if (low > high) {
+      filter.cursor = end;
+      return [];
+    }
+    const { logs, through } = logsInRange(tx, low, high, matches, scope, true);
+    filter.cursor = through === high ? end : through;
+    return logs;
   }
 
   const methods: Record<string, (params: unknown[], scope: RequestScope) => Promise<unknown>> = {
@@ -404,59 +524,63 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
     async eth_getLogs(params, scope) {
       arity(params, 1, 1, '[filter]');
-      const filter = params[0];
-      if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
-        throw invalidParams('the filter must be an object like { fromBlock, toBlock, address, topics }');
-      }
-      const fields = filter as Record<string, unknown>;
+      const fields = filterFields(params[0]);
       const matches = logMatcher(fields);
       return reading((tx) => {
-        let from: bigint;
-        let to: bigint;
         if (fields.blockHash !== undefined) {
           if (fields.fromBlock !== undefined || fields.toBlock !== undefined) throw invalidParams('a filter has either blockHash or fromBlock/toBlock');
           const number = resolveBlock(tx, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
           if (number === undefined) throw new JsonRpcError(-32000, 'unknown block');
-          from = to = number;
-        } else {
-          const last = latest(tx);
-          const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
-          const toSelector = parseBlockSelector(fields.toBlock, 'filter.toBlock');
-          if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
-            throw new JsonRpcError(-32000, 'invalid block range params');
-          }
-          from = resolveBlock(tx, fromSelector) ?? last + 1n;
-          to = resolveBlock(tx, toSelector) ?? last;
-          // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
-          if (from > to) return [];
+          return rangeLogs(tx, number, number, matches, scope);
         }
-        if (to - from >= BigInt(LOGS_BLOCK_RANGE_MAX)) {
-          throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
+        const last = latest(tx);
+        const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
+        const toSelector = parseBlockSelector(fields.toBlock, 'filter.toBlock');
+        if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
+          throw new JsonRpcError(-32000, 'invalid block range params');
         }
-        const found: Record<string, unknown>[] = [];
-        let bytes = 0;
-        for (let number = from; number <= to; number++) {
-          const block = blocks.get(tx, number);
-          if (block?.txHash === undefined) continue;
-          const receipt = storedReceipt(tx, block.txHash);
-          const where = { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp };
-          const objects = logObjects(block.txHash, receipt, where);
-          receipt.logs.forEach((log, i) => {
-            if (!matches(log.address, log.topics)) return;
-            found.push(objects[i] as Record<string, unknown>);
-            bytes += LOG_JSON_BYTES + 2 * log.data.length;
-          });
-          // The bounds are the request's: a batch of queries shares them (see RequestScope).
-          if (found.length > scope.logsRemaining) {
-            throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
-          }
-          if (bytes > scope.responseBytesRemaining) {
-            throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
-          }
-        }
-        scope.logsRemaining -= found.length;
-        return found;
+        return rangeLogs(tx, resolveBlock(tx, fromSelector) ?? last + 1n, resolveBlock(tx, toSelector) ?? last, matches, scope);
       });
+    },
+
+    async eth_newFilter(params) {
+      arity(params, 1, 1, '[filter]');
+      const criteria = parseLogCriteria(params[0]);
+      return reading((tx) => filters.install('logs', latest(tx), criteria));
+    },
+
+    async eth_newBlockFilter(params) {
+      arity(params, 0, 0, '[]');
+      return reading((tx) => filters.install('blocks', latest(tx)));
+    },
+
+    async eth_newPendingTransactionFilter(params) {
+      arity(params, 0, 1, '[full transactions]');
+      if (params[0] !== undefined && params[0] !== false) throw invalidParams('pending transaction filters report hashes only: leave out the full transactions flag');
+      return reading((tx) => filters.install('transactions', blocks.head(tx)));
+    },
+
+    async eth_getFilterChanges(params, scope) {
+      arity(params, 1, 1, '[filter id]');
+      const filter = filters.poll(params[0]);
+      return reading((tx) => filterChanges(tx, filter, scope));
+    },
+
+    async eth_getFilterLogs(params, scope) {
+      arity(params, 1, 1, '[filter id]');
+      const filter = filters.poll(params[0]);
+      // As geth: only a logs filter has logs to list.
+      if (filter.criteria === undefined) throw new JsonRpcError(-32000, 'filter not found');
+      const { from, to, matches } = filter.criteria;
+      return reading((tx) => {
+        const last = latest(tx);
+        return rangeLogs(tx, from ?? last, to === undefined || to > last ? last : to, matches, scope);
+      });
+    },
+
+    async eth_uninstallFilter(params) {
+      arity(params, 1, 1, '[filter id]');
+      return filters.uninstall(params[0]);
     },
 
     async eth_feeHistory(params) {

@@ -30,3 +30,9 @@ export const ACCESS_LIST_RUNS_MAX = 8;
 
 /** Default gas limit of every block (and so the cap of each transaction, with Osaka's 2^24 cap). */
 export const BLOCK_GAS_LIMIT_DEFAULT = 30_000_000n;
+
+/** Most filters (eth_newFilter and the like) one node keeps at once. */
+export const FILTERS_MAX = 1000;
+
+/** A filter nobody polled for this long is dropped (geth's deadline: 5 minutes). */
+export const FILTER_IDLE_MS = 5 * 60_000;
