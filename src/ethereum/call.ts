@@ -88,6 +88,8 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     const minimum = getMinimumGasLimit(tx, from);
     if (gasLimit < minimum) throw new CocoError('IntrinsicGasTooLow', `intrinsic gas too low: have ${gasLimit}, want ${minimum}`);
     checkFunds(from, balance, gasLimit * fee + value);
+    // A transaction from an address with code is refused (EIP-3607), but a call from one runs, as in geth.
+    if (account?.isContract() === true) state.presentWithoutCode(from.bytes);
     let result: RunTxResult;
     try {
       result = await runTx(vm, { tx, block, skipNonce: true, skipHardForkValidation: true, reportAccessList: options.reportAccessList === true });

@@ -55,6 +55,8 @@ export class KvStateManager implements StateManagerInterface {
   readonly #journal: { key: string; previous: Change | undefined }[] = [];
   /** Journal length at each open checkpoint. */
   readonly #checkpoints: number[] = [];
+  /** The sender of a call, shown without its code (see presentWithoutCode). */
+  #codeless: { address: Uint8Array; account?: Account; codeHash?: Uint8Array } | undefined;
 
   /** Values as they were before the running transaction: what SSTORE's gas rules call "original". */
   readonly originalStorageCache = {
@@ -78,6 +80,17 @@ export class KvStateManager implements StateManagerInterface {
     this.#overlay.clear();
     this.#journal.length = 0;
     this.#checkpoints.length = 0;
+    this.#codeless = undefined;
+  }
+
+  /**
+   * For eth_call from an address that holds code, which geth, Hardhat and Anvil run but EthereumJS's
+   * runTx always refuses (its EIP-3607 sender check): the next read of `address` gives an account
+   * object that shows no code, and writes of that same object keep the code. Every other read of the
+   * address, the EVM's included, sees the code.
+   */
+  presentWithoutCode(address: Uint8Array): void {
+    this.#codeless = { address };
   }
 
   #kv(): Bound {
@@ -109,12 +122,21 @@ export class KvStateManager implements StateManagerInterface {
 
   async getAccount(address: Address): Promise<Account | undefined> {
     const record = this.#record(address.bytes);
-    return record === undefined ? undefined : toAccount(record);
+    if (record === undefined) return undefined;
+    const codeless = this.#codeless;
+    if (codeless?.account === undefined && codeless !== undefined && record.codeHash !== undefined && equalsBytes(codeless.address, address.bytes)) {
+      codeless.account = toAccount({ ...record, codeHash: undefined });
+      codeless.codeHash = record.codeHash;
+      return codeless.account;
+    }
+    return toAccount(record);
   }
 
   async putAccount(address: Address, account?: Account): Promise<void> {
     if (account === undefined) return this.deleteAccount(address);
-    this.#set(accountKey(address.bytes), { kind: 'account', address: address.bytes, account: toRecord(account) });
+    const record = toRecord(account);
+    if (account === this.#codeless?.account) record.codeHash = this.#codeless.codeHash;
+    this.#set(accountKey(address.bytes), { kind: 'account', address: address.bytes, account: record });
   }
 
   /** Deletes the account and, as Ethereum does, its storage. */

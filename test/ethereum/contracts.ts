@@ -94,6 +94,10 @@ contract Probe {
     function blockInfo() external view returns (uint256 number, uint256 timestamp, uint256 chainId) {
         return (block.number, block.timestamp, block.chainid);
     }
+
+    function caller() external view returns (address who, uint256 codeSize) {
+        return (msg.sender, msg.sender.code.length);
+    }
 }
 `;
 

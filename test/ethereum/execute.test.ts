@@ -196,6 +196,27 @@ describe('contracts', () => {
     );
   });
 
+  test('eth_call and estimateGas run from an address that holds code, which still sees its code, as in geth', async () => {
+    const chain = await fundedChain();
+    const address = await deploy(chain, contracts().Probe.bytecode);
+    const from = bytes(address);
+    const asked = bytes(probe.encodeFunctionData('caller'));
+    // From the contract to itself: the code that runs is its own, and it sees it as the caller's.
+    const result = await chain.read((tx) => call(tx, { from, to: from, data: asked }, chain.context));
+    assert.equal(result.status, 1, `the call ran: ${result.error}`);
+    const [who, codeSize] = probe.decodeFunctionResult('caller', bytesToHex(result.returnValue)) as unknown as [string, bigint];
+    assert.equal(who.toLowerCase(), address.toLowerCase());
+    assert.ok(codeSize > 0n, 'the caller still holds its code during the call');
+    const set = bytes(probe.encodeFunctionData('set', [5n]));
+    assert.ok((await chain.read((tx) => estimateGas(tx, { from, to: from, data: set }, chain.context))) > 21_000n);
+    // Nothing was written, and the contract's code and nonce are as they were.
+    const value = await chain.read((tx) => call(tx, { to: from, data: bytes(probe.encodeFunctionData('value')) }, chain.context));
+    assert.equal(BigInt(bytesToHex(value.returnValue)), 0n);
+    const after = await chain.read((tx) => call(tx, { from: bytes(alice.address), to: from, data: asked }, chain.context));
+    assert.equal(after.status, 1);
+    assert.equal(chain.read((tx) => readAccount(tx, chain.context.maps, from))?.nonce, 1n);
+  });
+
   test('a custom error reverts with its data and no reason string', async () => {
     const chain = await fundedChain();
     const address = await deployToken(chain);
