@@ -13,6 +13,7 @@ import { ADDRESS_BYTES } from './ethereum-maps.js';
 import { checkFunds } from './execute.js';
 import type { TimeAllowance } from './execution-budget.js';
 import { evmRefusal, type ExecutionContext } from './execution-context.js';
+import type { KvStateManager } from './kv-state-manager.js';
 import { ACCESS_LIST_RUNS_MAX, ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
 
@@ -32,6 +33,31 @@ export interface CallParams {
   value?: bigint;
   data?: Uint8Array;
   accessList?: AccessListBytes;
+  /** State as the call should see it instead (eth_call's third parameter); never written. */
+  overrides?: readonly AccountOverride[];
+}
+
+/** One account as a call should see it (geth's state override). */
+export interface AccountOverride {
+  address: Uint8Array;
+  balance?: bigint;
+  nonce?: bigint;
+  code?: Uint8Array;
+  /** The account's whole storage: these slots, every other one zero. */
+  state?: ReadonlyArray<readonly [slot: Uint8Array, value: Uint8Array]>;
+  /** These slots changed, the others as stored. */
+  stateDiff?: ReadonlyArray<readonly [slot: Uint8Array, value: Uint8Array]>;
+}
+
+/** Applies `overrides` to the state the run sees (its overlay, never flushed by a call). */
+async function applyOverrides(state: KvStateManager, overrides: readonly AccountOverride[]): Promise<void> {
+  for (const override of overrides) {
+    const address = new Address(override.address);
+    if (override.code !== undefined) await state.putCode(address, override.code);
+    if (override.balance !== undefined || override.nonce !== undefined) await state.modifyAccountFields(address, { balance: override.balance, nonce: override.nonce });
+    if (override.state !== undefined) await state.clearStorage(address);
+    for (const [slot, value] of override.state ?? override.stateDiff ?? []) await state.putStorage(address, slot, value);
+  }
 }
 
 export interface CallResult {
@@ -56,6 +82,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
   if (params.to !== undefined && params.to.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'to' must be a 20-byte address");
   const from = new Address(params.from ?? new Uint8Array(ADDRESS_BYTES));
   return context.run(kvTx, async ({ vm, state, block }) => {
+    await applyOverrides(state, params.overrides ?? []);
     const account = await state.getAccount(from);
     const balance = account?.balance ?? 0n;
     const value = params.value ?? 0n;

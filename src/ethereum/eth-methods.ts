@@ -31,6 +31,7 @@ import {
   parseData,
   parseHash,
   parseQuantity,
+  parseStateOverrides,
   quantity,
   type BlockSelector,
 } from './rpc-values.js';
@@ -218,7 +219,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
   /** `work` over the current state for a method of parameters [call object, block]; the block must be the latest. */
   function callQuery<T>(params: unknown[], work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
-    const callParams = parseCallParams(params[0], context.chainId);
+    const callParams = { ...parseCallParams(params[0], context.chainId), overrides: parseStateOverrides(params[2]) };
     const selector = parseBlockSelector(params[1], 'block');
     return reading(async (tx) => {
       checkCurrentState(tx, selector);
@@ -414,9 +415,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
 
     async eth_call(params, scope) {
-      arity(params, 1, 3, '[call, block]');
-      if (params[2] !== undefined && params[2] !== null && Object.keys(params[2] as object).length > 0) {
-        throw invalidParams('state overrides are not supported');
+      arity(params, 1, 4, '[call, block, state overrides]');
+      if (params[3] !== undefined && params[3] !== null && (typeof params[3] !== 'object' || Object.keys(params[3]).length > 0)) {
+        throw invalidParams('block overrides are not supported: the call runs in the block that would come next');
       }
       const result = await callQuery(params, (tx, callParams) => call(tx, callParams, context, scope.time));
       if (result.status === 1) return data(result.returnValue);
@@ -424,7 +425,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       throw new JsonRpcError(-32000, result.error ?? 'execution failed');
     },
     async eth_estimateGas(params, scope) {
-      arity(params, 1, 2, '[call, block]');
+      arity(params, 1, 3, '[call, block, state overrides]');
       return callQuery(params, async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
     },
 

@@ -4,7 +4,7 @@
 
 import type { AccessListBytes } from '@ethereumjs/tx';
 import { bytesToHex } from '@ethereumjs/util';
-import type { CallParams } from './call.js';
+import type { AccountOverride, CallParams } from './call.js';
 import { ADDRESS_BYTES, HASH_BYTES } from './ethereum-maps.js';
 import { JsonRpcError } from './json-rpc.js';
 
@@ -82,6 +82,35 @@ function parseAccessList(value: unknown, name: string): AccessListBytes {
     const { address, storageKeys } = (item ?? {}) as Record<string, unknown>;
     if (!Array.isArray(storageKeys)) throw invalidParams(`${name}[${i}].storageKeys must be a list of 32-byte keys`);
     return [parseAddress(address, `${name}[${i}].address`), storageKeys.map((key, j) => parseHash(key, `${name}[${i}].storageKeys[${j}]`))];
+  });
+}
+
+/** A map of 32-byte slots to 32-byte values (a state override's `state` or `stateDiff`). */
+function parseSlots(value: unknown, name: string): Array<[Uint8Array, Uint8Array]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidParams(`${name} must be an object of 32-byte slots to 32-byte values`);
+  return Object.entries(value).map(([slot, slotValue]) => [parseHash(slot, `${name} slot`), parseHash(slotValue, `${name}[${slot}]`)]);
+}
+
+const OVERRIDE_FIELDS: readonly string[] = ['balance', 'nonce', 'code', 'state', 'stateDiff'];
+
+/** eth_call's state overrides, as geth takes them: { address: { balance, nonce, code, state | stateDiff } }. */
+export function parseStateOverrides(value: unknown): AccountOverride[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidParams('state overrides must be an object of addresses to { balance, nonce, code, state, stateDiff }');
+  return Object.entries(value).map(([addressText, fields]) => {
+    const address = parseAddress(addressText, 'state override address');
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw invalidParams(`the state override of ${addressText} must be an object`);
+    const object = fields as Record<string, unknown>;
+    const unknown = Object.keys(object).find((field) => !OVERRIDE_FIELDS.includes(field));
+    if (unknown !== undefined) throw invalidParams(`state override field '${unknown}' is not supported: use balance, nonce, code, state or stateDiff`);
+    if (object.state !== undefined && object.state !== null && object.stateDiff !== undefined && object.stateDiff !== null) {
+      throw new JsonRpcError(-32000, `account ${addressText} has both 'state' and 'stateDiff'`);
+    }
+    const field = <T>(name: string, parse: (value: unknown, name: string) => T): T | undefined =>
+      object[name] === undefined || object[name] === null ? undefined : parse(object[name], `state override ${addressText}.${name}`);
+    const nonce = field('nonce', parseQuantity);
+    if (nonce !== undefined && nonce >= 2n ** 64n) throw invalidParams(`state override ${addressText}.nonce must fit in 64 bits`);
+    return { address, balance: field('balance', parseQuantity), nonce, code: field('code', parseData), state: field('state', parseSlots), stateDiff: field('stateDiff', parseSlots) };
   });
 }
 

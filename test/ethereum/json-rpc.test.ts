@@ -6,7 +6,7 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
 import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
-import { contracts } from './contracts.js';
+import { PUSH0_RUNTIME, contracts } from './contracts.js';
 import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
 import { MemoryBackend, VIEW, methodsFor } from './memory-backend.js';
 
@@ -325,7 +325,46 @@ describe('Ethereum methods', () => {
     const historical = await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, '0x1');
     assert.match(historical.message, /historical state is not available/);
     assert.equal((await rpcError(methods, 'eth_getBalance', alice.address, '0x99')).message, 'header not found');
-    assert.equal((await rpcError(methods, 'eth_call', { to: contractAddress }, 'latest', { [alice.address]: { balance: '0x1' } })).code, -32602);
+  });
+
+  test('eth_call and eth_estimateGas take geth\'s state overrides, seen by that call only', async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    await sendRaw(chain, methods, alice, { to: contractAddress, data: probe.encodeFunctionData('set', [5n]) });
+    const readValue = { to: contractAddress, data: probe.encodeFunctionData('value') };
+    const slot0 = ethers.ZeroHash;
+    const word = (n: bigint) => ethers.zeroPadValue(ethers.toBeHex(n), 32);
+    const valueWith = async (override: Record<string, unknown>) => BigInt((await rpc(methods, 'eth_call', readValue, 'latest', { [contractAddress]: override })) as string);
+
+    assert.equal(await valueWith({ stateDiff: { [slot0]: word(7n) } }), 7n);
+    assert.equal(await valueWith({ stateDiff: {} }), 5n, 'stateDiff keeps the slots it does not name');
+    assert.equal(await valueWith({ state: {} }), 0n, 'state replaces the whole storage');
+    assert.equal(await valueWith({ state: { [slot0]: word(9n) } }), 9n);
+    assert.equal(BigInt((await rpc(methods, 'eth_call', readValue, 'latest')) as string), 5n, 'nothing was written');
+
+    // Code at an empty address: PUSH1 42, PUSH0, MSTORE, PUSH1 32, PUSH0, RETURN.
+    const empty = wallet(7).address;
+    assert.equal(await rpc(methods, 'eth_call', { to: empty }, 'latest'), '0x');
+    assert.equal(BigInt((await rpc(methods, 'eth_call', { to: empty }, 'latest', { [empty]: { code: `0x${PUSH0_RUNTIME}` } })) as string), 42n);
+    assert.equal(await rpc(methods, 'eth_getCode', empty, 'latest'), '0x');
+
+    // A balance the sender lacks, for a call and for an estimate.
+    const pauper = wallet(8).address;
+    const pay = { from: pauper, to: alice.address, value: ethers.toQuantity(ETHER) };
+    assert.match((await rpcError(methods, 'eth_call', pay, 'latest')).message, /^insufficient funds/);
+    const rich = { [pauper]: { balance: ethers.toQuantity(2n * ETHER), nonce: '0x5' } };
+    assert.equal(await rpc(methods, 'eth_call', pay, 'latest', rich), '0x');
+    assert.equal(await rpc(methods, 'eth_estimateGas', pay, 'latest', rich), '0x5208');
+    assert.equal(await rpc(methods, 'eth_getBalance', pauper, 'latest'), '0x0');
+
+    const both = await rpcError(methods, 'eth_call', readValue, 'latest', { [contractAddress]: { state: {}, stateDiff: {} } });
+    assert.deepEqual(both, { code: -32000, message: `account ${contractAddress} has both 'state' and 'stateDiff'` });
+    for (const bad of [{ [contractAddress]: { movePrecompileToAddress: empty } }, { '0x12': {} }, 'overrides', { [contractAddress]: { stateDiff: { '0x1': word(1n) } } }, { [contractAddress]: { nonce: '0x10000000000000000' } }]) {
+      assert.equal((await rpcError(methods, 'eth_call', readValue, 'latest', bad)).code, -32602, JSON.stringify(bad));
+    }
+    assert.equal((await rpcError(methods, 'eth_call', readValue, 'latest', {}, { number: '0x99' })).code, -32602, 'block overrides are refused');
+    assert.equal(BigInt((await rpc(methods, 'eth_call', readValue, 'latest', null, {})) as string), 5n, 'empty overrides are no overrides');
   });
 
   test("eth_createAccessList lists the storage a call touches, with its gas and, when it fails, geth's reason", async () => {
