@@ -5,6 +5,7 @@
 // is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
 
 import { bigIntToBytes, bytesToHex, setLengthLeft } from '@ethereumjs/util';
+import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -329,8 +330,14 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * tags name them; transaction hashes from every block this node holds, as a pool would show them.
    */
   function filterChanges(tx: Transaction, filter: Filter<LogCriteria>, scope: RequestScope): unknown[] {
+    const committed = latest(tx);
+    const top = filter.kind === 'transactions' ? blocks.head(tx) : committed;
+    // An election can roll back blocks not yet Committed, and new blocks take their numbers: a
+    // filter whose last block is no longer there starts again after the last Committed one.
+    if (filter.cursor > committed && (filter.cursorHash === undefined || !equalBytes(blocks.hashOf(tx, filter.cursor) ?? new Uint8Array(), filter.cursorHash))) {
+      filter.cursor = committed;
+    }
     const cursor = filter.cursor;
-    const top = filter.kind === 'transactions' ? blocks.head(tx) : latest(tx);
     const end = top < cursor + BigInt(LOGS_BLOCK_RANGE_MAX) ? top : cursor + BigInt(LOGS_BLOCK_RANGE_MAX);
     if (end <= cursor) return [];
     if (filter.criteria === undefined) {
@@ -340,6 +347,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         if (hash !== undefined) hashes.push(data(hash));
       }
       filter.cursor = end;
+      filter.cursorHash = blocks.hashOf(tx, end);
       return hashes;
     }
     const { from, to, matches } = filter.criteria;
@@ -558,7 +566,10 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_newPendingTransactionFilter(params) {
       arity(params, 0, 1, '[full transactions]');
       if (params[0] !== undefined && params[0] !== false) throw invalidParams('pending transaction filters report hashes only: leave out the full transactions flag');
-      return reading((tx) => filters.install('transactions', blocks.head(tx)));
+      return reading((tx) => {
+        const head = blocks.head(tx);
+        return filters.install('transactions', head, undefined, blocks.hashOf(tx, head));
+      });
     },
 
     async eth_getFilterChanges(params, scope) {

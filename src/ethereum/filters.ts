@@ -17,6 +17,8 @@ export interface Filter<Criteria> {
   readonly criteria: Criteria | undefined;
   /** The last block number the filter's polls have covered. */
   cursor: bigint;
+  /** That block's hash, when it was not Committed yet (an election may replace it). */
+  cursorHash?: Uint8Array | undefined;
   lastPolledMs: number;
 }
 
@@ -37,8 +39,8 @@ export class Filters<Criteria> {
     return this.#filters.size;
   }
 
-  /** Installs a filter whose polls start after block `cursor`; its ID. */
-  install(kind: FilterKind, cursor: bigint, criteria?: Criteria): string {
+  /** Installs a filter whose polls start after block `cursor` (of hash `cursorHash`, when not Committed); its ID. */
+  install(kind: FilterKind, cursor: bigint, criteria?: Criteria, cursorHash?: Uint8Array): string {
     const now = this.#nowMs();
     for (const [id, filter] of this.#filters) if (now - filter.lastPolledMs > FILTER_IDLE_MS) this.#filters.delete(id);
     if (this.#filters.size >= FILTERS_MAX) {
@@ -46,7 +48,7 @@ export class Filters<Criteria> {
     }
     let id = newFilterId();
     while (this.#filters.has(id)) id = newFilterId();
-    this.#filters.set(id, { kind, criteria, cursor, lastPolledMs: now });
+    this.#filters.set(id, { kind, criteria, cursor, cursorHash, lastPolledMs: now });
     return id;
   }
 

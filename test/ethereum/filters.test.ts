@@ -109,6 +109,15 @@ test('a block filter reports the hashes of new Committed blocks; a pending-trans
   assert.deepEqual(await rpc(methods, 'eth_getFilterChanges', transactions), []);
 
   assert.equal((await rpcError(methods, 'eth_getFilterLogs', blocks)).message, 'filter not found', 'as geth: only logs filters have logs');
+
+  // An election rolls back a block not yet Committed; the transaction of the block that takes its number is reported too.
+  backend.holdCommit();
+  const version = chain.store.version;
+  await transfer(chain, address, bob.address, 3n);
+  assert.equal(((await rpc(methods, 'eth_getFilterChanges', transactions)) as string[]).length, 1);
+  chain.store.rollback(version);
+  const replacement = await transfer(chain, address, wallet(4).address, 4n);
+  assert.deepEqual(await rpc(methods, 'eth_getFilterChanges', transactions), [replacement]);
 });
 
 test('uninstalled and expired filters are not found; filters are bounded in number', async () => {
