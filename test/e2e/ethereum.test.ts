@@ -68,8 +68,19 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   const { Token } = contracts();
   const factory = new ethers.ContractFactory(Token.abi as ethers.InterfaceAbi, Token.bytecode, alice);
   const token = (await (await factory.deploy('Coco Token', 'COCO', 1_000_000n)).waitForDeployment()) as ethers.Contract;
+  // ethers' contract.on installs a filter on the node (eth_newFilter) and polls it (eth_getFilterChanges).
+  const heard = new Promise<bigint>((resolve) => {
+    void token.on('Transfer', (_from: string, to: string, value: bigint) => {
+      if (to === bob.address) resolve(value);
+    });
+  });
   await (await (token.connect(alice) as ethers.Contract).transfer!(bob.address, 2_500n)).wait();
   assert.equal(await token.balanceOf!(bob.address), 2_500n);
+  let unheard: NodeJS.Timeout | undefined;
+  const silence = new Promise<never>((_, reject) => (unheard = setTimeout(() => reject(new Error('contract.on heard no Transfer within 20 s')), 20_000)));
+  assert.equal(await Promise.race([heard, silence]), 2_500n);
+  clearTimeout(unheard);
+  await token.removeAllListeners();
   const events = await token.queryFilter(token.filters.Transfer!(alice.address, bob.address));
   assert.equal(events.length, 1);
   assert.equal((events[0] as ethers.EventLog).args[2], 2_500n);
