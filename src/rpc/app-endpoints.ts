@@ -92,6 +92,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
     const path = `/app${request.path}`;
     const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;
     const app = await runtime.appFor(settings);
+    let applied = false;
     const { result, txId } = node.execute((tx) => {
       const version = appVersion(tx);
       const match = app.endpoints(version, tx).match(request.method, request.path);
@@ -123,10 +124,12 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match.info.mode !== 'readwrite' && tx.hasWrites && response.applyWrites) {
         throw new RpcError(500, 'InternalError', `endpoint ${request.method} ${path} is ${match.info.mode} but wrote to the KV; its writes were discarded`);
       }
+      applied = response.applyWrites;
       const result: RpcResponse = { status: response.statusCode, headers: response.headers, body: response.body };
       return { result, applyWrites: response.applyWrites, claimsDigest: response.claimsDigest };
     });
-    return { ...result, txId: txId ?? node.lastTxId };
+    // As in CCF: a read names the state it read; an answer whose writes were discarded names none.
+    return { ...result, txId: txId ?? (applied ? node.lastTxId : null) };
   };
 }
 

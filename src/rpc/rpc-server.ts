@@ -48,7 +48,8 @@ export interface RpcResponse {
   body?: unknown;
   /** For HEAD, with no body: the Content-Length the GET's body would have. */
   contentLength?: number;
-  txId?: TxId | undefined;
+  /** The transaction the answer names; the node's current one when absent; none when null (nothing was applied). */
+  txId?: TxId | null | undefined;
 }
 
 export type RpcHandler = (request: RpcRequest) => RpcResponse | Promise<RpcResponse>;
@@ -256,7 +257,8 @@ export class RpcServer {
     // As in CCF, only a request that ran as a transaction and succeeded names one: an error or a
     // redirect has no TxID. The TxID the state reflects now, when the request was answered, not
     // when the answer is written.
-    const answer = { ...result, txId: status >= 200 && status < 300 ? (result.txId ?? this.options.currentTxId()) : undefined };
+    const txId = result.txId === undefined ? this.options.currentTxId() : result.txId;
+    const answer = { ...result, txId: status >= 200 && status < 300 ? txId : undefined };
     this.writes.queue(() => send(response, answer));
     this.options.afterRequest?.();
   }
@@ -356,7 +358,7 @@ function writeResponse(response: ServerResponse, result: RpcResponse): void {
     body = utf8(JSON.stringify(result.body));
     contentType = 'application/json';
   }
-  const headers: Record<string, string> = result.txId === undefined ? {} : { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
+  const headers: Record<string, string> = result.txId === undefined || result.txId === null ? {} : { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
   if (contentType !== undefined) headers['content-type'] = contentType;
   Object.assign(headers, result.headers);
   response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(result.contentLength ?? body.length) });

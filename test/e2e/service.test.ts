@@ -334,13 +334,14 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') } } },
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') } } },
     modules: [{ name: 'bad.js', module: [
       'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
       'export function loops() { for (;;) {} }',
       // Echoes the caller's text into a header: a CR LF there must not reach the wire nor stop the node.
       'export function echoes(request) { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf(request.body.text())); return { headers: { "x-echo": request.body.text() } }; }',
       'export function reads() { return { body: ccf.kv["records"].has(ccf.strToBuf("echo")) ? "written" : "absent" }; }',
+      'export function discards() { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf("discarded")); ccf.rpc.setApplyWrites(false); return { body: "not applied" }; }',
     ].join('\n') }],
   }));
   const deployed = runCoco(['app', 'deploy', join(scratch, 'bad-app.json'), '--workspace', sandbox.workspace]);
@@ -348,9 +349,20 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const split = await user.request('POST', '/app/echo', { body: 'a\r\nset-cookie: injected', allowError: true });
   assert.equal(split.status, 500);
   assert.equal(split.headers['set-cookie'], undefined);
+  assert.equal(split.headers['x-ms-ccf-transaction-id'], undefined, 'as in CCF, an error names no transaction');
   assert.equal((await user.request('GET', '/app/echo')).text(), 'absent', 'the failed call wrote nothing');
-  assert.equal((await user.request('POST', '/app/echo', { body: 'fine' })).headers['x-echo'], 'fine');
-  assert.equal((await user.request('GET', '/app/echo')).text(), 'written');
+  // A 200 whose writes the handler discarded names no transaction either: nothing was committed.
+  const discarded = await user.request('POST', '/app/discard');
+  assert.equal(discarded.text(), 'not applied');
+  assert.equal(discarded.headers['x-ms-ccf-transaction-id'], undefined);
+  assert.equal((await user.request('GET', '/app/echo')).text(), 'absent');
+  const fine = await user.request('POST', '/app/echo', { body: 'fine' });
+  assert.equal(fine.headers['x-echo'], 'fine');
+  assert.match(fine.headers['x-ms-ccf-transaction-id'] as string, /^\d+\.\d+$/);
+  const read = await user.request('GET', '/app/echo');
+  assert.equal(read.text(), 'written');
+  const seqno = (header: unknown) => Number(String(header).split('.')[1]);
+  assert.ok(seqno(read.headers['x-ms-ccf-transaction-id']) >= seqno(fine.headers['x-ms-ccf-transaction-id']), 'a read names the last write it may have read (a signature may come after the echo)');
   const thrown = await user.request('POST', '/app/throw', { allowError: true });
   assert.equal(thrown.status, 500);
   assert.equal(thrown.json<{ error: { message: string } }>().error.message, 'Exception thrown while executing.', 'no details unless governance asks');
