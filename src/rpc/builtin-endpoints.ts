@@ -263,17 +263,20 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       },
     };
   });
-  // CCF answers these on a backup with a permanent redirect (308) to the primary.
-  const primaryOnly = (request: RpcRequest) => {
+  // As in CCF: GET answers whether this node is the primary (or a backup); HEAD /primary on a
+  // backup sends the caller to the primary's with a permanent redirect (308).
+  server.add('node', 'GET', '/primary', () => {
+    if (!node.isPrimary) throw new RpcError(404, 'ResourceNotFound', 'Node is not primary');
+    return { status: 200 };
+  });
+  server.add('node', 'HEAD', '/primary', (request: RpcRequest) => {
     if (node.isPrimary) return { status: 200 };
     const primary = options.primaryUrl();
-    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'this node is a backup and no primary is known; retry shortly');
+    if (primary === undefined) throw new RpcError(500, 'InternalError', 'Primary unknown');
     throw new RpcError(308, 'NotPrimary', `this node is a backup; the primary is at ${primary}`, { location: `${primary}/node${request.path}` });
-  };
-  server.add('node', 'GET', '/primary', primaryOnly);
-  server.add('node', 'HEAD', '/primary', primaryOnly);
+  });
   server.add('node', 'GET', '/backup', () => {
-    if (node.isPrimary) throw new RpcError(404, 'ResourceNotFound', 'this node is the primary');
+    if (node.isPrimary) throw new RpcError(404, 'ResourceNotFound', 'Node is not backup');
     return { status: 200 };
   });
   server.add('node', 'GET', '/consensus', () => ({ body: { details: consensusDetails(node) } }));

@@ -185,6 +185,19 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   assert.equal(toPrimary.location, `${urls[primary]}/app/primary?n=1`);
   assert.equal((await get(primary, '/app/primary')).status, 200);
   assert.equal((await get(backups[1]!, '/app/always')).location, `${urls[primary]}/app/always`, 'forwarding_required always: redirected to the primary');
+  // CCF's /node/primary and /node/backup: GET answers 200 or 404; HEAD /node/primary on a backup
+  // redirects (308) to the primary's.
+  assert.equal((await get(primary, '/node/primary')).status, 200);
+  const notPrimary = await get(backups[0]!, '/node/primary');
+  assert.equal(notPrimary.status, 404);
+  assert.equal(JSON.parse(notPrimary.body).error.message, 'Node is not primary');
+  const headPrimary = await rawRequest(sandbox, urls[backups[0]!]!, 'HEAD', '/node/primary');
+  assert.deepEqual([headPrimary.status, headPrimary.location], [308, `${urls[primary]}/node/primary`]);
+  assert.equal((await rawRequest(sandbox, urls[primary]!, 'HEAD', '/node/primary')).status, 200);
+  assert.equal((await get(backups[1]!, '/node/backup')).status, 200);
+  const notBackup = await get(primary, '/node/backup');
+  assert.equal(notBackup.status, 404);
+  assert.equal(JSON.parse(notBackup.body).error.message, 'Node is not backup');
   const toBackup = await get(primary, '/app/backup?n=2');
   assert.equal(toBackup.status, 307, toBackup.body);
   assert.ok(backups.some((i) => toBackup.location === `${urls[i]}/app/backup?n=2`), toBackup.location);
