@@ -212,7 +212,8 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       tx.map(Tables.nodesEndorsedCertificates).delete(utf8(id));
       return { result: undefined, applyWrites: true };
     });
-    return { status: 204 };
+    // CCF answers `true`.
+    return { body: true };
   });
   const quoteOf = (record: { node_id: string; info: NodeInfo }) => ({
     node_id: record.node_id,
@@ -350,6 +351,8 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
   server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));
+  // CCF lists the indexing strategies its application installed; Coco's apps install none.
+  server.add('node', 'GET', '/index/strategies', () => ({ body: [] }));
 }
 
 const NODE_STATUSES: readonly string[] = ['Pending', 'Trusted', 'Retired'] satisfies NodeStatus[];

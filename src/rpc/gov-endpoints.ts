@@ -2,6 +2,7 @@
 // ballots signed with COSE Sign1, member state digests and acks, and read-only views of the
 // service's governance tables in the API's camelCase shapes.
 
+import { parseVirtualQuote, VIRTUAL_FORMAT, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
 import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
@@ -100,6 +101,14 @@ function userView(tx: Transaction, userId: string): Record<string, unknown> | un
   return { userId, certificate: fromUtf8(cert), userData: info === undefined ? null : (decodeJson<{ user_data?: unknown }>(info, Tables.usersInfo).user_data ?? null) };
 }
 
+/** A node's quote as CCF's governance API shows it: a virtual quote with the evidence it carries. */
+function quoteInfoView(quote: QuoteInfo): Record<string, unknown> {
+  const view: Record<string, unknown> = { format: quote.format, rawQuote: quote.quote };
+  if (quote.format !== VIRTUAL_FORMAT) return view;
+  const evidence = parseVirtualQuote(quote);
+  return { ...view, details: { measurement: evidence.measurement, reportData: evidence.report_data, hostData: evidence.host_data } };
+}
+
 function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | undefined {
   const infoBytes = tx.map(Tables.nodesInfo).get(utf8(nodeId));
   if (infoBytes === undefined) return undefined;
@@ -111,7 +120,7 @@ function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | un
     nodeData: info.node_data ?? null,
     certificate: cert === undefined ? '' : fromUtf8(cert),
     retiredCommitted: info.retired_committed ?? false,
-    quoteInfo: { format: info.quote_info.format, rawQuote: info.quote_info.quote },
+    quoteInfo: quoteInfoView(info.quote_info),
     rpcInterfaces: Object.fromEntries(Object.entries(info.rpc_interfaces).map(([name, i]) => [name, { publishedAddress: i.published_address, protocol: i.protocol }])),
   };
 }

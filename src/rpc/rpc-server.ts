@@ -41,6 +41,9 @@ export interface ClientCertificate {
   idKey: Uint8Array;
 }
 
+/** The header naming an error's code beside CCF's error body, as the governance API's schema declares it. */
+export const ERROR_CODE_HEADER = 'x-ms-error-code';
+
 export interface RpcResponse {
   status?: number;
   headers?: Record<string, string>;
@@ -246,7 +249,7 @@ export class RpcServer {
       if (error instanceof CocoError && error.code === 'RequestAborted') return;
       const rpcError = asRpcError(error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
-      result = { status: rpcError.status, headers: rpcError.headers, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
+      result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
       if (rpcError.status === 413) {
         this.closeAfter(response, socket, index);
         this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');
@@ -328,7 +331,7 @@ export function redirectLocation(origin: string, request: Pick<RpcRequest, 'fron
 /** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */
 function closingErrorAnswer(status: string, code: string, message: string): string {
   const body = errorBody(code, message);
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${ERROR_CODE_HEADER}: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 function send(response: ServerResponse, answer: RpcResponse): void {
@@ -339,7 +342,7 @@ function send(response: ServerResponse, answer: RpcResponse): void {
     // a 500 rather than the node stopping on an uncaught error.
     console.error('coco node: could not write a response:', error);
     if (response.headersSent) return void response.destroy();
-    writeResponse(response, { status: 500, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')) });
+    writeResponse(response, { status: 500, headers: { [ERROR_CODE_HEADER]: 'InternalError' }, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')) });
   }
 }
 

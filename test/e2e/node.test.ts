@@ -236,6 +236,13 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
     assert.deepEqual(attestation, await get('/node/quotes/self'));
     assert.equal(attestation.node_id, self.node_id);
     assert.deepEqual((await get('/node/attestations')).attestations, [attestation]);
+    assert.deepEqual(await get('/node/index/strategies'), [], 'no indexing strategies installed');
+    // The governance API shows the virtual quote with the evidence it carries, as CCF does.
+    const [governed] = (await get(`/gov/service/nodes?api-version=2024-07-01`)).value;
+    const evidence = JSON.parse(Buffer.from(governed.quoteInfo.rawQuote, 'base64').toString('utf8'));
+    assert.equal(governed.quoteInfo.format, 'Insecure_Virtual');
+    assert.deepEqual(governed.quoteInfo.details, { measurement: evidence.measurement, reportData: evidence.report_data, hostData: evidence.host_data });
+    assert.equal(governed.quoteInfo.details.measurement, 'Insecure hard-coded virtual measurement v1');
 
     const { self_signed_certificate: selfSigned } = await get('/node/self_signed_certificate');
     const cert = new X509Certificate(selfSigned);

@@ -97,11 +97,12 @@ test('a response carries the TxID of the state it was answered from, though writ
   }
 });
 
-test('as in CCF, an error or a redirect names no TxID', async () => {
+test('as in CCF, an error or a redirect names no TxID; the error code is also in x-ms-error-code', async () => {
   for (const path of ['/node/nowhere', '/app/nowhere', '/node/bad-header']) {
     const answer = await client.request('GET', path, { allowError: true });
     assert.ok(answer.status >= 400, `${path}: ${answer.status}`);
     assert.equal(answer.headers['x-ms-ccf-transaction-id'], undefined, path);
+    assert.equal(answer.headers['x-ms-error-code'], answer.json<{ error: { code: string } }>().error.code, path);
   }
   const wrongMethod = await client.request('DELETE', '/node/echo/1', { allowError: true });
   assert.equal(wrongMethod.status, 405);
@@ -177,6 +178,7 @@ test('headers past 16 KiB get 431 RequestHeaderTooLarge; malformed HTTP and over
   const big = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
   assert.match(big, /^HTTP\/1\.1 431 /);
   assert.match(big, /"code":"RequestHeaderTooLarge"/);
+  assert.match(big, /\r\nx-ms-error-code: RequestHeaderTooLarge\r\n/);
   const garbage = await exchange(await tlsConnection(port), 'GARBAGE / HTTP/9.9\r\n\r\n');
   assert.match(garbage, /^HTTP\/1\.1 400 /);
   const large = await client.request('POST', '/node/echo', { body: 'x'.repeat(2048), allowError: true });
