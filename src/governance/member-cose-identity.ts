@@ -1,6 +1,7 @@
-// Authenticates a member's COSE Sign1 governance request as CCF does: a tagged COSE_Sign1 whose
-// protected header names the member (kid = the member ID as bytes), the message type, when it was
-// created and, for ballots and withdrawals, the proposal; signed with the member's certificate key.
+// Authenticates a member's COSE Sign1 request as CCF does: a tagged COSE_Sign1 whose protected
+// header names the member (kid = the member ID as bytes), when it was created, the governance message
+// type (checked where one is expected) and, for ballots and withdrawals, the proposal; signed with the
+// member's certificate key. Serves the governance API and the `member_cose_sign1` app policy.
 
 import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
 import { cborUnsignedBigInt, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../crypto/cose-sign1.js';
@@ -35,7 +36,11 @@ function unauthenticated(reason: string): CocoError {
 }
 
 export interface CoseAuthOptions {
-  msgType: GovMessageType;
+  /**
+   * The `ccf.gov.msg.type` the endpoint takes; `null` takes any type or none, as CCF's
+   * `member_cose_sign1` policy for application endpoints does.
+   */
+  msgType: GovMessageType | null;
   /** Members must be Active except to ack or refresh their state digest. */
   requireActive: boolean;
 }
@@ -52,7 +57,7 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   if (!(kid instanceof Uint8Array) || !isValidUtf8(kid)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
   const memberId = fromUtf8(kid);
   const type = header.get(GOV_MSG_TYPE);
-  if (type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
+  if (options.msgType !== null && type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
   // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
   const createdAtItem = protectedHeaderValues(message.protectedBytes).get(GOV_MSG_CREATED_AT);
   const createdAtValue = createdAtItem === undefined ? undefined : cborUnsignedBigInt(createdAtItem);

@@ -1,7 +1,7 @@
 // Authentication policies for application endpoints, as CCF names them: `user_cert`,
-// `member_cert`, `any_cert`, `jwt`, `user_cose_sign1`, `no_auth`, and `{"all_of": [...]}`. An
-// endpoint lists policies; the first that accepts the request gives the caller object the handler
-// sees (CCF's shapes); if none does, the last one's reason is returned with 401.
+// `member_cert`, `any_cert`, `jwt`, `user_cose_sign1`, `member_cose_sign1`, `no_auth`, and
+// `{"all_of": [...]}`. An endpoint lists policies; the first that accepts the request gives the
+// caller object the handler sees (CCF's shapes); if none does, the last one's reason is returned with 401.
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -10,6 +10,7 @@ import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { JwtKeyMetadata } from '../governance/gov-effects.js';
+import { authenticateMemberCose } from '../governance/member-cose-identity.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError } from './rpc-error.js';
 import type { ClientCertificate, RpcRequest } from './rpc-server.js';
@@ -55,13 +56,18 @@ function currentClientCert(ctx: AuthnContext): ClientCertificate {
   return cert;
 }
 
+/** The `user_data` / `member_data` of a caller, `null` when it has none, as CCF hands it to handlers. */
+function callerData(tx: Transaction, what: 'user' | 'member', id: string): unknown {
+  const infos = what === 'user' ? Tables.usersInfo : Tables.membersInfo;
+  const info = tx.map(infos).get(utf8(id));
+  return info === undefined ? null : (decodeJson<Record<string, unknown>>(info, infos)[`${what}_data`] ?? null);
+}
+
 function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {
   const { pem, id, idKey } = policy === 'user_cert' ? currentClientCert(ctx) : clientCert(ctx.request);
-  const [certs, infos, what] = policy === 'user_cert' ? [Tables.usersCerts, Tables.usersInfo, 'user'] : [Tables.membersCerts, Tables.membersInfo, 'member'];
+  const [certs, what] = policy === 'user_cert' ? [Tables.usersCerts, 'user' as const] : [Tables.membersCerts, 'member' as const];
   if (!ctx.tx.map(certs).has(idKey)) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
-  const info = ctx.tx.map(infos).get(idKey);
-  const data = info === undefined ? null : (decodeJson<Record<string, unknown>>(info, infos)[`${what}_data`] ?? null);
-  return { policy, id, data, cert: pem };
+  return { policy, id, data: callerData(ctx.tx, what, id), cert: pem };
 }
 
 function base64UrlJson(part: string, what: string): Record<string, unknown> {
@@ -149,11 +155,17 @@ function issuerMeetsConstraint(iss: string, tid: string | undefined, constraint:
   return tid !== undefined && tenant === tid;
 }
 
-function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
+/** The body of a request for a COSE policy: CCF looks at the Content-Type before the body. */
+function coseBody(ctx: AuthnContext): Uint8Array {
   if (ctx.request.headers['content-type'] !== 'application/cose') reject('this endpoint needs a COSE Sign1 body (Content-Type: application/cose)');
+  return ctx.request.body;
+}
+
+function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
+  const body = coseBody(ctx);
   let message;
   try {
-    message = decodeCoseSign1(ctx.request.body);
+    message = decodeCoseSign1(body);
   } catch (error) {
     reject(`the body is not COSE Sign1: ${(error as Error).message}`);
   }
@@ -164,9 +176,25 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (cert === undefined) reject(`${id} is not a registered user`);
   const pem = fromUtf8(cert);
   if (!verifyCoseSign1(message, pem)) reject(`the COSE signature does not verify with user ${id}'s certificate`);
-  const info = ctx.tx.map(Tables.usersInfo).get(utf8(id));
-  const data = info === undefined ? null : (decodeJson<{ user_data?: unknown }>(info, Tables.usersInfo).user_data ?? null);
-  return { policy: 'user_cose_sign1', id, data, cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
+  return { policy: 'user_cose_sign1', id, data: callerData(ctx.tx, 'user', id), cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
+}
+
+/**
+ * CCF's `member_cose_sign1` (`MemberCOSESign1AuthnPolicy` with no message type): the governance
+ * API's checks on the envelope, the signer and its signature, but any `ccf.gov.msg.type` (or none)
+ * and any member status: only the governance endpoints require an Active member.
+ */
+function memberCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
+  const body = coseBody(ctx);
+  let identity;
+  try {
+    identity = authenticateMemberCose(ctx.tx, body, { msgType: null, requireActive: false });
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'InvalidAuthenticationInfo') reject(error.message);
+    throw error;
+  }
+  const { memberId: id, certPem: cert, content } = identity;
+  return { policy: 'member_cose_sign1', id, data: callerData(ctx.tx, 'member', id), cert, cose: { content } };
 }
 
 function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
@@ -180,6 +208,8 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
       return jwtIdentity(ctx);
     case 'user_cose_sign1':
       return userCoseIdentity(ctx);
+    case 'member_cose_sign1':
+      return memberCoseIdentity(ctx);
     case 'no_auth':
       return { policy: 'no_auth' };
     default:

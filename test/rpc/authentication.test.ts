@@ -3,6 +3,7 @@ import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import test from 'node:test';
 import { signUserRequest } from '../../src/client/cose-signing.js';
 import { toBase64, utf8 } from '../../src/crypto/bytes.js';
+import { COSE_HEADER_KID, signCoseSign1, type CoseHeader } from '../../src/crypto/cose-sign1.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair, publicKeyDer } from '../../src/crypto/signing.js';
@@ -10,7 +11,9 @@ import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/
 import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
+import { GOV_MSG_CREATED_AT, GOV_MSG_TYPE } from '../../src/governance/member-cose-identity.js';
 import { authenticate, type AuthnPolicy } from '../../src/rpc/authentication.js';
+import { asRpcError } from '../../src/rpc/rpc-error.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
 
 const NOW = 1_700_000_000;
@@ -29,6 +32,8 @@ const stranger = identity('stranger');
 const expiredUser = identity('expired user', NOW - 2 * DAY_SECONDS);
 const futureUser = identity('future user', NOW + 3600);
 const expiredMember = identity('expired member', NOW - 2 * DAY_SECONDS);
+const acceptedMember = identity('accepted member');
+const removedMember = identity('removed member');
 const jwtKey = generateKeyPair('P-256');
 
 const store = new Store();
@@ -44,7 +49,17 @@ setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ p
 // Keys with CCF's issuer constraints: a plain one, and a Microsoft Entra multi-tenant one.
 setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('constrained'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://issuer.example', constraint: 'https://issuer.example/tenant' }]));
 setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('entra'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://login.microsoftonline.com/common/v2.0', constraint: 'https://login.microsoftonline.com/{tenantid}/v2.0' }]));
+// A member that set_member added but that has not acked yet (Accepted, not Active), with no data.
+setup.map(Tables.membersCerts).set(utf8(acceptedMember.id), utf8(acceptedMember.certPem));
+setup.map(Tables.membersInfo).set(utf8(acceptedMember.id), encodeJson({ status: 'Accepted' }));
+setup.map(Tables.membersCerts).set(utf8(removedMember.id), utf8(removedMember.certPem));
+setup.map(Tables.membersInfo).set(utf8(removedMember.id), encodeJson({ status: 'Active', member_data: { org: 'B' } }));
 store.commit(setup, 1n);
+// remove_member, as the constitution applies it: the member's certificate and info are gone.
+const removal = store.beginTransaction();
+removal.map(Tables.membersCerts).delete(utf8(removedMember.id));
+removal.map(Tables.membersInfo).delete(utf8(removedMember.id));
+store.commit(removal, 2n);
 
 function request(options: { cert?: typeof user; headers?: Record<string, string>; body?: Uint8Array } = {}): RpcRequest {
   const der = options.cert && pemToDer(options.cert.certPem);
@@ -147,6 +162,73 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
   tampered[tampered.length - 5]! ^= 1;
   assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/does not verify/));
   assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/application\/cose/));
+});
+
+/**
+ * A member-signed request body as CCF's clients send it: kid = the signer's ID, created_at, and
+ * whatever other protected headers are given; `key` signs (by default the signer's own key).
+ */
+function memberSigned(signer: typeof member, content: Uint8Array, headers: [string, unknown][] = [[GOV_MSG_CREATED_AT, NOW]], key = signer.keyPair.privateKeyPem): Uint8Array {
+  const protectedHeader: CoseHeader = new Map<number | string, unknown>([[COSE_HEADER_KID, utf8(signer.id)], ...headers]);
+  return signCoseSign1({ privateKey: key, protectedHeader, payload: content });
+}
+
+const COSE_HEADERS = { 'content-type': 'application/cose' };
+
+test('member_cose_sign1 gives CCF\'s caller: the member\'s ID, member_data, certificate and the signed content', () => {
+  const body = memberSigned(member, utf8('{"hello": 1}'));
+  assert.deepEqual(authn(request({ body, headers: COSE_HEADERS }), ['member_cose_sign1']), {
+    policy: 'member_cose_sign1',
+    id: member.id,
+    data: { org: 'A' },
+    cert: member.certPem,
+    cose: { content: utf8('{"hello": 1}') },
+  });
+  // As CCF's policy for application endpoints: any ccf.gov.msg.type, or none, and any member
+  // status (only the governance API requires an Active member); data is null when there is none.
+  const withType = memberSigned(member, new Uint8Array(), [[GOV_MSG_TYPE, 'anything'], [GOV_MSG_CREATED_AT, NOW]]);
+  assert.deepEqual(authn(request({ body: withType, headers: COSE_HEADERS }), ['member_cose_sign1'])?.['cose'], { content: new Uint8Array() });
+  const byAccepted = authn(request({ body: memberSigned(acceptedMember, utf8('{}')), headers: COSE_HEADERS }), ['member_cose_sign1']);
+  assert.deepEqual(byAccepted, { policy: 'member_cose_sign1', id: acceptedMember.id, data: null, cert: acceptedMember.certPem, cose: { content: utf8('{}') } });
+});
+
+test('member_cose_sign1 refuses with 401 and the COSE-SIGN1 challenge anything but a body signed by a registered member', () => {
+  const body = memberSigned(member, utf8('{}'));
+  const forged = body.slice();
+  forged[forged.length - 5]! ^= 1;
+  const cases: [string, RpcRequest, RegExp][] = [
+    ['forged signature', request({ body: forged, headers: COSE_HEADERS }), new RegExp(`^the COSE signature does not verify with member ${member.id}'s certificate$`)],
+    ['signed with another key under the member\'s kid', request({ body: memberSigned(member, utf8('{}'), undefined, generateKeyPair('P-384').privateKeyPem), headers: COSE_HEADERS }), /does not verify with member/],
+    ['unknown signer', request({ body: memberSigned(stranger, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${stranger.id} is not a member of this service$`)],
+    ['a user, not a member', request({ body: memberSigned(user, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${user.id} is not a member of this service$`)],
+    ['a removed member', request({ body: memberSigned(removedMember, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${removedMember.id} is not a member of this service$`)],
+    ['a JSON body', request({ body: utf8('{}'), headers: { 'content-type': 'application/json' } }), /needs a COSE Sign1 body \(Content-Type: application\/cose\)/],
+    ['a signed body sent without its content type', request({ body }), /needs a COSE Sign1 body/],
+    ['a non-COSE body labelled COSE', request({ body: utf8('{}'), headers: COSE_HEADERS }), /^the request body is not a COSE Sign1 message/],
+    ['no created_at', request({ body: memberSigned(member, utf8('{}'), []), headers: COSE_HEADERS }), /needs ccf\.gov\.msg\.created_at/],
+  ];
+  for (const [what, rpcRequest, message] of cases) {
+    let refusal: unknown;
+    assert.throws(() => authn(rpcRequest, ['member_cose_sign1']), (error) => {
+      refusal = error;
+      return rejected(message)(error);
+    }, what);
+    const answer = asRpcError(refusal);
+    assert.equal(answer.status, 401, what);
+    assert.equal(answer.code, 'InvalidAuthenticationInfo', what);
+    assert.deepEqual(answer.headers, { 'www-authenticate': 'COSE-SIGN1 realm="Signed request access"' }, what);
+  }
+});
+
+test('member_cose_sign1 takes its turn in a policy list and joins all_of', () => {
+  const body = memberSigned(member, utf8('{"n": 2}'));
+  const first = authn(request({ body, headers: COSE_HEADERS }), ['user_cose_sign1', 'member_cose_sign1']);
+  assert.equal(first?.['policy'], 'member_cose_sign1');
+  const both = authn(request({ cert: member, body, headers: COSE_HEADERS }), [{ all_of: ['member_cert', 'member_cose_sign1'] }]) as Record<string, Record<string, unknown>>;
+  assert.deepEqual(both.policy, ['member_cert', 'member_cose_sign1']);
+  assert.equal(both.member_cert!.id, member.id);
+  assert.deepEqual(both.member_cose_sign1, { policy: 'member_cose_sign1', id: member.id, data: { org: 'A' }, cert: member.certPem, cose: { content: utf8('{"n": 2}') } });
+  assert.throws(() => authn(request({ cert: user, body, headers: COSE_HEADERS }), [{ all_of: ['member_cert', 'member_cose_sign1'] }]), rejected(/not that of a registered member/));
 });
 
 test('when no policy accepts the request, the refusal says what each one wanted', () => {
