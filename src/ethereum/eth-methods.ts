@@ -16,8 +16,8 @@ import { call, createAccessList, estimateGas, type CallParams } from './call.js'
 import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
-import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
 import { Filters, type Filter } from './filters.js';
+import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
 import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
