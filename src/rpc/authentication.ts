@@ -217,6 +217,11 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
   }
 }
 
+/** A policy's name in an error's details: CCF's security scheme name ("all_of" for a combination). */
+function policyName(policy: AuthnPolicy): string {
+  return typeof policy === 'string' ? policy : 'all_of';
+}
+
 /**
  * The caller object for the first policy that accepts the request; `null` when no policy is listed.
  * When none accepts it, the refusal names what each policy wanted (a JWT realm challenge kept).
@@ -235,7 +240,9 @@ export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]
       refusals.push(error);
     }
   }
-  if (refusals.length === 1) throw refusals[0]!;
+  // As CCF: each policy's reason in `details`, under the policy's name.
+  const details = refusals.map((refusal, i) => ({ auth_policy: policyName(policies[i]!), code: refusal.code, message: refusal.message }));
+  if (refusals.length === 1) throw new AuthenticationError(refusals[0]!.message, refusals[0]!.challenge, details);
   const challenge = refusals.find((refusal) => refusal.challenge !== undefined)?.challenge;
-  throw new AuthenticationError(`no authentication policy of this endpoint accepts the request: ${refusals.map((refusal) => refusal.message).join('; or ')}`, challenge);
+  throw new AuthenticationError(`no authentication policy of this endpoint accepts the request: ${refusals.map((refusal) => refusal.message).join('; or ')}`, challenge, details);
 }

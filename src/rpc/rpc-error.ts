@@ -2,29 +2,41 @@
 
 import { CocoError } from '../errors.js';
 
+/** One entry of an error's `details` (OData style): why one authentication policy refused the request. */
+export interface AuthErrorDetail {
+  auth_policy: string;
+  code: string;
+  message: string;
+}
+
 export class RpcError extends CocoError {
   constructor(
     readonly status: number,
     code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details: readonly AuthErrorDetail[] = [],
   ) {
     super(code, message);
   }
 }
 
-/** A request that failed authentication; `challenge` is the WWW-Authenticate value to send. */
+/**
+ * A request that failed authentication; `challenge` is the WWW-Authenticate value to send, and
+ * `details` what each policy of the endpoint said, as CCF lists them beside a 401.
+ */
 export class AuthenticationError extends CocoError {
   constructor(
     message: string,
     readonly challenge?: string,
+    readonly details: readonly AuthErrorDetail[] = [],
   ) {
     super('InvalidAuthenticationInfo', message);
   }
 }
 
-export function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+export function errorBody(code: string, message: string, details: readonly AuthErrorDetail[] = []): string {
+  return JSON.stringify({ error: details.length === 0 ? { code, message } : { code, message, details } });
 }
 
 /** The HTTP status CCF uses for a CocoError code raised below the RPC layer. */
@@ -66,8 +78,8 @@ const HEADERS_OF_CODE: Record<string, Record<string, string>> = {
 
 export function asRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
-  if (error instanceof AuthenticationError && error.challenge !== undefined) {
-    return new RpcError(401, error.code, error.message, { 'www-authenticate': error.challenge });
+  if (error instanceof AuthenticationError) {
+    return new RpcError(401, error.code, error.message, error.challenge === undefined ? HEADERS_OF_CODE[error.code] : { 'www-authenticate': error.challenge }, error.details);
   }
   if (error instanceof CocoError) {
     const status = STATUS_OF_CODE[error.code];

@@ -249,7 +249,7 @@ export class RpcServer {
       if (error instanceof CocoError && error.code === 'RequestAborted') return;
       const rpcError = asRpcError(error);
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
-      result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message)) };
+      result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message, rpcError.details)) };
       if (rpcError.status === 413) {
         this.closeAfter(response, socket, index);
         this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');

@@ -275,6 +275,10 @@ test('callers without the right certificate get 401 with CCF error bodies', asyn
   assert.equal(none.json<{ error: { code: string } }>().error.code, 'InvalidAuthenticationInfo');
   const asMember = await memberClient.request('GET', '/app/log/private?id=1', { allowError: true });
   assert.equal(asMember.status, 401);
+  // As CCF: each policy of the endpoint says why in the error's details.
+  const [detail, ...more] = asMember.json<{ error: { details: { auth_policy: string; code: string; message: string }[] } }>().error.details;
+  assert.deepEqual([detail?.auth_policy, detail?.code, more.length], ['user_cert', 'InvalidAuthenticationInfo', 0]);
+  assert.match(detail!.message, /not that of a registered user/);
   const stranger = generateKeyPair('P-384');
   const strangerCert = createSelfSignedCertificate({ subjectCn: 'stranger', keyPair: stranger, validFrom: new Date(), validityDays: 1, isCa: false });
   const strangerClient = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: strangerCert, keyPem: stranger.privateKeyPem });

@@ -13,7 +13,7 @@ import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
 import { GOV_MSG_CREATED_AT, GOV_MSG_TYPE } from '../../src/governance/member-cose-identity.js';
 import { authenticate, type AuthnPolicy } from '../../src/rpc/authentication.js';
-import { asRpcError } from '../../src/rpc/rpc-error.js';
+import { asRpcError, AuthenticationError, errorBody } from '../../src/rpc/rpc-error.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
 
 const NOW = 1_700_000_000;
@@ -231,6 +231,18 @@ test('member_cose_sign1 takes its turn in a policy list and joins all_of', () =>
   assert.throws(() => authn(request({ cert: user, body, headers: COSE_HEADERS }), [{ all_of: ['member_cert', 'member_cose_sign1'] }]), rejected(/not that of a registered member/));
 });
 
-test('when no policy accepts the request, the refusal says what each one wanted', () => {
+test('when no policy accepts the request, the refusal says what each one wanted, and lists each in details as CCF does', () => {
   assert.throws(() => authn(request(), ['user_cert', 'jwt']), rejected(/^no authentication policy of this endpoint accepts the request: this endpoint needs a TLS client certificate.*; or .*Authorization: Bearer/));
+  assert.throws(
+    () => authn(request(), ['user_cert', { all_of: ['member_cert', 'jwt'] }]),
+    (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.deepEqual(error.details.map((detail) => [detail.auth_policy, detail.code]), [['user_cert', 'InvalidAuthenticationInfo'], ['all_of', 'InvalidAuthenticationInfo']]);
+      assert.match(error.details[0]!.message, /needs a TLS client certificate/);
+      const answer = asRpcError(error);
+      assert.equal(answer.status, 401);
+      assert.deepEqual(JSON.parse(errorBody(answer.code, answer.message, answer.details)).error.details, error.details);
+      return true;
+    },
+  );
 });
