@@ -158,6 +158,8 @@ describe('a member that is not Active where Active is required: 401 InvalidAuthe
       const response = await post(path(), sign({ msgType, content, signer: member1, ...(msgType !== 'proposal' && { proposalId }) }));
       assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Signer is not an ACTIVE member']);
       assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+      // As CCF's frontend: the policy's reason in the error's details too.
+      assert.deepEqual(response.json<{ error: { details: unknown } }>().error.details, [{ auth_policy: 'member_cose_sign1', code: 'InvalidAuthenticationInfo', message: 'Signer is not an ACTIVE member' }]);
     });
   }
   test('but it may refresh its state digest', async () => {
@@ -170,6 +172,7 @@ describe('a COSE-signed POST without Content-Type: application/cose: 401 Invalid
     const response = await post('/members/proposals:create', undefined, null);
     assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Missing content-type header']);
     assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+    assert.equal(response.json<{ error: { details: { auth_policy: string }[] } }>().error.details[0]?.auth_policy, 'member_cose_sign1');
   });
   for (const type of ['application/json', 'application/octet-stream', 'application/cose; charset=utf-8']) {
     test(`Content-Type: ${type}`, async () => {
