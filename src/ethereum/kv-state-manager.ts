@@ -124,7 +124,7 @@ export class KvStateManager implements StateManagerInterface {
     const record = this.#record(address.bytes);
     if (record === undefined) return undefined;
     const codeless = this.#codeless;
-    if (codeless?.account === undefined && codeless !== undefined && record.codeHash !== undefined && equalsBytes(codeless.address, address.bytes)) {
+    if (codeless !== undefined && codeless.account === undefined && record.codeHash !== undefined && equalsBytes(codeless.address, address.bytes)) {
       codeless.account = toAccount({ ...record, codeHash: undefined });
       codeless.codeHash = record.codeHash;
       return codeless.account;

@@ -71,9 +71,10 @@ export function parseBlockSelector(value: unknown, name: string): BlockSelector 
   throw invalidParams(`${name} must be a block number, a tag (latest, pending, safe, finalized, earliest) or { blockHash } / { blockNumber }`);
 }
 
-function optional<T>(object: Record<string, unknown>, field: string, parse: (value: unknown, name: string) => T): T | undefined {
+/** `object[field]` parsed, named `${owner}.${field}` in errors; undefined when absent or null. */
+function optional<T>(object: Record<string, unknown>, field: string, parse: (value: unknown, name: string) => T, owner = 'call'): T | undefined {
   const value = object[field];
-  return value === undefined || value === null ? undefined : parse(value, `call.${field}`);
+  return value === undefined || value === null ? undefined : parse(value, `${owner}.${field}`);
 }
 
 function parseAccessList(value: unknown, name: string): AccessListBytes {
@@ -106,10 +107,10 @@ export function parseStateOverrides(value: unknown): AccountOverride[] {
     if (object.state !== undefined && object.state !== null && object.stateDiff !== undefined && object.stateDiff !== null) {
       throw new JsonRpcError(-32000, `account ${addressText} has both 'state' and 'stateDiff'`);
     }
-    const field = <T>(name: string, parse: (value: unknown, name: string) => T): T | undefined =>
-      object[name] === undefined || object[name] === null ? undefined : parse(object[name], `state override ${addressText}.${name}`);
+    const owner = `state override ${addressText}`;
+    const field = <T>(name: string, parse: (value: unknown, name: string) => T): T | undefined => optional(object, name, parse, owner);
     const nonce = field('nonce', parseQuantity);
-    if (nonce !== undefined && nonce >= 2n ** 64n) throw invalidParams(`state override ${addressText}.nonce must fit in 64 bits`);
+    if (nonce !== undefined && nonce >= 2n ** 64n) throw invalidParams(`${owner}.nonce must fit in 64 bits`);
     return { address, balance: field('balance', parseQuantity), nonce, code: field('code', parseData), state: field('state', parseSlots), stateDiff: field('stateDiff', parseSlots) };
   });
 }

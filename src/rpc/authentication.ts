@@ -10,7 +10,7 @@ import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { JwtKeyMetadata } from '../governance/gov-effects.js';
-import { authenticateMemberCose } from '../governance/member-cose-identity.js';
+import { authenticateMemberCose, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError } from './rpc-error.js';
 import type { ClientCertificate, RpcRequest } from './rpc-server.js';
@@ -180,20 +180,26 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
 }
 
 /**
+ * The member a COSE check (`authenticateMemberCose`, for app endpoints and the governance API)
+ * finds; its refusal is an AuthenticationError naming CCF's `member_cose_sign1` policy in its details.
+ */
+export function memberCoseSigner(check: () => MemberCoseIdentity): MemberCoseIdentity {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
+    throw new AuthenticationError(error.message, undefined, [{ auth_policy: 'member_cose_sign1', code: error.code, message: error.message }]);
+  }
+}
+
+/**
  * CCF's `member_cose_sign1` (`MemberCOSESign1AuthnPolicy` with no message type): the governance
  * API's checks on the envelope, the signer and its signature, but any `ccf.gov.msg.type` (or none)
  * and any member status: only the governance endpoints require an Active member.
  */
 function memberCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   const body = coseBody(ctx);
-  let identity;
-  try {
-    identity = authenticateMemberCose(ctx.tx, body, { msgType: null, requireActive: false });
-  } catch (error) {
-    if (error instanceof CocoError && error.code === 'InvalidAuthenticationInfo') reject(error.message);
-    throw error;
-  }
-  const { memberId: id, certPem: cert, content } = identity;
+  const { memberId: id, certPem: cert, content } = memberCoseSigner(() => authenticateMemberCose(ctx.tx, body, { msgType: null, requireActive: false }));
   return { policy: 'member_cose_sign1', id, data: callerData(ctx.tx, 'member', id), cert, cose: { content } };
 }
 

@@ -15,7 +15,8 @@ import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
 import { CocoError, invariant } from '../errors.js';
-import { AuthenticationError, RpcError } from './rpc-error.js';
+import { memberCoseSigner } from './authentication.js';
+import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
 export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
@@ -33,16 +34,6 @@ function checkCose(request: RpcRequest): void {
   const type = request.headers['content-type'];
   if (type === undefined) throw new CocoError('InvalidAuthenticationInfo', 'Missing content-type header');
   if (type !== 'application/cose') throw new CocoError('InvalidAuthenticationInfo', 'Content type is not set to application/cose');
-}
-
-/** The signer of a governance request; a refusal is a 401 whose details name CCF's policy, as its frontend reports it. */
-function memberCoseIdentity(authenticate: () => MemberCoseIdentity): MemberCoseIdentity {
-  try {
-    return authenticate();
-  } catch (error) {
-    if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
-    throw new AuthenticationError(error.message, undefined, [{ auth_policy: 'member_cose_sign1', code: error.code, message: error.message }]);
-  }
 }
 
 /** Entity IDs in CCF's governance URLs: SHA-256 digests in hex, 64 digits of either case. */
@@ -152,7 +143,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     server.add('gov', 'POST', path, (request) => {
       checkApiVersion(request);
       const { result, txId } = node.execute((tx) => {
-        const identity = memberCoseIdentity(() => {
+        const identity = memberCoseSigner(() => {
           checkCose(request);
           return authenticateMemberCose(tx, request.body, { msgType, requireActive });
         });
