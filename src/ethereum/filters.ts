@@ -35,10 +35,6 @@ export class Filters<Criteria> {
     this.#nowMs = nowMs;
   }
 
-  get size(): number {
-    return this.#filters.size;
-  }
-
   /** Installs a filter whose polls start after block `cursor` (of hash `cursorHash`, when not Committed); its ID. */
   install(kind: FilterKind, cursor: bigint, criteria?: Criteria, cursorHash?: Uint8Array): string {
     const now = this.#nowMs();

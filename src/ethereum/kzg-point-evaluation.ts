@@ -13,7 +13,7 @@ import { CocoError } from '../errors.js';
 const ADDRESS = '0x000000000000000000000000000000000000000a';
 
 /** One verification on the development machine takes ~21 ms once compiled; the estimate the time limit checks before a call. */
-export const KZG_VERIFY_ESTIMATE_MS = 25;
+const KZG_VERIFY_ESTIMATE_MS = 25;
 
 /** The execution-specs' valid point evaluation (commitment, z, y, proof), checked once when the library loads. */
 const KNOWN_ANSWER = {
