@@ -26,6 +26,7 @@ import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../n
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
+import { addPendingEndpoints, type PendingNode } from '../rpc/pending-endpoints.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { virtualQuote } from '../attestation/virtual-attestation.js';
@@ -261,6 +262,26 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   }
 }
 
+/** Listens on every RPC interface with what a joiner serves until it is trusted (pending-endpoints.ts). */
+async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
+  const servers: RpcServer[] = [];
+  const stop = async () => void (await Promise.all(servers.map((server) => server.close())));
+  const sessions = new SessionCounts();
+  try {
+    for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
+      sessions.addInterface(name, iface.sessionCaps);
+      const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: ['app', 'gov'], sessions, interfaceName: name });
+      addPendingEndpoints(server, node);
+      await server.listen(iface.bindAddress.host, iface.bindAddress.port);
+      servers.push(server);
+    }
+  } catch (error) {
+    await stop();
+    throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
+  }
+  return { stop };
+}
+
 /** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
 async function withFreePort<T extends InterfaceAddresses>(iface: T): Promise<T> {
   if (iface.bindAddress.port !== 0) return iface;
@@ -302,13 +323,14 @@ export async function startNodeService(configured: NodeConfig, version: string):
   let endorsedNodeCertPem: string;
   let knownPeerAddresses: Map<string, string> | undefined;
   if ('join' in point) {
+    const pending = await servePending(config, { nodeId: nodeIdentity.nodeId, version, quoteInfo, selfSignedCertPem: nodeIdentity.selfSignedCertPem }, nodeIdentity.keyPair.privateKeyPem);
     const info = await joinService(config, nodeIdentity, {
       node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeInfo.node_to_node_interface! },
       quote_info: quoteInfo,
       certificate_signing_request: nodeIdentity.csrPem,
       public_encryption_key: point.encryption.publicKeyPem,
       node_data: {},
-    }, (line) => console.error(`coco node: ${line}`));
+    }, (line) => console.error(`coco node: ${line}`)).finally(pending.stop);
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
     // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.

@@ -7,7 +7,6 @@ import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
-import { parseVirtualQuote } from '../attestation/virtual-attestation.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
@@ -16,6 +15,7 @@ import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nod
 import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
+import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcHandler, RpcRequest, RpcServer } from './rpc-server.js';
@@ -153,9 +153,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   }));
 
   server.add('node', 'GET', '/state', () => ({
-    body: { node_id: node.nodeId, state: 'PartOfNetwork', last_signed_seqno: node.lastSignatureSeqno, startup_seqno: node.startupSeqno, stop_notice: false },
+    body: nodeStateView(node.nodeId, 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno),
   }));
-  server.add('node', 'GET', '/version', () => ({ body: { ccf_version: `coco-${options.version}`, quickjs_version: 'quickjs-emscripten', unsafe: false } }));
+  server.add('node', 'GET', '/version', () => ({ body: versionView(options.version) }));
   server.add('node', 'GET', '/network', () => {
     const service = readService(node);
     return {
@@ -215,13 +215,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     // CCF answers `true`.
     return { body: true };
   });
-  const quoteOf = (record: { node_id: string; info: NodeInfo }) => ({
-    node_id: record.node_id,
-    raw: record.info.quote_info.quote,
-    endorsements: record.info.quote_info.endorsements,
-    format: record.info.quote_info.format,
-    measurement: parseVirtualQuote(record.info.quote_info).measurement,
-  });
+  const quoteOf = (record: { node_id: string; info: NodeInfo }) => quoteView(record.node_id, record.info.quote_info);
   // CCF 5 renamed quotes to attestations and serves both.
   const ownQuote = () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) });
   const trustedQuotes = () => nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf);

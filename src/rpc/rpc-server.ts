@@ -61,8 +61,13 @@ export interface RpcServerOptions {
   keyPem: string;
   certPem: string;
   maxBodyBytes: number;
-  /** The TxID a successful response carries when its handler names none: the last one the state reflects. */
-  currentTxId: () => TxId;
+  /**
+   * The TxID a successful response carries when its handler names none: the last one the state
+   * reflects. Absent for a node with no state yet (a pending joiner): its answers name none.
+   */
+  currentTxId?: () => TxId;
+  /** Frontends whose every request is answered 404 FrontendNotOpen, as CCF's are before the node may serve them. */
+  closedFrontends?: readonly Frontend[];
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
   /**
@@ -260,7 +265,7 @@ export class RpcServer {
     // As in CCF, only a request that ran as a transaction and succeeded names one: an error or a
     // redirect has no TxID. The TxID the state reflects now, when the request was answered, not
     // when the answer is written.
-    const txId = result.txId === undefined ? this.options.currentTxId() : result.txId;
+    const txId = result.txId === undefined ? this.options.currentTxId?.() : result.txId;
     const answer = { ...result, txId: status >= 200 && status < 300 ? txId : undefined };
     this.writes.queue(() => send(response, answer));
     this.options.afterRequest?.();
@@ -289,6 +294,7 @@ export class RpcServer {
     const [, prefix, ...rest] = url.pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
     if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}: paths start with /app, /gov or /node`);
+    if (this.options.closedFrontends?.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', 'Frontend is not open.');
     const path = `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);

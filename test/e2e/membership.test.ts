@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
@@ -19,6 +20,18 @@ import { until } from '../support/until.js';
 import { startSandbox } from '../support/sandbox-process.js';
 
 const WAIT_MS = 30_000;
+
+/** GET over TLS without checking the server's certificate: how an operator first reaches a node it has no certificate for. */
+function getUnverified(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(url, { rejectUnauthorized: false }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    request.on('error', reject);
+  });
+}
 
 interface NodeRecord {
   node_id: string;
@@ -44,6 +57,22 @@ test('a node joins an open service once members trust it, a node is retired and 
   children.push(joiner.child);
   const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await nodes()).find((n) => n.status === 'Pending'));
   assert.equal((await nodes()).length, 4);
+  // Meanwhile the joiner says so itself, with its self-signed certificate (the service has endorsed none yet).
+  const selfSigned = (await getUnverified(`${joiner.url}/node/self_signed_certificate`)).json.self_signed_certificate as string;
+  const serviceTrusting = new CocoClient({ url: joiner.url, caCertPem: sandbox.pem('service_cert.pem') });
+  await assert.rejects(serviceTrusting.request('GET', '/node/state'), /certificate/);
+  serviceTrusting.close();
+  const pendingClient = new CocoClient({ url: joiner.url, caCertPem: selfSigned, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  t.after(() => pendingClient.close());
+  const pendingState = await pendingClient.request('GET', '/node/state');
+  assert.deepEqual(pendingState.json(), { node_id: pending.node_id, state: 'Pending', last_signed_seqno: 0, startup_seqno: 0, stop_notice: false });
+  assert.equal(pendingState.txId, undefined, 'a pending node names no transaction');
+  assert.equal((await pendingClient.request('GET', '/node/quotes/self')).json<{ node_id: string }>().node_id, pending.node_id);
+  for (const [path, status, code] of [['/app/log/private?id=1', 404, 'FrontendNotOpen'], ['/gov/service/members?api-version=2024-07-01', 404, 'FrontendNotOpen'], ['/node/ready/app', 503, 'FrontendNotOpen'], ['/node/network', 404, 'ResourceNotFound']] as const) {
+    const answer = await pendingClient.request('GET', path, { allowError: true });
+    assert.equal(answer.status, status, path);
+    assert.equal(answer.json<{ error: { code: string } }>().error.code, code, path);
+  }
   await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   const joinerClient = new CocoClient({ url: joiner.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
