@@ -26,7 +26,7 @@ import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../n
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
-import { addPendingEndpoints, type PendingNode } from '../rpc/pending-endpoints.js';
+import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { virtualQuote } from '../attestation/virtual-attestation.js';
@@ -270,7 +270,7 @@ async function servePending(config: NodeConfig, node: PendingNode, keyPem: strin
   try {
     for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
       sessions.addInterface(name, iface.sessionCaps);
-      const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: ['app', 'gov'], sessions, interfaceName: name });
+      const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
       addPendingEndpoints(server, node);
       await server.listen(iface.bindAddress.host, iface.bindAddress.port);
       servers.push(server);

@@ -66,8 +66,8 @@ export interface RpcServerOptions {
    * reflects. Absent for a node with no state yet (a pending joiner): its answers name none.
    */
   currentTxId?: () => TxId;
-  /** Frontends whose every request is answered 404 FrontendNotOpen, as CCF's are before the node may serve them. */
-  closedFrontends?: readonly Frontend[];
+  /** Frontends whose every request is answered 404 FrontendNotOpen, as CCF's are before the node may serve them, and why. */
+  closedFrontends?: { frontends: readonly Frontend[]; reason: string };
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
   /**
@@ -294,7 +294,8 @@ export class RpcServer {
     const [, prefix, ...rest] = url.pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
     if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}: paths start with /app, /gov or /node`);
-    if (this.options.closedFrontends?.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', 'Frontend is not open.');
+    const closed = this.options.closedFrontends;
+    if (closed?.frontends.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: ${closed.reason}`);
     const path = `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);
