@@ -41,6 +41,7 @@ import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
+import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
@@ -445,6 +446,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   created.forwarder = forwarder;
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
 
+  const rsaKeyPairs = new RsaKeyPairPool();
   const jsHost: JsHost = {
     monotonicMs: () => performance.now(),
     untrustedNowMs: () => Date.now(),
@@ -454,6 +456,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       statusForTxId: (txId) => running.status(txId),
       viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
     },
+    rsaKeyPairs,
   };
   const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
   const runner = await JsConstitutionRunner.create(
@@ -476,6 +479,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     await channels.close();
     runner.dispose();
     app.dispose();
+    rsaKeyPairs.stop();
     log.flush();
   };
   try {

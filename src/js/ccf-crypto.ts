@@ -15,6 +15,7 @@ import {
   verify as nodeVerify,
   type JsonWebKey,
   type KeyObject,
+  type RSAKeyPairOptions,
 } from 'node:crypto';
 import { CocoError } from '../errors.js';
 import { concatBytes, fromHex, plainBytes, utf8 } from '../crypto/bytes.js';
@@ -111,14 +112,25 @@ export function generateAesKey(bits: number): Uint8Array {
   return randomBytes(bits / 8);
 }
 
-export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT): PemKeyPair {
+/** RSA key pairs made ahead of time, off the event loop; undefined when none of that shape is at hand. */
+export interface RsaKeyPairSource {
+  take(bits: number, exponent: number): PemKeyPair | undefined;
+}
+
+/** node:crypto's options for an RSA key pair as `generateRsaKeyPair` returns it (SPKI and PKCS#8 PEM). */
+export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOptions<'pem', 'pem'> {
+  return { modulusLength: bits, publicExponent: exponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM };
+}
+
+/** A pair from `prepared` when it has one of this shape; otherwise generated here, which takes up to seconds for 4096 bits. */
+export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource): PemKeyPair {
   if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX || bits % 8 !== 0) {
     unsupported(`RSA modulus of ${bits} bits; use a multiple of 8 from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX}`);
   }
   if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
     unsupported(`RSA public exponent ${exponent}; use an odd number from 3 to 2^32-1, normally 65537`);
   }
-  return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: exponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+  return prepared?.take(bits, exponent) ?? generateKeyPairSync('rsa', rsaKeyPairOptions(bits, exponent));
 }
 
 export function generateEcdsaKeyPair(curve: string): PemKeyPair {

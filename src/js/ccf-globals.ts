@@ -379,7 +379,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       bool(ccfCrypto.verifySignature(JSON.parse(str(algorithm)), str(key), bytes(signature), bytes(data))),
     generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
     generateRsaKeyPair: (size, exponent) =>
-      bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent)) }),
+      bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), anyPhase('generateRsaKeyPair').host.rsaKeyPairs) }),
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),
     wrapKey: (key, wrappingKey, name, label, aesKeySize) =>

@@ -4,6 +4,7 @@
 
 import type { Transaction } from '../kv/transaction.js';
 import type { TxId } from '../ledger/tx-id.js';
+import type { RsaKeyPairSource } from './ccf-crypto.js';
 import type { JsValue } from './js-value.js';
 
 export type { TxStatus } from '../consensus/tx-status.js';
@@ -30,6 +31,8 @@ export interface JsHost {
     statusForTxId(txId: TxId): TxStatus;
     viewForSeqno(seqno: number): number | null;
   };
+  /** Serves `ccf.crypto.generateRsaKeyPair` when it has a pair ready; without one the call generates its own. */
+  rsaKeyPairs?: RsaKeyPairSource;
   /** Backs `ccf.historical.*`; without it those functions throw inside JS. */
   historical?: {
     /** The states of seqnos start..end (inclusive), or null while they are being fetched. */

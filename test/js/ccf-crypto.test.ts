@@ -126,6 +126,25 @@ test('key generation checks sizes and curves', () => {
   assert.equal(createPrivateKey(rsaPair.privateKey).asymmetricKeyDetails?.modulusLength, 2048);
 });
 
+test('generateRsaKeyPair hands out a pair the host made ahead when it has one of that shape, and checks the shape first', () => {
+  const asked: [number, number][] = [];
+  host.rsaKeyPairs = {
+    take: (bits, exponent) => {
+      asked.push([bits, exponent]);
+      return bits === 3072 ? { privateKey: rsaPair.privateKey, publicKey: rsaPair.publicKey } : undefined;
+    },
+  };
+  try {
+    assert.deepEqual(js.call('/c.js', 'rsa', [3072], env), rsaPair, 'the prepared pair');
+    const own = js.call('/c.js', 'rsa', [2048, 3], env) as { privateKey: string };
+    assert.equal(createPrivateKey(own.privateKey).asymmetricKeyDetails?.publicExponent, 3n, 'none ready: generated in the call');
+    jsError(() => js.call('/c.js', 'rsa', [1024], env), /RangeError: unsupported RSA modulus of 1024 bits/);
+    assert.deepEqual(asked, [[3072, 65537], [2048, 3]], 'an invalid shape never reaches the host');
+  } finally {
+    delete host.rsaKeyPairs;
+  }
+});
+
 test('AES-KWP wraps as node id-aes256-wrap-pad does, and unwraps; tampering is detected', () => {
   const kek = js.call('/c.js', 'aes', [256], env) as Uint8Array;
   const key = text('a key of 21 bytes....');

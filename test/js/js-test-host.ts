@@ -22,6 +22,7 @@ export class TestHost implements JsHost {
   readonly logs: { level: 'info' | 'warn' | 'error'; message: string }[] = [];
   consensus?: JsHost['consensus'];
   historical?: JsHost['historical'];
+  rsaKeyPairs?: JsHost['rsaKeyPairs'];
 
   monotonicMs(): number {
     return this.monotonicReads++;
