@@ -18,7 +18,7 @@ import { describeAllocator, nodeAllocator } from './allocator.js';
 import { PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { freePort } from './free-port.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
-import { JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
+import { JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
@@ -40,6 +40,9 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
                         auto_refresh (default 1800, CCF's)
   --nodes N             number of nodes (default 3), on consecutive client ports from --port;
                         their node-to-node ports follow the client ports
+  --max-http-body-size BYTES
+                        largest request body each node accepts (default 1048576, CCF's); an app
+                        bundle is proposed in one request, so a large one needs more
 Stop it with Ctrl-C.
 `;
 
@@ -50,6 +53,8 @@ const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.jso
 
 export interface SandboxOptions {
   nodes: number;
+  /** CCF's --max-http-body-size: each node's http.max_body_size. */
+  maxHttpBodySize: number;
   snapshotTxInterval: number;
   /** CCF's --jwt-key-refresh-interval-s: how often the primary fetches auto_refresh issuers' keys. */
   jwtKeyRefreshIntervalS: number;
@@ -81,6 +86,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
       'snapshot-tx-interval': { type: 'string' },
       'jwt-key-refresh-interval-s': { type: 'string' },
       nodes: { type: 'string' },
+      'max-http-body-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -88,6 +94,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
   if (values.help) return 'help';
   return {
     nodes: count(values.nodes, 'nodes', 3, 1, 15),
+    maxHttpBodySize: count(values['max-http-body-size'], 'max-http-body-size', MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
     snapshotTxInterval: count(values['snapshot-tx-interval'], 'snapshot-tx-interval', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
     jwtKeyRefreshIntervalS: count(values['jwt-key-refresh-interval-s'], 'jwt-key-refresh-interval-s', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
     port: count(values.port, 'port', 8000, 0, 65535),
@@ -145,6 +152,7 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     snapshots: { directory: 'snapshots', tx_count: options.snapshotTxInterval },
     files_cleanup: { max_snapshots: SNAPSHOTS_KEPT },
     jwt: { key_refresh_interval_s: options.jwtKeyRefreshIntervalS },
+    http: { max_body_size: options.maxHttpBodySize },
     ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
     output_files: { pid_file: 'node.pid' },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
@@ -213,6 +221,9 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
   } catch (error) {
     await Promise.all(nodes.map((node) => stopNode(node)));
+    if (error instanceof CocoError && error.code === 'RequestBodyTooLarge') {
+      throw new CocoError('AppBundleTooLarge', `${error.message}\nThe proposal deploying ${options.app} is too large for the nodes: remove ${options.workspace} and start again with --max-http-body-size BYTES above ${options.maxHttpBodySize}.`);
+    }
     throw error;
   }
   return sandboxOf(options, common, nodes, startedAt, step);

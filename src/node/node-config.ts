@@ -94,6 +94,8 @@ export const SIGNATURE_TX_COUNT_DEFAULT = 5000;
 export const SIGNATURE_DELAY_MS_DEFAULT = 5;
 export const LEDGER_CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
 export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
+export const MAX_BODY_BYTES_MIN = 1024;
+export const MAX_BODY_BYTES_MAX = 64 * 1024 * 1024;
 /** CCF's consensus.message_timeout: the primary's heartbeat. */
 export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
 /** Shorter than CCF's 5 s so that a failed primary is replaced within about a second. */
@@ -342,7 +344,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
     signatureTxCount: r.integer(signatures, 'tx_count', '$.ledger_signatures', SIGNATURE_TX_COUNT_DEFAULT, 1, 1_000_000),
     signatureDelayMs: r.integer(signatures, 'delay_ms', '$.ledger_signatures', SIGNATURE_DELAY_MS_DEFAULT, 1, 60_000),
-    maxBodyBytes: r.integer(http, 'max_body_size', '$.http', MAX_BODY_BYTES_DEFAULT, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: r.integer(http, 'max_body_size', '$.http', MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
     nodeCertificateValidityDays: r.integer(nodeCert, 'initial_validity_days', '$.node_certificate', 1, 1, 365),
     curve: curveId(r, nodeCert.curve_id),
     pidFile: r.file(outputFiles, 'pid_file', '$.output_files', true),

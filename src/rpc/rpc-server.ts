@@ -406,7 +406,7 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Arra
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const tooLarge = () => new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds the limit of ${maxBytes} bytes`);
+    const tooLarge = () => new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size in its configuration)`);
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
