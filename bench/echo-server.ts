@@ -1,14 +1,16 @@
 // The reference for the service benchmark: a bare Node HTTPS server with the same TLS setup as a
-// Coco node (P-384 certificate, client certificates requested), answering each POST with its body.
+// Coco node (P-384 certificate, client certificates requested, Coco's TLS_POLICY), answering each
+// POST with its body.
 // Run as its own process: node dist/bench/echo-server.js <dir with key.pem, cert.pem>.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { TLS_POLICY } from '../src/crypto/tls-policy.js';
 
 const dir = process.argv[2]!;
-const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), requestCert: true, rejectUnauthorized: false }, (req, res) => {
+const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), requestCert: true, rejectUnauthorized: false, ...TLS_POLICY }, (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {

@@ -6,6 +6,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { publicKeyId } from '../crypto/entity-id.js';
+import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import {
   FRAME_PAYLOAD_BYTES_MAX,
@@ -77,7 +78,7 @@ export class NodeChannels {
       throw new CocoError('InvalidArgument', `the node certificate's public key is not that of node ${options.selfId}; pass this node's own certificate`);
     }
     this.options = options;
-    this.clientContext = tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ca: [options.serviceCertPem], minVersion: 'TLSv1.3' });
+    this.clientContext = tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ca: [options.serviceCertPem], minVersion: 'TLSv1.3', ...TLS_POLICY });
     this.server = tls.createServer(
       {
         key: options.keyPem,
@@ -86,6 +87,7 @@ export class NodeChannels {
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.3',
+        ...TLS_POLICY,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       },
       (socket) => this.accept(socket),

@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
+import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
@@ -145,6 +146,7 @@ export class RpcServer {
         requestCert: true,
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
+        ...TLS_POLICY,
         maxHeaderSize: MAX_HEADER_BYTES,
         handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
         connectionsCheckingInterval: Math.ceil(headersTimeoutMs / TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { CocoError } from '../../src/errors.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
@@ -298,4 +298,55 @@ test('answers advertise the keep-alive timeout, which the node applies with a ma
   const answer = await exchange(await tlsConnection(port), 'GET /node/echo/5 HTTP/1.1\r\nhost: x\r\n\r\nGET /node/echo/6 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
   // The first answer keeps the connection: whole seconds, rounded down from 30.9.
   assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\nkeep-alive: timeout=30\r\n[^]*\{"n":5\}HTTP\/1\.1 200 /i);
+});
+
+/** A TLS handshake with the server under `options`: what it agreed to, or the error that ended it. */
+async function handshake(options: ConnectionOptions): Promise<{ protocol: string | null; cipher: string; group: string | undefined; socket: TLSSocket } | Error> {
+  const socket = connect({ host: '127.0.0.1', port, ca: service.certPem, servername: '127.0.0.1', ...options });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const key = socket.getEphemeralKeyInfo() as { name?: string } | null;
+    return { protocol: socket.getProtocol(), cipher: socket.getCipher().name, group: key?.name, socket };
+  } catch (error) {
+    socket.destroy();
+    return error as Error;
+  }
+}
+
+test('TLS as CCF allows it: 1.2 or 1.3, AES-GCM suites only, no renegotiation', async () => {
+  const preferred = await handshake({});
+  assert.ok(!(preferred instanceof Error), String(preferred));
+  assert.deepEqual([preferred.protocol, preferred.cipher], ['TLSv1.3', 'TLS_AES_256_GCM_SHA384'], 'the server\'s first choice, over a client\'s default offer');
+  preferred.socket.destroy();
+  // A client limited to CCF's key exchange groups.
+  for (const group of ['P-384', 'P-521']) {
+    const ccfGroups = await handshake({ ecdhCurve: group });
+    assert.ok(!(ccfGroups instanceof Error), String(ccfGroups));
+    assert.equal(ccfGroups.group, group === 'P-384' ? 'secp384r1' : 'secp521r1');
+    ccfGroups.socket.destroy();
+  }
+
+  const tls12 = await handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256', ecdhCurve: 'P-384' });
+  assert.ok(!(tls12 instanceof Error), String(tls12));
+  assert.deepEqual([tls12.protocol, tls12.cipher, tls12.group], ['TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'secp384r1']);
+  // OpenSSL refuses a renegotiation the server does not allow; Node reports it as an error.
+  const renegotiated = await new Promise<Error | null>((resolve) => {
+    tls12.socket.once('error', resolve);
+    const started = tls12.socket.renegotiate({}, (error) => resolve(error ?? null));
+    if (!started) resolve(new Error('renegotiation not started'));
+  });
+  assert.ok(renegotiated instanceof Error, 'the server refuses to renegotiate');
+  tls12.socket.destroy();
+
+  const refused: [string, ConnectionOptions][] = [
+    ['a CBC suite', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA' }],
+    ['ChaCha20 in TLS 1.2', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' }],
+    ['ChaCha20 in TLS 1.3', { minVersion: 'TLSv1.3', ciphers: 'TLS_CHACHA20_POLY1305_SHA256' }],
+    ['TLS 1.1', { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }],
+  ];
+  for (const [what, options] of refused) {
+    assert.ok((await handshake(options)) instanceof Error, `${what} is refused`);
+  }
+  // The refusals are TLS errors, not a stopped server.
+  assert.equal((await client.request('GET', '/node/echo/7')).json<{ n: number }>().n, 7);
 });
