@@ -148,6 +148,20 @@ describe("a request for another member than its signer: 400 (acks.h, helpers.h)"
   });
 });
 
+test('a recovery share is refused 403 ServiceNotWaitingForRecoveryShares: the service is not recovering', async () => {
+  const path = `/recovery/members/${member0.id}:recover`;
+  const share = JSON.stringify({ share: 'c2hhcmU=' });
+  assert.deepEqual(outcome(await post(path, sign({ msgType: 'recovery_share', content: share }))), [
+    403,
+    'ServiceNotWaitingForRecoveryShares',
+    'Service is not waiting for recovery shares: it is Opening, and Coco does not recover services yet.',
+  ]);
+  // Authentication comes first, as in CCF: an unsigned request, another message type, a member not Active.
+  assert.deepEqual(outcome(await post(path, utf8(share), 'application/json'))[0], 401);
+  assert.deepEqual(outcome(await post(path, sign({ msgType: 'ballot', content: share })))[1], 'InvalidAuthenticationInfo');
+  assert.deepEqual(outcome(await post(`/recovery/members/${member1.id}:recover`, sign({ msgType: 'recovery_share', content: share, signer: member1 })))[2], 'Signer is not an ACTIVE member');
+});
+
 describe('a member that is not Active where Active is required: 401 InvalidAuthenticationInfo (cose_auth.cpp)', () => {
   for (const [what, path, msgType, content] of [
     ['a proposal', () => '/members/proposals:create', 'proposal', '{"actions": []}'],
