@@ -16,6 +16,8 @@ export const Tables = {
   usersInfo: 'public:ccf.gov.users.info',
   nodesInfo: 'public:ccf.gov.nodes.info',
   nodesEndorsedCertificates: 'public:ccf.gov.nodes.endorsed_certificates',
+  /** SGX code IDs: Coco runs no SGX node, but CCF's constitution can still allow some (`add_node_code`). */
+  codeIds: 'public:ccf.gov.nodes.code_ids',
   virtualMeasurements: 'public:ccf.gov.nodes.virtual.measurements',
   snpMeasurements: 'public:ccf.gov.nodes.snp.measurements',
   snpHostData: 'public:ccf.gov.nodes.snp.host_data',

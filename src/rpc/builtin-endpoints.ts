@@ -147,6 +147,18 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     }
     return { body: node.receipt(txId) };
   });
+  // What governance allows to join, as CCF lists it under every frontend: SGX code IDs and SNP
+  // measurements (`{versions: [{digest, status}]}`), SNP host data with its security policy.
+  const allowedVersions = (table: string) => ({
+    body: { versions: readEach(node, table, (key, value) => ({ digest: fromUtf8(key), status: decodeJson<string>(value, table) })) },
+  });
+  server.add(ALL, 'GET', '/code', () => allowedVersions(Tables.codeIds));
+  server.add(ALL, 'GET', '/snp/measurements', () => allowedVersions(Tables.snpMeasurements));
+  server.add(ALL, 'GET', '/snp/host_data', (request) => {
+    const key = request.query.get('key');
+    const all = readEach(node, Tables.snpHostData, (raw, value) => ({ raw: fromUtf8(raw), metadata: decodeJson<string>(value, Tables.snpHostData) }));
+    return { body: { host_data: key === null ? all : all.filter((entry) => entry.raw === key) } };
+  });
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version) }));
   server.add(ALL, 'GET', '/api/metrics', (request) => ({
     body: { metrics: [...server.metrics.values()].filter((m) => m.path.startsWith(`/${request.frontend}/`)) },
@@ -358,6 +370,15 @@ function splitAddress(address: string): { host: string; port: string } {
 }
 
 /** The single value of a table, as the node's state holds it now. */
+/** Every entry of a table, as `read` turns each key and value into an item. */
+function readEach<T>(node: Node, table: string, read: (key: Uint8Array, value: Uint8Array) => T): T[] {
+  return node.execute((tx) => {
+    const items: T[] = [];
+    tx.map(table).forEach((value, key) => void items.push(read(key, value)));
+    return { result: items, applyWrites: false };
+  }).result;
+}
+
 function readTable(node: Node, table: string): Uint8Array | undefined {
   return node.execute((tx) => ({ result: tx.map(table).get(SINGLETON), applyWrites: false })).result;
 }

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -13,7 +14,7 @@ import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { fromBase64, fromUtf8 } from '../../src/crypto/bytes.js';
-import { formatTxId } from '../../src/ledger/tx-id.js';
+import { formatTxId, parseTxId } from '../../src/ledger/tx-id.js';
 import { startJoiner, validFromNow } from '../support/joiner-process.js';
 import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
@@ -121,5 +122,22 @@ test('a node joins an open service once members trust it, a node is retired and 
   assert.equal(code, 1);
   assert.match(refused.output(), /refused this node.*InvalidQuote.*host data/s);
   assert.equal((await nodes()).length, 3, 'the refused node was never recorded');
+
+  // What governance allows, as CCF lists it under every frontend of every node.
+  const measurement = 'ab'.repeat(48);
+  const policy = 'package policy\nallow_all := true';
+  const policyDigest = createHash('sha256').update(policy).digest('hex');
+  await passProposal(client, [member], [
+    { name: 'add_snp_measurement', args: { measurement } },
+    { name: 'add_snp_host_data', args: { host_data: policyDigest, security_policy: policy } },
+  ]);
+  const latest = (await client.request('GET', '/app/commit')).json<{ transaction_id: string }>().transaction_id;
+  await waitForCommit(joinerClient, parseTxId(latest), { timeoutMs: WAIT_MS });
+  for (const [on, frontend] of [[client, 'node'], [joinerClient, 'app'], [joinerClient, 'gov']] as const) {
+    assert.deepEqual((await on.request('GET', `/${frontend}/snp/measurements`)).json(), { versions: [{ digest: measurement, status: 'AllowedToJoin' }] });
+    assert.deepEqual((await on.request('GET', `/${frontend}/snp/host_data`)).json(), { host_data: [{ raw: policyDigest, metadata: policy }] });
+    assert.deepEqual((await on.request('GET', `/${frontend}/snp/host_data?key=${'0'.repeat(64)}`)).json(), { host_data: [] });
+    assert.deepEqual((await on.request('GET', `/${frontend}/code`)).json(), { versions: [] }, 'no SGX code IDs');
+  }
   client.close();
 });
