@@ -61,6 +61,7 @@ const MINUTE_MS = 60000;
 const SNP_MEASUREMENT_BYTES = 48;
 const SHA256_BYTES = 32;
 const SNP_CPUID_BYTES = 4;
+const SNP_TCB_VERSION_BYTES = 8;
 const TCB_COMPONENT_MAX = 255;
 const ALLOWED_TO_JOIN = "AllowedToJoin";
 const ALLOWED_TO_SEND = "AllowedToSend";
@@ -1039,6 +1040,18 @@ export const actions = new Map([
       const minimum = { boot_loader, tee, snp, microcode };
       if (fmc != null) minimum.fmc = fmc;
       writeJson(Tables.snpTcbVersions, ccf.strToBuf(args.cpuid), minimum);
+    },
+  }],
+
+  // What CCF 6.0.9 replaced set_snp_minimum_tcb_version with: the TCB version as reports print it,
+  // read into the fields of the CPUID's product by ccf.tcbHexToPolicy.
+  ["set_snp_minimum_tcb_version_hex", {
+    validate(args) {
+      checkArgs(args, { cpuid: lowerHex(SNP_CPUID_BYTES), tcb_version: lowerHex(SNP_TCB_VERSION_BYTES) });
+      ccf.tcbHexToPolicy(args.cpuid, args.tcb_version);
+    },
+    apply(args) {
+      writeJson(Tables.snpTcbVersions, ccf.strToBuf(args.cpuid), ccf.tcbHexToPolicy(args.cpuid, args.tcb_version));
     },
   }],
 

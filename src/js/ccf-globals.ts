@@ -15,6 +15,7 @@ import * as ccfCrypto from './ccf-crypto.js';
 import { CCF_PRELUDE_SOURCE } from './ccf-prelude.js';
 import type { CallEnv } from './call-env.js';
 import type { HistoricalStateInput, JsHost } from './js-host.js';
+import { tcbHexToPolicy } from './snp-tcb-policy.js';
 import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
 import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
@@ -259,6 +260,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     strToBuf: (json) => bridge.newBytes(utf8(JSON.parse(str(json)) as string)),
     bufToStr: (b) => bridge.newString(fromUtf8(bytes(b))),
     pemToId: (pem) => vm.newString(certificateId(str(pem))),
+    tcbHexToPolicy: (cpuid, tcbVersion) => bridge.newValue({ ...tcbHexToPolicy(str(cpuid), str(tcbVersion)) }),
     now: () => {
       const env = anyPhase('Date');
       return vm.newNumber(session.untrustedTime ? env.host.untrustedNowMs() : 0);

@@ -384,6 +384,9 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     pemToId(pem) {
       return host.pemToId(needString(pem, 'the certificate', 'pemToId'));
     },
+    tcbHexToPolicy(cpuid, tcbVersion) {
+      return host.tcbHexToPolicy(needString(cpuid, 'the CPUID', 'tcbHexToPolicy'), needString(tcbVersion, 'the TCB version', 'tcbHexToPolicy'));
+    },
     enableUntrustedDateTime(enable) {
       return host.setUntrustedTime(enable ? 1 : 0);
     },

@@ -15,6 +15,7 @@ import { certificateId } from '../../src/crypto/entity-id.js';
 import { splitPemBundle } from '../../src/crypto/pem.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { tcbHexToPolicy } from '../../src/js/snp-tcb-policy.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
 import { realChunks } from '../support/real-ledgers.js';
@@ -157,6 +158,7 @@ class Host {
     jsonCompatibleToBuf: (value: unknown): ArrayBuffer => this.ccf.strToBuf(JSON.stringify(value)),
     bufToJsonCompatible: (buffer: unknown): unknown => JSON.parse(this.ccf.bufToStr(buffer)),
     pemToId: (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex'),
+    tcbHexToPolicy,
     crypto: {
       isValidX509CertBundle: (pem: string): boolean => {
         try {
@@ -374,7 +376,7 @@ const REQUIRED_ACTIONS = [
   'set_js_app', 'remove_js_app', 'set_js_runtime_options', 'refresh_js_app_bytecode_cache', 'set_ca_cert_bundle',
   'remove_ca_cert_bundle', 'set_jwt_issuer', 'set_jwt_public_signing_keys', 'remove_jwt_issuer', 'add_snp_measurement',
   'remove_snp_measurement', 'add_snp_host_data', 'remove_snp_host_data', 'add_snp_uvm_endorsement',
-  'remove_snp_uvm_endorsement', 'set_snp_minimum_tcb_version', 'remove_snp_minimum_tcb_version',
+  'remove_snp_uvm_endorsement', 'set_snp_minimum_tcb_version', 'set_snp_minimum_tcb_version_hex', 'remove_snp_minimum_tcb_version',
   'add_virtual_measurement', 'remove_virtual_measurement', 'add_virtual_host_data', 'remove_virtual_host_data',
   'set_node_data', 'transition_node_to_trusted', 'remove_node', 'set_node_certificate_validity',
   'set_all_nodes_certificate_validity', 'set_service_certificate_validity', 'set_service_configuration',
@@ -412,6 +414,7 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'add_snp_uvm_endorsement', args: { did: UVM_DID, feed: 'ContainerPlat-AMD-UVM', svn: '101' } },
   { name: 'remove_snp_uvm_endorsement', args: { did: UVM_DID, feed: 'ContainerPlat-AMD-UVM' } },
   { name: 'set_snp_minimum_tcb_version', args: { cpuid: '00a00f11', tcb_version: { boot_loader: 3, tee: 0, snp: 20, microcode: 209 } } },
+  { name: 'set_snp_minimum_tcb_version_hex', args: { cpuid: '00b00f11', tcb_version: '2a00000001020304' } },
   { name: 'remove_snp_minimum_tcb_version', args: { cpuid: '00a00f11' } },
   { name: 'add_virtual_measurement', args: { measurement: 'Insecure hard-coded virtual measurement v1' } },
   { name: 'remove_virtual_measurement', args: { measurement: 'Insecure hard-coded virtual measurement v1' } },
@@ -492,6 +495,8 @@ const BAD_ACTIONS: { name: string; args?: unknown; error: RegExp }[] = [
   { name: 'add_snp_uvm_endorsement', args: { did: 'x509:0', feed: 'f', svn: '1' }, error: /args\.did must be a DID/ },
   { name: 'set_snp_minimum_tcb_version', args: { cpuid: '00a00f11', tcb_version: { boot_loader: 3, tee: 256, snp: 20, microcode: 209 } }, error: /args\.tcb_version\.tee must be an integer from 0 to 255/ },
   { name: 'set_snp_minimum_tcb_version', args: { cpuid: '00A00F11', tcb_version: { boot_loader: 3, tee: 0, snp: 20, microcode: 209 } }, error: /args\.cpuid must be 8 lowercase hex digits/ },
+  { name: 'set_snp_minimum_tcb_version_hex', args: { cpuid: '00a00f11', tcb_version: 'D315000000000004' }, error: /args\.tcb_version must be 16 lowercase hex digits/ },
+  { name: 'set_snp_minimum_tcb_version_hex', args: { cpuid: '00a20f11', tcb_version: 'd315000000000004' }, error: /Unsupported CPUID family 25 model 33/ },
   { name: 'add_virtual_host_data', args: { host_data: 'not hex' }, error: /args\.host_data must be 64 lowercase hex digits/ },
   { name: 'transition_node_to_trusted', args: { node_id: ID, valid_from: '2025-13-01T00:00:00Z' }, error: /args\.valid_from "2025-13-01T00:00:00Z" is not a calendar date and time/ },
   { name: 'transition_node_to_trusted', args: { node_id: ID, valid_from: 'yesterday' }, error: /args\.valid_from must be a UTCTime/ },

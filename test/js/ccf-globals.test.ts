@@ -17,6 +17,7 @@ const GLOBALS_APP = {
     export const roundTrip = (v) => ccf.bufToJsonCompatible(ccf.jsonCompatibleToBuf(v));
     export const jsonBytes = (v) => ccf.jsonCompatibleToBuf(v);
     export const pemToId = (pem) => ccf.pemToId(pem);
+    export const tcbHexToPolicy = (cpuid, tcb) => ccf.tcbHexToPolicy(cpuid, tcb);
     export function parse(text) { try { return JSON.parse(text); } catch (e) { return e.name + ': ' + e.message; } }
     export const parseWithReviver = (text) => JSON.parse(text, (key, value) => (typeof value === 'number' ? value * 2 : value));
     export const parseName = () => JSON.parse.name;
@@ -109,6 +110,14 @@ test('JSON.parse refuses nesting deeper than the limit with a SyntaxError the ap
   assert.deepEqual(js.call('/g.js', 'parseWithReviver', ['{"a": [1, 2]}'], env), { a: [2, 4] });
   assert.equal(js.call('/g.js', 'parseName', [], env), 'parse');
   js.dispose();
+});
+
+test('tcbHexToPolicy reads an SEV-SNP TCB version for the CPUID\'s product; bad input is a JS error', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  assert.deepEqual(js.call('/g.js', 'tcbHexToPolicy', ['00b00f11', '2a00000001020304'], env), { hexstring: '2a00000001020304', microcode: 42, snp: 1, tee: 2, boot_loader: 3, fmc: 4 });
+  jsError(() => js.call('/g.js', 'tcbHexToPolicy', ['00a20f11', '2a00000001020304'], env), /Unsupported CPUID family 25 model 33/);
+  jsError(() => js.call('/g.js', 'tcbHexToPolicy', ['00a00f11', 42], env), /TypeError: tcbHexToPolicy: the TCB version must be a string/);
 });
 
 test('pemToId is the SHA-256 of the certificate DER, as CCF identifies users and members', async () => {
@@ -219,7 +228,7 @@ test('the ccf global has CCF members, the crypto namespace and the deprecated al
     ccf: [
       'bufToJsonCompatible', 'bufToStr', 'consensus', 'crypto', 'digest', 'enableMetricsLogging', 'enableUntrustedDateTime', 'generateAesKey',
       'generateEcdsaKeyPair', 'generateRsaKeyPair', 'historical', 'historicalState', 'host', 'isValidX509CertBundle', 'isValidX509CertChain',
-      'jsonCompatibleToBuf', 'kv', 'pemToId', 'rpc', 'strToBuf', 'wrapKey',
+      'jsonCompatibleToBuf', 'kv', 'pemToId', 'rpc', 'strToBuf', 'tcbHexToPolicy', 'wrapKey',
     ],
     crypto: [
       'digest', 'eddsaJwkToPem', 'eddsaPemToJwk', 'generateAesKey', 'generateEcdsaKeyPair', 'generateEddsaKeyPair', 'generateRsaKeyPair',
