@@ -369,7 +369,6 @@ function splitAddress(address: string): { host: string; port: string } {
   return colon < 0 ? { host: address, port: '' } : { host: address.slice(0, colon), port: address.slice(colon + 1) };
 }
 
-/** The single value of a table, as the node's state holds it now. */
 /** Every entry of a table, as `read` turns each key and value into an item. */
 function readEach<T>(node: Node, table: string, read: (key: Uint8Array, value: Uint8Array) => T): T[] {
   return node.execute((tx) => {
@@ -379,6 +378,7 @@ function readEach<T>(node: Node, table: string, read: (key: Uint8Array, value: U
   }).result;
 }
 
+/** The single value of a table, as the node's state holds it now. */
 function readTable(node: Node, table: string): Uint8Array | undefined {
   return node.execute((tx) => ({ result: tx.map(table).get(SINGLETON), applyWrites: false })).result;
 }
