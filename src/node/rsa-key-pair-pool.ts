@@ -36,7 +36,7 @@ export class RsaKeyPairPool implements RsaKeyPairSource {
     return pair;
   }
 
-  /** How many pairs are ready for this shape (for tests and metrics). */
+  /** How many pairs are ready for this shape now. */
   readyCount(bits: number, exponent: number): number {
     return this.#shapes.get(`${bits}:${exponent}`)?.ready.length ?? 0;
   }
