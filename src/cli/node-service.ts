@@ -42,6 +42,7 @@ import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
+import { HistoricalRanges } from '../node/historical-ranges.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
@@ -456,6 +457,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       statusForTxId: (txId) => running.status(txId),
       viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
     },
+    historical: new HistoricalRanges(running, () => Date.now()),
     rsaKeyPairs,
   };
   const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);

@@ -361,7 +361,9 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       return bridge.newValue({ transactionId: formatTxId(state.transactionId), receipt: state.receipt });
     },
     getStateRange: (handle, start, end, expiry) => {
-      const states = historical().getStateRange(num(handle), num(start), num(end), num(expiry));
+      const args = [num(handle), num(start), num(end), num(expiry)] as const;
+      if (args.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new GuestError('RangeError', 'Invalid handle or seqno or expiry: cannot be negative, and must be whole numbers');
+      const states = historical().getStateRange(...args);
       if (states === null) return vm.null;
       const call = session.activeCall('ccf.historical.getStateRange');
       return bridge.newValue(
@@ -372,7 +374,11 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
         }),
       );
     },
-    dropCachedStates: (handle) => bool(historical().dropCachedStates(num(handle))),
+    dropCachedStates: (handle) => {
+      const n = num(handle);
+      if (!Number.isSafeInteger(n) || n < 0) throw new GuestError('RangeError', 'Invalid handle: cannot be negative, and must be a whole number');
+      return bool(historical().dropCachedStates(n));
+    },
 
     // ---- ccf.crypto
     digest: (algorithm, data) => bridge.newBytes(ccfCrypto.digest(str(algorithm), bytes(data))),

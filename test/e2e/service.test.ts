@@ -142,6 +142,28 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   assert.equal(garbled.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue');
 });
 
+test('a range of committed seqnos is read back with ccf.historical.getStateRange: 202 until the node has it, then every write in it', async () => {
+  const writes = [];
+  for (const [id, msg] of [[20, 'first'], [21, 'second'], [20, 'third']] as const) writes.push((await user.request('POST', '/app/log/private', { body: { id, msg } })).txId!);
+  await waitForCommit(user, writes.at(-1)!, { timeoutMs: 10_000 });
+  const path = `/app/log/private/historical/range?from_seqno=${writes[0]!.seqno}&to_seqno=${writes.at(-1)!.seqno}`;
+  const first = await user.request('GET', path, { allowError: true });
+  assert.equal(first.status, 202, first.text());
+  assert.equal(first.headers['retry-after'], '1');
+  const entries = await until('the range to be read back', 10_000, async () => {
+    const response = await user.request('GET', path, { allowError: true });
+    return response.status === 200 ? response.json<{ entries: unknown[] }>().entries : undefined;
+  });
+  assert.deepEqual(entries, [
+    { seqno: writes[0]!.seqno, id: 20, msg: 'first' },
+    { seqno: writes[1]!.seqno, id: 21, msg: 'second' },
+    { seqno: writes[2]!.seqno, id: 20, msg: 'third' },
+  ]);
+  const beyond = await user.request('GET', `/app/log/private/historical/range?from_seqno=${writes.at(-1)!.seqno}&to_seqno=${writes.at(-1)!.seqno + 50}`, { allowError: true });
+  assert.equal(beyond.status, 400);
+  assert.match(beyond.json<{ error: { message: string } }>().error.message, /is not committed yet/);
+});
+
 test('a member adds a second user with coco gov propose and vote, and that user can write', async () => {
   const key = generateKeyPair('P-384');
   const cert = createSelfSignedCertificate({ subjectCn: 'user1', keyPair: key, validFrom: new Date(), validityDays: 1, isCa: false });

@@ -1,0 +1,70 @@
+// ccf.historical.getStateRange on a node: null while a range of committed transactions loads, then
+// every state in order with its private writes and a receipt that verifies; ranges that are empty,
+// too long or not committed are refused; handles expire and can be dropped.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
+import { verifyReceipt, type Receipt } from '../../src/ledger/receipt.js';
+import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
+import { HISTORICAL_RANGE_SEQNOS_MAX, HistoricalRanges } from '../../src/node/historical-ranges.js';
+import type { HistoricalStateInput } from '../../src/js/js-host.js';
+import { startInProcessNode } from '../support/in-process-node.js';
+import { until } from '../support/until.js';
+
+function write(node: ReturnType<typeof startInProcessNode>['node'], id: number): TxId {
+  const { txId } = node.execute((tx) => {
+    tx.map('records').set(utf8(String(id)), utf8(`message ${id}`));
+    return { result: undefined, applyWrites: true };
+  });
+  return txId!;
+}
+
+test('a committed range loads, then answers each state in order with its writes and a receipt', async (t) => {
+  const instance = startInProcessNode();
+  t.after(() => instance.close());
+  const { node } = instance;
+  const written = [1, 2, 3, 4].map((id) => write(node, id));
+  await node.waitForCommit(written.at(-1)!.seqno);
+  const ranges = new HistoricalRanges(node, () => Date.now());
+  const [first, last] = [written[0]!.seqno, written.at(-1)!.seqno];
+  assert.equal(ranges.getStateRange(7, first, last, 60), null, 'the first call starts loading');
+  const states = await until('the range to load', 20_000, async () => ranges.getStateRange(7, first, last, 60) ?? undefined);
+  assert.deepEqual(states.map((s) => s.transactionId.seqno), Array.from({ length: last - first + 1 }, (_, i) => first + i), 'one state per seqno, in order');
+  // The range holds signature transactions as well; each application write reads back.
+  for (const [index, txId] of written.entries()) {
+    const state = states.find((s) => s.transactionId.seqno === txId.seqno) as HistoricalStateInput;
+    assert.equal(formatTxId(state.transactionId), formatTxId(txId));
+    assert.equal(fromUtf8(state.tx.map('records').get(utf8(String(index + 1)))!), `message ${index + 1}`);
+    assert.equal(verifyReceipt(state.receipt as unknown as Receipt, node.options.service.certPem, { at: new Date() }).txId, formatTxId(txId));
+  }
+  assert.equal(ranges.dropCachedStates(7), true);
+  assert.equal(ranges.dropCachedStates(7), false, 'a dropped handle names nothing');
+});
+
+test('empty, reversed, too long or uncommitted ranges are refused; a handle expires unless asked again', async (t) => {
+  const instance = startInProcessNode({ signatureTxCount: 1000, signatureDelayMs: 60_000 });
+  t.after(() => instance.close());
+  const { node } = instance;
+  await node.waitForCommit(2);
+  const committed = node.commitTxId.seqno;
+  write(node, 9);
+  let now = 1_000_000;
+  const ranges = new HistoricalRanges(node, () => now);
+  const refused = (start: number, end: number, pattern: RegExp) =>
+    assert.throws(() => ranges.getStateRange(1, start, end, 10), (e: unknown) => e instanceof CocoError && pattern.test(e.message), `${start}..${end}`);
+  refused(0, 1, /is not a range of seqnos/);
+  refused(2, 1, /is not a range of seqnos/);
+  refused(1, HISTORICAL_RANGE_SEQNOS_MAX + 1, new RegExp(`spans ${HISTORICAL_RANGE_SEQNOS_MAX + 1} seqnos, more than the ${HISTORICAL_RANGE_SEQNOS_MAX}`));
+  refused(1, committed + 1, new RegExp(`seqno ${committed + 1} is not committed yet \\(the last committed is ${committed}\\)`));
+
+  ranges.getStateRange(3, 1, 1, 10);
+  now += 9_000;
+  ranges.getStateRange(3, 1, 1, 10);
+  now += 9_000;
+  assert.equal(ranges.dropCachedStates(3), true, 'asked again within its expiry: still held');
+  ranges.getStateRange(4, 1, 1, 10);
+  now += 10_000;
+  assert.equal(ranges.dropCachedStates(4), false, 'not asked for 10 s: forgotten');
+});
