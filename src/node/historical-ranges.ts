@@ -14,6 +14,13 @@ import type { TxId } from '../ledger/tx-id.js';
 
 /** Seqnos one range may span: half the cache, so that two ranges can load at once. */
 export const HISTORICAL_RANGE_SEQNOS_MAX = HISTORICAL_CACHE_ENTRIES_MAX / 2;
+/** Handles remembered; past it the one asked for longest ago is forgotten (an app may name one per request). */
+const HANDLES_MAX = 1024;
+
+/** A loaded state as a JS app sees it: its TxID, its receipt, and a transaction to read its writes. */
+export function jsHistoricalState(state: HistoricalState): HistoricalStateInput {
+  return { transactionId: state.txId, receipt: state.receipt as unknown as JsValue, tx: state.store.beginTransaction() };
+}
 
 export interface RangeSource {
   readonly commitTxId: TxId;
@@ -38,6 +45,9 @@ export class HistoricalRanges {
     }
     const committed = this.source.commitTxId.seqno;
     if (endSeqno > committed) throw new CocoError('TransactionPendingOrUnknown', `Failed to get state range: seqno ${endSeqno} is not committed yet (the last committed is ${committed})`);
+    // Set anew, so that the map's order is the order handles were last asked for.
+    this.#expiries.delete(handle);
+    if (this.#expiries.size >= HANDLES_MAX) this.#expiries.delete(this.#expiries.keys().next().value!);
     this.#expiries.set(handle, this.nowMs() + secondsUntilExpiry * 1000);
     const states: HistoricalState[] = [];
     let loading = false;
@@ -48,7 +58,7 @@ export class HistoricalRanges {
       else states.push(state);
     }
     if (loading) return null;
-    return states.map((state) => ({ transactionId: state.txId, receipt: state.receipt as unknown as JsValue, tx: state.store.beginTransaction() }));
+    return states.map(jsHistoricalState);
   }
 
   /** Whether the handle named a request still held; either way it names none afterwards. */

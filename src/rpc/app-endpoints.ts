@@ -13,6 +13,7 @@ import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { parseTxId, type TxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
+import { jsHistoricalState } from '../node/historical-ranges.js';
 import { authenticate } from './authentication.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
@@ -113,7 +114,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
         if (state === undefined) {
           return { result: { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) } } as RpcResponse, applyWrites: false };
         }
-        historicalState = { transactionId: state.txId, receipt: state.receipt as unknown as JsValue, tx: state.store.beginTransaction() };
+        historicalState = jsHistoricalState(state);
       }
       let response;
       try {

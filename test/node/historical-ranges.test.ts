@@ -1,6 +1,6 @@
 // ccf.historical.getStateRange on a node: null while a range of committed transactions loads, then
 // every state in order with its private writes and a receipt that verifies; ranges that are empty,
-// too long or not committed are refused; handles expire and can be dropped.
+// too long or not committed are refused; handles expire, can be dropped, and are bounded in number.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -67,4 +67,10 @@ test('empty, reversed, too long or uncommitted ranges are refused; a handle expi
   ranges.getStateRange(4, 1, 1, 10);
   now += 10_000;
   assert.equal(ranges.dropCachedStates(4), false, 'not asked for 10 s: forgotten');
+
+  // An app naming a new handle per request: the handles asked for longest ago are forgotten.
+  for (let handle = 100; handle < 100 + 1025; handle++) ranges.getStateRange(handle, 1, 1, 3600);
+  assert.equal(ranges.dropCachedStates(100), false, 'the oldest of 1,025 handles is forgotten');
+  assert.equal(ranges.dropCachedStates(101), true);
+  assert.equal(ranges.dropCachedStates(100 + 1024), true);
 });
