@@ -240,6 +240,7 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   const join = config.join!;
   const serviceCertPem = readText(config.serviceCertificateFile, 'service certificate');
   const client = new CocoClient({ url: `https://${join.targetRpcAddress}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
+  let reported: string | undefined;
   try {
     for (let attempt = 1; ; attempt++) {
       let answer: JoinResponse | undefined;
@@ -256,7 +257,11 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
         log(`join attempt ${attempt}: ${(error as Error).message}; retrying`);
       }
       if (answer?.node_status === 'Trusted' && answer.network_info !== undefined) return answer.network_info;
-      if (answer !== undefined) log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node`);
+      // Once, not on every attempt: a node may wait hours for its members.
+      if (answer !== undefined && answer.node_status !== reported) {
+        reported = answer.node_status;
+        log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node (transition_node_to_trusted); meanwhile GET /node/state on its interfaces answers "Pending"`);
+      }
       await new Promise((resolve) => setTimeout(resolve, join.retryTimeoutMs));
     }
   } finally {

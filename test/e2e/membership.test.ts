@@ -78,6 +78,8 @@ test('a node joins an open service once members trust it, a node is retired and 
   }
   await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
+  // It asked every 200 ms while Pending, and said so once.
+  assert.equal(joiner.output().match(/Pending: waiting for members to trust this node .*GET \/node\/state/g)?.length, 1, joiner.output());
   const joinerClient = new CocoClient({ url: joiner.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
   t.after(() => joinerClient.close());
   await waitForCommit(joinerClient, before, { timeoutMs: WAIT_MS });
