@@ -125,6 +125,13 @@ export function encodeJson(value: unknown): Uint8Array {
   return utf8(JSON.stringify(value));
 }
 
+/** Every entry of `table`, as `decode` turns its key (UTF-8, as every governance table's keys are) and value into an item. */
+export function tableEntries<T>(tx: Transaction, table: string, decode: (key: string, value: Uint8Array) => T): T[] {
+  const items: T[] = [];
+  tx.map(table).forEach((value, key) => void items.push(decode(fromUtf8(key), value)));
+  return items;
+}
+
 export function decodeJson<T>(bytes: Uint8Array, table: string): T {
   try {
     return JSON.parse(fromUtf8(bytes)) as T;

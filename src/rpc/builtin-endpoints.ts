@@ -4,7 +4,7 @@
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
-import { decodeJson, SINGLETON, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
+import { decodeJson, SINGLETON, tableEntries, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
@@ -150,13 +150,13 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   // What governance allows to join, as CCF lists it under every frontend: SGX code IDs and SNP
   // measurements (`{versions: [{digest, status}]}`), SNP host data with its security policy.
   const allowedVersions = (table: string) => ({
-    body: { versions: readEach(node, table, (key, value) => ({ digest: fromUtf8(key), status: decodeJson<string>(value, table) })) },
+    body: { versions: readEntries(node, table, (digest, value) => ({ digest, status: decodeJson<string>(value, table) })) },
   });
   server.add(ALL, 'GET', '/code', () => allowedVersions(Tables.codeIds));
   server.add(ALL, 'GET', '/snp/measurements', () => allowedVersions(Tables.snpMeasurements));
   server.add(ALL, 'GET', '/snp/host_data', (request) => {
     const key = request.query.get('key');
-    const all = readEach(node, Tables.snpHostData, (raw, value) => ({ raw: fromUtf8(raw), metadata: decodeJson<string>(value, Tables.snpHostData) }));
+    const all = readEntries(node, Tables.snpHostData, (raw, value) => ({ raw, metadata: decodeJson<string>(value, Tables.snpHostData) }));
     return { body: { host_data: key === null ? all : all.filter((entry) => entry.raw === key) } };
   });
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version) }));
@@ -369,13 +369,9 @@ function splitAddress(address: string): { host: string; port: string } {
   return colon < 0 ? { host: address, port: '' } : { host: address.slice(0, colon), port: address.slice(colon + 1) };
 }
 
-/** Every entry of a table, as `read` turns each key and value into an item. */
-function readEach<T>(node: Node, table: string, read: (key: Uint8Array, value: Uint8Array) => T): T[] {
-  return node.execute((tx) => {
-    const items: T[] = [];
-    tx.map(table).forEach((value, key) => void items.push(read(key, value)));
-    return { result: items, applyWrites: false };
-  }).result;
+/** Every entry of a table as the node's state holds it now (`tableEntries`). */
+function readEntries<T>(node: Node, table: string, decode: (key: string, value: Uint8Array) => T): T[] {
+  return node.execute((tx) => ({ result: tableEntries(tx, table, decode), applyWrites: false })).result;
 }
 
 /** The single value of a table, as the node's state holds it now. */

@@ -5,7 +5,7 @@
 import { parseVirtualQuote, VIRTUAL_FORMAT, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
-import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
+import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, tableEntries, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
 import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
 import { authenticateMemberCose, type GovMessageType, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
@@ -72,12 +72,6 @@ function checkDigestSigner(request: RpcRequest, identity: MemberCoseIdentity): v
 }
 
 type Reader<T> = (tx: Transaction) => T;
-
-function entries<T>(tx: Transaction, table: string, decode: (key: string, value: Uint8Array) => T): T[] {
-  const out: T[] = [];
-  tx.map(table).forEach((value, key) => void out.push(decode(fromUtf8(key), value)));
-  return out;
-}
 
 function memberView(tx: Transaction, memberId: string): Record<string, unknown> | undefined {
   const cert = tx.map(Tables.membersCerts).get(utf8(memberId));
@@ -153,7 +147,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     });
 
   get('/members/proposals', () => ({
-    body: { value: read((tx) => entries(tx, Tables.proposalsInfo, (id, v) => proposalView(id, decodeJson<ProposalInfo>(v, Tables.proposalsInfo)))) },
+    body: { value: read((tx) => tableEntries(tx, Tables.proposalsInfo, (id, v) => proposalView(id, decodeJson<ProposalInfo>(v, Tables.proposalsInfo)))) },
   }));
   signed('/members/proposals:create', 'proposal', true, (tx, _request, identity) => ({ body: governance.create(tx, identity, node.merkleRoot()) }));
   get('/members/proposals/{proposalId}', (request) => {
@@ -256,24 +250,19 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       return { endpoints };
     }),
   }));
-  get('/service/javascript-modules', () => ({ body: { value: read((tx) => entries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }));
+  get('/service/javascript-modules', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }));
   get('/service/javascript-modules/{moduleName}', (request) => ({
     body: fromUtf8(found(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))), `module ${request.params.moduleName}`)),
     headers: { 'content-type': 'text/javascript' },
   }));
   get('/service/join-policy', () => ({
     body: read((tx) => {
-      const keys = (table: string) => entries(tx, table, (key) => key);
-      const hostData: Record<string, string> = {};
-      tx.map(Tables.snpHostData).forEach((value, key) => void (hostData[fromUtf8(key)] = decodeJson<string>(value, Tables.snpHostData)));
-      const uvmEndorsements: Record<string, unknown> = {};
-      tx.map(Tables.snpUvmEndorsements).forEach((value, key) => void (uvmEndorsements[fromUtf8(key)] = decodeJson<unknown>(value, Tables.snpUvmEndorsements)));
-      const tcbVersions: Record<string, unknown> = {};
-      tx.map(Tables.snpTcbVersions).forEach((value, key) => void (tcbVersions[fromUtf8(key)] = decodeJson<unknown>(value, Tables.snpTcbVersions)));
+      const keys = (table: string) => tableEntries(tx, table, (key) => key);
+      const byKey = (table: string) => Object.fromEntries(tableEntries(tx, table, (key, value) => [key, decodeJson<unknown>(value, table)]));
       return {
         sgx: { measurements: [] },
         virtual: { measurements: keys(Tables.virtualMeasurements), hostData: keys(Tables.virtualHostData) },
-        snp: { measurements: keys(Tables.snpMeasurements), hostData, uvmEndorsements, tcbVersions },
+        snp: { measurements: keys(Tables.snpMeasurements), hostData: byKey(Tables.snpHostData), uvmEndorsements: byKey(Tables.snpUvmEndorsements), tcbVersions: byKey(Tables.snpTcbVersions) },
       };
     }),
   }));
@@ -294,7 +283,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       return { issuers, keys, caCertBundles };
     }),
   }));
-  get('/service/members', () => ({ body: { value: read((tx) => entries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
+  get('/service/members', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.membersCerts, (id) => memberView(tx, id)).filter(Boolean)) } }));
   /** One member, user or node: CCF's 400 for a malformed ID, 404 for an unknown one. */
   const entity = (path: string, name: 'memberId' | 'userId' | 'nodeId', kind: string, view: (tx: Transaction, id: string) => Record<string, unknown> | undefined) =>
     get(path, (request) => {
@@ -304,9 +293,9 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       return { body: value };
     });
   entity('/service/members/{memberId}', 'memberId', 'Member', memberView);
-  get('/service/users', () => ({ body: { value: read((tx) => entries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));
+  get('/service/users', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.usersCerts, (id) => userView(tx, id))) } }));
   entity('/service/users/{userId}', 'userId', 'User', userView);
-  get('/service/nodes', () => ({ body: { value: read((tx) => entries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
+  get('/service/nodes', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
   entity('/service/nodes/{nodeId}', 'nodeId', 'Node', nodeView);
   get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
   get('/service/transactions/{transactionId}', (request) => ({ body: { status: node.status(parseTxId(request.params.transactionId!)) } }));

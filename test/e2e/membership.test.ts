@@ -141,5 +141,7 @@ test('a node joins an open service once members trust it, a node is retired and 
     assert.deepEqual((await on.request('GET', `/${frontend}/snp/host_data?key=${'0'.repeat(64)}`)).json(), { host_data: [] });
     assert.deepEqual((await on.request('GET', `/${frontend}/code`)).json(), { versions: [] }, 'no SGX code IDs');
   }
+  const joinPolicy = (await client.request('GET', '/gov/service/join-policy?api-version=2024-07-01')).json<{ snp: unknown }>();
+  assert.deepEqual(joinPolicy.snp, { measurements: [measurement], hostData: { [policyDigest]: policy }, uvmEndorsements: {}, tcbVersions: {} }, 'the governance API shows the same');
   client.close();
 });
