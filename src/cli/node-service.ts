@@ -48,7 +48,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
-import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig } from '../node/node-config.js';
+import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -269,24 +269,42 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   }
 }
 
-/** Listens on every RPC interface with what a joiner serves until it is trusted (pending-endpoints.ts). */
-async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
+/**
+ * A server on every RPC interface, as `build` makes it once the interface's session caps count: the
+ * servers listening, and each interface's URL. If one cannot listen, those already listening close
+ * and ListenFailed says why.
+ */
+async function listenOnInterfaces(
+  config: NodeConfig,
+  sessions: SessionCounts,
+  build: (name: string, iface: RpcInterfaceConfig) => RpcServer,
+): Promise<{ servers: RpcServer[]; urls: Record<string, string> }> {
   const servers: RpcServer[] = [];
-  const stop = async () => void (await Promise.all(servers.map((server) => server.close())));
-  const sessions = new SessionCounts();
+  const urls: Record<string, string> = {};
   try {
     for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
       sessions.addInterface(name, iface.sessionCaps);
-      const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
-      addPendingEndpoints(server, node);
-      await server.listen(iface.bindAddress.host, iface.bindAddress.port);
+      const server = build(name, iface);
+      const address = await server.listen(iface.bindAddress.host, iface.bindAddress.port);
       servers.push(server);
+      urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
     }
   } catch (error) {
-    await stop();
+    await Promise.all(servers.map((server) => server.close()));
     throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
   }
-  return { stop };
+  return { servers, urls };
+}
+
+/** Listens on every RPC interface with what a joiner serves until it is trusted (pending-endpoints.ts). */
+async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
+  const sessions = new SessionCounts();
+  const { servers } = await listenOnInterfaces(config, sessions, (name) => {
+    const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
+    addPendingEndpoints(server, node);
+    return server;
+  });
+  return { stop: async () => void (await Promise.all(servers.map((server) => server.close()))) };
 }
 
 /** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
@@ -473,8 +491,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   );
   const governance = new Governance(runner);
   const app = new AppRuntime(jsTimeCapMs);
-  const servers: RpcServer[] = [];
-  const urls: Record<string, string> = {};
+  let servers: RpcServer[] = [];
   const sessions = new SessionCounts();
   const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
   jwtRefresh.start();
@@ -489,10 +506,10 @@ export async function startNodeService(configured: NodeConfig, version: string):
     rsaKeyPairs.stop();
     log.flush();
   };
+  let urls: Record<string, string>;
   try {
-    for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
+    ({ servers, urls } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
-      sessions.addInterface(name, iface.sessionCaps);
       const server = new RpcServer({
         keyPem: nodeIdentity.keyPair.privateKeyPem,
         certPem: endorsedNodeCertPem,
@@ -527,13 +544,11 @@ export async function startNodeService(configured: NodeConfig, version: string):
         primaryUrl,
         endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays),
       });
-      const address = await server.listen(iface.bindAddress.host, iface.bindAddress.port);
-      servers.push(server);
-      urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
-    }
+      return server;
+    }));
   } catch (error) {
     await stopAll();
-    throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
+    throw error;
   }
   return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -159,6 +160,21 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     ]);
     assert.equal(caps.status, 1);
     assert.match(caps.stderr, /\$\.network\.rpc_interfaces\.primary\.max_open_sessions_hard: must be at least max_open_sessions_soft \(20\)/);
+    // An RPC port another process holds: the node says it cannot listen, after its first interface did.
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (holder.address() as AddressInfo).port;
+      const occupied = runCoco([
+        'node',
+        '--config',
+        await writeNodeConfig(dir, { network: { rpc_interfaces: { first: { bind_address: '127.0.0.1:0' }, second: { bind_address: `127.0.0.1:${taken}` } } } }),
+      ]);
+      assert.equal(occupied.status, 1, occupied.stderr);
+      assert.match(occupied.stderr, new RegExp(`cannot listen on the configured RPC interfaces: .*EADDRINUSE.*${taken}`));
+    } finally {
+      holder.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
