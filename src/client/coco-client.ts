@@ -1,7 +1,8 @@
 // HTTPS client of a Coco (or CCF) service over one keep-alive agent. It trusts only the given
 // service certificate, presents the caller's certificate when given, follows 307/308 redirects to
 // other nodes of the same service (at most `redirectsMax`), and bounds every request in time and
-// response size. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
+// response size. While the service elects a primary it asks again (503 NotPrimary) until the
+// request's deadline, unless redirects are off. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
@@ -30,6 +31,10 @@ export interface CocoClientOptions {
   certPem?: string;
   keyPem?: string;
   requestTimeoutMs?: number;
+  /**
+   * Redirects followed per request (default 5). With 0 the client answers what the node asked
+   * says: neither redirected nor asked again while the service elects a primary.
+   */
   redirectsMax?: number;
   responseBodyBytesMax?: number;
 }
@@ -133,10 +138,11 @@ export class CocoClient {
     let url = new URL(path, this.#base);
     let redirects = 0;
     let staleRetried = false;
+    let electionRetries = 0;
     for (;;) {
       let response: CocoResponse;
       try {
-        response = await this.#send(method, url, headers, body, { deadline, timeoutMs });
+        response = await this.#send(method, url, headers, body, { deadline, timeoutMs, electionRetries });
       } catch (error) {
         if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && !staleRetried) {
           staleRetried = true;
@@ -151,10 +157,12 @@ export class CocoClient {
         url = redirectTarget(url, response.headers.location, method, path);
         continue;
       }
-      // A backup that knows no primary yet (an election is under way) executed nothing: ask again.
-      if (response.status === 503 && notPrimary(response) && Date.now() + ELECTION_RETRY_MS < deadline) {
+      // A backup that knows no primary yet (an election is under way) executed nothing: ask again,
+      // while the deadline leaves time for one more answer.
+      if (this.#redirectsMax > 0 && response.status === 503 && notPrimary(response) && Date.now() + 2 * ELECTION_RETRY_MS < deadline) {
         await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
         url = new URL(path, this.#base);
+        electionRetries += 1;
         continue;
       }
       if ((response.status < 200 || response.status > 299) && options.allowError !== true) {
@@ -175,7 +183,7 @@ export class CocoClient {
     url: URL,
     headers: OutgoingHttpHeaders,
     body: Uint8Array | undefined,
-    time: { deadline: number; timeoutMs: number },
+    time: { deadline: number; timeoutMs: number; electionRetries: number },
   ): Promise<CocoResponse> {
     const target = url.host;
     const bytesMax = this.#responseBodyBytesMax;
@@ -189,7 +197,8 @@ export class CocoClient {
         else reject(error instanceof StaleConnection ? error : translateError(error, method, url));
       };
       const timer = setTimeout(() => {
-        settle(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms; is the node up and reachable?`));
+        const asked = time.electionRetries === 0 ? '' : ` (asked ${time.electionRetries + 1} times while the service had no primary)`;
+        settle(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`));
         request.destroy();
       }, Math.max(0, time.deadline - Date.now()));
       let request: ClientRequest;

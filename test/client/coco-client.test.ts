@@ -279,6 +279,23 @@ describe('CocoClient redirects', () => {
     assert.equal(busy.requests.length, 1);
   });
 
+  it('with redirects off, answers the node\'s own 503 NotPrimary without asking again', async (t) => {
+    const electing = await serve(t, (_request, res) => ccfError(res, 503, 'NotPrimary', 'no primary yet'));
+    const response = await connect(t, electing, { redirectsMax: 0 }).request('POST', '/app/log', { body: {}, allowError: true });
+    assert.equal(response.status, 503);
+    assert.equal(electing.requests.length, 1);
+  });
+
+  it('asks again until its deadline while there is no primary, then answers 503 NotPrimary or says how often it asked', async (t) => {
+    const electing = await serve(t, (_request, res) => ccfError(res, 503, 'NotPrimary', 'no primary yet'));
+    await rejectsWith(connect(t, electing).request('POST', '/app/log', { body: {}, timeoutMs: 1_000 }), 'NotPrimary');
+    assert.ok(electing.requests.length >= 2, `asked ${electing.requests.length} times`);
+    // The answer that never comes after a few refusals: the timeout names the refusals before it.
+    let calls = 0;
+    const stalls = await serve(t, (_request, res) => (++calls <= 2 ? ccfError(res, 503, 'NotPrimary', 'no primary yet') : undefined));
+    await rejectsWith(connect(t, stalls).request('POST', '/app/log', { body: {}, timeoutMs: 1_000 }), 'Timeout', /within 1000 ms \(asked 3 times while the service had no primary\)/);
+  });
+
   it('gives up with TooManyRedirects after the limit', async (t) => {
     const server = await serve(t, (request, res) => reply(res, 307, undefined, { location: request.path }));
     await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects/);

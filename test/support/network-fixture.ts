@@ -70,6 +70,24 @@ async function distinctFreePorts(count: number, taken: readonly number[]): Promi
   return ports;
 }
 
+/**
+ * The last `count` distinct lines of `text`, in order, each with how often it was printed: a node
+ * that redials a cut link prints the same failure every second, which would fill a plain tail.
+ */
+function distinctTail(text: string, count: number): string {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const times = new Map<string, number>();
+  for (const line of lines) times.set(line, (times.get(line) ?? 0) + 1);
+  const last: string[] = [];
+  for (let i = lines.length - 1; i >= 0 && last.length < count; i--) {
+    if (!last.includes(lines[i]!)) last.push(lines[i]!);
+  }
+  return last
+    .reverse()
+    .map((line) => (times.get(line)! > 1 ? `${line} (printed ${times.get(line)} times)` : line))
+    .join('\n');
+}
+
 export class FaultNetwork {
   /** The node ID of each node, by index. */
   readonly nodeIds: string[] = [];
@@ -183,7 +201,7 @@ export class FaultNetwork {
 
   /** The last lines each node printed: what explains a failure, gone once close() removes the directory. */
   outputTails(): string {
-    return this.proxies.map((_, i) => `node ${i}:\n${this.output(i).split('\n').slice(-OUTPUT_LINES_ON_FAILURE).join('\n')}`).join('\n');
+    return this.proxies.map((_, i) => `node ${i}:\n${distinctTail(this.output(i), OUTPUT_LINES_ON_FAILURE)}`).join('\n');
   }
 
   /** Runs a test's body; if it fails, the error carries the tail of what each node printed. */
