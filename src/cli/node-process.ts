@@ -12,7 +12,7 @@ import { OutputTail } from './output-tail.js';
 
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const NODE_START_TIMEOUT_MS = 60_000;
-const NODE_STOP_TIMEOUT_MS = 15_000;
+export const NODE_STOP_TIMEOUT_MS = 15_000;
 
 export interface NodeProcess {
   child: ChildProcess;

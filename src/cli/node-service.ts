@@ -3,10 +3,11 @@
 // writes the genesis transaction for a new service, and serves every configured RPC interface over
 // HTTPS. Returns a handle that stops it cleanly.
 
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
+import { writeOutputFile } from './output-file.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
@@ -125,6 +126,17 @@ interface Starting {
   nodeKeyPair: KeyPair;
   /** Absent for a node an older Coco started: it published no encryption key. */
   encryptionKeyPair: KeyPair | undefined;
+  /** What the genesis transaction of a new service writes from the configured files. */
+  genesis?: GenesisFiles;
+}
+
+interface GenesisFiles {
+  members: GenesisMember[];
+  constitution: string;
+}
+
+function readGenesisFiles(config: NodeConfig): GenesisFiles {
+  return { members: readMembers(config), constitution: config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n') };
 }
 
 /** A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to. */
@@ -203,13 +215,15 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   if (config.command === 'join') {
     return { join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve), encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()) };
   }
+  // Read before anything is written: a missing file leaves nothing behind.
+  const genesis = readGenesisFiles(config);
   // The RSA key is made on the thread pool while the service identity is made here.
   const encryption = generateRsaKeyPair();
   const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays, config.curve);
   const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
   const started = { service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
   seal(config, started);
-  return { start: { kind: 'start' }, ...started };
+  return { start: { kind: 'start' }, genesis, ...started };
 }
 
 function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): LedgerSecretReceiver {
@@ -437,78 +451,84 @@ export async function startNodeService(configured: NodeConfig, version: string):
     ...(knownPeerAddresses && { knownPeerAddresses }),
   });
   created.node = running;
-  try {
-    await channels.listen();
-  } catch (error) {
-    await running.stop();
-    throw new CocoError('ListenFailed', `cannot listen for other nodes on ${config.nodeToNode.bindAddress.host}:${nodeToNodePort}: ${(error as Error).message}`);
-  }
-  const ethereum = await ExecutionContext.create({
-    chainId: config.ethereum.chainId,
-    ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),
-    publicState: config.ethereum.publicState,
-    clock: () => Math.floor(Date.now() / 1000),
-    timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
-  });
-  if (starting.start.kind === 'start') {
-    const members = readMembers(config);
-    const constitution = config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n');
-    running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData });
-    if (config.ethereum.genesisAccounts.length > 0) {
-      running.execute((tx) => {
-        for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereum.maps, fromHex(address.slice(2)), balance);
-        return { result: undefined, applyWrites: true };
-      });
-    }
-    writeFileSync(config.serviceCertificateFile, service.certPem);
-  }
-  const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
-  const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns, peerCount: () => channels.connectedPeers });
-  // A request's elements share one execution time limit, as one call has: a batch is no way around it.
-  const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
-  const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable, jsonRpcTurns));
-  created.forwarder = forwarder;
-  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
-
-  const rsaKeyPairs = new RsaKeyPairPool();
-  const jsHost: JsHost = {
-    monotonicMs: () => performance.now(),
-    untrustedNowMs: () => Date.now(),
-    log: (level, message) => log.line(level, message),
-    consensus: {
-      lastCommittedTxId: () => running.commitTxId,
-      statusForTxId: (txId) => running.status(txId),
-      viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
-    },
-    historical: new HistoricalRanges(running, () => Date.now()),
-    rsaKeyPairs,
-  };
-  const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
-  const runner = await JsConstitutionRunner.create(
-    jsHost,
-    running.governanceHost(),
-    { maxExecutionTimeMs: Math.min(DEFAULT_JS_LIMITS.maxExecutionTimeMs, jsTimeCapMs) },
-  );
-  const governance = new Governance(runner);
-  const app = new AppRuntime(jsTimeCapMs);
-  let servers: RpcServer[] = [];
-  const sessions = new SessionCounts();
-  const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
-  jwtRefresh.start();
+  // What has started so far, stopped newest first: by stop(), or as soon as a later step fails, so
+  // that a node that cannot start ends (no timer, connection or listener left behind).
+  const started: (() => unknown)[] = [() => channels.close(), () => running.stop()];
   const stopAll = async () => {
-    await jwtRefresh.stop();
-    await Promise.all(servers.map((s) => s.close()));
-    forwarder.close();
-    await running.stop();
-    await channels.close();
-    runner.dispose();
-    app.dispose();
-    rsaKeyPairs.stop();
+    for (const stop of started.splice(0).reverse()) await stop();
     log.flush();
   };
-  let urls: Record<string, string>;
   try {
-    ({ servers, urls } = await listenOnInterfaces(config, sessions, (name, iface) => {
+    return await serve();
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  async function serve(): Promise<RunningService> {
+    try {
+      await channels.listen();
+    } catch (error) {
+      throw new CocoError('ListenFailed', `cannot listen for other nodes on ${config.nodeToNode.bindAddress.host}:${nodeToNodePort}: ${(error as Error).message}`);
+    }
+    const ethereum = await ExecutionContext.create({
+      chainId: config.ethereum.chainId,
+      ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),
+      publicState: config.ethereum.publicState,
+      clock: () => Math.floor(Date.now() / 1000),
+      timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
+    });
+    const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
+    const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns, peerCount: () => channels.connectedPeers });
+    // A request's elements share one execution time limit, as one call has: a batch is no way around it.
+    const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
+    const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable, jsonRpcTurns));
+    created.forwarder = forwarder;
+    started.push(() => forwarder.close());
+
+    const rsaKeyPairs = new RsaKeyPairPool();
+    started.push(() => rsaKeyPairs.stop());
+    const jsHost: JsHost = {
+      monotonicMs: () => performance.now(),
+      untrustedNowMs: () => Date.now(),
+      log: (level, message) => log.line(level, message),
+      consensus: {
+        lastCommittedTxId: () => running.commitTxId,
+        statusForTxId: (txId) => running.status(txId),
+        viewForSeqno: (seqno) => (seqno >= 1 && seqno <= running.lastTxId.seqno ? running.viewOf(seqno) : null),
+      },
+      historical: new HistoricalRanges(running, () => Date.now()),
+      rsaKeyPairs,
+    };
+    const jsTimeCapMs = eventLoopHoldMaxMs(config.consensus.electionTimeoutMs);
+    const runner = await JsConstitutionRunner.create(
+      jsHost,
+      running.governanceHost(),
+      { maxExecutionTimeMs: Math.min(DEFAULT_JS_LIMITS.maxExecutionTimeMs, jsTimeCapMs) },
+    );
+    started.push(() => runner.dispose());
+    if (starting.genesis !== undefined) {
+      const { members, constitution } = starting.genesis;
+      // A constitution that cannot run would refuse every proposal, the one replacing it included.
+      running.execute((tx) => ({ result: runner.checkConstitution(tx, constitution), applyWrites: false }));
+      running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData });
+      if (config.ethereum.genesisAccounts.length > 0) {
+        running.execute((tx) => {
+          for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereum.maps, fromHex(address.slice(2)), balance);
+          return { result: undefined, applyWrites: true };
+        });
+      }
+      writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
+    }
+    if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
+    const governance = new Governance(runner);
+    const app = new AppRuntime(jsTimeCapMs);
+    started.push(() => app.dispose());
+    const sessions = new SessionCounts();
+    const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
+    jwtRefresh.start();
+    started.push(() => jwtRefresh.stop());
+    const { servers, urls } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
       const server = new RpcServer({
         keyPem: nodeIdentity.keyPair.privateKeyPem,
@@ -545,12 +565,10 @@ export async function startNodeService(configured: NodeConfig, version: string):
         endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays),
       });
       return server;
-    }));
-  } catch (error) {
-    await stopAll();
-    throw error;
+    });
+    started.push(() => Promise.all(servers.map((server) => server.close())));
+    return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
   }
-  return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
 }
 
 function isTrusted(node: Node, peer: string): boolean {

@@ -15,7 +15,8 @@ import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import { writeIdentity } from './keygen.js';
 import { describeAllocator, nodeAllocator } from './allocator.js';
-import { PACKAGE_ROOT, spawnNode } from './node-process.js';
+import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
+import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
 import { JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
@@ -165,14 +166,15 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
   const ledgerDir = join(nodeDir(0), 'ledger');
+  refuseIfRunning(options.workspace);
   if (existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined)) {
     // An earlier sandbox: restart every node from its ledger, with its identities and config.
-    const dirs = readdirSync(options.workspace).filter((name) => /^sandbox_\d+$/.test(name)).sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
+    const dirs = nodeDirs(options.workspace);
     for (const dir of dirs) {
-      if (!existsSync(join(options.workspace, dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
+      if (!existsSync(join(dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
-    const nodes = await Promise.all(dirs.map((dir) => startNode(join(options.workspace, dir))));
+    const nodes = await Promise.all(dirs.map((dir) => startNode(dir)));
     step('waiting for the nodes to elect a primary');
     try {
       await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'));
@@ -231,6 +233,25 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
 
 const PRIMARY_WAIT_MS = 60_000;
 
+/** The node directories of a workspace, `sandbox_0` first. */
+function nodeDirs(workspace: string): string[] {
+  if (!existsSync(workspace)) return [];
+  return readdirSync(workspace)
+    .filter((name) => /^sandbox_\d+$/.test(name))
+    .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
+    .map((name) => join(workspace, name));
+}
+
+/** A second network on the same identities and ports would fight the first for its peers. */
+function refuseIfRunning(workspace: string): void {
+  for (const dir of nodeDirs(workspace)) {
+    const pid = runningNodePid(dir);
+    if (pid !== undefined) {
+      throw new CocoError('WorkspaceInUse', `${workspace} is in use: a node still runs from ${dir} (pid ${pid}); stop that sandbox first (Ctrl-C where it runs, or kill ${pid}), or pass another --workspace`);
+    }
+  }
+}
+
 /** Resolves once the node at `url` knows a primary (the restarted nodes held an election). */
 async function waitForPrimary(url: string, serviceCertPem: string): Promise<void> {
   const client = new CocoClient({ url, caCertPem: serviceCertPem });
@@ -275,6 +296,8 @@ function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[]
     startupMs,
     stop: async () => {
       await Promise.all(nodes.map((node) => stopNode(node)));
+      // A node restarted by hand (as the sandbox says to when one dies) is no child of this one.
+      await Promise.all(nodeDirs(options.workspace).flatMap((dir) => runningNodePid(dir) ?? []).map((pid) => stopProcess(pid, NODE_STOP_TIMEOUT_MS)));
     },
   };
 }
@@ -342,5 +365,6 @@ Press Ctrl-C to stop.`);
   stopping = true;
   step('stopping');
   await sandbox.stop();
+  step('stopped');
   return 0;
 }

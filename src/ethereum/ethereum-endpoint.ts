@@ -73,7 +73,8 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
   server.add('app', 'GET', '/ethereum/receipt', async (request) => {
     admit(request);
     const hash = request.query.get('hash');
-    if (hash === null || !/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
+    if (hash === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter hash ${JSON.stringify(hash.slice(0, 80))} is not a transaction hash: 0x and 64 hex digits (32 bytes)`);
     const receipt = (await methods.eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
     if (receipt === null || receipt.cocoTransactionId === undefined) {
       throw new RpcError(404, 'TransactionPendingOrUnknown', `no committed Ethereum transaction ${hash} on this node; a receipt exists once it is Committed`);

@@ -5,7 +5,7 @@
 
 import { decodeJson, SINGLETON, Tables } from '../governance/builtin-tables.js';
 import { JsApp, JS_APP_INTERPRETERS_DEFAULT, JS_APP_INTERPRETERS_MAX } from '../js/js-app.js';
-import { DEFAULT_JS_LIMITS, JS_EXECUTION_TIME_MS_MAX, JS_HEAP_BYTES_MAX, JS_HEAP_BYTES_MIN, JS_STACK_BYTES_MIN, type JsLimits } from '../js/js-limits.js';
+import { DEFAULT_JS_LIMITS, JS_EXECUTION_TIME_MS_MAX, JS_HEAP_BYTES_MAX, JS_HEAP_BYTES_MIN, JS_STACK_BYTES_MIN, QUICKJS_STACK_BYTES_MAX, type JsLimits } from '../js/js-limits.js';
 import type { Transaction } from '../kv/transaction.js';
 
 /** CCF's `js_runtime_options` value. */
@@ -41,7 +41,8 @@ function readRuntimeSettings(tx: Transaction, executionTimeCapMs: number): AppRu
   return {
     limits: {
       maxHeapBytes: clamp(options.max_heap_bytes, DEFAULT_JS_LIMITS.maxHeapBytes, JS_HEAP_BYTES_MIN, JS_HEAP_BYTES_MAX),
-      maxStackBytes: clamp(options.max_stack_bytes, DEFAULT_JS_LIMITS.maxStackBytes, JS_STACK_BYTES_MIN, Number.MAX_SAFE_INTEGER),
+      // The interpreter caps its stack (QUICKJS_STACK_BYTES_MAX): the settings say what it enforces.
+      maxStackBytes: clamp(options.max_stack_bytes, DEFAULT_JS_LIMITS.maxStackBytes, JS_STACK_BYTES_MIN, QUICKJS_STACK_BYTES_MAX),
       maxExecutionTimeMs: clamp(options.max_execution_time_ms, DEFAULT_JS_LIMITS.maxExecutionTimeMs, 1, Math.min(JS_EXECUTION_TIME_MS_MAX, executionTimeCapMs)),
     },
     interpreters: clamp(options.max_cached_interpreters || undefined, JS_APP_INTERPRETERS_DEFAULT, 1, JS_APP_INTERPRETERS_MAX),

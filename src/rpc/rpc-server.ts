@@ -255,7 +255,8 @@ export class RpcServer {
       // The client left before sending its whole body: nobody to answer, and no failure of the node.
       if (error instanceof CocoError && error.code === 'RequestAborted') return;
       const rpcError = asRpcError(error);
-      if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error);
+      // An anticipated failure (a script that failed, CCF's 500s) is a line; anything else, a bug, its stack.
+      if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error instanceof CocoError ? `${error.message} [${error.code}]` : error);
       result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message, rpcError.details)) };
       if (rpcError.status === 413) {
         this.closeAfter(response, socket, index);

@@ -106,6 +106,11 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   t.after(() => client.close());
   const cocoReceipt = (await client.request('GET', `/app/ethereum/receipt?hash=${transfer.hash}`)).json<Receipt>();
   const ethReceipt = (await primary.send('eth_getTransactionReceipt', [transfer.hash])) as { cocoTransactionId: string };
+  for (const [query, message] of [['', /query parameter hash is required/], ['?hash=0x12', /query parameter hash "0x12" is not a transaction hash: 0x and 64 hex digits/]] as const) {
+    const refused = await client.request('GET', `/app/ethereum/receipt${query}`, { allowError: true });
+    assert.equal(refused.status, 400);
+    assert.match(refused.json<{ error: { message: string } }>().error.message, message);
+  }
   const verified = verifyReceipt(cocoReceipt, sandbox.pem('service_cert.pem'), { at: new Date() });
   assert.equal(verified.txId, ethReceipt.cocoTransactionId);
   // Its claims digest is SHA-256 of the Ethereum hash: the receipt names the Ethereum transaction.

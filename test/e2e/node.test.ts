@@ -160,6 +160,35 @@ test('a bad configuration is refused with one line and exit 1', async () => {
     ]);
     assert.equal(caps.status, 1);
     assert.match(caps.stderr, /\$\.network\.rpc_interfaces\.primary\.max_open_sessions_hard: must be at least max_open_sessions_soft \(20\)/);
+    // Files the configuration names but that cannot serve: one line and an exit, nothing left listening.
+    const n2nHolder = createNetServer();
+    await new Promise<void>((resolve) => n2nHolder.listen(0, '127.0.0.1', resolve));
+    try {
+      const n2nPort = (n2nHolder.address() as AddressInfo).port;
+      const startFiles = (files: { member?: string; constitution?: string }) => ({
+        type: 'Start',
+        service_certificate_file: 'service_cert.pem',
+        start: { members: [{ certificate_file: files.member ?? 'member0_cert.pem' }], constitution_files: [files.constitution ?? 'constitution.js'] },
+      });
+      const refusals: [string, Record<string, unknown>, RegExp][] = [
+        ['a missing member certificate', { command: startFiles({ member: 'missing.pem' }) }, /cannot read member certificate .*missing\.pem: no such file \[FileUnreadable\]/],
+        ['a missing constitution file', { command: startFiles({ constitution: 'missing.js' }) }, /cannot read constitution file .*missing\.js: no such file/],
+        ['a constitution that does not compile', { command: startFiles({ constitution: 'member0_cert.pem' }) }, /the constitution cannot run, so it is refused: .*SyntaxError.* \[InvalidConstitution\]/],
+        ['a pid file in a missing directory', { output_files: { pid_file: 'nowhere/node.pid' } }, /cannot write the pid file \(output_files\.pid_file\) .*nowhere\/node\.pid: its directory does not exist \[FileUnwritable\]/],
+        ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /cannot listen for other nodes on 127\.0\.0\.1:\d+: .*EADDRINUSE/],
+      ];
+      for (const [what, overrides, message] of refusals) {
+        // A node that did not end by itself would be killed by runCoco's timeout: no exit status.
+        const refused = runCoco(['node', '--config', await writeNodeConfig(dir, overrides)]);
+        assert.equal(refused.status, 1, `${what}: ${refused.stderr}`);
+        assert.equal(refused.stderr.trim().split('\n').length, 1, `${what}: ${refused.stderr}`);
+        assert.match(refused.stderr, message, what);
+        rmSync(join(dir, 'ledger'), { recursive: true, force: true });
+        rmSync(join(dir, 'sealed_secrets.json'), { force: true });
+      }
+    } finally {
+      n2nHolder.close();
+    }
     // An RPC port another process holds: the node says it cannot listen, after its first interface did.
     const holder = createNetServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
@@ -287,6 +316,8 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
     const js = await get('/node/js_metrics');
     assert.deepEqual(Object.keys(js).sort(), ['bytecode_size', 'bytecode_used', 'max_cached_interpreters', 'max_execution_time', 'max_heap_size', 'max_stack_size']);
     assert.ok(js.max_execution_time > 0 && js.max_heap_size > 0 && js.max_cached_interpreters > 0);
+    // What the interpreter enforces: CCF's default of 1 MiB is above the stack QuickJS may use here.
+    assert.equal(js.max_stack_size, 256 * 1024);
 
     const { sessions } = await get('/node/metrics');
     assert.equal(sessions.interfaces.primary.soft_cap, 5);

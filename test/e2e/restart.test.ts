@@ -53,6 +53,12 @@ test('a restarted sandbox continues its service with every committed write, and 
     assert.equal(lost.status, 'Invalid');
     const nodes = (await user.request('GET', '/node/network/nodes')).json<{ nodes: { status: string }[] }>().nodes;
     assert.deepEqual(nodes.map((n) => n.status), ['Trusted'], 'the restarted node keeps its identity');
+    // Another sandbox on the workspace while this one runs is refused at once, and disturbs nothing.
+    const third = runCoco(['sandbox', '--port', '0', '--workspace', workspace]);
+    assert.equal(third.status, 1, third.stderr);
+    assert.match(third.stderr, /is in use: a node still runs from .*sandbox_0 \(pid \d+\).* \[WorkspaceInUse\]/);
+    const undisturbed = await user.request('POST', '/app/log/private', { body: { id: 3, msg: 'written beside a refused sandbox' } });
+    assert.equal(undisturbed.txId!.view, after.txId!.view, 'no election');
     user.close();
   } finally {
     await second.stop({ keep: true });

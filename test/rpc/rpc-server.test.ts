@@ -44,6 +44,12 @@ before(async () => {
     return { body: `recorded ${text}` };
   });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
+  server.add('node', 'POST', '/script-failed', () => {
+    throw new CocoError('InternalError', 'Failed to apply(): ReferenceError: x is not defined');
+  });
+  server.add('node', 'POST', '/bug', () => {
+    throw new TypeError('cannot read properties of undefined');
+  });
   port = (await server.listen('127.0.0.1', 0)).port;
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem });
 });
@@ -116,6 +122,24 @@ test('a response HTTP cannot carry is a 500 InternalError, and the server keeps 
   assert.equal(bad.headers['x-bad'], undefined);
   assert.equal(bad.json<{ error: { code: string } }>().error.code, 'InternalError');
   assert.deepEqual((await client.request('GET', '/node/echo/7')).json(), { n: 7 });
+});
+
+test('a 500 the node anticipated is logged as one line; any other failure with its stack', async () => {
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map((a) => (a instanceof Error ? a.stack : String(a))).join(' '));
+  try {
+    const failed = await client.request('POST', '/node/script-failed', { allowError: true });
+    assert.equal(failed.status, 500);
+    assert.equal(failed.json<{ error: { code: string } }>().error.code, 'InternalError');
+    const bug = await client.request('POST', '/node/bug', { allowError: true });
+    assert.equal(bug.status, 500);
+    assert.equal(logged.length, 2, logged.join('\n'));
+    assert.equal(logged[0], 'coco node: request failed: Failed to apply(): ReferenceError: x is not defined [InternalError]');
+    assert.match(logged[1]!, /^coco node: request failed: TypeError: cannot read properties of undefined\n\s+at /);
+  } finally {
+    console.error = original;
+  }
 });
 
 /** A TLS connection to `port`, resolved once the handshake is done. */

@@ -25,7 +25,11 @@ export async function writeNodeConfig(dir: string, overrides: Record<string, unk
   const memberCert = createSelfSignedCertificate({ subjectCn: 'member0', keyPair: member, validFrom: new Date(), validityDays: 10, isCa: false });
   writeFileSync(join(dir, 'member0_cert.pem'), memberCert);
   writeFileSync(join(dir, 'member0_privk.pem'), member.privateKeyPem);
-  writeFileSync(join(dir, 'constitution.js'), 'export function validate(input) { return { valid: true, description: "" }; }\n');
+  // The least a node accepts as a constitution: the three functions governance calls.
+  writeFileSync(
+    join(dir, 'constitution.js'),
+    'export function validate(input) { return { valid: true, description: "" }; }\nexport function resolve() { return "Open"; }\nexport function apply() {}\n',
+  );
   const config = {
     network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } },
     ledger: { directory: 'ledger' },
