@@ -2,17 +2,17 @@
 // flags default to the sandbox workspace (workspace/sandbox_common: service_url, service_cert.pem,
 // member0_cert.pem, member0_privk.pem). Each change waits until it is Committed, showing progress.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAppBundle } from '../client/app-bundle-files.js';
 import { CocoClient } from '../client/coco-client.js';
 import { GovernanceClient } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
 import { waitForCommit } from '../client/transactions.js';
-import { CocoError } from '../errors.js';
+import { fromUtf8 } from '../crypto/bytes.js';
 import { formatTxId } from '../ledger/tx-id.js';
-import { readPem, serviceEndpoint } from './service-connection.js';
+import { readInputFile } from '../node/read-input.js';
+import { memberIdentity, serviceEndpoint, withService } from './service-connection.js';
+import { asksForHelp, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
 
@@ -37,7 +37,9 @@ Connection options (defaults: the sandbox in ./workspace):
 export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection options]
 
 Proposes set_js_app with the bundle, votes for it as the member and waits until it is Committed.
-DIR holds bundle.json, or app.json with the modules under src/. Connection options as for coco gov.
+DIR holds bundle.json, or app.json with the built JavaScript modules under src/: build a TypeScript
+app first. Every endpoint's js_module must be one of the bundle's modules. Connection options as
+for coco gov.
 `;
 
 const CONNECTION_OPTIONS = {
@@ -49,24 +51,41 @@ const CONNECTION_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const VOTE_USAGE = 'coco gov vote ID --accept|--reject|--ballot FILE';
+/** How long a change may take to commit: a healthy service commits within milliseconds. */
+const COMMIT_TIMEOUT_MS = 30_000;
+
+type Values = Record<string, string | boolean | undefined>;
+
 interface Connection {
   client: CocoClient;
   governance: GovernanceClient;
 }
 
-function connect(values: Record<string, string | boolean | undefined>): Connection {
-  const { url, caCertPem, common } = serviceEndpoint(values);
-  const certPem = readPem((values.cert as string | undefined) ?? join(common, 'member0_cert.pem'), 'member certificate', 'cert');
-  const keyPem = readPem((values.key as string | undefined) ?? join(common, 'member0_privk.pem'), 'key', 'key');
-  const client = new CocoClient({ url, caCertPem });
-  return { client, governance: new GovernanceClient(client, { member: { certPem, keyPem } }) };
+/** Runs `use` as the member the flags name (default: the sandbox's member0), then closes the connection. */
+async function asMember(values: Values, use: (connection: Connection) => Promise<number>): Promise<number> {
+  const endpoint = serviceEndpoint(values);
+  const member = memberIdentity(values, endpoint.common);
+  const client = new CocoClient({ url: endpoint.url, caCertPem: endpoint.caCertPem });
+  try {
+    return await withService(endpoint, () => use({ client, governance: new GovernanceClient(client, { member }) }));
+  } finally {
+    client.close();
+  }
 }
 
+/** Waits until the last change is Committed, on one stderr line: a dot for each poll that found it pending. */
 async function committed(connection: Connection): Promise<void> {
   const txId = connection.governance.lastTxId;
   if (txId === undefined) return;
-  process.stderr.write(`waiting for ${formatTxId(txId)} to be committed`);
-  await waitForCommit(connection.client, txId, { timeoutMs: 30_000, onProgress: () => process.stderr.write('.') });
+  process.stderr.write(`waiting for ${formatTxId(txId)} to be committed...`);
+  try {
+    await waitForCommit(connection.client, txId, { timeoutMs: COMMIT_TIMEOUT_MS, onProgress: () => process.stderr.write('.') });
+  } catch (error) {
+    // End the line, so that the error's own line does not run on from the dots.
+    process.stderr.write(' failed\n');
+    throw error;
+  }
   process.stderr.write(' committed\n');
 }
 
@@ -74,74 +93,72 @@ function print(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
+/**
+ * What a gov command asks of the service, its arguments checked and its files read first: a
+ * mistake is reported before any connection, and without a sandbox to connect to.
+ */
+function govAction(command: string, positionals: string[], values: Values): (governance: GovernanceClient) => Promise<unknown> {
+  const id = positionals[0];
+  switch (command) {
+    case 'propose': {
+      const file = positionals[0];
+      if (file === undefined) throw new UsageError('gov propose needs a proposal file (coco gov propose FILE.json)', GOV_USAGE);
+      const proposal = fromUtf8(readInputFile(file, 'proposal'));
+      return (governance) => governance.createProposal(proposal);
+    }
+    case 'vote': {
+      if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_USAGE);
+      const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
+      if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_USAGE);
+      const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : fromUtf8(readInputFile(values.ballot as string, 'ballot'));
+      return (governance) => governance.submitBallot(id, ballot);
+    }
+    case 'withdraw':
+      if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_USAGE);
+      return async (governance) => (await governance.withdrawProposal(id)) ?? { proposalId: id, proposalState: 'Unknown (nothing to withdraw)' };
+    case 'ack':
+      return async (governance) => {
+        const digest = await governance.updateStateDigest();
+        await governance.ack(digest.stateDigest);
+        return { memberId: governance.memberId, status: 'Active', stateDigest: digest.stateDigest };
+      };
+    case 'status':
+      return (governance) => (id === undefined ? governance.listProposals() : governance.getProposal(id));
+    default:
+      throw new UsageError(`unknown gov command "${command}"`, GOV_USAGE);
+  }
+}
+
 export async function runGov(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (command === undefined) throw new UsageError('missing gov command', GOV_USAGE);
   const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (command === undefined || values.help || command === '--help' || command === '-h') {
+  if (values.help || asksForHelp(command)) {
     process.stdout.write(GOV_USAGE);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
-  const connection = connect(values);
-  try {
-    switch (command) {
-      case 'propose': {
-        const file = positionals[0];
-        if (file === undefined) throw new CocoError('UsageError', 'coco gov propose needs a proposal file');
-        const proposal = await connection.governance.createProposal(readFileSync(file, 'utf8'));
-        await committed(connection);
-        print(proposal);
-        return 0;
-      }
-      case 'vote': {
-        const id = positionals[0];
-        const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
-        if (id === undefined || choices !== 1) throw new CocoError('UsageError', 'coco gov vote ID needs exactly one of --accept, --reject, --ballot FILE');
-        const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : readFileSync(values.ballot as string, 'utf8');
-        const proposal = await connection.governance.submitBallot(id, ballot);
-        await committed(connection);
-        print(proposal);
-        return 0;
-      }
-      case 'withdraw': {
-        const id = positionals[0];
-        if (id === undefined) throw new CocoError('UsageError', 'coco gov withdraw needs a proposal ID');
-        const proposal = await connection.governance.withdrawProposal(id);
-        await committed(connection);
-        print(proposal ?? { proposalId: id, proposalState: 'Unknown (nothing to withdraw)' });
-        return 0;
-      }
-      case 'ack': {
-        const digest = await connection.governance.updateStateDigest();
-        await connection.governance.ack(digest.stateDigest);
-        await committed(connection);
-        print({ memberId: connection.governance.memberId, status: 'Active', stateDigest: digest.stateDigest });
-        return 0;
-      }
-      case 'status': {
-        const id = positionals[0];
-        print(id === undefined ? await connection.governance.listProposals() : await connection.governance.getProposal(id));
-        return 0;
-      }
-      default:
-        throw new CocoError('UsageError', `unknown gov command "${command}"\n\n${GOV_USAGE}`);
-    }
-  } finally {
-    connection.client.close();
-  }
+  const action = govAction(command, positionals, values);
+  return asMember(values, async (connection) => {
+    const result = await action(connection.governance);
+    await committed(connection);
+    print(result);
+    return 0;
+  });
 }
 
 export async function runApp(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (command === undefined) throw new UsageError('missing app command', APP_USAGE);
   const { values, positionals } = parseArgs({ args: rest, options: CONNECTION_OPTIONS, allowPositionals: true, strict: true });
-  if (command !== 'deploy' || values.help) {
+  if (values.help || asksForHelp(command)) {
     process.stdout.write(APP_USAGE);
-    return command === 'deploy' || command === '--help' || command === '-h' ? 0 : 2;
+    return 0;
   }
+  if (command !== 'deploy') throw new UsageError(`unknown app command "${command}"`, APP_USAGE);
   const path = positionals[0];
-  if (path === undefined) throw new CocoError('UsageError', `coco app deploy needs a bundle\n\n${APP_USAGE}`);
+  if (path === undefined) throw new UsageError('app deploy needs a bundle (coco app deploy DIR|bundle.json)', APP_USAGE);
   const bundle = loadAppBundle(path);
-  const connection = connect(values);
-  try {
+  return asMember(values, async (connection) => {
     let proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
     if (proposal.proposalState === 'Open') proposal = await connection.governance.submitBallot(proposal.proposalId, ACCEPT_BALLOT);
     await committed(connection);
@@ -150,7 +167,5 @@ export async function runApp(args: string[]): Promise<number> {
       process.stderr.write(`the proposal is ${proposal.proposalState}: other members must vote for ${proposal.proposalId}\n`);
     }
     return 0;
-  } finally {
-    connection.client.close();
-  }
+  });
 }

@@ -1,42 +1,78 @@
 // `coco ledger fetch`: downloads a service's committed ledger chunks from a node's
 // /node/ledger-chunk endpoints (CCF's, on interfaces with LedgerChunkRead), chunk after chunk from
 // a seqno, each in ranges and written aside then renamed, so that `coco ledger verify` can audit
-// the copy offline.
+// the copy offline. The target directory is created only once there is a chunk to put in it.
 
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadInRanges } from '../client/ranged-download.js';
-import type { CocoClientOptions } from '../client/coco-client.js';
+import { CocoClient, type CocoClientOptions } from '../client/coco-client.js';
+import { CocoRequestError } from '../client/request-error.js';
 import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
+import { parseTxId } from '../ledger/tx-id.js';
+
+export const TRIGGER_LEDGER_CHUNK_PROPOSAL = '{"actions":[{"name":"trigger_ledger_chunk","args":{}}]}';
 
 export interface FetchedLedger {
-  /** The chunk files written, in seqno order. */
+  /** The chunk files written, in seqno order: at least one. */
   files: string[];
-  /** The last seqno fetched; undefined when the node had no committed chunk from `since` on. */
-  lastSeqno: number | undefined;
+  /** The last seqno fetched. */
+  lastSeqno: number;
 }
 
-/** Fetches every committed chunk from the one holding `since` on into `directory`. */
+/**
+ * Fetches every committed chunk from the one holding `since` on into `directory`. Throws
+ * 'ResourceNotFound', saying why, when the node has no committed chunk holding `since`.
+ */
 export async function ledgerFetch(client: CocoClientOptions, directory: string, since: number, progress: (line: string) => void): Promise<FetchedLedger> {
-  mkdirSync(directory, { recursive: true });
   const files: string[] = [];
   let next = since;
-  let lastSeqno: number | undefined;
   for (;;) {
     const download = await downloadInRanges(client, `/node/ledger-chunk?since=${next}`);
-    if (download === undefined) return { files, lastSeqno };
+    if (download === undefined) {
+      if (files.length === 0) throw await nothingToFetch(client, since);
+      return { files, lastSeqno: next - 1 };
+    }
     const name = download.head.headers['x-ms-ccf-ledger-chunk-name'] ?? '';
     const chunk = parseChunkName(name);
     if (chunk === undefined || !chunk.committed || chunk.suffix !== undefined || chunk.last === undefined || chunk.first > next || chunk.last < next) {
       throw new CocoError('DownloadFailed', `asked for the committed chunk holding seqno ${next}, the node sent ${JSON.stringify(name)}`);
     }
-    const path = join(directory, name);
-    writeFileSync(`${path}.partial`, download.bytes);
-    renameSync(`${path}.partial`, path);
+    writeChunk(directory, name, download.bytes);
     files.push(name);
-    lastSeqno = chunk.last;
     progress(`fetched ${name} (${download.bytes.length} bytes)`);
     next = chunk.last + 1;
+  }
+}
+
+function writeChunk(directory: string, name: string, bytes: Uint8Array): void {
+  const path = join(directory, name);
+  try {
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(`${path}.partial`, bytes);
+    renameSync(`${path}.partial`, path);
+  } catch (cause) {
+    throw new CocoError('WriteFailed', `cannot write ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Why the node has no committed chunk holding `since`: the interface serves none, the seqno is not committed yet, or its chunk is still open. */
+async function nothingToFetch(options: CocoClientOptions, since: number): Promise<CocoError> {
+  const nothing = `${options.url} has no committed ledger chunk from seqno ${since} on`;
+  const client = new CocoClient(options);
+  try {
+    const path = `/node/ledger-chunk?since=${since}`;
+    const refusal = CocoRequestError.fromResponse('GET', path, await client.request('GET', path, { allowError: true })).serviceMessage;
+    // A Coco node names the operator feature when its interface does not serve chunks at all.
+    if (refusal.includes('LedgerChunkRead')) return new CocoError('ResourceNotFound', `${nothing}: ${refusal}`);
+    const committed = parseTxId((await client.request('GET', '/node/commit')).json<{ transaction_id: string }>().transaction_id).seqno;
+    if (since > committed) return new CocoError('ResourceNotFound', `${nothing}: the service has committed only up to seqno ${committed}`);
+    return new CocoError(
+      'ResourceNotFound',
+      `${nothing}: the chunk holding seqno ${since} is still being written (a chunk closes at ledger.chunk_size, 5 MiB by default, at a snapshot, or when members accept a trigger_ledger_chunk proposal: write ${TRIGGER_LEDGER_CHUNK_PROPOSAL} to FILE, then coco gov propose FILE and coco gov vote ID --accept)`,
+    );
+  } finally {
+    client.close();
   }
 }

@@ -1,19 +1,21 @@
 // The `coco` command: parses arguments, dispatches to a subcommand, and turns every CocoError
-// into one clear line on stderr and exit code 1. A stack trace means a bug in Coco.
+// into one clear line on stderr and exit code 1 (2 for a usage error, with the command's usage).
+// A stack trace means a bug in Coco.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
-import { ledgerFetch } from './ledger-fetch.js';
+import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow } from './ledger-show.js';
-import { serviceEndpoint } from './service-connection.js';
+import { serviceEndpoint, withService } from './service-connection.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
 import { runSandbox } from './sandbox.js';
 import { runApp, runGov } from './gov-command.js';
 import { runReceipt } from './receipt-command.js';
+import { asksForHelp, UsageError } from './usage-error.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -24,10 +26,11 @@ Commands:
       signing node is endorsed by the service identity.
   ledger show <dir> [--tables REGEX] [--seqno N] [--json]
       Print each transaction's TxID, entry type and public writes and removes per map.
-  ledger fetch <dir> [--url URL] [--cacert PEM] [--since N]
+  ledger fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
       Download a service's committed ledger chunks from a node into <dir>.
-  sandbox [--port P] [--workspace DIR] [--members N] [--users N] [--app DIR] [--constitution FILE]
-      Start a local service and open it (npm start); see coco sandbox --help.
+  sandbox [options]
+      Start a local service and open it (npm start); coco sandbox --help lists its options
+      (--nodes, --port, --workspace, --members, --users, --app, ...).
   node --config FILE
       Run a node (see docs/node-config.md).
   gov propose FILE | vote ID --accept|--reject|--ballot FILE | withdraw ID | ack | status [ID]
@@ -41,8 +44,19 @@ Commands:
       --gen-enc-key an RSA encryption key pair), as CCF's keygenerator.sh does.
 
 Options:
-  -h, --help     Show help for a command
+  -h, --help     Show this help (coco <command> --help: that command's)
   --version      Print Coco's version
+`;
+
+const LEDGER_USAGE = `Usage: coco ledger <command> [options]
+
+Commands:
+  verify <dir> [--service-cert PEM] [--json]   verify a ledger directory offline
+  show <dir> [--tables REGEX] [--seqno N] [--json]
+                                               print its transactions and their public writes
+  fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
+                                               download a service's committed chunks into <dir>
+coco ledger <command> --help shows a command's options.
 `;
 
 const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--json]
@@ -59,6 +73,7 @@ const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seq
   --seqno N       Only the transaction with this seqno.
   --json          One JSON object per transaction (JSON Lines); keys and values as {"utf8": ...}
                   when printable, {"hex": ...} otherwise.
+Exit status: 0 if it showed a transaction; 1 if none matched (like grep), e.g. a --seqno past the end.
 `;
 
 const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
@@ -66,18 +81,14 @@ const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert
 Downloads the committed ledger chunks (ledger_<first>-<last>.committed) a node serves at
 /node/ledger-chunk, from the one holding seqno N (default 1) to the last committed one, into <dir>;
 then \`coco ledger verify <dir>\` audits them. The node's interface must enable the operator
-feature LedgerChunkRead (coco sandbox does).
+feature LedgerChunkRead (coco sandbox does). Only closed chunks are served: the chunk being written
+closes at ledger.chunk_size (5 MiB by default), at a snapshot, or when members accept a
+trigger_ledger_chunk proposal (${TRIGGER_LEDGER_CHUNK_PROPOSAL}).
   --url URL        the node (default: workspace/sandbox_common/service_url, else https://127.0.0.1:8000)
   --cacert PEM     the service certificate (default workspace/sandbox_common/service_cert.pem)
   --since N        the first seqno wanted (default 1)
   --workspace DIR  where the sandbox files are (default ./workspace)
 `;
-
-class UsageError extends CocoError {
-  constructor(message: string, readonly usage: string) {
-    super('UsageError', message);
-  }
-}
 
 interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
@@ -100,6 +111,7 @@ function oneDirectory(positionals: string[], usage: string): string {
 
 async function runLedger(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
+  if (asksForHelp(subcommand)) return printUsage(LEDGER_USAGE);
   if (subcommand === 'verify') {
     const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE);
     if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
@@ -135,8 +147,9 @@ async function runLedger(args: string[]): Promise<number> {
       json: values.json === true,
       write: (line) => process.stdout.write(`${line}\n`),
     });
-    if (shown === 0) console.error('coco ledger show: no transaction matched');
-    return 0;
+    if (shown > 0) return 0;
+    console.error('coco ledger show: no transaction matched');
+    return 1;
   }
   if (subcommand === 'fetch') {
     const { values, positionals } = parse(rest, { url: { type: 'string' }, cacert: { type: 'string' }, since: { type: 'string' }, workspace: { type: 'string' } }, LEDGER_FETCH_USAGE);
@@ -144,15 +157,14 @@ async function runLedger(args: string[]): Promise<number> {
     const directory = oneDirectory(positionals, LEDGER_FETCH_USAGE);
     const sinceText = (values.since as string | undefined) ?? '1';
     if (!/^[1-9]\d{0,14}$/.test(sinceText)) throw new UsageError(`--since takes a positive whole number, not "${sinceText}"`, LEDGER_FETCH_USAGE);
-    const { url, caCertPem } = serviceEndpoint(values);
-    const fetched = await ledgerFetch({ url, caCertPem }, directory, Number(sinceText), (line) => console.error(`coco ledger fetch: ${line}`));
-    if (fetched.lastSeqno === undefined) {
-      throw new CocoError('ResourceNotFound', `${url} has no committed ledger chunk from seqno ${sinceText} on (is LedgerChunkRead enabled on its interface?)`);
-    }
+    const endpoint = serviceEndpoint(values);
+    const fetched = await withService(endpoint, () =>
+      ledgerFetch({ url: endpoint.url, caCertPem: endpoint.caCertPem }, directory, Number(sinceText), (line) => console.error(`coco ledger fetch: ${line}`)),
+    );
     console.log(`fetched ${fetched.files.length} chunk(s), from the one holding seqno ${sinceText} to seqno ${fetched.lastSeqno}, into ${directory}; audit them with: coco ledger verify ${directory}`);
     return 0;
   }
-  throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', USAGE);
+  throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', LEDGER_USAGE);
 }
 
 function packageVersion(): string {
@@ -168,7 +180,8 @@ function printUsage(usage: string): number {
 export async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') return printUsage(USAGE);
+    if (command === undefined) throw new UsageError('missing command', USAGE);
+    if (asksForHelp(command) || command === 'help') return printUsage(USAGE);
     if (command === '--version') {
       console.log(`coco ${packageVersion()}`);
       return 0;

@@ -10,6 +10,7 @@ import { isCoseReceipt, verifyCoseReceipt } from '../ledger/cose-receipt.js';
 import { readInputFile } from '../node/read-input.js';
 import { equalBytes, fromHex, toHex } from '../crypto/bytes.js';
 import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
+import { asksForHelp, UsageError } from './usage-error.js';
 
 export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
 
@@ -53,12 +54,13 @@ export function runReceipt(args: string[]): number {
     allowPositionals: true,
     strict: true,
   });
-  if (command !== 'verify' || values.help) {
+  if (values.help || asksForHelp(command)) {
     process.stdout.write(RECEIPT_USAGE);
-    return command === 'verify' || command === '--help' || command === '-h' ? 0 : 2;
+    return 0;
   }
+  if (command !== 'verify') throw new UsageError(command === undefined ? 'missing receipt command' : `unknown receipt command "${command}"`, RECEIPT_USAGE);
   const file = positionals[0];
-  if (file === undefined || values['service-cert'] === undefined) throw new CocoError('UsageError', `coco receipt verify needs a receipt file and --service-cert\n\n${RECEIPT_USAGE}`);
+  if (file === undefined || values['service-cert'] === undefined) throw new UsageError('receipt verify needs a receipt file and --service-cert', RECEIPT_USAGE);
   const claims = expectedClaims(values);
   const bytes = readInputFile(file, 'receipt');
   const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));

@@ -1,9 +1,28 @@
 // Where the CLI's commands reach a service: flags, else the sandbox workspace's files
-// (workspace/sandbox_common: service_url, service_cert.pem, member0's identity).
+// (workspace/sandbox_common: service_url, service_cert.pem, member0's identity). Mistakes in those
+// files are reported with the flag and the file, not with the client SDK's option names.
 
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { equalBytes } from '../crypto/bytes.js';
+import { publicKeyDer } from '../crypto/signing.js';
+import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+
+export interface ServiceEndpoint {
+  url: string;
+  caCertPem: string;
+  /** The file `caCertPem` came from, to name it when the node does not match it. */
+  caCertPath: string;
+  /** The sandbox's `workspace/sandbox_common`, where the default identities are. */
+  common: string;
+}
+
+export interface MemberIdentity {
+  certPem: string;
+  keyPem: string;
+}
 
 export function readPem(path: string, what: string, flag: string): string {
   try {
@@ -13,11 +32,61 @@ export function readPem(path: string, what: string, flag: string): string {
   }
 }
 
+function readCertificate(path: string, what: string, flag: string): string {
+  const pem = readPem(path, what, flag);
+  try {
+    certificateDer(pem);
+  } catch (error) {
+    throw new CocoError('InvalidCertificate', `--${flag} ${path} is not a PEM certificate (${(error as Error).message}); pass the ${what}`);
+  }
+  return pem;
+}
+
 /** The service's URL and certificate from `--url`, `--cacert` and `--workspace`, with the sandbox's as defaults. */
-export function serviceEndpoint(values: Record<string, string | boolean | undefined>): { url: string; caCertPem: string; common: string } {
+export function serviceEndpoint(values: Record<string, string | boolean | undefined>): ServiceEndpoint {
   const common = join(resolve((values.workspace as string | undefined) ?? 'workspace'), 'sandbox_common');
   const urlFile = join(common, 'service_url');
   const url = (values.url as string | undefined) ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : 'https://127.0.0.1:8000');
-  const caCertPem = readPem((values.cacert as string | undefined) ?? join(common, 'service_cert.pem'), 'service certificate', 'cacert');
-  return { url, caCertPem, common };
+  const caCertPath = (values.cacert as string | undefined) ?? join(common, 'service_cert.pem');
+  return { url, caCertPem: readCertificate(caCertPath, 'service certificate', 'cacert'), caCertPath, common };
+}
+
+/**
+ * The member identity from `--cert` and `--key` (default: the sandbox's member0), checked to be a
+ * pair here: the SDK would refuse a mismatch only when signing, in its own options' names.
+ */
+export function memberIdentity(values: Record<string, string | boolean | undefined>, common: string): MemberIdentity {
+  const certPath = (values.cert as string | undefined) ?? join(common, 'member0_cert.pem');
+  const keyPath = (values.key as string | undefined) ?? join(common, 'member0_privk.pem');
+  const certPem = readCertificate(certPath, 'member certificate', 'cert');
+  const keyPem = readPem(keyPath, 'member private key', 'key');
+  try {
+    createPrivateKey(keyPem);
+  } catch {
+    throw new CocoError('InvalidKey', `--key ${keyPath} is not a PEM private key; pass the member's private key (NAME_privk.pem)`);
+  }
+  if (!equalBytes(publicKeyDer(keyPem), publicKeyDer(certPem))) {
+    throw new CocoError('InvalidKey', `--key ${keyPath} is not the private key of --cert ${certPath}; pass the key made with that certificate (NAME_privk.pem for NAME_cert.pem)`);
+  }
+  return { certPem, keyPem };
+}
+
+/**
+ * Runs `use` against the service and restates a refused service certificate in the CLI's terms.
+ * The SDK's advice for it names its `caCertPem` option; a CLI user set `--cacert` (or its default).
+ */
+export async function withService<T>(endpoint: ServiceEndpoint, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'TlsError' && /\bcaCertPem\b/.test(error.message)) {
+      const reason = (error.cause as { code?: unknown } | undefined)?.code;
+      throw new CocoError(
+        'TlsError',
+        `the node at ${endpoint.url} is not endorsed by --cacert ${endpoint.caCertPath}${typeof reason === 'string' ? ` (${reason})` : ''}; pass that service's certificate (service_cert.pem, in workspace/sandbox_common for a sandbox)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -1,6 +1,6 @@
 // Reads a CCF application bundle from disk in either form CCF users have: a built `bundle.json`
 // (`{metadata, modules}`, the `set_js_app` argument), or a directory with `app.json` and the
-// modules under `src/` (names relative to `src/`, as CCF's tooling builds them).
+// built JavaScript modules under `src/` (names relative to `src/`, as CCF's tooling builds them).
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -29,12 +29,36 @@ function modulesUnder(root: string, dir = root): { name: string; module: string 
   return modules;
 }
 
+/**
+ * Reads the bundle at `path` and checks that every endpoint's `js_module` is one of its modules,
+ * so that an app not built yet (TypeScript under src/) fails here rather than in a proposal.
+ */
 export function loadAppBundle(path: string): AppBundle {
+  const bundle = readAppBundle(path);
+  const names = new Set(bundle.modules.map((module) => module?.name));
+  const missing = new Set<string>();
+  for (const methods of Object.values(bundle.metadata.endpoints)) {
+    for (const info of Object.values(methods ?? {})) {
+      const module = (info as { js_module?: unknown } | null)?.js_module;
+      if (typeof module === 'string' && !names.has(module)) missing.add(module);
+    }
+  }
+  if (missing.size > 0) {
+    const has = names.size === 0 ? 'no JavaScript module' : `only ${[...names].join(', ')}`;
+    throw new CocoError(
+      'InvalidBundle',
+      `${path}: the endpoints run ${[...missing].join(', ')}, but the bundle has ${has}; build the app first and deploy the built bundle.json (e.g. samples/logging/dist/bundle.json, which node samples/logging/build.mjs writes) or a directory whose src/ holds the built .js modules`,
+    );
+  }
+  return bundle;
+}
+
+function readAppBundle(path: string): AppBundle {
   if (!existsSync(path)) throw new CocoError('InvalidBundle', `no application bundle at ${path}`);
   const file = statSync(path).isDirectory() ? join(path, 'bundle.json') : path;
   if (existsSync(file) && !statSync(file).isDirectory()) {
     const bundle = readJson(file, 'bundle') as AppBundle;
-    if (typeof bundle?.metadata?.endpoints !== 'object' || !Array.isArray(bundle.modules)) {
+    if (typeof bundle?.metadata?.endpoints !== 'object' || bundle.metadata.endpoints === null || !Array.isArray(bundle.modules)) {
       throw new CocoError('InvalidBundle', `${file} is not a bundle: expected {"metadata": {"endpoints": ...}, "modules": [...]}`);
     }
     return bundle;
@@ -44,5 +68,9 @@ export function loadAppBundle(path: string): AppBundle {
   if (!existsSync(appJson) || !existsSync(src)) {
     throw new CocoError('InvalidBundle', `${path} has neither bundle.json nor app.json with a src/ directory`);
   }
-  return { metadata: readJson(appJson, 'app metadata') as AppBundle['metadata'], modules: modulesUnder(src) };
+  const metadata = readJson(appJson, 'app metadata') as AppBundle['metadata'];
+  if (typeof metadata?.endpoints !== 'object' || metadata.endpoints === null) {
+    throw new CocoError('InvalidBundle', `${appJson} is not app metadata: expected {"endpoints": ...}`);
+  }
+  return { metadata, modules: modulesUnder(src) };
 }

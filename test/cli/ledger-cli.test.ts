@@ -128,6 +128,16 @@ test('coco ledger show stops quietly when its reader closes the pipe early', asy
   assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
 
+test('coco ledger show exits 1 when no transaction matched, like grep', () => {
+  for (const args of [['--seqno', '9999'], ['--tables', '^public:no-such-map$']]) {
+    const result = runCoco(['ledger', 'show', join(ccfLedgersDir, 'genesis-14'), ...args]);
+    assert.equal(result.status, 1, args.join(' '));
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, 'coco ledger show: no transaction matched\n');
+  }
+  assert.match(runCoco(['ledger', 'show', '--help']).stdout, /1 if none matched/);
+});
+
 test('coco ledger show rejects bad options clearly', () => {
   assert.match(runCoco(['ledger', 'show', '.', '--seqno', 'abc']).stderr, /--seqno takes a positive whole number/);
   assert.match(runCoco(['ledger', 'show', '.', '--tables', '(']).stderr, /--tables is not a valid regular expression/);

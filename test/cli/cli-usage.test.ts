@@ -1,0 +1,69 @@
+// How `coco` answers for help and for a wrong command line: help on stdout with exit 0, a usage
+// error on stderr with exit 2, for the command and every subcommand, as the README promises.
+
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { runCoco } from '../support/run-cli.js';
+
+const HELP_REQUESTS: string[][] = [
+  ['--help'],
+  ['-h'],
+  ['help'],
+  ['ledger', '--help'],
+  ['ledger', '-h'],
+  ['ledger', 'verify', '--help'],
+  ['ledger', 'show', '--help'],
+  ['ledger', 'fetch', '--help'],
+  ['gov', '--help'],
+  ['gov', 'propose', '--help'],
+  ['gov', 'vote', '--help'],
+  ['gov', 'withdraw', '--help'],
+  ['gov', 'ack', '--help'],
+  ['gov', 'status', '--help'],
+  ['app', '--help'],
+  ['app', 'deploy', '--help'],
+  ['receipt', '--help'],
+  ['receipt', 'verify', '--help'],
+  ['keygen', '--help'],
+  ['sandbox', '--help'],
+  ['node', '--help'],
+];
+
+test('every command and subcommand answers --help with its usage on stdout and exit 0', () => {
+  for (const args of HELP_REQUESTS) {
+    const result = runCoco(args);
+    assert.equal(result.status, 0, `coco ${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stdout, /^Usage: coco /, `coco ${args.join(' ')}`);
+    assert.equal(result.stderr, '', `coco ${args.join(' ')}`);
+  }
+});
+
+test('a missing or unknown command is a usage error: the message and usage on stderr, exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [[], /^coco: missing command\n\nUsage: coco <command>/],
+    [['frobnicate'], /^coco: unknown command "frobnicate"\n\nUsage: coco <command>/],
+    [['ledger'], /^coco: missing ledger command\n\nUsage: coco ledger <command>/],
+    [['gov'], /^coco: missing gov command\n\nUsage: coco gov <command>/],
+    [['gov', 'frobnicate'], /^coco: unknown gov command "frobnicate"\n\nUsage: coco gov <command>/],
+    [['app'], /^coco: missing app command\n\nUsage: coco app deploy/],
+    [['app', 'frobnicate'], /^coco: unknown app command "frobnicate"\n\nUsage: coco app deploy/],
+    [['receipt'], /^coco: missing receipt command\n\nUsage: coco receipt verify/],
+  ];
+  for (const [args, message] of cases) {
+    const result = runCoco(args);
+    assert.equal(result.status, 2, `coco ${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stdout, '', `coco ${args.join(' ')}`);
+    assert.match(result.stderr, message);
+  }
+});
+
+test('the top-level usage leaves the sandbox options to coco sandbox --help, which lists them all', () => {
+  const usage = runCoco(['--help']).stdout;
+  assert.match(usage, /^ {2}sandbox \[options\]$/m);
+  assert.match(usage, /coco sandbox --help/);
+  assert.doesNotMatch(usage, /sandbox \[--/, 'no partial list of the options');
+  const sandboxUsage = runCoco(['sandbox', '--help']).stdout;
+  for (const option of ['--nodes', '--port', '--workspace', '--members', '--users', '--app', '--constitution', '--snapshot-tx-interval', '--max-http-body-size']) {
+    assert.match(sandboxUsage, new RegExp(`^ +${option} `, 'm'), option);
+  }
+});

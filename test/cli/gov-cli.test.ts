@@ -1,0 +1,105 @@
+// `coco gov`, `coco app deploy` and `coco ledger fetch` as a member or auditor runs them: mistakes
+// in the command line or its files are one line naming the flag and the file (checked before any
+// connection), and against a fresh sandbox the README's audit steps work as written.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import test, { after, before } from 'node:test';
+import { repoRoot } from '../support/paths.js';
+import { runCoco, type CliResult } from '../support/run-cli.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'coco-gov-cli-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function assertOneLine(result: CliResult, status: number, message: RegExp): void {
+  assert.equal(result.status, status, result.stderr);
+  assert.equal(result.stdout, '');
+  assert.match(result.stderr, message);
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('gov propose and gov vote --ballot name an unreadable file in one line', () => {
+  const missing = join(scratch, 'no-such-proposal.json');
+  assertOneLine(runCoco(['gov', 'propose', missing]), 1, /^coco: cannot read proposal .*no-such-proposal\.json: no such file \[FileUnreadable\]\n$/);
+  assertOneLine(runCoco(['gov', 'propose', scratch]), 1, /^coco: cannot read proposal .*EISDIR.* \[FileUnreadable\]\n$/);
+  assertOneLine(runCoco(['gov', 'vote', 'a'.repeat(64), '--ballot', join(scratch, 'no-such-ballot.js')]), 1, /^coco: cannot read ballot .*no-such-ballot\.js: no such file \[FileUnreadable\]\n$/);
+});
+
+test('gov vote without a proposal ID says that the ID is missing', () => {
+  const result = runCoco(['gov', 'vote', '--accept']);
+  assertOneLine(result, 2, /^coco: gov vote needs the ID of the proposal to vote on \(coco gov vote ID --accept\|--reject\|--ballot FILE\)\n/);
+  assertOneLine(runCoco(['gov', 'vote', 'a'.repeat(64)]), 2, /^coco: gov vote needs exactly one of --accept, --reject, --ballot FILE/);
+});
+
+test('gov names --cert, --key and --cacert and their files when they are not what they must be', () => {
+  const common = join(scratch, 'workspace', 'sandbox_common');
+  for (const name of ['member0', 'user0']) assert.equal(runCoco(['keygen', '--name', name, '--dir', common]).status, 0);
+  copyFileSync(join(common, 'member0_cert.pem'), join(common, 'service_cert.pem'));
+  const workspace = ['--workspace', dirname(common)];
+  const userKey = join(common, 'user0_privk.pem');
+  const mismatched = runCoco(['gov', 'status', ...workspace, '--key', userKey]);
+  assertOneLine(mismatched, 1, new RegExp(`^coco: --key ${userKey} is not the private key of --cert ${join(common, 'member0_cert.pem')}; .* \\[InvalidKey\\]\\n$`));
+  assert.doesNotMatch(mismatched.stderr, /Pem\b/, 'no SDK option names');
+  assertOneLine(runCoco(['gov', 'status', ...workspace, '--key', join(common, 'user0_cert.pem')]), 1, /^coco: --key \S+user0_cert\.pem is not a PEM private key/);
+  assertOneLine(runCoco(['gov', 'status', ...workspace, '--cacert', userKey]), 1, /^coco: --cacert \S+user0_privk\.pem is not a PEM certificate/);
+});
+
+test('app deploy of an app not built yet fails before proposing, naming the module and the built bundle', () => {
+  const result = runCoco(['app', 'deploy', join(repoRoot, 'samples', 'logging'), '--workspace', join(scratch, 'no-workspace')]);
+  assertOneLine(result, 1, /the endpoints run log\.js, jwt\.js, but the bundle has no JavaScript module; build the app first/);
+  assert.match(result.stderr, /samples\/logging\/dist\/bundle\.json/);
+});
+
+let sandbox: SandboxProcess;
+before(async () => {
+  sandbox = await startSandbox();
+});
+after(() => sandbox?.stop());
+
+test('ledger fetch from a fresh sandbox explains that no chunk is closed yet, and leaves no directory behind', () => {
+  const target = join(scratch, 'fresh-audit');
+  const result = runCoco(['ledger', 'fetch', target, '--workspace', sandbox.workspace]);
+  assertOneLine(result, 1, /has no committed ledger chunk from seqno 1 on: the chunk holding seqno 1 is still being written/);
+  assert.match(result.stderr, /trigger_ledger_chunk proposal: write \{"actions":\[\{"name":"trigger_ledger_chunk","args":\{\}\}\]\} to FILE/);
+  assert.equal(existsSync(target), false);
+  assertOneLine(runCoco(['ledger', 'fetch', target, '--workspace', sandbox.workspace, '--since', '99999999']), 1, /from seqno 99999999 on: the service has committed only up to seqno \d+/);
+});
+
+test('a --cacert that does not endorse the node is named with its file, not as the SDK option', () => {
+  const userCert = sandbox.file('user0_cert.pem');
+  for (const args of [['gov', 'status'], ['ledger', 'fetch', join(scratch, 'wrong-ca')]]) {
+    const result = runCoco([...args, '--workspace', sandbox.workspace, '--cacert', userCert]);
+    assertOneLine(result, 1, new RegExp(`^coco: the node at ${sandbox.url} is not endorsed by --cacert ${userCert} \\(\\w+\\); .* \\[TlsError\\]\\n$`));
+    assert.doesNotMatch(result.stderr, /caCertPem/);
+  }
+});
+
+/** The README's sh block that mentions `marker`, one command a line. */
+function readmeCommands(marker: string): string[] {
+  const blocks = [...readFileSync(join(repoRoot, 'README.md'), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  const block = blocks.find((text) => text.includes(marker));
+  assert.ok(block, `the README has a sh block with ${marker}`);
+  return block.trim().split('\n');
+}
+
+test("the README's audit of a fresh sandbox works as written: trigger_ledger_chunk, then fetch and verify", () => {
+  const coco = `"${process.execPath}" "${join(repoRoot, 'bin', 'coco.js')}"`;
+  const root = dirname(sandbox.workspace);
+  let proposalId = 'PROPOSAL_ID';
+  for (const line of readmeCommands('trigger_ledger_chunk.json')) {
+    const command = line.replaceAll('npx coco', coco).replaceAll('PROPOSAL_ID', proposalId);
+    const result = spawnSync('sh', ['-c', command], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 0, `${line}\n${result.stdout}${result.stderr}`);
+    if (line.includes('gov propose')) {
+      proposalId = (JSON.parse(result.stdout) as { proposalId: string }).proposalId;
+      assert.match(result.stderr, /^waiting for \d+\.\d+ to be committed\.{3,} committed\n$/, 'progress reads as one sentence');
+    }
+    if (line.includes('gov vote')) assert.equal((JSON.parse(result.stdout) as { proposalState: string }).proposalState, 'Accepted');
+  }
+  const fetched = readdirSync(join(root, 'audit'));
+  assert.ok(fetched.length >= 1 && fetched.every((name) => /^ledger_\d+-\d+\.committed$/.test(name)), fetched.join(', '));
+});

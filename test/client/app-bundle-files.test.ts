@@ -1,0 +1,55 @@
+// loadAppBundle reads both forms of a bundle, and refuses one whose endpoints run a module it does
+// not have (an app not built yet) before anything is proposed.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { after } from 'node:test';
+import { loadAppBundle } from '../../src/client/app-bundle-files.js';
+import { CocoError } from '../../src/errors.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'coco-app-bundle-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const endpoint = (module: string) => ({ js_module: module, js_function: 'handle', forwarding_required: 'sometimes', authn_policies: [], mode: 'readonly' });
+const metadata = { endpoints: { '/a': { get: endpoint('app/a.js') }, '/b': { get: endpoint('b.js'), post: endpoint('b.js') } } };
+
+function appDirectory(name: string, files: Record<string, string>): string {
+  const dir = join(scratch, name);
+  for (const [path, text] of Object.entries({ 'app.json': JSON.stringify(metadata), ...files })) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+function refusal(path: string): CocoError {
+  try {
+    loadAppBundle(path);
+  } catch (error) {
+    assert.ok(error instanceof CocoError);
+    return error;
+  }
+  assert.fail(`${path} loaded`);
+}
+
+test('a directory with app.json and built modules under src/ loads with module names relative to src/', () => {
+  const bundle = loadAppBundle(appDirectory('built', { 'src/app/a.js': 'export function handle() {}', 'src/b.js': 'export function handle() {}' }));
+  assert.deepEqual(bundle.modules.map((module) => module.name), ['app/a.js', 'b.js']);
+  assert.deepEqual(bundle.metadata, metadata);
+});
+
+test('a directory whose src/ holds TypeScript not built yet is refused, naming the missing modules', () => {
+  const error = refusal(appDirectory('unbuilt', { 'src/app/a.ts': 'export function handle() {}', 'src/b.ts': 'export function handle() {}' }));
+  assert.equal(error.code, 'InvalidBundle');
+  assert.match(error.message, /the endpoints run app\/a\.js, b\.js, but the bundle has no JavaScript module; build the app first/);
+});
+
+test('a bundle.json whose endpoint runs a module it lacks is refused, naming the modules it has', () => {
+  const file = join(scratch, 'bundle.json');
+  writeFileSync(file, JSON.stringify({ metadata, modules: [{ name: 'b.js', module: 'export function handle() {}' }] }));
+  const error = refusal(file);
+  assert.equal(error.code, 'InvalidBundle');
+  assert.match(error.message, /the endpoints run app\/a\.js, but the bundle has only b\.js;/);
+});
