@@ -37,6 +37,7 @@ Connection options (defaults: the sandbox in ./workspace):
 export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection options]
 
 Proposes set_js_app with the bundle, votes for it as the member and waits until it is Committed.
+Exits 1 when the proposal is not Accepted by that vote (other members must vote: its ID is printed).
 DIR holds bundle.json, or app.json with the built JavaScript modules under src/: build a TypeScript
 app first. Every endpoint's js_module must be one of the bundle's modules. Connection options as
 for coco gov.
@@ -163,9 +164,10 @@ export async function runApp(args: string[]): Promise<number> {
     if (proposal.proposalState === 'Open') proposal = await connection.governance.submitBallot(proposal.proposalId, ACCEPT_BALLOT);
     await committed(connection);
     print(proposal);
-    if (proposal.proposalState !== 'Accepted') {
-      process.stderr.write(`the proposal is ${proposal.proposalState}: other members must vote for ${proposal.proposalId}\n`);
-    }
-    return 0;
+    if (proposal.proposalState === 'Accepted') return 0;
+    // Not deployed (yet): a script going on to use the app must not take this for success.
+    const next = proposal.proposalState === 'Open' ? `other members must vote for ${proposal.proposalId}` : 'the app was not deployed';
+    process.stderr.write(`coco app deploy: the proposal is ${proposal.proposalState}: ${next}\n`);
+    return 1;
   });
 }

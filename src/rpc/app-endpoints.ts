@@ -57,9 +57,12 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
     if (error.code === 'JsExecutionTimeout') throw new RpcError(500, 'InternalError', 'Operation took too long to complete.');
     if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
     if (error.code.startsWith('Js')) {
-      const details = error instanceof JsExceptionError && error.jsStack ? `${error.message}\n${error.jsStack}` : error.message;
-      if (settings.logExceptionDetails) host.log('error', `JS exception: ${details}`);
-      throw new RpcError(500, 'InternalError', settings.returnExceptionDetails ? `Exception thrown while executing: ${details}` : 'Exception thrown while executing.');
+      const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : error.message;
+      const trace = error instanceof JsExceptionError ? error.jsStack : undefined;
+      if (settings.logExceptionDetails) host.log('error', `JS exception: ${error.message}${trace === undefined ? '' : `\n${trace}`}`);
+      // As in CCF: the message stays the same; the reason and trace go in details, when governance asks.
+      const details = settings.returnExceptionDetails ? [{ code: 'JSException', message: reason, ...(trace === undefined ? {} : { trace }) }] : [];
+      throw new RpcError(500, 'InternalError', 'Exception thrown while executing.', {}, details);
     }
   }
   throw error;

@@ -12,7 +12,7 @@ import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import type { JwtKeyMetadata } from '../governance/gov-effects.js';
 import { authenticateMemberCose, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import type { Transaction } from '../kv/transaction.js';
-import { AuthenticationError } from './rpc-error.js';
+import { AuthenticationError, COSE_CHALLENGE } from './rpc-error.js';
 import type { ClientCertificate, RpcRequest } from './rpc-server.js';
 
 export type AuthnPolicy = string | { all_of: string[] };
@@ -157,7 +157,7 @@ function issuerMeetsConstraint(iss: string, tid: string | undefined, constraint:
 
 /** The body of a request for a COSE policy: CCF looks at the Content-Type before the body. */
 function coseBody(ctx: AuthnContext): Uint8Array {
-  if (ctx.request.headers['content-type'] !== 'application/cose') reject('this endpoint needs a COSE Sign1 body (Content-Type: application/cose)');
+  if (ctx.request.headers['content-type'] !== 'application/cose') reject('this endpoint needs a COSE Sign1 body (Content-Type: application/cose)', COSE_CHALLENGE);
   return ctx.request.body;
 }
 
@@ -167,15 +167,15 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   try {
     message = decodeCoseSign1(body);
   } catch (error) {
-    reject(`the body is not COSE Sign1: ${(error as Error).message}`);
+    reject(`the body is not COSE Sign1: ${(error as Error).message}`, COSE_CHALLENGE);
   }
   const kid = message.protectedHeader.get(4);
-  if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID');
+  if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID', COSE_CHALLENGE);
   const id = fromUtf8(kid);
   const cert = ctx.tx.map(Tables.usersCerts).get(utf8(id));
-  if (cert === undefined) reject(`${id} is not a registered user`);
+  if (cert === undefined) reject(`${id} is not a registered user`, COSE_CHALLENGE);
   const pem = fromUtf8(cert);
-  if (!verifyCoseSign1(message, pem)) reject(`the COSE signature does not verify with user ${id}'s certificate`);
+  if (!verifyCoseSign1(message, pem)) reject(`the COSE signature does not verify with user ${id}'s certificate`, COSE_CHALLENGE);
   return { policy: 'user_cose_sign1', id, data: callerData(ctx.tx, 'user', id), cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
 }
 
@@ -188,7 +188,7 @@ export function memberCoseSigner(check: () => MemberCoseIdentity): MemberCoseIde
     return check();
   } catch (error) {
     if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
-    throw new AuthenticationError(error.message, undefined, [{ auth_policy: 'member_cose_sign1', code: error.code, message: error.message }]);
+    throw new AuthenticationError(error.message, COSE_CHALLENGE, [{ auth_policy: 'member_cose_sign1', code: error.code, message: error.message }]);
   }
 }
 

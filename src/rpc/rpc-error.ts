@@ -2,12 +2,15 @@
 
 import { CocoError } from '../errors.js';
 
-/** One entry of an error's `details` (OData style): why one authentication policy refused the request. */
-export interface AuthErrorDetail {
-  auth_policy: string;
+/** One entry of an error's `details` (OData style): why one authentication policy refused the request, or a JS exception. */
+export interface ErrorDetail {
   code: string;
   message: string;
+  auth_policy?: string;
+  trace?: string;
 }
+
+export type AuthErrorDetail = ErrorDetail & { auth_policy: string };
 
 export class RpcError extends CocoError {
   constructor(
@@ -15,7 +18,7 @@ export class RpcError extends CocoError {
     code: string,
     message: string,
     readonly headers: Record<string, string> = {},
-    readonly details: readonly AuthErrorDetail[] = [],
+    readonly details: readonly ErrorDetail[] = [],
   ) {
     super(code, message);
   }
@@ -35,7 +38,7 @@ export class AuthenticationError extends CocoError {
   }
 }
 
-export function errorBody(code: string, message: string, details: readonly AuthErrorDetail[] = []): string {
+export function errorBody(code: string, message: string, details: readonly ErrorDetail[] = []): string {
   return JSON.stringify({ error: details.length === 0 ? { code, message } : { code, message, details } });
 }
 
@@ -70,16 +73,22 @@ const STATUS_OF_CODE: Record<string, number> = {
   TransactionNotCached: 202,
 };
 
-/** Headers CCF adds to some errors: how to authenticate, after a 401; when to ask again, after a 202. */
+/** How to authenticate with a COSE Sign1 body, said after a COSE policy refused a request. */
+export const COSE_CHALLENGE = 'COSE-SIGN1 realm="Signed request access"';
+
+/**
+ * Headers CCF adds to some errors: how to authenticate, after a governance COSE check failed (an
+ * endpoint policy's refusal says its own challenge, or none for certificates); when to ask again, after a 202.
+ */
 const HEADERS_OF_CODE: Record<string, Record<string, string>> = {
-  InvalidAuthenticationInfo: { 'www-authenticate': 'COSE-SIGN1 realm="Signed request access"' },
+  InvalidAuthenticationInfo: { 'www-authenticate': COSE_CHALLENGE },
   TransactionNotCached: { 'retry-after': '1' },
 };
 
 export function asRpcError(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
   if (error instanceof AuthenticationError) {
-    return new RpcError(401, error.code, error.message, error.challenge === undefined ? HEADERS_OF_CODE[error.code] : { 'www-authenticate': error.challenge }, error.details);
+    return new RpcError(401, error.code, error.message, error.challenge === undefined ? undefined : { 'www-authenticate': error.challenge }, error.details);
   }
   if (error instanceof CocoError) {
     const status = STATUS_OF_CODE[error.code];

@@ -265,11 +265,11 @@ export class RpcServer {
     }
     const status = result.status ?? 200;
     this.count(request, status);
-    // As in CCF, only a request that ran as a transaction and succeeded names one: an error or a
-    // redirect has no TxID. The TxID the state reflects now, when the request was answered, not
-    // when the answer is written.
-    const txId = result.txId === undefined ? this.options.currentTxId?.() : result.txId;
-    const answer = { ...result, txId: status >= 200 && status < 300 ? txId : undefined };
+    // As in CCF, an answer names the transaction its handler applied, whatever its status (an app
+    // may keep its writes with an error status), and a success that names none names the state it
+    // read, as it is now, when the request was answered; other errors and redirects name none.
+    const success = status >= 200 && status < 300;
+    const answer = { ...result, txId: result.txId !== undefined ? result.txId : success ? this.options.currentTxId?.() : undefined };
     this.writes.queue(() => send(response, answer));
     this.options.afterRequest?.();
   }

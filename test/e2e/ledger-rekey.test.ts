@@ -28,6 +28,8 @@ import { ENCRYPTED_LEDGER_SECRETS_MAP } from '../../src/node/ledger-rekey.js';
 import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
+import { repoRoot } from '../support/paths.js';
+import { runCoco } from '../support/run-cli.js';
 import { writeIdentity } from '../../src/cli/keygen.js';
 
 const WAIT_MS = 30_000;
@@ -153,6 +155,10 @@ test('members rotate the ledger secret: every node, a later joiner and a restart
   await newcomer.ack((await newcomer.updateStateDigest()).stateDigest);
   await until('the newcomer\'s share', WAIT_MS, async () => ((await shareOf(newcomer.memberId!)).status === 200 ? true : undefined));
   assert.equal((await shareOf(members[1]!.memberId!)).status, 404, 'the removed member holds no share any more');
+  // Two Active members now: one member's `coco app deploy` leaves its proposal Open, which is no success.
+  const deploy = runCoco(['app', 'deploy', join(repoRoot, 'samples', 'logging', 'dist', 'bundle.json'), '--workspace', sandbox.workspace]);
+  assert.equal(deploy.status, 1, deploy.stderr);
+  assert.match(deploy.stderr, /the proposal is Open: other members must vote for [0-9a-f]{64}/);
 
   // A backup killed with SIGKILL restarts from its ledger with its sealed secrets and reads on.
   const backupDir = join(sandbox.workspace, 'sandbox_1');

@@ -360,7 +360,7 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') } } },
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') } } },
     modules: [{ name: 'bad.js', module: [
       'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
       'export function loops() { for (;;) {} }',
@@ -368,6 +368,7 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
       'export function echoes(request) { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf(request.body.text())); return { headers: { "x-echo": request.body.text() } }; }',
       'export function reads() { return { body: ccf.kv["records"].has(ccf.strToBuf("echo")) ? "written" : "absent" }; }',
       'export function discards() { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf("discarded")); ccf.rpc.setApplyWrites(false); return { body: "not applied" }; }',
+      'export function keeps() { ccf.kv["records"].set(ccf.strToBuf("kept"), ccf.strToBuf("yes")); ccf.rpc.setApplyWrites(true); return { statusCode: 409, body: "kept anyway" }; }',
     ].join('\n') }],
   }));
   const deployed = runCoco(['app', 'deploy', join(scratch, 'bad-app.json'), '--workspace', sandbox.workspace]);
@@ -382,6 +383,11 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   assert.equal(discarded.text(), 'not applied');
   assert.equal(discarded.headers['x-ms-ccf-transaction-id'], undefined);
   assert.equal((await user.request('GET', '/app/echo')).text(), 'absent');
+  // An error status whose writes the handler kept names their transaction, as in CCF: the caller can follow it.
+  const kept = await user.request('POST', '/app/keep', { allowError: true });
+  assert.equal(kept.status, 409);
+  assert.ok(kept.txId !== undefined, 'the kept write names its TxID');
+  await waitForCommit(user, kept.txId, { timeoutMs: 10_000 });
   const fine = await user.request('POST', '/app/echo', { body: 'fine' });
   assert.equal(fine.headers['x-echo'], 'fine');
   assert.match(fine.headers['x-ms-ccf-transaction-id'] as string, /^\d+\.\d+$/);
@@ -399,7 +405,13 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   assert.equal(JSON.parse(gov(['vote', proposed.proposalId, '--accept']).stdout).proposalState, 'Accepted');
   const detailed = await user.request('POST', '/app/throw', { allowError: true });
   assert.equal(detailed.status, 500);
-  assert.match(detailed.text(), /boom/);
+  // CCF's shape: the same message, the reason and the JS stack in details.
+  const { error } = detailed.json<{ error: { code: string; message: string; details: { code: string; message: string; trace?: string }[] } }>();
+  assert.equal(error.message, 'Exception thrown while executing.');
+  assert.equal(error.details.length, 1);
+  assert.equal(error.details[0]!.code, 'JSException');
+  assert.equal(error.details[0]!.message, 'Error: boom');
+  assert.match(error.details[0]!.trace ?? '', /at throws \(\/?bad\.js:\d+/);
   const looped = await user.request('POST', '/app/loop', { allowError: true, timeoutMs: 30_000 });
   assert.equal(looped.status, 500);
   assert.match(looped.text(), /Operation took too long to complete/);

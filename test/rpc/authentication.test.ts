@@ -96,6 +96,17 @@ test('user_cert and member_cert give CCF callers with their data; others are ref
   assert.throws(() => authn(request({ cert: stranger }), ['member_cert']), rejected(/registered member/));
   assert.throws(() => authn(request(), ['user_cert']), rejected(/needs a TLS client certificate/));
   assert.deepEqual(authn(request({ cert: stranger }), ['any_cert']), { policy: 'any_cert', cert: stranger.certPem });
+  // A certificate policy's 401 offers no other way in: no WWW-Authenticate challenge (COSE's is for COSE policies).
+  for (const cert of [undefined, stranger]) {
+    try {
+      authn(request(cert === undefined ? {} : { cert }), ['user_cert']);
+      assert.fail('refused');
+    } catch (error) {
+      const answer = asRpcError(error);
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers?.['www-authenticate'], undefined);
+    }
+  }
 });
 
 test('user_cert and any_cert refuse a certificate outside its validity period with CCF\'s reasons; member_cert, as in CCF, does not check', () => {

@@ -44,6 +44,7 @@ before(async () => {
     return { body: `recorded ${text}` };
   });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
+  server.add('node', 'POST', '/kept-despite-error', () => ({ status: 400, body: { error: { code: 'Custom', message: 'kept' } }, txId: { view: 2, seqno: 9 } }));
   server.add('node', 'POST', '/script-failed', () => {
     throw new CocoError('InternalError', 'Failed to apply(): ReferenceError: x is not defined');
   });
@@ -110,6 +111,10 @@ test('as in CCF, an error or a redirect names no TxID; the error code is also in
     assert.equal(answer.headers['x-ms-ccf-transaction-id'], undefined, path);
     assert.equal(answer.headers['x-ms-error-code'], answer.json<{ error: { code: string } }>().error.code, path);
   }
+  // An error answer whose handler applied its writes (setApplyWrites(true)) names that transaction.
+  const kept = await client.request('POST', '/node/kept-despite-error', { allowError: true });
+  assert.equal(kept.status, 400);
+  assert.equal(kept.headers['x-ms-ccf-transaction-id'], '2.9');
   const wrongMethod = await client.request('DELETE', '/node/echo/1', { allowError: true });
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers['x-ms-ccf-transaction-id'], undefined);
