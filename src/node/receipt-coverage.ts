@@ -69,7 +69,7 @@ export class CoverageFromLedger {
   get(txId: TxId, signatureSeqno: number | undefined): Coverage {
     const coverage = this.cache.get(txId.seqno, () => this.read(txId, signatureSeqno));
     if (coverage !== undefined) return coverage;
-    throw new CocoError('TransactionNotCached', `the receipt of ${formatTxId(txId)} is being read back from the ledger; ask again shortly`);
+    throw new CocoError('TransactionNotCached', `${formatTxId(txId)} and the signature over it are being read back from the ledger; ask again shortly`);
   }
 
   /** The Merkle leaf of `seqno`, from a coverage read back, if one is cached. */
@@ -90,7 +90,7 @@ export class CoverageFromLedger {
       }
       at += entries.length;
     }
-    throw new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger for its receipt`);
+    throw new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger`);
   }
 
   private async read(txId: TxId, knownSignatureSeqno: number | undefined): Promise<ReadCoverage> {
