@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
+import { RetirementCheck } from './retirement-check.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
@@ -528,6 +529,8 @@ export async function startNodeService(configured: NodeConfig, version: string):
     const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
     jwtRefresh.start();
     started.push(() => jwtRefresh.stop());
+    const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line));
+    started.push(() => retirement.stop());
     const { servers, urls } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
       const server = new RpcServer({

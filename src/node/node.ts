@@ -166,6 +166,8 @@ export class Node {
   /** The configurations changed: a retirement may have committed, to be recorded by the primary. */
   private retirementsToRecord = false;
   private stopped = false;
+  /** Set once the service said this node's retirement committed (see retire). */
+  private retired = false;
   private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
   /** Per seqno from `firstSeqno` on: what a receipt for it reveals besides the commit evidence. */
@@ -302,6 +304,22 @@ export class Node {
 
   get isPrimary(): boolean {
     return this.roleNow.role === 'Leader';
+  }
+
+  /**
+   * CCF's `stop_notice`: this node's retirement committed, so it takes no further part and its
+   * operator can stop it. A retired node whose last configurations still held it when the primary
+   * stopped replicating to it learns this from the service (retire), not from its own log.
+   */
+  get stopNotice(): boolean {
+    return this.retired;
+  }
+
+  /** The service recorded this node's retirement as committed: it stops campaigning and talking to the others. */
+  retire(): void {
+    if (this.retired || this.isPrimary) return;
+    this.retired = true;
+    this.options.transport.setPeers(new Map());
   }
 
   /** Writes the genesis transaction and signs it at once, as CCF does. */
@@ -605,7 +623,7 @@ export class Node {
    * requests can run back to back before the event loop reaches its timers.
    */
   keepTime(): void {
-    if (this.stopped || this.failure !== undefined) return;
+    if (this.stopped || this.retired || this.failure !== undefined) return;
     const { tickMs, heartbeatTicks } = this.options.consensus;
     const elapsed = Math.floor((this.options.nowMs() - this.lastTickAtMs) / tickMs);
     if (elapsed < 1) return;

@@ -165,7 +165,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   }));
 
   server.add('node', 'GET', '/state', () => ({
-    body: nodeStateView(node.nodeId, 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno),
+    body: nodeStateView(node.nodeId, 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno, node.stopNotice),
   }));
   server.add('node', 'GET', '/version', () => ({ body: versionView(options.version) }));
   server.add('node', 'GET', '/network', () => {
@@ -354,9 +354,10 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     server.add('node', method, '/ledger-chunk', requiring('LedgerChunkRead', findChunk));
     server.add('node', method, '/ledger-chunk/{chunk_name}', requiring('LedgerChunkRead', getChunk));
   }
-  const ready = () => (readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
+  const retired = { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'this node is retired from the service: stop it' } } };
+  const ready = () => (node.stopNotice ? retired : readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
   server.add('node', 'GET', '/ready/app', ready);
-  server.add('node', 'GET', '/ready/gov', () => ({ status: 204 }));
+  server.add('node', 'GET', '/ready/gov', () => (node.stopNotice ? retired : { status: 204 }));
   // CCF lists the indexing strategies its application installed; Coco's apps install none.
   server.add('node', 'GET', '/index/strategies', () => ({ body: [] }));
 }
@@ -411,7 +412,7 @@ function consensusDetails(node: Node): Record<string, unknown> {
       nodes: Object.fromEntries(configuration.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])),
     })),
     acks: Object.fromEntries(node.acks.map(({ node: id, seqno, lastReceivedMs }) => [id, { seqno, last_received_ms: lastReceivedMs }])),
-    membership_state: active ? 'Active' : 'Retired',
+    membership_state: active && !node.stopNotice ? 'Active' : 'Retired',
     leadership_state: role.role === 'PreCandidate' ? 'Candidate' : role.role,
     primary_id: role.leaderId ?? null,
     current_view: role.view,

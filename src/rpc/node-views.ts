@@ -6,8 +6,8 @@ import { parseVirtualQuote, type QuoteInfo } from '../attestation/virtual-attest
 /** CCF's node states this node reports: joining (until members trust it) or serving. */
 export type NodeState = 'Pending' | 'PartOfNetwork';
 
-export function nodeStateView(nodeId: string, state: NodeState, lastSignedSeqno: number, startupSeqno: number): Record<string, unknown> {
-  return { node_id: nodeId, state, last_signed_seqno: lastSignedSeqno, startup_seqno: startupSeqno, stop_notice: false };
+export function nodeStateView(nodeId: string, state: NodeState, lastSignedSeqno: number, startupSeqno: number, stopNotice = false): Record<string, unknown> {
+  return { node_id: nodeId, state, last_signed_seqno: lastSignedSeqno, startup_seqno: startupSeqno, stop_notice: stopNotice };
 }
 
 export function versionView(version: string): Record<string, unknown> {

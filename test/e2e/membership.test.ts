@@ -38,6 +38,7 @@ interface NodeRecord {
   node_id: string;
   status: string;
   primary: boolean;
+  rpc_interfaces: Record<string, { published_address: string }>;
 }
 
 test('a node joins an open service once members trust it, a node is retired and removed, and a disallowed joiner is refused', async (t) => {
@@ -109,6 +110,17 @@ test('a node joins an open service once members trust it, a node is retired and 
   const deleted = await client.request('DELETE', `/node/network/nodes/${retiring.node_id}`);
   assert.deepEqual([deleted.status, deleted.json()], [200, true], 'as in CCF: true');
   assert.ok(!(await nodes()).some((n) => n.node_id === retiring.node_id), 'the retired node is gone from the service');
+  // The retired node cannot hear that its retirement committed (the others no longer talk to it):
+  // without a primary, it asks them, then says it takes no further part and may be stopped.
+  const retired = new CocoClient({ url: `https://${Object.values(retiring.rpc_interfaces)[0]!.published_address}`, caCertPem: sandbox.pem('service_cert.pem') });
+  t.after(() => retired.close());
+  const noticed = await until('the retired node to know it is retired', WAIT_MS, async () => {
+    const state = (await retired.request('GET', '/node/state')).json<{ node_id: string; stop_notice: boolean }>();
+    return state.stop_notice ? state : undefined;
+  });
+  assert.equal(noticed.node_id, retiring.node_id);
+  assert.equal((await retired.request('GET', '/node/consensus')).json<{ details: { membership_state: string } }>().details.membership_state, 'Retired');
+  for (const frontend of ['app', 'gov']) assert.equal((await retired.request('GET', `/node/ready/${frontend}`, { allowError: true })).status, 503);
   const after = (await client.request('POST', '/app/log/private', { body: { id: 2, msg: 'after the retirement' } })).txId!;
   await waitForCommit(client, after, { timeoutMs: 10_000 });
   await waitForCommit(joinerClient, after, { timeoutMs: WAIT_MS });

@@ -1,0 +1,77 @@
+// A node removed from the service may never hear that its removal committed: from then on the
+// primary replicates to the new configuration only, and the other nodes refuse the removed node's
+// connections. Left alone it would campaign forever and keep serving reads frozen at its removal.
+// So a node that has heard from no primary for a while asks the others over HTTPS whether the
+// service lists it as removable (its retirement committed: CCF's `retired_committed`), or whether
+// the primary no longer knows it at all (an operator deleted its record); then it retires.
+
+import { CocoClient } from '../client/coco-client.js';
+import type { Node } from '../node/node.js';
+import { readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
+
+/** Election timeouts without a primary before a node asks: an election usually takes one or two. */
+const LEADERLESS_TIMEOUTS = 3;
+const ASK_TIMEOUT_MS = 2_000;
+
+export class RetirementCheck {
+  readonly #timer: NodeJS.Timeout;
+  #primarySeenAtMs = Date.now();
+  #asking = false;
+
+  constructor(
+    private readonly node: Node,
+    private readonly serviceCertPem: string,
+    private readonly electionTimeoutMs: number,
+    private readonly log: (line: string) => void,
+  ) {
+    this.#timer = setInterval(() => void this.#tick(), electionTimeoutMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    const node = this.node;
+    if (node.stopNotice || this.#asking) return;
+    if (node.role.leaderId !== undefined) {
+      this.#primarySeenAtMs = Date.now();
+      return;
+    }
+    if (Date.now() - this.#primarySeenAtMs < LEADERLESS_TIMEOUTS * this.electionTimeoutMs) return;
+    this.#asking = true;
+    try {
+      const by = await this.#retiredBy();
+      if (by !== undefined && !node.stopNotice) {
+        node.retire();
+        if (node.stopNotice) this.log(`this node's retirement from the service committed (${by}); it takes no further part: stop it`);
+      }
+    } finally {
+      this.#asking = false;
+    }
+  }
+
+  /** Which node says this one is retired, and how; undefined when none does (or none answers). */
+  async #retiredBy(): Promise<string | undefined> {
+    const self = this.node.nodeId;
+    for (const [id, info] of readNodeRecords(this.node.store)) {
+      const url = id === self ? undefined : Object.keys(info.rpc_interfaces).map((name) => rpcInterfaceUrl(info, name)).find((u) => u !== undefined);
+      if (url === undefined) continue;
+      const client = new CocoClient({ url, caCertPem: this.serviceCertPem, requestTimeoutMs: ASK_TIMEOUT_MS, redirectsMax: 0 });
+      try {
+        const removable = (await client.request('GET', '/node/network/removable_nodes')).json<{ nodes: { node_id: string }[] }>().nodes;
+        if (removable.some((n) => n.node_id === self)) return `node ${id.slice(0, 12)} lists it as removable`;
+        const record = await client.request('GET', `/node/network/nodes/${self}`, { allowError: true });
+        if (record.status === 404 && (await client.request('GET', '/node/primary', { allowError: true })).status === 200) {
+          return `the primary ${id.slice(0, 12)} no longer knows it`;
+        }
+      } catch {
+        // Not reachable, or not answering: ask the next one.
+      } finally {
+        client.close();
+      }
+    }
+    return undefined;
+  }
+}
