@@ -16,6 +16,13 @@ const FORWARD_TIMEOUT_MS = 30_000;
 const PRIMARY_CHECK_MS = 50;
 /** Requests a backup has in flight to the primary at once. */
 const FORWARDS_IN_FLIGHT_MAX = 1024;
+/**
+ * How long a backup holds the primary's answer until its own log has what the primary had written
+ * when it answered, so that the caller's next read on this backup sees its own write (a wallet
+ * reading its `pending` nonce); past it, the answer goes anyway.
+ */
+const REPLICATION_WAIT_MS = 1_000;
+const REPLICATION_POLL_MS = 1;
 
 interface ForwardedRequest {
   id: number;
@@ -26,6 +33,8 @@ interface ForwardedResponse {
   id: number;
   body: string | null;
   error?: string;
+  /** The primary's last seqno once it had answered: what the backup waits to hold before answering. */
+  seqno?: number;
 }
 
 /** A request in flight: the node it went to, and how to answer its caller. */
@@ -104,7 +113,7 @@ export class RequestForwarder {
       const waiter = this.settle(message.id);
       if (waiter === undefined) return;
       if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
-      else waiter.resolve(message.body ?? undefined);
+      else void this.replicated(message.seqno).then(() => waiter.resolve(message.body ?? undefined));
       return;
     }
     if (typeof message.body !== 'string') throw new CocoError('InvalidForwardedMessage', `a forwarded request from ${from} has no body`);
@@ -115,9 +124,16 @@ export class RequestForwarder {
       return;
     }
     this.handle(message.body).then(
-      (body) => reply({ id, body: body ?? null }),
+      (body) => reply({ id, body: body ?? null, seqno: this.node.lastTxId.seqno }),
       (error: unknown) => reply({ id, body: null, error: (error as Error).message }),
     );
+  }
+
+  /** Resolves once this node's log reaches `seqno`, or after REPLICATION_WAIT_MS. */
+  private async replicated(seqno: number | undefined): Promise<void> {
+    if (typeof seqno !== 'number') return;
+    const deadline = Date.now() + REPLICATION_WAIT_MS;
+    while (this.node.lastTxId.seqno < seqno && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, REPLICATION_POLL_MS));
   }
 
   close(): void {

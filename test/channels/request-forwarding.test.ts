@@ -21,9 +21,10 @@ function backup(options: { reachable?: boolean } = {}) {
       return options.reachable ?? true;
     },
   } as unknown as NodeChannels;
-  const node = { nodeId: 'c'.repeat(64), isPrimary: false, get role() { return role; } } as unknown as Node;
+  const log = { seqno: 8 };
+  const node = { nodeId: 'c'.repeat(64), isPrimary: false, get role() { return role; }, get lastTxId() { return { view: 2, seqno: log.seqno }; } } as unknown as Node;
   const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')));
-  return { forwarder, sent, role };
+  return { forwarder, sent, role, log };
 }
 
 test("a forwarded request resolves with the primary's answer, matched by id", async () => {
@@ -36,6 +37,17 @@ test("a forwarded request resolves with the primary's answer, matched by id", as
   assert.deepEqual(await Promise.all([first, second]), ['answer one', 'answer two']);
   // A late or unknown answer is ignored.
   forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: 999, body: 'late' })));
+});
+
+test("the backup answers once its own log holds what the primary had written when it answered: the caller's next read here sees its write", async () => {
+  const { forwarder, sent, log } = backup();
+  let answered: string | undefined;
+  const pending = forwarder.forward('transfer').then((body) => (answered = body));
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10 })));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(answered, undefined, 'held while the backup is behind');
+  log.seqno = 10;
+  assert.equal(await pending, 'the hash');
 });
 
 test('a request in flight to a primary that loses its place fails at once, saying it may have run', async () => {

@@ -100,6 +100,20 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   const forwarded = await dave.sendTransaction({ to: carol, value: ethers.parseEther('0.5') });
   assert.equal((await forwarded.wait())?.status, 1);
   assert.equal(await backup.getBalance(carol), ethers.parseEther('2'));
+  // The backup answers a forwarded send once it holds the transaction: the very next read there,
+  // even in the same batch, sees it and counts its nonce.
+  const nonce = await backup.getTransactionCount(dave.address, 'pending');
+  const signed = await dave.signTransaction({ to: carol, value: 1n, nonce, chainId: (await backup.getNetwork()).chainId, gasLimit: 21_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, type: 2 });
+  const hash = ethers.keccak256(signed);
+  const batch = JSON.stringify([
+    { jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [signed] },
+    { jsonrpc: '2.0', id: 2, method: 'eth_getTransactionByHash', params: [hash] },
+    { jsonrpc: '2.0', id: 3, method: 'eth_getTransactionCount', params: [dave.address, 'pending'] },
+  ]);
+  const answers = JSON.parse((await post(sandbox.nodeUrl(1), batch, { ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') })).body) as { id: number; result: unknown }[];
+  assert.equal(answers[0]!.result, hash);
+  assert.equal((answers[1]!.result as { hash: string } | null)?.hash, hash, 'the backup shows the transaction it just forwarded');
+  assert.equal(answers[2]!.result, ethers.toQuantity(nonce + 1));
 
   // The Coco receipt of the Ethereum transfer verifies offline against the service certificate.
   const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
