@@ -362,50 +362,30 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     return logs;
   }
 
+  /** A method that takes no parameters: geth refuses any, and so does Coco. */
+  const withoutParams = (answer: () => unknown) => async (params: unknown[]) => {
+    arity(params, 0, 0, '[]');
+    return answer();
+  };
+
   const methods: Record<string, (params: unknown[], scope: RequestScope) => Promise<unknown>> = {
-    async web3_clientVersion() {
-      return options.clientVersion;
-    },
-    async net_version() {
-      return context.chainId.toString();
-    },
-    async eth_chainId() {
-      return quantity(context.chainId);
-    },
-    async eth_syncing() {
-      return false;
-    },
-    async eth_accounts() {
-      return [];
-    },
-    async eth_coinbase() {
-      return context.coinbase.toString();
-    },
-    async eth_mining() {
-      return false;
-    },
-    async eth_hashrate() {
-      return '0x0';
-    },
-    async net_listening() {
-      return true;
-    },
-    async net_peerCount() {
-      return quantity(BigInt(options.peerCount?.() ?? 0));
-    },
+    web3_clientVersion: withoutParams(() => options.clientVersion),
+    net_version: withoutParams(() => context.chainId.toString()),
+    eth_chainId: withoutParams(() => quantity(context.chainId)),
+    eth_syncing: withoutParams(() => false),
+    eth_accounts: withoutParams(() => []),
+    eth_coinbase: withoutParams(() => context.coinbase.toString()),
+    eth_mining: withoutParams(() => false),
+    eth_hashrate: withoutParams(() => '0x0'),
+    net_listening: withoutParams(() => true),
+    net_peerCount: withoutParams(() => quantity(BigInt(options.peerCount?.() ?? 0))),
     async web3_sha3(params) {
       arity(params, 1, 1, '[data]');
       return data(keccak256(parseData(params[0], 'data')));
     },
-    async eth_gasPrice() {
-      return quantity(options.gasPrice ?? 0n);
-    },
-    async eth_maxPriorityFeePerGas() {
-      return '0x0';
-    },
-    async eth_blockNumber() {
-      return reading((tx) => quantity(latest(tx)));
-    },
+    eth_gasPrice: withoutParams(() => quantity(options.gasPrice ?? 0n)),
+    eth_maxPriorityFeePerGas: withoutParams(() => '0x0'),
+    eth_blockNumber: withoutParams(() => reading((tx) => quantity(latest(tx)))),
 
     async eth_getBalance(params) {
       return stateQuery(params, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.balance ?? 0n));

@@ -130,13 +130,20 @@ export function parseCallParams(value: unknown, chainId: bigint): CallParams {
   if (callChainId !== undefined && callChainId !== chainId) {
     throw invalidParams(`call.chainId is ${callChainId}, this chain is ${chainId}`);
   }
+  const gasPrice = optional(object, 'gasPrice', parseQuantity);
+  const maxFeePerGas = optional(object, 'maxFeePerGas', parseQuantity);
+  const maxPriorityFeePerGas = optional(object, 'maxPriorityFeePerGas', parseQuantity);
+  // A legacy price and fee-market fees describe two kinds of transaction: geth refuses the mix.
+  if (gasPrice !== undefined && (maxFeePerGas !== undefined || maxPriorityFeePerGas !== undefined)) {
+    throw invalidParams('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified');
+  }
   return {
     from: optional(object, 'from', parseAddress),
     to: optional(object, 'to', parseAddress),
     gas: optional(object, 'gas', parseQuantity),
-    gasPrice: optional(object, 'gasPrice', parseQuantity),
-    maxFeePerGas: optional(object, 'maxFeePerGas', parseQuantity),
-    maxPriorityFeePerGas: optional(object, 'maxPriorityFeePerGas', parseQuantity),
+    gasPrice,
+    maxFeePerGas,
+    maxPriorityFeePerGas,
     value: optional(object, 'value', parseQuantity),
     data: input ?? dataField,
     accessList: optional(object, 'accessList', parseAccessList),

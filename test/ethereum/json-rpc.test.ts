@@ -68,6 +68,16 @@ describe('JSON-RPC 2.0 protocol', () => {
     assert.match((await rpcError(methods, 'eth_submitWork')).message, /eth_submitWork does not exist/);
   });
 
+  test('a method that takes no parameters refuses any with -32602, as geth does', async () => {
+    const { methods } = await setup();
+    for (const method of ['web3_clientVersion', 'net_version', 'eth_chainId', 'eth_syncing', 'eth_accounts', 'eth_coinbase', 'eth_gasPrice', 'eth_blockNumber', 'net_peerCount']) {
+      const error = await rpcError(methods, method, 'x');
+      assert.equal(error.code, -32602, method);
+      assert.match(error.message, /expected \[\], got 1 parameters/, method);
+      assert.notEqual(await rpc(methods, method), undefined, `${method} without parameters`);
+    }
+  });
+
   test('invalid requests are -32600; params that are not an array are -32602', async () => {
     const { methods } = await setup();
     for (const body of ['42', '{"id":1,"method":"eth_chainId"}', '{"jsonrpc":"2.0","id":1,"method":5}', '{"jsonrpc":"2.0","id":{},"method":"eth_chainId"}', '[]']) {
@@ -325,6 +335,10 @@ describe('Ethereum methods', () => {
     const historical = await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, '0x1');
     assert.match(historical.message, /historical state is not available/);
     assert.equal((await rpcError(methods, 'eth_getBalance', alice.address, '0x99')).message, 'header not found');
+    for (const method of ['eth_call', 'eth_estimateGas']) {
+      const mixed = await rpcError(methods, method, { to: contractAddress, gasPrice: '0x1', maxFeePerGas: '0x1' });
+      assert.deepEqual([mixed.code, mixed.message], [-32602, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'], method);
+    }
   });
 
   test('eth_call and eth_estimateGas take geth\'s state overrides, seen by that call only', async () => {
