@@ -76,6 +76,13 @@ export interface CallResult {
   accessList?: AccessList;
 }
 
+/** A call whose gas limit (given, or what the caller's balance pays for) is below its intrinsic gas. */
+class IntrinsicGasTooLow extends CocoError {
+  constructor(readonly gasLimit: bigint, minimum: bigint) {
+    super('IntrinsicGasTooLow', `intrinsic gas too low: have ${gasLimit}, want ${minimum}`);
+  }
+}
+
 /** Runs the call; refusals that Ethereum makes before execution (funds, intrinsic gas) throw a CocoError. */
 export async function call(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance?: TimeAllowance, options: { reportAccessList?: boolean } = {}): Promise<CallResult> {
   if (params.from !== undefined && params.from.length !== ADDRESS_BYTES) throw new CocoError('InvalidArgument', "a call's 'from' must be a 20-byte address");
@@ -113,7 +120,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     // The call is unsigned: it runs as if `from` had signed it.
     Object.defineProperty(tx, 'getSenderAddress', { value: () => from });
     const minimum = getMinimumGasLimit(tx, from);
-    if (gasLimit < minimum) throw new CocoError('IntrinsicGasTooLow', `intrinsic gas too low: have ${gasLimit}, want ${minimum}`);
+    if (gasLimit < minimum) throw new IntrinsicGasTooLow(gasLimit, minimum);
     checkFunds(from, balance, gasLimit * fee + value);
     // A transaction from an address with code is refused (EIP-3607), but a call from one runs, as in geth.
     if (account?.isContract() === true) state.presentWithoutCode(from.bytes);
@@ -146,7 +153,14 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
  */
 export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance = context.timeAllowance()): Promise<bigint> {
   // Its runs follow each other without a turn of the event loop: they share one time limit.
-  const full = await call(kvTx, params, context, allowance);
+  let full: CallResult;
+  try {
+    full = await call(kvTx, params, context, allowance);
+  } catch (error) {
+    // As geth: a cap below the intrinsic gas (the call's gas, or what the balance pays for) is an allowance too small.
+    if (!(error instanceof IntrinsicGasTooLow)) throw error;
+    throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${error.gasLimit})`, { cause: error });
+  }
   if (full.status === 0) {
     if (full.error === 'revert') throw new ExecutionReverted(full.returnValue);
     throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit}): ${full.error}`);

@@ -335,6 +335,10 @@ describe('Ethereum methods', () => {
     const historical = await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, '0x1');
     assert.match(historical.message, /historical state is not available/);
     assert.equal((await rpcError(methods, 'eth_getBalance', alice.address, '0x99')).message, 'header not found');
+    // A cap below the intrinsic gas: eth_call says so, eth_estimateGas (as geth) that the allowance is too small.
+    const capped = { from: alice.address, to: contractAddress, data: probe.encodeFunctionData('set', [3n]), gas: '0x5208' };
+    assert.match((await rpcError(methods, 'eth_call', capped)).message, /^intrinsic gas too low: have 21000, want \d+$/);
+    assert.deepEqual(await rpcError(methods, 'eth_estimateGas', capped), { code: -32000, message: 'gas required exceeds allowance (21000)' });
     for (const method of ['eth_call', 'eth_estimateGas']) {
       const mixed = await rpcError(methods, method, { to: contractAddress, gasPrice: '0x1', maxFeePerGas: '0x1' });
       assert.deepEqual([mixed.code, mixed.message], [-32602, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'], method);
