@@ -285,17 +285,18 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
 }
 
 /**
- * A server on every RPC interface, as `build` makes it once the interface's session caps count: the
- * servers listening, and each interface's URL. If one cannot listen, those already listening close
+ * A server on every RPC interface, as `build` makes it once the interface's session caps count: each
+ * interface's URL, and how to close them all. If one cannot listen, those already listening close
  * and ListenFailed says why.
  */
 async function listenOnInterfaces(
   config: NodeConfig,
   sessions: SessionCounts,
   build: (name: string, iface: RpcInterfaceConfig) => RpcServer,
-): Promise<{ servers: RpcServer[]; urls: Record<string, string> }> {
+): Promise<{ urls: Record<string, string>; close: () => Promise<void> }> {
   const servers: RpcServer[] = [];
   const urls: Record<string, string> = {};
+  const close = async () => void (await Promise.all(servers.map((server) => server.close())));
   try {
     for (const [name, iface] of Object.entries(config.rpcInterfaces)) {
       sessions.addInterface(name, iface.sessionCaps);
@@ -305,21 +306,21 @@ async function listenOnInterfaces(
       urls[name] = `https://${iface.bindAddress.host}:${address.port}`;
     }
   } catch (error) {
-    await Promise.all(servers.map((server) => server.close()));
+    await close();
     throw new CocoError('ListenFailed', `cannot listen on the configured RPC interfaces: ${(error as Error).message}`);
   }
-  return { servers, urls };
+  return { urls, close };
 }
 
 /** Listens on every RPC interface with what a joiner serves until it is trusted (pending-endpoints.ts). */
 async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
   const sessions = new SessionCounts();
-  const { servers } = await listenOnInterfaces(config, sessions, (name) => {
+  const { close } = await listenOnInterfaces(config, sessions, (name) => {
     const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
     addPendingEndpoints(server, node);
     return server;
   });
-  return { stop: async () => void (await Promise.all(servers.map((server) => server.close()))) };
+  return { stop: close };
 }
 
 /** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
@@ -531,7 +532,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     started.push(() => jwtRefresh.stop());
     const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line));
     started.push(() => retirement.stop());
-    const { servers, urls } = await listenOnInterfaces(config, sessions, (name, iface) => {
+    const { urls, close } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
       const server = new RpcServer({
         keyPem: nodeIdentity.keyPair.privateKeyPem,
@@ -569,7 +570,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       });
       return server;
     });
-    started.push(() => Promise.all(servers.map((server) => server.close())));
+    started.push(close);
     return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
   }
 }
