@@ -4,7 +4,7 @@
 // pending); state is always read as it is now on this node, so a state query for an older block
 // is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
 
-import { bigIntToBytes, bytesToHex, setLengthLeft } from '@ethereumjs/util';
+import { bytesToHex } from '@ethereumjs/util';
 import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -13,7 +13,7 @@ import { readAccount, readCode, readStorage } from './account-state.js';
 import type { ChainBlock } from './blocks.js';
 import { keccak256 } from '../crypto/keccak.js';
 import { call, createAccessList, estimateGas, type CallParams } from './call.js';
-import { HASH_BYTES, decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
+import { decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
@@ -32,6 +32,7 @@ import {
   parseData,
   parseHash,
   parseQuantity,
+  parseStorageSlot,
   parseStateOverrides,
   quantity,
   type BlockSelector,
@@ -398,7 +399,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
     async eth_getStorageAt(params) {
       arity(params, 2, 3, '[address, slot, block]');
-      const slot = setLengthLeft(bigIntToBytes(parseQuantity(params[1], 'slot')), HASH_BYTES);
+      const slot = parseStorageSlot(params[1], 'slot');
       return stateQuery([params[0], params[2]], '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
     },
 

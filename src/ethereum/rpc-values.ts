@@ -8,7 +8,7 @@ import type { AccountOverride, CallParams } from './call.js';
 import { ADDRESS_BYTES, HASH_BYTES } from './ethereum-maps.js';
 import { JsonRpcError } from './json-rpc.js';
 
-const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+const QUANTITY = /^0x[0-9a-fA-F]+$/;
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/;
 
 export function invalidParams(message: string): JsonRpcError {
@@ -23,12 +23,23 @@ export function data(bytes: Uint8Array): string {
   return bytesToHex(bytes);
 }
 
-/** A quantity up to 256 bits. Leading zeros are tolerated, as geth does. */
+/** A quantity up to 256 bits, refused with geth's words when it has leading zeros or is longer. */
 export function parseQuantity(value: unknown, name: string): bigint {
   if (typeof value !== 'string' || !QUANTITY.test(value)) {
-    throw invalidParams(`${name} must be a hex quantity like "0x1a", got ${JSON.stringify(value)}`);
+    throw invalidParams(`${name} must be a hex quantity like "0x1a", got ${JSON.stringify(value)?.slice(0, 80)}`);
   }
+  if (value.length > 3 && value[2] === '0') throw invalidParams(`${name}: hex number with leading zero digits, got ${JSON.stringify(value.slice(0, 80))}`);
+  if (value.length > 66) throw invalidParams(`${name}: hex number > 256 bits`);
   return BigInt(value);
+}
+
+/** A storage slot as geth reads one: up to 32 bytes of hex, leading zeros and odd length allowed, left-padded. */
+export function parseStorageSlot(value: unknown, name: string): Uint8Array {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) {
+    throw invalidParams(`${name} must be hex of at most 32 bytes like "0x0", got ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  const bytes = Buffer.from(value.slice(2).padStart(HASH_BYTES * 2, '0'), 'hex');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 export function parseData(value: unknown, name: string, length?: number): Uint8Array {

@@ -320,6 +320,13 @@ describe('Ethereum methods', () => {
     const value = await rpc(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('value') }, 'latest');
     assert.equal(BigInt(value as string), 11n);
     assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, '0x0', 'latest')) as string), 11n);
+    // As geth: a slot may be padded, quantities may not.
+    assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, ethers.zeroPadValue('0x00', 32), 'latest')) as string), 11n);
+    assert.equal((await rpcError(methods, 'eth_getStorageAt', contractAddress, `0x${'0'.repeat(65)}`, 'latest')).code, -32602);
+    const padded = await rpcError(methods, 'eth_getBalance', alice.address, '0x01');
+    assert.deepEqual([padded.code, padded.message], [-32602, 'block: hex number with leading zero digits, got "0x01"']);
+    assert.match((await rpcError(methods, 'eth_call', { to: contractAddress, value: '0x00' })).message, /^call\.value: hex number with leading zero digits/);
+    assert.match((await rpcError(methods, 'eth_call', { to: contractAddress, gas: `0x1${'0'.repeat(64)}` })).message, /^call\.gas: hex number > 256 bits/);
     const code = (await rpc(methods, 'eth_getCode', contractAddress, 'latest')) as string;
     assert.ok(code.length > 100);
     const reverted = await rpcError(methods, 'eth_call', { from: alice.address, to: contractAddress, input: probe.encodeFunctionData('setThenRevert', [1n]) });
