@@ -15,7 +15,8 @@ export interface AppResponse {
   statusCode: number;
   /** Lower-case names. */
   headers: Record<string, string>;
-  body: Uint8Array;
+  /** Absent when the function returned no body: then, as in CCF, no content type either. */
+  body: Uint8Array | undefined;
   /** Whether the transaction's writes should be committed. */
   applyWrites: boolean;
   /** Set by ccf.rpc.setClaimsDigest: bound into the transaction's receipt. */
@@ -54,8 +55,10 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
     endpoint: state,
     historicalState: context.historicalState,
   });
-  const invalidResponse = (reason: string) => new CocoError('JsInvalidResponse', `Invalid endpoint function return value from "${info.js_module}" export "${info.js_function}": ${reason}`);
-  if (result.kind === 'invalid') throw invalidResponse(result.reason);
+  // CCF's message first, so that clients matching on it still do; then what exactly was wrong.
+  const invalidResponse = (category: string, reason: string) =>
+    new CocoError('JsInvalidResponse', `Invalid endpoint function return value (${category}). "${info.js_module}" export "${info.js_function}": ${reason}`);
+  if (result.kind === 'invalid') throw invalidResponse(result.category, result.reason);
   const statusCode = result.statusCode ?? STATUS_OK;
   const headers: Record<string, string> = result.kind === 'none' ? {} : { 'content-type': DEFAULT_CONTENT_TYPES[result.kind] };
   Object.assign(headers, result.headers);
@@ -63,7 +66,7 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
     // A header the response cannot carry (say, a CR LF from request input) fails this call, as
     // an invalid return value does, rather than the write of the response after the commit.
     if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
-      throw invalidResponse(`header ${JSON.stringify(name)}: ${JSON.stringify(value)} has characters HTTP does not allow`);
+      throw invalidResponse(HEADER_NAME.test(name) ? 'header value type' : 'header type', `header ${JSON.stringify(name)}: ${JSON.stringify(value)} has characters HTTP does not allow`);
     }
   }
   if (interpreter.metricsLoggingEnabled) {
@@ -73,7 +76,7 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
   const response: AppResponse = {
     statusCode,
     headers,
-    body: result.body,
+    body: result.kind === 'none' ? undefined : result.body,
     applyWrites: state.applyWrites ?? (statusCode >= 200 && statusCode < 300),
   };
   if (state.claimsDigest !== undefined) response.claimsDigest = state.claimsDigest;

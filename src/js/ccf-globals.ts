@@ -29,7 +29,8 @@ export type EndpointResult =
       headers: Record<string, string>;
       body: Uint8Array;
     }
-  | { kind: 'invalid'; reason: string };
+  /** `category` is CCF's name for what is wrong ('not an object', 'status code type', ...). */
+  | { kind: 'invalid'; category: string; reason: string };
 
 interface MapSlot {
   access: MapAccess;
@@ -202,7 +203,8 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     if (!allowed) {
       const kind = slot.access === 'read' ? 'read-only' : 'inaccessible';
       const context = readOnly ? 'historical (read-only)' : describeKvContext(call.env.kvContext);
-      throw new GuestError('TypeError', `Cannot call ${operation}() on ${kind} map '${name}' in the ${context} execution context`);
+      // CCF's words, which apps and their tests may match on.
+      throw new GuestError('TypeError', `Cannot call .${operation}() on ${kind} table named ${name} in ${context} execution context. See ${KV_ACCESS_RULES_URL} for more detail.`);
     }
     return (slot.handle ??= tx.map(name));
   }
@@ -404,6 +406,9 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
   };
 }
 
+/** CCF's explanation of which maps each execution context may read and write, as its refusals cite it. */
+const KV_ACCESS_RULES_URL = 'https://microsoft.github.io/CCF/main/audit/read_write_restrictions.html';
+
 const BODY_KINDS = ['none', 'bytes', 'text', 'json'] as const;
 /** The prelude's dispatch marks an invalid response with this kind. */
 const INVALID_KIND = -1;
@@ -411,7 +416,7 @@ const INVALID_KIND = -1;
 /**
  * Reads what the prelude's dispatch returned: `[kind, statusCode, headers JSON, payload]` with
  * kind an index into BODY_KINDS and payload an ArrayBuffer (bytes, text) or JSON text, or
- * `[-1, reason]`.
+ * `[-1, category, reason]`.
  */
 export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle): EndpointResult {
   const vm = bridge.vm;
@@ -424,7 +429,7 @@ export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle)
     }
   };
   const kindIndex = item(0, (value) => vm.getNumber(value));
-  if (kindIndex === INVALID_KIND) return { kind: 'invalid', reason: item(1, (value) => vm.getString(value)) };
+  if (kindIndex === INVALID_KIND) return { kind: 'invalid', category: item(1, (value) => vm.getString(value)), reason: item(2, (value) => vm.getString(value)) };
   const kind = BODY_KINDS[kindIndex];
   invariant(kind !== undefined, 'the prelude reports a known body kind');
   const statusCode = item(1, (value) => (vm.typeof(value) === 'number' ? vm.getNumber(value) : undefined));

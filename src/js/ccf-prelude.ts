@@ -55,6 +55,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
 
   function describe(value) {
     if (value === null) return 'null';
+    if (value === undefined) return 'undefined';
     if (Array.isArray(value)) return 'an array';
     return typeof value === 'object' ? 'an object' : 'a ' + typeof value;
   }
@@ -532,8 +533,9 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   const BODY_JSON = 3;
   const INVALID = -1;
 
-  function invalid(reason) {
-    return [INVALID, reason];
+  /** An invalid return value: CCF's category for it ('not an object', ...) and what exactly was wrong. */
+  function invalid(category, reason) {
+    return [INVALID, category, reason];
   }
 
   const defineProperty = Object.defineProperty;
@@ -546,7 +548,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
 
   /**
    * Runs an endpoint function on a request and returns [kind, statusCode, headers JSON, payload],
-   * or [INVALID, reason]. Body rules are CCF's: undefined = no body, ArrayBuffer or view = bytes,
+   * or [INVALID, category, reason]. Body rules are CCF's: undefined = no body, ArrayBuffer or view = bytes,
    * string = text (as UTF-8 bytes), anything else = JSON text. Headers and caller are parsed only
    * if read.
    */
@@ -578,12 +580,12 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     };
     const response = fn(request);
     if (typeof response !== 'object' || response === null) {
-      return invalid('the endpoint function must return an object like { statusCode, headers, body }, got ' + describe(response));
+      return invalid('not an object', 'the endpoint function must return an object like { statusCode, headers, body }, got ' + describe(response));
     }
-    if (response instanceof PromiseCtor) return invalid('the endpoint function returned a Promise: endpoint functions must be synchronous');
+    if (response instanceof PromiseCtor) return invalid('a Promise', 'endpoint functions must be synchronous');
     const statusCode = response.statusCode;
-    if (statusCode !== undefined && statusCode !== null && (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
-      return invalid('statusCode must be an integer from 100 to 599, got ' + (typeof statusCode === 'number' ? String(statusCode) : describe(statusCode)));
+    if (statusCode !== undefined && statusCode !== null && (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599)) {
+      return invalid('status code type', 'statusCode must be an integer from 200 to 599 (a final response), got ' + (typeof statusCode === 'number' ? String(statusCode) : describe(statusCode)));
     }
     let headers;
     if (typeof response.headers === 'object' && response.headers !== null) {
@@ -601,9 +603,9 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     try {
       json = jsonStringify(body);
     } catch (e) {
-      return invalid('error during JSON conversion of body: ' + String(e));
+      return invalid('error during JSON conversion of body', String(e));
     }
-    if (json === undefined) return invalid('the body (' + describe(body) + ') has no JSON form');
+    if (json === undefined) return invalid('error during JSON conversion of body', 'the body (' + describe(body) + ') has no JSON form');
     return [BODY_JSON, status, headers, json];
   }
 

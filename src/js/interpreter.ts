@@ -408,9 +408,8 @@ class Sandbox implements GlobalsSession {
       fn.dispose();
       throw new CocoError(
         'JsModuleError',
-        found === 'undefined'
-          ? `module "${moduleName}" has no export "${exportName}"`
-          : `export "${exportName}" of module "${moduleName}" is a ${found}, not a function`,
+        // CCF's words: apps and their tests see them in the 500's message.
+        found === 'undefined' ? `Failed to find export '${exportName}' in module '${moduleName}'` : `Export '${exportName}' of module '${moduleName}' is not a function`,
       );
     }
     this.#functions.set(key, fn);

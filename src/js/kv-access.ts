@@ -1,7 +1,9 @@
 // CCF's KV access matrix: which maps JavaScript may read or write in each execution context.
 // Map names fall into namespaces (`public:` prefix = public domain; `ccf.gov.` = governance,
 // `ccf.internal.` = internal, any other `ccf.` name reserved, the rest the application's), and the
-// context decides the access per namespace and domain (ccf-compat.md §3).
+// context decides the access per namespace and domain (ccf-compat.md §3). Coco's own state (the
+// Ethereum adapter's `coco.ethereum.*`) is internal too: an app that could write it would mint
+// balances or unfreeze accounts past governance.
 
 export type KvContext =
   /** A `readwrite` application endpoint. */
@@ -23,12 +25,14 @@ export interface MapCategory {
 }
 
 const PUBLIC_PREFIX = 'public:';
+/** Maps Coco itself keeps, beside CCF's. */
+const COCO_PREFIX = 'coco.';
 
 export function categorizeMap(mapName: string): MapCategory {
   const isPublic = mapName.startsWith(PUBLIC_PREFIX);
   const name = isPublic ? mapName.slice(PUBLIC_PREFIX.length) : mapName;
   let namespace: MapNamespace = 'application';
-  if (name.startsWith('ccf.internal.')) namespace = 'internal';
+  if (name.startsWith('ccf.internal.') || name.startsWith(COCO_PREFIX)) namespace = 'internal';
   else if (name.startsWith('ccf.gov.')) namespace = 'governance';
   else if (name.startsWith('ccf.')) namespace = 'reserved';
   return { domain: isPublic ? 'public' : 'private', namespace };

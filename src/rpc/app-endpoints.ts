@@ -56,6 +56,9 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
   if (error instanceof CocoError) {
     if (error.code === 'JsExecutionTimeout') throw new RpcError(500, 'InternalError', 'Operation took too long to complete.');
     if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
+    // As in CCF, what is wrong with the app itself (a missing export, a module that fails to load, a
+    // return value that is no response) is the message; only a handler's own exception is hidden.
+    if (error.code === 'JsInvalidResponse' || error.code === 'JsModuleError') throw new RpcError(500, 'InternalError', error.message);
     if (error.code.startsWith('Js')) {
       const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : error.message;
       const trace = error instanceof JsExceptionError ? error.jsStack : undefined;

@@ -356,10 +356,17 @@ function send(response: ServerResponse, answer: RpcResponse): void {
   }
 }
 
+/** Headers only the node sets: the message's framing, and the transaction the answer names. */
+const NODE_OWNED_HEADERS = ['content-length', 'transfer-encoding', 'x-ms-ccf-transaction-id'];
+
+/** Statuses whose responses carry no body (RFC 9110 §15.3.5, §15.4.5). */
+const NO_BODY_STATUSES = new Set([204, 304]);
+
 function writeResponse(response: ServerResponse, result: RpcResponse): void {
+  const status = result.status ?? 200;
   let body: Uint8Array;
   let contentType: string | undefined;
-  if (result.body === undefined) {
+  if (result.body === undefined || NO_BODY_STATUSES.has(status)) {
     body = new Uint8Array();
   } else if (typeof result.body === 'string') {
     body = utf8(result.body);
@@ -371,10 +378,14 @@ function writeResponse(response: ServerResponse, result: RpcResponse): void {
     body = utf8(JSON.stringify(result.body));
     contentType = 'application/json';
   }
-  const headers: Record<string, string> = result.txId === undefined || result.txId === null ? {} : { 'x-ms-ccf-transaction-id': formatTxId(result.txId) };
-  if (contentType !== undefined) headers['content-type'] = contentType;
+  const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
+  // An app's headers come after the defaults (its content type wins) but cannot reframe the
+  // message or name another transaction than the one its call was.
   Object.assign(headers, result.headers);
-  response.writeHead(result.status ?? 200, { ...headers, 'content-length': String(result.contentLength ?? body.length) });
+  for (const name of NODE_OWNED_HEADERS) delete headers[name];
+  if (result.txId !== undefined && result.txId !== null) headers['x-ms-ccf-transaction-id'] = formatTxId(result.txId);
+  if (!NO_BODY_STATUSES.has(status)) headers['content-length'] = String(result.contentLength ?? body.length);
+  response.writeHead(status, headers);
   response.end(body);
 }
 

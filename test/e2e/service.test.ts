@@ -360,7 +360,7 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') } } },
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') }, '/missing': { post: endpoint('missing') }, '/nothing': { post: endpoint('nothing') }, '/empty': { post: endpoint('empty') } } },
     modules: [{ name: 'bad.js', module: [
       'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
       'export function loops() { for (;;) {} }',
@@ -368,6 +368,8 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
       'export function echoes(request) { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf(request.body.text())); return { headers: { "x-echo": request.body.text() } }; }',
       'export function reads() { return { body: ccf.kv["records"].has(ccf.strToBuf("echo")) ? "written" : "absent" }; }',
       'export function discards() { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf("discarded")); ccf.rpc.setApplyWrites(false); return { body: "not applied" }; }',
+      'export function nothing() {}',
+      'export function empty() { return { statusCode: 204 }; }',
       'export function keeps() { ccf.kv["records"].set(ccf.strToBuf("kept"), ccf.strToBuf("yes")); ccf.rpc.setApplyWrites(true); return { statusCode: 409, body: "kept anyway" }; }',
     ].join('\n') }],
   }));
@@ -376,6 +378,14 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const split = await user.request('POST', '/app/echo', { body: 'a\r\nset-cookie: injected', allowError: true });
   assert.equal(split.status, 500);
   assert.equal(split.headers['set-cookie'], undefined);
+  assert.match(split.json<{ error: { message: string } }>().error.message, /^Invalid endpoint function return value \(header value type\)\. /);
+  // As in CCF, what is wrong with the app is named in the message, without return_exception_details.
+  const missing = await user.request('POST', '/app/missing', { allowError: true });
+  assert.deepEqual([missing.status, missing.json<{ error: { message: string } }>().error.message], [500, "Failed to find export 'missing' in module '/bad.js'"]);
+  const nothing = await user.request('POST', '/app/nothing', { allowError: true });
+  assert.match(nothing.json<{ error: { message: string } }>().error.message, /^Invalid endpoint function return value \(not an object\)\. .*got undefined$/);
+  const empty = await user.request('POST', '/app/empty');
+  assert.deepEqual([empty.status, empty.headers['content-type'], empty.headers['content-length']], [204, undefined, undefined], 'no body: no content type, as in CCF');
   assert.equal(split.headers['x-ms-ccf-transaction-id'], undefined, 'as in CCF, an error names no transaction');
   assert.equal((await user.request('GET', '/app/echo')).text(), 'absent', 'the failed call wrote nothing');
   // A 200 whose writes the handler discarded names no transaction either: nothing was committed.

@@ -102,9 +102,15 @@ function invoke(request: AppRequest, versionKey = 'v1'): AppResponse {
   return app.invoke(versionKey, request, store.beginTransaction(), host);
 }
 
+/** The response's body, which must be there. */
+function bodyOf(response: AppResponse): Uint8Array {
+  assert.ok(response.body !== undefined, 'the response has a body');
+  return response.body;
+}
+
 function json(response: AppResponse): unknown {
   assert.equal(response.headers['content-type'], 'application/json');
-  return JSON.parse(decodeText(response.body));
+  return JSON.parse(decodeText(bodyOf(response)));
 }
 
 function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
@@ -222,7 +228,7 @@ test("a request kept past its own call cannot read a later request's body", () =
 });
 
 // [body kind, content type, body bytes]
-const CONTENT_TYPES: [string, string | undefined, Uint8Array][] = [
+const CONTENT_TYPES: [string, string | undefined, Uint8Array | undefined][] = [
   ['text', 'text/plain', text('héllo\0 😀')],
   ['buffer', 'application/octet-stream', new Uint8Array([1, 2, 3])],
   ['view', 'application/octet-stream', new Uint8Array([1, 2, 3])],
@@ -231,7 +237,7 @@ const CONTENT_TYPES: [string, string | undefined, Uint8Array][] = [
   ['number', 'application/json', text('42')],
   ['null', 'application/json', text('null')],
   ['boolean', 'application/json', text('false')],
-  ['none', undefined, new Uint8Array(0)],
+  ['none', undefined, undefined],
 ];
 
 for (const [kind, contentType, body] of CONTENT_TYPES) {
@@ -253,24 +259,24 @@ test('a header HTTP cannot carry is JsInvalidResponse; Latin-1 values and tabs p
   const headerOf = (name: string, value: string) => invoke(appRequest('POST', '/app/header', { query: JSON.stringify([name, value]) })).headers[name.toLowerCase()];
   assert.equal(headerOf('X-Name', 'café, "quoted"\tand tabbed'), 'café, "quoted"\tand tabbed');
   const bad: [string, string][] = [['x-split', 'a\r\nset-cookie: b'], ['x-nul', 'a\u0000b'], ['x-emoji', '😀'], ['bad name', 'v'], ['x:colon', 'v'], ['', 'v']];
-  for (const [name, value] of bad) throwsCode(() => headerOf(name, value), 'JsInvalidResponse', /header .* has characters HTTP does not allow/);
+  for (const [name, value] of bad) throwsCode(() => headerOf(name, value), 'JsInvalidResponse', /^Invalid endpoint function return value \(header (value )?type\)\. .*header .* has characters HTTP does not allow/);
 });
 
-test('a status code must be an integer from 100 to 599', () => {
+test('a status code must be an integer from 200 to 599: informational statuses are not final answers', () => {
   assert.equal(invoke(appRequest('GET', '/app/status', { query: '404' })).statusCode, 404);
   assert.equal(invoke(appRequest('GET', '/app/status', { query: 'null' })).statusCode, 200);
-  for (const bad of ['200.5', '"200"', '99', '600']) {
-    throwsCode(() => invoke(appRequest('GET', '/app/status', { query: bad })), 'JsInvalidResponse', /statusCode must be an integer from 100 to 599/);
+  for (const bad of ['200.5', '"200"', '99', '101', '199', '600']) {
+    throwsCode(() => invoke(appRequest('GET', '/app/status', { query: bad })), 'JsInvalidResponse', /^Invalid endpoint function return value \(status code type\)\. "\/app\.js" export "status": statusCode must be an integer from 200 to 599/);
   }
 });
 
 test('a return value that is no response object, or a body with no JSON form, is JsInvalidResponse', () => {
   const cases: [string, RegExp][] = [
-    ['string', /must return an object like \{ statusCode, headers, body \}, got a string/],
-    ['undefined', /got a undefined/],
-    ['promise', /returned a Promise: endpoint functions must be synchronous/],
-    ['cyclic', /error during JSON conversion of body/],
-    ['bigint', /error during JSON conversion of body/],
+    ['string', /^Invalid endpoint function return value \(not an object\)\. .*must return an object like \{ statusCode, headers, body \}, got a string$/],
+    ['undefined', /^Invalid endpoint function return value \(not an object\)\. .*got undefined$/],
+    ['promise', /^Invalid endpoint function return value \(a Promise\)\. .*endpoint functions must be synchronous$/],
+    ['cyclic', /^Invalid endpoint function return value \(error during JSON conversion of body\)\. /],
+    ['bigint', /^Invalid endpoint function return value \(error during JSON conversion of body\)\. /],
   ];
   for (const [query, message] of cases) throwsCode(() => invoke(appRequest('GET', '/app/invalid', { query })), 'JsInvalidResponse', message);
 });
@@ -302,7 +308,7 @@ test('a readonly endpoint cannot write: its KV context is the read-only applicat
   throwsCode(
     () => invoke(appRequest('GET', '/app/write', { query: '[200, null]' })),
     'JsException',
-    /Cannot call set\(\) on read-only map 'records' in the read-only application execution context/,
+    /Cannot call \.set\(\) on read-only table named records in read-only application execution context\. See https:\/\/microsoft\.github\.io\/CCF\/main\/audit\/read_write_restrictions\.html for more detail\./,
   );
 });
 
@@ -370,7 +376,7 @@ test('historical endpoints need the historical state and see it in ccf.historica
   throwsCode(() => invoke(appRequest('GET', '/app/historical')), 'InternalError', /mode "historical" but no historical state/);
   const historicalState = { transactionId: { view: 4, seqno: 9 }, receipt: {}, tx: new Store().beginTransaction() };
   const response = app.invoke('v1', appRequest('GET', '/app/historical'), store.beginTransaction(), host, { historicalState });
-  assert.equal(decodeText(response.body), '4.9');
+  assert.equal(decodeText(bodyOf(response)), '4.9');
 });
 
 test("when QuickJS overflows Node's own stack, the app reports it and serves again after repair()", async () => {

@@ -92,7 +92,7 @@ test('JSON converters round-trip values and refuse what has no JSON form', async
   const value = { a: [1, 'two', null, true], nested: { 'ü': 'é' } };
   assert.deepEqual(js.call('/g.js', 'roundTrip', [value], env), value);
   assert.deepEqual(js.call('/g.js', 'jsonBytes', [value], env), text(JSON.stringify(value)));
-  jsError(() => js.call('/g.js', 'jsonOfUndefined', [], env), /TypeError: jsonCompatibleToBuf: a undefined has no JSON form/);
+  jsError(() => js.call('/g.js', 'jsonOfUndefined', [], env), /TypeError: jsonCompatibleToBuf: undefined has no JSON form/);
   jsError(() => js.call('/g.js', 'strToBufNumber', [], env), /TypeError: strToBuf: the argument must be a string, got a number/);
   js.dispose();
 });

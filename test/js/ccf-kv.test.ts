@@ -120,6 +120,10 @@ const VIOLATIONS: [KvContext, string, 'none' | 'read' | 'readwrite'][] = [
   ['application', 'public:ccf.gov.members.info', 'read'],
   ['application', 'public:ccf.internal.signatures', 'read'],
   ['application', 'ccf.reserved', 'none'],
+  // The Ethereum adapter's state is Coco's, changed by Ethereum transactions and governance only.
+  ['application', 'coco.ethereum.accounts', 'read'],
+  ['application', 'public:coco.ethereum.blocks', 'read'],
+  ['governance-apply', 'public:coco.ethereum.accounts', 'read'],
   ['application', 'records', 'readwrite'],
   ['application-readonly', 'records', 'read'],
   ['governance-readonly', 'records', 'none'],
@@ -147,7 +151,7 @@ for (const [context, map, access] of VIOLATIONS) {
         const kind = access === 'read' ? 'read-only' : 'inaccessible';
         jsError(
           () => js.call('/kv.js', 'op', [map, operation], env),
-          new RegExp(`TypeError: Cannot call ${operation}\\(\\) on ${kind} map '${map.replace(/\./g, '\\.')}' in the ${CONTEXT_NAMES[context]} execution context`),
+          new RegExp(`TypeError: Cannot call \\.${operation}\\(\\) on ${kind} table named ${map.replace(/\./g, '\\.')} in ${CONTEXT_NAMES[context]} execution context\\. See `),
         );
       }
     }
@@ -161,7 +165,7 @@ test('an access violation is a TypeError that the app can catch', async () => {
   assert.deepEqual(js.call('/kv.js', 'caught', [], env), [
     true,
     'TypeError',
-    "Cannot call set() on read-only map 'public:ccf.gov.members.info' in the application execution context",
+    'Cannot call .set() on read-only table named public:ccf.gov.members.info in application execution context. See https://microsoft.github.io/CCF/main/audit/read_write_restrictions.html for more detail.',
   ]);
   js.dispose();
 });
@@ -204,7 +208,7 @@ test('ccf.historicalState gives read-only access to the state of the requested t
   assert.equal(js.call('/h.js', 'viaCaptured', [], { ...env, historicalState }), 'old value');
   assert.deepEqual(js.call('/h.js', 'read', [], { ...env, historicalState }), ['2.1', { node_id: 'n0', proof: [] }, 'old value']);
   assert.equal(js.call('/h.js', 'current', [], { ...env, historicalState }), true, 'ccf.kv still reads the current transaction');
-  jsError(() => js.call('/h.js', 'write', [], { ...env, historicalState }), /Cannot call set\(\) on read-only map 'records' in the historical \(read-only\) execution context/);
+  jsError(() => js.call('/h.js', 'write', [], { ...env, historicalState }), /Cannot call \.set\(\) on read-only table named records in historical \(read-only\) execution context/);
   jsError(() => js.call('/h.js', 'read', [], env), /ccf\.historicalState is only set in endpoints with mode "historical"/);
   js.dispose();
 });

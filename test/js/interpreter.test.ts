@@ -74,8 +74,8 @@ test('a missing module, a missing export and an export that is no function are J
   const js = await interpreterWith({ '/a.js': 'export const value = 1; export function f() { return 1; }' });
   const { env } = testCall();
   rejectsWithCode(() => js.call('/nope.js', 'f', [], env), 'JsModuleError', /module "\/nope\.js" is not in the app bundle/);
-  rejectsWithCode(() => js.call('/a.js', 'g', [], env), 'JsModuleError', /has no export "g"/);
-  rejectsWithCode(() => js.call('/a.js', 'value', [], env), 'JsModuleError', /is a number, not a function/);
+  rejectsWithCode(() => js.call('/a.js', 'g', [], env), 'JsModuleError', /^Failed to find export 'g' in module '\/a\.js'$/);
+  rejectsWithCode(() => js.call('/a.js', 'value', [], env), 'JsModuleError', /^Export 'value' of module '\/a\.js' is not a function$/);
   assert.equal(js.call('/a.js', 'f', [], env), 1);
   js.dispose();
 });

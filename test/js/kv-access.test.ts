@@ -12,6 +12,9 @@ const MATRIX: [string, MapAccess[]][] = [
   ['ccf.gov.private_thing', ['read', 'read', 'none', 'none']],
   ['public:records', ['readwrite', 'read', 'read', 'read']],
   ['records', ['readwrite', 'read', 'none', 'none']],
+  // Coco's own maps (the Ethereum adapter's state) are internal: no JavaScript writes them.
+  ['coco.ethereum.accounts', ['read', 'read', 'none', 'none']],
+  ['public:coco.ethereum.accounts', ['read', 'read', 'read', 'read']],
   // Other ccf.-prefixed names are reserved: nobody may touch them.
   ['ccf.foo', ['none', 'none', 'none', 'none']],
   ['public:ccf.foo', ['none', 'none', 'none', 'none']],

@@ -33,7 +33,7 @@ function call(method: string, path: string, options: Partial<AppRequest> = {}): 
   const response: AppResponse = app.invoke('v1', appRequest(method, `/app${path}`, { caller: user, hostname: 'localhost', ...options }), tx, host);
   if (response.applyWrites) writeSets.push(store.commit(tx, store.version + 1n));
   else tx.abort();
-  const body = response.body.length === 0 ? undefined : JSON.parse(decodeText(response.body));
+  const body = response.body === undefined || response.body.length === 0 ? undefined : JSON.parse(decodeText(response.body));
   return { status: response.statusCode, body };
 }
 
@@ -130,6 +130,7 @@ test('the historical endpoint reads the private record as of the requested trans
   const tx = store.beginTransaction();
   const response = app.invoke('v1', appRequest('GET', '/app/log/private/historical', { query: 'id=50', caller: user }), tx, host, { historicalState });
   assert.equal(response.statusCode, 200);
+  assert.ok(response.body !== undefined);
   assert.deepEqual(JSON.parse(decodeText(response.body)), { msg: 'first version' });
   assert.deepEqual(call('GET', '/log/private', { query: 'id=50' }).body, { msg: 'second version' });
 });

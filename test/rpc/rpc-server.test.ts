@@ -45,6 +45,14 @@ before(async () => {
   });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
   server.add('node', 'POST', '/kept-despite-error', () => ({ status: 400, body: { error: { code: 'Custom', message: 'kept' } }, txId: { view: 2, seqno: 9 } }));
+  // An app's handler may return any headers; the node's own win.
+  server.add('node', 'POST', '/reframed', () => ({
+    headers: { 'content-length': '99', 'transfer-encoding': 'chunked', 'x-ms-ccf-transaction-id': '1.2', 'content-type': 'application/cbor' },
+    body: 'hello',
+    txId: { view: 2, seqno: 9 },
+  }));
+  server.add('node', 'POST', '/spoofed-error', () => ({ status: 409, headers: { 'x-ms-ccf-transaction-id': '1.2' }, body: 'no write' }));
+  server.add('node', 'POST', '/no-content', () => ({ status: 204, headers: { 'content-length': '11' }, body: 'not sent at all' }));
   server.add('node', 'POST', '/script-failed', () => {
     throw new CocoError('InternalError', 'Failed to apply(): ReferenceError: x is not defined');
   });
@@ -119,6 +127,22 @@ test('as in CCF, an error or a redirect names no TxID; the error code is also in
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers['x-ms-ccf-transaction-id'], undefined);
   assert.match((await client.request('GET', '/node/echo/1')).headers['x-ms-ccf-transaction-id'] as string, /^2\.\d+$/);
+});
+
+test("the node frames every answer and names its transaction: a handler's content-length, transfer-encoding or TxID header is dropped", async () => {
+  const reframed = await client.request('POST', '/node/reframed', { body: 'x' });
+  assert.equal(reframed.text(), 'hello');
+  assert.deepEqual(
+    [reframed.headers['content-length'], reframed.headers['transfer-encoding'], reframed.headers['x-ms-ccf-transaction-id'], reframed.headers['content-type']],
+    ['5', undefined, '2.9', 'application/cbor'],
+  );
+  const spoofed = await client.request('POST', '/node/spoofed-error', { body: 'x', allowError: true });
+  assert.deepEqual([spoofed.status, spoofed.headers['x-ms-ccf-transaction-id']], [409, undefined]);
+  // A 204 has no body: none is sent, and no length announced for one (RFC 9110 §15.3.5).
+  const empty = await client.request('POST', '/node/no-content', { body: 'x' });
+  assert.deepEqual([empty.status, empty.body.length, empty.headers['content-length'], empty.headers['content-type']], [204, 0, undefined, undefined]);
+  // The connection is still in step: the next answer is the right one.
+  assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
 });
 
 test('a response HTTP cannot carry is a 500 InternalError, and the server keeps serving', async () => {
