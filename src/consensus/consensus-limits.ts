@@ -5,6 +5,12 @@
 export const APPEND_ENTRIES_PER_MESSAGE_MAX = 64;
 /** AppendEntries batches a leader sends to one follower before it waits for an acknowledgement. */
 export const APPEND_MESSAGES_IN_FLIGHT_MAX = 4;
+/**
+ * Rejections in a row, each below what the follower had acknowledged as durable, after which a
+ * leader believes it lost those entries (its ledger restored from an older copy) rather than that
+ * they are late answers to old messages, and replicates to it again from what it still holds.
+ */
+export const LOST_ENTRIES_REJECTIONS = 3;
 /** Entries accepted by one `propose` call. */
 export const PROPOSAL_ENTRIES_MAX = 1024;
 /** Uncommitted entries a leader holds before it refuses new non-signature proposals (backpressure). */

@@ -18,6 +18,7 @@ import {
   APPEND_ENTRIES_PER_MESSAGE_MAX,
   APPEND_MESSAGES_IN_FLIGHT_MAX,
   ENTRY_BYTES_MAX,
+  LOST_ENTRIES_REJECTIONS,
   NODE_ID_CHARS_MAX,
   PROPOSAL_ENTRIES_MAX,
   RETAINED_ENTRIES_DEFAULT,
@@ -87,6 +88,15 @@ export interface Ready {
    * asks again).
    */
   entriesToLoad: EntriesToLoad[] | undefined;
+  /** Leader only: followers found to have lost entries they had acknowledged as durable, now caught up again. */
+  followersLostEntries: FollowerLostEntries[] | undefined;
+}
+
+/** A follower whose log ends at `holdsSeqno`, below the `acknowledgedSeqno` it had acknowledged as durable. */
+export interface FollowerLostEntries {
+  peer: string;
+  acknowledgedSeqno: number;
+  holdsSeqno: number;
 }
 
 /** Entries `fromSeqno..toSeqno` (inclusive) of the ledger, for `peer`. */
@@ -110,6 +120,8 @@ interface Progress {
   inFlight: number[];
   /** Reported in `needsSnapshot`, and no successful AppendEntries since. */
   needsSnapshot: boolean;
+  /** Rejections in a row of entries the follower had acknowledged as durable (see LOST_ENTRIES_REJECTIONS). */
+  lostEntryRejections: number;
   /** Compacted entries from `nextSeqno` asked for in `entriesToLoad` since the last heartbeat. */
   loadRequested: boolean;
   /** This node's tick count when the follower last answered (or when replication to it began). */
@@ -182,6 +194,7 @@ export class RaftNode {
   private roleChanged = false;
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
+  private followersLostEntries: FollowerLostEntries[] = [];
   private loads: EntriesToLoad[] = [];
 
   /** Where a node's copy of the log is durable up to, as the leader knows it (bound once: it runs on every ack). */
@@ -414,7 +427,7 @@ export class RaftNode {
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
       || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged
-      || this.snapshotsNeeded.length > 0 || this.loads.length > 0;
+      || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0;
   }
 
   /** Takes everything the caller must act on (see `Ready`) and clears it. */
@@ -430,6 +443,7 @@ export class RaftNode {
       configurations: this.configurationsChanged ? this.configurations : undefined,
       needsSnapshot: this.snapshotsNeeded.length > 0 ? this.snapshotsNeeded : undefined,
       entriesToLoad: this.loads.length > 0 ? this.loads : undefined,
+      followersLostEntries: this.followersLostEntries.length > 0 ? this.followersLostEntries : undefined,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -441,6 +455,7 @@ export class RaftNode {
     this.configurationsChanged = false;
     this.snapshotsNeeded = [];
     this.loads = [];
+    this.followersLostEntries = [];
     return ready;
   }
 
@@ -580,7 +595,7 @@ export class RaftNode {
       this.heardFrom.delete(peer);
     }
     for (const peer of this.configs.others) {
-      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, loadRequested: false, lastAnswerTick: this.ticks });
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, lostEntryRejections: 0, loadRequested: false, lastAnswerTick: this.ticks });
     }
   }
 
@@ -688,7 +703,15 @@ export class RaftNode {
     const pr = this.progressOf(m.from);
     pr.lastAnswerTick = this.ticks;
     if (!m.success) {
-      if (m.rejectedPrevSeqno <= pr.durableSeqno) return; // stale: the follower durably holds that seqno
+      if (m.rejectedPrevSeqno <= pr.durableSeqno) {
+        // Usually a late answer to an old message: the follower durably holds that seqno. Only when
+        // it keeps saying its log ends below what it acknowledged did it lose entries (its ledger
+        // restored from an older copy): then replicate to it again from what it still holds.
+        if (m.hintSeqno >= pr.durableSeqno || ++pr.lostEntryRejections < LOST_ENTRIES_REJECTIONS) return;
+        this.followersLostEntries.push({ peer: m.from, acknowledgedSeqno: pr.durableSeqno, holdsSeqno: m.hintSeqno });
+        pr.durableSeqno = 0;
+      }
+      pr.lostEntryRejections = 0;
       const agreed = Math.max(this.log.lastMatchCandidate(m.hintSeqno, m.hintView), pr.durableSeqno);
       const first = this.log.restorableAfter;
       pr.nextSeqno = Math.min(Math.max(agreed, first) + 1, this.log.lastSeqno + 1);
@@ -713,6 +736,7 @@ export class RaftNode {
     pr.matchSeqno = Math.max(pr.matchSeqno, m.matchSeqno);
     pr.durableSeqno = Math.max(pr.durableSeqno, m.durableSeqno);
     pr.needsSnapshot = false;
+    pr.lostEntryRejections = 0;
     pr.inFlight = pr.inFlight.filter((last) => last > m.matchSeqno);
     if (pr.mode === 'probe') {
       pr.mode = 'replicate';

@@ -685,6 +685,9 @@ export class Node {
     }
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
     for (const load of ready.entriesToLoad ?? []) this.loadEntries(load);
+    for (const lost of ready.followersLostEntries ?? []) {
+      console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
+    }
     for (const id of ready.needsSnapshot ?? []) {
       console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
-import { APPEND_ENTRIES_PER_MESSAGE_MAX, APPEND_MESSAGES_IN_FLIGHT_MAX } from '../../src/consensus/consensus-limits.js';
+import { APPEND_ENTRIES_PER_MESSAGE_MAX, APPEND_MESSAGES_IN_FLIGHT_MAX, LOST_ENTRIES_REJECTIONS } from '../../src/consensus/consensus-limits.js';
 import { RaftNode } from '../../src/consensus/raft-node.js';
 import type { AppendEntries, AppendEntriesResponse, RaftMessage } from '../../src/consensus/raft-messages.js';
 import { ELECTION_TICKS, elect, log, makeNode, pump, ticks } from './raft-fixtures.js';
@@ -257,4 +257,45 @@ test('ticks that elapsed together count at once: a leader behind on its timers s
   assert.equal(b.role, 'PreCandidate', 'a follower whose timers ran out asks for pre-votes');
   assert.throws(() => b.tick(0), /whole positive numbers/);
   assert.throws(() => b.tick(1.5), /whole positive numbers/);
+});
+
+test('a follower that lost entries it had acknowledged as durable (its ledger restored from an older copy) is caught up again, and the leader reports it once', () => {
+  const nodes = cluster({ a: '1s', b: '1s', c: '1s' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.propose([...sig, ...tx(3), ...sig]);
+  pump(nodes, a.ready().messages);
+  a.persisted(a.lastSeqno);
+  assert.equal(nodes.get('c')!.lastSeqno, 6);
+  assert.equal(a.acks.find((ack) => ack.node === 'c')?.seqno, 6);
+  // c restarts on a copy of its ledger from before it received anything from a.
+  const restored = makeNode('c', PEERS3, log('1s'), a.currentView);
+  nodes.set('c', restored);
+  const readies: ReturnType<typeof a.ready>[] = [];
+  for (let heartbeat = 0; heartbeat < LOST_ENTRIES_REJECTIONS + 2; heartbeat++) {
+    const ready = ticks(a, 2);
+    readies.push(ready, ...pump(nodes, ready.messages));
+  }
+  assert.equal(restored.lastSeqno, a.lastSeqno, 'c holds the whole log again');
+  assert.equal(restored.commitSeqno, a.commitSeqno);
+  const reports = readies.flatMap((r) => r.followersLostEntries ?? []);
+  assert.deepEqual(reports, [{ peer: 'c', acknowledgedSeqno: 6, holdsSeqno: 1 }]);
+});
+
+test('a late rejection of an entry the follower has since acknowledged is ignored: no resend, no report', () => {
+  const nodes = cluster({ a: '1s', b: '1s', c: '1s' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.propose([...sig, ...tx(2), ...sig]);
+  pump(nodes, a.ready().messages);
+  a.persisted(a.lastSeqno);
+  const stale: AppendEntriesResponse = { type: 'AppendEntriesResponse', from: 'c', to: 'a', view: a.currentView, success: false, matchSeqno: 0, durableSeqno: 0, rejectedPrevSeqno: 3, hintSeqno: 1, hintView: 1 };
+  for (let i = 0; i < LOST_ENTRIES_REJECTIONS - 1; i++) a.step({ ...stale });
+  const ready = a.ready();
+  assert.equal(ready.followersLostEntries, undefined);
+  assert.deepEqual(ready.messages, [], 'nothing is sent again');
+  // An acknowledgement in between starts the count again.
+  pump(nodes, ticks(a, 2).messages);
+  a.step({ ...stale });
+  assert.equal(a.ready().followersLostEntries, undefined);
 });
