@@ -413,7 +413,8 @@ function consensusDetails(node: Node): Record<string, unknown> {
     })),
     acks: Object.fromEntries(node.acks.map(({ node: id, seqno, lastReceivedMs }) => [id, { seqno, last_received_ms: lastReceivedMs }])),
     membership_state: active && !node.stopNotice ? 'Active' : 'Retired',
-    leadership_state: role.role === 'PreCandidate' ? 'Candidate' : role.role,
+    // A retired node takes no part in elections: whatever it was doing when it learnt so is over.
+    leadership_state: node.stopNotice ? 'Follower' : role.role === 'PreCandidate' ? 'Candidate' : role.role,
     primary_id: role.leaderId ?? null,
     current_view: role.view,
     ticking: true,

@@ -119,7 +119,8 @@ test('a node joins an open service once members trust it, a node is retired and 
     return state.stop_notice ? state : undefined;
   });
   assert.equal(noticed.node_id, retiring.node_id);
-  assert.equal((await retired.request('GET', '/node/consensus')).json<{ details: { membership_state: string } }>().details.membership_state, 'Retired');
+  const retiredConsensus = (await retired.request('GET', '/node/consensus')).json<{ details: { membership_state: string; leadership_state: string } }>().details;
+  assert.deepEqual([retiredConsensus.membership_state, retiredConsensus.leadership_state], ['Retired', 'Follower'], 'a retired node no longer campaigns');
   for (const frontend of ['app', 'gov']) assert.equal((await retired.request('GET', `/node/ready/${frontend}`, { allowError: true })).status, 503);
   const after = (await client.request('POST', '/app/log/private', { body: { id: 2, msg: 'after the retirement' } })).txId!;
   await waitForCommit(client, after, { timeoutMs: 10_000 });
