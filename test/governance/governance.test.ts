@@ -238,9 +238,9 @@ function storedConstitution(instance: InProcessNode): string {
 const UNUSABLE_CONSTITUTIONS = [
   ['throws at load', (c: string) => `throw new Error("constitution refuses to load");\n${c}`, /constitution refuses to load/],
   ['does not parse', (c: string) => `${c}\nexport function (`, /SyntaxError/],
-  ['lacks validate', (c: string) => c.replace('export function validate(', 'function validate_disabled('), /no export "validate"/],
-  ['lacks resolve', (c: string) => c.replace('export function resolve(', 'function resolve_disabled('), /no export "resolve"/],
-  ['exports apply as no function', (c: string) => c.replace('export function apply(', 'export const apply = 1; function apply_disabled('), /"apply" .* is a number, not a function/],
+  ['lacks validate', (c: string) => c.replace('export function validate(', 'function validate_disabled('), /Failed to find export 'validate' in module '\/constitution\.js'/],
+  ['lacks resolve', (c: string) => c.replace('export function resolve(', 'function resolve_disabled('), /Failed to find export 'resolve' in module '\/constitution\.js'/],
+  ['exports apply as no function', (c: string) => c.replace('export function apply(', 'export const apply = 1; function apply_disabled('), /Export 'apply' of module '\/constitution\.js' is not a function/],
 ] as const;
 
 for (const [what, spoil, reason] of UNUSABLE_CONSTITUTIONS) {
