@@ -6,7 +6,7 @@
 import { CONFIGURATION_NODES_MAX, NODE_ID_CHARS_MAX } from './consensus-limits.js';
 
 export interface Configuration {
-  /** Seqno of the entry that set it; 0 for the bootstrap configuration. */
+  /** Seqno of the entry that set it; for the bootstrap configuration 0, or the snapshot the node started from. */
   readonly seqno: number;
   readonly nodes: readonly string[];
 }
@@ -38,9 +38,13 @@ export class ActiveConfigurations {
   /** Reused by `quorumSeqno`, which runs on every acknowledgement. */
   private readonly scratch: number[] = [];
 
-  /** `bootstrap` is in force before the log's first configuration entry; empty for a joiner, which learns it from the log. */
-  constructor(private readonly self: string, bootstrap: readonly string[]) {
-    if (bootstrap.length > 0) this.active.push({ seqno: 0, nodes: [...bootstrap] });
+  /**
+   * `bootstrap` is in force from `bootstrapSeqno` (0, or the snapshot the node started from: the
+   * configuration it holds) to the log's first configuration entry; empty for a joiner, which learns
+   * it from the log.
+   */
+  constructor(private readonly self: string, bootstrap: readonly string[], bootstrapSeqno = 0) {
+    if (bootstrap.length > 0) this.active.push({ seqno: bootstrapSeqno, nodes: [...bootstrap] });
     this.rebuild();
   }
 

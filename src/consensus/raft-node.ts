@@ -225,7 +225,7 @@ export class RaftNode {
     if (initial.base !== undefined && config.configuration.length === 0) {
       throw new CocoError('InvalidConsensusState', `a node starting from base ${this.log.baseSeqno} needs the configuration in force there; take it from the snapshot's nodes table`);
     }
-    this.configs = new ActiveConfigurations(this.id, config.configuration);
+    this.configs = new ActiveConfigurations(this.id, config.configuration, config.initial?.base?.seqno ?? 0);
     for (const entry of initial.entries) {
       if (entry.configuration === undefined) continue;
       this.configs.add(entry.seqno, entry.configuration);
@@ -266,7 +266,7 @@ export class RaftNode {
   get configurations(): (readonly string[])[] {
     return this.configs.all.map(({ nodes }) => nodes);
   }
-  /** The seqno of the entry that set each active configuration (0 for the bootstrap one), oldest first. */
+  /** The seqno of the entry that set each active configuration (0 or the starting snapshot's for the bootstrap one), oldest first. */
   get configurationSeqnos(): number[] {
     return this.configs.all.map(({ seqno }) => seqno);
   }

@@ -190,3 +190,9 @@ test('invalid starts from a snapshot are refused', () => {
   assert.throws(make({ initial: { ...initial, entries: full.slice(3) } }), isCode('InvalidConsensusState'), 'entries not right after the base');
   assert.throws(make({ initial: { ...initial, entries: log('1s 1t 1s 2t 2s 2t').slice(5), commitSeqno: 6 } }), isCode('InvalidConsensusState'), 'a commit that is not a signature');
 });
+
+test("a node started from a snapshot reports the configuration it holds as set at the snapshot's seqno, not at 0", () => {
+  const full = log('1s 1t 1s 2t 2s');
+  assert.deepEqual(fromSnapshot('b', PEERS3, full, 3).configurationSeqnos, [3]);
+  assert.deepEqual(makeNode('a', PEERS3, full).configurationSeqnos, [0], 'without a snapshot, the bootstrap configuration');
+});
