@@ -105,7 +105,7 @@ export class NodeChannels {
 
   listen(): Promise<{ port: number }> {
     return new Promise((resolve, reject) => {
-      const failed = (error: Error) => reject(new CocoError('ChannelListenFailed', `cannot listen for nodes on ${this.options.host}:${this.options.port}: ${error.message}`, { cause: error }));
+      const failed = (error: Error) => reject(new CocoError('ChannelListenFailed', `cannot listen for other nodes on ${this.options.host}:${this.options.port}: ${error.message}`, { cause: error }));
       this.server.once('error', failed);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', failed);

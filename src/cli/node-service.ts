@@ -10,7 +10,7 @@ import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
-import { CocoClient } from '../client/coco-client.js';
+import { CocoClient, unendorsedNodeReason } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
@@ -269,7 +269,7 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
         else log(`join attempt ${attempt}: the service answered ${response.status}; retrying`);
       } catch (error) {
         if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
-        log(`join attempt ${attempt}: ${(error as Error).message}; retrying`);
+        log(`join attempt ${attempt}: ${joinFailure(error, config)}; retrying`);
       }
       if (answer?.node_status === 'Trusted' && answer.network_info !== undefined) return answer.network_info;
       // Once, not on every attempt: a node may wait hours for its members.
@@ -282,6 +282,13 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   } finally {
     client.close();
   }
+}
+
+/** Why a join request failed, in the terms of the node's configuration rather than the SDK's options. */
+function joinFailure(error: unknown, config: NodeConfig): string {
+  const reason = unendorsedNodeReason(error);
+  if (reason === undefined) return (error as Error).message;
+  return `the target node ${config.join!.targetRpcAddress} presented a certificate that the service certificate in command.service_certificate_file (${config.serviceCertificateFile}) does not endorse (${reason}); set that field to the service_cert.pem of the service this node joins`;
 }
 
 /**
@@ -468,11 +475,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   }
 
   async function serve(): Promise<RunningService> {
-    try {
-      await channels.listen();
-    } catch (error) {
-      throw new CocoError('ListenFailed', `cannot listen for other nodes on ${config.nodeToNode.bindAddress.host}:${nodeToNodePort}: ${(error as Error).message}`);
-    }
+    await channels.listen();
     const ethereum = await ExecutionContext.create({
       chainId: config.ethereum.chainId,
       ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),

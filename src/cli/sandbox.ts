@@ -174,7 +174,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       if (!existsSync(join(dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
-    const nodes = await Promise.all(dirs.map((dir) => startNode(dir)));
+    const nodes = await startTogether(dirs.map((dir) => () => startNode(dir)));
     step('waiting for the nodes to elect a primary');
     try {
       await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'));
@@ -216,10 +216,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   try {
     nodes.push(await start(0));
     // The others join together: while the service is opening, each is trusted as soon as it asks.
-    const joined = await Promise.allSettled(Array.from({ length: options.nodes - 1 }, (_, i) => start(i + 1)));
-    for (const outcome of joined) if (outcome.status === 'fulfilled') nodes.push(outcome.value);
-    const failed = joined.find((outcome) => outcome.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    nodes.push(...(await startTogether(Array.from({ length: options.nodes - 1 }, (_, i) => () => start(i + 1)))));
     await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
   } catch (error) {
     await Promise.all(nodes.map((node) => stopNode(node)));
@@ -281,6 +278,16 @@ async function startNode(dir: string): Promise<SandboxNode> {
 
 async function stopNode(node: SandboxNode): Promise<void> {
   await processes.get(node)?.stop();
+}
+
+/** Starts the nodes at once; if one cannot start, stops those that did (none is left running) and throws its error. */
+async function startTogether(starts: (() => Promise<SandboxNode>)[]): Promise<SandboxNode[]> {
+  const outcomes = await Promise.allSettled(starts.map((start) => start()));
+  const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed === undefined) return started;
+  await Promise.all(started.map((node) => stopNode(node)));
+  throw failed.reason;
 }
 
 function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[], startedAt: number, step: (text: string) => void): RunningSandbox {
@@ -351,6 +358,9 @@ Ethereum JSON-RPC as user0 (send transactions to the primary): ${url}/app/ethere
 
 Press Ctrl-C to stop.`);
   let stopping = false;
+  // Signal listeners do not keep Node's event loop alive: once every node this process started has
+  // exited, only this timer keeps the sandbox running to stop the nodes restarted by hand on Ctrl-C.
+  const keepRunning = setInterval(() => undefined, 2 ** 31 - 1);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -362,6 +372,7 @@ Press Ctrl-C to stop.`);
       }),
     );
   });
+  clearInterval(keepRunning);
   stopping = true;
   step('stopping');
   await sandbox.stop();

@@ -5,6 +5,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { unendorsedNodeReason } from '../client/coco-client.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
@@ -79,11 +80,11 @@ export async function withService<T>(endpoint: ServiceEndpoint, use: () => Promi
   try {
     return await use();
   } catch (error) {
-    if (error instanceof CocoError && error.code === 'TlsError' && /\bcaCertPem\b/.test(error.message)) {
-      const reason = (error.cause as { code?: unknown } | undefined)?.code;
+    const reason = unendorsedNodeReason(error);
+    if (reason !== undefined) {
       throw new CocoError(
         'TlsError',
-        `the node at ${endpoint.url} is not endorsed by --cacert ${endpoint.caCertPath}${typeof reason === 'string' ? ` (${reason})` : ''}; pass that service's certificate (service_cert.pem, in workspace/sandbox_common for a sandbox)`,
+        `the node at ${endpoint.url} is not endorsed by --cacert ${endpoint.caCertPath} (${reason}); pass that service's certificate (service_cert.pem, in workspace/sandbox_common for a sandbox)`,
         { cause: error },
       );
     }

@@ -88,6 +88,17 @@ const CERTIFICATE_VERIFY_CODES = new Set([
 const CERTIFICATE_DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT']);
 
+/**
+ * OpenSSL's reason when `error` is this client's refusal of a node certificate that the trusted
+ * service certificate does not endorse; undefined for any other error. The refusal's advice names
+ * the `caCertPem` option: a tool with its own setting for that certificate restates it.
+ */
+export function unendorsedNodeReason(error: unknown): string | undefined {
+  if (!(error instanceof CocoError) || error.code !== 'TlsError') return undefined;
+  const reason = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof reason === 'string' && CERTIFICATE_VERIFY_CODES.has(reason) ? reason : undefined;
+}
+
 export class CocoClient {
   /** The node's origin, e.g. `https://127.0.0.1:8000`. */
   readonly url: string;

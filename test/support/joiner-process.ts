@@ -15,8 +15,11 @@ export interface JoinerProcess {
   output(): string;
 }
 
-/** Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it; its interface enables `operatorFeatures`. */
-export async function startJoiner(sandbox: SandboxProcess, name: string, operatorFeatures: string[] = []): Promise<JoinerProcess> {
+/**
+ * Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it; its interface
+ * enables `operatorFeatures`, and it trusts `serviceCertificateFile` (the sandbox's by default).
+ */
+export async function startJoiner(sandbox: SandboxProcess, name: string, operatorFeatures: string[] = [], serviceCertificateFile = sandbox.file('service_cert.pem')): Promise<JoinerProcess> {
   const dir = join(sandbox.workspace, name);
   const configPath = join(dir, 'config.json');
   mkdirSync(dir, { recursive: true });
@@ -27,7 +30,7 @@ export async function startJoiner(sandbox: SandboxProcess, name: string, operato
       rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${rpcPort}`, enabled_operator_features: operatorFeatures } },
       node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` },
     },
-    command: { type: 'Join', service_certificate_file: sandbox.file('service_cert.pem'), join: { target_rpc_address: new URL(sandbox.url).host, retry_timeout_ms: 200 } },
+    command: { type: 'Join', service_certificate_file: serviceCertificateFile, join: { target_rpc_address: new URL(sandbox.url).host, retry_timeout_ms: 200 } },
   }));
   return { ...runNode(dir), url: `https://127.0.0.1:${rpcPort}` };
 }

@@ -17,6 +17,8 @@ export interface SandboxProcess {
   /** `https://host:port` of node `i`'s client interface, from its configuration. */
   nodeUrl(i: number): string;
   child: ChildProcess;
+  /** What the sandbox printed so far, stdout and stderr together. */
+  output(): string;
   /** Stops the sandbox; removes its workspace unless `keep`. */
   stop(options?: { keep?: boolean }): Promise<void>;
 }
@@ -79,6 +81,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
       return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
     },
     child,
+    output: () => output,
     async stop(options = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -1,0 +1,53 @@
+// How `coco sandbox` begins and ends with real processes: a restart that cannot start every node
+// stops those that did and exits 1 with the node's reason; a sandbox whose own nodes have all died
+// runs on until Ctrl-C, then stops the nodes restarted by hand as its README says.
+
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runningNodePid } from '../../src/cli/node-pid-file.js';
+import { exitOf } from '../support/child-exit.js';
+import { runNode } from '../support/joiner-process.js';
+import { runCoco } from '../support/run-cli.js';
+import { startSandbox } from '../support/sandbox-process.js';
+import { until } from '../support/until.js';
+
+const NODE_WAIT_MS = 60_000;
+
+test('a restarted sandbox whose node cannot start stops the nodes that did, says why in one line and exits 1', async () => {
+  const first = await startSandbox(['--nodes', '2']);
+  await first.stop({ keep: true });
+  const dirs = [0, 1].map((i) => join(first.workspace, `sandbox_${i}`));
+  rmSync(join(dirs[1]!, 'sealed_secrets.json'));
+  try {
+    // runCoco's timeout kills a sandbox that hangs: no exit status then.
+    const restarted = runCoco(['sandbox', '--port', '0', '--workspace', first.workspace]);
+    assert.equal(restarted.status, 1, restarted.stderr);
+    assert.match(restarted.stderr.trim().split('\n').at(-1)!, /^coco: the node exited \(1\): .*sealed_secrets\.json.* is missing.* \[NodeStartFailed\]$/);
+    assert.deepEqual(dirs.map((dir) => runningNodePid(dir)), [undefined, undefined], 'no node left running');
+  } finally {
+    for (const pid of dirs.flatMap((dir) => runningNodePid(dir) ?? [])) process.kill(pid, 'SIGKILL');
+    rmSync(join(first.workspace, '..'), { recursive: true, force: true });
+  }
+});
+
+test('once every node it started has died, the sandbox runs on, and Ctrl-C stops the node restarted by hand', async () => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  const dir = join(sandbox.workspace, 'sandbox_0');
+  let restarted: ReturnType<typeof runNode> | undefined;
+  try {
+    process.kill(runningNodePid(dir)!, 'SIGKILL');
+    await until('the sandbox to report the killed node', NODE_WAIT_MS, async () => (/node 0 exited \(SIGKILL\); .*Restart it with/.test(sandbox.output()) ? true : undefined));
+    restarted = runNode(dir);
+    const node = restarted;
+    await until('the node restarted by hand to serve', NODE_WAIT_MS, async () => (node.output().includes('coco node: ready') ? true : undefined));
+    await sandbox.stop({ keep: true });
+    assert.equal(sandbox.child.exitCode, 0, sandbox.output());
+    assert.match(sandbox.output(), /coco sandbox: stopped\n$/);
+    assert.equal(await exitOf(node.child, 'the node restarted by hand, once the sandbox stopped'), 0, 'a clean stop');
+  } finally {
+    restarted?.child.kill('SIGKILL');
+    await sandbox.stop();
+  }
+});
