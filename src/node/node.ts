@@ -217,6 +217,8 @@ export class Node {
     let openChunkBytes = 0;
     if (replayed !== undefined) {
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
+      const torn = replayed.tornEntry;
+      if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
       for (const signature of replayed.signatures) this.keepSignature(signature);
@@ -296,6 +298,11 @@ export class Node {
 
   get nodeId(): string {
     return this.options.node.nodeId;
+  }
+
+  /** One line on stderr for the operator, naming this node. */
+  private logLine(line: string): void {
+    console.error(`coco node ${this.nodeId.slice(0, 12)}: ${line}`);
   }
 
   get role(): ConsensusRole {
@@ -560,7 +567,7 @@ export class Node {
     const job = { at: state.txId, evidence: evidenceTxId, previousSnapshotSeqno, cancelled: false };
     this.encodeInSlices(job, state, ({ pieces, digest }) => {
       if (!equalBytes(digest, evidence.hash)) {
-        console.error(`coco node ${this.nodeId.slice(0, 12)}: the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
+        this.logLine(`the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
         return;
       }
       this.snapshots.writePending(state.txId.seqno, evidenceTxId.seqno, pieces);
@@ -686,7 +693,7 @@ export class Node {
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
     for (const load of ready.entriesToLoad ?? []) this.loadEntries(load);
     for (const id of ready.needsSnapshot ?? []) {
-      console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
+      this.logLine(`node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
     }
     if (ready.becameLeader !== undefined) {
       this.statesAtChunkEnds = []; // the evidence a primary writes is its own
@@ -735,7 +742,7 @@ export class Node {
         // Consensus asks again at its next heartbeat: one line per peer and failure, not one per heartbeat.
         if (this.loadFailures.get(peer) === error.message) return;
         this.loadFailures.set(peer, error.message);
-        console.error(`coco node ${this.nodeId.slice(0, 12)}: entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger (${error.message}); retrying at each heartbeat`);
+        this.logLine(`entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger (${error.message}); retrying at each heartbeat`);
       },
     );
   }
@@ -842,7 +849,7 @@ export class Node {
     if (this.failure !== undefined) return;
     this.failure = error;
     this.cancelSignature();
-    console.error(`coco node ${this.nodeId.slice(0, 12)}: stopped applying transactions: ${error.message}`);
+    this.logLine(`stopped applying transactions: ${error.message}`);
   }
 
   private advanceCommit(seqno: number): void {

@@ -342,3 +342,39 @@ test('replay refuses a ledger whose last signature or an earlier signature trans
   }
   assert.equal(replayAgain().lastTxId.seqno, 7);
 });
+
+test('a last entry of the open chunk cut short by a crash is dropped, the file cut back before it, and appends continue there', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  const results = drive(makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) }), files, 'tstS' + 'tts' + 'ts');
+  files.close();
+  const open = join(directory, 'ledger_5');
+  const written = readFileSync(open);
+  writeFileSync(open, written.subarray(0, written.length - 100));
+  const replayed = replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem);
+  assert.deepEqual(replayed.tornEntry, { file: 'ledger_5', seqno: 9, bytes: results[8]!.entry.length - 100 });
+  assert.equal(replayed.lastTxId.seqno, 7, 'entry 8 then follows the last whole signature: dropped as any unsigned tail');
+
+  const resumed = new LedgerFiles(directory);
+  t.after(() => resumed.close());
+  const openChunkBytes = resumed.resume(replayed.chunks, 4);
+  assert.equal(openChunkBytes, bytesOf(results.slice(4, 7)));
+  assert.equal(readFileSync(open).length, 8 + openChunkBytes, 'nothing of the torn entry is left for appends to follow');
+  const writer = makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]), resume: { tree: replayed.tree, seqno: 7, signatureSeqno: 7, chunkBytes: openChunkBytes, views: replayed.views } });
+  drive(writer, resumed, 'ts', 'after restart');
+  await resumed.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6,7,8,9']);
+  assert.equal(verifyDirectory(directory), '2.9');
+});
+
+test('a complete chunk cut short is refused, naming it: only the open chunk can end in a partly written entry', (t) => {
+  const directory = tempDirectory(t);
+  writeAndReplay(directory, 'tstS' + 'tts');
+  const path = join(directory, 'ledger_1-4');
+  const written = readFileSync(path);
+  writeFileSync(path, written.subarray(0, written.length - 100));
+  assert.throws(
+    () => replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem),
+    (e: unknown) => e instanceof LedgerVerificationError && e.file === 'ledger_1-4',
+  );
+});
