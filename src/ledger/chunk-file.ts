@@ -33,6 +33,11 @@ export function formatChunkName(first: number, last: number | undefined, committ
   return `ledger_${first}-${last}${committed ? '.committed' : ''}`;
 }
 
+/** CCF's name for a chunk file left aside (`<name>.ignored`): no ledger read looks at it again. */
+export function ignoredChunkName(name: string): string {
+  return `${name}.ignored`;
+}
+
 export interface ChunkLayout {
   /** Whether the file carries its positions table (a complete chunk). */
   complete: boolean;

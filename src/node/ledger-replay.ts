@@ -66,6 +66,13 @@ export interface ReplayedLedger {
   committedSeqno: number;
   chunks: ReplayedChunk[];
   tornEntry: TornEntry | undefined;
+  /**
+   * Chunk files not known committed that end before the snapshot the replay started from (for an
+   * open chunk, at it: its name claims the seqnos after). The node stopped before that part of the
+   * ledger committed and its entries may have been rolled back since: LedgerFiles.resume renames
+   * them `<name>.ignored`, as CCF does, so that no read, restart or verification takes them again.
+   */
+  setAside: string[];
 }
 
 /** The last chunk file while it is still being written (no positions table): its bytes and whole entries. */
@@ -108,17 +115,20 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
 export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
   const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
+  const open = readOpenChunk(all);
+  // The open chunk ends where its entries do; its name says nothing.
+  const lastSeqnoOf = (file: ChunkFile): number => (file === open?.file ? file.chunk.first + open.entries.count - 1 : (file.chunk.last ?? Infinity));
   // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
   // snapshot that falls inside a chunk (taken elsewhere) is of no use when the whole ledger is here.
-  if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && (file.chunk.last ?? Infinity) > snapshotSeqno)) {
+  if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && lastSeqnoOf(file) > snapshotSeqno)) {
     if (all[0]?.chunk.first !== 1) {
       throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
     }
     return replayLedger(directory, receiver, serviceCertPem);
   }
   const base = snapshotSeqno;
-  const files = all.filter((file) => (file.chunk.last ?? Infinity) > base);
-  const open = readOpenChunk(files);
+  const setAside = snapshot === undefined ? [] : all.filter((file) => !file.chunk.committed && (file === open?.file ? lastSeqnoOf(file) <= base : lastSeqnoOf(file) < base));
+  const files = all.filter((file) => lastSeqnoOf(file) > base);
   const tree = snapshot?.tree ?? new MerkleTree();
   if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
   // The verifier rebuilds the tree itself. Only the last signature's ECDSA signatures are checked:
@@ -137,6 +147,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     committedSeqno: base,
     chunks: [],
     tornEntry: undefined,
+    setAside: setAside.map((file) => file.name),
     baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
   };
   if (snapshot !== undefined) {

@@ -7,6 +7,7 @@
 // log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
 // signature is durable on a majority of every active configuration.
 
+import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
 import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
@@ -19,6 +20,7 @@ import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
+import { ignoredChunkName } from '../ledger/chunk-file.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -216,9 +218,12 @@ export class Node {
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
     if (replayed !== undefined) {
-      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
+      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
+      for (const name of replayed.setAside) {
+        this.logLine(`${name} ends before snapshot ${base!.name}, which this node starts from, and was never committed here (its entries may have been rolled back): set aside as ${ignoredChunkName(name)}`);
+      }
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
       for (const signature of replayed.signatures) this.keepSignature(signature);
@@ -693,7 +698,12 @@ export class Node {
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
     for (const load of ready.entriesToLoad ?? []) this.loadEntries(load);
     for (const id of ready.needsSnapshot ?? []) {
-      this.logLine(`node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
+      const latest = this.snapshots.latestCommittedName();
+      const snapshot = latest === undefined ? `the latest committed snapshot in ${this.snapshots.directory}` : join(this.snapshots.directory, latest);
+      this.logLine(
+        `node ${id.slice(0, 12)} lacks entries from before seqno ${this.firstSeqno}, where this node's log starts (it started from a snapshot): ` +
+          `stop that node, copy ${snapshot} into its snapshots.directory, and restart it`,
+      );
     }
     if (ready.becameLeader !== undefined) {
       this.statesAtChunkEnds = []; // the evidence a primary writes is its own
