@@ -4,7 +4,7 @@
 
 import { CocoError } from '../errors.js';
 import { ByteReader } from '../kv/byte-reader.js';
-import { decodeEntry, type LedgerEntry } from './entry.js';
+import { decodeEntry, entryEndAt, type LedgerEntry } from './entry.js';
 
 export const CHUNK_HEADER_BYTES = 8;
 
@@ -33,6 +33,11 @@ export function formatChunkName(first: number, last: number | undefined, committ
   return `ledger_${first}-${last}${committed ? '.committed' : ''}`;
 }
 
+/** CCF's name for a chunk file left aside (`<name>.ignored`): no ledger read looks at it again. */
+export function ignoredChunkName(name: string): string {
+  return `${name}.ignored`;
+}
+
 export interface ChunkLayout {
   /** Whether the file carries its positions table (a complete chunk). */
   complete: boolean;
@@ -48,6 +53,27 @@ export function readChunkLayout(bytes: Uint8Array, fileName: string): ChunkLayou
     reader.fail(`positions table offset ${tableOffset} is outside the file (${bytes.length} bytes)`);
   }
   return { complete, entriesEnd: complete ? tableOffset : bytes.length };
+}
+
+/** The whole entries at the start of a chunk still being written (no positions table). */
+export interface OpenChunkEntries {
+  count: number;
+  /** Where the last whole entry ends: the file's length, unless a crash cut the last entry short. */
+  end: number;
+}
+
+/**
+ * Counts an open chunk's entries by their headers' sizes alone, stopping at one that runs past the
+ * end of the file: a crash can leave the entry being appended partly written, and CCF stops there.
+ */
+export function openChunkEntries(bytes: Uint8Array): OpenChunkEntries {
+  let count = 0;
+  let end = Math.min(CHUNK_HEADER_BYTES, bytes.length);
+  for (let next = entryEndAt(bytes, end); next !== undefined; next = entryEndAt(bytes, end)) {
+    count += 1;
+    end = next;
+  }
+  return { count, end };
 }
 
 /** Where the positions table says entry `index` (0-based) starts, if the table lists it. */

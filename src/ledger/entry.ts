@@ -73,6 +73,17 @@ export function encodeIv(txId: TxId, isSnapshot: boolean): Uint8Array {
   return iv;
 }
 
+/**
+ * Where the entry starting at `offset` ends by its header's u48 size alone, without decoding it;
+ * undefined when its header or its body runs past the end of `bytes` (a write cut short).
+ */
+export function entryEndAt(bytes: Uint8Array, offset: number): number | undefined {
+  if (offset + ENTRY_HEADER_BYTES > bytes.length) return undefined;
+  const header = new DataView(bytes.buffer, bytes.byteOffset + offset, ENTRY_HEADER_BYTES);
+  const end = offset + ENTRY_HEADER_BYTES + header.getUint16(6, true) * 0x1_0000_0000 + header.getUint32(2, true);
+  return end <= bytes.length ? end : undefined;
+}
+
 /** Decodes the entry that starts at `offset` of `bytes`; returns it and the offset just past it. */
 export function decodeEntry(bytes: Uint8Array, offset = 0): { entry: LedgerEntry; next: number } {
   const header = new ByteReader(bytes, 'LedgerEntryMalformed', 'ledger entry header', offset);

@@ -1,5 +1,6 @@
 // Finds a ledger directory's chunk files and orders them by first seqno, refusing directories
-// where two files claim the same seqnos. Files written aside by a recovery (`.ignored`) are skipped.
+// where two files claim the same seqnos. Files set aside (`.ignored`, as CCF names them: by a
+// recovery, or by a restart from a snapshot past them) are skipped.
 
 import { readdirSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';

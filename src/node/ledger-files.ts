@@ -20,7 +20,7 @@ import {
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
-import { CHUNK_HEADER_BYTES, formatChunkName, parseChunkName } from '../ledger/chunk-file.js';
+import { CHUNK_HEADER_BYTES, formatChunkName, ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 
@@ -80,10 +80,11 @@ export class LedgerFiles {
    * entries are all committed (up to `committedSeqno`) are completed if need be and named
    * `.committed`; a later complete chunk stays `ledger_<first>-<last>`; a last chunk that is neither
    * becomes the open chunk again. Chunk files wholly after the kept entries (never signed) are
-   * deleted: their seqnos will be written again. Returns the entry bytes of the open chunk (0 if
-   * none), for LedgerWriter's resume.
+   * deleted: their seqnos will be written again. The files named in `setAside` (replay's, from
+   * before its snapshot) are renamed `<name>.ignored` first. Returns the entry bytes of the open
+   * chunk (0 if none), for LedgerWriter's resume.
    */
-  resume(chunks: readonly ReplayedChunk[], committedSeqno: number): number {
+  resume(chunks: readonly ReplayedChunk[], committedSeqno: number, setAside: readonly string[] = []): number {
     invariant(this.chunks.length === 0 && this.open === undefined, 'resume starts with no chunks');
     if (!Number.isSafeInteger(committedSeqno) || committedSeqno < 0) {
       throw new CocoError('InvalidArgument', `committed seqno must be a non-negative integer, got ${committedSeqno}`);
@@ -93,8 +94,9 @@ export class LedgerFiles {
       if (parseChunkName(chunk.name)?.committed === true) committedSeqno = Math.max(committedSeqno, chunk.last);
     }
     this.committedSeqno = committedSeqno;
+    for (const name of setAside) renameSync(join(this.directory, name), join(this.directory, ignoredChunkName(name)));
     // Chunks up to the commit (from before the snapshot a replay started from, say) stay.
-    let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno));
+    let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno)) || setAside.length > 0;
     for (const [i, chunk] of chunks.entries()) {
       const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
       if (chunk.last > committedSeqno && !chunk.complete) {

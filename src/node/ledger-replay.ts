@@ -5,10 +5,11 @@
 // tree, the receipts' leaf components and the consensus log (with the configuration each entry
 // sets) are rebuilt. Transactions after the last signature cannot commit and are dropped, as CCF
 // drops an unsigned suffix; what is signed but past the last `.committed` chunk stays uncommitted
-// (consensus decides).
+// (consensus decides). So is a last entry of the open chunk that a crash left partly written.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { SINGLETON_KEY } from '../ledger/signature.js';
+import { CHUNK_HEADER_BYTES, openChunkEntries, type OpenChunkEntries } from '../ledger/chunk-file.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
@@ -39,6 +40,14 @@ export interface ReplayedChunk {
   complete: boolean;
 }
 
+/** The open chunk's last entry, which the node was writing when it stopped and wrote only partly. */
+export interface TornEntry {
+  file: string;
+  seqno: number;
+  /** What the file holds of it, dropped (LedgerFiles.resume truncates the file before them). */
+  bytes: number;
+}
+
 export interface ReplayedLedger {
   /** The snapshot the replay started from; the log and the leaf components start after it. */
   snapshot: LoadedSnapshot | undefined;
@@ -56,6 +65,30 @@ export interface ReplayedLedger {
   /** The last signature known committed: the end of the last `.committed` chunk, or 0. */
   committedSeqno: number;
   chunks: ReplayedChunk[];
+  tornEntry: TornEntry | undefined;
+  /**
+   * Chunk files not known committed that end before the snapshot the replay started from (for an
+   * open chunk, at it: its name claims the seqnos after). The node stopped before that part of the
+   * ledger committed and its entries may have been rolled back since: LedgerFiles.resume renames
+   * them `<name>.ignored`, as CCF does, so that no read, restart or verification takes them again.
+   */
+  setAside: string[];
+}
+
+/** The last chunk file while it is still being written (no positions table): its bytes and whole entries. */
+interface OpenChunkFile {
+  file: ChunkFile;
+  bytes: Uint8Array;
+  entries: OpenChunkEntries;
+}
+
+function readOpenChunk(files: readonly ChunkFile[]): OpenChunkFile | undefined {
+  const file = files.at(-1);
+  if (file === undefined || file.chunk.last !== undefined || file.chunk.committed) return undefined;
+  const bytes = new Uint8Array(readFileSync(file.path));
+  // A header cut short, or one pointing at a positions table (completed, not yet renamed), is the verifier's to judge.
+  if (bytes.length < CHUNK_HEADER_BYTES || new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true) !== 0n) return undefined;
+  return { file, bytes, entries: openChunkEntries(bytes) };
 }
 
 /** An entry the verifier has read, with its write-set digest and the chunk file it is in. */
@@ -82,16 +115,20 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
 export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
   const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
+  const open = readOpenChunk(all);
+  // The open chunk ends where its entries do; its name says nothing.
+  const lastSeqnoOf = (file: ChunkFile): number => (file === open?.file ? file.chunk.first + open.entries.count - 1 : (file.chunk.last ?? Infinity));
   // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
   // snapshot that falls inside a chunk (taken elsewhere) is of no use when the whole ledger is here.
-  if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && (file.chunk.last ?? Infinity) > snapshotSeqno)) {
+  if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && lastSeqnoOf(file) > snapshotSeqno)) {
     if (all[0]?.chunk.first !== 1) {
       throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
     }
     return replayLedger(directory, receiver, serviceCertPem);
   }
   const base = snapshotSeqno;
-  const files = all.filter((file) => (file.chunk.last ?? Infinity) > base);
+  const setAside = snapshot === undefined ? [] : all.filter((file) => !file.chunk.committed && (file === open?.file ? lastSeqnoOf(file) <= base : lastSeqnoOf(file) < base));
+  const files = all.filter((file) => lastSeqnoOf(file) > base);
   const tree = snapshot?.tree ?? new MerkleTree();
   if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
   // The verifier rebuilds the tree itself. Only the last signature's ECDSA signatures are checked:
@@ -109,6 +146,8 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     views: snapshot === undefined ? [] : [...snapshot.viewHistory],
     committedSeqno: base,
     chunks: [],
+    tornEntry: undefined,
+    setAside: setAside.map((file) => file.name),
     baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
   };
   if (snapshot !== undefined) {
@@ -144,7 +183,16 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
   let unsigned: Verified[] = [];
   const read: { file: ChunkFile; layout: VerifiedChunk }[] = [];
   for (const file of files) {
-    const layout = verifier.addChunk(file.name, new Uint8Array(readFileSync(file.path)), (entry, digest) => {
+    let bytes: Uint8Array;
+    if (file === open?.file) {
+      // A crash cut the entry being appended short: dropped, as CCF stops reading an open chunk there.
+      const { count, end } = open.entries;
+      if (end < open.bytes.length) replayed.tornEntry = { file: file.name, seqno: file.chunk.first + count, bytes: open.bytes.length - end };
+      bytes = open.bytes.subarray(0, end);
+    } else {
+      bytes = new Uint8Array(readFileSync(file.path));
+    }
+    const layout = verifier.addChunk(file.name, bytes, (entry, digest) => {
       const signature = signatureRecordOf(entry.txId.seqno, entry.publicMaps);
       if (signature === undefined) return void unsigned.push({ entry, digest, file: file.name });
       for (const pending of unsigned) apply(pending, undefined);

@@ -7,6 +7,7 @@
 // log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
 // signature is durable on a majority of every active configuration.
 
+import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
 import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
@@ -19,6 +20,7 @@ import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
+import { ignoredChunkName } from '../ledger/chunk-file.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -216,7 +218,12 @@ export class Node {
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
     if (replayed !== undefined) {
-      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
+      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
+      const torn = replayed.tornEntry;
+      if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
+      for (const name of replayed.setAside) {
+        this.logLine(`${name} ends before snapshot ${base!.name}, which this node starts from, and was never committed here (its entries may have been rolled back): set aside as ${ignoredChunkName(name)}`);
+      }
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
       for (const signature of replayed.signatures) this.keepSignature(signature);
@@ -296,6 +303,11 @@ export class Node {
 
   get nodeId(): string {
     return this.options.node.nodeId;
+  }
+
+  /** One line on stderr for the operator, naming this node. */
+  private logLine(line: string): void {
+    console.error(`coco node ${this.nodeId.slice(0, 12)}: ${line}`);
   }
 
   get role(): ConsensusRole {
@@ -560,7 +572,7 @@ export class Node {
     const job = { at: state.txId, evidence: evidenceTxId, previousSnapshotSeqno, cancelled: false };
     this.encodeInSlices(job, state, ({ pieces, digest }) => {
       if (!equalBytes(digest, evidence.hash)) {
-        console.error(`coco node ${this.nodeId.slice(0, 12)}: the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
+        this.logLine(`the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
         return;
       }
       this.snapshots.writePending(state.txId.seqno, evidenceTxId.seqno, pieces);
@@ -689,7 +701,12 @@ export class Node {
       console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
     }
     for (const id of ready.needsSnapshot ?? []) {
-      console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${id.slice(0, 12)} lacks entries this node's log no longer holds (it started from a snapshot); restart that node from a snapshot`);
+      const latest = this.snapshots.latestCommittedName();
+      const snapshot = latest === undefined ? `the latest committed snapshot in ${this.snapshots.directory}` : join(this.snapshots.directory, latest);
+      this.logLine(
+        `node ${id.slice(0, 12)} lacks entries from before seqno ${this.firstSeqno}, where this node's log starts (it started from a snapshot): ` +
+          `stop that node, copy ${snapshot} into its snapshots.directory, and restart it`,
+      );
     }
     if (ready.becameLeader !== undefined) {
       this.statesAtChunkEnds = []; // the evidence a primary writes is its own
@@ -738,7 +755,7 @@ export class Node {
         // Consensus asks again at its next heartbeat: one line per peer and failure, not one per heartbeat.
         if (this.loadFailures.get(peer) === error.message) return;
         this.loadFailures.set(peer, error.message);
-        console.error(`coco node ${this.nodeId.slice(0, 12)}: entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger (${error.message}); retrying at each heartbeat`);
+        this.logLine(`entries ${fromSeqno}..${toSeqno} for node ${peer.slice(0, 12)} could not be read from the ledger (${error.message}); retrying at each heartbeat`);
       },
     );
   }
@@ -845,7 +862,7 @@ export class Node {
     if (this.failure !== undefined) return;
     this.failure = error;
     this.cancelSignature();
-    console.error(`coco node ${this.nodeId.slice(0, 12)}: stopped applying transactions: ${error.message}`);
+    this.logLine(`stopped applying transactions: ${error.message}`);
   }
 
   private advanceCommit(seqno: number): void {

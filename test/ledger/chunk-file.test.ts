@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { CocoError } from '../../src/errors.js';
-import { decodeChunk, encodeChunk, formatChunkName, parseChunkName } from '../../src/ledger/chunk-file.js';
+import { decodeChunk, encodeChunk, formatChunkName, openChunkEntries, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { REAL_LEDGERS, realChunks } from '../support/real-ledgers.js';
 
 const names: [string, ReturnType<typeof parseChunkName>][] = [
@@ -67,4 +67,16 @@ test('a truncated chunk is rejected, naming the entry', () => {
   const chunk = realChunks('expired-service')[1]!;
   const truncated = encodeChunk(chunk.decoded.entries.map((e) => e.raw), false).subarray(0, 9000);
   assert.throws(() => decodeChunk(truncated, chunk.name), isChunkError('LedgerEntryMalformed', /ledger_5-15.committed: entry \d+ at byte \d+/));
+});
+
+test("an open chunk's entries are counted by their sizes, up to one a crash cut short", () => {
+  const raws = realChunks('genesis-14')[0]!.decoded.entries.map((e) => e.raw);
+  const open = encodeChunk(raws, false);
+  assert.deepEqual(openChunkEntries(open), { count: 14, end: open.length });
+  const lastStart = open.length - raws[13]!.length;
+  // Cut inside the last entry's body, inside its 8-byte header, and right after its first byte.
+  for (const length of [open.length - 1, lastStart + 5, lastStart + 1]) {
+    assert.deepEqual(openChunkEntries(open.subarray(0, length)), { count: 13, end: lastStart }, `cut at ${length}`);
+  }
+  assert.deepEqual(openChunkEntries(open.subarray(0, 8)), { count: 0, end: 8 });
 });

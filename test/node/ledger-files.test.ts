@@ -11,7 +11,10 @@ import { LedgerVerificationError, LedgerVerifier } from '../../src/ledger/ledger
 import type { AppendResult, LedgerWriter } from '../../src/ledger/ledger-writer.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { LedgerFiles } from '../../src/node/ledger-files.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { replayLedger } from '../../src/node/ledger-replay.js';
+import { verifySnapshotFile, type LoadedSnapshot } from '../../src/node/snapshot-directory.js';
+import { snapshotService, type SnapshotService } from '../ledger/snapshot-fixture.js';
 import { appWriteSet, genesisWriteSet, identity, makeWriter, SECRETS } from '../ledger/writer-fixture.js';
 
 function tempDirectory(t: TestContext): string {
@@ -341,4 +344,100 @@ test('replay refuses a ledger whose last signature or an earlier signature trans
     writeFileSync(path, original);
   }
   assert.equal(replayAgain().lastTxId.seqno, 7);
+});
+
+test('a last entry of the open chunk cut short by a crash is dropped, the file cut back before it, and appends continue there', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  const results = drive(makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) }), files, 'tstS' + 'tts' + 'ts');
+  files.close();
+  const open = join(directory, 'ledger_5');
+  const written = readFileSync(open);
+  writeFileSync(open, written.subarray(0, written.length - 100));
+  const replayed = replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem);
+  assert.deepEqual(replayed.tornEntry, { file: 'ledger_5', seqno: 9, bytes: results[8]!.entry.length - 100 });
+  assert.equal(replayed.lastTxId.seqno, 7, 'entry 8 then follows the last whole signature: dropped as any unsigned tail');
+
+  const resumed = new LedgerFiles(directory);
+  t.after(() => resumed.close());
+  const openChunkBytes = resumed.resume(replayed.chunks, 4);
+  assert.equal(openChunkBytes, bytesOf(results.slice(4, 7)));
+  assert.equal(readFileSync(open).length, 8 + openChunkBytes, 'nothing of the torn entry is left for appends to follow');
+  const writer = makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]), resume: { tree: replayed.tree, seqno: 7, signatureSeqno: 7, chunkBytes: openChunkBytes, views: replayed.views } });
+  drive(writer, resumed, 'ts', 'after restart');
+  await resumed.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6,7,8,9']);
+  assert.equal(verifyDirectory(directory), '2.9');
+});
+
+test('a complete chunk cut short is refused, naming it: only the open chunk can end in a partly written entry', (t) => {
+  const directory = tempDirectory(t);
+  writeAndReplay(directory, 'tstS' + 'tts');
+  const path = join(directory, 'ledger_1-4');
+  const written = readFileSync(path);
+  writeFileSync(path, written.subarray(0, written.length - 100));
+  assert.throws(
+    () => replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem),
+    (e: unknown) => e instanceof LedgerVerificationError && e.file === 'ledger_1-4',
+  );
+});
+
+/**
+ * A node's ledger as the fixture service wrote it up to `lastSeqno`: seqnos 1 to 6 in a committed
+ * chunk, the rest in the open chunk `ledger_7`.
+ */
+function staleLedger(directory: string, service: SnapshotService, lastSeqno: number): void {
+  const files = new LedgerFiles(directory);
+  for (let seqno = 1; seqno <= lastSeqno; seqno++) files.append({ ...service.appended.get(seqno)!, closesChunk: seqno === 6 });
+  files.markCommitted(6);
+  files.close();
+}
+
+const replayFrom = (directory: string, snapshot: LoadedSnapshot) =>
+  replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(SECRETS) }, identity.serviceCertPem, snapshot);
+
+test('a snapshot past the end of the ledger is started from; the open chunk that ends before it is set aside as CCF does, and new entries start a chunk after it', async (t) => {
+  const directory = tempDirectory(t);
+  const service = snapshotService();
+  // Loaded afresh at each start, as a node loads it: replay and writer extend the snapshot's tree.
+  const loadSnapshot = () => verifySnapshotFile(service.fileName, service.file, identity.serviceCertPem, new LedgerSecrets(SECRETS));
+  // The node stopped at seqno 8; the others went on and snapshotted at 10.
+  staleLedger(directory, service, 8);
+  const replayed = replayFrom(directory, loadSnapshot());
+  assert.equal(replayed.snapshot?.name, service.fileName);
+  assert.deepEqual(replayed.lastTxId, service.appended.get(10)!.txId);
+  assert.deepEqual(replayed.setAside, ['ledger_7']);
+
+  const files = new LedgerFiles(directory);
+  t.after(() => files.close());
+  assert.equal(files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside), 0);
+  assert.deepEqual(layout(directory), ['ledger_1-6.committed:1,2,3,4,5,6', 'ledger_7.ignored:7,8']);
+  // As a backup receives them from the primary.
+  const writer = makeWriter({ view: 3, resume: { tree: replayed.tree, seqno: 10, signatureSeqno: 10, views: replayed.views } });
+  for (let seqno = 11; seqno <= 13; seqno++) {
+    const { entry, txId } = service.appended.get(seqno)!;
+    files.append(writer.appendReplicated(entry, txId));
+  }
+  await files.sync();
+  assert.deepEqual(layout(directory), ['ledger_1-6.committed:1,2,3,4,5,6', 'ledger_7.ignored:7,8', 'ledger_11:11,12,13']);
+  assert.deepEqual(listChunkFiles(directory).map((file) => file.name), ['ledger_1-6.committed', 'ledger_11'], 'no ledger read sees the set-aside chunk');
+
+  // The next restart starts from the snapshot again and sets nothing more aside.
+  files.close();
+  const again = replayFrom(directory, loadSnapshot());
+  assert.equal(again.snapshot?.name, service.fileName);
+  assert.equal(again.lastTxId.seqno, 13);
+  assert.deepEqual(again.setAside, []);
+});
+
+test('an open chunk that reaches past the snapshot is replayed whole, the snapshot unused, and nothing is set aside', (t) => {
+  const directory = tempDirectory(t);
+  // Seqnos 5 to 13 in the open chunk; the snapshot (of another ledger) is at 10.
+  const { replayed: whole } = writeAndReplay(directory, 'tstS' + 'tttttttts');
+  const service = snapshotService();
+  const replayed = replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem, verifySnapshotFile(service.fileName, service.file, identity.serviceCertPem, new LedgerSecrets(SECRETS)));
+  assert.equal(replayed.snapshot, undefined);
+  assert.equal(replayed.lastTxId.seqno, 13);
+  assert.equal(toHex(replayed.tree.root()), toHex(whole.tree.root()));
+  assert.deepEqual(replayed.setAside, []);
 });
