@@ -698,7 +698,7 @@ export class Node {
     if (ready.committedUpTo !== undefined) this.advanceCommit(ready.committedUpTo);
     for (const load of ready.entriesToLoad ?? []) this.loadEntries(load);
     for (const lost of ready.followersLostEntries ?? []) {
-      console.error(`coco node ${this.nodeId.slice(0, 12)}: node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
+      this.logLine(`node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
     }
     for (const id of ready.needsSnapshot ?? []) {
       const latest = this.snapshots.latestCommittedName();
