@@ -242,15 +242,16 @@ export class Node {
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
+    // Before the snapshot this node started from, its index of chunks knows nothing: the directory may.
+    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno);
     this.coverageFromLedger = new CoverageFromLedger({
-      // Before the snapshot this node started from, its index of chunks knows nothing: the directory may.
-      readEntry: async (seqno) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno),
+      readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno),
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
     });
     this.historical = new HistoricalStates({
-      readEntry: (seqno) => this.files.readEntry(seqno),
+      readEntry,
       signedLeaf: (seqno) => this.signedLeaf(seqno),
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),
