@@ -62,6 +62,13 @@ export async function committedChunkHolding(directory: string, seqno: number): P
   return undefined;
 }
 
+/** The committed chunk files in `directory` that start before `seqno`, as listed now. */
+export function committedChunksBefore(directory: string, seqno: number): ChunkName[] {
+  return listChunkFiles(directory, { allowEmpty: true })
+    .filter((file) => isCommittedChunkName(file.name) && file.chunk.first < seqno)
+    .map((file) => file.chunk);
+}
+
 /**
  * The entries of the committed chunk file holding `seqno`, from `seqno` to the end of the chunk, cut
  * where its positions table says and not parsed yet; undefined when the directory has no such file

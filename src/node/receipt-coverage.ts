@@ -50,6 +50,11 @@ export interface LedgerCoverageSource {
   readCommittedFrom(seqno: number): Promise<EntryReadBack[] | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
+  /**
+   * Whether the node's ledger files may hold `seqno`: known at once, so that a node asked for a
+   * transaction it can never read back says so every time rather than starting a read.
+   */
+  mayHold(seqno: number): boolean;
 }
 
 interface ReadCoverage extends Coverage {
@@ -67,9 +72,11 @@ export class CoverageFromLedger {
    * signature after it in the committed chunk files, for a transaction from before the snapshot the
    * node started from), if read already; else starts reading it and throws
    * CocoError('TransactionNotCached'). A read that failed throws its error on every later call
-   * (each reads again, in case the file was restored).
+   * (each reads again, in case the file was restored). ResourceNotFound, at once, for a transaction
+   * the node's files cannot hold.
    */
   get(txId: TxId, signatureSeqno: number | undefined): Coverage {
+    if (!this.source.mayHold(txId.seqno)) throw notHeld(txId);
     const coverage = this.cache.get(txId.seqno, () => this.read(txId, signatureSeqno));
     if (coverage !== undefined) return coverage;
     throw new CocoError('TransactionNotCached', `${formatTxId(txId)} and the signature over it are being read back from the ledger; ask again shortly`);
@@ -93,7 +100,7 @@ export class CoverageFromLedger {
       }
       at += entries.length;
     }
-    throw new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger`);
+    throw notHeld(txId);
   }
 
   private async read(txId: TxId, knownSignatureSeqno: number | undefined): Promise<ReadCoverage> {
@@ -130,4 +137,8 @@ export class CoverageFromLedger {
     }
     return coverage;
   }
+}
+
+function notHeld(txId: TxId): CocoError {
+  return new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger`);
 }
