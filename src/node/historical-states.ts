@@ -1,7 +1,8 @@
 // Historical queries: the state of one past transaction, read back from the ledger files, checked
 // against the Merkle tree the node signed (disk is untrusted), decrypted with the ledger secret of
 // its seqno. As in CCF, the state holds that transaction's writes. Loading is asynchronous: the
-// first request starts it and is told to retry; later ones find it in a bounded cache.
+// first request starts it and is told to retry; later ones find it in a bounded cache, or the
+// LedgerEntryMalformed that names the file and seqno of an entry that failed those checks.
 
 import { CocoError } from '../errors.js';
 import { Store } from '../kv/store.js';
@@ -11,6 +12,7 @@ import { leafOf } from '../ledger/leaf.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { equalBytes } from '../crypto/bytes.js';
+import { parseReadBack, type EntryReadBack } from './entry-read-back.js';
 import { LoadedCache } from './loaded-cache.js';
 
 export interface HistoricalState {
@@ -21,7 +23,7 @@ export interface HistoricalState {
 }
 
 export interface HistoricalSource {
-  readEntry(seqno: number): Promise<Uint8Array>;
+  readEntry(seqno: number): Promise<EntryReadBack>;
   signedLeaf(seqno: number): Uint8Array;
   ledgerSecretFor(seqno: number): Uint8Array;
   receipt(txId: TxId): Receipt;
@@ -47,14 +49,18 @@ export class HistoricalStates {
   }
 
   private async load(txId: TxId, receipt: Receipt): Promise<HistoricalState> {
-    const bytes = await this.source.readEntry(txId.seqno);
-    const { entry } = decodeEntry(bytes);
-    if (entry.txId.seqno !== txId.seqno || entry.txId.view !== txId.view || !equalBytes(leafOf(entry), this.source.signedLeaf(txId.seqno))) {
-      throw new CocoError('LedgerEntryMalformed', `the ledger file's entry for ${formatTxId(txId)} does not match the signed Merkle tree: the file was altered`);
-    }
-    const privateMaps = openEntry(entry, this.source.ledgerSecretFor(txId.seqno));
-    const store = new Store(BigInt(txId.seqno - 1));
-    store.applyWriteSet({ public: entry.publicMaps, private: privateMaps }, BigInt(txId.seqno));
+    const read = await this.source.readEntry(txId.seqno);
+    const signedLeaf = this.source.signedLeaf(txId.seqno);
+    const ledgerSecret = this.source.ledgerSecretFor(txId.seqno);
+    const store = parseReadBack(read, (bytes) => {
+      const { entry } = decodeEntry(bytes);
+      if (entry.txId.seqno !== txId.seqno || entry.txId.view !== txId.view || !equalBytes(leafOf(entry), signedLeaf)) {
+        throw new CocoError('LedgerEntryMalformed', `the entry for ${formatTxId(txId)} does not match the signed Merkle tree`);
+      }
+      const state = new Store(BigInt(txId.seqno - 1));
+      state.applyWriteSet({ public: entry.publicMaps, private: openEntry(entry, ledgerSecret) }, BigInt(txId.seqno));
+      return state;
+    });
     return { txId, store, receipt };
   }
 }

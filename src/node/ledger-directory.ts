@@ -6,7 +6,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { decodeChunk, parseChunkName, type ChunkName } from '../ledger/chunk-file.js';
+import { parseChunkName, readChunkLayout, tablePosition, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
+import { checkPlacement, malformedEntry, type EntryReadBack } from './entry-read-back.js';
 
 export interface ChunkFile {
   name: string;
@@ -62,16 +63,37 @@ export async function committedChunkHolding(directory: string, seqno: number): P
   return undefined;
 }
 
+/** The committed chunk files in `directory` that start before `seqno`, as listed now. */
+export function committedChunksBefore(directory: string, seqno: number): ChunkName[] {
+  return listChunkFiles(directory, { allowEmpty: true })
+    .filter((file) => isCommittedChunkName(file.name) && file.chunk.first < seqno)
+    .map((file) => file.chunk);
+}
+
 /**
- * The entries (their bytes) of the committed chunk file holding `seqno`, from `seqno` to the end of
- * the chunk; undefined when the directory has no such file (for ledger a node holds from before the
- * snapshot it started from, which its own index of chunks does not cover).
+ * The entries of the committed chunk file holding `seqno`, from `seqno` to the end of the chunk, cut
+ * where its positions table says and not parsed yet; undefined when the directory has no such file
+ * (for ledger a node holds from before the snapshot it started from, which its own index of chunks
+ * does not cover).
  */
-export async function readCommittedEntriesFrom(directory: string, seqno: number): Promise<Uint8Array[] | undefined> {
+export async function readCommittedEntriesFrom(directory: string, seqno: number): Promise<EntryReadBack[] | undefined> {
   const file = await committedChunkHolding(directory, seqno);
   if (file === undefined) return undefined;
-  const decoded = decodeChunk(new Uint8Array(await readFile(file.path)), file.name);
-  return decoded.entries.slice(seqno - file.chunk.first).map((entry) => entry.raw);
+  const bytes = new Uint8Array(await readFile(file.path));
+  let layout: ChunkLayout;
+  try {
+    layout = readChunkLayout(bytes, file.name);
+  } catch (error) {
+    throw malformedEntry({ file: file.name, seqno }, (error as Error).message, error);
+  }
+  const entries: EntryReadBack[] = [];
+  for (let at = seqno; at <= file.chunk.last!; at++) {
+    const index = at - file.chunk.first;
+    const next = at === file.chunk.last ? layout.entriesEnd : tablePosition(bytes, layout, index + 1);
+    const { start, end } = checkPlacement(file.name, at, tablePosition(bytes, layout, index), next, layout.entriesEnd);
+    entries.push({ seqno: at, file: file.name, bytes: bytes.subarray(start, end) });
+  }
+  return entries;
 }
 
 /** Whether `name` is a committed chunk file's name (and nothing else: no path, no suffix). */

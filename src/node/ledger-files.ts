@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
 import { CHUNK_HEADER_BYTES, formatChunkName, ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
+import { checkPlacement, type EntryReadBack } from './entry-read-back.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
@@ -367,9 +368,10 @@ export class LedgerFiles {
     chunk.name = name;
   }
 
-  /** Reads back the entry of `seqno` from its chunk file (for historical queries). */
-  async readEntry(seqno: number): Promise<Uint8Array> {
-    return (await this.readEntries(seqno, seqno))[0] as Uint8Array;
+  /** Reads back the entry of `seqno` from its chunk file (for historical queries), naming the file. */
+  async readEntry(seqno: number): Promise<EntryReadBack> {
+    const { file, entries } = await this.readRange(seqno, seqno);
+    return { seqno, file, bytes: entries[0]! };
   }
 
   /**
@@ -377,18 +379,22 @@ export class LedgerFiles {
    * holding `from`: one read for the lot (to catch a backup up from compacted entries).
    */
   async readEntries(from: number, to: number): Promise<Uint8Array[]> {
+    return (await this.readRange(from, to)).entries;
+  }
+
+  private async readRange(from: number, to: number): Promise<{ file: string; entries: Uint8Array[] }> {
     const truncations = this.truncations;
     try {
-      const entries = await this.readChunkRange(from, to);
-      if (truncations === this.truncations) return entries;
+      const read = await this.readChunkRange(from, to);
+      if (truncations === this.truncations) return read;
     } catch (error) {
       if (truncations === this.truncations) throw error;
     }
     // A truncation ran meanwhile: the entries may be gone, replaced or in a renamed file.
-    return this.readEntries(from, to);
+    return this.readRange(from, to);
   }
 
-  private async readChunkRange(from: number, to: number): Promise<Uint8Array[]> {
+  private async readChunkRange(from: number, to: number): Promise<{ file: string; entries: Uint8Array[] }> {
     const chunk = this.chunks.find((c) => c.first <= from && from <= c.last);
     if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${from} is not in this node's ledger`);
     if (chunk === this.open) this.writePending(this.open);
@@ -397,14 +403,16 @@ export class LedgerFiles {
     const file = await this.openChunk(chunk);
     try {
       const offsets = chunk.offsets ?? (await this.positionsTable(chunk, file));
-      const start = offsets[first]!;
-      const end = offsets[last + 1] ?? chunk.entriesEnd;
-      const bytes = new Uint8Array(end - start);
+      // A damaged positions table may place entries anywhere: each must lie within the chunk's entries.
+      const spans: { start: number; end: number }[] = [];
+      for (let index = first; index <= last; index++) {
+        spans.push(checkPlacement(chunk.name, chunk.first + index, offsets[index], offsets[index + 1] ?? chunk.entriesEnd, chunk.entriesEnd));
+      }
+      const start = spans[0]!.start;
+      const bytes = new Uint8Array(spans.at(-1)!.end - start);
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
       if (bytesRead !== bytes.length) throw new CocoError('LedgerEntryMalformed', `${chunk.name} is shorter than this node wrote it (seqnos ${from}..${Math.min(to, chunk.last)})`);
-      const entries: Uint8Array[] = [];
-      for (let index = first; index <= last; index++) entries.push(bytes.subarray(offsets[index]! - start, (offsets[index + 1] ?? chunk.entriesEnd) - start));
-      return entries;
+      return { file: chunk.name, entries: spans.map((span) => bytes.subarray(span.start - start, span.end - start)) };
     } finally {
       await file.close();
     }

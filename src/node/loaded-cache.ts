@@ -1,7 +1,8 @@
 // Values a node loads asynchronously (from its ledger files) for callers that cannot wait: the
-// first request starts the load and is told to come back, later ones get the value, a failed load
-// reports its error once (the next request loads again). The least recently used value goes first
-// when the cache is full.
+// first request starts the load and is told to come back, later ones get the value. A failed load
+// answers every later request with its error, so that a caller never sees "come back" after
+// "failed"; each such request loads again in the background, and the value replaces the error
+// once a load succeeds (a file restored meanwhile). The least recently used goes first when full.
 
 import { CocoError } from '../errors.js';
 
@@ -14,15 +15,10 @@ export class LoadedCache<K, V> {
 
   /**
    * The value of `key` if loaded; otherwise starts `load` (unless it runs already) and returns
-   * undefined. Throws the error of a load that failed, once; errors `load` throws before it
+   * undefined, or throws the error of the last load if it failed. Errors `load` throws before it
    * returns its promise are the caller's, thrown at once and not remembered.
    */
   get(key: K, load: () => Promise<V>): V | undefined {
-    const failure = this.failures.get(key);
-    if (failure !== undefined) {
-      this.failures.delete(key);
-      throw failure;
-    }
     const value = this.values.get(key);
     if (value !== undefined) {
       // Refresh its place: the cache evicts the least recently used value.
@@ -30,21 +26,9 @@ export class LoadedCache<K, V> {
       this.values.set(key, value);
       return value;
     }
-    if (!this.loading.has(key)) {
-      const loaded = load();
-      this.loading.set(
-        key,
-        loaded
-          .then(
-            (value) => {
-              this.values.set(key, value);
-              if (this.values.size > this.capacity) this.values.delete(this.values.keys().next().value!);
-            },
-            (error: unknown) => void this.failures.set(key, error instanceof CocoError ? error : new CocoError('InternalError', String(error))),
-          )
-          .finally(() => this.loading.delete(key)),
-      );
-    }
+    if (!this.loading.has(key)) this.start(key, load());
+    const failure = this.failures.get(key);
+    if (failure !== undefined) throw failure;
     return undefined;
   }
 
@@ -57,4 +41,26 @@ export class LoadedCache<K, V> {
   async settled(key: K): Promise<void> {
     await this.loading.get(key);
   }
+
+  private start(key: K, loaded: Promise<V>): void {
+    this.loading.set(
+      key,
+      loaded
+        .then(
+          (value) => {
+            this.failures.delete(key);
+            keepAtMost(this.values, key, value, this.capacity);
+          },
+          (error: unknown) => keepAtMost(this.failures, key, error instanceof CocoError ? error : new CocoError('InternalError', String(error)), this.capacity),
+        )
+        .finally(() => this.loading.delete(key)),
+    );
+  }
+}
+
+/** Sets `key` as the most recently used, dropping the least recently used past `capacity`. */
+function keepAtMost<K, V>(map: Map<K, V>, key: K, value: V, capacity: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > capacity) map.delete(map.keys().next().value!);
 }

@@ -42,7 +42,7 @@ import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/r
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
-import { readCommittedEntriesFrom } from './ledger-directory.js';
+import { committedChunksBefore, readCommittedEntriesFrom } from './ledger-directory.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
@@ -249,15 +249,19 @@ export class Node {
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
+    // Before the snapshot this node started from, its index of chunks knows nothing: the directory
+    // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
+    const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(options.ledgerDirectory, this.firstSeqno) : [];
+    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno);
     this.coverageFromLedger = new CoverageFromLedger({
-      // Before the snapshot this node started from, its index of chunks knows nothing: the directory may.
-      readEntry: async (seqno) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno),
+      readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno),
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
+      mayHold: (seqno) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!),
     });
     this.historical = new HistoricalStates({
-      readEntry: (seqno) => this.files.readEntry(seqno),
+      readEntry,
       signedLeaf: (seqno) => this.signedLeaf(seqno),
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),

@@ -71,6 +71,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   TransactionTooLarge: 413,
   // Not an error: an old receipt is being read back from the ledger (CCF's historical "not ready").
   TransactionNotCached: 202,
+  // The node's own ledger file is damaged where a historical read needs it: a server error, named.
+  LedgerEntryMalformed: 500,
 };
 
 /** How to authenticate with a COSE Sign1 body, said after a COSE policy refused a request. */

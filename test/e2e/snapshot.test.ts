@@ -16,7 +16,7 @@ import { passProposal } from '../../src/client/open-service.js';
 import { downloadInRanges } from '../../src/client/ranged-download.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
-import type { TxId } from '../../src/ledger/tx-id.js';
+import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
@@ -45,8 +45,9 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
   const client = new CocoClient({ url: sandbox.url, ...identity });
   t.after(() => client.close());
-  let last: TxId | undefined;
-  for (let id = 0; id < 3 * INTERVAL; id++) last = (await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!;
+  const written: TxId[] = [];
+  for (let id = 0; id < 3 * INTERVAL; id++) written.push((await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!);
+  const last = written.at(-1);
   await waitForCommit(client, last!, { timeoutMs: 10_000 });
 
   // The primary (node 0) completes snapshots once their evidence commits, and serves the latest.
@@ -166,6 +167,12 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const earlyChunk = await joined.request('GET', '/node/ledger-chunk?since=1');
   assert.match(String(earlyChunk.headers['x-ms-ccf-ledger-chunk-name']), /^ledger_1-\d+\.committed$/);
   assert.notEqual(new URL(earlyChunk.url).origin, joiner.url);
+  // Nor a receipt from before its snapshot: 404 at once, every time, never 202.
+  for (let i = 0; i < 3; i++) {
+    const early = await joined.request('GET', `/app/receipt?transaction_id=${formatTxId(written[0]!)}`, { allowError: true });
+    assert.equal(early.status, 404);
+    assert.match(early.json<{ error: { message: string } }>().error.message, /do not hold .* ask a node that holds/);
+  }
 
   // Stopped and started again, it resumes from its snapshot and the ledger after it.
   joiner.child.kill('SIGTERM');

@@ -114,9 +114,9 @@ test('truncate within the open chunk drops written and pending entries, and appe
   const fresh = drive(writer, files, 'ts', 'new');
   await files.sync();
   assert.deepEqual(layout(directory), ['ledger_1:1,2,3,4,5,6']);
-  assert.equal(toHex(await files.readEntry(5)), toHex(fresh[0]!.entry));
-  assert.equal(toHex(await files.readEntry(6)), toHex(fresh[1]!.entry));
-  assert.equal(toHex(await files.readEntry(3)), toHex(kept[2]!.entry));
+  assert.equal(toHex((await files.readEntry(5)).bytes), toHex(fresh[0]!.entry));
+  assert.equal(toHex((await files.readEntry(6)).bytes), toHex(fresh[1]!.entry));
+  assert.equal(toHex((await files.readEntry(3)).bytes), toHex(kept[2]!.entry));
   assert.equal(verifyDirectory(directory), '2.6');
 
   // Written entries cut with nothing pending: the next entries go where the kept ones end.
@@ -145,8 +145,8 @@ test('truncate into a completed chunk turns it back into the open chunk and dele
   const fresh = drive(writer, files, 'tSt', 'new');
   await files.sync();
   assert.deepEqual(layout(directory), ['ledger_1-5:1,2,3,4,5', 'ledger_6:6']);
-  assert.equal(toHex(await files.readEntry(4)), toHex(fresh[0]!.entry));
-  assert.equal(toHex(await files.readEntry(6)), toHex(fresh[2]!.entry));
+  assert.equal(toHex((await files.readEntry(4)).bytes), toHex(fresh[0]!.entry));
+  assert.equal(toHex((await files.readEntry(6)).bytes), toHex(fresh[2]!.entry));
   assert.equal(verifyDirectory(directory), '2.5');
 });
 
@@ -166,7 +166,7 @@ test('entries read back in a range stop at the end of the chunk holding the firs
   assert.deepEqual(layout(directory).slice(0, 2), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7.committed:5,6,7']);
   assert.deepEqual((await files.readEntries(3, 9)).map(toHex), results.slice(2, 4).map((r) => toHex(r.entry)));
   assert.deepEqual((await files.readEntries(6, 7)).map(toHex), results.slice(5, 7).map((r) => toHex(r.entry)));
-  assert.equal(toHex(await files.readEntry(1)), toHex(results[0]!.entry));
+  assert.equal(toHex((await files.readEntry(1)).bytes), toHex(results[0]!.entry));
 });
 
 test('truncate at the end of a chunk deletes every later chunk and leaves no chunk open', async (t) => {
@@ -218,7 +218,7 @@ test('a sync or a read in flight across a truncation settles on what the ledger 
   truncateBoth(writer, files, 2, 2);
   const [replacement] = drive(writer, files, 'tt', 'new').slice(1);
   await sync;
-  assert.equal(toHex(await read), toHex(replacement!.entry));
+  assert.equal(toHex((await read).bytes), toHex(replacement!.entry));
   await files.sync();
   assert.deepEqual(layout(directory), ['ledger_1-2:1,2', 'ledger_3:3,4']);
 });
@@ -276,7 +276,7 @@ test('resume with a partial commit: committed chunks renamed, later ones kept, t
   const openChunkBytes = files.resume(replayed.chunks, 4);
   assert.equal(openChunkBytes, bytesOf(results.slice(7, 9)));
   assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7:5,6,7', 'ledger_8:8,9']);
-  assert.equal(toHex(await files.readEntry(9)), toHex(results[8]!.entry));
+  assert.equal(toHex((await files.readEntry(9)).bytes), toHex(results[8]!.entry));
 
   const writer = makeWriter({
     resume: { tree: replayed.tree, seqno: 9, signatureSeqno: 9, chunkBytes: openChunkBytes, views: replayed.views },

@@ -4,20 +4,24 @@
 // back); a transaction too large to replicate is refused without a trace.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
+import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import type { LedgerEntry } from '../../src/ledger/entry.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
-import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import { listChunkFiles, type ChunkFile } from '../../src/node/ledger-directory.js';
+import { signatureRecordOf } from '../../src/node/signature-record.js';
+import { asRpcError } from '../../src/rpc/rpc-error.js';
 import type { Node } from '../../src/node/node.js';
 import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
-import { notCached, onceRead } from '../support/read-back.js';
+import { onceRead } from '../support/read-back.js';
 
 
 function verifyLedgerDirectory(directory: string, serviceCertPem: string) {
@@ -218,8 +222,12 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   assert.equal(joiner.node.status(last), 'Committed');
   assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
   const early = { view: last.view, seqno: 3 };
-  assert.throws(() => joiner.node.receipt(early), notCached, 'it looks for the ledger before its snapshot in its files');
-  await assert.rejects(onceRead(() => joiner.node.receipt(early)), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /ask a node that holds/.test(e.message), 'no receipt from before its snapshot');
+  // Its ledger directory held nothing before its snapshot when it started: it says so at once, every time, for receipts and historical states.
+  const notHeld = (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /do not hold .* ask a node that holds/.test(e.message);
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => joiner.node.receipt(early), notHeld, 'no receipt from before its snapshot');
+    assert.throws(() => joiner.node.historical.get(early), notHeld, 'no historical state from before its snapshot');
+  }
   // Its ledger starts right after the snapshot.
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
 });
@@ -272,7 +280,48 @@ test('a node started from a snapshot with the ledger before it in its directory 
     const txId = { view: primary.node.viewOf(seqno), seqno };
     const verified = verifyReceipt(await onceRead(() => restarted.node.receipt(txId)), network.service.certPem, { at: new Date() });
     assert.ok(verified.txId === undefined || verified.txId === `${txId.view}.${txId.seqno}`, `the receipt of ${txId.view}.${txId.seqno}`);
+    assert.deepEqual((await onceRead(() => restarted.node.historical.get(txId))).txId, txId, 'and its historical state');
   }
+});
+
+test('a damaged chunk from before the snapshot a node started from gives LedgerEntryMalformed for its receipts, naming the file and seqno, and the node serves on', async (t) => {
+  const { network, primary } = await withCommittedSnapshot(t);
+  const restarted = await network.join({ fromSnapshotOf: primary, withCommittedLedger: true });
+  const startup = restarted.node.startupSeqno;
+  // Neither is replayed at start: the first chunk, and the one that ends at the snapshot.
+  const files = listChunkFiles(restarted.ledgerDirectory);
+  const first = files[0]!;
+  const last = files.find((f) => f.chunk.last === startup)!;
+  assert.notEqual(first, last);
+  const isSignature = (entry: LedgerEntry) => signatureRecordOf(entry.txId.seqno, entry.publicMaps) !== undefined;
+  const damage = (file: ChunkFile, pick: (entries: LedgerEntry[]) => number, byteOf: (raw: Uint8Array) => number): number => {
+    const bytes = new Uint8Array(readFileSync(file.path));
+    const { entries, offsets } = decodeChunk(bytes, file.name);
+    const index = pick(entries);
+    const at = offsets[index]! + byteOf(entries[index]!.raw);
+    bytes[at] = bytes[at]! ^ 0x80;
+    writeFileSync(file.path, bytes);
+    return entries[index]!.txId.seqno;
+  };
+  // A transaction's write set, in the first chunk; the signature JSON (no longer UTF-8) of a signature transaction before the snapshot's, in the last.
+  const entrySeqno = damage(first, (entries) => entries.map(isSignature).lastIndexOf(false), (raw) => raw.length - 3);
+  const signatureSeqno = damage(last, (entries) => entries.findIndex((entry, i) => i > 0 && isSignature(entry) && !isSignature(entries[i - 1]!)), (raw) => Buffer.from(raw).indexOf('"sig":"') + 8);
+  assert.ok(signatureSeqno < startup);
+  const txIdOf = (seqno: number) => ({ view: primary.node.viewOf(seqno), seqno });
+  for (const [txId, names] of [
+    [txIdOf(entrySeqno), `${first.name} at seqno ${entrySeqno}: `],
+    [txIdOf(signatureSeqno - 1), `${last.name} at seqno ${signatureSeqno}: `],
+  ] as const) {
+    const malformed = (error: unknown) => error instanceof CocoError && error.code === 'LedgerEntryMalformed' && error.message.startsWith(names) && asRpcError(error).status === 500;
+    await assert.rejects(onceRead(() => restarted.node.receipt(txId)), malformed, names);
+    for (let i = 0; i < 3; i++) assert.throws(() => restarted.node.receipt(txId), malformed, 'the same answer every time, never 202');
+  }
+  // The node serves on: a receipt covered by an intact signature of the same chunk, and new writes.
+  const intact = txIdOf(startup - 1);
+  assert.equal(verifyReceipt(await onceRead(() => restarted.node.receipt(intact)), network.service.certPem, { at: new Date() }).txId, `${intact.view}.${intact.seqno}`);
+  const after = writeRecord(primary.node, 'after', 'the damage');
+  await network.waitFor(() => restarted.node.status(after) === 'Committed');
+  assert.equal(readRecord(restarted.node, 'after'), 'the damage');
 });
 
 test('a snapshot holds the state at its seqno, though writes go on while it is written', async (t) => {
