@@ -288,12 +288,15 @@ test('a damaged chunk from before the snapshot a node started from gives LedgerE
   const { network, primary } = await withCommittedSnapshot(t);
   const restarted = await network.join({ fromSnapshotOf: primary, withCommittedLedger: true });
   const startup = restarted.node.startupSeqno;
-  // Neither is replayed at start: the first chunk, and the one that ends at the snapshot.
+  const isSignature = (entry: LedgerEntry) => signatureRecordOf(entry.txId.seqno, entry.publicMaps) !== undefined;
+  // A signature transaction (before the snapshot's own) right after a transaction: its receipt needs that signature.
+  const signatureAfterTransaction = (entries: LedgerEntry[]) => entries.findIndex((entry, i) => i > 0 && entry.txId.seqno < startup && isSignature(entry) && !isSignature(entries[i - 1]!));
+  // Neither is replayed at start: the first chunk, and the latest other one before the snapshot with such a signature
+  // (which chunk that is depends on the snapshot the node joined from).
   const files = listChunkFiles(restarted.ledgerDirectory);
   const first = files[0]!;
-  const last = files.find((f) => f.chunk.last === startup)!;
-  assert.notEqual(first, last);
-  const isSignature = (entry: LedgerEntry) => signatureRecordOf(entry.txId.seqno, entry.publicMaps) !== undefined;
+  const last = files.filter((f) => f !== first && (f.chunk.last ?? Infinity) <= startup).reverse().find((f) => signatureAfterTransaction(decodeChunk(new Uint8Array(readFileSync(f.path)), f.name).entries) >= 0);
+  assert.ok(last !== undefined, 'a chunk before the snapshot holds a signature after a transaction');
   const damage = (file: ChunkFile, pick: (entries: LedgerEntry[]) => number, byteOf: (raw: Uint8Array) => number): number => {
     const bytes = new Uint8Array(readFileSync(file.path));
     const { entries, offsets } = decodeChunk(bytes, file.name);
@@ -305,7 +308,7 @@ test('a damaged chunk from before the snapshot a node started from gives LedgerE
   };
   // A transaction's write set, in the first chunk; the signature JSON (no longer UTF-8) of a signature transaction before the snapshot's, in the last.
   const entrySeqno = damage(first, (entries) => entries.map(isSignature).lastIndexOf(false), (raw) => raw.length - 3);
-  const signatureSeqno = damage(last, (entries) => entries.findIndex((entry, i) => i > 0 && isSignature(entry) && !isSignature(entries[i - 1]!)), (raw) => Buffer.from(raw).indexOf('"sig":"') + 8);
+  const signatureSeqno = damage(last, signatureAfterTransaction, (raw) => Buffer.from(raw).indexOf('"sig":"') + 8);
   assert.ok(signatureSeqno < startup);
   const txIdOf = (seqno: number) => ({ view: primary.node.viewOf(seqno), seqno });
   for (const [txId, names] of [
