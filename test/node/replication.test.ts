@@ -235,8 +235,12 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
 test("a backup writes the primary's snapshots byte for byte, its ledger chunk ending there, and a node starts from them", async (t) => {
   const { network, primary } = await withCommittedSnapshot(t);
   const backup = network.nodes.find((n) => n !== primary)!;
-  const name = primary.node.snapshots.latestCommittedName()!;
-  await network.waitFor(() => backup.node.snapshots.latestCommittedName() === name);
+  // Both settle on the same latest snapshot once the writes stop (a later one may still be committing when the first is).
+  let name = '';
+  await network.waitFor(() => {
+    name = primary.node.snapshots.latestCommittedName() ?? '';
+    return name !== '' && backup.node.snapshots.latestCommittedName() === name;
+  });
   const file = (node: typeof primary) => readFileSync(join(node.node.snapshots.directory, name));
   assert.ok(file(backup).equals(file(primary)), `${name} is the same file on both nodes`);
   const secrets = new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]);
