@@ -246,11 +246,20 @@ export function certificateDer(pemOrDer: string | Uint8Array): Uint8Array {
   return der;
 }
 
+/** A chain that holds but for a certificate not valid at the instant asked: a receipt's may have expired since. */
+export class CertificateOutsideValidity extends CocoError {
+  constructor(message: string) {
+    super('CertificateChainInvalid', message);
+    this.name = 'CertificateOutsideValidity';
+  }
+}
+
 /**
  * Checks that `leafPem` chains to `trustedRootPem` through `intermediatesPem`: each link's issuer
  * name and key identifier match, the issuer is a CA, the signature verifies, and (unless
  * 'ignore-validity') every certificate is valid at `at`. The leaf may be the trusted root itself.
- * Throws CocoError 'CertificateChainInvalid' naming the first failure.
+ * Throws CocoError 'CertificateChainInvalid' naming the first failure (a CertificateOutsideValidity
+ * when the chain holds but a certificate is not valid at `at`).
  */
 export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions): void {
   const leaf = chainCertificate(leafPem, 'leaf');
@@ -282,7 +291,7 @@ export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions
     const notBefore = certificateDate(cert.validFrom);
     const notAfter = certificateDate(cert.validTo);
     if (at < notBefore || at > notAfter) {
-      chainInvalid(`"${describe(cert)}" is not valid at ${at.toISOString()} (valid ${notBefore.toISOString()} to ${notAfter.toISOString()})`);
+      throw new CertificateOutsideValidity(`certificate chain invalid: "${describe(cert)}" is not valid at ${at.toISOString()} (valid ${notBefore.toISOString()} to ${notAfter.toISOString()})`);
     }
   }
 }

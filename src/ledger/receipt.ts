@@ -6,7 +6,8 @@
 import { fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { verifyDigest } from '../crypto/signing.js';
-import { CERTIFICATE_CHAIN_LENGTH_MAX, certificateDer, verifyCertificateChain } from '../crypto/x509.js';
+import { splitPemBundle } from '../crypto/pem.js';
+import { CERTIFICATE_CHAIN_LENGTH_MAX, CertificateOutsideValidity, certificateDer, isRootCaCertificate, verifyCertificateChain } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { HASH_BYTES, MerkleTree, TREE_LEAVES_MAX, type ProofStep } from './merkle-tree.js';
 import { COMMIT_EVIDENCE_PATTERN, commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
@@ -126,13 +127,15 @@ export function buildSignatureReceipt(opts: ReceiptSigner & { root: Uint8Array }
  * Verifies a receipt (parsed JSON, snake_case or CCF's camelCase variant) against the service
  * certificate. `at` judges certificate validity at that instant (the caller's clock: this layer
  * reads none), or not at all with 'ignore-validity'. Throws 'ReceiptMalformed' for a bad shape, 'ReceiptInvalid' when
- * the receipt does not prove what it claims.
+ * the receipt does not prove what it claims, 'InvalidArgument' (or 'InvalidCertificate') when the
+ * service certificate or `at` is not one.
  */
 export function verifyReceipt(
   receipt: unknown,
   serviceCertPem: string,
   opts: { at: Date | 'ignore-validity' },
 ): VerifiedReceipt {
+  checkServiceCertificate(serviceCertPem);
   const parsed = parseReceipt(receipt);
   const root = MerkleTree.rootFromProof(parsed.leaf, parsed.proof);
   if (publicKeyId(parsed.certDer) !== parsed.nodeId) {
@@ -154,10 +157,27 @@ export function verifyReceipt(
       at: opts.at,
     });
   } catch (cause) {
-    if (!(cause instanceof CocoError)) throw cause;
+    if (!(cause instanceof CocoError) || cause.code === 'InvalidArgument') throw cause;
+    if (cause instanceof CertificateOutsideValidity) {
+      throw invalid(`${cause.message}; the receipt may predate that: verify it with 'ignore-validity' (coco receipt verify --ignore-validity) to check it regardless of dates`, cause);
+    }
     throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
   }
   return { root, ...(parsed.txId !== undefined && { txId: parsed.txId }), ...(parsed.claimsDigest !== undefined && { claimsDigest: parsed.claimsDigest }) };
+}
+
+/**
+ * The trust anchor must be one service certificate, a self-signed CA: a receipt checked against its
+ * own node certificate (an easy slip) would prove nothing, as anyone can make one that passes.
+ */
+function checkServiceCertificate(serviceCertPem: string): void {
+  const count = typeof serviceCertPem === 'string' ? splitPemBundle(serviceCertPem).length : 0;
+  if (count !== 1) {
+    throw new CocoError('InvalidArgument', `the service certificate must be one PEM certificate (service_cert.pem), got ${count === 0 ? 'none' : `${count}`}`);
+  }
+  if (!isRootCaCertificate(serviceCertPem)) {
+    throw new CocoError('InvalidArgument', "the certificate given as the service's is not a self-signed CA certificate (a node's certificate?): pass the service's own, service_cert.pem");
+  }
 }
 
 interface ParsedReceipt {

@@ -281,6 +281,24 @@ describe('verifyReceipt accepts', () => {
     assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: 'ignore-validity' }).root, root);
     assertCode(() => verifyReceipt(receipt, service.certPem, { at: new Date('2030-01-01T00:00:00Z') }), 'ReceiptInvalid', 'not valid at');
     assertCode(() => verifyReceipt(receipt, service.certPem, { at: new Date('2024-12-31T00:00:00Z') }), 'ReceiptInvalid', 'not valid at');
+    // A receipt checked later than its certificates' validity says how to check it regardless.
+    assertCode(() => verifyReceipt(receipt, service.certPem, { at: new Date('2030-01-01T00:00:00Z') }), 'ReceiptInvalid', "'ignore-validity'");
+  });
+});
+
+describe('verifyReceipt refuses what is no trust anchor, or no instant, with InvalidArgument rather than ReceiptInvalid', () => {
+  it("the receipt's own node certificate given as the service's: anyone could make a receipt that passes", () => {
+    const receipt = receiptFor(4);
+    assertCode(() => verifyReceipt(receipt, receipt.cert, { at: AT }), 'InvalidArgument', 'not a self-signed CA certificate');
+  });
+
+  it('a bundle of certificates, or none', () => {
+    assertCode(() => verifyReceipt(receiptFor(4), service.certPem + otherService.certPem, { at: AT }), 'InvalidArgument', 'got 2');
+    assertCode(() => verifyReceipt(receiptFor(4), 'not a certificate', { at: AT }), 'InvalidArgument', 'got none');
+  });
+
+  it('an instant that is no date', () => {
+    assertCode(() => verifyReceipt(receiptFor(4), service.certPem, { at: new Date('x') }), 'InvalidArgument', "'at'");
   });
 });
 
