@@ -56,6 +56,12 @@ export interface RequestOptions {
 type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const REDIRECT_STATUSES = new Set([307, 308]);
+/** Connection failures that mean the request never reached a node, so asking again cannot run it twice. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverSent(error: unknown): error is CocoError {
+  return error instanceof CocoError && error.code === 'ConnectionFailed' && NEVER_SENT_CODES.has(String((error.cause as { code?: unknown } | undefined)?.code));
+}
 /** How long to wait before asking again while the service elects a primary. */
 const ELECTION_RETRY_MS = 100;
 /**
@@ -159,9 +165,21 @@ export class CocoClient {
           staleRetried = true;
           continue;
         }
-        throw error instanceof StaleConnection ? error.cause : error;
+        const failure = error instanceof StaleConnection ? error.cause : error;
+        if (redirects === 0 || !neverSent(failure)) throw failure;
+        // The primary a node redirected to refuses connections: it is down and the others are
+        // electing another. Nothing was sent: ask the node again, which will name the new one.
+        if (Date.now() + 2 * ELECTION_RETRY_MS < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
+          url = new URL(path, this.#base);
+          redirects = 0;
+          electionRetries += 1;
+          continue;
+        }
+        throw new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure });
       }
-      if (REDIRECT_STATUSES.has(response.status)) {
+      // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
+      if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
         if (redirects++ >= this.#redirectsMax) {
           throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}); is the service electing a primary? retry later`);
         }

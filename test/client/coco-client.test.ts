@@ -4,6 +4,7 @@
 // as CocoErrors with stable codes.
 
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { before, describe, it, type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
@@ -46,6 +47,15 @@ function connect(t: TestContext, server: TestServer, options: Partial<CocoClient
   const client = new CocoClient({ url: server.url, caCertPem: service.certPem, certPem: member.certPem, keyPem: member.keyPem, ...options });
   t.after(() => client.close());
   return client;
+}
+
+/** A loopback port nothing listens on: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string, mentions?: RegExp): Promise<CocoError> {
@@ -296,6 +306,30 @@ describe('CocoClient redirects', () => {
     let calls = 0;
     const stalls = await serve(t, (_request, res) => (++calls <= 2 ? ccfError(res, 503, 'NotPrimary', 'no primary yet') : undefined));
     await rejectsWith(connect(t, stalls).request('POST', '/app/log', { body: {}, timeoutMs: 1_000 }), 'Timeout', /within 1000 ms \(asked 3 times while the service had no primary\)/);
+  });
+
+  it('with redirects off, hands back the redirect itself', async (t) => {
+    const backup = await serve(t, (request, res) => reply(res, 307, undefined, { location: `https://127.0.0.1:1${request.path}` }));
+    const client = connect(t, backup, { redirectsMax: 0 });
+    const response = await client.request('POST', '/app/log', { body: {}, allowError: true });
+    assert.deepEqual([response.status, response.headers.location], [307, 'https://127.0.0.1:1/app/log']);
+    await rejectsWith(client.request('POST', '/app/log', { body: {} }), 'HttpError', /307/);
+  });
+
+  it('asks the node again while the primary it redirected to refuses connections (it died; another is being elected)', async (t) => {
+    const primary = await serve(t, ok);
+    const deadPort = await closedPort();
+    let calls = 0;
+    // The backup still names the dead primary twice, then the new one.
+    const backup = await serve(t, (request, res) => reply(res, 307, undefined, { location: `${++calls <= 2 ? `https://127.0.0.1:${deadPort}` : primary.url}${request.path}` }));
+    const response = await connect(t, backup).request('POST', '/app/log', { body: { msg: 'after the failover' }, timeoutMs: 5_000 });
+    assert.equal(response.status, 200);
+    assert.equal(backup.requests.length, 3);
+    assert.equal(primary.requests.length, 1);
+    // Until the deadline, then the failure names where the request was sent from.
+    const stuck = await serve(t, (request, res) => reply(res, 307, undefined, { location: `https://127.0.0.1:${deadPort}${request.path}` }));
+    await rejectsWith(connect(t, stuck).request('POST', '/app/log', { body: {}, timeoutMs: 1_000 }), 'ConnectionFailed', /had redirected the request there, and asked again until the deadline/);
+    assert.ok(stuck.requests.length >= 2, `asked ${stuck.requests.length} times`);
   });
 
   it('gives up with TooManyRedirects after the limit', async (t) => {

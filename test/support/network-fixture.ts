@@ -235,7 +235,7 @@ export class FaultNetwork {
     return Array.from({ length: this.size }, (_, i) => i).filter((i) => this.isRunning(i));
   }
 
-  /** The client of node i as user0; with `redirectsMax: 0` a redirect is CocoError 'TooManyRedirects'. Closed by close(). */
+  /** The client of node i as user0; with `redirectsMax: 0` a redirect is its own answer (a CocoRequestError unless allowError). Closed by close(). */
   client(i: number, options: { redirectsMax?: number } = {}): CocoClient {
     const key = `${i}/${options.redirectsMax ?? 'default'}`;
     let client = this.clients.get(key);
