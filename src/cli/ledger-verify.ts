@@ -1,8 +1,8 @@
 // `coco ledger verify <dir>`: verifies a ledger directory offline and prints a summary, or one
-// line naming the file, the seqno and the reason it failed.
+// line naming the file, the transaction and the reason it failed (with --json, both as JSON).
 
 import { fromUtf8 } from '../crypto/bytes.js';
-import { LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
@@ -57,5 +57,15 @@ export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
     last_verified_transaction_id: summary.lastVerifiedTxId && formatTxId(summary.lastVerifiedTxId),
     unsigned_tail: summary.unsignedTail,
     service_identity_sha256: summary.serviceIdentityFingerprint,
+  };
+}
+
+/** A failed verification as JSON: the same facts as the text line, for `--json`. */
+export function failureJson(error: LedgerVerificationError): Record<string, unknown> {
+  return {
+    verified: false,
+    file: error.file,
+    transaction_id: error.txId ? formatTxId(error.txId) : null,
+    reason: error.reason,
   };
 }

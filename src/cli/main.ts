@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
-import { describeSummary, ledgerVerify, summaryJson } from './ledger-verify.js';
+import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow } from './ledger-show.js';
 import { serviceEndpoint, withService } from './service-connection.js';
@@ -63,8 +63,9 @@ const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM
 
 Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order.
   --service-cert PEM  Trust this service identity instead of the one recorded in the ledger.
-  --json              Print the summary as JSON.
-Exit status: 0 if everything verified; 1 with one line naming the file, the seqno and the reason.
+  --json              Print the summary, or the failure, as JSON on stdout.
+Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
+reason (with --json: {"verified": false, "file", "transaction_id", "reason"}).
 `;
 
 const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json]
@@ -116,7 +117,14 @@ async function runLedger(args: string[]): Promise<number> {
     const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE);
     if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
     const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
-    const summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, json: values.json === true });
+    let summary;
+    try {
+      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, json: values.json === true });
+    } catch (error) {
+      if (!(values.json && error instanceof LedgerVerificationError)) throw error;
+      console.log(JSON.stringify(failureJson(error), null, 2));
+      return 1;
+    }
     console.log(values.json ? JSON.stringify(summaryJson(summary), null, 2) : describeSummary(directory, summary));
     return 0;
   }

@@ -348,7 +348,7 @@ Write and read a message as user0 (any node: -L follows a backup's redirect to t
   curl -L ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
   curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
 
-Ethereum JSON-RPC as user0 (send transactions to the primary): ${url}/app/ethereum
+Ethereum JSON-RPC as user0 (any node: a backup forwards transactions to the primary): ${url}/app/ethereum
   funded development accounts (addresses and private keys): ${cert('ethereum_accounts.json')}
   ethers.js v6:
     const agent = new https.Agent({ ca: fs.readFileSync('${cert('service_cert.pem')}'), cert: fs.readFileSync('${cert('user0_cert.pem')}'), key: fs.readFileSync('${cert('user0_privk.pem')}') });

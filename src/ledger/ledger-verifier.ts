@@ -38,7 +38,7 @@ export class LedgerVerificationError extends CocoError {
     readonly txId: TxId | undefined,
     readonly reason: string,
   ) {
-    super('LedgerVerificationFailed', `${file}${txId ? ` at seqno ${formatTxId(txId)}` : ''}: ${reason}`);
+    super('LedgerVerificationFailed', `${file}${txId ? ` at transaction ${formatTxId(txId)}` : ''}: ${reason}`);
   }
 }
 

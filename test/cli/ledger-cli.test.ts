@@ -39,7 +39,7 @@ test('coco ledger verify --json prints a machine-readable summary', () => {
   assert.equal(summary.last_verified_transaction_id, '2.14');
 });
 
-test('coco ledger verify rejects a flipped byte with one line naming file and seqno, exit 1', () => {
+test('coco ledger verify rejects a flipped byte with one line naming file and transaction, exit 1', () => {
   const dir = copyLedger('expired-service');
   const file = join(dir, 'ledger_5-15.committed');
   const bytes = readFileSync(file);
@@ -49,8 +49,17 @@ test('coco ledger verify rejects a flipped byte with one line naming file and se
   assert.equal(result.status, 1);
   assert.equal(result.stdout, '');
   assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
-  assert.match(result.stderr, /^coco ledger verify: FAILED ledger_5-15\.committed at seqno 2\.6: /);
+  assert.match(result.stderr, /^coco ledger verify: FAILED ledger_5-15\.committed at transaction 2\.6: /);
   assert.doesNotMatch(result.stderr, /at .*\.js:\d+/, 'no stack trace');
+
+  const json = runCoco(['ledger', 'verify', dir, '--json']);
+  assert.equal(json.status, 1);
+  assert.equal(json.stderr, '');
+  const failure = JSON.parse(json.stdout);
+  assert.equal(failure.verified, false);
+  assert.equal(failure.file, 'ledger_5-15.committed');
+  assert.equal(failure.transaction_id, '2.6');
+  assert.equal(result.stderr.trim(), `coco ledger verify: FAILED ${failure.file} at transaction ${failure.transaction_id}: ${failure.reason}`, 'the same facts as the text line');
 });
 
 test('coco ledger verify reports a deleted chunk and a truncated one', () => {
