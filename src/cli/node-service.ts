@@ -350,6 +350,9 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const now = new Date();
   const log = new BufferedLog();
   const config = await withFreePorts(configured);
+  // First, before anything of a service is written: a pid file that cannot be written stops the node
+  // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
+  if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
   const point = await startingPoint(config, now);
@@ -525,7 +528,6 @@ export async function startNodeService(configured: NodeConfig, version: string):
       }
       writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
     }
-    if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
     const governance = new Governance(runner);
     const app = new AppRuntime(jsTimeCapMs);
     started.push(() => app.dispose());

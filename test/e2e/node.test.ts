@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -170,19 +170,21 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         service_certificate_file: 'service_cert.pem',
         start: { members: [{ certificate_file: files.member ?? 'member0_cert.pem' }], constitution_files: [files.constitution ?? 'constitution.js'] },
       });
-      const refusals: [string, Record<string, unknown>, RegExp][] = [
+      // [what, config overrides, the one line, whether nothing of a service may be written before it]
+      const refusals: [string, Record<string, unknown>, RegExp, boolean?][] = [
         ['a missing member certificate', { command: startFiles({ member: 'missing.pem' }) }, /cannot read member certificate .*missing\.pem: no such file \[FileUnreadable\]/],
         ['a missing constitution file', { command: startFiles({ constitution: 'missing.js' }) }, /cannot read constitution file .*missing\.js: no such file/],
         ['a constitution that does not compile', { command: startFiles({ constitution: 'member0_cert.pem' }) }, /the constitution cannot run, so it is refused: .*SyntaxError.* \[InvalidConstitution\]/],
-        ['a pid file in a missing directory', { output_files: { pid_file: 'nowhere/node.pid' } }, /cannot write the pid file \(output_files\.pid_file\) .*nowhere\/node\.pid: its directory does not exist \[FileUnwritable\]/],
+        ['a pid file in a missing directory', { output_files: { pid_file: 'nowhere/node.pid' } }, /cannot write the pid file \(output_files\.pid_file\) .*nowhere\/node\.pid: its directory does not exist \[FileUnwritable\]/, true],
         ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /^coco: cannot listen for other nodes on 127\.0\.0\.1:\d+: listen EADDRINUSE/],
       ];
-      for (const [what, overrides, message] of refusals) {
+      for (const [what, overrides, message, nothingWritten] of refusals) {
         // A node that did not end by itself would be killed by runCoco's timeout: no exit status.
         const refused = runCoco(['node', '--config', await writeNodeConfig(dir, overrides)]);
         assert.equal(refused.status, 1, `${what}: ${refused.stderr}`);
         assert.equal(refused.stderr.trim().split('\n').length, 1, `${what}: ${refused.stderr}`);
         assert.match(refused.stderr, message, what);
+        if (nothingWritten === true) assert.deepEqual(['ledger', 'sealed_secrets.json'].filter((name) => existsSync(join(dir, name))), [], `${what}: nothing of a service written`);
         rmSync(join(dir, 'ledger'), { recursive: true, force: true });
         rmSync(join(dir, 'sealed_secrets.json'), { force: true });
       }
