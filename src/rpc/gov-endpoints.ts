@@ -136,6 +136,9 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: MemberCoseIdentity) => RpcResponse) =>
     server.add('gov', 'POST', path, (request) => {
       checkApiVersion(request);
+      // Every signed request writes: a backup redirects it before it looks anything up, which it
+      // may not hold yet (a proposal just created on the primary), as CCF forwards it first.
+      node.checkCanWrite();
       const { result, txId } = node.execute((tx) => {
         const identity = memberCoseSigner(() => {
           checkCose(request);

@@ -11,6 +11,9 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
+import { signGovernanceRequest } from '../../src/client/cose-signing.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, parseTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
@@ -86,6 +89,16 @@ test('a 3-node network replicates, redirects writes to the primary, survives kil
   const redirected = await rawPost(sandbox, urls[backup]!, '/app/log/private', { id: 1, msg: 'one' });
   assert.equal(redirected.status, 307, redirected.body);
   assert.equal(redirected.location, `${urls[first]}/app/log/private`);
+  // So is a governance write, before the backup looks anything up: a ballot for a proposal the
+  // backup does not hold (yet) is the primary's to judge, as CCF forwards it there.
+  const memberCert = sandbox.pem('member0_cert.pem');
+  const unknownProposal = 'cd'.repeat(32);
+  const ballot = signGovernanceRequest({ content: utf8('{"ballot": "export function vote() { return true; }"}'), msgType: 'ballot', proposalId: unknownProposal, createdAt: Math.floor(Date.now() / 1000), signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
+  const ballotPath = `/gov/members/proposals/${unknownProposal}/ballots/${certificateId(memberCert)}:submit?api-version=2024-07-01`;
+  const unfollowed = new CocoClient({ url: urls[backup]!, caCertPem: sandbox.pem('service_cert.pem'), redirectsMax: 0 });
+  const toPrimary = await unfollowed.request('POST', ballotPath, { body: ballot, contentType: 'application/cose', allowError: true });
+  unfollowed.close();
+  assert.deepEqual([toPrimary.status, toPrimary.headers.location], [307, `${urls[first]}${ballotPath}`]);
 
   // The client follows it; the write commits and is readable on every backup.
   const viaBackup = userClient(sandbox, urls[backup]!);
