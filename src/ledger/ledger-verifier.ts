@@ -310,7 +310,7 @@ export class LedgerVerifier {
       for (let seqno = Math.max(signedTree.flushed, this.tree.flushed); seqno < signedTree.size; seqno++) {
         if (!equalBytes(signedTree.leaf(seqno), this.tree.leaf(seqno))) {
           this.fail(
-            `this entry does not match the one signed at seqno ${formatTxId(signatureTxId)} (altered, replaced or reordered)`,
+            `this entry does not match the one signed at transaction ${formatTxId(signatureTxId)} (altered, replaced or reordered)`,
             { view: this.viewOf(seqno), seqno },
           );
         }

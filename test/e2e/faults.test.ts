@@ -236,7 +236,7 @@ test('a backup restarted on a ledger with one altered byte refuses to start, nam
   await assert.rejects(network.restart(backup), /the node exited \([1-9]\d*\)/);
   assert.ok(!network.isRunning(backup));
   const output = network.output(backup);
-  assert.ok(output.includes(`at seqno ${formatTxId(written)}:`), `the refusal names seqno ${formatTxId(written)}:\n${output.split('\n').slice(-5).join('\n')}`);
+  assert.ok(output.includes(`at transaction ${formatTxId(written)}:`), `the refusal names transaction ${formatTxId(written)}:\n${output.split('\n').slice(-5).join('\n')}`);
 
   // The two other nodes are a majority and go on.
   const after = await post(network.client(primary), 8, 'after the refusal');
