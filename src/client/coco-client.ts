@@ -42,7 +42,7 @@ export interface CocoClientOptions {
 export type RequestBody = Uint8Array | string | object;
 
 export interface RequestOptions {
-  /** Bytes as they are, a string as UTF-8 text, anything else as JSON. */
+  /** Bytes (a Uint8Array, another view or an ArrayBuffer) as they are, a string as UTF-8 text, anything else as JSON. */
   body?: RequestBody;
   headers?: Record<string, string>;
   /** Overrides the content type implied by `body`. */
@@ -161,6 +161,8 @@ export class CocoClient {
       try {
         response = await this.#send(method, url, headers, body, { deadline, timeoutMs, electionRetries });
       } catch (error) {
+        // close() while the request was under way cut its connection: that, not the node, ended it.
+        if (this.#closed) throw new CocoError('ClientClosed', `${method} ${path}: this CocoClient was closed while the request was under way`, { cause: error });
         if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && !staleRetried) {
           staleRetried = true;
           continue;
@@ -318,7 +320,17 @@ function impliedContentType(body: RequestBody | undefined): string | undefined {
 function encodeBody(body: RequestBody | undefined): Uint8Array | undefined {
   if (body === undefined || body instanceof Uint8Array) return body;
   if (typeof body === 'string') return utf8(body);
-  return utf8(JSON.stringify(body));
+  // Other binary forms are bytes too, not the "{}" JSON makes of them.
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  let json: string | undefined;
+  try {
+    json = typeof body === 'function' ? undefined : (JSON.stringify(body) as string | undefined);
+  } catch (cause) {
+    throw new CocoError('InvalidArgument', `the request body cannot be sent as JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (json === undefined) throw new CocoError('InvalidArgument', `the request body (a ${typeof body}) has no JSON form; pass bytes, a string or a JSON value`);
+  return utf8(json);
 }
 
 /** The next URL of a redirect: https only, so the client certificate never leaves TLS. */

@@ -36,7 +36,8 @@ export interface GetReceiptOptions {
 
 /** A TxID as `<view>.<seqno>`, from a parsed TxID or from text (validated). */
 export function txIdText(txId: TxId | string): string {
-  return formatTxId(typeof txId === 'string' ? parseTxId(txId) : txId);
+  // An object is checked too: formatted as it is, {view: -1, seqno: NaN} would read "-1.NaN".
+  return formatTxId(parseTxId(typeof txId === 'string' ? txId : formatTxId(txId)));
 }
 
 /**

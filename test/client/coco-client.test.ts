@@ -10,6 +10,7 @@ import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
 import { CocoError } from '../../src/errors.js';
+import { until } from '../support/until.js';
 import {
   ccfError,
   createIdentity,
@@ -249,6 +250,28 @@ describe('CocoClient requests and responses', () => {
     // The next request needs a new connection (the hung one is dropped): on a loaded machine its
     // TLS handshake alone can take longer than the 100 ms the hung request was given.
     assert.equal((await client.request('GET', '/fine', { timeoutMs: 10_000 })).status, 200);
+  });
+
+  it('sends other binary bodies as bytes, and refuses a body with no JSON form with InvalidArgument', async (t) => {
+    const server = await serve(t, ok);
+    const client = connect(t, server);
+    await client.request('POST', '/bytes', { body: new Uint8Array([1, 2, 3, 4]).buffer });
+    await client.request('POST', '/view', { body: new DataView(new Uint8Array([9, 5, 6, 9]).buffer, 1, 2) });
+    assert.deepEqual(server.requests.map((request) => [...request.body]), [[1, 2, 3, 4], [5, 6]]);
+    await rejectsWith(client.request('POST', '/big', { body: { id: 1n } }), 'InvalidArgument', /cannot be sent as JSON/);
+    await rejectsWith(client.request('POST', '/fn', { body: () => 1 }), 'InvalidArgument', /no JSON form/);
+    assert.equal(server.requests.length, 2, 'nothing sent for a body that cannot be');
+  });
+
+  it('fails with ClientClosed when closed while a request is under way', async (t) => {
+    const server = await serve(t, (request, res) => {
+      if (request.path !== '/hang') ok(request, res);
+    });
+    const client = connect(t, server);
+    const pending = client.request('GET', '/hang');
+    await until('the request to arrive', 5_000, async () => (server.requests.length > 0 ? true : undefined));
+    client.close();
+    await rejectsWith(pending, 'ClientClosed', /closed while the request was under way/);
   });
 
   it('fails with ResponseTooLarge past the response size limit', async (t) => {

@@ -11,7 +11,7 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
-import { getReceipt, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
+import { getReceipt, txIdText, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
 import { CocoError } from '../../src/errors.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import { buildReceipt, computeLeaf, type TxReceipt } from '../../src/ledger/receipt.js';
@@ -183,5 +183,15 @@ describe('verifyReceiptOffline', () => {
   it('judges certificate validity now by default, at the instant given, or not at all', () => {
     assert.throws(() => verifyReceiptOffline(receipt, service.certPem, { at: FAR_FUTURE }), (error: unknown) => error instanceof CocoError && error.code === 'ReceiptInvalid');
     assert.equal(verifyReceiptOffline(receipt, service.certPem, { at: 'ignore-validity' }).txId, '2.15');
+  });
+});
+
+describe('txIdText', () => {
+  it('checks a TxID given as an object as it checks one given as text', () => {
+    assert.equal(txIdText({ view: 2, seqno: 15 }), '2.15');
+    assert.equal(txIdText('2.15'), '2.15');
+    for (const bad of [{ view: -1, seqno: 1 }, { view: 2, seqno: Number.NaN }, { view: 2, seqno: 1.5 }]) {
+      assert.throws(() => txIdText(bad), (error: unknown) => error instanceof CocoError, JSON.stringify(bad));
+    }
   });
 });
