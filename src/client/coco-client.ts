@@ -6,11 +6,10 @@
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { equalBytes, utf8 } from '../crypto/bytes.js';
-import { publicKeyDer } from '../crypto/signing.js';
-import { certificateDer } from '../crypto/x509.js';
+import { utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { createResponse, type CocoResponse } from './coco-response.js';
+import { checkCertificate, checkIdentity } from './identity-check.js';
 import { nonNegativeInteger, positiveInteger } from './option-checks.js';
 import { CocoRequestError } from './request-error.js';
 
@@ -122,12 +121,7 @@ export class CocoClient {
     if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
       throw new CocoError('InvalidArgument', 'pass both certPem and keyPem for a client identity, or neither');
     }
-    if (options.certPem !== undefined && options.keyPem !== undefined) {
-      checkCertificate(options.certPem, 'certPem');
-      if (!equalBytes(publicKeyDer(options.certPem), publicKeyDer(options.keyPem))) {
-        throw new CocoError('InvalidKey', 'keyPem is not the private key of certPem; pass the key generated with the certificate (NAME_privk.pem for NAME_cert.pem)');
-      }
-    }
+    if (options.certPem !== undefined && options.keyPem !== undefined) checkIdentity(options.certPem, options.keyPem, { cert: 'certPem', key: 'keyPem' });
     this.#requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT, 'requestTimeoutMs');
     this.#redirectsMax = nonNegativeInteger(options.redirectsMax ?? REDIRECTS_MAX_DEFAULT, 'redirectsMax');
     this.#responseBodyBytesMax = positiveInteger(options.responseBodyBytesMax ?? RESPONSE_BODY_BYTES_MAX_DEFAULT, 'responseBodyBytesMax');
@@ -285,15 +279,6 @@ function baseUrl(text: string): URL {
     throw new CocoError('InvalidArgument', `the service URL is scheme, host and port only (e.g. https://127.0.0.1:8000), got ${JSON.stringify(text)}`);
   }
   return url;
-}
-
-function checkCertificate(pem: unknown, name: string): void {
-  if (typeof pem !== 'string') throw new CocoError('InvalidCertificate', `${name} must be PEM text, got ${typeof pem}`);
-  try {
-    certificateDer(pem);
-  } catch (cause) {
-    throw new CocoError('InvalidCertificate', `${name} is not a PEM certificate: ${(cause as Error).message}`, { cause });
-  }
 }
 
 function checkPath(path: string): void {

@@ -10,6 +10,7 @@ import type { TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
 import type { CocoResponse } from './coco-response.js';
 import { COSE_CONTENT_TYPE, signGovernanceRequest, type GovernanceMsgType } from './cose-signing.js';
+import { checkIdentity } from './identity-check.js';
 import { txIdText, type TransactionStatus } from './transactions.js';
 
 export const GOV_API_VERSION = '2024-07-01';
@@ -136,6 +137,7 @@ export class GovernanceClient {
 
   constructor(client: CocoClient, options: GovernanceClientOptions = {}) {
     this.#client = client;
+    if (options.member !== undefined) checkIdentity(options.member.certPem, options.member.keyPem, { cert: 'member.certPem', key: 'member.keyPem' });
     this.#member = options.member;
     this.#now = options.now ?? Date.now;
     this.memberId = options.member === undefined ? undefined : certificateId(options.member.certPem);

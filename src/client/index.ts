@@ -68,4 +68,4 @@ export {
 } from './transactions.js';
 export { CocoError } from '../errors.js';
 export { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
-export type { Receipt, VerifiedReceipt } from '../ledger/receipt.js';
+export type { Receipt, ReceiptLeafComponents, ReceiptProofStep, SignatureReceipt, TxReceipt, VerifiedReceipt } from '../ledger/receipt.js';

@@ -176,6 +176,14 @@ describe('GovernanceClient signed calls', () => {
     assert.equal(result, undefined);
   });
 
+  it("refuses at construction a member key that is not the member certificate's, or a certificate that is none", (t) => {
+    const client = new CocoClient({ url: 'https://127.0.0.1:1', caCertPem: service.certPem });
+    t.after(() => client.close());
+    const refused = (code: string, mentions: RegExp) => (error: unknown) => error instanceof CocoError && error.code === code && mentions.test(error.message);
+    assert.throws(() => new GovernanceClient(client, { member: { certPem: member.certPem, keyPem: otherMember.keyPem } }), refused('InvalidKey', /member\.keyPem is not the private key of member\.certPem/));
+    assert.throws(() => new GovernanceClient(client, { member: { certPem: 'not a certificate', keyPem: member.keyPem } }), refused('InvalidCertificate', /member\.certPem/));
+  });
+
   it("updates the state digest ('state_digest', empty body) and acks it ('ack', {stateDigest})", async (t) => {
     const { server, signed } = await startGovServer(t);
     const gov = governance(t, server, otherMember);
