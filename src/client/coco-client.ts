@@ -150,6 +150,14 @@ export class CocoClient {
     let redirects = 0;
     let staleRetried = false;
     let electionRetries = 0;
+    // While an election runs: wait, then ask the configured node again, if the deadline leaves time for an answer.
+    const askAgainLater = async (): Promise<boolean> => {
+      if (Date.now() + 2 * ELECTION_RETRY_MS >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
+      url = new URL(path, this.#base);
+      electionRetries += 1;
+      return true;
+    };
     for (;;) {
       let response: CocoResponse;
       try {
@@ -165,11 +173,8 @@ export class CocoClient {
         if (redirects === 0 || !neverSent(failure)) throw failure;
         // The primary a node redirected to refuses connections: it is down and the others are
         // electing another. Nothing was sent: ask the node again, which will name the new one.
-        if (Date.now() + 2 * ELECTION_RETRY_MS < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
-          url = new URL(path, this.#base);
+        if (await askAgainLater()) {
           redirects = 0;
-          electionRetries += 1;
           continue;
         }
         throw new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure });
@@ -182,14 +187,8 @@ export class CocoClient {
         url = redirectTarget(url, response.headers.location, method, path);
         continue;
       }
-      // A backup that knows no primary yet (an election is under way) executed nothing: ask again,
-      // while the deadline leaves time for one more answer.
-      if (this.#redirectsMax > 0 && response.status === 503 && notPrimary(response) && Date.now() + 2 * ELECTION_RETRY_MS < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
-        url = new URL(path, this.#base);
-        electionRetries += 1;
-        continue;
-      }
+      // A backup that knows no primary yet (an election is under way) executed nothing: ask again.
+      if (this.#redirectsMax > 0 && response.status === 503 && notPrimary(response) && (await askAgainLater())) continue;
       if ((response.status < 200 || response.status > 299) && options.allowError !== true) {
         throw CocoRequestError.fromResponse(method, path, response);
       }

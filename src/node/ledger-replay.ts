@@ -9,7 +9,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { SINGLETON_KEY } from '../ledger/signature.js';
-import { CHUNK_HEADER_BYTES, openChunkEntries, type OpenChunkEntries } from '../ledger/chunk-file.js';
+import { openChunkEntries, readChunkLayout, type ChunkLayout, type OpenChunkEntries } from '../ledger/chunk-file.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
@@ -87,8 +87,13 @@ function readOpenChunk(files: readonly ChunkFile[]): OpenChunkFile | undefined {
   if (file === undefined || file.chunk.last !== undefined || file.chunk.committed) return undefined;
   const bytes = new Uint8Array(readFileSync(file.path));
   // A header cut short, or one pointing at a positions table (completed, not yet renamed), is the verifier's to judge.
-  if (bytes.length < CHUNK_HEADER_BYTES || new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true) !== 0n) return undefined;
-  return { file, bytes, entries: openChunkEntries(bytes) };
+  let layout: ChunkLayout;
+  try {
+    layout = readChunkLayout(bytes, file.name);
+  } catch {
+    return undefined;
+  }
+  return layout.complete ? undefined : { file, bytes, entries: openChunkEntries(bytes) };
 }
 
 /** An entry the verifier has read, with its write-set digest and the chunk file it is in. */
