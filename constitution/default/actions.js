@@ -31,6 +31,7 @@ const Tables = {
   interpreterFlush: "public:ccf.gov.interpreter.flush",
   jsRuntimeOptions: "public:ccf.gov.js_runtime_options",
   caCertBundles: "public:ccf.gov.tls.ca_cert_bundles",
+  proposalsInfo: "public:ccf.gov.proposals_info",
   jwtIssuers: "public:ccf.gov.jwt.issuers",
   ethereumAccounts: "public:ccf.gov.ethereum.accounts",
   ethereumBalances: "public:ccf.gov.ethereum.balances",
@@ -85,6 +86,20 @@ function readJson(table, key) {
 
 function writeJson(table, key, value) {
   ccf.kv[table].set(key, ccf.jsonCompatibleToBuf(value));
+}
+
+/**
+ * What CCF's constitution does after an action that changes what proposals mean (a new constitution,
+ * a newly allowed node code or attestation): every other open proposal was validated and voted on
+ * under the old rules, so it is marked Dropped.
+ */
+function dropOtherOpenProposals(proposalId) {
+  const dropped = [];
+  ccf.kv[Tables.proposalsInfo].forEach((value, key) => {
+    const info = ccf.bufToJsonCompatible(value);
+    if (ccf.bufToStr(key) !== proposalId && info.state === "Open") dropped.push([key, { ...info, state: "Dropped" }]);
+  });
+  for (const [key, info] of dropped) writeJson(Tables.proposalsInfo, key, info);
 }
 
 function writeText(table, key, text) {
@@ -656,9 +671,9 @@ export const actions = new Map([
       // As CCF 7.x: a constitution that cannot run would leave no way to replace it.
       ccf.gov.validateConstitution(args.constitution);
     },
-    apply(args) {
-      // The host marks the other open proposals Dropped: they were validated under the old rules.
+    apply(args, proposalId) {
       writeJson(Tables.constitution, singletonKey(), args.constitution);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -962,8 +977,9 @@ export const actions = new Map([
     validate(args) {
       checkArgs(args, { measurement: lowerHex(SNP_MEASUREMENT_BYTES) });
     },
-    apply(args) {
+    apply(args, proposalId) {
       writeJson(Tables.snpMeasurements, ccf.strToBuf(args.measurement), ALLOWED_TO_JOIN);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -986,9 +1002,10 @@ export const actions = new Map([
         }
       }
     },
-    apply(args) {
+    apply(args, proposalId) {
       const policy = args.security_policy != null ? args.security_policy : "";
       writeJson(Tables.snpHostData, ccf.strToBuf(args.host_data), policy);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -1005,11 +1022,12 @@ export const actions = new Map([
     validate(args) {
       checkArgs(args, { did: didString, feed: nonEmptyString, svn: decimalString });
     },
-    apply(args) {
+    apply(args, proposalId) {
       const key = ccf.strToBuf(args.did);
       const feeds = readJson(Tables.snpUvmEndorsements, key) || {};
       feeds[args.feed] = { svn: args.svn };
       writeJson(Tables.snpUvmEndorsements, key, feeds);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -1035,11 +1053,12 @@ export const actions = new Map([
         tcb_version: fields({ boot_loader: component, tee: component, snp: component, microcode: component, fmc: optional(component) }),
       });
     },
-    apply(args) {
+    apply(args, proposalId) {
       const { boot_loader, tee, snp, microcode, fmc } = args.tcb_version;
       const minimum = { boot_loader, tee, snp, microcode };
       if (fmc != null) minimum.fmc = fmc;
       writeJson(Tables.snpTcbVersions, ccf.strToBuf(args.cpuid), minimum);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -1050,8 +1069,9 @@ export const actions = new Map([
       checkArgs(args, { cpuid: lowerHex(SNP_CPUID_BYTES), tcb_version: lowerHex(SNP_TCB_VERSION_BYTES) });
       ccf.tcbHexToPolicy(args.cpuid, args.tcb_version);
     },
-    apply(args) {
+    apply(args, proposalId) {
       writeJson(Tables.snpTcbVersions, ccf.strToBuf(args.cpuid), ccf.tcbHexToPolicy(args.cpuid, args.tcb_version));
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -1068,8 +1088,9 @@ export const actions = new Map([
     validate(args) {
       checkArgs(args, { measurement: nonEmptyString });
     },
-    apply(args) {
+    apply(args, proposalId) {
       writeJson(Tables.virtualMeasurements, ccf.strToBuf(args.measurement), ALLOWED_TO_JOIN);
+      dropOtherOpenProposals(proposalId);
     },
   }],
 
@@ -1086,9 +1107,10 @@ export const actions = new Map([
     validate(args) {
       checkArgs(args, { host_data: lowerHex(SHA256_BYTES) });
     },
-    apply(args) {
+    apply(args, proposalId) {
       // A set: the key is the entry, the value is CCF's unit value (eight zero bytes).
       ccf.kv[Tables.virtualHostData].set(ccf.strToBuf(args.host_data), new ArrayBuffer(SINGLETON_KEY_BYTES));
+      dropOtherOpenProposals(proposalId);
     },
   }],
 

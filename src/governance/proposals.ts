@@ -39,18 +39,6 @@ export const CREATED_AT_MAX = 9_999_999_999;
 export const RECENT_PROPOSALS_WINDOW_DEFAULT = 100;
 const TIMEOUT_REASON = 'Operation took too long to complete.';
 
-/** Actions after which CCF drops every other open proposal: they change what proposals mean. */
-const SEMANTICS_CHANGING_ACTION = /^(set_constitution|(add|remove)_(snp|virtual)_\w+|(set|remove)_snp_minimum_tcb_version\w*)$/;
-
-function changesSemantics(proposal: string): boolean {
-  try {
-    const actions = (JSON.parse(proposal) as { actions?: { name?: unknown }[] }).actions ?? [];
-    return actions.some((action) => typeof action.name === 'string' && SEMANTICS_CHANGING_ACTION.test(action.name));
-  } catch {
-    return false;
-  }
-}
-
 export function proposalView(proposalId: string, info: ProposalInfo): ProposalView {
   return {
     proposalId,
@@ -188,16 +176,6 @@ export class Governance {
     return proposalView(proposalId, info);
   }
 
-  /** Open proposals were judged under rules that an accepted proposal just changed. */
-  private dropOtherOpenProposals(tx: Transaction, proposalId: string): void {
-    const open: [Uint8Array, ProposalInfo][] = [];
-    tx.map(Tables.proposalsInfo).forEach((value, key) => {
-      const info = decodeJson<ProposalInfo>(value, Tables.proposalsInfo);
-      if (fromUtf8(key) !== proposalId && info.state === 'Open') open.push([key, info]);
-    });
-    for (const [key, info] of open) tx.map(Tables.proposalsInfo).set(key, encodeJson({ ...info, state: 'Dropped' }));
-  }
-
   /** When one proposal closes, CCF keeps only it among the closed ones. */
   private removeOtherClosedProposals(tx: Transaction, proposalId: string): void {
     const closed: Uint8Array[] = [];
@@ -247,7 +225,6 @@ export class Governance {
         // proposal, the one restoring the old constitution included.
         const installed = this.constitution(tx);
         if (installed !== constitution) this.runner.checkConstitution(tx, installed);
-        if (changesSemantics(proposal)) this.dropOtherOpenProposals(tx, proposalId);
       } catch (error) {
         const failure = failureOf(error);
         info.state = 'Failed';

@@ -317,6 +317,57 @@ test('set_js_app refuses an app with a module that does not compile, naming it, 
   }
 });
 
+/** Coco's default constitution as a service runs it: proposals wait for a majority of ballots. */
+function defaultConstitution(): string {
+  const files = ['default/actions.js', 'default/validate.js', 'default/resolve.js', 'default/apply.js'];
+  return files.map((file) => readFileSync(join(repoRoot, 'constitution', file), 'utf8')).join('\n');
+}
+
+test('the constitution, not the host, drops the other open proposals: after a new constitution or a newly allowed node, not after a removal', async (t) => {
+  const setup = await setUp(defaultConstitution());
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const { instance, governance, createdAt } = setup;
+  const vote = (proposalId: string) => instance.node.execute((tx) => {
+    const ballot = JSON.stringify({ ballot: 'export function vote() { return true; }' });
+    const identity = authenticateMemberCose(tx, sign(instance, 'ballot', ballot, createdAt.value++, proposalId), { msgType: 'ballot', requireActive: true });
+    return { result: governance.submitBallot(tx, identity, proposalId), applyWrites: true };
+  }).result.proposalState;
+  const stateOf = (proposalId: string) => instance.node.execute((tx) => ({ result: governance.readInfo(tx, proposalId)?.state, applyWrites: false })).result;
+  const open = (actions: unknown[]) => {
+    const { proposalId, proposalState } = proposeActions(setup, actions);
+    assert.equal(proposalState, 'Open');
+    return proposalId;
+  };
+  const setUser = () => [{ name: 'set_user', args: { cert: createSelfSignedCertificate({ subjectCn: 'user', keyPair: generateKeyPair('P-384'), validFrom: new Date(), validityDays: 1, isCa: false }) } }];
+
+  // A removal and an ordinary action leave the others open, as in CCF.
+  const waiting = open(setUser());
+  for (const actions of [
+    [{ name: 'remove_virtual_measurement', args: { measurement: 'old' } }],
+    [{ name: 'remove_snp_host_data', args: { host_data: 'ab'.repeat(32) } }],
+    setUser(),
+  ]) {
+    assert.equal(vote(open(actions)), 'Accepted');
+    assert.equal(stateOf(waiting), 'Open', JSON.stringify(actions));
+  }
+  // Allowing a new node measurement drops them.
+  assert.equal(vote(open([{ name: 'add_virtual_measurement', args: { measurement: 'new' } }])), 'Accepted');
+  assert.equal(stateOf(waiting), 'Dropped');
+  // So does a new constitution, here one that drops nothing itself...
+  const second = open(setUser());
+  const keepsOthers = defaultConstitution().replace(/\n\s*dropOtherOpenProposals\(proposalId\);/g, '');
+  assert.notEqual(keepsOthers, defaultConstitution());
+  assert.equal(vote(open([{ name: 'set_constitution', args: { constitution: keepsOthers } }])), 'Accepted');
+  assert.equal(stateOf(second), 'Dropped');
+  // ...after which the host drops nothing on its own, whatever the action.
+  const third = open(setUser());
+  assert.equal(vote(open([{ name: 'add_virtual_measurement', args: { measurement: 'newer' } }])), 'Accepted');
+  assert.equal(stateOf(third), 'Open');
+});
+
 describe('member COSE Sign1 requests are refused (401) unless as CCF takes them', () => {
   let instance: InProcessNode;
   before(() => {
