@@ -20,12 +20,14 @@ import { RpcError } from './rpc-error.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
 export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
+/** The routes CCF added with 2024-07-01 (the JS app and its modules) have no preview version. */
+const GA_API_VERSIONS = GOV_API_VERSIONS.slice(0, 1);
 
-function checkApiVersion(request: RpcRequest): void {
+function checkApiVersion(request: RpcRequest, versions: string[]): void {
   const version = request.query.get('api-version');
-  if (version === null) throw new RpcError(400, 'MissingApiVersionParameter', `add ?api-version=${GOV_API_VERSIONS[0]} to the URL`);
-  if (!GOV_API_VERSIONS.includes(version)) {
-    throw new RpcError(400, 'UnsupportedApiVersionValue', `api-version ${version} is not supported; use one of ${GOV_API_VERSIONS.join(', ')}`);
+  if (version === null) throw new RpcError(400, 'MissingApiVersionParameter', `add ?api-version=${versions[0]} to the URL`);
+  if (!versions.includes(version)) {
+    throw new RpcError(400, 'UnsupportedApiVersionValue', `api-version ${version} is not supported here; use ${versions.join(' or ')}`);
   }
 }
 
@@ -116,7 +118,7 @@ function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | un
     certificate: cert === undefined ? '' : fromUtf8(cert),
     retiredCommitted: info.retired_committed ?? false,
     quoteInfo: quoteInfoView(info.quote_info),
-    rpcInterfaces: Object.fromEntries(Object.entries(info.rpc_interfaces).map(([name, i]) => [name, { publishedAddress: i.published_address, protocol: i.protocol }])),
+    rpcInterfaces: Object.fromEntries(Object.entries(info.rpc_interfaces).map(([name, i]) => [name, { publishedAddress: i.published_address, protocol: i.app_protocol }])),
   };
 }
 
@@ -127,15 +129,15 @@ function found<T>(value: T | undefined, what: string): T {
 
 export function addGovEndpoints(server: RpcServer, node: Node, governance: Governance): void {
   const read = <T>(reader: Reader<T>): T => node.execute((tx) => ({ result: reader(tx), applyWrites: false })).result;
-  const get = (path: string, handler: (request: RpcRequest) => RpcResponse) =>
+  const get = (path: string, handler: (request: RpcRequest) => RpcResponse, versions = GOV_API_VERSIONS) =>
     server.add('gov', 'GET', path, (request) => {
-      checkApiVersion(request);
+      checkApiVersion(request, versions);
       return handler(request);
     });
   /** A COSE-signed write: authenticated and applied in one transaction. */
   const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: MemberCoseIdentity) => RpcResponse) =>
     server.add('gov', 'POST', path, (request) => {
-      checkApiVersion(request);
+      checkApiVersion(request, GOV_API_VERSIONS);
       // Every signed request writes: a backup redirects it before it looks anything up, which it
       // may not hold yet (a proposal just created on the primary), as CCF forwards it first.
       node.checkCanWrite();
@@ -231,13 +233,17 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       };
     }),
   }));
-  get('/service/javascript-app', (request) => ({
-    body: read((tx) => {
-      const endpoints: Record<string, Record<string, unknown>> = {};
+  get('/service/javascript-app', (request) => {
+    const textCase = request.query.get('case');
+    if (textCase !== null && textCase !== 'original') {
+      throw new RpcError(400, 'InvalidQueryParameterValue', "Accepted values for the 'case' query parameter are: original");
+    }
+    const endpoints = read((tx) => {
+      const byPath: Record<string, Record<string, unknown>> = {};
       tx.map(Tables.endpoints).forEach((value, key) => {
         const { method, path } = splitEndpointKey(fromUtf8(key));
         const info = decodeJson<Record<string, unknown>>(value, Tables.endpoints);
-        const view = request.query.get('case') === 'original'
+        const view = textCase === 'original'
           ? info
           : {
               jsModule: info.js_module,
@@ -248,16 +254,17 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
               mode: info.mode,
               openApi: info.openapi ?? {},
             };
-        (endpoints[path] ??= {})[method.toLowerCase()] = view;
+        (byPath[path] ??= {})[method.toLowerCase()] = view;
       });
-      return { endpoints };
-    }),
-  }));
-  get('/service/javascript-modules', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }));
+      return byPath;
+    });
+    return { body: { endpoints } };
+  }, GA_API_VERSIONS);
+  get('/service/javascript-modules', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }), GA_API_VERSIONS);
   get('/service/javascript-modules/{moduleName}', (request) => ({
     body: fromUtf8(found(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))), `module ${request.params.moduleName}`)),
     headers: { 'content-type': 'text/javascript' },
-  }));
+  }), GA_API_VERSIONS);
   get('/service/join-policy', () => ({
     body: read((tx) => {
       const keys = (table: string) => tableEntries(tx, table, (key) => key);
@@ -301,5 +308,8 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   get('/service/nodes', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.nodesInfo, (id) => nodeView(tx, id))) } }));
   entity('/service/nodes/{nodeId}', 'nodeId', 'Node', nodeView);
   get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
-  get('/service/transactions/{transactionId}', (request) => ({ body: { status: node.status(parseTxId(request.params.transactionId!)) } }));
+  get('/service/transactions/{transactionId}', (request) => {
+    const txId = parseTxId(request.params.transactionId!);
+    return { body: { status: node.status(txId), transactionId: formatTxId(txId) } };
+  });
 }

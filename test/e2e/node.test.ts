@@ -290,6 +290,7 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
     assert.equal(governed.quoteInfo.format, 'Insecure_Virtual');
     assert.deepEqual(governed.quoteInfo.details, { measurement: evidence.measurement, reportData: evidence.report_data, hostData: evidence.host_data });
     assert.equal(governed.quoteInfo.details.measurement, 'Insecure hard-coded virtual measurement v1');
+    assert.deepEqual(Object.values(governed.rpcInterfaces).map((i) => (i as { protocol: string }).protocol), ['HTTP1'], "the application protocol, as CCF's");
 
     const { self_signed_certificate: selfSigned } = await get('/node/self_signed_certificate');
     const cert = new X509Certificate(selfSigned);

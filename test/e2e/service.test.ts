@@ -66,6 +66,18 @@ test('the installed app, its modules and per-endpoint metrics are visible as in 
   const source = await anonymous.request('GET', `/gov/service/javascript-modules/${encodeURIComponent(name)}?api-version=2024-07-01`);
   assert.equal(source.headers['content-type'], 'text/javascript');
   assert.ok(source.text().length > 100);
+  // These routes came with 2024-07-01 and take no other case than the original one, as in CCF.
+  const refusal = async (path: string) => {
+    const response = await anonymous.request('GET', path, { allowError: true });
+    return [response.status, response.json<{ error: { code: string } }>().error.code];
+  };
+  assert.deepEqual(await refusal('/gov/service/javascript-app?api-version=2024-07-01&case=camel'), [400, 'InvalidQueryParameterValue']);
+  assert.deepEqual(await refusal('/gov/service/javascript-app?api-version=2023-06-01-preview'), [400, 'UnsupportedApiVersionValue']);
+  assert.deepEqual(await refusal('/gov/service/javascript-modules?api-version=2023-06-01-preview'), [400, 'UnsupportedApiVersionValue']);
+  const original = (await anonymous.request('GET', '/gov/service/javascript-app?api-version=2024-07-01&case=original')).json<{ endpoints: Record<string, Record<string, { js_module: string }>> }>();
+  assert.equal(original.endpoints['/log/private']!.post!.js_module, app.endpoints['/log/private']!.post!.jsModule);
+  const { transactionId } = (await anonymous.request('GET', '/gov/service/transactions/commit?api-version=2024-07-01')).json<{ transactionId: string }>();
+  assert.deepEqual((await anonymous.request('GET', `/gov/service/transactions/${transactionId}?api-version=2024-07-01`)).json(), { status: 'Committed', transactionId });
   await user.request('GET', '/app/log/private?id=12345', { allowError: true });
   const metrics = (await anonymous.request('GET', '/app/api/metrics')).json<{ metrics: { path: string; method: string; calls: number; errors: number }[] }>();
   const entry = metrics.metrics.find((m) => m.path === '/app/log/private' && m.method === 'GET');
