@@ -115,7 +115,9 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
         { common: context.common, freeze: false },
       );
     } catch (error) {
-      throw new CocoError('InvalidArgument', `invalid call: ${error instanceof Error ? error.message.split(' (tx type=')[0] : String(error)}`);
+      // The parameters parsed; what the chain's rules refuse (initcode too large, fees out of order)
+      // is -32000 as in geth, not -32602.
+      throw new CocoError('InvalidTransaction', `invalid call: ${error instanceof Error ? error.message.split(' (tx type=')[0] : String(error)}`);
     }
     // The call is unsigned: it runs as if `from` had signed it.
     Object.defineProperty(tx, 'getSenderAddress', { value: () => from });

@@ -252,10 +252,12 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   /**
    * The logs `matches` selects in blocks `from` to `to`, within the request's bounds (see
    * RequestScope), and the last block they cover. Past the bounds, a query for the whole range is
-   * refused (-32005); `fitting` instead stops before the first block that would pass them, so a
-   * filter's poll returns what fits and its next poll the rest. A single block past them is refused.
+   * refused (-32005). A filter's poll, given `skipBlock`, instead stops before the first block that
+   * would pass them, returning what fits and leaving the rest to its next poll. A block whose logs
+   * alone pass the bounds of a whole request can never be returned: it is refused once and
+   * `skipBlock` moves the filter past it (else every later poll would fail on it, for good).
    */
-  function logsInRange(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope, fitting: boolean): { logs: Record<string, unknown>[]; through: bigint } {
+  function logsInRange(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope, skipBlock?: (number: bigint) => void): { logs: Record<string, unknown>[]; through: bigint } {
     const found: Record<string, unknown>[] = [];
     let bytes = 0;
     let through = to;
@@ -274,9 +276,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       // The bounds are the request's: a batch of queries shares them.
       const tooMany = found.length + matching.length > scope.logsRemaining;
       const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;
-      if ((tooMany || tooLarge) && fitting && number > from) {
+      if ((tooMany || tooLarge) && skipBlock !== undefined && number > from) {
         through = number - 1n;
         break;
+      }
+      if (skipBlock !== undefined && (matching.length > LOGS_RESULTS_MAX || blockBytes > RESPONSE_BYTES_MAX)) {
+        skipBlock(number);
+        throw new JsonRpcError(-32005, `block ${number} alone has ${matching.length} matching logs (about ${blockBytes} bytes), more than one request may return (${LOGS_RESULTS_MAX} logs, ${RESPONSE_BYTES_MAX} bytes): this filter skips them and goes on from block ${number + 1n}`);
       }
       if (tooMany) throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
       if (tooLarge) throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
@@ -294,7 +300,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     if (to - from >= BigInt(LOGS_BLOCK_RANGE_MAX)) {
       throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
     }
-    return logsInRange(tx, from, to, matches, scope, false).logs;
+    return logsInRange(tx, from, to, matches, scope).logs;
   }
 
   /** A filter object's fields, or -32602. */
@@ -358,7 +364,11 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       filter.cursor = end;
       return [];
     }
-    const { logs, through } = logsInRange(tx, low, high, matches, scope, true);
+    const skip = (number: bigint) => {
+      filter.cursor = number;
+      filter.cursorHash = blocks.hashOf(tx, number);
+    };
+    const { logs, through } = logsInRange(tx, low, high, matches, scope, skip);
     filter.cursor = through === high ? end : through;
     return logs;
   }
@@ -610,7 +620,8 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           oldestBlock: quantity(oldest),
           baseFeePerGas: gasUsedRatio.map(() => '0x0').concat('0x0'),
           gasUsedRatio,
-          baseFeePerBlobGas: gasUsedRatio.map(() => '0x0').concat('0x0'),
+          // The EVM's BLOBBASEFEE: with no blobs, the protocol's minimum of 1 wei.
+          baseFeePerBlobGas: gasUsedRatio.map(() => '0x1').concat('0x1'),
           blobGasUsedRatio: gasUsedRatio.map(() => 0),
         };
         if (percentiles.length > 0) history.reward = reward;

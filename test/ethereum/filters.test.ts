@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ethers } from 'ethers';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
-import { FILTERS_MAX, FILTER_IDLE_MS } from '../../src/ethereum/limits.js';
+import { FILTERS_MAX, FILTER_IDLE_MS, LOGS_RESULTS_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
 import { ETHER, TestChain, wallet } from './harness.js';
 import { InProcessProvider, MemoryBackend } from './memory-backend.js';
@@ -177,6 +177,27 @@ test('a poll past the request\'s bounds returns the blocks that fit, and the nex
   await transfer(chain, address, bob.address, 9n);
   await assert.rejects(poll(0), (error: unknown) => (error as { code?: number }).code === -32005);
   assert.equal((await poll(1)).length, 1);
+});
+
+/** Creation code that emits `count` empty LOG0s in a loop and deploys nothing. */
+function logLoop(count: number): string {
+  const counter = count.toString(16).padStart(4, '0');
+  // PUSH2 count; loop@3: DUP1 ISZERO PUSH1 end JUMPI; PUSH0 PUSH0 LOG0; PUSH1 1 SWAP1 SUB; PUSH1 3 JUMP; end@0x13: STOP
+  return `0x61${counter}` + '5b8015601357' + '5f5fa0' + '60019003' + '600356' + '5b00';
+}
+
+test('a block whose logs alone pass the bounds of any request is refused once, and the filter goes on after it', async () => {
+  const { chain, methods, address } = await setup();
+  const id = await rpc(methods, 'eth_newFilter', {});
+  const flood = await chain.send(alice, { data: logLoop(LOGS_RESULTS_MAX + 1), gasLimit: 8_000_000n });
+  assert.equal(flood.receipt.status, 1);
+  assert.equal(flood.receipt.logs.length, LOGS_RESULTS_MAX + 1);
+  const next = await transfer(chain, address, bob.address, 1n);
+  const refused = await rpcError(methods, 'eth_getFilterChanges', id);
+  assert.equal(refused.code, -32005);
+  assert.match(refused.message, new RegExp(`block ${flood.blockNumber} alone has ${LOGS_RESULTS_MAX + 1} matching logs .* goes on from block ${flood.blockNumber + 1n}`));
+  // Before, every later poll failed on that block and the filter never delivered again.
+  assert.deepEqual(((await rpc(methods, 'eth_getFilterChanges', id)) as LogJson[]).map((log) => log.transactionHash), [next]);
 });
 
 test('ethers.js: contract.on receives Transfer events through a filter', async (t) => {

@@ -349,6 +349,9 @@ describe('Ethereum methods', () => {
     for (const method of ['eth_call', 'eth_estimateGas']) {
       const mixed = await rpcError(methods, method, { to: contractAddress, gasPrice: '0x1', maxFeePerGas: '0x1' });
       assert.deepEqual([mixed.code, mixed.message], [-32602, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'], method);
+      // Well-formed, but refused by the chain's rules: -32000, as geth answers.
+      const initcode = await rpcError(methods, method, { from: alice.address, data: `0x${'00'.repeat(49_153)}` });
+      assert.deepEqual([initcode.code, /initcode size .* too large/.test(initcode.message)], [-32000, true], method);
     }
   });
 
@@ -461,6 +464,8 @@ describe('Ethereum methods', () => {
     const history = (await rpc(methods, 'eth_feeHistory', '0x4', 'latest', [10, 90])) as Record<string, unknown>;
     assert.equal(history.oldestBlock, '0x0');
     assert.deepEqual(history.baseFeePerGas, ['0x0', '0x0', '0x0', '0x0']);
+    // The blob base fee the EVM's BLOBBASEFEE answers: the protocol's minimum, 1 wei.
+    assert.deepEqual(history.baseFeePerBlobGas, ['0x1', '0x1', '0x1', '0x1']);
     assert.deepEqual(history.reward, [
       ['0x0', '0x0'],
       ['0x0', '0x0'],
