@@ -43,14 +43,25 @@ export function loadAppBundle(path: string): AppBundle {
       if (typeof module === 'string' && !names.has(module)) missing.add(module);
     }
   }
-  if (missing.size > 0) {
-    const has = names.size === 0 ? 'no JavaScript module' : `only ${[...names].join(', ')}`;
+  if (missing.size === 0) return bundle;
+  if (names.size === 0) {
     throw new CocoError(
       'InvalidBundle',
-      `${path}: the endpoints run ${[...missing].join(', ')}, but the bundle has ${has}; build the app first and deploy the built bundle.json (e.g. samples/logging/dist/bundle.json, which node samples/logging/build.mjs writes) or a directory whose src/ holds the built .js modules`,
+      `${path}: the endpoints run ${[...missing].join(', ')}, but the bundle has no JavaScript module; build the app first and deploy the built bundle.json (e.g. samples/logging/dist/bundle.json, which node samples/logging/build.mjs writes) or a directory whose src/ holds the built .js modules`,
     );
   }
-  return bundle;
+  // A bundler that kept a path prefix (src/endpoints/a.js for endpoints/a.js) is the usual cause.
+  const prefixed = [...missing].flatMap((name) => [...names].filter((has) => has.endsWith(`/${name}`)).map((has) => `${has} for ${name}`));
+  const hint = prefixed.length > 0
+    ? `its modules carry a path prefix that app.json's names lack (${listed(prefixed)}): name them as app.json does (with rollup, output.preserveModulesRoot)`
+    : `it has ${listed([...names])}`;
+  throw new CocoError('InvalidBundle', `${path}: the endpoints run ${listed([...missing])}, which the bundle lacks; ${hint}`);
+}
+
+/** At most a few names: a bundle can hold hundreds of modules (its dependencies). */
+function listed(names: string[]): string {
+  const shown = 8;
+  return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
 }
 
 function readAppBundle(path: string): AppBundle {

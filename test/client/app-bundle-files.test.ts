@@ -51,5 +51,17 @@ test('a bundle.json whose endpoint runs a module it lacks is refused, naming the
   writeFileSync(file, JSON.stringify({ metadata, modules: [{ name: 'b.js', module: 'export function handle() {}' }] }));
   const error = refusal(file);
   assert.equal(error.code, 'InvalidBundle');
-  assert.match(error.message, /the endpoints run app\/a\.js, but the bundle has only b\.js;/);
+  assert.match(error.message, /the endpoints run app\/a\.js, which the bundle lacks; it has b\.js$/);
+});
+
+test('a bundle whose module names carry a path prefix says so, and lists a bundle of many modules only in part', () => {
+  const file = join(scratch, 'prefixed.json');
+  const dependencies = Array.from({ length: 40 }, (_, i) => ({ name: `node_modules/lib/m${i}.js`, module: '' }));
+  const b = { name: 'b.js', module: 'export function handle() {}' };
+  writeFileSync(file, JSON.stringify({ metadata, modules: [{ name: 'src/app/a.js', module: 'export function handle() {}' }, b, ...dependencies] }));
+  const error = refusal(file);
+  assert.equal(error.code, 'InvalidBundle');
+  assert.match(error.message, /the endpoints run app\/a\.js, which the bundle lacks; its modules carry a path prefix that app\.json's names lack \(src\/app\/a\.js for app\/a\.js\)/);
+  writeFileSync(file, JSON.stringify({ metadata, modules: [b, ...dependencies] }));
+  assert.match(refusal(file).message, /it has b\.js, node_modules\/lib\/m0\.js, .*m6\.js and 33 more$/);
 });
