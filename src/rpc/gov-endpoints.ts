@@ -23,12 +23,12 @@ export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
 /** The routes CCF added with 2024-07-01 (the JS app and its modules) have no preview version. */
 const GA_API_VERSIONS = GOV_API_VERSIONS.slice(0, 1);
 
+/** CCF's words, which list the versions oldest first. */
 function checkApiVersion(request: RpcRequest, versions: string[]): void {
   const version = request.query.get('api-version');
-  if (version === null) throw new RpcError(400, 'MissingApiVersionParameter', `add ?api-version=${versions[0]} to the URL`);
-  if (!versions.includes(version)) {
-    throw new RpcError(400, 'UnsupportedApiVersionValue', `api-version ${version} is not supported here; use ${versions.join(' or ')}`);
-  }
+  const supported = `The supported api-versions are: ${[...versions].sort().join(', ')}`;
+  if (version === null) throw new RpcError(400, 'MissingApiVersionParameter', `The api-version query parameter (?api-version=) is required for this request. ${supported}`);
+  if (!versions.includes(version)) throw new RpcError(400, 'UnsupportedApiVersionValue', `Unsupported api-version '${version}'. ${supported}`);
 }
 
 /** As CCF's member COSE Sign1 policy: the content type is part of authentication, so a wrong one is a 401. */

@@ -350,6 +350,10 @@ test('governance refuses forged, replayed, stale and unversioned requests with C
   const signed = signGovernanceRequest({ content: proposal, msgType: 'proposal', createdAt: now, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
   assert.deepEqual(await code(post(signed, '')), [400, 'MissingApiVersionParameter']);
   assert.deepEqual(await code(post(signed, '?api-version=1999-01-01')), [400, 'UnsupportedApiVersionValue']);
+  assert.equal(
+    (await post(signed, '?api-version=1999-01-01')).json<{ error: { message: string } }>().error.message,
+    "Unsupported api-version '1999-01-01'. The supported api-versions are: 2023-06-01-preview, 2024-07-01",
+  );
   const first = await post(signed);
   assert.equal(first.status, 200, first.text());
   assert.deepEqual(await code(post(signed)), [400, 'ProposalReplay']);
