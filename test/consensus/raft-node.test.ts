@@ -109,6 +109,23 @@ test('commit advances only to a signature this view holds durably on a majority;
   assert.equal(a.ready().committedUpTo, signature!.seqno);
 });
 
+test('followers learn a commit within a tick, not at the next heartbeat, and an unchanged commit sends nothing', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  a.propose(sig);
+  pump(nodes, a.ready().messages);
+  a.persisted(a.lastSeqno);
+  assert.equal(a.commitSeqno, 1);
+  assert.deepEqual(['b', 'c'].map((id) => nodes.get(id)!.commitSeqno), [0, 0], 'no message carried the commit yet');
+  const told = ticks(a, 1).messages;
+  assert.deepEqual(told.map((m) => [m.type, m.to, (m as AppendEntries).leaderCommitSeqno, (m as AppendEntries).entries.length]), [['AppendEntries', 'b', 1, 0], ['AppendEntries', 'c', 1, 0]]);
+  pump(nodes, told);
+  assert.deepEqual(['b', 'c'].map((id) => nodes.get(id)!.commitSeqno), [1, 1]);
+  assert.deepEqual(ticks(a, 1).messages.filter((m) => m.type === 'AppendEntries').length, 2, 'the heartbeat');
+  assert.deepEqual(ticks(a, 1).messages, [], 'nothing new to tell');
+});
+
 test('a new leader rolls back to its last committable entry and reports rollbackTo', () => {
   const nodes = cluster({ a: '1s 1t 1s 1t 1t', b: '1s 1t 1s', c: '1s' });
   const readies = elect(nodes, 'a');
