@@ -29,7 +29,9 @@ export interface CoseSign1 {
 }
 
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
-const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, variableMapSize: true });
+// cbor-x wraps a Uint8Array in tag 64 (RFC 8746) unless told not to; COSE and CCF's CDDL want plain
+// byte strings, and CCF's own tools (cbor2, t_cose) refuse the tagged ones.
+const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, variableMapSize: true, tagUint8Array: false });
 
 function fail(reason: string): never {
   throw new CocoError('CoseMalformed', `COSE Sign1: ${reason}`);

@@ -18,6 +18,7 @@ import {
 } from '../../src/client/cose-signing.js';
 import { CocoError } from '../../src/errors.js';
 import { createIdentity, type Identity } from './tls-fixture.js';
+import { cborTags } from '../support/cbor-tags.js';
 
 const CREATED_AT = 1_700_000_000;
 /** CBOR unsigned integer 1700000000: major type 0, 4-byte argument. */
@@ -69,6 +70,9 @@ describe('signGovernanceRequest', () => {
         const bytes = signGovernanceRequest(governanceInput(msgType, signer));
         assert.equal(bytes[0], COSE_SIGN1_TAG_BYTE, 'tagged COSE_Sign1 (tag 18)');
         const message = decodeCoseSign1(bytes);
+        // Plain byte strings, as CCF's CDDL has them: no tag 64, which CCF's own tools refuse.
+        assert.deepEqual(cborTags(bytes), [18]);
+        assert.deepEqual(cborTags(message.protectedBytes), []);
         const expected = new Map<number | string, unknown>([
           [COSE_HEADER_ALG, alg],
           [COSE_HEADER_KID, utf8(signer.id)],

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { CocoError } from '../../src/errors.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
-import { buildCoseReceipt, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
+import { buildCoseReceipt, COSE_VERIFIABLE_DATA_PROOFS, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
 import { writeSetDigest } from '../../src/ledger/leaf.js';
 import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, singletonWrite } from '../../src/ledger/signature.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
+import { cborTags } from '../support/cbor-tags.js';
+import { realChunks } from '../support/real-ledgers.js';
+import { decodeCoseSign1 } from '../../src/crypto/cose-sign1.js';
 
 const generated = generateLedger({ transactions: 20, signatureInterval: 6, privateValueBytes: 8 });
 const entries = generated.chunks.flatMap((c) => decodeChunk(c.bytes, c.name).entries);
@@ -53,4 +56,23 @@ test('a COSE receipt fails for another service, and when any byte of its proof o
     }
   }
   assert.equal(rejected, Math.ceil((receipt.length - 20) / 7));
+});
+
+test("the ledger's COSE signatures and the receipts hold plain byte strings, tagged only as COSE_Sign1, like a real CCF service's", () => {
+  const coseSignatures = (chunks: { bytes: Uint8Array; name: string }[]) => chunks
+    .flatMap((c) => decodeChunk(c.bytes, c.name).entries)
+    .map((e) => singletonWrite(e.publicMaps, COSE_SIGNATURES_MAP))
+    .filter((value) => value !== undefined)
+    .map((value) => decodeCoseSignatureValue(value));
+  const ccf = coseSignatures(realChunks('genesis-14'));
+  assert.ok(ccf.length > 0);
+  const coco = coseSignatures(generated.chunks);
+  for (const signature of [...ccf, ...coco]) {
+    assert.deepEqual(cborTags(signature), [18]);
+    assert.deepEqual(cborTags(decodeCoseSign1(signature).protectedBytes), []);
+  }
+  const receipt = receiptFor(3);
+  assert.deepEqual(cborTags(receipt), [18], 'CCF\'s tools (cbor2, t_cose) refuse tag 64 where its CDDL says bstr');
+  const proofs = decodeCoseSign1(receipt).unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS) as Map<number, Uint8Array[]>;
+  assert.deepEqual(cborTags(proofs.get(-1)![0]!), []);
 });
