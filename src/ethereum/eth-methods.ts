@@ -14,11 +14,12 @@ import type { ChainBlock } from './blocks.js';
 import { keccak256 } from '../crypto/keccak.js';
 import { call, createAccessList, estimateGas, type CallParams } from './call.js';
 import { decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
-import { executeTransaction } from './execute.js';
+import { executeTransaction, NonceTooHigh } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
+import { FutureNonces } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FUTURE_NONCE_WAIT_MS, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
 import { ExecutionReverted, revertMessage } from './revert.js';
@@ -68,8 +69,10 @@ export interface EthereumMethodsOptions {
   writeTurns?: JobTurns;
   /** What net_peerCount answers: how many other nodes this node has a channel open to (0 without). */
   peerCount?: () => number;
-  /** The clock (ms) that expires filters nobody polls; performance.now by default. */
+  /** The clock (ms) that expires filters nobody polls and bounds a future nonce's wait; performance.now by default. */
   nowMs?: () => number;
+  /** How long a transaction ahead of its sender's nonce waits for the ones before it; FUTURE_NONCE_WAIT_MS by default. */
+  futureNonceWaitMs?: number;
 }
 
 type LogMatcher = (address: Uint8Array, topics: Uint8Array[]) => boolean;
@@ -103,7 +106,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * its block) would be built on a head that is no longer the head.
    */
   const writes = new OneAtATime(options.writeTurns);
-  const filters = new Filters<LogCriteria>(options.nowMs ?? (() => performance.now()));
+  const nowMs = options.nowMs ?? (() => performance.now());
+  const filters = new Filters<LogCriteria>(nowMs);
+  const futureNonces = new FutureNonces();
 
   /** Runs `work` over a read transaction that is dropped when it settles. */
   async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
@@ -442,8 +447,28 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 1, 1, '[signed transaction]');
       // Decoding recovers the sender now, before the Coco transaction, off the execution path.
       const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
-      await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash)));
-      return data(decoded.hash);
+      const sender = decoded.sender.toString();
+      const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
+      let waitingSinceMs: number | undefined;
+      for (;;) {
+        try {
+          await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash)));
+        } catch (error) {
+          // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
+          if (!(error instanceof NonceTooHigh)) throw error;
+          const remainingMs = deadlineMs - nowMs();
+          if (remainingMs <= 0 || !futureNonces.mayWait(sender, error.nonce - error.stateNonce)) {
+            throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
+          }
+          const waitStartMs = nowMs();
+          waitingSinceMs ??= waitStartMs;
+          // Waiting is not work: the batch's other elements keep their execution time (see RequestScope).
+          await futureNonces.waitForNext(sender, remainingMs).finally(() => (scope.waitedMs += nowMs() - waitStartMs));
+          continue;
+        }
+        futureNonces.written(sender);
+        return data(decoded.hash);
+      }
     },
 
     async eth_getTransactionByHash(params) {

@@ -43,15 +43,18 @@ function checkGas(tx: SupportedTransaction, context: ExecutionContext): void {
   }
 }
 
+/** Ethereum's "nonce too high", with the nonces, so that the transaction may wait for the ones before it. */
+export class NonceTooHigh extends CocoError {
+  constructor(readonly sender: string, readonly nonce: bigint, readonly stateNonce: bigint, waitedMs?: number) {
+    const waited = waitedMs === undefined ? '' : `; it waited ${waitedMs} ms for the transactions before it`;
+    super('NonceTooHigh', `nonce too high: address ${sender}, tx: ${nonce} state: ${stateNonce}${waited}: send nonce ${stateNonce} first`);
+  }
+}
+
 function checkSender(tx: SupportedTransaction, sender: Address, account: Account | undefined): void {
   const nonce = account?.nonce ?? 0n;
   if (tx.nonce < nonce) throw new CocoError('NonceTooLow', `nonce too low: address ${sender}, tx: ${tx.nonce} state: ${nonce}`);
-  if (tx.nonce > nonce) {
-    throw new CocoError(
-      'NonceTooHigh',
-      `nonce too high: address ${sender}, tx: ${tx.nonce} state: ${nonce}; Coco keeps no pool of future transactions: send nonce ${nonce} first`,
-    );
-  }
+  if (tx.nonce > nonce) throw new NonceTooHigh(sender.toString(), tx.nonce, nonce);
   if (account?.isContract() === true) throw new CocoError('SenderNotEoa', `sender not an eoa: address ${sender} holds code`);
   checkFunds(sender, account?.balance ?? 0n, tx.gasLimit * maxFeePerGas(tx) + tx.value);
 }

@@ -36,3 +36,15 @@ export const FILTERS_MAX = 1000;
 
 /** A filter nobody polled for this long is dropped (geth's deadline: 5 minutes). */
 export const FILTER_IDLE_MS = 5 * 60_000;
+
+/**
+ * A transaction sent ahead of its sender's nonce (by at most this many) waits for the ones before it,
+ * and at most this many wait per sender: geth's per-account queue (txpool.accountqueue).
+ */
+export const FUTURE_NONCES_PER_SENDER_MAX = 64;
+
+/** Most transactions waiting for earlier nonces on one node, all senders together (geth's txpool.globalqueue). */
+export const FUTURE_NONCES_MAX = 1024;
+
+/** How long a transaction ahead of its sender's nonce waits for the ones before it before it is refused. */
+export const FUTURE_NONCE_WAIT_MS = 2000;

@@ -270,9 +270,10 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
   const transfer = { to: bob, value: 1n, gasLimit: 21_000n, gasPrice: 0n, chainId, nonce };
   const broadcast = async (wallet: ethers.BaseWallet, fields: ethers.TransactionRequest) => primary.broadcastTransaction(await wallet.signTransaction({ ...transfer, ...fields }));
   await assert.rejects(broadcast(alice, { nonce: 0 }), refusedWith('NONCE_EXPIRED', { code: -32000, message: `nonce too low: address ${address}, tx: 0 state: ${nonce}` }));
+  // Further ahead than any transaction may wait for the ones before it (64, geth's account queue): at once.
   await assert.rejects(
-    broadcast(alice, { nonce: nonce + 3 }),
-    refusedWith('UNKNOWN_ERROR', { code: -32000, message: `nonce too high: address ${address}, tx: ${nonce + 3} state: ${nonce}; Coco keeps no pool of future transactions: send nonce ${nonce} first` }),
+    broadcast(alice, { nonce: nonce + 65 }),
+    refusedWith('UNKNOWN_ERROR', { code: -32000, message: `nonce too high: address ${address}, tx: ${nonce + 65} state: ${nonce}: send nonce ${nonce} first` }),
   );
   await assert.rejects(broadcast(alice, { gasLimit: 20_000n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: 'intrinsic gas too low: have 20000, want 21000' }));
   await assert.rejects(broadcast(alice, { chainId: 1n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: `invalid chain id for signer: have 1 want ${chainId}` }));
@@ -284,6 +285,14 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
   // None of them wrote anything.
   assert.equal(await primary.getTransactionCount(alice.address), nonce);
   assert.equal(await primary.getBalance(bob), 0n);
+  // A nonce ahead by less waits for the ones before it: sent first (on a connection of its own: ethers
+  // batches the calls of one provider), the later nonce runs once the earlier one has.
+  const other = provider(t, sandbox, sandbox.url);
+  const later = other.broadcastTransaction(await alice.signTransaction({ ...transfer, nonce: nonce + 1 }));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // so that it arrives first; it may wait 2 s
+  const earlier = await broadcast(alice, { nonce });
+  assert.equal((await (await later).wait())!.blockNumber, (await earlier.wait())!.blockNumber + 1);
+  assert.equal(await primary.getTransactionCount(alice.address), nonce + 2);
 
   // A raw batch: answered in order, ids kept, the unknown method alone refused.
   const user = { ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
@@ -300,7 +309,7 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
     { jsonrpc: '2.0', id: 7, result: ethers.toQuantity(chainId) },
     { jsonrpc: '2.0', id: 'balance', result: ethers.toQuantity(await primary.getBalance(alice.address)) },
     { jsonrpc: '2.0', id: 9, error: { code: -32601, message: 'the method eth_mine does not exist/is not available' } },
-    { jsonrpc: '2.0', id: 10, result: ethers.toQuantity(nonce) },
+    { jsonrpc: '2.0', id: 10, result: ethers.toQuantity(nonce + 2) },
     { jsonrpc: '2.0', id: 11, result: '0x2' },
   ]);
 });

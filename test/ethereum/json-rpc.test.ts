@@ -292,8 +292,8 @@ describe('Ethereum methods', () => {
     const low = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 2n, nonce: 0 })));
     assert.equal(low.code, -32000);
     assert.match(low.message, /^nonce too low/);
-    const high = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, nonce: 9 })));
-    assert.match(high.message, /^nonce too high/);
+    const high = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, nonce: 99 })));
+    assert.equal(high.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: 99 state: 1: send nonce 1 first`);
     const poor = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(bob, { to: alice.address, value: 2n })));
     assert.match(poor.message, /^insufficient funds for gas \* price \+ value/);
     const otherChain = await alice.signTransaction({ type: 2, chainId: 1n, nonce: 1, to: bob.address, gasLimit: 21_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });

@@ -1,0 +1,65 @@
+// Transactions sent ahead of their sender's nonce wait, briefly, for the ones before them: sends of
+// consecutive nonces that arrive out of order all run, in nonce order; a gap nobody fills is refused
+// once the wait is over; a transaction too far ahead is refused at once; others are not held up.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ethers } from 'ethers';
+import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
+import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
+import { ETHER, TestChain, wallet } from './harness.js';
+import { MemoryBackend } from './memory-backend.js';
+
+const alice = wallet(0);
+const bob = wallet(1);
+
+async function setup(futureNonceWaitMs: number): Promise<{ chain: TestChain; methods: JsonRpcMethods }> {
+  const chain = await TestChain.create();
+  await chain.fund(alice.address, 100n * ETHER);
+  await chain.fund(bob.address, 100n * ETHER);
+  return { chain, methods: ethereumMethods(new MemoryBackend(chain), chain.context, { clientVersion: 'Coco/test', futureNonceWaitMs }) };
+}
+
+async function send(methods: JsonRpcMethods, raw: Uint8Array): Promise<{ result?: string; error?: { code: number; message: string } }> {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [ethers.hexlify(raw)] });
+  return JSON.parse((await handleJsonRpc(body, methods))!) as { result?: string; error?: { code: number; message: string } };
+}
+
+async function call(methods: JsonRpcMethods, method: string, ...params: unknown[]): Promise<unknown> {
+  return (JSON.parse((await handleJsonRpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), methods))!) as { result: unknown }).result;
+}
+
+test('consecutive nonces sent at once in reverse order all run, in nonce order', async () => {
+  const { chain, methods } = await setup(10_000);
+  const signed = await Promise.all([0, 1, 2, 3, 4].map((nonce) => chain.sign(alice, { to: bob.address, value: 1n, nonce })));
+  const answers = await Promise.all([...signed].reverse().map((raw) => send(methods, raw)));
+  assert.deepEqual(answers.map((a) => a.error), [undefined, undefined, undefined, undefined, undefined]);
+  assert.equal(await call(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x5');
+  const hashes = answers.map((a) => a.result).reverse();
+  for (const [nonce, hash] of hashes.entries()) {
+    const transaction = (await call(methods, 'eth_getTransactionByHash', hash)) as { nonce: string; blockNumber: string };
+    assert.equal(BigInt(transaction.nonce), BigInt(nonce));
+    const block = (await call(methods, 'eth_getBlockByNumber', transaction.blockNumber, false)) as { transactions: string[] };
+    assert.deepEqual(block.transactions, [hash], 'one block per transaction, in nonce order');
+  }
+});
+
+test('a gap nobody fills is refused once the wait is over, and others are not held up meanwhile', async () => {
+  const { chain, methods } = await setup(300);
+  const ahead = send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 2 }));
+  const other = await send(methods, await chain.sign(bob, { to: alice.address, value: 1n }));
+  assert.equal(other.error, undefined, "bob's transaction runs while alice's waits");
+  const refused = await ahead;
+  assert.equal(refused.error?.code, -32000);
+  assert.match(refused.error!.message, new RegExp(`^nonce too high: address ${alice.address.toLowerCase()}, tx: 2 state: 0; it waited \\d+ ms for the transactions before it: send nonce 0 first$`));
+  assert.equal(await call(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x0', 'nothing of alice ran');
+});
+
+test('a transaction further ahead than a sender may queue is refused at once', async () => {
+  const { chain, methods } = await setup(60_000);
+  const nonce = FUTURE_NONCES_PER_SENDER_MAX + 1;
+  const refused = await send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce }));
+  // The message of a transaction that waited says for how long; this one names no wait.
+  assert.equal(refused.error?.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: ${nonce} state: 0: send nonce 0 first`);
+});
