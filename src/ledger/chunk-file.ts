@@ -45,14 +45,15 @@ export interface ChunkLayout {
   entriesEnd: number;
 }
 
-export function readChunkLayout(bytes: Uint8Array, fileName: string): ChunkLayout {
+/** A chunk's layout from its first bytes (the header at least) and the file's length, `fileBytes`. */
+export function readChunkLayout(bytes: Uint8Array, fileName: string, fileBytes = bytes.length): ChunkLayout {
   const reader = new ByteReader(bytes, 'LedgerChunkMalformed', fileName);
   const tableOffset = reader.u64Size('positions table offset');
   const complete = tableOffset !== 0;
-  if (complete && (tableOffset < CHUNK_HEADER_BYTES || tableOffset > bytes.length)) {
-    reader.fail(`positions table offset ${tableOffset} is outside the file (${bytes.length} bytes)`);
+  if (complete && (tableOffset < CHUNK_HEADER_BYTES || tableOffset > fileBytes)) {
+    reader.fail(`positions table offset ${tableOffset} is outside the file (${fileBytes} bytes)`);
   }
-  return { complete, entriesEnd: complete ? tableOffset : bytes.length };
+  return { complete, entriesEnd: complete ? tableOffset : fileBytes };
 }
 
 /** The whole entries at the start of a chunk still being written (no positions table). */

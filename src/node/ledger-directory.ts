@@ -3,10 +3,10 @@
 // recovery, or by a restart from a snapshot past them) are skipped.
 
 import { readdirSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { parseChunkName, readChunkLayout, tablePosition, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
+import { CHUNK_HEADER_BYTES, parseChunkName, readChunkLayout, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
 import { checkPlacement, malformedEntry, type EntryReadBack } from './entry-read-back.js';
 
 export interface ChunkFile {
@@ -71,29 +71,49 @@ export function committedChunksBefore(directory: string, seqno: number): ChunkNa
 }
 
 /**
- * The entries of the committed chunk file holding `seqno`, from `seqno` to the end of the chunk, cut
- * where its positions table says and not parsed yet; undefined when the directory has no such file
- * (for ledger a node holds from before the snapshot it started from, which its own index of chunks
- * does not cover).
+ * At most `countMax` entries of the committed chunk file holding `seqno`, from `seqno` on (not past
+ * the chunk's end), cut where its positions table says and not parsed yet; undefined when the
+ * directory has no such file (for ledger a node holds from before the snapshot it started from,
+ * which its own index of chunks does not cover). Only those entries are read, each into bytes of
+ * its own: a chunk can be megabytes, and what a cache keeps of one entry must not keep the rest.
  */
-export async function readCommittedEntriesFrom(directory: string, seqno: number): Promise<EntryReadBack[] | undefined> {
+export async function readCommittedEntriesFrom(directory: string, seqno: number, countMax: number): Promise<EntryReadBack[] | undefined> {
   const file = await committedChunkHolding(directory, seqno);
   if (file === undefined) return undefined;
-  const bytes = new Uint8Array(await readFile(file.path));
-  let layout: ChunkLayout;
+  const { first } = file.chunk;
+  const last = Math.min(file.chunk.last!, seqno + countMax - 1);
+  const handle = await open(file.path, 'r');
   try {
-    layout = readChunkLayout(bytes, file.name);
-  } catch (error) {
-    throw malformedEntry({ file: file.name, seqno }, (error as Error).message, error);
+    const read = async (position: number, length: number): Promise<Uint8Array> => {
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await handle.read(bytes, 0, length, position);
+      if (bytesRead !== length) throw malformedEntry({ file: file.name, seqno }, `the file ends at byte ${position + bytesRead}, before the ${length} bytes expected at ${position}`);
+      return bytes;
+    };
+    const { size } = await handle.stat();
+    let layout: ChunkLayout;
+    try {
+      layout = readChunkLayout(await read(0, Math.min(CHUNK_HEADER_BYTES, size)), file.name, size);
+      if (!layout.complete) throw new Error('a committed chunk has no positions table');
+    } catch (error) {
+      throw malformedEntry({ file: file.name, seqno }, (error as Error).message, error);
+    }
+    // The positions of entries seqno..last, and of the one after (or the end of the entries).
+    const tableStart = layout.entriesEnd + (seqno - first) * 4;
+    const positionsRead = last + 1 - seqno + (last < file.chunk.last! ? 1 : 0);
+    const table = new DataView((await read(tableStart, Math.min(positionsRead * 4, Math.max(0, size - tableStart)))).buffer);
+    const position = (at: number): number | undefined => ((at - seqno) * 4 + 4 <= table.byteLength ? table.getUint32((at - seqno) * 4, true) : undefined);
+    const spans = [];
+    for (let at = seqno; at <= last; at++) {
+      const next = at === file.chunk.last ? layout.entriesEnd : position(at + 1);
+      spans.push({ seqno: at, ...checkPlacement(file.name, at, position(at), next, layout.entriesEnd) });
+    }
+    const start = spans[0]!.start;
+    const bytes = await read(start, spans.at(-1)!.end - start);
+    return spans.map((span) => ({ seqno: span.seqno, file: file.name, bytes: bytes.slice(span.start - start, span.end - start) }));
+  } finally {
+    await handle.close();
   }
-  const entries: EntryReadBack[] = [];
-  for (let at = seqno; at <= file.chunk.last!; at++) {
-    const index = at - file.chunk.first;
-    const next = at === file.chunk.last ? layout.entriesEnd : tablePosition(bytes, layout, index + 1);
-    const { start, end } = checkPlacement(file.name, at, tablePosition(bytes, layout, index), next, layout.entriesEnd);
-    entries.push({ seqno: at, file: file.name, bytes: bytes.subarray(start, end) });
-  }
-  return entries;
 }
 
 /** Whether `name` is a committed chunk file's name (and nothing else: no path, no suffix). */

@@ -55,6 +55,8 @@ import { SignaturePacing } from './signature-pacing.js';
 export const INITIAL_VIEW = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
 const CHUNK_END_STATES_MAX = 4;
+/** Entries read at once from a chunk this node has no index for, searching the signature after a transaction. */
+const COMMITTED_ENTRIES_PER_READ = 256;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
 const SNAPSHOT_SLICE_MS = 4;
 /** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
@@ -252,10 +254,10 @@ export class Node {
     // Before the snapshot this node started from, its index of chunks knows nothing: the directory
     // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
     const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(options.ledgerDirectory, this.firstSeqno) : [];
-    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno))?.[0] : undefined) ?? this.files.readEntry(seqno);
+    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno, 1))?.[0] : undefined) ?? this.files.readEntry(seqno);
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
-      readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno),
+      readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno, COMMITTED_ENTRIES_PER_READ),
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
       mayHold: (seqno) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!),

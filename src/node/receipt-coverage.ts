@@ -19,8 +19,11 @@ import { malformedEntry, parseReadBack, type EntryReadBack } from './entry-read-
 import { LoadedCache } from './loaded-cache.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
-/** Committed chunk files searched for the signature after a transaction the node has no index for. */
-const SIGNATURE_SEARCH_CHUNKS_MAX = 4;
+/**
+ * Entries searched for the signature after a transaction the node has no index for (a committed
+ * chunk ends with one, so its own chunk holds it: this bounds the work a damaged ledger can cause).
+ */
+const SIGNATURE_SEARCH_ENTRIES_MAX = 50_000;
 
 /** Coverages read back from the ledger kept at once (least recently used first out). */
 export const LEDGER_COVERAGE_CACHE_MAX = 1024;
@@ -46,7 +49,7 @@ export function receiptOf({ signature, leaf }: Coverage): Receipt {
 
 export interface LedgerCoverageSource {
   readEntry(seqno: number): Promise<EntryReadBack>;
-  /** The entries of the committed chunk file holding `seqno`, from it on; undefined when there is none. */
+  /** Some entries of the committed chunk file holding `seqno`, from it on; undefined when there is none. */
   readCommittedFrom(seqno: number): Promise<EntryReadBack[] | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
@@ -90,7 +93,7 @@ export class CoverageFromLedger {
   /** The entry of `seqno` and the first signature transaction at or after it, from the committed chunk files. */
   private async readUnindexed(txId: TxId): Promise<[EntryReadBack, EntryReadBack]> {
     let entryRead: EntryReadBack | undefined;
-    for (let at = txId.seqno, chunks = 0; chunks < SIGNATURE_SEARCH_CHUNKS_MAX; chunks++) {
+    for (let at = txId.seqno; at - txId.seqno < SIGNATURE_SEARCH_ENTRIES_MAX; ) {
       const entries = await this.source.readCommittedFrom(at);
       if (entries === undefined || entries.length === 0) break;
       for (const read of entries) {
@@ -127,7 +130,7 @@ export class CoverageFromLedger {
         if (tree === undefined) throw new CocoError('LedgerEntryMalformed', 'the signature transaction holds no Merkle tree');
         return MerkleTree.deserialize(tree).proofAt(txId.seqno, signatureSeqno);
       });
-      leaf = { proof, writeSetDigest: digest, commitEvidence: this.source.commitEvidenceFor(txId), claimsDigest: entry.claimsDigest ?? NO_CLAIMS_DIGEST };
+      leaf = { proof, writeSetDigest: digest, commitEvidence: this.source.commitEvidenceFor(txId), claimsDigest: entry.claimsDigest?.slice() ?? NO_CLAIMS_DIGEST };
     }
     const coverage = { signature, leaf, leafHash: leafOf(entry, digest) };
     try {

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { committedChunkHolding, isCommittedChunkName } from '../../src/node/ledger-directory.js';
+import { committedChunkHolding, isCommittedChunkName, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
+import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
+import { generateLedger } from '../support/generated-ledger.js';
 
 test('committedChunkHolding finds the committed chunk holding a seqno, never an open, uncommitted or set-aside one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'coco-ledger-dir-'));
@@ -29,6 +31,39 @@ test('committedChunkHolding says which directory it cannot read', async () => {
   await assert.rejects(committedChunkHolding(join(tmpdir(), 'coco-no-such-ledger-dir'), 1), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'LedgerDirectoryUnreadable');
     assert.match(error.message, /coco-no-such-ledger-dir/);
+    return true;
+  });
+});
+
+test('readCommittedEntriesFrom reads only the entries asked for, each in bytes of its own, and refuses a damaged positions table', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-ledger-dir-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const generated = generateLedger({ transactions: 60, signatureInterval: 10, chunkBytesTarget: 6000, privateValueBytes: 32 });
+  const committed = generated.chunks.filter((c) => parseChunkName(c.name)?.committed === true);
+  for (const chunk of committed) writeFileSync(join(dir, chunk.name), chunk.bytes);
+  const chunk = committed[1]!;
+  const { first, last } = parseChunkName(chunk.name)!;
+  const { offsets } = decodeChunk(chunk.bytes, chunk.name);
+  const entryBytes = (seqno: number) => chunk.bytes.slice(offsets[seqno - first]!, offsets[seqno - first + 1] ?? chunk.bytes.length - offsets.length * 4);
+
+  const three = (await readCommittedEntriesFrom(dir, first + 1, 3))!;
+  assert.deepEqual(three.map((e) => e.seqno), [first + 1, first + 2, first + 3]);
+  for (const entry of three) {
+    assert.deepEqual(entry.bytes, entryBytes(entry.seqno));
+    assert.equal(entry.bytes.buffer.byteLength, entry.bytes.byteLength, 'a cache that keeps an entry keeps nothing else of the chunk');
+    assert.equal(entry.file, chunk.name);
+  }
+  const toEnd = (await readCommittedEntriesFrom(dir, last! - 1, 100))!;
+  assert.deepEqual(toEnd.map((e) => e.seqno), [last! - 1, last!], 'never past the chunk');
+  assert.deepEqual(toEnd[1]!.bytes, entryBytes(last!));
+  assert.equal(await readCommittedEntriesFrom(dir, generated.writer.lastTxId.seqno + 10, 1), undefined);
+
+  const damaged = chunk.bytes.slice();
+  new DataView(damaged.buffer).setUint32(damaged.length - offsets.length * 4 + 4, damaged.length, true);
+  writeFileSync(join(dir, chunk.name), damaged);
+  await assert.rejects(readCommittedEntriesFrom(dir, first, 3), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'LedgerEntryMalformed');
+    assert.match(error.message, new RegExp(chunk.name.replace('.', '\\.')));
     return true;
   });
 });
