@@ -105,6 +105,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       const match = app.endpoints(version, tx).match(request.method, request.path);
       if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
       if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
+      request.matched(match.route);
       checkOpen(tx);
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
       checkRedirection(match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined), node, targets, request);

@@ -31,6 +31,11 @@ export interface RpcRequest {
   body: Uint8Array;
   /** The client's TLS certificate, if it presented one. */
   clientCert: ClientCertificate | undefined;
+  /**
+   * Names the endpoint that takes the request, by its path template under the frontend (e.g.
+   * `/log/{kind}`): the app's dispatch calls it once it found one. Metrics count endpoints, not paths.
+   */
+  matched(route: string): void;
 }
 
 export interface ClientCertificate {
@@ -108,7 +113,7 @@ const IDLE_TIMEOUT_MS = 60_000;
 const MAX_HEADER_BYTES = 16 * 1024;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
-/** Distinct paths counted; requests for paths beyond it are not (a scan must not grow memory). */
+/** Endpoints counted (an app's included); calls to endpoints beyond it are not. */
 const METRICS_ENTRIES_MAX = 1024;
 
 export interface EndpointMetrics {
@@ -223,9 +228,8 @@ export class RpcServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private count(request: IncomingMessage, status: number): void {
-    const path = new URL(request.url ?? '/', 'https://node').pathname;
-    const method = request.method ?? 'GET';
+  /** As CCF: calls to endpoints, by their path template; a request for no endpoint counts nowhere. */
+  private count(method: string, path: string, status: number): void {
     const key = `${method} ${path}`;
     let entry = this.metrics.get(key);
     if (entry === undefined) {
@@ -242,12 +246,13 @@ export class RpcServer {
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
     let result: RpcResponse;
+    let endpoint: string | undefined;
     try {
       if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket))) {
         this.closeAfter(response, socket, index);
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
       }
-      result = await this.dispatch(request, () => this.closedBefore(socket, index));
+      result = await this.dispatch(request, () => this.closedBefore(socket, index), (path) => (endpoint = path));
     } catch (error) {
       // Pipelined after a request whose answer closes the connection: not run, and not answered,
       // since the connection closes once that answer is written.
@@ -264,7 +269,7 @@ export class RpcServer {
       }
     }
     const status = result.status ?? 200;
-    this.count(request, status);
+    if (endpoint !== undefined) this.count(request.method ?? 'GET', endpoint, status);
     // As in CCF, an answer names the transaction its handler applied, whatever its status (an app
     // may keep its writes with an error status), and a success that names none names the state it
     // read, as it is now, when the request was answered; other errors and redirects name none.
@@ -292,7 +297,7 @@ export class RpcServer {
     return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
   }
 
-  private async dispatch(request: IncomingMessage, closedBefore: () => boolean): Promise<RpcResponse> {
+  private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void): Promise<RpcResponse> {
     const url = new URL(request.url ?? '/', 'https://node');
     const [, prefix, ...rest] = url.pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
@@ -307,6 +312,7 @@ export class RpcServer {
     if (match !== undefined && 'allowedMethods' in match) {
       throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${url.pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
     }
+    if (match !== undefined) matched(`/${frontend}${match.route.path}`);
     const body = await readBody(request, this.options.maxBodyBytes);
     const rpcRequest: RpcRequest = {
       frontend,
@@ -318,6 +324,7 @@ export class RpcServer {
       headers: request.headers,
       body,
       clientCert: clientCertificate(request.socket as TLSSocket),
+      matched: (route) => matched(`/${frontend}${route}`),
     };
     await this.turns.next();
     if (closedBefore()) throw new CocoError('ConnectionClosing', 'an earlier request on this connection closes it');
