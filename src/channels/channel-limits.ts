@@ -16,3 +16,5 @@ export const KEEPALIVE_DELAY_MS = 10_000;
 /** Reconnect backoff: the first delay, doubled after each short-lived connection, up to the max. */
 export const RECONNECT_DELAY_MIN_MS = 50;
 export const RECONNECT_DELAY_MAX_MS = 2_000;
+/** A peer that keeps refusing connections is logged once, then again at most this often. */
+export const FAILURE_LOG_INTERVAL_MS = 60_000;

@@ -9,6 +9,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import {
+  FAILURE_LOG_INTERVAL_MS,
   FRAME_PAYLOAD_BYTES_MAX,
   HANDSHAKE_TIMEOUT_MS,
   INBOUND_CONNECTIONS_MAX,
@@ -59,6 +60,8 @@ interface Peer {
   reconnectDelayMs: number;
   reconnectTimer: NodeJS.Timeout | null;
   readyAtMs: number;
+  /** Connections failing in a row for the same reason (a peer down for a weekend logs a line a minute, not thousands). */
+  failing: { reason: string; attempts: number; loggedAtMs: number } | undefined;
 }
 
 export class NodeChannels {
@@ -139,6 +142,7 @@ export class NodeChannels {
         reconnectDelayMs: RECONNECT_DELAY_MIN_MS,
         reconnectTimer: null,
         readyAtMs: 0,
+        failing: undefined,
       };
       this.peers.set(id, peer);
       this.dial(peer);
@@ -244,11 +248,26 @@ export class NodeChannels {
       socket.setTimeout(0);
       peer.ready = true;
       peer.readyAtMs = performance.now();
-      this.log(`connected to node ${peer.id} at ${peer.address}`);
+      this.log(`connected to node ${peer.id} at ${peer.address}${peer.failing === undefined ? '' : ` after ${peer.failing.attempts} failed attempts`}`);
+      peer.failing = undefined;
       peer.queue.drain((kind, payload) => this.write(peer, socket, kind, payload));
     });
-    socket.on('error', (error) => this.log(`connection to node ${peer.id} at ${peer.address} failed: ${error.message}`));
+    socket.on('error', (error) => this.connectionFailed(peer, error.message));
     socket.on('close', () => this.disconnected(peer, socket));
+  }
+
+  private connectionFailed(peer: Peer, reason: string): void {
+    const nowMs = performance.now();
+    const failing = peer.failing;
+    if (failing === undefined || failing.reason !== reason) {
+      this.log(`connection to node ${peer.id} at ${peer.address} failed: ${reason}`);
+      peer.failing = { reason, attempts: 1, loggedAtMs: nowMs };
+      return;
+    }
+    failing.attempts += 1;
+    if (nowMs - failing.loggedAtMs < FAILURE_LOG_INTERVAL_MS) return;
+    this.log(`connection to node ${peer.id} at ${peer.address} still failing after ${failing.attempts} attempts: ${reason}`);
+    failing.loggedAtMs = nowMs;
   }
 
   private disconnected(peer: Peer, socket: tls.TLSSocket): void {

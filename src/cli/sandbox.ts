@@ -368,7 +368,7 @@ Press Ctrl-C to stop.`);
     sandbox.nodes.forEach((node, i) =>
       node.child.once('exit', (code, signal) => {
         if (stopping) return;
-        step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json`);
+        step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json >>out 2>>err &` + ' (its log goes on in out and err there)');
       }),
     );
   });

@@ -1,8 +1,22 @@
 // The node's log: lines to stdout (info) and stderr (warnings, errors), batched so that a line per
 // request (CCF's per-request `[js]` metrics) costs a string append, not a write system call.
-// Batches flush every FLUSH_INTERVAL_MS, when they reach FLUSH_BYTES, and on close.
+// Batches flush every FLUSH_INTERVAL_MS, when they reach FLUSH_BYTES, and on close. Each line starts
+// with the time (UTC) and its level, as CCF's do: `2026-12-04T23:41:13.557Z [info ] ...`.
 
 export type LogLevel = 'info' | 'warn' | 'error';
+
+let stampMs = -1;
+let stamp = '';
+
+/** The time now as an ISO 8601 UTC string, worked out at most once per millisecond (a line per request). */
+export function logTime(): string {
+  const nowMs = Date.now();
+  if (nowMs !== stampMs) {
+    stampMs = nowMs;
+    stamp = new Date(nowMs).toISOString();
+  }
+  return stamp;
+}
 
 const FLUSH_INTERVAL_MS = 100;
 const FLUSH_BYTES = 64 * 1024;
@@ -36,7 +50,7 @@ export class BufferedLog {
   private readonly err = new Batch(process.stderr);
 
   line(level: LogLevel, text: string): void {
-    (level === 'info' ? this.out : this.err).add(text);
+    (level === 'info' ? this.out : this.err).add(`${logTime()} [${level.padEnd(5)}] ${text}`);
   }
 
   flush(): void {

@@ -43,6 +43,7 @@ import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
 import { committedChunksBefore, readCommittedEntriesFrom } from './ledger-directory.js';
+import { logTime } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
@@ -144,6 +145,20 @@ export interface ConsensusRole {
   role: Role;
   view: number;
   leaderId: string | undefined;
+}
+
+/** What an operator reads in the log when this node's part in consensus changes. */
+function roleLine({ role, view, leaderId }: ConsensusRole): string {
+  switch (role) {
+    case 'Leader':
+      return `primary in view ${view}`;
+    case 'Follower':
+      return leaderId === undefined ? `backup in view ${view}, no primary known` : `backup in view ${view}, the primary is node ${leaderId.slice(0, 12)}`;
+    case 'PreCandidate':
+      return `no word from a primary for an election timeout: asking the other nodes whether to elect one (view ${view})`;
+    case 'Candidate':
+      return `candidate in view ${view}: asking the other nodes for their votes`;
+  }
 }
 
 export class Node {
@@ -311,9 +326,9 @@ export class Node {
     return this.options.node.nodeId;
   }
 
-  /** One line on stderr for the operator, naming this node. */
+  /** One line on stderr for the operator, with the time and this node's ID. */
   private logLine(line: string): void {
-    console.error(`coco node ${this.nodeId.slice(0, 12)}: ${line}`);
+    console.error(`${logTime()} coco node ${this.nodeId.slice(0, 12)}: ${line}`);
   }
 
   get role(): ConsensusRole {
@@ -694,6 +709,7 @@ export class Node {
     }
     if (ready.role !== undefined) {
       const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
+      if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) this.logLine(roleLine(ready.role));
       this.roleNow = ready.role;
       if (newLeader) this.updatePeers();
       if (ready.role.role !== 'Leader') {

@@ -3,12 +3,11 @@
 // runs on until Ctrl-C, then stops the nodes restarted by hand as its README says.
 
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runningNodePid } from '../../src/cli/node-pid-file.js';
-import { exitOf } from '../support/child-exit.js';
-import { runNode } from '../support/joiner-process.js';
 import { runCoco } from '../support/run-cli.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
@@ -35,19 +34,23 @@ test('a restarted sandbox whose node cannot start stops the nodes that did, says
 test('once every node it started has died, the sandbox runs on, and Ctrl-C stops the node restarted by hand', async () => {
   const sandbox = await startSandbox(['--nodes', '1']);
   const dir = join(sandbox.workspace, 'sandbox_0');
-  let restarted: ReturnType<typeof runNode> | undefined;
+  let restartedPid: number | undefined;
   try {
     process.kill(runningNodePid(dir)!, 'SIGKILL');
-    await until('the sandbox to report the killed node', NODE_WAIT_MS, async () => (/node 0 exited \(SIGKILL\); .*Restart it with/.test(sandbox.output()) ? true : undefined));
-    restarted = runNode(dir);
-    const node = restarted;
-    await until('the node restarted by hand to serve', NODE_WAIT_MS, async () => (node.output().includes('coco node: ready') ? true : undefined));
+    const command = await until('the sandbox to report the killed node', NODE_WAIT_MS, async () => /node 0 exited \(SIGKILL\); .*Restart it with: (.*) \(its log goes on in out and err there\)/.exec(sandbox.output())?.[1]);
+    // The printed command itself, as an operator pastes it: the node's log goes on in its files.
+    const logged = readFileSync(join(dir, 'out'), 'utf8').length;
+    execSync(command, { shell: '/bin/sh', stdio: 'ignore' });
+    await until('the node restarted by hand to serve', NODE_WAIT_MS, async () => (readFileSync(join(dir, 'out'), 'utf8').slice(logged).includes('coco node: ready') ? true : undefined));
+    restartedPid = runningNodePid(dir);
+    assert.ok(restartedPid !== undefined);
     await sandbox.stop({ keep: true });
     assert.equal(sandbox.child.exitCode, 0, sandbox.output());
     assert.match(sandbox.output(), /coco sandbox: stopped\n$/);
-    assert.equal(await exitOf(node.child, 'the node restarted by hand, once the sandbox stopped'), 0, 'a clean stop');
+    await until('the node restarted by hand to stop with the sandbox', NODE_WAIT_MS, async () => (runningNodePid(dir) === undefined ? true : undefined));
+    assert.match(readFileSync(join(dir, 'out'), 'utf8').slice(logged), /coco node: stopped\n$/, 'a clean stop');
   } finally {
-    restarted?.child.kill('SIGKILL');
+    if (restartedPid !== undefined && runningNodePid(dir) !== undefined) process.kill(restartedPid, 'SIGKILL');
     await sandbox.stop();
   }
 });
