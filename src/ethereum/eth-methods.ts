@@ -568,23 +568,23 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       });
     },
 
-    async eth_newFilter(params) {
+    async eth_newFilter(params, scope) {
       arity(params, 1, 1, '[filter]');
       const criteria = parseLogCriteria(params[0]);
-      return reading((tx) => filters.install('logs', latest(tx), criteria));
+      return reading((tx) => filters.install(scope.caller, 'logs', latest(tx), criteria));
     },
 
-    async eth_newBlockFilter(params) {
+    async eth_newBlockFilter(params, scope) {
       arity(params, 0, 0, '[]');
-      return reading((tx) => filters.install('blocks', latest(tx)));
+      return reading((tx) => filters.install(scope.caller, 'blocks', latest(tx)));
     },
 
-    async eth_newPendingTransactionFilter(params) {
+    async eth_newPendingTransactionFilter(params, scope) {
       arity(params, 0, 1, '[full transactions]');
       if (params[0] !== undefined && params[0] !== false) throw invalidParams('pending transaction filters report hashes only: leave out the full transactions flag');
       return reading((tx) => {
         const head = blocks.head(tx);
-        return filters.install('transactions', head, undefined, blocks.hashOf(tx, head));
+        return filters.install(scope.caller, 'transactions', head, undefined, blocks.hashOf(tx, head));
       });
     },
 

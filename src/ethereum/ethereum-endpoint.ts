@@ -39,6 +39,13 @@ export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (bod
   };
 }
 
+/** A user by ID, or a JWT's subject with its issuer. */
+function callerName(caller: Record<string, unknown> | null): string {
+  if (caller?.policy === 'user_cert') return `user ${String(caller.id)}`;
+  const payload = (caller?.jwt as { payload?: { iss?: unknown; sub?: unknown } } | undefined)?.payload;
+  return `jwt ${String(payload?.iss)} ${String(payload?.sub)}`;
+}
+
 export interface EthereumEndpointOptions {
   methods: JsonRpcMethods;
   nowSeconds: () => number;
@@ -52,19 +59,18 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
   const { nowSeconds } = options;
   const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward, options.turns?.nowMs ?? (() => 0));
   const checkOpen = openChecker();
-  const admit = (request: RpcRequest) => {
+  /** Checks the service is open and the caller one of its users; who the caller is. */
+  const admit = (request: RpcRequest): string =>
     node.execute((tx) => {
       checkOpen(tx);
-      authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES);
-      return { result: undefined, applyWrites: false };
-    });
-  };
+      return { result: callerName(authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES)), applyWrites: false };
+    }).result;
 
   server.add('app', 'POST', '/ethereum', async (request) => {
-    admit(request);
+    const caller = admit(request);
     const body = fromUtf8(request.body);
     // Ethereum clients do not follow redirects on POST: a backup forwards writes to the primary.
-    const reply = await handleJsonRpc(body, methods, options.turns);
+    const reply = await handleJsonRpc(body, methods, options.turns, caller);
     // A request of notifications only has no answer.
     if (reply === undefined) return { status: 204 };
     return { body: reply, headers: { 'content-type': 'application/json' } };

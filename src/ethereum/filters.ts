@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { JsonRpcError } from './json-rpc.js';
-import { FILTERS_MAX, FILTER_IDLE_MS } from './limits.js';
+import { FILTERS_MAX, FILTERS_PER_CALLER_MAX, FILTER_IDLE_MS } from './limits.js';
 
 /** What a filter reports: logs of new blocks, new blocks' hashes, or new transactions' hashes. */
 export type FilterKind = 'logs' | 'blocks' | 'transactions';
@@ -20,6 +20,8 @@ export interface Filter<Criteria> {
   /** That block's hash, when it was not Committed yet (an election may replace it). */
   cursorHash?: Uint8Array | undefined;
   lastPolledMs: number;
+  /** Who installed it. */
+  readonly owner: string;
 }
 
 /** A new filter ID as geth makes them: 16 random bytes in hex, without leading zeros. */
@@ -35,16 +37,20 @@ export class Filters<Criteria> {
     this.#nowMs = nowMs;
   }
 
-  /** Installs a filter whose polls start after block `cursor` (of hash `cursorHash`, when not Committed); its ID. */
-  install(kind: FilterKind, cursor: bigint, criteria?: Criteria, cursorHash?: Uint8Array): string {
+  /** Installs, for `owner`, a filter whose polls start after block `cursor` (of hash `cursorHash`, when not Committed); its ID. */
+  install(owner: string, kind: FilterKind, cursor: bigint, criteria?: Criteria, cursorHash?: Uint8Array): string {
     const now = this.#nowMs();
-    for (const [id, filter] of this.#filters) if (now - filter.lastPolledMs > FILTER_IDLE_MS) this.#filters.delete(id);
-    if (this.#filters.size >= FILTERS_MAX) {
-      throw new JsonRpcError(-32000, `too many filters: this node keeps at most ${FILTERS_MAX}; uninstall filters you no longer poll (eth_uninstallFilter), or let them expire after ${FILTER_IDLE_MS / 60_000} minutes unpolled`);
+    let owned = 0;
+    for (const [id, filter] of this.#filters) {
+      if (now - filter.lastPolledMs > FILTER_IDLE_MS) this.#filters.delete(id);
+      else if (filter.owner === owner) owned += 1;
     }
+    const remedy = `uninstall filters you no longer poll (eth_uninstallFilter), or let them expire after ${FILTER_IDLE_MS / 60_000} minutes unpolled`;
+    if (owned >= FILTERS_PER_CALLER_MAX) throw new JsonRpcError(-32000, `too many filters: a caller keeps at most ${FILTERS_PER_CALLER_MAX} on a node; ${remedy}`);
+    if (this.#filters.size >= FILTERS_MAX) throw new JsonRpcError(-32000, `too many filters: this node keeps at most ${FILTERS_MAX}; ${remedy}`);
     let id = newFilterId();
     while (this.#filters.has(id)) id = newFilterId();
-    this.#filters.set(id, { kind, criteria, cursor, cursorHash, lastPolledMs: now });
+    this.#filters.set(id, { kind, criteria, cursor, cursorHash, lastPolledMs: now, owner });
     return id;
   }
 

@@ -39,11 +39,13 @@ export interface RequestScope {
   responseBytesRemaining: number;
   /** Time its elements spent waiting for another node (a write forwarded to the primary): not work done here. */
   waitedMs: number;
+  /** Who sent it (a user ID, a JWT's issuer and subject): what per-caller bounds count by. */
+  readonly caller: string;
 }
 
-/** The bounds of a new request, `requestTimeMs` its execution time. */
-export function requestScope(requestTimeMs = Infinity): RequestScope {
-  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, waitedMs: 0 };
+/** The bounds of a new request from `caller`, `requestTimeMs` its execution time. */
+export function requestScope(requestTimeMs = Infinity, caller = ''): RequestScope {
+  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, waitedMs: 0, caller };
 }
 
 /** A method: its positional parameters in, its JSON result out (throws JsonRpcError or CocoError). */
@@ -137,9 +139,10 @@ function serialize(response: Response, scope: RequestScope): string {
 /**
  * Answers a JSON-RPC request body: the response body, or undefined when there is nothing to send back
  * (notifications only). Batch elements run one after the other, in order, within the bounds of one
- * request (see RequestScope), with turns of the event loop between them when `turns` is given.
+ * request (see RequestScope), with turns of the event loop between them when `turns` is given;
+ * `caller` names who sent it.
  */
-export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns): Promise<string | undefined> {
+export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns, caller = ''): Promise<string | undefined> {
   let request: unknown;
   try {
     request = JSON.parse(body);
@@ -147,7 +150,7 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
     return JSON.stringify(failure(null, -32700, `parse error: ${error instanceof Error ? error.message : String(error)}`));
   }
   const requestTimeMs = turns?.requestTimeMs ?? Infinity;
-  const scope = requestScope(requestTimeMs);
+  const scope = requestScope(requestTimeMs, caller);
   if (!Array.isArray(request)) {
     const response = await answer(request, methods, scope, requestTimeMs);
     return response === undefined ? undefined : serialize(response, scope);

@@ -34,6 +34,9 @@ export const BLOCK_GAS_LIMIT_DEFAULT = 30_000_000n;
 /** Most filters (eth_newFilter and the like) one node keeps at once. */
 export const FILTERS_MAX = 1000;
 
+/** Most filters one caller (a user, a JWT subject) keeps on a node, so that no one caller takes them all. */
+export const FILTERS_PER_CALLER_MAX = 100;
+
 /** A filter nobody polled for this long is dropped (geth's deadline: 5 minutes). */
 export const FILTER_IDLE_MS = 5 * 60_000;
 

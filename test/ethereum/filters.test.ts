@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ethers } from 'ethers';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
-import { FILTERS_MAX, FILTER_IDLE_MS, LOGS_RESULTS_MAX } from '../../src/ethereum/limits.js';
+import { FILTERS_MAX, FILTERS_PER_CALLER_MAX, FILTER_IDLE_MS, LOGS_RESULTS_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
 import { ETHER, TestChain, wallet } from './harness.js';
 import { InProcessProvider, MemoryBackend } from './memory-backend.js';
@@ -138,8 +138,12 @@ test('uninstalled and expired filters are not found; filters are bounded in numb
   assert.deepEqual(await rpc(methods, 'eth_getFilterChanges', polled), []);
   assert.deepEqual(await rpcError(methods, 'eth_getFilterChanges', idle), { code: -32000, message: 'filter not found' });
 
-  for (let i = 1; i < FILTERS_MAX; i++) await rpc(methods, 'eth_newBlockFilter');
-  const full = await rpcError(methods, 'eth_newFilter', {});
+  // One caller keeps at most 100 filters, so that no one caller takes the node's 1,000.
+  for (let i = 1; i < FILTERS_PER_CALLER_MAX; i++) await rpc(methods, 'eth_newBlockFilter');
+  assert.match((await rpcError(methods, 'eth_newFilter', {})).message, /^too many filters: a caller keeps at most 100 on a node/);
+  const installAs = async (caller: string) => JSON.parse((await handleJsonRpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_newBlockFilter', params: [] }), methods, undefined, caller))!) as { result?: string; error?: RpcFailure };
+  for (let i = FILTERS_PER_CALLER_MAX; i < FILTERS_MAX; i++) assert.match((await installAs(`user ${Math.floor(i / FILTERS_PER_CALLER_MAX)}`)).result!, /^0x/);
+  const full = (await installAs('user last')).error!;
   assert.equal(full.code, -32000);
   assert.match(full.message, /^too many filters: this node keeps at most 1000/);
   // Expired filters make room.
