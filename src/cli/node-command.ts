@@ -47,7 +47,7 @@ export async function runNode(configPath: string, version: string): Promise<numb
   const service = await startNodeService(config, version);
   ready = true;
   for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
-  if (config.command === 'start') console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
+  if (service.wroteServiceCertificate) console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
   console.log('coco node: ready');
   await stopRequested;
   await service.stop();

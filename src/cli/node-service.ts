@@ -72,6 +72,8 @@ export interface RunningService {
   /** `https://host:port` of each RPC interface, by name. */
   urls: Record<string, string>;
   serviceCertPem: string;
+  /** Whether this start was the service's genesis, which wrote command.service_certificate_file (a restart writes nothing). */
+  wroteServiceCertificate: boolean;
   stop(): Promise<void>;
 }
 
@@ -576,7 +578,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       return server;
     });
     started.push(close);
-    return { node: running, urls, serviceCertPem: service.certPem, stop: stopAll };
+    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, stop: stopAll };
   }
 }
 

@@ -6,7 +6,8 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { logFile } from './log-file.js';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAppBundle } from '../client/app-bundle-files.js';
@@ -177,7 +178,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     const nodes = await startTogether(dirs.map((dir) => () => startNode(dir)));
     step('waiting for the nodes to elect a primary');
     try {
-      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'));
+      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'), options.workspace);
     } catch (error) {
       await Promise.all(nodes.map((node) => stopNode(node)));
       throw error;
@@ -250,7 +251,7 @@ function refuseIfRunning(workspace: string): void {
 }
 
 /** Resolves once the node at `url` knows a primary (the restarted nodes held an election). */
-async function waitForPrimary(url: string, serviceCertPem: string): Promise<void> {
+async function waitForPrimary(url: string, serviceCertPem: string, workspace: string): Promise<void> {
   const client = new CocoClient({ url, caCertPem: serviceCertPem });
   const deadline = Date.now() + PRIMARY_WAIT_MS;
   try {
@@ -259,7 +260,7 @@ async function waitForPrimary(url: string, serviceCertPem: string): Promise<void
       if (response?.status === 200 && response.json<{ primary_id: string | null }>().primary_id !== null) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new CocoError('NoPrimary', `the restarted nodes elected no primary within ${PRIMARY_WAIT_MS / 1000} s; see workspace/sandbox_<i>/err`);
+    throw new CocoError('NoPrimary', `the restarted nodes elected no primary within ${PRIMARY_WAIT_MS / 1000} s; see ${join(workspace, 'sandbox_<i>', 'err')}`);
   } finally {
     client.close();
   }
@@ -268,8 +269,8 @@ async function waitForPrimary(url: string, serviceCertPem: string): Promise<void
 const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();
 
 async function startNode(dir: string): Promise<SandboxNode> {
-  const out = createWriteStream(join(dir, 'out'), { flags: 'a' });
-  const err = createWriteStream(join(dir, 'err'), { flags: 'a' });
+  const out = logFile(join(dir, 'out'));
+  const err = logFile(join(dir, 'err'));
   const process = await spawnNode(join(dir, 'config.json'), dir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
   const node = { url: process.url, dir, child: process.child };
   processes.set(node, process);

@@ -262,13 +262,18 @@ export class LedgerFiles {
     this.open = undefined;
   }
 
-  /** Makes every appended entry durable (entries truncated meanwhile need not be). */
+  /** Makes every appended entry durable (entries truncated meanwhile need not be); a failure (a full disk) rejects, never throws. */
   sync(): Promise<void> {
     // Completed chunks still being made durable count too (a failure among them rejects).
     const completing = [...this.completing];
     const chunk = this.open;
     if (chunk === undefined) return Promise.all(completing).then(() => undefined);
-    this.writePending(chunk);
+    try {
+      this.writePending(chunk);
+    } catch (error) {
+      // The caller waits on the promise: a throw here left a node marked as syncing for ever (it then never stopped).
+      return Promise.reject(error as Error);
+    }
     const open = new Promise<void>((resolve, reject) =>
       fsync(chunk.fd, (error) => {
         // A chunk closed meanwhile was synced when completed, or truncated away: nothing is lost.

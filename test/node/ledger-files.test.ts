@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -89,6 +89,21 @@ function verifyDirectory(directory: string): string {
 }
 
 const bytesOf = (results: readonly AppendResult[]) => results.reduce((sum, r) => sum + r.entry.length, 0);
+
+test('a write that fails while syncing (a full disk) rejects the sync rather than throwing', async (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  const writer = makeWriter();
+  drive(writer, files, 'ts');
+  await files.sync();
+  drive(writer, files, 'tt');
+  // What a full disk does to the next write, short of filling one: the write fails.
+  const open = (files as unknown as { open: { fd: number } }).open;
+  closeSync(open.fd);
+  let synced: Promise<void> | undefined;
+  assert.doesNotThrow(() => (synced = files.sync()));
+  await assert.rejects(synced!, { code: 'EBADF' });
+});
 
 test('truncate within the open chunk drops written and pending entries, and appends continue after it', async (t) => {
   const directory = tempDirectory(t);
