@@ -106,7 +106,13 @@ export interface NodeOptions {
   maxUncommittedTxCount: number;
   consensus: ConsensusTiming;
   transport: ConsensusTransport;
+  /** A monotonic clock (ms) for the node's timers: consensus ticks, signature pacing. */
   nowMs: () => number;
+  /**
+   * The time of day (ms since the epoch) that signatures record; `nowMs` when absent. Kept apart so
+   * that a wall clock stepped back (by NTP, by hand) cannot stall consensus for the size of the step.
+   */
+  wallClockMs?: () => number;
   /** The share of the time since the previous call the event loop spent busy, 0 to 1 (absent: never busy). */
   eventLoopBusyShare?: () => number;
   ledgerSecrets: LedgerSecrets;
@@ -521,7 +527,7 @@ export class Node {
     const snapshotDue = this.snapshotInProgress === undefined && (this.snapshotRequested || this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount);
     if (snapshotDue) this.snapshotRequested = false;
     if (snapshotDue) this.writer.requestChunk();
-    const result = this.writer.appendSignature(Math.floor(startMs / 1000));
+    const result = this.writer.appendSignature(Math.floor((this.options.wallClockMs ?? this.options.nowMs)() / 1000));
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.propose(result, true, undefined);
     this.keepSignature(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);

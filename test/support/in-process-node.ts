@@ -36,6 +36,8 @@ export interface InProcessNodeOptions {
   memberEncryptionKey?: boolean;
   /** Committed transactions whose receipts the node builds from memory (the node's default if absent). */
   receiptsInMemory?: number;
+  /** The time of day the node records in signatures (Date.now if absent); its timers run on performance.now. */
+  wallClockMs?: () => number;
 }
 
 export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
@@ -69,7 +71,8 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     // Alone in its configuration, the node never sends a consensus message.
     consensus: { tickMs: 20, heartbeatTicks: 5, electionTimeoutTicks: 50 },
     transport: { send: () => undefined, setPeers: () => undefined },
-    nowMs: () => Date.now(),
+    nowMs: () => performance.now(),
+    wallClockMs: options.wallClockMs ?? (() => Date.now()),
     ledgerSecrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
     ...(encryptionKeyPair && { encryptionKeyPair }),
     start: { kind: 'start' },
