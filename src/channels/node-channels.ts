@@ -3,6 +3,7 @@
 // backoff) and receives only on those it accepts, so every frame is delivered with the node ID of the
 // certificate that authenticated its connection, never an ID claimed inside the payload.
 
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
 import { publicKeyId } from '../crypto/entity-id.js';
@@ -69,6 +70,8 @@ export class NodeChannels {
   private readonly server: tls.Server;
   /** Parsed once: every dial and redial presents the same certificate and trusts the same CA. */
   private readonly clientContext: tls.SecureContext;
+  /** The service's public key, which endorses every node certificate. */
+  private readonly serviceKey: KeyObject;
   private readonly peers = new Map<string, Peer>();
   /** Every accepted TCP connection, in the handshake or not, so that close() can end them all. */
   private readonly accepted = new Set<Socket>();
@@ -81,14 +84,17 @@ export class NodeChannels {
       throw new CocoError('InvalidArgument', `the node certificate's public key is not that of node ${options.selfId}; pass this node's own certificate`);
     }
     this.options = options;
+    this.serviceKey = new X509Certificate(options.serviceCertPem).publicKey;
     this.clientContext = tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ca: [options.serviceCertPem], minVersion: 'TLSv1.3', ...TLS_POLICY });
+    // Peers are checked by endorsement (see endorsedPeerId), not by OpenSSL's chain check, which also
+    // refuses certificates past their validity: nodes keep talking once theirs expire, as in CCF.
     this.server = tls.createServer(
       {
         key: options.keyPem,
         cert: options.certPem,
         ca: [options.serviceCertPem],
         requestCert: true,
-        rejectUnauthorized: true,
+        rejectUnauthorized: false,
         minVersion: 'TLSv1.3',
         ...TLS_POLICY,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -181,9 +187,28 @@ export class NodeChannels {
     this.options.log?.(message);
   }
 
+  /**
+   * The node ID of a peer's certificate when the service endorsed it (whatever its validity period:
+   * CCF's channels ignore it too, so that a network outliving its certificates can still restart and
+   * renew them); undefined otherwise. TLS itself proved the peer holds the certificate's key.
+   */
+  private endorsedPeerId(socket: tls.TLSSocket): string | undefined {
+    const raw = socket.getPeerCertificate().raw as Buffer | undefined;
+    if (raw === undefined) return undefined;
+    try {
+      return new X509Certificate(raw).verify(this.serviceKey) ? publicKeyId(raw) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private accept(socket: tls.TLSSocket): void {
-    // The handshake verified the chain to the service certificate; the key names the node.
-    const peerId = publicKeyId(socket.getPeerCertificate().raw);
+    const peerId = this.endorsedPeerId(socket);
+    if (peerId === undefined) {
+      this.log(`refused an inbound connection from ${socket.remoteAddress ?? 'an unknown address'}: its certificate is not endorsed by this service (${socket.authorizationError ?? 'no certificate'})`);
+      socket.destroy();
+      return;
+    }
     if (!this.options.authorize(peerId)) {
       this.log(`refused an inbound connection from node ${peerId}: not authorized`);
       socket.destroy();
@@ -231,11 +256,10 @@ export class NodeChannels {
       host: peer.host,
       port: peer.port,
       secureContext: this.clientContext,
-      // Node certificates name IP addresses that need not match the address dialled: the key is the identity.
-      checkServerIdentity: (_host, cert) => {
-        const serverId = publicKeyId(cert.raw);
-        return serverId === peer.id ? undefined : new CocoError('UnexpectedNodeIdentity', `the server at ${peer.address} is node ${serverId}, not node ${peer.id}`);
-      },
+      // Checked once connected (endorsedPeerId): node certificates name IP addresses that need not
+      // match the address dialled (the key is the identity), and may be past their validity.
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
     });
     peer.socket = socket;
     peer.corked = false;
@@ -245,6 +269,12 @@ export class NodeChannels {
     // Peers never send on this connection; reading keeps 'end' and 'close' flowing.
     socket.resume();
     socket.on('secureConnect', () => {
+      const serverId = this.endorsedPeerId(socket);
+      if (serverId !== peer.id) {
+        const what = serverId === undefined ? `not endorsed by this service (${socket.authorizationError ?? 'no certificate'})` : `node ${serverId}`;
+        socket.destroy(new CocoError('UnexpectedNodeIdentity', `the server at ${peer.address} is ${what}, not node ${peer.id}`));
+        return;
+      }
       socket.setTimeout(0);
       peer.ready = true;
       peer.readyAtMs = performance.now();

@@ -144,6 +144,9 @@ async function ports(first: number, count: number): Promise<number[]> {
   return chosen;
 }
 
+/** The validity of the sandbox's service and node certificates: the most the default constitution allows. */
+const SANDBOX_CERTIFICATE_VALIDITY_DAYS = 365;
+
 function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, nodeToNodePort: number, command: Record<string, unknown>): Record<string, unknown> {
   return {
     network: {
@@ -157,6 +160,8 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     http: { max_body_size: options.maxHttpBodySize },
     ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
     output_files: { pid_file: 'node.pid' },
+    // A development network may run for days: CCF's 1-day certificates would have expired under it.
+    node_certificate: { initial_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS },
     command: { service_certificate_file: join(common, 'service_cert.pem'), ...command },
   };
 }
@@ -207,6 +212,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
           start: {
             members: members.map((_, m) => ({ certificate_file: join(common, `member${m}_cert.pem`), encryption_public_key_file: join(common, `member${m}_enc_pubk.pem`) })),
             constitution_files: options.constitution,
+            initial_service_certificate_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS,
           },
         }
       : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };

@@ -15,19 +15,23 @@ export interface NodeKeys {
   certPem: string;
 }
 
-/** Valid from an hour ago, since TLS checks validity against the clock. */
-function validFrom(): Date {
-  return new Date(Date.now() - HOUR_MS);
+/** Valid from an hour ago; `expired`: valid for a day that ended yesterday. */
+function validFrom(expired = false): Date {
+  return new Date(Date.now() - (expired ? 72 * HOUR_MS : HOUR_MS));
 }
 
-export function createService(): ServiceIdentity {
-  return createServiceIdentity(validFrom(), VALIDITY_DAYS, 'P-256');
+function validityDays(expired = false): number {
+  return expired ? 1 : VALIDITY_DAYS;
 }
 
-export function createNode(service: ServiceIdentity): NodeKeys {
+export function createService(options: { expired?: boolean } = {}): ServiceIdentity {
+  return createServiceIdentity(validFrom(options.expired), validityDays(options.expired), 'P-256');
+}
+
+export function createNode(service: ServiceIdentity, options: { expired?: boolean } = {}): NodeKeys {
   const sans = { ip: [HOST] };
-  const node = createNodeIdentity(sans, validFrom(), VALIDITY_DAYS, 'P-256');
-  return { id: node.nodeId, keyPem: node.keyPair.privateKeyPem, certPem: endorseNode(node, service, sans, validFrom(), VALIDITY_DAYS) };
+  const node = createNodeIdentity(sans, validFrom(options.expired), validityDays(options.expired), 'P-256');
+  return { id: node.nodeId, keyPem: node.keyPair.privateKeyPem, certPem: endorseNode(node, service, sans, validFrom(options.expired), validityDays(options.expired)) };
 }
 
 /** Items seen so far, and promises for the first item matching a predicate. */

@@ -42,6 +42,20 @@ test('three nodes exchange frames both ways, in order, tagged with the authentic
   await closeAll(...nodes);
 });
 
+test('nodes whose certificates (and the service certificate) have expired still connect, as CCF ignores validity between nodes', HANG_GUARD, async () => {
+  const expiredService = createService({ expired: true });
+  const [old1, old2] = [createNode(expiredService, { expired: true }), createNode(expiredService, { expired: true })];
+  const a = await startNode(old1, expiredService.certPem);
+  const b = await startNode(old2, expiredService.certPem);
+  connect(a, [b]);
+  connect(b, [a]);
+  a.channels.send(old2.id, 1, text('after expiry'));
+  b.channels.send(old1.id, 1, text('and back'));
+  await b.waitForFrame(old1.id, 'after expiry');
+  await a.waitForFrame(old2.id, 'and back');
+  await closeAll(a, b);
+});
+
 test('frames to an unknown peer, to itself or larger than a frame are dropped', HANG_GUARD, async () => {
   const a = await startNode(keysA, service.certPem);
   const b = await startNode(keysB, service.certPem);

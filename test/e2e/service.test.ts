@@ -3,7 +3,8 @@
 // reads, governance from the CLI, and bad input on every interface.
 
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, X509Certificate } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,16 @@ test('the sandbox opened the service through governance: member active, user and
   assert.equal((await member.listUsers()).length, 1);
   const proposals = await member.listProposals();
   assert.ok(proposals.every((p) => p.proposalState === 'Accepted'));
+  // A development network may run for days: its certificates last a year, not CCF's one day.
+  const yearAhead = Date.now() + 360 * 86_400_000;
+  assert.ok(Date.parse(new X509Certificate(sandbox.pem('service_cert.pem')).validTo) > yearAhead, 'the service certificate');
+  const served = await new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: Number(new URL(sandbox.url).port), ca: sandbox.pem('service_cert.pem'), checkServerIdentity: () => undefined }, () => {
+      resolve(socket.getPeerX509Certificate()!.validTo);
+      socket.end();
+    }).on('error', reject);
+  });
+  assert.ok(Date.parse(served) > yearAhead, `the node certificate it serves (valid to ${served})`);
 });
 
 test('the installed app, its modules and per-endpoint metrics are visible as in CCF', async () => {
