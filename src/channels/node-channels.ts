@@ -69,7 +69,7 @@ export class NodeChannels {
   private readonly options: NodeChannelsOptions;
   private readonly server: tls.Server;
   /** Parsed once: every dial and redial presents the same certificate and trusts the same CA. */
-  private readonly clientContext: tls.SecureContext;
+  private clientContext: tls.SecureContext;
   /** The service's public key, which endorses every node certificate. */
   private readonly serviceKey: KeyObject;
   private readonly peers = new Map<string, Peer>();
@@ -172,6 +172,14 @@ export class NodeChannels {
     if (socket.writableLength > SOCKET_WRITABLE_BYTES_MAX) return false;
     this.write(peer, socket, kind, payload);
     return true;
+  }
+
+  /** Presents `certPem` (this node's key, renewed) on the connections made or accepted from now. */
+  setCertificate(certPem: string): void {
+    if (publicKeyId(certPem) !== this.options.selfId) throw new CocoError('InvalidArgument', `the certificate's public key is not that of node ${this.options.selfId}`);
+    const context = { key: this.options.keyPem, cert: certPem, ca: [this.options.serviceCertPem], minVersion: 'TLSv1.3' as const, ...TLS_POLICY };
+    this.clientContext = tls.createSecureContext(context);
+    this.server.setSecureContext(context);
   }
 
   async close(): Promise<void> {

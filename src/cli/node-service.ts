@@ -3,12 +3,14 @@
 // writes the genesis transaction for a new service, and serves every configured RPC interface over
 // HTTPS. Returns a handle that stops it cleanly.
 
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
+import { renewedCertificate } from '../node/renewed-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient, unendorsedNodeReason } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
@@ -66,6 +68,8 @@ import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
 
 const LEDGER_SECRET_BYTES = 32;
+/** How often a node looks for a certificate renewed by governance. */
+const CERTIFICATE_RENEWAL_CHECK_MS = 1000;
 
 export interface RunningService {
   node: Node;
@@ -540,6 +544,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     started.push(() => jwtRefresh.stop());
     const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line));
     started.push(() => retirement.stop());
+    const servers: RpcServer[] = [];
     const { urls, close } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
       const server = new RpcServer({
@@ -576,9 +581,22 @@ export async function startNodeService(configured: NodeConfig, version: string):
         primaryUrl,
         endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays),
       });
+      servers.push(server);
       return server;
     });
     started.push(close);
+    // A certificate members renewed (set_node_certificate_validity) is served once committed.
+    let servedCertPem = endorsedNodeCertPem;
+    const startedAtSeqno = running.lastTxId.seqno;
+    const renewal = setInterval(() => {
+      const renewed = renewedCertificate(running, servedCertPem, startedAtSeqno);
+      if (renewed === undefined) return;
+      for (const server of servers) server.setCertificate(renewed);
+      channels.setCertificate(renewed);
+      servedCertPem = renewed;
+      log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
+    }, CERTIFICATE_RENEWAL_CHECK_MS);
+    started.push(() => clearInterval(renewal));
     return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, stop: stopAll };
   }
 }

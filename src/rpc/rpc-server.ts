@@ -222,6 +222,11 @@ export class RpcServer {
     });
   }
 
+  /** Serves `certPem` (for the same key) to the connections that start from now: a renewed certificate. */
+  setCertificate(certPem: string): void {
+    this.server.setSecureContext({ key: this.options.keyPem, cert: certPem, minVersion: 'TLSv1.2', ...TLS_POLICY });
+  }
+
   close(): Promise<void> {
     this.server.closeAllConnections();
     for (const socket of this.connections) socket.destroy();

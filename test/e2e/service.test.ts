@@ -59,13 +59,34 @@ test('the sandbox opened the service through governance: member active, user and
   // A development network may run for days: its certificates last a year, not CCF's one day.
   const yearAhead = Date.now() + 360 * 86_400_000;
   assert.ok(Date.parse(new X509Certificate(sandbox.pem('service_cert.pem')).validTo) > yearAhead, 'the service certificate');
-  const served = await new Promise<string>((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port: Number(new URL(sandbox.url).port), ca: sandbox.pem('service_cert.pem'), checkServerIdentity: () => undefined }, () => {
+  const served = await servedValidTo(sandbox.url, sandbox.pem('service_cert.pem'));
+  assert.ok(Date.parse(served) > yearAhead, `the node certificate it serves (valid to ${served})`);
+});
+
+/** The validity end of the certificate a node serves to a new client connection. */
+function servedValidTo(url: string, caPem: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: Number(new URL(url).port), ca: caPem, checkServerIdentity: () => undefined }, () => {
       resolve(socket.getPeerX509Certificate()!.validTo);
       socket.end();
     }).on('error', reject);
   });
-  assert.ok(Date.parse(served) > yearAhead, `the node certificate it serves (valid to ${served})`);
+}
+
+test('a node certificate members renew (set_all_nodes_certificate_validity) is what the node serves once committed', async () => {
+  const ca = sandbox.pem('service_cert.pem');
+  const before = await servedValidTo(sandbox.url, ca);
+  const days = 90;
+  const proposal = await member.createProposal({ actions: [{ name: 'set_all_nodes_certificate_validity', args: { valid_from: new Date().toISOString(), validity_period_days: days } }] });
+  assert.equal((await member.submitBallot(proposal.proposalId, 'export function vote() { return true; }')).proposalState, 'Accepted');
+  const renewed = await until('the node to serve its renewed certificate', 30_000, async () => {
+    const validTo = await servedValidTo(sandbox.url, ca);
+    return validTo === before ? undefined : validTo;
+  });
+  assert.ok(Math.abs(Date.parse(renewed) - (Date.now() + days * 86_400_000)) < 2 * 86_400_000, `valid to ${renewed}, about ${days} days from now`);
+  // What governance lists is what the node serves.
+  const listed = (await member.listNodes())[0]!.certificate;
+  assert.equal(new X509Certificate(listed).validTo, renewed);
 });
 
 test('the installed app, its modules and per-endpoint metrics are visible as in CCF', async () => {
