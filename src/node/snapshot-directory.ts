@@ -5,7 +5,7 @@
 // snapshot under a committed name. A snapshot read back is verified before anything uses it. Writes
 // run in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -39,6 +39,11 @@ export class SnapshotDirectory {
    */
   constructor(readonly directory: string, readonly maxSnapshots?: number) {
     mkdirSync(directory, { recursive: true });
+    // What an earlier run left unfinished (a snapshot pending its evidence, a write a crash or a full
+    // disk cut short) is never completed: this run writes its own.
+    for (const name of readdirSync(directory)) {
+      if (name.endsWith(TMP_SUFFIX) || parseSnapshotFileName(name)?.committed === false) rmSync(join(directory, name), { force: true });
+    }
   }
 
   /** The name of the committed snapshot with the highest seqno (above `since`, if given), if any. */
@@ -68,7 +73,7 @@ export class SnapshotDirectory {
   writePending(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[]): void {
     const name = snapshotFileName(seqno, evidenceSeqno, false);
     this.#then(async () => {
-      await this.#write(name, snapshot, 'w');
+      await this.#removedOnFailure([name], () => this.#write(name, snapshot, 'w'));
       this.#pendingWritten.add(name);
     });
   }
@@ -79,14 +84,17 @@ export class SnapshotDirectory {
     const pending = snapshotFileName(seqno, evidenceSeqno, false);
     const committed = snapshotFileName(seqno, evidenceSeqno, true);
     this.#then(async () => {
-      if (this.#pendingWritten.delete(pending)) {
-        await this.#write(pending, pieces.slice(-1), 'a', true);
-        await rename(join(this.directory, pending), join(this.directory, committed));
-      } else {
-        await this.#writeDurably(committed, pieces);
-        // Whatever a failed pending write left behind goes.
-        await this.#removePending(seqno, evidenceSeqno);
-      }
+      // A snapshot that cannot be completed (a full disk) leaves nothing behind.
+      await this.#removedOnFailure([pending], async () => {
+        if (this.#pendingWritten.delete(pending)) {
+          await this.#write(pending, pieces.slice(-1), 'a', true);
+          await rename(join(this.directory, pending), join(this.directory, committed));
+        } else {
+          await this.#writeDurably(committed, pieces);
+          // Whatever a failed pending write left behind goes.
+          await this.#removePending(seqno, evidenceSeqno);
+        }
+      });
       await this.#removeOldest();
     });
   }
@@ -138,10 +146,24 @@ export class SnapshotDirectory {
   }
 
   async #writeDurably(name: string, pieces: readonly Uint8Array[]): Promise<void> {
-    await this.#write(`${name}.tmp`, pieces, 'w', true);
-    await rename(join(this.directory, `${name}.tmp`), join(this.directory, name));
+    const tmp = `${name}${TMP_SUFFIX}`;
+    await this.#removedOnFailure([tmp], () => this.#write(tmp, pieces, 'w', true));
+    await rename(join(this.directory, tmp), join(this.directory, name));
+  }
+
+  /** Runs `write`; if it fails, removes the files `names` (what it may have left half written) and fails. */
+  async #removedOnFailure(names: readonly string[], write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      for (const name of names) await rm(join(this.directory, name), { force: true }).catch(() => undefined);
+      throw error;
+    }
   }
 }
+
+/** A file being written whole before it takes its name. */
+const TMP_SUFFIX = '.tmp';
 
 /** The committed snapshots among a directory's file names, the highest seqno first. */
 function committedNewestFirst(names: readonly string[]): string[] {

@@ -2,7 +2,7 @@
 // with files_cleanup.max_snapshots, only the newest kept.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -98,4 +98,22 @@ test('a pending file that could not be written is not completed: its commit writ
     await directory.flushed();
     assert.deepEqual(directory.read('snapshot_10_11.committed'), service.file);
     assert.deepEqual(readdirSync(dir), ['snapshot_10_11.committed'], 'the partial pending file is gone');
+  }));
+
+test('snapshot writes that fail (a full disk) leave no partial files, and what an earlier run left unfinished is cleared at start', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, () =>
+  withDirectory(async (dir) => {
+    writeFileSync(join(dir, 'snapshot_1_2.committed'), service.file);
+    writeFileSync(join(dir, 'snapshot_5_6'), service.snapshot.subarray(0, 50));
+    writeFileSync(join(dir, 'snapshot_7_8.committed.tmp'), service.snapshot.subarray(0, 50));
+    writeFileSync(join(dir, 'notes.txt'), 'not a snapshot');
+    const directory = new SnapshotDirectory(dir);
+    assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'snapshot_1_2.committed']);
+    // Files that answer every write with ENOSPC, as a full disk does.
+    symlinkSync('/dev/full', join(dir, 'snapshot_20_21'));
+    directory.writePending(20, 21, pieces);
+    symlinkSync('/dev/full', join(dir, 'snapshot_30_31.committed.tmp'));
+    directory.commit(30, 31, pieces, receipt);
+    await directory.flushed();
+    assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'snapshot_1_2.committed']);
+    assert.equal(directory.latestCommittedName(), 'snapshot_1_2.committed');
   }));
