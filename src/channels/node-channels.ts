@@ -286,7 +286,7 @@ export class NodeChannels {
       socket.setTimeout(0);
       peer.ready = true;
       peer.readyAtMs = performance.now();
-      this.log(`connected to node ${peer.id} at ${peer.address}${peer.failing === undefined ? '' : ` after ${peer.failing.attempts} failed attempts`}`);
+      this.log(`connected to node ${peer.id} at ${peer.address}${peer.failing === undefined ? '' : ` after ${peer.failing.attempts} failed attempt${peer.failing.attempts === 1 ? '' : 's'}`}`);
       peer.failing = undefined;
       peer.queue.drain((kind, payload) => this.write(peer, socket, kind, payload));
     });
