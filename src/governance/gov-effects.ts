@@ -3,9 +3,8 @@
 // interpreter, effective only while `apply` runs. Effects Coco does not support yet throw in JS
 // with a clear message instead of pretending.
 
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
-import { publicKeyDer } from '../crypto/signing.js';
 import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { readAppFromKv } from '../js/app-bundle.js';
@@ -121,9 +120,7 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
   for (const key of keys) {
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
     if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
-    const der = Array.isArray(key.x5c) && typeof key.x5c[0] === 'string'
-      ? publicKeyDer(`-----BEGIN CERTIFICATE-----\n${key.x5c[0]}\n-----END CERTIFICATE-----\n`)
-      : publicKeyDerFromJwk(key);
+    const der = Array.isArray(key.x5c) && typeof key.x5c[0] === 'string' ? publicKeyDerFromX5c(key.kid, key.x5c[0]) : publicKeyDerFromJwk(key);
     if (key.issuer !== undefined && (typeof key.issuer !== 'string' || !constraintFits(issuer, key.issuer))) {
       throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(key.issuer)} is not on the domain of issuer ${issuer}`);
     }
@@ -158,6 +155,20 @@ export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: Rea
 function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
   const issuer = stringArg(args, 0, 'issuer');
   storeIssuerPublicKeys(tx, issuer, jwksPublicKeys(args[2], issuer));
+}
+
+/** The key of a JWK's first x5c certificate, RSA or EC (an IdP's keys are RSA, as Entra ID's). */
+function publicKeyDerFromX5c(kid: string, certificateBase64: string): Uint8Array {
+  let key: KeyObject;
+  try {
+    key = new X509Certificate(Buffer.from(certificateBase64, 'base64')).publicKey;
+  } catch (error) {
+    throw new Error(`JWK ${kid}'s x5c[0] is not a base64 DER certificate: ${(error as Error).message}`);
+  }
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') {
+    throw new Error(`JWK ${kid}'s x5c certificate holds a ${String(key.asymmetricKeyType)} key; JWT keys are RSA or EC`);
+  }
+  return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }
 
 function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {

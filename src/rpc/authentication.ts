@@ -70,6 +70,11 @@ function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): R
   return { policy, id, data: callerData(ctx.tx, what, id), cert: pem };
 }
 
+/** A JWT's `Bearer` challenge, which every JWT refusal carries, as CCF's does. */
+const JWT_REALM = 'Bearer realm="JWT bearer token access", error="invalid_token"';
+/** A JWT part: unpadded base64url (RFC 7515), so that one token has one spelling. */
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
 function base64UrlJson(part: string, what: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -77,24 +82,32 @@ function base64UrlJson(part: string, what: string): Record<string, unknown> {
   } catch {
     // fall through to the rejection below
   }
-  reject(`the JWT ${what} is not base64url JSON`);
+  reject(`the JWT ${what} is not base64url JSON`, JWT_REALM);
 }
 
-const JWT_ALGORITHMS: Record<string, { hash: string; dsaEncoding?: 'ieee-p1363' }> = {
-  RS256: { hash: 'sha256' },
-  RS384: { hash: 'sha384' },
-  RS512: { hash: 'sha512' },
-  ES256: { hash: 'sha256', dsaEncoding: 'ieee-p1363' },
-  ES384: { hash: 'sha384', dsaEncoding: 'ieee-p1363' },
-  ES512: { hash: 'sha512', dsaEncoding: 'ieee-p1363' },
+interface JwtAlgorithm {
+  hash: string;
+  /** The key it takes: RSA, or EC on this curve (as Node names it). */
+  keyType: 'rsa' | 'ec';
+  curve?: string;
+  dsaEncoding?: 'ieee-p1363';
+}
+
+const JWT_ALGORITHMS: Record<string, JwtAlgorithm> = {
+  RS256: { hash: 'sha256', keyType: 'rsa' },
+  RS384: { hash: 'sha384', keyType: 'rsa' },
+  RS512: { hash: 'sha512', keyType: 'rsa' },
+  ES256: { hash: 'sha256', keyType: 'ec', curve: 'prime256v1', dsaEncoding: 'ieee-p1363' },
+  ES384: { hash: 'sha384', keyType: 'ec', curve: 'secp384r1', dsaEncoding: 'ieee-p1363' },
+  ES512: { hash: 'sha512', keyType: 'ec', curve: 'secp521r1', dsaEncoding: 'ieee-p1363' },
 };
 
 function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
-  const jwtRealm = 'Bearer realm="JWT bearer token access", error="invalid_token"';
+  const jwtRealm = JWT_REALM;
   const authorization = ctx.request.headers.authorization;
   if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) reject('this endpoint needs an Authorization: Bearer <JWT> header', jwtRealm);
   const parts = authorization.slice('Bearer '.length).trim().split('.');
-  if (parts.length !== 3) reject('the bearer token is not a JWT (three base64url parts)', jwtRealm);
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) reject('the bearer token is not a JWT (three parts of unpadded base64url)', jwtRealm);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = base64UrlJson(headerPart, 'header');
   const payload = base64UrlJson(payloadPart, 'payload');
@@ -123,9 +136,11 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   reject(reason, jwtRealm);
 }
 
-function verifiesWith(key: JwtKeyMetadata, algorithm: { hash: string; dsaEncoding?: 'ieee-p1363' }, signed: Uint8Array, signature: Uint8Array): boolean {
+function verifiesWith(key: JwtKeyMetadata, algorithm: JwtAlgorithm, signed: Uint8Array, signature: Uint8Array): boolean {
   try {
     const publicKey = createPublicKey({ key: Buffer.from(fromBase64(key.public_key)), format: 'der', type: 'spki' });
+    // The header's alg must be the key's: an ES256 token is not checked as RSA, nor ES384 on P-256.
+    if (publicKey.asymmetricKeyType !== algorithm.keyType || (algorithm.curve !== undefined && publicKey.asymmetricKeyDetails?.namedCurve !== algorithm.curve)) return false;
     return nodeVerify(algorithm.hash, signed, { key: publicKey, ...(algorithm.dsaEncoding ? { dsaEncoding: algorithm.dsaEncoding } : {}) }, signature);
   } catch {
     return false;

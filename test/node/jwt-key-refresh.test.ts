@@ -3,12 +3,16 @@
 // writes on a real in-process node (the end-to-end test fetches from a real issuer).
 
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
-import { issuerPublicKeys } from '../../src/governance/gov-effects.js';
+import { issuerPublicKeys, jwksPublicKeys } from '../../src/governance/gov-effects.js';
 import { fetchJson, JwtKeyRefresh } from '../../src/node/jwt-key-refresh.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { createService, reply, startServer, type ServiceIdentity, type TestServer } from '../client/tls-fixture.js';
@@ -106,4 +110,18 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(refresh.metrics.attempts, 0);
     assert.match(logs.join('\n'), /JWT key refresh did not run/);
   });
+});
+
+test("a JWKS key given by an RSA x5c certificate, as Entra ID publishes them, is taken with the certificate's key", { skip: !existsSync('/usr/bin/openssl') && 'no openssl here' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-jwks-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=idp', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const certificate = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
+    const jwk = certificate.publicKey.export({ format: 'jwk' });
+    const keys = jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'entra-like', use: 'sig', x5t: 'abc', n: jwk.n, e: jwk.e, x5c: [certificate.raw.toString('base64')] }] }, 'https://login.example');
+    assert.equal(keys.get('entra-like')!.public_key, certificate.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'));
+    assert.throws(() => jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'bad', x5c: ['bm90IGEgY2VydA'] }] }, 'https://login.example'), /JWK bad's x5c\[0\] is not a base64 DER certificate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -81,10 +81,10 @@ function authn(rpcRequest: RpcRequest, policies: AuthnPolicy[]) {
   return authenticate({ tx: store.beginTransaction(), request: rpcRequest, nowSeconds: NOW }, policies);
 }
 
-function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256', kid: 'kid1' }, key = jwtKey): string {
+function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256', kid: 'kid1' }, key = jwtKey, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): string {
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const signed = `${part(header)}.${part(payload)}`;
-  const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding: 'ieee-p1363' });
+  const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding });
   return `${signed}.${signature.toString('base64url')}`;
 }
 
@@ -134,6 +134,7 @@ test('no_auth, no policies, the first matching policy of a list, and all_of', ()
 });
 
 test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {
+  const valid = jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 });
   const accepted = (payload: Record<string, unknown>, kid = 'kid1') => authn(request({ headers: { authorization: `Bearer ${jwt(payload, { alg: 'ES256', kid })}` } }), ['jwt']) as { jwt: { keyIssuer: string; payload: { sub: string } } };
   const caller = accepted({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 });
   assert.equal(caller.jwt.keyIssuer, 'https://issuer.example');
@@ -154,10 +155,16 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-43', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
     [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
-    ['not.a.jwt.at.all', /three base64url parts/],
+    ['not.a.jwt.at.all', /three parts of unpadded base64url/],
+    // One token, one spelling: a signature padded, with junk after it, or in standard base64 is refused.
+    ...['==', '!!'].map((suffix) => [`${valid}${suffix}`, /unpadded base64url/] as [string, RegExp]),
+    [`${valid.slice(0, valid.lastIndexOf('.'))}.${Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url').toString('base64').replace(/=+$/, '')}+/`, /unpadded base64url/],
+    // The header's alg must be the key's: an ECDSA signature (DER) that verifies with kid1's EC key, under alg RS256.
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /does not verify/],
+    [`eyJhbGciOi.${valid.split('.')[1]}.${valid.split('.')[2]}`, /the JWT header is not base64url JSON/],
   ];
   for (const [token, message] of cases) {
-    assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), rejected(message), token.slice(0, 30));
+    assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
   }
   assert.throws(() => authn(request(), ['jwt']), rejected(/Authorization: Bearer/));
 });
