@@ -273,12 +273,16 @@ test('an append that does not follow the last entry is refused', (t) => {
  * Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. One secret:
  * a replay takes a second only from a rekey transaction (test/node/ledger-rekey.test.ts).
  */
+/** Replays `directory` as a restarting node would, holding `secrets` (the first ledger secret by default). */
+function replay(directory: string, secrets = [SECRETS[0]!], snapshot?: LoadedSnapshot) {
+  return replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(secrets) }, identity.serviceCertPem, snapshot);
+}
+
 function writeAndReplay(directory: string, plan: string) {
   const files = new LedgerFiles(directory);
-  const secrets = [SECRETS[0]!];
-  const results = drive(makeWriter({ secrets: new LedgerSecrets(secrets) }), files, plan);
+  const results = drive(makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) }), files, plan);
   files.close();
-  return { results, replayed: replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(secrets) }, identity.serviceCertPem) };
+  return { results, replayed: replay(directory) };
 }
 
 test('resume with a partial commit: committed chunks renamed, later ones kept, the last one open again', async (t) => {
@@ -344,7 +348,7 @@ test('replay refuses a ledger whose last signature or an earlier signature trans
   const directory = tempDirectory(t);
   const { results, replayed } = writeAndReplay(directory, 'tstS' + 'ttS' + 'tt');
   assert.equal(replayed.lastTxId.seqno, 7);
-  const replayAgain = () => replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem);
+  const replayAgain = () => replay(directory);
   for (const seqno of [7, 4]) {
     const name = onDisk(directory).find((file) => file.seqnos.includes(seqno))!.name;
     const path = join(directory, name);
@@ -369,7 +373,7 @@ test('a last entry of the open chunk cut short by a crash is dropped, the file c
   const open = join(directory, 'ledger_5');
   const written = readFileSync(open);
   writeFileSync(open, written.subarray(0, written.length - 100));
-  const replayed = replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem);
+  const replayed = replay(directory);
   assert.deepEqual(replayed.tornEntry, { file: 'ledger_5', seqno: 9, bytes: results[8]!.entry.length - 100 });
   assert.equal(replayed.lastTxId.seqno, 7, 'entry 8 then follows the last whole signature: dropped as any unsigned tail');
 
@@ -392,7 +396,7 @@ test('a complete chunk cut short is refused, naming it: only the open chunk can 
   const written = readFileSync(path);
   writeFileSync(path, written.subarray(0, written.length - 100));
   assert.throws(
-    () => replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem),
+    () => replay(directory),
     (e: unknown) => e instanceof LedgerVerificationError && e.file === 'ledger_1-4',
   );
 });
@@ -408,9 +412,6 @@ function staleLedger(directory: string, service: SnapshotService, lastSeqno: num
   files.close();
 }
 
-const replayFrom = (directory: string, snapshot: LoadedSnapshot) =>
-  replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(SECRETS) }, identity.serviceCertPem, snapshot);
-
 test('a snapshot past the end of the ledger is started from; the open chunk that ends before it is set aside as CCF does, and new entries start a chunk after it', async (t) => {
   const directory = tempDirectory(t);
   const service = snapshotService();
@@ -418,7 +419,7 @@ test('a snapshot past the end of the ledger is started from; the open chunk that
   const loadSnapshot = () => verifySnapshotFile(service.fileName, service.file, identity.serviceCertPem, new LedgerSecrets(SECRETS));
   // The node stopped at seqno 8; the others went on and snapshotted at 10.
   staleLedger(directory, service, 8);
-  const replayed = replayFrom(directory, loadSnapshot());
+  const replayed = replay(directory, SECRETS, loadSnapshot());
   assert.equal(replayed.snapshot?.name, service.fileName);
   assert.deepEqual(replayed.lastTxId, service.appended.get(10)!.txId);
   assert.deepEqual(replayed.setAside, ['ledger_7']);
@@ -439,7 +440,7 @@ test('a snapshot past the end of the ledger is started from; the open chunk that
 
   // The next restart starts from the snapshot again and sets nothing more aside.
   files.close();
-  const again = replayFrom(directory, loadSnapshot());
+  const again = replay(directory, SECRETS, loadSnapshot());
   assert.equal(again.snapshot?.name, service.fileName);
   assert.equal(again.lastTxId.seqno, 13);
   assert.deepEqual(again.setAside, []);
@@ -450,7 +451,7 @@ test('an open chunk that reaches past the snapshot is replayed whole, the snapsh
   // Seqnos 5 to 13 in the open chunk; the snapshot (of another ledger) is at 10.
   const { replayed: whole } = writeAndReplay(directory, 'tstS' + 'tttttttts');
   const service = snapshotService();
-  const replayed = replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([SECRETS[0]!]) }, identity.serviceCertPem, verifySnapshotFile(service.fileName, service.file, identity.serviceCertPem, new LedgerSecrets(SECRETS)));
+  const replayed = replay(directory, [SECRETS[0]!], verifySnapshotFile(service.fileName, service.file, identity.serviceCertPem, new LedgerSecrets(SECRETS)));
   assert.equal(replayed.snapshot, undefined);
   assert.equal(replayed.lastTxId.seqno, 13);
   assert.equal(toHex(replayed.tree.root()), toHex(whole.tree.root()));
