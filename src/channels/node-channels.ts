@@ -68,7 +68,7 @@ interface Peer {
 export class NodeChannels {
   private readonly options: NodeChannelsOptions;
   private readonly server: tls.Server;
-  /** Parsed once: every dial and redial presents the same certificate and trusts the same CA. */
+  /** Parsed once per certificate (the node's, or one renewed): every dial presents it and trusts the same CA. */
   private clientContext: tls.SecureContext;
   /** The service's public key, which endorses every node certificate. */
   private readonly serviceKey: KeyObject;
@@ -85,18 +85,14 @@ export class NodeChannels {
     }
     this.options = options;
     this.serviceKey = new X509Certificate(options.serviceCertPem).publicKey;
-    this.clientContext = tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ca: [options.serviceCertPem], minVersion: 'TLSv1.3', ...TLS_POLICY });
+    this.clientContext = tls.createSecureContext(this.secureContextOptions(options.certPem));
     // Peers are checked by endorsement (see endorsedPeerId), not by OpenSSL's chain check, which also
     // refuses certificates past their validity: nodes keep talking once theirs expire, as in CCF.
     this.server = tls.createServer(
       {
-        key: options.keyPem,
-        cert: options.certPem,
-        ca: [options.serviceCertPem],
+        ...this.secureContextOptions(options.certPem),
         requestCert: true,
         rejectUnauthorized: false,
-        minVersion: 'TLSv1.3',
-        ...TLS_POLICY,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       },
       (socket) => this.accept(socket),
@@ -177,9 +173,13 @@ export class NodeChannels {
   /** Presents `certPem` (this node's key, renewed) on the connections made or accepted from now. */
   setCertificate(certPem: string): void {
     if (publicKeyId(certPem) !== this.options.selfId) throw new CocoError('InvalidArgument', `the certificate's public key is not that of node ${this.options.selfId}`);
-    const context = { key: this.options.keyPem, cert: certPem, ca: [this.options.serviceCertPem], minVersion: 'TLSv1.3' as const, ...TLS_POLICY };
-    this.clientContext = tls.createSecureContext(context);
-    this.server.setSecureContext(context);
+    this.clientContext = tls.createSecureContext(this.secureContextOptions(certPem));
+    this.server.setSecureContext(this.secureContextOptions(certPem));
+  }
+
+  /** What TLS needs, dialling or accepting, to present `certPem`: this node's key, the service's certificate, the TLS policy. */
+  private secureContextOptions(certPem: string) {
+    return { key: this.options.keyPem, cert: certPem, ca: [this.options.serviceCertPem], minVersion: 'TLSv1.3' as const, ...TLS_POLICY };
   }
 
   async close(): Promise<void> {

@@ -369,11 +369,8 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       filter.cursor = end;
       return [];
     }
-    const skip = (number: bigint) => {
-      filter.cursor = number;
-      filter.cursorHash = blocks.hashOf(tx, number);
-    };
-    const { logs, through } = logsInRange(tx, low, high, matches, scope, skip);
+    // Logs come from Committed blocks only: the cursor needs no hash to survive an election.
+    const { logs, through } = logsInRange(tx, low, high, matches, scope, (number) => (filter.cursor = number));
     filter.cursor = through === high ? end : through;
     return logs;
   }

@@ -103,24 +103,23 @@ const JWT_ALGORITHMS: Record<string, JwtAlgorithm> = {
 };
 
 function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
-  const jwtRealm = JWT_REALM;
   const authorization = ctx.request.headers.authorization;
-  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) reject('this endpoint needs an Authorization: Bearer <JWT> header', jwtRealm);
+  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) reject('this endpoint needs an Authorization: Bearer <JWT> header', JWT_REALM);
   const parts = authorization.slice('Bearer '.length).trim().split('.');
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) reject('the bearer token is not a JWT (three parts of unpadded base64url)', jwtRealm);
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) reject('the bearer token is not a JWT (three parts of unpadded base64url)', JWT_REALM);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = base64UrlJson(headerPart, 'header');
   const payload = base64UrlJson(payloadPart, 'payload');
   const algorithm = typeof header.alg === 'string' ? JWT_ALGORITHMS[header.alg] : undefined;
-  if (algorithm === undefined) reject(`JWT algorithm ${JSON.stringify(header.alg)} is not supported`, jwtRealm);
-  if (typeof header.kid !== 'string') reject('the JWT header has no kid', jwtRealm);
+  if (algorithm === undefined) reject(`JWT algorithm ${JSON.stringify(header.alg)} is not supported`, JWT_REALM);
+  if (typeof header.kid !== 'string') reject('the JWT header has no kid', JWT_REALM);
   const stored = ctx.tx.map(Tables.jwtPublicSigningKeysMetadata).get(utf8(header.kid));
-  if (stored === undefined) reject(`no JWT signing key with kid ${header.kid} is registered`, jwtRealm);
+  if (stored === undefined) reject(`no JWT signing key with kid ${header.kid} is registered`, JWT_REALM);
   // As CCF: `exp` and `iss` are required; `nbf` and `tid` are checked when present.
-  if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', jwtRealm);
-  if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', jwtRealm);
-  if (payload.nbf !== undefined && typeof payload.nbf !== 'number') reject('the JWT claim nbf is not a number', jwtRealm);
-  if (payload.tid !== undefined && typeof payload.tid !== 'string') reject('the JWT claim tid is not a string', jwtRealm);
+  if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', JWT_REALM);
+  if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', JWT_REALM);
+  if (payload.nbf !== undefined && typeof payload.nbf !== 'number') reject('the JWT claim nbf is not a number', JWT_REALM);
+  if (payload.tid !== undefined && typeof payload.tid !== 'string') reject('the JWT claim tid is not a string', JWT_REALM);
   const claims = { exp: payload.exp, iss: payload.iss, nbf: payload.nbf as number | undefined, tid: payload.tid as string | undefined };
   const signed = utf8(`${headerPart}.${payloadPart}`);
   const signature = Buffer.from(signaturePart, 'base64url');
@@ -133,7 +132,7 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
     else if (key.constraint !== undefined && !issuerMeetsConstraint(claims.iss, claims.tid, key.constraint)) reason = `the JWT issuer ${claims.iss} fails the issuer constraint ${key.constraint} of key ${header.kid}`;
     else return { policy: 'jwt', jwt: { keyIssuer: key.issuer, header, payload } };
   }
-  reject(reason, jwtRealm);
+  reject(reason, JWT_REALM);
 }
 
 function verifiesWith(key: JwtKeyMetadata, algorithm: JwtAlgorithm, signed: Uint8Array, signature: Uint8Array): boolean {

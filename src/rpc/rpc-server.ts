@@ -146,12 +146,9 @@ export class RpcServer {
     const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     this.server = createServer(
       {
-        key: options.keyPem,
-        cert: options.certPem,
+        ...this.secureContextOptions(options.certPem),
         requestCert: true,
         rejectUnauthorized: false,
-        minVersion: 'TLSv1.2',
-        ...TLS_POLICY,
         maxHeaderSize: MAX_HEADER_BYTES,
         handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
         connectionsCheckingInterval: Math.ceil(headersTimeoutMs / TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT),
@@ -224,7 +221,12 @@ export class RpcServer {
 
   /** Serves `certPem` (for the same key) to the connections that start from now: a renewed certificate. */
   setCertificate(certPem: string): void {
-    this.server.setSecureContext({ key: this.options.keyPem, cert: certPem, minVersion: 'TLSv1.2', ...TLS_POLICY });
+    this.server.setSecureContext(this.secureContextOptions(certPem));
+  }
+
+  /** What TLS needs of this server to present `certPem`: its key, the certificate and the TLS policy. */
+  private secureContextOptions(certPem: string) {
+    return { key: this.options.keyPem, cert: certPem, minVersion: 'TLSv1.2' as const, ...TLS_POLICY };
   }
 
   close(): Promise<void> {
