@@ -457,10 +457,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           if (remainingMs <= 0 || !futureNonces.mayWait(sender, error.nonce - error.stateNonce)) {
             throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
           }
-          const waitStartMs = nowMs();
-          waitingSinceMs ??= waitStartMs;
-          // Waiting is not work: the batch's other elements keep their execution time (see RequestScope).
-          await futureNonces.waitForNext(sender, remainingMs).finally(() => (scope.waitedMs += nowMs() - waitStartMs));
+          waitingSinceMs ??= nowMs();
+          // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
+          await scope.waitFor(() => futureNonces.waitForNext(sender, remainingMs));
           continue;
         }
         futureNonces.written(sender);

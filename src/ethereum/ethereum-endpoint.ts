@@ -21,7 +21,7 @@ const POLICIES = ['user_cert', 'jwt'];
 const WRITE_METHOD = 'eth_sendRawTransaction';
 
 /** `methods` with the write run by the primary: locally on the primary, forwarded from a backup. */
-export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (body: string) => Promise<string | undefined>, nowMs: () => number): JsonRpcMethods {
+export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (body: string) => Promise<string | undefined>): JsonRpcMethods {
   const local = methods[WRITE_METHOD];
   if (local === undefined) return methods;
   return {
@@ -29,8 +29,7 @@ export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (bod
     [WRITE_METHOD]: async (params, scope) => {
       if (node.isPrimary) return local(params, scope);
       // The primary bounds the write's execution; waiting for it is not this node's work.
-      const sentAt = nowMs();
-      const reply = await forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method: WRITE_METHOD, params })).finally(() => (scope.waitedMs += nowMs() - sentAt));
+      const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method: WRITE_METHOD, params })));
       const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
       if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
       if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${WRITE_METHOD} with neither a result nor an error`);
@@ -57,7 +56,7 @@ export interface EthereumEndpointOptions {
 
 export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
   const { nowSeconds } = options;
-  const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward, options.turns?.nowMs ?? (() => 0));
+  const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward);
   const checkOpen = openChecker();
   /** Checks the service is open and the caller one of its users; who the caller is. */
   const admit = (request: RpcRequest): string =>

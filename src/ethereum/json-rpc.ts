@@ -1,5 +1,5 @@
-// JSON-RPC 2.0 over a table of methods: single requests and batches (answered element by element,
-// in order), notifications (no id, no answer), and the standard errors: -32700 parse error, -32600
+// JSON-RPC 2.0 over a table of methods: single requests and batches (elements started in order,
+// answered in order), notifications (no id, no answer), and the standard errors: -32700 parse error, -32600
 // invalid request, -32601 method not found, -32602 invalid params. Errors from the methods become
 // Ethereum's conventional answers: 3 "execution reverted" with the revert data, -32000 with the
 // message for every refusal (nonce too low, insufficient funds, ...), -32603 for a bug.
@@ -37,15 +37,43 @@ export interface RequestScope {
   logsRemaining: number;
   /** Bytes of response the request may still build. */
   responseBytesRemaining: number;
-  /** Time its elements spent waiting for another node (a write forwarded to the primary): not work done here. */
-  waitedMs: number;
   /** Who sent it (a user ID, a JWT's issuer and subject): what per-caller bounds count by. */
   readonly caller: string;
+  /**
+   * Waits for what `start` begins elsewhere (a write forwarded to the primary, the earlier nonces of a
+   * sender): not work done here, so a batch starts its next calls of the same method meanwhile (one
+   * of them may be what this one waits for) and does not count the wait against the request's time.
+   */
+  waitFor<T>(start: () => Promise<T>): Promise<T>;
 }
 
 /** The bounds of a new request from `caller`, `requestTimeMs` its execution time. */
 export function requestScope(requestTimeMs = Infinity, caller = ''): RequestScope {
-  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, waitedMs: 0, caller };
+  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, caller, waitFor: (start) => start() };
+}
+
+/** One batch element's view of its request's scope: the bounds it shares, and a wait that calls `park` (the batch goes on). */
+function elementScope(scope: RequestScope, park: () => void): RequestScope {
+  return {
+    time: scope.time,
+    caller: scope.caller,
+    get logsRemaining() {
+      return scope.logsRemaining;
+    },
+    set logsRemaining(value) {
+      scope.logsRemaining = value;
+    },
+    get responseBytesRemaining() {
+      return scope.responseBytesRemaining;
+    },
+    set responseBytesRemaining(value) {
+      scope.responseBytesRemaining = value;
+    },
+    waitFor: (start) => {
+      park();
+      return start();
+    },
+  };
 }
 
 /** A method: its positional parameters in, its JSON result out (throws JsonRpcError or CocoError). */
@@ -139,8 +167,10 @@ function serialize(response: Response, scope: RequestScope): string {
 /**
  * Answers a JSON-RPC request body: the response body, or undefined when there is nothing to send back
  * (notifications only). Batch elements run one after the other, in order, within the bounds of one
- * request (see RequestScope), with turns of the event loop between them when `turns` is given;
- * `caller` names who sent it.
+ * request (see RequestScope), with turns of the event loop between them when `turns` is given. An
+ * element that waits for something done elsewhere (RequestScope.waitFor) lets the next calls of its
+ * method start (a sender's later nonce may come before an earlier one); any other element starts once
+ * it is done. The answers keep the order of the request. `caller` names who sent it.
  */
 export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns, caller = ''): Promise<string | undefined> {
   let request: unknown;
@@ -159,20 +189,41 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
   if (request.length > BATCH_REQUESTS_MAX) {
     return JSON.stringify(failure(null, -32600, `invalid request: a batch holds at most ${BATCH_REQUESTS_MAX} requests, got ${request.length}`));
   }
-  const responses: string[] = [];
-  let usedMs = 0;
-  let sliceStartMs = turns?.nowMs() ?? 0;
+  const nowMs = turns?.nowMs ?? (() => 0);
+  const answers: Promise<Response | undefined>[] = [];
+  // Elements waiting on something done elsewhere, all calls of one method: only calls of that method
+  // start before they finish, so that any other element sees what they did (a read after a write).
+  let waiting: { method: unknown; answers: Promise<unknown>[] } | undefined;
+  let sliceStartMs = nowMs();
   for (const element of request) {
-    if (turns !== undefined && turns.nowMs() - sliceStartMs >= turns.sliceMs) {
-      await turns.nextTurn();
-      sliceStartMs = turns.nowMs();
+    const method = (element as { method?: unknown } | null)?.method;
+    if (waiting !== undefined && method !== waiting.method) {
+      await Promise.all(waiting.answers);
+      waiting = undefined;
     }
-    const startMs = turns?.nowMs() ?? 0;
-    const waitedBeforeMs = scope.waitedMs;
-    // The EVM runs of an element take from what is left; the element's whole time is counted here.
-    scope.time.remainingMs = requestTimeMs - usedMs;
-    const response = await answer(element, methods, scope, requestTimeMs);
-    usedMs += (turns?.nowMs() ?? 0) - startMs - (scope.waitedMs - waitedBeforeMs);
+    if (turns !== undefined && nowMs() - sliceStartMs >= turns.sliceMs) {
+      await turns.nextTurn();
+      sliceStartMs = nowMs();
+    }
+    const startMs = nowMs();
+    const remainingBeforeMs = scope.time.remainingMs;
+    let parkedAtMs: number | undefined;
+    let goOn!: () => void;
+    const parked = new Promise<void>((resolve) => (goOn = resolve));
+    const answered = answer(element, methods, elementScope(scope, () => ((parkedAtMs ??= nowMs()), goOn())), requestTimeMs);
+    answers.push(answered);
+    await Promise.race([answered, parked]);
+    if (parkedAtMs !== undefined) {
+      waiting ??= { method, answers: [] };
+      waiting.answers.push(answered);
+    }
+    // The element's time until it finished or began to wait; its EVM runs (and those of parked elements
+    // that ran meanwhile) already took theirs from the allowance.
+    const workedMs = (parkedAtMs ?? nowMs()) - startMs;
+    scope.time.remainingMs -= Math.max(0, workedMs - (remainingBeforeMs - scope.time.remainingMs));
+  }
+  const responses: string[] = [];
+  for (const response of await Promise.all(answers)) {
     if (response !== undefined) responses.push(serialize(response, scope));
   }
   return responses.length === 0 ? undefined : `[${responses.join(',')}]`;

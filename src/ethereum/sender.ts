@@ -66,6 +66,16 @@ function checkChainId(have: bigint, common: Common): void {
   if (have !== want) throw new CocoError('WrongChainId', `invalid chain id for signer: have ${have} want ${want}`);
 }
 
+/** Where each supported type keeps its gas limit among its fields. */
+const GAS_LIMIT_FIELD: Record<number, number> = { [TransactionType.Legacy]: 2, [TransactionType.AccessListEIP2930]: 3, [TransactionType.FeeMarketEIP1559]: 4 };
+
+/** EIP-7825's cap on one transaction's gas, refused in geth's words (EthereumJS's are its own). */
+function checkGasCap(gasLimit: bigint, common: Common): void {
+  if (!common.isActivatedEIP(7825)) return;
+  const cap = BigInt(common.param('maxTransactionGasLimit'));
+  if (gasLimit > cap) throw new CocoError('GasLimitExceeded', `transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`);
+}
+
 function construct(type: number, fields: Values, common: Common): SupportedTransaction {
   // The chain's Common already holds the transaction parameters: an empty set spares each transaction
   // EthereumJS's deep copy of them (~150 µs, a third of decoding), and the chain's Common then skips
@@ -113,6 +123,7 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
   } else {
     throw invalid(UNSUPPORTED_TYPES[first] ?? `transaction type 0x${first.toString(16).padStart(2, '0')} not supported`);
   }
+  checkGasCap(integerField(fields, GAS_LIMIT_FIELD[type] as number, 'gasLimit'), common);
   const tx = construct(type, fields, common);
   if (!tx.isSigned()) throw invalid('invalid transaction: it is not signed');
   return tx;

@@ -45,6 +45,17 @@ test('consecutive nonces sent at once in reverse order all run, in nonce order',
   }
 });
 
+test('in one batch, a nonce listed before the one it follows runs once that one has, without waiting out the batch', async () => {
+  const { chain, methods } = await setup(60_000);
+  const [first, second] = await Promise.all([0, 1].map((nonce) => chain.sign(alice, { to: bob.address, value: 1n, nonce })));
+  const batch = [second!, first!].map((raw, id) => ({ jsonrpc: '2.0', id, method: 'eth_sendRawTransaction', params: [ethers.hexlify(raw)] }));
+  // Were the batch run strictly one after the other, nonce 1 would wait its full 60 s for nonce 0 behind it.
+  const replies = JSON.parse((await handleJsonRpc(JSON.stringify(batch), methods))!) as { id: number; result?: string; error?: unknown }[];
+  assert.deepEqual(replies.map((reply) => [reply.id, reply.error]), [[0, undefined], [1, undefined]]);
+  assert.deepEqual(replies.map((reply) => reply.result), [ethers.keccak256(second!), ethers.keccak256(first!)]);
+  assert.equal(await call(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x2');
+});
+
 test('a gap nobody fills is refused once the wait is over, and others are not held up meanwhile', async () => {
   const { chain, methods } = await setup(300);
   const ahead = send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 2 }));

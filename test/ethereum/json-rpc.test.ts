@@ -152,6 +152,28 @@ describe('a request is bounded as a whole, however many elements it holds', () =
     assert.deepEqual(events.filter((event) => event !== 'turn'), ['a', 'b', 'c']);
   });
 
+  test('an element waiting for something done elsewhere lets the next calls of its method start; other elements wait for it; answers keep their order', async () => {
+    const { turns, methods, events } = fakeWork(10, 4);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const waiting: JsonRpcMethods = {
+      ...methods,
+      // send(['wait']) waits (as for an earlier nonce) until send(['free']) runs, later in the batch.
+      send: async ([what], scope) => {
+        events.push(String(what));
+        if (what === 'free') release();
+        else await scope.waitFor(() => released);
+        events.push(`${String(what)} done`);
+        return what;
+      },
+    };
+    const call = (id: number, method: string, what: string) => ({ jsonrpc: '2.0', id, method, params: [what] });
+    const body = JSON.stringify([call(0, 'send', 'wait'), call(1, 'send', 'free'), call(2, 'work', 'read')]);
+    const replies = JSON.parse((await handleJsonRpc(body, waiting, turns)) as string) as Reply[];
+    assert.deepEqual(replies.map((reply) => [reply.id, reply.result]), [[0, 'wait'], [1, 'free'], [2, 'read']]);
+    assert.deepEqual(events.filter((event) => event !== 'turn'), ['wait', 'free', 'free done', 'wait done', 'read'], 'the read started once both sends were done');
+  });
+
   test('the elements share one response size; past it, the element and those after it answer -32003', async () => {
     const big = 'x'.repeat(RESPONSE_BYTES_MAX / 4);
     const methods: JsonRpcMethods = { big: async () => big, small: async () => 'small' };

@@ -23,7 +23,7 @@ function setup(isPrimary: boolean, forward: (body: string) => Promise<string | u
     bodies.push(body);
     clockMs += 1_000; // the primary takes a second to answer
     return forward(body);
-  }, () => clockMs);
+  });
   const turns: JsonRpcTurns = { requestTimeMs: 500, sliceMs: 10_000, nowMs: () => clockMs, nextTurn: async () => undefined };
   return { methods, bodies, turns };
 }
@@ -52,6 +52,21 @@ test("on a backup the write alone is forwarded, and the primary's result or erro
     { jsonrpc: '2.0', id: 9, error: { code: 3, message: 'execution reverted', data: '0x08c379a0' } },
   ]);
   assert.deepEqual(bodies.map((b) => JSON.parse(b)), [call(0, 'eth_sendRawTransaction', ['0x02aa']), call(0, 'eth_sendRawTransaction', ['0x02bb'])]);
+});
+
+test("a backup forwards a batch's writes without waiting for the answer to each: the primary may need a later one first", async () => {
+  const answered: (() => void)[] = [];
+  // The primary answers nothing until it has both writes (as nonce 1 waits for nonce 0 behind it).
+  const { methods, bodies, turns } = setup(false, (body) =>
+    new Promise((resolve) => {
+      answered.push(() => resolve(JSON.stringify({ jsonrpc: '2.0', id: 0, result: JSON.parse(body).params[0] })));
+      if (answered.length === 2) for (const answer of answered) answer();
+    }),
+  );
+  const batch = [call(1, 'eth_sendRawTransaction', ['0x02bb']), call(2, 'eth_sendRawTransaction', ['0x02aa']), call(3, 'eth_blockNumber')];
+  const replies = JSON.parse((await handleJsonRpc(JSON.stringify(batch), methods, turns))!);
+  assert.deepEqual(replies.map((reply: { result: unknown }) => reply.result), ['0x02bb', '0x02aa', '0x5'], 'two seconds of forwarding do not use up the 500 ms of the request');
+  assert.equal(bodies.length, 2);
 });
 
 test('a write the primary cannot take fails alone; the reads of its batch are answered', async () => {

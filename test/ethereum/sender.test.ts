@@ -40,6 +40,16 @@ test('legacy, EIP-2930 and EIP-1559 transactions decode with their sender and ha
   }
 });
 
+test("a gas limit over EIP-7825's cap of 2^24 is refused in geth's words, for every type", async () => {
+  for (const type of [0, 1, 2]) {
+    const fees = type === 2 ? { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n } : { gasPrice: 0n };
+    const atCap = await alice.signTransaction({ ...base, ...fees, type, gasLimit: 2n ** 24n });
+    assert.equal(decodeRawTransaction(bytes(atCap), common).tx.gasLimit, 2n ** 24n);
+    const over = await alice.signTransaction({ ...base, ...fees, type, gasLimit: 40_000_000n });
+    assert.throws(() => decodeRawTransaction(bytes(over), common), refusal('GasLimitExceeded', /^transaction gas limit too high \(cap: 16777216, tx: 40000000\)$/));
+  }
+});
+
 test('a transaction signed for another chain is refused with both chain ids', async () => {
   for (const type of [0, 1, 2]) {
     const signed = await alice.signTransaction({ ...base, type, chainId: 1n, gasPrice: type === 2 ? undefined : 0n, maxFeePerGas: type === 2 ? 0n : undefined });

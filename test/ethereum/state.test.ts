@@ -255,10 +255,16 @@ describe('blocks', () => {
   });
 });
 
-test('revert reasons decode from Error(string) data only', () => {
+test("revert reasons decode from Error(string) and Panic(uint256) data only, in geth's words", () => {
   const reason = new ethers.Interface(['error Error(string)']).encodeErrorResult('Error', ['no way']);
   assert.equal(revertReason(bytes(reason)), 'no way');
   assert.equal(revertReason(bytes(reason).subarray(0, 40)), undefined);
   assert.equal(revertReason(bytes(new ethers.Interface(['error Other(string)']).encodeErrorResult('Other', ['x']))), undefined);
   assert.equal(revertReason(new Uint8Array(0)), undefined);
+  const panic = (code: bigint) => bytes(new ethers.Interface(['error Panic(uint256)']).encodeErrorResult('Panic', [code]));
+  assert.equal(revertReason(panic(0x01n)), 'assert(false)');
+  assert.equal(revertReason(panic(0x12n)), 'division or modulo by zero');
+  assert.equal(revertReason(panic(0x11n)), 'arithmetic underflow or overflow');
+  assert.equal(revertReason(panic(0x99n)), 'unknown panic code: 0x99');
+  assert.equal(revertReason(panic(0x01n).subarray(0, 35)), undefined);
 });
