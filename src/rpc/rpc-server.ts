@@ -113,6 +113,16 @@ const IDLE_TIMEOUT_MS = 60_000;
 const MAX_HEADER_BYTES = 16 * 1024;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+/** CCF's `http_configuration.max_headers_count` default: more headers get 431. */
+const MAX_HEADERS_COUNT = 256;
+/**
+ * Requests of one connection not yet answered, or whose answers the client has not yet read: past
+ * it, a client that pipelines without reading is cut off. Node pauses such a client by the size of
+ * the answers waiting, but answers here are written a turn later, when it has read far ahead.
+ */
+const UNANSWERED_REQUESTS_MAX = 128;
+/** Bytes of answers a connection may leave unread when another answer is due; past it, it is cut off. */
+const UNREAD_ANSWER_BYTES_MAX = 8 * 1024 * 1024;
 /** Endpoints counted (an app's included); calls to endpoints beyond it are not. */
 const METRICS_ENTRIES_MAX = 1024;
 
@@ -140,6 +150,8 @@ export class RpcServer {
   private readonly secured = new WeakSet<Socket>();
   /** Per connection, how many requests it has sent, and which one's answer closes it. */
   private readonly started = new WeakMap<Socket, number>();
+  /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
+  private readonly backlogs = new WeakMap<Socket, { requests: number; bytes: number }>();
   private readonly closingAt = new WeakMap<Socket, number>();
 
   constructor(private readonly options: RpcServerOptions) {
@@ -252,6 +264,10 @@ export class RpcServer {
     const socket = request.socket;
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
+    let backlog = this.backlogs.get(socket);
+    if (backlog === undefined) this.backlogs.set(socket, (backlog = { requests: 0, bytes: 0 }));
+    if (++backlog.requests > UNANSWERED_REQUESTS_MAX) return void socket.destroy();
+    response.once('close', () => (backlog.requests -= 1));
     let result: RpcResponse;
     let endpoint: string | undefined;
     try {
@@ -270,9 +286,9 @@ export class RpcServer {
       // An anticipated failure (a script that failed, CCF's 500s) is a line; anything else, a bug, its stack.
       if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error instanceof CocoError ? `${error.message} [${error.code}]` : error);
       result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message, rpcError.details)) };
-      if (rpcError.status === 413) {
+      if (rpcError.status === 413 || rpcError.status === 431) {
         this.closeAfter(response, socket, index);
-        this.options.sessions.countError(this.options.interfaceName, 'request_payload_too_large');
+        this.options.sessions.countError(this.options.interfaceName, rpcError.status === 413 ? 'request_payload_too_large' : 'request_header_too_large');
       }
     }
     const status = result.status ?? 200;
@@ -282,7 +298,14 @@ export class RpcServer {
     // read, as it is now, when the request was answered; other errors and redirects name none.
     const success = status >= 200 && status < 300;
     const answer = { ...result, txId: result.txId !== undefined ? result.txId : success ? this.options.currentTxId?.() : undefined };
-    this.writes.queue(() => send(response, answer));
+    this.writes.queue(() => {
+      // A client that reads none of its answers holds them all in the node's memory.
+      if (backlog.bytes > UNREAD_ANSWER_BYTES_MAX) return void socket.destroy();
+      send(response, answer);
+      const bytes = Number(response.getHeader('content-length') ?? 0);
+      backlog.bytes += bytes;
+      response.once('close', () => (backlog.bytes -= bytes));
+    });
     this.options.afterRequest?.();
   }
 
@@ -305,21 +328,30 @@ export class RpcServer {
   }
 
   private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void): Promise<RpcResponse> {
-    const url = new URL(request.url ?? '/', 'https://node');
-    const [, prefix, ...rest] = url.pathname.split('/');
+    if (request.rawHeaders.length / 2 > MAX_HEADERS_COUNT) {
+      throw new RpcError(431, 'RequestHeaderTooLarge', `the request has more than ${MAX_HEADERS_COUNT} headers`);
+    }
+    const target = request.url ?? '/';
+    // The query only: URL would also resolve the path's dot segments (`/app/../gov/...`) and
+    // backslashes, routing a request to another frontend than the one its path names.
+    const url = new URL(target, 'https://node');
+    const pathname = targetPath(target);
+    const [, prefix, ...rest] = pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
-    if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}: paths start with /app, /gov or /node`);
+    if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${pathname}: paths start with /app, /gov or /node`);
     const closed = this.options.closedFrontends;
     if (closed?.frontends.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: ${closed.reason}`);
     const path = `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
-    if (match === undefined && fallback === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${url.pathname}`);
+    if (match === undefined && fallback === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${pathname}`);
     if (match !== undefined && 'allowedMethods' in match) {
-      throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${url.pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
+      throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
     }
     if (match !== undefined) matched(`/${frontend}${match.route.path}`);
+    // As CCF, a body declared too large is refused at once, not read first.
+    if (Number(request.headers['content-length'] ?? 0) > this.options.maxBodyBytes) throw bodyTooLarge(this.options.maxBodyBytes);
     const body = await readBody(request, this.options.maxBodyBytes);
     const rpcRequest: RpcRequest = {
       frontend,
@@ -335,6 +367,8 @@ export class RpcServer {
     };
     await this.turns.next();
     if (closedBefore()) throw new CocoError('ConnectionClosing', 'an earlier request on this connection closes it');
+    // Nobody is left to answer (the client left, or was cut off): the request is not run.
+    if (request.socket.destroyed) throw new CocoError('RequestAborted', 'the client closed the connection before its request ran');
     try {
       return await (match?.route.handler ?? fallback!)(rpcRequest);
     } catch (error) {
@@ -342,6 +376,15 @@ export class RpcServer {
     }
   }
 
+}
+
+/**
+ * The path of a request target, as sent: origin-form up to its query, or the path of an
+ * absolute-form target (`https://host/path`), never normalized.
+ */
+function targetPath(target: string): string {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0]!;
+  return path === '' ? '/' : path;
 }
 
 /**
@@ -426,6 +469,10 @@ function clientCertificate(socket: TLSSocket): ClientCertificate | undefined {
   return cert ?? undefined;
 }
 
+function bodyTooLarge(maxBytes: number): RpcError {
+  return new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size in its configuration)`);
+}
+
 /**
  * Reads the body up to `maxBytes`. A larger body is read to its end and discarded, so the client
  * sees the 413 rather than a reset connection; past DRAIN_BYTES_MAX the connection is dropped.
@@ -434,7 +481,6 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Arra
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const tooLarge = () => new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size in its configuration)`);
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
@@ -446,12 +492,12 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Arra
     const aborted = () => new CocoError('RequestAborted', 'the client closed the connection before sending the whole request body');
     request.on('end', () => {
       ended = true;
-      if (size > maxBytes) reject(tooLarge());
+      if (size > maxBytes) reject(bodyTooLarge(maxBytes));
       else resolve(new Uint8Array(Buffer.concat(chunks)));
     });
     request.on('error', () => reject(aborted()));
     request.on('close', () => {
-      if (!ended) reject(size > DRAIN_BYTES_MAX ? tooLarge() : aborted());
+      if (!ended) reject(size > DRAIN_BYTES_MAX ? bodyTooLarge(maxBytes) : aborted());
     });
   });
 }

@@ -275,11 +275,51 @@ test('a path parameter that is not valid percent-encoding is answered 400 Invali
 });
 
 test('a write redirected to the primary keeps only its path and query, whatever form its request target had', async () => {
-  for (const target of ['/node/write?a=1', 'https://evil.example/node/write?a=1', '//evil.example/node/write?a=1']) {
+  for (const target of ['/node/write?a=1', 'https://evil.example/node/write?a=1']) {
     const answer = await exchange(await tlsConnection(port), `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 307 /, target);
     assert.match(answer, /\r\nlocation: https:\/\/127\.0\.0\.1:9100\/node\/write\?a=1\r\n/, target);
   }
+  // A path, not an authority: its first segment is empty, so it names no frontend.
+  const authority = await exchange(await tlsConnection(port), `POST //evil.example/node/write?a=1 HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  assert.match(authority, /^HTTP\/1\.1 404 [^]*"code":"ResourceNotFound"/);
+});
+
+test('a path is routed as sent: dot segments, their percent-encoding and backslashes do not lead to another frontend', async () => {
+  const get = async (target: string) => exchange(await tlsConnection(port), `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  // Each of these resolves to /node/echo/5 under URL's rules; CCF (and now Coco) routes none of them there.
+  for (const target of ['/app/../node/echo/5', '/app/%2e%2e/node/echo/5', '/app/%2E%2E/node/echo/5', '/gov/x/../../node/echo/5', '/app\\..\\node/echo/5']) {
+    const answer = await get(target);
+    assert.match(answer, /^HTTP\/1\.1 404 [^]*"code":"ResourceNotFound"/, target);
+  }
+  assert.match(await get('/node/echo/5?x=/../y'), /^HTTP\/1\.1 200 [^]*\{"n":5\}$/);
+});
+
+test('as in CCF, more than 256 headers get 431, and a body declared too large gets 413 at once, before it is sent', async () => {
+  const many = Array.from({ length: 257 }, (_, i) => `x-h${i}: v\r\n`).join('');
+  const tooMany = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n${many}\r\n`);
+  assert.match(tooMany, /^HTTP\/1\.1 431 [^]*"code":"RequestHeaderTooLarge","message":"the request has more than 256 headers"/);
+  const enough = Array.from({ length: 250 }, (_, i) => `x-h${i}: v\r\n`).join('');
+  assert.match(await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n${enough}connection: close\r\n\r\n`), /^HTTP\/1\.1 200 /);
+  // The body never comes: the answer must not wait for it.
+  const declared = await exchange(await tlsConnection(port), 'POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000\r\n\r\nabc');
+  assert.match(declared, /^HTTP\/1\.1 413 [^]*"code":"RequestBodyTooLarge"/);
+});
+
+test('a client that pipelines requests without reading the answers is cut off; its queued requests do not run; others are served', async () => {
+  recorded.length = 0;
+  const socket = await tlsConnection(port);
+  socket.pause();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // 1,000 requests (under the body limit of 1 KiB), answers the client never reads.
+  const big = 'y'.repeat(900);
+  for (let i = 0; i < 1000; i++) socket.write(record(`${i} ${big}`));
+  await closed;
+  assert.ok(recorded.length < 1000, `only part of the requests ran: ${recorded.length}`);
+  const ran = recorded.length;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(recorded.length, ran, 'nothing more runs once the connection is cut');
+  assert.deepEqual((await client.request('GET', '/node/echo/3')).json(), { n: 3 });
 });
 
 const record = (body: string, headers = '') => `POST /node/record HTTP/1.1\r\nhost: x\r\n${headers}content-length: ${body.length}\r\n\r\n${body}`;
