@@ -467,6 +467,9 @@ export class Node {
   /** Throws unless this node may write a transaction now. */
   checkCanWrite(): void {
     this.checkServing();
+    if (this.retired) {
+      throw new CocoError('NodeRetired', 'this node has retired from the service (its retirement committed) and takes no writes; send requests to a node listed in GET /node/network/nodes');
+    }
     if (!this.isPrimary) {
       throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way)'}`);
     }

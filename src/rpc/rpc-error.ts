@@ -66,6 +66,7 @@ const STATUS_OF_CODE: Record<string, number> = {
   TransactionInvalid: 404,
   TooManyPendingTransactions: 503,
   NotPrimary: 503,
+  NodeRetired: 503,
   NodeFailed: 503,
   InvalidQuote: 403,
   TransactionTooLarge: 413,

@@ -122,6 +122,12 @@ test('a node joins an open service once members trust it, a node is retired and 
   const retiredConsensus = (await retired.request('GET', '/node/consensus')).json<{ details: { membership_state: string; leadership_state: string } }>().details;
   assert.deepEqual([retiredConsensus.membership_state, retiredConsensus.leadership_state], ['Retired', 'Follower'], 'a retired node no longer campaigns');
   for (const frontend of ['app', 'gov']) assert.equal((await retired.request('GET', `/node/ready/${frontend}`, { allowError: true })).status, 503);
+  // A write there says the node retired (not that an election is under way), and is not asked again.
+  const retiredUser = new CocoClient({ url: retired.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  t.after(() => retiredUser.close());
+  const retiredWrite = await retiredUser.request('POST', '/app/log/private', { body: { id: 3, msg: 'to a retired node' }, allowError: true });
+  assert.equal(retiredWrite.status, 503);
+  assert.equal(retiredWrite.json<{ error: { code: string } }>().error.code, 'NodeRetired');
   const after = (await client.request('POST', '/app/log/private', { body: { id: 2, msg: 'after the retirement' } })).txId!;
   await waitForCommit(client, after, { timeoutMs: 10_000 });
   await waitForCommit(joinerClient, after, { timeoutMs: WAIT_MS });
