@@ -1,10 +1,11 @@
 // `coco ledger verify <dir>`: verifies a ledger directory offline and prints a summary, or one
 // line naming the file, the transaction and the reason it failed (with --json, both as JSON).
 
+import { existsSync } from 'node:fs';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { LedgerVerificationError, LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
-import { listChunkFiles } from '../node/ledger-directory.js';
+import { listChunkFiles, type ChunkFile } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
 import { readInputFile } from '../node/read-input.js';
 
@@ -23,11 +24,27 @@ export function ledgerVerify(options: LedgerVerifyOptions): LedgerSummary {
     onProgress: (p) => progress.update(`verifying: ${p.files}/${files.length} files, ${p.entries} transactions`),
   });
   try {
-    for (const file of files) verifier.addChunk(file.name, readInputFile(file.path, 'ledger chunk'));
+    for (const file of files) {
+      const { name, bytes } = readChunk(options.directory, file);
+      verifier.addChunk(name, bytes);
+    }
     return verifier.finish();
   } finally {
     progress.done();
   }
+}
+
+/**
+ * A chunk file's name and bytes. A running node renames its open chunk when it completes it
+ * (`ledger_<first>` to `ledger_<first>-<last>.committed`), maybe while a long verification gets there:
+ * the file that now starts at the same seqno is the one.
+ */
+export function readChunk(directory: string, file: ChunkFile): { name: string; bytes: Uint8Array } {
+  if (!existsSync(file.path)) {
+    const renamed = listChunkFiles(directory).find((candidate) => candidate.chunk.first === file.chunk.first);
+    if (renamed !== undefined) return { name: renamed.name, bytes: readInputFile(renamed.path, 'ledger chunk') };
+  }
+  return { name: file.name, bytes: readInputFile(file.path, 'ledger chunk') };
 }
 
 export function describeSummary(directory: string, summary: LedgerSummary): string {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after } from 'node:test';
@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { ccfLedgersDir, repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
+import { readChunk } from '../../src/cli/ledger-verify.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { generateLedger, writeChunks } from '../support/generated-ledger.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'coco-ledger-cli-'));
@@ -37,6 +39,18 @@ test('coco ledger verify --json prints a machine-readable summary', () => {
   assert.equal(summary.transactions, 14);
   assert.equal(summary.cose_signatures, 6);
   assert.equal(summary.last_verified_transaction_id, '2.14');
+});
+
+test('a chunk a running node completes while the verification gets to it is read under its new name', () => {
+  const dir = copyLedger('expired-service');
+  const [listed] = listChunkFiles(dir).filter((file) => file.name === 'ledger_5-15.committed');
+  // As a node renames its open chunk once it is complete.
+  renameSync(join(dir, 'ledger_5-15.committed'), join(dir, 'ledger_5-15.committed.moved'));
+  assert.throws(() => readChunk(dir, listed!), /no such file/, 'nothing starts at seqno 5 any more');
+  renameSync(join(dir, 'ledger_5-15.committed.moved'), join(dir, 'ledger_5-16.committed'));
+  const read = readChunk(dir, listed!);
+  assert.equal(read.name, 'ledger_5-16.committed');
+  assert.deepEqual(read.bytes, new Uint8Array(readFileSync(join(dir, 'ledger_5-16.committed'))));
 });
 
 test('coco ledger verify rejects a flipped byte with one line naming file and transaction, exit 1', () => {
