@@ -70,12 +70,22 @@ const ELECTION_RETRY_MS = 100;
  */
 const RETRIED_ON_STALE_CONNECTION: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function notPrimary(response: CocoResponse): boolean {
+/** The CCF error of an answer, if its body is one. */
+function errorOf(response: CocoResponse): { code?: string; message?: string } | undefined {
   try {
-    return response.json<{ error?: { code?: string } }>().error?.code === 'NotPrimary';
+    return response.json<{ error?: { code?: string; message?: string } }>().error;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function notPrimary(response: CocoResponse): boolean {
+  return errorOf(response)?.code === 'NotPrimary';
+}
+
+function errorMessage(response: CocoResponse): string | undefined {
+  const message = errorOf(response)?.message;
+  return typeof message === 'string' ? message : undefined;
 }
 
 /** OpenSSL's certificate verification results, as Node reports them in `error.code`. */
@@ -148,6 +158,8 @@ export class CocoClient {
     const deadline = Date.now() + timeoutMs;
     let url = new URL(path, this.#base);
     let redirects = 0;
+    /** The nodes that redirected this request. */
+    const visited = new Set<string>();
     let staleRetried = false;
     let electionRetries = 0;
     // While an election runs: wait, then ask the configured node again, if the deadline leaves time for an answer.
@@ -181,8 +193,13 @@ export class CocoClient {
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
       if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
+        visited.add(url.href);
         if (redirects++ >= this.#redirectsMax) {
-          throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}); is the service electing a primary? retry later`);
+          // Sent round in a circle, the request is one no node can answer (say, a ledger every node
+          // started after); otherwise the nodes are likely still electing a primary.
+          const why = [...visited].includes(new URL(response.headers.location ?? '', url).href) ? 'the nodes sent it round in a circle: none of them can answer it' : 'is the service electing a primary? retry later';
+          const reason = errorMessage(response);
+          throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}${reason === undefined ? '' : `: ${reason}`}); ${why}`);
         }
         url = redirectTarget(url, response.headers.location, method, path);
         continue;

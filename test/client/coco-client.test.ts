@@ -355,10 +355,20 @@ describe('CocoClient redirects', () => {
     assert.ok(stuck.requests.length >= 2, `asked ${stuck.requests.length} times`);
   });
 
-  it('gives up with TooManyRedirects after the limit', async (t) => {
+  it('gives up with TooManyRedirects after the limit, with the last reason, and says when the nodes sent it round in a circle', async (t) => {
     const server = await serve(t, (request, res) => reply(res, 307, undefined, { location: request.path }));
-    await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects/);
+    await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects .*round in a circle: none of them can answer it$/);
     assert.equal(server.requests.length, 3);
+    // Nodes that each send the request on to the next, as nodes started from snapshots do for an early ledger chunk.
+    const circle = await serve(t, (request, res) => {
+      res.setHeader('location', request.path);
+      ccfError(res, 308, 'NodeCannotHandleRequest', 'this node started from a snapshot at seqno 40 and holds no ledger before it; redirecting to the next node');
+    });
+    await rejectsWith(connect(t, circle, { redirectsMax: 3 }).request('GET', '/node/ledger-chunk?since=5'), 'TooManyRedirects', /: this node started from a snapshot at seqno 40 .*\); the nodes sent it round in a circle/);
+    // Somewhere new each time: the service may still be electing a primary.
+    let hops = 0;
+    const moving = await serve(t, (_request, res) => reply(res, 307, undefined, { location: `/hop${++hops}` }));
+    await rejectsWith(connect(t, moving, { redirectsMax: 2 }).request('GET', '/hop0'), 'TooManyRedirects', /electing a primary\? retry later$/);
   });
 
   it('refuses a redirect to http: or without Location with InvalidRedirect', async (t) => {
