@@ -15,6 +15,7 @@ const TYPE_CODES = {
   VoteResponse: 4,
   AppendEntries: 5,
   AppendEntriesResponse: 6,
+  ProposeRequestVote: 7,
 } as const satisfies Record<RaftMessage['type'], number>;
 
 type TypeName = keyof typeof TYPE_CODES;
@@ -61,8 +62,9 @@ function readMessage(d: Decoder, type: TypeName): object {
   const view = d.varint('view');
   switch (type) {
     case 'PreVoteRequest':
-    case 'VoteRequest':
       return { type, from, to, view, lastCommittableSeqno: d.varint('lastCommittableSeqno'), lastCommittableView: d.varint('lastCommittableView') };
+    case 'VoteRequest':
+      return { type, from, to, view, lastCommittableSeqno: d.varint('lastCommittableSeqno'), lastCommittableView: d.varint('lastCommittableView'), nominated: d.boolean('nominated') };
     case 'PreVoteResponse':
     case 'VoteResponse':
       return { type, from, to, view, granted: d.boolean('granted') };
@@ -81,6 +83,8 @@ function readMessage(d: Decoder, type: TypeName): object {
         hintSeqno: d.varint('hintSeqno'),
         hintView: d.varint('hintView'),
       };
+    case 'ProposeRequestVote':
+      return { type, from, to, view };
   }
 }
 
@@ -91,9 +95,13 @@ function writeMessage(e: Encoder, m: RaftMessage): void {
   e.varint(m.view);
   switch (m.type) {
     case 'PreVoteRequest':
+      e.varint(m.lastCommittableSeqno);
+      e.varint(m.lastCommittableView);
+      break;
     case 'VoteRequest':
       e.varint(m.lastCommittableSeqno);
       e.varint(m.lastCommittableView);
+      e.u8(m.nominated ? 1 : 0);
       break;
     case 'PreVoteResponse':
     case 'VoteResponse':
@@ -114,6 +122,8 @@ function writeMessage(e: Encoder, m: RaftMessage): void {
       e.varint(m.rejectedPrevSeqno);
       e.varint(m.hintSeqno);
       e.varint(m.hintView);
+      break;
+    case 'ProposeRequestVote':
       break;
   }
 }

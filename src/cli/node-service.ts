@@ -414,11 +414,13 @@ export async function startNodeService(configured: NodeConfig, version: string):
     serviceCertPem: service.certPem,
     host: config.nodeToNode.bindAddress.host,
     port: nodeToNodePort,
-    // Nodes of the configuration, Trusted nodes, and, for a node that knows no configuration yet
-    // (a joiner), any node the service endorsed: that is how it first hears from the primary.
+    // Nodes of the configuration, Trusted nodes, the primary this node follows (a retiring one is in
+    // neither once its removal committed, and still sends the commit and its nomination of a
+    // successor), and, for a node that knows no configuration yet (a joiner), any node the service
+    // endorsed: that is how it first hears from the primary.
     authorize: (peer) => {
       const node = created.node;
-      return node !== undefined && (node.configurations.length === 0 || node.configurations.some((c) => c.includes(peer)) || isTrusted(node, peer));
+      return node !== undefined && (node.configurations.length === 0 || node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || isTrusted(node, peer));
     },
     onFrame: (from, kind, payload) => {
       const node = created.node;
@@ -617,5 +619,6 @@ function backupInterfaceUrl(node: Node, name: string): string | undefined {
 /** The primary's published address for the interface `name`, as the nodes table records it. */
 function primaryInterfaceUrl(node: Node, name: string): string | undefined {
   const primary = node.role.leaderId;
-  return primary === undefined ? undefined : rpcInterfaceUrl(readNodeRecords(node.store).get(primary), name);
+  // A retiring primary refuses writes: sending them back to it would loop (the client waits and asks again).
+  return primary === undefined || primary === node.nodeId ? undefined : rpcInterfaceUrl(readNodeRecords(node.store).get(primary), name);
 }

@@ -25,6 +25,17 @@ export interface VoteRequest extends Envelope {
   type: 'VoteRequest';
   lastCommittableSeqno: number;
   lastCommittableView: number;
+  /** The sender campaigns because its retiring leader nominated it: a voter that still hears from that leader votes anyway. */
+  nominated: boolean;
+}
+
+/**
+ * CCF's ProposeRequestVote: a leader whose retirement committed, having stepped down, nominates its
+ * most up-to-date follower, which campaigns at once (without pre-vote) instead of waiting out an
+ * election timeout. `view` is the retired leader's.
+ */
+export interface ProposeRequestVote extends Envelope {
+  type: 'ProposeRequestVote';
 }
 
 /** Answer to a PreVoteRequest or VoteRequest; `view` is the asked-for view when granted, else the voter's. */
@@ -56,7 +67,7 @@ export interface AppendEntriesResponse extends Envelope {
   hintView: number;
 }
 
-export type RaftMessage = PreVoteRequest | VoteRequest | VoteResponse | AppendEntries | AppendEntriesResponse;
+export type RaftMessage = PreVoteRequest | VoteRequest | VoteResponse | AppendEntries | AppendEntriesResponse | ProposeRequestVote;
 
 function reject(what: string): never {
   throw new CocoError('InvalidConsensusMessage', `consensus message rejected: ${what}; the sender is faulty or not running this protocol version`);
@@ -79,6 +90,9 @@ export function checkMessage(message: unknown, self: string): RaftMessage {
     case 'VoteRequest':
       checkCount(m, 'lastCommittableSeqno');
       checkCount(m, 'lastCommittableView');
+      if (m.type === 'VoteRequest' && typeof m.nominated !== 'boolean') reject('nominated is not a boolean');
+      break;
+    case 'ProposeRequestVote':
       break;
     case 'PreVoteResponse':
     case 'VoteResponse':

@@ -10,6 +10,8 @@
 // them from the ledger (`entriesToLoad`, then `loaded`), so memory stays bounded however long the
 // ledger grows. A node may start from a snapshot (a base): a leader that would need entries from
 // before its own snapshot to catch a follower up reports that follower in `needsSnapshot` instead.
+// A leader whose removal commits retires as CCF's does: it keeps leading until what it accepted
+// commits, then nominates its most up-to-date follower (ProposeRequestVote), which campaigns at once.
 
 import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
@@ -27,7 +29,7 @@ import {
 } from './consensus-limits.js';
 import type { LogEntry, ProposedEntry } from './log-entry.js';
 import { RaftLog, type LogBase } from './raft-log.js';
-import { checkMessage, type AppendEntries, type AppendEntriesResponse, type PreVoteRequest, type RaftMessage, type VoteRequest, type VoteResponse } from './raft-messages.js';
+import { checkMessage, type AppendEntries, type AppendEntriesResponse, type PreVoteRequest, type ProposeRequestVote, type RaftMessage, type VoteRequest, type VoteResponse } from './raft-messages.js';
 import { statusOf, type TxStatus } from './tx-status.js';
 
 export type Role = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';
@@ -90,6 +92,13 @@ export interface Ready {
   entriesToLoad: EntriesToLoad[] | undefined;
   /** Leader only: followers found to have lost entries they had acknowledged as durable, now caught up again. */
   followersLostEntries: FollowerLostEntries[] | undefined;
+  /**
+   * Leader only, once: the configuration that removes this leader committed. It accepts only
+   * signatures from now on (`acceptsWrites` is false): the caller signs what it holds unsigned at
+   * once. When all of it commits (or after an election timeout), the leader nominates a successor
+   * and steps down.
+   */
+  retiring: { view: number } | undefined;
 }
 
 /** A follower whose log ends at `holdsSeqno`, below the `acknowledgedSeqno` it had acknowledged as durable. */
@@ -170,6 +179,8 @@ export class RaftNode {
   private persistedSeqno: number;
   /** Views this node led; guards "one leader per view" locally. */
   private lastLedView = 0;
+  /** Leader only: the tick at which the configuration removing it committed (it retires: see `Ready.retiring`). */
+  private retiringSinceTick: number | undefined;
 
   private electionElapsed = 0;
   /** Ticks since this node started: when followers last answered is told in them. */
@@ -193,6 +204,7 @@ export class RaftNode {
   private hardStateChanged = false;
   private commitChanged = false;
   private pendingBecameLeader: { view: number } | undefined;
+  private pendingRetiring: { view: number } | undefined;
   private roleChanged = false;
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
@@ -249,6 +261,10 @@ export class RaftNode {
   get leaderId(): string | undefined {
     return this.leader;
   }
+  /** Whether `propose` takes transactions: on a leader, unless it is retiring (then only signatures). */
+  get acceptsWrites(): boolean {
+    return this.roleNow === 'Leader' && this.retiringSinceTick === undefined;
+  }
   get commitSeqno(): number {
     return this.commit;
   }
@@ -304,6 +320,10 @@ export class RaftNode {
       if (this.electionElapsed >= this.randomizedElectionTimeout && this.canCampaign()) this.preCampaign();
       return;
     }
+    if (this.retiringSinceTick !== undefined) {
+      this.stepDownIfRetired();
+      if (this.roleNow !== 'Leader') return;
+    }
     if (this.electionElapsed >= this.electionTimeoutTicks) {
       this.electionElapsed = 0;
       // Check-quorum: a leader cut off from a majority steps down rather than serve stale reads or
@@ -331,6 +351,8 @@ export class RaftNode {
   /** Feeds a message from the network; throws CocoError('InvalidConsensusMessage') if malformed. */
   step(input: unknown): void {
     const m = checkMessage(input, this.id);
+    // The nominating leader may be in no configuration of ours: its removal committed.
+    if (m.type === 'ProposeRequestVote') return this.receiveNomination(m);
     // A sender outside every active configuration may still lead (a joiner hears from its leader
     // before its log adds it); its answers are ignored and its vote requests refused, unless its
     // last committable entry is newer than ours: then this node may just lack the entry that adds
@@ -344,7 +366,8 @@ export class RaftNode {
     }
     if (m.view > this.view) {
       const grantedPreVote = m.type === 'PreVoteResponse' && m.granted;
-      if (m.type === 'VoteRequest' && this.inLease()) return;
+      // A leader's nominee is asked for: the lease that leader holds is what it hands over.
+      if (m.type === 'VoteRequest' && !m.nominated && this.inLease()) return;
       if (m.type !== 'PreVoteRequest' && !grantedPreVote) this.becomeFollower(m.view, m.type === 'AppendEntries' ? m.from : undefined);
     } else if (m.view < this.view) {
       // Tell a stale leader or candidate about the newer view so it steps down; drop stale answers.
@@ -394,6 +417,9 @@ export class RaftNode {
       if (problem !== undefined) throw new CocoError('InvalidProposal', `a proposed configuration is invalid: ${problem}`);
     }
     const signaturesOnly = entries.every((entry) => entry.isSignature);
+    if (!signaturesOnly && this.retiringSinceTick !== undefined) {
+      throw new CocoError('NotLeader', `node ${this.id} is retiring: the configuration that removes it committed, and it only signs what it accepted before; send the proposal to its successor once elected`);
+    }
     if (!signaturesOnly && this.log.lastSeqno - this.commit + entries.length > UNCOMMITTED_ENTRIES_MAX) {
       throw new CocoError('TooManyPendingTransactions', `${this.log.lastSeqno - this.commit} entries await commit (at most ${UNCOMMITTED_ENTRIES_MAX}); retry once a signature commits`);
     }
@@ -435,7 +461,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
-      || this.commitChanged || this.pendingBecameLeader !== undefined || this.roleChanged || this.configurationsChanged
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.roleChanged || this.configurationsChanged
       || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0;
   }
 
@@ -453,6 +479,7 @@ export class RaftNode {
       needsSnapshot: this.snapshotsNeeded.length > 0 ? this.snapshotsNeeded : undefined,
       entriesToLoad: this.loads.length > 0 ? this.loads : undefined,
       followersLostEntries: this.followersLostEntries.length > 0 ? this.followersLostEntries : undefined,
+      retiring: this.pendingRetiring,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -460,6 +487,7 @@ export class RaftNode {
     this.hardStateChanged = false;
     this.commitChanged = false;
     this.pendingBecameLeader = undefined;
+    this.pendingRetiring = undefined;
     this.roleChanged = false;
     this.configurationsChanged = false;
     this.snapshotsNeeded = [];
@@ -501,6 +529,8 @@ export class RaftNode {
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = this.nextElectionTimeout();
     this.progress.clear();
+    this.retiringSinceTick = undefined;
+    this.pendingRetiring = undefined;
   }
 
   private resetElectionTimer(): void {
@@ -519,7 +549,7 @@ export class RaftNode {
     }
   }
 
-  private campaign(): void {
+  private campaign(nominated = false): void {
     this.view++;
     this.votedFor = this.id;
     this.hardStateChanged = true;
@@ -531,7 +561,7 @@ export class RaftNode {
     if (this.electionWon()) return this.becomeLeader();
     const last = this.log.lastSignature();
     for (const peer of this.configs.others) {
-      this.send({ type: 'VoteRequest', from: this.id, to: peer, view: this.view, lastCommittableSeqno: last.seqno, lastCommittableView: last.view });
+      this.send({ type: 'VoteRequest', from: this.id, to: peer, view: this.view, lastCommittableSeqno: last.seqno, lastCommittableView: last.view, nominated });
     }
   }
 
@@ -580,6 +610,7 @@ export class RaftNode {
   private becomeLeader(): void {
     invariant(this.roleNow === 'Candidate' && this.votedFor === this.id, `node ${this.id} becoming leader of view ${this.view} without being its candidate`);
     invariant(this.view > this.lastLedView, `node ${this.id} leading view ${this.view} twice`);
+    invariant(this.retiringSinceTick === undefined, `node ${this.id} becoming leader while retiring`);
     this.lastLedView = this.view;
     // Only the committable prefix is known to be safe; the new view rewrites what follows it.
     const committable = this.log.lastSignature().seqno;
@@ -608,7 +639,7 @@ export class RaftNode {
     }
   }
 
-  /** Keeps replication in step with the active configurations; a leader whose removal committed steps down. */
+  /** Keeps replication in step with the active configurations; a leader whose removal committed starts retiring. */
   private configurationsUpdated(): void {
     this.configurationsChanged = true;
     if (this.roleNow !== 'Leader') return;
@@ -616,9 +647,48 @@ export class RaftNode {
     // next check, or a leader adding a slow-starting node would step down at once (as etcd does).
     for (const peer of this.configs.others) if (!this.progress.has(peer)) this.heardFrom.add(peer);
     this.syncProgress();
-    if (this.configs.isMember) return;
+    if (this.configs.isMember || this.retiringSinceTick !== undefined) return;
+    // Only a commit removes a leader from every active configuration (it was a member when elected).
+    invariant(this.configs.isRetired, `leader ${this.id} left its configurations without a commit removing it`);
+    this.retiringSinceTick = this.ticks;
+    this.pendingRetiring = { view: this.view };
+  }
+
+  /**
+   * A retiring leader steps down once everything it accepted committed (or an election timeout after
+   * its removal committed, if that never happens), as CCF's does once its retirement committed:
+   * it tells its followers the commit and nominates the one most up to date, which campaigns at
+   * once; dropping what it accepted is left to that bound (the caller signs at `Ready.retiring`).
+   */
+  private stepDownIfRetired(): void {
+    if (this.roleNow !== 'Leader' || this.retiringSinceTick === undefined) return;
+    const drained = this.commit === this.log.lastSeqno;
+    if (!drained && this.ticks - this.retiringSinceTick < this.electionTimeoutTicks) return;
     for (const peer of this.configs.others) this.sendCommit(peer);
+    const successor = this.successor();
+    if (successor !== undefined) this.send({ type: 'ProposeRequestVote', from: this.id, to: successor, view: this.view });
     this.becomeFollower(this.view, undefined);
+  }
+
+  /** CCF's choice: the follower with the highest match seqno; of equals, the one heard from last. */
+  private successor(): string | undefined {
+    let best: { peer: string; pr: Progress } | undefined;
+    for (const peer of this.configs.others) {
+      const pr = this.progressOf(peer);
+      if (best === undefined || pr.matchSeqno > best.pr.matchSeqno || (pr.matchSeqno === best.pr.matchSeqno && pr.lastAnswerTick > best.pr.lastAnswerTick)) best = { peer, pr };
+    }
+    return best?.peer;
+  }
+
+  /**
+   * CCF's ProposeRequestVote handler: a follower nominated by the leader it follows, in that leader's
+   * view, campaigns at once, skipping pre-vote (that leader, which stepped down, no longer holds its
+   * followers' lease). Anything else (a later view, another sender) is ignored: the election timeout
+   * still covers a lost or stale nomination.
+   */
+  private receiveNomination(m: ProposeRequestVote): void {
+    if (m.view !== this.view || this.roleNow !== 'Follower' || this.leader !== m.from || !this.canCampaign()) return;
+    this.campaign(true);
   }
 
   // ---- Log replication: leader side ----
@@ -766,9 +836,10 @@ export class RaftNode {
     while (this.roleNow === 'Leader') {
       const signature = this.log.signatureAtOrBefore(this.configs.quorumSeqno(this.durableOf));
       // Counting replicas only proves commit for this view's entries (Raft's rule); earlier ones commit with them.
-      if (signature <= this.commit || this.log.viewOf(signature) !== this.view) return;
+      if (signature <= this.commit || this.log.viewOf(signature) !== this.view) break;
       this.advanceCommit(signature);
     }
+    this.stepDownIfRetired();
   }
 
   private advanceCommit(seqno: number): void {

@@ -473,6 +473,9 @@ export class Node {
     if (!this.isPrimary) {
       throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way)'}`);
     }
+    if (!this.raft.acceptsWrites) {
+      throw new CocoError('NotPrimary', 'this primary is retiring (the configuration that removes it committed): it commits what it accepted, then hands over to a successor; retry shortly');
+    }
     const uncommitted = this.lastSeqno - this.commitSeqno;
     if (uncommitted >= this.options.maxUncommittedTxCount) {
       throw new CocoError('TooManyPendingTransactions', `${uncommitted} transactions await commit (consensus.max_uncommitted_tx_count is ${this.options.maxUncommittedTxCount}); retry shortly`);
@@ -745,7 +748,9 @@ export class Node {
       this.emitSignature(true);
       this.retirementsToRecord = true;
     }
-    if (this.retirementsToRecord && this.isPrimary) this.recordCommittedRetirements();
+    // A retiring primary signs what it accepted at once: once that commits it hands over.
+    if (ready.retiring !== undefined) this.emitSignature();
+    if (this.retirementsToRecord && this.raft.acceptsWrites) this.recordCommittedRetirements();
   }
 
   /**

@@ -33,7 +33,7 @@ const appendEntries: RaftMessage = {
 
 const messages: RaftMessage[] = [
   { type: 'PreVoteRequest', from: A, to: B, view: 0, lastCommittableSeqno: 0, lastCommittableView: 0 },
-  { type: 'VoteRequest', from: B, to: A, view: 127, lastCommittableSeqno: 128, lastCommittableView: 16_384 },
+  { type: 'VoteRequest', from: B, to: A, view: 127, lastCommittableSeqno: 128, lastCommittableView: 16_384, nominated: false },
   { type: 'PreVoteResponse', from: A, to: C, view: 5, granted: true },
   { type: 'VoteResponse', from: C, to: A, view: 5, granted: false },
   appendEntries,
@@ -41,6 +41,8 @@ const messages: RaftMessage[] = [
   { type: 'AppendEntriesResponse', from: B, to: A, view: 3, success: true, matchSeqno: 10, durableSeqno: 9, rejectedPrevSeqno: 0, hintSeqno: 0, hintView: 0 },
   { type: 'AppendEntriesResponse', from: B, to: A, view: 3, success: false, matchSeqno: 0, durableSeqno: 9, rejectedPrevSeqno: 12, hintSeqno: 8, hintView: 2 },
   { type: 'VoteResponse', from: 'ノード', to: '', view: 1, granted: true },
+  { type: 'VoteRequest', from: B, to: C, view: 8, lastCommittableSeqno: 7, lastCommittableView: 6, nominated: true },
+  { type: 'ProposeRequestVote', from: A, to: B, view: 2 ** 40 },
 ];
 
 function isInvalidMessage(error: unknown): boolean {
@@ -76,6 +78,17 @@ test('an entry whose configuration is undefined encodes like one without it', ()
 
 test('small messages stay small: a vote response takes a few bytes beyond its two IDs', () => {
   assert.equal(encodeRaftMessage(messages[3]!).length, 1 + 2 * (1 + 64) + 1 + 1);
+});
+
+test('wire format of a nomination and of a nominated vote request: type 7 carries only the view; a vote request ends with its nominated byte', () => {
+  const id = (c: string) => [1, c.charCodeAt(0)];
+  assert.deepEqual([...encodeRaftMessage({ type: 'ProposeRequestVote', from: 'a', to: 'b', view: 300 })], [7, ...id('a'), ...id('b'), 0xac, 0x02]);
+  const vote = { type: 'VoteRequest', from: 'b', to: 'c', view: 5, lastCommittableSeqno: 4, lastCommittableView: 3 } as const;
+  assert.deepEqual([...encodeRaftMessage({ ...vote, nominated: true })], [2, ...id('b'), ...id('c'), 5, 4, 3, 1]);
+  assert.deepEqual([...encodeRaftMessage({ ...vote, nominated: false })], [2, ...id('b'), ...id('c'), 5, 4, 3, 0]);
+  assert.throws(() => decodeRaftMessage(Uint8Array.of(2, ...id('b'), ...id('c'), 5, 4, 3, 2)), isInvalidMessage, 'nominated is 0 or 1');
+  assert.throws(() => decodeRaftMessage(Uint8Array.of(2, ...id('b'), ...id('c'), 5, 4, 3)), isInvalidMessage, 'a vote request without its nominated byte is truncated');
+  assert.throws(() => decodeRaftMessage(Uint8Array.of(7, ...id('a'), ...id('b'), 5, 0)), isInvalidMessage, 'a nomination carries nothing after its view');
 });
 
 test('a message truncated at any byte is rejected', () => {

@@ -135,23 +135,71 @@ test('a removed follower is no longer replicated to, learns the commit that remo
   assert.equal(c.role, 'Follower');
 });
 
-test('a leader whose own removal committed steps down, stays a follower, and the remaining nodes elect a leader', () => {
-  const { nodes, a } = service(['b', 'c']);
+test('a leader whose own removal committed nominates its most up-to-date follower, which is elected at once, without the retired node and without a tick', () => {
+  const { nodes, a } = service(['b', 'c', 'd']);
   const view = a.currentView;
-  const [, removal] = a.propose([reconfigure(['b', 'c']), sig]);
+  const [, removal] = a.propose([reconfigure(['b', 'c', 'd']), sig]);
   a.persisted(a.lastSeqno);
   assert.equal(a.role, 'Leader', 'it leads until its removal commits');
-  const readies = pump(nodes, a.ready().messages);
+  // b lags (a's entries to it are lost); once a steps down, nothing reaches a any more.
+  const lost = (m: RaftMessage) => (m.from === 'a' && m.to === 'b' && m.type === 'AppendEntries') || (m.to === 'a' && a.role !== 'Leader');
+  const readies = pump(nodes, a.ready().messages, lost);
+  // No node ticked: the successor did not wait for an election timeout (nor for pre-vote).
   assert.equal(a.role, 'Follower');
   assert.equal(a.commitSeqno, removal!.seqno);
-  const last = a.ready();
-  assert.ok([...readies, last].some((r) => r.role?.role === 'Follower' && r.messages.some((m) => m.from === 'a')));
+  const nominations = readies.flatMap((r) => r.messages).filter((m) => m.type === 'ProposeRequestVote');
+  assert.deepEqual(nominations.map((m) => [m.from, m.to, m.view]), [['a', 'c', view]], 'c, which matches the whole log (b lags), is nominated once');
+  const c = nodes.get('c')!;
+  assert.equal(c.role, 'Leader');
+  assert.equal(c.currentView, view + 1);
+  assert.ok(readies.flatMap((r) => r.messages).some((m) => m.type === 'VoteRequest' && m.from === 'c' && m.nominated), 'its vote requests say it was nominated');
+  assert.equal(nodes.get('b')!.leaderId, 'c', 'b, which heard from a within its lease, still voted for the nominee');
   assert.deepEqual(ticks(a, ELECTION_TICKS * 3).messages, [], 'a retired node never campaigns');
-  ticks(nodes.get('c')!, ELECTION_TICKS); // c's lease on a runs out (its own pre-vote is lost)
-  elect(nodes, 'b');
-  assert.equal(nodes.get('b')!.role, 'Leader');
-  assert.ok(nodes.get('b')!.currentView > view);
-  assert.deepEqual(nodes.get('c')!.configurations, [['b', 'c']]);
+  assert.deepEqual(c.configurations, [['b', 'c', 'd']]);
+});
+
+test('a retiring leader takes only signatures; a write it accepted before its removal committed is signed, committed before it steps down, and stays Committed under its successor', () => {
+  const { nodes, a } = service(['b', 'c']);
+  a.propose([reconfigure(['b', 'c']), sig]);
+  a.persisted(a.lastSeqno);
+  const removing = a.ready().messages;
+  const [write] = a.propose([tx]); // accepted (the client got its TxID), unsigned: it does not travel yet
+  a.persisted(a.lastSeqno);
+  a.ready();
+  const readies = pump(nodes, removing);
+  assert.equal(a.role, 'Leader', 'it keeps leading while what it accepted is not committed');
+  assert.deepEqual(a.configurations, [['b', 'c']], 'its removal committed');
+  assert.deepEqual(readies.filter((r) => r.retiring !== undefined).map((r) => r.retiring), [{ view: a.currentView }], 'the caller is told once, to sign at once');
+  assert.equal(a.acceptsWrites, false);
+  assert.throws(() => a.propose([tx]), isCode('NotLeader'));
+  a.propose([sig]);
+  a.persisted(a.lastSeqno);
+  pump(nodes, a.ready().messages, (m) => m.to === 'a' && a.role !== 'Leader');
+  assert.equal(a.role, 'Follower');
+  assert.equal(a.statusOf(write!), 'Committed', 'the retired leader committed it before stepping down');
+  const successor = [...nodes.values()].find((node) => node.role === 'Leader')!;
+  assert.ok(successor !== undefined && successor.id !== 'a', 'a successor was elected without a tick');
+  successor.propose([sig]); // as the caller does on becameLeader
+  successor.persisted(successor.lastSeqno);
+  pump(nodes, successor.ready().messages, (m) => m.to === 'a');
+  for (const id of ['b', 'c']) assert.equal(nodes.get(id)!.statusOf(write!), 'Committed', `on ${id}`);
+});
+
+test('a retiring leader whose last entries do not commit steps down an election timeout after its removal committed, and still nominates a successor', () => {
+  const { nodes, a } = service(['b', 'c']);
+  a.propose([reconfigure(['b', 'c']), sig]);
+  a.persisted(a.lastSeqno);
+  const removing = a.ready().messages;
+  a.propose([tx, sig]);
+  a.persisted(a.lastSeqno);
+  pump(nodes, removing, (m) => m.from === 'a' && a.configurations.length === 1); // nothing it sends after its removal committed arrives
+  a.ready();
+  assert.equal(a.role, 'Leader');
+  for (let i = 1; i < ELECTION_TICKS; i++) a.tick();
+  assert.equal(a.role, 'Leader');
+  a.tick();
+  assert.equal(a.role, 'Follower');
+  assert.equal(a.ready().messages.filter((m) => m.type === 'ProposeRequestVote').length, 1);
 });
 
 test('a joiner never campaigns, whatever the time without a leader, until a signed entry adds it', () => {
@@ -236,8 +284,8 @@ test('a leader commits only with a majority of every active configuration, and k
 test('vote requests from outside every active configuration are refused without a view change, and such answers are ignored', () => {
   const b = makeNode('b', ['a', 'b', 'c'], log('1s'), 1);
   b.ready();
-  b.step({ type: 'PreVoteRequest', from: 'z', to: 'b', view: 2, lastCommittableSeqno: 1, lastCommittableView: 1 });
-  b.step({ type: 'VoteRequest', from: 'z', to: 'b', view: 5, lastCommittableSeqno: 1, lastCommittableView: 1 });
+  b.step({ type: 'PreVoteRequest', from: 'z', to: 'b', view: 2, lastCommittableSeqno: 1, lastCommittableView: 1, nominated: false });
+  b.step({ type: 'VoteRequest', from: 'z', to: 'b', view: 5, lastCommittableSeqno: 1, lastCommittableView: 1, nominated: false });
   const answers = b.ready().messages as VoteResponse[];
   assert.deepEqual(answers.map((m) => [m.type, m.to, m.granted, m.view]), [['PreVoteResponse', 'z', false, 1], ['VoteResponse', 'z', false, 1]]);
   assert.equal(b.currentView, 1);
@@ -253,7 +301,7 @@ test('vote requests from outside every active configuration are refused without 
 test('a node outside the configurations of a lagging node still gets its vote when its log is newer: the lagging node may lack the entry adding it', () => {
   const b = makeNode('b', ['a', 'b'], log('1s'), 1);
   b.ready();
-  b.step({ type: 'VoteRequest', from: 'c', to: 'b', view: 3, lastCommittableSeqno: 4, lastCommittableView: 2 });
+  b.step({ type: 'VoteRequest', from: 'c', to: 'b', view: 3, lastCommittableSeqno: 4, lastCommittableView: 2, nominated: false });
   assert.deepEqual((b.ready().messages as VoteResponse[]).map((m) => [m.type, m.granted, m.view]), [['VoteResponse', true, 3]]);
 });
 
@@ -266,7 +314,10 @@ test('a retired node votes on its committed prefix: its longer log does not deny
   a.propose([tx, sig]); // never reaches b: a's log ends up newer than b's
   a.persisted(a.lastSeqno);
   a.ready();
-  pump(nodes, removing, (m) => m.from === 'a' && a.role !== 'Leader'); // and the commit notice is lost
+  pump(nodes, removing, (m) => m.from === 'a' && a.configurations.length === 1); // and the commit notice is lost
+  assert.equal(a.role, 'Leader', 'retiring: its last entries are not committed');
+  for (let i = 0; i < ELECTION_TICKS; i++) a.tick(); // and never will be: it steps down
+  a.ready(); // its messages are lost
   assert.equal(a.role, 'Follower');
   assert.deepEqual(a.configurations, [['b']]);
   assert.deepEqual(b.configurations, [['a', 'b'], ['b']], 'b missed the commit: it still needs a majority of [a, b]');
@@ -276,7 +327,7 @@ test('a retired node votes on its committed prefix: its longer log does not deny
 
   // A node that was never in a configuration (a joiner) keeps judging by its whole log.
   const joiner = makeNode('d', [], configuredLog('1t 1s 1t 1s', { 1: ['a'] }), 1, 2);
-  joiner.step({ type: 'VoteRequest', from: 'a', to: 'd', view: 2, lastCommittableSeqno: 2, lastCommittableView: 1 });
+  joiner.step({ type: 'VoteRequest', from: 'a', to: 'd', view: 2, lastCommittableSeqno: 2, lastCommittableView: 1, nominated: false });
   assert.deepEqual((joiner.ready().messages as VoteResponse[]).map((m) => m.granted), [false]);
 });
 

@@ -89,8 +89,8 @@ test('a node started from a snapshot votes by its base when its log holds no lat
   const full = log('1s 1t 1s 2t 2s');
   const b = fromSnapshot('b', PEERS3, full, 5);
   b.ready();
-  b.step({ type: 'VoteRequest', from: 'a', to: 'b', view: 3, lastCommittableSeqno: 3, lastCommittableView: 1 });
-  b.step({ type: 'VoteRequest', from: 'c', to: 'b', view: 4, lastCommittableSeqno: 5, lastCommittableView: 2 });
+  b.step({ type: 'VoteRequest', from: 'a', to: 'b', view: 3, lastCommittableSeqno: 3, lastCommittableView: 1, nominated: false });
+  b.step({ type: 'VoteRequest', from: 'c', to: 'b', view: 4, lastCommittableSeqno: 5, lastCommittableView: 2, nominated: false });
   assert.deepEqual((b.ready().messages as VoteResponse[]).map((m) => [m.to, m.granted]), [['a', false], ['c', true]]);
 });
 

@@ -7,8 +7,11 @@ export function describeMessage(m: RaftMessage): string {
   const head = `${m.from}→${m.to} ${m.type} v${m.view}`;
   switch (m.type) {
     case 'PreVoteRequest':
-    case 'VoteRequest':
       return `${head} last signature ${m.lastCommittableView}.${m.lastCommittableSeqno}`;
+    case 'VoteRequest':
+      return `${head} last signature ${m.lastCommittableView}.${m.lastCommittableSeqno}${m.nominated ? ' (nominated)' : ''}`;
+    case 'ProposeRequestVote':
+      return `${head} (nominates ${m.to})`;
     case 'PreVoteResponse':
     case 'VoteResponse':
       return `${head} ${m.granted ? 'granted' : 'refused'}`;

@@ -218,8 +218,9 @@ class Simulation {
     if (this.growing && this.rng.chance(TICK_FAULT_RATES.reconfigure)) this.reconfigure();
   }
 
+  /** Primaries that take transactions: a retiring one only signs what it accepted before. */
   private primaries(among: readonly SimHost[] = this.hosts): SimHost[] {
-    return among.filter((host) => host.raft?.role === 'Leader');
+    return among.filter((host) => host.raft?.acceptsWrites === true);
   }
 
   private payload(kind: string): Uint8Array {
@@ -368,6 +369,12 @@ class Simulation {
       }
       if (ready.becameLeader) {
         // As node/ does: a new primary signs at once, so that its view's entries can commit.
+        host.unsigned = 0;
+        this.submit(host, [{ data: this.payload('sig'), isSignature: true }]);
+      }
+      const raft = host.raft;
+      if (ready.retiring && raft?.role === 'Leader' && raft.signatureAtOrBefore(raft.lastSeqno) < raft.lastSeqno) {
+        // As node/ does: a retiring primary signs what it accepted at once, so that it commits.
         host.unsigned = 0;
         this.submit(host, [{ data: this.payload('sig'), isSignature: true }]);
       }
