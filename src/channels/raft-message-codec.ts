@@ -64,7 +64,7 @@ function readMessage(d: Decoder, type: TypeName): object {
     case 'PreVoteRequest':
       return { type, from, to, view, lastCommittableSeqno: d.varint('lastCommittableSeqno'), lastCommittableView: d.varint('lastCommittableView') };
     case 'VoteRequest':
-      return { type, from, to, view, lastCommittableSeqno: d.varint('lastCommittableSeqno'), lastCommittableView: d.varint('lastCommittableView'), nominated: d.boolean('nominated') };
+      return { type, from, to, view, lastCommittableSeqno: d.varint('lastCommittableSeqno'), lastCommittableView: d.varint('lastCommittableView'), nominated: d.flagWhenSet('nominated') };
     case 'PreVoteResponse':
     case 'VoteResponse':
       return { type, from, to, view, granted: d.boolean('granted') };
@@ -101,7 +101,8 @@ function writeMessage(e: Encoder, m: RaftMessage): void {
     case 'VoteRequest':
       e.varint(m.lastCommittableSeqno);
       e.varint(m.lastCommittableView);
-      e.u8(m.nominated ? 1 : 0);
+      // Only a nominated request carries the byte: every other one is as nodes without nominations send and read it.
+      if (m.nominated) e.u8(1);
       break;
     case 'PreVoteResponse':
     case 'VoteResponse':
@@ -237,6 +238,14 @@ class Decoder {
     const value = this.u8(field);
     if (value > 1) this.fail(`${field} is ${value}, not 0 or 1`);
     return value === 1;
+  }
+
+  /** A flag sent only when set, as a last byte 1 (so that messages without it read as before it existed). */
+  flagWhenSet(field: string): boolean {
+    if (this.offset === this.bytes.length) return false;
+    const value = this.u8(field);
+    if (value !== 1) this.fail(`${field} is ${value}: sent only when set, as 1`);
+    return true;
   }
 
   /** A length prefix, checked against `max` and against the bytes left before anything is allocated. */
