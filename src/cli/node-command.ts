@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CocoError } from '../errors.js';
 import { parseNodeConfig } from '../node/node-config.js';
 import { startNodeService } from './node-service.js';
+import { logLine } from '../node/buffered-log.js';
 
 export const NODE_USAGE = `Usage: coco node --config FILE
 
@@ -38,7 +39,7 @@ export async function runNode(configPath: string, version: string): Promise<numb
   const stopRequested = new Promise<void>((resolve) => {
     const stop = () => {
       if (ready) return resolve();
-      console.error('coco node: stopped before it was ready');
+      logLine('error', 'coco node: stopped before it was ready');
       process.exit(1);
     };
     process.once('SIGINT', stop);
@@ -46,11 +47,11 @@ export async function runNode(configPath: string, version: string): Promise<numb
   });
   const service = await startNodeService(config, version);
   ready = true;
-  for (const [name, url] of Object.entries(service.urls)) console.log(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
-  if (service.wroteServiceCertificate) console.log(`coco node: service certificate written to ${config.serviceCertificateFile}`);
-  console.log('coco node: ready');
+  for (const [name, url] of Object.entries(service.urls)) logLine('info', `coco node ${service.node.nodeId}: ${name} listening on ${url}`);
+  if (service.wroteServiceCertificate) logLine('info', `coco node: service certificate written to ${config.serviceCertificateFile}`);
+  logLine('info', 'coco node: ready');
   await stopRequested;
   await service.stop();
-  console.log('coco node: stopped');
+  logLine('info', 'coco node: stopped');
   return 0;
 }

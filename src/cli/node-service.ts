@@ -62,7 +62,7 @@ import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
 import { Governance } from '../governance/proposals.js';
 import { AppRuntime } from '../rpc/app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
-import { BufferedLog } from '../node/buffered-log.js';
+import { BufferedLog, logLine } from '../node/buffered-log.js';
 import { REQUEST_SLICE_MS } from '../rpc/request-turns.js';
 import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
@@ -387,11 +387,11 @@ export async function startNodeService(configured: NodeConfig, version: string):
       certificate_signing_request: nodeIdentity.csrPem,
       public_encryption_key: point.encryption.publicKeyPem,
       node_data: {},
-    }, (line) => console.error(`coco node: ${line}`)).finally(pending.stop);
+    }, (line) => logLine('warn', `coco node: ${line}`)).finally(pending.stop);
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
     // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
-    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => console.error(`coco node: ${line}`));
+    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => logLine('info', `coco node: ${line}`));
     if (snapshot !== undefined) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
     const joined = { service, secrets, nodeKeyPair: point.join, encryptionKeyPair: point.encryption };
     seal(config, joined);

@@ -18,6 +18,11 @@ export function logTime(): string {
   return stamp;
 }
 
+/** One line of the node's log written at once (start-up, role changes, failures), in the batched lines' format. */
+export function logLine(level: LogLevel, text: string): void {
+  (level === 'info' ? console.log : console.error)(`${logTime()} [${level.padEnd(5)}] ${text}`);
+}
+
 const FLUSH_INTERVAL_MS = 100;
 const FLUSH_BYTES = 64 * 1024;
 

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EcdsaCurve, EcdsaNonce } from '../crypto/ecdsa-nonce.js';
 import type { NonceBatch, NonceRequest } from './ecdsa-nonce-worker.js';
+import { logLine } from './buffered-log.js';
 
 /**
  * Two nonces per signature (node key, service key). Refilled while four signatures' worth are
@@ -61,7 +62,7 @@ export class EcdsaNoncePool {
     });
     worker.on('error', (error) => {
       // Signing goes on, whole, on the event loop.
-      console.error(`coco node: the signing worker failed (${error.message}); signatures are computed on the main thread from now on`);
+      logLine('warn', `coco node: the signing worker failed (${error.message}); signatures are computed on the main thread from now on`);
       this.failed = true;
       this.ready.clear();
     });

@@ -43,7 +43,7 @@ import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
 import { committedChunksBefore, readCommittedEntriesFrom } from './ledger-directory.js';
-import { logTime } from './buffered-log.js';
+import { logLine } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
@@ -334,7 +334,7 @@ export class Node {
 
   /** One line on stderr for the operator, with the time and this node's ID. */
   private logLine(line: string): void {
-    console.error(`${logTime()} coco node ${this.nodeId.slice(0, 12)}: ${line}`);
+    logLine('info', `coco node ${this.nodeId.slice(0, 12)}: ${line}`);
   }
 
   get role(): ConsensusRole {

@@ -12,6 +12,7 @@ import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verif
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 import { CocoError } from '../errors.js';
+import { logLine } from './buffered-log.js';
 
 export interface LoadedSnapshot extends VerifiedSnapshot {
   name: string;
@@ -118,7 +119,7 @@ export class SnapshotDirectory {
   #then(write: () => Promise<void>): void {
     // A snapshot that cannot be written is lost, not the node: the ledger still holds everything.
     this.#writes = this.#writes.then(write).catch((error: unknown) => {
-      console.error(`coco node: a snapshot could not be written in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
+      logLine('error', `coco node: a snapshot could not be written in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
 

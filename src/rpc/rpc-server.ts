@@ -13,6 +13,7 @@ import { derToPem } from '../crypto/pem.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { logLine } from '../node/buffered-log.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
@@ -284,7 +285,7 @@ export class RpcServer {
       if (error instanceof CocoError && error.code === 'RequestAborted') return;
       const rpcError = asRpcError(error);
       // An anticipated failure (a script that failed, CCF's 500s) is a line; anything else, a bug, its stack.
-      if (rpcError.status === 500 && !(error instanceof RpcError)) console.error('coco node: request failed:', error instanceof CocoError ? `${error.message} [${error.code}]` : error);
+      if (rpcError.status === 500 && !(error instanceof RpcError)) logLine('error', `coco node: request failed: ${error instanceof CocoError ? `${error.message} [${error.code}]` : describeFailure(error)}`);
       result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message, rpcError.details)) };
       if (rpcError.status === 413 || rpcError.status === 431) {
         this.closeAfter(response, socket, index);
@@ -407,7 +408,7 @@ function send(response: ServerResponse, answer: RpcResponse): void {
   } catch (error) {
     // Node refuses to write what HTTP cannot carry (a header with a line break): the client gets
     // a 500 rather than the node stopping on an uncaught error.
-    console.error('coco node: could not write a response:', error);
+    logLine('error', `coco node: could not write a response: ${describeFailure(error)}`);
     if (response.headersSent) return void response.destroy();
     writeResponse(response, { status: 500, headers: { [ERROR_CODE_HEADER]: 'InternalError' }, body: JSON.parse(errorBody('InternalError', 'the response could not be written as HTTP')) });
   }
@@ -467,6 +468,11 @@ function clientCertificate(socket: TLSSocket): ClientCertificate | undefined {
     connectionCertificates.set(socket, cert);
   }
   return cert ?? undefined;
+}
+
+/** A failure as a log shows it: an error with its stack. */
+function describeFailure(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 function bodyTooLarge(maxBytes: number): RpcError {

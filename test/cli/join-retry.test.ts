@@ -22,7 +22,7 @@ test('a joiner trusting another service certificate names command.service_certif
     });
     const target = new URL(sandbox.url).host.replaceAll('.', '\\.');
     for (const line of attempts) {
-      assert.match(line, new RegExp(`^coco node: join attempt \\d+: the target node ${target} presented a certificate that the service certificate in command\\.service_certificate_file \\(\\S+\\) does not endorse \\([A-Z_]+\\); set that field to the service_cert\\.pem of the service this node joins; retrying$`));
+      assert.match(line, new RegExp(`^\\S+Z \\[warn \\] coco node: join attempt \\d+: the target node ${target} presented a certificate that the service certificate in command\\.service_certificate_file \\(\\S+\\) does not endorse \\([A-Z_]+\\); set that field to the service_cert\\.pem of the service this node joins; retrying$`));
       assert.ok(line.includes(`(${wrongCertificate})`), line);
     }
     assert.doesNotMatch(joiner.output(), /caCertPem/);

@@ -49,6 +49,12 @@ test('once every node it started has died, the sandbox runs on, and Ctrl-C stops
     assert.match(sandbox.output(), /coco sandbox: stopped\n$/);
     await until('the node restarted by hand to stop with the sandbox', NODE_WAIT_MS, async () => (runningNodePid(dir) === undefined ? true : undefined));
     assert.match(readFileSync(join(dir, 'out'), 'utf8').slice(logged), /coco node: stopped\n$/, 'a clean stop');
+    // Every line of the node's logs, from its start to its stop, begins with its UTC time and level.
+    for (const file of ['out', 'err']) {
+      for (const line of readFileSync(join(dir, file), 'utf8').split('\n').filter((text) => text !== '')) {
+        assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(info |warn |error)\] /, `${file}: ${line}`);
+      }
+    }
   } finally {
     if (restartedPid !== undefined && runningNodePid(dir) !== undefined) process.kill(restartedPid, 'SIGKILL');
     await sandbox.stop();

@@ -164,8 +164,8 @@ test('a 500 the node anticipated is logged as one line; any other failure with i
     const bug = await client.request('POST', '/node/bug', { allowError: true });
     assert.equal(bug.status, 500);
     assert.equal(logged.length, 2, logged.join('\n'));
-    assert.equal(logged[0], 'coco node: request failed: Failed to apply(): ReferenceError: x is not defined [InternalError]');
-    assert.match(logged[1]!, /^coco node: request failed: TypeError: cannot read properties of undefined\n\s+at /);
+    assert.match(logged[0]!, /^\S+Z \[error\] coco node: request failed: Failed to apply\(\): ReferenceError: x is not defined \[InternalError\]$/);
+    assert.match(logged[1]!, /^\S+Z \[error\] coco node: request failed: TypeError: cannot read properties of undefined\n\s+at /);
   } finally {
     console.error = original;
   }
