@@ -10,16 +10,20 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import {
+  AUTHENTICATED_INBOUND_CONNECTIONS_MAX,
+  DIAL_TIMEOUT_MS,
   FAILURE_LOG_INTERVAL_MS,
+  FAILURE_LOG_KEYS_MAX,
   FRAME_PAYLOAD_BYTES_MAX,
-  HANDSHAKE_TIMEOUT_MS,
-  INBOUND_CONNECTIONS_MAX,
+  INBOUND_HANDSHAKE_TIMEOUT_MS,
   KEEPALIVE_DELAY_MS,
   PEER_QUEUE_BYTES_MAX,
   RECONNECT_DELAY_MAX_MS,
   RECONNECT_DELAY_MIN_MS,
   SOCKET_WRITABLE_BYTES_MAX,
+  UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX,
 } from './channel-limits.js';
+import { FailureLog } from './failure-log.js';
 import { encodeFrameHeader, FrameReader } from './frame.js';
 import { SendQueue } from './send-queue.js';
 
@@ -44,6 +48,8 @@ export interface NodeChannelsOptions {
   onFrame(from: string, kind: number, payload: Uint8Array): void;
   /** Optional diagnostics sink (connects, disconnects, refusals). */
   log?(message: string): void;
+  /** A shorter one for tests (default INBOUND_HANDSHAKE_TIMEOUT_MS). */
+  inboundHandshakeTimeoutMs?: number;
 }
 
 /** An outbound channel: the connection this node dials to a peer and sends on. */
@@ -61,8 +67,12 @@ interface Peer {
   reconnectDelayMs: number;
   reconnectTimer: NodeJS.Timeout | null;
   readyAtMs: number;
-  /** Connections failing in a row for the same reason (a peer down for a weekend logs a line a minute, not thousands). */
-  failing: { reason: string; attempts: number; loggedAtMs: number } | undefined;
+}
+
+/** An accepted connection that has not authenticated yet, and the timer that closes it if it does not in time. */
+interface Unauthenticated {
+  readonly socket: Socket;
+  readonly deadline: NodeJS.Timeout;
 }
 
 export class NodeChannels {
@@ -75,8 +85,15 @@ export class NodeChannels {
   private readonly peers = new Map<string, Peer>();
   /** Every accepted TCP connection, in the handshake or not, so that close() can end them all. */
   private readonly accepted = new Set<Socket>();
+  /** Accepted connections not yet authenticated, oldest first, by connectionKey. */
+  private readonly unauthenticated = new Map<string, Unauthenticated>();
   /** The authenticated inbound connection of each peer; a newer one replaces an older one. */
   private readonly inbound = new Map<string, tls.TLSSocket>();
+  /** Dials failing in a row, by peer ID. */
+  private readonly dialFailures: FailureLog;
+  /** Inbound refusals, by source and reason. */
+  private readonly refusals: FailureLog;
+  private readonly inboundHandshakeTimeoutMs: number;
   private closed = false;
 
   constructor(options: NodeChannelsOptions) {
@@ -84,6 +101,9 @@ export class NodeChannels {
       throw new CocoError('InvalidArgument', `the node certificate's public key is not that of node ${options.selfId}; pass this node's own certificate`);
     }
     this.options = options;
+    this.inboundHandshakeTimeoutMs = options.inboundHandshakeTimeoutMs ?? INBOUND_HANDSHAKE_TIMEOUT_MS;
+    this.dialFailures = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
+    this.refusals = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
     this.serviceKey = new X509Certificate(options.serviceCertPem).publicKey;
     this.clientContext = tls.createSecureContext(this.secureContextOptions(options.certPem));
     // Peers are checked by endorsement (see endorsedPeerId), not by OpenSSL's chain check, which also
@@ -93,18 +113,15 @@ export class NodeChannels {
         ...this.secureContextOptions(options.certPem),
         requestCert: true,
         rejectUnauthorized: false,
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       },
       (socket) => this.accept(socket),
     );
-    this.server.maxConnections = INBOUND_CONNECTIONS_MAX;
-    this.server.on('connection', (socket: Socket) => {
-      this.accepted.add(socket);
-      socket.on('close', () => this.accepted.delete(socket));
-    });
+    // No server.maxConnections: refusing newcomers at a cap is what let held connections keep peers
+    // out. admit() bounds the unauthenticated connections, accept() the authenticated ones.
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
     this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       // In TLS 1.3 a refused client certificate often surfaces as a reset, not as the verify error.
-      this.log(`refused an inbound connection from ${socket.remoteAddress ?? 'a client'} in the TLS handshake: ${error.message}`);
+      this.refused(socket.remoteAddress, `the TLS handshake failed: ${error.message}`);
     });
   }
 
@@ -144,7 +161,6 @@ export class NodeChannels {
         reconnectDelayMs: RECONNECT_DELAY_MIN_MS,
         reconnectTimer: null,
         readyAtMs: 0,
-        failing: undefined,
       };
       this.peers.set(id, peer);
       this.dial(peer);
@@ -186,6 +202,8 @@ export class NodeChannels {
     if (this.closed) return;
     this.closed = true;
     for (const peer of this.peers.values()) this.dropPeer(peer);
+    for (const { deadline } of this.unauthenticated.values()) clearTimeout(deadline);
+    this.unauthenticated.clear();
     for (const socket of this.accepted) socket.destroy();
     if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -193,6 +211,57 @@ export class NodeChannels {
 
   private log(message: string): void {
     this.options.log?.(message);
+  }
+
+  /** Logs a refused inbound connection, throttled per source and reason (a flood of bad connections must not flood the log). */
+  private refused(source: string | undefined, reason: string): void {
+    const from = source ?? 'an unknown address';
+    const count = this.refusals.record(`${from} ${reason}`, reason);
+    if (count === undefined) return;
+    const suppressed = count.suppressed === 0 ? '' : ` (and ${count.suppressed} more like it since the last such line)`;
+    this.log(`refused an inbound connection from ${from}: ${reason}${suppressed}`);
+  }
+
+  /**
+   * A new TCP connection: it has the inbound handshake timeout to authenticate (a deadline, unlike
+   * TLS's handshakeTimeout, which bytes trickled in push back). At the cap, the oldest connection
+   * not authenticated is closed rather than this one refused, so that however many connections an
+   * attacker holds, a peer connecting now still gets its handshake.
+   */
+  private admit(socket: Socket): void {
+    this.accepted.add(socket);
+    socket.on('close', () => this.accepted.delete(socket));
+    const key = connectionKey(socket);
+    // Reset before it was accepted: nothing to admit.
+    if (key === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.unauthenticated.size >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX) {
+      const [oldestKey, oldest] = this.unauthenticated.entries().next().value as [string, Unauthenticated];
+      this.handshakeOver(oldestKey);
+      this.refused(oldest.socket.remoteAddress, `closed in the TLS handshake to make room: ${UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX} connections were not authenticated`);
+      oldest.socket.destroy();
+    }
+    // One with the same two ends still listed is gone already (its close event is on its way).
+    this.handshakeOver(key);
+    const deadline = setTimeout(() => {
+      this.handshakeOver(key);
+      this.refused(socket.remoteAddress, `not authenticated within ${this.inboundHandshakeTimeoutMs} ms`);
+      socket.destroy();
+    }, this.inboundHandshakeTimeoutMs);
+    this.unauthenticated.set(key, { socket, deadline });
+    socket.on('close', () => {
+      if (this.unauthenticated.get(key)?.socket === socket) this.handshakeOver(key);
+    });
+  }
+
+  /** Takes a connection off the unauthenticated list: it authenticated, or is closed or about to be. */
+  private handshakeOver(key: string): void {
+    const entry = this.unauthenticated.get(key);
+    if (entry === undefined) return;
+    clearTimeout(entry.deadline);
+    this.unauthenticated.delete(key);
   }
 
   /**
@@ -211,18 +280,26 @@ export class NodeChannels {
   }
 
   private accept(socket: tls.TLSSocket): void {
+    // Refused or accepted below, it leaves the unauthenticated ones either way.
+    const key = connectionKey(socket);
+    if (key !== undefined) this.handshakeOver(key);
     const peerId = this.endorsedPeerId(socket);
     if (peerId === undefined) {
-      this.log(`refused an inbound connection from ${socket.remoteAddress ?? 'an unknown address'}: its certificate is not endorsed by this service (${socket.authorizationError ?? 'no certificate'})`);
+      this.refused(socket.remoteAddress, `its certificate is not endorsed by this service (${socket.authorizationError ?? 'no certificate'})`);
       socket.destroy();
       return;
     }
     if (!this.options.authorize(peerId)) {
-      this.log(`refused an inbound connection from node ${peerId}: not authorized`);
+      this.refused(`node ${peerId}`, 'not authorized');
       socket.destroy();
       return;
     }
     const previous = this.inbound.get(peerId);
+    if (previous === undefined && this.inbound.size >= AUTHENTICATED_INBOUND_CONNECTIONS_MAX) {
+      this.refused(`node ${peerId}`, `${AUTHENTICATED_INBOUND_CONNECTIONS_MAX} other nodes are connected`);
+      socket.destroy();
+      return;
+    }
     if (previous !== undefined) {
       this.log(`node ${peerId} connected again; closing its previous inbound connection`);
       previous.destroy();
@@ -273,7 +350,7 @@ export class NodeChannels {
     peer.corked = false;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
-    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy(new CocoError('ChannelTimeout', `no TLS handshake with node ${peer.id} at ${peer.address} within ${HANDSHAKE_TIMEOUT_MS} ms`)));
+    socket.setTimeout(DIAL_TIMEOUT_MS, () => socket.destroy(new CocoError('ChannelTimeout', `no TLS handshake with node ${peer.id} at ${peer.address} within ${DIAL_TIMEOUT_MS} ms`)));
     // Peers never send on this connection; reading keeps 'end' and 'close' flowing.
     socket.resume();
     socket.on('secureConnect', () => {
@@ -286,8 +363,8 @@ export class NodeChannels {
       socket.setTimeout(0);
       peer.ready = true;
       peer.readyAtMs = performance.now();
-      this.log(`connected to node ${peer.id} at ${peer.address}${peer.failing === undefined ? '' : ` after ${peer.failing.attempts} failed attempt${peer.failing.attempts === 1 ? '' : 's'}`}`);
-      peer.failing = undefined;
+      const attempts = this.dialFailures.clear(peer.id);
+      this.log(`connected to node ${peer.id} at ${peer.address}${attempts === 0 ? '' : ` after ${attempts} failed attempt${attempts === 1 ? '' : 's'}`}`);
       peer.queue.drain((kind, payload) => this.write(peer, socket, kind, payload));
     });
     socket.on('error', (error) => this.connectionFailed(peer, error.message));
@@ -295,17 +372,10 @@ export class NodeChannels {
   }
 
   private connectionFailed(peer: Peer, reason: string): void {
-    const nowMs = performance.now();
-    const failing = peer.failing;
-    if (failing === undefined || failing.reason !== reason) {
-      this.log(`connection to node ${peer.id} at ${peer.address} failed: ${reason}`);
-      peer.failing = { reason, attempts: 1, loggedAtMs: nowMs };
-      return;
-    }
-    failing.attempts += 1;
-    if (nowMs - failing.loggedAtMs < FAILURE_LOG_INTERVAL_MS) return;
-    this.log(`connection to node ${peer.id} at ${peer.address} still failing after ${failing.attempts} attempts: ${reason}`);
-    failing.loggedAtMs = nowMs;
+    const count = this.dialFailures.record(peer.id, reason);
+    if (count === undefined) return;
+    if (count.attempts === 1) this.log(`connection to node ${peer.id} at ${peer.address} failed: ${reason}`);
+    else this.log(`connection to node ${peer.id} at ${peer.address} still failing after ${count.attempts} attempts: ${reason}`);
   }
 
   private disconnected(peer: Peer, socket: tls.TLSSocket): void {
@@ -325,6 +395,7 @@ export class NodeChannels {
 
   private dropPeer(peer: Peer): void {
     this.peers.delete(peer.id);
+    this.dialFailures.clear(peer.id);
     if (peer.reconnectTimer !== null) clearTimeout(peer.reconnectTimer);
     peer.reconnectTimer = null;
     peer.queue.clear();
@@ -345,6 +416,13 @@ export class NodeChannels {
 function uncork(peer: Peer, socket: tls.TLSSocket): void {
   if (peer.socket === socket) peer.corked = false;
   socket.uncork();
+}
+
+/** Both ends of a connection: what the TCP socket accepted and the TLS socket over it share. Undefined once the connection is reset. */
+function connectionKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort, localAddress, localPort } = socket;
+  if (remoteAddress === undefined || remotePort === undefined) return undefined;
+  return `${remoteAddress} ${remotePort} ${localAddress ?? ''} ${localPort ?? ''}`;
 }
 
 function parseAddress(id: string, address: string): { host: string; port: number } {

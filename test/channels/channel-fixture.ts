@@ -80,7 +80,7 @@ export interface TestNode {
 export async function startNode(
   keys: NodeKeys,
   serviceCertPem: string,
-  options: { port?: number; onFrame?: (from: string, kind: number, payload: Uint8Array) => void } = {},
+  options: { port?: number; inboundHandshakeTimeoutMs?: number; onFrame?: (from: string, kind: number, payload: Uint8Array) => void } = {},
 ): Promise<TestNode> {
   const frames = new Recorder<ReceivedFrame>();
   const logs = new Recorder<string>();
@@ -98,6 +98,7 @@ export async function startNode(
       frames.add({ from, kind, text: Buffer.from(payload).toString('utf8') });
     },
     log: (message) => logs.add(message),
+    inboundHandshakeTimeoutMs: options.inboundHandshakeTimeoutMs,
   });
   const { port } = await channels.listen();
   return {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import test from 'node:test';
 import tls from 'node:tls';
-import { FRAME_PAYLOAD_BYTES_MAX, SOCKET_WRITABLE_BYTES_MAX } from '../../src/channels/channel-limits.js';
+import { FRAME_PAYLOAD_BYTES_MAX, SOCKET_WRITABLE_BYTES_MAX, UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX } from '../../src/channels/channel-limits.js';
 import { encodeFrameHeader } from '../../src/channels/frame.js';
 import { NodeChannels } from '../../src/channels/node-channels.js';
 import { CocoError } from '../../src/errors.js';
@@ -227,6 +227,66 @@ test('garbage, an oversize length or a rejected frame closes that connection, an
   b.channels.send(keysA.id, 1, text('still here?'));
   await a.waitForFrame(keysB.id, 'still here?');
   await closeAll(a, b);
+});
+
+function rawTcpClient(server: TestNode): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+test('connections that never start TLS, held open past the cap, do not keep a peer out', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  const over = 44;
+  const flood = await Promise.all(Array.from({ length: UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX + over }, () => rawTcpClient(a)));
+  for (const socket of flood) socket.on('error', () => {});
+  // The node has reached its cap once it has closed as many as there are over it.
+  await new Promise<void>((resolve) => {
+    let closedCount = 0;
+    for (const socket of flood) socket.once('close', () => ++closedCount === over && resolve());
+  });
+  connect(b, [a]);
+  connect(a, [b]);
+  b.channels.send(keysA.id, 1, text('through the flood'));
+  a.channels.send(keysB.id, 1, text('and back'));
+  await a.waitForFrame(keysB.id, 'through the flood');
+  await b.waitForFrame(keysA.id, 'and back');
+  // B got in while the flood was held: only the oldest connections made room.
+  const held = flood.filter((socket) => !socket.destroyed).length;
+  assert.ok(held >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX - 1, `${held} of ${flood.length} still held`);
+  for (const socket of flood) socket.destroy();
+  await closeAll(a, b);
+});
+
+test('a connection that trickles bytes without finishing its handshake is closed at the deadline', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem, { inboundHandshakeTimeoutMs: 300 });
+  const slow = await rawTcpClient(a);
+  slow.on('error', () => {});
+  // A TLS record header announcing 16 KiB, then a byte at a time: each byte would restart an idle timer.
+  slow.write(Uint8Array.of(0x16, 0x03, 0x01, 0x40, 0x00));
+  const trickle = setInterval(() => slow.write(Uint8Array.of(0)), 50);
+  await Promise.all([closed(slow), a.waitForLog(/refused an inbound connection from 127\.0\.0\.1: not authenticated within 300 ms/)]);
+  clearInterval(trickle);
+  await a.channels.close();
+});
+
+test('refused inbound connections are logged once per source and reason, not once each', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  for (let i = 0; i < 5; i++) {
+    const rogue = await rawTlsClient(a, rogueKeys).catch(() => null);
+    if (rogue === null) continue;
+    rogue.on('error', () => {});
+    await closed(rogue);
+  }
+  const garbage = net.connect(a.port, '127.0.0.1', () => garbage.write(Buffer.from('GET / HTTP/1.1\r\n\r\n')));
+  garbage.on('error', () => {});
+  await closed(garbage);
+  const refusals = a.logs.items.filter((line) => line.startsWith('refused an inbound connection from 127.0.0.1'));
+  assert.equal(refusals.filter((line) => line.includes('not endorsed by this service')).length, 1, refusals.join('\n'));
+  assert.equal(refusals.length, 2, 'another reason gets its own line');
+  await a.channels.close();
 });
 
 test('a node refuses a certificate that is not its own node ID, and an address that is not host:port', async () => {
