@@ -365,6 +365,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
+  const nodeToNodeInterface = { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress };
   const nodeInfo: NodeInfo = {
     status: 'Trusted',
     node_data: {},
@@ -373,7 +374,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     certificate_signing_request: nodeIdentity.csrPem,
     quote_info: quoteInfo,
     rpc_interfaces: rpcInterfacesInfo(config),
-    node_to_node_interface: { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress },
+    node_to_node_interface: nodeToNodeInterface,
   };
 
   let starting: Starting;
@@ -382,7 +383,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   if ('join' in point) {
     const pending = await servePending(config, { nodeId: nodeIdentity.nodeId, version, quoteInfo, selfSignedCertPem: nodeIdentity.selfSignedCertPem }, nodeIdentity.keyPair.privateKeyPem);
     const info = await joinService(config, nodeIdentity, {
-      node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeInfo.node_to_node_interface! },
+      node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
       quote_info: quoteInfo,
       certificate_signing_request: nodeIdentity.csrPem,
       public_encryption_key: point.encryption.publicKeyPem,

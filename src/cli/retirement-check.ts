@@ -7,7 +7,7 @@
 
 import { CocoClient } from '../client/coco-client.js';
 import type { Node } from '../node/node.js';
-import { readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { publishedRpcAddresses, readNodeRecords } from '../node/service-nodes.js';
 
 /** Election timeouts without a primary before a node asks: an election usually takes one or two. */
 const LEADERLESS_TIMEOUTS = 3;
@@ -56,7 +56,8 @@ export class RetirementCheck {
   async #retiredBy(): Promise<string | undefined> {
     const self = this.node.nodeId;
     for (const [id, info] of readNodeRecords(this.node.store)) {
-      const url = id === self ? undefined : Object.keys(info.rpc_interfaces).map((name) => rpcInterfaceUrl(info, name)).find((u) => u !== undefined);
+      const address = id === self ? undefined : publishedRpcAddresses(info).values().next().value;
+      const url = address === undefined ? undefined : `https://${address}`;
       if (url === undefined) continue;
       const client = new CocoClient({ url, caCertPem: this.serviceCertPem, requestTimeoutMs: ASK_TIMEOUT_MS, redirectsMax: 0 });
       try {

@@ -88,11 +88,20 @@ export interface MemberInfo {
 
 export type NodeStatus = 'Pending' | 'Trusted' | 'Retired';
 
-export interface RpcInterfaceInfo {
+/** CCF's NodeInfoNetwork_v2::NetInterface, as a node record holds it (see rpc/node-info-network.ts). */
+export interface NetInterfaceInfo {
   bind_address: string;
+  /** Where others reach it; a join without one records the bind address. */
   published_address: string;
-  protocol: 'tcp';
-  app_protocol: 'HTTP1';
+  protocol?: string;
+  app_protocol?: string;
+  max_open_sessions_soft?: number;
+  max_open_sessions_hard?: number;
+  endorsement?: { authority: string };
+  http_configuration?: Record<string, string | number>;
+  accepted_endpoints?: string[];
+  enabled_operator_features?: string[];
+  redirections?: Record<string, { kind: string; target?: unknown }>;
 }
 
 export interface NodeInfo {
@@ -102,7 +111,7 @@ export interface NodeInfo {
   certificate_signing_request?: string;
   encryption_pub_key?: string;
   quote_info: QuoteInfo;
-  rpc_interfaces: Record<string, RpcInterfaceInfo>;
+  rpc_interfaces: Record<string, NetInterfaceInfo>;
   /** Where other nodes reach this one (CCF: published_address, else bind_address). */
   node_to_node_interface?: { bind_address: string; published_address?: string };
   ledger_secret_seqno?: number;

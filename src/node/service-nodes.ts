@@ -46,10 +46,27 @@ export function nodeToNodeAddress(info: NodeInfo): string | undefined {
   return iface?.published_address ?? iface?.bind_address;
 }
 
+/**
+ * The address each RPC interface of the node published (else its bind address), by name. Joins
+ * before Coco checked node_info_network stored it as sent, so a ledger may hold any JSON here: an
+ * interface without an address is left out rather than failing every reader of the nodes table.
+ */
+export function publishedRpcAddresses(info: NodeInfo): Map<string, string> {
+  const interfaces: unknown = info.rpc_interfaces;
+  if (typeof interfaces !== 'object' || interfaces === null) return new Map();
+  return new Map(
+    Object.entries(interfaces).flatMap(([name, iface]: [string, unknown]) => {
+      const { published_address, bind_address } = (typeof iface === 'object' && iface !== null ? iface : {}) as Partial<Record<string, unknown>>;
+      const address = published_address ?? bind_address;
+      return typeof address === 'string' ? [[name, address]] : [];
+    }),
+  );
+}
+
 /** `https://host:port` of interface `name` on the node `info` describes, as it published it. */
 export function rpcInterfaceUrl(info: NodeInfo | undefined, name: string): string | undefined {
-  const iface = info?.rpc_interfaces[name];
-  return iface === undefined ? undefined : `https://${iface.published_address ?? iface.bind_address}`;
+  const address = info === undefined ? undefined : publishedRpcAddresses(info).get(name);
+  return address === undefined ? undefined : `https://${address}`;
 }
 
 /** Whether a write set changes the nodes table (and so, maybe, the configuration). */

@@ -11,7 +11,7 @@ import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-dire
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import type { OperatorFeature } from '../node/node-config.js';
-import { nodeRecords as recordsOf, nodeToNodeAddress } from '../node/service-nodes.js';
+import { nodeRecords as recordsOf, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
@@ -189,7 +189,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     if (status !== null && !NODE_STATUSES.includes(status)) {
       throw new RpcError(400, 'InvalidQueryParameterValue', `Query parameter '${status}' is not a valid node status: use one of ${NODE_STATUSES.join(', ')}`);
     }
-    const published = (info: NodeInfo) => Object.values(info.rpc_interfaces).map((iface) => splitAddress(iface.published_address));
+    const published = (info: NodeInfo) => [...publishedRpcAddresses(info).values()].map(splitAddress);
     const nodes = nodeRecords(node).filter(
       (r) => (status === null || r.info.status === status) && published(r.info).some((a) => (host === null || a.host === host) && (port === null || a.port === port)),
     );

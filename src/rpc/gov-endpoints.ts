@@ -13,6 +13,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId, parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
+import { publishedRpcAddresses } from '../node/service-nodes.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
 import { CocoError, invariant } from '../errors.js';
 import { memberCoseSigner } from './authentication.js';
@@ -118,7 +119,7 @@ function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | un
     certificate: cert === undefined ? '' : fromUtf8(cert),
     retiredCommitted: info.retired_committed ?? false,
     quoteInfo: quoteInfoView(info.quote_info),
-    rpcInterfaces: Object.fromEntries(Object.entries(info.rpc_interfaces).map(([name, i]) => [name, { publishedAddress: i.published_address, protocol: i.app_protocol }])),
+    rpcInterfaces: Object.fromEntries([...publishedRpcAddresses(info)].map(([name, address]) => [name, { publishedAddress: address, protocol: info.rpc_interfaces[name]!.app_protocol }])),
   };
 }
 

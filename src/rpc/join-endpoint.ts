@@ -21,11 +21,12 @@ import type { Node } from '../node/node.js';
 import { nodeRecords, nodeToNodeAddress } from '../node/service-nodes.js';
 import { CocoError } from '../errors.js';
 import { RpcError } from './rpc-error.js';
+import { parseNodeInfoNetwork, type NodeInfoNetwork } from './node-info-network.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
 
 export interface JoinRequest {
-  node_info_network: { rpc_interfaces: NodeInfo['rpc_interfaces']; node_to_node_interface: { bind_address: string; published_address?: string } };
+  node_info_network: NodeInfoNetwork;
   quote_info: QuoteInfo;
   public_encryption_key?: string;
   certificate_signing_request: string;
@@ -61,16 +62,13 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   } catch {
     throw new RpcError(400, 'InvalidInput', 'the join request body is not JSON');
   }
-  const network = json?.node_info_network;
   const bad = (what: string): never => {
     throw new RpcError(400, 'InvalidInput', `the join request needs ${what}`);
   };
   if (typeof json !== 'object' || json === null) bad('a JSON object');
-  if (typeof network !== 'object' || network === null || typeof network.rpc_interfaces !== 'object' || network.rpc_interfaces === null) bad('node_info_network.rpc_interfaces');
-  if (typeof network!.node_to_node_interface?.bind_address !== 'string') bad('node_info_network.node_to_node_interface.bind_address');
   if (typeof json.quote_info !== 'object' || json.quote_info === null) bad('quote_info');
   if (typeof json.certificate_signing_request !== 'string') bad('certificate_signing_request (PEM)');
-  return json as JoinRequest;
+  return { ...(json as JoinRequest), node_info_network: parseNodeInfoNetwork(json.node_info_network) };
 }
 
 function allowed(tx: Transaction, table: string, key: string): boolean {
@@ -118,7 +116,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
         if (error instanceof CocoError) throw new RpcError(403, 'InvalidQuote', `the joining node's attestation was refused: ${error.message}`);
         throw error;
       }
-      const address = joinRequest.node_info_network.node_to_node_interface.published_address ?? joinRequest.node_info_network.node_to_node_interface.bind_address;
+      const address = joinRequest.node_info_network.node_to_node_interface.published_address;
       for (const [id, info] of records) {
         if (info.status !== 'Retired' && nodeToNodeAddress(info) === address) {
           throw new RpcError(400, 'NodeAlreadyExists', `node ${id} already uses the node-to-node address ${address}`);

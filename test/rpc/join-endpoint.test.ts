@@ -1,0 +1,184 @@
+// `POST /node/join` over HTTPS against a real in-process node whose service is Open, so that every
+// admitted joiner stays Pending: what a join request may carry (CCF's NodeInfoNetwork_v2 schema),
+// and that the nodes table it writes stays readable by `GET /node/network/nodes`.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
+import { CocoClient } from '../../src/client/coco-client.js';
+import type { CocoResponse } from '../../src/client/coco-response.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { sha256 } from '../../src/crypto/hash.js';
+import { randomBytes } from '../../src/crypto/random.js';
+import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
+import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
+import { AppRuntime } from '../../src/rpc/app-runtime.js';
+import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
+import { addJoinEndpoint } from '../../src/rpc/join-endpoint.js';
+import type { RpcServer } from '../../src/rpc/rpc-server.js';
+import { createService } from '../client/tls-fixture.js';
+import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { testRpcServer } from './rpc-server-fixture.js';
+
+let instance: InProcessNode;
+let server: RpcServer;
+let url: string;
+let caCertPem: string;
+const appRuntime = new AppRuntime();
+const clients: CocoClient[] = [];
+let nextPort = 9000;
+
+before(async () => {
+  instance = startInProcessNode();
+  await instance.node.waitForCommit(2);
+  instance.node.execute((tx) => {
+    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx)!, status: 'Open' }));
+    return { result: undefined, applyWrites: true };
+  });
+  const tls = await createService();
+  caCertPem = tls.certPem;
+  const service = createServiceIdentity(new Date(), 1);
+  const built = testRpcServer(tls, { maxBodyBytes: 1024 * 1024, currentTxId: () => instance.node.lastTxId });
+  server = built.server;
+  addBuiltinEndpoints(server, instance.node, {
+    version: 'test',
+    primaryUrl: () => undefined,
+    interfaceName: 'primary',
+    operatorFeatures: new Set(),
+    sessions: built.sessions,
+    appRuntime,
+    selfSignedCertPem: '',
+    jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
+  });
+  addJoinEndpoint(server, instance.node, {
+    service,
+    secrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),
+    primaryUrl: () => undefined,
+    endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), 1),
+  });
+  url = `https://127.0.0.1:${(await server.listen('127.0.0.1', 0)).port}`;
+});
+
+after(async () => {
+  for (const client of clients) client.close();
+  await server?.close();
+  appRuntime.dispose();
+  await instance?.close();
+});
+
+/** A well-formed network description with addresses of its own (a joiner's must differ from every other's). */
+function network(): Record<string, unknown> {
+  const port = nextPort++;
+  return {
+    node_to_node_interface: { bind_address: `127.0.0.1:${port}` },
+    rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${port + 1000}`, published_address: `10.0.0.1:${port}`, protocol: 'tcp', app_protocol: 'HTTP1' } },
+  };
+}
+
+/** POSTs /node/join as a new node (its own key) with the rest of a valid request; `fields` replace its parts. */
+async function join(fields: Record<string, unknown>): Promise<CocoResponse> {
+  const identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1);
+  const client = new CocoClient({ url, caCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
+  clients.push(client);
+  const body = {
+    node_info_network: network(),
+    // The host data the in-process node started with: genesis allowed it.
+    quote_info: virtualQuote(identity.keyPair.publicKeyPem, sha256(utf8('test'))),
+    certificate_signing_request: identity.csrPem,
+    node_data: {},
+    ...fields,
+  };
+  return client.request('POST', '/node/join', { body, allowError: true });
+}
+
+function refusal(response: CocoResponse): [number, string, string] {
+  const { error } = response.json<{ error: { code: string; message: string } }>();
+  return [response.status, error.code, error.message];
+}
+
+interface ListedNode {
+  node_id: string;
+  status: string;
+  rpc_interfaces: Record<string, unknown>;
+}
+
+async function listNodes(query = ''): Promise<ListedNode[]> {
+  const client = new CocoClient({ url, caCertPem });
+  clients.push(client);
+  const response = await client.request('GET', `/node/network/nodes${query}`, { allowError: true });
+  assert.equal(response.status, 200, response.text());
+  return response.json<{ nodes: ListedNode[] }>().nodes;
+}
+
+describe('node_info_network follows CCF NodeInfoNetwork_v2', () => {
+  test('an interface without published_address publishes its bind address, and the listing shows it', async () => {
+    const answer = await join({ node_info_network: { node_to_node_interface: { bind_address: '127.0.0.1:1' }, rpc_interfaces: { x: { bind_address: '127.0.0.1:1' } } } });
+    assert.equal(answer.status, 200, answer.text());
+    const { node_id, node_status } = answer.json<{ node_id: string; node_status: string }>();
+    assert.equal(node_status, 'Pending');
+    const listed = (await listNodes()).find((n) => n.node_id === node_id);
+    assert.deepEqual(listed?.rpc_interfaces, { x: { bind_address: '127.0.0.1:1', published_address: '127.0.0.1:1' } });
+    assert.deepEqual((await listNodes('?host=127.0.0.1&port=1')).map((n) => n.node_id), [node_id]);
+  });
+
+  test("fields CCF's schema does not know are dropped; the ones it knows are kept", async () => {
+    const iface = {
+      bind_address: '0.0.0.0:8443',
+      published_address: 'node.example:443',
+      protocol: 'tcp',
+      app_protocol: 'HTTP2',
+      max_open_sessions_soft: 100,
+      max_open_sessions_hard: 110,
+      endorsement: { authority: 'Service' },
+      http_configuration: { max_body_size: '1MB', max_headers_count: 64 },
+      accepted_endpoints: ['^/app/.*'],
+      enabled_operator_features: ['SnapshotRead'],
+      redirections: { to_primary: { kind: 'NodeByRole', target: { role: 'primary' } } },
+    };
+    const answer = await join({ node_info_network: { ...network(), rpc_interfaces: { public: { ...iface, padding: 'x'.repeat(10_000) } }, extra: [1, 2, 3] } });
+    assert.equal(answer.status, 200, answer.text());
+    const { node_id } = answer.json<{ node_id: string }>();
+    assert.deepEqual((await listNodes()).find((n) => n.node_id === node_id)?.rpc_interfaces, { public: iface });
+  });
+
+  const malformed: [string, unknown, RegExp][] = [
+    ['no node_info_network', undefined, /node_info_network must be a JSON object/],
+    ['rpc_interfaces a list', { ...network(), rpc_interfaces: [] }, /node_info_network\.rpc_interfaces must be a JSON object/],
+    ['no node_to_node_interface', { rpc_interfaces: {} }, /node_info_network\.node_to_node_interface must be a JSON object/],
+    ['an interface that is not an object', { ...network(), rpc_interfaces: { x: null } }, /rpc_interfaces\.x must be a JSON object/],
+    ['no bind_address', { ...network(), rpc_interfaces: { x: { published_address: '127.0.0.1:1' } } }, /rpc_interfaces\.x\.bind_address must be an address "host:port".*not undefined/],
+    ['a bind_address without port', { ...network(), rpc_interfaces: { x: { bind_address: 'localhost' } } }, /rpc_interfaces\.x\.bind_address must be an address "host:port"/],
+    ['a port past 65535', { node_to_node_interface: { bind_address: '127.0.0.1:70000' }, rpc_interfaces: {} }, /node_to_node_interface\.bind_address must be an address/],
+    ['a published_address that is a number', { ...network(), rpc_interfaces: { x: { bind_address: '127.0.0.1:1', published_address: 443 } } }, /rpc_interfaces\.x\.published_address must be an address/],
+    ['a session cap that is a string', { ...network(), rpc_interfaces: { x: { bind_address: '127.0.0.1:1', max_open_sessions_soft: '10' } } }, /max_open_sessions_soft must be a non-negative integer/],
+    ['an unknown endorsement authority', { ...network(), rpc_interfaces: { x: { bind_address: '127.0.0.1:1', endorsement: { authority: 'Anyone' } } } }, /endorsement\.authority must be one of "Node", "Service"/],
+    ['an unknown operator feature', { ...network(), rpc_interfaces: { x: { bind_address: '127.0.0.1:1', enabled_operator_features: ['Everything'] } } }, /enabled_operator_features\[0\] must be one of "SnapshotRead", "LedgerChunkRead"/],
+  ];
+  for (const [name, value, message] of malformed) {
+    test(`refused 400 InvalidInput: ${name}`, async () => {
+      const before = (await listNodes()).length;
+      const [status, code, text] = refusal(await join({ node_info_network: value }));
+      assert.deepEqual([status, code], [400, 'InvalidInput']);
+      assert.match(text, /^the join request's /);
+      assert.match(text, message);
+      assert.equal((await listNodes()).length, before, 'nothing recorded');
+    });
+  }
+});
+
+test('node records an older Coco stored unchecked do not break the listing of the others', async () => {
+  const joined = await join({});
+  assert.equal(joined.status, 200, joined.text());
+  const stored = (id: string, rpc_interfaces: unknown) =>
+    instance.node.execute((tx) => {
+      tx.map(Tables.nodesInfo).set(utf8(id), encodeJson({ status: 'Pending', node_data: {}, public_key: '', quote_info: {}, rpc_interfaces }));
+      return { result: undefined, applyWrites: true };
+    });
+  stored('a'.repeat(64), { x: { bind_address: '127.0.0.1:2' } });
+  stored('b'.repeat(64), { y: null, z: 'text' });
+  stored('c'.repeat(64), null);
+  const ids = (await listNodes()).map((n) => n.node_id);
+  assert.ok(ids.includes(joined.json<{ node_id: string }>().node_id) && ids.includes('a'.repeat(64)), ids.join());
+  assert.deepEqual((await listNodes('?port=2')).map((n) => n.node_id), ['a'.repeat(64)]);
+});
