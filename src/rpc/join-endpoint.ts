@@ -55,7 +55,21 @@ export interface JoinEndpointOptions {
   primaryUrl(): string | undefined;
 }
 
+/**
+ * The most a join's node_data may hold (its JSON), and a join request in all. Anyone who reaches a
+ * node can post a join that passes the virtual platform's checks, and each admitted one stays in
+ * every node's ledger for good, Pending until members remove it: without these bounds, 100 joins of
+ * 1 MiB (the default body limit, all that bounds them in CCF) added 100 MB to each. node_data is an
+ * operator's label for the node (a host name, a VM ID), a few hundred bytes; the rest of a real
+ * request (CSR, attestation, keys, interfaces) is a few KiB.
+ */
+export const NODE_DATA_BYTES_MAX = 64 * 1024;
+export const JOIN_REQUEST_BYTES_MAX = 2 * NODE_DATA_BYTES_MAX;
+
 function parseJoinRequest(body: Uint8Array): JoinRequest {
+  if (body.length > JOIN_REQUEST_BYTES_MAX) {
+    throw new RpcError(413, 'LimitExceeded', `the join request body is ${body.length} bytes, over the ${JOIN_REQUEST_BYTES_MAX} bytes a join may send; node_data may hold at most ${NODE_DATA_BYTES_MAX} bytes of JSON`);
+  }
   let json: Partial<JoinRequest>;
   try {
     json = JSON.parse(new TextDecoder().decode(body)) as Partial<JoinRequest>;
@@ -68,6 +82,10 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   if (typeof json !== 'object' || json === null) bad('a JSON object');
   if (typeof json.quote_info !== 'object' || json.quote_info === null) bad('quote_info');
   if (typeof json.certificate_signing_request !== 'string') bad('certificate_signing_request (PEM)');
+  const nodeDataBytes = utf8(JSON.stringify(json.node_data ?? null)).length;
+  if (nodeDataBytes > NODE_DATA_BYTES_MAX) {
+    throw new RpcError(413, 'LimitExceeded', `the join request's node_data is ${nodeDataBytes} bytes of JSON, over the limit of ${NODE_DATA_BYTES_MAX}: keep node_data to a label for the node (a host name, a VM ID)`);
+  }
   return { ...(json as JoinRequest), node_info_network: parseNodeInfoNetwork(json.node_info_network) };
 }
 

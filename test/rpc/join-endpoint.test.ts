@@ -1,6 +1,6 @@
 // `POST /node/join` over HTTPS against a real in-process node whose service is Open, so that every
-// admitted joiner stays Pending: what a join request may carry (CCF's NodeInfoNetwork_v2 schema),
-// and that the nodes table it writes stays readable by `GET /node/network/nodes`.
+// admitted joiner stays Pending: what a join request may carry (CCF's NodeInfoNetwork_v2 schema,
+// bounded node_data), and that the nodes table it writes stays readable by `GET /node/network/nodes`.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
-import { addJoinEndpoint } from '../../src/rpc/join-endpoint.js';
+import { addJoinEndpoint, JOIN_REQUEST_BYTES_MAX, NODE_DATA_BYTES_MAX } from '../../src/rpc/join-endpoint.js';
 import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
@@ -181,4 +181,31 @@ test('node records an older Coco stored unchecked do not break the listing of th
   const ids = (await listNodes()).map((n) => n.node_id);
   assert.ok(ids.includes(joined.json<{ node_id: string }>().node_id) && ids.includes('a'.repeat(64)), ids.join());
   assert.deepEqual((await listNodes('?port=2')).map((n) => n.node_id), ['a'.repeat(64)]);
+});
+
+describe('a join is bounded in size: each admitted one stays in every ledger', () => {
+  /** node_data whose JSON is `bytes` long: a string of that many bytes less its quotes. */
+  const nodeDataOf = (bytes: number) => 'x'.repeat(bytes - 2);
+
+  test(`node_data of ${NODE_DATA_BYTES_MAX} bytes is recorded as sent`, async () => {
+    const answer = await join({ node_data: nodeDataOf(NODE_DATA_BYTES_MAX) });
+    assert.equal(answer.status, 200, answer.text());
+    const { node_id } = answer.json<{ node_id: string }>();
+    const listed = (await listNodes()).find((n) => n.node_id === node_id) as unknown as { node_data: string };
+    assert.equal(listed.node_data.length, NODE_DATA_BYTES_MAX - 2);
+  });
+
+  test('node_data one byte longer is refused 413 LimitExceeded, and nothing is recorded', async () => {
+    const before = (await listNodes()).length;
+    const [status, code, message] = refusal(await join({ node_data: nodeDataOf(NODE_DATA_BYTES_MAX + 1) }));
+    assert.deepEqual([status, code], [413, 'LimitExceeded']);
+    assert.equal(message, `the join request's node_data is ${NODE_DATA_BYTES_MAX + 1} bytes of JSON, over the limit of ${NODE_DATA_BYTES_MAX}: keep node_data to a label for the node (a host name, a VM ID)`);
+    assert.equal((await listNodes()).length, before);
+  });
+
+  test('a request past the join limit is refused 413 whatever field carries the bytes', async () => {
+    const [status, code, message] = refusal(await join({ quote_info: { format: 'Insecure_Virtual', quote: '', endorsements: 'x'.repeat(JOIN_REQUEST_BYTES_MAX) } }));
+    assert.deepEqual([status, code], [413, 'LimitExceeded']);
+    assert.match(message, new RegExp(`over the ${JOIN_REQUEST_BYTES_MAX} bytes a join may send; node_data may hold at most ${NODE_DATA_BYTES_MAX} bytes`));
+  });
 });
