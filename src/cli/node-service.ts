@@ -33,10 +33,10 @@ import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/joi
 import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { virtualQuote } from '../attestation/virtual-attestation.js';
+import { verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import type { SubjectAltNames } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
-import type { NodeInfo } from '../governance/builtin-tables.js';
+import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
@@ -247,6 +247,28 @@ function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, 
   }
 }
 
+/**
+ * A node restarted from its ledger presents the evidence of the code it runs now to the join policy
+ * its ledger holds, as a join is checked: members may have withdrawn that code's host data since the
+ * node joined (in CCF a restarted node joins again, so is checked the same way). A node that started
+ * the service or joined from a snapshot was checked when it was admitted.
+ */
+function checkJoinPolicy(replayed: ReplayedLedger, quote: QuoteInfo, publicKeyPem: string, version: string): void {
+  const tx = replayed.store.beginTransaction();
+  try {
+    verifyVirtualQuote(quote, publicKeyPem, virtualJoinPolicy(tx));
+  } catch (error) {
+    if (!(error instanceof CocoError)) throw error;
+    throw new CocoError(
+      'JoinPolicyRefused',
+      `this node runs coco ${version}, whose attestation the join policy in its ledger (to seqno ${replayed.lastTxId.seqno}) refuses: ${error.message}. ` +
+        'Members allow it with an add_virtual_host_data (or add_virtual_measurement) proposal on the running service; if they did after this node stopped, start a new node that joins, or run the code this node ran before',
+    );
+  } finally {
+    tx.abort();
+  }
+}
+
 function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
   return Object.fromEntries(
     Object.entries(config.rpcInterfaces).map(([name, iface]) => [
@@ -364,6 +386,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   const point = await startingPoint(config, now);
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
+  if ('start' in point && point.start.kind === 'resume') checkJoinPolicy(point.start.replayed, quoteInfo, nodeIdentity.keyPair.publicKeyPem, version);
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
   const nodeToNodeInterface = { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress };
   const nodeInfo: NodeInfo = {
@@ -569,6 +592,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
         sessions,
         appRuntime: app,
         selfSignedCertPem: nodeIdentity.selfSignedCertPem,
+        quoteInfo,
         jwtRefreshMetrics: jwtRefresh.metrics,
       });
       addGovEndpoints(server, running, governance);

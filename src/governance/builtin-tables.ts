@@ -4,7 +4,7 @@
 
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import type { QuoteInfo } from '../attestation/virtual-attestation.js';
+import type { QuoteInfo, VirtualJoinPolicy } from '../attestation/virtual-attestation.js';
 import type { Transaction } from '../kv/transaction.js';
 
 export const Tables = {
@@ -116,6 +116,14 @@ export interface NodeInfo {
   node_to_node_interface?: { bind_address: string; published_address?: string };
   ledger_secret_seqno?: number;
   retired_committed?: boolean;
+}
+
+/** The virtual platform's join policy as the tables hold it: the measurements and host data members allowed. */
+export function virtualJoinPolicy(tx: Transaction): VirtualJoinPolicy {
+  return {
+    measurementAllowed: (measurement) => tx.map(Tables.virtualMeasurements).has(utf8(measurement)),
+    hostDataAllowed: (hostData) => tx.map(Tables.virtualHostData).has(utf8(hostData)),
+  };
 }
 
 /** The service's identity and status (`public:ccf.gov.service.info`), once genesis wrote it. */

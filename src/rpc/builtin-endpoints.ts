@@ -13,6 +13,7 @@ import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import type { OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
+import type { QuoteInfo } from '../attestation/virtual-attestation.js';
 import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
@@ -37,6 +38,11 @@ export interface BuiltinEndpointOptions {
   appRuntime: AppRuntime;
   /** The node's self-signed certificate, the one it joined with (`/node/self_signed_certificate`). */
   selfSignedCertPem: string;
+  /**
+   * The evidence of the code this node runs now (`/node/quotes/self`), which the join policy was
+   * checked against at its start: a node restarted on new code still has its join's quote in its record.
+   */
+  quoteInfo: QuoteInfo;
   /** The counts of the JWT key auto-refresh (`/node/jwt_keys/refresh/metrics`). */
   jwtRefreshMetrics: Readonly<JwtRefreshMetrics>;
 }
@@ -108,11 +114,6 @@ function nextNodeUrl(node: Node, interfaceName: string): string | undefined {
   const next = others.find(({ node_id }) => node_id > node.nodeId) ?? others[0];
   const address = next?.info.rpc_interfaces?.[interfaceName]?.published_address;
   return address === undefined ? undefined : `https://${address}`;
-}
-
-function found<T>(value: T | undefined): T {
-  if (value === undefined) throw new RpcError(404, 'ResourceNotFound', 'this node is not recorded in the service');
-  return value;
 }
 
 function describeNode(node: Node, record: NodeRecord): Record<string, unknown> {
@@ -229,7 +230,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   });
   const quoteOf = (record: { node_id: string; info: NodeInfo }) => quoteView(record.node_id, record.info.quote_info);
   // CCF 5 renamed quotes to attestations and serves both.
-  const ownQuote = () => ({ body: quoteOf(found(nodeRecords(node).find((r) => r.node_id === node.nodeId))) });
+  const ownQuote = () => ({ body: quoteView(node.nodeId, options.quoteInfo) });
   const trustedQuotes = () => nodeRecords(node).filter((r) => r.info.status === 'Trusted').map(quoteOf);
   server.add('node', 'GET', '/quotes/self', ownQuote);
   server.add('node', 'GET', '/attestations/self', ownQuote);

@@ -13,7 +13,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { derToPem } from '../crypto/pem.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { verifyVirtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
-import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { encodeJson, Tables, virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ServiceIdentity } from '../node/identities.js';
@@ -89,10 +89,6 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   return { ...(json as JoinRequest), node_info_network: parseNodeInfoNetwork(json.node_info_network) };
 }
 
-function allowed(tx: Transaction, table: string, key: string): boolean {
-  return tx.map(table).has(utf8(key));
-}
-
 export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndpointOptions): void {
   const networkInfo = (tx: Transaction, nodeId: string): JoinResponse['network_info'] => ({
     public_only: false,
@@ -126,10 +122,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
         return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: false };
       }
       try {
-        verifyVirtualQuote(joinRequest.quote_info, request.clientCert!.pem, {
-          measurementAllowed: (measurement) => allowed(tx, Tables.virtualMeasurements, measurement),
-          hostDataAllowed: (hostData) => allowed(tx, Tables.virtualHostData, hostData),
-        });
+        verifyVirtualQuote(joinRequest.quote_info, request.clientCert!.pem, virtualJoinPolicy(tx));
       } catch (error) {
         if (error instanceof CocoError) throw new RpcError(403, 'InvalidQuote', `the joining node's attestation was refused: ${error.message}`);
         throw error;

@@ -10,6 +10,7 @@ import type { CocoResponse } from '../../src/client/coco-response.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { randomBytes } from '../../src/crypto/random.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
@@ -49,6 +50,7 @@ before(async () => {
     sessions: built.sessions,
     appRuntime,
     selfSignedCertPem: '',
+    quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
     jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
   });
   addJoinEndpoint(server, instance.node, {

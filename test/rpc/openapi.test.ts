@@ -5,8 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { utf8 } from '../../src/crypto/bytes.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
@@ -42,6 +44,7 @@ before(async () => {
     sessions: built.sessions,
     appRuntime: new AppRuntime(),
     selfSignedCertPem: '',
+    quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
     jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
   });
   const { port } = await server.listen('127.0.0.1', 0);
