@@ -43,7 +43,7 @@ import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
 import { committedChunksBefore, readCommittedEntriesFrom } from './ledger-directory.js';
-import { logLine } from './buffered-log.js';
+import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
@@ -332,9 +332,9 @@ export class Node {
     return this.options.node.nodeId;
   }
 
-  /** One line on stderr for the operator, with the time and this node's ID. */
-  private logLine(line: string): void {
-    logLine('info', `coco node ${this.nodeId.slice(0, 12)}: ${line}`);
+  /** One line of the log for the operator, with the time, its level and this node's ID: role changes are news, the rest warnings. */
+  private logLine(line: string, level: LogLevel = 'warn'): void {
+    logLine(level, `coco node ${this.nodeId.slice(0, 12)}: ${line}`);
   }
 
   get role(): ConsensusRole {
@@ -721,7 +721,7 @@ export class Node {
     }
     if (ready.role !== undefined) {
       const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
-      if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) this.logLine(roleLine(ready.role));
+      if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) this.logLine(roleLine(ready.role), 'info');
       this.roleNow = ready.role;
       if (newLeader) this.updatePeers();
       if (ready.role.role !== 'Leader') {
@@ -898,7 +898,7 @@ export class Node {
     if (this.failure !== undefined) return;
     this.failure = error;
     this.cancelSignature();
-    this.logLine(`stopped applying transactions: ${error.message}`);
+    this.logLine(`stopped applying transactions: ${error.message}`, 'error');
   }
 
   private advanceCommit(seqno: number): void {
