@@ -35,6 +35,7 @@ import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } fr
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
+import { CommitMarker, commitMarkerPath, readCommitMarker, restartCommitSeqno } from './commit-marker-file.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
@@ -227,6 +228,7 @@ export class Node {
 
   readonly historical: HistoricalStates;
   private readonly secretReceiver: LedgerSecretReceiver;
+  private readonly commitMarker: CommitMarker;
 
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
@@ -240,7 +242,9 @@ export class Node {
     this.snapshots = new SnapshotDirectory(options.snapshots.directory, options.snapshots.maxSnapshots);
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
     let openChunkBytes = 0;
+    const markerPath = commitMarkerPath(options.consensusStateFile);
     if (replayed !== undefined) {
+      replayed.committedSeqno = restartCommitSeqno(replayed.committedSeqno, readCommitMarker(markerPath), replayed.entries);
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
@@ -251,6 +255,7 @@ export class Node {
       this.commitSeqno = replayed.committedSeqno;
       for (const signature of replayed.signatures) this.keepSignature(signature);
     }
+    this.commitMarker = new CommitMarker(markerPath);
     const persisted = readConsensusState(options.consensusStateFile);
     // A new service's node campaigns from view 1 into view 2, CCF's first view.
     const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0);
@@ -904,6 +909,7 @@ export class Node {
   private advanceCommit(seqno: number): void {
     if (seqno <= this.commitSeqno) return;
     this.commitSeqno = seqno;
+    this.commitMarker.write({ view: this.viewOf(seqno), seqno });
     this.files.markCommitted(seqno);
     this.store.compact(BigInt(seqno));
     this.commitSnapshots();
@@ -1113,6 +1119,7 @@ export class Node {
     while (this.syncing) await new Promise((resolve) => setTimeout(resolve, 1));
     await this.snapshots.flushed();
     this.files.close();
+    this.commitMarker.close();
     await this.nonces.close();
   }
 }

@@ -214,6 +214,22 @@ test('one-way partitions (a primary that cannot hear, then one that cannot speak
   t.diagnostic(`${load.acknowledged.length} writes acknowledged: ${[...outcomes].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
 });
 
+test('a node restarted alone still reports Committed what it reported Committed before it was killed', async (t) => {
+  const network = await FaultNetwork.start();
+  t.after(() => network.close());
+  const primary = await network.primary();
+  const written = await post(network.client(primary), 9, 'committed, then every node killed');
+  for (const i of network.running) await waitForCommit(network.client(i), written);
+  const commitBefore = (await network.client(0).request('GET', '/app/commit')).json<{ transaction_id: string }>().transaction_id;
+  for (const i of [...network.running]) await network.kill(i);
+  // Alone, node 0 hears from no primary: what it says comes from its own files.
+  await network.restart(0);
+  assert.equal(await txStatus(network.client(0, { redirectsMax: 0 }), written), 'Committed');
+  const commitAfter = (await network.client(0, { redirectsMax: 0 }).request('GET', '/app/commit')).json<{ transaction_id: string }>().transaction_id;
+  const seqno = (txId: string) => Number(txId.split('.')[1]);
+  assert.ok(seqno(commitAfter) >= seqno(commitBefore), `its commit does not go back: ${commitBefore}, then ${commitAfter}`);
+});
+
 test('a backup restarted on a ledger with one altered byte refuses to start, naming the seqno of the altered entry', async (t) => {
   const network = await FaultNetwork.start();
   t.after(() => network.close());
