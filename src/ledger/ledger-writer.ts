@@ -187,16 +187,20 @@ export class LedgerWriter {
     return this.append(writeSet, claimsDigest, 0);
   }
 
-  /** Appends a signature transaction over every transaction so far; closes the chunk if it is full. */
-  appendSignature(timestampSeconds: number): AppendResult {
+  /**
+   * Appends a signature transaction over every transaction so far; closes the chunk if it is full.
+   * `committed`: the last transaction the signer knows committed, which CCF records in the signature
+   * (none, 0.0, for a writer that knows no consensus).
+   */
+  appendSignature(timestampSeconds: number, committed: TxId = { view: 0, seqno: 0 }): AppendResult {
     const txId = { view: this.currentView, seqno: this.seqno + 1 };
     const root = this.tree.root();
     const { identity } = this.options;
     // Key order as CCF's JSON writer emits it.
     const signature = encodePrimarySignature({
       cert: identity.nodeCertPem,
-      commit_seqno: 0,
-      commit_view: 0,
+      commit_seqno: committed.seqno,
+      commit_view: committed.view,
       hashed_nonce: '0'.repeat(64),
       node: this.nodeId,
       root: toHex(root),

@@ -10,6 +10,7 @@ import test, { type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
+import { decodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY } from '../../src/ledger/signature.js';
 import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import type { LedgerEntry } from '../../src/ledger/entry.js';
@@ -42,6 +43,22 @@ test('backups apply what the primary commits, answer its status and give receipt
   }
   const backup = network.nodes.find(({ node }) => !node.isPrimary)!.node;
   assert.throws(() => writeRecord(backup, 'k', 'w'), (e: unknown) => e instanceof CocoError && e.code === 'NotPrimary');
+});
+
+test("as CCF's, a signature names the commit its primary knew when it signed", async (t) => {
+  const network = await InProcessNetwork.start(3);
+  t.after(() => network.close());
+  const primary = network.primary().node;
+  const first = writeRecord(primary, 'k1', 'v');
+  await network.waitFor(() => primary.status(first) === 'Committed');
+  const known = primary.commitTxId;
+  const second = writeRecord(primary, 'k2', 'v');
+  await network.waitFor(() => primary.status(second) === 'Committed');
+  const signature = primary.execute((tx) => ({ result: tx.map(SIGNATURES_MAP).get(SINGLETON_KEY), applyWrites: false })).result!;
+  const { json } = decodePrimarySignature(signature);
+  assert.ok(json.seqno > second.seqno);
+  assert.ok(json.commit_seqno >= known.seqno && json.commit_seqno < json.seqno, `commit ${json.commit_seqno} in a signature at ${json.seqno}, known ${known.seqno}`);
+  assert.equal(json.commit_view, primary.viewOf(json.commit_seqno));
 });
 
 test('entries reach the ledger files with the signature that covers them: one fsync per signature, on every node', async (t) => {
