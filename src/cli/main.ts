@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
+import { logLine } from '../node/buffered-log.js';
 import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow } from './ledger-show.js';
@@ -222,7 +223,10 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof CocoError) {
-      console.error(`coco: ${error.message} [${error.code}]`);
+      // A node's last words go to its log, in the log's format, like every other line there.
+      const line = `coco: ${error.message} [${error.code}]`;
+      if (command === 'node') logLine('error', line);
+      else console.error(line);
       return 1;
     }
     throw error;

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../errors.js';
+import { LOG_LINE_PREFIX } from '../node/buffered-log.js';
 import { allocatorEnv } from './allocator.js';
 import { OutputTail } from './output-tail.js';
 
@@ -55,7 +56,9 @@ export async function spawnNode(configPath: string, cwd: string, onOutput: (chun
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${output.text.trim().split('\n').at(-1) ?? ''}`));
+      // Its last line, without the log's time and level.
+      const last = (output.text.trim().split('\n').at(-1) ?? '').replace(LOG_LINE_PREFIX, '');
+      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${last}`));
     });
   });
   child.removeAllListeners('exit');

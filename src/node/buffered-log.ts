@@ -18,6 +18,9 @@ export function logTime(): string {
   return stamp;
 }
 
+/** What begins each line of the node's log: its time and level. */
+export const LOG_LINE_PREFIX = /^\S+Z \[(info |warn |error)\] /;
+
 /** One line of the node's log written at once (start-up, role changes, failures), in the batched lines' format. */
 export function logLine(level: LogLevel, text: string): void {
   (level === 'info' ? console.log : console.error)(`${logTime()} [${level.padEnd(5)}] ${text}`);

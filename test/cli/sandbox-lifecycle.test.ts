@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runningNodePid } from '../../src/cli/node-pid-file.js';
+import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
 import { runCoco } from '../support/run-cli.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
@@ -23,7 +24,7 @@ test('a restarted sandbox whose node cannot start stops the nodes that did, says
     // runCoco's timeout kills a sandbox that hangs: no exit status then.
     const restarted = runCoco(['sandbox', '--port', '0', '--workspace', first.workspace]);
     assert.equal(restarted.status, 1, restarted.stderr);
-    assert.match(restarted.stderr.trim().split('\n').at(-1)!, /^coco: the node exited \(1\): .*sealed_secrets\.json.* is missing.* \[NodeStartFailed\]$/);
+    assert.match(restarted.stderr.trim().split('\n').at(-1)!, /^coco: the node exited \(1\): coco: .*sealed_secrets\.json.* is missing.* \[NodeStartFailed\]$/, 'the node\'s last line, without its time and level');
     assert.deepEqual(dirs.map((dir) => runningNodePid(dir)), [undefined, undefined], 'no node left running');
   } finally {
     for (const pid of dirs.flatMap((dir) => runningNodePid(dir) ?? [])) process.kill(pid, 'SIGKILL');
@@ -52,7 +53,8 @@ test('once every node it started has died, the sandbox runs on, and Ctrl-C stops
     // Every line of the node's logs, from its start to its stop, begins with its UTC time and level.
     for (const file of ['out', 'err']) {
       for (const line of readFileSync(join(dir, file), 'utf8').split('\n').filter((text) => text !== '')) {
-        assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(info |warn |error)\] /, `${file}: ${line}`);
+        assert.match(line, LOG_LINE_PREFIX, `${file}: ${line}`);
+        assert.ok(!Number.isNaN(Date.parse(line.split(' ')[0]!)), `${file}: ${line}`);
       }
     }
   } finally {
