@@ -238,7 +238,7 @@ export class NodeChannels {
       return;
     }
     if (this.unauthenticated.size >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX) {
-      const [oldestKey, oldest] = this.unauthenticated.entries().next().value as [string, Unauthenticated];
+      const [oldestKey, oldest] = this.evictionCandidate();
       this.handshakeOver(oldestKey);
       this.refused(oldest.socket.remoteAddress, `closed in the TLS handshake to make room: ${UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX} connections were not authenticated`);
       oldest.socket.destroy();
@@ -254,6 +254,23 @@ export class NodeChannels {
     socket.on('close', () => {
       if (this.unauthenticated.get(key)?.socket === socket) this.handshakeOver(key);
     });
+  }
+
+  /**
+   * The connection to close for room: the oldest of the address holding the most unauthenticated
+   * ones, so that one address flooding the port closes its own connections, not a peer's handshake
+   * from elsewhere.
+   */
+  private evictionCandidate(): [string, Unauthenticated] {
+    const held = new Map<string | undefined, number>();
+    for (const { socket } of this.unauthenticated.values()) held.set(socket.remoteAddress, (held.get(socket.remoteAddress) ?? 0) + 1);
+    let most: string | undefined;
+    let mostHeld = 0;
+    for (const [address, count] of held) {
+      if (count > mostHeld) [most, mostHeld] = [address, count];
+    }
+    // Oldest first: the first of that address. There is one, since the counts came from these entries.
+    return [...this.unauthenticated].find(([, { socket }]) => socket.remoteAddress === most)!;
   }
 
   /** Takes a connection off the unauthenticated list: it authenticated, or is closed or about to be. */

@@ -229,9 +229,10 @@ test('garbage, an oversize length or a rejected frame closes that connection, an
   await closeAll(a, b);
 });
 
-function rawTcpClient(server: TestNode): Promise<net.Socket> {
+/** A TCP connection to `server` that never starts TLS, from `localAddress` (any 127.x.y.z is this machine). */
+function rawTcpClient(server: TestNode, localAddress = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => resolve(socket));
+    const socket = net.connect({ port: server.port, host: '127.0.0.1', localAddress }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -258,6 +259,24 @@ test('connections that never start TLS, held open past the cap, do not keep a pe
   assert.ok(held >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX - 1, `${held} of ${flood.length} still held`);
   for (const socket of flood) socket.destroy();
   await closeAll(a, b);
+});
+
+test('room is made by closing connections of the address holding the most, not an older one from elsewhere', HANG_GUARD, async () => {
+  // No deadline closes any of them meanwhile, however slowly they arrive.
+  const a = await startNode(keysA, service.certPem, { inboundHandshakeTimeoutMs: 120_000 });
+  const elsewhere = await rawTcpClient(a, '127.0.0.3');
+  elsewhere.on('error', () => {});
+  const over = 10;
+  const flood = await Promise.all(Array.from({ length: UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX + over }, () => rawTcpClient(a, '127.0.0.2')));
+  for (const socket of flood) socket.on('error', () => {});
+  // The cap was reached: the flood lost as many of its own as it went over, plus the one place the older connection holds.
+  await new Promise<void>((resolve) => {
+    let closedCount = 0;
+    for (const socket of flood) socket.once('close', () => ++closedCount === over + 1 && resolve());
+  });
+  assert.equal(elsewhere.destroyed, false, 'the oldest connection, from another address, is still open');
+  for (const socket of [elsewhere, ...flood]) socket.destroy();
+  await closeAll(a);
 });
 
 test('a connection that trickles bytes without finishing its handshake is closed at the deadline', HANG_GUARD, async () => {
