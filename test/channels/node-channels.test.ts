@@ -16,6 +16,16 @@ const otherService = createService();
 const [keysA, keysB, keysC] = [createNode(service), createNode(service), createNode(service)] as const;
 const rogueKeys = createNode(otherService);
 
+/** Connects `a` and `b` both ways and sends a frame each way; resolves once both have arrived. */
+async function roundTrip(a: TestNode, b: TestNode, there: string, back: string): Promise<void> {
+  connect(a, [b]);
+  connect(b, [a]);
+  a.channels.send(b.keys.id, 1, text(there));
+  b.channels.send(a.keys.id, 1, text(back));
+  await b.waitForFrame(a.keys.id, there);
+  await a.waitForFrame(b.keys.id, back);
+}
+
 async function closeAll(...nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.channels.close()));
 }
@@ -47,12 +57,7 @@ test('nodes whose certificates (and the service certificate) have expired still 
   const [old1, old2] = [createNode(expiredService, { expired: true }), createNode(expiredService, { expired: true })];
   const a = await startNode(old1, expiredService.certPem);
   const b = await startNode(old2, expiredService.certPem);
-  connect(a, [b]);
-  connect(b, [a]);
-  a.channels.send(old2.id, 1, text('after expiry'));
-  b.channels.send(old1.id, 1, text('and back'));
-  await b.waitForFrame(old1.id, 'after expiry');
-  await a.waitForFrame(old2.id, 'and back');
+  await roundTrip(a, b, 'after expiry', 'and back');
   await closeAll(a, b);
 });
 
@@ -248,12 +253,7 @@ test('connections that never start TLS, held open past the cap, do not keep a pe
     let closedCount = 0;
     for (const socket of flood) socket.once('close', () => ++closedCount === over && resolve());
   });
-  connect(b, [a]);
-  connect(a, [b]);
-  b.channels.send(keysA.id, 1, text('through the flood'));
-  a.channels.send(keysB.id, 1, text('and back'));
-  await a.waitForFrame(keysB.id, 'through the flood');
-  await b.waitForFrame(keysA.id, 'and back');
+  await roundTrip(b, a, 'through the flood', 'and back');
   // B got in while the flood was held: only the oldest connections made room.
   const held = flood.filter((socket) => !socket.destroyed).length;
   assert.ok(held >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX - 1, `${held} of ${flood.length} still held`);
