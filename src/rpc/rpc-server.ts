@@ -268,7 +268,12 @@ export class RpcServer {
     let backlog = this.backlogs.get(socket);
     if (backlog === undefined) this.backlogs.set(socket, (backlog = { requests: 0, bytes: 0 }));
     if (++backlog.requests > UNANSWERED_REQUESTS_MAX) return void socket.destroy();
-    response.once('close', () => (backlog.requests -= 1));
+    /** Bytes of this request's answer, once written; its close takes them and the request off the backlog. */
+    let answerBytes = 0;
+    response.once('close', () => {
+      backlog.requests -= 1;
+      backlog.bytes -= answerBytes;
+    });
     let result: RpcResponse;
     let endpoint: string | undefined;
     try {
@@ -303,9 +308,8 @@ export class RpcServer {
       // A client that reads none of its answers holds them all in the node's memory.
       if (backlog.bytes > UNREAD_ANSWER_BYTES_MAX) return void socket.destroy();
       send(response, answer);
-      const bytes = Number(response.getHeader('content-length') ?? 0);
-      backlog.bytes += bytes;
-      response.once('close', () => (backlog.bytes -= bytes));
+      answerBytes = Number(response.getHeader('content-length') ?? 0);
+      backlog.bytes += answerBytes;
     });
     this.options.afterRequest?.();
   }
