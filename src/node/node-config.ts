@@ -170,11 +170,15 @@ class ConfigReader {
   }
 
   address(text: string, path: string): { host: string; port: number } {
-    const match = /^(.+):(\d{1,5})$/.exec(text);
-    const port = match ? Number(match[2]) : NaN;
-    if (!match || port > 65535) this.fail(path, `"${text}" is not host:port`);
-    return { host: match[1]!, port };
+    return hostAndPort(text) ?? this.fail(path, `"${text}" is not host:port`);
   }
+}
+
+/** `host:port` (a configuration's addresses, and those a joiner publishes) split; undefined when it is not one. */
+export function hostAndPort(text: string): { host: string; port: number } | undefined {
+  const match = /^(.+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  return match && port <= 65535 ? { host: match[1]!, port } : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
 // bind address.
 
 import type { NetInterfaceInfo } from '../governance/builtin-tables.js';
-import { OPERATOR_FEATURES } from '../node/node-config.js';
+import { hostAndPort, OPERATOR_FEATURES } from '../node/node-config.js';
 import { RpcError } from './rpc-error.js';
 
 export interface NodeInfoNetwork {
@@ -34,9 +34,8 @@ function object(value: unknown, path: string): Json {
 
 /** `host:port`, as a node's configuration gives its addresses. */
 function address(value: unknown, path: string): string {
-  const match = typeof value === 'string' ? /^(.+):(\d{1,5})$/.exec(value) : null;
-  if (match === null || Number(match[2]) > 65535) refuse(path, `an address "host:port" (e.g. "10.0.0.1:8080"), not ${JSON.stringify(value)}`);
-  return value as string;
+  if (typeof value !== 'string' || hostAndPort(value) === undefined) refuse(path, `an address "host:port" (e.g. "10.0.0.1:8080"), not ${JSON.stringify(value)}`);
+  return value;
 }
 
 function count(value: unknown, path: string): number {
