@@ -47,6 +47,7 @@ import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
+import { listChunkFiles } from '../node/ledger-directory.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
@@ -157,6 +158,17 @@ function hasLedger(config: NodeConfig): boolean {
   const holds = (directory: string, named: (name: string) => boolean) => existsSync(directory) && readdirSync(directory).some(named);
   return holds(config.ledgerDirectory, (name) => parseChunkName(name) !== undefined)
     || holds(config.snapshots.directory, (name) => parseSnapshotFileName(name)?.committed === true);
+}
+
+/** An unreadable read-only ledger directory is a configuration mistake: said at start, not at the first read of old ledger. */
+function checkReadOnlyDirectories(config: NodeConfig): void {
+  for (const directory of config.ledgerReadOnlyDirectories) {
+    try {
+      listChunkFiles(directory, { allowEmpty: true });
+    } catch (error) {
+      throw new CocoError('InvalidConfig', `configuration $.ledger.read_only_directories: ${(error as Error).message}`);
+    }
+  }
 }
 
 /** Attempts to fetch the service's snapshot before a joiner starts without one. */
@@ -381,6 +393,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   // First, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
   if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
+  checkReadOnlyDirectories(config);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
   const point = await startingPoint(config, now);
@@ -475,6 +488,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
     endorsedNodeCertPem,
     nodeInfo,
     ledgerDirectory: config.ledgerDirectory,
+    ledgerReadOnlyDirectories: config.ledgerReadOnlyDirectories,
     consensusStateFile: config.consensusStateFile,
     ledgerChunkBytes: config.ledgerChunkBytes,
     signatureTxCount: config.signatureTxCount,

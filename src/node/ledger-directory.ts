@@ -3,7 +3,7 @@
 // recovery, or by a restart from a snapshot past them) are skipped.
 
 import { readdirSync, statSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { access, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, parseChunkName, readChunkLayout, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
@@ -44,41 +44,67 @@ export function listChunkFiles(directory: string, options: { allowEmpty?: boolea
 }
 
 /**
- * The committed chunk file (`ledger_<first>-<last>.committed`) holding `seqno`, if the directory has
- * one. Read without blocking: a node answers requests while it lists a directory of many chunks.
+ * Where a node reads its committed chunks: its own ledger directory first, then the directories an
+ * operator keeps older chunks in (CCF's `ledger.read_only_directories`), which it never writes.
  */
-export async function committedChunkHolding(directory: string, seqno: number): Promise<ChunkFile | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch (error) {
-    throw new CocoError('LedgerDirectoryUnreadable', `cannot read ledger directory ${directory}: ${(error as Error).message}`);
-  }
-  for (const name of names) {
-    const chunk = parseChunkName(name);
-    if (chunk?.committed === true && chunk.suffix === undefined && chunk.first <= seqno && seqno <= (chunk.last ?? -1)) {
-      return { name, path: join(directory, name), chunk };
+export type CommittedChunkDirectories = readonly string[];
+
+/**
+ * The committed chunk file (`ledger_<first>-<last>.committed`) holding `seqno`, if one of the
+ * directories has one (the first that does). Read without blocking: a node answers requests while
+ * it lists a directory of many chunks.
+ */
+export async function committedChunkHolding(directories: CommittedChunkDirectories, seqno: number): Promise<ChunkFile | undefined> {
+  for (const directory of directories) {
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch (error) {
+      throw new CocoError('LedgerDirectoryUnreadable', `cannot read ledger directory ${directory}: ${(error as Error).message}`);
+    }
+    for (const name of names) {
+      const chunk = parseChunkName(name);
+      if (chunk?.committed === true && chunk.suffix === undefined && chunk.first <= seqno && seqno <= (chunk.last ?? -1)) {
+        return { name, path: join(directory, name), chunk };
+      }
     }
   }
   return undefined;
 }
 
-/** The committed chunk files in `directory` that start before `seqno`, as listed now. */
-export function committedChunksBefore(directory: string, seqno: number): ChunkName[] {
-  return listChunkFiles(directory, { allowEmpty: true })
-    .filter((file) => isCommittedChunkName(file.name) && file.chunk.first < seqno)
-    .map((file) => file.chunk);
+/** The path of the committed chunk file named `name` in the first of the directories holding it. */
+export async function committedChunkNamed(directories: CommittedChunkDirectories, name: string): Promise<string | undefined> {
+  if (!isCommittedChunkName(name)) return undefined;
+  for (const directory of directories) {
+    const path = join(directory, name);
+    try {
+      await access(path);
+      return path;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** The committed chunk files in the directories that start before `seqno`, as listed now. */
+export function committedChunksBefore(directories: CommittedChunkDirectories, seqno: number): ChunkName[] {
+  return directories.flatMap((directory) =>
+    listChunkFiles(directory, { allowEmpty: true })
+      .filter((file) => isCommittedChunkName(file.name) && file.chunk.first < seqno)
+      .map((file) => file.chunk),
+  );
 }
 
 /**
  * At most `countMax` entries of the committed chunk file holding `seqno`, from `seqno` on (not past
  * the chunk's end), cut where its positions table says and not parsed yet; undefined when the
- * directory has no such file (for ledger a node holds from before the snapshot it started from,
+ * directories have no such file (for ledger a node holds from before the snapshot it started from,
  * which its own index of chunks does not cover). Only those entries are read, each into bytes of
  * its own: a chunk can be megabytes, and what a cache keeps of one entry must not keep the rest.
  */
-export async function readCommittedEntriesFrom(directory: string, seqno: number, countMax: number): Promise<EntryReadBack[] | undefined> {
-  const file = await committedChunkHolding(directory, seqno);
+export async function readCommittedEntriesFrom(directories: CommittedChunkDirectories, seqno: number, countMax: number): Promise<EntryReadBack[] | undefined> {
+  const file = await committedChunkHolding(directories, seqno);
   if (file === undefined) return undefined;
   const { first } = file.chunk;
   const last = Math.min(file.chunk.last!, seqno + countMax - 1);

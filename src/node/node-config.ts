@@ -64,6 +64,8 @@ export interface NodeConfig {
   /** The Ethereum adapter: chain ID, block gas limit, where its state lives, genesis allocation. */
   ethereum: EthereumNodeConfig;
   ledgerDirectory: string;
+  /** CCF's ledger.read_only_directories: older committed chunks, read and never written. */
+  ledgerReadOnlyDirectories: string[];
   /** Where the node seals the ledger secrets and service identity, to restart from its ledger. */
   sealedSecretsFile: string;
   ledgerChunkBytes: number;
@@ -159,6 +161,14 @@ class ConfigReader {
   file(parent: Json, key: string, path: string, optional = false): string | undefined {
     const value = optional ? this.string(parent, key, path, true) : this.string(parent, key, path);
     return value === undefined ? undefined : resolve(this.baseDir, value);
+  }
+
+  /** A list of paths, each resolved; `[]` when absent. */
+  files(parent: Json, key: string, path: string): string[] {
+    const value = parent[key];
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) this.fail(`${path}.${key}`, 'must be a list of paths');
+    return value.map((_, i) => this.file(value as unknown as Json, String(i), `${path}.${key}`));
   }
 
   integer(parent: Json, key: string, path: string, fallback: number, min: number, max: number): number {
@@ -257,6 +267,11 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   }
   if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');
   const ledger = r.object(root.ledger ?? {}, '$.ledger');
+  const ledgerDirectory = r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger');
+  const ledgerReadOnlyDirectories = r.files(ledger, 'read_only_directories', '$.ledger');
+  if (ledgerReadOnlyDirectories.includes(ledgerDirectory)) {
+    r.fail('$.ledger.read_only_directories', `lists ${ledgerDirectory}, the ledger directory itself: a node writes there, so it cannot also be read-only`);
+  }
   const signatures = r.object(root.ledger_signatures ?? {}, '$.ledger_signatures');
   const http = r.object(root.http ?? {}, '$.http');
   const nodeCert = r.object(root.node_certificate ?? {}, '$.node_certificate');
@@ -278,11 +293,8 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       dataJsonFile: r.file(member, 'data_json_file', path, true),
     };
   });
-  const constitutionValue = start.constitution_files;
-  if (!joining && (!Array.isArray(constitutionValue) || constitutionValue.length === 0)) {
-    r.fail('$.command.start.constitution_files', 'must list at least one file');
-  }
-  const constitutionFiles = ((constitutionValue ?? []) as unknown[]).map((_, i) => r.file(constitutionValue as unknown as Json, String(i), '$.command.start.constitution_files'));
+  const constitutionFiles = r.files(start, 'constitution_files', '$.command.start');
+  if (!joining && constitutionFiles.length === 0) r.fail('$.command.start.constitution_files', 'must list at least one file');
   const serviceConfiguration = r.object(start.service_configuration ?? {}, '$.command.start.service_configuration');
   let join: JoinConfig | undefined;
   if (joining) {
@@ -343,7 +355,8 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     },
     command: joining ? 'join' : 'start',
     join,
-    ledgerDirectory: r.file(ledger, 'directory', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'ledger'),
+    ledgerDirectory,
+    ledgerReadOnlyDirectories,
     sealedSecretsFile: r.file(ledger, 'sealed_secrets_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'sealed_secrets.json'),
     ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
     signatureTxCount: r.integer(signatures, 'tx_count', '$.ledger_signatures', SIGNATURE_TX_COUNT_DEFAULT, 1, 1_000_000),

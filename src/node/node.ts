@@ -43,7 +43,7 @@ import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/r
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
-import { committedChunksBefore, readCommittedEntriesFrom } from './ledger-directory.js';
+import { committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
 import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
@@ -98,6 +98,8 @@ export interface NodeOptions {
   endorsedNodeCertPem: string;
   nodeInfo: NodeInfo;
   ledgerDirectory: string;
+  /** Directories of older committed chunks the node reads but never writes (CCF's `ledger.read_only_directories`). */
+  ledgerReadOnlyDirectories?: readonly string[];
   /** Where the node keeps its view and vote (Raft's hard state). */
   consensusStateFile: string;
   ledgerChunkBytes: number;
@@ -202,6 +204,11 @@ export class Node {
   private readonly firstSeqno: number;
 
   /** The seqno of the snapshot this node started from (CCF's startup_seqno); 0 when it holds the ledger from the start. */
+  /** Where committed chunks are read from: the node's own ledger directory, then the read-only ones. */
+  get committedChunkDirectories(): CommittedChunkDirectories {
+    return [this.options.ledgerDirectory, ...(this.options.ledgerReadOnlyDirectories ?? [])];
+  }
+
   get startupSeqno(): number {
     return this.firstSeqno - 1;
   }
@@ -279,11 +286,11 @@ export class Node {
     if (replayed !== undefined) replayed.entries = [];
     // Before the snapshot this node started from, its index of chunks knows nothing: the directory
     // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
-    const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(options.ledgerDirectory, this.firstSeqno) : [];
-    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(options.ledgerDirectory, seqno, 1))?.[0] : undefined) ?? this.files.readEntry(seqno);
+    const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(this.committedChunkDirectories, this.firstSeqno) : [];
+    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] : undefined) ?? this.files.readEntry(seqno);
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
-      readCommittedFrom: (seqno) => readCommittedEntriesFrom(options.ledgerDirectory, seqno, COMMITTED_ENTRIES_PER_READ),
+      readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
       mayHold: (seqno) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!),

@@ -2,12 +2,11 @@
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, tableEntries, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
-import { committedChunkHolding, isCommittedChunkName } from '../node/ledger-directory.js';
+import { committedChunkHolding, committedChunkNamed } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import type { OperatorFeature } from '../node/node-config.js';
@@ -318,7 +317,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   // answer redirects to the chunk holding it; a backup without it sends the caller to the primary.
   const findChunk = async (request: RpcRequest) => {
     const since = sinceParameter(request, true);
-    const chunk = await committedChunkHolding(node.options.ledgerDirectory, since);
+    const chunk = await committedChunkHolding(node.committedChunkDirectories, since);
     if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
     // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
     // on to the next node by node ID (wrapping round), until one that has the chunk answers.
@@ -336,8 +335,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   const getChunk = async (request: RpcRequest) => {
     const name = request.params.chunk_name!;
     const notFound = () => new RpcError(404, 'ResourceNotFound', `this node has no committed ledger chunk named ${name}`);
-    if (!isCommittedChunkName(name)) throw notFound();
-    const answer = await serveFile(request, join(node.options.ledgerDirectory, name), { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
+    const path = await committedChunkNamed(node.committedChunkDirectories, name);
+    if (path === undefined) throw notFound();
+    const answer = await serveFile(request, path, { 'x-ms-ccf-ledger-chunk-name': name }, notFound);
     return withEntityTag(request, answer);
   };
   // Like CCF, these serve files only on interfaces where the operator opted in (404 elsewhere).

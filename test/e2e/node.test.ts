@@ -176,6 +176,8 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         ['a missing constitution file', { command: startFiles({ constitution: 'missing.js' }) }, /cannot read constitution file .*missing\.js: no such file/],
         ['a constitution that does not compile', { command: startFiles({ constitution: 'member0_cert.pem' }) }, /the constitution cannot run, so it is refused: .*SyntaxError.* \[InvalidConstitution\]/],
         ['a pid file in a missing directory', { output_files: { pid_file: 'nowhere/node.pid' } }, /cannot write the pid file \(output_files\.pid_file\) .*nowhere\/node\.pid: its directory does not exist \[FileUnwritable\]/, true],
+        ['a read-only ledger directory that does not exist', { ledger: { directory: 'ledger', read_only_directories: ['old-ledger'] } }, /\$\.ledger\.read_only_directories: cannot read ledger directory .*old-ledger: .*no such file.* \[InvalidConfig\]/, true],
+        ['the ledger directory listed as read-only', { ledger: { directory: 'ledger', read_only_directories: ['./ledger'] } }, /\$\.ledger\.read_only_directories: lists .*ledger, the ledger directory itself/, true],
         ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /^\S+Z \[error\] coco: cannot listen for other nodes on 127\.0\.0\.1:\d+: listen EADDRINUSE/],
       ];
       for (const [what, overrides, message, nothingWritten] of refusals) {

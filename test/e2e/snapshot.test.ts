@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -174,9 +174,17 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
     assert.match(early.json<{ error: { message: string } }>().error.message, /do not hold .* ask a node that holds/);
   }
 
-  // Stopped and started again, it resumes from its snapshot and the ledger after it.
+  // Stopped and started again, it resumes from its snapshot and the ledger after it. The operator
+  // gives it the ledger before its snapshot too, copied from the primary into a read-only directory.
   joiner.child.kill('SIGTERM');
   await exitOf(joiner.child, 'the joiner, stopped with SIGTERM');
+  const older = join(joiner.dir, 'older-ledger');
+  mkdirSync(older);
+  const primaryLedger = join(sandbox.workspace, 'sandbox_0', 'ledger');
+  const olderChunks = listChunkFiles(primaryLedger).filter((f) => f.chunk.committed && f.chunk.last! <= snapshotSeqno);
+  for (const f of olderChunks) copyFileSync(f.path, join(older, f.name));
+  const config = JSON.parse(readFileSync(join(joiner.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(joiner.dir, 'config.json'), JSON.stringify({ ...config, ledger: { read_only_directories: ['older-ledger'] } }));
   const restarted = runNode(joiner.dir);
   children.push(restarted.child);
   await until('the restarted node to serve', WAIT_MS, async () => (restarted.output().includes('coco node: ready') ? true : undefined));
@@ -184,6 +192,19 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   t.after(() => again.close());
   await waitForCommit(again, after, { timeoutMs: WAIT_MS });
   assert.deepEqual((await again.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' });
+  // Now it serves the chunks before its snapshot itself, and receipts for the transactions in them.
+  const ownEarlyChunk = await again.request('GET', '/node/ledger-chunk?since=1');
+  assert.equal(new URL(ownEarlyChunk.url).origin, joiner.url, 'served by the node from its read-only directory');
+  assert.deepEqual(ownEarlyChunk.body, new Uint8Array(readFileSync(olderChunks[0]!.path)));
+  const receipt = await until('a receipt from before the snapshot, not 202', WAIT_MS, async () => {
+    const answer = await again.request('GET', `/app/receipt?transaction_id=${formatTxId(written[0]!)}`, { allowError: true });
+    return answer.status === 202 ? undefined : answer;
+  });
+  assert.equal(receipt.status, 200, receipt.text());
+  const receiptFile = join(joiner.dir, 'early-receipt.json');
+  writeFileSync(receiptFile, receipt.body);
+  const verified = runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(verified.status, 0, verified.stderr);
   restarted.child.kill('SIGTERM');
   await exitOf(restarted.child, 'the restarted node, stopped with SIGTERM');
 

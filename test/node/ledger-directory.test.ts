@@ -5,19 +5,44 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { committedChunkHolding, isCommittedChunkName, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
+import { committedChunkHolding, committedChunkNamed, committedChunksBefore, isCommittedChunkName, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
 import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { generateLedger } from '../support/generated-ledger.js';
 
 test('committedChunkHolding finds the committed chunk holding a seqno, never an open, uncommitted or set-aside one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'coco-ledger-dir-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  assert.equal(await committedChunkHolding(dir, 1), undefined, 'an empty directory');
+  assert.equal(await committedChunkHolding([dir], 1), undefined, 'an empty directory');
   for (const name of ['ledger_1-10.committed', 'ledger_11-20.committed', 'ledger_21-30', 'ledger_31', 'ledger_5-8.committed.ignored', 'notes.txt']) writeFileSync(join(dir, name), name);
-  assert.equal((await committedChunkHolding(dir, 1))?.name, 'ledger_1-10.committed');
-  assert.equal((await committedChunkHolding(dir, 10))?.name, 'ledger_1-10.committed');
-  assert.equal((await committedChunkHolding(dir, 11))?.name, 'ledger_11-20.committed');
-  for (const seqno of [0, 21, 31, 40]) assert.equal(await committedChunkHolding(dir, seqno), undefined, `seqno ${seqno}`);
+  assert.equal((await committedChunkHolding([dir], 1))?.name, 'ledger_1-10.committed');
+  assert.equal((await committedChunkHolding([dir], 10))?.name, 'ledger_1-10.committed');
+  assert.equal((await committedChunkHolding([dir], 11))?.name, 'ledger_11-20.committed');
+  for (const seqno of [0, 21, 31, 40]) assert.equal(await committedChunkHolding([dir], seqno), undefined, `seqno ${seqno}`);
+});
+
+test('committed chunks are looked up in the ledger directory first, then in each read-only directory', async (t) => {
+  const [own, older, oldest] = ['own', 'older', 'oldest'].map((name) => mkdtempSync(join(tmpdir(), `coco-ledger-${name}-`)));
+  t.after(() => [own, older, oldest].forEach((dir) => rmSync(dir!, { recursive: true, force: true })));
+  writeFileSync(join(own!, 'ledger_21-30.committed'), 'own');
+  writeFileSync(join(own!, 'ledger_31'), 'own, open');
+  writeFileSync(join(older!, 'ledger_11-20.committed'), 'older');
+  writeFileSync(join(older!, 'ledger_21-30.committed'), 'a copy in a read-only directory');
+  writeFileSync(join(oldest!, 'ledger_1-10.committed'), 'oldest');
+  writeFileSync(join(oldest!, 'ledger_31-40'), 'never read from a read-only directory: not committed');
+  const directories = [own!, older!, oldest!];
+
+  assert.equal((await committedChunkHolding(directories, 5))?.path, join(oldest!, 'ledger_1-10.committed'));
+  assert.equal((await committedChunkHolding(directories, 15))?.path, join(older!, 'ledger_11-20.committed'));
+  assert.equal((await committedChunkHolding(directories, 25))?.path, join(own!, 'ledger_21-30.committed'), 'the ledger directory wins');
+  assert.equal(await committedChunkHolding(directories, 35), undefined);
+  assert.equal(await committedChunkNamed(directories, 'ledger_1-10.committed'), join(oldest!, 'ledger_1-10.committed'));
+  assert.equal(await committedChunkNamed(directories, 'ledger_21-30.committed'), join(own!, 'ledger_21-30.committed'));
+  for (const name of ['ledger_31-40', 'ledger_41-50.committed', '../oldest/ledger_1-10.committed']) assert.equal(await committedChunkNamed(directories, name), undefined, name);
+  assert.deepEqual(
+    committedChunksBefore(directories, 21).map((chunk) => [chunk.first, chunk.last]),
+    [[11, 20], [1, 10]],
+  );
+  await assert.rejects(committedChunkHolding([own!, join(tmpdir(), 'coco-no-such-read-only-dir')], 1), /cannot read ledger directory .*coco-no-such-read-only-dir/);
 });
 
 test('isCommittedChunkName accepts only a committed chunk file name', () => {
@@ -28,7 +53,7 @@ test('isCommittedChunkName accepts only a committed chunk file name', () => {
 });
 
 test('committedChunkHolding says which directory it cannot read', async () => {
-  await assert.rejects(committedChunkHolding(join(tmpdir(), 'coco-no-such-ledger-dir'), 1), (error: Error & { code?: string }) => {
+  await assert.rejects(committedChunkHolding([join(tmpdir(), 'coco-no-such-ledger-dir')], 1), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'LedgerDirectoryUnreadable');
     assert.match(error.message, /coco-no-such-ledger-dir/);
     return true;
@@ -46,22 +71,22 @@ test('readCommittedEntriesFrom reads only the entries asked for, each in bytes o
   const { offsets } = decodeChunk(chunk.bytes, chunk.name);
   const entryBytes = (seqno: number) => chunk.bytes.slice(offsets[seqno - first]!, offsets[seqno - first + 1] ?? chunk.bytes.length - offsets.length * 4);
 
-  const three = (await readCommittedEntriesFrom(dir, first + 1, 3))!;
+  const three = (await readCommittedEntriesFrom([dir], first + 1, 3))!;
   assert.deepEqual(three.map((e) => e.seqno), [first + 1, first + 2, first + 3]);
   for (const entry of three) {
     assert.deepEqual(entry.bytes, entryBytes(entry.seqno));
     assert.equal(entry.bytes.buffer.byteLength, entry.bytes.byteLength, 'a cache that keeps an entry keeps nothing else of the chunk');
     assert.equal(entry.file, chunk.name);
   }
-  const toEnd = (await readCommittedEntriesFrom(dir, last! - 1, 100))!;
+  const toEnd = (await readCommittedEntriesFrom([dir], last! - 1, 100))!;
   assert.deepEqual(toEnd.map((e) => e.seqno), [last! - 1, last!], 'never past the chunk');
   assert.deepEqual(toEnd[1]!.bytes, entryBytes(last!));
-  assert.equal(await readCommittedEntriesFrom(dir, generated.writer.lastTxId.seqno + 10, 1), undefined);
+  assert.equal(await readCommittedEntriesFrom([dir], generated.writer.lastTxId.seqno + 10, 1), undefined);
 
   const damaged = chunk.bytes.slice();
   new DataView(damaged.buffer).setUint32(damaged.length - offsets.length * 4 + 4, damaged.length, true);
   writeFileSync(join(dir, chunk.name), damaged);
-  await assert.rejects(readCommittedEntriesFrom(dir, first, 3), (error: Error & { code?: string }) => {
+  await assert.rejects(readCommittedEntriesFrom([dir], first, 3), (error: Error & { code?: string }) => {
     assert.equal(error.code, 'LedgerEntryMalformed');
     assert.match(error.message, new RegExp(chunk.name.replace('.', '\\.')));
     return true;
