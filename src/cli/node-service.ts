@@ -362,8 +362,8 @@ async function listenOnInterfaces(
 /** Listens on every RPC interface with what a joiner serves until it is trusted (pending-endpoints.ts). */
 async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
   const sessions = new SessionCounts();
-  const { close } = await listenOnInterfaces(config, sessions, (name) => {
-    const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, maxBodyBytes: config.maxBodyBytes, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
+  const { close } = await listenOnInterfaces(config, sessions, (name, iface) => {
+    const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, ...iface.http, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
     addPendingEndpoints(server, node);
     return server;
   });
@@ -590,7 +590,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
       const server = new RpcServer({
         keyPem: nodeIdentity.keyPair.privateKeyPem,
         certPem: endorsedNodeCertPem,
-        maxBodyBytes: config.maxBodyBytes,
+        ...iface.http,
         currentTxId: () => running.lastTxId,
         appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000), { primaryUrl, backupUrl: () => backupInterfaceUrl(running, name) }),
         primaryUrl,

@@ -20,7 +20,7 @@ import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js
 import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
-import { JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
+import { HTTP_LIMITS_DEFAULT, JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
@@ -96,7 +96,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
   if (values.help) return 'help';
   return {
     nodes: count(values.nodes, 'nodes', 3, 1, 15),
-    maxHttpBodySize: count(values['max-http-body-size'], 'max-http-body-size', MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
+    maxHttpBodySize: count(values['max-http-body-size'], 'max-http-body-size', HTTP_LIMITS_DEFAULT.maxBodyBytes, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
     snapshotTxInterval: count(values['snapshot-tx-interval'], 'snapshot-tx-interval', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
     jwtKeyRefreshIntervalS: count(values['jwt-key-refresh-interval-s'], 'jwt-key-refresh-interval-s', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
     port: count(values.port, 'port', 8000, 0, 65535),

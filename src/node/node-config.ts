@@ -21,7 +21,19 @@ export interface RpcInterfaceConfig extends InterfaceAddresses {
   enabledOperatorFeatures: ReadonlySet<OperatorFeature>;
   /** CCF's max_open_sessions_soft / _hard: past these, new sessions get a 503, then are refused. */
   sessionCaps: { soft: number; hard: number };
+  /** CCF's http_configuration: past these, a request gets 413 or 431 and its connection is closed. */
+  http: HttpLimits;
 }
+
+export interface HttpLimits {
+  maxBodyBytes: number;
+  /** The longest name or value of one header. */
+  maxHeaderBytes: number;
+  maxHeadersCount: number;
+}
+
+/** CCF's http_configuration defaults (`max_body_size` 1MB, `max_header_size` 16KB, `max_headers_count` 256). */
+export const HTTP_LIMITS_DEFAULT: HttpLimits = { maxBodyBytes: 1024 * 1024, maxHeaderBytes: 16 * 1024, maxHeadersCount: 256 };
 
 /** CCF's defaults for `max_open_sessions_soft` / `max_open_sessions_hard`. */
 export const MAX_OPEN_SESSIONS_SOFT_DEFAULT = 1000;
@@ -71,7 +83,6 @@ export interface NodeConfig {
   ledgerChunkBytes: number;
   signatureTxCount: number;
   signatureDelayMs: number;
-  maxBodyBytes: number;
   nodeCertificateValidityDays: number;
   /** Curve of the node and service keys (CCF's node_certificate.curve_id). */
   curve: CurveName;
@@ -95,9 +106,11 @@ export interface NodeConfig {
 export const SIGNATURE_TX_COUNT_DEFAULT = 5000;
 export const SIGNATURE_DELAY_MS_DEFAULT = 5;
 export const LEDGER_CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
-export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
 export const MAX_BODY_BYTES_MIN = 1024;
 export const MAX_BODY_BYTES_MAX = 64 * 1024 * 1024;
+const MAX_HEADER_BYTES_MIN = 1024;
+const MAX_HEADER_BYTES_MAX = 1024 * 1024;
+const MAX_HEADERS_COUNT_MAX = 10_000;
 /** CCF's consensus.message_timeout: the primary's heartbeat. */
 export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
 /** Shorter than CCF's 5 s so that a failed primary is replaced within about a second. */
@@ -171,6 +184,16 @@ class ConfigReader {
     return value.map((_, i) => this.file(value as unknown as Json, String(i), `${path}.${key}`));
   }
 
+  /** A number of bytes: a whole number, or CCF's size string (`"16KB"`: B, KB, MB, GB, TB, PB, powers of 1024, any case). */
+  size(parent: Json, key: string, path: string, fallback: number, min: number, max: number): number {
+    const value = parent[key] ?? fallback;
+    const bytes = typeof value === 'string' ? sizeStringBytes(value) : value;
+    if (!Number.isSafeInteger(bytes) || (bytes as number) < min || (bytes as number) > max) {
+      this.fail(`${path}.${key}`, `must be a size from ${min} to ${max} bytes, as a whole number or a size string such as "16KB"`);
+    }
+    return bytes as number;
+  }
+
   integer(parent: Json, key: string, path: string, fallback: number, min: number, max: number): number {
     const value = parent[key] ?? fallback;
     if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
@@ -182,6 +205,15 @@ class ConfigReader {
   address(text: string, path: string): { host: string; port: number } {
     return hostAndPort(text) ?? this.fail(path, `"${text}" is not host:port`);
   }
+}
+
+const SIZE_UNIT_POWERS: Record<string, number> = { '': 0, b: 0, kb: 1, mb: 2, gb: 3, tb: 4, pb: 5 };
+
+/** CCF's size strings: digits, then an optional unit; NaN when `text` is not one. */
+function sizeStringBytes(text: string): number {
+  const match = /^(\d+)([a-z]*)$/i.exec(text);
+  const power = match ? SIZE_UNIT_POWERS[match[2]!.toLowerCase()] : undefined;
+  return power === undefined ? NaN : Number(match![1]) * 1024 ** power;
 }
 
 /** `host:port` (a configuration's addresses, and those a joiner publishes) split; undefined when it is not one. */
@@ -226,6 +258,17 @@ function curveId(r: ConfigReader, value: unknown): CurveName {
   return curve;
 }
 
+/** An interface's http_configuration; `maxBodyBytes` defaults to the node's `http.max_body_size`. */
+function httpLimits(r: ConfigReader, iface: Json, path: string, maxBodyBytes: number): HttpLimits {
+  const configPath = `${path}.http_configuration`;
+  const json = r.object(iface.http_configuration ?? {}, configPath);
+  return {
+    maxBodyBytes: r.size(json, 'max_body_size', configPath, maxBodyBytes, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
+    maxHeaderBytes: r.size(json, 'max_header_size', configPath, HTTP_LIMITS_DEFAULT.maxHeaderBytes, MAX_HEADER_BYTES_MIN, MAX_HEADER_BYTES_MAX),
+    maxHeadersCount: r.integer(json, 'max_headers_count', configPath, HTTP_LIMITS_DEFAULT.maxHeadersCount, 1, MAX_HEADERS_COUNT_MAX),
+  };
+}
+
 function sessionCaps(r: ConfigReader, iface: Json, path: string): RpcInterfaceConfig['sessionCaps'] {
   const soft = r.integer(iface, 'max_open_sessions_soft', path, MAX_OPEN_SESSIONS_SOFT_DEFAULT, 1, MAX_OPEN_SESSIONS_LIMIT);
   // CCF's hard default sits just above the soft cap; a soft cap set above it raises it along.
@@ -252,6 +295,8 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const r: ConfigReader = new ConfigReader(dirname(resolve(configFile)));
   const root = r.object(json, '$');
   const network = r.object(root.network, '$.network');
+  const http = r.object(root.http ?? {}, '$.http');
+  const maxBodyBytes = r.size(http, 'max_body_size', '$.http', HTTP_LIMITS_DEFAULT.maxBodyBytes, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX);
   const interfaces = r.object(network.rpc_interfaces, '$.network.rpc_interfaces');
   const rpcInterfaces: Record<string, RpcInterfaceConfig> = {};
   for (const [name, value] of Object.entries(interfaces)) {
@@ -263,6 +308,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       publishedAddress: r.string(iface, 'published_address', path, true) ?? bind,
       enabledOperatorFeatures: operatorFeatures(r, iface.enabled_operator_features, `${path}.enabled_operator_features`),
       sessionCaps: sessionCaps(r, iface, path),
+      http: httpLimits(r, iface, path, maxBodyBytes),
     };
   }
   if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');
@@ -273,7 +319,6 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     r.fail('$.ledger.read_only_directories', `lists ${ledgerDirectory}, the ledger directory itself: a node writes there, so it cannot also be read-only`);
   }
   const signatures = r.object(root.ledger_signatures ?? {}, '$.ledger_signatures');
-  const http = r.object(root.http ?? {}, '$.http');
   const nodeCert = r.object(root.node_certificate ?? {}, '$.node_certificate');
   const outputFiles = r.object(root.output_files ?? {}, '$.output_files');
   const command = r.object(root.command, '$.command');
@@ -358,10 +403,9 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     ledgerDirectory,
     ledgerReadOnlyDirectories,
     sealedSecretsFile: r.file(ledger, 'sealed_secrets_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'sealed_secrets.json'),
-    ledgerChunkBytes: r.integer(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
+    ledgerChunkBytes: r.size(ledger, 'chunk_size', '$.ledger', LEDGER_CHUNK_BYTES_DEFAULT, 4096, 2 ** 31),
     signatureTxCount: r.integer(signatures, 'tx_count', '$.ledger_signatures', SIGNATURE_TX_COUNT_DEFAULT, 1, 1_000_000),
     signatureDelayMs: r.integer(signatures, 'delay_ms', '$.ledger_signatures', SIGNATURE_DELAY_MS_DEFAULT, 1, 60_000),
-    maxBodyBytes: r.integer(http, 'max_body_size', '$.http', MAX_BODY_BYTES_DEFAULT, MAX_BODY_BYTES_MIN, MAX_BODY_BYTES_MAX),
     nodeCertificateValidityDays: r.integer(nodeCert, 'initial_validity_days', '$.node_certificate', 1, 1, 365),
     curve: curveId(r, nodeCert.curve_id),
     pidFile: r.file(outputFiles, 'pid_file', '$.output_files', true),

@@ -2,7 +2,7 @@
 // service certificate), optional client certificates (checked per endpoint by its authentication
 // policy), bounded request bodies, routing to `/app`, `/gov` and `/node`, and CCF's error bodies
 // and `x-ms-ccf-transaction-id` header on every successful response. Malformed HTTP gets a 400, never a hang;
-// headers past 16 KiB a 431. Client sessions are capped and counted per interface (session-caps.ts).
+// headers past CCF's http_configuration limits a 431. Client sessions are capped and counted per interface (session-caps.ts).
 
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +14,7 @@ import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
+import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
@@ -68,6 +69,10 @@ export interface RpcServerOptions {
   keyPem: string;
   certPem: string;
   maxBodyBytes: number;
+  /** The longest name or value of a header (default CCF's 16 KiB); past it 431. */
+  maxHeaderBytes?: number;
+  /** More headers than this get 431 (default CCF's 256). */
+  maxHeadersCount?: number;
   /**
    * The TxID a successful response carries when its handler names none: the last one the state
    * reflects. Absent for a node with no state yet (a pending joiner): its answers name none.
@@ -110,12 +115,14 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_900;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** CCF's `idle_connection_timeout`: covers a connection that finished TLS but never sends a request. */
 const IDLE_TIMEOUT_MS = 60_000;
-/** Request line and headers together; past it 431 RequestHeaderTooLarge (CCF's default limit too). */
-const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * The request line and headers together may take this many times the limit on one header (CCF
+ * bounds each header only, up to 256 of them: 8 MiB a request by default, which 1,000 sessions
+ * would multiply); past it 431 RequestHeaderTooLarge.
+ */
+const HEAD_BYTES_PER_HEADER_LIMIT = 4;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
-/** CCF's `http_configuration.max_headers_count` default: more headers get 431. */
-const MAX_HEADERS_COUNT = 256;
 /**
  * Requests of one connection not yet answered, or whose answers the client has not yet read: past
  * it, a client that pipelines without reading is cut off. Node pauses such a client by the size of
@@ -155,14 +162,20 @@ export class RpcServer {
   private readonly backlogs = new WeakMap<Socket, { requests: number; bytes: number }>();
   private readonly closingAt = new WeakMap<Socket, number>();
 
+  private readonly maxHeaderBytes: number;
+  private readonly maxHeadersCount: number;
+
   constructor(private readonly options: RpcServerOptions) {
+    this.maxHeaderBytes = options.maxHeaderBytes ?? HTTP_LIMITS_DEFAULT.maxHeaderBytes;
+    this.maxHeadersCount = options.maxHeadersCount ?? HTTP_LIMITS_DEFAULT.maxHeadersCount;
+    const headBytesMax = this.maxHeaderBytes * HEAD_BYTES_PER_HEADER_LIMIT;
     const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
     this.server = createServer(
       {
         ...this.secureContextOptions(options.certPem),
         requestCert: true,
         rejectUnauthorized: false,
-        maxHeaderSize: MAX_HEADER_BYTES,
+        maxHeaderSize: headBytesMax,
         handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
         connectionsCheckingInterval: Math.ceil(headersTimeoutMs / TIMEOUT_CHECKS_PER_HEADERS_TIMEOUT),
         // CCF answers a request without Host like any other; Node would answer a bare 400.
@@ -194,7 +207,7 @@ export class RpcServer {
       const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (!timedOut) options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
       const [status, code, message] = tooLarge
-        ? ['431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${MAX_HEADER_BYTES} bytes`]
+        ? ['431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${headBytesMax} bytes (4 times http_configuration.max_header_size)`]
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
@@ -332,10 +345,22 @@ export class RpcServer {
     return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
   }
 
-  private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void): Promise<RpcResponse> {
-    if (request.rawHeaders.length / 2 > MAX_HEADERS_COUNT) {
-      throw new RpcError(431, 'RequestHeaderTooLarge', `the request has more than ${MAX_HEADERS_COUNT} headers`);
+  /** CCF's http_configuration limits on headers: their count, and the length of each name and value. */
+  private checkHeaders(rawHeaders: readonly string[]): void {
+    if (rawHeaders.length / 2 > this.maxHeadersCount) {
+      throw new RpcError(431, 'RequestHeaderTooLarge', `the request has more than ${this.maxHeadersCount} headers (http_configuration.max_headers_count)`);
     }
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const [name, value] = [rawHeaders[i]!, rawHeaders[i + 1]!];
+      const longest = Math.max(Buffer.byteLength(name), Buffer.byteLength(value));
+      if (longest > this.maxHeaderBytes) {
+        throw new RpcError(431, 'RequestHeaderTooLarge', `the header ${name.slice(0, 64)} has a name or value of ${longest} bytes, more than ${this.maxHeaderBytes} (http_configuration.max_header_size)`);
+      }
+    }
+  }
+
+  private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void): Promise<RpcResponse> {
+    this.checkHeaders(request.rawHeaders);
     const target = request.url ?? '/';
     // The query only: URL would also resolve the path's dot segments (`/app/../gov/...`) and
     // backslashes, routing a request to another frontend than the one its path names.
@@ -480,7 +505,7 @@ function describeFailure(error: unknown): string {
 }
 
 function bodyTooLarge(maxBytes: number): RpcError {
-  return new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size in its configuration)`);
+  return new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size or the interface's http_configuration.max_body_size in its configuration)`);
 }
 
 /**

@@ -226,7 +226,7 @@ test('past the soft cap a session is answered 503 SessionCapExhausted and closed
   }
 });
 
-test('headers past 16 KiB get 431 RequestHeaderTooLarge; malformed HTTP and oversized bodies are counted too', async () => {
+test('a header past 16 KiB gets 431 RequestHeaderTooLarge; malformed HTTP and oversized bodies are counted too', async () => {
   const before = sessions.metrics().interfaces.primary!.errors;
   const big = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
   assert.match(big, /^HTTP\/1\.1 431 /);
@@ -298,12 +298,35 @@ test('a path is routed as sent: dot segments, their percent-encoding and backsla
 test('as in CCF, more than 256 headers get 431, and a body declared too large gets 413 at once, before it is sent', async () => {
   const many = Array.from({ length: 257 }, (_, i) => `x-h${i}: v\r\n`).join('');
   const tooMany = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n${many}\r\n`);
-  assert.match(tooMany, /^HTTP\/1\.1 431 [^]*"code":"RequestHeaderTooLarge","message":"the request has more than 256 headers"/);
+  assert.match(tooMany, /^HTTP\/1\.1 431 [^]*"code":"RequestHeaderTooLarge","message":"the request has more than 256 headers \(http_configuration\.max_headers_count\)"/);
   const enough = Array.from({ length: 250 }, (_, i) => `x-h${i}: v\r\n`).join('');
   assert.match(await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n${enough}connection: close\r\n\r\n`), /^HTTP\/1\.1 200 /);
   // The body never comes: the answer must not wait for it.
   const declared = await exchange(await tlsConnection(port), 'POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000\r\n\r\nabc');
   assert.match(declared, /^HTTP\/1\.1 413 [^]*"code":"RequestBodyTooLarge"/);
+});
+
+test("an interface's http_configuration sets its limits: each header's name and value, the number of headers, the whole head, the body", async () => {
+  const { server: strict } = testRpcServer(service, { interfaceName: 'strict', currentTxId: () => current, maxHeaderBytes: 1024, maxHeadersCount: 4, maxBodyBytes: 2048 });
+  strict.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
+  const strictPort = (await strict.listen('127.0.0.1', 0)).port;
+  try {
+    const raw = async (request: string) => exchange(await tlsConnection(strictPort), request);
+    const post = (headers: string, body = 'x') => raw(`POST /node/echo HTTP/1.1\r\nhost: x\r\n${headers}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    // CCF bounds each header, not their sum: two headers of 1,000 bytes each pass a limit of 1,024.
+    assert.match(await post(`x-a: ${'a'.repeat(1000)}\r\n`), /^HTTP\/1\.1 200 /);
+    const long = await post(`x-long: ${'a'.repeat(1025)}\r\n`);
+    assert.match(long, /^HTTP\/1\.1 431 [^]*"message":"the header x-long has a name or value of 1025 bytes, more than 1024 \(http_configuration\.max_header_size\)"/);
+    assert.match(await post(`${'x'.repeat(1025)}: v\r\n`), /^HTTP\/1\.1 431 [^]*has a name or value of 1025 bytes/);
+    assert.match(await post('x-a: 1\r\nx-b: 2\r\n'), /^HTTP\/1\.1 431 [^]*more than 4 headers/, 'host, content-length, connection and two more');
+    // The head as a whole is bounded by four times the limit on one header.
+    const head = await raw(`GET /node/echo HTTP/1.1\r\nhost: x\r\nx-a: ${'a'.repeat(1020)}\r\nx-b: ${'b'.repeat(1020)}\r\nx-c: ${'c'.repeat(1020)}\r\nx-d: ${'d'.repeat(1020)}\r\n\r\n`);
+    assert.match(head, /^HTTP\/1\.1 431 [^]*exceed the limit of 4096 bytes/);
+    assert.match(await post('', 'y'.repeat(2049)), /^HTTP\/1\.1 413 /);
+    assert.match(await post('', 'y'.repeat(2048)), /^HTTP\/1\.1 200 /);
+  } finally {
+    await strict.close();
+  }
 });
 
 test('a client that pipelines requests without reading the answers is cut off; its queued requests do not run; others are served', async () => {

@@ -1,0 +1,59 @@
+// Reading a node's configuration: CCF's size strings and each RPC interface's http_configuration.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HTTP_LIMITS_DEFAULT, parseNodeConfig } from '../../src/node/node-config.js';
+
+const START = {
+  type: 'Start',
+  service_certificate_file: 'service_cert.pem',
+  start: { members: [{ certificate_file: 'member0_cert.pem' }], constitution_files: ['constitution.js'] },
+};
+
+function parse(overrides: Record<string, unknown>, rpcInterface: Record<string, unknown> = {}) {
+  return parseNodeConfig({ network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', ...rpcInterface } } }, command: START, ...overrides }, '/tmp/config.json');
+}
+
+test("an interface's http_configuration takes CCF's size strings and whole numbers; unset limits are CCF's defaults", () => {
+  assert.deepEqual(parse({}).rpcInterfaces.primary!.http, HTTP_LIMITS_DEFAULT);
+  assert.deepEqual(parse({}, { http_configuration: { max_body_size: '4MB', max_header_size: '32kb', max_headers_count: 64 } }).rpcInterfaces.primary!.http, {
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxHeaderBytes: 32 * 1024,
+    maxHeadersCount: 64,
+  });
+  assert.equal(parse({}, { http_configuration: { max_body_size: 5000 } }).rpcInterfaces.primary!.http.maxBodyBytes, 5000);
+  assert.equal(parse({}, { http_configuration: { max_body_size: '2048B' } }).rpcInterfaces.primary!.http.maxBodyBytes, 2048);
+  // The node-wide http.max_body_size is the default of every interface that sets none.
+  assert.equal(parse({ http: { max_body_size: '2MB' } }).rpcInterfaces.primary!.http.maxBodyBytes, 2 * 1024 * 1024);
+  assert.equal(parse({ http: { max_body_size: '2MB' } }, { http_configuration: { max_body_size: '3MB' } }).rpcInterfaces.primary!.http.maxBodyBytes, 3 * 1024 * 1024);
+  assert.equal(parse({ ledger: { chunk_size: '5MB' } }).ledgerChunkBytes, 5 * 1024 * 1024, "CCF's form of ledger.chunk_size");
+});
+
+test('a size that is not one, or out of range, and an HTTP/2 setting are refused, naming the setting', () => {
+  const refusals: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+    [{}, { http_configuration: { max_body_size: '12ms' } }, /\$\.network\.rpc_interfaces\.primary\.http_configuration\.max_body_size: must be a size from 1024 to 67108864 bytes/],
+    [{}, { http_configuration: { max_body_size: 'KB' } }, /max_body_size: must be a size/],
+    [{}, { http_configuration: { max_body_size: '1.5MB' } }, /max_body_size: must be a size/],
+    [{}, { http_configuration: { max_body_size: '1GB' } }, /max_body_size: must be a size from 1024 to 67108864 bytes/],
+    [{}, { http_configuration: { max_header_size: 10 } }, /max_header_size: must be a size from 1024/],
+    [{}, { http_configuration: { max_headers_count: 0 } }, /max_headers_count: must be a whole number from 1/],
+    [{}, { http_configuration: { max_frame_size: '16KB' } }, /http_configuration\.max_frame_size: is not a setting Coco knows/],
+    [{}, { http_configuration: 'big' }, /http_configuration: must be an object/],
+    [{ ledger: { chunk_size: '1KB' } }, {}, /\$\.ledger\.chunk_size: must be a size from 4096/],
+    [{ ledger: { read_only_directories: 'old' } }, {}, /\$\.ledger\.read_only_directories: must be a list of paths/],
+    [{ ledger: { read_only_directories: [''] } }, {}, /\$\.ledger\.read_only_directories\.0: must be a non-empty string/],
+  ];
+  for (const [overrides, rpcInterface, message] of refusals) {
+    assert.throws(() => parse(overrides, rpcInterface), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'InvalidConfig');
+      assert.match(error.message, message);
+      return true;
+    }, JSON.stringify([overrides, rpcInterface]));
+  }
+});
+
+test('ledger.read_only_directories are resolved against the configuration file, and cannot name the ledger directory', () => {
+  assert.deepEqual(parse({ ledger: { read_only_directories: ['old', '/srv/older'] } }).ledgerReadOnlyDirectories, ['/tmp/old', '/srv/older']);
+  assert.deepEqual(parse({}).ledgerReadOnlyDirectories, []);
+  assert.throws(() => parse({ ledger: { directory: 'ledger', read_only_directories: ['/tmp/ledger'] } }), /lists \/tmp\/ledger, the ledger directory itself/);
+});
