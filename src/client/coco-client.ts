@@ -2,7 +2,8 @@
 // service certificate, presents the caller's certificate when given, follows 307/308 redirects to
 // other nodes of the same service (at most `redirectsMax`), and bounds every request in time and
 // response size. While the service elects a primary it asks again (503 NotPrimary) until the
-// request's deadline, unless redirects are off. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
+// request's deadline, as when a node redirected it to a primary that has since retired (503
+// NodeRetired), unless redirects are off. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
@@ -81,6 +82,10 @@ function errorOf(response: CocoResponse): { code?: string; message?: string } | 
 
 function notPrimary(response: CocoResponse): boolean {
   return errorOf(response)?.code === 'NotPrimary';
+}
+
+function nodeRetired(response: CocoResponse): boolean {
+  return errorOf(response)?.code === 'NodeRetired';
 }
 
 function errorMessage(response: CocoResponse): string | undefined {
@@ -167,6 +172,7 @@ export class CocoClient {
       if (Date.now() + 2 * ELECTION_RETRY_MS >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
       url = new URL(path, this.#base);
+      redirects = 0;
       electionRetries += 1;
       return true;
     };
@@ -185,10 +191,7 @@ export class CocoClient {
         if (redirects === 0 || !neverSent(failure)) throw failure;
         // The primary a node redirected to refuses connections: it is down and the others are
         // electing another. Nothing was sent: ask the node again, which will name the new one.
-        if (await askAgainLater()) {
-          redirects = 0;
-          continue;
-        }
+        if (await askAgainLater()) continue;
         throw new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure });
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
@@ -205,7 +208,9 @@ export class CocoClient {
         continue;
       }
       // A backup that knows no primary yet (an election is under way) executed nothing: ask again.
-      if (this.#redirectsMax > 0 && response.status === 503 && notPrimary(response) && (await askAgainLater())) continue;
+      // So did a primary that retired after a backup redirected here: the backup learns its successor.
+      const electing = notPrimary(response) || (redirects > 0 && nodeRetired(response));
+      if (this.#redirectsMax > 0 && response.status === 503 && electing && (await askAgainLater())) continue;
       if ((response.status < 200 || response.status > 299) && options.allowError !== true) {
         throw CocoRequestError.fromResponse(method, path, response);
       }

@@ -99,6 +99,12 @@ export interface Ready {
    * and steps down.
    */
   retiring: { view: number } | undefined;
+  /**
+   * Leader only, once: it handed over (nominated a successor and stepped down) after its removal
+   * committed; as CCF's RetiredCommitted, it takes no further part: the caller answers as a retired
+   * node from now on, once this Ready's messages (the commit, the nomination) have left.
+   */
+  retired: { view: number } | undefined;
 }
 
 /** A follower whose log ends at `holdsSeqno`, below the `acknowledgedSeqno` it had acknowledged as durable. */
@@ -205,6 +211,7 @@ export class RaftNode {
   private commitChanged = false;
   private pendingBecameLeader: { view: number } | undefined;
   private pendingRetiring: { view: number } | undefined;
+  private pendingRetired: { view: number } | undefined;
   private roleChanged = false;
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
@@ -461,7 +468,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
-      || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.roleChanged || this.configurationsChanged
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.pendingRetired !== undefined || this.roleChanged || this.configurationsChanged
       || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0;
   }
 
@@ -480,6 +487,7 @@ export class RaftNode {
       entriesToLoad: this.loads.length > 0 ? this.loads : undefined,
       followersLostEntries: this.followersLostEntries.length > 0 ? this.followersLostEntries : undefined,
       retiring: this.pendingRetiring,
+      retired: this.pendingRetired,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -488,6 +496,7 @@ export class RaftNode {
     this.commitChanged = false;
     this.pendingBecameLeader = undefined;
     this.pendingRetiring = undefined;
+    this.pendingRetired = undefined;
     this.roleChanged = false;
     this.configurationsChanged = false;
     this.snapshotsNeeded = [];
@@ -668,6 +677,7 @@ export class RaftNode {
     const successor = this.successor();
     if (successor !== undefined) this.send({ type: 'ProposeRequestVote', from: this.id, to: successor, view: this.view });
     this.becomeFollower(this.view, undefined);
+    this.pendingRetired = { view: this.view };
   }
 
   /** CCF's choice: the follower with the highest match seqno; of equals, the one heard from last. */

@@ -359,8 +359,9 @@ export class Node {
 
   /**
    * CCF's `stop_notice`: this node's retirement committed, so it takes no further part and its
-   * operator can stop it. A retired node whose last configurations still held it when the primary
-   * stopped replicating to it learns this from the service (retire), not from its own log.
+   * operator can stop it. A primary learns it from its own log when it hands over; a retired node
+   * whose last configurations still held it when the primary stopped replicating to it learns this
+   * from the service (retire).
    */
   get stopNotice(): boolean {
     return this.retired;
@@ -371,6 +372,19 @@ export class Node {
     if (this.retired || this.isPrimary) return;
     this.retired = true;
     this.options.transport.setPeers(new Map());
+  }
+
+  /**
+   * A primary that handed over saw its own removal commit: it is retired at once, as CCF's is,
+   * rather than answering as a backup awaiting an election until the others confirm it (a client
+   * asked it again for seconds). Its connections close a turn later: the commit and nomination it
+   * just sent are still corked on them.
+   */
+  private retireAfterHandover(): void {
+    this.retired = true;
+    setImmediate(() => {
+      if (!this.stopped) this.options.transport.setPeers(new Map());
+    });
   }
 
   /** Writes the genesis transaction and signs it at once, as CCF does. */
@@ -764,6 +778,7 @@ export class Node {
     }
     // A retiring primary signs what it accepted at once: once that commits it hands over.
     if (ready.retiring !== undefined) this.emitSignature();
+    if (ready.retired !== undefined) this.retireAfterHandover();
     if (this.retirementsToRecord && this.raft.acceptsWrites) this.recordCommittedRetirements();
   }
 

@@ -314,6 +314,19 @@ describe('CocoClient redirects', () => {
     assert.equal(busy.requests.length, 1);
   });
 
+  it('asks the node again when the primary it redirected to has retired (503 NodeRetired), but answers a retired node of its own at once', async (t) => {
+    const successor = await serve(t, ok);
+    const retired = await serve(t, (_request, res) => ccfError(res, 503, 'NodeRetired', 'this node has retired from the service'));
+    let calls = 0;
+    // The backup still follows the primary that just handed over, then hears of its successor.
+    const backup = await serve(t, (request, res) => reply(res, 307, undefined, { location: `${++calls === 1 ? retired.url : successor.url}${request.path}` }));
+    const response = await connect(t, backup).request('POST', '/app/log', { body: { msg: 'after the handover' } });
+    assert.equal(response.status, 200);
+    assert.deepEqual([backup.requests.length, retired.requests.length, successor.requests.length], [2, 1, 1]);
+    await rejectsWith(connect(t, retired).request('POST', '/app/log', { body: {} }), 'NodeRetired');
+    assert.equal(retired.requests.length, 2, 'its own node retired: asked once');
+  });
+
   it('with redirects off, answers the node\'s own 503 NotPrimary without asking again', async (t) => {
     const electing = await serve(t, (_request, res) => ccfError(res, 503, 'NotPrimary', 'no primary yet'));
     const response = await connect(t, electing, { redirectsMax: 0 }).request('POST', '/app/log', { body: {}, allowError: true });

@@ -174,8 +174,9 @@ test('a retiring leader takes only signatures; a write it accepted before its re
   assert.throws(() => a.propose([tx]), isCode('NotLeader'));
   a.propose([sig]);
   a.persisted(a.lastSeqno);
-  pump(nodes, a.ready().messages, (m) => m.to === 'a' && a.role !== 'Leader');
+  const handover = pump(nodes, a.ready().messages, (m) => m.to === 'a' && a.role !== 'Leader');
   assert.equal(a.role, 'Follower');
+  assert.deepEqual(handover.filter((r) => r.retired !== undefined).map((r) => r.retired), [{ view: a.currentView }], 'the caller is told once that it retired');
   assert.equal(a.statusOf(write!), 'Committed', 'the retired leader committed it before stepping down');
   const successor = [...nodes.values()].find((node) => node.role === 'Leader')!;
   assert.ok(successor !== undefined && successor.id !== 'a', 'a successor was elected without a tick');

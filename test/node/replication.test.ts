@@ -19,6 +19,8 @@ import type { TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../../src/node/ledger-directory.js';
 import { signatureRecordOf } from '../../src/node/signature-record.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { readNodeRecords } from '../../src/node/service-nodes.js';
 import type { Node } from '../../src/node/node.js';
 import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
@@ -151,6 +153,25 @@ test('a primary that cannot read back the entries a lagging backup needs says so
   assert.ok(lagging.node.lastTxId.seqno < last.seqno, 'the backup got nothing it could not verify');
   const after = writeRecord(primary.node, 'after', 'still served');
   await network.waitFor(() => primary.node.status(after) === 'Committed');
+});
+
+test('a primary whose removal committed is retired once it hands over: it refuses writes as NodeRetired at once, not as a backup awaiting an election', async (t) => {
+  const network = await InProcessNetwork.start(3);
+  t.after(() => network.close());
+  const leaving = network.primary();
+  // What remove_node writes: the node's record goes Retired, and the configuration without it follows.
+  leaving.node.execute((tx) => {
+    const info = readNodeRecords(leaving.node.store).get(leaving.node.nodeId)!;
+    tx.map(Tables.nodesInfo).set(utf8(leaving.node.nodeId), encodeJson({ ...info, status: 'Retired' }));
+    return { result: undefined, applyWrites: true };
+  });
+  await network.waitFor(() => network.nodes.some(({ node }) => node !== leaving.node && node.isPrimary));
+  assert.equal(leaving.node.isPrimary, false);
+  assert.equal(leaving.node.stopNotice, true, 'it saw its removal commit in its own log');
+  assert.throws(() => writeRecord(leaving.node, 'k', 'v'), (e: unknown) => e instanceof CocoError && e.code === 'NodeRetired');
+  const successor = network.primary().node;
+  const txId = writeRecord(successor, 'k', 'v');
+  await network.waitFor(() => network.nodes.every(({ node }) => node === leaving.node || node.status(txId) === 'Committed'));
 });
 
 test('a transaction too large to replicate is refused and leaves no trace', async (t) => {
