@@ -100,13 +100,16 @@ export async function getReceipt(client: CocoClient, txId: TxId | string, option
   }
 }
 
-/** Verifies a receipt against the service certificate, judging certificate validity now unless told. */
+/**
+ * Verifies a receipt against the service certificate, judging certificate validity now unless told;
+ * with `claimsDigest`, also that its transaction has those claims (see verifyReceipt).
+ */
 export function verifyReceiptOffline(
   receipt: unknown,
   serviceCertPem: string,
-  options: { at?: Date | 'ignore-validity' } = {},
+  options: { at?: Date | 'ignore-validity'; claimsDigest?: Uint8Array } = {},
 ): VerifiedReceipt {
-  return verifyReceipt(receipt, serviceCertPem, { at: options.at ?? new Date() });
+  return verifyReceipt(receipt, serviceCertPem, { ...options, at: options.at ?? new Date() });
 }
 
 function transactionStatus(body: unknown, id: string): TransactionStatus {

@@ -3,7 +3,7 @@
 // the proof to a root that the node's key signed, the node ID names that key, and the node's
 // certificate chains to the service certificate (through `service_endorsements` when present).
 
-import { fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js';
+import { equalBytes, fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { verifyDigest } from '../crypto/signing.js';
 import { splitPemBundle } from '../crypto/pem.js';
@@ -128,15 +128,19 @@ export function buildSignatureReceipt(opts: ReceiptSigner & { root: Uint8Array }
  * certificate. `at` judges certificate validity at that instant (the caller's clock: this layer
  * reads none), or not at all with 'ignore-validity'. Throws 'ReceiptMalformed' for a bad shape, 'ReceiptInvalid' when
  * the receipt does not prove what it claims, 'InvalidArgument' (or 'InvalidCertificate') when the
- * service certificate or `at` is not one.
+ * service certificate or `at` is not one. With `claimsDigest`, the receipt must also prove that
+ * its transaction has these claims ('ReceiptClaimsMismatch' otherwise): the digest is compared with
+ * the receipt's, or folded into its leaf when the receipt leaves it out (CCF's sample apps remove
+ * it, so that the verifier recomputes it from the claim it holds).
  */
 export function verifyReceipt(
   receipt: unknown,
   serviceCertPem: string,
-  opts: { at: Date | 'ignore-validity' },
+  opts: { at: Date | 'ignore-validity'; claimsDigest?: Uint8Array },
 ): VerifiedReceipt {
   checkServiceCertificate(serviceCertPem);
-  const parsed = parseReceipt(receipt);
+  if (opts.claimsDigest !== undefined) checkDigest(opts.claimsDigest, 'claims digest');
+  const parsed = parseReceipt(receipt, opts.claimsDigest);
   const root = MerkleTree.rootFromProof(parsed.leaf, parsed.proof);
   if (publicKeyId(parsed.certDer) !== parsed.nodeId) {
     throw invalid(`node_id ${parsed.nodeId} does not name the key of cert (its node ID is ${publicKeyId(parsed.certDer)})`);
@@ -148,7 +152,8 @@ export function verifyReceipt(
     throw invalid(`cannot check the signature with the key of cert: ${(cause as Error).message}`, cause);
   }
   if (!signed) {
-    throw invalid(`signature does not verify over root ${toHex(root)} with the key of cert (tampered leaf, proof or signature?)`);
+    const suspects = parsed.claimsSupplied ? 'tampered leaf, proof or signature, or claims other than the transaction\'s' : 'tampered leaf, proof or signature';
+    throw invalid(`signature does not verify over root ${toHex(root)} with the key of cert (${suspects}?)`);
   }
   try {
     verifyCertificateChain(parsed.cert, {
@@ -162,6 +167,10 @@ export function verifyReceipt(
       throw invalid(`${cause.message}; the receipt may predate that: verify it with 'ignore-validity' (coco receipt verify --ignore-validity) to check it regardless of dates`, cause);
     }
     throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
+  }
+  if (opts.claimsDigest !== undefined && (parsed.claimsDigest === undefined || !equalBytes(parsed.claimsDigest, opts.claimsDigest))) {
+    const found = parsed.claimsDigest === undefined ? 'no claims digest' : `claims digest ${toHex(parsed.claimsDigest)}`;
+    throw new CocoError('ReceiptClaimsMismatch', `the receipt verifies, but its transaction has ${found}, not ${toHex(opts.claimsDigest)}: it does not prove what was asked`);
   }
   return { root, ...(parsed.txId !== undefined && { txId: parsed.txId }), ...(parsed.claimsDigest !== undefined && { claimsDigest: parsed.claimsDigest }) };
 }
@@ -189,11 +198,16 @@ interface ParsedReceipt {
   leaf: Uint8Array;
   txId: string | undefined;
   claimsDigest: Uint8Array | undefined;
+  /** The claims digest is the verifier's, the receipt having none. */
+  claimsSupplied: boolean;
   endorsements: string[];
 }
 
-/** Checks every field the verification uses; other fields are ignored, as CCF's verifiers do. */
-function parseReceipt(receipt: unknown): ParsedReceipt {
+/**
+ * Checks every field the verification uses; other fields are ignored, as CCF's verifiers do.
+ * `expectedClaims` stands in for a claims digest the leaf components leave out.
+ */
+function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined): ParsedReceipt {
   const top = asObject(receipt, 'receipt');
   const cert = pemCertificate(required(top, 'cert'));
   const nodeId = stringField(required(top, 'node_id', 'nodeId'), DIGEST_HEX, '64 hex digits').toLowerCase();
@@ -204,6 +218,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
   let leaf: Uint8Array;
   let txId: string | undefined;
   let claimsDigest: Uint8Array | undefined;
+  let claimsSupplied = false;
   if (components !== undefined && bareLeaf !== undefined) {
     throw malformed(bareLeaf.name, `receipt has both ${bareLeaf.name} and ${components.name}; a receipt carries one`);
   }
@@ -214,7 +229,8 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
     const evidence = required(fields, 'commit_evidence', 'commitEvidence', prefix);
     const commitEvidence = stringField(evidence, COMMIT_EVIDENCE_PATTERN, '"ce:<view>.<seqno>:<64 hex digits>"');
     const claims = optional(fields, 'claims_digest', 'claimsDigest', prefix);
-    claimsDigest = claims && digestField(claims);
+    claimsSupplied = claims === undefined && expectedClaims !== undefined;
+    claimsDigest = claims === undefined ? expectedClaims : digestField(claims);
     txId = commitEvidenceTxId(commitEvidence);
     leaf = computeLeaf(writeSetDigest, commitEvidence, claimsDigest);
   } else if (bareLeaf !== undefined) {
@@ -224,7 +240,7 @@ function parseReceipt(receipt: unknown): ParsedReceipt {
   }
   const endorsementsField = optional(top, 'service_endorsements', 'serviceEndorsements');
   const endorsements = endorsementsField === undefined ? [] : endorsementsOfField(endorsementsField);
-  return { ...cert, nodeId, signature, proof, leaf, txId, claimsDigest, endorsements };
+  return { ...cert, nodeId, signature, proof, leaf, txId, claimsDigest, claimsSupplied, endorsements };
 }
 
 interface Field {

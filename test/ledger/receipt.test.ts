@@ -243,6 +243,21 @@ describe('verifyReceipt accepts', () => {
     assertCode(() => verifyReceipt(withZeroClaims, service.certPem, { at: AT }), 'ReceiptInvalid');
   });
 
+  it('the claims digest the verifier expects: compared with the receipt\'s, or folded into the leaf when the receipt leaves it out', () => {
+    const seqno = 4; // a transaction with claims of its own
+    const receipt = receiptFor(seqno);
+    const claims = transactionAt(seqno).claimsDigest;
+    assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: AT, claimsDigest: claims }).claimsDigest, claims);
+    const other = sha256(utf8('other claims'));
+    assertCode(() => verifyReceipt(receipt, service.certPem, { at: AT, claimsDigest: other }), 'ReceiptClaimsMismatch', 'it does not prove what was asked');
+    // As CCF's logging sample hands them out: the app removed the digest, the verifier holds the claim.
+    const withoutClaims = copy(receipt) as { leaf_components: { claims_digest?: string } };
+    delete withoutClaims.leaf_components.claims_digest;
+    assert.deepEqual(verifyReceipt(withoutClaims, service.certPem, { at: AT, claimsDigest: claims }).root, root);
+    assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT, claimsDigest: other }), 'ReceiptInvalid', "claims other than the transaction's");
+    assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT }), 'ReceiptInvalid');
+  });
+
   it("CCF's camelCase variant keys", () => {
     const receipt = receiptFor(11);
     const camel = {
