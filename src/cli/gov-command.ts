@@ -11,7 +11,7 @@ import { waitForCommit } from '../client/transactions.js';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
-import { memberIdentity, serviceEndpoint, withService } from './service-connection.js';
+import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
 import { asksForHelp, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
@@ -65,7 +65,7 @@ interface Connection {
 
 /** Runs `use` as the member the flags name (default: the sandbox's member0), then closes the connection. */
 async function asMember(values: Values, use: (connection: Connection) => Promise<number>): Promise<number> {
-  const endpoint = serviceEndpoint(values);
+  const endpoint = await reachableEndpoint(values);
   const member = memberIdentity(values, endpoint.common);
   const client = new CocoClient({ url: endpoint.url, caCertPem: endpoint.caCertPem });
   try {

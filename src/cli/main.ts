@@ -10,7 +10,7 @@ import { logLine } from '../node/buffered-log.js';
 import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow } from './ledger-show.js';
-import { serviceEndpoint, withService } from './service-connection.js';
+import { reachableEndpoint, withService } from './service-connection.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
 import { runSandbox } from './sandbox.js';
@@ -166,7 +166,7 @@ async function runLedger(args: string[]): Promise<number> {
     const directory = oneDirectory(positionals, LEDGER_FETCH_USAGE);
     const sinceText = (values.since as string | undefined) ?? '1';
     if (!/^[1-9]\d{0,14}$/.test(sinceText)) throw new UsageError(`--since takes a positive whole number, not "${sinceText}"`, LEDGER_FETCH_USAGE);
-    const endpoint = serviceEndpoint(values);
+    const endpoint = await reachableEndpoint(values);
     const fetched = await withService(endpoint, () =>
       ledgerFetch({ url: endpoint.url, caCertPem: endpoint.caCertPem }, directory, Number(sinceText), (line) => console.error(`coco ledger fetch: ${line}`)),
     );

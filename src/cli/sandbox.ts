@@ -19,6 +19,7 @@ import { describeAllocator, nodeAllocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
+import { nodeDirs } from './sandbox-nodes.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
 import { HTTP_LIMITS_DEFAULT, JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -236,15 +237,6 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
 }
 
 const PRIMARY_WAIT_MS = 60_000;
-
-/** The node directories of a workspace, `sandbox_0` first. */
-function nodeDirs(workspace: string): string[] {
-  if (!existsSync(workspace)) return [];
-  return readdirSync(workspace)
-    .filter((name) => /^sandbox_\d+$/.test(name))
-    .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
-    .map((name) => join(workspace, name));
-}
 
 /** A second network on the same identities and ports would fight the first for its peers. */
 function refuseIfRunning(workspace: string): void {

@@ -4,12 +4,14 @@
 
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { connect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
 import { unendorsedNodeReason } from '../client/coco-client.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+import { sandboxNodeUrls } from './sandbox-nodes.js';
 
 export interface ServiceEndpoint {
   url: string;
@@ -50,6 +52,41 @@ export function serviceEndpoint(values: Record<string, string | boolean | undefi
   const url = (values.url as string | undefined) ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : 'https://127.0.0.1:8000');
   const caCertPath = (values.cacert as string | undefined) ?? join(common, 'service_cert.pem');
   return { url, caCertPem: readCertificate(caCertPath, 'service certificate', 'cacert'), caCertPath, common };
+}
+
+/** How long a node has to accept a connection before the CLI tries the sandbox's next one. */
+const CONNECT_PROBE_MS = 1000;
+
+/**
+ * serviceEndpoint, but when its URL is the sandbox's default (no `--url`) and that node does not
+ * accept connections (stopped, or killed and not restarted), the first of the sandbox's other
+ * nodes that does: a service survives the loss of its first node, and so should its CLI. Says so on
+ * stderr. Nothing is sent to probe a node: a request is never sent twice.
+ */
+export async function reachableEndpoint(values: Record<string, string | boolean | undefined>): Promise<ServiceEndpoint> {
+  const endpoint = serviceEndpoint(values);
+  if (values.url !== undefined || (await accepts(endpoint.url))) return endpoint;
+  for (const url of sandboxNodeUrls(dirname(endpoint.common))) {
+    if (url === endpoint.url || !(await accepts(url))) continue;
+    console.error(`coco: ${endpoint.url} does not answer; using ${url}, another node of the sandbox`);
+    return { ...endpoint, url };
+  }
+  return endpoint;
+}
+
+/** Whether the node at `url` accepts a TCP connection within CONNECT_PROBE_MS. */
+function accepts(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 443), timeout: CONNECT_PROBE_MS });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }
 
 /**

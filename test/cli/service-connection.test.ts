@@ -1,0 +1,45 @@
+// Where the CLI reaches a sandbox's service: its first node, or another when that one is down.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { reachableEndpoint } from '../../src/cli/service-connection.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { freePort } from '../../src/cli/free-port.js';
+
+test('without --url, the CLI turns to the next node of the sandbox that accepts connections when the first does not', async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'coco-service-connection-'));
+  const listening = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    listening.close();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  const up = (listening.address() as AddressInfo).port;
+  const down = await freePort('127.0.0.1'); // nothing listens there
+  const common = join(workspace, 'sandbox_common');
+  mkdirSync(common);
+  const key = generateKeyPair('P-384');
+  writeFileSync(join(common, 'service_cert.pem'), createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: key, validFrom: new Date(), validityDays: 1, isCa: true }));
+  writeFileSync(join(common, 'service_url'), `https://127.0.0.1:${down}\n`);
+  const nodes: [string, Record<string, unknown>][] = [
+    ['sandbox_0', { network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${down}` } } } }],
+    ['sandbox_1', { network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${down}`, published_address: `127.0.0.1:${down}` } } } }],
+    ['sandbox_10', { network: { rpc_interfaces: { primary_rpc_interface: { bind_address: '0.0.0.0:1', published_address: `127.0.0.1:${up}` } } } }],
+  ];
+  for (const [name, config] of nodes) {
+    mkdirSync(join(workspace, name));
+    writeFileSync(join(workspace, name, 'config.json'), JSON.stringify(config));
+  }
+  mkdirSync(join(workspace, 'sandbox_2')); // no configuration: skipped
+
+  assert.equal((await reachableEndpoint({ workspace })).url, `https://127.0.0.1:${up}`, 'the published address of the first node that accepts');
+  assert.equal((await reachableEndpoint({ workspace, url: `https://127.0.0.1:${down}` })).url, `https://127.0.0.1:${down}`, '--url is used as given');
+  listening.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal((await reachableEndpoint({ workspace })).url, `https://127.0.0.1:${down}`, 'none answers: the service URL, whose failure the command reports');
+});
