@@ -148,6 +148,10 @@ export class CocoClient {
     });
   }
 
+  #dropIdleConnections(): void {
+    for (const sockets of Object.values(this.#agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+  }
+
   /**
    * Sends `method path` (path with its query, e.g. `/app/tx?transaction_id=2.15`). Non-2xx answers
    * throw CocoRequestError unless `allowError`; 307/308 are followed with the same method and body,
@@ -185,6 +189,9 @@ export class CocoClient {
         if (this.#closed) throw new CocoError('ClientClosed', `${method} ${path}: this CocoClient was closed while the request was under way`, { cause: error });
         if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && !staleRetried) {
           staleRetried = true;
+          // The node closed its idle connections together (its keep-alive timeout): the retry must
+          // not take another of them, as it would on a loaded machine where the agent's own timer is late.
+          this.#dropIdleConnections();
           continue;
         }
         const failure = error instanceof StaleConnection ? error.cause : error;

@@ -421,4 +421,22 @@ describe('CocoClient on kept-alive connections', () => {
     await rejectsWith(client.request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionFailed', /closed the connection/);
     assert.equal(server.requests.length, 4, 'a POST is not sent again');
   });
+
+  it('does not send the GET again on another kept-alive connection of those the node closed together', async (t) => {
+    const used = new WeakSet<object>();
+    let closeReused = false;
+    const server = await serve(t, (request, res) => {
+      const socket = res.socket!;
+      if (closeReused && used.has(socket)) return void socket.destroy();
+      used.add(socket);
+      ok(request, res);
+    });
+    const client = connect(t, server);
+    // Two requests at once leave two kept-alive connections; the node then closes both as idle.
+    await Promise.all([client.request('GET', '/node/state'), client.request('GET', '/node/state')]);
+    assert.equal(server.connections, 2);
+    closeReused = true;
+    assert.equal((await client.request('GET', '/node/state')).status, 200, 'sent again on a new connection');
+    assert.equal(server.connections, 3);
+  });
 });
