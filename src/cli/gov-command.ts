@@ -9,6 +9,7 @@ import { GovernanceClient } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
 import { waitForCommit } from '../client/transactions.js';
 import { fromUtf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
@@ -116,7 +117,12 @@ function govAction(command: string, positionals: string[], values: Values): (gov
     }
     case 'withdraw':
       if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_USAGE);
-      return async (governance) => (await governance.withdrawProposal(id)) ?? { proposalId: id, proposalState: 'Unknown (nothing to withdraw)' };
+      return async (governance) => {
+        const withdrawn = await governance.withdrawProposal(id);
+        // The service answers 204 for a proposal it does not know (CCF's): here, most likely a mistyped ID.
+        if (withdrawn === undefined) throw new CocoError('ProposalNotFound', `the service has no proposal ${id}: nothing was withdrawn (coco gov status lists the proposals)`);
+        return withdrawn;
+      };
     case 'ack':
       return async (governance) => {
         const digest = await governance.updateStateDigest();

@@ -103,3 +103,8 @@ test("the README's audit of a fresh sandbox works as written: trigger_ledger_chu
   const fetched = readdirSync(join(root, 'audit'));
   assert.ok(fetched.length >= 1 && fetched.every((name) => /^ledger_\d+-\d+\.committed$/.test(name)), fetched.join(', '));
 });
+
+test('gov withdraw of a proposal the service does not know says so and exits 1 (the service answers 204 for it)', () => {
+  const unknown = 'ab'.repeat(32);
+  assertOneLine(runCoco(['gov', 'withdraw', unknown, '--workspace', sandbox.workspace]), 1, new RegExp(`^coco: the service has no proposal ${unknown}: nothing was withdrawn .* \\[ProposalNotFound\\]\\n$`));
+});
