@@ -164,6 +164,11 @@ export class LedgerVerifier {
     throw new LedgerVerificationError(this.file, txId, reason);
   }
 
+  /** A fault of the file as a whole (its name, layout or positions table): no one transaction is to blame. */
+  private failFile(reason: string): never {
+    throw new LedgerVerificationError(this.file, undefined, reason);
+  }
+
   /**
    * Verifies the next chunk; chunks must come in seqno order. `onEntry` sees each entry once it is
    * checked (a signature transaction once its root matches).
@@ -171,11 +176,11 @@ export class LedgerVerifier {
   addChunk(fileName: string, bytes: Uint8Array, onEntry?: VerifiedEntryHandler): VerifiedChunk {
     this.file = fileName;
     const name = parseChunkName(fileName);
-    if (!name) this.fail('not a ledger chunk name (expected ledger_<first>-<last>[.committed])');
+    if (!name) this.failFile('not a ledger chunk name (expected ledger_<first>-<last>[.committed])');
     const expectedFirst = (this.lastTxId?.seqno ?? 0) + 1;
     if (name.first !== expectedFirst) {
       const what = name.first > expectedFirst ? 'a gap' : 'an overlap';
-      this.fail(
+      this.failFile(
         this.lastTxId === undefined
           ? `the ledger starts at seqno ${name.first}; verification needs every chunk from seqno 1`
           : `${what}: the previous chunk ended at seqno ${expectedFirst - 1} but this one starts at ${name.first}`,
@@ -185,7 +190,7 @@ export class LedgerVerifier {
     try {
       layout = readChunkLayout(bytes, fileName);
     } catch (error) {
-      this.fail((error as Error).message);
+      this.failFile((error as Error).message);
     }
     const entryBytes = bytes.subarray(0, layout.entriesEnd);
     const offsets: number[] = [];
@@ -213,10 +218,10 @@ export class LedgerVerifier {
     try {
       checkPositionsTable(bytes, layout, offsets, fileName);
     } catch (error) {
-      this.fail((error as Error).message);
+      this.failFile((error as Error).message);
     }
     if (name.last !== undefined && this.lastTxId?.seqno !== name.last) {
-      this.fail(`the file name says it ends at seqno ${name.last}, but its last entry is seqno ${this.lastTxId?.seqno ?? 'none'} (truncated or renamed file?)`);
+      this.failFile(`the file name says it ends at seqno ${name.last}, but its last entry is seqno ${this.lastTxId?.seqno ?? 'none'} (truncated or renamed file?)`);
     }
     if (name.committed && this.sinceSignature !== 0) {
       this.fail(`a committed chunk must end with a signature transaction, but ${this.sinceSignature} transactions follow the last one`);

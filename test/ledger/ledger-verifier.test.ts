@@ -3,7 +3,7 @@ import test from 'node:test';
 import { randomBytes } from '../../src/crypto/random.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { CocoError } from '../../src/errors.js';
-import { decodeChunk, encodeChunk } from '../../src/ledger/chunk-file.js';
+import { decodeChunk, encodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { openEntry } from '../../src/ledger/entry-sealing.js';
 import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type LedgerVerifierOptions } from '../../src/ledger/ledger-verifier.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
@@ -170,12 +170,16 @@ test('a truncated chunk is reported with its file name', () => {
   for (const keep of [4, 100, 5000, chunks[1]!.bytes.length - 1]) {
     const error = verificationError([chunks[0]!, { name: chunks[1]!.name, bytes: chunks[1]!.bytes.subarray(0, keep) }, chunks[2]!]);
     assert.equal(error.file, chunks[1]!.name, error.message);
+    // Never a transaction of the chunk before: the file's own, or none when the file as a whole is at fault.
+    const first = parseChunkName(chunks[1]!.name)!.first;
+    assert.ok(error.txId === undefined || error.txId.seqno >= first, error.message);
   }
+  assert.equal(verificationError([chunks[0]!, { name: chunks[1]!.name, bytes: chunks[1]!.bytes.subarray(0, 4) }]).txId, undefined);
 });
 
 test('a missing chunk is reported as a gap, a repeated one as an overlap', () => {
   const [first, second, third] = realChunks('expired-service');
-  assert.match(verificationError([first!, third!]).message, /a gap: the previous chunk ended at seqno 4 but this one starts at 16/);
+  assert.match(verificationError([first!, third!]).message, /^ledger_16-\S+: a gap: the previous chunk ended at seqno 4 but this one starts at 16/);
   assert.match(verificationError([first!, second!, second!]).message, /an overlap/);
   assert.match(verificationError([second!, third!]).message, /starts at seqno 5/);
 });
