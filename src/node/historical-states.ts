@@ -20,13 +20,18 @@ export interface HistoricalState {
   /** A read-only view: the transaction's writes, at its seqno. */
   store: Store;
   receipt: Receipt;
+  /** The size of its ledger entry: what a cache of states counts against its bound. */
+  entryBytes: number;
 }
 
 export interface HistoricalSource {
   readEntry(seqno: number): Promise<EntryReadBack>;
   signedLeaf(seqno: number): Uint8Array;
   ledgerSecretFor(seqno: number): Uint8Array;
+  /** Throws CocoError('TransactionNotCached') while the receipt is read back from the ledger. */
   receipt(txId: TxId): Receipt;
+  /** Resolves once a read of the receipt of `txId` started by `receipt` has finished. */
+  receiptSettled(txId: TxId): Promise<void>;
 }
 
 /** Bounded: each state holds one transaction's writes. */
@@ -48,6 +53,22 @@ export class HistoricalStates {
     await this.cache.settled(formatTxId(txId));
   }
 
+  /** The state, loaded first if need be, for callers that can wait (a range loading in the background). */
+  async loaded(txId: TxId): Promise<HistoricalState> {
+    for (;;) {
+      try {
+        const state = this.get(txId);
+        if (state !== undefined) return state;
+        await this.settled(txId);
+      } catch (error) {
+        if (!(error instanceof CocoError && error.code === 'TransactionNotCached')) throw error;
+        await Promise.all([this.source.receiptSettled(txId), this.settled(txId)]);
+        // A turn of the event loop before asking again, should nothing have been left to wait for.
+        await new Promise(setImmediate);
+      }
+    }
+  }
+
   private async load(txId: TxId, receipt: Receipt): Promise<HistoricalState> {
     const read = await this.source.readEntry(txId.seqno);
     const signedLeaf = this.source.signedLeaf(txId.seqno);
@@ -61,6 +82,6 @@ export class HistoricalStates {
       state.applyWriteSet({ public: entry.publicMaps, private: openEntry(entry, ledgerSecret) }, BigInt(txId.seqno));
       return state;
     });
-    return { txId, store, receipt };
+    return { txId, store, receipt, entryBytes: read.bytes.length };
   }
 }

@@ -42,6 +42,18 @@ export class LoadedCache<K, V> {
     await this.loading.get(key);
   }
 
+  /**
+   * The value of `key`, loaded first if need be, for callers that can wait; shares a load already
+   * running. Rejects with what `get` throws (the error of a failed load).
+   */
+  async loaded(key: K, load: () => Promise<V>): Promise<V> {
+    for (;;) {
+      const value = this.get(key, load);
+      if (value !== undefined) return value;
+      await this.settled(key);
+    }
+  }
+
   private start(key: K, loaded: Promise<V>): void {
     this.loading.set(
       key,

@@ -43,7 +43,7 @@ import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/r
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
-import { committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
+import { committedChunkHolding, committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
 import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
 import { SnapshotDirectory } from './snapshot-directory.js';
@@ -57,7 +57,7 @@ import { SignaturePacing } from './signature-pacing.js';
 export const INITIAL_VIEW = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
 const CHUNK_END_STATES_MAX = 4;
-/** Entries read at once from a chunk this node has no index for, searching the signature after a transaction. */
+/** Entries read at once from a chunk this node has no index for, listing the signatures in it. */
 const COMMITTED_ENTRIES_PER_READ = 256;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
 const SNAPSHOT_SLICE_MS = 4;
@@ -291,6 +291,10 @@ export class Node {
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),
+      committedChunkHolding: async (seqno) => {
+        const file = await committedChunkHolding(this.committedChunkDirectories, seqno);
+        return file && { name: file.name, first: file.chunk.first, last: file.chunk.last! };
+      },
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
       mayHold: (seqno) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!),
@@ -300,6 +304,7 @@ export class Node {
       signedLeaf: (seqno) => this.signedLeaf(seqno),
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),
+      receiptSettled: (txId) => this.coverageFromLedger.settled(txId.seqno),
     });
     this.writer = new LedgerWriter({
       view: Math.max(hardState.view, INITIAL_VIEW),

@@ -3,11 +3,15 @@
 // A node builds it from memory for recent transactions; for older ones (whose Merkle leaves it
 // flushed) `CoverageFromLedger` reads it back from the node's ledger files, as CCF serves old
 // receipts through historical queries: the transaction's entry, and the signature entry after it,
-// which holds the tree CCF serializes at every signature. What it reads is checked as a receipt
-// against the service certificate before it is used, then cached; the first request starts the
-// read and is told to come back (`TransactionNotCached`, answered 202 with Retry-After). What does
-// not parse or verify is `LedgerEntryMalformed`, naming the file and the seqno, for every request.
+// which holds the tree CCF serializes at every signature. A signature entry is read, its tree
+// rebuilt and its signature checked against the service certificate once for all the transactions
+// it covers (a range of them costs one such check per signature, not per transaction); each
+// transaction's entry must then hash to a leaf whose proof reaches the signed root. The first
+// request starts the read and is told to come back (`TransactionNotCached`, answered 202 with
+// Retry-After). What does not parse or verify is `LedgerEntryMalformed`, naming the file and the
+// seqno, for every request.
 
+import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { decodeEntry } from '../ledger/entry.js';
 import { leafOf, NO_CLAIMS_DIGEST, writeSetDigest } from '../ledger/leaf.js';
@@ -19,14 +23,15 @@ import { malformedEntry, parseReadBack, type EntryReadBack } from './entry-read-
 import { LoadedCache } from './loaded-cache.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
-/**
- * Entries searched for the signature after a transaction the node has no index for (a committed
- * chunk ends with one, so its own chunk holds it: this bounds the work a damaged ledger can cause).
- */
-const SIGNATURE_SEARCH_ENTRIES_MAX = 50_000;
-
 /** Coverages read back from the ledger kept at once (least recently used first out). */
 export const LEDGER_COVERAGE_CACHE_MAX = 1024;
+/**
+ * Signature entries kept read back and checked, each with its tree (the leaves since the signature
+ * before it, 32 bytes each, twice over with the tree's inner nodes).
+ */
+const SIGNED_TREES_CACHED_MAX = 64;
+/** Committed chunks from before a node's snapshot whose signature seqnos are kept (a few numbers each). */
+const CHUNKS_INDEXED_MAX = 256;
 
 export interface ReceiptLeaf {
   proof: ProofStep[];
@@ -47,10 +52,19 @@ export function receiptOf({ signature, leaf }: Coverage): Receipt {
   return leaf === undefined ? buildSignatureReceipt({ ...signer, root: signature.root }) : buildReceipt({ ...signer, ...leaf });
 }
 
+/** A committed chunk file: its name and the seqnos it holds. */
+export interface CommittedChunk {
+  name: string;
+  first: number;
+  last: number;
+}
+
 export interface LedgerCoverageSource {
   readEntry(seqno: number): Promise<EntryReadBack>;
   /** Some entries of the committed chunk file holding `seqno`, from it on; undefined when there is none. */
   readCommittedFrom(seqno: number): Promise<EntryReadBack[] | undefined>;
+  /** The committed chunk file holding `seqno`, if the node's ledger directories have one. */
+  committedChunkHolding(seqno: number): Promise<CommittedChunk | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
   /**
@@ -65,8 +79,25 @@ interface ReadCoverage extends Coverage {
   leafHash: Uint8Array;
 }
 
+/** In a chunk's list of signatures, in seqno order: a signature transaction, or an entry that does not parse (it may be one). */
+interface SignatureMark {
+  seqno: number;
+  damage: CocoError | undefined;
+}
+
+/** A signature entry read back and checked: its record, whose signature verifies, and the tree that reaches its root. */
+interface SignedTree {
+  signature: SignatureRecord;
+  /** Undefined when the entry holds none; only the signature's own receipt needs no tree. */
+  tree: MerkleTree | undefined;
+  file: string;
+}
+
 export class CoverageFromLedger {
   private readonly cache = new LoadedCache<number, ReadCoverage>(LEDGER_COVERAGE_CACHE_MAX);
+  readonly #signedTrees = new LoadedCache<number, SignedTree>(SIGNED_TREES_CACHED_MAX);
+  /** The signature seqnos of committed chunks from before the snapshot the node started from, by file name. */
+  readonly #chunkSignatures = new LoadedCache<string, SignatureMark[]>(CHUNKS_INDEXED_MAX);
 
   constructor(private readonly source: LedgerCoverageSource) {}
 
@@ -85,60 +116,95 @@ export class CoverageFromLedger {
     throw new CocoError('TransactionNotCached', `${formatTxId(txId)} and the signature over it are being read back from the ledger; ask again shortly`);
   }
 
+  /** Resolves once a read of `seqno` started by `get` has finished (for callers that can wait). */
+  async settled(seqno: number): Promise<void> {
+    await this.cache.settled(seqno);
+  }
+
   /** The Merkle leaf of `seqno`, from a coverage read back, if one is cached. */
   leaf(seqno: number): Uint8Array | undefined {
     return this.cache.peek(seqno)?.leafHash;
   }
 
-  /** The entry of `seqno` and the first signature transaction at or after it, from the committed chunk files. */
-  private async readUnindexed(txId: TxId): Promise<[EntryReadBack, EntryReadBack]> {
-    let entryRead: EntryReadBack | undefined;
-    for (let at = txId.seqno; at - txId.seqno < SIGNATURE_SEARCH_ENTRIES_MAX; ) {
+  /**
+   * The first signature at or after `seqno` in the committed chunk holding it (which ends with one),
+   * from the signatures of that chunk, found once per chunk: many transactions share a signature.
+   * A damaged entry on the way is that entry's LedgerEntryMalformed, as a search would meet it.
+   */
+  private async signatureAfter(txId: TxId): Promise<number> {
+    const chunk = await this.source.committedChunkHolding(txId.seqno);
+    if (chunk === undefined) throw notHeld(txId);
+    const marks = await this.#chunkSignatures.loaded(chunk.name, () => this.signaturesIn(chunk));
+    const mark = marks.find(({ seqno }) => seqno >= txId.seqno);
+    if (mark === undefined) throw malformedEntry({ file: chunk.name, seqno: chunk.last }, `a committed chunk ends with a signature transaction, and this one has none from seqno ${txId.seqno} on`);
+    if (mark.damage !== undefined) throw mark.damage;
+    return mark.seqno;
+  }
+
+  /** The signature transactions of a committed chunk and its entries that do not parse, read a batch of entries per turn of the event loop. */
+  private async signaturesIn(chunk: CommittedChunk): Promise<SignatureMark[]> {
+    const marks: SignatureMark[] = [];
+    for (let at = chunk.first; at <= chunk.last; ) {
       const entries = await this.source.readCommittedFrom(at);
       if (entries === undefined || entries.length === 0) break;
       for (const read of entries) {
-        entryRead ??= read;
-        const { publicMaps } = parseReadBack(read, (bytes) => decodeEntry(bytes).entry);
-        if (singletonWrite(publicMaps, SIGNATURES_MAP) !== undefined) return [entryRead, read];
+        try {
+          const { publicMaps } = parseReadBack(read, (bytes) => decodeEntry(bytes).entry);
+          if (singletonWrite(publicMaps, SIGNATURES_MAP) !== undefined) marks.push({ seqno: read.seqno, damage: undefined });
+        } catch (damage) {
+          marks.push({ seqno: read.seqno, damage: damage as CocoError });
+        }
       }
       at += entries.length;
     }
-    throw notHeld(txId);
+    return marks;
+  }
+
+  /** The signature entry at `seqno`, read back, its tree rebuilt, and checked: once for every transaction it covers. */
+  private async readSignedTree(seqno: number): Promise<SignedTree> {
+    const read = await this.source.readEntry(seqno);
+    const signed = parseReadBack(read, (bytes) => {
+      const { entry } = decodeEntry(bytes);
+      const signature = entry.txId.seqno === seqno ? signatureRecordOf(seqno, entry.publicMaps) : undefined;
+      if (signature === undefined) throw new CocoError('LedgerEntryMalformed', `it is not the signature transaction expected there (it holds ${formatTxId(entry.txId)})`);
+      const serialized = singletonWrite(entry.publicMaps, TREE_MAP);
+      const tree = serialized && MerkleTree.deserialize(serialized);
+      if (tree !== undefined && !equalBytes(tree.rootAt(seqno), signature.root)) throw new CocoError('LedgerEntryMalformed', 'its Merkle tree does not reach the root it signs');
+      return { signature, tree, file: read.file };
+    });
+    try {
+      verifyReceipt(receiptOf({ signature: signed.signature, leaf: undefined }), this.source.serviceCertPem, { at: 'ignore-validity' });
+    } catch (error) {
+      throw malformedEntry(read, 'its signature over the Merkle root does not verify against the service certificate', error);
+    }
+    return signed;
   }
 
   private async read(txId: TxId, knownSignatureSeqno: number | undefined): Promise<ReadCoverage> {
-    const [entryRead, signatureRead] =
-      knownSignatureSeqno === undefined
-        ? await this.readUnindexed(txId)
-        : await Promise.all([this.source.readEntry(txId.seqno), this.source.readEntry(knownSignatureSeqno)]);
-    const signatureSeqno = signatureRead.seqno;
-    const { signature, tree } = parseReadBack(signatureRead, (bytes) => {
-      const { entry } = decodeEntry(bytes);
-      const record = entry.txId.seqno === signatureSeqno ? signatureRecordOf(signatureSeqno, entry.publicMaps) : undefined;
-      if (record === undefined) throw new CocoError('LedgerEntryMalformed', `it is not the signature transaction expected there (it holds ${formatTxId(entry.txId)})`);
-      return { signature: record, tree: singletonWrite(entry.publicMaps, TREE_MAP) };
-    });
+    const signatureSeqno = knownSignatureSeqno ?? (await this.signatureAfter(txId));
+    const [entryRead, { signature, tree, file }] = await Promise.all([
+      this.source.readEntry(txId.seqno),
+      this.#signedTrees.loaded(signatureSeqno, () => this.readSignedTree(signatureSeqno)),
+    ]);
     const entry = parseReadBack(entryRead, (bytes) => {
       const { entry } = decodeEntry(bytes);
       if (entry.txId.seqno !== txId.seqno || entry.txId.view !== txId.view) throw new CocoError('LedgerEntryMalformed', `it holds ${formatTxId(entry.txId)}, not ${formatTxId(txId)}`);
       return entry;
     });
     const digest = writeSetDigest(entry);
-    let leaf: ReceiptLeaf | undefined;
-    if (txId.seqno !== signatureSeqno) {
-      const proof = parseReadBack(signatureRead, () => {
-        if (tree === undefined) throw new CocoError('LedgerEntryMalformed', 'the signature transaction holds no Merkle tree');
-        return MerkleTree.deserialize(tree).proofAt(txId.seqno, signatureSeqno);
-      });
-      leaf = { proof, writeSetDigest: digest, commitEvidence: this.source.commitEvidenceFor(txId), claimsDigest: entry.claimsDigest?.slice() ?? NO_CLAIMS_DIGEST };
-    }
-    const coverage = { signature, leaf, leafHash: leafOf(entry, digest) };
+    const leafHash = leafOf(entry, digest);
+    // A signature transaction's receipt is its signed root, checked with the signature.
+    if (txId.seqno === signatureSeqno) return { signature, leaf: undefined, leafHash };
+    if (tree === undefined) throw malformedEntry({ file, seqno: signatureSeqno }, 'the signature transaction holds no Merkle tree');
+    let proof: ProofStep[];
     try {
-      verifyReceipt(receiptOf(coverage), this.source.serviceCertPem, { at: 'ignore-validity' });
+      proof = tree.proofAt(txId.seqno, signatureSeqno);
     } catch (error) {
-      throw malformedEntry(entryRead, `it and the signature transaction at seqno ${signatureSeqno} (${signatureRead.file}) do not make a receipt that verifies against the service certificate`, error);
+      throw malformedEntry({ file, seqno: signatureSeqno }, `its Merkle tree holds no proof for seqno ${txId.seqno}, which it should cover`, error);
     }
-    return coverage;
+    if (!MerkleTree.verifyProof(leafHash, proof, signature.root)) throw malformedEntry(entryRead, `its Merkle leaf is not the one the signature transaction at seqno ${signatureSeqno} (${file}) signs`);
+    const leaf = { proof, writeSetDigest: digest, commitEvidence: this.source.commitEvidenceFor(txId), claimsDigest: entry.claimsDigest?.slice() ?? NO_CLAIMS_DIGEST };
+    return { signature, leaf, leafHash };
   }
 }
 

@@ -10,8 +10,12 @@ import { verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
 import { verifyReceipt, type Receipt } from '../../src/ledger/receipt.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import { decodeEntry } from '../../src/ledger/entry.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import type { EntryReadBack } from '../../src/node/entry-read-back.js';
 import type { Node } from '../../src/node/node.js';
+import { CoverageFromLedger, receiptOf } from '../../src/node/receipt-coverage.js';
+import { signatureRecordOf } from '../../src/node/signature-record.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
 import { writeRecord } from '../support/records.js';
 import { startInProcessNode } from '../support/in-process-node.js';
@@ -82,4 +86,40 @@ test('an old receipt from an altered ledger file is refused on every request, na
   await assert.rejects(onceRead(() => node.receipt(old)), malformed);
   // Every later request is told the same at once (500, the code named), never to come back: no receipt from an altered file.
   for (let i = 0; i < 3; i++) assert.throws(() => node.receipt(old), (error: unknown) => malformed(error) && asRpcError(error).status === 500);
+});
+
+test('a signature entry is read and checked once for all the transactions it covers, not once per transaction', async (t) => {
+  const { node, close } = startInProcessNode({ signatureTxCount: 20, receiptsInMemory: 0 });
+  t.after(close);
+  await writeAndCommit(node, 60);
+  const internals = node as unknown as { files: { readEntry(seqno: number): Promise<EntryReadBack> }; writer: { commitEvidenceFor(txId: TxId): string } };
+  const reads = new Map<number, number>();
+  const coverage = new CoverageFromLedger({
+    readEntry: (seqno) => {
+      reads.set(seqno, (reads.get(seqno) ?? 0) + 1);
+      return internals.files.readEntry(seqno);
+    },
+    readCommittedFrom: () => assert.fail('every signature seqno is given'),
+    committedChunkHolding: () => assert.fail('every signature seqno is given'),
+    commitEvidenceFor: (txId) => internals.writer.commitEvidenceFor(txId),
+    serviceCertPem: node.options.service.certPem,
+    mayHold: () => true,
+  });
+  const committed = node.commitTxId.seqno;
+  const signatures: number[] = [];
+  for (let seqno = 1; seqno <= committed; seqno++) {
+    const { entry } = decodeEntry((await internals.files.readEntry(seqno)).bytes);
+    if (signatureRecordOf(seqno, entry.publicMaps) !== undefined) signatures.push(seqno);
+  }
+  const covered = (seqno: number) => signatures.find((signature) => signature >= seqno)!;
+  assert.ok(signatures.length >= 3 && signatures.some((s, i) => i > 0 && s - signatures[i - 1]! > 10), `signatures at ${signatures.join(', ')}, over many transactions each`);
+  // Every transaction at once, as a range asks for them.
+  const txIds = Array.from({ length: signatures.at(-1)! }, (_, i) => ({ view: node.viewOf(i + 1), seqno: i + 1 }));
+  const coverages = await Promise.all(txIds.map((txId) => onceRead(() => coverage.get(txId, covered(txId.seqno)))));
+  for (const [i, txId] of txIds.entries()) {
+    const verified = verifyReceipt(receiptOf(coverages[i]!), node.options.service.certPem, { at: new Date() });
+    assert.ok(verified.txId === undefined || verified.txId === formatTxId(txId), `the receipt of ${formatTxId(txId)}`);
+  }
+  // Once as the signature over the others, once as a transaction of the range itself.
+  for (const signature of signatures) assert.equal(reads.get(signature), 2, `the signature entry at ${signature} is read once for all it covers`);
 });
