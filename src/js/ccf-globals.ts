@@ -34,6 +34,8 @@ export type EndpointResult =
 
 interface MapSlot {
   access: MapAccess;
+  /** The transaction the map is read from: the call's, or a historical state's. */
+  tx: Transaction;
   handle: MapHandle | undefined;
 }
 
@@ -44,9 +46,12 @@ export interface ActiveCall {
   readonly id: number;
   /** 'module' while app modules evaluate (no KV access), 'function' inside the called function. */
   phase: 'module' | 'function';
-  /** Per source (0 = tx, 1 = historical state, more from getStateRange) and map name. */
+  /** Per source (0 = tx, others historical states) and map name. */
   readonly maps: Map<string, MapSlot>;
+  /** The historical states the call was given (`env.historicalState`, getStateRange's), by source id. */
   readonly historicalSources: Map<number, HistoricalStateInput>;
+  /** The source id of `env.historicalState`, from the first time the call read ccf.historicalState. */
+  historicalStateSource?: number;
 }
 
 /** What the host functions need from the interpreter that runs them. */
@@ -169,18 +174,13 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     return call;
   }
 
-  function source(call: ActiveCall, id: number): { tx: Transaction; readOnly: boolean } {
-    if (id === 0) return { tx: call.env.tx, readOnly: false };
-    const state = id === 1 ? call.env.historicalState : call.historicalSources.get(id);
+  /** The historical state that source `id` names in the running call. */
+  function historicalSource(call: ActiveCall, id: number): HistoricalStateInput {
+    const state = call.historicalSources.get(id);
     if (state === undefined) {
-      throw new GuestError(
-        'Error',
-        id === 1
-          ? 'ccf.historicalState is only set in endpoints with mode "historical"'
-          : 'this historical state belongs to an earlier call; fetch it again with ccf.historical.getStateRange',
-      );
+      throw new GuestError('Error', 'this historical state belongs to an earlier call: read it again (ccf.historicalState or ccf.historical.getStateRange) in the call that uses it');
     }
-    return { tx: state.tx, readOnly: true };
+    return state;
   }
 
   /** The map handle for a KV operation, after the access check for the call's context. */
@@ -192,11 +192,12 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     }
     const sourceId = num(sourceHandle);
     const slotKey = sourceId === 0 ? name : `${sourceId}\u0000${name}`;
+    const readOnly = sourceId !== 0;
     let slot = call.maps.get(slotKey);
-    const { tx, readOnly } = source(call, sourceId);
     if (slot === undefined) {
       const access = mapAccess(call.env.kvContext, name);
-      slot = { access: readOnly && access === 'readwrite' ? 'read' : access, handle: undefined };
+      const tx = readOnly ? historicalSource(call, sourceId).tx : call.env.tx;
+      slot = { access: readOnly && access === 'readwrite' ? 'read' : access, tx, handle: undefined };
       call.maps.set(slotKey, slot);
     }
     const allowed = WRITE_OPERATIONS.has(operation) ? slot.access === 'readwrite' : slot.access !== 'none';
@@ -206,7 +207,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       // CCF's words, which apps and their tests may match on.
       throw new GuestError('TypeError', `Cannot call .${operation}() on ${kind} table named ${name} in ${context} execution context. See ${KV_ACCESS_RULES_URL} for more detail.`);
     }
-    return (slot.handle ??= tx.map(name));
+    return (slot.handle ??= slot.tx.map(name));
   }
 
   function consensus(): NonNullable<JsHost['consensus']> {
@@ -356,12 +357,18 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       const view = consensus().viewForSeqno(num(seqno));
       return view === null ? vm.null : vm.newNumber(view);
     },
+    // A historical state crosses as its TxID and a source id; its receipt crosses when first read.
     historicalState: () => {
-      const call = inFunction('ccf.historicalState');
+      const call = session.activeCall('ccf.historicalState');
       const state = call.env.historicalState;
-      if (state === undefined) throw new GuestError('Error', 'ccf.historicalState is only set in endpoints with mode "historical"');
-      return bridge.newValue({ transactionId: formatTxId(state.transactionId), receipt: state.receipt });
+      if (state === undefined) return vm.null;
+      if (call.historicalStateSource === undefined) {
+        call.historicalStateSource = session.nextHistoricalSource();
+        call.historicalSources.set(call.historicalStateSource, state);
+      }
+      return bridge.newValue([call.historicalStateSource, formatTxId(state.transactionId)]);
     },
+    historicalReceipt: (sourceHandle) => bridge.newValue(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt),
     getStateRange: (handle, start, end, expiry) => {
       const args = [num(handle), num(start), num(end), num(expiry)] as const;
       if (args.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new GuestError('RangeError', 'Invalid handle or seqno or expiry: cannot be negative, and must be whole numbers');
@@ -372,7 +379,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
         states.map((state) => {
           const id = session.nextHistoricalSource();
           call.historicalSources.set(id, state);
-          return { transactionId: formatTxId(state.transactionId), receipt: state.receipt, source: id };
+          return [formatTxId(state.transactionId), id];
         }),
       );
     },

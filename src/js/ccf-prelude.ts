@@ -36,6 +36,14 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   const NativeDate = Date;
   const PromiseCtor = Promise;
 
+  const defineProperty = Object.defineProperty;
+
+  /** Makes object[name] a plain data property holding value: what a lazy member becomes once read or set. */
+  function settle(object, name, value) {
+    defineProperty(object, name, { value: value, writable: true, configurable: true, enumerable: true });
+    return value;
+  }
+
   function isArrayBuffer(value) {
     if (typeof value !== 'object' || value === null) return false;
     try {
@@ -260,12 +268,46 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     });
   }
 
-  /** Source 0 is the call's transaction, 1 the historical state of a historical endpoint. */
+  /** Source 0 is the call's transaction; historical states have sources of their own. */
   const kv = makeKv(0);
-  const historicalKv = makeKv(1);
 
-  function makeHistoricalState(state) {
-    return { transactionId: state.transactionId, receipt: state.receipt, kv: makeKv(state.source) };
+  /**
+   * A historical state, CCF's {transactionId, receipt, kv}. Its receipt and kv are made when first
+   * read: a handler that asks for a range of 512 states and reads a few fields of each would
+   * otherwise pay for 512 receipts crossing from the host.
+   */
+  function makeHistoricalState(transactionId, source) {
+    const state = {
+      transactionId: transactionId,
+      get receipt() {
+        return settle(state, 'receipt', host.historicalReceipt(source));
+      },
+      set receipt(value) {
+        settle(state, 'receipt', value);
+      },
+      get kv() {
+        return settle(state, 'kv', makeKv(source));
+      },
+      set kv(value) {
+        settle(state, 'kv', value);
+      },
+    };
+    return state;
+  }
+
+  /** The running call's historical state, made once per call; undefined when it has none. */
+  let callState = { source: -1, state: undefined };
+  function currentHistoricalState() {
+    const found = host.historicalState();
+    if (found === null) return undefined;
+    if (found[0] !== callState.source) callState = { source: found[0], state: makeHistoricalState(found[1], found[0]) };
+    return callState.state;
+  }
+
+  function requireHistoricalState() {
+    const state = currentHistoricalState();
+    if (state === undefined) throw new Error('ccf.historicalState is only set in endpoints with mode "historical"');
+    return state;
   }
 
   /**
@@ -274,14 +316,13 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
    */
   const historicalState = Object.freeze({
     get transactionId() {
-      return host.historicalState().transactionId;
+      return requireHistoricalState().transactionId;
     },
     get receipt() {
-      return host.historicalState().receipt;
+      return requireHistoricalState().receipt;
     },
     get kv() {
-      host.historicalState();
-      return historicalKv;
+      return requireHistoricalState().kv;
     },
   });
 
@@ -425,7 +466,10 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
           needNumber(endSeqno, 'the end seqno', where),
           needNumber(secondsUntilExpiry, 'the expiry', where),
         );
-        return states === null ? null : states.map(makeHistoricalState);
+        if (states === null) return null;
+        const out = [];
+        for (let i = 0; i < states.length; i++) out[i] = makeHistoricalState(states[i][0], states[i][1]);
+        return out;
       },
       dropCachedStates(handle) {
         return host.dropCachedStates(needNumber(handle, 'the handle', 'dropCachedStates'));
@@ -536,14 +580,6 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   /** An invalid return value: CCF's category for it ('not an object', ...) and what exactly was wrong. */
   function invalid(category, reason) {
     return [INVALID, category, reason];
-  }
-
-  const defineProperty = Object.defineProperty;
-
-  /** Makes request[name] a plain data property holding value: what a lazy member becomes once read or set. */
-  function settle(request, name, value) {
-    defineProperty(request, name, { value: value, writable: true, configurable: true, enumerable: true });
-    return value;
   }
 
   /**

@@ -333,7 +333,8 @@ class Sandbox implements GlobalsSession {
   active: ActiveCall | undefined;
   timedOut = false;
   #deadlineMs: number | undefined;
-  #historicalSources = 1;
+  /** Source ids of historical states; 0 is a call's transaction. */
+  #historicalSources = 0;
 
   constructor(
     quickjs: QuickJSWASMModule,

@@ -47,6 +47,15 @@ const GLOBALS_APP = {
       if (states === null) return null;
       return states.map((s) => [s.transactionId, s.receipt, ccf.bufToStr(s.kv["records"].get(ccf.strToBuf("k")))]).concat([ccf.historical.dropCachedStates(1)]);
     }
+    export function historicalIds(from, to) {
+      const states = ccf.historical.getStateRange(7, from, to, 60);
+      return states.map((s) => s.transactionId);
+    }
+    export function historicalFields(from, to, read) {
+      const states = ccf.historical.getStateRange(7, from, to, 60);
+      const s = states[read];
+      return [s.receipt === s.receipt, s.kv === s.kv, Object.keys(s), ccf.bufToStr(s.kv["records"].get(ccf.strToBuf("k")))];
+    }
     export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
     export function snp() { snp_attestation.verifySnpAttestation(new ArrayBuffer(1), new ArrayBuffer(1)); }
     export function rpc() { ccf.rpc.setApplyWrites(true); }
@@ -209,6 +218,36 @@ test('ccf.historical.getStateRange returns read-only states from the host, null 
   assert.equal(js.call('/g.js', 'historical', [], env), null);
   ready = true;
   assert.deepEqual(js.call('/g.js', 'historical', [], env), [['2.3', { seqno: 3 }, 'value at 3'], ['2.4', { seqno: 4 }, 'value at 4'], true]);
+  js.dispose();
+});
+
+test('a historical state converts its receipt and opens its kv only when the handler reads them', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  let receiptReads = 0;
+  let txReads = 0;
+  const store = new Store();
+  const seed = store.beginTransaction();
+  seed.map('records').set(text('k'), text('v'));
+  store.commit(seed, 1n);
+  const states = Array.from({ length: 512 }, (_, i) => ({
+    transactionId: { view: 2, seqno: i + 1 },
+    get receipt() {
+      receiptReads++;
+      return { node_id: 'n0' };
+    },
+    get tx() {
+      txReads++;
+      return store.beginTransaction();
+    },
+  }));
+  host.historical = { getStateRange: (_handle, start, end) => states.slice(start - 1, end), dropCachedStates: () => true };
+  const ids = js.call('/g.js', 'historicalIds', [1, 512], env) as string[];
+  assert.equal(ids.length, 512);
+  assert.equal(ids[511], '2.512');
+  assert.deepEqual([receiptReads, txReads], [0, 0], 'reading transactionId alone converts no receipt and opens no transaction');
+  assert.deepEqual(js.call('/g.js', 'historicalFields', [1, 512, 5], env), [true, true, ['transactionId', 'receipt', 'kv'], 'v']);
+  assert.deepEqual([receiptReads, txReads], [1, 1], 'only the state read is materialised, once');
   js.dispose();
 });
 
