@@ -357,6 +357,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       const view = consensus().viewForSeqno(num(seqno));
       return view === null ? vm.null : vm.newNumber(view);
     },
+    loadingModules: () => bool(session.activeCall('ccf.historicalState').phase === 'module'),
     // A historical state crosses as its TxID and a source id; its receipt crosses when first read.
     historicalState: () => {
       const call = session.activeCall('ccf.historicalState');

@@ -295,7 +295,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return state;
   }
 
-  /** The running call's historical state, made once per call; undefined when it has none. */
+  /** The running call's historical state, made once per call; undefined outside historical endpoints. */
   let callState = { source: -1, state: undefined };
   function currentHistoricalState() {
     const found = host.historicalState();
@@ -304,25 +304,24 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return callState.state;
   }
 
-  function requireHistoricalState() {
-    const state = currentHistoricalState();
-    if (state === undefined) throw new Error('ccf.historicalState is only set in endpoints with mode "historical"');
-    return state;
-  }
-
   /**
-   * One object whose members always show the running call's historical state: @microsoft/ccf-app
-   * reads ccf.historicalState once, when its module loads, and interpreters here are reused.
+   * What ccf.historicalState is while app modules load: one object whose members show the running
+   * call's historical state (undefined outside historical endpoints). @microsoft/ccf-app/historical
+   * keeps what it reads when its module loads, and an interpreter here serves many calls, historical
+   * or not; CCF loads modules afresh for each call unless the endpoint reuses interpreters.
    */
-  const historicalState = Object.freeze({
+  const liveHistoricalState = Object.freeze({
     get transactionId() {
-      return requireHistoricalState().transactionId;
+      const state = currentHistoricalState();
+      return state === undefined ? undefined : state.transactionId;
     },
     get receipt() {
-      return requireHistoricalState().receipt;
+      const state = currentHistoricalState();
+      return state === undefined ? undefined : state.receipt;
     },
     get kv() {
-      return requireHistoricalState().kv;
+      const state = currentHistoricalState();
+      return state === undefined ? undefined : state.kv;
     },
   });
 
@@ -486,7 +485,8 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   for (const name of ['generateAesKey', 'generateRsaKeyPair', 'generateEcdsaKeyPair', 'wrapKey', 'digest', 'isValidX509CertBundle', 'isValidX509CertChain']) {
     ccf[name] = crypto[name];
   }
-  Object.defineProperty(ccf, 'historicalState', { get: () => historicalState, enumerable: true });
+  // As CCF declares it: the call's state in historical endpoints, undefined elsewhere.
+  Object.defineProperty(ccf, 'historicalState', { get: () => (host.loadingModules() ? liveHistoricalState : currentHistoricalState()), enumerable: true });
   G.ccf = ccf;
 
   G.snp_attestation = {

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CocoError } from '../../src/errors.js';
 import type { KvContext } from '../../src/js/kv-access.js';
 import { Store } from '../../src/kv/store.js';
@@ -186,6 +188,27 @@ test('ccf.kv maps can be named at module top level but not used there', async ()
   js.dispose();
 });
 
+test("@microsoft/ccf-app/historical's historicalState works in historical endpoints whichever call first loads the module", async () => {
+  // The published package's own modules: it reads ccf.historicalState once, when it loads.
+  const pkg = (file: string): string => readFileSync(fileURLToPath(import.meta.resolve(`@microsoft/ccf-app/${file}`)), 'utf8');
+  const js = await interpreterWith({
+    '/ccf-app/global.js': pkg('global.js'),
+    '/ccf-app/historical.js': pkg('historical.js'),
+    '/app.js': `import { historicalState } from "./ccf-app/historical.js";
+      export function plain() { return [typeof ccf.historicalState, historicalState.transactionId === undefined]; }
+      export function historical() { return [historicalState.transactionId, ccf.bufToStr(historicalState.kv["records"].get(ccf.strToBuf("k")))]; }`,
+  });
+  const old = new Store();
+  const seed = old.beginTransaction();
+  seed.map('records').set(text('k'), text('old value'));
+  old.commit(seed, 1n);
+  const { env } = testCall('application-readonly');
+  assert.deepEqual(js.call('/app.js', 'plain', [], env), ['undefined', true]);
+  const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: { node_id: 'n0' }, tx: old.beginTransaction() };
+  assert.deepEqual(js.call('/app.js', 'historical', [], { ...env, historicalState }), ['2.1', 'old value']);
+  js.dispose();
+});
+
 test('ccf.historicalState gives read-only access to the state of the requested transaction', async () => {
   const js = await interpreterWith({
     '/h.js': `export function read() {
@@ -196,19 +219,25 @@ test('ccf.historicalState gives read-only access to the state of the requested t
     export function current() { return ccf.kv["records"].get(ccf.strToBuf("k")) === undefined; }
     // @microsoft/ccf-app keeps ccf.historicalState from when its module loaded: it must stay live.
     const captured = ccf.historicalState;
-    export function viaCaptured() { return ccf.bufToStr(captured.kv["records"].get(ccf.strToBuf("k"))); }`,
+    export function viaCaptured() { return ccf.bufToStr(captured.kv["records"].get(ccf.strToBuf("k"))); }
+    // The idioms of apps written for CCF, where ccf.historicalState is undefined outside historical endpoints.
+    export function outside() {
+      return [typeof ccf.historicalState, ccf.bufToStr((ccf.historicalState?.kv ?? ccf.kv)["records"].get(ccf.strToBuf("k"))), ccf.bufToStr((captured.kv || ccf.kv)["records"].get(ccf.strToBuf("k")))];
+    }`,
   });
   const old = new Store();
   const seed = old.beginTransaction();
   seed.map('records').set(text('k'), text('old value'));
   old.commit(seed, 1n);
-  const { env } = testCall('application-readonly');
+  const { env, tx } = testCall('application-readonly');
   assert.equal(js.call('/h.js', 'current', [], env), true, 'the module loads in a call without historical state');
   const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: { node_id: 'n0', proof: [] }, tx: old.beginTransaction() };
   assert.equal(js.call('/h.js', 'viaCaptured', [], { ...env, historicalState }), 'old value');
   assert.deepEqual(js.call('/h.js', 'read', [], { ...env, historicalState }), ['2.1', { node_id: 'n0', proof: [] }, 'old value']);
   assert.equal(js.call('/h.js', 'current', [], { ...env, historicalState }), true, 'ccf.kv still reads the current transaction');
   jsError(() => js.call('/h.js', 'write', [], { ...env, historicalState }), /Cannot call \.set\(\) on read-only table named records in historical \(read-only\) execution context/);
-  jsError(() => js.call('/h.js', 'read', [], env), /ccf\.historicalState is only set in endpoints with mode "historical"/);
+  jsError(() => js.call('/h.js', 'read', [], env), /TypeError: cannot read property 'transactionId' of undefined/);
+  tx.map('records').set(text('k'), text('current value'));
+  assert.deepEqual(js.call('/h.js', 'outside', [], env), ['undefined', 'current value', 'current value']);
   js.dispose();
 });
