@@ -10,11 +10,13 @@ import { certificateId } from '../crypto/entity-id.js';
 import { randomBytes } from '../crypto/random.js';
 import type { MapHandle } from '../kv/map-handle.js';
 import type { Transaction } from '../kv/transaction.js';
+import type { Receipt } from '../ledger/receipt.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import * as ccfCrypto from './ccf-crypto.js';
 import { CCF_PRELUDE_SOURCE } from './ccf-prelude.js';
 import type { CallEnv } from './call-env.js';
 import type { HistoricalStateInput, JsHost } from './js-host.js';
+import { jsReceipt } from './js-receipt.js';
 import { tcbHexToPolicy } from './snp-tcb-policy.js';
 import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
@@ -369,7 +371,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       }
       return bridge.newValue([call.historicalStateSource, formatTxId(state.transactionId)]);
     },
-    historicalReceipt: (sourceHandle) => bridge.newValue(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt),
+    historicalReceipt: (sourceHandle) => bridge.newValue(jsReceipt(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt as unknown as Receipt)),
     getStateRange: (handle, start, end, expiry) => {
       const args = [num(handle), num(start), num(end), num(expiry)] as const;
       if (args.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new GuestError('RangeError', 'Invalid handle or seqno or expiry: cannot be negative, and must be whole numbers');

@@ -13,7 +13,10 @@ import type { TxStatus } from '../consensus/tx-status.js';
 /** One historical transaction as JS sees it: `{transactionId, receipt, kv}` (kv read-only). */
 export interface HistoricalStateInput {
   transactionId: TxId;
-  /** The receipt as CCF's JS API shows it (`{signature, cert, proof, leaf_components, node_id}`). */
+  /**
+   * The ledger's receipt for it (a `Receipt` of ledger/receipt.ts), which js-receipt.ts shows apps in
+   * CCF's shape. Typed JsValue for as long as node/historical-ranges.ts passes it as one.
+   */
   receipt: JsValue;
   /** A transaction over the store as of `transactionId`; only read. */
   tx: Transaction;

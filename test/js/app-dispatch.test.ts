@@ -6,7 +6,7 @@ import type { AppRequest } from '../../src/js/app-request.js';
 import { JsExceptionError } from '../../src/js/js-exception.js';
 import { JsApp } from '../../src/js/js-app.js';
 import { Store } from '../../src/kv/store.js';
-import { appRequest, bundleOf, decodeText, installApp, storeWithApp, TestHost, TEST_LIMITS, text } from './js-test-host.js';
+import { appRequest, bundleOf, decodeText, installApp, storeWithApp, TestHost, TEST_LIMITS, testReceipt, text } from './js-test-host.js';
 
 const MODULE = `
   export function echo(request) {
@@ -374,7 +374,7 @@ test('after a timeout the interpreter is loaded afresh for the next request', ()
 
 test('historical endpoints need the historical state and see it in ccf.historicalState', () => {
   throwsCode(() => invoke(appRequest('GET', '/app/historical')), 'InternalError', /mode "historical" but no historical state/);
-  const historicalState = { transactionId: { view: 4, seqno: 9 }, receipt: {}, tx: new Store().beginTransaction() };
+  const historicalState = { transactionId: { view: 4, seqno: 9 }, receipt: testReceipt(9), tx: new Store().beginTransaction() };
   const response = app.invoke('v1', appRequest('GET', '/app/historical'), store.beginTransaction(), host, { historicalState });
   assert.equal(decodeText(bodyOf(response)), '4.9');
 });

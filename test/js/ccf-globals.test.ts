@@ -8,7 +8,7 @@ import type { TxId } from '../../src/ledger/tx-id.js';
 import { Store } from '../../src/kv/store.js';
 import { seededRandom } from '../kv/seeded-random.js';
 import { JSON_NESTING_MAX } from '../../src/js/json-nesting.js';
-import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+import { interpreterWith, testCall, testJsReceipt, testReceipt, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 
 const GLOBALS_APP = {
   '/g.js': `
@@ -211,13 +211,13 @@ test('ccf.historical.getStateRange returns read-only states from the host, null 
     const tx = store.beginTransaction();
     tx.map('records').set(text('k'), text(`value at ${seqno}`));
     store.commit(tx, 1n);
-    return { transactionId: { view: 2, seqno }, receipt: { seqno }, tx: store.beginTransaction() };
+    return { transactionId: { view: 2, seqno }, receipt: testReceipt(seqno), tx: store.beginTransaction() };
   });
   let ready = false;
   host.historical = { getStateRange: () => (ready ? states : null), dropCachedStates: (handle) => handle === 1 };
   assert.equal(js.call('/g.js', 'historical', [], env), null);
   ready = true;
-  assert.deepEqual(js.call('/g.js', 'historical', [], env), [['2.3', { seqno: 3 }, 'value at 3'], ['2.4', { seqno: 4 }, 'value at 4'], true]);
+  assert.deepEqual(js.call('/g.js', 'historical', [], env), [['2.3', testJsReceipt(3), 'value at 3'], ['2.4', testJsReceipt(4), 'value at 4'], true]);
   js.dispose();
 });
 
@@ -234,7 +234,7 @@ test('a historical state converts its receipt and opens its kv only when the han
     transactionId: { view: 2, seqno: i + 1 },
     get receipt() {
       receiptReads++;
-      return { node_id: 'n0' };
+      return testReceipt(i);
     },
     get tx() {
       txReads++;

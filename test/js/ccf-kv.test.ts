@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CocoError } from '../../src/errors.js';
 import type { KvContext } from '../../src/js/kv-access.js';
 import { Store } from '../../src/kv/store.js';
-import { decodeText, interpreterWith, testCall, text } from './js-test-host.js';
+import { decodeText, interpreterWith, testCall, testJsReceipt, testReceipt, text } from './js-test-host.js';
 
 const KV_APP = {
   '/kv.js': `
@@ -204,7 +204,7 @@ test("@microsoft/ccf-app/historical's historicalState works in historical endpoi
   old.commit(seed, 1n);
   const { env } = testCall('application-readonly');
   assert.deepEqual(js.call('/app.js', 'plain', [], env), ['undefined', true]);
-  const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: { node_id: 'n0' }, tx: old.beginTransaction() };
+  const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: testReceipt(1), tx: old.beginTransaction() };
   assert.deepEqual(js.call('/app.js', 'historical', [], { ...env, historicalState }), ['2.1', 'old value']);
   js.dispose();
 });
@@ -231,9 +231,9 @@ test('ccf.historicalState gives read-only access to the state of the requested t
   old.commit(seed, 1n);
   const { env, tx } = testCall('application-readonly');
   assert.equal(js.call('/h.js', 'current', [], env), true, 'the module loads in a call without historical state');
-  const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: { node_id: 'n0', proof: [] }, tx: old.beginTransaction() };
+  const historicalState = { transactionId: { view: 2, seqno: 1 }, receipt: testReceipt(1), tx: old.beginTransaction() };
   assert.equal(js.call('/h.js', 'viaCaptured', [], { ...env, historicalState }), 'old value');
-  assert.deepEqual(js.call('/h.js', 'read', [], { ...env, historicalState }), ['2.1', { node_id: 'n0', proof: [] }, 'old value']);
+  assert.deepEqual(js.call('/h.js', 'read', [], { ...env, historicalState }), ['2.1', testJsReceipt(1), 'old value']);
   assert.equal(js.call('/h.js', 'current', [], { ...env, historicalState }), true, 'ccf.kv still reads the current transaction');
   jsError(() => js.call('/h.js', 'write', [], { ...env, historicalState }), /Cannot call \.set\(\) on read-only table named records in historical \(read-only\) execution context/);
   jsError(() => js.call('/h.js', 'read', [], env), /TypeError: cannot read property 'transactionId' of undefined/);

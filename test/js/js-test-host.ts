@@ -10,7 +10,9 @@ import { JsInterpreter, type JsGlobalInstaller } from '../../src/js/interpreter.
 import type { JsHost } from '../../src/js/js-host.js';
 import type { JsLimits } from '../../src/js/js-limits.js';
 import type { KvContext } from '../../src/js/kv-access.js';
+import type { JsValue } from '../../src/js/js-value.js';
 import { Store } from '../../src/kv/store.js';
+import { buildSignatureReceipt } from '../../src/ledger/receipt.js';
 import type { Transaction } from '../../src/kv/transaction.js';
 
 /** 2024-01-02T03:04:05Z. */
@@ -106,4 +108,15 @@ export function bundleOf(modules: Record<string, string>, endpoints: Record<stri
 /** An AppRequest with defaults for what a test does not care about. */
 export function appRequest(method: string, path: string, options: Partial<AppRequest> = {}): AppRequest {
   return { method, path, query: '', headers: {}, body: new Uint8Array(0), hostname: null, caller: null, ...options };
+}
+
+/** The receipt of a signature transaction whose signed root is 32 bytes of `rootByte`, as the node passes it to the js layer. */
+export function testReceipt(rootByte: number): JsValue {
+  const receipt = buildSignatureReceipt({ signatureDer: new Uint8Array([0x30, 0]), nodeId: 'ab'.repeat(32), certPem: 'cert', root: new Uint8Array(32).fill(rootByte) });
+  return receipt as unknown as JsValue;
+}
+
+/** What a JS app reads of testReceipt(rootByte). */
+export function testJsReceipt(rootByte: number): JsValue {
+  return { signature: 'MAA=', cert: 'cert', node_id: 'ab'.repeat(32), is_signature_transaction: true, root_hex: rootByte.toString(16).padStart(2, '0').repeat(32) };
 }

@@ -11,7 +11,7 @@ import { JsApp } from '../../src/js/js-app.js';
 import { Store } from '../../src/kv/store.js';
 import type { WriteSet } from '../../src/kv/write-set.js';
 import { repoRoot } from '../support/paths.js';
-import { appRequest, decodeText, storeWithApp, TestHost, text } from './js-test-host.js';
+import { appRequest, decodeText, storeWithApp, TestHost, testReceipt, text } from './js-test-host.js';
 
 // Build the sample with its own build script, into a directory of this test.
 const outDir = mkdtempSync(join(tmpdir(), 'coco-logging-'));
@@ -126,7 +126,7 @@ test('the historical endpoint reads the private record as of the requested trans
     if (version > BigInt(seqno)) break;
     historical.applyWriteSet(writeSet, version);
   }
-  const historicalState = { transactionId: { view: 2, seqno }, receipt: { node_id: 'n0' }, tx: historical.beginTransaction() };
+  const historicalState = { transactionId: { view: 2, seqno }, receipt: testReceipt(1), tx: historical.beginTransaction() };
   const tx = store.beginTransaction();
   const response = app.invoke('v1', appRequest('GET', '/app/log/private/historical', { query: 'id=50', caller: user }), tx, host, { historicalState });
   assert.equal(response.statusCode, 200);
