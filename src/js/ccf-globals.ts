@@ -166,6 +166,12 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
   const bytes = (handle: QuickJSHandle): Uint8Array => bridge.readBytes(handle);
   const isUndefined = (handle: QuickJSHandle | undefined): boolean => handle === undefined || vm.typeof(handle) === 'undefined';
   const bool = (value: boolean): QuickJSHandle => (value ? vm.true : vm.false);
+  /** A view, seqno, handle or expiry, which the prelude has made a whole number from 0 (its toInt64). */
+  const wholeNumber = (handle: QuickJSHandle): number => {
+    const n = vm.getNumber(handle);
+    invariant(Number.isInteger(n) && n >= 0, 'the prelude passes views, seqnos, handles and expiries as whole numbers from 0');
+    return n;
+  };
   const anyPhase = (what: string): CallEnv => session.activeCall(what).env;
 
   function inFunction(what: string): ActiveCall {
@@ -354,9 +360,9 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
 
     // ---- ccf.consensus and ccf.historical
     lastCommittedTxId: () => bridge.newValue({ ...consensus().lastCommittedTxId() }),
-    statusForTxId: (view, seqno) => vm.newString(consensus().statusForTxId({ view: num(view), seqno: num(seqno) })),
+    statusForTxId: (view, seqno) => vm.newString(consensus().statusForTxId({ view: wholeNumber(view), seqno: wholeNumber(seqno) })),
     viewForSeqno: (seqno) => {
-      const view = consensus().viewForSeqno(num(seqno));
+      const view = consensus().viewForSeqno(wholeNumber(seqno));
       return view === null ? vm.null : vm.newNumber(view);
     },
     loadingModules: () => bool(session.activeCall('ccf.historicalState').phase === 'module'),
@@ -373,8 +379,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     },
     historicalReceipt: (sourceHandle) => bridge.newValue(jsReceipt(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt as unknown as Receipt)),
     getStateRange: (handle, start, end, expiry) => {
-      const args = [num(handle), num(start), num(end), num(expiry)] as const;
-      if (args.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new GuestError('RangeError', 'Invalid handle or seqno or expiry: cannot be negative, and must be whole numbers');
+      const args = [wholeNumber(handle), wholeNumber(start), wholeNumber(end), wholeNumber(expiry)] as const;
       const states = historical().getStateRange(...args);
       if (states === null) return vm.null;
       const call = session.activeCall('ccf.historical.getStateRange');
@@ -386,11 +391,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
         }),
       );
     },
-    dropCachedStates: (handle) => {
-      const n = num(handle);
-      if (!Number.isSafeInteger(n) || n < 0) throw new GuestError('RangeError', 'Invalid handle: cannot be negative, and must be a whole number');
-      return bool(historical().dropCachedStates(n));
-    },
+    dropCachedStates: (handle) => bool(historical().dropCachedStates(wholeNumber(handle))),
 
     // ---- ccf.crypto
     digest: (algorithm, data) => bridge.newBytes(ccfCrypto.digest(str(algorithm), bytes(data))),

@@ -171,6 +171,32 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return text;
   }
 
+  const truncate = Math.trunc;
+  const bigIntOf = BigInt;
+  const asIntN = BigInt.asIntN;
+  const numberOf = Number;
+  const TWO_POW_63 = 2 ** 63;
+
+  /**
+   * A number as QuickJS's JS_ToInt64 makes it, as CCF reads views, seqnos, handles and expiries:
+   * ToNumber first (valueOf, numeric strings; a TypeError for symbols and BigInts), then NaN and the
+   * infinities are 0, fractions are truncated and the rest wraps around 64 bits.
+   */
+  function toInt64(value) {
+    // Unary + is ToNumber, but says other words than JS_ToInt64 for a BigInt.
+    if (typeof value === 'bigint') throw new TypeError('cannot convert bigint to number');
+    const n = +value;
+    if (n !== n || n === Infinity || n === -Infinity) return 0;
+    const whole = truncate(n);
+    if (whole > -TWO_POW_63 && whole < TWO_POW_63) return whole + 0; // + 0 makes -0 0
+    return numberOf(asIntN(64, bigIntOf(whole)));
+  }
+
+  /** CCF's check of how many arguments its native functions were given. */
+  function needArgs(count, expected) {
+    if (count !== expected) throw new TypeError('Passed ' + count + ' arguments, but expected ' + expected);
+  }
+
   function needNumber(value, what, where) {
     if (typeof value !== 'number') throw new TypeError(where + ': ' + what + ' must be a number, got ' + describe(value));
     return value;
@@ -444,34 +470,45 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
         host.setClaimsDigest(needBuffer(digest, 'the digest', 'setClaimsDigest'));
       },
     },
+    // Numbers are read as CCF reads them (toInt64), with CCF's errors for a wrong count and negatives.
     consensus: {
       getLastCommittedTxId() {
+        needArgs(arguments.length, 0);
         return host.lastCommittedTxId();
       },
       getStatusForTxId(view, seqno) {
-        const where = 'getStatusForTxId';
-        return host.statusForTxId(needNumber(view, 'the view', where), needNumber(seqno, 'the seqno', where));
+        needArgs(arguments.length, 2);
+        const v = toInt64(view);
+        const s = toInt64(seqno);
+        if (v < 0 || s < 0) throw new RangeError('Invalid view or seqno: cannot be negative');
+        return host.statusForTxId(v, s);
       },
       getViewForSeqno(seqno) {
-        return host.viewForSeqno(needNumber(seqno, 'the seqno', 'getViewForSeqno'));
+        needArgs(arguments.length, 1);
+        const s = toInt64(seqno);
+        if (s < 0) throw new RangeError('Invalid seqno: cannot be negative');
+        return host.viewForSeqno(s);
       },
     },
     historical: {
       getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry) {
-        const where = 'getStateRange';
-        const states = host.getStateRange(
-          needNumber(handle, 'the handle', where),
-          needNumber(startSeqno, 'the start seqno', where),
-          needNumber(endSeqno, 'the end seqno', where),
-          needNumber(secondsUntilExpiry, 'the expiry', where),
-        );
+        needArgs(arguments.length, 4);
+        const h = toInt64(handle);
+        const start = toInt64(startSeqno);
+        const end = toInt64(endSeqno);
+        const expiry = toInt64(secondsUntilExpiry);
+        if (h < 0 || start < 0 || end < 0 || expiry < 0) throw new RangeError('Invalid handle or seqno or expiry: cannot be negative');
+        const states = host.getStateRange(h, start, end, expiry);
         if (states === null) return null;
         const out = [];
         for (let i = 0; i < states.length; i++) out[i] = makeHistoricalState(states[i][0], states[i][1]);
         return out;
       },
       dropCachedStates(handle) {
-        return host.dropCachedStates(needNumber(handle, 'the handle', 'dropCachedStates'));
+        needArgs(arguments.length, 1);
+        const h = toInt64(handle);
+        if (h < 0) throw new RangeError('Invalid handle: cannot be negative');
+        return host.dropCachedStates(h);
       },
     },
     host: {

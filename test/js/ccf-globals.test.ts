@@ -56,6 +56,25 @@ const GLOBALS_APP = {
       const s = states[read];
       return [s.receipt === s.receipt, s.kv === s.kv, Object.keys(s), ccf.bufToStr(s.kv["records"].get(ccf.strToBuf("k")))];
     }
+    export function numberArgs() {
+      const out = [];
+      const t = (f) => { try { out.push(f()); } catch (e) { out.push(e.name + ': ' + e.message); } };
+      t(() => ccf.historical.getStateRange(11, 27.7, 27.2, 60.5));
+      t(() => ccf.historical.getStateRange("12", { valueOf: () => 3 }, -0.5, NaN));
+      t(() => ccf.historical.getStateRange(13, 2 ** 64 + 2 ** 12, Infinity, undefined));
+      t(() => ccf.historical.getStateRange(14, -1, 5, 60));
+      t(() => ccf.historical.getStateRange(15, 2 ** 63, 5, 60));
+      t(() => ccf.historical.getStateRange(16, 5, 5));
+      t(() => ccf.historical.getStateRange(17, 5n, 5, 60));
+      t(() => ccf.historical.dropCachedStates(7.9));
+      t(() => ccf.historical.dropCachedStates(-3));
+      t(() => ccf.consensus.getStatusForTxId(2, 27.5));
+      t(() => ccf.consensus.getStatusForTxId(-2, 27));
+      t(() => ccf.consensus.getViewForSeqno("27.9"));
+      t(() => ccf.consensus.getViewForSeqno(-1));
+      t(() => ccf.consensus.getLastCommittedTxId(1));
+      return out;
+    }
     export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
     export function snp() { snp_attestation.verifySnpAttestation(new ArrayBuffer(1), new ArrayBuffer(1)); }
     export function rpc() { ccf.rpc.setApplyWrites(true); }
@@ -248,6 +267,46 @@ test('a historical state converts its receipt and opens its kv only when the han
   assert.deepEqual([receiptReads, txReads], [0, 0], 'reading transactionId alone converts no receipt and opens no transaction');
   assert.deepEqual(js.call('/g.js', 'historicalFields', [1, 512, 5], env), [true, true, ['transactionId', 'receipt', 'kv'], 'v']);
   assert.deepEqual([receiptReads, txReads], [1, 1], 'only the state read is materialised, once');
+  js.dispose();
+});
+
+test("ccf.historical and ccf.consensus read numbers as CCF does: truncated, wrapped to 64 bits, with CCF's errors", async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  const asked: unknown[] = [];
+  host.historical = {
+    getStateRange: (...args) => (asked.push(['range', ...args]), null),
+    dropCachedStates: (handle) => (asked.push(['drop', handle]), true),
+  };
+  host.consensus = {
+    lastCommittedTxId: () => ({ view: 2, seqno: 30 }),
+    statusForTxId: (txId) => (asked.push(['status', txId.view, txId.seqno]), 'Committed'),
+    viewForSeqno: (seqno) => (asked.push(['view', seqno]), 2),
+  };
+  assert.deepEqual(js.call('/g.js', 'numberArgs', [], env), [
+    null,
+    null,
+    null,
+    'RangeError: Invalid handle or seqno or expiry: cannot be negative',
+    'RangeError: Invalid handle or seqno or expiry: cannot be negative',
+    'TypeError: Passed 3 arguments, but expected 4',
+    'TypeError: cannot convert bigint to number',
+    true,
+    'RangeError: Invalid handle: cannot be negative',
+    'Committed',
+    'RangeError: Invalid view or seqno: cannot be negative',
+    2,
+    'RangeError: Invalid seqno: cannot be negative',
+    'TypeError: Passed 1 arguments, but expected 0',
+  ]);
+  assert.deepEqual(asked, [
+    ['range', 11, 27, 27, 60],
+    ['range', 12, 3, 0, 0],
+    ['range', 13, 4096, 0, 0],
+    ['drop', 7],
+    ['status', 2, 27],
+    ['view', 27],
+  ]);
   js.dispose();
 });
 
