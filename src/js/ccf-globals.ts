@@ -91,6 +91,15 @@ const TWO_POW_32 = 2 ** 32;
 const WRITE_OPERATIONS = new Set(['set', 'delete', 'clear']);
 
 /**
+ * The node's errors for a range it cannot produce, which getStateRange answers with null, as CCF's
+ * does (its cache asks the host for such entries and never gets them): seqnos not committed (yet),
+ * and seqnos this node's ledger files do not hold (it joined from a later snapshot). A range that is
+ * no range, or too long, still throws, as does a damaged ledger entry (CCF logs it and answers null
+ * forever; here the app sees LedgerEntryMalformed naming the file).
+ */
+const RANGE_UNAVAILABLE_CODES = new Set(['TransactionPendingOrUnknown', 'ResourceNotFound']);
+
+/**
  * Evaluates the prelude in the session's context with the host functions, installing `ccf`,
  * `console`, `Math.random`, `Date` and `snp_attestation`, and connects the session's bridge to it.
  */
@@ -380,7 +389,15 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     historicalReceipt: (sourceHandle) => bridge.newValue(jsReceipt(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt as unknown as Receipt)),
     getStateRange: (handle, start, end, expiry) => {
       const args = [wholeNumber(handle), wholeNumber(start), wholeNumber(end), wholeNumber(expiry)] as const;
-      const states = historical().getStateRange(...args);
+      // As CCF: no transaction has seqno 0, so its cache waits for one forever and answers null.
+      if (args[1] === 0 && args[2] >= args[1]) return vm.null;
+      let states: HistoricalStateInput[] | null;
+      try {
+        states = historical().getStateRange(...args);
+      } catch (error) {
+        if (error instanceof CocoError && RANGE_UNAVAILABLE_CODES.has(error.code)) return vm.null;
+        throw error;
+      }
       if (states === null) return vm.null;
       const call = session.activeCall('ccf.historical.getStateRange');
       return bridge.newValue(

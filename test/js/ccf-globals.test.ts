@@ -75,6 +75,9 @@ const GLOBALS_APP = {
       t(() => ccf.consensus.getLastCommittedTxId(1));
       return out;
     }
+    export function rangeOrError(start, end) {
+      try { return ccf.historical.getStateRange(1, start, end, 60); } catch (e) { return e.name + ': ' + e.message; }
+    }
     export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
     export function snp() { snp_attestation.verifySnpAttestation(new ArrayBuffer(1), new ArrayBuffer(1)); }
     export function rpc() { ccf.rpc.setApplyWrites(true); }
@@ -307,6 +310,34 @@ test("ccf.historical and ccf.consensus read numbers as CCF does: truncated, wrap
     ['status', 2, 27],
     ['view', 27],
   ]);
+  js.dispose();
+});
+
+test('getStateRange answers null, as CCF, for seqnos not committed, not held by this node, or 0; other failures throw', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  const failures: Record<number, CocoError> = {
+    8600: new CocoError('TransactionPendingOrUnknown', 'Failed to get state range: seqno 8600 is not committed yet (the last committed is 30)'),
+    3: new CocoError('ResourceNotFound', "this node's ledger files do not hold 2.3 and the signature after it (it started from a snapshot after them)"),
+    4: new CocoError('LedgerEntryMalformed', 'ledger_1-9.committed at seqno 4: it does not parse'),
+    5: new CocoError('InvalidArgument', 'Failed to get state range: 5..2 is not a range of seqnos'),
+  };
+  const asked: number[] = [];
+  host.historical = {
+    getStateRange: (_handle, start) => {
+      asked.push(start);
+      const failure = failures[start];
+      if (failure !== undefined) throw failure;
+      return null;
+    },
+    dropCachedStates: () => true,
+  };
+  assert.equal(js.call('/g.js', 'rangeOrError', [8600, 8610], env), null);
+  assert.equal(js.call('/g.js', 'rangeOrError', [3, 3], env), null);
+  assert.equal(js.call('/g.js', 'rangeOrError', [0, 2], env), null);
+  assert.equal(js.call('/g.js', 'rangeOrError', [4, 4], env), 'Error: ledger_1-9.committed at seqno 4: it does not parse');
+  assert.equal(js.call('/g.js', 'rangeOrError', [5, 2], env), 'TypeError: Failed to get state range: 5..2 is not a range of seqnos');
+  assert.deepEqual(asked, [8600, 3, 4, 5], 'seqno 0 is not asked for');
   js.dispose();
 });
 
