@@ -11,7 +11,8 @@ import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { parseTxId, type TxId } from '../ledger/tx-id.js';
+import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import type { HistoricalState } from '../node/historical-states.js';
 import type { Node } from '../node/node.js';
 import { jsHistoricalState } from '../node/historical-ranges.js';
 import { authenticate } from './authentication.js';
@@ -19,8 +20,26 @@ import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
 import { isEndpointMatch } from '../js/endpoint-table.js';
 
-/** Clients retry a historical request after this many seconds. */
-const HISTORICAL_RETRY_AFTER_SECONDS = 1;
+/** Clients retry a historical request after this many seconds (CCF's). */
+const HISTORICAL_RETRY_AFTER_SECONDS = 3;
+
+/**
+ * CCF's answer while a historical endpoint's transaction is read back (default_error_handler's
+ * TransactionPartiallyReady, src/node/historical_queries_adapter.cpp): 202, Retry-After and a text body.
+ */
+function notYetAvailable(txId: TxId): RpcResponse {
+  return { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) }, body: `Historical transaction ${formatTxId(txId)} is not currently available.` };
+}
+
+/** The state of `txId` once read back; undefined while it (or the receipt over it) is being read. */
+function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
+  try {
+    return node.historical.get(txId);
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'TransactionNotCached') return undefined;
+    throw error;
+  }
+}
 
 /** The installed app's version: the seqno of the last `set_js_app` (which flushes interpreters). */
 function appVersion(tx: Transaction): string {
@@ -117,10 +136,8 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
         const header = request.headers['x-ms-ccf-transaction-id'];
         if (typeof header !== 'string') throw new RpcError(400, 'MissingRequiredHeader', 'historical endpoints need the x-ms-ccf-transaction-id header naming the transaction to read');
         const wanted = historicalTxId(header);
-        const state = node.historical.get(wanted);
-        if (state === undefined) {
-          return { result: { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) } } as RpcResponse, applyWrites: false };
-        }
+        const state = loadedState(node, wanted);
+        if (state === undefined) return { result: notYetAvailable(wanted), applyWrites: false };
         historicalState = jsHistoricalState(state);
       }
       let response;

@@ -178,7 +178,8 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   const headers = { 'x-ms-ccf-transaction-id': formatTxId(write.txId!) };
   const first = await user.request('GET', '/app/log/private/historical?id=3', { headers, allowError: true });
   assert.equal(first.status, 202);
-  assert.equal(first.headers['retry-after'], '1');
+  assert.equal(first.headers['retry-after'], '3');
+  assert.equal(first.text(), `Historical transaction ${formatTxId(write.txId!)} is not currently available.`);
   let response = first;
   for (let i = 0; i < 50 && response.status === 202; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));

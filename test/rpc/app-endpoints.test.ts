@@ -1,0 +1,58 @@
+// Requests to the JS application on a node in this process, through appRequestHandler: what a
+// historical endpoint answers while the transaction it names is read back, then once it is.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
+import { bundleToKvWrites } from '../../src/js/app-bundle.js';
+import type { JsHost } from '../../src/js/js-host.js';
+import { formatTxId } from '../../src/ledger/tx-id.js';
+import { appRequestHandler } from '../../src/rpc/app-endpoints.js';
+import { AppRuntime } from '../../src/rpc/app-runtime.js';
+import type { RpcRequest } from '../../src/rpc/rpc-server.js';
+import { bundleOf } from '../js/js-test-host.js';
+import { startInProcessNode } from '../support/in-process-node.js';
+
+const APP = bundleOf(
+  { 'app.js': 'export function get() { return { body: ccf.bufToStr(ccf.historicalState.kv["records"].get(ccf.strToBuf("k"))) }; }' },
+  { '/historical': { get: { mode: 'historical' } } },
+);
+
+function request(headers: Record<string, string>): RpcRequest {
+  return { frontend: 'app', method: 'GET', path: '/historical', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined };
+}
+
+test('a historical endpoint answers as CCF while its transaction is read back: 202, Retry-After: 3, which transaction in text', async (t) => {
+  const instance = startInProcessNode();
+  const runtime = new AppRuntime();
+  t.after(async () => {
+    runtime.dispose();
+    await instance.close();
+  });
+  const { node } = instance;
+  node.execute((tx) => {
+    for (const write of bundleToKvWrites(APP)) tx.map(write.map).set(write.key, write.value);
+    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
+    return { result: undefined, applyWrites: true };
+  });
+  const written = node.execute((tx) => {
+    tx.map('records').set(utf8('k'), utf8('then'));
+    return { result: undefined, applyWrites: true };
+  }).txId!;
+  await node.waitForCommit(written.seqno);
+  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
+  const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
+  const headers = { 'x-ms-ccf-transaction-id': formatTxId(written) };
+
+  const first = await handler(request(headers));
+  assert.equal(first.status, 202);
+  assert.deepEqual(first.headers, { 'retry-after': '3' });
+  // A string body: sent as text/plain, as CCF's.
+  assert.equal(first.body, `Historical transaction ${formatTxId(written)} is not currently available.`);
+
+  await node.historical.settled(written);
+  const answer = await handler(request(headers));
+  assert.equal(answer.status ?? 200, 200);
+  assert.equal(fromUtf8(answer.body as Uint8Array), 'then');
+});
