@@ -67,6 +67,8 @@ export interface SandboxOptions {
   users: number;
   app: string;
   constitution: string[];
+  /** The flags the command line gave (a restarted workspace keeps its own settings: it says which it ignored). */
+  given: ReadonlySet<string>;
 }
 
 function count(value: unknown, name: string, fallback: number, min: number, max: number): number {
@@ -106,7 +108,33 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
     users: count(values.users, 'users', 1, 0, 64),
     app: resolve(values.app ?? DEFAULT_APP),
     constitution: (values.constitution ?? DEFAULT_CONSTITUTION).map((f) => resolve(f)),
+    given: new Set(Object.keys(values).filter((name) => values[name as keyof typeof values] !== undefined)),
   };
+}
+
+/** Flags that shape only a new network: its genesis, or the configurations written for its nodes. */
+const GENESIS_FLAGS = ['members', 'users', 'app', 'constitution'];
+
+/**
+ * The flags given that a restart of the workspace's nodes does not apply: those that differ from
+ * what the nodes' configurations say, and those that shape only a new network.
+ */
+function ignoredOnRestart(options: SandboxOptions, dirs: string[]): string[] {
+  const config = JSON.parse(readFileSync(join(dirs[0]!, 'config.json'), 'utf8')) as {
+    network?: { rpc_interfaces?: Record<string, { bind_address?: string }> };
+    snapshots?: { tx_count?: number };
+    jwt?: { key_refresh_interval_s?: number };
+    http?: { max_body_size?: number };
+  };
+  const firstPort = Number(Object.values(config.network?.rpc_interfaces ?? {})[0]?.bind_address?.split(':').at(-1));
+  const differs: Record<string, boolean> = {
+    nodes: options.nodes !== dirs.length,
+    port: options.port !== 0 && options.port !== firstPort,
+    'snapshot-tx-interval': options.snapshotTxInterval !== config.snapshots?.tx_count,
+    'jwt-key-refresh-interval-s': options.jwtKeyRefreshIntervalS !== config.jwt?.key_refresh_interval_s,
+    'max-http-body-size': options.maxHttpBodySize !== config.http?.max_body_size,
+  };
+  return [...options.given].filter((flag) => differs[flag] === true || GENESIS_FLAGS.includes(flag)).map((flag) => `--${flag}`);
 }
 
 function ensureIdentity(dir: string, name: string, encryptionKey: boolean): { certPem: string; keyPem: string } {
@@ -179,6 +207,10 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     const dirs = nodeDirs(options.workspace);
     for (const dir of dirs) {
       if (!existsSync(join(dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
+    }
+    const ignored = ignoredOnRestart(options, dirs);
+    if (ignored.length > 0) {
+      step(`warning: ${ignored.join(', ')} ignored: ${options.workspace} already holds a network, restarted as it was created (its nodes' settings are in sandbox_<i>/config.json); pass another --workspace for a new network`);
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
     const nodes = await startTogether(dirs.map((dir) => () => startNode(dir)));

@@ -22,8 +22,10 @@ test('a restarted sandbox whose node cannot start stops the nodes that did, says
   rmSync(join(dirs[1]!, 'sealed_secrets.json'));
   try {
     // runCoco's timeout kills a sandbox that hangs: no exit status then.
-    const restarted = runCoco(['sandbox', '--port', '0', '--workspace', first.workspace]);
+    const restarted = runCoco(['sandbox', '--port', '0', '--workspace', first.workspace, '--nodes', '2', '--members', '3', '--snapshot-tx-interval', '77']);
     assert.equal(restarted.status, 1, restarted.stderr);
+    // The flags a restart does not apply are named; those the workspace agrees with are not.
+    assert.match(restarted.stderr, /^coco sandbox: warning: --members, --snapshot-tx-interval ignored: \S+ already holds a network, restarted as it was created/m);
     assert.match(restarted.stderr.trim().split('\n').at(-1)!, /^coco: the node exited \(1\): coco: .*sealed_secrets\.json.* is missing.* \[NodeStartFailed\]$/, 'the node\'s last line, without its time and level');
     assert.deepEqual(dirs.map((dir) => runningNodePid(dir)), [undefined, undefined], 'no node left running');
   } finally {
