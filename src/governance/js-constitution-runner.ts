@@ -17,9 +17,8 @@ import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
 import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
-import { ScriptChecker } from './script-checker.js';
+import { CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
 
-const CONSTITUTION_MODULE = '/constitution.js';
 const BALLOT_MODULE = '/ballot.js';
 /** A ballot's share of the time never drops below this, however many ballots there are. */
 const BALLOT_TIME_MIN_MS = 5;

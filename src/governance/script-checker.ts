@@ -7,7 +7,8 @@ import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
 import { JsInterpreter, type JsInterpreterOptions } from '../js/interpreter.js';
 
-const CONSTITUTION_MODULE = '/constitution.js';
+/** The module name the constitution is loaded under, to check it and to run it. */
+export const CONSTITUTION_MODULE = '/constitution.js';
 const CONSTITUTION_EXPORTS = ['validate', 'resolve', 'apply'] as const;
 
 export class ScriptChecker {
