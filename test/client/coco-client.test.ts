@@ -402,8 +402,11 @@ describe('CocoClient redirects', () => {
 });
 
 describe('CocoClient on kept-alive connections', () => {
-  it('sends a GET again, once, when the kept-alive connection it left on is closed before any answer; a POST fails', async (t) => {
-    // What a node does to a connection idle for its keep-alive timeout, as a request arrives on it.
+  /**
+   * A server that, once `closing()` is called, closes each connection it answered before as a
+   * request arrives on it: what a node does to connections idle for its keep-alive timeout.
+   */
+  async function closingIdleConnections(t: TestContext): Promise<{ server: TestServer; closing: () => void }> {
     const used = new WeakSet<object>();
     let closeReused = false;
     const server = await serve(t, (request, res) => {
@@ -412,9 +415,14 @@ describe('CocoClient on kept-alive connections', () => {
       used.add(socket);
       ok(request, res);
     });
+    return { server, closing: () => (closeReused = true) };
+  }
+
+  it('sends a GET again, once, when the kept-alive connection it left on is closed before any answer; a POST fails', async (t) => {
+    const { server, closing } = await closingIdleConnections(t);
     const client = connect(t, server);
     assert.equal((await client.request('GET', '/node/state')).status, 200);
-    closeReused = true;
+    closing();
     assert.equal((await client.request('GET', '/node/state')).status, 200, 'sent again on a new connection');
     assert.equal(server.connections, 2);
     assert.equal(server.requests.length, 3, 'the first try reached the server too');
@@ -423,19 +431,12 @@ describe('CocoClient on kept-alive connections', () => {
   });
 
   it('does not send the GET again on another kept-alive connection of those the node closed together', async (t) => {
-    const used = new WeakSet<object>();
-    let closeReused = false;
-    const server = await serve(t, (request, res) => {
-      const socket = res.socket!;
-      if (closeReused && used.has(socket)) return void socket.destroy();
-      used.add(socket);
-      ok(request, res);
-    });
+    const { server, closing } = await closingIdleConnections(t);
     const client = connect(t, server);
     // Two requests at once leave two kept-alive connections; the node then closes both as idle.
     await Promise.all([client.request('GET', '/node/state'), client.request('GET', '/node/state')]);
     assert.equal(server.connections, 2);
-    closeReused = true;
+    closing();
     assert.equal((await client.request('GET', '/node/state')).status, 200, 'sent again on a new connection');
     assert.equal(server.connections, 3);
   });
