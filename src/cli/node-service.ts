@@ -190,7 +190,8 @@ async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secre
       log(`fetched snapshot ${name} (${download.bytes.length} bytes) from ${new URL(download.head.url).host}`);
       return verifySnapshotFile(name, download.bytes, service.certPem, secrets);
     } catch (error) {
-      if (error instanceof CocoError && error.code === 'SnapshotInvalid') throw error;
+      // A snapshot that arrived but is refused is not fetched again: the service serves the same one.
+      if (error instanceof CocoError && ['SnapshotInvalid', 'SnapshotServiceMismatch', 'DecryptionFailed'].includes(error.code)) throw error;
       log(`fetching the service's snapshot: ${(error as Error).message}`);
     }
     await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
@@ -223,7 +224,7 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
       );
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
-    const snapshot = new SnapshotDirectory(config.snapshots.directory).loadLatest(sealed.serviceCertPem, secrets);
+    const snapshot = loadOwnSnapshot(config, sealed.serviceCertPem, secrets);
     const resumed = { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair, encryptionKeyPair: sealed.nodeEncryptionKeyPair };
     const replayed = replayOwnLedger(config, resumed, snapshot);
     // The replay may have taken a rekey's secret the node had no time to seal before it stopped.
@@ -243,6 +244,36 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   const started = { service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
   seal(config, started);
   return { start: { kind: 'start' }, genesis, ...started };
+}
+
+/**
+ * The latest snapshot in the node's directory, checked against the identity and secrets sealed with
+ * its ledger. A sound snapshot that does not match them points at the sealed file as much as at the
+ * snapshot (a copied node given another's): the error says so, rather than to delete a good backup.
+ */
+function loadOwnSnapshot(config: NodeConfig, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot | undefined {
+  try {
+    return new SnapshotDirectory(config.snapshots.directory).loadLatest(serviceCertPem, secrets);
+  } catch (error) {
+    if (!(error instanceof CocoError)) throw error;
+    const sealedFile = config.sealedSecretsFile;
+    if (error.code === 'SnapshotServiceMismatch') {
+      throw new CocoError(
+        error.code,
+        `${error.message}. The service certificate checked is the one in ${sealedFile}: if that file is not the one written with this node's ledger ` +
+          `(then the ledger is refused too once the snapshot is moved aside), put that one back; otherwise the snapshot is not this service's: move it aside`,
+        { cause: error },
+      );
+    }
+    if (error.code === 'DecryptionFailed') {
+      throw new CocoError(
+        error.code,
+        `${error.message}. The ledger secrets are those in ${sealedFile}, which do not belong to this snapshot's service (or predate its rekey): put back the ${sealedFile} written with this node's ledger and snapshots`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): LedgerSecretReceiver {

@@ -83,9 +83,13 @@ export function splitCommittedSnapshot(fileBytes: Uint8Array): { snapshot: Uint8
 /**
  * Decodes a committed snapshot file named `fileName` and checks that its receipt proves it (see
  * the top of this file). Certificate validity periods are not judged, as CCF does not for snapshot
- * receipts: node certificates expire long before their snapshots. Throws SnapshotInvalid when the
- * receipt does not prove this snapshot, SnapshotMalformed or DecryptionFailed when the snapshot
- * itself does not decode.
+ * receipts: node certificates expire long before their snapshots. The receipt is checked before the
+ * snapshot is decrypted, so that each failure names its real cause: SnapshotInvalid when the file
+ * is not what its receipt proves (altered, misnamed, malformed receipt), SnapshotServiceMismatch when
+ * the receipt is signed by a node `serviceCertPem` does not endorse (the snapshot is another
+ * service's, or that certificate is not the snapshot's service's), then DecryptionFailed when the proven snapshot does not
+ * decrypt with `keyFor`'s secret (so that secret is not the one its service used), SnapshotMalformed
+ * when it does not decode.
  */
 export function verifyCommittedSnapshot(
   fileBytes: Uint8Array,
@@ -96,8 +100,9 @@ export function verifyCommittedSnapshot(
   const name = parseSnapshotFileName(fileName);
   if (name?.committed !== true) invalid(`"${fileName}" is not a committed snapshot file name (snapshot_<seqno>_<evidence seqno>.committed)`);
   const { snapshot, receipt: receiptBytes } = splitCommittedSnapshot(fileBytes);
-  const decoded = decodeSnapshot(snapshot, keyFor);
-  if (decoded.txId.seqno !== name.seqno) invalid(`the file is named for seqno ${name.seqno} but holds the snapshot at seqno ${decoded.txId.seqno}`);
+  // The entry header is covered by the snapshot digest the receipt proves, not by the GCM tag.
+  const seqno = decodeSnapshotEntry(snapshot).entry.txId.seqno;
+  if (seqno !== name.seqno) invalid(`the file is named for seqno ${name.seqno} but holds the snapshot at seqno ${seqno}`);
 
   // Cheap checks first: the signature and certificate checks come last.
   const text = receiptText(receiptBytes);
@@ -118,14 +123,27 @@ export function verifyCommittedSnapshot(
   if (evidenceTxId.seqno !== name.evidenceSeqno) {
     invalid(`its receipt is for transaction ${formatTxId(evidenceTxId)}, not for the evidence seqno ${name.evidenceSeqno} the file name gives`);
   }
-  if (evidenceTxId.view < decoded.txId.view) {
-    invalid(`its evidence transaction ${formatTxId(evidenceTxId)} is in an earlier view than the snapshot (view ${decoded.txId.view})`);
-  }
   try {
     verifyReceipt(receipt, serviceCertPem, { at: 'ignore-validity' });
   } catch (cause) {
     if (!(cause instanceof CocoError)) throw cause;
+    // The receipt's signature held (it is checked first): only its signer's endorsement failed.
+    if (cause.cause instanceof CocoError && cause.cause.code === 'CertificateChainInvalid') {
+      throw new CocoError('SnapshotServiceMismatch', `committed snapshot is refused: its receipt is signed by a node that the service certificate does not endorse, so the snapshot is another service's, or its receipt's certificates were altered (${cause.cause.message})`, { cause });
+    }
     invalid(`its receipt does not verify against the service certificate: ${cause.message}`, cause);
+  }
+
+  let decoded: DecodedSnapshot;
+  try {
+    decoded = decodeSnapshot(snapshot, keyFor);
+  } catch (cause) {
+    if (!(cause instanceof CocoError && cause.code === 'DecryptionFailed')) throw cause;
+    // The receipt proved the file intact: the secret is the wrong one, not the snapshot damaged.
+    throw new CocoError('DecryptionFailed', `committed snapshot is refused: its receipt proves it is the service's and unaltered, yet it does not decrypt with the ledger secret given for seqno ${seqno}, so that secret is not the one the service used`, { cause });
+  }
+  if (evidenceTxId.view < decoded.txId.view) {
+    invalid(`its evidence transaction ${formatTxId(evidenceTxId)} is in an earlier view than the snapshot (view ${decoded.txId.view})`);
   }
   return { ...decoded, evidenceTxId, receipt };
 }

@@ -176,11 +176,18 @@ function committedNewestFirst(names: readonly string[]): string[] {
   return committed.sort((a, b) => b.seqno - a.seqno).map(({ name }) => name);
 }
 
+/**
+ * Verifies the committed snapshot file `name` (see verifyCommittedSnapshot). Only a file that is not
+ * what its receipt proves is damaged, and the error says to remove it; one of another service
+ * (SnapshotServiceMismatch) or that the secrets do not decrypt (DecryptionFailed) may be a good
+ * snapshot checked against the wrong identity: the caller, who knows where that came from, says what to do.
+ */
 export function verifySnapshotFile(name: string, fileBytes: Uint8Array, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
   try {
     return { ...verifyCommittedSnapshot(fileBytes, serviceCertPem, (seqno) => secrets.keyFor(seqno), name), name, fileBytes };
   } catch (error) {
-    if (error instanceof CocoError) throw new CocoError('SnapshotInvalid', `snapshot ${name} is refused: ${error.message}; remove it to start from the ledger or another snapshot`);
-    throw error;
+    if (!(error instanceof CocoError)) throw error;
+    if (error.code === 'SnapshotServiceMismatch' || error.code === 'DecryptionFailed') throw new CocoError(error.code, `snapshot ${name} is refused: ${error.message}`, { cause: error });
+    throw new CocoError('SnapshotInvalid', `snapshot ${name} is refused: ${error.message}; remove it to start from the ledger or another snapshot`, { cause: error });
   }
 }

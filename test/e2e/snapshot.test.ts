@@ -22,6 +22,7 @@ import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js
 import { startSandbox } from '../support/sandbox-process.js';
 import { runCoco } from '../support/run-cli.js';
 import { exitOf } from '../support/child-exit.js';
+import { removeNodeDir, startNode } from '../support/node-process.js';
 import { until } from '../support/until.js';
 
 const WAIT_MS = 30_000;
@@ -218,4 +219,34 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const code = await exitOf(refused.child, 'the node given a corrupted snapshot');
   assert.equal(code, 1);
   assert.match(refused.output(), /snapshot snapshot_\d+_\d+\.committed is refused/);
+});
+
+/** A one-node sandbox that has written a few snapshot intervals of entries, and its latest committed snapshot. */
+async function sandboxWithSnapshot(t: { after(fn: () => unknown): void }) {
+  const sandbox = await startSandbox(['--nodes', '1', '--snapshot-tx-interval', String(INTERVAL)]);
+  t.after(() => sandbox.stop());
+  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
+  const client = new CocoClient({ url: sandbox.url, ...identity });
+  t.after(() => client.close());
+  let last: TxId | undefined;
+  for (let id = 0; id < 2 * INTERVAL; id++) last = (await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!;
+  await waitForCommit(client, last!, { timeoutMs: 10_000 });
+  const node0 = join(sandbox.workspace, 'sandbox_0');
+  const snapshot = await until('a committed snapshot', WAIT_MS, async () => committedSnapshots(node0).at(-1));
+  return { sandbox, identity, client, node0, snapshot };
+}
+
+test("a node given another service's sealed secrets says so, not that its good snapshot is damaged", async (t) => {
+  const { sandbox, node0 } = await sandboxWithSnapshot(t);
+  await sandbox.stop({ keep: true });
+  const other = await startNode();
+  t.after(() => removeNodeDir(other));
+  await other.stop();
+  copyFileSync(join(other.dir, 'sealed_secrets.json'), join(node0, 'sealed_secrets.json'));
+  const refused = runNode(node0);
+  assert.equal(await exitOf(refused.child, "the node given another service's sealed secrets"), 1);
+  const output = refused.output();
+  assert.equal(output.trim().split('\n').length, 1, output);
+  assert.match(output, /snapshot snapshot_\d+_\d+\.committed is refused: .*another service's.*sealed_secrets\.json.*put that one back.*\[SnapshotServiceMismatch\]/);
+  assert.doesNotMatch(output, /remove it/);
 });

@@ -165,13 +165,15 @@ test('every single-byte change anywhere in a committed snapshot file is refused'
   let tried = 0;
   for (let i = 0; i < file.length; i++) {
     // Every mask in the entry (it fails fast); in the receipt, 0x20 flips the case of hex and base64
-    // letters (meaning-preserving for hex) and 0x80 breaks UTF-8.
+    // letters (meaning-preserving for hex) and 0x80 breaks UTF-8. The receipt is checked before the
+    // entry decrypts, so no change gets as far as a decryption; a node certificate altered in its
+    // signature is one the service does not endorse.
     for (const mask of i < receiptStart ? [0x01, 0x20, 0x80] : [0x20, 0x80]) {
       const altered = file.slice();
       altered[i] = (altered[i] as number) ^ mask;
       assert.throws(
         () => verifyCommittedSnapshot(altered, identity.serviceCertPem, keyFor, fileName),
-        isCocoError('SnapshotMalformed', 'DecryptionFailed', 'SnapshotInvalid'),
+        isCocoError('SnapshotMalformed', 'SnapshotInvalid', 'SnapshotServiceMismatch'),
         `byte ${i} ^ 0x${mask.toString(16)} was not detected`,
       );
       tried += 1;
@@ -193,15 +195,25 @@ test('every truncation of a committed snapshot file is refused', () => {
 test('a snapshot does not decode with another ledger secret', () => {
   const otherKey = () => (SECRETS[0] as { key: Uint8Array }).key;
   assert.throws(() => decodeSnapshot(service.snapshot, otherKey), (e: unknown) => isCocoError('DecryptionFailed')(e) && /seqno 10/.test((e as Error).message));
-  assert.throws(() => verifyCommittedSnapshot(service.file, identity.serviceCertPem, otherKey, service.fileName), isCocoError('DecryptionFailed'));
+  assert.throws(
+    () => verifyCommittedSnapshot(service.file, identity.serviceCertPem, otherKey, service.fileName),
+    (e: unknown) => isCocoError('DecryptionFailed')(e) && /its receipt proves it is the service's and unaltered, yet it does not decrypt/.test((e as Error).message),
+  );
+});
+
+test('a snapshot of another service is refused as such, before its secret is tried', () => {
+  const other = createServiceIdentity();
+  const otherKey = () => (SECRETS[0] as { key: Uint8Array }).key;
+  for (const key of [keyFor, otherKey]) {
+    assert.throws(
+      () => verifyCommittedSnapshot(service.file, other.serviceCertPem, key, service.fileName),
+      (e: unknown) => isCocoError('SnapshotServiceMismatch')(e) && /does not endorse, so the snapshot is another service's/.test((e as Error).message),
+    );
+  }
 });
 
 test('a receipt from another service is refused', () => {
   const other = createServiceIdentity();
-  assert.throws(
-    () => verifyCommittedSnapshot(service.file, other.serviceCertPem, keyFor, service.fileName),
-    (e: unknown) => isCocoError('SnapshotInvalid')(e) && /service certificate/.test((e as Error).message),
-  );
   // The same proof signed by a node of the other service.
   const { receipt } = verifyCommittedSnapshot(service.file, identity.serviceCertPem, keyFor, service.fileName);
   const leaf = receipt.leaf_components;
@@ -216,7 +228,7 @@ test('a receipt from another service is refused', () => {
     signature: toBase64(signDigest(other.nodeKey.privateKeyPem, root)),
   };
   const file = appendSnapshotReceipt(service.snapshot, forged);
-  assert.throws(() => verifyCommittedSnapshot(file, identity.serviceCertPem, keyFor, service.fileName), isCocoError('SnapshotInvalid'));
+  assert.throws(() => verifyCommittedSnapshot(file, identity.serviceCertPem, keyFor, service.fileName), isCocoError('SnapshotServiceMismatch'));
   assert.ok(verifyCommittedSnapshot(file, other.serviceCertPem, keyFor, service.fileName));
 });
 
