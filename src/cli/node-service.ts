@@ -4,7 +4,7 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
@@ -167,6 +167,22 @@ function checkReadOnlyDirectories(config: NodeConfig): void {
       listChunkFiles(directory, { allowEmpty: true });
     } catch (error) {
       throw new CocoError('InvalidConfig', `configuration $.ledger.read_only_directories: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The ledger and snapshot directories are made (or found writable) before anything of a service is
+ * written: one that cannot be (a path through a file, no permission) is a configuration mistake,
+ * said in one line, not a stack trace after a new service identity was sealed.
+ */
+function prepareDirectories(config: NodeConfig): void {
+  for (const [field, directory] of [['$.ledger.directory', config.ledgerDirectory], ['$.snapshots.directory', config.snapshots.directory]] as const) {
+    try {
+      mkdirSync(directory, { recursive: true });
+      accessSync(directory, constants.W_OK);
+    } catch (error) {
+      throw new CocoError('InvalidConfig', `configuration ${field}: cannot create or write the directory ${directory}: ${(error as Error).message}; give one this node can write`);
     }
   }
 }
@@ -418,13 +434,25 @@ async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
 }
 
 export async function startNodeService(configured: NodeConfig, version: string): Promise<RunningService> {
-  const now = new Date();
-  const log = new BufferedLog();
   const config = await withFreePorts(configured);
   // First, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
   if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
+  try {
+    return await startConfigured(config, version);
+  } catch (error) {
+    // A node that did not start leaves no pid file naming a process that is gone.
+    if (config.pidFile !== undefined) rmSync(config.pidFile, { force: true });
+    throw error;
+  }
+}
+
+/** Starts the node `config` describes, its ports resolved and its pid file written. */
+async function startConfigured(config: NodeConfig, version: string): Promise<RunningService> {
+  const now = new Date();
+  const log = new BufferedLog();
   checkReadOnlyDirectories(config);
+  prepareDirectories(config);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
   const point = await startingPoint(config, now);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -170,6 +170,7 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         service_certificate_file: 'service_cert.pem',
         start: { members: [{ certificate_file: files.member ?? 'member0_cert.pem' }], constitution_files: [files.constitution ?? 'constitution.js'] },
       });
+      writeFileSync(join(dir, 'afile'), 'not a directory');
       // [what, config overrides, the one line, whether nothing of a service may be written before it]
       const refusals: [string, Record<string, unknown>, RegExp, boolean?][] = [
         ['a missing member certificate', { command: startFiles({ member: 'missing.pem' }) }, /cannot read member certificate .*missing\.pem: no such file \[FileUnreadable\]/],
@@ -177,6 +178,8 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         ['a constitution that does not compile', { command: startFiles({ constitution: 'member0_cert.pem' }) }, /the constitution cannot run, so it is refused: .*SyntaxError.* \[InvalidConstitution\]/],
         ['a pid file in a missing directory', { output_files: { pid_file: 'nowhere/node.pid' } }, /cannot write the pid file \(output_files\.pid_file\) .*nowhere\/node\.pid: its directory does not exist \[FileUnwritable\]/, true],
         ['a read-only ledger directory that does not exist', { ledger: { directory: 'ledger', read_only_directories: ['old-ledger'] } }, /\$\.ledger\.read_only_directories: cannot read ledger directory .*old-ledger: .*no such file.* \[InvalidConfig\]/, true],
+        ['a ledger directory under a file', { ledger: { directory: 'afile/ledger' }, output_files: { pid_file: 'node.pid' } }, /configuration \$\.ledger\.directory: cannot create or write the directory .*afile\/ledger: ENOTDIR: not a directory.* \[InvalidConfig\]/, true],
+        ['a snapshots directory under a file', { snapshots: { directory: 'afile/snapshots' }, output_files: { pid_file: 'node.pid' } }, /configuration \$\.snapshots\.directory: cannot create or write the directory .*afile\/snapshots: ENOTDIR/, true],
         ['the ledger directory listed as read-only', { ledger: { directory: 'ledger', read_only_directories: ['./ledger'] } }, /\$\.ledger\.read_only_directories: lists .*ledger, the ledger directory itself/, true],
         ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /^\S+Z \[error\] coco: cannot listen for other nodes on 127\.0\.0\.1:\d+: listen EADDRINUSE/],
       ];
@@ -186,7 +189,9 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         assert.equal(refused.status, 1, `${what}: ${refused.stderr}`);
         assert.equal(refused.stderr.trim().split('\n').length, 1, `${what}: ${refused.stderr}`);
         assert.match(refused.stderr, message, what);
-        if (nothingWritten === true) assert.deepEqual(['ledger', 'sealed_secrets.json'].filter((name) => existsSync(join(dir, name))), [], `${what}: nothing of a service written`);
+        // An empty directory holds nothing of a service; a pid file would name a process that is gone.
+        const written = (name: string) => existsSync(join(dir, name)) && (!statSync(join(dir, name)).isDirectory() || readdirSync(join(dir, name)).length > 0);
+        if (nothingWritten === true) assert.deepEqual(['ledger', 'sealed_secrets.json', 'node.pid'].filter(written), [], `${what}: nothing of a service written`);
         rmSync(join(dir, 'ledger'), { recursive: true, force: true });
         rmSync(join(dir, 'sealed_secrets.json'), { force: true });
       }
