@@ -6,6 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
@@ -302,8 +303,21 @@ function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, 
     return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
-    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}`);
+    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${chunkRemedy(error.file)}`);
   }
+}
+
+/**
+ * What an operator can do about a damaged chunk file: a committed one is the same on every node, so a
+ * peer's copy replaces it; entries of an uncommitted one come again from the primary, but only if
+ * other nodes hold them (a node alone, or the last to hold them, would lose them).
+ */
+function chunkRemedy(path: string): string {
+  const file = basename(path);
+  const chunk = parseChunkName(file);
+  if (chunk === undefined) return '';
+  if (chunk.committed) return `; replace ${file} with another node's copy (GET /node/ledger-chunk/${file} where LedgerChunkRead is enabled) that \`coco ledger verify\` accepts`;
+  return `; ${file} is not committed: if other nodes of the service are running, move it and any later chunk aside and restart, and this node fetches those entries from the primary (a node alone, or the last holding them, would lose the transactions in it)`;
 }
 
 /**

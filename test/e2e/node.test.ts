@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createServiceIdentity } from '../support/generated-ledger.js';
 import { call, removeNodeDir, startNode, writeNodeConfig, type NodeProcess } from '../support/node-process.js';
 import { runCoco } from '../support/run-cli.js';
+import { exitOf } from '../support/child-exit.js';
+import { until } from '../support/until.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { curveOf } from '../../src/crypto/signing.js';
 
@@ -357,5 +359,35 @@ test('node_certificate.curve_id chooses the identity curve, and a bad one is ref
     assert.match(bad.stderr, /curve_id: must be one of Secp256R1, Secp384R1/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a damaged chunk is refused with what to do: an uncommitted one set aside, a committed one replaced', async () => {
+  // Killed, a node leaves its open chunk uncommitted; stopped, it commits it.
+  const killed = await startNode();
+  const stopped = await startNode({ ledger: { directory: 'ledger', chunk_size: 4096 } });
+  try {
+    killed.child.kill('SIGKILL');
+    await exitOf(killed.child, 'the node killed with SIGKILL');
+    await until('a committed chunk', 10_000, async () => readdirSync(join(stopped.dir, 'ledger')).find((name) => name.endsWith('.committed')));
+    await stopped.stop();
+    for (const [node, name, remedy] of [
+      [killed, /^ledger_1$/, (file: string) => `; ${file} is not committed: if other nodes of the service are running, move it and any later chunk aside and restart`],
+      [stopped, /^ledger_1-\d+\.committed$/, (file: string) => `; replace ${file} with another node's copy (GET /node/ledger-chunk/${file} where LedgerChunkRead is enabled) that \`coco ledger verify\` accepts`],
+    ] as const) {
+      const ledger = join(node.dir, 'ledger');
+      const [file] = readdirSync(ledger);
+      assert.match(file!, name);
+      const bytes = readFileSync(join(ledger, file!));
+      bytes[Math.floor(bytes.length / 3)]! ^= 0x01;
+      writeFileSync(join(ledger, file!), bytes);
+      const refused = runCoco(['node', '--config', join(node.dir, 'config.json')]);
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(refused.stderr, /this node refuses to serve the ledger .* \[LedgerRefused\]/);
+      assert.ok(refused.stderr.includes(remedy(file!)), refused.stderr);
+    }
+  } finally {
+    removeNodeDir(killed);
+    removeNodeDir(stopped);
   }
 });
