@@ -28,7 +28,7 @@ import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } f
 import { setBalance } from '../ethereum/account-state.js';
 import { downloadInRanges } from '../client/ranged-download.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
-import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
+import { verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
 import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
@@ -148,17 +148,21 @@ function readGenesisFiles(config: NodeConfig): GenesisFiles {
   return { members: readMembers(config), constitution: config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n') };
 }
 
-/** A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to. */
+/** A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to; the local snapshot it starts from, if any. */
 interface JoinerKeys {
   join: KeyPair;
   encryption: KeyPair;
+  snapshotName: string | undefined;
 }
 
-/** A node that wrote a ledger, or started from a snapshot, resumes from what it has. */
-function hasLedger(config: NodeConfig): boolean {
-  const holds = (directory: string, named: (name: string) => boolean) => existsSync(directory) && readdirSync(directory).some(named);
-  return holds(config.ledgerDirectory, (name) => parseChunkName(name) !== undefined)
-    || holds(config.snapshots.directory, (name) => parseSnapshotFileName(name)?.committed === true);
+/** Whether the node's ledger directory holds chunk files: a ledger it wrote, which it resumes. */
+function hasLedgerChunks(config: NodeConfig): boolean {
+  return existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
+}
+
+/** The latest committed snapshot in the node's snapshots directory, if any: one it wrote or started from, or one an operator copied there. */
+function localSnapshotName(config: NodeConfig): string | undefined {
+  return existsSync(config.snapshots.directory) ? new SnapshotDirectory(config.snapshots.directory).latestCommittedName() : undefined;
 }
 
 /** An unreadable read-only ledger directory is a configuration mistake: said at start, not at the first read of old ledger. */
@@ -188,21 +192,47 @@ function prepareDirectories(config: NodeConfig): void {
   }
 }
 
+/**
+ * The receipt of a snapshot copied into a joiner's directory is checked against the service
+ * certificate before the node asks to join (its secrets come with the join): a snapshot of another
+ * service, or a damaged one, is refused before members admit a node that could not start from it.
+ */
+function checkSnapshotToJoinFrom(config: NodeConfig, name: string): string {
+  const directory = new SnapshotDirectory(config.snapshots.directory);
+  try {
+    verifySnapshotReceipt(directory.read(name), readText(config.serviceCertificateFile, 'service certificate'), name);
+  } catch (error) {
+    if (!(error instanceof CocoError) || error.code === 'FileUnreadable') throw error;
+    throw new CocoError(
+      error.code === 'SnapshotServiceMismatch' ? error.code : 'SnapshotInvalid',
+      `snapshot ${name} in ${config.snapshots.directory}, which this node would join from, is refused against the service certificate ${config.serviceCertificateFile}: ${error.message}. ` +
+        "Replace it with the service's latest committed snapshot (GET /node/snapshot on a node with SnapshotRead), or remove it to fetch that when joining",
+      { cause: error },
+    );
+  }
+  return name;
+}
+
 /** Attempts to fetch the service's snapshot before a joiner starts without one. */
 const SNAPSHOT_FETCH_ATTEMPTS = 3;
 
 /**
- * The service's latest committed snapshot, verified, or undefined when it has none or cannot serve
- * one now (a snapshot only spares replicating the ledger before it: starting without is correct,
- * and waiting could block a primary that needs this node's vote).
+ * The snapshot a joiner starts from: the service's latest committed one if it is newer than `local`
+ * (the one found in the node's directory), verified, else `local`; undefined when there is neither,
+ * or the service cannot serve one now (a snapshot only spares replicating the ledger before it:
+ * starting without is correct, and waiting could block a primary that needs this node's vote).
  */
-async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity, log: (line: string) => void): Promise<LoadedSnapshot | undefined> {
+async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity, local: LoadedSnapshot | undefined, log: (line: string) => void): Promise<LoadedSnapshot | undefined> {
   const options = { url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem };
+  const fromLocal = local && `starting from snapshot ${local.name} in ${config.snapshots.directory}`;
   for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {
     try {
       // In ranges, as CCF's joiners do: a large state's snapshot exceeds any one response.
-      const download = await downloadInRanges(options, '/node/snapshot');
-      if (download === undefined) return undefined;
+      const download = await downloadInRanges(options, local === undefined ? '/node/snapshot' : `/node/snapshot?since=${local.txId.seqno}`);
+      if (download === undefined) {
+        if (fromLocal !== undefined) log(`${fromLocal}: the service serves none newer`);
+        return local;
+      }
       const name = String(download.head.headers['x-ms-ccf-snapshot-name'] ?? '');
       log(`fetched snapshot ${name} (${download.bytes.length} bytes) from ${new URL(download.head.url).host}`);
       return verifySnapshotFile(name, download.bytes, service.certPem, secrets);
@@ -213,8 +243,8 @@ async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secre
     }
     await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
   }
-  log('starting without a snapshot: the primary replicates the whole ledger');
-  return undefined;
+  log(fromLocal ?? 'starting without a snapshot: the primary replicates the whole ledger');
+  return local;
 }
 
 /** Keeps what a restart needs where `config` says (see sealed-secrets.ts). */
@@ -231,7 +261,9 @@ function seal(config: NodeConfig, starting: Omit<Starting, 'start'>): void {
 /** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */
 async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | JoinerKeys> {
   const sealed = readSealedSecrets(config.sealedSecretsFile);
-  if (hasLedger(config)) {
+  const snapshotName = localSnapshotName(config);
+  // A node that sealed its secrets and then wrote a ledger, or started from a snapshot, resumes.
+  if (hasLedgerChunks(config) || (sealed !== undefined && snapshotName !== undefined)) {
     if (sealed === undefined) {
       throw new CocoError(
         'LedgerExists',
@@ -248,9 +280,22 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
     seal(config, resumed);
     return { start: { kind: 'resume', replayed }, ...resumed };
   }
-  // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys.
+  // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys. A
+  // snapshot copied into its directory (CCF's "Join or Recover From Snapshot") is its starting point.
   if (config.command === 'join') {
-    return { join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve), encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()) };
+    return {
+      join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve),
+      encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
+      snapshotName: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, snapshotName),
+    };
+  }
+  if (snapshotName !== undefined) {
+    throw new CocoError(
+      'SnapshotExists',
+      `the snapshots directory ${config.snapshots.directory} holds ${snapshotName}, but ${config.sealedSecretsFile} (the secrets sealed with it) is missing, ` +
+        'so this node cannot restart from it, and a new service started here would mix its snapshots with it. ' +
+        'Move the snapshots aside (or point snapshots.directory elsewhere) to start a new service, or use a Join configuration to join the snapshot\'s service from it.',
+    );
   }
   // Read before anything is written: a missing file leaves nothing behind.
   const genesis = readGenesisFiles(config);
@@ -500,9 +545,11 @@ async function startConfigured(config: NodeConfig, version: string): Promise<Run
     }, (line) => logLine('warn', `coco node: ${line}`)).finally(pending.stop);
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
-    // Start from the service's latest snapshot when it has one: only the ledger after it is replicated.
-    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, (line) => logLine('info', `coco node: ${line}`));
-    if (snapshot !== undefined) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.fileBytes);
+    // Start from the latest snapshot, the service's or one copied here: only the ledger after it is replicated.
+    const snapshots = new SnapshotDirectory(config.snapshots.directory);
+    const local = point.snapshotName === undefined ? undefined : verifySnapshotFile(point.snapshotName, snapshots.read(point.snapshotName), service.certPem, secrets);
+    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, local, (line) => logLine('info', `coco node: ${line}`));
+    if (snapshot !== undefined && snapshot !== local) await snapshots.keep(snapshot.name, snapshot.fileBytes);
     const joined = { service, secrets, nodeKeyPair: point.join, encryptionKeyPair: point.encryption };
     seal(config, joined);
     const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayOwnLedger(config, joined, snapshot) };

@@ -87,9 +87,9 @@ export function splitCommittedSnapshot(fileBytes: Uint8Array): { snapshot: Uint8
  * snapshot is decrypted, so that each failure names its real cause: SnapshotInvalid when the file
  * is not what its receipt proves (altered, misnamed, malformed receipt), SnapshotServiceMismatch when
  * the receipt is signed by a node `serviceCertPem` does not endorse (the snapshot is another
- * service's, or that certificate is not the snapshot's service's), then DecryptionFailed when the proven snapshot does not
- * decrypt with `keyFor`'s secret (so that secret is not the one its service used), SnapshotMalformed
- * when it does not decode.
+ * service's, or that certificate is not the snapshot's service's), then DecryptionFailed when the
+ * proven snapshot does not decrypt with `keyFor`'s secret (so that secret is not the one its service
+ * used), SnapshotMalformed when it does not decode.
  */
 export function verifyCommittedSnapshot(
   fileBytes: Uint8Array,
@@ -97,6 +97,31 @@ export function verifyCommittedSnapshot(
   keyFor: (seqno: number) => Uint8Array,
   fileName: string,
 ): VerifiedSnapshot {
+  const { snapshot, seqno, evidenceTxId, receipt } = verifySnapshotReceipt(fileBytes, serviceCertPem, fileName);
+  let decoded: DecodedSnapshot;
+  try {
+    decoded = decodeSnapshot(snapshot, keyFor);
+  } catch (cause) {
+    if (!(cause instanceof CocoError && cause.code === 'DecryptionFailed')) throw cause;
+    // The receipt proved the file intact: the secret is the wrong one, not the snapshot damaged.
+    throw new CocoError('DecryptionFailed', `committed snapshot is refused: its receipt proves it is the service's and unaltered, yet it does not decrypt with the ledger secret given for seqno ${seqno}, so that secret is not the one the service used`, { cause });
+  }
+  if (evidenceTxId.view < decoded.txId.view) {
+    invalid(`its evidence transaction ${formatTxId(evidenceTxId)} is in an earlier view than the snapshot (view ${decoded.txId.view})`);
+  }
+  return { ...decoded, evidenceTxId, receipt };
+}
+
+/**
+ * The receipt checks of verifyCommittedSnapshot alone, which need no ledger secret: whether the file
+ * `fileName` is the committed snapshot of the service `serviceCertPem` identifies (SnapshotInvalid,
+ * SnapshotServiceMismatch as there). Its entry is split off, not decrypted.
+ */
+export function verifySnapshotReceipt(
+  fileBytes: Uint8Array,
+  serviceCertPem: string,
+  fileName: string,
+): { snapshot: Uint8Array; seqno: number; evidenceTxId: TxId; receipt: SnapshotReceipt } {
   const name = parseSnapshotFileName(fileName);
   if (name?.committed !== true) invalid(`"${fileName}" is not a committed snapshot file name (snapshot_<seqno>_<evidence seqno>.committed)`);
   const { snapshot, receipt: receiptBytes } = splitCommittedSnapshot(fileBytes);
@@ -133,19 +158,7 @@ export function verifyCommittedSnapshot(
     }
     invalid(`its receipt does not verify against the service certificate: ${cause.message}`, cause);
   }
-
-  let decoded: DecodedSnapshot;
-  try {
-    decoded = decodeSnapshot(snapshot, keyFor);
-  } catch (cause) {
-    if (!(cause instanceof CocoError && cause.code === 'DecryptionFailed')) throw cause;
-    // The receipt proved the file intact: the secret is the wrong one, not the snapshot damaged.
-    throw new CocoError('DecryptionFailed', `committed snapshot is refused: its receipt proves it is the service's and unaltered, yet it does not decrypt with the ledger secret given for seqno ${seqno}, so that secret is not the one the service used`, { cause });
-  }
-  if (evidenceTxId.view < decoded.txId.view) {
-    invalid(`its evidence transaction ${formatTxId(evidenceTxId)} is in an earlier view than the snapshot (view ${decoded.txId.view})`);
-  }
-  return { ...decoded, evidenceTxId, receipt };
+  return { snapshot, seqno, evidenceTxId, receipt };
 }
 
 type SnapshotReceipt = TxReceipt & { leaf_components: { claims_digest: string } };

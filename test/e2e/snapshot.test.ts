@@ -250,3 +250,42 @@ test("a node given another service's sealed secrets says so, not that its good s
   assert.match(output, /snapshot snapshot_\d+_\d+\.committed is refused: .*another service's.*sealed_secrets\.json.*put that one back.*\[SnapshotServiceMismatch\]/);
   assert.doesNotMatch(output, /remove it/);
 });
+
+test("a joiner starts from the committed snapshot copied into its snapshots directory, as CCF's operators do; a damaged copy is refused before it joins", async (t) => {
+  const { sandbox, identity, client, node0, snapshot } = await sandboxWithSnapshot(t);
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const copyInto = (name: string, alter: boolean) => {
+    const bytes = readFileSync(join(node0, 'snapshots', snapshot.name));
+    if (alter) bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    mkdirSync(join(sandbox.workspace, name, 'snapshots'), { recursive: true });
+    writeFileSync(join(sandbox.workspace, name, 'snapshots', snapshot.name), bytes);
+  };
+  copyInto('damaged', true);
+  const damaged = await startJoiner(sandbox, 'damaged');
+  children.push(damaged.child);
+  assert.equal(await exitOf(damaged.child, 'the joiner given a damaged snapshot'), 1);
+  assert.equal(damaged.output().trim().split('\n').length, 1, damaged.output());
+  assert.match(damaged.output(), new RegExp(`snapshot ${snapshot.name} in .*snapshots, which this node would join from, is refused .*Replace it with the service's latest .* \\[SnapshotInvalid\\]`));
+  const pendingNodes = async () => (await client.request('GET', '/node/network/nodes?status=Pending')).json<{ nodes: { node_id: string }[] }>().nodes;
+  assert.deepEqual(await pendingNodes(), [], 'it did not ask to join');
+
+  copyInto('joiner', false);
+  const joiner = await startJoiner(sandbox, 'joiner');
+  children.push(joiner.child);
+  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await pendingNodes())[0]);
+  await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
+  await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
+  assert.match(joiner.output(), new RegExp(`starting from snapshot ${snapshot.name} in .*snapshots: the service serves none newer`));
+  assert.doesNotMatch(joiner.output(), /fetched snapshot/);
+  const joined = new CocoClient({ url: joiner.url, ...identity });
+  t.after(() => joined.close());
+  assert.equal((await joined.request('GET', '/node/state')).json<{ startup_seqno: number }>().startup_seqno, snapshot.seqno);
+  const after = (await client.request('POST', '/app/log/private', { body: { id: 1000, msg: 'after the join' } })).txId!;
+  await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
+  assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');
+  assert.equal(listChunkFiles(join(joiner.dir, 'ledger'))[0]!.chunk.first, snapshot.seqno + 1);
+});
