@@ -7,10 +7,13 @@ if (!existsSync(main)) {
   console.error('coco: the CLI is not built yet; run `npm install` (or `npm run build`) in the Coco checkout first.');
   process.exit(1);
 }
-// A reader that stops early (`coco ledger show ... | head`) is not an error.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
+// A reader that stops early (`coco ledger show ... | head`) is not an error. A node's log deals
+// with its own write failures (dropLogLinesOnWriteFailure in src/node/buffered-log.ts).
+if (process.argv[2] !== 'node') {
+  process.stdout.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 const { run } = await import(main.href);
 process.exitCode = await run(process.argv.slice(2));

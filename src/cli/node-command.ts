@@ -1,11 +1,12 @@
 // `coco node --config FILE`: runs one node until SIGINT or SIGTERM, then stops it cleanly (a last
-// signature, the ledger synced and closed). A bad configuration is one line and exit 1.
+// signature, the ledger synced and closed). A bad configuration is one line and exit 1; so is a node
+// that stopped applying transactions (a disk that refuses the ledger's writes), as CCF's host ends.
 
 import { readFileSync } from 'node:fs';
 import { CocoError } from '../errors.js';
 import { parseNodeConfig } from '../node/node-config.js';
 import { startNodeService } from './node-service.js';
-import { logLine } from '../node/buffered-log.js';
+import { dropLogLinesOnWriteFailure, logLine } from '../node/buffered-log.js';
 
 export const NODE_USAGE = `Usage: coco node --config FILE
 
@@ -32,6 +33,7 @@ export function loadConfig(path: string) {
 }
 
 export async function runNode(configPath: string, version: string): Promise<number> {
+  dropLogLinesOnWriteFailure();
   const config = loadConfig(configPath);
   // Signals are caught from the start: before the node serves there is nothing to stop cleanly
   // (a joiner may wait for members for a long time); after, the stop is clean.
@@ -50,8 +52,12 @@ export async function runNode(configPath: string, version: string): Promise<numb
   for (const [name, url] of Object.entries(service.urls)) logLine('info', `coco node ${service.node.nodeId}: ${name} listening on ${url}`);
   if (service.wroteServiceCertificate) logLine('info', `coco node: service certificate written to ${config.serviceCertificateFile}`);
   logLine('info', 'coco node: ready');
-  await stopRequested;
+  const failure = await Promise.race([stopRequested.then(() => undefined), service.failed]);
   await service.stop();
+  if (failure !== undefined) {
+    logLine('info', 'coco node: stopped, as it no longer applies transactions (see the error above)');
+    return 1;
+  }
   logLine('info', 'coco node: stopped');
   return 0;
 }

@@ -80,6 +80,8 @@ export interface RunningService {
   serviceCertPem: string;
   /** Whether this start was the service's genesis, which wrote command.service_certificate_file (a restart writes nothing). */
   wroteServiceCertificate: boolean;
+  /** Settles with the reason once the node stopped applying transactions (already logged): it serves nothing useful after. */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -602,6 +604,8 @@ async function startConfigured(config: NodeConfig, version: string): Promise<Run
     log: (line) => log.line('info', line),
   });
   const tickMs = Math.max(1, Math.floor(config.consensus.messageTimeoutMs / TICKS_PER_MESSAGE_TIMEOUT));
+  let reportFailure: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
   const running = new Node({
     node: nodeIdentity,
     service,
@@ -628,6 +632,7 @@ async function startConfigured(config: NodeConfig, version: string): Promise<Run
     start: starting.start,
     snapshots: config.snapshots,
     ...(knownPeerAddresses && { knownPeerAddresses }),
+    onFailure: (error) => reportFailure(error),
   });
   created.node = running;
   // What has started so far, stopped newest first: by stop(), or as soon as a later step fails, so
@@ -750,6 +755,8 @@ async function startConfigured(config: NodeConfig, version: string): Promise<Run
     let servedCertPem = endorsedNodeCertPem;
     const startedAtSeqno = running.lastTxId.seqno;
     const renewal = setInterval(() => {
+      // A node that stopped applying transactions reads nothing (it is about to end).
+      if (!running.serving) return;
       const renewed = renewedCertificate(running, servedCertPem, startedAtSeqno);
       if (renewed === undefined) return;
       for (const server of servers) server.setCertificate(renewed);
@@ -758,7 +765,7 @@ async function startConfigured(config: NodeConfig, version: string): Promise<Run
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);
     started.push(() => clearInterval(renewal));
-    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, stop: stopAll };
+    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, failed, stop: stopAll };
   }
 }
 

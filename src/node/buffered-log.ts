@@ -26,6 +26,28 @@ export function logLine(level: LogLevel, text: string): void {
   (level === 'info' ? console.log : console.error)(`${logTime()} [${level.padEnd(5)}] ${text}`);
 }
 
+/**
+ * Makes a failed write of the log (a full disk, a file size limit, a closed pipe: ENOSPC, EFBIG,
+ * EPIPE) drop lines, the stream's later ones included, rather than end the node with an uncaught
+ * error. The node's work does not depend on its log: ending it would turn a full log disk into a
+ * node lost to the service, while its ledger, which does matter, stops the node on its own failures.
+ * The first failure of each stream is reported on the other one, when that still works.
+ */
+export function dropLogLinesOnWriteFailure(): void {
+  const streams = [
+    { stream: process.stdout, other: process.stderr, name: 'stdout' },
+    { stream: process.stderr, other: process.stdout, name: 'stderr' },
+  ];
+  for (const { stream, other, name } of streams) {
+    let reported = false;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (reported) return;
+      reported = true;
+      other.write(`${logTime()} [error] coco node: writing the log to ${name} failed (${error.code ?? error.message}): its lines are dropped from now on while the node goes on serving; free the space it writes to (or its reader) and restart the node to get its log back\n`);
+    });
+  }
+}
+
 const FLUSH_INTERVAL_MS = 100;
 const FLUSH_BYTES = 64 * 1024;
 

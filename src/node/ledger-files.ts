@@ -3,6 +3,8 @@
 // after the entry that closes it, and renamed `.committed` once commit passes its last entry.
 // `sync()` makes everything appended so far durable; callers batch many entries per sync.
 // `truncate()` drops an uncommitted suffix (Raft rollback): committed entries are never touched.
+// Every change to the files that the system refuses throws a LedgerDiskError naming the operation,
+// the file and the errno (the node stops on it); reads of past entries fail as they are.
 
 import {
   closeSync,
@@ -23,6 +25,7 @@ import { CocoError, invariant } from '../errors.js';
 import { CHUNK_HEADER_BYTES, formatChunkName, ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
 import { checkPlacement, type EntryReadBack } from './entry-read-back.js';
+import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
@@ -73,7 +76,16 @@ export class LedgerFiles {
   private readonly positions = new Map<number, readonly number[]>();
 
   constructor(readonly directory: string) {
-    mkdirSync(directory, { recursive: true });
+    this.disk('create', '', () => mkdirSync(directory, { recursive: true }));
+  }
+
+  /** Runs one change to the file `name` (the directory itself for ''), naming it and the operation if the system refuses it. */
+  private disk<T>(operation: LedgerDiskOperation, name: string, action: () => T): T {
+    try {
+      return action();
+    } catch (error) {
+      throw ledgerDiskError(operation, join(this.directory, name), error);
+    }
   }
 
   /**
@@ -95,7 +107,7 @@ export class LedgerFiles {
       if (parseChunkName(chunk.name)?.committed === true) committedSeqno = Math.max(committedSeqno, chunk.last);
     }
     this.committedSeqno = committedSeqno;
-    for (const name of setAside) renameSync(join(this.directory, name), join(this.directory, ignoredChunkName(name)));
+    for (const name of setAside) this.renameFile(name, ignoredChunkName(name));
     // Chunks up to the commit (from before the snapshot a replay started from, say) stay.
     let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno)) || setAside.length > 0;
     for (const [i, chunk] of chunks.entries()) {
@@ -106,13 +118,13 @@ export class LedgerFiles {
         continue;
       }
       if (!chunk.complete) {
-        const fd = openSync(join(this.directory, chunk.name), 'r+');
+        const fd = this.disk('open', chunk.name, () => openSync(join(this.directory, chunk.name), 'r+'));
         try {
-          ftruncateSync(fd, chunk.entriesEnd);
+          this.disk('truncate', chunk.name, () => ftruncateSync(fd, chunk.entriesEnd));
           this.writeTable(fd, index);
-          fsyncSync(fd);
+          this.disk('fsync', chunk.name, () => fsyncSync(fd));
         } finally {
-          closeSync(fd);
+          this.disk('close', chunk.name, () => closeSync(fd));
         }
       }
       const committed = chunk.last <= committedSeqno;
@@ -132,13 +144,13 @@ export class LedgerFiles {
   /** Deletes the uncommitted chunk files that start after `seqno` but are not in the index. */
   private deleteChunksAfter(seqno: number): boolean {
     let deleted = false;
-    for (const name of readdirSync(this.directory)) {
+    for (const name of this.disk('open', '', () => readdirSync(this.directory))) {
       const chunk = parseChunkName(name);
       if (chunk === undefined || chunk.suffix !== undefined || chunk.first <= seqno) continue;
       if (chunk.committed) {
         throw new CocoError('InternalError', `${name} is committed but lies after the last entry kept (${seqno}); the ledger directory is inconsistent`);
       }
-      unlinkSync(join(this.directory, name));
+      this.disk('delete', name, () => unlinkSync(join(this.directory, name)));
       deleted = true;
     }
     return deleted;
@@ -150,10 +162,10 @@ export class LedgerFiles {
    */
   private reopen(chunk: ChunkIndex): boolean {
     invariant(this.open === undefined, 'one chunk is open at a time');
-    const fd = openSync(join(this.directory, chunk.name), 'r+');
-    ftruncateSync(fd, chunk.entriesEnd);
-    writeFull(fd, new Uint8Array(CHUNK_HEADER_BYTES), 0);
-    fsyncSync(fd);
+    const fd = this.disk('open', chunk.name, () => openSync(join(this.directory, chunk.name), 'r+'));
+    this.disk('truncate', chunk.name, () => ftruncateSync(fd, chunk.entriesEnd));
+    this.disk('write', chunk.name, () => writeFull(fd, new Uint8Array(CHUNK_HEADER_BYTES), 0));
+    this.disk('fsync', chunk.name, () => fsyncSync(fd));
     const open: OpenChunk = { ...chunk, offsets: uncommittedOffsets(chunk), fd, pending: [], pendingAt: chunk.entriesEnd, closed: false };
     const name = formatChunkName(chunk.first, undefined, false);
     const renamed = open.name !== name;
@@ -171,10 +183,12 @@ export class LedgerFiles {
     const table = new Uint8Array(offsets.length * 4);
     const view = new DataView(table.buffer);
     offsets.forEach((offset, i) => view.setUint32(i * 4, offset, true));
-    writeFull(fd, table, chunk.entriesEnd);
     const header = new Uint8Array(CHUNK_HEADER_BYTES);
     new DataView(header.buffer).setBigUint64(0, BigInt(chunk.entriesEnd), true);
-    writeFull(fd, header, 0);
+    this.disk('write', chunk.name, () => {
+      writeFull(fd, table, chunk.entriesEnd);
+      writeFull(fd, header, 0);
+    });
   }
 
   append(result: LedgerFileEntry): void {
@@ -183,8 +197,8 @@ export class LedgerFiles {
       const previous = this.chunks.at(-1)?.last ?? seqno - 1;
       if (seqno !== previous + 1) throw new CocoError('InternalError', `ledger entry ${seqno} does not follow ${previous}`);
       const name = formatChunkName(seqno, undefined, false);
-      const fd = openSync(join(this.directory, name), 'wx');
-      writeSync(fd, new Uint8Array(CHUNK_HEADER_BYTES));
+      const fd = this.disk('create', name, () => openSync(join(this.directory, name), 'wx'));
+      this.disk('write', name, () => writeSync(fd, new Uint8Array(CHUNK_HEADER_BYTES)));
       this.open = {
         fd,
         name,
@@ -211,6 +225,12 @@ export class LedgerFiles {
   /** Writes the entries appended since the last batch. */
   private writePending(chunk: OpenChunk): void {
     if (chunk.pending.length === 0) return;
+    this.disk('write', chunk.name, () => this.writeBatch(chunk));
+    chunk.pending = [];
+    chunk.pendingAt = chunk.entriesEnd;
+  }
+
+  private writeBatch(chunk: OpenChunk): void {
     let position = chunk.pendingAt;
     let written = writevSync(chunk.fd, chunk.pending, position);
     const total = chunk.entriesEnd - chunk.pendingAt;
@@ -227,8 +247,6 @@ export class LedgerFiles {
         written = 0;
       }
     }
-    chunk.pending = [];
-    chunk.pendingAt = chunk.entriesEnd;
   }
 
   private completeChunk(chunk: OpenChunk): void {
@@ -237,12 +255,13 @@ export class LedgerFiles {
     // Made durable off the event loop (an fsync of megabytes would stall every request); the
     // next sync() waits for it, and the fd closes once it is done.
     const fd = chunk.fd;
+    const name = chunk.name;
     chunk.closed = true;
     this.open = undefined;
     const durable = new Promise<void>((resolve, reject) => {
       fsync(fd, (error) => {
         closeSync(fd);
-        if (error) reject(error);
+        if (error) reject(ledgerDiskError('fsync', join(this.directory, name), error));
         else resolve();
       });
     });
@@ -257,7 +276,7 @@ export class LedgerFiles {
 
   private closeOpen(chunk: OpenChunk): void {
     invariant(chunk === this.open, 'only the open chunk has an fd');
-    closeSync(chunk.fd);
+    this.disk('close', chunk.name, () => closeSync(chunk.fd));
     chunk.closed = true;
     this.open = undefined;
   }
@@ -277,7 +296,7 @@ export class LedgerFiles {
     const open = new Promise<void>((resolve, reject) =>
       fsync(chunk.fd, (error) => {
         // A chunk closed meanwhile was synced when completed, or truncated away: nothing is lost.
-        if (error && !chunk.closed) reject(error);
+        if (error && !chunk.closed) reject(ledgerDiskError('fsync', join(this.directory, chunk.name), error));
         else resolve();
       }),
     );
@@ -314,7 +333,7 @@ export class LedgerFiles {
     for (let chunk = this.chunks.at(-1); chunk !== undefined && chunk.first > seqno; chunk = this.chunks.at(-1)) {
       if (chunk === this.open) this.closeOpen(this.open);
       if (this.uncommitted.at(-1) === chunk) this.uncommitted.pop();
-      unlinkSync(join(this.directory, chunk.name));
+      this.disk('delete', chunk.name, () => unlinkSync(join(this.directory, chunk.name)));
       this.chunks.pop();
       directoryChanged = true;
     }
@@ -328,8 +347,9 @@ export class LedgerFiles {
       if (chunk === this.open) {
         // Entries still pending are written first: simpler than splitting the batch, and rare.
         this.writePending(this.open);
-        ftruncateSync(this.open.fd, chunk.entriesEnd);
-        fsyncSync(this.open.fd);
+        const fd = this.open.fd;
+        this.disk('truncate', chunk.name, () => ftruncateSync(fd, chunk.entriesEnd));
+        this.disk('fsync', chunk.name, () => fsyncSync(fd));
         // Written entries may have been cut too: the next ones go where the kept ones end.
         this.open.pendingAt = chunk.entriesEnd;
       } else {
@@ -349,9 +369,9 @@ export class LedgerFiles {
 
   /** Makes renames and deletions in the directory durable. */
   private syncDirectory(): void {
-    const fd = openSync(this.directory, 'r');
+    const fd = this.disk('open', '', () => openSync(this.directory, 'r'));
     try {
-      fsyncSync(fd);
+      this.disk('fsync', '', () => fsyncSync(fd));
     } finally {
       closeSync(fd);
     }
@@ -369,8 +389,12 @@ export class LedgerFiles {
   }
 
   private rename(chunk: ChunkIndex, name: string): void {
-    renameSync(join(this.directory, chunk.name), join(this.directory, name));
+    this.renameFile(chunk.name, name);
     chunk.name = name;
+  }
+
+  private renameFile(from: string, to: string): void {
+    this.disk('rename', `${from} to ${to}`, () => renameSync(join(this.directory, from), join(this.directory, to)));
   }
 
   /** Reads back the entry of `seqno` from its chunk file (for historical queries), naming the file. */
@@ -440,9 +464,10 @@ export class LedgerFiles {
 
   close(): void {
     if (this.open === undefined) return;
-    this.writePending(this.open);
-    fsyncSync(this.open.fd);
-    this.closeOpen(this.open);
+    const open = this.open;
+    this.writePending(open);
+    this.disk('fsync', open.name, () => fsyncSync(open.fd));
+    this.closeOpen(open);
   }
 }
 

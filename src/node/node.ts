@@ -33,6 +33,7 @@ import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
+import { LedgerDiskError } from './ledger-disk-error.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
 import { CommitMarker, commitMarkerPath, readCommitMarker, restartCommitSeqno } from './commit-marker-file.js';
@@ -133,6 +134,8 @@ export interface NodeOptions {
   receiptsInMemory?: number;
   /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
   knownPeerAddresses?: ReadonlyMap<string, string>;
+  /** Called once when the node stops applying transactions (its reason already logged): its host ends it. */
+  onFailure?: (error: Error) => void;
 }
 
 export interface GenesisOptions {
@@ -479,7 +482,7 @@ export class Node {
     if (appended.entry.length > ENTRY_BYTES_MAX) {
       // Too large to replicate: undo it here, before anything else saw it.
       this.store.rollback(BigInt(seqno - 1));
-      this.writer.truncate(seqno - 1, { lastSignatureSeqno: this.writer.lastSignatureSeqno, openChunkBytes: this.files.truncate(seqno - 1) });
+      this.writer.truncate(seqno - 1, { lastSignatureSeqno: this.writer.lastSignatureSeqno, openChunkBytes: this.onLedgerFiles(() => this.files.truncate(seqno - 1)) });
       throw new CocoError('TransactionTooLarge', `the transaction's ledger entry is ${appended.entry.length} bytes, over the ${ENTRY_BYTES_MAX} a node replicates; write less per transaction`);
     }
     this.receiveLedgerSecret(seqno, writeSet);
@@ -491,8 +494,31 @@ export class Node {
   }
 
   private checkServing(): void {
-    if (this.failure !== undefined) throw new CocoError('NodeFailed', `this node stopped applying transactions: ${this.failure.message}`);
+    if (this.failure !== undefined) throw this.failedError();
     if (this.stopped) throw new CocoError('NodeCannotHandleRequest', 'the node is stopping');
+  }
+
+  private failedError(): CocoError {
+    return new CocoError('NodeFailed', `this node stopped applying transactions: ${this.failure!.message}`);
+  }
+
+  /** Whether the node still applies transactions: neither stopped nor failed. */
+  get serving(): boolean {
+    return !this.stopped && this.failure === undefined;
+  }
+
+  /**
+   * Runs a change to the ledger files made outside consensus' batches (a failure in those stops the
+   * node in processReady): a disk that refuses it stops the node there too, and the caller gets NodeFailed.
+   */
+  private onLedgerFiles<T>(change: () => T): T {
+    try {
+      return change();
+    } catch (error) {
+      if (!(error instanceof LedgerDiskError)) throw error;
+      this.fail(error);
+      throw this.failedError();
+    }
   }
 
   /** Throws unless this node may write a transaction now. */
@@ -532,7 +558,7 @@ export class Node {
 
   private record(result: AppendResult): void {
     invariant(result.txId.seqno === this.lastSeqno + 1, 'seqnos are contiguous');
-    this.files.append(result);
+    this.onLedgerFiles(() => this.files.append(result));
     this.lastSeqno = result.txId.seqno;
     this.leafDigests.push(result.writeSetDigest, result.claimsDigest);
   }
@@ -544,7 +570,14 @@ export class Node {
       // Under load, each signature covers more writes (see signature-pacing.ts).
       const spacingMs = this.signaturePacing.spacingMs(this.options.signatureDelayMs);
       const delayMs = Math.max(this.options.signatureDelayMs, this.lastSignatureAtMs + spacingMs - this.options.nowMs());
-      this.signatureTimer = setTimeout(() => this.emitSignature(), delayMs);
+      // From a timer, a failure (a disk that refuses the signature's entry) stops the node rather than escaping uncaught.
+      this.signatureTimer = setTimeout(() => {
+        try {
+          this.emitSignature();
+        } catch (error) {
+          this.fail(error as Error);
+        }
+      }, delayMs);
     }
   }
 
@@ -822,6 +855,8 @@ export class Node {
         this.processReady();
       },
       (error: Error) => {
+        // Reading back writes the entries still pending first: a disk that refuses that stops the node.
+        if (error instanceof LedgerDiskError) return this.fail(error);
         // Consensus asks again at its next heartbeat: one line per peer and failure, not one per heartbeat.
         if (this.loadFailures.get(peer) === error.message) return;
         this.loadFailures.set(peer, error.message);
@@ -906,9 +941,9 @@ export class Node {
       (error: unknown) => {
         // A file a rollback removed may fail to sync: sync again what is there now.
         if (rollbacks !== this.rollbacks) return this.synced(target, rollbacks);
-        // A ledger that cannot be made durable must not report commits: stop.
+        // A ledger that cannot be made durable must not report commits: stop (the error names the write or fsync that failed).
         this.syncing = false;
-        this.fail(new CocoError('LedgerSyncFailed', `fsync of the ledger failed: ${(error as Error).message}`));
+        this.fail(error as Error);
       },
     );
   }
@@ -928,11 +963,13 @@ export class Node {
     }
   }
 
+  /** Stops applying transactions for good: one line in the log, then the host is told (it ends the process). */
   private fail(error: Error): void {
     if (this.failure !== undefined) return;
     this.failure = error;
     this.cancelSignature();
     this.logLine(`stopped applying transactions: ${error.message}`, 'error');
+    this.options.onFailure?.(error);
   }
 
   private advanceCommit(seqno: number): void {
@@ -1147,7 +1184,9 @@ export class Node {
     this.cancelSignature();
     while (this.syncing) await new Promise((resolve) => setTimeout(resolve, 1));
     await this.snapshots.flushed();
-    this.files.close();
+    // A node that failed leaves its files as the failure left them (closing writes what is pending,
+    // which may fail again): a restart replays what is on disk.
+    if (this.failure === undefined) this.files.close();
     this.commitMarker.close();
     await this.nonces.close();
   }

@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,6 +10,7 @@ import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { LedgerVerificationError, LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
 import type { AppendResult, LedgerWriter } from '../../src/ledger/ledger-writer.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
+import { LedgerDiskError } from '../../src/node/ledger-disk-error.js';
 import { LedgerFiles } from '../../src/node/ledger-files.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { replayLedger } from '../../src/node/ledger-replay.js';
@@ -102,7 +103,24 @@ test('a write that fails while syncing (a full disk) rejects the sync rather tha
   closeSync(open.fd);
   let synced: Promise<void> | undefined;
   assert.doesNotThrow(() => (synced = files.sync()));
-  await assert.rejects(synced!, { code: 'EBADF' });
+  await assert.rejects(synced!, { code: 'LedgerWriteFailed', operation: 'write', errno: 'EBADF' });
+});
+
+test('a change the system refuses throws LedgerWriteFailed naming the operation, the file and the errno', (t) => {
+  const directory = tempDirectory(t);
+  const files = new LedgerFiles(directory);
+  const writer = makeWriter();
+  drive(writer, files, 'ts');
+  // The name the completed chunk takes is a directory that is not empty: the rename fails, as on an immutable directory.
+  mkdirSync(join(directory, 'ledger_1-4', 'in-the-way'), { recursive: true });
+  assert.throws(() => drive(writer, files, 'tS'), (error: unknown) => {
+    assert.ok(error instanceof LedgerDiskError, String(error));
+    assert.equal(error.code, 'LedgerWriteFailed');
+    assert.equal(error.operation, 'rename');
+    assert.equal(error.errno, 'EISDIR');
+    assert.match(error.message, new RegExp(`^rename of ${join(directory, 'ledger_1')} to ledger_1-4 failed: EISDIR \\(illegal operation on a directory\\); fix the disk`));
+    return true;
+  });
 });
 
 test('truncate within the open chunk drops written and pending entries, and appends continue after it', async (t) => {

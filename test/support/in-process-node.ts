@@ -38,6 +38,8 @@ export interface InProcessNodeOptions {
   receiptsInMemory?: number;
   /** The time of day the node records in signatures (Date.now if absent); its timers run on performance.now. */
   wallClockMs?: () => number;
+  /** Told when the node stops applying transactions (NodeOptions.onFailure). */
+  onFailure?: (error: Error) => void;
 }
 
 export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
@@ -78,6 +80,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     start: { kind: 'start' },
     snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
     ...(options.receiptsInMemory !== undefined && { receiptsInMemory: options.receiptsInMemory }),
+    ...(options.onFailure && { onFailure: options.onFailure }),
   });
   node.genesis({
     members: [{ certPem: memberCertPem, encryptionPublicKeyPem: memberEncryptionKeyPair?.publicKeyPem, memberData: undefined }],

@@ -1,0 +1,85 @@
+// A real node under a file size limit (`ulimit -f`), the way a full disk looks to it: a ledger
+// write that fails ends the node with one [error] line naming the write, the file and EFBIG, and
+// exit code 1, no stack trace, and a restart without the limit serves what it committed; a log
+// write that fails drops log lines, says so once on the other stream, and the node goes on serving.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { waitForCommit } from '../../src/client/transactions.js';
+import { exitOf } from '../support/child-exit.js';
+import { repoRoot } from '../support/paths.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { until } from '../support/until.js';
+
+const WAIT_MS = 30_000;
+const LIMIT_KB = 200;
+
+/** Runs the sandbox's node 0 again, under `ulimit -f limitKb` when given, its log appended to out and err in its directory. */
+function runNode(sandbox: SandboxProcess, limitKb: number | undefined) {
+  const dir = join(sandbox.workspace, 'sandbox_0');
+  const limit = limitKb === undefined ? '' : `ulimit -f ${limitKb}; `;
+  const out = openSync(join(dir, 'out'), 'a');
+  const err = openSync(join(dir, 'err'), 'a');
+  const child = spawn('bash', ['-c', `${limit}exec "$0" "$@"`, process.execPath, join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', out, err] });
+  closeSync(out);
+  closeSync(err);
+  const client = new CocoClient({ url: sandbox.nodeUrl(0), caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  const read = (name: 'out' | 'err') => readFileSync(join(dir, name), 'utf8');
+  return { child, client, read, ready: () => until('the node serves', WAIT_MS, async () => ((await client.request('GET', '/node/state')).status === 200 ? true : undefined)) };
+}
+
+test('a node under a file size limit: a failed ledger write ends it with one error line, a failed log write does not', async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  await waitForCommit(user, (await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'kept' } })).txId!);
+  user.close();
+  await sandbox.stop({ keep: true });
+  const dir = join(sandbox.workspace, 'sandbox_0');
+  for (const name of ['out', 'err']) writeFileSync(join(dir, name), '');
+
+  await t.test('a ledger write past the limit', async () => {
+    const node = runNode(sandbox, LIMIT_KB);
+    t.after(() => node.child.kill('SIGKILL'));
+    await node.ready();
+    // An entry larger than the limit: its write fails with EFBIG.
+    await node.client.request('POST', '/app/log/private', { body: { id: 2, msg: 'x'.repeat(LIMIT_KB * 1024 + 1) }, allowError: true }).catch(() => undefined);
+    assert.equal(await exitOf(node.child, 'the node whose ledger write failed'), 1);
+    const err = node.read('err');
+    const errors = err.split('\n').filter((line) => line.includes('[error]'));
+    assert.equal(errors.length, 1, err);
+    assert.match(errors[0]!, new RegExp(`stopped applying transactions: write of ${join(dir, 'ledger', 'ledger_')}\\d+ failed: EFBIG \\(file too large\\); fix the disk`));
+    assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
+    node.client.close();
+  });
+
+  await t.test('restarted without the limit, it serves what it committed', async () => {
+    const node = runNode(sandbox, undefined);
+    t.after(() => node.child.kill('SIGKILL'));
+    await node.ready();
+    assert.equal((await node.client.request('GET', '/app/log/private?id=1')).json<{ msg: string }>().msg, 'kept');
+    node.child.kill('SIGTERM');
+    assert.equal(await exitOf(node.child, 'the restarted node'), 0);
+    node.client.close();
+  });
+
+  await t.test('a log write past the limit', async () => {
+    // The log file is one line short of the limit: the next lines fail with EFBIG.
+    writeFileSync(join(dir, 'out'), 'x'.repeat(LIMIT_KB * 1024 - 100));
+    writeFileSync(join(dir, 'err'), '');
+    const node = runNode(sandbox, LIMIT_KB);
+    t.after(() => node.child.kill('SIGKILL'));
+    await node.ready();
+    for (let id = 10; id < 20; id++) assert.equal((await node.client.request('POST', '/app/log/private', { body: { id, msg: 'logged' } })).status, 200);
+    assert.equal(node.child.exitCode, null, 'the node goes on');
+    assert.match(node.read('err'), /\[error\] coco node: writing the log to stdout failed \(EFBIG\): its lines are dropped from now on/);
+    assert.doesNotMatch(node.read('err'), /^\s+at /m, 'no stack trace');
+    node.child.kill('SIGTERM');
+    assert.equal(await exitOf(node.child, 'the node whose log failed'), 0);
+    node.client.close();
+  });
+});
