@@ -18,7 +18,7 @@ import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -54,7 +54,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
-import { eventLoopHoldMaxMs, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
+import { eventLoopHoldMaxMs, hostAndPort, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -478,6 +478,47 @@ async function servePending(config: NodeConfig, node: PendingNode, keyPem: strin
   return { stop: close };
 }
 
+/**
+ * The configuration of a node that resumes from its ledger, checked against its record there: the
+ * other nodes dial, and redirect clients to, the addresses it published when it joined (CCF fixes
+ * them in the node's info too). A port 0 takes the port it recorded; any other change is refused.
+ */
+async function withRecordedAddresses(configured: NodeConfig, record: NodeInfo): Promise<NodeConfig> {
+  const recordedRpc = recordedRpcBindAddresses(record);
+  const rpcInterfaces = Object.fromEntries(Object.entries(configured.rpcInterfaces).map(([name, iface]) => [name, withRecordedPort(iface, recordedRpc.get(name))] as const));
+  const config = await withFreePorts({ ...configured, rpcInterfaces, nodeToNode: withRecordedPort(configured.nodeToNode, record.node_to_node_interface?.bind_address) });
+  const published = publishedRpcAddresses(record);
+  const changes = [
+    ...(nodeToNodeAddress(record) === config.nodeToNode.publishedAddress ? [] : [`node_to_node_interface ${nodeToNodeAddress(record) ?? '(none)'} → ${config.nodeToNode.publishedAddress}`]),
+    ...[...new Set([...published.keys(), ...Object.keys(config.rpcInterfaces)])].flatMap((name) => {
+      const now = config.rpcInterfaces[name]?.publishedAddress;
+      return published.get(name) === now ? [] : [`rpc_interfaces.${name} ${published.get(name) ?? '(none)'} → ${now ?? '(none)'}`];
+    }),
+  ];
+  if (changes.length > 0) {
+    throw new CocoError(
+      'NodeAddressesChanged',
+      `this node resumes from its ledger, where its record holds other published addresses than its configuration: ${changes.join(', ')}. ` +
+        "A node's addresses cannot change on restart (the other nodes dial the recorded ones): restore them in the configuration, " +
+        'or start a new node that joins the service (command.type "Join", empty ledger and snapshot directories) and have members remove this one (remove_node)',
+    );
+  }
+  return config;
+}
+
+/** The bind address of each RPC interface in a node record, by name. */
+function recordedRpcBindAddresses(record: NodeInfo): Map<string, string> {
+  const interfaces = (typeof record.rpc_interfaces === 'object' && record.rpc_interfaces !== null ? record.rpc_interfaces : {}) as Record<string, { bind_address?: unknown } | null>;
+  return new Map(Object.entries(interfaces).flatMap(([name, iface]) => (typeof iface?.bind_address === 'string' ? [[name, iface.bind_address]] : [])));
+}
+
+/** `iface` with port 0 replaced by the port of `recordedBindAddress` (on the same host), in its bind and published addresses. */
+function withRecordedPort<T extends InterfaceAddresses>(iface: T, recordedBindAddress: string | undefined): T {
+  const recorded = recordedBindAddress === undefined ? undefined : hostAndPort(recordedBindAddress);
+  if (iface.bindAddress.port !== 0 || recorded === undefined || recorded.host !== iface.bindAddress.host) return iface;
+  return { ...iface, bindAddress: { ...iface.bindAddress, port: recorded.port }, publishedAddress: iface.publishedAddress.replace(/:0$/, `:${recorded.port}`) };
+}
+
 /** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
 async function withFreePort<T extends InterfaceAddresses>(iface: T): Promise<T> {
   if (iface.bindAddress.port !== 0) return iface;
@@ -500,7 +541,7 @@ export async function startNodeService(configured: NodeConfig, version: string):
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
   if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
   try {
-    return await startConfigured(config, version);
+    return await startConfigured(configured, config, version);
   } catch (error) {
     // A node that did not start leaves no pid file naming a process that is gone.
     if (config.pidFile !== undefined) rmSync(config.pidFile, { force: true });
@@ -508,18 +549,26 @@ export async function startNodeService(configured: NodeConfig, version: string):
   }
 }
 
-/** Starts the node `config` describes, its ports resolved and its pid file written. */
-async function startConfigured(config: NodeConfig, version: string): Promise<RunningService> {
+/**
+ * Starts the node `configured` describes, its pid file written: `resolved` is that configuration
+ * with free ports for port 0, which a node resuming from its ledger replaces with those it recorded.
+ */
+async function startConfigured(configured: NodeConfig, resolved: NodeConfig, version: string): Promise<RunningService> {
+  let config = resolved;
   const now = new Date();
   const log = new BufferedLog();
   checkReadOnlyDirectories(config);
   prepareDirectories(config);
-  const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const sans = subjectAltNames(config);
   const point = await startingPoint(config, now);
   const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
-  if ('start' in point && point.start.kind === 'resume') checkJoinPolicy(point.start.replayed, quoteInfo, nodeIdentity.keyPair.publicKeyPem, version);
+  if ('start' in point && point.start.kind === 'resume') {
+    checkJoinPolicy(point.start.replayed, quoteInfo, nodeIdentity.keyPair.publicKeyPem, version);
+    const record = readNodeRecords(point.start.replayed.store).get(nodeIdentity.nodeId);
+    if (record !== undefined) config = await withRecordedAddresses(configured, record);
+  }
+  const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
   const nodeToNodeInterface = { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress };
   const nodeInfo: NodeInfo = {
