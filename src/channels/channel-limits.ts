@@ -35,3 +35,9 @@ export const RECONNECT_DELAY_MAX_MS = 2_000;
 export const FAILURE_LOG_INTERVAL_MS = 60_000;
 /** Peers and source addresses whose failures are counted for that; past it the one counted longest ago is forgotten. */
 export const FAILURE_LOG_KEYS_MAX = 1024;
+/**
+ * A peer whose new inbound connection replaces an open one again within this long is suspect: a
+ * restart or a dropped link replaces a connection now and then, two processes with one node
+ * identity (a copied node directory) take turns every reconnect delay.
+ */
+export const DUPLICATE_CONNECTION_WINDOW_MS = 10_000;

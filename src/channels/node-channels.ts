@@ -12,6 +12,7 @@ import { CocoError } from '../errors.js';
 import {
   AUTHENTICATED_INBOUND_CONNECTIONS_MAX,
   DIAL_TIMEOUT_MS,
+  DUPLICATE_CONNECTION_WINDOW_MS,
   FAILURE_LOG_INTERVAL_MS,
   FAILURE_LOG_KEYS_MAX,
   FRAME_PAYLOAD_BYTES_MAX,
@@ -46,8 +47,8 @@ export interface NodeChannelsOptions {
    * closed and the error logged (any other error is a bug and propagates).
    */
   onFrame(from: string, kind: number, payload: Uint8Array): void;
-  /** Optional diagnostics sink (connects, disconnects, refusals). */
-  log?(message: string): void;
+  /** Optional diagnostics sink (connects, disconnects, refusals); 'warn' for what an operator must act on. */
+  log?(message: string, level?: 'info' | 'warn'): void;
   /** A shorter one for tests (default INBOUND_HANDSHAKE_TIMEOUT_MS). */
   inboundHandshakeTimeoutMs?: number;
 }
@@ -93,6 +94,10 @@ export class NodeChannels {
   private readonly dialFailures: FailureLog;
   /** Inbound refusals, by source and reason. */
   private readonly refusals: FailureLog;
+  /** When each peer's inbound connection last replaced an open one (see DUPLICATE_CONNECTION_WINDOW_MS). */
+  private readonly replacedAtMs = new Map<string, number>();
+  /** Peers replacing open connections again and again, by peer ID. */
+  private readonly duplicates: FailureLog;
   private readonly inboundHandshakeTimeoutMs: number;
   private closed = false;
 
@@ -104,6 +109,7 @@ export class NodeChannels {
     this.inboundHandshakeTimeoutMs = options.inboundHandshakeTimeoutMs ?? INBOUND_HANDSHAKE_TIMEOUT_MS;
     this.dialFailures = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
     this.refusals = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
+    this.duplicates = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
     this.serviceKey = new X509Certificate(options.serviceCertPem).publicKey;
     this.clientContext = tls.createSecureContext(this.secureContextOptions(options.certPem));
     // Peers are checked by endorsement (see endorsedPeerId), not by OpenSSL's chain check, which also
@@ -209,8 +215,34 @@ export class NodeChannels {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private log(message: string): void {
-    this.options.log?.(message);
+  private log(message: string, level: 'info' | 'warn' = 'info'): void {
+    this.options.log?.(message, level);
+  }
+
+  /**
+   * Logs a peer's new inbound connection replacing its open one: news the first time, a warning
+   * (throttled) when it happens again within DUPLICATE_CONNECTION_WINDOW_MS, which is what two
+   * processes running one node identity do.
+   */
+  private replaced(peerId: string, previous: tls.TLSSocket, socket: tls.TLSSocket): void {
+    const nowMs = performance.now();
+    const lastMs = this.replacedAtMs.get(peerId);
+    this.replacedAtMs.delete(peerId);
+    if (this.replacedAtMs.size >= FAILURE_LOG_KEYS_MAX) this.replacedAtMs.delete(this.replacedAtMs.keys().next().value as string);
+    this.replacedAtMs.set(peerId, nowMs);
+    if (lastMs === undefined || nowMs - lastMs > DUPLICATE_CONNECTION_WINDOW_MS) {
+      this.duplicates.clear(peerId);
+      this.log(`node ${peerId} connected again; closing its previous inbound connection`);
+      return;
+    }
+    const count = this.duplicates.record(peerId, 'replaced');
+    if (count === undefined) return;
+    const suppressed = count.suppressed === 0 ? '' : ` (${count.suppressed} more times since the last such line)`;
+    this.log(
+      `node ${peerId} connected again from ${previous.remoteAddress}:${previous.remotePort} then ${socket.remoteAddress}:${socket.remotePort} while its previous connection was open, ` +
+        `twice within ${DUPLICATE_CONNECTION_WINDOW_MS / 1000} s${suppressed}: two processes may be running with this node's identity (a copied node directory?); stop all but one of them`,
+      'warn',
+    );
   }
 
   /** Logs a refused inbound connection, throttled per source and reason (a flood of bad connections must not flood the log). */
@@ -318,7 +350,7 @@ export class NodeChannels {
       return;
     }
     if (previous !== undefined) {
-      this.log(`node ${peerId} connected again; closing its previous inbound connection`);
+      this.replaced(peerId, previous, socket);
       previous.destroy();
     }
     this.inbound.set(peerId, socket);

@@ -650,7 +650,7 @@ async function startConfigured(configured: NodeConfig, resolved: NodeConfig, ver
         log.line('error', `dropped a consensus message from ${from.slice(0, 12)}: ${(error as Error).message}`);
       }
     },
-    log: (line) => log.line('info', line),
+    log: (line, level = 'info') => log.line(level, line),
   });
   const tickMs = Math.max(1, Math.floor(config.consensus.messageTimeoutMs / TICKS_PER_MESSAGE_TIMEOUT));
   let reportFailure: (error: Error) => void = () => undefined;

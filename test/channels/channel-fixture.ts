@@ -97,7 +97,7 @@ export async function startNode(
       options.onFrame?.(from, kind, payload);
       frames.add({ from, kind, text: Buffer.from(payload).toString('utf8') });
     },
-    log: (message) => logs.add(message),
+    log: (message, level) => logs.add(level === 'warn' ? `[warn] ${message}` : message),
     inboundHandshakeTimeoutMs: options.inboundHandshakeTimeoutMs,
   });
   const { port } = await channels.listen();

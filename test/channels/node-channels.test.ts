@@ -308,6 +308,23 @@ test('refused inbound connections are logged once per source and reason, not onc
   await a.channels.close();
 });
 
+test('a node identity connecting from two processes in turn is logged as a warning once the replacements repeat, throttled', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  // Two copies of node B (one node directory run twice): each connection of one replaces the other's.
+  const copies = await Promise.all([startNode(keysB, service.certPem), startNode(keysB, service.certPem)]);
+  for (const copy of copies) connect(copy, [a]);
+  const warning = await a.waitForLog(/^\[warn\] node \w+ connected again from /);
+  assert.match(warning, new RegExp(`^\\[warn\\] node ${keysB.id} connected again from 127\\.0\\.0\\.1:\\d+ then 127\\.0\\.0\\.1:\\d+ while its previous connection was open, twice within 10 s: two processes may be running with this node's identity \\(a copied node directory\\?\\); stop all but one of them$`));
+  assert.ok(a.logs.items.includes(`node ${keysB.id} connected again; closing its previous inbound connection`), 'the first replacement is news, not a warning');
+  // They go on taking turns: three more connections, still one warning (the next comes a minute later at the earliest).
+  const connected = `node ${keysB.id} connected`;
+  const wanted = a.logs.items.filter((line) => line === connected).length + 3;
+  let seen = 0;
+  await a.logs.waitFor((line) => line === connected && ++seen >= wanted);
+  assert.equal(a.logs.items.filter((line) => line.startsWith('[warn]')).length, 1, a.logs.items.join('\n'));
+  await closeAll(a, ...copies);
+});
+
 test('a node refuses a certificate that is not its own node ID, and an address that is not host:port', async () => {
   const keys = { selfId: keysA.id, keyPem: keysB.keyPem, certPem: keysB.certPem, serviceCertPem: service.certPem, host: '127.0.0.1', port: 0 };
   const callbacks = { authorize: () => true, onFrame: () => {} };
