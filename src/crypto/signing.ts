@@ -17,7 +17,7 @@ import type { ECDSA, WeierstrassPoint } from '@noble/curves/abstract/weierstrass
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { CocoError } from '../errors.js';
 import { concatBytes, plainBytes } from './bytes.js';
-import { OPENSSL_CURVE_NAMES, signWithNonce, type EcdsaNonce } from './ecdsa-nonce.js';
+import { createEcdsaNonce, OPENSSL_CURVE_NAMES, signWithNonce, type EcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
 
 export type CurveName = 'P-256' | 'P-384' | 'Ed25519';
 export type SignatureFormat = 'der' | 'ieee-p1363';
@@ -159,7 +159,14 @@ export function signDigest(privateKey: string | PrivateSigningKey, digest: Uint8
   // A key loaded once keeps its scalar; a PEM passed per call has it extracted and wiped each time.
   const secretKey = secretOf(loaded);
   try {
-    return ecdsa.sign(digest, secretKey, { prehash: false, format: nobleFormat(format), extraEntropy: true });
+    // Without a prepared nonce, one made now: k·G by OpenSSL, not by noble's signer, whose first
+    // signature in a process builds its base-point tables (~0.5 s of P-384 on the event loop: a
+    // new primary's first signature stalled it so).
+    const scalar = bytesToNumberBE(secretKey);
+    const z = digestToInteger(digest, ecdsa.Point.Fn.BITS);
+    let signature: { r: bigint; s: bigint } | undefined;
+    while (signature === undefined) signature = signWithNonce(createEcdsaNonce(loaded.curve as EcdsaCurve), scalar, z);
+    return new ecdsa.Signature(signature.r, signature.s).toBytes(nobleFormat(format));
   } finally {
     if (typeof privateKey === 'string') secretKey.fill(0);
     else privateKey.secret = secretKey;

@@ -61,6 +61,20 @@ describe('ECDSA with a prepared nonce', () => {
       assert.notDeepEqual(a, b);
     });
 
+    it(`${curve}: without a prepared nonce, signDigest makes one (a key loaded once, or a PEM): low-S, verified by openssl pkeyutl, a new signature each time`, () => {
+      const root = sha256(MESSAGE);
+      const signatures = [...Array.from({ length: 8 }, () => signDigest(key, root)), signDigest(pair.privateKeyPem, root)];
+      for (const signature of signatures) {
+        assert.equal(verifyDigest(pair.publicKeyPem, root, signature), true);
+        assert.ok(sOf(signature, curve) <= order >> 1n, 'low S');
+      }
+      assert.equal(new Set(signatures.map((signature) => Buffer.from(signature).toString('hex'))).size, signatures.length, 'a fresh nonce each time');
+      withTempFiles({ 'pub.pem': pair.publicKeyPem, 'root.bin': root, 'sig.der': signatures[0]! }, (dir) => {
+        const result = openssl(['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-in', 'root.bin', '-sigfile', 'sig.der'], dir);
+        assert.equal(result.status, 0, result.stderr);
+      });
+    });
+
     it(`${curve}: a COSE Sign1 signed with a nonce verifies`, () => {
       const cose = signCoseSign1({ privateKey: key, payload: MESSAGE, nonce: createEcdsaNonce(curve) });
       assert.equal(verifyCoseSign1(decodeCoseSign1(cose), pair.publicKeyPem), true);
