@@ -10,7 +10,6 @@ import { certificateId } from '../crypto/entity-id.js';
 import { randomBytes } from '../crypto/random.js';
 import type { MapHandle } from '../kv/map-handle.js';
 import type { Transaction } from '../kv/transaction.js';
-import type { Receipt } from '../ledger/receipt.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import * as ccfCrypto from './ccf-crypto.js';
 import { CCF_PRELUDE_SOURCE } from './ccf-prelude.js';
@@ -386,7 +385,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       }
       return bridge.newValue([call.historicalStateSource, formatTxId(state.transactionId)]);
     },
-    historicalReceipt: (sourceHandle) => bridge.newValue(jsReceipt(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt as unknown as Receipt)),
+    historicalReceipt: (sourceHandle) => bridge.newValue(jsReceipt(historicalSource(session.activeCall('receipt'), num(sourceHandle)).receipt)),
     getStateRange: (handle, start, end, expiry) => {
       const args = [wholeNumber(handle), wholeNumber(start), wholeNumber(end), wholeNumber(expiry)] as const;
       // As CCF: no transaction has seqno 0, so its cache waits for one forever and answers null.

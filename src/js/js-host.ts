@@ -3,9 +3,9 @@
 // historical state). The js layer reads no clock and does no I/O itself: everything comes through here.
 
 import type { Transaction } from '../kv/transaction.js';
+import type { Receipt } from '../ledger/receipt.js';
 import type { TxId } from '../ledger/tx-id.js';
 import type { RsaKeyPairSource } from './ccf-crypto.js';
-import type { JsValue } from './js-value.js';
 
 export type { TxStatus } from '../consensus/tx-status.js';
 import type { TxStatus } from '../consensus/tx-status.js';
@@ -13,11 +13,8 @@ import type { TxStatus } from '../consensus/tx-status.js';
 /** One historical transaction as JS sees it: `{transactionId, receipt, kv}` (kv read-only). */
 export interface HistoricalStateInput {
   transactionId: TxId;
-  /**
-   * The ledger's receipt for it (a `Receipt` of ledger/receipt.ts), which js-receipt.ts shows apps in
-   * CCF's shape. Typed JsValue for as long as node/historical-ranges.ts passes it as one.
-   */
-  receipt: JsValue;
+  /** The ledger's receipt for it, which js-receipt.ts shows apps in CCF's shape. */
+  receipt: Receipt;
   /** A transaction over the store as of `transactionId`; only read. */
   tx: Transaction;
 }

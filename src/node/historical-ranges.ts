@@ -10,7 +10,6 @@
 
 import { CocoError } from '../errors.js';
 import type { HistoricalStateInput } from '../js/js-host.js';
-import type { JsValue } from '../js/js-value.js';
 import type { HistoricalState } from './historical-states.js';
 import type { TxId } from '../ledger/tx-id.js';
 
@@ -30,7 +29,7 @@ const HANDLES_MAX = 1024;
 
 /** A loaded state as a JS app sees it: its TxID, its receipt, and a transaction to read its writes. */
 export function jsHistoricalState(state: HistoricalState): HistoricalStateInput {
-  return { transactionId: state.txId, receipt: state.receipt as unknown as JsValue, tx: state.store.beginTransaction() };
+  return { transactionId: state.txId, receipt: state.receipt, tx: state.store.beginTransaction() };
 }
 
 export interface RangeSource {

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { buildReceipt, buildSignatureReceipt, type Receipt } from '../../src/ledger/receipt.js';
 import { Store } from '../../src/kv/store.js';
 import type { HistoricalStateInput } from '../../src/js/js-host.js';
-import type { JsValue } from '../../src/js/js-value.js';
 import { interpreterWith, testCall } from './js-test-host.js';
 
 const digest = (byte: number): Uint8Array => new Uint8Array(32).fill(byte);
@@ -62,7 +61,7 @@ for (const [name, receipt, expected] of RECEIPTS) {
   test(`a JS app sees CCF's receipt: ${name}`, async () => {
     const js = await interpreterWith(APP);
     const { env, host } = testCall();
-    const state: HistoricalStateInput = { transactionId: { view: 2, seqno: 7 }, receipt: receipt as unknown as JsValue, tx: new Store().beginTransaction() };
+    const state: HistoricalStateInput = { transactionId: { view: 2, seqno: 7 }, receipt, tx: new Store().beginTransaction() };
     host.historical = { getStateRange: () => [state], dropCachedStates: () => true };
     assert.equal(js.call('/r.js', 'fromHistoricalState', [], { ...env, historicalState: state }), expected);
     assert.equal(js.call('/r.js', 'fromRange', [], env), expected);

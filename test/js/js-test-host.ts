@@ -12,7 +12,7 @@ import type { JsLimits } from '../../src/js/js-limits.js';
 import type { KvContext } from '../../src/js/kv-access.js';
 import type { JsValue } from '../../src/js/js-value.js';
 import { Store } from '../../src/kv/store.js';
-import { buildSignatureReceipt } from '../../src/ledger/receipt.js';
+import { buildSignatureReceipt, type Receipt } from '../../src/ledger/receipt.js';
 import type { Transaction } from '../../src/kv/transaction.js';
 
 /** 2024-01-02T03:04:05Z. */
@@ -111,9 +111,8 @@ export function appRequest(method: string, path: string, options: Partial<AppReq
 }
 
 /** The receipt of a signature transaction whose signed root is 32 bytes of `rootByte`, as the node passes it to the js layer. */
-export function testReceipt(rootByte: number): JsValue {
-  const receipt = buildSignatureReceipt({ signatureDer: new Uint8Array([0x30, 0]), nodeId: 'ab'.repeat(32), certPem: 'cert', root: new Uint8Array(32).fill(rootByte) });
-  return receipt as unknown as JsValue;
+export function testReceipt(rootByte: number): Receipt {
+  return buildSignatureReceipt({ signatureDer: new Uint8Array([0x30, 0]), nodeId: 'ab'.repeat(32), certPem: 'cert', root: new Uint8Array(32).fill(rootByte) });
 }
 
 /** What a JS app reads of testReceipt(rootByte). */
