@@ -18,7 +18,7 @@ import { NodeChannels } from '../channels/node-channels.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcBindAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -484,7 +484,7 @@ async function servePending(config: NodeConfig, node: PendingNode, keyPem: strin
  * them in the node's info too). A port 0 takes the port it recorded; any other change is refused.
  */
 async function withRecordedAddresses(configured: NodeConfig, record: NodeInfo): Promise<NodeConfig> {
-  const recordedRpc = recordedRpcBindAddresses(record);
+  const recordedRpc = rpcBindAddresses(record);
   const rpcInterfaces = Object.fromEntries(Object.entries(configured.rpcInterfaces).map(([name, iface]) => [name, withRecordedPort(iface, recordedRpc.get(name))] as const));
   const config = await withFreePorts({ ...configured, rpcInterfaces, nodeToNode: withRecordedPort(configured.nodeToNode, record.node_to_node_interface?.bind_address) });
   const published = publishedRpcAddresses(record);
@@ -504,12 +504,6 @@ async function withRecordedAddresses(configured: NodeConfig, record: NodeInfo): 
     );
   }
   return config;
-}
-
-/** The bind address of each RPC interface in a node record, by name. */
-function recordedRpcBindAddresses(record: NodeInfo): Map<string, string> {
-  const interfaces = (typeof record.rpc_interfaces === 'object' && record.rpc_interfaces !== null ? record.rpc_interfaces : {}) as Record<string, { bind_address?: unknown } | null>;
-  return new Map(Object.entries(interfaces).flatMap(([name, iface]) => (typeof iface?.bind_address === 'string' ? [[name, iface.bind_address]] : [])));
 }
 
 /** `iface` with port 0 replaced by the port of `recordedBindAddress` (on the same host), in its bind and published addresses. */
@@ -536,38 +530,36 @@ async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
 }
 
 export async function startNodeService(configured: NodeConfig, version: string): Promise<RunningService> {
-  const config = await withFreePorts(configured);
   // First, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
-  if (config.pidFile !== undefined) writeOutputFile(config.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
+  if (configured.pidFile !== undefined) writeOutputFile(configured.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
   try {
-    return await startConfigured(configured, config, version);
+    return await startConfigured(configured, version);
   } catch (error) {
     // A node that did not start leaves no pid file naming a process that is gone.
-    if (config.pidFile !== undefined) rmSync(config.pidFile, { force: true });
+    if (configured.pidFile !== undefined) rmSync(configured.pidFile, { force: true });
     throw error;
   }
 }
 
-/**
- * Starts the node `configured` describes, its pid file written: `resolved` is that configuration
- * with free ports for port 0, which a node resuming from its ledger replaces with those it recorded.
- */
-async function startConfigured(configured: NodeConfig, resolved: NodeConfig, version: string): Promise<RunningService> {
-  let config = resolved;
+/** Starts the node `configured` describes, its pid file written. */
+async function startConfigured(configured: NodeConfig, version: string): Promise<RunningService> {
   const now = new Date();
   const log = new BufferedLog();
-  checkReadOnlyDirectories(config);
-  prepareDirectories(config);
-  const sans = subjectAltNames(config);
-  const point = await startingPoint(config, now);
-  const nodeIdentity = createNodeIdentity(sans, now, config.nodeCertificateValidityDays, config.curve, 'join' in point ? point.join : point.nodeKeyPair);
+  checkReadOnlyDirectories(configured);
+  prepareDirectories(configured);
+  // Hosts only: the ports (port 0 resolved below) are in no certificate.
+  const sans = subjectAltNames(configured);
+  const point = await startingPoint(configured, now);
+  const nodeIdentity = createNodeIdentity(sans, now, configured.nodeCertificateValidityDays, configured.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
+  let record: NodeInfo | undefined;
   if ('start' in point && point.start.kind === 'resume') {
     checkJoinPolicy(point.start.replayed, quoteInfo, nodeIdentity.keyPair.publicKeyPem, version);
-    const record = readNodeRecords(point.start.replayed.store).get(nodeIdentity.nodeId);
-    if (record !== undefined) config = await withRecordedAddresses(configured, record);
+    record = readNodeRecords(point.start.replayed.store).get(nodeIdentity.nodeId);
   }
+  // A node resuming from its ledger keeps the addresses it recorded; any other takes free ports for port 0.
+  const config = record === undefined ? await withFreePorts(configured) : await withRecordedAddresses(configured, record);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
   const nodeToNodeInterface = { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress };

@@ -52,12 +52,20 @@ export function nodeToNodeAddress(info: NodeInfo): string | undefined {
  * interface without an address is left out rather than failing every reader of the nodes table.
  */
 export function publishedRpcAddresses(info: NodeInfo): Map<string, string> {
+  return rpcAddresses(info, (iface) => iface.published_address ?? iface.bind_address);
+}
+
+/** The bind address each RPC interface of the node recorded, by name (left out where there is none, as above). */
+export function rpcBindAddresses(info: NodeInfo): Map<string, string> {
+  return rpcAddresses(info, (iface) => iface.bind_address);
+}
+
+function rpcAddresses(info: NodeInfo, pick: (iface: Partial<Record<string, unknown>>) => unknown): Map<string, string> {
   const interfaces: unknown = info.rpc_interfaces;
   if (typeof interfaces !== 'object' || interfaces === null) return new Map();
   return new Map(
     Object.entries(interfaces).flatMap(([name, iface]: [string, unknown]) => {
-      const { published_address, bind_address } = (typeof iface === 'object' && iface !== null ? iface : {}) as Partial<Record<string, unknown>>;
-      const address = published_address ?? bind_address;
+      const address = pick((typeof iface === 'object' && iface !== null ? iface : {}) as Partial<Record<string, unknown>>);
       return typeof address === 'string' ? [[name, address]] : [];
     }),
   );
