@@ -3,6 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseNodeConfig, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
 
 /** The node directories of a workspace, `sandbox_0` first. */
 export function nodeDirs(workspace: string): string[] {
@@ -13,19 +14,29 @@ export function nodeDirs(workspace: string): string[] {
     .map((name) => join(workspace, name));
 }
 
+/** The configuration the sandbox wrote in a node directory, as the node reads it; undefined when it cannot be read. */
+export function sandboxNodeConfig(dir: string): NodeConfig | undefined {
+  const path = join(dir, 'config.json');
+  try {
+    return parseNodeConfig(JSON.parse(readFileSync(path, 'utf8')), path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first RPC interface of a node's configuration: the one the sandbox writes. */
+export function firstRpcInterface(config: NodeConfig): RpcInterfaceConfig | undefined {
+  return Object.values(config.rpcInterfaces)[0];
+}
+
 /**
  * `https://host:port` of each node's first RPC interface, in node order, from the configurations
  * the sandbox wrote; a node whose configuration cannot be read is left out.
  */
 export function sandboxNodeUrls(workspace: string): string[] {
   return nodeDirs(workspace).flatMap((dir) => {
-    try {
-      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { network?: { rpc_interfaces?: Record<string, { bind_address?: string; published_address?: string }> } };
-      const first = Object.values(config.network?.rpc_interfaces ?? {})[0];
-      const address = first?.published_address ?? first?.bind_address;
-      return typeof address === 'string' ? [`https://${address}`] : [];
-    } catch {
-      return [];
-    }
+    const config = sandboxNodeConfig(dir);
+    const first = config && firstRpcInterface(config);
+    return first === undefined ? [] : [`https://${first.publishedAddress}`];
   });
 }

@@ -19,7 +19,7 @@ import { describeAllocator, nodeAllocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
-import { nodeDirs } from './sandbox-nodes.js';
+import { firstRpcInterface, nodeDirs, sandboxNodeConfig } from './sandbox-nodes.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
 import { HTTP_LIMITS_DEFAULT, JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -120,19 +120,14 @@ const GENESIS_FLAGS = ['members', 'users', 'app', 'constitution'];
  * what the nodes' configurations say, and those that shape only a new network.
  */
 function ignoredOnRestart(options: SandboxOptions, dirs: string[]): string[] {
-  const config = JSON.parse(readFileSync(join(dirs[0]!, 'config.json'), 'utf8')) as {
-    network?: { rpc_interfaces?: Record<string, { bind_address?: string }> };
-    snapshots?: { tx_count?: number };
-    jwt?: { key_refresh_interval_s?: number };
-    http?: { max_body_size?: number };
-  };
-  const firstPort = Number(Object.values(config.network?.rpc_interfaces ?? {})[0]?.bind_address?.split(':').at(-1));
+  const config = sandboxNodeConfig(dirs[0]!);
+  const first = config && firstRpcInterface(config);
   const differs: Record<string, boolean> = {
     nodes: options.nodes !== dirs.length,
-    port: options.port !== 0 && options.port !== firstPort,
-    'snapshot-tx-interval': options.snapshotTxInterval !== config.snapshots?.tx_count,
-    'jwt-key-refresh-interval-s': options.jwtKeyRefreshIntervalS !== config.jwt?.key_refresh_interval_s,
-    'max-http-body-size': options.maxHttpBodySize !== config.http?.max_body_size,
+    port: options.port !== 0 && options.port !== first?.bindAddress.port,
+    'snapshot-tx-interval': options.snapshotTxInterval !== config?.snapshots.txCount,
+    'jwt-key-refresh-interval-s': options.jwtKeyRefreshIntervalS * 1000 !== config?.jwtKeyRefreshIntervalMs,
+    'max-http-body-size': options.maxHttpBodySize !== first?.http.maxBodyBytes,
   };
   return [...options.given].filter((flag) => differs[flag] === true || GENESIS_FLAGS.includes(flag)).map((flag) => `--${flag}`);
 }

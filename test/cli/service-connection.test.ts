@@ -31,9 +31,11 @@ test('without --url, the CLI turns to the next node of the sandbox that accepts 
     ['sandbox_1', { network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${down}`, published_address: `127.0.0.1:${down}` } } } }],
     ['sandbox_10', { network: { rpc_interfaces: { primary_rpc_interface: { bind_address: '0.0.0.0:1', published_address: `127.0.0.1:${up}` } } } }],
   ];
+  // As the sandbox writes them, with what a node's configuration needs besides its addresses.
+  const command = { type: 'Join', service_certificate_file: '../sandbox_common/service_cert.pem', join: { target_rpc_address: '127.0.0.1:1' } };
   for (const [name, config] of nodes) {
     mkdirSync(join(workspace, name));
-    writeFileSync(join(workspace, name, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(workspace, name, 'config.json'), JSON.stringify({ ...config, command }));
   }
   mkdirSync(join(workspace, 'sandbox_2')); // no configuration: skipped
 
