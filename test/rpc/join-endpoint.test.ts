@@ -10,17 +10,15 @@ import type { CocoResponse } from '../../src/client/coco-response.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { randomBytes } from '../../src/crypto/random.js';
-import { generateKeyPair } from '../../src/crypto/signing.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
-import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
 import { addJoinEndpoint, JOIN_REQUEST_BYTES_MAX, NODE_DATA_BYTES_MAX } from '../../src/rpc/join-endpoint.js';
 import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
-import { testRpcServer } from './rpc-server-fixture.js';
+import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
 
 let instance: InProcessNode;
 let server: RpcServer;
@@ -42,17 +40,7 @@ before(async () => {
   const service = createServiceIdentity(new Date(), 1);
   const built = testRpcServer(tls, { maxBodyBytes: 1024 * 1024, currentTxId: () => instance.node.lastTxId });
   server = built.server;
-  addBuiltinEndpoints(server, instance.node, {
-    version: 'test',
-    primaryUrl: () => undefined,
-    interfaceName: 'primary',
-    operatorFeatures: new Set(),
-    sessions: built.sessions,
-    appRuntime,
-    selfSignedCertPem: '',
-    quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
-    jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
-  });
+  addTestBuiltinEndpoints(server, instance.node, built.sessions, appRuntime);
   addJoinEndpoint(server, instance.node, {
     service,
     secrets: new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(32) }]),

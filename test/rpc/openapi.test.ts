@@ -5,16 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { utf8 } from '../../src/crypto/bytes.js';
-import { generateKeyPair } from '../../src/crypto/signing.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
-import { AppRuntime } from '../../src/rpc/app-runtime.js';
-import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
 import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
-import { testRpcServer } from './rpc-server-fixture.js';
+import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 
 let inProcess: InProcessNode;
@@ -36,17 +32,7 @@ before(async () => {
   const tls = await createService();
   const built = testRpcServer(tls, { caps: { soft: 10, hard: 10 }, currentTxId: () => inProcess.node.lastTxId });
   server = built.server;
-  addBuiltinEndpoints(server, inProcess.node, {
-    version: 'test',
-    primaryUrl: () => undefined,
-    interfaceName: 'primary',
-    operatorFeatures: new Set(),
-    sessions: built.sessions,
-    appRuntime: new AppRuntime(),
-    selfSignedCertPem: '',
-    quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
-    jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
-  });
+  addTestBuiltinEndpoints(server, inProcess.node, built.sessions);
   const { port } = await server.listen('127.0.0.1', 0);
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem });
 });

@@ -1,6 +1,11 @@
 // An RpcServer for tests: TLS with a test service's node identity, its own session counts under
 // one interface, and whatever else a test sets.
 
+import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import type { Node } from '../../src/node/node.js';
+import { AppRuntime } from '../../src/rpc/app-runtime.js';
+import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
 import { RpcServer, type RpcServerOptions } from '../../src/rpc/rpc-server.js';
 import { SessionCounts, type SessionCaps } from '../../src/rpc/session-caps.js';
 import type { ServiceIdentity } from '../client/tls-fixture.js';
@@ -18,4 +23,19 @@ export function testRpcServer(service: ServiceIdentity, options: TestRpcServerOp
   sessions.addInterface(interfaceName, caps);
   const server = new RpcServer({ ...rest, sessions, interfaceName, maxBodyBytes, keyPem: service.node.keyPem, certPem: service.node.certPem });
   return { server, sessions };
+}
+
+/** The node's built-in endpoints on `server`, for an interface `primary` with no operator feature and no primary elsewhere. */
+export function addTestBuiltinEndpoints(server: RpcServer, node: Node, sessions: SessionCounts, appRuntime = new AppRuntime()): void {
+  addBuiltinEndpoints(server, node, {
+    version: 'test',
+    primaryUrl: () => undefined,
+    interfaceName: 'primary',
+    operatorFeatures: new Set(),
+    sessions,
+    appRuntime,
+    selfSignedCertPem: '',
+    quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
+    jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
+  });
 }
