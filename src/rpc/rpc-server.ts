@@ -352,7 +352,8 @@ export class RpcServer {
     }
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const [name, value] = [rawHeaders[i]!, rawHeaders[i + 1]!];
-      const longest = Math.max(Buffer.byteLength(name), Buffer.byteLength(value));
+      // Node decodes a head as latin1, one character per byte: a string's length is its size on the wire.
+      const longest = Math.max(name.length, value.length);
       if (longest > this.maxHeaderBytes) {
         throw new RpcError(431, 'RequestHeaderTooLarge', `the header ${name.slice(0, 64)} has a name or value of ${longest} bytes, more than ${this.maxHeaderBytes} (http_configuration.max_header_size)`);
       }

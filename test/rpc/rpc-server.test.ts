@@ -318,6 +318,9 @@ test("an interface's http_configuration sets its limits: each header's name and 
     const long = await post(`x-long: ${'a'.repeat(1025)}\r\n`);
     assert.match(long, /^HTTP\/1\.1 431 [^]*"message":"the header x-long has a name or value of 1025 bytes, more than 1024 \(http_configuration\.max_header_size\)"/);
     assert.match(await post(`${'x'.repeat(1025)}: v\r\n`), /^HTTP\/1\.1 431 [^]*has a name or value of 1025 bytes/);
+    // Sizes are bytes on the wire: 500 two-byte UTF-8 characters are 1,000 bytes, under the limit.
+    assert.match(await post(`x-utf8: ${'é'.repeat(500)}\r\n`), /^HTTP\/1\.1 200 /);
+    assert.match(await post(`x-utf8: ${'é'.repeat(513)}\r\n`), /^HTTP\/1\.1 431 [^]*has a name or value of 1026 bytes/);
     assert.match(await post('x-a: 1\r\nx-b: 2\r\n'), /^HTTP\/1\.1 431 [^]*more than 4 headers/, 'host, content-length, connection and two more');
     // The head as a whole is bounded by four times the limit on one header.
     const head = await raw(`GET /node/echo HTTP/1.1\r\nhost: x\r\nx-a: ${'a'.repeat(1020)}\r\nx-b: ${'b'.repeat(1020)}\r\nx-c: ${'c'.repeat(1020)}\r\nx-d: ${'d'.repeat(1020)}\r\n\r\n`);
