@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
+import { hostAndPort } from '../node/node-config.js';
 import {
   AUTHENTICATED_INBOUND_CONNECTIONS_MAX,
   DIAL_TIMEOUT_MS,
@@ -475,12 +476,9 @@ function connectionKey(socket: Socket): string | undefined {
 }
 
 function parseAddress(id: string, address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const portText = address.slice(colon + 1);
-  const port = Number(portText);
-  if (colon < 0 || host === '' || !/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65_535) {
+  const parsed = hostAndPort(address);
+  if (parsed === undefined || parsed.host === '' || parsed.port < 1) {
     throw new CocoError('InvalidArgument', `the address of node ${id} is ${JSON.stringify(address)}, not "host:port"`);
   }
-  return { host, port };
+  return parsed;
 }

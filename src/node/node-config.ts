@@ -216,11 +216,15 @@ function sizeStringBytes(text: string): number {
   return power === undefined ? NaN : Number(match![1]) * 1024 ** power;
 }
 
-/** `host:port` (a configuration's addresses, and those a joiner publishes) split; undefined when it is not one. */
+/**
+ * `host:port` (a configuration's addresses, those a joiner publishes, the peers a node dials) split
+ * at the last colon, an IPv6 host's brackets dropped (`[::1]:8000` is host `::1`, as sockets take
+ * it); undefined when it is not one.
+ */
 export function hostAndPort(text: string): { host: string; port: number } | undefined {
   const match = /^(.+):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[2]) : NaN;
-  return match && port <= 65535 ? { host: match[1]!, port } : undefined;
+  return match && port <= 65535 ? { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port } : undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import { committedChunkHolding, committedChunkNamed } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
-import type { OperatorFeature } from '../node/node-config.js';
+import { hostAndPort, type OperatorFeature } from '../node/node-config.js';
 import { nodeRecords as recordsOf, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { QuoteInfo } from '../attestation/virtual-attestation.js';
@@ -189,9 +189,11 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     if (status !== null && !NODE_STATUSES.includes(status)) {
       throw new RpcError(400, 'InvalidQueryParameterValue', `Query parameter '${status}' is not a valid node status: use one of ${NODE_STATUSES.join(', ')}`);
     }
-    const published = (info: NodeInfo) => [...publishedRpcAddresses(info).values()].map(splitAddress);
+    const published = (info: NodeInfo) => [...publishedRpcAddresses(info).values()].map((address) => hostAndPort(address));
     const nodes = nodeRecords(node).filter(
-      (r) => (status === null || r.info.status === status) && published(r.info).some((a) => (host === null || a.host === host) && (port === null || a.port === port)),
+      (r) =>
+        (status === null || r.info.status === status) &&
+        published(r.info).some((a) => a !== undefined && (host === null || a.host === host) && (port === null || String(a.port) === port)),
     );
     return { body: { nodes: nodes.map((r) => describeNode(node, r)) } };
   });
@@ -365,11 +367,6 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
 
 const NODE_STATUSES: readonly string[] = ['Pending', 'Trusted', 'Retired'] satisfies NodeStatus[];
 
-/** `host:port` (the port after the last colon, so an IPv6 host keeps its colons). */
-function splitAddress(address: string): { host: string; port: string } {
-  const colon = address.lastIndexOf(':');
-  return colon < 0 ? { host: address, port: '' } : { host: address.slice(0, colon), port: address.slice(colon + 1) };
-}
 
 /** Every entry of a table as the node's state holds it now (`tableEntries`). */
 function readEntries<T>(node: Node, table: string, decode: (key: string, value: Uint8Array) => T): T[] {

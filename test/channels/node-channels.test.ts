@@ -330,7 +330,7 @@ test('a node refuses a certificate that is not its own node ID, and an address t
   const callbacks = { authorize: () => true, onFrame: () => {} };
   assert.throws(() => new NodeChannels({ ...keys, ...callbacks }), (e: unknown) => e instanceof CocoError && e.code === 'InvalidArgument');
   const channels = new NodeChannels({ ...keys, selfId: keysB.id, ...callbacks });
-  for (const address of ['127.0.0.1', '127.0.0.1:', ':80', '127.0.0.1:0', '127.0.0.1:65536', 'host:8x']) {
+  for (const address of ['127.0.0.1', '127.0.0.1:', ':80', '[]:80', '127.0.0.1:0', '127.0.0.1:65536', 'host:8x']) {
     assert.throws(() => channels.setPeers(new Map([[keysC.id, address]])), (e: unknown) => e instanceof CocoError && e.code === 'InvalidArgument', address);
   }
   await channels.close();

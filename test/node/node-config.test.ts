@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HTTP_LIMITS_DEFAULT, parseNodeConfig } from '../../src/node/node-config.js';
+import { HTTP_LIMITS_DEFAULT, hostAndPort, parseNodeConfig } from '../../src/node/node-config.js';
 
 const START = {
   type: 'Start',
@@ -13,6 +13,13 @@ const START = {
 function parse(overrides: Record<string, unknown>, rpcInterface: Record<string, unknown> = {}) {
   return parseNodeConfig({ network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0', ...rpcInterface } } }, command: START, ...overrides }, '/tmp/config.json');
 }
+
+test('host:port splits at the last colon and drops an IPv6 host\'s brackets; anything else is no address', () => {
+  assert.deepEqual(hostAndPort('10.0.0.1:8080'), { host: '10.0.0.1', port: 8080 });
+  assert.deepEqual(hostAndPort('[::1]:8000'), { host: '::1', port: 8000 });
+  assert.deepEqual(hostAndPort('node.example:0'), { host: 'node.example', port: 0 });
+  for (const text of ['10.0.0.1', ':80', '10.0.0.1:', '10.0.0.1:65536', '10.0.0.1:80x', '10.0.0.1:123456']) assert.equal(hostAndPort(text), undefined, text);
+});
 
 test("an interface's http_configuration takes CCF's size strings and whole numbers; unset limits are CCF's defaults", () => {
   assert.deepEqual(parse({}).rpcInterfaces.primary!.http, HTTP_LIMITS_DEFAULT);
