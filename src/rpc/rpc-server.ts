@@ -187,7 +187,7 @@ export class RpcServer {
     this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
     // A CONNECT request would get no answer at all: it is no HTTP request for this server.
     this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-      socket.end(closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
+      answerAndClose(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
     });
     this.server.headersTimeout = headersTimeoutMs;
     this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
@@ -211,7 +211,7 @@ export class RpcServer {
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      socket.end(closingErrorAnswer(status, code, message));
+      answerAndClose(socket, closingErrorAnswer(status, code, message));
     });
   }
 
@@ -424,6 +424,16 @@ function targetPath(target: string): string {
  */
 export function redirectLocation(origin: string, request: Pick<RpcRequest, 'frontend' | 'path' | 'rawQuery'>): string {
   return `${origin}/${request.frontend}${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+}
+
+/**
+ * Writes a connection's last answer and closes it once written, without waiting for the client to
+ * close its side: a client that never does (or never reads) would otherwise hold the connection, and
+ * its session place, until the idle timeout.
+ */
+function answerAndClose(socket: Socket, answer: string): void {
+  socket.write(answer);
+  socket.destroySoon();
 }
 
 /** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */

@@ -268,6 +268,26 @@ test('connections that never finish TLS, or never send a request, are dropped an
   await waitFor(() => counted.metrics().active === 0);
 });
 
+test('a malformed request is answered and its connection closed at once, even when the client keeps its side open', async () => {
+  const { server: strict, sessions: counted } = testRpcServer(service, { interfaceName: 'halfopen', currentTxId: () => current });
+  const strictPort = (await strict.listen('127.0.0.1', 0)).port;
+  // The client never closes its side: the node must not wait for it (until its 60 s idle timeout).
+  const socket = connect({ socket: netConnect({ host: '127.0.0.1', port: strictPort, allowHalfOpen: true }), ca: service.certPem, servername: '127.0.0.1' });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    socket.write('GARBAGE / HTTP/9.9\r\n\r\n');
+    await ended;
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    await waitFor(() => counted.metrics().active === 0);
+  } finally {
+    socket.destroy();
+    await strict.close();
+  }
+});
+
 test('a path parameter that is not valid percent-encoding is answered 400 InvalidInput', async () => {
   const bad = await client.request('GET', '/node/echo/%zz', { allowError: true });
   assert.equal(bad.status, 400);
