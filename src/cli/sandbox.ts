@@ -51,6 +51,8 @@ Stop it with Ctrl-C.
 
 /** A sandbox under load would otherwise add a snapshot of its whole state every few seconds, for good. */
 const SNAPSHOTS_KEPT = 3;
+/** The shell's status for a command ended by Ctrl-C (128 + SIGINT). */
+const INTERRUPTED_EXIT_CODE = 130;
 const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.js'].map((f) => join(PACKAGE_ROOT, 'constitution', 'default', f));
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
 
@@ -330,9 +332,14 @@ function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[]
     stop: async () => {
       await Promise.all(nodes.map((node) => stopNode(node)));
       // A node restarted by hand (as the sandbox says to when one dies) is no child of this one.
-      await Promise.all(nodeDirs(options.workspace).flatMap((dir) => runningNodePid(dir) ?? []).map((pid) => stopProcess(pid, NODE_STOP_TIMEOUT_MS)));
+      await stopWorkspaceNodes(options.workspace);
     },
   };
+}
+
+/** Stops every node of `workspace` whose node.pid names a running process. */
+async function stopWorkspaceNodes(workspace: string): Promise<void> {
+  await Promise.all(nodeDirs(workspace).flatMap((dir) => runningNodePid(dir) ?? []).map((pid) => stopProcess(pid, NODE_STOP_TIMEOUT_MS)));
 }
 
 /** The network as node 0 sees it: one line per node with its role and address. */
@@ -355,7 +362,37 @@ export async function runSandbox(args: string[]): Promise<number> {
     return 0;
   }
   const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
-  const sandbox = await startSandbox(options, step);
+  // Ctrl-C or SIGTERM ends the sandbox, also while the network starts: the default would end this
+  // process and leave the nodes it started running. Then they are stopped at once, and the start
+  // fails or ends, and is undone.
+  let started = false;
+  let stopRequested = false;
+  let requestStop = () => {};
+  const stopping = new Promise<void>((resolve) => (requestStop = resolve));
+  const interrupt = () => {
+    if (stopRequested) return;
+    stopRequested = true;
+    requestStop();
+    if (started) return;
+    step('interrupted: stopping the nodes started so far');
+    void stopWorkspaceNodes(options.workspace);
+  };
+  process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
+  let sandbox: RunningSandbox;
+  try {
+    sandbox = await startSandbox(options, step);
+  } catch (error) {
+    if (!stopRequested) throw error;
+    await stopWorkspaceNodes(options.workspace);
+    step('stopped');
+    return INTERRUPTED_EXIT_CODE;
+  }
+  started = true;
+  if (stopRequested) {
+    await sandbox.stop();
+    step('stopped');
+    return INTERRUPTED_EXIT_CODE;
+  }
   const { url, common } = sandbox;
   const network = await describeNetwork(sandbox).catch((error: Error) => `  (cannot list the nodes: ${error.message})`);
   const cert = (name: string) => join(common, name);
@@ -383,23 +420,18 @@ Ethereum JSON-RPC as user0 (any node: a backup forwards transactions to the prim
     const provider = new ethers.JsonRpcProvider(request, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 });
 
 Press Ctrl-C to stop.`);
-  let stopping = false;
   // Signal listeners do not keep Node's event loop alive: once every node this process started has
   // exited, only this timer keeps the sandbox running to stop the nodes restarted by hand on Ctrl-C.
   const keepRunning = setInterval(() => undefined, 2 ** 31 - 1);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    // A node that dies leaves the others running (that is what the network is for); say how to bring it back.
-    sandbox.nodes.forEach((node, i) =>
-      node.child.once('exit', (code, signal) => {
-        if (stopping) return;
-        step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json >>out 2>>err &` + ' (its log goes on in out and err there)');
-      }),
-    );
-  });
+  // A node that dies leaves the others running (that is what the network is for); say how to bring it back.
+  sandbox.nodes.forEach((node, i) =>
+    node.child.once('exit', (code, signal) => {
+      if (stopRequested) return;
+      step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json >>out 2>>err &` + ' (its log goes on in out and err there)');
+    }),
+  );
+  await stopping;
   clearInterval(keepRunning);
-  stopping = true;
   step('stopping');
   await sandbox.stop();
   step('stopped');

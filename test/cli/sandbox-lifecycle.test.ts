@@ -3,13 +3,16 @@
 // runs on until Ctrl-C, then stops the nodes restarted by hand as its README says.
 
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { execSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runningNodePid } from '../../src/cli/node-pid-file.js';
 import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
 import { runCoco } from '../support/run-cli.js';
+import { repoRoot } from '../support/paths.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
@@ -62,5 +65,32 @@ test('once every node it started has died, the sandbox runs on, and Ctrl-C stops
   } finally {
     if (restartedPid !== undefined && runningNodePid(dir) !== undefined) process.kill(restartedPid, 'SIGKILL');
     await sandbox.stop();
+  }
+});
+
+test('Ctrl-C while the network starts stops the nodes started so far; none outlives the sandbox', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+  const workspace = join(root, 'workspace');
+  const dirs = [0, 1].map((i) => join(workspace, `sandbox_${i}`));
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, '--nodes', '2'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = once(child, 'exit');
+  try {
+    await until('node 0 to run', NODE_WAIT_MS, async () => (runningNodePid(dirs[0]!) !== undefined ? true : undefined));
+    child.kill('SIGINT');
+    const [code] = await exited;
+    assert.equal(code, 130, output);
+    assert.match(output, /coco sandbox: interrupted: stopping the nodes started so far\n/);
+    assert.doesNotMatch(output, /Coco sandbox is running/);
+    assert.deepEqual(dirs.map((dir) => runningNodePid(dir)), [undefined, undefined], 'no node left running');
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Nothing of the group is left.
+    }
+    rmSync(root, { recursive: true, force: true });
   }
 });
