@@ -39,7 +39,16 @@ export const Tables = {
   interpreterFlush: 'public:ccf.gov.interpreter.flush',
   caCertBundles: 'public:ccf.gov.tls.ca_cert_bundles',
   jwtIssuers: 'public:ccf.gov.jwt.issuers',
-  jwtPublicSigningKeysMetadata: 'public:ccf.gov.jwt.public_signing_keys_metadata',
+  /** JWT signing keys by kid: `[{public_key (base64 SPKI DER), issuer, constraint?}]`. */
+  jwtPublicSigningKeysMetadata: 'public:ccf.gov.jwt.public_signing_keys_metadata_v2',
+  /**
+   * CCF's legacy JWT key tables, read only when a kid is not in the current one: by kid,
+   * `[{cert (base64 DER certificate), issuer, constraint?}]` (Coco wrote `public_key` there instead);
+   * and the older pair of a raw DER certificate and a raw issuer name.
+   */
+  jwtLegacyPublicSigningKeysMetadata: 'public:ccf.gov.jwt.public_signing_keys_metadata',
+  jwtLegacyPublicSigningKey: 'public:ccf.gov.jwt.public_signing_key',
+  jwtLegacyPublicSigningKeyIssuer: 'public:ccf.gov.jwt.public_signing_key_issuer',
   /** Coco's: lowercase 0x address → `{ "frozen": true }`; absent = not frozen (docs/ethereum.md). */
   ethereumAccounts: 'public:ccf.gov.ethereum.accounts',
   /** Coco's: lowercase 0x address → `{ "balance": "<wei, decimal>" }`, the balance governance last set. */

@@ -4,7 +4,7 @@
 // with a clear message instead of pretending.
 
 import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
+import { fromBase64, fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
 import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { readAppFromKv } from '../js/app-bundle.js';
@@ -127,6 +127,43 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
     found.set(key.kid, { public_key: toBase64(der), ...(typeof key.issuer === 'string' && { constraint: key.issuer }) });
   }
   return found;
+}
+
+/** A legacy entry: CCF's holds the key's certificate, the one Coco wrote the key itself. */
+type LegacyJwtKeyMetadata = { issuer: string; constraint?: string } & ({ cert: string } | { public_key: string });
+
+function spkiOfCertificate(der: Uint8Array): string {
+  return toBase64(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/**
+ * The keys registered under `kid`, or undefined: from the current table and, for a kid it does not
+ * hold, from CCF's legacy tables (ledgers written before `_v2`), as CCF's JWT policy reads them.
+ */
+export function jwtKeysOfKid(tx: Transaction, kid: string): JwtKeyMetadata[] | undefined {
+  const key = utf8(kid);
+  const current = tx.map(Tables.jwtPublicSigningKeysMetadata).get(key);
+  if (current !== undefined) return decodeJson<JwtKeyMetadata[]>(current, Tables.jwtPublicSigningKeysMetadata);
+  const legacy = tx.map(Tables.jwtLegacyPublicSigningKeysMetadata).get(key);
+  if (legacy !== undefined) {
+    return decodeJson<LegacyJwtKeyMetadata[]>(legacy, Tables.jwtLegacyPublicSigningKeysMetadata).map((entry) => ({
+      public_key: 'cert' in entry ? spkiOfCertificate(fromBase64(entry.cert)) : entry.public_key,
+      issuer: entry.issuer,
+      ...(entry.constraint != null && { constraint: entry.constraint }),
+    }));
+  }
+  const cert = tx.map(Tables.jwtLegacyPublicSigningKey).get(key);
+  const issuer = tx.map(Tables.jwtLegacyPublicSigningKeyIssuer).get(key);
+  return cert === undefined || issuer === undefined ? undefined : [{ public_key: spkiOfCertificate(cert), issuer: fromUtf8(issuer) }];
+}
+
+/** Every kid with a key, in the current table or a legacy one. */
+export function jwtKeyIds(tx: Transaction): Set<string> {
+  const kids = new Set<string>();
+  for (const table of [Tables.jwtPublicSigningKeysMetadata, Tables.jwtLegacyPublicSigningKeysMetadata, Tables.jwtLegacyPublicSigningKey]) {
+    tx.map(table).forEach((_value, key) => void kids.add(fromUtf8(key)));
+  }
+  return kids;
 }
 
 /** The keys `issuer` has now, by kid. */

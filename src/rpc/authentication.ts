@@ -9,7 +9,7 @@ import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
-import type { JwtKeyMetadata } from '../governance/gov-effects.js';
+import { jwtKeysOfKid, type JwtKeyMetadata } from '../governance/gov-effects.js';
 import { authenticateMemberCose, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError, COSE_CHALLENGE } from './rpc-error.js';
@@ -113,8 +113,8 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   const algorithm = typeof header.alg === 'string' ? JWT_ALGORITHMS[header.alg] : undefined;
   if (algorithm === undefined) reject(`JWT algorithm ${JSON.stringify(header.alg)} is not supported`, JWT_REALM);
   if (typeof header.kid !== 'string') reject('the JWT header has no kid', JWT_REALM);
-  const stored = ctx.tx.map(Tables.jwtPublicSigningKeysMetadata).get(utf8(header.kid));
-  if (stored === undefined) reject(`no JWT signing key with kid ${header.kid} is registered`, JWT_REALM);
+  const keys = jwtKeysOfKid(ctx.tx, header.kid);
+  if (keys === undefined || keys.length === 0) reject(`no JWT signing key with kid ${header.kid} is registered`, JWT_REALM);
   // As CCF: `exp` and `iss` are required; `nbf` and `tid` are checked when present.
   if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', JWT_REALM);
   if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', JWT_REALM);
@@ -125,7 +125,7 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   const signature = Buffer.from(signaturePart, 'base64url');
   // Each key registered under the kid is tried, as CCF does; the last reason is reported.
   let reason = `the JWT signature does not verify with the key ${header.kid}`;
-  for (const key of decodeJson<JwtKeyMetadata[]>(stored, Tables.jwtPublicSigningKeysMetadata)) {
+  for (const key of keys) {
     if (!verifiesWith(key, algorithm, signed, signature)) continue;
     if (claims.nbf !== undefined && ctx.nowSeconds < claims.nbf) reason = `the JWT is not valid yet: now ${ctx.nowSeconds} is before its nbf ${claims.nbf}`;
     else if (ctx.nowSeconds > claims.exp) reason = `the JWT has expired: now ${ctx.nowSeconds} is after its exp ${claims.exp}`;

@@ -7,6 +7,7 @@ import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
 import { decodeJson, readServiceConfig, readServiceInfo, SINGLETON, tableEntries, Tables, type MemberInfo, type NodeInfo } from '../governance/builtin-tables.js';
 import { ackStateDigest, getStateDigest, updateStateDigest } from '../governance/member-acks.js';
+import { jwtKeyIds, jwtKeysOfKid } from '../governance/gov-effects.js';
 import { authenticateMemberCose, type GovMessageType, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -285,10 +286,9 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
         issuers[fromUtf8(key)] = { autoRefresh: info.auto_refresh ?? false, ...(info.ca_cert_bundle_name ? { caCertBundleName: info.ca_cert_bundle_name } : {}) };
       });
       const keys: Record<string, unknown> = {};
-      tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
-        const list = decodeJson<{ public_key: string; issuer: string; constraint?: string }[]>(value, Tables.jwtPublicSigningKeysMetadata);
-        keys[fromUtf8(key)] = list.map((k) => ({ publicKey: derToPem(fromBase64(k.public_key), 'PUBLIC KEY'), issuer: k.issuer, ...(k.constraint ? { constraint: k.constraint } : {}) }));
-      });
+      for (const kid of jwtKeyIds(tx)) {
+        keys[kid] = (jwtKeysOfKid(tx, kid) ?? []).map((k) => ({ publicKey: derToPem(fromBase64(k.public_key), 'PUBLIC KEY'), issuer: k.issuer, ...(k.constraint ? { constraint: k.constraint } : {}) }));
+      }
       const caCertBundles: Record<string, string> = {};
       tx.map(Tables.caCertBundles).forEach((value, key) => void (caCertBundles[fromUtf8(key)] = decodeJson<string>(value, Tables.caCertBundles)));
       return { issuers, keys, caCertBundles };

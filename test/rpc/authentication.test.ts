@@ -15,6 +15,7 @@ import { GOV_MSG_CREATED_AT, GOV_MSG_TYPE } from '../../src/governance/member-co
 import { authenticate, type AuthnPolicy } from '../../src/rpc/authentication.js';
 import { asRpcError, AuthenticationError, errorBody } from '../../src/rpc/rpc-error.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
+import { realChunks } from '../support/real-ledgers.js';
 
 const NOW = 1_700_000_000;
 const DAY_SECONDS = 86_400;
@@ -49,6 +50,15 @@ setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ p
 // Keys with CCF's issuer constraints: a plain one, and a Microsoft Entra multi-tenant one.
 setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('constrained'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://issuer.example', constraint: 'https://issuer.example/tenant' }]));
 setup.map(Tables.jwtPublicSigningKeysMetadata).set(utf8('entra'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://login.microsoftonline.com/common/v2.0', constraint: 'https://login.microsoftonline.com/{tenantid}/v2.0' }]));
+// Keys only in CCF's legacy tables (a ledger written before `_v2`): CCF's {cert} shape, the
+// {public_key} shape Coco wrote there, and the older pair of raw certificate and issuer tables.
+const jwtKeyCertDer = pemToDer(createSelfSignedCertificate({ subjectCn: 'jwt', keyPair: jwtKey, validFrom: new Date((NOW - 3600) * 1000), validityDays: 1, isCa: false }));
+setup.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('legacy-cert'), encodeJson([{ cert: toBase64(jwtKeyCertDer), issuer: 'https://legacy.example' }]));
+setup.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('legacy-coco'), encodeJson([{ public_key: jwtPublicKey, issuer: 'https://legacy.example', constraint: 'https://legacy.example/t' }]));
+setup.map(Tables.jwtLegacyPublicSigningKey).set(utf8('legacy-raw'), jwtKeyCertDer);
+setup.map(Tables.jwtLegacyPublicSigningKeyIssuer).set(utf8('legacy-raw'), utf8('https://raw.example'));
+// A kid in both: the current table wins, as in CCF.
+setup.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('kid1'), encodeJson([{ public_key: toBase64(publicKeyDer(generateKeyPair('P-256').publicKeyPem)), issuer: 'https://stale.example' }]));
 // A member that set_member added but that has not acked yet (Accepted, not Active), with no data.
 setup.map(Tables.membersCerts).set(utf8(acceptedMember.id), utf8(acceptedMember.certPem));
 setup.map(Tables.membersInfo).set(utf8(acceptedMember.id), encodeJson({ status: 'Accepted' }));
@@ -167,6 +177,30 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
   }
   assert.throws(() => authn(request(), ['jwt']), rejected(/Authorization: Bearer/));
+});
+
+test("jwt reads the keys of CCF's current table, public_signing_keys_metadata_v2, and falls back to its legacy tables for a kid it does not hold", () => {
+  assert.equal(Tables.jwtPublicSigningKeysMetadata, 'public:ccf.gov.jwt.public_signing_keys_metadata_v2');
+  const issuerOf = (kid: string, iss = 'https://legacy.example/t') => (authn(request({ headers: { authorization: `Bearer ${jwt({ iss, exp: NOW + 60 }, { alg: 'ES256', kid })}` } }), ['jwt']) as { jwt: { keyIssuer: string } }).jwt.keyIssuer;
+  assert.equal(issuerOf('kid1'), 'https://issuer.example');
+  assert.equal(issuerOf('legacy-cert'), 'https://legacy.example');
+  assert.equal(issuerOf('legacy-coco'), 'https://legacy.example');
+  assert.equal(issuerOf('legacy-raw'), 'https://raw.example');
+  // A legacy key's issuer constraint still holds.
+  assert.throws(() => issuerOf('legacy-coco', 'https://elsewhere.example'), rejected(/issuer constraint/));
+});
+
+test("jwt finds the keys a real CCF ledger stored: a token under one of genesis-14's kids reaches the signature check", () => {
+  const realStore = new Store();
+  const tx = realStore.beginTransaction();
+  for (const chunk of realChunks('genesis-14')) {
+    for (const entry of chunk.decoded.entries) {
+      for (const map of entry.publicMaps.filter((m) => m.name === Tables.jwtPublicSigningKeysMetadata)) for (const { key, value } of map.writes) tx.map(map.name).set(key, value);
+    }
+  }
+  realStore.commit(tx, 1n);
+  const token = jwt({ iss: 'https://login.microsoftonline.com/t/v2.0', tid: 't', exp: NOW + 60 }, { alg: 'RS256', kid: 'PDRf_Bs8CkDdi7av6hKLwRnNHmk' }, generateKeyPair('P-256'), 'der');
+  assert.throws(() => authenticate({ tx: realStore.beginTransaction(), request: request({ headers: { authorization: `Bearer ${token}` } }), nowSeconds: NOW }, ['jwt']), rejected(/does not verify/));
 });
 
 test('user_cose_sign1 verifies the body with the registered user\'s key and hands over its content', () => {

@@ -4,12 +4,14 @@
 // src/endpoints/authentication/cose_auth.cpp in microsoft/CCF.
 
 import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { CocoResponse } from '../../src/client/coco-response.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { COSE_HEADER_KID, signCoseSign1 } from '../../src/crypto/cose-sign1.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
+import { pemToDer } from '../../src/crypto/pem.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
 import { Governance } from '../../src/governance/proposals.js';
@@ -19,6 +21,7 @@ import { createIdentity, createService, type Identity } from '../client/tls-fixt
 import { testRpcServer } from './rpc-server-fixture.js';
 import { TestHost } from '../js/js-test-host.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { realChunks } from '../support/real-ledgers.js';
 
 const API = '?api-version=2024-07-01';
 // Proposals stay Open, so that they can take ballots and be withdrawn.
@@ -256,5 +259,32 @@ describe('an ack with no ack record to acknowledge (acks.h)', () => {
     assert.deepEqual(outcome(ack), [403, 'AuthorizationFailed', `No ACK record exists for member ${member1.id}.`]);
     const digest = await stateDigest(member1);
     assert.equal((await get(`/members/state-digests/${member1.id}`)).json<{ stateDigest: string }>().stateDigest, digest);
+  });
+});
+
+/** The JWT key writes of a real CCF 6 ledger (genesis-14): CCF's table and encoding. */
+function realLedgerJwtKeyWrites(): { key: Uint8Array; value: Uint8Array }[] {
+  const writes = realChunks('genesis-14').flatMap((chunk) => chunk.decoded.entries.flatMap((entry) => entry.publicMaps.filter((map) => map.name === Tables.jwtPublicSigningKeysMetadata).flatMap((map) => map.writes)));
+  assert.ok(writes.length > 0, 'genesis-14 holds JWT signing keys');
+  return writes;
+}
+
+describe('GET /service/jwk (service_state.h)', () => {
+  test("lists the keys of CCF's current table, as a real CCF ledger holds them, and those of its legacy tables", async () => {
+    const legacyKey = await createIdentity('legacy jwt key');
+    const certBase64 = Buffer.from(pemToDer(legacyKey.certPem)).toString('base64');
+    const spkiPem = createPublicKey(legacyKey.certPem).export({ type: 'spki', format: 'pem' }).toString();
+    instance.node.execute((tx) => {
+      for (const { key, value } of realLedgerJwtKeyWrites()) tx.map(Tables.jwtPublicSigningKeysMetadata).set(key, value);
+      tx.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('legacy-cert'), encodeJson([{ cert: certBase64, issuer: 'https://legacy.example', constraint: 'https://legacy.example/t' }]));
+      tx.map(Tables.jwtLegacyPublicSigningKey).set(utf8('legacy-raw'), pemToDer(legacyKey.certPem));
+      tx.map(Tables.jwtLegacyPublicSigningKeyIssuer).set(utf8('legacy-raw'), utf8('https://raw.example'));
+      return { result: undefined, applyWrites: true };
+    });
+    const { keys } = (await get('/service/jwk')).json<{ keys: Record<string, { publicKey: string; issuer: string; constraint?: string | null }[]> }>();
+    assert.deepEqual(keys['PDRf_Bs8CkDdi7av6hKLwRnNHmk']?.map((k) => [k.issuer, k.constraint]), [['https://login.microsoftonline.com/common/v2.0', 'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0']]);
+    assert.match(keys['PDRf_Bs8CkDdi7av6hKLwRnNHmk']![0]!.publicKey, /^-----BEGIN PUBLIC KEY-----/);
+    assert.deepEqual(keys['legacy-cert']?.map((k) => [k.publicKey, k.issuer, k.constraint]), [[spkiPem, 'https://legacy.example', 'https://legacy.example/t']]);
+    assert.deepEqual(keys['legacy-raw']?.map((k) => [k.publicKey, k.issuer]), [[spkiPem, 'https://raw.example']]);
   });
 });
