@@ -33,6 +33,7 @@ const Tables = {
   caCertBundles: "public:ccf.gov.tls.ca_cert_bundles",
   proposalsInfo: "public:ccf.gov.proposals_info",
   jwtIssuers: "public:ccf.gov.jwt.issuers",
+  jwtPublicSigningKeys: "public:ccf.gov.jwt.public_signing_keys_metadata_v2",
   ethereumAccounts: "public:ccf.gov.ethereum.accounts",
   ethereumBalances: "public:ccf.gov.ethereum.balances",
   ethereumAllowedSenders: "public:ccf.gov.ethereum.allowed_senders",
@@ -970,6 +971,27 @@ export const actions = new Map([
       if (!ccf.kv[Tables.jwtIssuers].has(key)) return;
       ccf.kv[Tables.jwtIssuers].delete(key);
       ccf.removeJwtPublicSigningKeys(args.issuer);
+    },
+  }],
+
+  // CCF's: drops the JWT key tables of older ledgers, which authentication reads for a kid the
+  // current table lacks. The names are those CCF clears, and the one its JWT policy reads.
+  ["cleanup_legacy_jwt_records", {
+    validate(args) {
+      checkArgs(args ?? {}, { ensure_new_records_exist: optional(boolean) });
+    },
+    apply(args) {
+      if (args?.ensure_new_records_exist === true && ccf.kv[Tables.jwtPublicSigningKeys].size === 0) {
+        throw new Error("No new JWT public signing keys records found");
+      }
+      for (const table of [
+        "public:ccf.gov.jwt.public_signing_keys",
+        "public:ccf.gov.jwt.public_signing_key",
+        "public:ccf.gov.jwt.public_signing_keys_metadata",
+        "public:ccf.gov.jwt.public_signing_key_issuer",
+      ]) {
+        ccf.kv[table].clear();
+      }
     },
   }],
 

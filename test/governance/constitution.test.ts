@@ -297,6 +297,7 @@ const Tables = {
   flush: 'public:ccf.gov.interpreter.flush',
   caBundles: 'public:ccf.gov.tls.ca_cert_bundles',
   jwtIssuers: 'public:ccf.gov.jwt.issuers',
+  jwtKeys: 'public:ccf.gov.jwt.public_signing_keys_metadata_v2',
   signatures: 'public:ccf.internal.signatures',
 } as const;
 
@@ -374,7 +375,7 @@ const REQUIRED_ACTIONS = [
   'set_constitution', 'set_member', 'remove_member', 'set_member_data', 'set_user', 'remove_user', 'set_user_data',
   'set_recovery_threshold', 'trigger_recovery_shares_refresh', 'trigger_ledger_rekey', 'transition_service_to_open',
   'set_js_app', 'remove_js_app', 'set_js_runtime_options', 'refresh_js_app_bytecode_cache', 'set_ca_cert_bundle',
-  'remove_ca_cert_bundle', 'set_jwt_issuer', 'set_jwt_public_signing_keys', 'remove_jwt_issuer', 'add_snp_measurement',
+  'remove_ca_cert_bundle', 'set_jwt_issuer', 'set_jwt_public_signing_keys', 'remove_jwt_issuer', 'cleanup_legacy_jwt_records', 'add_snp_measurement',
   'remove_snp_measurement', 'add_snp_host_data', 'remove_snp_host_data', 'add_snp_uvm_endorsement',
   'remove_snp_uvm_endorsement', 'set_snp_minimum_tcb_version', 'set_snp_minimum_tcb_version_hex', 'remove_snp_minimum_tcb_version',
   'add_virtual_measurement', 'remove_virtual_measurement', 'add_virtual_host_data', 'remove_virtual_host_data',
@@ -767,6 +768,21 @@ describe('constitution apply', () => {
     applyIn(host, proposal({ name: 'remove_jwt_issuer', args: { issuer: ISSUER } }));
     assert.equal(host.text(Tables.jwtIssuers, ISSUER), undefined);
     assert.deepEqual(host.calls.at(-1), { name: 'removeJwtPublicSigningKeys', args: [ISSUER] });
+  });
+
+  it("cleanup_legacy_jwt_records clears CCF's legacy JWT key tables, and keeps the current one", () => {
+    const legacy = ['public:ccf.gov.jwt.public_signing_keys_metadata', 'public:ccf.gov.jwt.public_signing_key', 'public:ccf.gov.jwt.public_signing_keys', 'public:ccf.gov.jwt.public_signing_key_issuer'];
+    const host = freshHost();
+    service(host);
+    for (const table of legacy) host.seedText(table, 'kid', 'x');
+    assert.throws(() => applyIn(host, proposal({ name: 'cleanup_legacy_jwt_records', args: { ensure_new_records_exist: true } })), /No new JWT public signing keys records found/);
+    host.seedJson(Tables.jwtKeys, 'kid', [{ public_key: 'AA==', issuer: ISSUER }]);
+    applyIn(host, proposal({ name: 'cleanup_legacy_jwt_records', args: { ensure_new_records_exist: true } }));
+    assert.deepEqual(legacy.map((table) => host.map(table).size), [0, 0, 0, 0]);
+    assert.equal(host.map(Tables.jwtKeys).size, 1);
+    for (const table of legacy) host.seedText(table, 'kid', 'x');
+    applyIn(host, proposal({ name: 'cleanup_legacy_jwt_records' }));
+    assert.deepEqual(legacy.map((table) => host.map(table).size), [0, 0, 0, 0]);
   });
 
   it('set_jwt_issuer refuses a CA bundle that does not exist', () => {
