@@ -111,11 +111,13 @@ function constraintFits(issuer: string, constraint: string): boolean {
 
 /**
  * The keys of `issuer`'s JWKS (`{"keys": [...]}`, each with a kid, as a JWK or an x5c certificate,
- * optionally with an issuer constraint) by kid; a malformed set throws, naming the key.
+ * optionally with an issuer constraint) by kid; a malformed or empty set throws, naming the key.
  */
 export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSigningKey> {
   const keys = (jwks as { keys?: JwkKey[] } | undefined)?.keys;
   if (!Array.isArray(keys)) throw new Error('jwks must be {"keys": [...]}');
+  // As CCF: an empty set would remove every key of the issuer; it is refused and the keys stay.
+  if (keys.length === 0) throw new Error('JWKS has no keys');
   const found = new Map<string, JwtSigningKey>();
   for (const key of keys) {
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');

@@ -189,6 +189,9 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
   ]), 'Accepted');
   const stored = JSON.parse(fromUtf8(read(Tables.jwtPublicSigningKeysMetadata, utf8('ccf-constitution-key'))!)) as { issuer: string }[];
   assert.deepEqual(stored.map((key) => key.issuer), ['https://login.example']);
+  // As CCF: an empty key set fails the proposal ("JWKS has no keys") instead of removing the issuer's keys.
+  assert.throws(() => pass([{ name: 'set_jwt_public_signing_keys', args: { issuer: 'https://login.example', jwks: { keys: [] } } }]), /Failed to apply\(\): Error: JWKS has no keys/);
+  assert.notEqual(read(Tables.jwtPublicSigningKeysMetadata, utf8('ccf-constitution-key')), undefined);
   assert.equal(pass([{ name: 'remove_jwt_issuer', args: { issuer: 'https://login.example' } }]), 'Accepted');
   assert.equal(read(Tables.jwtPublicSigningKeysMetadata, utf8('ccf-constitution-key')), undefined);
 

@@ -84,6 +84,12 @@ describe('JwtKeyRefresh on a node', () => {
     assert.deepEqual(refresh.metrics, { attempts: 3, successes: 2, failures: 1 });
     assert.match(logs.at(-1)!, /kid "k1" appears twice/);
     assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+    // An issuer that serves no keys (as CCF: "JWKS has no keys") does not take its keys away.
+    keys = { keys: [] };
+    await refresh.refreshOnce();
+    assert.deepEqual(refresh.metrics, { attempts: 4, successes: 2, failures: 2 });
+    assert.match(logs.at(-1)!, /JWKS has no keys/);
+    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
   });
 
   it('keeps a JWK\'s issuer as CCF\'s issuer constraint, and refuses a constraint off the issuer\'s domain', async (t) => {
