@@ -168,27 +168,29 @@ export function jwtKeyIds(tx: Transaction): Set<string> {
   return kids;
 }
 
-/** The keys `issuer` has now, by kid. */
-export function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, JwtSigningKey> {
-  const found = new Map<string, JwtSigningKey>();
-  tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
-    for (const entry of decodeJson<JwtKeyMetadata[]>(value, Tables.jwtPublicSigningKeysMetadata)) {
-      if (entry.issuer === issuer) found.set(fromUtf8(key), { public_key: entry.public_key, ...(entry.constraint !== undefined && { constraint: entry.constraint }) });
-    }
-  });
-  return found;
+/** An entry as CCF serializes it: its fields in name order, no constraint field when there is none. */
+function keyEntry(issuer: string, key: JwtSigningKey): JwtKeyMetadata {
+  return { ...(key.constraint !== undefined && { constraint: key.constraint }), issuer, public_key: key.public_key };
 }
 
-/** Replaces the keys of `issuer` with `keys`, as `ccf.setJwtPublicSigningKeys` does. */
+/**
+ * Replaces the keys of `issuer` with `keys`, as `ccf.setJwtPublicSigningKeys` does: a kid whose
+ * entry for the issuer is unchanged is not written again, a changed entry keeps its place among
+ * other issuers' entries for the kid, and the issuer's kids not in `keys` lose its entry.
+ */
 export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: ReadonlyMap<string, JwtSigningKey>): void {
-  removeJwtKeys(tx, issuer);
   const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
   for (const [kid, key] of keys) {
     const existing = table.get(utf8(kid));
-    const list = existing === undefined ? [] : decodeJson<unknown[]>(existing, Tables.jwtPublicSigningKeysMetadata);
-    list.push({ public_key: key.public_key, issuer, ...(key.constraint !== undefined && { constraint: key.constraint }) });
+    const list = existing === undefined ? [] : decodeJson<JwtKeyMetadata[]>(existing, Tables.jwtPublicSigningKeysMetadata);
+    const at = list.findIndex((entry) => entry.issuer === issuer);
+    const entry = keyEntry(issuer, key);
+    if (at >= 0 && list[at]!.public_key === entry.public_key && list[at]!.constraint === entry.constraint) continue;
+    if (at >= 0) list[at] = entry;
+    else list.push(entry);
     table.set(utf8(kid), encodeJson(list));
   }
+  removeJwtKeys(tx, issuer, (kid) => !keys.has(kid));
 }
 
 function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
@@ -218,10 +220,12 @@ function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {
   }
 }
 
-function removeJwtKeys(tx: Transaction, issuer: string): void {
+/** Removes the entries of `issuer`, under the kids `removed` picks (all by default). */
+function removeJwtKeys(tx: Transaction, issuer: string, removed: (kid: string) => boolean = () => true): void {
   const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
   const updates: [Uint8Array, unknown[]][] = [];
   table.forEach((value, key) => {
+    if (!removed(fromUtf8(key))) return;
     const list = decodeJson<{ issuer: string }[]>(value, Tables.jwtPublicSigningKeysMetadata);
     const kept = list.filter((entry) => entry.issuer !== issuer);
     if (kept.length !== list.length) updates.push([key, kept]);

@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
-import { issuerPublicKeys, jwksPublicKeys, storeIssuerPublicKeys, type JwtSigningKey } from '../governance/gov-effects.js';
+import { jwksPublicKeys, storeIssuerPublicKeys, type JwtSigningKey } from '../governance/gov-effects.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { Node } from './node.js';
 
@@ -70,10 +70,6 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
     else issuers.push({ issuer, caBundlePem: decodeJson<string>(bundle, Tables.caCertBundles) });
   });
   return { issuers, unusable };
-}
-
-function sameKeys(a: ReadonlyMap<string, JwtSigningKey>, b: ReadonlyMap<string, JwtSigningKey>): boolean {
-  return a.size === b.size && [...a].every(([kid, key]) => b.get(kid)?.public_key === key.public_key && b.get(kid)?.constraint === key.constraint);
 }
 
 export class JwtKeyRefresh {
@@ -141,10 +137,9 @@ export class JwtKeyRefresh {
     // The primary may have changed, or governance removed the issuer, while the keys were fetched.
     if (!this.node.isPrimary) return;
     this.node.execute((tx) => {
-      const stillRefreshed = refreshingIssuers(tx).issuers.some((i) => i.issuer === issuer);
-      const changed = stillRefreshed && !sameKeys(issuerPublicKeys(tx, issuer), keys);
-      if (changed) storeIssuerPublicKeys(tx, issuer, keys);
-      return { result: undefined, applyWrites: changed };
+      // Unchanged keys are not written: then there is no transaction at all.
+      if (refreshingIssuers(tx).issuers.some((i) => i.issuer === issuer)) storeIssuerPublicKeys(tx, issuer, keys);
+      return { result: undefined, applyWrites: tx.hasWrites };
     });
     this.log('info', `JWT key refresh of ${issuer}: ${keys.size} key(s)`);
   }

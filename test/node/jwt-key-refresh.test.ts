@@ -9,13 +9,24 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
-import { utf8 } from '../../src/crypto/bytes.js';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
-import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
-import { issuerPublicKeys, jwksPublicKeys } from '../../src/governance/gov-effects.js';
+import { decodeJson, encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { jwksPublicKeys, type JwtKeyMetadata } from '../../src/governance/gov-effects.js';
+import type { Transaction } from '../../src/kv/transaction.js';
 import { fetchJson, JwtKeyRefresh } from '../../src/node/jwt-key-refresh.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { createService, reply, startServer, type ServiceIdentity, type TestServer } from '../client/tls-fixture.js';
+
+/** The keys `issuer` has, by kid. */
+function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, JwtKeyMetadata> {
+  const found = new Map<string, JwtKeyMetadata>();
+  tx.map(Tables.jwtPublicSigningKeysMetadata).forEach((value, key) => {
+    const entry = decodeJson<JwtKeyMetadata[]>(value, Tables.jwtPublicSigningKeysMetadata).find((e) => e.issuer === issuer);
+    if (entry !== undefined) found.set(fromUtf8(key), entry);
+  });
+  return found;
+}
 
 let issuerCa: ServiceIdentity;
 let otherCa: ServiceIdentity;
