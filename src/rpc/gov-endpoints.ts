@@ -287,7 +287,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       });
       const keys: Record<string, unknown> = {};
       for (const kid of jwtKeyIds(tx)) {
-        keys[kid] = (jwtKeysOfKid(tx, kid) ?? []).map((k) => ({ publicKey: derToPem(fromBase64(k.public_key), 'PUBLIC KEY'), issuer: k.issuer, ...(k.constraint ? { constraint: k.constraint } : {}) }));
+        keys[kid] = (jwtKeysOfKid(tx, kid) ?? []).map((k) => ({ publicKey: derToPem(fromBase64(k.public_key), 'PUBLIC KEY'), issuer: k.issuer, constraint: k.constraint ?? null }));
       }
       const caCertBundles: Record<string, string> = {};
       tx.map(Tables.caCertBundles).forEach((value, key) => void (caCertBundles[fromUtf8(key)] = decodeJson<string>(value, Tables.caCertBundles)));

@@ -287,4 +287,9 @@ describe('GET /service/jwk (service_state.h)', () => {
     assert.deepEqual(keys['legacy-cert']?.map((k) => [k.publicKey, k.issuer, k.constraint]), [[spkiPem, 'https://legacy.example', 'https://legacy.example/t']]);
     assert.deepEqual(keys['legacy-raw']?.map((k) => [k.publicKey, k.issuer]), [[spkiPem, 'https://raw.example']]);
   });
+  test('says "constraint": null for a key without an issuer constraint, as CCF does', async () => {
+    const { keys } = (await get('/service/jwk')).json<{ keys: Record<string, Record<string, unknown>[]> }>();
+    assert.deepEqual(Object.keys(keys['legacy-raw']![0]!), ['publicKey', 'issuer', 'constraint']);
+    assert.equal(keys['legacy-raw']![0]!.constraint, null);
+  });
 });
