@@ -13,6 +13,7 @@ export const COSE_HEADER_ALG = 1;
 export const COSE_HEADER_KID = 4;
 export const COSE_ALG_ES256 = -7;
 export const COSE_ALG_ES384 = -35;
+export const COSE_ALG_ES512 = -36;
 export const COSE_ALG_EDDSA = -8;
 
 const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, Ed25519: COSE_ALG_EDDSA };

@@ -5,7 +5,7 @@
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
-import { decodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
@@ -175,6 +175,19 @@ function coseBody(ctx: AuthnContext): Uint8Array {
   return ctx.request.body;
 }
 
+/** CCF takes ECDSA signatures only on requests (cose_auth.cpp). */
+const COSE_REQUEST_ALGORITHMS: ReadonlySet<unknown> = new Set([COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512]);
+
+/** Whether `message` verifies with the certificate: a detached payload or an alg that is not the key's does not. */
+function coseVerifies(message: CoseSign1, certPem: string): boolean {
+  try {
+    return verifyCoseSign1(message, certPem);
+  } catch (error) {
+    if (error instanceof CocoError) return false;
+    throw error;
+  }
+}
+
 function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   const body = coseBody(ctx);
   let message;
@@ -183,13 +196,15 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   } catch (error) {
     reject(`the body is not COSE Sign1: ${(error as Error).message}`, COSE_CHALLENGE);
   }
-  const kid = message.protectedHeader.get(4);
+  const alg = message.protectedHeader.get(COSE_HEADER_ALG);
+  if (!COSE_REQUEST_ALGORITHMS.has(alg)) reject(`Unsupported algorithm: ${String(alg)}`, COSE_CHALLENGE);
+  const kid = message.protectedHeader.get(COSE_HEADER_KID);
   if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID', COSE_CHALLENGE);
   const id = fromUtf8(kid);
   const cert = ctx.tx.map(Tables.usersCerts).get(utf8(id));
   if (cert === undefined) reject(`${id} is not a registered user`, COSE_CHALLENGE);
   const pem = fromUtf8(cert);
-  if (!verifyCoseSign1(message, pem)) reject(`the COSE signature does not verify with user ${id}'s certificate`, COSE_CHALLENGE);
+  if (!coseVerifies(message, pem)) reject('Failed to validate COSE Sign1', COSE_CHALLENGE);
   return { policy: 'user_cose_sign1', id, data: callerData(ctx.tx, 'user', id), cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
 }
 

@@ -3,10 +3,10 @@ import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import test from 'node:test';
 import { signUserRequest } from '../../src/client/cose-signing.js';
 import { toBase64, utf8 } from '../../src/crypto/bytes.js';
-import { COSE_HEADER_KID, signCoseSign1, type CoseHeader } from '../../src/crypto/cose-sign1.js';
+import { COSE_ALG_ES256, COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, encodeCbor, encodeCoseSign1, sigStructure, signCoseSign1, type CoseHeader } from '../../src/crypto/cose-sign1.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
-import { generateKeyPair, publicKeyDer } from '../../src/crypto/signing.js';
+import { generateKeyPair, publicKeyDer, sign as signBytes } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/x509.js';
 import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
@@ -97,6 +97,8 @@ function jwt(payload: Record<string, unknown>, header: Record<string, unknown> =
   const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding });
   return `${signed}.${signature.toString('base64url')}`;
 }
+
+const COSE_HEADERS = { 'content-type': 'application/cose' };
 
 const rejected = (message: RegExp) => (error: unknown) => error instanceof CocoError && error.code === 'InvalidAuthenticationInfo' && message.test(error.message);
 
@@ -213,8 +215,33 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
   assert.throws(() => authn(request({ body: byStranger, headers }), ['user_cose_sign1']), rejected(/not a registered user/));
   const tampered = body.slice();
   tampered[tampered.length - 5]! ^= 1;
-  assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/does not verify/));
+  assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/^Failed to validate COSE Sign1$/));
   assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/application\/cose/));
+});
+
+/**
+ * A user-signed body built by hand, to carry what the client SDK would not sign: `alg` and `key` as
+ * given, kid = the user's ID, and CCF's user headers.
+ */
+function userSigned(options: { alg: number; key?: string; detached?: boolean }): Uint8Array {
+  const protectedHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, options.alg], [COSE_HEADER_KID, utf8(user.id)], ['ccf.msg.type', 'write'], ['ccf.msg.created_at', NOW]]);
+  const protectedBytes = encodeCbor(protectedHeader);
+  const payload = utf8('{}');
+  const signature = signBytes(options.key ?? user.keyPair.privateKeyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
+  return encodeCoseSign1({ protectedBytes, protectedHeader, unprotectedHeader: new Map(), payload: options.detached ? undefined : payload, signature });
+}
+
+test("user_cose_sign1 refuses with 401, as CCF does, an algorithm it does not take, one that is not the key's, and a detached payload, and lets the endpoint's next policy try", () => {
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['alg -37 (PS256)', userSigned({ alg: -37 }), /^Unsupported algorithm: -37$/],
+    ['ES256 under a P-384 key', userSigned({ alg: COSE_ALG_ES256 }), /^Failed to validate COSE Sign1$/],
+    ['a detached payload', userSigned({ alg: COSE_ALG_ES384, detached: true }), /^Failed to validate COSE Sign1$/],
+  ];
+  assert.equal(authn(request({ body: userSigned({ alg: COSE_ALG_ES384 }), headers: COSE_HEADERS }), ['user_cose_sign1'])?.['id'], user.id);
+  for (const [what, body, reason] of cases) {
+    assert.throws(() => authn(request({ body, headers: COSE_HEADERS }), ['user_cose_sign1']), (error: unknown) => rejected(reason)(error) && asRpcError(error).status === 401, what);
+    assert.equal(authn(request({ cert: user, body, headers: COSE_HEADERS }), ['user_cose_sign1', 'user_cert'])?.['policy'], 'user_cert', what);
+  }
 });
 
 /**
@@ -226,7 +253,6 @@ function memberSigned(signer: typeof member, content: Uint8Array, headers: [stri
   return signCoseSign1({ privateKey: key, protectedHeader, payload: content });
 }
 
-const COSE_HEADERS = { 'content-type': 'application/cose' };
 
 test('member_cose_sign1 gives CCF\'s caller: the member\'s ID, member_data, certificate and the signed content', () => {
   const body = memberSigned(member, utf8('{"hello": 1}'));
