@@ -5,12 +5,12 @@
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
-import { COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
 import { jwtKeysOfKid, type JwtKeyMetadata } from '../governance/gov-effects.js';
-import { authenticateMemberCose, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
+import { authenticateMemberCose, CREATED_AT_INT64_MAX, type MemberCoseIdentity } from '../governance/member-cose-identity.js';
 import type { Transaction } from '../kv/transaction.js';
 import { AuthenticationError, COSE_CHALLENGE } from './rpc-error.js';
 import type { ClientCertificate, RpcRequest } from './rpc-server.js';
@@ -192,9 +192,18 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   const body = coseBody(ctx);
   let message;
   try {
-    message = decodeCoseSign1(body);
+    message = decodeCoseSign1(body, { requireTag: true });
   } catch (error) {
     reject(`the body is not COSE Sign1: ${(error as Error).message}`, COSE_CHALLENGE);
+  }
+  // As CCF: both headers are optional, but when present ccf.msg.type is a text string and
+  // ccf.msg.created_at a CBOR integer (not a float) from 0 to 2^63 - 1.
+  const msgType = message.protectedHeader.get(USER_COSE_MSG_TYPE);
+  if (msgType !== undefined && typeof msgType !== 'string') reject(`the protected header ${USER_COSE_MSG_TYPE} must be a text string`, COSE_CHALLENGE);
+  const createdAtItem = protectedHeaderValues(message.protectedBytes).get(USER_COSE_CREATED_AT);
+  const createdAt = createdAtItem === undefined ? undefined : cborUnsignedBigInt(createdAtItem);
+  if (createdAtItem !== undefined && (createdAt === undefined || createdAt > CREATED_AT_INT64_MAX)) {
+    reject(`the protected header ${USER_COSE_CREATED_AT} must be seconds since the epoch as a CBOR integer, from 0 to 2^63 - 1`, COSE_CHALLENGE);
   }
   const alg = message.protectedHeader.get(COSE_HEADER_ALG);
   if (!COSE_REQUEST_ALGORITHMS.has(alg)) reject(`Unsupported algorithm: ${String(alg)}`, COSE_CHALLENGE);

@@ -223,13 +223,32 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
  * A user-signed body built by hand, to carry what the client SDK would not sign: `alg` and `key` as
  * given, kid = the user's ID, and CCF's user headers.
  */
-function userSigned(options: { alg: number; key?: string; detached?: boolean }): Uint8Array {
-  const protectedHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, options.alg], [COSE_HEADER_KID, utf8(user.id)], ['ccf.msg.type', 'write'], ['ccf.msg.created_at', NOW]]);
+function userSigned(options: { alg: number; detached?: boolean; untagged?: boolean; headers?: [string, unknown][] }): Uint8Array {
+  const headers = options.headers ?? [['ccf.msg.type', 'write'], ['ccf.msg.created_at', NOW]];
+  const protectedHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, options.alg], [COSE_HEADER_KID, utf8(user.id)], ...headers]);
   const protectedBytes = encodeCbor(protectedHeader);
   const payload = utf8('{}');
-  const signature = signBytes(options.key ?? user.keyPair.privateKeyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
+  const signature = signBytes(user.keyPair.privateKeyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
+  if (options.untagged) return encodeCbor([protectedBytes, new Map(), payload, signature]);
   return encodeCoseSign1({ protectedBytes, protectedHeader, unprotectedHeader: new Map(), payload: options.detached ? undefined : payload, signature });
 }
+
+test('user_cose_sign1 refuses, as CCF does, an untagged COSE_Sign1, a created_at that is not a non-negative integer, and a msg type that is not a string', () => {
+  const created = (value: unknown) => userSigned({ alg: COSE_ALG_ES384, headers: [['ccf.msg.created_at', value]] });
+  // Both headers may be left out.
+  assert.equal(authn(request({ body: userSigned({ alg: COSE_ALG_ES384, headers: [] }), headers: COSE_HEADERS }), ['user_cose_sign1'])?.['id'], user.id);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['untagged', userSigned({ alg: COSE_ALG_ES384, untagged: true }), /not tagged/],
+    ['negative created_at', created(-1), /ccf\.msg\.created_at must be/],
+    ['float created_at', created(1.5), /ccf\.msg\.created_at must be/],
+    ['text created_at', created('1700000000'), /ccf\.msg\.created_at must be/],
+    ['created_at past 2^63 - 1', created(2n ** 63n), /ccf\.msg\.created_at must be/],
+    ['integer msg type', userSigned({ alg: COSE_ALG_ES384, headers: [['ccf.msg.type', 7]] }), /ccf\.msg\.type must be a text string/],
+  ];
+  for (const [what, body, reason] of cases) {
+    assert.throws(() => authn(request({ body, headers: COSE_HEADERS }), ['user_cose_sign1']), rejected(reason), what);
+  }
+});
 
 test("user_cose_sign1 refuses with 401, as CCF does, an algorithm it does not take, one that is not the key's, and a detached payload, and lets the endpoint's next policy try", () => {
   const cases: [string, Uint8Array, RegExp][] = [
