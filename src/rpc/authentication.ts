@@ -261,9 +261,28 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
   }
 }
 
-/** A policy's name in an error's details: CCF's security scheme name ("all_of" for a combination). */
+/** CCF keeps an `all_of`'s policies in a map: they run, and the caller lists them, in name order. */
+function allOfParts(policy: { all_of: string[] }): string[] {
+  return [...policy.all_of].sort();
+}
+
+/** Every part must accept the request; a refusal names the part (CCF's "<policy>:<reason>") and keeps its challenge. */
+function allOf(ctx: AuthnContext, parts: string[]): Record<string, unknown> {
+  const caller: Record<string, unknown> = { policy: parts };
+  for (const part of parts) {
+    try {
+      caller[part] = single(ctx, part);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      throw new AuthenticationError(`${part}:${error.message}`, error.challenge);
+    }
+  }
+  return caller;
+}
+
+/** A policy's name in an error's details: CCF's security scheme name (an `all_of`'s parts joined by "+"). */
 function policyName(policy: AuthnPolicy): string {
-  return typeof policy === 'string' ? policy : 'all_of';
+  return typeof policy === 'string' ? policy : allOfParts(policy).join('+');
 }
 
 /**
@@ -275,10 +294,7 @@ export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]
   const refusals: AuthenticationError[] = [];
   for (const policy of policies) {
     try {
-      if (typeof policy === 'string') return single(ctx, policy);
-      const caller: Record<string, unknown> = { policy: policy.all_of };
-      for (const part of policy.all_of) caller[part] = single(ctx, part);
-      return caller;
+      return typeof policy === 'string' ? single(ctx, policy) : allOf(ctx, allOfParts(policy));
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
       refusals.push(error);

@@ -134,15 +134,27 @@ test('user_cert and any_cert refuse a certificate outside its validity period wi
   assert.throws(() => authenticate({ tx: store.beginTransaction(), request: later, nowSeconds: NOW + DAY_SECONDS }, ['user_cert']), rejected(/after certificate's Not After/));
 });
 
-test('no_auth, no policies, the first matching policy of a list, and all_of', () => {
+test('no_auth, no policies, and the first matching policy of a list', () => {
   assert.deepEqual(authn(request(), ['no_auth']), { policy: 'no_auth' });
   assert.equal(authn(request(), []), null);
   assert.equal((authn(request({ cert: member }), ['user_cert', 'member_cert']) as { policy: string }).policy, 'member_cert');
-  const both = authn(request({ cert: user, headers: { authorization: `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 })}` } }), [{ all_of: ['user_cert', 'jwt'] }]) as Record<string, { policy: string }>;
-  assert.deepEqual(both.policy, ['user_cert', 'jwt']);
-  assert.equal(both.user_cert!.policy, 'user_cert');
-  assert.equal(both.jwt!.policy, 'jwt');
-  assert.throws(() => authn(request({ cert: user }), [{ all_of: ['user_cert', 'jwt'] }]), rejected(/Bearer/));
+});
+
+test("all_of runs its policies in name order, as CCF's map of them does: the caller lists them so, and a refusal names the combination and the part that refused", () => {
+  const token = `Bearer ${jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 })}`;
+  const both = authn(request({ cert: user, headers: { authorization: token } }), [{ all_of: ['user_cert', 'jwt'] }]) as Record<string, unknown>;
+  assert.deepEqual(both.policy, ['jwt', 'user_cert']);
+  assert.deepEqual([(both.jwt as { policy: string }).policy, (both.user_cert as { policy: string }).policy], ['jwt', 'user_cert']);
+  // Without a token, jwt (first by name) refuses, although user_cert is listed first and would accept.
+  assert.throws(() => authn(request({ cert: user }), [{ all_of: ['user_cert', 'jwt'] }]), (error: unknown) => {
+    assert.ok(error instanceof AuthenticationError);
+    assert.equal(error.details.length, 1);
+    assert.equal(error.details[0]!.auth_policy, 'jwt+user_cert');
+    assert.match(error.details[0]!.message, /^jwt:/);
+    assert.equal(asRpcError(error).headers['www-authenticate'], 'Bearer realm="JWT bearer token access", error="invalid_token"');
+    return true;
+  });
+  assert.throws(() => authn(request({ headers: { authorization: token } }), [{ all_of: ['user_cert', 'jwt'] }]), (error: unknown) => error instanceof AuthenticationError && error.details[0]!.message.startsWith('user_cert:'));
 });
 
 test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {
@@ -335,7 +347,7 @@ test('when no policy accepts the request, the refusal says what each one wanted,
     () => authn(request(), ['user_cert', { all_of: ['member_cert', 'jwt'] }]),
     (error: unknown) => {
       assert.ok(error instanceof AuthenticationError);
-      assert.deepEqual(error.details.map((detail) => [detail.auth_policy, detail.code]), [['user_cert', 'InvalidAuthenticationInfo'], ['all_of', 'InvalidAuthenticationInfo']]);
+      assert.deepEqual(error.details.map((detail) => [detail.auth_policy, detail.code]), [['user_cert', 'InvalidAuthenticationInfo'], ['jwt+member_cert', 'InvalidAuthenticationInfo']]);
       assert.match(error.details[0]!.message, /needs a TLS client certificate/);
       const answer = asRpcError(error);
       assert.equal(answer.status, 401);
