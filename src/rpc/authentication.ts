@@ -1,7 +1,7 @@
 // Authentication policies for application endpoints, as CCF names them: `user_cert`,
 // `member_cert`, `any_cert`, `jwt`, `user_cose_sign1`, `member_cose_sign1`, `no_auth`, and
 // `{"all_of": [...]}`. An endpoint lists policies; the first that accepts the request gives the
-// caller object the handler sees (CCF's shapes); if none does, the last one's reason is returned with 401.
+// caller object the handler sees (CCF's shapes); if none does, a 401 lists each one's reason.
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -31,8 +31,9 @@ function reject(reason: string, challenge?: string): never {
   throw new AuthenticationError(reason, challenge);
 }
 
-function clientCert(request: RpcRequest): ClientCertificate {
-  if (request.clientCert === undefined) reject('this endpoint needs a TLS client certificate, and none was presented');
+/** The TLS client certificate; `what` names the caller the policy wants ("user ", "member " or none), as CCF's refusal does. */
+function clientCert(request: RpcRequest, what: string): ClientCertificate {
+  if (request.clientCert === undefined) reject(`No caller ${what}certificate`);
   return request.clientCert;
 }
 
@@ -43,8 +44,8 @@ const validityPeriods = new WeakMap<ClientCertificate, { from: number; to: numbe
  * The client certificate, refused outside its validity period at the host's time, as CCF's
  * `user_cert` and `any_cert` policies do (its `member_cert` does not check, nor does this).
  */
-function currentClientCert(ctx: AuthnContext): ClientCertificate {
-  const cert = clientCert(ctx.request);
+function currentClientCert(ctx: AuthnContext, what: string): ClientCertificate {
+  const cert = clientCert(ctx.request, what);
   let period = validityPeriods.get(cert);
   if (period === undefined) {
     const { notBefore, notAfter } = parseCertificate(cert.der);
@@ -64,9 +65,9 @@ function callerData(tx: Transaction, what: 'user' | 'member', id: string): unkno
 }
 
 function certIdentity(ctx: AuthnContext, policy: 'user_cert' | 'member_cert'): Record<string, unknown> {
-  const { pem, id, idKey } = policy === 'user_cert' ? currentClientCert(ctx) : clientCert(ctx.request);
   const [certs, what] = policy === 'user_cert' ? [Tables.usersCerts, 'user' as const] : [Tables.membersCerts, 'member' as const];
-  if (!ctx.tx.map(certs).has(idKey)) reject(`the client certificate is not that of a registered ${what} (its ID is ${id})`);
+  const { pem, id, idKey } = policy === 'user_cert' ? currentClientCert(ctx, 'user ') : clientCert(ctx.request, 'member ');
+  if (!ctx.tx.map(certs).has(idKey)) reject(`Could not find matching ${what} certificate`);
   return { policy, id, data: callerData(ctx.tx, what, id), cert: pem };
 }
 
@@ -103,10 +104,15 @@ const JWT_ALGORITHMS: Record<string, JwtAlgorithm> = {
 };
 
 function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
+  // CCF's reasons up to the token's parts, which clients may match on.
   const authorization = ctx.request.headers.authorization;
-  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) reject('this endpoint needs an Authorization: Bearer <JWT> header', JWT_REALM);
-  const parts = authorization.slice('Bearer '.length).trim().split('.');
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) reject('the bearer token is not a JWT (three parts of unpadded base64url)', JWT_REALM);
+  if (typeof authorization !== 'string') reject('Missing authorization header', JWT_REALM);
+  const space = authorization.indexOf(' ');
+  if (space < 0) reject('Authorization header only contains one field', JWT_REALM);
+  if (authorization.slice(0, space) !== 'Bearer') reject('Authorization header does not have Bearer scheme', JWT_REALM);
+  const parts = authorization.slice(space + 1).trim().split('.');
+  if (parts.length !== 3) reject('Malformed JWT: must contain exactly 3 parts', JWT_REALM);
+  if (!parts.every((part) => BASE64URL.test(part))) reject('Malformed JWT: each part must be unpadded base64url', JWT_REALM);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = base64UrlJson(headerPart, 'header');
   const payload = base64UrlJson(payloadPart, 'payload');
@@ -114,7 +120,7 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (algorithm === undefined) reject(`JWT algorithm ${JSON.stringify(header.alg)} is not supported`, JWT_REALM);
   if (typeof header.kid !== 'string') reject('the JWT header has no kid', JWT_REALM);
   const keys = jwtKeysOfKid(ctx.tx, header.kid);
-  if (keys === undefined || keys.length === 0) reject(`no JWT signing key with kid ${header.kid} is registered`, JWT_REALM);
+  if (keys === undefined || keys.length === 0) reject(`JWT signing key not found for kid ${header.kid}`, JWT_REALM);
   // As CCF: `exp` and `iss` are required; `nbf` and `tid` are checked when present.
   if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', JWT_REALM);
   if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', JWT_REALM);
@@ -124,12 +130,12 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   const signed = utf8(`${headerPart}.${payloadPart}`);
   const signature = Buffer.from(signaturePart, 'base64url');
   // Each key registered under the kid is tried, as CCF does; the last reason is reported.
-  let reason = `the JWT signature does not verify with the key ${header.kid}`;
+  let reason = 'Signature verification failed';
   for (const key of keys) {
     if (!verifiesWith(key, algorithm, signed, signature)) continue;
-    if (claims.nbf !== undefined && ctx.nowSeconds < claims.nbf) reason = `the JWT is not valid yet: now ${ctx.nowSeconds} is before its nbf ${claims.nbf}`;
-    else if (ctx.nowSeconds > claims.exp) reason = `the JWT has expired: now ${ctx.nowSeconds} is after its exp ${claims.exp}`;
-    else if (key.constraint !== undefined && !issuerMeetsConstraint(claims.iss, claims.tid, key.constraint)) reason = `the JWT issuer ${claims.iss} fails the issuer constraint ${key.constraint} of key ${header.kid}`;
+    if (claims.nbf !== undefined && ctx.nowSeconds < claims.nbf) reason = `Current time ${ctx.nowSeconds} is before token's Not Before (nbf) claim ${claims.nbf}`;
+    else if (ctx.nowSeconds > claims.exp) reason = `Current time ${ctx.nowSeconds} is after token's Expiration Time (exp) claim ${claims.exp}`;
+    else if (key.constraint !== undefined && !issuerMeetsConstraint(claims.iss, claims.tid, key.constraint)) reason = `Kid ${header.kid} failed issuer constraint validation ${key.constraint}`;
     else return { policy: 'jwt', jwt: { keyIssuer: key.issuer, header, payload } };
   }
   reject(reason, JWT_REALM);
@@ -169,9 +175,11 @@ function issuerMeetsConstraint(iss: string, tid: string | undefined, constraint:
   return tid !== undefined && tenant === tid;
 }
 
-/** The body of a request for a COSE policy: CCF looks at the Content-Type before the body. */
+/** The body of a request for a COSE policy: CCF looks at the Content-Type before the body, and so its reasons. */
 function coseBody(ctx: AuthnContext): Uint8Array {
-  if (ctx.request.headers['content-type'] !== 'application/cose') reject('this endpoint needs a COSE Sign1 body (Content-Type: application/cose)', COSE_CHALLENGE);
+  const type = ctx.request.headers['content-type'];
+  if (type === undefined) reject('Missing content-type header', COSE_CHALLENGE);
+  if (type !== 'application/cose') reject('Content type is not set to application/cose', COSE_CHALLENGE);
   return ctx.request.body;
 }
 
@@ -211,7 +219,7 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID', COSE_CHALLENGE);
   const id = fromUtf8(kid);
   const cert = ctx.tx.map(Tables.usersCerts).get(utf8(id));
-  if (cert === undefined) reject(`${id} is not a registered user`, COSE_CHALLENGE);
+  if (cert === undefined) reject('Signer is not a known user', COSE_CHALLENGE);
   const pem = fromUtf8(cert);
   if (!coseVerifies(message, pem)) reject('Failed to validate COSE Sign1', COSE_CHALLENGE);
   return { policy: 'user_cose_sign1', id, data: callerData(ctx.tx, 'user', id), cert: pem, cose: { content: message.payload ?? new Uint8Array() } };
@@ -247,7 +255,7 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
     case 'member_cert':
       return certIdentity(ctx, policy);
     case 'any_cert':
-      return { policy: 'any_cert', cert: currentClientCert(ctx).pem };
+      return { policy: 'any_cert', cert: currentClientCert(ctx, '').pem };
     case 'jwt':
       return jwtIdentity(ctx);
     case 'user_cose_sign1':
@@ -287,7 +295,8 @@ function policyName(policy: AuthnPolicy): string {
 
 /**
  * The caller object for the first policy that accepts the request; `null` when no policy is listed.
- * When none accepts it, the refusal names what each policy wanted (a JWT realm challenge kept).
+ * When none accepts it, the refusal is CCF's: a fixed message, each policy's reason in `details`,
+ * and the challenge of the last policy (none if that one has none), which alone sets it in CCF.
  */
 export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]): Record<string, unknown> | null {
   if (policies.length === 0) return null;
@@ -300,9 +309,6 @@ export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]
       refusals.push(error);
     }
   }
-  // As CCF: each policy's reason in `details`, under the policy's name.
   const details = refusals.map((refusal, i) => ({ auth_policy: policyName(policies[i]!), code: refusal.code, message: refusal.message }));
-  if (refusals.length === 1) throw new AuthenticationError(refusals[0]!.message, refusals[0]!.challenge, details);
-  const challenge = refusals.find((refusal) => refusal.challenge !== undefined)?.challenge;
-  throw new AuthenticationError(`no authentication policy of this endpoint accepts the request: ${refusals.map((refusal) => refusal.message).join('; or ')}`, challenge, details);
+  throw new AuthenticationError('Invalid authentication credentials.', refusals.at(-1)!.challenge, details);
 }

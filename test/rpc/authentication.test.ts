@@ -8,7 +8,6 @@ import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair, publicKeyDer, sign as signBytes } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/x509.js';
-import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
 import { GOV_MSG_CREATED_AT, GOV_MSG_TYPE } from '../../src/governance/member-cose-identity.js';
@@ -100,14 +99,18 @@ function jwt(payload: Record<string, unknown>, header: Record<string, unknown> =
 
 const COSE_HEADERS = { 'content-type': 'application/cose' };
 
-const rejected = (message: RegExp) => (error: unknown) => error instanceof CocoError && error.code === 'InvalidAuthenticationInfo' && message.test(error.message);
+/** CCF's refusal: a fixed message, and the policies' reasons in its details (one of them `reason`). */
+const rejected = (reason: RegExp) => (error: unknown) =>
+  error instanceof AuthenticationError && error.code === 'InvalidAuthenticationInfo' && error.message === 'Invalid authentication credentials.' && error.details.some((detail) => reason.test(detail.message));
 
 test('user_cert and member_cert give CCF callers with their data; others are refused', () => {
   assert.deepEqual(authn(request({ cert: user }), ['user_cert']), { policy: 'user_cert', id: user.id, data: { role: 'clerk' }, cert: user.certPem });
   assert.deepEqual(authn(request({ cert: member }), ['member_cert']), { policy: 'member_cert', id: member.id, data: { org: 'A' }, cert: member.certPem });
-  assert.throws(() => authn(request({ cert: member }), ['user_cert']), rejected(/not that of a registered user/));
-  assert.throws(() => authn(request({ cert: stranger }), ['member_cert']), rejected(/registered member/));
-  assert.throws(() => authn(request(), ['user_cert']), rejected(/needs a TLS client certificate/));
+  assert.throws(() => authn(request({ cert: member }), ['user_cert']), rejected(/^Could not find matching user certificate$/));
+  assert.throws(() => authn(request({ cert: stranger }), ['member_cert']), rejected(/^Could not find matching member certificate$/));
+  assert.throws(() => authn(request(), ['user_cert']), rejected(/^No caller user certificate$/));
+  assert.throws(() => authn(request(), ['member_cert']), rejected(/^No caller member certificate$/));
+  assert.throws(() => authn(request(), ['any_cert']), rejected(/^No caller certificate$/));
   assert.deepEqual(authn(request({ cert: stranger }), ['any_cert']), { policy: 'any_cert', cert: stranger.certPem });
   // A certificate policy's 401 offers no other way in: no WWW-Authenticate challenge (COSE's is for COSE policies).
   for (const cert of [undefined, stranger]) {
@@ -168,29 +171,32 @@ test('jwt checks the key, the signature, the required claims, the validity windo
   assert.equal(accepted({ iss: 'https://issuer.example/tenant', exp: NOW + 60 }, 'constrained').jwt.keyIssuer, 'https://issuer.example');
   assert.equal(accepted({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-42', exp: NOW + 60 }, 'entra').jwt.keyIssuer, 'https://login.microsoftonline.com/common/v2.0');
   const cases: [string, RegExp][] = [
-    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'unknown' }), /no JWT signing key with kid unknown/],
-    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /does not verify/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'unknown' }), /^JWT signing key not found for kid unknown$/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /^Signature verification failed$/],
     [jwt({ iss: 'https://issuer.example' }), /missing required field exp/],
     [jwt({ exp: NOW + 60 }), /missing required field iss/],
-    [jwt({ iss: 'https://issuer.example', exp: NOW - 1 }), /expired/],
-    [jwt({ iss: 'https://issuer.example', exp: NOW + 60, nbf: NOW + 30 }), /not valid yet/],
-    [jwt({ iss: 'https://issuer.example/other', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /fails the issuer constraint/],
-    [jwt({ iss: 'https://issuer.example/tenant', tid: 't', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /fails the issuer constraint/],
-    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-43', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
-    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /fails the issuer constraint/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW - 1 }), new RegExp(`^Current time ${NOW} is after token's Expiration Time \\(exp\\) claim ${NOW - 1}$`)],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60, nbf: NOW + 30 }), new RegExp(`^Current time ${NOW} is before token's Not Before \\(nbf\\) claim ${NOW + 30}$`)],
+    [jwt({ iss: 'https://issuer.example/other', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /^Kid constrained failed issuer constraint validation https:\/\/issuer\.example\/tenant$/],
+    [jwt({ iss: 'https://issuer.example/tenant', tid: 't', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /failed issuer constraint validation/],
+    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', tid: 't-43', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /failed issuer constraint validation/],
+    [jwt({ iss: 'https://login.microsoftonline.com/t-42/v2.0', exp: NOW + 60 }, { alg: 'ES256', kid: 'entra' }), /failed issuer constraint validation/],
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
-    ['not.a.jwt.at.all', /three parts of unpadded base64url/],
+    ['not.a.jwt.at.all', /^Malformed JWT: must contain exactly 3 parts$/],
     // One token, one spelling: a signature padded, with junk after it, or in standard base64 is refused.
-    ...['==', '!!'].map((suffix) => [`${valid}${suffix}`, /unpadded base64url/] as [string, RegExp]),
+    ...['==', '!!'].map((suffix) => [`${valid}${suffix}`, /^Malformed JWT: each part must be unpadded base64url$/] as [string, RegExp]),
     [`${valid.slice(0, valid.lastIndexOf('.'))}.${Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url').toString('base64').replace(/=+$/, '')}+/`, /unpadded base64url/],
     // The header's alg must be the key's: an ECDSA signature (DER) that verifies with kid1's EC key, under alg RS256.
-    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /does not verify/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /^Signature verification failed$/],
     [`eyJhbGciOi.${valid.split('.')[1]}.${valid.split('.')[2]}`, /the JWT header is not base64url JSON/],
   ];
   for (const [token, message] of cases) {
     assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
   }
-  assert.throws(() => authn(request(), ['jwt']), rejected(/Authorization: Bearer/));
+  const bearer = (authorization: string | undefined) => request({ headers: authorization === undefined ? {} : { authorization } });
+  assert.throws(() => authn(bearer(undefined), ['jwt']), rejected(/^Missing authorization header$/));
+  assert.throws(() => authn(bearer('Bearer'), ['jwt']), rejected(/^Authorization header only contains one field$/));
+  assert.throws(() => authn(bearer(`Basic ${valid}`), ['jwt']), rejected(/^Authorization header does not have Bearer scheme$/));
 });
 
 test("jwt reads the keys of CCF's current table, public_signing_keys_metadata_v2, and falls back to its legacy tables for a kid it does not hold", () => {
@@ -201,7 +207,7 @@ test("jwt reads the keys of CCF's current table, public_signing_keys_metadata_v2
   assert.equal(issuerOf('legacy-coco'), 'https://legacy.example');
   assert.equal(issuerOf('legacy-raw'), 'https://raw.example');
   // A legacy key's issuer constraint still holds.
-  assert.throws(() => issuerOf('legacy-coco', 'https://elsewhere.example'), rejected(/issuer constraint/));
+  assert.throws(() => issuerOf('legacy-coco', 'https://elsewhere.example'), rejected(/failed issuer constraint validation/));
 });
 
 test("jwt finds the keys a real CCF ledger stored: a token under one of genesis-14's kids reaches the signature check", () => {
@@ -214,7 +220,7 @@ test("jwt finds the keys a real CCF ledger stored: a token under one of genesis-
   }
   realStore.commit(tx, 1n);
   const token = jwt({ iss: 'https://login.microsoftonline.com/t/v2.0', tid: 't', exp: NOW + 60 }, { alg: 'RS256', kid: 'PDRf_Bs8CkDdi7av6hKLwRnNHmk' }, generateKeyPair('P-256'), 'der');
-  assert.throws(() => authenticate({ tx: realStore.beginTransaction(), request: request({ headers: { authorization: `Bearer ${token}` } }), nowSeconds: NOW }, ['jwt']), rejected(/does not verify/));
+  assert.throws(() => authenticate({ tx: realStore.beginTransaction(), request: request({ headers: { authorization: `Bearer ${token}` } }), nowSeconds: NOW }, ['jwt']), rejected(/^Signature verification failed$/));
 });
 
 test('user_cose_sign1 verifies the body with the registered user\'s key and hands over its content', () => {
@@ -224,11 +230,12 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
   assert.equal(caller.id, user.id);
   assert.deepEqual(caller.cose.content, utf8('{"hello": 1}'));
   const byStranger = signUserRequest({ content: utf8('{}'), msgType: 'write', createdAt: NOW, signerCertPem: stranger.certPem, signerKeyPem: stranger.keyPair.privateKeyPem });
-  assert.throws(() => authn(request({ body: byStranger, headers }), ['user_cose_sign1']), rejected(/not a registered user/));
+  assert.throws(() => authn(request({ body: byStranger, headers }), ['user_cose_sign1']), rejected(/^Signer is not a known user$/));
   const tampered = body.slice();
   tampered[tampered.length - 5]! ^= 1;
   assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/^Failed to validate COSE Sign1$/));
-  assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/application\/cose/));
+  assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/^Missing content-type header$/));
+  assert.throws(() => authn(request({ body, headers: { 'content-type': 'application/json' } }), ['user_cose_sign1']), rejected(/^Content type is not set to application\/cose$/));
 });
 
 /**
@@ -312,8 +319,8 @@ test('member_cose_sign1 refuses with 401 and the COSE-SIGN1 challenge anything b
     ['unknown signer', request({ body: memberSigned(stranger, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${stranger.id} is not a member of this service$`)],
     ['a user, not a member', request({ body: memberSigned(user, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${user.id} is not a member of this service$`)],
     ['a removed member', request({ body: memberSigned(removedMember, utf8('{}')), headers: COSE_HEADERS }), new RegExp(`^${removedMember.id} is not a member of this service$`)],
-    ['a JSON body', request({ body: utf8('{}'), headers: { 'content-type': 'application/json' } }), /needs a COSE Sign1 body \(Content-Type: application\/cose\)/],
-    ['a signed body sent without its content type', request({ body }), /needs a COSE Sign1 body/],
+    ['a JSON body', request({ body: utf8('{}'), headers: { 'content-type': 'application/json' } }), /^Content type is not set to application\/cose$/],
+    ['a signed body sent without its content type', request({ body }), /^Missing content-type header$/],
     ['a non-COSE body labelled COSE', request({ body: utf8('{}'), headers: COSE_HEADERS }), /^the request body is not a COSE Sign1 message/],
     ['no created_at', request({ body: memberSigned(member, utf8('{}'), []), headers: COSE_HEADERS }), /needs ccf\.gov\.msg\.created_at/],
   ];
@@ -338,21 +345,33 @@ test('member_cose_sign1 takes its turn in a policy list and joins all_of', () =>
   assert.deepEqual(both.policy, ['member_cert', 'member_cose_sign1']);
   assert.equal(both.member_cert!.id, member.id);
   assert.deepEqual(both.member_cose_sign1, { policy: 'member_cose_sign1', id: member.id, data: { org: 'A' }, cert: member.certPem, cose: { content: utf8('{"n": 2}') } });
-  assert.throws(() => authn(request({ cert: user, body, headers: COSE_HEADERS }), [{ all_of: ['member_cert', 'member_cose_sign1'] }]), rejected(/not that of a registered member/));
+  assert.throws(() => authn(request({ cert: user, body, headers: COSE_HEADERS }), [{ all_of: ['member_cert', 'member_cose_sign1'] }]), rejected(/^member_cert:Could not find matching member certificate$/));
 });
 
-test('when no policy accepts the request, the refusal says what each one wanted, and lists each in details as CCF does', () => {
-  assert.throws(() => authn(request(), ['user_cert', 'jwt']), rejected(/^no authentication policy of this endpoint accepts the request: this endpoint needs a TLS client certificate.*; or .*Authorization: Bearer/));
-  assert.throws(
-    () => authn(request(), ['user_cert', { all_of: ['member_cert', 'jwt'] }]),
-    (error: unknown) => {
+test("when no policy accepts the request, CCF's 401: a fixed message, each policy's reason in details, and the last policy's challenge", () => {
+  const refusal = (policies: AuthnPolicy[], rpcRequest = request()) => {
+    try {
+      authn(rpcRequest, policies);
+    } catch (error) {
       assert.ok(error instanceof AuthenticationError);
-      assert.deepEqual(error.details.map((detail) => [detail.auth_policy, detail.code]), [['user_cert', 'InvalidAuthenticationInfo'], ['jwt+member_cert', 'InvalidAuthenticationInfo']]);
-      assert.match(error.details[0]!.message, /needs a TLS client certificate/);
-      const answer = asRpcError(error);
-      assert.equal(answer.status, 401);
-      assert.deepEqual(JSON.parse(errorBody(answer.code, answer.message, answer.details)).error.details, error.details);
-      return true;
-    },
-  );
+      return asRpcError(error);
+    }
+    assert.fail('refused');
+  };
+  const answer = refusal(['user_cert', { all_of: ['member_cert', 'jwt'] }]);
+  assert.equal(answer.status, 401);
+  assert.deepEqual(JSON.parse(errorBody(answer.code, answer.message, answer.details)).error, {
+    code: 'InvalidAuthenticationInfo',
+    message: 'Invalid authentication credentials.',
+    details: [
+      { auth_policy: 'user_cert', code: 'InvalidAuthenticationInfo', message: 'No caller user certificate' },
+      { auth_policy: 'jwt+member_cert', code: 'InvalidAuthenticationInfo', message: 'jwt:Missing authorization header' },
+    ],
+  });
+  // The challenge is the last policy's: the JWT realm after jwt, none after a certificate policy.
+  assert.equal(answer.headers['www-authenticate'], 'Bearer realm="JWT bearer token access", error="invalid_token"');
+  assert.equal(refusal(['jwt', 'user_cert']).headers['www-authenticate'], undefined);
+  assert.equal(refusal(['jwt', 'user_cose_sign1']).headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
+  // One policy: the same fixed message, its reason in details.
+  assert.equal(refusal(['jwt']).message, 'Invalid authentication credentials.');
 });
