@@ -20,21 +20,18 @@ import {
   type EthereumMaps,
 } from './ethereum-maps.js';
 
-export interface ChainBlock {
+/** What the EVM sees of the block it runs in (the rest is the chain's settings): its number, parent and timestamp. */
+export interface ExecutionBlock {
   number: bigint;
-  hash: Uint8Array;
   parentHash: Uint8Array;
   /** Seconds since the Unix epoch. */
   timestamp: bigint;
-  /** The block's one transaction; undefined for genesis. */
-  txHash: Uint8Array | undefined;
 }
 
-/** The block the next transaction runs in: its number, parent and timestamp. */
-export interface PendingBlock {
-  number: bigint;
-  parentHash: Uint8Array;
-  timestamp: bigint;
+export interface ChainBlock extends ExecutionBlock {
+  hash: Uint8Array;
+  /** The block's one transaction; undefined for genesis. */
+  txHash: Uint8Array | undefined;
 }
 
 const GENESIS_DOMAIN = new TextEncoder().encode('coco/ethereum/genesis');
@@ -125,7 +122,7 @@ export class Blocks {
   }
 
   /** The block the next transaction goes in; its timestamp never goes below its parent's. */
-  pending(tx: Transaction, now_s: number): PendingBlock {
+  pending(tx: Transaction, now_s: number): ExecutionBlock {
     const head = this.get(tx, this.head(tx));
     invariant(head !== undefined, 'the head block exists');
     invariant(Number.isFinite(now_s), `the clock reads a number of seconds, got ${now_s}`);
@@ -134,7 +131,7 @@ export class Blocks {
   }
 
   /** Writes `block` (the pending one, now holding `txHash` and `receipt`) as the new head; returns its hash. */
-  append(tx: Transaction, block: PendingBlock, txHash: Uint8Array, receipt: Uint8Array): Uint8Array {
+  append(tx: Transaction, block: ExecutionBlock, txHash: Uint8Array, receipt: Uint8Array): Uint8Array {
     invariant(block.number === this.head(tx) + 1n, 'blocks are appended in order');
     const hash = computeBlockHash(block.parentHash, block.number, block.timestamp, txHash, receipt);
     const blocks = tx.map(this.maps.blocks);

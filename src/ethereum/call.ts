@@ -1,7 +1,7 @@
 // Read-only execution for eth_call and eth_estimateGas: the call runs as an unsigned transaction
-// from any address (no nonce check) in the block that would come next, over a KV transaction whose
-// reads it only makes; nothing is ever written to it. Gas estimation searches the lowest gas limit
-// under which the call succeeds, starting from what it used when given all the gas allowed.
+// from any address (no nonce check) in the block it names (the next one by default), over a KV
+// transaction whose reads it only makes; nothing is ever written to it. Gas estimation searches the
+// lowest gas limit under which the call succeeds, starting from what it used when given all the gas allowed.
 
 import { createTx, getMinimumGasLimit, type AccessList, type AccessListBytes } from '@ethereumjs/tx';
 import { Address } from '@ethereumjs/util';
@@ -9,6 +9,7 @@ import { runTx, type RunTxResult } from '@ethereumjs/vm';
 import { fromHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
+import type { ExecutionBlock } from './blocks.js';
 import { ADDRESS_BYTES } from './ethereum-maps.js';
 import { checkFunds } from './execute.js';
 import type { TimeAllowance } from './execution-budget.js';
@@ -35,6 +36,8 @@ export interface CallParams {
   accessList?: AccessListBytes;
   /** State as the call should see it instead (eth_call's third parameter); never written. */
   overrides?: readonly AccountOverride[];
+  /** The block the call runs in (its number, timestamp, BLOCKHASH below it); the one that would come next when absent. */
+  block?: ExecutionBlock;
 }
 
 /** One account as a call should see it (geth's state override). */
@@ -145,7 +148,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       error: exceptionError?.error,
       ...(result.accessList !== undefined && { accessList: result.accessList }),
     };
-  }, allowance);
+  }, allowance, params.block);
 }
 
 /**

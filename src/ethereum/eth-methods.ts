@@ -224,13 +224,18 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     });
   }
 
-  /** `work` over the current state for a method of parameters [call object, block]; the block must be the latest. */
+  /**
+   * `work` over the current state for a method of parameters [call object, block]; the block must be
+   * the latest. As in geth, the call runs in that block (its number, timestamp, BLOCKHASH below it),
+   * and for `pending` in the block that would come next.
+   */
   function callQuery<T>(params: unknown[], work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
-    const callParams = { ...parseCallParams(params[0], context.chainId), overrides: parseStateOverrides(params[2]) };
+    const parsed = { ...parseCallParams(params[0], context.chainId), overrides: parseStateOverrides(params[2]) };
     const selector = parseBlockSelector(params[1], 'block');
     return reading(async (tx) => {
       checkCurrentState(tx, selector);
-      return work(tx, callParams);
+      const block = 'tag' in selector && selector.tag === 'pending' ? undefined : blockAt(tx, selector);
+      return work(tx, { ...parsed, block });
     });
   }
 
@@ -418,7 +423,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_call(params, scope) {
       arity(params, 1, 4, '[call, block, state overrides]');
       if (params[3] !== undefined && params[3] !== null && (typeof params[3] !== 'object' || Object.keys(params[3]).length > 0)) {
-        throw invalidParams('block overrides are not supported: the call runs in the block that would come next');
+        throw invalidParams('block overrides are not supported: the call runs in the block it names');
       }
       const result = await callQuery(params, (tx, callParams) => call(tx, callParams, context, scope.time));
       if (result.status === 1) return data(result.returnValue);

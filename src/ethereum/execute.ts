@@ -75,7 +75,7 @@ export function checkFunds(sender: Address, balance: bigint, cost: bigint): void
  * limit, or past what is left of `allowance`.
  */
 export async function executeTransaction(kvTx: Transaction, decoded: DecodedTransaction, context: ExecutionContext, allowance?: TimeAllowance): Promise<ExecutionResult> {
-  return context.run(kvTx, async ({ vm, state, pending, block }) => {
+  return context.run(kvTx, async ({ vm, state, at: pending, block }) => {
     const { tx, sender, hash } = decoded;
     const transactions = kvTx.map(context.maps.transactions);
     if (transactions.has(hash)) throw new CocoError('AlreadyKnown', 'already known');

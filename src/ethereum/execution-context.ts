@@ -9,7 +9,7 @@ import { Address } from '@ethereumjs/util';
 import { createVM, type VM } from '@ethereumjs/vm';
 import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
-import { Blocks, type PendingBlock } from './blocks.js';
+import { Blocks, type ExecutionBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
 import { createChainCommon, keepEipAnswers } from './chain-rules.js';
 import { OneAtATime } from './one-at-a-time.js';
@@ -48,11 +48,11 @@ export function evmRefusal(error: unknown, code: string, what: string): Error {
   return new CocoError(code, `${what} refused by the EVM: ${reason}`, { cause: error });
 }
 
-/** What a run gets: the VM over the run's KV transaction, and the block it executes in. */
+/** What a run gets: the VM over the run's KV transaction, and the block it executes in (as Coco keeps it, and as the VM's block). */
 export interface Run {
   readonly vm: VM;
   readonly state: KvStateManager;
-  readonly pending: PendingBlock;
+  readonly at: ExecutionBlock;
   readonly block: Block;
 }
 
@@ -170,21 +170,22 @@ export class ExecutionContext {
   }
 
   /**
-   * Runs `work` with the VM reading and writing through `kvTx`, in the block that would come next,
-   * after any run in progress. Nothing reaches `kvTx` unless `work` calls `run.state.flush()`.
-   * The run is stopped past the time limit, or past what is left of `allowance`.
+   * Runs `work` with the VM reading and writing through `kvTx`, in block `at` (a call at an existing
+   * block) or by default in the block that would come next, after any run in progress. Nothing
+   * reaches `kvTx` unless `work` calls `run.state.flush()`. The run is stopped past the time limit,
+   * or past what is left of `allowance`.
    */
-  async run<T>(kvTx: Transaction, work: (run: Run) => Promise<T>, allowance?: TimeAllowance): Promise<T> {
+  async run<T>(kvTx: Transaction, work: (run: Run) => Promise<T>, allowance?: TimeAllowance, at?: ExecutionBlock): Promise<T> {
     return this.#runs.run(async () => {
       try {
         this.#blockHashes.tx = kvTx;
         this.#state.bind(kvTx);
-        const pending = this.blocks.pending(kvTx, this.#clock());
+        const block = at ?? this.blocks.pending(kvTx, this.#clock());
         const header = this.#block.header as { -readonly [field in keyof BlockHeader]: BlockHeader[field] };
-        header.number = pending.number;
-        header.parentHash = pending.parentHash;
-        header.timestamp = pending.timestamp;
-        const run = { vm: this.#vm, state: this.#state, pending, block: this.#block };
+        header.number = block.number;
+        header.parentHash = block.parentHash;
+        header.timestamp = block.timestamp;
+        const run = { vm: this.#vm, state: this.#state, at: block, block: this.#block };
         return await (this.#budget === undefined ? work(run) : this.#budget.within(() => work(run), allowance));
       } finally {
         this.#state.release();

@@ -377,6 +377,27 @@ describe('Ethereum methods', () => {
     }
   });
 
+  test("eth_call runs at the block it names (number, timestamp, BLOCKHASH), as geth; 'pending' in the next one", async () => {
+    const { chain, methods } = await setup();
+    const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    chain.now_s += 5;
+    await sendRaw(chain, methods, alice, { to: contractAddress, data: probe.encodeFunctionData('set', [1n]) });
+    const head = (await rpc(methods, 'eth_getBlockByNumber', 'latest', false)) as { number: string; hash: string; parentHash: string; timestamp: string };
+    chain.now_s += 60;
+    const blockInfo = async (block: unknown) => {
+      const [number, timestamp] = probe.decodeFunctionResult('blockInfo', (await rpc(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('blockInfo') }, block)) as string);
+      return [number as bigint, timestamp as bigint];
+    };
+    const atHead = [BigInt(head.number), BigInt(head.timestamp)];
+    for (const block of ['latest', 'safe', 'finalized', undefined, head.number, { blockNumber: head.number }, { blockHash: head.hash }]) {
+      assert.deepEqual(await blockInfo(block), atHead, JSON.stringify(block));
+    }
+    assert.deepEqual(await blockInfo('pending'), [BigInt(head.number) + 1n, BigInt(chain.now_s)]);
+    const previous = (await rpc(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('previousBlockHash') }, 'latest')) as string;
+    assert.equal(previous, head.parentHash);
+  });
+
   test('eth_call and eth_estimateGas take geth\'s state overrides, seen by that call only', async () => {
     const { chain, methods } = await setup();
     const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
