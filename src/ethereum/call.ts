@@ -152,9 +152,10 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
 }
 
 /**
- * The lowest gas limit (within 1.5%) under which the call succeeds. Throws ExecutionReverted when it
- * reverts even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise.
- * Its runs share `allowance` (one limit by default).
+ * The lowest gas limit (within 1.5%) under which the call succeeds; when its runs used up their time
+ * before the search ended, the lowest found to succeed. Throws ExecutionReverted when it reverts
+ * even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise, and
+ * ExecutionTimeLimit when that first run does not end in time. Its runs share `allowance` (one limit by default).
  */
 export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance = context.timeAllowance()): Promise<bigint> {
   // Its runs follow each other without a turn of the event loop: they share one time limit.
@@ -171,21 +172,29 @@ export async function estimateGas(kvTx: Transaction, params: CallParams, context
     throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit}): ${full.error}`);
   }
   const succeeds = async (gas: bigint): Promise<boolean> => (await call(kvTx, { ...params, gas }, context, allowance)).status === 1;
-  // Refunds and the 63/64 rule make the gas used a lower bound, often sufficient already.
-  if (await succeeds(full.gasNeeded)) return full.gasNeeded;
-  let low = full.gasNeeded;
+  // The lowest gas known to succeed: the search only lowers it.
   let high = full.gasLimit;
-  // As geth: what the 63/64 rule withholds from a call, and its stipend, usually cover the rest.
-  const optimistic = ((full.gasNeeded + CALL_STIPEND) * 64n) / 63n;
-  if (optimistic < high) {
-    if (await succeeds(optimistic)) high = optimistic;
-    else low = optimistic;
-  }
-  for (let runs = 3; runs < ESTIMATE_GAS_RUNS_MAX && (high - low) * 1000n > high * 15n; runs++) {
-    // Bisect, but no further up than twice the highest failure: the answer is usually close to it.
-    const middle = (low + high) / 2n < low * 2n ? (low + high) / 2n : low * 2n;
-    if (await succeeds(middle)) high = middle;
-    else low = middle;
+  try {
+    // Refunds and the 63/64 rule make the gas used a lower bound, often sufficient already.
+    if (await succeeds(full.gasNeeded)) return full.gasNeeded;
+    let low = full.gasNeeded;
+    // As geth: what the 63/64 rule withholds from a call, and its stipend, usually cover the rest.
+    const optimistic = ((full.gasNeeded + CALL_STIPEND) * 64n) / 63n;
+    if (optimistic < high) {
+      if (await succeeds(optimistic)) high = optimistic;
+      else low = optimistic;
+    }
+    for (let runs = 3; runs < ESTIMATE_GAS_RUNS_MAX && (high - low) * 1000n > high * 15n; runs++) {
+      // Bisect, but no further up than twice the highest failure: the answer is usually close to it.
+      const middle = (low + high) / 2n < low * 2n ? (low + high) / 2n : low * 2n;
+      if (await succeeds(middle)) high = middle;
+      else low = middle;
+    }
+  } catch (error) {
+    // The runs share one time limit, so a call that takes most of it alone (and runs when sent,
+    // with a limit of its own) would fail its estimate: past the limit, the answer is the lowest
+    // gas found to succeed, higher than needed but sufficient.
+    if (!(error instanceof CocoError && error.code === 'ExecutionTimeLimit')) throw error;
   }
   return high;
 }

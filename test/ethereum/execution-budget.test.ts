@@ -51,6 +51,30 @@ test('an EVM run past the time limit stops, writes nothing, and leaves the VM se
   assert.equal(BigInt(bytesToHex(value.returnValue)), 7n);
 });
 
+test('an estimate whose runs pass the limit together answers the lowest gas found to succeed, not a timeout', async () => {
+  // A clock that moves only when read, by a step the test sets: runs are measured in reads.
+  const clock = { nowMs: 0, msPerRead: 0, reads: 0 };
+  const monotonicMs = () => {
+    clock.reads++;
+    return (clock.nowMs += clock.msPerRead);
+  };
+  const chain = await TestChain.create({ timeLimit: { maxExecutionMs: 1000, monotonicMs } });
+  // Runtime code that counts 20,000 down to 0 and stops, whatever gas it gets past what that takes.
+  const loop = bytes('0x614e205b600190038060035700');
+  const at = bytes('0x' + '42'.repeat(20));
+  const params = { to: at, overrides: [{ address: at, code: loop }] };
+  const once = await chain.read((tx) => call(tx, params, chain.context));
+  assert.equal(once.status, 1);
+  // Each run alone takes two thirds of the limit: the second run of the search passes it.
+  const readsBefore = clock.reads;
+  await chain.read((tx) => call(tx, params, chain.context));
+  clock.msPerRead = 1000 / 1.5 / (clock.reads - readsBefore);
+  const estimate = await chain.read((tx) => estimateGas(tx, params, chain.context));
+  assert.equal(estimate, once.gasLimit, 'the gas of the first run, known to succeed');
+  clock.msPerRead = 0;
+  assert.equal((await chain.read((tx) => call(tx, { ...params, gas: estimate }, chain.context))).status, 1);
+});
+
 test('a loop that runs out of gas within the limit ends as out of gas, as without a limit', async () => {
   const chain = await TestChain.create({ timeLimit: { maxExecutionMs: 60_000, monotonicMs: () => performance.now() } });
   await chain.fund(alice.address, ETHER);
