@@ -84,6 +84,9 @@ interface LogCriteria {
   matches: LogMatcher;
 }
 
+/** The blob base fee of every block: with no blobs, the protocol's minimum of 1 wei, which the EVM's BLOBBASEFEE answers too. */
+const BLOB_BASE_FEE = 1n;
+
 /** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
 const LOG_JSON_BYTES = 1024;
 
@@ -403,6 +406,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
     eth_gasPrice: withoutParams(() => quantity(options.gasPrice ?? 0n)),
     eth_maxPriorityFeePerGas: withoutParams(() => '0x0'),
+    eth_blobBaseFee: withoutParams(() => quantity(BLOB_BASE_FEE)),
     eth_blockNumber: withoutParams(() => reading((tx) => quantity(latest(tx)))),
 
     async eth_getBalance(params) {
@@ -646,8 +650,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           oldestBlock: quantity(oldest),
           baseFeePerGas: gasUsedRatio.map(() => '0x0').concat('0x0'),
           gasUsedRatio,
-          // The EVM's BLOBBASEFEE: with no blobs, the protocol's minimum of 1 wei.
-          baseFeePerBlobGas: gasUsedRatio.map(() => '0x1').concat('0x1'),
+          baseFeePerBlobGas: gasUsedRatio.map(() => quantity(BLOB_BASE_FEE)).concat(quantity(BLOB_BASE_FEE)),
           blobGasUsedRatio: gasUsedRatio.map(() => 0),
         };
         if (percentiles.length > 0) history.reward = reward;

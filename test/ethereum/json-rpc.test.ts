@@ -522,6 +522,19 @@ describe('Ethereum methods', () => {
     assert.equal(((await rpc(methods, 'eth_feeHistory', 2, 'latest')) as { oldestBlock: string }).oldestBlock, '0x1');
   });
 
+  test("eth_blobBaseFee answers the next block's blob base fee: BLOBBASEFEE's, and eth_feeHistory's last", async () => {
+    const { methods } = await setup();
+    const fee = await rpc(methods, 'eth_blobBaseFee');
+    assert.equal(fee, '0x1');
+    const history = (await rpc(methods, 'eth_feeHistory', '0x1', 'latest')) as { baseFeePerBlobGas: string[] };
+    assert.equal(history.baseFeePerBlobGas.at(-1), fee);
+    // BLOBBASEFEE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    const at = `0x${'42'.repeat(20)}`;
+    const evm = (await rpc(methods, 'eth_call', { to: at }, 'pending', { [at]: { code: '0x4a5f5260205ff3' } })) as string;
+    assert.equal(BigInt(evm), BigInt(fee as string));
+    assert.equal((await rpcError(methods, 'eth_blobBaseFee', 'latest')).code, -32602);
+  });
+
   test('a write that meets a conflict runs again in a new Coco transaction', async () => {
     const { chain, backend, methods } = await setup();
     const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 3n }));
