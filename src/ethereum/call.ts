@@ -17,6 +17,7 @@ import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import type { KvStateManager } from './kv-state-manager.js';
 import { ACCESS_LIST_RUNS_MAX, ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { ExecutionReverted } from './revert.js';
+import { checkInitCodeSize } from './sender.js';
 
 /** Gas a value-carrying CALL hands the callee on top of what it passes. */
 const CALL_STIPEND = 2300n;
@@ -73,10 +74,23 @@ export interface CallResult {
   gasUsed: bigint;
   /** Gas spent before refunds: no lower gas limit can succeed. */
   gasNeeded: bigint;
-  /** The EVM's reason when status is 0 ('revert', 'out of gas', ...). */
+  /** The EVM's reason when status is 0 ('revert', 'out of gas', ...), in geth's words. */
   error: string | undefined;
   /** The addresses and storage keys the call touched, when asked for (see createAccessList). */
   accessList?: AccessList;
+}
+
+/** geth's words (core/vm/errors.go) for the EVM failures EthereumJS names otherwise (and may follow with where): clients match on them. */
+const GETH_REASONS: ReadonlyArray<readonly [ethereumJs: string, geth: string]> = [
+  ['code size to deposit exceeds maximum code size', 'max code size exceeded'],
+  ['initcode exceeds max initcode size', 'max initcode size exceeded'],
+  ['code store out of gas', 'contract creation code storage out of gas'],
+  ['invalid bytecode deployed', 'invalid code: must not begin with 0xef'],
+  ['invalid JUMP', 'invalid jump destination'],
+];
+
+function gethReason(error: string): string {
+  return GETH_REASONS.find(([ethereumJs]) => error.startsWith(ethereumJs))?.[1] ?? error;
 }
 
 /** A call whose gas limit (given, or what the caller's balance pays for) is below its intrinsic gas. */
@@ -101,6 +115,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     if (gasLimit > context.txGasLimitMax) gasLimit = context.txGasLimitMax;
     // As geth does: without a gas limit, a priced call gets what the caller's balance pays for.
     if (params.gas === undefined && fee > 0n && balance > value && (balance - value) / fee < gasLimit) gasLimit = (balance - value) / fee;
+    if (params.to === undefined && params.data !== undefined) checkInitCodeSize(params.data, context.common);
     let tx;
     try {
       tx = createTx(
@@ -118,8 +133,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
         { common: context.common, freeze: false },
       );
     } catch (error) {
-      // The parameters parsed; what the chain's rules refuse (initcode too large, fees out of order)
-      // is -32000 as in geth, not -32602.
+      // The parameters parsed; what the chain's rules refuse (fees out of order) is -32000 as in geth, not -32602.
       throw new CocoError('InvalidTransaction', `invalid call: ${error instanceof Error ? error.message.split(' (tx type=')[0] : String(error)}`);
     }
     // The call is unsigned: it runs as if `from` had signed it.
@@ -145,7 +159,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       returnValue,
       gasUsed: result.totalGasSpent,
       gasNeeded,
-      error: exceptionError?.error,
+      error: exceptionError === undefined ? undefined : gethReason(exceptionError.error),
       ...(result.accessList !== undefined && { accessList: result.accessList }),
     };
   }, allowance, params.block);

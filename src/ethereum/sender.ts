@@ -66,8 +66,23 @@ function checkChainId(have: bigint, common: Common): void {
   if (have !== want) throw new CocoError('WrongChainId', `invalid chain id for signer: have ${have} want ${want}`);
 }
 
-/** Where each supported type keeps its gas limit among its fields. */
-const GAS_LIMIT_FIELD: Record<number, number> = { [TransactionType.Legacy]: 2, [TransactionType.AccessListEIP2930]: 3, [TransactionType.FeeMarketEIP1559]: 4 };
+/**
+ * Where each supported type keeps some of its fields: legacy [nonce, gasPrice, gasLimit, to, value,
+ * data, ...], EIP-2930 [chainId, nonce, gasPrice, gasLimit, to, value, data, ...], EIP-1559 [chainId,
+ * nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit, to, value, data, ...].
+ */
+const FIELD_AT: Record<number, { gasLimit: number; to: number; data: number }> = {
+  [TransactionType.Legacy]: { gasLimit: 2, to: 3, data: 5 },
+  [TransactionType.AccessListEIP2930]: { gasLimit: 3, to: 4, data: 6 },
+  [TransactionType.FeeMarketEIP1559]: { gasLimit: 4, to: 5, data: 7 },
+};
+
+/** EIP-3860's cap on a contract creation's initcode, refused in geth's words (EthereumJS's are its own). */
+export function checkInitCodeSize(data: Uint8Array, common: Common): void {
+  if (!common.isActivatedEIP(3860)) return;
+  const limit = Number(common.param('maxInitCodeSize'));
+  if (data.length > limit) throw invalid(`max initcode size exceeded: code size ${data.length}, limit ${limit}`);
+}
 
 /** EIP-7825's cap on one transaction's gas, refused in geth's words (EthereumJS's are its own). */
 function checkGasCap(gasLimit: bigint, common: Common): void {
@@ -123,7 +138,10 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
   } else {
     throw invalid(UNSUPPORTED_TYPES[first] ?? `transaction type 0x${first.toString(16).padStart(2, '0')} not supported`);
   }
-  checkGasCap(integerField(fields, GAS_LIMIT_FIELD[type] as number, 'gasLimit'), common);
+  const at = FIELD_AT[type] as { gasLimit: number; to: number; data: number };
+  checkGasCap(integerField(fields, at.gasLimit, 'gasLimit'), common);
+  const [to, data] = [fields[at.to], fields[at.data]];
+  if (to instanceof Uint8Array && to.length === 0 && data instanceof Uint8Array) checkInitCodeSize(data, common);
   const tx = construct(type, fields, common);
   if (!tx.isSigned()) throw invalid('invalid transaction: it is not signed');
   return tx;
@@ -159,11 +177,9 @@ export function summarizeTransaction(raw: Uint8Array): TransactionSummary {
   const first = raw[0] ?? 0;
   const type = first >= 0xc0 ? TransactionType.Legacy : first;
   const fields = decodeFields(type === TransactionType.Legacy ? raw : raw.subarray(1));
-  // Field positions: legacy [nonce, gasPrice, gasLimit, to, ...], EIP-2930 [chainId, nonce, gasPrice,
-  // gasLimit, to, ...], EIP-1559 [chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit, to, ...].
-  const toAt = { [TransactionType.Legacy]: 3, [TransactionType.AccessListEIP2930]: 4, [TransactionType.FeeMarketEIP1559]: 5 }[type];
-  if (toAt === undefined) throw invalid(UNSUPPORTED_TYPES[type] ?? `transaction type 0x${type.toString(16).padStart(2, '0')} not supported`);
-  const to = fields[toAt];
+  const at = FIELD_AT[type];
+  if (at === undefined) throw invalid(UNSUPPORTED_TYPES[type] ?? `transaction type 0x${type.toString(16).padStart(2, '0')} not supported`);
+  const to = fields[at.to];
   if (!(to instanceof Uint8Array)) throw invalid('invalid transaction: field to must be a byte string');
   const recipient = to.length === 0 ? undefined : to;
   if (type === TransactionType.FeeMarketEIP1559) {

@@ -373,7 +373,21 @@ describe('Ethereum methods', () => {
       assert.deepEqual([mixed.code, mixed.message], [-32602, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'], method);
       // Well-formed, but refused by the chain's rules: -32000, as geth answers.
       const initcode = await rpcError(methods, method, { from: alice.address, data: `0x${'00'.repeat(49_153)}` });
-      assert.deepEqual([initcode.code, /initcode size .* too large/.test(initcode.message)], [-32000, true], method);
+      assert.deepEqual([initcode.code, initcode.message], [-32000, 'max initcode size exceeded: code size 49153, limit 49152'], method);
+    }
+    // EVM failures in geth's words (core/vm/errors.go), which clients match on.
+    const at = `0x${'42'.repeat(20)}`;
+    const failures: [string, Record<string, string>, string][] = [
+      // PUSH2 0x6001 PUSH0 RETURN: deploys 24,577 bytes, one past EIP-170's limit.
+      ['code size', { data: '0x6160015ff3' }, 'max code size exceeded'],
+      // PUSH3 49153 PUSH0 PUSH0 CREATE: initcode one byte past EIP-3860's limit.
+      ['CREATE initcode', { to: at, code: '0x6200c0015f5ff0' }, 'max initcode size exceeded'],
+      // PUSH1 0 JUMP
+      ['jump', { to: at, code: '0x600056' }, 'invalid jump destination'],
+    ];
+    for (const [what, { code, ...callObject }, message] of failures) {
+      const overrides = code === undefined ? {} : { [at]: { code } };
+      assert.deepEqual(await rpcError(methods, 'eth_call', callObject, 'latest', overrides), { code: -32000, message }, what);
     }
   });
 

@@ -50,6 +50,19 @@ test("a gas limit over EIP-7825's cap of 2^24 is refused in geth's words, for ev
   }
 });
 
+test("a contract creation whose initcode passes EIP-3860's 49,152 bytes is refused in geth's words, for every type", async () => {
+  for (const type of [0, 1, 2]) {
+    const fees = type === 2 ? { maxFeePerGas: 0n, maxPriorityFeePerGas: 0n } : { gasPrice: 0n };
+    const create = { ...base, ...fees, type, to: null, gasLimit: 10_000_000n };
+    const atLimit = await alice.signTransaction({ ...create, data: ethers.hexlify(new Uint8Array(49_152)) });
+    assert.equal(decodeRawTransaction(bytes(atLimit), common).tx.data.length, 49_152);
+    const over = await alice.signTransaction({ ...create, data: ethers.hexlify(new Uint8Array(49_153)) });
+    assert.throws(() => decodeRawTransaction(bytes(over), common), refusal('InvalidTransaction', /^max initcode size exceeded: code size 49153, limit 49152$/));
+    // A call's data is not initcode: no limit but the transaction's size.
+    assert.equal(decodeRawTransaction(bytes(await alice.signTransaction({ ...create, to: base.to, data: ethers.hexlify(new Uint8Array(49_153)) })), common).tx.data.length, 49_153);
+  }
+});
+
 test('a transaction signed for another chain is refused with both chain ids', async () => {
   for (const type of [0, 1, 2]) {
     const signed = await alice.signTransaction({ ...base, type, chainId: 1n, gasPrice: type === 2 ? undefined : 0n, maxFeePerGas: type === 2 ? 0n : undefined });
