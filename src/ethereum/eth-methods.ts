@@ -19,7 +19,15 @@ import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
 import { FutureNonces } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FUTURE_NONCE_WAIT_MS, LOGS_BLOCK_RANGE_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
+import {
+  FEE_HISTORY_BLOCKS_MAX,
+  FEE_HISTORY_PERCENTILES_MAX,
+  FILTER_POLL_BLOCKS_MAX,
+  FUTURE_NONCE_WAIT_MS,
+  LOGS_RESULTS_MAX,
+  LOGS_SCAN_BLOCKS_PER_CHECK,
+  RESPONSE_BYTES_MAX,
+} from './limits.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
 import { ExecutionReverted, revertMessage } from './revert.js';
@@ -269,50 +277,61 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * would pass them, returning what fits and leaving the rest to its next poll. A block whose logs
    * alone pass the bounds of a whole request can never be returned: it is refused once and
    * `skipBlock` moves the filter past it (else every later poll would fail on it, for good).
+   * The scan runs on the event loop, so the request's time bounds it too, whatever the range.
    */
   function logsInRange(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope, skipBlock?: (number: bigint) => void): { logs: Record<string, unknown>[]; through: bigint } {
     const found: Record<string, unknown>[] = [];
     let bytes = 0;
     let through = to;
-    for (let number = from; number <= to; number++) {
-      const block = blocks.get(tx, number);
-      if (block?.txHash === undefined) continue;
-      const receipt = storedReceipt(tx, block.txHash);
-      const objects = logObjects(block.txHash, receipt, { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp });
-      const matching: Record<string, unknown>[] = [];
-      let blockBytes = 0;
-      receipt.logs.forEach((log, i) => {
-        if (!matches(log.address, log.topics)) return;
-        matching.push(objects[i] as Record<string, unknown>);
-        blockBytes += LOG_JSON_BYTES + 2 * log.data.length;
-      });
-      // The bounds are the request's: a batch of queries shares them.
-      const tooMany = found.length + matching.length > scope.logsRemaining;
-      const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;
-      if ((tooMany || tooLarge) && skipBlock !== undefined && number > from) {
-        through = number - 1n;
-        break;
+    const startMs = nowMs();
+    try {
+      for (let number = from, scanned = 1; number <= to; number++, scanned++) {
+        if (scanned % LOGS_SCAN_BLOCKS_PER_CHECK === 0 && nowMs() - startMs > scope.time.remainingMs) {
+          if (skipBlock !== undefined) {
+            through = number - 1n;
+            break;
+          }
+          throw new JsonRpcError(-32005, `query timeout: blocks ${from} to ${number - 1n} of ${from} to ${to} took this request's execution time (ethereum.max_execution_time_ms): narrow the block range`);
+        }
+        const block = blocks.withoutParent(tx, number);
+        if (block?.txHash === undefined) continue;
+        const receipt = storedReceipt(tx, block.txHash);
+        const indexes: number[] = [];
+        let blockBytes = 0;
+        receipt.logs.forEach((log, i) => {
+          if (!matches(log.address, log.topics)) return;
+          indexes.push(i);
+          blockBytes += LOG_JSON_BYTES + 2 * log.data.length;
+        });
+        if (indexes.length === 0) continue;
+        // The bounds are the request's: a batch of queries shares them.
+        const tooMany = found.length + indexes.length > scope.logsRemaining;
+        const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;
+        if ((tooMany || tooLarge) && skipBlock !== undefined && number > from) {
+          through = number - 1n;
+          break;
+        }
+        if (skipBlock !== undefined && (indexes.length > LOGS_RESULTS_MAX || blockBytes > RESPONSE_BYTES_MAX)) {
+          skipBlock(number);
+          throw new JsonRpcError(-32005, `block ${number} alone has ${indexes.length} matching logs (about ${blockBytes} bytes), more than one request may return (${LOGS_RESULTS_MAX} logs, ${RESPONSE_BYTES_MAX} bytes): this filter skips them and goes on from block ${number + 1n}`);
+        }
+        if (tooMany) throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
+        if (tooLarge) throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
+        const objects = logObjects(block.txHash, receipt, { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp });
+        for (const i of indexes) found.push(objects[i] as Record<string, unknown>);
+        bytes += blockBytes;
       }
-      if (skipBlock !== undefined && (matching.length > LOGS_RESULTS_MAX || blockBytes > RESPONSE_BYTES_MAX)) {
-        skipBlock(number);
-        throw new JsonRpcError(-32005, `block ${number} alone has ${matching.length} matching logs (about ${blockBytes} bytes), more than one request may return (${LOGS_RESULTS_MAX} logs, ${RESPONSE_BYTES_MAX} bytes): this filter skips them and goes on from block ${number + 1n}`);
-      }
-      if (tooMany) throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
-      if (tooLarge) throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
-      found.push(...matching);
-      bytes += blockBytes;
+    } finally {
+      scope.time.remainingMs -= nowMs() - startMs;
     }
     scope.logsRemaining -= found.length;
     return { logs: found, through };
   }
 
-  /** The logs of a range query (eth_getLogs, eth_getFilterLogs) over at most LOGS_BLOCK_RANGE_MAX blocks. */
+  /** The logs of a range query (eth_getLogs, eth_getFilterLogs): any number of blocks, within the request's bounds. */
   function rangeLogs(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope): Record<string, unknown>[] {
     // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
     if (from > to) return [];
-    if (to - from >= BigInt(LOGS_BLOCK_RANGE_MAX)) {
-      throw new JsonRpcError(-32005, `query covers ${to - from + 1n} blocks, over the limit of ${LOGS_BLOCK_RANGE_MAX}: narrow fromBlock/toBlock`);
-    }
     return logsInRange(tx, from, to, matches, scope).logs;
   }
 
@@ -345,7 +364,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   /**
-   * What `filter` reports since its last poll, over at most LOGS_BLOCK_RANGE_MAX blocks; its cursor
+   * What `filter` reports since its last poll, over at most FILTER_POLL_BLOCKS_MAX blocks; its cursor
    * moves past what it reports. Logs and block hashes come from Committed blocks only, as the block
    * tags name them; transaction hashes from every block this node holds, as a pool would show them.
    */
@@ -358,7 +377,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       filter.cursor = committed;
     }
     const cursor = filter.cursor;
-    const end = top < cursor + BigInt(LOGS_BLOCK_RANGE_MAX) ? top : cursor + BigInt(LOGS_BLOCK_RANGE_MAX);
+    const end = top < cursor + BigInt(FILTER_POLL_BLOCKS_MAX) ? top : cursor + BigInt(FILTER_POLL_BLOCKS_MAX);
     if (end <= cursor) return [];
     if (filter.criteria === undefined) {
       const hashes: string[] = [];

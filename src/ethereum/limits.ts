@@ -10,8 +10,14 @@ export const BATCH_REQUESTS_MAX = 1000;
 /** Largest response to one JSON-RPC request, a batch's elements together (geth's is 25 MB). */
 export const RESPONSE_BYTES_MAX = 10 * 1024 * 1024;
 
-/** Widest block range of one eth_getLogs query (one block holds one transaction). */
-export const LOGS_BLOCK_RANGE_MAX = 10_000;
+/**
+ * Most blocks one filter poll covers (one block holds one transaction); the next poll goes on from
+ * there. eth_getLogs has no such bound: its scan is bounded by the request's time (see eth-methods.ts).
+ */
+export const FILTER_POLL_BLOCKS_MAX = 10_000;
+
+/** Blocks a log scan reads between two looks at the clock: a few ms of work at most. */
+export const LOGS_SCAN_BLOCKS_PER_CHECK = 256;
 
 /** Most logs one JSON-RPC request returns, its eth_getLogs queries together, before asking the caller to narrow them (Infura's figure). */
 export const LOGS_RESULTS_MAX = 10_000;
