@@ -3,13 +3,15 @@
 // other nodes of the same service (at most `redirectsMax`), and bounds every request in time and
 // response size. While the service elects a primary it asks again (503 NotPrimary) until the
 // request's deadline, as when a node redirected it to a primary that has since retired (503
-// NodeRetired), unless redirects are off. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
+// NodeRetired), unless redirects are off. close() ends every request not yet answered, sent or still
+// waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { createResponse, type CocoResponse } from './coco-response.js';
+import { ConnectionQueue } from './connection-queue.js';
 import { checkCertificate, checkIdentity } from './identity-check.js';
 import { nonNegativeInteger, positiveInteger } from './option-checks.js';
 import { CocoRequestError } from './request-error.js';
@@ -127,6 +129,9 @@ export class CocoClient {
   readonly #requestTimeoutMs: number;
   readonly #redirectsMax: number;
   readonly #responseBodyBytesMax: number;
+  readonly #queue = new ConnectionQueue(SOCKETS_PER_HOST_MAX);
+  /** Ends each request under way (sent, or waiting for a connection) with the given error. */
+  readonly #cancels = new Set<(error: CocoError) => void>();
   #closed = false;
 
   constructor(options: CocoClientOptions) {
@@ -225,9 +230,10 @@ export class CocoClient {
     }
   }
 
-  /** Closes every pooled connection; later requests fail with 'ClientClosed'. */
+  /** Ends every request not yet answered and closes every connection; later requests fail with 'ClientClosed'. */
   close(): void {
     this.#closed = true;
+    for (const cancel of this.#cancels) cancel(new CocoError('ClientClosed', 'this CocoClient was closed'));
     this.#agent.destroy();
   }
 
@@ -238,36 +244,57 @@ export class CocoClient {
     body: Uint8Array | undefined,
     time: { deadline: number; timeoutMs: number; electionRetries: number },
   ): Promise<CocoResponse> {
+    // A request asked again (a redirect, an election) after close() must not be sent.
+    if (this.#closed) return Promise.reject(new CocoError('ClientClosed', 'this CocoClient was closed'));
     const target = url.host;
     const bytesMax = this.#responseBodyBytesMax;
+    const agent = this.#agent;
+    const queue = this.#queue;
+    const cancels = this.#cancels;
     return new Promise((resolve, reject) => {
       let settled = false;
+      let request: ClientRequest | undefined;
+      let withdraw = (): void => {};
       const settle = (error: unknown, response?: CocoResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        cancels.delete(cancel);
+        withdraw();
         if (response !== undefined) resolve(response);
         else reject(error instanceof StaleConnection ? error : translateError(error, method, url));
       };
+      const cancel = (error: CocoError): void => {
+        settle(error);
+        request?.destroy();
+      };
+      cancels.add(cancel);
       const timer = setTimeout(() => {
         const asked = time.electionRetries === 0 ? '' : ` (asked ${time.electionRetries + 1} times while the service had no primary)`;
-        settle(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`));
-        request.destroy();
+        cancel(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`));
       }, Math.max(0, time.deadline - Date.now()));
-      let request: ClientRequest;
-      try {
-        request = https.request(url, { method, headers, agent: this.#agent }, receive);
-      } catch (cause) {
-        // Node validates methods and header values before sending anything.
-        settle(new CocoError('InvalidArgument', `${method} ${url.pathname}: ${(cause as Error).message}`, { cause }));
-        return;
-      }
       let answered = false;
-      request.on('error', (error) => {
-        const stale = request.reusedSocket && !answered && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
-        settle(stale ? new StaleConnection(translateError(error, method, url)) : error);
-      });
-      request.end(body);
+      withdraw = queue.enter(target, send);
+
+      function send(): void {
+        let sent: ClientRequest;
+        try {
+          sent = https.request(url, { method, headers, agent }, receive);
+        } catch (cause) {
+          queue.leave(target);
+          // Node validates methods and header values before sending anything.
+          settle(new CocoError('InvalidArgument', `${method} ${url.pathname}: ${(cause as Error).message}`, { cause }));
+          return;
+        }
+        request = sent;
+        // The connection is free for the next request once this one let go of its socket.
+        sent.on('close', () => queue.leave(target));
+        sent.on('error', (error) => {
+          const stale = sent.reusedSocket && !answered && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
+          settle(stale ? new StaleConnection(translateError(error, method, url)) : error);
+        });
+        sent.end(body);
+      }
 
       function receive(incoming: IncomingMessage): void {
         answered = true;
@@ -276,8 +303,7 @@ export class CocoClient {
         incoming.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
           if (bytes > bytesMax) {
-            settle(new CocoError('ResponseTooLarge', `${method} ${url.pathname}: the response body from ${target} exceeds ${bytesMax} bytes`));
-            request.destroy();
+            cancel(new CocoError('ResponseTooLarge', `${method} ${url.pathname}: the response body from ${target} exceeds ${bytesMax} bytes`));
             return;
           }
           chunks.push(chunk);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { before, describe, it, type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
-import { CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
+import { CocoClient, SOCKETS_PER_HOST_MAX, type CocoClientOptions } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
 import { CocoError } from '../../src/errors.js';
 import { until } from '../support/until.js';
@@ -272,6 +272,35 @@ describe('CocoClient requests and responses', () => {
     await until('the request to arrive', 5_000, async () => (server.requests.length > 0 ? true : undefined));
     client.close();
     await rejectsWith(pending, 'ClientClosed', /closed while the request was under way/);
+  });
+
+  it('ends every request with ClientClosed on close(), sends none of those waiting for a connection, and leaves no connection open', async (t) => {
+    const server = await serve(t, () => {});
+    const client = connect(t, server, { requestTimeoutMs: 10_000 });
+    const pending = Array.from({ length: SOCKETS_PER_HOST_MAX + 4 }, (_, id) => client.request('POST', '/app/log', { body: { id } }));
+    await until('a request on every connection', 5_000, async () => (server.requests.length === SOCKETS_PER_HOST_MAX ? true : undefined));
+    client.close();
+    for (const request of pending) await rejectsWith(request, 'ClientClosed');
+    await until('every connection to close', 5_000, async () => (server.openConnections === 0 ? true : undefined));
+    assert.equal(server.requests.length, SOCKETS_PER_HOST_MAX, 'no request that waited for a connection was sent');
+    assert.equal(server.connections, SOCKETS_PER_HOST_MAX);
+  });
+
+  it('sends nothing more when closed while it waits to ask again during an election', async (t) => {
+    let answered: () => void = () => {};
+    const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+    const server = await serve(t, (_request, res) => {
+      res.on('finish', answered);
+      ccfError(res, 503, 'NotPrimary', 'no primary yet');
+    });
+    const client = connect(t, server);
+    const pending = client.request('POST', '/app/log', { body: { id: 1 } });
+    await firstAnswer;
+    // Within the client's wait before it asks again (ELECTION_RETRY_MS).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.close();
+    await rejectsWith(pending, 'ClientClosed');
+    assert.equal(server.requests.length, 1);
   });
 
   it('fails with ResponseTooLarge past the response size limit', async (t) => {

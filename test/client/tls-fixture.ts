@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
@@ -73,6 +73,8 @@ export interface TestServer {
   requests: ReceivedRequest[];
   /** TLS connections accepted so far. */
   connections: number;
+  /** TCP connections open now. */
+  openConnections: number;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export async function startServer(service: ServiceIdentity, handler: Handler, op
     url: '',
     requests: [],
     connections: 0,
+    openConnections: 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
         if (!server.listening) return resolve();
@@ -105,6 +108,10 @@ export async function startServer(service: ServiceIdentity, handler: Handler, op
       }),
   };
   server.on('secureConnection', () => state.connections++);
+  server.on('connection', (socket: Socket) => {
+    state.openConnections++;
+    socket.on('close', () => state.openConnections--);
+  });
   server.on('request', (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
