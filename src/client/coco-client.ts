@@ -21,8 +21,8 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 export const REDIRECTS_MAX_DEFAULT = 5;
 /** Ledger chunks (5 MB by default in CCF) and snapshots are the largest bodies a client fetches. */
 export const RESPONSE_BODY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
-/** Concurrent connections per node. */
-export const SOCKETS_PER_HOST_MAX = 16;
+/** Connections a client opens to one node; further requests to it wait for one of them. */
+export const CONNECTIONS_PER_NODE_DEFAULT = 16;
 
 export interface CocoClientOptions {
   /** Base URL of a node, e.g. `https://127.0.0.1:8000`. */
@@ -32,7 +32,13 @@ export interface CocoClientOptions {
   /** Client identity (member or user certificate and its private key), presented in the TLS handshake. */
   certPem?: string;
   keyPem?: string;
+  /** Per request, redirects, retries and the wait for a connection included (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * Connections opened to each node (default 16): at most this many requests to one node are
+   * under way at once, and the others wait, first come first served, within their timeout.
+   */
+  connectionsPerNode?: number;
   /**
    * Redirects followed per request (default 5). With 0 the client answers what the node asked
    * says: neither redirected nor asked again while the service elects a primary.
@@ -51,7 +57,7 @@ export interface RequestOptions {
   contentType?: string;
   /** Return non-2xx responses instead of throwing CocoRequestError. */
   allowError?: boolean;
-  /** Overrides the client's request timeout for this request (redirects included). */
+  /** Overrides the client's request timeout for this request (redirects and the wait for a connection included). */
   timeoutMs?: number;
 }
 
@@ -129,7 +135,8 @@ export class CocoClient {
   readonly #requestTimeoutMs: number;
   readonly #redirectsMax: number;
   readonly #responseBodyBytesMax: number;
-  readonly #queue = new ConnectionQueue(SOCKETS_PER_HOST_MAX);
+  readonly #connectionsPerNode: number;
+  readonly #queue: ConnectionQueue;
   /** Ends each request under way (sent, or waiting for a connection) with the given error. */
   readonly #cancels = new Set<(error: CocoError) => void>();
   #closed = false;
@@ -145,9 +152,11 @@ export class CocoClient {
     this.#requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT, 'requestTimeoutMs');
     this.#redirectsMax = nonNegativeInteger(options.redirectsMax ?? REDIRECTS_MAX_DEFAULT, 'redirectsMax');
     this.#responseBodyBytesMax = positiveInteger(options.responseBodyBytesMax ?? RESPONSE_BODY_BYTES_MAX_DEFAULT, 'responseBodyBytesMax');
+    this.#connectionsPerNode = positiveInteger(options.connectionsPerNode ?? CONNECTIONS_PER_NODE_DEFAULT, 'connectionsPerNode');
+    this.#queue = new ConnectionQueue(this.#connectionsPerNode);
     this.#agent = new https.Agent({
       keepAlive: true,
-      maxSockets: SOCKETS_PER_HOST_MAX,
+      maxSockets: this.#connectionsPerNode,
       ca: options.caCertPem,
       ...(options.certPem !== undefined && { cert: options.certPem, key: options.keyPem }),
     });
@@ -250,6 +259,7 @@ export class CocoClient {
     const bytesMax = this.#responseBodyBytesMax;
     const agent = this.#agent;
     const queue = this.#queue;
+    const connectionsPerNode = this.#connectionsPerNode;
     const cancels = this.#cancels;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -271,7 +281,11 @@ export class CocoClient {
       cancels.add(cancel);
       const timer = setTimeout(() => {
         const asked = time.electionRetries === 0 ? '' : ` (asked ${time.electionRetries + 1} times while the service had no primary)`;
-        cancel(new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`));
+        cancel(
+          request === undefined
+            ? new CocoError('Timeout', `${method} ${url.pathname}: still waiting for one of the client's ${connectionsPerNode} connections to ${target} after ${time.timeoutMs} ms${asked}, so it was never sent; send fewer requests at once, or raise connectionsPerNode or the timeout`)
+            : new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`),
+        );
       }, Math.max(0, time.deadline - Date.now()));
       let answered = false;
       withdraw = queue.enter(target, send);

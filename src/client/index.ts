@@ -3,11 +3,11 @@
 // Everything here speaks CCF's public REST formats, so it works against CCF services as well.
 
 export {
+  CONNECTIONS_PER_NODE_DEFAULT,
   CocoClient,
   REDIRECTS_MAX_DEFAULT,
   REQUEST_TIMEOUT_MS_DEFAULT,
   RESPONSE_BODY_BYTES_MAX_DEFAULT,
-  SOCKETS_PER_HOST_MAX,
   type CocoClientOptions,
   type RequestBody,
   type RequestOptions,

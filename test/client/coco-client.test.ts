@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { before, describe, it, type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
-import { CocoClient, SOCKETS_PER_HOST_MAX, type CocoClientOptions } from '../../src/client/coco-client.js';
+import { CONNECTIONS_PER_NODE_DEFAULT, CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
 import { CocoError } from '../../src/errors.js';
 import { until } from '../support/until.js';
@@ -141,6 +141,7 @@ describe('CocoClient options', () => {
     ['a key that is not the certificate\'s', () => ({ keyPem: stranger.keyPem }), 'InvalidKey'],
     ['a zero request timeout', () => ({ requestTimeoutMs: 0 }), 'InvalidArgument'],
     ['a fractional redirect limit', () => ({ redirectsMax: 1.5 }), 'InvalidArgument'],
+    ['no connections per node', () => ({ connectionsPerNode: 0 }), 'InvalidArgument'],
   ];
   for (const [what, options, code] of cases) {
     it(`rejects ${what} with ${code}`, () => {
@@ -252,6 +253,24 @@ describe('CocoClient requests and responses', () => {
     assert.equal((await client.request('GET', '/fine', { timeoutMs: 10_000 })).status, 200);
   });
 
+  it('opens at most connectionsPerNode connections to a node; a request that waited for one until its timeout fails with Timeout saying it was never sent', async (t) => {
+    const server = await serve(t, (request, res) => {
+      if (request.path !== '/hang') ok(request, res);
+    });
+    const client = connect(t, server, { connectionsPerNode: 2, requestTimeoutMs: 10_000 });
+    const hung = [client.request('GET', '/hang'), client.request('GET', '/hang')];
+    await rejectsWith(client.request('GET', '/app/commit', { timeoutMs: 200 }), 'Timeout', /still waiting for one of the client's 2 connections .* never sent/);
+    client.close();
+    for (const request of hung) await rejectsWith(request, 'ClientClosed');
+    assert.deepEqual(server.requests.map((request) => request.path), ['/hang', '/hang']);
+    assert.equal(server.connections, 2);
+
+    const wider = connect(t, server, { connectionsPerNode: 3 });
+    void wider.request('GET', '/hang').catch(() => {});
+    void wider.request('GET', '/hang').catch(() => {});
+    assert.equal((await wider.request('GET', '/app/commit')).status, 200, 'served on a third connection');
+  });
+
   it('sends other binary bodies as bytes, and refuses a body with no JSON form with InvalidArgument', async (t) => {
     const server = await serve(t, ok);
     const client = connect(t, server);
@@ -277,13 +296,13 @@ describe('CocoClient requests and responses', () => {
   it('ends every request with ClientClosed on close(), sends none of those waiting for a connection, and leaves no connection open', async (t) => {
     const server = await serve(t, () => {});
     const client = connect(t, server, { requestTimeoutMs: 10_000 });
-    const pending = Array.from({ length: SOCKETS_PER_HOST_MAX + 4 }, (_, id) => client.request('POST', '/app/log', { body: { id } }));
-    await until('a request on every connection', 5_000, async () => (server.requests.length === SOCKETS_PER_HOST_MAX ? true : undefined));
+    const pending = Array.from({ length: CONNECTIONS_PER_NODE_DEFAULT + 4 }, (_, id) => client.request('POST', '/app/log', { body: { id } }));
+    await until('a request on every connection', 5_000, async () => (server.requests.length === CONNECTIONS_PER_NODE_DEFAULT ? true : undefined));
     client.close();
     for (const request of pending) await rejectsWith(request, 'ClientClosed');
     await until('every connection to close', 5_000, async () => (server.openConnections === 0 ? true : undefined));
-    assert.equal(server.requests.length, SOCKETS_PER_HOST_MAX, 'no request that waited for a connection was sent');
-    assert.equal(server.connections, SOCKETS_PER_HOST_MAX);
+    assert.equal(server.requests.length, CONNECTIONS_PER_NODE_DEFAULT, 'no request that waited for a connection was sent');
+    assert.equal(server.connections, CONNECTIONS_PER_NODE_DEFAULT);
   });
 
   it('sends nothing more when closed while it waits to ask again during an election', async (t) => {
