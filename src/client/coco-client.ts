@@ -4,7 +4,8 @@
 // response size. While the service elects a primary it asks again (503 NotPrimary) until the
 // request's deadline, as when a node redirected it to a primary that has since retired (503
 // NodeRetired), unless redirects are off. close() ends every request not yet answered, sent or still
-// waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed', 'Timeout', or CocoRequestError.
+// waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed' (nothing was
+// sent), 'ConnectionLost' (sent, outcome unknown), 'Timeout', or CocoRequestError.
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
@@ -64,7 +65,7 @@ export interface RequestOptions {
 type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const REDIRECT_STATUSES = new Set([307, 308]);
-/** Connection failures that mean the request never reached a node, so asking again cannot run it twice. */
+/** Connection failures that mean the node a redirect named is down: asking again cannot run the request twice. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function neverSent(error: unknown): error is CocoError {
@@ -272,7 +273,7 @@ export class CocoClient {
         cancels.delete(cancel);
         withdraw();
         if (response !== undefined) resolve(response);
-        else reject(error instanceof StaleConnection ? error : translateError(error, method, url));
+        else reject(error instanceof StaleConnection ? error : translateError(error, method, url, connection));
       };
       const cancel = (error: CocoError): void => {
         settle(error);
@@ -288,6 +289,7 @@ export class CocoClient {
         );
       }, Math.max(0, time.deadline - Date.now()));
       let answered = false;
+      const connection: ConnectionState = { written: false };
       withdraw = queue.enter(target, send);
 
       function send(): void {
@@ -301,11 +303,16 @@ export class CocoClient {
           return;
         }
         request = sent;
+        // Node writes the request once the TLS handshake is done, which a kept-alive connection is.
+        sent.on('socket', (socket) => {
+          if (sent.reusedSocket) connection.written = true;
+          else socket.once('secureConnect', () => (connection.written = true));
+        });
         // The connection is free for the next request once this one let go of its socket.
         sent.on('close', () => queue.leave(target));
         sent.on('error', (error) => {
           const stale = sent.reusedSocket && !answered && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
-          settle(stale ? new StaleConnection(translateError(error, method, url)) : error);
+          settle(stale ? new StaleConnection(translateError(error, method, url, connection)) : error);
         });
         sent.end(body);
       }
@@ -410,8 +417,17 @@ class StaleConnection extends Error {
   }
 }
 
-/** One clear CocoError for what the socket reported, keeping the original as `cause`. */
-function translateError(error: unknown, method: string, url: URL): CocoError {
+/** How far a request's connection got when it failed. */
+interface ConnectionState {
+  /** The client finished the TLS handshake, so the request may have reached the node. */
+  written: boolean;
+}
+
+/**
+ * One clear CocoError for what the socket reported, keeping the original as `cause`: a connection
+ * that broke after the request was written is 'ConnectionLost' (it may have run), else 'ConnectionFailed'.
+ */
+function translateError(error: unknown, method: string, url: URL, connection: ConnectionState): CocoError {
   if (error instanceof CocoError) return error;
   const code = (error as { code?: unknown }).code;
   const detail = (error as Error).message;
@@ -432,13 +448,23 @@ function translateError(error: unknown, method: string, url: URL): CocoError {
     if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('ERR_OSSL_')) {
       return new CocoError('TlsError', `${where}: TLS failed (${code}: ${detail})`, { cause: error });
     }
+    if (connection.written) {
+      return new CocoError(
+        'ConnectionLost',
+        `${where}: the connection broke after the request was sent, before the whole answer came (${code}: ${detail}); the request may have run: check its effect before sending a write again`,
+        { cause: error },
+      );
+    }
     if (code === 'ECONNRESET') {
-      // A TLS 1.3 server that rejects the client certificate may just close the connection.
-      return new CocoError('ConnectionFailed', `${where}: the node closed the connection (${code}: ${detail}); if it requires a client certificate, check certPem and keyPem`, { cause: error });
+      // A server that rejects the client certificate may just close the connection.
+      return new CocoError('ConnectionFailed', `${where}: the node closed the connection during the TLS handshake (${code}: ${detail}); nothing was sent; if the node requires a client certificate, check certPem and keyPem`, { cause: error });
     }
     if (CONNECTION_CODES.has(code)) {
       return new CocoError('ConnectionFailed', `${where}: connection failed (${code}); is the node running and listening on that address?`, { cause: error });
     }
+  }
+  if (connection.written) {
+    return new CocoError('ConnectionLost', `${where}: ${detail}; the request was sent and may have run: check its effect before sending a write again`, { cause: error });
   }
   return new CocoError('ConnectionFailed', `${where}: ${detail}`, { cause: error });
 }

@@ -95,12 +95,28 @@ describe('CocoClient TLS', () => {
     assert.equal(server.requests.length, 0);
   });
 
-  it('fails with a hint at the client certificate when the server closes the connection over it', async (t) => {
-    // TLS 1.3 completes the client's handshake first; the server then drops the connection.
+  it('fails with ConnectionLost when a TLS 1.3 server closes the connection over the client certificate', async (t) => {
+    // TLS 1.3 completes the client's handshake first, so the request may have left: the client
+    // cannot tell this from a node that failed while handling it.
     const server = await serve(t, ok, { requireClientCertFrom: [member.certPem] });
     const wrongIdentity = connect(t, server, { certPem: stranger.certPem, keyPem: stranger.keyPem });
-    await rejectsWith(wrongIdentity.request('GET', '/app/commit'), 'ConnectionFailed', /client certificate/);
+    await rejectsWith(wrongIdentity.request('GET', '/app/commit'), 'ConnectionLost', /may have run/);
     assert.equal(server.requests.length, 0);
+  });
+
+  it('fails with ConnectionFailed, nothing sent, when the node closes the connection during the TLS handshake', async (t) => {
+    const server = createNetServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const client = connect(t, { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` } as TestServer);
+    await rejectsWith(client.request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionFailed', /during the TLS handshake .*nothing was sent; if the node requires a client certificate/);
+  });
+
+  it('fails with ConnectionLost, without the certificate hint, when the node closes the connection while it handles the request', async (t) => {
+    const server = await serve(t, (_request, res) => void res.socket?.destroy());
+    const error = await rejectsWith(connect(t, server).request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionLost', /after the request was sent.*may have run/);
+    assert.doesNotMatch(error.message, /certificate/);
+    assert.equal(server.requests.length, 1);
   });
 
   it('fails with TlsError naming caCertPem when the node is not endorsed by the trusted service certificate', async (t) => {
@@ -474,7 +490,7 @@ describe('CocoClient on kept-alive connections', () => {
     assert.equal((await client.request('GET', '/node/state')).status, 200, 'sent again on a new connection');
     assert.equal(server.connections, 2);
     assert.equal(server.requests.length, 3, 'the first try reached the server too');
-    await rejectsWith(client.request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionFailed', /closed the connection/);
+    await rejectsWith(client.request('POST', '/app/log', { body: { id: 1 } }), 'ConnectionLost', /may have run/);
     assert.equal(server.requests.length, 4, 'a POST is not sent again');
   });
 
