@@ -58,6 +58,7 @@ export {
   RECEIPT_TIMEOUT_MS_DEFAULT,
   TRANSACTION_STATUSES,
   getReceipt,
+  requireTxId,
   txIdText,
   verifyReceipt,
   verifyReceiptOffline,

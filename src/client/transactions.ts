@@ -41,6 +41,20 @@ export function txIdText(txId: TxId | string): string {
 }
 
 /**
+ * The TxID a write's response carried (`response.txId`) or a GovernanceClient's `lastTxId`, for a
+ * caller that needs one: CocoError 'MissingTransactionId' when there is none.
+ */
+export function requireTxId(txId: TxId | undefined): TxId {
+  if (txId === undefined) {
+    throw new CocoError(
+      'MissingTransactionId',
+      'no transaction ID: the response had no x-ms-ccf-transaction-id header (does the endpoint answer with one?), or the GovernanceClient has not sent a signed request yet',
+    );
+  }
+  return txId;
+}
+
+/**
  * Polls `GET /app/tx` until the transaction is Committed. Throws CocoError 'TransactionInvalid'
  * when the service reports it Invalid (rolled back by an election), 'Timeout' naming the last status.
  */

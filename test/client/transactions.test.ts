@@ -11,7 +11,7 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
-import { getReceipt, txIdText, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
+import { getReceipt, requireTxId, txIdText, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
 import { CocoError } from '../../src/errors.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import { buildReceipt, computeLeaf, type TxReceipt } from '../../src/ledger/receipt.js';
@@ -193,5 +193,12 @@ describe('txIdText', () => {
     for (const bad of [{ view: -1, seqno: 1 }, { view: 2, seqno: Number.NaN }, { view: 2, seqno: 1.5 }]) {
       assert.throws(() => txIdText(bad), (error: unknown) => error instanceof CocoError, JSON.stringify(bad));
     }
+  });
+});
+
+describe('requireTxId', () => {
+  it('returns a TxID that is there, and fails with MissingTransactionId when there is none', () => {
+    assert.deepEqual(requireTxId(TX_ID), TX_ID);
+    assert.throws(() => requireTxId(undefined), (error: unknown) => error instanceof CocoError && error.code === 'MissingTransactionId' && /x-ms-ccf-transaction-id/.test(error.message));
   });
 });
