@@ -1,0 +1,46 @@
+// What `npm pack` ships: the built library with its types, the CLI and everything the CLI reads at
+// run time (constitution, the logging sample's built bundle), the docs; not tests, benchmarks or
+// build configuration. And the package's exports resolve the client SDK for import and require.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('the npm package', () => {
+  it('ships the library, its types, the CLI and what the CLI reads, and nothing for development', () => {
+    // --ignore-scripts: prepare would rebuild dist/ under the running tests.
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const packed = JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' })) as [{ files: { path: string }[] }];
+    const files = new Set(packed[0].files.map((file) => file.path));
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'bin/coco.js',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
+      'dist/src/cli/main.js',
+      'dist/src/node/ecdsa-nonce-worker.js',
+      'constitution/default/actions.js',
+      'samples/logging/dist/bundle.json',
+      'samples/logging/app.json',
+      'samples/erc20/dist/Token.json',
+      'docs/client.md',
+    ]) {
+      assert.ok(files.has(needed), `the package lacks ${needed}`);
+    }
+    const development = [...files].filter((path) => /^(dist\/(test|bench)|test|bench|\.ci|src)\/|\.map$|^tsconfig|^eslint/.test(path));
+    assert.deepEqual(development, []);
+  });
+
+  it('resolves coco to the client SDK for import and for require, and exposes its package.json', () => {
+    const sdk = fileURLToPath(import.meta.resolve('coco'));
+    assert.equal(sdk, `${repoRoot}dist/src/client/index.js`);
+    const require = createRequire(import.meta.url);
+    assert.equal(require.resolve('coco'), sdk);
+    assert.equal((require('coco/package.json') as { name: string }).name, 'coco');
+  });
+});
