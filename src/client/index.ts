@@ -14,6 +14,7 @@ export {
 } from './coco-client.js';
 export { TRANSACTION_ID_HEADER, type CocoResponse } from './coco-response.js';
 export { CocoRequestError, ERROR_BODY_EXCERPT_CHARS_MAX } from './request-error.js';
+export { CLIENT_ERROR_CODES, type ClientErrorCode } from './error-codes.js';
 export { DOWNLOAD_PIECE_BYTES_DEFAULT, downloadInRanges, type RangedDownload } from './ranged-download.js';
 export {
   COSE_CONTENT_TYPE,
@@ -58,6 +59,7 @@ export {
   RECEIPT_TIMEOUT_MS_DEFAULT,
   TRANSACTION_STATUSES,
   getReceipt,
+  parseTxId,
   requireTxId,
   txIdText,
   verifyReceipt,
@@ -68,5 +70,5 @@ export {
   type WaitForCommitOptions,
 } from './transactions.js';
 export { CocoError } from '../errors.js';
-export { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+export { formatTxId, type TxId } from '../ledger/tx-id.js';
 export type { Receipt, ReceiptLeafComponents, ReceiptProofStep, SignatureReceipt, TxReceipt, VerifiedReceipt } from '../ledger/receipt.js';

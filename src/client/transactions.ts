@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoError } from '../errors.js';
 import { verifyReceipt, type Receipt, type VerifiedReceipt } from '../ledger/receipt.js';
-import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import { formatTxId, parseTxId as parseLedgerTxId, type TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
 import { positiveInteger } from './option-checks.js';
 
@@ -34,10 +34,20 @@ export interface GetReceiptOptions {
   onRetry?: (delayMs: number) => void;
 }
 
+/** A TxID from its text `<view>.<seqno>`, e.g. "2.15"; CocoError 'InvalidArgument' when it is not one. */
+export function parseTxId(text: string): TxId {
+  try {
+    return parseLedgerTxId(text);
+  } catch (cause) {
+    // The ledger's code is the one a node answers a bad query parameter with; here it is the caller's argument.
+    throw new CocoError('InvalidArgument', `${JSON.stringify(text) ?? String(text)} is not a transaction ID; expected "<view>.<seqno>", e.g. "2.15", or { view, seqno }`, { cause });
+  }
+}
+
 /** A TxID as `<view>.<seqno>`, from a parsed TxID or from text (validated). */
 export function txIdText(txId: TxId | string): string {
   // An object is checked too: formatted as it is, {view: -1, seqno: NaN} would read "-1.NaN".
-  return formatTxId(parseTxId(typeof txId === 'string' ? txId : formatTxId(txId)));
+  return formatTxId(parseTxId(typeof txId === 'object' && txId !== null ? formatTxId(txId) : txId));
 }
 
 /**

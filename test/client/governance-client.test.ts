@@ -284,7 +284,7 @@ describe('GovernanceClient reads', () => {
     const gov = governance(t, server);
     await assert.rejects(gov.getProposal(PROPOSAL_ID), (error: unknown) => error instanceof CocoRequestError && error.code === 'ProposalNotFound' && error.status === 404);
     await assert.rejects(gov.getProposal(''), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument');
-    await assert.rejects(gov.getTransactionStatus('2-15'), (error: unknown) => error instanceof CocoError && error.code === 'InvalidQueryParameterValue');
+    await assert.rejects(gov.getTransactionStatus('2-15'), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument');
     assert.equal(server.requests.length, 1);
   });
 });

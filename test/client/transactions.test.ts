@@ -11,10 +11,11 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
-import { getReceipt, requireTxId, txIdText, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
+import { getReceipt, parseTxId, requireTxId, txIdText, verifyReceiptOffline, waitForCommit, type TransactionStatus } from '../../src/client/transactions.js';
 import { CocoError } from '../../src/errors.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import { buildReceipt, computeLeaf, type TxReceipt } from '../../src/ledger/receipt.js';
+import type { TxId } from '../../src/ledger/tx-id.js';
 import { ccfError, createService, reply, startServer, type Handler, type ServiceIdentity, type TestServer } from './tls-fixture.js';
 
 const VIEW = 2;
@@ -119,9 +120,10 @@ describe('waitForCommit', () => {
     await assert.rejects(waitForCommit(client, '1.2'), (error: unknown) => error instanceof CocoRequestError && error.code === 'InvalidQueryParameterValue');
   });
 
-  it('rejects a malformed TxID and invalid options before polling', async (t) => {
+  it('rejects a malformed TxID and invalid options with InvalidArgument before polling', async (t) => {
     const { server, client } = await serve(t, statuses('Committed'));
-    await rejectsWith(waitForCommit(client, '2:15'), 'InvalidQueryParameterValue');
+    await rejectsWith(waitForCommit(client, '2:15'), 'InvalidArgument', /"2:15" is not a transaction ID/);
+    await rejectsWith(getReceipt(client, 'abc'), 'InvalidArgument');
     await rejectsWith(waitForCommit(client, TX_ID, { timeoutMs: 0 }), 'InvalidArgument');
     await rejectsWith(waitForCommit(client, TX_ID, { pollIntervalMs: -1 }), 'InvalidArgument');
     assert.equal(server.requests.length, 0);
@@ -190,9 +192,10 @@ describe('txIdText', () => {
   it('checks a TxID given as an object as it checks one given as text', () => {
     assert.equal(txIdText({ view: 2, seqno: 15 }), '2.15');
     assert.equal(txIdText('2.15'), '2.15');
-    for (const bad of [{ view: -1, seqno: 1 }, { view: 2, seqno: Number.NaN }, { view: 2, seqno: 1.5 }]) {
-      assert.throws(() => txIdText(bad), (error: unknown) => error instanceof CocoError, JSON.stringify(bad));
+    for (const bad of [{ view: -1, seqno: 1 }, { view: 2, seqno: Number.NaN }, { view: 2, seqno: 1.5 }, null, 'abc']) {
+      assert.throws(() => txIdText(bad as TxId), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument', JSON.stringify(bad));
     }
+    assert.throws(() => parseTxId('2.x'), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument');
   });
 });
 
