@@ -236,10 +236,18 @@ export class JsInterpreter {
     }
   }
 
-  /** Frees the runtime and context. A broken interpreter is only dropped: QuickJS cannot free it. */
-  dispose(): void {
+  /**
+   * Frees the runtime and context, and with them every value calls left; `load` makes new ones. A
+   * broken interpreter's are only dropped: QuickJS cannot free them.
+   */
+  unload(): void {
     if (this.#broken === undefined) this.#sandbox?.dispose();
     this.#sandbox = undefined;
+  }
+
+  /** Unloads the interpreter for good. */
+  dispose(): void {
+    this.unload();
     this.#broken ??= new CocoError('JsInterpreterDisposed', 'the interpreter was disposed; create a new one');
   }
 

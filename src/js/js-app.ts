@@ -1,8 +1,10 @@
 // The JavaScript application of a node: the installed app read from the KV (modules and endpoint
-// table, cached per app version key) and a few reusable interpreters, each loaded with one app
-// version and reused across requests, as CCF caches interpreters. The caller names the version
-// (e.g. the seqno of the last `set_js_app`); a new key loads the app afresh in the least recently
-// used interpreter. `invoke` is synchronous, so a request runs to completion in one transaction.
+// table, cached per app version key) and its interpreters, with CCF's isolation: a request runs in
+// a freshly loaded interpreter, freed when it ends, so it sees nothing an earlier one left; only
+// endpoints with `interpreter_reuse` share an interpreter, one per key and access (read-write or
+// not), kept in an LRU of `interpreters` and dropped when the app version changes. The caller names
+// the version (e.g. the seqno of the last `set_js_app`). `invoke` is synchronous, so a request runs
+// to completion in one transaction.
 
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -16,7 +18,7 @@ import { checkJsLimits, DEFAULT_JS_LIMITS, type JsLimits } from './js-limits.js'
 
 export interface JsAppOptions {
   limits?: Partial<JsLimits>;
-  /** How many interpreters (so app versions) to keep loaded; CCF's max_cached_interpreters. */
+  /** How many interpreters of `interpreter_reuse` keys to keep loaded; CCF's max_cached_interpreters. */
   interpreters?: number;
   installers?: readonly JsGlobalInstaller[];
 }
@@ -31,7 +33,7 @@ export const JS_APP_INTERPRETERS_MAX = 16;
 /** App versions whose definitions (modules and endpoint table) stay cached. */
 export const JS_APP_VERSIONS_CACHED_MAX = 8;
 
-/** Failures after which an interpreter's state is suspect: it is loaded afresh before its next use. */
+/** Failures after which a kept interpreter's state is suspect: it is loaded afresh before its next use. */
 const RELOAD_AFTER = new Set(['JsExecutionTimeout', 'JsOutOfMemory', 'JsStackOverflow', 'JsModuleError', 'JsInterpreterBroken']);
 
 interface LoadedApp {
@@ -41,8 +43,8 @@ interface LoadedApp {
 
 interface Slot {
   interpreter: JsInterpreter;
-  /** The app version loaded in the interpreter, or undefined when it must be (re)loaded. */
-  versionKey: string | undefined;
+  /** The reuse key (of `#cachedVersion`) whose interpreter this is; undefined when it holds none. */
+  reuseKey: string | undefined;
   lastUsed: number;
   /** A replacement being created for an interpreter that broke. */
   replacement?: Promise<void>;
@@ -52,7 +54,11 @@ interface Slot {
 export class JsApp {
   readonly #limits: JsLimits;
   readonly #installers: readonly JsGlobalInstaller[];
+  /** One interpreter per kept reuse key, and one more for requests that run afresh. */
   readonly #slots: Slot[];
+  readonly #cachedMax: number;
+  /** The app version of the kept interpreters: a request of another version drops them all, as CCF does. */
+  #cachedVersion: string | undefined;
   /** Insertion-ordered: the first entry is the least recently used. */
   readonly #apps = new Map<string, LoadedApp>();
   #uses = 0;
@@ -60,7 +66,8 @@ export class JsApp {
   private constructor(limits: JsLimits, installers: readonly JsGlobalInstaller[], interpreters: JsInterpreter[]) {
     this.#limits = limits;
     this.#installers = installers;
-    this.#slots = interpreters.map((interpreter) => ({ interpreter, versionKey: undefined, lastUsed: 0 }));
+    this.#slots = interpreters.map((interpreter) => ({ interpreter, reuseKey: undefined, lastUsed: 0 }));
+    this.#cachedMax = interpreters.length - 1;
   }
 
   static async create(options: JsAppOptions = {}): Promise<JsApp> {
@@ -70,7 +77,8 @@ export class JsApp {
     }
     const limits = checkJsLimits({ ...DEFAULT_JS_LIMITS, ...options.limits });
     const installers = options.installers ?? [];
-    const interpreters = await Promise.all(Array.from({ length: count }, () => JsInterpreter.create({ limits, installers })));
+    // Each interpreter is its own QuickJS instance, created ahead because `invoke` cannot wait.
+    const interpreters = await Promise.all(Array.from({ length: count + 1 }, () => JsInterpreter.create({ limits, installers })));
     return new JsApp(limits, installers, interpreters);
   }
 
@@ -91,13 +99,18 @@ export class JsApp {
     if (!isEndpointMatch(found)) {
       throw new CocoError('MethodNotAllowed', `${request.method} is not allowed on ${request.path}; allowed: ${found.allowedMethods.join(', ')}`);
     }
-    const slot = this.#slotFor(versionKey, app);
+    const reuse = found.info.interpreter_reuse;
+    // As CCF keys them: read-write and other endpoints of one key get interpreters of their own.
+    const reuseKey = reuse === undefined ? undefined : `${reuse.key} (${found.info.mode === 'readwrite' ? 'rw' : 'ro'})`;
+    const slot = this.#slotFor(versionKey, reuseKey, app);
     try {
       return dispatchEndpoint(slot.interpreter, found, request, { host, tx, historicalState: options.historicalState });
     } catch (error) {
-      if (error instanceof CocoError && RELOAD_AFTER.has(error.code)) slot.versionKey = undefined;
+      if (error instanceof CocoError && RELOAD_AFTER.has(error.code)) this.#unload(slot);
       if (!slot.interpreter.isUsable) this.#replace(slot);
       throw error;
+    } finally {
+      if (reuseKey === undefined) this.#unload(slot);
     }
   }
 
@@ -133,21 +146,37 @@ export class JsApp {
     return app;
   }
 
-  #slotFor(versionKey: string, app: LoadedApp): Slot {
+  /**
+   * The interpreter kept for `reuseKey`, or one loaded now: an empty one, else (or when as many
+   * keys as allowed are kept) the one of the least recently used key.
+   */
+  #slotFor(versionKey: string, reuseKey: string | undefined, app: LoadedApp): Slot {
+    if (versionKey !== this.#cachedVersion) {
+      for (const slot of this.#slots) this.#unload(slot);
+      this.#cachedVersion = versionKey;
+    }
     const usable = this.#slots.filter((slot) => slot.interpreter.isUsable);
-    let slot = usable.find((candidate) => candidate.versionKey === versionKey);
+    let slot = reuseKey === undefined ? undefined : usable.find((candidate) => candidate.reuseKey === reuseKey);
     if (slot === undefined) {
-      slot = usable.reduce<Slot | undefined>((oldest, candidate) => (oldest === undefined || candidate.lastUsed < oldest.lastUsed ? candidate : oldest), undefined);
+      const kept = usable.filter((candidate) => candidate.reuseKey !== undefined);
+      const empty = reuseKey !== undefined && kept.length >= this.#cachedMax ? undefined : usable.find((candidate) => candidate.reuseKey === undefined);
+      slot = empty ?? kept.reduce<Slot | undefined>((oldest, candidate) => (oldest === undefined || candidate.lastUsed < oldest.lastUsed ? candidate : oldest), undefined);
       if (slot === undefined) {
         const cause = this.#slots.find((candidate) => candidate.replacementError !== undefined)?.replacementError;
         throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: await repair() and retry', { cause });
       }
-      slot.versionKey = undefined;
+      this.#unload(slot);
       slot.interpreter.load(app.definition.modules);
-      slot.versionKey = versionKey;
+      slot.reuseKey = reuseKey;
     }
     slot.lastUsed = ++this.#uses;
     return slot;
+  }
+
+  /** Frees what the slot's interpreter holds: its modules, and all state calls left in it. */
+  #unload(slot: Slot): void {
+    slot.interpreter.unload();
+    slot.reuseKey = undefined;
   }
 
   #replace(slot: Slot): void {
@@ -157,7 +186,7 @@ export class JsApp {
       (interpreter) => {
         slot.interpreter.dispose();
         slot.interpreter = interpreter;
-        slot.versionKey = undefined;
+        slot.reuseKey = undefined;
         slot.replacement = undefined;
       },
       (error: unknown) => {

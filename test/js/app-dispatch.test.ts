@@ -71,13 +71,14 @@ const MODULE = `
 const BUNDLE = bundleOf(
   { 'app.js': MODULE },
   {
-    '/echo/{id}': { post: { js_function: 'echo' } },
+    // Kept between requests: the shared strings of a long-lived interpreter are under test.
+    '/echo/{id}': { post: { js_function: 'echo', interpreter_reuse: { key: 'echo' } } },
     '/bodies': { post: { js_function: 'bodies' } },
     '/raw': { post: { js_function: 'raw' } },
     '/rewrite': { post: { js_function: 'rewrite' } },
     '/cose': { post: { js_function: 'bytesOfCaller' } },
-    '/keep': { post: { js_function: 'keep' } },
-    '/kept': { get: { js_function: 'readKept', mode: 'readonly' } },
+    '/keep': { post: { js_function: 'keep', interpreter_reuse: { key: 'keep' } } },
+    '/kept': { get: { js_function: 'readKept', interpreter_reuse: { key: 'keep' } } },
     '/respond/{kind}': { get: { js_function: 'respond', mode: 'readonly' } },
     '/headers': { get: { js_function: 'headers', mode: 'readonly' } },
     '/header': { post: { js_function: 'header' } },
@@ -86,9 +87,9 @@ const BUNDLE = bundleOf(
     '/write': { post: { js_function: 'write' }, get: { js_function: 'write', mode: 'readonly' } },
     '/claims': { post: { js_function: 'claims' } },
     '/fail': { post: { js_function: 'fail' } },
-    '/quiet': { get: { js_function: 'quiet', mode: 'readonly' } },
-    '/count': { get: { js_function: 'count', mode: 'readonly' } },
-    '/spin': { get: { js_function: 'spin', mode: 'readonly' } },
+    '/quiet': { get: { js_function: 'quiet', mode: 'readonly', interpreter_reuse: { key: 'kept' } } },
+    '/count': { get: { js_function: 'count', mode: 'readonly', interpreter_reuse: { key: 'kept' } } },
+    '/spin': { get: { js_function: 'spin', mode: 'readonly', interpreter_reuse: { key: 'kept' } } },
     '/historical': { get: { js_function: 'historical', mode: 'historical' } },
   },
 );
@@ -333,7 +334,7 @@ test('an uncaught exception is a JsException with the JS message and stack', () 
   assert.match(caught.jsStack ?? '', /at fail \(\/app\.js:\d+/);
 });
 
-test('every call logs a metrics line, unless the app turns metrics logging off', () => {
+test('every call logs a metrics line, unless the app turns metrics logging off in its interpreter', () => {
   host.logs.length = 0;
   invoke(appRequest('GET', '/app/count'));
   assert.match(host.logs[0]?.message ?? '', /^\[js\] JS execution complete: Method=GET, Path=\/app\/count, Status=200, ExecMilliseconds=\d+$/);
@@ -350,14 +351,15 @@ test('unknown paths and methods are ResourceNotFound and MethodNotAllowed', () =
   assert.equal(app.endpoints('v1', store.beginTransaction()).match('GET', '/count') !== undefined, true);
 });
 
-test('one app version keeps its interpreter; a new version key loads the current app afresh', async () => {
+test('an interpreter_reuse interpreter lasts while the app version does; a new version key loads the current app afresh', async () => {
   const local = await JsApp.create({ limits: TEST_LIMITS, interpreters: 1 });
   const versions = new Store();
-  installApp(versions, bundleOf({ 'app.js': 'let n = 0; export function count() { return { body: ++n }; }' }, { '/count': { get: { js_function: 'count' } } }));
+  const endpoints = { '/count': { get: { js_function: 'count', interpreter_reuse: { key: 'count' } } } };
+  installApp(versions, bundleOf({ 'app.js': 'let n = 0; export function count() { return { body: ++n }; }' }, endpoints));
   const count = (key: string) => json(local.invoke(key, appRequest('GET', '/app/count'), versions.beginTransaction(), host));
   assert.equal(count('v1'), 1);
   assert.equal(count('v1'), 2);
-  installApp(versions, bundleOf({ 'app.js': 'let n = 100; export function count() { return { body: ++n }; }' }, { '/count': { get: { js_function: 'count' } } }));
+  installApp(versions, bundleOf({ 'app.js': 'let n = 100; export function count() { return { body: ++n }; }' }, endpoints));
   assert.equal(count('v1'), 3, 'the caller decides when the app changed: same key, same app');
   assert.equal(count('v2'), 101);
   assert.equal(count('v2'), 102);
@@ -365,7 +367,7 @@ test('one app version keeps its interpreter; a new version key loads the current
   local.dispose();
 });
 
-test('after a timeout the interpreter is loaded afresh for the next request', () => {
+test('after a timeout a kept interpreter is loaded afresh for the next request', () => {
   const before = json(invoke(appRequest('GET', '/app/count'))) as number;
   assert.equal(json(invoke(appRequest('GET', '/app/count'))), before + 1);
   throwsCode(() => invoke(appRequest('GET', '/app/spin')), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
