@@ -49,6 +49,12 @@ test('the build script bundles every module app.json names, with no imports left
   assert.deepEqual(bundle.metadata.endpoints['/jwt']?.get?.authn_policies, ['jwt']);
 });
 
+test('every endpoint shares the interpreter_reuse key "logging": the app keeps no state between requests, so it may skip a fresh interpreter per request', () => {
+  for (const [url, methods] of Object.entries(bundle.metadata.endpoints)) {
+    for (const [method, info] of Object.entries(methods)) assert.deepEqual(info.interpreter_reuse, { key: 'logging' }, `${method} ${url}`);
+  }
+});
+
 test('private and public messages are posted, read back and land in their own domain', () => {
   assert.deepEqual(post('private', { id: 1, msg: 'secret hello' }), { status: 200, body: true });
   const privateWrite = writeSets.at(-1);
