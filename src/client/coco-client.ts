@@ -74,6 +74,11 @@ function neverSent(error: unknown): error is CocoError {
 /** How long to wait before asking again while the service elects a primary. */
 const ELECTION_RETRY_MS = 100;
 /**
+ * The time a request asked again must have left for its answer: with less, the answer so far (no
+ * primary) is given instead, rather than a timeout while a busy node answers the last question.
+ */
+const ELECTION_ANSWER_TIME_MIN_MS = 400;
+/**
  * Methods sent again, once, when a kept-alive connection turns out closed before any answer: the
  * node closes idle connections after its keep-alive timeout, the time this client also keeps
  * them, so a request can leave on one the node is closing (RFC 9110 lets a client retry these).
@@ -188,7 +193,7 @@ export class CocoClient {
     let electionRetries = 0;
     // While an election runs: wait, then ask the configured node again, if the deadline leaves time for an answer.
     const askAgainLater = async (): Promise<boolean> => {
-      if (Date.now() + 2 * ELECTION_RETRY_MS >= deadline) return false;
+      if (Date.now() + ELECTION_RETRY_MS + ELECTION_ANSWER_TIME_MIN_MS >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
       url = new URL(path, this.#base);
       redirects = 0;
