@@ -1,7 +1,8 @@
 // The native half of the `ccf` global: the private `host` functions the prelude (ccf-prelude.ts)
-// calls. They enforce what JS must not decide for itself: the KV access matrix, no KV or ccf.rpc
-// use at module top level, request data only during its own request, and optional host
-// capabilities that throw a clear error when the node did not provide them.
+// calls. They enforce what JS must not decide for itself: the KV access matrix, request data only
+// during its own request, and optional host capabilities that throw a clear error when the node did
+// not provide them. As in CCF, a module's top level runs within the call that first loads it, with
+// that call's KV transaction and ccf.rpc.
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { CocoError, invariant } from '../errors.js';
@@ -182,14 +183,6 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
   };
   const anyPhase = (what: string): CallEnv => session.activeCall(what).env;
 
-  function inFunction(what: string): ActiveCall {
-    const call = session.activeCall(what);
-    if (call.phase !== 'function') {
-      throw new GuestError('Error', `${what} cannot be used at module top level: use it inside a function of the app`);
-    }
-    return call;
-  }
-
   /** The historical state that source `id` names in the running call. */
   function historicalSource(call: ActiveCall, id: number): HistoricalStateInput {
     const state = call.historicalSources.get(id);
@@ -203,9 +196,6 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
   function map(operation: string, sourceHandle: QuickJSHandle, nameHandle: QuickJSHandle): MapHandle {
     const name = str(nameHandle);
     const call = session.activeCall(`ccf.kv['${name}'].${operation}()`);
-    if (call.phase !== 'function') {
-      throw new GuestError('Error', `Cannot call ${operation}() on map '${name}' at module top level: the KV can only be used inside a function of the app`);
-    }
     const sourceId = num(sourceHandle);
     const slotKey = sourceId === 0 ? name : `${sourceId}\u0000${name}`;
     const readOnly = sourceId !== 0;
@@ -233,13 +223,13 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
   }
 
   function historical(): NonNullable<JsHost['historical']> {
-    const host = inFunction('ccf.historical').env.host;
+    const host = anyPhase('ccf.historical').host;
     if (host.historical === undefined) throw new GuestError('Error', 'ccf.historical is not available in this context');
     return host.historical;
   }
 
   function endpoint(what: string): NonNullable<CallEnv['endpoint']> {
-    const state = inFunction(what).env.endpoint;
+    const state = anyPhase(what).endpoint;
     if (state === undefined) throw new GuestError('Error', `${what} can only be used while an endpoint handles a request`);
     return state;
   }

@@ -102,8 +102,8 @@ export class JsInterpreter {
 
   /**
    * Replaces the runtime and context with fresh ones holding `modules` (name -> source, names
-   * absolute like "/endpoints/all.js"). Modules evaluate on first use, at module top level
-   * without KV access.
+   * absolute like "/endpoints/all.js"). Modules evaluate on first use, within the call that loads
+   * them (its KV transaction included, as in CCF).
    */
   load(modules: ReadonlyMap<string, string>): void {
     this.#assertUsable();

@@ -142,3 +142,18 @@ test('at most `interpreters` reuse keys stay loaded, the least recently used one
   assert.equal(call('POST', '/k2'), 4);
   app.dispose();
 });
+
+test('as in CCF, a module top level runs within the request that loads it: its KV transaction and ccf.rpc', async () => {
+  const app = await JsApp.create({ limits: TEST_LIMITS });
+  const store = storeWithApp(
+    bundleOf(
+      { 'top.js': 'const records = ccf.kv["records"]; const before = records.size; records.set(ccf.strToBuf("k"), ccf.strToBuf("v")); ccf.rpc.setApplyWrites(true); export function f() { return { statusCode: 400, body: { before } }; }' },
+      { '/top': { post: { js_function: 'f', js_module: 'top.js' } } },
+    ),
+  );
+  const tx = store.beginTransaction();
+  const response = app.invoke('v1', appRequest('POST', '/app/top'), tx, host);
+  assert.deepEqual([response.statusCode, JSON.parse(decodeText(response.body ?? new Uint8Array())), response.applyWrites], [400, { before: 0 }, true]);
+  assert.equal(decodeText(tx.map('records').get(text('k'))!), 'v', "the top level's write is the request's");
+  app.dispose();
+});
