@@ -524,14 +524,20 @@ function recoveryRoleOf(info) {
 }
 
 /** Active members that hold a recovery share: the pool the recovery threshold is drawn from. */
-function activeRecoveryParticipants() {
-  let count = 0;
+/** Active members with an encryption key, by recovery role: those who hold a share or the whole key. */
+function activeRecoveryMembers() {
+  const counts = { Participant: 0, Owner: 0 };
   const encryptionKeys = ccf.kv[Tables.membersEncryptionPublicKeys];
   ccf.kv[Tables.membersInfo].forEach((value, key) => {
     const info = ccf.bufToJsonCompatible(value);
-    if (info.status === "Active" && recoveryRoleOf(info) === "Participant" && encryptionKeys.has(key)) count++;
+    const role = recoveryRoleOf(info);
+    if (info.status === "Active" && role in counts && encryptionKeys.has(key)) counts[role]++;
   });
-  return count;
+  return counts;
+}
+
+function activeRecoveryParticipants() {
+  return activeRecoveryMembers().Participant;
 }
 
 function setRecoveryThreshold(threshold) {
@@ -722,11 +728,17 @@ export const actions = new Map([
       const isRecoveryMember = ccf.kv[Tables.membersEncryptionPublicKeys].has(key);
       if (isRecoveryMember) assertNotRecovering("remove a recovery member");
       const holdsRecoverySecret = isRecoveryMember && info.status === "Active" && recoveryRoleOf(info) !== "NonParticipant";
-      if (holdsRecoverySecret && recoveryRoleOf(info) === "Participant") {
-        const remaining = activeRecoveryParticipants() - 1;
+      if (holdsRecoverySecret) {
+        // What is left must still be able to recover: participants up to the threshold, or else
+        // an owner (who holds the whole key) with a threshold of 1, as recovery shares are issued.
+        const remaining = activeRecoveryMembers();
+        remaining[recoveryRoleOf(info)]--;
         const threshold = serviceConfig().recovery_threshold;
-        if (remaining < threshold) {
-          throw new Error(`removing member ${args.member_id} would leave ${remaining} active recovery participants, below the recovery threshold ${threshold}: lower the threshold first`);
+        if (remaining.Participant === 0 && remaining.Owner === 0) {
+          throw new Error(`removing member ${args.member_id} would leave no active recovery member to hold the ledger secret: add another recovery member first`);
+        }
+        if (remaining.Participant > 0 ? remaining.Participant < threshold : threshold > 1) {
+          throw new Error(`removing member ${args.member_id} would leave ${remaining.Participant} active recovery participants, below the recovery threshold ${threshold}: lower the threshold or add recovery members first`);
         }
       }
       ccf.kv[Tables.membersCerts].delete(key);

@@ -46,6 +46,11 @@ export function isActiveRecoveryMember(tx: Transaction, memberId: string): boole
   return [...participants, ...owners].some(([id]) => id === memberId);
 }
 
+/** Whether recovery shares of the ledger secret are issued (a service opened with recovery members has them). */
+export function hasRecoveryShares(tx: Transaction): boolean {
+  return tx.map(RECOVERY_SHARES_MAP).has(SINGLETON);
+}
+
 /** The member's share as the latest issue encrypted it for them (base64), if it has one. */
 export function encryptedShareOf(tx: Transaction, memberId: string): string | undefined {
   const value = tx.map(RECOVERY_SHARES_MAP).get(SINGLETON);
@@ -66,7 +71,7 @@ function sealed(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Ar
 export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array): boolean {
   const { participants, owners } = activeRecoveryMembers(tx);
   if (participants.length === 0 && owners.length === 0) {
-    if (tx.map(RECOVERY_SHARES_MAP).has(SINGLETON)) tx.map(RECOVERY_SHARES_MAP).delete(SINGLETON);
+    if (hasRecoveryShares(tx)) tx.map(RECOVERY_SHARES_MAP).delete(SINGLETON);
     return false;
   }
   const threshold = readServiceConfig(tx)?.recovery_threshold ?? 0;

@@ -40,7 +40,7 @@ import { CommitMarker, commitMarkerPath, readCommitMarker, restartCommitSeqno } 
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
-import { issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
+import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
@@ -1043,8 +1043,12 @@ export class Node {
     this.checkCanWrite();
     const secret = randomBytes(AES_256_KEY_BYTES);
     writeLedgerSecretForNodes(tx, secret, nodeRecords(tx));
-    // As CCF: the members' shares now open the new secret, which opens the chain of older ones.
-    issueRecoveryShares(tx, secret);
+    // As CCF: the members' shares now open the new secret, which opens the chain of older ones. A
+    // service whose shares had holders never rekeys without any: the new secret would be lost to recovery.
+    const hadShares = hasRecoveryShares(tx);
+    if (!issueRecoveryShares(tx, secret) && hadShares) {
+      throw new CocoError('NoRecoveryMembers', 'the ledger cannot be rekeyed: there is no active recovery member (an Active member with an encryption key) to hold the new secret; add one, or have one acknowledge its state digest, first');
+    }
     recordPreviousLedgerSecret(tx, secret, this.options.ledgerSecrets.all().at(-1));
   }
 

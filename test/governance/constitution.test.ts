@@ -671,7 +671,7 @@ describe('constitution apply', () => {
     const [a, b] = members(host, ['Active', 'Active']);
     for (const id of [a!, b!]) host.seedText(Tables.membersKeys, id, RSA_2048_PEM);
     host.seedJson(Tables.serviceConfig, SINGLETON, { recovery_threshold: 2 });
-    assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } })), /would leave 1 active recovery participants, below the recovery threshold 2/);
+    assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: a! } })), /would leave 1 active recovery participants, below the recovery threshold 2: lower the threshold or add recovery members first/);
     assert.deepEqual(host.calls, []);
 
     // Lowering the threshold first, as the refusal says, re-issues the shares.
@@ -682,6 +682,20 @@ describe('constitution apply', () => {
     assert.equal(host.text(Tables.membersInfo, a!), undefined);
     assert.equal(host.text(Tables.membersKeys, a!), undefined);
     assert.deepEqual(host.callNames(), ['triggerRecoverySharesRefresh', 'triggerLedgerRekey']);
+  });
+
+  it('remove_member never leaves the ledger secret without a recovery holder: an owner counts, the last holder stays', () => {
+    const host = freshHost();
+    service(host, 'Open');
+    const [participant, owner] = members(host, ['Active', 'Active']);
+    host.seedJson(Tables.membersInfo, owner!, { status: 'Active', recovery_role: 'Owner' });
+    for (const id of [participant!, owner!]) host.seedText(Tables.membersKeys, id, RSA_2048_PEM);
+    host.seedJson(Tables.serviceConfig, SINGLETON, { recovery_threshold: 1 });
+    // The owner holds the whole key: with a threshold of 1 the last participant may go.
+    applyIn(host, proposal({ name: 'remove_member', args: { member_id: participant! } }));
+    assert.deepEqual(host.callNames(), ['triggerLedgerRekey']);
+    assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: owner! } })), /would leave no active recovery member to hold the ledger secret/);
+    assert.equal(host.text(Tables.membersKeys, owner!), RSA_2048_PEM);
   });
 
   it('set_js_app replaces modules and endpoints in CCF keys, clears bytecode, flushes interpreters', () => {

@@ -212,6 +212,15 @@ test("CCF's own default constitution, as a real CCF service stored it, runs unmo
   assert.ok(before, 'the opening issued member0 a share');
   assert.equal(pass([{ name: 'trigger_recovery_shares_refresh' }]), 'Accepted');
   assert.notEqual(sharesOf().encrypted_shares[memberId], before);
+
+  // A rekey that would leave the new secret to no recovery member fails, as CCF's does: member0,
+  // set again, is no longer Active when the rekey runs, and nothing of the proposal is written.
+  const encryptionKey = fromUtf8(read(Tables.membersEncryptionPublicKeys, utf8(memberId))!);
+  const shares = read(RECOVERY_SHARES_MAP, new Uint8Array(8));
+  const rekeyAlone = [{ name: 'set_member', args: { cert: instance.memberCertPem, encryption_pub_key: encryptionKey } }, { name: 'trigger_ledger_rekey' }];
+  assert.throws(() => pass(rekeyAlone), /the ledger cannot be rekeyed: there is no active recovery member/);
+  assert.deepEqual(read(RECOVERY_SHARES_MAP, new Uint8Array(8)), shares);
+  assert.equal(secrets.all().length, 2);
 });
 
 /** Coco's default constitution with the sandbox's resolve: every proposal passes at once. */

@@ -1,7 +1,7 @@
 // Recovery shares on a real node in this process, with real RSA keys: what a recovery member would
 // do in a disaster (decrypt its share, rebuild the wrapping key, unwrap the ledger secret) gives the
 // node's ledger secret, after a refresh and after a rekey, and the historical record leads from the
-// new secret to the previous one.
+// new secret to the previous one. A rekey never leaves the new secret to no recovery member.
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -81,9 +81,21 @@ test('recovery shares open the latest ledger secret, after a refresh and after a
   run(instance, (tx) => tx.map(Tables.serviceConfig).set(SINGLETON, encodeJson({ recovery_threshold: 2 })));
   assert.throws(() => run(instance, (tx) => node.governanceHost().triggerRecoverySharesRefresh(tx)), /recovery threshold 2 is above the 1 active recovery participants/);
 
-  // With no recovery member left, a rekey leaves no share of an old secret behind.
+  // With no recovery member left, a rekey is refused, as CCF's: no one could recover the new secret.
   run(instance, (tx) => tx.map(Tables.membersInfo).set(utf8(memberId), encodeJson({ status: 'Accepted' })));
-  run(instance, (tx) => node.governanceHost().triggerLedgerRekey(tx));
+  const shares = readJson(instance, RECOVERY_SHARES_MAP);
+  assert.throws(() => run(instance, (tx) => node.governanceHost().triggerLedgerRekey(tx)), (e: unknown) => e instanceof CocoError && e.code === 'NoRecoveryMembers');
+  assert.deepEqual(readJson(instance, RECOVERY_SHARES_MAP), shares);
+  assert.equal(secrets.all().length, 2);
+});
+
+test('a service opened without recovery members rekeys without recovery shares', async (t) => {
+  const instance = startInProcessNode({ encryptionKey: true });
+  t.after(() => instance.close());
+  instance.node.execute((tx) => {
+    instance.node.governanceHost().triggerLedgerRekey(tx);
+    return { result: undefined, applyWrites: true };
+  });
+  assert.equal(instance.node.options.ledgerSecrets.all().length, 2);
   assert.equal(readJson(instance, RECOVERY_SHARES_MAP), undefined);
-  assert.equal(secrets.all().length, 3);
 });
