@@ -73,7 +73,6 @@ export function openChecker(): (tx: Transaction) => void {
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
 function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): never {
   if (error instanceof CocoError) {
-    if (error.code === 'JsExecutionTimeout') throw new RpcError(500, 'InternalError', 'Operation took too long to complete.');
     if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
     // As in CCF, what is wrong with the app itself (a missing export, a module that fails to load, a
     // return value that is no response) is the message; only a handler's own exception is hidden.
@@ -84,7 +83,9 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
       if (settings.logExceptionDetails) host.log('error', `JS exception: ${error.message}${trace === undefined ? '' : `\n${trace}`}`);
       // As in CCF: the message stays the same; the reason and trace go in details, when governance asks.
       const details = settings.returnExceptionDetails ? [{ code: 'JSException', message: reason, ...(trace === undefined ? {} : { trace }) }] : [];
-      throw new RpcError(500, 'InternalError', 'Exception thrown while executing.', {}, details);
+      // A handler stopped at its time limit is logged and detailed the same way; only the message says so.
+      const message = error.code === 'JsExecutionTimeout' ? 'Operation took too long to complete.' : 'Exception thrown while executing.';
+      throw new RpcError(500, 'InternalError', message, {}, details);
     }
   }
   throw error;
