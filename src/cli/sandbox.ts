@@ -55,6 +55,8 @@ const SNAPSHOTS_KEPT = 3;
 const INTERRUPTED_EXIT_CODE = 130;
 const DEFAULT_CONSTITUTION = ['actions.js', 'validate.js', 'resolve.js', 'apply.js'].map((f) => join(PACKAGE_ROOT, 'constitution', 'default', f));
 const DEFAULT_APP = join(PACKAGE_ROOT, 'samples', 'logging', 'dist', 'bundle.json');
+/** The logging sample's endpoint the banner's commands use, under /app. */
+const LOGGING_SAMPLE_PATH = '/log/private';
 
 export interface SandboxOptions {
   nodes: number;
@@ -342,14 +344,21 @@ async function stopWorkspaceNodes(workspace: string): Promise<void> {
   await Promise.all(nodeDirs(workspace).flatMap((dir) => runningNodePid(dir) ?? []).map((pid) => stopProcess(pid, NODE_STOP_TIMEOUT_MS)));
 }
 
-/** The network as node 0 sees it: one line per node with its role and address. */
-async function describeNetwork(sandbox: RunningSandbox): Promise<string> {
+/**
+ * The network as node 0 sees it (one line per node with its role and address), and whether the
+ * deployed app is the logging sample, whose commands the banner shows.
+ */
+async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string; loggingApp: boolean }> {
   const client = new CocoClient({ url: sandbox.url, caCertPem: readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8') });
   try {
     const { nodes } = (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string; primary: boolean; rpc_interfaces: Record<string, { published_address?: string }> }[] }>();
-    return nodes
-      .map((n) => `  ${n.node_id.slice(0, 16)}…  ${n.primary ? 'primary' : 'backup '}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
-      .join('\n');
+    const api = (await client.request('GET', '/app/api')).json<{ paths?: Record<string, unknown> }>();
+    return {
+      nodes: nodes
+        .map((n) => `  ${n.node_id.slice(0, 16)}…  ${n.primary ? 'primary' : 'backup '}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
+        .join('\n'),
+      loggingApp: api.paths?.[LOGGING_SAMPLE_PATH] !== undefined,
+    };
   } finally {
     client.close();
   }
@@ -394,8 +403,14 @@ export async function runSandbox(args: string[]): Promise<number> {
     return INTERRUPTED_EXIT_CODE;
   }
   const { url, common } = sandbox;
-  const network = await describeNetwork(sandbox).catch((error: Error) => `  (cannot list the nodes: ${error.message})`);
+  const network = await describeNetwork(sandbox).catch((error: Error) => ({ nodes: `  (cannot list the nodes: ${error.message})`, loggingApp: false }));
   const cert = (name: string) => join(common, name);
+  const identity = `--cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}`;
+  const tryIt = network.loggingApp
+    ? `Write and read a message as user0 (any node: -L follows a backup's redirect to the primary):
+  curl -L ${url}/app${LOGGING_SAMPLE_PATH} ${identity} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
+  curl "${url}/app${LOGGING_SAMPLE_PATH}?id=42" ${identity}`
+    : `The deployed app's endpoints, as user0: curl ${url}/app/api ${identity}`;
   console.log(`
 Coco sandbox is running: ${url}
   workspace:          ${options.workspace}
@@ -405,11 +420,9 @@ Coco sandbox is running: ${url}
   allocator:          ${describeAllocator(nodeAllocator())}
 
 Nodes:
-${network}
+${network.nodes}
 
-Write and read a message as user0 (any node: -L follows a backup's redirect to the primary):
-  curl -L ${url}/app/log/private --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
-  curl "${url}/app/log/private?id=42" --cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}
+${tryIt}
 
 Ethereum JSON-RPC as user0 (any node: a backup forwards transactions to the primary): ${url}/app/ethereum
   funded development accounts (addresses and private keys): ${cert('ethereum_accounts.json')}

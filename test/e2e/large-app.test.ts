@@ -58,6 +58,9 @@ test('a bundle over the request limit stops the sandbox with the option to raise
     await sandbox.stop();
   });
   assert.deepEqual((await client.request('GET', '/app/size')).json(), { length: 16 * 96 * 1024 });
+  // Another app than the logging sample: the banner shows no logging command, which would answer 404.
+  assert.doesNotMatch(sandbox.output(), /\/app\/log\/private/);
+  assert.match(sandbox.output(), /The deployed app's endpoints, as user0: curl https:\/\/\S+\/app\/api --cacert /);
   const config = JSON.parse(readFileSync(join(sandbox.workspace, 'sandbox_0', 'config.json'), 'utf8')) as { http: { max_body_size: number } };
   assert.equal(config.http.max_body_size, 4_000_000);
 });

@@ -33,6 +33,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'coco-service-test-'));
 before(async () => {
   // Issuers set with auto_refresh have their keys fetched every second here (CCF's default: 30 min).
   sandbox = await startSandbox(['--jwt-key-refresh-interval-s', '1']);
+  assert.match(sandbox.output(), /curl -L https:\/\/\S+\/app\/log\/private --cacert /, 'the logging sample: its commands in the banner');
   const ca = sandbox.pem('service_cert.pem');
   user = new CocoClient({ url: sandbox.url, caCertPem: ca, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
   anonymous = new CocoClient({ url: sandbox.url, caCertPem: ca });
