@@ -194,7 +194,7 @@ function checkFields(value, path, spec, othersAllowed) {
   for (const name of names) {
     const field = value[name];
     const check = spec[name];
-    if ((field === undefined || field === null) && !check.isOptional) throw new Error(`${path}.${name} is required`);
+    if ((field === undefined || (field === null && !check.allowsNull)) && !check.isOptional) throw new Error(`${path}.${name} is required`);
     check(field, `${path}.${name}`);
   }
 }
@@ -217,6 +217,12 @@ function checkArgs(args, spec) {
 function anyJson() {
   // Any JSON value is accepted; presence is checked by checkFields.
 }
+
+/** CCF's checkType "object": an object, an array or null (given, but empty). */
+function objectOrNull(value, path) {
+  if (value === undefined || typeof value !== "object") reject(path, "a JSON object or null", value);
+}
+objectOrNull.allowsNull = true;
 
 function nonEmptyString(value, path) {
   if (typeof value !== "string" || value.length === 0) reject(path, "a non-empty string", value);
@@ -689,7 +695,7 @@ export const actions = new Map([
       checkArgs(args, {
         cert: certificate,
         encryption_pub_key: optional(rsaPublicKey),
-        member_data: optional(anyJson),
+        member_data: optional(objectOrNull),
         recovery_role: optional(oneOf("NonParticipant", "Participant", "Owner")),
       });
       if (args.recovery_role != null && args.encryption_pub_key == null) {
@@ -752,7 +758,7 @@ export const actions = new Map([
 
   ["set_member_data", {
     validate(args) {
-      checkArgs(args, { member_id: entityId, member_data: anyJson });
+      checkArgs(args, { member_id: entityId, member_data: objectOrNull });
     },
     apply(args) {
       const key = ccf.strToBuf(args.member_id);
@@ -765,7 +771,7 @@ export const actions = new Map([
 
   ["set_user", {
     validate(args) {
-      checkArgs(args, { cert: certificate, user_data: optional(anyJson) });
+      checkArgs(args, { cert: certificate, user_data: optional(objectOrNull) });
     },
     apply(args) {
       const key = ccf.strToBuf(ccf.pemToId(args.cert));
