@@ -62,7 +62,8 @@ export function ackStateDigest(tx: Transaction, identity: MemberCoseIdentity): b
   }
   if (typeof signed !== 'string') throw new CocoError('InvalidInput', 'the signed body must be {"stateDigest": "<hex>"}');
   if (signed !== ack.state_digest) {
-    throw new CocoError('StateDigestMismatch', `the acknowledged digest ${signed} is not member ${memberId}'s current state digest ${ack.state_digest}; refresh it with :update first`);
+    // CCF's words (clients may match them), then what to do.
+    throw new CocoError('StateDigestMismatch', `Submitted state digest is not valid.\nExpected\n ${ack.state_digest}\nReceived\n ${signed}\nFetch member ${memberId}'s current digest (or refresh it with :update) and acknowledge that one.`);
   }
   const infoBytes = tx.map(Tables.membersInfo).get(utf8(memberId));
   if (infoBytes === undefined) throw new CocoError('ResourceNotFound', `member ${memberId} has no member information`);

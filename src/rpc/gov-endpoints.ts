@@ -210,7 +210,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   // with command.type "Recover"): a share is refused as CCF refuses one at any other time.
   signed('/recovery/members/{memberId}:recover', 'recovery_share', true, (tx) => {
     const status = readServiceInfo(tx)?.status ?? 'not started';
-    throw new RpcError(403, 'ServiceNotWaitingForRecoveryShares', `Service is not waiting for recovery shares: it is ${status}, and Coco does not recover services yet.`);
+    throw new RpcError(403, 'ServiceNotWaitingForRecoveryShares', `Service is not waiting for recovery shares. It is ${status}, and Coco does not recover services yet.`);
   });
   get('/service/constitution', () => ({
     body: read((tx) => decodeJson<string>(found(tx.map(Tables.constitution).get(SINGLETON), 'constitution'), Tables.constitution)),

@@ -104,6 +104,10 @@ before(async () => {
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem });
   // member0 becomes Active through the API, then proposes.
   const digest = await stateDigest(member0);
+  // CCF's words for an ack of another digest, then what to do.
+  const stale = await post(`/members/state-digests/${member0.id}:ack`, sign({ msgType: 'ack', content: JSON.stringify({ stateDigest: '00' }) }));
+  assert.equal(stale.status, 400);
+  assert.match(stale.json<{ error: { message: string } }>().error.message, new RegExp(`^Submitted state digest is not valid\\.\\nExpected\\n ${digest}\\nReceived\\n 00\\n`));
   const acked = await post(`/members/state-digests/${member0.id}:ack`, sign({ msgType: 'ack', content: JSON.stringify({ stateDigest: digest }) }));
   assert.equal(acked.status, 204, acked.text());
   const created = await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}' }));
@@ -157,7 +161,7 @@ test('a recovery share is refused 403 ServiceNotWaitingForRecoveryShares: the se
   assert.deepEqual(outcome(await post(path, sign({ msgType: 'recovery_share', content: share }))), [
     403,
     'ServiceNotWaitingForRecoveryShares',
-    'Service is not waiting for recovery shares: it is Opening, and Coco does not recover services yet.',
+    'Service is not waiting for recovery shares. It is Opening, and Coco does not recover services yet.',
   ]);
   // Authentication comes first, as in CCF: an unsigned request, another message type, a member not Active.
   assert.deepEqual(outcome(await post(path, utf8(share), 'application/json'))[0], 401);
