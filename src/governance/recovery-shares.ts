@@ -68,7 +68,7 @@ function sealed(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Ar
  * Returns false when there are none: CCF refuses to open such a service, Coco lets it run without
  * recovery shares (it cannot recover anyway), and drops shares the last ones held.
  */
-export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array): boolean {
+export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array, options: { rekeying?: boolean } = {}): boolean {
   const { participants, owners } = activeRecoveryMembers(tx);
   if (participants.length === 0 && owners.length === 0) {
     if (hasRecoveryShares(tx)) tx.map(RECOVERY_SHARES_MAP).delete(SINGLETON);
@@ -86,11 +86,24 @@ export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array): 
   const encryptedShares: Record<string, string> = {};
   participants.forEach(([id, pem], i) => (encryptedShares[id] = toBase64(rsaOaepEncrypt(pem, encodeShare(shares[i]!)))));
   for (const [id, pem] of owners) encryptedShares[id] = toBase64(rsaOaepEncrypt(pem, encodeShare(secret)));
+  // As CCF's shuffle: shares of a secret that a rekey made name the version where the previous one
+  // is stored, except those the rekey itself issues (it is storing it).
+  const storedAt = options.rekeying === true ? undefined : previousSecretStoredVersion(tx);
   tx.map(RECOVERY_SHARES_MAP).set(SINGLETON, encodeJson({
     wrapped_latest_ledger_secret: toBase64(sealed(shareKey(secret), new Uint8Array(AES_GCM_IV_BYTES), latestSecret)),
     encrypted_shares: encryptedShares,
+    ...(storedAt !== undefined && { previous_secret_stored_version: storedAt }),
   }));
   return true;
+}
+
+/** The version of the write that stored the previous ledger secret, if the latest secret has one. */
+function previousSecretStoredVersion(tx: Transaction): number | undefined {
+  const table = tx.map(HISTORICAL_LEDGER_SECRET_MAP);
+  const value = table.get(SINGLETON);
+  if (value === undefined || decodeJson<{ previous_ledger_secret?: unknown }>(value, HISTORICAL_LEDGER_SECRET_MAP).previous_ledger_secret === undefined) return undefined;
+  const version = table.getVersionOfPreviousWrite(SINGLETON);
+  return version === undefined ? undefined : Number(version);
 }
 
 /**

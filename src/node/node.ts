@@ -1046,7 +1046,7 @@ export class Node {
     // As CCF: the members' shares now open the new secret, which opens the chain of older ones. A
     // service whose shares had holders never rekeys without any: the new secret would be lost to recovery.
     const hadShares = hasRecoveryShares(tx);
-    if (!issueRecoveryShares(tx, secret) && hadShares) {
+    if (!issueRecoveryShares(tx, secret, { rekeying: true }) && hadShares) {
       throw new CocoError('NoRecoveryMembers', 'the ledger cannot be rekeyed: there is no active recovery member (an Active member with an encryption key) to hold the new secret; add one, or have one acknowledge its state digest, first');
     }
     recordPreviousLedgerSecret(tx, secret, this.options.ledgerSecrets.all().at(-1));

@@ -76,6 +76,12 @@ test('recovery shares open the latest ledger secret, after a refresh and after a
   assert.equal(history.previous_ledger_secret.version, first!.fromSeqno);
   assert.equal(typeof history.previous_ledger_secret.previous_secret_stored_version, 'number');
   assert.deepEqual(openSealed(second!.key, fromBase64(history.previous_ledger_secret.encrypted_data)), first!.key);
+  // As CCF: the rekey's own shares do not name where the previous secret is stored; later ones do.
+  type Shares = { previous_secret_stored_version?: number };
+  assert.equal(readJson<Shares>(instance, RECOVERY_SHARES_MAP)!.previous_secret_stored_version, undefined);
+  run(instance, (tx) => node.governanceHost().triggerRecoverySharesRefresh(tx));
+  assert.equal(readJson<Shares>(instance, RECOVERY_SHARES_MAP)!.previous_secret_stored_version, second!.fromSeqno - 1);
+  assert.deepEqual(recoverLedgerSecret(instance), second!.key);
 
   // A threshold above the recovery participants is refused, naming both.
   run(instance, (tx) => tx.map(Tables.serviceConfig).set(SINGLETON, encodeJson({ recovery_threshold: 2 })));
