@@ -751,8 +751,9 @@ export const actions = new Map([
       ccf.kv[Tables.membersEncryptionPublicKeys].delete(key);
       ccf.kv[Tables.membersInfo].delete(key);
       ccf.kv[Tables.membersAcks].delete(key);
-      // Its share (or full key) opens the current ledger secret: replace the secret.
-      if (holdsRecoverySecret) ccf.node.triggerLedgerRekey();
+      // Its share (or full key) opens the current ledger secret: replace the secret. As CCF, any
+      // Active member with an encryption key counts, whatever its recovery role.
+      if (isRecoveryMember && info.status === "Active") ccf.node.triggerLedgerRekey();
     },
   }],
 

@@ -700,6 +700,12 @@ describe('constitution apply', () => {
     assert.deepEqual(host.callNames(), ['triggerLedgerRekey']);
     assert.throws(() => applyIn(host, proposal({ name: 'remove_member', args: { member_id: owner! } })), /would leave no active recovery member to hold the ledger secret/);
     assert.equal(host.text(Tables.membersKeys, owner!), RSA_2048_PEM);
+    // As CCF: an Active member with an encryption key is rekeyed away even when it holds no share.
+    const [bystander] = members(host, ['Active']);
+    host.seedJson(Tables.membersInfo, bystander!, { status: 'Active', recovery_role: 'NonParticipant' });
+    host.seedText(Tables.membersKeys, bystander!, RSA_2048_PEM);
+    applyIn(host, proposal({ name: 'remove_member', args: { member_id: bystander! } }));
+    assert.deepEqual(host.callNames(), ['triggerLedgerRekey', 'triggerLedgerRekey']);
   });
 
   it('set_js_app replaces modules and endpoints in CCF keys, clears bytecode, flushes interpreters', () => {
