@@ -168,7 +168,8 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
 /**
  * The lowest gas limit (within 1.5%) under which the call succeeds; when its runs used up their time
  * before the search ended, the lowest found to succeed. Throws ExecutionReverted when it reverts
- * even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it fails otherwise, and
+ * even with all the gas allowed, CocoError GasRequiredExceedsAllowance when it runs out of gas then
+ * and ExecutionFailed (the EVM's reason) when it fails otherwise, and
  * ExecutionTimeLimit when that first run does not end in time. Its runs share `allowance` (one limit by default).
  */
 export async function estimateGas(kvTx: Transaction, params: CallParams, context: ExecutionContext, allowance = context.timeAllowance()): Promise<bigint> {
@@ -183,7 +184,10 @@ export async function estimateGas(kvTx: Transaction, params: CallParams, context
   }
   if (full.status === 0) {
     if (full.error === 'revert') throw new ExecutionReverted(full.returnValue);
-    throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit}): ${full.error}`);
+    // As geth's estimator: out of gas with all the gas allowed is an allowance too small; any other
+    // failure is told as it is.
+    if (full.error === 'out of gas') throw new CocoError('GasRequiredExceedsAllowance', `gas required exceeds allowance (${full.gasLimit})`);
+    throw new CocoError('ExecutionFailed', full.error ?? 'execution failed');
   }
   const succeeds = async (gas: bigint): Promise<boolean> => (await call(kvTx, { ...params, gas }, context, allowance)).status === 1;
   // The lowest gas known to succeed: the search only lowers it.

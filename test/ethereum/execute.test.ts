@@ -241,7 +241,7 @@ describe('contracts', () => {
     assert.equal(BigInt(bytesToHex(slot0)), 0n);
     await assert.rejects(
       chain.read((tx) => estimateGas(tx, { to: bytes(address), data: bytes(probe.encodeFunctionData('spin')) }, chain.context)),
-      (error: unknown) => error instanceof CocoError && error.code === 'GasRequiredExceedsAllowance' && /out of gas/.test(error.message),
+      (error: unknown) => error instanceof CocoError && error.code === 'GasRequiredExceedsAllowance' && /^gas required exceeds allowance \(\d+\)$/.test(error.message),
     );
   });
 

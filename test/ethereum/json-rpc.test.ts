@@ -451,6 +451,8 @@ describe('Ethereum methods', () => {
       const overrides = code === undefined ? {} : { [at]: { code } };
       assert.deepEqual(await rpcError(methods, 'eth_call', callObject, 'latest', overrides), { code: -32000, message }, what);
     }
+    // As geth's estimator: a failure other than running out of gas is told as it is, not as an allowance too small.
+    assert.deepEqual(await rpcError(methods, 'eth_estimateGas', { data: '0x6160015ff3' }), { code: -32000, message: 'max code size exceeded' });
   });
 
   test("eth_call runs at the block it names (number, timestamp, BLOCKHASH), as geth; 'pending' in the next one", async () => {
