@@ -542,17 +542,13 @@ function activeRecoveryMembers() {
   return counts;
 }
 
-function activeRecoveryParticipants() {
-  return activeRecoveryMembers().Participant;
-}
-
 function setRecoveryThreshold(threshold) {
   const config = serviceConfig();
   if (config.recovery_threshold === threshold) return;
   assertNotRecovering("change the recovery threshold");
   const isOpen = serviceInfo().status === "Open";
   if (isOpen) {
-    const participants = activeRecoveryParticipants();
+    const participants = activeRecoveryMembers().Participant;
     if (threshold > participants) {
       throw new Error(`recovery threshold ${threshold} is above the ${participants} active recovery participants: add recovery members first`);
     }
