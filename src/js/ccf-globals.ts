@@ -69,7 +69,7 @@ export interface GlobalsSession {
   nextHistoricalSource(): number;
 }
 
-/** Handles of the prelude's entry points; `dispose` releases them. */
+/** Handles of the prelude's entry points and of the host functions; `dispose` releases them. */
 export interface PreludeApi {
   callExport: QuickJSHandle;
   callExportWith: QuickJSHandle;
@@ -107,8 +107,10 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
   const { bridge } = session;
   const vm = bridge.vm;
   const hostObject = vm.newObject();
+  // Held until dispose, so that QuickJS never frees a host function (see Sandbox).
+  const functions: QuickJSHandle[] = [];
   try {
-    for (const [name, fn] of Object.entries(hostFunctions(session))) defineHostFunction(bridge, hostObject, name, fn);
+    for (const [name, fn] of Object.entries(hostFunctions(session))) functions.push(defineHostFunction(bridge, hostObject, name, fn));
     const factory = unwrapSetup(vm, vm.evalCode(CCF_PRELUDE_SOURCE, '<coco:ccf-prelude>', { type: 'global', strict: true }));
     const markerHandle = vm.newString(bridge.marker);
     let apiHandle: QuickJSHandle;
@@ -127,7 +129,7 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
         decode: vm.getProp(apiHandle, 'decode'),
         makeError: vm.getProp(apiHandle, 'makeError'),
         dispose() {
-          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.encode, api.decode, api.makeError]) handle.dispose();
+          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
         },
       };
       bridge.connect(api);
@@ -135,13 +137,19 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
     } finally {
       apiHandle.dispose();
     }
+  } catch (error) {
+    for (const handle of functions) handle.dispose();
+    throw error;
   } finally {
     hostObject.dispose();
   }
 }
 
-/** Defines `target[name]` as a host function; Node errors reach JS as JS errors (see GuestError). */
-export function defineHostFunction(bridge: QuickJsBridge, target: QuickJSHandle, name: string, fn: HostFunction): void {
+/**
+ * Defines `target[name]` as a host function; Node errors reach JS as JS errors (see GuestError).
+ * Returns the function's handle, which the caller disposes.
+ */
+export function defineHostFunction(bridge: QuickJsBridge, target: QuickJSHandle, name: string, fn: HostFunction): QuickJSHandle {
   const vm = bridge.vm;
   const handle = vm.newFunction(name, (...args) => {
     try {
@@ -152,9 +160,11 @@ export function defineHostFunction(bridge: QuickJsBridge, target: QuickJSHandle,
   });
   try {
     vm.setProp(target, name, handle);
-  } finally {
+  } catch (error) {
     handle.dispose();
+    throw error;
   }
+  return handle;
 }
 
 function unwrapSetup(vm: QuickJSContext, result: ReturnType<QuickJSContext['callFunction']>): QuickJSHandle {

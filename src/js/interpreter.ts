@@ -2,7 +2,9 @@
 // CCF's limits (heap, stack, execution time through the interrupt handler and the host's monotonic
 // clock), the `ccf` global, and a set of ES modules loaded lazily by name. Calls run one at a time;
 // an exception, timeout or memory exhaustion ends the call with a CocoError and leaves the
-// interpreter usable. `load` swaps in a fresh runtime and context (new modules, no old state).
+// interpreter usable. `load` puts the interpreter back as it was right after the `ccf` global was
+// installed (new modules, no old state) from an image of its memory, and `reset` back to where
+// `load` left it, so that a request can run in a fresh interpreter without building one.
 
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { CocoError, invariant } from '../errors.js';
@@ -22,6 +24,7 @@ import {
 import { JsExceptionError, type JsErrorDetails } from './js-exception.js';
 import { checkJsLimits, DEFAULT_JS_LIMITS, QUICKJS_STACK_BYTES_MAX, type JsLimits } from './js-limits.js';
 import { encodeJsValue, type JsValue } from './js-value.js';
+import { LinearMemoryImage } from './linear-memory-image.js';
 import { isPackageSpecifier, resolveModuleName } from './module-names.js';
 import { GuestError, QuickJsBridge } from './quickjs-bridge.js';
 import { newQuickJsInstance } from './quickjs-instance.js';
@@ -52,6 +55,14 @@ export interface JsInterpreterOptions {
   installers?: readonly JsGlobalInstaller[];
   /** Modules to load at once (see `load`). */
   modules?: ReadonlyMap<string, string>;
+}
+
+export interface JsLoadOptions {
+  /**
+   * Compiles every module now and keeps an image of the interpreter, for `reset` to return to
+   * after each call (a module that does not compile is then compiled, and fails, at each use).
+   */
+  resettable?: boolean;
 }
 
 export interface JsMemoryUsage {
@@ -101,22 +112,33 @@ export class JsInterpreter {
   }
 
   /**
-   * Replaces the runtime and context with fresh ones holding `modules` (name -> source, names
-   * absolute like "/endpoints/all.js"). Modules evaluate on first use, within the call that loads
-   * them (its KV transaction included, as in CCF).
+   * Gives the interpreter `modules` (name -> source, names absolute like "/endpoints/all.js") and
+   * no state of any earlier call: as new as a new runtime and context. Modules evaluate on first
+   * use, within the call that loads them (its KV transaction included, as in CCF).
    */
-  load(modules: ReadonlyMap<string, string>): void {
+  load(modules: ReadonlyMap<string, string>, options: JsLoadOptions = {}): void {
     this.#assertUsable();
     for (const name of modules.keys()) {
       if (!name.startsWith('/')) throw new CocoError('JsModuleError', `module name "${name}" must be absolute, like "/${name}"`);
     }
-    this.#sandbox?.dispose();
-    this.#sandbox = undefined;
-    this.#sandbox = new Sandbox(this.#quickjs, this.limits, new Map(modules), this.#installers, (cause) => this.#markBroken(cause));
+    if (this.#sandbox === undefined) {
+      this.#sandbox = new Sandbox(this.#quickjs, this.limits, this.#installers, (cause) => this.#markBroken(cause));
+    } else {
+      this.#sandbox.rewind();
+    }
+    this.#sandbox.useModules(new Map(modules), options.resettable === true);
+  }
+
+  /**
+   * Puts a `resettable` interpreter back as `load` left it, undoing everything calls did since
+   * (their globals, module state, objects, memory), in the time of a copy of the memory in use.
+   */
+  reset(): void {
+    this.#loadedSandbox().reset();
   }
 
   get isLoaded(): boolean {
-    return this.#sandbox !== undefined;
+    return this.#sandbox?.loaded === true;
   }
 
   /** False once QuickJS was left in an unknown state (see JsInterpreterBroken): create a new one. */
@@ -236,18 +258,18 @@ export class JsInterpreter {
     }
   }
 
-  /**
-   * Frees the runtime and context, and with them every value calls left; `load` makes new ones. A
-   * broken interpreter's are only dropped: QuickJS cannot free them.
-   */
+  /** Drops the modules and every value calls left; `load` gives new ones. */
   unload(): void {
-    if (this.#broken === undefined) this.#sandbox?.dispose();
-    this.#sandbox = undefined;
+    if (this.#broken === undefined) this.#sandbox?.rewind();
   }
 
-  /** Unloads the interpreter for good. */
+  /**
+   * Frees the runtime and context for good. A broken interpreter's are only dropped: QuickJS
+   * cannot free them.
+   */
   dispose(): void {
-    this.unload();
+    if (this.#broken === undefined) this.#sandbox?.dispose();
+    this.#sandbox = undefined;
     this.#broken ??= new CocoError('JsInterpreterDisposed', 'the interpreter was disposed; create a new one');
   }
 
@@ -298,7 +320,7 @@ export class JsInterpreter {
 
   #loadedSandbox(): Sandbox {
     this.#assertUsable();
-    if (this.#sandbox === undefined) throw new CocoError('JsModuleError', 'the interpreter has no modules loaded: call load() first');
+    if (this.#sandbox?.loaded !== true) throw new CocoError('JsModuleError', 'the interpreter has no modules loaded: call load() first');
     return this.#sandbox;
   }
 }
@@ -321,21 +343,35 @@ class SandboxFailure extends Error {
   }
 }
 
-/** One runtime + context with the ccf global, the app's modules and the running call's state. */
+/**
+ * One runtime + context with the ccf global, the app's modules and the running call's state, and
+ * images of its memory to go back to: `base` right after the globals were installed, and the one of
+ * a resettable load. After an image is restored, handles made since then point at nothing: the
+ * caches of them are dropped, never disposed, and no handle a call made outlives the call.
+ */
 class Sandbox implements GlobalsSession {
   readonly runtime: QuickJSRuntime;
   readonly vm: QuickJSContext;
   readonly bridge: QuickJsBridge;
   readonly api: PreludeApi;
   readonly stackBytes: number;
-  readonly #modules: ReadonlyMap<string, string>;
+  readonly #quickjs: QuickJSWASMModule;
+  #modules: ReadonlyMap<string, string> = new Map();
   readonly #namespaces = new Map<string, QuickJSHandle>();
   readonly #functions = new Map<string, QuickJSHandle>();
   /** Insertion-ordered: when full, the oldest string goes (after the call that evicts it). */
   readonly #sharedStrings = new Map<string, QuickJSHandle>();
   /** Why each name imported but absent from the bundle could not be resolved. */
   readonly #unresolved = new Map<string, string>();
+  /**
+   * Host functions of installers, held so that QuickJS never frees them: an image restored after
+   * a call freed one would bring it back without its host side.
+   */
+  readonly #installed: QuickJSHandle[] = [];
   readonly #markBroken: (cause: unknown) => void;
+  readonly #base: LinearMemoryImage;
+  #loadedImage: LinearMemoryImage | undefined;
+  loaded = false;
   untrustedTime = false;
   metricsLogging = true;
   active: ActiveCall | undefined;
@@ -344,14 +380,8 @@ class Sandbox implements GlobalsSession {
   /** Source ids of historical states; 0 is a call's transaction. */
   #historicalSources = 0;
 
-  constructor(
-    quickjs: QuickJSWASMModule,
-    limits: Readonly<JsLimits>,
-    modules: ReadonlyMap<string, string>,
-    installers: readonly JsGlobalInstaller[],
-    markBroken: (cause: unknown) => void,
-  ) {
-    this.#modules = modules;
+  constructor(quickjs: QuickJSWASMModule, limits: Readonly<JsLimits>, installers: readonly JsGlobalInstaller[], markBroken: (cause: unknown) => void) {
+    this.#quickjs = quickjs;
     this.#markBroken = markBroken;
     this.stackBytes = Math.min(limits.maxStackBytes, QUICKJS_STACK_BYTES_MAX);
     this.runtime = quickjs.newRuntime();
@@ -375,10 +405,57 @@ class Sandbox implements GlobalsSession {
     }
     try {
       this.#install(installers);
+      // Handles the library makes on first use and keeps (the global object, and the runtime's
+      // own context for memory figures) are made before the image, to be valid in every state
+      // restored from it.
+      void this.vm.global;
+      this.runtime.computeMemoryUsage().dispose();
     } catch (error) {
-      this.dispose();
+      this.#free();
       throw error;
     }
+    this.#base = LinearMemoryImage.capture(quickjs.getWasmMemory());
+  }
+
+  /** Takes `modules`; a resettable load compiles them all and keeps an image to reset to. */
+  useModules(modules: ReadonlyMap<string, string>, resettable: boolean): void {
+    this.#modules = modules;
+    this.loaded = true;
+    if (!resettable) return;
+    try {
+      this.compileModules();
+    } catch (error) {
+      if (!(error instanceof CocoError) || error.code !== 'JsModuleError') throw error;
+      // Calls meet the error themselves, as they would without the image.
+      this.#restore(this.#base, true);
+    }
+    this.#loadedImage = LinearMemoryImage.capture(this.#quickjs.getWasmMemory());
+  }
+
+  /** Back to the state `useModules` left, for a resettable load. */
+  reset(): void {
+    invariant(this.#loadedImage !== undefined, 'only a resettable load can be reset');
+    this.#restore(this.#loadedImage, false);
+  }
+
+  /** Back to the state right after the globals were installed, without modules. */
+  rewind(): void {
+    this.#restore(this.#base, true);
+    this.#modules = new Map();
+    this.#unresolved.clear();
+    this.#loadedImage = undefined;
+    this.loaded = false;
+  }
+
+  #restore(image: LinearMemoryImage, clearBeyond: boolean): void {
+    invariant(this.active === undefined, 'an image is restored between calls');
+    image.restore(this.#quickjs.getWasmMemory(), clearBeyond);
+    this.#namespaces.clear();
+    this.#functions.clear();
+    this.#sharedStrings.clear();
+    this.untrustedTime = false;
+    this.metricsLogging = true;
+    this.timedOut = false;
   }
 
   begin(call: ActiveCall, deadlineMs: number): void {
@@ -494,13 +571,14 @@ class Sandbox implements GlobalsSession {
     return handle;
   }
 
+  /** Frees the runtime and context (from the base image: modules QuickJS compiled are not freed well). */
   dispose(): void {
-    for (const handle of this.#sharedStrings.values()) handle.dispose();
-    this.#sharedStrings.clear();
-    for (const handle of this.#functions.values()) handle.dispose();
-    for (const handle of this.#namespaces.values()) handle.dispose();
-    this.#functions.clear();
-    this.#namespaces.clear();
+    this.rewind();
+    this.#free();
+  }
+
+  #free(): void {
+    for (const handle of this.#installed) handle.dispose();
     this.api.dispose();
     this.vm.dispose();
     this.runtime.dispose();
@@ -606,11 +684,14 @@ class Sandbox implements GlobalsSession {
         vm,
         ccf,
         currentEnv: () => this.activeCall('this function').env,
-        defineFunction: (target, name, impl) =>
-          defineHostFunction(this.bridge, target, name, (...args) => {
-            const env = this.activeCall(name).env;
-            return this.bridge.newValue(impl(env, args.map((arg) => this.bridge.readValue(arg))));
-          }),
+        defineFunction: (target, name, impl) => {
+          this.#installed.push(
+            defineHostFunction(this.bridge, target, name, (...args) => {
+              const env = this.activeCall(name).env;
+              return this.bridge.newValue(impl(env, args.map((arg) => this.bridge.readValue(arg))));
+            }),
+          );
+        },
       };
       for (const install of installers) install(scope);
     } finally {

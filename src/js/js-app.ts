@@ -1,10 +1,10 @@
 // The JavaScript application of a node: the installed app read from the KV (modules and endpoint
 // table, cached per app version key) and its interpreters, with CCF's isolation: a request runs in
-// a freshly loaded interpreter, freed when it ends, so it sees nothing an earlier one left; only
-// endpoints with `interpreter_reuse` share an interpreter, one per key and access (read-write or
-// not), kept in an LRU of `interpreters` and dropped when the app version changes. The caller names
-// the version (e.g. the seqno of the last `set_js_app`). `invoke` is synchronous, so a request runs
-// to completion in one transaction.
+// a fresh interpreter, reset when it ends (to the image taken once the app's modules were compiled),
+// so it sees nothing an earlier one left; only endpoints with `interpreter_reuse` share an
+// interpreter, one per key and access (read-write or not), kept in an LRU of `interpreters`. All are
+// dropped when the app version changes. The caller names the version (e.g. the seqno of the last
+// `set_js_app`). `invoke` is synchronous, so a request runs to completion in one transaction.
 
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -33,6 +33,9 @@ export const JS_APP_INTERPRETERS_MAX = 16;
 /** App versions whose definitions (modules and endpoint table) stay cached. */
 export const JS_APP_VERSIONS_CACHED_MAX = 8;
 
+/** What the slot for requests without `interpreter_reuse` holds (reuse keys end with " (rw)" or " (ro)"). */
+const FRESH = '<fresh>';
+
 /** Failures after which a kept interpreter's state is suspect: it is loaded afresh before its next use. */
 const RELOAD_AFTER = new Set(['JsExecutionTimeout', 'JsOutOfMemory', 'JsStackOverflow', 'JsModuleError', 'JsInterpreterBroken']);
 
@@ -43,8 +46,8 @@ interface LoadedApp {
 
 interface Slot {
   interpreter: JsInterpreter;
-  /** The reuse key (of `#cachedVersion`) whose interpreter this is; undefined when it holds none. */
-  reuseKey: string | undefined;
+  /** The reuse key (of `#cachedVersion`) whose interpreter this is, or FRESH; undefined when it holds none. */
+  holds: string | undefined;
   lastUsed: number;
   /** A replacement being created for an interpreter that broke. */
   replacement?: Promise<void>;
@@ -54,7 +57,7 @@ interface Slot {
 export class JsApp {
   readonly #limits: JsLimits;
   readonly #installers: readonly JsGlobalInstaller[];
-  /** One interpreter per kept reuse key, and one more for requests that run afresh. */
+  /** One interpreter per kept reuse key, and one more for requests that run afresh (FRESH). */
   readonly #slots: Slot[];
   readonly #cachedMax: number;
   /** The app version of the kept interpreters: a request of another version drops them all, as CCF does. */
@@ -66,7 +69,7 @@ export class JsApp {
   private constructor(limits: JsLimits, installers: readonly JsGlobalInstaller[], interpreters: JsInterpreter[]) {
     this.#limits = limits;
     this.#installers = installers;
-    this.#slots = interpreters.map((interpreter) => ({ interpreter, reuseKey: undefined, lastUsed: 0 }));
+    this.#slots = interpreters.map((interpreter) => ({ interpreter, holds: undefined, lastUsed: 0 }));
     this.#cachedMax = interpreters.length - 1;
   }
 
@@ -110,7 +113,7 @@ export class JsApp {
       if (!slot.interpreter.isUsable) this.#replace(slot);
       throw error;
     } finally {
-      if (reuseKey === undefined) this.#unload(slot);
+      if (slot.holds === FRESH && slot.interpreter.isUsable) slot.interpreter.reset();
     }
   }
 
@@ -147,27 +150,29 @@ export class JsApp {
   }
 
   /**
-   * The interpreter kept for `reuseKey`, or one loaded now: an empty one, else (or when as many
-   * keys as allowed are kept) the one of the least recently used key.
+   * The interpreter kept for `reuseKey` (FRESH without one), or one loaded now: an empty one, else
+   * (or when as many keys as allowed are kept) the one of the least recently used key.
    */
   #slotFor(versionKey: string, reuseKey: string | undefined, app: LoadedApp): Slot {
     if (versionKey !== this.#cachedVersion) {
       for (const slot of this.#slots) this.#unload(slot);
       this.#cachedVersion = versionKey;
     }
+    const holds = reuseKey ?? FRESH;
     const usable = this.#slots.filter((slot) => slot.interpreter.isUsable);
-    let slot = reuseKey === undefined ? undefined : usable.find((candidate) => candidate.reuseKey === reuseKey);
+    let slot = usable.find((candidate) => candidate.holds === holds);
     if (slot === undefined) {
-      const kept = usable.filter((candidate) => candidate.reuseKey !== undefined);
-      const empty = reuseKey !== undefined && kept.length >= this.#cachedMax ? undefined : usable.find((candidate) => candidate.reuseKey === undefined);
+      const kept = usable.filter((candidate) => candidate.holds !== undefined && candidate.holds !== FRESH);
+      const empty = reuseKey !== undefined && kept.length >= this.#cachedMax ? undefined : usable.find((candidate) => candidate.holds === undefined);
       slot = empty ?? kept.reduce<Slot | undefined>((oldest, candidate) => (oldest === undefined || candidate.lastUsed < oldest.lastUsed ? candidate : oldest), undefined);
       if (slot === undefined) {
         const cause = this.#slots.find((candidate) => candidate.replacementError !== undefined)?.replacementError;
         throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: await repair() and retry', { cause });
       }
       this.#unload(slot);
-      slot.interpreter.load(app.definition.modules);
-      slot.reuseKey = reuseKey;
+      // The fresh slot compiles the app once, and is reset to that after each request.
+      slot.interpreter.load(app.definition.modules, { resettable: holds === FRESH });
+      slot.holds = holds;
     }
     slot.lastUsed = ++this.#uses;
     return slot;
@@ -176,7 +181,7 @@ export class JsApp {
   /** Frees what the slot's interpreter holds: its modules, and all state calls left in it. */
   #unload(slot: Slot): void {
     slot.interpreter.unload();
-    slot.reuseKey = undefined;
+    slot.holds = undefined;
   }
 
   #replace(slot: Slot): void {
@@ -186,7 +191,7 @@ export class JsApp {
       (interpreter) => {
         slot.interpreter.dispose();
         slot.interpreter = interpreter;
-        slot.reuseKey = undefined;
+        slot.holds = undefined;
         slot.replacement = undefined;
       },
       (error: unknown) => {

@@ -4,7 +4,7 @@ import { CocoError } from '../../src/errors.js';
 import { JsExceptionError } from '../../src/js/js-exception.js';
 import { JsInterpreter, type JsGlobalInstaller } from '../../src/js/interpreter.js';
 import { QUICKJS_STACK_BYTES_MAX } from '../../src/js/js-limits.js';
-import { interpreterWith, modulesOf, testCall, text } from './js-test-host.js';
+import { interpreterWith, modulesOf, TEST_LIMITS, testCall, text } from './js-test-host.js';
 
 function rejectsWithCode(fn: () => unknown, code: string, message?: RegExp): CocoError {
   let caught: unknown;
@@ -201,6 +201,83 @@ test('load starts from a fresh context: module state and globals are gone', asyn
   assert.equal(js.call('/app.js', 'next', [], env), 2);
   js.load(modulesOf({ '/app.js': 'let n = 10; export function next() { return [++n, typeof globalThis.leak]; }' }));
   assert.deepEqual(js.call('/app.js', 'next', [], env), [11, 'undefined']);
+  js.dispose();
+});
+
+test('reset of a resettable load undoes what calls did: module state, globals, prototypes, ccf', async () => {
+  const js = await JsInterpreter.create({ limits: TEST_LIMITS });
+  js.load(
+    modulesOf({
+      '/app.js': `import { evaluations } from "./lib.js";
+        let n = 0;
+        export function dirty() {
+          globalThis.leak = 1; Object.prototype.isAdmin = true; Array.prototype.push = null;
+          delete globalThis.JSON; delete ccf.kv; delete ccf.strToBuf; globalThis.ccf = undefined;
+          return ++n;
+        }
+        export function probe() {
+          return [++n, evaluations(), typeof globalThis.leak, ({}).isAdmin ?? null, [].push !== null, typeof JSON, ccf.bufToStr(ccf.strToBuf("ok")), typeof ccf.kv];
+        }`,
+      '/lib.js': 'let count = 0; count++; export const evaluations = () => count;',
+    }),
+    { resettable: true },
+  );
+  const { env } = testCall();
+  for (let round = 0; round < 3; round++) {
+    assert.equal(js.call('/app.js', 'dirty', [], env), 1);
+    js.reset();
+    assert.deepEqual(js.call('/app.js', 'probe', [], env), [1, 1, 'undefined', null, true, 'object', 'ok', 'object'], 'module top levels run again, once');
+    js.reset();
+  }
+  js.dispose();
+});
+
+test('reset after a timeout, an out-of-memory and a stack overflow leaves the interpreter as loaded', async () => {
+  const js = await JsInterpreter.create({ limits: { ...TEST_LIMITS, maxExecutionTimeMs: 50, maxHeapBytes: 8 * 1024 * 1024 } });
+  js.load(
+    modulesOf({
+      '/app.js': `let n = 0;
+        export const spin = () => { n++; for (;;) {} };
+        export const hog = () => { n++; const parts = []; for (;;) parts.push("x".repeat(1024 * 1024) + parts.length); };
+        export const deep = () => { n++; const f = (i) => f(i + 1) + 1; return f(0); };
+        export const count = () => ++n;`,
+    }),
+    { resettable: true },
+  );
+  const { env } = testCall();
+  for (const [fn, code] of [['spin', 'JsExecutionTimeout'], ['hog', 'JsOutOfMemory'], ['deep', 'JsStackOverflow']] as const) {
+    rejectsWithCode(() => js.call('/app.js', fn, [], env), code);
+    js.reset();
+    assert.equal(js.call('/app.js', 'count', [], env), 1, `after ${code}`);
+    js.reset();
+  }
+  js.dispose();
+});
+
+test('a resettable load whose module does not compile fails each call with the error, and resets', async () => {
+  const js = await JsInterpreter.create({ limits: TEST_LIMITS });
+  js.load(modulesOf({ '/app.js': 'export function f( {', '/ok.js': 'let n = 0; export const g = () => ++n;' }), { resettable: true });
+  const { env } = testCall();
+  for (let round = 0; round < 2; round++) {
+    rejectsWithCode(() => js.call('/app.js', 'f', [], env), 'JsModuleError', /SyntaxError/);
+    assert.equal(js.call('/ok.js', 'g', [], env), 1);
+    js.reset();
+  }
+  js.dispose();
+});
+
+test('reset needs a resettable load; load and unload work from any state', async () => {
+  const js = await JsInterpreter.create({ limits: TEST_LIMITS });
+  const { env } = testCall();
+  js.load(modulesOf({ '/app.js': 'let n = 0; export const f = () => ++n;' }));
+  assert.equal(js.call('/app.js', 'f', [], env), 1);
+  assert.throws(() => js.reset(), /only a resettable load can be reset/);
+  js.unload();
+  rejectsWithCode(() => js.call('/app.js', 'f', [], env), 'JsModuleError', /no modules loaded/);
+  js.load(modulesOf({ '/app.js': 'let n = 5; export const f = () => ++n;' }), { resettable: true });
+  assert.equal(js.call('/app.js', 'f', [], env), 6);
+  js.reset();
+  assert.equal(js.call('/app.js', 'f', [], env), 6);
   js.dispose();
 });
 
