@@ -248,6 +248,10 @@ function integerIn(min, max) {
 
 const positiveInteger = integerIn(1, Number.MAX_SAFE_INTEGER);
 
+function integer(value, path) {
+  if (!Number.isSafeInteger(value)) reject(path, "an integer", value);
+}
+
 function oneOf(...choices) {
   return (value, path) => {
     if (!choices.includes(value)) reject(path, `one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`, value);
@@ -886,9 +890,10 @@ export const actions = new Map([
   ["set_js_runtime_options", {
     validate(args) {
       checkArgs(args, {
-        max_heap_bytes: positiveInteger,
-        max_stack_bytes: positiveInteger,
-        max_execution_time_ms: positiveInteger,
+        // Any integer, as CCF's constitution: nodes hold each limit within what they can grant.
+        max_heap_bytes: integer,
+        max_stack_bytes: integer,
+        max_execution_time_ms: integer,
         log_exception_details: optional(boolean),
         return_exception_details: optional(boolean),
         max_cached_interpreters: optional(integerIn(0, Number.MAX_SAFE_INTEGER)),

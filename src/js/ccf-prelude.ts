@@ -592,17 +592,30 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return encode(apply(fn, undefined, Array.prototype.slice.call(arguments, 1)));
   }
 
-  /** request.body; a small UTF-8 body comes inline as text, anything else from the host. */
-  function makeBody(callId, text) {
+  /**
+   * The body of the request being handled. As CCF's, every request.body reads it, one kept from an
+   * earlier request in a reused interpreter included; a small UTF-8 body comes inline as text,
+   * anything else from the host.
+   */
+  let currentBody;
+  function bodyNow() {
+    if (currentBody === undefined) throw new Error('request.body can only be read while a request is handled');
+    return currentBody;
+  }
+  function bodyText() {
+    const body = bodyNow();
+    return body.text === undefined ? host.requestText(body.callId) : body.text;
+  }
+  function makeBody() {
     return {
       text() {
-        return text === undefined ? host.requestText(callId) : text;
+        return bodyText();
       },
       json() {
-        return jsonParse(text === undefined ? host.requestText(callId) : text);
+        return jsonParse(bodyText());
       },
       arrayBuffer() {
-        return host.requestBody(callId);
+        return host.requestBody(bodyNow().callId);
       },
     };
   }
@@ -625,8 +638,16 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
    * string = text (as UTF-8 bytes), anything else = JSON text. Headers and caller are parsed only
    * if read.
    */
-  function dispatch(fn, callId, bodyText, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson) {
-    const callerBuffers = Array.prototype.slice.call(arguments, 12);
+  function dispatch(fn, callId, inlineBody, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson) {
+    currentBody = { callId: callId, text: inlineBody };
+    try {
+      return respond(fn, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, Array.prototype.slice.call(arguments, 12));
+    } finally {
+      currentBody = undefined;
+    }
+  }
+
+  function respond(fn, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, callerBuffers) {
     // One object literal in CCF's member order: headers and caller become data properties on first
     // read (or write). Cheaper in QuickJS than parsing the request as JSON and defining accessors.
     const request = {
@@ -643,7 +664,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
       route: route,
       url: url,
       params: paramsJson === undefined ? {} : nativeJsonParse(paramsJson),
-      body: makeBody(callId, bodyText),
+      body: makeBody(),
       get caller() {
         return settle(request, 'caller', apply(decode, undefined, [callerJson].concat(callerBuffers)));
       },

@@ -415,10 +415,12 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') }, '/missing': { post: endpoint('missing') }, '/nothing': { post: endpoint('nothing') }, '/empty': { post: endpoint('empty') } } },
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/deep': { post: endpoint('deep') }, '/hog': { post: endpoint('hog') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') }, '/missing': { post: endpoint('missing') }, '/nothing': { post: endpoint('nothing') }, '/empty': { post: endpoint('empty') } } },
     modules: [{ name: 'bad.js', module: [
       'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
       'export function loops() { for (;;) {} }',
+      'export function deep() { const f = (i) => f(i + 1) + 1; return f(0); }',
+      'export function hog() { const parts = []; for (;;) parts.push("x".repeat(1 << 20) + parts.length); }',
       // Echoes the caller's text into a header: a CR LF there must not reach the wire nor stop the node.
       'export function echoes(request) { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf(request.body.text())); return { headers: { "x-echo": request.body.text() } }; }',
       'export function reads() { return { body: ccf.kv["records"].has(ccf.strToBuf("echo")) ? "written" : "absent" }; }',
@@ -483,6 +485,14 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const timedOut = looped.json<{ error: { message: string; details: { code: string; message: string }[] } }>().error;
   assert.equal(timedOut.message, 'Operation took too long to complete.');
   assert.equal(timedOut.details[0]?.code, 'JSException');
+  // CCF's details name QuickJS's own reason for each limit.
+  assert.equal(timedOut.details[0]?.message, 'InternalError: interrupted');
+  for (const [path, reason] of [['/app/deep', 'InternalError: stack overflow'], ['/app/hog', 'InternalError: out of memory']]) {
+    const stopped = await user.request('POST', path!, { allowError: true, timeoutMs: 30_000 });
+    assert.equal(stopped.status, 500);
+    const { message, details } = stopped.json<{ error: { message: string; details: { code: string; message: string }[] } }>().error;
+    assert.deepEqual([message, details[0]?.code, details[0]?.message], ['Exception thrown while executing.', 'JSException', reason]);
+  }
   const commit = (await anonymous.request('GET', '/node/commit')).json<{ transaction_id: string }>();
   assert.match(commit.transaction_id, /^\d+\.\d+$/);
   const state = (await anonymous.request('GET', '/node/state')).json<{ state: string }>();
