@@ -325,11 +325,18 @@ export class JsInterpreter {
   }
 }
 
-/** A JS stack without the frames of Coco's own runtime code (the prelude, entry modules). */
+/** A frame's place in an app module, "(/dir/m.js:27:24)", as this QuickJS writes it. */
+const MODULE_FRAME_PLACE = /\(\/([^()]*):(\d+):\d+\)$/;
+
+/**
+ * A JS stack without the frames of Coco's own runtime code (the prelude, entry modules), each place
+ * written as CCF's QuickJS writes it: the module's bundle name and the line, "(dir/m.js:27)".
+ */
 function withoutRuntimeFrames(stack: string): string {
   const lines = stack.split('\n');
   return lines
     .filter((line, i) => !line.includes('<coco:') && !(line.trim() === 'at apply (native)' && (lines[i + 1] ?? '').includes('<coco:')))
+    .map((line) => line.replace(MODULE_FRAME_PLACE, '($1:$2)'))
     .join('\n');
 }
 

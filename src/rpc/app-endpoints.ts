@@ -168,9 +168,15 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
 
 /** The transaction a historical request names in its header; CCF's code and words when it names none. */
 function historicalTxId(header: string): TxId {
+  let txId: TxId | undefined;
   try {
-    return parseTxId(header);
+    txId = parseTxId(header);
   } catch {
+    // Answered below.
+  }
+  // No transaction has view or seqno 0 (the header is wrong, not some query parameter).
+  if (txId === undefined || txId.view < 1 || txId.seqno < 1) {
     throw new RpcError(400, 'InvalidHeaderValue', `The value '${header}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`);
   }
+  return txId;
 }

@@ -188,9 +188,11 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   }
   assert.equal(response.status, 200, response.text());
   assert.deepEqual(response.json(), { msg: 'from the past' });
-  const garbled = await user.request('GET', '/app/log/private/historical?id=3', { headers: { 'x-ms-ccf-transaction-id': 'garbage' }, allowError: true });
-  assert.equal(garbled.status, 400);
-  assert.equal(garbled.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue');
+  for (const value of ['garbage', '2.0', '0.5']) {
+    const garbled = await user.request('GET', '/app/log/private/historical?id=3', { headers: { 'x-ms-ccf-transaction-id': value }, allowError: true });
+    assert.equal(garbled.status, 400, value);
+    assert.equal(garbled.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue', value);
+  }
 });
 
 test('a range of committed seqnos is read back with ccf.historical.getStateRange: 202 until the node has it, then every write in it', async () => {

@@ -335,8 +335,8 @@ test('an uncaught exception is a JsException with the JS message and stack', () 
   assert.ok(caught instanceof JsExceptionError);
   assert.equal(caught.code, 'JsException');
   assert.equal(caught.jsMessage, 'handler failed');
-  assert.match(caught.jsStack ?? '', /at helper \(\/app\.js:\d+/);
-  assert.match(caught.jsStack ?? '', /at fail \(\/app\.js:\d+/);
+  assert.match(caught.jsStack ?? '', /at helper \(app\.js:\d+\)\n/);
+  assert.match(caught.jsStack ?? '', /at fail \(app\.js:\d+\)\n/);
 });
 
 test('every call logs a metrics line, unless the app turns metrics logging off in its interpreter', () => {
