@@ -2,6 +2,7 @@
 // each figure beside a reference measured in the same run (so ratios survive a slower machine).
 
 import { runEthereumBench } from './ethereum-bench.js';
+import { runJsBench } from './js-bench.js';
 import { runLedgerBench } from './ledger-bench.js';
 import { runNetworkBench } from './network-bench.js';
 import { runRestartBench } from './restart-bench.js';
@@ -11,6 +12,7 @@ import { runSnapshotBench } from './snapshot-bench.js';
 const SUITES: Record<string, () => Promise<string>> = {
   ledger: runLedgerBench,
   service: runServiceBench,
+  js: runJsBench,
   network: runNetworkBench,
   ethereum: runEthereumBench,
   snapshot: runSnapshotBench,

@@ -109,7 +109,8 @@ export class JsApp {
     try {
       return dispatchEndpoint(slot.interpreter, found, request, { host, tx, historicalState: options.historicalState });
     } catch (error) {
-      if (error instanceof CocoError && RELOAD_AFTER.has(error.code)) this.#unload(slot);
+      // The fresh slot's reset below undoes the failure as well.
+      if (error instanceof CocoError && RELOAD_AFTER.has(error.code) && slot.holds !== FRESH) this.#unload(slot);
       if (!slot.interpreter.isUsable) this.#replace(slot);
       throw error;
     } finally {

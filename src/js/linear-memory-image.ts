@@ -7,6 +7,8 @@
 // it wrote after it (the next chunk's, or the free top's), whose size field is never zero; what lies
 // beyond is memory no allocation owns yet, whose content nothing reads before writing it.
 
+import { Buffer } from 'node:buffer';
+
 /** The memory a QuickJS instance runs in (its `getWasmMemory()`). */
 export interface LinearMemory {
   readonly buffer: ArrayBufferLike;
@@ -22,7 +24,11 @@ export class LinearMemoryImage {
   /** Copies `memory` up to its last non-zero byte. */
   static capture(memory: LinearMemory): LinearMemoryImage {
     const view = new Uint8Array(memory.buffer);
-    return new LinearMemoryImage(view.slice(0, usedLength(view)));
+    const length = usedLength(view);
+    // Not zero-filled first: every byte is copied over at once.
+    const bytes = Buffer.allocUnsafeSlow(length);
+    bytes.set(view.subarray(0, length));
+    return new LinearMemoryImage(bytes);
   }
 
   /** Bytes the image holds. */
@@ -37,16 +43,25 @@ export class LinearMemoryImage {
    */
   restore(memory: LinearMemory, clearBeyond = false): void {
     const view = new Uint8Array(memory.buffer);
+    // Only up to the last non-zero byte: finding it compares memory natively, faster than zeroing all.
+    const dirtyEnd = clearBeyond ? usedLength(view) : 0;
     view.set(this.#bytes);
-    if (clearBeyond) view.fill(0, this.#bytes.byteLength);
+    if (dirtyEnd > this.#bytes.byteLength) view.fill(0, this.#bytes.byteLength, dirtyEnd);
   }
 }
 
+/** Zero bytes to compare whole blocks of memory with (a native comparison, much faster than a loop). */
+const ZERO_BLOCK = Buffer.alloc(64 * 1024);
+
 /** The length of `view` without its trailing zero bytes, rounded up to whole 8-byte words. */
 function usedLength(view: Uint8Array): number {
-  const words = new Float64Array(view.buffer, view.byteOffset, Math.floor(view.byteLength / 8));
-  let end = words.length;
-  // Comparing as doubles: only the all-zero bit pattern (and -0, the sign bit alone) equals 0.
-  while (end > 0 && words[end - 1] === 0 && !Object.is(words[end - 1], -0)) end--;
-  return end * 8;
+  const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  let end = bytes.length;
+  while (end > 0) {
+    const start = Math.max(0, end - ZERO_BLOCK.length);
+    if (!bytes.subarray(start, end).equals(ZERO_BLOCK.subarray(0, end - start))) break;
+    end = start;
+  }
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return Math.ceil(end / 8) * 8;
 }
