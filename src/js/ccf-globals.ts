@@ -34,6 +34,9 @@ export type EndpointResult =
   /** `category` is CCF's name for what is wrong ('not an object', 'status code type', ...). */
   | { kind: 'invalid'; category: string; reason: string };
 
+/** What the prelude's dispatch reports: a result, or an async function's promise ('pending'), whose result the prelude's settleAsync reports once the host ran the promise jobs. */
+export type DispatchOutcome = EndpointResult | { kind: 'pending' };
+
 interface MapSlot {
   access: MapAccess;
   /** The transaction the map is read from: the call's, or a historical state's. */
@@ -74,6 +77,7 @@ export interface PreludeApi {
   callExport: QuickJSHandle;
   callExportWith: QuickJSHandle;
   dispatch: QuickJSHandle;
+  settleAsync: QuickJSHandle;
   encode: QuickJSHandle;
   decode: QuickJSHandle;
   makeError: QuickJSHandle;
@@ -125,11 +129,12 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
         callExport: vm.getProp(apiHandle, 'callExport'),
         callExportWith: vm.getProp(apiHandle, 'callExportWith'),
         dispatch: vm.getProp(apiHandle, 'dispatch'),
+        settleAsync: vm.getProp(apiHandle, 'settleAsync'),
         encode: vm.getProp(apiHandle, 'encode'),
         decode: vm.getProp(apiHandle, 'decode'),
         makeError: vm.getProp(apiHandle, 'makeError'),
         dispose() {
-          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
+          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.settleAsync, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
         },
       };
       bridge.connect(api);
@@ -437,15 +442,16 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
 const KV_ACCESS_RULES_URL = 'https://microsoft.github.io/CCF/main/audit/read_write_restrictions.html';
 
 const BODY_KINDS = ['none', 'bytes', 'text', 'json'] as const;
-/** The prelude's dispatch marks an invalid response with this kind. */
+/** The prelude's dispatch marks an invalid response with this kind, and an async function's with PENDING_KIND. */
 const INVALID_KIND = -1;
+const PENDING_KIND = -2;
 
 /**
  * Reads what the prelude's dispatch returned: `[kind, statusCode, headers JSON, payload]` with
  * kind an index into BODY_KINDS and payload an ArrayBuffer (bytes, text) or JSON text, or
  * `[-1, category, reason]`.
  */
-export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle): EndpointResult {
+export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle): DispatchOutcome {
   const vm = bridge.vm;
   const item = <T>(index: number, read: (value: QuickJSHandle) => T): T => {
     const value = vm.getProp(handle, index);
@@ -457,6 +463,7 @@ export function readEndpointResult(bridge: QuickJsBridge, handle: QuickJSHandle)
   };
   const kindIndex = item(0, (value) => vm.getNumber(value));
   if (kindIndex === INVALID_KIND) return { kind: 'invalid', category: item(1, (value) => vm.getString(value)), reason: item(2, (value) => vm.getString(value)) };
+  if (kindIndex === PENDING_KIND) return { kind: 'pending' };
   const kind = BODY_KINDS[kindIndex];
   invariant(kind !== undefined, 'the prelude reports a known body kind');
   const statusCode = item(1, (value) => (vm.typeof(value) === 'number' ? vm.getNumber(value) : undefined));

@@ -626,6 +626,8 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   const BODY_TEXT = 2;
   const BODY_JSON = 3;
   const INVALID = -1;
+  /** What dispatch returns for an async function, whose outcome settleAsync then reports. */
+  const PENDING = -2;
 
   /** An invalid return value: CCF's category for it ('not an object', ...) and what exactly was wrong. */
   function invalid(category, reason) {
@@ -634,20 +636,51 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
 
   /**
    * Runs an endpoint function on a request and returns [kind, statusCode, headers JSON, payload],
-   * or [INVALID, category, reason]. Body rules are CCF's: undefined = no body, ArrayBuffer or view = bytes,
-   * string = text (as UTF-8 bytes), anything else = JSON text. Headers and caller are parsed only
-   * if read.
+   * or [INVALID, category, reason], or [PENDING] when the function is async. Body rules are CCF's:
+   * undefined = no body, ArrayBuffer or view = bytes, string = text (as UTF-8 bytes), anything else
+   * = JSON text. Headers and caller are parsed only if read.
    */
   function dispatch(fn, callId, inlineBody, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson) {
     currentBody = { callId: callId, text: inlineBody };
+    let settledLater = false;
     try {
-      return respond(fn, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, Array.prototype.slice.call(arguments, 12));
+      const response = fn(makeRequest(headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, Array.prototype.slice.call(arguments, 12)));
+      if (!(response instanceof PromiseCtor)) return respond(response);
+      // An async function: its outcome, once the host has run the promise jobs, is what settleAsync() reports.
+      const outcome = { settled: false };
+      pendingOutcome = outcome;
+      response.then(
+        (value) => {
+          outcome.settled = true;
+          outcome.value = value;
+        },
+        (error) => {
+          outcome.settled = true;
+          outcome.failed = true;
+          outcome.error = error;
+        },
+      );
+      settledLater = true;
+      return [PENDING];
     } finally {
-      currentBody = undefined;
+      if (!settledLater) currentBody = undefined;
     }
   }
 
-  function respond(fn, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, callerBuffers) {
+  /** The outcome of an async endpoint function dispatch returned PENDING for, as dispatch reports it. */
+  let pendingOutcome;
+  function settleAsync() {
+    const outcome = pendingOutcome;
+    pendingOutcome = undefined;
+    currentBody = undefined;
+    if (outcome === undefined || !outcome.settled) {
+      return invalid('a Promise', 'the promise the endpoint function returned never settled: nothing outside the request can settle it');
+    }
+    if (outcome.failed) throw outcome.error;
+    return respond(outcome.value);
+  }
+
+  function makeRequest(headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, callerBuffers) {
     // One object literal in CCF's member order: headers and caller become data properties on first
     // read (or write). Cheaper in QuickJS than parsing the request as JSON and defining accessors.
     const request = {
@@ -672,11 +705,13 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
         settle(request, 'caller', value);
       },
     };
-    const response = fn(request);
+    return request;
+  }
+
+  function respond(response) {
     if (typeof response !== 'object' || response === null) {
       return invalid('not an object', 'the endpoint function must return an object like { statusCode, headers, body }, got ' + describe(response));
     }
-    if (response instanceof PromiseCtor) return invalid('a Promise', 'endpoint functions must be synchronous');
     const statusCode = response.statusCode;
     if (statusCode !== undefined && statusCode !== null && (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599)) {
       return invalid('status code type', 'statusCode must be an integer from 200 to 599 (a final response), got ' + (typeof statusCode === 'number' ? String(statusCode) : describe(statusCode)));
@@ -708,5 +743,5 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : Error)(message);
   }
 
-  return { callExport, callExportWith, dispatch, encode, decode, makeError };
+  return { callExport, callExportWith, dispatch, settleAsync, encode, decode, makeError };
 })`;

@@ -17,6 +17,7 @@ import {
   installCcfGlobals,
   readEndpointResult,
   type ActiveCall,
+  type DispatchOutcome,
   type EndpointResult,
   type GlobalsSession,
   type PreludeApi,
@@ -219,12 +220,13 @@ export class JsInterpreter {
           sandbox.sharedString(encodedCaller.json, own),
           ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
         ];
-        const result = sandbox.callFunction(sandbox.api.dispatch, args);
-        try {
-          return readEndpointResult(bridge, result);
-        } finally {
-          result.dispose();
-        }
+        const outcome = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.dispatch, args));
+        if (outcome.kind !== 'pending') return outcome;
+        // An async function: its promise settles as the jobs run, within this call and its time limit.
+        sandbox.runPendingJobs();
+        const settled = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.settleAsync, []));
+        invariant(settled.kind !== 'pending', 'settleAsync reports a result');
+        return settled;
       } finally {
         for (const handle of owned) handle.dispose();
       }
@@ -556,6 +558,28 @@ class Sandbox implements GlobalsSession {
     return result.value;
   }
 
+  /** What an endpoint function's dispatch (or settleAsync) returned; the handle is disposed. */
+  dispatchOutcome(result: QuickJSHandle): DispatchOutcome {
+    try {
+      return readEndpointResult(this.bridge, result);
+    } finally {
+      result.dispose();
+    }
+  }
+
+  /** Runs the promise jobs queued so far, and those they queue; a job's exception is a SandboxFailure. */
+  runPendingJobs(): void {
+    let ran: ReturnType<QuickJSRuntime['executePendingJobs']>;
+    try {
+      ran = this.runtime.executePendingJobs();
+    } catch (error) {
+      this.#markBroken(error);
+      throw error;
+    }
+    if (ran.error !== undefined) throw this.#sandboxFailure(ran.error);
+    ran.dispose();
+  }
+
   /**
    * A JS string for `text` that calls share: what repeats from request to request (the method, the
    * route, the caller, most header sets) crosses into the sandbox once instead of once a call.
@@ -621,7 +645,7 @@ class Sandbox implements GlobalsSession {
   #settled(value: QuickJSHandle): QuickJSHandle {
     let state = this.vm.getPromiseState(value);
     if (state.type === 'pending') {
-      this.runtime.executePendingJobs().dispose();
+      this.runPendingJobs();
       state = this.vm.getPromiseState(value);
     }
     if (state.type === 'fulfilled') {

@@ -49,7 +49,7 @@ const MODULE = `
   export function invalid(request) {
     const cyclic = {};
     cyclic.self = cyclic;
-    const results = { string: () => "just a string", undefined: () => undefined, promise: () => Promise.resolve({}), cyclic: () => ({ body: cyclic }), bigint: () => ({ body: 1n }) };
+    const results = { string: () => "just a string", undefined: () => undefined, promise: () => new Promise(() => {}), cyclic: () => ({ body: cyclic }), bigint: () => ({ body: 1n }) };
     return results[request.query]();
   }
   export function write(request) {
@@ -280,7 +280,7 @@ test('a return value that is no response object, or a body with no JSON form, is
   const cases: [string, RegExp][] = [
     ['string', /^Invalid endpoint function return value \(not an object\)\. .*must return an object like \{ statusCode, headers, body \}, got a string$/],
     ['undefined', /^Invalid endpoint function return value \(not an object\)\. .*got undefined$/],
-    ['promise', /^Invalid endpoint function return value \(a Promise\)\. .*endpoint functions must be synchronous$/],
+    ['promise', /^Invalid endpoint function return value \(a Promise\)\. .*the promise the endpoint function returned never settled/],
     ['cyclic', /^Invalid endpoint function return value \(error during JSON conversion of body\)\. /],
     ['bigint', /^Invalid endpoint function return value \(error during JSON conversion of body\)\. /],
   ];
