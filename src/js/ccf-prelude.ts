@@ -740,7 +740,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
 
   /** The error a failed host function throws, of a real Error class so that instanceof works. */
   function makeError(name, message) {
-    return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : Error)(message);
+    return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : name === 'InternalError' ? InternalError : Error)(message);
   }
 
   return { callExport, callExportWith, dispatch, settleAsync, encode, decode, makeError };

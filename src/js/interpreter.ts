@@ -28,7 +28,8 @@ import { encodeJsValue, type JsValue } from './js-value.js';
 import { LinearMemoryImage } from './linear-memory-image.js';
 import { isPackageSpecifier, resolveModuleName } from './module-names.js';
 import { GuestError, QuickJsBridge } from './quickjs-bridge.js';
-import { newQuickJsInstance } from './quickjs-instance.js';
+import type { HostHeap } from './host-heap.js';
+import { newQuickJsInstance, type QuickJsInstance } from './quickjs-instance.js';
 
 /** Builds a call's arguments directly; the interpreter disposes the handles after the call. */
 export type ArgsBuilder = (vm: QuickJSContext) => QuickJSHandle[];
@@ -91,15 +92,15 @@ const COMPILE_STOP_MESSAGE = 'coco: compiled, not evaluated';
 
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;
-  readonly #quickjs: QuickJSWASMModule;
+  readonly #instance: QuickJsInstance;
   readonly #installers: readonly JsGlobalInstaller[];
   #sandbox: Sandbox | undefined;
   /** Set once a Node exception unwound QuickJS mid-call: nothing may run in it again. */
   #broken: CocoError | undefined;
   #calls = 0;
 
-  private constructor(quickjs: QuickJSWASMModule, limits: JsLimits, installers: readonly JsGlobalInstaller[]) {
-    this.#quickjs = quickjs;
+  private constructor(instance: QuickJsInstance, limits: JsLimits, installers: readonly JsGlobalInstaller[]) {
+    this.#instance = instance;
     this.limits = Object.freeze({ ...limits });
     this.#installers = installers;
   }
@@ -123,7 +124,7 @@ export class JsInterpreter {
       if (!name.startsWith('/')) throw new CocoError('JsModuleError', `module name "${name}" must be absolute, like "/${name}"`);
     }
     if (this.#sandbox === undefined) {
-      this.#sandbox = new Sandbox(this.#quickjs, this.limits, this.#installers, (cause) => this.#markBroken(cause));
+      this.#sandbox = new Sandbox(this.#instance, this.limits, this.#installers, (cause) => this.#markBroken(cause));
     } else {
       this.#sandbox.rewind();
     }
@@ -145,6 +146,14 @@ export class JsInterpreter {
   /** False once QuickJS was left in an unknown state (see JsInterpreterBroken): create a new one. */
   get isUsable(): boolean {
     return this.#broken === undefined;
+  }
+
+  /**
+   * Whether a value the host passed in found the heap full (JsOutOfMemory): load or reset the
+   * interpreter before its next call, so that the host has its reserve again.
+   */
+  get hostHeapExhausted(): boolean {
+    return this.#instance.hostHeap.exhausted;
   }
 
   /** Whether the app called `ccf.enableMetricsLogging(false)` (CCF's default is on). */
@@ -254,7 +263,7 @@ export class JsInterpreter {
     const usage = sandbox.runtime.computeMemoryUsage();
     try {
       const { memory_used_size: heapBytes, malloc_count: allocations } = sandbox.vm.dump(usage) as { memory_used_size: number; malloc_count: number };
-      return { heapBytes, allocations, linearMemoryBytes: this.#quickjs.getWasmMemory().buffer.byteLength };
+      return { heapBytes, allocations, linearMemoryBytes: this.#instance.quickjs.getWasmMemory().buffer.byteLength };
     } finally {
       usage.dispose();
     }
@@ -287,6 +296,9 @@ export class JsInterpreter {
     } catch (error) {
       if (error instanceof SandboxFailure) throw this.#failure(sandbox, error, moduleName, exportName, call.phase);
       if (error instanceof CocoError) throw error;
+      if (error instanceof GuestError && error.jsName === 'InternalError' && error.message === 'out of memory') {
+        throw new CocoError('JsOutOfMemory', `"${moduleName}" export "${exportName}": the heap (limited to ${this.limits.maxHeapBytes} bytes) had no room for a value the host passed in`);
+      }
       if (error instanceof GuestError) throw new CocoError('InternalError', `the host could not pass a value to JavaScript: ${error.message}`);
       throw this.#markBroken(error);
     } finally {
@@ -365,6 +377,7 @@ class Sandbox implements GlobalsSession {
   readonly api: PreludeApi;
   readonly stackBytes: number;
   readonly #quickjs: QuickJSWASMModule;
+  readonly #hostHeap: HostHeap;
   #modules: ReadonlyMap<string, string> = new Map();
   readonly #namespaces = new Map<string, QuickJSHandle>();
   readonly #functions = new Map<string, QuickJSHandle>();
@@ -389,8 +402,9 @@ class Sandbox implements GlobalsSession {
   /** Source ids of historical states; 0 is a call's transaction. */
   #historicalSources = 0;
 
-  constructor(quickjs: QuickJSWASMModule, limits: Readonly<JsLimits>, installers: readonly JsGlobalInstaller[], markBroken: (cause: unknown) => void) {
+  constructor({ quickjs, hostHeap }: QuickJsInstance, limits: Readonly<JsLimits>, installers: readonly JsGlobalInstaller[], markBroken: (cause: unknown) => void) {
     this.#quickjs = quickjs;
+    this.#hostHeap = hostHeap;
     this.#markBroken = markBroken;
     this.stackBytes = Math.min(limits.maxStackBytes, QUICKJS_STACK_BYTES_MAX);
     this.runtime = quickjs.newRuntime();
@@ -459,6 +473,8 @@ class Sandbox implements GlobalsSession {
   #restore(image: LinearMemoryImage, clearBeyond: boolean): void {
     invariant(this.active === undefined, 'an image is restored between calls');
     image.restore(this.#quickjs.getWasmMemory(), clearBeyond);
+    // Every image was taken while the host's reserve was held (see HostHeap).
+    this.#hostHeap.restored();
     this.#namespaces.clear();
     this.#functions.clear();
     this.#sharedStrings.clear();
@@ -578,6 +594,8 @@ class Sandbox implements GlobalsSession {
     }
     if (ran.error !== undefined) throw this.#sandboxFailure(ran.error);
     ran.dispose();
+    // An interrupted job only rejects its own promise, which may leave the awaited one pending.
+    if (this.timedOut) throw new CocoError('JsExecutionTimeout', 'Operation took too long to complete.');
   }
 
   /**

@@ -115,6 +115,8 @@ export class JsApp {
       throw error;
     } finally {
       if (slot.holds === FRESH && slot.interpreter.isUsable) slot.interpreter.reset();
+      // A kept interpreter whose heap the host found full (even if JS caught the error) starts again.
+      else if (slot.holds !== undefined && slot.interpreter.hostHeapExhausted) this.#unload(slot);
     }
   }
 

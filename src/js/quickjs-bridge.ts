@@ -9,9 +9,9 @@ import { decodeJsValue, encodeJsValue, type JsValue } from './js-value.js';
 
 /** A Node exception thrown by a host function that should reach JS code as a JS error of `jsName`. */
 export class GuestError extends Error {
-  readonly jsName: 'Error' | 'TypeError' | 'RangeError';
+  readonly jsName: 'Error' | 'TypeError' | 'RangeError' | 'InternalError';
 
-  constructor(jsName: 'Error' | 'TypeError' | 'RangeError', message: string) {
+  constructor(jsName: GuestError['jsName'], message: string) {
     super(message);
     this.jsName = jsName;
   }

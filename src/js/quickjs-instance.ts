@@ -5,6 +5,7 @@
 
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import releaseSyncPackage from '@jitl/quickjs-wasmfile-release-sync';
+import { HostHeap } from './host-heap.js';
 
 /** The package's ESM entry exports the variant as default (its CommonJS typings say otherwise). */
 const releaseSyncVariant = releaseSyncPackage as unknown as QuickJSSyncVariant;
@@ -20,9 +21,17 @@ interface WebAssemblyMemoryConstructor {
   new (descriptor: { initial: number; maximum: number }): object;
 }
 
-export async function newQuickJsInstance(maxHeapBytes: number): Promise<QuickJSWASMModule> {
+export interface QuickJsInstance {
+  readonly quickjs: QuickJSWASMModule;
+  /** The host's allocations in the instance's heap, which fail cleanly when it is full. */
+  readonly hostHeap: HostHeap;
+}
+
+export async function newQuickJsInstance(maxHeapBytes: number): Promise<QuickJsInstance> {
   const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: WebAssemblyMemoryConstructor } }).WebAssembly;
   const initial = QUICKJS_BASE_MEMORY_BYTES / WASM_PAGE_BYTES;
   const memory = new Memory({ initial, maximum: initial + Math.ceil(maxHeapBytes / WASM_PAGE_BYTES) });
-  return newQuickJSWASMModuleFromVariant(newVariant(releaseSyncVariant, { wasmMemory: memory as never, log: () => {} }));
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(releaseSyncVariant, { wasmMemory: memory as never, log: () => {} }));
+  // The library's Emscripten module is not part of its typed API.
+  return { quickjs, hostHeap: new HostHeap((quickjs as unknown as { module: unknown }).module) };
 }

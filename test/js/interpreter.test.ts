@@ -350,3 +350,55 @@ test('extra global installers add host functions that see the running call env',
   assert.deepEqual(effects, { rekeys: 1, chunks: [[new Uint8Array([1, 2]), { a: [1, 'b'] }, undefined, true]] });
   js.dispose();
 });
+
+test('a value the host passes into a full heap is an out-of-memory error, and the interpreter stays sound', async () => {
+  const js = await JsInterpreter.create({ limits: { ...TEST_LIMITS, maxHeapBytes: 8 * 1024 * 1024 } });
+  js.load(
+    modulesOf({
+      '/app.js': `let hoard = [];
+        // Down to 64 KiB blocks only: a heap exhausted to its last bytes makes QuickJS itself fail.
+        export function fill() {
+          for (let size = 1 << 20; size >= 1 << 16; ) {
+            try { hoard.push(new ArrayBuffer(size)); } catch { size >>= 1; }
+          }
+          return hoard.length;
+        }
+        export function take(value) { return typeof value === "string" ? value.length : value.byteLength; }
+        export function catches() {
+          const map = ccf.kv["records"];
+          map.set(ccf.strToBuf("k"), new Uint8Array(300000).fill(65).buffer);
+          fill();
+          try { return map.get(ccf.strToBuf("k")).byteLength; } catch (e) { return String(e); }
+        }`,
+    }),
+    { resettable: true },
+  );
+  const { env } = testCall();
+  const large = 'x'.repeat(300_000);
+  js.call('/app.js', 'fill', [], env);
+  rejectsWithCode(() => js.call('/app.js', 'take', [large], env), 'JsOutOfMemory', /no room for a value the host passed in/);
+  assert.equal(js.hostHeapExhausted, true);
+  js.reset();
+  assert.equal(js.hostHeapExhausted, false, 'the image holds the reserve again');
+  assert.equal(js.call('/app.js', 'take', [large], env), 300_000);
+  // Inside a host function: JS gets QuickJS's own error, and may catch it.
+  assert.equal(js.call('/app.js', 'catches', [], env), 'InternalError: out of memory');
+  assert.equal(js.hostHeapExhausted, true);
+  js.reset();
+  assert.equal(js.call('/app.js', 'take', [new Uint8Array(300_000)], env), 300_000);
+  js.dispose();
+});
+
+test('a module top level that awaits a promise chain past the time limit is a timeout, not a promise that never settles', async () => {
+  const js = await interpreterWith({
+    '/app.js': 'let n = 0; async function loop() { for (;;) { n++; await null; } } await loop(); export const count = () => n;',
+    '/short.js': 'let n = 0; async function loop() { while (n < 50) { n++; await null; } } await loop(); export const count = () => n;',
+    // The interrupted callback only rejects a promise nobody awaits: the awaited one stays pending.
+    '/swallowed.js': 'await new Promise(() => { Promise.resolve().then(() => { for (;;) {} }); }); export const count = () => 0;',
+  });
+  const { env } = testCall();
+  assert.equal(js.call('/short.js', 'count', [], env), 50);
+  rejectsWithCode(() => js.call('/app.js', 'count', [], env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
+  rejectsWithCode(() => js.call('/swallowed.js', 'count', [], env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
+  js.dispose();
+});
