@@ -4,7 +4,7 @@
 // certificate that authenticated its connection, never an ID claimed inside the payload.
 
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
@@ -26,6 +26,7 @@ import {
   UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX,
 } from './channel-limits.js';
 import { FailureLog } from './failure-log.js';
+import { NodeListener } from './node-listener.js';
 import { encodeFrameHeader, FrameReader } from './frame.js';
 import { SendQueue } from './send-queue.js';
 
@@ -37,9 +38,11 @@ export interface NodeChannelsOptions {
   certPem: string;
   /** The only CA trusted for node certificates. */
   serviceCertPem: string;
-  /** Where to listen (port 0: any free port). */
+  /** Where to listen (port 0: any free port), unless `listener` is given. */
   host: string;
   port: number;
+  /** The node-to-node port bound already (a joiner binds it before it joins); the channels own it from now on. */
+  listener?: NodeListener;
   /** Whether a peer (by node ID) may talk to us now; checked on connect and for each frame. */
   authorize(peerId: string): boolean;
   /**
@@ -79,7 +82,9 @@ interface Unauthenticated {
 
 export class NodeChannels {
   private readonly options: NodeChannelsOptions;
+  /** TLS over the connections the listener accepts; it listens on no port itself. */
   private readonly server: tls.Server;
+  private listener: NodeListener | null;
   /** Parsed once per certificate (the node's, or one renewed): every dial presents it and trusts the same CA. */
   private clientContext: tls.SecureContext;
   /** The service's public key, which endorses every node certificate. */
@@ -107,6 +112,7 @@ export class NodeChannels {
       throw new CocoError('InvalidArgument', `the node certificate's public key is not that of node ${options.selfId}; pass this node's own certificate`);
     }
     this.options = options;
+    this.listener = options.listener ?? null;
     this.inboundHandshakeTimeoutMs = options.inboundHandshakeTimeoutMs ?? INBOUND_HANDSHAKE_TIMEOUT_MS;
     this.dialFailures = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
     this.refusals = new FailureLog(FAILURE_LOG_INTERVAL_MS, FAILURE_LOG_KEYS_MAX);
@@ -132,16 +138,16 @@ export class NodeChannels {
     });
   }
 
-  listen(): Promise<{ port: number }> {
-    return new Promise((resolve, reject) => {
-      const failed = (error: Error) => reject(new CocoError('ChannelListenFailed', `cannot listen for other nodes on ${this.options.host}:${this.options.port}: ${error.message}`, { cause: error }));
-      this.server.once('error', failed);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', failed);
-        this.server.on('error', (error) => this.log(`node listener error: ${error.message}`));
-        resolve({ port: (this.server.address() as AddressInfo).port });
-      });
-    });
+  /** Takes the connections of the listener given, or of one bound now on host:port. */
+  async listen(): Promise<{ port: number }> {
+    const listener = this.listener ?? (await NodeListener.bind(this.options.host, this.options.port));
+    this.listener = listener;
+    if (this.closed) {
+      await listener.close();
+      throw new CocoError('ChannelListenFailed', 'the node-to-node channels closed before they listened');
+    }
+    listener.accept((socket) => this.server.emit('connection', socket), (message) => this.log(message));
+    return { port: listener.port };
   }
 
   /** The peers to keep outbound connections to (node ID -> "host:port"); others are dropped. */
@@ -212,8 +218,7 @@ export class NodeChannels {
     for (const { deadline } of this.unauthenticated.values()) clearTimeout(deadline);
     this.unauthenticated.clear();
     for (const socket of this.accepted) socket.destroy();
-    if (!this.server.listening) return;
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.listener?.close();
   }
 
   private log(message: string, level: 'info' | 'warn' = 'info'): void {

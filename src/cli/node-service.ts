@@ -15,6 +15,7 @@ import { renewedCertificate } from '../node/renewed-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient, unendorsedNodeReason } from '../client/coco-client.js';
 import { NodeChannels } from '../channels/node-channels.js';
+import { NodeListener } from '../channels/node-listener.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
@@ -533,17 +534,20 @@ export async function startNodeService(configured: NodeConfig, version: string):
   // First, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
   if (configured.pidFile !== undefined) writeOutputFile(configured.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
+  // What startConfigured opened before the node itself owns it (it then stops it on failure).
+  const undoOnFailure: (() => Promise<void>)[] = [];
   try {
-    return await startConfigured(configured, version);
+    return await startConfigured(configured, version, undoOnFailure);
   } catch (error) {
+    for (const undo of undoOnFailure.reverse()) await undo();
     // A node that did not start leaves no pid file naming a process that is gone.
     if (configured.pidFile !== undefined) rmSync(configured.pidFile, { force: true });
     throw error;
   }
 }
 
-/** Starts the node `configured` describes, its pid file written. */
-async function startConfigured(configured: NodeConfig, version: string): Promise<RunningService> {
+/** Starts the node `configured` describes, its pid file written; what it opens first, it adds to `undoOnFailure`. */
+async function startConfigured(configured: NodeConfig, version: string, undoOnFailure: (() => Promise<void>)[]): Promise<RunningService> {
   const now = new Date();
   const log = new BufferedLog();
   checkReadOnlyDirectories(configured);
@@ -561,6 +565,10 @@ async function startConfigured(configured: NodeConfig, version: string): Promise
   // A node resuming from its ledger keeps the addresses it recorded; any other takes free ports for port 0.
   const config = record === undefined ? await withFreePorts(configured) : await withRecordedAddresses(configured, record);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
+  // Bound before a joiner asks to join: a port another process holds stops it here, with nothing
+  // recorded, not once members trust it (it would then be a voter that never answers).
+  const listener = await NodeListener.bind(config.nodeToNode.bindAddress.host, nodeToNodePort);
+  undoOnFailure.push(() => listener.close());
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
   const nodeToNodeInterface = { bind_address: `${config.nodeToNode.bindAddress.host}:${nodeToNodePort}`, published_address: config.nodeToNode.publishedAddress };
   const nodeInfo: NodeInfo = {
@@ -614,6 +622,7 @@ async function startConfigured(configured: NodeConfig, version: string): Promise
     serviceCertPem: service.certPem,
     host: config.nodeToNode.bindAddress.host,
     port: nodeToNodePort,
+    listener,
     // Nodes of the configuration, Trusted nodes, the primary this node follows (a retiring one is in
     // neither once its removal committed, and still sends the commit and its nomination of a
     // successor), and, for a node that knows no configuration yet (a joiner), any node the service

@@ -423,6 +423,28 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       serviceData: start.service_data ?? {},
     },
   };
+  refuseSharedBindAddresses(r, config);
   r.refuseUnread();
   return config;
+}
+
+/** Hosts that bind every address of the machine: a port on one of them is taken on every host. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * Two interfaces, RPC or node-to-node, that bind the same port on one address (or on every address,
+ * by a wildcard host): the second could never listen. Caught here, before anything starts, rather
+ * than by the listen that fails (for a joiner, once it is trusted).
+ */
+function refuseSharedBindAddresses(r: ConfigReader, config: NodeConfig): void {
+  const bound = [
+    ...Object.entries(config.rpcInterfaces).map(([name, iface]) => ({ path: `$.network.rpc_interfaces.${name}.bind_address`, ...iface.bindAddress })),
+    { path: '$.network.node_to_node_interface.bind_address', ...config.nodeToNode.bindAddress },
+  ];
+  bound.forEach((b, i) => {
+    const earlier = bound.slice(0, i).find((a) => a.port !== 0 && a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host)));
+    if (earlier !== undefined) {
+      r.fail(b.path, `${b.host}:${b.port} is also ${earlier.path} (${earlier.host}:${earlier.port}); each interface needs its own port, as only one of them can listen on it`);
+    }
+  });
 }

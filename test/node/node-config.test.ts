@@ -64,3 +64,22 @@ test('ledger.read_only_directories are resolved against the configuration file, 
   assert.deepEqual(parse({}).ledgerReadOnlyDirectories, []);
   assert.throws(() => parse({ ledger: { directory: 'ledger', read_only_directories: ['/tmp/ledger'] } }), /lists \/tmp\/ledger, the ledger directory itself/);
 });
+
+test('an RPC interface and the node-to-node interface (or two RPC interfaces) cannot bind one address:port', () => {
+  const withAddresses = (rpc: string[], nodeToNode: string) =>
+    parseNodeConfig({
+      network: { rpc_interfaces: Object.fromEntries(rpc.map((bind, i) => [`if${i}`, { bind_address: bind }])), node_to_node_interface: { bind_address: nodeToNode } },
+      command: START,
+    }, '/tmp/config.json');
+  const shared = [
+    [['127.0.0.1:8000'], '127.0.0.1:8000', /\$\.network\.node_to_node_interface\.bind_address: 127\.0\.0\.1:8000 is also \$\.network\.rpc_interfaces\.if0\.bind_address \(127\.0\.0\.1:8000\); each interface needs its own port/],
+    [['0.0.0.0:8000'], '127.0.0.1:8000', /node_to_node_interface\.bind_address: 127\.0\.0\.1:8000 is also \$\.network\.rpc_interfaces\.if0\.bind_address \(0\.0\.0\.0:8000\)/],
+    [['127.0.0.1:8000'], '[::]:8000', /node_to_node_interface\.bind_address: :::8000 is also/],
+    [['127.0.0.1:8000', '127.0.0.1:8000'], '127.0.0.1:8001', /\$\.network\.rpc_interfaces\.if1\.bind_address: 127\.0\.0\.1:8000 is also \$\.network\.rpc_interfaces\.if0\.bind_address/],
+  ] as const;
+  for (const [rpc, nodeToNode, message] of shared) assert.throws(() => withAddresses([...rpc], nodeToNode), message, `${rpc.join(', ')} and ${nodeToNode}`);
+  // Port 0 is a free port each; one port on two hosts is two addresses.
+  for (const [rpc, nodeToNode] of [[['127.0.0.1:0'], '127.0.0.1:0'], [['127.0.0.1:8000'], '127.0.0.2:8000'], [['127.0.0.1:8000'], '127.0.0.1:8001']] as const) {
+    assert.doesNotThrow(() => withAddresses([...rpc], nodeToNode), `${rpc.join(', ')} and ${nodeToNode}`);
+  }
+});
