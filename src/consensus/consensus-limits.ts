@@ -28,3 +28,11 @@ export const CONFIGURATION_NODES_MAX = 64;
 export const NODE_ID_CHARS_MAX = 256;
 /** Election timeout (and heartbeat interval) in ticks. */
 export const TIMEOUT_TICKS_MAX = 100_000;
+/**
+ * Election timeouts for which a node added to the configuration counts as heard from in check-quorum,
+ * until it first answers. A joiner starts only after members trust it (its next join poll, a snapshot
+ * fetch, its ledger and channels: 1 to 2 s with CCF's 1 s election timeout), and a leader that adding
+ * it left without a majority must not step down meanwhile. CCF gives one election timeout from the
+ * addition; a node that answered once gets no grace when it goes silent.
+ */
+export const ADDED_NODE_GRACE_ELECTION_TIMEOUTS = 5;

@@ -17,6 +17,7 @@ import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { ActiveConfigurations, configurationProblem, isNodeId } from './configurations.js';
 import {
+  ADDED_NODE_GRACE_ELECTION_TIMEOUTS,
   APPEND_ENTRIES_PER_MESSAGE_MAX,
   APPEND_MESSAGES_IN_FLIGHT_MAX,
   ENTRY_BYTES_MAX,
@@ -196,6 +197,8 @@ export class RaftNode {
   private votes = new Map<string, boolean>();
   /** Leader only: peers heard from (in this view) since the last check-quorum. */
   private heardFrom = new Set<string>();
+  /** Leader only: peers added to the configuration while it leads that have not answered yet, with the tick they were added at. */
+  private addedAtTick = new Map<string, number>();
   private progress = new Map<string, Progress>();
   /** Follower only: highest seqno verified to match the current leader's log, and its commit. */
   private leaderMatchSeqno = 0;
@@ -335,7 +338,7 @@ export class RaftNode {
       this.electionElapsed = 0;
       // Check-quorum: a leader cut off from a majority steps down rather than serve stale reads or
       // keep followers it can still reach from electing a leader that can make progress.
-      if (!this.configs.hasQuorum((node) => node === this.id || this.heardFrom.has(node))) {
+      if (!this.configs.hasQuorum((node) => node === this.id || this.heardFrom.has(node) || this.inAddedGrace(node))) {
         this.becomeFollower(this.view, undefined);
         return;
       }
@@ -382,7 +385,10 @@ export class RaftNode {
       if (m.type === 'PreVoteRequest' || m.type === 'VoteRequest') this.refuseVote(m);
       return;
     }
-    if (this.roleNow === 'Leader' && m.view === this.view) this.heardFrom.add(m.from);
+    if (this.roleNow === 'Leader' && m.view === this.view) {
+      this.heardFrom.add(m.from);
+      this.addedAtTick.delete(m.from); // from now on it counts only when heard from, as any other node
+    }
     switch (m.type) {
       case 'PreVoteRequest':
       case 'VoteRequest': {
@@ -514,6 +520,12 @@ export class RaftNode {
   }
 
   /** A node that heard from a live leader within an election timeout refuses to help replace it. */
+  /** Whether `peer`, added while this node leads, has not answered yet and is still within its grace (see ADDED_NODE_GRACE_ELECTION_TIMEOUTS). */
+  private inAddedGrace(peer: string): boolean {
+    const addedAtTick = this.addedAtTick.get(peer);
+    return addedAtTick !== undefined && this.ticks - addedAtTick < ADDED_NODE_GRACE_ELECTION_TIMEOUTS * this.electionTimeoutTicks;
+  }
+
   private inLease(): boolean {
     return this.leader !== undefined && this.electionElapsed < this.electionTimeoutTicks;
   }
@@ -538,6 +550,7 @@ export class RaftNode {
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = this.nextElectionTimeout();
     this.progress.clear();
+    this.addedAtTick.clear();
     this.retiringSinceTick = undefined;
     this.pendingRetiring = undefined;
   }
@@ -629,6 +642,7 @@ export class RaftNode {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.heardFrom.clear();
+    this.addedAtTick.clear();
     this.progress.clear();
     this.syncProgress();
     for (const peer of this.configs.others) this.heartbeat(peer);
@@ -642,6 +656,7 @@ export class RaftNode {
       this.sendCommit(peer); // so that a removed node learns the commit that removed it, and goes quiet
       this.progress.delete(peer);
       this.heardFrom.delete(peer);
+      this.addedAtTick.delete(peer);
     }
     for (const peer of this.configs.others) {
       if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, lostEntryRejections: 0, loadRequested: false, lastAnswerTick: this.ticks, commitSent: 0 });
@@ -652,9 +667,10 @@ export class RaftNode {
   private configurationsUpdated(): void {
     this.configurationsChanged = true;
     if (this.roleNow !== 'Leader') return;
-    // A node just added has had no time to answer: check-quorum counts it as heard from until the
-    // next check, or a leader adding a slow-starting node would step down at once (as etcd does).
-    for (const peer of this.configs.others) if (!this.progress.has(peer)) this.heardFrom.add(peer);
+    // A node just added has had no time to answer (a joiner starts once trusted): check-quorum counts
+    // it as heard from until it answers, for ADDED_NODE_GRACE_ELECTION_TIMEOUTS at most, or a leader
+    // adding slow-starting nodes would step down before they could answer.
+    for (const peer of this.configs.others) if (!this.progress.has(peer)) this.addedAtTick.set(peer, this.ticks);
     this.syncProgress();
     if (this.configs.isMember || this.retiringSinceTick !== undefined) return;
     // Only a commit removes a leader from every active configuration (it was a member when elected).

@@ -5,6 +5,7 @@ import { CocoError } from '../../src/errors.js';
 import type { LogEntry, ProposedEntry } from '../../src/consensus/log-entry.js';
 import type { RaftNode } from '../../src/consensus/raft-node.js';
 import type { AppendEntries, RaftMessage, VoteResponse } from '../../src/consensus/raft-messages.js';
+import { ADDED_NODE_GRACE_ELECTION_TIMEOUTS } from '../../src/consensus/consensus-limits.js';
 import { ELECTION_TICKS, elect, log, makeNode, pump, ticks } from './raft-fixtures.js';
 
 const sig: ProposedEntry = { data: utf8('sig'), isSignature: true };
@@ -358,17 +359,54 @@ test('malformed configurations are refused in proposals and in persisted logs', 
   assert.throws(() => makeNode('a', ['a'], configuredLog('1s', { 1: ['b', 'b'] }), 1), isCode('InvalidConsensusState'));
 });
 
-test('a node just added counts for check-quorum until the next check: a leader adding a slow-starting node does not step down at once, but does if it never answers', () => {
+test('nodes just added count for check-quorum until they first answer, for ADDED_NODE_GRACE_ELECTION_TIMEOUTS at most: a leader trusting two slow-starting joiners at once stays leader', () => {
   const { nodes, a } = service();
-  // The check-quorum period is almost over when b joins ({a, b} needs b); b does not answer yet.
+  // The check-quorum period is almost over when b and c join ({a, b, c} needs one of them); neither answers yet.
   ticks(a, ELECTION_TICKS - 1);
+  nodes.set('b', makeNode('b', []));
+  nodes.set('c', makeNode('c', []));
+  a.propose([reconfigure(['a', 'b', 'c']), sig]);
+  a.persisted(a.lastSeqno);
+  const starting = new Set(['b', 'c']);
+  const silent = (m: RaftMessage) => starting.has(m.to) || starting.has(m.from);
+  pump(nodes, a.ready().messages, silent);
+  const graceRounds = (ADDED_NODE_GRACE_ELECTION_TIMEOUTS * ELECTION_TICKS) / 2; // a heartbeat round is 2 ticks
+  heartbeats(nodes, a, graceRounds - 1, silent);
+  assert.equal(a.role, 'Leader', `b and c have not answered within ${ADDED_NODE_GRACE_ELECTION_TIMEOUTS - 0.5} election timeouts: a still leads`);
+  // b starts and answers: a commits with it; c never does, and no longer needs to.
+  starting.delete('b');
+  heartbeats(nodes, a, ELECTION_TICKS * 2, silent);
+  assert.equal(a.role, 'Leader', 'a majority ({a, b}) answers');
+  assert.equal(a.commitSeqno, a.lastSeqno, 'the configuration adding b and c committed with b');
+});
+
+test('a node added to the configuration that never answers counts against check-quorum once its grace is over', () => {
+  const { nodes, a } = service();
   nodes.set('b', makeNode('b', []));
   a.propose([reconfigure(['a', 'b']), sig]);
   a.persisted(a.lastSeqno);
   const silent = (m: RaftMessage) => m.to === 'b' || m.from === 'b';
   pump(nodes, a.ready().messages, silent);
-  heartbeats(nodes, a, 1, silent);
-  assert.equal(a.role, 'Leader', 'the check right after adding b counts b as heard from');
-  heartbeats(nodes, a, ELECTION_TICKS, silent);
-  assert.notEqual(a.role, 'Leader', 'b never answered: a later check fails');
+  let rounds = 0;
+  while (a.role === 'Leader' && rounds < 100 * ELECTION_TICKS) {
+    heartbeats(nodes, a, 1, silent);
+    rounds++;
+  }
+  const graceTicks = ADDED_NODE_GRACE_ELECTION_TIMEOUTS * ELECTION_TICKS;
+  assert.notEqual(a.role, 'Leader', 'b never answered');
+  assert.ok(rounds * 2 >= graceTicks && rounds * 2 <= graceTicks + ELECTION_TICKS, `a stepped down ${rounds * 2} ticks after adding b, at the first check after its grace of ${graceTicks}`);
+});
+
+test('a node added to the configuration that answered and then went silent gets no grace: check-quorum fails at the next check, as for any node', () => {
+  const { nodes, a } = service();
+  ticks(a, ELECTION_TICKS - 1);
+  nodes.set('b', makeNode('b', []));
+  a.propose([reconfigure(['a', 'b']), sig]);
+  a.persisted(a.lastSeqno);
+  pump(nodes, a.ready().messages);
+  heartbeats(nodes, a, 1);
+  assert.equal(a.commitSeqno, a.lastSeqno, 'b answered: the configuration adding it committed');
+  const silent = (m: RaftMessage) => m.to === 'b' || m.from === 'b';
+  heartbeats(nodes, a, ELECTION_TICKS, silent); // two election timeouts: a whole check period without b
+  assert.notEqual(a.role, 'Leader', 'b went silent: a steps down although b was added a moment ago');
 });
