@@ -56,8 +56,12 @@ export interface VirtualJoinPolicy {
 /** CCF's checks for a virtual node: host data and measurement allowed, report data binds the key. */
 export function verifyVirtualQuote(quote: QuoteInfo, nodePublicKeyPem: string, policy: VirtualJoinPolicy): VirtualEvidence {
   const evidence = parseVirtualQuote(quote);
-  if (!policy.hostDataAllowed(evidence.host_data)) throw new CocoError('InvalidQuote', `host data ${evidence.host_data} is not in public:ccf.gov.nodes.virtual.host_data`);
-  if (!policy.measurementAllowed(evidence.measurement)) throw new CocoError('InvalidQuote', `measurement "${evidence.measurement}" is not in public:ccf.gov.nodes.virtual.measurements`);
+  if (!policy.hostDataAllowed(evidence.host_data)) {
+    throw new CocoError('InvalidQuote', `host data ${evidence.host_data} is not in public:ccf.gov.nodes.virtual.host_data: members allow it with an add_virtual_host_data proposal`);
+  }
+  if (!policy.measurementAllowed(evidence.measurement)) {
+    throw new CocoError('InvalidQuote', `measurement "${evidence.measurement}" is not in public:ccf.gov.nodes.virtual.measurements: members allow it with an add_virtual_measurement proposal`);
+  }
   const expected = sha256(publicKeyDer(nodePublicKeyPem));
   if (!equalBytes(Uint8Array.from(evidence.report_data.slice(0, 32)), expected)) {
     throw new CocoError('InvalidQuote', 'the quote\'s report data does not bind the node\'s public key');

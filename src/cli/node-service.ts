@@ -382,8 +382,8 @@ function checkJoinPolicy(replayed: ReplayedLedger, quote: QuoteInfo, publicKeyPe
     if (!(error instanceof CocoError)) throw error;
     throw new CocoError(
       'JoinPolicyRefused',
-      `this node runs coco ${version}, whose attestation the join policy in its ledger (to seqno ${replayed.lastTxId.seqno}) refuses: ${error.message}. ` +
-        'Members allow it with an add_virtual_host_data (or add_virtual_measurement) proposal on the running service; if they did after this node stopped, start a new node that joins, or run the code this node ran before',
+      `this node runs coco ${version}, whose attestation the join policy in its ledger (to seqno ${replayed.lastTxId.seqno}) refuses: ${error.message} on the running service. ` +
+        'If they did after this node stopped, start a new node that joins, or run the code this node ran before',
     );
   } finally {
     tx.abort();

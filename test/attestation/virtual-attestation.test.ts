@@ -24,8 +24,9 @@ test('a virtual quote carries the measurement, the host data and the key binding
 test('verification checks host data, measurement and the key the report data binds', () => {
   const quote = virtualQuote(key.publicKeyPem, hostData);
   assert.equal(verifyVirtualQuote(quote, key.publicKeyPem, allowAll).measurement, VIRTUAL_MEASUREMENT);
-  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, hostDataAllowed: () => false }), invalidQuote(/host data/));
-  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, measurementAllowed: () => false }), invalidQuote(/measurement/));
+  // A refusal names the proposal that would allow the node, as the restart refusal does.
+  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, hostDataAllowed: () => false }), invalidQuote(/host data .* members allow it with an add_virtual_host_data proposal$/));
+  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, measurementAllowed: () => false }), invalidQuote(/measurement .* members allow it with an add_virtual_measurement proposal$/));
   assert.throws(() => verifyVirtualQuote(quote, generateKeyPair('P-384').publicKeyPem, allowAll), invalidQuote(/does not bind/));
 });
 

@@ -49,7 +49,7 @@ test('a node restarted on code whose host data governance withdrew is refused; o
 
   await assert.rejects(startNodeService(config, '1.0.0'), (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'JoinPolicyRefused', String(error));
-    assert.match(error.message, new RegExp(`^this node runs coco 1\\.0\\.0, whose attestation the join policy in its ledger \\(to seqno \\d+\\) refuses: host data ${hostDataOf('1.0.0')} is not in public:ccf\\.gov\\.nodes\\.virtual\\.host_data\\. Members allow it with an add_virtual_host_data`));
+    assert.match(error.message, new RegExp(`^this node runs coco 1\\.0\\.0, whose attestation the join policy in its ledger \\(to seqno \\d+\\) refuses: host data ${hostDataOf('1.0.0')} is not in public:ccf\\.gov\\.nodes\\.virtual\\.host_data: members allow it with an add_virtual_host_data proposal on the running service\\. If they did after this node stopped`));
     assert.doesNotMatch(error.message, /\n/, 'one line');
     return true;
   });

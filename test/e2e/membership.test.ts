@@ -141,7 +141,7 @@ test('a node joins an open service once members trust it, a node is retired and 
   children.push(refused.child);
   const code = await exitOf(refused.child, 'the joiner whose host data was withdrawn');
   assert.equal(code, 1);
-  assert.match(refused.output(), /refused this node.*InvalidQuote.*host data/s);
+  assert.match(refused.output(), /refused this node.*InvalidQuote.*host data .* members allow it with an add_virtual_host_data proposal/s);
   assert.equal((await nodes()).length, 3, 'the refused node was never recorded');
 
   // What governance allows, as CCF lists it under every frontend of every node.
