@@ -290,6 +290,10 @@ export class RaftNode {
     if (this.roleNow !== 'Leader') return [];
     return [...this.progress].map(([node, pr]) => ({ node, seqno: pr.matchSeqno, ticksAgo: this.ticks - pr.lastAnswerTick }));
   }
+  /** Whether a committed configuration removed this node (a joiner, never in one, is not retired). */
+  get isRetired(): boolean {
+    return this.configs.isRetired;
+  }
   /** The active configurations, oldest first; empty until a joiner's log holds one. */
   get configurations(): (readonly string[])[] {
     return this.configs.all.map(({ nodes }) => nodes);

@@ -336,6 +336,13 @@ export class Node {
     this.lastTickAtMs = options.nowMs();
     this.tickTimer = setInterval(() => this.keepTime(), options.consensus.tickMs);
     this.tickTimer.unref();
+    // Retirement is final: a node restarted after its removal committed takes no part again, rather
+    // than wait, cut off, for a primary that no longer replicates to it (its reads frozen).
+    if (replayed !== undefined && this.retiredInOwnLedger()) {
+      this.retired = true;
+      this.options.transport.setPeers(new Map());
+      this.logLine(`this node's retirement from the service committed (its own ledger records it, to seqno ${this.commitSeqno}); it takes no further part: stop it`, 'info');
+    }
     // A joiner knows no configuration yet: it dials the nodes it learnt of when it joined now, so
     // that a primary that lost its lease before reaching it can still get its vote.
     if (this.raft.configurations.length === 0) this.updatePeers();
@@ -350,6 +357,18 @@ export class Node {
 
   get nodeId(): string {
     return this.options.node.nodeId;
+  }
+
+  /**
+   * Whether this node's committed state says it retired: no active configuration holds it, and
+   * either a committed configuration did (consensus saw its removal commit) or its own record is
+   * Retired (a node that started from a snapshot taken after its removal). A joiner, in no
+   * configuration yet, has no record or a Pending one.
+   */
+  private retiredInOwnLedger(): boolean {
+    const configurations = this.raft.configurations;
+    if (configurations.length === 0 || configurations.some((configuration) => configuration.includes(this.nodeId))) return false;
+    return this.raft.isRetired || readNodeRecords(this.store).get(this.nodeId)?.status === 'Retired';
   }
 
   /** One line of the log for the operator, with the time, its level and this node's ID: role changes are news, the rest warnings. */
@@ -909,6 +928,8 @@ export class Node {
    * primary (a joiner hears from it before its log holds the configuration that adds it).
    */
   private updatePeers(): void {
+    // A retired node talks to no one (retire and retireAfterHandover closed its connections).
+    if (this.retired) return;
     const records = readNodeRecords(this.store);
     const ids = new Set(this.raft.configurations.flat());
     if (this.roleNow.leaderId !== undefined) ids.add(this.roleNow.leaderId);

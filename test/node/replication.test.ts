@@ -21,7 +21,8 @@ import { signatureRecordOf } from '../../src/node/signature-record.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { readNodeRecords } from '../../src/node/service-nodes.js';
-import type { Node } from '../../src/node/node.js';
+import { Node } from '../../src/node/node.js';
+import { replayLedger } from '../../src/node/ledger-replay.js';
 import { readRecord, writeRecord } from '../support/records.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
 import { onceRead } from '../support/read-back.js';
@@ -172,6 +173,35 @@ test('a primary whose removal committed is retired once it hands over: it refuse
   const successor = network.primary().node;
   const txId = writeRecord(successor, 'k', 'v');
   await network.waitFor(() => network.nodes.every(({ node }) => node === leaving.node || node.status(txId) === 'Committed'));
+});
+
+test('a node restarted after its removal committed starts retired: it takes no writes and never campaigns', async (t) => {
+  const network = await InProcessNetwork.start(3);
+  t.after(() => network.close());
+  const leaving = network.primary();
+  leaving.node.execute((tx) => {
+    const info = readNodeRecords(leaving.node.store).get(leaving.node.nodeId)!;
+    tx.map(Tables.nodesInfo).set(utf8(leaving.node.nodeId), encodeJson({ ...info, status: 'Retired' }));
+    return { result: undefined, applyWrites: true };
+  });
+  await network.waitFor(() => leaving.node.stopNotice && network.nodes.some(({ node }) => node !== leaving.node && node.isPrimary));
+  await leaving.node.stop();
+  network.nodes.splice(network.nodes.indexOf(leaving), 1);
+
+  // Its own ledger holds its removal, committed: the restart knows it is retired, as before it stopped.
+  const { options } = leaving.node;
+  const replayed = replayLedger(leaving.ledgerDirectory, { nodeId: leaving.node.nodeId, encryptionPrivateKeyPem: undefined, secrets: options.ledgerSecrets }, options.service.certPem);
+  let peers: ReadonlyMap<string, string> | undefined;
+  const sent: unknown[] = [];
+  const restarted = new Node({ ...options, start: { kind: 'resume', replayed }, transport: { send: (message) => void sent.push(message), setPeers: (p) => void (peers = p) } });
+  t.after(() => restarted.stop());
+  assert.equal(restarted.stopNotice, true);
+  assert.equal(readNodeRecords(restarted.store).get(restarted.nodeId)?.status, 'Retired');
+  assert.throws(() => writeRecord(restarted, 'k', 'v'), (e: unknown) => e instanceof CocoError && e.code === 'NodeRetired');
+  assert.deepEqual([...(peers ?? [])], [], 'it dials no one');
+  const view = restarted.role.view;
+  await new Promise((resolve) => setTimeout(resolve, 300)); // 60 ticks: three election timeouts
+  assert.deepEqual([restarted.role.role, restarted.role.view, sent.length], ['Follower', view, 0], 'it never campaigns');
 });
 
 test('a transaction too large to replicate is refused and leaves no trace', async (t) => {

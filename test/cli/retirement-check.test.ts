@@ -1,0 +1,75 @@
+// How a node cut off after its retirement learns that it retired, against stand-in nodes over
+// HTTPS: a deleted record counts only on the primary's word, and the node finds the primary
+// through a backup it knows (HEAD /node/primary redirects there) when its own records name none
+// that leads now.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import { test } from 'node:test';
+import { RetirementCheck } from '../../src/cli/retirement-check.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { encodeJson, Tables, type NodeInfo } from '../../src/governance/builtin-tables.js';
+import { Store } from '../../src/kv/store.js';
+import type { Node } from '../../src/node/node.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
+import { until } from '../support/until.js';
+
+const SANS = { ip: ['127.0.0.1'] };
+const BACKUP_PORT = 8130;
+const PRIMARY_PORT = 8131;
+const ELECTION_TIMEOUT_MS = 50;
+
+/** A stand-in node: answers `routes` by "METHOD path", 404 to anything else. */
+async function standIn(service: ServiceIdentity, port: number, routes: Record<string, { status: number; body?: unknown; location?: string }>): Promise<Server> {
+  const identity = createNodeIdentity(SANS, new Date(), 1);
+  const server = createServer({ key: identity.keyPair.privateKeyPem, cert: endorseNode(identity, service, SANS, new Date(), 1) }, (request, response) => {
+    const route = routes[`${request.method} ${request.url}`] ?? { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not here' } } };
+    response.writeHead(route.status, { 'content-type': 'application/json', ...(route.location && { location: route.location }) });
+    response.end(route.body === undefined || request.method === 'HEAD' ? undefined : JSON.stringify(route.body));
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+function record(address: string): NodeInfo {
+  return {
+    status: 'Trusted',
+    node_data: {},
+    public_key: '',
+    quote_info: { format: 'Insecure_Virtual', quote: '', endorsements: '' },
+    rpc_interfaces: { primary: { bind_address: address, published_address: address } },
+    node_to_node_interface: { bind_address: address },
+  };
+}
+
+test('a node whose record the primary deleted retires, when the nodes it knows are backups that name the primary', async (t) => {
+  const service = createServiceIdentity(new Date(), 1);
+  const self = 'a'.repeat(64);
+  // A backup it knows: it no longer holds the record either, but only the primary's word counts.
+  const backup = await standIn(service, BACKUP_PORT, {
+    'GET /node/network/removable_nodes': { status: 200, body: { nodes: [] } },
+    'HEAD /node/primary': { status: 308, location: `https://127.0.0.1:${PRIMARY_PORT}/node/primary` },
+  });
+  // The primary, elected after this node stopped: not in its records.
+  const primary = await standIn(service, PRIMARY_PORT, { 'GET /node/primary': { status: 200 }, 'HEAD /node/primary': { status: 200 } });
+  t.after(() => {
+    backup.close();
+    primary.close();
+  });
+
+  const store = new Store();
+  const tx = store.beginTransaction();
+  tx.map(Tables.nodesInfo).set(utf8('b'.repeat(64)), encodeJson(record(`127.0.0.1:${BACKUP_PORT}`)));
+  tx.map(Tables.nodesInfo).set(utf8(self), encodeJson({ ...record('127.0.0.1:8132'), status: 'Retired' }));
+  store.commit(tx, 1n);
+  let retired = false;
+  const node = { nodeId: self, store, role: { role: 'Follower', view: 3, leaderId: undefined }, get stopNotice() { return retired; }, retire: () => void (retired = true) } as unknown as Node;
+  const lines: string[] = [];
+  const check = new RetirementCheck(node, service.certPem, ELECTION_TIMEOUT_MS, (line) => lines.push(line));
+  t.after(() => check.stop());
+
+  await until('the node to retire', 10_000, async () => (retired ? true : undefined));
+  assert.deepEqual(lines, [`this node's retirement from the service committed (the primary at 127.0.0.1:${PRIMARY_PORT} no longer knows it); it takes no further part: stop it`]);
+});
