@@ -285,9 +285,12 @@ export class RaftNode {
   get baseSeqno(): number {
     return this.log.baseSeqno;
   }
-  /** On a leader, what each other node of the active configurations last acknowledged; empty elsewhere. */
+  /**
+   * Each other node of the active configurations: on a leader, what it last acknowledged; elsewhere
+   * seqno 0 answered 0 ticks ago, as CCF's backups report the nodes they hold no progress for.
+   */
   get acks(): FollowerAck[] {
-    if (this.roleNow !== 'Leader') return [];
+    if (this.roleNow !== 'Leader') return this.configs.others.map((node) => ({ node, seqno: 0, ticksAgo: 0 }));
     return [...this.progress].map(([node, pr]) => ({ node, seqno: pr.matchSeqno, ticksAgo: this.ticks - pr.lastAnswerTick }));
   }
   /** Whether a committed configuration removed this node (a joiner, never in one, is not retired). */

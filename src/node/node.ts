@@ -91,6 +91,9 @@ export interface ConsensusTiming {
 }
 
 /** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
+/** CCF's phases of a node's retirement (`/node/consensus` `retirement_phase`). */
+export type RetirementPhase = 'Ordered' | 'Signed' | 'Completed' | 'RetiredCommitted';
+
 export type NodeStart = { kind: 'start' } | { kind: 'join' } | { kind: 'resume'; replayed: ReplayedLedger };
 
 export interface NodeOptions {
@@ -1031,6 +1034,20 @@ export class Node {
     return { view: this.viewOf(this.commitSeqno), seqno: this.commitSeqno };
   }
 
+  /**
+   * CCF's `retirement_phase`, undefined while this node is not retired: `Ordered` once its log
+   * holds a configuration without it after one with it, `Signed` once a signature follows that,
+   * `Completed` once that committed, `RetiredCommitted` once it takes no further part (stopNotice).
+   */
+  get retirementPhase(): RetirementPhase | undefined {
+    if (this.retired) return 'RetiredCommitted';
+    if (this.raft.isRetired) return 'Completed';
+    const configurations = this.raft.configurations;
+    const removedAt = configurations.findIndex((configuration, i) => i > 0 && configurations[i - 1]!.includes(this.nodeId) && !configuration.includes(this.nodeId));
+    if (removedAt < 0 || configurations.at(-1)!.includes(this.nodeId)) return undefined;
+    return this.lastSignatureSeqno >= this.raft.configurationSeqnos[removedAt]! ? 'Signed' : 'Ordered';
+  }
+
   /** The active configurations, oldest first (two while a reconfiguration is being committed). */
   get configurations(): (readonly string[])[] {
     return this.raft.configurations;
@@ -1041,7 +1058,7 @@ export class Node {
     return this.raft.configurationSeqnos;
   }
 
-  /** On the primary, each other node's last acknowledged seqno and how long ago it answered (ms, to the tick). */
+  /** Each other node of the active configurations: on the primary, its last acknowledged seqno and how long ago it answered (ms, to the tick); 0 and 0 elsewhere. */
   get acks(): { node: string; seqno: number; lastReceivedMs: number }[] {
     return this.raft.acks.map(({ node, seqno, ticksAgo }) => ({ node, seqno, lastReceivedMs: ticksAgo * this.options.consensus.tickMs }));
   }

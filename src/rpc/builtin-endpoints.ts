@@ -396,12 +396,14 @@ function memoryUsage(): { max_total_heap_size: number; current_allocated_heap_si
 /**
  * CCF's `/node/consensus` details: configurations (by the seqno that set them; with one-transaction
  * reconfiguration that seqno is also their reconfiguration id) with node addresses, role, view,
- * primary, and on the primary what each other node last acknowledged.
+ * primary, each other node of the configurations with what it last acknowledged (known on the
+ * primary only), and as CCF's `get_details`, Retired with its retirement phase as soon as this
+ * node's log holds a configuration without it.
  */
-function consensusDetails(node: Node): Record<string, unknown> {
+export function consensusDetails(node: Node): Record<string, unknown> {
   const records = new Map(nodeRecords(node).map((r) => [r.node_id, r.info]));
   const role = node.role;
-  const active = node.configurations.some((configuration) => configuration.includes(node.nodeId));
+  const retirementPhase = node.retirementPhase;
   const seqnos = node.configurationSeqnos;
   return {
     configs: node.configurations.map((configuration, i) => ({
@@ -410,7 +412,8 @@ function consensusDetails(node: Node): Record<string, unknown> {
       nodes: Object.fromEntries(configuration.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])),
     })),
     acks: Object.fromEntries(node.acks.map(({ node: id, seqno, lastReceivedMs }) => [id, { seqno, last_received_ms: lastReceivedMs }])),
-    membership_state: active && !node.stopNotice ? 'Active' : 'Retired',
+    membership_state: retirementPhase === undefined ? 'Active' : 'Retired',
+    ...(retirementPhase !== undefined && { retirement_phase: retirementPhase }),
     // A retired node takes no part in elections: whatever it was doing when it learnt so is over.
     leadership_state: node.stopNotice ? 'Follower' : role.role === 'PreCandidate' ? 'Candidate' : role.role,
     primary_id: role.leaderId ?? null,

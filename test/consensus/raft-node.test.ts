@@ -67,7 +67,7 @@ test('a leader that hears from no majority within an election timeout steps down
   assert.equal(ready.role?.role, 'Follower');
 });
 
-test("a leader's acks: each follower's matching seqno and the ticks since it last answered; none elsewhere", () => {
+test("a leader's acks: each follower's matching seqno and the ticks since it last answered; elsewhere each other node, with no progress known (as CCF's backups)", () => {
   const nodes = cluster({ a: '', b: '', c: '' });
   elect(nodes, 'a');
   const a = nodes.get('a')!;
@@ -82,7 +82,7 @@ test("a leader's acks: each follower's matching seqno and the ticks since it las
   assert.equal(byNode.get('b')!.ticksAgo, 1);
   assert.equal(byNode.get('c')!.seqno, 0);
   assert.equal(byNode.get('c')!.ticksAgo, 3, 'c has been silent since a became leader');
-  assert.deepEqual(nodes.get('b')!.acks, [], 'a follower reports none');
+  assert.deepEqual(nodes.get('b')!.acks, [{ node: 'a', seqno: 0, ticksAgo: 0 }, { node: 'c', seqno: 0, ticksAgo: 0 }], 'a follower knows no progress');
   assert.deepEqual(a.configurationSeqnos, [0], 'the bootstrap configuration');
 });
 
