@@ -61,6 +61,7 @@ export class RequestForwarder {
   /** Sends `body` to the primary and resolves with its answer. */
   forward(body: string): Promise<string | undefined> {
     const primary = this.node.role.leaderId;
+    if (primary === undefined && this.node.stopNotice) return Promise.reject(this.node.retiredError('knows no primary to forward this request to'));
     if (primary === undefined || primary === this.node.nodeId) {
       return Promise.reject(new CocoError('NodeCannotHandleRequest', 'no primary is known to forward this request to (an election is under way); retry shortly'));
     }

@@ -397,6 +397,14 @@ export class Node {
     return this.retired;
   }
 
+  /**
+   * What a retired node answers to a request it cannot serve (`refusal`: "takes no writes", "knows
+   * no primary"): retirement is final, so no retry here helps; another node can answer.
+   */
+  retiredError(refusal: string): CocoError {
+    return new CocoError('NodeRetired', `this node has retired from the service (its retirement committed) and ${refusal}; send requests to another node of the service (GET /node/network/nodes there lists them)`);
+  }
+
   /** The service recorded this node's retirement as committed: it stops campaigning and talking to the others. */
   retire(): void {
     if (this.retired || this.isPrimary) return;
@@ -546,9 +554,7 @@ export class Node {
   /** Throws unless this node may write a transaction now. */
   checkCanWrite(): void {
     this.checkServing();
-    if (this.retired) {
-      throw new CocoError('NodeRetired', 'this node has retired from the service (its retirement committed) and takes no writes; send requests to a node listed in GET /node/network/nodes');
-    }
+    if (this.retired) throw this.retiredError('takes no writes');
     if (!this.isPrimary) {
       throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way)'}`);
     }

@@ -114,6 +114,7 @@ function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node,
   if (wanted === undefined) return;
   const target = wanted === 'primary' ? targets.primaryUrl() : targets.backupUrl();
   if (target === undefined) {
+    if (node.stopNotice) throw node.retiredError(`knows no ${wanted} to redirect to`);
     throw new RpcError(503, wanted === 'primary' ? 'PrimaryNotFound' : 'BackupNotFound', `the endpoint redirects to a ${wanted}, and this node knows no ${wanted} address; retry shortly`);
   }
   const location = redirectLocation(target, request);

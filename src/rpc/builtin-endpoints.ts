@@ -205,6 +205,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/network/nodes/self', () => oneNode(node.nodeId));
   server.add('node', 'GET', '/network/nodes/primary', () => {
     const primary = node.role.leaderId;
+    if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary');
     if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'no primary is known: an election is under way; retry shortly');
     return oneNode(primary);
   });
@@ -281,6 +282,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'HEAD', '/primary', (request: RpcRequest) => {
     if (node.isPrimary) return { status: 200 };
     const primary = options.primaryUrl();
+    if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary');
     if (primary === undefined) throw new RpcError(500, 'InternalError', 'Primary unknown');
     throw new RpcError(308, 'NotPrimary', `this node is a backup; the primary is at ${primary}`, { location: `${primary}/node${request.path}` });
   });

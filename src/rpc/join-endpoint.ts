@@ -107,6 +107,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
   server.add('node', 'POST', '/join', (request: RpcRequest) => {
     if (!node.isPrimary) {
       const primary = options.primaryUrl();
+      if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary to join through');
       if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'this node is a backup and no primary is known; retry shortly');
       throw new RpcError(308, 'NotPrimary', `this node is a backup; join through the primary at ${primary}`, { location: `${primary}/node/join` });
     }

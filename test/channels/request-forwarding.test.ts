@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import type { NodeChannels } from '../../src/channels/node-channels.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../../src/channels/request-forwarding.js';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
-import type { Node } from '../../src/node/node.js';
+import { Node } from '../../src/node/node.js';
 
 const PRIMARY = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 
-function backup(options: { reachable?: boolean } = {}) {
+function backup(options: { reachable?: boolean; retired?: boolean } = {}) {
   const sent: { to: string; kind: number; body: { id: number; body: string } }[] = [];
   const role = { role: 'Follower', view: 2, leaderId: PRIMARY as string | undefined };
   const channels = {
@@ -22,7 +22,14 @@ function backup(options: { reachable?: boolean } = {}) {
     },
   } as unknown as NodeChannels;
   const log = { seqno: 8 };
-  const node = { nodeId: 'c'.repeat(64), isPrimary: false, get role() { return role; }, get lastTxId() { return { view: 2, seqno: log.seqno }; } } as unknown as Node;
+  const node = {
+    nodeId: 'c'.repeat(64),
+    isPrimary: false,
+    stopNotice: options.retired ?? false,
+    retiredError: Node.prototype.retiredError,
+    get role() { return role; },
+    get lastTxId() { return { view: 2, seqno: log.seqno }; },
+  } as unknown as Node;
   const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')));
   return { forwarder, sent, role, log };
 }
@@ -61,6 +68,16 @@ test('a request in flight to a primary that loses its place fails at once, sayin
   });
   role.leaderId = undefined;
   await assert.rejects(forwarder.forward('during the election'), /no primary is known to forward this request to/);
+});
+
+test('a retired node, which will never know a primary again, says so rather than that an election is under way', async () => {
+  const { forwarder, role } = backup({ retired: true });
+  role.leaderId = undefined;
+  await assert.rejects(forwarder.forward('x'), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'NodeRetired');
+    assert.match(error.message, /has retired from the service .* and knows no primary to forward this request to; send requests to another node/);
+    return true;
+  });
 });
 
 test('a primary that cannot be reached, and a node that stops, fail the requests at once', async () => {

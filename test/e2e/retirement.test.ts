@@ -1,7 +1,8 @@
 // Retirement is final, across restarts, with real processes: a primary retired by remove_node,
 // whose record the operator then deleted, and which an operator restarts later with its
 // configuration (`coco node --config config.json`), starts retired from what its own ledger holds:
-// no longer ready, its writes refused as NodeRetired, and it says so in its log.
+// no longer ready, its writes and questions for the primary refused as NodeRetired, and it says so
+// in its log.
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -72,6 +73,11 @@ test('a primary retired and deleted, restarted from its ledger with its configur
   for (const frontend of ['app', 'gov']) assert.equal((await retired.request('GET', `/node/ready/${frontend}`, { allowError: true })).status, 503, frontend);
   const write = await retired.request('POST', '/app/log/private', { body: { id: 2, msg: 'to a retired node' }, allowError: true });
   assert.deepEqual([write.status, write.json<{ error: { code: string } }>().error.code], [503, 'NodeRetired']);
+  // Asked for the primary, it says it retired (not that an election is under way, for ever).
+  const noPrimary = await retired.request('GET', '/node/network/nodes/primary', { allowError: true });
+  const { error } = noPrimary.json<{ error: { code: string; message: string } }>();
+  assert.deepEqual([noPrimary.status, error.code], [503, 'NodeRetired']);
+  assert.match(error.message, /^this node has retired from the service \(its retirement committed\) and knows no primary; send requests to another node of the service/);
   const consensus = (await retired.request('GET', '/node/consensus')).json<{ details: { membership_state: string } }>().details;
   assert.equal(consensus.membership_state, 'Retired');
 });
