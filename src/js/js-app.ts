@@ -28,7 +28,8 @@ export interface InvokeOptions {
   historicalState?: HistoricalStateInput;
 }
 
-export const JS_APP_INTERPRETERS_DEFAULT = 2;
+/** CCF's default max_cached_interpreters. */
+export const JS_APP_INTERPRETERS_DEFAULT = 10;
 export const JS_APP_INTERPRETERS_MAX = 16;
 /** App versions whose definitions (modules and endpoint table) stay cached. */
 export const JS_APP_VERSIONS_CACHED_MAX = 8;
