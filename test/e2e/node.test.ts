@@ -183,7 +183,7 @@ test('a bad configuration is refused with one line and exit 1', async () => {
         ['a ledger directory under a file', { ledger: { directory: 'afile/ledger' }, output_files: { pid_file: 'node.pid' } }, /configuration \$\.ledger\.directory: cannot create or write the directory .*afile\/ledger: ENOTDIR: not a directory.* \[InvalidConfig\]/, true],
         ['a snapshots directory under a file', { snapshots: { directory: 'afile/snapshots' }, output_files: { pid_file: 'node.pid' } }, /configuration \$\.snapshots\.directory: cannot create or write the directory .*afile\/snapshots: ENOTDIR/, true],
         ['the ledger directory listed as read-only', { ledger: { directory: 'ledger', read_only_directories: ['./ledger'] } }, /\$\.ledger\.read_only_directories: lists .*ledger, the ledger directory itself/, true],
-        ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /^\S+Z \[error\] coco: cannot listen for other nodes on 127\.0\.0\.1:\d+: listen EADDRINUSE/],
+        ['a node-to-node port another process holds', { network: { node_to_node_interface: { bind_address: `127.0.0.1:${n2nPort}` }, rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } } }, /^\S+Z \[error\] coco: cannot listen for other nodes on 127\.0\.0\.1:\d+ \(network\.node_to_node_interface\.bind_address\): listen EADDRINUSE/],
       ];
       for (const [what, overrides, message, nothingWritten] of refusals) {
         // A node that did not end by itself would be killed by runCoco's timeout: no exit status.
