@@ -896,7 +896,7 @@ export const actions = new Map([
         max_execution_time_ms: integer,
         log_exception_details: optional(boolean),
         return_exception_details: optional(boolean),
-        max_cached_interpreters: optional(integerIn(0, Number.MAX_SAFE_INTEGER)),
+        max_cached_interpreters: optional(integer),
       });
     },
     apply(args) {

@@ -230,9 +230,10 @@ export class JsInterpreter {
           ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
         ];
         const outcome = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.dispatch, args));
-        if (outcome.kind !== 'pending') return outcome;
-        // An async function: its promise settles as the jobs run, within this call and its time limit.
+        // Promise jobs the function queued run within its call, its transaction and time limit: an
+        // async function's promise settles as they run, and none is left for a later request.
         sandbox.runPendingJobs();
+        if (outcome.kind !== 'pending') return outcome;
         const settled = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.settleAsync, []));
         invariant(settled.kind !== 'pending', 'settleAsync reports a result');
         return settled;
@@ -663,7 +664,12 @@ class Sandbox implements GlobalsSession {
   #settled(value: QuickJSHandle): QuickJSHandle {
     let state = this.vm.getPromiseState(value);
     if (state.type === 'pending') {
-      this.runPendingJobs();
+      try {
+        this.runPendingJobs();
+      } catch (error) {
+        value.dispose();
+        throw error;
+      }
       state = this.vm.getPromiseState(value);
     }
     if (state.type === 'fulfilled') {

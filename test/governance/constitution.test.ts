@@ -402,7 +402,7 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'set_js_app', args: { bundle: APP_BUNDLE, disable_bytecode_cache: false } },
   { name: 'remove_js_app', args: null },
   { name: 'set_js_runtime_options', args: { max_heap_bytes: 104857600, max_stack_bytes: 1048576, max_execution_time_ms: 5000, return_exception_details: true, max_cached_interpreters: 10 } },
-  { name: 'set_js_runtime_options', args: { max_heap_bytes: 0, max_stack_bytes: -1, max_execution_time_ms: 0 } },
+  { name: 'set_js_runtime_options', args: { max_heap_bytes: 0, max_stack_bytes: -1, max_execution_time_ms: 0, max_cached_interpreters: -3 } },
   { name: 'refresh_js_app_bytecode_cache' },
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: CA_BUNDLE } },
   { name: 'remove_ca_cert_bundle', args: { name: 'roots' } },

@@ -54,3 +54,26 @@ test('an async endpoint function answers with what its promise settles to, withi
   assert.equal(call('POST', '/dynamic', '{"round":3}').statusCode, 201, 'the app serves on after each failure');
   app.dispose();
 });
+
+test('promise jobs a function queues run within its own request, never in a later one (interpreter_reuse included)', async () => {
+  const module = `
+    export function detach(request) {
+      const who = request.body.text();
+      (async () => { for (let i = 0; i < 20; i++) await null; ccf.kv["records"].set(ccf.strToBuf("detached"), ccf.strToBuf(who)); })();
+      return { body: "queued" };
+    }
+    export async function read() { await null; const v = ccf.kv["records"].get(ccf.strToBuf("detached")); return { body: v === undefined ? "none" : ccf.bufToStr(v) }; }
+  `;
+  for (const reuse of [undefined, { key: 'k' }]) {
+    const store = storeWithApp(bundleOf({ 'main.js': module }, { '/detach': { post: { js_function: 'detach', interpreter_reuse: reuse } }, '/read': { post: { js_function: 'read', interpreter_reuse: reuse } } }));
+    const app = await JsApp.create({ limits: TEST_LIMITS });
+    const host = new TestHost();
+    const tx = store.beginTransaction();
+    app.invoke('v1', appRequest('POST', '/app/detach', { body: text('eve') }), tx, host);
+    assert.equal(decodeText(tx.map('records').get(text('detached')) ?? new Uint8Array()), 'eve', 'the detached write is in the request that queued it');
+    tx.abort();
+    const later = store.beginTransaction();
+    assert.equal(decodeText(app.invoke('v1', appRequest('POST', '/app/read', { body: text('bob') }), later, host).body!), 'none', 'and not in a later one');
+    app.dispose();
+  }
+});
