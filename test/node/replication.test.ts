@@ -156,16 +156,20 @@ test('a primary that cannot read back the entries a lagging backup needs says so
   await network.waitFor(() => primary.node.status(after) === 'Committed');
 });
 
+/** What remove_node writes: the node's record goes Retired, and the configuration without it follows. */
+function retire(node: Node): void {
+  node.execute((tx) => {
+    const info = readNodeRecords(node.store).get(node.nodeId)!;
+    tx.map(Tables.nodesInfo).set(utf8(node.nodeId), encodeJson({ ...info, status: 'Retired' }));
+    return { result: undefined, applyWrites: true };
+  });
+}
+
 test('a primary whose removal committed is retired once it hands over: it refuses writes as NodeRetired at once, not as a backup awaiting an election', async (t) => {
   const network = await InProcessNetwork.start(3);
   t.after(() => network.close());
   const leaving = network.primary();
-  // What remove_node writes: the node's record goes Retired, and the configuration without it follows.
-  leaving.node.execute((tx) => {
-    const info = readNodeRecords(leaving.node.store).get(leaving.node.nodeId)!;
-    tx.map(Tables.nodesInfo).set(utf8(leaving.node.nodeId), encodeJson({ ...info, status: 'Retired' }));
-    return { result: undefined, applyWrites: true };
-  });
+  retire(leaving.node);
   await network.waitFor(() => network.nodes.some(({ node }) => node !== leaving.node && node.isPrimary));
   assert.equal(leaving.node.isPrimary, false);
   assert.equal(leaving.node.stopNotice, true, 'it saw its removal commit in its own log');
@@ -179,11 +183,7 @@ test('a node restarted after its removal committed starts retired: it takes no w
   const network = await InProcessNetwork.start(3);
   t.after(() => network.close());
   const leaving = network.primary();
-  leaving.node.execute((tx) => {
-    const info = readNodeRecords(leaving.node.store).get(leaving.node.nodeId)!;
-    tx.map(Tables.nodesInfo).set(utf8(leaving.node.nodeId), encodeJson({ ...info, status: 'Retired' }));
-    return { result: undefined, applyWrites: true };
-  });
+  retire(leaving.node);
   await network.waitFor(() => leaving.node.stopNotice && network.nodes.some(({ node }) => node !== leaving.node && node.isPrimary));
   await leaving.node.stop();
   network.nodes.splice(network.nodes.indexOf(leaving), 1);
