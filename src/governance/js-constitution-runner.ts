@@ -1,7 +1,8 @@
 // Runs the constitution and ballots in QuickJS with CCF's rules: `validate`, `resolve` and ballots
-// read-only, `apply` with write access to the governance tables and the node's effects. The
-// constitution stays loaded until its text changes; each ballot loads into an interpreter of its
-// own. Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time
+// read-only, `apply` with write access to the governance tables and the node's effects. As in CCF,
+// every call runs in a fresh interpreter: the constitution is compiled once per text and its
+// interpreter reset after each call, and each ballot loads into an interpreter of its own. A script
+// that breaks an interpreter is followed by a spare (see GovernanceInterpreter). Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time
 // limit, which the node caps below its election timeout: a constitution or ballot that loops must
 // not hold the primary long enough for the other nodes to elect another. The ballots of one proposal
 // share one script's time, in equal parts: each member writes their own ballot, and ballots that loop
@@ -9,14 +10,15 @@
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
-import { JsInterpreter } from '../js/interpreter.js';
+import type { JsInterpreter } from '../js/interpreter.js';
 import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
-import { JsExceptionError } from '../js/js-exception.js';
+import { JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
 import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
 import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
+import { GovernanceInterpreter } from './governance-interpreter.js';
 import { CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
 
 const BALLOT_MODULE = '/ballot.js';
@@ -24,11 +26,12 @@ const BALLOT_MODULE = '/ballot.js';
 const BALLOT_TIME_MIN_MS = 5;
 
 export class JsConstitutionRunner implements ConstitutionRunner {
-  private loadedConstitution: string | undefined;
+  /** The constitution text compiled in which interpreter, to be reset to after each call. */
+  private loaded: { constitution: string; interpreter: JsInterpreter } | undefined;
 
   private constructor(
-    private readonly constitutionInterpreter: JsInterpreter,
-    private readonly ballotInterpreter: JsInterpreter,
+    private readonly constitutionInterpreter: GovernanceInterpreter,
+    private readonly ballotInterpreter: GovernanceInterpreter,
     private readonly checker: ScriptChecker,
     private readonly host: JsHost,
     private readonly governanceHost: GovernanceHost,
@@ -41,8 +44,8 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     const limits = options.maxExecutionTimeMs === undefined ? {} : { limits: { maxExecutionTimeMs: options.maxExecutionTimeMs } };
     const checker = await ScriptChecker.create(limits.limits);
     const [constitution, ballots] = await Promise.all([
-      JsInterpreter.create({ installers: [governanceEffects(checker)], ...limits }),
-      JsInterpreter.create({ ...limits }),
+      GovernanceInterpreter.create({ installers: [governanceEffects(checker)], ...limits }),
+      GovernanceInterpreter.create({ ...limits }),
     ]);
     return new JsConstitutionRunner(constitution, ballots, checker, host, governanceHost, options.maxExecutionTimeMs ?? DEFAULT_JS_LIMITS.maxExecutionTimeMs);
   }
@@ -52,11 +55,17 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   }
 
   private callConstitution(constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
-    if (this.loadedConstitution !== constitution || !this.constitutionInterpreter.isUsable) {
-      this.constitutionInterpreter.load(new Map([[CONSTITUTION_MODULE, constitution]]));
-      this.loadedConstitution = constitution;
+    const interpreter = this.constitutionInterpreter.interpreter;
+    if (this.loaded?.constitution !== constitution || this.loaded.interpreter !== interpreter) {
+      this.loaded = undefined;
+      interpreter.load(new Map([[CONSTITUTION_MODULE, constitution]]), { resettable: true });
+      this.loaded = { constitution, interpreter };
     }
-    return run(() => this.constitutionInterpreter.call(CONSTITUTION_MODULE, exportName, args, env), () => (this.loadedConstitution = undefined));
+    try {
+      return run(() => interpreter.call(CONSTITUTION_MODULE, exportName, args, env));
+    } finally {
+      if (interpreter.isUsable) interpreter.reset();
+    }
   }
 
   validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string } {
@@ -69,9 +78,10 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   }
 
   vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, ballotCount: number): boolean {
-    this.ballotInterpreter.load(new Map([[BALLOT_MODULE, ballot]]));
+    const interpreter = this.ballotInterpreter.interpreter;
+    interpreter.load(new Map([[BALLOT_MODULE, ballot]]));
     const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, ballotCount)) };
-    return run(() => this.ballotInterpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
+    return run(() => interpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
   }
 
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown {
@@ -94,20 +104,14 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   }
 }
 
-/** Script failures become ScriptErrors carrying CCF's reason and trace. */
-function run<T>(call: () => T, onSuspectState: () => void = () => undefined): T {
+/** Script failures become ScriptErrors carrying CCF's reason (QuickJS's, for a limit) and trace. */
+function run<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
     if (error instanceof JsExceptionError) throw new ScriptError({ reason: error.jsName ? `${error.jsName}: ${error.jsMessage}` : error.jsMessage, ...(error.jsStack ? { trace: error.jsStack } : {}) });
-    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') {
-      onSuspectState();
-      throw new ScriptError({ reason: 'Operation took too long to complete.' });
-    }
-    if (error instanceof CocoError && error.code.startsWith('Js')) {
-      onSuspectState();
-      throw new ScriptError({ reason: error.message });
-    }
+    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') throw new ScriptError({ reason: 'Operation took too long to complete.' });
+    if (error instanceof CocoError && error.code.startsWith('Js')) throw new ScriptError({ reason: QUICKJS_LIMIT_REASONS[error.code] ?? error.message });
     throw error;
   }
 }

@@ -5,27 +5,19 @@
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
-import { JsInterpreter, type JsInterpreterOptions } from '../js/interpreter.js';
+import type { JsInterpreter, JsInterpreterOptions } from '../js/interpreter.js';
+import { GovernanceInterpreter } from './governance-interpreter.js';
 
 /** The module name the constitution is loaded under, to check it and to run it. */
 export const CONSTITUTION_MODULE = '/constitution.js';
 const CONSTITUTION_EXPORTS = ['validate', 'resolve', 'apply'] as const;
 
 export class ScriptChecker {
-  #interpreter: JsInterpreter;
-  /** Set while a new interpreter replaces one a script left unusable. */
-  #replacing: Promise<void> | undefined;
-
-  private constructor(
-    interpreter: JsInterpreter,
-    private readonly limits: JsInterpreterOptions['limits'],
-  ) {
-    this.#interpreter = interpreter;
-  }
+  private constructor(private readonly interpreter: GovernanceInterpreter) {}
 
   /** `limits`: those of the governance interpreters, which a constitution will run under. */
   static async create(limits: JsInterpreterOptions['limits'] = {}): Promise<ScriptChecker> {
-    return new ScriptChecker(await JsInterpreter.create({ limits }), limits);
+    return new ScriptChecker(await GovernanceInterpreter.create({ limits }));
   }
 
   /** CocoError 'InvalidConstitution' saying why `source` cannot serve as the constitution. */
@@ -45,39 +37,16 @@ export class ScriptChecker {
   }
 
   dispose(): void {
-    this.#interpreter.dispose();
+    this.interpreter.dispose();
   }
 
-  /**
-   * Runs `check`; a JS failure becomes `code` with `prefix`. A script can leave the interpreter
-   * unusable (Node's own stack overflowed inside QuickJS): it is then replaced in the background,
-   * and checks refuse meanwhile rather than blame the next script for the last one.
-   */
+  /** Runs `check`; a JS failure becomes `code` with `prefix` (a script that breaks the interpreter included). */
   #check(code: string, prefix: string, check: (interpreter: JsInterpreter) => void): void {
-    if (!this.#interpreter.isUsable) {
-      this.#replace();
-      throw new CocoError('ScriptCheckerUnavailable', 'the script checker is being replaced after a script broke it; propose again in a moment');
-    }
     try {
-      check(this.#interpreter);
+      check(this.interpreter.interpreter);
     } catch (error) {
-      if (!this.#interpreter.isUsable) this.#replace();
       if (error instanceof CocoError && error.code.startsWith('Js')) throw new CocoError(code, `${prefix}${error.message}`, { cause: error });
       throw error;
     }
-  }
-
-  #replace(): void {
-    if (this.#replacing !== undefined) return;
-    this.#replacing = JsInterpreter.create({ limits: this.limits }).then(
-      (interpreter) => {
-        this.#interpreter = interpreter;
-        this.#replacing = undefined;
-      },
-      // The next check tries again.
-      () => {
-        this.#replacing = undefined;
-      },
-    );
   }
 }

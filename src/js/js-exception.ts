@@ -24,3 +24,10 @@ export class JsExceptionError extends CocoError {
     this.jsStack = details.stack;
   }
 }
+
+/** QuickJS's own reasons for the limits that stop a call (by CocoError code), which CCF reports as they are. */
+export const QUICKJS_LIMIT_REASONS: Readonly<Record<string, string>> = {
+  JsOutOfMemory: 'InternalError: out of memory',
+  JsStackOverflow: 'InternalError: stack overflow',
+  JsExecutionTimeout: 'InternalError: interrupted',
+};

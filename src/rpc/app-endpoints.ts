@@ -5,7 +5,7 @@
 
 import { CocoError } from '../errors.js';
 import { readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
-import { JsExceptionError } from '../js/js-exception.js';
+import { JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
 import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
 import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
@@ -70,13 +70,6 @@ export function openChecker(): (tx: Transaction) => void {
   };
 }
 
-/** QuickJS's own reasons for the limits that stop a handler, which CCF puts in the details as they are. */
-const LIMIT_REASONS: Readonly<Record<string, string>> = {
-  JsOutOfMemory: 'InternalError: out of memory',
-  JsStackOverflow: 'InternalError: stack overflow',
-  JsExecutionTimeout: 'InternalError: interrupted',
-};
-
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
 function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): never {
   if (error instanceof CocoError) {
@@ -85,7 +78,7 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
     // return value that is no response) is the message; only a handler's own exception is hidden.
     if (error.code === 'JsInvalidResponse' || error.code === 'JsModuleError') throw new RpcError(500, 'InternalError', error.message);
     if (error.code.startsWith('Js')) {
-      const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : LIMIT_REASONS[error.code] ?? error.message;
+      const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : QUICKJS_LIMIT_REASONS[error.code] ?? error.message;
       const trace = error instanceof JsExceptionError ? error.jsStack : undefined;
       if (settings.logExceptionDetails) host.log('error', `JS exception: ${error.message}${trace === undefined ? '' : `\n${trace}`}`);
       // As in CCF: the message stays the same; the reason and trace go in details, when governance asks.

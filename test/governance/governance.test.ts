@@ -11,6 +11,7 @@ import { pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { CocoError } from '../../src/errors.js';
+import { ScriptError } from '../../src/governance/constitution-runner.js';
 import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
 import { authenticateMemberCose } from '../../src/governance/member-cose-identity.js';
 import { Governance } from '../../src/governance/proposals.js';
@@ -138,6 +139,50 @@ test("the ballots of one proposal share one script's time: a looping ballot stop
   assert.match(String((shared.outcome as Error).message), /Operation took too long to complete/);
   assert.ok(shared.steps >= 50 && shared.steps < 100, `one of four ballots has a quarter of it (${shared.steps} steps)`);
   assert.equal(steps('export function vote() { return true; }', 4).outcome, true, 'a ballot that returns in time votes');
+});
+
+test('as in CCF, every constitution call runs in a fresh interpreter: nothing validate, resolve or apply left is seen by the next call', async (t) => {
+  const stateful = `
+    let calls = 0;
+    export function validate() { calls++; return { valid: true, description: \`calls=\${calls} leaked=\${({}).leaked} global=\${typeof globalThis.left}\` }; }
+    export function resolve() { return "Open"; }
+    export function apply() { calls++; Object.prototype.leaked = true; globalThis.left = 1; }
+  `;
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const descriptions = setup.instance.node.execute((tx) => {
+    const seen: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      seen.push(setup.runner.validate(tx, stateful, '{}').description);
+      setup.runner.apply(tx, stateful, '{"actions":[]}', 'id');
+    }
+    return { result: seen, applyWrites: false };
+  }).result;
+  assert.deepEqual(descriptions, ['calls=1 leaked=undefined global=undefined', 'calls=1 leaked=undefined global=undefined']);
+});
+
+test('a ballot that breaks its interpreter fails alone: the next ballot runs at once, and limits are reported in QuickJS words', async (t) => {
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const vote = (ballot: string) =>
+    setup.instance.node.execute<boolean | string>((tx) => {
+      try {
+        return { result: setup.runner.vote(tx, ballot, '{"actions":[]}', 'proposer', 1), applyWrites: false };
+      } catch (error) {
+        return { result: error instanceof ScriptError ? error.failure.reason : String(error), applyWrites: false };
+      }
+    }).result;
+  // Parsing this overflows Node's own stack inside QuickJS, which leaves an interpreter unusable.
+  assert.match(String(vote(`export function vote() { return eval("${'['.repeat(50_000)}${']'.repeat(50_000)}") !== 1; }`)), /stack overflow/);
+  assert.equal(vote('export function vote() { return true; }'), true, 'the spare took over');
+  assert.equal(vote('export function vote() { const f = (i) => f(i + 1) + 1; return f(0); }'), 'InternalError: stack overflow');
+  assert.equal(vote('export function vote() { const parts = []; for (;;) parts.push("x".repeat(1 << 20) + parts.length); }'), 'InternalError: out of memory');
 });
 
 /** The constitution a real CCF service wrote at genesis (CCF's default one, with its operator rules). */
