@@ -2,11 +2,13 @@
 // read-only, `apply` with write access to the governance tables and the node's effects. As in CCF,
 // every call runs in a fresh interpreter: the constitution is compiled once per text and its
 // interpreter reset after each call, and each ballot loads into an interpreter of its own. A script
-// that breaks an interpreter is followed by a spare (see GovernanceInterpreter). Runtime limits are at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time
-// limit, which the node caps below its election timeout: a constitution or ballot that loops must
-// not hold the primary long enough for the other nodes to elect another. The ballots of one proposal
-// share one script's time, in equal parts: each member writes their own ballot, and ballots that loop
-// would otherwise hold the primary once per ballot, while none can take the others' time.
+// that breaks an interpreter is followed by a spare (see GovernanceInterpreter). Runtime limits are
+// at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time limit, which the node caps
+// below its election timeout: a constitution or ballot that loops must not hold the primary long
+// enough for the other nodes to elect another (one built-in call on a large value still can: see
+// docs/js-isolation.md). The ballots of one proposal share one script's time, in equal parts: each
+// member writes their own ballot, and ballots that loop would otherwise hold the primary once per
+// ballot, while none can take the others' time.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
