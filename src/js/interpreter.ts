@@ -340,18 +340,22 @@ export class JsInterpreter {
   }
 }
 
-/** A frame's place in an app module, "(/dir/m.js:27:24)", as this QuickJS writes it. */
-const MODULE_FRAME_PLACE = /\(\/([^()]*):(\d+):\d+\)$/;
+/**
+ * A frame's place in an app module as this QuickJS writes it: "at f (/dir/m.js:27:24)", or
+ * "at /dir/m.js:2:13" for a syntax error.
+ */
+const MODULE_FRAME_PLACE = /(\(|at )\/([^()\s]*):(\d+):\d+(\)?)$/;
 
 /**
  * A JS stack without the frames of Coco's own runtime code (the prelude, entry modules), each place
- * written as CCF's QuickJS writes it: the module's bundle name and the line, "(dir/m.js:27)".
+ * written as CCF's QuickJS writes it: the module's bundle name and the line, "(dir/m.js:27)" (or
+ * "at dir/m.js:2" for a syntax error).
  */
 function withoutRuntimeFrames(stack: string): string {
   const lines = stack.split('\n');
   return lines
     .filter((line, i) => !line.includes('<coco:') && !(line.trim() === 'at apply (native)' && (lines[i + 1] ?? '').includes('<coco:')))
-    .map((line) => line.replace(MODULE_FRAME_PLACE, '($1:$2)'))
+    .map((line) => line.replace(MODULE_FRAME_PLACE, '$1$2:$3$4'))
     .join('\n');
 }
 
@@ -556,7 +560,8 @@ class Sandbox implements GlobalsSession {
         }
       }
       if (details.message === COMPILE_STOP_MESSAGE) continue;
-      const where = details.stack?.match(/at (\/\S*:\d+(?::\d+)?)/)?.[1];
+      // The first frame's place, "dir/m.js:2" (see withoutRuntimeFrames).
+      const where = details.stack?.match(/at ([^\s()]+:\d+)$/m)?.[1];
       const shown = details.name === '' ? details.message : `${details.name}: ${details.message}`;
       throw new CocoError('JsModuleError', `module "${moduleName}" does not compile: ${shown}${where === undefined ? '' : ` at ${where}`}`);
     }

@@ -361,8 +361,8 @@ test('set_js_app refuses an app with a module that does not compile, naming it, 
   // Module top levels do not run while compiling: this one would throw.
   assert.equal(proposeActions(setup, app([{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = "hi";\nthrow new Error("ran");' }])).proposalState, 'Accepted');
   for (const [what, modules, reason] of [
-    ['a syntax error', [{ name: 'app.js', module: 'export function hello() {\n  return 1 +;\n}' }], /module "\/app.js" does not compile: SyntaxError: .* at \/app.js:2/],
-    ['a syntax error in an imported module', [{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = ;' }], /SyntaxError: .* at \/lib.js:1/],
+    ['a syntax error', [{ name: 'app.js', module: 'export function hello() {\n  return 1 +;\n}' }], /module "\/app.js" does not compile: SyntaxError: .* at app.js:2$/],
+    ['a syntax error in an imported module', [{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = ;' }], /SyntaxError: .* at lib.js:1$/],
     ['an import that is not in the bundle', [{ name: 'app.js', module: working }], /"\/lib.js", which is not in the app bundle/],
   ] as const) {
     assert.throws(

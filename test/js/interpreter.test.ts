@@ -108,6 +108,14 @@ test('an uncaught exception is a JsException carrying the JS name, message and s
   js.dispose();
 });
 
+test("a syntax error's trace names the module by its bundle name and the line, as CCF's", async () => {
+  const js = await interpreterWith({ '/dir/app.js': 'export function f() {\n  return 1 +;\n}' });
+  const error = rejectsWithCode(() => js.call('/dir/app.js', 'f', [], testCall().env), 'JsModuleError', /SyntaxError/);
+  assert.ok(error instanceof JsExceptionError);
+  assert.equal(error.jsStack, '    at dir/app.js:2\n');
+  js.dispose();
+});
+
 test('throwing a value that is not an Error is a JsException with that value as message', async () => {
   const js = await interpreterWith({ '/app.js': 'export function s() { throw "plain"; } export function o() { throw { code: 7 }; }' });
   const { env } = testCall();
