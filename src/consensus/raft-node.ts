@@ -526,13 +526,13 @@ export class RaftNode {
     return this.electionTimeoutTicks + Math.floor(r * this.electionTimeoutTicks);
   }
 
-  /** A node that heard from a live leader within an election timeout refuses to help replace it. */
   /** Whether `peer`, added while this node leads, has not answered yet and is still within its grace (see ADDED_NODE_GRACE_ELECTION_TIMEOUTS). */
   private inAddedGrace(peer: string): boolean {
     const addedAtTick = this.addedAtTick.get(peer);
     return addedAtTick !== undefined && this.ticks - addedAtTick < ADDED_NODE_GRACE_ELECTION_TIMEOUTS * this.electionTimeoutTicks;
   }
 
+  /** A node that heard from a live leader within an election timeout refuses to help replace it. */
   private inLease(): boolean {
     return this.leader !== undefined && this.electionElapsed < this.electionTimeoutTicks;
   }

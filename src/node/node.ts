@@ -90,10 +90,10 @@ export interface ConsensusTiming {
   retainedEntries?: number;
 }
 
-/** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
 /** CCF's phases of a node's retirement (`/node/consensus` `retirement_phase`). */
 export type RetirementPhase = 'Ordered' | 'Signed' | 'Completed' | 'RetiredCommitted';
 
+/** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
 export type NodeStart = { kind: 'start' } | { kind: 'join' } | { kind: 'resume'; replayed: ReplayedLedger };
 
 export interface NodeOptions {
