@@ -48,6 +48,13 @@ export function parseVirtualQuote(quote: QuoteInfo): VirtualEvidence {
   return evidence;
 }
 
+/** A well-formed quote whose measurement or host data the join policy does not allow (members may change that). */
+export class QuoteNotAllowed extends CocoError {
+  constructor(message: string) {
+    super('InvalidQuote', message);
+  }
+}
+
 export interface VirtualJoinPolicy {
   measurementAllowed(measurement: string): boolean;
   hostDataAllowed(hostDataHex: string): boolean;
@@ -57,10 +64,10 @@ export interface VirtualJoinPolicy {
 export function verifyVirtualQuote(quote: QuoteInfo, nodePublicKeyPem: string, policy: VirtualJoinPolicy): VirtualEvidence {
   const evidence = parseVirtualQuote(quote);
   if (!policy.hostDataAllowed(evidence.host_data)) {
-    throw new CocoError('InvalidQuote', `host data ${evidence.host_data} is not in public:ccf.gov.nodes.virtual.host_data: members allow it with an add_virtual_host_data proposal`);
+    throw new QuoteNotAllowed(`host data ${evidence.host_data} is not in public:ccf.gov.nodes.virtual.host_data: members allow it with an add_virtual_host_data proposal`);
   }
   if (!policy.measurementAllowed(evidence.measurement)) {
-    throw new CocoError('InvalidQuote', `measurement "${evidence.measurement}" is not in public:ccf.gov.nodes.virtual.measurements: members allow it with an add_virtual_measurement proposal`);
+    throw new QuoteNotAllowed(`measurement "${evidence.measurement}" is not in public:ccf.gov.nodes.virtual.measurements: members allow it with an add_virtual_measurement proposal`);
   }
   const expected = sha256(publicKeyDer(nodePublicKeyPem));
   if (!equalBytes(Uint8Array.from(evidence.report_data.slice(0, 32)), expected)) {

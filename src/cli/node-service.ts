@@ -35,7 +35,7 @@ import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/joi
 import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
+import { QuoteNotAllowed, verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import type { SubjectAltNames } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
@@ -380,10 +380,12 @@ function checkJoinPolicy(replayed: ReplayedLedger, quote: QuoteInfo, publicKeyPe
     verifyVirtualQuote(quote, publicKeyPem, virtualJoinPolicy(tx));
   } catch (error) {
     if (!(error instanceof CocoError)) throw error;
+    const refusal = `this node runs coco ${version}, whose attestation the join policy in its ledger (to seqno ${replayed.lastTxId.seqno}) refuses: ${error.message}`;
+    // Only what members allow can be changed by them; a quote that does not bind the key cannot.
+    if (!(error instanceof QuoteNotAllowed)) throw new CocoError('JoinPolicyRefused', refusal);
     throw new CocoError(
       'JoinPolicyRefused',
-      `this node runs coco ${version}, whose attestation the join policy in its ledger (to seqno ${replayed.lastTxId.seqno}) refuses: ${error.message} on the running service. ` +
-        'If they did after this node stopped, start a new node that joins, or run the code this node ran before',
+      `${refusal} on the running service. If they did after this node stopped, start a new node that joins, or run the code this node ran before`,
     );
   } finally {
     tx.abort();

@@ -171,7 +171,7 @@ export class JsApp {
       slot = empty ?? kept.reduce<Slot | undefined>((oldest, candidate) => (oldest === undefined || candidate.lastUsed < oldest.lastUsed ? candidate : oldest), undefined);
       if (slot === undefined) {
         const cause = this.#slots.find((candidate) => candidate.replacementError !== undefined)?.replacementError;
-        throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: await repair() and retry', { cause });
+        throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: retry in a second', { cause });
       }
       this.#unload(slot);
       // The fresh slot compiles the app once, and is reset to that after each request.

@@ -77,7 +77,7 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
     // As in CCF, what is wrong with the app itself (a missing export, a module that fails to load, a
     // return value that is no response) is the message; only a handler's own exception is hidden.
     if (error.code === 'JsInvalidResponse' || error.code === 'JsModuleError') throw new RpcError(500, 'InternalError', error.message);
-    if (error.code.startsWith('Js')) {
+    if (error.code.startsWith('Js') && error.code !== 'JsUnavailable') {
       const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : QUICKJS_LIMIT_REASONS[error.code] ?? error.message;
       const trace = error instanceof JsExceptionError ? error.jsStack : undefined;
       if (settings.logExceptionDetails) host.log('error', `JS exception: ${error.message}${trace === undefined ? '' : `\n${trace}`}`);

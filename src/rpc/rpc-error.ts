@@ -68,6 +68,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   NotPrimary: 503,
   NodeRetired: 503,
   NodeFailed: 503,
+  // Every interpreter of the app broke at once; replacements are being made.
+  JsUnavailable: 503,
   InvalidQuote: 403,
   TransactionTooLarge: 413,
   // Not an error: an old receipt is being read back from the ledger (CCF's historical "not ready").
@@ -81,11 +83,12 @@ export const COSE_CHALLENGE = 'COSE-SIGN1 realm="Signed request access"';
 
 /**
  * Headers CCF adds to some errors: how to authenticate, after a governance COSE check failed (an
- * endpoint policy's refusal says its own challenge, or none for certificates); when to ask again, after a 202.
+ * endpoint policy's refusal says its own challenge, or none for certificates); when to ask again, after a 202 or a 503 that passes.
  */
 const HEADERS_OF_CODE: Record<string, Record<string, string>> = {
   InvalidAuthenticationInfo: { 'www-authenticate': COSE_CHALLENGE },
   TransactionNotCached: { 'retry-after': '1' },
+  JsUnavailable: { 'retry-after': '1' },
 };
 
 export function asRpcError(error: unknown): RpcError {

@@ -4,7 +4,7 @@ import { fromBase64, fromUtf8, toBase64, utf8 } from '../../src/crypto/bytes.js'
 import { sha256 } from '../../src/crypto/hash.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { CocoError } from '../../src/errors.js';
-import { parseVirtualQuote, verifyVirtualQuote, virtualQuote, VIRTUAL_MEASUREMENT } from '../../src/attestation/virtual-attestation.js';
+import { parseVirtualQuote, QuoteNotAllowed, verifyVirtualQuote, virtualQuote, VIRTUAL_MEASUREMENT } from '../../src/attestation/virtual-attestation.js';
 
 const key = generateKeyPair('P-384');
 const hostData = sha256(utf8('coco package'));
@@ -28,6 +28,17 @@ test('verification checks host data, measurement and the key the report data bin
   assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, hostDataAllowed: () => false }), invalidQuote(/host data .* members allow it with an add_virtual_host_data proposal$/));
   assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, measurementAllowed: () => false }), invalidQuote(/measurement .* members allow it with an add_virtual_measurement proposal$/));
   assert.throws(() => verifyVirtualQuote(quote, generateKeyPair('P-384').publicKeyPem, allowAll), invalidQuote(/does not bind/));
+});
+
+test('only what the join policy decides is a QuoteNotAllowed, which members can change', () => {
+  const quote = virtualQuote(key.publicKeyPem, hostData);
+  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, hostDataAllowed: () => false }), QuoteNotAllowed);
+  assert.throws(() => verifyVirtualQuote(quote, key.publicKeyPem, { ...allowAll, measurementAllowed: () => false }), QuoteNotAllowed);
+  assert.throws(
+    () => verifyVirtualQuote(quote, generateKeyPair('P-384').publicKeyPem, allowAll),
+    (error: unknown) => error instanceof CocoError && !(error instanceof QuoteNotAllowed),
+  );
+  assert.throws(() => verifyVirtualQuote({ ...quote, quote: '%%%' }, key.publicKeyPem, allowAll), (error: unknown) => error instanceof CocoError && !(error instanceof QuoteNotAllowed));
 });
 
 test('malformed quotes are refused', () => {

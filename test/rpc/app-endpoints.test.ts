@@ -1,15 +1,18 @@
 // Requests to the JS application on a node in this process, through appRequestHandler: what a
-// historical endpoint answers while the transaction it names is read back, then once it is.
+// historical endpoint answers while the transaction it names is read back, then once it is; what
+// any endpoint answers while the app has no usable interpreter.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
 import { bundleToKvWrites } from '../../src/js/app-bundle.js';
 import type { JsHost } from '../../src/js/js-host.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { appRequestHandler } from '../../src/rpc/app-endpoints.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
+import { asRpcError } from '../../src/rpc/rpc-error.js';
 import type { RpcRequest } from '../../src/rpc/rpc-server.js';
 import { bundleOf } from '../js/js-test-host.js';
 import { startInProcessNode } from '../support/in-process-node.js';
@@ -55,4 +58,38 @@ test('a historical endpoint answers as CCF while its transaction is read back: 2
   const answer = await handler(request(headers));
   assert.equal(answer.status ?? 200, 200);
   assert.equal(fromUtf8(answer.body as Uint8Array), 'then');
+});
+
+test('while every interpreter of the app is being replaced, a request is answered 503 with Retry-After, not as a handler failure', async (t) => {
+  const instance = startInProcessNode();
+  const runtime = new AppRuntime();
+  t.after(async () => {
+    runtime.dispose();
+    await instance.close();
+  });
+  const { node } = instance;
+  node.execute((tx) => {
+    for (const write of bundleToKvWrites(bundleOf({ 'app.js': 'export function get() { return { body: "served" }; }' }, { '/historical': { get: {} } }))) tx.map(write.map).set(write.key, write.value);
+    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
+    return { result: undefined, applyWrites: true };
+  });
+  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
+  const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
+  const app = await runtime.appFor(node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result);
+  // What JsApp throws when no interpreter is usable (their replacements are still being created).
+  const invoke = app.invoke.bind(app);
+  app.invoke = () => {
+    throw new CocoError('JsUnavailable', 'every interpreter of the app failed and is being replaced: retry in a second');
+  };
+  await assert.rejects(async () => handler(request({})), (error: unknown) => {
+    const answer = asRpcError(error);
+    assert.equal(answer.status, 503);
+    assert.equal(answer.code, 'JsUnavailable');
+    assert.deepEqual(answer.headers, { 'retry-after': '1' });
+    assert.match(answer.message, /being replaced: retry in a second$/);
+    return true;
+  });
+  app.invoke = invoke;
+  const served = await handler(request({}));
+  assert.equal(fromUtf8(served.body as Uint8Array), 'served');
 });
