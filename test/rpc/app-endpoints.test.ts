@@ -3,17 +3,18 @@
 // any endpoint answers while the app has no usable interpreter.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
-import { bundleToKvWrites } from '../../src/js/app-bundle.js';
+import { bundleToKvWrites, type AppBundle } from '../../src/js/app-bundle.js';
 import type { JsHost } from '../../src/js/js-host.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
+import type { Node } from '../../src/node/node.js';
 import { appRequestHandler } from '../../src/rpc/app-endpoints.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
-import type { RpcRequest } from '../../src/rpc/rpc-server.js';
+import type { RpcHandler, RpcRequest } from '../../src/rpc/rpc-server.js';
 import { bundleOf } from '../js/js-test-host.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 
@@ -26,7 +27,8 @@ function request(headers: Record<string, string>): RpcRequest {
   return { frontend: 'app', method: 'GET', path: '/historical', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined };
 }
 
-test('a historical endpoint answers as CCF while its transaction is read back: 202, Retry-After: 3, which transaction in text', async (t) => {
+/** An open service on a node in this process with `bundle` as its app, and its app request handler. */
+function openService(t: TestContext, bundle: AppBundle): { node: Node; runtime: AppRuntime; handler: RpcHandler } {
   const instance = startInProcessNode();
   const runtime = new AppRuntime();
   t.after(async () => {
@@ -35,17 +37,22 @@ test('a historical endpoint answers as CCF while its transaction is read back: 2
   });
   const { node } = instance;
   node.execute((tx) => {
-    for (const write of bundleToKvWrites(APP)) tx.map(write.map).set(write.key, write.value);
+    for (const write of bundleToKvWrites(bundle)) tx.map(write.map).set(write.key, write.value);
     tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
     return { result: undefined, applyWrites: true };
   });
+  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
+  const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
+  return { node, runtime, handler };
+}
+
+test('a historical endpoint answers as CCF while its transaction is read back: 202, Retry-After: 3, which transaction in text', async (t) => {
+  const { node, handler } = openService(t, APP);
   const written = node.execute((tx) => {
     tx.map('records').set(utf8('k'), utf8('then'));
     return { result: undefined, applyWrites: true };
   }).txId!;
   await node.waitForCommit(written.seqno);
-  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
-  const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
   const headers = { 'x-ms-ccf-transaction-id': formatTxId(written) };
 
   const first = await handler(request(headers));
@@ -61,20 +68,7 @@ test('a historical endpoint answers as CCF while its transaction is read back: 2
 });
 
 test('while every interpreter of the app is being replaced, a request is answered 503 with Retry-After, not as a handler failure', async (t) => {
-  const instance = startInProcessNode();
-  const runtime = new AppRuntime();
-  t.after(async () => {
-    runtime.dispose();
-    await instance.close();
-  });
-  const { node } = instance;
-  node.execute((tx) => {
-    for (const write of bundleToKvWrites(bundleOf({ 'app.js': 'export function get() { return { body: "served" }; }' }, { '/historical': { get: {} } }))) tx.map(write.map).set(write.key, write.value);
-    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
-    return { result: undefined, applyWrites: true };
-  });
-  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
-  const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
+  const { node, runtime, handler } = openService(t, bundleOf({ 'app.js': 'export function get() { return { body: "served" }; }' }, { '/historical': { get: {} } }));
   const app = await runtime.appFor(node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result);
   // What JsApp throws when no interpreter is usable (their replacements are still being created).
   const invoke = app.invoke.bind(app);
