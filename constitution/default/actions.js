@@ -311,12 +311,16 @@ function certificate(value, path) {
   if (!ccf.crypto.isValidX509CertBundle(value)) throw new Error(`${path} is not a parsable X.509 certificate`);
 }
 
-function certificateBundle(value, path) {
+/** As CCF 7: a bundle that TLS trusts holds root CAs only (self-signed, CA), not intermediates or leaves. */
+function rootCaBundle(value, path) {
   const labels = typeof value === "string" ? pemLabels(value) : null;
   if (labels === null || labels.length === 0 || labels.some((label) => label !== "CERTIFICATE")) {
     reject(path, 'one or more PEM "CERTIFICATE" blocks', value);
   }
   if (!ccf.crypto.isValidX509CertBundle(value)) throw new Error(`${path} holds a certificate that does not parse as X.509`);
+  value.match(PEM_BLOCK).forEach((block, i) => {
+    if (!ccf.crypto.isValidX509RootCACert(block)) throw new Error(`${path}[${i}] must be a self-signed (root) CA certificate`);
+  });
 }
 
 const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -406,8 +410,9 @@ function jwks(value, path) {
   });
 }
 
-function httpsUrl(value, path) {
-  if (typeof value !== "string" || !/^https:\/\/[^\s/?#]+[^\s]*$/.test(value)) reject(path, "an https:// URL", value);
+/** An issuer's keys are found under `<issuer>/.well-known/`: as in CCF, no query or fragment. */
+function issuerUrl(value, path) {
+  if (typeof value !== "string" || !/^https:\/\/[^\s/?#]+[^\s?#]*$/.test(value)) reject(path, "an https:// URL without query or fragment", value);
 }
 
 function didString(value, path) {
@@ -602,6 +607,10 @@ function authnPolicy(value, path) {
   }
   checkFields(value, path, { all_of: arrayOf(nonEmptyString) }, false);
   if (value.all_of.length === 0) reject(`${path}.all_of`, "a non-empty array", value.all_of);
+  // CCF's AND policy cannot hold one policy twice: every request to the endpoint would fail.
+  value.all_of.forEach((name, i) => {
+    if (value.all_of.indexOf(name) !== i) throw new Error(`${path}.all_of[${i}] ${JSON.stringify(name)} appears twice`);
+  });
 }
 
 /** EndpointInfo from app.json: known fields are checked, others pass through as CCF stores them. */
@@ -923,7 +932,7 @@ export const actions = new Map([
 
   ["set_ca_cert_bundle", {
     validate(args) {
-      checkArgs(args, { name: nonEmptyString, cert_bundle: certificateBundle });
+      checkArgs(args, { name: nonEmptyString, cert_bundle: rootCaBundle });
     },
     apply(args) {
       writeJson(Tables.caCertBundles, ccf.strToBuf(args.name), args.cert_bundle);
@@ -934,14 +943,8 @@ export const actions = new Map([
     validate(args) {
       checkArgs(args, { name: nonEmptyString });
     },
+    // As in CCF, even while an issuer names it: that issuer's key refresh then fails, and says so.
     apply(args) {
-      const users = [];
-      ccf.kv[Tables.jwtIssuers].forEach((value, key) => {
-        if (ccf.bufToJsonCompatible(value).ca_cert_bundle_name === args.name) users.push(ccf.bufToStr(key));
-      });
-      if (users.length > 0) {
-        throw new Error(`CA certificate bundle ${JSON.stringify(args.name)} is used by JWT issuer ${users.join(", ")}: remove or change those issuers first`);
-      }
       ccf.kv[Tables.caCertBundles].delete(ccf.strToBuf(args.name));
     },
   }],
@@ -949,7 +952,7 @@ export const actions = new Map([
   ["set_jwt_issuer", {
     validate(args) {
       checkArgs(args, {
-        issuer: httpsUrl,
+        issuer: issuerUrl,
         auto_refresh: optional(boolean),
         ca_cert_bundle_name: optional(nonEmptyString),
         jwks: optional(jwks),

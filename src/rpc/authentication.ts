@@ -269,9 +269,15 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
   }
 }
 
-/** CCF keeps an `all_of`'s policies in a map: they run, and the caller lists them, in name order. */
+/**
+ * CCF keeps an `all_of`'s policies in a map: they run, and the caller lists them, in name order. As
+ * in CCF, one policy twice is an error of the app (a bundle set by a constitution that allowed it).
+ */
 function allOfParts(policy: { all_of: string[] }): string[] {
-  return [...policy.all_of].sort();
+  const parts = [...policy.all_of].sort();
+  const repeated = parts.find((part, i) => parts[i + 1] === part);
+  if (repeated !== undefined) throw new CocoError('InternalError', `AND authentication policy contains duplicate policies identified by ${repeated}`);
+  return parts;
 }
 
 /** Every part must accept the request; a refusal names the part (CCF's "<policy>:<reason>") and keeps its challenge. */

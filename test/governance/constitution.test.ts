@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { fromUtf8, toHex, utf8 } from '../../src/crypto/bytes.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { splitPemBundle } from '../../src/crypto/pem.js';
+import { isValidX509RootCACert } from '../../src/js/ccf-crypto.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { tcbHexToPolicy } from '../../src/js/snp-tcb-policy.js';
@@ -169,6 +170,7 @@ class Host {
           return false;
         }
       },
+      isValidX509RootCACert,
       pubRsaPemToJwk: (pem: string): JsonWebKey => {
         const key = createPublicKey(pem);
         if (key.asymmetricKeyType !== 'rsa') throw new Error(`not an RSA key but ${key.asymmetricKeyType}`);
@@ -480,6 +482,7 @@ const BAD_ACTIONS: { name: string; args?: unknown; error: RegExp }[] = [
   { name: 'set_js_app', args: { bundle: withEndpoint('/compute', 'fetch', COMPUTE_ENDPOINT) }, error: /must be an HTTP method/ },
   { name: 'set_js_app', args: { bundle: withEndpoint('compute', 'post', COMPUTE_ENDPOINT) }, error: /an endpoint path must start with "\/"/ },
   { name: 'set_js_app', args: { bundle: withEndpoint('/compute', 'post', { ...COMPUTE_ENDPOINT, authn_policies: 'user_cert' }) }, error: /\.authn_policies must be an array/ },
+  { name: 'set_js_app', args: { bundle: withEndpoint('/compute', 'post', { ...COMPUTE_ENDPOINT, authn_policies: [{ all_of: ['jwt', 'user_cert', 'jwt'] }] }) }, error: /\.authn_policies\[0\]\.all_of\[2\] "jwt" appears twice/ },
   { name: 'set_js_app', args: { bundle: withEndpoint('/compute', 'post', { ...COMPUTE_ENDPOINT, forwarding_required: 'maybe' }) }, error: /\.forwarding_required must be one of/ },
   { name: 'set_js_app', args: { bundle: { ...APP_BUNDLE, modules: [...APP_BUNDLE.modules, APP_BUNDLE.modules[0]] } }, error: /args\.bundle\.modules\[2\]\.name "math\.js" appears twice/ },
   { name: 'set_js_app', args: { bundle: { ...APP_BUNDLE, modules: [{ name: '/math.js', module: '' }] } }, error: /no leading "\/"/ },
@@ -489,7 +492,12 @@ const BAD_ACTIONS: { name: string; args?: unknown; error: RegExp }[] = [
   { name: 'set_js_runtime_options', args: { max_heap_bytes: 1, max_stack_bytes: 1, max_execution_time_ms: '0' }, error: /args\.max_execution_time_ms must be an integer, got/ },
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: CA_BUNDLE + EC_PUBLIC_PEM }, error: /args\.cert_bundle must be one or more PEM "CERTIFICATE" blocks/ },
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: `${CA_BUNDLE}trailing words` }, error: /args\.cert_bundle must be one or more PEM "CERTIFICATE" blocks/ },
+  // CCF 7: roots only; a self-signed certificate that is no CA is a leaf.
+  { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: CA_BUNDLE + USER_CERT }, error: /args\.cert_bundle\[2\] must be a self-signed \(root\) CA certificate/ },
   { name: 'set_jwt_issuer', args: { issuer: 'http://login.example.com' }, error: /args\.issuer must be an https:\/\/ URL/ },
+  // CCF: an issuer's keys are found under <issuer>/.well-known/, so no query or fragment.
+  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/?tenant=1' }, error: /args\.issuer must be an https:\/\/ URL without query or fragment/ },
+  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/#v2' }, error: /args\.issuer must be an https:\/\/ URL without query or fragment/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, auto_refresh: true }, error: /args\.ca_cert_bundle_name is required with auto_refresh/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_JWK, RSA_JWK] } }, error: /args\.jwks\.keys\[1\]\.kid "rsa-key" appears twice/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_1024_JWK] } }, error: /args\.jwks\.keys\[0\]\.n is a 1024-bit RSA modulus/ },
@@ -787,11 +795,9 @@ describe('constitution apply', () => {
 
     applyIn(host, proposal({ name: 'set_jwt_issuer', args: { issuer: 'https://other.example.com' } }));
     assert.equal(host.text(Tables.jwtIssuers, 'https://other.example.com'), '{"issuer":"https://other.example.com","auto_refresh":false}');
-    assert.throws(
-      () => applyIn(host, proposal({ name: 'remove_ca_cert_bundle', args: { name: 'roots' } })),
-      /CA certificate bundle "roots" is used by JWT issuer https:\/\/login\.example\.com\/v2\.0/,
-    );
-    applyIn(host, proposal({ name: 'remove_jwt_issuer', args: { issuer: ISSUER } }));
+    // As in CCF, a bundle an issuer names can be removed (before the issuer, in one proposal).
+    applyIn(host, proposal({ name: 'remove_ca_cert_bundle', args: { name: 'roots' } }, { name: 'remove_jwt_issuer', args: { issuer: ISSUER } }));
+    assert.equal(host.text(Tables.caBundles, 'roots'), undefined);
     assert.equal(host.text(Tables.jwtIssuers, ISSUER), undefined);
     assert.deepEqual(host.calls.at(-1), { name: 'removeJwtPublicSigningKeys', args: [ISSUER] });
   });

@@ -118,6 +118,25 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
   });
 
+  it('an issuer whose CA bundle governance removed is a failure that names the bundle, and fetches nothing', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    instance.node.execute((tx) => {
+      tx.map(Tables.caCertBundles).delete(utf8('roots'));
+      return { result: undefined, applyWrites: true };
+    });
+    const logs: string[] = [];
+    const fetched: string[] = [];
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), async (url) => {
+      fetched.push(url);
+      return serving({ keys: [jwk] })(url);
+    });
+    await refresh.refreshOnce();
+    assert.deepEqual(refresh.metrics, { attempts: 1, successes: 0, failures: 1 });
+    assert.deepEqual(logs, ['JWT key refresh of https://issuer.example: its CA bundle "roots" does not exist']);
+    assert.deepEqual(fetched, []);
+  });
+
   it('a refresh on a stopped node is logged, never an unhandled rejection', async () => {
     const instance = withIssuer();
     await instance.close();

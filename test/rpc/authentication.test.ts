@@ -8,6 +8,7 @@ import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
 import { generateKeyPair, publicKeyDer, sign as signBytes } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/x509.js';
+import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
 import { GOV_MSG_CREATED_AT, GOV_MSG_TYPE } from '../../src/governance/member-cose-identity.js';
@@ -158,6 +159,13 @@ test("all_of runs its policies in name order, as CCF's map of them does: the cal
     return true;
   });
   assert.throws(() => authn(request({ headers: { authorization: token } }), [{ all_of: ['user_cert', 'jwt'] }]), (error: unknown) => error instanceof AuthenticationError && error.details[0]!.message.startsWith('user_cert:'));
+});
+
+test("an all_of that names one policy twice is the app's error, as CCF's AND policy refuses it: no request passes", () => {
+  assert.throws(
+    () => authn(request({ cert: user }), [{ all_of: ['user_cert', 'user_cert'] }]),
+    (error: unknown) => error instanceof CocoError && !(error instanceof AuthenticationError) && error.message === 'AND authentication policy contains duplicate policies identified by user_cert',
+  );
 });
 
 test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {
