@@ -131,6 +131,21 @@ const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
 const UNANSWERED_REQUESTS_MAX = 128;
 /** Bytes of answers a connection may leave unread when another answer is due; past it, it is cut off. */
 const UNREAD_ANSWER_BYTES_MAX = 8 * 1024 * 1024;
+/**
+ * Node's HTTP server pauses a connection whose socket has more than its high-water mark of writes
+ * not yet completed when a request arrives (16 KiB), and pauses its parser too. Answers are written
+ * a turn later, so a client that read a large answer and sent its next request at once often finds
+ * the server not yet past that answer's write; on TLS the rest of a request already decrypted still
+ * reaches the paused parser, which fails it with HPE_PAUSED: a valid request answered 400. The
+ * backlog limits above already bound what a connection may leave unread; Node's pause is left for
+ * beyond them. Node has no option for a server TLS socket's mark, hence its stream's state.
+ */
+function keepParserRunning(socket: TLSSocket): void {
+  const state = (socket as unknown as { _writableState?: { highWaterMark?: unknown } })._writableState;
+  // test/rpc/keep-alive-large-answers.test.ts fails if a Node.js keeps it elsewhere.
+  if (typeof state?.highWaterMark === 'number') state.highWaterMark = UNREAD_ANSWER_BYTES_MAX;
+}
+
 /** Endpoints counted (an app's included); calls to endpoints beyond it are not. */
 const METRICS_ENTRIES_MAX = 1024;
 
@@ -195,7 +210,10 @@ export class RpcServer {
     // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.server.on('connection', (socket: Socket) => this.admit(socket));
-    this.server.on('secureConnection', (socket: TLSSocket) => this.secured.add(socket));
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.secured.add(socket);
+      keepParserRunning(socket);
+    });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
       // its session place is never given back. Only destroying it frees the connection.
