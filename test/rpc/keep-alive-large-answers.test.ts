@@ -15,7 +15,7 @@ import { testRpcServer } from './rpc-server-fixture.js';
 
 const ANSWER_BYTES = 350_000;
 const REQUEST_BODY_BYTES = 17_000;
-const ROUNDS = 40;
+const ROUNDS = 80;
 const CLIENT = fileURLToPath(new URL('../support/large-answer-client.js', import.meta.url));
 
 let service: ServiceIdentity;
