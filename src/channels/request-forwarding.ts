@@ -19,7 +19,9 @@ const FORWARDS_IN_FLIGHT_MAX = 1024;
 /**
  * How long a backup holds the primary's answer until its own log has what the primary had written
  * when it answered, so that the caller's next read on this backup sees its own write (a wallet
- * reading its `pending` nonce); past it, the answer goes anyway.
+ * reading its `pending` nonce). Past it, or if the primary changes meanwhile, the caller is told the
+ * request may or may not have run: a primary that fails before replicating the write loses it in
+ * the election, and relaying its answer would acknowledge a transaction that never happened.
  */
 const REPLICATION_WAIT_MS = 1_000;
 const REPLICATION_POLL_MS = 1;
@@ -35,6 +37,8 @@ interface ForwardedResponse {
   error?: string;
   /** The primary's last seqno once it had answered: what the backup waits to hold before answering. */
   seqno?: number;
+  /** The primary's view when it answered: a backup in another view cannot tell whether it holds that write. */
+  view?: number;
 }
 
 /** A request in flight: the node it went to, and how to answer its caller. */
@@ -98,12 +102,19 @@ export class RequestForwarder {
    * lost an election never answers, and the caller would otherwise wait the whole timeout.
    */
   private checkPrimary(): void {
-    const primary = this.node.role.leaderId;
     for (const [id, waiter] of this.waiting) {
-      if (waiter.to === primary) continue;
-      const now = primary === undefined ? 'no primary is known yet (an election is under way)' : `the primary is now ${primary.slice(0, 12)}`;
-      this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', `the primary changed while this request was forwarded to it (${now}); it may or may not have run it, so check before sending it again`));
+      const change = this.primaryChange(waiter.to);
+      if (change !== undefined) this.settle(id)?.reject(primaryChanged(change));
     }
+  }
+
+  /** How the primary differs from node `to` in view `view` (any view if not given), or undefined if it does not. */
+  private primaryChange(to: string, view?: number): string | undefined {
+    const { leaderId, view: viewNow } = this.node.role;
+    if (leaderId === undefined) return 'no primary is known yet (an election is under way)';
+    if (leaderId !== to) return `the primary is now ${leaderId.slice(0, 12)}`;
+    if (view !== undefined && viewNow !== view) return `view ${viewNow} began`;
+    return undefined;
   }
 
   /** A frame of kind FORWARDED_REQUEST_FRAME or FORWARDED_RESPONSE_FRAME from node `from`. */
@@ -114,7 +125,7 @@ export class RequestForwarder {
       const waiter = this.settle(message.id);
       if (waiter === undefined) return;
       if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
-      else void this.replicated(message.seqno).then(() => waiter.resolve(message.body ?? undefined));
+      else void this.replicated(waiter.to, message.seqno, message.view).then(() => waiter.resolve(message.body ?? undefined), waiter.reject);
       return;
     }
     if (typeof message.body !== 'string') throw new CocoError('InvalidForwardedMessage', `a forwarded request from ${from} has no body`);
@@ -125,19 +136,33 @@ export class RequestForwarder {
       return;
     }
     this.handle(message.body).then(
-      (body) => reply({ id, body: body ?? null, seqno: this.node.lastTxId.seqno }),
+      (body) => reply({ id, body: body ?? null, seqno: this.node.lastTxId.seqno, view: this.node.role.view }),
       (error: unknown) => reply({ id, body: null, error: (error as Error).message }),
     );
   }
 
-  /** Resolves once this node's log reaches `seqno`, or after REPLICATION_WAIT_MS. */
-  private async replicated(seqno: number | undefined): Promise<void> {
+  /**
+   * Resolves once this node's log reaches `seqno` from primary `to` in `view`; rejects if the primary
+   * changes first or REPLICATION_WAIT_MS passes, as the write may then be lost in an election.
+   */
+  private async replicated(to: string, seqno: number | undefined, view: number | undefined): Promise<void> {
     if (typeof seqno !== 'number') return;
     const deadline = Date.now() + REPLICATION_WAIT_MS;
-    while (this.node.lastTxId.seqno < seqno && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, REPLICATION_POLL_MS));
+    for (;;) {
+      const change = this.primaryChange(to, view);
+      if (change !== undefined) throw primaryChanged(change);
+      if (this.node.lastTxId.seqno >= seqno) return;
+      if (Date.now() >= deadline) throw primaryChanged(`its write had not reached this node ${REPLICATION_WAIT_MS / 1000} s after it answered`);
+      await new Promise((resolve) => setTimeout(resolve, REPLICATION_POLL_MS));
+    }
   }
 
   close(): void {
     for (const id of [...this.waiting.keys()]) this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', 'the node is stopping'));
   }
+}
+
+/** A forwarded request whose fate the backup cannot vouch for: the caller must look it up before sending it again. */
+function primaryChanged(change: string): CocoError {
+  return new CocoError('NodeCannotHandleRequest', `the primary changed while this request was forwarded to it (${change}); it may or may not have run it, so check before sending it again`);
 }

@@ -1,6 +1,7 @@
 // The backup's side of request forwarding, over a recording channel and a node whose role the test
-// changes: answers are relayed, and a request sent to a primary that loses its place, that cannot
-// be reached, or to a node that stops, fails at once instead of waiting for the timeout.
+// changes: answers are relayed once the backup's log holds their write (or fail as of a changed
+// primary), and a request sent to a primary that loses its place, that cannot be reached, or to a
+// node that stops, fails at once instead of waiting for the timeout.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -55,6 +56,39 @@ test("the backup answers once its own log holds what the primary had written whe
   assert.equal(answered, undefined, 'held while the backup is behind');
   log.seqno = 10;
   assert.equal(await pending, 'the hash');
+});
+
+/** Asserts that `pending` fails with the error of a primary that changed, naming `change`. */
+async function failsAsPrimaryChanged(pending: Promise<unknown>, change: RegExp): Promise<void> {
+  await assert.rejects(pending, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'NodeCannotHandleRequest');
+    assert.match(error.message, /^the primary changed while this request was forwarded to it \((.*)\); it may or may not have run it, so check before sending it again$/);
+    assert.match(error.message, change);
+    return true;
+  });
+}
+
+test("an answer whose write has not reached the backup's log within a second is not relayed: the write may be lost in an election", async () => {
+  const { forwarder, sent } = backup();
+  const pending = forwarder.forward('transfer');
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10, view: 2 })));
+  await failsAsPrimaryChanged(pending, /\(its write had not reached this node 1 s after it answered\)/);
+});
+
+test('an answer held for replication is not relayed once the primary or the view changes', async () => {
+  for (const [change, expected] of [
+    [(role: { view: number; leaderId: string | undefined }) => (role.leaderId = OTHER), /\(the primary is now bbbbbbbbbbbb\)/],
+    [(role: { view: number; leaderId: string | undefined }) => (role.leaderId = undefined), /\(no primary is known yet/],
+    [(role: { view: number; leaderId: string | undefined }) => (role.view = 3), /\(view 3 began\)/],
+  ] as const) {
+    const { forwarder, sent, role, log } = backup();
+    const pending = forwarder.forward('transfer');
+    forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10, view: 2 })));
+    change(role);
+    // The new primary's log reaching that seqno says nothing of the old primary's write.
+    log.seqno = 10;
+    await failsAsPrimaryChanged(pending, expected);
+  }
 });
 
 test('a request in flight to a primary that loses its place fails at once, saying it may have run', async () => {
