@@ -67,11 +67,19 @@ export type BlockSelector = { tag: BlockTag } | { number: bigint } | { hash: Uin
 
 const TAGS: readonly string[] = ['latest', 'pending', 'safe', 'finalized', 'earliest'];
 
-/** A block tag, a block number, or an EIP-1898 object ({ blockNumber } or { blockHash }); 'latest' when absent. */
+/** Characters of a block hash as a string: 0x and 64 hex digits. */
+const HASH_CHARS = 2 + HASH_BYTES * 2;
+
+/**
+ * A block tag, a block number, a block hash, or an EIP-1898 object ({ blockNumber } or
+ * { blockHash }); 'latest' when absent. As in geth, any string of a hash's length is a hash (ethers
+ * passes `blockTag: block.hash` as it is), leading zero digits included.
+ */
 export function parseBlockSelector(value: unknown, name: string): BlockSelector {
   if (value === undefined || value === null) return { tag: 'latest' };
   if (typeof value === 'string') {
     if (TAGS.includes(value)) return { tag: value as BlockTag };
+    if (value.length === HASH_CHARS) return { hash: parseHash(value, name) };
     return { number: parseQuantity(value, name) };
   }
   if (typeof value === 'object' && !Array.isArray(value)) {
@@ -79,7 +87,7 @@ export function parseBlockSelector(value: unknown, name: string): BlockSelector 
     if (blockHash !== undefined && blockNumber === undefined) return { hash: parseHash(blockHash, `${name}.blockHash`) };
     if (blockNumber !== undefined && blockHash === undefined) return parseBlockSelector(blockNumber, `${name}.blockNumber`);
   }
-  throw invalidParams(`${name} must be a block number, a tag (latest, pending, safe, finalized, earliest) or { blockHash } / { blockNumber }`);
+  throw invalidParams(`${name} must be a block number, a block hash, a tag (latest, pending, safe, finalized, earliest) or { blockHash } / { blockNumber }`);
 }
 
 /** `object[field]` parsed, named `${owner}.${field}` in errors; undefined when absent or null. */

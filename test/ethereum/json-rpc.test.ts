@@ -468,9 +468,15 @@ describe('Ethereum methods', () => {
       return [number as bigint, timestamp as bigint];
     };
     const atHead = [BigInt(head.number), BigInt(head.timestamp)];
-    for (const block of ['latest', 'safe', 'finalized', undefined, head.number, { blockNumber: head.number }, { blockHash: head.hash }]) {
+    for (const block of ['latest', 'safe', 'finalized', undefined, head.number, { blockNumber: head.number }, { blockHash: head.hash }, head.hash]) {
       assert.deepEqual(await blockInfo(block), atHead, JSON.stringify(block));
     }
+    // As geth: a string of a hash's length is a hash, even with leading zero digits, never a number.
+    const unknownHash = `0x00${'11'.repeat(31)}`;
+    assert.deepEqual(await rpcError(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('blockInfo') }, unknownHash), { code: -32000, message: 'header not found' });
+    assert.deepEqual(await rpcError(methods, 'eth_getBalance', alice.address, unknownHash), { code: -32000, message: 'header not found' });
+    assert.equal(await rpc(methods, 'eth_getBalance', alice.address, head.hash), await rpc(methods, 'eth_getBalance', alice.address, 'latest'));
+    assert.equal((await rpcError(methods, 'eth_getBalance', alice.address, `0x${'g'.repeat(64)}`)).code, -32602);
     assert.deepEqual(await blockInfo('pending'), [BigInt(head.number) + 1n, BigInt(chain.now_s)]);
     const previous = (await rpc(methods, 'eth_call', { to: contractAddress, data: probe.encodeFunctionData('previousBlockHash') }, 'latest')) as string;
     assert.equal(previous, head.parentHash);
