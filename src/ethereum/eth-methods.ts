@@ -17,7 +17,7 @@ import { decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionR
 import { executeTransaction, NonceTooHigh } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
-import { FutureNonces } from './future-nonces.js';
+import { FutureNonces, type HeldTransaction } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
 import {
   FEE_HISTORY_BLOCKS_MAX,
@@ -475,24 +475,36 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const sender = decoded.sender.toString();
       const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
       let waitingSinceMs: number | undefined;
-      for (;;) {
-        try {
-          await writes.run(() => backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash)));
-        } catch (error) {
-          // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
-          if (!(error instanceof NonceTooHigh)) throw error;
-          const remainingMs = deadlineMs - nowMs();
-          if (remainingMs <= 0 || !futureNonces.mayWait(sender, error.nonce - error.stateNonce)) {
-            throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
-          }
-          waitingSinceMs ??= nowMs();
+      let held: HeldTransaction | undefined;
+      try {
+        for (;;) {
+          // One job runs it or holds it, so that a replacement cannot come between the two (see FutureNonces.hold).
+          const wait = await writes.run(async () => {
+            if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
+            try {
+              await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash));
+              return undefined;
+            } catch (error) {
+              // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
+              if (!(error instanceof NonceTooHigh)) throw error;
+              const remainingMs = deadlineMs - nowMs();
+              if (remainingMs > 0) held ??= futureNonces.hold({ sender, nonce: error.nonce, hash: data(decoded.hash), fees: decoded.tx }, error.nonce - error.stateNonce);
+              if (remainingMs <= 0 || held === undefined) {
+                throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
+              }
+              waitingSinceMs ??= nowMs();
+              return { held, ms: remainingMs };
+            }
+          });
+          if (wait === undefined) break;
           // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
-          await scope.waitFor(() => futureNonces.waitForNext(sender, remainingMs));
-          continue;
+          await scope.waitFor(() => futureNonces.waitForNext(wait.held, wait.ms));
         }
-        futureNonces.written(sender);
-        return data(decoded.hash);
+      } finally {
+        if (held !== undefined) futureNonces.release(held);
       }
+      futureNonces.written(sender);
+      return data(decoded.hash);
     },
 
     async eth_getTransactionByHash(params) {

@@ -4,41 +4,101 @@
 // with Promise.all, a deploy script) cannot choose the order they reach the primary, and Coco keeps no
 // pool: before, whichever came early was refused "nonce too high". Now it waits until a transaction of
 // the same sender is written (then tries again) or its time is up; its HTTP request stays open
-// meanwhile, so an answered send is still one that ran.
+// meanwhile, so an answered send is still one that ran. One transaction waits per sender and nonce:
+// another of the same sender and nonce replaces it on geth's txpool terms, or is refused.
 
+import { CocoError } from '../errors.js';
 import { FUTURE_NONCES_MAX, FUTURE_NONCES_PER_SENDER_MAX } from './limits.js';
+import type { TransactionFees } from './sender.js';
+
+/** How much more a replacement must offer, in both fees, than the transaction it replaces (geth's txpool.pricebump). */
+const PRICE_BUMP_PERCENT = 10n;
+
+/** A transaction waiting for the nonces before its own. */
+export interface HeldTransaction {
+  readonly sender: string;
+  readonly nonce: bigint;
+  /** 0x-prefixed hex. */
+  readonly hash: string;
+  readonly fees: TransactionFees;
+  /** The hash of the transaction that took its place: this one must then never run. */
+  replacedBy?: string;
+  /** Wakes the wait under way, if any. */
+  wake?: () => void;
+}
 
 export class FutureNonces {
-  /** Per sender (hex address), what wakes each waiting transaction. */
-  readonly #waiting = new Map<string, Set<() => void>>();
+  /** Per sender (hex address), the transaction waiting at each nonce. */
+  readonly #held = new Map<string, Map<bigint, HeldTransaction>>();
   #count = 0;
 
-  /** Whether a transaction `gap` nonces ahead of `sender`'s may wait for the ones before it. */
-  mayWait(sender: string, gap: bigint): boolean {
-    return gap <= BigInt(FUTURE_NONCES_PER_SENDER_MAX) && this.#count < FUTURE_NONCES_MAX && (this.#waiting.get(sender)?.size ?? 0) < FUTURE_NONCES_PER_SENDER_MAX;
+  /**
+   * Holds `transaction`, `gap` nonces ahead of its sender's; undefined if it may not wait (too far
+   * ahead, or too many waiting). One of the same sender and nonce already waiting is replaced when
+   * `transaction` offers at least PRICE_BUMP_PERCENT more in both fees; otherwise `transaction` is
+   * refused at once, as geth refuses it. Call it from the queue that runs the transactions, so that
+   * the one replaced cannot be running meanwhile.
+   */
+  hold(transaction: Omit<HeldTransaction, 'replacedBy' | 'wake'>, gap: bigint): HeldTransaction | undefined {
+    const { sender, nonce } = transaction;
+    const nonces = this.#held.get(sender) ?? new Map<bigint, HeldTransaction>();
+    const waiting = nonces.get(nonce);
+    if (waiting !== undefined) {
+      if (waiting.hash === transaction.hash) throw new CocoError('AlreadyKnown', 'already known');
+      if (!outbids(transaction.fees, waiting.fees)) {
+        throw new CocoError('ReplacementUnderpriced', `replacement transaction underpriced: ${waiting.hash} waits with the same sender and nonce; a replacement must offer ${PRICE_BUMP_PERCENT}% more in both fees`);
+      }
+      const held: HeldTransaction = { ...transaction };
+      nonces.set(nonce, held);
+      waiting.replacedBy = transaction.hash;
+      waiting.wake?.();
+      return held;
+    }
+    if (gap > BigInt(FUTURE_NONCES_PER_SENDER_MAX) || this.#count >= FUTURE_NONCES_MAX || nonces.size >= FUTURE_NONCES_PER_SENDER_MAX) return undefined;
+    const held: HeldTransaction = { ...transaction };
+    nonces.set(nonce, held);
+    this.#held.set(sender, nonces);
+    this.#count += 1;
+    return held;
   }
 
-  /** Settles once a transaction of `sender` was written, or after `ms` (false then). */
-  waitForNext(sender: string, ms: number): Promise<boolean> {
+  /** Settles once a transaction of `held`'s sender was written or `held` was replaced, or after `ms` (false then). */
+  waitForNext(held: HeldTransaction, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const waiters = this.#waiting.get(sender) ?? new Set<() => void>();
-      this.#waiting.set(sender, waiters);
-      const settle = (advanced: boolean) => {
+      const settle = (woken: boolean) => {
         clearTimeout(timer);
-        if (!waiters.delete(wake)) return;
-        this.#count -= 1;
-        if (waiters.size === 0) this.#waiting.delete(sender);
-        resolve(advanced);
+        held.wake = undefined;
+        resolve(woken);
       };
-      const wake = () => settle(true);
       const timer = setTimeout(() => settle(false), ms);
-      waiters.add(wake);
-      this.#count += 1;
+      held.wake = () => settle(true);
     });
+  }
+
+  /** `held` ran, was refused or replaced: it no longer waits at its nonce. */
+  release(held: HeldTransaction): void {
+    const nonces = this.#held.get(held.sender);
+    if (nonces?.get(held.nonce) !== held) return;
+    nonces.delete(held.nonce);
+    this.#count -= 1;
+    if (nonces.size === 0) this.#held.delete(held.sender);
   }
 
   /** A transaction of `sender` was written: those waiting try again. */
   written(sender: string): void {
-    for (const wake of [...(this.#waiting.get(sender) ?? [])]) wake();
+    for (const held of [...(this.#held.get(sender)?.values() ?? [])]) held.wake?.();
   }
+}
+
+/** The fee cap and tip of `fees`: a fee-market transaction's two, an older one's gas price for both. */
+function feeCapAndTip(fees: TransactionFees): [bigint, bigint] {
+  return 'maxFeePerGas' in fees ? [fees.maxFeePerGas, fees.maxPriorityFeePerGas] : [fees.gasPrice, fees.gasPrice];
+}
+
+/** geth's rule: more than `old` in both fees, and at least PRICE_BUMP_PERCENT more (rounded down). */
+function outbids(fees: TransactionFees, old: TransactionFees): boolean {
+  const bumped = (value: bigint) => (value * (100n + PRICE_BUMP_PERCENT)) / 100n;
+  const [cap, tip] = feeCapAndTip(fees);
+  const [oldCap, oldTip] = feeCapAndTip(old);
+  return cap > oldCap && tip > oldTip && cap >= bumped(oldCap) && tip >= bumped(oldTip);
 }

@@ -1,11 +1,13 @@
 // Transactions sent ahead of their sender's nonce wait, briefly, for the ones before them: sends of
 // consecutive nonces that arrive out of order all run, in nonce order; a gap nobody fills is refused
-// once the wait is over; a transaction too far ahead is refused at once; others are not held up.
+// once the wait is over; a transaction too far ahead is refused at once; others are not held up; one
+// of the same sender and nonce as a waiting one replaces it on geth's terms, or is refused.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ethers } from 'ethers';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
+import { FutureNonces } from '../../src/ethereum/future-nonces.js';
 import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
 import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
 import { ETHER, TestChain, wallet } from './harness.js';
@@ -73,4 +75,58 @@ test('a transaction further ahead than a sender may queue is refused at once', a
   const refused = await send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce }));
   // The message of a transaction that waited says for how long; this one names no wait.
   assert.equal(refused.error?.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: ${nonce} state: 0: send nonce 0 first`);
+});
+
+test("a transaction of the same sender and nonce as a waiting one replaces it if it offers 10% more in both fees, as geth's txpool; the one replaced answers so and never runs", async () => {
+  const { chain, methods } = await setup(60_000);
+  const nonce1 = (maxFeePerGas: bigint, maxPriorityFeePerGas: bigint) => chain.sign(alice, { to: bob.address, value: 1n, nonce: 1, maxFeePerGas, maxPriorityFeePerGas });
+  const first = await nonce1(100n, 10n);
+  const original = send(methods, first);
+  for (const [maxFee, tip] of [[200n, 10n], [109n, 20n]] as const) {
+    const refused = await send(methods, await nonce1(maxFee, tip));
+    assert.equal(refused.error?.code, -32000);
+    assert.match(refused.error!.message, new RegExp(`^replacement transaction underpriced: ${ethers.keccak256(first)} waits with the same sender and nonce`));
+  }
+  assert.deepEqual(await send(methods, first), { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'already known' } });
+  const replacement = await nonce1(110n, 11n);
+  const replacing = send(methods, replacement);
+  assert.deepEqual((await original).error, {
+    code: -32000,
+    message: `transaction replaced by ${ethers.keccak256(replacement)}, which has the same sender and nonce and offers more: this one will not run`,
+  }, 'answered at once, before the gap is filled');
+  assert.equal((await send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 0 }))).error, undefined);
+  assert.equal((await replacing).result, ethers.keccak256(replacement));
+  assert.equal(await call(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x2');
+  assert.equal(await call(methods, 'eth_getTransactionByHash', ethers.keccak256(first)), null);
+});
+
+test("geth's price bump: a replacement offers more than the waiting transaction and at least 10% more, in both fees (a gas price counts as both)", () => {
+  const legacy = (gasPrice: bigint) => ({ gasPrice });
+  const market = (maxFeePerGas: bigint, maxPriorityFeePerGas: bigint) => ({ maxFeePerGas, maxPriorityFeePerGas });
+  const cases = [
+    { waiting: legacy(100n), replacement: legacy(110n), replaces: true },
+    { waiting: legacy(100n), replacement: legacy(109n), replaces: false },
+    { waiting: legacy(0n), replacement: legacy(1n), replaces: true },
+    { waiting: legacy(0n), replacement: legacy(0n), replaces: false },
+    { waiting: legacy(5n), replacement: legacy(6n), replaces: true }, // 5.5 rounds down to 5
+    { waiting: market(100n, 10n), replacement: market(110n, 11n), replaces: true },
+    { waiting: market(100n, 10n), replacement: market(1000n, 10n), replaces: false },
+    { waiting: market(100n, 10n), replacement: market(100n, 100n), replaces: false },
+    { waiting: legacy(100n), replacement: market(110n, 110n), replaces: true },
+    { waiting: market(100n, 100n), replacement: legacy(110n), replaces: true },
+    { waiting: market(200n, 100n), replacement: legacy(110n), replaces: false },
+  ];
+  for (const { waiting, replacement, replaces } of cases) {
+    const nonces = new FutureNonces();
+    const held = nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x01', fees: waiting }, 1n);
+    assert.ok(held !== undefined);
+    const what = `${JSON.stringify(replacement, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))} for ${JSON.stringify(waiting, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`;
+    if (replaces) {
+      assert.ok(nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement }, 1n) !== undefined, what);
+      assert.equal(held.replacedBy, '0x02', what);
+    } else {
+      assert.throws(() => nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement }, 1n), { code: 'ReplacementUnderpriced' }, what);
+      assert.equal(held.replacedBy, undefined, what);
+    }
+  }
 });
