@@ -439,6 +439,7 @@ describe('Ethereum methods', () => {
     }
     // EVM failures in geth's words (core/vm/errors.go), which clients match on.
     const at = `0x${'42'.repeat(20)}`;
+    const blake2f = `0x${'00'.repeat(19)}09`;
     const failures: [string, Record<string, string>, string][] = [
       // PUSH2 0x6001 PUSH0 RETURN: deploys 24,577 bytes, one past EIP-170's limit.
       ['code size', { data: '0x6160015ff3' }, 'max code size exceeded'],
@@ -446,6 +447,9 @@ describe('Ethereum methods', () => {
       ['CREATE initcode', { to: at, code: '0x6200c0015f5ff0' }, 'max initcode size exceeded'],
       // PUSH1 0 JUMP
       ['jump', { to: at, code: '0x600056' }, 'invalid jump destination'],
+      // blake2f (0x09) takes 213 bytes, the last one its final-block flag, 0 or 1 (core/vm/contracts.go).
+      ['blake2f input length', { to: blake2f, data: `0x${'00'.repeat(212)}` }, 'invalid input length'],
+      ['blake2f final flag', { to: blake2f, data: `0x${'00'.repeat(212)}02` }, 'invalid final flag'],
     ];
     for (const [what, { code, ...callObject }, message] of failures) {
       const overrides = code === undefined ? {} : { [at]: { code } };
