@@ -19,11 +19,12 @@ const FORWARDS_IN_FLIGHT_MAX = 1024;
 /**
  * How long a backup holds the primary's answer until its own log has what the primary had written
  * when it answered, so that the caller's next read on this backup sees its own write (a wallet
- * reading its `pending` nonce). Past it, or if the primary changes meanwhile, the caller is told the
- * request may or may not have run: a primary that fails before replicating the write loses it in
- * the election, and relaying its answer would acknowledge a transaction that never happened.
+ * reading its `pending` nonce), and so that a write a failed primary took with it is never
+ * acknowledged. While the primary keeps its place the write reaches the backup or the primary is
+ * replaced, so the wait is long; past it, or once the primary changes, the caller is told the
+ * request may or may not have run.
  */
-const REPLICATION_WAIT_MS = 1_000;
+const REPLICATION_WAIT_MS_DEFAULT = 10_000;
 const REPLICATION_POLL_MS = 1;
 
 interface ForwardedRequest {
@@ -60,6 +61,7 @@ export class RequestForwarder {
     private readonly node: Node,
     /** How the primary answers a forwarded request body. */
     private readonly handle: (body: string) => Promise<string | undefined>,
+    private readonly replicationWaitMs = REPLICATION_WAIT_MS_DEFAULT,
   ) {}
 
   /** Sends `body` to the primary and resolves with its answer. */
@@ -143,16 +145,18 @@ export class RequestForwarder {
 
   /**
    * Resolves once this node's log reaches `seqno` from primary `to` in `view`; rejects if the primary
-   * changes first or REPLICATION_WAIT_MS passes, as the write may then be lost in an election.
+   * changes first or the replication wait passes, as the write may then be lost in an election.
    */
   private async replicated(to: string, seqno: number | undefined, view: number | undefined): Promise<void> {
     if (typeof seqno !== 'number') return;
-    const deadline = Date.now() + REPLICATION_WAIT_MS;
+    const deadline = Date.now() + this.replicationWaitMs;
     for (;;) {
       const change = this.primaryChange(to, view);
       if (change !== undefined) throw primaryChanged(change);
       if (this.node.lastTxId.seqno >= seqno) return;
-      if (Date.now() >= deadline) throw primaryChanged(`its write had not reached this node ${REPLICATION_WAIT_MS / 1000} s after it answered`);
+      if (Date.now() >= deadline) {
+        throw new CocoError('NodeCannotHandleRequest', `the primary answered, but its write has not reached this node in ${this.replicationWaitMs / 1000} s; it may or may not have run it, so check before sending it again`);
+      }
       await new Promise((resolve) => setTimeout(resolve, REPLICATION_POLL_MS));
     }
   }
