@@ -51,7 +51,7 @@ import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
 import { listChunkFiles } from '../node/ledger-directory.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
-import { publicKeyId } from '../crypto/entity-id.js';
+import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
@@ -291,6 +291,17 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
       encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
       snapshotName: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, snapshotName),
     };
+  }
+  // Sealed secrets with no ledger: this node belonged to a service and lost its data. A new service
+  // here would take its place under the same address and overwrite the only copy of those secrets.
+  if (sealed !== undefined) {
+    throw new CocoError(
+      'LedgerMissing',
+      `${config.sealedSecretsFile} holds the secrets of the service whose certificate has fingerprint ${certificateId(sealed.serviceCertPem)}, ` +
+        `but ${config.ledgerDirectory} holds no ledger and ${config.snapshots.directory} no snapshot: this node's data is lost, and it will not start a new service over it. ` +
+        'To bring a node back into that service, give it a Join configuration (command.join) and fresh directories, and have members remove_node the lost identity; ' +
+        `if this node never opened a service (a first start that failed), move ${config.sealedSecretsFile} aside and start again.`,
+    );
   }
   if (snapshotName !== undefined) {
     throw new CocoError(

@@ -428,7 +428,7 @@ describe('CocoClient redirects', () => {
     assert.equal(primary.requests.length, 1);
     // Until the deadline, then the failure names where the request was sent from.
     const stuck = await serve(t, (request, res) => reply(res, 307, undefined, { location: `https://127.0.0.1:${deadPort}${request.path}` }));
-    await rejectsWith(connect(t, stuck).request('POST', '/app/log', { body: {}, timeoutMs: 1_000 }), 'ConnectionFailed', /had redirected the request there, and asked again until the deadline/);
+    await rejectsWith(connect(t, stuck).request('POST', '/app/log', { body: {}, timeoutMs: 3_000 }), 'ConnectionFailed', /had redirected the request there, and asked again until the deadline/);
     assert.ok(stuck.requests.length >= 2, `asked ${stuck.requests.length} times`);
   });
 

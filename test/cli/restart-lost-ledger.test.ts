@@ -1,0 +1,37 @@
+// A node that started a service and then lost its ledger and snapshots (a disk replaced, a directory
+// deleted) is refused at its next start: it does not found a second service under the same address
+// and configuration, and the secrets it sealed, the only copy of its keys, stay as they were.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { startNodeService } from '../../src/cli/node-service.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { CocoError } from '../../src/errors.js';
+import { parseNodeConfig } from '../../src/node/node-config.js';
+import { writeNodeConfig } from '../support/node-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'coco-restart-lost-ledger-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a node whose ledger and snapshots are gone, with its sealed secrets kept, refuses to start a new service over them', async () => {
+  const path = await writeNodeConfig(dir);
+  const config = parseNodeConfig(JSON.parse(readFileSync(path, 'utf8')), path);
+  const first = await startNodeService(config, '1.0.0');
+  const serviceCert = first.serviceCertPem;
+  await first.stop();
+  const sealedBefore = readFileSync(config.sealedSecretsFile);
+  rmSync(config.ledgerDirectory, { recursive: true, force: true });
+  rmSync(config.snapshots.directory, { recursive: true, force: true });
+
+  await assert.rejects(startNodeService(config, '1.0.0'), (error: unknown) => {
+    assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
+    assert.match(error.message, new RegExp(`the service whose certificate has fingerprint ${certificateId(serviceCert)}`));
+    assert.match(error.message, /this node's data is lost, and it will not start a new service over it/);
+    assert.match(error.message, /Join configuration/);
+    return true;
+  });
+  assert.deepEqual(readFileSync(config.sealedSecretsFile), sealedBefore, 'the sealed secrets are left as they were');
+});
