@@ -114,6 +114,8 @@ export interface LedgerSummary {
 export class LedgerVerifier {
   private readonly tree: MerkleTree;
   private readonly nodeCerts = new Map<string, string>();
+  /** Every node ID the ledger records (a key of the nodes table), certificate or not. */
+  private readonly nodeIds = new Set<string>();
   /** Checks that hold for a certificate whatever it signs, remembered: node ID by certificate, endorsements. */
   private readonly nodeKeys = new Map<string, string>();
   private readonly endorsed = new Set<string>();
@@ -131,8 +133,8 @@ export class LedgerVerifier {
   private firstTxId: TxId | undefined;
   private sinceSignature = 0;
   private lastSignatureSeqno = 0;
-  /** View of each seqno since the last signature, to name an altered entry by its TxID. */
-  private readonly views = new Map<number, number>();
+  /** View and file of each seqno since the last signature, to name an altered entry by its TxID and file. */
+  private readonly placed = new Map<number, { view: number; file: string }>();
   /** With `signatures: 'last'`: the checks of the last signature so far, run by `finish`. */
   private deferred: SignatureChecks | undefined;
 
@@ -160,8 +162,8 @@ export class LedgerVerifier {
     }
   }
 
-  private fail(reason: string, txId = this.lastTxId): never {
-    throw new LedgerVerificationError(this.file, txId, reason);
+  private fail(reason: string, txId = this.lastTxId, file = this.file): never {
+    throw new LedgerVerificationError(file, txId, reason);
   }
 
   /** A fault of the file as a whole (its name, layout or positions table): no one transaction is to blame. */
@@ -238,7 +240,7 @@ export class LedgerVerifier {
     if (txId.seqno !== expectedSeqno) this.fail(`expected seqno ${expectedSeqno} but the entry says ${txId.seqno}`, txId);
     if (entry.entryType === EntryType.Snapshot || entry.isSnapshotIv) this.fail('a snapshot entry cannot appear in a ledger chunk', txId);
     this.lastTxId = txId;
-    this.views.set(txId.seqno, txId.view);
+    this.placed.set(txId.seqno, { view: txId.view, file: this.file });
     this.firstTxId ??= txId;
     this.transactions += 1;
 
@@ -273,7 +275,11 @@ export class LedgerVerifier {
     // certificate) is then named itself, rather than the signature that depends on it.
     const root = this.tree.root();
     const treeValue = singletonWrite(entry.publicMaps, TREE_MAP);
-    if (!equalBytes(root, signature.root)) this.failAtAlteredEntry(this.signedTree(treeValue, signature.root, txId), txId);
+    if (!equalBytes(root, signature.root)) {
+      const signedTree = this.signedTree(treeValue, signature.root, txId);
+      this.checkSignerBeforeBlame(checks);
+      this.failAtAlteredEntry(signedTree, txId);
+    }
     // The stored tree is usually byte-identical to ours; only otherwise is it worth rebuilding.
     if (treeValue !== undefined && !equalBytes(treeValue, this.tree.serialize(this.lastSignatureSeqno, txId.seqno))) {
       this.signedTree(treeValue, signature.root, txId);
@@ -284,7 +290,7 @@ export class LedgerVerifier {
     else this.checkCoseSignature(checks);
     // Leaves before the previous signature are no longer needed: keep memory bounded.
     if (this.options.tree === undefined) this.tree.flush(this.lastSignatureSeqno);
-    for (let seqno = this.lastSignatureSeqno - 1; this.views.delete(seqno); seqno--);
+    for (let seqno = this.lastSignatureSeqno - 1; this.placed.delete(seqno); seqno--);
     this.lastSignatureSeqno = txId.seqno;
     this.signatures += 1;
     this.sinceSignature = 0;
@@ -307,16 +313,30 @@ export class LedgerVerifier {
   }
 
   /**
+   * The rebuilt root differs from the signed one, and the stored tree is about to name the altered
+   * entry: only a signature of this service makes its leaves authentic. A signature transaction
+   * taken from another service (same seqno, another tree) is blamed itself. A node the ledger
+   * records (its ID is its key's hash) needs no endorsement here: that fails as well when the
+   * altered entry is the service identity the endorsement is checked against.
+   */
+  private checkSignerBeforeBlame(checks: SignatureChecks): void {
+    if (this.options.signatures === 'last') this.checkNodeSignature(checks);
+    if (!this.nodeIds.has(checks.nodeId)) this.checkEndorsement(checks.nodeCertPem, checks.txId);
+  }
+
+  /**
    * The rebuilt root differs from the signed one. The signed tree's leaves are authentic (their
-   * root was signed), so the first leaf that differs names the altered entry.
+   * root was signed by the service's node), so the first leaf that differs names the altered entry.
    */
   private failAtAlteredEntry(signedTree: MerkleTree | undefined, signatureTxId: TxId): never {
     if (signedTree !== undefined) {
       for (let seqno = Math.max(signedTree.flushed, this.tree.flushed); seqno < signedTree.size; seqno++) {
         if (!equalBytes(signedTree.leaf(seqno), this.tree.leaf(seqno))) {
+          const placed = this.placed.get(seqno);
           this.fail(
             `this entry does not match the one signed at transaction ${formatTxId(signatureTxId)} (altered, replaced or reordered)`,
-            { view: this.viewOf(seqno), seqno },
+            { view: placed?.view ?? this.lastTxId?.view ?? 0, seqno },
+            placed?.file,
           );
         }
       }
@@ -326,10 +346,6 @@ export class LedgerVerifier {
         'an entry before it was altered, removed or reordered',
       signatureTxId,
     );
-  }
-
-  private viewOf(seqno: number): number {
-    return this.views.get(seqno) ?? this.lastTxId?.view ?? 0;
   }
 
   private checkNodeKey(nodeId: string, certPem: string, txId: TxId): void {
@@ -400,8 +416,10 @@ export class LedgerVerifier {
         for (const write of map.writes) this.recordServiceInfo(write.value, entry.txId);
       } else if (map.name === NODES_INFO_MAP) {
         for (const write of map.writes) {
+          const nodeId = fromUtf8(write.key);
+          this.nodeIds.add(nodeId);
           const info = parseJsonObject(write.value);
-          if (typeof info?.cert === 'string') this.nodeCerts.set(fromUtf8(write.key), info.cert);
+          if (typeof info?.cert === 'string') this.nodeCerts.set(nodeId, info.cert);
         }
       }
     }

@@ -230,3 +230,27 @@ test('a ledger signed by a node that the service did not endorse fails', () => {
   });
   assert.match(verificationError(forged.chunks).message, /not endorsed by the service identity/);
 });
+
+test("a signature transaction replaced by another service's at the same seqno is blamed itself, not an entry its tree names", () => {
+  const [first, ...rest] = realChunks('expired-service');
+  const [genesis] = realChunks('genesis-14');
+  // Both services' 2.2 is a signature; genesis-14's signs its own 2.1, which the tree it carries names.
+  const entries = first!.decoded.entries.map((entry) => (entry.txId.seqno === 2 ? genesis!.decoded.entries[1]! : entry).raw);
+  const spliced = [{ name: first!.name, bytes: encodeChunk(entries, true) }, ...rest];
+  for (const signatures of ['all', 'last'] as const) {
+    const error = verificationError(spliced, { signatures });
+    assert.equal(error.txId && formatTxId(error.txId), '2.2', error.message);
+    assert.match(error.message, /not endorsed by the service identity/);
+  }
+});
+
+test('an entry that a signature in a later chunk shows altered is named with the file that holds it', () => {
+  const chunks = realChunks('expired-service');
+  // The GCM tag of 2.4, the last signature of the first chunk: only the next signature (2.6) covers it.
+  const bytes = chunks[0]!.bytes.slice();
+  bytes[chunks[0]!.decoded.offsets.at(-1)! + 10]! ^= 1;
+  const error = verificationError([{ name: chunks[0]!.name, bytes }, ...chunks.slice(1)]);
+  assert.equal(error.txId && formatTxId(error.txId), '2.4', error.message);
+  assert.equal(error.file, chunks[0]!.name);
+  assert.match(error.message, /signed at transaction 2\.6/);
+});
