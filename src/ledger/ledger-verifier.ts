@@ -203,19 +203,21 @@ export class LedgerVerifier {
       try {
         decoded = decodeEntry(entryBytes, offset);
       } catch (error) {
-        // An entry that starts where the positions table says another should means the previous
-        // entry's size field was altered: name that entry, not this one.
-        const listed = tablePosition(bytes, layout, offsets.length);
-        if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) {
-          this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${offset}, the table says ${listed})`);
-        }
+        this.checkPreviousEnd(bytes, layout, offsets, offset);
         this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
       }
+      // An altered size can swallow the next entry whole: the one after it then parses, out of sequence.
+      if (decoded.entry.txId.seqno !== expected.seqno) this.checkPreviousEnd(bytes, layout, offsets, offset);
       offsets.push(offset);
       const digest = writeSetDigest(decoded.entry);
       this.verifyEntry(decoded.entry, expected.seqno, digest);
       onEntry?.(decoded.entry, digest);
       offset = decoded.next;
+    }
+    // Or the chunk's last entries: the table then lists one more within the entries.
+    const listedNext = tablePosition(bytes, layout, offsets.length);
+    if (listedNext !== undefined && listedNext > (offsets.at(-1) ?? layout.entriesEnd) && listedNext < layout.entriesEnd) {
+      this.checkPreviousEnd(bytes, layout, offsets, layout.entriesEnd);
     }
     try {
       checkPositionsTable(bytes, layout, offsets, fileName);
@@ -233,6 +235,18 @@ export class LedgerVerifier {
     this.bytes += bytes.length;
     this.options.onProgress?.({ files: this.files, entries: this.transactions, bytes: this.bytes });
     return { offsets, entriesEnd: layout.entriesEnd, complete: layout.complete };
+  }
+
+  /**
+   * Where an entry of a complete chunk starts (`offset`, or the end of the entries) is wrong and the
+   * positions table says another entry starts elsewhere: the previous entry's size field was altered,
+   * so name that entry, not the one after it.
+   */
+  private checkPreviousEnd(bytes: Uint8Array, layout: ChunkLayout, offsets: readonly number[], offset: number): void {
+    const listed = tablePosition(bytes, layout, offsets.length);
+    if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) {
+      this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${offset}, the table says ${listed})`);
+    }
   }
 
   private verifyEntry(entry: LedgerEntry, expectedSeqno: number, digest: Uint8Array): void {

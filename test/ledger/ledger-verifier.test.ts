@@ -95,6 +95,25 @@ for (const [ledger, signatures] of REAL_LEDGERS.flatMap((name) => [[name, 'all']
   });
 }
 
+test('an entry whose size field grows to swallow the next entry exactly is named, not the entry after it', () => {
+  const chunks = realChunks('expired-service');
+  const failures: string[] = [];
+  chunks.forEach((chunk, index) => {
+    const { entries, offsets } = chunk.decoded;
+    // Each entry but a chunk's last, its u48 size grown by the next entry's length (2.10 by 2.11's is one bit flip).
+    for (let i = 0; i + 1 < entries.length; i++) {
+      const bytes = chunk.bytes.slice();
+      const view = new DataView(bytes.buffer);
+      const size = view.getUint32(offsets[i]! + 2, true) + entries[i + 1]!.raw.length;
+      view.setUint32(offsets[i]! + 2, size, true);
+      const altered = chunks.map((c, j) => ({ name: c.name, bytes: j === index ? bytes : c.bytes }));
+      const error = verificationError(altered);
+      if (error.txId?.seqno !== entries[i]!.txId.seqno || !/size field/.test(error.message)) failures.push(`${formatTxId(entries[i]!.txId)}: ${error.message}`);
+    }
+  });
+  assert.deepEqual(failures, []);
+});
+
 test('altering the signed root or the signature of the final signature transaction is detected', () => {
   const chunks = realChunks('genesis-14');
   for (const signatures of ['all', 'last'] as const) {
