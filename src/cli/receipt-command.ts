@@ -1,6 +1,7 @@
-// `coco receipt verify FILE --service-cert PEM`: checks a JSON receipt offline: its leaf folds
-// through the proof to a root the node signed, and the node is endorsed by the service; with
-// --claims-digest or --ethereum-tx, also that the transaction claims what the caller expects.
+// `coco receipt verify FILE --service-cert PEM`: checks a JSON or COSE receipt offline: its leaf
+// folds through the proof to a root signed by a node the service endorses (JSON) or by the service
+// itself (COSE); with --claims-digest or --ethereum-tx, also that the transaction claims what the
+// caller expects.
 
 import { parseArgs } from 'node:util';
 import { CocoError } from '../errors.js';
@@ -16,8 +17,8 @@ export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM
 Verifies a receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
   --ignore-validity   accept certificates outside their validity period (judge an old receipt as of
                       its own time)
-  --claims-digest HEX the transaction's claims digest must be this (64 hex digits; JSON receipts); a
-                      receipt without claims_digest is checked with this one in its leaf
+  --claims-digest HEX the transaction's claims digest must be this (64 hex digits); a JSON receipt
+                      without claims_digest is checked with this one in its leaf
   --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction (its claims
                       digest is SHA-256 of the hash), as GET /app/ethereum/receipt?hash= returns it
 Exit status 0 if it verifies; 1 with the reason otherwise.
@@ -64,10 +65,9 @@ export function runReceipt(args: string[]): number {
   const claims = expectedClaims(values);
   const bytes = readInputFile(file, 'receipt');
   const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));
-  const cose = isCoseReceipt(bytes);
-  if (cose && claims !== undefined) throw new CocoError('UsageError', 'a COSE receipt carries no leaf components to check claims against; ask for the JSON receipt');
   const at = values['ignore-validity'] ? 'ignore-validity' : new Date();
-  const result: VerifiedReceipt = cose ? verifyCoseReceipt(bytes, serviceCertPem) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...(claims && { claimsDigest: claims }) });
+  const expected = claims && { claimsDigest: claims };
+  const result: VerifiedReceipt = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
   const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
   console.log(`Receipt verified${result.txId ? ` for transaction ${result.txId}` : ''}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`);
   return 0;

@@ -8,6 +8,7 @@ import { CocoError } from '../errors.js';
 import { commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
 import { leafFromDigests } from './leaf.js';
 import { MerkleTree, type ProofStep } from './merkle-tree.js';
+import { checkClaims } from './receipt.js';
 import { formatTxId } from './tx-id.js';
 
 /** COSE header label of verifiable data proofs, and of inclusion proofs inside it. */
@@ -43,8 +44,11 @@ function digest(value: unknown, what: string): Uint8Array {
   return new Uint8Array(value);
 }
 
-/** Verifies a COSE receipt against the service certificate; returns the root and the TxID. */
-export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string): { root: Uint8Array; txId: string } {
+/**
+ * Verifies a COSE receipt against the service certificate; returns the root, the TxID and the
+ * claims digest of its leaf, which must be `opts.claimsDigest` if given ('ReceiptClaimsMismatch').
+ */
+export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opts: { claimsDigest?: Uint8Array } = {}): { root: Uint8Array; txId: string; claimsDigest: Uint8Array } {
   const message = decodeCoseSign1(bytes);
   const proofs = message.unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS);
   const inclusion = proofs instanceof Map ? proofs.get(INCLUSION_PROOFS) : undefined;
@@ -56,7 +60,8 @@ export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string): { 
   if (!Array.isArray(leaf) || leaf.length !== 3 || typeof leaf[1] !== 'string' || !Array.isArray(path)) throw malformed('the inclusion proof needs leaf [ws, ce, claims] and a path');
   const evidence = leaf[1] as string;
   const txId = formatTxId(parseCommitEvidence(evidence).txId);
-  let acc = leafFromDigests(digest(leaf[0], 'the write-set digest'), commitEvidenceDigest(evidence), digest(leaf[2], 'the claims digest'));
+  const claimsDigest = digest(leaf[2], 'the claims digest');
+  let acc = leafFromDigests(digest(leaf[0], 'the write-set digest'), commitEvidenceDigest(evidence), claimsDigest);
   path.forEach((step: unknown, i) => {
     if (!Array.isArray(step) || typeof step[0] !== 'boolean') throw malformed(`path step ${i} must be [isLeft, digest]`);
     const sibling = digest(step[1], `path step ${i}`);
@@ -65,7 +70,8 @@ export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string): { 
   if (!verifyCoseSign1(message, serviceCertPem, acc)) {
     throw new CocoError('ReceiptInvalid', 'the service signature does not verify over the root this receipt proves');
   }
-  return { root: acc, txId };
+  checkClaims(claimsDigest, opts.claimsDigest);
+  return { root: acc, txId, claimsDigest };
 }
 
 /** Receipts are told apart by their first byte: COSE starts with CBOR tag 18 (0xd2), JSON with "{". */

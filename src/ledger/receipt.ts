@@ -168,11 +168,15 @@ export function verifyReceipt(
     }
     throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
   }
-  if (opts.claimsDigest !== undefined && (parsed.claimsDigest === undefined || !equalBytes(parsed.claimsDigest, opts.claimsDigest))) {
-    const found = parsed.claimsDigest === undefined ? 'no claims digest' : `claims digest ${toHex(parsed.claimsDigest)}`;
-    throw new CocoError('ReceiptClaimsMismatch', `the receipt verifies, but its transaction has ${found}, not ${toHex(opts.claimsDigest)}: it does not prove what was asked`);
-  }
+  checkClaims(parsed.claimsDigest, opts.claimsDigest);
   return { root, ...(parsed.txId !== undefined && { txId: parsed.txId }), ...(parsed.claimsDigest !== undefined && { claimsDigest: parsed.claimsDigest }) };
+}
+
+/** A verified receipt's claims digest (`found`) must be the one the caller expects, if any. */
+export function checkClaims(found: Uint8Array | undefined, expected: Uint8Array | undefined): void {
+  if (expected === undefined || (found !== undefined && equalBytes(found, expected))) return;
+  const has = found === undefined ? 'no claims digest' : `claims digest ${toHex(found)}`;
+  throw new CocoError('ReceiptClaimsMismatch', `the receipt verifies, but its transaction has ${has}, not ${toHex(expected)}: it does not prove what was asked`);
 }
 
 /**
