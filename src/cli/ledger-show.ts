@@ -1,5 +1,7 @@
 // `coco ledger show <dir>`: prints each transaction's TxID, entry type and public writes and
-// removes per map; keys and values as text where they are printable UTF-8, as hex otherwise.
+// removes per map; keys and values as text where they are printable UTF-8, as hex otherwise. As
+// CCF's read_ledger.py, it verifies the ledger as it reads it (`coco ledger verify`'s checks) and
+// stops at the first failure, unless asked not to.
 
 import { fromUtf8, isValidUtf8, toHex } from '../crypto/bytes.js';
 import { decodeChunk, type ChunkName } from '../ledger/chunk-file.js';
@@ -7,12 +9,15 @@ import { EntryType, type LedgerEntry } from '../ledger/entry.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles } from '../node/ledger-directory.js';
 import { readInputFile } from '../node/read-input.js';
+import { ledgerVerify } from './ledger-verify.js';
 
 export interface LedgerShowOptions {
   directory: string;
   tables?: RegExp | undefined;
   seqno?: number | undefined;
   json: boolean;
+  /** Verify the whole ledger while showing it (throws LedgerVerificationError where it fails). */
+  verify: boolean;
   write: (line: string) => void;
 }
 
@@ -68,19 +73,27 @@ function chunkMayHold(chunk: ChunkName, seqno: number): boolean {
   return chunk.first <= seqno && (chunk.last === undefined || seqno <= chunk.last);
 }
 
-/** Returns the number of transactions shown. */
+/**
+ * Returns the number of transactions shown. Verifying, each is shown as the verifier hands it,
+ * before the signature that covers it is checked: as with CCF's read_ledger.py, what precedes a
+ * failure is shown, the failure ends the output.
+ */
 export function ledgerShow(options: LedgerShowOptions): number {
   let shown = 0;
+  const show = (entry: LedgerEntry): void => {
+    if (options.seqno !== undefined && entry.txId.seqno !== options.seqno) return;
+    if (options.tables && !entry.publicMaps.some((map) => options.tables!.test(map.name))) return;
+    shown += 1;
+    if (options.json) options.write(JSON.stringify(entryJson(entry, options.tables)));
+    else for (const line of entryText(entry, options.tables)) options.write(line);
+  };
+  if (options.verify) {
+    ledgerVerify({ directory: options.directory }, show);
+    return shown;
+  }
   for (const file of listChunkFiles(options.directory)) {
     if (options.seqno !== undefined && !chunkMayHold(file.chunk, options.seqno)) continue;
-    const { entries } = decodeChunk(readInputFile(file.path, 'ledger chunk'), file.name);
-    for (const entry of entries) {
-      if (options.seqno !== undefined && entry.txId.seqno !== options.seqno) continue;
-      if (options.tables && !entry.publicMaps.some((map) => options.tables!.test(map.name))) continue;
-      shown += 1;
-      if (options.json) options.write(JSON.stringify(entryJson(entry, options.tables)));
-      else for (const line of entryText(entry, options.tables)) options.write(line);
-    }
+    decodeChunk(readInputFile(file.path, 'ledger chunk'), file.name).entries.forEach(show);
   }
   return shown;
 }

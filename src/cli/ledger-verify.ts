@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { fromUtf8 } from '../crypto/bytes.js';
-import { LedgerVerificationError, LedgerVerifier, type LedgerSummary } from '../ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type VerifiedEntryHandler } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
@@ -12,10 +12,10 @@ import { readInputFile } from '../node/read-input.js';
 export interface LedgerVerifyOptions {
   directory: string;
   serviceCertPath?: string | undefined;
-  json: boolean;
 }
 
-export function ledgerVerify(options: LedgerVerifyOptions): LedgerSummary {
+/** Verifies the directory's chunks in order; `onEntry` sees each entry as the verifier hands it. */
+export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEntryHandler): LedgerSummary {
   const files = listChunkFiles(options.directory);
   const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
   const progress = new Progress();
@@ -26,7 +26,7 @@ export function ledgerVerify(options: LedgerVerifyOptions): LedgerSummary {
   try {
     for (const file of files) {
       const { name, bytes } = readChunk(options.directory, file);
-      verifier.addChunk(name, bytes);
+      verifier.addChunk(name, bytes, onEntry);
     }
     return verifier.finish();
   } finally {

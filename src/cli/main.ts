@@ -25,8 +25,9 @@ Commands:
       Verify a ledger directory offline: every entry parses, chunks have no gap or overlap,
       each signature transaction signs the Merkle root rebuilt from the entries, and each
       signing node is endorsed by the service identity.
-  ledger show <dir> [--tables REGEX] [--seqno N] [--json]
-      Print each transaction's TxID, entry type and public writes and removes per map.
+  ledger show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
+      Print each transaction's TxID, entry type and public writes and removes per map,
+      verifying the ledger as ledger verify does (unless told to skip it).
   ledger fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
       Download a service's committed ledger chunks from a node into <dir>.
   sandbox [options]
@@ -53,8 +54,8 @@ const LEDGER_USAGE = `Usage: coco ledger <command> [options]
 
 Commands:
   verify <dir> [--service-cert PEM] [--json]   verify a ledger directory offline
-  show <dir> [--tables REGEX] [--seqno N] [--json]
-                                               print its transactions and their public writes
+  show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
+                                               verify it and print its transactions and their public writes
   fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
                                                download a service's committed chunks into <dir>
 coco ledger <command> --help shows a command's options.
@@ -69,13 +70,19 @@ Exit status: 0 if everything verified; 1 with one line naming the file, the tran
 reason (with --json: {"verified": false, "file", "transaction_id", "reason"}).
 `;
 
-const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json]
+const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
 
+Verifies the whole ledger as \`coco ledger verify\` does while it prints it, as CCF's read_ledger.py:
+transactions are printed as they are read, and a failure ends the output.
   --tables REGEX  Only maps whose name matches REGEX (and only transactions that touch one).
   --seqno N       Only the transaction with this seqno.
   --json          One JSON object per transaction (JSON Lines); keys and values as {"utf8": ...}
                   when printable, {"hex": ...} otherwise.
-Exit status: 0 if it showed a transaction; 1 if none matched (like grep), e.g. a --seqno past the end.
+  --insecure-skip-verification
+                  Only parse: print without verifying anything (and say so on stderr).
+Exit status: 0 if it showed a transaction; 1 if none matched (like grep), e.g. a --seqno past the
+end, or if the ledger does not verify (one line on stderr naming the file, the transaction and the
+reason, after what was printed).
 `;
 
 const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
@@ -120,7 +127,7 @@ async function runLedger(args: string[]): Promise<number> {
     const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
     let summary;
     try {
-      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, json: values.json === true });
+      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined });
     } catch (error) {
       if (!(values.json && error instanceof LedgerVerificationError)) throw error;
       console.log(JSON.stringify(failureJson(error), null, 2));
@@ -132,7 +139,7 @@ async function runLedger(args: string[]): Promise<number> {
   if (subcommand === 'show') {
     const { values, positionals } = parse(
       rest,
-      { tables: { type: 'string' }, seqno: { type: 'string' }, json: { type: 'boolean' } },
+      { tables: { type: 'string' }, seqno: { type: 'string' }, json: { type: 'boolean' }, 'insecure-skip-verification': { type: 'boolean' } },
       LEDGER_SHOW_USAGE,
     );
     if (values.help) return printUsage(LEDGER_SHOW_USAGE);
@@ -149,11 +156,14 @@ async function runLedger(args: string[]): Promise<number> {
     if (seqnoText !== undefined && !/^[1-9]\d{0,14}$/.test(seqnoText)) {
       throw new UsageError(`--seqno takes a positive whole number, not "${seqnoText}"`, LEDGER_SHOW_USAGE);
     }
+    const verify = values['insecure-skip-verification'] !== true;
+    if (!verify) console.error('coco ledger show: --insecure-skip-verification: nothing shown is verified');
     const shown = ledgerShow({
       directory,
       tables,
       seqno: seqnoText === undefined ? undefined : Number(seqnoText),
       json: values.json === true,
+      verify,
       write: (line) => process.stdout.write(`${line}\n`),
     });
     if (shown > 0) return 0;
@@ -214,7 +224,7 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof LedgerVerificationError) {
-      console.error(`coco ledger verify: FAILED ${error.message}`);
+      console.error(`coco ledger ${command === 'ledger' ? rest[0] : 'verify'}: FAILED ${error.message}`);
       return 1;
     }
     const code = (error as { code?: unknown }).code;

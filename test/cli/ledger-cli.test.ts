@@ -161,6 +161,26 @@ test('coco ledger show exits 1 when no transaction matched, like grep', () => {
   assert.match(runCoco(['ledger', 'show', '--help']).stdout, /1 if none matched/);
 });
 
+test('coco ledger show verifies what it prints: a tampered ledger ends the output with its failure, exit 1, unless verification is skipped', () => {
+  const dir = copyLedger('expired-service');
+  const file = join(dir, 'ledger_5-15.committed');
+  const bytes = readFileSync(file);
+  bytes[3000]! ^= 0x01; // in 2.6, which the next signature (2.8) shows altered
+  writeFileSync(file, bytes);
+  const result = runCoco(['ledger', 'show', dir]);
+  assert.equal(result.status, 1);
+  const txids = result.stdout.split('\n').filter((line) => /^\d+\.\d+ /.test(line)).map((line) => line.split(' ')[0]);
+  assert.deepEqual(txids, ['2.1', '2.2', '2.3', '2.4', '2.5', '2.6', '2.7'], 'what precedes the signature that fails');
+  const verify = runCoco(['ledger', 'verify', dir]);
+  assert.equal(result.stderr, verify.stderr.replace('coco ledger verify:', 'coco ledger show:'), 'the failure ledger verify reports');
+  assert.match(result.stderr, /^coco ledger show: FAILED ledger_5-15\.committed at transaction 2\.6: /);
+
+  const skipped = runCoco(['ledger', 'show', dir, '--insecure-skip-verification']);
+  assert.equal(skipped.status, 0, skipped.stderr);
+  assert.equal(skipped.stdout.split('\n').filter((line) => /^\d+\.\d+ /.test(line)).length, 26);
+  assert.equal(skipped.stderr, 'coco ledger show: --insecure-skip-verification: nothing shown is verified\n');
+});
+
 test('coco ledger show rejects bad options clearly', () => {
   assert.match(runCoco(['ledger', 'show', '.', '--seqno', 'abc']).stderr, /--seqno takes a positive whole number/);
   assert.match(runCoco(['ledger', 'show', '.', '--tables', '(']).stderr, /--tables is not a valid regular expression/);
