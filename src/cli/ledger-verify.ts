@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { fromUtf8 } from '../crypto/bytes.js';
+import { CocoError } from '../errors.js';
 import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type VerifiedEntryHandler } from '../ledger/ledger-verifier.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../node/ledger-directory.js';
@@ -25,7 +26,7 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   });
   try {
     for (const file of files) {
-      const { name, bytes } = readChunk(options.directory, file);
+      const { name, bytes } = readChunkOf(options.directory, file);
       verifier.addChunk(name, bytes, onEntry);
     }
     return verifier.finish();
@@ -45,6 +46,16 @@ export function readChunk(directory: string, file: ChunkFile): { name: string; b
     if (renamed !== undefined) return { name: renamed.name, bytes: readInputFile(renamed.path, 'ledger chunk') };
   }
   return { name: file.name, bytes: readInputFile(file.path, 'ledger chunk') };
+}
+
+/** A chunk that cannot be read (a directory of that name, say) fails verification at that file. */
+function readChunkOf(directory: string, file: ChunkFile): { name: string; bytes: Uint8Array } {
+  try {
+    return readChunk(directory, file);
+  } catch (error) {
+    if (!(error instanceof CocoError)) throw error;
+    throw new LedgerVerificationError(file.name, undefined, error.message);
+  }
 }
 
 export function describeSummary(directory: string, summary: LedgerSummary): string {
@@ -77,12 +88,16 @@ export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
   };
 }
 
-/** A failed verification as JSON: the same facts as the text line, for `--json`. */
-export function failureJson(error: LedgerVerificationError): Record<string, unknown> {
+/**
+ * A failed verification as JSON: the same facts as the text line, for `--json`. A failure of the
+ * directory as a whole (unreadable, empty, two chunks for the same seqnos) names no file.
+ */
+export function failureJson(error: CocoError): Record<string, unknown> {
+  const verification = error instanceof LedgerVerificationError ? error : undefined;
   return {
     verified: false,
-    file: error.file,
-    transaction_id: error.txId ? formatTxId(error.txId) : null,
-    reason: error.reason,
+    file: verification?.file ?? null,
+    transaction_id: verification?.txId ? formatTxId(verification.txId) : null,
+    reason: verification?.reason ?? error.message,
   };
 }

@@ -67,7 +67,8 @@ Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno
   --service-cert PEM  Trust this service identity instead of the one recorded in the ledger.
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
-reason (with --json: {"verified": false, "file", "transaction_id", "reason"}).
+reason (with --json: {"verified": false, "file", "transaction_id", "reason"}, file and
+transaction_id null where no one file or transaction is at fault, e.g. an empty directory).
 `;
 
 const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
@@ -129,7 +130,7 @@ async function runLedger(args: string[]): Promise<number> {
     try {
       summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined });
     } catch (error) {
-      if (!(values.json && error instanceof LedgerVerificationError)) throw error;
+      if (!(values.json && error instanceof CocoError && error.code !== 'UsageError')) throw error;
       console.log(JSON.stringify(failureJson(error), null, 2));
       return 1;
     }

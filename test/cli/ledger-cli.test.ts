@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after } from 'node:test';
@@ -117,6 +117,30 @@ test('coco ledger verify explains bad input in one line without a stack trace', 
     assert.equal(result.status, status, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, message);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('coco ledger verify --json prints its JSON failure when the directory is at fault too, naming the file where one is', () => {
+  const empty = join(scratch, `empty-${Math.random().toString(16).slice(2)}`);
+  mkdirSync(empty);
+  const duplicated = copyLedger('genesis-14');
+  cpSync(join(duplicated, 'ledger_1-14.committed'), join(duplicated, 'ledger_1-14'));
+  const directoryChunk = copyLedger('expired-service');
+  unlinkSync(join(directoryChunk, 'ledger_5-15.committed'));
+  mkdirSync(join(directoryChunk, 'ledger_5-15.committed'));
+  const cases: [string, string | null, RegExp][] = [
+    [join(scratch, 'no-such-dir'), null, /cannot read ledger directory/],
+    [empty, null, /no ledger chunk files/],
+    [duplicated, null, /both start at seqno 1/],
+    [directoryChunk, 'ledger_5-15.committed', /cannot read ledger chunk .*EISDIR/],
+  ];
+  for (const [dir, file, reason] of cases) {
+    const result = runCoco(['ledger', 'verify', dir, '--json']);
+    assert.equal(result.status, 1, dir);
+    assert.equal(result.stderr, '', dir);
+    const failure = JSON.parse(result.stdout);
+    assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file, transaction_id: null, reason: undefined });
+    assert.match(failure.reason, reason);
   }
 });
 
