@@ -6,15 +6,23 @@ import { CocoError } from '../errors.js';
 export class ByteReader {
   private readonly view: DataView;
   offset: number;
+  /** Where the field read last (or being read) starts: what a complaint about its value names. */
+  private fieldStart: number;
 
+  /**
+   * `origin` is where `bytes` starts in the file (or message) the caller reads, so that errors
+   * name positions in it rather than in a slice of it.
+   */
   constructor(
     readonly bytes: Uint8Array,
     private readonly errorCode: string,
     private readonly what: string,
     offset = 0,
+    private readonly origin = 0,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.offset = offset;
+    this.fieldStart = offset;
   }
 
   get remaining(): number {
@@ -25,11 +33,18 @@ export class ByteReader {
     return this.offset === this.bytes.length;
   }
 
-  fail(reason: string): never {
-    throw new CocoError(this.errorCode, `${this.what}: ${reason} (at byte ${this.offset})`);
+  /** Fails at the current position (say, trailing bytes). */
+  fail(reason: string, at = this.offset): never {
+    throw new CocoError(this.errorCode, `${this.what}: ${reason} (at byte ${this.origin + at})`);
+  }
+
+  /** Fails at the start of the field read last: its value is wrong. */
+  failField(reason: string): never {
+    this.fail(reason, this.fieldStart);
   }
 
   private need(count: number, field: string): void {
+    this.fieldStart = this.offset;
     if (count > this.remaining) {
       this.fail(`truncated while reading ${field}: needs ${count} bytes, ${this.remaining} left`);
     }
@@ -67,7 +82,7 @@ export class ByteReader {
     const low = this.view.getUint32(this.offset, true);
     const high = this.view.getUint32(this.offset + 4, true);
     this.offset += 8;
-    if (high >= 0x200000) this.fail(`${field} is implausibly large`);
+    if (high >= 0x200000) this.failField(`${field} is implausibly large`);
     return high * 0x1_0000_0000 + low;
   }
 
@@ -81,7 +96,10 @@ export class ByteReader {
 
   /** A u64 length followed by that many bytes (CCF's serialized byte vector). */
   sizedBytes(field: string): Uint8Array {
+    const start = this.offset;
     const length = this.u64Size(`${field} length`);
-    return this.bytesView(length, field);
+    const bytes = this.bytesView(length, field);
+    this.fieldStart = start;
+    return bytes;
   }
 }

@@ -25,7 +25,7 @@ export function decodeMapChanges(reader: ByteReader): MapChanges[] {
   const maps: MapChanges[] = [];
   while (!reader.atEnd) {
     const nameBytes = reader.sizedBytes('map name');
-    if (nameBytes.length === 0 || !isValidUtf8(nameBytes)) reader.fail('map name is empty or not UTF-8');
+    if (nameBytes.length === 0 || !isValidUtf8(nameBytes)) reader.failField('map name is empty or not UTF-8');
     const name = fromUtf8(nameBytes);
     const readVersion = reader.i64(`read version of ${name}`);
     const readCount = reader.u64Size(`read count of ${name}`);

@@ -51,7 +51,7 @@ export function readChunkLayout(bytes: Uint8Array, fileName: string, fileBytes =
   const tableOffset = reader.u64Size('positions table offset');
   const complete = tableOffset !== 0;
   if (complete && (tableOffset < CHUNK_HEADER_BYTES || tableOffset > fileBytes)) {
-    reader.fail(`positions table offset ${tableOffset} is outside the file (${fileBytes} bytes)`);
+    reader.failField(`positions table offset ${tableOffset} is outside the file (${fileBytes} bytes)`);
   }
   return { complete, entriesEnd: complete ? tableOffset : fileBytes };
 }

@@ -87,15 +87,16 @@ export function entryEndAt(bytes: Uint8Array, offset: number): number | undefine
 /** Decodes the entry that starts at `offset` of `bytes`; returns it and the offset just past it. */
 export function decodeEntry(bytes: Uint8Array, offset = 0): { entry: LedgerEntry; next: number } {
   const header = new ByteReader(bytes, 'LedgerEntryMalformed', 'ledger entry header', offset);
+  // The whole header is read first: too few bytes for it is a truncation, whatever they hold.
   const formatVersion = header.u8('format version');
   const flags = header.u8('flags');
   const sizeLow = header.u32('size');
   const sizeHigh = header.u8('size') | (header.u8('size') << 8);
   const bodySize = sizeHigh * 0x1_0000_0000 + sizeLow;
-  if (formatVersion !== ENTRY_FORMAT_V1) header.fail(`unknown entry format version ${formatVersion}`);
-  if ((flags & ~KNOWN_FLAGS) !== 0) header.fail(`unknown entry flags 0x${flags.toString(16)}`);
+  if (formatVersion !== ENTRY_FORMAT_V1) header.fail(`unknown entry format version ${formatVersion}`, offset);
+  if ((flags & ~KNOWN_FLAGS) !== 0) header.fail(`unknown entry flags 0x${flags.toString(16)}`, offset + 1);
   if (bodySize > header.remaining) {
-    header.fail(`entry claims ${bodySize} bytes but only ${header.remaining} remain (truncated file?)`);
+    header.fail(`entry claims ${bodySize} bytes but only ${header.remaining} remain (truncated file?)`, offset + 2);
   }
   const end = header.offset + bodySize;
   const raw = bytes.subarray(offset, end);
@@ -106,21 +107,23 @@ export function decodeEntry(bytes: Uint8Array, offset = 0): { entry: LedgerEntry
   const ivSeqno = ivView.getBigUint64(0, true);
   const ivViewField = ivView.getUint32(8, true);
   const publicSize = body.u64Size('public domain size');
+  const publicAt = body.offset;
   const publicDomain = body.bytesView(publicSize, 'public domain');
   const encryptedPrivateDomain = body.bytesView(body.remaining, 'private domain');
 
-  const pub = new ByteReader(publicDomain, 'LedgerEntryMalformed', 'public domain');
+  const pub = new ByteReader(publicDomain, 'LedgerEntryMalformed', 'public domain', 0, publicAt);
   const entryType = pub.u8('entry type');
-  if (!(entryType in EntryType)) pub.fail(`unknown entry type ${entryType}`);
+  if (!(entryType in EntryType)) pub.failField(`unknown entry type ${entryType}`);
+  const versionAt = pub.offset;
   const version = pub.i64('version');
   const claimsDigest = hasClaims(entryType) ? pub.bytesView(DIGEST_BYTES, 'claims digest') : undefined;
   const commitEvidenceDigest = hasCommitEvidence(entryType)
     ? pub.bytesView(DIGEST_BYTES, 'commit evidence digest')
     : undefined;
   const maxConflictVersion = pub.i64('max conflict version');
-  if (version < 1n || version > BigInt(Number.MAX_SAFE_INTEGER)) pub.fail(`seqno ${version} is out of range`);
+  if (version < 1n || version > BigInt(Number.MAX_SAFE_INTEGER)) pub.fail(`seqno ${version} is out of range`, versionAt);
   if (BigInt(version) !== ivSeqno) {
-    pub.fail(`seqno ${version} in the public domain differs from seqno ${ivSeqno} in the GCM IV`);
+    pub.fail(`seqno ${version} in the public domain differs from seqno ${ivSeqno} in the GCM IV`, versionAt);
   }
   const publicMaps = entryType === EntryType.Snapshot ? [] : decodeMapChanges(pub);
 

@@ -242,9 +242,9 @@ export function decodeSnapshot(bytes: Uint8Array, keyFor: (seqno: number) => Uin
 
   const pub = new ByteReader(entry.publicDomain, 'SnapshotMalformed', `snapshot at seqno ${seqno}`, PUBLIC_HEADER_BYTES);
   const hashAtSnapshot = pub.sizedBytes('hash at snapshot');
-  if (hashAtSnapshot.length !== DIGEST_BYTES) pub.fail(`hash at snapshot is ${hashAtSnapshot.length} bytes, not ${DIGEST_BYTES}`);
+  if (hashAtSnapshot.length !== DIGEST_BYTES) pub.failField(`hash at snapshot is ${hashAtSnapshot.length} bytes, not ${DIGEST_BYTES}`);
   const viewBytes = pub.sizedBytes('view history');
-  if (viewBytes.length % 8 !== 0) pub.fail(`view history is ${viewBytes.length} bytes, not a whole number of u64 seqnos`);
+  if (viewBytes.length % 8 !== 0) pub.failField(`view history is ${viewBytes.length} bytes, not a whole number of u64 seqnos`);
   const viewHistory = viewHistoryOf(viewBytes, seqno);
   const priv = new ByteReader(privateDomain, 'SnapshotMalformed', `private domain of the snapshot at seqno ${seqno}`);
   const maps = sortedByName([...readMaps(pub, 'public', seqno), ...readMaps(priv, 'private', seqno)], malformed);
@@ -295,7 +295,7 @@ function viewHistoryOf(bytes: Uint8Array, seqno: number): ViewStart[] {
     const start = reader.u64(`start of view ${starts.length + 1}`);
     const previous = starts.at(-1) ?? 1;
     if (start < BigInt(previous) || start > BigInt(seqno)) {
-      reader.fail(`view ${starts.length + 1} starts at seqno ${start}, outside ${previous} to ${seqno}`);
+      reader.failField(`view ${starts.length + 1} starts at seqno ${start}, outside ${previous} to ${seqno}`);
     }
     starts.push(Number(start));
   }
@@ -336,11 +336,11 @@ function readMaps(reader: ByteReader, domain: Domain, seqno: number): SnapshotMa
   const maps: SnapshotMap[] = [];
   while (!reader.atEnd) {
     const nameBytes = reader.sizedBytes('map name');
-    if (nameBytes.length === 0 || !isValidUtf8(nameBytes)) reader.fail('map name is empty or not UTF-8');
+    if (nameBytes.length === 0 || !isValidUtf8(nameBytes)) reader.failField('map name is empty or not UTF-8');
     const name = fromUtf8(nameBytes);
     if (domainOf(name) !== domain) reader.fail(`map '${name}' is in the ${domain} domain but is not ${domain}`);
     const version = reader.i64(`version of map '${name}'`);
-    if (version < 1n || version > BigInt(seqno)) reader.fail(`map '${name}' has version ${version}, outside 1 to ${seqno}`);
+    if (version < 1n || version > BigInt(seqno)) reader.failField(`map '${name}' has version ${version}, outside 1 to ${seqno}`);
     const state = new ByteReader(reader.sizedBytes(`state of map '${name}'`), 'SnapshotMalformed', `state of map '${name}'`);
     maps.push({ name, version, entries: readEntries(state, name, version) });
   }
@@ -354,7 +354,7 @@ function readEntries(state: ByteReader, name: string, mapVersion: bigint): Snaps
     const key = state.sizedBytes('key');
     readPadding(state, key.length);
     const size = state.u64Size('value size');
-    if (size < VERSION_BYTES) state.fail(`value size ${size} is smaller than its ${VERSION_BYTES}-byte version`);
+    if (size < VERSION_BYTES) state.failField(`value size ${size} is smaller than its ${VERSION_BYTES}-byte version`);
     const version = state.i64('key version');
     const value = state.bytesView(size - VERSION_BYTES, 'value');
     readPadding(state, value.length);
@@ -374,7 +374,7 @@ function readEntries(state: ByteReader, name: string, mapVersion: bigint): Snaps
 
 function readPadding(reader: ByteReader, length: number): void {
   const pad = reader.bytesView(padding(length), 'padding');
-  if (pad.some((byte) => byte !== 0)) reader.fail('padding bytes must be zero');
+  if (pad.some((byte) => byte !== 0)) reader.failField('padding bytes must be zero');
 }
 
 function padding(length: number): number {

@@ -114,6 +114,32 @@ test('an entry whose size field grows to swallow the next entry exactly is named
   assert.deepEqual(failures, []);
 });
 
+test('a malformed field is reported at the byte of the file where the field starts', () => {
+  const chunks = realChunks('expired-service');
+  const chunk = chunks[1]!;
+  const index = chunk.decoded.entries.findIndex((entry) => entry.txId.seqno === 7);
+  const at = chunk.decoded.offsets[index]!;
+  const publicAt = chunk.decoded.entries[index]!.publicDomain.byteOffset - chunk.bytes.byteOffset;
+  const mapNameAt = publicAt + 1 + 8 + 32 + 8; // entry type, seqno, commit-evidence digest, max_conflict_version
+  const cases: [string, number, number, number, RegExp][] = [
+    // [field, byte changed, its new value, where the field starts, the message]
+    ['format version', at, 2, at, /unknown entry format version 2/],
+    ['flags', at + 1, 0x80, at + 1, /unknown entry flags 0x80/],
+    ['size', at + 7, 0x7f, at + 2, /entry claims \d+ bytes/],
+    ['public domain size', at + 8 + 28 + 7, 0xff, at + 8 + 28, /public domain size is implausibly large/],
+    ['entry type', publicAt, 9, publicAt, /unknown entry type 9/],
+    ['seqno', publicAt + 1, 8, publicAt + 1, /seqno 8 in the public domain differs/],
+    ['map name', mapNameAt + 8, 0xff, mapNameAt, /map name is empty or not UTF-8/],
+  ];
+  for (const [field, byte, value, fieldStart, message] of cases) {
+    const bytes = chunk.bytes.slice();
+    bytes[byte] = value;
+    const error = verificationError([chunks[0]!, { name: chunk.name, bytes }, chunks[2]!]);
+    assert.match(error.message, message, field);
+    assert.match(error.message, new RegExp(`\\(at byte ${fieldStart}\\)$`), `${field}: ${error.message}`);
+  }
+});
+
 test('altering the signed root or the signature of the final signature transaction is detected', () => {
   const chunks = realChunks('genesis-14');
   for (const signatures of ['all', 'last'] as const) {
