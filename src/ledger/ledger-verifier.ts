@@ -13,7 +13,7 @@ import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 import { equalBytes, fromUtf8, toHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
-import { decodeEntry, EntryType, type LedgerEntry } from './entry.js';
+import { decodeEntry, ENTRY_HEADER_BYTES, entryEndAt, EntryType, type LedgerEntry } from './entry.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf, writeSetDigest } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
@@ -194,6 +194,7 @@ export class LedgerVerifier {
     } catch (error) {
       this.failFile((error as Error).message);
     }
+    if (name.committed && !layout.complete) this.failFile('a committed chunk has no positions table (its offset, the first 8 bytes, is 0)');
     const entryBytes = bytes.subarray(0, layout.entriesEnd);
     const offsets: number[] = [];
     let offset = CHUNK_HEADER_BYTES;
@@ -204,6 +205,7 @@ export class LedgerVerifier {
         decoded = decodeEntry(entryBytes, offset);
       } catch (error) {
         this.checkPreviousEnd(bytes, layout, offsets, offset);
+        this.checkTableOffset(bytes, layout, offsets.length, offset);
         this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
       }
       // An altered size can swallow the next entry whole: the one after it then parses, out of sequence.
@@ -218,6 +220,9 @@ export class LedgerVerifier {
     const listedNext = tablePosition(bytes, layout, offsets.length);
     if (listedNext !== undefined && listedNext > (offsets.at(-1) ?? layout.entriesEnd) && listedNext < layout.entriesEnd) {
       this.checkPreviousEnd(bytes, layout, offsets, layout.entriesEnd);
+    }
+    if (layout.complete && !tableFits(bytes, layout) && bytes.length - layout.entriesEnd !== offsets.length * 4) {
+      this.failFile(`the positions table offset ${layout.entriesEnd} does not point at the positions table (what follows it does not list the entries before it)`);
     }
     try {
       checkPositionsTable(bytes, layout, offsets, fileName);
@@ -243,9 +248,23 @@ export class LedgerVerifier {
    * so name that entry, not the one after it.
    */
   private checkPreviousEnd(bytes: Uint8Array, layout: ChunkLayout, offsets: readonly number[], offset: number): void {
+    if (!tableFits(bytes, layout)) return;
     const listed = tablePosition(bytes, layout, offsets.length);
     if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) {
       this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${offset}, the table says ${listed})`);
+    }
+  }
+
+  /**
+   * The entry at `offset` of a complete chunk does not parse. If it runs into where the header says
+   * the positions table starts, and the table there is not one that lists it, that offset is wrong.
+   */
+  private checkTableOffset(bytes: Uint8Array, layout: ChunkLayout, index: number, offset: number): void {
+    if (!layout.complete) return;
+    const end = entryEndAt(bytes, offset);
+    const cut = layout.entriesEnd - offset < ENTRY_HEADER_BYTES || end === undefined || end > layout.entriesEnd;
+    if (cut && !(tableFits(bytes, layout) && tablePosition(bytes, layout, index) === offset)) {
+      this.failFile(`the positions table offset ${layout.entriesEnd} is not at an entry boundary (the entries before it end at byte ${offset})`);
     }
   }
 
@@ -480,6 +499,15 @@ export class LedgerVerifier {
       serviceIdentityFingerprint: this.serviceCertPem === undefined ? undefined : certificateId(this.serviceCertPem),
     };
   }
+}
+
+/**
+ * Whether what follows a complete chunk's entries reads as its positions table (whole u32s, the
+ * first entry right after the chunk header): only then can the table's positions be trusted to
+ * tell which entry is at fault.
+ */
+function tableFits(bytes: Uint8Array, layout: ChunkLayout): boolean {
+  return (bytes.length - layout.entriesEnd) % 4 === 0 && tablePosition(bytes, layout, 0) === CHUNK_HEADER_BYTES;
 }
 
 function parseJsonObject(value: Uint8Array): Record<string, unknown> | undefined {

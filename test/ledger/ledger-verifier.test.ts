@@ -222,6 +222,29 @@ test('a truncated chunk is reported with its file name', () => {
   assert.equal(verificationError([chunks[0]!, { name: chunks[1]!.name, bytes: chunks[1]!.bytes.subarray(0, 4) }]).txId, undefined);
 });
 
+test("a damaged positions table offset is reported as the file's fault, not an entry's", () => {
+  const chunks = realChunks('expired-service');
+  const chunk = chunks[1]!;
+  const entriesEnd = Number(new DataView(chunk.bytes.buffer, chunk.bytes.byteOffset).getBigUint64(0, true));
+  const lastAt = chunk.decoded.offsets.at(-1)!;
+  const cases: [number, RegExp][] = [
+    [0, /^a committed chunk has no positions table/],
+    [entriesEnd + 1, new RegExp(`^the positions table offset ${entriesEnd + 1} is not at an entry boundary \\(the entries before it end at byte ${entriesEnd}\\)`)],
+    [entriesEnd + 4, /is not at an entry boundary/],
+    [entriesEnd - 4, new RegExp(`is not at an entry boundary \\(the entries before it end at byte ${lastAt}\\)`)],
+    [lastAt, new RegExp(`^the positions table offset ${lastAt} does not point at the positions table`)],
+    [8, /does not point at the positions table/],
+  ];
+  for (const [tableOffset, message] of cases) {
+    const bytes = chunk.bytes.slice();
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(tableOffset), true);
+    const error = verificationError([chunks[0]!, { name: chunk.name, bytes }, chunks[2]!]);
+    assert.equal(error.file, chunk.name);
+    assert.equal(error.txId, undefined, error.message);
+    assert.match(error.reason, message);
+  }
+});
+
 test('a missing chunk is reported as a gap, a repeated one as an overlap', () => {
   const [first, second, third] = realChunks('expired-service');
   assert.match(verificationError([first!, third!]).message, /^ledger_16-\S+: a gap: the previous chunk ended at seqno 4 but this one starts at 16/);
