@@ -28,6 +28,11 @@ export function parseChunkName(fileName: string): ChunkName | undefined {
   return { first, last, committed: match[3] !== undefined, suffix };
 }
 
+/** Whether `fileName` has a chunk's shape, whether or not its seqnos make a chunk (ledger_0-3, ledger_30-20). */
+export function hasChunkNameShape(fileName: string): boolean {
+  return CHUNK_NAME.test(fileName);
+}
+
 export function formatChunkName(first: number, last: number | undefined, committed: boolean): string {
   if (last === undefined) return `ledger_${first}`;
   return `ledger_${first}-${last}${committed ? '.committed' : ''}`;

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { access, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { CHUNK_HEADER_BYTES, parseChunkName, readChunkLayout, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
+import { CHUNK_HEADER_BYTES, hasChunkNameShape, parseChunkName, readChunkLayout, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
 import { checkPlacement, malformedEntry, type EntryReadBack } from './entry-read-back.js';
 
 export interface ChunkFile {
@@ -28,6 +28,10 @@ export function listChunkFiles(directory: string, options: { allowEmpty?: boolea
   for (const name of names) {
     const chunk = parseChunkName(name);
     if (chunk && chunk.suffix !== 'ignored') files.push({ name, path: join(directory, name), chunk });
+    // Skipping it would hide transactions from a reader: its seqnos say where it belongs, wrongly.
+    if (!chunk && hasChunkNameShape(name) && !name.endsWith('.ignored')) {
+      throw new CocoError('LedgerChunkNameInvalid', `${name} in ${directory} is named like a ledger chunk, but its seqnos are no range (the first from 1, the last not below it); rename or remove it`);
+    }
   }
   if (files.length === 0 && options.allowEmpty !== true) {
     throw new CocoError('LedgerDirectoryEmpty', `no ledger chunk files (ledger_<first>-<last>[.committed]) in ${directory}`);

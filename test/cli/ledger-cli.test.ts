@@ -144,6 +144,18 @@ test('coco ledger verify --json prints its JSON failure when the directory is at
   }
 });
 
+test('coco ledger verify and show refuse a file named like a chunk whose seqnos are no range, naming it', () => {
+  for (const name of ['ledger_30-20.committed', 'ledger_0-3.committed', 'ledger_0']) {
+    const dir = copyLedger('expired-service');
+    writeFileSync(join(dir, name), readFileSync(join(dir, 'ledger_16-26.committed')));
+    for (const command of ['verify', 'show']) {
+      const result = runCoco(['ledger', command, dir]);
+      assert.equal(result.status, 1, `${command} ${name}`);
+      assert.match(result.stderr, new RegExp(`^coco: ${name.replace('.', '\\.')} in .* is named like a ledger chunk, but its seqnos are no range.*\\[LedgerChunkNameInvalid\\]`));
+    }
+  }
+});
+
 test('coco ledger show prints transactions with their public writes', () => {
   const result = runCoco(['ledger', 'show', join(ccfLedgersDir, 'expired-service'), '--tables', '^public:records$']);
   assert.equal(result.status, 0, result.stderr);
