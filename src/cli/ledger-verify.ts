@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type VerifiedEntryHandler } from '../ledger/ledger-verifier.js';
+import { checkServiceCertificate } from '../ledger/receipt.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
@@ -19,6 +20,8 @@ export interface LedgerVerifyOptions {
 export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEntryHandler): LedgerSummary {
   const files = listChunkFiles(options.directory);
   const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
+  // As receipt verify: one self-signed CA certificate, never the first of a bundle or a node's.
+  if (trustedServiceCertPem !== undefined) checkServiceCertificate(trustedServiceCertPem);
   const progress = new Progress();
   const verifier = new LedgerVerifier({
     ...(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem }),

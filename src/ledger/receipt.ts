@@ -183,7 +183,7 @@ export function checkClaims(found: Uint8Array | undefined, expected: Uint8Array 
  * The trust anchor must be one service certificate, a self-signed CA: a receipt checked against its
  * own node certificate (an easy slip) would prove nothing, as anyone can make one that passes.
  */
-function checkServiceCertificate(serviceCertPem: string): void {
+export function checkServiceCertificate(serviceCertPem: string): void {
   const count = typeof serviceCertPem === 'string' ? splitPemBundle(serviceCertPem).length : 0;
   if (count !== 1) {
     throw new CocoError('InvalidArgument', `the service certificate must be one PEM certificate (service_cert.pem), got ${count === 0 ? 'none' : `${count}`}`);

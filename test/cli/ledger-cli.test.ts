@@ -103,6 +103,26 @@ test('coco ledger verify --service-cert checks the service identity', () => {
   assert.match(other.stderr, /not the trusted service certificate/);
 });
 
+test('coco ledger verify --service-cert refuses a bundle and a node certificate, as receipt verify does', () => {
+  const generated = generateLedger({ transactions: 4, signatureInterval: 2 });
+  const dir = join(scratch, 'generated-for-bundle');
+  writeChunks(dir, generated.chunks);
+  const bundle = join(scratch, 'bundle.pem');
+  // The ledger's own service certificate first: before, the rest of the bundle went unread and the ledger verified.
+  writeFileSync(bundle, generated.identity.serviceCertPem + generateLedger({ transactions: 1, signatureInterval: 1 }).identity.serviceCertPem);
+  const nodeCert = join(scratch, 'node_cert.pem');
+  writeFileSync(nodeCert, generated.identity.nodeCertPem);
+  const cases: [string, RegExp][] = [
+    [bundle, /the service certificate must be one PEM certificate \(service_cert\.pem\), got 2/],
+    [nodeCert, /not a self-signed CA certificate \(a node's certificate\?\)/],
+  ];
+  for (const [cert, message] of cases) {
+    const result = runCoco(['ledger', 'verify', dir, '--service-cert', cert]);
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stderr, message);
+  }
+});
+
 test('coco ledger verify explains bad input in one line without a stack trace', () => {
   const cases: [string[], number, RegExp][] = [
     [['ledger', 'verify', join(scratch, 'no-such-dir')], 1, /cannot read ledger directory/],
