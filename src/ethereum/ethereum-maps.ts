@@ -165,7 +165,7 @@ export function encodeReceipt(receipt: ReceiptRecord): Uint8Array {
 export function decodeReceipt(bytes: Uint8Array): ReceiptRecord {
   const r = reader(bytes, 'ethereum receipt');
   const status = r.u8('status');
-  if (status > 1) r.fail(`status ${status} is neither 0 nor 1`);
+  if (status > 1) r.failField(`status ${status} is neither 0 nor 1`);
   const gasUsed = r.u64('gas used');
   const contractAddress = r.u8('has contract address') === 1 ? r.bytesView(ADDRESS_BYTES, 'contract address') : undefined;
   const logs: LogRecord[] = [];
