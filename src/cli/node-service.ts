@@ -412,6 +412,16 @@ function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
   );
 }
 
+/** CCF's `{"error": {"code", "message"}}` in an answer's body, if it holds one. */
+function errorOf(body: string): { code?: string; message?: string } | undefined {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    return typeof error === 'object' && error !== null ? (error as { code?: string; message?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Asks the service to admit this node, until it is Trusted; returns what a Trusted node receives. */
 async function joinService(config: NodeConfig, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
   const join = config.join!;
@@ -423,12 +433,14 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
       let answer: JoinResponse | undefined;
       try {
         const response = await client.request('POST', '/node/join', { body: request, allowError: true });
-        if (response.status >= 400 && response.status < 500) {
-          const error = response.json<{ error?: { code?: string; message?: string } }>().error;
-          throw new CocoError('JoinRefused', `the service refused this node: ${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`);
-        }
+        const reason = (): string => {
+          const error = response.status === 200 ? undefined : errorOf(response.text());
+          return `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`;
+        };
+        if (response.status >= 400 && response.status < 500) throw new CocoError('JoinRefused', `the service refused this node: ${reason()}`);
         if (response.status === 200) answer = response.json<JoinResponse>();
-        else log(`join attempt ${attempt}: the service answered ${response.status}; retrying`);
+        // The reason tells an operator why: a backup that knows no primary, say, which this node may be needed to elect.
+        else log(`join attempt ${attempt}: the service answered ${response.status} (${reason()}); retrying`);
       } catch (error) {
         if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
         log(`join attempt ${attempt}: ${joinFailure(error, config)}; retrying`);

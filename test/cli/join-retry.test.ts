@@ -1,11 +1,17 @@
 // A joiner that cannot be admitted yet asks again (as CCF's do), and each retry says what the
 // operator can change: a service certificate that does not endorse the target node is named by
-// its configuration field, not by an option of the client SDK.
+// its configuration field, not by an option of the client SDK; a target that answers 503 is
+// quoted (a backup that knows no primary, which the joiner may be needed to elect).
 
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../../src/cli/free-port.js';
+import { createService, reply, startServer } from '../client/tls-fixture.js';
 import { exitOf } from '../support/child-exit.js';
-import { startJoiner } from '../support/joiner-process.js';
+import { runNode, startJoiner } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
@@ -30,5 +36,32 @@ test('a joiner trusting another service certificate names command.service_certif
     joiner.child.kill('SIGKILL');
     await exitOf(joiner.child, 'the joiner');
     await sandbox.stop();
+  }
+});
+
+test("a joiner whose target answers 503 quotes the target's error on each retry", async () => {
+  const service = await createService();
+  const target = await startServer(service, (_request, res) =>
+    reply(res, 503, { error: { code: 'NodeCannotHandleRequest', message: 'this node is a backup and no primary is known; retry shortly' } }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'coco-join-503-'));
+  mkdirSync(join(dir, 'node'));
+  writeFileSync(join(dir, 'service_cert.pem'), service.certPem);
+  writeFileSync(join(dir, 'node', 'config.json'), JSON.stringify({
+    network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` } },
+      node_to_node_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` },
+    },
+    command: { type: 'Join', service_certificate_file: join(dir, 'service_cert.pem'), join: { target_rpc_address: new URL(target.url).host, retry_timeout_ms: 200 } },
+  }));
+  const joiner = runNode(join(dir, 'node'));
+  try {
+    const line = await until('a join attempt', RETRIES_WAIT_MS, async () => joiner.output().split('\n').find((l) => l.includes('join attempt')));
+    assert.match(line, /coco node: join attempt \d+: the service answered 503 \(NodeCannotHandleRequest: this node is a backup and no primary is known; retry shortly\); retrying$/);
+  } finally {
+    joiner.child.kill('SIGKILL');
+    await exitOf(joiner.child, 'the joiner');
+    await target.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
