@@ -6,14 +6,14 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { logFile } from './log-file.js';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAppBundle } from '../client/app-bundle-files.js';
 import { openService } from '../client/open-service.js';
 import { CocoError } from '../errors.js';
-import { parseChunkName } from '../ledger/chunk-file.js';
+import { firstStartUnfinished, holdsLedger, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { writeIdentity } from './keygen.js';
 import { describeAllocator, nodeAllocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
@@ -201,8 +201,9 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
   const ledgerDir = join(nodeDir(0), 'ledger');
   refuseIfRunning(options.workspace);
-  if (existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined)) {
+  if (holdsLedger(ledgerDir)) {
     // An earlier sandbox: restart every node from its ledger, with its identities and config.
+    if (ledgerOpenedService(ledgerDir) === false) throw unfinishedWorkspaceError(options.workspace, common);
     const dirs = nodeDirs(options.workspace);
     for (const dir of dirs) {
       if (!existsSync(join(dir, 'config.json'))) throw new CocoError('SandboxExists', `${options.workspace} holds a ledger but no ${join(dir, 'config.json')}; remove the workspace to start afresh`);
@@ -223,6 +224,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     return sandboxOf(options, common, nodes, startedAt, step);
   }
   mkdirSync(common, { recursive: true });
+  recordFirstStartFailure(common, undefined);
   step('creating identities');
   writeFileSync(
     join(common, 'ethereum_accounts.json'),
@@ -259,10 +261,14 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
   } catch (error) {
     await Promise.all(nodes.map((node) => stopNode(node)));
-    if (error instanceof CocoError && error.code === 'RequestBodyTooLarge') {
-      throw new CocoError('AppBundleTooLarge', `${error.message}\nThe proposal deploying ${options.app} is too large for the nodes: remove ${options.workspace} and start again with --max-http-body-size BYTES above ${options.maxHttpBodySize}.`);
+    // A node that wrote its ledger leaves a service that never opened: a restart cannot finish it.
+    if (!(error instanceof CocoError) || !holdsLedger(ledgerDir)) throw error;
+    recordFirstStartFailure(common, error.message);
+    if (error.code === 'RequestBodyTooLarge') {
+      const reason = `${error.message}; the proposal deploying ${options.app} is too large for the nodes`;
+      throw new CocoError('AppBundleTooLarge', firstStartUnfinished(options.workspace, reason, ` with --max-http-body-size BYTES above ${options.maxHttpBodySize}`), { cause: error });
     }
-    throw error;
+    throw new CocoError(error.code, firstStartUnfinished(options.workspace, error.message), { cause: error });
   }
   return sandboxOf(options, common, nodes, startedAt, step);
 }

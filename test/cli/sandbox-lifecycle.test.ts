@@ -1,11 +1,12 @@
 // How `coco sandbox` begins and ends with real processes: a restart that cannot start every node
 // stops those that did and exits 1 with the node's reason; a sandbox whose own nodes have all died
-// runs on until Ctrl-C, then stops the nodes restarted by hand as its README says.
+// runs on until Ctrl-C, then stops the nodes restarted by hand as its README says; a workspace
+// whose first start did not open the service is refused, not restarted.
 
 import assert from 'node:assert/strict';
 import { execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -91,6 +92,38 @@ test('Ctrl-C while the network starts stops the nodes started so far; none outli
     } catch {
       // Nothing of the group is left.
     }
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a first start that fails once node 0 has a ledger says to remove the workspace; the next start refuses it in one line', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+  const workspace = join(root, 'workspace');
+  const app = join(root, 'app');
+  mkdirSync(join(app, 'src'), { recursive: true });
+  writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/x': { get: { js_module: 'broken.js', js_function: 'x', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', openapi: {} } } } }));
+  writeFileSync(join(app, 'src', 'broken.js'), 'export function x( {\n');
+  const dir = join(workspace, 'sandbox_0');
+  try {
+    const first = runCoco(['sandbox', '--port', '0', '--workspace', workspace, '--nodes', '1', '--app', app]);
+    assert.equal(first.status, 1, first.stderr);
+    const unfinished = `remove ${workspace} and start again: its first start did not finish`;
+    const failed = first.stderr.trim().split('\n').at(-1)!;
+    assert.ok(failed.startsWith(`coco: ${unfinished} (`), failed);
+    assert.match(failed, /broken.js.* does not compile/, 'the reason the service did not open');
+    assert.equal(runningNodePid(dir), undefined, 'no node left running');
+
+    const again = runCoco(['sandbox', '--port', '0', '--workspace', workspace, '--nodes', '1']);
+    assert.equal(again.status, 1, again.stderr);
+    assert.doesNotMatch(again.stdout, /Coco sandbox is running/);
+    const refused = again.stderr.trim().split('\n');
+    assert.equal(refused.length, 1, again.stderr);
+    assert.ok(refused[0]!.startsWith(`coco: ${unfinished} (`) && refused[0]!.endsWith('[WorkspaceUnfinished]'), refused[0]);
+    assert.match(refused[0]!, /broken.js.* does not compile/, 'the first start\'s reason');
+    assert.equal(runningNodePid(dir), undefined, 'no node started');
+  } finally {
+    const pid = runningNodePid(dir);
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
     rmSync(root, { recursive: true, force: true });
   }
 });
