@@ -24,7 +24,17 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function spawnNode(configPath: string, cwd: string, onOutput: (chunk: Buffer, stream: 'out' | 'err') => void = () => undefined): Promise<NodeProcess> {
+/**
+ * Starts a node and resolves once it serves. Once `signal` aborts, no node is started, and one still
+ * starting is stopped (SIGTERM, then SIGKILL) and rejects with the signal's reason once it has exited.
+ */
+export async function spawnNode(
+  configPath: string,
+  cwd: string,
+  onOutput: (chunk: Buffer, stream: 'out' | 'err') => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<NodeProcess> {
+  signal?.throwIfAborted();
   const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'coco.js'), 'node', '--config', configPath], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,17 +55,27 @@ export async function spawnNode(configPath: string, cwd: string, onOutput: (chun
       child.kill('SIGKILL');
       reject(new CocoError('NodeStartFailed', `the node did not start within ${NODE_START_TIMEOUT_MS / 1000} s:\n${output.text}`));
     }, NODE_START_TIMEOUT_MS);
+    let killer: NodeJS.Timeout | undefined;
+    const abort = () => {
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_TIMEOUT_MS);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
     const check = () => {
       const match = /listening on (https:\/\/[\d.:]+)/.exec(output.text);
       if (match && output.text.includes('coco node: ready')) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
+        // Serving, it is stopped by its owner (stop()).
+        signal?.removeEventListener('abort', abort);
         resolveUrl(match[1]!);
       }
     };
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
+      if (signal?.aborted) return reject(signal.reason);
       // Its last line, without the log's time and level.
       const last = (output.text.trim().split('\n').at(-1) ?? '').replace(LOG_LINE_PREFIX, '');
       reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${last}`));

@@ -194,8 +194,12 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
   };
 }
 
-/** Creates the workspace, starts the nodes and opens the service; `step` reports progress. */
-export async function startSandbox(options: SandboxOptions, step: (text: string) => void): Promise<RunningSandbox> {
+/**
+ * Creates the workspace, starts the nodes and opens the service; `step` reports progress. Once
+ * `signal` aborts (Ctrl-C), no other node starts, those started or starting are stopped, and it
+ * rejects once they have exited.
+ */
+export async function startSandbox(options: SandboxOptions, step: (text: string) => void, signal: AbortSignal = new AbortController().signal): Promise<RunningSandbox> {
   const startedAt = Date.now();
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
@@ -213,10 +217,10 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       step(`warning: ${ignored.join(', ')} ignored: ${options.workspace} already holds a network, restarted as it was created (its nodes' settings are in sandbox_<i>/config.json); pass another --workspace for a new network`);
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
-    const nodes = await startTogether(dirs.map((dir) => () => startNode(dir)));
+    const nodes = await startTogether(dirs.map((dir) => () => startNode(dir, signal)));
     step('waiting for the nodes to elect a primary');
     try {
-      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'), options.workspace);
+      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'), options.workspace, signal);
     } catch (error) {
       await Promise.all(nodes.map((node) => stopNode(node)));
       throw error;
@@ -239,6 +243,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   })();
   const nodes: SandboxNode[] = [];
   const start = async (i: number): Promise<SandboxNode> => {
+    signal.throwIfAborted();
     mkdirSync(nodeDir(i), { recursive: true });
     const command = i === 0
       ? {
@@ -252,15 +257,20 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       : { type: 'Join', join: { target_rpc_address: `${HOST}:${rpcPorts[0]}` } };
     writeFileSync(join(nodeDir(i), 'config.json'), JSON.stringify(nodeConfig(common, options, rpcPorts[i]!, nodeToNodePorts[i]!, command), null, 2));
     step(i === 0 ? 'starting node 0 (a new service)' : `starting node ${i} (joining)`);
-    return startNode(nodeDir(i));
+    return startNode(nodeDir(i), signal);
   };
+  // Opening the service waits on the nodes: stopped, they end the wait at once.
+  const stopStarted = () => void Promise.all(nodes.map((node) => stopNode(node)));
+  signal.addEventListener('abort', stopStarted, { once: true });
   try {
     nodes.push(await start(0));
     // The others join together: while the service is opening, each is trusted as soon as it asks.
     nodes.push(...(await startTogether(Array.from({ length: options.nodes - 1 }, (_, i) => () => start(i + 1)))));
+    signal.throwIfAborted();
     await openService({ url: nodes[0]!.url, serviceCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), members, users, app, onProgress: step });
-  } catch (error) {
+  } catch (failure) {
     await Promise.all(nodes.map((node) => stopNode(node)));
+    const error: unknown = signal.aborted ? signal.reason : failure;
     // A node that wrote its ledger leaves a service that never opened: a restart cannot finish it.
     if (!(error instanceof CocoError) || !holdsLedger(ledgerDir)) throw error;
     recordFirstStartFailure(common, error.message);
@@ -269,6 +279,8 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       throw new CocoError('AppBundleTooLarge', firstStartUnfinished(options.workspace, reason, ` with --max-http-body-size BYTES above ${options.maxHttpBodySize}`), { cause: error });
     }
     throw new CocoError(error.code, firstStartUnfinished(options.workspace, error.message), { cause: error });
+  } finally {
+    signal.removeEventListener('abort', stopStarted);
   }
   return sandboxOf(options, common, nodes, startedAt, step);
 }
@@ -286,11 +298,12 @@ function refuseIfRunning(workspace: string): void {
 }
 
 /** Resolves once the node at `url` knows a primary (the restarted nodes held an election). */
-async function waitForPrimary(url: string, serviceCertPem: string, workspace: string): Promise<void> {
+async function waitForPrimary(url: string, serviceCertPem: string, workspace: string, signal: AbortSignal): Promise<void> {
   const client = new CocoClient({ url, caCertPem: serviceCertPem });
   const deadline = Date.now() + PRIMARY_WAIT_MS;
   try {
     while (Date.now() < deadline) {
+      signal.throwIfAborted();
       const response = await client.request('GET', '/node/network', { allowError: true }).catch(() => undefined);
       if (response?.status === 200 && response.json<{ primary_id: string | null }>().primary_id !== null) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -303,10 +316,11 @@ async function waitForPrimary(url: string, serviceCertPem: string, workspace: st
 
 const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();
 
-async function startNode(dir: string): Promise<SandboxNode> {
+async function startNode(dir: string, signal: AbortSignal): Promise<SandboxNode> {
+  signal.throwIfAborted();
   const out = logFile(join(dir, 'out'));
   const err = logFile(join(dir, 'err'));
-  const process = await spawnNode(join(dir, 'config.json'), dir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk));
+  const process = await spawnNode(join(dir, 'config.json'), dir, (chunk, stream) => (stream === 'out' ? out : err).write(chunk), signal);
   const node = { url: process.url, dir, child: process.child };
   processes.set(node, process);
   return node;
@@ -378,27 +392,27 @@ export async function runSandbox(args: string[]): Promise<number> {
   }
   const step = (text: string) => process.stderr.write(`coco sandbox: ${text}\n`);
   // Ctrl-C or SIGTERM ends the sandbox, also while the network starts: the default would end this
-  // process and leave the nodes it started running. Then they are stopped at once, and the start
-  // fails or ends, and is undone.
+  // process and leave the nodes it started running. Then the start stops the nodes it started or is
+  // starting (its own children: one still starting has no node.pid yet), and starts no other.
   let started = false;
   let stopRequested = false;
   let requestStop = () => {};
   const stopping = new Promise<void>((resolve) => (requestStop = resolve));
+  const startUp = new AbortController();
   const interrupt = () => {
     if (stopRequested) return;
     stopRequested = true;
     requestStop();
     if (started) return;
     step('interrupted: stopping the nodes started so far');
-    void stopWorkspaceNodes(options.workspace);
+    startUp.abort(new CocoError('Interrupted', 'interrupted (Ctrl-C or SIGTERM) while the network started'));
   };
   process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
   let sandbox: RunningSandbox;
   try {
-    sandbox = await startSandbox(options, step);
+    sandbox = await startSandbox(options, step, startUp.signal);
   } catch (error) {
     if (!stopRequested) throw error;
-    await stopWorkspaceNodes(options.workspace);
     step('stopped');
     return INTERRUPTED_EXIT_CODE;
   }

@@ -69,30 +69,46 @@ test('once every node it started has died, the sandbox runs on, and Ctrl-C stops
   }
 });
 
-test('Ctrl-C while the network starts stops the nodes started so far; none outlives the sandbox', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
-  const workspace = join(root, 'workspace');
-  const dirs = [0, 1].map((i) => join(workspace, `sandbox_${i}`));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, '--nodes', '2'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = once(child, 'exit');
+/** Whether a process of group `pgid` (the sandbox and every node it spawned) is left. */
+function groupAlive(pgid: number): boolean {
   try {
-    await until('node 0 to run', NODE_WAIT_MS, async () => (runningNodePid(dirs[0]!) !== undefined ? true : undefined));
-    child.kill('SIGINT');
-    const [code] = await exited;
-    assert.equal(code, 130, output);
-    assert.match(output, /coco sandbox: interrupted: stopping the nodes started so far\n/);
-    assert.doesNotMatch(output, /Coco sandbox is running/);
-    assert.deepEqual(dirs.map((dir) => runningNodePid(dir)), [undefined, undefined], 'no node left running');
-  } finally {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Each point is a line the sandbox prints as it starts; Ctrl-C follows it at once. A node still
+// starting has no node.pid yet: the sandbox must stop it as its child, and start no other.
+const START_UP_POINTS = ['creating identities', 'starting node 0 (a new service)', 'starting node 1 (joining)', 'acknowledges the state digest', 'proposal: set_user'];
+
+test('Ctrl-C at any point of the start stops every node started or starting; no process of the sandbox is left', async () => {
+  for (const point of START_UP_POINTS) {
+    const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+    const workspace = join(root, 'workspace');
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, '--nodes', '2'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes(point)) child.kill('SIGINT');
+    });
     try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // Nothing of the group is left.
+      const exited = await Promise.race([once(child, 'exit'), new Promise((resolve) => setTimeout(resolve, NODE_WAIT_MS, ['still running']))]);
+      assert.deepEqual(exited, [130, null], `${point}: ${output}`);
+      assert.match(output, /coco sandbox: interrupted: stopping the nodes started so far\n/, point);
+      assert.doesNotMatch(output, /Coco sandbox is running/, point);
+      assert.doesNotMatch(output.slice(output.indexOf('interrupted')), /starting node/, `${point}: no node started after Ctrl-C`);
+      assert.equal(groupAlive(child.pid!), false, `${point}: a process of the sandbox is left:\n${output}`);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Nothing of the group is left.
+      }
+      rmSync(root, { recursive: true, force: true });
     }
-    rmSync(root, { recursive: true, force: true });
   }
 });
 
