@@ -13,6 +13,7 @@ import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
+import { readBallotFile } from './ballot-file.js';
 import { asksForHelp, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
@@ -22,7 +23,9 @@ export const GOV_USAGE = `Usage: coco gov <command> [connection options]
 Commands:
   propose FILE.json             submit a proposal ({"actions": [...]}) signed by the member
   vote ID --accept|--reject|--ballot FILE
-                                submit a ballot on proposal ID
+                                submit a ballot on proposal ID; FILE holds the ballot's JS source
+                                (export function vote (proposal, proposerId) { ... }) or CCF's
+                                JSON form {"ballot": "<that source>"}
   withdraw ID                   withdraw your proposal ID
   ack                           refresh and acknowledge your state digest (become Active)
   status [ID]                   list proposals, or show proposal ID
@@ -99,7 +102,7 @@ function print(value: unknown): void {
  * What a gov command asks of the service, its arguments checked and its files read first: a
  * mistake is reported before any connection, and without a sandbox to connect to.
  */
-function govAction(command: string, positionals: string[], values: Values): (governance: GovernanceClient) => Promise<unknown> {
+async function govAction(command: string, positionals: string[], values: Values): Promise<(governance: GovernanceClient) => Promise<unknown>> {
   const id = positionals[0];
   switch (command) {
     case 'propose': {
@@ -112,7 +115,7 @@ function govAction(command: string, positionals: string[], values: Values): (gov
       if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_USAGE);
       const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
       if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_USAGE);
-      const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : fromUtf8(readInputFile(values.ballot as string, 'ballot'));
+      const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : await readBallotFile(values.ballot as string);
       return (governance) => governance.submitBallot(id, ballot);
     }
     case 'withdraw':
@@ -144,7 +147,7 @@ export async function runGov(args: string[]): Promise<number> {
     process.stdout.write(GOV_USAGE);
     return 0;
   }
-  const action = govAction(command, positionals, values);
+  const action = await govAction(command, positionals, values);
   return asMember(values, async (connection) => {
     const result = await action(connection.governance);
     await committed(connection);

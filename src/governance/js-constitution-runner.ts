@@ -21,9 +21,8 @@ import type { Transaction } from '../kv/transaction.js';
 import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
 import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
 import { GovernanceInterpreter } from './governance-interpreter.js';
-import { CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
+import { BALLOT_MODULE, CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
 
-const BALLOT_MODULE = '/ballot.js';
 /** A ballot's share of the time never drops below this, however many ballots there are. */
 const BALLOT_TIME_MIN_MS = 5;
 

@@ -1,7 +1,8 @@
 // Checks the scripts a proposal is about to install, in an interpreter of their own, before the
 // transaction commits: a constitution must evaluate and export `validate`, `resolve` and `apply`
 // as functions, and every module of a JS app must compile. A script that cannot run, once
-// installed, would fail every later proposal (governance lost) or every request (app lost).
+// installed, would fail every later proposal (governance lost) or every request (app lost). The
+// CLI checks a ballot the same way before submitting it: a member votes only once.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
@@ -11,6 +12,8 @@ import { GovernanceInterpreter } from './governance-interpreter.js';
 /** The module name the constitution is loaded under, to check it and to run it. */
 export const CONSTITUTION_MODULE = '/constitution.js';
 const CONSTITUTION_EXPORTS = ['validate', 'resolve', 'apply'] as const;
+/** The module name a ballot is loaded under, to check it and to run it. */
+export const BALLOT_MODULE = '/ballot.js';
 
 export class ScriptChecker {
   private constructor(private readonly interpreter: GovernanceInterpreter) {}
@@ -25,6 +28,14 @@ export class ScriptChecker {
     this.#check('InvalidConstitution', 'the constitution cannot run, so it is refused: ', (interpreter) => {
       interpreter.load(new Map([[CONSTITUTION_MODULE, source]]));
       interpreter.checkExports(CONSTITUTION_MODULE, CONSTITUTION_EXPORTS, env);
+    });
+  }
+
+  /** CocoError 'InvalidBallot' saying why `source` cannot serve as a ballot: it throws at load or exports no `vote`. */
+  checkBallot(source: string, env: CallEnv): void {
+    this.#check('InvalidBallot', 'the ballot cannot run: ', (interpreter) => {
+      interpreter.load(new Map([[BALLOT_MODULE, source]]));
+      interpreter.checkExports(BALLOT_MODULE, ['vote'], env);
     });
   }
 

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { after, before } from 'node:test';
@@ -107,4 +107,35 @@ test("the README's audit of a fresh sandbox works as written: trigger_ledger_chu
 test('gov withdraw of a proposal the service does not know says so and exits 1 (the service answers 204 for it)', () => {
   const unknown = 'ab'.repeat(32);
   assertOneLine(runCoco(['gov', 'withdraw', unknown, '--workspace', sandbox.workspace]), 1, new RegExp(`^coco: the service has no proposal ${unknown}: nothing was withdrawn .* \\[ProposalNotFound\\]\\n$`));
+});
+
+test("gov vote --ballot takes CCF's JSON form or the JS source, and refuses a ballot that cannot run before submitting it", () => {
+  const workspace = ['--workspace', sandbox.workspace];
+  const file = (name: string, content: string) => {
+    writeFileSync(join(scratch, name), content);
+    return join(scratch, name);
+  };
+  const proposal = file('chunk.json', '{"actions": [{"name": "trigger_ledger_chunk", "args": {}}]}');
+  const propose = () => (JSON.parse(runCoco(['gov', 'propose', proposal, ...workspace]).stdout) as { proposalId: string }).proposalId;
+  const vote = (id: string, ballot: string) => runCoco(['gov', 'vote', id, '--ballot', ballot, ...workspace]);
+
+  const id = propose();
+  const cannotRun: [string, RegExp][] = [
+    [file('no-vote.js', 'export function vot (proposal, proposerId) { return true }\n'), /Failed to find export 'vote'/],
+    [file('syntax.js', 'export function vote (proposal, {\n'), /threw SyntaxError/],
+    [file('no-ballot.json', '{"vote": true}'), /is JSON without a "ballot" string/],
+  ];
+  for (const [ballot, why] of cannotRun) {
+    const refused = vote(id, ballot);
+    assertOneLine(refused, 1, new RegExp(`^coco: --ballot ${ballot}.* \\[InvalidBallot\\]\\n$`));
+    assert.match(refused.stderr, why);
+  }
+  // Nothing was submitted: the member still has its vote, here in CCF's JSON form.
+  const ccfForm = vote(id, file('ccf-ballot.json', JSON.stringify({ ballot: 'export function vote (proposal, proposerId) { return true }' })));
+  assert.equal(ccfForm.status, 0, ccfForm.stderr);
+  assert.equal((JSON.parse(ccfForm.stdout) as { proposalState: string }).proposalState, 'Accepted');
+
+  const source = vote(propose(), file('ballot.js', 'export function vote (proposal, proposerId) { return true }\n'));
+  assert.equal(source.status, 0, source.stderr);
+  assert.equal((JSON.parse(source.stdout) as { proposalState: string }).proposalState, 'Accepted');
 });
