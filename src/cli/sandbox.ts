@@ -6,7 +6,8 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { fileErrorReason } from './file-error.js';
 import { logFile } from './log-file.js';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -204,6 +205,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
   const ledgerDir = join(nodeDir(0), 'ledger');
+  createWorkspace(options.workspace, common);
   refuseIfRunning(options.workspace);
   if (holdsLedger(ledgerDir)) {
     // An earlier sandbox: restart every node from its ledger, with its identities and config.
@@ -227,7 +229,6 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     }
     return sandboxOf(options, common, nodes, startedAt, step);
   }
-  mkdirSync(common, { recursive: true });
   recordFirstStartFailure(common, undefined);
   step('creating identities');
   writeFileSync(
@@ -286,6 +287,27 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
 }
 
 const PRIMARY_WAIT_MS = 60_000;
+
+/** Creates the workspace and its sandbox_common (or finds them), writable; a CocoError says why not. */
+function createWorkspace(workspace: string, common: string): void {
+  try {
+    mkdirSync(common, { recursive: true });
+    accessSync(common, constants.W_OK);
+  } catch (cause) {
+    const target = danglingLinkTarget(workspace);
+    const reason = target === undefined ? fileErrorReason(cause) : `it is a symbolic link to ${target}, which does not exist`;
+    throw new CocoError('WriteFailed', `cannot create workspace ${workspace}: ${reason}; pass another --workspace`, { cause });
+  }
+}
+
+/** Where `path` links to, if it is a symbolic link to nothing. */
+function danglingLinkTarget(path: string): string | undefined {
+  try {
+    return existsSync(path) ? undefined : readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /** A second network on the same identities and ports would fight the first for its peers. */
 function refuseIfRunning(workspace: string): void {

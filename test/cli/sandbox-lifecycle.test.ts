@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -140,6 +140,26 @@ test('a first start that fails once node 0 has a ledger says to remove the works
   } finally {
     const pid = runningNodePid(dir);
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a --workspace that cannot be a directory is refused in one line that names it and the reason', () => {
+  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+  try {
+    writeFileSync(join(root, 'file'), '');
+    symlinkSync(join(root, 'nowhere'), join(root, 'dangling'));
+    const cases: [string, string][] = [
+      [join(root, 'file'), 'not a directory'],
+      [join(root, 'file', 'workspace'), 'not a directory'],
+      [join(root, 'dangling'), `it is a symbolic link to ${join(root, 'nowhere')}, which does not exist`],
+    ];
+    for (const [workspace, reason] of cases) {
+      const result = runCoco(['sandbox', '--port', '0', '--workspace', workspace]);
+      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.stderr, `coco: cannot create workspace ${workspace}: ${reason}; pass another --workspace [WriteFailed]\n`);
+    }
+  } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
