@@ -18,6 +18,18 @@ import { asksForHelp, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
 
+const CONNECTION_USAGE = `Connection options (defaults: the sandbox in ./workspace):
+  --url URL        the service (default: workspace/sandbox_common/service_url, else https://127.0.0.1:8000)
+  --cacert PEM     the service certificate (default workspace/sandbox_common/service_cert.pem)
+  --cert PEM       the member certificate (default workspace/sandbox_common/member0_cert.pem)
+  --key PEM        the member private key (default workspace/sandbox_common/member0_privk.pem)
+  --workspace DIR  where the sandbox files are (default ./workspace)
+`;
+
+const BALLOT_FILE_USAGE = `FILE holds the ballot's JavaScript source, or CCF's JSON form {"ballot": "<that source>"}:
+  export function vote (proposal, proposerId) { return JSON.parse(proposal).actions.length === 1 }
+gov vote checks that it loads and exports vote before submitting it: a member votes once per proposal.`;
+
 export const GOV_USAGE = `Usage: coco gov <command> [connection options]
 
 Commands:
@@ -29,14 +41,44 @@ Commands:
   withdraw ID                   withdraw your proposal ID
   ack                           refresh and acknowledge your state digest (become Active)
   status [ID]                   list proposals, or show proposal ID
+coco gov <command> --help shows a command's usage.
 
-Connection options (defaults: the sandbox in ./workspace):
-  --url URL        the service (default: workspace/sandbox_common/service_url, else https://127.0.0.1:8000)
-  --cacert PEM     the service certificate (default workspace/sandbox_common/service_cert.pem)
-  --cert PEM       the member certificate (default workspace/sandbox_common/member0_cert.pem)
-  --key PEM        the member private key (default workspace/sandbox_common/member0_privk.pem)
-  --workspace DIR  where the sandbox files are (default ./workspace)
-`;
+${CONNECTION_USAGE}`;
+
+/** Each gov command's usage: what it does, its arguments, and the connection options. */
+const GOV_COMMAND_USAGE: Record<string, string> = {
+  propose: `Usage: coco gov propose FILE.json [connection options]
+
+Submits the proposal in FILE.json ({"actions": [{"name": ..., "args": {...}}, ...]}) signed by the
+member, waits until it is committed and prints it with its proposalId and state.
+
+${CONNECTION_USAGE}`,
+  vote: `Usage: coco gov vote ID --accept|--reject|--ballot FILE [connection options]
+
+Submits the member's ballot on proposal ID, waits until it is committed and prints the proposal.
+  --accept       a ballot that votes for it
+  --reject       a ballot that votes against it
+  --ballot FILE  the ballot in FILE
+${BALLOT_FILE_USAGE}
+
+${CONNECTION_USAGE}`,
+  withdraw: `Usage: coco gov withdraw ID [connection options]
+
+Withdraws proposal ID, which the member proposed and which is still Open, and prints it.
+
+${CONNECTION_USAGE}`,
+  ack: `Usage: coco gov ack [connection options]
+
+Refreshes the member's state digest and acknowledges it: an Accepted member becomes Active and can
+then propose and vote.
+
+${CONNECTION_USAGE}`,
+  status: `Usage: coco gov status [ID] [connection options]
+
+Lists the proposals, or prints proposal ID and its state.
+
+${CONNECTION_USAGE}`,
+};
 
 export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection options]
 
@@ -107,19 +149,19 @@ async function govAction(command: string, positionals: string[], values: Values)
   switch (command) {
     case 'propose': {
       const file = positionals[0];
-      if (file === undefined) throw new UsageError('gov propose needs a proposal file (coco gov propose FILE.json)', GOV_USAGE);
+      if (file === undefined) throw new UsageError('gov propose needs a proposal file (coco gov propose FILE.json)', GOV_COMMAND_USAGE.propose!);
       const proposal = fromUtf8(readInputFile(file, 'proposal'));
       return (governance) => governance.createProposal(proposal);
     }
     case 'vote': {
-      if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_USAGE);
+      if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_COMMAND_USAGE.vote!);
       const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
-      if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_USAGE);
+      if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_COMMAND_USAGE.vote!);
       const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : await readBallotFile(values.ballot as string);
       return (governance) => governance.submitBallot(id, ballot);
     }
     case 'withdraw':
-      if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_USAGE);
+      if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_COMMAND_USAGE.withdraw!);
       return async (governance) => {
         const withdrawn = await governance.withdrawProposal(id);
         // The service answers 204 for a proposal it does not know (CCF's): here, most likely a mistyped ID.
@@ -144,7 +186,7 @@ export async function runGov(args: string[]): Promise<number> {
   if (command === undefined) throw new UsageError('missing gov command', GOV_USAGE);
   const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.help || asksForHelp(command)) {
-    process.stdout.write(GOV_USAGE);
+    process.stdout.write(Object.hasOwn(GOV_COMMAND_USAGE, command) ? GOV_COMMAND_USAGE[command]! : GOV_USAGE);
     return 0;
   }
   const action = await govAction(command, positionals, values);

@@ -38,6 +38,18 @@ test('every command and subcommand answers --help with its usage on stdout and e
   }
 });
 
+test('each gov command answers --help with its own usage; vote says what a --ballot file holds', () => {
+  for (const command of ['propose', 'vote', 'withdraw', 'ack', 'status']) {
+    const result = runCoco(['gov', command, '--help']);
+    assert.match(result.stdout, new RegExp(`^Usage: coco gov ${command}\\b`), command);
+    assert.match(result.stdout, /^ {2}--workspace DIR /m, `${command}: the connection options`);
+  }
+  const vote = runCoco(['gov', 'vote', '--help']).stdout;
+  assert.match(vote, /JavaScript source, or CCF's JSON form \{"ballot": "<that source>"\}/);
+  assert.match(vote, /export function vote \(proposal, proposerId\)/);
+  assert.match(runCoco(['gov', 'vote', '--accept']).stderr, /\n\nUsage: coco gov vote ID /, 'a usage error shows the command\'s usage');
+});
+
 test('a missing or unknown command is a usage error: the message and usage on stderr, exit 2', () => {
   const cases: [string[], RegExp][] = [
     [[], /^coco: missing command\n\nUsage: coco <command>/],
