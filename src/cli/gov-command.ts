@@ -14,7 +14,7 @@ import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
 import { readBallotFile } from './ballot-file.js';
-import { asksForHelp, UsageError } from './usage-error.js';
+import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
 
@@ -45,15 +45,15 @@ coco gov <command> --help shows a command's usage.
 
 ${CONNECTION_USAGE}`;
 
-/** Each gov command's usage: what it does, its arguments, and the connection options. */
-const GOV_COMMAND_USAGE: Record<string, string> = {
-  propose: `Usage: coco gov propose FILE.json [connection options]
+/** Each gov command: how many arguments it takes, and its usage (what it does, its arguments, the connection options). */
+const GOV_COMMANDS: Record<string, { argumentsMax: number; usage: string }> = {
+  propose: { argumentsMax: 1, usage: `Usage: coco gov propose FILE.json [connection options]
 
 Submits the proposal in FILE.json ({"actions": [{"name": ..., "args": {...}}, ...]}) signed by the
 member, waits until it is committed and prints it with its proposalId and state.
 
-${CONNECTION_USAGE}`,
-  vote: `Usage: coco gov vote ID --accept|--reject|--ballot FILE [connection options]
+${CONNECTION_USAGE}` },
+  vote: { argumentsMax: 1, usage: `Usage: coco gov vote ID --accept|--reject|--ballot FILE [connection options]
 
 Submits the member's ballot on proposal ID, waits until it is committed and prints the proposal.
   --accept       a ballot that votes for it
@@ -61,23 +61,23 @@ Submits the member's ballot on proposal ID, waits until it is committed and prin
   --ballot FILE  the ballot in FILE
 ${BALLOT_FILE_USAGE}
 
-${CONNECTION_USAGE}`,
-  withdraw: `Usage: coco gov withdraw ID [connection options]
+${CONNECTION_USAGE}` },
+  withdraw: { argumentsMax: 1, usage: `Usage: coco gov withdraw ID [connection options]
 
 Withdraws proposal ID, which the member proposed and which is still Open, and prints it.
 
-${CONNECTION_USAGE}`,
-  ack: `Usage: coco gov ack [connection options]
+${CONNECTION_USAGE}` },
+  ack: { argumentsMax: 0, usage: `Usage: coco gov ack [connection options]
 
 Refreshes the member's state digest and acknowledges it: an Accepted member becomes Active and can
 then propose and vote.
 
-${CONNECTION_USAGE}`,
-  status: `Usage: coco gov status [ID] [connection options]
+${CONNECTION_USAGE}` },
+  status: { argumentsMax: 1, usage: `Usage: coco gov status [ID] [connection options]
 
 Lists the proposals, or prints proposal ID and its state.
 
-${CONNECTION_USAGE}`,
+${CONNECTION_USAGE}` },
 };
 
 export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection options]
@@ -149,19 +149,19 @@ async function govAction(command: string, positionals: string[], values: Values)
   switch (command) {
     case 'propose': {
       const file = positionals[0];
-      if (file === undefined) throw new UsageError('gov propose needs a proposal file (coco gov propose FILE.json)', GOV_COMMAND_USAGE.propose!);
+      if (file === undefined) throw new UsageError('gov propose needs a proposal file (coco gov propose FILE.json)', GOV_COMMANDS.propose!.usage);
       const proposal = fromUtf8(readInputFile(file, 'proposal'));
       return (governance) => governance.createProposal(proposal);
     }
     case 'vote': {
-      if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_COMMAND_USAGE.vote!);
+      if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_COMMANDS.vote!.usage);
       const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
-      if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_COMMAND_USAGE.vote!);
+      if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_COMMANDS.vote!.usage);
       const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : await readBallotFile(values.ballot as string);
       return (governance) => governance.submitBallot(id, ballot);
     }
     case 'withdraw':
-      if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_COMMAND_USAGE.withdraw!);
+      if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_COMMANDS.withdraw!.usage);
       return async (governance) => {
         const withdrawn = await governance.withdrawProposal(id);
         // The service answers 204 for a proposal it does not know (CCF's): here, most likely a mistyped ID.
@@ -185,10 +185,12 @@ export async function runGov(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === undefined) throw new UsageError('missing gov command', GOV_USAGE);
   const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' } }, allowPositionals: true, strict: true });
+  const known = Object.hasOwn(GOV_COMMANDS, command) ? GOV_COMMANDS[command] : undefined;
   if (values.help || asksForHelp(command)) {
-    process.stdout.write(Object.hasOwn(GOV_COMMAND_USAGE, command) ? GOV_COMMAND_USAGE[command]! : GOV_USAGE);
+    process.stdout.write(known?.usage ?? GOV_USAGE);
     return 0;
   }
+  if (known !== undefined) refuseExtraArguments(positionals, known.argumentsMax, known.usage);
   const action = await govAction(command, positionals, values);
   return asMember(values, async (connection) => {
     const result = await action(connection.governance);
@@ -209,6 +211,7 @@ export async function runApp(args: string[]): Promise<number> {
   if (command !== 'deploy') throw new UsageError(`unknown app command "${command}"`, APP_USAGE);
   const path = positionals[0];
   if (path === undefined) throw new UsageError('app deploy needs a bundle (coco app deploy DIR|bundle.json)', APP_USAGE);
+  refuseExtraArguments(positionals, 1, APP_USAGE);
   const bundle = loadAppBundle(path);
   return asMember(values, async (connection) => {
     let proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });

@@ -11,6 +11,7 @@ import { certificateId } from '../crypto/entity-id.js';
 import { generateKeyPair, type CurveName } from '../crypto/signing.js';
 import { createSelfSignedCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+import { refuseExtraArguments } from './usage-error.js';
 
 export const KEYGEN_VALIDITY_DAYS = 365;
 export const ENCRYPTION_KEY_BITS = 2048;
@@ -103,7 +104,7 @@ function parseKeygenArgs(args: string[]): KeygenRequest | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
-  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  refuseExtraArguments(positionals, 0, KEYGEN_USAGE);
   const name = values.name;
   if (name === undefined) throw new Error('--name is required');
   if (name.length > NAME_CHARS_MAX || !NAME_PATTERN.test(name)) {

@@ -13,3 +13,8 @@ export class UsageError extends CocoError {
 export function asksForHelp(argument: string | undefined): boolean {
   return argument === '--help' || argument === '-h';
 }
+
+/** Refuses the arguments past the `max` a command takes: ignored, they would hide a mistake. */
+export function refuseExtraArguments(positionals: readonly string[], max: number, usage: string): void {
+  if (positionals.length > max) throw new UsageError(`unexpected argument "${positionals[max]}"`, usage);
+}

@@ -69,6 +69,25 @@ test('a missing or unknown command is a usage error: the message and usage on st
   }
 });
 
+test('an argument a command does not take is a usage error, with the command\'s usage, before anything is done', () => {
+  const cases: [string[], RegExp][] = [
+    [['gov', 'propose', 'proposal.json', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco gov propose /],
+    [['gov', 'vote', 'ID', 'extra', '--accept'], /^coco: unexpected argument "extra"\n\nUsage: coco gov vote /],
+    [['gov', 'withdraw', 'ID', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco gov withdraw /],
+    [['gov', 'ack', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco gov ack /],
+    [['gov', 'status', 'ID', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco gov status /],
+    [['app', 'deploy', 'bundle.json', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco app deploy /],
+    [['keygen', '--name', 'm', 'extra'], /^coco keygen: unexpected argument "extra"\n\nUsage: coco keygen /],
+  ];
+  for (const [args, message] of cases) {
+    // A gov or app command that went on would look for no sandbox of the machine's.
+    const result = runCoco(args[0] === 'keygen' ? args : [...args, '--workspace', '/nonexistent/workspace']);
+    assert.equal(result.status, 2, `coco ${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stdout, '', `coco ${args.join(' ')}`);
+    assert.match(result.stderr, message);
+  }
+});
+
 test('the top-level usage leaves the sandbox options to coco sandbox --help, which lists them all', () => {
   const usage = runCoco(['--help']).stdout;
   assert.match(usage, /^ {2}sandbox \[options\]$/m);
