@@ -11,7 +11,7 @@ import { certificateId } from '../crypto/entity-id.js';
 import { generateKeyPair, type CurveName } from '../crypto/signing.js';
 import { createSelfSignedCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
-import { refuseExtraArguments } from './usage-error.js';
+import { argumentProblem, refuseExtraArguments } from './usage-error.js';
 
 export const KEYGEN_VALIDITY_DAYS = 365;
 export const ENCRYPTION_KEY_BITS = 2048;
@@ -71,7 +71,7 @@ export async function runKeygen(args: string[], output: KeygenOutput = PROCESS_O
   try {
     request = parseKeygenArgs(args);
   } catch (error) {
-    output.err(`coco keygen: ${(error as Error).message}\n\n${KEYGEN_USAGE}`);
+    output.err(`coco keygen: ${argumentProblem(error, 'keygen')}\n\n${KEYGEN_USAGE}`);
     return 2;
   }
   if (request === 'help') {

@@ -16,7 +16,7 @@ import { runKeygen } from './keygen.js';
 import { runSandbox } from './sandbox.js';
 import { runApp, runGov } from './gov-command.js';
 import { runReceipt } from './receipt-command.js';
-import { asksForHelp, UsageError } from './usage-error.js';
+import { argumentProblem, asksForHelp, UsageError } from './usage-error.js';
 
 const USAGE = `Usage: coco <command> [options]
 
@@ -105,12 +105,12 @@ interface ParsedArgs {
   positionals: string[];
 }
 
-function parse(args: string[], options: ParseArgsConfig['options'], usage: string): ParsedArgs {
+function parse(args: string[], options: ParseArgsConfig['options'], usage: string, command: string): ParsedArgs {
   try {
     const parsed = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
     return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message, usage);
+    throw new UsageError(argumentProblem(error, command), usage);
   }
 }
 
@@ -123,7 +123,7 @@ async function runLedger(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   if (asksForHelp(subcommand)) return printUsage(LEDGER_USAGE);
   if (subcommand === 'verify') {
-    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE);
+    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE, 'ledger verify');
     if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
     const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
     let summary;
@@ -142,6 +142,7 @@ async function runLedger(args: string[]): Promise<number> {
       rest,
       { tables: { type: 'string' }, seqno: { type: 'string' }, json: { type: 'boolean' }, 'insecure-skip-verification': { type: 'boolean' } },
       LEDGER_SHOW_USAGE,
+      'ledger show',
     );
     if (values.help) return printUsage(LEDGER_SHOW_USAGE);
     const directory = oneDirectory(positionals, LEDGER_SHOW_USAGE);
@@ -172,7 +173,7 @@ async function runLedger(args: string[]): Promise<number> {
     return 1;
   }
   if (subcommand === 'fetch') {
-    const { values, positionals } = parse(rest, { url: { type: 'string' }, cacert: { type: 'string' }, since: { type: 'string' }, workspace: { type: 'string' } }, LEDGER_FETCH_USAGE);
+    const { values, positionals } = parse(rest, { url: { type: 'string' }, cacert: { type: 'string' }, since: { type: 'string' }, workspace: { type: 'string' } }, LEDGER_FETCH_USAGE, 'ledger fetch');
     if (values.help) return printUsage(LEDGER_FETCH_USAGE);
     const directory = oneDirectory(positionals, LEDGER_FETCH_USAGE);
     const sinceText = (values.since as string | undefined) ?? '1';
@@ -213,7 +214,7 @@ export async function run(args: string[]): Promise<number> {
     if (command === 'app') return await runApp(rest);
     if (command === 'receipt') return runReceipt(rest);
     if (command === 'node') {
-      const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE);
+      const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE, 'node');
       if (values.help) return printUsage(NODE_USAGE);
       if (typeof values.config !== 'string') throw new UsageError('--config FILE is required', NODE_USAGE);
       return await runNode(values.config, packageVersion());
@@ -230,7 +231,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const code = (error as { code?: unknown }).code;
     if ((typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) || (error instanceof CocoError && code === 'UsageError')) {
-      console.error(`coco: ${(error as Error).message}`);
+      // The help to see: a subcommand's, where the command has subcommands.
+      const helpOf = ['gov', 'app', 'receipt'].includes(command!) && rest[0] !== undefined && !rest[0].startsWith('-') ? `${command} ${rest[0]}` : command!;
+      console.error(`coco: ${argumentProblem(error, helpOf)}`);
       return 2;
     }
     if (error instanceof CocoError) {

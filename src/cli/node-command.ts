@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { CocoError } from '../errors.js';
+import { parseJsonText } from '../json-text.js';
 import { parseNodeConfig } from '../node/node-config.js';
 import { startNodeService } from './node-service.js';
 import { dropLogLinesOnWriteFailure, logLine } from '../node/buffered-log.js';
@@ -25,7 +26,7 @@ export function loadConfig(path: string) {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (error) {
     throw new CocoError('InvalidConfig', `configuration ${path} is not valid JSON: ${(error as Error).message}`);
   }

@@ -18,3 +18,20 @@ export function asksForHelp(argument: string | undefined): boolean {
 export function refuseExtraArguments(positionals: readonly string[], max: number, usage: string): void {
   if (positionals.length > max) throw new UsageError(`unexpected argument "${positionals[max]}"`, usage);
 }
+
+/**
+ * A command line that parseArgs refused, in one line: Node's message names the option, then
+ * explains how to pass an argument starting with '-'; the first sentence is kept, with where to
+ * look. Other errors keep their message.
+ */
+export function argumentProblem(error: unknown, command: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) return message;
+  const first = message
+    .split(/\.\s/)[0]!
+    .replace(/^Unknown option '(.*)'$/, 'unknown option $1')
+    .replace(/^Unexpected argument '(.*)'$/, 'unexpected argument "$1"')
+    .replace(/^Option '(\S+) <value>' argument missing$/, '$1 needs a value');
+  return `${first}; see coco ${command} --help`;
+}

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CocoError } from '../errors.js';
+import { parseJsonText } from '../json-text.js';
 
 export interface AppBundle {
   metadata: { endpoints: Record<string, Record<string, unknown>> };
@@ -13,7 +14,7 @@ export interface AppBundle {
 
 function readJson(path: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseJsonText(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new CocoError('InvalidBundle', `cannot read ${what} ${path}: ${(error as Error).message}`);
   }

@@ -6,6 +6,7 @@
 import { utf8 } from '../crypto/bytes.js';
 import { certificateId } from '../crypto/entity-id.js';
 import { CocoError } from '../errors.js';
+import { parseJsonText } from '../json-text.js';
 import type { TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
 import type { CocoResponse } from './coco-response.js';
@@ -152,7 +153,7 @@ export class GovernanceClient {
     const text = typeof proposal === 'string' ? proposal : JSON.stringify(proposal);
     if (typeof proposal === 'string') {
       try {
-        JSON.parse(text);
+        parseJsonText(text);
       } catch (cause) {
         throw new CocoError('InvalidArgument', `the proposal is not JSON text: ${(cause as Error).message}`, { cause });
       }

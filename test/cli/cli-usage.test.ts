@@ -2,7 +2,11 @@
 // error on stderr with exit 2, for the command and every subcommand, as the README promises.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
+import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
 import { runCoco } from '../support/run-cli.js';
 
 const HELP_REQUESTS: string[][] = [
@@ -85,6 +89,40 @@ test('an argument a command does not take is a usage error, with the command\'s 
     assert.equal(result.status, 2, `coco ${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stdout, '', `coco ${args.join(' ')}`);
     assert.match(result.stderr, message);
+  }
+});
+
+test('an unknown option or a missing value is one line that names it and the help to see, exit 2', () => {
+  const cases: [string[], string][] = [
+    [['sandbox', '--bogus'], 'coco: unknown option --bogus; see coco sandbox --help'],
+    [['gov', 'propose', 'proposal.json', '--bogus'], 'coco: unknown option --bogus; see coco gov propose --help'],
+    [['gov', 'vote', 'ID', '--ballot'], 'coco: --ballot needs a value; see coco gov vote --help'],
+    [['ledger', 'verify', 'dir', '--bogus'], 'coco: unknown option --bogus; see coco ledger verify --help'],
+    [['keygen', '--bogus'], 'coco keygen: unknown option --bogus; see coco keygen --help'],
+  ];
+  for (const [args, line] of cases) {
+    const result = runCoco(args);
+    assert.equal(result.status, 2, `coco ${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stderr.split('\n')[0], line);
+  }
+});
+
+test('text that is not JSON is named in one line, the text near the error quoted with its line breaks escaped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-cli-usage-'));
+  try {
+    const file = join(dir, 'not.json');
+    writeFileSync(file, 'not json\n');
+    const cases: [string[], string][] = [
+      [['app', 'deploy', file, '--workspace', join(dir, 'workspace')], `coco: cannot read bundle ${file}: Unexpected token 'o', "not json\\n" is not valid JSON [InvalidBundle]\n`],
+      [['node', '--config', file], `coco: configuration ${file} is not valid JSON: Unexpected token 'o', "not json\\n" is not valid JSON [InvalidConfig]\n`],
+    ];
+    for (const [args, line] of cases) {
+      const result = runCoco(args);
+      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.stderr.replace(LOG_LINE_PREFIX, ''), line);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
