@@ -11,6 +11,7 @@ import { certificateId } from '../crypto/entity-id.js';
 import { generateKeyPair, type CurveName } from '../crypto/signing.js';
 import { createSelfSignedCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+import { fileErrorReason } from './file-error.js';
 import { argumentProblem, refuseExtraArguments } from './usage-error.js';
 
 export const KEYGEN_VALIDITY_DAYS = 365;
@@ -157,9 +158,15 @@ function writeAll(dir: string, files: GeneratedFile[]): void {
   if (existing.length > 0) {
     throw new CocoError('FileExists', `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; choose another --name or --dir, or remove the old files`);
   }
-  const written: string[] = [];
   try {
     mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    // EEXIST: a file is where the directory would be.
+    const reason = (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is a file, not a directory' : fileErrorReason(cause);
+    throw new CocoError('WriteFailed', `cannot create --dir ${dir}: ${reason}; pass another --dir`, { cause });
+  }
+  const written: string[] = [];
+  try {
     for (const file of files) {
       // 'wx' fails if the file appeared meanwhile; the mode applies at creation, before any byte is written.
       writeFileSync(file.path, file.content, { mode: file.mode, flag: 'wx' });
@@ -168,6 +175,6 @@ function writeAll(dir: string, files: GeneratedFile[]): void {
   } catch (cause) {
     for (const path of written) rmSync(path, { force: true });
     const code = (cause as { code?: string }).code === 'EEXIST' ? 'FileExists' : 'WriteFailed';
-    throw new CocoError(code, `cannot write the identity files: ${(cause as Error).message}`, { cause });
+    throw new CocoError(code, `cannot write the identity files: ${fileErrorReason(cause)}`, { cause });
   }
 }

@@ -11,6 +11,7 @@ import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+import { fileErrorReason } from './file-error.js';
 import { sandboxNodeUrls } from './sandbox-nodes.js';
 
 export interface ServiceEndpoint {
@@ -30,8 +31,8 @@ export interface MemberIdentity {
 export function readPem(path: string, what: string, flag: string): string {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    throw new CocoError('FileUnreadable', `cannot read ${what} ${path}: pass --${flag} or start a sandbox first`);
+  } catch (cause) {
+    throw new CocoError('FileUnreadable', `cannot read ${what} ${path}: ${fileErrorReason(cause)}; pass --${flag} or start a sandbox first`, { cause });
   }
 }
 

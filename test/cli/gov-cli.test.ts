@@ -29,6 +29,10 @@ test('gov propose and gov vote --ballot name an unreadable file in one line', ()
   assertOneLine(runCoco(['gov', 'vote', 'a'.repeat(64), '--ballot', join(scratch, 'no-such-ballot.js')]), 1, /^coco: cannot read ballot .*no-such-ballot\.js: no such file \[FileUnreadable\]\n$/);
 });
 
+test('a certificate that cannot be read is named with the reason', () => {
+  assertOneLine(runCoco(['gov', 'status', '--cacert', scratch]), 1, new RegExp(`^coco: cannot read service certificate ${scratch}: illegal operation on a directory; pass --cacert or start a sandbox first \\[FileUnreadable\\]\\n$`));
+});
+
 test('gov vote without a proposal ID says that the ID is missing', () => {
   const result = runCoco(['gov', 'vote', '--accept']);
   assertOneLine(result, 2, /^coco: gov vote needs the ID of the proposal to vote on \(coco gov vote ID --accept\|--reject\|--ballot FILE\)\n/);

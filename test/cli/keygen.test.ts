@@ -147,6 +147,17 @@ describe('coco keygen', () => {
     });
   }
 
+  it('says that a --dir that is a file, or lies under one, is not a directory', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    for (const [target, reason] of [[file, 'it is a file, not a directory'], [join(file, 'keys'), 'not a directory']] as const) {
+      const run = await keygen(['--name', 'member0', '--dir', target]);
+      assert.equal(run.status, 1);
+      assert.equal(run.err, `coco keygen: cannot create --dir ${target}: ${reason}; pass another --dir\n`);
+    }
+  });
+
   it('prints its help with --help and exits 0', async () => {
     const run = await keygen(['--help']);
     assert.equal(run.status, 0);
