@@ -136,6 +136,15 @@ async function committed(connection: Connection): Promise<void> {
   process.stderr.write(' committed\n');
 }
 
+/**
+ * The service's refusal of a member that has not yet acknowledged its state digest (an Accepted
+ * member, not yet Active), with the command that does it.
+ */
+function withAckAdvice(error: unknown): unknown {
+  if (!(error instanceof CocoError) || !error.message.includes('Signer is not an ACTIVE member')) return error;
+  return new CocoError(error.code, `${error.message}: run \`coco gov ack\` first, as the same member (--cert, --key), then again`, { cause: error });
+}
+
 function print(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
@@ -193,7 +202,9 @@ export async function runGov(args: string[]): Promise<number> {
   if (known !== undefined) refuseExtraArguments(positionals, known.argumentsMax, known.usage);
   const action = await govAction(command, positionals, values);
   return asMember(values, async (connection) => {
-    const result = await action(connection.governance);
+    const result = await action(connection.governance).catch((error: unknown) => {
+      throw withAckAdvice(error);
+    });
     await committed(connection);
     print(result);
     return 0;

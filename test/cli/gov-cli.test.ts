@@ -143,3 +143,20 @@ test("gov vote --ballot takes CCF's JSON form or the JS source, and refuses a ba
   assert.equal(source.status, 0, source.stderr);
   assert.equal((JSON.parse(source.stdout) as { proposalState: string }).proposalState, 'Accepted');
 });
+
+test('a member accepted but not yet Active is told to run coco gov ack first', () => {
+  const dir = join(scratch, 'member1');
+  assert.equal(runCoco(['keygen', '--name', 'member1', '--gen-enc-key', '--dir', dir]).status, 0);
+  const workspace = ['--workspace', sandbox.workspace];
+  const setMember = join(scratch, 'set-member1.json');
+  writeFileSync(setMember, JSON.stringify({ actions: [{ name: 'set_member', args: { cert: readFileSync(join(dir, 'member1_cert.pem'), 'utf8'), encryption_pub_key: readFileSync(join(dir, 'member1_enc_pubk.pem'), 'utf8') } }] }));
+  const proposed = runCoco(['gov', 'propose', setMember, ...workspace]);
+  assert.equal(proposed.status, 0, proposed.stderr);
+  const voted = runCoco(['gov', 'vote', (JSON.parse(proposed.stdout) as { proposalId: string }).proposalId, '--accept', ...workspace]);
+  assert.equal((JSON.parse(voted.stdout) as { proposalState: string }).proposalState, 'Accepted', voted.stderr);
+
+  const proposal = join(scratch, 'chunk.json');
+  writeFileSync(proposal, '{"actions": [{"name": "trigger_ledger_chunk", "args": {}}]}');
+  const refused = runCoco(['gov', 'propose', proposal, ...workspace, '--cert', join(dir, 'member1_cert.pem'), '--key', join(dir, 'member1_privk.pem')]);
+  assertOneLine(refused, 1, /Signer is not an ACTIVE member.*: run `coco gov ack` first, as the same member \(--cert, --key\), then again \[\w+\]\n$/);
+});
