@@ -128,7 +128,7 @@ test('coco ledger verify explains bad input in one line without a stack trace', 
     [['ledger', 'verify', join(scratch, 'no-such-dir')], 1, /cannot read ledger directory/],
     [['ledger', 'verify', scratch], 1, /no ledger chunk files/],
     [['ledger', 'verify'], 2, /expected exactly one ledger directory/],
-    [['ledger', 'verify', '.', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['ledger', 'verify', '.', '--bogus'], 2, /^coco: unknown option --bogus; see coco ledger verify --help\n/],
     [['ledger', 'frobnicate'], 2, /unknown ledger command "frobnicate"/],
     [['ledger', 'verify', join(ccfLedgersDir, 'genesis-14'), '--service-cert', join(scratch, 'missing.pem')], 1, /missing\.pem/],
   ];
