@@ -919,6 +919,9 @@ export class Node {
   /** Drops every entry after `seqno` (never committed): store, Merkle tree, ledger files, receipts. */
   private rollback(seqno: number): void {
     invariant(seqno >= this.commitSeqno, `rollback to ${seqno} below commit ${this.commitSeqno}`);
+    // An operator reads why writes this node answered never committed.
+    const dropped = this.lastSeqno - seqno;
+    this.logLine(`rolled back ${dropped} uncommitted ${dropped === 1 ? 'entry' : 'entries'} (seqno ${seqno + 1} to ${this.lastSeqno}) that the primary's log does not hold: their transactions are Invalid`);
     this.store.rollback(BigInt(seqno));
     const openChunkBytes = this.files.truncate(seqno);
     this.leafDigests.truncateAfter(seqno);

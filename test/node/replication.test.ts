@@ -94,9 +94,16 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   await network.waitFor(() => next.node.status(kept) === 'Committed');
   assert.equal(old.node.status(lost), 'Pending', 'cut off, the old primary cannot commit');
 
+  const warnings: string[] = [];
+  t.mock.method(console, 'error', (line: string) => warnings.push(line));
   network.isolate(old.name, false);
   await network.waitFor(() => old.node.status(kept) === 'Committed');
   assert.equal(old.node.isPrimary, false);
+  // The old primary says what it dropped, in the operator's words.
+  const rolledBack = warnings.filter((line) => line.includes(`coco node ${old.node.nodeId.slice(0, 12)}: rolled back `));
+  assert.equal(rolledBack.length, 1, warnings.join('\n'));
+  const [, first, last] = /rolled back \d+ uncommitted entr(?:y|ies) \(seqno (\d+) to (\d+)\) that the primary's log does not hold: their transactions are Invalid$/.exec(rolledBack[0]!) ?? [];
+  assert.ok(first !== undefined && Number(first) <= lost.seqno && lost.seqno <= Number(last), rolledBack[0]);
   for (const { node } of network.nodes) {
     assert.equal(node.status(lost), 'Invalid');
     assert.equal(readRecord(node, 'lost'), undefined, 'the rolled-back write is gone from the store');
