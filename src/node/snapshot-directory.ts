@@ -73,7 +73,7 @@ export class SnapshotDirectory {
   /** Keeps a snapshot (the pieces of its entry) whose evidence is not committed yet. */
   writePending(seqno: number, evidenceSeqno: number, snapshot: readonly Uint8Array[]): void {
     const name = snapshotFileName(seqno, evidenceSeqno, false);
-    this.#then(async () => {
+    this.#then(`the pending snapshot ${name} could not be written`, async () => {
       await this.#removedOnFailure([name], () => this.#write(name, snapshot, 'w'));
       this.#pendingWritten.add(name);
     });
@@ -84,7 +84,7 @@ export class SnapshotDirectory {
     const pieces = committedSnapshotPieces(snapshot, receipt);
     const pending = snapshotFileName(seqno, evidenceSeqno, false);
     const committed = snapshotFileName(seqno, evidenceSeqno, true);
-    this.#then(async () => {
+    this.#then(`the snapshot ${committed} could not be written`, async () => {
       // A snapshot that cannot be completed (a full disk) leaves nothing behind.
       await this.#removedOnFailure([pending], async () => {
         if (this.#pendingWritten.delete(pending)) {
@@ -102,12 +102,12 @@ export class SnapshotDirectory {
 
   /** Drops a pending snapshot (its evidence was rolled back). */
   discard(seqno: number, evidenceSeqno: number): void {
-    this.#then(() => this.#removePending(seqno, evidenceSeqno));
+    this.#then(`the pending snapshot ${snapshotFileName(seqno, evidenceSeqno, false)} could not be removed`, () => this.#removePending(seqno, evidenceSeqno));
   }
 
   /** Stores a committed snapshot received from another node (a joiner's starting point). */
   keep(name: string, fileBytes: Uint8Array): Promise<void> {
-    this.#then(() => this.#writeDurably(name, [fileBytes]));
+    this.#then(`the snapshot ${name} received from the primary could not be written`, () => this.#writeDurably(name, [fileBytes]));
     return this.flushed();
   }
 
@@ -116,10 +116,11 @@ export class SnapshotDirectory {
     return this.#writes;
   }
 
-  #then(write: () => Promise<void>): void {
+  /** Queues `write` after the others; a failure is logged as `failure` (which names the file), with its reason. */
+  #then(failure: string, write: () => Promise<void>): void {
     // A snapshot that cannot be written is lost, not the node: the ledger still holds everything.
     this.#writes = this.#writes.then(write).catch((error: unknown) => {
-      logLine('error', `coco node: a snapshot could not be written in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
+      logLine('error', `coco node: ${failure} in ${this.directory}: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
 

@@ -100,8 +100,10 @@ test('a pending file that could not be written is not completed: its commit writ
     assert.deepEqual(readdirSync(dir), ['snapshot_10_11.committed'], 'the partial pending file is gone');
   }));
 
-test('snapshot writes that fail (a full disk) leave no partial files, and what an earlier run left unfinished is cleared at start', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, () =>
+test('snapshot writes that fail (a full disk) leave no partial files, are logged naming the file, and what an earlier run left unfinished is cleared at start', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, (t) =>
   withDirectory(async (dir) => {
+    const errors: string[] = [];
+    t.mock.method(console, 'error', (line: string) => errors.push(line));
     writeFileSync(join(dir, 'snapshot_1_2.committed'), service.file);
     writeFileSync(join(dir, 'snapshot_5_6'), service.snapshot.subarray(0, 50));
     writeFileSync(join(dir, 'snapshot_7_8.committed.tmp'), service.snapshot.subarray(0, 50));
@@ -116,4 +118,8 @@ test('snapshot writes that fail (a full disk) leave no partial files, and what a
     await directory.flushed();
     assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'snapshot_1_2.committed']);
     assert.equal(directory.latestCommittedName(), 'snapshot_1_2.committed');
+    assert.deepEqual(
+      errors.map((line) => line.replace(/^\S+Z \[error\] /, '').replace(/: ENOSPC.*$/, ': ENOSPC')),
+      [`coco node: the pending snapshot snapshot_20_21 could not be written in ${dir}: ENOSPC`, `coco node: the snapshot snapshot_30_31.committed could not be written in ${dir}: ENOSPC`],
+    );
   }));
