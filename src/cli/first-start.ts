@@ -3,22 +3,17 @@
 // or was interrupted leaves a service still Opening, without its users or app, which a restart
 // from the ledger cannot finish: the sandbox refuses it and says to start again.
 
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { Tables, ServiceStatus } from '../governance/builtin-tables.js';
-import { decodeChunk, parseChunkName } from '../ledger/chunk-file.js';
+import { decodeChunk } from '../ledger/chunk-file.js';
 import { listChunkFiles } from '../node/ledger-directory.js';
 import { readInputFile } from '../node/read-input.js';
 
 /** In sandbox_common: why the first start failed, to say so when the workspace is refused. */
 const FAILURE_FILE = 'first_start_failed';
-
-/** Whether a ledger directory holds a chunk file: a node has started there. */
-export function holdsLedger(ledgerDir: string): boolean {
-  return existsSync(ledgerDir) && readdirSync(ledgerDir).some((name) => parseChunkName(name) !== undefined);
-}
 
 /**
  * Whether the ledger records the service opened; undefined when it cannot be read (a restart then

@@ -4,7 +4,7 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import { RetirementCheck } from './retirement-check.js';
 import { renewedCertificate } from '../node/renewed-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient, unendorsedNodeReason } from '../client/coco-client.js';
+import { errorOf } from '../client/coco-response.js';
 import { NodeChannels } from '../channels/node-channels.js';
 import { NodeListener } from '../channels/node-listener.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
@@ -49,7 +50,7 @@ import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
-import { listChunkFiles } from '../node/ledger-directory.js';
+import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
@@ -158,11 +159,6 @@ interface JoinerKeys {
   snapshotName: string | undefined;
 }
 
-/** Whether the node's ledger directory holds chunk files: a ledger it wrote, which it resumes. */
-function hasLedgerChunks(config: NodeConfig): boolean {
-  return existsSync(config.ledgerDirectory) && readdirSync(config.ledgerDirectory).some((name) => parseChunkName(name) !== undefined);
-}
-
 /** The latest committed snapshot in the node's snapshots directory, if any: one it wrote or started from, or one an operator copied there. */
 function localSnapshotName(config: NodeConfig): string | undefined {
   return existsSync(config.snapshots.directory) ? new SnapshotDirectory(config.snapshots.directory).latestCommittedName() : undefined;
@@ -266,7 +262,7 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   const sealed = readSealedSecrets(config.sealedSecretsFile);
   const snapshotName = localSnapshotName(config);
   // A node that sealed its secrets and then wrote a ledger, or started from a snapshot, resumes.
-  if (hasLedgerChunks(config) || (sealed !== undefined && snapshotName !== undefined)) {
+  if (holdsLedger(config.ledgerDirectory) || (sealed !== undefined && snapshotName !== undefined)) {
     if (sealed === undefined) {
       throw new CocoError(
         'LedgerExists',
@@ -412,16 +408,6 @@ function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
   );
 }
 
-/** CCF's `{"error": {"code", "message"}}` in an answer's body, if it holds one. */
-function errorOf(body: string): { code?: string; message?: string } | undefined {
-  try {
-    const error = (JSON.parse(body) as { error?: unknown }).error;
-    return typeof error === 'object' && error !== null ? (error as { code?: string; message?: string }) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Asks the service to admit this node, until it is Trusted; returns what a Trusted node receives. */
 async function joinService(config: NodeConfig, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
   const join = config.join!;
@@ -434,7 +420,7 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
       try {
         const response = await client.request('POST', '/node/join', { body: request, allowError: true });
         const reason = (): string => {
-          const error = response.status === 200 ? undefined : errorOf(response.text());
+          const error = errorOf(response);
           return `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`;
         };
         if (response.status >= 400 && response.status < 500) throw new CocoError('JoinRefused', `the service refused this node: ${reason()}`);

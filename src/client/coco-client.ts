@@ -11,7 +11,7 @@ import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import { createResponse, type CocoResponse } from './coco-response.js';
+import { createResponse, errorOf, type CocoResponse } from './coco-response.js';
 import { ConnectionQueue } from './connection-queue.js';
 import { checkCertificate, checkIdentity } from './identity-check.js';
 import { nonNegativeInteger, positiveInteger } from './option-checks.js';
@@ -84,15 +84,6 @@ const ELECTION_ANSWER_TIME_MIN_MS = 400;
  * them, so a request can leave on one the node is closing (RFC 9110 lets a client retry these).
  */
 const RETRIED_ON_STALE_CONNECTION: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** The CCF error of an answer, if its body is one. */
-function errorOf(response: CocoResponse): { code?: string; message?: string } | undefined {
-  try {
-    return response.json<{ error?: { code?: string; message?: string } }>().error;
-  } catch {
-    return undefined;
-  }
-}
 
 function notPrimary(response: CocoResponse): boolean {
   return errorOf(response)?.code === 'NotPrimary';

@@ -23,6 +23,15 @@ export interface CocoResponse {
   text(): string;
 }
 
+/** The CCF error (`{"error": {"code", "message"}}`) of an answer, if its body is one. */
+export function errorOf(response: CocoResponse): { code?: string; message?: string } | undefined {
+  try {
+    return response.json<{ error?: { code?: string; message?: string } }>().error;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createResponse(status: number, rawHeaders: IncomingHttpHeaders, body: Uint8Array, url: string): CocoResponse {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(rawHeaders)) {

@@ -2,12 +2,17 @@
 // where two files claim the same seqnos. Files set aside (`.ignored`, as CCF names them: by a
 // recovery, or by a restart from a snapshot past them) are skipped.
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { access, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CHUNK_HEADER_BYTES, hasChunkNameShape, parseChunkName, readChunkLayout, type ChunkLayout, type ChunkName } from '../ledger/chunk-file.js';
 import { checkPlacement, malformedEntry, type EntryReadBack } from './entry-read-back.js';
+
+/** Whether a ledger directory holds a chunk file: a node has started there. */
+export function holdsLedger(directory: string): boolean {
+  return existsSync(directory) && readdirSync(directory).some((name) => parseChunkName(name) !== undefined);
+}
 
 export interface ChunkFile {
   name: string;
