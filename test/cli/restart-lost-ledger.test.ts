@@ -26,7 +26,10 @@ test('a node whose ledger and snapshots are gone, with its sealed secrets kept, 
   rmSync(config.ledgerDirectory, { recursive: true, force: true });
   rmSync(config.snapshots.directory, { recursive: true, force: true });
 
-  await assert.rejects(startNodeService(config, '1.0.0'), (error: unknown) => {
+  // A start that wrongly succeeds is stopped, so that the test fails rather than hangs on its node.
+  const again = startNodeService(config, '1.0.0');
+  again.then((service) => service.stop(), () => undefined);
+  await assert.rejects(again, (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
     assert.match(error.message, new RegExp(`the service whose certificate has fingerprint ${certificateId(serviceCert)}`));
     assert.match(error.message, /this node's data is lost, and it will not start a new service over it/);
