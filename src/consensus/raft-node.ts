@@ -106,7 +106,15 @@ export interface Ready {
    * node from now on, once this Ready's messages (the commit, the nomination) have left.
    */
   retired: { view: number } | undefined;
+  /** Leader only, once: it stopped leading, and why (a retiring leader's handover is `retired`). */
+  steppedDown: StepDown | undefined;
 }
+
+/**
+ * Why a leader became a follower: check-quorum found that it heard from no majority for an election
+ * timeout (`unheard`: the nodes it missed), or a node told it of a newer view.
+ */
+export type StepDown = { cause: 'quorum-unheard'; view: number; unheard: string[] } | { cause: 'newer-view'; view: number; from: string; newView: number };
 
 /** A follower whose log ends at `holdsSeqno`, below the `acknowledgedSeqno` it had acknowledged as durable. */
 export interface FollowerLostEntries {
@@ -215,6 +223,7 @@ export class RaftNode {
   private pendingBecameLeader: { view: number } | undefined;
   private pendingRetiring: { view: number } | undefined;
   private pendingRetired: { view: number } | undefined;
+  private pendingSteppedDown: StepDown | undefined;
   private roleChanged = false;
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
@@ -345,7 +354,9 @@ export class RaftNode {
       this.electionElapsed = 0;
       // Check-quorum: a leader cut off from a majority steps down rather than serve stale reads or
       // keep followers it can still reach from electing a leader that can make progress.
-      if (!this.configs.hasQuorum((node) => node === this.id || this.heardFrom.has(node) || this.inAddedGrace(node))) {
+      const heard = (node: string): boolean => node === this.id || this.heardFrom.has(node) || this.inAddedGrace(node);
+      if (!this.configs.hasQuorum(heard)) {
+        this.pendingSteppedDown = { cause: 'quorum-unheard', view: this.view, unheard: this.configs.others.filter((node) => !heard(node)) };
         this.becomeFollower(this.view, undefined);
         return;
       }
@@ -385,7 +396,10 @@ export class RaftNode {
       const grantedPreVote = m.type === 'PreVoteResponse' && m.granted;
       // A leader's nominee is asked for: the lease that leader holds is what it hands over.
       if (m.type === 'VoteRequest' && !m.nominated && this.inLease()) return;
-      if (m.type !== 'PreVoteRequest' && !grantedPreVote) this.becomeFollower(m.view, m.type === 'AppendEntries' ? m.from : undefined);
+      if (m.type !== 'PreVoteRequest' && !grantedPreVote) {
+        if (this.roleNow === 'Leader') this.pendingSteppedDown = { cause: 'newer-view', view: this.view, from: m.from, newView: m.view };
+        this.becomeFollower(m.view, m.type === 'AppendEntries' ? m.from : undefined);
+      }
     } else if (m.view < this.view) {
       // Tell a stale leader or candidate about the newer view so it steps down; drop stale answers.
       if (m.type === 'AppendEntries') this.send(this.rejection(m, 0, 0));
@@ -481,7 +495,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
-      || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.pendingRetired !== undefined || this.roleChanged || this.configurationsChanged
+      || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.pendingRetired !== undefined || this.pendingSteppedDown !== undefined || this.roleChanged || this.configurationsChanged
       || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0;
   }
 
@@ -501,6 +515,7 @@ export class RaftNode {
       followersLostEntries: this.followersLostEntries.length > 0 ? this.followersLostEntries : undefined,
       retiring: this.pendingRetiring,
       retired: this.pendingRetired,
+      steppedDown: this.pendingSteppedDown,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -510,6 +525,7 @@ export class RaftNode {
     this.pendingBecameLeader = undefined;
     this.pendingRetiring = undefined;
     this.pendingRetired = undefined;
+    this.pendingSteppedDown = undefined;
     this.roleChanged = false;
     this.configurationsChanged = false;
     this.snapshotsNeeded = [];

@@ -28,7 +28,7 @@ import type { Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
 import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
-import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role } from '../consensus/raft-node.js';
+import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role, type StepDown } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
@@ -176,6 +176,22 @@ function roleLine({ role, view, leaderId }: ConsensusRole): string {
   }
 }
 
+/** Where a restarted node (or a joiner given a snapshot) starts: the operator's check that it kept its data. */
+function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): string {
+  const from = snapshot === undefined ? 'its ledger' : `snapshot ${snapshot.name} (seqno ${snapshot.txId.seqno})`;
+  const suffix = lastTxId.seqno > (snapshot?.txId.seqno ?? 0) ? ` and ledger entries to seqno ${lastTxId.seqno}` : '';
+  return `resumed from ${from}${suffix}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
+}
+
+/** Why this node stopped being primary, in words that point the operator at the cause. */
+function stepDownLine(stepDown: StepDown): string {
+  const short = (id: string) => id.slice(0, 12);
+  if (stepDown.cause === 'newer-view') {
+    return `stepped down as primary of view ${stepDown.view}: node ${short(stepDown.from)} is in view ${stepDown.newView} (the others elected a primary while this node was cut off or paused)`;
+  }
+  return `stepped down as primary of view ${stepDown.view}: no word for an election timeout from node ${stepDown.unheard.map(short).join(', node ')}, so it no longer reaches a majority (check those nodes and the network to them)`;
+}
+
 export class Node {
   readonly store: Store;
   private readonly writer: LedgerWriter;
@@ -266,6 +282,7 @@ export class Node {
       }
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
+      this.logLine(resumeLine(replayed), 'info');
       for (const signature of replayed.signatures) this.keepSignature(signature);
     }
     this.commitMarker = new CommitMarker(markerPath);
@@ -813,6 +830,7 @@ export class Node {
       this.updatePeers();
       this.retirementsToRecord = true;
     }
+    if (ready.steppedDown !== undefined) this.logLine(stepDownLine(ready.steppedDown));
     if (ready.role !== undefined) {
       const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
       if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) this.logLine(roleLine(ready.role), 'info');

@@ -65,6 +65,44 @@ test('a leader that hears from no majority within an election timeout steps down
   assert.equal(a.role, 'Follower');
   assert.equal(a.currentView, view);
   assert.equal(ready.role?.role, 'Follower');
+  assert.deepEqual(ready.steppedDown, { cause: 'quorum-unheard', view, unheard: ['b', 'c'] }, 'why, for the log');
+  assert.equal(a.ready().steppedDown, undefined, 'said once');
+});
+
+test('check-quorum names only the nodes the leader did not hear from', () => {
+  const peers = ['a', 'b', 'c', 'd', 'e'];
+  const nodes = new Map(peers.map((id) => [id, makeNode(id, peers, log(''))]));
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  // Only b answers a's heartbeats: two of five is no majority.
+  let steppedDown;
+  for (let i = 0; i < ELECTION_TICKS * 2 && a.role === 'Leader'; i++) {
+    a.tick();
+    const ready = a.ready();
+    steppedDown = ready.steppedDown;
+    pump(nodes, ready.messages, (m) => !(m.to === 'b' || (m.from === 'b' && m.to === 'a')));
+  }
+  assert.equal(a.role, 'Follower');
+  assert.deepEqual(steppedDown, { cause: 'quorum-unheard', view: a.currentView, unheard: ['c', 'd', 'e'] });
+});
+
+test('a leader that hears of a newer view steps down and says from whom', () => {
+  const nodes = cluster({ a: '', b: '', c: '' });
+  elect(nodes, 'a');
+  const a = nodes.get('a')!;
+  const view = a.currentView;
+  // b and c elect b while a hears nothing; b's first message to a then carries the newer view.
+  const others = new Map([...nodes].filter(([id]) => id !== 'a'));
+  ticks(nodes.get('c')!, ELECTION_TICKS); // c's lease for a runs out, so it grants b a vote
+  elect(others, 'b');
+  const b = nodes.get('b')!;
+  assert.equal(b.role, 'Leader');
+  const toA = ticks(b, ELECTION_TICKS).messages.filter((m) => m.to === 'a');
+  assert.ok(toA.length > 0);
+  a.step(toA[0]!);
+  const ready = a.ready();
+  assert.equal(a.role, 'Follower');
+  assert.deepEqual(ready.steppedDown, { cause: 'newer-view', view, from: 'b', newView: b.currentView });
 });
 
 test("a leader's acks: each follower's matching seqno and the ticks since it last answered; elsewhere each other node, with no progress known (as CCF's backups)", () => {

@@ -85,6 +85,8 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   const network = await InProcessNetwork.start(3);
   t.after(() => network.close());
   const old = network.primary();
+  const warnings: string[] = [];
+  t.mock.method(console, 'error', (line: string) => warnings.push(line));
   network.isolate(old.name);
   const lost = writeRecord(old.node, 'lost', 'never committed');
   await network.waitFor(() => network.nodes.some((n) => n !== old && n.node.isPrimary));
@@ -94,11 +96,18 @@ test('a primary cut off from the others loses its uncommitted writes when it ret
   await network.waitFor(() => next.node.status(kept) === 'Committed');
   assert.equal(old.node.status(lost), 'Pending', 'cut off, the old primary cannot commit');
 
-  const warnings: string[] = [];
-  t.mock.method(console, 'error', (line: string) => warnings.push(line));
   network.isolate(old.name, false);
   await network.waitFor(() => old.node.status(kept) === 'Committed');
   assert.equal(old.node.isPrimary, false);
+  // It says once why it stopped leading: check-quorum while cut off, or the newer view on its return.
+  const steppedDown = warnings.filter((line) => line.includes(`coco node ${old.node.nodeId.slice(0, 12)}: stepped down as primary of view ${lost.view}: `));
+  assert.equal(steppedDown.length, 1, warnings.join('\n'));
+  const line = steppedDown[0]!;
+  const quorumLost = /no word for an election timeout from (node \w+(?:, node \w+)*), so it no longer reaches a majority/.exec(line);
+  if (quorumLost !== null) {
+    const others = network.nodes.filter((n) => n !== old).map((n) => `node ${n.node.nodeId.slice(0, 12)}`);
+    assert.deepEqual(quorumLost[1]!.split(', ').sort(), others.sort(), line);
+  } else assert.ok(line.includes(`: node ${next.node.nodeId.slice(0, 12)} is in view ${next.node.role.view} `), line);
   // The old primary says what it dropped, in the operator's words.
   const rolledBack = warnings.filter((line) => line.includes(`coco node ${old.node.nodeId.slice(0, 12)}: rolled back `));
   assert.equal(rolledBack.length, 1, warnings.join('\n'));
@@ -321,9 +330,17 @@ test("a backup writes the primary's snapshots byte for byte, its ledger chunk en
   const secrets = new LedgerSecrets([{ fromSeqno: 1, key: network.ledgerKey }]);
   const snapshot = backup.node.snapshots.loadLatest(network.service.certPem, secrets)!;
   assert.ok(listChunkFiles(backup.ledgerDirectory).some((f) => f.chunk.last === snapshot.txId.seqno && f.chunk.committed), 'a committed chunk ends at the snapshot');
-  // As the backup restarts: from its snapshot, replaying only the ledger after it.
+  // As the backup restarts: from its snapshot, replaying only the ledger after it, and it says so.
+  const logged: string[] = [];
+  t.mock.method(console, 'log', (line: string) => void logged.push(line));
   const restarted = await network.join({ fromSnapshotOf: backup, withCommittedLedger: true });
+  t.mock.restoreAll();
   assert.equal(restarted.node.startupSeqno, snapshot.txId.seqno);
+  const resumed = new RegExp(`coco node ${restarted.node.nodeId.slice(0, 12)}: resumed from snapshot ${name} \\(seqno ${snapshot.txId.seqno}\\)(?: and ledger entries to seqno (\\d+))?: last transaction (\\d+)\\.(\\d+), committed to seqno (\\d+)$`);
+  const line = logged.map((l) => resumed.exec(l)).find((match) => match !== null);
+  assert.ok(line !== undefined, logged.join('\n'));
+  assert.ok(Number(line[4]) >= snapshot.txId.seqno && Number(line[4]) <= Number(line[3]), line[0]);
+  assert.ok(line[1] === undefined ? Number(line[3]) === snapshot.txId.seqno : line[1] === line[3], line[0]);
   assert.equal(readRecord(restarted.node, 'k59'), 'v59');
   const after = writeRecord(primary.node, 'after', 'the restart');
   await network.waitFor(() => restarted.node.status(after) === 'Committed');
