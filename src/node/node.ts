@@ -178,9 +178,11 @@ function roleLine({ role, view, leaderId }: ConsensusRole): string {
 
 /** Where a restarted node (or a joiner given a snapshot) starts: the operator's check that it kept its data. */
 function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): string {
-  const from = snapshot === undefined ? 'its ledger' : `snapshot ${snapshot.name} (seqno ${snapshot.txId.seqno})`;
-  const suffix = lastTxId.seqno > (snapshot?.txId.seqno ?? 0) ? ` and ledger entries to seqno ${lastTxId.seqno}` : '';
-  return `resumed from ${from}${suffix}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
+  const from =
+    snapshot === undefined
+      ? `its ledger to seqno ${lastTxId.seqno}`
+      : `snapshot ${snapshot.name} (seqno ${snapshot.txId.seqno})${lastTxId.seqno > snapshot.txId.seqno ? ` and ledger entries to seqno ${lastTxId.seqno}` : ''}`;
+  return `resumed from ${from}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
 }
 
 /** Why this node stopped being primary, in words that point the operator at the cause. */

@@ -209,8 +209,14 @@ test('a node restarted after its removal committed starts retired: it takes no w
   const replayed = replayLedger(leaving.ledgerDirectory, { nodeId: leaving.node.nodeId, encryptionPrivateKeyPem: undefined, secrets: options.ledgerSecrets }, options.service.certPem);
   let peers: ReadonlyMap<string, string> | undefined;
   const sent: unknown[] = [];
+  const logged: string[] = [];
+  t.mock.method(console, 'log', (line: string) => void logged.push(line));
   const restarted = new Node({ ...options, start: { kind: 'resume', replayed }, transport: { send: (message) => void sent.push(message), setPeers: (p) => void (peers = p) } });
+  t.mock.restoreAll();
   t.after(() => restarted.stop());
+  const { lastTxId, committedSeqno } = replayed; // the commit point as the restart worked it out
+  const resumed = `coco node ${restarted.nodeId.slice(0, 12)}: resumed from its ledger to seqno ${lastTxId.seqno}: last transaction ${lastTxId.view}.${lastTxId.seqno}, committed to seqno ${committedSeqno}`;
+  assert.ok(logged.some((line) => line.endsWith(resumed)), logged.join('\n'));
   assert.equal(restarted.stopNotice, true);
   assert.equal(readNodeRecords(restarted.store).get(restarted.nodeId)?.status, 'Retired');
   assert.throws(() => writeRecord(restarted, 'k', 'v'), (e: unknown) => e instanceof CocoError && e.code === 'NodeRetired');
