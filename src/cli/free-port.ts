@@ -8,11 +8,12 @@
 // has released for a restart. So each port handed out is also claimed, with a file created
 // exclusively in the OS temporary directory; a claim lapses after CLAIM_LIFETIME_MS.
 
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoError } from '../errors.js';
+import { makeDirectory } from '../node/make-directory.js';
 
 const RANGE_FIRST = 20_000;
 const RANGE_END = 32_768;
@@ -62,7 +63,7 @@ export async function freePort(host: string, options: FreePortOptions = {}): Pro
   const [first, end] = options.range ?? [RANGE_FIRST, RANGE_END];
   const directory = options.claimsDirectory ?? join(tmpdir(), 'coco-port-claims');
   try {
-    mkdirSync(directory, { recursive: true, mode: 0o1777 });
+    makeDirectory(directory, 0o1777);
   } catch {
     // No claims then (see claim): opening a claim file fails the same way.
   }

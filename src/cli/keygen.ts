@@ -4,7 +4,7 @@
 // It never overwrites: if any target file exists, nothing is written.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { certificateId } from '../crypto/entity-id.js';
@@ -13,6 +13,7 @@ import { createSelfSignedCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { fileErrorReason } from './file-error.js';
 import { argumentProblem, refuseExtraArguments } from './usage-error.js';
+import { makeDirectory } from '../node/make-directory.js';
 
 export const KEYGEN_VALIDITY_DAYS = 365;
 export const ENCRYPTION_KEY_BITS = 2048;
@@ -159,7 +160,7 @@ function writeAll(dir: string, files: GeneratedFile[]): void {
     throw new CocoError('FileExists', `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; choose another --name or --dir, or remove the old files`);
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
   } catch (cause) {
     // EEXIST: a file is where the directory would be.
     const reason = (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is a file, not a directory' : fileErrorReason(cause);

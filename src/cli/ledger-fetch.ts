@@ -3,7 +3,7 @@
 // a seqno, each in ranges and written aside then renamed, so that `coco ledger verify` can audit
 // the copy offline. The target directory is created only once there is a chunk to put in it.
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadInRanges } from '../client/ranged-download.js';
 import { CocoClient, type CocoClientOptions } from '../client/coco-client.js';
@@ -11,6 +11,7 @@ import { CocoRequestError } from '../client/request-error.js';
 import { CocoError } from '../errors.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import { parseTxId } from '../ledger/tx-id.js';
+import { makeDirectory } from '../node/make-directory.js';
 
 export const TRIGGER_LEDGER_CHUNK_PROPOSAL = '{"actions":[{"name":"trigger_ledger_chunk","args":{}}]}';
 
@@ -49,7 +50,7 @@ export async function ledgerFetch(client: CocoClientOptions, directory: string, 
 function writeChunk(directory: string, name: string, bytes: Uint8Array): void {
   const path = join(directory, name);
   try {
-    mkdirSync(directory, { recursive: true });
+    makeDirectory(directory);
     writeFileSync(`${path}.partial`, bytes);
     renameSync(`${path}.partial`, path);
   } catch (cause) {

@@ -4,7 +4,7 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -70,6 +70,7 @@ import { BufferedLog, logLine } from '../node/buffered-log.js';
 import { REQUEST_SLICE_MS } from '../rpc/request-turns.js';
 import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
+import { makeDirectory } from '../node/make-directory.js';
 
 const LEDGER_SECRET_BYTES = 32;
 /** How often a node looks for a certificate renewed by governance. */
@@ -183,7 +184,7 @@ function checkReadOnlyDirectories(config: NodeConfig): void {
 function prepareDirectories(config: NodeConfig): void {
   for (const [field, directory] of [['$.ledger.directory', config.ledgerDirectory], ['$.snapshots.directory', config.snapshots.directory]] as const) {
     try {
-      mkdirSync(directory, { recursive: true });
+      makeDirectory(directory);
       accessSync(directory, constants.W_OK);
     } catch (error) {
       throw new CocoError('InvalidConfig', `configuration ${field}: cannot create or write the directory ${directory}: ${(error as Error).message}; give one this node can write`);

@@ -6,7 +6,7 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
 import { logFile } from './log-file.js';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import { firstRpcInterface, nodeDirs, sandboxNodeConfig } from './sandbox-nodes.
 import { devAccounts } from '../ethereum/dev-accounts.js';
 import { HTTP_LIMITS_DEFAULT, JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
+import { makeDirectory } from '../node/make-directory.js';
 
 export const SANDBOX_USAGE = `Usage: coco sandbox [options]
 
@@ -246,7 +247,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const nodes: SandboxNode[] = [];
   const start = async (i: number): Promise<SandboxNode> => {
     signal.throwIfAborted();
-    mkdirSync(nodeDir(i), { recursive: true });
+    makeDirectory(nodeDir(i));
     const command = i === 0
       ? {
           type: 'Start',
@@ -292,7 +293,7 @@ const PRIMARY_WAIT_MS = 60_000;
 /** Creates the workspace and its sandbox_common (or finds them), writable; a CocoError says why not. */
 function createWorkspace(workspace: string, common: string): void {
   try {
-    mkdirSync(common, { recursive: true });
+    makeDirectory(common);
     accessSync(common, constants.W_OK);
   } catch (cause) {
     const target = danglingLinkTarget(workspace);

@@ -11,7 +11,6 @@ import {
   fsync,
   fsyncSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   readdirSync,
   renameSync,
@@ -27,6 +26,7 @@ import type { AppendResult } from '../ledger/ledger-writer.js';
 import { checkPlacement, type EntryReadBack } from './entry-read-back.js';
 import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import type { ReplayedChunk } from './ledger-replay.js';
+import { makeDirectory } from './make-directory.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
 const RENAME_RETRIES_MAX = 3;
@@ -76,7 +76,7 @@ export class LedgerFiles {
   private readonly positions = new Map<number, readonly number[]>();
 
   constructor(readonly directory: string) {
-    this.disk('create', '', () => mkdirSync(directory, { recursive: true }));
+    this.disk('create', '', () => makeDirectory(directory));
   }
 
   /** Runs one change to the file `name` (the directory itself for ''), naming it and the operation if the system refuses it. */

@@ -5,7 +5,7 @@
 // snapshot under a committed name. A snapshot read back is verified before anything uses it. Writes
 // run in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -13,6 +13,7 @@ import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 import { CocoError } from '../errors.js';
 import { logLine } from './buffered-log.js';
+import { makeDirectory } from './make-directory.js';
 
 export interface LoadedSnapshot extends VerifiedSnapshot {
   name: string;
@@ -39,7 +40,7 @@ export class SnapshotDirectory {
    * beyond this many are deleted, oldest first; unset, every snapshot is kept.
    */
   constructor(readonly directory: string, readonly maxSnapshots?: number) {
-    mkdirSync(directory, { recursive: true });
+    makeDirectory(directory);
     // What an earlier run left unfinished (a snapshot pending its evidence, a write a crash or a full
     // disk cut short) is never completed: this run writes its own.
     for (const name of readdirSync(directory)) {

@@ -3,12 +3,14 @@
 // pair, prints the ID that equals the certificate's SHA-256 fingerprint, and never overwrites.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { KEYGEN_VALIDITY_DAYS, runKeygen } from '../../src/cli/keygen.js';
 import { openssl } from '../support/openssl.js';
+import { repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
 
 const DAY_MS = 86_400_000;
@@ -156,6 +158,14 @@ describe('coco keygen', () => {
       assert.equal(run.status, 1);
       assert.equal(run.err, `coco keygen: cannot create --dir ${target}: ${reason}; pass another --dir\n`);
     }
+  });
+
+  it('fails at once on a --dir the system cannot create under an existing directory (/proc), where Node\'s recursive mkdir spins', { skip: !existsSync('/proc/self') }, async () => {
+    // In a child process: a spin would block this one's event loop, and its test, for ever.
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'keygen', '--name', 'member0', '--dir', '/proc/coco-keys/member0'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.error, undefined, 'it ends by itself');
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr, 'coco keygen: cannot create --dir /proc/coco-keys/member0: no such file or directory; pass another --dir\n');
   });
 
   it('prints its help with --help and exits 0', async () => {
