@@ -65,7 +65,7 @@ export function requireTxId(txId: TxId | undefined): TxId {
 }
 
 /**
- * Polls `GET /app/tx` until the transaction is Committed. Throws CocoError 'TransactionInvalid'
+ * Polls `GET /node/tx` until the transaction is Committed. Throws CocoError 'TransactionInvalid'
  * when the service reports it Invalid (rolled back by an election), 'Timeout' naming the last status.
  */
 export async function waitForCommit(client: CocoClient, txId: TxId | string, options: WaitForCommitOptions = {}): Promise<void> {
@@ -81,7 +81,7 @@ export async function waitForCommit(client: CocoClient, txId: TxId | string, opt
     if (remainingMs <= 0) throw timedOut();
     let status: TransactionStatus;
     try {
-      status = transactionStatus((await client.request('GET', `/app/tx?transaction_id=${id}`, { timeoutMs: remainingMs })).json(), id);
+      status = transactionStatus((await client.request('GET', `/node/tx?transaction_id=${id}`, { timeoutMs: remainingMs })).json(), id);
     } catch (error) {
       if (error instanceof CocoError && error.code === 'Timeout') throw timedOut(error);
       throw error;
@@ -139,7 +139,7 @@ export function verifyReceiptOffline(
 function transactionStatus(body: unknown, id: string): TransactionStatus {
   const status = (body as { status?: unknown } | null)?.status;
   if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
-    throw new CocoError('InvalidResponse', `GET /app/tx for ${id} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
+    throw new CocoError('InvalidResponse', `GET /node/tx for ${id} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
   }
   return status as TransactionStatus;
 }

@@ -1,5 +1,5 @@
 // Specification of commit waiting and receipts against real TLS servers: waitForCommit polls
-// /app/tx through Unknown and Pending to Committed, fails with TransactionInvalid or Timeout (naming
+// /node/tx through Unknown and Pending to Committed, fails with TransactionInvalid or Timeout (naming
 // the last status); getReceipt retries 202 as Retry-After asks within its timeout; a fetched receipt
 // verifies offline against the service certificate and against no other.
 
@@ -59,7 +59,7 @@ async function serve(t: TestContext, handler: Handler): Promise<{ server: TestSe
   return { server, client };
 }
 
-/** A node that reports the given statuses in turn for /app/tx, repeating the last one. */
+/** A node that reports the given statuses in turn for /node/tx, repeating the last one. */
 function statuses(...sequence: TransactionStatus[]): Handler {
   let calls = 0;
   return (request, res) => {
@@ -78,19 +78,19 @@ async function rejectsWith(promise: Promise<unknown>, code: string, mentions?: R
 }
 
 describe('waitForCommit', () => {
-  it('polls GET /app/tx through Unknown and Pending until Committed, reporting each status', async (t) => {
+  it('polls GET /node/tx through Unknown and Pending until Committed, reporting each status', async (t) => {
     const { server, client } = await serve(t, statuses('Unknown', 'Pending', 'Pending', 'Committed'));
     const seen: TransactionStatus[] = [];
     await waitForCommit(client, TX_ID, { timeoutMs: 10_000, pollIntervalMs: 1, onProgress: (status) => seen.push(status) });
     assert.deepEqual(seen, ['Unknown', 'Pending', 'Pending']);
     assert.equal(server.requests.length, 4);
-    assert.ok(server.requests.every((request) => request.method === 'GET' && request.path === '/app/tx?transaction_id=2.15'));
+    assert.ok(server.requests.every((request) => request.method === 'GET' && request.path === '/node/tx?transaction_id=2.15'));
   });
 
   it('accepts the TxID as text', async (t) => {
     const { server, client } = await serve(t, statuses('Committed'));
     await waitForCommit(client, '7.300');
-    assert.equal(server.requests[0]?.path, '/app/tx?transaction_id=7.300');
+    assert.equal(server.requests[0]?.path, '/node/tx?transaction_id=7.300');
   });
 
   it('fails with TransactionInvalid when the service reports the transaction Invalid', async (t) => {
