@@ -9,6 +9,7 @@
 
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { createResponse, errorOf, type CocoResponse } from './coco-response.js';
@@ -301,8 +302,15 @@ export class CocoClient {
         request = sent;
         // Node writes the request once the TLS handshake is done, which a kept-alive connection is.
         sent.on('socket', (socket) => {
-          if (sent.reusedSocket) connection.written = true;
-          else socket.once('secureConnect', () => (connection.written = true));
+          // A connection whose handshake is done: kept alive (reusedSocket), or handed over by the
+          // agent from the request before, which emits 'close' (freeing our queue) before 'free'.
+          if (sent.reusedSocket || (socket as TLSSocket).authorized) {
+            connection.written = true;
+            return;
+          }
+          const written = (): void => void (connection.written = true);
+          socket.once('secureConnect', written);
+          sent.once('close', () => socket.removeListener('secureConnect', written));
         });
         // The connection is free for the next request once this one let go of its socket.
         sent.on('close', () => queue.leave(target));

@@ -12,6 +12,7 @@ import { runCoco } from '../support/run-cli.js';
 import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
+import { CocoClient } from '../../src/client/coco-client.js';
 import { curveOf } from '../../src/crypto/signing.js';
 
 let node: NodeProcess;
@@ -112,6 +113,20 @@ test('malformed HTTP is answered with 400 and the node keeps serving', async () 
   assert.match(response, /^HTTP\/1\.1 400 /);
   assert.match(response, /"code":"BadRequest"/);
   assert.equal((await call(node.url, node.serviceCertPem, 'GET', '/node/state')).status, 200);
+});
+
+test('requests queued for one connection leave no listener behind on it (the SDK against a node)', async (t) => {
+  const warnings: Error[] = [];
+  const warned = (warning: Error) => void warnings.push(warning);
+  process.on('warning', warned);
+  t.after(() => process.off('warning', warned));
+  const client = new CocoClient({ url: node.url, caCertPem: node.serviceCertPem, connectionsPerNode: 1 });
+  t.after(() => client.close());
+  // Each request after the first takes the connection the one before it left, handshake done.
+  const outcomes = await Promise.allSettled(Array.from({ length: 300 }, () => client.request('GET', '/node/network', { timeoutMs: 100 })));
+  assert.ok(outcomes.filter((outcome) => outcome.status === 'fulfilled').length > 11, 'more requests answered on the connection than a listener limit');
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  assert.deepEqual(warnings.map((warning) => `${warning.name}: ${warning.message}`), []);
 });
 
 test('a client that does not trust the service certificate cannot connect', async () => {
