@@ -70,6 +70,8 @@ export interface GlobalsSession {
   markBroken(cause: unknown): void;
   /** A source id for one historical state of the running call. */
   nextHistoricalSource(): number;
+  /** Throws JsExecutionTimeout once the running call is past its time limit (see defineHostFunction). */
+  checkTimeLimit(): void;
 }
 
 /** Handles of the prelude's entry points and of the host functions; `dispose` releases them. */
@@ -114,7 +116,7 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
   // Held until dispose, so that QuickJS never frees a host function (see Sandbox).
   const functions: QuickJSHandle[] = [];
   try {
-    for (const [name, fn] of Object.entries(hostFunctions(session))) functions.push(defineHostFunction(bridge, hostObject, name, fn));
+    for (const [name, fn] of Object.entries(hostFunctions(session))) functions.push(defineHostFunction(session, hostObject, name, fn));
     const factory = unwrapSetup(vm, vm.evalCode(CCF_PRELUDE_SOURCE, '<coco:ccf-prelude>', { type: 'global', strict: true }));
     const markerHandle = vm.newString(bridge.marker);
     let apiHandle: QuickJSHandle;
@@ -152,12 +154,17 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
 
 /**
  * Defines `target[name]` as a host function; Node errors reach JS as JS errors (see GuestError).
- * Returns the function's handle, which the caller disposes.
+ * Returns the function's handle, which the caller disposes. Each call first checks the running
+ * call's time limit: QuickJS asks its interrupt handler only every so many JS steps, so a loop of
+ * slow host calls (RSA key generation, digests of large buffers) ran as many calls past the limit,
+ * minutes of a blocked node; refused here, it overruns by one call at most.
  */
-export function defineHostFunction(bridge: QuickJsBridge, target: QuickJSHandle, name: string, fn: HostFunction): QuickJSHandle {
+export function defineHostFunction(session: Pick<GlobalsSession, 'bridge' | 'checkTimeLimit'>, target: QuickJSHandle, name: string, fn: HostFunction): QuickJSHandle {
+  const { bridge } = session;
   const vm = bridge.vm;
   const handle = vm.newFunction(name, (...args) => {
     try {
+      session.checkTimeLimit();
       return fn(...args);
     } catch (error) {
       return { error: bridge.newError(error) };

@@ -89,6 +89,8 @@ const SHARED_STRING_CHARS_MAX = 2048;
 /** A module no app can name (app names start with "/") that throws, for `compileModules`. */
 const COMPILE_STOP_MODULE = '<coco:compile-stop>';
 const COMPILE_STOP_MESSAGE = 'coco: compiled, not evaluated';
+/** CCF's message for a call stopped at its time limit. */
+const JS_TIMEOUT_MESSAGE = 'Operation took too long to complete.';
 
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;
@@ -310,7 +312,7 @@ export class JsInterpreter {
   #failure(sandbox: Sandbox, failure: SandboxFailure, moduleName: string, exportName: string, phase: ActiveCall['phase']): CocoError {
     const { name, message } = failure.details;
     const what = phase === 'module' ? `loading module "${moduleName}"` : `"${moduleName}" export "${exportName}"`;
-    if (sandbox.timedOut) return new CocoError('JsExecutionTimeout', 'Operation took too long to complete.');
+    if (sandbox.timedOut) return new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
     if (name === 'InternalError' && message === 'out of memory') {
       return new CocoError('JsOutOfMemory', `${what} ran out of memory: the heap is limited to ${this.limits.maxHeapBytes} bytes`);
     }
@@ -577,6 +579,11 @@ class Sandbox implements GlobalsSession {
       throw error;
     }
     if (result.error !== undefined) throw this.#sandboxFailure(result.error);
+    // A call that caught the refusal of a host call past its time limit (see checkTimeLimit) and returned.
+    if (this.timedOut) {
+      result.value.dispose();
+      throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
+    }
     return result.value;
   }
 
@@ -601,7 +608,7 @@ class Sandbox implements GlobalsSession {
     if (ran.error !== undefined) throw this.#sandboxFailure(ran.error);
     ran.dispose();
     // An interrupted job only rejects its own promise, which may leave the awaited one pending.
-    if (this.timedOut) throw new CocoError('JsExecutionTimeout', 'Operation took too long to complete.');
+    if (this.timedOut) throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
   }
 
   /**
@@ -713,6 +720,10 @@ class Sandbox implements GlobalsSession {
     return { name: '', message: typeof dumped === 'string' ? dumped : JSON.stringify(dumped) ?? String(dumped), stack: undefined };
   }
 
+  checkTimeLimit(): void {
+    if (this.timedOut || this.#shouldInterrupt()) throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
+  }
+
   #shouldInterrupt(): boolean {
     if (this.#deadlineMs === undefined || this.active === undefined) return false;
     if (this.active.env.host.monotonicMs() <= this.#deadlineMs) return false;
@@ -746,7 +757,7 @@ class Sandbox implements GlobalsSession {
         currentEnv: () => this.activeCall('this function').env,
         defineFunction: (target, name, impl) => {
           this.#installed.push(
-            defineHostFunction(this.bridge, target, name, (...args) => {
+            defineHostFunction(this, target, name, (...args) => {
               const env = this.activeCall(name).env;
               return this.bridge.newValue(impl(env, args.map((arg) => this.bridge.readValue(arg))));
             }),

@@ -4,7 +4,7 @@ import { CocoError } from '../../src/errors.js';
 import { JsExceptionError } from '../../src/js/js-exception.js';
 import { JsInterpreter, type JsGlobalInstaller } from '../../src/js/interpreter.js';
 import { QUICKJS_STACK_BYTES_MAX } from '../../src/js/js-limits.js';
-import { interpreterWith, modulesOf, TEST_LIMITS, testCall, text } from './js-test-host.js';
+import { interpreterWith, modulesOf, TEST_LIMITS, testCall, text, type TestHost } from './js-test-host.js';
 
 function rejectsWithCode(fn: () => unknown, code: string, message?: RegExp): CocoError {
   let caught: unknown;
@@ -136,6 +136,41 @@ test('an infinite loop ends with JsExecutionTimeout and CCF message, and the nex
   rejectsWithCode(() => js.call('/app.js', 'spin', [], env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
   rejectsWithCode(() => js.call('/app.js', 'spinCatching', [], env), 'JsExecutionTimeout');
   assert.equal(js.call('/app.js', 'count', [], env), 1);
+  js.dispose();
+});
+
+test('a loop of slow host calls stops at the first call past the time limit, even when the app catches the refusal', async () => {
+  let calls = 0;
+  // A host function that takes a second of the clock each time (as RSA key generation may).
+  const slow: JsGlobalInstaller = ({ vm, ccf, defineFunction }) => {
+    const node = vm.newObject();
+    defineFunction(node, 'slow', (env) => {
+      calls++;
+      (env.host as TestHost).monotonicReads += 1_000;
+      return undefined;
+    });
+    vm.setProp(ccf, 'node', node);
+    node.dispose();
+  };
+  const js = await interpreterWith(
+    {
+      '/app.js': `export function loop() { for (;;) ccf.node.slow(); }
+        export function swallow() { for (let i = 0; i < 3; i++) { try { ccf.node.slow(); } catch (e) {} } return "done"; }
+        export function digests() { const b = new ArrayBuffer(16); for (;;) ccf.crypto.digest("SHA-256", b); }`,
+    },
+    { installers: [slow] },
+  );
+  const { env, host } = testCall();
+  // QuickJS asks its interrupt handler every few thousand steps: without the check at each host call, thousands of calls ran.
+  rejectsWithCode(() => js.call('/app.js', 'loop', [], env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
+  assert.equal(calls, 1, 'the call that passed the limit was the last');
+  calls = 0;
+  rejectsWithCode(() => js.call('/app.js', 'swallow', [], env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
+  assert.equal(calls, 1, 'a caught refusal does not let the call go on as if in time');
+  // The ccf global's own functions are checked too: each reads the clock once.
+  const readsBefore = host.monotonicReads;
+  rejectsWithCode(() => js.call('/app.js', 'digests', [], env), 'JsExecutionTimeout');
+  assert.ok(host.monotonicReads - readsBefore <= 202, `${host.monotonicReads - readsBefore} clock reads for a 200 ms limit`);
   js.dispose();
 });
 
