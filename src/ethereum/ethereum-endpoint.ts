@@ -9,7 +9,6 @@ import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
-import { openChecker } from '../rpc/app-endpoints.js';
 import { authenticate } from '../rpc/authentication.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
@@ -57,13 +56,9 @@ export interface EthereumEndpointOptions {
 export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
   const { nowSeconds } = options;
   const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward);
-  const checkOpen = openChecker();
-  /** Checks the service is open and the caller one of its users; who the caller is. */
+  /** Checks the caller is one of the service's users (the server keeps `/app` closed until the service is Open); who the caller is. */
   const admit = (request: RpcRequest): string =>
-    node.execute((tx) => {
-      checkOpen(tx);
-      return { result: callerName(authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES)), applyWrites: false };
-    }).result;
+    node.execute((tx) => ({ result: callerName(authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES)), applyWrites: false })).result;
 
   server.add('app', 'POST', '/ethereum', async (request) => {
     const caller = admit(request);

@@ -55,19 +55,26 @@ function flatHeaders(request: RpcRequest): Record<string, string> {
 }
 
 /**
- * CCF's rule for application endpoints: they exist once the service is Open. The checker remembers
- * the version of the service information it last found Open: it runs on every request, and the
- * information (with the service certificate) changes rarely.
+ * CCF's rule for the application frontend: every `/app` request, built-in endpoints, unknown paths
+ * and wrong methods included, is answered 404 FrontendNotOpen until the service is Open. The checker
+ * remembers the version of the service information it last found Open: it runs on every request,
+ * and the information (with the service certificate) changes rarely.
  */
-export function openChecker(): (tx: Transaction) => void {
+function openChecker(): (tx: Transaction) => void {
   let openAt: bigint | undefined;
   return (tx) => {
     const version = tx.map(Tables.serviceInfo).getVersionOfPreviousWrite(SINGLETON);
     if (version !== undefined && version === openAt) return;
     const status = readServiceInfo(tx)?.status;
-    if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `the service is ${status ?? 'not started'}, not Open: application endpoints are not available yet`);
+    if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: the service is ${status ?? 'not started'}; /app serves once members open it (transition_service_to_open)`);
     openAt = version;
   };
+}
+
+/** `openChecker` over the node's current state: the server's `checkAppOpen`, run before any `/app` route is looked up. */
+export function appFrontendCheck(node: Node): () => void {
+  const checkOpen = openChecker();
+  return () => node.execute((tx) => ({ result: checkOpen(tx), applyWrites: false }));
 }
 
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
@@ -115,7 +122,6 @@ function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node,
 }
 
 export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number, targets: RedirectTargets): RpcHandler {
-  const checkOpen = openChecker();
   return async (request): Promise<RpcResponse> => {
     const path = `/app${request.path}`;
     const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;
@@ -127,7 +133,6 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
       if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
       request.matched(match.route);
-      checkOpen(tx);
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
       checkRedirection(match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined), node, targets, request);
       // A readwrite endpoint runs on the primary only (CCF redirects it there before running it).

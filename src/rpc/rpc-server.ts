@@ -80,6 +80,11 @@ export interface RpcServerOptions {
   currentTxId?: () => TxId;
   /** Frontends whose every request is answered 404 FrontendNotOpen, as CCF's are before the node may serve them, and why. */
   closedFrontends?: { frontends: readonly Frontend[]; reason: string };
+  /**
+   * Throws (404 FrontendNotOpen) while `/app` is closed; checked before its routes are looked up, as
+   * CCF's frontend checks it is open before it finds the endpoint.
+   */
+  checkAppOpen?: () => void;
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
   /**
@@ -390,6 +395,7 @@ export class RpcServer {
     if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${pathname}: paths start with /app, /gov or /node`);
     const closed = this.options.closedFrontends;
     if (closed?.frontends.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: ${closed.reason}`);
+    if (frontend === 'app') this.options.checkAppOpen?.();
     const path = `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);

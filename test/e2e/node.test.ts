@@ -53,7 +53,7 @@ test('a started node opens genesis as CCF does and serves /node/network over TLS
 });
 
 test('genesis commits through its own signature: /commit, /tx and the transaction header agree', async () => {
-  const commit = await call(node.url, node.serviceCertPem, 'GET', '/app/commit');
+  const commit = await call(node.url, node.serviceCertPem, 'GET', '/node/commit');
   assert.equal(commit.status, 200);
   assert.equal(commit.json().transaction_id, '2.2');
   assert.equal(commit.headers['x-ms-ccf-transaction-id'], '2.2');
@@ -66,14 +66,14 @@ test('genesis commits through its own signature: /commit, /tx and the transactio
   assert.equal(state.state, 'PartOfNetwork');
   assert.equal(state.last_signed_seqno, 2);
   // CCF's view history: the service began in view 2, view 1 holds nothing (it takes view 2's start).
-  const history = await call(node.url, node.serviceCertPem, 'GET', '/app/commit?view_history=true');
+  const history = await call(node.url, node.serviceCertPem, 'GET', '/gov/commit?view_history=true');
   assert.deepEqual(history.json(), { transaction_id: '2.2', view_history: ['1.1', '2.1'] });
   assert.deepEqual((await call(node.url, node.serviceCertPem, 'GET', '/node/commit?view_history_since=2')).json().view_history, ['2.1']);
   const beyond = await call(node.url, node.serviceCertPem, 'GET', '/gov/commit?view_history_since=3');
   assert.equal(beyond.status, 404);
   assert.equal(beyond.json().error.code, 'InvalidQueryParameterValue');
   for (const bad of ['0', 'two', '-1']) {
-    const answer = await call(node.url, node.serviceCertPem, 'GET', `/app/commit?view_history_since=${bad}`);
+    const answer = await call(node.url, node.serviceCertPem, 'GET', `/node/commit?view_history_since=${bad}`);
     assert.equal(answer.status, 400, bad);
     assert.equal(answer.json().error.code, 'InvalidQueryParameterValue');
   }
@@ -84,11 +84,15 @@ test('bad requests get CCF error bodies: unknown path, wrong method, bad transac
     ['GET', '/node/nothing', 404, 'ResourceNotFound', undefined],
     ['GET', '/elsewhere', 404, 'ResourceNotFound', undefined],
     ['POST', '/node/state', 405, 'UnsupportedHttpVerb', undefined],
-    ['GET', '/app/tx?transaction_id=abc', 400, 'InvalidQueryParameterValue', undefined],
-    ['GET', '/app/tx', 400, 'InvalidQueryParameterValue', undefined],
-    ['POST', '/app/commit', 405, 'UnsupportedHttpVerb', undefined],
-    // Application endpoints exist once the service is Open; this one is still Opening.
+    ['GET', '/node/tx?transaction_id=abc', 400, 'InvalidQueryParameterValue', undefined],
+    ['GET', '/gov/tx', 400, 'InvalidQueryParameterValue', undefined],
+    ['POST', '/node/commit', 405, 'UnsupportedHttpVerb', undefined],
+    // As CCF's, the application frontend is closed until the service is Open (this one is still
+    // Opening): its built-in endpoints, unknown paths and wrong methods too.
     ['POST', '/app/ethereum', 404, 'FrontendNotOpen', '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'],
+    ['GET', '/app/commit', 404, 'FrontendNotOpen', undefined],
+    ['GET', '/app/nothing', 404, 'FrontendNotOpen', undefined],
+    ['POST', '/app/commit', 404, 'FrontendNotOpen', undefined],
     ['GET', '/node/state', 413, 'RequestBodyTooLarge', 'x'.repeat(2 * 1024 * 1024)],
   ];
   for (const [method, path, status, code, body] of cases) {
@@ -254,7 +258,7 @@ test('a stopped node leaves a ledger that verifies; without its sealed secrets i
 
 test('receipts of committed transactions verify offline against the service certificate; others are refused', async () => {
   for (const txid of ['2.1', '2.2']) {
-    const response = await call(node.url, node.serviceCertPem, 'GET', `/app/receipt?transaction_id=${txid}`);
+    const response = await call(node.url, node.serviceCertPem, 'GET', `/node/receipt?transaction_id=${txid}`);
     assert.equal(response.status, 200, response.body);
     const receipt = response.json();
     const verified = verifyReceipt(receipt, node.serviceCertPem, { at: new Date() });
@@ -265,10 +269,10 @@ test('receipts of committed transactions verify offline against the service cert
       assert.throws(() => verifyReceipt(forged, node.serviceCertPem, { at: new Date() }), /ReceiptInvalid|does not verify|signature/);
     }
   }
-  const unknown = await call(node.url, node.serviceCertPem, 'GET', '/app/receipt?transaction_id=2.99');
+  const unknown = await call(node.url, node.serviceCertPem, 'GET', '/node/receipt?transaction_id=2.99');
   assert.equal(unknown.status, 404);
   assert.equal(unknown.json().error.code, 'TransactionPendingOrUnknown');
-  const invalid = await call(node.url, node.serviceCertPem, 'GET', '/app/receipt?transaction_id=1.1');
+  const invalid = await call(node.url, node.serviceCertPem, 'GET', '/node/receipt?transaction_id=1.1');
   assert.equal(invalid.json().error.code, 'TransactionInvalid');
 });
 
