@@ -321,11 +321,14 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   // answer redirects to the chunk holding it; a backup without it sends the caller to the primary.
   const findChunk = async (request: RpcRequest) => {
     const since = sinceParameter(request, true);
+    if (since < 1) throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter since must be a seqno from 1 (seqnos start at 1), got '${since}'`);
     const chunk = await committedChunkHolding(node.committedChunkDirectories, since);
     if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
     // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
-    // on to the next node by node ID (wrapping round), until one that has the chunk answers.
-    const next = since <= node.startupSeqno ? nextNodeUrl(node, options.interfaceName) : undefined;
+    // on to the next node by node ID (wrapping round), until one that has the chunk answers. A node
+    // that started from no snapshot (startup seqno 0) holds all its ledger: it never sends one on.
+    const fromSnapshot = node.startupSeqno > 0;
+    const next = fromSnapshot && since <= node.startupSeqno ? nextNodeUrl(node, options.interfaceName) : undefined;
     if (next !== undefined) {
       const message = `this node started from a snapshot at seqno ${node.startupSeqno} and holds no ledger before it; redirecting to the next node`;
       throw new RpcError(308, 'NodeCannotHandleRequest', message, { location: `${next}/node/ledger-chunk?since=${since}` });

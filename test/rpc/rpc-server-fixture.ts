@@ -4,6 +4,7 @@
 import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import type { Node } from '../../src/node/node.js';
+import type { OperatorFeature } from '../../src/node/node-config.js';
 import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
 import { RpcServer, type RpcServerOptions } from '../../src/rpc/rpc-server.js';
@@ -25,13 +26,13 @@ export function testRpcServer(service: ServiceIdentity, options: TestRpcServerOp
   return { server, sessions };
 }
 
-/** The node's built-in endpoints on `server`, for an interface `primary` with no operator feature and no primary elsewhere. */
-export function addTestBuiltinEndpoints(server: RpcServer, node: Node, sessions: SessionCounts, appRuntime = new AppRuntime()): void {
+/** The node's built-in endpoints on `server`, for an interface `primary` with no primary elsewhere and no operator feature unless given. */
+export function addTestBuiltinEndpoints(server: RpcServer, node: Node, sessions: SessionCounts, appRuntime = new AppRuntime(), operatorFeatures: ReadonlySet<OperatorFeature> = new Set()): void {
   addBuiltinEndpoints(server, node, {
     version: 'test',
     primaryUrl: () => undefined,
     interfaceName: 'primary',
-    operatorFeatures: new Set(),
+    operatorFeatures,
     sessions,
     appRuntime,
     selfSignedCertPem: '',
