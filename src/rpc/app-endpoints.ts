@@ -16,6 +16,7 @@ import type { HistoricalState } from '../node/historical-states.js';
 import type { Node } from '../node/node.js';
 import { jsHistoricalState } from '../node/historical-ranges.js';
 import { authenticate } from './authentication.js';
+import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
 import { isEndpointMatch } from '../js/endpoint-table.js';
@@ -130,8 +131,8 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
     const { result, txId } = node.execute((tx) => {
       const version = appVersion(tx);
       const match = app.endpoints(version, tx).match(request.method, request.path);
-      if (match === undefined) throw new RpcError(404, 'ResourceNotFound', `Unknown path: ${path}`);
-      if (!isEndpointMatch(match)) throw new RpcError(405, 'UnsupportedHttpVerb', `${request.method} is not allowed on ${path}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
+      if (match === undefined) throw unknownPath(path);
+      if (!isEndpointMatch(match)) return { result: methodsAllowed(request.method, path, match.allowedMethods), applyWrites: false };
       request.matched(match.route);
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
       checkRedirection(match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined), node, targets, request);

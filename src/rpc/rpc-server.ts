@@ -16,6 +16,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
+import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
 import type { SessionCounts } from './session-caps.js';
@@ -392,7 +393,7 @@ export class RpcServer {
     const pathname = targetPath(target);
     const [, prefix, ...rest] = pathname.split('/');
     const frontend = FRONTENDS.find((f) => f === prefix);
-    if (frontend === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${pathname}: paths start with /app, /gov or /node`);
+    if (frontend === undefined) throw unknownPath(pathname);
     const closed = this.options.closedFrontends;
     if (closed?.frontends.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: ${closed.reason}`);
     if (frontend === 'app') this.options.checkAppOpen?.();
@@ -400,10 +401,8 @@ export class RpcServer {
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
-    if (match === undefined && fallback === undefined) throw new RpcError(404, 'ResourceNotFound', `unknown path ${pathname}`);
-    if (match !== undefined && 'allowedMethods' in match) {
-      throw new RpcError(405, 'UnsupportedHttpVerb', `${method} is not allowed on ${pathname}; allowed: ${match.allowedMethods.join(', ')}`, { allow: match.allowedMethods.join(', ') });
-    }
+    if (match === undefined && fallback === undefined) throw unknownPath(pathname);
+    if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods);
     if (match !== undefined) matched(`/${frontend}${match.route.path}`);
     // As CCF, a body declared too large is refused at once, not read first.
     if (Number(request.headers['content-length'] ?? 0) > this.options.maxBodyBytes) throw bodyTooLarge(this.options.maxBodyBytes);

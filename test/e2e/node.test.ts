@@ -102,7 +102,8 @@ test('bad requests get CCF error bodies: unknown path, wrong method, bad transac
     assert.equal(typeof result.json().error.message, 'string');
   }
   const wrongMethod = await call(node.url, node.serviceCertPem, 'POST', '/node/state');
-  assert.equal(wrongMethod.headers.allow, 'GET');
+  assert.equal(wrongMethod.headers.allow, 'OPTIONS, GET');
+  assert.equal(wrongMethod.json().error.message, "Allowed methods for '/node/state' are: OPTIONS, GET.");
 });
 
 test('malformed HTTP is answered with 400 and the node keeps serving', async () => {

@@ -1,6 +1,6 @@
 // Requests to the JS application on a node in this process, through appRequestHandler: what a
 // historical endpoint answers while the transaction it names is read back, then once it is; what
-// any endpoint answers while the app has no usable interpreter.
+// any endpoint answers while the app has no usable interpreter; unknown paths, other methods and OPTIONS.
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -23,8 +23,8 @@ const APP = bundleOf(
   { '/historical': { get: { mode: 'historical' } } },
 );
 
-function request(headers: Record<string, string>): RpcRequest {
-  return { frontend: 'app', method: 'GET', path: '/historical', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined };
+function request(headers: Record<string, string>, method = 'GET', path = '/historical'): RpcRequest {
+  return { frontend: 'app', method, path, params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined };
 }
 
 /** An open service on a node in this process with `bundle` as its app, and its app request handler. */
@@ -86,4 +86,17 @@ test('while every interpreter of the app is being replaced, a request is answere
   app.invoke = invoke;
   const served = await handler(request({}));
   assert.equal(fromUtf8(served.body as Uint8Array), 'served');
+});
+
+test("as the built-in routes, an app path answers OPTIONS 204 and other methods 405 with Allow 'OPTIONS, GET'; an unknown one 'Unknown path: P.'", async (t) => {
+  const { handler } = openService(t, APP);
+  const options = await handler(request({}, 'OPTIONS'));
+  assert.deepEqual([options.status, options.headers, options.txId], [204, { allow: 'OPTIONS, GET' }, null]);
+  await assert.rejects(async () => handler(request({}, 'DELETE')), (error: unknown) => {
+    const answer = asRpcError(error);
+    assert.deepEqual([answer.status, answer.code, answer.headers], [405, 'UnsupportedHttpVerb', { allow: 'OPTIONS, GET' }]);
+    assert.equal(answer.message, "Allowed methods for '/app/historical' are: OPTIONS, GET.");
+    return true;
+  });
+  await assert.rejects(async () => handler(request({}, 'GET', '/nope')), (error: unknown) => asRpcError(error).message === 'Unknown path: /app/nope.');
 });

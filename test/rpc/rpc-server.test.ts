@@ -288,6 +288,20 @@ test('a malformed request is answered and its connection closed at once, even wh
   }
 });
 
+test("as in CCF, a path no endpoint has is 'Unknown path: P.'; a method it does not take is 405 and OPTIONS 204, both with Allow listing OPTIONS first", async () => {
+  for (const path of ['/node/nowhere', '/gov/nowhere', '/elsewhere']) {
+    const unknown = await client.request('GET', path, { allowError: true });
+    assert.deepEqual([unknown.status, unknown.json<{ error: { message: string } }>().error.message], [404, `Unknown path: ${path}.`]);
+  }
+  const wrongMethod = await client.request('DELETE', '/node/echo/1', { allowError: true });
+  assert.deepEqual([wrongMethod.status, wrongMethod.headers.allow], [405, 'OPTIONS, GET']);
+  assert.equal(wrongMethod.json<{ error: { message: string } }>().error.message, "Allowed methods for '/node/echo/1' are: OPTIONS, GET.");
+  const options = await exchange(await tlsConnection(port), 'OPTIONS /node/echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+  assert.match(options, /^HTTP\/1\.1 204 /);
+  assert.match(options, /\r\nallow: OPTIONS, POST\r\n/i);
+  assert.doesNotMatch(options, /x-ms-ccf-transaction-id/i, 'no endpoint ran');
+});
+
 test('a path parameter that is not valid percent-encoding is answered 400 InvalidInput', async () => {
   const bad = await client.request('GET', '/node/echo/%zz', { allowError: true });
   assert.equal(bad.status, 400);

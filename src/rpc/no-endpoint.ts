@@ -1,0 +1,19 @@
+// CCF's answers to a request no endpoint takes, the same on every frontend: an unknown path is 404
+// ResourceNotFound; a path that exists but not for the request's method answers OPTIONS with 204
+// and anything else with 405 UnsupportedHttpVerb, both naming the methods in Allow, OPTIONS first.
+
+import { RpcError } from './rpc-error.js';
+import type { RpcResponse } from './rpc-server.js';
+
+/** CCF's 404 for a path no endpoint has; `pathname` as the request named it. */
+export function unknownPath(pathname: string): RpcError {
+  return new RpcError(404, 'ResourceNotFound', `Unknown path: ${pathname}.`);
+}
+
+/** The answer to `method` on `pathname`, whose endpoints take only `allowed`: 204 for OPTIONS, else thrown 405. */
+export function methodsAllowed(method: string, pathname: string, allowed: readonly string[]): RpcResponse {
+  const allow = ['OPTIONS', ...allowed.filter((m) => m !== 'OPTIONS')].join(', ');
+  // No endpoint ran: the answer names no transaction.
+  if (method === 'OPTIONS') return { status: 204, headers: { allow }, txId: null };
+  throw new RpcError(405, 'UnsupportedHttpVerb', `Allowed methods for '${pathname}' are: ${allow}.`, { allow });
+}
