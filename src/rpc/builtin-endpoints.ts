@@ -430,9 +430,13 @@ export function consensusDetails(node: Node): Record<string, unknown> {
 
 const DEFAULT_RESPONSES = { default: { description: 'Default response' } };
 
-/** `{name}` segments of a templated path as OpenAPI path parameters. */
-function pathParameters(path: string): Record<string, unknown>[] {
-  return [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+/**
+ * An OpenAPI operation on `path`: its `{name}` segments as path parameters, which OpenAPI 3.0
+ * requires of every templated path, then `fields`.
+ */
+function operationOn(path: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const parameters = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+  return { ...(parameters.length > 0 && { parameters }), responses: DEFAULT_RESPONSES, ...fields };
 }
 
 /**
@@ -462,7 +466,7 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
   const paths: Record<string, Record<string, unknown>> = {};
   const securitySchemes: Record<string, unknown> = {};
   for (const route of server.routes.get(frontend)!.list()) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = { responses: DEFAULT_RESPONSES };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path);
   }
   if (frontend === 'app') {
     node.execute((tx) => {
@@ -470,14 +474,8 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
         const { method, path } = splitEndpointKey(fromUtf8(key));
         const info = decodeJson<Pick<EndpointInfo, 'openapi' | 'openapi_hidden' | 'authn_policies'>>(value, Tables.endpoints);
         if (info.openapi_hidden === true) return;
-        const parameters = pathParameters(path);
         const security = securityOf(info.authn_policies, securitySchemes);
-        (paths[path] ??= {})[method.toLowerCase()] = {
-          ...(parameters.length > 0 && { parameters }),
-          responses: DEFAULT_RESPONSES,
-          ...(security.length > 0 && { security }),
-          ...info.openapi,
-        };
+        (paths[path] ??= {})[method.toLowerCase()] = operationOn(path, { ...(security.length > 0 && { security }), ...info.openapi });
       });
       return { result: undefined, applyWrites: false };
     });

@@ -1,21 +1,26 @@
 // `/app/api` over real TLS on a node in this process: the installed application's endpoints are
 // merged into the OpenAPI document with their `openapi` operation objects, templated paths get their
-// parameters, `openapi_hidden` endpoints stay out, and JWT and COSE policies become security
-// schemes, as in CCF.
+// parameters (on every frontend, built-in endpoints too), `openapi_hidden` endpoints stay out, and
+// JWT and COSE policies become security schemes, as in CCF.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
+import { Governance } from '../../src/governance/proposals.js';
+import { addGovEndpoints } from '../../src/rpc/gov-endpoints.js';
 import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
 import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { TestHost } from '../js/js-test-host.js';
 
 let inProcess: InProcessNode;
 let server: RpcServer;
 let client: CocoClient;
+let runner: JsConstitutionRunner;
 
 const endpoint = (extra: Record<string, unknown>) => ({ js_module: 'app.js', js_function: 'f', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', ...extra });
 
@@ -33,6 +38,8 @@ before(async () => {
   const built = testRpcServer(tls, { caps: { soft: 10, hard: 10 }, currentTxId: () => inProcess.node.lastTxId });
   server = built.server;
   addTestBuiltinEndpoints(server, inProcess.node, built.sessions);
+  runner = await JsConstitutionRunner.create(new TestHost(), inProcess.node.governanceHost(), { maxExecutionTimeMs: 200 });
+  addGovEndpoints(server, inProcess.node, new Governance(runner));
   const { port } = await server.listen('127.0.0.1', 0);
   client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem });
 });
@@ -40,6 +47,7 @@ before(async () => {
 after(async () => {
   client?.close();
   await server?.close();
+  runner?.dispose();
   await inProcess?.close();
 });
 
@@ -64,4 +72,19 @@ test("/app/api merges the app's endpoints with their operation objects; hidden o
   assert.deepEqual(node.servers, [{ url: '/node' }]);
   assert.equal(node.paths['/records'], undefined);
   assert.ok(node.paths['/network']);
+});
+
+test('every templated path of /node/api, /gov/api and /app/api declares each of its {name}s as a required path parameter, as OpenAPI 3.0 requires', async () => {
+  for (const frontend of ['node', 'gov', 'app']) {
+    const { paths } = (await client.request('GET', `/${frontend}/api`)).json<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean }[] }>> }>();
+    const templated = Object.keys(paths).filter((path) => path.includes('{'));
+    assert.ok(templated.length > 0, `/${frontend}/api has templated paths`);
+    for (const path of templated) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => name!).sort();
+      for (const [method, operation] of Object.entries(paths[path]!)) {
+        const declared = (operation.parameters ?? []).filter((p) => p.in === 'path' && p.required).map((p) => p.name).sort();
+        assert.deepEqual(declared, names, `${method} /${frontend}${path}`);
+      }
+    }
+  }
 });
