@@ -10,7 +10,7 @@ import { committedChunkHolding, committedChunkNamed } from '../node/ledger-direc
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
 import { hostAndPort, type OperatorFeature } from '../node/node-config.js';
-import { nodeRecords as recordsOf, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
+import { nodeRecords as recordsOf, nodeToNodeAddress, publishedRpcAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
 import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { QuoteInfo } from '../attestation/virtual-attestation.js';
 import type { AppRuntime } from './app-runtime.js';
@@ -18,7 +18,7 @@ import { serveFile, withEntityTag } from './file-serving.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
-import type { RpcHandler, RpcRequest, RpcServer } from './rpc-server.js';
+import type { RpcHandler, RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 import type { SessionCounts } from './session-caps.js';
 import type { Frontend } from './route-table.js';
 
@@ -111,8 +111,17 @@ function nextNodeUrl(node: Node, interfaceName: string): string | undefined {
     .filter(({ node_id, info }) => node_id !== node.nodeId && info.status === 'Trusted')
     .sort((a, b) => (a.node_id < b.node_id ? -1 : 1));
   const next = others.find(({ node_id }) => node_id > node.nodeId) ?? others[0];
-  const address = next?.info.rpc_interfaces?.[interfaceName]?.published_address;
-  return address === undefined ? undefined : `https://${address}`;
+  return rpcInterfaceUrl(next?.info, interfaceName);
+}
+
+/**
+ * CCF's redirect to a file this node serves: a plain 308 to `https://<its published address of the
+ * interface the request came in on><path>`, no error. 500 when its record publishes no such interface.
+ */
+function redirectToOwn(node: Node, interfaceName: string, path: string): RpcResponse {
+  const own = rpcInterfaceUrl(nodeRecords(node).find((r) => r.node_id === node.nodeId)?.info, interfaceName);
+  if (own === undefined) throw new RpcError(500, 'InternalError', `Cannot redirect request. Received on RPC interface ${interfaceName}, which is not present on target node ${node.nodeId}`);
+  return { status: 308, headers: { location: `${own}${path}` } };
 }
 
 function describeNode(node: Node, record: NodeRecord): Record<string, unknown> {
@@ -304,7 +313,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     }
     const name = node.snapshots.latestCommittedName(since);
     if (name === undefined) throw new RpcError(404, 'ResourceNotFound', `this node has no committed snapshot since seqno ${since}`);
-    throw new RpcError(308, 'SnapshotRedirect', `the latest committed snapshot is ${name}`, { location: `/node/snapshot/${name}` });
+    return redirectToOwn(node, options.interfaceName, `/node/snapshot/${name}`);
   };
   const getSnapshot = (request: RpcRequest) => {
     const name = request.params.snapshot_name!;
@@ -323,7 +332,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const since = sinceParameter(request, true);
     if (since < 1) throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter since must be a seqno from 1 (seqnos start at 1), got '${since}'`);
     const chunk = await committedChunkHolding(node.committedChunkDirectories, since);
-    if (chunk !== undefined) throw new RpcError(308, 'LedgerChunkRedirect', `seqno ${since} is in ${chunk.name}`, { location: `/node/ledger-chunk/${chunk.name}` });
+    if (chunk !== undefined) return redirectToOwn(node, options.interfaceName, `/node/ledger-chunk/${chunk.name}`);
     // Before the snapshot this node started from it has no ledger: like CCF, it sends the caller
     // on to the next node by node ID (wrapping round), until one that has the chunk answers. A node
     // that started from no snapshot (startup seqno 0) holds all its ledger: it never sends one on.

@@ -11,11 +11,15 @@ import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import type { RpcServer } from '../../src/rpc/rpc-server.js';
 import { createService } from '../client/tls-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { until } from '../support/until.js';
 import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
 
 let inProcess: InProcessNode;
 let server: RpcServer;
+/** Redirects off: the answers themselves; `following` follows them. */
 let client: CocoClient;
+let following: CocoClient;
+let origin: string;
 
 /** Sets the `primary` interface's published address in the record of `nodeId` (a Trusted node, created if absent). */
 function publish(nodeId: string, address: string): void {
@@ -29,23 +33,54 @@ function publish(nodeId: string, address: string): void {
 }
 
 before(async () => {
-  inProcess = startInProcessNode();
+  inProcess = startInProcessNode({ snapshotTxCount: 5 });
   const tls = await createService();
   const built = testRpcServer(tls, { currentTxId: () => inProcess.node.lastTxId });
   server = built.server;
   addTestBuiltinEndpoints(server, inProcess.node, built.sessions, new AppRuntime(), new Set(['LedgerChunkRead', 'SnapshotRead']));
   const { port } = await server.listen('127.0.0.1', 0);
   publish(inProcess.node.nodeId, `127.0.0.1:${port}`);
-  client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem, redirectsMax: 0 });
+  origin = `https://127.0.0.1:${port}`;
+  client = new CocoClient({ url: origin, caCertPem: tls.certPem, redirectsMax: 0 });
+  following = new CocoClient({ url: origin, caCertPem: tls.certPem });
 });
 
 after(async () => {
   client?.close();
+  following?.close();
   await server?.close();
   await inProcess?.close();
 });
 
 const errorCode = (answer: { json<T>(): T }) => answer.json<{ error: { code: string } }>().error.code;
+
+test("as CCF, a chunk or snapshot this node holds is a plain 308 to its name at the node's published address, no error", async () => {
+  // Past one ledger chunk (4 KiB in this node) and a snapshot (every 5 transactions), committed.
+  for (let i = 0; i < 12; i++) {
+    const { txId } = inProcess.node.execute((tx) => {
+      tx.map('records').set(utf8(String(i)), new Uint8Array(1024));
+      return { result: undefined, applyWrites: true };
+    });
+    await inProcess.node.waitForCommit(txId!.seqno);
+  }
+  const expected: [string, RegExp][] = [
+    ['/node/ledger-chunk?since=1', /^\/node\/ledger-chunk\/ledger_1-\d+\.committed$/],
+    ['/node/snapshot', /^\/node\/snapshot\/snapshot_\d+_\d+\.committed$/],
+  ];
+  for (const [path, named] of expected) {
+    const answer = await until(`a 308 for ${path}`, 10_000, async () => {
+      const found = await client.request('GET', path, { allowError: true });
+      return found.status === 308 ? found : undefined;
+    });
+    const location = new URL(String(answer.headers.location));
+    assert.equal(location.origin, origin, path);
+    assert.match(location.pathname, named, path);
+    assert.equal(answer.headers['x-ms-error-code'], undefined, path);
+    assert.equal(answer.body.length, 0, path);
+    const followed = await following.request('GET', path);
+    assert.equal(followed.url, location.href, path);
+  }
+});
 
 // Last: another Trusted node changes the configuration, and this node alone commits no more.
 test('a node that started from no snapshot never sends a chunk request on; since must be a seqno from 1', async () => {
