@@ -59,19 +59,30 @@ function sinceParameter(request: RpcRequest, required: boolean): number {
 }
 
 /**
- * CCF's `/commit` options: `view_history=true` lists the first TxID of every view, and
- * `view_history_since=V` those from view V on; undefined when neither is given.
+ * CCF's `/commit` options, by get_commit's rule: `view_history_since=V` lists the first TxID of
+ * every view from V on, and is checked first; then `view_history`, when present, decides: `true`
+ * lists them all, `false` none (whatever view_history_since asked), anything else is refused.
+ * Undefined when no history is listed.
  */
 function viewHistorySince(request: RpcRequest, currentView: number): number | undefined {
-  if (request.query.get('view_history') === 'true') return 1;
+  const since = viewHistorySinceParameter(request, currentView);
+  const all = request.query.get('view_history');
+  if (all === null) return since;
+  if (all === 'true') return 1;
+  if (all === 'false') return undefined;
+  throw new RpcError(400, 'InvalidQueryParameterValue', 'Invalid value for view_history, must be one of [true, false] when present');
+}
+
+function viewHistorySinceParameter(request: RpcRequest, currentView: number): number | undefined {
   const text = request.query.get('view_history_since');
   if (text === null) return undefined;
   const since = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since) || since < 1) {
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since)) {
     throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter view_history_since must be a view (a whole number from 1), got '${text}'`);
   }
-  if (since > currentView) {
-    throw new RpcError(404, 'InvalidQueryParameterValue', `Invalid value for view_history_since, must be in range [1, current_term]: the current view is ${currentView}`);
+  // CCF's statuses: a view before the first is a bad argument, one after the current not found.
+  if (since < 1 || since > currentView) {
+    throw new RpcError(since < 1 ? 400 : 404, 'InvalidQueryParameterValue', `Invalid value for view_history_since, must be in range [1, current_term]: the current view is ${currentView}`);
   }
   return since;
 }
