@@ -11,7 +11,7 @@ export const APP_PATH_PREFIX = '/app';
 export interface AppRequest {
   /** HTTP method as received, e.g. "POST". */
   method: string;
-  /** Full request path as received (percent-encoded, no query), starting with "/app". */
+  /** Full request path as received (percent-encoded, no query): "/app/log/private", or "/log/private" for the same endpoint. */
   path: string;
   /** Raw query string without "?", "" when none. */
   query: string;
@@ -23,11 +23,14 @@ export interface AppRequest {
   caller: JsValue | null;
 }
 
-/** The request's path without the "/app" prefix, or undefined if it is not an app path. */
+/**
+ * The request's path without the "/app" prefix, which CCF (since 3.0) lets callers leave out;
+ * undefined if it is no absolute path.
+ */
 export function endpointPath(request: AppRequest): string | undefined {
   if (request.path === APP_PATH_PREFIX) return '/';
-  if (!request.path.startsWith(`${APP_PATH_PREFIX}/`)) return undefined;
-  return request.path.slice(APP_PATH_PREFIX.length);
+  if (request.path.startsWith(`${APP_PATH_PREFIX}/`)) return request.path.slice(APP_PATH_PREFIX.length);
+  return request.path.startsWith('/') ? request.path : undefined;
 }
 
 /** The JS Request object's members but `body`, which the sandbox adds. */

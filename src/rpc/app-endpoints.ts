@@ -124,7 +124,7 @@ function checkRedirection(strategy: RedirectionStrategy | undefined, node: Node,
 
 export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost, nowSeconds: () => number, targets: RedirectTargets): RpcHandler {
   return async (request): Promise<RpcResponse> => {
-    const path = `/app${request.path}`;
+    const path = request.pathname;
     const settings = node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result;
     const app = await runtime.appFor(settings);
     let applied = false;

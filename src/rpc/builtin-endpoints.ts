@@ -180,9 +180,12 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { body: { host_data: key === null ? all : all.filter((entry) => entry.raw === key) } };
   });
   server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version) }));
-  server.add(ALL, 'GET', '/api/metrics', (request) => ({
-    body: { metrics: [...server.metrics.values()].filter((m) => m.path.startsWith(`/${request.frontend}/`)) },
-  }));
+  // Paths as CCF names them there: under the frontend, without a leading slash (`log/private`).
+  server.add(ALL, 'GET', '/api/metrics', (request) => {
+    const prefix = `/${request.frontend}/`;
+    const metrics = [...server.metrics.values()].filter((m) => m.path.startsWith(prefix)).map((m) => ({ ...m, path: m.path.slice(prefix.length) }));
+    return { body: { metrics } };
+  });
 
   server.add('node', 'GET', '/state', () => ({
     body: nodeStateView(node.nodeId, 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno, node.stopNotice),

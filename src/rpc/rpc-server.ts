@@ -27,6 +27,8 @@ export interface RpcRequest {
   method: string;
   /** Path under the frontend prefix. */
   path: string;
+  /** The path as the request named it: `/app/log/private`, or `/log/private` for the same endpoint. */
+  pathname: string;
   params: Record<string, string>;
   query: URLSearchParams;
   rawQuery: string;
@@ -392,12 +394,13 @@ export class RpcServer {
     const url = new URL(target, 'https://node');
     const pathname = targetPath(target);
     const [, prefix, ...rest] = pathname.split('/');
-    const frontend = FRONTENDS.find((f) => f === prefix);
-    if (frontend === undefined) throw unknownPath(pathname);
+    // As CCF's since 3.0, a path under neither /gov nor /node is the app's, with or without /app.
+    const named = FRONTENDS.find((f) => f === prefix);
+    const frontend = named ?? 'app';
     const closed = this.options.closedFrontends;
     if (closed?.frontends.includes(frontend)) throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: ${closed.reason}`);
     if (frontend === 'app') this.options.checkAppOpen?.();
-    const path = `/${rest.join('/')}`;
+    const path = named === undefined ? pathname : `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
     const match = this.routes.get(frontend)!.match(method, path);
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
@@ -411,6 +414,7 @@ export class RpcServer {
       frontend,
       method,
       path,
+      pathname,
       params: match?.params ?? {},
       query: url.searchParams,
       rawQuery: url.search.slice(1),
@@ -445,8 +449,8 @@ function targetPath(target: string): string {
  * Where a redirected request goes: `origin` (`https://host:port`) with the request's frontend, path
  * and query, never anything else of its target (an absolute-form target names another authority).
  */
-export function redirectLocation(origin: string, request: Pick<RpcRequest, 'frontend' | 'path' | 'rawQuery'>): string {
-  return `${origin}/${request.frontend}${request.path}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+export function redirectLocation(origin: string, request: Pick<RpcRequest, 'pathname' | 'rawQuery'>): string {
+  return `${origin}${request.pathname}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
 }
 
 /**

@@ -77,6 +77,7 @@ function request(options: { cert?: typeof user; headers?: Record<string, string>
     frontend: 'app',
     method: 'POST',
     path: '/x',
+    pathname: '/app/x',
     params: {},
     query: new URLSearchParams(),
     rawQuery: '',

@@ -43,6 +43,10 @@ before(async () => {
     recorded.push(text);
     return { body: `recorded ${text}` };
   });
+  server.add('app', 'GET', '/greet/{name}', (request) => ({ body: { hello: request.params.name, path: request.path, pathname: request.pathname } }));
+  server.add('app', 'POST', '/write', () => {
+    throw new CocoError('NotPrimary', 'this node is a backup');
+  });
   server.add('node', 'GET', '/bad-header', () => ({ headers: { 'x-bad': 'a\r\nb' }, body: 'never sent' }));
   server.add('node', 'POST', '/kept-despite-error', () => ({ status: 400, body: { error: { code: 'Custom', message: 'kept' } }, txId: { view: 2, seqno: 9 } }));
   // An app's handler may return any headers; the node's own win.
@@ -300,6 +304,20 @@ test("as in CCF, a path no endpoint has is 'Unknown path: P.'; a method it does 
   assert.match(options, /^HTTP\/1\.1 204 /);
   assert.match(options, /\r\nallow: OPTIONS, POST\r\n/i);
   assert.doesNotMatch(options, /x-ms-ccf-transaction-id/i, 'no endpoint ran');
+});
+
+test("as in CCF since 3.0, the app's endpoints answer with or without /app; a redirect keeps the path as sent", async () => {
+  for (const pathname of ['/app/greet/ann', '/greet/ann']) {
+    const answer = await client.request('GET', pathname);
+    assert.deepEqual(answer.json(), { hello: 'ann', path: '/greet/ann', pathname });
+  }
+  for (const target of ['/app/write?a=1', '/write?a=1']) {
+    const answer = await exchange(await tlsConnection(port), `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 307 /, target);
+    assert.ok(answer.includes(`\r\nlocation: https://127.0.0.1:9100${target}\r\n`), answer);
+  }
+  // /gov and /node stay theirs: an app path under them is not the app's.
+  assert.equal((await client.request('GET', '/node/greet/ann', { allowError: true })).status, 404);
 });
 
 test('a path parameter that is not valid percent-encoding is answered 400 InvalidInput', async () => {
