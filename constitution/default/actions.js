@@ -410,9 +410,9 @@ function jwks(value, path) {
   });
 }
 
-/** An issuer's keys are found under `<issuer>/.well-known/`: as in CCF, no query or fragment. */
+/** An auto-refreshed issuer's keys are fetched from `<issuer>/.well-known/`: as in CCF, no query or fragment. */
 function issuerUrl(value, path) {
-  if (typeof value !== "string" || !/^https:\/\/[^\s/?#]+[^\s?#]*$/.test(value)) reject(path, "an https:// URL without query or fragment", value);
+  if (typeof value !== "string" || !/^https:\/\/[^\s/?#]+[^\s?#]*$/.test(value)) reject(path, "an https:// URL without query or fragment when auto_refresh is true", value);
 }
 
 function didString(value, path) {
@@ -952,7 +952,8 @@ export const actions = new Map([
   ["set_jwt_issuer", {
     validate(args) {
       checkArgs(args, {
-        issuer: issuerUrl,
+        // As CCF: any name, unless the node is to fetch its keys (CCF's own tests name one "noautorefresh://issuer").
+        issuer: nonEmptyString,
         auto_refresh: optional(boolean),
         ca_cert_bundle_name: optional(nonEmptyString),
         jwks: optional(jwks),
@@ -962,6 +963,7 @@ export const actions = new Map([
       if (args.auto_refresh === true && args.ca_cert_bundle_name == null) {
         throw new Error("args.ca_cert_bundle_name is required with auto_refresh: it authenticates the issuer's key endpoint");
       }
+      if (args.auto_refresh === true) issuerUrl(args.issuer, "args.issuer");
     },
     apply(args) {
       if (args.ca_cert_bundle_name != null && !ccf.kv[Tables.caCertBundles].has(ccf.strToBuf(args.ca_cert_bundle_name))) {

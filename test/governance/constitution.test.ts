@@ -409,6 +409,9 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: CA_BUNDLE } },
   { name: 'remove_ca_cert_bundle', args: { name: 'roots' } },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, ca_cert_bundle_name: 'roots', auto_refresh: true, jwks: JWKS } },
+  // CCF checks the issuer is an https URL only when the node is to fetch its keys (custom_authorization.py).
+  { name: 'set_jwt_issuer', args: { issuer: 'noautorefresh://issuer', auto_refresh: false, jwks: JWKS } },
+  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/?tenant=1', jwks: JWKS } },
   { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: JWKS } },
   { name: 'remove_jwt_issuer', args: { issuer: ISSUER } },
   { name: 'add_snp_measurement', args: { measurement: 'ab'.repeat(48) } },
@@ -494,10 +497,11 @@ const BAD_ACTIONS: { name: string; args?: unknown; error: RegExp }[] = [
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: `${CA_BUNDLE}trailing words` }, error: /args\.cert_bundle must be one or more PEM "CERTIFICATE" blocks/ },
   // CCF 7: roots only; a self-signed certificate that is no CA is a leaf.
   { name: 'set_ca_cert_bundle', args: { name: 'roots', cert_bundle: CA_BUNDLE + USER_CERT }, error: /args\.cert_bundle\[2\] must be a self-signed \(root\) CA certificate/ },
-  { name: 'set_jwt_issuer', args: { issuer: 'http://login.example.com' }, error: /args\.issuer must be an https:\/\/ URL/ },
-  // CCF: an issuer's keys are found under <issuer>/.well-known/, so no query or fragment.
-  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/?tenant=1' }, error: /args\.issuer must be an https:\/\/ URL without query or fragment/ },
-  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/#v2' }, error: /args\.issuer must be an https:\/\/ URL without query or fragment/ },
+  { name: 'set_jwt_issuer', args: { issuer: 'http://login.example.com', ca_cert_bundle_name: 'roots', auto_refresh: true }, error: /args\.issuer must be an https:\/\/ URL without query or fragment when auto_refresh is true/ },
+  // CCF: an auto-refreshed issuer's keys are found under <issuer>/.well-known/, so no query or fragment.
+  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/?tenant=1', ca_cert_bundle_name: 'roots', auto_refresh: true }, error: /args\.issuer must be an https:\/\/ URL without query or fragment when auto_refresh is true/ },
+  { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/#v2', ca_cert_bundle_name: 'roots', auto_refresh: true }, error: /args\.issuer must be an https:\/\/ URL without query or fragment when auto_refresh is true/ },
+  { name: 'set_jwt_issuer', args: { issuer: '', jwks: JWKS }, error: /args\.issuer must be a non-empty string/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, auto_refresh: true }, error: /args\.ca_cert_bundle_name is required with auto_refresh/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_JWK, RSA_JWK] } }, error: /args\.jwks\.keys\[1\]\.kid "rsa-key" appears twice/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_1024_JWK] } }, error: /args\.jwks\.keys\[0\]\.n is a 1024-bit RSA modulus/ },
