@@ -422,7 +422,7 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   const before = (await user.request('GET', '/app/log/private?id=1')).json();
   const endpoint = (fn: string) => ({ js_module: 'bad.js', js_function: fn, authn_policies: ['user_cert'], mode: 'readwrite', forwarding_required: 'sometimes' });
   writeFileSync(join(scratch, 'bad-app.json'), JSON.stringify({
-    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/deep': { post: endpoint('deep') }, '/hog': { post: endpoint('hog') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') }, '/missing': { post: endpoint('missing') }, '/nothing': { post: endpoint('nothing') }, '/empty': { post: endpoint('empty') } } },
+    metadata: { endpoints: { '/throw': { post: endpoint('throws') }, '/loop': { post: endpoint('loops') }, '/deep': { post: endpoint('deep') }, '/hog': { post: endpoint('hog') }, '/echo': { post: endpoint('echoes'), get: endpoint('reads') }, '/discard': { post: endpoint('discards') }, '/keep': { post: endpoint('keeps') }, '/missing': { post: endpoint('missing') }, '/nothing': { post: endpoint('nothing') }, '/empty': { post: endpoint('empty') }, '/hidden': { post: endpoint('hidden') } } },
     modules: [{ name: 'bad.js', module: [
       'export function throws() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); throw new Error("boom"); }',
       'export function loops() { for (;;) {} }',
@@ -434,6 +434,7 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
       'export function discards() { ccf.kv["records"].set(ccf.strToBuf("echo"), ccf.strToBuf("discarded")); ccf.rpc.setApplyWrites(false); return { body: "not applied" }; }',
       'export function nothing() {}',
       'export function empty() { return { statusCode: 204 }; }',
+      'export function hidden() { return { statusCode: 204, body: "hidden" }; }',
       'export function keeps() { ccf.kv["records"].set(ccf.strToBuf("kept"), ccf.strToBuf("yes")); ccf.rpc.setApplyWrites(true); return { statusCode: 409, body: "kept anyway" }; }',
     ].join('\n') }],
   }));
@@ -450,6 +451,9 @@ test('an app handler that throws, loops forever or answers a header HTTP cannot 
   assert.match(nothing.json<{ error: { message: string } }>().error.message, /^Invalid endpoint function return value \(not an object\)\. .*got undefined$/);
   const empty = await user.request('POST', '/app/empty');
   assert.deepEqual([empty.status, empty.headers['content-type'], empty.headers['content-length']], [204, undefined, undefined], 'no body: no content type, as in CCF');
+  // CCF sets the content type of the body a handler returns, whatever the status: a 204 keeps it, but HTTP lets it carry no body.
+  const hidden = await user.request('POST', '/app/hidden');
+  assert.deepEqual([hidden.status, hidden.headers['content-type'], hidden.headers['content-length'], hidden.text()], [204, 'text/plain', undefined, '']);
   assert.equal(split.headers['x-ms-ccf-transaction-id'], undefined, 'as in CCF, an error names no transaction');
   assert.equal((await user.request('GET', '/app/echo')).text(), 'absent', 'the failed call wrote nothing');
   // A 200 whose writes the handler discarded names no transaction either: nothing was committed.
