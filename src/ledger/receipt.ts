@@ -152,8 +152,7 @@ export function verifyReceipt(
     throw invalid(`cannot check the signature with the key of cert: ${(cause as Error).message}`, cause);
   }
   if (!signed) {
-    const suspects = parsed.claimsSupplied ? 'tampered leaf, proof or signature, or claims other than the transaction\'s' : 'tampered leaf, proof or signature';
-    throw invalid(`signature does not verify over root ${toHex(root)} with the key of cert (${suspects}?)`);
+    throw invalid(`signature does not verify over root ${toHex(root)} with the key of cert (${SUSPECTS[parsed.claimsFrom]})`);
   }
   try {
     verifyCertificateChain(parsed.cert, {
@@ -193,6 +192,17 @@ export function checkServiceCertificate(serviceCertPem: string): void {
   }
 }
 
+type ClaimsSource = 'receipt' | 'verifier' | 'none';
+
+/** What a signature that does not verify over the leaf's root may mean, by where its claims digest came from. */
+const SUSPECTS: Record<ClaimsSource, string> = {
+  receipt: 'tampered leaf, proof or signature?',
+  verifier: "tampered leaf, proof or signature, or claims other than the transaction's?",
+  // CCF's logging sample removes the digest of the claims it set, for the verifier to recompute it.
+  none: 'the receipt has no claims digest: if its app set claims and removed their digest from the receipt, as CCF\'s logging sample does, ' +
+    'pass the digest of those claims (claimsDigest; coco receipt verify --claims-digest HEX); otherwise its leaf, proof or signature was tampered with',
+};
+
 interface ParsedReceipt {
   cert: string;
   certDer: Uint8Array;
@@ -202,8 +212,8 @@ interface ParsedReceipt {
   leaf: Uint8Array;
   txId: string | undefined;
   claimsDigest: Uint8Array | undefined;
-  /** The claims digest is the verifier's, the receipt having none. */
-  claimsSupplied: boolean;
+  /** Where the leaf's claims digest came from; 'none' when neither the receipt nor the verifier gave one. */
+  claimsFrom: ClaimsSource;
   endorsements: string[];
 }
 
@@ -222,7 +232,7 @@ function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined):
   let leaf: Uint8Array;
   let txId: string | undefined;
   let claimsDigest: Uint8Array | undefined;
-  let claimsSupplied = false;
+  let claimsFrom: ClaimsSource = 'receipt';
   if (components !== undefined && bareLeaf !== undefined) {
     throw malformed(bareLeaf.name, `receipt has both ${bareLeaf.name} and ${components.name}; a receipt carries one`);
   }
@@ -233,7 +243,7 @@ function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined):
     const evidence = required(fields, 'commit_evidence', 'commitEvidence', prefix);
     const commitEvidence = stringField(evidence, COMMIT_EVIDENCE_PATTERN, '"ce:<view>.<seqno>:<64 hex digits>"');
     const claims = optional(fields, 'claims_digest', 'claimsDigest', prefix);
-    claimsSupplied = claims === undefined && expectedClaims !== undefined;
+    if (claims === undefined) claimsFrom = expectedClaims === undefined ? 'none' : 'verifier';
     claimsDigest = claims === undefined ? expectedClaims : digestField(claims);
     txId = commitEvidenceTxId(commitEvidence);
     leaf = computeLeaf(writeSetDigest, commitEvidence, claimsDigest);
@@ -244,7 +254,7 @@ function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined):
   }
   const endorsementsField = optional(top, 'service_endorsements', 'serviceEndorsements');
   const endorsements = endorsementsField === undefined ? [] : endorsementsOfField(endorsementsField);
-  return { ...cert, nodeId, signature, proof, leaf, txId, claimsDigest, claimsSupplied, endorsements };
+  return { ...cert, nodeId, signature, proof, leaf, txId, claimsDigest, claimsFrom, endorsements };
 }
 
 interface Field {

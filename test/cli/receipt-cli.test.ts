@@ -36,3 +36,27 @@ test("coco receipt verify checks --claims-digest and --ethereum-tx against a COS
   assert.equal(other.status, 1);
   assert.match(other.stderr, new RegExp(`its transaction has claims digest ${toHex(claims)}, not .*\\[ReceiptClaimsMismatch\\]`));
 });
+
+test('coco receipt verify of a JSON receipt whose app removed its claims digest says so, and verifies with --claims-digest', async (t) => {
+  const { node, close } = startInProcessNode({ signatureTxCount: 2 });
+  t.after(close);
+  const claims = sha256(utf8('the claims the app set'));
+  const { txId } = node.execute((tx) => {
+    tx.map('records').set(utf8('k'), utf8('v'));
+    return { result: undefined, applyWrites: true, claimsDigest: claims };
+  });
+  await node.waitForCommit(txId!.seqno);
+  // As CCF's logging sample hands it out (/app/log/public/historical_receipt): without claims_digest.
+  const json = node.receipt(txId!) as { leaf_components: { claims_digest?: string } };
+  delete json.leaf_components.claims_digest;
+  const receipt = join(scratch, 'no-claims.json');
+  const serviceCert = join(scratch, 'service_cert.pem');
+  writeFileSync(receipt, JSON.stringify(json));
+  writeFileSync(serviceCert, node.options.service.certPem);
+
+  const bare = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert]);
+  assert.equal(bare.status, 1);
+  assert.match(bare.stderr, /the receipt has no claims digest: .*coco receipt verify --claims-digest HEX.*\[ReceiptInvalid\]/);
+  const given = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--claims-digest', toHex(claims)]);
+  assert.equal(given.status, 0, given.stderr);
+});

@@ -255,7 +255,9 @@ describe('verifyReceipt accepts', () => {
     delete withoutClaims.leaf_components.claims_digest;
     assert.deepEqual(verifyReceipt(withoutClaims, service.certPem, { at: AT, claimsDigest: claims }).root, root);
     assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT, claimsDigest: other }), 'ReceiptInvalid', "claims other than the transaction's");
-    assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT }), 'ReceiptInvalid');
+    // Without the claims, the verifier is told that the receipt has none, and to pass the digest of those the app set.
+    assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT }), 'ReceiptInvalid', 'the receipt has no claims digest');
+    assertCode(() => verifyReceipt(withoutClaims, service.certPem, { at: AT }), 'ReceiptInvalid', 'coco receipt verify --claims-digest');
   });
 
   it("CCF's camelCase variant keys", () => {
