@@ -84,9 +84,9 @@ export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection opt
 
 Proposes set_js_app with the bundle, votes for it as the member and waits until it is Committed.
 Exits 1 when the proposal is not Accepted by that vote (other members must vote: its ID is printed).
-DIR holds bundle.json, or app.json with the built JavaScript modules under src/: build a TypeScript
-app first. Every endpoint's js_module must be one of the bundle's modules. Connection options as
-for coco gov.
+DIR holds bundle.json, or app.json with the built JavaScript modules under src/ (not both: either
+could be the one meant): build a TypeScript app first. Every endpoint's js_module must be one of the
+bundle's modules. Connection options as for coco gov.
 `;
 
 const CONNECTION_OPTIONS = {

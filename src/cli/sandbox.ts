@@ -36,7 +36,7 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --members N           initial members, each with an encryption key (default 1)
   --users N             users to add (default 1)
   --app DIR|FILE        application bundle to deploy: bundle.json or a directory with app.json and
-                        src/ (default: the logging sample)
+                        src/, or with bundle.json, not both (default: the logging sample)
   --constitution FILE   constitution file; repeat to concatenate several (default: Coco's)
   --snapshot-tx-interval N
                         snapshot every N transactions (default 10000, CCF's); each node keeps

@@ -1,6 +1,7 @@
 // Reads a CCF application bundle from disk in either form CCF users have: a built `bundle.json`
 // (`{metadata, modules}`, the `set_js_app` argument), or a directory with `app.json` and the
-// built JavaScript modules under `src/` (names relative to `src/`, as CCF's tooling builds them).
+// built JavaScript modules under `src/` (names relative to `src/`, as CCF's tooling builds them);
+// a directory holding both forms is refused, as either could be the one meant.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -65,18 +66,31 @@ function listed(names: string[]): string {
   return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
 }
 
+function isFile(path: string): boolean {
+  return existsSync(path) && !statSync(path).isDirectory();
+}
+
 function readAppBundle(path: string): AppBundle {
   if (!existsSync(path)) throw new CocoError('InvalidBundle', `no application bundle at ${path}`);
-  const file = statSync(path).isDirectory() ? join(path, 'bundle.json') : path;
-  if (existsSync(file) && !statSync(file).isDirectory()) {
+  const isDirectory = statSync(path).isDirectory();
+  const file = isDirectory ? join(path, 'bundle.json') : path;
+  const appJson = join(path, 'app.json');
+  const src = join(path, 'src');
+  // Either form could be the one meant, and a bundle.json built before the sources last changed
+  // would deploy old code without a word: the caller says which.
+  if (isDirectory && isFile(file) && isFile(appJson) && existsSync(src)) {
+    throw new CocoError(
+      'InvalidBundle',
+      `${path} holds both bundle.json and app.json with src/, which may differ: to deploy app.json and src/, remove ${file} (or rebuild it from them); to deploy the built bundle, pass ${file} itself`,
+    );
+  }
+  if (isFile(file)) {
     const bundle = readJson(file, 'bundle') as AppBundle;
     if (typeof bundle?.metadata?.endpoints !== 'object' || bundle.metadata.endpoints === null || !Array.isArray(bundle.modules)) {
       throw new CocoError('InvalidBundle', `${file} is not a bundle: expected {"metadata": {"endpoints": ...}, "modules": [...]}`);
     }
     return bundle;
   }
-  const appJson = join(path, 'app.json');
-  const src = join(path, 'src');
   if (!existsSync(appJson) || !existsSync(src)) {
     throw new CocoError('InvalidBundle', `${path} has neither bundle.json nor app.json with a src/ directory`);
   }

@@ -65,3 +65,12 @@ test('a bundle whose module names carry a path prefix says so, and lists a bundl
   writeFileSync(file, JSON.stringify({ metadata, modules: [b, ...dependencies] }));
   assert.match(refusal(file).message, /it has b\.js, node_modules\/lib\/m0\.js, .*m6\.js and 33 more$/);
 });
+
+test('a directory holding both bundle.json and app.json with src/ is refused, saying which to remove; the bundle.json path itself loads', () => {
+  const stale = { metadata, modules: [{ name: 'app/a.js', module: 'export function handle() { return { body: "old" }; }' }, { name: 'b.js', module: 'export function handle() {}' }] };
+  const dir = appDirectory('both', { 'bundle.json': JSON.stringify(stale), 'src/app/a.js': 'export function handle() { return { body: "new" }; }', 'src/b.js': 'export function handle() {}' });
+  const error = refusal(dir);
+  assert.equal(error.code, 'InvalidBundle');
+  assert.equal(error.message, `${dir} holds both bundle.json and app.json with src/, which may differ: to deploy app.json and src/, remove ${join(dir, 'bundle.json')} (or rebuild it from them); to deploy the built bundle, pass ${join(dir, 'bundle.json')} itself`);
+  assert.deepEqual(loadAppBundle(join(dir, 'bundle.json')), stale);
+});
