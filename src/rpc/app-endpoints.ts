@@ -32,8 +32,18 @@ function notYetAvailable(txId: TxId): RpcResponse {
   return { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) }, body: `Historical transaction ${formatTxId(txId)} is not currently available.` };
 }
 
-/** The state of `txId` once read back; undefined while it (or the receipt over it) is being read. */
+/**
+ * The state of `txId` once read back; undefined while it (or the receipt over it) is being read.
+ * A transaction not committed is refused first, in CCF's words (is_tx_committed_v2 and
+ * default_error_handler): 404, and `Cache-Control: no-cache` while it may still commit.
+ */
 function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
+  const status = node.status(txId);
+  if (status !== 'Committed') {
+    const reason = `Only committed transactions can be queried. Transaction ${formatTxId(txId)} is ${status}`;
+    if (status === 'Invalid') throw new RpcError(404, 'TransactionInvalid', reason);
+    throw new RpcError(404, 'TransactionPendingOrUnknown', reason, { 'cache-control': 'no-cache' });
+  }
   try {
     return node.historical.get(txId);
   } catch (error) {
@@ -142,7 +152,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       let historicalState: HistoricalStateInput | undefined;
       if (match.info.mode === 'historical') {
         const header = request.headers['x-ms-ccf-transaction-id'];
-        if (typeof header !== 'string') throw new RpcError(400, 'MissingRequiredHeader', 'historical endpoints need the x-ms-ccf-transaction-id header naming the transaction to read');
+        if (typeof header !== 'string') throw new RpcError(400, 'MissingRequiredHeader', "Historical query is missing 'x-ms-ccf-transaction-id' header.");
         const wanted = historicalTxId(header);
         const state = loadedState(node, wanted);
         if (state === undefined) return { result: notYetAvailable(wanted), applyWrites: false };

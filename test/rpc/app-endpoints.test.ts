@@ -67,6 +67,28 @@ test('a historical endpoint answers as CCF while its transaction is read back: 2
   assert.equal(fromUtf8(answer.body as Uint8Array), 'then');
 });
 
+test("a historical endpoint refuses, in CCF's words, a request without the transaction header and a transaction not committed", async (t) => {
+  const { node, handler } = openService(t, APP);
+  const refusal = async (headers: Record<string, string>) => {
+    try {
+      await handler(request(headers));
+    } catch (error) {
+      const { status, code, message, headers: extra } = asRpcError(error);
+      return { status, code, message, headers: extra };
+    }
+    assert.fail('expected a refusal');
+  };
+  assert.deepEqual(await refusal({}), { status: 400, code: 'MissingRequiredHeader', message: "Historical query is missing 'x-ms-ccf-transaction-id' header.", headers: {} });
+  const view = node.role.view;
+  assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': `${view}.99999` }), {
+    status: 404,
+    code: 'TransactionPendingOrUnknown',
+    message: `Only committed transactions can be queried. Transaction ${view}.99999 is Unknown`,
+    headers: { 'cache-control': 'no-cache' },
+  });
+  assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': '1.1' }), { status: 404, code: 'TransactionInvalid', message: 'Only committed transactions can be queried. Transaction 1.1 is Invalid', headers: {} });
+});
+
 test('while every interpreter of the app is being replaced, a request is answered 503 with Retry-After, not as a handler failure', async (t) => {
   const { node, runtime, handler } = openService(t, bundleOf({ 'app.js': 'export function get() { return { body: "served" }; }' }, { '/historical': { get: {} } }));
   const app = await runtime.appFor(node.execute((tx) => ({ result: runtime.settingsFor(tx), applyWrites: false })).result);
