@@ -127,9 +127,10 @@ test('requests queued for one connection leave no listener behind on it (the SDK
   t.after(() => process.off('warning', warned));
   const client = new CocoClient({ url: node.url, caCertPem: node.serviceCertPem, connectionsPerNode: 1 });
   t.after(() => client.close());
-  // Each request after the first takes the connection the one before it left, handshake done.
-  const outcomes = await Promise.allSettled(Array.from({ length: 300 }, () => client.request('GET', '/node/network', { timeoutMs: 100 })));
-  assert.ok(outcomes.filter((outcome) => outcome.status === 'fulfilled').length > 11, 'more requests answered on the connection than a listener limit');
+  // Each request after the first takes the connection the one before it left, handshake done:
+  // more of them than an emitter's listener limit (10).
+  const answers = await Promise.all(Array.from({ length: 30 }, () => client.request('GET', '/node/network')));
+  assert.ok(answers.every((answer) => answer.status === 200));
   await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
   assert.deepEqual(warnings.map((warning) => `${warning.name}: ${warning.message}`), []);
 });
