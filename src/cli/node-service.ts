@@ -13,7 +13,7 @@ import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { renewedCertificate } from '../node/renewed-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
-import { CocoClient, unendorsedNodeReason } from '../client/coco-client.js';
+import { CocoClient } from '../client/coco-client.js';
 import { errorOf } from '../client/coco-response.js';
 import { NodeChannels } from '../channels/node-channels.js';
 import { NodeListener } from '../channels/node-listener.js';
@@ -28,9 +28,9 @@ import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
 import { handleJsonRpc } from '../ethereum/json-rpc.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
-import { downloadInRanges } from '../client/ranged-download.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
-import { verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
+import { joinTargetFailure } from './join-target.js';
+import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
 import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
@@ -157,7 +157,7 @@ function readGenesisFiles(config: NodeConfig): GenesisFiles {
 interface JoinerKeys {
   join: KeyPair;
   encryption: KeyPair;
-  snapshotName: string | undefined;
+  snapshot: JoinSnapshot | undefined;
 }
 
 /** The latest committed snapshot in the node's snapshots directory, if any: one it wrote or started from, or one an operator copied there. */
@@ -190,61 +190,6 @@ function prepareDirectories(config: NodeConfig): void {
       throw new CocoError('InvalidConfig', `configuration ${field}: cannot create or write the directory ${directory}: ${(error as Error).message}; give one this node can write`);
     }
   }
-}
-
-/**
- * The receipt of a snapshot copied into a joiner's directory is checked against the service
- * certificate before the node asks to join (its secrets come with the join): a snapshot of another
- * service, or a damaged one, is refused before members admit a node that could not start from it.
- */
-function checkSnapshotToJoinFrom(config: NodeConfig, name: string): string {
-  const directory = new SnapshotDirectory(config.snapshots.directory);
-  try {
-    verifySnapshotReceipt(directory.read(name), readText(config.serviceCertificateFile, 'service certificate'), name);
-  } catch (error) {
-    if (!(error instanceof CocoError) || error.code === 'FileUnreadable') throw error;
-    throw new CocoError(
-      error.code === 'SnapshotServiceMismatch' ? error.code : 'SnapshotInvalid',
-      `snapshot ${name} in ${config.snapshots.directory}, which this node would join from, is refused against the service certificate ${config.serviceCertificateFile}: ${error.message}. ` +
-        "Replace it with the service's latest committed snapshot (GET /node/snapshot on a node with SnapshotRead), or remove it to fetch that when joining",
-      { cause: error },
-    );
-  }
-  return name;
-}
-
-/** Attempts to fetch the service's snapshot before a joiner starts without one. */
-const SNAPSHOT_FETCH_ATTEMPTS = 3;
-
-/**
- * The snapshot a joiner starts from: the service's latest committed one if it is newer than `local`
- * (the one found in the node's directory), verified, else `local`; undefined when there is neither,
- * or the service cannot serve one now (a snapshot only spares replicating the ledger before it:
- * starting without is correct, and waiting could block a primary that needs this node's vote).
- */
-async function fetchSnapshot(config: NodeConfig, service: ServiceIdentity, secrets: LedgerSecrets, identity: NodeIdentity, local: LoadedSnapshot | undefined, log: (line: string) => void): Promise<LoadedSnapshot | undefined> {
-  const options = { url: `https://${config.join!.targetRpcAddress}`, caCertPem: service.certPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem };
-  const fromLocal = local && `starting from snapshot ${local.name} in ${config.snapshots.directory}`;
-  for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {
-    try {
-      // In ranges, as CCF's joiners do: a large state's snapshot exceeds any one response.
-      const download = await downloadInRanges(options, local === undefined ? '/node/snapshot' : `/node/snapshot?since=${local.txId.seqno}`);
-      if (download === undefined) {
-        if (fromLocal !== undefined) log(`${fromLocal}: the service serves none newer`);
-        return local;
-      }
-      const name = String(download.head.headers['x-ms-ccf-snapshot-name'] ?? '');
-      log(`fetched snapshot ${name} (${download.bytes.length} bytes) from ${new URL(download.head.url).host}`);
-      return verifySnapshotFile(name, download.bytes, service.certPem, secrets);
-    } catch (error) {
-      // A snapshot that arrived but is refused is not fetched again: the service serves the same one.
-      if (error instanceof CocoError && ['SnapshotInvalid', 'SnapshotServiceMismatch', 'DecryptionFailed'].includes(error.code)) throw error;
-      log(`fetching the service's snapshot: ${(error as Error).message}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
-  }
-  log(fromLocal ?? 'starting without a snapshot: the primary replicates the whole ledger');
-  return local;
 }
 
 /** Keeps what a restart needs where `config` says (see sealed-secrets.ts). */
@@ -286,7 +231,7 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
     return {
       join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve),
       encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
-      snapshotName: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, snapshotName),
+      snapshot: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, snapshotName),
     };
   }
   // Sealed secrets with no ledger: this node belonged to a service and lost its data. A new service
@@ -430,7 +375,7 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
         else log(`join attempt ${attempt}: the service answered ${response.status} (${reason()}); retrying`);
       } catch (error) {
         if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
-        log(`join attempt ${attempt}: ${joinFailure(error, config)}; retrying`);
+        log(`join attempt ${attempt}: ${joinTargetFailure(error, config)}; retrying`);
       }
       if (answer?.node_status === 'Trusted' && answer.network_info !== undefined) return answer.network_info;
       // Once, not on every attempt: a node may wait hours for its members.
@@ -443,13 +388,6 @@ async function joinService(config: NodeConfig, identity: NodeIdentity, request: 
   } finally {
     client.close();
   }
-}
-
-/** Why a join request failed, in the terms of the node's configuration rather than the SDK's options. */
-function joinFailure(error: unknown, config: NodeConfig): string {
-  const reason = unendorsedNodeReason(error);
-  if (reason === undefined) return (error as Error).message;
-  return `the target node ${config.join!.targetRpcAddress} presented a certificate that the service certificate in command.service_certificate_file (${config.serviceCertificateFile}) does not endorse (${reason}); set that field to the service_cert.pem of the service this node joins`;
 }
 
 /**
@@ -599,23 +537,30 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   let knownPeerAddresses: Map<string, string> | undefined;
   if ('join' in point) {
     const pending = await servePending(config, { nodeId: nodeIdentity.nodeId, version, quoteInfo, selfSignedCertPem: nodeIdentity.selfSignedCertPem }, nodeIdentity.keyPair.privateKeyPem);
-    const info = await joinService(config, nodeIdentity, {
-      node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
-      quote_info: quoteInfo,
-      certificate_signing_request: nodeIdentity.csrPem,
-      public_encryption_key: point.encryption.publicKeyPem,
-      node_data: {},
-    }, (line) => logLine('warn', `coco node: ${line}`)).finally(pending.stop);
+    let snapshot: JoinSnapshot | undefined;
+    let info: NonNullable<JoinResponse['network_info']>;
+    try {
+      // Chosen before the join: the primary refuses a joiner starting before its own log (startup_seqno).
+      snapshot = await snapshotToJoinFrom(config, nodeIdentity, point.snapshot, (line) => logLine('info', `coco node: ${line}`));
+      info = await joinService(config, nodeIdentity, {
+        node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
+        quote_info: quoteInfo,
+        certificate_signing_request: nodeIdentity.csrPem,
+        public_encryption_key: point.encryption.publicKeyPem,
+        node_data: {},
+        startup_seqno: snapshot?.seqno ?? 0,
+      }, (line) => logLine('warn', `coco node: ${line}`));
+    } finally {
+      await pending.stop();
+    }
     const service = { keyPair: { privateKeyPem: info.identity.priv_key, publicKeyPem: info.identity.pub_key }, certPem: info.identity.cert };
     const secrets = new LedgerSecrets(info.ledger_secrets.map((s) => ({ fromSeqno: s.from_seqno, key: fromBase64(s.key) })));
-    // Start from the latest snapshot, the service's or one copied here: only the ledger after it is replicated.
-    const snapshots = new SnapshotDirectory(config.snapshots.directory);
-    const local = point.snapshotName === undefined ? undefined : verifySnapshotFile(point.snapshotName, snapshots.read(point.snapshotName), service.certPem, secrets);
-    const snapshot = await fetchSnapshot(config, service, secrets, nodeIdentity, local, (line) => logLine('info', `coco node: ${line}`));
-    if (snapshot !== undefined && snapshot !== local) await snapshots.keep(snapshot.name, snapshot.fileBytes);
+    // Only the ledger after the snapshot is replicated; its contents are checked now that the secrets are here.
+    const loaded = snapshot && verifySnapshotFile(snapshot.name, snapshot.bytes, service.certPem, secrets);
+    if (snapshot?.fetched) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.bytes);
     const joined = { service, secrets, nodeKeyPair: point.join, encryptionKeyPair: point.encryption };
     seal(config, joined);
-    const start: NodeStart = snapshot === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayOwnLedger(config, joined, snapshot) };
+    const start: NodeStart = loaded === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayOwnLedger(config, joined, loaded) };
     starting = { start, ...joined };
     endorsedNodeCertPem = info.endorsed_certificate;
     knownPeerAddresses = new Map(Object.entries(info.node_to_node_addresses ?? {}));

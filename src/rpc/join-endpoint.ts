@@ -31,6 +31,8 @@ export interface JoinRequest {
   public_encryption_key?: string;
   certificate_signing_request: string;
   node_data?: unknown;
+  /** The seqno of the snapshot the joiner starts from, 0 without one (CCF's startup_seqno); absent from older joiners. */
+  startup_seqno?: number;
 }
 
 export interface JoinResponse {
@@ -82,6 +84,7 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   if (typeof json !== 'object' || json === null) bad('a JSON object');
   if (typeof json.quote_info !== 'object' || json.quote_info === null) bad('quote_info');
   if (typeof json.certificate_signing_request !== 'string') bad('certificate_signing_request (PEM)');
+  if (json.startup_seqno !== undefined && !(Number.isSafeInteger(json.startup_seqno) && json.startup_seqno >= 0)) bad('startup_seqno, when given, to be a seqno (0 without a snapshot)');
   const nodeDataBytes = utf8(JSON.stringify(json.node_data ?? null)).length;
   if (nodeDataBytes > NODE_DATA_BYTES_MAX) {
     throw new RpcError(413, 'LimitExceeded', `the join request's node_data is ${nodeDataBytes} bytes of JSON, over the limit of ${NODE_DATA_BYTES_MAX}: keep node_data to a label for the node (a host name, a VM ID)`);
@@ -113,6 +116,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     }
     if (request.clientCert === undefined) throw new RpcError(401, 'InvalidAuthenticationInfo', 'a joining node presents its self-signed node certificate as TLS client certificate');
     const joinRequest = parseJoinRequest(request.body);
+    checkStartupSeqno(node.startupSeqno, joinRequest.startup_seqno);
     const nodeId = publicKeyId(request.clientCert.pem);
     const { result } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
       const records = nodeRecords(tx);
@@ -154,6 +158,23 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     });
     return { body: result };
   });
+}
+
+/**
+ * A primary sends a follower only what its log holds, which starts after the snapshot it started
+ * from: a joiner starting before that (from an older snapshot, or none) could never catch up, yet
+ * once trusted it would count toward every quorum. CCF refuses it the same way (node_frontend.h).
+ */
+function checkStartupSeqno(primaryStartupSeqno: number, joinerStartupSeqno: number | undefined): void {
+  if (joinerStartupSeqno === undefined || joinerStartupSeqno >= primaryStartupSeqno) return;
+  const from = joinerStartupSeqno === 0 ? 'without a snapshot (startup_seqno 0)' : `from snapshot at seqno ${joinerStartupSeqno}`;
+  throw new RpcError(
+    400,
+    'StartupSnapshotIsOld',
+    `node requested to join ${from}, which is older than this node's startup seqno ${primaryStartupSeqno}: this node's log starts after it, so the joiner could never catch up. ` +
+      `Enable "SnapshotRead" in enabled_operator_features of the target's RPC interface, so that the joiner fetches the service's snapshot, ` +
+      `or copy a committed snapshot at or after seqno ${primaryStartupSeqno} (a node's snapshots directory, or GET /node/snapshot where SnapshotRead is enabled) into the joiner's snapshots.directory; then start the joiner again`,
+  );
 }
 
 function publicKeyPemOf(certPem: string): string {

@@ -304,3 +304,32 @@ test("a joiner starts from the committed snapshot copied into its snapshots dire
   assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');
   assert.equal(listChunkFiles(join(joiner.dir, 'ledger'))[0]!.chunk.first, snapshot.seqno + 1);
 });
+
+test('a joiner that could not catch up is refused (StartupSnapshotIsOld): its target serves no snapshot and the primary restarted from one', async (t) => {
+  const { sandbox, node0 } = await sandboxWithSnapshot(t);
+  // Restarted, the node resumes from its latest snapshot: its log starts after it. Its interface
+  // stops serving snapshots, as an operator's may (SnapshotRead is off by default).
+  await sandbox.stop({ keep: true });
+  const configFile = join(node0, 'config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { network: { rpc_interfaces: Record<string, { enabled_operator_features?: string[] }> } };
+  for (const iface of Object.values(config.network.rpc_interfaces)) iface.enabled_operator_features = [];
+  writeFileSync(configFile, JSON.stringify(config));
+  const restarted = await startSandbox([], sandbox.workspace);
+  t.after(() => restarted.stop());
+  const identity = { caCertPem: restarted.pem('service_cert.pem'), certPem: restarted.pem('user0_cert.pem'), keyPem: restarted.pem('user0_privk.pem') };
+  const client = new CocoClient({ url: restarted.url, ...identity });
+  t.after(() => client.close());
+  const startupSeqno = (await client.request('GET', '/node/state')).json<{ startup_seqno: number }>().startup_seqno;
+  assert.ok(startupSeqno > 0, 'the primary resumed from a snapshot');
+
+  const joiner = await startJoiner(restarted, 'joiner');
+  t.after(() => {
+    if (joiner.child.exitCode === null) joiner.child.kill('SIGKILL');
+  });
+  assert.equal(await exitOf(joiner.child, 'the joiner that could not catch up'), 1);
+  const output = joiner.output();
+  assert.match(output, /the target 127\.0\.0\.1:\d+ serves no snapshot \(GET \/node\/snapshot answered 404: .*"SnapshotRead".*\): joining without one/);
+  assert.match(output, new RegExp(`StartupSnapshotIsOld: node requested to join without a snapshot \\(startup_seqno 0\\), which is older than this node's startup seqno ${startupSeqno}: .*Enable "SnapshotRead".*or copy a committed snapshot at or after seqno ${startupSeqno}`));
+  const nodes = (await client.request('GET', '/node/network/nodes')).json<{ nodes: unknown[] }>().nodes;
+  assert.equal(nodes.length, 1, 'it was not recorded, so members could not trust it');
+});

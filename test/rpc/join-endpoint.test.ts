@@ -173,6 +173,21 @@ test('node records an older Coco stored unchecked do not break the listing of th
   assert.deepEqual((await listNodes('?port=2')).map((n) => n.node_id), ['a'.repeat(64)]);
 });
 
+describe("startup_seqno, CCF's: the seqno of the snapshot a joiner starts from", () => {
+  // This node holds its log from seqno 1: any joiner can catch up (test/e2e/snapshot.test.ts has the refusal).
+  test('0 (no snapshot) is accepted from a node whose log starts at seqno 1', async () => {
+    const answer = await join({ startup_seqno: 0 });
+    assert.equal(answer.status, 200, answer.text());
+  });
+
+  for (const value of [-1, 1.5, '7']) {
+    test(`${JSON.stringify(value)} is refused 400 InvalidInput`, async () => {
+      const [status, code, message] = refusal(await join({ startup_seqno: value }));
+      assert.deepEqual([status, code, message], [400, 'InvalidInput', 'the join request needs startup_seqno, when given, to be a seqno (0 without a snapshot)']);
+    });
+  }
+});
+
 describe('a join is bounded in size: each admitted one stays in every ledger', () => {
   /** node_data whose JSON is `bytes` long: a string of that many bytes less its quotes. */
   const nodeDataOf = (bytes: number) => 'x'.repeat(bytes - 2);
