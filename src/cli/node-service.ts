@@ -20,7 +20,7 @@ import { NodeListener } from '../channels/node-listener.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcBindAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { interfaceNameMismatch, nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcBindAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -68,6 +68,7 @@ import { AppRuntime } from '../rpc/app-runtime.js';
 import type { JsHost } from '../js/js-host.js';
 import { BufferedLog, logLine } from '../node/buffered-log.js';
 import { REQUEST_SLICE_MS } from '../rpc/request-turns.js';
+import { RpcError } from '../rpc/rpc-error.js';
 import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
 import { makeDirectory } from '../node/make-directory.js';
@@ -790,9 +791,18 @@ function backupInterfaceUrl(node: Node, name: string): string | undefined {
   return urls.length === 0 ? undefined : urls[Math.floor(Math.random() * urls.length)];
 }
 
-/** The primary's published address for the interface `name`, as the nodes table records it. */
+/**
+ * The primary's published address for the interface `name`, as the nodes table records it. A
+ * primary that records no interface of that name is a configuration mistake, not a primary that
+ * is unknown: the request is refused saying so (every caller asks while answering a request).
+ */
 function primaryInterfaceUrl(node: Node, name: string): string | undefined {
   const primary = node.role.leaderId;
   // A retiring primary refuses writes: sending them back to it would loop (the client waits and asks again).
-  return primary === undefined || primary === node.nodeId ? undefined : rpcInterfaceUrl(readNodeRecords(node.store).get(primary), name);
+  if (primary === undefined || primary === node.nodeId) return undefined;
+  const record = readNodeRecords(node.store).get(primary);
+  if (record === undefined) return undefined;
+  const mismatch = interfaceNameMismatch(name, record, 'primary');
+  if (mismatch !== undefined) throw new RpcError(500, 'InternalError', `this node cannot redirect to the primary: ${mismatch}`);
+  return rpcInterfaceUrl(record, name);
 }

@@ -77,6 +77,17 @@ export function rpcInterfaceUrl(info: NodeInfo | undefined, name: string): strin
   return address === undefined ? undefined : `https://${address}`;
 }
 
+/**
+ * Why a node cannot point a client of its interface `name` at another node (the primary): nodes
+ * find each other's interfaces by name, as CCF does by interface id, so names must match across
+ * nodes. Undefined when that node has an interface so named.
+ */
+export function interfaceNameMismatch(name: string, other: NodeInfo, role: string): string | undefined {
+  const names = [...publishedRpcAddresses(other).keys()];
+  if (names.includes(name)) return undefined;
+  return `the ${role} has no RPC interface named '${name}' (it has ${names.join(', ') || 'none'}): give this node's interface the same name (network.rpc_interfaces), as interface names must match across nodes`;
+}
+
 /** Whether a write set changes the nodes table (and so, maybe, the configuration). */
 export function changesNodes(writeSet: WriteSet): boolean {
   return writeSet.public.some((map) => map.name === Tables.nodesInfo && (map.writes.length > 0 || map.removes.length > 0));

@@ -18,7 +18,7 @@ import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ServiceIdentity } from '../node/identities.js';
 import type { Node } from '../node/node.js';
-import { nodeRecords, nodeToNodeAddress } from '../node/service-nodes.js';
+import { interfaceNameMismatch, nodeRecords, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { CocoError } from '../errors.js';
 import { RpcError } from './rpc-error.js';
 import { parseNodeInfoNetwork, type NodeInfoNetwork } from './node-info-network.js';
@@ -120,6 +120,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     const nodeId = publicKeyId(request.clientCert.pem);
     const { result } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
       const records = nodeRecords(tx);
+      checkInterfaceNames(joinRequest.node_info_network, records.get(node.nodeId));
       const existing = records.get(nodeId);
       if (existing !== undefined) {
         if (existing.status === 'Retired') throw new RpcError(403, 'NodeRetired', `node ${nodeId} was retired from this service; start a new node (a new key) to join again`);
@@ -175,6 +176,20 @@ function checkStartupSeqno(primaryStartupSeqno: number, joinerStartupSeqno: numb
       `Enable "SnapshotRead" in enabled_operator_features of the target's RPC interface, so that the joiner fetches the service's snapshot, ` +
       `or copy a committed snapshot at or after seqno ${primaryStartupSeqno} (a node's snapshots directory, or GET /node/snapshot where SnapshotRead is enabled) into the joiner's snapshots.directory; then start the joiner again`,
   );
+}
+
+/**
+ * A backup finds the primary's interface by its own interface's name: a joiner none of whose
+ * interfaces the primary has by name could never redirect a write (it would answer 503, and joins
+ * through it would stall). One that shares a name is admitted, so interfaces can be added node by node.
+ */
+function checkInterfaceNames(joiner: NodeInfoNetwork, primary: NodeInfo | undefined): void {
+  const names = Object.keys(joiner.rpc_interfaces);
+  // A record without interfaces (an in-process test node's) has nothing to match.
+  if (primary === undefined || names.length === 0 || publishedRpcAddresses(primary).size === 0) return;
+  const mismatches = names.map((name) => interfaceNameMismatch(name, primary, 'primary'));
+  if (mismatches.some((mismatch) => mismatch === undefined)) return;
+  throw new RpcError(400, 'InvalidInput', `the joining node could not redirect to the primary: ${mismatches[0]}`);
 }
 
 function publicKeyPemOf(certPem: string): string {

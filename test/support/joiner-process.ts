@@ -11,28 +11,41 @@ import type { SandboxProcess } from './sandbox-process.js';
 export interface JoinerProcess {
   child: ChildProcess;
   dir: string;
+  /** The URL of its first RPC interface. */
   url: string;
+  /** The URL of each RPC interface, by name. */
+  urls: Record<string, string>;
   output(): string;
 }
 
 /**
- * Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it; its interface
- * enables `operatorFeatures`, and it trusts `serviceCertificateFile` (the sandbox's by default).
+ * Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it; its interfaces
+ * (the sandbox's name by default) enable `operatorFeatures`, and it trusts `serviceCertificateFile`
+ * (the sandbox's by default).
  */
-export async function startJoiner(sandbox: SandboxProcess, name: string, operatorFeatures: string[] = [], serviceCertificateFile = sandbox.file('service_cert.pem')): Promise<JoinerProcess> {
+export async function startJoiner(
+  sandbox: SandboxProcess,
+  name: string,
+  operatorFeatures: string[] = [],
+  serviceCertificateFile = sandbox.file('service_cert.pem'),
+  interfaceNames = ['primary_rpc_interface'],
+): Promise<JoinerProcess> {
   const dir = join(sandbox.workspace, name);
   const configPath = join(dir, 'config.json');
   mkdirSync(dir, { recursive: true });
-  const rpcPort = await freePort('127.0.0.1');
+  const urls: Record<string, string> = {};
+  const rpcInterfaces: Record<string, unknown> = {};
+  for (const interfaceName of interfaceNames) {
+    const rpcPort = await freePort('127.0.0.1');
+    urls[interfaceName] = `https://127.0.0.1:${rpcPort}`;
+    rpcInterfaces[interfaceName] = { bind_address: `127.0.0.1:${rpcPort}`, enabled_operator_features: operatorFeatures };
+  }
   const nodeToNodePort = await freePort('127.0.0.1');
   writeFileSync(configPath, JSON.stringify({
-    network: {
-      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${rpcPort}`, enabled_operator_features: operatorFeatures } },
-      node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` },
-    },
+    network: { rpc_interfaces: rpcInterfaces, node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` } },
     command: { type: 'Join', service_certificate_file: serviceCertificateFile, join: { target_rpc_address: new URL(sandbox.url).host, retry_timeout_ms: 200 } },
   }));
-  return { ...runNode(dir), url: `https://127.0.0.1:${rpcPort}` };
+  return { ...runNode(dir), url: urls[interfaceNames[0]!]!, urls };
 }
 
 /** Runs `coco node` with the configuration in `dir` (a restart of a node started before). */
