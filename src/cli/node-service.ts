@@ -305,8 +305,25 @@ function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, 
     return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
-    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${chunkRemedy(error.file)}`);
+    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${ledgerRemedy(error, config)}`);
   }
+}
+
+/**
+ * What an operator can do about a refused ledger: entries missing before its first chunk (a node
+ * that started from a snapshot, the snapshot moved aside) come from a snapshot the ledger continues,
+ * or the chunks before; those missing between chunks from another node's copies; a damaged chunk is
+ * replaced (chunkRemedy).
+ */
+function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig): string {
+  if (error.missing === undefined) return chunkRemedy(error.file);
+  const { from, to } = error.missing;
+  const chunks = `the chunks holding seqno ${from} to ${to} (another node's copies: GET /node/ledger-chunk?since=${from} where LedgerChunkRead is enabled)`;
+  if (from > 1) return `; put back ${chunks} into ${config.ledgerDirectory} or ledger.read_only_directories`;
+  return (
+    `; the entries before ${basename(error.file)} are missing, as after a start from a snapshot that is gone: put back into ${config.snapshots.directory} a committed snapshot at or after seqno ${to} ` +
+    `(this node's own older one, or another node's copy: GET /node/snapshot where SnapshotRead is enabled), or ${chunks} into ledger.read_only_directories`
+  );
 }
 
 /**

@@ -37,6 +37,8 @@ export class LedgerVerificationError extends CocoError {
     readonly file: string,
     readonly txId: TxId | undefined,
     readonly reason: string,
+    /** The seqnos no chunk holds, when that is the failure (the file itself may be sound). */
+    readonly missing?: { from: number; to: number },
   ) {
     super('LedgerVerificationFailed', `${file}${txId ? ` at transaction ${formatTxId(txId)}` : ''}: ${reason}`);
   }
@@ -167,8 +169,8 @@ export class LedgerVerifier {
   }
 
   /** A fault of the file as a whole (its name, layout or positions table): no one transaction is to blame. */
-  private failFile(reason: string): never {
-    throw new LedgerVerificationError(this.file, undefined, reason);
+  private failFile(reason: string, missing?: { from: number; to: number }): never {
+    throw new LedgerVerificationError(this.file, undefined, reason, missing);
   }
 
   /**
@@ -186,6 +188,7 @@ export class LedgerVerifier {
         this.lastTxId === undefined
           ? `the ledger starts at seqno ${name.first}; verification needs every chunk from seqno 1`
           : `${what}: the previous chunk ended at seqno ${expectedFirst - 1} but this one starts at ${name.first}`,
+        name.first > expectedFirst ? { from: expectedFirst, to: name.first - 1 } : undefined,
       );
     }
     let layout: ChunkLayout;

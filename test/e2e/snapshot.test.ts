@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -303,6 +303,25 @@ test("a joiner starts from the committed snapshot copied into its snapshots dire
   await waitForCommit(joined, after, { timeoutMs: WAIT_MS });
   assert.deepEqual((await joined.request('GET', '/app/log/private?id=5')).json(), { msg: 'message 5' }, 'state from the snapshot');
   assert.equal(listChunkFiles(join(joiner.dir, 'ledger'))[0]!.chunk.first, snapshot.seqno + 1);
+
+  // Its snapshots moved aside (as a refusal of a damaged one says), its ledger lacks the entries
+  // before: the refusal says to put back a snapshot, not to replace the chunk, which is sound.
+  joiner.child.kill('SIGTERM');
+  await exitOf(joiner.child, 'the joiner, stopped with SIGTERM');
+  renameSync(join(joiner.dir, 'snapshots'), join(joiner.dir, 'snapshots-aside'));
+  const refused = runNode(joiner.dir);
+  children.push(refused.child);
+  assert.equal(await exitOf(refused.child, 'the joiner without its snapshot'), 1);
+  const first = listChunkFiles(join(joiner.dir, 'ledger'))[0]!.name;
+  assert.match(
+    refused.output(),
+    new RegExp(
+      `${first}: the ledger starts at seqno ${snapshot.seqno + 1}; verification needs every chunk from seqno 1; the entries before ${first} are missing, as after a start from a snapshot that is gone: ` +
+        `put back into \\S*snapshots a committed snapshot at or after seqno ${snapshot.seqno} \\(this node's own older one, or another node's copy: GET /node/snapshot where SnapshotRead is enabled\\), ` +
+        `or the chunks holding seqno 1 to ${snapshot.seqno} \\(another node's copies: GET /node/ledger-chunk\\?since=1 where LedgerChunkRead is enabled\\) into ledger.read_only_directories \\[LedgerRefused\\]`,
+    ),
+  );
+  assert.doesNotMatch(refused.output(), /another node's copy \(GET \/node\/ledger-chunk\/ledger_/);
 });
 
 test('a joiner that could not catch up is refused (StartupSnapshotIsOld): its target serves no snapshot and the primary restarted from one', async (t) => {
