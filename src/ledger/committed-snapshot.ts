@@ -142,7 +142,8 @@ export function verifySnapshotReceipt(
   if (text !== canonical) invalid('its receipt is not byte for byte in the form CCF writes (the file was altered)');
   const claimsDigest = receipt.leaf_components.claims_digest;
   if (claimsDigest !== toHex(snapshotDigest(snapshot))) {
-    invalid(`its receipt's claims digest ${claimsDigest} is not this snapshot's digest: the receipt is for another snapshot`);
+    // One flipped bit in the snapshot gives the same mismatch as a receipt from another file.
+    invalid(`its receipt's claims digest ${claimsDigest} is not this snapshot's digest: the snapshot is damaged, or its receipt is another snapshot's`);
   }
   const evidenceTxId = parseCommitEvidence(receipt.leaf_components.commit_evidence).txId;
   if (evidenceTxId.seqno !== name.evidenceSeqno) {

@@ -232,6 +232,15 @@ test('a receipt from another service is refused', () => {
   assert.ok(verifyCommittedSnapshot(file, other.serviceCertPem, keyFor, service.fileName));
 });
 
+test("a snapshot with one bit flipped is refused as damaged (or another snapshot's receipt)", () => {
+  const damaged = service.file.slice();
+  damaged[Math.floor(service.snapshot.length / 2)]! ^= 0x01;
+  assert.throws(
+    () => verifyCommittedSnapshot(damaged, identity.serviceCertPem, keyFor, service.fileName),
+    (e: unknown) => isCocoError('SnapshotInvalid')(e) && /is not this snapshot's digest: the snapshot is damaged, or its receipt is another snapshot's$/.test((e as Error).message),
+  );
+});
+
 test('a receipt for another snapshot of the same service is refused', () => {
   const sibling = snapshotService('y');
   assert.equal(sibling.fileName, service.fileName);
