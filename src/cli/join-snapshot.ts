@@ -4,13 +4,11 @@
 // contents are checked with the ledger secrets the accepted join brings.
 
 import { downloadInRanges } from '../client/ranged-download.js';
-import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
 import type { NodeIdentity } from '../node/identities.js';
 import type { NodeConfig } from '../node/node-config.js';
-import { readInputFile } from '../node/read-input.js';
-import { joinTargetFailure } from './join-target.js';
+import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { SnapshotDirectory } from '../node/snapshot-directory.js';
 
 /** A committed snapshot file whose receipt the service certificate endorses. */
@@ -25,10 +23,6 @@ export interface JoinSnapshot {
 /** Attempts to fetch the service's snapshot before a joiner asks to join without a newer one. */
 const SNAPSHOT_FETCH_ATTEMPTS = 3;
 
-function serviceCertificate(config: NodeConfig): string {
-  return fromUtf8(readInputFile(config.serviceCertificateFile, 'service certificate'));
-}
-
 /**
  * The receipt of a snapshot copied into a joiner's directory is checked against the service
  * certificate before the node asks to join (its secrets come with the join): a snapshot of another
@@ -37,7 +31,7 @@ function serviceCertificate(config: NodeConfig): string {
 export function checkSnapshotToJoinFrom(config: NodeConfig, name: string): JoinSnapshot {
   const bytes = new SnapshotDirectory(config.snapshots.directory).read(name);
   try {
-    return { name, seqno: verifySnapshotReceipt(bytes, serviceCertificate(config), name).seqno, bytes, fetched: false };
+    return { name, seqno: verifySnapshotReceipt(bytes, joinServiceCertificate(config), name).seqno, bytes, fetched: false };
   } catch (error) {
     if (!(error instanceof CocoError) || error.code === 'FileUnreadable') throw error;
     throw new CocoError(
@@ -57,7 +51,7 @@ export function checkSnapshotToJoinFrom(config: NodeConfig, name: string): JoinS
  */
 export async function snapshotToJoinFrom(config: NodeConfig, identity: NodeIdentity, local: JoinSnapshot | undefined, log: (line: string) => void): Promise<JoinSnapshot | undefined> {
   const target = config.join!.targetRpcAddress;
-  const serviceCertPem = serviceCertificate(config);
+  const serviceCertPem = joinServiceCertificate(config);
   const options = { url: `https://${target}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem };
   const fromLocal = local && `starting from snapshot ${local.name} in ${config.snapshots.directory}`;
   for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {

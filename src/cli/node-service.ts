@@ -29,7 +29,7 @@ import { handleJsonRpc } from '../ethereum/json-rpc.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
-import { joinTargetFailure } from './join-target.js';
+import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
@@ -229,6 +229,8 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys. A
   // snapshot copied into its directory (CCF's "Join or Recover From Snapshot") is its starting point.
   if (config.command === 'join') {
+    // Checked before anything is generated: a file that is no certificate is a configuration mistake.
+    joinServiceCertificate(config);
     return {
       join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve),
       encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
@@ -375,7 +377,7 @@ function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
 /** Asks the service to admit this node, until it is Trusted; returns what a Trusted node receives. */
 async function joinService(config: NodeConfig, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
   const join = config.join!;
-  const serviceCertPem = readText(config.serviceCertificateFile, 'service certificate');
+  const serviceCertPem = joinServiceCertificate(config);
   const client = new CocoClient({ url: `https://${join.targetRpcAddress}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
   let reported: string | undefined;
   try {

@@ -27,7 +27,7 @@ test("a joiner whose interface names the primary lacks is refused; a backup's in
   const client = new CocoClient({ url: sandbox.url, ...identity });
   t.after(() => client.close());
 
-  const renamed = await startJoiner(sandbox, 'renamed', [], undefined, ['primary']);
+  const renamed = await startJoiner(sandbox, 'renamed', { interfaceNames: ['primary'] });
   children.push(renamed.child);
   assert.equal(await exitOf(renamed.child, 'the joiner whose interface the primary lacks'), 1);
   assert.match(
@@ -38,7 +38,7 @@ test("a joiner whose interface names the primary lacks is refused; a backup's in
   assert.equal((await nodes()).length, 1, 'it was not recorded');
 
   // One shared name is enough to join (interfaces can be added node by node); the other names the cause.
-  const joiner = await startJoiner(sandbox, 'joiner', [], undefined, ['primary_rpc_interface', 'admin']);
+  const joiner = await startJoiner(sandbox, 'joiner', { interfaceNames: ['primary_rpc_interface', 'admin'] });
   children.push(joiner.child);
   const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
   const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await nodes()).find((n) => n.status === 'Pending'));

@@ -141,7 +141,7 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   await assert.rejects(unfollowed.request('GET', '/node/snapshot?since=5'), (e: Error) => e.message.includes('/node/snapshot?since=5'));
 
   // A node joining now starts from that snapshot: its ledger begins right after it.
-  const joiner = await startJoiner(sandbox, 'joiner', ['LedgerChunkRead']);
+  const joiner = await startJoiner(sandbox, 'joiner', { operatorFeatures: ['LedgerChunkRead'] });
   children.push(joiner.child);
   const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
   const pending = await until('the joiner to be Pending', WAIT_MS, async () =>

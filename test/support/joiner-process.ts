@@ -18,18 +18,20 @@ export interface JoinerProcess {
   output(): string;
 }
 
-/**
- * Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it; its interfaces
- * (the sandbox's name by default) enable `operatorFeatures`, and it trusts `serviceCertificateFile`
- * (the sandbox's by default).
- */
-export async function startJoiner(
-  sandbox: SandboxProcess,
-  name: string,
-  operatorFeatures: string[] = [],
-  serviceCertificateFile = sandbox.file('service_cert.pem'),
-  interfaceNames = ['primary_rpc_interface'],
-): Promise<JoinerProcess> {
+export interface JoinerOptions {
+  /** Enabled on each of its interfaces (none by default). */
+  operatorFeatures?: string[];
+  /** The certificate it trusts: the sandbox's by default. */
+  serviceCertificateFile?: string;
+  /** Its RPC interfaces: the sandbox's name by default. */
+  interfaceNames?: string[];
+  /** Where it asks to join: the sandbox's URL by default. */
+  targetRpcAddress?: string;
+}
+
+/** Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it. */
+export async function startJoiner(sandbox: SandboxProcess, name: string, options: JoinerOptions = {}): Promise<JoinerProcess> {
+  const { operatorFeatures = [], serviceCertificateFile = sandbox.file('service_cert.pem'), interfaceNames = ['primary_rpc_interface'], targetRpcAddress = new URL(sandbox.url).host } = options;
   const dir = join(sandbox.workspace, name);
   const configPath = join(dir, 'config.json');
   mkdirSync(dir, { recursive: true });
@@ -43,7 +45,7 @@ export async function startJoiner(
   const nodeToNodePort = await freePort('127.0.0.1');
   writeFileSync(configPath, JSON.stringify({
     network: { rpc_interfaces: rpcInterfaces, node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` } },
-    command: { type: 'Join', service_certificate_file: serviceCertificateFile, join: { target_rpc_address: new URL(sandbox.url).host, retry_timeout_ms: 200 } },
+    command: { type: 'Join', service_certificate_file: serviceCertificateFile, join: { target_rpc_address: targetRpcAddress, retry_timeout_ms: 200 } },
   }));
   return { ...runNode(dir), url: urls[interfaceNames[0]!]!, urls };
 }
