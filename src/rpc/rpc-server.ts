@@ -17,6 +17,7 @@ import { logLine } from '../node/buffered-log.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
+import { checkAcceptsJson } from './accept-header.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
 import type { SessionCounts } from './session-caps.js';
@@ -428,7 +429,10 @@ export class RpcServer {
     // Nobody is left to answer (the client left, or was cut off): the request is not run.
     if (request.socket.destroyed) throw new CocoError('RequestAborted', 'the client closed the connection before its request ran');
     try {
-      return await (match?.route.handler ?? fallback!)(rpcRequest);
+      const response = await (match?.route.handler ?? fallback!)(rpcRequest);
+      // As CCF's JSON endpoints; only reads, which a refusal after the handler cannot undo anything of.
+      if (match !== undefined && (method === 'GET' || method === 'HEAD') && answersJson(response)) checkAcceptsJson(request.headers.accept);
+      return response;
     } catch (error) {
       throw this.redirection(error, rpcRequest) ?? error;
     }
@@ -483,6 +487,13 @@ function send(response: ServerResponse, answer: RpcResponse): void {
 
 /** Headers only the node sets: the message's framing, and the transaction the answer names. */
 const NODE_OWNED_HEADERS = ['content-length', 'transfer-encoding', 'x-ms-ccf-transaction-id'];
+
+/** Whether writeResponse sends `response` as JSON. */
+function answersJson(response: RpcResponse): boolean {
+  const { body } = response;
+  const status = response.status ?? 200;
+  return status >= 200 && status < 300 && !NO_BODY_STATUSES.has(status) && body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array) && response.headers?.['content-type'] === undefined;
+}
 
 /** Statuses whose responses carry no body (RFC 9110 §15.3.5, §15.4.5). */
 const NO_BODY_STATUSES = new Set([204, 304]);

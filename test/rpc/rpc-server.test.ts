@@ -320,6 +320,22 @@ test("as in CCF since 3.0, the app's endpoints answer with or without /app; a re
   assert.equal((await client.request('GET', '/node/greet/ann', { allowError: true })).status, 404);
 });
 
+test("as CCF's JSON endpoints, a read answers 400 to an Accept header it cannot parse and 406 to one that accepts no JSON", async () => {
+  const status = async (accept: string) => {
+    const answer = await client.request('GET', '/node/echo/1', { headers: { accept }, allowError: true });
+    return [answer.status, answer.status === 200 ? undefined : answer.json<{ error: { code: string; message: string } }>().error.code];
+  };
+  // CCF's own tests (custom_authorization.py test_accept_header).
+  assert.deepEqual(await status('nonsense'), [400, 'InvalidHeaderValue']);
+  assert.deepEqual(await status('text/html'), [406, 'UnsupportedContentType']);
+  assert.deepEqual(await status('text/html;q=0.9,image/jpeg;video/mpeg;q=0.8'), [406, 'UnsupportedContentType']);
+  assert.deepEqual(await status('text/plain;q=x'), [400, 'InvalidHeaderValue']);
+  for (const accept of ['application/json', '*/*', 'text/html, application/*;q=0.5', '']) assert.deepEqual(await status(accept), [200, undefined], accept);
+  // Writes are not checked (a refusal after the handler could not undo them), nor text answers.
+  const text = await client.request('POST', '/node/echo', { body: 'hi', headers: { accept: 'text/html' } });
+  assert.equal(text.status, 200);
+});
+
 test('a path parameter that is not valid percent-encoding is answered 400 InvalidInput', async () => {
   const bad = await client.request('GET', '/node/echo/%zz', { allowError: true });
   assert.equal(bad.status, 400);
