@@ -30,7 +30,14 @@ export async function ledgerFetch(client: CocoClientOptions, directory: string, 
   const files: string[] = [];
   let next = since;
   for (;;) {
-    const download = await downloadInRanges(client, `/node/ledger-chunk?since=${next}`);
+    let download;
+    try {
+      download = await downloadInRanges(client, `/node/ledger-chunk?since=${next}`);
+    } catch (error) {
+      // Each node sent it on to the next: all started from snapshots after that seqno.
+      if (error instanceof CocoError && error.code === 'TooManyRedirects' && error.message.includes('round in a circle')) throw await heldByNoNode(client, next, error);
+      throw error;
+    }
     if (download === undefined) {
       if (files.length === 0) throw await nothingToFetch(client, since);
       return { files, lastSeqno: next - 1 };
@@ -56,6 +63,27 @@ function writeChunk(directory: string, name: string, bytes: Uint8Array): void {
   } catch (cause) {
     throw new CocoError('WriteFailed', `cannot write ${path}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** The ledger from `seqno` on is held by no node of the service: where the nodes' ledgers start, and what to do. */
+async function heldByNoNode(options: CocoClientOptions, seqno: number, cause: CocoError): Promise<CocoError> {
+  const client = new CocoClient(options);
+  let startsAfter = '';
+  try {
+    const startup = (await client.request('GET', '/node/state')).json<{ startup_seqno?: unknown }>().startup_seqno;
+    if (typeof startup === 'number' && startup > 0) startsAfter = ` (${options.url}'s starts after seqno ${startup}: --since ${startup + 1} fetches what it holds)`;
+  } catch {
+    // The advice stands without the figure.
+  } finally {
+    client.close();
+  }
+  return new CocoError(
+    'ResourceNotFound',
+    `no node of the service holds seqno ${seqno}: each started from a snapshot after it, so their ledgers start later${startsAfter}. ` +
+      'The chunks before are only where they were kept: the ledger directories of the nodes that wrote them (retired ones too) or a backup of them; ' +
+      'copy those beside the fetched ones for coco ledger verify, which needs every chunk from seqno 1',
+    { cause },
+  );
 }
 
 /** Why the node has no committed chunk holding `since`: the interface serves none, the seqno is not committed yet, or its chunk is still open. */
