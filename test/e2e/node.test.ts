@@ -82,7 +82,6 @@ test('genesis commits through its own signature: /commit, /tx and the transactio
 test('bad requests get CCF error bodies: unknown path, wrong method, bad transaction id, oversized body', async () => {
   const cases: [string, string, number, string, string | undefined][] = [
     ['GET', '/node/nothing', 404, 'ResourceNotFound', undefined],
-    ['GET', '/elsewhere', 404, 'ResourceNotFound', undefined],
     ['POST', '/node/state', 405, 'UnsupportedHttpVerb', undefined],
     ['GET', '/node/tx?transaction_id=abc', 400, 'InvalidQueryParameterValue', undefined],
     ['GET', '/gov/tx', 400, 'InvalidQueryParameterValue', undefined],
@@ -93,6 +92,8 @@ test('bad requests get CCF error bodies: unknown path, wrong method, bad transac
     ['GET', '/app/commit', 404, 'FrontendNotOpen', undefined],
     ['GET', '/app/nothing', 404, 'FrontendNotOpen', undefined],
     ['POST', '/app/commit', 404, 'FrontendNotOpen', undefined],
+    // A path under neither /gov nor /node is the application's, with or without /app (CCF 3.0 on).
+    ['GET', '/elsewhere', 404, 'FrontendNotOpen', undefined],
     ['GET', '/node/state', 413, 'RequestBodyTooLarge', 'x'.repeat(2 * 1024 * 1024)],
   ];
   for (const [method, path, status, code, body] of cases) {
