@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
+import { HandshakePacer } from '../node/handshake-pacer.js';
 import { hostAndPort } from '../node/node-config.js';
 import {
   AUTHENTICATED_INBOUND_CONNECTIONS_MAX,
@@ -85,6 +86,8 @@ export class NodeChannels {
   /** TLS over the connections the listener accepts; it listens on no port itself. */
   private readonly server: tls.Server;
   private listener: NodeListener | null;
+  /** Hands the accepted connections to `server`, a bounded number of handshakes at a time. */
+  private readonly handshakes: HandshakePacer;
   /** Parsed once per certificate (the node's, or one renewed): every dial presents it and trusts the same CA. */
   private clientContext: tls.SecureContext;
   /** The service's public key, which endorses every node certificate. */
@@ -130,8 +133,9 @@ export class NodeChannels {
       (socket) => this.accept(socket),
     );
     // No server.maxConnections: refusing newcomers at a cap is what let held connections keep peers
-    // out. admit() bounds the unauthenticated connections, accept() the authenticated ones.
-    this.server.on('connection', (socket: Socket) => this.admit(socket));
+    // out. admit() bounds the unauthenticated connections (those waiting for their handshake
+    // included), accept() the authenticated ones.
+    this.handshakes = new HandshakePacer(this.server, this.inboundHandshakeTimeoutMs);
     this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       // In TLS 1.3 a refused client certificate often surfaces as a reset, not as the verify error.
       this.refused(socket.remoteAddress, `the TLS handshake failed: ${error.message}`);
@@ -146,7 +150,10 @@ export class NodeChannels {
       await listener.close();
       throw new CocoError('ChannelListenFailed', 'the node-to-node channels closed before they listened');
     }
-    listener.accept((socket) => this.server.emit('connection', socket), (message) => this.log(message));
+    listener.accept((socket) => {
+      this.admit(socket);
+      if (!socket.destroyed) this.handshakes.add(socket);
+    }, (message) => this.log(message));
     return { port: listener.port };
   }
 
@@ -217,6 +224,7 @@ export class NodeChannels {
     for (const peer of this.peers.values()) this.dropPeer(peer);
     for (const { deadline } of this.unauthenticated.values()) clearTimeout(deadline);
     this.unauthenticated.clear();
+    this.handshakes.close();
     for (const socket of this.accepted) socket.destroy();
     await this.listener?.close();
   }

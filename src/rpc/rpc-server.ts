@@ -7,13 +7,14 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { utf8 } from '../crypto/bytes.js';
 import { derToPem } from '../crypto/pem.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
+import { HandshakePacer } from '../node/handshake-pacer.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
@@ -171,7 +172,11 @@ export class RpcServer {
   /** Per frontend path and method, as CCF's /api/metrics reports them. */
   readonly metrics = new Map<string, EndpointMetrics>();
   readonly routes = new Map<Frontend, RouteTable<RpcHandler>>(FRONTENDS.map((f) => [f, new RouteTable<RpcHandler>()]));
+  /** HTTP over TLS over the connections `tcp` accepts; it listens on no port itself. */
   private readonly server: Server;
+  /** Accepts connections paused, for the pacer to hand to TLS a bounded number at a time. */
+  private readonly tcp: TcpServer;
+  private readonly handshakes: HandshakePacer;
   private readonly turns = new RequestTurns();
   private readonly writes = new TurnWrites();
   /** Connections admitted past the soft cap (by remote address and port: the TLS socket wraps the TCP one). */
@@ -218,7 +223,11 @@ export class RpcServer {
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-    this.server.on('connection', (socket: Socket) => this.admit(socket));
+    this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true });
+    this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.tcp.on('connection', (socket: Socket) => this.admit(socket));
+    // Node's HTTP server checks its requests against the timeouts from when it listens.
+    this.tcp.on('listening', () => this.server.emit('listening'));
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.secured.add(socket);
       keepParserRunning(socket);
@@ -242,7 +251,10 @@ export class RpcServer {
     });
   }
 
-  /** CCF's session caps: past the hard cap a connection closes before TLS; past the soft cap it is answered 503. */
+  /**
+   * CCF's session caps: past the hard cap a connection closes before TLS; past the soft cap it is
+   * answered 503. An admitted connection waits its turn to handshake (see HandshakePacer).
+   */
   private admit(socket: Socket): void {
     const { sessions, interfaceName } = this.options;
     const admission = sessions.open(interfaceName);
@@ -255,6 +267,7 @@ export class RpcServer {
       this.softCapped.delete(key);
       this.connections.delete(socket);
     });
+    this.handshakes.add(socket);
   }
 
   /** Adds a route under one or several frontends (common endpoints exist under all three). */
@@ -264,10 +277,10 @@ export class RpcServer {
 
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+      this.tcp.once('error', reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', reject);
+        resolve(this.tcp.address() as AddressInfo);
       });
     });
   }
@@ -282,10 +295,13 @@ export class RpcServer {
     return { key: this.options.keyPem, cert: certPem, minVersion: 'TLSv1.2' as const, ...TLS_POLICY };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.handshakes.close();
     this.server.closeAllConnections();
     for (const socket of this.connections) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    // The HTTP server only stops its timeout checks: it listens on no port (its callback says so).
+    this.server.close();
+    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
   }
 
   /** As CCF: calls to endpoints, by their path template; a request for no endpoint counts nowhere. */
