@@ -135,10 +135,16 @@ const HEAD_BYTES_PER_HEADER_LIMIT = 4;
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
 /**
  * Requests of one connection not yet answered, or whose answers the client has not yet read: past
- * it, a client that pipelines without reading is cut off. Node pauses such a client by the size of
- * the answers waiting, but answers here are written a turn later, when it has read far ahead.
+ * it, the connection is no longer read, and the requests already read wait to run until answers
+ * drain. Node pauses such a client by the size of the answers waiting, but answers here are written
+ * a turn later, when it has read far ahead.
  */
 const UNANSWERED_REQUESTS_MAX = 128;
+/**
+ * Requests read past that, waiting to run (a read can carry hundreds of small pipelined requests):
+ * past it the next is answered 503 and the connection closes once the answers due are written.
+ */
+const WAITING_REQUESTS_MAX = 1024;
 /** Bytes of answers a connection may leave unread when another answer is due; past it, it is cut off. */
 const UNREAD_ANSWER_BYTES_MAX = 8 * 1024 * 1024;
 /**
@@ -188,7 +194,7 @@ export class RpcServer {
   /** Per connection, how many requests it has sent, and which one's answer closes it. */
   private readonly started = new WeakMap<Socket, number>();
   /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
-  private readonly backlogs = new WeakMap<Socket, { requests: number; bytes: number }>();
+  private readonly backlogs = new WeakMap<Socket, Backlog>();
   private readonly closingAt = new WeakMap<Socket, number>();
 
   private readonly maxHeaderBytes: number;
@@ -322,17 +328,30 @@ export class RpcServer {
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
     let backlog = this.backlogs.get(socket);
-    if (backlog === undefined) this.backlogs.set(socket, (backlog = { requests: 0, bytes: 0 }));
-    if (++backlog.requests > UNANSWERED_REQUESTS_MAX) return void socket.destroy();
+    if (backlog === undefined) this.backlogs.set(socket, (backlog = { requests: 0, bytes: 0, waiting: [] }));
+    const overflow = backlog.waiting.length >= WAITING_REQUESTS_MAX;
+    if (backlog.requests >= UNANSWERED_REQUESTS_MAX && !overflow) {
+      // Read no more of the connection until answers drain; this request runs once one has.
+      socket.pause();
+      await new Promise<void>((resolve) => backlog.waiting.push(resolve));
+    }
+    backlog.requests += 1;
     /** Bytes of this request's answer, once written; its close takes them and the request off the backlog. */
     let answerBytes = 0;
     response.once('close', () => {
       backlog.requests -= 1;
       backlog.bytes -= answerBytes;
+      backlog.waiting.shift()?.();
+      // The request let through may still be reading its body, and the connection's next requests are welcome.
+      if (!socket.destroyed) socket.resume();
     });
     let result: RpcResponse;
     let endpoint: string | undefined;
     try {
+      if (overflow) {
+        this.closeAfter(response, socket, index);
+        throw new RpcError(503, 'TooManyPipelinedRequests', `more than ${UNANSWERED_REQUESTS_MAX + WAITING_REQUESTS_MAX} requests on this connection are unanswered or their answers unread: read the answers before sending more; this connection closes once the answers due are written`);
+      }
       if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket))) {
         this.closeAfter(response, socket, index);
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
@@ -539,6 +558,13 @@ function writeResponse(response: ServerResponse, result: RpcResponse): void {
   if (!NO_BODY_STATUSES.has(status)) headers['content-length'] = String(result.contentLength ?? body.length);
   response.writeHead(status, headers);
   response.end(body);
+}
+
+/** A connection's requests not yet answered and read, the bytes of their answers written, and the requests read past the limit, waiting to run. */
+interface Backlog {
+  requests: number;
+  bytes: number;
+  waiting: (() => void)[];
 }
 
 function connectionKey(socket: Socket): string {
