@@ -5,6 +5,7 @@
 import { fromUtf8, toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { concatBytes } from '../crypto/bytes.js';
+import { ecdsaSignatureTwin } from '../crypto/ecdsa-twin.js';
 import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables } from './builtin-tables.js';
@@ -98,16 +99,20 @@ export class Governance {
     const info: ProposalInfo = { proposer_id: identity.memberId, state: 'Open', ballots: {} };
     this.writeInfo(tx, proposalId, info);
     this.recordHistory(tx, identity);
-    this.checkReplay(tx, identity.createdAt, requestDigest, proposalId);
+    this.checkReplay(tx, identity.createdAt, requestDigest, identity.signature, proposalId);
     this.resolve(tx, proposalId, proposal, info, constitution);
     return proposalView(proposalId, info);
   }
 
-  private checkReplay(tx: Transaction, createdAt: number, requestDigest: Uint8Array, proposalId: string): void {
+  private checkReplay(tx: Transaction, createdAt: number, requestDigest: Uint8Array, signature: Uint8Array, proposalId: string): void {
     if (createdAt > CREATED_AT_MAX) throw new CocoError('InvalidCreatedAt', 'Header parameter created_at value is too large');
     const recent = tx.map(Tables.coseRecentProposals);
-    const key = `${String(createdAt).padStart(10, '0')}:${toHex(requestDigest)}`;
-    const existing = recent.get(utf8(key));
+    const keyOf = (digest: Uint8Array) => `${String(createdAt).padStart(10, '0')}:${toHex(digest)}`;
+    const key = keyOf(requestDigest);
+    // Recorded as CCF records it, by the signature as sent; its other valid form (anyone can make
+    // it from a proposal the ledger shows) is the same request sent again.
+    const twin = ecdsaSignatureTwin(signature);
+    const existing = recent.get(utf8(key)) ?? (twin === undefined ? undefined : recent.get(utf8(keyOf(sha256(twin)))));
     if (existing !== undefined) {
       throw new CocoError('ProposalReplay', `Proposal submission replay, already exists as proposal ${decodeJson<string>(existing, Tables.coseRecentProposals)}`);
     }

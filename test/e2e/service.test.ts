@@ -22,6 +22,7 @@ import { repoRoot } from '../support/paths.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 import { createService, reply, startServer } from '../client/tls-fixture.js';
+import { ecdsaSignatureTwin } from '../../src/crypto/ecdsa-twin.js';
 
 let sandbox: SandboxProcess;
 let user: CocoClient;
@@ -403,6 +404,11 @@ test('governance refuses forged, replayed, stale and unversioned requests with C
   const first = await post(signed);
   assert.equal(first.status, 200, first.text());
   assert.deepEqual(await code(post(signed)), [400, 'ProposalReplay']);
+  // The same request with its ECDSA signature's other valid form (r, n - s), which anyone can make
+  // from the envelope the ledger shows: a replay too. The signature is the envelope's last 96 bytes.
+  const malleated = new Uint8Array(signed);
+  malleated.set(ecdsaSignatureTwin(signed.subarray(signed.length - 96))!, signed.length - 96);
+  assert.deepEqual(await code(post(malleated)), [400, 'ProposalReplay']);
   const stale = signGovernanceRequest({ content: proposal, msgType: 'proposal', createdAt: 1000, signerCertPem: memberCert, signerKeyPem: sandbox.pem('member0_privk.pem') });
   assert.deepEqual(await code(post(stale)), [400, 'ProposalCreatedTooLongAgo']);
   // Signed by another key under member0's certificate: the kid names member0, the signature does not verify.
