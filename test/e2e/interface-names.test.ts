@@ -4,28 +4,18 @@
 // redirect on a backup with the same cause, not "no primary known".
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { exitOf } from '../support/child-exit.js';
-import { startJoiner, validFromNow } from '../support/joiner-process.js';
-import { startSandbox } from '../support/sandbox-process.js';
+import { startJoiner, startJoinersSandbox, validFromNow } from '../support/joiner-process.js';
 import { until } from '../support/until.js';
 
 const WAIT_MS = 30_000;
 
 test("a joiner whose interface names the primary lacks is refused; a backup's interface the primary lacks names the cause", async (t) => {
-  const sandbox = await startSandbox(['--nodes', '1']);
-  const children: ChildProcess[] = [];
-  t.after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await sandbox.stop();
-  });
-  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
-  const client = new CocoClient({ url: sandbox.url, ...identity });
-  t.after(() => client.close());
+  const { sandbox, children, identity, client } = await startJoinersSandbox(t, ['--nodes', '1']);
 
   const renamed = await startJoiner(sandbox, 'renamed', { interfaceNames: ['primary'] });
   children.push(renamed.child);

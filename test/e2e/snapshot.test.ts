@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
-import { runNode, startJoiner, validFromNow } from '../support/joiner-process.js';
+import { runNode, startJoiner, startJoinersSandbox, validFromNow } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { runCoco } from '../support/run-cli.js';
 import { exitOf } from '../support/child-exit.js';
@@ -37,15 +36,7 @@ function committedSnapshots(nodeDir: string): { name: string; seqno: number }[] 
 }
 
 test('a node joins from the latest snapshot, restarts from it, and refuses it once corrupted', async (t) => {
-  const sandbox = await startSandbox(['--nodes', '2', '--snapshot-tx-interval', String(INTERVAL)]);
-  const children: ChildProcess[] = [];
-  t.after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await sandbox.stop();
-  });
-  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
-  const client = new CocoClient({ url: sandbox.url, ...identity });
-  t.after(() => client.close());
+  const { sandbox, children, identity, client } = await startJoinersSandbox(t, ['--nodes', '2', '--snapshot-tx-interval', String(INTERVAL)]);
   const written: TxId[] = [];
   for (let id = 0; id < 3 * INTERVAL; id++) written.push((await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!);
   const last = written.at(-1);
@@ -223,17 +214,13 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
 
 /** A one-node sandbox that has written a few snapshot intervals of entries, and its latest committed snapshot. */
 async function sandboxWithSnapshot(t: { after(fn: () => unknown): void }) {
-  const sandbox = await startSandbox(['--nodes', '1', '--snapshot-tx-interval', String(INTERVAL)]);
-  t.after(() => sandbox.stop());
-  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
-  const client = new CocoClient({ url: sandbox.url, ...identity });
-  t.after(() => client.close());
+  const { sandbox, children, identity, client } = await startJoinersSandbox(t, ['--nodes', '1', '--snapshot-tx-interval', String(INTERVAL)]);
   let last: TxId | undefined;
   for (let id = 0; id < 2 * INTERVAL; id++) last = (await client.request('POST', '/app/log/private', { body: { id, msg: `message ${id}` } })).txId!;
   await waitForCommit(client, last!, { timeoutMs: 10_000 });
   const node0 = join(sandbox.workspace, 'sandbox_0');
   const snapshot = await until('a committed snapshot', WAIT_MS, async () => committedSnapshots(node0).at(-1));
-  return { sandbox, identity, client, node0, snapshot };
+  return { sandbox, children, identity, client, node0, snapshot };
 }
 
 test("a node given another service's sealed secrets says so, not that its good snapshot is damaged", async (t) => {
@@ -266,12 +253,8 @@ async function freshSnapshot(client: CocoClient, node0: string): Promise<{ name:
 }
 
 test("a joiner starts from the committed snapshot copied into its snapshots directory, as CCF's operators do; a damaged copy is refused before it joins", async (t) => {
-  const { sandbox, identity, client, node0 } = await sandboxWithSnapshot(t);
+  const { sandbox, children, identity, client, node0 } = await sandboxWithSnapshot(t);
   const snapshot = await freshSnapshot(client, node0);
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  });
   const copyInto = (name: string, alter: boolean) => {
     const bytes = readFileSync(join(node0, 'snapshots', snapshot.name));
     if (alter) bytes[Math.floor(bytes.length / 2)]! ^= 0x01;

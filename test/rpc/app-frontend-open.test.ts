@@ -4,33 +4,23 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CocoClient } from '../../src/client/coco-client.js';
+import type { CocoClient } from '../../src/client/coco-client.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
 import { appFrontendCheck } from '../../src/rpc/app-endpoints.js';
-import type { RpcServer } from '../../src/rpc/rpc-server.js';
-import { createService } from '../client/tls-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
-import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
+import { builtinEndpointsServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
 
-let inProcess: InProcessNode;
-let server: RpcServer;
+let service: BuiltinEndpointsServer;
 let client: CocoClient;
+let inProcess: InProcessNode;
 
 before(async () => {
   inProcess = startInProcessNode();
-  const tls = await createService();
-  const built = testRpcServer(tls, { currentTxId: () => inProcess.node.lastTxId, checkAppOpen: appFrontendCheck(inProcess.node) });
-  server = built.server;
-  addTestBuiltinEndpoints(server, inProcess.node, built.sessions);
-  const { port } = await server.listen('127.0.0.1', 0);
-  client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem });
+  service = await builtinEndpointsServer(inProcess, { checkAppOpen: appFrontendCheck(inProcess.node) });
+  client = service.client;
 });
 
-after(async () => {
-  client?.close();
-  await server?.close();
-  await inProcess?.close();
-});
+after(() => service?.close());
 
 const CLOSED: ['GET' | 'POST', string][] = [
   ['GET', '/app/commit'],

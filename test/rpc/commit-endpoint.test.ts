@@ -3,32 +3,22 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CocoClient } from '../../src/client/coco-client.js';
-import type { RpcServer } from '../../src/rpc/rpc-server.js';
-import { createService } from '../client/tls-fixture.js';
+import type { CocoClient } from '../../src/client/coco-client.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
-import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
+import { builtinEndpointsServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
 
-let inProcess: InProcessNode;
-let server: RpcServer;
+let service: BuiltinEndpointsServer;
 let client: CocoClient;
+let inProcess: InProcessNode;
 
 before(async () => {
   inProcess = startInProcessNode();
   await inProcess.node.waitForCommit(2);
-  const tls = await createService();
-  const built = testRpcServer(tls, { currentTxId: () => inProcess.node.lastTxId });
-  server = built.server;
-  addTestBuiltinEndpoints(server, inProcess.node, built.sessions);
-  const { port } = await server.listen('127.0.0.1', 0);
-  client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: tls.certPem });
+  service = await builtinEndpointsServer(inProcess);
+  client = service.client;
 });
 
-after(async () => {
-  client?.close();
-  await server?.close();
-  await inProcess?.close();
-});
+after(() => service?.close());
 
 const ALL = ['1.1', '2.1'];
 const BAD_VIEW_HISTORY = 'Invalid value for view_history, must be one of [true, false] when present';

@@ -7,15 +7,12 @@ import { after, before, test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { decodeJson, encodeJson, Tables, type NodeInfo } from '../../src/governance/builtin-tables.js';
-import { AppRuntime } from '../../src/rpc/app-runtime.js';
-import type { RpcServer } from '../../src/rpc/rpc-server.js';
-import { createService } from '../client/tls-fixture.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
 import { until } from '../support/until.js';
-import { addTestBuiltinEndpoints, testRpcServer } from './rpc-server-fixture.js';
+import { builtinEndpointsServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
 
 let inProcess: InProcessNode;
-let server: RpcServer;
+let service: BuiltinEndpointsServer;
 /** Redirects off: the answers themselves; `following` follows them. */
 let client: CocoClient;
 let following: CocoClient;
@@ -34,22 +31,16 @@ function publish(nodeId: string, address: string): void {
 
 before(async () => {
   inProcess = startInProcessNode({ snapshotTxCount: 5 });
-  const tls = await createService();
-  const built = testRpcServer(tls, { currentTxId: () => inProcess.node.lastTxId });
-  server = built.server;
-  addTestBuiltinEndpoints(server, inProcess.node, built.sessions, new AppRuntime(), new Set(['LedgerChunkRead', 'SnapshotRead']));
-  const { port } = await server.listen('127.0.0.1', 0);
-  publish(inProcess.node.nodeId, `127.0.0.1:${port}`);
-  origin = `https://127.0.0.1:${port}`;
-  client = new CocoClient({ url: origin, caCertPem: tls.certPem, redirectsMax: 0 });
-  following = new CocoClient({ url: origin, caCertPem: tls.certPem });
+  service = await builtinEndpointsServer(inProcess, { operatorFeatures: new Set(['LedgerChunkRead', 'SnapshotRead']) });
+  origin = service.origin;
+  publish(inProcess.node.nodeId, new URL(origin).host);
+  client = new CocoClient({ url: origin, caCertPem: service.tls.certPem, redirectsMax: 0 });
+  following = service.client;
 });
 
 after(async () => {
   client?.close();
-  following?.close();
-  await server?.close();
-  await inProcess?.close();
+  await service?.close();
 });
 
 const errorCode = (answer: { json<T>(): T }) => answer.json<{ error: { code: string } }>().error.code;

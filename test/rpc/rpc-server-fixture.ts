@@ -9,7 +9,9 @@ import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { addBuiltinEndpoints } from '../../src/rpc/builtin-endpoints.js';
 import { RpcServer, type RpcServerOptions } from '../../src/rpc/rpc-server.js';
 import { SessionCounts, type SessionCaps } from '../../src/rpc/session-caps.js';
-import type { ServiceIdentity } from '../client/tls-fixture.js';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { createService, type ServiceIdentity } from '../client/tls-fixture.js';
+import type { InProcessNode } from '../support/in-process-node.js';
 
 export interface TestRpcServerOptions extends Partial<Omit<RpcServerOptions, 'sessions' | 'keyPem' | 'certPem'>> {
   currentTxId: RpcServerOptions['currentTxId'];
@@ -39,4 +41,45 @@ export function addTestBuiltinEndpoints(server: RpcServer, node: Node, sessions:
     quoteInfo: virtualQuote(generateKeyPair('P-384').publicKeyPem, new Uint8Array(32)),
     jwtRefreshMetrics: { attempts: 0, successes: 0, failures: 0 },
   });
+}
+
+/** A node in this process serving its built-in endpoints over TLS on 127.0.0.1 (see builtinEndpointsServer). */
+export interface BuiltinEndpointsServer {
+  inProcess: InProcessNode;
+  server: RpcServer;
+  /** `https://127.0.0.1:<port>`. */
+  origin: string;
+  tls: ServiceIdentity;
+  /** A client trusting the service certificate, without an identity. */
+  client: CocoClient;
+  close(): Promise<void>;
+}
+
+/**
+ * `inProcess` (a node in this process) with its built-in endpoints on a TLS server listening on
+ * 127.0.0.1, and a client of it; `server` options and operator features as a test needs them.
+ */
+export async function builtinEndpointsServer(
+  inProcess: InProcessNode,
+  options: Partial<TestRpcServerOptions> & { operatorFeatures?: ReadonlySet<OperatorFeature> } = {},
+): Promise<BuiltinEndpointsServer> {
+  const { operatorFeatures, ...serverOptions } = options;
+  const tls = await createService();
+  const built = testRpcServer(tls, { currentTxId: () => inProcess.node.lastTxId, ...serverOptions });
+  addTestBuiltinEndpoints(built.server, inProcess.node, built.sessions, new AppRuntime(), operatorFeatures);
+  const { port } = await built.server.listen('127.0.0.1', 0);
+  const origin = `https://127.0.0.1:${port}`;
+  const client = new CocoClient({ url: origin, caCertPem: tls.certPem });
+  return {
+    inProcess,
+    server: built.server,
+    origin,
+    tls,
+    client,
+    async close() {
+      client.close();
+      await built.server.close();
+      await inProcess.close();
+    },
+  };
 }

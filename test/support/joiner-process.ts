@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/cli/free-port.js';
 import { repoRoot } from './paths.js';
-import type { SandboxProcess } from './sandbox-process.js';
+import type { TestContext } from 'node:test';
+import { CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
+import { startSandbox, type SandboxProcess } from './sandbox-process.js';
 
 export interface JoinerProcess {
   child: ChildProcess;
@@ -27,6 +29,29 @@ export interface JoinerOptions {
   interfaceNames?: string[];
   /** Where it asks to join: the sandbox's URL by default. */
   targetRpcAddress?: string;
+}
+
+/** A sandbox for tests that add nodes to it by hand: what they push to `children` is killed with it. */
+export interface JoinersSandbox {
+  sandbox: SandboxProcess;
+  children: ChildProcess[];
+  /** user0's identity and the service certificate. */
+  identity: Omit<CocoClientOptions, 'url'>;
+  /** user0's client of the sandbox's first node. */
+  client: CocoClient;
+}
+
+export async function startJoinersSandbox(t: Pick<TestContext, 'after'>, args: string[]): Promise<JoinersSandbox> {
+  const sandbox = await startSandbox(args);
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await sandbox.stop();
+  });
+  const identity = { caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') };
+  const client = new CocoClient({ url: sandbox.url, ...identity });
+  t.after(() => client.close());
+  return { sandbox, children, identity, client };
 }
 
 /** Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it. */
