@@ -5,6 +5,7 @@ import test from 'node:test';
 import tls from 'node:tls';
 import { HandshakePacer } from '../../src/node/handshake-pacer.js';
 import { createService } from '../client/tls-fixture.js';
+import { until } from '../support/until.js';
 
 const service = await createService();
 
@@ -25,7 +26,7 @@ async function pacedServer(inProgressMax: number) {
     for (const socket of accepted) socket.destroy();
     await new Promise((resolve) => tcp.close(resolve));
   };
-  return { server, port, close };
+  return { server, port, close, accepted };
 }
 
 function handshake(port: number): Promise<tls.TLSSocket> {
@@ -55,7 +56,8 @@ function flood(port: number, count: number, t: test.TestContext): Promise<number
   return new Promise((resolve) => child.on('exit', () => resolve(Number(output))));
 }
 
-test('a burst of connections runs at most the bound of handshakes between two timer runs, and every one completes', async (t) => {
+// Time limits: a test that waits for connections to close would otherwise hang, not fail.
+test('a burst of connections runs at most the bound of handshakes between two timer runs, and every one completes', { timeout: 120_000 }, async (t) => {
   const inProgressMax = 4;
   const { server, port, close } = await pacedServer(inProgressMax);
   // The server's first key log line for a connection is its key exchange: the handshake's work.
@@ -77,13 +79,17 @@ test('a burst of connections runs at most the bound of handshakes between two ti
   }
 });
 
-test('connections that stall their handshake give their places to a connection waiting', async () => {
-  const { port, close } = await pacedServer(2);
+test('connections that stall their handshake give their places to a connection waiting', { timeout: 60_000 }, async () => {
+  const { port, close, accepted } = await pacedServer(2);
   const stalled = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
   })));
   const closed = stalled.map((socket) => new Promise((resolve) => socket.on('close', resolve)));
   try {
+    // Both hold their places before the client comes: the newest waiting goes first, so a client
+    // accepted with them could take a place, and a stalled one left alone then would never be closed.
+    await until('the server to accept both stalled connections', 10_000, async () => (accepted.size === 2 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const client = await handshake(port);
     client.destroy();
     await Promise.all(closed);
