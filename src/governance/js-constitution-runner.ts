@@ -14,7 +14,7 @@ import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
 import type { JsInterpreter } from '../js/interpreter.js';
 import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
-import { JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
+import { JS_TIMEOUT_MESSAGE, JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
 import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -111,7 +111,7 @@ function run<T>(call: () => T): T {
     return call();
   } catch (error) {
     if (error instanceof JsExceptionError) throw new ScriptError({ reason: error.jsName ? `${error.jsName}: ${error.jsMessage}` : error.jsMessage, ...(error.jsStack ? { trace: error.jsStack } : {}) });
-    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') throw new ScriptError({ reason: 'Operation took too long to complete.' });
+    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') throw new ScriptError({ reason: JS_TIMEOUT_MESSAGE });
     if (error instanceof CocoError && error.code.startsWith('Js')) throw new ScriptError({ reason: QUICKJS_LIMIT_REASONS[error.code] ?? error.message });
     throw error;
   }

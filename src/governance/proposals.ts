@@ -7,6 +7,7 @@ import { sha256 } from '../crypto/hash.js';
 import { concatBytes } from '../crypto/bytes.js';
 import { ecdsaSignatureTwin } from '../crypto/ecdsa-twin.js';
 import { CocoError, invariant } from '../errors.js';
+import { JS_TIMEOUT_MESSAGE } from '../js/js-exception.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables } from './builtin-tables.js';
 import { ScriptError, type ConstitutionRunner, type ScriptFailure, type Vote } from './constitution-runner.js';
@@ -38,7 +39,6 @@ export interface ProposalView {
 /** created_at is compared as a zero-padded 10-digit string, good until the year 2286. */
 export const CREATED_AT_MAX = 9_999_999_999;
 export const RECENT_PROPOSALS_WINDOW_DEFAULT = 100;
-const TIMEOUT_REASON = 'Operation took too long to complete.';
 
 export function proposalView(proposalId: string, info: ProposalInfo): ProposalView {
   return {
@@ -54,7 +54,7 @@ export function proposalView(proposalId: string, info: ProposalInfo): ProposalVi
 
 function failureOf(error: unknown): ScriptFailure {
   if (error instanceof ScriptError) return error.failure;
-  if (error instanceof CocoError && error.code === 'JsExecutionTimeout') return { reason: TIMEOUT_REASON };
+  if (error instanceof CocoError && error.code === 'JsExecutionTimeout') return { reason: JS_TIMEOUT_MESSAGE };
   return { reason: (error as Error).message };
 }
 

@@ -22,7 +22,7 @@ import {
   type GlobalsSession,
   type PreludeApi,
 } from './ccf-globals.js';
-import { JsExceptionError, type JsErrorDetails } from './js-exception.js';
+import { JS_TIMEOUT_MESSAGE, JsExceptionError, type JsErrorDetails } from './js-exception.js';
 import { checkJsLimits, DEFAULT_JS_LIMITS, QUICKJS_STACK_BYTES_MAX, type JsLimits } from './js-limits.js';
 import { encodeJsValue, type JsValue } from './js-value.js';
 import { LinearMemoryImage } from './linear-memory-image.js';
@@ -89,8 +89,6 @@ const SHARED_STRING_CHARS_MAX = 2048;
 /** A module no app can name (app names start with "/") that throws, for `compileModules`. */
 const COMPILE_STOP_MODULE = '<coco:compile-stop>';
 const COMPILE_STOP_MESSAGE = 'coco: compiled, not evaluated';
-/** CCF's message for a call stopped at its time limit. */
-const JS_TIMEOUT_MESSAGE = 'Operation took too long to complete.';
 
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;

@@ -25,6 +25,9 @@ export class JsExceptionError extends CocoError {
   }
 }
 
+/** CCF's message for a call stopped at its time limit: a handler's 500, a ballot's or a proposal's failure. */
+export const JS_TIMEOUT_MESSAGE = 'Operation took too long to complete.';
+
 /** QuickJS's own reasons for the limits that stop a call (by CocoError code), which CCF reports as they are. */
 export const QUICKJS_LIMIT_REASONS: Readonly<Record<string, string>> = {
   JsOutOfMemory: 'InternalError: out of memory',

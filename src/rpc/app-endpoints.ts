@@ -5,7 +5,7 @@
 
 import { CocoError } from '../errors.js';
 import { readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
-import { JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
+import { JS_TIMEOUT_MESSAGE, JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
 import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
 import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
@@ -102,7 +102,7 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
       // As in CCF: the message stays the same; the reason and trace go in details, when governance asks.
       const details = settings.returnExceptionDetails ? [{ code: 'JSException', message: reason, ...(trace === undefined ? {} : { trace }) }] : [];
       // A handler stopped at its time limit is logged and detailed the same way; only the message says so.
-      const message = error.code === 'JsExecutionTimeout' ? 'Operation took too long to complete.' : 'Exception thrown while executing.';
+      const message = error.code === 'JsExecutionTimeout' ? JS_TIMEOUT_MESSAGE : 'Exception thrown while executing.';
       throw new RpcError(500, 'InternalError', message, {}, details);
     }
   }
