@@ -485,8 +485,8 @@ function targetPath(target: string): string {
 }
 
 /**
- * Where a redirected request goes: `origin` (`https://host:port`) with the request's frontend, path
- * and query, never anything else of its target (an absolute-form target names another authority).
+ * Where a redirected request goes: `origin` (`https://host:port`) with the request's path as it named
+ * it and its query, never anything else of its target (an absolute-form target names another authority).
  */
 export function redirectLocation(origin: string, request: Pick<RpcRequest, 'pathname' | 'rawQuery'>): string {
   return `${origin}${request.pathname}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
@@ -523,11 +523,17 @@ function send(response: ServerResponse, answer: RpcResponse): void {
 /** Headers only the node sets: the message's framing, and the transaction the answer names. */
 const NODE_OWNED_HEADERS = ['content-length', 'transfer-encoding', 'x-ms-ccf-transaction-id'];
 
-/** Whether writeResponse sends `response` as JSON. */
+/** The content type a body is sent with unless its handler names one (see RpcResponse.body); none without a body. */
+function defaultContentType(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return 'text/plain';
+  return body instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
+}
+
+/** Whether writeResponse sends `response` as JSON: a success with a body of its own choosing. */
 function answersJson(response: RpcResponse): boolean {
-  const { body } = response;
   const status = response.status ?? 200;
-  return status >= 200 && status < 300 && !NO_BODY_STATUSES.has(status) && body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array) && response.headers?.['content-type'] === undefined;
+  return status >= 200 && status < 300 && !NO_BODY_STATUSES.has(status) && response.headers?.['content-type'] === undefined && defaultContentType(response.body) === 'application/json';
 }
 
 /** Statuses whose responses carry no body (RFC 9110 §15.3.5, §15.4.5). */
@@ -535,20 +541,12 @@ const NO_BODY_STATUSES = new Set([204, 304]);
 
 function writeResponse(response: ServerResponse, result: RpcResponse): void {
   const status = result.status ?? 200;
+  const contentType = NO_BODY_STATUSES.has(status) ? undefined : defaultContentType(result.body);
   let body: Uint8Array;
-  let contentType: string | undefined;
-  if (result.body === undefined || NO_BODY_STATUSES.has(status)) {
-    body = new Uint8Array();
-  } else if (typeof result.body === 'string') {
-    body = utf8(result.body);
-    contentType = 'text/plain';
-  } else if (result.body instanceof Uint8Array) {
-    body = result.body;
-    contentType = 'application/octet-stream';
-  } else {
-    body = utf8(JSON.stringify(result.body));
-    contentType = 'application/json';
-  }
+  if (contentType === undefined) body = new Uint8Array();
+  else if (typeof result.body === 'string') body = utf8(result.body);
+  else if (result.body instanceof Uint8Array) body = result.body;
+  else body = utf8(JSON.stringify(result.body));
   const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
   // An app's headers come after the defaults (its content type wins) but cannot reframe the
   // message or name another transaction than the one its call was.
