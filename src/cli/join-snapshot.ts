@@ -8,7 +8,7 @@ import { CocoError } from '../errors.js';
 import { verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
 import type { NodeIdentity } from '../node/identities.js';
 import type { NodeConfig } from '../node/node-config.js';
-import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
+import { joinTargetFailure } from './join-target.js';
 import { SnapshotDirectory } from '../node/snapshot-directory.js';
 
 /** A committed snapshot file whose receipt the service certificate endorses. */
@@ -28,10 +28,10 @@ const SNAPSHOT_FETCH_ATTEMPTS = 3;
  * certificate before the node asks to join (its secrets come with the join): a snapshot of another
  * service, or a damaged one, is refused before members admit a node that could not start from it.
  */
-export function checkSnapshotToJoinFrom(config: NodeConfig, name: string): JoinSnapshot {
+export function checkSnapshotToJoinFrom(config: NodeConfig, serviceCertPem: string, name: string): JoinSnapshot {
   const bytes = new SnapshotDirectory(config.snapshots.directory).read(name);
   try {
-    return { name, seqno: verifySnapshotReceipt(bytes, joinServiceCertificate(config), name).seqno, bytes, fetched: false };
+    return { name, seqno: verifySnapshotReceipt(bytes, serviceCertPem, name).seqno, bytes, fetched: false };
   } catch (error) {
     if (!(error instanceof CocoError) || error.code === 'FileUnreadable') throw error;
     throw new CocoError(
@@ -49,9 +49,8 @@ export function checkSnapshotToJoinFrom(config: NodeConfig, name: string): JoinS
  * there is neither, or the target cannot serve one now. A snapshot the service serves but the
  * certificate does not endorse is refused: the target would serve it again.
  */
-export async function snapshotToJoinFrom(config: NodeConfig, identity: NodeIdentity, local: JoinSnapshot | undefined, log: (line: string) => void): Promise<JoinSnapshot | undefined> {
+export async function snapshotToJoinFrom(config: NodeConfig, serviceCertPem: string, identity: NodeIdentity, local: JoinSnapshot | undefined, log: (line: string) => void): Promise<JoinSnapshot | undefined> {
   const target = config.join!.targetRpcAddress;
-  const serviceCertPem = joinServiceCertificate(config);
   const options = { url: `https://${target}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem };
   const fromLocal = local && `starting from snapshot ${local.name} in ${config.snapshots.directory}`;
   for (let attempt = 1; attempt <= SNAPSHOT_FETCH_ATTEMPTS; attempt++) {

@@ -154,10 +154,14 @@ function readGenesisFiles(config: NodeConfig): GenesisFiles {
   return { members: readMembers(config), constitution: config.start.constitutionFiles.map((file) => readText(file, 'constitution file')).join('\n') };
 }
 
-/** A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to; the local snapshot it starts from, if any. */
+/**
+ * A node's keys before it joins: its identity and the RSA key new ledger secrets are sent to; the
+ * certificate of the service it joins; the local snapshot it starts from, if any.
+ */
 interface JoinerKeys {
   join: KeyPair;
   encryption: KeyPair;
+  serviceCertPem: string;
   snapshot: JoinSnapshot | undefined;
 }
 
@@ -229,12 +233,13 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys. A
   // snapshot copied into its directory (CCF's "Join or Recover From Snapshot") is its starting point.
   if (config.command === 'join') {
-    // Checked before anything is generated: a file that is no certificate is a configuration mistake.
-    joinServiceCertificate(config);
+    // Read once, before anything is generated: a file that is no certificate is a configuration mistake.
+    const serviceCertPem = joinServiceCertificate(config);
     return {
       join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve),
       encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
-      snapshot: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, snapshotName),
+      serviceCertPem,
+      snapshot: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, serviceCertPem, snapshotName),
     };
   }
   // Sealed secrets with no ledger: this node belonged to a service and lost its data. A new service
@@ -375,9 +380,8 @@ function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
 }
 
 /** Asks the service to admit this node, until it is Trusted; returns what a Trusted node receives. */
-async function joinService(config: NodeConfig, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
+async function joinService(config: NodeConfig, serviceCertPem: string, identity: NodeIdentity, request: JoinRequest, log: (line: string) => void): Promise<NonNullable<JoinResponse['network_info']>> {
   const join = config.join!;
-  const serviceCertPem = joinServiceCertificate(config);
   const client = new CocoClient({ url: `https://${join.targetRpcAddress}`, caCertPem: serviceCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
   let reported: string | undefined;
   try {
@@ -561,8 +565,8 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     let info: NonNullable<JoinResponse['network_info']>;
     try {
       // Chosen before the join: the primary refuses a joiner starting before its own log (startup_seqno).
-      snapshot = await snapshotToJoinFrom(config, nodeIdentity, point.snapshot, (line) => logLine('info', `coco node: ${line}`));
-      info = await joinService(config, nodeIdentity, {
+      snapshot = await snapshotToJoinFrom(config, point.serviceCertPem, nodeIdentity, point.snapshot, (line) => logLine('info', `coco node: ${line}`));
+      info = await joinService(config, point.serviceCertPem, nodeIdentity, {
         node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
         quote_info: quoteInfo,
         certificate_signing_request: nodeIdentity.csrPem,
