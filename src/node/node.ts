@@ -54,6 +54,14 @@ import { SINGLETON_KEY, singletonWrite } from '../ledger/signature.js';
 import type { TxReceipt } from '../ledger/receipt.js';
 import { SignaturePacing } from './signature-pacing.js';
 
+/** A snapshot being encoded: at a signature, and on a backup with the primary's evidence for it. */
+interface SnapshotJob {
+  at: TxId;
+  evidence?: TxId;
+  previousSnapshotSeqno: number;
+  cancelled: boolean;
+}
+
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
@@ -239,7 +247,9 @@ export class Node {
   readonly snapshots: SnapshotDirectory;
   private lastSnapshotSeqno = 0;
   /** The snapshot being written, a slice per turn of the event loop (on a backup, for the evidence it follows). */
-  private snapshotInProgress: { at: TxId; evidence?: TxId; previousSnapshotSeqno: number; cancelled: boolean } | undefined;
+  private snapshotInProgress: SnapshotJob | undefined;
+  /** The primary's snapshots this backup has yet to encode, oldest first, with the digest each must have. */
+  private snapshotsToFollow: { job: SnapshotJob & { evidence: TxId }; state: SnapshotInput; digest: Uint8Array }[] = [];
   /**
    * On a backup: the state at the last signatures that closed a ledger chunk, where the primary
    * snapshots (its evidence comes once the snapshot is written, after more chunks may have closed).
@@ -687,7 +697,7 @@ export class Node {
   }
 
   /** Encodes a snapshot a slice per turn of the event loop; a job cancelled meanwhile (rollback, stop) ends at its next slice. */
-  private encodeInSlices(job: NonNullable<Node['snapshotInProgress']>, input: SnapshotInput, done: (encoded: EncodedSnapshot) => void): void {
+  private encodeInSlices(job: SnapshotJob, input: SnapshotInput, done: (encoded: EncodedSnapshot) => void): void {
     const encoder = new SnapshotEncoder(input);
     this.snapshotInProgress = job;
     const later = (work: () => void): void => void setImmediate(() => !job.cancelled && !this.stopped && this.failure === undefined && work());
@@ -698,6 +708,7 @@ export class Node {
       if (!finished) return later(slice);
       this.snapshotInProgress = undefined;
       done(encoder.finish());
+      this.followNextSnapshot();
     };
     later(slice);
   }
@@ -706,7 +717,8 @@ export class Node {
    * On a backup, the primary's snapshot evidence: the same snapshot is encoded from this node's
    * state at that seqno (kept when the chunk closed there) and written only if its digest is the
    * one the evidence records, so that it is byte for byte the primary's. A restart then replays
-   * only the ledger after it, as the primary's does.
+   * only the ledger after it, as the primary's does. Evidence that arrives while another snapshot is
+   * encoded (a backup catching up receives several at once) waits its turn.
    */
   private followSnapshot(evidence: SnapshotEvidence, evidenceTxId: TxId): void {
     const previousSnapshotSeqno = this.lastSnapshotSeqno;
@@ -714,15 +726,27 @@ export class Node {
     this.lastSnapshotSeqno = Math.max(this.lastSnapshotSeqno, evidence.version);
     const state = this.statesAtChunkEnds.find((candidate) => candidate.txId.seqno === evidence.version);
     this.statesAtChunkEnds = this.statesAtChunkEnds.filter((candidate) => candidate.txId.seqno > evidence.version);
-    if (state === undefined || this.snapshotInProgress !== undefined) return;
+    if (state === undefined) return;
     const job = { at: state.txId, evidence: evidenceTxId, previousSnapshotSeqno, cancelled: false };
+    this.snapshotsToFollow.push({ job, state, digest: evidence.hash });
+    // Each waiting one holds a state in memory: past the bound, the oldest is left out.
+    if (this.snapshotsToFollow.length > CHUNK_END_STATES_MAX) this.snapshotsToFollow.shift();
+    this.followNextSnapshot();
+  }
+
+  /** Encodes the oldest snapshot waiting to be followed, unless a snapshot is being encoded. */
+  private followNextSnapshot(): void {
+    if (this.snapshotInProgress !== undefined) return;
+    const next = this.snapshotsToFollow.shift();
+    if (next === undefined) return;
+    const { job, state, digest: expected } = next;
     this.encodeInSlices(job, state, ({ pieces, digest }) => {
-      if (!equalBytes(digest, evidence.hash)) {
-        this.logLine(`the snapshot at ${formatTxId(state.txId)} encoded here differs from the primary's (evidence ${formatTxId(evidenceTxId)}); not kept`);
+      if (!equalBytes(digest, expected)) {
+        this.logLine(`the snapshot at ${formatTxId(job.at)} encoded here differs from the primary's (evidence ${formatTxId(job.evidence)}); not kept`);
         return;
       }
-      this.snapshots.writePending(state.txId.seqno, evidenceTxId.seqno, pieces);
-      this.pendingSnapshots.push({ seqno: state.txId.seqno, evidence: evidenceTxId, snapshot: pieces });
+      this.snapshots.writePending(job.at.seqno, job.evidence.seqno, pieces);
+      this.pendingSnapshots.push({ seqno: job.at.seqno, evidence: job.evidence, snapshot: pieces });
       this.commitSnapshots();
     });
   }
@@ -762,9 +786,11 @@ export class Node {
   private discardSnapshotsAfter(seqno: number): void {
     this.statesAtChunkEnds = this.statesAtChunkEnds.filter((state) => state.txId.seqno <= seqno);
     const job = this.snapshotInProgress;
+    this.snapshotsToFollow = this.snapshotsToFollow.filter((waiting) => waiting.job.evidence.seqno <= seqno);
     if (job !== undefined && Math.max(job.at.seqno, job.evidence?.seqno ?? 0) > seqno) {
       job.cancelled = true;
       this.snapshotInProgress = undefined;
+      this.followNextSnapshot();
     }
     for (const pending of this.pendingSnapshots.filter((p) => p.evidence.seqno > seqno)) this.snapshots.discard(pending.seqno, pending.evidence.seqno);
     this.pendingSnapshots = this.pendingSnapshots.filter((p) => p.evidence.seqno <= seqno);

@@ -357,6 +357,31 @@ test("a backup writes the primary's snapshots byte for byte, its ledger chunk en
   assert.equal(readRecord(restarted.node, 'after'), 'the restart');
 });
 
+test('a backup catching up writes every snapshot of the primary, though the evidence of one arrives while it encodes another', async (t) => {
+  const network = await InProcessNetwork.start(3, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  const [late, other] = network.nodes.filter((n) => n !== primary);
+  network.isolate(late!.name);
+  // Two snapshots, each with its evidence written, while the late backup hears nothing.
+  const evidenced = () => readdirSync(primary.node.snapshots.directory).length;
+  let last: TxId | undefined;
+  for (const round of [1, 2]) {
+    for (let i = 0; i < 25; i++) last = writeRecord(primary.node, `r${round}k${i}`, 'v');
+    await network.waitFor(() => evidenced() >= round);
+  }
+  await network.waitFor(() => other!.node.status(last!) === 'Committed');
+  const committed = (node: Node) => readdirSync(node.snapshots.directory).filter((name) => name.endsWith('.committed')).sort();
+  await network.waitFor(() => committed(primary.node).length === 2);
+  // Back, it receives both evidences in one message: the second arrives while the first is encoded.
+  network.isolate(late!.name, false);
+  await network.waitFor(() => committed(late!.node).length === 2);
+  assert.deepEqual(committed(late!.node), committed(primary.node));
+  for (const name of committed(primary.node)) {
+    assert.ok(readFileSync(join(late!.node.snapshots.directory, name)).equals(readFileSync(join(primary.node.snapshots.directory, name))), name);
+  }
+});
+
 test("a backup whose state differs from the primary's keeps no snapshot of it, and says so", async (t) => {
   const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
   t.after(() => network.close());
