@@ -10,6 +10,7 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { HandshakePacer } from '../node/handshake-pacer.js';
+import { connectionKey } from '../node/connection-key.js';
 import { hostAndPort } from '../node/node-config.js';
 import {
   AUTHENTICATED_INBOUND_CONNECTIONS_MAX,
@@ -479,13 +480,6 @@ export class NodeChannels {
 function uncork(peer: Peer, socket: tls.TLSSocket): void {
   if (peer.socket === socket) peer.corked = false;
   socket.uncork();
-}
-
-/** Both ends of a connection: what the TCP socket accepted and the TLS socket over it share. Undefined once the connection is reset. */
-function connectionKey(socket: Socket): string | undefined {
-  const { remoteAddress, remotePort, localAddress, localPort } = socket;
-  if (remoteAddress === undefined || remotePort === undefined) return undefined;
-  return `${remoteAddress} ${remotePort} ${localAddress ?? ''} ${localPort ?? ''}`;
 }
 
 function parseAddress(id: string, address: string): { host: string; port: number } {

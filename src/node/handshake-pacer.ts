@@ -9,6 +9,7 @@
 
 import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import { connectionKey } from './connection-key.js';
 
 /** Handshakes under way at once: ~40 ms of signatures at most in one poll phase. */
 export const HANDSHAKES_IN_PROGRESS_MAX = 16;
@@ -112,6 +113,3 @@ export class HandshakePacer {
   }
 }
 
-function connectionKey(socket: Socket): string | undefined {
-  return socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
-}

@@ -15,6 +15,7 @@ import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
 import { HandshakePacer } from '../node/handshake-pacer.js';
+import { connectionKey } from '../node/connection-key.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
@@ -263,9 +264,10 @@ export class RpcServer {
    */
   private admit(socket: Socket): void {
     const { sessions, interfaceName } = this.options;
+    const key = connectionKey(socket);
+    if (key === undefined) return void socket.destroy();
     const admission = sessions.open(interfaceName);
     if (admission === 'refuse') return void socket.destroy();
-    const key = connectionKey(socket);
     if (admission === 'soft-capped') this.softCapped.add(key);
     this.connections.add(socket);
     socket.once('close', () => {
@@ -352,7 +354,7 @@ export class RpcServer {
         this.closeAfter(response, socket, index);
         throw new RpcError(503, 'TooManyPipelinedRequests', `more than ${UNANSWERED_REQUESTS_MAX + WAITING_REQUESTS_MAX} requests on this connection are unanswered or their answers unread: read the answers before sending more; this connection closes once the answers due are written`);
       }
-      if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket))) {
+      if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket) ?? '')) {
         this.closeAfter(response, socket, index);
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
       }
@@ -563,10 +565,6 @@ interface Backlog {
   requests: number;
   bytes: number;
   waiting: (() => void)[];
-}
-
-function connectionKey(socket: Socket): string {
-  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 /** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */
