@@ -60,7 +60,7 @@ import { eventLoopHoldMaxMs, hostAndPort, type InterfaceAddresses, type NodeConf
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
-import { appFrontendCheck, appRequestHandler } from '../rpc/app-endpoints.js';
+import { appEndpointLookup, appFrontendCheck, appRequestHandler } from '../rpc/app-endpoints.js';
 import { JsConstitutionRunner } from '../governance/js-constitution-runner.js';
 import { DEFAULT_JS_LIMITS } from '../js/js-limits.js';
 import { Governance } from '../governance/proposals.js';
@@ -749,6 +749,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
         ...iface.http,
         currentTxId: () => running.lastTxId,
         checkAppOpen: appFrontendCheck(running),
+        appDefines: appEndpointLookup(running),
         appFallback: appRequestHandler(running, app, jsHost, () => Math.floor(Date.now() / 1000), { primaryUrl, backupUrl: () => backupInterfaceUrl(running, name) }),
         primaryUrl,
         afterRequest: () => running.keepTime(),

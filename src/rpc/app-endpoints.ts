@@ -19,7 +19,8 @@ import { authenticate } from './authentication.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
-import { isEndpointMatch } from '../js/endpoint-table.js';
+import { EndpointTable, isEndpointMatch } from '../js/endpoint-table.js';
+import { readAppFromKv } from '../js/app-bundle.js';
 
 /** Clients retry a historical request after this many seconds (CCF's). */
 const HISTORICAL_RETRY_AFTER_SECONDS = 3;
@@ -48,6 +49,30 @@ function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
     return node.historical.get(txId);
   } catch (error) {
     if (error instanceof CocoError && error.code === 'TransactionNotCached') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Whether the installed app has an endpoint for a method and path (another method's endpoint on the
+ * path does not count), its table read once per app version. An app the KV holds in a form that
+ * cannot be read defines nothing here: its own requests say why, and the built-in endpoints serve on.
+ */
+export function appEndpointLookup(node: Node): (method: string, path: string) => boolean {
+  let cached: { version: string; table: EndpointTable | undefined } | undefined;
+  return (method, path) =>
+    node.execute((tx) => {
+      const version = appVersion(tx);
+      if (cached?.version !== version) cached = { version, table: readableTable(tx) };
+      return { result: cached.table !== undefined && isEndpointMatch(cached.table.match(method, path)), applyWrites: false };
+    }).result;
+}
+
+function readableTable(tx: Transaction): EndpointTable | undefined {
+  try {
+    return new EndpointTable(readAppFromKv(tx).endpoints);
+  } catch (error) {
+    if (error instanceof CocoError) return undefined;
     throw error;
   }
 }

@@ -94,6 +94,11 @@ export interface RpcServerOptions {
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
   /**
+   * Whether the JS application has an endpoint for this method and `/app` path: as CCF's, an app's
+   * endpoint answers in place of the built-in one on the same path (`GET /commit`, `GET /api`...).
+   */
+  appDefines?: (method: string, path: string) => boolean;
+  /**
    * `https://host:port` of the primary's matching interface, where a write that reached this
    * backup is redirected; undefined while no primary is known.
    */
@@ -440,7 +445,8 @@ export class RpcServer {
     if (frontend === 'app') this.options.checkAppOpen?.();
     const path = named === undefined ? pathname : `/${rest.join('/')}`;
     const method = request.method ?? 'GET';
-    const match = this.routes.get(frontend)!.match(method, path);
+    const builtin = this.routes.get(frontend)!.match(method, path);
+    const match = frontend === 'app' && builtin !== undefined && this.options.appDefines?.(method, path) === true ? undefined : builtin;
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
     if (match === undefined && fallback === undefined) throw unknownPath(pathname);
     if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods);
