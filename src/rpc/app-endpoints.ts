@@ -170,9 +170,12 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (!isEndpointMatch(match)) return { result: methodsAllowed(request.method, path, match.allowedMethods), applyWrites: false };
       request.matched(match.route);
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
-      checkRedirection(match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined), node, targets, request);
-      // A readwrite endpoint runs on the primary only (CCF redirects it there before running it).
-      if (match.info.mode === 'readwrite') node.checkCanWrite();
+      const strategy = match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined);
+      checkRedirection(strategy, node, targets, request);
+      // A readwrite endpoint runs on the primary only (CCF redirects it there before running it),
+      // unless it asks to run on backups: sending it back to the primary would redirect it forever.
+      const onBackup = strategy === 'to_backup' && !node.isPrimary;
+      if (match.info.mode === 'readwrite' && !onBackup) node.checkCanWrite();
       const caller = authenticate({ tx, request, nowSeconds: nowSeconds() }, match.info.authn_policies) as JsValue | null;
       let historicalState: HistoricalStateInput | undefined;
       if (match.info.mode === 'historical') {
@@ -191,6 +194,10 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       }
       if (match.info.mode !== 'readwrite' && tx.hasWrites && response.applyWrites) {
         throw new RpcError(500, 'InternalError', `endpoint ${request.method} ${path} is ${match.info.mode} but wrote to the KV; its writes were discarded`);
+      }
+      // As CCF's backups, which cannot replicate what they would commit.
+      if (onBackup && tx.hasWrites && response.applyWrites) {
+        throw new RpcError(503, 'TransactionReplicationFailed', `endpoint ${request.method} ${path} runs on backups (redirection_strategy "to_backup"), which cannot commit writes: its writes were discarded. Make it write nothing there, or redirect it "to_primary"`);
       }
       applied = response.applyWrites;
       const result: RpcResponse = { status: response.statusCode, headers: response.headers, body: response.body };

@@ -182,8 +182,12 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
     get: { js_module: 'app.js', js_function: 'here', forwarding_required: forwarding, authn_policies: ['user_cert'], mode: 'readonly', ...(strategy && { redirection_strategy: strategy }) },
   });
   mkdirSync(join(appDir, 'src'));
-  writeFileSync(join(appDir, 'app.json'), JSON.stringify({ endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup'), '/always': endpoint(undefined, 'always') } }));
-  writeFileSync(join(appDir, 'src', 'app.js'), 'export function here() { return { body: "served" }; }\n');
+  // Readwrite endpoints that run on backups: one writes nothing, the other writes.
+  const onBackups = (fn: string) => ({ post: { ...endpoint('to_backup').get, js_function: fn, mode: 'readwrite' } });
+  writeFileSync(join(appDir, 'app.json'), JSON.stringify({
+    endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup'), '/always': endpoint(undefined, 'always'), '/backup-rw': onBackups('here'), '/backup-write': onBackups('writes') },
+  }));
+  writeFileSync(join(appDir, 'src', 'app.js'), 'export function here() { return { body: "served" }; }\nexport function writes() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); return { body: "written" }; }\n');
   const sandbox = await startSandbox(['--nodes', '3', '--app', appDir]);
   t.after(async () => {
     await sandbox.stop();
@@ -217,6 +221,14 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   assert.equal(toBackup.status, 307, toBackup.body);
   assert.ok(backups.some((i) => toBackup.location === `${urls[i]}/app/backup?n=2`), toBackup.location);
   assert.equal((await get(backups[1]!, '/app/backup')).status, 200);
+  // A readwrite endpoint redirected to backups runs there (not back to the primary, again and
+  // again); what it writes cannot commit there, and it says so.
+  const post = (i: number, path: string) => rawRequest(sandbox, urls[i]!, 'POST', path);
+  assert.deepEqual({ ...(await post(backups[0]!, '/app/backup-rw')), location: undefined }, { status: 200, location: undefined, body: 'served' });
+  const written = await post(backups[0]!, '/app/backup-write');
+  assert.equal(written.status, 503, written.body);
+  assert.equal(JSON.parse(written.body).error.code, 'TransactionReplicationFailed');
+  assert.match(JSON.parse(written.body).error.message, /runs on backups .* cannot commit writes: its writes were discarded/);
   // The SDK follows the redirect and gets the backup's answer.
   const client = userClient(sandbox, urls[primary]!);
   try {
