@@ -598,14 +598,21 @@ function countTrustedNodes() {
 function moduleName(value, path) {
   nonEmptyString(value, path);
   if (value.startsWith("/")) reject(path, 'a module name relative to the bundle (no leading "/")', value);
+  // Imports resolve "." and ".." away, so a module named with them could never be loaded.
+  if (value.split("/").some((segment) => segment === "" || segment === "." || segment === "..")) {
+    reject(path, 'a module name without empty, "." or ".." segments', value);
+  }
 }
+
+/** The authentication policies an app endpoint may name: a node fails every request to an endpoint naming another. */
+const policyName = oneOf("user_cert", "member_cert", "any_cert", "jwt", "user_cose_sign1", "member_cose_sign1", "no_auth");
 
 function authnPolicy(value, path) {
   if (typeof value === "string") {
-    nonEmptyString(value, path);
+    policyName(value, path);
     return;
   }
-  checkFields(value, path, { all_of: arrayOf(nonEmptyString) }, false);
+  checkFields(value, path, { all_of: arrayOf(policyName) }, false);
   if (value.all_of.length === 0) reject(`${path}.all_of`, "a non-empty array", value.all_of);
   // CCF's AND policy cannot hold one policy twice: every request to the endpoint would fail.
   value.all_of.forEach((name, i) => {

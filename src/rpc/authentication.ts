@@ -249,23 +249,30 @@ function memberCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   return { policy: 'member_cose_sign1', id, data: callerData(ctx.tx, 'member', id), cert, cose: { content } };
 }
 
+/** The policies an endpoint may name, by name. */
+const POLICIES: Readonly<Record<string, (ctx: AuthnContext) => Record<string, unknown>>> = {
+  user_cert: (ctx) => certIdentity(ctx, 'user_cert'),
+  member_cert: (ctx) => certIdentity(ctx, 'member_cert'),
+  any_cert: (ctx) => ({ policy: 'any_cert', cert: currentClientCert(ctx, '').pem }),
+  jwt: jwtIdentity,
+  user_cose_sign1: userCoseIdentity,
+  member_cose_sign1: memberCoseIdentity,
+  no_auth: () => ({ policy: 'no_auth' }),
+};
+
 function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
-  switch (policy) {
-    case 'user_cert':
-    case 'member_cert':
-      return certIdentity(ctx, policy);
-    case 'any_cert':
-      return { policy: 'any_cert', cert: currentClientCert(ctx, '').pem };
-    case 'jwt':
-      return jwtIdentity(ctx);
-    case 'user_cose_sign1':
-      return userCoseIdentity(ctx);
-    case 'member_cose_sign1':
-      return memberCoseIdentity(ctx);
-    case 'no_auth':
-      return { policy: 'no_auth' };
-    default:
-      throw new CocoError('InternalError', `the endpoint names an unknown authentication policy ${JSON.stringify(policy)}`);
+  return POLICIES[policy]!(ctx);
+}
+
+/**
+ * As CCF's (instantiate_authn_policies), an endpoint naming a policy that does not exist fails every
+ * request, even one another of its policies would accept: a misspelt name is not left unnoticed.
+ */
+function checkPolicyNames(policies: readonly AuthnPolicy[]): void {
+  for (const name of policies.flatMap((policy) => (typeof policy === 'string' ? [policy] : policy.all_of))) {
+    if (!Object.hasOwn(POLICIES, name)) {
+      throw new CocoError('InternalError', `Unknown auth policy: ${name}. The endpoint's authn_policies name a policy that does not exist (known: ${Object.keys(POLICIES).join(', ')}): fix the app and deploy it again`);
+    }
   }
 }
 
@@ -306,6 +313,7 @@ function policyName(policy: AuthnPolicy): string {
  */
 export function authenticate(ctx: AuthnContext, policies: readonly AuthnPolicy[]): Record<string, unknown> | null {
   if (policies.length === 0) return null;
+  checkPolicyNames(policies);
   const refusals: AuthenticationError[] = [];
   for (const policy of policies) {
     try {

@@ -169,6 +169,14 @@ test("an all_of that names one policy twice is the app's error, as CCF's AND pol
   );
 });
 
+test("an endpoint naming a policy that does not exist fails every request, as CCF's: even one another of its policies accepts", () => {
+  const unknown = (error: unknown) => error instanceof CocoError && !(error instanceof AuthenticationError) && error.code === 'InternalError' && /^Unknown auth policy: user_crt\. .* fix the app/.test(error.message);
+  for (const policies of [['user_cert', 'user_crt'], ['user_crt'], [{ all_of: ['user_cert', 'user_crt'] }], ['no_auth', { all_of: ['jwt', 'user_crt'] }]]) {
+    assert.throws(() => authn(request({ cert: user }), policies), unknown, JSON.stringify(policies));
+    assert.throws(() => authn(request(), policies), unknown, JSON.stringify(policies));
+  }
+});
+
 test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {
   const valid = jwt({ iss: 'https://issuer.example', sub: 'alice', exp: NOW + 60 });
   const accepted = (payload: Record<string, unknown>, kid = 'kid1') => authn(request({ headers: { authorization: `Bearer ${jwt(payload, { alg: 'ES256', kid })}` } }), ['jwt']) as { jwt: { keyIssuer: string; payload: { sub: string } } };
