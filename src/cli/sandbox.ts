@@ -388,6 +388,11 @@ async function stopWorkspaceNodes(workspace: string): Promise<void> {
   await Promise.all(nodeDirs(workspace).flatMap((dir) => runningNodePid(dir) ?? []).map((pid) => stopProcess(pid, NODE_STOP_TIMEOUT_MS)));
 }
 
+/** A node's part in consensus: only a Trusted node is a backup (a Pending or Retired one takes no part). */
+function roleOf(node: { status: string; primary: boolean }): string {
+  return node.primary ? 'primary' : node.status === 'Trusted' ? 'backup' : '-';
+}
+
 /**
  * The network as node 0 sees it (one line per node with its role and address), and whether the
  * deployed app is the logging sample, whose commands the banner shows.
@@ -399,7 +404,7 @@ async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string
     const api = (await client.request('GET', '/app/api')).json<{ paths?: Record<string, unknown> }>();
     return {
       nodes: nodes
-        .map((n) => `  ${n.node_id.slice(0, 16)}…  ${n.primary ? 'primary' : 'backup '}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
+        .map((n) => `  ${n.node_id.slice(0, 16)}…  ${roleOf(n).padEnd(7)}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
         .join('\n'),
       loggingApp: api.paths?.[LOGGING_SAMPLE_PATH] !== undefined,
     };
