@@ -27,7 +27,7 @@ import {
   SOCKET_WRITABLE_BYTES_MAX,
   UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX,
 } from './channel-limits.js';
-import { FailureLog } from './failure-log.js';
+import { FailureLog } from '../node/failure-log.js';
 import { NodeListener } from './node-listener.js';
 import { encodeFrameHeader, FrameReader } from './frame.js';
 import { SendQueue } from './send-queue.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { FailureLog } from '../../src/channels/failure-log.js';
+import { FailureLog } from '../../src/node/failure-log.js';
 
 test('a repeated failure is logged first, then once per interval with how many went unlogged', () => {
   const log = new FailureLog(60_000, 10);
