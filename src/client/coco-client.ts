@@ -460,8 +460,13 @@ function translateError(error: unknown, method: string, url: URL, connection: Co
       );
     }
     if (code === 'ECONNRESET') {
-      // A server that rejects the client certificate may just close the connection.
-      return new CocoError('ConnectionFailed', `${where}: the node closed the connection during the TLS handshake (${code}: ${detail}); nothing was sent; if the node requires a client certificate, check certPem and keyPem`, { cause: error });
+      // A server that rejects the client certificate may just close the connection; so does a node at
+      // its session cap, or one that gave up on a handshake it could not finish in time.
+      return new CocoError(
+        'ConnectionFailed',
+        `${where}: the node closed the connection during the TLS handshake (${code}: ${detail}); nothing was sent. Either the node refused the connection (at its limit of open sessions, or too busy to finish handshakes: its log says which; retry later, with fewer connections) or, if it requires a client certificate, it refused this one: check certPem and keyPem`,
+        { cause: error },
+      );
     }
     if (CONNECTION_CODES.has(code)) {
       return new CocoError('ConnectionFailed', `${where}: connection failed (${code}); is the node running and listening on that address?`, { cause: error });

@@ -19,6 +19,16 @@ export const HANDSHAKES_IN_PROGRESS_MAX = 16;
  */
 export const HANDSHAKE_PLACE_HELD_MS = 1_000;
 
+/** Why the pacer closed a connection: it waited too long for a place, or held one too long while others waited. */
+export type PacerClosure = 'waited' | 'held';
+
+export interface HandshakePacerOptions {
+  /** Handshakes under way at once (HANDSHAKES_IN_PROGRESS_MAX by default). */
+  inProgressMax?: number;
+  /** Told of each connection the pacer closes, for the server's log: its client only sees a reset. */
+  onClose?: (socket: Socket, why: PacerClosure) => void;
+}
+
 interface InProgress {
   readonly socket: Socket;
   readonly startedMs: number;
@@ -28,6 +38,7 @@ export class HandshakePacer {
   readonly #server: TlsServer;
   readonly #inProgressMax: number;
   readonly #waitMs: number;
+  readonly #onClose: HandshakePacerOptions['onClose'];
   /** Accepted connections not yet handed to TLS, oldest first; bounded by the caller's admission (session caps, unauthenticated connections). */
   readonly #waiting: { socket: Socket; addedMs: number }[] = [];
   /** Handshakes under way, oldest first, by the connection's two ends. */
@@ -40,10 +51,11 @@ export class HandshakePacer {
    * Hands the connections added to `server` (a TLS server listening on no port itself) as its
    * 'connection's; one that waits longer than `waitMs` for its turn is closed.
    */
-  constructor(server: TlsServer, waitMs: number, inProgressMax = HANDSHAKES_IN_PROGRESS_MAX) {
+  constructor(server: TlsServer, waitMs: number, { inProgressMax = HANDSHAKES_IN_PROGRESS_MAX, onClose }: HandshakePacerOptions = {}) {
     this.#server = server;
     this.#waitMs = waitMs;
     this.#inProgressMax = inProgressMax;
+    this.#onClose = onClose;
     server.on('secureConnection', (socket: TLSSocket) => this.#finished(connectionKey(socket)));
   }
 
@@ -95,12 +107,17 @@ export class HandshakePacer {
   /** Closes the connections that waited too long, and the handshakes that held their place too long while others wait. */
   #makeRoom(): void {
     const nowMs = performance.now();
-    while (this.#waiting.length > 0 && nowMs - this.#waiting[0]!.addedMs >= this.#waitMs) this.#waiting.shift()!.socket.destroy();
+    while (this.#waiting.length > 0 && nowMs - this.#waiting[0]!.addedMs >= this.#waitMs) this.#closeFor(this.#waiting.shift()!.socket, 'waited');
     if (this.#waiting.length === 0) return;
     for (const { socket, startedMs } of this.#inProgress.values()) {
       if (nowMs - startedMs < HANDSHAKE_PLACE_HELD_MS) break;
-      socket.destroy();
+      this.#closeFor(socket, 'held');
     }
+  }
+
+  #closeFor(socket: Socket, why: PacerClosure): void {
+    if (!socket.destroyed) this.#onClose?.(socket, why);
+    socket.destroy();
   }
 
   #finished(key: string | undefined, socket?: Socket): void {

@@ -14,7 +14,8 @@ import { TLS_POLICY } from '../crypto/tls-policy.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
-import { HandshakePacer } from '../node/handshake-pacer.js';
+import { FailureLog } from '../node/failure-log.js';
+import { HANDSHAKE_PLACE_HELD_MS, HandshakePacer, type PacerClosure } from '../node/handshake-pacer.js';
 import { connectionKey } from '../node/connection-key.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
@@ -131,6 +132,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 30_900;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** CCF's `idle_connection_timeout`: covers a connection that finished TLS but never sends a request. */
 const IDLE_TIMEOUT_MS = 60_000;
+/** At most one line per this interval for each kind of connection refused (session caps, handshake pacing). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /**
  * The request line and headers together may take this many times the limit on one header (CCF
  * bounds each header only, up to 256 of them: 8 MiB a request by default, which 1,000 sessions
@@ -191,6 +194,8 @@ export class RpcServer {
   private readonly handshakes: HandshakePacer;
   private readonly turns = new RequestTurns();
   private readonly writes = new TurnWrites();
+  /** Connections refused or answered 503 at the session caps: the first logged at once, then a line per interval. */
+  private readonly refusals = new FailureLog(REFUSAL_LOG_INTERVAL_MS, 4);
   /** Connections admitted past the soft cap (by remote address and port: the TLS socket wraps the TCP one). */
   private readonly softCapped = new Set<string>();
   /** Every admitted TCP connection: `close()` ends those Node's HTTP server does not track (no TLS yet). */
@@ -236,7 +241,7 @@ export class RpcServer {
     // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true });
-    this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+    this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, { onClose: (socket, why) => this.logRefused(why, socket) });
     this.tcp.on('connection', (socket: Socket) => this.admit(socket));
     // Node's HTTP server checks its requests against the timeouts from when it listens.
     this.tcp.on('listening', () => this.server.emit('listening'));
@@ -272,6 +277,7 @@ export class RpcServer {
     const key = connectionKey(socket);
     if (key === undefined) return void socket.destroy();
     const admission = sessions.open(interfaceName);
+    if (admission !== 'accept') this.logRefused(admission, socket);
     if (admission === 'refuse') return void socket.destroy();
     if (admission === 'soft-capped') this.softCapped.add(key);
     this.connections.add(socket);
@@ -281,6 +287,26 @@ export class RpcServer {
       this.connections.delete(socket);
     });
     this.handshakes.add(socket);
+  }
+
+  /**
+   * As CCF's nodes log each session they refuse: clients only see a closed connection or a 503. The
+   * first of each kind is logged at once, then a line per interval with how many came since.
+   */
+  private logRefused(why: 'refuse' | 'soft-capped' | PacerClosure, socket: Socket): void {
+    const count = this.refusals.record(why, why);
+    if (count === undefined) return;
+    const { sessions, interfaceName } = this.options;
+    const caps = sessions.capsOf(interfaceName);
+    const from = socket.remoteAddress ?? 'an unknown address';
+    const what = {
+      refuse: `closed a new connection from ${from} before TLS: interface ${interfaceName} has ${caps.hard} open sessions, its max_open_sessions_hard; raise the cap in the interface's configuration, or have clients keep fewer connections open`,
+      'soft-capped': `answers a new session from ${from} 503 SessionCapExhausted: interface ${interfaceName} has more than ${caps.soft} open sessions, its max_open_sessions_soft; raise the cap in the interface's configuration, or have clients keep fewer connections open`,
+      waited: `closed a connection from ${from} on interface ${interfaceName} that waited its turn to start TLS longer than the handshake timeout: connections arrive faster than this node can handshake; have clients keep their connections open rather than open new ones`,
+      held: `closed a connection from ${from} on interface ${interfaceName} whose TLS handshake made others wait more than ${HANDSHAKE_PLACE_HELD_MS} ms: the client stalled, or this node is short of CPU for handshakes`,
+    }[why];
+    const more = count.suppressed === 0 ? '' : ` (and ${count.suppressed} more since the last such line)`;
+    logLine('warn', `coco node: ${what}${more}`);
   }
 
   /** Adds a route under one or several frontends (common endpoints exist under all three). */

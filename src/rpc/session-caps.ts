@@ -61,6 +61,10 @@ export class SessionCounts {
     return sessions.active > sessions.caps.soft ? 'soft-capped' : 'accept';
   }
 
+  capsOf(name: string): SessionCaps {
+    return this.#of(name).caps;
+  }
+
   close(name: string): void {
     const sessions = this.#of(name);
     if (sessions.active > 0) sessions.active -= 1;

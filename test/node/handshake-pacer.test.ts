@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import test from 'node:test';
 import tls from 'node:tls';
-import { HandshakePacer } from '../../src/node/handshake-pacer.js';
+import { HandshakePacer, type PacerClosure } from '../../src/node/handshake-pacer.js';
 import { createService } from '../client/tls-fixture.js';
 import { until } from '../support/until.js';
 
@@ -12,7 +12,8 @@ const service = await createService();
 /** A TLS server fed by a paused TCP listener through a pacer, as the node's listeners are. */
 async function pacedServer(inProgressMax: number) {
   const server = tls.createServer({ key: service.node.keyPem, cert: service.node.certPem });
-  const pacer = new HandshakePacer(server, 60_000, inProgressMax);
+  const closures: PacerClosure[] = [];
+  const pacer = new HandshakePacer(server, 60_000, { inProgressMax, onClose: (_socket, why) => closures.push(why) });
   const tcp = net.createServer({ pauseOnConnect: true }, (socket) => pacer.add(socket));
   const accepted = new Set<net.Socket>();
   tcp.on('connection', (socket) => {
@@ -26,7 +27,7 @@ async function pacedServer(inProgressMax: number) {
     for (const socket of accepted) socket.destroy();
     await new Promise((resolve) => tcp.close(resolve));
   };
-  return { server, port, close, accepted };
+  return { server, port, close, accepted, closures };
 }
 
 function handshake(port: number): Promise<tls.TLSSocket> {
@@ -78,7 +79,7 @@ test('a burst of connections runs at most the bound of handshakes between two ti
 });
 
 test('connections that stall their handshake give their places to a connection waiting', { timeout: 60_000 }, async (t) => {
-  const { port, close, accepted } = await pacedServer(2);
+  const { port, close, accepted, closures } = await pacedServer(2);
   t.after(close);
   const stalled = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
@@ -94,4 +95,5 @@ test('connections that stall their handshake give their places to a connection w
   // The one whose place it took is closed. The other may keep its place (it has held it less than
   // the limit when the first is closed, and then nobody waits), until TLS's own handshake timeout.
   await Promise.race(closed);
+  assert.ok(closures.length >= 1 && closures.every((why) => why === 'held'), `the server is told why: ${closures.join(', ')}`);
 });

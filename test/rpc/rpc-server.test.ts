@@ -198,7 +198,9 @@ const waitFor = async (condition: () => boolean) => {
   assert.ok(condition(), 'condition reached');
 };
 
-test('past the soft cap a session is answered 503 SessionCapExhausted and closed; past the hard cap it is cut before TLS', async () => {
+test('past the soft cap a session is answered 503 SessionCapExhausted and closed; past the hard cap it is cut before TLS; the node logs both, once', async (t) => {
+  const logged: string[] = [];
+  t.mock.method(console, 'error', (line: string) => void logged.push(line));
   const { server: small, sessions: capped } = testRpcServer(service, { interfaceName: 'small', caps: { soft: 2, hard: 3 }, currentTxId: () => current });
   small.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   const smallPort = (await small.listen('127.0.0.1', 0)).port;
@@ -214,7 +216,13 @@ test('past the soft cap a session is answered 503 SessionCapExhausted and closed
     // A soft-capped session still counts: with it, three are open and the next is cut without a handshake.
     open.push(await tlsConnection(smallPort));
     await assert.rejects(tlsConnection(smallPort), /ECONNRESET|socket disconnected|socket hang up/);
+    await assert.rejects(tlsConnection(smallPort), /ECONNRESET|socket disconnected|socket hang up/);
     assert.deepEqual({ ...capped.metrics().interfaces.small, errors: undefined }, { active: 3, peak: 3, soft_cap: 2, hard_cap: 3, errors: undefined });
+    // The operator learns why clients fail: a line for the first of each, not one per connection.
+    const warnings = logged.filter((line) => line.includes('[warn ] coco node: '));
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0]!, /answers a new session from 127\.0\.0\.1 503 SessionCapExhausted: interface small has more than 2 open sessions, its max_open_sessions_soft; raise the cap/);
+    assert.match(warnings[1]!, /closed a new connection from 127\.0\.0\.1 before TLS: interface small has 3 open sessions, its max_open_sessions_hard; raise the cap/);
     // Sessions that close free their places: served again.
     for (const socket of open.splice(0)) socket.destroy();
     await waitFor(() => capped.metrics().active === 0);
