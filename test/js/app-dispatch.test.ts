@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { CocoError } from '../../src/errors.js';
 import type { AppResponse } from '../../src/js/app-dispatch.js';
 import type { AppRequest } from '../../src/js/app-request.js';
@@ -149,6 +151,44 @@ test('the JS Request has CCF members: lower-cased headers, params, query, path, 
   assert.equal(bare.request.url, '/app/echo/1', 'no "?" without a query');
   assert.equal(bare.request.hostname, null);
   assert.equal(bare.request.caller, null);
+});
+
+/** Port for tests that need Node's own HTTP parser (this helper's range: 9500-9599). */
+const HTTP_PARSER_PORT = 9510;
+
+/** The headers Node's HTTP parser makes of a request head holding `lines` (raw bytes). */
+async function headersAsNodeParses(lines: Buffer[]): Promise<IncomingHttpHeaders> {
+  const server = createServer((request, response) => {
+    response.end();
+    server.emit('parsed', request.headers);
+  });
+  await new Promise<void>((resolve) => server.listen(HTTP_PARSER_PORT, '127.0.0.1', resolve));
+  try {
+    const parsed = new Promise<IncomingHttpHeaders>((resolve) => server.once('parsed', resolve));
+    const socket = connect(HTTP_PARSER_PORT, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.end(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n'), ...lines.map((line) => Buffer.concat([line, Buffer.from('\r\n')])), Buffer.from('\r\n')]));
+    return await parsed;
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+test('header values reach the app UTF-8 decoded, as CCF gives them; bytes that are no UTF-8 keep their Latin-1 reading', { timeout: 10_000 }, async () => {
+  const headers = await headersAsNodeParses([
+    Buffer.from('Host: nœud.example'),
+    Buffer.from('X-Utf: héllo 😀'),
+    Buffer.from([...Buffer.from('X-Bytes: '), 0xff, 0xfe, 0x41]),
+    Buffer.from([...Buffer.from('X-Bom: '), 0xef, 0xbb, 0xbf, 0x41]),
+  ]);
+  assert.equal(headers['x-utf'], Buffer.from('héllo 😀').toString('latin1'), "Node's parser reads each byte as one Latin-1 character");
+  const flat = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
+  const seen = json(invoke(appRequest('POST', '/app/echo/1', { headers: flat, hostname: flat.host ?? null }))) as { request: { headers: Record<string, string>; hostname: string } };
+  assert.equal(seen.request.headers['x-utf'], 'héllo 😀');
+  assert.equal(seen.request.headers['x-bytes'], '\u00ff\u00feA', 'not UTF-8: one character per byte, as before');
+  assert.equal(seen.request.headers['x-bom'], '\ufeffA', 'a leading byte order mark is part of the value');
+  assert.equal(seen.request.headers.host, 'nœud.example');
+  assert.equal(seen.request.hostname, 'nœud.example');
 });
 
 test('an app may overwrite request members, headers and caller included, as on a plain object', () => {
