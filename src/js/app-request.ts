@@ -1,20 +1,14 @@
 // A request to an app endpoint as the rpc layer hands it over, and the JS Request object CCF
 // builds from it (ccf-compat.md §9.2): lower-cased headers, path params, raw query, path, method,
 // url, route, hostname and caller; `body` (text/json/arrayBuffer) is added inside the sandbox.
-// Header values reach the app as CCF gives them, UTF-8 decoded.
+// Header values reach the app as CCF gives them, UTF-8 decoded (header-values.ts).
 
+import { headerValueFromWire } from './header-values.js';
 import type { JsValue } from './js-value.js';
 import type { EndpointMatch } from './endpoint-table.js';
 
 /** Paths of app endpoints start with this; keys in app.json leave it out. */
 export const APP_PATH_PREFIX = '/app';
-
-/** A byte of 0x80 or above, in a value read one Latin-1 character per byte. */
-const LATIN1_HIGH = /[\x80-\xff]/;
-/** A character no byte read as Latin-1 gives. */
-const BEYOND_LATIN1 = /[^\x00-\xff]/;
-/** Strict, and keeping a leading byte order mark, as the value's other characters. */
-const HEADER_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface AppRequest {
   /** HTTP method as received, e.g. "POST". */
@@ -58,32 +52,16 @@ export interface EndpointRequest {
 /** The JS Request object's members (CCF's order is the sandbox's: see the prelude's dispatch). */
 export function jsRequestObject(request: AppRequest, match: EndpointMatch): EndpointRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = headerValueText(value);
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = headerValueFromWire(value);
   return {
     headers,
     query: request.query,
     path: request.path,
     method: request.method,
-    hostname: request.hostname === null ? null : headerValueText(request.hostname),
+    hostname: request.hostname === null ? null : headerValueFromWire(request.hostname),
     route: `${APP_PATH_PREFIX}${match.route}`,
     url: request.query === '' ? request.path : `${request.path}?${request.query}`,
     params: match.params,
     caller: request.caller,
   };
-}
-
-/**
- * A header value as CCF's request.cpp gives it to JS: its bytes read as UTF-8 ("héllo" stays
- * "héllo", where Node's parser, one Latin-1 character per byte, gives "hÃ©llo"). Bytes that are
- * not valid UTF-8 keep the Latin-1 reading, one character per byte, from which the app can still
- * recover them exactly (CCF's QuickJS would put U+FFFD in their place).
- */
-function headerValueText(value: string): string {
-  // Only a value with a byte of 0x80 or above reads differently as UTF-8.
-  if (!LATIN1_HIGH.test(value) || BEYOND_LATIN1.test(value)) return value;
-  try {
-    return HEADER_UTF8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
 }

@@ -46,6 +46,7 @@ const MODULE = `
     return { body: bodies[kind]() };
   }
   export function headers() { return { statusCode: 201, headers: { "Content-Type": "application/cbor", "X-Count": 5 }, body: "x" }; }
+  export function echoHeader(request) { return { headers: { "x-echo": request.headers["x-utf"] } }; }
   export function header(request) { const [name, value] = JSON.parse(request.query); ccf.kv["records"].set(ccf.strToBuf("h"), ccf.strToBuf("v")); return { headers: { [name]: value } }; }
   export function status(request) { return { statusCode: JSON.parse(request.query) }; }
   export function invalid(request) {
@@ -84,6 +85,7 @@ const BUNDLE = bundleOf(
     '/respond/{kind}': { get: { js_function: 'respond', mode: 'readonly' } },
     '/headers': { get: { js_function: 'headers', mode: 'readonly' } },
     '/header': { post: { js_function: 'header' } },
+    '/echo-header': { post: { js_function: 'echoHeader' } },
     '/status': { get: { js_function: 'status', mode: 'readonly' } },
     '/invalid': { get: { js_function: 'invalid', mode: 'readonly' } },
     '/write': { post: { js_function: 'write' }, get: { js_function: 'write', mode: 'readonly' } },
@@ -153,42 +155,57 @@ test('the JS Request has CCF members: lower-cased headers, params, query, path, 
   assert.equal(bare.request.caller, null);
 });
 
-/** Port for tests that need Node's own HTTP parser (this helper's range: 9500-9599). */
-const HTTP_PARSER_PORT = 9510;
+/** Port for tests that need Node's own HTTP parser and writer (this helper's range: 9500-9599). */
+const NODE_HTTP_PORT = 9510;
 
-/** The headers Node's HTTP parser makes of a request head holding `lines` (raw bytes). */
-async function headersAsNodeParses(lines: Buffer[]): Promise<IncomingHttpHeaders> {
+/**
+ * Sends a request whose head holds `lines` (raw bytes) to a Node HTTP server that answers with the
+ * headers `answer` makes of the request's: the request headers as Node's parser gave them, and the
+ * bytes of the response head as Node's writer sent them.
+ */
+async function throughNodeHttp(lines: Buffer[], answer: (headers: IncomingHttpHeaders) => Record<string, string>): Promise<{ parsed: IncomingHttpHeaders; responseHead: Buffer }> {
+  let parsed: IncomingHttpHeaders = {};
   const server = createServer((request, response) => {
+    parsed = request.headers;
+    response.writeHead(200, { ...answer(request.headers), connection: 'close' });
     response.end();
-    server.emit('parsed', request.headers);
   });
-  await new Promise<void>((resolve) => server.listen(HTTP_PARSER_PORT, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(NODE_HTTP_PORT, '127.0.0.1', resolve));
   try {
-    const parsed = new Promise<IncomingHttpHeaders>((resolve) => server.once('parsed', resolve));
-    const socket = connect(HTTP_PARSER_PORT, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.end(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n'), ...lines.map((line) => Buffer.concat([line, Buffer.from('\r\n')])), Buffer.from('\r\n')]));
-    return await parsed;
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(NODE_HTTP_PORT, '127.0.0.1');
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+      socket.end(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n'), ...lines.map((line) => Buffer.concat([line, Buffer.from('\r\n')])), Buffer.from('\r\n')]));
+    });
+    return { parsed, responseHead: received.subarray(0, received.indexOf('\r\n\r\n')) };
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
 }
 
+const flatHeaders = (headers: IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
+
 test('header values reach the app UTF-8 decoded, as CCF gives them; bytes that are no UTF-8 keep their Latin-1 reading', { timeout: 10_000 }, async () => {
-  const headers = await headersAsNodeParses([
-    Buffer.from('Host: nœud.example'),
-    Buffer.from('X-Utf: héllo 😀'),
-    Buffer.from([...Buffer.from('X-Bytes: '), 0xff, 0xfe, 0x41]),
-    Buffer.from([...Buffer.from('X-Bom: '), 0xef, 0xbb, 0xbf, 0x41]),
-  ]);
-  assert.equal(headers['x-utf'], Buffer.from('héllo 😀').toString('latin1'), "Node's parser reads each byte as one Latin-1 character");
-  const flat = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
-  const seen = json(invoke(appRequest('POST', '/app/echo/1', { headers: flat, hostname: flat.host ?? null }))) as { request: { headers: Record<string, string>; hostname: string } };
+  const { parsed } = await throughNodeHttp(
+    [Buffer.from('Host: nœud.example'), Buffer.from('X-Utf: héllo 😀'), Buffer.from([...Buffer.from('X-Bytes: '), 0xff, 0xfe, 0x41]), Buffer.from([...Buffer.from('X-Bom: '), 0xef, 0xbb, 0xbf, 0x41])],
+    () => ({}),
+  );
+  assert.equal(parsed['x-utf'], Buffer.from('héllo 😀').toString('latin1'), "Node's parser reads each byte as one Latin-1 character");
+  const headers = flatHeaders(parsed);
+  const seen = json(invoke(appRequest('POST', '/app/echo/1', { headers, hostname: headers.host ?? null }))) as { request: { headers: Record<string, string>; hostname: string } };
   assert.equal(seen.request.headers['x-utf'], 'héllo 😀');
   assert.equal(seen.request.headers['x-bytes'], '\u00ff\u00feA', 'not UTF-8: one character per byte, as before');
   assert.equal(seen.request.headers['x-bom'], '\ufeffA', 'a leading byte order mark is part of the value');
   assert.equal(seen.request.headers.host, 'nœud.example');
   assert.equal(seen.request.hostname, 'nœud.example');
+});
+
+test('header values an app sets go out as their UTF-8 bytes, as CCF sends them: a request header echoed back is the same bytes', { timeout: 10_000 }, async () => {
+  const { responseHead } = await throughNodeHttp([Buffer.from('Host: node0'), Buffer.from('X-Utf: héllo 😀')], (headers) => invoke(appRequest('POST', '/app/echo-header', { headers: flatHeaders(headers) })).headers);
+  assert.ok(responseHead.includes(Buffer.from('\r\nx-echo: héllo 😀\r\n')), `the response head carries the UTF-8 bytes: ${JSON.stringify(responseHead.toString('latin1'))}`);
 });
 
 test('an app may overwrite request members, headers and caller included, as on a plain object', () => {
@@ -301,10 +318,11 @@ test('headers the function sets win over the default content type; names are low
   assert.deepEqual(response.headers, { 'content-type': 'application/cbor', 'x-count': '5' });
 });
 
-test('a header HTTP cannot carry is JsInvalidResponse; Latin-1 values and tabs pass', () => {
+test('a header HTTP cannot carry is JsInvalidResponse; tabs pass, and characters beyond ASCII go as UTF-8', () => {
   const headerOf = (name: string, value: string) => invoke(appRequest('POST', '/app/header', { query: JSON.stringify([name, value]) })).headers[name.toLowerCase()];
-  assert.equal(headerOf('X-Name', 'café, "quoted"\tand tabbed'), 'café, "quoted"\tand tabbed');
-  const bad: [string, string][] = [['x-split', 'a\r\nset-cookie: b'], ['x-nul', 'a\u0000b'], ['x-emoji', '😀'], ['bad name', 'v'], ['x:colon', 'v'], ['', 'v']];
+  assert.equal(headerOf('X-Name', '"quoted"\tand tabbed'), '"quoted"\tand tabbed');
+  assert.equal(headerOf('X-Name', 'café 😀'), Buffer.from('café 😀').toString('latin1'), 'for Node to write, one character per UTF-8 byte');
+  const bad: [string, string][] = [['x-split', 'a\r\nset-cookie: b'], ['x-nul', 'a\u0000b'], ['x-del', 'a\u007fb'], ['bad name', 'v'], ['x:colon', 'v'], ['', 'v']];
   for (const [name, value] of bad) throwsCode(() => headerOf(name, value), 'JsInvalidResponse', /^Invalid endpoint function return value \(header (value )?type\)\. .*header .* has characters HTTP does not allow/);
 });
 
