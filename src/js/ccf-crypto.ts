@@ -1,7 +1,8 @@
-// The cryptography behind `ccf.crypto.*` as CCF's JS API defines it: signatures (ECDSA in IEEE
-// P1363 r||s form, RSA-PSS, RSASSA-PKCS1-v1_5, EdDSA, HMAC), SHA-256 digests, key generation, key
-// wrapping (RSA-OAEP with SHA-256, AES key wrap with padding, and the two combined), X.509 checks and
-// JWK <-> PEM conversion. Plain functions over strings and bytes; node:crypto does the work.
+// The cryptography behind `ccf.crypto.*` as CCF's JS API (src/js/extensions/ccf/crypto.cpp)
+// defines it: signatures (ECDSA in IEEE P1363 r||s form, RSA-PSS, EdDSA, HMAC; verified with SHA-256
+// only, as in CCF), SHA-256 digests, key generation, key wrapping (RSA-OAEP with SHA-256, AES key wrap
+// with padding, and the two combined), X.509 checks and JWK <-> PEM conversion. Plain functions over
+// strings and bytes; node:crypto does the work.
 
 import {
   constants,
@@ -17,7 +18,7 @@ import {
   type KeyObject,
   type RSAKeyPairOptions,
 } from 'node:crypto';
-import { CocoError } from '../errors.js';
+import { CocoError, invariant } from '../errors.js';
 import { concatBytes, fromHex, plainBytes, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { splitPemBundle } from '../crypto/pem.js';
@@ -46,25 +47,40 @@ export interface WrapAlgorithm {
 
 export type JwkKind = 'ec' | 'rsa' | 'eddsa';
 
-/** Smallest RSA modulus generated or accepted for generation (CCF's documented minimum). */
-export const RSA_MODULUS_BITS_MIN = 2048;
-/** Largest RSA modulus generated: key generation runs outside the JS deadline, so it is bounded. */
+/**
+ * Smallest RSA modulus generated: OpenSSL's own minimum, as CCF hands the size to OpenSSL unchecked
+ * (its docs advise 2048 and more, but 1024 or 512 work there, and apps may rely on it).
+ */
+export const RSA_MODULUS_BITS_MIN = 512;
+/**
+ * Largest RSA modulus generated, below what OpenSSL (and so CCF) would make: a pair is generated on
+ * the node's event loop, outside the JS time limit, and a 4096-bit one takes up to 2 s already
+ * (docs/js-isolation.md); 8192-bit ones took 22-143 s here, during which the backups would depose
+ * the primary.
+ */
 export const RSA_MODULUS_BITS_MAX = 4096;
 const RSA_DEFAULT_EXPONENT = 65537;
 const AES_KEY_BITS = [128, 192, 256];
 /** RFC 5649's alternative initial value, the IV node's `id-aesNNN-wrap-pad` ciphers expect. */
 const AES_KWP_IV = fromHex('a65959a6');
 
-const HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+/** What CCF's sign accepts: these hashes, and the algorithms (EdDSA takes no hash). */
+const SIGNING_HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const SIGNING_ALGORITHMS = ['RSA-PSS', 'ECDSA', 'EdDSA', 'HMAC'];
+/** What CCF's verifySignature accepts: RSASSA-PKCS1-v1_5 went in CCF 5 (PR #6415), other hashes never came. */
+const VERIFYING_HASHES: Record<string, string> = { 'SHA-256': 'sha256' };
+const VERIFYING_ALGORITHMS = ['RSA-PSS', 'ECDSA', 'EdDSA'];
+/** The key types each asymmetric signature algorithm works with. */
+const SIGNATURE_KEY_TYPES: Record<string, string[]> = { ECDSA: ['ec'], 'RSA-PSS': ['rsa', 'rsa-pss'], EdDSA: ['ed25519', 'ed448'] };
 
 const SPKI_PEM = { type: 'spki', format: 'pem' } as const;
 const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
 
+/** CCF's curves (secp256k1 went in CCF 6, PR #6602). */
 const ECDSA_CURVES: Record<string, () => PemKeyPair> = {
   secp256r1: () => fromCurveKeyPair('P-256'),
   secp384r1: () => fromCurveKeyPair('P-384'),
   secp521r1: () => generateKeyPairSync('ec', { namedCurve: 'secp521r1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
-  secp256k1: () => generateKeyPairSync('ec', { namedCurve: 'secp256k1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
 };
 
 const EDDSA_CURVES: Record<string, () => PemKeyPair> = {
@@ -85,21 +101,21 @@ export function digest(algorithm: string, data: Uint8Array): Uint8Array {
 }
 
 export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Array): Uint8Array {
-  if (algorithm.name === 'HMAC') {
-    // CCF uses the key string's bytes as the HMAC key.
-    return plainBytes(createHmac(hashOf(algorithm), utf8(keyPem)).update(data).digest());
-  }
-  const key = parsedKey(() => createPrivateKey(keyPem), 'a PEM private key');
-  checkKeyFits(algorithm, key);
-  if (algorithm.name === 'EdDSA') return plainBytes(nodeSign(null, data, key));
-  return plainBytes(nodeSign(hashOf(algorithm), data, { key, ...signatureOptions(algorithm) }));
+  // CCF's order of checks: the hash (EdDSA takes none), then the algorithm, then the key.
+  if (algorithm.name === 'EdDSA') return plainBytes(nodeSign(null, data, signingKey(algorithm, keyPem)));
+  const hash = hashOf(algorithm, SIGNING_HASHES, 'sign');
+  checkAlgorithm(algorithm, SIGNING_ALGORITHMS, 'signing');
+  // CCF uses the key string's bytes as the HMAC key.
+  if (algorithm.name === 'HMAC') return plainBytes(createHmac(hash, utf8(keyPem)).update(data).digest());
+  return plainBytes(nodeSign(hash, data, { key: signingKey(algorithm, keyPem), ...signatureOptions(algorithm) }));
 }
 
 /** True if `signature` verifies; false for a wrong signature, an error for an unusable key or algorithm. */
 export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
+  const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm, VERIFYING_HASHES, 'verifySignature');
+  checkAlgorithm(algorithm, VERIFYING_ALGORITHMS, 'verifying');
   const key = parsedKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
   checkKeyFits(algorithm, key);
-  const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm);
   try {
     return nodeVerify(hash, data, { key, ...signatureOptions(algorithm) }, signature);
   } catch {
@@ -124,8 +140,8 @@ export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOpt
 
 /** A pair from `prepared` when it has one of this shape; otherwise generated here, which takes up to seconds for 4096 bits. */
 export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource): PemKeyPair {
-  if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX || bits % 8 !== 0) {
-    unsupported(`RSA modulus of ${bits} bits; use a multiple of 8 from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX}`);
+  if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX) {
+    unsupported(`RSA modulus of ${bits} bits; use a whole number of bits from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX} (2048 or more for security)`);
   }
   if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
     unsupported(`RSA public exponent ${exponent}; use an odd number from 3 to 2^32-1, normally 65537`);
@@ -281,25 +297,28 @@ function publicKeyOf(keyOrCertPem: string): KeyObject {
   return createPublicKey(keyOrCertPem);
 }
 
-function hashOf(algorithm: SigningAlgorithm): string {
-  const hash = HASHES[algorithm.hash ?? ''];
-  if (hash === undefined) unsupported(`hash ${JSON.stringify(algorithm.hash)} for ${algorithm.name}; supported: SHA-256, SHA-384, SHA-512`);
+/** node:crypto's name of the algorithm's hash, if `hashes` (CCF's for `where`) has it. */
+function hashOf(algorithm: SigningAlgorithm, hashes: Record<string, string>, where: string): string {
+  const hash = hashes[algorithm.hash ?? ''];
+  if (hash === undefined) unsupported(`hash ${JSON.stringify(algorithm.hash)} for ${algorithm.name} in ${where}; supported: ${Object.keys(hashes).join(', ')}`);
   return hash;
 }
 
-/** Throws unless the algorithm is one CCF knows and `key` is of the type it needs. */
+function checkAlgorithm(algorithm: SigningAlgorithm, supported: readonly string[], use: string): void {
+  if (!supported.includes(algorithm.name)) unsupported(`${use} algorithm ${JSON.stringify(algorithm.name)}; supported: ${supported.join(', ')}`);
+}
+
+function signingKey(algorithm: SigningAlgorithm, keyPem: string): KeyObject {
+  const key = parsedKey(() => createPrivateKey(keyPem), 'a PEM private key');
+  checkKeyFits(algorithm, key);
+  return key;
+}
+
+/** Throws unless `key` is of a type the (supported, asymmetric) algorithm works with. */
 function checkKeyFits(algorithm: SigningAlgorithm, key: KeyObject): void {
   const keyType = key.asymmetricKeyType ?? 'unknown';
-  const expected: Record<string, string[]> = {
-    ECDSA: ['ec'],
-    'RSA-PSS': ['rsa', 'rsa-pss'],
-    'RSASSA-PKCS1-v1_5': ['rsa'],
-    EdDSA: ['ed25519', 'ed448'],
-  };
-  const types = expected[algorithm.name];
-  if (types === undefined) {
-    unsupported(`signing algorithm ${JSON.stringify(algorithm.name)}; supported: ECDSA, RSA-PSS, RSASSA-PKCS1-v1_5, EdDSA, HMAC (sign only)`);
-  }
+  const types = SIGNATURE_KEY_TYPES[algorithm.name];
+  invariant(types !== undefined, 'the algorithm was checked first');
   if (!types.includes(keyType)) throw new CocoError('InvalidKey', `a ${keyType} key cannot be used with ${algorithm.name}`);
 }
 
@@ -309,8 +328,6 @@ function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1
       return { dsaEncoding: 'ieee-p1363' };
     case 'RSA-PSS':
       return { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.saltLength ?? 0 };
-    case 'RSASSA-PKCS1-v1_5':
-      return { padding: constants.RSA_PKCS1_PADDING };
     default:
       return {};
   }

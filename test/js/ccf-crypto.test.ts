@@ -60,35 +60,50 @@ test('digest is SHA-256 of the bytes; other algorithms are refused', () => {
 for (const [curve, hash, nodeHash] of [
   ['secp256r1', 'SHA-256', 'sha256'],
   ['secp384r1', 'SHA-384', 'sha384'],
-  ['secp256k1', 'SHA-256', 'sha256'],
+  ['secp521r1', 'SHA-512', 'sha512'],
 ] as const) {
-  test(`ECDSA on ${curve}: JS signatures (r||s) verify in node, node signatures verify in JS`, () => {
+  test(`ECDSA on ${curve}: JS signatures (r||s, ${hash}) verify in node, node signatures (SHA-256, as CCF verifies) verify in JS`, () => {
     const pair = js.call('/c.js', 'ecdsa', [curve], env) as { privateKey: string; publicKey: string };
     assert.match(pair.privateKey, /^-----BEGIN PRIVATE KEY-----/);
     assert.match(pair.publicKey, /^-----BEGIN PUBLIC KEY-----/);
-    const algorithm = { name: 'ECDSA', hash };
-    const signature = js.call('/c.js', 'sign', [algorithm, pair.privateKey, DATA], env) as Uint8Array;
+    const signature = js.call('/c.js', 'sign', [{ name: 'ECDSA', hash }, pair.privateKey, DATA], env) as Uint8Array;
     assert.ok(nodeVerify(nodeHash, DATA, { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, signature));
-    const nodeSignature = nodeSign(nodeHash, DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
+    const algorithm = { name: 'ECDSA', hash: 'SHA-256' };
+    const nodeSignature = nodeSign('sha256', DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
     assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, new Uint8Array(nodeSignature), DATA], env), true);
     const tampered = new Uint8Array(nodeSignature);
     tampered[5] = (tampered[5] ?? 0) ^ 1;
     assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, tampered, DATA], env), false);
-    assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, signature, text('other data')], env), false);
+    const nodeSignature384 = nodeSign('sha384', DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' });
+    assert.equal(js.call('/c.js', 'verify', [algorithm, pair.publicKey, new Uint8Array(nodeSignature384), DATA], env), false, 'a SHA-384 signature checked as SHA-256');
   });
 }
 
-for (const name of ['RSA-PSS', 'RSASSA-PKCS1-v1_5'] as const) {
-  test(`${name}: JS signatures verify in node and node signatures verify in JS`, () => {
-    const padding = name === 'RSA-PSS' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING;
-    const algorithm = { name, hash: 'SHA-256', saltLength: 32 };
-    const signature = js.call('/c.js', 'sign', [algorithm, rsaPair.privateKey, DATA], env) as Uint8Array;
-    assert.ok(nodeVerify('sha256', DATA, { key: rsaPair.publicKey, padding, saltLength: 32 }, signature));
-    const nodeSignature = nodeSign('sha256', DATA, { key: rsaPair.privateKey, padding, saltLength: 32 });
-    assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), DATA], env), true);
-    assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), text('x')], env), false);
-  });
-}
+test('RSA-PSS: JS signatures verify in node and node signatures verify in JS', () => {
+  const padding = constants.RSA_PKCS1_PSS_PADDING;
+  const algorithm = { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 };
+  const signature = js.call('/c.js', 'sign', [algorithm, rsaPair.privateKey, DATA], env) as Uint8Array;
+  assert.ok(nodeVerify('sha256', DATA, { key: rsaPair.publicKey, padding, saltLength: 32 }, signature));
+  const nodeSignature = nodeSign('sha256', DATA, { key: rsaPair.privateKey, padding, saltLength: 32 });
+  assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), DATA], env), true);
+  assert.equal(js.call('/c.js', 'verify', [algorithm, rsaPair.publicKey, new Uint8Array(nodeSignature), text('x')], env), false);
+});
+
+test("as CCF's: verifySignature takes SHA-256 only, and neither sign nor verifySignature takes RSASSA-PKCS1-v1_5", () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+  const ecPublic = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const signature384 = new Uint8Array(nodeSign('sha384', DATA, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }));
+  for (const hash of ['SHA-384', 'SHA-512']) {
+    jsError(() => js.call('/c.js', 'verify', [{ name: 'ECDSA', hash }, ecPublic, signature384, DATA], env), new RegExp(`RangeError: unsupported hash "${hash}" for ECDSA in verifySignature; supported: SHA-256$`));
+    jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash }, rsaPair.publicKey, signature384, DATA], env), /RangeError: unsupported hash .* supported: SHA-256$/);
+  }
+  const pkcs1 = new Uint8Array(nodeSign('sha256', DATA, rsaPair.privateKey));
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported verifying algorithm "RSASSA-PKCS1-v1_5"; supported: RSA-PSS, ECDSA, EdDSA$/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'HMAC', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported verifying algorithm "HMAC"/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: unsupported signing algorithm "RSASSA-PKCS1-v1_5"; supported: RSA-PSS, ECDSA, EdDSA, HMAC$/);
+  // The hash is checked before the algorithm, as in CCF.
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported hash "SHA-384"/);
+});
 
 test('EdDSA (curve25519): JS and node verify each other, and certificates are accepted as keys', () => {
   const pair = js.call('/c.js', 'eddsa', ['curve25519'], env) as { privateKey: string; publicKey: string };
@@ -110,18 +125,25 @@ test('HMAC signs with the key string as bytes', () => {
 test('signing refuses unknown algorithms, unknown hashes and keys of the wrong type', () => {
   jsError(() => js.call('/c.js', 'sign', [{ name: 'DSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: unsupported signing algorithm "DSA"/);
   const ec = js.call('/c.js', 'ecdsa', ['secp256r1'], env) as { privateKey: string };
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: unsupported hash "MD5" for ECDSA/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: unsupported hash "MD5" for ECDSA in sign; supported: SHA-256, SHA-384, SHA-512/);
   jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA' }, ec.privateKey, DATA], env), /RangeError: unsupported hash undefined for ECDSA/);
   jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /a rsa key cannot be used with ECDSA/);
   jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /expected a PEM public key or certificate/);
   jsError(() => js.call('/c.js', 'sign', ['ECDSA', rsaPair.privateKey, DATA], env), /TypeError: sign: the algorithm must be an object/);
 });
 
-test('key generation checks sizes and curves', () => {
+test('key generation checks sizes and curves: those of CCF, RSA moduli up to 4096 bits', () => {
   for (const bits of [128, 192, 256]) assert.equal((js.call('/c.js', 'aes', [bits], env) as Uint8Array).length, bits / 8);
   jsError(() => js.call('/c.js', 'aes', [100], env), /RangeError: unsupported AES key size 100/);
-  jsError(() => js.call('/c.js', 'rsa', [1024], env), /RangeError: unsupported RSA modulus of 1024 bits/);
-  jsError(() => js.call('/c.js', 'ecdsa', ['prime239v1'], env), /RangeError: unsupported ECDSA curve "prime239v1"/);
+  // As CCF, which hands the size to OpenSSL: from its minimum of 512 bits, any whole number.
+  for (const bits of [512, 1000, 1024]) {
+    const pair = js.call('/c.js', 'rsa', [bits], env) as { privateKey: string };
+    assert.equal(createPrivateKey(pair.privateKey).asymmetricKeyDetails?.modulusLength, bits);
+  }
+  jsError(() => js.call('/c.js', 'rsa', [511], env), /RangeError: unsupported RSA modulus of 511 bits; use a whole number of bits from 512 to 4096/);
+  jsError(() => js.call('/c.js', 'rsa', [8192], env), /RangeError: unsupported RSA modulus of 8192 bits/);
+  jsError(() => js.call('/c.js', 'ecdsa', ['prime239v1'], env), /RangeError: unsupported ECDSA curve "prime239v1"; supported: secp256r1, secp384r1, secp521r1$/);
+  jsError(() => js.call('/c.js', 'ecdsa', ['secp256k1'], env), /RangeError: unsupported ECDSA curve "secp256k1"/);
   jsError(() => js.call('/c.js', 'eddsa', ['ed448'], env), /RangeError: unsupported EdDSA curve "ed448"/);
   assert.equal(createPrivateKey(rsaPair.privateKey).asymmetricKeyDetails?.modulusLength, 2048);
 });
@@ -138,7 +160,7 @@ test('generateRsaKeyPair hands out a pair the host made ahead when it has one of
     assert.deepEqual(js.call('/c.js', 'rsa', [3072], env), rsaPair, 'the prepared pair');
     const own = js.call('/c.js', 'rsa', [2048, 3], env) as { privateKey: string };
     assert.equal(createPrivateKey(own.privateKey).asymmetricKeyDetails?.publicExponent, 3n, 'none ready: generated in the call');
-    jsError(() => js.call('/c.js', 'rsa', [1024], env), /RangeError: unsupported RSA modulus of 1024 bits/);
+    jsError(() => js.call('/c.js', 'rsa', [8192], env), /RangeError: unsupported RSA modulus of 8192 bits/);
     assert.deepEqual(asked, [[3072, 65537], [2048, 3]], 'an invalid shape never reaches the host');
   } finally {
     delete host.rsaKeyPairs;
