@@ -41,6 +41,8 @@ export interface DispatchContext {
   tx: Transaction;
   /** Required by endpoints of mode "historical". */
   historicalState?: HistoricalStateInput;
+  /** Governance's `log_exception_details` (see EndpointCallState). */
+  logExceptionDetails?: boolean;
 }
 
 /** Runs `match`'s function for `request`; JS failures surface as CocoErrors (JsException, ...). */
@@ -49,7 +51,7 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
   if (info.mode === 'historical' && context.historicalState === undefined) {
     throw new CocoError('InternalError', `endpoint ${match.key} has mode "historical" but no historical state was provided`);
   }
-  const state: EndpointCallState = { body: request.body };
+  const state: EndpointCallState = { body: request.body, logExceptionDetails: context.logExceptionDetails === true };
   const startMs = context.host.monotonicMs();
   const result = interpreter.callEndpoint(info.js_module, info.js_function, jsRequestObject(request, match), {
     host: context.host,

@@ -10,6 +10,12 @@ import type { KvContext } from './kv-access.js';
 export interface EndpointCallState {
   /** The request body that `request.body.text()/json()/arrayBuffer()` return. */
   readonly body: Uint8Array;
+  /**
+   * Governance's `log_exception_details`: whether the log line about a promise rejection nothing in
+   * the request handled carries its message and trace (the node's log is outside the TEE, and an
+   * exception may quote request data, so CCF logs exception details only when asked to).
+   */
+  readonly logExceptionDetails?: boolean;
   /** Set by `ccf.rpc.setApplyWrites`; undefined = decided by the status code. */
   applyWrites?: boolean;
   /** Set by `ccf.rpc.setClaimsDigest`: 32 bytes. */

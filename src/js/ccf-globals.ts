@@ -80,6 +80,7 @@ export interface PreludeApi {
   callExportWith: QuickJSHandle;
   dispatch: QuickJSHandle;
   settleAsync: QuickJSHandle;
+  endRequest: QuickJSHandle;
   encode: QuickJSHandle;
   decode: QuickJSHandle;
   makeError: QuickJSHandle;
@@ -132,11 +133,12 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
         callExportWith: vm.getProp(apiHandle, 'callExportWith'),
         dispatch: vm.getProp(apiHandle, 'dispatch'),
         settleAsync: vm.getProp(apiHandle, 'settleAsync'),
+        endRequest: vm.getProp(apiHandle, 'endRequest'),
         encode: vm.getProp(apiHandle, 'encode'),
         decode: vm.getProp(apiHandle, 'decode'),
         makeError: vm.getProp(apiHandle, 'makeError'),
         dispose() {
-          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.settleAsync, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
+          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.settleAsync, api.endRequest, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
         },
       };
       bridge.connect(api);

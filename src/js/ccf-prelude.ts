@@ -6,9 +6,10 @@
 /**
  * A function expression `(host, marker) => api`. `marker` is the per-interpreter key that tags
  * byte buffers inside JSON (see js-value.ts). `api` holds the entry points: callExport,
- * callExportWith, dispatch, encode, decode and makeError.
+ * callExportWith, dispatch, settleAsync, endRequest, encode, decode and makeError.
  */
 import { JSON_NESTING_MAX } from './json-nesting.js';
+import { PROMISE_REJECTION_WATCH_SOURCE } from './promise-rejection-watch.js';
 
 export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   'use strict';
@@ -37,6 +38,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   const PromiseCtor = Promise;
 
   const defineProperty = Object.defineProperty;
+  const rejections = (${PROMISE_REJECTION_WATCH_SOURCE})(PromiseCtor, apply, defineProperty);
 
   /** Makes object[name] a plain data property holding value: what a lazy member becomes once read or set. */
   function settle(object, name, value) {
@@ -593,7 +595,8 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   }
 
   /**
-   * The body of the request being handled. As CCF's, every request.body reads it, one kept from an
+   * The body of the request being handled, from its dispatch until the host ends the request, once
+   * the promise jobs the function left ran. As CCF's, every request.body reads it, one kept from an
    * earlier request in a reused interpreter included; a small UTF-8 body comes inline as text,
    * anything else from the host.
    */
@@ -642,29 +645,23 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
    */
   function dispatch(fn, callId, inlineBody, headersJson, query, path, method, hostname, route, url, paramsJson, callerJson) {
     currentBody = { callId: callId, text: inlineBody };
-    let settledLater = false;
-    try {
-      const response = fn(makeRequest(headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, Array.prototype.slice.call(arguments, 12)));
-      if (!(response instanceof PromiseCtor)) return respond(response);
-      // An async function: its outcome, once the host has run the promise jobs, is what settleAsync() reports.
-      const outcome = { settled: false };
-      pendingOutcome = outcome;
-      response.then(
-        (value) => {
-          outcome.settled = true;
-          outcome.value = value;
-        },
-        (error) => {
-          outcome.settled = true;
-          outcome.failed = true;
-          outcome.error = error;
-        },
-      );
-      settledLater = true;
-      return [PENDING];
-    } finally {
-      if (!settledLater) currentBody = undefined;
-    }
+    const response = fn(makeRequest(headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, Array.prototype.slice.call(arguments, 12)));
+    if (!(response instanceof PromiseCtor)) return respond(response);
+    // An async function: its outcome, once the host has run the promise jobs, is what settleAsync() reports.
+    const outcome = { settled: false };
+    pendingOutcome = outcome;
+    response.then(
+      (value) => {
+        outcome.settled = true;
+        outcome.value = value;
+      },
+      (error) => {
+        outcome.settled = true;
+        outcome.failed = true;
+        outcome.error = error;
+      },
+    );
+    return [PENDING];
   }
 
   /** The outcome of an async endpoint function dispatch returned PENDING for, as dispatch reports it. */
@@ -672,12 +669,20 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
   function settleAsync() {
     const outcome = pendingOutcome;
     pendingOutcome = undefined;
-    currentBody = undefined;
     if (outcome === undefined || !outcome.settled) {
       return invalid('a Promise', 'the promise the endpoint function returned never settled: nothing outside the request can settle it');
     }
     if (outcome.failed) throw outcome.error;
     return respond(outcome.value);
+  }
+
+  /**
+   * Ends the request dispatch began: its body is no longer readable. Returns what promise rejections
+   * nothing handled since the last request ended, as the rejection watch reports them.
+   */
+  function endRequest() {
+    currentBody = undefined;
+    return rejections.takeUnhandled();
   }
 
   function makeRequest(headersJson, query, path, method, hostname, route, url, paramsJson, callerJson, callerBuffers) {
@@ -743,5 +748,5 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : name === 'InternalError' ? InternalError : Error)(message);
   }
 
-  return { callExport, callExportWith, dispatch, settleAsync, encode, decode, makeError };
+  return { callExport, callExportWith, dispatch, settleAsync, endRequest, encode, decode, makeError };
 })`;

@@ -29,6 +29,7 @@ import { LinearMemoryImage } from './linear-memory-image.js';
 import { isPackageSpecifier, resolveModuleName } from './module-names.js';
 import { GuestError, QuickJsBridge } from './quickjs-bridge.js';
 import type { HostHeap } from './host-heap.js';
+import type { JsHost } from './js-host.js';
 import { newQuickJsInstance, type QuickJsInstance } from './quickjs-instance.js';
 
 /** Builds a call's arguments directly; the interpreter disposes the handles after the call. */
@@ -77,6 +78,28 @@ export interface JsMemoryUsage {
   allocations: number;
   /** Size of the WebAssembly memory the interpreter's instance has grown to. */
   linearMemoryBytes: number;
+}
+
+/** The promise rejections nothing in one request handled: how many, and the first of them. */
+interface UnhandledRejections {
+  count: number;
+  first: JsErrorDetails[];
+}
+
+/**
+ * One log line per unhandled rejection (the first few), so that a promise chain a handler left
+ * behind does not fail unseen: its effects after the failure are lost, and the request knows
+ * nothing of it. The reason and trace only with log_exception_details, as CCF logs exceptions.
+ */
+function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandled: UnhandledRejections, withDetails: boolean): void {
+  const where = `${request.method} ${request.route}`;
+  for (const details of unhandled.first) {
+    const reason = details.name === '' ? details.message : `${details.name}: ${details.message}`;
+    const shown = withDetails ? `: ${reason}${details.stack === undefined ? '' : `\n${details.stack}`}` : ' (log_exception_details logs its reason)';
+    host.log('error', `[js] ${where}: unhandled promise rejection, the promise chain stopped there${shown}`);
+  }
+  const more = unhandled.count - unhandled.first.length;
+  if (more > 0) host.log('error', `[js] ${where}: ${more} more unhandled promise rejections`);
 }
 
 /** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
@@ -229,14 +252,7 @@ export class JsInterpreter {
           sandbox.sharedString(encodedCaller.json, own),
           ...encodedCaller.buffers.map((buffer) => own(bridge.newBytes(buffer))),
         ];
-        const outcome = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.dispatch, args));
-        // Promise jobs the function queued run within its call, its transaction and time limit: an
-        // async function's promise settles as they run, and none is left for a later request.
-        sandbox.runPendingJobs();
-        if (outcome.kind !== 'pending') return outcome;
-        const settled = sandbox.dispatchOutcome(sandbox.callFunction(sandbox.api.settleAsync, []));
-        invariant(settled.kind !== 'pending', 'settleAsync reports a result');
-        return settled;
+        return sandbox.serveRequest(args, (unhandled) => logUnhandledRejections(env.host, request, unhandled, endpoint.logExceptionDetails === true));
       } finally {
         for (const handle of owned) handle.dispose();
       }
@@ -591,6 +607,52 @@ class Sandbox implements GlobalsSession {
       return readEndpointResult(this.bridge, result);
     } finally {
       result.dispose();
+    }
+  }
+
+  /**
+   * One endpoint request: the prelude's dispatch on `args`, then the promise jobs the function
+   * queued, within the request (its transaction and time limit), then for an async function what its
+   * promise settled to. The request's body stays readable to the jobs; `unhandled` hears of the
+   * promise rejections nothing in the request handled.
+   */
+  serveRequest(args: QuickJSHandle[], unhandled: (rejections: UnhandledRejections) => void): EndpointResult {
+    let outcome: DispatchOutcome;
+    try {
+      const dispatched = this.dispatchOutcome(this.callFunction(this.api.dispatch, args));
+      this.runPendingJobs();
+      outcome = dispatched.kind === 'pending' ? this.dispatchOutcome(this.callFunction(this.api.settleAsync, [])) : dispatched;
+    } catch (error) {
+      // After a limit (time, memory, stack) the interpreter is reset or reloaded, which ends the request.
+      if (error instanceof SandboxFailure && !this.timedOut) this.#endRequest(unhandled);
+      throw error;
+    }
+    this.#endRequest(unhandled);
+    invariant(outcome.kind !== 'pending', 'settleAsync reports a result');
+    return outcome;
+  }
+
+  #endRequest(unhandled: (rejections: UnhandledRejections) => void): void {
+    const taken = this.callFunction(this.api.endRequest, []);
+    try {
+      if (this.vm.typeof(taken) === 'undefined') return;
+      const count = this.#element(taken, 0, (value) => this.vm.getNumber(value));
+      const first = this.#element(taken, 1, (errors) => {
+        const length = this.#element(errors, 'length', (value) => this.vm.getNumber(value));
+        return Array.from({ length }, (_, i) => this.#element(errors, i, (error) => this.#errorDetails(error)));
+      });
+      unhandled({ count, first });
+    } finally {
+      taken.dispose();
+    }
+  }
+
+  #element<T>(handle: QuickJSHandle, key: number | string, read: (value: QuickJSHandle) => T): T {
+    const value = this.vm.getProp(handle, key);
+    try {
+      return read(value);
+    } finally {
+      value.dispose();
     }
   }
 

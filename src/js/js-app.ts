@@ -26,6 +26,8 @@ export interface JsAppOptions {
 export interface InvokeOptions {
   /** The state of the requested transaction, for endpoints of mode "historical". */
   historicalState?: HistoricalStateInput;
+  /** Governance's `log_exception_details`: log lines about the request may carry an exception's message and trace. */
+  logExceptionDetails?: boolean;
 }
 
 /** CCF's default max_cached_interpreters. */
@@ -108,7 +110,7 @@ export class JsApp {
     const reuseKey = reuse === undefined ? undefined : `${reuse.key} (${found.info.mode === 'readwrite' ? 'rw' : 'ro'})`;
     const slot = this.#slotFor(versionKey, reuseKey, app);
     try {
-      return dispatchEndpoint(slot.interpreter, found, request, { host, tx, historicalState: options.historicalState });
+      return dispatchEndpoint(slot.interpreter, found, request, { host, tx, historicalState: options.historicalState, logExceptionDetails: options.logExceptionDetails });
     } catch (error) {
       // The fresh slot's reset below undoes the failure as well.
       if (error instanceof CocoError && RELOAD_AFTER.has(error.code) && slot.holds !== FRESH) this.#unload(slot);

@@ -77,3 +77,69 @@ test('promise jobs a function queues run within its own request, never in a late
     app.dispose();
   }
 });
+
+test('a promise job a synchronous function leaves reads the request body, inline or from the host, and writes within the request', async () => {
+  const module = `
+    export function later(request) {
+      Promise.resolve().then(() => ccf.kv["records"].set(ccf.strToBuf("text"), ccf.strToBuf(request.body.text())));
+      Promise.resolve().then(() => ccf.kv["records"].set(ccf.strToBuf("bytes"), request.body.arrayBuffer()));
+      return { statusCode: 200 };
+    }
+  `;
+  const large = 'x'.repeat(70 * 1024); // beyond what travels inline with the call
+  for (const reuse of [undefined, { key: 'k' }]) {
+    const store = storeWithApp(bundleOf({ 'main.js': module }, { '/later': { post: { js_function: 'later', interpreter_reuse: reuse } } }));
+    const app = await JsApp.create({ limits: TEST_LIMITS });
+    const host = new TestHost();
+    for (const body of ['eve', large]) {
+      const tx = store.beginTransaction();
+      assert.equal(app.invoke('v1', appRequest('POST', '/app/later', { body: text(body) }), tx, host).statusCode, 200);
+      assert.equal(decodeText(tx.map('records').get(text('text')) ?? new Uint8Array()), body, 'the job read the body as text');
+      assert.equal(decodeText(tx.map('records').get(text('bytes')) ?? new Uint8Array()), body, 'and as bytes');
+      tx.abort();
+    }
+    assert.deepEqual(host.logs.filter((line) => line.level === 'error'), []);
+    app.dispose();
+  }
+});
+
+test('a promise rejection nothing in the request handled is logged, its reason only with log_exception_details; handled ones are not', async () => {
+  const module = `
+    export function lost() { Promise.resolve().then(() => { throw new TypeError("lost in a job"); }); return {}; }
+    export function passedOn() { Promise.resolve().then(() => { throw new Error("passed on"); }).then(() => 1).finally(() => {}); return {}; }
+    export function returned() { Promise.resolve().then(async () => { await null; throw new Error("from an async callback"); }); return {}; }
+    export function many() { for (let i = 0; i < 20; i++) Promise.resolve().then(() => { throw new Error("one of many"); }); return {}; }
+    export function handled() {
+      Promise.resolve().then(() => { throw new Error("caught"); }).catch(() => {});
+      Promise.all([Promise.resolve().then(() => { throw new Error("in all"); })]).then(undefined, () => {});
+      (async () => { try { await Promise.resolve().then(() => { throw new Error("awaited"); }); } catch (e) {} })();
+      const late = Promise.resolve().then(() => { throw new Error("handled later"); });
+      Promise.resolve().then(() => null).then(() => null).then(() => late.catch(() => {}));
+      return {};
+    }
+    export async function rejects() { await null; return Promise.resolve().then(() => { throw new Error("the answer"); }); }
+  `;
+  const store = storeWithApp(bundleOf({ 'main.js': module }, { '/lost': { post: { js_function: 'lost' } }, '/passed-on': { post: { js_function: 'passedOn' } }, '/returned': { post: { js_function: 'returned' } }, '/many': { post: { js_function: 'many' } }, '/handled': { post: { js_function: 'handled' } }, '/rejects': { post: { js_function: 'rejects' } } }));
+  const app = await JsApp.create({ limits: TEST_LIMITS });
+  const errorsOf = (path: string, logExceptionDetails: boolean) => {
+    const host = new TestHost();
+    try {
+      app.invoke('v1', appRequest('POST', `/app${path}`), store.beginTransaction(), host, { logExceptionDetails });
+    } catch (error) {
+      if (!(error instanceof JsExceptionError)) throw error;
+    }
+    return host.logs.filter((line) => line.level === 'error').map((line) => line.message);
+  };
+  assert.deepEqual(errorsOf('/lost', false), ['[js] POST /app/lost: unhandled promise rejection, the promise chain stopped there (log_exception_details logs its reason)']);
+  const [detailed, ...others] = errorsOf('/lost', true);
+  assert.deepEqual(others, []);
+  assert.match(detailed ?? '', /^\[js\] POST \/app\/lost: unhandled promise rejection, the promise chain stopped there: TypeError: lost in a job\n\s+at .*main\.js:2/);
+  assert.deepEqual(errorsOf('/passed-on', true).map((line) => line.split('\n')[0]), ['[js] POST /app/passed-on: unhandled promise rejection, the promise chain stopped there: Error: passed on'], 'once, at the end of the chain');
+  assert.deepEqual(errorsOf('/returned', true).map((line) => line.split('\n')[0]), ['[js] POST /app/returned: unhandled promise rejection, the promise chain stopped there: Error: from an async callback']);
+  const many = errorsOf('/many', false);
+  assert.equal(many.length, 9);
+  assert.equal(many[8], '[js] POST /app/many: 12 more unhandled promise rejections');
+  assert.deepEqual(errorsOf('/handled', true), [], 'caught, combined, awaited, or handled later in the request');
+  assert.deepEqual(errorsOf('/rejects', true), [], 'the rejection the function returned is the request failing');
+  app.dispose();
+});
