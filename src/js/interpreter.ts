@@ -614,7 +614,10 @@ class Sandbox implements GlobalsSession {
    * One endpoint request: the prelude's dispatch on `args`, then the promise jobs the function
    * queued, within the request (its transaction and time limit), then for an async function what its
    * promise settled to. The request's body stays readable to the jobs; `unhandled` hears of the
-   * promise rejections nothing in the request handled.
+   * promise rejections nothing in the request handled. The jobs run even when the function threw:
+   * a kept interpreter would otherwise run them in its next request, in another caller's
+   * transaction. After a limit (time, memory, stack) the interpreter is reset or reloaded, which
+   * drops them.
    */
   serveRequest(args: QuickJSHandle[], unhandled: (rejections: UnhandledRejections) => void): EndpointResult {
     let outcome: DispatchOutcome;
@@ -623,8 +626,11 @@ class Sandbox implements GlobalsSession {
       this.runPendingJobs();
       outcome = dispatched.kind === 'pending' ? this.dispatchOutcome(this.callFunction(this.api.settleAsync, [])) : dispatched;
     } catch (error) {
-      // After a limit (time, memory, stack) the interpreter is reset or reloaded, which ends the request.
-      if (error instanceof SandboxFailure && !this.timedOut) this.#endRequest(unhandled);
+      // A limit the jobs reach is what the request reports, so that a kept interpreter is reloaded.
+      if (error instanceof SandboxFailure && !this.timedOut) {
+        this.runPendingJobs();
+        this.#endRequest(unhandled);
+      }
       throw error;
     }
     this.#endRequest(unhandled);

@@ -143,3 +143,20 @@ test('a promise rejection nothing in the request handled is logged, its reason o
   assert.deepEqual(errorsOf('/rejects', true), [], 'the rejection the function returned is the request failing');
   app.dispose();
 });
+
+test('promise jobs a function queued before it threw run within its failing request, not in the next one of a kept interpreter', async () => {
+  const module = `
+    export function throws() { Promise.resolve().then(() => { console.log("job ran"); ccf.kv["records"].set(ccf.strToBuf("late"), ccf.strToBuf("mallory")); }); throw new Error("failed"); }
+    export function quiet() { return {}; }
+  `;
+  const reuse = { key: 'k' };
+  const store = storeWithApp(bundleOf({ 'main.js': module }, { '/throws': { post: { js_function: 'throws', interpreter_reuse: reuse } }, '/quiet': { post: { js_function: 'quiet', interpreter_reuse: reuse } } }));
+  const app = await JsApp.create({ limits: TEST_LIMITS });
+  const host = new TestHost();
+  assert.throws(() => app.invoke('v1', appRequest('POST', '/app/throws'), store.beginTransaction(), host), (error: unknown) => error instanceof JsExceptionError && error.jsMessage === 'failed');
+  assert.ok(host.logs.some((line) => line.message === 'job ran'), 'the job ran within the request that queued it');
+  const later = store.beginTransaction();
+  app.invoke('v1', appRequest('POST', '/app/quiet'), later, host);
+  assert.equal(later.map('records').get(text('late')), undefined, "the job wrote nothing into the next caller's transaction");
+  app.dispose();
+});
