@@ -188,7 +188,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       }
       let response;
       try {
-        response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: flatHeaders(request), body: request.body, hostname: (request.headers.host as string | undefined) ?? null, caller }, tx, host, historicalState === undefined ? {} : { historicalState });
+        response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: flatHeaders(request), body: request.body, hostname: (request.headers.host as string | undefined) ?? null, caller }, tx, host, { logExceptionDetails: settings.logExceptionDetails, ...(historicalState !== undefined && { historicalState }) });
       } catch (error) {
         jsFailure(error, settings, host);
       }

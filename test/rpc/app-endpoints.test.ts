@@ -28,7 +28,7 @@ function request(headers: Record<string, string>, method = 'GET', path = '/histo
 }
 
 /** An open service on a node in this process with `bundle` as its app, and its app request handler. */
-function openService(t: TestContext, bundle: AppBundle): { node: Node; runtime: AppRuntime; handler: RpcHandler } {
+function openService(t: TestContext, bundle: AppBundle, log: JsHost['log'] = () => undefined): { node: Node; runtime: AppRuntime; handler: RpcHandler } {
   const instance = startInProcessNode();
   const runtime = new AppRuntime();
   t.after(async () => {
@@ -41,7 +41,7 @@ function openService(t: TestContext, bundle: AppBundle): { node: Node; runtime: 
     tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
     return { result: undefined, applyWrites: true };
   });
-  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
+  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log };
   const handler = appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined });
   return { node, runtime, handler };
 }
@@ -121,4 +121,23 @@ test("as the built-in routes, an app path answers OPTIONS 204 and other methods 
     return true;
   });
   await assert.rejects(async () => handler(request({}, 'GET', '/nope')), (error: unknown) => asRpcError(error).message === 'Unknown path: /app/nope.');
+});
+
+test("a promise rejection the handler left unhandled is logged with its reason once governance sets log_exception_details, as the app's exceptions are", async (t) => {
+  const bundle = bundleOf({ 'app.js': 'export function post() { Promise.resolve().then(() => { throw new TypeError("lost in a job"); }); return { body: "answered" }; }' }, { '/lost': { post: {} } });
+  const logged: string[] = [];
+  const { node, handler } = openService(t, bundle, (_level, line) => void logged.push(line));
+  const lostLines = async () => {
+    logged.length = 0;
+    assert.equal(fromUtf8((await handler(request({}, 'POST', '/lost'))).body as Uint8Array), 'answered');
+    return logged.filter((line) => line.includes('unhandled promise rejection'));
+  };
+  assert.deepEqual(await lostLines(), ['[js] POST /app/lost: unhandled promise rejection, the promise chain stopped there (log_exception_details logs its reason)']);
+  node.execute((tx) => {
+    tx.map(Tables.jsRuntimeOptions).set(SINGLETON, encodeJson({ log_exception_details: true }));
+    return { result: undefined, applyWrites: true };
+  });
+  const [detailed, ...rest] = await lostLines();
+  assert.match(detailed ?? '', /^\[js\] POST \/app\/lost: unhandled promise rejection, the promise chain stopped there: TypeError: lost in a job/);
+  assert.deepEqual(rest, []);
 });
