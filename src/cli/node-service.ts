@@ -4,9 +4,9 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
@@ -279,7 +279,11 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
  */
 function loadOwnSnapshot(config: NodeConfig, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot | undefined {
   try {
-    return new SnapshotDirectory(config.snapshots.directory).loadLatest(serviceCertPem, secrets);
+    const directory = new SnapshotDirectory(config.snapshots.directory);
+    const name = directory.latestCommittedName();
+    // Loading holds the process (a minute or more for millions of keys): the log says what it does.
+    if (name !== undefined) logLine('info', `coco node: loading snapshot ${name} (${(statSync(join(directory.directory, name)).size / 1e6).toFixed(1)} MB) to resume from`);
+    return directory.loadLatest(serviceCertPem, secrets);
   } catch (error) {
     if (!(error instanceof CocoError)) throw error;
     const sealedFile = config.sealedSecretsFile;

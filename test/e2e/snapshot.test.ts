@@ -180,6 +180,9 @@ test('a node joins from the latest snapshot, restarts from it, and refuses it on
   const restarted = runNode(joiner.dir);
   children.push(restarted.child);
   await until('the restarted node to serve', WAIT_MS, async () => (restarted.output().includes('coco node: ready') ? true : undefined));
+  // It says which snapshot it loads before it loads it: a large one holds it a while.
+  const resumedFrom = committedSnapshots(joiner.dir).at(-1)!.name;
+  assert.match(restarted.output(), new RegExp(`coco node: loading snapshot ${resumedFrom.replaceAll('.', '\\.')} \\(\\d+\\.\\d MB\\) to resume from\n`));
   const again = new CocoClient({ url: joiner.url, ...identity });
   t.after(() => again.close());
   await waitForCommit(again, after, { timeoutMs: WAIT_MS });
