@@ -726,7 +726,15 @@ export class Node {
     this.lastSnapshotSeqno = Math.max(this.lastSnapshotSeqno, evidence.version);
     const state = this.statesAtChunkEnds.find((candidate) => candidate.txId.seqno === evidence.version);
     this.statesAtChunkEnds = this.statesAtChunkEnds.filter((candidate) => candidate.txId.seqno > evidence.version);
-    if (state === undefined) return;
+    if (state === undefined) {
+      // A snapshot from before this node's start is not its to write.
+      if (evidence.version > this.startupSeqno) {
+        this.logLine(
+          `the primary's snapshot at seqno ${evidence.version} (evidence ${formatTxId(evidenceTxId)}) is not written here: this node keeps its state at its last ${CHUNK_END_STATES_MAX} ledger chunk ends only, and more chunks closed before the evidence came; a restart of this node replays the ledger from its previous snapshot`,
+        );
+      }
+      return;
+    }
     const job = { at: state.txId, evidence: evidenceTxId, previousSnapshotSeqno, cancelled: false };
     this.snapshotsToFollow.push({ job, state, digest: evidence.hash });
     // Each waiting one holds a state in memory: past the bound, the oldest is left out.
