@@ -479,7 +479,8 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       try {
         for (;;) {
           // One job runs it or holds it, so that a replacement cannot come between the two (see FutureNonces.hold).
-          const wait = await writes.run(async () => {
+          // Its turn in the queue is a wait: a batch's next sends start meanwhile and queue behind it.
+          const wait = await scope.waitFor(() => writes.run(async () => {
             if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
             try {
               await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash));
@@ -495,7 +496,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
               waitingSinceMs ??= nowMs();
               return { held, ms: remainingMs };
             }
-          });
+          }));
           if (wait === undefined) break;
           // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
           await scope.waitFor(() => futureNonces.waitForNext(wait.held, wait.ms));
@@ -503,7 +504,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       } finally {
         if (held !== undefined) futureNonces.release(held);
       }
-      futureNonces.written(sender);
+      futureNonces.written(sender, decoded.tx.nonce);
       return data(decoded.hash);
     },
 

@@ -13,6 +13,14 @@ export interface TimeAllowance {
   remainingMs: number;
 }
 
+/** The error of a run stopped where the time its request shares among its elements (and their runs) ended. */
+export function requestTimeUsedUp(limitMs: number): CocoError {
+  return new CocoError(
+    'ExecutionTimeLimit',
+    `execution timeout: this request's elements used up its ${limitMs} ms (ethereum.max_execution_time_ms); nothing was written. Send fewer requests per batch`,
+  );
+}
+
 /** Steps between two looks at the clock: a few hundred microseconds of EVM work. */
 const STEPS_PER_CHECK = 2048;
 
@@ -20,6 +28,8 @@ export class ExecutionBudget {
   readonly #nowMs: () => number;
   readonly #limitMs: number;
   #deadlineMs = Infinity;
+  /** The run in progress ends where what is left of its allowance ends, before its own limit. */
+  #allowanceBinds = false;
   #calls = 0;
   /** Time the run in progress spent outside the limit (see `outside`). */
   #outsideMs = 0;
@@ -46,10 +56,12 @@ export class ExecutionBudget {
 
   /** Runs `work` (one run of the VM) within the limit, or what is left of `allowance`; throws ExecutionTimeLimit past it. */
   async within<T>(work: () => Promise<T>, allowance?: TimeAllowance): Promise<T> {
+    const allowanceMs = allowance?.remainingMs ?? Infinity;
+    this.#allowanceBinds = allowanceMs < this.#limitMs;
     // The clock is looked at every few thousand steps only: a spent allowance stops the run before it starts.
-    if (allowance !== undefined && allowance.remainingMs <= 0) this.#exceeded();
+    if (allowanceMs <= 0) this.#exceeded();
     const startMs = this.#nowMs();
-    this.#deadlineMs = startMs + Math.min(this.#limitMs, allowance?.remainingMs ?? Infinity);
+    this.#deadlineMs = startMs + Math.min(this.#limitMs, allowanceMs);
     this.#calls = 0;
     this.#outsideMs = 0;
     try {
@@ -78,6 +90,7 @@ export class ExecutionBudget {
   }
 
   #exceeded(): never {
+    if (this.#allowanceBinds) throw requestTimeUsedUp(this.#limitMs);
     throw new CocoError(
       'ExecutionTimeLimit',
       `execution timeout: the EVM ran for more than ${this.#limitMs} ms (ethereum.max_execution_time_ms); nothing was written. Lower the gas limit, or ask the operators to raise the limit`,

@@ -2,10 +2,10 @@
 //
 // A client that sends consecutive nonces at once over several connections (ethers.js's NonceManager
 // with Promise.all, a deploy script) cannot choose the order they reach the primary, and Coco keeps no
-// pool: before, whichever came early was refused "nonce too high". Now it waits until a transaction of
-// the same sender is written (then tries again) or its time is up; its HTTP request stays open
-// meanwhile, so an answered send is still one that ran. One transaction waits per sender and nonce:
-// another of the same sender and nonce replaces it on geth's txpool terms, or is refused.
+// pool: before, whichever came early was refused "nonce too high". Now it waits until the transaction
+// of the nonce before its own is written (then tries again) or its time is up; its HTTP request stays
+// open meanwhile, so an answered send is still one that ran. One transaction waits per sender and
+// nonce: another of the same sender and nonce replaces it on geth's txpool terms, or is refused.
 
 import { CocoError } from '../errors.js';
 import { FUTURE_NONCES_MAX, FUTURE_NONCES_PER_SENDER_MAX } from './limits.js';
@@ -23,6 +23,8 @@ export interface HeldTransaction {
   readonly fees: TransactionFees;
   /** The hash of the transaction that took its place: this one must then never run. */
   replacedBy?: string;
+  /** The transaction of the nonce before its own was written since it last tried: it may run now. */
+  predecessorWritten?: boolean;
   /** Wakes the wait under way, if any. */
   wake?: () => void;
 }
@@ -39,7 +41,7 @@ export class FutureNonces {
    * refused at once, as geth refuses it. Call it from the queue that runs the transactions, so that
    * the one replaced cannot be running meanwhile.
    */
-  hold(transaction: Omit<HeldTransaction, 'replacedBy' | 'wake'>, gap: bigint): HeldTransaction | undefined {
+  hold(transaction: Omit<HeldTransaction, 'replacedBy' | 'predecessorWritten' | 'wake'>, gap: bigint): HeldTransaction | undefined {
     const { sender, nonce } = transaction;
     const nonces = this.#held.get(sender) ?? new Map<bigint, HeldTransaction>();
     const waiting = nonces.get(nonce);
@@ -62,12 +64,20 @@ export class FutureNonces {
     return held;
   }
 
-  /** Settles once a transaction of `held`'s sender was written or `held` was replaced, or after `ms` (false then). */
+  /**
+   * Settles once the transaction before `held` (its sender's, one nonce lower) was written or `held`
+   * was replaced, or after `ms` (false then); at once when that happened since `held` last tried.
+   */
   waitForNext(held: HeldTransaction, ms: number): Promise<boolean> {
+    if (held.predecessorWritten === true || held.replacedBy !== undefined) {
+      held.predecessorWritten = false;
+      return Promise.resolve(true);
+    }
     return new Promise((resolve) => {
       const settle = (woken: boolean) => {
         clearTimeout(timer);
         held.wake = undefined;
+        held.predecessorWritten = false;
         resolve(woken);
       };
       const timer = setTimeout(() => settle(false), ms);
@@ -84,9 +94,12 @@ export class FutureNonces {
     if (nonces.size === 0) this.#held.delete(held.sender);
   }
 
-  /** A transaction of `sender` was written: those waiting try again. */
-  written(sender: string): void {
-    for (const held of [...(this.#held.get(sender)?.values() ?? [])]) held.wake?.();
+  /** The transaction of `sender` and `nonce` was written: the one waiting at the next nonce, if any, tries again (no other can run yet). */
+  written(sender: string, nonce: bigint): void {
+    const next = this.#held.get(sender)?.get(nonce + 1n);
+    if (next === undefined) return;
+    next.predecessorWritten = true;
+    next.wake?.();
   }
 }
 

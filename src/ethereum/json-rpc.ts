@@ -1,5 +1,6 @@
-// JSON-RPC 2.0 over a table of methods: single requests and batches (elements started in order,
-// answered in order), notifications (no id, no answer), and the standard errors: -32700 parse error, -32600
+// JSON-RPC 2.0 over a table of methods: single requests and batches (elements started in order, save
+// that calls of a method waiting on something done elsewhere go ahead of the elements that wait for
+// them; answered in order), notifications (no id, no answer), and the standard errors: -32700 parse error, -32600
 // invalid request, -32601 method not found, -32602 invalid params. Errors from the methods become
 // Ethereum's conventional answers: 3 "execution reverted" with the revert data, -32000 with the
 // message for every refusal (nonce too low, insufficient funds, ...), -32603 for a bug.
@@ -9,7 +10,7 @@
 
 import { bytesToHex } from '@ethereumjs/util';
 import { CocoError } from '../errors.js';
-import type { TimeAllowance } from './execution-budget.js';
+import { requestTimeUsedUp, type TimeAllowance } from './execution-budget.js';
 import { BATCH_REQUESTS_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import type { JobTurns } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
@@ -41,8 +42,9 @@ export interface RequestScope {
   readonly caller: string;
   /**
    * Waits for what `start` begins elsewhere (a write forwarded to the primary, the earlier nonces of a
-   * sender): not work done here, so a batch starts its next calls of the same method meanwhile (one
-   * of them may be what this one waits for) and does not count the wait against the request's time.
+   * sender, a write's turn in the node's queue of transactions): not work done here, so a batch
+   * starts its next calls of the same method meanwhile (one of them may be what this one waits for;
+   * see handleJsonRpc) and does not count the wait against the request's time.
    */
   waitFor<T>(start: () => Promise<T>): Promise<T>;
 }
@@ -95,14 +97,6 @@ export interface JsonRpcTurns extends JobTurns {
   requestTimeMs: number;
 }
 
-/** Answers an element once the request's time is used up: as a timed-out EVM run, with nothing written. */
-function requestTimeout(requestTimeMs: number): JsonRpcError {
-  return new JsonRpcError(
-    -32000,
-    `execution timeout: this request's elements used up its ${requestTimeMs} ms (ethereum.max_execution_time_ms); nothing was written. Send fewer requests per batch`,
-  );
-}
-
 /** CocoError codes that mean the caller's parameters were wrong rather than refused by the chain. */
 const PARAMS_CODES: ReadonlySet<string> = new Set(['InvalidArgument']);
 
@@ -143,7 +137,8 @@ async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestS
     response = failure(replyId, -32601, `the method ${method} does not exist/is not available`);
   } else {
     try {
-      if (scope.time.remainingMs <= 0) throw requestTimeout(requestTimeMs);
+      // As a timed-out EVM run, with nothing written.
+      if (scope.time.remainingMs <= 0) throw requestTimeUsedUp(requestTimeMs);
       response = { jsonrpc: '2.0', id: replyId, result: (await handler(params ?? [], scope)) ?? null };
     } catch (error) {
       response = { jsonrpc: '2.0', id: replyId, error: errorObject(error) };
@@ -164,13 +159,37 @@ function serialize(response: Response, scope: RequestScope): string {
   return json;
 }
 
+/** A batch element that waits for something done elsewhere (RequestScope.waitFor) and has not answered yet. */
+interface WaitingElement {
+  readonly index: number;
+  readonly method: unknown;
+  readonly answered: Promise<unknown>;
+}
+
+/**
+ * The position in `notStarted` (batch indexes, in order) of the first element that may start: one
+ * whose waiting predecessors are all calls of its own method. A call of the waiting method may thus
+ * go ahead of an element of another method that waits for them (a sender's earlier nonce listed
+ * after a read); -1 when every element left waits.
+ */
+function nextToStart(notStarted: readonly number[], methodOf: (index: number) => unknown, waiting: ReadonlySet<WaitingElement>): number {
+  // The first waiting element of each method: an element waits for those of other methods before it.
+  const firstWaiting = new Map<unknown, number>();
+  for (const element of waiting) firstWaiting.set(element.method, Math.min(element.index, firstWaiting.get(element.method) ?? Infinity));
+  const firsts = [...firstWaiting];
+  return notStarted.findIndex((index) => firsts.every(([method, first]) => method === methodOf(index) || first > index));
+}
+
 /**
  * Answers a JSON-RPC request body: the response body, or undefined when there is nothing to send back
- * (notifications only). Batch elements run one after the other, in order, within the bounds of one
+ * (notifications only). Batch elements start one at a time, in order, within the bounds of one
  * request (see RequestScope), with turns of the event loop between them when `turns` is given. An
- * element that waits for something done elsewhere (RequestScope.waitFor) lets the next calls of its
- * method start (a sender's later nonce may come before an earlier one); any other element starts once
- * it is done. The answers keep the order of the request. `caller` names who sent it.
+ * element that waits for something done elsewhere (RequestScope.waitFor: a write forwarded to the
+ * primary, a later nonce waiting for an earlier one, a write waiting for its turn) lets the next
+ * elements start. Those of another method wait until it is done, so that they see what it did (a read
+ * after a write), while later calls of its method go ahead of them: a sender's earlier nonce may come
+ * after the later one, with reads between them (ethers.js pairs each send with an eth_blockNumber).
+ * The answers keep the order of the request. `caller` names who sent it.
  */
 export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns, caller = ''): Promise<string | undefined> {
   let request: unknown;
@@ -189,38 +208,44 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
   if (request.length > BATCH_REQUESTS_MAX) {
     return JSON.stringify(failure(null, -32600, `invalid request: a batch holds at most ${BATCH_REQUESTS_MAX} requests, got ${request.length}`));
   }
+  const elements: unknown[] = request;
+  const methodOf = (index: number): unknown => (elements[index] as { method?: unknown } | null)?.method;
   const nowMs = turns?.nowMs ?? (() => 0);
   const answers: Promise<Response | undefined>[] = [];
-  // Elements waiting on something done elsewhere, all calls of one method: only calls of that method
-  // start before they finish, so that any other element sees what they did (a read after a write).
-  let waiting: { method: unknown; answers: Promise<unknown>[] } | undefined;
+  const notStarted = elements.map((_, index) => index);
+  const waiting = new Set<WaitingElement>();
   let sliceStartMs = nowMs();
-  for (const element of request) {
-    const method = (element as { method?: unknown } | null)?.method;
-    if (waiting !== undefined && method !== waiting.method) {
-      await Promise.all(waiting.answers);
-      waiting = undefined;
+  while (notStarted.length > 0) {
+    const position = nextToStart(notStarted, methodOf, waiting);
+    if (position === -1) {
+      // Not work of this request: the time is not counted.
+      await Promise.race([...waiting].map((element) => element.answered));
+      continue;
     }
+    const index = notStarted.splice(position, 1)[0] as number;
     if (turns !== undefined && nowMs() - sliceStartMs >= turns.sliceMs) {
       await turns.nextTurn();
       sliceStartMs = nowMs();
     }
-    const startMs = nowMs();
-    const remainingBeforeMs = scope.time.remainingMs;
     let parkedAtMs: number | undefined;
     let goOn!: () => void;
     const parked = new Promise<void>((resolve) => (goOn = resolve));
-    const answered = answer(element, methods, elementScope(scope, () => ((parkedAtMs ??= nowMs()), goOn())), requestTimeMs);
-    answers.push(answered);
-    await Promise.race([answered, parked]);
-    if (parkedAtMs !== undefined) {
-      waiting ??= { method, answers: [] };
-      waiting.answers.push(answered);
-    }
-    // The element's time until it finished or began to wait; its EVM runs (and those of parked elements
-    // that ran meanwhile) already took theirs from the allowance.
+    const startMs = nowMs();
+    const remainingBeforeMs = scope.time.remainingMs;
+    const answered = answer(elements[index], methods, elementScope(scope, () => ((parkedAtMs ??= nowMs()), goOn())), requestTimeMs);
+    // What the element does as it starts, up to its first wait (parsing, a read, sender recovery),
+    // holds the event loop; a log scan in it took its time from the allowance already. What comes
+    // after is EVM runs, which take theirs too, or waiting, which is no work of this request:
+    // counting its time would count whatever else the loop ran meanwhile.
     const workedMs = (parkedAtMs ?? nowMs()) - startMs;
     scope.time.remainingMs -= Math.max(0, workedMs - (remainingBeforeMs - scope.time.remainingMs));
+    answers[index] = answered;
+    await Promise.race([answered, parked]);
+    if (parkedAtMs !== undefined) {
+      const element: WaitingElement = { index, method: methodOf(index), answered };
+      waiting.add(element);
+      void answered.then(() => waiting.delete(element));
+    }
   }
   const responses: string[] = [];
   for (const response of await Promise.all(answers)) {

@@ -48,9 +48,13 @@ export const FILTER_IDLE_MS = 5 * 60_000;
 
 /**
  * A transaction sent ahead of its sender's nonce (by at most this many) waits for the ones before it,
- * and at most this many wait per sender: geth's per-account queue (txpool.accountqueue).
+ * and at most this many wait per sender. geth's per-account queue (txpool.accountqueue) is 64, but
+ * geth queues first and trims later; here a send past the bound is refused at once, and with it every
+ * later nonce of the burst. ethers.js's NonceManager with Promise.all of N sends brings them in
+ * batches of 50 sent at once, whose sends interleave here: nearly all N wait at once (83 of 100, 199
+ * of 200 in process). A quarter of FUTURE_NONCES_MAX: no one sender fills the node's.
  */
-export const FUTURE_NONCES_PER_SENDER_MAX = 64;
+export const FUTURE_NONCES_PER_SENDER_MAX = 256;
 
 /** Most transactions waiting for earlier nonces on one node, all senders together (geth's txpool.globalqueue). */
 export const FUTURE_NONCES_MAX = 1024;

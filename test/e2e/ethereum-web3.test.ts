@@ -20,6 +20,7 @@ import {
   type ContractAbi,
   type EventLog,
 } from 'web3';
+import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from '../ethereum/contracts.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
@@ -205,8 +206,9 @@ test('web3.js v4 against a 3-node sandbox: accounts, transfers, an ERC-20 with e
 
     const low = await alice!.signTransaction({ ...transfer, nonce: 0n });
     await rejectsWithRpcError(sendRaw(low.rawTransaction), -32000, `nonce too low: address ${address}, tx: 0 state: ${nonce}`);
-    const high = await alice!.signTransaction({ ...transfer, nonce: nonce + 100n });
-    await rejectsWithRpcError(sendRaw(high.rawTransaction), -32000, `nonce too high: address ${address}, tx: ${nonce + 100n} state: ${nonce}: send nonce ${nonce} first`);
+    const tooFar = nonce + BigInt(FUTURE_NONCES_PER_SENDER_MAX) + 1n;
+    const high = await alice!.signTransaction({ ...transfer, nonce: tooFar });
+    await rejectsWithRpcError(sendRaw(high.rawTransaction), -32000, `nonce too high: address ${address}, tx: ${tooFar} state: ${nonce}: send nonce ${nonce} first`);
     const otherChain = await alice!.signTransaction({ ...transfer, chainId: 1n });
     await rejectsWithRpcError(web3.eth.sendSignedTransaction(otherChain.rawTransaction), -32000, `invalid chain id for signer: have 1 want ${CHAIN_ID}`);
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
 import { CocoClient } from '../../src/client/coco-client.js';
+import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
 import { contracts } from '../ethereum/contracts.js';
@@ -272,10 +273,11 @@ test('ethers.js against a 3-node sandbox: out of gas, and each refusal of eth_se
   const transfer = { to: bob, value: 1n, gasLimit: 21_000n, gasPrice: 0n, chainId, nonce };
   const broadcast = async (wallet: ethers.BaseWallet, fields: ethers.TransactionRequest) => primary.broadcastTransaction(await wallet.signTransaction({ ...transfer, ...fields }));
   await assert.rejects(broadcast(alice, { nonce: 0 }), refusedWith('NONCE_EXPIRED', { code: -32000, message: `nonce too low: address ${address}, tx: 0 state: ${nonce}` }));
-  // Further ahead than any transaction may wait for the ones before it (64, geth's account queue): at once.
+  // Further ahead than any transaction may wait for the ones before it: at once.
+  const tooFar = nonce + FUTURE_NONCES_PER_SENDER_MAX + 1;
   await assert.rejects(
-    broadcast(alice, { nonce: nonce + 65 }),
-    refusedWith('UNKNOWN_ERROR', { code: -32000, message: `nonce too high: address ${address}, tx: ${nonce + 65} state: ${nonce}: send nonce ${nonce} first` }),
+    broadcast(alice, { nonce: tooFar }),
+    refusedWith('UNKNOWN_ERROR', { code: -32000, message: `nonce too high: address ${address}, tx: ${tooFar} state: ${nonce}: send nonce ${nonce} first` }),
   );
   await assert.rejects(broadcast(alice, { gasLimit: 20_000n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: 'intrinsic gas too low: have 20000, want 21000' }));
   await assert.rejects(broadcast(alice, { chainId: 1n }), refusedWith('UNKNOWN_ERROR', { code: -32000, message: `invalid chain id for signer: have 1 want ${chainId}` }));

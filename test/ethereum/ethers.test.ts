@@ -2,8 +2,11 @@
 // JSON-RPC requests answered in process by Coco's method table: every answer must parse in ethers.
 
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
+import { primaryWrites } from '../../src/ethereum/ethereum-endpoint.js';
+import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import type { Node } from '../../src/node/node.js';
 import { contracts } from './contracts.js';
 import { ETHER, TestChain, wallet } from './harness.js';
 import { InProcessProvider, MemoryBackend, methodsFor } from './memory-backend.js';
@@ -77,4 +80,36 @@ test('ethers.js: a revert surfaces as CALL_EXCEPTION with its reason, before any
   });
   assert.equal(await provider.getTransactionCount(bob.address), 0);
   await assert.rejects(alice.sendTransaction({ to: bob.address, value: 1000n * ETHER }), (error: unknown) => ethers.isError(error, 'INSUFFICIENT_FUNDS'));
+});
+
+describe("ethers.js: a NonceManager's sends made at once all run, in ethers' own batches (each send beside an eth_blockNumber)", () => {
+  /** Sends `count` transfers at once through a NonceManager over `methods`, batched as ethers batches by default; the errors, and alice's nonce after. */
+  async function sendAtOnce(t: TestContext, chain: TestChain, methods: JsonRpcMethods, count: number): Promise<{ errors: string[]; nonce: number }> {
+    const provider = new InProcessProvider(methods, { batchMaxCount: 100 });
+    t.after(() => provider.destroy());
+    const sender = new ethers.NonceManager(wallet(0).connect(provider));
+    const sent = await Promise.allSettled(Array.from({ length: count }, () => sender.sendTransaction({ to: wallet(1).address, value: 1n, gasLimit: 21_000n })));
+    const errors = sent.flatMap((result) => (result.status === 'rejected' ? [String((result.reason as { error?: { message?: string } }).error?.message ?? result.reason)] : []));
+    return { errors, nonce: chain.nonceOf(wallet(0).address) };
+  }
+
+  async function funded(): Promise<{ chain: TestChain; backend: MemoryBackend }> {
+    const chain = await TestChain.create();
+    await chain.fund(wallet(0).address, 100n * ETHER);
+    return { chain, backend: new MemoryBackend(chain) };
+  }
+
+  for (const count of [40, 100]) {
+    test(`${count} sends on the primary`, { timeout: 120_000 }, async (t) => {
+      const { chain, backend } = await funded();
+      assert.deepEqual(await sendAtOnce(t, chain, methodsFor(backend), count), { errors: [], nonce: count });
+    });
+
+    test(`${count} sends through a backup, which forwards each to the primary`, { timeout: 120_000 }, async (t) => {
+      const { chain, backend } = await funded();
+      const primary = methodsFor(backend);
+      const backup = primaryWrites(primary, { isPrimary: false } as Node, (body) => handleJsonRpc(body, primary));
+      assert.deepEqual(await sendAtOnce(t, chain, backup, count), { errors: [], nonce: count });
+    });
+  }
 });

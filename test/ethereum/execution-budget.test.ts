@@ -92,7 +92,7 @@ test('the limit must be a positive whole number of ms', () => {
   }
 });
 
-test('runs that share an allowance stop once together they have used the limit; a run of its own has the whole limit', async () => {
+test("runs that share an allowance stop once together they have used the limit, saying the request's time is used up; a run of its own has the whole limit", async () => {
   const common = new Common({ chain: Mainnet });
   let nowMs = 0;
   const budget = new ExecutionBudget(common, () => nowMs, 100);
@@ -103,14 +103,15 @@ test('runs that share an allowance stop once together they have used the limit; 
   const allowance = budget.allowance();
   await budget.within(steps(60), allowance);
   assert.equal(allowance.remainingMs, 40);
-  await assert.rejects(budget.within(steps(50), allowance), (error: unknown) => error instanceof CocoError && error.code === 'ExecutionTimeLimit');
+  const requestTimeUsedUp = (error: unknown) =>
+    error instanceof CocoError && error.code === 'ExecutionTimeLimit' && /^execution timeout: this request's elements used up its 100 ms/.test(error.message);
+  // Stopped where the allowance ended, well before a run's own limit: the message says which ended.
+  await assert.rejects(budget.within(steps(50), allowance), requestTimeUsedUp);
   await budget.within(steps(50));
+  await assert.rejects(budget.within(steps(150)), (error: unknown) => error instanceof CocoError && /^execution timeout: the EVM ran for more than 100 ms/.test(error.message));
   // A spent allowance stops a run before it starts, however short (the clock is looked at every few thousand steps).
   let ran = false;
-  await assert.rejects(
-    budget.within(async () => (ran = true), { remainingMs: 0 }),
-    (error: unknown) => error instanceof CocoError && error.code === 'ExecutionTimeLimit',
-  );
+  await assert.rejects(budget.within(async () => (ran = true), { remainingMs: 0 }), requestTimeUsedUp);
   assert.equal(ran, false);
   // Outside a run, the chain rules answer as before and never throw.
   nowMs += 1_000_000;

@@ -58,6 +58,23 @@ test('in one batch, a nonce listed before the one it follows runs once that one 
   assert.equal(await call(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x2');
 });
 
+test("in ethers.js's batches (each send beside an eth_blockNumber), a nonce listed before the one it follows runs once that one has; the reads after it wait for it", async () => {
+  const { chain, methods } = await setup(10_000);
+  const [first, second] = await Promise.all([0, 1].map((nonce) => chain.sign(alice, { to: bob.address, value: 1n, nonce })));
+  const element = (id: number, method: string, params: unknown[]) => ({ jsonrpc: '2.0', id, method, params });
+  const batch = [
+    element(0, 'eth_blockNumber', []),
+    element(1, 'eth_sendRawTransaction', [ethers.hexlify(second!)]),
+    element(2, 'eth_getTransactionCount', [alice.address, 'latest']),
+    element(3, 'eth_sendRawTransaction', [ethers.hexlify(first!)]),
+  ];
+  // Were the read after nonce 1 to hold up the batch until nonce 1 ran, nonce 1 would wait its 10 s for nonce 0 and be refused.
+  const replies = JSON.parse((await handleJsonRpc(JSON.stringify(batch), methods))!) as { id: number; result?: string; error?: unknown }[];
+  assert.deepEqual(replies.map((reply) => [reply.id, reply.error]), [[0, undefined], [1, undefined], [2, undefined], [3, undefined]]);
+  assert.deepEqual([replies[1]?.result, replies[3]?.result], [ethers.keccak256(second!), ethers.keccak256(first!)]);
+  assert.equal(replies[2]?.result, '0x2', 'the read after nonce 1 sees it, and nonce 0 with it');
+});
+
 test('a gap nobody fills is refused once the wait is over, and others are not held up meanwhile', async () => {
   const { chain, methods } = await setup(300);
   const ahead = send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 2 }));
@@ -129,4 +146,17 @@ test("geth's price bump: a replacement offers more than the waiting transaction 
       assert.equal(held.replacedBy, undefined, what);
     }
   }
+});
+
+test('a write wakes the transaction waiting at the next nonce, and no other; one written before the wait began is not missed', { timeout: 30_000 }, async () => {
+  const nonces = new FutureNonces();
+  const hold = (nonce: bigint) => nonces.hold({ sender: 'alice', nonce, hash: `0x0${nonce}`, fees: { gasPrice: 0n } }, nonce)!;
+  const [second, third] = [hold(2n), hold(3n)];
+  // Nonce 1 is written while nonce 2 is between its try and its wait.
+  nonces.written('alice', 1n);
+  assert.equal(await nonces.waitForNext(second, 60_000), true, 'nonce 2 tries again at once');
+  assert.equal(await nonces.waitForNext(third, 50), false, 'nonce 3 cannot run before nonce 2: it is not woken');
+  const woken = nonces.waitForNext(third, 60_000);
+  nonces.written('alice', 2n);
+  assert.equal(await woken, true);
 });

@@ -6,7 +6,7 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
 import { encodeReceipt, encodeTransaction } from '../../src/ethereum/ethereum-maps.js';
-import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
+import { FUTURE_NONCES_PER_SENDER_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
 import { keccak256 } from '../../src/crypto/keccak.js';
 import { PUSH0_RUNTIME, contracts } from './contracts.js';
 import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
@@ -135,7 +135,7 @@ describe('a request is bounded as a whole, however many elements it holds', () =
         return name;
       },
     };
-    return { turns, methods, events };
+    return { turns, methods, events, advance: (ms: number) => (nowMs += ms) };
   }
   const batch = (...names: string[]) => JSON.stringify(names.map((name, id) => ({ jsonrpc: '2.0', id, method: 'work', params: [name] })));
 
@@ -174,6 +174,45 @@ describe('a request is bounded as a whole, however many elements it holds', () =
     const replies = JSON.parse((await handleJsonRpc(body, waiting, turns)) as string) as Reply[];
     assert.deepEqual(replies.map((reply) => [reply.id, reply.result]), [[0, 'wait'], [1, 'free'], [2, 'read']]);
     assert.deepEqual(events.filter((event) => event !== 'turn'), ['wait', 'free', 'free done', 'wait done', 'read'], 'the read started once both sends were done');
+  });
+
+  test("an element's time counts up to its first wait: what the loop runs after that (other requests' work) is not this request's", async () => {
+    const { turns, methods, events, advance } = fakeWork(10, 4);
+    const awaiting: JsonRpcMethods = {
+      ...methods,
+      // Works 4 ms, then awaits (its turn among the node's transactions) while the loop runs 100 ms of other work.
+      queued: async ([name]) => {
+        events.push(String(name));
+        advance(4);
+        await Promise.resolve();
+        advance(100);
+        return name;
+      },
+    };
+    const body = JSON.stringify([{ jsonrpc: '2.0', id: 0, method: 'queued', params: ['q'] }, { jsonrpc: '2.0', id: 1, method: 'work', params: ['a'] }]);
+    const replies = JSON.parse((await handleJsonRpc(body, awaiting, turns)) as string) as Reply[];
+    assert.deepEqual(replies.map((reply) => reply.result ?? reply.error?.message), ['q', 'a'], '8 ms of the 10 were used');
+  });
+
+  test('calls of the waiting method go ahead of an element of another method that waits for them: the write it waits on may need them', { timeout: 10_000 }, async () => {
+    const { turns, methods, events } = fakeWork(10, 1);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const waiting: JsonRpcMethods = {
+      ...methods,
+      send: async ([what], scope) => {
+        events.push(String(what));
+        if (what === 'free') release();
+        else await scope.waitFor(() => released);
+        events.push(`${String(what)} done`);
+        return what;
+      },
+    };
+    const call = (id: number, method: string, what: string) => ({ jsonrpc: '2.0', id, method, params: [what] });
+    const body = JSON.stringify([call(0, 'work', 'before'), call(1, 'send', 'wait'), call(2, 'work', 'after'), call(3, 'send', 'free'), call(4, 'work', 'last')]);
+    const replies = JSON.parse((await handleJsonRpc(body, waiting, turns)) as string) as Reply[];
+    assert.deepEqual(replies.map((reply) => reply.result), ['before', 'wait', 'after', 'free', 'last']);
+    assert.deepEqual(events.filter((event) => event !== 'turn'), ['before', 'wait', 'free', 'free done', 'wait done', 'after', 'last'], 'the reads after the waiting send started once it was done, in order');
   });
 
   test('the elements share one response size; past it, the element and those after it answer -32003', async () => {
@@ -376,8 +415,10 @@ describe('Ethereum methods', () => {
     const low = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 2n, nonce: 0 })));
     assert.equal(low.code, -32000);
     assert.match(low.message, /^nonce too low/);
-    const high = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, nonce: 99 })));
-    assert.equal(high.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: 99 state: 1: send nonce 1 first`);
+    // Further ahead than may wait for the nonces before it: refused at once.
+    const tooFar = FUTURE_NONCES_PER_SENDER_MAX + 2;
+    const high = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, nonce: tooFar })));
+    assert.equal(high.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: ${tooFar} state: 1: send nonce 1 first`);
     const poor = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(bob, { to: alice.address, value: 2n })));
     assert.match(poor.message, /^insufficient funds for gas \* price \+ value/);
     const otherChain = await alice.signTransaction({ type: 2, chainId: 1n, nonce: 1, to: bob.address, gasLimit: 21_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });

@@ -69,9 +69,10 @@ export function methodsFor(backend: MemoryBackend): JsonRpcMethods {
 export class InProcessProvider extends ethers.JsonRpcApiProvider {
   readonly #methods: JsonRpcMethods;
 
-  constructor(methods: JsonRpcMethods) {
+  /** `options` over the tests' own (batches of 10); `{ batchMaxCount: 100 }` batches as ethers does by default. */
+  constructor(methods: JsonRpcMethods, options: ethers.JsonRpcApiProviderOptions = {}) {
     // Without cacheTimeout -1, ethers reuses an identical request's answer for 250 ms, nonces included.
-    super(new ethers.Network('coco', CHAIN_ID), { staticNetwork: true, pollingInterval: 5, batchMaxCount: 10, cacheTimeout: -1 });
+    super(new ethers.Network('coco', CHAIN_ID), { staticNetwork: true, pollingInterval: 5, batchMaxCount: 10, cacheTimeout: -1, ...options });
     this.#methods = methods;
   }
 
