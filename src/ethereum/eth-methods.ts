@@ -3,6 +3,7 @@
 // Block tags name the latest block whose Coco transaction is Committed (latest = safe = finalized =
 // pending); state is always read as it is now on this node, so a state query for an older block
 // is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
+// What is Committed is read once per request, so that the elements of a batch agree on it.
 
 import { bytesToHex } from '@ethereumjs/util';
 import { equalBytes } from '../crypto/bytes.js';
@@ -83,6 +84,12 @@ export interface EthereumMethodsOptions {
   futureNonceWaitMs?: number;
 }
 
+/** A read of the chain: the node's current state, and the seqno up to which its request takes that state as Committed. */
+interface ChainRead {
+  readonly tx: Transaction;
+  readonly committedSeqno: bigint;
+}
+
 type LogMatcher = (address: Uint8Array, topics: Uint8Array[]) => boolean;
 
 /** What a logs filter (eth_newFilter) matches: a block range, either end open (new blocks), and addresses and topics. */
@@ -121,29 +128,33 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   const filters = new Filters<LogCriteria>(nowMs);
   const futureNonces = new FutureNonces();
 
-  /** Runs `work` over a read transaction that is dropped when it settles. */
-  async function reading<T>(work: (tx: Transaction) => T | Promise<T>): Promise<T> {
+  /**
+   * Runs `work` over a read of the node's current state, at `scope`'s commit point (the node's when
+   * the request first read: see RequestScope.committedSeqno); its transaction is dropped when it settles.
+   */
+  async function reading<T>(scope: RequestScope, work: (read: ChainRead) => T | Promise<T>): Promise<T> {
+    scope.committedSeqno ??= backend.commitSeqno();
     const tx = backend.readTransaction();
     try {
-      return await work(tx);
+      return await work({ tx, committedSeqno: scope.committedSeqno });
     } finally {
       if (tx.isOpen) tx.abort();
     }
   }
 
-  function isCommitted(seqno: bigint | undefined): seqno is bigint {
-    return seqno !== undefined && seqno <= backend.commitSeqno();
+  function isCommitted(read: ChainRead, seqno: bigint | undefined): seqno is bigint {
+    return seqno !== undefined && seqno <= read.committedSeqno;
   }
 
-  function latest(tx: Transaction): bigint {
-    return blocks.latestCommitted(tx, isCommitted);
+  function latest(read: ChainRead): bigint {
+    return blocks.latestCommitted(read.tx, (seqno) => isCommitted(read, seqno));
   }
 
   /** The number `selector` names among committed blocks; undefined when there is no such block. */
-  function resolveBlock(tx: Transaction, selector: BlockSelector): bigint | undefined {
-    const last = latest(tx);
+  function resolveBlock(read: ChainRead, selector: BlockSelector): bigint | undefined {
+    const last = latest(read);
     if ('hash' in selector) {
-      const number = blocks.numberOf(tx, selector.hash);
+      const number = blocks.numberOf(read.tx, selector.hash);
       return number !== undefined && number <= last ? number : undefined;
     }
     if ('number' in selector) return selector.number <= last ? selector.number : undefined;
@@ -151,19 +162,19 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   /** Refuses a state query for any block but the latest: only the current state is kept. */
-  function checkCurrentState(tx: Transaction, selector: BlockSelector): void {
+  function checkCurrentState(read: ChainRead, selector: BlockSelector): void {
     if ('tag' in selector && selector.tag !== 'earliest') return;
-    const number = resolveBlock(tx, selector);
+    const number = resolveBlock(read, selector);
     if (number === undefined) throw new JsonRpcError(-32000, 'header not found');
-    const last = latest(tx);
+    const last = latest(read);
     if (number < last) {
       throw new JsonRpcError(-32000, `historical state is not available: Coco keeps the current state only (block ${last}); query "latest"`);
     }
   }
 
-  function location(tx: Transaction, number: bigint): Location | undefined {
-    if (!isCommitted(blocks.seqnoOf(tx, number))) return undefined;
-    const block = blocks.get(tx, number);
+  function location(read: ChainRead, number: bigint): Location | undefined {
+    if (!isCommitted(read, blocks.seqnoOf(read.tx, number))) return undefined;
+    const block = blocks.get(read.tx, number);
     return block === undefined ? undefined : { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp };
   }
 
@@ -179,27 +190,28 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   /** The receipt object of transaction `hash` once it is Committed in a block; null before. */
-  function committedReceipt(tx: Transaction, hash: Uint8Array): Record<string, unknown> | null {
+  function committedReceipt(read: ChainRead, hash: Uint8Array): Record<string, unknown> | null {
+    const { tx } = read;
     const record = storedTransaction(tx, hash);
     const seqno = tx.map(maps.receipts).getVersionOfPreviousWrite(hash);
-    if (record === undefined || !isCommitted(seqno)) return null;
-    const where = location(tx, record.blockNumber);
+    if (record === undefined || !isCommitted(read, seqno)) return null;
+    const where = location(read, record.blockNumber);
     if (where === undefined) return null;
     const txId = backend.txIdAt(seqno);
     return receiptObject(hash, record, summarizeTransaction(record.raw), storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
   }
 
   /** The committed block `selector` names, if any. */
-  function blockAt(tx: Transaction, selector: BlockSelector): ChainBlock | undefined {
-    const number = resolveBlock(tx, selector);
-    return number === undefined ? undefined : blocks.get(tx, number);
+  function blockAt(read: ChainRead, selector: BlockSelector): ChainBlock | undefined {
+    const number = resolveBlock(read, selector);
+    return number === undefined ? undefined : blocks.get(read.tx, number);
   }
 
   /** `answer` about the block `selector` names; null when there is no such block, as geth answers. */
-  function blockQuery<T>(selector: BlockSelector, answer: (tx: Transaction, block: ChainBlock) => T): Promise<T | null> {
-    return reading((tx) => {
-      const block = blockAt(tx, selector);
-      return block === undefined ? null : answer(tx, block);
+  function blockQuery<T>(scope: RequestScope, selector: BlockSelector, answer: (tx: Transaction, block: ChainBlock) => T): Promise<T | null> {
+    return reading(scope, (read) => {
+      const block = blockAt(read, selector);
+      return block === undefined ? null : answer(read.tx, block);
     });
   }
 
@@ -225,13 +237,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     return blockObject(block, content, context.blockGasLimit, context.coinbase.toString());
   }
 
-  async function stateQuery<T>(params: unknown[], usage: string, max: number, work: (tx: Transaction, address: Uint8Array) => T): Promise<T> {
+  async function stateQuery<T>(params: unknown[], scope: RequestScope, usage: string, max: number, work: (tx: Transaction, address: Uint8Array) => T): Promise<T> {
     arity(params, 1, max, usage);
     const address = parseAddress(params[0], 'address');
     const selector = parseBlockSelector(params[max - 1], 'block');
-    return reading((tx) => {
-      checkCurrentState(tx, selector);
-      return work(tx, address);
+    return reading(scope, (read) => {
+      checkCurrentState(read, selector);
+      return work(read.tx, address);
     });
   }
 
@@ -240,13 +252,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * the latest. As in geth, the call runs in that block (its number, timestamp, BLOCKHASH below it),
    * and for `pending` in the block that would come next.
    */
-  function callQuery<T>(params: unknown[], work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
+  function callQuery<T>(params: unknown[], scope: RequestScope, work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
     const parsed = { ...parseCallParams(params[0], context.chainId), overrides: parseStateOverrides(params[2]) };
     const selector = parseBlockSelector(params[1], 'block');
-    return reading(async (tx) => {
-      checkCurrentState(tx, selector);
-      const block = 'tag' in selector && selector.tag === 'pending' ? undefined : blockAt(tx, selector);
-      return work(tx, { ...parsed, block });
+    return reading(scope, async (read) => {
+      checkCurrentState(read, selector);
+      const block = 'tag' in selector && selector.tag === 'pending' ? undefined : blockAt(read, selector);
+      return work(read.tx, { ...parsed, block });
     });
   }
 
@@ -368,8 +380,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * moves past what it reports. Logs and block hashes come from Committed blocks only, as the block
    * tags name them; transaction hashes from every block this node holds, as a pool would show them.
    */
-  function filterChanges(tx: Transaction, filter: Filter<LogCriteria>, scope: RequestScope): unknown[] {
-    const committed = latest(tx);
+  function filterChanges(read: ChainRead, filter: Filter<LogCriteria>, scope: RequestScope): unknown[] {
+    const { tx } = read;
+    const committed = latest(read);
     const top = filter.kind === 'transactions' ? blocks.head(tx) : committed;
     // An election can roll back blocks not yet Committed, and new blocks take their numbers: a
     // filter whose last block is no longer there starts again after the last Committed one.
@@ -403,9 +416,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   /** A method that takes no parameters: geth refuses any, and so does Coco. */
-  const withoutParams = (answer: () => unknown) => async (params: unknown[]) => {
+  const withoutParams = (answer: (scope: RequestScope) => unknown) => async (params: unknown[], scope: RequestScope) => {
     arity(params, 0, 0, '[]');
-    return answer();
+    return answer(scope);
   };
 
   const methods: Record<string, (params: unknown[], scope: RequestScope) => Promise<unknown>> = {
@@ -426,21 +439,21 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     eth_gasPrice: withoutParams(() => quantity(options.gasPrice ?? 0n)),
     eth_maxPriorityFeePerGas: withoutParams(() => '0x0'),
     eth_blobBaseFee: withoutParams(() => quantity(BLOB_BASE_FEE)),
-    eth_blockNumber: withoutParams(() => reading((tx) => quantity(latest(tx)))),
+    eth_blockNumber: withoutParams((scope) => reading(scope, (read) => quantity(latest(read)))),
 
-    async eth_getBalance(params) {
-      return stateQuery(params, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.balance ?? 0n));
+    async eth_getBalance(params, scope) {
+      return stateQuery(params, scope, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.balance ?? 0n));
     },
-    async eth_getTransactionCount(params) {
-      return stateQuery(params, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.nonce ?? 0n));
+    async eth_getTransactionCount(params, scope) {
+      return stateQuery(params, scope, '[address, block]', 2, (tx, address) => quantity(readAccount(tx, maps, address)?.nonce ?? 0n));
     },
-    async eth_getCode(params) {
-      return stateQuery(params, '[address, block]', 2, (tx, address) => data(readCode(tx, maps, address)));
+    async eth_getCode(params, scope) {
+      return stateQuery(params, scope, '[address, block]', 2, (tx, address) => data(readCode(tx, maps, address)));
     },
-    async eth_getStorageAt(params) {
+    async eth_getStorageAt(params, scope) {
       arity(params, 2, 3, '[address, slot, block]');
       const slot = parseStorageSlot(params[1], 'slot');
-      return stateQuery([params[0], params[2]], '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
+      return stateQuery([params[0], params[2]], scope, '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
     },
 
     async eth_call(params, scope) {
@@ -448,19 +461,19 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       if (params[3] !== undefined && params[3] !== null && (typeof params[3] !== 'object' || Object.keys(params[3]).length > 0)) {
         throw invalidParams('block overrides are not supported: the call runs in the block it names');
       }
-      const result = await callQuery(params, (tx, callParams) => call(tx, callParams, context, scope.time));
+      const result = await callQuery(params, scope, (tx, callParams) => call(tx, callParams, context, scope.time));
       if (result.status === 1) return data(result.returnValue);
       if (result.error === 'revert') throw new ExecutionReverted(result.returnValue);
       throw new JsonRpcError(-32000, result.error ?? 'execution failed');
     },
     async eth_estimateGas(params, scope) {
       arity(params, 1, 3, '[call, block, state overrides]');
-      return callQuery(params, async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
+      return callQuery(params, scope, async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
     },
 
     async eth_createAccessList(params, scope) {
       arity(params, 1, 2, '[call, block]');
-      return callQuery(params, async (tx, callParams) => {
+      return callQuery(params, scope, async (tx, callParams) => {
         const result = await createAccessList(tx, callParams, context, scope.time);
         // As geth: a call that fails still gets its list, with the reason beside it.
         const error = result.status === 1 ? undefined : result.error === 'revert' ? revertMessage(result.returnValue) : result.error;
@@ -508,68 +521,68 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return data(decoded.hash);
     },
 
-    async eth_getTransactionByHash(params) {
+    async eth_getTransactionByHash(params, scope) {
       arity(params, 1, 1, '[transaction hash]');
       const hash = parseHash(params[0], 'transaction hash');
-      return reading((tx) => {
-        const record = storedTransaction(tx, hash);
+      return reading(scope, (read) => {
+        const record = storedTransaction(read.tx, hash);
         if (record === undefined) return null;
-        return transactionObject(hash, record, parseTransaction(record.raw, context.common), location(tx, record.blockNumber));
+        return transactionObject(hash, record, parseTransaction(record.raw, context.common), location(read, record.blockNumber));
       });
     },
-    async eth_getTransactionReceipt(params) {
+    async eth_getTransactionReceipt(params, scope) {
       arity(params, 1, 1, '[transaction hash]');
       const hash = parseHash(params[0], 'transaction hash');
-      return reading((tx) => committedReceipt(tx, hash));
+      return reading(scope, (read) => committedReceipt(read, hash));
     },
-    async eth_getBlockReceipts(params) {
+    async eth_getBlockReceipts(params, scope) {
       arity(params, 1, 1, '[block]');
       const selector = parseBlockSelector(params[0], 'block');
-      return reading((tx) => {
-        const block = blockAt(tx, selector);
+      return reading(scope, (read) => {
+        const block = blockAt(read, selector);
         if (block === undefined) return null;
-        return block.txHash === undefined ? [] : [committedReceipt(tx, block.txHash)];
+        return block.txHash === undefined ? [] : [committedReceipt(read, block.txHash)];
       });
     },
 
-    async eth_getBlockByNumber(params) {
+    async eth_getBlockByNumber(params, scope) {
       arity(params, 1, 2, '[block, full transactions]');
       const selector = parseBlockSelector(params[0], 'block');
       const full = fullTransactions(params[1]);
-      return blockQuery(selector, (tx, block) => blockJson(tx, block, full));
+      return blockQuery(scope, selector, (tx, block) => blockJson(tx, block, full));
     },
-    async eth_getBlockByHash(params) {
+    async eth_getBlockByHash(params, scope) {
       arity(params, 1, 2, '[block hash, full transactions]');
       const hash = parseHash(params[0], 'block hash');
       const full = fullTransactions(params[1]);
-      return blockQuery({ hash }, (tx, block) => blockJson(tx, block, full));
+      return blockQuery(scope, { hash }, (tx, block) => blockJson(tx, block, full));
     },
     // A block holds one transaction at most (see docs/ethereum.md), and never an uncle.
-    async eth_getBlockTransactionCountByNumber(params) {
+    async eth_getBlockTransactionCountByNumber(params, scope) {
       arity(params, 1, 1, '[block]');
-      return blockQuery(parseBlockSelector(params[0], 'block'), (_, block) => quantity(block.txHash === undefined ? 0 : 1));
+      return blockQuery(scope, parseBlockSelector(params[0], 'block'), (_, block) => quantity(block.txHash === undefined ? 0 : 1));
     },
-    async eth_getBlockTransactionCountByHash(params) {
+    async eth_getBlockTransactionCountByHash(params, scope) {
       arity(params, 1, 1, '[block hash]');
-      return blockQuery({ hash: parseHash(params[0], 'block hash') }, (_, block) => quantity(block.txHash === undefined ? 0 : 1));
+      return blockQuery(scope, { hash: parseHash(params[0], 'block hash') }, (_, block) => quantity(block.txHash === undefined ? 0 : 1));
     },
-    async eth_getTransactionByBlockNumberAndIndex(params) {
+    async eth_getTransactionByBlockNumberAndIndex(params, scope) {
       arity(params, 2, 2, '[block, index]');
       const index = parseQuantity(params[1], 'index');
-      return blockQuery(parseBlockSelector(params[0], 'block'), (tx, block) => transactionInBlock(tx, block, index));
+      return blockQuery(scope, parseBlockSelector(params[0], 'block'), (tx, block) => transactionInBlock(tx, block, index));
     },
-    async eth_getTransactionByBlockHashAndIndex(params) {
+    async eth_getTransactionByBlockHashAndIndex(params, scope) {
       arity(params, 2, 2, '[block hash, index]');
       const index = parseQuantity(params[1], 'index');
-      return blockQuery({ hash: parseHash(params[0], 'block hash') }, (tx, block) => transactionInBlock(tx, block, index));
+      return blockQuery(scope, { hash: parseHash(params[0], 'block hash') }, (tx, block) => transactionInBlock(tx, block, index));
     },
-    async eth_getUncleCountByBlockNumber(params) {
+    async eth_getUncleCountByBlockNumber(params, scope) {
       arity(params, 1, 1, '[block]');
-      return blockQuery(parseBlockSelector(params[0], 'block'), () => '0x0');
+      return blockQuery(scope, parseBlockSelector(params[0], 'block'), () => '0x0');
     },
-    async eth_getUncleCountByBlockHash(params) {
+    async eth_getUncleCountByBlockHash(params, scope) {
       arity(params, 1, 1, '[block hash]');
-      return blockQuery({ hash: parseHash(params[0], 'block hash') }, () => '0x0');
+      return blockQuery(scope, { hash: parseHash(params[0], 'block hash') }, () => '0x0');
     },
     async eth_getUncleByBlockNumberAndIndex(params) {
       arity(params, 2, 2, '[block, index]');
@@ -588,38 +601,38 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 1, 1, '[filter]');
       const fields = filterFields(params[0]);
       const matches = logMatcher(fields);
-      return reading((tx) => {
+      return reading(scope, (read) => {
         if (fields.blockHash !== undefined) {
           if (fields.fromBlock !== undefined || fields.toBlock !== undefined) throw invalidParams('a filter has either blockHash or fromBlock/toBlock');
-          const number = resolveBlock(tx, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
+          const number = resolveBlock(read, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
           if (number === undefined) throw new JsonRpcError(-32000, 'unknown block');
-          return rangeLogs(tx, number, number, matches, scope);
+          return rangeLogs(read.tx, number, number, matches, scope);
         }
-        const last = latest(tx);
+        const last = latest(read);
         const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
         const toSelector = parseBlockSelector(fields.toBlock, 'filter.toBlock');
         if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
           throw new JsonRpcError(-32000, 'invalid block range params');
         }
-        return rangeLogs(tx, resolveBlock(tx, fromSelector) ?? last + 1n, resolveBlock(tx, toSelector) ?? last, matches, scope);
+        return rangeLogs(read.tx, resolveBlock(read, fromSelector) ?? last + 1n, resolveBlock(read, toSelector) ?? last, matches, scope);
       });
     },
 
     async eth_newFilter(params, scope) {
       arity(params, 1, 1, '[filter]');
       const criteria = parseLogCriteria(params[0]);
-      return reading((tx) => filters.install(scope.caller, 'logs', latest(tx), criteria));
+      return reading(scope, (read) => filters.install(scope.caller, 'logs', latest(read), criteria));
     },
 
     async eth_newBlockFilter(params, scope) {
       arity(params, 0, 0, '[]');
-      return reading((tx) => filters.install(scope.caller, 'blocks', latest(tx)));
+      return reading(scope, (read) => filters.install(scope.caller, 'blocks', latest(read)));
     },
 
     async eth_newPendingTransactionFilter(params, scope) {
       arity(params, 0, 1, '[full transactions]');
       if (params[0] !== undefined && params[0] !== false) throw invalidParams('pending transaction filters report hashes only: leave out the full transactions flag');
-      return reading((tx) => {
+      return reading(scope, ({ tx }) => {
         const head = blocks.head(tx);
         return filters.install(scope.caller, 'transactions', head, undefined, blocks.hashOf(tx, head));
       });
@@ -628,7 +641,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_getFilterChanges(params, scope) {
       arity(params, 1, 1, '[filter id]');
       const filter = filters.poll(params[0]);
-      return reading((tx) => filterChanges(tx, filter, scope));
+      return reading(scope, (read) => filterChanges(read, filter, scope));
     },
 
     async eth_getFilterLogs(params, scope) {
@@ -637,9 +650,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       // As geth: only a logs filter has logs to list.
       if (filter.criteria === undefined) throw new JsonRpcError(-32000, 'filter not found');
       const { from, to, matches } = filter.criteria;
-      return reading((tx) => {
-        const last = latest(tx);
-        return rangeLogs(tx, from ?? last, to === undefined || to > last ? last : to, matches, scope);
+      return reading(scope, (read) => {
+        const last = latest(read);
+        return rangeLogs(read.tx, from ?? last, to === undefined || to > last ? last : to, matches, scope);
       });
     },
 
@@ -648,7 +661,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return filters.uninstall(params[0]);
     },
 
-    async eth_feeHistory(params) {
+    async eth_feeHistory(params, scope) {
       arity(params, 2, 3, '[block count, newest block, reward percentiles]');
       // Some clients send the block count as a JSON number rather than a quantity.
       const count = Number.isSafeInteger(params[0]) ? BigInt(params[0] as number) : parseQuantity(params[0], 'block count');
@@ -661,8 +674,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       ) {
         throw invalidParams(`reward percentiles must be at most ${FEE_HISTORY_PERCENTILES_MAX} ascending numbers from 0 to 100`);
       }
-      return reading((tx) => {
-        const newest = resolveBlock(tx, parseBlockSelector(params[1], 'newest block'));
+      return reading(scope, (read) => {
+        const { tx } = read;
+        const newest = resolveBlock(read, parseBlockSelector(params[1], 'newest block'));
         if (newest === undefined) throw new JsonRpcError(-32000, 'header not found');
         const span = count < BigInt(FEE_HISTORY_BLOCKS_MAX) ? count : BigInt(FEE_HISTORY_BLOCKS_MAX);
         const oldest = newest + 1n > span ? newest + 1n - span : 0n;

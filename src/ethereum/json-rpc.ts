@@ -6,7 +6,7 @@
 // message for every refusal (nonce too low, insufficient funds, ...), -32603 for a bug.
 // A request is bounded as a whole, however many elements it holds: its elements share one
 // execution time budget, one count of logs and one response size, and a batch gives the event loop
-// a turn between elements once they have worked for a slice.
+// a turn between elements once they have worked for a slice. Its reads answer from one commit point.
 
 import { bytesToHex } from '@ethereumjs/util';
 import { CocoError } from '../errors.js';
@@ -41,6 +41,12 @@ export interface RequestScope {
   /** Who sent it (a user ID, a JWT's issuer and subject): what per-caller bounds count by. */
   readonly caller: string;
   /**
+   * The seqno up to which the request's reads take the node's state as Committed, set by its first
+   * read: its elements agree on which blocks and receipts exist, however far commit moves while they
+   * run (eth_blockNumber never counts a block whose receipt another element answered null).
+   */
+  committedSeqno?: bigint;
+  /**
    * Waits for what `start` begins elsewhere (a write forwarded to the primary, the earlier nonces of a
    * sender, a write's turn in the node's queue of transactions): not work done here, so a batch
    * starts its next calls of the same method meanwhile (one of them may be what this one waits for;
@@ -70,6 +76,12 @@ function elementScope(scope: RequestScope, park: () => void): RequestScope {
     },
     set responseBytesRemaining(value) {
       scope.responseBytesRemaining = value;
+    },
+    get committedSeqno() {
+      return scope.committedSeqno;
+    },
+    set committedSeqno(value) {
+      scope.committedSeqno = value;
     },
     waitFor: (start) => {
       park();

@@ -409,6 +409,33 @@ describe('Ethereum methods', () => {
     assert.equal(await rpc(methods, 'eth_blockNumber'), '0x1');
   });
 
+  test("a batch's reads answer from one commit point: eth_blockNumber never counts a block whose receipt the batch answered null", async () => {
+    const { chain, backend, methods } = await setup();
+    backend.holdCommit();
+    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    // The receipt query works 5 ms; in the turn of the event loop after it, commit reaches the transaction.
+    let clockMs = 0;
+    const timed: JsonRpcMethods = {
+      ...methods,
+      eth_getTransactionReceipt: async (params, scope) => {
+        const receipt = await methods.eth_getTransactionReceipt!(params, scope);
+        clockMs += 5;
+        return receipt;
+      },
+    };
+    const turns: JsonRpcTurns = { sliceMs: 4, requestTimeMs: Infinity, nowMs: () => clockMs, nextTurn: async () => void (backend.committedUpTo = chain.store.version) };
+    // ethers' tx.wait() asks this in one batch; a block number that counted the block would be its last one on an idle chain.
+    const batch = JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [hash] },
+      { jsonrpc: '2.0', id: 2, method: 'eth_blockNumber', params: [] },
+    ]);
+    const first = JSON.parse((await handleJsonRpc(batch, timed, turns))!) as Reply[];
+    assert.deepEqual(first.map((reply) => reply.result), [null, '0x0']);
+    const next = JSON.parse((await handleJsonRpc(batch, timed, turns))!) as Reply[];
+    assert.equal((next[0]?.result as { blockNumber: string }).blockNumber, '0x1');
+    assert.equal(next[1]?.result, '0x1');
+  });
+
   test('refusals carry Ethereum messages under -32000', async () => {
     const { chain, methods } = await setup();
     await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
