@@ -154,13 +154,12 @@ describe('a request is bounded as a whole, however many elements it holds', () =
     assert.deepEqual(events.filter((event) => event !== 'turn'), ['a', 'b', 'c']);
   });
 
-  test('an element waiting for something done elsewhere lets the next calls of its method start; other elements wait for it; answers keep their order', async () => {
-    const { turns, methods, events } = fakeWork(10, 4);
+  /** `methods` and a `send`: send(['wait']) waits (as for an earlier nonce) until send(['free']) runs, later in the batch. */
+  function withWaitingSend(methods: JsonRpcMethods, events: string[]): JsonRpcMethods {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const waiting: JsonRpcMethods = {
+    return {
       ...methods,
-      // send(['wait']) waits (as for an earlier nonce) until send(['free']) runs, later in the batch.
       send: async ([what], scope) => {
         events.push(String(what));
         if (what === 'free') release();
@@ -169,7 +168,12 @@ describe('a request is bounded as a whole, however many elements it holds', () =
         return what;
       },
     };
-    const call = (id: number, method: string, what: string) => ({ jsonrpc: '2.0', id, method, params: [what] });
+  }
+  const call = (id: number, method: string, what: string) => ({ jsonrpc: '2.0', id, method, params: [what] });
+
+  test('an element waiting for something done elsewhere lets the next calls of its method start; other elements wait for it; answers keep their order', async () => {
+    const { turns, methods, events } = fakeWork(10, 4);
+    const waiting = withWaitingSend(methods, events);
     const body = JSON.stringify([call(0, 'send', 'wait'), call(1, 'send', 'free'), call(2, 'work', 'read')]);
     const replies = JSON.parse((await handleJsonRpc(body, waiting, turns)) as string) as Reply[];
     assert.deepEqual(replies.map((reply) => [reply.id, reply.result]), [[0, 'wait'], [1, 'free'], [2, 'read']]);
@@ -196,19 +200,7 @@ describe('a request is bounded as a whole, however many elements it holds', () =
 
   test('calls of the waiting method go ahead of an element of another method that waits for them: the write it waits on may need them', { timeout: 10_000 }, async () => {
     const { turns, methods, events } = fakeWork(10, 1);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const waiting: JsonRpcMethods = {
-      ...methods,
-      send: async ([what], scope) => {
-        events.push(String(what));
-        if (what === 'free') release();
-        else await scope.waitFor(() => released);
-        events.push(`${String(what)} done`);
-        return what;
-      },
-    };
-    const call = (id: number, method: string, what: string) => ({ jsonrpc: '2.0', id, method, params: [what] });
+    const waiting = withWaitingSend(methods, events);
     const body = JSON.stringify([call(0, 'work', 'before'), call(1, 'send', 'wait'), call(2, 'work', 'after'), call(3, 'send', 'free'), call(4, 'work', 'last')]);
     const replies = JSON.parse((await handleJsonRpc(body, waiting, turns)) as string) as Reply[];
     assert.deepEqual(replies.map((reply) => reply.result), ['before', 'wait', 'after', 'free', 'last']);
