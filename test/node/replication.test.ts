@@ -382,6 +382,27 @@ test('a backup catching up writes every snapshot of the primary, though the evid
   }
 });
 
+test('a backup that no longer holds its state at a snapshot when the evidence comes (more chunks closed meanwhile) says it does not write it', async (t) => {
+  const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
+  t.after(() => network.close());
+  const primary = network.primary();
+  const backup = network.nodes.find((n) => n !== primary)!;
+  const logged: string[] = [];
+  t.mock.method(console, 'error', (line: string) => void logged.push(line));
+  // In one turn: past the snapshot interval, then large writes that close a chunk (4 KiB here) at
+  // each signature, all before the snapshot is encoded and its evidence written.
+  let last = writeRecord(primary.node, 'k0', 'v');
+  for (let i = 1; i < 25; i++) last = writeRecord(primary.node, `k${i}`, 'v');
+  for (let i = 0; i < 80; i++) last = writeRecord(primary.node, `big${i}`, 'x'.repeat(1024));
+  await network.waitFor(() => backup.node.status(last) === 'Committed' && primary.node.snapshots.latestCommittedName() !== undefined);
+  const skipped = new RegExp(`coco node ${backup.node.nodeId.slice(0, 12)}: the primary's snapshot at seqno (\\d+) \\(evidence \\d+\\.\\d+\\) is not written here: this node keeps its state at its last 4 ledger chunk ends only`);
+  await network.waitFor(() => logged.some((line) => skipped.test(line)));
+  const seqno = Number(skipped.exec(logged.find((line) => skipped.test(line))!)![1]);
+  const holds = (node: Node) => readdirSync(node.snapshots.directory).some((name) => name.startsWith(`snapshot_${seqno}_`));
+  await network.waitFor(() => holds(primary.node));
+  assert.equal(holds(backup.node), false, 'the backup did not write it');
+});
+
 test("a backup whose state differs from the primary's keeps no snapshot of it, and says so", async (t) => {
   const network = await InProcessNetwork.start(2, { snapshotTxCount: 20 });
   t.after(() => network.close());
