@@ -60,7 +60,9 @@ function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
  */
 export function appEndpointLookup(node: Node): (method: string, path: string) => boolean {
   let cached: { version: string; table: EndpointTable | undefined } | undefined;
+  // A node that stopped applying transactions runs no app; its built-in endpoints say why it stopped.
   return (method, path) =>
+    node.serving &&
     node.execute((tx) => {
       const version = appVersion(tx);
       if (cached?.version !== version) cached = { version, table: readableTable(tx) };
