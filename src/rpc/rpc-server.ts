@@ -194,7 +194,7 @@ export class RpcServer {
   private readonly handshakes: HandshakePacer;
   private readonly turns = new RequestTurns();
   private readonly writes = new TurnWrites();
-  /** Connections refused or answered 503 at the session caps: the first logged at once, then a line per interval. */
+  /** Connections refused or answered 503 at the session caps, or closed by the handshake pacer: the first of each kind logged at once, then a line per interval. */
   private readonly refusals = new FailureLog(REFUSAL_LOG_INTERVAL_MS, 4);
   /** Connections admitted past the soft cap (by remote address and port: the TLS socket wraps the TCP one). */
   private readonly softCapped = new Set<string>();
@@ -299,9 +299,10 @@ export class RpcServer {
     const { sessions, interfaceName } = this.options;
     const caps = sessions.capsOf(interfaceName);
     const from = socket.remoteAddress ?? 'an unknown address';
+    const atCap = "raise the cap in the interface's configuration, or have clients keep fewer connections open";
     const what = {
-      refuse: `closed a new connection from ${from} before TLS: interface ${interfaceName} has ${caps.hard} open sessions, its max_open_sessions_hard; raise the cap in the interface's configuration, or have clients keep fewer connections open`,
-      'soft-capped': `answers a new session from ${from} 503 SessionCapExhausted: interface ${interfaceName} has more than ${caps.soft} open sessions, its max_open_sessions_soft; raise the cap in the interface's configuration, or have clients keep fewer connections open`,
+      refuse: `closed a new connection from ${from} before TLS: interface ${interfaceName} has ${caps.hard} open sessions, its max_open_sessions_hard; ${atCap}`,
+      'soft-capped': `answers a new session from ${from} 503 SessionCapExhausted: interface ${interfaceName} has more than ${caps.soft} open sessions, its max_open_sessions_soft; ${atCap}`,
       waited: `closed a connection from ${from} on interface ${interfaceName} that waited its turn to start TLS longer than the handshake timeout: connections arrive faster than this node can handshake; have clients keep their connections open rather than open new ones`,
       held: `closed a connection from ${from} on interface ${interfaceName} whose TLS handshake made others wait more than ${HANDSHAKE_PLACE_HELD_MS} ms: the client stalled, or this node is short of CPU for handshakes`,
     }[why];
