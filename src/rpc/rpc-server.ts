@@ -478,8 +478,10 @@ export class RpcServer {
     if (match === undefined && fallback === undefined) throw unknownPath(pathname);
     if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods);
     if (match !== undefined) matched(`/${frontend}${match.route.path}`);
-    // As CCF, a body declared too large is refused at once, not read first.
-    if (Number(request.headers['content-length'] ?? 0) > this.options.maxBodyBytes) throw bodyTooLarge(this.options.maxBodyBytes);
+    // A body declared larger than the node would drain is refused at once, as in CCF; a smaller
+    // one is read and discarded first, since a client still sending when the connection closes
+    // sees a broken pipe, not the 413.
+    if (Number(request.headers['content-length'] ?? 0) > DRAIN_BYTES_MAX) throw bodyTooLarge(this.options.maxBodyBytes);
     const body = await readBody(request, this.options.maxBodyBytes);
     const rpcRequest: RpcRequest = {
       frontend,

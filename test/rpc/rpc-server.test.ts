@@ -403,6 +403,17 @@ test("an interface's http_configuration sets its limits: each header's name and 
     assert.match(head, /^HTTP\/1\.1 431 [^]*exceed the limit of 4096 bytes/);
     assert.match(await post('', 'y'.repeat(2049)), /^HTTP\/1\.1 413 /);
     assert.match(await post('', 'y'.repeat(2048)), /^HTTP\/1\.1 200 /);
+    // A body declared over the limit still comes in full before the answer: a client still
+    // sending when the connection closed would see a broken pipe instead of the 413.
+    const slow = await tlsConnection(strictPort);
+    let early = '';
+    const listen = (chunk: Buffer) => (early += chunk.toString());
+    slow.on('data', listen);
+    slow.write('POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 4096\r\n\r\n' + 'z'.repeat(2048));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(early, '', 'no answer before the whole body came');
+    slow.off('data', listen);
+    assert.match(await exchange(slow, 'z'.repeat(2048)), /^HTTP\/1\.1 413 [^]*"code":"RequestBodyTooLarge"/);
   } finally {
     await strict.close();
   }
