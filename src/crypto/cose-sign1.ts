@@ -66,7 +66,7 @@ export function decodeCoseSign1(bytes: Uint8Array, options: { requireTag?: boole
   const protectedHeader = protectedBytes.length === 0 ? new Map() : decodeCbor(protectedBytes, 'protected header');
   if (!(protectedHeader instanceof Map)) fail('protected header must be a map');
   // Decoding keeps the last of repeated labels; RFC 9052 wants them unique, and CCF refuses them.
-  if (protectedBytes.length > 0) protectedHeaderValues(protectedBytes);
+  protectedHeaderValues(protectedBytes);
   if (!(unprotectedValue instanceof Map)) fail('unprotected header must be a map');
   const payload = payloadValue === null || payloadValue === undefined ? undefined : asBytes(payloadValue, 'payload');
   return {
@@ -122,6 +122,8 @@ function itemEnd(bytes: Uint8Array, offset: number): number {
  * A label that is not an integer or text string, or appears twice, is malformed.
  */
 export function protectedHeaderValues(protectedBytes: Uint8Array): Map<number | string, Uint8Array> {
+  // RFC 9052: an empty protected header is sent as an empty byte string.
+  if (protectedBytes.length === 0) return new Map();
   const { major, argument, end } = readHead(protectedBytes, 0);
   if (major !== 5) fail('protected header must be a map');
   const values = new Map<number | string, Uint8Array>();
