@@ -640,7 +640,8 @@ function endpointKey(verb, path) {
 
 function bundle(value, path) {
   checkFields(value, path, {
-    metadata: fields({ endpoints: jsonObject }),
+    // As CCF's: app.json may carry more than its endpoints ($schema, an editor's notes).
+    metadata: (metadata, metadataPath) => checkFields(metadata, metadataPath, { endpoints: jsonObject }, true),
     modules: arrayOf(fields({ name: moduleName, module: anyString })),
   }, false);
   const names = new Set();

@@ -402,6 +402,8 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'trigger_ledger_rekey', args: {} },
   { name: 'transition_service_to_open', args: { next_service_identity: SERVICE_CERT } },
   { name: 'set_js_app', args: { bundle: APP_BUNDLE, disable_bytecode_cache: false } },
+  // As CCF's, an app.json may hold more than its endpoints.
+  { name: 'set_js_app', args: { bundle: { ...APP_BUNDLE, metadata: { $schema: 'https://example.com/app.schema.json', ...APP_BUNDLE.metadata } } } },
   { name: 'remove_js_app', args: null },
   { name: 'set_js_runtime_options', args: { max_heap_bytes: 104857600, max_stack_bytes: 1048576, max_execution_time_ms: 5000, return_exception_details: true, max_cached_interpreters: 10 } },
   { name: 'set_js_runtime_options', args: { max_heap_bytes: 0, max_stack_bytes: -1, max_execution_time_ms: 0, max_cached_interpreters: -3 } },
