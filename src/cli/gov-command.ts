@@ -2,8 +2,8 @@
 // flags default to the sandbox workspace (workspace/sandbox_common: service_url, service_cert.pem,
 // member0_cert.pem, member0_privk.pem). Each change waits until it is Committed, showing progress.
 
+import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { parseArgs } from 'node:util';
-import { loadAppBundle } from '../client/app-bundle-files.js';
 import { CocoClient } from '../client/coco-client.js';
 import { GovernanceClient } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
@@ -223,7 +223,7 @@ export async function runApp(args: string[]): Promise<number> {
   const path = positionals[0];
   if (path === undefined) throw new UsageError('app deploy needs a bundle (coco app deploy DIR|bundle.json)', APP_USAGE);
   refuseExtraArguments(positionals, 1, APP_USAGE);
-  const bundle = loadAppBundle(path);
+  const bundle = await loadCheckedAppBundle(path);
   return asMember(values, async (connection) => {
     let proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
     if (proposal.proposalState === 'Open') proposal = await connection.governance.submitBallot(proposal.proposalId, ACCEPT_BALLOT);

@@ -11,7 +11,7 @@ import { fileErrorReason } from './file-error.js';
 import { logFile } from './log-file.js';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAppBundle } from '../client/app-bundle-files.js';
+import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { openService } from '../client/open-service.js';
 import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
@@ -231,6 +231,8 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     }
     return sandboxOf(options, common, nodes, startedAt, step);
   }
+  // Before the identities: a bundle that cannot be deployed leaves no half-made workspace.
+  const app = await loadCheckedAppBundle(options.app);
   recordFirstStartFailure(common, undefined);
   step('creating identities');
   writeFileSync(
@@ -239,7 +241,6 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   );
   const members = Array.from({ length: options.members }, (_, i) => ensureIdentity(common, `member${i}`, true));
   const users = Array.from({ length: options.users }, (_, i) => ensureIdentity(common, `user${i}`, false));
-  const app = loadAppBundle(options.app);
   const [rpcPorts, nodeToNodePorts] = await (async () => {
     const all = await ports(options.port, options.nodes * 2);
     return [all.slice(0, options.nodes), all.slice(options.nodes)];

@@ -2,7 +2,7 @@
 // error on stderr with exit 2, for the command and every subcommand, as the README promises.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -134,5 +134,27 @@ test('the top-level usage leaves the sandbox options to coco sandbox --help, whi
   const sandboxUsage = runCoco(['sandbox', '--help']).stdout;
   for (const option of ['--nodes', '--port', '--workspace', '--members', '--users', '--app', '--constitution', '--snapshot-tx-interval', '--max-http-body-size']) {
     assert.match(sandboxUsage, new RegExp(`^ +${option} `, 'm'), option);
+  }
+});
+
+test('an app whose module does not compile is refused before anything is proposed or created, naming the module and the line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-cli-usage-'));
+  try {
+    const app = join(dir, 'app');
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/count': { get: { js_module: 'counter.js', js_function: 'count', mode: 'readonly', authn_policies: ['user_cert'] } } } }));
+    writeFileSync(join(app, 'src', 'counter.js'), 'export function count() {\n  return { body: [1, 2 };\n}\n');
+    const workspace = join(dir, 'workspace');
+    const compileError = /^coco: .*app: Failed to refresh bytecode: module "\/counter\.js" does not compile: SyntaxError: .* at counter\.js:2.*; nothing was proposed \[InvalidBundle\]$/m;
+    // No sandbox runs there: the refusal comes before any connection.
+    const deploy = runCoco(['app', 'deploy', app, '--workspace', workspace]);
+    assert.equal(deploy.status, 1, deploy.stderr);
+    assert.match(deploy.stderr, compileError);
+    const sandbox = runCoco(['sandbox', '--nodes', '1', '--port', '9990', '--workspace', workspace, '--app', app]);
+    assert.equal(sandbox.status, 1, sandbox.stderr);
+    assert.match(sandbox.stderr, compileError);
+    assert.equal(existsSync(join(workspace, 'sandbox_common', 'member0_cert.pem')), false, 'no identities created');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
