@@ -2,10 +2,9 @@
 // flags default to the sandbox workspace (workspace/sandbox_common: service_url, service_cert.pem,
 // member0_cert.pem, member0_privk.pem). Each change waits until it is Committed, showing progress.
 
-import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { parseArgs } from 'node:util';
 import { CocoClient } from '../client/coco-client.js';
-import { GovernanceClient } from '../client/governance-client.js';
+import { GovernanceClient, type Proposal } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
 import { waitForCommit } from '../client/transactions.js';
 import { fromUtf8 } from '../crypto/bytes.js';
@@ -14,6 +13,7 @@ import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
 import { readBallotFile } from './ballot-file.js';
+import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
@@ -225,7 +225,18 @@ export async function runApp(args: string[]): Promise<number> {
   refuseExtraArguments(positionals, 1, APP_USAGE);
   const bundle = await loadCheckedAppBundle(path);
   return asMember(values, async (connection) => {
-    let proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
+    let proposal: Proposal;
+    try {
+      proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
+    } catch (error) {
+      if (!(error instanceof CocoError) || error.code !== 'RequestBodyTooLarge') throw error;
+      // A node's limit is set in its configuration only: say where, since no option of this command changes it.
+      throw new CocoError(
+        'AppBundleTooLarge',
+        `${error.message}; the proposal deploying ${path} is too large for the node: raise http_configuration.max_body_size of the RPC interface in every node's configuration (a sandbox's sandbox_<i>/config.json) and restart the nodes, or bundle the app smaller`,
+        { cause: error },
+      );
+    }
     if (proposal.proposalState === 'Open') proposal = await connection.governance.submitBallot(proposal.proposalId, ACCEPT_BALLOT);
     await committed(connection);
     print(proposal);
