@@ -267,8 +267,9 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   const encryption = generateRsaKeyPair();
   const service = createServiceIdentity(now, config.start.serviceCertificateValidityDays, config.curve);
   const secrets = new LedgerSecrets([{ fromSeqno: 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+  // Sealed only just before the genesis transaction (serve()): until the ledger holds it, a failed
+  // start must leave nothing that a later start would take for a service whose data is lost.
   const started = { service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
-  seal(config, started);
   return { start: { kind: 'start' }, genesis, ...started };
 }
 
@@ -543,8 +544,9 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   // A node resuming from its ledger keeps the addresses it recorded; any other takes free ports for port 0.
   const config = record === undefined ? await withFreePorts(configured) : await withRecordedAddresses(configured, record);
   const nodeToNodePort = config.nodeToNode.bindAddress.port;
-  // Bound before a joiner asks to join: a port another process holds stops it here, with nothing
-  // recorded, not once members trust it (it would then be a voter that never answers).
+  // Bound before a joiner asks to join, and before a new service seals its secrets: a port another
+  // process holds stops it here, with nothing recorded, not once members trust it (it would then be
+  // a voter that never answers) nor with secrets sealed that a later start reads as a lost service.
   const listener = await NodeListener.bind(config.nodeToNode.bindAddress.host, nodeToNodePort);
   undoOnFailure.push(() => listener.close());
   const encryptionKeyPair = 'join' in point ? point.encryption : point.encryptionKeyPair;
@@ -726,6 +728,8 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       const { members, constitution } = starting.genesis;
       // A constitution that cannot run would refuse every proposal, the one replacing it included.
       running.execute((tx) => ({ result: runner.checkConstitution(tx, constitution), applyWrites: false }));
+      // The ledger about to be written needs these secrets to restart; nothing before it did.
+      seal(config, starting);
       running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData });
       if (config.ethereum.genesisAccounts.length > 0) {
         running.execute((tx) => {

@@ -8,23 +8,17 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
-import { freePort } from '../../src/cli/free-port.js';
 import { exitOf } from '../support/child-exit.js';
 import { runNode } from '../support/joiner-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { testPort, testPortPair, testPortRange } from '../support/test-ports.js';
 
 const EXIT_WAIT_MS = 20_000;
 
-/** COCO_TEST_PORTS=first-last draws ports from that range (a machine shared with others); free ports otherwise. */
-const range = /^(\d+)-(\d+)$/.exec(process.env.COCO_TEST_PORTS ?? '');
-const portRange = range === null ? undefined : ([Number(range[1]), Number(range[2]) + 1] as const);
-const port = () => freePort('127.0.0.1', portRange && { range: portRange });
-
-/** A sandbox of one node, on ports of the range when one is set. */
+/** A sandbox of one node, on ports of COCO_TEST_PORTS when it is set. */
 async function oneNodeSandbox(): Promise<SandboxProcess> {
-  if (portRange === undefined) return startSandbox(['--nodes', '1']);
-  // Two consecutive ports (the node's RPC and node-to-node), from the top of the range.
-  return startSandbox(['--nodes', '1', '--port', String(portRange[1] - 2)]);
+  if (testPortRange === undefined) return startSandbox(['--nodes', '1']);
+  return startSandbox(['--nodes', '1', '--port', String(await testPortPair())]);
 }
 
 /** Runs a joiner of `sandbox` whose interfaces bind `rpc` and `nodeToNode`; its exit code and what it printed. */
@@ -53,7 +47,7 @@ test('a joiner whose node-to-node port another process holds exits 1 with one li
   const sandbox = await oneNodeSandbox();
   const holder = createServer();
   try {
-    const [rpcPort, heldPort] = [await port(), await port()];
+    const [rpcPort, heldPort] = [await testPort(), await testPort()];
     await new Promise<void>((resolve) => holder.listen(heldPort, '127.0.0.1', resolve));
     const { code, lines } = await runJoiner(sandbox, 'held', `127.0.0.1:${rpcPort}`, `127.0.0.1:${heldPort}`);
     assert.equal(code, 1, lines.join('\n'));
@@ -69,7 +63,7 @@ test('a joiner whose node-to-node port another process holds exits 1 with one li
 test('a joiner whose RPC and node-to-node interfaces share an address:port is refused by its configuration, before it joins', async () => {
   const sandbox = await oneNodeSandbox();
   try {
-    const shared = `127.0.0.1:${await port()}`;
+    const shared = `127.0.0.1:${await testPort()}`;
     const { code, lines } = await runJoiner(sandbox, 'shared', shared, shared);
     assert.equal(code, 1, lines.join('\n'));
     assert.deepEqual(lines.length, 1, lines.join('\n'));

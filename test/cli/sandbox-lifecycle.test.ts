@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,6 +16,7 @@ import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
 import { runCoco } from '../support/run-cli.js';
 import { repoRoot } from '../support/paths.js';
 import { startSandbox } from '../support/sandbox-process.js';
+import { testPortPair } from '../support/test-ports.js';
 import { until } from '../support/until.js';
 
 const NODE_WAIT_MS = 60_000;
@@ -142,6 +144,27 @@ test('a first start that fails once node 0 has a ledger says to remove the works
   } finally {
     const pid = runningNodePid(dir);
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a first start whose node-to-node port another process holds fails in one line and leaves a workspace the next start opens', { timeout: 150_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'coco-sandbox-'));
+  const workspace = join(root, 'workspace');
+  const port = await testPortPair();
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(port + 1, '127.0.0.1', resolve));
+  try {
+    const first = runCoco(['sandbox', '--port', String(port), '--workspace', workspace, '--nodes', '1']);
+    assert.equal(first.status, 1, first.stderr);
+    const failed = first.stderr.trim().split('\n').at(-1)!;
+    assert.match(failed, new RegExp(`cannot listen for other nodes on 127\\.0\\.0\\.1:${port + 1} .*EADDRINUSE.*\\[ChannelListenFailed\\]`));
+    assert.equal(runningNodePid(join(workspace, 'sandbox_0')), undefined, 'no node left running');
+
+    const again = await startSandbox(['--nodes', '1', '--port', String(await testPortPair())], workspace);
+    await again.stop({ keep: true });
+  } finally {
+    holder.close();
     rmSync(root, { recursive: true, force: true });
   }
 });
