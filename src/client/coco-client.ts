@@ -181,7 +181,11 @@ export class CocoClient {
     let redirects = 0;
     /** The nodes that redirected this request. */
     const visited = new Set<string>();
-    let staleRetried = false;
+    /** A try sent on a kept-alive connection that broke before any answer, then sent again: it may have run. */
+    let staleTry: StaleTry | undefined;
+    // A later try that sent nothing does not make the request one that never ran.
+    const sentBefore = (failure: unknown, connection: ConnectionState): unknown =>
+      staleTry === undefined || connection.written || !(failure instanceof CocoError) ? failure : sentOnBrokenConnection(staleTry, failure);
     let electionRetries = 0;
     // While an election runs: wait, then ask the configured node again, if the deadline leaves time for an answer.
     const askAgainLater = async (): Promise<boolean> => {
@@ -194,24 +198,25 @@ export class CocoClient {
     };
     for (;;) {
       let response: CocoResponse;
+      const connection: ConnectionState = { written: false };
       try {
-        response = await this.#send(method, url, headers, body, { deadline, timeoutMs, electionRetries });
+        response = await this.#send(method, url, headers, body, { deadline, timeoutMs, electionRetries }, connection);
       } catch (error) {
         // close() while the request was under way cut its connection: that, not the node, ended it.
         if (this.#closed) throw new CocoError('ClientClosed', `${method} ${path}: this CocoClient was closed while the request was under way`, { cause: error });
-        if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && !staleRetried) {
-          staleRetried = true;
+        if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && staleTry === undefined) {
+          staleTry = { failure: error.cause, method, url };
           // The node closed its idle connections together (its keep-alive timeout): the retry must
           // not take another of them, as it would on a loaded machine where the agent's own timer is late.
           this.#dropIdleConnections();
           continue;
         }
         const failure = error instanceof StaleConnection ? error.cause : error;
-        if (redirects === 0 || !neverSent(failure)) throw failure;
+        if (redirects === 0 || !neverSent(failure)) throw sentBefore(failure, connection);
         // The primary a node redirected to refuses connections: it is down and the others are
         // electing another. Nothing was sent: ask the node again, which will name the new one.
         if (await askAgainLater()) continue;
-        throw new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure });
+        throw sentBefore(new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure }), connection);
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
       if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
@@ -250,6 +255,7 @@ export class CocoClient {
     headers: OutgoingHttpHeaders,
     body: Uint8Array | undefined,
     time: { deadline: number; timeoutMs: number; electionRetries: number },
+    connection: ConnectionState,
   ): Promise<CocoResponse> {
     // A request asked again (a redirect, an election) after close() must not be sent.
     if (this.#closed) return Promise.reject(new CocoError('ClientClosed', 'this CocoClient was closed'));
@@ -286,7 +292,6 @@ export class CocoClient {
         );
       }, Math.max(0, time.deadline - Date.now()));
       let answered = false;
-      const connection: ConnectionState = { written: false };
       withdraw = queue.enter(target, send);
 
       function send(): void {
@@ -419,6 +424,27 @@ class StaleConnection extends Error {
   constructor(override readonly cause: CocoError) {
     super(cause.message);
   }
+}
+
+/** A try whose kept-alive connection broke after it was sent, before any answer. */
+interface StaleTry {
+  failure: CocoError;
+  method: string;
+  url: URL;
+}
+
+/**
+ * The failure of a request sent again after a stale try, when the later try sent nothing (`retry`):
+ * the stale try may have run, so it is 'ConnectionLost', naming both failures.
+ */
+function sentOnBrokenConnection(stale: StaleTry, retry: CocoError): CocoError {
+  const broke = stale.failure.cause as { code?: unknown; message?: unknown } | undefined;
+  const reason = typeof broke?.code === 'string' ? `${broke.code}: ${String(broke.message)}` : stale.failure.message;
+  return new CocoError(
+    'ConnectionLost',
+    `${stale.method} ${stale.url.pathname} to ${stale.url.host}: the kept-alive connection it was sent on broke before any answer (${reason}), and sending it again failed (${retry.code}: ${retry.message}); the request may have run: check its effect before sending a write again`,
+    { cause: retry },
+  );
 }
 
 /** How far a request's connection got when it failed. */

@@ -494,6 +494,21 @@ describe('CocoClient on kept-alive connections', () => {
     assert.equal(server.requests.length, 4, 'a POST is not sent again');
   });
 
+  it('a GET whose node died while running it, sent again to a closed port, fails with ConnectionLost naming both failures: it may have run', async (t) => {
+    let running = 0;
+    const server: TestServer = await serve(t, (request, res) => {
+      if (request.path === '/first') return ok(request, res);
+      running += 1;
+      // The node dies while it runs the request: its connections reset, its port closed.
+      void server.close();
+    });
+    const client = connect(t, server);
+    await client.request('GET', '/first');
+    const error = await rejectsWith(client.request('GET', '/second'), 'ConnectionLost');
+    assert.match(error.message, /kept-alive connection it was sent on broke before any answer \(ECONNRESET: .*\), and sending it again failed \(ConnectionFailed: .*ECONNREFUSED.*\); the request may have run/);
+    assert.equal(running, 1, 'the node received the request before it died');
+  });
+
   it('does not send the GET again on another kept-alive connection of those the node closed together', async (t) => {
     const { server, closing } = await closingIdleConnections(t);
     const client = connect(t, server);
