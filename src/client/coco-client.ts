@@ -288,7 +288,9 @@ export class CocoClient {
         cancel(
           request === undefined
             ? new CocoError('Timeout', `${method} ${url.pathname}: still waiting for one of the client's ${connectionsPerNode} connections to ${target} after ${time.timeoutMs} ms${asked}, so it was never sent; send fewer requests at once, or raise connectionsPerNode or the timeout`)
-            : new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`),
+            : !connection.written
+              ? new CocoError('Timeout', `${method} ${url.pathname}: could not connect to ${target} within ${time.timeoutMs} ms${asked} (no TLS handshake finished), so it was never sent; is the node up and reachable, and not too busy to accept connections?`)
+              : new CocoError('Timeout', `${method} ${url.pathname}: no complete response from ${target} within ${time.timeoutMs} ms${asked}; is the node up and reachable?`),
         );
       }, Math.max(0, time.deadline - Date.now()));
       let answered = false;

@@ -269,6 +269,20 @@ describe('CocoClient requests and responses', () => {
     assert.equal((await client.request('GET', '/fine', { timeoutMs: 10_000 })).status, 200);
   });
 
+  it('fails with Timeout saying it could not connect, so the request was never sent, when no TLS handshake finishes in time', async (t) => {
+    // Accepts the TCP connection and never answers the client's hello: a node too busy to handshake.
+    const silent = createNetServer();
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      silent.close();
+      silent.unref();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const client = new CocoClient({ url: `https://127.0.0.1:${port}`, caCertPem: service.certPem, requestTimeoutMs: 300 });
+    t.after(() => client.close());
+    await rejectsWith(client.request('GET', '/app/commit'), 'Timeout', new RegExp(`^GET /app/commit: could not connect to 127\\.0\\.0\\.1:${port} within 300 ms .*so it was never sent`));
+  });
+
   it('opens at most connectionsPerNode connections to a node; a request that waited for one until its timeout fails with Timeout saying it was never sent', async (t) => {
     const server = await serve(t, (request, res) => {
       if (request.path !== '/hang') ok(request, res);
