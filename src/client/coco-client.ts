@@ -27,7 +27,7 @@ export const RESPONSE_BODY_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 export const CONNECTIONS_PER_NODE_DEFAULT = 16;
 
 export interface CocoClientOptions {
-  /** Base URL of a node, e.g. `https://127.0.0.1:8000`. */
+  /** Base URL of a node, e.g. `https://127.0.0.1:8000`; without a port, HTTPS's 443. */
   url: string;
   /** The service certificate (`service_cert.pem`): the only certificate the client trusts. */
   caCertPem: string;
@@ -66,6 +66,8 @@ export interface RequestOptions {
 type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const REDIRECT_STATUSES = new Set([307, 308]);
+/** The port of an https: URL that names none, as of a managed service behind a load balancer. */
+const HTTPS_PORT = 443;
 /** Connection failures that mean the node a redirect named is down: asking again cannot run the request twice. */
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -216,7 +218,7 @@ export class CocoClient {
         // The primary a node redirected to refuses connections: it is down and the others are
         // electing another. Nothing was sent: ask the node again, which will name the new one.
         if (await askAgainLater()) continue;
-        throw sentBefore(new CocoError(failure.code, `${failure.message} (${this.#base.host} had redirected the request there, and asked again until the deadline)`, { cause: failure }), connection);
+        throw sentBefore(new CocoError(failure.code, `${failure.message} (${nodeAddress(this.#base)} had redirected the request there, and asked again until the deadline)`, { cause: failure }), connection);
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
       if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
@@ -259,7 +261,7 @@ export class CocoClient {
   ): Promise<CocoResponse> {
     // A request asked again (a redirect, an election) after close() must not be sent.
     if (this.#closed) return Promise.reject(new CocoError('ClientClosed', 'this CocoClient was closed'));
-    const target = url.host;
+    const target = nodeAddress(url);
     const bytesMax = this.#responseBodyBytesMax;
     const agent = this.#agent;
     const queue = this.#queue;
@@ -367,6 +369,11 @@ function baseUrl(text: string): URL {
   return url;
 }
 
+/** `host:port` of a node's URL, the port named even where the URL leaves HTTPS's implied: messages say where they went. */
+function nodeAddress(url: URL): string {
+  return `${url.hostname}:${url.port === '' ? HTTPS_PORT : url.port}`;
+}
+
 function checkPath(path: string): void {
   if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
     throw new CocoError('InvalidArgument', `a request path starts with a single "/", e.g. /app/commit; got ${JSON.stringify(path)}`);
@@ -444,7 +451,7 @@ function sentOnBrokenConnection(stale: StaleTry, retry: CocoError): CocoError {
   const reason = typeof broke?.code === 'string' ? `${broke.code}: ${String(broke.message)}` : stale.failure.message;
   return new CocoError(
     'ConnectionLost',
-    `${stale.method} ${stale.url.pathname} to ${stale.url.host}: the kept-alive connection it was sent on broke before any answer (${reason}), and sending it again failed (${retry.code}: ${retry.message}); the request may have run: check its effect before sending a write again`,
+    `${stale.method} ${stale.url.pathname} to ${nodeAddress(stale.url)}: the kept-alive connection it was sent on broke before any answer (${reason}), and sending it again failed (${retry.code}: ${retry.message}); the request may have run: check its effect before sending a write again`,
     { cause: retry },
   );
 }
@@ -463,7 +470,7 @@ function translateError(error: unknown, method: string, url: URL, connection: Co
   if (error instanceof CocoError) return error;
   const code = (error as { code?: unknown }).code;
   const detail = (error as Error).message;
-  const where = `${method} ${url.pathname} to ${url.host}`;
+  const where = `${method} ${url.pathname} to ${nodeAddress(url)}`;
   if (typeof code === 'string') {
     if (CERTIFICATE_VERIFY_CODES.has(code)) {
       return new CocoError('TlsError', `${where}: the node's certificate is not endorsed by the trusted service certificate (${code}); pass the service's certificate (service_cert.pem) as caCertPem`, { cause: error });

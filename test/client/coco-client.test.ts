@@ -168,6 +168,16 @@ describe('CocoClient options', () => {
     });
   }
 
+  it('takes a URL without a port as HTTPS\'s 443, and names that port when the node cannot be reached', async (t) => {
+    const client = new CocoClient({ url: 'https://127.0.0.1', caCertPem: service.certPem });
+    t.after(() => client.close());
+    assert.equal(client.url, 'https://127.0.0.1');
+    // Nothing listens there, or not with this service's certificate: either way, the error says where it went.
+    let caught: unknown;
+    await assert.rejects(client.request('GET', '/node/state', { timeoutMs: 5_000 }), (error: unknown) => (caught = error) instanceof CocoError);
+    assert.match((caught as CocoError).message, /\b127\.0\.0\.1:443\b/);
+  });
+
   it('rejects a path that is not absolute, a header value with a line break, and requests after close', async (t) => {
     const server = await serve(t, ok);
     const client = connect(t, server);
