@@ -85,6 +85,12 @@ function count(value: unknown, name: string, fallback: number, min: number, max:
   return n;
 }
 
+/** An empty --workspace (an unset shell variable, say) would resolve to the current directory and fill it. */
+function workspaceOption(value: string | undefined): string {
+  if (value === '') throw new CocoError('UsageError', '--workspace takes a directory, not an empty string (the default is ./workspace)');
+  return resolve(value ?? 'workspace');
+}
+
 export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
   const { values } = parseArgs({
     args,
@@ -110,7 +116,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
     snapshotTxInterval: count(values['snapshot-tx-interval'], 'snapshot-tx-interval', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
     jwtKeyRefreshIntervalS: count(values['jwt-key-refresh-interval-s'], 'jwt-key-refresh-interval-s', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
     port: count(values.port, 'port', 8000, 0, 65535),
-    workspace: resolve(values.workspace ?? 'workspace'),
+    workspace: workspaceOption(values.workspace),
     members: count(values.members, 'members', 1, 1, 16),
     users: count(values.users, 'users', 1, 0, 64),
     app: resolve(values.app ?? DEFAULT_APP),

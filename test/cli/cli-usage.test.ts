@@ -2,12 +2,13 @@
 // error on stderr with exit 2, for the command and every subcommand, as the README promises.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
 import { runCoco } from '../support/run-cli.js';
+import { testPortPair } from '../support/test-ports.js';
 
 const HELP_REQUESTS: string[][] = [
   ['--help'],
@@ -104,6 +105,18 @@ test('an unknown option or a missing value is one line that names it and the hel
     const result = runCoco(args);
     assert.equal(result.status, 2, `coco ${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stderr.split('\n')[0], line);
+  }
+});
+
+test('an empty --workspace is a usage error in one line, exit 2: the sandbox does not fill the current directory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-cli-usage-'));
+  try {
+    const result = runCoco(['sandbox', '--workspace', '', '--nodes', '1', '--port', String(await testPortPair())], { cwd: dir });
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr, 'coco: --workspace takes a directory, not an empty string (the default is ./workspace)\n');
+    assert.deepEqual(readdirSync(dir), [], 'nothing written where it ran');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

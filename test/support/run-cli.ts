@@ -10,7 +10,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCoco(args: string[]): CliResult {
-  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'coco.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+/** `cwd`: the directory it runs in (default: the test's). */
+export function runCoco(args: string[], options: { cwd?: string } = {}): CliResult {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'coco.js'), ...args], { encoding: 'utf8', timeout: 60_000, ...options });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
