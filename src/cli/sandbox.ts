@@ -463,8 +463,8 @@ export async function runSandbox(args: string[]): Promise<number> {
   const cert = (name: string) => join(common, name);
   const identity = `--cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}`;
   const tryIt = network.loggingApp
-    ? `Write and read a message as user0 (any node: -L follows a backup's redirect to the primary):
-  curl -L ${url}/app${LOGGING_SAMPLE_PATH} ${identity} -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
+    ? `Write and read a message as user0 (any node: -L follows a backup's redirect to the primary; -i shows the answer's x-ms-ccf-transaction-id):
+  curl -L ${url}/app${LOGGING_SAMPLE_PATH} ${identity} -i -H "Content-Type: application/json" --data-binary '{"id": 42, "msg": "hello"}'
   curl "${url}/app${LOGGING_SAMPLE_PATH}?id=42" ${identity}`
     : `The deployed app's endpoints, as user0: curl ${url}/app/api ${identity}`;
   console.log(`
