@@ -303,6 +303,7 @@ export class RpcServer {
     const what = {
       refuse: `closed a new connection from ${from} before TLS: interface ${interfaceName} has ${caps.hard} open sessions, its max_open_sessions_hard; ${atCap}`,
       'soft-capped': `answers a new session from ${from} 503 SessionCapExhausted: interface ${interfaceName} has more than ${caps.soft} open sessions, its max_open_sessions_soft; ${atCap}`,
+      'no-hello': `closed a connection from ${from} on interface ${interfaceName} whose client sent no complete TLS hello within the handshake timeout: it connected without starting TLS (a port scan, a plain-TCP health check, or a client holding idle connections); clients must start TLS as soon as they connect`,
       waited: `closed a connection from ${from} on interface ${interfaceName} that waited its turn to start TLS longer than the handshake timeout: connections arrive faster than this node can handshake; have clients keep their connections open rather than open new ones`,
       held: `closed a connection from ${from} on interface ${interfaceName} whose TLS handshake made others wait more than ${HANDSHAKE_PLACE_HELD_MS} ms: the client stalled, or this node is short of CPU for handshakes`,
     }[why];
