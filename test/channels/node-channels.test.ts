@@ -255,8 +255,8 @@ test('connections that never start TLS, held open past the cap, do not keep a pe
     for (const socket of flood) socket.once('close', () => ++closedCount === over && resolve());
   });
   await roundTrip(b, a, 'through the flood', 'and back');
-  // B got in while the flood was held: only the oldest connections made room, and the handshakes
-  // that stalled in the places B waited for (see HandshakePacer).
+  // B got in while the flood was held: only the oldest connections made room (the flood sends no
+  // TLS hello, so it takes no handshake place: see HandshakePacer).
   const held = flood.filter((socket) => !socket.destroyed).length;
   assert.ok(held >= UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX - HANDSHAKES_IN_PROGRESS_MAX - 1, `${held} of ${flood.length} still held`);
   for (const socket of flood) socket.destroy();
