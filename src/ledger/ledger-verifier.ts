@@ -32,6 +32,13 @@ export const NODES_INFO_MAP = 'public:ccf.gov.nodes.info';
 
 const CERTIFICATE_CACHE_ENTRIES_MAX = 256;
 
+/**
+ * What a signature transaction may write, as CCF's replay allows (`CFTExecutionWrapper::apply`
+ * refuses any other map): the last one is covered by no later signature, so anything else it held
+ * would pass unverified.
+ */
+const SIGNATURE_TRANSACTION_MAPS: ReadonlySet<string> = new Set([SIGNATURES_MAP, TREE_MAP, COSE_SIGNATURES_MAP]);
+
 export class LedgerVerificationError extends CocoError {
   constructor(
     readonly file: string,
@@ -214,6 +221,7 @@ export class LedgerVerifier {
       // An altered size can swallow the next entry whole: the one after it then parses, out of sequence.
       if (decoded.entry.txId.seqno !== expected.seqno) this.checkPreviousEnd(bytes, layout, offsets, offset);
       offsets.push(offset);
+      this.checkSignatureEnd(bytes, layout, offsets.length, decoded);
       const digest = writeSetDigest(decoded.entry);
       this.verifyEntry(decoded.entry, expected.seqno, digest);
       onEntry?.(decoded.entry, digest);
@@ -253,9 +261,22 @@ export class LedgerVerifier {
   private checkPreviousEnd(bytes: Uint8Array, layout: ChunkLayout, offsets: readonly number[], offset: number): void {
     if (!tableFits(bytes, layout)) return;
     const listed = tablePosition(bytes, layout, offsets.length);
-    if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) {
-      this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${offset}, the table says ${listed})`);
-    }
+    if (listed !== undefined && listed !== offset && this.lastTxId && offsets.length > 0) this.failSizeField(offset, listed);
+  }
+
+  /**
+   * A signature transaction has no private domain, but one whose size field grew to swallow the
+   * next entry seems to have one: where the positions table lists that next entry inside it, blame the size.
+   */
+  private checkSignatureEnd(bytes: Uint8Array, layout: ChunkLayout, nextIndex: number, decoded: { entry: LedgerEntry; next: number }): void {
+    const { entry, next } = decoded;
+    if (entry.encryptedPrivateDomain.length === 0 || singletonWrite(entry.publicMaps, SIGNATURES_MAP) === undefined || !tableFits(bytes, layout)) return;
+    const listed = tablePosition(bytes, layout, nextIndex);
+    if (listed !== undefined && listed < next && listed >= next - entry.encryptedPrivateDomain.length) this.failSizeField(next, listed, entry.txId);
+  }
+
+  private failSizeField(next: number, listed: number, txId = this.lastTxId): never {
+    this.fail(`its size field disagrees with the chunk's positions table (the next entry would start at byte ${next}, the table says ${listed})`, txId);
   }
 
   /**
@@ -291,6 +312,7 @@ export class LedgerVerifier {
 
   private verifySignature(entry: LedgerEntry, value: Uint8Array): void {
     const txId = entry.txId;
+    this.checkSignatureContents(entry);
     let signature: DecodedSignature;
     try {
       signature = decodePrimarySignature(value);
@@ -331,6 +353,17 @@ export class LedgerVerifier {
     this.signatures += 1;
     this.sinceSignature = 0;
     this.lastVerifiedTxId = txId;
+  }
+
+  private checkSignatureContents(entry: LedgerEntry): void {
+    const allowed = [...SIGNATURE_TRANSACTION_MAPS].join(', ');
+    const extra = entry.publicMaps.find((map) => !SIGNATURE_TRANSACTION_MAPS.has(map.name));
+    if (extra !== undefined) {
+      this.fail(`a signature transaction may write only ${allowed}, but this one also writes ${extra.name}`, entry.txId);
+    }
+    if (entry.encryptedPrivateDomain.length > 0) {
+      this.fail(`a signature transaction may write only ${allowed}, but this one also has ${entry.encryptedPrivateDomain.length} bytes of private writes`, entry.txId);
+    }
   }
 
   /** The tree CCF serialized beside the signature; its root must be the signed root. */

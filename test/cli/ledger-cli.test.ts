@@ -10,6 +10,9 @@ import { runCoco } from '../support/run-cli.js';
 import { readChunk } from '../../src/cli/ledger-verify.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { generateLedger, writeChunks } from '../support/generated-ledger.js';
+import { realChunks } from '../support/real-ledgers.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { chunkWithReplaced, oneWrite, withExtraWrites } from '../ledger/altered-entry.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'coco-ledger-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -235,6 +238,21 @@ test('coco ledger show verifies what it prints: a tampered ledger ends the outpu
   assert.equal(skipped.status, 0, skipped.stderr);
   assert.equal(skipped.stdout.split('\n').filter((line) => /^\d+\.\d+ /.test(line)).length, 26);
   assert.equal(skipped.stderr, 'coco ledger show: --insecure-skip-verification: nothing shown is verified\n');
+});
+
+test('coco ledger verify and show refuse a write added to the final signature transaction, naming the file, the transaction and the map', () => {
+  const dir = copyLedger('genesis-14');
+  const [chunk] = realChunks('genesis-14');
+  const { entries } = chunk!.decoded;
+  const forged = withExtraWrites(entries.at(-1)!, [oneWrite('public:records', utf8('999999'), utf8('FORGED: paid 1,000,000 to mallory'))]);
+  writeFileSync(join(dir, chunk!.name), chunkWithReplaced(entries, 14, forged, true));
+  const verify = runCoco(['ledger', 'verify', dir]);
+  assert.equal(verify.status, 1, verify.stdout);
+  assert.match(verify.stderr, /^coco ledger verify: FAILED ledger_1-14\.committed at transaction 2\.14: a signature transaction may write only .*, but this one also writes public:records\n$/);
+  const show = runCoco(['ledger', 'show', dir, '--tables', '^public:records$']);
+  assert.equal(show.status, 1);
+  assert.doesNotMatch(show.stdout, /FORGED/);
+  assert.match(show.stderr, /^coco ledger show: FAILED ledger_1-14\.committed at transaction 2\.14: .*public:records\n$/);
 });
 
 test('coco ledger show rejects bad options clearly', () => {

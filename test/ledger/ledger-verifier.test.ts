@@ -10,9 +10,10 @@ import { formatTxId } from '../../src/ledger/tx-id.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf } from '../../src/ledger/leaf.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import { sha256 } from '../../src/crypto/hash.js';
-import { toHex } from '../../src/crypto/bytes.js';
+import { toHex, utf8 } from '../../src/crypto/bytes.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 import { REAL_LEDGERS, realChunks } from '../support/real-ledgers.js';
+import { chunkWithReplaced, oneWrite, withExtraWrites } from './altered-entry.js';
 
 interface Chunk {
   name: string;
@@ -321,4 +322,31 @@ test('an entry that a signature in a later chunk shows altered is named with the
   assert.equal(error.txId && formatTxId(error.txId), '2.4', error.message);
   assert.equal(error.file, chunks[0]!.name);
   assert.match(error.message, /signed at transaction 2\.6/);
+});
+
+test('a signature transaction that writes anything beyond the signature tables is refused, naming the file, the transaction and the map', () => {
+  const [chunk] = realChunks('genesis-14');
+  const { entries } = chunk!.decoded;
+  const final = entries.at(-1)!;
+  assert.equal(withExtraWrites(final, []).length, final.raw.length, 're-encoded as it was');
+  assert.deepEqual(withExtraWrites(final, []), final.raw);
+  // Nothing signs the final signature transaction: without the check, these were taken as verified.
+  const forgeries = [
+    { what: 'public:records', entry: withExtraWrites(final, [oneWrite('public:records', utf8('999999'), utf8('paid 1,000,000 to mallory'))]) },
+    { what: 'public:ccf.gov.service.info', entry: withExtraWrites(final, [oneWrite('public:ccf.gov.service.info', new Uint8Array(8), utf8('{"cert":"forged","status":"Open"}'))]) },
+    { what: '16 bytes of private writes', entry: withExtraWrites(final, [], new Uint8Array(16)) },
+  ];
+  for (const { what, entry } of forgeries) {
+    const forged = [{ name: chunk!.name, bytes: chunkWithReplaced(entries, 14, entry, true) }];
+    for (const signatures of ['all', 'last'] as const) {
+      const error = verificationError(forged, { signatures });
+      assert.equal(error.file, chunk!.name);
+      assert.equal(error.txId && formatTxId(error.txId), '2.14', error.message);
+      assert.match(error.message, new RegExp(`may write only public:ccf\\.internal\\.signatures, public:ccf\\.internal\\.tree, public:ccf\\.internal\\.cose_signatures, but this one also (writes|has) ${what.replace(/[.,]/g, '\\$&')}`));
+    }
+  }
+  // An earlier one is refused itself too, not only through the next signature's root.
+  const early = verificationError([{ name: chunk!.name, bytes: chunkWithReplaced(entries, 5, withExtraWrites(entries[4]!, [oneWrite('public:records', utf8('k'), utf8('v'))]), true) }]);
+  assert.equal(early.txId && formatTxId(early.txId), '2.5', early.message);
+  assert.match(early.message, /also writes public:records/);
 });
