@@ -68,7 +68,7 @@ export function describeSummary(directory: string, summary: LedgerSummary): stri
     `  transactions:          ${summary.transactions} (${formatTxId(summary.firstTxId!)} to ${formatTxId(summary.lastTxId!)})`,
     `  signatures:            ${summary.signatures} (${summary.coseSignatures} also COSE-signed by the service)`,
     `  last verified TxID:    ${summary.lastVerifiedTxId ? formatTxId(summary.lastVerifiedTxId) : 'none'}`,
-    `  service identity:      SHA-256 ${summary.serviceIdentityFingerprint ?? 'not recorded in this ledger'}`,
+    `  service identity:      ${summary.serviceIdentityFingerprint === undefined ? 'none recorded before the last signature' : `SHA-256 ${summary.serviceIdentityFingerprint}`}`,
   ];
   if (summary.unsignedTail > 0) {
     lines.push(`  not yet signed:        ${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)`);

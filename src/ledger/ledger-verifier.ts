@@ -115,6 +115,7 @@ export interface LedgerSummary {
   lastVerifiedTxId: TxId | undefined;
   /** Transactions after the last signature, which no signature covers yet. */
   unsignedTail: number;
+  /** The service identity in force at the last verified signature (recorded by an entry it covers). */
   serviceCertPem: string | undefined;
   /** SHA-256 hex of the service certificate DER (`openssl x509 -fingerprint -sha256`). */
   serviceIdentityFingerprint: string | undefined;
@@ -128,7 +129,14 @@ export class LedgerVerifier {
   /** Checks that hold for a certificate whatever it signs, remembered: node ID by certificate, endorsements. */
   private readonly nodeKeys = new Map<string, string>();
   private readonly endorsed = new Set<string>();
+  /** The service identity recorded last, which the next signature is checked against. */
   private serviceCertPem: string | undefined;
+  /**
+   * The one in force at the last verified signature: recorded by an entry that signature covers,
+   * and the identity it was checked against. Only it is reported; a later record, which no
+   * signature covers yet, may be made up.
+   */
+  private signedServiceCertPem: string | undefined;
   private readonly trustedServiceKey: Uint8Array | undefined;
   private file = '';
   private lastTxId: TxId | undefined;
@@ -161,6 +169,7 @@ export class LedgerVerifier {
       // The service identity was recorded before the starting point: only a trusted one will do.
       if (options.trustedServiceCertPem === undefined) throw new CocoError('InvalidArgument', 'verifying from a starting point needs the trusted service certificate');
       this.serviceCertPem = options.trustedServiceCertPem;
+      this.signedServiceCertPem = options.trustedServiceCertPem;
       this.tree = options.tree ?? MerkleTree.deserialize(options.from.tree.serialize());
       this.lastTxId = options.from.txId;
       this.lastVerifiedTxId = options.from.txId;
@@ -353,6 +362,7 @@ export class LedgerVerifier {
     this.signatures += 1;
     this.sinceSignature = 0;
     this.lastVerifiedTxId = txId;
+    this.signedServiceCertPem = this.serviceCertPem;
   }
 
   private checkSignatureContents(entry: LedgerEntry): void {
@@ -531,8 +541,8 @@ export class LedgerVerifier {
       lastTxId: this.lastTxId,
       lastVerifiedTxId: this.lastVerifiedTxId,
       unsignedTail: this.sinceSignature,
-      serviceCertPem: this.serviceCertPem,
-      serviceIdentityFingerprint: this.serviceCertPem === undefined ? undefined : certificateId(this.serviceCertPem),
+      serviceCertPem: this.signedServiceCertPem,
+      serviceIdentityFingerprint: this.signedServiceCertPem === undefined ? undefined : certificateId(this.signedServiceCertPem),
     };
   }
 }

@@ -350,3 +350,24 @@ test('a signature transaction that writes anything beyond the signature tables i
   assert.equal(early.txId && formatTxId(early.txId), '2.5', early.message);
   assert.match(early.message, /also writes public:records/);
 });
+
+test('the service identity reported is the one in force at the last signature: a later record no signature covers changes nothing', () => {
+  const generated = generateLedger({ transactions: 25, signatureInterval: 10, unsignedTail: 5 });
+  const other = createServiceIdentity();
+  const open = generated.chunks.at(-1)!;
+  const { entries } = decodeChunk(open.bytes, open.name);
+  const last = entries.at(-1)!;
+  const serviceInfo = utf8(JSON.stringify({ cert: other.serviceCertPem, status: 'Open' }));
+  const forged = withExtraWrites(last, [oneWrite('public:ccf.gov.service.info', new Uint8Array(8), serviceInfo)]);
+  const chunks = [...generated.chunks.slice(0, -1), { name: open.name, bytes: chunkWithReplaced(entries, last.txId.seqno, forged, false) }];
+  for (const signatures of ['all', 'last'] as const) {
+    const summary = verify(chunks, undefined, { signatures });
+    assert.equal(summary.unsignedTail, 5);
+    assert.equal(summary.serviceCertPem, generated.identity.serviceCertPem);
+    assert.equal(summary.serviceIdentityFingerprint, certificateId(generated.identity.serviceCertPem), 'the identity that signed the ledger, not the unsigned record');
+  }
+  // Before any signature, nothing is signed: no identity is reported.
+  const unsigned = verify([{ name: 'ledger_1', bytes: encodeChunk([decodeChunk(generated.chunks[0]!.bytes, generated.chunks[0]!.name).entries[0]!.raw], false) }]);
+  assert.equal(unsigned.unsignedTail, 1);
+  assert.equal(unsigned.serviceIdentityFingerprint, undefined);
+});
