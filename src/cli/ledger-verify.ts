@@ -70,10 +70,19 @@ export function describeSummary(directory: string, summary: LedgerSummary): stri
     `  last verified TxID:    ${summary.lastVerifiedTxId ? formatTxId(summary.lastVerifiedTxId) : 'none'}`,
     `  service identity:      ${summary.serviceIdentityFingerprint === undefined ? 'none recorded before the last signature' : `SHA-256 ${summary.serviceIdentityFingerprint}`}`,
   ];
-  if (summary.unsignedTail > 0) {
-    lines.push(`  not yet signed:        ${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)`);
-  }
+  for (const note of summaryNotes(summary)) lines.push(`  ${`${note.label}:`.padEnd(22)} ${note.text}`);
   return lines.join('\n');
+}
+
+export interface SummaryNote {
+  label: string;
+  text: string;
+}
+
+/** What the summary has to say beyond what verified: transactions not yet signed. */
+export function summaryNotes(summary: LedgerSummary): SummaryNote[] {
+  if (summary.unsignedTail === 0) return [];
+  return [{ label: 'not yet signed', text: `${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)` }];
 }
 
 export function summaryJson(summary: LedgerSummary): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { logLine } from '../node/buffered-log.js';
 import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
 import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
-import { ledgerShow } from './ledger-show.js';
+import { ledgerShow, UNSIGNED_MARK } from './ledger-show.js';
 import { reachableEndpoint, withService } from './service-connection.js';
 import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
@@ -74,11 +74,13 @@ transaction_id null where no one file or transaction is at fault, e.g. an empty 
 const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
 
 Verifies the whole ledger as \`coco ledger verify\` does while it prints it, as CCF's read_ledger.py:
-transactions are printed as they are read, and a failure ends the output.
+transactions are printed in order once a signature covers them, and a failure ends the output.
+Those no signature covers (after the last one, in a chunk still being written) are printed marked
+${UNSIGNED_MARK} ("signed": false with --json); a note on stderr counts them.
   --tables REGEX  Only maps whose name matches REGEX (and only transactions that touch one).
   --seqno N       Only the transaction with this seqno.
-  --json          One JSON object per transaction (JSON Lines); keys and values as {"utf8": ...}
-                  when printable, {"hex": ...} otherwise.
+  --json          One JSON object per transaction (JSON Lines), with "signed"; keys and values as
+                  {"utf8": ...} when printable, {"hex": ...} otherwise.
   --insecure-skip-verification
                   Only parse: print without verifying anything (and say so on stderr).
 Exit status: 0 if it showed a transaction; 1 if none matched (like grep), e.g. a --seqno past the
@@ -167,6 +169,7 @@ async function runLedger(args: string[]): Promise<number> {
       json: values.json === true,
       verify,
       write: (line) => process.stdout.write(`${line}\n`),
+      note: (line) => console.error(`coco ledger show: ${line}`),
     });
     if (shown > 0) return 0;
     console.error('coco ledger show: no transaction matched');

@@ -12,7 +12,9 @@ import { listChunkFiles } from '../../src/node/ledger-directory.js';
 import { generateLedger, writeChunks } from '../support/generated-ledger.js';
 import { realChunks } from '../support/real-ledgers.js';
 import { utf8 } from '../../src/crypto/bytes.js';
-import { chunkWithReplaced, oneWrite, withExtraWrites } from '../ledger/altered-entry.js';
+import { chunkWithReplaced, madeUpEntryAfter, oneWrite, withExtraWrites } from '../ledger/altered-entry.js';
+import { decodeChunk, encodeChunk } from '../../src/ledger/chunk-file.js';
+import { UNSIGNED_MARK } from '../../src/cli/ledger-show.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'coco-ledger-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -253,6 +255,38 @@ test('coco ledger verify and show refuse a write added to the final signature tr
   assert.equal(show.status, 1);
   assert.doesNotMatch(show.stdout, /FORGED/);
   assert.match(show.stderr, /^coco ledger show: FAILED ledger_1-14\.committed at transaction 2\.14: .*public:records\n$/);
+});
+
+test('coco ledger show marks the transactions no signature covers, and counts them on stderr as ledger verify does', () => {
+  const generated = generateLedger({ transactions: 12, signatureInterval: 5, unsignedTail: 2 });
+  const open = generated.chunks.at(-1)!;
+  const { entries } = decodeChunk(open.bytes, open.name);
+  const lastSignature = generated.writer.lastSignatureSeqno;
+  // A made-up transaction appended to the open chunk, as the QA's forge_tail did.
+  const madeUp = madeUpEntryAfter(entries.at(-1)!, [oneWrite('public:records', utf8('999999'), utf8('FORGED: paid 1,000,000 to mallory'))]);
+  const dir = join(scratch, `unsigned-${Math.random().toString(16).slice(2)}`);
+  writeChunks(dir, [...generated.chunks.slice(0, -1), { name: `ledger_${entries[0]!.txId.seqno}`, bytes: encodeChunk([...entries.map((e) => e.raw), madeUp], false) }]);
+  const madeUpSeqno = generated.writer.lastTxId.seqno + 1;
+  const note = 'coco ledger show: not yet signed: 3 transactions after the last signature (in an uncommitted chunk)\n';
+
+  const text = runCoco(['ledger', 'show', dir, '--seqno', String(madeUpSeqno)]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.equal(text.stdout.split('\n')[0], `2.${madeUpSeqno}  WriteSetWithCommitEvidenceAndClaims  ${UNSIGNED_MARK}`);
+  assert.equal(text.stderr, note);
+
+  const json = runCoco(['ledger', 'show', dir, '--json']);
+  assert.equal(json.status, 0, json.stderr);
+  const shown = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { transaction_id: string; signed: boolean });
+  assert.equal(shown.length, madeUpSeqno);
+  assert.deepEqual(shown.map((tx) => tx.transaction_id), shown.map((_, i) => `2.${i + 1}`), 'in order');
+  for (const tx of shown) assert.equal(tx.signed, Number(tx.transaction_id.split('.')[1]) <= lastSignature, tx.transaction_id);
+  assert.equal(json.stderr, note);
+
+  const verify = runCoco(['ledger', 'verify', dir]);
+  assert.match(verify.stdout, /not yet signed: +3 transactions after the last signature \(in an uncommitted chunk\)/);
+  const signedOnly = runCoco(['ledger', 'show', join(ccfLedgersDir, 'genesis-14'), '--json']);
+  assert.equal(signedOnly.stderr, '');
+  assert.ok(signedOnly.stdout.trim().split('\n').every((line) => (JSON.parse(line) as { signed: boolean }).signed));
 });
 
 test('coco ledger show rejects bad options clearly', () => {

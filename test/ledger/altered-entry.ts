@@ -2,7 +2,7 @@
 // re-encoded with other public writes (its sizes fixed up), and chunks rebuilt around it.
 
 import { encodeChunk } from '../../src/ledger/chunk-file.js';
-import { encodeEntry, encodePublicDomain, type LedgerEntry } from '../../src/ledger/entry.js';
+import { encodeEntry, encodeIv, encodePublicDomain, EntryType, type LedgerEntry } from '../../src/ledger/entry.js';
 import type { MapChanges } from '../../src/kv/write-set.js';
 
 /** One write of `value` at `key` in map `name`, as a transaction's public domain records it. */
@@ -29,4 +29,12 @@ export function chunkWithReplaced(entries: readonly LedgerEntry[], seqno: number
     entries.map((entry) => (entry.txId.seqno === seqno ? replacement : entry.raw)),
     complete,
   );
+}
+
+/** A made-up transaction right after `previous` (next seqno, same view) writing `maps`, unencrypted and unsigned. */
+export function madeUpEntryAfter(previous: LedgerEntry, maps: readonly MapChanges[]): Uint8Array {
+  const txId = { view: previous.txId.view, seqno: previous.txId.seqno + 1 };
+  const digest = new Uint8Array(32);
+  const publicDomain = encodePublicDomain({ entryType: EntryType.WriteSetWithCommitEvidenceAndClaims, seqno: txId.seqno, claimsDigest: digest, commitEvidenceDigest: digest, maps });
+  return encodeEntry({ gcmTag: new Uint8Array(16), gcmIv: encodeIv(txId, false), publicDomain, encryptedPrivateDomain: new Uint8Array(0) });
 }
