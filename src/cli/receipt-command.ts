@@ -67,8 +67,11 @@ export function runReceipt(args: string[]): number {
   const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));
   const at = values['ignore-validity'] ? 'ignore-validity' : new Date();
   const expected = claims && { claimsDigest: claims };
-  const result: VerifiedReceipt = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
+  const result: VerifiedReceipt & { txIds?: string[] } = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
   const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
-  console.log(`Receipt verified${result.txId ? ` for transaction ${result.txId}` : ''}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`);
+  // A COSE receipt may prove several transactions (each of its inclusion proofs verified).
+  const txIds = result.txIds ?? (result.txId === undefined ? [] : [result.txId]);
+  const proved = txIds.length === 0 ? '' : ` for transaction${txIds.length > 1 ? 's' : ''} ${txIds.join(', ')}`;
+  console.log(`Receipt verified${proved}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`);
   return 0;
 }

@@ -1,8 +1,10 @@
 // CCF's COSE receipts (6.x, the SCITT CCF profile): the service's COSE Sign1 signature over the
 // Merkle root of a signature transaction, with the transaction's inclusion proof added in the
-// unprotected header (label 396, key -1): leaf components [write-set digest, commit evidence,
-// claims digest] and the path [[isLeft, digest], ...]. The payload (the root) stays detached.
+// unprotected header (label 396, key -1, a list of them): leaf components [write-set digest,
+// commit evidence, claims digest] and the path [[isLeft, digest], ...]. The payload (the root)
+// stays detached. A receipt verifies only if every proof it holds does.
 
+import { toHex } from '../crypto/bytes.js';
 import { decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import { commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
@@ -44,33 +46,65 @@ function digest(value: unknown, what: string): Uint8Array {
   return new Uint8Array(value);
 }
 
+/** More proofs than a receipt for one transaction could need: refused before any signature check. */
+export const INCLUSION_PROOFS_MAX = 64;
+
+export interface VerifiedCoseReceipt {
+  /** The root, transaction and claims digest of the receipt's first inclusion proof. */
+  root: Uint8Array;
+  txId: string;
+  claimsDigest: Uint8Array;
+  /** The transaction of every inclusion proof, in order (one, as a service hands them out). */
+  txIds: string[];
+}
+
 /**
- * Verifies a COSE receipt against the service certificate; returns the root, the TxID and the
- * claims digest of its leaf, which must be `opts.claimsDigest` if given ('ReceiptClaimsMismatch').
+ * Verifies a COSE receipt against the service certificate. As CCF's `verify_cose`, every
+ * inclusion proof must fold to a root the service signature verifies over (one proof that does not
+ * fails the receipt, wherever it is), and each leaf's claims digest must be `opts.claimsDigest` if
+ * given ('ReceiptClaimsMismatch'); a receipt without a proof proves nothing and is refused.
  */
-export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opts: { claimsDigest?: Uint8Array } = {}): { root: Uint8Array; txId: string; claimsDigest: Uint8Array } {
+export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opts: { claimsDigest?: Uint8Array } = {}): VerifiedCoseReceipt {
   const message = decodeCoseSign1(bytes);
   const proofs = message.unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS);
   const inclusion = proofs instanceof Map ? proofs.get(INCLUSION_PROOFS) : undefined;
-  if (!Array.isArray(inclusion) || !(inclusion[0] instanceof Uint8Array)) throw malformed('no inclusion proof in unprotected header 396');
-  const proof = decodeCbor(inclusion[0], 'the inclusion proof');
-  if (!(proof instanceof Map)) throw malformed('the inclusion proof is not a map');
+  if (!Array.isArray(inclusion) || inclusion.length === 0) throw malformed('no inclusion proof in unprotected header 396 (key -1)');
+  if (inclusion.length > INCLUSION_PROOFS_MAX) throw malformed(`${inclusion.length} inclusion proofs, more than the ${INCLUSION_PROOFS_MAX} accepted`);
+  const verifiedRoots = new Set<string>();
+  const leaves = inclusion.map((encoded: unknown, i) => {
+    const what = inclusion.length === 1 ? 'the inclusion proof' : `inclusion proof ${i + 1} of ${inclusion.length}`;
+    const leaf = foldInclusionProof(encoded, what);
+    // Proofs of one root (the same transaction twice) need one signature check.
+    if (!verifiedRoots.has(toHex(leaf.root))) {
+      if (!verifyCoseSign1(message, serviceCertPem, leaf.root)) {
+        throw new CocoError('ReceiptInvalid', `the service signature does not verify over the root ${what} proves`);
+      }
+      verifiedRoots.add(toHex(leaf.root));
+    }
+    checkClaims(leaf.claimsDigest, opts.claimsDigest);
+    return leaf;
+  });
+  const first = leaves[0]!;
+  return { root: first.root, txId: first.txId, claimsDigest: first.claimsDigest, txIds: leaves.map((leaf) => leaf.txId) };
+}
+
+/** An inclusion proof's transaction and claims digest, and the root its leaf folds to through its path. */
+function foldInclusionProof(encoded: unknown, what: string): { root: Uint8Array; txId: string; claimsDigest: Uint8Array } {
+  if (!(encoded instanceof Uint8Array)) throw malformed(`${what} is not a byte string`);
+  const proof = decodeCbor(encoded, what);
+  if (!(proof instanceof Map)) throw malformed(`${what} is not a map`);
   const leaf = proof.get(PROOF_LEAF);
   const path = proof.get(PROOF_PATH);
-  if (!Array.isArray(leaf) || leaf.length !== 3 || typeof leaf[1] !== 'string' || !Array.isArray(path)) throw malformed('the inclusion proof needs leaf [ws, ce, claims] and a path');
+  if (!Array.isArray(leaf) || leaf.length !== 3 || typeof leaf[1] !== 'string' || !Array.isArray(path)) throw malformed(`${what} needs leaf [ws, ce, claims] and a path`);
   const evidence = leaf[1] as string;
   const txId = formatTxId(parseCommitEvidence(evidence).txId);
-  const claimsDigest = digest(leaf[2], 'the claims digest');
-  let acc = leafFromDigests(digest(leaf[0], 'the write-set digest'), commitEvidenceDigest(evidence), claimsDigest);
+  const claimsDigest = digest(leaf[2], `the claims digest of ${what}`);
+  let acc = leafFromDigests(digest(leaf[0], `the write-set digest of ${what}`), commitEvidenceDigest(evidence), claimsDigest);
   path.forEach((step: unknown, i) => {
-    if (!Array.isArray(step) || typeof step[0] !== 'boolean') throw malformed(`path step ${i} must be [isLeft, digest]`);
-    const sibling = digest(step[1], `path step ${i}`);
+    if (!Array.isArray(step) || typeof step[0] !== 'boolean') throw malformed(`path step ${i} of ${what} must be [isLeft, digest]`);
+    const sibling = digest(step[1], `path step ${i} of ${what}`);
     acc = MerkleTree.rootFromProof(acc, [step[0] ? { left: sibling } : { right: sibling }]);
   });
-  if (!verifyCoseSign1(message, serviceCertPem, acc)) {
-    throw new CocoError('ReceiptInvalid', 'the service signature does not verify over the root this receipt proves');
-  }
-  checkClaims(claimsDigest, opts.claimsDigest);
   return { root: acc, txId, claimsDigest };
 }
 

@@ -8,7 +8,7 @@ import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, singletonWrite } from '.
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 import { cborTags } from '../support/cbor-tags.js';
 import { realChunks } from '../support/real-ledgers.js';
-import { decodeCoseSign1 } from '../../src/crypto/cose-sign1.js';
+import { decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1 } from '../../src/crypto/cose-sign1.js';
 
 const generated = generateLedger({ transactions: 20, signatureInterval: 6, privateValueBytes: 8 });
 const entries = generated.chunks.flatMap((c) => decodeChunk(c.bytes, c.name).entries);
@@ -75,4 +75,44 @@ test("the ledger's COSE signatures and the receipts hold plain byte strings, tag
   assert.deepEqual(cborTags(receipt), [18], 'CCF\'s tools (cbor2, t_cose) refuse tag 64 where its CDDL says bstr');
   const proofs = decodeCoseSign1(receipt).unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS) as Map<number, Uint8Array[]>;
   assert.deepEqual(cborTags(proofs.get(-1)![0]!), []);
+});
+
+/** `receipt` with its list of inclusion proofs (unprotected header 396, key -1) replaced by `proofs`. */
+function withProofs(receipt: Uint8Array, proofs: Uint8Array[]): Uint8Array {
+  const message = decodeCoseSign1(receipt);
+  const unprotected = new Map(message.unprotectedHeader);
+  unprotected.set(COSE_VERIFIABLE_DATA_PROOFS, new Map([[-1, proofs]]));
+  return encodeCoseSign1({ ...message, unprotectedHeader: unprotected });
+}
+
+function proofsOf(receipt: Uint8Array): Uint8Array[] {
+  return (decodeCoseSign1(receipt).unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS) as Map<number, Uint8Array[]>).get(-1)!;
+}
+
+test('a COSE receipt verifies only if every one of its inclusion proofs does, as CCF checks them all; none is refused', () => {
+  const [valid] = proofsOf(receiptFor(3));
+  // A made-up proof: another transaction, its own claims, the same path (so another root).
+  const madeUp = decodeCbor(valid!, 'proof') as Map<number, unknown[]>;
+  const leaf = madeUp.get(1)!;
+  madeUp.set(1, [leaf[0], `ce:2.777:${'ab'.repeat(32)}`, new Uint8Array(32).fill(0xee)]);
+  const forged = encodeCbor(madeUp);
+  const serviceCert = generated.identity.serviceCertPem;
+  for (const [name, proofs, failing] of [['valid then forged', [valid!, forged], 2], ['forged then valid', [forged, valid!], 1]] as const) {
+    assert.throws(
+      () => verifyCoseReceipt(withProofs(receiptFor(3), [...proofs]), serviceCert),
+      (e: unknown) => e instanceof CocoError && e.code === 'ReceiptInvalid' && e.message.includes(`inclusion proof ${failing} of 2`),
+      name,
+    );
+    // Nor does a claims digest only the made-up proof has make it pass.
+    assert.throws(() => verifyCoseReceipt(withProofs(receiptFor(3), [...proofs]), serviceCert, { claimsDigest: new Uint8Array(32).fill(0xee) }), CocoError, name);
+  }
+  assert.throws(
+    () => verifyCoseReceipt(withProofs(receiptFor(3), []), serviceCert),
+    (e: unknown) => e instanceof CocoError && e.code === 'ReceiptMalformed' && /no inclusion proof/.test(e.message),
+  );
+  // Several valid proofs under one signature: each transaction is named.
+  const [other] = proofsOf(receiptFor(4));
+  const both = verifyCoseReceipt(withProofs(receiptFor(3), [valid!, other!, valid!]), serviceCert);
+  assert.equal(both.txId, '2.3');
+  assert.deepEqual(both.txIds, ['2.3', '2.4', '2.3']);
 });
