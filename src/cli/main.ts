@@ -39,8 +39,8 @@ Commands:
       Govern as a member (defaults: the sandbox workspace); see coco gov --help.
   app deploy DIR|bundle.json
       Propose and vote the application bundle in.
-  receipt verify FILE --service-cert PEM
-      Verify a transaction receipt offline.
+  receipt verify FILE... --service-cert PEM
+      Verify transaction receipts offline (each file given).
   keygen --name NAME [--gen-enc-key] [--curve secp384r1|secp256r1] [--dir DIR]
       Create a member or user identity: NAME_privk.pem and NAME_cert.pem (and with
       --gen-enc-key an RSA encryption key pair), as CCF's keygenerator.sh does.

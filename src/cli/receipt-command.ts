@@ -1,4 +1,4 @@
-// `coco receipt verify FILE --service-cert PEM`: checks a JSON or COSE receipt offline: its leaf
+// `coco receipt verify FILE... --service-cert PEM`: checks each JSON or COSE receipt offline: its leaf
 // folds through the proof to a root signed by a node the service endorses (JSON) or by the service
 // itself (COSE); with --claims-digest or --ethereum-tx, also that the transaction claims what the
 // caller expects.
@@ -12,16 +12,17 @@ import { fromHex, fromUtf8, toHex } from '../crypto/bytes.js';
 import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
 import { asksForHelp, UsageError } from './usage-error.js';
 
-export const RECEIPT_USAGE = `Usage: coco receipt verify FILE --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
+export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
 
-Verifies a receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
+Verifies each receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
   --ignore-validity   accept certificates outside their validity period (judge an old receipt as of
                       its own time)
   --claims-digest HEX the transaction's claims digest must be this (64 hex digits); a JSON receipt
                       without claims_digest is checked with this one in its leaf
   --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction (its claims
                       digest is SHA-256 of the hash), as GET /app/ethereum/receipt?hash= returns it
-Exit status 0 if it verifies; 1 with the reason otherwise.
+Exit status 0 if it verifies; 1 with the reason otherwise. Given several files, one line for each
+(FILE: ...; a failure on stderr), and exit status 1 if any failed.
 `;
 
 /** The claims digest the caller expects, from --claims-digest or --ethereum-tx; undefined for none. */
@@ -60,18 +61,48 @@ export function runReceipt(args: string[]): number {
     return 0;
   }
   if (command !== 'verify') throw new UsageError(command === undefined ? 'missing receipt command' : `unknown receipt command "${command}"`, RECEIPT_USAGE);
-  const file = positionals[0];
-  if (file === undefined || values['service-cert'] === undefined) throw new UsageError('receipt verify needs a receipt file and --service-cert', RECEIPT_USAGE);
+  const files = positionals;
+  if (files.length === 0 || values['service-cert'] === undefined) throw new UsageError('receipt verify needs a receipt file and --service-cert', RECEIPT_USAGE);
   const claims = expectedClaims(values);
+  const check: ReceiptCheck = {
+    serviceCertPem: fromUtf8(readInputFile(values['service-cert'], 'service certificate')),
+    at: values['ignore-validity'] ? 'ignore-validity' : new Date(),
+    claims,
+  };
+  // One receipt: its line, or its failure as any command's (coco: reason [code], exit 1).
+  if (files.length === 1) {
+    console.log(verifyReceiptFile(files[0]!, check));
+    return 0;
+  }
+  let failed = 0;
+  for (const file of files) {
+    try {
+      console.log(`${file}: ${verifyReceiptFile(file, check)}`);
+    } catch (error) {
+      if (!(error instanceof CocoError)) throw error;
+      failed += 1;
+      console.error(`coco receipt verify: ${file}: FAILED ${error.message} [${error.code}]`);
+    }
+  }
+  if (failed === 0) return 0;
+  console.error(`coco receipt verify: ${failed} of ${files.length} receipts failed`);
+  return 1;
+}
+
+interface ReceiptCheck {
+  serviceCertPem: string;
+  at: Date | 'ignore-validity';
+  claims: Uint8Array | undefined;
+}
+
+/** Verifies the receipt in `file`; returns the line that says what it proves (throws a CocoError if it does not verify). */
+function verifyReceiptFile(file: string, { serviceCertPem, at, claims }: ReceiptCheck): string {
   const bytes = readInputFile(file, 'receipt');
-  const serviceCertPem = fromUtf8(readInputFile(values['service-cert'], 'service certificate'));
-  const at = values['ignore-validity'] ? 'ignore-validity' : new Date();
   const expected = claims && { claimsDigest: claims };
   const result: VerifiedReceipt & { txIds?: string[] } = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
   const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
   // A COSE receipt may prove several transactions (each of its inclusion proofs verified).
   const txIds = result.txIds ?? (result.txId === undefined ? [] : [result.txId]);
   const proved = txIds.length === 0 ? '' : ` for transaction${txIds.length > 1 ? 's' : ''} ${txIds.join(', ')}`;
-  console.log(`Receipt verified${proved}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`);
-  return 0;
+  return `Receipt verified${proved}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`;
 }

@@ -8,6 +8,8 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { ethereumClaimsDigest } from '../../src/ethereum/receipt-claims.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 import { runCoco } from '../support/run-cli.js';
+import { generateLedger } from '../support/generated-ledger.js';
+import { coseReceiptsOf } from '../ledger/cose-receipt-fixture.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'coco-receipt-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -59,4 +61,35 @@ test('coco receipt verify of a JSON receipt whose app removed its claims digest 
   assert.match(bare.stderr, /the receipt has no claims digest: .*coco receipt verify --claims-digest HEX.*\[ReceiptInvalid\]/);
   const given = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--claims-digest', toHex(claims)]);
   assert.equal(given.status, 0, given.stderr);
+});
+
+test('coco receipt verify checks every file it is given: one line each, exit 1 if any failed', () => {
+  const generated = generateLedger({ transactions: 6, signatureInterval: 3 });
+  const { receiptFor } = coseReceiptsOf(generated);
+  const serviceCert = join(scratch, 'many-service_cert.pem');
+  writeFileSync(serviceCert, generated.identity.serviceCertPem);
+  const good = [3, 4].map((seqno) => {
+    const file = join(scratch, `many-2.${seqno}.cose`);
+    writeFileSync(file, receiptFor(seqno));
+    return file;
+  });
+  const tampered = join(scratch, 'many-tampered.cose');
+  const bytes = receiptFor(5);
+  bytes[bytes.length - 1]! ^= 0x01; // the service signature's last byte
+  writeFileSync(tampered, bytes);
+
+  const all = runCoco(['receipt', 'verify', good[0]!, tampered, good[1]!, '--service-cert', serviceCert]);
+  assert.equal(all.status, 1);
+  const lines = all.stdout.trim().split('\n');
+  assert.equal(lines.length, 2, all.stdout);
+  assert.match(lines[0]!, new RegExp(`^${good[0]}: Receipt verified for transaction 2\\.3: `));
+  assert.match(lines[1]!, new RegExp(`^${good[1]}: Receipt verified for transaction 2\\.4: `));
+  assert.match(all.stderr, new RegExp(`^coco receipt verify: ${tampered}: FAILED .*\\[ReceiptInvalid\\]\ncoco receipt verify: 1 of 3 receipts failed\n$`));
+
+  const fine = runCoco(['receipt', 'verify', ...good, '--service-cert', serviceCert]);
+  assert.equal(fine.status, 0, fine.stderr);
+  assert.equal(fine.stdout.trim().split('\n').length, 2);
+  // One file: its line alone, as before.
+  const one = runCoco(['receipt', 'verify', good[0]!, '--service-cert', serviceCert]);
+  assert.match(one.stdout, /^Receipt verified for transaction 2\.3: /);
 });

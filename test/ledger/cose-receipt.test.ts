@@ -2,30 +2,16 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { CocoError } from '../../src/errors.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
-import { buildCoseReceipt, COSE_VERIFIABLE_DATA_PROOFS, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
-import { writeSetDigest } from '../../src/ledger/leaf.js';
+import { COSE_VERIFIABLE_DATA_PROOFS, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
 import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, singletonWrite } from '../../src/ledger/signature.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 import { cborTags } from '../support/cbor-tags.js';
 import { realChunks } from '../support/real-ledgers.js';
+import { coseReceiptsOf } from './cose-receipt-fixture.js';
 import { decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1 } from '../../src/crypto/cose-sign1.js';
 
 const generated = generateLedger({ transactions: 20, signatureInterval: 6, privateValueBytes: 8 });
-const entries = generated.chunks.flatMap((c) => decodeChunk(c.bytes, c.name).entries);
-const signatureSeqnos = entries.filter((e) => singletonWrite(e.publicMaps, COSE_SIGNATURES_MAP) !== undefined).map((e) => e.txId.seqno);
-
-function receiptFor(seqno: number): Uint8Array {
-  const signatureSeqno = signatureSeqnos.find((s) => s > seqno)!;
-  const signatureEntry = entries[signatureSeqno - 1]!;
-  const entry = entries[seqno - 1]!;
-  return buildCoseReceipt({
-    signatureCose: decodeCoseSignatureValue(singletonWrite(signatureEntry.publicMaps, COSE_SIGNATURES_MAP)!),
-    proof: generated.writer.tree.proofAt(seqno, signatureSeqno),
-    writeSetDigest: writeSetDigest(entry),
-    commitEvidence: generated.commitEvidence.get(seqno)!,
-    claimsDigest: entry.claimsDigest!,
-  });
-}
+const { entries, signatureSeqnos, receiptFor } = coseReceiptsOf(generated);
 
 test('COSE receipts of every application transaction verify against the service certificate', () => {
   let verified = 0;
