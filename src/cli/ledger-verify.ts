@@ -16,9 +16,19 @@ export interface LedgerVerifyOptions {
   serviceCertPath?: string | undefined;
 }
 
+export interface LedgerVerifyResult extends LedgerSummary {
+  /** Chunk files written by a recovery not yet finished (`.recovery`): skipped, as CCF's Ledger skips them. */
+  skippedRecoveryFiles: string[];
+}
+
 /** Verifies the directory's chunks in order; `onEntry` sees each entry as the verifier hands it. */
-export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEntryHandler): LedgerSummary {
-  const files = listChunkFiles(options.directory);
+export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEntryHandler): LedgerVerifyResult {
+  const skippedRecoveryFiles: string[] = [];
+  const files = listChunkFiles(options.directory, {
+    onSetAside: (file) => {
+      if (file.chunk.suffix === 'recovery') skippedRecoveryFiles.push(file.name);
+    },
+  });
   const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
   // As receipt verify: one self-signed CA certificate, never the first of a bundle or a node's.
   if (trustedServiceCertPem !== undefined) checkServiceCertificate(trustedServiceCertPem);
@@ -32,7 +42,7 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
       const { name, bytes } = readChunkOf(options.directory, file);
       verifier.addChunk(name, bytes, onEntry);
     }
-    return verifier.finish();
+    return { ...verifier.finish(), skippedRecoveryFiles: skippedRecoveryFiles.sort() };
   } finally {
     progress.done();
   }
@@ -61,7 +71,7 @@ function readChunkOf(directory: string, file: ChunkFile): { name: string; bytes:
   }
 }
 
-export function describeSummary(directory: string, summary: LedgerSummary): string {
+export function describeSummary(directory: string, summary: LedgerVerifyResult): string {
   const lines = [
     `Ledger ${directory} verified.`,
     `  chunk files:           ${summary.files}`,
@@ -79,13 +89,30 @@ export interface SummaryNote {
   text: string;
 }
 
-/** What the summary has to say beyond what verified: transactions not yet signed. */
-export function summaryNotes(summary: LedgerSummary): SummaryNote[] {
-  if (summary.unsignedTail === 0) return [];
-  return [{ label: 'not yet signed', text: `${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)` }];
+/**
+ * What the summary has to say beyond what verified: transactions not yet signed, an entry a crash
+ * cut short, chunk files skipped.
+ */
+export function summaryNotes(summary: LedgerVerifyResult): SummaryNote[] {
+  const notes: SummaryNote[] = [];
+  if (summary.unsignedTail > 0) {
+    notes.push({ label: 'not yet signed', text: `${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)` });
+  }
+  const incomplete = summary.incompleteEntry;
+  if (incomplete !== undefined) {
+    notes.push({
+      label: 'incomplete entry',
+      text: `${incomplete.bytes} bytes at byte ${incomplete.offset} of ${incomplete.file}, where seqno ${incomplete.seqno} would start: a write cut short (as a crash leaves it), not verified`,
+    });
+  }
+  const skipped = summary.skippedRecoveryFiles;
+  if (skipped.length > 0) {
+    notes.push({ label: 'skipped', text: `${skipped.join(', ')}: written by a recovery not yet finished (.recovery), not verified, as CCF's Ledger skips them` });
+  }
+  return notes;
 }
 
-export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
+export function summaryJson(summary: LedgerVerifyResult): Record<string, unknown> {
   return {
     verified: true,
     files: summary.files,
@@ -96,6 +123,8 @@ export function summaryJson(summary: LedgerSummary): Record<string, unknown> {
     last_transaction_id: summary.lastTxId && formatTxId(summary.lastTxId),
     last_verified_transaction_id: summary.lastVerifiedTxId && formatTxId(summary.lastVerifiedTxId),
     unsigned_tail: summary.unsignedTail,
+    incomplete_entry: summary.incompleteEntry ?? null,
+    skipped_recovery_files: summary.skippedRecoveryFiles,
     service_identity_sha256: summary.serviceIdentityFingerprint,
   };
 }

@@ -63,7 +63,8 @@ coco ledger <command> --help shows a command's options.
 
 const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--json]
 
-Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order.
+Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order; files set
+aside (.ignored, and .recovery ones, which the summary names) are skipped, as CCF skips them.
   --service-cert PEM  Trust this service identity instead of the one recorded in the ledger.
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the

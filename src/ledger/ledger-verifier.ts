@@ -1,7 +1,9 @@
 // Offline verification of a whole ledger, chunk by chunk in seqno order: every entry parses, the
 // seqnos run without gap or overlap, the Merkle tree rebuilt from the entries has the root each
-// signature transaction signed, each signature verifies with its node's certificate, and that
-// certificate is endorsed by the service identity recorded in the ledger (or the one trusted).
+// signature transaction signed (and it writes nothing but the signature tables), each signature
+// verifies with its node's certificate, and that certificate is endorsed by the service identity
+// recorded in the ledger (or the one trusted). Only what a verified signature covers is reported
+// as verified; an entry a crash cut short at the very end is reported, not verified.
 // A node re-reading its own ledger may check the cryptographic signatures of the last signature
 // transaction only (`signatures: 'last'`): that one signs a tree holding every entry before it,
 // earlier signatures included, so it authenticates them all; every root is still compared.
@@ -12,7 +14,7 @@ import { verifyDigest } from '../crypto/signing.js';
 import { parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 import { equalBytes, fromUtf8, toHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import { CHUNK_HEADER_BYTES, checkPositionsTable, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
+import { CHUNK_HEADER_BYTES, checkPositionsTable, openChunkEntries, parseChunkName, readChunkLayout, tablePosition, type ChunkLayout } from './chunk-file.js';
 import { decodeEntry, ENTRY_HEADER_BYTES, entryEndAt, EntryType, type LedgerEntry } from './entry.js';
 import { GENESIS_PLACEHOLDER_LEAF, leafOf, writeSetDigest } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
@@ -104,6 +106,17 @@ interface SignatureChecks {
   cose: { message: CoseSign1; serviceCertPem: string } | undefined;
 }
 
+/** What a crash leaves at the end of the chunk being written: the start of an entry, cut short. */
+export interface IncompleteEntry {
+  file: string;
+  /** Where it starts in the file, after the last whole entry. */
+  offset: number;
+  /** What the file holds of it. */
+  bytes: number;
+  /** The seqno it would have had. */
+  seqno: number;
+}
+
 export interface LedgerSummary {
   files: number;
   transactions: number;
@@ -115,6 +128,8 @@ export interface LedgerSummary {
   lastVerifiedTxId: TxId | undefined;
   /** Transactions after the last signature, which no signature covers yet. */
   unsignedTail: number;
+  /** An entry cut short at the end of the last chunk, still being written: not verified, not counted. */
+  incompleteEntry: IncompleteEntry | undefined;
   /** The service identity in force at the last verified signature (recorded by an entry it covers). */
   serviceCertPem: string | undefined;
   /** SHA-256 hex of the service certificate DER (`openssl x509 -fingerprint -sha256`). */
@@ -154,6 +169,8 @@ export class LedgerVerifier {
   private readonly placed = new Map<number, { view: number; file: string }>();
   /** With `signatures: 'last'`: the checks of the last signature so far, run by `finish`. */
   private deferred: SignatureChecks | undefined;
+  /** An entry cut short at the end of a chunk being written: only the last chunk may end so. */
+  private incompleteEntry: IncompleteEntry | undefined;
 
   constructor(private readonly options: LedgerVerifierOptions = {}) {
     if (options.tree !== undefined) {
@@ -194,6 +211,14 @@ export class LedgerVerifier {
    * checked (a signature transaction once its root matches).
    */
   addChunk(fileName: string, bytes: Uint8Array, onEntry?: VerifiedEntryHandler): VerifiedChunk {
+    if (this.incompleteEntry !== undefined) {
+      const { file, offset, bytes: held, seqno } = this.incompleteEntry;
+      this.fail(
+        `the chunk ends with an incomplete entry (${held} bytes at byte ${offset}, where seqno ${seqno} would start) but ${fileName} follows it: only the last chunk, still being written, may end so`,
+        undefined,
+        file,
+      );
+    }
     this.file = fileName;
     const name = parseChunkName(fileName);
     if (!name) this.failFile('not a ledger chunk name (expected ledger_<first>-<last>[.committed])');
@@ -214,6 +239,15 @@ export class LedgerVerifier {
       this.failFile((error as Error).message);
     }
     if (name.committed && !layout.complete) this.failFile('a committed chunk has no positions table (its offset, the first 8 bytes, is 0)');
+    // A crash can cut short the entry being appended to the chunk being written, as CCF and a
+    // restarting node expect: the entries before it are verified, the rest is reported.
+    if (!layout.complete) {
+      const { count, end } = openChunkEntries(bytes);
+      if (end < layout.entriesEnd) {
+        this.incompleteEntry = { file: fileName, offset: end, bytes: layout.entriesEnd - end, seqno: expectedFirst + count };
+        layout = { complete: false, entriesEnd: end };
+      }
+    }
     const entryBytes = bytes.subarray(0, layout.entriesEnd);
     const offsets: number[] = [];
     let offset = CHUNK_HEADER_BYTES;
@@ -541,6 +575,7 @@ export class LedgerVerifier {
       lastTxId: this.lastTxId,
       lastVerifiedTxId: this.lastVerifiedTxId,
       unsignedTail: this.sinceSignature,
+      incompleteEntry: this.incompleteEntry,
       serviceCertPem: this.signedServiceCertPem,
       serviceIdentityFingerprint: this.signedServiceCertPem === undefined ? undefined : certificateId(this.signedServiceCertPem),
     };

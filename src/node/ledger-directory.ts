@@ -1,6 +1,7 @@
 // Finds a ledger directory's chunk files and orders them by first seqno, refusing directories
-// where two files claim the same seqnos. Files set aside (`.ignored`, as CCF names them: by a
-// recovery, or by a restart from a snapshot past them) are skipped.
+// where two files claim the same seqnos. Files set aside are skipped, as CCF's readers skip them:
+// `.ignored` (by a recovery, or by a restart from a snapshot past them) and `.recovery` (written by
+// a recovery not yet finished, which CCF's Ledger reads only when asked).
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { access, open, readdir } from 'node:fs/promises';
@@ -20,8 +21,14 @@ export interface ChunkFile {
   chunk: ChunkName;
 }
 
-/** `allowEmpty`: a directory without chunks is fine (a node that started from a snapshot). */
-export function listChunkFiles(directory: string, options: { allowEmpty?: boolean } = {}): ChunkFile[] {
+export interface ListChunkFilesOptions {
+  /** A directory without chunks is fine (a node that started from a snapshot). */
+  allowEmpty?: boolean;
+  /** Sees each chunk file skipped as set aside (`.ignored`, `.recovery`). */
+  onSetAside?: (file: ChunkFile) => void;
+}
+
+export function listChunkFiles(directory: string, options: ListChunkFilesOptions = {}): ChunkFile[] {
   let names: string[];
   try {
     if (!statSync(directory).isDirectory()) throw new Error('not a directory');
@@ -32,9 +39,13 @@ export function listChunkFiles(directory: string, options: { allowEmpty?: boolea
   const files: ChunkFile[] = [];
   for (const name of names) {
     const chunk = parseChunkName(name);
-    if (chunk && chunk.suffix !== 'ignored') files.push({ name, path: join(directory, name), chunk });
+    if (chunk !== undefined) {
+      const file = { name, path: join(directory, name), chunk };
+      if (chunk.suffix === undefined) files.push(file);
+      else options.onSetAside?.(file);
+    }
     // Skipping it would hide transactions from a reader: its seqnos say where it belongs, wrongly.
-    if (!chunk && hasChunkNameShape(name) && !name.endsWith('.ignored')) {
+    if (!chunk && hasChunkNameShape(name) && !/\.(ignored|recovery)$/.test(name)) {
       throw new CocoError('LedgerChunkNameInvalid', `${name} in ${directory} is named like a ledger chunk, but its seqnos are no range (the first from 1, the last not below it); rename or remove it`);
     }
   }

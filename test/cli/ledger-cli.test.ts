@@ -289,6 +289,46 @@ test('coco ledger show marks the transactions no signature covers, and counts th
   assert.ok(signedOnly.stdout.trim().split('\n').every((line) => (JSON.parse(line) as { signed: boolean }).signed));
 });
 
+test('coco ledger verify skips .recovery chunk files as CCF does, and says so in its summary', () => {
+  const dir = copyLedger('expired-service');
+  // A recovery in progress writes its own chunks beside the ones it recovers from.
+  writeFileSync(join(dir, 'ledger_16-26.recovery'), readFileSync(join(dir, 'ledger_16-26.committed')));
+  writeFileSync(join(dir, 'ledger_27.recovery'), 'not even a chunk');
+  const text = runCoco(['ledger', 'verify', dir]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /transactions: +26 \(2\.1 to 2\.26\)/);
+  assert.match(text.stdout, /\n {2}skipped: +ledger_16-26\.recovery, ledger_27\.recovery: written by a recovery not yet finished \(\.recovery\), not verified/);
+  const json = JSON.parse(runCoco(['ledger', 'verify', dir, '--json']).stdout) as { verified: boolean; skipped_recovery_files: string[] };
+  assert.equal(json.verified, true);
+  assert.deepEqual(json.skipped_recovery_files, ['ledger_16-26.recovery', 'ledger_27.recovery']);
+  assert.doesNotMatch(runCoco(['ledger', 'verify', join(ccfLedgersDir, 'expired-service')]).stdout, /skipped/);
+});
+
+test('coco ledger verify and show report an entry a crash cut short at the end of the open chunk, and verify everything before it', () => {
+  const generated = generateLedger({ transactions: 12, signatureInterval: 5, unsignedTail: 2 });
+  const open = generated.chunks.at(-1)!;
+  const { entries, offsets } = decodeChunk(open.bytes, open.name);
+  const openName = `ledger_${entries[0]!.txId.seqno}`;
+  const dir = join(scratch, `torn-${Math.random().toString(16).slice(2)}`);
+  const cutAt = offsets.at(-1)! + 20;
+  writeChunks(dir, [...generated.chunks.slice(0, -1), { name: openName, bytes: open.bytes.subarray(0, cutAt) }]);
+  const lastSeqno = entries.at(-1)!.txId.seqno;
+  const incomplete = `20 bytes at byte ${offsets.at(-1)!} of ${openName}, where seqno ${lastSeqno} would start: a write cut short (as a crash leaves it), not verified`;
+
+  const text = runCoco(['ledger', 'verify', dir]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`last verified TxID: +2\\.${generated.writer.lastSignatureSeqno}\n`));
+  assert.match(text.stdout, /not yet signed: +1 transactions after the last signature/);
+  assert.ok(text.stdout.includes(`  incomplete entry:      ${incomplete}`), text.stdout);
+  const json = JSON.parse(runCoco(['ledger', 'verify', dir, '--json']).stdout) as { unsigned_tail: number; incomplete_entry: unknown };
+  assert.equal(json.unsigned_tail, 1);
+  assert.deepEqual(json.incomplete_entry, { file: openName, offset: offsets.at(-1)!, bytes: 20, seqno: lastSeqno });
+  const show = runCoco(['ledger', 'show', dir, '--json']);
+  assert.equal(show.status, 0, show.stderr);
+  assert.equal(show.stdout.trim().split('\n').length, lastSeqno - 1);
+  assert.equal(show.stderr, `coco ledger show: not yet signed: 1 transactions after the last signature (in an uncommitted chunk)\ncoco ledger show: incomplete entry: ${incomplete}\n`);
+});
+
 test('coco ledger show rejects bad options clearly', () => {
   assert.match(runCoco(['ledger', 'show', '.', '--seqno', 'abc']).stderr, /--seqno takes a positive whole number/);
   assert.match(runCoco(['ledger', 'show', '.', '--tables', '(']).stderr, /--tables is not a valid regular expression/);

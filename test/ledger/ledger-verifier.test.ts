@@ -371,3 +371,33 @@ test('the service identity reported is the one in force at the last signature: a
   assert.equal(unsigned.unsignedTail, 1);
   assert.equal(unsigned.serviceIdentityFingerprint, undefined);
 });
+
+test('an entry a crash cut short at the end of the chunk being written is reported, not a failure; anywhere else it fails', () => {
+  const generated = generateLedger({ transactions: 25, signatureInterval: 10, unsignedTail: 5 });
+  const open = generated.chunks.at(-1)!;
+  const { entries, offsets } = decodeChunk(open.bytes, open.name);
+  const openName = `ledger_${entries[0]!.txId.seqno}`;
+  const whole = verify([...generated.chunks.slice(0, -1), { name: openName, bytes: open.bytes }]);
+  const lastEntry = entries.at(-1)!;
+  const lastOffset = offsets.at(-1)!;
+  // Cut inside the last entry's body, and inside its 8-byte header.
+  for (const kept of [lastEntry.raw.length - 100, 3]) {
+    const torn = { name: openName, bytes: open.bytes.subarray(0, lastOffset + kept) };
+    for (const signatures of ['all', 'last'] as const) {
+      const summary = verify([...generated.chunks.slice(0, -1), torn], undefined, { signatures });
+      assert.deepEqual(summary.incompleteEntry, { file: openName, offset: lastOffset, bytes: kept, seqno: lastEntry.txId.seqno });
+      assert.equal(summary.unsignedTail, whole.unsignedTail - 1);
+      assert.deepEqual(summary.lastVerifiedTxId, whole.lastVerifiedTxId);
+      assert.equal(summary.transactions, whole.transactions - 1);
+    }
+    // Another chunk after it: the cut is no crash of the last write.
+    const followed = verificationError([...generated.chunks.slice(0, -1), torn, { name: `ledger_${lastEntry.txId.seqno}`, bytes: encodeChunk([lastEntry.raw], false) }]);
+    assert.equal(followed.file, openName);
+    assert.match(followed.message, /ends with an incomplete entry .* but ledger_\d+ follows it/);
+  }
+  assert.equal(whole.incompleteEntry, undefined);
+  // A committed chunk cut short still fails, whatever the cut.
+  const [committed] = realChunks('genesis-14');
+  const cut = verificationError([{ name: committed!.name, bytes: committed!.bytes.subarray(0, committed!.decoded.offsets.at(-1)! + 100) }]);
+  assert.equal(cut.file, committed!.name);
+});

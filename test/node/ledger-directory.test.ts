@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { committedChunkHolding, committedChunkNamed, committedChunksBefore, isCommittedChunkName, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
+import { committedChunkHolding, committedChunkNamed, committedChunksBefore, isCommittedChunkName, listChunkFiles, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
 import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { generateLedger } from '../support/generated-ledger.js';
 
@@ -91,4 +91,14 @@ test('readCommittedEntriesFrom reads only the entries asked for, each in bytes o
     assert.match(error.message, new RegExp(chunk.name.replace('.', '\\.')));
     return true;
   });
+});
+
+test('listChunkFiles skips the chunk files set aside, .ignored and .recovery as CCF does, and names them to whoever asks', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-ledger-dir-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['ledger_1-10.committed', 'ledger_11', 'ledger_11-20.recovery', 'ledger_5-8.committed.ignored', 'ledger_0-3.recovery', 'notes.txt']) writeFileSync(join(dir, name), name);
+  const setAside: string[] = [];
+  const files = listChunkFiles(dir, { onSetAside: (file) => setAside.push(file.name) });
+  assert.deepEqual(files.map((file) => file.name), ['ledger_1-10.committed', 'ledger_11']);
+  assert.deepEqual(setAside.sort(), ['ledger_11-20.recovery', 'ledger_5-8.committed.ignored']);
 });
