@@ -52,6 +52,7 @@ import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
 import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
+import { describeRetirement, retirementAtRestart } from '../node/retirement-at-restart.js';
 import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
@@ -375,6 +376,22 @@ function checkJoinPolicy(replayed: ReplayedLedger, quote: QuoteInfo, publicKeyPe
   }
 }
 
+/**
+ * A node that retired from the service does not start: it would take no part and serve reads frozen
+ * at its removal (in CCF a retired node cannot restart either). Its own ledger shows its removal
+ * committed, or the service told it so before it stopped. Checked before anything listens, so the
+ * operator gets one line and exit 1, not a node that looks ready.
+ */
+function refuseIfRetired(config: NodeConfig, replayed: ReplayedLedger, nodeId: string): void {
+  const retirement = retirementAtRestart(nodeId, replayed, config.consensusStateFile);
+  if (retirement === undefined) return;
+  throw new CocoError(
+    'NodeRetired',
+    `this node retired from the service${describeRetirement(retirement)}; a retired node never takes part again. ` +
+      `Stop starting it: remove its ledger, snapshots and ${config.sealedSecretsFile} (or its whole directory), or, to add this host back, join the service anew (command.type "Join", empty directories) and have members trust the new node`,
+  );
+}
+
 function rpcInterfacesInfo(config: NodeConfig): NodeInfo['rpc_interfaces'] {
   return Object.fromEntries(
     Object.entries(config.rpcInterfaces).map(([name, iface]) => [
@@ -539,6 +556,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   let record: NodeInfo | undefined;
   if ('start' in point && point.start.kind === 'resume') {
     checkJoinPolicy(point.start.replayed, quoteInfo, nodeIdentity.keyPair.publicKeyPem, version);
+    refuseIfRetired(configured, point.start.replayed, nodeIdentity.nodeId);
     record = readNodeRecords(point.start.replayed.store).get(nodeIdentity.nodeId);
   }
   // A node resuming from its ledger keeps the addresses it recorded; any other takes free ports for port 0.

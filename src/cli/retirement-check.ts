@@ -45,7 +45,7 @@ export class RetirementCheck {
     try {
       const by = await this.#retiredBy();
       if (by !== undefined && !node.stopNotice) {
-        node.retire();
+        node.retire(by);
         if (node.stopNotice) this.log(`this node's retirement from the service committed (${by}); it takes no further part: stop it`);
       }
     } finally {

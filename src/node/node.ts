@@ -38,6 +38,8 @@ import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
 import { CommitMarker, commitMarkerPath, readCommitMarker, restartCommitSeqno } from './commit-marker-file.js';
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
+import { describeRetirement, retirementOf } from './retirement-at-restart.js';
+import { retirementMarkerPath, writeRetirementMarker } from './retirement-marker-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
@@ -317,6 +319,7 @@ export class Node {
       },
     });
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
+    const retirement = replayed && retirementOf(this.nodeId, replayed, this.commitSeqno, retirementMarkerPath(options.consensusStateFile));
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
     // Before the snapshot this node started from, its index of chunks knows nothing: the directory
@@ -369,11 +372,12 @@ export class Node {
     this.tickTimer = setInterval(() => this.keepTime(), options.consensus.tickMs);
     this.tickTimer.unref();
     // Retirement is final: a node restarted after its removal committed takes no part again, rather
-    // than wait, cut off, for a primary that no longer replicates to it (its reads frozen).
-    if (replayed !== undefined && this.retiredInOwnLedger()) {
+    // than wait, cut off, for a primary that no longer replicates to it (its reads frozen). The
+    // `coco node` command refuses to start such a node (see retirementAtRestart).
+    if (retirement !== undefined) {
       this.retired = true;
       this.options.transport.setPeers(new Map());
-      this.logLine(`this node's retirement from the service committed (its own ledger records it, to seqno ${this.commitSeqno}); it takes no further part: stop it`, 'info');
+      this.logLine(`this node retired from the service${describeRetirement(retirement)}; it takes no further part: stop it`, 'info');
     }
     // A joiner knows no configuration yet: it dials the nodes it learnt of when it joined now, so
     // that a primary that lost its lease before reaching it can still get its vote.
@@ -389,18 +393,6 @@ export class Node {
 
   get nodeId(): string {
     return this.options.node.nodeId;
-  }
-
-  /**
-   * Whether this node's committed state says it retired: no active configuration holds it, and
-   * either a committed configuration did (consensus saw its removal commit) or its own record is
-   * Retired (a node that started from a snapshot taken after its removal). A joiner, in no
-   * configuration yet, has no record or a Pending one.
-   */
-  private retiredInOwnLedger(): boolean {
-    const configurations = this.raft.configurations;
-    if (configurations.length === 0 || configurations.some((configuration) => configuration.includes(this.nodeId))) return false;
-    return this.raft.isRetired || readNodeRecords(this.store).get(this.nodeId)?.status === 'Retired';
   }
 
   /** One line of the log for the operator, with the time, its level and this node's ID: role changes are news, the rest warnings. */
@@ -434,11 +426,20 @@ export class Node {
     return new CocoError('NodeRetired', `this node has retired from the service (its retirement committed) and ${refusal}; send requests to another node of the service (GET /node/network/nodes there lists them)`);
   }
 
-  /** The service recorded this node's retirement as committed: it stops campaigning and talking to the others. */
-  retire(): void {
+  /**
+   * The service recorded this node's retirement as committed (`learntFrom` says how it told it): it
+   * stops campaigning and talking to the others, and keeps what it learnt for its restarts, which its
+   * own ledger may never show (see retirement-marker-file.ts).
+   */
+  retire(learntFrom: string): void {
     if (this.retired || this.isPrimary) return;
     this.retired = true;
     this.options.transport.setPeers(new Map());
+    try {
+      writeRetirementMarker(retirementMarkerPath(this.options.consensusStateFile), { nodeId: this.nodeId, learntFrom });
+    } catch (error) {
+      this.logLine(`cannot record its retirement in ${retirementMarkerPath(this.options.consensusStateFile)} (${(error as Error).message}): a restart would take part again until the service tells it once more`);
+    }
   }
 
   /**

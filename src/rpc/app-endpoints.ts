@@ -109,10 +109,19 @@ function openChecker(): (tx: Transaction) => void {
   };
 }
 
-/** `openChecker` over the node's current state: the server's `checkAppOpen`, run before any `/app` route is looked up. */
+/**
+ * `openChecker` over the node's current state: the server's `checkAppOpen`, run before any `/app`
+ * route is looked up. A node whose retirement committed answers 503 NodeRetired instead: its state
+ * stopped at its removal, so it would answer reads out of date, and authorize callers (a user removed
+ * since) the service no longer does. CCF's frontend goes on serving there; only its
+ * `/node/ready/app` says 503. `/node` and `/gov` stay open for the node's operator.
+ */
 export function appFrontendCheck(node: Node): () => void {
   const checkOpen = openChecker();
-  return () => node.execute((tx) => ({ result: checkOpen(tx), applyWrites: false }));
+  return () => {
+    if (node.stopNotice) throw node.retiredError('serves no application requests (its state stopped at its removal)');
+    node.execute((tx) => ({ result: checkOpen(tx), applyWrites: false }));
+  };
 }
 
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */

@@ -1,0 +1,42 @@
+// What a node learnt from the service about its own retirement, kept beside its consensus state. A
+// retired backup seldom receives the commit of its removal (the primary stops replicating to it once
+// that commits), so its own ledger cannot show it; once the service told it (see RetirementCheck),
+// this file tells its restarts. Retirement is final: the file is written once, never changed. It
+// names the node, so that a new node joining from the same directory is not taken for the old one.
+
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+
+export interface RetirementMarker {
+  nodeId: string;
+  /** How the node learnt that its retirement committed, e.g. "node 5a3c… lists it as removable". */
+  learntFrom: string;
+}
+
+/** Where the marker of a node whose consensus state is in `consensusStateFile` lives. */
+export function retirementMarkerPath(consensusStateFile: string): string {
+  return consensusStateFile.replace(/(\.json)?$/, '.retired.json');
+}
+
+/** The marker at `path`; undefined when there is none, or it is not one (a crash cannot leave half of one: it is renamed into place). */
+export function readRetirementMarker(path: string): RetirementMarker | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const { node_id: nodeId, learnt_from: learntFrom } = JSON.parse(readFileSync(path, 'utf8')) as { node_id?: unknown; learnt_from?: unknown };
+    return typeof nodeId === 'string' && typeof learntFrom === 'string' ? { nodeId, learntFrom } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the marker aside, fsynced, then renames it into place. */
+export function writeRetirementMarker(path: string, marker: RetirementMarker): void {
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ node_id: marker.nodeId, learnt_from: marker.learntFrom }));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
