@@ -92,7 +92,7 @@ export async function spawnNode(
       if (signal?.aborted) return reject(signal.reason);
       // Its last line, without the log's time and level.
       const last = (output.text.trim().split('\n').at(-1) ?? '').replace(LOG_LINE_PREFIX, '');
-      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${last}`));
+      reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${last}`, { cause: reportedError(last) }));
     });
   });
   child.removeAllListeners('exit');
@@ -111,4 +111,10 @@ export async function spawnNode(
       return child.exitCode;
     },
   };
+}
+
+/** The error a node's last line reports, as `coco` prints one (`coco: <message> [<code>]`); undefined for any other line. */
+function reportedError(line: string): CocoError | undefined {
+  const match = /^coco: (.*) \[(\w+)\]$/.exec(line);
+  return match === null ? undefined : new CocoError(match[2]!, match[1]!);
 }

@@ -14,6 +14,11 @@ export function nodeDirs(workspace: string): string[] {
     .map((name) => join(workspace, name));
 }
 
+/** The number of a node directory (`sandbox_2` is node 2), as the sandbox names its nodes. */
+export function nodeNumber(dir: string): number {
+  return Number(/sandbox_(\d+)$/.exec(dir)?.[1]);
+}
+
 /** The configuration the sandbox wrote in a node directory, as the node reads it; undefined when it cannot be read. */
 export function sandboxNodeConfig(dir: string): NodeConfig | undefined {
   const path = join(dir, 'config.json');

@@ -21,7 +21,7 @@ import { describeAllocator, nodeAllocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
-import { firstRpcInterface, nodeDirs, sandboxNodeConfig } from './sandbox-nodes.js';
+import { firstRpcInterface, nodeDirs, nodeNumber, sandboxNodeConfig } from './sandbox-nodes.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
 import { HTTP_LIMITS_DEFAULT, JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, MAX_BODY_BYTES_MAX, MAX_BODY_BYTES_MIN, SNAPSHOT_TX_COUNT_DEFAULT } from '../node/node-config.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -227,15 +227,16 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       step(`warning: ${ignored.join(', ')} ignored: ${options.workspace} already holds a network, restarted as it was created (its nodes' settings are in sandbox_<i>/config.json); pass another --workspace for a new network`);
     }
     step(`restarting ${dirs.length} node(s) from their ledgers`);
-    const nodes = await startTogether(dirs.map((dir) => () => startNode(dir, signal)));
+    const nodes = await restartNodes(dirs, options.workspace, step, signal);
     step('waiting for the nodes to elect a primary');
+    let serving: SandboxNode[];
     try {
-      await waitForPrimary(nodes[0]!.url, readFileSync(join(common, 'service_cert.pem'), 'utf8'), options.workspace, signal);
+      serving = await waitForPrimary(nodes, readFileSync(join(common, 'service_cert.pem'), 'utf8'), options.workspace, signal);
     } catch (error) {
       await Promise.all(nodes.map((node) => stopNode(node)));
       throw error;
     }
-    return sandboxOf(options, common, nodes, startedAt, step);
+    return sandboxOf(options, common, serving, startedAt, step);
   }
   // Before the identities: a bundle that cannot be deployed leaves no half-made workspace.
   const app = await loadCheckedAppBundle(options.app);
@@ -328,21 +329,54 @@ function refuseIfRunning(workspace: string): void {
   }
 }
 
-/** Resolves once the node at `url` knows a primary (the restarted nodes held an election). */
-async function waitForPrimary(url: string, serviceCertPem: string, workspace: string, signal: AbortSignal): Promise<void> {
-  const client = new CocoClient({ url, caCertPem: serviceCertPem });
+/**
+ * Resolves once one of the restarted nodes knows a primary (they held an election), with that node
+ * first: the sandbox's URL. A retired node that has yet to learn so from the others knows none.
+ */
+async function waitForPrimary(nodes: SandboxNode[], serviceCertPem: string, workspace: string, signal: AbortSignal): Promise<SandboxNode[]> {
+  const clients = nodes.map((node) => new CocoClient({ url: node.url, caCertPem: serviceCertPem }));
   const deadline = Date.now() + PRIMARY_WAIT_MS;
   try {
     while (Date.now() < deadline) {
-      signal.throwIfAborted();
-      const response = await client.request('GET', '/node/network', { allowError: true }).catch(() => undefined);
-      if (response?.status === 200 && response.json<{ primary_id: string | null }>().primary_id !== null) return;
+      for (const [i, client] of clients.entries()) {
+        signal.throwIfAborted();
+        const response = await client.request('GET', '/node/network', { allowError: true }).catch(() => undefined);
+        if (response?.status === 200 && response.json<{ primary_id: string | null }>().primary_id !== null) return [nodes[i]!, ...nodes.filter((_, j) => j !== i)];
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new CocoError('NoPrimary', `the restarted nodes elected no primary within ${PRIMARY_WAIT_MS / 1000} s; see ${join(workspace, 'sandbox_<i>', 'err')}`);
   } finally {
-    client.close();
+    for (const client of clients) client.close();
   }
+}
+
+/** Whether a node refused to start because its own ledger records its retirement from the service. */
+function refusedAsRetired(error: unknown): error is CocoError & { cause: CocoError } {
+  return error instanceof CocoError && error.cause instanceof CocoError && error.cause.code === 'NodeRetired';
+}
+
+/**
+ * Restarts the workspace's nodes at once. Those that refuse as retired (governance removed them
+ * before the sandbox stopped) are skipped, one line each, and the others run as the service; only
+ * if every node is retired does the restart fail, naming each one's retirement. (The node's own
+ * advice, to remove its directory, is not repeated: the workspace is restarted from sandbox_0.)
+ */
+async function restartNodes(dirs: string[], workspace: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
+  const retired: string[] = [];
+  const nodes = await startTogether(
+    dirs.map((dir) => () => startNode(dir, signal)),
+    (error, i) => {
+      if (!refusedAsRetired(error)) return false;
+      // The node's first clause: "this node retired from the service at 2.31".
+      const retirement = error.cause.message.split(':')[0]!.replace(/^this node /, '');
+      retired.push(`node ${nodeNumber(dirs[i]!)} ${retirement}`);
+      step(`node ${nodeNumber(dirs[i]!)} not restarted: it ${retirement}; the others run the service`);
+      return true;
+    },
+  );
+  if (nodes.length > 0) return nodes;
+  throw new CocoError('NodeRetired', `no node of ${workspace} can restart: ${retired.join(', ')}; pass another --workspace (or remove this one) to start a new network`);
 }
 
 const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();
@@ -361,11 +395,14 @@ async function stopNode(node: SandboxNode): Promise<void> {
   await processes.get(node)?.stop();
 }
 
-/** Starts the nodes at once; if one cannot start, stops those that did (none is left running) and throws its error. */
-async function startTogether(starts: (() => Promise<SandboxNode>)[]): Promise<SandboxNode[]> {
+/**
+ * Starts the nodes at once; if one cannot start, stops those that did (none is left running) and
+ * throws its error, unless `skip` takes that error (then the node is left out).
+ */
+async function startTogether(starts: (() => Promise<SandboxNode>)[], skip: (error: unknown, i: number) => boolean = () => false): Promise<SandboxNode[]> {
   const outcomes = await Promise.allSettled(starts.map((start) => start()));
   const started = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  const failed = outcomes.find((outcome, i): outcome is PromiseRejectedResult => outcome.status === 'rejected' && !skip(outcome.reason, i));
   if (failed === undefined) return started;
   await Promise.all(started.map((node) => stopNode(node)));
   throw failed.reason;
@@ -493,10 +530,10 @@ Press Ctrl-C to stop.`);
   // exited, only this timer keeps the sandbox running to stop the nodes restarted by hand on Ctrl-C.
   const keepRunning = setInterval(() => undefined, 2 ** 31 - 1);
   // A node that dies leaves the others running (that is what the network is for); say how to bring it back.
-  sandbox.nodes.forEach((node, i) =>
+  sandbox.nodes.forEach((node) =>
     node.child.once('exit', (code, signal) => {
       if (stopRequested) return;
-      step(`node ${i} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json >>out 2>>err &` + ' (its log goes on in out and err there)');
+      step(`node ${nodeNumber(node.dir)} exited (${signal ?? code}); the others go on. Restart it with: cd ${node.dir} && ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'coco.js')} node --config config.json >>out 2>>err &` + ' (its log goes on in out and err there)');
     }),
   );
   await stopping;
