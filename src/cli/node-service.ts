@@ -820,6 +820,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       if (renewed === undefined) return;
       for (const server of servers) server.setCertificate(renewed);
       channels.setCertificate(renewed);
+      running.signWithCertificate(renewed);
       servedCertPem = renewed;
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);

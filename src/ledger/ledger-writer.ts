@@ -117,6 +117,8 @@ export class LedgerWriter {
   private readonly commitSecrets = new WeakMap<Uint8Array, HmacSha256Key>();
 
   private readonly nodeKey: PrivateSigningKey;
+  /** The node certificate signatures carry: the endorsed one at start, then each one members renew. */
+  private nodeCertPem: string;
   private readonly serviceSigner: { key: PrivateSigningKey; kid: Uint8Array } | undefined;
 
   constructor(private readonly options: LedgerWriterOptions) {
@@ -138,6 +140,7 @@ export class LedgerWriter {
     }
     const { identity } = options;
     this.nodeId = publicKeyId(identity.nodeCertPem);
+    this.nodeCertPem = identity.nodeCertPem;
     this.nodeKey = loadPrivateKey(identity.nodePrivateKeyPem);
     this.serviceSigner =
       identity.servicePrivateKeyPem === undefined || identity.serviceCertPem === undefined
@@ -174,6 +177,18 @@ export class LedgerWriter {
     return this.views.map((start) => ({ ...start }));
   }
 
+  /**
+   * Signatures from now on carry `certPem` (a certificate members renewed, as CCF's
+   * set_endorsed_certificate), so that receipts of later transactions name it. It must be this
+   * node's key's (InvalidArgument otherwise).
+   */
+  setNodeCertificate(certPem: string): void {
+    if (publicKeyId(certPem) !== this.nodeId) {
+      throw new CocoError('InvalidArgument', `cannot sign with a certificate of another key than node ${this.nodeId}'s: pass this node's endorsed certificate`);
+    }
+    this.nodeCertPem = certPem;
+  }
+
   /** Entries appended from now on carry `view` (a new primary's term); views never go back. */
   startView(view: number): void {
     checkView(view);
@@ -195,10 +210,9 @@ export class LedgerWriter {
   appendSignature(timestampSeconds: number, committed: TxId = { view: 0, seqno: 0 }): AppendResult {
     const txId = { view: this.currentView, seqno: this.seqno + 1 };
     const root = this.tree.root();
-    const { identity } = this.options;
     // Key order as CCF's JSON writer emits it.
     const signature = encodePrimarySignature({
-      cert: identity.nodeCertPem,
+      cert: this.nodeCertPem,
       commit_seqno: committed.seqno,
       commit_view: committed.view,
       hashed_nonce: '0'.repeat(64),

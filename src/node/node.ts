@@ -1274,6 +1274,11 @@ export class Node {
     return receiptOf(this.coverage(txId));
   }
 
+  /** Signatures from now on carry `certPem`, this node's certificate renewed by members. */
+  signWithCertificate(certPem: string): void {
+    this.writer.setNodeCertificate(certPem);
+  }
+
   /** The COSE receipt (CCF 6) of a committed application transaction. */
   coseReceipt(txId: TxId): Uint8Array {
     const { signature, leaf } = this.coverage(txId);

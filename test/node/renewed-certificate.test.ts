@@ -8,6 +8,7 @@ import { Tables } from '../../src/governance/builtin-tables.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
 import { renewedCertificate } from '../../src/node/renewed-certificate.js';
 import { startInProcessNode } from '../support/in-process-node.js';
+import { writeRecord } from '../support/records.js';
 
 test('a renewed certificate is served once committed, and only an unexpired one of this node, endorsed by this service', async (t) => {
   const instance = startInProcessNode();
@@ -44,4 +45,21 @@ test('a renewed certificate is served once committed, and only an unexpired one 
   await node.waitForCommit(record(before).seqno);
   assert.equal(renewedCertificate(node, renewed, startedAt), before);
   assert.equal(renewedCertificate(node, renewed, node.lastTxId.seqno), undefined);
+});
+
+test('after a renewal, receipts of transactions signed later carry the renewed certificate, earlier ones the old', async (t) => {
+  const instance = startInProcessNode({ signatureTxCount: 1 });
+  t.after(() => instance.close());
+  const { node } = instance;
+  const started = node.options.endorsedNodeCertPem;
+  const before = writeRecord(node, 'before', 'v');
+  await node.waitForCommit(before.seqno);
+  const renewed = endorseNode(node.options.node, node.options.service, undefined, new Date(), 30);
+  node.signWithCertificate(renewed);
+  const after = writeRecord(node, 'after', 'v');
+  await node.waitForCommit(after.seqno);
+  assert.equal((node.receipt(before) as { cert: string }).cert, started);
+  assert.equal((node.receipt(after) as { cert: string }).cert, renewed);
+  const other = endorseNode(createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1), node.options.service, undefined, new Date(), 30);
+  assert.throws(() => node.signWithCertificate(other), { code: 'InvalidArgument' });
 });
