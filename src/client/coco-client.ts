@@ -7,6 +7,7 @@
 // waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed' (nothing was
 // sent), 'ConnectionLost' (sent, outcome unknown), 'Timeout', or CocoRequestError.
 
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -132,6 +133,7 @@ export class CocoClient {
   readonly url: string;
   readonly #base: URL;
   readonly #agent: https.Agent;
+  readonly #caCertPem: string;
   readonly #requestTimeoutMs: number;
   readonly #redirectsMax: number;
   readonly #responseBodyBytesMax: number;
@@ -145,6 +147,7 @@ export class CocoClient {
     this.#base = baseUrl(options.url);
     this.url = this.#base.origin;
     checkCertificate(options.caCertPem, 'caCertPem');
+    this.#caCertPem = options.caCertPem;
     if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
       throw new CocoError('InvalidArgument', 'pass both certPem and keyPem for a client identity, or neither');
     }
@@ -267,6 +270,7 @@ export class CocoClient {
     const queue = this.#queue;
     const connectionsPerNode = this.#connectionsPerNode;
     const cancels = this.#cancels;
+    const caCertPem = this.#caCertPem;
     return new Promise((resolve, reject) => {
       let settled = false;
       let request: ClientRequest | undefined;
@@ -278,7 +282,7 @@ export class CocoClient {
         cancels.delete(cancel);
         withdraw();
         if (response !== undefined) resolve(response);
-        else reject(error instanceof StaleConnection ? error : translateError(error, method, url, connection));
+        else reject(error instanceof StaleConnection ? error : translateError(error, method, url, connection, caCertPem));
       };
       const cancel = (error: CocoError): void => {
         settle(error);
@@ -325,7 +329,7 @@ export class CocoClient {
         sent.on('close', () => queue.leave(target));
         sent.on('error', (error) => {
           const stale = sent.reusedSocket && !answered && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
-          settle(stale ? new StaleConnection(translateError(error, method, url, connection)) : error);
+          settle(stale ? new StaleConnection(translateError(error, method, url, connection, caCertPem)) : error);
         });
         sent.end(body);
       }
@@ -456,6 +460,14 @@ function sentOnBrokenConnection(stale: StaleTry, retry: CocoError): CocoError {
   );
 }
 
+/** What is wrong with `certPem`'s dates now ("expired on ...", "is valid only from ..."), or undefined when it is in date. */
+function outsideValidity(certPem: string, nowMs = Date.now()): string | undefined {
+  const cert = new X509Certificate(certPem);
+  if (Date.parse(cert.validTo) < nowMs) return `expired on ${cert.validTo}`;
+  if (Date.parse(cert.validFrom) > nowMs) return `is valid only from ${cert.validFrom}`;
+  return undefined;
+}
+
 /** How far a request's connection got when it failed. */
 interface ConnectionState {
   /** The client finished the TLS handshake, so the request may have reached the node. */
@@ -466,7 +478,7 @@ interface ConnectionState {
  * One clear CocoError for what the socket reported, keeping the original as `cause`: a connection
  * that broke after the request was written is 'ConnectionLost' (it may have run), else 'ConnectionFailed'.
  */
-function translateError(error: unknown, method: string, url: URL, connection: ConnectionState): CocoError {
+function translateError(error: unknown, method: string, url: URL, connection: ConnectionState, caCertPem: string): CocoError {
   if (error instanceof CocoError) return error;
   const code = (error as { code?: unknown }).code;
   const detail = (error as Error).message;
@@ -476,6 +488,15 @@ function translateError(error: unknown, method: string, url: URL, connection: Co
       return new CocoError('TlsError', `${where}: the node's certificate is not endorsed by the trusted service certificate (${code}); pass the service's certificate (service_cert.pem) as caCertPem`, { cause: error });
     }
     if (CERTIFICATE_DATE_CODES.has(code)) {
+      // OpenSSL reports the trusted certificate's own dates with the same codes as the node's.
+      const caDates = outsideValidity(caCertPem);
+      if (caDates !== undefined) {
+        return new CocoError(
+          'TlsError',
+          `${where}: the trusted service certificate (caCertPem, service_cert.pem) ${caDates} (${code}); fetch the current one from GET /node/network (service_certificate), or check this machine's clock`,
+          { cause: error },
+        );
+      }
       return new CocoError('TlsError', `${where}: the node's certificate is outside its validity period (${code}); check both clocks, or renew the node certificates`, { cause: error });
     }
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {

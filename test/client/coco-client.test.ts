@@ -126,6 +126,20 @@ describe('CocoClient TLS', () => {
     assert.equal(server.requests.length, 0);
   });
 
+  it('fails with TlsError saying the service certificate file is out of date, not the node certificate, when caCertPem is expired or not yet valid', async (t) => {
+    const dayMs = 86_400_000;
+    for (const [from, says] of [
+      [new Date(Date.now() - 10 * dayMs), /expired on/],
+      [new Date(Date.now() + 10 * dayMs), /valid only from/],
+    ] as const) {
+      const outOfDate = await createService(from);
+      const server = await serve(t, ok, { of: outOfDate });
+      const error = await rejectsWith(connect(t, server, { caCertPem: outOfDate.certPem }).request('GET', '/app/commit'), 'TlsError', /service certificate.*GET \/node\/network/);
+      assert.match(error.message, says);
+      assert.doesNotMatch(error.message, /renew the node certificates/);
+    }
+  });
+
   it('fails with TlsError when the node certificate does not name the host', async (t) => {
     const server = await serve(t, ok);
     const client = connect(t, server, { url: server.url.replace('127.0.0.1', 'localhost') });

@@ -33,15 +33,16 @@ function validFrom(): Date {
   return new Date(Date.now() - HOUR_MS);
 }
 
-export async function createService(): Promise<ServiceIdentity> {
+/** A service and its node; `from` moves their certificates' start (to make ones out of date now). */
+export async function createService(from: Date = validFrom()): Promise<ServiceIdentity> {
   const keyPair = generateKeyPair('P-384');
-  const certPem = await createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair, validFrom: validFrom(), validityDays: VALIDITY_DAYS, isCa: true });
+  const certPem = await createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair, validFrom: from, validityDays: VALIDITY_DAYS, isCa: true });
   const nodeKeys = generateKeyPair('P-384');
   const nodeCertPem = await issueCertificate({
     csrPem: await createCsr({ subjectCn: 'CCF Node', keyPair: nodeKeys }),
     issuerCertPem: certPem,
     issuerKeyPair: keyPair,
-    validFrom: validFrom(),
+    validFrom: from,
     validityDays: VALIDITY_DAYS,
     isCa: false,
     sans: { ip: ['127.0.0.1'] },
