@@ -813,18 +813,26 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     // A certificate members renewed (set_node_certificate_validity) is served once committed.
     let servedCertPem = endorsedNodeCertPem;
     const startedAtSeqno = running.lastTxId.seqno;
-    const renewal = setInterval(() => {
+    let reportedCertPem: string | undefined;
+    const renewalCheck = setInterval(() => {
       // A node that stopped applying transactions reads nothing (it is about to end).
       if (!running.serving) return;
-      const renewed = renewedCertificate(running, servedCertPem, startedAtSeqno);
-      if (renewed === undefined) return;
+      const renewal = renewedCertificate(running, servedCertPem, startedAtSeqno);
+      if (renewal === undefined) return;
+      if (renewal.notServed !== undefined) {
+        // Said once per record: the check repeats every tick (and serves it once its period begins).
+        if (reportedCertPem !== renewal.certPem) log.line('info', renewal.notServed);
+        reportedCertPem = renewal.certPem;
+        return;
+      }
+      const renewed = renewal.certPem;
       for (const server of servers) server.setCertificate(renewed);
       channels.setCertificate(renewed);
       running.signWithCertificate(renewed);
       servedCertPem = renewed;
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);
-    started.push(() => clearInterval(renewal));
+    started.push(() => clearInterval(renewalCheck));
     return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, failed, stop: stopAll };
   }
 }

@@ -9,13 +9,18 @@ import { publicKeyId } from '../crypto/entity-id.js';
 import { Tables } from '../governance/builtin-tables.js';
 import type { Node } from './node.js';
 
+/** A committed renewal: served now, or, with the reason, not (yet). */
+export type Renewal = { certPem: string; notServed?: undefined } | { certPem: string; notServed: string };
+
 /**
  * The endorsed certificate of `node` that members recorded after seqno `sinceSeqno` (where the node
- * started), once committed, when it is not `servedCertPem` yet: this node's key, endorsed by the
- * service's, and not expired. Undefined otherwise. An earlier record is not taken: a node restarted
- * issues itself a new certificate, which an older record (maybe soon to expire) must not replace.
+ * started), once committed, when it is not `servedCertPem` yet. It is served when it is this node's
+ * key's, endorsed by the service's, and in date; otherwise `notServed` says why (one whose period
+ * has not begun is served from its start: serving it earlier breaks new connections). Undefined when
+ * there is nothing new. An earlier record is not taken: a node restarted issues itself a new
+ * certificate, which an older record (maybe soon to expire) must not replace.
  */
-export function renewedCertificate(node: Node, servedCertPem: string, sinceSeqno: number, nowMs = Date.now()): string | undefined {
+export function renewedCertificate(node: Node, servedCertPem: string, sinceSeqno: number, nowMs = Date.now()): Renewal | undefined {
   const nodeId = node.nodeId;
   const { pem, version } = node.execute((tx) => {
     const map = tx.map(Tables.nodesEndorsedCertificates);
@@ -24,12 +29,17 @@ export function renewedCertificate(node: Node, servedCertPem: string, sinceSeqno
   }).result;
   if (pem === undefined || pem === servedCertPem || version === undefined) return undefined;
   if (version <= BigInt(sinceSeqno) || version > BigInt(node.commitTxId.seqno)) return undefined;
+  const notServed = (why: string): Renewal => ({ certPem: pem, notServed: `the node certificate members renewed at seqno ${version} is not served: ${why}` });
+  let renewed: X509Certificate;
   try {
-    const renewed = new X509Certificate(pem);
-    const serviceKey = new X509Certificate(node.options.service.certPem).publicKey;
-    if (publicKeyId(pem) !== nodeId || !renewed.verify(serviceKey)) return undefined;
-    return Date.parse(renewed.validTo) > nowMs ? pem : undefined;
+    renewed = new X509Certificate(pem);
   } catch {
-    return undefined;
+    return notServed('it is not a PEM certificate');
   }
+  const serviceKey = new X509Certificate(node.options.service.certPem).publicKey;
+  if (publicKeyId(pem) !== nodeId) return notServed("it is not for this node's key");
+  if (!renewed.verify(serviceKey)) return notServed("it is not endorsed by this service's key");
+  if (Date.parse(renewed.validTo) <= nowMs) return notServed(`its validity period ended on ${renewed.validTo}; renew it again with a valid_from of now or later`);
+  if (Date.parse(renewed.validFrom) > nowMs) return notServed(`it is valid only from ${renewed.validFrom}; the current one is served until then`);
+  return { certPem: pem };
 }

@@ -1,5 +1,5 @@
 // A node serves a certificate renewed by governance once the write is committed, and only one that
-// is its own key's, endorsed by the service, and not expired.
+// is its own key's, endorsed by the service, and in date; it says why it serves any other not (yet).
 
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -28,22 +28,30 @@ test('a renewed certificate is served once committed, and only an unexpired one 
   const written = record(renewed);
   assert.equal(renewedCertificate(node, served, startedAt), undefined, 'not while the write is uncommitted');
   await node.waitForCommit(written.seqno);
-  assert.equal(renewedCertificate(node, served, startedAt), renewed);
+  assert.deepEqual(renewedCertificate(node, served, startedAt), { certPem: renewed });
   assert.equal(renewedCertificate(node, renewed, startedAt), undefined, 'nothing new once served');
 
-  for (const [what, pem] of [
-    ['an expired one', endorseNode(node.options.node, node.options.service, undefined, new Date(now.getTime() - 3 * 86_400_000), 1)],
-    ["another node's key", endorseNode(createNodeIdentity({ ip: ['127.0.0.1'] }, now, 1), node.options.service, undefined, now, 60)],
-    ['one endorsed by another service', endorseNode(node.options.node, createServiceIdentity(now, 90), undefined, now, 60)],
-    ['no certificate', 'not a PEM'],
+  const dayMs = 86_400_000;
+  for (const [what, pem, why] of [
+    ['an expired one', endorseNode(node.options.node, node.options.service, undefined, new Date(now.getTime() - 3 * dayMs), 1), /validity period ended on .*renew it again/],
+    ["another node's key", endorseNode(createNodeIdentity({ ip: ['127.0.0.1'] }, now, 1), node.options.service, undefined, now, 60), /not for this node's key/],
+    ['one endorsed by another service', endorseNode(node.options.node, createServiceIdentity(now, 90), undefined, now, 60), /not endorsed by this service/],
+    ['no certificate', 'not a PEM', /not a PEM certificate/],
   ] as const) {
     await node.waitForCommit(record(pem).seqno);
-    assert.equal(renewedCertificate(node, renewed, startedAt), undefined, what);
+    const renewal = renewedCertificate(node, renewed, startedAt);
+    assert.equal(renewal?.certPem, pem, what);
+    assert.match(renewal.notServed ?? '', why, what);
   }
+  // One whose period begins later is served from then on, not before.
+  const future = endorseNode(node.options.node, node.options.service, undefined, new Date(now.getTime() + dayMs), 30);
+  await node.waitForCommit(record(future).seqno);
+  assert.match(renewedCertificate(node, renewed, startedAt)?.notServed ?? '', /valid only from .*served until then/);
+  assert.deepEqual(renewedCertificate(node, renewed, startedAt, now.getTime() + 2 * dayMs), { certPem: future });
   // A record from before the node started (it issued itself another since) is not taken.
   const before = renew(20);
   await node.waitForCommit(record(before).seqno);
-  assert.equal(renewedCertificate(node, renewed, startedAt), before);
+  assert.deepEqual(renewedCertificate(node, renewed, startedAt), { certPem: before });
   assert.equal(renewedCertificate(node, renewed, node.lastTxId.seqno), undefined);
 });
 
