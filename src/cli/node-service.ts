@@ -11,7 +11,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
-import { renewedCertificate } from '../node/renewed-certificate.js';
+import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
 import { errorOf } from '../client/coco-response.js';
@@ -614,7 +614,12 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     knownPeerAddresses = new Map(Object.entries(info.node_to_node_addresses ?? {}));
   } else {
     starting = point;
-    endorsedNodeCertPem = endorseNode(nodeIdentity, point.service, sans, now, config.nodeCertificateValidityDays);
+    // A node resuming keeps the certificate members endorsed for it, while it is in date.
+    const recorded = point.start.kind === 'resume' ? recordedCertificate(point.start.replayed.store.beginTransaction(), nodeIdentity.nodeId, point.service.certPem, now.getTime()) : undefined;
+    endorsedNodeCertPem = recorded ?? endorseNode(nodeIdentity, point.service, sans, now, config.nodeCertificateValidityDays);
+    if (recorded === undefined && point.start.kind === 'resume') {
+      logLine('info', `coco node: no node certificate in date recorded for this node; issued one valid to ${new X509Certificate(endorsedNodeCertPem).validTo}`);
+    }
   }
   const { service, secrets } = starting;
 

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
 import { Tables } from '../governance/builtin-tables.js';
+import type { Transaction } from '../kv/transaction.js';
 import type { Node } from './node.js';
 
 /** A committed renewal: served now, or, with the reason, not (yet). */
@@ -29,17 +30,32 @@ export function renewedCertificate(node: Node, servedCertPem: string, sinceSeqno
   }).result;
   if (pem === undefined || pem === servedCertPem || version === undefined) return undefined;
   if (version <= BigInt(sinceSeqno) || version > BigInt(node.commitTxId.seqno)) return undefined;
-  const notServed = (why: string): Renewal => ({ certPem: pem, notServed: `the node certificate members renewed at seqno ${version} is not served: ${why}` });
+  const why = whyNotServed(pem, nodeId, node.options.service.certPem, nowMs);
+  return why === undefined ? { certPem: pem } : { certPem: pem, notServed: `the node certificate members renewed at seqno ${version} is not served: ${why}` };
+}
+
+/**
+ * The service-endorsed certificate recorded for `nodeId` in the ledger `tx` reads (a node resuming
+ * from its ledger), when this node can serve it now; undefined otherwise.
+ */
+export function recordedCertificate(tx: Transaction, nodeId: string, serviceCertPem: string, nowMs = Date.now()): string | undefined {
+  const value = tx.map(Tables.nodesEndorsedCertificates).get(utf8(nodeId));
+  if (value === undefined) return undefined;
+  const pem = fromUtf8(value);
+  return whyNotServed(pem, nodeId, serviceCertPem, nowMs) === undefined ? pem : undefined;
+}
+
+/** Why node `nodeId` cannot serve `pem` now; undefined when it can. */
+function whyNotServed(pem: string, nodeId: string, serviceCertPem: string, nowMs: number): string | undefined {
   let renewed: X509Certificate;
   try {
     renewed = new X509Certificate(pem);
   } catch {
-    return notServed('it is not a PEM certificate');
+    return 'it is not a PEM certificate';
   }
-  const serviceKey = new X509Certificate(node.options.service.certPem).publicKey;
-  if (publicKeyId(pem) !== nodeId) return notServed("it is not for this node's key");
-  if (!renewed.verify(serviceKey)) return notServed("it is not endorsed by this service's key");
-  if (Date.parse(renewed.validTo) <= nowMs) return notServed(`its validity period ended on ${renewed.validTo}; renew it again with a valid_from of now or later`);
-  if (Date.parse(renewed.validFrom) > nowMs) return notServed(`it is valid only from ${renewed.validFrom}; the current one is served until then`);
-  return { certPem: pem };
+  if (publicKeyId(pem) !== nodeId) return "it is not for this node's key";
+  if (!renewed.verify(new X509Certificate(serviceCertPem).publicKey)) return "it is not endorsed by this service's key";
+  if (Date.parse(renewed.validTo) <= nowMs) return `its validity period ended on ${renewed.validTo}; renew it again with a valid_from of now or later`;
+  if (Date.parse(renewed.validFrom) > nowMs) return `it is valid only from ${renewed.validFrom}; the current one is served until then`;
+  return undefined;
 }

@@ -6,7 +6,7 @@ import test from 'node:test';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { Tables } from '../../src/governance/builtin-tables.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode } from '../../src/node/identities.js';
-import { renewedCertificate } from '../../src/node/renewed-certificate.js';
+import { recordedCertificate, renewedCertificate } from '../../src/node/renewed-certificate.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 import { writeRecord } from '../support/records.js';
 
@@ -70,4 +70,22 @@ test('after a renewal, receipts of transactions signed later carry the renewed c
   assert.equal((node.receipt(after) as { cert: string }).cert, renewed);
   const other = endorseNode(createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1), node.options.service, undefined, new Date(), 30);
   assert.throws(() => node.signWithCertificate(other), { code: 'InvalidArgument' });
+});
+
+test('a node resuming keeps the certificate recorded for it while it is in date, and not one out of date', async (t) => {
+  const instance = startInProcessNode();
+  t.after(() => instance.close());
+  const { node } = instance;
+  const { service } = node.options;
+  const now = Date.now();
+  const recorded = (pem: string, at = now) =>
+    node.execute((tx) => {
+      tx.map(Tables.nodesEndorsedCertificates).set(utf8(node.nodeId), utf8(pem));
+      return { result: recordedCertificate(tx, node.nodeId, service.certPem, at), applyWrites: false };
+    }).result;
+  const governed = endorseNode(node.options.node, service, undefined, new Date(now), 365);
+  assert.equal(recorded(governed), governed);
+  assert.equal(recorded(governed, now + 400 * 86_400_000), undefined, 'expired by then');
+  assert.equal(recorded(endorseNode(node.options.node, service, undefined, new Date(now + 86_400_000), 30)), undefined, 'not valid yet');
+  assert.equal(recorded(endorseNode(node.options.node, createServiceIdentity(new Date(now), 90), undefined, new Date(now), 30)), undefined, 'another service');
 });
