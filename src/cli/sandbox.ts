@@ -363,20 +363,21 @@ function refusedAsRetired(error: unknown): error is CocoError & { cause: CocoErr
  * advice, to remove its directory, is not repeated: the workspace is restarted from sandbox_0.)
  */
 async function restartNodes(dirs: string[], workspace: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
-  const retired: string[] = [];
+  const retired: { node: number; retirement: string }[] = [];
   const nodes = await startTogether(
     dirs.map((dir) => () => startNode(dir, signal)),
     (error, i) => {
       if (!refusedAsRetired(error)) return false;
       // The node's first clause: "this node retired from the service at 2.31".
-      const retirement = error.cause.message.split(':')[0]!.replace(/^this node /, '');
-      retired.push(`node ${nodeNumber(dirs[i]!)} ${retirement}`);
-      step(`node ${nodeNumber(dirs[i]!)} not restarted: it ${retirement}; the others run the service`);
+      retired.push({ node: nodeNumber(dirs[i]!), retirement: error.cause.message.split(':')[0]!.replace(/^this node /, '') });
       return true;
     },
   );
-  if (nodes.length > 0) return nodes;
-  throw new CocoError('NodeRetired', `no node of ${workspace} can restart: ${retired.join(', ')}; pass another --workspace (or remove this one) to start a new network`);
+  if (nodes.length === 0) {
+    throw new CocoError('NodeRetired', `no node of ${workspace} can restart: ${retired.map((r) => `node ${r.node} ${r.retirement}`).join(', ')}; pass another --workspace (or remove this one) to start a new network`);
+  }
+  for (const { node, retirement } of retired) step(`node ${node} not restarted: it ${retirement}; the others run the service`);
+  return nodes;
 }
 
 const processes = new WeakMap<SandboxNode, Awaited<ReturnType<typeof spawnNode>>>();

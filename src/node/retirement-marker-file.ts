@@ -1,8 +1,7 @@
-// What a node learnt from the service about its own retirement, kept beside its consensus state. A
-// retired backup seldom receives the commit of its removal (the primary stops replicating to it once
-// that commits), so its own ledger cannot show it; once the service told it (see RetirementCheck),
-// this file tells its restarts. Retirement is final: the file is written once, never changed. It
-// names the node, so that a new node joining from the same directory is not taken for the old one.
+// What a node learnt from the service about its own retirement, kept beside its consensus state: a
+// retired backup seldom receives the commit of its removal, so its own ledger cannot show it, and
+// its restarts learn it here. Written once, never changed (retirement is final); it names the node,
+// so that a new node joining from the same directory is not taken for the old one.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 

@@ -1,6 +1,7 @@
-// `coco sandbox` restarted on a workspace where governance retired one of its nodes, with real
-// processes: the retired node refuses to start (the service told it its removal committed, which its
-// own ledger does not show), the sandbox says so in one line and runs the service on the others.
+// `coco sandbox` restarted on a workspace where governance retired some of its nodes, with real
+// processes: a retired node refuses to start (the service told it its removal committed, which its
+// own ledger may not show), the sandbox says so in one line and runs the service on the others; when
+// every node retired (the service moved to other nodes), the restart fails at once, naming each.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ import { runningNodePid } from '../../src/cli/node-pid-file.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
+import { startJoiner, startJoinersSandbox, validFromNow } from '../support/joiner-process.js';
+import { runCoco } from '../support/run-cli.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
@@ -63,4 +66,35 @@ test('a sandbox restarted after governance retired one of its nodes skips that n
   const user = userClient(restarted, restarted.url);
   t.after(() => user.close());
   assert.equal((await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'after the restart' } })).status, 200);
+});
+
+test('a sandbox whose nodes all retired (the service runs on a node joined by hand) fails its restart at once, naming each retirement', { timeout: 240_000 }, async (t) => {
+  const { sandbox, children, identity, client } = await startJoinersSandbox(t, ['--nodes', '2']);
+  const successor = await startJoiner(sandbox, 'successor');
+  children.push(successor.child);
+  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const listed = async (on: CocoClient) => (await on.request('GET', '/node/network/nodes')).json<{ nodes: (NodeRecord & { status: string })[] }>().nodes;
+  const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await listed(client)).find((n) => n.status === 'Pending'));
+  await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
+  await until('the joiner to serve', WAIT_MS, async () => (successor.output().includes('coco node: ready') ? true : undefined));
+
+  // Both sandbox nodes are retired: the service lives on the joiner alone.
+  const onSuccessor = new CocoClient({ url: successor.url, ...identity });
+  t.after(() => onSuccessor.close());
+  const sandboxNodes = (await listed(onSuccessor)).filter((n) => n.node_id !== pending.node_id);
+  await passProposal(onSuccessor, [new GovernanceClient(onSuccessor, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } })], sandboxNodes.map((n) => ({ name: 'remove_node', args: { node_id: n.node_id } })));
+  for (const i of [0, 1]) {
+    const retired = new CocoClient({ url: sandbox.nodeUrl(i), caCertPem: identity.caCertPem });
+    await until(`node ${i} to know it retired`, WAIT_MS, async () => ((await retired.request('GET', '/node/state')).json<{ stop_notice: boolean }>().stop_notice ? true : undefined));
+    retired.close();
+  }
+  await sandbox.stop({ keep: true });
+
+  const restart = runCoco(['sandbox', '--port', '0', '--workspace', sandbox.workspace]);
+  assert.equal(restart.status, 1, restart.stderr);
+  assert.doesNotMatch(restart.stderr, /not restarted/, 'no node runs the service here');
+  assert.match(
+    restart.stderr.trim().split('\n').at(-1)!,
+    /^coco: no node of \S+ can restart: node 0 retired from the service at \d+\.\d+, node 1 retired from the service at \d+\.\d+; pass another --workspace \(or remove this one\) to start a new network \[NodeRetired\]$/,
+  );
 });
