@@ -56,7 +56,7 @@ export async function runNode(configPath: string, version: string): Promise<numb
   const failure = await Promise.race([stopRequested.then(() => undefined), service.failed]);
   await service.stop();
   if (failure !== undefined) {
-    logLine('info', 'coco node: stopped, as it no longer applies transactions (see the error above)');
+    logLine('info', 'coco node: stopped, as it cannot go on (see the error above)');
     return 1;
   }
   logLine('info', 'coco node: stopped');

@@ -26,6 +26,11 @@ import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
 import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
 import { handleJsonRpc } from '../ethereum/json-rpc.js';
+import type { JobTurns } from '../ethereum/one-at-a-time.js';
+import { resolveChainSettings, writeChainSettings } from '../ethereum/chain-settings.js';
+import { ethereumMaps } from '../ethereum/ethereum-maps.js';
+import { ServiceChain } from '../ethereum/service-chain.js';
+import type { Transaction } from '../kv/transaction.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
 import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
@@ -85,7 +90,10 @@ export interface RunningService {
   serviceCertPem: string;
   /** Whether this start was the service's genesis, which wrote command.service_certificate_file (a restart writes nothing). */
   wroteServiceCertificate: boolean;
-  /** Settles with the reason once the node stopped applying transactions (already logged): it serves nothing useful after. */
+  /**
+   * Settles with the reason once the node stopped applying transactions, or (a joiner, once caught
+   * up) found its configuration at odds with the service's (already logged): it serves nothing useful after.
+   */
   failed: Promise<Error>;
   stop(): Promise<void>;
 }
@@ -711,18 +719,11 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
 
   async function serve(): Promise<RunningService> {
     await channels.listen();
-    const ethereum = await ExecutionContext.create({
-      chainId: config.ethereum.chainId,
-      ...(config.ethereum.blockGasLimit !== undefined && { blockGasLimit: config.ethereum.blockGasLimit }),
-      publicState: config.ethereum.publicState,
-      clock: () => Math.floor(Date.now() / 1000),
-      timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
-    });
     const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
-    const ethereumMethodTable = ethereumMethods(new NodeEthereumBackend(running), ethereum, { clientVersion: `Coco/${version}`, writeTurns: ethereumTurns, peerCount: () => channels.connectedPeers });
+    const chain = ethereumChain(running, config, version, ethereumTurns, () => channels.connectedPeers);
     // A request's elements share one execution time limit, as one call has: a batch is no way around it.
     const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
-    const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, ethereumMethodTable, jsonRpcTurns));
+    const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, chain.methods(), jsonRpcTurns));
     created.forwarder = forwarder;
     started.push(() => forwarder.close());
 
@@ -751,12 +752,15 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       const { members, constitution } = starting.genesis;
       // A constitution that cannot run would refuse every proposal, the one replacing it included.
       running.execute((tx) => ({ result: runner.checkConstitution(tx, constitution), applyWrites: false }));
+      // The service's Ethereum settings: the configuration's, defaults filled in, for every node after.
+      const chainSettings = resolveChainSettings(config.ethereum, undefined);
+      const adapterWrites = (tx: Transaction) => writeChainSettings(tx, chainSettings);
       // The ledger about to be written needs these secrets to restart; nothing before it did.
       seal(config, starting);
-      running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData });
+      running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData, adapterWrites });
       if (config.ethereum.genesisAccounts.length > 0) {
         running.execute((tx) => {
-          for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereum.maps, fromHex(address.slice(2)), balance);
+          for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereumMaps(chainSettings.publicState), fromHex(address.slice(2)), balance);
           return { result: undefined, applyWrites: true };
         });
       }
@@ -771,6 +775,9 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     started.push(() => jwtRefresh.stop());
     const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line));
     started.push(() => retirement.stop());
+    // Holding the service's state, the node serves its chain from the start, or refuses to start (a
+    // configuration that disagrees with the service); a joiner finds out once it has caught up.
+    if (!(await chain.settle())) started.push(chain.watch((error) => refuseToServe(error, log, reportFailure)));
     const servers: RpcServer[] = [];
     const { urls, close } = await listenOnInterfaces(config, sessions, (name, iface) => {
       const primaryUrl = () => primaryInterfaceUrl(running, name);
@@ -800,7 +807,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       });
       addGovEndpoints(server, running, governance);
       addEthereumEndpoints(server, running, {
-        methods: ethereumMethodTable,
+        methods: () => chain.methods(),
         nowSeconds: () => Math.floor(Date.now() / 1000),
         turns: jsonRpcTurns,
         forward: (body) => forwarder.forward(body),
@@ -840,6 +847,24 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     started.push(() => clearInterval(renewalCheck));
     return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, failed, stop: stopAll };
   }
+}
+
+/** The Ethereum chain the node serves, its methods built on the service's settings once the node holds them (ServiceChain). */
+function ethereumChain(node: Node, config: NodeConfig, version: string, writeTurns: JobTurns, peerCount: () => number): ServiceChain {
+  return new ServiceChain(node, config.ethereum, async (settings) => {
+    const context = await ExecutionContext.create({
+      ...settings,
+      clock: () => Math.floor(Date.now() / 1000),
+      timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
+    });
+    return ethereumMethods(new NodeEthereumBackend(node), context, { clientVersion: `Coco/${version}`, writeTurns, peerCount });
+  });
+}
+
+/** A joiner whose configuration disagrees with the service's Ethereum settings stops, in one line, as a start would have refused. */
+function refuseToServe(error: Error, log: BufferedLog, reportFailure: (error: Error) => void): void {
+  log.line('error', `coco: ${error.message}${error instanceof CocoError ? ` [${error.code}]` : ''}`);
+  reportFailure(error);
 }
 
 function isTrusted(node: Node, peer: string): boolean {

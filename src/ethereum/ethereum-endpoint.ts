@@ -45,7 +45,8 @@ function callerName(caller: Record<string, unknown> | null): string {
 }
 
 export interface EthereumEndpointOptions {
-  methods: JsonRpcMethods;
+  /** The node's methods, asked per request: a joiner has them only once it holds the service's settings (see ServiceChain). */
+  methods: () => JsonRpcMethods;
   nowSeconds: () => number;
   /** How each request is bounded in time and gives the event loop turns (see handleJsonRpc). */
   turns?: JsonRpcTurns;
@@ -54,8 +55,13 @@ export interface EthereumEndpointOptions {
 }
 
 export function addEthereumEndpoints(server: RpcServer, node: Node, options: EthereumEndpointOptions): void {
-  const { nowSeconds } = options;
-  const methods = options.forward === undefined ? options.methods : primaryWrites(options.methods, node, options.forward);
+  const { nowSeconds, forward } = options;
+  let served: { local: JsonRpcMethods; withWrites: JsonRpcMethods } | undefined;
+  const methods = (): JsonRpcMethods => {
+    const local = options.methods();
+    if (served?.local !== local) served = { local, withWrites: forward === undefined ? local : primaryWrites(local, node, forward) };
+    return served.withWrites;
+  };
   /** Checks the caller is one of the service's users (the server keeps `/app` closed until the service is Open); who the caller is. */
   const admit = (request: RpcRequest): string =>
     node.execute((tx) => ({ result: callerName(authenticate({ tx, request, nowSeconds: nowSeconds() }, POLICIES)), applyWrites: false })).result;
@@ -64,7 +70,7 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     const caller = admit(request);
     const body = fromUtf8(request.body);
     // Ethereum clients do not follow redirects on POST: a backup forwards writes to the primary.
-    const reply = await handleJsonRpc(body, methods, options.turns, caller);
+    const reply = await handleJsonRpc(body, methods(), options.turns, caller);
     // A request of notifications only has no answer.
     if (reply === undefined) return { status: 204 };
     return { body: reply, headers: { 'content-type': 'application/json' } };
@@ -75,7 +81,7 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     const hash = request.query.get('hash');
     if (hash === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
     if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter hash ${JSON.stringify(hash.slice(0, 80))} is not a transaction hash: 0x and 64 hex digits (32 bytes)`);
-    const receipt = (await methods.eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
+    const receipt = (await methods().eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
     if (receipt === null || receipt.cocoTransactionId === undefined) {
       throw new RpcError(404, 'TransactionPendingOrUnknown', `no committed Ethereum transaction ${hash} on this node; a receipt exists once it is Committed`);
     }

@@ -1,6 +1,6 @@
 // The KV maps that hold Ethereum's state and history, and the byte encodings of their keys and
-// values. Maps are private (encrypted in the ledger) unless the node is configured to make them
-// public (`public:` prefix). Integers in values are little-endian like the rest of Coco's formats;
+// values. Maps are private (encrypted in the ledger) unless the service's settings make them public
+// (`public:` prefix; see chain-settings.ts). Integers in values are little-endian like the rest of Coco's formats;
 // block numbers in keys are big-endian so that key order is block order. A change to any encoding
 // takes new map names: the names version the format. docs/ethereum.md tabulates this layout.
 

@@ -20,7 +20,7 @@ import { KvStateManager } from './kv-state-manager.js';
 import { BLOCK_GAS_LIMIT_DEFAULT } from './limits.js';
 
 export interface EthereumConfig {
-  /** `ethereum.chain_id` of the node configuration. */
+  /** The service's chain id (see chain-settings.ts). */
   chainId: bigint;
   /** Gas limit of each block, and so of each transaction (which Osaka also caps at 2^24). */
   blockGasLimit?: bigint;

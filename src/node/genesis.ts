@@ -1,6 +1,8 @@
 // The genesis transaction of a new service, with CCF's tables and encodings: the service identity
 // (status Opening), its configuration, the initial members (Accepted until they ack), this node
-// (Trusted) with its endorsed certificate, and the constitution.
+// (Trusted) with its endorsed certificate, and the constitution; and what the adapters on top of
+// the node record for the whole service (the Ethereum chain's settings), so that every node that
+// holds the service's state holds them.
 
 import { utf8 } from '../crypto/bytes.js';
 import { certificateId } from '../crypto/entity-id.js';
@@ -27,6 +29,8 @@ export interface GenesisInput {
   nodeId: string;
   nodeInfo: NodeInfo;
   endorsedNodeCertPem: string;
+  /** Writes of the layers above the node, in this transaction (their own tables). */
+  adapterWrites?: (tx: Transaction) => void;
 }
 
 export interface GenesisServiceConfiguration {
@@ -73,4 +77,5 @@ export function writeGenesis(tx: Transaction, input: GenesisInput): void {
   const evidence = parseVirtualQuote(input.nodeInfo.quote_info);
   tx.map(Tables.virtualMeasurements).set(utf8(evidence.measurement), encodeJson('AllowedToJoin'));
   tx.map(Tables.virtualHostData).set(utf8(evidence.host_data), encodeJson(''));
+  input.adapterWrites?.(tx);
 }

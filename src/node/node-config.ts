@@ -47,11 +47,16 @@ export interface MemberConfig {
 }
 
 export interface EthereumNodeConfig {
-  chainId: bigint;
+  /**
+   * The service-wide settings where the configuration gives them (undefined where it does not): a
+   * new service records them at genesis (defaults filled in), and every node serves the recorded
+   * ones (src/ethereum/chain-settings.ts).
+   */
+  chainId: bigint | undefined;
   blockGasLimit: bigint | undefined;
-  /** The longest one EVM run may hold the node's event loop. */
+  publicState: boolean | undefined;
+  /** The longest one EVM run may hold the node's event loop (per node). */
   maxExecutionMs: number;
-  publicState: boolean;
   /** Balances the new service starts with (`command.start` only). */
   genesisAccounts: { address: string; balance: bigint }[];
 }
@@ -73,7 +78,7 @@ export interface NodeConfig {
   jwtKeyRefreshIntervalMs: number;
   /** CCF's snapshots.directory, snapshots.tx_count and files_cleanup.max_snapshots (unset: keep all). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
-  /** The Ethereum adapter: chain ID, block gas limit, where its state lives, genesis allocation. */
+  /** The Ethereum adapter: chain ID, block gas limit, where its state lives (service-wide), time limit, genesis allocation. */
   ethereum: EthereumNodeConfig;
   ledgerDirectory: string;
   /** CCF's ledger.read_only_directories: older committed chunks, read and never written. */
@@ -117,7 +122,7 @@ export const MESSAGE_TIMEOUT_MS_DEFAULT = 100;
 export const ELECTION_TIMEOUT_MS_DEFAULT = 1000;
 export const MAX_UNCOMMITTED_TX_COUNT_DEFAULT = 5000;
 export const JOIN_RETRY_TIMEOUT_MS_DEFAULT = 1000;
-/** The Ethereum chain ID when the configuration names none. */
+/** The Ethereum chain ID of a new service whose configuration names none. */
 export const ETHEREUM_CHAIN_ID_DEFAULT = 4242;
 /** Half of the default election timeout: an EVM run never holds a primary long enough to be deposed. */
 export const ETHEREUM_MAX_EXECUTION_MS_DEFAULT = 500;
@@ -359,8 +364,8 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const jwt = r.object(root.jwt ?? {}, '$.jwt');
   const filesCleanup = r.object(root.files_cleanup ?? {}, '$.files_cleanup');
   const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
-  const publicState = ethereum.public_state ?? false;
-  if (typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
+  const publicState = ethereum.public_state;
+  if (publicState !== undefined && typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
   const accountsValue = ethereum.genesis_accounts ?? [];
   if (!Array.isArray(accountsValue)) r.fail('$.ethereum.genesis_accounts', 'must be a list of {"address": "0x…", "balance": "<wei>"}');
   const genesisAccounts = accountsValue.map((value, i) => {
@@ -390,7 +395,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     },
     consensusStateFile: r.file(ledger, 'consensus_state_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'consensus_state.json'),
     ethereum: {
-      chainId: BigInt(r.integer(ethereum, 'chain_id', '$.ethereum', ETHEREUM_CHAIN_ID_DEFAULT, 1, Number.MAX_SAFE_INTEGER)),
+      chainId: ethereum.chain_id === undefined ? undefined : BigInt(r.integer(ethereum, 'chain_id', '$.ethereum', ETHEREUM_CHAIN_ID_DEFAULT, 1, Number.MAX_SAFE_INTEGER)),
       blockGasLimit: blockGasLimit === undefined ? undefined : BigInt(blockGasLimit as number),
       maxExecutionMs: ethereumMaxExecutionMs(r, ethereum, electionTimeoutMs),
       publicState,

@@ -157,6 +157,8 @@ export interface GenesisOptions {
   recoveryThreshold: number;
   configuration?: GenesisServiceConfiguration;
   serviceData: unknown;
+  /** What the layers above the node record in the genesis transaction too (the Ethereum chain's settings). */
+  adapterWrites?: (tx: Transaction) => void;
 }
 
 export interface TransactionOutcome<R> {
@@ -469,6 +471,7 @@ export class Node {
         serviceData: options.serviceData,
         recoveryThreshold: options.recoveryThreshold,
         ...(options.configuration && { configuration: options.configuration }),
+        ...(options.adapterWrites && { adapterWrites: options.adapterWrites }),
         members: options.members,
         constitution: options.constitution,
         nodeId: this.nodeId,

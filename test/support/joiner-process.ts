@@ -29,6 +29,8 @@ export interface JoinerOptions {
   interfaceNames?: string[];
   /** Where it asks to join: the sandbox's URL by default. */
   targetRpcAddress?: string;
+  /** Its `ethereum` section (none by default). */
+  ethereum?: Record<string, unknown>;
 }
 
 /** A sandbox for tests that add nodes to it by hand: what they push to `children` is killed with it. */
@@ -56,7 +58,7 @@ export async function startJoinersSandbox(t: Pick<TestContext, 'after'>, args: s
 
 /** Writes the joiner's configuration in `<workspace>/<name>` (once) and starts it. */
 export async function startJoiner(sandbox: SandboxProcess, name: string, options: JoinerOptions = {}): Promise<JoinerProcess> {
-  const { operatorFeatures = [], serviceCertificateFile = sandbox.file('service_cert.pem'), interfaceNames = ['primary_rpc_interface'], targetRpcAddress = new URL(sandbox.url).host } = options;
+  const { operatorFeatures = [], serviceCertificateFile = sandbox.file('service_cert.pem'), interfaceNames = ['primary_rpc_interface'], targetRpcAddress = new URL(sandbox.url).host, ethereum } = options;
   const dir = join(sandbox.workspace, name);
   const configPath = join(dir, 'config.json');
   mkdirSync(dir, { recursive: true });
@@ -71,6 +73,7 @@ export async function startJoiner(sandbox: SandboxProcess, name: string, options
   writeFileSync(configPath, JSON.stringify({
     network: { rpc_interfaces: rpcInterfaces, node_to_node_interface: { bind_address: `127.0.0.1:${nodeToNodePort}` } },
     command: { type: 'Join', service_certificate_file: serviceCertificateFile, join: { target_rpc_address: targetRpcAddress, retry_timeout_ms: 200 } },
+    ...(ethereum !== undefined && { ethereum }),
   }));
   return { ...runNode(dir), url: urls[interfaceNames[0]!]!, urls };
 }
