@@ -96,7 +96,7 @@ export interface SummaryNote {
 export function summaryNotes(summary: LedgerVerifyResult): SummaryNote[] {
   const notes: SummaryNote[] = [];
   if (summary.unsignedTail > 0) {
-    notes.push({ label: 'not yet signed', text: `${summary.unsignedTail} transactions after the last signature (in an uncommitted chunk)` });
+    notes.push({ label: 'not yet signed', text: `${summary.unsignedTail} transaction${summary.unsignedTail === 1 ? '' : 's'} after the last signature (in an uncommitted chunk)` });
   }
   const incomplete = summary.incompleteEntry;
   if (incomplete !== undefined) {

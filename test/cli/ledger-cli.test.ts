@@ -318,7 +318,7 @@ test('coco ledger verify and show report an entry a crash cut short at the end o
   const text = runCoco(['ledger', 'verify', dir]);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`last verified TxID: +2\\.${generated.writer.lastSignatureSeqno}\n`));
-  assert.match(text.stdout, /not yet signed: +1 transactions after the last signature/);
+  assert.match(text.stdout, /not yet signed: +1 transaction after the last signature/);
   assert.ok(text.stdout.includes(`  incomplete entry:      ${incomplete}`), text.stdout);
   const json = JSON.parse(runCoco(['ledger', 'verify', dir, '--json']).stdout) as { unsigned_tail: number; incomplete_entry: unknown };
   assert.equal(json.unsigned_tail, 1);
@@ -326,7 +326,7 @@ test('coco ledger verify and show report an entry a crash cut short at the end o
   const show = runCoco(['ledger', 'show', dir, '--json']);
   assert.equal(show.status, 0, show.stderr);
   assert.equal(show.stdout.trim().split('\n').length, lastSeqno - 1);
-  assert.equal(show.stderr, `coco ledger show: not yet signed: 1 transactions after the last signature (in an uncommitted chunk)\ncoco ledger show: incomplete entry: ${incomplete}\n`);
+  assert.equal(show.stderr, `coco ledger show: not yet signed: 1 transaction after the last signature (in an uncommitted chunk)\ncoco ledger show: incomplete entry: ${incomplete}\n`);
 });
 
 test('coco ledger show rejects bad options clearly', () => {
