@@ -1,8 +1,9 @@
 // The consensus state a node must not forget across a crash: the view it is in and the vote it cast
-// there (Raft's hard state). Written aside, fsynced, then renamed, so a crash leaves the old or the
+// there (Raft's hard state), written durably (durable-file.ts): a crash leaves the old or the
 // new state, never half of one; it changes only at elections, so the cost does not matter.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-file.js';
 import type { HardState } from '../consensus/raft-node.js';
 import { CocoError } from '../errors.js';
 
@@ -22,13 +23,5 @@ export function readConsensusState(path: string): HardState | undefined {
 }
 
 export function writeConsensusState(path: string, state: HardState): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify({ view: state.view, voted_for: state.votedFor ?? null }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
+  writeFileDurably(path, JSON.stringify({ view: state.view, voted_for: state.votedFor ?? null }));
 }

@@ -3,7 +3,8 @@
 // its restarts learn it here. Written once, never changed (retirement is final); it names the node,
 // so that a new node joining from the same directory is not taken for the old one.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-file.js';
 
 export interface RetirementMarker {
   nodeId: string;
@@ -27,15 +28,7 @@ export function readRetirementMarker(path: string): RetirementMarker | undefined
   }
 }
 
-/** Writes the marker aside, fsynced, then renames it into place. */
+/** Writes the marker durably (see durable-file.ts). */
 export function writeRetirementMarker(path: string, marker: RetirementMarker): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify({ node_id: marker.nodeId, learnt_from: marker.learntFrom }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
+  writeFileDurably(path, JSON.stringify({ node_id: marker.nodeId, learnt_from: marker.learntFrom }));
 }
