@@ -142,6 +142,8 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 const HEAD_BYTES_PER_HEADER_LIMIT = 4;
 /** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
 const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
+/** A connection closed on a malformed or oversized head reads what its client still sends this long at most. */
+const LINGER_MS = 2_000;
 /**
  * Requests of one connection not yet answered, or whose answers the client has not yet read: past
  * it, the connection is no longer read, and the requests already read wait to run until answers
@@ -202,6 +204,8 @@ export class RpcServer {
   private readonly connections = new Set<Socket>();
   /** TLS connections whose handshake finished: only those can carry an HTTP error answer. */
   private readonly secured = new WeakSet<Socket>();
+  /** Connections answered on a parse error and closing: what their clients still send is discarded (see lingeringClose). */
+  private readonly lingering = new WeakMap<Socket, number>();
   /** Per connection, how many requests it has sent, and which one's answer closes it. */
   private readonly started = new WeakMap<Socket, number>();
   /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
@@ -233,7 +237,7 @@ export class RpcServer {
     this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
     // A CONNECT request would get no answer at all: it is no HTTP request for this server.
     this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-      answerAndClose(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
+      lingeringClose(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
     });
     this.server.headersTimeout = headersTimeoutMs;
     this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
@@ -250,6 +254,12 @@ export class RpcServer {
       keepParserRunning(socket);
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      // Node's parser, failed, fails again on every later chunk: the connection was answered already.
+      const lingeringFrom = this.lingering.get(socket);
+      if (lingeringFrom !== undefined) {
+        if (socket.bytesRead - lingeringFrom > DRAIN_BYTES_MAX) socket.destroy();
+        return;
+      }
       // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
       // its session place is never given back. Only destroying it frees the connection.
       if (!this.secured.has(socket) || !socket.writable || error.code === 'ECONNRESET') return socket.destroy();
@@ -264,7 +274,8 @@ export class RpcServer {
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      answerAndClose(socket, closingErrorAnswer(status, code, message));
+      this.lingering.set(socket, socket.bytesRead);
+      lingeringClose(socket, closingErrorAnswer(status, code, message));
     });
   }
 
@@ -535,9 +546,18 @@ export function redirectLocation(origin: string, request: Pick<RpcRequest, 'path
  * close its side: a client that never does (or never reads) would otherwise hold the connection, and
  * its session place, until the idle timeout.
  */
-function answerAndClose(socket: Socket, answer: string): void {
-  socket.write(answer);
-  socket.destroySoon();
+/**
+ * Writes `answer` and ends the connection. Its client may still be sending (a head far past the
+ * limit): closing at once would reset the connection, and a reset makes the client's system drop
+ * the answer unread. So the node half-closes, and reads and discards what still comes until the
+ * client closes too, or for LINGER_MS at most.
+ */
+function lingeringClose(socket: Socket, answer: string): void {
+  socket.end(answer);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  socket.once('close', () => clearTimeout(timer));
+  // A socket Node's HTTP server handed over (CONNECT) is read by no one else.
+  socket.resume();
 }
 
 /** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */
