@@ -453,13 +453,43 @@ export function consensusDetails(node: Node): Record<string, unknown> {
 
 const DEFAULT_RESPONSES = { default: { description: 'Default response' } };
 
+/** An OpenAPI parameter object: OpenAPI identifies one by its name and location (`in`). */
+interface OpenApiParameter {
+  name: string;
+  in: string;
+  [field: string]: unknown;
+}
+
 /**
- * An OpenAPI operation on `path`: its `{name}` segments as path parameters, which OpenAPI 3.0
- * requires of every templated path, then `fields`.
+ * An OpenAPI operation on `path`: `fields`, with as `parameters` each `{name}` of the path (which
+ * OpenAPI 3.0 requires of every templated path), then those `fields` lists.
  */
 function operationOn(path: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  const parameters = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
-  return { ...(parameters.length > 0 && { parameters }), responses: DEFAULT_RESPONSES, ...fields };
+  const generated: OpenApiParameter[] = [...path.matchAll(/\{([^}]+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: { type: 'string' } }));
+  const { parameters: declared, ...rest } = fields;
+  const parameters = mergeParameters(generated, declared);
+  return { responses: DEFAULT_RESPONSES, ...rest, ...(parameters.length > 0 && { parameters }) };
+}
+
+/**
+ * `generated`, then `declared` (an app's metadata, so anything): one declared replaces the one
+ * before it of the same name and location, where that stands (an app describes its own path
+ * parameters better); one that names none (a `$ref`) is added as it is; anything but a list
+ * declares nothing.
+ */
+function mergeParameters(generated: readonly OpenApiParameter[], declared: unknown): unknown[] {
+  const merged: unknown[] = [...generated];
+  for (const parameter of Array.isArray(declared) ? (declared as unknown[]) : []) {
+    const same = isParameter(parameter) ? merged.findIndex((p) => isParameter(p) && p.name === parameter.name && p.in === parameter.in) : -1;
+    if (same >= 0) merged[same] = parameter;
+    else merged.push(parameter);
+  }
+  return merged;
+}
+
+function isParameter(value: unknown): value is OpenApiParameter {
+  const { name, in: location } = (value ?? {}) as { name?: unknown; in?: unknown };
+  return typeof name === 'string' && typeof location === 'string';
 }
 
 /**

@@ -22,6 +22,8 @@ let server: RpcServer;
 let client: CocoClient;
 let runner: JsConstitutionRunner;
 
+const FORMAT_PARAMETER = { name: 'format', in: 'query', required: false, schema: { type: 'string' } };
+const ID_PARAMETER = { name: 'id', in: 'path', required: true, schema: { type: 'integer' }, description: 'the record' };
 const endpoint = (extra: Record<string, unknown>) => ({ js_module: 'app.js', js_function: 'f', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly', ...extra });
 
 before(async () => {
@@ -30,6 +32,7 @@ before(async () => {
     const table = tx.map(Tables.endpoints);
     table.set(utf8('GET /records/{id}'), encodeJson(endpoint({ openapi: { summary: 'one record', responses: { 200: { description: 'the record' } } } })));
     table.set(utf8('POST /records'), encodeJson(endpoint({ mode: 'readwrite' })));
+    table.set(utf8('GET /records/{id}/versions/{version}'), encodeJson(endpoint({ openapi: { parameters: [FORMAT_PARAMETER, ID_PARAMETER] } })));
     table.set(utf8('GET /internal'), encodeJson(endpoint({ openapi_hidden: true })));
     table.set(utf8('GET /claims'), encodeJson(endpoint({ authn_policies: ['jwt', 'user_cert', 'user_cose_sign1', { all_of: ['user_cert', 'jwt'] }] })));
     return { result: undefined, applyWrites: true };
@@ -72,6 +75,15 @@ test("/app/api merges the app's endpoints with their operation objects; hidden o
   assert.deepEqual(node.servers, [{ url: '/node' }]);
   assert.equal(node.paths['/records'], undefined);
   assert.ok(node.paths['/network']);
+});
+
+test("an app's own parameters join its templated path's: its query parameter is added, its description of a path parameter replaces the generated one", async () => {
+  const api = (await client.request('GET', '/app/api')).json<{ paths: Record<string, Record<string, { parameters?: unknown[] }>> }>();
+  assert.deepEqual(api.paths['/records/{id}/versions/{version}']!.get!.parameters, [
+    ID_PARAMETER,
+    { name: 'version', in: 'path', required: true, schema: { type: 'string' } },
+    FORMAT_PARAMETER,
+  ]);
 });
 
 test('every templated path of /node/api, /gov/api and /app/api declares each of its {name}s as a required path parameter, as OpenAPI 3.0 requires', async () => {
