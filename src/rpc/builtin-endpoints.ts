@@ -147,7 +147,13 @@ function describeNode(node: Node, record: NodeRecord): Record<string, unknown> {
 }
 
 export function addBuiltinEndpoints(server: RpcServer, node: Node, options: BuiltinEndpointOptions): void {
-  server.add(ALL, 'GET', '/commit', (request) => {
+  /** Paths of CCF's common endpoints, which every frontend serves (GET): all that /gov/api lists. */
+  const commonPaths = new Set<string>();
+  const common = (path: string, handler: RpcHandler) => {
+    commonPaths.add(path);
+    server.add(ALL, 'GET', path, handler);
+  };
+  common('/commit', (request) => {
     const since = viewHistorySince(request, node.role.view);
     const transaction_id = formatTxId(node.commitTxId);
     if (since === undefined) return { body: { transaction_id } };
@@ -155,12 +161,12 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     return { body: { transaction_id, view_history: starts.map((seqno, i) => formatTxId({ view: since + i, seqno })) } };
   });
   for (const path of ['/tx', '/local_tx']) {
-    server.add(ALL, 'GET', path, (request) => {
+    common(path, (request) => {
       const txId = transactionIdParam(request);
       return { body: { transaction_id: formatTxId(txId), status: node.status(txId) } };
     });
   }
-  server.add(ALL, 'GET', '/receipt', (request) => {
+  common('/receipt', (request) => {
     const txId = transactionIdParam(request);
     if (String(request.headers.accept ?? '').includes('application/cose')) {
       return { body: node.coseReceipt(txId), headers: { 'content-type': 'application/cose' } };
@@ -172,16 +178,16 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   const allowedVersions = (table: string) => ({
     body: { versions: readEntries(node, table, (digest, value) => ({ digest, status: decodeJson<string>(value, table) })) },
   });
-  server.add(ALL, 'GET', '/code', () => allowedVersions(Tables.codeIds));
-  server.add(ALL, 'GET', '/snp/measurements', () => allowedVersions(Tables.snpMeasurements));
-  server.add(ALL, 'GET', '/snp/host_data', (request) => {
+  common('/code', () => allowedVersions(Tables.codeIds));
+  common('/snp/measurements', () => allowedVersions(Tables.snpMeasurements));
+  common('/snp/host_data', (request) => {
     const key = request.query.get('key');
     const all = readEntries(node, Tables.snpHostData, (raw, value) => ({ raw, metadata: decodeJson<string>(value, Tables.snpHostData) }));
     return { body: { host_data: key === null ? all : all.filter((entry) => entry.raw === key) } };
   });
-  server.add(ALL, 'GET', '/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version) }));
+  common('/api', (request) => ({ body: openApiDocument(server, node, request.frontend, options.version, commonPaths) }));
   // Paths as CCF names them there: under the frontend, without a leading slash (`log/private`).
-  server.add(ALL, 'GET', '/api/metrics', (request) => {
+  common('/api/metrics', (request) => {
     const prefix = `/${request.frontend}/`;
     const metrics = [...server.metrics.values()].filter((m) => m.path.startsWith(prefix)).map((m) => ({ ...m, path: m.path.slice(prefix.length) }));
     return { body: { metrics } };
@@ -461,6 +467,36 @@ interface OpenApiParameter {
 }
 
 /**
+ * Whether CCF lists a built-in operation in the frontend's OpenAPI document. It hides
+ * (set_openapi_hidden) every operation of its governance API, which that API's own specification
+ * documents (gov.json of api-version 2024-07-01), so /gov/api lists the common endpoints only; and
+ * the joining nodes' POST /node/join.
+ */
+function listedInOpenApi(frontend: Frontend, route: { method: string; path: string }, commonPaths: ReadonlySet<string>): boolean {
+  if (frontend === 'gov') return route.method === 'GET' && commonPaths.has(route.path);
+  return !(frontend === 'node' && route.method === 'POST' && route.path === '/join');
+}
+
+const query = (name: string, schema: Record<string, unknown>, required = false): OpenApiParameter => ({ name, in: 'query', required, schema });
+const UINT64_SCHEMA = { type: 'integer', minimum: 0 };
+const TRANSACTION_ID = query('transaction_id', { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' }, true);
+
+/**
+ * The query parameters of built-in operations (GET and HEAD alike), by path, as CCF declares them
+ * (add_query_parameter): a client built from the document must know to send the required ones.
+ */
+const QUERY_PARAMETERS: Readonly<Record<string, readonly OpenApiParameter[]>> = {
+  '/commit': [query('view_history', { type: 'boolean' }), query('view_history_since', UINT64_SCHEMA)],
+  '/tx': [TRANSACTION_ID],
+  '/local_tx': [TRANSACTION_ID],
+  '/receipt': [TRANSACTION_ID],
+  '/snp/host_data': [query('key', { type: 'string' })],
+  '/network/nodes': [query('host', { type: 'string' }), query('port', { type: 'string' }), query('status', { type: 'string', enum: NODE_STATUSES })],
+  '/snapshot': [query('since', UINT64_SCHEMA)],
+  '/ledger-chunk': [query('since', UINT64_SCHEMA, true)],
+};
+
+/**
  * An OpenAPI operation on `path`: `fields`, with as `parameters` each `{name}` of the path (which
  * OpenAPI 3.0 requires of every templated path), then those `fields` lists.
  */
@@ -511,15 +547,17 @@ function securityOf(policies: readonly unknown[] | undefined, schemes: Record<st
 
 /**
  * The frontend's OpenAPI 3 document, paths relative to its prefix (`servers`): the built-in
- * endpoints, and under `/app` the installed application's endpoints with the operation objects
+ * endpoints CCF lists, with their query parameters, and under `/app` the installed application's endpoints with the operation objects
  * their `openapi` metadata gives (those with `openapi_hidden` left out) and the security schemes
  * of their policies, as CCF merges them.
  */
-function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, version: string): Record<string, unknown> {
+function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, version: string, commonPaths: ReadonlySet<string>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const securitySchemes: Record<string, unknown> = {};
   for (const route of server.routes.get(frontend)!.list()) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path);
+    if (!listedInOpenApi(frontend, route, commonPaths)) continue;
+    const parameters = QUERY_PARAMETERS[route.path];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path, { ...(parameters && { parameters }) });
   }
   if (frontend === 'app') {
     node.execute((tx) => {

@@ -1,7 +1,8 @@
-// `/app/api` over real TLS on a node in this process: the installed application's endpoints are
-// merged into the OpenAPI document with their `openapi` operation objects, templated paths get their
-// parameters (on every frontend, built-in endpoints too), `openapi_hidden` endpoints stay out, and
-// JWT and COSE policies become security schemes, as in CCF.
+// `/{app,gov,node}/api` over real TLS on a node in this process: the installed application's
+// endpoints are merged into the OpenAPI document with their `openapi` operation objects, templated
+// paths get their parameters (built-in endpoints too), built-in operations declare CCF's query
+// parameters, `openapi_hidden` endpoints stay out (and the operations CCF hides: its governance
+// API's, the join), and JWT and COSE policies become security schemes, as in CCF.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -41,6 +42,8 @@ before(async () => {
   const built = testRpcServer(tls, { caps: { soft: 10, hard: 10 }, currentTxId: () => inProcess.node.lastTxId });
   server = built.server;
   addTestBuiltinEndpoints(server, inProcess.node, built.sessions);
+  // The route join-endpoint.ts serves joining nodes.
+  server.add('node', 'POST', '/join', () => ({ status: 200 }));
   runner = await JsConstitutionRunner.create(new TestHost(), inProcess.node.governanceHost(), { maxExecutionTimeMs: 200 });
   addGovEndpoints(server, inProcess.node, new Governance(runner));
   const { port } = await server.listen('127.0.0.1', 0);
@@ -86,8 +89,8 @@ test("an app's own parameters join its templated path's: its query parameter is 
   ]);
 });
 
-test('every templated path of /node/api, /gov/api and /app/api declares each of its {name}s as a required path parameter, as OpenAPI 3.0 requires', async () => {
-  for (const frontend of ['node', 'gov', 'app']) {
+test('every templated path of /node/api and /app/api declares each of its {name}s as a required path parameter, as OpenAPI 3.0 requires', async () => {
+  for (const frontend of ['node', 'app']) {
     const { paths } = (await client.request('GET', `/${frontend}/api`)).json<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean }[] }>> }>();
     const templated = Object.keys(paths).filter((path) => path.includes('{'));
     assert.ok(templated.length > 0, `/${frontend}/api has templated paths`);
@@ -99,4 +102,38 @@ test('every templated path of /node/api, /gov/api and /app/api declares each of 
       }
     }
   }
+});
+
+type Parameters = { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
+const operationsOf = async (frontend: string) => (await client.request('GET', `/${frontend}/api`)).json<{ paths: Record<string, Record<string, { parameters?: Parameters }>> }>().paths;
+const query = (name: string, schema: Record<string, unknown>, required = false) => ({ name, in: 'query', required, schema });
+const TRANSACTION_ID = query('transaction_id', { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' }, true);
+
+test('built-in operations declare the query parameters CCF declares, transaction_id required on /tx, /local_tx and /receipt', async () => {
+  for (const frontend of ['node', 'app', 'gov']) {
+    const paths = await operationsOf(frontend);
+    for (const path of ['/tx', '/local_tx', '/receipt']) assert.deepEqual(paths[path]!.get!.parameters, [TRANSACTION_ID], `/${frontend}${path}`);
+    assert.deepEqual(paths['/commit']!.get!.parameters, [query('view_history', { type: 'boolean' }), query('view_history_since', { type: 'integer', minimum: 0 })]);
+    assert.deepEqual(paths['/snp/host_data']!.get!.parameters, [query('key', { type: 'string' })]);
+    assert.equal(paths['/api']!.get!.parameters, undefined, 'none where CCF declares none');
+  }
+  const node = await operationsOf('node');
+  assert.deepEqual(node['/network/nodes']!.get!.parameters, [
+    query('host', { type: 'string' }),
+    query('port', { type: 'string' }),
+    query('status', { type: 'string', enum: ['Pending', 'Trusted', 'Retired'] }),
+  ]);
+  for (const method of ['get', 'head']) {
+    assert.deepEqual(node['/ledger-chunk']![method]!.parameters, [query('since', { type: 'integer', minimum: 0 }, true)], method);
+    assert.deepEqual(node['/snapshot']![method]!.parameters, [query('since', { type: 'integer', minimum: 0 })], method);
+  }
+});
+
+test("/gov/api lists only the common endpoints and /node/api no /join, as CCF hides its governance API's operations (documented by the API's own specification) and the join", async () => {
+  const gov = await operationsOf('gov');
+  assert.deepEqual(Object.keys(gov).sort(), ['/api', '/api/metrics', '/code', '/commit', '/local_tx', '/receipt', '/snp/host_data', '/snp/measurements', '/tx']);
+  assert.deepEqual(Object.keys(gov['/tx']!), ['get']);
+  const node = await operationsOf('node');
+  assert.equal(node['/join'], undefined);
+  assert.ok(node['/network/nodes/{node_id}']!.delete, 'the node frontend lists its other operations');
 });
