@@ -2,7 +2,7 @@
 // from the view of each seqno in its log and its commit seqno. Final states are safe: a TxID reported
 // Committed is never Invalid on any node, and one rolled back by an election ends Invalid.
 
-import { CocoError } from '../errors.js';
+import { invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
 
 export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
@@ -14,10 +14,15 @@ export interface TxHistory {
   commitSeqno: number;
 }
 
+/**
+ * The status of any TxID a client can write: whole numbers from 0 (past 2^53 rounded, which keeps
+ * them past every view and seqno this node holds). No transaction has view 0 or seqno 0, so such a
+ * TxID is Invalid: it can never be committed (where CCF's rules would call seqno 0 an internal
+ * error and view 0 past the log Pending).
+ */
 export function statusOf(txId: TxId, history: TxHistory): TxStatus {
-  if (!Number.isSafeInteger(txId.view) || txId.view < 1 || !Number.isSafeInteger(txId.seqno) || txId.seqno < 1) {
-    throw new CocoError('InvalidQueryParameterValue', `transaction ID ${txId.view}.${txId.seqno} is malformed; view and seqno are integers from 1`);
-  }
+  invariant(Number.isInteger(txId.view) && txId.view >= 0 && Number.isInteger(txId.seqno) && txId.seqno >= 0, `a TxID is two whole numbers, not ${txId.view}.${txId.seqno}`);
+  if (txId.view === 0 || txId.seqno === 0) return 'Invalid';
   const localView = history.viewOf(txId.seqno);
   if (txId.seqno <= history.commitSeqno) return localView === txId.view ? 'Committed' : 'Invalid';
   if (localView === txId.view) return 'Pending';

@@ -19,6 +19,7 @@ import { authenticate } from './authentication.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
+import { uncommittedRefusal } from './uncommitted-refusal.js';
 import { EndpointTable, isEndpointMatch } from '../js/endpoint-table.js';
 import { readAppFromKv } from '../js/app-bundle.js';
 
@@ -35,16 +36,11 @@ function notYetAvailable(txId: TxId): RpcResponse {
 
 /**
  * The state of `txId` once read back; undefined while it (or the receipt over it) is being read.
- * A transaction not committed is refused first, in CCF's words (is_tx_committed_v2 and
- * default_error_handler): 404, and `Cache-Control: no-cache` while it may still commit.
+ * A transaction not committed is refused first, as CCF refuses it (uncommitted-refusal.ts).
  */
 function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
   const status = node.status(txId);
-  if (status !== 'Committed') {
-    const reason = `Only committed transactions can be queried. Transaction ${formatTxId(txId)} is ${status}`;
-    if (status === 'Invalid') throw new RpcError(404, 'TransactionInvalid', reason);
-    throw new RpcError(404, 'TransactionPendingOrUnknown', reason, { 'cache-control': 'no-cache' });
-  }
+  if (status !== 'Committed') throw uncommittedRefusal(formatTxId(txId), status);
   try {
     return node.historical.get(txId);
   } catch (error) {

@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, tableEntries, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
-import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import { formatTxId } from '../ledger/tx-id.js';
 import { committedChunkHolding, committedChunkNamed } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
 import type { JwtRefreshMetrics } from '../node/jwt-key-refresh.js';
@@ -18,6 +18,8 @@ import { serveFile, withEntityTag } from './file-serving.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
+import { transactionIdParameter } from './transaction-id-parameter.js';
+import { uncommittedRefusal } from './uncommitted-refusal.js';
 import type { RpcHandler, RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 import type { SessionCounts } from './session-caps.js';
 import type { Frontend } from './route-table.js';
@@ -87,14 +89,6 @@ function viewHistorySinceParameter(request: RpcRequest, currentView: number): nu
   return since;
 }
 
-function transactionIdParam(request: RpcRequest): TxId {
-  const text = request.query.get('transaction_id');
-  if (text === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter transaction_id is required, e.g. ?transaction_id=2.15');
-  const txId = parseTxId(text);
-  if (txId.seqno < 1) throw new RpcError(400, 'InvalidQueryParameterValue', 'seqnos start at 1');
-  return txId;
-}
-
 function readService(node: Node): ServiceInfo {
   const { result } = node.execute((tx) => ({ result: requireServiceInfo(tx), applyWrites: false }));
   return result;
@@ -162,12 +156,14 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   });
   for (const path of ['/tx', '/local_tx']) {
     common(path, (request) => {
-      const txId = transactionIdParam(request);
-      return { body: { transaction_id: formatTxId(txId), status: node.status(txId) } };
+      const { text, txId } = transactionIdParameter(request);
+      return { body: { transaction_id: text, status: node.status(txId) } };
     });
   }
   common('/receipt', (request) => {
-    const txId = transactionIdParam(request);
+    const { text, txId } = transactionIdParameter(request);
+    const status = node.status(txId);
+    if (status !== 'Committed') throw uncommittedRefusal(text, status);
     if (String(request.headers.accept ?? '').includes('application/cose')) {
       return { body: node.coseReceipt(txId), headers: { 'content-type': 'application/cose' } };
     }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { CocoError } from '../../src/errors.js';
 import { statusOf, type TxStatus } from '../../src/consensus/tx-status.js';
 import { RaftLog } from '../../src/consensus/raft-log.js';
 import { log } from './raft-fixtures.js';
@@ -25,8 +24,22 @@ for (const [name, view, seqno, expected] of cases) {
   });
 }
 
-for (const [view, seqno] of [[0, 1], [1, 0], [1.5, 2], [-1, 3], [Number.NaN, 1]] as const) {
-  test(`tx status of malformed TxID ${view}.${seqno} is refused`, () => {
-    assert.throws(() => statusOf({ view, seqno }, history), (e: unknown) => e instanceof CocoError && e.code === 'InvalidQueryParameterValue');
+// TxIDs no transaction has (view or seqno 0), and numbers up to 2^64 - 1, held rounded past 2^53.
+const UINT64_MAX = Number(2n ** 64n - 1n);
+const edges: [string, number, number, TxStatus][] = [
+  ['view 0 of a committed seqno', 0, 3, 'Invalid'],
+  ['view 0 of a seqno held above commit', 0, 5, 'Invalid'],
+  ['view 0 past the log end', 0, 9, 'Invalid'],
+  ['seqno 0', 2, 0, 'Invalid'],
+  ['0.0', 0, 0, 'Invalid'],
+  ['the largest seqno, in the current view', 4, UINT64_MAX, 'Unknown'],
+  ['the largest seqno, in a view before the committed view', 1, UINT64_MAX, 'Invalid'],
+  ['the largest view, at a committed seqno', UINT64_MAX, 3, 'Invalid'],
+  ['the largest view, past the log end', UINT64_MAX, 9, 'Unknown'],
+];
+
+for (const [name, view, seqno, expected] of edges) {
+  test(`tx status of ${name} is ${expected}`, () => {
+    assert.equal(statusOf({ view, seqno }, history), expected);
   });
 }
