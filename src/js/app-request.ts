@@ -17,7 +17,10 @@ export interface AppRequest {
   path: string;
   /** Raw query string without "?", "" when none. */
   query: string;
-  /** As Node's HTTP parser gives them: each byte of a value one Latin-1 character. */
+  /**
+   * One value per name, as CCF keeps them (the rpc layer keeps the first of a repeated header);
+   * each byte of a value one Latin-1 character, as Node's HTTP parser gives it.
+   */
   headers: Record<string, string>;
   body: Uint8Array;
   /** The Host header (read as the other headers), or null. */

@@ -80,14 +80,6 @@ function appVersion(tx: Transaction): string {
   return String(tx.map(Tables.interpreterFlush).getVersionOfPreviousWrite(SINGLETON) ?? 'none');
 }
 
-function flatHeaders(request: RpcRequest): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
 /**
  * CCF's rule for the application frontend: every `/app` request, built-in endpoints, unknown paths
  * and wrong methods included, is answered 404 FrontendNotOpen until the service is Open. The checker
@@ -195,7 +187,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       }
       let response;
       try {
-        response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: flatHeaders(request), body: request.body, hostname: (request.headers.host as string | undefined) ?? null, caller }, tx, host, { logExceptionDetails: settings.logExceptionDetails, ...(historicalState !== undefined && { historicalState }) });
+        response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: request.headers, body: request.body, hostname: request.headers.host ?? null, caller }, tx, host, { logExceptionDetails: settings.logExceptionDetails, ...(historicalState !== undefined && { historicalState }) });
       } catch (error) {
         jsFailure(error, settings, host);
       }

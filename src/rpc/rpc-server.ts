@@ -21,6 +21,7 @@ import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { checkAcceptsJson } from './accept-header.js';
+import { requestHeaders, type RequestHeaders } from './request-headers.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
 import type { SessionCounts } from './session-caps.js';
@@ -36,7 +37,8 @@ export interface RpcRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   rawQuery: string;
-  headers: IncomingMessage['headers'];
+  /** Lower-case names, the first value of each (request-headers.ts). */
+  headers: RequestHeaders;
   body: Uint8Array;
   /** The client's TLS certificate, if it presented one. */
   clientCert: ClientCertificate | undefined;
@@ -503,7 +505,7 @@ export class RpcServer {
       params: match?.params ?? {},
       query: url.searchParams,
       rawQuery: url.search.slice(1),
-      headers: request.headers,
+      headers: requestHeaders(request.rawHeaders),
       body,
       clientCert: clientCertificate(request.socket as TLSSocket),
       matched: (route) => matched(`/${frontend}${route}`),
@@ -515,7 +517,7 @@ export class RpcServer {
     try {
       const response = await (match?.route.handler ?? fallback!)(rpcRequest);
       // As CCF's JSON endpoints; only reads, which a refusal after the handler cannot undo anything of.
-      if (match !== undefined && (method === 'GET' || method === 'HEAD') && answersJson(response)) checkAcceptsJson(request.headers.accept);
+      if (match !== undefined && (method === 'GET' || method === 'HEAD') && answersJson(response)) checkAcceptsJson(rpcRequest.headers.accept);
       return response;
     } catch (error) {
       throw this.redirection(error, rpcRequest) ?? error;
