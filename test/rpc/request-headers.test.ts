@@ -1,6 +1,7 @@
 // Request headers as CCF keeps them: names lower-cased, and of a header sent more than once, in any
 // case, its first value. Over real TLS, a JS app's `request.headers` and the map the built-in
-// endpoints and the authentication policies read hold the same first values.
+// endpoints and the authentication policies read hold the same first values; and what
+// `Expect: 100-continue` gets (docs/node-config.md).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -50,6 +51,7 @@ before(async () => {
   service = await createService();
   ({ server } = testRpcServer(service, { currentTxId: () => node.lastTxId, appFallback }));
   server.add('node', 'GET', '/headers', (request) => ({ body: { ...request.headers } }));
+  server.add('node', 'POST', '/body', (request) => ({ body: new TextDecoder().decode(request.body) }));
   ({ port } = await server.listen('127.0.0.1', 0));
 });
 
@@ -92,4 +94,17 @@ test("a JS app sees the first value of a repeated header, as CCF's apps do, the 
     assert.equal(headers['x-ms-ccf-transaction-id'], '2.1');
   }
   assert.deepEqual(app, builtin);
+});
+
+test('Expect: 100-continue gets an interim 100 Continue before the body is sent, then the answer', { timeout: 30_000 }, async () => {
+  const socket = connect({ host: '127.0.0.1', port, ca: service.certPem });
+  const closed = new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject));
+  const interim = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+  socket.write('POST /node/body HTTP/1.1\r\nHost: node\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n');
+  assert.equal(await interim, 'HTTP/1.1 100 Continue\r\n\r\n');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+  socket.write('hi');
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\n\r\nhi$/);
 });
