@@ -11,7 +11,7 @@ import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import type { HistoricalState } from '../node/historical-states.js';
 import type { Node } from '../node/node.js';
 import { jsHistoricalState } from '../node/historical-ranges.js';
@@ -19,6 +19,7 @@ import { authenticate } from './authentication.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
+import { readTransactionId } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
 import { EndpointTable, isEndpointMatch } from '../js/endpoint-table.js';
 import { readAppFromKv } from '../js/app-bundle.js';
@@ -209,15 +210,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
 
 /** The transaction a historical request names in its header; CCF's code and words when it names none. */
 function historicalTxId(header: string): TxId {
-  let txId: TxId | undefined;
-  try {
-    txId = parseTxId(header);
-  } catch {
-    // Answered below.
-  }
-  // No transaction has view or seqno 0 (the header is wrong, not some query parameter).
-  if (txId === undefined || txId.view < 1 || txId.seqno < 1) {
-    throw new RpcError(400, 'InvalidHeaderValue', `The value '${header}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`);
-  }
-  return txId;
+  const read = readTransactionId(header);
+  if (read === undefined) throw new RpcError(400, 'InvalidHeaderValue', `The value '${header}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`);
+  return read.txId;
 }

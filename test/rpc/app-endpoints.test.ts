@@ -87,6 +87,12 @@ test("a historical endpoint refuses, in CCF's words, a request without the trans
     headers: { 'cache-control': 'no-cache' },
   });
   assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': '1.1' }), { status: 404, code: 'TransactionInvalid', message: 'Only committed transactions can be queried. Transaction 1.1 is Invalid', headers: {} });
+  // CCF reads any two unsigned 64-bit numbers, then refuses what no transaction has; only text that is no TxID is 400.
+  assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': '0.1' }), { status: 404, code: 'TransactionInvalid', message: 'Only committed transactions can be queried. Transaction 0.1 is Invalid', headers: {} });
+  assert.equal((await refusal({ 'x-ms-ccf-transaction-id': `${view}.0000000000000000099999` })).code, 'TransactionPendingOrUnknown');
+  for (const text of ['a.b', '2.', '2.18446744073709551616']) {
+    assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': text }), { status: 400, code: 'InvalidHeaderValue', message: `The value '${text}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`, headers: {} });
+  }
 });
 
 test('while every interpreter of the app is being replaced, a request is answered 503 with Retry-After, not as a handler failure', async (t) => {
