@@ -12,6 +12,7 @@ import { freePort } from './free-port.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
+import { lastSignatureTime, restartCertificateWindow } from '../node/restart-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
 import { errorOf } from '../client/coco-response.js';
@@ -624,9 +625,16 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     starting = point;
     // A node resuming keeps the certificate members endorsed for it, while it is in date.
     const recorded = point.start.kind === 'resume' ? recordedCertificate(point.start.replayed.store.beginTransaction(), nodeIdentity.nodeId, point.service.certPem, now.getTime()) : undefined;
-    endorsedNodeCertPem = recorded ?? endorseNode(nodeIdentity, point.service, sans, now, config.nodeCertificateValidityDays);
-    if (recorded === undefined && point.start.kind === 'resume') {
-      logLine('info', `coco node: no node certificate in date recorded for this node; issued one valid to ${new X509Certificate(endorsedNodeCertPem).validTo}`);
+    if (recorded !== undefined) {
+      endorsedNodeCertPem = recorded;
+    } else if (point.start.kind === 'resume') {
+      const window = restartCertificateWindow(now, lastSignatureTime(point.start.replayed.store.beginTransaction()), config.nodeCertificateValidityDays);
+      if (window.clockWarning !== undefined) logLine('warn', `coco node: ${window.clockWarning}`);
+      endorsedNodeCertPem = endorseNode(nodeIdentity, point.service, sans, window.validFrom, window.validityDays);
+      const issued = new X509Certificate(endorsedNodeCertPem);
+      logLine('info', `coco node: no node certificate in date recorded for this node; issued one valid from ${issued.validFrom} to ${issued.validTo}`);
+    } else {
+      endorsedNodeCertPem = endorseNode(nodeIdentity, point.service, sans, now, config.nodeCertificateValidityDays);
     }
   }
   const { service, secrets } = starting;

@@ -21,7 +21,9 @@ import type { HmacSha256Key } from '../crypto/kdf.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
+  COSE_CWT_CLAIMS,
   COSE_SIGNATURES_MAP,
+  CWT_IAT,
   decodePrimarySignature,
   encodePrimarySignature,
   SIGNATURES_MAP,
@@ -33,9 +35,7 @@ import { formatTxId, type TxId } from './tx-id.js';
 
 /** CCF's default `ledger.chunk_size`. */
 export const CHUNK_BYTES_DEFAULT = 5 * 1024 * 1024;
-/** COSE header labels CCF puts in the service's signature over the root. */
-const COSE_CWT_CLAIMS = 15;
-const CWT_IAT = 6;
+/** COSE header labels CCF puts in the service's signature over the root (and COSE_CWT_CLAIMS, CWT_IAT). */
 const COSE_VERIFIABLE_DATA_STRUCTURE = 395;
 const CCF_LEDGER_SHA256 = 2;
 

@@ -3,6 +3,7 @@
 // CCF 6 a COSE Sign1 by the service key over the same root (`public:ccf.internal.cose_signatures`).
 
 import { fromBase64, fromHex, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
+import { decodeCoseSign1 } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { MapChanges } from '../kv/write-set.js';
 
@@ -11,6 +12,9 @@ export const COSE_SIGNATURES_MAP = 'public:ccf.internal.cose_signatures';
 export const TREE_MAP = 'public:ccf.internal.tree';
 /** Single-value tables use eight zero bytes as their only key. */
 export const SINGLETON_KEY = new Uint8Array(8);
+/** The COSE signature's CWT claims (protected header label 15) carry its time, claim 6 `iat` (RFC 8392). */
+export const COSE_CWT_CLAIMS = 15;
+export const CWT_IAT = 6;
 
 /** The JSON CCF stores in `public:ccf.internal.signatures`. */
 export interface PrimarySignature {
@@ -83,6 +87,16 @@ export function decodeCoseSignatureValue(value: Uint8Array): Uint8Array {
   }
   if (typeof encoded !== 'string') throw new CocoError('SignatureMalformed', 'the COSE signature value is not a JSON string of base64');
   return fromBase64(encoded);
+}
+
+/**
+ * When the service signed, by its COSE signature's `iat` claim (seconds since 1970); undefined when
+ * the signature carries none (CCF writes it, older ledgers may not).
+ */
+export function coseSignatureTime(cose: Uint8Array): number | undefined {
+  const claims = decodeCoseSign1(cose).protectedHeader.get(COSE_CWT_CLAIMS);
+  const iat = claims instanceof Map ? (claims as Map<unknown, unknown>).get(CWT_IAT) : undefined;
+  return typeof iat === 'number' && Number.isSafeInteger(iat) && iat >= 0 ? iat : undefined;
 }
 
 /** The single value a singleton map got in this transaction, if it was written. */
