@@ -122,7 +122,9 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
   for (const key of keys) {
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
     if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
-    const der = Array.isArray(key.x5c) && typeof key.x5c[0] === 'string' ? publicKeyDerFromX5c(key.kid, key.x5c[0]) : publicKeyDerFromJwk(key);
+    // As CCF (raw RSA, then raw EC, then x5c): the key's own members win; x5c[0] counts only without them.
+    const hasMembers = key.n !== undefined || key.x !== undefined;
+    const der = !hasMembers && Array.isArray(key.x5c) && typeof key.x5c[0] === 'string' ? publicKeyDerFromX5c(key.kid, key.x5c[0]) : publicKeyDerFromJwk(key);
     if (key.issuer !== undefined && (typeof key.issuer !== 'string' || !constraintFits(issuer, key.issuer))) {
       throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(key.issuer)} is not on the domain of issuer ${issuer}`);
     }
