@@ -47,6 +47,8 @@ const RECOVERY_MEMBERS_MAX = 255;
 const RECOVERY_THRESHOLD_MAX = 254;
 /** Members' share-encryption keys and JWT signing keys: RSA below 2048 bits is refused. */
 const RSA_KEY_BITS_MIN = 2048;
+/** The EC curves of JWT signing keys (JWK `crv` names). */
+const JWT_EC_CURVES = ["P-256", "P-384", "P-521"];
 /** What CCF's service configuration defaults the certificate validity maxima to. */
 const CERTIFICATE_VALIDITY_DAYS_DEFAULT_MAX = 365;
 /** Bounds of `recent_cose_proposals_window_size` (replay protection). */
@@ -378,6 +380,80 @@ function rsaPublicKey(value, path) {
 
 const X5C_ENTRY = /^[A-Za-z0-9+/]+={0,2}$/;
 
+const DER_CONTEXT_0 = 0xa0;
+/** Public key algorithms (RFC 5280 SubjectPublicKeyInfo), by their DER object identifier contents in hex. */
+const KEY_ALGORITHM_OIDS = { "2a864886f70d010101": "RSA", "2a8648ce3d0201": "EC" };
+const EC_CURVE_OIDS = { "2a8648ce3d030107": "P-256", "2b81040022": "P-384", "2b81040023": "P-521" };
+
+/** The DER element at `offset` of `bytes` (its tag and where its contents start and end), or null if it overruns `end`. */
+function derElement(bytes, offset, end) {
+  if (offset + 2 > end) return null;
+  let length = bytes[offset + 1];
+  let start = offset + 2;
+  if (length > 0x7f) {
+    const lengthBytes = length & 0x7f;
+    if (lengthBytes === 0 || lengthBytes > 3 || start + lengthBytes > end) return null;
+    length = 0;
+    for (let i = 0; i < lengthBytes; i++) length = length * 256 + bytes[start + i];
+    start += lengthBytes;
+  }
+  return start + length > end ? null : { tag: bytes[offset], start, end: start + length };
+}
+
+/** The elements inside a constructed DER element, in order, or null if one is malformed. */
+function derChildren(bytes, parent) {
+  if (!parent) return null;
+  const children = [];
+  for (let offset = parent.start; offset < parent.end; ) {
+    const child = derElement(bytes, offset, parent.end);
+    if (child === null) return null;
+    children.push(child);
+    offset = child.end;
+  }
+  return children;
+}
+
+function derContentsHex(bytes, element) {
+  return element ? hexOf(bytes.slice(element.start, element.end)) : "";
+}
+
+/**
+ * The key of a DER X.509 certificate: `{kty: "RSA", bits}`, `{kty: "EC", crv}` (crv null for a
+ * curve other than JWT_EC_CURVES) or null for another kind. Certificate > tbsCertificate >
+ * subjectPublicKeyInfo (RFC 5280, 4.1); an RSA key's BIT STRING holds RSAPublicKey { modulus, ... }
+ * (RFC 8017, A.1.1), an EC key's algorithm parameters name its curve (RFC 5480, 2.1.1).
+ */
+function certificateKey(der) {
+  const tbs = derChildren(der, derElement(der, 0, der.length))?.[0];
+  const fields = derChildren(der, tbs);
+  if (fields === null || fields.length === 0) return null;
+  // The version ([0]) is optional; then serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
+  const [algorithm, bitString] = derChildren(der, fields[fields[0].tag === DER_CONTEXT_0 ? 6 : 5]) ?? [];
+  const [oid, parameters] = derChildren(der, algorithm) ?? [];
+  const kty = KEY_ALGORITHM_OIDS[derContentsHex(der, oid)];
+  if (kty === "EC") return { kty, crv: EC_CURVE_OIDS[derContentsHex(der, parameters)] ?? null };
+  if (kty !== "RSA" || bitString === undefined) return null;
+  // The BIT STRING's first byte counts its unused bits (0).
+  const modulus = derChildren(der, derElement(der, bitString.start + 1, bitString.end))?.[0];
+  return modulus === undefined ? null : { kty, bits: bitLength(der.slice(modulus.start, modulus.end)) };
+}
+
+/** A JWK's x5c[0] (base64 DER): a certificate of a key of the JWK's kty, as `jsonWebKey` takes one. */
+function x5cKey(certificateBase64, path, jwk) {
+  const where = `${path} (kid ${JSON.stringify(jwk.kid)})`;
+  const pem = `-----BEGIN CERTIFICATE-----\n${certificateBase64}\n-----END CERTIFICATE-----`;
+  if (!ccf.crypto.isValidX509CertBundle(pem)) throw new Error(`${where} is not a parsable X.509 certificate`);
+  const key = certificateKey(base64UrlBytes(certificateBase64.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")));
+  if (key === null || key.kty !== jwk.kty) throw new Error(`${where} holds no ${jwk.kty} key, as kty ${JSON.stringify(jwk.kty)} says it must`);
+  if (key.kty === "RSA" && key.bits < RSA_KEY_BITS_MIN) throw new Error(`${where} holds a ${key.bits}-bit RSA key: at least ${RSA_KEY_BITS_MIN} bits are required`);
+  if (key.kty === "EC" && key.crv === null) throw new Error(`${where} holds an EC key on a curve other than ${JWT_EC_CURVES.join(", ")}`);
+}
+
+/**
+ * A JWT signing key, as the node stores keys (also those auto-refresh fetches): RSA of at least
+ * RSA_KEY_BITS_MIN bits or EC on JWT_EC_CURVES, by its own members (n/e, crv/x/y) or, as CCF takes
+ * a key only without them, by the certificate x5c[0].
+ */
 function jsonWebKey(value, path) {
   if (!isPlainObject(value)) reject(path, "a JSON Web Key object", value);
   nonEmptyString(value.kid, `${path}.kid`);
@@ -388,16 +464,17 @@ function jsonWebKey(value, path) {
     })(value.x5c, `${path}.x5c`);
     if (value.x5c.length === 0) reject(`${path}.x5c`, "a non-empty array", value.x5c);
   }
-  if (value.kty === "RSA") {
-    if (value.n === undefined && value.x5c === undefined) throw new Error(`${path} needs "n" and "e" or "x5c"`);
-    if (value.n !== undefined) {
-      rsaModulusBits(value.n, `${path}.n`);
-      base64Url(value.e, `${path}.e`);
-    }
-  } else {
-    oneOf("P-256", "P-384", "P-521")(value.crv, `${path}.crv`);
+  if (value.kty === "RSA" && value.n !== undefined) {
+    rsaModulusBits(value.n, `${path}.n (kid ${JSON.stringify(value.kid)})`);
+    base64Url(value.e, `${path}.e`);
+  } else if (value.kty === "EC" && value.x !== undefined) {
+    oneOf(...JWT_EC_CURVES)(value.crv, `${path}.crv`);
     base64Url(value.x, `${path}.x`);
     base64Url(value.y, `${path}.y`);
+  } else if (value.x5c !== undefined) {
+    x5cKey(value.x5c[0], `${path}.x5c[0]`, value);
+  } else {
+    throw new Error(`${path} needs ${value.kty === "RSA" ? '"n" and "e"' : '"crv", "x" and "y"'} or "x5c"`);
   }
 }
 

@@ -77,9 +77,68 @@ function openService(tx: Transaction, args: (JsValue | undefined)[]): void {
 
 interface JwkKey {
   kid?: unknown;
+  kty?: unknown;
   x5c?: unknown;
   issuer?: unknown;
   [field: string]: unknown;
+}
+
+/**
+ * What a JWT signing key must be, wherever it comes from (a proposal's `jwks` or an issuer's key set
+ * fetched by auto-refresh): the default constitution's `jsonWebKey` tells proposers the same rules.
+ */
+const JWT_RSA_KEY_BITS_MIN = 2048;
+/** JWK `crv` names of the EC curves allowed, by node:crypto's names of them. */
+const JWT_EC_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+const JWK_KEY_TYPES: Record<string, string> = { RSA: 'rsa', EC: 'ec' };
+
+function parsedKey(kid: string, source: string, parse: () => KeyObject): KeyObject {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`JWK ${kid}'s ${source}: ${(error as Error).message}`);
+  }
+}
+
+/** The public key a JWK gives: its own members (n/e, crv/x/y) or, as CCF takes one only without them, x5c[0]'s. */
+function jwkPublicKey(kid: string, jwk: JwkKey): KeyObject {
+  if (jwk.kty === 'RSA' && jwk.n !== undefined) {
+    return parsedKey(kid, 'n and e are not an RSA public key', () => createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e } as JsonWebKey, format: 'jwk' }));
+  }
+  if (jwk.kty === 'EC' && jwk.x !== undefined) {
+    if (typeof jwk.crv !== 'string' || !Object.values(JWT_EC_CURVES).includes(jwk.crv)) {
+      throw new Error(`JWK ${kid}'s crv ${JSON.stringify(jwk.crv)} is not one of ${Object.values(JWT_EC_CURVES).join(', ')}`);
+    }
+    return parsedKey(kid, 'crv, x and y are not an EC public key', () => createPublicKey({ key: { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y } as JsonWebKey, format: 'jwk' }));
+  }
+  if ((jwk.kty === 'RSA' || jwk.kty === 'EC') && Array.isArray(jwk.x5c) && jwk.x5c.length > 0) {
+    const certificateBase64: unknown = jwk.x5c[0];
+    const certificate = typeof certificateBase64 === 'string' ? Buffer.from(certificateBase64, 'base64') : Buffer.alloc(0);
+    return parsedKey(kid, 'x5c[0] is not a base64 DER certificate', () => new X509Certificate(certificate).publicKey);
+  }
+  // CCF's words for this case: the JWK "has neither RSA/EC public key or x5c".
+  throw new Error(`JWK ${kid} (kty ${JSON.stringify(jwk.kty ?? null)}) has neither an RSA or EC public key nor an x5c certificate of one`);
+}
+
+/**
+ * The SPKI DER of a JWK's key (`jwkPublicKey`): of its kty, RSA of at least JWT_RSA_KEY_BITS_MIN
+ * bits or EC on a JWT_EC_CURVES curve. Anything else (OKP keys such as Ed25519, `oct`, no key at
+ * all, a certificate of another kind of key) throws, naming the kid.
+ */
+function jwtSigningKeyDer(kid: string, jwk: JwkKey): Uint8Array {
+  const key = jwkPublicKey(kid, jwk);
+  const expectedType = JWK_KEY_TYPES[jwk.kty as string];
+  if (key.asymmetricKeyType !== expectedType) {
+    throw new Error(`JWK ${kid} has kty ${JSON.stringify(jwk.kty)} but its x5c[0] certificate holds no ${String(jwk.kty)} key (its key is ${String(key.asymmetricKeyType)})`);
+  }
+  const { modulusLength, namedCurve } = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa' && (modulusLength === undefined || modulusLength < JWT_RSA_KEY_BITS_MIN)) {
+    throw new Error(`JWK ${kid} is a ${String(modulusLength)}-bit RSA key: at least ${JWT_RSA_KEY_BITS_MIN} bits are required`);
+  }
+  if (key.asymmetricKeyType === 'ec' && (namedCurve === undefined || !(namedCurve in JWT_EC_CURVES))) {
+    throw new Error(`JWK ${kid}'s x5c[0] certificate holds an EC key on ${String(namedCurve)}, not one of ${Object.values(JWT_EC_CURVES).join(', ')}`);
+  }
+  return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }
 
 /**
@@ -110,8 +169,9 @@ function constraintFits(issuer: string, constraint: string): boolean {
 }
 
 /**
- * The keys of `issuer`'s JWKS (`{"keys": [...]}`, each with a kid, as a JWK or an x5c certificate,
- * optionally with an issuer constraint) by kid; a malformed or empty set throws, naming the key.
+ * The keys of `issuer`'s JWKS (`{"keys": [...]}`, each with a kid, a key `jwtSigningKeyDer` accepts
+ * and optionally an issuer constraint) by kid; a malformed or empty set, or one key that is not
+ * accepted, throws naming the key: proposals and auto-refresh store a key set whole or not at all.
  */
 export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSigningKey> {
   const keys = (jwks as { keys?: JwkKey[] } | undefined)?.keys;
@@ -122,9 +182,7 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
   for (const key of keys) {
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
     if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
-    // As CCF (raw RSA, then raw EC, then x5c): the key's own members win; x5c[0] counts only without them.
-    const hasMembers = key.n !== undefined || key.x !== undefined;
-    const der = !hasMembers && Array.isArray(key.x5c) && typeof key.x5c[0] === 'string' ? publicKeyDerFromX5c(key.kid, key.x5c[0]) : publicKeyDerFromJwk(key);
+    const der = jwtSigningKeyDer(key.kid, key);
     if (key.issuer !== undefined && (typeof key.issuer !== 'string' || !constraintFits(issuer, key.issuer))) {
       throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(key.issuer)} is not on the domain of issuer ${issuer}`);
     }
@@ -198,28 +256,6 @@ export function storeIssuerPublicKeys(tx: Transaction, issuer: string, keys: Rea
 function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
   const issuer = stringArg(args, 0, 'issuer');
   storeIssuerPublicKeys(tx, issuer, jwksPublicKeys(args[2], issuer));
-}
-
-/** The key of a JWK's first x5c certificate, RSA or EC (an IdP's keys are RSA, as Entra ID's). */
-function publicKeyDerFromX5c(kid: string, certificateBase64: string): Uint8Array {
-  let key: KeyObject;
-  try {
-    key = new X509Certificate(Buffer.from(certificateBase64, 'base64')).publicKey;
-  } catch (error) {
-    throw new Error(`JWK ${kid}'s x5c[0] is not a base64 DER certificate: ${(error as Error).message}`);
-  }
-  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') {
-    throw new Error(`JWK ${kid}'s x5c certificate holds a ${String(key.asymmetricKeyType)} key; JWT keys are RSA or EC`);
-  }
-  return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
-}
-
-function publicKeyDerFromJwk(jwk: JwkKey): Uint8Array {
-  try {
-    return new Uint8Array(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
-  } catch {
-    throw new Error(`JWK ${String(jwk.kid)} is neither an RSA or EC key nor carries an x5c certificate`);
-  }
 }
 
 /** Removes the entries of `issuer`, under the kids `removed` picks (all by default). */

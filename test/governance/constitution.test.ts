@@ -20,6 +20,7 @@ import { tcbHexToPolicy } from '../../src/js/snp-tcb-policy.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { repoRoot } from '../support/paths.js';
 import { realChunks } from '../support/real-ledgers.js';
+import { ecCertificate, rsaCertificate } from '../support/idp-certificate.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The host stand-in
@@ -331,6 +332,10 @@ const RSA_JWK = { ...createPublicKey(RSA_2048_PEM).export({ format: 'jwk' }), ki
 const RSA_1024_JWK = { ...createPublicKey(RSA_1024_PEM).export({ format: 'jwk' }), kid: 'small' };
 const EC_JWK = { ...createPublicKey(EC_PUBLIC_PEM).export({ format: 'jwk' }), kid: 'ec-key' };
 const JWKS = { keys: [RSA_JWK, EC_JWK] };
+/** RSA keys given only by an x5c certificate, as Entra ID's JWKS also carries them. */
+const RSA_2048_X5C_JWK = { kty: 'RSA', kid: 'certified', x5c: [rsaCertificate(2048).x5c] };
+const RSA_1024_X5C_JWK = { kty: 'RSA', kid: 'small-cert', x5c: [rsaCertificate(1024).x5c] };
+const EC_X5C_JWK = { kty: 'EC', kid: 'ec-cert', x5c: [ecCertificate('secp384r1').x5c] };
 const UVM_DID = 'did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2';
 
 const COMPUTE_ENDPOINT = {
@@ -415,6 +420,7 @@ const GOOD_ACTIONS: { name: string; args?: unknown }[] = [
   { name: 'set_jwt_issuer', args: { issuer: 'noautorefresh://issuer', auto_refresh: false, jwks: JWKS } },
   { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com/?tenant=1', jwks: JWKS } },
   { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: JWKS } },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [RSA_2048_X5C_JWK, EC_X5C_JWK] } } },
   { name: 'remove_jwt_issuer', args: { issuer: ISSUER } },
   { name: 'add_snp_measurement', args: { measurement: 'ab'.repeat(48) } },
   { name: 'remove_snp_measurement', args: { measurement: 'ab'.repeat(48) } },
@@ -509,7 +515,12 @@ const BAD_ACTIONS: { name: string; args?: unknown; error: RegExp }[] = [
   { name: 'set_jwt_issuer', args: { issuer: '', jwks: JWKS }, error: /args\.issuer must be a non-empty string/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, auto_refresh: true }, error: /args\.ca_cert_bundle_name is required with auto_refresh/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_JWK, RSA_JWK] } }, error: /args\.jwks\.keys\[1\]\.kid "rsa-key" appears twice/ },
-  { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_1024_JWK] } }, error: /args\.jwks\.keys\[0\]\.n is a 1024-bit RSA modulus/ },
+  { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [RSA_1024_JWK] } }, error: /args\.jwks\.keys\[0\]\.n \(kid "small"\) is a 1024-bit RSA modulus: at least 2048 bits are required/ },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [RSA_2048_X5C_JWK, RSA_1024_X5C_JWK] } }, error: /args\.jwks\.keys\[1\]\.x5c\[0\] \(kid "small-cert"\) holds a 1024-bit RSA key: at least 2048 bits are required/ },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [{ ...RSA_2048_X5C_JWK, x5c: [MEMBER_CERT.replace(/-----[A-Z ]+-----|\s/g, '')] }] } }, error: /args\.jwks\.keys\[0\]\.x5c\[0\] \(kid "certified"\) holds no RSA key, as kty "RSA" says it must/ },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [{ ...RSA_2048_X5C_JWK, x5c: ['bm90IGEgY2VydGlmaWNhdGU='] }] } }, error: /args\.jwks\.keys\[0\]\.x5c\[0\] \(kid "certified"\) is not a parsable X\.509 certificate/ },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [{ ...EC_X5C_JWK, x5c: [ecCertificate('secp256k1').x5c] }] } }, error: /args\.jwks\.keys\[0\]\.x5c\[0\] \(kid "ec-cert"\) holds an EC key on a curve other than P-256, P-384, P-521/ },
+  { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER, jwks: { keys: [{ kty: 'EC', kid: 'ec-key', crv: 'P-256' }] } }, error: /args\.jwks\.keys\[0\] needs "crv", "x" and "y" or "x5c"/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [{ ...EC_JWK, crv: 'secp256k1' }] } }, error: /args\.jwks\.keys\[0\]\.crv must be one of "P-256", "P-384", "P-521"/ },
   { name: 'set_jwt_issuer', args: { issuer: ISSUER, jwks: { keys: [{ ...EC_JWK, kty: 'oct' }] } }, error: /args\.jwks\.keys\[0\]\.kty must be one of "RSA", "EC"/ },
   { name: 'set_jwt_public_signing_keys', args: { issuer: ISSUER }, error: /args\.jwks is required/ },

@@ -3,15 +3,19 @@
 // and which key of a JWK it stores.
 
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import test from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { Tables } from '../../src/governance/builtin-tables.js';
 import { jwksPublicKeys, storeIssuerPublicKeys, type JwtSigningKey } from '../../src/governance/gov-effects.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { Store } from '../../src/kv/store.js';
-import { rsaCertificate } from '../support/rsa-certificate.js';
+import { ecCertificate, rsaCertificate } from '../support/idp-certificate.js';
 
 const A = 'https://a.example';
 const B = 'https://b.example';
+const ED25519_CERTIFICATE_PEM = createSelfSignedCertificate({ subjectCn: 'idp', keyPair: generateKeyPair('Ed25519'), validFrom: new Date(), validityDays: 1, isCa: false });
 
 function stored(store: Store, kid: string): string | undefined {
   const value = store.beginTransaction().map(Tables.jwtPublicSigningKeysMetadata).get(utf8(kid));
@@ -46,4 +50,28 @@ test("a JWK with both n/e and x5c is stored with its n/e key, as CCF's try_parse
   const keys = jwksPublicKeys({ keys: [{ ...own.jwk, kid: 'mixed', x5c: [certified.x5c] }, { kty: 'RSA', kid: 'x5c-only', x5c: [certified.x5c] }] }, A);
   assert.equal(keys.get('mixed')?.public_key, own.spkiBase64);
   assert.equal(keys.get('x5c-only')?.public_key, certified.spkiBase64);
+});
+
+test('a key set is refused whole, naming the kid, unless every key is what a proposal may register: RSA of 2048 bits or more, EC on P-256/384/521, by n/e, crv/x/y or x5c', () => {
+  const rsa = rsaCertificate(2048);
+  const small = rsaCertificate(1024);
+  const ec = ecCertificate('secp384r1');
+  const good = [{ ...rsa.jwk, kid: 'rsa' }, { kty: 'RSA', kid: 'rsa-x5c', x5c: [rsa.x5c] }, { ...ec.jwk, kid: 'ec' }, { kty: 'EC', kid: 'ec-x5c', x5c: [ec.x5c] }];
+  const keys = jwksPublicKeys({ keys: good }, A);
+  assert.deepEqual([...keys].map(([kid, key]) => [kid, key.public_key]), [['rsa', rsa.spkiBase64], ['rsa-x5c', rsa.spkiBase64], ['ec', ec.spkiBase64], ['ec-x5c', ec.spkiBase64]]);
+  const refused: [string, Record<string, unknown>, RegExp][] = [
+    ['1024-bit n/e', { ...small.jwk, kid: 'weak' }, /JWK weak is a 1024-bit RSA key: at least 2048 bits are required/],
+    ['1024-bit x5c', { kty: 'RSA', kid: 'weak', x5c: [small.x5c] }, /JWK weak is a 1024-bit RSA key: at least 2048 bits are required/],
+    ['Ed25519', { ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'okp' }, /JWK okp \(kty "OKP"\) has neither an RSA or EC public key nor an x5c certificate of one/],
+    ['X25519', { ...generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }), kid: 'okp' }, /JWK okp \(kty "OKP"\) has neither/],
+    ['Ed25519 x5c', { kty: 'OKP', kid: 'okp', x5c: [new X509Certificate(ED25519_CERTIFICATE_PEM).raw.toString('base64')] }, /JWK okp \(kty "OKP"\) has neither/],
+    ['no kty', { kid: 'bare', x5c: [rsa.x5c] }, /JWK bare \(kty null\) has neither/],
+    ['secp256k1', { ...generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' }), kid: 'k1' }, /JWK k1's crv "secp256k1" is not one of P-256, P-384, P-521/],
+    ['secp256k1 x5c', { kty: 'EC', kid: 'k1', x5c: [ecCertificate('secp256k1').x5c] }, /JWK k1's x5c\[0\] certificate holds an EC key on secp256k1, not one of P-256, P-384, P-521/],
+    ['RSA kty, EC certificate', { kty: 'RSA', kid: 'mismatch', x5c: [ec.x5c] }, /JWK mismatch has kty "RSA" but its x5c\[0\] certificate holds no RSA key \(its key is ec\)/],
+    ['EC kty, Ed25519 certificate', { kty: 'EC', kid: 'mismatch', x5c: [new X509Certificate(ED25519_CERTIFICATE_PEM).raw.toString('base64')] }, /certificate holds no EC key \(its key is ed25519\)/],
+  ];
+  for (const [what, jwk, reason] of refused) {
+    assert.throws(() => jwksPublicKeys({ keys: [...good, jwk] }, A), reason, what);
+  }
 });

@@ -3,11 +3,7 @@
 // writes on a real in-process node (the end-to-end test fetches from a real issuer).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it, test } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
@@ -16,6 +12,7 @@ import { jwksPublicKeys, type JwtKeyMetadata } from '../../src/governance/gov-ef
 import type { Transaction } from '../../src/kv/transaction.js';
 import { fetchJson, JwtKeyRefresh } from '../../src/node/jwt-key-refresh.js';
 import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { rsaCertificate } from '../support/idp-certificate.js';
 import { createService, reply, startServer, type ServiceIdentity, type TestServer } from '../client/tls-fixture.js';
 
 /** The keys `issuer` has, by kid. */
@@ -118,6 +115,27 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
   });
 
+  it('refuses, whole, a key set with a key no proposal could register (Ed25519, RSA under 2048 bits), and keeps the keys', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    const logs: string[] = [];
+    let keys: unknown = { keys: [jwk] };
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    await refresh.refreshOnce();
+    const read = () => [...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()];
+    const refused: [unknown, RegExp][] = [
+      [{ ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'okp' }, /JWK okp \(kty "OKP"\) has neither an RSA or EC public key/],
+      [{ kty: 'RSA', kid: 'weak', x5c: [rsaCertificate(1024).x5c] }, /JWK weak is a 1024-bit RSA key: at least 2048 bits are required/],
+    ];
+    for (const [key, reason] of refused) {
+      keys = { keys: [{ ...jwk, kid: 'k2' }, key] };
+      await refresh.refreshOnce();
+      assert.match(logs.at(-1)!, reason);
+      assert.deepEqual(read(), ['k1'], 'the keys stay as they were');
+    }
+    assert.deepEqual(refresh.metrics, { attempts: 3, successes: 1, failures: 2 });
+  });
+
   it('an issuer whose CA bundle governance removed is a failure that names the bundle, and fetches nothing', async (t) => {
     const instance = withIssuer();
     t.after(() => instance.close());
@@ -148,16 +166,9 @@ describe('JwtKeyRefresh on a node', () => {
   });
 });
 
-test("a JWKS key given by an RSA x5c certificate, as Entra ID publishes them, is taken with the certificate's key", { skip: !existsSync('/usr/bin/openssl') && 'no openssl here' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'coco-jwks-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=idp', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const certificate = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
-    const jwk = certificate.publicKey.export({ format: 'jwk' });
-    const keys = jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'entra-like', use: 'sig', x5t: 'abc', n: jwk.n, e: jwk.e, x5c: [certificate.raw.toString('base64')] }] }, 'https://login.example');
-    assert.equal(keys.get('entra-like')!.public_key, certificate.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'));
-    assert.throws(() => jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'bad', x5c: ['bm90IGEgY2VydA'] }] }, 'https://login.example'), /JWK bad's x5c\[0\] is not a base64 DER certificate/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("a JWKS key given by an RSA x5c certificate, as Entra ID publishes them, is taken with the certificate's key", () => {
+  const { x5c, spkiBase64 } = rsaCertificate(2048);
+  const keys = jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'entra-like', use: 'sig', x5t: 'abc', x5c: [x5c] }] }, 'https://login.example');
+  assert.equal(keys.get('entra-like')!.public_key, spkiBase64);
+  assert.throws(() => jwksPublicKeys({ keys: [{ kty: 'RSA', kid: 'bad', x5c: ['bm90IGEgY2VydA'] }] }, 'https://login.example'), /JWK bad's x5c\[0\] is not a base64 DER certificate/);
 });
