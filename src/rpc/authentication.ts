@@ -4,7 +4,7 @@
 // caller object the handler sees (CCF's shapes); if none does, a 401 lists each one's reason.
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { fromBase64, fromUtf8, utf8 } from '../crypto/bytes.js';
+import { fromBase64, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
 import { cborUnsignedBigInt, COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
@@ -76,14 +76,18 @@ const JWT_REALM = 'Bearer realm="JWT bearer token access", error="invalid_token"
 /** A JWT part: unpadded base64url (RFC 7515), so that one token has one spelling. */
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-function base64UrlJson(part: string, what: string): Record<string, unknown> {
+/** A JWT part's JSON object, refused in CCF's words; bytes that are not UTF-8 are refused, as CCF's parser does, not replaced. */
+function base64UrlJson(part: string, what: 'header' | 'payload'): Record<string, unknown> {
+  const bytes = Buffer.from(part, 'base64url');
+  if (!isValidUtf8(bytes)) reject(`JWT header or payload is not valid JSON: the ${what} is not UTF-8 text`, JWT_REALM);
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through to the rejection below
+    value = JSON.parse(fromUtf8(bytes));
+  } catch (error) {
+    reject(`JWT header or payload is not valid JSON: the ${what} does not parse (${(error as Error).message})`, JWT_REALM);
   }
-  reject(`the JWT ${what} is not base64url JSON`, JWT_REALM);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) reject('JWT header or payload is not an object', JWT_REALM);
+  return value as Record<string, unknown>;
 }
 
 interface JwtAlgorithm {

@@ -92,8 +92,9 @@ function authn(rpcRequest: RpcRequest, policies: AuthnPolicy[]) {
   return authenticate({ tx: store.beginTransaction(), request: rpcRequest, nowSeconds: NOW }, policies);
 }
 
-function jwt(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256', kid: 'kid1' }, key = jwtKey, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A signed token; a header or payload given as bytes is sent as they are. */
+function jwt(payload: Record<string, unknown> | Uint8Array, header: Record<string, unknown> | Uint8Array = { alg: 'ES256', kid: 'kid1' }, key = jwtKey, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): string {
+  const part = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(JSON.stringify(value))).toString('base64url');
   const signed = `${part(header)}.${part(payload)}`;
   const signature = nodeSign('sha256', Buffer.from(signed), { key: createPrivateKey(key.privateKeyPem), dsaEncoding });
   return `${signed}.${signature.toString('base64url')}`;
@@ -205,7 +206,11 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     [`${valid.slice(0, valid.lastIndexOf('.'))}.${Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url').toString('base64').replace(/=+$/, '')}+/`, /unpadded base64url/],
     // The header's alg must be the key's: an ECDSA signature (DER) that verifies with kid1's EC key, under alg RS256.
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /^Signature verification failed$/],
-    [`eyJhbGciOi.${valid.split('.')[1]}.${valid.split('.')[2]}`, /the JWT header is not base64url JSON/],
+    // CCF's words: its JSON parser refuses what is not JSON, bytes that are not UTF-8 included (never read as U+FFFD).
+    [`eyJhbGciOi.${valid.split('.')[1]}.${valid.split('.')[2]}`, /^JWT header or payload is not valid JSON: the header does not parse/],
+    [jwt(Buffer.concat([Buffer.from(`{"iss":"https://issuer.example","exp":${NOW + 60},"name":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), /^JWT header or payload is not valid JSON: the payload is not UTF-8 text$/],
+    [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, Buffer.concat([Buffer.from('{"alg":"ES256","kid":"kid1","x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])), /^JWT header or payload is not valid JSON: the header is not UTF-8 text$/],
+    [jwt(Buffer.from('[1]')), /^JWT header or payload is not an object$/],
   ];
   for (const [token, message] of cases) {
     assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
