@@ -2,7 +2,9 @@
 // governance registered with `auto_refresh`, the issuer's OpenID configuration
 // (`<issuer>/.well-known/openid-configuration`) and then its `jwks_uri`, both over HTTPS trusting only
 // the CA bundle the issuer names, and stores the keys as `set_jwt_public_signing_keys` would, in one
-// transaction (none when nothing changed). Failures are counted and logged; the keys stay as they were.
+// transaction (none when nothing changed). Issuers are refreshed independently, each request within a
+// deadline, so one slow issuer delays no other and stopping aborts what is in flight. Failures are
+// counted and logged; the keys stay as they were.
 
 import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -14,7 +16,8 @@ import type { Node } from './node.js';
 
 /** A discovery document or key set larger than this is refused (they are a few KB). */
 const RESPONSE_BYTES_MAX = 1024 * 1024;
-const FETCH_TIMEOUT_MS = 10_000;
+/** One request, from connecting to the answer's last byte: an issuer that answers slowly, or drips, is cut off. */
+const FETCH_DEADLINE_MS = 10_000;
 
 export interface JwtRefreshMetrics {
   /** Issuers whose keys a refresh tried to fetch, over all refreshes. */
@@ -28,12 +31,31 @@ interface RefreshingIssuer {
   caBundlePem: string;
 }
 
-/** GETs `url` over HTTPS, trusting only `caPem`, and parses the JSON answer. */
-export function fetchJson(url: string, caPem: string): Promise<unknown> {
+/** How the refresh GETs a JSON document: `signal` aborts it (the node stops). */
+export type FetchJson = (url: string, caPem: string, signal: AbortSignal) => Promise<unknown>;
+
+/**
+ * GETs `url` over HTTPS, trusting only `caPem`, and parses the JSON answer. The request is destroyed
+ * when `signal` aborts or when it has no complete answer within `deadlineMs`; every failure is a
+ * JwtRefreshFailed error that says which.
+ */
+export function fetchJson(url: string, caPem: string, signal?: AbortSignal, deadlineMs = FETCH_DEADLINE_MS): Promise<unknown> {
   const target = new URL(url);
   if (target.protocol !== 'https:') return Promise.reject(new CocoError('JwtRefreshFailed', `${url} is not an https:// URL`));
+  const deadline = AbortSignal.timeout(deadlineMs);
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'GET', ca: caPem, headers: { accept: 'application/json' }, timeout: FETCH_TIMEOUT_MS }, (response) => {
+    let answering = false;
+    const failed = (error: Error) => {
+      if (error instanceof CocoError) return reject(error);
+      let reason = error.message;
+      if (deadline.aborted) reason = `no complete answer within ${deadlineMs / 1000} s`;
+      else if (signal?.aborted === true) reason = 'the node is stopping';
+      else if (answering) reason = `the connection closed before the answer was complete (${error.message})`;
+      reject(new CocoError('JwtRefreshFailed', `GET ${url} failed: ${reason}`, { cause: error }));
+    };
+    const options = { method: 'GET', ca: caPem, headers: { accept: 'application/json' }, signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]) };
+    const req = request(target, options, (response) => {
+      answering = true;
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
@@ -49,10 +71,9 @@ export function fetchJson(url: string, caPem: string): Promise<unknown> {
           reject(new CocoError('JwtRefreshFailed', `${url} did not answer JSON`));
         }
       });
-      response.on('error', reject);
+      response.on('error', failed);
     });
-    req.on('timeout', () => req.destroy(new CocoError('JwtRefreshFailed', `${url} did not answer within ${FETCH_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
+    req.on('error', failed);
     req.end();
   });
 }
@@ -75,72 +96,93 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
 export class JwtKeyRefresh {
   readonly metrics: JwtRefreshMetrics = { attempts: 0, successes: 0, failures: 0 };
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  /** Each issuer's refresh still running, by issuer: a round does not start it again, and stop() awaits it. */
+  readonly #running = new Map<string, Promise<void>>();
+  /** Aborted by stop(): every fetch still running gives up at once. */
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly node: Node,
     private readonly intervalMs: number,
     private readonly log: (level: 'info' | 'error', line: string) => void,
-    private readonly fetch: (url: string, caPem: string) => Promise<unknown> = fetchJson,
+    private readonly fetch: FetchJson = fetchJson,
   ) {}
 
   start(): void {
+    if (this.#stopping.signal.aborted) return;
     this.#timer ??= setInterval(() => void this.refreshOnce(), this.intervalMs).unref();
   }
 
+  /** Stops the rounds and aborts the fetches still running; resolves once their refreshes have ended. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    this.#stopping.abort();
+    await Promise.all(this.#running.values());
   }
 
-  /** One refresh of every auto_refresh issuer, if this node is the primary (a refresh still running is not doubled). */
+  /**
+   * One round, if this node is the primary: each auto_refresh issuer is refreshed on its own, as CCF
+   * sends each issuer's requests separately, so a slow issuer delays no other; an issuer whose
+   * refresh still runs is not started twice. Resolves once every issuer of the round is done.
+   */
   refreshOnce(): Promise<void> {
-    if (!this.node.isPrimary || this.#running !== undefined) return this.#running ?? Promise.resolve();
-    // Reading the issuers fails only if the node stopped meanwhile: logged, never an unhandled rejection.
-    this.#running = this.#refreshAll()
-      .catch((error: unknown) => this.log('error', `JWT key refresh did not run: ${(error as Error).message}`))
-      .finally(() => (this.#running = undefined));
-    return this.#running;
-  }
-
-  async #refreshAll(): Promise<void> {
-    const { issuers, unusable } = this.node.execute((tx) => ({ result: refreshingIssuers(tx), applyWrites: false })).result;
-    for (const reason of unusable) {
+    if (!this.node.isPrimary || this.#stopping.signal.aborted) return Promise.resolve();
+    let found: ReturnType<typeof refreshingIssuers>;
+    try {
+      found = this.node.execute((tx) => ({ result: refreshingIssuers(tx), applyWrites: false })).result;
+    } catch (error) {
+      // Reading the issuers fails only if the node stopped meanwhile: logged, never an unhandled rejection.
+      this.log('error', `JWT key refresh did not run: ${(error as Error).message}`);
+      return Promise.resolve();
+    }
+    for (const reason of found.unusable) {
       this.metrics.attempts += 1;
       this.metrics.failures += 1;
       this.log('error', `JWT key refresh of ${reason}`);
     }
-    for (const issuer of issuers) {
-      this.metrics.attempts += 1;
-      try {
-        await this.#refresh(issuer);
-        this.metrics.successes += 1;
-      } catch (error) {
-        this.metrics.failures += 1;
-        this.log('error', `JWT key refresh of ${issuer.issuer} failed; its keys stay as they were: ${(error as Error).message}`);
-      }
-    }
+    return Promise.all(found.issuers.map((issuer) => this.#running.get(issuer.issuer) ?? this.#startRefresh(issuer))).then(() => undefined);
   }
 
-  async #refresh({ issuer, caBundlePem }: RefreshingIssuer): Promise<void> {
-    const discovery = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, caBundlePem);
+  #startRefresh({ issuer, caBundlePem }: RefreshingIssuer): Promise<void> {
+    this.metrics.attempts += 1;
+    // The issuer leaves #running before its outcome is logged: a round that follows the log starts it again.
+    const refresh = this.#refresh(issuer, caBundlePem).then(
+      (storedKeys) => {
+        this.#running.delete(issuer);
+        this.metrics.successes += 1;
+        if (storedKeys !== undefined) this.log('info', `JWT key refresh of ${issuer}: ${storedKeys} key(s)`);
+      },
+      (error: unknown) => {
+        this.#running.delete(issuer);
+        this.metrics.failures += 1;
+        this.log('error', `JWT key refresh of ${issuer} failed; its keys stay as they were: ${(error as Error).message}`);
+      },
+    );
+    this.#running.set(issuer, refresh);
+    return refresh;
+  }
+
+  /** Fetches and stores `issuer`'s keys: how many, or undefined if this node is no longer the primary. */
+  async #refresh(issuer: string, caBundlePem: string): Promise<number | undefined> {
+    const { signal } = this.#stopping;
+    const discovery = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, caBundlePem, signal);
     const jwksUri = (discovery as { jwks_uri?: unknown } | null)?.jwks_uri;
     if (typeof jwksUri !== 'string') throw new CocoError('JwtRefreshFailed', `the OpenID configuration of ${issuer} has no jwks_uri`);
+    const jwks = await this.fetch(jwksUri, caBundlePem, signal);
     let keys: Map<string, JwtSigningKey>;
     try {
-      keys = jwksPublicKeys(await this.fetch(jwksUri, caBundlePem), issuer);
+      keys = jwksPublicKeys(jwks, issuer);
     } catch (error) {
-      if (error instanceof CocoError) throw error;
       throw new CocoError('JwtRefreshFailed', `the key set at ${jwksUri} is not usable: ${(error as Error).message}`);
     }
     // The primary may have changed, or governance removed the issuer, while the keys were fetched.
-    if (!this.node.isPrimary) return;
+    if (!this.node.isPrimary) return undefined;
     this.node.execute((tx) => {
       // Unchanged keys are not written: then there is no transaction at all.
       if (refreshingIssuers(tx).issuers.some((i) => i.issuer === issuer)) storeIssuerPublicKeys(tx, issuer, keys);
       return { result: undefined, applyWrites: tx.hasWrites };
     });
-    this.log('info', `JWT key refresh of ${issuer}: ${keys.size} key(s)`);
+    return keys.size;
   }
 }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { after, before, describe, it, test } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
@@ -25,6 +26,16 @@ function issuerPublicKeys(tx: Transaction, issuer: string): Map<string, JwtKeyMe
   return found;
 }
 
+const DRIP_INTERVAL_MS = 50;
+const FAST_JWK = { ...createPublicKey(generateKeyPair('P-256').publicKeyPem).export({ format: 'jwk' }), kid: 'fast' };
+
+function drip(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.write('{');
+  const timer = setInterval(() => response.write(' '), DRIP_INTERVAL_MS);
+  response.on('close', () => clearInterval(timer));
+}
+
 let issuerCa: ServiceIdentity;
 let otherCa: ServiceIdentity;
 let server: TestServer;
@@ -37,6 +48,14 @@ before(async () => {
     if (path === '/missing') return reply(response, 404, { error: 'no' });
     if (path === '/text') return reply(response, 200, 'not json');
     if (path === '/huge') return reply(response, 200, { padding: 'x'.repeat(2 * 1024 * 1024) });
+    // A slow identity provider: its answer never ends, one byte at a time.
+    if (path === '/drip' || path.startsWith('/slow/')) return drip(response);
+    if (path === '/cut') {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      return void response.write('{"keys": [', () => response.socket?.destroy());
+    }
+    if (path === '/fast/.well-known/openid-configuration') return reply(response, 200, { jwks_uri: `${server.url}/fast/keys` });
+    if (path === '/fast/keys') return reply(response, 200, { keys: [FAST_JWK] });
     reply(response, 500);
   });
 });
@@ -55,6 +74,18 @@ test('fetchJson refuses a server the bundle does not vouch for, http://, other s
   await assert.rejects(fetchJson(`${server.url}/missing`, issuerCa.certPem), /answered 404/);
   await assert.rejects(fetchJson(`${server.url}/text`, issuerCa.certPem), /did not answer JSON/);
   await assert.rejects(fetchJson(`${server.url}/huge`, issuerCa.certPem), /more than 1048576 bytes/);
+});
+
+test('fetchJson gives up on an answer not complete by its deadline, however steadily it drips, and says so', { timeout: 30_000 }, async () => {
+  await assert.rejects(fetchJson(`${server.url}/drip`, issuerCa.certPem, undefined, 500), /^CocoError: GET https:\/\/127\.0\.0\.1:\d+\/drip failed: no complete answer within 0\.5 s$/);
+});
+
+test('fetchJson says the fetch failed when the connection closes mid-answer, and gives up at once when its signal aborts', { timeout: 30_000 }, async () => {
+  await assert.rejects(fetchJson(`${server.url}/cut`, issuerCa.certPem), /GET https:\/\/127\.0\.0\.1:\d+\/cut failed: the connection closed before the answer was complete/);
+  const stopping = new AbortController();
+  const fetching = fetchJson(`${server.url}/drip`, issuerCa.certPem, stopping.signal);
+  stopping.abort();
+  await assert.rejects(fetching, /\/drip failed: the node is stopping/);
 });
 
 describe('JwtKeyRefresh on a node', () => {
@@ -134,6 +165,40 @@ describe('JwtKeyRefresh on a node', () => {
       assert.deepEqual(read(), ['k1'], 'the keys stay as they were');
     }
     assert.deepEqual(refresh.metrics, { attempts: 3, successes: 1, failures: 2 });
+  });
+
+  it('refreshes each issuer on its own: a slow issuer delays no other, is not started twice, and stop() aborts it', { timeout: 60_000 }, async (t) => {
+    const instance = startInProcessNode();
+    t.after(() => instance.close());
+    const [slow, fast] = [`${server.url}/slow`, `${server.url}/fast`];
+    instance.node.execute((tx) => {
+      tx.map(Tables.caCertBundles).set(utf8('idp'), encodeJson(issuerCa.certPem));
+      for (const issuer of [slow, fast]) tx.map(Tables.jwtIssuers).set(utf8(issuer), encodeJson({ auto_refresh: true, ca_cert_bundle_name: 'idp' }));
+      return { result: undefined, applyWrites: true };
+    });
+    const logs: string[] = [];
+    let logged = () => {};
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => {
+      logs.push(line);
+      logged();
+    });
+    const fastRefreshed = (times: number) =>
+      new Promise<void>((resolve) => {
+        logged = () => logs.filter((line) => line === `JWT key refresh of ${fast}: 1 key(s)`).length === times && resolve();
+        logged();
+      });
+    const firstRound = refresh.refreshOnce();
+    await fastRefreshed(1);
+    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, fast), applyWrites: false })).result.keys()], ['fast']);
+    void refresh.refreshOnce();
+    await fastRefreshed(2);
+    const discoveries = (issuer: string) => server.requests.filter((r) => `${server.url}${r.path}` === `${issuer}/.well-known/openid-configuration`).length;
+    assert.equal(discoveries(slow), 1, 'the slow issuer, still running, is not started again');
+    assert.equal(discoveries(fast), 2);
+    await refresh.stop();
+    await firstRound;
+    assert.deepEqual(refresh.metrics, { attempts: 3, successes: 2, failures: 1 });
+    assert.match(logs.at(-1)!, new RegExp(`^JWT key refresh of ${slow} failed; its keys stay as they were: GET ${slow}/.well-known/openid-configuration failed: the node is stopping$`));
   });
 
   it('an issuer whose CA bundle governance removed is a failure that names the bundle, and fetches nothing', async (t) => {
