@@ -92,10 +92,10 @@ export class LedgerFiles {
    * Takes over the chunks of a replayed ledger, each cut after its last kept entry. Chunks whose
    * entries are all committed (up to `committedSeqno`) are completed if need be and named
    * `.committed`; a later complete chunk stays `ledger_<first>-<last>`; a last chunk that is neither
-   * becomes the open chunk again. Chunk files wholly after the kept entries (never signed) are
-   * deleted: their seqnos will be written again. The files named in `setAside` (replay's, from
-   * before its snapshot) are renamed `<name>.ignored` first. Returns the entry bytes of the open
-   * chunk (0 if none), for LedgerWriter's resume.
+   * becomes the open chunk again. Chunk files wholly after the kept entries (never signed, or the
+   * torn chunk replay left out) are deleted: their seqnos will be written again. The files named in
+   * `setAside` (replay's, from before its snapshot) are renamed `<name>.ignored` first. Returns the
+   * entry bytes of the open chunk (0 if none), for LedgerWriter's resume.
    */
   resume(chunks: readonly ReplayedChunk[], committedSeqno: number, setAside: readonly string[] = []): number {
     invariant(this.chunks.length === 0 && this.open === undefined, 'resume starts with no chunks');

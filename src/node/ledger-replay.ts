@@ -5,11 +5,13 @@
 // tree, the receipts' leaf components and the consensus log (with the configuration each entry
 // sets) are rebuilt. Transactions after the last signature cannot commit and are dropped, as CCF
 // drops an unsigned suffix; what is signed but past the last `.committed` chunk stays uncommitted
-// (consensus decides). So is a last entry of the open chunk that a crash left partly written.
+// (consensus decides). So is a last entry of the open chunk that a crash left partly written, and
+// an open last chunk that holds no whole entry at all (its header cut short, as a crash right after
+// its creation leaves it): the node resumes from the chunks before it.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { SINGLETON_KEY } from '../ledger/signature.js';
-import { openChunkEntries, readChunkLayout, type ChunkLayout, type OpenChunkEntries } from '../ledger/chunk-file.js';
+import { CHUNK_HEADER_BYTES, openChunkEntries, readChunkLayout, type ChunkLayout, type OpenChunkEntries } from '../ledger/chunk-file.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
 import type { LogEntry } from '../consensus/log-entry.js';
@@ -48,6 +50,13 @@ export interface TornEntry {
   bytes: number;
 }
 
+/** The open chunk file when it holds no whole entry: the node stopped right after creating it. */
+export interface TornChunk {
+  file: string;
+  /** What the file holds: a header cut short, or a header and part of the first entry. */
+  bytes: number;
+}
+
 export interface ReplayedLedger {
   /** The snapshot the replay started from; the log and the leaf components start after it. */
   snapshot: LoadedSnapshot | undefined;
@@ -66,6 +75,8 @@ export interface ReplayedLedger {
   committedSeqno: number;
   chunks: ReplayedChunk[];
   tornEntry: TornEntry | undefined;
+  /** Left out of the replay; LedgerFiles.resume deletes it with the other chunks after the kept entries. */
+  tornChunk: TornChunk | undefined;
   /**
    * Chunk files not known committed that end before the snapshot the replay started from (for an
    * open chunk, at it: its name claims the seqnos after). The node stopped before that part of the
@@ -86,7 +97,9 @@ function readOpenChunk(files: readonly ChunkFile[]): OpenChunkFile | undefined {
   const file = files.at(-1);
   if (file === undefined || file.chunk.last !== undefined || file.chunk.committed) return undefined;
   const bytes = new Uint8Array(readFileSync(file.path));
-  // A header cut short, or one pointing at a positions table (completed, not yet renamed), is the verifier's to judge.
+  // Created and stopped before its header was whole (the file is created, then its header written).
+  if (bytes.length < CHUNK_HEADER_BYTES) return { file, bytes, entries: { count: 0, end: 0 } };
+  // A header pointing at a positions table (completed, not yet renamed) is the verifier's to judge.
   let layout: ChunkLayout;
   try {
     layout = readChunkLayout(bytes, file.name);
@@ -118,9 +131,15 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
 
 /** Replays the ledger in `directory`; `receiver` holds the node's ledger secrets and takes those its rekeys send. */
 export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
-  const all = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
+  const listed = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
-  const open = readOpenChunk(all);
+  const last = readOpenChunk(listed);
+  // An open last chunk with no whole entry (a crash right after its creation) holds nothing to lose:
+  // left out. Alone, with no snapshot, it is all the node has: read as it is, so a header cut short
+  // is refused and the operator decides.
+  const tornChunk = last?.entries.count === 0 && (listed.length > 1 || snapshot !== undefined) ? { file: last.file.name, bytes: last.bytes.length } : undefined;
+  const all = tornChunk === undefined ? listed : listed.slice(0, -1);
+  const open = tornChunk === undefined && last !== undefined && last.bytes.length >= CHUNK_HEADER_BYTES ? last : undefined;
   // The open chunk ends where its entries do; its name says nothing.
   const lastSeqnoOf = (file: ChunkFile): number => (file === open?.file ? file.chunk.first + open.entries.count - 1 : (file.chunk.last ?? Infinity));
   // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
@@ -152,6 +171,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     committedSeqno: base,
     chunks: [],
     tornEntry: undefined,
+    tornChunk,
     setAside: setAside.map((file) => file.name),
     baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
   };

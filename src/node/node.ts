@@ -293,6 +293,10 @@ export class Node {
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
+      const tornChunk = replayed.tornChunk;
+      if (tornChunk !== undefined) {
+        this.logLine(`${tornChunk.file} holds no whole entry (${tornChunk.bytes} bytes: the node stopped just after creating it): deleted; the node resumes after seqno ${replayed.lastTxId.seqno} and takes the entries after it from the primary`);
+      }
       for (const name of replayed.setAside) {
         this.logLine(`${name} ends before snapshot ${base!.name}, which this node starts from, and was never committed here (its entries may have been rolled back): set aside as ${ignoredChunkName(name)}`);
       }

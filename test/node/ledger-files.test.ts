@@ -407,6 +407,56 @@ test('a last entry of the open chunk cut short by a crash is dropped, the file c
   assert.equal(verifyDirectory(directory), '2.9');
 });
 
+for (const { torn, bytes } of [
+  { torn: 'created, its header not written', bytes: () => Buffer.alloc(0) },
+  { torn: 'its header written in part', bytes: () => Buffer.alloc(5) },
+  { torn: 'its header written, no entry', bytes: () => Buffer.alloc(8) },
+  { torn: 'its first entry written in part', bytes: (entry: Buffer) => Buffer.concat([Buffer.alloc(8), entry.subarray(0, 40)]) },
+]) {
+  test(`an open last chunk that holds no whole entry (${torn}) is left out and deleted, and appends create it again`, async (t) => {
+    const directory = tempDirectory(t);
+    const writer = makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) });
+    const files = new LedgerFiles(directory);
+    drive(writer, files, 'tstS' + 'ttS');
+    files.markCommitted(4);
+    files.close();
+    // The primary's next entry, which the node was about to write in a new chunk when it stopped.
+    const next = Buffer.from(writer.appendTransaction(appWriteSet('8')).entry);
+    writeFileSync(join(directory, 'ledger_8'), bytes(next));
+    const replayed = replay(directory);
+    assert.deepEqual(replayed.tornChunk, { file: 'ledger_8', bytes: bytes(next).length });
+    assert.equal(replayed.lastTxId.seqno, 7);
+    assert.equal(replayed.tornEntry, undefined);
+
+    const resumed = new LedgerFiles(directory);
+    t.after(() => resumed.close());
+    assert.equal(resumed.resume(replayed.chunks, replayed.committedSeqno), 0);
+    assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7:5,6,7']);
+    const after = makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]), resume: { tree: replayed.tree, seqno: 7, signatureSeqno: 7, views: replayed.views } });
+    drive(after, resumed, 'ts', 'after restart');
+    await resumed.sync();
+    assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-7:5,6,7', 'ledger_8:8,9']);
+    assert.equal(verifyDirectory(directory), '2.9');
+  });
+}
+
+test('a chunk with its header cut short that is not the last is refused, naming it', (t) => {
+  const directory = tempDirectory(t);
+  writeAndReplay(directory, 'tstS' + 'ttS' + 'tt');
+  writeFileSync(join(directory, 'ledger_5-7'), Buffer.alloc(5));
+  assert.throws(
+    () => replay(directory),
+    (e: unknown) => e instanceof LedgerVerificationError && e.file === 'ledger_5-7',
+  );
+  // An open chunk too, when another follows it.
+  rmSync(join(directory, 'ledger_5-7'));
+  writeFileSync(join(directory, 'ledger_5'), Buffer.alloc(0));
+  assert.throws(
+    () => replay(directory),
+    (e: unknown) => e instanceof LedgerVerificationError && e.file === 'ledger_5',
+  );
+});
+
 test('a complete chunk cut short is refused, naming it: only the open chunk can end in a partly written entry', (t) => {
   const directory = tempDirectory(t);
   writeAndReplay(directory, 'tstS' + 'tts');
