@@ -89,13 +89,16 @@ export class LedgerFiles {
   }
 
   /**
-   * Takes over the chunks of a replayed ledger, each cut after its last kept entry. Chunks whose
-   * entries are all committed (up to `committedSeqno`) are completed if need be and named
-   * `.committed`; a later complete chunk stays `ledger_<first>-<last>`; a last chunk that is neither
-   * becomes the open chunk again. Chunk files wholly after the kept entries (never signed, or the
-   * torn chunk replay left out) are deleted: their seqnos will be written again. The files named in
-   * `setAside` (replay's, from before its snapshot) are renamed `<name>.ignored` first. Returns the
-   * entry bytes of the open chunk (0 if none), for LedgerWriter's resume.
+   * Takes over the chunks of a replayed ledger, each cut after its last kept entry. A chunk ends
+   * where the primary closed it, never at the restart (so that `.committed` files are the same on
+   * every node): a last chunk whose last kept entry does not close it becomes the open chunk again,
+   * committed entries or not, and appends continue in it; one that does is completed if the node
+   * stopped before it wrote the positions table. Complete chunks whose entries are all committed (up
+   * to `committedSeqno`) are named `.committed`, later ones `ledger_<first>-<last>`. Chunk files
+   * wholly after the kept entries (never signed, or the torn chunk replay left out) are deleted:
+   * their seqnos will be written again. The files named in `setAside` (replay's, from before its
+   * snapshot) are renamed `<name>.ignored` first. Returns the entry bytes of the open chunk (0 if
+   * none), for LedgerWriter's resume.
    */
   resume(chunks: readonly ReplayedChunk[], committedSeqno: number, setAside: readonly string[] = []): number {
     invariant(this.chunks.length === 0 && this.open === undefined, 'resume starts with no chunks');
@@ -112,11 +115,12 @@ export class LedgerFiles {
     let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno)) || setAside.length > 0;
     for (const [i, chunk] of chunks.entries()) {
       const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
-      if (chunk.last > committedSeqno && !chunk.complete) {
-        invariant(i === chunks.length - 1, 'only the last replayed chunk can be cut');
+      if (!chunk.complete && !chunk.closesChunk) {
+        invariant(i === chunks.length - 1, 'only the last replayed chunk can be open');
         renamed = this.reopen(index) || renamed;
         continue;
       }
+      // Its closing entry was written, its positions table not: the node stopped in between.
       if (!chunk.complete) {
         const fd = this.disk('open', chunk.name, () => openSync(join(this.directory, chunk.name), 'r+'));
         try {

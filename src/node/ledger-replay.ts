@@ -18,7 +18,7 @@ import type { LogEntry } from '../consensus/log-entry.js';
 import { Store } from '../kv/store.js';
 import type { MapChanges } from '../kv/write-set.js';
 import { openEntry } from '../ledger/entry-sealing.js';
-import type { LedgerEntry } from '../ledger/entry.js';
+import { EntryFlags, type LedgerEntry } from '../ledger/entry.js';
 import { GENESIS_PLACEHOLDER_LEAF, NO_CLAIMS_DIGEST } from '../ledger/leaf.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
@@ -40,6 +40,11 @@ export interface ReplayedChunk {
   /** Where the kept entries end. */
   entriesEnd: number;
   complete: boolean;
+  /**
+   * Whether the last kept entry closes the chunk (FORCE_LEDGER_CHUNK_AFTER, set by the primary): the
+   * next entry starts a new file, whether or not the node wrote the positions table before it stopped.
+   */
+  closesChunk: boolean;
 }
 
 /** The open chunk's last entry, which the node was writing when it stopped and wrote only partly. */
@@ -206,6 +211,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
   // One pass, a file at a time: entries wait until a signature covers them (an unsigned tail
   // cannot commit and is dropped, as CCF drops it), then are decrypted and applied.
   let unsigned: Verified[] = [];
+  const closingSeqnos = new Set<number>();
   const read: { file: ChunkFile; layout: VerifiedChunk }[] = [];
   for (const file of files) {
     let bytes: Uint8Array;
@@ -218,6 +224,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
       bytes = new Uint8Array(readFileSync(file.path));
     }
     const layout = verifier.addChunk(file.name, bytes, (entry, digest) => {
+      if ((entry.flags & EntryFlags.forceLedgerChunkAfter) !== 0) closingSeqnos.add(entry.txId.seqno);
       const signature = signatureRecordOf(entry.txId.seqno, entry.publicMaps);
       if (signature === undefined) return void unsigned.push({ entry, digest, file: file.name });
       for (const pending of unsigned) apply(pending, undefined);
@@ -233,14 +240,16 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
   for (const { file, layout } of read) {
     const kept = Math.min(layout.offsets.length, lastSeqno - file.chunk.first + 1);
     if (kept <= 0) continue;
+    const lastKept = file.chunk.first + kept - 1;
     replayed.chunks.push({
       name: file.name,
       path: file.path,
       first: file.chunk.first,
-      last: file.chunk.first + kept - 1,
+      last: lastKept,
       offsets: layout.offsets.slice(0, kept),
       entriesEnd: kept < layout.offsets.length ? layout.offsets[kept]! : layout.entriesEnd,
       complete: layout.complete && kept === layout.offsets.length,
+      closesChunk: closingSeqnos.has(lastKept),
     });
   }
   store.compact(BigInt(replayed.committedSeqno));

@@ -335,15 +335,77 @@ test('resume with a partial commit: committed chunks renamed, later ones kept, t
   assert.equal(verifyDirectory(directory), '2.7');
 });
 
-test('resume with everything committed completes and commits every chunk, as a single node restarts', (t) => {
+test('resume with everything committed commits the complete chunks and keeps the last one open, as a single node restarts', (t) => {
   const directory = tempDirectory(t);
   // Entries 7 and 8 follow the last signature: replay drops them.
-  const { replayed } = writeAndReplay(directory, 'tstS' + 'ts' + 'tt');
+  const { results, replayed } = writeAndReplay(directory, 'tstS' + 'ts' + 'tt');
   const files = new LedgerFiles(directory);
   t.after(() => files.close());
-  assert.equal(files.resume(replayed.chunks, replayed.lastTxId.seqno), 0);
-  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-6.committed:5,6']);
+  assert.equal(files.resume(replayed.chunks, replayed.lastTxId.seqno), bytesOf(results.slice(4, 6)));
+  assert.deepEqual(layout(directory), ['ledger_1-4.committed:1,2,3,4', 'ledger_5:5,6']);
   assert.equal(verifyDirectory(directory), '2.6');
+});
+
+/** The chunk files of `directory`, by name, with their bytes in hex: what two nodes' ledgers are compared by. */
+function chunkFiles(directory: string): Record<string, string> {
+  const names = readdirSync(directory).filter((name) => parseChunkName(name) !== undefined);
+  return Object.fromEntries(names.sort().map((name) => [name, toHex(readFileSync(join(directory, name)))]));
+}
+
+interface Restart {
+  /** Entries the restarted node wrote before it stopped. */
+  stopAfter: number;
+  /** What it knew committed when it resumed. */
+  committedAtRestart: number;
+  /** Does to its files what the stop left. */
+  crash?: (directory: string) => void;
+}
+
+/**
+ * Two nodes fed the same entries from one primary: `steady` never stops, `restarted` stops and
+ * resumes from its replay; then both receive the rest and commit it all.
+ */
+function steadyAndRestarted(t: TestContext, plan: string, { stopAfter, committedAtRestart, crash }: Restart) {
+  const steady = tempDirectory(t);
+  const steadyFiles = new LedgerFiles(steady);
+  const results = drive(makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) }), steadyFiles, plan);
+  steadyFiles.markCommitted(results.length);
+  steadyFiles.close();
+
+  const restarted = tempDirectory(t);
+  const before = new LedgerFiles(restarted);
+  for (const result of results.slice(0, stopAfter)) before.append(result);
+  before.close();
+  crash?.(restarted);
+  const replayed = replay(restarted);
+  const resumed = new LedgerFiles(restarted);
+  resumed.resume(replayed.chunks, committedAtRestart);
+  for (const result of results.slice(replayed.lastTxId.seqno)) resumed.append(result);
+  resumed.markCommitted(results.length);
+  resumed.close();
+  return { steady, restarted };
+}
+
+test('a node restarted with committed entries in its open chunk continues that chunk: its files are named and hold the bytes of a node that never stopped', (t) => {
+  // Stopped after entry 6 (committed); the primary closes the chunk at 9 and the next at 11.
+  const { steady, restarted } = steadyAndRestarted(t, 'tstS' + 'tsttS' + 'tS' + 't', { stopAfter: 6, committedAtRestart: 6 });
+  assert.deepEqual(layout(restarted), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-9.committed:5,6,7,8,9', 'ledger_10-11.committed:10,11', 'ledger_12:12']);
+  assert.deepEqual(chunkFiles(restarted), chunkFiles(steady));
+  assert.equal(verifyDirectory(restarted), '2.11');
+});
+
+test('a chunk whose closing entry was written but not its positions table is completed at restart, where the primary closed it', (t) => {
+  // Stopped after entry 9, which closes ledger_5, in the middle of completing it: the entries
+  // written, the positions table and header not. Entries from 5 on were not known committed.
+  const crash = (directory: string) => {
+    const completed = readFileSync(join(directory, 'ledger_5-9'));
+    const entriesEnd = Number(completed.readBigUInt64LE(0));
+    rmSync(join(directory, 'ledger_5-9'));
+    writeFileSync(join(directory, 'ledger_5'), Buffer.concat([Buffer.alloc(8), completed.subarray(8, entriesEnd)]));
+  };
+  const { steady, restarted } = steadyAndRestarted(t, 'tstS' + 'tsttS' + 'tS', { stopAfter: 9, committedAtRestart: 4, crash });
+  assert.deepEqual(layout(restarted), ['ledger_1-4.committed:1,2,3,4', 'ledger_5-9.committed:5,6,7,8,9', 'ledger_10-11.committed:10,11']);
+  assert.deepEqual(chunkFiles(restarted), chunkFiles(steady));
 });
 
 test('resume deletes chunk files that hold only entries replay dropped, so their seqnos can be written again', async (t) => {
