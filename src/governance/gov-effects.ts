@@ -258,19 +258,36 @@ function setJwtKeys(tx: Transaction, args: (JsValue | undefined)[]): void {
   storeIssuerPublicKeys(tx, issuer, jwksPublicKeys(args[2], issuer));
 }
 
-/** Removes the entries of `issuer`, under the kids `removed` picks (all by default). */
+/**
+ * Removes the entries of `issuer`, under the kids `removed` picks (all by default), from the current
+ * table and from CCF's legacy ones: a key a ledger holds there (written before `_v2`) is read for a
+ * kid the current table lacks (jwtKeysOfKid), so one left there would outlive its rotation or its
+ * issuer's removal. As older CCF removed keys from both table revisions.
+ */
 function removeJwtKeys(tx: Transaction, issuer: string, removed: (kid: string) => boolean = () => true): void {
-  const table = tx.map(Tables.jwtPublicSigningKeysMetadata);
-  const updates: [Uint8Array, unknown[]][] = [];
-  table.forEach((value, key) => {
-    if (!removed(fromUtf8(key))) return;
-    const list = decodeJson<{ issuer: string }[]>(value, Tables.jwtPublicSigningKeysMetadata);
-    const kept = list.filter((entry) => entry.issuer !== issuer);
-    if (kept.length !== list.length) updates.push([key, kept]);
+  for (const name of [Tables.jwtPublicSigningKeysMetadata, Tables.jwtLegacyPublicSigningKeysMetadata]) {
+    const table = tx.map(name);
+    const updates: [Uint8Array, unknown[]][] = [];
+    table.forEach((value, key) => {
+      if (!removed(fromUtf8(key))) return;
+      const list = decodeJson<{ issuer: string }[]>(value, name);
+      const kept = list.filter((entry) => entry.issuer !== issuer);
+      if (kept.length !== list.length) updates.push([key, kept]);
+    });
+    for (const [key, kept] of updates) {
+      if (kept.length === 0) table.delete(key);
+      else table.set(key, encodeJson(kept));
+    }
+  }
+  // The oldest layout: one key per kid, its issuer in a table beside it.
+  const issuers = tx.map(Tables.jwtLegacyPublicSigningKeyIssuer);
+  const kids: Uint8Array[] = [];
+  issuers.forEach((value, key) => {
+    if (fromUtf8(value) === issuer && removed(fromUtf8(key))) kids.push(key);
   });
-  for (const [key, kept] of updates) {
-    if (kept.length === 0) table.delete(key);
-    else table.set(key, encodeJson(kept));
+  for (const key of kids) {
+    issuers.delete(key);
+    tx.map(Tables.jwtLegacyPublicSigningKey).delete(key);
   }
 }
 

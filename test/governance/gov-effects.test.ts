@@ -7,7 +7,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import test from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { Tables } from '../../src/governance/builtin-tables.js';
-import { jwksPublicKeys, storeIssuerPublicKeys, type JwtSigningKey } from '../../src/governance/gov-effects.js';
+import { jwksPublicKeys, jwtKeysOfKid, storeIssuerPublicKeys, type JwtSigningKey } from '../../src/governance/gov-effects.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { Store } from '../../src/kv/store.js';
@@ -43,6 +43,29 @@ test('storing keys writes only what changed: identical keys write nothing, a cha
   assert.equal(put(A, [['k1', { public_key: 'BA==' }]]), true);
   assert.equal(stored(store, 'k1'), '[{"issuer":"https://a.example","public_key":"BA=="},{"issuer":"https://b.example","public_key":"Aw=="}]');
   assert.equal(stored(store, 'k2'), undefined);
+});
+
+test("an issuer's keys a ledger holds in CCF's legacy tables go with a rotation of its keys, not another issuer's", () => {
+  const store = new Store();
+  const certDer = new Uint8Array(Buffer.from(rsaCertificate(2048).x5c, 'base64'));
+  const seed = store.beginTransaction();
+  // As a service written before `_v2` left them: both legacy layouts, for A and for B.
+  seed.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('old-a'), utf8(JSON.stringify([{ issuer: A, public_key: 'AQ==' }, { issuer: B, public_key: 'Ag==' }])));
+  seed.map(Tables.jwtLegacyPublicSigningKey).set(utf8('oldest-a'), certDer);
+  seed.map(Tables.jwtLegacyPublicSigningKeyIssuer).set(utf8('oldest-a'), utf8(A));
+  seed.map(Tables.jwtLegacyPublicSigningKeysMetadata).set(utf8('old-b'), utf8(JSON.stringify([{ issuer: B, public_key: 'Aw==' }])));
+  store.commit(seed, 1n);
+  const issuersOf = (kid: string) => jwtKeysOfKid(store.beginTransaction(), kid)?.map((entry) => entry.issuer);
+  assert.deepEqual(issuersOf('old-a'), [A, B]);
+  assert.deepEqual(issuersOf('oldest-a'), [A]);
+
+  const tx = store.beginTransaction();
+  storeIssuerPublicKeys(tx, A, new Map([['new-a', { public_key: 'BA==' }]]));
+  store.commit(tx, 2n);
+  assert.deepEqual(issuersOf('old-a'), [B], "A's legacy entry went, B's stayed");
+  assert.equal(issuersOf('oldest-a'), undefined);
+  assert.deepEqual(issuersOf('old-b'), [B]);
+  assert.deepEqual(issuersOf('new-a'), [A]);
 });
 
 test("a JWK with both n/e and x5c is stored with its n/e key, as CCF's try_parse_raw_rsa comes before try_parse_x5c", () => {
