@@ -194,10 +194,16 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   }
   assert.equal(response.status, 200, response.text());
   assert.deepEqual(response.json(), { msg: 'from the past' });
-  for (const value of ['garbage', '2.0', '0.5']) {
+  for (const value of ['garbage', '2.', '2.18446744073709551616']) {
     const garbled = await user.request('GET', '/app/log/private/historical?id=3', { headers: { 'x-ms-ccf-transaction-id': value }, allowError: true });
     assert.equal(garbled.status, 400, value);
     assert.equal(garbled.json<{ error: { code: string } }>().error.code, 'InvalidHeaderValue', value);
+  }
+  // Two numbers read as a TxID, as in CCF; no transaction has seqno or view 0.
+  for (const value of ['2.0', '0.5']) {
+    const none = await user.request('GET', '/app/log/private/historical?id=3', { headers: { 'x-ms-ccf-transaction-id': value }, allowError: true });
+    assert.equal(none.status, 404, value);
+    assert.equal(none.json<{ error: { code: string } }>().error.code, 'TransactionInvalid', value);
   }
 });
 
