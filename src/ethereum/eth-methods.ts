@@ -5,7 +5,6 @@
 // is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
 // What is Committed is read once per request, so that the elements of a batch agree on it.
 
-import { bytesToHex } from '@ethereumjs/util';
 import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -20,19 +19,13 @@ import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
 import { FutureNonces, type HeldTransaction } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import {
-  FEE_HISTORY_BLOCKS_MAX,
-  FEE_HISTORY_PERCENTILES_MAX,
-  FILTER_POLL_BLOCKS_MAX,
-  FUTURE_NONCE_WAIT_MS,
-  LOGS_RESULTS_MAX,
-  LOGS_SCAN_BLOCKS_PER_CHECK,
-  RESPONSE_BYTES_MAX,
-} from './limits.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS } from './limits.js';
+import { parseLogFilter, type LogFilter } from './log-filter.js';
+import { scanLogs } from './log-scan.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
 import { ethereumClaimsDigest } from './receipt-claims.js';
 import { ExecutionReverted, revertMessage } from './revert.js';
-import { blockObject, effectiveGasPrice, logObjects, receiptObject, transactionObject, type Location } from './rpc-objects.js';
+import { blockObject, effectiveGasPrice, receiptObject, transactionObject, type Location } from './rpc-objects.js';
 import {
   data,
   invalidParams,
@@ -47,7 +40,9 @@ import {
   quantity,
   type BlockSelector,
 } from './rpc-values.js';
+import { ScanDeadline } from './scan-deadline.js';
 import { decodeRawTransaction, parseTransaction, summarizeTransaction } from './sender.js';
+import { storedGasUsed, storedReceiptBytes } from './stored-receipt.js';
 
 /** What the Ethereum methods need from the node. */
 export interface EthereumBackend {
@@ -90,20 +85,15 @@ interface ChainRead {
   readonly committedSeqno: bigint;
 }
 
-type LogMatcher = (address: Uint8Array, topics: Uint8Array[]) => boolean;
-
 /** What a logs filter (eth_newFilter) matches: a block range, either end open (new blocks), and addresses and topics. */
 interface LogCriteria {
   from: bigint | undefined;
   to: bigint | undefined;
-  matches: LogMatcher;
+  filter: LogFilter;
 }
 
 /** The blob base fee of every block: with no blobs, the protocol's minimum of 1 wei, which the EVM's BLOBBASEFEE answers too. */
 const BLOB_BASE_FEE = 1n;
-
-/** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
-const LOG_JSON_BYTES = 1024;
 
 function arity(params: unknown[], min: number, max: number, usage: string): void {
   if (params.length < min || params.length > max) throw invalidParams(`expected ${usage}, got ${params.length} parameters`);
@@ -184,9 +174,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   function storedReceipt(tx: Transaction, hash: Uint8Array): ReceiptRecord {
-    const value = tx.map(maps.receipts).get(hash);
-    if (value === undefined) throw new CocoError('InternalError', `the receipt of stored transaction ${bytesToHex(hash)} is missing`);
-    return decodeReceipt(value);
+    return decodeReceipt(storedReceiptBytes(tx, maps, hash));
   }
 
   /** The receipt object of transaction `hash` once it is Committed in a block; null before. */
@@ -262,89 +250,11 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     });
   }
 
-  function logMatcher(filter: Record<string, unknown>): LogMatcher {
-    const addressField = filter.address;
-    // As geth: an empty list, like an absent field, matches any address (or any topic at a position).
-    const addresses =
-      addressField === undefined || addressField === null || (Array.isArray(addressField) && addressField.length === 0)
-        ? undefined
-        : new Set((Array.isArray(addressField) ? addressField : [addressField]).map((a, i) => data(parseAddress(a, `filter.address[${i}]`))));
-    const topicsField = filter.topics ?? [];
-    if (!Array.isArray(topicsField) || topicsField.length > 4) throw invalidParams('filter.topics must be a list of at most 4 positions');
-    const positions = topicsField.map((position, i) => {
-      if (position === null) return undefined;
-      const alternatives = Array.isArray(position) ? position : [position];
-      if (alternatives.length === 0 || alternatives.includes(null)) return undefined;
-      return new Set(alternatives.map((topic, j) => data(parseHash(topic, `filter.topics[${i}][${j}]`))));
-    });
-    return (address, topics) =>
-      (addresses === undefined || addresses.has(data(address))) &&
-      positions.every((wanted, i) => wanted === undefined || (topics[i] !== undefined && wanted.has(data(topics[i] as Uint8Array))));
-  }
-
-  /**
-   * The logs `matches` selects in blocks `from` to `to`, within the request's bounds (see
-   * RequestScope), and the last block they cover. Past the bounds, a query for the whole range is
-   * refused (-32005). A filter's poll, given `skipBlock`, instead stops before the first block that
-   * would pass them, returning what fits and leaving the rest to its next poll. A block whose logs
-   * alone pass the bounds of a whole request can never be returned: it is refused once and
-   * `skipBlock` moves the filter past it (else every later poll would fail on it, for good).
-   * The scan runs on the event loop, so the request's time bounds it too, whatever the range.
-   */
-  function logsInRange(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope, skipBlock?: (number: bigint) => void): { logs: Record<string, unknown>[]; through: bigint } {
-    const found: Record<string, unknown>[] = [];
-    let bytes = 0;
-    let through = to;
-    const startMs = nowMs();
-    try {
-      for (let number = from, scanned = 1; number <= to; number++, scanned++) {
-        if (scanned % LOGS_SCAN_BLOCKS_PER_CHECK === 0 && nowMs() - startMs > scope.time.remainingMs) {
-          if (skipBlock !== undefined) {
-            through = number - 1n;
-            break;
-          }
-          throw new JsonRpcError(-32005, `query timeout: blocks ${from} to ${number - 1n} of ${from} to ${to} took this request's execution time (ethereum.max_execution_time_ms): narrow the block range`);
-        }
-        const block = blocks.withoutParent(tx, number);
-        if (block?.txHash === undefined) continue;
-        const receipt = storedReceipt(tx, block.txHash);
-        const indexes: number[] = [];
-        let blockBytes = 0;
-        receipt.logs.forEach((log, i) => {
-          if (!matches(log.address, log.topics)) return;
-          indexes.push(i);
-          blockBytes += LOG_JSON_BYTES + 2 * log.data.length;
-        });
-        if (indexes.length === 0) continue;
-        // The bounds are the request's: a batch of queries shares them.
-        const tooMany = found.length + indexes.length > scope.logsRemaining;
-        const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;
-        if ((tooMany || tooLarge) && skipBlock !== undefined && number > from) {
-          through = number - 1n;
-          break;
-        }
-        if (skipBlock !== undefined && (indexes.length > LOGS_RESULTS_MAX || blockBytes > RESPONSE_BYTES_MAX)) {
-          skipBlock(number);
-          throw new JsonRpcError(-32005, `block ${number} alone has ${indexes.length} matching logs (about ${blockBytes} bytes), more than one request may return (${LOGS_RESULTS_MAX} logs, ${RESPONSE_BYTES_MAX} bytes): this filter skips them and goes on from block ${number + 1n}`);
-        }
-        if (tooMany) throw new JsonRpcError(-32005, `query returned more than ${LOGS_RESULTS_MAX} results (a request's queries together): narrow the block range or the filter`);
-        if (tooLarge) throw new JsonRpcError(-32005, `query returned more than ${RESPONSE_BYTES_MAX} bytes of logs (a request's queries together): narrow the block range or the filter`);
-        const objects = logObjects(block.txHash, receipt, { blockNumber: number, blockHash: block.hash, timestamp: block.timestamp });
-        for (const i of indexes) found.push(objects[i] as Record<string, unknown>);
-        bytes += blockBytes;
-      }
-    } finally {
-      scope.time.remainingMs -= nowMs() - startMs;
-    }
-    scope.logsRemaining -= found.length;
-    return { logs: found, through };
-  }
-
   /** The logs of a range query (eth_getLogs, eth_getFilterLogs): any number of blocks, within the request's bounds. */
-  function rangeLogs(tx: Transaction, from: bigint, to: bigint, matches: LogMatcher, scope: RequestScope): Record<string, unknown>[] {
+  function rangeLogs(tx: Transaction, from: bigint, to: bigint, filter: LogFilter, scope: RequestScope): Record<string, unknown>[] {
     // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
     if (from > to) return [];
-    return logsInRange(tx, from, to, matches, scope).logs;
+    return scanLogs(tx, blocks, { from, to, filter }, scope, nowMs).logs;
   }
 
   /** A filter object's fields, or -32602. */
@@ -359,7 +269,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   function parseLogCriteria(value: unknown): LogCriteria {
     const fields = filterFields(value);
     if (fields.blockHash !== undefined) throw invalidParams('a filter reports new blocks and cannot name a blockHash: use eth_getLogs for the logs of one block');
-    const matches = logMatcher(fields);
+    const filter = parseLogFilter(fields);
     const end = (field: string): bigint | undefined => {
       const selector = parseBlockSelector(fields[field], `filter.${field}`);
       if ('hash' in selector) throw invalidParams(`filter.${field} must be a block number or a tag`);
@@ -372,7 +282,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     if ((from === undefined && to !== undefined) || (from !== undefined && to !== undefined && from > to)) {
       throw new JsonRpcError(-32000, 'invalid from and to block combination');
     }
-    return { from, to, matches };
+    return { from, to, filter };
   }
 
   /**
@@ -402,7 +312,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       filter.cursorHash = blocks.hashOf(tx, end);
       return hashes;
     }
-    const { from, to, matches } = filter.criteria;
+    const { from, to, filter: selection } = filter.criteria;
     const low = from !== undefined && from > cursor + 1n ? from : cursor + 1n;
     const high = to !== undefined && to < end ? to : end;
     if (low > high) {
@@ -410,7 +320,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       return [];
     }
     // Logs come from Committed blocks only: the cursor needs no hash to survive an election.
-    const { logs, through } = logsInRange(tx, low, high, matches, scope, (number) => (filter.cursor = number));
+    const { logs, through } = scanLogs(tx, blocks, { from: low, to: high, filter: selection }, scope, nowMs, (number) => (filter.cursor = number));
     filter.cursor = through === high ? end : through;
     return logs;
   }
@@ -600,13 +510,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_getLogs(params, scope) {
       arity(params, 1, 1, '[filter]');
       const fields = filterFields(params[0]);
-      const matches = logMatcher(fields);
+      const filter = parseLogFilter(fields);
       return reading(scope, (read) => {
         if (fields.blockHash !== undefined) {
           if (fields.fromBlock !== undefined || fields.toBlock !== undefined) throw invalidParams('a filter has either blockHash or fromBlock/toBlock');
           const number = resolveBlock(read, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
           if (number === undefined) throw new JsonRpcError(-32000, 'unknown block');
-          return rangeLogs(read.tx, number, number, matches, scope);
+          return rangeLogs(read.tx, number, number, filter, scope);
         }
         const last = latest(read);
         const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
@@ -614,7 +524,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
           throw new JsonRpcError(-32000, 'invalid block range params');
         }
-        return rangeLogs(read.tx, resolveBlock(read, fromSelector) ?? last + 1n, resolveBlock(read, toSelector) ?? last, matches, scope);
+        return rangeLogs(read.tx, resolveBlock(read, fromSelector) ?? last + 1n, resolveBlock(read, toSelector) ?? last, filter, scope);
       });
     },
 
@@ -649,10 +559,10 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const filter = filters.poll(params[0]);
       // As geth: only a logs filter has logs to list.
       if (filter.criteria === undefined) throw new JsonRpcError(-32000, 'filter not found');
-      const { from, to, matches } = filter.criteria;
+      const { from, to, filter: selection } = filter.criteria;
       return reading(scope, (read) => {
         const last = latest(read);
-        return rangeLogs(read.tx, from ?? last, to === undefined || to > last ? last : to, matches, scope);
+        return rangeLogs(read.tx, from ?? last, to === undefined || to > last ? last : to, selection, scope);
       });
     },
 
@@ -679,19 +589,31 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         const newest = resolveBlock(read, parseBlockSelector(params[1], 'newest block'));
         if (newest === undefined) throw new JsonRpcError(-32000, 'header not found');
         const span = count < BigInt(FEE_HISTORY_BLOCKS_MAX) ? count : BigInt(FEE_HISTORY_BLOCKS_MAX);
-        const oldest = newest + 1n > span ? newest + 1n - span : 0n;
+        const oldestAsked = newest + 1n > span ? newest + 1n - span : 0n;
+        // Newest first: past the request's time, the history is the newest blocks read, as geth
+        // answers fewer blocks than asked when it has fewer. A block's gas used is read from its
+        // stored receipt without its logs.
         const gasUsedRatio: number[] = [];
         const reward: string[][] = [];
-        for (let number = oldest; number <= newest; number++) {
-          const txHash = blocks.get(tx, number)?.txHash;
-          const gasUsed = txHash === undefined ? 0n : storedReceipt(tx, txHash).gasUsed;
-          gasUsedRatio.push(Number(gasUsed) / Number(context.blockGasLimit));
-          if (percentiles.length > 0) {
-            const record = txHash === undefined ? undefined : storedTransaction(tx, txHash);
-            const fee = record === undefined ? 0n : effectiveGasPrice(summarizeTransaction(record.raw));
-            reward.push(percentiles.map(() => quantity(fee)));
+        const deadline = new ScanDeadline(nowMs, scope.time);
+        let oldest = newest;
+        try {
+          for (let number = newest; number >= oldestAsked && (number === newest || !deadline.passed()); number--) {
+            const txHash = blocks.withoutParent(tx, number)?.txHash;
+            const gasUsed = txHash === undefined ? 0n : storedGasUsed(storedReceiptBytes(tx, maps, txHash));
+            gasUsedRatio.push(Number(gasUsed) / Number(context.blockGasLimit));
+            if (percentiles.length > 0) {
+              const record = txHash === undefined ? undefined : storedTransaction(tx, txHash);
+              const fee = record === undefined ? 0n : effectiveGasPrice(summarizeTransaction(record.raw));
+              reward.push(percentiles.map(() => quantity(fee)));
+            }
+            oldest = number;
           }
+        } finally {
+          deadline.settle();
         }
+        gasUsedRatio.reverse();
+        reward.reverse();
         const history: Record<string, unknown> = {
           oldestBlock: quantity(oldest),
           baseFeePerGas: gasUsedRatio.map(() => '0x0').concat('0x0'),

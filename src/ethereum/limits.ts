@@ -12,12 +12,15 @@ export const RESPONSE_BYTES_MAX = 10 * 1024 * 1024;
 
 /**
  * Most blocks one filter poll covers (one block holds one transaction); the next poll goes on from
- * there. eth_getLogs has no such bound: its scan is bounded by the request's time (see eth-methods.ts).
+ * there. eth_getLogs has no such bound: its scan is bounded by the request's time (see log-scan.ts).
  */
 export const FILTER_POLL_BLOCKS_MAX = 10_000;
 
-/** Blocks a log scan reads between two looks at the clock: a few ms of work at most. */
-export const LOGS_SCAN_BLOCKS_PER_CHECK = 256;
+/**
+ * Logs a scan reads in place between two looks at the clock, besides one look per block: tens of µs
+ * of work, so that a block of tens of thousands of logs cannot keep a scan far past its time.
+ */
+export const LOGS_SCAN_LOGS_PER_CHECK = 1024;
 
 /** Most logs one JSON-RPC request returns, its eth_getLogs queries together, before asking the caller to narrow them (Infura's figure). */
 export const LOGS_RESULTS_MAX = 10_000;

@@ -4,9 +4,11 @@
 
 import { ethers } from 'ethers';
 import { hexToBytes } from '@ethereumjs/util';
+import { keccak256 } from '../../src/crypto/keccak.js';
 import { Store } from '../../src/kv/store.js';
 import type { Transaction } from '../../src/kv/transaction.js';
 import { setBalance } from '../../src/ethereum/account-state.js';
+import { encodeReceipt, encodeTransaction, type LogRecord } from '../../src/ethereum/ethereum-maps.js';
 import { executeTransaction, type ExecutionResult } from '../../src/ethereum/execute.js';
 import { ExecutionContext, type EthereumConfig } from '../../src/ethereum/execution-context.js';
 import { decodeRawTransaction } from '../../src/ethereum/sender.js';
@@ -99,5 +101,27 @@ export class TestChain {
 
   async send(signer: ethers.Wallet, request: ethers.TransactionRequest): Promise<ExecutionResult> {
     return this.execute(await this.sign(signer, request));
+  }
+}
+
+/**
+ * Appends `count` blocks to `chain` straight into its maps (sending that many transactions would
+ * take a test minutes), each with a stand-in transaction (one signed transfer, its hash made up)
+ * whose receipt holds the logs `logsOf` gives for the block's number, and `gasUsed`.
+ */
+export async function appendLogBlocks(chain: TestChain, count: number, logsOf: (number: bigint) => LogRecord[], gasUsed = 21_000n): Promise<void> {
+  const { maps, blocks } = chain.context;
+  const raw = bytes(await wallet(0).signTransaction({ type: 0, chainId: CHAIN_ID, to: wallet(1).address, gasLimit: 21_000n, gasPrice: 0n, nonce: 0 }));
+  for (let done = 0; done < count; ) {
+    await chain.write((tx) => {
+      for (const last = Math.min(count, done + 2_000); done < last; done++) {
+        const pending = blocks.pending(tx, chain.now_s);
+        const hash = keccak256(bytes(ethers.toBeHex(pending.number, 32)));
+        const receipt = encodeReceipt({ status: 1, gasUsed, contractAddress: undefined, logs: logsOf(pending.number) });
+        tx.map(maps.transactions).set(hash, encodeTransaction({ blockNumber: pending.number, sender: new Uint8Array(20), raw }));
+        tx.map(maps.receipts).set(hash, receipt);
+        blocks.append(tx, pending, hash, receipt);
+      }
+    });
   }
 }
