@@ -22,6 +22,13 @@ export const FILTER_POLL_BLOCKS_MAX = 10_000;
  */
 export const LOGS_SCAN_LOGS_PER_CHECK = 1024;
 
+/**
+ * Most addresses one log filter (eth_getLogs, eth_newFilter) lists, and most topics at one of its
+ * positions: geth's --rpc.logquerylimit. A filter kept on a node then holds at most 148 KB of lists
+ * (1,000 addresses and 4 × 1,000 topics), its node's FILTERS_MAX filters at most ~150 MB.
+ */
+export const LOG_FILTER_ITEMS_MAX = 1000;
+
 /** Most logs one JSON-RPC request returns, its eth_getLogs queries together, before asking the caller to narrow them (Infura's figure). */
 export const LOGS_RESULTS_MAX = 10_000;
 

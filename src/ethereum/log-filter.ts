@@ -1,9 +1,11 @@
 // What a log query selects (eth_getLogs, eth_newFilter): the addresses a log may come from and, per
-// topic position, the topics it may have there. Each list is kept sorted in one buffer, so that a
-// filter held for minutes costs its bytes and little more, and a log is tested where it lies in a
-// stored receipt (see stored-receipt.ts), without copying or decoding it.
+// topic position, the topics it may have there, bounded as geth bounds them. Each list is kept
+// sorted in one buffer, so that a filter held for minutes costs its bytes and little more, and a
+// log is tested where it lies in a stored receipt (see stored-receipt.ts), without copying it.
 
 import { ADDRESS_BYTES, HASH_BYTES } from './ethereum-maps.js';
+import { JsonRpcError } from './json-rpc.js';
+import { LOG_FILTER_ITEMS_MAX } from './limits.js';
 import { invalidParams, parseAddress, parseHash } from './rpc-values.js';
 
 /** Items of one width (addresses, topics), sorted and without repeats in one buffer; found by binary search. */
@@ -51,17 +53,33 @@ export interface LogFilter {
   readonly topics: readonly (ByteItems | undefined)[];
 }
 
-/** The address and topic criteria of a filter object's fields, or -32602. */
+/** Topic positions a log has at most (LOG0 to LOG4), so a filter too. */
+const TOPIC_POSITIONS_MAX = 4;
+
+/**
+ * A filter's list of addresses, or of topics at one position: at most LOG_FILTER_ITEMS_MAX, counted
+ * before any is parsed. Past it, geth's words (-32000), which clients take as "split the filter".
+ */
+function boundedList(items: unknown[]): unknown[] {
+  if (items.length > LOG_FILTER_ITEMS_MAX) throw new JsonRpcError(-32000, 'exceed max addresses or topics per search position');
+  return items;
+}
+
+/**
+ * The address and topic criteria of a filter object's fields: -32602 when malformed, -32000 with
+ * geth's words when past geth's bounds (4 topic positions, LOG_FILTER_ITEMS_MAX per list).
+ */
 export function parseLogFilter(fields: Record<string, unknown>): LogFilter {
   const addressField = fields.address;
   // As geth: an empty list, like an absent field, matches any address (or any topic at a position).
-  const addressList = addressField === undefined || addressField === null ? [] : Array.isArray(addressField) ? addressField : [addressField];
+  const addressList = boundedList(addressField === undefined || addressField === null ? [] : Array.isArray(addressField) ? addressField : [addressField]);
   const addresses = addressList.length === 0 ? undefined : new ByteItems(addressList.map((a, i) => parseAddress(a, `filter.address[${i}]`)), ADDRESS_BYTES);
   const topicsField = fields.topics ?? [];
-  if (!Array.isArray(topicsField) || topicsField.length > 4) throw invalidParams('filter.topics must be a list of at most 4 positions');
+  if (!Array.isArray(topicsField)) throw invalidParams('filter.topics must be a list of at most 4 positions, each null, a topic or a list of topics');
+  if (topicsField.length > TOPIC_POSITIONS_MAX) throw new JsonRpcError(-32000, 'exceed max topics');
   const topics = topicsField.map((position, i) => {
     if (position === null) return undefined;
-    const alternatives = Array.isArray(position) ? position : [position];
+    const alternatives = boundedList(Array.isArray(position) ? position : [position]);
     if (alternatives.length === 0 || alternatives.includes(null)) return undefined;
     return new ByteItems(alternatives.map((topic, j) => parseHash(topic, `filter.topics[${i}][${j}]`)), HASH_BYTES);
   });

@@ -159,7 +159,7 @@ test('bad filter criteria get geth\'s errors', async () => {
   assert.equal((await rpcError(methods, 'eth_newFilter', { blockHash: ethers.ZeroHash })).code, -32602);
   assert.equal((await rpcError(methods, 'eth_newFilter', 'everything')).code, -32602);
   assert.equal((await rpcError(methods, 'eth_newFilter', { address: '0x12' })).code, -32602);
-  assert.equal((await rpcError(methods, 'eth_newFilter', { topics: [[], [], [], [], []] })).code, -32602);
+  assert.deepEqual(await rpcError(methods, 'eth_newFilter', { topics: [[], [], [], [], []] }), { code: -32000, message: 'exceed max topics' });
   assert.equal((await rpcError(methods, 'eth_newPendingTransactionFilter', true)).code, -32602);
   assert.equal((await rpcError(methods, 'eth_newBlockFilter', 'extra')).code, -32602);
   assert.equal((await rpcError(methods, 'eth_getFilterChanges')).code, -32602);
