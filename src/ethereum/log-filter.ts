@@ -88,13 +88,16 @@ export function parseLogFilter(fields: Record<string, unknown>): LogFilter {
 
 /**
  * Whether `filter` selects the log whose address lies at `addressOffset` of `bytes`, and whose
- * `topicCount` topics follow one another from `topicsOffset`.
+ * `topicCount` topics follow one another from `topicsOffset`. As geth's filterLogs: a log with
+ * fewer topics than the filter has positions is not selected, wildcard positions included (`[null]`
+ * selects the logs with a topic, `[null, null, null, null]` those with four).
  */
 export function selectsLog(filter: LogFilter, bytes: Uint8Array, addressOffset: number, topicCount: number, topicsOffset: number): boolean {
+  if (filter.topics.length > topicCount) return false;
   if (filter.addresses !== undefined && !filter.addresses.includes(bytes, addressOffset)) return false;
   for (let i = 0; i < filter.topics.length; i++) {
     const wanted = filter.topics[i];
-    if (wanted !== undefined && (i >= topicCount || !wanted.includes(bytes, topicsOffset + i * HASH_BYTES))) return false;
+    if (wanted !== undefined && !wanted.includes(bytes, topicsOffset + i * HASH_BYTES)) return false;
   }
   return true;
 }
