@@ -30,6 +30,7 @@ import {
   data,
   invalidParams,
   parseAddress,
+  parseBlockNumberOrTag,
   parseBlockSelector,
   parseCallParams,
   parseData,
@@ -271,8 +272,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     if (fields.blockHash !== undefined) throw invalidParams('a filter reports new blocks and cannot name a blockHash: use eth_getLogs for the logs of one block');
     const filter = parseLogFilter(fields);
     const end = (field: string): bigint | undefined => {
-      const selector = parseBlockSelector(fields[field], `filter.${field}`);
-      if ('hash' in selector) throw invalidParams(`filter.${field} must be a block number or a tag`);
+      const selector = parseBlockNumberOrTag(fields[field], `filter.${field}`);
       if ('number' in selector) return selector.number;
       if (selector.tag === 'pending') throw new JsonRpcError(-32000, 'pending logs are not supported');
       return selector.tag === 'earliest' ? 0n : undefined;
@@ -478,12 +478,12 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
     async eth_getTransactionByBlockNumberAndIndex(params, scope) {
       arity(params, 2, 2, '[block, index]');
-      const index = parseQuantity(params[1], 'index');
+      const index = parseQuantity(params[1], 'index', 64);
       return blockQuery(scope, parseBlockSelector(params[0], 'block'), (tx, block) => transactionInBlock(tx, block, index));
     },
     async eth_getTransactionByBlockHashAndIndex(params, scope) {
       arity(params, 2, 2, '[block hash, index]');
-      const index = parseQuantity(params[1], 'index');
+      const index = parseQuantity(params[1], 'index', 64);
       return blockQuery(scope, { hash: parseHash(params[0], 'block hash') }, (tx, block) => transactionInBlock(tx, block, index));
     },
     async eth_getUncleCountByBlockNumber(params, scope) {
@@ -497,13 +497,13 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_getUncleByBlockNumberAndIndex(params) {
       arity(params, 2, 2, '[block, index]');
       parseBlockSelector(params[0], 'block');
-      parseQuantity(params[1], 'index');
+      parseQuantity(params[1], 'index', 64);
       return null;
     },
     async eth_getUncleByBlockHashAndIndex(params) {
       arity(params, 2, 2, '[block hash, index]');
       parseHash(params[0], 'block hash');
-      parseQuantity(params[1], 'index');
+      parseQuantity(params[1], 'index', 64);
       return null;
     },
 
@@ -519,8 +519,8 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           return rangeLogs(read.tx, number, number, filter, scope);
         }
         const last = latest(read);
-        const fromSelector = parseBlockSelector(fields.fromBlock, 'filter.fromBlock');
-        const toSelector = parseBlockSelector(fields.toBlock, 'filter.toBlock');
+        const fromSelector = parseBlockNumberOrTag(fields.fromBlock, 'filter.fromBlock');
+        const toSelector = parseBlockNumberOrTag(fields.toBlock, 'filter.toBlock');
         if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
           throw new JsonRpcError(-32000, 'invalid block range params');
         }
@@ -574,7 +574,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_feeHistory(params, scope) {
       arity(params, 2, 3, '[block count, newest block, reward percentiles]');
       // Some clients send the block count as a JSON number rather than a quantity.
-      const count = Number.isSafeInteger(params[0]) ? BigInt(params[0] as number) : parseQuantity(params[0], 'block count');
+      const count = Number.isSafeInteger(params[0]) ? BigInt(params[0] as number) : parseQuantity(params[0], 'block count', 64);
       if (count < 1n) throw invalidParams('block count must be at least 1');
       const percentiles = params[2] ?? [];
       if (

@@ -23,13 +23,16 @@ export function data(bytes: Uint8Array): string {
   return bytesToHex(bytes);
 }
 
-/** A quantity up to 256 bits, refused with geth's words when it has leading zeros or is longer. */
-export function parseQuantity(value: unknown, name: string): bigint {
+/**
+ * A quantity of at most `bits` bits (256: a value; 64: a block number, an index, a count), refused
+ * with geth's words when it has leading zeros or is longer.
+ */
+export function parseQuantity(value: unknown, name: string, bits: 64 | 256 = 256): bigint {
   if (typeof value !== 'string' || !QUANTITY.test(value)) {
     throw invalidParams(`${name} must be a hex quantity like "0x1a", got ${JSON.stringify(value)?.slice(0, 80)}`);
   }
   if (value.length > 3 && value[2] === '0') throw invalidParams(`${name}: hex number with leading zero digits, got ${JSON.stringify(value.slice(0, 80))}`);
-  if (value.length > 66) throw invalidParams(`${name}: hex number > 256 bits`);
+  if (value.length > 2 + bits / 4) throw invalidParams(`${name}: hex number > ${bits} bits`);
   return BigInt(value);
 }
 
@@ -63,7 +66,9 @@ export function parseHash(value: unknown, name: string): Uint8Array {
 
 export type BlockTag = 'latest' | 'pending' | 'safe' | 'finalized' | 'earliest';
 
-export type BlockSelector = { tag: BlockTag } | { number: bigint } | { hash: Uint8Array };
+export type BlockNumberOrTag = { tag: BlockTag } | { number: bigint };
+
+export type BlockSelector = BlockNumberOrTag | { hash: Uint8Array };
 
 const TAGS: readonly string[] = ['latest', 'pending', 'safe', 'finalized', 'earliest'];
 
@@ -71,7 +76,7 @@ const TAGS: readonly string[] = ['latest', 'pending', 'safe', 'finalized', 'earl
 const HASH_CHARS = 2 + HASH_BYTES * 2;
 
 /**
- * A block tag, a block number, a block hash, or an EIP-1898 object ({ blockNumber } or
+ * A block tag, a block number (64 bits), a block hash, or an EIP-1898 object ({ blockNumber } or
  * { blockHash }); 'latest' when absent. As in geth, any string of a hash's length is a hash (ethers
  * passes `blockTag: block.hash` as it is), leading zero digits included.
  */
@@ -80,7 +85,7 @@ export function parseBlockSelector(value: unknown, name: string): BlockSelector 
   if (typeof value === 'string') {
     if (TAGS.includes(value)) return { tag: value as BlockTag };
     if (value.length === HASH_CHARS) return { hash: parseHash(value, name) };
-    return { number: parseQuantity(value, name) };
+    return { number: parseQuantity(value, name, 64) };
   }
   if (typeof value === 'object' && !Array.isArray(value)) {
     const { blockHash, blockNumber } = value as Record<string, unknown>;
@@ -88,6 +93,20 @@ export function parseBlockSelector(value: unknown, name: string): BlockSelector 
     if (blockNumber !== undefined && blockHash === undefined) return parseBlockSelector(blockNumber, `${name}.blockNumber`);
   }
   throw invalidParams(`${name} must be a block number, a block hash, a tag (latest, pending, safe, finalized, earliest) or { blockHash } / { blockNumber }`);
+}
+
+/**
+ * A block tag or a block number (64 bits), as a log query's fromBlock and toBlock take them (geth's
+ * rpc.BlockNumber); 'latest' when absent. A block hash, which names one block, is refused here.
+ */
+export function parseBlockNumberOrTag(value: unknown, name: string): BlockNumberOrTag {
+  if (value === undefined || value === null) return { tag: 'latest' };
+  if (typeof value === 'string' && TAGS.includes(value)) return { tag: value as BlockTag };
+  if (typeof value === 'string' && value.length === HASH_CHARS) {
+    throw invalidParams(`${name} must be a block number or a tag, not a block hash: to ask for the logs of one block by its hash, give filter.blockHash alone`);
+  }
+  if (typeof value !== 'string') throw invalidParams(`${name} must be a block number or a tag (latest, pending, safe, finalized, earliest)`);
+  return { number: parseQuantity(value, name, 64) };
 }
 
 /** `object[field]` parsed, named `${owner}.${field}` in errors; undefined when absent or null. */
