@@ -39,6 +39,7 @@ import {
   parseStorageSlot,
   parseStateOverrides,
   quantity,
+  type BlockNumberOrTag,
   type BlockSelector,
 } from './rpc-values.js';
 import { ScanDeadline } from './scan-deadline.js';
@@ -251,11 +252,22 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     });
   }
 
-  /** The logs of a range query (eth_getLogs, eth_getFilterLogs): any number of blocks, within the request's bounds. */
-  function rangeLogs(tx: Transaction, from: bigint, to: bigint, filter: LogFilter, scope: RequestScope): Record<string, unknown>[] {
-    // A range starting past the latest block (a poller asking for what is new) holds nothing yet.
-    if (from > to) return [];
-    return scanLogs(tx, blocks, { from, to, filter }, scope, nowMs).logs;
+  /**
+   * The logs `filter` selects in blocks `fromSelector` to `toSelector` (eth_getLogs,
+   * eth_getFilterLogs): any number of blocks, within the request's bounds. The range is checked as
+   * geth and execution-apis check it once its tags are read: -32602 when reversed, or when it ends
+   * past this node's latest block. A node behind the others (a backup a moment after the primary's
+   * commit) must not answer a range it has not seen whole as one without logs: an indexer would mark
+   * it done.
+   */
+  function rangeLogs(read: ChainRead, fromSelector: BlockNumberOrTag, toSelector: BlockNumberOrTag, filter: LogFilter, scope: RequestScope): Record<string, unknown>[] {
+    const last = latest(read);
+    const numberOf = (selector: BlockNumberOrTag): bigint => ('number' in selector ? selector.number : selector.tag === 'earliest' ? 0n : last);
+    const from = numberOf(fromSelector);
+    const to = numberOf(toSelector);
+    if (from > to) throw invalidParams('invalid block range params');
+    if (to > last) throw invalidParams('block range extends beyond current head block');
+    return scanLogs(read.tx, blocks, { from, to, filter }, scope, nowMs).logs;
   }
 
   /** A filter object's fields, or -32602. */
@@ -516,15 +528,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           if (fields.fromBlock !== undefined || fields.toBlock !== undefined) throw invalidParams('a filter has either blockHash or fromBlock/toBlock');
           const number = resolveBlock(read, { hash: parseHash(fields.blockHash, 'filter.blockHash') });
           if (number === undefined) throw new JsonRpcError(-32000, 'unknown block');
-          return rangeLogs(read.tx, number, number, filter, scope);
+          return rangeLogs(read, { number }, { number }, filter, scope);
         }
-        const last = latest(read);
-        const fromSelector = parseBlockNumberOrTag(fields.fromBlock, 'filter.fromBlock');
-        const toSelector = parseBlockNumberOrTag(fields.toBlock, 'filter.toBlock');
-        if ('number' in fromSelector && 'number' in toSelector && fromSelector.number > toSelector.number) {
-          throw new JsonRpcError(-32000, 'invalid block range params');
-        }
-        return rangeLogs(read.tx, resolveBlock(read, fromSelector) ?? last + 1n, resolveBlock(read, toSelector) ?? last, filter, scope);
+        return rangeLogs(read, parseBlockNumberOrTag(fields.fromBlock, 'filter.fromBlock'), parseBlockNumberOrTag(fields.toBlock, 'filter.toBlock'), filter, scope);
       });
     },
 
@@ -560,10 +566,9 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       // As geth: only a logs filter has logs to list.
       if (filter.criteria === undefined) throw new JsonRpcError(-32000, 'filter not found');
       const { from, to, filter: selection } = filter.criteria;
-      return reading(scope, (read) => {
-        const last = latest(read);
-        return rangeLogs(read.tx, from ?? last, to === undefined || to > last ? last : to, selection, scope);
-      });
+      // As geth: the filter's range, an open end the latest block.
+      const end = (number: bigint | undefined): BlockNumberOrTag => (number === undefined ? { tag: 'latest' } : { number });
+      return reading(scope, (read) => rangeLogs(read, end(from), end(to), selection, scope));
     },
 
     async eth_uninstallFilter(params) {

@@ -616,14 +616,37 @@ describe('Ethereum methods', () => {
     const byHash = (await rpc(methods, 'eth_getLogs', { blockHash: toCarol[0]?.blockHash })) as unknown[];
     assert.equal(byHash.length, 1);
     assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', address: bob.address }), []);
-    assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x10' }), [], 'a range past the latest block is empty');
     assert.equal((await rpcError(methods, 'eth_getLogs', { topics: ['0x12'] })).code, -32602);
     // As geth: an empty list is a wildcard, and a range of two numbers in reverse order is an error.
     assert.equal(((await rpc(methods, 'eth_getLogs', { fromBlock: '0x0', address: [], topics: [[], null] })) as unknown[]).length, 3);
-    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x3', toBlock: '0x2' }), { code: -32000, message: 'invalid block range params' });
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x3', toBlock: '0x2' }), { code: -32602, message: 'invalid block range params' });
     const receipt = (await rpc(methods, 'eth_getTransactionReceipt', all[1]?.transactionHash)) as { logsBloom: string };
     const bloom = BigInt(receipt.logsBloom);
     assert.notEqual(bloom, 0n);
+  });
+
+  test("a log query's range is checked once its tags are read, as geth: reversed, or past this node's latest block, is -32602", async () => {
+    const { chain, backend, methods } = await setup();
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const beyond = { code: -32602, message: 'block range extends beyond current head block' };
+    const reversed = { code: -32602, message: 'invalid block range params' };
+    assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x2' }), []);
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x3' }), beyond, 'before: the blocks this node has');
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x3', toBlock: '0x5' }), beyond);
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { toBlock: '0x3' }), beyond, 'from the latest block, 2');
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x3' }), reversed, 'to the latest block, 2');
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: 'latest', toBlock: '0x1' }), reversed, 'before: []');
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x2', toBlock: '0x1' }), reversed);
+    // A node that does not know block 3 Committed yet (a backup a moment behind the primary) refuses it, and answers once it does.
+    backend.holdCommit();
+    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const filter = await rpc(methods, 'eth_newFilter', { fromBlock: '0x1', toBlock: '0x3' });
+    assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x3' }), beyond);
+    assert.deepEqual(await rpcError(methods, 'eth_getFilterLogs', filter), beyond);
+    backend.committedUpTo = undefined;
+    assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x3' }), []);
+    assert.deepEqual(await rpc(methods, 'eth_getFilterLogs', filter), []);
   });
 
   test('eth_feeHistory covers the latest blocks with zero base fees', async () => {
