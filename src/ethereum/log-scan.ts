@@ -6,6 +6,7 @@
 // keeps the scan going long past the request's time.
 
 import type { Blocks } from './blocks.js';
+import { ADDRESS_BYTES, HASH_BYTES, type LogRecord } from './ethereum-maps.js';
 import { JsonRpcError, type RequestScope } from './json-rpc.js';
 import { LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import type { LogFilter } from './log-filter.js';
@@ -15,8 +16,24 @@ import { ScanDeadline } from './scan-deadline.js';
 import { selectLogs, storedReceiptBytes } from './stored-receipt.js';
 import type { Transaction } from '../kv/transaction.js';
 
-/** A log object's JSON but its data: addresses, hashes, four topics and quantities, rounded up. */
-const LOG_JSON_BYTES = 1024;
+/** The JSON of a log object (logObjects) without topics or data, its quantities of one digit. */
+const LOG_JSON_BASE_BYTES = JSON.stringify(
+  logObjects(new Uint8Array(HASH_BYTES), { status: 1, gasUsed: 0n, contractAddress: undefined, logs: [{ address: new Uint8Array(ADDRESS_BYTES), topics: [], data: new Uint8Array(0) }] }, { blockNumber: 0n, blockHash: new Uint8Array(HASH_BYTES), timestamp: 0n })[0],
+).length;
+
+/** A topic in a log object's JSON: a quoted "0x" and 64 hex digits, and a comma between two. */
+const TOPIC_JSON_BYTES = 1 + 2 + 2 * HASH_BYTES + 1 + 1;
+
+/**
+ * The JSON bytes of the log object of `log`, the `index`th of its receipt, in block `number` of
+ * `timestamp`: what it adds to a response, computed from its parts before any JSON is made (a
+ * test holds it to JSON.stringify of the object).
+ */
+export function logJsonBytes(log: LogRecord, index: number, number: bigint, timestamp: bigint): number {
+  const topics = log.topics.length === 0 ? 0 : log.topics.length * TOPIC_JSON_BYTES - 1;
+  const quantityDigits = quantity(index).length + quantity(number).length + quantity(timestamp).length - 3 * '0x0'.length;
+  return LOG_JSON_BASE_BYTES + topics + 2 * log.data.length + quantityDigits;
+}
 
 /** Blocks `from` to `to` (both present), and what to select in them. */
 export interface LogQuery {
@@ -68,7 +85,8 @@ export function scanLogs(tx: Transaction, blocks: Blocks, query: LogQuery, scope
       }
       const { logs } = selected.receipt;
       if (logs.length === 0) continue;
-      const blockBytes = logs.reduce((sum, log) => sum + LOG_JSON_BYTES + 2 * log.data.length, 0);
+      // Each log and the comma after it.
+      const blockBytes = logs.reduce((sum, log, i) => sum + logJsonBytes(log, selected.indexes[i] as number, number, block.timestamp) + 1, 0);
       // The bounds are the request's: a batch of queries shares them.
       const tooMany = found.length + logs.length > scope.logsRemaining;
       const tooLarge = bytes + blockBytes > scope.responseBytesRemaining;

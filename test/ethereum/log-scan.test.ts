@@ -2,13 +2,16 @@
 // scan reads receipts in place and looks at the clock within a block, so a tiny time budget ends
 // eth_getLogs with -32005 (and a filter poll before that block) instead of letting it run on;
 // eth_feeHistory reads gas used without the logs, and past its time answers the newest blocks read.
-// The clock moves only when read, so each test knows how far its scan gets.
+// The clock moves only when read, so each test knows how far its scan gets. A query's logs count
+// against the response bound by the size of their JSON.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import type { LogRecord } from '../../src/ethereum/ethereum-maps.js';
 import { requestScope, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { logJsonBytes } from '../../src/ethereum/log-scan.js';
+import { logObjects } from '../../src/ethereum/rpc-objects.js';
 import { TestChain, appendLogBlocks } from './harness.js';
 import { MemoryBackend } from './memory-backend.js';
 
@@ -74,4 +77,29 @@ test("eth_feeHistory reads each block's gas used without its logs; past its time
   assert.equal(history.baseFeePerGas.length, 3, 'one more than the blocks: the next block');
   assert.equal(history.reward.length, 2);
   assert.ok(scope.time.remainingMs < 0, 'the read took its time from the request');
+});
+
+test('a log is charged the bytes of its JSON, computed from its parts', () => {
+  const hash = new Uint8Array(32).fill(5);
+  for (const topicCount of [0, 1, 4]) {
+    for (const dataLength of [0, 1, 1000]) {
+      for (const [number, timestamp, index] of [[0n, 0n, 0], [16n, 1_700_000_000n, 15], [2n ** 63n, 2n ** 40n, 20_000]] as const) {
+        const log = { address: new Uint8Array(20).fill(1), topics: Array.from({ length: topicCount }, () => new Uint8Array(32).fill(2)), data: new Uint8Array(dataLength).fill(3) };
+        const [object] = logObjects(hash, { status: 1, gasUsed: 0n, contractAddress: undefined, logs: [log] }, { blockNumber: number, blockHash: hash, timestamp });
+        object!.logIndex = `0x${index.toString(16)}`;
+        assert.equal(logJsonBytes(log, index, number, timestamp), JSON.stringify(object).length, `${topicCount} topics, ${dataLength} bytes of data, block ${number}, log ${index}`);
+      }
+    }
+  }
+});
+
+test("a query's logs count against the request's response bound by the size of their JSON", async () => {
+  const chain = await TestChain.create();
+  const methods = ethereumMethods(new MemoryBackend(chain), chain.context, { clientVersion: 'Coco/test' });
+  await appendLogBlocks(chain, 3, () => [{ address: new Uint8Array(20).fill(0x77), topics: [new Uint8Array(32).fill(9)], data: new Uint8Array(32).fill(1) }]);
+  const query = { fromBlock: '0x1', toBlock: '0x3' };
+  const answer = JSON.stringify(await methods.eth_getLogs!([query], requestScope()));
+  // Before, each log was charged 1,024 bytes and twice its data, twice this one's JSON, and the answer was refused.
+  assert.equal(JSON.stringify(await methods.eth_getLogs!([query], { ...requestScope(), responseBytesRemaining: answer.length })), answer);
+  await assert.rejects(methods.eth_getLogs!([query], { ...requestScope(), responseBytesRemaining: answer.length - 100 }), (error: Failure) => error.code === -32005 && /bytes of logs/.test(error.message));
 });
