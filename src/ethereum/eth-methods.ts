@@ -41,6 +41,7 @@ import {
   quantity,
   type BlockNumberOrTag,
   type BlockSelector,
+  type BlockTag,
 } from './rpc-values.js';
 import { ScanDeadline } from './scan-deadline.js';
 import { decodeRawTransaction, parseTransaction, summarizeTransaction } from './sender.js';
@@ -239,12 +240,12 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
   /**
    * `work` over the current state for a method of parameters [call object, block]; the block must be
-   * the latest. As in geth, the call runs in that block (its number, timestamp, BLOCKHASH below it),
-   * and for `pending` in the block that would come next.
+   * the latest, `absent` when not given. As in geth, the call runs in that block (its number,
+   * timestamp, BLOCKHASH below it), and for `pending` in the block that would come next.
    */
-  function callQuery<T>(params: unknown[], scope: RequestScope, work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
+  function callQuery<T>(params: unknown[], scope: RequestScope, absent: BlockTag, work: (tx: Transaction, callParams: CallParams) => Promise<T>): Promise<T> {
     const parsed = { ...parseCallParams(params[0], context.chainId), overrides: parseStateOverrides(params[2]) };
-    const selector = parseBlockSelector(params[1], 'block');
+    const selector = parseBlockSelector(params[1], 'block', absent);
     return reading(scope, async (read) => {
       checkCurrentState(read, selector);
       const block = 'tag' in selector && selector.tag === 'pending' ? undefined : blockAt(read, selector);
@@ -383,19 +384,22 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       if (params[3] !== undefined && params[3] !== null && (typeof params[3] !== 'object' || Object.keys(params[3]).length > 0)) {
         throw invalidParams('block overrides are not supported: the call runs in the block it names');
       }
-      const result = await callQuery(params, scope, (tx, callParams) => call(tx, callParams, context, scope.time));
+      const result = await callQuery(params, scope, 'latest', (tx, callParams) => call(tx, callParams, context, scope.time));
       if (result.status === 1) return data(result.returnValue);
       if (result.error === 'revert') throw new ExecutionReverted(result.returnValue);
       throw new JsonRpcError(-32000, result.error ?? 'execution failed');
     },
     async eth_estimateGas(params, scope) {
       arity(params, 1, 3, '[call, block, state overrides]');
-      return callQuery(params, scope, async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
+      // Without a block, in the one its transaction would go in, as Hardhat's automine estimates
+      // (geth: the latest): a block holds one transaction, so the next is always a new block, and
+      // a call whose gas depends on block.number (a slot per block) is estimated as it will run.
+      return callQuery(params, scope, 'pending', async (tx, callParams) => quantity(await estimateGas(tx, callParams, context, scope.time)));
     },
 
     async eth_createAccessList(params, scope) {
       arity(params, 1, 2, '[call, block]');
-      return callQuery(params, scope, async (tx, callParams) => {
+      return callQuery(params, scope, 'latest', async (tx, callParams) => {
         const result = await createAccessList(tx, callParams, context, scope.time);
         // As geth: a call that fails still gets its list, with the reason beside it.
         const error = result.status === 1 ? undefined : result.error === 'revert' ? revertMessage(result.returnValue) : result.error;

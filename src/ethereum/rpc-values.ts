@@ -77,11 +77,11 @@ const HASH_CHARS = 2 + HASH_BYTES * 2;
 
 /**
  * A block tag, a block number (64 bits), a block hash, or an EIP-1898 object ({ blockNumber } or
- * { blockHash }); 'latest' when absent. As in geth, any string of a hash's length is a hash (ethers
- * passes `blockTag: block.hash` as it is), leading zero digits included.
+ * { blockHash }); `absent` when not given. As in geth, any string of a hash's length is a hash
+ * (ethers passes `blockTag: block.hash` as it is), leading zero digits included.
  */
-export function parseBlockSelector(value: unknown, name: string): BlockSelector {
-  if (value === undefined || value === null) return { tag: 'latest' };
+export function parseBlockSelector(value: unknown, name: string, absent: BlockTag = 'latest'): BlockSelector {
+  if (value === undefined || value === null) return { tag: absent };
   if (typeof value === 'string') {
     if (TAGS.includes(value)) return { tag: value as BlockTag };
     if (value.length === HASH_CHARS) return { hash: parseHash(value, name) };

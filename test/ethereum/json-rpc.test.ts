@@ -524,6 +524,23 @@ describe('Ethereum methods', () => {
     assert.equal(previous, head.parentHash);
   });
 
+  test("eth_estimateGas without a block runs in the block its transaction would go in ('pending'), as Hardhat's automine estimates", async () => {
+    const { chain, methods } = await setup();
+    // Runtime: revert unless block.number is above slot 0, then store block.number there: one call per block.
+    // NUMBER PUSH0 SLOAD DUP2 GT PUSH1 11 JUMPI PUSH0 PUSH0 REVERT; 11: JUMPDEST PUSH0 SSTORE STOP
+    const runtime = '435f548111600b575f5ffd5b5f5500';
+    const deployHash = await sendRaw(chain, methods, alice, { data: `0x600f600a5f39600f5ff3${runtime}` });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    const call = { from: alice.address, to: contractAddress };
+    await sendRaw(chain, methods, alice, call);
+    // Its latest block has its call already; ethers estimates without a block, then sends with the estimate.
+    assert.equal((await rpcError(methods, 'eth_estimateGas', call, 'latest')).code, 3);
+    const estimate = BigInt((await rpc(methods, 'eth_estimateGas', call)) as string);
+    const sent = await sendRaw(chain, methods, alice, { ...call, gasLimit: estimate });
+    assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', sent)) as { status: string }).status, '0x1');
+    assert.equal((await rpcError(methods, 'eth_call', { ...call, gas: `0x${estimate.toString(16)}` })).code, 3, 'eth_call still runs at the latest block by default');
+  });
+
   test('eth_call and eth_estimateGas take geth\'s state overrides, seen by that call only', async () => {
     const { chain, methods } = await setup();
     const deployHash = await sendRaw(chain, methods, alice, { data: contracts().Probe.bytecode });
