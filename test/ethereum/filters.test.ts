@@ -2,13 +2,14 @@
 // report what is new since their last poll (logs and blocks once Committed, transactions at once),
 // eth_getFilterLogs lists a logs filter's whole range, filters expire after 5 minutes unpolled and
 // are bounded in number, bad criteria get geth's errors, a poll past a request's bounds returns
-// what fits and the next poll the rest, and ethers.js's `contract.on` receives events through them.
+// what fits and the next poll the rest, and ethers.js's `contract.on` receives events through them
+// (and, its filter forgotten by a restart, receives no more unless it polls eth_getLogs instead).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ethers } from 'ethers';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
-import { handleJsonRpc, requestScope, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { handleJsonRpc, requestScope, type JsonRpcMethods, type RequestScope } from '../../src/ethereum/json-rpc.js';
 import { FILTERS_MAX, FILTERS_PER_CALLER_MAX, FILTER_IDLE_MS, LOGS_RESULTS_MAX } from '../../src/ethereum/limits.js';
 import { contracts } from './contracts.js';
 import { ETHER, TestChain, wallet } from './harness.js';
@@ -232,4 +233,73 @@ test('ethers.js: contract.on receives Transfer events through a filter', async (
   await transfer(chain, address, wallet(3).address, 6n);
   await received;
   assert.deepEqual(seen, [{ to: bob.address, value: 5n }, { to: wallet(3).address, value: 6n }]);
+});
+
+test("ethers.js: a node's restart forgets contract.on's filter and ethers stops for good; with { polling: true } it reads eth_getLogs and goes on", { timeout: 30_000 }, async (t) => {
+  const { chain, backend, address } = await setup();
+  // A node restart: a new method table over the same chain, which knows none of the filters.
+  let node = ethereumMethods(backend, chain.context, { clientVersion: 'Coco/test' });
+  const restart = () => (node = ethereumMethods(backend, chain.context, { clientVersion: 'Coco/test' }));
+  t.mock.method(console, 'log', () => undefined); // ethers logs each refused poll ("@TODO") and polls the same filter again
+  /** A provider of the node, contract.on of its Transfer events, and how many calls of each method (`method!`: refused) it made. */
+  const watch = async (options: ethers.JsonRpcApiProviderOptions) => {
+    const calls = new Map<string, number>();
+    const count = (name: string) => calls.set(name, (calls.get(name) ?? 0) + 1);
+    const methods: JsonRpcMethods = Object.fromEntries(
+      Object.keys(node).map((method) => [
+        method,
+        async (params: unknown[], scope: RequestScope) => {
+          count(method);
+          try {
+            return await node[method]!(params, scope);
+          } catch (error) {
+            count(`${method}!`);
+            throw error;
+          }
+        },
+      ]),
+    );
+    const provider = new InProcessProvider(methods, options);
+    t.after(() => provider.destroy());
+    const seen: bigint[] = [];
+    let next!: () => void;
+    let arrived = new Promise<void>((resolve) => (next = resolve));
+    await new ethers.Contract(address, contracts().Token.abi as ethers.InterfaceAbi, provider).on('Transfer', (_from: string, _to: string, value: bigint) => {
+      seen.push(value);
+      next();
+    });
+    const received = async () => {
+      await arrived;
+      arrived = new Promise<void>((resolve) => (next = resolve));
+    };
+    const calledAtLeast = async (method: string, times: number) => {
+      while ((calls.get(method) ?? 0) < times) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    return { seen, received, calls: (method: string) => calls.get(method) ?? 0, calledAtLeast };
+  };
+
+  const filtered = await watch({});
+  await filtered.calledAtLeast('eth_newFilter', 1);
+  await transfer(chain, address, bob.address, 1n);
+  await filtered.received();
+  restart();
+  // ethers polls its filter when its block poller sees a new block: new blocks until it has polled twice since.
+  for (let value = 2n; filtered.calls('eth_getFilterChanges!') < 2; value++) {
+    const polls = filtered.calls('eth_blockNumber');
+    await transfer(chain, address, bob.address, value);
+    await filtered.calledAtLeast('eth_blockNumber', polls + 3);
+  }
+  assert.deepEqual(filtered.seen, [1n], "'filter not found' on every poll since the restart: ethers never installs its filter again");
+  assert.equal(filtered.calls('eth_newFilter'), 1);
+
+  const polled = await watch({ polling: true });
+  // Once ethers has read the block number it starts from, and its block poller its first one.
+  await polled.calledAtLeast('eth_blockNumber', 3);
+  await transfer(chain, address, bob.address, 100n);
+  await polled.received();
+  restart();
+  await transfer(chain, address, bob.address, 101n);
+  await polled.received();
+  assert.deepEqual(polled.seen, [100n, 101n]);
+  assert.equal(polled.calls('eth_newFilter'), 0, 'polling installs no filter');
 });
