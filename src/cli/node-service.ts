@@ -866,7 +866,7 @@ function ethereumChain(node: Node, config: NodeConfig, version: string, writeTur
       timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
     });
     return ethereumMethods(new NodeEthereumBackend(node), context, { clientVersion: `Coco/${version}`, writeTurns, peerCount });
-  });
+  }, (line) => logLine('warn', `coco node: ${line}`));
 }
 
 /** A joiner whose configuration disagrees with the service's Ethereum settings stops, in one line, as a start would have refused. */

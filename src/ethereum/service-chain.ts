@@ -20,6 +20,8 @@ export class ServiceChain {
     private readonly node: Node,
     private readonly configured: ConfiguredChainSettings,
     private readonly build: (settings: ChainSettings) => Promise<JsonRpcMethods>,
+    /** Told once when the service recorded no settings, so that nothing checks this node's against the others'. */
+    private readonly warn: (line: string) => void = () => {},
   ) {}
 
   /**
@@ -27,18 +29,29 @@ export class ServiceChain {
    * before. Throws EthereumSettingsMismatch when its configuration disagrees with them.
    */
   settings(): ChainSettings | undefined {
-    return this.node.execute((tx) => ({
-      result: readServiceInfo(tx) === undefined ? undefined : resolveChainSettings(this.configured, readChainSettings(tx)),
-      applyWrites: false,
-    })).result;
+    return this.#read()?.settings;
+  }
+
+  #read(): { settings: ChainSettings; recorded: boolean } | undefined {
+    return this.node.execute((tx) => {
+      if (readServiceInfo(tx) === undefined) return { result: undefined, applyWrites: false };
+      const recorded = readChainSettings(tx);
+      return { result: { settings: resolveChainSettings(this.configured, recorded), recorded: recorded !== undefined }, applyWrites: false };
+    }).result;
   }
 
   /** Builds the methods once the settings are known; whether they are. Throws EthereumSettingsMismatch. */
   async settle(): Promise<boolean> {
     if (this.#methods !== undefined) return true;
     if (this.#building === undefined) {
-      const settings = this.settings();
-      if (settings === undefined) return false;
+      const read = this.#read();
+      if (read === undefined) return false;
+      const { settings } = read;
+      if (!read.recorded) {
+        this.warn(
+          `this service recorded no Ethereum settings (it was created before Coco recorded them at genesis): this node serves its configuration's chain_id ${settings.chainId}, public_state ${settings.publicState} and block gas limit ${settings.blockGasLimit}, which nothing checks against the other nodes': give every node the same ethereum section (docs/ethereum.md)`,
+        );
+      }
       this.#building = this.build(settings).then((methods) => void (this.#methods = methods));
     }
     await this.#building;

@@ -19,8 +19,8 @@ const UNSET: ConfiguredChainSettings = { chainId: undefined, publicState: undefi
 const RECORDED: ChainSettings = { chainId: 9999n, publicState: true, blockGasLimit: 8_000_000n };
 
 /** A chain whose methods say which settings they were built on. */
-function chainOf(node: Node, configured: Partial<ConfiguredChainSettings> = {}): ServiceChain {
-  return new ServiceChain(node, { ...UNSET, ...configured }, async (settings): Promise<JsonRpcMethods> => ({ eth_chainId: async () => `0x${settings.chainId.toString(16)}` }));
+function chainOf(node: Node, configured: Partial<ConfiguredChainSettings> = {}, warn?: (line: string) => void): ServiceChain {
+  return new ServiceChain(node, { ...UNSET, ...configured }, async (settings): Promise<JsonRpcMethods> => ({ eth_chainId: async () => `0x${settings.chainId.toString(16)}` }), warn);
 }
 
 async function chainId(chain: ServiceChain): Promise<unknown> {
@@ -31,10 +31,14 @@ test('a node serves the Ethereum settings its service recorded, once it holds th
   const network = await InProcessNetwork.start(1);
   t.after(() => network.close());
   const primary = network.primary().node;
-  // A service created before the record: each node serves its configuration.
-  const before = chainOf(primary, { chainId: 7n });
+  // A service created before the record: each node serves its configuration, and says nothing checks it.
+  const warnings: string[] = [];
+  const before = chainOf(primary, { chainId: 7n }, (line) => warnings.push(line));
+  assert.equal(await before.settle(), true);
   assert.equal(await before.settle(), true);
   assert.equal(await chainId(before), '0x7');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^this service recorded no Ethereum settings .*chain_id 7, public_state false .*give every node the same ethereum section/);
 
   primary.execute((tx) => {
     writeChainSettings(tx, RECORDED);
