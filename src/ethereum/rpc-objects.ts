@@ -63,14 +63,19 @@ export function transactionObject(hash: Uint8Array, record: TransactionRecord, t
 }
 
 export function logObjects(hash: Uint8Array, receipt: ReceiptRecord, location: Location): Record<string, unknown>[] {
+  // The same for every log of the receipt: hexed once (a receipt may hold tens of thousands of logs).
+  const blockNumber = quantity(location.blockNumber);
+  const blockHash = data(location.blockHash);
+  const blockTimestamp = quantity(location.timestamp);
+  const transactionHash = data(hash);
   return receipt.logs.map((log, index) => ({
     address: data(log.address),
     topics: log.topics.map(data),
     data: data(log.data),
-    blockNumber: quantity(location.blockNumber),
-    blockHash: data(location.blockHash),
-    blockTimestamp: quantity(location.timestamp),
-    transactionHash: data(hash),
+    blockNumber,
+    blockHash,
+    blockTimestamp,
+    transactionHash,
     transactionIndex: '0x0',
     logIndex: quantity(index),
     removed: false,
