@@ -13,7 +13,7 @@ import { readAccount, readCode, readStorage } from './account-state.js';
 import type { ChainBlock } from './blocks.js';
 import { keccak256 } from '../crypto/keccak.js';
 import { call, createAccessList, estimateGas, type CallParams } from './call.js';
-import { decodeReceipt, decodeTransaction, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
+import { decodeReceipt, decodeTransaction, receiptGasUsed, type ReceiptRecord, type TransactionRecord } from './ethereum-maps.js';
 import { executeTransaction, NonceTooHigh } from './execute.js';
 import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
@@ -45,7 +45,7 @@ import {
 } from './rpc-values.js';
 import { ScanDeadline } from './scan-deadline.js';
 import { decodeRawTransaction, parseTransaction, summarizeTransaction } from './sender.js';
-import { storedGasUsed, storedReceiptBytes } from './stored-receipt.js';
+import { storedReceiptBytes } from './stored-receipt.js';
 
 /** What the Ethereum methods need from the node. */
 export interface EthereumBackend {
@@ -609,7 +609,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         try {
           for (let number = newest; number >= oldestAsked && (number === newest || !deadline.passed()); number--) {
             const txHash = blocks.withoutParent(tx, number)?.txHash;
-            const gasUsed = txHash === undefined ? 0n : storedGasUsed(storedReceiptBytes(tx, maps, txHash));
+            const gasUsed = txHash === undefined ? 0n : receiptGasUsed(storedReceiptBytes(tx, maps, txHash));
             gasUsedRatio.push(Number(gasUsed) / Number(context.blockGasLimit));
             if (percentiles.length > 0) {
               const record = txHash === undefined ? undefined : storedTransaction(tx, txHash);

@@ -163,20 +163,53 @@ export function encodeReceipt(receipt: ReceiptRecord): Uint8Array {
 }
 
 export function decodeReceipt(bytes: Uint8Array): ReceiptRecord {
+  return decodeReceiptLogs(bytes, () => 'keep')!.receipt;
+}
+
+/** What a reader of a stored receipt does with a log: keep it, leave it out, or stop reading. */
+export type LogChoice = 'keep' | 'skip' | 'stop';
+
+/**
+ * A stored receipt with the logs `choose` keeps, told where each lies in `bytes` (its index among
+ * all, its address, its topic count and first topic), and each kept log's index; undefined when
+ * `choose` stopped. A log left out costs no allocation: a scan over receipts of tens of thousands
+ * of logs tests them where they lie.
+ */
+export function decodeReceiptLogs(
+  bytes: Uint8Array,
+  choose: (bytes: Uint8Array, index: number, addressAt: number, topicCount: number, topicsAt: number) => LogChoice,
+): { receipt: ReceiptRecord; indexes: number[] } | undefined {
   const r = reader(bytes, 'ethereum receipt');
   const status = r.u8('status');
   if (status > 1) r.failField(`status ${status} is neither 0 nor 1`);
   const gasUsed = r.u64('gas used');
   const contractAddress = r.u8('has contract address') === 1 ? r.bytesView(ADDRESS_BYTES, 'contract address') : undefined;
   const logs: LogRecord[] = [];
-  for (let count = r.u32('log count'); count > 0; count--) {
-    const address = r.bytesView(ADDRESS_BYTES, 'log address');
+  const indexes: number[] = [];
+  const count = r.u32('log count');
+  for (let index = 0; index < count; index++) {
+    const addressAt = r.skip(ADDRESS_BYTES, 'log address');
+    const topicCount = r.u8('topic count');
+    const topicsAt = r.skip(topicCount * HASH_BYTES, 'topics');
+    const dataLength = r.u32('log data length');
+    const dataAt = r.skip(dataLength, 'log data');
+    const choice = choose(bytes, index, addressAt, topicCount, topicsAt);
+    if (choice === 'stop') return undefined;
+    if (choice === 'skip') continue;
     const topics: Uint8Array[] = [];
-    for (let topicCount = r.u8('topic count'); topicCount > 0; topicCount--) topics.push(r.bytesView(HASH_BYTES, 'topic'));
-    logs.push({ address, topics, data: r.bytesView(r.u32('log data length'), 'log data') });
+    for (let t = 0; t < topicCount; t++) topics.push(bytes.subarray(topicsAt + t * HASH_BYTES, topicsAt + (t + 1) * HASH_BYTES));
+    logs.push({ address: bytes.subarray(addressAt, addressAt + ADDRESS_BYTES), topics, data: bytes.subarray(dataAt, dataAt + dataLength) });
+    indexes.push(index);
   }
   expectEnd(r);
-  return { status: status as 0 | 1, gasUsed, contractAddress, logs };
+  return { receipt: { status: status as 0 | 1, gasUsed, contractAddress, logs }, indexes };
+}
+
+/** The gas used of a stored receipt, read without its logs. */
+export function receiptGasUsed(bytes: Uint8Array): bigint {
+  const r = reader(bytes, 'ethereum receipt');
+  r.u8('status');
+  return r.u64('gas used');
 }
 
 export interface BlockRecord {

@@ -50,6 +50,14 @@ export class ByteReader {
     }
   }
 
+  /** Moves past `count` bytes of `field` without reading them; where they start. */
+  skip(count: number, field: string): number {
+    this.need(count, field);
+    const start = this.offset;
+    this.offset += count;
+    return start;
+  }
+
   u8(field: string): number {
     this.need(1, field);
     return this.view.getUint8(this.offset++);

@@ -1,15 +1,15 @@
-// A stored receipt read in place agrees with decodeReceipt: its gas used, and the logs a filter
+// A stored receipt read in place agrees with decodeReceipt: its gas used (receiptGasUsed), and the logs a filter
 // selects, with their indexes; the time check runs between every LOGS_SCAN_LOGS_PER_CHECK logs; a
 // malformed receipt is refused as decodeReceipt refuses it.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CocoError } from '../../src/errors.js';
-import { decodeReceipt, encodeReceipt, type LogRecord, type ReceiptRecord } from '../../src/ethereum/ethereum-maps.js';
+import { decodeReceipt, encodeReceipt, receiptGasUsed, type LogRecord, type ReceiptRecord } from '../../src/ethereum/ethereum-maps.js';
 import { LOGS_SCAN_LOGS_PER_CHECK } from '../../src/ethereum/limits.js';
 import { parseLogFilter } from '../../src/ethereum/log-filter.js';
 import { data } from '../../src/ethereum/rpc-values.js';
-import { selectLogs, storedGasUsed } from '../../src/ethereum/stored-receipt.js';
+import { selectLogs } from '../../src/ethereum/stored-receipt.js';
 
 const address = (byte: number) => new Uint8Array(20).fill(byte);
 const topic = (byte: number) => new Uint8Array(32).fill(byte);
@@ -44,7 +44,7 @@ const FILTERS: Array<[Record<string, unknown>, number[]]> = [
 test('a stored receipt read in place: the gas used, and the logs a filter selects with their indexes, as decodeReceipt reads them', () => {
   for (const receipt of RECEIPTS) {
     const stored = encodeReceipt(receipt);
-    assert.equal(storedGasUsed(stored), decodeReceipt(stored).gasUsed);
+    assert.equal(receiptGasUsed(stored), decodeReceipt(stored).gasUsed);
     for (const [fields, wanted] of FILTERS) {
       const indexes = wanted.filter((i) => i < receipt.logs.length);
       const selected = selectLogs(stored, parseLogFilter(fields), () => false)!;
