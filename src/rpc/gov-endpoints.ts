@@ -12,13 +12,14 @@ import { authenticateMemberCose, type GovMessageType, type MemberCoseIdentity } 
 import { proposalView, type Governance, type ProposalInfo } from '../governance/proposals.js';
 import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
-import { formatTxId, parseTxId } from '../ledger/tx-id.js';
+import { formatTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { publishedRpcAddresses } from '../node/service-nodes.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
 import { CocoError, invariant } from '../errors.js';
 import { memberCoseSigner } from './authentication.js';
 import { RpcError } from './rpc-error.js';
+import { requireTransactionId } from './transaction-id-parameter.js';
 import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
 export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
@@ -310,7 +311,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   entity('/service/nodes/{nodeId}', 'nodeId', 'Node', nodeView);
   get('/service/transactions/commit', () => ({ body: { transactionId: formatTxId(node.commitTxId), status: 'Committed' } }));
   get('/service/transactions/{transactionId}', (request) => {
-    const txId = parseTxId(request.params.transactionId!);
-    return { body: { status: node.status(txId), transactionId: formatTxId(txId) } };
+    const read = requireTransactionId(request.params.transactionId!, "parameter 'transactionId'");
+    return { body: { status: node.status(read.txId), transactionId: read.text } };
   });
 }

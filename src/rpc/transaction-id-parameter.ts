@@ -34,12 +34,17 @@ export function readTransactionId(text: string): TransactionIdParameter | undefi
 export function transactionIdParameter(request: RpcRequest): TransactionIdParameter {
   const text = request.query.get('transaction_id');
   if (text === null) throw new RpcError(400, 'InvalidQueryParameterValue', "Query string must contain a 'transaction_id' parameter, e.g. ?transaction_id=2.15");
+  return requireTransactionId(text, "query parameter 'transaction_id'");
+}
+
+/** `text` as a TxID, or CCF's 400 naming where it came from (e.g. "parameter 'transactionId'"). */
+export function requireTransactionId(text: string, passedAs: string): TransactionIdParameter {
   const read = readTransactionId(text);
   if (read === undefined) {
     throw new RpcError(
       400,
       'InvalidQueryParameterValue',
-      `The value '${text}' passed as query parameter 'transaction_id' could not be converted to a valid Transaction ID: it is <view>.<seqno>, two whole numbers below 2^64, e.g. 2.15`,
+      `The value '${text}' passed as ${passedAs} could not be converted to a valid Transaction ID: it is <view>.<seqno>, two whole numbers below 2^64, e.g. 2.15`,
     );
   }
   return read;

@@ -297,3 +297,18 @@ describe('GET /service/jwk (service_state.h)', () => {
     assert.equal(keys['legacy-raw']![0]!.constraint, null);
   });
 });
+
+describe('GET /service/transactions/{transactionId} reads a TxID as CCF does (transactions.h)', () => {
+  test('what is not <view>.<seqno> below 2^64 is 400 InvalidQueryParameterValue naming the parameter', async () => {
+    for (const bad of ['0x2.15', '2.15.1', '2', '-1.2', '1.18446744073709551616']) {
+      const [status, code, message] = outcome(await get(`/service/transactions/${bad}`));
+      assert.deepEqual([status, code], [400, 'InvalidQueryParameterValue'], bad);
+      assert.ok(message?.startsWith(`The value '${bad}' passed as parameter 'transactionId' could not be converted to a valid Transaction ID`), message);
+    }
+  });
+  test('a TxID with leading zeros or past 2^53 gets its status, named as CCF writes it', async () => {
+    const { seqno } = instance.node.commitTxId;
+    assert.deepEqual((await get(`/service/transactions/02.0${seqno}`)).json(), { status: instance.node.status({ view: 2, seqno }), transactionId: `2.${seqno}` });
+    assert.deepEqual((await get('/service/transactions/18446744073709551615.18446744073709551615')).json(), { status: 'Unknown', transactionId: '18446744073709551615.18446744073709551615' });
+  });
+});
