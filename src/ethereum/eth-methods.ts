@@ -398,7 +398,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     },
 
     async eth_createAccessList(params, scope) {
-      arity(params, 1, 2, '[call, block]');
+      arity(params, 1, 3, '[call, block, state overrides]');
       return callQuery(params, scope, 'latest', async (tx, callParams) => {
         const result = await createAccessList(tx, callParams, context, scope.time);
         // As geth: a call that fails still gets its list, with the reason beside it.

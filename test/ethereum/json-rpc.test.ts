@@ -602,6 +602,13 @@ describe('Ethereum methods', () => {
     assert.deepEqual(reverted.accessList, [{ address: contractAddress.toLowerCase(), storageKeys: [slot0] }]);
     assert.deepEqual((await rpc(methods, 'eth_createAccessList', { from: alice.address, to: bob.address, value: '0x1' })) as unknown, { accessList: [], gasUsed: '0x5208' });
     assert.match((await rpcError(methods, 'eth_createAccessList', call, '0x0')).message, /historical state is not available/);
+    // geth's third parameter, state overrides: code at an empty address that reads slot 7
+    // (PUSH1 7, SLOAD, STOP) is what the list reports, for that call only.
+    const empty = '0x' + '77'.repeat(20);
+    const readsSlot7 = { from: alice.address, to: empty };
+    const slot7 = '0x' + '00'.repeat(31) + '07';
+    assert.deepEqual(((await rpc(methods, 'eth_createAccessList', readsSlot7, 'latest', { [empty]: { code: '0x60075400' } })) as { accessList: unknown }).accessList, [{ address: empty, storageKeys: [slot7] }]);
+    assert.deepEqual(((await rpc(methods, 'eth_createAccessList', readsSlot7, 'latest')) as { accessList: unknown }).accessList, []);
   });
 
   test('eth_getLogs filters by block range, block hash, address and topic positions', async () => {
