@@ -4,11 +4,12 @@
 // hardware-backed protects it (a TEE platform would encrypt it to a key only that TEE can derive).
 // Without this file a restart is impossible (disaster recovery instead).
 
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fromBase64, toBase64 } from '../crypto/bytes.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
 import type { LedgerSecret } from '../ledger/ledger-secrets.js';
+import { writeFileDurably } from './durable-file.js';
 
 export interface SealedSecrets {
   ledgerSecrets: LedgerSecret[];
@@ -43,9 +44,7 @@ export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
       node_encryption_public_key: secrets.nodeEncryptionKeyPair.publicKeyPem,
     }),
   };
-  // Written aside then renamed: a crash never leaves half a file.
-  writeFileSync(`${path}.tmp`, JSON.stringify(file), { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeFileDurably(path, JSON.stringify(file));
 }
 
 export function readSealedSecrets(path: string): SealedSecrets | undefined {
