@@ -265,6 +265,8 @@ export class RpcServer {
       // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
       // its session place is never given back. Only destroying it frees the connection.
       if (!this.secured.has(socket) || !socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+      // The client ended its side in the middle of a request: it has gone, and sent nothing malformed.
+      if (error.code === 'HPE_INVALID_EOF_STATE') return socket.destroy();
       // Bytes after a request that closes the connection (`Connection: close`, HTTP/1.0): they are
       // ignored, and the answer still owed to that request is written before the connection closes.
       if (error.code === 'HPE_CLOSED_CONNECTION') return;

@@ -257,6 +257,21 @@ test('a header past 16 KiB gets 431 RequestHeaderTooLarge; malformed HTTP and ov
   assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
 });
 
+test('a client that ends its connection in the middle of a request gets nothing and counts as no parsing error', async () => {
+  const before = sessions.metrics().interfaces.primary!.errors.parsing;
+  for (const partial of ['POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789abcd', 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-half']) {
+    const socket = await tlsConnection(port);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.end(partial);
+    await closed;
+    assert.equal(answer, '', partial);
+  }
+  assert.equal(sessions.metrics().interfaces.primary!.errors.parsing, before);
+});
+
 test('a client still sending a header far past the limit reads its 431, not a broken pipe', async () => {
   // The node answers once the head passes its limit; the rest of the 2 MiB is still on its way.
   // Closing at once would reset the connection under the client's feet, discarding the answer.
