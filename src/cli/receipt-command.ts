@@ -14,7 +14,8 @@ import { asksForHelp, UsageError } from './usage-error.js';
 
 export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
 
-Verifies each receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it) against the service certificate, offline.
+Verifies each receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it;
+or JSON as a JS app hands it out, ccf.historicalState.receipt) against the service certificate, offline.
   --ignore-validity   accept certificates outside their validity period (judge an old receipt as of
                       its own time)
   --claims-digest HEX the transaction's claims digest must be this (64 hex digits); a JSON receipt

@@ -2,6 +2,8 @@
 // signature over the root, and verified offline. A receipt verifies only if its leaf folds through
 // the proof to a root that the node's key signed, the node ID names that key, and the node's
 // certificate chains to the service certificate (through `service_endorsements` when present).
+// The receipts JS apps hand out (ccf_receipt_to_js) verify too: a signature transaction's carries
+// the signed root as `root_hex`, with no proof.
 
 import { equalBytes, fromBase64, fromHex, toBase64, toHex } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
@@ -226,16 +228,18 @@ function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined):
   const cert = pemCertificate(required(top, 'cert'));
   const nodeId = stringField(required(top, 'node_id', 'nodeId'), DIGEST_HEX, '64 hex digits').toLowerCase();
   const signature = signatureField(required(top, 'signature'));
-  const proof = proofField(required(top, 'proof'));
   const components = optional(top, 'leaf_components', 'leafComponents');
   const bareLeaf = optional(top, 'leaf');
+  // A JS app's receipt of a signature transaction: the signed root, which no proof step lies above.
+  const signedRoot = optional(top, 'root_hex');
+  const sources = [components, bareLeaf, signedRoot].filter((field) => field !== undefined);
+  if (sources.length > 1) throw malformed(sources[1]!.name, `receipt has ${sources.map((field) => field.name).join(' and ')}; a receipt carries one`);
+  checkSignatureFlag(optional(top, 'is_signature_transaction'), components);
+  const proof = signedRoot === undefined ? proofField(required(top, 'proof')) : noProof(optional(top, 'proof'));
   let leaf: Uint8Array;
   let txId: string | undefined;
   let claimsDigest: Uint8Array | undefined;
   let claimsFrom: ClaimsSource = 'receipt';
-  if (components !== undefined && bareLeaf !== undefined) {
-    throw malformed(bareLeaf.name, `receipt has both ${bareLeaf.name} and ${components.name}; a receipt carries one`);
-  }
   if (components !== undefined) {
     const fields = asObject(components.value, components.name);
     const prefix = `${components.name}.`;
@@ -247,10 +251,10 @@ function parseReceipt(receipt: unknown, expectedClaims: Uint8Array | undefined):
     claimsDigest = claims === undefined ? expectedClaims : digestField(claims);
     txId = commitEvidenceTxId(commitEvidence);
     leaf = computeLeaf(writeSetDigest, commitEvidence, claimsDigest);
-  } else if (bareLeaf !== undefined) {
-    leaf = digestField(bareLeaf);
+  } else if (bareLeaf !== undefined || signedRoot !== undefined) {
+    leaf = digestField((bareLeaf ?? signedRoot)!);
   } else {
-    throw malformed('leaf_components', 'receipt has neither leaf_components nor leaf');
+    throw malformed('leaf_components', 'receipt has none of leaf_components, leaf (a signature transaction\'s) and root_hex (the same, as JS apps give it)');
   }
   const endorsementsField = optional(top, 'service_endorsements', 'serviceEndorsements');
   const endorsements = endorsementsField === undefined ? [] : endorsementsOfField(endorsementsField);
@@ -335,6 +339,25 @@ function proofField(field: Field): ProofStep[] {
     const hash = digestField({ name: `${name}.${side}`, value: step[side] });
     return hasLeft ? { left: hash } : { right: hash };
   });
+}
+
+/**
+ * `is_signature_transaction`, which JS apps' receipts carry, is a boolean that agrees with the leaf:
+ * a signature transaction's receipt has its signed root, any other's has leaf components.
+ */
+function checkSignatureFlag(flag: Field | undefined, components: Field | undefined): void {
+  if (flag === undefined) return;
+  if (typeof flag.value !== 'boolean') throw malformed(flag.name, `${flag.name} must be true or false, got ${describe(flag.value)}`);
+  if (flag.value === (components !== undefined)) {
+    const carries = components === undefined ? 'no leaf_components' : 'leaf_components';
+    throw malformed(flag.name, `${flag.name} is ${flag.value}, but the receipt has ${carries}: a signature transaction's receipt has its signed root (root_hex or leaf), any other's leaf_components`);
+  }
+}
+
+/** The proof of a receipt that carries the signed root itself: none, or an empty one. */
+function noProof(field: Field | undefined): [] {
+  if (field === undefined || (Array.isArray(field.value) && field.value.length === 0)) return [];
+  throw malformed(field.name, `${field.name} must be empty or absent with root_hex, which is the signed root itself, got ${describe(field.value)}`);
 }
 
 function endorsementsOfField(field: Field): string[] {

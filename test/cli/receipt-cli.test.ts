@@ -6,6 +6,7 @@ import test, { after } from 'node:test';
 import { toHex, utf8 } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { ethereumClaimsDigest } from '../../src/ethereum/receipt-claims.js';
+import { jsReceipt } from '../../src/js/js-receipt.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 import { runCoco } from '../support/run-cli.js';
 import { generateLedger } from '../support/generated-ledger.js';
@@ -61,6 +62,34 @@ test('coco receipt verify of a JSON receipt whose app removed its claims digest 
   assert.match(bare.stderr, /the receipt has no claims digest: .*coco receipt verify --claims-digest HEX.*\[ReceiptInvalid\]/);
   const given = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--claims-digest', toHex(claims)]);
   assert.equal(given.status, 0, given.stderr);
+});
+
+test("coco receipt verify checks a JS app's receipt of a signature transaction: its root_hex signed by a node the service endorses", async (t) => {
+  const { node, close } = startInProcessNode({ signatureTxCount: 2 });
+  t.after(close);
+  const { txId } = node.execute((tx) => {
+    tx.map('records').set(utf8('k'), utf8('v'));
+    return { result: undefined, applyWrites: true };
+  });
+  await node.waitForCommit(txId!.seqno);
+  // The signature transaction that committed the write, as ccf.historicalState.receipt shows it to apps.
+  const seqnos = Array.from({ length: node.commitTxId.seqno - txId!.seqno + 1 }, (_, i) => txId!.seqno + i);
+  const signature = seqnos.map((seqno) => node.receipt({ view: node.viewOf(seqno), seqno })).find((receipt) => 'leaf' in receipt);
+  const shown = jsReceipt(signature!) as Record<string, unknown>;
+  assert.equal(shown.is_signature_transaction, true);
+  assert.equal(typeof shown.root_hex, 'string');
+  const receipt = join(scratch, 'signature-js.json');
+  const serviceCert = join(scratch, 'service_cert.pem');
+  writeFileSync(receipt, JSON.stringify(shown));
+  writeFileSync(serviceCert, node.options.service.certPem);
+
+  const verified = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert]);
+  assert.equal(verified.status, 0, verified.stderr);
+  assert.equal(verified.stdout.trim(), `Receipt verified: signed root ${shown.root_hex as string}, endorsed by the service certificate.`);
+  writeFileSync(receipt, JSON.stringify({ ...shown, root_hex: (shown.root_hex as string).replace(/^./, (c) => (c === '0' ? '1' : '0')) }));
+  const tampered = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert]);
+  assert.equal(tampered.status, 1);
+  assert.match(tampered.stderr, /signature does not verify over root .*\[ReceiptInvalid\]/);
 });
 
 test('coco receipt verify checks every file it is given: one line each, exit 1 if any failed', () => {

@@ -222,6 +222,29 @@ describe('verifyReceipt accepts', () => {
     assert.equal(result.txId, undefined);
   });
 
+  it("a JS app's receipt of a signature transaction: the signed root as root_hex, no proof (CCF's ccf_receipt_to_js)", () => {
+    const jsShape = { signature: toBase64(rootSignature), cert: node.certPem, node_id: node.nodeId, is_signature_transaction: true, root_hex: toHex(root) };
+    const result = verifyReceipt(jsShape, service.certPem, { at: AT });
+    assert.deepEqual(result.root, root);
+    assert.equal(result.txId, undefined);
+    // Through JSON, with an empty proof, and through an endorsement, as for any receipt.
+    assert.deepEqual(verifyReceipt(copy({ ...jsShape, proof: [] }), service.certPem, { at: AT }).root, root);
+    const newIdentity = newService();
+    const recoveredNode = newNode(newIdentity);
+    const endorsed = {
+      ...jsShape,
+      cert: recoveredNode.certPem,
+      node_id: recoveredNode.nodeId,
+      signature: toBase64(signDigest(recoveredNode.keyPair.privateKeyPem, root)),
+      service_endorsements: [issue('CCF Service', newIdentity.keyPair, service, true)],
+    };
+    assert.deepEqual(verifyReceipt(endorsed, service.certPem, { at: AT }).root, root);
+    // Its signature covers that root only, by a node of that service only.
+    assertCode(() => verifyReceipt({ ...jsShape, root_hex: flipHex(toHex(root), 7) }, service.certPem, { at: AT }), 'ReceiptInvalid', 'signature does not verify');
+    assertCode(() => verifyReceipt(jsShape, otherService.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
+    assertCode(() => verifyReceipt({ ...endorsed, service_endorsements: [] }, service.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
+  });
+
   it('a receipt without claims_digest for a leaf that has none', () => {
     const small = new MerkleTree();
     const tx = transactionAt(1);
@@ -277,7 +300,7 @@ describe('verifyReceipt accepts', () => {
     assert.equal(verifyReceipt(camel, service.certPem, { at: AT }).txId, `${VIEW}.11`);
   });
 
-  it('fields it does not use, as CCF verifiers do', () => {
+  it('fields it does not use, as CCF verifiers do, and is_signature_transaction false beside leaf_components', () => {
     const receipt = { ...receiptFor(3), is_signature_transaction: false, root: 'ignored' };
     assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: AT }).root, root);
   });
@@ -418,6 +441,12 @@ describe('verifyReceipt rejects malformed receipts with ReceiptMalformed naming 
     ['commit_evidence without TxID', (r) => ({ ...r, leaf_components: withKey(r.leaf_components, 'commit_evidence', 'ce:abc') }), 'leaf_components.commit_evidence'],
     ['claims_digest odd length', (r) => ({ ...r, leaf_components: withKey(r.leaf_components, 'claims_digest', '0'.repeat(63)) }), 'leaf_components.claims_digest'],
     ['leaf not hex', ({ leaf_components: _, ...r }) => ({ ...r, leaf: 'root' }), 'leaf'],
+    ['root_hex and leaf_components both', (r) => ({ ...r, root_hex: '00'.repeat(32) }), 'root_hex'],
+    ['root_hex short', ({ leaf_components: _, proof: __, ...r }) => ({ ...r, root_hex: '00'.repeat(31) }), 'root_hex'],
+    ['root_hex with proof steps', ({ leaf_components: _, ...r }) => ({ ...r, root_hex: '00'.repeat(32) }), 'proof'],
+    ['is_signature_transaction a string', (r) => ({ ...r, is_signature_transaction: 'false' }), 'is_signature_transaction'],
+    ['is_signature_transaction true with leaf_components', (r) => ({ ...r, is_signature_transaction: true }), 'is_signature_transaction'],
+    ['is_signature_transaction false with root_hex', ({ leaf_components: _, proof: __, ...r }) => ({ ...r, is_signature_transaction: false, root_hex: '00'.repeat(32) }), 'is_signature_transaction'],
     ['service_endorsements a string', (r) => ({ ...r, service_endorsements: service.certPem }), 'service_endorsements'],
     ['service_endorsements with a non-PEM', (r) => ({ ...r, service_endorsements: ['junk'] }), 'service_endorsements[0]'],
   ];
