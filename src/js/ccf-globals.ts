@@ -101,8 +101,8 @@ const WRITE_OPERATIONS = new Set(['set', 'delete', 'clear']);
  * The node's errors for a range it cannot produce, which getStateRange answers with null, as CCF's
  * does (its cache asks the host for such entries and never gets them): seqnos not committed (yet),
  * and seqnos this node's ledger files do not hold (it joined from a later snapshot). A range that is
- * no range, or too long, still throws, as does a damaged ledger entry (CCF logs it and answers null
- * forever; here the app sees LedgerEntryMalformed naming the file).
+ * no range, or too long, still throws CCF's InternalError "Failed to get state range: ...", as does a
+ * damaged ledger entry (CCF logs it and answers null forever; here the app is told the file and seqno).
  */
 const RANGE_UNAVAILABLE_CODES = new Set(['TransactionPendingOrUnknown', 'ResourceNotFound']);
 
@@ -371,7 +371,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     setClaimsDigest: (digestHandle) => {
       const digest = bytes(digestHandle);
       if (digest.length !== CLAIMS_DIGEST_BYTES) {
-        throw new GuestError('TypeError', `setClaimsDigest: the digest must be ${CLAIMS_DIGEST_BYTES} bytes (a SHA-256), got ${digest.length}`);
+        throw new GuestError('TypeError', `Argument must be an ArrayBuffer of the right size: ${CLAIMS_DIGEST_BYTES}`);
       }
       endpoint('ccf.rpc.setClaimsDigest').claimsDigest = digest;
       return undefined;
@@ -408,8 +408,10 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       try {
         states = historical().getStateRange(...args);
       } catch (error) {
-        if (error instanceof CocoError && RANGE_UNAVAILABLE_CODES.has(error.code)) return vm.null;
-        throw error;
+        if (!(error instanceof CocoError)) throw error;
+        if (RANGE_UNAVAILABLE_CODES.has(error.code)) return vm.null;
+        // As CCF's getStateRange reports whatever its historical cache refuses.
+        throw new GuestError('InternalError', `Failed to get state range: ${error.message}`);
       }
       if (states === null) return vm.null;
       const call = session.activeCall('ccf.historical.getStateRange');

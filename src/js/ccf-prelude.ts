@@ -468,8 +468,11 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
       setApplyWrites(force) {
         host.setApplyWrites(force ? 1 : 0);
       },
+      // CCF's checks and words (its rpc extension's: no comma in the count's).
       setClaimsDigest(digest) {
-        host.setClaimsDigest(needBuffer(digest, 'the digest', 'setClaimsDigest'));
+        if (arguments.length !== 1) throw new TypeError('Passed ' + arguments.length + ' arguments but expected 1');
+        if (!isArrayBuffer(digest)) throw new TypeError('Argument must be an ArrayBuffer');
+        host.setClaimsDigest(digest);
       },
     },
     // Numbers are read as CCF reads them (toInt64), with CCF's errors for a wrong count and negatives.

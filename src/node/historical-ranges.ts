@@ -79,12 +79,14 @@ export class HistoricalRanges {
 
   getStateRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): HistoricalStateInput[] | null {
     this.#forgetExpired();
-    if (startSeqno < 1 || endSeqno < startSeqno) throw new CocoError('InvalidArgument', `Failed to get state range: ${startSeqno}..${endSeqno} is not a range of seqnos (they start at 1, and the end is not before the start)`);
+    // CCF's words for a reversed range (its historical cache's); JS apps see them after "Failed to get state range: ".
+    if (endSeqno < startSeqno) throw new CocoError('InvalidArgument', `Invalid range for historical query: end ${endSeqno} is before start ${startSeqno}`);
+    if (startSeqno < 1) throw new CocoError('InvalidArgument', `Invalid range for historical query: seqnos start at 1, not ${startSeqno}`);
     if (endSeqno - startSeqno + 1 > HISTORICAL_RANGE_SEQNOS_MAX) {
-      throw new CocoError('InvalidArgument', `Failed to get state range: ${startSeqno}..${endSeqno} spans ${endSeqno - startSeqno + 1} seqnos, more than the ${HISTORICAL_RANGE_SEQNOS_MAX} one request may; ask for it in parts`);
+      throw new CocoError('InvalidArgument', `${startSeqno}..${endSeqno} spans ${endSeqno - startSeqno + 1} seqnos, more than the ${HISTORICAL_RANGE_SEQNOS_MAX} one request may; ask for it in parts`);
     }
     const committed = this.source.commitTxId.seqno;
-    if (endSeqno > committed) throw new CocoError('TransactionPendingOrUnknown', `Failed to get state range: seqno ${endSeqno} is not committed yet (the last committed is ${committed})`);
+    if (endSeqno > committed) throw new CocoError('TransactionPendingOrUnknown', `seqno ${endSeqno} is not committed yet (the last committed is ${committed})`);
     let request = this.#requests.get(handle);
     if (request === undefined || request.start !== startSeqno || request.end !== endSeqno) {
       if (request !== undefined) this.#forget(handle);
@@ -154,7 +156,7 @@ export class HistoricalRanges {
     if (request.bytes > this.bytesMax) {
       request.refusal = new CocoError(
         'InvalidArgument',
-        `Failed to get state range: ${request.start}..${request.end} takes more than the ${this.bytesMax} bytes a node keeps for ranges (its first ${request.states.length} states take ${request.bytes}: their ledger entries and ${HISTORICAL_STATE_OVERHEAD_BYTES} bytes each besides); ask for it in parts`,
+        `${request.start}..${request.end} takes more than the ${this.bytesMax} bytes a node keeps for ranges (its first ${request.states.length} states take ${request.bytes}: their ledger entries and ${HISTORICAL_STATE_OVERHEAD_BYTES} bytes each besides); ask for it in parts`,
       );
       this.#release(request);
       return;

@@ -61,7 +61,12 @@ const MODULE = `
     if (force !== null) ccf.rpc.setApplyWrites(force);
     return { statusCode: status };
   }
-  export function claims(request) { ccf.rpc.setClaimsDigest(request.body.arrayBuffer()); return {}; }
+  export function claims(request) {
+    const digest = request.body.arrayBuffer();
+    const args = { "": [digest], view: [new Uint8Array(digest)], text: ["digest"], two: [digest, digest] }[request.query];
+    ccf.rpc.setClaimsDigest(...args);
+    return {};
+  }
   export function fail() { helper(); }
   function helper() { throw new Error("handler failed"); }
   export function quiet() { ccf.enableMetricsLogging(false); return {}; }
@@ -376,11 +381,27 @@ test('a readonly endpoint cannot write: its KV context is the read-only applicat
   );
 });
 
-test('setClaimsDigest puts a 32-byte digest on the response and refuses other sizes', () => {
+test("setClaimsDigest puts a 32-byte digest on the response and refuses anything else with CCF's TypeErrors", () => {
   const digest = new Uint8Array(32).fill(0xab);
   assert.deepEqual(invoke(appRequest('POST', '/app/claims', { body: digest })).claimsDigest, digest);
   assert.equal(invoke(appRequest('GET', '/app/count')).claimsDigest, undefined);
-  throwsCode(() => invoke(appRequest('POST', '/app/claims', { body: new Uint8Array(31) })), 'JsException', /TypeError: setClaimsDigest: the digest must be 32 bytes/);
+  const refusals: Array<[Uint8Array, string, RegExp]> = [
+    [new Uint8Array(31), '', /TypeError: Argument must be an ArrayBuffer of the right size: 32$/],
+    [new Uint8Array(33), '', /TypeError: Argument must be an ArrayBuffer of the right size: 32$/],
+    [digest, 'view', /TypeError: Argument must be an ArrayBuffer$/],
+    [digest, 'text', /TypeError: Argument must be an ArrayBuffer$/],
+    [digest, 'two', /TypeError: Passed 2 arguments but expected 1$/],
+  ];
+  for (const [body, query, message] of refusals) {
+    let thrown: unknown;
+    try {
+      invoke(appRequest('POST', '/app/claims', { body, query }));
+    } catch (error) {
+      thrown = error;
+    }
+    assert.ok(thrown instanceof JsExceptionError && thrown.code === 'JsException', `${query}: ${String(thrown)}`);
+    assert.match(`${thrown.jsName}: ${thrown.jsMessage}`, message);
+  }
 });
 
 test('an uncaught exception is a JsException with the JS message and stack', () => {
