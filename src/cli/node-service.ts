@@ -775,7 +775,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
     }
     const governance = new Governance(runner);
-    const app = new AppRuntime(jsTimeCapMs);
+    const app = new AppRuntime(jsTimeCapMs, (level, line) => log.line(level, line));
     started.push(() => app.dispose());
     const sessions = new SessionCounts();
     const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));

@@ -1,7 +1,9 @@
 // The JavaScript application's runtime under the options governance sets (`set_js_runtime_options`
 // in `public:ccf.gov.js_runtime_options`): heap, stack and time limits, the number of cached
 // interpreters, and whether exception details are logged or returned. When the options change, a
-// JsApp with the new limits is created before the next request runs, so they apply at once.
+// JsApp with the new limits is created before the next request runs, so they apply at once. A
+// stored value the runtime cannot grant is held at the nearest it can, and the node logs a warning
+// naming both values and why, once per change of the options.
 
 import { decodeJson, SINGLETON, Tables } from '../governance/builtin-tables.js';
 import { JsApp, JS_APP_INTERPRETERS_DEFAULT, JS_APP_INTERPRETERS_MAX } from '../js/js-app.js';
@@ -28,32 +30,78 @@ export interface AppRuntimeSettings {
 /** How long a replaced JsApp stays usable for requests that obtained it before the change. */
 const RETIRED_APP_GRACE_MS = 1_000;
 
-const clamp = (value: number | undefined, fallback: number, min: number, max: number) => Math.min(max, Math.max(min, value ?? fallback));
+/** What a stored option is held to, and why (said in the warning that names it). */
+interface Bound {
+  min: number;
+  max: number;
+  belowMin: string;
+  aboveMax: string;
+}
 
 /**
- * The settings governance chose, within what this runtime can grant: a handler runs on the node's
- * event loop, so it may not run longer than `executionTimeCapMs` (half the election timeout), or a
- * looping handler would stall the primary until the other nodes elect a new one.
+ * The settings governance chose, within what this runtime can grant, and a note for each stored
+ * option it applies otherwise. A handler runs on the node's event loop, so it may not run longer
+ * than `executionTimeCapMs` (half the election timeout), or a looping handler would stall the
+ * primary until the other nodes elect a new one.
  */
-function readRuntimeSettings(tx: Transaction, executionTimeCapMs: number): AppRuntimeSettings {
+function readRuntimeSettings(tx: Transaction, executionTimeCapMs: number): { settings: AppRuntimeSettings; held: string[] } {
   const stored = tx.map(Tables.jsRuntimeOptions).get(SINGLETON);
   const options = stored === undefined ? {} : decodeJson<JsRuntimeOptions>(stored, Tables.jsRuntimeOptions);
-  return {
+  const held: string[] = [];
+  const apply = (name: keyof JsRuntimeOptions, value: number | undefined, fallback: number, bound: Bound): number => {
+    const applied = Math.min(bound.max, Math.max(bound.min, value ?? fallback));
+    if (value !== undefined && applied !== value) held.push(`${name} ${value} as ${applied} (${applied === bound.max ? bound.aboveMax : bound.belowMin})`);
+    return applied;
+  };
+  const timeCapMs = Math.min(JS_EXECUTION_TIME_MS_MAX, executionTimeCapMs);
+  const settings = {
     limits: {
-      maxHeapBytes: clamp(options.max_heap_bytes, DEFAULT_JS_LIMITS.maxHeapBytes, JS_HEAP_BYTES_MIN, JS_HEAP_BYTES_MAX),
+      maxHeapBytes: apply('max_heap_bytes', options.max_heap_bytes, DEFAULT_JS_LIMITS.maxHeapBytes, {
+        min: JS_HEAP_BYTES_MIN,
+        max: JS_HEAP_BYTES_MAX,
+        belowMin: 'the ccf global and a small app need more',
+        aboveMax: 'QuickJS runs in 32-bit WebAssembly',
+      }),
       // The interpreter caps its stack (QUICKJS_STACK_BYTES_MAX): the settings say what it enforces.
-      maxStackBytes: clamp(options.max_stack_bytes, DEFAULT_JS_LIMITS.maxStackBytes, JS_STACK_BYTES_MIN, QUICKJS_STACK_BYTES_MAX),
-      maxExecutionTimeMs: clamp(options.max_execution_time_ms, DEFAULT_JS_LIMITS.maxExecutionTimeMs, 1, Math.min(JS_EXECUTION_TIME_MS_MAX, executionTimeCapMs)),
+      maxStackBytes: apply('max_stack_bytes', options.max_stack_bytes, DEFAULT_JS_LIMITS.maxStackBytes, {
+        min: JS_STACK_BYTES_MIN,
+        max: QUICKJS_STACK_BYTES_MAX,
+        belowMin: 'QuickJS cannot set up the ccf global with less',
+        aboveMax: "QuickJS's WebAssembly frames share Node's own stack, which a deeper one would overflow",
+      }),
+      maxExecutionTimeMs: apply('max_execution_time_ms', options.max_execution_time_ms, DEFAULT_JS_LIMITS.maxExecutionTimeMs, {
+        min: 1,
+        max: timeCapMs,
+        belowMin: 'a call needs at least 1 ms',
+        aboveMax:
+          timeCapMs < JS_EXECUTION_TIME_MS_MAX
+            ? "a handler runs on the node's event loop, and one holding it past half of consensus.election_timeout_ms would let the backups elect another primary; raise the election timeout to allow longer handlers"
+            : `no call runs longer than ${JS_EXECUTION_TIME_MS_MAX} ms here`,
+      }),
     },
-    interpreters: clamp(options.max_cached_interpreters || undefined, JS_APP_INTERPRETERS_DEFAULT, 1, JS_APP_INTERPRETERS_MAX),
+    // 0, as unset, means CCF's default.
+    interpreters: apply('max_cached_interpreters', options.max_cached_interpreters || undefined, JS_APP_INTERPRETERS_DEFAULT, {
+      min: 1,
+      max: JS_APP_INTERPRETERS_MAX,
+      belowMin: 'at least one is kept',
+      aboveMax: `at most ${JS_APP_INTERPRETERS_MAX} are kept`,
+    }),
     logExceptionDetails: options.log_exception_details === true,
     returnExceptionDetails: options.return_exception_details === true,
   };
+  return { settings, held };
 }
 
 export class AppRuntime {
-  /** `executionTimeCapMs`: the longest any handler may run, whatever governance sets (see readRuntimeSettings). */
-  constructor(private readonly executionTimeCapMs: number = JS_EXECUTION_TIME_MS_MAX) {}
+  /**
+   * `executionTimeCapMs`: the longest any handler may run, whatever governance sets (see
+   * readRuntimeSettings). `log` is told once per change of the options when some stored value is
+   * not the one applied.
+   */
+  constructor(
+    private readonly executionTimeCapMs: number = JS_EXECUTION_TIME_MS_MAX,
+    private readonly log: (level: 'warn', line: string) => void = () => {},
+  ) {}
 
   private current: { key: string; settings: AppRuntimeSettings; app: JsApp } | undefined;
   private pending: { key: string; app: Promise<JsApp> } | undefined;
@@ -62,7 +110,11 @@ export class AppRuntime {
 
   settingsFor(tx: Transaction): AppRuntimeSettings {
     const version = tx.map(Tables.jsRuntimeOptions).getVersionOfPreviousWrite(SINGLETON);
-    if (this.settings === undefined || this.settings.version !== version) this.settings = { version, value: readRuntimeSettings(tx, this.executionTimeCapMs) };
+    if (this.settings === undefined || this.settings.version !== version) {
+      const { settings, held } = readRuntimeSettings(tx, this.executionTimeCapMs);
+      this.settings = { version, value: settings };
+      if (held.length > 0) this.log('warn', `js_runtime_options: this node applies ${held.join('; ')}; GET /node/js_metrics shows the values in force`);
+    }
     return this.settings.value;
   }
 

@@ -24,3 +24,33 @@ test('limits CCF accepts but this runtime cannot grant are held at the nearest i
     maxExecutionTimeMs: 500,
   });
 });
+
+test('a stored option the node applies otherwise is logged once per change as a warning naming both values and why', () => {
+  const store = new Store();
+  const lines: string[] = [];
+  const runtime = new AppRuntime(500, (level, line) => lines.push(`[${level}] ${line}`));
+  const setOptions = (options: Record<string, unknown>) => {
+    const tx = store.beginTransaction();
+    tx.map(Tables.jsRuntimeOptions).set(SINGLETON, encodeJson(options));
+    store.commit(tx, store.version + 1n);
+  };
+  const settings = () => runtime.settingsFor(store.beginTransaction());
+
+  assert.equal(settings().limits.maxExecutionTimeMs, 500, "nothing stored: CCF's default 5 s, held at the cap");
+  assert.deepEqual(lines, [], 'nothing stored, nothing to warn of');
+  setOptions({ max_heap_bytes: 100 * 2 ** 20, max_stack_bytes: 128 * 1024, max_execution_time_ms: 5000 });
+  assert.equal(settings().limits.maxExecutionTimeMs, 500);
+  settings();
+  assert.equal(lines.length, 1, 'one line for the change, however often the settings are read');
+  assert.match(lines[0]!, /^\[warn\] js_runtime_options: this node applies max_execution_time_ms 5000 as 500 \(a handler runs on the node's event loop, and one holding it past half of consensus\.election_timeout_ms would let the backups elect another primary; raise the election timeout to allow longer handlers\); GET \/node\/js_metrics shows the values in force$/);
+
+  setOptions({ max_heap_bytes: 0, max_stack_bytes: 2 ** 20, max_execution_time_ms: 200, max_cached_interpreters: 0 });
+  settings();
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /max_heap_bytes 0 as 4194304 \(the ccf global and a small app need more\); max_stack_bytes 1048576 as 262144 \(QuickJS's WebAssembly frames share Node's own stack/);
+  assert.doesNotMatch(lines[1]!, /max_execution_time_ms|max_cached_interpreters/, 'values granted as stored, and 0 interpreters (CCF: the default), are not held');
+
+  setOptions({ max_heap_bytes: 100 * 2 ** 20, max_stack_bytes: 128 * 1024, max_execution_time_ms: 200 });
+  settings();
+  assert.equal(lines.length, 2, 'options granted as stored: no warning');
+});
