@@ -14,6 +14,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { parseReadBack, type EntryReadBack } from './entry-read-back.js';
 import { LoadedCache } from './loaded-cache.js';
+import { notHeld } from './receipt-coverage.js';
 
 export interface HistoricalState {
   txId: TxId;
@@ -26,6 +27,8 @@ export interface HistoricalState {
 
 export interface HistoricalSource {
   readEntry(seqno: number): Promise<EntryReadBack>;
+  /** Whether the node's ledger files may hold the entry of `seqno` (see LedgerCoverageSource.mayHold). */
+  mayHold(seqno: number): boolean;
   signedLeaf(seqno: number): Uint8Array;
   ledgerSecretFor(seqno: number): Uint8Array;
   /** Throws CocoError('TransactionNotCached') while the receipt is read back from the ledger. */
@@ -42,10 +45,16 @@ export class HistoricalStates {
 
   constructor(private readonly source: HistoricalSource) {}
 
-  /** The state if loaded; otherwise starts loading it and returns undefined (ask again shortly). */
+  /**
+   * The state if loaded; otherwise starts loading it and returns undefined (ask again shortly).
+   * ResourceNotFound, at once, for an entry the node's ledger files cannot hold: the one of the
+   * snapshot it started from too, whose receipt it has but not the writes.
+   */
   get(txId: TxId): HistoricalState | undefined {
     // The receipt first: a committed transaction's, or the source's error (a receipt still being read back).
-    return this.cache.get(formatTxId(txId), () => this.load(txId, this.source.receipt(txId)));
+    const receipt = this.source.receipt(txId);
+    if (!this.source.mayHold(txId.seqno)) throw notHeld(`the entry of ${formatTxId(txId)}`);
+    return this.cache.get(formatTxId(txId), () => this.load(txId, receipt));
   }
 
   /** Resolves once a load started by `get` has finished (for callers that can wait). */

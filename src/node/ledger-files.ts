@@ -429,7 +429,13 @@ export class LedgerFiles {
 
   private async readChunkRange(from: number, to: number): Promise<{ file: string; entries: Uint8Array[] }> {
     const chunk = this.chunks.find((c) => c.first <= from && from <= c.last);
-    if (chunk === undefined) throw new CocoError('TransactionPendingOrUnknown', `seqno ${from} is not in this node's ledger`);
+    if (chunk === undefined) {
+      // Before a chunk it holds, the node never had the entry (it started from a snapshot after it); after the last, it is not written (yet).
+      if (this.chunks.some((c) => c.first > from)) {
+        throw new CocoError('ResourceNotFound', `seqno ${from} is not in this node's ledger files (it started from a snapshot at or after that seqno): ask a node that holds that part of the ledger`);
+      }
+      throw new CocoError('TransactionPendingOrUnknown', `seqno ${from} is not in this node's ledger`);
+    }
     if (chunk === this.open) this.writePending(this.open);
     const first = from - chunk.first;
     const last = Math.min(to, chunk.last) - chunk.first;

@@ -332,6 +332,7 @@ export class Node {
     // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
     const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(this.committedChunkDirectories, this.firstSeqno) : [];
     const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] : undefined) ?? this.files.readEntry(seqno);
+    const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!);
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),
@@ -341,10 +342,11 @@ export class Node {
       },
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
-      mayHold: (seqno) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!),
+      mayHold,
     });
     this.historical = new HistoricalStates({
       readEntry,
+      mayHold,
       signedLeaf: (seqno) => this.signedLeaf(seqno),
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),

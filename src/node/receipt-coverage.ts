@@ -110,7 +110,7 @@ export class CoverageFromLedger {
    * the node's files cannot hold.
    */
   get(txId: TxId, signatureSeqno: number | undefined): Coverage {
-    if (!this.source.mayHold(txId.seqno)) throw notHeld(txId);
+    if (!this.source.mayHold(txId.seqno)) throw notHeld(`${formatTxId(txId)} and the signature after it`);
     const coverage = this.cache.get(txId.seqno, () => this.read(txId, signatureSeqno));
     if (coverage !== undefined) return coverage;
     throw new CocoError('TransactionNotCached', `${formatTxId(txId)} and the signature over it are being read back from the ledger; ask again shortly`);
@@ -133,7 +133,7 @@ export class CoverageFromLedger {
    */
   private async signatureAfter(txId: TxId): Promise<number> {
     const chunk = await this.source.committedChunkHolding(txId.seqno);
-    if (chunk === undefined) throw notHeld(txId);
+    if (chunk === undefined) throw notHeld(`${formatTxId(txId)} and the signature after it`);
     const marks = await this.#chunkSignatures.loaded(chunk.name, () => this.signaturesIn(chunk));
     const mark = marks.find(({ seqno }) => seqno >= txId.seqno);
     if (mark === undefined) throw malformedEntry({ file: chunk.name, seqno: chunk.last }, `a committed chunk ends with a signature transaction, and this one has none from seqno ${txId.seqno} on`);
@@ -208,6 +208,7 @@ export class CoverageFromLedger {
   }
 }
 
-function notHeld(txId: TxId): CocoError {
-  return new CocoError('ResourceNotFound', `this node's ledger files do not hold ${formatTxId(txId)} and the signature after it (it started from a snapshot after them): ask a node that holds that part of the ledger`);
+/** What a node that started from a snapshot answers, at once and every time, for ledger entries from before it that it lacks. */
+export function notHeld(what: string): CocoError {
+  return new CocoError('ResourceNotFound', `this node's ledger files do not hold ${what} (it started from a snapshot at or after that seqno): ask a node that holds that part of the ledger`);
 }

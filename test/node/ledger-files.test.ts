@@ -567,6 +567,9 @@ test('a snapshot past the end of the ledger is started from; the open chunk that
   await files.sync();
   assert.deepEqual(layout(directory), ['ledger_1-6.committed:1,2,3,4,5,6', 'ledger_7.ignored:7,8', 'ledger_11:11,12,13']);
   assert.deepEqual(listChunkFiles(directory).map((file) => file.name), ['ledger_1-6.committed', 'ledger_11'], 'no ledger read sees the set-aside chunk');
+  // Entries up to the snapshot it started from the node never had, and never will: not pending, not found.
+  for (const seqno of [7, 10]) await assert.rejects(files.readEntry(seqno), { name: 'CocoError', code: 'ResourceNotFound', message: `seqno ${seqno} is not in this node's ledger files (it started from a snapshot at or after that seqno): ask a node that holds that part of the ledger` });
+  await assert.rejects(files.readEntry(14), { name: 'CocoError', code: 'TransactionPendingOrUnknown' });
 
   // The next restart starts from the snapshot again and sets nothing more aside.
   files.close();

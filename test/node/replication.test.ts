@@ -15,7 +15,7 @@ import { LedgerVerifier } from '../../src/ledger/ledger-verifier.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import type { LedgerEntry } from '../../src/ledger/entry.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
-import type { TxId } from '../../src/ledger/tx-id.js';
+import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../../src/node/ledger-directory.js';
 import { signatureRecordOf } from '../../src/node/signature-record.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
@@ -317,10 +317,19 @@ test('the primary writes committed snapshots with the evidence receipt; a node j
   assert.equal(verifyReceipt(joiner.node.receipt(after), network.service.certPem, { at: new Date() }).txId, `${after.view}.${after.seqno}`);
   const early = { view: last.view, seqno: 3 };
   // Its ledger directory held nothing before its snapshot when it started: it says so at once, every time, for receipts and historical states.
-  const notHeld = (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /do not hold .* ask a node that holds/.test(e.message);
+  const notHeld = (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound' && /do not hold .* ask a node that holds/.test(e.message) && asRpcError(e).status === 404;
   for (let i = 0; i < 3; i++) {
     assert.throws(() => joiner.node.receipt(early), notHeld, 'no receipt from before its snapshot');
     assert.throws(() => joiner.node.historical.get(early), notHeld, 'no historical state from before its snapshot');
+  }
+  // The snapshot's own transaction: committed, and its receipt is known (its signature came with the
+  // snapshot), but not its entry, so not its writes: not found at once and every time, never pending.
+  const atSnapshot = { view: joiner.node.viewOf(snapshot.txId.seqno), seqno: snapshot.txId.seqno };
+  assert.equal(joiner.node.status(atSnapshot), 'Committed');
+  assert.equal(verifyReceipt(joiner.node.receipt(atSnapshot), network.service.certPem, { at: new Date() }).root.length, 32);
+  for (let i = 0; i < 3; i++) {
+    assert.throws(() => joiner.node.historical.get(atSnapshot), (e: unknown) => notHeld(e) && (e as Error).message.includes(`the entry of ${formatTxId(atSnapshot)}`), 'no historical state of its snapshot');
+    await new Promise(setImmediate);
   }
   // Its ledger starts right after the snapshot.
   assert.equal(listChunkFiles(joiner.ledgerDirectory)[0]!.chunk.first, snapshot.txId.seqno + 1);
