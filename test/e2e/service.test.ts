@@ -207,26 +207,32 @@ test('a historical read answers 202 with Retry-After, then the value read back f
   }
 });
 
-test('a range of committed seqnos is read back with ccf.historical.getStateRange: 202 until the node has it, then every write in it', async () => {
+test("a record's writes in a range of committed seqnos are read back with ccf.historical.getStateRange, as CCF's logging sample answers: 202 until the node has them", async () => {
   const writes = [];
   for (const [id, msg] of [[20, 'first'], [21, 'second'], [20, 'third']] as const) writes.push((await user.request('POST', '/app/log/private', { body: { id, msg } })).txId!);
   await waitForCommit(user, writes.at(-1)!, { timeoutMs: 10_000 });
-  const path = `/app/log/private/historical/range?from_seqno=${writes[0]!.seqno}&to_seqno=${writes.at(-1)!.seqno}`;
-  const first = await user.request('GET', path, { allowError: true });
-  assert.equal(first.status, 202, first.text());
-  assert.equal(first.headers['retry-after'], '1');
-  const entries = await until('the range to be read back', 10_000, async () => {
-    const response = await user.request('GET', path, { allowError: true });
-    return response.status === 200 ? response.json<{ entries: unknown[] }>().entries : undefined;
+  const readRange = async (path: string) => {
+    const first = await user.request('GET', path, { allowError: true });
+    assert.equal(first.status, 202, first.text());
+    assert.equal(first.headers['retry-after'], '1');
+    return until('the range to be read back', 10_000, async () => {
+      const response = await user.request('GET', path, { allowError: true });
+      return response.status === 200 ? response.json<{ entries: unknown[] }>() : undefined;
+    });
+  };
+  const range = `from_seqno=${writes[0]!.seqno}&to_seqno=${writes.at(-1)!.seqno}`;
+  assert.deepEqual(await readRange(`/app/log/private/historical/range?id=20&${range}`), {
+    entries: [
+      { seqno: writes[0]!.seqno, id: 20, msg: 'first' },
+      { seqno: writes[2]!.seqno, id: 20, msg: 'third' },
+    ],
   });
-  assert.deepEqual(entries, [
-    { seqno: writes[0]!.seqno, id: 20, msg: 'first' },
-    { seqno: writes[1]!.seqno, id: 21, msg: 'second' },
-    { seqno: writes[2]!.seqno, id: 20, msg: 'third' },
-  ]);
-  const beyond = await user.request('GET', `/app/log/private/historical/range?from_seqno=${writes.at(-1)!.seqno}&to_seqno=${writes.at(-1)!.seqno + 50}`, { allowError: true });
-  assert.equal(beyond.status, 400);
-  assert.match(beyond.json<{ error: { message: string } }>().error.message, /is not committed yet/);
+  // Without bounds: from seqno 1 to the record's last write.
+  assert.deepEqual(await readRange('/app/log/private/historical/range?id=21'), { entries: [{ seqno: writes[1]!.seqno, id: 21, msg: 'second' }] });
+  const beyond = await user.request('GET', `/app/log/private/historical/range?id=20&from_seqno=${writes.at(-1)!.seqno}&to_seqno=${writes.at(-1)!.seqno + 500}`, { allowError: true });
+  assert.equal(beyond.status, 404);
+  assert.equal(beyond.json<{ error: { code: string } }>().error.code, 'TransactionPendingOrUnknown');
+  assert.match(beyond.json<{ error: { message: string } }>().error.message, /^Only committed transactions can be queried\. Transaction at seqno \d+ is Unknown/);
 });
 
 test('a member adds a second user with coco gov propose and vote, and that user can write', async () => {

@@ -11,6 +11,7 @@ import { JsApp } from '../../src/js/js-app.js';
 import { Store } from '../../src/kv/store.js';
 import type { WriteSet } from '../../src/kv/write-set.js';
 import { repoRoot } from '../support/paths.js';
+import type { HistoricalStateInput } from '../../src/js/js-host.js';
 import { appRequest, decodeText, storeWithApp, TestHost, testReceipt, text } from './js-test-host.js';
 
 // Build the sample with its own build script, into a directory of this test.
@@ -40,7 +41,7 @@ function call(method: string, path: string, options: Partial<AppRequest> = {}): 
 const post = (kind: string, entry: unknown) => call('POST', `/log/${kind}`, { body: text(JSON.stringify(entry)), headers: { 'content-type': 'application/json' } });
 
 test('the build script bundles every module app.json names, with no imports left', () => {
-  assert.deepEqual(bundle.modules.map((m) => m.name), ['jwt.js', 'log.js']);
+  assert.deepEqual(bundle.modules.map((m) => m.name), ['jwt.js', 'log.js', 'range.js']);
   for (const { module } of bundle.modules) {
     assert.doesNotMatch(module, /^\s*import\s/m);
     assert.doesNotMatch(module, /require\(/);
@@ -139,6 +140,155 @@ test('the historical endpoint reads the private record as of the requested trans
   assert.ok(response.body !== undefined);
   assert.deepEqual(JSON.parse(decodeText(response.body)), { msg: 'first version' });
   assert.deepEqual(call('GET', '/log/private', { query: 'id=50' }).body, { msg: 'second version' });
+});
+
+/** Seqnos of one page of the range endpoints (the sample's RANGE_PAGE_SEQNOS, CCF's sample's). */
+const RANGE_PAGE_SEQNOS = 500;
+
+/**
+ * The node's part in range requests, over this test's store: consensus with every seqno up to
+ * `committed` committed and the later ones pending, and historical states rebuilt from the write
+ * sets, each range loaded when asked for a second time (null the first, as the node answers while
+ * it reads them back). `asked` lists the calls.
+ */
+function rangeHost(committed: number) {
+  const host = new TestHost();
+  const asked: string[] = [];
+  const loaded = new Set<number>();
+  const lastSeqno = () => Number(store.version);
+  host.consensus = {
+    lastCommittedTxId: () => ({ view: 2, seqno: committed }),
+    statusForTxId: ({ seqno }) => (seqno <= committed ? 'Committed' : seqno <= lastSeqno() ? 'Pending' : 'Unknown'),
+    viewForSeqno: (seqno) => (seqno >= 1 && seqno <= lastSeqno() ? 2 : null),
+  };
+  const stateAt = (seqno: number): HistoricalStateInput => {
+    const state = new Store(BigInt(seqno - 1));
+    // Seqno 1 installed the app; the write sets of the requests follow it.
+    state.applyWriteSet(writeSets[seqno - 2] ?? { public: [], private: [] }, BigInt(seqno));
+    return { transactionId: { view: 2, seqno }, receipt: testReceipt(1), tx: state.beginTransaction() };
+  };
+  host.historical = {
+    getStateRange: (handle, start, end) => {
+      asked.push(`range ${start}..${end}`);
+      if (!loaded.has(handle)) {
+        loaded.add(handle);
+        return null;
+      }
+      return Array.from({ length: end - start + 1 }, (_, i) => stateAt(start + i));
+    },
+    dropCachedStates: (handle) => {
+      asked.push('drop');
+      return loaded.delete(handle);
+    },
+  };
+  return { host, asked };
+}
+
+/** A range request, its body as the response's content type has it. */
+function rangeCall(host: TestHost, kind: string, query: string) {
+  const response = app.invoke('v1', appRequest('GET', `/app/log/${kind}/historical/range`, { query, caller: user }), store.beginTransaction(), host);
+  const body = response.body === undefined ? '' : decodeText(response.body);
+  return { status: response.statusCode, headers: response.headers, body: response.headers['content-type'] === 'application/json' ? (JSON.parse(body) as unknown) : body };
+}
+
+test("the historical range endpoints answer as CCF's logging sample: one record's writes, from seqno 1 to its last write unless told, 202 while the node reads them", () => {
+  const first = post('private', { id: 70, msg: 'a' });
+  assert.equal(first.status, 200);
+  const a = Number(store.version);
+  post('private', { id: 71, msg: 'another record' });
+  post('public', { id: 70, msg: 'public' });
+  post('private', { id: 70, msg: 'b' });
+  const b = Number(store.version);
+  post('private', { id: 71, msg: 'after' });
+  const { host, asked } = rangeHost(Number(store.version));
+
+  const loading = rangeCall(host, 'private', 'id=70');
+  assert.equal(loading.status, 202);
+  assert.equal(loading.headers['retry-after'], '1');
+  assert.equal(loading.body, `Historical transactions from 1 to ${b} are not yet available, fetching now`);
+  const page = rangeCall(host, 'private', 'id=70');
+  assert.equal(page.status, 200);
+  assert.deepEqual(page.body, { entries: [{ seqno: a, id: 70, msg: 'a' }, { seqno: b, id: 70, msg: 'b' }] }, 'no @nextLink: the range fits one page');
+  assert.deepEqual(asked, [`range 1..${b}`, `range 1..${b}`, 'drop'], 'the states are dropped once answered');
+
+  // Bounds as given, and the public map through the public twin.
+  rangeCall(host, 'private', `id=70&from_seqno=${a + 1}&to_seqno=${b - 1}`);
+  assert.deepEqual(rangeCall(host, 'private', `id=70&from_seqno=${a + 1}&to_seqno=${b - 1}`).body, { entries: [] });
+  rangeCall(host, 'public', 'id=70');
+  assert.deepEqual(rangeCall(host, 'public', 'id=70').body, { entries: [{ seqno: b - 1, id: 70, msg: 'public' }] });
+  // A record never written: every committed seqno, none of which wrote it.
+  rangeCall(host, 'private', 'id=79');
+  assert.deepEqual(rangeCall(host, 'private', 'id=79').body, { entries: [] });
+});
+
+test('a range longer than a page is answered a page at a time, each naming the rest in @nextLink and loading the next page', () => {
+  const from = Number(store.version) + 1;
+  for (let i = 0; i < RANGE_PAGE_SEQNOS + 20; i++) post('private', { id: 80, msg: `m${i}` });
+  const to = Number(store.version);
+  const { host, asked } = rangeHost(to);
+  const entries: unknown[] = [];
+  let query = `id=80&from_seqno=${from}`;
+  const links: string[] = [];
+  const statuses: number[] = [];
+  for (;;) {
+    let response = rangeCall(host, 'private', query);
+    statuses.push(response.status);
+    if (response.status === 202) response = rangeCall(host, 'private', query);
+    const page = response.body as { entries: { msg: string }[]; '@nextLink'?: string };
+    entries.push(...page.entries);
+    if (page['@nextLink'] === undefined) break;
+    links.push(page['@nextLink']);
+    query = page['@nextLink'].split('?')[1]!;
+  }
+  const firstEnd = from + RANGE_PAGE_SEQNOS - 1;
+  assert.deepEqual(links, [`/app/log/private/historical/range?from_seqno=${firstEnd + 1}&to_seqno=${to}&id=80`]);
+  assert.equal(entries.length, RANGE_PAGE_SEQNOS + 20);
+  assert.deepEqual(entries.at(-1), { seqno: to, id: 80, msg: `m${RANGE_PAGE_SEQNOS + 19}` });
+  // Each page spans RANGE_PAGE_SEQNOS seqnos, its ends included; answering one starts loading the
+  // next, which the link then finds (here at once: this host loads a range when asked twice).
+  assert.deepEqual(asked, [`range ${from}..${firstEnd}`, `range ${from}..${firstEnd}`, `range ${firstEnd + 1}..${to}`, 'drop', `range ${firstEnd + 1}..${to}`, 'drop']);
+  assert.deepEqual(statuses, [202, 200]);
+});
+
+test('a range ending at a seqno this node has not committed is retried while pending, and refused in CCF\'s words when unknown', () => {
+  post('private', { id: 90, msg: 'committed' });
+  const committed = Number(store.version);
+  post('private', { id: 90, msg: 'pending' });
+  const pending = Number(store.version);
+  // A lagging backup's view: it holds the last write but has not committed it yet.
+  const { host, asked } = rangeHost(committed);
+  const waiting = rangeCall(host, 'private', 'id=90');
+  assert.equal(waiting.status, 202, 'the default end is the last write, pending here');
+  assert.equal(waiting.headers['retry-after'], '1');
+  assert.equal(waiting.body, `Transaction 2.${pending} is not committed on this node yet; ask again shortly`);
+  const unknown = rangeCall(host, 'private', `id=90&to_seqno=${pending + 10}`);
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(unknown.body, {
+    error: { code: 'TransactionPendingOrUnknown', message: `Only committed transactions can be queried. Transaction at seqno ${pending + 10} is Unknown (this node has committed up to seqno ${committed})` },
+  });
+  assert.deepEqual(asked, [], 'no state is asked for');
+  rangeCall(host, 'private', `id=90&to_seqno=${committed}`);
+  assert.equal(rangeCall(host, 'private', `id=90&to_seqno=${committed}`).status, 200, 'up to the commit: served');
+});
+
+test('a range request without an id, with a seqno that is none, or reversed, is refused with 400 and says which', () => {
+  const { host, asked } = rangeHost(Number(store.version));
+  const refusals: [string, string, RegExp][] = [
+    ['', 'InvalidQueryParameterValue', /^query parameter id must be an integer from 0 to 4294967295$/],
+    ['from_seqno=1&to_seqno=2', 'InvalidQueryParameterValue', /^query parameter id/],
+    ['id=1&from_seqno=abc', 'InvalidQueryParameterValue', /^query parameter from_seqno must be a seqno \(an integer from 1\), got "abc"$/],
+    ['id=1&from_seqno=0', 'InvalidQueryParameterValue', /from_seqno must be a seqno/],
+    ['id=1&to_seqno=-2', 'InvalidQueryParameterValue', /to_seqno must be a seqno/],
+    ['id=1&from_seqno=5&to_seqno=3', 'InvalidInput', /^Invalid range: Starts at 5 but ends at 3$/],
+  ];
+  for (const [query, code, message] of refusals) {
+    const response = rangeCall(host, 'private', query);
+    assert.equal(response.status, 400, query);
+    const { error } = response.body as { error: { code: string; message: string } };
+    assert.equal(error.code, code, query);
+    assert.match(error.message, message, query);
+  }
+  assert.deepEqual(asked, []);
 });
 
 test('GET /jwt returns the payload claims of the caller token, and refuses other callers', () => {
