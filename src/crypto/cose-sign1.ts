@@ -16,7 +16,8 @@ export const COSE_ALG_ES384 = -35;
 export const COSE_ALG_ES512 = -36;
 export const COSE_ALG_EDDSA = -8;
 
-const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, Ed25519: COSE_ALG_EDDSA };
+/** Each curve's algorithm (RFC 9053): ECDSA hashes with the SHA-2 of the curve's size. */
+const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, 'P-521': COSE_ALG_ES512, Ed25519: COSE_ALG_EDDSA };
 
 export type CoseHeader = Map<number | string, unknown>;
 

@@ -4,11 +4,11 @@
 // dropped: a nonce used twice would reveal the key.
 
 import { createECDH, type ECDH } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { CocoError } from '../errors.js';
 
-export type EcdsaCurve = 'P-256' | 'P-384';
+export type EcdsaCurve = 'P-256' | 'P-384' | 'P-521';
 
 /** k⁻¹ and r = (k·G).x mod n for one random k; the signer's half of ECDSA without the message. */
 export interface EcdsaNonce {
@@ -20,9 +20,9 @@ export interface EcdsaNonce {
 /** Where a signer takes prepared nonces from; undefined when none is ready (the signer then signs whole). */
 export type EcdsaNonceSource = (curve: EcdsaCurve) => EcdsaNonce | undefined;
 
-const ECDSA_OF: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384 };
+const ECDSA_OF: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384, 'P-521': p521 };
 /** The curves' names in OpenSSL (node:crypto's `namedCurve`). */
-export const OPENSSL_CURVE_NAMES: Record<EcdsaCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
+export const OPENSSL_CURVE_NAMES: Record<EcdsaCurve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
 const baseMultipliers = new Map<EcdsaCurve, ECDH>();
 
 export function isEcdsaCurve(curve: string): curve is EcdsaCurve {

@@ -1,7 +1,8 @@
-// Key pairs and signatures for the curves CCF uses: ECDSA P-256 / P-384 (ES256 / ES384) and Ed25519.
-// Messages are signed with node:crypto; pre-hashed digests (CCF's signed Merkle root) with
-// @noble/curves, since node:crypto always hashes. Verification never throws for bad signature bytes,
-// only for an unusable key, and caches parsed public keys per PEM so repeated checks stay cheap.
+// Key pairs and signatures for the curves CCF uses: ECDSA P-256 / P-384 / P-521 (ES256 / ES384 /
+// ES512) and Ed25519. Messages are signed with node:crypto; pre-hashed digests (CCF's signed Merkle
+// root) with @noble/curves, since node:crypto always hashes. Verification never throws for bad
+// signature bytes, only for an unusable key, and caches parsed public keys per PEM so repeated
+// checks stay cheap.
 
 import {
   createHash,
@@ -12,14 +13,14 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import type { ECDSA, WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { CocoError } from '../errors.js';
 import { concatBytes, plainBytes } from './bytes.js';
-import { createEcdsaNonce, OPENSSL_CURVE_NAMES, signWithNonce, type EcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
+import { createEcdsaNonce, isEcdsaCurve, OPENSSL_CURVE_NAMES, signWithNonce, type EcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
 
-export type CurveName = 'P-256' | 'P-384' | 'Ed25519';
+export type CurveName = 'P-256' | 'P-384' | 'P-521' | 'Ed25519';
 export type SignatureFormat = 'der' | 'ieee-p1363';
 
 export interface KeyPair {
@@ -39,8 +40,8 @@ const PRECOMPUTE_WINDOW_BITS = 6;
 const ED25519_SIGNATURE_BYTES = 64;
 
 interface CurveSpec {
-  /** node:crypto digest for message signing (COSE ES256 / ES384), null for EdDSA. */
-  hash: 'sha256' | 'sha384' | null;
+  /** node:crypto digest for message signing (COSE ES256 / ES384 / ES512), null for EdDSA. */
+  hash: 'sha256' | 'sha384' | 'sha512' | null;
   /** noble ECDSA for digest signing, absent for Ed25519. */
   ecdsa?: ECDSA;
   generate: () => { privateKey: string; publicKey: string };
@@ -49,22 +50,27 @@ interface CurveSpec {
 const SPKI_PEM = { type: 'spki', format: 'pem' } as const;
 const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
 
+/** An ECDSA curve hashes messages with the SHA-2 of its size, as its COSE algorithm does (RFC 9053). */
+function ecdsaCurve(curve: EcdsaCurve, hash: 'sha256' | 'sha384' | 'sha512', ecdsa: ECDSA): CurveSpec {
+  return { hash, ecdsa, generate: () => generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE_NAMES[curve], publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }) };
+}
+
+/**
+ * The curves Coco signs and verifies with. The algorithm tables of COSE (cose-sign1) and X.509
+ * (x509) are keyed by CurveName, so a curve added here cannot be left without its algorithms there.
+ */
 const CURVES: Record<CurveName, CurveSpec> = {
-  'P-256': {
-    hash: 'sha256',
-    ecdsa: p256,
-    generate: () => generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE_NAMES['P-256'], publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
-  },
-  'P-384': {
-    hash: 'sha384',
-    ecdsa: p384,
-    generate: () => generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE_NAMES['P-384'], publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
-  },
+  'P-256': ecdsaCurve('P-256', 'sha256', p256),
+  'P-384': ecdsaCurve('P-384', 'sha384', p384),
+  'P-521': ecdsaCurve('P-521', 'sha512', p521),
   Ed25519: {
     hash: null,
     generate: () => generateKeyPairSync('ed25519', { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
   },
 };
+
+/** Every curve, in the table's order. */
+export const CURVE_NAMES = Object.keys(CURVES) as readonly CurveName[];
 
 const NAMED_CURVES: Record<string, CurveName> = Object.fromEntries(Object.entries(OPENSSL_CURVE_NAMES).map(([curve, name]) => [name, curve as CurveName]));
 
@@ -115,7 +121,7 @@ function signingKey(privateKey: string | PrivateSigningKey): PrivateSigningKey {
 }
 
 /**
- * Signs `data`, hashing it with SHA-256 (P-256) or SHA-384 (P-384); Ed25519 signs it whole. With a
+ * Signs `data`, hashing it with SHA-256 (P-256), SHA-384 (P-384) or SHA-512 (P-521); Ed25519 signs it whole. With a
  * prepared `nonce` of the key's curve, an ECDSA signature costs two multiplications (see ecdsa-nonce).
  */
 export function sign(privateKey: string | PrivateSigningKey, data: Uint8Array, format: SignatureFormat = 'der', nonce?: EcdsaNonce): Uint8Array {
@@ -308,21 +314,21 @@ function curveOfKey(key: KeyObject): CurveName {
   const named = key.asymmetricKeyType === 'ec' ? NAMED_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
   if (named === undefined) {
     const detail = key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyType ?? 'unknown';
-    throw new CocoError('InvalidKey', `unsupported key type ${detail}; use P-256, P-384 or Ed25519`);
+    throw new CocoError('InvalidKey', `unsupported key type ${detail}; use a key on one of ${CURVE_NAMES.join(', ')}`);
   }
   return named;
 }
 
 function curveSpec(curve: CurveName): CurveSpec {
   const spec = CURVES[curve];
-  if (spec === undefined) throw new CocoError('InvalidKey', `unknown curve ${JSON.stringify(curve)}; use P-256, P-384 or Ed25519`);
+  if (spec === undefined) throw new CocoError('InvalidKey', `unknown curve ${JSON.stringify(curve)}; use one of ${CURVE_NAMES.join(', ')}`);
   return spec;
 }
 
 function ecdsaOf(curve: CurveName): ECDSA {
   const { ecdsa } = curveSpec(curve);
   if (ecdsa === undefined) {
-    throw new CocoError('InvalidKey', `${curve} cannot sign a pre-hashed digest; use a P-256 or P-384 key`);
+    throw new CocoError('InvalidKey', `${curve} cannot sign a pre-hashed digest; use an ECDSA key (${CURVE_NAMES.filter(isEcdsaCurve).join(', ')})`);
   }
   return ecdsa;
 }

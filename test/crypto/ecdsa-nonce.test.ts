@@ -5,7 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, verify as nodeVerify } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { decodeCoseSign1, signCoseSign1, verifyCoseSign1 } from '../../src/crypto/cose-sign1.js';
 import { createEcdsaNonce, signWithNonce, type EcdsaCurve } from '../../src/crypto/ecdsa-nonce.js';
@@ -13,18 +14,21 @@ import { sha256 } from '../../src/crypto/hash.js';
 import { generateKeyPair, loadPrivateKey, sign, signDigest, verifyDigest } from '../../src/crypto/signing.js';
 import { openssl, withTempFiles } from '../support/openssl.js';
 
-const CURVES: { curve: EcdsaCurve; hash: 'sha256' | 'sha384'; order: bigint }[] = [
-  { curve: 'P-256', hash: 'sha256', order: p256.Point.Fn.ORDER },
-  { curve: 'P-384', hash: 'sha384', order: p384.Point.Fn.ORDER },
+const NOBLE: Record<EcdsaCurve, ECDSA> = { 'P-256': p256, 'P-384': p384, 'P-521': p521 };
+const CURVES: { curve: EcdsaCurve; hash: 'sha256' | 'sha384' | 'sha512'; signatureBytes: number }[] = [
+  { curve: 'P-256', hash: 'sha256', signatureBytes: 64 },
+  { curve: 'P-384', hash: 'sha384', signatureBytes: 96 },
+  { curve: 'P-521', hash: 'sha512', signatureBytes: 132 },
 ];
 const MESSAGE = utf8('a signature transaction');
 
 function sOf(der: Uint8Array, curve: EcdsaCurve): bigint {
-  return (curve === 'P-256' ? p256 : p384).Signature.fromBytes(der, 'der').s;
+  return NOBLE[curve].Signature.fromBytes(der, 'der').s;
 }
 
 describe('ECDSA with a prepared nonce', () => {
-  for (const { curve, hash, order } of CURVES) {
+  for (const { curve, hash, signatureBytes } of CURVES) {
+    const order = NOBLE[curve].Point.Fn.ORDER;
     const pair = generateKeyPair(curve);
     const key = loadPrivateKey(pair.privateKeyPem);
 
@@ -32,7 +36,7 @@ describe('ECDSA with a prepared nonce', () => {
       for (const format of ['der', 'ieee-p1363'] as const) {
         const nonce = createEcdsaNonce(curve);
         const signature = sign(key, MESSAGE, format, nonce);
-        if (format === 'ieee-p1363') assert.equal(signature.length, curve === 'P-256' ? 64 : 96);
+        if (format === 'ieee-p1363') assert.equal(signature.length, signatureBytes);
         assert.equal(nodeVerify(hash, MESSAGE, { key: pair.publicKeyPem, dsaEncoding: format }, signature), true);
         assert.equal(nodeVerify(hash, utf8('another message'), { key: pair.publicKeyPem, dsaEncoding: format }, signature), false);
       }
@@ -54,7 +58,7 @@ describe('ECDSA with a prepared nonce', () => {
         const nonce = createEcdsaNonce(curve);
         const signature = signDigest(key, sha256(MESSAGE), 'der', nonce);
         assert.ok(sOf(signature, curve) <= order >> 1n, 'low S');
-        assert.equal((curve === 'P-256' ? p256 : p384).Signature.fromBytes(signature, 'der').r, nonce.r);
+        assert.equal(NOBLE[curve].Signature.fromBytes(signature, 'der').r, nonce.r);
       }
       const a = signDigest(key, sha256(MESSAGE), 'der', createEcdsaNonce(curve));
       const b = signDigest(key, sha256(MESSAGE), 'der', createEcdsaNonce(curve));

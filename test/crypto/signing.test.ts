@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createPrivateKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { concatBytes, fromBase64, fromHex, toHex, utf8 } from '../../src/crypto/bytes.js';
 import { sha256, sha384 } from '../../src/crypto/hash.js';
 import { pemToDer } from '../../src/crypto/pem.js';
@@ -24,10 +24,12 @@ import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
 import { openssl, withTempFiles } from '../support/openssl.js';
 import { readLedgerChunk, signatureRecords } from '../support/ccf-ledger-scan.js';
 
-const CURVES: CurveName[] = ['P-256', 'P-384', 'Ed25519'];
+const CURVES: CurveName[] = ['P-256', 'P-384', 'P-521', 'Ed25519'];
+const sha512 = (data: Uint8Array) => new Uint8Array(createHash('sha512').update(data).digest());
 const ECDSA_CURVES = [
   { curve: 'P-256' as const, hash: 'sha256', digest: sha256, noble: p256, scalarBytes: 32 },
   { curve: 'P-384' as const, hash: 'sha384', digest: sha384, noble: p384, scalarBytes: 48 },
+  { curve: 'P-521' as const, hash: 'sha512', digest: sha512, noble: p521, scalarBytes: 66 },
 ];
 const FORMATS: SignatureFormat[] = ['der', 'ieee-p1363'];
 const MESSAGE = utf8('a ledger entry');
@@ -78,7 +80,7 @@ describe('generateKeyPair / curveOf / publicKeyDer', () => {
       assert.throws(() => verify(pem!, MESSAGE, new Uint8Array(64)), { name: 'CocoError', code: 'InvalidKey' }, name);
     }
     assert.throws(() => sign(keyPairs['P-256'].publicKeyPem, MESSAGE), { name: 'CocoError', code: 'InvalidKey' });
-    assert.throws(() => generateKeyPair('P-521' as CurveName), { name: 'CocoError', code: 'InvalidKey' });
+    assert.throws(() => generateKeyPair('P-192' as CurveName), { name: 'CocoError', code: 'InvalidKey' });
   });
 });
 
@@ -95,7 +97,7 @@ describe('sign / verify', () => {
     }
   });
 
-  it('hashes with SHA-256 for P-256 and SHA-384 for P-384 (ES256 / ES384), as node:crypto checks', () => {
+  it('hashes with SHA-256 for P-256, SHA-384 for P-384 and SHA-512 for P-521 (ES256 / ES384 / ES512), as node:crypto checks', () => {
     for (const { curve, hash } of ECDSA_CURVES) {
       const { privateKeyPem, publicKeyPem } = keyPairs[curve];
       assert.equal(nodeVerify(hash, MESSAGE, publicKeyPem, sign(privateKeyPem, MESSAGE)), true, curve);
@@ -108,6 +110,7 @@ describe('sign / verify', () => {
   it('produces P1363 signatures of exactly two scalars', () => {
     assert.equal(sign(keyPairs['P-256'].privateKeyPem, MESSAGE, 'ieee-p1363').length, 64);
     assert.equal(sign(keyPairs['P-384'].privateKeyPem, MESSAGE, 'ieee-p1363').length, 96);
+    assert.equal(sign(keyPairs['P-521'].privateKeyPem, MESSAGE, 'ieee-p1363').length, 132);
     assert.equal(sign(keyPairs.Ed25519.privateKeyPem, MESSAGE).length, 64);
   });
 
@@ -201,7 +204,7 @@ describe('signDigest / verifyDigest (pre-hashed ECDSA, as CCF signs the Merkle r
   });
 
   it('accepts high-S signatures, as OpenSSL does, in both encodings', () => {
-    for (const { curve, digest, noble, scalarBytes } of ECDSA_CURVES) {
+    for (const { curve, hash, digest, noble, scalarBytes } of ECDSA_CURVES) {
       const { privateKeyPem, publicKeyPem } = keyPairs[curve];
       const raw = derSignatureToP1363(signDigest(privateKeyPem, digest(MESSAGE)), curve);
       const s = BigInt(`0x${toHex(raw.subarray(scalarBytes))}`);
@@ -209,7 +212,7 @@ describe('signDigest / verifyDigest (pre-hashed ECDSA, as CCF signs the Merkle r
       const mirrored = concatBytes(raw.subarray(0, scalarBytes), highS);
       assert.equal(verifyDigest(publicKeyPem, digest(MESSAGE), mirrored, 'ieee-p1363'), true, curve);
       assert.equal(verifyDigest(publicKeyPem, digest(MESSAGE), p1363SignatureToDer(mirrored, curve)), true, curve);
-      assert.equal(nodeVerify(curve === 'P-256' ? 'sha256' : 'sha384', MESSAGE, publicKeyPem, p1363SignatureToDer(mirrored, curve)), true, curve);
+      assert.equal(nodeVerify(hash, MESSAGE, publicKeyPem, p1363SignatureToDer(mirrored, curve)), true, curve);
     }
   });
 

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes.js';
 import { derToPem, pemToDer } from '../../src/crypto/pem.js';
-import { generateKeyPair, publicKeyDer, type CurveName, type KeyPair } from '../../src/crypto/signing.js';
+import { CURVE_NAMES, generateKeyPair, publicKeyDer, type CurveName, type KeyPair } from '../../src/crypto/signing.js';
 import {
   CERTIFICATE_CHAIN_LENGTH_MAX,
   createCsr,
@@ -26,6 +26,7 @@ const INSIDE_VALIDITY = new Date('2025-01-02T00:00:00Z');
 const SIGNATURE_ALGORITHMS: Record<CurveName, string> = {
   'P-256': 'ecdsa-with-SHA256',
   'P-384': 'ecdsa-with-SHA384',
+  'P-521': 'ecdsa-with-SHA512',
   Ed25519: 'ED25519',
 };
 
@@ -67,7 +68,7 @@ function expectChainInvalid(fn: () => void, reason: RegExp): void {
 
 describe('createSelfSignedCertificate', () => {
   it('issues a certificate with the requested subject, validity, CA flag and SANs on every curve', () => {
-    for (const curve of ['P-256', 'P-384', 'Ed25519'] as CurveName[]) {
+    for (const curve of CURVE_NAMES) {
       const keyPair = generateKeyPair(curve);
       const pem = selfSigned(keyPair, 'CCF Service', true, { dns: ['ccf.example', 'localhost'], ip: ['127.0.0.1'] });
       const info = parseCertificate(pem);

@@ -6,7 +6,7 @@ import { toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { COSE_ALG_ES256, COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, encodeCbor, encodeCoseSign1, sigStructure, signCoseSign1, type CoseHeader } from '../../src/crypto/cose-sign1.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
-import { generateKeyPair, publicKeyDer, sign as signBytes } from '../../src/crypto/signing.js';
+import { generateKeyPair, publicKeyDer, sign as signBytes, type CurveName } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate, parseCertificate } from '../../src/crypto/x509.js';
 import { CocoError } from '../../src/errors.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
@@ -21,13 +21,14 @@ const NOW = 1_700_000_000;
 const DAY_SECONDS = 86_400;
 
 /** An identity whose certificate is valid for one day from `validFromSeconds` (by default, since an hour before NOW). */
-function identity(name: string, validFromSeconds = NOW - 3600) {
-  const keyPair = generateKeyPair('P-384');
+function identity(name: string, validFromSeconds = NOW - 3600, curve: CurveName = 'P-384') {
+  const keyPair = generateKeyPair(curve);
   const certPem = createSelfSignedCertificate({ subjectCn: name, keyPair, validFrom: new Date(validFromSeconds * 1000), validityDays: 1, isCa: false });
   return { keyPair, certPem, id: certificateId(certPem) };
 }
 
 const user = identity('user');
+const p521User = identity('P-521 user', NOW - 3600, 'P-521');
 const member = identity('member');
 const stranger = identity('stranger');
 const expiredUser = identity('expired user', NOW - 2 * DAY_SECONDS);
@@ -40,6 +41,7 @@ const jwtKey = generateKeyPair('P-256');
 const store = new Store();
 const setup = store.beginTransaction();
 setup.map(Tables.usersCerts).set(utf8(user.id), utf8(user.certPem));
+setup.map(Tables.usersCerts).set(utf8(p521User.id), utf8(p521User.certPem));
 setup.map(Tables.usersInfo).set(utf8(user.id), encodeJson({ user_data: { role: 'clerk' } }));
 setup.map(Tables.membersCerts).set(utf8(member.id), utf8(member.certPem));
 for (const registered of [expiredUser, futureUser]) setup.map(Tables.usersCerts).set(utf8(registered.id), utf8(registered.certPem));
@@ -258,6 +260,11 @@ test('user_cose_sign1 verifies the body with the registered user\'s key and hand
   assert.throws(() => authn(request({ body: tampered, headers }), ['user_cose_sign1']), rejected(/^Failed to validate COSE Sign1$/));
   assert.throws(() => authn(request({ body, headers: {} }), ['user_cose_sign1']), rejected(/^Missing content-type header$/));
   assert.throws(() => authn(request({ body, headers: { 'content-type': 'application/json' } }), ['user_cose_sign1']), rejected(/^Content type is not set to application\/cose$/));
+});
+
+test('user_cose_sign1 takes every ECDSA curve CCF does: a P-521 user signs with ES512', () => {
+  const body = signUserRequest({ content: utf8('{}'), msgType: 'write', createdAt: NOW, signerCertPem: p521User.certPem, signerKeyPem: p521User.keyPair.privateKeyPem });
+  assert.equal(authn(request({ body, headers: COSE_HEADERS }), ['user_cose_sign1'])?.['id'], p521User.id);
 });
 
 /**

@@ -122,6 +122,26 @@ after(async () => {
   await instance?.close();
 });
 
+describe('members of every ECDSA curve CCF takes sign requests: ES256, ES384, ES512 (cose_auth.cpp)', () => {
+  for (const curve of ['P-256', 'P-521'] as const) {
+    test(`a ${curve} member acks its state digest, then proposes`, async () => {
+      const signer = await createIdentity(`member ${curve}`, curve);
+      instance.node.execute((tx) => {
+        tx.map(Tables.membersCerts).set(utf8(signer.id), utf8(signer.certPem));
+        tx.map(Tables.membersInfo).set(utf8(signer.id), encodeJson({ status: 'Accepted' }));
+        tx.map(Tables.membersAcks).set(utf8(signer.id), encodeJson({ state_digest: '' }));
+        return { result: undefined, applyWrites: true };
+      });
+      const digest = await stateDigest(signer);
+      const acked = await post(`/members/state-digests/${signer.id}:ack`, sign({ msgType: 'ack', content: JSON.stringify({ stateDigest: digest }), signer }));
+      assert.equal(acked.status, 204, acked.text());
+      const created = await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', signer }));
+      assert.equal(created.status, 200, created.text());
+      assert.equal(created.json<{ proposerId: string }>().proposerId, signer.id);
+    });
+  }
+});
+
 describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
   const mismatch = [400, 'InvalidResourceName', 'Authenticated proposal id does not match URL'];
   test('a ballot', async () => {
