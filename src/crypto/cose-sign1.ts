@@ -5,8 +5,8 @@
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { CocoError } from '../errors.js';
 import { concatBytes, toHex, utf8 } from './bytes.js';
-import type { EcdsaNonce } from './ecdsa-nonce.js';
-import { curveOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
+import { isEcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
+import { CURVE_NAMES, curveOf, keyTypeOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
 
 export const COSE_SIGN1_TAG = 18;
 export const COSE_HEADER_ALG = 1;
@@ -18,6 +18,11 @@ export const COSE_ALG_EDDSA = -8;
 
 /** Each curve's algorithm (RFC 9053): ECDSA hashes with the SHA-2 of the curve's size. */
 const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, 'P-521': COSE_ALG_ES512, Ed25519: COSE_ALG_EDDSA };
+
+/** The curves whose keys sign requests: CCF takes ECDSA only there (cose_auth.cpp, is_ecdsa_alg). */
+const REQUEST_CURVES = CURVE_NAMES.filter(isEcdsaCurve);
+/** The algorithms of signed requests, one list for every COSE policy: EdDSA is not among them. */
+export const COSE_REQUEST_ALGORITHMS: ReadonlySet<number> = new Set(REQUEST_CURVES.map((curve) => ALG_OF_CURVE[curve]));
 
 export type CoseHeader = Map<number | string, unknown>;
 
@@ -185,6 +190,24 @@ export function verifyCoseSign1(message: CoseSign1, keyOrCertPem: string, detach
   }
   const format = curve === 'Ed25519' ? 'der' : 'ieee-p1363';
   return verify(keyOrCertPem, sigStructure(message.protectedBytes, payload), message.signature, format);
+}
+
+/** Refuses, in CCF's words, a signed request whose algorithm is not one of COSE_REQUEST_ALGORITHMS. */
+export function checkRequestAlgorithm(message: CoseSign1): void {
+  const alg = message.protectedHeader.get(COSE_HEADER_ALG);
+  if (typeof alg !== 'number' || !COSE_REQUEST_ALGORITHMS.has(alg)) throw new CocoError('CoseUnsupportedAlgorithm', `Unsupported algorithm: ${String(alg)}`);
+}
+
+/**
+ * Verifies a signed request (its algorithm checked first by checkRequestAlgorithm) with the
+ * signer's certificate, whose key must be one that signs requests.
+ */
+export function verifyRequestSignature(message: CoseSign1, certPem: string): boolean {
+  const keyType = keyTypeOf(certPem);
+  if (!(REQUEST_CURVES as readonly string[]).includes(keyType)) {
+    throw new CocoError('InvalidKey', `the signer's certificate key (${keyType}) cannot sign requests: they take ECDSA keys on ${REQUEST_CURVES.join(', ')}`);
+  }
+  return verifyCoseSign1(message, certPem);
 }
 
 /** Encodes a message as a tagged COSE_Sign1, its protected header kept byte for byte. */

@@ -309,14 +309,22 @@ function privateKeyObject(pem: string): KeyObject {
   }
 }
 
-function curveOfKey(key: KeyObject): CurveName {
+/** A key's curve, or its type as node:crypto names it (secp256k1, rsa) when it is on none of Coco's. */
+function keyType(key: KeyObject): CurveName | string {
   if (key.asymmetricKeyType === 'ed25519') return 'Ed25519';
   const named = key.asymmetricKeyType === 'ec' ? NAMED_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
-  if (named === undefined) {
-    const detail = key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyType ?? 'unknown';
-    throw new CocoError('InvalidKey', `unsupported key type ${detail}; use a key on one of ${CURVE_NAMES.join(', ')}`);
-  }
-  return named;
+  return named ?? key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyType ?? 'unknown';
+}
+
+function curveOfKey(key: KeyObject): CurveName {
+  const type = keyType(key);
+  if (!(CURVE_NAMES as readonly string[]).includes(type)) throw new CocoError('InvalidKey', `unsupported key type ${type}; use a key on one of ${CURVE_NAMES.join(', ')}`);
+  return type as CurveName;
+}
+
+/** The type of a key or certificate's key, for messages: its curve, or what it is when Coco has no curve for it. */
+export function keyTypeOf(keyOrCertPem: string): string {
+  return keyType(parsedKey(() => createPublicKey(keyOrCertPem), 'a PEM public key, private key or certificate'));
 }
 
 function curveSpec(curve: CurveName): CurveSpec {

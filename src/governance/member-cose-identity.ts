@@ -4,7 +4,7 @@
 // member's certificate key. Serves the governance API and the `member_cose_sign1` app policy.
 
 import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { cborUnsignedBigInt, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, Tables, type MemberInfo } from './builtin-tables.js';
@@ -68,12 +68,18 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   const createdAt = Number(createdAtValue);
   const proposalId = header.get(GOV_MSG_PROPOSAL_ID);
   if (proposalId !== undefined && typeof proposalId !== 'string') throw unauthenticated(`${GOV_MSG_PROPOSAL_ID} must be a string`);
+  // As CCF: the algorithm is checked before the signer is looked up.
+  try {
+    checkRequestAlgorithm(message);
+  } catch (error) {
+    throw unauthenticated((error as Error).message);
+  }
   const certBytes = tx.map(Tables.membersCerts).get(utf8(memberId));
   if (certBytes === undefined) throw unauthenticated(`${memberId} is not a member of this service`);
   const certPem = fromUtf8(certBytes);
   let verified: boolean;
   try {
-    verified = verifyCoseSign1(message, certPem);
+    verified = verifyRequestSignature(message, certPem);
   } catch (error) {
     throw unauthenticated(`the signature cannot be checked: ${(error as Error).message}`);
   }

@@ -5,7 +5,7 @@
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { cborUnsignedBigInt, COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
@@ -187,13 +187,10 @@ function coseBody(ctx: AuthnContext): Uint8Array {
   return ctx.request.body;
 }
 
-/** CCF takes ECDSA signatures only on requests (cose_auth.cpp). */
-const COSE_REQUEST_ALGORITHMS: ReadonlySet<unknown> = new Set([COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512]);
-
-/** Whether `message` verifies with the certificate: a detached payload or an alg that is not the key's does not. */
+/** Whether `message` verifies with the certificate: a detached payload, a key that cannot sign requests or an alg that is not the key's does not. */
 function coseVerifies(message: CoseSign1, certPem: string): boolean {
   try {
-    return verifyCoseSign1(message, certPem);
+    return verifyRequestSignature(message, certPem);
   } catch (error) {
     if (error instanceof CocoError) return false;
     throw error;
@@ -217,8 +214,11 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (createdAtItem !== undefined && (createdAt === undefined || createdAt > CREATED_AT_INT64_MAX)) {
     reject(`the protected header ${USER_COSE_CREATED_AT} must be seconds since the epoch as a CBOR integer, from 0 to 2^63 - 1`, COSE_CHALLENGE);
   }
-  const alg = message.protectedHeader.get(COSE_HEADER_ALG);
-  if (!COSE_REQUEST_ALGORITHMS.has(alg)) reject(`Unsupported algorithm: ${String(alg)}`, COSE_CHALLENGE);
+  try {
+    checkRequestAlgorithm(message);
+  } catch (error) {
+    reject((error as Error).message, COSE_CHALLENGE);
+  }
   const kid = message.protectedHeader.get(COSE_HEADER_KID);
   if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID', COSE_CHALLENGE);
   const id = fromUtf8(kid);

@@ -29,6 +29,8 @@ function identity(name: string, validFromSeconds = NOW - 3600, curve: CurveName 
 
 const user = identity('user');
 const p521User = identity('P-521 user', NOW - 3600, 'P-521');
+const ed25519Member = identity('Ed25519 member', NOW - 3600, 'Ed25519');
+const ed25519User = identity('Ed25519 user', NOW - 3600, 'Ed25519');
 const member = identity('member');
 const stranger = identity('stranger');
 const expiredUser = identity('expired user', NOW - 2 * DAY_SECONDS);
@@ -42,6 +44,9 @@ const store = new Store();
 const setup = store.beginTransaction();
 setup.map(Tables.usersCerts).set(utf8(user.id), utf8(user.certPem));
 setup.map(Tables.usersCerts).set(utf8(p521User.id), utf8(p521User.certPem));
+setup.map(Tables.usersCerts).set(utf8(ed25519User.id), utf8(ed25519User.certPem));
+setup.map(Tables.membersCerts).set(utf8(ed25519Member.id), utf8(ed25519Member.certPem));
+setup.map(Tables.membersInfo).set(utf8(ed25519Member.id), encodeJson({ status: 'Active' }));
 setup.map(Tables.usersInfo).set(utf8(user.id), encodeJson({ user_data: { role: 'clerk' } }));
 setup.map(Tables.membersCerts).set(utf8(member.id), utf8(member.certPem));
 for (const registered of [expiredUser, futureUser]) setup.map(Tables.usersCerts).set(utf8(registered.id), utf8(registered.certPem));
@@ -366,6 +371,20 @@ test('member_cose_sign1 refuses with 401 and the COSE-SIGN1 challenge anything b
     assert.equal(answer.code, 'InvalidAuthenticationInfo', what);
     assert.deepEqual(answer.headers, { 'www-authenticate': 'COSE-SIGN1 realm="Signed request access"' }, what);
   }
+});
+
+test("both COSE policies take CCF's algorithms for requests, ECDSA only: EdDSA is refused in CCF's words, and a key that cannot sign requests is named", () => {
+  const edSigned = (signer: typeof member, headers: [string, unknown][]) =>
+    signCoseSign1({ privateKey: signer.keyPair.privateKeyPem, protectedHeader: new Map<number | string, unknown>([[COSE_HEADER_KID, utf8(signer.id)], ...headers]), payload: utf8('{}') });
+  assert.throws(() => authn(request({ body: edSigned(ed25519Member, [[GOV_MSG_CREATED_AT, NOW]]), headers: COSE_HEADERS }), ['member_cose_sign1']), rejected(/^Unsupported algorithm: -8$/));
+  assert.throws(() => authn(request({ body: edSigned(ed25519User, []), headers: COSE_HEADERS }), ['user_cose_sign1']), rejected(/^Unsupported algorithm: -8$/));
+  // ES256 claimed under the Ed25519 member's kid: the member's key is what cannot sign.
+  const protectedHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, COSE_ALG_ES256], [COSE_HEADER_KID, utf8(ed25519Member.id)], [GOV_MSG_CREATED_AT, NOW]]);
+  const claimed = encodeCoseSign1({ protectedBytes: encodeCbor(protectedHeader), protectedHeader, unprotectedHeader: new Map(), payload: utf8('{}'), signature: new Uint8Array(64) });
+  assert.throws(
+    () => authn(request({ body: claimed, headers: COSE_HEADERS }), ['member_cose_sign1']),
+    rejected(/^the signature cannot be checked: the signer's certificate key \(Ed25519\) cannot sign requests: they take ECDSA keys on P-256, P-384, P-521$/),
+  );
 });
 
 test('member_cose_sign1 takes its turn in a policy list and joins all_of', () => {

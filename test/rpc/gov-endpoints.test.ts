@@ -122,7 +122,7 @@ after(async () => {
   await instance?.close();
 });
 
-describe('members of every ECDSA curve CCF takes sign requests: ES256, ES384, ES512 (cose_auth.cpp)', () => {
+describe('members sign requests with the ECDSA algorithms CCF takes, ES256, ES384 and ES512, and no other (cose_auth.cpp)', () => {
   for (const curve of ['P-256', 'P-521'] as const) {
     test(`a ${curve} member acks its state digest, then proposes`, async () => {
       const signer = await createIdentity(`member ${curve}`, curve);
@@ -140,6 +140,17 @@ describe('members of every ECDSA curve CCF takes sign requests: ES256, ES384, ES
       assert.equal(created.json<{ proposerId: string }>().proposerId, signer.id);
     });
   }
+  test('an Ed25519 member signs with EdDSA, which CCF does not take: every signed request is 401 "Unsupported algorithm: -8"', async () => {
+    const signer = await createIdentity('member Ed25519', 'Ed25519');
+    instance.node.execute((tx) => {
+      tx.map(Tables.membersCerts).set(utf8(signer.id), utf8(signer.certPem));
+      tx.map(Tables.membersInfo).set(utf8(signer.id), encodeJson({ status: 'Active' }));
+      return { result: undefined, applyWrites: true };
+    });
+    const refused = [401, 'InvalidAuthenticationInfo', 'Unsupported algorithm: -8'];
+    assert.deepEqual(outcome(await post(`/members/state-digests/${signer.id}:update`, sign({ msgType: 'state_digest', signer }))), refused);
+    assert.deepEqual(outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', signer }))), refused);
+  });
 });
 
 describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
