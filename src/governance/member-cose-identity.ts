@@ -3,7 +3,7 @@
 // type (checked where one is expected) and, for ballots and withdrawals, the proposal; signed with the
 // member's certificate key. Serves the governance API and the `member_cose_sign1` app policy.
 
-import { fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -54,8 +54,7 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   }
   const header = message.protectedHeader;
   const kid = header.get(COSE_HEADER_KID);
-  if (!(kid instanceof Uint8Array) || !isValidUtf8(kid)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
-  const memberId = fromUtf8(kid);
+  if (!(kid instanceof Uint8Array)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
   const type = header.get(GOV_MSG_TYPE);
   if (options.msgType !== null && type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
   // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
@@ -74,8 +73,10 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   } catch (error) {
     throw unauthenticated((error as Error).message);
   }
-  const certBytes = tx.map(Tables.membersCerts).get(utf8(memberId));
-  if (certBytes === undefined) throw unauthenticated(`${memberId} is not a member of this service`);
+  // As CCF, the kid is looked up as the bytes it is: a BOM or bytes that are not UTF-8 name no member.
+  const certBytes = tx.map(Tables.membersCerts).get(kid);
+  if (certBytes === undefined) throw unauthenticated('Signer is not a known member');
+  const memberId = fromUtf8(kid);
   const certPem = fromUtf8(certBytes);
   let verified: boolean;
   try {

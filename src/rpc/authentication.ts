@@ -221,9 +221,10 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   }
   const kid = message.protectedHeader.get(COSE_HEADER_KID);
   if (!(kid instanceof Uint8Array)) reject('the COSE protected header needs kid: the user ID', COSE_CHALLENGE);
-  const id = fromUtf8(kid);
-  const cert = ctx.tx.map(Tables.usersCerts).get(utf8(id));
+  // Looked up as the bytes it is, as CCF does: a BOM or bytes that are not UTF-8 name no user.
+  const cert = ctx.tx.map(Tables.usersCerts).get(kid);
   if (cert === undefined) reject('Signer is not a known user', COSE_CHALLENGE);
+  const id = fromUtf8(kid);
   const pem = fromUtf8(cert);
   if (!coseVerifies(message, pem)) reject('Failed to validate COSE Sign1', COSE_CHALLENGE);
   return { policy: 'user_cose_sign1', id, data: callerData(ctx.tx, 'user', id), cert: pem, cose: { content: message.payload ?? new Uint8Array() } };

@@ -49,12 +49,14 @@ interface Signed {
   createdAt?: number | bigint;
   proposalId?: string;
   signer?: Identity;
+  /** By default the signer's ID as bytes. */
+  kid?: Uint8Array;
 }
 
 /** A member's COSE Sign1 request, built here so that it can carry what the client SDK refuses to sign. */
-function sign({ msgType, content = '', createdAt = clock++, proposalId: signedId, signer = member0 }: Signed): Uint8Array {
+function sign({ msgType, content = '', createdAt = clock++, proposalId: signedId, signer = member0, kid = utf8(signer.id) }: Signed): Uint8Array {
   const header = new Map<number | string, unknown>([
-    [COSE_HEADER_KID, utf8(signer.id)],
+    [COSE_HEADER_KID, kid],
     ['ccf.gov.msg.type', msgType],
     // cbor-x writes a number past 2^32 - 1 as a float; a bigint stays an integer.
     ['ccf.gov.msg.created_at', typeof createdAt === 'number' && createdAt > 0xffff_ffff ? BigInt(createdAt) : createdAt],
@@ -151,6 +153,13 @@ describe('members sign requests with the ECDSA algorithms CCF takes, ES256, ES38
     assert.deepEqual(outcome(await post(`/members/state-digests/${signer.id}:update`, sign({ msgType: 'state_digest', signer }))), refused);
     assert.deepEqual(outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', signer }))), refused);
   });
+});
+
+test('the kid names a member byte for byte, as CCF looks it up: a UTF-8 BOM before member0\'s ID is 401 "Signer is not a known member"', async () => {
+  const kid = new Uint8Array([0xef, 0xbb, 0xbf, ...utf8(member0.id)]);
+  const refused = [401, 'InvalidAuthenticationInfo', 'Signer is not a known member'];
+  assert.deepEqual(outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', kid }))), refused);
+  assert.deepEqual(outcome(await post(`/members/state-digests/${member0.id}:update`, sign({ msgType: 'state_digest', kid }))), refused);
 });
 
 describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
