@@ -71,8 +71,12 @@ export function decodeCoseSign1(bytes: Uint8Array, options: { requireTag?: boole
   const protectedBytes = asBytes(protectedValue, 'protected header');
   const protectedHeader = protectedBytes.length === 0 ? new Map() : decodeCbor(protectedBytes, 'protected header');
   if (!(protectedHeader instanceof Map)) fail('protected header must be a map');
-  // Decoding keeps the last of repeated labels; RFC 9052 wants them unique, and CCF refuses them.
-  protectedHeaderValues(protectedBytes);
+  // Decoding keeps the last of repeated labels and reads a whole float as an integer (4.0 as 4): the
+  // encoding tells. RFC 9052 wants unique integer or text labels and an integer or text alg; CCF
+  // refuses the others.
+  const algItem = protectedHeaderValues(protectedBytes).get(COSE_HEADER_ALG);
+  const algType = algItem === undefined ? undefined : readHead(algItem, 0).major;
+  if (algType !== undefined && !INTEGER_OR_TEXT.has(algType)) fail(`alg (1) must be an integer or a text string, not ${CBOR_TYPE_NAMES[algType]}`);
   if (!(unprotectedValue instanceof Map)) fail('unprotected header must be a map');
   const payload = payloadValue === null || payloadValue === undefined ? undefined : asBytes(payloadValue, 'payload');
   return {
@@ -83,6 +87,11 @@ export function decodeCoseSign1(bytes: Uint8Array, options: { requireTag?: boole
     signature: asBytes(signatureValue, 'signature'),
   };
 }
+
+/** CBOR major types, as refusals name them. */
+const CBOR_TYPE_NAMES = ['an unsigned integer', 'a negative integer', 'a byte string', 'a text string', 'an array', 'a map', 'a tag', 'a float or simple value'];
+/** The major types of COSE labels and of an alg: integers (0, 1) and text (3). */
+const INTEGER_OR_TEXT: ReadonlySet<number> = new Set([0, 1, 3]);
 
 /** A CBOR item's initial byte and argument at `offset`; `argument` undefined for indefinite length. */
 function readHead(bytes: Uint8Array, offset: number): { major: number; argument: number | undefined; end: number } {
@@ -136,8 +145,10 @@ export function protectedHeaderValues(protectedBytes: Uint8Array): Map<number | 
   let at = end;
   for (let i = 0; argument === undefined ? protectedBytes[at] !== 0xff : i < argument; i++) {
     const keyEnd = itemEnd(protectedBytes, at);
+    const labelType = readHead(protectedBytes, at).major;
+    if (!INTEGER_OR_TEXT.has(labelType)) fail(`protected header labels must be integers or text strings, not ${CBOR_TYPE_NAMES[labelType]}`);
     const label = decodeCbor(protectedBytes.subarray(at, keyEnd), 'protected header label');
-    if (typeof label !== 'number' && typeof label !== 'string') fail('protected header labels must be integers or text strings');
+    if (typeof label !== 'number' && typeof label !== 'string') fail(`protected header label ${String(label)} is out of range`);
     if (values.has(label)) fail(`protected header label ${JSON.stringify(label)} appears more than once`);
     at = itemEnd(protectedBytes, keyEnd);
     values.set(label, protectedBytes.subarray(keyEnd, at));

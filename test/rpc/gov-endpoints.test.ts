@@ -8,8 +8,9 @@ import { createPublicKey } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { CocoResponse } from '../../src/client/coco-response.js';
-import { utf8 } from '../../src/crypto/bytes.js';
-import { COSE_HEADER_KID, signCoseSign1 } from '../../src/crypto/cose-sign1.js';
+import { concatBytes, utf8 } from '../../src/crypto/bytes.js';
+import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, encodeCbor, encodeCoseSign1, sigStructure, signCoseSign1 } from '../../src/crypto/cose-sign1.js';
+import { curveOf, sign as signBytes } from '../../src/crypto/signing.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
 import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
@@ -160,6 +161,37 @@ test('the kid names a member byte for byte, as CCF looks it up: a UTF-8 BOM befo
   const refused = [401, 'InvalidAuthenticationInfo', 'Signer is not a known member'];
   assert.deepEqual(outcome(await post('/members/proposals:create', sign({ msgType: 'proposal', content: '{"actions": []}', kid }))), refused);
   assert.deepEqual(outcome(await post(`/members/state-digests/${member0.id}:update`, sign({ msgType: 'state_digest', kid }))), refused);
+});
+
+describe('the protected header is read from its encoding, as CCF reads it: a float where CCF reads an integer is 401', () => {
+  const FLOAT_1 = Uint8Array.of(0xf9, 0x3c, 0x00);
+  const FLOAT_4 = Uint8Array.of(0xf9, 0x44, 0x00);
+  const FLOAT_MINUS_35 = Uint8Array.of(0xf9, 0xd0, 0x60);
+  type Entry = [label: Uint8Array, value: Uint8Array];
+  const ALG: Entry = [encodeCbor(COSE_HEADER_ALG), encodeCbor(COSE_ALG_ES384)];
+  const KID = (): Entry => [encodeCbor(COSE_HEADER_KID), encodeCbor(utf8(member0.id))];
+  /** member0's proposal whose protected header holds these alg and kid entries, encoded as they are. */
+  function proposalWith(alg: Entry, kid: Entry): Uint8Array {
+    assert.equal(curveOf(member0.keyPem), 'P-384');
+    const entries = [alg, kid, ...[['ccf.gov.msg.type', 'proposal'], ['ccf.gov.msg.created_at', clock++]].map(([label, value]) => [encodeCbor(label), encodeCbor(value)])];
+    const protectedBytes = concatBytes(Uint8Array.of(0xa0 + entries.length), ...entries.flat());
+    const payload = utf8('{"actions": []}');
+    const signature = signBytes(member0.keyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
+    return encodeCoseSign1({ protectedBytes, protectedHeader: new Map(), unprotectedHeader: new Map(), payload, signature });
+  }
+  test('integer labels and alg: created', async () => {
+    assert.equal((await post('/members/proposals:create', proposalWith(ALG, KID()))).status, 200);
+  });
+  const notALabel = 'protected header labels must be integers or text strings, not a float or simple value';
+  for (const [what, alg, kid, reason] of [
+    ['kid under the label 4.0', ALG, (): Entry => [FLOAT_4, KID()[1]], notALabel],
+    ['alg under the label 1.0', [FLOAT_1, ALG[1]], KID, notALabel],
+    ['alg -35.0', [ALG[0], FLOAT_MINUS_35], KID, 'alg (1) must be an integer or a text string, not a float or simple value'],
+  ] as [string, Entry, () => Entry, string][]) {
+    test(what, async () => {
+      assert.deepEqual(outcome(await post('/members/proposals:create', proposalWith(alg, kid()))), [401, 'InvalidAuthenticationInfo', `the request body is not a COSE Sign1 message: COSE Sign1: ${reason}`]);
+    });
+  }
 });
 
 describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
