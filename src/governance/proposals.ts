@@ -2,7 +2,7 @@
 // once), ballots (re-evaluated on every vote), withdrawal, and resolution; an accepted proposal is
 // applied in the same transaction. A failed `resolve` or `apply` discards the whole transaction.
 
-import { fromUtf8, toBase64, toHex, utf8 } from '../crypto/bytes.js';
+import { fromUtf8, isValidUtf8, toBase64, toHex, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { concatBytes } from '../crypto/bytes.js';
 import { ecdsaSignatureTwin } from '../crypto/ecdsa-twin.js';
@@ -39,6 +39,20 @@ export interface ProposalView {
 /** created_at is compared as a zero-padded 10-digit string, good until the year 2286. */
 export const CREATED_AT_MAX = 9_999_999_999;
 export const RECENT_PROPOSALS_WINDOW_DEFAULT = 100;
+
+/**
+ * A proposal's text as the constitution sees it: its stored bytes exactly, a leading UTF-8 BOM kept
+ * (JSON.parse refuses U+FEFF, as CCF's QuickJS does with the bytes CCF hands it).
+ */
+const proposalTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The text of a new proposal, which must be UTF-8, so that what is stored is what is evaluated. */
+function newProposalText(content: Uint8Array): string {
+  if (!isValidUtf8(content)) {
+    throw new CocoError('ProposalFailedToValidate', 'Proposal failed to validate: the proposal is not UTF-8 text, so it cannot be JSON; send the JSON as UTF-8');
+  }
+  return proposalTextDecoder.decode(content);
+}
 
 export function proposalView(proposalId: string, info: ProposalInfo): ProposalView {
   return {
@@ -85,7 +99,7 @@ export class Governance {
     const requestDigest = sha256(identity.signature);
     const proposalId = toHex(sha256(concatBytes(rootAtRead, requestDigest)));
     const constitution = this.constitution(tx);
-    const proposal = fromUtf8(identity.content);
+    const proposal = newProposalText(identity.content);
     let validation: { valid: boolean; description: string };
     try {
       validation = this.runner.validate(tx, constitution, proposal);
@@ -157,7 +171,7 @@ export class Governance {
     }
     info.ballots[memberId] = ballot;
     this.recordHistory(tx, identity);
-    this.resolve(tx, proposalId, fromUtf8(proposalBytes), info, constitution);
+    this.resolve(tx, proposalId, proposalTextDecoder.decode(proposalBytes), info, constitution);
     return proposalView(proposalId, info);
   }
 

@@ -109,6 +109,65 @@ for (const [what, resolve, reason] of [
   });
 }
 
+describe('the constitution sees a proposal as its stored bytes, as CCF hands QuickJS the bytes it stores', () => {
+  const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
+  // Validation passes on any text and reports what it saw; resolve waits while the text starts with a BOM.
+  const CONSTITUTION = `
+export function validate(input) { return { valid: input.includes("actions"), description: input.length + ":" + input.charCodeAt(0) }; }
+export function resolve(proposal) { return proposal.charCodeAt(0) === 0xFEFF ? "Open" : "Rejected"; }
+export function apply() {}
+`;
+  const proposeBytes = (setup: Awaited<ReturnType<typeof setUp>>, content: Uint8Array) =>
+    setup.instance.node.execute((tx) => {
+      const body = signGovernanceRequest({ content, msgType: 'proposal', createdAt: setup.createdAt.value++, signerCertPem: setup.instance.memberCertPem, signerKeyPem: setup.instance.memberKeyPem });
+      const identity = authenticateMemberCose(tx, body, { msgType: 'proposal', requireActive: true });
+      return { result: setup.governance.create(tx, identity, setup.instance.node.merkleRoot()), applyWrites: true };
+    }).result;
+
+  test('a leading UTF-8 BOM is kept, at creation and at every ballot, and JSON.parse then refuses the proposal as CCF\'s does', async (t) => {
+    const setup = await setUp(CONSTITUTION);
+    t.after(async () => {
+      setup.runner.dispose();
+      await setup.instance.close();
+    });
+    const text = '{"actions": []}';
+    assert.throws(() => proposeBytes(setup, concatBytes(BOM, utf8('{}'))), (e: unknown) => e instanceof CocoError && e.code === 'ProposalFailedToValidate' && e.message === 'Proposal failed to validate: 3:65279');
+    const created = proposeBytes(setup, concatBytes(BOM, utf8(text)));
+    assert.equal(created.proposalState, 'Open', 'resolve saw the BOM');
+    const stored = setup.instance.node.execute((tx) => ({ result: tx.map(Tables.proposals).get(utf8(created.proposalId)), applyWrites: false })).result;
+    assert.deepEqual(stored, concatBytes(BOM, utf8(text)));
+    const ballot = JSON.stringify({ ballot: 'export function vote() { return true; }' });
+    const voted = setup.instance.node.execute((tx) => {
+      const identity = authenticateMemberCose(tx, sign(setup.instance, 'ballot', ballot, setup.createdAt.value++, created.proposalId), { msgType: 'ballot', requireActive: true });
+      return { result: setup.governance.submitBallot(tx, identity, created.proposalId), applyWrites: true };
+    }).result;
+    assert.equal(voted.proposalState, 'Open', 'resolve saw the stored bytes again, BOM and all');
+    // The constitution of the other tests parses its input, as CCF's default does: a BOM is not JSON.
+    const parsing = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
+    t.after(async () => {
+      parsing.runner.dispose();
+      await parsing.instance.close();
+    });
+    assert.throws(() => proposeBytes(parsing, concatBytes(BOM, utf8(text))), (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && /^Failed to execute validation: SyntaxError/.test(e.message));
+    assert.equal(proposalCount(parsing.instance), 0);
+  });
+
+  test('bytes that are not UTF-8 are refused before the constitution runs: no text would be the bytes stored', async (t) => {
+    const setup = await setUp(CONSTITUTION);
+    t.after(async () => {
+      setup.runner.dispose();
+      await setup.instance.close();
+    });
+    for (const content of [Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d), concatBytes(utf8('{"actions": [], "x": "'), Uint8Array.of(0xc3), utf8('"}'))]) {
+      assert.throws(
+        () => proposeBytes(setup, content),
+        (e: unknown) => e instanceof CocoError && e.code === 'ProposalFailedToValidate' && /^Proposal failed to validate: the proposal is not UTF-8 text/.test(e.message),
+      );
+    }
+    assert.equal(proposalCount(setup.instance), 0);
+  });
+});
+
 test("the ballots of one proposal share one script's time: a looping ballot stops at its share, the others still vote", async (t) => {
   const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
   // The test host's clock advances one step per read: the steps a ballot takes before it is stopped
