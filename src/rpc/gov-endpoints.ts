@@ -140,7 +140,6 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   /** A COSE-signed write: authenticated and applied in one transaction. */
   const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: MemberCoseIdentity) => RpcResponse) =>
     server.add('gov', 'POST', path, (request) => {
-      checkApiVersion(request, GOV_API_VERSIONS);
       // Every signed request writes: a backup redirects it before it looks anything up, which it
       // may not hold yet (a proposal just created on the primary), as CCF forwards it first.
       node.checkCanWrite();
@@ -149,6 +148,9 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
           checkCose(request);
           return authenticateMemberCose(tx, request.body, { msgType, requireActive });
         });
+        // In CCF the frontend authenticates and the handler (api_version_adapter) reads the
+        // api-version: a request that is not signed is 401 whatever its api-version.
+        checkApiVersion(request, GOV_API_VERSIONS);
         return { result: body(tx, request, identity), applyWrites: true };
       });
       return { ...result, txId: txId ?? node.lastTxId };

@@ -194,6 +194,19 @@ describe('the protected header is read from its encoding, as CCF reads it: a flo
   }
 });
 
+test('a signed request is authenticated before its api-version is read, as CCF authenticates before the handler does: a bad signature is 401, whatever the api-version', async () => {
+  const postWith = (query: string, body: Uint8Array) => client.request('POST', `/gov/members/state-digests/${member0.id}:update${query}`, { body, contentType: 'application/cose', allowError: true });
+  const forged = sign({ msgType: 'state_digest' });
+  forged[forged.length - 5]! ^= 1;
+  for (const query of ['', '?api-version=1999-01-01']) {
+    assert.deepEqual(outcome(await postWith(query, forged)).slice(0, 2), [401, 'InvalidAuthenticationInfo'], query);
+    assert.deepEqual(outcome(await postWith(query, utf8('{}'))).slice(0, 2), [401, 'InvalidAuthenticationInfo'], query);
+  }
+  // Signed, the request then gets CCF's refusals of its api-version.
+  assert.equal(outcome(await postWith('', sign({ msgType: 'state_digest' })))[1], 'MissingApiVersionParameter');
+  assert.equal(outcome(await postWith('?api-version=1999-01-01', sign({ msgType: 'state_digest' })))[1], 'UnsupportedApiVersionValue');
+});
+
 describe('a request signed for another proposal than its URL names: 400 InvalidResourceName (helpers.h)', () => {
   const mismatch = [400, 'InvalidResourceName', 'Authenticated proposal id does not match URL'];
   test('a ballot', async () => {
