@@ -203,9 +203,10 @@ export function verifyCoseSign1(message: CoseSign1, keyOrCertPem: string, detach
   return verify(keyOrCertPem, sigStructure(message.protectedBytes, payload), message.signature, format);
 }
 
-/** Refuses, in CCF's words, a signed request whose algorithm is not one of COSE_REQUEST_ALGORITHMS. */
+/** Refuses, in CCF's words, a signed request without an algorithm or with one not in COSE_REQUEST_ALGORITHMS. */
 export function checkRequestAlgorithm(message: CoseSign1): void {
   const alg = message.protectedHeader.get(COSE_HEADER_ALG);
+  if (alg === undefined) throw new CocoError('CoseMalformed', 'Missing algorithm in protected header');
   if (typeof alg !== 'number' || !COSE_REQUEST_ALGORITHMS.has(alg)) throw new CocoError('CoseUnsupportedAlgorithm', `Unsupported algorithm: ${String(alg)}`);
 }
 

@@ -56,6 +56,7 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   const kid = header.get(COSE_HEADER_KID);
   if (!(kid instanceof Uint8Array)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
   const type = header.get(GOV_MSG_TYPE);
+  if (type !== undefined && typeof type !== 'string') throw unauthenticated(`the protected header ${GOV_MSG_TYPE} must be a text string, such as "proposal"`);
   if (options.msgType !== null && type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
   // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
   const createdAtItem = protectedHeaderValues(message.protectedBytes).get(GOV_MSG_CREATED_AT);

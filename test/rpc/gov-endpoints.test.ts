@@ -163,17 +163,18 @@ test('the kid names a member byte for byte, as CCF looks it up: a UTF-8 BOM befo
   assert.deepEqual(outcome(await post(`/members/state-digests/${member0.id}:update`, sign({ msgType: 'state_digest', kid }))), refused);
 });
 
-describe('the protected header is read from its encoding, as CCF reads it: a float where CCF reads an integer is 401', () => {
+describe('the protected header is read from its encoding, as CCF reads it: a float where CCF reads an integer, no alg, or a msg type that is not text is 401', () => {
   const FLOAT_1 = Uint8Array.of(0xf9, 0x3c, 0x00);
   const FLOAT_4 = Uint8Array.of(0xf9, 0x44, 0x00);
   const FLOAT_MINUS_35 = Uint8Array.of(0xf9, 0xd0, 0x60);
   type Entry = [label: Uint8Array, value: Uint8Array];
   const ALG: Entry = [encodeCbor(COSE_HEADER_ALG), encodeCbor(COSE_ALG_ES384)];
   const KID = (): Entry => [encodeCbor(COSE_HEADER_KID), encodeCbor(utf8(member0.id))];
-  /** member0's proposal whose protected header holds these alg and kid entries, encoded as they are. */
-  function proposalWith(alg: Entry, kid: Entry): Uint8Array {
+  const TYPE: Entry = [encodeCbor('ccf.gov.msg.type'), encodeCbor('proposal')];
+  /** member0's proposal whose protected header holds these alg (none if undefined), kid and type entries, encoded as they are. */
+  function proposalWith(alg: Entry | undefined, kid: Entry, type = TYPE): Uint8Array {
     assert.equal(curveOf(member0.keyPem), 'P-384');
-    const entries = [alg, kid, ...[['ccf.gov.msg.type', 'proposal'], ['ccf.gov.msg.created_at', clock++]].map(([label, value]) => [encodeCbor(label), encodeCbor(value)])];
+    const entries = [...(alg === undefined ? [] : [alg]), kid, type, [encodeCbor('ccf.gov.msg.created_at'), encodeCbor(clock++)]];
     const protectedBytes = concatBytes(Uint8Array.of(0xa0 + entries.length), ...entries.flat());
     const payload = utf8('{"actions": []}');
     const signature = signBytes(member0.keyPem, sigStructure(protectedBytes, payload), 'ieee-p1363');
@@ -192,6 +193,13 @@ describe('the protected header is read from its encoding, as CCF reads it: a flo
       assert.deepEqual(outcome(await post('/members/proposals:create', proposalWith(alg, kid()))), [401, 'InvalidAuthenticationInfo', `the request body is not a COSE Sign1 message: COSE Sign1: ${reason}`]);
     });
   }
+  test('no alg: CCF\'s "Missing algorithm in protected header"', async () => {
+    assert.deepEqual(outcome(await post('/members/proposals:create', proposalWith(undefined, KID()))), [401, 'InvalidAuthenticationInfo', 'Missing algorithm in protected header']);
+  });
+  test('ccf.gov.msg.type as a byte string: it must be a text string', async () => {
+    const bytesType: Entry = [TYPE[0], encodeCbor(utf8('proposal'))];
+    assert.deepEqual(outcome(await post('/members/proposals:create', proposalWith(ALG, KID(), bytesType))), [401, 'InvalidAuthenticationInfo', 'the protected header ccf.gov.msg.type must be a text string, such as "proposal"']);
+  });
 });
 
 test('a signed request is authenticated before its api-version is read, as CCF authenticates before the handler does: a bad signature is 401, whatever the api-version', async () => {
