@@ -1,10 +1,12 @@
 // `coco gov ...` and `coco app deploy`: governance as a member, from the command line. Connection
 // flags default to the sandbox workspace (workspace/sandbox_common: service_url, service_cert.pem,
 // member0_cert.pem, member0_privk.pem). Each change waits until it is Committed, showing progress.
+// A member whose key Coco cannot read signs with gov prepare / finish, then sends with gov submit.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CocoClient } from '../client/coco-client.js';
-import { GovernanceClient, type Proposal } from '../client/governance-client.js';
+import { GovernanceClient, signedRequestTarget, type Proposal, type SignedRequestTarget } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
 import { waitForCommit } from '../client/transactions.js';
 import { fromUtf8 } from '../crypto/bytes.js';
@@ -14,6 +16,7 @@ import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
 import { readBallotFile } from './ballot-file.js';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
+import { runGovFinish, runGovPrepare } from './gov-external-signing.js';
 import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
 
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
@@ -41,6 +44,9 @@ Commands:
   withdraw ID                   withdraw your proposal ID
   ack                           refresh and acknowledge your state digest (become Active)
   status [ID]                   list proposals, or show proposal ID
+  prepare ... / finish ...      sign with a key Coco cannot read (an HSM, a key vault): prepare
+                                prints the digest to sign, finish makes the signed request of it
+  submit FILE                   send a signed request (from gov finish) where its headers say
 coco gov <command> --help shows a command's usage.
 
 ${CONNECTION_USAGE}`;
@@ -78,6 +84,14 @@ ${CONNECTION_USAGE}` },
 Lists the proposals, or prints proposal ID and its state.
 
 ${CONNECTION_USAGE}` },
+  submit: { argumentsMax: 1, usage: `Usage: coco gov submit FILE [connection options]
+
+Sends the signed governance request in FILE (a COSE_Sign1, from coco gov finish or CCF's
+ccf_cose_sign1_finish; '-' reads stdin) to the route its protected header names (its message type,
+signer and proposal), waits until it is committed and prints the answer. The signature is the
+member's: --cert and --key are not used.
+
+${CONNECTION_USAGE}` },
 };
 
 export const APP_USAGE = `Usage: coco app deploy DIR|bundle.json [connection options]
@@ -109,13 +123,16 @@ interface Connection {
   governance: GovernanceClient;
 }
 
-/** Runs `use` as the member the flags name (default: the sandbox's member0), then closes the connection. */
-async function asMember(values: Values, use: (connection: Connection) => Promise<number>): Promise<number> {
+/**
+ * Runs `use` as the member the flags name (default: the sandbox's member0), or as nobody for a
+ * request signed beforehand, then closes the connection.
+ */
+async function asMember(values: Values, use: (connection: Connection) => Promise<number>, options: { signs: boolean } = { signs: true }): Promise<number> {
   const endpoint = await reachableEndpoint(values);
-  const member = memberIdentity(values, endpoint.common);
+  const member = options.signs ? memberIdentity(values, endpoint.common) : undefined;
   const client = new CocoClient({ url: endpoint.url, caCertPem: endpoint.caCertPem });
   try {
-    return await withService(endpoint, () => use({ client, governance: new GovernanceClient(client, { member }) }));
+    return await withService(endpoint, () => use({ client, governance: new GovernanceClient(client, member === undefined ? {} : { member }) }));
   } finally {
     client.close();
   }
@@ -145,8 +162,24 @@ function withAckAdvice(error: unknown): unknown {
   return new CocoError(error.code, `${error.message}: run \`coco gov ack\` first, as the same member (--cert, --key), then again`, { cause: error });
 }
 
+/** Where the signed request in `file` goes, or what it lacks to say so. */
+function readTarget(envelope: Uint8Array, file: string): SignedRequestTarget {
+  try {
+    return signedRequestTarget(envelope);
+  } catch (error) {
+    if (!(error instanceof CocoError)) throw error;
+    throw new CocoError(error.code, `${file === '-' ? 'stdin' : file}: ${error.message}; make it with coco gov finish`, { cause: error });
+  }
+}
+
+/** Prints an answer as JSON; nothing for none (a 204). */
 function print(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
+  if (value !== undefined) console.log(JSON.stringify(value, null, 2));
+}
+
+/** The service has no proposal `id`: it answers a withdrawal of it 204 (CCF's), most likely for a mistyped ID. */
+function noProposalToWithdraw(id: string): CocoError {
+  return new CocoError('ProposalNotFound', `the service has no proposal ${id}: nothing was withdrawn (coco gov status lists the proposals)`);
 }
 
 /**
@@ -173,8 +206,7 @@ async function govAction(command: string, positionals: string[], values: Values)
       if (id === undefined) throw new UsageError('gov withdraw needs a proposal ID (coco gov withdraw ID)', GOV_COMMANDS.withdraw!.usage);
       return async (governance) => {
         const withdrawn = await governance.withdrawProposal(id);
-        // The service answers 204 for a proposal it does not know (CCF's): here, most likely a mistyped ID.
-        if (withdrawn === undefined) throw new CocoError('ProposalNotFound', `the service has no proposal ${id}: nothing was withdrawn (coco gov status lists the proposals)`);
+        if (withdrawn === undefined) throw noProposalToWithdraw(id);
         return withdrawn;
       };
     case 'ack':
@@ -185,6 +217,18 @@ async function govAction(command: string, positionals: string[], values: Values)
       };
     case 'status':
       return (governance) => (id === undefined ? governance.listProposals() : governance.getProposal(id));
+    case 'submit': {
+      const file = positionals[0];
+      if (file === undefined) throw new UsageError('gov submit needs the signed request (coco gov submit FILE, or - for stdin)', GOV_COMMANDS.submit!.usage);
+      const envelope = file === '-' ? new Uint8Array(readFileSync(0)) : readInputFile(file, 'signed request');
+      const { msgType, proposalId } = readTarget(envelope, file);
+      return async (governance) => {
+        const response = await governance.submitSigned(envelope);
+        if (response.body.length > 0) return response.json();
+        if (msgType === 'withdrawal') throw noProposalToWithdraw(proposalId!);
+        return undefined;
+      };
+    }
     default:
       throw new UsageError(`unknown gov command "${command}"`, GOV_USAGE);
   }
@@ -193,6 +237,9 @@ async function govAction(command: string, positionals: string[], values: Values)
 export async function runGov(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === undefined) throw new UsageError('missing gov command', GOV_USAGE);
+  // Offline steps, with their own options: no service, no private key.
+  if (command === 'prepare') return runGovPrepare(rest);
+  if (command === 'finish') return runGovFinish(rest);
   const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' } }, allowPositionals: true, strict: true });
   const known = Object.hasOwn(GOV_COMMANDS, command) ? GOV_COMMANDS[command] : undefined;
   if (values.help || asksForHelp(command)) {
@@ -201,14 +248,18 @@ export async function runGov(args: string[]): Promise<number> {
   }
   if (known !== undefined) refuseExtraArguments(positionals, known.argumentsMax, known.usage);
   const action = await govAction(command, positionals, values);
-  return asMember(values, async (connection) => {
-    const result = await action(connection.governance).catch((error: unknown) => {
-      throw withAckAdvice(error);
-    });
-    await committed(connection);
-    print(result);
-    return 0;
-  });
+  return asMember(
+    values,
+    async (connection) => {
+      const result = await action(connection.governance).catch((error: unknown) => {
+        throw withAckAdvice(error);
+      });
+      await committed(connection);
+      print(result);
+      return 0;
+    },
+    { signs: command !== 'submit' },
+  );
 }
 
 export async function runApp(args: string[]): Promise<number> {

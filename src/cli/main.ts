@@ -37,6 +37,8 @@ Commands:
       Run a node (see docs/node-config.md).
   gov propose FILE | vote ID --accept|--reject|--ballot FILE | withdraw ID | ack | status [ID]
       Govern as a member (defaults: the sandbox workspace); see coco gov --help.
+  gov prepare ... | finish ... | submit FILE
+      Sign governance requests with a key held elsewhere (an HSM, a key vault), and send them.
   app deploy DIR|bundle.json
       Propose and vote the application bundle in.
   receipt verify FILE... --service-cert PEM

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { CocoError } from '../errors.js';
 
-export function writeOutputFile(path: string, data: string, what: string): void {
+export function writeOutputFile(path: string, data: string | Uint8Array, what: string): void {
   try {
     writeFileSync(path, data);
   } catch (error) {

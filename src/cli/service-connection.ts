@@ -36,7 +36,7 @@ export function readPem(path: string, what: string, flag: string): string {
   }
 }
 
-function readCertificate(path: string, what: string, flag: string): string {
+export function readCertificate(path: string, what: string, flag: string): string {
   const pem = readPem(path, what, flag);
   try {
     certificateDer(pem);

@@ -2,12 +2,14 @@
 // (`ccf.gov.msg.*` headers) and user requests for the `user_cose_sign1` policy (`ccf.msg.*`).
 // The kid is the signer's ID (SHA-256 of its certificate DER) as ASCII hex bytes, the algorithm
 // follows the key (ES256 for P-256, ES384 for P-384), and the key must belong to the certificate.
+// A governance request may also be signed by an ExternalSigner (an HSM, a key vault) or prepared
+// here and finished with a signature made elsewhere (see external-signing).
 
-import { equalBytes, utf8 } from '../crypto/bytes.js';
-import { COSE_HEADER_KID, signCoseSign1, type CoseHeader } from '../crypto/cose-sign1.js';
-import { certificateId } from '../crypto/entity-id.js';
-import { curveOf, publicKeyDer } from '../crypto/signing.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { publicKeyDer } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
+import { prepareSign1, signSign1Externally, signSign1WithKey, type ExternalSigner, type PreparedRequest } from './external-signing.js';
+import { checkExternalSigner } from './identity-check.js';
 
 export const GOV_MSG_TYPE_HEADER = 'ccf.gov.msg.type';
 export const GOV_MSG_CREATED_AT_HEADER = 'ccf.gov.msg.created_at';
@@ -22,8 +24,9 @@ export const GOVERNANCE_MSG_TYPES = ['proposal', 'ballot', 'withdrawal', 'ack', 
 export type GovernanceMsgType = (typeof GOVERNANCE_MSG_TYPES)[number];
 
 /** Message types whose URL names a proposal, which the signature must then cover. */
-const PROPOSAL_SCOPED_MSG_TYPES: ReadonlySet<GovernanceMsgType> = new Set(['ballot', 'withdrawal']);
-const PROPOSAL_ID = /^[0-9a-f]{64}$/;
+export const PROPOSAL_SCOPED_MSG_TYPES: ReadonlySet<GovernanceMsgType> = new Set(['ballot', 'withdrawal']);
+/** A proposal ID as CCF writes it: SHA-256 in lowercase hex. */
+export const PROPOSAL_ID = /^[0-9a-f]{64}$/;
 
 export interface Signer {
   signerCertPem: string;
@@ -31,7 +34,8 @@ export interface Signer {
   signerKeyPem: string;
 }
 
-export interface GovernanceRequestInput extends Signer {
+/** What a governance request says, whoever signs it. */
+export interface GovernanceRequestFields {
   /** The JSON request body, or empty bytes for requests without one. */
   content: Uint8Array;
   msgType: GovernanceMsgType;
@@ -41,13 +45,38 @@ export interface GovernanceRequestInput extends Signer {
   proposalId?: string;
 }
 
+export interface GovernanceRequestInput extends GovernanceRequestFields, Signer {}
+
+/** A governance request signed by a key this process cannot read. */
+export interface ExternallySignedGovernanceRequestInput extends GovernanceRequestFields {
+  signer: ExternalSigner;
+}
+
 export interface UserRequestInput extends Signer {
   content: Uint8Array;
   msgType: string;
   createdAt: number;
 }
 
-export function signGovernanceRequest(input: GovernanceRequestInput): Uint8Array {
+/** Signs with the key PEM at once, or asks the external signer (an HSM, a key vault) and checks its signature. */
+export function signGovernanceRequest(input: GovernanceRequestInput): Uint8Array;
+export function signGovernanceRequest(input: ExternallySignedGovernanceRequestInput): Promise<Uint8Array>;
+export function signGovernanceRequest(input: GovernanceRequestInput | ExternallySignedGovernanceRequestInput): Uint8Array | Promise<Uint8Array> {
+  if ('signer' in input) {
+    const { signer } = input;
+    return Promise.resolve().then(() => {
+      checkExternalSigner(signer, 'signer');
+      return signSign1Externally(prepareGovernanceRequest({ ...input, signerCertPem: signer.certPem }), signer);
+    });
+  }
+  return signWithKey(prepareGovernanceRequest(input), input.signerKeyPem);
+}
+
+/**
+ * A governance request ready for a signature made elsewhere: `digest` (or `toBeSigned`) goes to the
+ * signer, and finishPreparedRequest assembles the envelope from its signature.
+ */
+export function prepareGovernanceRequest(input: GovernanceRequestFields & { signerCertPem: string }): PreparedRequest {
   if (!GOVERNANCE_MSG_TYPES.includes(input.msgType)) {
     throw new CocoError('InvalidArgument', `unknown governance message type ${JSON.stringify(input.msgType)}; use one of ${GOVERNANCE_MSG_TYPES.join(', ')}`);
   }
@@ -63,35 +92,25 @@ export function signGovernanceRequest(input: GovernanceRequestInput): Uint8Array
   } else if (PROPOSAL_SCOPED_MSG_TYPES.has(input.msgType)) {
     throw new CocoError('InvalidArgument', `a '${input.msgType}' request must be signed with the proposalId it applies to`);
   }
-  return signRequest(input, headers);
+  return prepareSign1(input.signerCertPem, headers, input.content);
 }
 
 export function signUserRequest(input: UserRequestInput): Uint8Array {
   if (typeof input.msgType !== 'string' || input.msgType.length === 0) {
     throw new CocoError('InvalidArgument', `msgType must be a non-empty string, got ${JSON.stringify(input.msgType)}`);
   }
-  return signRequest(input, [
+  const headers: [string, unknown][] = [
     [USER_MSG_TYPE_HEADER, input.msgType],
     [USER_MSG_CREATED_AT_HEADER, createdAtSeconds(input.createdAt)],
-  ]);
+  ];
+  return signWithKey(prepareSign1(input.signerCertPem, headers, input.content), input.signerKeyPem);
 }
 
-function signRequest(input: Signer & { content: Uint8Array }, headers: [string, unknown][]): Uint8Array {
-  if (!(input.content instanceof Uint8Array)) {
-    throw new CocoError('InvalidArgument', `content must be a Uint8Array (the request body), got ${typeof input.content}`);
-  }
-  const curve = curveOf(input.signerKeyPem);
-  if (curve === 'Ed25519') {
-    throw new CocoError('InvalidKey', 'CCF accepts only ECDSA signatures on requests; sign with a P-256 or P-384 key (coco keygen --curve)');
-  }
-  if (!equalBytes(publicKeyDer(input.signerKeyPem), publicKeyDer(input.signerCertPem))) {
+function signWithKey(prepared: PreparedRequest, keyPem: string): Uint8Array {
+  if (!equalBytes(publicKeyDer(keyPem), publicKeyDer(prepared.signerCertPem))) {
     throw new CocoError('InvalidKey', 'signerKeyPem is not the private key of signerCertPem; the service would reject the signature');
   }
-  const protectedHeader: CoseHeader = new Map<number | string, unknown>([
-    [COSE_HEADER_KID, utf8(certificateId(input.signerCertPem))],
-    ...headers,
-  ]);
-  return signCoseSign1({ privateKey: input.signerKeyPem, protectedHeader, payload: input.content });
+  return signSign1WithKey(prepared, keyPem);
 }
 
 /** A CBOR integer, as the service requires: cbor-x writes a number above 2^32 - 1 as a float. */

@@ -6,6 +6,7 @@ export const CLIENT_ERROR_CODES = [
   'InvalidArgument',
   'InvalidCertificate',
   'InvalidKey',
+  'InvalidSignature',
   'InvalidPem',
   'ClientClosed',
   'ConnectionFailed',

@@ -1,17 +1,28 @@
 // Typed calls of CCF's governance REST API (`/gov`, api-version 2024-07-01). Requests that change
-// governance state are COSE Sign1 envelopes signed with the member's key, carrying the message
-// type the service checks and `created_at` from the clock unless given; reads need no identity.
-// Paged lists are followed through `nextLink` up to LIST_PAGES_MAX pages.
+// governance state are COSE Sign1 envelopes signed with the member's key (a PEM, or an external
+// signer: an HSM, a key vault), carrying the message type the service checks and `created_at` from
+// the clock unless given; an envelope signed beforehand goes to the route its headers name. Reads
+// need no identity. Paged lists are followed through `nextLink` up to LIST_PAGES_MAX pages.
 
-import { utf8 } from '../crypto/bytes.js';
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { COSE_HEADER_KID, decodeCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { certificateId } from '../crypto/entity-id.js';
 import { CocoError } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
 import type { TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
 import type { CocoResponse } from './coco-response.js';
-import { COSE_CONTENT_TYPE, signGovernanceRequest, type GovernanceMsgType } from './cose-signing.js';
-import { checkIdentity } from './identity-check.js';
+import {
+  COSE_CONTENT_TYPE,
+  GOV_MSG_PROPOSAL_ID_HEADER,
+  GOV_MSG_TYPE_HEADER,
+  GOVERNANCE_MSG_TYPES,
+  signGovernanceRequest,
+  type GovernanceMsgType,
+  type GovernanceRequestFields,
+} from './cose-signing.js';
+import type { ExternalSigner } from './external-signing.js';
+import { checkExternalSigner, checkIdentity } from './identity-check.js';
 import { txIdText, type TransactionStatus } from './transactions.js';
 
 export const GOV_API_VERSION = '2024-07-01';
@@ -111,8 +122,11 @@ export interface GovernanceMember {
 }
 
 export interface GovernanceClientOptions {
-  /** The member who signs; needed only for the calls that change state. */
-  member?: GovernanceMember;
+  /**
+   * The member who signs, with its key PEM or an external signer whose key this process cannot
+   * read; needed only for the calls that change state.
+   */
+  member?: GovernanceMember | ExternalSigner;
   /** Milliseconds since the epoch; the source of `created_at` (default: the system clock). */
   now?: () => number;
 }
@@ -129,7 +143,7 @@ interface Page<T> {
 
 export class GovernanceClient {
   readonly #client: CocoClient;
-  readonly #member: GovernanceMember | undefined;
+  readonly #member: GovernanceMember | ExternalSigner | undefined;
   readonly #now: () => number;
   /** The signing member's ID, when a member was given. */
   readonly memberId: string | undefined;
@@ -138,7 +152,10 @@ export class GovernanceClient {
 
   constructor(client: CocoClient, options: GovernanceClientOptions = {}) {
     this.#client = client;
-    if (options.member !== undefined) checkIdentity(options.member.certPem, options.member.keyPem, { cert: 'member.certPem', key: 'member.keyPem' });
+    if (options.member !== undefined) {
+      if ('sign' in options.member) checkExternalSigner(options.member, 'member');
+      else checkIdentity(options.member.certPem, options.member.keyPem, { cert: 'member.certPem', key: 'member.keyPem' });
+    }
     this.#member = options.member;
     this.#now = options.now ?? Date.now;
     this.memberId = options.member === undefined ? undefined : certificateId(options.member.certPem);
@@ -158,7 +175,7 @@ export class GovernanceClient {
         throw new CocoError('InvalidArgument', `the proposal is not JSON text: ${(cause as Error).message}`, { cause });
       }
     }
-    return this.#signed<Proposal>('/gov/members/proposals:create', 'proposal', utf8(text), options);
+    return this.#signed<Proposal>('proposal', utf8(text), options);
   }
 
   async getProposal(proposalId: string): Promise<Proposal> {
@@ -171,8 +188,7 @@ export class GovernanceClient {
 
   /** Withdraws the member's own open proposal; `undefined` when the service does not know it (204). */
   async withdrawProposal(proposalId: string, options: SignOptions = {}): Promise<Proposal | undefined> {
-    const path = `/gov/members/proposals/${segment(proposalId)}:withdraw`;
-    const response = await this.#post(path, 'withdrawal', new Uint8Array(), options, proposalId);
+    const response = await this.#post('withdrawal', new Uint8Array(), options, proposalId);
     return response.status === 204 ? undefined : response.json<Proposal>();
   }
 
@@ -181,8 +197,7 @@ export class GovernanceClient {
     if (typeof ballotJsSource !== 'string' || ballotJsSource.length === 0) {
       throw new CocoError('InvalidArgument', 'a ballot is non-empty JavaScript source exporting vote(rawProposal, proposerId)');
     }
-    const path = `/gov/members/proposals/${segment(proposalId)}/ballots/${segment(this.#signer().memberId)}:submit`;
-    return this.#signed<Proposal>(path, 'ballot', utf8(JSON.stringify({ ballot: ballotJsSource })), options, proposalId);
+    return this.#signed<Proposal>('ballot', utf8(JSON.stringify({ ballot: ballotJsSource })), options, proposalId);
   }
 
   /** The ballot (JS source) a member submitted; the signing member's by default. */
@@ -197,8 +212,7 @@ export class GovernanceClient {
 
   /** Asks the service to refresh the member's state digest to the latest signed root. */
   async updateStateDigest(options: SignOptions = {}): Promise<StateDigest> {
-    const path = `/gov/members/state-digests/${segment(this.#signer().memberId)}:update`;
-    return this.#signed<StateDigest>(path, 'state_digest', new Uint8Array(), options);
+    return this.#signed<StateDigest>('state_digest', new Uint8Array(), options);
   }
 
   /** Acknowledges `stateDigest` (from updateStateDigest), which makes the member Active. */
@@ -206,8 +220,7 @@ export class GovernanceClient {
     if (typeof stateDigest !== 'string' || stateDigest.length === 0) {
       throw new CocoError('InvalidArgument', 'ack needs the stateDigest returned by updateStateDigest');
     }
-    const path = `/gov/members/state-digests/${segment(this.#signer().memberId)}:ack`;
-    await this.#post(path, 'ack', utf8(JSON.stringify({ stateDigest })), options);
+    await this.#post('ack', utf8(JSON.stringify({ stateDigest })), options);
   }
 
   async getServiceInfo(): Promise<ServiceInfo> {
@@ -252,9 +265,22 @@ export class GovernanceClient {
     return body.status;
   }
 
-  #signer(): { memberId: string; member: GovernanceMember } {
+  /**
+   * Sends a governance request signed beforehand (say, prepared and finished around an HSM: coco
+   * gov prepare / finish) to the route its protected header names: its message type, the signer's
+   * ID (kid) and, for a ballot or withdrawal, the proposal. Needs no member. The service checks the
+   * signature; the response is the route's (a 204 has no body).
+   */
+  async submitSigned(envelope: Uint8Array): Promise<CocoResponse> {
+    const { path } = signedRequestTarget(envelope);
+    const response = await this.#client.request('POST', withApiVersion(path), { body: envelope, contentType: COSE_CONTENT_TYPE });
+    this.lastTxId = response.txId;
+    return response;
+  }
+
+  #signer(): { memberId: string; member: GovernanceMember | ExternalSigner } {
     if (this.#member === undefined || this.memberId === undefined) {
-      throw new CocoError('InvalidArgument', 'this call acts as a member: create the GovernanceClient with { member: { certPem, keyPem } }');
+      throw new CocoError('InvalidArgument', 'this call acts as a member: create the GovernanceClient with { member: { certPem, keyPem } } or, for a key you cannot read, { member: { certPem, sign } }');
     }
     return { memberId: this.memberId, member: this.#member };
   }
@@ -282,24 +308,80 @@ export class GovernanceClient {
     return items;
   }
 
-  async #signed<T>(path: string, msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<T> {
-    return (await this.#post(path, msgType, content, options, proposalId)).json<T>();
+  async #signed<T>(msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<T> {
+    return (await this.#post(msgType, content, options, proposalId)).json<T>();
   }
 
-  async #post(path: string, msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<CocoResponse> {
-    const { member } = this.#signer();
-    const body = signGovernanceRequest({
+  async #post(msgType: GovernanceMsgType, content: Uint8Array, options: SignOptions, proposalId?: string): Promise<CocoResponse> {
+    const { memberId, member } = this.#signer();
+    const path = signedRequestPath(msgType, memberId, proposalId);
+    const fields: GovernanceRequestFields = {
       content,
       msgType,
       createdAt: options.createdAt ?? Math.floor(this.#now() / MS_PER_SECOND),
       ...(proposalId !== undefined && { proposalId }),
-      signerCertPem: member.certPem,
-      signerKeyPem: member.keyPem,
-    });
+    };
+    const body = 'sign' in member
+      ? await signGovernanceRequest({ ...fields, signer: member })
+      : signGovernanceRequest({ ...fields, signerCertPem: member.certPem, signerKeyPem: member.keyPem });
     const response = await this.#client.request('POST', withApiVersion(path), { body, contentType: COSE_CONTENT_TYPE });
     this.lastTxId = response.txId;
     return response;
   }
+}
+
+/** CCF's route for each governance message type: the signer's and the proposal's IDs are in the URL. */
+function signedRequestPath(msgType: GovernanceMsgType, memberId: string, proposalId: string | undefined): string {
+  switch (msgType) {
+    case 'proposal':
+      return '/gov/members/proposals:create';
+    case 'withdrawal':
+      return `/gov/members/proposals/${segment(proposalId)}:withdraw`;
+    case 'ballot':
+      return `/gov/members/proposals/${segment(proposalId)}/ballots/${segment(memberId)}:submit`;
+    case 'state_digest':
+      return `/gov/members/state-digests/${segment(memberId)}:update`;
+    case 'ack':
+      return `/gov/members/state-digests/${segment(memberId)}:ack`;
+    case 'recovery_share':
+      return `/gov/recovery/members/${segment(memberId)}:recover`;
+  }
+}
+
+/** Where a signed governance request goes, from its protected header. */
+export interface SignedRequestTarget {
+  msgType: GovernanceMsgType;
+  /** The signer (kid). */
+  memberId: string;
+  proposalId: string | undefined;
+  /** CCF's route for it, without the api-version. */
+  path: string;
+}
+
+/** Reads where a signed governance request goes; InvalidArgument for an envelope that does not say. */
+export function signedRequestTarget(envelope: Uint8Array): SignedRequestTarget {
+  let message: CoseSign1;
+  try {
+    message = decodeCoseSign1(envelope, { requireTag: true });
+  } catch (cause) {
+    throw new CocoError('InvalidArgument', `the signed request is not a COSE_Sign1 envelope: ${(cause as Error).message}`, { cause });
+  }
+  const msgType = message.protectedHeader.get(GOV_MSG_TYPE_HEADER);
+  if (!GOVERNANCE_MSG_TYPES.includes(msgType as GovernanceMsgType)) {
+    throw new CocoError('InvalidArgument', `the signed request's ${GOV_MSG_TYPE_HEADER} is ${JSON.stringify(msgType)}, not a governance message type (${GOVERNANCE_MSG_TYPES.join(', ')}): nothing says where to send it`);
+  }
+  const kid = message.protectedHeader.get(COSE_HEADER_KID);
+  if (!(kid instanceof Uint8Array)) throw new CocoError('InvalidArgument', "the signed request has no kid (the signer's member ID) in its protected header");
+  const proposalId = message.protectedHeader.get(GOV_MSG_PROPOSAL_ID_HEADER);
+  if (proposalId !== undefined && typeof proposalId !== 'string') {
+    throw new CocoError('InvalidArgument', `the signed request's ${GOV_MSG_PROPOSAL_ID_HEADER} must be a text string`);
+  }
+  if (proposalId === undefined && (msgType === 'ballot' || msgType === 'withdrawal')) {
+    throw new CocoError('InvalidArgument', `the signed ${msgType} has no ${GOV_MSG_PROPOSAL_ID_HEADER}, which names its proposal in the route`);
+  }
+  const memberId = fromUtf8(kid);
+  const type = msgType as GovernanceMsgType;
+  return { msgType: type, memberId, proposalId, path: signedRequestPath(type, memberId, proposalId) };
 }
 
 function withApiVersion(path: string): string {
@@ -307,7 +389,7 @@ function withApiVersion(path: string): string {
 }
 
 /** An ID as one URL path segment. */
-function segment(id: string): string {
+function segment(id: string | undefined): string {
   if (typeof id !== 'string' || id.length === 0) throw new CocoError('InvalidArgument', `expected a non-empty ID, got ${JSON.stringify(id)}`);
   return encodeURIComponent(id);
 }

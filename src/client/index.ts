@@ -25,13 +25,23 @@ export {
   GOV_MSG_TYPE_HEADER,
   USER_MSG_CREATED_AT_HEADER,
   USER_MSG_TYPE_HEADER,
+  prepareGovernanceRequest,
   signGovernanceRequest,
   signUserRequest,
+  type ExternallySignedGovernanceRequestInput,
   type GovernanceMsgType,
+  type GovernanceRequestFields,
   type GovernanceRequestInput,
   type Signer,
   type UserRequestInput,
 } from './cose-signing.js';
+export {
+  finishPreparedRequest,
+  type ExternalSigner,
+  type PreparedRequest,
+  type RequestAlgorithmName,
+  type SignatureRequest,
+} from './external-signing.js';
 export {
   GOV_API_VERSION,
   GovernanceClient,

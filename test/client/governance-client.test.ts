@@ -4,12 +4,15 @@
 // the member in the URL, whose msg type fits the route and whose proposal ID matches the URL's.
 
 import assert from 'node:assert/strict';
+import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { before, describe, it, type TestContext } from 'node:test';
-import { fromUtf8 } from '../../src/crypto/bytes.js';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { COSE_HEADER_KID, decodeCoseSign1, verifyCoseSign1, type CoseSign1 } from '../../src/crypto/cose-sign1.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GOV_API_VERSION, GovernanceClient, type Proposal } from '../../src/client/governance-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
+import { signGovernanceRequest, signUserRequest, type GovernanceMsgType } from '../../src/client/cose-signing.js';
+import type { ExternalSigner, SignatureRequest } from '../../src/client/external-signing.js';
 import { CocoError } from '../../src/errors.js';
 import { ccfError, createIdentity, createService, reply, startServer, type Identity, type ReceivedRequest, type ServiceIdentity, type TestServer } from './tls-fixture.js';
 
@@ -233,6 +236,73 @@ describe('GovernanceClient signed calls', () => {
       await assert.rejects(call(), (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument' && /member/.test(error.message));
     }
     assert.equal(server.requests.length, 0);
+  });
+});
+
+describe('GovernanceClient with a member key it cannot read', () => {
+  /** An HSM holding `identity`'s key: signs the ToBeSigned bytes it is given, outside the SDK. */
+  function hsm(identity: Identity, asked: SignatureRequest[] = []): ExternalSigner {
+    return {
+      certPem: identity.certPem,
+      sign: async (request) => {
+        asked.push(request);
+        return nodeSign(request.algorithm === 'ES256' ? 'sha256' : 'sha384', request.toBeSigned, { key: createPrivateKey(identity.keyPem), dsaEncoding: 'der' });
+      },
+    };
+  }
+
+  it('signs every call through an ExternalSigner, which the frontend accepts as signed by that member', async (t) => {
+    const { server, signed } = await startGovServer(t);
+    const asked: SignatureRequest[] = [];
+    const client = new CocoClient({ url: server.url, caCertPem: service.certPem });
+    t.after(() => client.close());
+    const gov = new GovernanceClient(client, { member: hsm(otherMember, asked), now: () => NOW_MS });
+    assert.equal(gov.memberId, otherMember.id);
+    await gov.createProposal({ actions: [] });
+    await gov.submitBallot(PROPOSAL_ID, 'export function vote() { return true; }');
+    await gov.withdrawProposal(PROPOSAL_ID);
+    await gov.ack((await gov.updateStateDigest()).stateDigest);
+    assert.deepEqual(signed.map((call) => header(call, 'ccf.gov.msg.type')), ['proposal', 'ballot', 'withdrawal', 'state_digest', 'ack']);
+    assert.equal(signed[1]?.request.url.pathname, `/gov/members/proposals/${PROPOSAL_ID}/ballots/${otherMember.id}:submit`);
+    assert.deepEqual(asked.map((request) => request.algorithm), ['ES256', 'ES256', 'ES256', 'ES256', 'ES256']);
+    assert.ok(signed.every((call) => verifyCoseSign1(call.cose, otherMember.certPem)));
+  });
+
+  it('refuses at construction an external signer whose certificate is none, or whose key CCF does not take', async (t) => {
+    const edwards = await createIdentity('edwards', 'Ed25519');
+    const client = new CocoClient({ url: 'https://127.0.0.1:1', caCertPem: service.certPem });
+    t.after(() => client.close());
+    const refused = (code: string, mentions: RegExp) => (error: unknown) => error instanceof CocoError && error.code === code && mentions.test(error.message);
+    const sign = async () => new Uint8Array();
+    assert.throws(() => new GovernanceClient(client, { member: { certPem: 'not a certificate', sign } }), refused('InvalidCertificate', /member\.certPem/));
+    assert.throws(() => new GovernanceClient(client, { member: { certPem: edwards.certPem, sign } }), refused('InvalidKey', /only ECDSA/));
+  });
+
+  it('submits envelopes signed beforehand to the route their headers name, as no member', async (t) => {
+    const { server, signed } = await startGovServer(t);
+    const gov = governance(t, server, null);
+    const envelope = (msgType: GovernanceMsgType, content: Uint8Array = new Uint8Array(), proposalId?: string) =>
+      signGovernanceRequest({ content, msgType, createdAt: NOW_SECONDS, ...(proposalId !== undefined && { proposalId }), signerCertPem: otherMember.certPem, signerKeyPem: otherMember.keyPem });
+    const responses = [
+      await gov.submitSigned(envelope('proposal', utf8('{"actions": []}'))),
+      await gov.submitSigned(envelope('ballot', utf8(JSON.stringify({ ballot: 'export function vote() { return true; }' })), PROPOSAL_ID)),
+      await gov.submitSigned(envelope('withdrawal', new Uint8Array(), PROPOSAL_ID)),
+      await gov.submitSigned(envelope('state_digest')),
+      await gov.submitSigned(envelope('ack', utf8(JSON.stringify({ stateDigest: STATE_DIGEST })))),
+    ];
+    assert.deepEqual(responses.map((response) => response.status), [200, 200, 200, 200, 204]);
+    assert.deepEqual(signed.map((call) => call.request.url.pathname), [
+      '/gov/members/proposals:create',
+      `/gov/members/proposals/${PROPOSAL_ID}/ballots/${otherMember.id}:submit`,
+      `/gov/members/proposals/${PROPOSAL_ID}:withdraw`,
+      `/gov/members/state-digests/${otherMember.id}:update`,
+      `/gov/members/state-digests/${otherMember.id}:ack`,
+    ]);
+    const refused = (mentions: RegExp) => (error: unknown) => error instanceof CocoError && error.code === 'InvalidArgument' && mentions.test(error.message);
+    await assert.rejects(gov.submitSigned(utf8('{"actions": []}')), refused(/not a COSE_Sign1 envelope/));
+    const untyped = signUserRequest({ content: new Uint8Array(), msgType: 'write', createdAt: NOW_SECONDS, signerCertPem: member.certPem, signerKeyPem: member.keyPem });
+    await assert.rejects(gov.submitSigned(untyped), refused(/ccf\.gov\.msg\.type is undefined, not a governance message type/));
+    assert.equal(server.requests.length, 5, 'nothing sent for those');
   });
 });
 
