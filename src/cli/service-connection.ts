@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { unendorsedNodeReason } from '../client/coco-client.js';
+import { isEncryptedPrivateKey } from '../client/identity-check.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
@@ -99,6 +100,12 @@ export function memberIdentity(values: Record<string, string | boolean | undefin
   const keyPath = (values.key as string | undefined) ?? join(common, 'member0_privk.pem');
   const certPem = readCertificate(certPath, 'member certificate', 'cert');
   const keyPem = readPem(keyPath, 'member private key', 'key');
+  if (isEncryptedPrivateKey(keyPem)) {
+    throw new CocoError(
+      'InvalidKey',
+      `--key ${keyPath} is an encrypted private key, and Coco takes no passphrase: pass it decrypted (openssl pkey -in ${keyPath} -out member_privk.pem), or leave it locked and sign where it is (an HSM, a key vault) with coco gov prepare, coco gov finish and coco gov submit (coco gov prepare --help)`,
+    );
+  }
   try {
     createPrivateKey(keyPem);
   } catch {

@@ -9,7 +9,7 @@ import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
 import { prepareSign1, signSign1Externally, signSign1WithKey, type ExternalSigner, type PreparedRequest } from './external-signing.js';
-import { checkExternalSigner } from './identity-check.js';
+import { checkExternalSigner, checkPrivateKey } from './identity-check.js';
 
 export const GOV_MSG_TYPE_HEADER = 'ccf.gov.msg.type';
 export const GOV_MSG_CREATED_AT_HEADER = 'ccf.gov.msg.created_at';
@@ -107,6 +107,7 @@ export function signUserRequest(input: UserRequestInput): Uint8Array {
 }
 
 function signWithKey(prepared: PreparedRequest, keyPem: string): Uint8Array {
+  checkPrivateKey(keyPem, 'signerKeyPem');
   if (!equalBytes(publicKeyDer(keyPem), publicKeyDer(prepared.signerCertPem))) {
     throw new CocoError('InvalidKey', 'signerKeyPem is not the private key of signerCertPem; the service would reject the signature');
   }

@@ -1,12 +1,20 @@
 // Checks a caller's identity when a client is made, not at its first request: a certificate that
-// is no certificate, or a key that is not its certificate's, would otherwise surface as a TLS or
-// signature refusal from the service, far from the mistake.
+// is no certificate, or a key that is not its certificate's (or that is locked by a passphrase),
+// would otherwise surface as a TLS or signature refusal from the service, far from the mistake.
 
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { requestAlgorithmOf, type ExternalSigner } from './external-signing.js';
+
+/** PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional (SEC1, PKCS#1) PEM with an encryption header. */
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:[ \t]*4,ENCRYPTED/m;
+
+/** Whether `pem` is a private key locked by a passphrase, which Coco never asks for. */
+export function isEncryptedPrivateKey(pem: string): boolean {
+  return ENCRYPTED_PEM.test(pem);
+}
 
 /** Throws 'InvalidCertificate' unless `pem` is a PEM certificate; `name` is the option that carried it. */
 export function checkCertificate(pem: unknown, name: string): void {
@@ -18,9 +26,21 @@ export function checkCertificate(pem: unknown, name: string): void {
   }
 }
 
+/** Throws 'InvalidKey' for a key given as something else than PEM text, or encrypted. */
+export function checkPrivateKey(pem: unknown, name: string): void {
+  if (typeof pem !== 'string') throw new CocoError('InvalidKey', `${name} must be PEM text, got ${typeof pem}`);
+  if (isEncryptedPrivateKey(pem)) {
+    throw new CocoError(
+      'InvalidKey',
+      `${name} is an encrypted private key, and Coco takes no passphrase: pass it decrypted (openssl pkey -in KEY -out NAME_privk.pem), or leave it locked and sign with an ExternalSigner ({ certPem, sign }) that uses it`,
+    );
+  }
+}
+
 /** Throws unless `certPem` is a certificate and `keyPem` its private key; names are the options that carried them. */
 export function checkIdentity(certPem: string, keyPem: string, names: { cert: string; key: string }): void {
   checkCertificate(certPem, names.cert);
+  checkPrivateKey(keyPem, names.key);
   if (!equalBytes(publicKeyDer(certPem), publicKeyDer(keyPem))) {
     throw new CocoError('InvalidKey', `${names.key} is not the private key of ${names.cert}; pass the key generated with the certificate (NAME_privk.pem for NAME_cert.pem)`);
   }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,23 @@ test('gov names --cert, --key and --cacert and their files when they are not wha
   assert.doesNotMatch(mismatched.stderr, /Pem\b/, 'no SDK option names');
   assertOneLine(runCoco(['gov', 'status', ...workspace, '--key', join(common, 'user0_cert.pem')]), 1, /^coco: --key \S+user0_cert\.pem is not a PEM private key/);
   assertOneLine(runCoco(['gov', 'status', ...workspace, '--cacert', userKey]), 1, /^coco: --cacert \S+user0_privk\.pem is not a PEM certificate/);
+});
+
+test('an encrypted --key is named as encrypted, with the ways on: decrypt it, or sign where it is with gov prepare / finish', () => {
+  const common = join(scratch, 'encrypted', 'sandbox_common');
+  assert.equal(runCoco(['keygen', '--name', 'member0', '--dir', common]).status, 0);
+  copyFileSync(join(common, 'member0_cert.pem'), join(common, 'service_cert.pem'));
+  const keyPem = readFileSync(join(common, 'member0_privk.pem'), 'utf8');
+  const encrypted = {
+    pkcs8: createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'locked' }),
+    sec1: createPrivateKey(keyPem).export({ type: 'sec1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'locked' }),
+  };
+  for (const [form, pem] of Object.entries(encrypted)) {
+    const key = join(scratch, `encrypted-${form}.pem`);
+    writeFileSync(key, pem);
+    const result = runCoco(['gov', 'status', '--workspace', dirname(common), '--key', key]);
+    assertOneLine(result, 1, new RegExp(`^coco: --key ${key} is an encrypted private key, and Coco takes no passphrase: pass it decrypted \\(openssl pkey -in ${key} -out member_privk\\.pem\\), or leave it locked and sign where it is \\(an HSM, a key vault\\) with coco gov prepare, coco gov finish and coco gov submit .* \\[InvalidKey\\]\\n$`));
+  }
 });
 
 test('app deploy of an app not built yet fails before proposing, naming the module and the built bundle', () => {

@@ -4,6 +4,7 @@
 // signer's certificate and with no other.
 
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { fromUtf8, toHex, utf8 } from '../../src/crypto/bytes.js';
 import { cborUnsignedBigInt, COSE_ALG_ES256, COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyCoseSign1 } from '../../src/crypto/cose-sign1.js';
@@ -146,6 +147,12 @@ describe('signGovernanceRequest', () => {
       assertCode(() => signGovernanceRequest(governanceInput('ballot', identities['P-384'], extra())), code);
     });
   }
+
+  it('names an encrypted key as encrypted, which Coco cannot use without a passphrase', () => {
+    const signer = identities['P-384'];
+    const encrypted = createPrivateKey(signer.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'locked' }) as string;
+    assertCode(() => signGovernanceRequest(governanceInput('proposal', signer, { signerKeyPem: encrypted })), 'InvalidKey', /signerKeyPem is an encrypted private key, and Coco takes no passphrase: .*ExternalSigner/);
+  });
 
   it('rejects an Ed25519 key: CCF accepts ECDSA only', () => {
     assertCode(() => signGovernanceRequest(governanceInput('proposal', ed25519)), 'InvalidKey', /ECDSA/);

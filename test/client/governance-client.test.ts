@@ -185,6 +185,8 @@ describe('GovernanceClient signed calls', () => {
     const refused = (code: string, mentions: RegExp) => (error: unknown) => error instanceof CocoError && error.code === code && mentions.test(error.message);
     assert.throws(() => new GovernanceClient(client, { member: { certPem: member.certPem, keyPem: otherMember.keyPem } }), refused('InvalidKey', /member\.keyPem is not the private key of member\.certPem/));
     assert.throws(() => new GovernanceClient(client, { member: { certPem: 'not a certificate', keyPem: member.keyPem } }), refused('InvalidCertificate', /member\.certPem/));
+    const encrypted = createPrivateKey(member.keyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'locked' }) as string;
+    assert.throws(() => new GovernanceClient(client, { member: { certPem: member.certPem, keyPem: encrypted } }), refused('InvalidKey', /member\.keyPem is an encrypted private key/));
   });
 
   it("updates the state digest ('state_digest', empty body) and acks it ('ack', {stateDigest})", async (t) => {
