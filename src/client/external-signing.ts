@@ -7,15 +7,14 @@
 import { createHash } from 'node:crypto';
 import { utf8 } from '../crypto/bytes.js';
 import {
-  COSE_ALG_ES256,
-  COSE_ALG_ES384,
-  COSE_ALG_ES512,
   COSE_HEADER_ALG,
   COSE_HEADER_KID,
   encodeCbor,
   encodeCoseSign1,
+  requestAlgorithmOfCurve,
   sigStructure,
   verifyCoseSign1,
+  type CoseEcdsaAlgorithm,
   type CoseHeader,
   type CoseSign1,
 } from '../crypto/cose-sign1.js';
@@ -24,26 +23,7 @@ import { curveOf, derSignatureToP1363, sign } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
 
 /** The algorithm's name in COSE and JOSE: what a key vault's sign call takes (Azure Key Vault's `alg`). */
-export type RequestAlgorithmName = 'ES256' | 'ES384' | 'ES512';
-
-interface RequestAlgorithm {
-  name: RequestAlgorithmName;
-  coseAlg: number;
-  hash: 'sha256' | 'sha384' | 'sha512';
-  /** Length of the raw r‖s signature: twice the curve's order in bytes. */
-  signatureBytes: number;
-}
-
-/**
- * The ECDSA algorithms CCF takes on signed requests, by the curve of the signer's key (RFC 9053
- * pairs each curve with its hash). crypto/ names the curve (curveOf) but does not export its
- * curve-to-algorithm pairing; this one must stay the same as it.
- */
-const REQUEST_ALGORITHMS: Readonly<Record<string, RequestAlgorithm>> = {
-  'P-256': { name: 'ES256', coseAlg: COSE_ALG_ES256, hash: 'sha256', signatureBytes: 64 },
-  'P-384': { name: 'ES384', coseAlg: COSE_ALG_ES384, hash: 'sha384', signatureBytes: 96 },
-  'P-521': { name: 'ES512', coseAlg: COSE_ALG_ES512, hash: 'sha512', signatureBytes: 132 },
-};
+export type RequestAlgorithmName = CoseEcdsaAlgorithm['name'];
 
 /** What a signer is asked to sign: one request, in the two forms signers take. */
 export interface SignatureRequest {
@@ -81,12 +61,11 @@ export function requestAlgorithmOf(certPem: string): RequestAlgorithmName {
   return requestAlgorithm(certPem).name;
 }
 
-function requestAlgorithm(certPem: string): RequestAlgorithm {
+function requestAlgorithm(certPem: string): CoseEcdsaAlgorithm {
   const curve = curveOf(certPem);
-  const algorithm = Object.hasOwn(REQUEST_ALGORITHMS, curve) ? REQUEST_ALGORITHMS[curve] : undefined;
+  const algorithm = requestAlgorithmOfCurve(curve);
   if (algorithm === undefined) {
-    const names = Object.values(REQUEST_ALGORITHMS).map(({ name }) => name).join(', ');
-    throw new CocoError('InvalidKey', `CCF accepts only ECDSA signatures on requests (${names}), and this key is ${curve}; sign with a P-256 or P-384 key (coco keygen --curve)`);
+    throw new CocoError('InvalidKey', `CCF accepts only ECDSA signatures on requests (ES256, ES384, ES512), and this key is ${curve}; sign with a P-256, P-384 or P-521 key (coco keygen --curve)`);
   }
   return algorithm;
 }
@@ -153,7 +132,7 @@ export function finishPreparedRequest(prepared: PreparedRequest, signature: Uint
  * The raw r‖s the signature may be: its DER decoding, and itself when it has the raw length. Both
  * are tried against the key, as a DER signature can, rarely, have the raw length.
  */
-function rawReadings(signature: Uint8Array, algorithm: RequestAlgorithm, certPem: string): Uint8Array[] {
+function rawReadings(signature: Uint8Array, algorithm: CoseEcdsaAlgorithm, certPem: string): Uint8Array[] {
   const readings: Uint8Array[] = [];
   try {
     readings.push(derSignatureToP1363(signature, curveOf(certPem)));

@@ -5,7 +5,7 @@
 import { Decoder, Encoder, Tag } from 'cbor-x';
 import { CocoError } from '../errors.js';
 import { concatBytes, toHex, utf8 } from './bytes.js';
-import { isEcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
+import { isEcdsaCurve, type EcdsaCurve, type EcdsaNonce } from './ecdsa-nonce.js';
 import { CURVE_NAMES, curveOf, keyTypeOf, loadPrivateKey, sign, verify, type CurveName, type PrivateSigningKey } from './signing.js';
 
 export const COSE_SIGN1_TAG = 18;
@@ -16,11 +16,38 @@ export const COSE_ALG_ES384 = -35;
 export const COSE_ALG_ES512 = -36;
 export const COSE_ALG_EDDSA = -8;
 
-/** Each curve's algorithm (RFC 9053): ECDSA hashes with the SHA-2 of the curve's size. */
-const ALG_OF_CURVE: Record<CurveName, number> = { 'P-256': COSE_ALG_ES256, 'P-384': COSE_ALG_ES384, 'P-521': COSE_ALG_ES512, Ed25519: COSE_ALG_EDDSA };
+/** An ECDSA algorithm of COSE and JOSE (RFC 9053): what a signer outside this process is asked for. */
+export interface CoseEcdsaAlgorithm {
+  /** Its name, which a key vault's sign call takes (Azure Key Vault's `alg`). */
+  name: 'ES256' | 'ES384' | 'ES512';
+  coseAlg: number;
+  /** ECDSA hashes with the SHA-2 of the curve's size. */
+  hash: 'sha256' | 'sha384' | 'sha512';
+  /** Length of the raw r‖s signature: twice the curve's order in bytes. */
+  signatureBytes: number;
+}
+
+const ECDSA_ALGORITHMS: Record<EcdsaCurve, CoseEcdsaAlgorithm> = {
+  'P-256': { name: 'ES256', coseAlg: COSE_ALG_ES256, hash: 'sha256', signatureBytes: 64 },
+  'P-384': { name: 'ES384', coseAlg: COSE_ALG_ES384, hash: 'sha384', signatureBytes: 96 },
+  'P-521': { name: 'ES512', coseAlg: COSE_ALG_ES512, hash: 'sha512', signatureBytes: 132 },
+};
+
+/** Each curve's algorithm. */
+const ALG_OF_CURVE: Record<CurveName, number> = {
+  'P-256': ECDSA_ALGORITHMS['P-256'].coseAlg,
+  'P-384': ECDSA_ALGORITHMS['P-384'].coseAlg,
+  'P-521': ECDSA_ALGORITHMS['P-521'].coseAlg,
+  Ed25519: COSE_ALG_EDDSA,
+};
 
 /** The curves whose keys sign requests: CCF takes ECDSA only there (cose_auth.cpp, is_ecdsa_alg). */
 const REQUEST_CURVES = CURVE_NAMES.filter(isEcdsaCurve);
+
+/** The algorithm a key on `curve` signs requests with, or undefined when its requests are refused. */
+export function requestAlgorithmOfCurve(curve: CurveName): CoseEcdsaAlgorithm | undefined {
+  return isEcdsaCurve(curve) ? ECDSA_ALGORITHMS[curve] : undefined;
+}
 /** The algorithms of signed requests, one list for every COSE policy: EdDSA is not among them. */
 export const COSE_REQUEST_ALGORITHMS: ReadonlySet<number> = new Set(REQUEST_CURVES.map((curve) => ALG_OF_CURVE[curve]));
 
