@@ -1,7 +1,7 @@
 // COSE Sign1 request bodies as CCF expects them: governance requests signed by a member
 // (`ccf.gov.msg.*` headers) and user requests for the `user_cose_sign1` policy (`ccf.msg.*`).
 // The kid is the signer's ID (SHA-256 of its certificate DER) as ASCII hex bytes, the algorithm
-// follows the key (ES256 for P-256, ES384 for P-384), and the key must belong to the certificate.
+// follows the key (ES256 for P-256, ES384 for P-384, ES512 for P-521), and the key must belong to the certificate.
 // A governance request may also be signed by an ExternalSigner (an HSM, a key vault) or prepared
 // here and finished with a signature made elsewhere (see external-signing).
 
@@ -30,7 +30,7 @@ export const PROPOSAL_ID = /^[0-9a-f]{64}$/;
 
 export interface Signer {
   signerCertPem: string;
-  /** The private key of `signerCertPem` (P-256 or P-384). */
+  /** The private key of `signerCertPem` (ECDSA P-256, P-384 or P-521). */
   signerKeyPem: string;
 }
 
