@@ -321,10 +321,13 @@ function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): Ledg
   return { nodeId, encryptionPrivateKeyPem: starting.encryptionKeyPair?.privateKeyPem, secrets: starting.secrets };
 }
 
-/** Replays the node's own ledger, taking the secrets of the rekeys in it; a tampered ledger is refused. */
+/**
+ * Replays the node's own ledger (and the committed chunks it lacks from ledger.read_only_directories),
+ * taking the secrets of the rekeys in it; a tampered ledger is refused.
+ */
 function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined): ReplayedLedger {
   try {
-    return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot);
+    return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot, config.ledgerReadOnlyDirectories);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
     throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${ledgerRemedy(error, config)}`);

@@ -1,7 +1,8 @@
 // Finds a ledger directory's chunk files and orders them by first seqno, refusing directories
 // where two files claim the same seqnos. Files set aside are skipped, as CCF's readers skip them:
 // `.ignored` (by a recovery, or by a restart from a snapshot past them) and `.recovery` (written by
-// a recovery not yet finished, which CCF's Ledger reads only when asked).
+// a recovery not yet finished, which CCF's Ledger reads only when asked). Committed chunks are also
+// found in the read-only directories (CCF's `ledger.read_only_directories`), after the node's own.
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { access, open, readdir } from 'node:fs/promises';
@@ -49,9 +50,7 @@ export function listChunkFiles(directory: string, options: ListChunkFilesOptions
       throw new CocoError('LedgerChunkNameInvalid', `${name} in ${directory} is named like a ledger chunk, but its seqnos are no range (the first from 1, the last not below it); rename or remove it`);
     }
   }
-  if (files.length === 0 && options.allowEmpty !== true) {
-    throw new CocoError('LedgerDirectoryEmpty', `no ledger chunk files (ledger_<first>-<last>[.committed]) in ${directory}`);
-  }
+  if (files.length === 0 && options.allowEmpty !== true) throw noChunkFiles(directory);
   files.sort((a, b) => a.chunk.first - b.chunk.first);
   for (let i = 1; i < files.length; i++) {
     const previous = files[i - 1]!;
@@ -61,6 +60,42 @@ export function listChunkFiles(directory: string, options: ListChunkFilesOptions
     }
   }
   return files;
+}
+
+function noChunkFiles(directory: string): CocoError {
+  return new CocoError('LedgerDirectoryEmpty', `no ledger chunk files (ledger_<first>-<last>[.committed]) in ${directory}`);
+}
+
+/** A chunk file a restart replays, and whether it is in a read-only directory (the node never writes it). */
+export interface ReplayChunkFile extends ChunkFile {
+  readOnly: boolean;
+}
+
+/**
+ * The chunk files a restart replays, in seqno order: the ledger directory's, and committed chunks of
+ * the read-only directories for the seqnos no file of the ledger directory holds, before its last
+ * one (in a gap, or before its first), as CCF's host reads a seqno from its own directory first,
+ * then from `ledger.read_only_directories`. So chunks an operator moved there from a node's own
+ * ledger (or copied from another node's) are replayed as if they had stayed. A read-only chunk that
+ * would overlap one taken already (a copy of the ledger directory's, a chunk of an earlier read-only
+ * directory) is left out, as are those at or before `after` (the snapshot the replay starts from):
+ * the ledger directory's last chunk stays the last, where the node appends.
+ */
+export function listReplayChunkFiles(directory: string, readOnlyDirectories: readonly string[], options: { allowEmpty?: boolean; after?: number } = {}): ReplayChunkFile[] {
+  const own: ReplayChunkFile[] = listChunkFiles(directory, { allowEmpty: true }).map((file) => ({ ...file, readOnly: false }));
+  const end = own.at(-1)?.chunk.first ?? 0;
+  const after = options.after ?? 0;
+  const taken = [...own];
+  for (const readOnly of readOnlyDirectories) {
+    for (const file of listChunkFiles(readOnly, { allowEmpty: true })) {
+      const { first, last, committed } = file.chunk;
+      if (!committed || last === undefined || first <= after || last >= end) continue;
+      if (taken.some(({ chunk }) => chunk.first <= last && first <= (chunk.last ?? Infinity))) continue;
+      taken.push({ ...file, readOnly: true });
+    }
+  }
+  if (taken.length === 0 && options.allowEmpty !== true) throw noChunkFiles(directory);
+  return taken.sort((a, b) => a.chunk.first - b.chunk.first);
 }
 
 /**

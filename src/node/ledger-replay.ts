@@ -1,5 +1,5 @@
 // Rebuilds a node's state from its own ledger directory for a restart, in one pass over its chunk
-// files, one file at a time: each entry is verified against the service identity (a tampered ledger
+// files (with the committed chunks it lacks taken from the read-only directories), one file at a time: each entry is verified against the service identity (a tampered ledger
 // is refused), and once a signature transaction covers it, decrypted and applied to a fresh store
 // (or to the state of a committed snapshot, replaying only the ledger after it) while the Merkle
 // tree, the receipts' leaf components and the consensus log (with the configuration each entry
@@ -25,7 +25,7 @@ import type { ViewStart } from '../ledger/ledger-writer.js';
 import { LedgerVerificationError, LedgerVerifier, type VerifiedChunk } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
-import { listChunkFiles, type ChunkFile } from './ledger-directory.js';
+import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
 import { receiveLedgerSecret, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
@@ -78,6 +78,7 @@ export interface ReplayedLedger {
   views: ViewStart[];
   /** The last signature known committed: the end of the last `.committed` chunk, or 0. */
   committedSeqno: number;
+  /** The ledger directory's chunks (those replayed from a read-only directory are not the node's files). */
   chunks: ReplayedChunk[];
   tornEntry: TornEntry | undefined;
   /** Left out of the replay; LedgerFiles.resume deletes it with the other chunks after the kept entries. */
@@ -93,12 +94,12 @@ export interface ReplayedLedger {
 
 /** The last chunk file while it is still being written (no positions table): its bytes and whole entries. */
 interface OpenChunkFile {
-  file: ChunkFile;
+  file: ReplayChunkFile;
   bytes: Uint8Array;
   entries: OpenChunkEntries;
 }
 
-function readOpenChunk(files: readonly ChunkFile[]): OpenChunkFile | undefined {
+function readOpenChunk(files: readonly ReplayChunkFile[]): OpenChunkFile | undefined {
   const file = files.at(-1);
   if (file === undefined || file.chunk.last !== undefined || file.chunk.committed) return undefined;
   const bytes = new Uint8Array(readFileSync(file.path));
@@ -134,26 +135,46 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
   }
 }
 
-/** Replays the ledger in `directory`; `receiver` holds the node's ledger secrets and takes those its rekeys send. */
-export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot): ReplayedLedger {
-  const listed = existsSync(directory) ? listChunkFiles(directory, { allowEmpty: snapshot !== undefined }) : [];
+/** An error about a chunk in a read-only directory names its path: it is not in the ledger directory. */
+function namingReadOnlyFile(error: unknown, files: readonly ReplayChunkFile[]): unknown {
+  if (!(error instanceof LedgerVerificationError)) return error;
+  const file = files.find((f) => f.readOnly && f.name === error.file);
+  return file === undefined ? error : new LedgerVerificationError(file.path, error.txId, error.reason, error.missing);
+}
+
+/**
+ * Replays the ledger in `directory`, and the committed chunks it lacks that `readOnlyDirectories`
+ * hold (see listReplayChunkFiles); `receiver` holds the node's ledger secrets and takes those its
+ * rekeys send.
+ */
+export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot, readOnlyDirectories: readonly string[] = []): ReplayedLedger {
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
+  const listed = existsSync(directory) ? listReplayChunkFiles(directory, readOnlyDirectories, { allowEmpty: snapshot !== undefined, after: snapshotSeqno }) : [];
   const last = readOpenChunk(listed);
   // An open last chunk with no whole entry (a crash right after its creation) holds nothing to lose:
   // left out. Alone, with no snapshot, it is all the node has: read as it is, so a header cut short
   // is refused and the operator decides.
   const tornChunk = last?.entries.count === 0 && (listed.length > 1 || snapshot !== undefined) ? { file: last.file.name, bytes: last.bytes.length } : undefined;
   const all = tornChunk === undefined ? listed : listed.slice(0, -1);
+  // The node appends after its own last chunk: read-only ones come before one (listReplayChunkFiles),
+  // which only a torn chunk left out can undo.
+  const lastFile = all.at(-1);
+  if (lastFile?.readOnly === true) {
+    throw new CocoError(
+      'LedgerRefused',
+      `${lastFile.path} holds the last whole entries of this node's ledger (${tornChunk!.file}, after it in ${directory}, holds none), but a node appends only after a chunk of its own ledger directory: move ${lastFile.name} back into ${directory}`,
+    );
+  }
   const open = tornChunk === undefined && last !== undefined && last.bytes.length >= CHUNK_HEADER_BYTES ? last : undefined;
   // The open chunk ends where its entries do; its name says nothing.
-  const lastSeqnoOf = (file: ChunkFile): number => (file === open?.file ? file.chunk.first + open.entries.count - 1 : (file.chunk.last ?? Infinity));
+  const lastSeqnoOf = (file: ReplayChunkFile): number => (file === open?.file ? file.chunk.first + open.entries.count - 1 : (file.chunk.last ?? Infinity));
   // Chunks are cut at snapshots, so the ledger after one starts with a chunk of its own; a
   // snapshot that falls inside a chunk (taken elsewhere) is of no use when the whole ledger is here.
   if (snapshot !== undefined && all.some((file) => file.chunk.first <= snapshotSeqno && lastSeqnoOf(file) > snapshotSeqno)) {
     if (all[0]?.chunk.first !== 1) {
       throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
     }
-    return replayLedger(directory, receiver, serviceCertPem);
+    return replayLedger(directory, receiver, serviceCertPem, undefined, readOnlyDirectories);
   }
   const base = snapshotSeqno;
   const setAside = snapshot === undefined ? [] : all.filter((file) => !file.chunk.committed && (file === open?.file ? lastSeqnoOf(file) <= base : lastSeqnoOf(file) < base));
@@ -212,34 +233,38 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
   // cannot commit and is dropped, as CCF drops it), then are decrypted and applied.
   let unsigned: Verified[] = [];
   const closingSeqnos = new Set<number>();
-  const read: { file: ChunkFile; layout: VerifiedChunk }[] = [];
-  for (const file of files) {
-    let bytes: Uint8Array;
-    if (file === open?.file) {
-      // A crash cut the entry being appended short: dropped, as CCF stops reading an open chunk there.
-      const { count, end } = open.entries;
-      if (end < open.bytes.length) replayed.tornEntry = { file: file.name, seqno: file.chunk.first + count, bytes: open.bytes.length - end };
-      bytes = open.bytes.subarray(0, end);
-    } else {
-      bytes = new Uint8Array(readFileSync(file.path));
+  const read: { file: ReplayChunkFile; layout: VerifiedChunk }[] = [];
+  try {
+    for (const file of files) {
+      let bytes: Uint8Array;
+      if (file === open?.file) {
+        // A crash cut the entry being appended short: dropped, as CCF stops reading an open chunk there.
+        const { count, end } = open.entries;
+        if (end < open.bytes.length) replayed.tornEntry = { file: file.name, seqno: file.chunk.first + count, bytes: open.bytes.length - end };
+        bytes = open.bytes.subarray(0, end);
+      } else {
+        bytes = new Uint8Array(readFileSync(file.path));
+      }
+      const layout = verifier.addChunk(file.name, bytes, (entry, digest) => {
+        if ((entry.flags & EntryFlags.forceLedgerChunkAfter) !== 0) closingSeqnos.add(entry.txId.seqno);
+        const signature = signatureRecordOf(entry.txId.seqno, entry.publicMaps);
+        if (signature === undefined) return void unsigned.push({ entry, digest, file: file.name });
+        for (const pending of unsigned) apply(pending, undefined);
+        unsigned = [];
+        apply({ entry, digest, file: file.name }, signature);
+      });
+      read.push({ file, layout });
     }
-    const layout = verifier.addChunk(file.name, bytes, (entry, digest) => {
-      if ((entry.flags & EntryFlags.forceLedgerChunkAfter) !== 0) closingSeqnos.add(entry.txId.seqno);
-      const signature = signatureRecordOf(entry.txId.seqno, entry.publicMaps);
-      if (signature === undefined) return void unsigned.push({ entry, digest, file: file.name });
-      for (const pending of unsigned) apply(pending, undefined);
-      unsigned = [];
-      apply({ entry, digest, file: file.name }, signature);
-    });
-    read.push({ file, layout });
+    // The last signature's own signatures are checked here: a failure refuses the whole ledger.
+    if (files.length > 0) verifier.finish();
+  } catch (error) {
+    throw namingReadOnlyFile(error, files);
   }
-  // The last signature's own signatures are checked here: a failure refuses the whole ledger.
-  if (files.length > 0) verifier.finish();
   const lastSeqno = replayed.lastTxId.seqno;
   tree.truncate(lastSeqno + 1); // the verifier appended the unsigned tail too
   for (const { file, layout } of read) {
     const kept = Math.min(layout.offsets.length, lastSeqno - file.chunk.first + 1);
-    if (kept <= 0) continue;
+    if (kept <= 0 || file.readOnly) continue;
     const lastKept = file.chunk.first + kept - 1;
     replayed.chunks.push({
       name: file.name,

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { committedChunkHolding, committedChunkNamed, committedChunksBefore, isCommittedChunkName, listChunkFiles, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
+import { committedChunkHolding, committedChunkNamed, committedChunksBefore, isCommittedChunkName, listChunkFiles, listReplayChunkFiles, readCommittedEntriesFrom } from '../../src/node/ledger-directory.js';
 import { decodeChunk, parseChunkName } from '../../src/ledger/chunk-file.js';
 import { generateLedger } from '../support/generated-ledger.js';
 
@@ -101,4 +101,40 @@ test('listChunkFiles skips the chunk files set aside, .ignored and .recovery as 
   const files = listChunkFiles(dir, { onSetAside: (file) => setAside.push(file.name) });
   assert.deepEqual(files.map((file) => file.name), ['ledger_1-10.committed', 'ledger_11']);
   assert.deepEqual(setAside.sort(), ['ledger_11-20.recovery', 'ledger_5-8.committed.ignored']);
+});
+
+test('a replay takes from the read-only directories only committed chunks that fill what the ledger directory lacks before its last chunk', (t) => {
+  const [own, older, oldest] = ['own', 'older', 'oldest'].map((name) => mkdtempSync(join(tmpdir(), `coco-replay-${name}-`)));
+  t.after(() => [own, older, oldest].forEach((dir) => rmSync(dir!, { recursive: true, force: true })));
+  for (const name of ['ledger_11-20.committed', 'ledger_41-50.committed', 'ledger_51']) writeFileSync(join(own!, name), 'own');
+  for (const name of [
+    'ledger_1-10.committed', // before the first own chunk: taken
+    'ledger_11-20.committed', // a copy of an own chunk: the own one is read
+    'ledger_21-30.committed', // in the gap: taken
+    'ledger_31-40', // in the gap but not committed: never read from a read-only directory
+    'ledger_51-60.committed', // at or after the last own chunk, where the node appends: left out
+  ]) {
+    writeFileSync(join(older!, name), 'older');
+  }
+  for (const name of ['ledger_25-32.committed', 'ledger_31-40.committed', 'ledger_35-36.committed']) writeFileSync(join(oldest!, name), 'oldest');
+  const replayed = (after?: number) => listReplayChunkFiles(own!, [older!, oldest!], { after }).map((file) => `${file.path}${file.readOnly ? ' (read-only)' : ''}`);
+  assert.deepEqual(replayed(), [
+    `${join(older!, 'ledger_1-10.committed')} (read-only)`,
+    join(own!, 'ledger_11-20.committed'),
+    `${join(older!, 'ledger_21-30.committed')} (read-only)`,
+    `${join(oldest!, 'ledger_31-40.committed')} (read-only)`, // not ledger_25-32, which overlaps a chunk taken before, nor ledger_35-36 inside it
+    join(own!, 'ledger_41-50.committed'),
+    join(own!, 'ledger_51'),
+  ]);
+  assert.deepEqual(replayed(20), [
+    join(own!, 'ledger_11-20.committed'),
+    `${join(older!, 'ledger_21-30.committed')} (read-only)`,
+    `${join(oldest!, 'ledger_31-40.committed')} (read-only)`,
+    join(own!, 'ledger_41-50.committed'),
+    join(own!, 'ledger_51'),
+  ], 'nothing at or before the snapshot a replay starts from');
+  const empty = mkdtempSync(join(tmpdir(), 'coco-replay-empty-'));
+  t.after(() => rmSync(empty, { recursive: true, force: true }));
+  assert.deepEqual(listReplayChunkFiles(empty, [older!], { allowEmpty: true }), [], 'no chunk of its own: nothing to append after, nothing taken');
+  assert.throws(() => listReplayChunkFiles(empty, [older!]), /no ledger chunk files .* in .*coco-replay-empty-/);
 });

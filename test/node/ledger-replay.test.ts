@@ -1,0 +1,64 @@
+// Replaying a node's ledger with read-only directories (CCF's ledger.read_only_directories): the
+// committed chunks the ledger directory lacks are replayed from there, but stay outside the chunks
+// the node takes over as its own files.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
+import { CocoError } from '../../src/errors.js';
+import { parseChunkName } from '../../src/ledger/chunk-file.js';
+import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
+import { LedgerVerificationError } from '../../src/ledger/ledger-verifier.js';
+import { replayLedger } from '../../src/node/ledger-replay.js';
+import { generateLedger, writeChunks } from '../support/generated-ledger.js';
+
+const generated = generateLedger({ transactions: 60, signatureInterval: 10, chunkBytesTarget: 2000 });
+const committed = generated.chunks.filter((chunk) => parseChunkName(chunk.name)?.committed === true);
+const lastSeqno = parseChunkName(committed.at(-1)!.name)!.last!;
+const receiver = () => ({ nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets([{ fromSeqno: 1, key: generated.ledgerSecret }]) });
+
+function directories(t: { after(fn: () => void): void }): { own: string; archive: string } {
+  const own = mkdtempSync(join(tmpdir(), 'coco-replay-own-'));
+  const archive = mkdtempSync(join(tmpdir(), 'coco-replay-archive-'));
+  t.after(() => [own, archive].forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  writeChunks(own, committed);
+  return { own, archive };
+}
+
+test('chunks only in a read-only directory, before the first own chunk and between two, are replayed but not taken over as the node\'s files', (t) => {
+  assert.ok(committed.length >= 4, `${committed.length} chunks`);
+  const { own, archive } = directories(t);
+  const moved = [committed[0]!, committed[2]!];
+  for (const chunk of moved) renameSync(join(own, chunk.name), join(archive, chunk.name));
+  assert.throws(() => replayLedger(own, receiver(), generated.identity.serviceCertPem), LedgerVerificationError, 'without the read-only directory');
+
+  const replayed = replayLedger(own, receiver(), generated.identity.serviceCertPem, undefined, [archive]);
+  assert.equal(replayed.lastTxId.seqno, lastSeqno);
+  assert.equal(replayed.committedSeqno, lastSeqno);
+  assert.deepEqual(
+    replayed.chunks.map((chunk) => chunk.name),
+    committed.filter((chunk) => !moved.includes(chunk)).map((chunk) => chunk.name),
+  );
+  const tx = replayed.store.beginTransaction();
+  for (const i of [0, 30, 59]) assert.equal(fromUtf8(tx.map('public:records').get(utf8(String(i)))!), `public message ${i}`);
+  tx.abort();
+});
+
+test('a last committed chunk left only in a read-only directory, with a torn chunk after it, is refused: the node appends after a chunk of its own', (t) => {
+  const { own, archive } = directories(t);
+  const last = committed.at(-1)!;
+  renameSync(join(own, last.name), join(archive, last.name));
+  writeFileSync(join(own, `ledger_${lastSeqno + 1}`), new Uint8Array(3));
+  assert.throws(
+    () => replayLedger(own, receiver(), generated.identity.serviceCertPem, undefined, [archive]),
+    (error: unknown) => {
+      assert.ok(error instanceof CocoError && error.code === 'LedgerRefused', String(error));
+      assert.ok(error.message.startsWith(`${join(archive, last.name)} holds the last whole entries of this node's ledger (ledger_${lastSeqno + 1}, after it in ${own}, holds none)`), error.message);
+      assert.ok(error.message.endsWith(`move ${last.name} back into ${own}`), error.message);
+      return true;
+    },
+  );
+});
