@@ -34,7 +34,7 @@ import { ServiceChain } from '../ethereum/service-chain.js';
 import type { Transaction } from '../kv/transaction.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
-import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
+import { ignoredSnapshotName, SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
@@ -233,9 +233,8 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
       );
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
-    const snapshot = loadOwnSnapshot(config, sealed.serviceCertPem, secrets);
     const resumed = { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair, encryptionKeyPair: sealed.nodeEncryptionKeyPair };
-    const replayed = replayOwnLedger(config, resumed, snapshot);
+    const replayed = resumeOwnLedger(config, resumed);
     // The replay may have taken a rekey's secret the node had no time to seal before it stopped.
     seal(config, resumed);
     return { start: { kind: 'resume', replayed }, ...resumed };
@@ -284,17 +283,45 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
 }
 
 /**
- * The latest snapshot in the node's directory, checked against the identity and secrets sealed with
- * its ledger. A sound snapshot that does not match them points at the sealed file as much as at the
- * snapshot (a copied node given another's): the error says so, rather than to delete a good backup.
+ * A restarting node's state: the latest committed snapshot in its directory that is sound, and the
+ * ledger after it. A damaged or empty one is set aside as `<name>.ignored` (CCF's suffix for files
+ * it no longer reads), so that neither this start nor a later one, nor a joiner it would be served
+ * to, takes it again, with one warning naming it and why; the next older one is tried, then the
+ * ledger alone, as CCF falls back from a snapshot it cannot read to an older one. Only a snapshot
+ * refused for its service or secrets stops the start: that points at the sealed file as much.
  */
-function loadOwnSnapshot(config: NodeConfig, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot | undefined {
+function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): ReplayedLedger {
+  const directory = new SnapshotDirectory(config.snapshots.directory);
+  const names = directory.committedNames();
+  const refused: string[] = [];
+  for (const [i, name] of names.entries()) {
+    let snapshot: LoadedSnapshot;
+    try {
+      snapshot = loadOwnSnapshot(config, directory, name, resumed.service.certPem, resumed.secrets);
+    } catch (error) {
+      if (!(error instanceof SnapshotRefused)) throw error;
+      const ignored = directory.setAside(name);
+      const next = names[i + 1] === undefined ? 'the ledger alone' : `the next older snapshot, ${names[i + 1]}`;
+      logLine('warn', `coco node: snapshot ${name} is refused: ${error.reason}; set aside as ${ignored}, trying ${next}`);
+      refused.push(name);
+      continue;
+    }
+    return replayOwnLedger(config, resumed, snapshot, refused);
+  }
+  return replayOwnLedger(config, resumed, undefined, refused);
+}
+
+/**
+ * The committed snapshot `name` in the node's directory, checked against the identity and secrets
+ * sealed with its ledger. A sound snapshot that does not match them points at the sealed file as
+ * much as at the snapshot (a copied node given another's): the error says so, rather than to
+ * delete a good backup.
+ */
+function loadOwnSnapshot(config: NodeConfig, directory: SnapshotDirectory, name: string, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
   try {
-    const directory = new SnapshotDirectory(config.snapshots.directory);
-    const name = directory.latestCommittedName();
     // Loading holds the process (a minute or more for millions of keys): the log says what it does.
-    if (name !== undefined) logLine('info', `coco node: loading snapshot ${name} (${(statSync(join(directory.directory, name)).size / 1e6).toFixed(1)} MB) to resume from`);
-    return directory.loadLatest(serviceCertPem, secrets);
+    logLine('info', `coco node: loading snapshot ${name} (${(statSync(join(directory.directory, name)).size / 1e6).toFixed(1)} MB) to resume from`);
+    return directory.load(name, serviceCertPem, secrets);
   } catch (error) {
     if (!(error instanceof CocoError)) throw error;
     const sealedFile = config.sealedSecretsFile;
@@ -323,15 +350,29 @@ function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): Ledg
 
 /**
  * Replays the node's own ledger (and the committed chunks it lacks from ledger.read_only_directories),
- * taking the secrets of the rekeys in it; a tampered ledger is refused.
+ * taking the secrets of the rekeys in it; a tampered ledger is refused. `refusedSnapshots` were set
+ * aside before (resumeOwnLedger): a ledger that needed one of them says so.
  */
-function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined): ReplayedLedger {
+function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined, refusedSnapshots: readonly string[] = []): ReplayedLedger {
   try {
     return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot, config.ledgerReadOnlyDirectories);
   } catch (error) {
+    if (error instanceof CocoError && error.code === 'LedgerDirectoryEmpty' && refusedSnapshots.length > 0) {
+      throw new CocoError(
+        'SnapshotInvalid',
+        `no snapshot in ${config.snapshots.directory} is sound (${describeRefused(refusedSnapshots)}) and ${config.ledgerDirectory} holds no ledger to start from instead: ` +
+          `put back a sound committed snapshot into ${config.snapshots.directory} (this node's own backup, or another node's copy: GET /node/snapshot where SnapshotRead is enabled)`,
+      );
+    }
     if (!(error instanceof LedgerVerificationError)) throw error;
-    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${ledgerRemedy(error, config)}`);
+    throw new CocoError('LedgerRefused', `this node refuses to serve the ledger in ${config.ledgerDirectory}: ${error.message}${ledgerRemedy(error, config, refusedSnapshots)}`);
   }
+}
+
+/** The snapshots a start refused, as its refusal names them: each was named in a warning already. */
+function describeRefused(names: readonly string[]): string {
+  if (names.length === 1) return `${names[0]} was refused and set aside as ${ignoredSnapshotName(names[0]!)}`;
+  return `${names.length} snapshots were refused, each named in a warning above, and set aside as ${ignoredSnapshotName('<name>')}`;
 }
 
 /**
@@ -340,13 +381,14 @@ function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, 
  * or the chunks before; those missing between chunks from another node's copies; a damaged chunk is
  * replaced (chunkRemedy).
  */
-function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig): string {
+function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refusedSnapshots: readonly string[]): string {
   if (error.missing === undefined) return chunkRemedy(error.file);
   const { from, to } = error.missing;
   const chunks = `the chunks holding seqno ${from} to ${to} (another node's copies: GET /node/ledger-chunk?since=${from} where LedgerChunkRead is enabled)`;
   if (from > 1) return `; put back ${chunks} into ${config.ledgerDirectory} or ledger.read_only_directories`;
+  const gone = refusedSnapshots.length === 0 ? 'that is gone' : `that is gone or damaged (${describeRefused(refusedSnapshots)})`;
   return (
-    `; the entries before ${basename(error.file)} are missing, as after a start from a snapshot that is gone: put back into ${config.snapshots.directory} a committed snapshot at or after seqno ${to} ` +
+    `; the entries before ${basename(error.file)} are missing, as after a start from a snapshot ${gone}: put back into ${config.snapshots.directory} a committed snapshot at or after seqno ${to} ` +
     `(this node's own older one, or another node's copy: GET /node/snapshot where SnapshotRead is enabled), or ${chunks} into ledger.read_only_directories`
   );
 }

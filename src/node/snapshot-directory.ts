@@ -2,10 +2,11 @@
 // while the evidence transaction awaits commit, then `.committed` with the receipt of the evidence
 // appended. A pending file is of no use after a crash (nothing reads it), so it is not flushed to
 // disk; its commit appends the receipt, flushes and renames, so a crash never leaves half a
-// snapshot under a committed name. A snapshot read back is verified before anything uses it. Writes
-// run in order off the event loop (a snapshot is megabytes: written on the loop, it held it ~10-60 ms).
+// snapshot under a committed name. A snapshot read back is verified before anything uses it; one a
+// restart finds damaged is set aside as `<name>.ignored`. Writes run in order off the event loop (a
+// snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -50,8 +51,13 @@ export class SnapshotDirectory {
 
   /** The name of the committed snapshot with the highest seqno (above `since`, if given), if any. */
   latestCommittedName(since = 0): string | undefined {
-    const name = committedNewestFirst(readdirSync(this.directory))[0];
+    const name = this.committedNames()[0];
     return name !== undefined && parseSnapshotFileName(name)!.seqno > since ? name : undefined;
+  }
+
+  /** The committed snapshots, the highest seqno first. */
+  committedNames(): string[] {
+    return committedNewestFirst(readdirSync(this.directory));
   }
 
   read(name: string): Uint8Array {
@@ -68,7 +74,28 @@ export class SnapshotDirectory {
   /** Reads and verifies the latest committed snapshot; a corrupted one is refused, naming the file. */
   loadLatest(serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot | undefined {
     const name = this.latestCommittedName();
-    return name === undefined ? undefined : verifySnapshotFile(name, this.read(name), serviceCertPem, secrets);
+    return name === undefined ? undefined : this.load(name, serviceCertPem, secrets);
+  }
+
+  /** Reads and verifies the committed snapshot `name` (see verifySnapshotFile). */
+  load(name: string, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
+    return verifySnapshotFile(name, this.read(name), serviceCertPem, secrets);
+  }
+
+  /**
+   * Renames the committed snapshot `name`, found damaged, `<name>.ignored` (as CCF sets aside files
+   * it no longer reads): it is neither served, nor started from, nor counted among the snapshots
+   * kept, and its bytes stay for whoever looks into it. Returns the new name.
+   */
+  setAside(name: string): string {
+    if (!isCommittedName(name)) throw noSnapshot(name);
+    const ignored = ignoredSnapshotName(name);
+    try {
+      renameSync(join(this.directory, name), join(this.directory, ignored));
+    } catch (error) {
+      throw new CocoError('SnapshotDirectoryUnwritable', `cannot rename ${name} to ${ignored} in ${this.directory}: ${(error as Error).message}`);
+    }
+    return ignored;
   }
 
   /** Keeps a snapshot (the pieces of its entry) whose evidence is not committed yet. */
@@ -168,6 +195,11 @@ export class SnapshotDirectory {
 /** A file being written whole before it takes its name. */
 const TMP_SUFFIX = '.tmp';
 
+/** The name a damaged committed snapshot is set aside under (CCF's suffix for the files it no longer reads). */
+export function ignoredSnapshotName(name: string): string {
+  return `${name}.ignored`;
+}
+
 /** The committed snapshots among a directory's file names, the highest seqno first. */
 function committedNewestFirst(names: readonly string[]): string[] {
   const committed: { name: string; seqno: number }[] = [];
@@ -179,17 +211,38 @@ function committedNewestFirst(names: readonly string[]): string[] {
 }
 
 /**
+ * A committed snapshot file that is not what its receipt proves, or no snapshot at all (empty,
+ * malformed): damaged, whatever identity it is checked against. `reason` says why, without the file.
+ */
+export class SnapshotRefused extends CocoError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    cause: CocoError,
+  ) {
+    super('SnapshotInvalid', `snapshot ${file} is refused: ${reason}; remove it to start from the ledger or another snapshot`, { cause });
+  }
+}
+
+/** The checks' own opening, said once: the refusal names the file. */
+const REFUSED_PREFIX = /^committed snapshot is refused: /;
+
+/**
  * Verifies the committed snapshot file `name` (see verifyCommittedSnapshot). Only a file that is not
- * what its receipt proves is damaged, and the error says to remove it; one of another service
- * (SnapshotServiceMismatch) or that the secrets do not decrypt (DecryptionFailed) may be a good
- * snapshot checked against the wrong identity: the caller, who knows where that came from, says what to do.
+ * what its receipt proves is damaged (SnapshotRefused), and the error says to remove it; one of
+ * another service (SnapshotServiceMismatch) or that the secrets do not decrypt (DecryptionFailed) may
+ * be a good snapshot checked against the wrong identity: the caller, who knows where that came from,
+ * says what to do.
  */
 export function verifySnapshotFile(name: string, fileBytes: Uint8Array, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
   try {
+    // Said plainly: what the decoder would say of it (truncated at its first field) hides the cause.
+    if (fileBytes.length === 0) throw new CocoError('SnapshotMalformed', 'the file is empty');
     return { ...verifyCommittedSnapshot(fileBytes, serviceCertPem, (seqno) => secrets.keyFor(seqno), name), name, fileBytes };
   } catch (error) {
     if (!(error instanceof CocoError)) throw error;
-    if (error.code === 'SnapshotServiceMismatch' || error.code === 'DecryptionFailed') throw new CocoError(error.code, `snapshot ${name} is refused: ${error.message}`, { cause: error });
-    throw new CocoError('SnapshotInvalid', `snapshot ${name} is refused: ${error.message}; remove it to start from the ledger or another snapshot`, { cause: error });
+    const reason = error.message.replace(REFUSED_PREFIX, '');
+    if (error.code === 'SnapshotServiceMismatch' || error.code === 'DecryptionFailed') throw new CocoError(error.code, `snapshot ${name} is refused: ${reason}`, { cause: error });
+    throw new SnapshotRefused(name, reason, error);
   }
 }

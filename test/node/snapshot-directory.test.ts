@@ -1,5 +1,5 @@
 // The node's snapshot directory: committed snapshots written in order off the event loop, and
-// with files_cleanup.max_snapshots, only the newest kept.
+// with files_cleanup.max_snapshots, only the newest kept; damaged ones refused and set aside.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,9 @@ import test from 'node:test';
 import { CocoError } from '../../src/errors.js';
 import { splitCommittedSnapshot } from '../../src/ledger/committed-snapshot.js';
 import type { TxReceipt } from '../../src/ledger/receipt.js';
-import { SnapshotDirectory } from '../../src/node/snapshot-directory.js';
-import { snapshotService } from '../ledger/snapshot-fixture.js';
+import { SnapshotDirectory, SnapshotRefused, verifySnapshotFile } from '../../src/node/snapshot-directory.js';
+import { secrets, snapshotService } from '../ledger/snapshot-fixture.js';
+import { identity } from '../ledger/writer-fixture.js';
 
 const service = snapshotService();
 const receipt = JSON.parse(Buffer.from(splitCommittedSnapshot(service.file).receipt).toString()) as TxReceipt;
@@ -123,3 +124,40 @@ test('snapshot writes that fail (a full disk) leave no partial files, are logged
       [`coco node: the pending snapshot snapshot_20_21 could not be written in ${dir}: ENOSPC`, `coco node: the snapshot snapshot_30_31.committed could not be written in ${dir}: ENOSPC`],
     );
   }));
+
+test('a snapshot set aside is renamed <name>.ignored: no longer listed, served or counted, kept by later runs', () =>
+  withDirectory(async (dir) => {
+    const directory = new SnapshotDirectory(dir, 3);
+    await commitFour(directory);
+    assert.deepEqual(directory.committedNames(), ['snapshot_40_41.committed', 'snapshot_30_31.committed', 'snapshot_20_21.committed'], 'newest first');
+    assert.equal(directory.setAside('snapshot_40_41.committed'), 'snapshot_40_41.committed.ignored');
+    assert.deepEqual(directory.committedNames(), ['snapshot_30_31.committed', 'snapshot_20_21.committed']);
+    assert.equal(directory.latestCommittedName(), 'snapshot_30_31.committed');
+    assert.throws(() => directory.pathToServe('snapshot_40_41.committed.ignored'), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound');
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'snapshot_40_41.committed.ignored'))), service.file, 'its bytes are kept');
+    // A later run neither deletes it (as it does what an earlier one left pending) nor counts it.
+    const later = new SnapshotDirectory(dir, 3);
+    later.writePending(60, 61, pieces);
+    later.commit(60, 61, pieces, receipt);
+    await later.flushed();
+    assert.deepEqual(readdirSync(dir).sort(), ['snapshot_20_21.committed', 'snapshot_30_31.committed', 'snapshot_40_41.committed.ignored', 'snapshot_60_61.committed']);
+    assert.throws(() => directory.setAside('snapshot_1_2'), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound', 'only a committed snapshot');
+  }));
+
+test('an empty or damaged committed snapshot is refused as damaged (SnapshotRefused), saying why without the file name twice', () => {
+  for (const [what, bytes, reason] of [
+    ['an empty file', new Uint8Array(), /^the file is empty$/],
+    ['a file cut short', service.file.subarray(0, 100), /truncated/],
+  ] as const) {
+    assert.throws(
+      () => verifySnapshotFile(service.fileName, bytes, identity.serviceCertPem, secrets),
+      (error: unknown) => {
+        assert.ok(error instanceof SnapshotRefused, what);
+        assert.equal(error.code, 'SnapshotInvalid');
+        assert.match(error.reason, reason, what);
+        assert.equal(error.message, `snapshot ${service.fileName} is refused: ${error.reason}; remove it to start from the ledger or another snapshot`);
+        return true;
+      },
+    );
+  }
+});
