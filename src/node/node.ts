@@ -197,6 +197,11 @@ function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): str
   return `resumed from ${from}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
 }
 
+/** Whether a read of the node's own chunk files failed because none of them holds the seqno. */
+function notInOwnChunks(error: unknown): boolean {
+  return error instanceof CocoError && error.code === 'TransactionPendingOrUnknown';
+}
+
 /** Why this node stopped being primary, in words that point the operator at the cause. */
 function stepDownLine(stepDown: StepDown): string {
   const short = (id: string) => id.slice(0, 12);
@@ -331,7 +336,18 @@ export class Node {
     // Before the snapshot this node started from, its index of chunks knows nothing: the directory
     // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
     const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(this.committedChunkDirectories, this.firstSeqno) : [];
-    const readEntry = async (seqno: number) => (seqno < this.firstSeqno ? (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] : undefined) ?? this.files.readEntry(seqno);
+    // Its own chunks first; those it lacks (before its snapshot, or replayed at a restart from a
+    // read-only directory) from the committed chunks of its directories.
+    const readEntry = async (seqno: number) => {
+      if (seqno >= this.firstSeqno) {
+        try {
+          return await this.files.readEntry(seqno);
+        } catch (error) {
+          if (!notInOwnChunks(error)) throw error;
+        }
+      }
+      return (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] ?? this.files.readEntry(seqno);
+    };
     const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!);
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
@@ -939,7 +955,17 @@ export class Node {
 
   /** Reads entries consensus compacted away back from the ledger files, for a backup it catches up. */
   private loadEntries({ peer, fromSeqno, toSeqno }: EntriesToLoad): void {
-    this.files.readEntries(fromSeqno, toSeqno).then(
+    // Those in a committed chunk a restart replayed from a read-only directory are read there.
+    const read = async (): Promise<Uint8Array[]> => {
+      try {
+        return await this.files.readEntries(fromSeqno, toSeqno);
+      } catch (error) {
+        const entries = notInOwnChunks(error) ? await readCommittedEntriesFrom(this.committedChunkDirectories, fromSeqno, toSeqno - fromSeqno + 1) : undefined;
+        if (entries === undefined) throw error;
+        return entries.map((entry) => entry.bytes);
+      }
+    };
+    read().then(
       (entries) => {
         this.loadFailures.delete(peer);
         if (this.stopped || this.failure !== undefined) return;

@@ -12,6 +12,7 @@ import { startNodeService } from '../../src/cli/node-service.js';
 import { CocoError } from '../../src/errors.js';
 import { parseChunkName } from '../../src/ledger/chunk-file.js';
 import { utf8 } from '../../src/crypto/bytes.js';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { editConfig, recordOf, stoppedNode, type StoppedNode } from '../support/stopped-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coco-restart-read-only-'));
@@ -40,13 +41,19 @@ async function nodeWithArchive(name: string): Promise<{ node: StoppedNode; ledge
   return { node, ledger: join(nodeDir, 'ledger'), archive };
 }
 
-/** Starts the node again and checks it holds every transaction, and goes on writing. */
-async function startsWithEverything(node: StoppedNode): Promise<void> {
+/** Starts the node again and checks it holds every transaction, reads those of `archived` back from there, and goes on writing. */
+async function startsWithEverything(node: StoppedNode, archived: { first: number; last: number }): Promise<void> {
   const service = await startNodeService(node.config(), node.version);
   try {
     assert.ok(service.node.lastTxId.seqno >= node.written.at(-1)!.seqno, 'the whole ledger is replayed');
     assert.equal(service.node.startupSeqno, 0, 'from seqno 1, with no snapshot');
     for (let i = 0; i < TRANSACTIONS; i++) assert.equal(recordOf(service, i), `record ${i}`, `transaction ${i}`);
+    // A historical query of a transaction in an archived chunk reads it back from there.
+    const early = node.written.find((txId) => archived.first <= txId.seqno && txId.seqno <= archived.last)!;
+    assert.equal(service.node.historical.get(early), undefined, 'the first request starts loading');
+    await service.node.historical.settled(early);
+    const state = service.node.historical.get(early)!;
+    assert.equal(verifyReceipt(state.receipt, service.serviceCertPem, { at: new Date() }).txId, `${early.view}.${early.seqno}`);
     const { txId } = service.node.execute((tx) => {
       tx.map('public:records').set(utf8('after'), utf8('the restart'));
       return { result: undefined, applyWrites: true };
@@ -63,7 +70,7 @@ test('chunks up to the latest snapshot moved to a read-only directory, snapshots
   const moved = chunks.slice(0, -1);
   for (const chunk of moved) renameSync(join(ledger, chunk.name), join(archive, chunk.name));
   const archivedBytes = moved.map((chunk) => readFileSync(join(archive, chunk.name)));
-  await startsWithEverything(node);
+  await startsWithEverything(node, moved[1]!);
   assert.deepEqual(readdirSync(archive).sort(), moved.map((c) => c.name).sort(), 'the read-only directory is left as it was');
   assert.deepEqual(moved.map((chunk) => readFileSync(join(archive, chunk.name))), archivedBytes);
   assert.ok(moved.every((chunk) => !readdirSync(ledger).includes(chunk.name)), 'nothing is copied into the ledger directory');
@@ -78,7 +85,7 @@ test('a middle chunk found only in a read-only directory is replayed in its plac
   const copied = readFileSync(join(ledger, chunks[1]!.name));
   copied[Math.floor(copied.length / 2)]! ^= 0x01;
   writeFileSync(join(archive, chunks[1]!.name), copied);
-  await startsWithEverything(node);
+  await startsWithEverything(node, middle);
 });
 
 test('a chunk missing from both directories is refused as before, and a damaged chunk of a read-only directory is named with its path', { timeout: 120_000 }, async () => {
