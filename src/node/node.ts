@@ -197,9 +197,9 @@ function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): str
   return `resumed from ${from}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
 }
 
-/** Whether a read of the node's own chunk files failed because none of them holds the seqno. */
+/** Whether a read of the node's own chunk files failed because none of them holds the seqno (before them or after). */
 function notInOwnChunks(error: unknown): boolean {
-  return error instanceof CocoError && error.code === 'TransactionPendingOrUnknown';
+  return error instanceof CocoError && (error.code === 'ResourceNotFound' || error.code === 'TransactionPendingOrUnknown');
 }
 
 /** Why this node stopped being primary, in words that point the operator at the cause. */
