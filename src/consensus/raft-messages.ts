@@ -101,6 +101,7 @@ export function checkMessage(message: unknown, self: string): RaftMessage {
     case 'AppendEntriesResponse':
       if (typeof m.success !== 'boolean') reject('success is not a boolean');
       for (const field of ['matchSeqno', 'durableSeqno', 'rejectedPrevSeqno', 'hintSeqno', 'hintView']) checkCount(m, field);
+      if ((m.durableSeqno as number) > (m.matchSeqno as number)) reject(`durableSeqno ${m.durableSeqno} is past matchSeqno ${m.matchSeqno}`);
       break;
     case 'AppendEntries':
       checkAppendEntries(m as AppendEntries);

@@ -12,6 +12,9 @@
 // before its own snapshot to catch a follower up reports that follower in `needsSnapshot` instead.
 // A leader whose removal commits retires as CCF's does: it keeps leading until what it accepted
 // commits, then nominates its most up-to-date follower (ProposeRequestVote), which campaigns at once.
+// A follower whose committed entries the leader contradicts (nodes restored from copies taken at
+// different points) reports a `historySplit` and takes no further part; a leader ignores and reports
+// a follower that acknowledges past its log end.
 
 import { CocoError, invariant } from '../errors.js';
 import type { TxId } from '../ledger/tx-id.js';
@@ -108,6 +111,42 @@ export interface Ready {
   retired: { view: number } | undefined;
   /** Leader only, once: it stopped leading, and why (a retiring leader's handover is `retired`). */
   steppedDown: StepDown | undefined;
+  /**
+   * Once: the leader contradicts an entry this node committed, so the two hold different committed
+   * histories. This node takes no further part (it answers no message and never campaigns); the
+   * caller must stop serving what it holds.
+   */
+  historySplit: HistorySplit | undefined;
+  /** Leader only: followers that acknowledged past this leader's log end, each reported once per view it leads (see `FollowerPastLogEnd`). */
+  followersPastLogEnd: FollowerPastLogEnd[] | undefined;
+}
+
+/**
+ * The leader `leader` of view `view` holds, at `seqno`, an entry of view `leaderView` where this
+ * node committed one of view `localView` (its commit being `commitSeqno`, of view `commitView`).
+ * Raft never lets that happen while every node keeps what it wrote durably: it means some nodes'
+ * state was restored from copies taken at different points, and the service's nodes now hold two
+ * committed histories.
+ */
+export interface HistorySplit {
+  leader: string;
+  view: number;
+  seqno: number;
+  leaderView: number;
+  localView: number;
+  commitSeqno: number;
+  commitView: number;
+}
+
+/**
+ * A follower that acknowledged matching this leader's log up to `acknowledgedSeqno`, past its last
+ * seqno `lastSeqno`: it holds entries this leader does not (a history split, which that follower
+ * reports itself when it runs this version). Its acknowledgements past the log end are ignored.
+ */
+export interface FollowerPastLogEnd {
+  peer: string;
+  acknowledgedSeqno: number;
+  lastSeqno: number;
 }
 
 /**
@@ -148,6 +187,8 @@ interface Progress {
   lostEntryRejections: number;
   /** Compacted entries from `nextSeqno` asked for in `entriesToLoad` since the last heartbeat. */
   loadRequested: boolean;
+  /** Reported in `followersPastLogEnd` (once per view this node leads). */
+  pastLogEndReported: boolean;
   /** This node's tick count when the follower last answered (or when replication to it began). */
   lastAnswerTick: number;
   /** The commit seqno last sent to the follower. */
@@ -213,6 +254,8 @@ export class RaftNode {
   private leaderCommitSeqno = 0;
   /** Follower only: durable seqno last reported to the leader. */
   private ackedDurableSeqno = 0;
+  /** Set when a leader contradicted this node's committed log: from then on it takes no part. */
+  private split: HistorySplit | undefined;
 
   // Effects accumulated for the next Ready.
   private outbox: RaftMessage[] = [];
@@ -228,6 +271,8 @@ export class RaftNode {
   private configurationsChanged: boolean;
   private snapshotsNeeded: string[] = [];
   private followersLostEntries: FollowerLostEntries[] = [];
+  private followersPastLogEnd: FollowerPastLogEnd[] = [];
+  private pendingSplit: HistorySplit | undefined;
   private loads: EntriesToLoad[] = [];
 
   /** Where a node's copy of the log is durable up to, as the leader knows it (bound once: it runs on every ack). */
@@ -340,6 +385,7 @@ export class RaftNode {
    */
   tick(elapsed = 1): void {
     invariant(Number.isInteger(elapsed) && elapsed >= 1, `ticks elapse in whole positive numbers, not ${elapsed}`);
+    if (this.split !== undefined) return;
     this.electionElapsed += elapsed;
     this.ticks += elapsed;
     if (this.roleNow !== 'Leader') {
@@ -379,6 +425,7 @@ export class RaftNode {
   /** Feeds a message from the network; throws CocoError('InvalidConsensusMessage') if malformed. */
   step(input: unknown): void {
     const m = checkMessage(input, this.id);
+    if (this.split !== undefined) return;
     // The nominating leader may be in no configuration of ours: its removal committed.
     if (m.type === 'ProposeRequestVote') return this.receiveNomination(m);
     // A sender outside every active configuration may still lead (a joiner hears from its leader
@@ -496,7 +543,7 @@ export class RaftNode {
   hasReady(): boolean {
     return this.outbox.length > 0 || this.unpersisted.length > 0 || this.pendingRollback !== undefined || this.hardStateChanged
       || this.commitChanged || this.pendingBecameLeader !== undefined || this.pendingRetiring !== undefined || this.pendingRetired !== undefined || this.pendingSteppedDown !== undefined || this.roleChanged || this.configurationsChanged
-      || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0;
+      || this.snapshotsNeeded.length > 0 || this.loads.length > 0 || this.followersLostEntries.length > 0 || this.followersPastLogEnd.length > 0 || this.pendingSplit !== undefined;
   }
 
   /** Takes everything the caller must act on (see `Ready`) and clears it. */
@@ -516,6 +563,8 @@ export class RaftNode {
       retiring: this.pendingRetiring,
       retired: this.pendingRetired,
       steppedDown: this.pendingSteppedDown,
+      historySplit: this.pendingSplit,
+      followersPastLogEnd: this.followersPastLogEnd.length > 0 ? this.followersPastLogEnd : undefined,
     };
     this.outbox = [];
     this.unpersisted = [];
@@ -531,6 +580,8 @@ export class RaftNode {
     this.snapshotsNeeded = [];
     this.loads = [];
     this.followersLostEntries = [];
+    this.followersPastLogEnd = [];
+    this.pendingSplit = undefined;
     return ready;
   }
 
@@ -682,7 +733,7 @@ export class RaftNode {
       this.addedAtTick.delete(peer);
     }
     for (const peer of this.configs.others) {
-      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, lostEntryRejections: 0, loadRequested: false, lastAnswerTick: this.ticks, commitSent: 0 });
+      if (!this.progress.has(peer)) this.progress.set(peer, { mode: 'probe', probeSent: false, nextSeqno: this.log.lastSeqno + 1, matchSeqno: 0, durableSeqno: 0, inFlight: [], needsSnapshot: false, lostEntryRejections: 0, loadRequested: false, pastLogEndReported: false, lastAnswerTick: this.ticks, commitSent: 0 });
     }
   }
 
@@ -861,7 +912,13 @@ export class RaftNode {
       this.sendAppend(m.from, true);
       return;
     }
-    invariant(m.matchSeqno <= this.log.lastSeqno && m.durableSeqno <= m.matchSeqno, `follower ${m.from} acknowledged ${m.durableSeqno}/${m.matchSeqno} past the leader log ${this.log.lastSeqno}`);
+    if (m.matchSeqno > this.log.lastSeqno) {
+      // Only a follower holding entries this leader lacks acknowledges there (a history split): the
+      // answer counts for nothing, and is reported once per view this node leads, not at each heartbeat.
+      if (!pr.pastLogEndReported) this.followersPastLogEnd.push({ peer: m.from, acknowledgedSeqno: m.matchSeqno, lastSeqno: this.log.lastSeqno });
+      pr.pastLogEndReported = true;
+      return;
+    }
     pr.matchSeqno = Math.max(pr.matchSeqno, m.matchSeqno);
     pr.durableSeqno = Math.max(pr.durableSeqno, m.durableSeqno);
     pr.needsSnapshot = false;
@@ -924,24 +981,38 @@ export class RaftNode {
     this.electionElapsed = 0;
     const prevView = this.log.viewOf(m.prevSeqno);
     if (prevView !== m.prevView) {
+      // Up to its commit this log is every later leader's (leader completeness): disagreeing there is another history.
+      if (m.prevSeqno <= this.commit) return this.splitFrom(m, { seqno: m.prevSeqno, view: m.prevView });
       const hintSeqno = this.log.lastMatchCandidate(m.prevSeqno, m.prevView);
       this.send(this.rejection(m, hintSeqno, this.log.viewOf(hintSeqno) ?? 0));
       return;
     }
-    const base = this.log.baseSeqno;
     for (const entry of m.entries) {
-      if (entry.seqno <= base) continue; // committed, hence the same as the leader's (leader completeness)
       const existing = this.log.viewOf(entry.seqno);
       if (existing === entry.view) continue; // same view and seqno: the same entry (log matching)
+      if (entry.seqno <= this.commit) return this.splitFrom(m, entry);
       if (existing !== undefined) this.truncate(entry.seqno - 1);
       this.appendLocal(entry);
     }
-    // Up to the base this log is committed, hence the leader's too, once the logs agree at prevSeqno.
-    const verified = Math.max(m.prevSeqno + m.entries.length, base);
+    // Only what this message covered is known to match, as CCF acknowledges: not the base nor a
+    // suffix past it, which the leader's log may not hold (a history split).
+    const verified = m.prevSeqno + m.entries.length;
     this.leaderMatchSeqno = Math.max(this.leaderMatchSeqno, verified);
     this.leaderCommitSeqno = Math.max(this.leaderCommitSeqno, m.leaderCommitSeqno);
     this.maybeCommitAsFollower();
     this.send(this.success(m.from, verified));
+  }
+
+  /**
+   * The leader holds `leaders` (seqno and view) where this node committed another entry: the two
+   * hold different committed histories. This node answers nothing from now on (an answer would let
+   * the leader count it) and reports the split once; the caller stops it.
+   */
+  private splitFrom(m: AppendEntries, leaders: { seqno: number; view: number }): void {
+    const localView = this.log.viewOf(leaders.seqno);
+    invariant(localView !== undefined && leaders.seqno <= this.commit, `a split at ${leaders.seqno}, past the commit ${this.commit}`);
+    this.split = { leader: m.from, view: m.view, seqno: leaders.seqno, leaderView: leaders.view, localView, commitSeqno: this.commit, commitView: this.log.viewOf(this.commit) ?? 0 };
+    this.pendingSplit = this.split;
   }
 
   /** A follower commits up to the leader's commit, within what it verified matches the leader's log. */

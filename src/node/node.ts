@@ -44,6 +44,7 @@ import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrus
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
+import { historySplitError, pastLogEndLine } from './history-split.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
 import { committedChunkHolding, committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
@@ -875,6 +876,8 @@ export class Node {
   }
 
   private act(ready: Ready): void {
+    // Nothing of this batch is acted on: the node stops before it serves anything more.
+    if (ready.historySplit !== undefined) return this.fail(historySplitError(ready.historySplit));
     if (ready.hardState !== undefined) writeConsensusState(this.options.consensusStateFile, ready.hardState);
     if (ready.rollbackTo !== undefined && ready.rollbackTo < this.lastSeqno) this.rollback(ready.rollbackTo);
     let signed = false;
@@ -908,6 +911,7 @@ export class Node {
     for (const lost of ready.followersLostEntries ?? []) {
       this.logLine(`node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
     }
+    for (const report of ready.followersPastLogEnd ?? []) this.logLine(pastLogEndLine(report), 'error');
     for (const id of ready.needsSnapshot ?? []) {
       const latest = this.snapshots.latestCommittedName();
       const snapshot = latest === undefined ? `the latest committed snapshot in ${this.snapshots.directory}` : join(this.snapshots.directory, latest);

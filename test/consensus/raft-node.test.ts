@@ -263,6 +263,7 @@ const malformed: [string, unknown][] = [
   ['an entry configuration that is not an array', { ...goodAppend, entries: [{ ...log('1s')[0], configuration: 'a,b' }] }],
   ['too many entries', { ...goodAppend, entries: log(Array(APPEND_ENTRIES_PER_MESSAGE_MAX + 1).fill('1t').join(' ')) }],
   ['a vote response without granted', { type: 'VoteResponse', from: 'b', to: 'a', view: 1 }],
+  ['an acknowledgement durable past what it matches', { type: 'AppendEntriesResponse', from: 'b', to: 'a', view: 1, success: true, matchSeqno: 2, durableSeqno: 3, rejectedPrevSeqno: 0, hintSeqno: 0, hintView: 0 }],
 ];
 for (const [name, message] of malformed) {
   test(`a consensus message with ${name} is refused`, () => {

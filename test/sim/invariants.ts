@@ -18,6 +18,7 @@ export const INVARIANTS = {
   progress: 'the service makes progress once a majority is connected',
   readyComplete: 'Ready batches report every log change',
   membersLead: 'only members of a configuration campaign or lead',
+  noSplitReported: 'nodes whose disks keep what they wrote never report a split history',
 } as const;
 
 export type Invariant = (typeof INVARIANTS)[keyof typeof INVARIANTS];

@@ -110,6 +110,9 @@ export class SimHost {
         this.writes.push({ append: ready.entriesToPersist });
       }
       if (ready.committedUpTo !== undefined) this.writes.push({ commit: ready.committedUpTo });
+      // Every disk here keeps what was flushed to it, as Raft assumes: a split would be a false alarm.
+      const split = ready.historySplit ?? ready.followersPastLogEnd?.[0];
+      if (split !== undefined) throw new InvariantViolation(INVARIANTS.noSplitReported, `${this.id} reported ${JSON.stringify(split)}`);
       act(ready);
       // Compacted entries, read back from what the node appended (its ledger, unflushed writes included).
       for (const { peer, fromSeqno, toSeqno } of ready.entriesToLoad ?? []) {
