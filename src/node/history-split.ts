@@ -14,8 +14,8 @@ export function historySplitError(split: HistorySplit): CocoError {
     'HistorySplit',
     `history split: the primary, node ${split.leader.slice(0, 12)} in view ${split.view}, holds ${split.leaderView}.${split.seqno} where this node committed ${ours} ` +
       `(this node's commit: ${split.commitView}.${split.commitSeqno}), so the nodes of this service hold two committed histories, as after a restore from copies taken at different points. ` +
-      `This node stops rather than serve transactions the primary's history does not hold. To go on with the primary's history, give this node the primary's committed ledger chunks ` +
-      `and latest committed snapshot in place of its own, or join a new node and remove this one; to keep this node's history instead, stop every node and restore them all from this node's copy (${BACKUPS_DOCS})`,
+      `This node stops rather than serve transactions the primary's history does not hold. To go on with the primary's history, join a new node in place of this one and remove this one, ` +
+      `or give this node the primary's committed ledger chunks in place of its ledger and no snapshot; to keep this node's history instead, stop every node and restore them all with this node's committed chunks (${BACKUPS_DOCS})`,
   );
 }
 

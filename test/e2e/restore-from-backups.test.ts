@@ -1,6 +1,7 @@
-// A whole network restored from backups taken at different points, with real node processes: nodes
-// restored each from its own copy hold two committed histories, and the node holding the history the
-// others lack stops, in one line, instead of serving it.
+// A whole network restored from backups taken at different points (a ledger rekey between them), with
+// real node processes: nodes restored each from its own copy hold two committed histories, and the
+// node holding the history the others lack stops, in one line, instead of serving it; restored as
+// docs/node-config.md "Backups" says, every node resumes from the newest copy's ledger and they agree.
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/cli/free-port.js';
 import { CocoClient } from '../../src/client/coco-client.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { passProposal } from '../../src/client/open-service.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { parseChunkName } from '../../src/ledger/chunk-file.js';
@@ -131,11 +134,20 @@ async function backupsAtDifferentPoints(t: { after(fn: () => Promise<void>): voi
   for (const i of [0, 1]) backUp(network.dir(i), join(copies, `sandbox_${i}`));
   const backedUp = Math.max(...[0, 1].map((i) => committedLedgerEnd(join(copies, `sandbox_${i}`))));
 
-  // The service goes on meanwhile; node 2 is backed up once its committed chunks and snapshot are well past that.
+  // The service goes on meanwhile, under a new ledger secret (nodes 0 and 1's sealed secrets do not hold it);
+  // node 2 is backed up once its committed chunks and snapshot are well past the first round.
+  const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  const rekey = await passProposal(client, [member], [{ name: 'trigger_ledger_rekey', args: {} }]);
+  assert.equal(rekey.proposalState, 'Accepted', JSON.stringify(rekey));
   const newer = await writeMany(client, 100, 60);
-  await until("node 2's committed chunks and snapshot past the first round", WAIT_MS, async () =>
-    committedLedgerEnd(network.dir(2)) > backedUp + 2 * SNAPSHOT_TX_INTERVAL && latestCommittedSnapshot(join(network.dir(2), 'snapshots')) !== undefined ? true : undefined,
-  );
+  // A chunk is committed once a later one starts: writes go on until node 2's committed chunks hold `newer`.
+  let filler = 200;
+  await until("node 2's committed chunks to hold the second writes", WAIT_MS, async () => {
+    if (committedLedgerEnd(network.dir(2)) >= newer.seqno) return true;
+    await writeMany(client, filler++, 1);
+    return undefined;
+  });
+  assert.ok(newer.seqno > backedUp + 2 * SNAPSHOT_TX_INTERVAL && latestCommittedSnapshot(join(network.dir(2), 'snapshots')) !== undefined);
   backUp(network.dir(2), join(copies, 'sandbox_2'));
   await sandbox.stop({ keep: true });
   return { network, copies, older, newer };
@@ -177,5 +189,51 @@ test('nodes restored each from its own copy, taken at different points: the node
     const output = network.nodes.get(i)!.output();
     assert.ok(output.split('\n').filter((line) => line.includes('past its end')).length <= 1, output);
     assert.doesNotMatch(output, /dropped a consensus message/);
+  }
+});
+
+/** Restores node i as docs/node-config.md "Backups" says for a whole network: its own configuration, sealed secrets and snapshot; the newest copy's committed chunks; no consensus state. */
+function restoreFromNewest(nodeDir: string, own: string, newest: string): void {
+  rmSync(nodeDir, { recursive: true, force: true });
+  mkdirSync(nodeDir);
+  for (const name of ['config.json', 'sealed_secrets.json']) copyFileSync(join(own, name), join(nodeDir, name));
+  cpSync(join(own, 'snapshots'), join(nodeDir, 'snapshots'), { recursive: true });
+  cpSync(join(newest, 'ledger'), join(nodeDir, 'ledger'), { recursive: true });
+}
+
+test('a network restored as the docs say from copies taken at different points (each node its own configuration, sealed secrets and snapshot, and the newest copy\'s committed chunks) agrees on one history and commits', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { network, copies, older, newer } = await backupsAtDifferentPoints(t);
+  const newest = join(copies, 'sandbox_2');
+  // The newest copy's snapshot, taken after a rekey node 0's sealed secrets predate, is refused: hence each node's own.
+  restoreFromNewest(network.dir(0), join(copies, 'sandbox_0'), newest);
+  rmSync(join(network.dir(0), 'snapshots'), { recursive: true });
+  cpSync(join(newest, 'snapshots'), join(network.dir(0), 'snapshots'), { recursive: true });
+  const refused = network.start(0);
+  assert.equal(await until('node 0 to refuse the newest snapshot', WAIT_MS, async () => refused.child.exitCode ?? undefined), 1);
+  assert.match(refused.output(), /does not decrypt with the ledger secret .*predate its rekey.*\[DecryptionFailed\]/);
+
+  for (let i = 0; i < NODES; i++) restoreFromNewest(network.dir(i), join(copies, `sandbox_${i}`), newest);
+  for (let i = 0; i < NODES; i++) network.start(i);
+  const clients = Array.from({ length: NODES }, (_, i) => network.client(i));
+  const restored = committedLedgerEnd(newest);
+
+  const after = await until('a write after the restore to commit', WAIT_MS * 2, async () => {
+    const txId = await write(clients[0]!, 1000);
+    await waitForCommit(clients[0]!, txId, { timeoutMs: WAIT_MS });
+    return txId;
+  });
+  assert.ok(after.seqno > restored, `the service resumes after what the newest copy committed (${restored}), at ${formatTxId(after)}`);
+  const resumedAt = [...network.nodes.values()].map((node) => /resumed from .*: last transaction (\d+\.\d+)/.exec(node.output())?.[1]);
+  assert.deepEqual(resumedAt, Array(NODES).fill(`${newer.view}.${restored}`), 'every node resumes at the newest copy\'s last committed transaction');
+  for (let i = 0; i < NODES; i++) {
+    const client = clients[i]!;
+    await waitForCommit(client, after, { timeoutMs: WAIT_MS });
+    for (const txId of [older, newer]) assert.equal(await status(client, txId), 'Committed', `node ${i}: ${formatTxId(txId)}`);
+    assert.equal(await status(client, { view: newer.view, seqno: after.seqno }), 'Invalid', `node ${i}`);
+    for (const id of [1, 30, 100, 159, 1000]) {
+      assert.deepEqual((await client.request('GET', `/app/log/private?id=${id}`)).json(), { msg: `record ${id}` }, `node ${i} reads record ${id}`);
+    }
+    const output = network.nodes.get(i)!.output();
+    assert.doesNotMatch(output, /history split|past its end|lacks entries|dropped a consensus message/, `node ${i}`);
   }
 });
