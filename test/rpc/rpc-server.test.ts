@@ -182,13 +182,14 @@ async function tlsConnection(to: number): Promise<TLSSocket> {
   return socket;
 }
 
-/** Writes raw HTTP and collects everything the server sends until it closes the connection. */
-async function exchange(socket: TLSSocket, request: string): Promise<string> {
+/** Writes raw HTTP (then ends the client's side, with `end`) and collects everything the server sends until it closes the connection. */
+async function exchange(socket: TLSSocket, request: string, { end = false } = {}): Promise<string> {
   let text = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => (text += chunk));
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.write(request);
+  if (end) socket.end(request);
+  else socket.write(request);
   await closed;
   return text;
 }
@@ -260,14 +261,7 @@ test('a header past 16 KiB gets 431 RequestHeaderTooLarge; malformed HTTP and ov
 test('a client that ends its connection in the middle of a request gets nothing and counts as no parsing error', async () => {
   const before = sessions.metrics().interfaces.primary!.errors.parsing;
   for (const partial of ['POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789abcd', 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-half']) {
-    const socket = await tlsConnection(port);
-    let answer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (answer += chunk));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.end(partial);
-    await closed;
-    assert.equal(answer, '', partial);
+    assert.equal(await exchange(await tlsConnection(port), partial, { end: true }), '', partial);
   }
   assert.equal(sessions.metrics().interfaces.primary!.errors.parsing, before);
 });
