@@ -7,6 +7,7 @@
 // log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
 // signature is durable on a majority of every active configuration.
 
+import { ChunksBeforeStart } from './chunks-before-start.js';
 import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
 import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
@@ -334,9 +335,9 @@ export class Node {
     const retirement = replayed && retirementOf(this.nodeId, replayed, this.commitSeqno, retirementMarkerPath(options.consensusStateFile));
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
-    // Before the snapshot this node started from, its index of chunks knows nothing: the directory
-    // may. What it held at start is listed once, so that a request for what it lacks is answered at once.
-    const olderChunks = this.firstSeqno > 1 ? committedChunksBefore(this.committedChunkDirectories, this.firstSeqno) : [];
+    // Before the snapshot this node started from, its index of chunks knows nothing: the directories
+    // may (chunks-before-start.ts), so that a request for what they lack is answered at once.
+    const olderChunks = new ChunksBeforeStart(() => (this.firstSeqno > 1 ? committedChunksBefore(this.committedChunkDirectories, this.firstSeqno) : []), options.nowMs);
     // Its own chunks first; those it lacks (before its snapshot, or replayed at a restart from a
     // read-only directory) from the committed chunks of its directories.
     const readEntry = async (seqno: number) => {
@@ -349,7 +350,7 @@ export class Node {
       }
       return (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] ?? this.files.readEntry(seqno);
     };
-    const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.some((chunk) => chunk.first <= seqno && seqno <= chunk.last!);
+    const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.holds(seqno);
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),

@@ -72,7 +72,7 @@ test('an encrypted --key is named as encrypted, with the ways on: decrypt it, or
 
 test('app deploy of an app not built yet fails before proposing, naming the module and the built bundle', () => {
   const result = runCoco(['app', 'deploy', join(repoRoot, 'samples', 'logging'), '--workspace', join(scratch, 'no-workspace')]);
-  assertOneLine(result, 1, /the endpoints run log\.js, jwt\.js, but the bundle has no JavaScript module; build the app first/);
+  assertOneLine(result, 1, /the endpoints run log\.js, range\.js, jwt\.js, but the bundle has no JavaScript module; build the app first/);
   assert.match(result.stderr, /samples\/logging\/dist\/bundle\.json/);
 });
 
