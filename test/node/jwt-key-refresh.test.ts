@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { after, before, describe, it, test } from 'node:test';
+import { after, before, describe, it, test, type TestContext } from 'node:test';
 import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { decodeJson, encodeJson, Tables } from '../../src/governance/builtin-tables.js';
@@ -106,60 +106,61 @@ describe('JwtKeyRefresh on a node', () => {
   /** A fetch that serves a discovery document and then `keys`, as an issuer would. */
   const serving = (keys: unknown) => async (url: string) => (url.endsWith('/.well-known/openid-configuration') ? { jwks_uri: `${ISSUER}/keys` } : keys);
 
-  it('stores the keys once, writes nothing when they have not changed, and keeps them when a key set is unusable', async (t) => {
+  /**
+   * A node with the issuer and a refresh fetching from an issuer that serves `served.keys` (which a
+   * test changes between refreshes), its log lines in `logs`.
+   */
+  function refreshing(t: TestContext, keys: unknown) {
     const instance = withIssuer();
     t.after(() => instance.close());
     const logs: string[] = [];
-    let keys: unknown = { keys: [jwk] };
-    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    const served = { keys };
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(served.keys)(url));
+    /** The issuer's keys as stored now. */
+    const stored = () => instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
+    return { instance, logs, served, refresh, stored };
+  }
+
+  it('stores the keys once, writes nothing when they have not changed, and keeps them when a key set is unusable', async (t) => {
+    const { instance, logs, served, refresh, stored } = refreshing(t, { keys: [jwk] });
     await refresh.refreshOnce();
-    const stored = instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
-    assert.deepEqual([...stored.keys()], ['k1']);
+    assert.deepEqual([...stored().keys()], ['k1']);
     const written = instance.node.lastTxId.seqno;
     await refresh.refreshOnce();
     assert.equal(instance.node.lastTxId.seqno, written, 'unchanged keys: no transaction');
-    keys = { keys: [jwk, jwk] };
+    served.keys = { keys: [jwk, jwk] };
     await refresh.refreshOnce();
     assert.deepEqual(refresh.metrics, { attempts: 3, successes: 2, failures: 1 });
     assert.match(logs.at(-1)!, /kid "k1" appears twice/);
-    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+    assert.deepEqual([...stored().keys()], ['k1']);
     // An issuer that serves no keys (as CCF: "JWKS has no keys") does not take its keys away.
-    keys = { keys: [] };
+    served.keys = { keys: [] };
     await refresh.refreshOnce();
     assert.deepEqual(refresh.metrics, { attempts: 4, successes: 2, failures: 2 });
     assert.match(logs.at(-1)!, /JWKS has no keys/);
-    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+    assert.deepEqual([...stored().keys()], ['k1']);
   });
 
   it('keeps a JWK\'s issuer as CCF\'s issuer constraint, and refuses a constraint off the issuer\'s domain', async (t) => {
-    const instance = withIssuer();
-    t.after(() => instance.close());
-    const logs: string[] = [];
-    let keys: unknown = { keys: [{ ...jwk, issuer: 'https://issuer.example/t1' }] };
-    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    const { logs, served, refresh, stored: read } = refreshing(t, { keys: [{ ...jwk, issuer: 'https://issuer.example/t1' }] });
     await refresh.refreshOnce();
-    const read = () => instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1');
-    keys = { keys: [{ ...jwk, issuer: 'https://elsewhere.example' }] };
+    served.keys = { keys: [{ ...jwk, issuer: 'https://elsewhere.example' }] };
     await refresh.refreshOnce();
     assert.match(logs.at(-1)!, /issuer constraint "https:\/\/elsewhere.example" is not on the domain of issuer https:\/\/issuer.example/);
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
   });
 
   it('refuses, whole, a key set with a key no proposal could register (Ed25519, RSA under 2048 bits), and keeps the keys', async (t) => {
-    const instance = withIssuer();
-    t.after(() => instance.close());
-    const logs: string[] = [];
-    let keys: unknown = { keys: [jwk] };
-    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving(keys)(url));
+    const { logs, served, refresh, stored } = refreshing(t, { keys: [jwk] });
     await refresh.refreshOnce();
-    const read = () => [...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()];
+    const read = () => [...stored().keys()];
     const refused: [unknown, RegExp][] = [
       [{ ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'okp' }, /JWK okp \(kty "OKP"\) has neither an RSA or EC public key/],
       [{ kty: 'RSA', kid: 'weak', x5c: [rsaCertificate(1024).x5c] }, /JWK weak is a 1024-bit RSA key: at least 2048 bits are required/],
     ];
     for (const [key, reason] of refused) {
-      keys = { keys: [{ ...jwk, kid: 'k2' }, key] };
+      served.keys = { keys: [{ ...jwk, kid: 'k2' }, key] };
       await refresh.refreshOnce();
       assert.match(logs.at(-1)!, reason);
       assert.deepEqual(read(), ['k1'], 'the keys stay as they were');
