@@ -48,17 +48,26 @@ export async function runNode(configPath: string, version: string): Promise<numb
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  const service = await startNodeService(config, version);
+  let service: Awaited<ReturnType<typeof startNodeService>>;
+  try {
+    service = await startNodeService(config, version);
+  } catch (error) {
+    // A node that stopped applying transactions while it started has logged why (one [error] line).
+    if (!(error instanceof CocoError && error.code === 'NodeFailed')) throw error;
+    return stoppedOnFailure();
+  }
   ready = true;
   for (const [name, url] of Object.entries(service.urls)) logLine('info', `coco node ${service.node.nodeId}: ${name} listening on ${url}`);
   if (service.wroteServiceCertificate) logLine('info', `coco node: service certificate written to ${config.serviceCertificateFile}`);
   logLine('info', 'coco node: ready');
   const failure = await Promise.race([stopRequested.then(() => undefined), service.failed]);
   await service.stop();
-  if (failure !== undefined) {
-    logLine('info', 'coco node: stopped, as it cannot go on (see the error above)');
-    return 1;
-  }
+  if (failure !== undefined) return stoppedOnFailure();
   logLine('info', 'coco node: stopped');
   return 0;
+}
+
+function stoppedOnFailure(): number {
+  logLine('info', 'coco node: stopped, as it cannot go on (see the error above)');
+  return 1;
 }
