@@ -5,6 +5,7 @@
 
 import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
+import { OPENSSL_CURVE_NAMES } from '../crypto/ecdsa-nonce.js';
 import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { readAppFromKv } from '../js/app-bundle.js';
@@ -88,8 +89,8 @@ interface JwkKey {
  * fetched by auto-refresh): the default constitution's `jsonWebKey` tells proposers the same rules.
  */
 const JWT_RSA_KEY_BITS_MIN = 2048;
-/** JWK `crv` names of the EC curves allowed, by node:crypto's names of them. */
-const JWT_EC_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+/** The EC curves allowed: Coco's ECDSA curves, by their JWK `crv` names (node:crypto's names as values). */
+const JWT_EC_CURVES = OPENSSL_CURVE_NAMES;
 const JWK_KEY_TYPES: Record<string, string> = { RSA: 'rsa', EC: 'ec' };
 
 function parsedKey(kid: string, source: string, parse: () => KeyObject): KeyObject {
@@ -106,8 +107,8 @@ function jwkPublicKey(kid: string, jwk: JwkKey): KeyObject {
     return parsedKey(kid, 'n and e are not an RSA public key', () => createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e } as JsonWebKey, format: 'jwk' }));
   }
   if (jwk.kty === 'EC' && jwk.x !== undefined) {
-    if (typeof jwk.crv !== 'string' || !Object.values(JWT_EC_CURVES).includes(jwk.crv)) {
-      throw new Error(`JWK ${kid}'s crv ${JSON.stringify(jwk.crv)} is not one of ${Object.values(JWT_EC_CURVES).join(', ')}`);
+    if (typeof jwk.crv !== 'string' || !Object.hasOwn(JWT_EC_CURVES, jwk.crv)) {
+      throw new Error(`JWK ${kid}'s crv ${JSON.stringify(jwk.crv)} is not one of ${Object.keys(JWT_EC_CURVES).join(', ')}`);
     }
     return parsedKey(kid, 'crv, x and y are not an EC public key', () => createPublicKey({ key: { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y } as JsonWebKey, format: 'jwk' }));
   }
@@ -135,8 +136,8 @@ function jwtSigningKeyDer(kid: string, jwk: JwkKey): Uint8Array {
   if (key.asymmetricKeyType === 'rsa' && (modulusLength === undefined || modulusLength < JWT_RSA_KEY_BITS_MIN)) {
     throw new Error(`JWK ${kid} is a ${String(modulusLength)}-bit RSA key: at least ${JWT_RSA_KEY_BITS_MIN} bits are required`);
   }
-  if (key.asymmetricKeyType === 'ec' && (namedCurve === undefined || !(namedCurve in JWT_EC_CURVES))) {
-    throw new Error(`JWK ${kid}'s x5c[0] certificate holds an EC key on ${String(namedCurve)}, not one of ${Object.values(JWT_EC_CURVES).join(', ')}`);
+  if (key.asymmetricKeyType === 'ec' && (namedCurve === undefined || !Object.values(JWT_EC_CURVES).includes(namedCurve))) {
+    throw new Error(`JWK ${kid}'s x5c[0] certificate holds an EC key on ${String(namedCurve)}, not one of ${Object.keys(JWT_EC_CURVES).join(', ')}`);
   }
   return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 }

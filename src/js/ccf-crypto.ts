@@ -24,7 +24,7 @@ import { sha256 } from '../crypto/hash.js';
 import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
-import { generateKeyPair as generateCurveKeyPair, parsedKey } from '../crypto/signing.js';
+import { generateKeyPair as generateCurveKeyPair, parsedKey, type CurveName } from '../crypto/signing.js';
 import { isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 
 export interface SigningAlgorithm {
@@ -80,7 +80,7 @@ const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
 const ECDSA_CURVES: Record<string, () => PemKeyPair> = {
   secp256r1: () => fromCurveKeyPair('P-256'),
   secp384r1: () => fromCurveKeyPair('P-384'),
-  secp521r1: () => generateKeyPairSync('ec', { namedCurve: 'secp521r1', publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM }),
+  secp521r1: () => fromCurveKeyPair('P-521'),
 };
 
 const EDDSA_CURVES: Record<string, () => PemKeyPair> = {
@@ -285,7 +285,7 @@ export function jwkToPem(kind: JwkKind, jwk: unknown, isPrivate: boolean): strin
 
 // ---------------------------------------------------------------------------------------------
 
-function fromCurveKeyPair(curve: 'P-256' | 'P-384' | 'Ed25519'): PemKeyPair {
+function fromCurveKeyPair(curve: CurveName): PemKeyPair {
   const { privateKeyPem, publicKeyPem } = generateCurveKeyPair(curve);
   return { privateKey: privateKeyPem, publicKey: publicKeyPem };
 }

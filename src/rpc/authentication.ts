@@ -6,6 +6,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
 import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature, type CoseSign1 } from '../crypto/cose-sign1.js';
+import { OPENSSL_CURVE_NAMES } from '../crypto/ecdsa-nonce.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, Tables } from '../governance/builtin-tables.js';
@@ -102,9 +103,9 @@ const JWT_ALGORITHMS: Record<string, JwtAlgorithm> = {
   RS256: { hash: 'sha256', keyType: 'rsa' },
   RS384: { hash: 'sha384', keyType: 'rsa' },
   RS512: { hash: 'sha512', keyType: 'rsa' },
-  ES256: { hash: 'sha256', keyType: 'ec', curve: 'prime256v1', dsaEncoding: 'ieee-p1363' },
-  ES384: { hash: 'sha384', keyType: 'ec', curve: 'secp384r1', dsaEncoding: 'ieee-p1363' },
-  ES512: { hash: 'sha512', keyType: 'ec', curve: 'secp521r1', dsaEncoding: 'ieee-p1363' },
+  ES256: { hash: 'sha256', keyType: 'ec', curve: OPENSSL_CURVE_NAMES['P-256'], dsaEncoding: 'ieee-p1363' },
+  ES384: { hash: 'sha384', keyType: 'ec', curve: OPENSSL_CURVE_NAMES['P-384'], dsaEncoding: 'ieee-p1363' },
+  ES512: { hash: 'sha512', keyType: 'ec', curve: OPENSSL_CURVE_NAMES['P-521'], dsaEncoding: 'ieee-p1363' },
 };
 
 function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {

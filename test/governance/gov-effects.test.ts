@@ -90,6 +90,7 @@ test('a key set is refused whole, naming the kid, unless every key is what a pro
     ['Ed25519 x5c', { kty: 'OKP', kid: 'okp', x5c: [new X509Certificate(ED25519_CERTIFICATE_PEM).raw.toString('base64')] }, /JWK okp \(kty "OKP"\) has neither/],
     ['no kty', { kid: 'bare', x5c: [rsa.x5c] }, /JWK bare \(kty null\) has neither/],
     ['secp256k1', { ...generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' }), kid: 'k1' }, /JWK k1's crv "secp256k1" is not one of P-256, P-384, P-521/],
+    ['crv an Object property', { ...ec.jwk, crv: 'toString', kid: 'proto' }, /JWK proto's crv "toString" is not one of P-256, P-384, P-521/],
     ['secp256k1 x5c', { kty: 'EC', kid: 'k1', x5c: [ecCertificate('secp256k1').x5c] }, /JWK k1's x5c\[0\] certificate holds an EC key on secp256k1, not one of P-256, P-384, P-521/],
     ['RSA kty, EC certificate', { kty: 'RSA', kid: 'mismatch', x5c: [ec.x5c] }, /JWK mismatch has kty "RSA" but its x5c\[0\] certificate holds no RSA key \(its key is ec\)/],
     ['EC kty, Ed25519 certificate', { kty: 'EC', kid: 'mismatch', x5c: [new X509Certificate(ED25519_CERTIFICATE_PEM).raw.toString('base64')] }, /certificate holds no EC key \(its key is ed25519\)/],
