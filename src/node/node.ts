@@ -246,12 +246,12 @@ export class Node {
   /** The first seqno this node holds entries of: 1, or the one after the snapshot it started from. */
   private readonly firstSeqno: number;
 
-  /** The seqno of the snapshot this node started from (CCF's startup_seqno); 0 when it holds the ledger from the start. */
   /** Where committed chunks are read from: the node's own ledger directory, then the read-only ones. */
   get committedChunkDirectories(): CommittedChunkDirectories {
     return [this.options.ledgerDirectory, ...(this.options.ledgerReadOnlyDirectories ?? [])];
   }
 
+  /** The seqno of the snapshot this node started from (CCF's startup_seqno); 0 when it holds the ledger from the start. */
   get startupSeqno(): number {
     return this.firstSeqno - 1;
   }
