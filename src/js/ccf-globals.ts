@@ -96,6 +96,14 @@ const TWO_POW_53 = 2 ** 53;
 const TWO_POW_32 = 2 ** 32;
 
 const WRITE_OPERATIONS = new Set(['set', 'delete', 'clear']);
+/** How CCF's errors name a map's access, e.g. "Cannot call .set() on read-only table named ...". */
+const ACCESS_KINDS: Record<MapAccess, string> = { none: 'inaccessible', read: 'read-only', write: 'write-only', readwrite: 'read-write' };
+
+/** A historical state is read-only: what the context may read there, nothing more. */
+function historicalAccess(access: MapAccess): MapAccess {
+  if (access === 'readwrite') return 'read';
+  return access === 'write' ? 'none' : access;
+}
 
 /**
  * The node's errors for a range it cannot produce, which getStateRange answers with null, as CCF's
@@ -227,12 +235,12 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     if (slot === undefined) {
       const access = mapAccess(call.env.kvContext, name);
       const tx = readOnly ? historicalSource(call, sourceId).tx : call.env.tx;
-      slot = { access: readOnly && access === 'readwrite' ? 'read' : access, tx, handle: undefined };
+      slot = { access: readOnly ? historicalAccess(access) : access, tx, handle: undefined };
       call.maps.set(slotKey, slot);
     }
-    const allowed = WRITE_OPERATIONS.has(operation) ? slot.access === 'readwrite' : slot.access !== 'none';
+    const allowed = WRITE_OPERATIONS.has(operation) ? slot.access === 'readwrite' || slot.access === 'write' : slot.access === 'readwrite' || slot.access === 'read';
     if (!allowed) {
-      const kind = slot.access === 'read' ? 'read-only' : 'inaccessible';
+      const kind = ACCESS_KINDS[slot.access];
       const context = readOnly ? 'historical (read-only)' : describeKvContext(call.env.kvContext);
       // CCF's words, which apps and their tests may match on.
       throw new GuestError('TypeError', `Cannot call .${operation}() on ${kind} table named ${name} in ${context} execution context. See ${KV_ACCESS_RULES_URL} for more detail.`);

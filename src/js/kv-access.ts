@@ -15,7 +15,8 @@ export type KvContext =
   /** The constitution's `apply`, after a proposal was accepted. */
   | 'governance-apply';
 
-export type MapAccess = 'none' | 'read' | 'readwrite';
+/** 'write': write-only, as `apply` has public application maps (it may set them, not read them). */
+export type MapAccess = 'none' | 'read' | 'write' | 'readwrite';
 
 export type MapNamespace = 'internal' | 'governance' | 'application' | 'reserved';
 
@@ -41,19 +42,23 @@ export function categorizeMap(mapName: string): MapCategory {
 type Row = Record<'internal' | 'governance' | 'application', { public: MapAccess; private: MapAccess }>;
 
 /**
- * §3 of ccf-compat.md. (CCF's code is stricter than its documentation in two cells: it hides
- * private internal and governance maps from applications, and lets `apply` write public
- * application maps without reading them. Coco follows the documented table.)
+ * CCF's matrix as its code (src/js/permissions_checks.h) and its current documentation
+ * (doc/audit/read_write_restrictions.rst, since 6.0.8) have it: `apply` may write public
+ * application maps but not read them (governance may bootstrap or correct an app's public state,
+ * without decisions depending on it), and private maps are the application's alone: no context
+ * reads private internal or governance maps. (Older CCF documentation, and ccf-compat.md §3, let
+ * applications read those and `apply` read public application maps.) Pre-approval governance reads
+ * public application maps, as CCF's code lets it.
  */
 const MATRIX: Record<KvContext, Row> = {
   application: {
-    internal: { public: 'read', private: 'read' },
-    governance: { public: 'read', private: 'read' },
+    internal: { public: 'read', private: 'none' },
+    governance: { public: 'read', private: 'none' },
     application: { public: 'readwrite', private: 'readwrite' },
   },
   'application-readonly': {
-    internal: { public: 'read', private: 'read' },
-    governance: { public: 'read', private: 'read' },
+    internal: { public: 'read', private: 'none' },
+    governance: { public: 'read', private: 'none' },
     application: { public: 'read', private: 'read' },
   },
   'governance-readonly': {
@@ -64,7 +69,7 @@ const MATRIX: Record<KvContext, Row> = {
   'governance-apply': {
     internal: { public: 'read', private: 'none' },
     governance: { public: 'readwrite', private: 'none' },
-    application: { public: 'read', private: 'none' },
+    application: { public: 'write', private: 'none' },
   },
 };
 

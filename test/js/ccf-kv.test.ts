@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../../src/errors.js';
-import type { KvContext } from '../../src/js/kv-access.js';
+import type { KvContext, MapAccess } from '../../src/js/kv-access.js';
 import { Store } from '../../src/kv/store.js';
 import { decodeText, interpreterWith, testCall, testJsReceipt, testReceipt, text } from './js-test-host.js';
 
@@ -118,12 +118,15 @@ const READS = ['get', 'has', 'size', 'forEach', 'getVersionOfPreviousWrite'];
 const WRITES = ['set', 'delete', 'clear'];
 
 // [context, map, access the context has]: every operation either works or throws naming both.
-const VIOLATIONS: [KvContext, string, 'none' | 'read' | 'readwrite'][] = [
+const VIOLATIONS: [KvContext, string, MapAccess][] = [
   ['application', 'public:ccf.gov.members.info', 'read'],
   ['application', 'public:ccf.internal.signatures', 'read'],
   ['application', 'ccf.reserved', 'none'],
   // The Ethereum adapter's state is Coco's, changed by Ethereum transactions and governance only.
-  ['application', 'coco.ethereum.accounts', 'read'],
+  ['application', 'coco.ethereum.accounts', 'none'],
+  // Private maps are the application's alone (CCF's code; its documentation since 6.0.8).
+  ['application', 'ccf.internal.secrets', 'none'],
+  ['application-readonly', 'ccf.gov.private_thing', 'none'],
   ['application', 'public:coco.ethereum.blocks', 'read'],
   ['governance-apply', 'public:coco.ethereum.accounts', 'read'],
   ['application', 'records', 'readwrite'],
@@ -131,8 +134,12 @@ const VIOLATIONS: [KvContext, string, 'none' | 'read' | 'readwrite'][] = [
   ['governance-readonly', 'records', 'none'],
   ['governance-readonly', 'public:ccf.gov.members.info', 'read'],
   ['governance-apply', 'public:ccf.gov.members.info', 'readwrite'],
-  ['governance-apply', 'public:records', 'read'],
+  // Governance may set an app's public maps, not read them (CCF 6.0.8 on).
+  ['governance-apply', 'public:records', 'write'],
+  ['governance-apply', 'records', 'none'],
 ];
+
+const KINDS: Record<MapAccess, string> = { none: 'inaccessible', read: 'read-only', write: 'write-only', readwrite: 'read-write' };
 
 const CONTEXT_NAMES: Record<KvContext, string> = {
   application: 'application',
@@ -142,15 +149,15 @@ const CONTEXT_NAMES: Record<KvContext, string> = {
 };
 
 for (const [context, map, access] of VIOLATIONS) {
-  test(`in the ${context} context, map ${map} is ${access === 'none' ? 'inaccessible' : access === 'read' ? 'read-only' : 'read-write'}`, async () => {
+  test(`in the ${context} context, map ${map} is ${KINDS[access]}`, async () => {
     const js = await interpreterWith(KV_APP);
     const { env } = testCall(context);
     for (const operation of [...READS, ...WRITES]) {
-      const allowed = access === 'readwrite' || (access === 'read' && READS.includes(operation));
+      const allowed = access === 'readwrite' || (access === 'read' && READS.includes(operation)) || (access === 'write' && WRITES.includes(operation));
       if (allowed) {
         js.call('/kv.js', 'op', [map, operation], env);
       } else {
-        const kind = access === 'read' ? 'read-only' : 'inaccessible';
+        const kind = KINDS[access];
         jsError(
           () => js.call('/kv.js', 'op', [map, operation], env),
           new RegExp(`TypeError: Cannot call \\.${operation}\\(\\) on ${kind} table named ${map.replace(/\./g, '\\.')} in ${CONTEXT_NAMES[context]} execution context\\. See `),

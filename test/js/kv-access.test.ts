@@ -4,16 +4,16 @@ import { categorizeMap, describeKvContext, mapAccess, type KvContext, type MapAc
 
 const CONTEXTS: KvContext[] = ['application', 'application-readonly', 'governance-readonly', 'governance-apply'];
 
-// One map per cell of ccf-compat.md §3, then the access each context gets, in CONTEXTS order.
+// One map per cell of CCF's matrix (src/js/permissions_checks.h), then the access each context gets, in CONTEXTS order.
 const MATRIX: [string, MapAccess[]][] = [
   ['public:ccf.internal.signatures', ['read', 'read', 'read', 'read']],
-  ['ccf.internal.secrets', ['read', 'read', 'none', 'none']],
+  ['ccf.internal.secrets', ['none', 'none', 'none', 'none']],
   ['public:ccf.gov.members.info', ['read', 'read', 'read', 'readwrite']],
-  ['ccf.gov.private_thing', ['read', 'read', 'none', 'none']],
-  ['public:records', ['readwrite', 'read', 'read', 'read']],
+  ['ccf.gov.private_thing', ['none', 'none', 'none', 'none']],
+  ['public:records', ['readwrite', 'read', 'read', 'write']],
   ['records', ['readwrite', 'read', 'none', 'none']],
   // Coco's own maps (the Ethereum adapter's state) are internal: no JavaScript writes them.
-  ['coco.ethereum.accounts', ['read', 'read', 'none', 'none']],
+  ['coco.ethereum.accounts', ['none', 'none', 'none', 'none']],
   ['public:coco.ethereum.accounts', ['read', 'read', 'read', 'read']],
   // Other ccf.-prefixed names are reserved: nobody may touch them.
   ['ccf.foo', ['none', 'none', 'none', 'none']],
@@ -23,7 +23,7 @@ const MATRIX: [string, MapAccess[]][] = [
   ['CCF.gov.members', ['readwrite', 'read', 'none', 'none']],
   ['Public:ccf.gov.members.info', ['readwrite', 'read', 'none', 'none']],
   ['publicrecords', ['readwrite', 'read', 'none', 'none']],
-  ['public:public:records', ['readwrite', 'read', 'read', 'read']],
+  ['public:public:records', ['readwrite', 'read', 'read', 'write']],
 ];
 
 for (const [mapName, expected] of MATRIX) {
