@@ -69,8 +69,12 @@ type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const REDIRECT_STATUSES = new Set([307, 308]);
 /** The port of an https: URL that names none, as of a managed service behind a load balancer. */
 const HTTPS_PORT = 443;
-/** Connection failures that mean the node a redirect named is down: asking again cannot run the request twice. */
-const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+/**
+ * Connection failures that mean the node a redirect named is down: asking again cannot run the
+ * request twice. ECONNRESET is one only as a ConnectionFailed (reset during the TLS handshake, so
+ * nothing was written): a node being killed resets the connections its socket still accepted.
+ */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
 
 function neverSent(error: unknown): error is CocoError {
   return error instanceof CocoError && error.code === 'ConnectionFailed' && NEVER_SENT_CODES.has(String((error.cause as { code?: unknown } | undefined)?.code));

@@ -470,6 +470,20 @@ describe('CocoClient redirects', () => {
     assert.ok(stuck.requests.length >= 2, `asked ${stuck.requests.length} times`);
   });
 
+  it('asks the node again while the primary it redirected to resets connections during the handshake (it is being killed)', async (t) => {
+    const primary = await serve(t, ok);
+    // A process being killed: the kernel still accepts on its socket, then resets the connection.
+    const dying = createNetServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => dying.listen(0, '127.0.0.1', resolve));
+    t.after(() => dying.close());
+    const dyingUrl = `https://127.0.0.1:${(dying.address() as AddressInfo).port}`;
+    let calls = 0;
+    const backup = await serve(t, (request, res) => reply(res, 307, undefined, { location: `${++calls <= 2 ? dyingUrl : primary.url}${request.path}` }));
+    const response = await connect(t, backup).request('POST', '/app/log', { body: { msg: 'after the failover' }, timeoutMs: 5_000 });
+    assert.equal(response.status, 200);
+    assert.deepEqual([backup.requests.length, primary.requests.length], [3, 1]);
+  });
+
   it('gives up with TooManyRedirects after the limit, with the last reason, and says when the nodes sent it round in a circle', async (t) => {
     const server = await serve(t, (request, res) => reply(res, 307, undefined, { location: request.path }));
     await rejectsWith(connect(t, server, { redirectsMax: 2 }).request('GET', '/loop'), 'TooManyRedirects', /2 redirects .*round in a circle: none of them can answer it$/);
