@@ -372,7 +372,11 @@ export class NodeChannels {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     const reader = new FrameReader(FRAME_PAYLOAD_BYTES_MAX);
     socket.on('data', (chunk: Buffer) => this.receive(peerId, socket, reader, chunk));
-    socket.on('error', (error) => this.log(`inbound connection from node ${peerId} failed: ${error.message}`));
+    socket.on('error', (error) => {
+      this.log(`inbound connection from node ${peerId} failed: ${error.message}`);
+      // A TLS record error (a corrupted or forged record) leaves the socket open, silent for good.
+      socket.destroy();
+    });
     socket.on('close', () => {
       if (this.inbound.get(peerId) === socket) this.inbound.delete(peerId);
       this.log(`inbound connection from node ${peerId} closed`);
@@ -431,7 +435,11 @@ export class NodeChannels {
       this.log(`connected to node ${peer.id} at ${peer.address}${attempts === 0 ? '' : ` after ${attempts} failed attempt${attempts === 1 ? '' : 's'}`}`);
       peer.queue.drain((kind, payload) => this.write(peer, socket, kind, payload));
     });
-    socket.on('error', (error) => this.connectionFailed(peer, error.message));
+    socket.on('error', (error) => {
+      this.connectionFailed(peer, error.message);
+      // Not every error closes a TLS socket (a corrupted record does not): only 'close' redials.
+      socket.destroy();
+    });
     socket.on('close', () => this.disconnected(peer, socket));
   }
 

@@ -157,6 +157,42 @@ test('a peer that goes down and comes back on the same port gets what was sent w
   await closeAll(a, b);
 });
 
+test('a TLS record corrupted on the way (a bit flipped by the network or a host) ends that connection, and the sender redials', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  // A relay between them that flips one bit of the next chunk from a to b, once.
+  let flipNext = false;
+  const relay = net.createServer((from) => {
+    const to = net.connect(b.port, '127.0.0.1');
+    from.on('data', (chunk: Buffer) => {
+      if (flipNext) {
+        flipNext = false;
+        chunk = Buffer.from(chunk);
+        chunk[chunk.length - 1]! ^= 1;
+      }
+      to.write(chunk);
+    });
+    to.on('data', (chunk: Buffer) => from.write(chunk));
+    for (const [one, other] of [[from, to], [to, from]] as const) {
+      one.on('error', () => other.destroy());
+      one.on('close', () => other.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  a.channels.setPeers(new Map([[keysB.id, `127.0.0.1:${(relay.address() as net.AddressInfo).port}`]]));
+  a.channels.send(keysB.id, 1, text('before'));
+  await b.waitForFrame(keysA.id, 'before');
+  flipNext = true;
+  a.channels.send(keysB.id, 1, text('corrupted'));
+  await b.waitForLog(new RegExp(`inbound connection from node ${keysA.id} failed: .*(bad record mac|decryption failed)`, 'i'));
+  // Both ends close their socket: a redials, and what it sends next arrives.
+  await a.waitForLog(new RegExp(`disconnected from node ${keysB.id}`));
+  a.channels.send(keysB.id, 1, text('after'));
+  await b.waitForFrame(keysA.id, 'after');
+  await closeAll(a, b);
+  await new Promise((resolve) => relay.close(resolve));
+});
+
 test('a peer that stops reading gets frames dropped once its socket holds the bound, not buffered without limit', HANG_GUARD, async () => {
   const a = await startNode(keysA, service.certPem);
   // B's identity, served by a listener that accepts and then never reads.
