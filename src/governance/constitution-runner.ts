@@ -20,10 +20,22 @@ export interface Vote {
   vote: boolean;
 }
 
+/** Where a ballot runs. */
+export interface BallotContext {
+  /** How errors name the ballot: where CCF stores it, `public:ccf.gov.proposals_info[<proposal>].ballots[<member>]`. */
+  name: string;
+  /** How many ballots this resolution runs; together they get one script's time limit. */
+  ballotCount: number;
+}
+
 export interface ConstitutionRunner {
   validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string };
-  /** `ballotCount`: how many ballots this resolution runs; together they get one script's time limit. */
-  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, ballotCount: number): boolean;
+  /**
+   * Runs a member's ballot: true if its `vote` returned true. A ballot whose call fails throws a
+   * ScriptError (a vote failure); one that does not load (it does not compile, throws at its top
+   * level, or exports no function `vote`) throws a CocoError, which fails the request, as in CCF.
+   */
+  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, context: BallotContext): boolean;
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown;
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void;
   /** Throws, saying why, if `constitution` cannot run: it throws at load or lacks an export. */

@@ -18,7 +18,7 @@ import { JS_TIMEOUT_MESSAGE, JsExceptionError, QUICKJS_LIMIT_REASONS } from '../
 import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { ScriptError, type ConstitutionRunner, type Vote } from './constitution-runner.js';
+import { ScriptError, type BallotContext, type ConstitutionRunner, type Vote } from './constitution-runner.js';
 import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
 import { GovernanceInterpreter } from './governance-interpreter.js';
 import { BALLOT_MODULE, CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
@@ -78,10 +78,15 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     return { valid: record.valid === true, description: typeof record.description === 'string' ? record.description : '' };
   }
 
-  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, ballotCount: number): boolean {
+  vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, context: BallotContext): boolean {
     const interpreter = this.ballotInterpreter.interpreter;
     interpreter.load(new Map([[BALLOT_MODULE, ballot]]));
-    const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, ballotCount)) };
+    const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, context.ballotCount)) };
+    try {
+      interpreter.checkExports(BALLOT_MODULE, ['vote'], env);
+    } catch (error) {
+      throw ballotLoadError(error, context.name);
+    }
     return run(() => interpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
   }
 
@@ -103,6 +108,30 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     this.ballotInterpreter.dispose();
     this.checker.dispose();
   }
+}
+
+/** A parse error's trace is only its place ("at ballot.js:1"); an exception thrown as a module runs names a frame. */
+const PARSE_ERROR_PLACE = /^\s*at ([^\s()]+:\d+)\s*$/;
+
+/**
+ * Why a ballot did not load, in CCF's words, which name the ballot where CCF stores it; Node errors
+ * pass unchanged. As in CCF, this fails the whole request: no vote is recorded, so the member can
+ * send a ballot that loads (CCF records nothing either).
+ */
+function ballotLoadError(error: unknown, name: string): unknown {
+  if (!(error instanceof CocoError) || !error.code.startsWith('Js')) return error;
+  let message: string;
+  if (error instanceof JsExceptionError) {
+    const reason = error.jsName ? `${error.jsName}: ${error.jsMessage}` : error.jsMessage;
+    const place = error.jsName === 'SyntaxError' ? PARSE_ERROR_PLACE.exec(error.jsStack ?? '')?.[1] : undefined;
+    message = place === undefined ? `Failed to execute ${name}: ${reason}` : `Failed to compile ${name}: ${reason} at ${place}`;
+  } else if (error.code === 'JsModuleError') {
+    // "Failed to find export 'vote' in module '...'", "Export 'vote' of module '...' is not a function".
+    message = error.message.replaceAll(`'${BALLOT_MODULE}'`, `'${name}'`);
+  } else {
+    message = `Failed to execute ${name}: ${error.code === 'JsExecutionTimeout' ? JS_TIMEOUT_MESSAGE : QUICKJS_LIMIT_REASONS[error.code] ?? error.message}`;
+  }
+  return new CocoError('InternalError', `${message}. Nothing was recorded: a ballot must compile, run its top level without throwing and export a function vote(proposal, proposerId)`);
 }
 
 /** Script failures become ScriptErrors carrying CCF's reason (QuickJS's, for a limit) and trace. */

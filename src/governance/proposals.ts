@@ -212,10 +212,13 @@ export class Governance {
     const voteFailures: Record<string, ScriptFailure> = {};
     const ballots = Object.entries(info.ballots);
     for (const [memberId, ballot] of ballots) {
+      const name = `${Tables.proposalsInfo}[${proposalId}].ballots[${memberId}]`;
       try {
-        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id, ballots.length) === true;
+        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id, { name, ballotCount: ballots.length }) === true;
       } catch (error) {
-        voteFailures[memberId] = failureOf(error);
+        // Only a failed call is a vote failure: a ballot that does not load fails the request.
+        if (!(error instanceof ScriptError)) throw error;
+        voteFailures[memberId] = error.failure;
       }
     }
     const voteList: Vote[] = Object.entries(votes).map(([member_id, vote]) => ({ member_id, vote }));

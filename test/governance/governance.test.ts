@@ -168,6 +168,42 @@ export function apply() {}
   });
 });
 
+/** Submits `source` as member0's ballot on `proposalId`; the proposal, or the error that discarded the transaction. */
+function submitBallot(setup: Awaited<ReturnType<typeof setUp>>, proposalId: string, source: string) {
+  const { instance, governance, createdAt } = setup;
+  return instance.node.execute((tx) => {
+    const identity = authenticateMemberCose(tx, sign(instance, 'ballot', JSON.stringify({ ballot: source }), createdAt.value++, proposalId), { msgType: 'ballot', requireActive: true });
+    return { result: governance.submitBallot(tx, identity, proposalId), applyWrites: true };
+  }).result;
+}
+
+test('a ballot that does not load fails its request and is not recorded, as in CCF: the member can then send a working one', async (t) => {
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve(proposal, proposer, votes) { return votes.length > 0 ? "Accepted" : "Open"; }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const { proposalId } = propose(setup).result;
+  // CCF names a ballot by where it is stored.
+  const name = `public:ccf.gov.proposals_info[${proposalId}].ballots[${certificateId(setup.instance.memberCertPem)}]`.replace(/[[\].]/g, '\\$&');
+  for (const [what, source, reason] of [
+    ['does not compile', 'export function vote(p, who) { return true ', new RegExp(`^Failed to compile ${name}: SyntaxError: .* at ballot.js:1\\. Nothing was recorded`)],
+    ['throws as it loads', 'throw new Error("load boom"); export function vote() { return true }', new RegExp(`^Failed to execute ${name}: Error: load boom\\. Nothing was recorded`)],
+    ['exports no vote', 'export function vot() { return true }', new RegExp(`^Failed to find export 'vote' in module '${name}'\\. Nothing was recorded`)],
+    ['exports a vote that is no function', 'export const vote = true;', new RegExp(`^Export 'vote' of module '${name}' is not a function\\. Nothing was recorded`)],
+  ] as const) {
+    const before = setup.instance.node.lastTxId.seqno;
+    assert.throws(() => submitBallot(setup, proposalId, source), (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && reason.test(e.message), what);
+    assert.equal(setup.instance.node.lastTxId.seqno, before, `${what}: no transaction was written`);
+    const info = setup.instance.node.execute((tx) => ({ result: setup.governance.readInfo(tx, proposalId), applyWrites: false })).result;
+    assert.deepEqual(info?.ballots, {}, `${what}: the ballot was not stored`);
+  }
+  const voted = submitBallot(setup, proposalId, 'export function vote() { return true; }');
+  assert.equal(voted.ballotCount, 1);
+  assert.equal(voted.proposalState, 'Accepted');
+  assert.deepEqual(voted.voteFailures, {});
+});
+
 test("the ballots of one proposal share one script's time: a looping ballot stops at its share, the others still vote", async (t) => {
   const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
   // The test host's clock advances one step per read: the steps a ballot takes before it is stopped
@@ -185,7 +221,7 @@ test("the ballots of one proposal share one script's time: a looping ballot stop
       const start = host.monotonicReads;
       let outcome: unknown;
       try {
-        outcome = runner.vote(tx, ballot, '{"actions":[]}', 'proposer', ballotCount);
+        outcome = runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', ballotCount });
       } catch (error) {
         outcome = error;
       }
@@ -232,7 +268,7 @@ test('a ballot that breaks its interpreter fails alone: the next ballot runs at 
   const vote = (ballot: string) =>
     setup.instance.node.execute<boolean | string>((tx) => {
       try {
-        return { result: setup.runner.vote(tx, ballot, '{"actions":[]}', 'proposer', 1), applyWrites: false };
+        return { result: setup.runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', ballotCount: 1 }), applyWrites: false };
       } catch (error) {
         return { result: error instanceof ScriptError ? error.failure.reason : String(error), applyWrites: false };
       }
