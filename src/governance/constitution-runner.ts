@@ -24,8 +24,11 @@ export interface Vote {
 export interface BallotContext {
   /** How errors name the ballot: where CCF stores it, `public:ccf.gov.proposals_info[<proposal>].ballots[<member>]`. */
   name: string;
-  /** How many ballots this resolution runs; together they get one script's time limit. */
-  ballotCount: number;
+  /**
+   * How many members may vote on the proposal (its Active members, and any others whose ballots it
+   * holds): the most ballots one resolution can run. Together they get one script's time limit.
+   */
+  voterCount: number;
 }
 
 export interface ConstitutionRunner {

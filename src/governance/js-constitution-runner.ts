@@ -6,9 +6,10 @@
 // at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time limit, which the node caps
 // below its election timeout: a constitution or ballot that loops must not hold the primary long
 // enough for the other nodes to elect another (one built-in call on a large value still can: see
-// docs/js-isolation.md). The ballots of one proposal share one script's time, in equal parts: each
-// member writes their own ballot, and ballots that loop would otherwise hold the primary once per
-// ballot, while none can take the others' time.
+// docs/js-isolation.md). Each ballot gets an equal share of one script's time, among the members
+// who may vote: every vote runs all the proposal's ballots again, and ballots that loop would
+// otherwise hold the primary once per ballot. The share is the same whoever has voted, so that a
+// member's ballot does not pass alone and fail once others voted.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
@@ -23,7 +24,7 @@ import { governanceEffects, type ApplyExtension, type GovernanceHost } from './g
 import { GovernanceInterpreter } from './governance-interpreter.js';
 import { BALLOT_MODULE, CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
 
-/** A ballot's share of the time never drops below this, however many ballots there are. */
+/** A ballot's share of the time never drops below this, however many members may vote. */
 const BALLOT_TIME_MIN_MS = 5;
 
 export class JsConstitutionRunner implements ConstitutionRunner {
@@ -81,7 +82,7 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, context: BallotContext): boolean {
     const interpreter = this.ballotInterpreter.interpreter;
     interpreter.load(new Map([[BALLOT_MODULE, ballot]]));
-    const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, context.ballotCount)) };
+    const env = { ...this.env(tx, 'governance-readonly'), maxExecutionTimeMs: Math.max(BALLOT_TIME_MIN_MS, this.timeLimitMs / Math.max(1, context.voterCount)) };
     try {
       interpreter.checkExports(BALLOT_MODULE, ['vote'], env);
     } catch (error) {

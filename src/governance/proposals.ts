@@ -9,7 +9,7 @@ import { ecdsaSignatureTwin } from '../crypto/ecdsa-twin.js';
 import { CocoError, invariant } from '../errors.js';
 import { JS_TIMEOUT_MESSAGE } from '../js/js-exception.js';
 import type { Transaction } from '../kv/transaction.js';
-import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables } from './builtin-tables.js';
+import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables, type MemberInfo } from './builtin-tables.js';
 import { ScriptError, type ConstitutionRunner, type ScriptFailure, type Vote } from './constitution-runner.js';
 import type { MemberCoseIdentity } from './member-cose-identity.js';
 
@@ -70,6 +70,15 @@ function failureOf(error: unknown): ScriptFailure {
   if (error instanceof ScriptError) return error.failure;
   if (error instanceof CocoError && error.code === 'JsExecutionTimeout') return { reason: JS_TIMEOUT_MESSAGE };
   return { reason: (error as Error).message };
+}
+
+/** The members who may vote on a proposal: the Active ones, and any others whose ballots it holds (removed after voting). */
+function votersOf(tx: Transaction, info: ProposalInfo): Set<string> {
+  const voters = new Set(Object.keys(info.ballots));
+  tx.map(Tables.membersInfo).forEach((value, key) => {
+    if (decodeJson<MemberInfo>(value, Tables.membersInfo).status === 'Active') voters.add(fromUtf8(key));
+  });
+  return voters;
 }
 
 export class Governance {
@@ -210,11 +219,11 @@ export class Governance {
   private resolve(tx: Transaction, proposalId: string, proposal: string, info: ProposalInfo, constitution: string): void {
     const votes: Record<string, boolean> = {};
     const voteFailures: Record<string, ScriptFailure> = {};
-    const ballots = Object.entries(info.ballots);
-    for (const [memberId, ballot] of ballots) {
+    const voterCount = votersOf(tx, info).size;
+    for (const [memberId, ballot] of Object.entries(info.ballots)) {
       const name = `${Tables.proposalsInfo}[${proposalId}].ballots[${memberId}]`;
       try {
-        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id, { name, ballotCount: ballots.length }) === true;
+        votes[memberId] = this.runner.vote(tx, ballot, proposal, info.proposer_id, { name, voterCount }) === true;
       } catch (error) {
         // Only a failed call is a vote failure: a ballot that does not load fails the request.
         if (!(error instanceof ScriptError)) throw error;

@@ -204,7 +204,44 @@ test('a ballot that does not load fails its request and is not recorded, as in C
   assert.deepEqual(voted.voteFailures, {});
 });
 
-test("the ballots of one proposal share one script's time: a looping ballot stops at its share, the others still vote", async (t) => {
+test("a ballot's time does not depend on how many members have voted: each gets its share among the members who may vote", async (t) => {
+  // Accepted once any ballot votes yes: member0's ballot decides, the others' say no.
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve(proposal, proposer, votes) { return votes.some((v) => v.vote) ? "Accepted" : "Open"; }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const { instance, governance } = setup;
+  // Two more Active members: with member0, three who may vote, each with a third of the 200 steps.
+  const others = ['aa'.repeat(32), 'bb'.repeat(32)];
+  instance.node.execute((tx) => {
+    for (const id of others) tx.map(Tables.membersInfo).set(utf8(id), utf8(JSON.stringify({ status: 'Active' })));
+    return { result: undefined, applyWrites: true };
+  });
+  const othersVoteNo = (proposalId: string) =>
+    instance.node.execute((tx) => {
+      const info = governance.readInfo(tx, proposalId)!;
+      for (const id of others) info.ballots[id] = 'export function vote() { return false; }';
+      tx.map(Tables.proposalsInfo).set(utf8(proposalId), utf8(JSON.stringify(info)));
+      return { result: undefined, applyWrites: true };
+    });
+  // The test host's clock advances one step per read, and each Math.random() call reads it once.
+  const ballotTaking = (steps: number) => `export function vote() { for (let i = 0; i < ${steps}; i++) Math.random(); return true; }`;
+  const outcome = (ballot: string, withOthers: boolean) => {
+    const { proposalId } = propose(setup).result;
+    if (withOthers) othersVoteNo(proposalId);
+    return submitBallot(setup, proposalId, ballot).proposalState;
+  };
+  for (const [what, ballot, state] of [
+    ['within its share', ballotTaking(40), 'Accepted'],
+    ['past its share, within the whole limit', ballotTaking(120), 'Open'],
+  ] as const) {
+    assert.equal(outcome(ballot, false), state, `${what}, voting first`);
+    assert.equal(outcome(ballot, true), state, `${what}, voting after the others`);
+  }
+});
+
+test("the members who may vote share one script's time: a looping ballot stops at its share, the others still vote", async (t) => {
   const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
   // The test host's clock advances one step per read: the steps a ballot takes before it is stopped
   // count its time limit, whatever the machine does meanwhile.
@@ -216,12 +253,12 @@ test("the ballots of one proposal share one script's time: a looping ballot stop
     await setup.instance.close();
   });
   const looping = 'export function vote() { for (;;) {} }';
-  const steps = (ballot: string, ballotCount: number) =>
+  const steps = (ballot: string, voterCount: number) =>
     setup.instance.node.execute((tx) => {
       const start = host.monotonicReads;
       let outcome: unknown;
       try {
-        outcome = runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', ballotCount });
+        outcome = runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', voterCount });
       } catch (error) {
         outcome = error;
       }
@@ -229,10 +266,10 @@ test("the ballots of one proposal share one script's time: a looping ballot stop
     }).result;
   const alone = steps(looping, 1);
   assert.match(String((alone.outcome as Error).message), /Operation took too long to complete/);
-  assert.ok(alone.steps >= 200, `a lone ballot has the whole limit (${alone.steps} steps)`);
+  assert.ok(alone.steps >= 200, `the ballot of a lone member has the whole limit (${alone.steps} steps)`);
   const shared = steps(looping, 4);
   assert.match(String((shared.outcome as Error).message), /Operation took too long to complete/);
-  assert.ok(shared.steps >= 50 && shared.steps < 100, `one of four ballots has a quarter of it (${shared.steps} steps)`);
+  assert.ok(shared.steps >= 50 && shared.steps < 100, `the ballot of one of four members has a quarter of it (${shared.steps} steps)`);
   assert.equal(steps('export function vote() { return true; }', 4).outcome, true, 'a ballot that returns in time votes');
 });
 
@@ -268,7 +305,7 @@ test('a ballot that breaks its interpreter fails alone: the next ballot runs at 
   const vote = (ballot: string) =>
     setup.instance.node.execute<boolean | string>((tx) => {
       try {
-        return { result: setup.runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', ballotCount: 1 }), applyWrites: false };
+        return { result: setup.runner.vote(tx, ballot, '{"actions":[]}', 'proposer', { name: 'ballot', voterCount: 1 }), applyWrites: false };
       } catch (error) {
         return { result: error instanceof ScriptError ? error.failure.reason : String(error), applyWrites: false };
       }
