@@ -39,7 +39,8 @@ export interface ConstitutionRunner {
    * level, or exports no function `vote`) throws a CocoError, which fails the request, as in CCF.
    */
   vote(tx: Transaction, ballot: string, proposal: string, proposerId: string, context: BallotContext): boolean;
-  resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown;
+  /** The state `resolve` returned, converted to a string as CCF reads it (JS_ToCString). */
+  resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): string;
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void;
   /** Throws, saying why, if `constitution` cannot run: it throws at load or lacks an export. */
   checkConstitution(tx: Transaction, constitution: string): void;

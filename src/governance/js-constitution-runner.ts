@@ -56,7 +56,8 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     return { host: this.host, tx, kvContext, ...(extension === undefined ? {} : { extension }) };
   }
 
-  private callConstitution(constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
+  /** Runs `call` in the constitution's interpreter, loaded with `constitution`, then resets it. */
+  private inConstitution<T>(constitution: string, call: (interpreter: JsInterpreter) => T): T {
     const interpreter = this.constitutionInterpreter.interpreter;
     if (this.loaded?.constitution !== constitution || this.loaded.interpreter !== interpreter) {
       this.loaded = undefined;
@@ -64,10 +65,14 @@ export class JsConstitutionRunner implements ConstitutionRunner {
       this.loaded = { constitution, interpreter };
     }
     try {
-      return run(() => interpreter.call(CONSTITUTION_MODULE, exportName, args, env));
+      return run(() => call(interpreter));
     } finally {
       if (interpreter.isUsable) interpreter.reset();
     }
+  }
+
+  private callConstitution(constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
+    return this.inConstitution(constitution, (interpreter) => interpreter.call(CONSTITUTION_MODULE, exportName, args, env));
   }
 
   validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string } {
@@ -91,9 +96,11 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     return run(() => interpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
   }
 
-  resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): unknown {
+  resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): string {
     const voteValues: JsValue = votes.map((v) => ({ member_id: v.member_id, vote: v.vote }));
-    return this.callConstitution(constitution, 'resolve', [proposal, proposerId, voteValues, proposalId], this.env(tx, 'governance-readonly'));
+    const args = [proposal, proposerId, voteValues, proposalId];
+    // As CCF reads the state: the result converted to a string, so ["Accepted"] is "Accepted".
+    return this.inConstitution(constitution, (interpreter) => interpreter.callForText(CONSTITUTION_MODULE, 'resolve', args, this.env(tx, 'governance-readonly')));
   }
 
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void {

@@ -236,7 +236,7 @@ export class Governance {
       if (state === 'Open' || state === 'Accepted' || state === 'Rejected') info.state = state;
       else {
         info.state = 'Failed';
-        info.failure = { reason: `resolve() returned invalid status value: "${String(state)}"` };
+        info.failure = { reason: `resolve() returned invalid status value: "${state}"` };
       }
     } catch (error) {
       const failure = failureOf(error);

@@ -78,6 +78,7 @@ export interface GlobalsSession {
 export interface PreludeApi {
   callExport: QuickJSHandle;
   callExportWith: QuickJSHandle;
+  callExportForText: QuickJSHandle;
   dispatch: QuickJSHandle;
   settleAsync: QuickJSHandle;
   endRequest: QuickJSHandle;
@@ -139,6 +140,7 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
       const api: PreludeApi = {
         callExport: vm.getProp(apiHandle, 'callExport'),
         callExportWith: vm.getProp(apiHandle, 'callExportWith'),
+        callExportForText: vm.getProp(apiHandle, 'callExportForText'),
         dispatch: vm.getProp(apiHandle, 'dispatch'),
         settleAsync: vm.getProp(apiHandle, 'settleAsync'),
         endRequest: vm.getProp(apiHandle, 'endRequest'),
@@ -146,7 +148,7 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
         decode: vm.getProp(apiHandle, 'decode'),
         makeError: vm.getProp(apiHandle, 'makeError'),
         dispose() {
-          for (const handle of [api.callExport, api.callExportWith, api.dispatch, api.settleAsync, api.endRequest, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
+          for (const handle of [api.callExport, api.callExportWith, api.callExportForText, api.dispatch, api.settleAsync, api.endRequest, api.encode, api.decode, api.makeError, ...functions]) handle.dispose();
         },
       };
       bridge.connect(api);

@@ -6,7 +6,7 @@
 /**
  * A function expression `(host, marker) => api`. `marker` is the per-interpreter key that tags
  * byte buffers inside JSON (see js-value.ts). `api` holds the entry points: callExport,
- * callExportWith, dispatch, settleAsync, endRequest, encode, decode and makeError.
+ * callExportWith, callExportForText, dispatch, settleAsync, endRequest, encode, decode and makeError.
  */
 import { JSON_NESTING_MAX } from './json-nesting.js';
 import { PROMISE_REJECTION_WATCH_SOURCE } from './promise-rejection-watch.js';
@@ -597,6 +597,28 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return encode(apply(fn, undefined, Array.prototype.slice.call(arguments, 1)));
   }
 
+  /** Calls an exported function with decoded arguments; returns its result as CCF reads text from JS (cString), encoded. */
+  function callExportForText(fn, json) {
+    const args = apply(decode, undefined, Array.prototype.slice.call(arguments, 1));
+    return encode(cString(apply(fn, undefined, args)));
+  }
+
+  /**
+   * A value as the C string CCF's JS_ToCString makes of it: its ToString, '' where that throws (a
+   * symbol, a toString that throws), and up to its first NUL character, where a C string ends.
+   */
+  function cString(value) {
+    if (typeof value === 'symbol') return '';
+    let text;
+    try {
+      text = String(value);
+    } catch (e) {
+      return '';
+    }
+    const end = text.indexOf('\0');
+    return end < 0 ? text : text.slice(0, end);
+  }
+
   /**
    * The body of the request being handled, from its dispatch until the host ends the request, once
    * the promise jobs the function left ran. As CCF's, every request.body reads it, one kept from an
@@ -751,5 +773,5 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     return new (name === 'TypeError' ? TypeError : name === 'RangeError' ? RangeError : name === 'InternalError' ? InternalError : Error)(message);
   }
 
-  return { callExport, callExportWith, dispatch, settleAsync, endRequest, encode, decode, makeError };
+  return { callExport, callExportWith, callExportForText, dispatch, settleAsync, endRequest, encode, decode, makeError };
 })`;

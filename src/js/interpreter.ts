@@ -189,6 +189,21 @@ export class JsInterpreter {
    * builder) and returns its result as a JsValue (undefined for undefined).
    */
   call(moduleName: string, exportName: string, args: readonly JsValue[] | ArgsBuilder, env: CallEnv): JsValue | undefined {
+    return this.#call(moduleName, exportName, args, env, 'value');
+  }
+
+  /**
+   * Calls export `exportName` like `call`, and returns its result as the text CCF reads from a JS
+   * value (JS_ToCString: its ToString, '' where that throws, up to a NUL), converted in JS within
+   * the call and its time limit, as CCF reads the state `resolve` returns.
+   */
+  callForText(moduleName: string, exportName: string, args: readonly JsValue[], env: CallEnv): string {
+    const text = this.#call(moduleName, exportName, args, env, 'text');
+    invariant(typeof text === 'string', 'callExportForText returns a string');
+    return text;
+  }
+
+  #call(moduleName: string, exportName: string, args: readonly JsValue[] | ArgsBuilder, env: CallEnv, resultAs: 'value' | 'text'): JsValue | undefined {
     return this.#run(env, moduleName, exportName, (sandbox, fn) => {
       const vm = sandbox.vm;
       // Handles made for this call, freed even when making a later one fails.
@@ -196,10 +211,11 @@ export class JsInterpreter {
       try {
         let entry = sandbox.api.callExportWith;
         if (typeof args === 'function') {
+          invariant(resultAs === 'value', 'a call for text takes its arguments as values');
           handles.push(...args(vm));
         } else {
           const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
-          entry = sandbox.api.callExport;
+          entry = resultAs === 'text' ? sandbox.api.callExportForText : sandbox.api.callExport;
           handles.push(vm.newString(json));
           for (const buffer of buffers) handles.push(sandbox.bridge.newBytes(buffer));
         }

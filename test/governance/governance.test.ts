@@ -109,6 +109,45 @@ for (const [what, resolve, reason] of [
   });
 }
 
+test("resolve's result is read as CCF reads it, converted to a string: a value that converts to a state is that state, and a failure shows the text compared", async (t) => {
+  // resolve returns what the proposal's "status" expression evaluates to.
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve(proposal) { return (0, eval)(JSON.parse(proposal).status); }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const { instance, governance, createdAt } = setup;
+  const resolving = (status: string) =>
+    instance.node.execute((tx) => {
+      const identity = authenticateMemberCose(tx, sign(instance, 'proposal', JSON.stringify({ actions: [], status }), createdAt.value++), { msgType: 'proposal', requireActive: true });
+      return { result: governance.create(tx, identity, instance.node.merkleRoot()), applyWrites: true };
+    }).result.proposalState;
+  for (const [status, state] of [
+    ['["Accepted"]', 'Accepted'],
+    ['({ toString() { return "Accepted"; } })', 'Accepted'],
+    ['new String("Rejected")', 'Rejected'],
+    // CCF reads the status as a C string, which ends at a NUL character.
+    ['"Open\\0 and more"', 'Open'],
+  ] as const) {
+    assert.equal(resolving(status), state, status);
+  }
+  for (const [status, compared] of [
+    ['["Acc", "epted"]', 'Acc,epted'],
+    ['42', '42'],
+    ['null', 'null'],
+    ['undefined', 'undefined'],
+    // No string: CCF reads the empty one.
+    ['Symbol("Accepted")', ''],
+    ['({ toString() { throw new Error("no text"); } })', ''],
+  ] as const) {
+    assert.throws(
+      () => resolving(status),
+      (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && failureReason(e) === `resolve() returned invalid status value: "${compared}"`,
+      status,
+    );
+  }
+});
+
 describe('the constitution sees a proposal as its stored bytes, as CCF hands QuickJS the bytes it stores', () => {
   const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
   // Validation passes on any text and reports what it saw; resolve waits while the text starts with a BOM.
