@@ -21,9 +21,11 @@ export class GovernanceInterpreter {
     this.#spare = spare;
   }
 
-  static async create(options: JsInterpreterOptions): Promise<GovernanceInterpreter> {
-    const [current, spare] = await Promise.all([JsInterpreter.create(options), JsInterpreter.create(options)]);
-    return new GovernanceInterpreter(current, spare, options);
+  /** Interpreters with `options`, and the `ccf` global CCF gives governance scripts. */
+  static async create(options: Omit<JsInterpreterOptions, 'globals'>): Promise<GovernanceInterpreter> {
+    const governance: JsInterpreterOptions = { ...options, globals: 'governance' };
+    const [current, spare] = await Promise.all([JsInterpreter.create(governance), JsInterpreter.create(governance)]);
+    return new GovernanceInterpreter(current, spare, governance);
   }
 
   /**

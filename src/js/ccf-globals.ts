@@ -116,10 +116,18 @@ function historicalAccess(access: MapAccess): MapAccess {
 const RANGE_UNAVAILABLE_CODES = new Set(['TransactionPendingOrUnknown', 'ResourceNotFound']);
 
 /**
- * Evaluates the prelude in the session's context with the host functions, installing `ccf`,
- * `console`, `Math.random`, `Date` and `snp_attestation`, and connects the session's bridge to it.
+ * Which `ccf` global an interpreter gets: an app's, or the one CCF gives governance scripts (the
+ * constitution and ballots), without ccf.rpc, ccf.consensus, ccf.historical, ccf.historicalState,
+ * ccf.host and the top-level crypto aliases.
  */
-export function installCcfGlobals(session: GlobalsSession): PreludeApi {
+export type CcfGlobals = 'application' | 'governance';
+
+/**
+ * Evaluates the prelude in the session's context with the host functions, installing `ccf` (as
+ * `globals` says), `console`, `Math.random`, `Date` and `snp_attestation`, and connects the
+ * session's bridge to it.
+ */
+export function installCcfGlobals(session: GlobalsSession, globals: CcfGlobals): PreludeApi {
   const { bridge } = session;
   const vm = bridge.vm;
   const hostObject = vm.newObject();
@@ -129,10 +137,12 @@ export function installCcfGlobals(session: GlobalsSession): PreludeApi {
     for (const [name, fn] of Object.entries(hostFunctions(session))) functions.push(defineHostFunction(session, hostObject, name, fn));
     const factory = unwrapSetup(vm, vm.evalCode(CCF_PRELUDE_SOURCE, '<coco:ccf-prelude>', { type: 'global', strict: true }));
     const markerHandle = vm.newString(bridge.marker);
+    const globalsHandle = vm.newString(globals);
     let apiHandle: QuickJSHandle;
     try {
-      apiHandle = unwrapSetup(vm, vm.callFunction(factory, vm.undefined, hostObject, markerHandle));
+      apiHandle = unwrapSetup(vm, vm.callFunction(factory, vm.undefined, hostObject, markerHandle, globalsHandle));
     } finally {
+      globalsHandle.dispose();
       markerHandle.dispose();
       factory.dispose();
     }

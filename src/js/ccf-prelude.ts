@@ -4,14 +4,15 @@
 // does, and defines the entry points the host calls. Nothing of `host` is reachable from app code.
 
 /**
- * A function expression `(host, marker) => api`. `marker` is the per-interpreter key that tags
- * byte buffers inside JSON (see js-value.ts). `api` holds the entry points: callExport,
+ * A function expression `(host, marker, globals) => api`. `marker` is the per-interpreter key that
+ * tags byte buffers inside JSON (see js-value.ts); `globals` is which `ccf` to build, 'application'
+ * or 'governance' (CcfGlobals, in ccf-globals.ts). `api` holds the entry points: callExport,
  * callExportWith, callExportForText, dispatch, settleAsync, endRequest, encode, decode and makeError.
  */
 import { JSON_NESTING_MAX } from './json-nesting.js';
 import { PROMISE_REJECTION_WATCH_SOURCE } from './promise-rejection-watch.js';
 
-export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
+export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
   'use strict';
   const G = globalThis;
   const apply = Reflect.apply;
@@ -464,6 +465,14 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
     },
     kv,
     crypto,
+  };
+
+  /**
+   * What only apps get: CCF's governance scripts (the constitution and ballots) see no ccf.rpc,
+   * ccf.consensus, ccf.historical, ccf.historicalState nor ccf.host, and CCF 6 keeps the top-level
+   * crypto aliases for apps only.
+   */
+  const applicationMembers = {
     rpc: {
       setApplyWrites(force) {
         host.setApplyWrites(force ? 1 : 0);
@@ -522,13 +531,16 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker) {
       },
     },
   };
-  ccf.historical.dropCachedStateRange = ccf.historical.dropCachedStates;
-  // Deprecated top-level aliases that CCF keeps.
-  for (const name of ['generateAesKey', 'generateRsaKeyPair', 'generateEcdsaKeyPair', 'wrapKey', 'digest', 'isValidX509CertBundle', 'isValidX509CertChain']) {
-    ccf[name] = crypto[name];
+  if (globals === 'application') {
+    Object.assign(ccf, applicationMembers);
+    ccf.historical.dropCachedStateRange = ccf.historical.dropCachedStates;
+    // Deprecated top-level aliases that CCF keeps.
+    for (const name of ['generateAesKey', 'generateRsaKeyPair', 'generateEcdsaKeyPair', 'wrapKey', 'digest', 'isValidX509CertBundle', 'isValidX509CertChain']) {
+      ccf[name] = crypto[name];
+    }
+    // As CCF declares it: the call's state in historical endpoints, undefined elsewhere.
+    Object.defineProperty(ccf, 'historicalState', { get: () => (host.loadingModules() ? liveHistoricalState : currentHistoricalState()), enumerable: true });
   }
-  // As CCF declares it: the call's state in historical endpoints, undefined elsewhere.
-  Object.defineProperty(ccf, 'historicalState', { get: () => (host.loadingModules() ? liveHistoricalState : currentHistoricalState()), enumerable: true });
   G.ccf = ccf;
 
   G.snp_attestation = {

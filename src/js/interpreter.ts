@@ -17,6 +17,7 @@ import {
   installCcfGlobals,
   readEndpointResult,
   type ActiveCall,
+  type CcfGlobals,
   type DispatchOutcome,
   type EndpointResult,
   type GlobalsSession,
@@ -55,6 +56,8 @@ export type JsGlobalInstaller = (scope: JsGlobalScope) => void;
 
 export interface JsInterpreterOptions {
   limits?: Partial<JsLimits>;
+  /** Which `ccf` global to install: an app's (the default) or governance's. */
+  globals?: CcfGlobals;
   installers?: readonly JsGlobalInstaller[];
   /** Modules to load at once (see `load`). */
   modules?: ReadonlyMap<string, string>;
@@ -78,6 +81,12 @@ export interface JsMemoryUsage {
   allocations: number;
   /** Size of the WebAssembly memory the interpreter's instance has grown to. */
   linearMemoryBytes: number;
+}
+
+/** The globals a sandbox installs: which `ccf`, and the extra installers after it. */
+interface SandboxGlobals {
+  ccf: CcfGlobals;
+  installers: readonly JsGlobalInstaller[];
 }
 
 /** The promise rejections nothing in one request handled: how many, and the first of them. */
@@ -116,22 +125,23 @@ const COMPILE_STOP_MESSAGE = 'coco: compiled, not evaluated';
 export class JsInterpreter {
   readonly limits: Readonly<JsLimits>;
   readonly #instance: QuickJsInstance;
-  readonly #installers: readonly JsGlobalInstaller[];
+  readonly #globals: SandboxGlobals;
   #sandbox: Sandbox | undefined;
   /** Set once a Node exception unwound QuickJS mid-call: nothing may run in it again. */
   #broken: CocoError | undefined;
   #calls = 0;
 
-  private constructor(instance: QuickJsInstance, limits: JsLimits, installers: readonly JsGlobalInstaller[]) {
+  private constructor(instance: QuickJsInstance, limits: JsLimits, globals: SandboxGlobals) {
     this.#instance = instance;
     this.limits = Object.freeze({ ...limits });
-    this.#installers = installers;
+    this.#globals = globals;
   }
 
   /** A new interpreter in its own QuickJS instance (a few ms: compiles and instantiates QuickJS). */
   static async create(options: JsInterpreterOptions = {}): Promise<JsInterpreter> {
     const limits = checkJsLimits({ ...DEFAULT_JS_LIMITS, ...options.limits });
-    const interpreter = new JsInterpreter(await newQuickJsInstance(limits.maxHeapBytes), limits, options.installers ?? []);
+    const globals = { ccf: options.globals ?? 'application', installers: options.installers ?? [] };
+    const interpreter = new JsInterpreter(await newQuickJsInstance(limits.maxHeapBytes), limits, globals);
     if (options.modules !== undefined) interpreter.load(options.modules);
     return interpreter;
   }
@@ -147,7 +157,7 @@ export class JsInterpreter {
       if (!name.startsWith('/')) throw new CocoError('JsModuleError', `module name "${name}" must be absolute, like "/${name}"`);
     }
     if (this.#sandbox === undefined) {
-      this.#sandbox = new Sandbox(this.#instance, this.limits, this.#installers, (cause) => this.#markBroken(cause));
+      this.#sandbox = new Sandbox(this.#instance, this.limits, this.#globals, (cause) => this.#markBroken(cause));
     } else {
       this.#sandbox.rewind();
     }
@@ -439,7 +449,7 @@ class Sandbox implements GlobalsSession {
   /** Source ids of historical states; 0 is a call's transaction. */
   #historicalSources = 0;
 
-  constructor({ quickjs, hostHeap }: QuickJsInstance, limits: Readonly<JsLimits>, installers: readonly JsGlobalInstaller[], markBroken: (cause: unknown) => void) {
+  constructor({ quickjs, hostHeap }: QuickJsInstance, limits: Readonly<JsLimits>, globals: SandboxGlobals, markBroken: (cause: unknown) => void) {
     this.#quickjs = quickjs;
     this.#hostHeap = hostHeap;
     this.#markBroken = markBroken;
@@ -458,13 +468,13 @@ class Sandbox implements GlobalsSession {
       );
       this.vm = this.runtime.newContext();
       this.bridge = new QuickJsBridge(this.vm, toHex(randomBytes(MARKER_BYTES)));
-      this.api = installCcfGlobals(this);
+      this.api = installCcfGlobals(this, globals.ccf);
     } catch (error) {
       this.runtime.dispose();
       throw error;
     }
     try {
-      this.#install(installers);
+      this.#install(globals.installers);
       // Handles the library makes on first use and keeps (the global object, and the runtime's
       // own context for memory figures) are made before the image, to be valid in every state
       // restored from it.

@@ -312,6 +312,63 @@ test("the members who may vote share one script's time: a looping ballot stops a
   assert.equal(steps('export function vote() { return true; }', 4).outcome, true, 'a ballot that returns in time votes');
 });
 
+test("governance scripts get CCF's governance globals, not an app's: no ccf.rpc, ccf.consensus, ccf.historical, ccf.host nor the app's ccf aliases, at the top level or in any call", async (t) => {
+  const probe = `
+    const APP_ONLY = ["rpc", "consensus", "historical", "host", "historicalState", "generateAesKey", "generateRsaKeyPair",
+      "generateEcdsaKeyPair", "wrapKey", "digest", "isValidX509CertBundle", "isValidX509CertChain"];
+    function seen() {
+      let consensus;
+      try { consensus = JSON.stringify(ccf.consensus.getLastCommittedTxId()); } catch (e) { consensus = String(e); }
+      return JSON.stringify({ appOnly: APP_ONLY.filter((name) => name in ccf), consensus, keys: Object.keys(ccf).sort() });
+    }
+    const atTopLevel = seen();
+  `;
+  const constitution = `${probe}
+    export function validate() { return { valid: true, description: atTopLevel + "|" + seen() }; }
+    export function resolve() { return atTopLevel + "|" + seen(); }
+    export function apply() { throw new Error(atTopLevel + "|" + seen()); }
+  `;
+  const ballot = `${probe}\nexport function vote() { throw new Error(atTopLevel + "|" + seen()); }`;
+  const setup = await setUp(CONSTITUTION_BASE + 'export function resolve() { return "Open"; }');
+  t.after(async () => {
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  // As the node gives them: its consensus and historical queries, which an app's ccf global exposes.
+  const host = new TestHost();
+  host.consensus = { lastCommittedTxId: () => ({ view: 2, seqno: 9 }), statusForTxId: () => 'Committed', viewForSeqno: () => 2 };
+  const runner = await JsConstitutionRunner.create(host, setup.instance.node.governanceHost());
+  t.after(() => runner.dispose());
+  const reports = setup.instance.node.execute((tx) => {
+    const failure = (call: () => unknown) => {
+      try {
+        call();
+      } catch (error) {
+        return (error as ScriptError).failure.reason.replace(/^Error: /, '');
+      }
+      assert.fail('the probe throws what it saw');
+    };
+    return {
+      result: {
+        validate: runner.validate(tx, constitution, '{}').description,
+        resolve: runner.resolve(tx, constitution, '{}', 'proposer', [], 'id'),
+        apply: failure(() => runner.apply(tx, constitution, '{}', 'id')),
+        ballot: failure(() => runner.vote(tx, ballot, '{}', 'proposer', { name: 'ballot', voterCount: 1 })),
+      },
+      applyWrites: false,
+    };
+  }).result;
+  const missing = "TypeError: cannot read property 'getLastCommittedTxId' of undefined";
+  const common = ['bufToJsonCompatible', 'bufToStr', 'crypto', 'enableMetricsLogging', 'enableUntrustedDateTime', 'jsonCompatibleToBuf', 'kv', 'pemToId', 'strToBuf', 'tcbHexToPolicy'];
+  for (const [call, report] of Object.entries(reports)) {
+    for (const [where, seen] of ['at the top level', 'in the call'].map((where, i) => [where, JSON.parse(report.split('|')[i]!)] as const)) {
+      assert.deepEqual(seen.appOnly, [], `${call}, ${where}`);
+      assert.equal(seen.consensus, missing, `${call}, ${where}`);
+      if (call === 'ballot') assert.deepEqual(seen.keys, common, `${call}, ${where}`);
+    }
+  }
+});
+
 test('as in CCF, every constitution call runs in a fresh interpreter: nothing validate, resolve or apply left is seen by the next call', async (t) => {
   const stateful = `
     let calls = 0;
