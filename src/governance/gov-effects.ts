@@ -1,9 +1,10 @@
 // What a constitution's `apply` may ask of the node, as CCF's `ccf.node`, `ccf.network` and the
-// governance effects (`ccf.setJwtPublicSigningKeys`, ...): installed into the governance
-// interpreter, effective only while `apply` runs. Effects Coco does not support yet throw in JS
-// with a clear message instead of pretending.
+// governance effects (`ccf.setJwtPublicSigningKeys`, ...): installed into the interpreter that runs
+// `apply` only, as CCF adds them to its apply context only; and `ccf.gov`, for every constitution
+// call. Effects Coco does not support yet throw in JS with a clear message instead of pretending.
 
 import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { invariant } from '../errors.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
 import { OPENSSL_CURVE_NAMES } from '../crypto/ecdsa-nonce.js';
 import { issueCertificate, createSelfSignedCertificate, parseCcfValidFrom } from '../crypto/x509.js';
@@ -34,7 +35,7 @@ export interface GovernanceHost {
   triggerRecoverySharesRefresh(tx: Transaction): void;
 }
 
-/** Set as `CallEnv.extension` for an `apply` call: effects are refused in any other call. */
+/** Set as `CallEnv.extension` for an `apply` call: the effects act through its host. */
 export interface ApplyExtension {
   kind: 'apply';
   host: GovernanceHost;
@@ -42,7 +43,7 @@ export interface ApplyExtension {
 
 function applyHost(env: CallEnv): GovernanceHost {
   const extension = env.extension as ApplyExtension | undefined;
-  if (extension?.kind !== 'apply') throw new Error('this function is only available to the constitution\'s apply()');
+  invariant(extension?.kind === 'apply', "apply's effects are installed only in the interpreter that runs apply");
   return extension.host;
 }
 
@@ -292,12 +293,30 @@ function removeJwtKeys(tx: Transaction, issuer: string, removed: (kid: string) =
   }
 }
 
-/** The governance globals; `checker` checks constitutions and apps before they are installed. */
-export const governanceEffects = (checker: ScriptChecker): JsGlobalInstaller => (scope: JsGlobalScope) => {
+/** `ccf.gov`, in every call of the constitution (not in ballots); `checker` checks the constitution it is given. */
+export const constitutionGlobals = (checker: ScriptChecker): JsGlobalInstaller => (scope: JsGlobalScope) => {
+  const { vm, ccf } = scope;
+  const gov = vm.newObject();
+  try {
+    // Any call may use it: CCF's set_constitution calls it in its validate.
+    scope.defineFunction(gov, 'validateConstitution', (env, args) => {
+      checker.checkConstitution(stringArg(args, 0, 'constitution'), env);
+      return undefined;
+    });
+    vm.setProp(ccf, 'gov', gov);
+  } finally {
+    gov.dispose();
+  }
+};
+
+/**
+ * The effects of `apply`, as CCF installs them in its apply context only: `ccf.node`, `ccf.network`
+ * and the governance effects. `checker` checks the apps `apply` installs.
+ */
+export const applyEffects = (checker: ScriptChecker): JsGlobalInstaller => (scope: JsGlobalScope) => {
   const { vm, ccf } = scope;
   const node = vm.newObject();
   const network = vm.newObject();
-  const gov = vm.newObject();
   try {
     scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
       const host = applyHost(env);
@@ -365,15 +384,8 @@ export const governanceEffects = (checker: ScriptChecker): JsGlobalInstaller => 
       checker.checkAppModules(readAppFromKv(env.tx).modules);
       return undefined;
     });
-    // Any call may use it: CCF's set_constitution calls it in its validate.
-    scope.defineFunction(gov, 'validateConstitution', (env, args) => {
-      checker.checkConstitution(stringArg(args, 0, 'constitution'), env);
-      return undefined;
-    });
-    vm.setProp(ccf, 'gov', gov);
   } finally {
     node.dispose();
     network.dispose();
-    gov.dispose();
   }
 };

@@ -1,15 +1,16 @@
 // Runs the constitution and ballots in QuickJS with CCF's rules: `validate`, `resolve` and ballots
-// read-only, `apply` with write access to the governance tables and the node's effects. As in CCF,
-// every call runs in a fresh interpreter: the constitution is compiled once per text and its
-// interpreter reset after each call, and each ballot loads into an interpreter of its own. A script
-// that breaks an interpreter is followed by a spare (see GovernanceInterpreter). Runtime limits are
-// at least the defaults, as CCF's NO_LOWER_THAN_DEFAULTS, except the time limit, which the node caps
-// below its election timeout: a constitution or ballot that loops must not hold the primary long
-// enough for the other nodes to elect another (one built-in call on a large value still can: see
-// docs/js-isolation.md). Each ballot gets an equal share of one script's time, among the members
-// who may vote: every vote runs all the proposal's ballots again, and ballots that loop would
-// otherwise hold the primary once per ballot. The share is the same whoever has voted, so that a
-// member's ballot does not pass alone and fail once others voted.
+// read-only, `apply` with write access to the governance tables and the node's effects, which only
+// its interpreter has. As in CCF, every call runs in a fresh interpreter: the constitution is
+// compiled once per text and interpreter, which is reset after each call, and each ballot loads
+// into an interpreter of its own. A script that breaks an interpreter is followed by a spare (see
+// GovernanceInterpreter). Runtime limits are at least the defaults, as CCF's
+// NO_LOWER_THAN_DEFAULTS, except the time limit, which the node caps below its election timeout: a
+// constitution or ballot that loops must not hold the primary long enough for the other nodes to
+// elect another (one built-in call on a large value still can: see docs/js-isolation.md). Each
+// ballot gets an equal share of one script's time, among the members who may vote: every vote runs
+// all the proposal's ballots again, and ballots that loop would otherwise hold the primary once per
+// ballot. The share is the same whoever has voted, so that a member's ballot does not pass alone
+// and fail once others voted.
 
 import { CocoError } from '../errors.js';
 import type { CallEnv } from '../js/call-env.js';
@@ -20,7 +21,7 @@ import type { JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { ScriptError, type BallotContext, type ConstitutionRunner, type Vote } from './constitution-runner.js';
-import { governanceEffects, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
+import { applyEffects, constitutionGlobals, type ApplyExtension, type GovernanceHost } from './gov-effects.js';
 import { GovernanceInterpreter } from './governance-interpreter.js';
 import { BALLOT_MODULE, CONSTITUTION_MODULE, ScriptChecker } from './script-checker.js';
 
@@ -28,11 +29,13 @@ import { BALLOT_MODULE, CONSTITUTION_MODULE, ScriptChecker } from './script-chec
 const BALLOT_TIME_MIN_MS = 5;
 
 export class JsConstitutionRunner implements ConstitutionRunner {
-  /** The constitution text compiled in which interpreter, to be reset to after each call. */
-  private loaded: { constitution: string; interpreter: JsInterpreter } | undefined;
+  /** The constitution text each interpreter has compiled, to be reset to after each call. */
+  private readonly loaded = new WeakMap<JsInterpreter, string>();
 
   private constructor(
+    /** `validate` and `resolve`: the constitution's globals without apply's effects. */
     private readonly constitutionInterpreter: GovernanceInterpreter,
+    private readonly applyInterpreter: GovernanceInterpreter,
     private readonly ballotInterpreter: GovernanceInterpreter,
     private readonly checker: ScriptChecker,
     private readonly host: JsHost,
@@ -45,24 +48,25 @@ export class JsConstitutionRunner implements ConstitutionRunner {
   static async create(host: JsHost, governanceHost: GovernanceHost, options: { maxExecutionTimeMs?: number } = {}): Promise<JsConstitutionRunner> {
     const limits = options.maxExecutionTimeMs === undefined ? {} : { limits: { maxExecutionTimeMs: options.maxExecutionTimeMs } };
     const checker = await ScriptChecker.create(limits.limits);
-    const [constitution, ballots] = await Promise.all([
-      GovernanceInterpreter.create({ installers: [governanceEffects(checker)], ...limits }),
+    const [constitution, applying, ballots] = await Promise.all([
+      GovernanceInterpreter.create({ installers: [constitutionGlobals(checker)], ...limits }),
+      GovernanceInterpreter.create({ installers: [constitutionGlobals(checker), applyEffects(checker)], ...limits }),
       GovernanceInterpreter.create({ ...limits }),
     ]);
-    return new JsConstitutionRunner(constitution, ballots, checker, host, governanceHost, options.maxExecutionTimeMs ?? DEFAULT_JS_LIMITS.maxExecutionTimeMs);
+    return new JsConstitutionRunner(constitution, applying, ballots, checker, host, governanceHost, options.maxExecutionTimeMs ?? DEFAULT_JS_LIMITS.maxExecutionTimeMs);
   }
 
   private env(tx: Transaction, kvContext: CallEnv['kvContext'], extension?: ApplyExtension): CallEnv {
     return { host: this.host, tx, kvContext, ...(extension === undefined ? {} : { extension }) };
   }
 
-  /** Runs `call` in the constitution's interpreter, loaded with `constitution`, then resets it. */
-  private inConstitution<T>(constitution: string, call: (interpreter: JsInterpreter) => T): T {
-    const interpreter = this.constitutionInterpreter.interpreter;
-    if (this.loaded?.constitution !== constitution || this.loaded.interpreter !== interpreter) {
-      this.loaded = undefined;
+  /** Runs `call` in `governance`'s interpreter, loaded with `constitution`, then resets it. */
+  private inConstitution<T>(governance: GovernanceInterpreter, constitution: string, call: (interpreter: JsInterpreter) => T): T {
+    const interpreter = governance.interpreter;
+    if (this.loaded.get(interpreter) !== constitution) {
+      this.loaded.delete(interpreter);
       interpreter.load(new Map([[CONSTITUTION_MODULE, constitution]]), { resettable: true });
-      this.loaded = { constitution, interpreter };
+      this.loaded.set(interpreter, constitution);
     }
     try {
       return run(() => call(interpreter));
@@ -71,12 +75,12 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     }
   }
 
-  private callConstitution(constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
-    return this.inConstitution(constitution, (interpreter) => interpreter.call(CONSTITUTION_MODULE, exportName, args, env));
+  private callConstitution(governance: GovernanceInterpreter, constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
+    return this.inConstitution(governance, constitution, (interpreter) => interpreter.call(CONSTITUTION_MODULE, exportName, args, env));
   }
 
   validate(tx: Transaction, constitution: string, proposal: string): { valid: boolean; description: string } {
-    const result = this.callConstitution(constitution, 'validate', [proposal], this.env(tx, 'governance-readonly'));
+    const result = this.callConstitution(this.constitutionInterpreter, constitution, 'validate', [proposal], this.env(tx, 'governance-readonly'));
     if (typeof result !== 'object' || result === null || Array.isArray(result) || result instanceof Uint8Array) {
       throw new ScriptError({ reason: 'Validation failed to return an object' });
     }
@@ -100,11 +104,11 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     const voteValues: JsValue = votes.map((v) => ({ member_id: v.member_id, vote: v.vote }));
     const args = [proposal, proposerId, voteValues, proposalId];
     // As CCF reads the state: the result converted to a string, so ["Accepted"] is "Accepted".
-    return this.inConstitution(constitution, (interpreter) => interpreter.callForText(CONSTITUTION_MODULE, 'resolve', args, this.env(tx, 'governance-readonly')));
+    return this.inConstitution(this.constitutionInterpreter, constitution, (interpreter) => interpreter.callForText(CONSTITUTION_MODULE, 'resolve', args, this.env(tx, 'governance-readonly')));
   }
 
   apply(tx: Transaction, constitution: string, proposal: string, proposalId: string): void {
-    this.callConstitution(constitution, 'apply', [proposal, proposalId], this.env(tx, 'governance-apply', { kind: 'apply', host: this.governanceHost }));
+    this.callConstitution(this.applyInterpreter, constitution, 'apply', [proposal, proposalId], this.env(tx, 'governance-apply', { kind: 'apply', host: this.governanceHost }));
   }
 
   checkConstitution(tx: Transaction, constitution: string): void {
@@ -113,6 +117,7 @@ export class JsConstitutionRunner implements ConstitutionRunner {
 
   dispose(): void {
     this.constitutionInterpreter.dispose();
+    this.applyInterpreter.dispose();
     this.ballotInterpreter.dispose();
     this.checker.dispose();
   }
