@@ -12,8 +12,8 @@ export const KEY_BYTES_MAX = 64 * 1024;
 /** Longest value: 64 MiB. */
 export const VALUE_BYTES_MAX = 64 * 1024 * 1024;
 /**
- * Most distinct keys one transaction may set or delete (over all its maps). `clear()` counts as no
- * write: the removes it emits are bounded by the map's size, not by the transaction.
+ * Most distinct keys one transaction may set or delete (over all its maps). `clear()` counts every
+ * key the map holds when it is called: its commit removes each one and its ledger entry lists them.
  */
 export const WRITES_PER_TRANSACTION_MAX = 100_000;
 
@@ -63,15 +63,28 @@ export function checkValue(value: unknown): asserts value is Uint8Array {
   }
 }
 
-/** Checks that one more distinct written key keeps a transaction within its bound. */
-export function checkWriteCount(count: number): void {
-  if (count > WRITES_PER_TRANSACTION_MAX) {
+/** A `clear()` being counted: the map and how many keys it removes. */
+export interface ClearedMap {
+  readonly name: string;
+  readonly keys: number;
+}
+
+/** Checks that a transaction writing `count` distinct keys (a clear's removes included) is within its bound. */
+export function checkWriteCount(count: number, clearing?: ClearedMap): void {
+  if (count <= WRITES_PER_TRANSACTION_MAX) return;
+  if (clearing !== undefined) {
     throw new CocoError(
       'LimitExceeded',
-      `transaction writes ${count} keys, over WRITES_PER_TRANSACTION_MAX (${WRITES_PER_TRANSACTION_MAX}); ` +
-        'split the work over several transactions',
+      `clear() of map '${clearing.name}' removes its ${clearing.keys} keys, which makes the transaction write ${count} keys, ` +
+        `over WRITES_PER_TRANSACTION_MAX (${WRITES_PER_TRANSACTION_MAX}); delete the map's keys in batches of fewer ` +
+        'than that, one transaction per batch, then clear what is left',
     );
   }
+  throw new CocoError(
+    'LimitExceeded',
+    `transaction writes ${count} keys, over WRITES_PER_TRANSACTION_MAX (${WRITES_PER_TRANSACTION_MAX}); ` +
+      'split the work over several transactions',
+  );
 }
 
 function describe(x: unknown): string {

@@ -5,7 +5,7 @@
 
 import { CocoError, invariant } from '../errors.js';
 import { toHex } from '../crypto/bytes.js';
-import { checkKey, checkValue } from './limits.js';
+import { checkKey, checkValue, type ClearedMap } from './limits.js';
 import { keyString } from './sorted-keys.js';
 import type { CommittedMap } from './store.js';
 import type { MapChanges, MapWrite } from './write-set.js';
@@ -48,13 +48,15 @@ export interface TransactionContext {
   /** Throws TransactionClosed once the transaction is committed or aborted. */
   assertOpen(): void;
   /** Accounts for `delta` more (or fewer) distinct written keys; throws past the limit. */
-  countWrites(delta: number): void;
+  countWrites(delta: number, clearing?: ClearedMap): void;
 }
 
 /** A buffered write: a value to set, or undefined to remove. */
 interface PendingWrite {
   readonly key: Uint8Array;
   value: Uint8Array | undefined;
+  /** Whether the key counts as a write of its own: not when it is set again after clear() removed it. */
+  readonly counted: boolean;
 }
 
 /** Key version recorded for a read that found no key (real versions start at 1). */
@@ -70,6 +72,8 @@ export class PendingMap implements MapHandle {
   readonly #pending = new Map<string, PendingWrite>();
   /** After clear(), committed state is hidden and every committed key not set again gets removed. */
   #cleared = false;
+  /** How many committed keys the last clear() counted as writes (the map's size then). */
+  #clearedKeys = 0;
   /** Key version seen by each read of committed state (first read wins). */
   readonly #keyReads = new Map<string, bigint>();
   /** Map version at the first read of any kind: if unchanged at commit, no read can be stale. */
@@ -104,8 +108,10 @@ export class PendingMap implements MapHandle {
       pending.value = new Uint8Array(value);
       return;
     }
-    this.#tx.countWrites(1);
-    this.#pending.set(k, { key: new Uint8Array(key), value: new Uint8Array(value) });
+    // A committed key set after clear() was already counted by the clear, which removes it.
+    const counted = !(this.#cleared && this.#committedMap()?.entries.has(k) === true);
+    if (counted) this.#tx.countWrites(1);
+    this.#pending.set(k, { key: new Uint8Array(key), value: new Uint8Array(value), counted });
   }
 
   delete(key: Uint8Array): boolean {
@@ -119,13 +125,13 @@ export class PendingMap implements MapHandle {
       // The clear already removes every committed key; forgetting the pending set is enough.
       if (pending !== undefined) {
         this.#pending.delete(k);
-        this.#tx.countWrites(-1);
+        if (pending.counted) this.#tx.countWrites(-1);
       }
     } else if (pending !== undefined) {
       pending.value = undefined;
     } else if (existed) {
       this.#tx.countWrites(1);
-      this.#pending.set(k, { key: new Uint8Array(key), value: undefined });
+      this.#pending.set(k, { key: new Uint8Array(key), value: undefined, counted: true });
     }
     return existed;
   }
@@ -135,11 +141,19 @@ export class PendingMap implements MapHandle {
     return this.#cleared;
   }
 
+  /**
+   * Counts every key the map holds now as a write (the commit removes each one), replacing what the
+   * pending writes and an earlier clear() counted; throws LimitExceeded, changing nothing, past the limit.
+   */
   clear(): void {
     this.#tx.assertOpen();
-    this.#tx.countWrites(-this.#pending.size);
+    const keys = this.#committedMap()?.entries.size ?? 0;
+    let counted = this.#clearedKeys;
+    for (const pending of this.#pending.values()) if (pending.counted) counted++;
+    this.#tx.countWrites(keys - counted, { name: this.name, keys });
     this.#pending.clear();
     this.#cleared = true;
+    this.#clearedKeys = keys;
   }
 
   forEach(callback: (value: Uint8Array, key: Uint8Array) => boolean | void): void {
@@ -234,7 +248,7 @@ export class PendingMap implements MapHandle {
     }
     if (this.#cleared && committed !== undefined) {
       invariant(removes.length === 0, 'after clear() the pending map holds sets only');
-      for (const k of committed.orderedKeys(undefined, undefined, false)) {
+      for (const k of committed.sortedKeys()) {
         if (this.#pending.has(k)) continue;
         const entry = committed.entries.get(k);
         invariant(entry !== undefined, 'the ordered index lists only stored keys');

@@ -4,10 +4,11 @@
 // write set that goes into the ledger; replicated or replayed write sets apply as they are.
 //
 // Choices where CCF leaves room: `delete` records a read (its answer reveals whether the key
-// existed); `clear` is blind and removes whatever the map holds at commit; a transaction without
-// changes commits to an empty write set and still takes its version (the node decides whether to
-// commit it at all). The store keeps the key and value arrays of an applied write set: callers must
-// not mutate them afterwards, nor the arrays that reads return.
+// existed); `clear` is blind and removes whatever the map holds at commit (it counts the keys the
+// map holds when called toward WRITES_PER_TRANSACTION_MAX); a transaction without changes commits
+// to an empty write set and still takes its version (the node decides whether to commit it at
+// all). The store keeps the key and value arrays of an applied write set: callers must not mutate
+// them afterwards, nor the arrays that reads return.
 //
 // Every change is recorded in an undo log until compacted, so that an uncommitted suffix can be
 // rolled back (Raft truncation). Versions after a rollback are used again, so a rollback voids the
@@ -51,10 +52,10 @@ export interface CommittedEntry {
 export class CommittedMap {
   readonly name: string;
   readonly nameBytes: Uint8Array;
-  /** By key string (see `keyString`). */
-  readonly entries = new Map<string, CommittedEntry>();
   /** Seqno of the last transaction that changed the map: whole-map reads are checked against it. */
   version = 0n;
+  /** By key string (see `keyString`); replaced whole by `removeAll`. */
+  #entries = new Map<string, CommittedEntry>();
   /** Built by the first ordered read, then kept up to date: maps only read by key never pay for it. */
   #index: SortedKeys | undefined;
 
@@ -63,45 +64,86 @@ export class CommittedMap {
     this.nameBytes = nameBytes;
   }
 
+  /** By key string (see `keyString`). Read only: changes go through write, remove and removeAll. */
+  get entries(): ReadonlyMap<string, CommittedEntry> {
+    return this.#entries;
+  }
+
   /** Key strings in byte order within [from, to); valid across later writes (see SortedKeys). */
   orderedKeys(from: string | undefined, to: string | undefined, reverse: boolean): Iterable<string> {
-    this.#index ??= SortedKeys.fromKeys([...this.entries.keys()]);
+    this.#index ??= SortedKeys.fromKeys([...this.#entries.keys()]);
     return this.#index.range(from, to, reverse);
+  }
+
+  /** Every key string in byte order, in a new array; from the ordered index if built, without building it. */
+  sortedKeys(): string[] {
+    return this.#index === undefined ? [...this.#entries.keys()].sort() : [...this.#index.range(undefined, undefined, false)];
+  }
+
+  /** Stores a snapshot's entry; only while the map is being built from a snapshot. */
+  load(k: string, entry: CommittedEntry): void {
+    invariant(this.#index === undefined, 'a map is loaded before it is read');
+    this.#entries.set(k, entry);
   }
 
   /** Sets `k` at `version`, recording in `undo` what it overwrote. */
   write(k: string, key: Uint8Array, value: Uint8Array, version: bigint, undo: KeyUndo[]): void {
-    const entry = this.entries.get(k);
+    const entry = this.#entries.get(k);
     undo.push({ k, entry });
-    this.entries.set(k, { key: entry?.key ?? key, value, version });
+    this.#entries.set(k, { key: entry?.key ?? key, value, version });
     if (entry === undefined) this.#index?.insert(k);
     this.version = version;
-    invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
+    invariant(this.#index === undefined || this.#index.size === this.#entries.size, 'index lists every key');
   }
 
   /** Removes `k` (if present) at `version`, recording in `undo` what it removed. */
   remove(k: string, version: bigint, undo: KeyUndo[]): void {
-    const entry = this.entries.get(k);
+    const entry = this.#entries.get(k);
     if (entry === undefined) return;
     undo.push({ k, entry });
-    this.entries.delete(k);
+    this.#entries.delete(k);
     this.#index?.remove(k);
     this.version = version;
-    invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
+    invariant(this.#index === undefined || this.#index.size === this.#entries.size, 'index lists every key');
+  }
+
+  /**
+   * Removes every key at `version` in one step (a clear), returning what `restore` needs to undo it:
+   * the entries and ordered index as they were, kept whole rather than key by key.
+   */
+  removeAll(version: bigint): RemovedEntries {
+    const removed: RemovedEntries = { entries: this.#entries, index: this.#index };
+    this.#entries = new Map();
+    this.#index = undefined;
+    this.version = version;
+    return removed;
+  }
+
+  /** Undoes `removeAll`: the map must be as that call left it (its later writes undone). */
+  restore(removed: RemovedEntries): void {
+    invariant(this.#entries.size === 0, 'a clear is undone after the writes that followed it');
+    this.#entries = removed.entries;
+    this.#index = removed.index;
   }
 
   /** Puts a key back as a write or remove found it; changes are undone newest first. */
   undo(change: KeyUndo): void {
     const { k, entry } = change;
     if (entry === undefined) {
-      invariant(this.entries.delete(k), 'a key inserted by a transaction is present until undone');
+      invariant(this.#entries.delete(k), 'a key inserted by a transaction is present until undone');
       this.#index?.remove(k);
     } else {
-      if (!this.entries.has(k)) this.#index?.insert(k);
-      this.entries.set(k, entry);
+      if (!this.#entries.has(k)) this.#index?.insert(k);
+      this.#entries.set(k, entry);
     }
-    invariant(this.#index === undefined || this.#index.size === this.entries.size, 'index lists every key');
+    invariant(this.#index === undefined || this.#index.size === this.#entries.size, 'index lists every key');
   }
+}
+
+/** A map's state before `removeAll`, kept so that a rollback puts it back whole. */
+export interface RemovedEntries {
+  readonly entries: Map<string, CommittedEntry>;
+  readonly index: SortedKeys | undefined;
 }
 
 function invalidSnapshot(reason: string): CocoError {
@@ -155,7 +197,7 @@ export class Store {
         checkSnapshotVersion(entry.version, 1n, mapVersion, `version of a key of map '${name}'`);
         const k = keyString(entry.key);
         if (map.entries.has(k)) throw invalidSnapshot(`map '${name}' holds key 0x${toHex(entry.key).slice(0, 64)} twice`);
-        map.entries.set(k, { key: entry.key, value: entry.value, version: entry.version });
+        map.load(k, { key: entry.key, value: entry.value, version: entry.version });
       }
       map.version = mapVersion;
       store.#maps.set(name, map);
@@ -201,8 +243,9 @@ export class Store {
     const maps = new Map(this.#maps);
     for (let tx = this.#undo.popAfter(version); tx !== undefined; tx = this.#undo.popAfter(version)) {
       for (let i = tx.maps.length - 1; i >= 0; i--) {
-        const { map, version: mapVersion, keys } = tx.maps[i] as MapUndo;
+        const { map, version: mapVersion, keys, removed } = tx.maps[i] as MapUndo;
         for (let j = keys.length - 1; j >= 0; j--) map.undo(keys[j] as KeyUndo);
+        if (removed !== undefined) map.restore(removed);
         map.version = mapVersion;
         // Only a map created by the undone transaction is at version 0 (changes set the version).
         if (mapVersion === 0n) {
@@ -267,7 +310,7 @@ export class Store {
       const changes = map.changes();
       if (changes === undefined) continue;
       undo ??= this.#undo.begin(version);
-      this.#apply(this.#mapFor(map.name, map.nameBytes), changes, version, undo);
+      this.#apply(this.#mapFor(map.name, map.nameBytes), changes, version, undo, map.isCleared);
       writeSet[domainOf(map.name)].push(changes);
     }
     this.#version = version;
@@ -294,7 +337,7 @@ export class Store {
       for (const changes of writeSet[domain]) {
         if (changes.writes.length === 0 && changes.removes.length === 0) continue;
         undo ??= this.#undo.begin(version);
-        this.#apply(this.#mapFor(changes.name), changes, version, undo);
+        this.#apply(this.#mapFor(changes.name), changes, version, undo, false);
       }
     }
     this.#version = version;
@@ -339,9 +382,27 @@ export class Store {
     return map;
   }
 
-  #apply(map: CommittedMap, changes: MapChanges, version: bigint, undo: TransactionUndo): void {
+  /**
+   * Applies one map's changes. A clear (`cleared`, whose removes list every key the map holds that
+   * its writes do not set again) drops the whole map at once and is undone the same way: committing
+   * it costs about what building its write set costs, not a remove and an undo record per key.
+   */
+  #apply(map: CommittedMap, changes: MapChanges, version: bigint, undo: TransactionUndo, cleared: boolean): void {
     const keys: KeyUndo[] = [];
-    undo.maps.push({ map, version: map.version, keys });
+    const before = map.version;
+    if (cleared) {
+      const removed = map.removeAll(version);
+      undo.maps.push({ map, version: before, keys, removed });
+      let setAgain = 0;
+      for (const write of changes.writes) {
+        const k = keyString(write.key);
+        if (removed.entries.has(k)) setAgain++;
+        map.write(k, write.key, write.value, version, keys);
+      }
+      invariant(changes.removes.length + setAgain === removed.entries.size, 'a clear lists every key it removes');
+      return;
+    }
+    undo.maps.push({ map, version: before, keys });
     for (const write of changes.writes) map.write(keyString(write.key), write.key, write.value, version, keys);
     for (const key of changes.removes) map.remove(keyString(key), version, keys);
   }

@@ -4,7 +4,7 @@
 
 import { CocoError } from '../errors.js';
 import { compareBytes } from '../crypto/bytes.js';
-import { checkMapName, checkWriteCount } from './limits.js';
+import { checkMapName, checkWriteCount, type ClearedMap } from './limits.js';
 import { PendingMap, type MapHandle, type TransactionContext } from './map-handle.js';
 import type { CommittedMap } from './store.js';
 
@@ -57,8 +57,8 @@ export class Transaction implements TransactionContext {
     return false;
   }
 
-  countWrites(delta: number): void {
-    checkWriteCount(this.#writeCount + delta);
+  countWrites(delta: number, clearing?: ClearedMap): void {
+    checkWriteCount(this.#writeCount + delta, clearing);
     this.#writeCount += delta;
   }
 

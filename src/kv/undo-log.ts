@@ -1,10 +1,11 @@
 // The store's undo log: for each transaction after the compacted version that changed anything,
-// what it overwrote (per map the previous map version, per key the previous entry state), so that
-// a rollback can restore any version since the compacted one. Compacting forgets the records of
-// committed transactions: memory then holds only the uncommitted suffix.
+// what it overwrote (per map the previous map version and, for a clear, its whole previous state;
+// per key the previous entry state), so that a rollback can restore any version since the
+// compacted one. Compacting forgets the records of committed transactions: memory then holds only
+// the uncommitted suffix.
 
 import { invariant } from '../errors.js';
-import type { CommittedEntry, CommittedMap } from './store.js';
+import type { CommittedEntry, CommittedMap, RemovedEntries } from './store.js';
 
 /** What one write or remove found: `entry` undefined when the key was absent. */
 export interface KeyUndo {
@@ -13,11 +14,15 @@ export interface KeyUndo {
   readonly entry: CommittedEntry | undefined;
 }
 
-/** One map as a transaction found it: its version, then its key changes in the order made. */
+/**
+ * One map as a transaction found it: its version, what a clear removed whole (undone last), then
+ * its key changes in the order made.
+ */
 export interface MapUndo {
   readonly map: CommittedMap;
   readonly version: bigint;
   readonly keys: KeyUndo[];
+  readonly removed?: RemovedEntries;
 }
 
 export interface TransactionUndo {

@@ -360,6 +360,46 @@ test('a transaction may write at most WRITES_PER_TRANSACTION_MAX distinct keys',
   assert.equal(ws.private.length, 1);
 });
 
+test('clear() counts the keys it removes toward WRITES_PER_TRANSACTION_MAX: past it, clear throws and changes nothing', () => {
+  const store = new Store();
+  const held = WRITES_PER_TRANSACTION_MAX - 10;
+  const key = (i: number) => b(`k${i}`);
+  commitWith(store, (tx) => {
+    for (let i = 0; i < held; i++) tx.map('big').set(key(i), b('v'));
+  });
+
+  // With 11 other writes, clearing `held` keys would make the transaction write one key too many.
+  const over = store.beginTransaction();
+  for (let i = 0; i < 11; i++) over.map('other').set(key(i), b('v'));
+  assert.throws(() => over.map('big').clear(), {
+    code: 'LimitExceeded',
+    message: new RegExp(`clear\\(\\) of map 'big' removes its ${held} keys.*WRITES_PER_TRANSACTION_MAX.*delete the map's keys in batches`),
+  });
+  assert.equal(over.map('big').size(), held, 'the refused clear hid no key');
+  assert.equal(over.map('big').get(key(0))?.length, 1);
+  const ws = store.commit(over, 2n);
+  assert.deepEqual(ws.private.map((m) => [m.name, m.writes.length, m.removes.length]), [['other', 11, 0]]);
+  assert.equal(dump(store, 'big').length, held, 'no key of big was removed');
+
+  // Under the limit the clear works; keys it removes that are set again cost nothing more.
+  const under = store.beginTransaction();
+  const big = under.map('big');
+  big.clear();
+  big.clear();
+  for (let i = 0; i < 100; i++) big.set(key(i), b('again'));
+  for (let i = 0; i < 9; i++) under.map('other').set(key(i), b('w'));
+  big.set(b('extra'), b('v'));
+  assert.throws(() => big.set(b('new'), b('v')), { code: 'LimitExceeded', message: /transaction writes 100001 keys/ });
+  // Dropping a new key set after the clear gives its write back.
+  assert.equal(big.delete(b('extra')), true);
+  big.set(b('new'), b('v'));
+  const cleared = store.commit(under, 3n);
+  const changes = cleared.private.find((m) => m.name === 'big');
+  assert.equal(changes?.writes.length, 101);
+  assert.equal(changes?.removes.length, held - 100);
+  assert.equal(dump(store, 'big').length, 101);
+});
+
 test('a store can start at a later version, and then takes the next one', () => {
   const store = new Store(41n);
   assert.equal(store.version, 41n);
