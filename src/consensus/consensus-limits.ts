@@ -20,6 +20,12 @@ export const UNCOMMITTED_ENTRIES_MAX = 10_000;
  * less than this is caught up from memory, one further behind from the leader's ledger files.
  */
 export const RETAINED_ENTRIES_DEFAULT = 4096;
+/**
+ * Bytes of entry data a node keeps in memory behind its commit point by default, whatever the entry
+ * count: 4,096 entries of 1 MiB would otherwise pin 4 GiB. Older entries are read back from the
+ * ledger files when a follower needs them, as for the count.
+ */
+export const RETAINED_ENTRY_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Bytes of one entry's opaque payload. */
 export const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
 /** Nodes in one active configuration. */

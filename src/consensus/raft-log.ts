@@ -66,6 +66,13 @@ export class RaftLog {
   private readonly firstBaseSeqno: number;
   /** `entries[i]` holds seqno `base.seqno + 1 + i`. */
   private entries: LogEntry[] = [];
+  /**
+   * `dataEnds[i]`: bytes of entry data this log appended up to and including `entries[i]` (a running
+   * total, so the bytes of any run of entries is a difference of two ends).
+   */
+  private dataEnds: number[] = [];
+  /** The running total of `dataEnds` at the base. */
+  private baseDataEnd = 0;
   /** Seqnos of signature entries after the first base, ascending (compacted ones included). */
   private readonly signatures: number[] = [];
   /** The configurations set by compacted entries, by seqno. */
@@ -105,6 +112,27 @@ export class RaftLog {
     return this.base.seqno + this.entries.length;
   }
 
+  /** Bytes of data of the entries the log holds in memory up to `seqno` (after the base, up to the log end). */
+  dataBytesUpTo(seqno: number): number {
+    return this.dataEndAt(Math.min(seqno, this.lastSeqno)) - this.baseDataEnd;
+  }
+
+  /**
+   * The lowest seqno s from the base on such that the entries after s up to `toSeqno` (in the log)
+   * hold at most `bytesMax` bytes of data.
+   */
+  seqnoKeepingBytes(toSeqno: number, bytesMax: number): number {
+    invariant(toSeqno >= this.base.seqno && toSeqno <= this.lastSeqno, `byte count to ${toSeqno} outside ${this.base.seqno}..${this.lastSeqno}`);
+    const floor = this.dataEndAt(toSeqno) - bytesMax;
+    if (floor <= this.baseDataEnd) return this.base.seqno;
+    return this.base.seqno + 1 + countAtMost(this.dataEnds, itself, floor - 1);
+  }
+
+  /** The running data total up to and including `seqno` (the base's at or below it). */
+  private dataEndAt(seqno: number): number {
+    return seqno > this.base.seqno ? (this.dataEnds[seqno - this.base.seqno - 1] as number) : this.baseDataEnd;
+  }
+
   get lastView(): number {
     return this.entries.at(-1)?.view ?? this.base.view;
   }
@@ -130,6 +158,7 @@ export class RaftLog {
   append(entry: LogEntry): void {
     invariant(entry.seqno === this.lastSeqno + 1, `log append at ${entry.seqno} after ${this.lastSeqno}`);
     invariant(entry.view >= this.lastView, `log append in view ${entry.view} after view ${this.lastView}`);
+    this.dataEnds.push(this.dataEndAt(this.lastSeqno) + entry.data.length);
     this.entries.push(entry);
     if (entry.isSignature) this.signatures.push(entry.seqno);
   }
@@ -148,8 +177,10 @@ export class RaftLog {
       if (entry.view !== (history.at(-1)?.view ?? 0)) history.push({ view: entry.view, fromSeqno: entry.seqno });
       if (entry.configuration !== undefined) this.compactedConfigurations.set(entry.seqno, entry.configuration);
     }
+    this.baseDataEnd = this.dataEndAt(seqno);
     this.base = { seqno, view: this.viewOf(seqno) as number, viewHistory: history };
     this.entries = this.entries.slice(count);
+    this.dataEnds = this.dataEnds.slice(count);
   }
 
   /** The entry at `seqno`, compacted away, rebuilt around its bytes (as the caller's ledger holds them). */
@@ -165,6 +196,7 @@ export class RaftLog {
   truncateAfter(seqno: number): void {
     invariant(seqno >= this.base.seqno && seqno <= this.lastSeqno, `log truncation to ${seqno} outside ${this.base.seqno}..${this.lastSeqno}`);
     this.entries.length = seqno - this.base.seqno;
+    this.dataEnds.length = this.entries.length;
     while ((this.signatures.at(-1) ?? 0) > seqno) this.signatures.pop();
   }
 

@@ -6,7 +6,7 @@
 // a configuration entry takes effect once appended, and every quorum (commit, vote, check-quorum)
 // needs a majority of each active configuration. Asserted: one leader per view (per node), commit
 // never goes back, a committed entry is never truncated. The log keeps committed entries in memory
-// only for a while (`retainedEntries`): a leader that must send older ones asks its caller to load
+// only for a while (`retainedEntries`, `retainedEntryBytes`): a leader that must send older ones asks its caller to load
 // them from the ledger (`entriesToLoad`, then `loaded`), so memory stays bounded however long the
 // ledger grows. A node may start from a snapshot (a base): a leader that would need entries from
 // before its own snapshot to catch a follower up reports that follower in `needsSnapshot` instead.
@@ -28,6 +28,7 @@ import {
   NODE_ID_CHARS_MAX,
   PROPOSAL_ENTRIES_MAX,
   RETAINED_ENTRIES_DEFAULT,
+  RETAINED_ENTRY_BYTES_DEFAULT,
   TIMEOUT_TICKS_MAX,
   UNCOMMITTED_ENTRIES_MAX,
 } from './consensus-limits.js';
@@ -58,6 +59,8 @@ export interface RaftConfig {
   random: () => number;
   /** Committed entries kept in memory behind the commit point (RETAINED_ENTRIES_DEFAULT if absent); older ones are loaded from the caller's ledger when a follower needs them. */
   retainedEntries?: number;
+  /** Bytes of entry data kept in memory behind the commit point at most (RETAINED_ENTRY_BYTES_DEFAULT if absent), whatever `retainedEntries` allows. */
+  retainedEntryBytes?: number;
   /**
    * What the node persisted before a restart; absent for a fresh node. With `base` (the snapshot it
    * starts from), `entries` follow the base and `commitSeqno` is at least the base's seqno.
@@ -215,7 +218,9 @@ function checkConfig(config: RaftConfig): void {
     if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > TIMEOUT_TICKS_MAX) bad(`${name} ${ticks} is not an integer in 1..${TIMEOUT_TICKS_MAX}`);
   }
   if (config.heartbeatTicks >= config.electionTimeoutTicks) bad('heartbeatTicks must be below electionTimeoutTicks, or followers time out between heartbeats');
-  if (config.retainedEntries !== undefined && (!Number.isSafeInteger(config.retainedEntries) || config.retainedEntries < 0)) bad(`retainedEntries ${config.retainedEntries} is not a whole number`);
+  for (const [name, count] of [['retainedEntries', config.retainedEntries], ['retainedEntryBytes', config.retainedEntryBytes]] as const) {
+    if (count !== undefined && (!Number.isSafeInteger(count) || count < 0)) bad(`${name} ${count} is not a whole number`);
+  }
 }
 
 export class RaftNode {
@@ -225,6 +230,7 @@ export class RaftNode {
   private readonly heartbeatTicks: number;
   private readonly random: () => number;
   private readonly retainedEntries: number;
+  private readonly retainedEntryBytes: number;
   private readonly log: RaftLog;
 
   private view: number;
@@ -285,6 +291,7 @@ export class RaftNode {
     this.heartbeatTicks = config.heartbeatTicks;
     this.random = config.random;
     this.retainedEntries = config.retainedEntries ?? RETAINED_ENTRIES_DEFAULT;
+    this.retainedEntryBytes = config.retainedEntryBytes ?? RETAINED_ENTRY_BYTES_DEFAULT;
     const initial = config.initial ?? { hardState: { view: 0, votedFor: undefined }, entries: [], commitSeqno: 0 };
     this.log = new RaftLog(initial.entries, initial.base);
     this.view = initial.hardState.view;
@@ -338,6 +345,10 @@ export class RaftNode {
   /** The seqno the log holds entries after: 0, the snapshot the node started from, or where it compacted committed entries to (`entry` is undefined up to it). */
   get baseSeqno(): number {
     return this.log.baseSeqno;
+  }
+  /** Bytes of data of the committed entries the log retains in memory: at most `retainedEntryBytes`. */
+  get retainedEntryDataBytes(): number {
+    return this.log.dataBytesUpTo(this.commit);
   }
   /**
    * Each other node of the active configurations: on a leader, what it last acknowledged; elsewhere
@@ -957,9 +968,18 @@ export class RaftNode {
     this.compact();
   }
 
-  /** Drops committed entries from memory but the last `retainedEntries` (to the signature before them). */
+  /**
+   * Drops committed entries from memory but the last `retainedEntries` (to the signature before
+   * them), and fewer when they hold more than `retainedEntryBytes` (to the signature after the bytes
+   * that do not fit, which may be the commit point itself: then none is retained).
+   */
   private compact(): void {
-    const to = this.log.signatureAtOrBefore(this.commit - this.retainedEntries);
+    const byCount = this.log.signatureAtOrBefore(this.commit - this.retainedEntries);
+    const keptAfter = this.log.seqnoKeepingBytes(this.commit, this.retainedEntryBytes);
+    // The commit point is a signature, so one is found at or before it.
+    const byBytes = keptAfter > this.log.baseSeqno ? (this.log.signatureAtOrAfter(keptAfter) as number) : 0;
+    const to = Math.max(byCount, byBytes);
+    invariant(to <= this.commit, `compaction to ${to}, past the commit ${this.commit}`);
     if (to > this.log.baseSeqno) this.log.compactTo(to);
   }
 
