@@ -736,6 +736,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     ledgerReadOnlyDirectories: config.ledgerReadOnlyDirectories,
     consensusStateFile: config.consensusStateFile,
     ledgerChunkBytes: config.ledgerChunkBytes,
+    historicalCacheSoftLimitBytes: config.historicalCacheSoftLimitBytes,
     signatureTxCount: config.signatureTxCount,
     signatureDelayMs: config.signatureDelayMs,
     maxUncommittedTxCount: config.consensus.maxUncommittedTxCount,

@@ -1,7 +1,8 @@
 // Historical queries: the state of one past transaction, read back from the ledger files, checked
 // against the Merkle tree the node signed (disk is untrusted), decrypted with the ledger secret of
 // its seqno. As in CCF, the state holds that transaction's writes. Loading is asynchronous: the
-// first request starts it and is told to retry; later ones find it in a bounded cache, or the
+// first request starts it and is told to retry; later ones find it in a cache bounded by the bytes
+// its states keep alive (CCF's historical_cache_soft_limit, least recently used out first), or the
 // LedgerEntryMalformed that names the file and seqno of an entry that failed those checks.
 
 import { CocoError } from '../errors.js';
@@ -13,6 +14,7 @@ import type { Receipt } from '../ledger/receipt.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { parseReadBack, type EntryReadBack } from './entry-read-back.js';
+import { HISTORICAL_STATE_OVERHEAD_BYTES } from './historical-ranges.js';
 import { LoadedCache } from './loaded-cache.js';
 import { notHeld } from './receipt-coverage.js';
 
@@ -21,8 +23,10 @@ export interface HistoricalState {
   /** A read-only view: the transaction's writes, at its seqno. */
   store: Store;
   receipt: Receipt;
-  /** The size of its ledger entry: what a cache of states counts against its bound. */
+  /** The size of its ledger entry. */
   entryBytes: number;
+  /** What it keeps alive (see `pinnedBytes`): what the cache of states counts against its soft limit. */
+  pinnedBytes: number;
 }
 
 export interface HistoricalSource {
@@ -37,13 +41,47 @@ export interface HistoricalSource {
   receiptSettled(txId: TxId): Promise<void>;
 }
 
-/** Bounded: each state holds one transaction's writes. */
-export const HISTORICAL_CACHE_ENTRIES_MAX = 1024;
+/** CCF's `historical_cache_soft_limit` default ("512MB"): what the cached states may keep alive together. */
+export const HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT = 512 * 1024 * 1024;
+/** States (and failed loads) cached at most, whatever their bytes: the default limit's worth of the smallest states. */
+export const HISTORICAL_CACHE_ENTRIES_MAX = HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT / HISTORICAL_STATE_OVERHEAD_BYTES;
+
+/**
+ * The bytes a state keeps alive: each buffer its keys and values are views of (the entry read back
+ * for public writes, the decrypted private domain for private ones), once, whatever part of it they
+ * use, and HISTORICAL_STATE_OVERHEAD_BYTES for its store and receipt.
+ */
+function pinnedBytes(store: Store): number {
+  const buffers = new Set<ArrayBufferLike>();
+  for (const map of store.snapshotMaps()) {
+    for (const { key, value } of map.entries) {
+      buffers.add(key.buffer);
+      buffers.add(value.buffer);
+    }
+  }
+  let bytes = HISTORICAL_STATE_OVERHEAD_BYTES;
+  for (const buffer of buffers) bytes += buffer.byteLength;
+  return bytes;
+}
 
 export class HistoricalStates {
-  private readonly cache = new LoadedCache<string, HistoricalState>(HISTORICAL_CACHE_ENTRIES_MAX);
+  private readonly cache: LoadedCache<string, HistoricalState>;
 
-  constructor(private readonly source: HistoricalSource) {}
+  /**
+   * `softLimitBytes`: what the cached states may keep alive together (CCF's historical_cache_soft_limit);
+   * the state loaded last stays even if it alone is larger.
+   */
+  constructor(
+    private readonly source: HistoricalSource,
+    softLimitBytes = HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT,
+  ) {
+    this.cache = new LoadedCache(HISTORICAL_CACHE_ENTRIES_MAX, { max: softLimitBytes, sizeOf: (state) => state.pinnedBytes });
+  }
+
+  /** What the cached states keep alive together, as counted against the soft limit. */
+  get cachedBytes(): number {
+    return this.cache.valuesSize;
+  }
 
   /**
    * The state if loaded; otherwise starts loading it and returns undefined (ask again shortly).
@@ -91,6 +129,6 @@ export class HistoricalStates {
       state.applyWriteSet({ public: entry.publicMaps, private: openEntry(entry, ledgerSecret) }, BigInt(txId.seqno));
       return state;
     });
-    return { txId, store, receipt, entryBytes: read.bytes.length };
+    return { txId, store, receipt, entryBytes: read.bytes.length, pinnedBytes: pinnedBytes(store) };
   }
 }

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CERTIFICATE_VALIDITY_DAYS_MAX, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, type GenesisServiceConfiguration } from './genesis.js';
 import type { CurveName } from '../crypto/signing.js';
+import { HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT } from './historical-states.js';
 
 /** CCF's opt-in operator features of an RPC interface: serving snapshots and ledger chunks. */
 export const OPERATOR_FEATURES = ['SnapshotRead', 'LedgerChunkRead'] as const;
@@ -76,6 +77,8 @@ export interface NodeConfig {
   consensusStateFile: string;
   /** CCF's jwt.key_refresh_interval: how often the primary fetches the keys of auto_refresh issuers. */
   jwtKeyRefreshIntervalMs: number;
+  /** CCF's historical_cache_soft_limit: what the states cached for historical queries may keep alive together. */
+  historicalCacheSoftLimitBytes: number;
   /** CCF's snapshots.directory, snapshots.tx_count and files_cleanup.max_snapshots (unset: keep all). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
   /** The Ethereum adapter: chain ID, block gas limit, where its state lives (service-wide), time limit, genesis allocation. */
@@ -131,6 +134,8 @@ export const JWT_KEY_REFRESH_INTERVAL_S_DEFAULT = 1800;
 
 /** CCF's snapshots.tx_count. */
 export const SNAPSHOT_TX_COUNT_DEFAULT = 10_000;
+/** The largest `historical_cache_soft_limit`: 1 TiB. */
+const HISTORICAL_CACHE_SOFT_LIMIT_BYTES_MAX = 2 ** 40;
 
 type Json = Record<string, unknown>;
 
@@ -402,6 +407,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       genesisAccounts,
     },
     jwtKeyRefreshIntervalMs: 1000 * r.integer(jwt, 'key_refresh_interval_s', '$.jwt', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),
+    historicalCacheSoftLimitBytes: r.size(root, 'historical_cache_soft_limit', '$', HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT, 0, HISTORICAL_CACHE_SOFT_LIMIT_BYTES_MAX),
     snapshots: {
       directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
       txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),

@@ -147,6 +147,8 @@ export interface NodeOptions {
    * memory (RECEIPTS_IN_MEMORY_DEFAULT if absent); older receipts are read back from the ledger.
    */
   receiptsInMemory?: number;
+  /** CCF's historical_cache_soft_limit: what the states cached for historical queries may keep alive (HistoricalStates' default if absent). */
+  historicalCacheSoftLimitBytes?: number;
   /** Node-to-node addresses learnt before the log has them (a joiner learns its primary's on join). */
   knownPeerAddresses?: ReadonlyMap<string, string>;
   /** Called once when the node stops applying transactions (its reason already logged): its host ends it. */
@@ -369,7 +371,7 @@ export class Node {
       ledgerSecretFor: (seqno) => secrets.keyFor(seqno),
       receipt: (txId) => this.receipt(txId),
       receiptSettled: (txId) => this.coverageFromLedger.settled(txId.seqno),
-    });
+    }, options.historicalCacheSoftLimitBytes);
     this.writer = new LedgerWriter({
       view: Math.max(hardState.view, INITIAL_VIEW),
       secrets,

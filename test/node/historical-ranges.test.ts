@@ -121,7 +121,7 @@ test("a range of 2,001 seqnos (CCF's logging sample asks for that many) loads fr
 });
 
 test('ranges together hold a bounded number of bytes: the range asked for longest ago goes first, and one that alone needs more is refused every time', async () => {
-  const stateOf = (txId: TxId): HistoricalState => ({ txId, store: new Store(BigInt(txId.seqno - 1)), receipt: {} as Receipt, entryBytes: 100 });
+  const stateOf = (txId: TxId): HistoricalState => ({ txId, store: new Store(BigInt(txId.seqno - 1)), receipt: {} as Receipt, entryBytes: 100, pinnedBytes: 100 + HISTORICAL_STATE_OVERHEAD_BYTES });
   const source: RangeSource = { commitTxId: { view: 2, seqno: 1000 }, viewOf: () => 2, historical: { loaded: async (txId) => stateOf(txId) } };
   const stateBytes = 100 + HISTORICAL_STATE_OVERHEAD_BYTES;
   const ranges = new HistoricalRanges(source, () => 0, 10 * stateBytes);

@@ -6,6 +6,7 @@ import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
+import { HISTORICAL_STATE_OVERHEAD_BYTES } from '../../src/node/historical-ranges.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 
 function write(node: ReturnType<typeof startInProcessNode>['node'], id: number, text: string): TxId {
@@ -52,3 +53,32 @@ test('historical queries refuse uncommitted transactions and detect an altered l
   await node.historical.settled(genesis);
   assert.throws(() => node.historical.get(genesis), (e: unknown) => e instanceof CocoError && /was altered/.test(e.message));
 });
+
+test('the states cache keeps at most historicalCacheSoftLimitBytes of what its states pin, least recently used out first', async (t) => {
+  const valueBytes = 100 * 1024;
+  // Room for two states of one 100 KiB value each (and their overhead), not three.
+  const limit = 2 * (valueBytes + HISTORICAL_STATE_OVERHEAD_BYTES) + 1024;
+  const instance = startInProcessNode({ historicalCacheSoftLimitBytes: limit });
+  t.after(() => instance.close());
+  const { node } = instance;
+  const txIds: TxId[] = [];
+  for (let i = 0; i < 4; i++) {
+    const { txId } = node.execute((tx) => {
+      tx.map('blobs').set(utf8(String(i)), new Uint8Array(valueBytes).fill(i));
+      return { result: undefined, applyWrites: true };
+    });
+    txIds.push(txId!);
+  }
+  await node.waitForCommit(txIds.at(-1)!.seqno);
+  for (const txId of txIds) {
+    await node.historical.loaded(txId);
+    const state = node.historical.get(txId)!;
+    assert.ok(state.pinnedBytes >= valueBytes + HISTORICAL_STATE_OVERHEAD_BYTES, `a state counts the value it keeps alive (${state.pinnedBytes})`);
+    assert.ok(node.historical.cachedBytes <= limit, `${node.historical.cachedBytes} bytes cached`);
+  }
+  assert.ok(node.historical.get(txIds[3]!) !== undefined && node.historical.get(txIds[2]!) !== undefined, 'the two used last stay');
+  assert.equal(node.historical.get(txIds[0]!), undefined, 'the first went to make room: asking again loads it again');
+  await node.historical.settled(txIds[0]!);
+  assert.equal(node.historical.get(txIds[0]!)?.store.beginTransaction().map('blobs').get(utf8('0'))?.[0], 0);
+});
+

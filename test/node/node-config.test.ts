@@ -36,6 +36,13 @@ test("an interface's http_configuration takes CCF's size strings and whole numbe
   assert.equal(parse({ ledger: { chunk_size: '5MB' } }).ledgerChunkBytes, 5 * 1024 * 1024, "CCF's form of ledger.chunk_size");
 });
 
+test("historical_cache_soft_limit is CCF's: a size, 512MB unless set", () => {
+  assert.equal(parse({}).historicalCacheSoftLimitBytes, 512 * 1024 * 1024);
+  assert.equal(parse({ historical_cache_soft_limit: '20KB' }).historicalCacheSoftLimitBytes, 20 * 1024);
+  assert.equal(parse({ historical_cache_soft_limit: 0 }).historicalCacheSoftLimitBytes, 0);
+  assert.throws(() => parse({ historical_cache_soft_limit: '2PB' }), /\$\.historical_cache_soft_limit: must be a size from 0 to 1099511627776 bytes/);
+});
+
 test('a size that is not one, or out of range, and an HTTP/2 setting are refused, naming the setting', () => {
   const refusals: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
     [{}, { http_configuration: { max_body_size: '12ms' } }, /\$\.network\.rpc_interfaces\.primary\.http_configuration\.max_body_size: must be a size from 1024 to 67108864 bytes/],

@@ -36,6 +36,8 @@ export interface InProcessNodeOptions {
   memberEncryptionKey?: boolean;
   /** Committed transactions whose receipts the node builds from memory (the node's default if absent). */
   receiptsInMemory?: number;
+  /** What the historical states cache may keep alive (the node's default if absent). */
+  historicalCacheSoftLimitBytes?: number;
   /** The time of day the node records in signatures (Date.now if absent); its timers run on performance.now. */
   wallClockMs?: () => number;
   /** Told when the node stops applying transactions (NodeOptions.onFailure). */
@@ -80,6 +82,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     start: { kind: 'start' },
     snapshots: { directory: join(dir, 'snapshots'), txCount: options.snapshotTxCount ?? 10_000 },
     ...(options.receiptsInMemory !== undefined && { receiptsInMemory: options.receiptsInMemory }),
+    ...(options.historicalCacheSoftLimitBytes !== undefined && { historicalCacheSoftLimitBytes: options.historicalCacheSoftLimitBytes }),
     ...(options.onFailure && { onFailure: options.onFailure }),
   });
   node.genesis({
