@@ -1,7 +1,6 @@
 // The endpoints every Coco node serves itself: CCF's common endpoints under each frontend
 // (`/commit`, `/tx`, `/local_tx`, `/api`, `/api/metrics`) and the `/node` operator endpoints.
 
-import { totalmem } from 'node:os';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, tableEntries, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
@@ -15,6 +14,7 @@ import { splitEndpointKey, type EndpointInfo } from '../js/app-bundle.js';
 import type { QuoteInfo } from '../attestation/virtual-attestation.js';
 import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
+import { nodeMemory } from './node-memory.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
@@ -283,7 +283,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/metrics', () => ({ body: { sessions: options.sessions.metrics() } }));
   // CCF's name, and the one it had before (`/jwt_metrics`).
   for (const path of ['/jwt_keys/refresh/metrics', '/jwt_metrics']) server.add('node', 'GET', path, () => ({ body: { ...options.jwtRefreshMetrics } }));
-  server.add('node', 'GET', '/memory', () => ({ body: memoryUsage() }));
+  server.add('node', 'GET', '/memory', () => ({ body: nodeMemory() }));
   server.add('node', 'GET', '/js_metrics', () => {
     const { limits, interpreters } = node.execute((tx) => ({ result: options.appRuntime.settingsFor(tx), applyWrites: false })).result;
     return {
@@ -409,19 +409,6 @@ function readTable(node: Node, table: string): Uint8Array | undefined {
 }
 
 const nodeToNodeAddressOf = (info: NodeInfo | undefined) => (info && nodeToNodeAddress(info)) ?? null;
-
-/**
- * CCF's `/node/memory` fields for a Node.js process: its resident memory now and at its peak, and
- * the most it may use (its cgroup's limit where it has one, else the machine's memory).
- */
-function memoryUsage(): { max_total_heap_size: number; current_allocated_heap_size: number; peak_allocated_heap_size: number } {
-  const constrained = process.constrainedMemory?.() ?? 0;
-  return {
-    max_total_heap_size: constrained > 0 && constrained < Number.MAX_SAFE_INTEGER ? constrained : totalmem(),
-    current_allocated_heap_size: process.memoryUsage.rss(),
-    peak_allocated_heap_size: process.resourceUsage().maxRSS * 1024,
-  };
-}
 
 /**
  * CCF's `/node/consensus` details: configurations (by the seqno that set them; with one-transaction
