@@ -4,10 +4,11 @@
 // Nothing reaches the KV transaction before `flush()`, which the executor calls once the Ethereum
 // transaction is final. There is no Merkle-Patricia trie: Coco's Merkle tree commits to the state.
 // Accounts are read as governance left them (governed-accounts.ts): a balance it set applies until
-// the account is next written.
+// the account is next written. With no storage trie, an account's storage root says only whether it
+// has storage, which is all the EVM asks of it (EIP-7610's collision check).
 
 import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
-import { Account, KECCAK256_NULL, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
+import { Account, KECCAK256_NULL, KECCAK256_RLP, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/keccak.js';
 import { CocoError, invariant } from '../errors.js';
 import type { MapHandle } from '../kv/map-handle.js';
@@ -17,6 +18,9 @@ import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
 
 /** What getStateRoot answers: Coco keeps no state trie, so there is no Ethereum state root. */
 export const NO_STATE_ROOT = new Uint8Array(32);
+
+/** The storage root an account with storage shows: a marker, not a trie root (any value but the empty root's says "not empty"). */
+export const NON_EMPTY_STORAGE_ROOT = new Uint8Array(32).fill(0xff);
 
 /** The latest value the running transaction gave one piece of state. */
 type Change =
@@ -36,10 +40,31 @@ interface Bound {
 const accountKey = (address: Uint8Array): string => `a${bytesToHex(address)}`;
 const clearedKey = (address: Uint8Array): string => `x${bytesToHex(address)}`;
 const storagePrefix = (address: Uint8Array): string => `s${bytesToHex(address)}`;
+const slotKey = (address: Uint8Array, slot: Uint8Array): string => storagePrefix(address) + bytesToHex(slot);
 const codeKey = (hash: Uint8Array): string => `c${bytesToHex(hash)}`;
 
-function toAccount(record: AccountRecord): Account {
-  return new Account(record.nonce, record.balance, null, record.codeHash ?? KECCAK256_NULL);
+/**
+ * An account as the EVM sees it. Its storage root is worked out when first read, from the state the
+ * running transaction sees then: the EVM reads it only to create a contract at the address (where
+ * storage makes a collision, EIP-7610), and looking for storage on every account read would cost a
+ * range scan each time.
+ */
+class StateAccount extends Account {
+  readonly #hasStorage: () => boolean;
+
+  constructor(record: AccountRecord, hasStorage: () => boolean) {
+    super(record.nonce, record.balance, null, record.codeHash ?? KECCAK256_NULL);
+    this.#hasStorage = hasStorage;
+  }
+
+  override get storageRoot(): Uint8Array {
+    this._storageRoot ??= this.#hasStorage() ? NON_EMPTY_STORAGE_ROOT : KECCAK256_RLP;
+    return this._storageRoot;
+  }
+
+  override set storageRoot(root: Uint8Array) {
+    this._storageRoot = root;
+  }
 }
 
 function toRecord(account: Account): AccountRecord {
@@ -125,11 +150,30 @@ export class KvStateManager implements StateManagerInterface {
     if (record === undefined) return undefined;
     const codeless = this.#codeless;
     if (codeless !== undefined && codeless.account === undefined && record.codeHash !== undefined && equalsBytes(codeless.address, address.bytes)) {
-      codeless.account = toAccount({ ...record, codeHash: undefined });
+      codeless.account = this.#toAccount(address.bytes, { ...record, codeHash: undefined });
       codeless.codeHash = record.codeHash;
       return codeless.account;
     }
-    return toAccount(record);
+    return this.#toAccount(address.bytes, record);
+  }
+
+  #toAccount(address: Uint8Array, record: AccountRecord): Account {
+    return new StateAccount(record, () => this.#hasStorage(address));
+  }
+
+  /** Whether any storage slot of `address` is non-zero as the running transaction sees it. */
+  #hasStorage(address: Uint8Array): boolean {
+    const prefix = storagePrefix(address);
+    for (const [key, change] of this.#overlay) {
+      if (change.kind === 'storage' && change.value.length > 0 && key.startsWith(prefix)) return true;
+    }
+    if (this.#overlay.has(clearedKey(address))) return false;
+    // A stored slot counts unless this transaction zeroed it (any non-zero write returned above).
+    for (const [key] of this.#kv().storage.range({ from: storageKey(address, new Uint8Array(32)) })) {
+      if (!equalsBytes(key.subarray(0, address.length), address)) return false;
+      if (!this.#overlay.has(slotKey(address, key.subarray(address.length)))) return true;
+    }
+    return false;
   }
 
   async putAccount(address: Address, account?: Account): Promise<void> {
@@ -180,7 +224,7 @@ export class KvStateManager implements StateManagerInterface {
   }
 
   async getStorage(address: Address, slot: Uint8Array): Promise<Uint8Array> {
-    const change = this.#overlay.get(storagePrefix(address.bytes) + bytesToHex(slot));
+    const change = this.#overlay.get(slotKey(address.bytes, slot));
     if (change !== undefined) {
       invariant(change.kind === 'storage', 'storage keys hold storage changes');
       return change.value;
@@ -191,7 +235,7 @@ export class KvStateManager implements StateManagerInterface {
 
   async putStorage(address: Address, slot: Uint8Array, value: Uint8Array): Promise<void> {
     if (slot.length !== 32) throw new CocoError('InternalError', `a storage slot is 32 bytes, got ${slot.length}`);
-    const key = storagePrefix(address.bytes) + bytesToHex(slot);
+    const key = slotKey(address.bytes, slot);
     this.#set(key, { kind: 'storage', address: address.bytes, slot, value: unpadBytes(value) });
   }
 

@@ -143,3 +143,14 @@ export function contracts(): { Token: Compiled; Probe: Compiled } {
 export const PUSH0_RUNTIME = '602a5f5260205ff3';
 // Init code: PUSH1 8, PUSH1 10, PUSH0, CODECOPY (the 8 bytes after these 10), PUSH1 8, PUSH0, RETURN.
 export const PUSH0_CREATION = `0x6008600a5f3960085ff3${PUSH0_RUNTIME}`;
+
+/**
+ * Creation code of a factory whose runtime code runs CREATE2 with the calldata's first 32 bytes as
+ * the salt and the rest as init code, and returns the created address (zero when creation failed):
+ * PUSH1 32, CALLDATASIZE, SUB, PUSH1 32, PUSH0, CALLDATACOPY (the init code to memory 0);
+ * PUSH0, CALLDATALOAD (salt), PUSH1 32, CALLDATASIZE, SUB (size), PUSH0, PUSH0, CREATE2;
+ * PUSH0, MSTORE, PUSH1 32, PUSH0, RETURN.
+ */
+export const CREATE2_FACTORY_RUNTIME = '602036036020' + '5f37' + '5f35602036035f5ff5' + '5f5260205ff3';
+// Init code: PUSH1 23, PUSH1 10, PUSH0, CODECOPY (the 23 bytes after these 10), PUSH1 23, PUSH0, RETURN.
+export const CREATE2_FACTORY_CREATION = `0x6017600a5f3960175ff3${CREATE2_FACTORY_RUNTIME}`;

@@ -3,13 +3,15 @@ import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
 import { bytesToHex } from '@ethereumjs/util';
 import { CocoError } from '../../src/errors.js';
+import { Tables, encodeJson } from '../../src/governance/builtin-tables.js';
 import { readAccount, readStorage } from '../../src/ethereum/account-state.js';
-import { call, estimateGas } from '../../src/ethereum/call.js';
-import { decodeReceipt } from '../../src/ethereum/ethereum-maps.js';
+import { call, estimateGas, type AccountOverride } from '../../src/ethereum/call.js';
+import { decodeReceipt, storageKey } from '../../src/ethereum/ethereum-maps.js';
 import { executeTransaction } from '../../src/ethereum/execute.js';
+import { governanceKey } from '../../src/ethereum/governed-accounts.js';
 import { ExecutionReverted } from '../../src/ethereum/revert.js';
 import { decodeRawTransaction } from '../../src/ethereum/sender.js';
-import { PUSH0_CREATION, PUSH0_RUNTIME, contracts } from './contracts.js';
+import { CREATE2_FACTORY_CREATION, PUSH0_CREATION, PUSH0_RUNTIME, contracts } from './contracts.js';
 import { CHAIN_ID, ETHER, TestChain, bytes, wallet } from './harness.js';
 
 const alice = wallet(0);
@@ -215,6 +217,62 @@ describe('contracts', () => {
     const after = await chain.read((tx) => call(tx, { from: bytes(alice.address), to: from, data: asked }, chain.context));
     assert.equal(after.status, 1);
     assert.equal(chain.read((tx) => readAccount(tx, chain.context.maps, from))?.nonce, 1n);
+  });
+
+  test('a contract is created at an address that holds only ether: funded by a transfer, at genesis or by governance', async () => {
+    const chain = await fundedChain();
+    const factory = await deploy(chain, CREATE2_FACTORY_CREATION);
+    const init = '0x600a6000f3'; // returns 10 zero bytes as code
+    const salts = [1n, 2n, 3n].map((n) => ethers.toBeHex(n, 32));
+    const [byTransfer, atGenesis, byGovernance] = salts.map((salt) => ethers.getCreate2Address(factory, salt, ethers.keccak256(init)));
+    await chain.send(alice, { to: byTransfer, value: 1n });
+    await chain.fund(atGenesis!, 1n);
+    await chain.write((tx) => tx.map(Tables.ethereumBalances).set(governanceKey(bytes(byGovernance!)), encodeJson({ balance: '1' })));
+    for (const [i, target] of [byTransfer, atGenesis, byGovernance].entries()) {
+      const input = ethers.concat([salts[i]!, init]);
+      const data = bytes(input);
+      const called = await chain.read((tx) => call(tx, { from: bytes(alice.address), to: bytes(factory), data }, chain.context));
+      assert.equal(called.status, 1, `eth_call: ${called.error}`);
+      assert.equal(ethers.getAddress(ethers.dataSlice(bytesToHex(called.returnValue), 12)), target);
+      assert.ok((await chain.read((tx) => estimateGas(tx, { from: bytes(alice.address), to: bytes(factory), data }, chain.context))) > 32_000n);
+      const sent = await chain.send(alice, { to: factory, data: input });
+      assert.equal(sent.receipt.status, 1, `transaction: ${sent.error}`);
+      const created = chain.read((tx) => readAccount(tx, chain.context.maps, bytes(target!)));
+      assert.deepEqual({ nonce: created?.nonce, balance: created?.balance, hasCode: created?.codeHash !== undefined }, { nonce: 1n, balance: 1n, hasCode: true });
+    }
+    // A plain deployment transaction to its funded future address, as a counterfactual wallet does.
+    const next = ethers.getCreateAddress({ from: alice.address, nonce: chain.nonceOf(alice.address) + 1 });
+    await chain.send(alice, { to: next, value: 1n });
+    assert.equal(bytesToHex((await chain.send(alice, { data: init })).receipt.contractAddress!), next.toLowerCase());
+  });
+
+  test('CREATE2 to an address that has storage but no code and nonce 0 is a collision (EIP-7610)', async () => {
+    const chain = await fundedChain();
+    const factory = await deploy(chain, CREATE2_FACTORY_CREATION);
+    const init = '0x600a6000f3';
+    const salt = ethers.toBeHex(1n, 32);
+    const target = ethers.getCreate2Address(factory, salt, ethers.keccak256(init));
+    const input = ethers.concat([salt, init]);
+    const data = bytes(input);
+    const slot = new Uint8Array(32);
+    await chain.fund(target, 1n);
+    const createdBy = async (overrides?: AccountOverride[]): Promise<string> => {
+      const result = await chain.read((tx) => call(tx, { to: bytes(factory), data, overrides }, chain.context));
+      assert.equal(result.status, 1, `the factory runs: ${result.error}`);
+      return ethers.getAddress(ethers.dataSlice(bytesToHex(result.returnValue), 12));
+    };
+    assert.equal(await createdBy(), target);
+    // Storage seen by the call only (a state override), then zeroed again by the same override.
+    assert.equal(await createdBy([{ address: bytes(target), stateDiff: [[slot, Uint8Array.of(1)]] }]), ethers.ZeroAddress);
+    assert.equal(await createdBy([{ address: bytes(target), stateDiff: [[slot, new Uint8Array(32)]] }]), target);
+    // Storage in the state itself (no Ethereum transaction leaves any there, so it is written directly).
+    await chain.write((tx) => tx.map(chain.context.maps.storage).set(storageKey(bytes(target), slot), Uint8Array.of(1)));
+    assert.equal(await createdBy(), ethers.ZeroAddress);
+    assert.equal(await createdBy([{ address: bytes(target), stateDiff: [[slot, new Uint8Array(32)]] }]), target, 'the call zeroed the stored slot');
+    assert.equal(await createdBy([{ address: bytes(target), state: [] }]), target, 'a state override replaces the storage');
+    const sent = await chain.send(alice, { to: factory, data: input });
+    assert.equal(sent.receipt.status, 1);
+    assert.equal(chain.read((tx) => readAccount(tx, chain.context.maps, bytes(target)))?.codeHash, undefined, 'nothing was created');
   });
 
   test('a custom error reverts with its data and no reason string', async () => {
