@@ -376,7 +376,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_getStorageAt(params, scope) {
       arity(params, 2, 3, '[address, slot, block]');
       const slot = parseStorageSlot(params[1], 'slot');
-      return stateQuery([params[0], params[2]], scope, '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, maps, address, slot)));
+      return stateQuery([params[0], params[2]], scope, '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, context.blocks, address, slot)));
     },
 
     async eth_call(params, scope) {

@@ -143,7 +143,7 @@ export class ExecutionContext {
     const common = createChainCommon(full.chainId);
     const maps = ethereumMaps(full.publicState);
     const blocks = new Blocks(maps, full.chainId);
-    const state = new KvStateManager(maps);
+    const state = new KvStateManager(blocks);
     const blockHashes = new BlockHashes(blocks);
     // The VM adds its parameters to the Common it gets: give it its own.
     const vmCommon = common.copy();
@@ -179,8 +179,8 @@ export class ExecutionContext {
     return this.#runs.run(async () => {
       try {
         this.#blockHashes.tx = kvTx;
-        this.#state.bind(kvTx);
         const block = at ?? this.blocks.pending(kvTx, this.#clock());
+        this.#state.bind(kvTx, block.number);
         const header = this.#block.header as { -readonly [field in keyof BlockHeader]: BlockHeader[field] };
         header.number = block.number;
         header.parentHash = block.parentHash;

@@ -5,7 +5,8 @@
 // transaction is final. There is no Merkle-Patricia trie: Coco's Merkle tree commits to the state.
 // Accounts are read as governance left them (governed-accounts.ts): a balance it set applies until
 // the account is next written. With no storage trie, an account's storage root says only whether it
-// has storage, which is all the EVM asks of it (EIP-7610's collision check).
+// has storage, which is all the EVM asks of it (EIP-7610's collision check). The system contracts
+// are seen as system-contracts.ts shows them, the history contract's storage from the blocks.
 
 import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
 import { Account, KECCAK256_NULL, KECCAK256_RLP, bytesToHex, equalsBytes, unpadBytes, type Address } from '@ethereumjs/util';
@@ -13,8 +14,10 @@ import { keccak256 } from '../crypto/keccak.js';
 import { CocoError, invariant } from '../errors.js';
 import type { MapHandle } from '../kv/map-handle.js';
 import type { Transaction } from '../kv/transaction.js';
+import type { Blocks } from './blocks.js';
 import { decodeAccount, encodeAccount, storageKey, type AccountRecord, type EthereumMaps } from './ethereum-maps.js';
 import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
+import { HISTORY_STORAGE_ADDRESS, historySlot, systemCode, withSystemContract } from './system-contracts.js';
 
 /** What getStateRoot answers: Coco keeps no state trie, so there is no Ethereum state root. */
 export const NO_STATE_ROOT = new Uint8Array(32);
@@ -32,6 +35,8 @@ type Change =
 
 interface Bound {
   tx: Transaction;
+  /** The block the run executes in. */
+  blockNumber: bigint;
   accounts: MapHandle;
   code: MapHandle;
   storage: MapHandle;
@@ -73,6 +78,7 @@ function toRecord(account: Account): AccountRecord {
 }
 
 export class KvStateManager implements StateManagerInterface {
+  readonly #blocks: Blocks;
   readonly #maps: EthereumMaps;
   #bound: Bound | undefined;
   readonly #overlay = new Map<string, Change>();
@@ -89,14 +95,16 @@ export class KvStateManager implements StateManagerInterface {
     clear: (): void => {},
   };
 
-  constructor(maps: EthereumMaps) {
-    this.#maps = maps;
+  constructor(blocks: Blocks) {
+    this.#blocks = blocks;
+    this.#maps = blocks.maps;
   }
 
-  /** Starts an Ethereum transaction over `tx`: reads go through it, and no change is pending. */
-  bind(tx: Transaction): void {
+  /** Starts an Ethereum transaction over `tx`, in block `blockNumber`: reads go through it, and no change is pending. */
+  bind(tx: Transaction, blockNumber: bigint): void {
     invariant(this.#bound === undefined, 'a state manager serves one KV transaction at a time');
-    this.#bound = { tx, accounts: tx.map(this.#maps.accounts), code: tx.map(this.#maps.code), storage: tx.map(this.#maps.storage) };
+    const maps = this.#maps;
+    this.#bound = { tx, blockNumber, accounts: tx.map(maps.accounts), code: tx.map(maps.code), storage: tx.map(maps.storage) };
   }
 
   /** Forgets the KV transaction and every change not flushed. */
@@ -130,8 +138,11 @@ export class KvStateManager implements StateManagerInterface {
     this.#overlay.set(key, change);
   }
 
+  /** The value of a slot before the running transaction. */
   #stored(address: Uint8Array, slot: Uint8Array): Uint8Array {
-    return this.#kv().storage.get(storageKey(address, slot)) ?? new Uint8Array(0);
+    const kv = this.#kv();
+    if (equalsBytes(address, HISTORY_STORAGE_ADDRESS)) return historySlot(slot, kv.blockNumber, (n) => this.#blocks.hashOf(kv.tx, n));
+    return kv.storage.get(storageKey(address, slot)) ?? new Uint8Array(0);
   }
 
   #record(address: Uint8Array): AccountRecord | undefined {
@@ -142,7 +153,7 @@ export class KvStateManager implements StateManagerInterface {
     }
     const kv = this.#kv();
     const stored = kv.accounts.get(address);
-    return governedAccount(kv.tx, this.#maps, address, stored === undefined ? undefined : decodeAccount(stored));
+    return withSystemContract(address, governedAccount(kv.tx, this.#maps, address, stored === undefined ? undefined : decodeAccount(stored)));
   }
 
   async getAccount(address: Address): Promise<Account | undefined> {
@@ -214,7 +225,7 @@ export class KvStateManager implements StateManagerInterface {
       invariant(change.kind === 'code', 'code keys hold code changes');
       return change.code;
     }
-    const code = this.#kv().code.get(codeHash);
+    const code = systemCode(codeHash) ?? this.#kv().code.get(codeHash);
     invariant(code !== undefined, `the code of ${address.toString()} (hash ${bytesToHex(codeHash)}) is stored`);
     return code;
   }

@@ -178,7 +178,7 @@ describe('contracts', () => {
     assert.equal(result.error, 'revert');
     assert.deepEqual(result.receipt.logs, []);
     assert.equal(chain.nonceOf(alice.address), nonce + 1);
-    const slot0 = chain.read((tx) => readStorage(tx, chain.context.maps, bytes(address), new Uint8Array(32)));
+    const slot0 = chain.read((tx) => readStorage(tx, chain.context.blocks, bytes(address), new Uint8Array(32)));
     assert.equal(BigInt(bytesToHex(slot0)), 7n);
     const stored = chain.read((tx) => tx.map(chain.context.maps.receipts).get(result.hash));
     assert.ok(stored !== undefined);
@@ -295,7 +295,7 @@ describe('contracts', () => {
     assert.equal(result.receipt.status, 0);
     assert.equal(result.error, 'out of gas');
     assert.equal(result.receipt.gasUsed, 200_000n);
-    const slot0 = chain.read((tx) => readStorage(tx, chain.context.maps, bytes(address), new Uint8Array(32)));
+    const slot0 = chain.read((tx) => readStorage(tx, chain.context.blocks, bytes(address), new Uint8Array(32)));
     assert.equal(BigInt(bytesToHex(slot0)), 0n);
     await assert.rejects(
       chain.read((tx) => estimateGas(tx, { to: bytes(address), data: bytes(probe.encodeFunctionData('spin')) }, chain.context)),

@@ -22,6 +22,7 @@ import {
   type ReceiptRecord,
 } from '../../src/ethereum/ethereum-maps.js';
 import { executeTransaction } from '../../src/ethereum/execute.js';
+import { Blocks } from '../../src/ethereum/blocks.js';
 import { KvStateManager } from '../../src/ethereum/kv-state-manager.js';
 import { revertReason } from '../../src/ethereum/revert.js';
 import { decodeRawTransaction } from '../../src/ethereum/sender.js';
@@ -79,9 +80,9 @@ describe('map layout and encodings', () => {
 describe('KV state manager', () => {
   function bound(): { store: Store; state: KvStateManager; tx: ReturnType<Store['beginTransaction']> } {
     const store = new Store();
-    const state = new KvStateManager(maps);
+    const state = new KvStateManager(new Blocks(maps, 1n));
     const tx = store.beginTransaction();
-    state.bind(tx);
+    state.bind(tx, 1n);
     return { store, state, tx };
   }
 
@@ -134,7 +135,7 @@ describe('KV state manager', () => {
     store.commit(tx, 1n);
 
     const next = store.beginTransaction();
-    state.bind(next);
+    state.bind(next, 1n);
     await state.putStorage(address, slot(2), new Uint8Array(0));
     state.flush();
     state.release();
@@ -142,7 +143,7 @@ describe('KV state manager', () => {
     assert.equal(store.beginTransaction().map(maps.storage).get(storageKey(address.bytes, slot(2))), undefined);
 
     const last = store.beginTransaction();
-    state.bind(last);
+    state.bind(last, 1n);
     await state.deleteAccount(address);
     assert.deepEqual(await state.getStorage(address, slot(1)), new Uint8Array(0), 'a deleted account reads as empty at once');
     state.flush();
@@ -177,14 +178,14 @@ describe('KV state manager', () => {
     state.flush();
     state.release();
     store.commit(tx, 1n);
-    state.bind(store.beginTransaction());
+    state.bind(store.beginTransaction(), 1n);
     await state.putStorage(address, slot(1), Uint8Array.of(6));
     assert.deepEqual(await state.originalStorageCache.get(address, slot(1)), Uint8Array.of(5));
     state.release();
   });
 
   test('outside a run the state manager refuses to read', async () => {
-    const state = new KvStateManager(maps);
+    const state = new KvStateManager(new Blocks(maps, 1n));
     await assert.rejects(state.getAccount(address), (error: unknown) => error instanceof CocoError && error.code === 'InternalError');
   });
 });
