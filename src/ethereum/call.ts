@@ -6,7 +6,7 @@
 import { createTx, getMinimumGasLimit, type AccessList, type AccessListBytes } from '@ethereumjs/tx';
 import { Address } from '@ethereumjs/util';
 import { runTx, type RunTxResult } from '@ethereumjs/vm';
-import { equalBytes, fromHex } from '../crypto/bytes.js';
+import { fromHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { ExecutionBlock } from './blocks.js';
@@ -16,6 +16,7 @@ import type { TimeAllowance } from './execution-budget.js';
 import { evmRefusal, type ExecutionContext } from './execution-context.js';
 import type { KvStateManager } from './kv-state-manager.js';
 import { ACCESS_LIST_RUNS_MAX, ESTIMATE_GAS_RUNS_MAX } from './limits.js';
+import { precompileFailure } from './precompile-failures.js';
 import { ExecutionReverted } from './revert.js';
 import { checkInitCodeSize } from './sender.js';
 
@@ -89,17 +90,10 @@ const GETH_REASONS: ReadonlyArray<readonly [ethereumJs: string, geth: string]> =
   ['invalid JUMP', 'invalid jump destination'],
 ];
 
-/** The blake2f precompile's address: EthereumJS refuses its input as 'value out of range', geth says what is wrong. */
-const BLAKE2F = fromHex('09'.padStart(ADDRESS_BYTES * 2, '0'));
-/** blake2f's input: rounds (4), h (64), m (128), t (16) and the final-block flag (1), which must be 0 or 1. */
-const BLAKE2F_INPUT_BYTES = 213;
-
-/** The EVM's reason for the failure of a call to `to` with `data`, in geth's words. */
-function gethReason(error: string, to: Uint8Array | undefined, data: Uint8Array | undefined): string {
-  if (error === 'value out of range' && to !== undefined && equalBytes(to, BLAKE2F)) {
-    return data?.length === BLAKE2F_INPUT_BYTES ? 'invalid final flag' : 'invalid input length';
-  }
-  return GETH_REASONS.find(([ethereumJs]) => error.startsWith(ethereumJs))?.[1] ?? error;
+/** The EVM's reason for the failure of a call to `to` with `data` (`gas` left after intrinsic gas), in geth's words. */
+function gethReason(error: string, to: Uint8Array | undefined, data: Uint8Array, gas: bigint): string {
+  const precompile = to === undefined ? undefined : precompileFailure(to, data, error, gas);
+  return precompile ?? GETH_REASONS.find(([ethereumJs]) => error.startsWith(ethereumJs))?.[1] ?? error;
 }
 
 /** A call whose gas limit (given, or what the caller's balance pays for) is below its intrinsic gas. */
@@ -168,7 +162,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       returnValue,
       gasUsed: result.totalGasSpent,
       gasNeeded,
-      error: exceptionError === undefined ? undefined : gethReason(exceptionError.error, params.to, params.data),
+      error: exceptionError === undefined ? undefined : gethReason(exceptionError.error, params.to, params.data ?? new Uint8Array(0), gasLimit - tx.getIntrinsicGas()),
       ...(result.accessList !== undefined && { accessList: result.accessList }),
     };
   }, allowance, params.block);
