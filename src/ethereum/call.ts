@@ -4,7 +4,7 @@
 // lowest gas limit under which the call succeeds, starting from what it used when given all the gas allowed.
 
 import { createTx, getMinimumGasLimit, type AccessList, type AccessListBytes } from '@ethereumjs/tx';
-import { Address } from '@ethereumjs/util';
+import { Address, toChecksumAddress } from '@ethereumjs/util';
 import { runTx, type RunTxResult } from '@ethereumjs/vm';
 import { fromHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
@@ -18,7 +18,7 @@ import type { KvStateManager } from './kv-state-manager.js';
 import { ACCESS_LIST_RUNS_MAX, ESTIMATE_GAS_RUNS_MAX } from './limits.js';
 import { precompileFailure } from './precompile-failures.js';
 import { ExecutionReverted } from './revert.js';
-import { checkInitCodeSize } from './sender.js';
+import { TIP_ABOVE_FEE_CAP, checkInitCodeSize } from './sender.js';
 
 /** Gas a value-carrying CALL hands the callee on top of what it passes. */
 const CALL_STIPEND = 2300n;
@@ -114,6 +114,10 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     const balance = account?.balance ?? 0n;
     const value = params.value ?? 0n;
     const fee = params.gasPrice ?? params.maxFeePerGas ?? 0n;
+    const tip = params.maxPriorityFeePerGas ?? fee;
+    if (tip > fee) {
+      throw new CocoError('InvalidTransaction', `${TIP_ABOVE_FEE_CAP}: address ${toChecksumAddress(from.toString())}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${fee}`);
+    }
     let gasLimit = params.gas ?? context.txGasLimitMax;
     if (gasLimit > context.txGasLimitMax) gasLimit = context.txGasLimitMax;
     // As geth does: without a gas limit, a priced call gets what the caller's balance pays for.
@@ -130,13 +134,13 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
           value,
           data: params.data,
           maxFeePerGas: fee,
-          maxPriorityFeePerGas: params.maxPriorityFeePerGas ?? fee,
+          maxPriorityFeePerGas: tip,
           accessList: params.accessList ?? [],
         },
         { common: context.common, freeze: false },
       );
     } catch (error) {
-      // The parameters parsed; what the chain's rules refuse (fees out of order) is -32000 as in geth, not -32602.
+      // The parameters parsed; what the chain's rules refuse is -32000 as in geth, not -32602.
       throw new CocoError('InvalidTransaction', `invalid call: ${error instanceof Error ? error.message.split(' (tx type=')[0] : String(error)}`);
     }
     // The call is unsigned: it runs as if `from` had signed it.

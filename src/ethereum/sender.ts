@@ -38,6 +38,9 @@ const UNSUPPORTED_TYPES: Record<number, string> = {
   [TransactionType.EOACodeEIP7702]: 'set-code (EIP-7702) transactions are not supported',
 };
 
+/** geth's refusal (core.ErrTipAboveFeeCap) of a priority fee above the fee cap; EthereumJS's words are its own. */
+export const TIP_ABOVE_FEE_CAP = 'max priority fee per gas higher than max fee per gas';
+
 function invalid(message: string): CocoError {
   return new CocoError('InvalidTransaction', message);
 }
@@ -142,6 +145,9 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
   checkGasCap(integerField(fields, at.gasLimit, 'gasLimit'), common);
   const [to, data] = [fields[at.to], fields[at.data]];
   if (to instanceof Uint8Array && to.length === 0 && data instanceof Uint8Array) checkInitCodeSize(data, common);
+  if (type === TransactionType.FeeMarketEIP1559 && integerField(fields, 2, 'maxPriorityFeePerGas') > integerField(fields, 3, 'maxFeePerGas')) {
+    throw invalid(TIP_ABOVE_FEE_CAP);
+  }
   const tx = construct(type, fields, common);
   if (!tx.isSigned()) throw invalid('invalid transaction: it is not signed');
   return tx;
