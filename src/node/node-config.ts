@@ -212,10 +212,31 @@ class ConfigReader {
     return value as number;
   }
 
+  /**
+   * `host:port` whose host the node's certificate can name (printable ASCII, no spaces): it lists the
+   * host of every interface's bind and published address.
+   */
   address(text: string, path: string): { host: string; port: number } {
-    return hostAndPort(text) ?? this.fail(path, `"${text}" is not host:port`);
+    const address = hostAndPort(text);
+    if (address === undefined || !CERTIFIABLE_HOST.test(address.host)) this.fail(path, `"${text}" is not host:port (a host without spaces, a port up to 65535: e.g. "10.0.0.1:8080" or "node.example.com:8080")`);
+    return address;
+  }
+
+  /**
+   * An interface's published_address (its bind address when unset), refused here as the service
+   * refuses a joiner's: a node that published one other nodes and clients cannot parse would serve
+   * while missing from GET /node/network/nodes.
+   */
+  publishedAddress(iface: Json, path: string, bindAddress: string): string {
+    const published = this.string(iface, 'published_address', path, true);
+    if (published === undefined) return bindAddress;
+    this.address(published, `${path}.published_address`);
+    return published;
   }
 }
+
+/** What an X.509 DNS name may hold (crypto/x509.ts): an IP address passes too. */
+const CERTIFIABLE_HOST = /^[\x21-\x7e]+$/;
 
 const SIZE_UNIT_POWERS: Record<string, number> = { '': 0, b: 0, kb: 1, mb: 2, gb: 3, tb: 4, pb: 5 };
 
@@ -319,7 +340,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     const bind = r.string(iface, 'bind_address', path);
     rpcInterfaces[name] = {
       bindAddress: r.address(bind, `${path}.bind_address`),
-      publishedAddress: r.string(iface, 'published_address', path, true) ?? bind,
+      publishedAddress: r.publishedAddress(iface, path, bind),
       enabledOperatorFeatures: operatorFeatures(r, iface.enabled_operator_features, `${path}.enabled_operator_features`),
       sessionCaps: sessionCaps(r, iface, path),
       http: httpLimits(r, iface, path, maxBodyBytes),
@@ -391,7 +412,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     rpcInterfaces,
     nodeToNode: {
       bindAddress: r.address(nodeToNodeBind, '$.network.node_to_node_interface.bind_address'),
-      publishedAddress: r.string(nodeToNodeJson, 'published_address', '$.network.node_to_node_interface', true) ?? nodeToNodeBind,
+      publishedAddress: r.publishedAddress(nodeToNodeJson, '$.network.node_to_node_interface', nodeToNodeBind),
     },
     consensus: {
       messageTimeoutMs,

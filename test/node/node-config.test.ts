@@ -90,3 +90,29 @@ test('an RPC interface and the node-to-node interface (or two RPC interfaces) ca
     assert.doesNotThrow(() => withAddresses([...rpc], nodeToNode), `${rpc.join(', ')} and ${nodeToNode}`);
   }
 });
+
+test('a published address that is not host:port, on an RPC or the node-to-node interface, is refused naming its JSON path', () => {
+  const withPublished = (rpc: string | undefined, nodeToNode: string | undefined) =>
+    parseNodeConfig({
+      network: {
+        rpc_interfaces: { primary: { bind_address: '127.0.0.1:8000', ...(rpc !== undefined && { published_address: rpc }) } },
+        node_to_node_interface: { bind_address: '127.0.0.1:8001', ...(nodeToNode !== undefined && { published_address: nodeToNode }) },
+      },
+      command: START,
+    }, '/tmp/config.json');
+  const refused = [
+    ['127.0.0.1', undefined, /^configuration \$\.network\.rpc_interfaces\.primary\.published_address: "127\.0\.0\.1" is not host:port/],
+    ['not an address', undefined, /\$\.network\.rpc_interfaces\.primary\.published_address: "not an address" is not host:port/],
+    ['not an:8000', undefined, /\$\.network\.rpc_interfaces\.primary\.published_address: "not an:8000" is not host:port/],
+    ['', undefined, /\$\.network\.rpc_interfaces\.primary\.published_address: must be a non-empty string/],
+    [undefined, '127.0.0.1', /^configuration \$\.network\.node_to_node_interface\.published_address: "127\.0\.0\.1" is not host:port/],
+    [undefined, 'node.example.com:99999', /\$\.network\.node_to_node_interface\.published_address: "node\.example\.com:99999" is not host:port/],
+  ] as const;
+  for (const [rpc, nodeToNode, message] of refused) {
+    assert.throws(() => withPublished(rpc, nodeToNode), (error: Error & { code?: string }) => error.code === 'InvalidConfig' && message.test(error.message), `${rpc} / ${nodeToNode}`);
+  }
+  const config = withPublished('node.example.com:443', '[::1]:8001');
+  assert.equal(config.rpcInterfaces.primary!.publishedAddress, 'node.example.com:443');
+  assert.equal(config.nodeToNode.publishedAddress, '[::1]:8001');
+  assert.equal(withPublished(undefined, undefined).rpcInterfaces.primary!.publishedAddress, '127.0.0.1:8000', 'the bind address when unset');
+});
