@@ -5,6 +5,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -63,7 +64,7 @@ import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
-import { eventLoopHoldMaxMs, hostAndPort, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
+import { bindAddresses, eventLoopHoldMaxMs, hostAndPort, invalidConfig, refuseSharedBindAddresses, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -581,7 +582,8 @@ async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
 }
 
 export async function startNodeService(configured: NodeConfig, version: string): Promise<RunningService> {
-  // First, before anything of a service is written: a pid file that cannot be written stops the node
+  await refuseSharedResolvedBindAddresses(configured);
+  // Then, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).
   if (configured.pidFile !== undefined) writeOutputFile(configured.pidFile, `${process.pid}\n`, 'the pid file (output_files.pid_file)');
   // What startConfigured opened before the node itself owns it (it then stops it on failure).
@@ -594,6 +596,23 @@ export async function startNodeService(configured: NodeConfig, version: string):
     if (configured.pidFile !== undefined) rmSync(configured.pidFile, { force: true });
     throw error;
   }
+}
+
+/**
+ * The interfaces' bind addresses compared as listen resolves their hosts (parsing compared them as
+ * written): `localhost:P` beside `127.0.0.1:P` is refused here, naming both, before the node writes
+ * anything, rather than by the second listen once the service exists. A host that does not resolve
+ * could not be listened on either.
+ */
+async function refuseSharedResolvedBindAddresses(config: NodeConfig): Promise<void> {
+  const resolved = await Promise.all(bindAddresses(config).map(async (bound) => {
+    try {
+      return { ...bound, address: (await lookup(bound.host)).address };
+    } catch (error) {
+      throw invalidConfig(bound.path, `cannot resolve "${bound.host}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give an address of this machine, or a name that resolves to one`);
+    }
+  }));
+  refuseSharedBindAddresses(resolved);
 }
 
 /** Starts the node `configured` describes, its pid file written; what it opens first, it adds to `undoOnFailure`. */

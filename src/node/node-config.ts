@@ -139,6 +139,11 @@ const HISTORICAL_CACHE_SOFT_LIMIT_BYTES_MAX = 2 ** 40;
 
 type Json = Record<string, unknown>;
 
+/** The error of a bad setting: one line, naming it by its JSON path. */
+export function invalidConfig(path: string, reason: string): CocoError {
+  return new CocoError('InvalidConfig', `configuration ${path}: ${reason}`);
+}
+
 class ConfigReader {
   /** Every object read, with the settings read from it: any other key in it is a mistake. */
   readonly #objects: { target: Json; path: string; read: Set<string> }[] = [];
@@ -146,7 +151,7 @@ class ConfigReader {
   constructor(private readonly baseDir: string) {}
 
   fail(path: string, reason: string): never {
-    throw new CocoError('InvalidConfig', `configuration ${path}: ${reason}`);
+    throw invalidConfig(path, reason);
   }
 
   /** The object at `path`, watched: the settings read from it are recorded for `refuseUnread`. */
@@ -455,7 +460,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       serviceData: start.service_data ?? {},
     },
   };
-  refuseSharedBindAddresses(r, config);
+  refuseSharedBindAddresses(bindAddresses(config));
   r.refuseUnread();
   return config;
 }
@@ -463,20 +468,35 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
 /** Hosts that bind every address of the machine: a port on one of them is taken on every host. */
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
-/**
- * Two interfaces, RPC or node-to-node, that bind the same port on one address (or on every address,
- * by a wildcard host): the second could never listen. Caught here, before anything starts, rather
- * than by the listen that fails (for a joiner, once it is trusted).
- */
-function refuseSharedBindAddresses(r: ConfigReader, config: NodeConfig): void {
-  const bound = [
+/** An interface's bind address, named by its JSON path; `address`: what its host resolves to, where known. */
+export interface BindAddress {
+  path: string;
+  host: string;
+  port: number;
+  address?: string;
+}
+
+/** The bind address of every interface, RPC or node-to-node, in the configuration's order. */
+export function bindAddresses(config: Pick<NodeConfig, 'rpcInterfaces' | 'nodeToNode'>): BindAddress[] {
+  return [
     ...Object.entries(config.rpcInterfaces).map(([name, iface]) => ({ path: `$.network.rpc_interfaces.${name}.bind_address`, ...iface.bindAddress })),
     { path: '$.network.node_to_node_interface.bind_address', ...config.nodeToNode.bindAddress },
   ];
+}
+
+/**
+ * Two interfaces, RPC or node-to-node, that bind the same port on one address (or on every address,
+ * by a wildcard host): the second could never listen. Hosts are compared by what they resolve to
+ * where `address` is given (parsing compares them as written; the node resolves them before it
+ * writes anything), so that `localhost:P` beside `127.0.0.1:P` is caught before a listen fails.
+ */
+export function refuseSharedBindAddresses(bound: readonly BindAddress[]): void {
+  const at = (b: BindAddress) => b.address ?? b.host;
+  const written = (b: BindAddress) => `${b.host}:${b.port}${b.address === undefined || b.address === b.host ? '' : ` resolving to ${b.address}:${b.port}`}`;
   bound.forEach((b, i) => {
-    const earlier = bound.slice(0, i).find((a) => a.port !== 0 && a.port === b.port && (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host)));
+    const earlier = bound.slice(0, i).find((a) => a.port !== 0 && a.port === b.port && (at(a) === at(b) || WILDCARD_HOSTS.has(at(a)) || WILDCARD_HOSTS.has(at(b))));
     if (earlier !== undefined) {
-      r.fail(b.path, `${b.host}:${b.port} is also ${earlier.path} (${earlier.host}:${earlier.port}); each interface needs its own port, as only one of them can listen on it`);
+      throw invalidConfig(b.path, `${written(b)} is also ${earlier.path} (${written(earlier)}); each interface needs its own port, as only one of them can listen on it`);
     }
   });
 }
