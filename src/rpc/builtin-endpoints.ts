@@ -242,6 +242,9 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   // CCF's operator clean-up: the records of a node whose retirement committed can go.
   server.add('node', 'DELETE', '/network/nodes/{node_id}', (request) => {
     const id = request.params.node_id!;
+    // A write: a backup redirects it before reading the record (its copy may lag the primary's), as
+    // CCF sends it to the primary first; a retired node, whose state stopped at its removal, refuses it.
+    node.checkCanWrite();
     node.execute((tx) => {
       const value = tx.map(Tables.nodesInfo).get(utf8(id));
       if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `no node ${id} in this service`);
