@@ -1,7 +1,8 @@
 // `coco ledger fetch`: downloads a service's committed ledger chunks from a node's
 // /node/ledger-chunk endpoints (CCF's, on interfaces with LedgerChunkRead), chunk after chunk from
 // a seqno, each in ranges and written aside then renamed, so that `coco ledger verify` can audit
-// the copy offline. The target directory is created only once there is a chunk to put in it.
+// the copy offline (from seqno 1: a later start is told so). The target directory is created only
+// once there is a chunk to put in it.
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ export const TRIGGER_LEDGER_CHUNK_PROPOSAL = '{"actions":[{"name":"trigger_ledge
 export interface FetchedLedger {
   /** The chunk files written, in seqno order: at least one. */
   files: string[];
+  /** The first seqno fetched: the first of the chunk holding the seqno asked for. */
+  firstSeqno: number;
   /** The last seqno fetched. */
   lastSeqno: number;
 }
@@ -28,6 +31,7 @@ export interface FetchedLedger {
  */
 export async function ledgerFetch(client: CocoClientOptions, directory: string, since: number, progress: (line: string) => void): Promise<FetchedLedger> {
   const files: string[] = [];
+  let firstSeqno: number | undefined;
   let next = since;
   for (;;) {
     let download;
@@ -39,8 +43,8 @@ export async function ledgerFetch(client: CocoClientOptions, directory: string, 
       throw error;
     }
     if (download === undefined) {
-      if (files.length === 0) throw await nothingToFetch(client, since);
-      return { files, lastSeqno: next - 1 };
+      if (firstSeqno === undefined) throw await nothingToFetch(client, since);
+      return { files, firstSeqno, lastSeqno: next - 1 };
     }
     const name = download.head.headers['x-ms-ccf-ledger-chunk-name'] ?? '';
     const chunk = parseChunkName(name);
@@ -49,9 +53,23 @@ export async function ledgerFetch(client: CocoClientOptions, directory: string, 
     }
     writeChunk(directory, name, download.bytes);
     files.push(name);
+    firstSeqno ??= chunk.first;
     progress(`fetched ${name} (${download.bytes.length} bytes)`);
     next = chunk.last + 1;
   }
+}
+
+/**
+ * The line that ends a fetch: what it wrote, and how to audit it. `coco ledger verify` needs every
+ * chunk from seqno 1, so a fetch that starts later says what to add before it can be verified.
+ */
+export function fetchedSummary(fetched: FetchedLedger, directory: string): string {
+  const what = `fetched ${fetched.files.length} chunk(s), seqno ${fetched.firstSeqno} to ${fetched.lastSeqno}, into ${directory}`;
+  if (fetched.firstSeqno === 1) return `${what}; audit them with: coco ledger verify ${directory}`;
+  return (
+    `${what}. coco ledger verify needs every chunk from seqno 1: to audit them, fetch from seqno 1 (without --since) into ${directory}, ` +
+    `or copy the chunks before seqno ${fetched.firstSeqno} there (from a node's ledger directory or a backup of it); then run coco ledger verify ${directory}`
+  );
 }
 
 function writeChunk(directory: string, name: string, bytes: Uint8Array): void {

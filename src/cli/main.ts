@@ -8,7 +8,7 @@ import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { logLine } from '../node/buffered-log.js';
 import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
-import { ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
+import { fetchedSummary, ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow, UNSIGNED_MARK } from './ledger-show.js';
 import { reachableEndpoint, withService } from './service-connection.js';
 import { NODE_USAGE, runNode } from './node-command.js';
@@ -95,7 +95,8 @@ const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert
 
 Downloads the committed ledger chunks (ledger_<first>-<last>.committed) a node serves at
 /node/ledger-chunk, from the one holding seqno N (default 1) to the last committed one, into <dir>;
-then \`coco ledger verify <dir>\` audits them. The node's interface must enable the operator
+then \`coco ledger verify <dir>\` audits them, which needs every chunk from seqno 1 (with --since,
+add the earlier chunks to <dir> first). The node's interface must enable the operator
 feature LedgerChunkRead (coco sandbox does). Only closed chunks are served: the chunk being written
 closes at ledger.chunk_size (5 MiB by default), at a snapshot, or when members accept a
 trigger_ledger_chunk proposal (${TRIGGER_LEDGER_CHUNK_PROPOSAL}).
@@ -188,7 +189,7 @@ async function runLedger(args: string[]): Promise<number> {
     const fetched = await withService(endpoint, () =>
       ledgerFetch({ url: endpoint.url, caCertPem: endpoint.caCertPem }, directory, Number(sinceText), (line) => console.error(`coco ledger fetch: ${line}`)),
     );
-    console.log(`fetched ${fetched.files.length} chunk(s), from the one holding seqno ${sinceText} to seqno ${fetched.lastSeqno}, into ${directory}; audit them with: coco ledger verify ${directory}`);
+    console.log(fetchedSummary(fetched, directory));
     return 0;
   }
   throw new UsageError(subcommand ? `unknown ledger command "${subcommand}"` : 'missing ledger command', LEDGER_USAGE);
