@@ -17,7 +17,7 @@ import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { holdsLedger } from '../node/ledger-directory.js';
 import { writeIdentity } from './keygen.js';
-import { describeAllocator, nodeAllocator } from './allocator.js';
+import { describeAllocator, nodeAllocator, type Allocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
 import { runningNodePid, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
@@ -163,6 +163,8 @@ export interface RunningSandbox {
   nodes: SandboxNode[];
   /** Milliseconds from the start until the service was open (or restarted). */
   startupMs: number;
+  /** The memory allocator the nodes run with. */
+  allocator: Allocator;
   stop(): Promise<void>;
 }
 
@@ -210,6 +212,8 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
  */
 export async function startSandbox(options: SandboxOptions, step: (text: string) => void, signal: AbortSignal = new AbortController().signal): Promise<RunningSandbox> {
   const startedAt = Date.now();
+  // Every node starts with it: a COCO_ALLOCATOR that cannot be had is refused before the workspace is made.
+  const allocator = nodeAllocator();
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
   const ledgerDir = join(nodeDir(0), 'ledger');
@@ -236,7 +240,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
       await Promise.all(nodes.map((node) => stopNode(node)));
       throw error;
     }
-    return sandboxOf(options, common, serving, startedAt, step);
+    return sandboxOf(options, common, serving, startedAt, allocator, step);
   }
   // Before the identities: a bundle that cannot be deployed leaves no half-made workspace.
   const app = await loadCheckedAppBundle(options.app);
@@ -293,7 +297,7 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   } finally {
     signal.removeEventListener('abort', stopStarted);
   }
-  return sandboxOf(options, common, nodes, startedAt, step);
+  return sandboxOf(options, common, nodes, startedAt, allocator, step);
 }
 
 const PRIMARY_WAIT_MS = 60_000;
@@ -409,7 +413,7 @@ async function startTogether(starts: (() => Promise<SandboxNode>)[], skip: (erro
   throw failed.reason;
 }
 
-function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[], startedAt: number, step: (text: string) => void): RunningSandbox {
+function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[], startedAt: number, allocator: Allocator, step: (text: string) => void): RunningSandbox {
   // Where `coco gov` and `coco app` find the service by default.
   writeFileSync(join(common, 'service_url'), `${nodes[0]!.url}\n`);
   const startupMs = Date.now() - startedAt;
@@ -420,6 +424,7 @@ function sandboxOf(options: SandboxOptions, common: string, nodes: SandboxNode[]
     common,
     nodes,
     startupMs,
+    allocator,
     stop: async () => {
       await Promise.all(nodes.map((node) => stopNode(node)));
       // A node restarted by hand (as the sandbox says to when one dies) is no child of this one.
@@ -511,7 +516,7 @@ Coco sandbox is running: ${url}
   service cert:       ${cert('service_cert.pem')}
   node logs:          ${join(options.workspace, 'sandbox_<i>', 'out')}, .../err
   started in:         ${(sandbox.startupMs / 1000).toFixed(1)} s
-  allocator:          ${describeAllocator(nodeAllocator())}
+  allocator:          ${describeAllocator(sandbox.allocator)}
 
 Nodes:
 ${network.nodes}

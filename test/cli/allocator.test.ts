@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
 import { allocatorEnv, describeAllocator, JEMALLOC_LIBRARIES, nodeAllocator, type AllocatorHost } from '../../src/cli/allocator.js';
 import { CocoError } from '../../src/errors.js';
+import { repoRoot } from '../support/paths.js';
 
 const LIBRARY = JEMALLOC_LIBRARIES[0]!;
 const linux = (env: NodeJS.ProcessEnv, installed: readonly string[] = [LIBRARY]): AllocatorHost => ({
@@ -58,4 +61,18 @@ test('a process started with the environment for this machine runs on the alloca
   const maps = execFileSync(process.execPath, ['-e', "process.stdout.write(require('fs').existsSync('/proc/self/maps') ? require('fs').readFileSync('/proc/self/maps', 'utf8') : '')"], { env, encoding: 'utf8' });
   if (maps === '') return; // no /proc: nothing to look at
   assert.equal(/libjemalloc/.test(maps), allocator.kind === 'jemalloc', `the child's memory map ${allocator.kind === 'jemalloc' ? 'holds' : 'does not hold'} libjemalloc`);
+});
+
+test('coco sandbox refuses a COCO_ALLOCATOR it cannot use before it creates anything of the workspace', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-allocator-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const workspace = join(dir, 'workspace');
+  const run = spawnSync(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--workspace', workspace, '--nodes', '1'], {
+    env: { ...process.env, COCO_ALLOCATOR: 'bogus' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /COCO_ALLOCATOR must be auto, jemalloc or system, got "bogus" \[InvalidArgument\]/);
+  assert.equal(existsSync(workspace), false, 'no workspace, not even a half-made one');
 });
