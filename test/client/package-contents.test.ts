@@ -1,10 +1,13 @@
 // What `npm pack` ships: the built library with its types, the CLI and everything the CLI reads at
-// run time (constitution, the logging sample's built bundle), the docs; not tests, benchmarks or
-// build configuration. And the package's exports resolve the client SDK for import and require.
+// run time (constitution, the logging sample's built bundle), the logging sample as a project its
+// README says to copy, the docs; not tests, benchmarks or Coco's own build configuration. And the
+// package's exports resolve the client SDK for import and require.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +30,10 @@ describe('the npm package', () => {
       'constitution/default/actions.js',
       'samples/logging/dist/bundle.json',
       'samples/logging/app.json',
+      // What its README tells a copy to run: npm install, then build.mjs (npm run build) and tsc -p .
+      'samples/logging/package.json',
+      'samples/logging/build.mjs',
+      'samples/logging/tsconfig.json',
       'samples/erc20/dist/Token.json',
       'docs/client.md',
     ]) {
@@ -34,6 +41,19 @@ describe('the npm package', () => {
     }
     const development = [...files].filter((path) => /^(dist\/(test|bench)|test|bench|\.ci|src)\/|\.map$|^tsconfig|^eslint/.test(path));
     assert.deepEqual(development, []);
+  });
+
+  it("ships a logging sample that builds as a copy: its package.json names each package its build and sources import, as this package pins them", () => {
+    const sample = join(repoRoot, 'samples', 'logging');
+    const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; scripts: Record<string, string> };
+    const own = manifest(sample);
+    const sources = [join(sample, 'build.mjs'), ...readdirSync(join(sample, 'src')).map((name) => join(sample, 'src', name))];
+    const imported = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]((?:@[^/'"]+\/)?[^./'"][^/'"]*)/g)].map((match) => match[1]!)));
+    const packages = [...imported].filter((name) => !name.startsWith('node:')).sort();
+    assert.deepEqual(packages, ['@microsoft/ccf-app', 'esbuild']);
+    const root = manifest(repoRoot);
+    for (const name of [...packages, 'typescript']) assert.equal(own.devDependencies[name], root.devDependencies[name], name);
+    assert.deepEqual(own.scripts, { build: 'node build.mjs', typecheck: 'tsc -p .' });
   });
 
   it('resolves coco to the client SDK for import and for require, and exposes its package.json', () => {
