@@ -40,19 +40,31 @@ const BN_G2 = (() => {
   const { x, y } = bn254.G2.Point.BASE.toAffine();
   return word(x.c1) + word(x.c0) + word(y.c1) + word(y.c0);
 })();
-/** A point of the twist's curve outside the prime-order subgroup (the twist has a cofactor). */
-const BN_G2_OUTSIDE = (() => {
-  const { Fp2 } = bn254.fields;
-  const b = bn254.G2.Point.CURVE().b;
+interface FieldOps<F> {
+  sqrt(a: F): F;
+  add(a: F, b: F): F;
+  mul(a: F, b: F): F;
+  sqr(a: F): F;
+}
+
+/** The first point of y^2 = x^3 + b, over x = xAt(1), xAt(2), ..., outside the prime-order subgroup (the curve has a cofactor). */
+function pointOutsideSubgroup<F>(field: FieldOps<F>, b: F, xAt: (i: bigint) => F, torsionFree: (point: { x: F; y: F }) => boolean): { x: F; y: F } {
   for (let i = 1n; ; i++) {
-    const x = Fp2.create({ c0: i, c1: 1n });
+    const x = xAt(i);
     try {
-      const y = Fp2.sqrt(Fp2.add(Fp2.mul(Fp2.sqr(x), x), b));
-      if (!bn254.G2.Point.fromAffine({ x, y }).isTorsionFree()) return word(x.c1) + word(x.c0) + word(y.c1) + word(y.c0);
+      const y = field.sqrt(field.add(field.mul(field.sqr(x), x), b));
+      if (!torsionFree({ x, y })) return { x, y };
     } catch {
       // no square root: not a point's x
     }
   }
+}
+
+/** A point of the twist's curve outside the prime-order subgroup. */
+const BN_G2_OUTSIDE = (() => {
+  const { Fp2 } = bn254.fields;
+  const { x, y } = pointOutsideSubgroup<ReturnType<typeof Fp2.create>>(Fp2, bn254.G2.Point.CURVE().b, (i) => Fp2.create({ c0: i, c1: 1n }), (p) => bn254.G2.Point.fromAffine(p).isTorsionFree());
+  return word(x.c1) + word(x.c0) + word(y.c1) + word(y.c0);
 })();
 
 // BLS12-381 (EIP-2537): 64-byte field elements, the top 16 bytes zero; G2 coordinates c0 first.
@@ -63,28 +75,13 @@ const BLS_G1 = (() => {
   return fp(x) + fp(y);
 })();
 const BLS_G1_OUTSIDE = (() => {
-  const { Fp } = bls12_381.fields;
-  for (let x = 1n; ; x++) {
-    try {
-      const y = Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), 4n));
-      if (!bls12_381.G1.Point.fromAffine({ x, y }).isTorsionFree()) return fp(x) + fp(y);
-    } catch {
-      // no square root
-    }
-  }
+  const { x, y } = pointOutsideSubgroup<bigint>(bls12_381.fields.Fp, 4n, (i) => i, (p) => bls12_381.G1.Point.fromAffine(p).isTorsionFree());
+  return fp(x) + fp(y);
 })();
 const BLS_G2_OUTSIDE = (() => {
   const { Fp2 } = bls12_381.fields;
-  const b = bls12_381.G2.Point.CURVE().b;
-  for (let i = 1n; ; i++) {
-    const x = Fp2.create({ c0: i, c1: 1n });
-    try {
-      const y = Fp2.sqrt(Fp2.add(Fp2.mul(Fp2.sqr(x), x), b));
-      if (!bls12_381.G2.Point.fromAffine({ x, y }).isTorsionFree()) return fp(x.c0) + fp(x.c1) + fp(y.c0) + fp(y.c1);
-    } catch {
-      // no square root
-    }
-  }
+  const { x, y } = pointOutsideSubgroup<ReturnType<typeof Fp2.create>>(Fp2, bls12_381.G2.Point.CURVE().b, (i) => Fp2.create({ c0: i, c1: 1n }), (p) => bls12_381.G2.Point.fromAffine(p).isTorsionFree());
+  return fp(x.c0) + fp(x.c1) + fp(y.c0) + fp(y.c1);
 })();
 
 // The point evaluation precompile: the execution-specs' valid input, then parts of it changed.
