@@ -6,7 +6,6 @@
 import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
@@ -44,12 +43,11 @@ import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pe
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { QuoteNotAllowed, verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
-import type { SubjectAltNames } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
-import { createNodeIdentity, createServiceIdentity, endorseNode, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
+import { createNodeIdentity, createServiceIdentity, endorseNode, nodeSubjectAltNames, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { randomBytes } from '../crypto/random.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
@@ -121,18 +119,6 @@ function readMembers(config: NodeConfig): GenesisMember[] {
       memberData,
     };
   });
-}
-
-function subjectAltNames(config: NodeConfig): SubjectAltNames {
-  const ip = new Set<string>();
-  const dns = new Set<string>(['localhost']);
-  for (const iface of [...Object.values(config.rpcInterfaces), config.nodeToNode]) {
-    for (const host of [iface.bindAddress.host, iface.publishedAddress.replace(/:\d+$/, '')]) {
-      if (isIP(host)) ip.add(host);
-      else dns.add(host);
-    }
-  }
-  return { ip: [...ip], dns: [...dns] };
 }
 
 /** What a virtual node reports as the digest of the code it runs. */
@@ -622,7 +608,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   checkReadOnlyDirectories(configured);
   prepareDirectories(configured);
   // Hosts only: the ports (port 0 resolved below) are in no certificate.
-  const sans = subjectAltNames(configured);
+  const sans = nodeSubjectAltNames(configured);
   const point = await startingPoint(configured, now);
   const nodeIdentity = createNodeIdentity(sans, now, configured.nodeCertificateValidityDays, configured.curve, 'join' in point ? point.join : point.nodeKeyPair);
   const quoteInfo = virtualQuote(nodeIdentity.keyPair.publicKeyPem, hostData(version));
