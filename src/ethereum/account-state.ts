@@ -2,7 +2,7 @@
 // seeing accounts as execution does (with any balance governance set, and the system contracts), and
 // the one direct write: setting an account's balance, for genesis allocation.
 
-import { bytesToHex, equalsBytes } from '@ethereumjs/util';
+import { bytesToHex } from '@ethereumjs/util';
 import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import {
@@ -16,7 +16,7 @@ import {
 } from './ethereum-maps.js';
 import type { Blocks } from './blocks.js';
 import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
-import { HISTORY_STORAGE_ADDRESS, historySlot, systemCode, withSystemContract } from './system-contracts.js';
+import { systemCode, systemStorage, withSystemContract } from './system-contracts.js';
 
 function checkAddress(address: Uint8Array): void {
   if (!(address instanceof Uint8Array) || address.length !== ADDRESS_BYTES) {
@@ -43,9 +43,7 @@ export function readStorage(tx: Transaction, blocks: Blocks, address: Uint8Array
   checkAddress(address);
   if (slot.length !== HASH_BYTES) throw new CocoError('InvalidArgument', 'a storage slot must be 32 bytes');
   // The last block's system call wrote the history contract's slots up to its parent.
-  const value = equalsBytes(address, HISTORY_STORAGE_ADDRESS)
-    ? historySlot(slot, blocks.head(tx), (n) => blocks.hashOf(tx, n))
-    : (tx.map(blocks.maps.storage).get(storageKey(address, slot)) ?? new Uint8Array(0));
+  const value = systemStorage(address, slot, () => blocks.head(tx), (n) => blocks.hashOf(tx, n)) ?? tx.map(blocks.maps.storage).get(storageKey(address, slot)) ?? new Uint8Array(0);
   const word = new Uint8Array(HASH_BYTES);
   word.set(value, HASH_BYTES - value.length);
   return word;

@@ -17,7 +17,7 @@ import type { Transaction } from '../kv/transaction.js';
 import type { Blocks } from './blocks.js';
 import { decodeAccount, encodeAccount, storageKey, type AccountRecord, type EthereumMaps } from './ethereum-maps.js';
 import { governedAccount, settleGovernedBalance } from './governed-accounts.js';
-import { HISTORY_STORAGE_ADDRESS, historySlot, systemCode, withSystemContract } from './system-contracts.js';
+import { systemCode, systemStorage, withSystemContract } from './system-contracts.js';
 
 /** What getStateRoot answers: Coco keeps no state trie, so there is no Ethereum state root. */
 export const NO_STATE_ROOT = new Uint8Array(32);
@@ -141,8 +141,7 @@ export class KvStateManager implements StateManagerInterface {
   /** The value of a slot before the running transaction. */
   #stored(address: Uint8Array, slot: Uint8Array): Uint8Array {
     const kv = this.#kv();
-    if (equalsBytes(address, HISTORY_STORAGE_ADDRESS)) return historySlot(slot, kv.blockNumber, (n) => this.#blocks.hashOf(kv.tx, n));
-    return kv.storage.get(storageKey(address, slot)) ?? new Uint8Array(0);
+    return systemStorage(address, slot, () => kv.blockNumber, (n) => this.#blocks.hashOf(kv.tx, n)) ?? kv.storage.get(storageKey(address, slot)) ?? new Uint8Array(0);
   }
 
   #record(address: Uint8Array): AccountRecord | undefined {

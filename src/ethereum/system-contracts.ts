@@ -78,11 +78,20 @@ export function systemCode(codeHash: Uint8Array): Uint8Array | undefined {
 }
 
 /**
+ * Slot `slot` of a system contract in the block `blockNumber` gives (asked only for such a contract),
+ * never stored in the KV; undefined for any other address. `hashOf` gives the hashes of the blocks
+ * below that one.
+ */
+export function systemStorage(address: Uint8Array, slot: Uint8Array, blockNumber: () => bigint, hashOf: (n: bigint) => Uint8Array | undefined): Uint8Array | undefined {
+  return equalsBytes(address, HISTORY_STORAGE_ADDRESS) ? historySlot(slot, blockNumber(), hashOf) : undefined;
+}
+
+/**
  * Slot `slot` of the history contract in block `number`, once the system call at its start has run:
  * the hash of the latest block n below `number` with n % 8191 = slot (big-endian, no leading zeros),
- * empty when there is none. `hashOf` gives the hashes of the blocks below `number`.
+ * empty when there is none.
  */
-export function historySlot(slot: Uint8Array, number: bigint, hashOf: (n: bigint) => Uint8Array | undefined): Uint8Array {
+function historySlot(slot: Uint8Array, number: bigint, hashOf: (n: bigint) => Uint8Array | undefined): Uint8Array {
   const index = bytesToBigInt(slot);
   const last = number - 1n;
   if (index >= HISTORY_SERVE_WINDOW || index > last) return new Uint8Array(0);
