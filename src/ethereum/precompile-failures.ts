@@ -4,6 +4,7 @@
 // ones 'revert', which reads as a revert that never happened. The reason is worked out from the
 // input, checked the way and in the order geth checks it, once EthereumJS has found the call failed.
 
+import { bytesToBigInt } from '@ethereumjs/util';
 import { bn254 } from '@noble/curves/bn254.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '../crypto/hash.js';
@@ -17,12 +18,6 @@ function slice(data: Uint8Array, start: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
   if (start < data.length) out.set(data.subarray(start, Math.min(data.length, start + size)));
   return out;
-}
-
-function toBigInt(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value;
 }
 
 const isZero = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0);
@@ -41,7 +36,7 @@ const BN = { Fp: bn254.fields.Fp, Fp2: bn254.fields.Fp2, G2: bn254.G2.Point };
 
 function bn254G1(bytes: Uint8Array): string | undefined {
   if (isZero(bytes)) return undefined;
-  const [x, y] = [toBigInt(bytes.subarray(0, 32)), toBigInt(bytes.subarray(32, 64))];
+  const [x, y] = [bytesToBigInt(bytes.subarray(0, 32)), bytesToBigInt(bytes.subarray(32, 64))];
   if (x >= BN.Fp.ORDER || y >= BN.Fp.ORDER) return FP_ENCODING;
   const { Fp } = BN;
   return Fp.eql(Fp.sqr(y), Fp.add(Fp.mul(Fp.sqr(x), x), 3n)) ? undefined : 'point is not on curve';
@@ -50,7 +45,7 @@ function bn254G1(bytes: Uint8Array): string | undefined {
 /** A G2 point: x's imaginary part, its real part, then y's, 32 bytes each. */
 function bn254G2(bytes: Uint8Array): string | undefined {
   if (isZero(bytes)) return undefined;
-  const [x1, x0, y1, y0] = [0, 32, 64, 96].map((at) => toBigInt(bytes.subarray(at, at + 32))) as [bigint, bigint, bigint, bigint];
+  const [x1, x0, y1, y0] = [0, 32, 64, 96].map((at) => bytesToBigInt(bytes.subarray(at, at + 32))) as [bigint, bigint, bigint, bigint];
   if ([x1, x0, y1, y0].some((c) => c >= BN.Fp.ORDER)) return FP_ENCODING;
   const { Fp2, G2 } = BN;
   const x = Fp2.create({ c0: x0, c1: x1 });
@@ -74,7 +69,7 @@ const BLS = { Fp: bls12_381.fields.Fp, Fp2: bls12_381.fields.Fp2, G1: bls12_381.
 /** A field element, or why geth refuses it. */
 function blsFp(bytes: Uint8Array): bigint | string {
   if (!isZero(bytes.subarray(0, 16))) return 'invalid field element top bytes';
-  const value = toBigInt(bytes.subarray(16, 64));
+  const value = bytesToBigInt(bytes.subarray(16, 64));
   return value >= BLS.Fp.ORDER ? FP_ENCODING : value;
 }
 
@@ -138,7 +133,7 @@ function kzgPoint(bytes: Uint8Array): string | undefined {
   if (flags === 0x00 || flags === 0x40) return 'short buffer';
   if (flags === 0xc0) return (bytes[0]! & 0x1f) === 0 && isZero(bytes.subarray(1)) ? undefined : 'invalid infinity point encoding';
   if (flags !== 0x80 && flags !== 0xa0) return 'invalid point encoding';
-  const x = toBigInt(Uint8Array.of(bytes[0]! & 0x1f, ...bytes.subarray(1)));
+  const x = bytesToBigInt(Uint8Array.of(bytes[0]! & 0x1f, ...bytes.subarray(1)));
   const { Fp, G1 } = BLS;
   if (x >= Fp.ORDER) return FP_ENCODING;
   let y: bigint;
@@ -155,7 +150,7 @@ function pointEvaluation(data: Uint8Array): string {
   const versionedHash = sha256(data.subarray(96, 144));
   versionedHash[0] = 0x01;
   if (!versionedHash.every((byte, i) => byte === data[i])) return 'mismatched versioned hash';
-  const scalars = [data.subarray(32, 64), data.subarray(64, 96)].map(toBigInt);
+  const scalars = [data.subarray(32, 64), data.subarray(64, 96)].map((scalar) => bytesToBigInt(scalar));
   const reason = scalars.some((scalar) => scalar >= KZG_SCALAR_ORDER)
     ? 'scalar is not canonical when interpreted as a big integer in big-endian'
     : (kzgPoint(data.subarray(96, 144)) ?? kzgPoint(data.subarray(144, 192)) ?? "can't verify opening proof");
@@ -167,10 +162,10 @@ const MODEXP_LENGTH_MAX = 1024n;
 
 /** The gas MODEXP asks for `data` under EIP-7883, as geth computes it (lengths past 32 bits: more than any call has). */
 function modexpGas(data: Uint8Array): bigint {
-  const [baseLength, exponentLength, modulusLength] = [0, 32, 64].map((at) => toBigInt(slice(data, at, 32))) as [bigint, bigint, bigint];
+  const [baseLength, exponentLength, modulusLength] = [0, 32, 64].map((at) => bytesToBigInt(slice(data, at, 32))) as [bigint, bigint, bigint];
   if (baseLength > 0xffffffffn || modulusLength > 0xffffffffn || exponentLength > 0xffffffffn) return 2n ** 64n - 1n;
   const headLength = exponentLength < 32n ? exponentLength : 32n;
-  const head = toBigInt(slice(data, 96 + Number(baseLength), Number(headLength)));
+  const head = bytesToBigInt(slice(data, 96 + Number(baseLength), Number(headLength)));
   const headBits = head === 0n ? 0n : BigInt(head.toString(2).length) - 1n;
   const iterations = 16n * (exponentLength - headLength) + headBits;
   const longest = baseLength > modulusLength ? baseLength : modulusLength;
@@ -182,7 +177,7 @@ function modexpGas(data: Uint8Array): bigint {
 
 function modexpBounds(data: Uint8Array): string | undefined {
   const names = ['base', 'exponent', 'modulus'];
-  const index = [0, 32, 64].findIndex((at) => toBigInt(slice(data, at, 32)) > MODEXP_LENGTH_MAX);
+  const index = [0, 32, 64].findIndex((at) => bytesToBigInt(slice(data, at, 32)) > MODEXP_LENGTH_MAX);
   return index < 0 ? undefined : `${names[index]} length is too large`;
 }
 
