@@ -26,6 +26,13 @@ export const RETAINED_ENTRIES_DEFAULT = 4096;
  * ledger files when a follower needs them, as for the count.
  */
 export const RETAINED_ENTRY_BYTES_DEFAULT = 64 * 1024 * 1024;
+/**
+ * Bytes of entry data a leader holds uncommitted by default before its node refuses new writes,
+ * whatever the entry count: 10,000 uncommitted transactions of a few megabytes each would otherwise
+ * fill the node's memory while a slow majority catches up. A soft bound: the write that crosses it
+ * is kept, the next ones are refused until commit catches up.
+ */
+export const UNCOMMITTED_ENTRY_BYTES_DEFAULT = 256 * 1024 * 1024;
 /** Bytes of one entry's opaque payload. */
 export const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
 /** Nodes in one active configuration. */

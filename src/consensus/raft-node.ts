@@ -350,6 +350,10 @@ export class RaftNode {
   get retainedEntryDataBytes(): number {
     return this.log.dataBytesUpTo(this.commit);
   }
+  /** Bytes of data of the entries after the commit point. */
+  get uncommittedEntryDataBytes(): number {
+    return this.log.dataBytesUpTo(this.log.lastSeqno) - this.log.dataBytesUpTo(this.commit);
+  }
   /**
    * Each other node of the active configurations: on a leader, what it last acknowledged; elsewhere
    * seqno 0 answered 0 ticks ago, as CCF's backups report the nodes they hold no progress for.

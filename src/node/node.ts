@@ -28,7 +28,7 @@ import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
-import { ENTRY_BYTES_MAX } from '../consensus/consensus-limits.js';
+import { ENTRY_BYTES_MAX, UNCOMMITTED_ENTRY_BYTES_DEFAULT } from '../consensus/consensus-limits.js';
 import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role, type StepDown } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import type { TxStatus } from '../consensus/tx-status.js';
@@ -123,6 +123,8 @@ export interface NodeOptions {
   signatureDelayMs: number;
   /** CCF's consensus.max_uncommitted_tx_count: past it, writes are refused until commit catches up. */
   maxUncommittedTxCount: number;
+  /** Bytes of uncommitted ledger entries past which writes are refused the same way (UNCOMMITTED_ENTRY_BYTES_DEFAULT if absent). */
+  maxUncommittedBytes?: number;
   consensus: ConsensusTiming;
   transport: ConsensusTransport;
   /** A monotonic clock (ms) for the node's timers: consensus ticks, signature pacing. */
@@ -623,6 +625,11 @@ export class Node {
     const uncommitted = this.lastSeqno - this.commitSeqno;
     if (uncommitted >= this.options.maxUncommittedTxCount) {
       throw new CocoError('TooManyPendingTransactions', `${uncommitted} transactions await commit (consensus.max_uncommitted_tx_count is ${this.options.maxUncommittedTxCount}); retry shortly`);
+    }
+    const uncommittedBytes = this.raft.uncommittedEntryDataBytes;
+    const maxUncommittedBytes = this.options.maxUncommittedBytes ?? UNCOMMITTED_ENTRY_BYTES_DEFAULT;
+    if (uncommittedBytes >= maxUncommittedBytes) {
+      throw new CocoError('TooManyPendingTransactions', `${uncommitted} transactions of ${uncommittedBytes} bytes await commit (at most ${maxUncommittedBytes} bytes are held uncommitted); retry shortly`);
     }
   }
 

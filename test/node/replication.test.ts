@@ -251,6 +251,28 @@ test('a transaction too large to replicate is refused and leaves no trace', asyn
   await network.waitFor(() => node.status(next) === 'Committed');
 });
 
+test('a primary holding too many uncommitted bytes refuses writes as TooManyPendingTransactions until commit catches up', async (t) => {
+  const megabyte = 1024 * 1024;
+  const network = await InProcessNetwork.start(3, { maxUncommittedBytes: 3 * megabyte });
+  t.after(() => network.close());
+  const { node } = network.primary();
+  const value = new Uint8Array(megabyte);
+  const writeBig = (key: string) => node.execute((tx) => {
+    tx.map('records').set(utf8(key), value);
+    return { result: undefined, applyWrites: true };
+  }).txId!;
+  // Synchronous writes: no acknowledgement can arrive between them, so nothing commits meanwhile.
+  const accepted = [writeBig('big0'), writeBig('big1'), writeBig('big2')];
+  assert.throws(
+    () => writeBig('big3'),
+    (e: unknown) => e instanceof CocoError && e.code === 'TooManyPendingTransactions' && /bytes await commit/.test(e.message),
+  );
+  assert.equal(readRecord(node, 'big3'), undefined, 'the refused write left nothing');
+  await network.waitFor(() => accepted.every((txId) => node.status(txId) === 'Committed'));
+  const after = writeBig('big3');
+  await network.waitFor(() => node.status(after) === 'Committed');
+});
+
 test('under random partitions, every write reported Committed survives on every node, and every ledger verifies', async (t) => {
   const network = await InProcessNetwork.start(3);
   t.after(() => network.close());

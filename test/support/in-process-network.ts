@@ -43,6 +43,8 @@ export interface NetworkOptions {
   encryptionKeys?: boolean;
   /** Committed entries each node's consensus keeps in memory (consensus' default if absent). */
   retainedEntries?: number;
+  /** Bytes of uncommitted entries past which each node refuses writes (the node's default if absent). */
+  maxUncommittedBytes?: number;
 }
 
 export class InProcessNetwork {
@@ -57,6 +59,7 @@ export class InProcessNetwork {
   private readonly snapshotTxCount: number;
   private readonly encryptionKeys: boolean;
   private readonly retainedEntries: number | undefined;
+  private readonly maxUncommittedBytes: number | undefined;
 
   private constructor(options: NetworkOptions) {
     this.service = createServiceIdentity(new Date(), 1);
@@ -64,6 +67,7 @@ export class InProcessNetwork {
     this.snapshotTxCount = options.snapshotTxCount ?? 10_000;
     this.encryptionKeys = options.encryptionKeys ?? false;
     this.retainedEntries = options.retainedEntries;
+    this.maxUncommittedBytes = options.maxUncommittedBytes;
   }
 
   /** The ledger secrets a new node gets: the primary's, as a join answer carries them. */
@@ -100,6 +104,7 @@ export class InProcessNetwork {
       signatureTxCount: this.signatureTxCount,
       signatureDelayMs: 1,
       maxUncommittedTxCount: 5000,
+      ...(this.maxUncommittedBytes !== undefined && { maxUncommittedBytes: this.maxUncommittedBytes }),
       consensus: { tickMs: 5, heartbeatTicks: 2, electionTimeoutTicks: 20, ...(this.retainedEntries !== undefined && { retainedEntries: this.retainedEntries }) },
       transport: {
         send: (message) => {
