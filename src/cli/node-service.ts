@@ -551,10 +551,12 @@ function withRecordedPort<T extends InterfaceAddresses>(iface: T, recordedBindAd
   return { ...iface, bindAddress: { ...iface.bindAddress, port: recorded.port }, publishedAddress: iface.publishedAddress.replace(/:0$/, `:${recorded.port}`) };
 }
 
-/** `iface` with port 0 (any free port) replaced by a free port, in its bind and published addresses. */
+/**
+ * `iface` with port 0 (any free port) replaced by a free port in its bind address, and a published
+ * port 0 by the port it binds, as CCF publishes the port it listens on.
+ */
 async function withFreePort<T extends InterfaceAddresses>(iface: T): Promise<T> {
-  if (iface.bindAddress.port !== 0) return iface;
-  const port = await freePort(iface.bindAddress.host);
+  const port = iface.bindAddress.port === 0 ? await freePort(iface.bindAddress.host) : iface.bindAddress.port;
   return { ...iface, bindAddress: { ...iface.bindAddress, port }, publishedAddress: iface.publishedAddress.replace(/:0$/, `:${port}`) };
 }
 

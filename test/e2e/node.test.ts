@@ -14,6 +14,7 @@ import { until } from '../support/until.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { curveOf } from '../../src/crypto/signing.js';
+import { freePort } from '../../src/cli/free-port.js';
 
 let node: NodeProcess;
 before(async () => {
@@ -360,6 +361,18 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
   } finally {
     await capped.stop();
     removeNodeDir(capped);
+  }
+});
+
+test('a published address with port 0 publishes the port the interface binds, as a free port does', async () => {
+  const port = await freePort('127.0.0.1');
+  const fixed = await startNode({ network: { rpc_interfaces: { primary: { bind_address: `127.0.0.1:${port}`, published_address: 'localhost:0' } } } });
+  try {
+    const self = (await call(fixed.url, fixed.serviceCertPem, 'GET', '/node/network/nodes/self')).json();
+    assert.equal(self.rpc_interfaces.primary.published_address, `localhost:${port}`);
+  } finally {
+    await fixed.stop();
+    removeNodeDir(fixed);
   }
 });
 
