@@ -126,7 +126,8 @@ function matchSegments(template: Template, parts: string[]): Record<string, stri
     }
     const found = segment.pattern.exec(part);
     if (found === null) return undefined;
-    segment.names.forEach((name, j) => (params[name] = percentDecode(found[j + 1] ?? '')));
+    // As CCF's request.params: the text of the path, still percent-encoded (apps decode what they expect encoded).
+    segment.names.forEach((name, j) => (params[name] = found[j + 1] ?? ''));
   }
   return params;
 }
@@ -144,12 +145,4 @@ function compareSpecificity(a: Template, b: Template): number {
 function specificity(segment: Template['segments'][number]): number {
   if ('literal' in segment) return 2;
   return segment.mixed ? 1 : 0;
-}
-
-function percentDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

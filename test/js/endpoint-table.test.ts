@@ -32,7 +32,8 @@ const MATCHES: [string, string, string, Record<string, string>][] = [
   ['GET', '/log/public', 'GET /log/{kind}', { kind: 'public' }],
   ['GET', '/log/public/count', 'GET /log/{kind}/count', { kind: 'public' }],
   ['GET', '/users/42/posts/7', 'GET /users/{id}/posts/{post}', { id: '42', post: '7' }],
-  ['GET', '/users/a%20b%2Fc/posts/%E2%82%AC', 'GET /users/{id}/posts/{post}', { id: 'a b/c', post: '€' }],
+  // Params keep their percent-encoding, as CCF hands them to apps; an encoded '/' does not split a segment.
+  ['GET', '/users/a%20b%2Fc/posts/%E2%82%AC', 'GET /users/{id}/posts/{post}', { id: 'a%20b%2Fc', post: '%E2%82%AC' }],
   ['GET', '/users/%ZZ/posts/x', 'GET /users/{id}/posts/{post}', { id: '%ZZ', post: 'x' }],
   ['DELETE', '/users/alice', 'DELETE /users/{id}', { id: 'alice' }],
   // The first segment where two templates differ decides: a literal "a" beats "{y}".
