@@ -140,7 +140,8 @@ async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestS
   const replyId = notification ? null : (id as JsonRpcId);
   if (jsonrpc !== '2.0') return failure(replyId, -32600, 'invalid request: jsonrpc must be "2.0"');
   if (typeof method !== 'string') return failure(replyId, -32600, 'invalid request: method must be a string');
-  if (params !== undefined && !Array.isArray(params)) {
+  // geth takes "params": null as no parameters (its own client once sent it); so do tools written against it.
+  if (params !== undefined && params !== null && !Array.isArray(params)) {
     return failure(replyId, -32602, 'invalid params: params must be an array (named parameters are not supported)');
   }
   const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;

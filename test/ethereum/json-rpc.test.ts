@@ -78,7 +78,7 @@ describe('JSON-RPC 2.0 protocol', () => {
     }
   });
 
-  test('invalid requests are -32600; params that are not an array are -32602', async () => {
+  test('invalid requests are -32600; params that are neither an array nor null are -32602', async () => {
     const { methods } = await setup();
     for (const body of ['42', '{"id":1,"method":"eth_chainId"}', '{"jsonrpc":"2.0","id":1,"method":5}', '{"jsonrpc":"2.0","id":{},"method":"eth_chainId"}', '[]']) {
       const reply = (await raw(methods, body)) as Reply;
@@ -86,6 +86,10 @@ describe('JSON-RPC 2.0 protocol', () => {
     }
     const named = (await raw(methods, '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":{"address":"0x00"}}')) as Reply;
     assert.equal(named.error?.code, -32602);
+    // As geth: "params": null is no parameters.
+    const none = (await raw(methods, '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":null}')) as Reply;
+    assert.equal(none.error, undefined, JSON.stringify(none));
+    assert.match(String(none.result), /^0x[0-9a-f]+$/);
   });
 
   test('a batch answers every element in order, with a per-element error for the bad one', async () => {
