@@ -57,6 +57,11 @@ export interface ActiveCall {
   readonly historicalSources: Map<number, HistoricalStateInput>;
   /** The source id of `env.historicalState`, from the first time the call read ccf.historicalState. */
   historicalStateSource?: number;
+  /**
+   * The host's time as the call first read it: later reads in the call get the same, as CCF's apps
+   * see a time that moves only between the host's ticks (its tests compare two reads in one request).
+   */
+  untrustedNowMs?: number;
 }
 
 /** What the host functions need from the interpreter that runs them. */
@@ -315,8 +320,10 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     pemToId: (pem) => vm.newString(certificateId(str(pem))),
     tcbHexToPolicy: (cpuid, tcbVersion) => bridge.newValue({ ...tcbHexToPolicy(str(cpuid), str(tcbVersion)) }),
     now: () => {
-      const env = anyPhase('Date');
-      return vm.newNumber(session.untrustedTime ? env.host.untrustedNowMs() : 0);
+      const call = session.activeCall('Date');
+      if (!session.untrustedTime) return vm.newNumber(0);
+      call.untrustedNowMs ??= call.env.host.untrustedNowMs();
+      return vm.newNumber(call.untrustedNowMs);
     },
     setUntrustedTime: (enable) => {
       const previous = session.untrustedTime;
