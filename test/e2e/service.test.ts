@@ -172,8 +172,12 @@ test('a receipt for the write verifies offline, with the CLI too, and fails when
   const coseOk = runCoco(['receipt', 'verify', coseFile, '--service-cert', sandbox.file('service_cert.pem')]);
   assert.equal(coseOk.status, 0, coseOk.stderr);
   assert.match(coseOk.stdout, new RegExp(`for transaction ${formatTxId(write.txId!).replace('.', '\\.')}`));
+  // The SDK verifies it too, as applications do.
+  const sdk = await import('../../src/client/index.js');
+  assert.equal(sdk.verifyCoseReceipt(cose.body, sandbox.pem('service_cert.pem')).txId, formatTxId(write.txId!));
   const altered = Buffer.from(cose.body);
   altered[altered.length - 10]! ^= 1;
+  assert.throws(() => sdk.verifyCoseReceipt(altered, sandbox.pem('service_cert.pem')), /ReceiptInvalid|ReceiptMalformed|signature/);
   writeFileSync(coseFile, altered);
   assert.equal(runCoco(['receipt', 'verify', coseFile, '--service-cert', sandbox.file('service_cert.pem')]).status, 1);
 });
