@@ -77,6 +77,7 @@ import { REQUEST_SLICE_MS } from '../rpc/request-turns.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import { RpcServer } from '../rpc/rpc-server.js';
 import { SessionCounts } from '../rpc/session-caps.js';
+import { withSessionCapsWithinOpenFiles } from './session-descriptor-budget.js';
 import { makeDirectory } from '../node/make-directory.js';
 
 const LEDGER_SECRET_BYTES = 32;
@@ -569,7 +570,8 @@ async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
   return { ...config, rpcInterfaces, nodeToNode: await withFreePort(config.nodeToNode) };
 }
 
-export async function startNodeService(configured: NodeConfig, version: string): Promise<RunningService> {
+export async function startNodeService(requested: NodeConfig, version: string): Promise<RunningService> {
+  const configured = withSessionCapsWithinOpenFiles(requested, (line) => logLine('warn', `coco node: ${line}`));
   await refuseSharedResolvedBindAddresses(configured);
   // Then, before anything of a service is written: a pid file that cannot be written stops the node
   // with nothing to clean up (it used to fail after genesis, leaving a service that a rerun resumed).

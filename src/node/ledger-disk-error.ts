@@ -16,8 +16,7 @@ export class LedgerDiskError extends CocoError {
   ) {
     super(
       'LedgerWriteFailed',
-      `${operation} of ${path} failed: ${errno} (${systemMessage(cause)}); ` +
-        'fix the disk (space, permissions, file size limit) and restart the node: it resumes from its ledger, committed transactions are kept',
+      `${operation} of ${path} failed: ${errno} (${systemMessage(cause)}); ${remedy(errno)} and restart the node: it resumes from its ledger, committed transactions are kept`,
       { cause },
     );
   }
@@ -31,6 +30,13 @@ export function ledgerDiskError(operation: LedgerDiskOperation, path: string, er
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof LedgerDiskError || !(error instanceof Error) || typeof code !== 'string' || !code.startsWith('E')) return error;
   return new LedgerDiskError(operation, path, code, error);
+}
+
+/** What to change before a restart: descriptors run out on a node whose limit is too low for its session caps, not on its disk. */
+function remedy(errno: string): string {
+  if (errno === 'EMFILE') return "raise the node's descriptor limit (ulimit -n) or lower max_open_sessions_hard";
+  if (errno === 'ENFILE') return "the machine's open files ran out: raise its limit (sysctl fs.file-max) or lower the nodes' max_open_sessions_hard";
+  return 'fix the disk (space, permissions, file size limit)';
 }
 
 /** Node's message without its code and syscall: `EFBIG: file too large, write` → `file too large`. */
