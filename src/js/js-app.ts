@@ -12,7 +12,7 @@ import { readAppFromKv, type AppDefinition } from './app-bundle.js';
 import { dispatchEndpoint, type AppResponse } from './app-dispatch.js';
 import { endpointPath, type AppRequest } from './app-request.js';
 import { EndpointTable, isEndpointMatch } from './endpoint-table.js';
-import { JsInterpreter, type JsGlobalInstaller, type JsMemoryUsage } from './interpreter.js';
+import { JsInterpreter, type JsGlobalInstaller, type JsInterpreterOptions, type JsMemoryUsage } from './interpreter.js';
 import type { HistoricalStateInput, JsHost } from './js-host.js';
 import { checkJsLimits, DEFAULT_JS_LIMITS, type JsLimits } from './js-limits.js';
 
@@ -21,7 +21,11 @@ export interface JsAppOptions {
   /** How many interpreters of `interpreter_reuse` keys to keep loaded; CCF's max_cached_interpreters. */
   interpreters?: number;
   installers?: readonly JsGlobalInstaller[];
+  /** Makes each interpreter: JsInterpreter.create unless given (a test's stand-in that fails). */
+  createInterpreter?: InterpreterFactory;
 }
+
+export type InterpreterFactory = (options: JsInterpreterOptions) => Promise<JsInterpreter>;
 
 export interface InvokeOptions {
   /** The state of the requested transaction, for endpoints of mode "historical". */
@@ -60,6 +64,7 @@ interface Slot {
 export class JsApp {
   readonly #limits: JsLimits;
   readonly #installers: readonly JsGlobalInstaller[];
+  readonly #createInterpreter: InterpreterFactory;
   /** One interpreter per kept reuse key, and one more for requests that run afresh (FRESH). */
   readonly #slots: Slot[];
   readonly #cachedMax: number;
@@ -69,9 +74,10 @@ export class JsApp {
   readonly #apps = new Map<string, LoadedApp>();
   #uses = 0;
 
-  private constructor(limits: JsLimits, installers: readonly JsGlobalInstaller[], interpreters: JsInterpreter[]) {
+  private constructor(limits: JsLimits, installers: readonly JsGlobalInstaller[], createInterpreter: InterpreterFactory, interpreters: JsInterpreter[]) {
     this.#limits = limits;
     this.#installers = installers;
+    this.#createInterpreter = createInterpreter;
     this.#slots = interpreters.map((interpreter) => ({ interpreter, holds: undefined, lastUsed: 0 }));
     this.#cachedMax = interpreters.length - 1;
   }
@@ -83,9 +89,18 @@ export class JsApp {
     }
     const limits = checkJsLimits({ ...DEFAULT_JS_LIMITS, ...options.limits });
     const installers = options.installers ?? [];
+    const createInterpreter: InterpreterFactory = options.createInterpreter ?? ((interpreterOptions) => JsInterpreter.create(interpreterOptions));
     // Each interpreter is its own QuickJS instance, created ahead because `invoke` cannot wait.
-    const interpreters = await Promise.all(Array.from({ length: count + 1 }, () => JsInterpreter.create({ limits, installers })));
-    return new JsApp(limits, installers, interpreters);
+    const created = await Promise.allSettled(Array.from({ length: count + 1 }, () => createInterpreter({ limits, installers })));
+    const interpreters = created.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = created.find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
+      // All or none: those made are disposed, so that nothing of a failed creation is left running.
+      for (const interpreter of interpreters) interpreter.dispose();
+      const cause: unknown = failed.reason;
+      throw new CocoError('JsUnavailable', `the app's ${count + 1} interpreters could not be created (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}); retry shortly`, { cause });
+    }
+    return new JsApp(limits, installers, createInterpreter, interpreters);
   }
 
   /** The endpoint table of app version `versionKey`, read from `tx` on first use. */
@@ -193,7 +208,7 @@ export class JsApp {
   #replace(slot: Slot): void {
     if (slot.replacement !== undefined) return;
     slot.replacementError = undefined;
-    slot.replacement = JsInterpreter.create({ limits: this.#limits, installers: this.#installers }).then(
+    slot.replacement = this.#createInterpreter({ limits: this.#limits, installers: this.#installers }).then(
       (interpreter) => {
         slot.interpreter.dispose();
         slot.interpreter = interpreter;

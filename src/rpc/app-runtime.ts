@@ -1,14 +1,17 @@
 // The JavaScript application's runtime under the options governance sets (`set_js_runtime_options`
 // in `public:ccf.gov.js_runtime_options`): heap, stack and time limits, the number of cached
 // interpreters, and whether exception details are logged or returned. When the options change, a
-// JsApp with the new limits is created before the next request runs, so they apply at once. A
+// JsApp with the new limits is created before the next request runs, so they apply at once; one
+// whose creation failed (short of memory) is not kept, and the next request tries again. A
 // stored value the runtime cannot grant is held at the nearest it can, and the node logs a warning
 // naming both values and why, once per change of the options.
 
 import { decodeJson, SINGLETON, Tables } from '../governance/builtin-tables.js';
-import { JsApp, JS_APP_INTERPRETERS_DEFAULT, JS_APP_INTERPRETERS_MAX } from '../js/js-app.js';
+import { JsApp, JS_APP_INTERPRETERS_DEFAULT, JS_APP_INTERPRETERS_MAX, type JsAppOptions } from '../js/js-app.js';
 import { DEFAULT_JS_LIMITS, JS_EXECUTION_TIME_MS_MAX, JS_HEAP_BYTES_MAX, JS_HEAP_BYTES_MIN, JS_STACK_BYTES_MIN, QUICKJS_STACK_BYTES_MAX, type JsLimits } from '../js/js-limits.js';
+import { isWasmReservationFailure, WASM_ADDRESS_SPACE_REMEDY } from '../js/wasm-address-space.js';
 import type { Transaction } from '../kv/transaction.js';
+import type { LogLevel } from '../node/buffered-log.js';
 
 /** CCF's `js_runtime_options` value. */
 export interface JsRuntimeOptions {
@@ -96,15 +99,19 @@ export class AppRuntime {
   /**
    * `executionTimeCapMs`: the longest any handler may run, whatever governance sets (see
    * readRuntimeSettings). `log` is told once per change of the options when some stored value is
-   * not the one applied.
+   * not the one applied, and when the app's interpreters cannot be created, then created again.
+   * `createApp` makes each JsApp (JsApp.create unless given: a test's stand-in that fails).
    */
   constructor(
     private readonly executionTimeCapMs: number = JS_EXECUTION_TIME_MS_MAX,
-    private readonly log: (level: 'warn', line: string) => void = () => {},
+    private readonly log: (level: LogLevel, line: string) => void = () => {},
+    private readonly createApp: (options: JsAppOptions) => Promise<JsApp> = (options) => JsApp.create(options),
   ) {}
 
   private current: { key: string; settings: AppRuntimeSettings; app: JsApp } | undefined;
   private pending: { key: string; app: Promise<JsApp> } | undefined;
+  /** Creations failed since the last one that succeeded: the first is logged, and the success after them. */
+  private failedCreations = 0;
   /** Settings as last read, by the version of the options they were read at: parsed once per change. */
   private settings: { version: bigint | undefined; value: AppRuntimeSettings } | undefined;
 
@@ -127,9 +134,24 @@ export class AppRuntime {
       this.current.settings = settings;
       return this.current.app;
     }
-    if (this.pending?.key !== key) this.pending = { key, app: JsApp.create({ limits: settings.limits, interpreters: settings.interpreters }) };
+    if (this.pending?.key !== key) this.pending = { key, app: this.createApp({ limits: settings.limits, interpreters: settings.interpreters }) };
     const pending = this.pending;
-    const app = await pending.app;
+    let app: JsApp;
+    try {
+      app = await pending.app;
+    } catch (error) {
+      // Forgotten, so that the next request tries again: what this creation lacked (memory, address
+      // space) may be there by then. Requests that waited for it too share its failure.
+      if (this.pending === pending) {
+        this.pending = undefined;
+        this.creationFailed(error);
+      }
+      throw error;
+    }
+    if (this.failedCreations > 0) {
+      this.log('info', `js: the app's interpreters were created after ${this.failedCreations} failed attempts; app requests are served again`);
+      this.failedCreations = 0;
+    }
     if (this.current?.key !== key) {
       // Requests already holding the old app may still run it: free it a little later.
       const previous = this.current?.app;
@@ -138,6 +160,16 @@ export class AppRuntime {
       if (this.pending === pending) this.pending = undefined;
     }
     return this.current.app;
+  }
+
+  /** Says the first failure of a run of them: each request tries again, and would log it again. */
+  private creationFailed(error: unknown): void {
+    this.failedCreations += 1;
+    if (this.failedCreations > 1) return;
+    const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const remedy = isWasmReservationFailure(cause) ? `; ${WASM_ADDRESS_SPACE_REMEDY}` : '';
+    this.log('error', `js: the app's interpreters could not be created (${reason}): app requests are answered 503 JsUnavailable, each trying again${remedy}`);
   }
 
   dispose(): void {

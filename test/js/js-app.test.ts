@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CocoError } from '../../src/errors.js';
 import type { AppResponse } from '../../src/js/app-dispatch.js';
 import { JsApp } from '../../src/js/js-app.js';
+import { JsInterpreter, type JsInterpreterOptions } from '../../src/js/interpreter.js';
 import { appRequest, bundleOf, decodeText, installApp, storeWithApp, TestHost, TEST_LIMITS, text } from './js-test-host.js';
 
 // What an app may leave behind for later requests: module variables, prototypes of built-ins
@@ -156,4 +157,27 @@ test('as in CCF, a module top level runs within the request that loads it: its K
   assert.deepEqual([response.statusCode, JSON.parse(decodeText(response.body ?? new Uint8Array())), response.applyWrites], [400, { before: 0 }, true]);
   assert.equal(decodeText(tx.map('records').get(text('k'))!), 'v', "the top level's write is the request's");
   app.dispose();
+});
+
+test('an app whose interpreters cannot all be created fails whole: JsUnavailable with the cause, and those made are disposed', async () => {
+  const refusal = new RangeError('WebAssembly.Memory(): could not allocate memory');
+  const made: JsInterpreter[] = [];
+  let attempts = 0;
+  // The third of five fails, as one QuickJS instance does when the address space runs out.
+  const createInterpreter = async (options: JsInterpreterOptions) => {
+    attempts += 1;
+    if (attempts === 3) throw refusal;
+    const interpreter = await JsInterpreter.create(options);
+    made.push(interpreter);
+    return interpreter;
+  };
+  await assert.rejects(JsApp.create({ limits: TEST_LIMITS, interpreters: 4, createInterpreter }), (error: unknown) => {
+    assert.ok(error instanceof CocoError, String(error));
+    assert.equal(error.code, 'JsUnavailable');
+    assert.equal(error.cause, refusal);
+    assert.equal(error.message, "the app's 5 interpreters could not be created (RangeError: WebAssembly.Memory(): could not allocate memory); retry shortly");
+    return true;
+  });
+  assert.equal(made.length, 4, 'the others were made');
+  assert.deepEqual(made.map((interpreter) => interpreter.isUsable), [false, false, false, false], 'and disposed');
 });
