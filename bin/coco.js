@@ -15,5 +15,13 @@ if (process.argv[2] !== 'node') {
     throw error;
   });
 }
-const { run } = await import(main.href);
-process.exitCode = await run(process.argv.slice(2));
+// An address-space limit (ulimit -v) can refuse WebAssembly memories as the modules load or as a
+// node starts: one line says so and what to do, rather than a stack trace.
+const { reportAddressSpaceFailure } = await import(new URL('../dist/src/cli/address-space-failure.js', import.meta.url).href);
+try {
+  const { run } = await import(main.href);
+  process.exitCode = await run(process.argv.slice(2));
+} catch (error) {
+  if (!reportAddressSpaceFailure(error, process.argv[2])) throw error;
+  process.exitCode = 1;
+}

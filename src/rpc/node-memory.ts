@@ -30,7 +30,8 @@ export function memoryCeilingBytes(ceilings: { cgroupBytes: number | undefined; 
   return Math.min(...limits);
 }
 
-function readAddressSpaceLimitBytes(): number | undefined {
+/** This process's soft address-space limit in bytes; undefined when unlimited, or not on Linux. */
+export function readAddressSpaceLimitBytes(): number | undefined {
   try {
     return addressSpaceLimitBytes(readFileSync('/proc/self/limits', 'utf8'));
   } catch {
