@@ -42,7 +42,7 @@ export function parseVirtualQuote(quote: QuoteInfo): VirtualEvidence {
   } catch {
     throw new CocoError('InvalidQuote', 'the virtual quote is not base64 JSON');
   }
-  if (typeof evidence.measurement !== 'string' || typeof evidence.host_data !== 'string' || !Array.isArray(evidence.report_data)) {
+  if (typeof evidence !== 'object' || evidence === null || typeof evidence.measurement !== 'string' || typeof evidence.host_data !== 'string' || !Array.isArray(evidence.report_data)) {
     throw new CocoError('InvalidQuote', 'the virtual quote needs measurement, report_data and host_data');
   }
   return evidence;

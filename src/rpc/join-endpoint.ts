@@ -24,6 +24,7 @@ import { RpcError } from './rpc-error.js';
 import { parseNodeInfoNetwork, type NodeInfoNetwork } from './node-info-network.js';
 import { requireServiceInfo } from './service-info.js';
 import type { RpcRequest, RpcServer } from './rpc-server.js';
+import { jsonNestingExceeds } from '../js/json-nesting.js';
 
 export interface JoinRequest {
   node_info_network: NodeInfoNetwork;
@@ -67,16 +68,27 @@ export interface JoinEndpointOptions {
  */
 export const NODE_DATA_BYTES_MAX = 64 * 1024;
 export const JOIN_REQUEST_BYTES_MAX = 2 * NODE_DATA_BYTES_MAX;
+/**
+ * Levels of arrays and objects a join request may nest. What it sends is stored in the nodes table,
+ * which the constitution parses for every node (counting Trusted ones, renewing certificates): a
+ * record nested past what its JSON.parse takes (JSON_NESTING_MAX) would fail every such proposal for
+ * good. A real request nests a handful of levels.
+ */
+export const JOIN_REQUEST_NESTING_MAX = 32;
 
 function parseJoinRequest(body: Uint8Array): JoinRequest {
   if (body.length > JOIN_REQUEST_BYTES_MAX) {
     throw new RpcError(413, 'LimitExceeded', `the join request body is ${body.length} bytes, over the ${JOIN_REQUEST_BYTES_MAX} bytes a join may send; node_data may hold at most ${NODE_DATA_BYTES_MAX} bytes of JSON`);
   }
+  const text = new TextDecoder().decode(body);
   let json: Partial<JoinRequest>;
   try {
-    json = JSON.parse(new TextDecoder().decode(body)) as Partial<JoinRequest>;
+    json = JSON.parse(text) as Partial<JoinRequest>;
   } catch {
     throw new RpcError(400, 'InvalidInput', 'the join request body is not JSON');
+  }
+  if (jsonNestingExceeds(text, JOIN_REQUEST_NESTING_MAX)) {
+    throw new RpcError(400, 'InvalidInput', `the join request nests arrays and objects deeper than ${JOIN_REQUEST_NESTING_MAX} levels; keep node_data to a flat label for the node`);
   }
   const bad = (what: string): never => {
     throw new RpcError(400, 'InvalidInput', `the join request needs ${what}`);

@@ -71,6 +71,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   // Every interpreter of the app broke at once; replacements are being made.
   JsUnavailable: 503,
   InvalidQuote: 403,
+  // A joiner's CSR that does not parse or is not signed by its own key: the request is wrong.
+  CSRPublicKeyInvalid: 400,
   TransactionTooLarge: 413,
   // Not an error: an old receipt is being read back from the ledger (CCF's historical "not ready").
   TransactionNotCached: 202,
