@@ -27,6 +27,7 @@ import { checkPlacement, type EntryReadBack } from './entry-read-back.js';
 import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 import { makeDirectory } from './make-directory.js';
+import { writeFull } from './write-full.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
 const RENAME_RETRIES_MAX = 3;
@@ -485,9 +486,4 @@ export class LedgerFiles {
 function uncommittedOffsets(chunk: ChunkIndex): number[] {
   invariant(chunk.offsets !== undefined, `${chunk.name} is not committed: it keeps its entries' offsets`);
   return chunk.offsets;
-}
-
-function writeFull(fd: number, bytes: Uint8Array, position: number): void {
-  let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }

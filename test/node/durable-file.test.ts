@@ -1,0 +1,74 @@
+// A file replaced durably is the old one or the new one, whole: a write the disk cuts short (a
+// nearly full disk, a file size limit) or refuses leaves the old file as it was, removes what was
+// written aside, and throws.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { writeFileDurably } from '../../src/node/durable-file.js';
+
+/** `ulimit -f` counts 1024-byte blocks: a write across this size is cut short, the next one refused (EFBIG). */
+const FILE_SIZE_LIMIT_KB = 4;
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-durable-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Runs writeFileDurably(path, text) in a process under `ulimit -f limitKb` (Node ignores SIGXFSZ, so
+ * a write across the limit comes back short instead of killing it) and returns what it threw.
+ */
+function writeUnderFileSizeLimit(limitKb: number, path: string, text: string): { code?: string; message?: string } {
+  const module = new URL('../../src/node/durable-file.js', import.meta.url).href;
+  const script = `
+    const { writeFileDurably } = await import(${JSON.stringify(module)});
+    try {
+      writeFileDurably(process.argv[1], process.argv[2]);
+      console.log('{}');
+    } catch (error) {
+      console.log(JSON.stringify({ code: error.code, message: error.message }));
+    }`;
+  const out = execFileSync('bash', ['-c', `ulimit -f ${limitKb}; exec "$0" --input-type=module -e "$1" "$2" "$3"`, process.execPath, script, path, text], { encoding: 'utf8' });
+  return JSON.parse(out) as ReturnType<typeof writeUnderFileSizeLimit>;
+}
+
+test('a write the disk cuts short leaves the old file whole, removes the temporary file, and throws', { timeout: 30_000 }, (t) => {
+  const path = join(tempDir(t), 'sealed_secrets.json');
+  writeFileSync(path, '{"old":true}');
+  // Larger than the limit: the first write call writes 4096 bytes of it, the next is refused.
+  const text = JSON.stringify({ key: 'k'.repeat(FILE_SIZE_LIMIT_KB * 1024 + 100) });
+
+  const thrown = writeUnderFileSizeLimit(FILE_SIZE_LIMIT_KB, path, text);
+
+  assert.equal(readFileSync(path, 'utf8'), '{"old":true}');
+  assert.equal(existsSync(`${path}.tmp`), false, 'the temporary file is removed');
+  assert.equal(thrown.code, 'EFBIG');
+});
+
+test('a write within the limit replaces the file whole', { timeout: 30_000 }, (t) => {
+  const path = join(tempDir(t), 'consensus_state.json');
+  writeFileSync(path, '{"old":true}');
+  const text = JSON.stringify({ key: 'k'.repeat(FILE_SIZE_LIMIT_KB * 1024 - 100) });
+
+  assert.deepEqual(writeUnderFileSizeLimit(FILE_SIZE_LIMIT_KB, path, text), {});
+  assert.equal(readFileSync(path, 'utf8'), text);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+});
+
+test('a rename the system refuses leaves what is in place and removes the temporary file', (t) => {
+  const path = join(tempDir(t), 'consensus_state.json');
+  // A directory in the file's place: the rename over it fails (EISDIR).
+  mkdirSync(join(path, 'in-the-way'), { recursive: true });
+
+  assert.throws(
+    () => writeFileDurably(path, '{"view":2}'),
+    { code: 'EISDIR' },
+  );
+  assert.ok(statSync(join(path, 'in-the-way')).isDirectory());
+  assert.equal(existsSync(`${path}.tmp`), false, 'the temporary file is removed');
+});
