@@ -1,10 +1,13 @@
 // A small file replaced whole, so that a crash leaves the old or the new content, never half of one:
 // written aside, fsynced, then renamed into place. For files that change rarely (elections, a
-// retirement, a rekey), where the fsync's cost does not matter. A write the disk cuts short or
-// refuses (full, a file size limit) throws and leaves the old file as it was.
+// retirement, a rekey), where the fsync's cost does not matter. A change the disk refuses (full, a
+// file size limit) throws a LedgerDiskError naming the operation, the file and the errno, as the
+// ledger's do (these files are configured under `ledger`), and leaves the old file as it was.
 
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
+import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import { writeFull } from './write-full.js';
 
 /** Replaces `path` with `text`, readable by the node's user only. */
@@ -12,19 +15,28 @@ export function writeFileDurably(path: string, text: string): void {
   const temporary = `${path}.tmp`;
   // A file's mode is set when it is created: one left over from a crash (or put there by another
   // user) would keep its own mode, or be a link elsewhere. Created afresh, and only by this open.
-  rmSync(temporary, { force: true });
-  const fd = openSync(temporary, 'wx', 0o600);
+  onDisk('delete', temporary, () => rmSync(temporary, { force: true }));
+  const fd = onDisk('create', temporary, () => openSync(temporary, 'wx', 0o600));
   try {
     try {
-      writeFull(fd, utf8(text), 0);
-      fsyncSync(fd);
+      onDisk('write', temporary, () => writeFull(fd, utf8(text), 0));
+      onDisk('fsync', temporary, () => fsyncSync(fd));
     } finally {
       closeSync(fd);
     }
-    renameSync(temporary, path);
+    onDisk('rename', `${temporary} to ${basename(path)}`, () => renameSync(temporary, path));
   } catch (error) {
     // What was written aside is of no use (a restart ignores it): the old file stays as it was.
     rmSync(temporary, { force: true });
     throw error;
+  }
+}
+
+/** Runs one change to `file`, naming it and the operation if the system refuses it. */
+function onDisk<T>(operation: LedgerDiskOperation, file: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    throw ledgerDiskError(operation, file, error);
   }
 }
