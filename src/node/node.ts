@@ -1239,8 +1239,9 @@ export class Node {
     if (this.options.ledgerSecrets.all().length !== held) this.persistLedgerSecrets();
   }
 
+  /** A secret the node cannot seal would be lost at a restart: a disk that refuses it stops the node, as for the ledger. */
   private persistLedgerSecrets(): void {
-    this.options.persistLedgerSecrets?.([...this.options.ledgerSecrets.all()]);
+    this.onLedgerFiles(() => this.options.persistLedgerSecrets?.([...this.options.ledgerSecrets.all()]));
   }
 
   /** The Merkle root over every transaction so far: what a transaction reading now reads. */

@@ -45,6 +45,8 @@ export interface NetworkOptions {
   retainedEntries?: number;
   /** Bytes of uncommitted entries past which each node refuses writes (the node's default if absent). */
   maxUncommittedBytes?: number;
+  /** Keeps a node's ledger secrets as a node process seals them (only recorded in persistedSecrets if absent). */
+  sealLedgerSecrets?: (node: NetworkNode, secrets: readonly LedgerSecret[]) => void;
 }
 
 export class InProcessNetwork {
@@ -60,6 +62,7 @@ export class InProcessNetwork {
   private readonly encryptionKeys: boolean;
   private readonly retainedEntries: number | undefined;
   private readonly maxUncommittedBytes: number | undefined;
+  private readonly sealLedgerSecrets: NetworkOptions['sealLedgerSecrets'];
 
   private constructor(options: NetworkOptions) {
     this.service = createServiceIdentity(new Date(), 1);
@@ -68,6 +71,7 @@ export class InProcessNetwork {
     this.encryptionKeys = options.encryptionKeys ?? false;
     this.retainedEntries = options.retainedEntries;
     this.maxUncommittedBytes = options.maxUncommittedBytes;
+    this.sealLedgerSecrets = options.sealLedgerSecrets;
   }
 
   /** The ledger secrets a new node gets: the primary's, as a join answer carries them. */
@@ -120,7 +124,10 @@ export class InProcessNetwork {
       nowMs: () => Date.now(),
       ledgerSecrets: secrets,
       ...(encryptionKeyPair && { encryptionKeyPair }),
-      persistLedgerSecrets: (all) => void persistedSecrets.push(all),
+      persistLedgerSecrets: (all) => {
+        persistedSecrets.push(all);
+        this.sealLedgerSecrets?.(member, all);
+      },
       start,
       snapshots: { directory: join(this.dir, name, 'snapshots'), txCount: this.snapshotTxCount },
       ...(knownPeers !== undefined && { knownPeerAddresses: knownPeers }),
