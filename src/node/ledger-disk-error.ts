@@ -40,6 +40,6 @@ function remedy(errno: string): string {
 }
 
 /** Node's message without its code and syscall: `EFBIG: file too large, write` → `file too large`. */
-function systemMessage(error: Error): string {
+export function systemMessage(error: Error): string {
   return error.message.replace(/^E[A-Z]+: /, '').replace(/, [a-z]+( '.*)?$/, '');
 }

@@ -9,7 +9,7 @@
 // an open last chunk that holds no whole entry at all (its header cut short, as a crash right after
 // its creation leaves it): the node resumes from the chunks before it.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { SINGLETON_KEY } from '../ledger/signature.js';
 import { CHUNK_HEADER_BYTES, openChunkEntries, readChunkLayout, type ChunkLayout, type OpenChunkEntries } from '../ledger/chunk-file.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
@@ -27,6 +27,7 @@ import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
 import { receiveLedgerSecret, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { readNodeFile } from './node-file-read.js';
 import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
@@ -102,7 +103,7 @@ interface OpenChunkFile {
 function readOpenChunk(files: readonly ReplayChunkFile[]): OpenChunkFile | undefined {
   const file = files.at(-1);
   if (file === undefined || file.chunk.last !== undefined || file.chunk.committed) return undefined;
-  const bytes = new Uint8Array(readFileSync(file.path));
+  const bytes = readNodeFile(file.path, 'ledger chunk');
   // Created and stopped before its header was whole (the file is created, then its header written).
   if (bytes.length < CHUNK_HEADER_BYTES) return { file, bytes, entries: { count: 0, end: 0 } };
   // A header pointing at a positions table (completed, not yet renamed) is the verifier's to judge.
@@ -243,7 +244,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
         if (end < open.bytes.length) replayed.tornEntry = { file: file.name, seqno: file.chunk.first + count, bytes: open.bytes.length - end };
         bytes = open.bytes.subarray(0, end);
       } else {
-        bytes = new Uint8Array(readFileSync(file.path));
+        bytes = readNodeFile(file.path, 'ledger chunk');
       }
       const layout = verifier.addChunk(file.name, bytes, (entry, digest) => {
         if ((entry.flags & EntryFlags.forceLedgerChunkAfter) !== 0) closingSeqnos.add(entry.txId.seqno);

@@ -6,7 +6,7 @@
 // restart finds damaged is set aside as `<name>.ignored`. Writes run in order off the event loop (a
 // snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -15,6 +15,7 @@ import type { TxReceipt } from '../ledger/receipt.js';
 import { CocoError } from '../errors.js';
 import { logLine } from './buffered-log.js';
 import { makeDirectory } from './make-directory.js';
+import { readNodeFile } from './node-file-read.js';
 
 export interface LoadedSnapshot extends VerifiedSnapshot {
   name: string;
@@ -60,9 +61,10 @@ export class SnapshotDirectory {
     return committedNewestFirst(readdirSync(this.directory));
   }
 
+  /** The bytes of the committed snapshot `name`; one the system refuses to read is FileUnreadable, not damaged (see node-file-read.ts). */
   read(name: string): Uint8Array {
     if (!isCommittedName(name) || !existsSync(join(this.directory, name))) throw noSnapshot(name);
-    return new Uint8Array(readFileSync(join(this.directory, name)));
+    return readNodeFile(join(this.directory, name), 'snapshot');
   }
 
   /** Where the committed snapshot `name` is, to be served; ResourceNotFound for a name that is not one (a pending one, a path). */

@@ -1,9 +1,9 @@
 // Replaying a node's ledger with read-only directories (CCF's ledger.read_only_directories): the
 // committed chunks the ledger directory lacks are replayed from there, but stay outside the chunks
-// the node takes over as its own files.
+// the node takes over as its own files. A chunk the node cannot read is refused naming it, not left out.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,4 +61,34 @@ test('a last committed chunk left only in a read-only directory, with a torn chu
       return true;
     },
   );
+});
+
+/** Asserts that `replay` refuses the chunk at `path` as unreadable (FileUnreadable naming it and the errno), not as damaged. */
+function refusesAsUnreadable(replay: () => unknown, path: string, errno: string): void {
+  assert.throws(replay, (error: unknown) => {
+    assert.ok(error instanceof CocoError && error.code === 'FileUnreadable', String(error));
+    assert.ok(error.message.startsWith(`cannot read ledger chunk ${path}: ${errno} (`), error.message);
+    assert.match(error.message, /; make it a file the node's user can read \(its owner, its permissions, the disk\) and restart the node$/);
+    return true;
+  });
+}
+
+test('a chunk the node cannot read at a restart (a directory in its place), open or complete, is refused naming it, not left out as torn', (t) => {
+  const { own } = directories(t);
+  const open = join(own, `ledger_${lastSeqno + 1}`);
+  mkdirSync(open);
+  refusesAsUnreadable(() => replayLedger(own, receiver(), generated.identity.serviceCertPem), open, 'EISDIR');
+  rmSync(open, { recursive: true });
+
+  const complete = join(own, committed[1]!.name);
+  rmSync(complete);
+  mkdirSync(complete);
+  refusesAsUnreadable(() => replayLedger(own, receiver(), generated.identity.serviceCertPem), complete, 'EISDIR');
+});
+
+test('a chunk whose permissions the node\'s user lacks is refused naming it and EACCES', { skip: process.getuid?.() === 0 && 'run as root, which reads a file whatever its mode' }, (t) => {
+  const { own } = directories(t);
+  const chunk = join(own, committed.at(-1)!.name);
+  chmodSync(chunk, 0o000);
+  refusesAsUnreadable(() => replayLedger(own, receiver(), generated.identity.serviceCertPem), chunk, 'EACCES');
 });

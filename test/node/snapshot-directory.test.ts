@@ -1,5 +1,6 @@
 // The node's snapshot directory: committed snapshots written in order off the event loop, and
-// with files_cleanup.max_snapshots, only the newest kept; damaged ones refused and set aside.
+// with files_cleanup.max_snapshots, only the newest kept; damaged ones refused and set aside,
+// unreadable ones refused as such.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -161,3 +162,27 @@ test('an empty or damaged committed snapshot is refused as damaged (SnapshotRefu
     );
   }
 });
+
+/** Asserts that reading `name` in `directory` is refused as unreadable (FileUnreadable naming it and the errno), not as damaged. */
+function refusesAsUnreadable(directory: SnapshotDirectory, name: string, errno: string): void {
+  for (const read of [() => directory.read(name), () => directory.loadLatest(identity.serviceCertPem, secrets)]) {
+    assert.throws(read, (error: unknown) => {
+      assert.ok(error instanceof CocoError && !(error instanceof SnapshotRefused) && error.code === 'FileUnreadable', String(error));
+      assert.ok(error.message.startsWith(`cannot read snapshot ${join(directory.directory, name)}: ${errno} (`), error.message);
+      assert.match(error.message, /; make it a file the node's user can read \(its owner, its permissions, the disk\) and restart the node$/);
+      return true;
+    });
+  }
+}
+
+test('a committed snapshot the node cannot read (a directory in its place) is refused naming it, as unreadable rather than damaged', () =>
+  withDirectory(async (dir) => {
+    mkdirSync(join(dir, service.fileName));
+    refusesAsUnreadable(new SnapshotDirectory(dir), service.fileName, 'EISDIR');
+  }));
+
+test('a committed snapshot whose permissions the node\'s user lacks is refused naming it and EACCES', { skip: process.getuid?.() === 0 && 'run as root, which reads a file whatever its mode' }, () =>
+  withDirectory(async (dir) => {
+    writeFileSync(join(dir, service.fileName), service.file, { mode: 0o000 });
+    refusesAsUnreadable(new SnapshotDirectory(dir), service.fileName, 'EACCES');
+  }));
