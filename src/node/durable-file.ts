@@ -1,14 +1,15 @@
 // A small file replaced whole, so that a crash leaves the old or the new content, never half of one:
-// written aside, fsynced, then renamed into place. For files that change rarely (elections, a
+// written aside, fsynced, renamed into place, and the rename made durable. For files that change rarely (elections, a
 // retirement, a rekey), where the fsync's cost does not matter. A change the disk refuses (full, a
 // file size limit) throws a LedgerDiskError naming the operation, the file and the errno, as the
 // ledger's do (these files are configured under `ledger`), and leaves the old file as it was.
 
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { utf8 } from '../crypto/bytes.js';
 import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import { writeFull } from './write-full.js';
+import { fsyncDirectory } from './directory-sync.js';
 
 /** Replaces `path` with `text`, readable by the node's user only. */
 export function writeFileDurably(path: string, text: string): void {
@@ -30,6 +31,8 @@ export function writeFileDurably(path: string, text: string): void {
     rmSync(temporary, { force: true });
     throw error;
   }
+  // Until then a crash could bring the old file back: a vote this node cast, forgotten.
+  onDisk('fsync', dirname(path), () => fsyncDirectory(dirname(path)));
 }
 
 /** Runs one change to `file`, naming it and the operation if the system refuses it. */

@@ -28,6 +28,7 @@ import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.j
 import type { ReplayedChunk } from './ledger-replay.js';
 import { makeDirectory } from './make-directory.js';
 import { writeFull } from './write-full.js';
+import { fsyncDirectory } from './directory-sync.js';
 
 /** A chunk is renamed at most twice (completed, committed): a third miss is a real error. */
 const RENAME_RETRIES_MAX = 3;
@@ -374,12 +375,7 @@ export class LedgerFiles {
 
   /** Makes renames and deletions in the directory durable. */
   private syncDirectory(): void {
-    const fd = this.disk('open', '', () => openSync(this.directory, 'r'));
-    try {
-      this.disk('fsync', '', () => fsyncSync(fd));
-    } finally {
-      closeSync(fd);
-    }
+    this.disk('fsync', '', () => fsyncDirectory(this.directory));
   }
 
   /** Opens a chunk by its current name; a commit may rename it between the lookup and the open. */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -75,4 +76,36 @@ test('a rename the system refuses leaves what is in place, removes the temporary
   );
   assert.ok(statSync(join(path, 'in-the-way')).isDirectory());
   assert.equal(existsSync(`${path}.tmp`), false, 'the temporary file is removed');
+});
+
+test('the rename is made durable: the directory is fsynced after it, so a crash cannot bring back the old file (a forgotten vote)', (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'consensus_state.json');
+  // Records what the module does through node:fs, whose ES exports follow the patched CommonJS ones.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = { openSync: fs.openSync, fsyncSync: fs.fsyncSync, renameSync: fs.renameSync };
+  const events: string[] = [];
+  const directoryFds = new Set<number>();
+  fs.openSync = ((file: string, ...rest: unknown[]) => {
+    const fd = (original.openSync as (...args: unknown[]) => number)(file, ...rest);
+    if (file === dir) directoryFds.add(fd);
+    return fd;
+  }) as typeof fs.openSync;
+  fs.fsyncSync = (fd: number) => {
+    events.push(directoryFds.has(fd) ? 'fsync directory' : 'fsync file');
+    original.fsyncSync(fd);
+  };
+  fs.renameSync = (from, to) => {
+    events.push('rename');
+    original.renameSync(from, to);
+  };
+  syncBuiltinESMExports();
+  try {
+    writeFileDurably(path, '{"view":3}');
+  } finally {
+    Object.assign(fs, original);
+    syncBuiltinESMExports();
+  }
+  assert.deepEqual(events, ['fsync file', 'rename', 'fsync directory']);
+  assert.equal(readFileSync(path, 'utf8'), '{"view":3}');
 });
