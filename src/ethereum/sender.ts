@@ -80,6 +80,31 @@ const FIELD_AT: Record<number, { gasLimit: number; to: number; data: number }> =
   [TransactionType.FeeMarketEIP1559]: { gasLimit: 4, to: 5, data: 7 },
 };
 
+/**
+ * An access list decoded as geth decodes it, refused in its words (EthereumJS's own checks fail on
+ * some shapes with an internal TypeError): a list of [20-byte address, list of 32-byte keys].
+ */
+function checkAccessListShape(list: unknown): void {
+  const refuse = (reason: string): never => {
+    throw invalid(`rlp: ${reason}`);
+  };
+  if (!Array.isArray(list)) refuse('expected input list for types.AccessList');
+  (list as unknown[]).forEach((tuple: unknown, i) => {
+    const at = `decoding into (types.AccessList)[${i}]`;
+    if (!Array.isArray(tuple)) return refuse(`expected input list for types.AccessTuple, ${at}`);
+    const [address, keys] = tuple as unknown[];
+    if (tuple.length < 2) refuse(`too few elements for types.AccessTuple, ${at}`);
+    if (tuple.length > 2) refuse(`input list has too many elements for types.AccessTuple, ${at}`);
+    if (!(address instanceof Uint8Array)) refuse(`expected input string or byte for common.Address, ${at}.Address`);
+    if ((address as Uint8Array).length !== 20) refuse(`input string too ${(address as Uint8Array).length < 20 ? 'short' : 'long'} for common.Address, ${at}.Address`);
+    if (!Array.isArray(keys)) refuse(`expected input list for []common.Hash, ${at}.StorageKeys`);
+    (keys as unknown[]).forEach((key, j) => {
+      if (!(key instanceof Uint8Array)) refuse(`expected input string or byte for common.Hash, ${at}.StorageKeys[${j}]`);
+      if ((key as Uint8Array).length !== 32) refuse(`input string too ${(key as Uint8Array).length < 32 ? 'short' : 'long'} for common.Hash, ${at}.StorageKeys[${j}]`);
+    });
+  });
+}
+
 /** EIP-3860's cap on a contract creation's initcode, refused in geth's words (EthereumJS's are its own). */
 export function checkInitCodeSize(data: Uint8Array, common: Common): void {
   if (!common.isActivatedEIP(3860)) return;
@@ -148,6 +173,7 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
   if (type === TransactionType.FeeMarketEIP1559 && integerField(fields, 2, 'maxPriorityFeePerGas') > integerField(fields, 3, 'maxFeePerGas')) {
     throw invalid(TIP_ABOVE_FEE_CAP);
   }
+  if (type !== TransactionType.Legacy) checkAccessListShape(fields[at.data + 1]);
   const tx = construct(type, fields, common);
   if (!tx.isSigned()) throw invalid('invalid transaction: it is not signed');
   return tx;

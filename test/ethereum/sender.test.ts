@@ -92,6 +92,31 @@ test('malformed, unsupported, oversized and unprotected transactions are refused
   assert.throws(() => decodeRawTransaction(bytes(legacy.serialized), common), refusal('UnprotectedTransaction', /replay-protected \(EIP-155\)/));
 });
 
+test("an access list of the wrong shape is refused in geth's words, for both typed transactions", async () => {
+  for (const [type, at] of [[1, 7], [2, 8]] as const) {
+    const signed = ethers.Transaction.from({ ...base, type, gasPrice: type === 1 ? 0n : undefined, maxFeePerGas: type === 2 ? 0n : undefined, maxPriorityFeePerGas: type === 2 ? 0n : undefined });
+    signed.signature = alice.signingKey.sign(signed.unsignedHash);
+    const fields = ethers.decodeRlp(ethers.dataSlice(signed.serialized, 1)) as unknown[];
+    const withAccessList = (accessList: unknown) => {
+      const changed = [...fields];
+      changed[at] = accessList;
+      return bytes(ethers.concat([ethers.toBeHex(type), ethers.encodeRlp(changed as never)]));
+    };
+    const address = wallet(2).address;
+    const cases: [string, unknown, RegExp][] = [
+      ['a byte string', '0x1234', /^rlp: expected input list for types\.AccessList$/],
+      ['a list of byte strings', ['0x12'], /^rlp: expected input list for types\.AccessTuple, decoding into \(types\.AccessList\)\[0\]$/],
+      ['a tuple of one', [[address]], /^rlp: too few elements for types\.AccessTuple/],
+      ['a short address', [['0x1234', []]], /^rlp: input string too short for common\.Address, decoding into \(types\.AccessList\)\[0\]\.Address$/],
+      ['keys as a byte string', [[address, '0x12']], /^rlp: expected input list for \[\]common\.Hash/],
+      ['a short key', [[address, ['0x01']]], /^rlp: input string too short for common\.Hash, decoding into \(types\.AccessList\)\[0\]\.StorageKeys\[0\]$/],
+    ];
+    for (const [what, accessList, message] of cases) {
+      assert.throws(() => decodeRawTransaction(withAccessList(accessList), common), refusal('InvalidTransaction', message), `type ${type}: ${what}`);
+    }
+  }
+});
+
 test('a signature that recovers no key, or a high s value, is refused', async () => {
   const signed = ethers.Transaction.from(await alice.signTransaction({ ...base, type: 2, maxFeePerGas: 0n }));
   const outOfRange = signed.clone();
