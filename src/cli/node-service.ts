@@ -308,7 +308,9 @@ function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): 
 function loadOwnSnapshot(config: NodeConfig, directory: SnapshotDirectory, name: string, serviceCertPem: string, secrets: LedgerSecrets): LoadedSnapshot {
   try {
     // Loading holds the process (a minute or more for millions of keys): the log says what it does.
-    logLine('info', `coco node: loading snapshot ${name} (${(statSync(join(directory.directory, name)).size / 1e6).toFixed(1)} MB) to resume from`);
+    // A size it cannot read is left out: the load that follows says why the file is unreadable.
+    const bytes = statSync(join(directory.directory, name), { throwIfNoEntry: false })?.size;
+    logLine('info', `coco node: loading snapshot ${name}${bytes === undefined ? '' : ` (${(bytes / 1e6).toFixed(1)} MB)`} to resume from`);
     return directory.load(name, serviceCertPem, secrets);
   } catch (error) {
     if (!(error instanceof CocoError)) throw error;

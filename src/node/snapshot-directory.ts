@@ -6,7 +6,7 @@
 // restart finds damaged is set aside as `<name>.ignored`. Writes run in order off the event loop (a
 // snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -63,7 +63,8 @@ export class SnapshotDirectory {
 
   /** The bytes of the committed snapshot `name`; one the system refuses to read is FileUnreadable, not damaged (see node-file-read.ts). */
   read(name: string): Uint8Array {
-    if (!isCommittedName(name) || !existsSync(join(this.directory, name))) throw noSnapshot(name);
+    // A name that is there but cannot be read (a link to nowhere included) is unreadable, not absent.
+    if (!isCommittedName(name) || lstatSync(join(this.directory, name), { throwIfNoEntry: false }) === undefined) throw noSnapshot(name);
     return readNodeFile(join(this.directory, name), 'snapshot');
   }
 

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -29,10 +29,10 @@ function runNode(sandbox: SandboxProcess) {
   return { child, err: () => err };
 }
 
-/** Puts a directory in the place of `path` while `body` runs, then puts the file back. */
-async function withDirectoryInPlaceOf(path: string, body: () => Promise<void>): Promise<void> {
+/** Puts something else in the place of `path` while `body` runs (`put` makes it), then puts the file back. */
+async function withReplacementOf(path: string, put: (path: string) => void, body: () => Promise<void>): Promise<void> {
   renameSync(path, `${path}.moved`);
-  mkdirSync(path);
+  put(path);
   try {
     await body();
   } finally {
@@ -58,19 +58,23 @@ test('a node restarted on a snapshot or ledger chunk it cannot read refuses to s
   const latestSnapshot = readdirSync(snapshots).filter((name) => name.endsWith('.committed')).sort((a, b) => Number(b.split('_')[1]) - Number(a.split('_')[1]))[0]!;
   const openChunk = readdirSync(join(dir, 'ledger')).find((name) => parseChunkName(name)?.last === undefined);
   assert.ok(openChunk !== undefined, 'the ledger has an open chunk');
+  const directory = (path: string) => mkdirSync(path);
+  // A link to nowhere: listed as a snapshot, its size and content unreadable.
+  const danglingLink = (path: string) => symlinkSync(join(dir, 'nowhere'), path);
   const unreadable = [
-    { what: 'snapshot', path: join(snapshots, latestSnapshot) },
-    { what: 'ledger chunk', path: join(dir, 'ledger', openChunk) },
+    { what: 'snapshot', path: join(snapshots, latestSnapshot), put: directory, errno: 'EISDIR (illegal operation on a directory)' },
+    { what: 'snapshot', path: join(snapshots, latestSnapshot), put: danglingLink, errno: 'ENOENT (no such file or directory)' },
+    { what: 'ledger chunk', path: join(dir, 'ledger', openChunk), put: directory, errno: 'EISDIR (illegal operation on a directory)' },
   ];
-  for (const { what, path } of unreadable) {
-    await withDirectoryInPlaceOf(path, async () => {
+  for (const { what, path, put, errno } of unreadable) {
+    await withReplacementOf(path, put, async () => {
       const node = runNode(sandbox);
       t.after(() => node.child.kill('SIGKILL'));
       assert.equal(await exitOf(node.child, `the node with an unreadable ${what}`), 1);
       const err = node.err();
       const errors = err.split('\n').filter((line) => line.includes('[error]'));
       assert.equal(errors.length, 1, err);
-      assert.ok(errors[0]!.includes(`coco: cannot read ${what} ${path}: EISDIR (illegal operation on a directory); make it a file the node's user can read`), errors[0]);
+      assert.ok(errors[0]!.includes(`coco: cannot read ${what} ${path}: ${errno}; make it a file the node's user can read`), errors[0]);
       assert.match(errors[0]!, /\[FileUnreadable\]$/);
       assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
       assert.equal(existsSync(`${path}.ignored`), false, `the ${what} is not set aside`);
