@@ -4,9 +4,9 @@
 // flood of connections take the descriptor of the next ledger chunk, and a failed ledger write stops
 // the node: the caps are lowered to fit at start, and one warning says so and what to do.
 
-import { readFileSync } from 'node:fs';
 import { AUTHENTICATED_INBOUND_CONNECTIONS_MAX, UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX } from '../channels/channel-limits.js';
 import { CocoError } from '../errors.js';
+import { readSoftLimit, softLimit } from '../node/process-limits.js';
 import type { NodeConfig } from '../node/node-config.js';
 import type { SessionCaps } from '../rpc/session-caps.js';
 
@@ -19,11 +19,11 @@ export const NODE_OWN_DESCRIPTORS_MAX = 64;
 /** Descriptors client sessions must leave: the node's own, and as many node-to-node connections as it accepts. */
 export const SESSION_DESCRIPTOR_HEADROOM = NODE_OWN_DESCRIPTORS_MAX + UNAUTHENTICATED_INBOUND_CONNECTIONS_MAX + AUTHENTICATED_INBOUND_CONNECTIONS_MAX;
 
+const OPEN_FILES = 'Max open files';
+
 /** The soft limit on open files in /proc/self/limits' text; undefined when unlimited or not there. */
 export function openFilesLimit(limits: string): number | undefined {
-  const soft = /^Max open files\s+(\S+)/m.exec(limits)?.[1];
-  const count = soft === undefined || soft === 'unlimited' ? NaN : Number(soft);
-  return Number.isSafeInteger(count) && count > 0 ? count : undefined;
+  return softLimit(limits, OPEN_FILES);
 }
 
 export interface FittedSessionCaps {
@@ -67,18 +67,10 @@ export function fitSessionCaps(configured: Readonly<Record<string, SessionCaps>>
   return { caps, warning };
 }
 
-function readOpenFilesLimit(): number | undefined {
-  try {
-    return openFilesLimit(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    return undefined; // not Linux: no such file, and the limit goes unchecked
-  }
-}
-
 /** `config` with each RPC interface's session caps within this process's open-file limit; `warn` is told when some were lowered. */
 export function withSessionCapsWithinOpenFiles(config: NodeConfig, warn: (line: string) => void): NodeConfig {
   const interfaces = Object.entries(config.rpcInterfaces);
-  const { caps, warning } = fitSessionCaps(Object.fromEntries(interfaces.map(([name, iface]) => [name, iface.sessionCaps])), readOpenFilesLimit());
+  const { caps, warning } = fitSessionCaps(Object.fromEntries(interfaces.map(([name, iface]) => [name, iface.sessionCaps])), readSoftLimit(OPEN_FILES));
   if (warning === undefined) return config;
   warn(warning);
   return { ...config, rpcInterfaces: Object.fromEntries(interfaces.map(([name, iface]) => [name, { ...iface, sessionCaps: caps[name]! }])) };

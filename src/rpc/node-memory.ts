@@ -5,7 +5,7 @@
 // Not V8's heap_size_limit: it bounds the JavaScript heap only, and keys, values and ledger entries
 // live in buffers outside it, so a node's resident memory may pass it (4.4 GB against 4.3 GB).
 
-import { readFileSync } from 'node:fs';
+import { readSoftLimit, softLimit } from '../node/process-limits.js';
 import { totalmem } from 'node:os';
 
 export interface NodeMemory {
@@ -14,11 +14,11 @@ export interface NodeMemory {
   peak_allocated_heap_size: number;
 }
 
+const ADDRESS_SPACE = 'Max address space';
+
 /** The soft address-space limit in /proc/self/limits' text, in bytes; undefined when unlimited or not there. */
 export function addressSpaceLimitBytes(limits: string): number | undefined {
-  const soft = /^Max address space\s+(\S+)/m.exec(limits)?.[1];
-  const bytes = soft === undefined || soft === 'unlimited' ? NaN : Number(soft);
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+  return softLimit(limits, ADDRESS_SPACE);
 }
 
 /** The lowest of the ceilings that apply; a cgroup without a limit reports one past any real memory. */
@@ -32,11 +32,7 @@ export function memoryCeilingBytes(ceilings: { cgroupBytes: number | undefined; 
 
 /** This process's soft address-space limit in bytes; undefined when unlimited, or not on Linux. */
 export function readAddressSpaceLimitBytes(): number | undefined {
-  try {
-    return addressSpaceLimitBytes(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    return undefined; // not Linux: no such file, and no such limit to report
-  }
+  return readSoftLimit(ADDRESS_SPACE);
 }
 
 /** This process's figures, in CCF's shape. */
