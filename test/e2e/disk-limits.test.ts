@@ -4,18 +4,15 @@
 // write that fails drops log lines, says so once on the other stream, and the node goes on serving.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { exitOf } from '../support/child-exit.js';
-import { repoRoot } from '../support/paths.js';
+import { runLimitedNode } from '../support/limited-node.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
-import { until } from '../support/until.js';
 
-const WAIT_MS = 30_000;
 // Above what the ledger's open chunk holds after the sandbox's start and the restarts below (~160 KB
 // with the logging sample's bundle, which genesis holds more than once), so that only the entry too
 // large for it fails; below the 1 MiB a request body may have, so that entry reaches the ledger.
@@ -23,16 +20,7 @@ const LIMIT_KB = 512;
 
 /** Runs the sandbox's node 0 again, under `ulimit -f limitKb` when given, its log appended to out and err in its directory. */
 function runNode(sandbox: SandboxProcess, limitKb: number | undefined) {
-  const dir = join(sandbox.workspace, 'sandbox_0');
-  const limit = limitKb === undefined ? '' : `ulimit -f ${limitKb}; `;
-  const out = openSync(join(dir, 'out'), 'a');
-  const err = openSync(join(dir, 'err'), 'a');
-  const child = spawn('bash', ['-c', `${limit}exec "$0" "$@"`, process.execPath, join(repoRoot, 'bin', 'coco.js'), 'node', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', out, err] });
-  closeSync(out);
-  closeSync(err);
-  const client = new CocoClient({ url: sandbox.nodeUrl(0), caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
-  const read = (name: 'out' | 'err') => readFileSync(join(dir, name), 'utf8');
-  return { child, client, read, ready: () => until('the node serves', WAIT_MS, async () => ((await client.request('GET', '/node/state')).status === 200 ? true : undefined)) };
+  return runLimitedNode(sandbox, limitKb === undefined ? [] : [`-f ${limitKb}`]);
 }
 
 test('a node under a file size limit: a failed ledger write ends it with one error line, a failed log write does not', async (t) => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { writeFileDurably } from '../../src/node/durable-file.js';
 import type { Node } from '../../src/node/node.js';
 import { InProcessNetwork, type NetworkNode } from '../support/in-process-network.js';
@@ -23,14 +23,20 @@ function rekey(node: Node): void {
   });
 }
 
-test('a primary that cannot seal the secret of its own rekey stops with one error line naming the file, and answers NodeFailed', async (t) => {
-  const network = await InProcessNetwork.start(1, {
+/** A network whose nodes seal their secrets into their own directories, with the error lines it logs. */
+async function sealingNetwork(t: TestContext, count: number): Promise<{ network: InProcessNetwork; errorLines: string[] }> {
+  const network = await InProcessNetwork.start(count, {
     encryptionKeys: true,
     sealLedgerSecrets: (member, secrets) => writeFileDurably(sealedFile(member), JSON.stringify({ ledger_secrets: secrets.length })),
   });
   t.after(() => network.close());
   const errorLines: string[] = [];
   t.mock.method(console, 'error', (line: string) => errorLines.push(line));
+  return { network, errorLines };
+}
+
+test('a primary that cannot seal the secret of its own rekey stops with one error line naming the file, and answers NodeFailed', async (t) => {
+  const { network, errorLines } = await sealingNetwork(t, 1);
   const primary = network.primary();
   mkdirSync(join(sealedFile(primary), 'in-the-way'), { recursive: true });
 
@@ -44,13 +50,7 @@ test('a primary that cannot seal the secret of its own rekey stops with one erro
 });
 
 test('a backup that cannot seal the secret of a rekey it applies stops with one error line naming the file; the others go on', async (t) => {
-  const network = await InProcessNetwork.start(3, {
-    encryptionKeys: true,
-    sealLedgerSecrets: (member, secrets) => writeFileDurably(sealedFile(member), JSON.stringify({ ledger_secrets: secrets.length })),
-  });
-  t.after(() => network.close());
-  const errorLines: string[] = [];
-  t.mock.method(console, 'error', (line: string) => errorLines.push(line));
+  const { network, errorLines } = await sealingNetwork(t, 3);
   const primary = network.primary();
   const backup = network.nodes.find((n) => n !== primary)!;
   mkdirSync(join(sealedFile(backup), 'in-the-way'), { recursive: true });
