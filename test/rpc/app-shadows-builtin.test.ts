@@ -4,14 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
-import { bundleToKvWrites } from '../../src/js/app-bundle.js';
-import type { JsHost } from '../../src/js/js-host.js';
-import { appEndpointLookup, appRequestHandler } from '../../src/rpc/app-endpoints.js';
-import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { bundleOf } from '../js/js-test-host.js';
-import { startInProcessNode } from '../support/in-process-node.js';
-import { builtinEndpointsServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
+import { appServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
 
 const APP = bundleOf(
   { 'app.js': 'export function named(request) { return { body: `app ${request.path}` }; }' },
@@ -23,25 +17,12 @@ const APP = bundleOf(
 );
 
 let service: BuiltinEndpointsServer;
-const runtime = new AppRuntime();
 
 before(async () => {
-  const inProcess = startInProcessNode();
-  const { node } = inProcess;
-  node.execute((tx) => {
-    for (const write of bundleToKvWrites(APP)) tx.map(write.map).set(write.key, write.value);
-    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
-    return { result: undefined, applyWrites: true };
-  });
-  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
-  service = await builtinEndpointsServer(inProcess, {
-    appDefines: appEndpointLookup(node),
-    appFallback: appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined }),
-  });
+  service = await appServer(APP);
 });
 
 after(async () => {
-  runtime.dispose();
   await service?.close();
 });
 

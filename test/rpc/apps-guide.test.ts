@@ -15,14 +15,10 @@ import { utf8 } from '../../src/crypto/bytes.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
-import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
-import { bundleToKvWrites, parseAppBundle } from '../../src/js/app-bundle.js';
-import type { JsHost } from '../../src/js/js-host.js';
+import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { parseAppBundle } from '../../src/js/app-bundle.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
-import { appEndpointLookup, appRequestHandler } from '../../src/rpc/app-endpoints.js';
-import { AppRuntime } from '../../src/rpc/app-runtime.js';
-import { startInProcessNode } from '../support/in-process-node.js';
-import { builtinEndpointsServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
+import { appServer, type BuiltinEndpointsServer } from './rpc-server-fixture.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const guide = readFileSync(join(repoRoot, 'docs/apps.md'), 'utf8');
@@ -42,30 +38,18 @@ const user0 = (() => {
 
 let service: BuiltinEndpointsServer;
 let client: CocoClient;
-const runtime = new AppRuntime();
 
 before(async () => {
   const bundle = parseAppBundle({ metadata: JSON.parse(fileInGuide('notary/app.json')), modules: [{ name: 'app.js', module: fileInGuide('notary/src/app.js') }] });
-  const inProcess = startInProcessNode();
-  const { node } = inProcess;
-  node.execute((tx) => {
-    for (const write of bundleToKvWrites(bundle)) tx.map(write.map).set(write.key, write.value);
+  service = await appServer(bundle, (tx) => {
     tx.map(Tables.usersCerts).set(utf8(user0.id), utf8(user0.certPem));
     tx.map(Tables.usersInfo).set(utf8(user0.id), encodeJson({ user_data: { role: 'auditor' } }));
-    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
-    return { result: undefined, applyWrites: true };
-  });
-  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
-  service = await builtinEndpointsServer(inProcess, {
-    appDefines: appEndpointLookup(node),
-    appFallback: appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined }),
   });
   client = new CocoClient({ url: service.origin, caCertPem: service.tls.certPem, certPem: user0.certPem, keyPem: user0.keyPem });
 });
 
 after(async () => {
   client?.close();
-  runtime.dispose();
   await service?.close();
 });
 

@@ -11,7 +11,12 @@ import { RpcServer, type RpcServerOptions } from '../../src/rpc/rpc-server.js';
 import { SessionCounts, type SessionCaps } from '../../src/rpc/session-caps.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { createService, type ServiceIdentity } from '../client/tls-fixture.js';
-import type { InProcessNode } from '../support/in-process-node.js';
+import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js';
+import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
+import { bundleToKvWrites, type AppBundle } from '../../src/js/app-bundle.js';
+import type { JsHost } from '../../src/js/js-host.js';
+import type { Transaction } from '../../src/kv/transaction.js';
+import { appEndpointLookup, appRequestHandler } from '../../src/rpc/app-endpoints.js';
 
 export interface TestRpcServerOptions extends Partial<Omit<RpcServerOptions, 'sessions' | 'keyPem' | 'certPem'>> {
   currentTxId: RpcServerOptions['currentTxId'];
@@ -80,6 +85,35 @@ export async function builtinEndpointsServer(
       client.close();
       await built.server.close();
       await inProcess.close();
+    },
+  };
+}
+
+/**
+ * A node in this process with `bundle` installed, the service open and `setUp`'s writes made in the
+ * same transaction, serving its built-in endpoints and the app's over TLS (see builtinEndpointsServer);
+ * `runtime` runs the app and is disposed with the server.
+ */
+export async function appServer(bundle: AppBundle, setUp: (tx: Transaction) => void = () => undefined): Promise<BuiltinEndpointsServer> {
+  const inProcess = startInProcessNode();
+  const { node } = inProcess;
+  node.execute((tx) => {
+    for (const write of bundleToKvWrites(bundle)) tx.map(write.map).set(write.key, write.value);
+    setUp(tx);
+    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...readServiceInfo(tx), status: 'Open' }));
+    return { result: undefined, applyWrites: true };
+  });
+  const runtime = new AppRuntime();
+  const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
+  const served = await builtinEndpointsServer(inProcess, {
+    appDefines: appEndpointLookup(node),
+    appFallback: appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined }),
+  });
+  return {
+    ...served,
+    async close() {
+      runtime.dispose();
+      await served.close();
     },
   };
 }
