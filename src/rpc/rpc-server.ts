@@ -21,6 +21,7 @@ import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { checkAcceptsJson } from './accept-header.js';
+import { discardIncoming, lingerAfterLastAnswer, lingeringEnd } from './lingering-close.js';
 import { requestHeaders, type RequestHeaders } from './request-headers.js';
 import { RequestTurns } from './request-turns.js';
 import { RouteTable, type Frontend } from './route-table.js';
@@ -142,10 +143,15 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
  * would multiply); past it 431 RequestHeaderTooLarge.
  */
 const HEAD_BYTES_PER_HEADER_LIMIT = 4;
-/** An oversized body is drained (so the client reads the 413) up to this much, then cut off. */
-const DRAIN_BYTES_MAX = 64 * 1024 * 1024;
-/** A connection closed on a malformed or oversized head reads what its client still sends this long at most. */
-const LINGER_MS = 2_000;
+/**
+ * Pieces (chunks of a chunked body, TLS records) any request body may arrive in, and beyond them
+ * one more per BODY_BYTES_PER_PIECE_MIN it carries; past that it is refused 400
+ * RequestBodyTooFragmented. Each piece costs the node a parser callback and an event (~5 us): a body
+ * of 1-byte chunks cost ~50 times the CPU of its bytes sent whole, a few MB of it seconds. Clients
+ * send kilobytes a piece; a body of 1-byte chunks is refused after ~1 KiB of it.
+ */
+const BODY_PIECES_FREE = 1024;
+const BODY_BYTES_PER_PIECE_MIN = 256;
 /**
  * Requests of one connection not yet answered, or whose answers the client has not yet read: past
  * it, the connection is no longer read, and the requests already read wait to run until answers
@@ -206,8 +212,8 @@ export class RpcServer {
   private readonly connections = new Set<Socket>();
   /** TLS connections whose handshake finished: only those can carry an HTTP error answer. */
   private readonly secured = new WeakSet<Socket>();
-  /** Connections answered on a parse error and closing: what their clients still send is discarded (see lingeringClose). */
-  private readonly lingering = new WeakMap<Socket, number>();
+  /** Connections answered on a refusal and closing: what their clients still send is discarded (lingering-close.ts). */
+  private readonly lingering = new WeakSet<Socket>();
   /** Per connection, how many requests it has sent, and which one's answer closes it. */
   private readonly started = new WeakMap<Socket, number>();
   /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
@@ -237,9 +243,11 @@ export class RpcServer {
     );
     // CCF ignores Expect; Node would answer anything but 100-continue with a bare 417.
     this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
+    // Node would send 100 Continue at once; a body the node refuses anyway is not invited (see dispatch).
+    this.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response, () => response.writeContinue()));
     // A CONNECT request would get no answer at all: it is no HTTP request for this server.
     this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
-      lingeringClose(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
+      this.closeWith(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
     });
     this.server.headersTimeout = headersTimeoutMs;
     this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
@@ -256,12 +264,8 @@ export class RpcServer {
       keepParserRunning(socket);
     });
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      // Node's parser, failed, fails again on every later chunk: the connection was answered already.
-      const lingeringFrom = this.lingering.get(socket);
-      if (lingeringFrom !== undefined) {
-        if (socket.bytesRead - lingeringFrom > DRAIN_BYTES_MAX) socket.destroy();
-        return;
-      }
+      // The connection was answered already, and is closing (an end of stream mid-request, say).
+      if (this.lingering.has(socket)) return;
       // Ending a socket whose handshake never finished waits for TLS forever: it never closes, and
       // its session place is never given back. Only destroying it frees the connection.
       if (!this.secured.has(socket) || !socket.writable || error.code === 'ECONNRESET') return socket.destroy();
@@ -278,9 +282,30 @@ export class RpcServer {
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      this.lingering.set(socket, socket.bytesRead);
-      lingeringClose(socket, closingErrorAnswer(status, code, message));
+      this.closeWith(socket, closingErrorAnswer(status, code, message));
     });
+  }
+
+  /** Writes `answer` on a connection Node's HTTP server no longer answers on, and closes it without losing the answer (lingering-close.ts). */
+  private closeWith(socket: Socket, answer: string): void {
+    this.discardRest(socket);
+    lingeringEnd(socket, answer);
+  }
+
+  /**
+   * After a request refused for its head or body, whose answer closes the connection: once that
+   * answer is written the connection lingers, rather than resetting under a client still sending.
+   */
+  private refuseRest(socket: Socket): void {
+    if (this.lingering.has(socket)) return;
+    this.discardRest(socket);
+    lingerAfterLastAnswer(socket);
+  }
+
+  /** Nothing more the client sends on `socket` is parsed: it is read and discarded, within bounds (lingering-close.ts). */
+  private discardRest(socket: Socket): void {
+    this.lingering.add(socket);
+    discardIncoming(socket);
   }
 
   /**
@@ -373,7 +398,8 @@ export class RpcServer {
     if (status >= 500) entry.failures += 1;
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** `admitBody` tells a client that awaits it (`Expect: 100-continue`) to send its body. */
+  private async handle(request: IncomingMessage, response: ServerResponse, admitBody?: () => void): Promise<void> {
     const socket = request.socket;
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
@@ -406,7 +432,7 @@ export class RpcServer {
         this.closeAfter(response, socket, index);
         throw new RpcError(503, 'SessionCapExhausted', 'Service is currently busy and unable to serve new connections');
       }
-      result = await this.dispatch(request, () => this.closedBefore(socket, index), (path) => (endpoint = path));
+      result = await this.dispatch(request, () => this.closedBefore(socket, index), (path) => (endpoint = path), admitBody);
     } catch (error) {
       // Pipelined after a request whose answer closes the connection: not run, and not answered,
       // since the connection closes once that answer is written.
@@ -417,8 +443,11 @@ export class RpcServer {
       // An anticipated failure (a script that failed, CCF's 500s) is a line; anything else, a bug, its stack.
       if (rpcError.status === 500 && !(error instanceof RpcError)) logLine('error', `coco node: request failed: ${error instanceof CocoError ? `${error.message} [${error.code}]` : describeFailure(error)}`);
       result = { status: rpcError.status, headers: { ...rpcError.headers, [ERROR_CODE_HEADER]: rpcError.code }, body: JSON.parse(errorBody(rpcError.code, rpcError.message, rpcError.details)) };
-      if (rpcError.status === 413 || rpcError.status === 431) {
+      if (rpcError.status === 413 || rpcError.status === 431 || rpcError.code === 'RequestBodyTooFragmented') {
         this.closeAfter(response, socket, index);
+        this.refuseRest(socket);
+      }
+      if (rpcError.status === 413 || rpcError.status === 431) {
         this.options.sessions.countError(this.options.interfaceName, rpcError.status === 413 ? 'request_payload_too_large' : 'request_header_too_large');
       }
     }
@@ -472,8 +501,14 @@ export class RpcServer {
     }
   }
 
-  private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void): Promise<RpcResponse> {
+  private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void, admitBody?: () => void): Promise<RpcResponse> {
     this.checkHeaders(request.rawHeaders);
+    // As CCF's parser: a body declared too large is refused before any of it is read (a client
+    // awaiting 100 Continue sends none), and every body is read, within its bounds, before the
+    // request is routed, so that no body escapes them.
+    if (Number(request.headers['content-length'] ?? 0) > this.options.maxBodyBytes) throw bodyTooLarge(this.options.maxBodyBytes);
+    admitBody?.();
+    const body = await readBody(request, this.options.maxBodyBytes);
     const target = request.url ?? '/';
     // The query only: URL would also resolve the path's dot segments (`/app/../gov/...`) and
     // backslashes, routing a request to another frontend than the one its path names.
@@ -494,11 +529,6 @@ export class RpcServer {
     if (match === undefined && fallback === undefined) throw unknownPath(pathname);
     if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods);
     if (match !== undefined) matched(`/${frontend}${match.route.path}`);
-    // A body declared larger than the node would drain is refused at once, as in CCF; a smaller
-    // one is read and discarded first, since a client still sending when the connection closes
-    // sees a broken pipe, not the 413.
-    if (Number(request.headers['content-length'] ?? 0) > DRAIN_BYTES_MAX) throw bodyTooLarge(this.options.maxBodyBytes);
-    const body = await readBody(request, this.options.maxBodyBytes);
     const rpcRequest: RpcRequest = {
       frontend,
       method,
@@ -543,25 +573,6 @@ function targetPath(target: string): string {
  */
 export function redirectLocation(origin: string, request: Pick<RpcRequest, 'pathname' | 'rawQuery'>): string {
   return `${origin}${request.pathname}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
-}
-
-/**
- * Writes a connection's last answer and closes it once written, without waiting for the client to
- * close its side: a client that never does (or never reads) would otherwise hold the connection, and
- * its session place, until the idle timeout.
- */
-/**
- * Writes `answer` and ends the connection. Its client may still be sending (a head far past the
- * limit): closing at once would reset the connection, and a reset makes the client's system drop
- * the answer unread. So the node half-closes, and reads and discards what still comes until the
- * client closes too, or for LINGER_MS at most.
- */
-function lingeringClose(socket: Socket, answer: string): void {
-  socket.end(answer);
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  socket.once('close', () => clearTimeout(timer));
-  // A socket Node's HTTP server handed over (CONNECT) is read by no one else.
-  socket.resume();
 }
 
 /** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */
@@ -655,31 +666,46 @@ function bodyTooLarge(maxBytes: number): RpcError {
   return new RpcError(413, 'RequestBodyTooLarge', `the request body exceeds this node's limit of ${maxBytes} bytes (http.max_body_size or the interface's http_configuration.max_body_size in its configuration)`);
 }
 
+function bodyTooFragmented(pieces: number, bytes: number): RpcError {
+  return new RpcError(
+    400,
+    'RequestBodyTooFragmented',
+    `the request body came in ${pieces} pieces (chunks of Transfer-Encoding: chunked, or TLS records) for ${bytes} bytes; a body may come in ${BODY_PIECES_FREE} pieces and one more per ${BODY_BYTES_PER_PIECE_MIN} bytes: send it in chunks of a few KiB, or with Content-Length`,
+  );
+}
+
 /**
- * Reads the body up to `maxBytes`. A larger body is read to its end and discarded, so the client
- * sees the 413 rather than a reset connection; past DRAIN_BYTES_MAX the connection is dropped.
+ * Reads the body, refusing it (and reading no more of it) once it passes `maxBytes`, as CCF's
+ * parser does, or comes in too many pieces (BODY_PIECES_FREE).
  */
 function readBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on('data', (chunk: Buffer) => {
+    let pieces = 0;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    const refuse = (error: RpcError) => {
+      request.off('data', read);
+      settle(() => reject(error));
+    };
+    function read(chunk: Buffer): void {
       size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else if (size > DRAIN_BYTES_MAX) request.socket.destroy();
-    });
+      pieces += 1;
+      if (size > maxBytes) return refuse(bodyTooLarge(maxBytes));
+      if (pieces > BODY_PIECES_FREE + size / BODY_BYTES_PER_PIECE_MIN) return refuse(bodyTooFragmented(pieces, size));
+      chunks.push(chunk);
+    }
+    request.on('data', read);
     // Every request ends with 'close', after 'end' for a whole one: an error is built (with its
     // stack, which cost ~3 % of a loaded node) only for a body that did not end.
-    let ended = false;
-    const aborted = () => new CocoError('RequestAborted', 'the client closed the connection before sending the whole request body');
-    request.on('end', () => {
-      ended = true;
-      if (size > maxBytes) reject(bodyTooLarge(maxBytes));
-      else resolve(new Uint8Array(Buffer.concat(chunks)));
-    });
-    request.on('error', () => reject(aborted()));
-    request.on('close', () => {
-      if (!ended) reject(size > DRAIN_BYTES_MAX ? bodyTooLarge(maxBytes) : aborted());
-    });
+    const aborted = () => reject(new CocoError('RequestAborted', 'the client closed the connection before sending the whole request body'));
+    request.on('end', () => settle(() => resolve(new Uint8Array(Buffer.concat(chunks)))));
+    request.on('error', () => settle(aborted));
+    request.on('close', () => settle(aborted));
   });
 }

@@ -1,6 +1,7 @@
 // An RpcServer for tests: TLS with a test service's node identity, its own session counts under
-// one interface, and whatever else a test sets.
+// one interface, and whatever else a test sets; and raw TLS connections to speak HTTP to it by hand.
 
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { virtualQuote } from '../../src/attestation/virtual-attestation.js';
 import { generateKeyPair } from '../../src/crypto/signing.js';
 import type { Node } from '../../src/node/node.js';
@@ -116,4 +117,23 @@ export async function appServer(bundle: AppBundle, setUp: (tx: Transaction) => v
       await served.close();
     },
   };
+}
+
+/** A TLS connection to 127.0.0.1:`port`, trusting `caCertPem`, resolved once the handshake is done. */
+export async function tlsConnection(port: number, caCertPem: string, options: ConnectionOptions = {}): Promise<TLSSocket> {
+  const socket = connect({ host: '127.0.0.1', port, ca: caCertPem, servername: '127.0.0.1', ...options });
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  return socket;
+}
+
+/** Writes raw HTTP (then ends the client's side, with `end`) and collects everything the server sends until it closes the connection. */
+export async function exchange(socket: TLSSocket, request: string, { end = false } = {}): Promise<string> {
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  if (end) socket.end(request);
+  else socket.write(request);
+  await closed;
+  return text;
 }
