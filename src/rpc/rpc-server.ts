@@ -403,6 +403,11 @@ export class RpcServer {
     const socket = request.socket;
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
+    // Node's parser stops reading at a request that asks to upgrade the connection (a WebSocket's,
+    // h2c's): what the client sent after it in the same read is lost. Such a request is answered
+    // as any other (this server speaks HTTP/1.1 only, as CCF answers it) and its answer closes the
+    // connection, so that no request pipelined after it waits for an answer that never comes.
+    if (asksToUpgrade(request)) this.closeAfter(response, socket, index);
     let backlog = this.backlogs.get(socket);
     if (backlog === undefined) this.backlogs.set(socket, (backlog = { requests: 0, bytes: 0, waiting: [] }));
     const overflow = backlog.waiting.length >= WAITING_REQUESTS_MAX;
@@ -573,6 +578,11 @@ function targetPath(target: string): string {
  */
 export function redirectLocation(origin: string, request: Pick<RpcRequest, 'pathname' | 'rawQuery'>): string {
   return `${origin}${request.pathname}${request.rawQuery === '' ? '' : `?${request.rawQuery}`}`;
+}
+
+/** Whether llhttp takes `request` as asking to upgrade: an `Upgrade` header, and `upgrade` among the tokens of `Connection`. */
+function asksToUpgrade(request: IncomingMessage): boolean {
+  return request.headers.upgrade !== undefined && /(^|,)\s*upgrade\s*(,|$)/i.test(request.headers.connection ?? '');
 }
 
 /** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */

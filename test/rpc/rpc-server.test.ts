@@ -459,6 +459,17 @@ test('a request pipelined after one that closes the connection is neither run no
   }
 });
 
+test('a request asking to upgrade the connection is answered as any other, and its answer closes the connection: nothing sent after it waits for an answer', { timeout: 10_000 }, async () => {
+  recorded.length = 0;
+  // Node's parser drops what follows such a request in the same read: the POST would never run nor be answered.
+  const upgrade = 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nconnection: keep-alive, Upgrade\r\nupgrade: websocket\r\n\r\n';
+  const text = await exchange(await tlsConnection(port), upgrade + record('after') + 'GET /node/echo/2 HTTP/1.1\r\nhost: x\r\n\r\n');
+  assert.match(text, /^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n[^]*\{"n":1\}$/);
+  assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, text);
+  assert.deepEqual((await client.request('GET', '/node/echo/9')).json(), { n: 9 });
+  assert.deepEqual(recorded, []);
+});
+
 test('a request without Host, or with an Expect the server does not know, is answered like any other, as CCF does', async () => {
   const noHost = await exchange(await tlsConnection(port), 'GET /node/echo/3 HTTP/1.1\r\nconnection: close\r\n\r\n');
   assert.match(noHost, /^HTTP\/1\.1 200 [^]*\{"n":3\}$/);
