@@ -160,8 +160,9 @@ const BODY_BYTES_PER_PIECE_MIN = 256;
  */
 const UNANSWERED_REQUESTS_MAX = 128;
 /**
- * Requests read past that, waiting to run (a read can carry hundreds of small pipelined requests):
- * past it the next is answered 503 and the connection closes once the answers due are written.
+ * Requests read past that, waiting to run (a read can carry hundreds of small pipelined requests,
+ * read before the node can answer any, however promptly the client reads): past it the next is
+ * answered 503 and the connection closes once the answers due are written.
  */
 const WAITING_REQUESTS_MAX = 1024;
 /** Bytes of answers a connection may leave unread when another answer is due; past it, it is cut off. */
@@ -431,7 +432,7 @@ export class RpcServer {
     try {
       if (overflow) {
         this.closeAfter(response, socket, index);
-        throw new RpcError(503, 'TooManyPipelinedRequests', `more than ${UNANSWERED_REQUESTS_MAX + WAITING_REQUESTS_MAX} requests on this connection are unanswered or their answers unread: read the answers before sending more; this connection closes once the answers due are written`);
+        throw new RpcError(503, 'TooManyPipelinedRequests', `more than ${UNANSWERED_REQUESTS_MAX + WAITING_REQUESTS_MAX} requests arrived on this connection before the node could answer them: pipeline fewer at once (wait for answers before sending more); this connection closes once the answers due are written`);
       }
       if (this.softCapped.size > 0 && this.softCapped.has(connectionKey(socket) ?? '')) {
         this.closeAfter(response, socket, index);

@@ -442,6 +442,16 @@ test('a client that pipelines more requests than a connection may leave unanswer
   assert.deepEqual(recorded, [...bodies, 'last.']);
 });
 
+test('more than 1,152 requests arriving at once on a connection are answered in order up to that bound, then 503 TooManyPipelinedRequests saying why, and the connection closes', { timeout: 30_000 }, async () => {
+  // One write, read as it comes: the requests arrive faster than the node can answer them.
+  const text = await exchange(await tlsConnection(port), 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n\r\n'.repeat(4000));
+  const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]);
+  const served = statuses.indexOf('503');
+  assert.ok(served >= 1152, `${served} answered before the 503`);
+  assert.deepEqual(statuses.slice(served), ['503']);
+  assert.match(text, /"code":"TooManyPipelinedRequests","message":"more than 1152 requests arrived on this connection before the node could answer them: pipeline fewer at once \(wait for answers before sending more\); this connection closes once the answers due are written"/);
+});
+
 const record = (body: string, headers = '') => `POST /node/record HTTP/1.1\r\nhost: x\r\n${headers}content-length: ${body.length}\r\n\r\n${body}`;
 
 test('a request pipelined after one that closes the connection is neither run nor answered', async () => {
