@@ -275,6 +275,10 @@ export class RpcServer {
       // Bytes after a request that closes the connection (`Connection: close`, HTTP/1.0): they are
       // ignored, and the answer still owed to that request is written before the connection closes.
       if (error.code === 'HPE_CLOSED_CONNECTION') return;
+      // Node times a new connection out as if a request had started when it connected: one that
+      // has sent no byte of a request (a TLS socket counts the bytes it decrypted) is owed no 408,
+      // and is left to the idle timeout (CCF's idle_connection_timeout), which closes it silently.
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) return;
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
       const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (!timedOut) options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');

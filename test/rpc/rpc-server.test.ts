@@ -509,6 +509,20 @@ test('a client too slow to send its headers is answered 408 RequestTimeout, with
   }
 });
 
+test('a connection that never sends a request gets no 408: it is closed silently at the idle timeout', { timeout: 10_000 }, async () => {
+  const { server: idle, sessions: counted } = testRpcServer(service, { interfaceName: 'idle', caps: { soft: 10, hard: 10 }, currentTxId: () => current, headersTimeoutMs: 200, idleTimeoutMs: 1_000 });
+  const idlePort = (await idle.listen('127.0.0.1', 0)).port;
+  try {
+    // Well past the headers timeout, the idle timeout closes it, with nothing written.
+    assert.equal(await exchange(await tlsConnection(idlePort), ''), '');
+    await waitFor(() => counted.metrics().active === 0);
+    // One that started a request and stalled is still answered 408.
+    assert.match(await exchange(await tlsConnection(idlePort), 'GET /node/echo/1 HTTP/1.1\r\n'), /^HTTP\/1\.1 408 [^]*"code":"RequestTimeout"/);
+  } finally {
+    await idle.close();
+  }
+});
+
 test('a client that leaves in the middle of its body is no failure of the node: nothing logged, nothing counted', async () => {
   const logged: unknown[][] = [];
   const original = console.error;
