@@ -21,6 +21,7 @@ import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { checkAcceptsJson } from './accept-header.js';
+import { offeredAlpnProtocols } from './client-hello-alpn.js';
 import { discardIncoming, lingerAfterLastAnswer, lingeringEnd } from './lingering-close.js';
 import { requestHeaders, type RequestHeaders } from './request-headers.js';
 import { RequestTurns } from './request-turns.js';
@@ -182,6 +183,19 @@ function keepParserRunning(socket: TLSSocket): void {
   if (typeof state?.highWaterMark === 'number') state.highWaterMark = UNREAD_ANSWER_BYTES_MAX;
 }
 
+/** An ALPN list in its wire form (RFC 7301 §3.1): each name after its length. */
+const ALPN_HTTP_1_1 = Buffer.from('\x08http/1.1', 'latin1');
+/** No protocol to offer: Node's TLS server then selects none (OpenSSL's SSL_TLSEXT_ERR_NOACK), whatever the client offers. */
+const ALPN_NONE = Buffer.alloc(0);
+
+/** Whether the ClientHello in `socket`'s buffer (HandshakePacer hands over connections with it there) offers http/1.1 by ALPN. */
+function offersHttp11(socket: Socket): boolean {
+  const head = socket.read() as Buffer | null;
+  if (head === null) return false;
+  socket.unshift(head);
+  return offeredAlpnProtocols(head)?.includes('http/1.1') === true;
+}
+
 /** Endpoints counted (an app's included); calls to endpoints beyond it are not. */
 const METRICS_ENTRIES_MAX = 1024;
 
@@ -242,6 +256,13 @@ export class RpcServer {
       },
       (request, response) => void this.handle(request, response),
     );
+    // ALPN as CCF's server answers it: http/1.1 when the client offers it, else no protocol (the
+    // client then speaks HTTP/1.1, as one without ALPN does), where Node would end the handshake
+    // with a no_application_protocol alert (a client offering only h2). Node's TLS server takes its
+    // list from its ALPNProtocols as a connection arrives, and reads the client's hello later.
+    this.server.prependListener('connection', (socket: Socket) => {
+      (this.server as unknown as { ALPNProtocols: Buffer }).ALPNProtocols = offersHttp11(socket) ? ALPN_HTTP_1_1 : ALPN_NONE;
+    });
     // CCF ignores Expect; Node would answer anything but 100-continue with a bare 417.
     this.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => void this.handle(request, response));
     // Node would send 100 Continue at once; a body the node refuses anyway is not invited (see dispatch).

@@ -598,3 +598,16 @@ test('TLS as CCF allows it: 1.2 or 1.3, AES-GCM suites only, no renegotiation', 
   // The refusals are TLS errors, not a stopped server.
   assert.equal((await client.request('GET', '/node/echo/7')).json<{ n: number }>().n, 7);
 });
+
+test("ALPN as CCF's server answers it: http/1.1 when the client offers it, else no protocol, and HTTP/1.1 served either way", { timeout: 10_000 }, async () => {
+  for (const [offered, selected] of [
+    [['h2'], false],
+    [['h2', 'http/1.1'], 'http/1.1'],
+    [['http/1.1'], 'http/1.1'],
+    [undefined, false],
+  ] as const) {
+    const socket = await openTls(port, service.certPem, offered === undefined ? {} : { ALPNProtocols: [...offered] });
+    assert.equal(socket.alpnProtocol, selected, JSON.stringify(offered));
+    assert.match(await exchange(socket, 'GET /node/echo/3 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 200 [^]*\{"n":3\}$/);
+  }
+});
