@@ -271,6 +271,9 @@ export class RpcServer {
     this.server.on('connect', (request: IncomingMessage, socket: Socket) => {
       this.closeWith(socket, closingErrorAnswer('405 Method Not Allowed', 'UnsupportedHttpVerb', `${request.method ?? 'CONNECT'} is not supported: this is no proxy`));
     });
+    // Node keeps at most this many header (and trailer) fields of a request, silently dropping the
+    // rest (2,000 by default): one more than the limit, so that a request past it is seen to be.
+    this.server.maxHeadersCount = this.maxHeadersCount + 1;
     this.server.headersTimeout = headersTimeoutMs;
     this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -517,13 +520,16 @@ export class RpcServer {
     return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
   }
 
-  /** CCF's http_configuration limits on headers: their count, and the length of each name and value. */
-  private checkHeaders(rawHeaders: readonly string[]): void {
-    if (rawHeaders.length / 2 > this.maxHeadersCount) {
-      throw new RpcError(431, 'RequestHeaderTooLarge', `the request has more than ${this.maxHeadersCount} headers (http_configuration.max_headers_count)`);
+  /**
+   * CCF's http_configuration limits on header fields (`fields`, name then value, as Node's
+   * rawHeaders; `what` they are): their count, and the length of each name and value.
+   */
+  private checkHeaders(fields: readonly string[], what = 'headers'): void {
+    if (fields.length / 2 > this.maxHeadersCount) {
+      throw new RpcError(431, 'RequestHeaderTooLarge', `the request has more than ${this.maxHeadersCount} ${what} (http_configuration.max_headers_count)`);
     }
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const [name, value] = [rawHeaders[i]!, rawHeaders[i + 1]!];
+    for (let i = 0; i < fields.length; i += 2) {
+      const [name, value] = [fields[i]!, fields[i + 1]!];
       // Node decodes a head as latin1, one character per byte: a string's length is its size on the wire.
       const longest = Math.max(name.length, value.length);
       if (longest > this.maxHeaderBytes) {
@@ -540,6 +546,8 @@ export class RpcServer {
     if (Number(request.headers['content-length'] ?? 0) > this.options.maxBodyBytes) throw bodyTooLarge(this.options.maxBodyBytes);
     admitBody?.();
     const body = await readBody(request, this.options.maxBodyBytes);
+    // CCF's parser counts the trailer fields after a chunked body as headers.
+    if (request.rawTrailers.length > 0) this.checkHeaders([...request.rawHeaders, ...request.rawTrailers], 'headers and trailers');
     const target = request.url ?? '/';
     // The query only: URL would also resolve the path's dot segments (`/app/../gov/...`) and
     // backslashes, routing a request to another frontend than the one its path names.

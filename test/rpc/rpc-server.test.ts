@@ -387,6 +387,27 @@ test('as in CCF, more than 256 headers get 431, and a body declared too large ge
   assert.match(declared, /^HTTP\/1\.1 413 [^]*"code":"RequestBodyTooLarge"/);
 });
 
+test('as in CCF, the trailer fields after a chunked body count as headers: past max_headers_count together, 431', { timeout: 10_000 }, async () => {
+  const fields = (count: number, prefix: string) => Array.from({ length: count }, (_, i) => `${prefix}${i}: v\r\n`).join('');
+  const withTrailers = (count: number) => `POST /node/echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n2\r\nhi\r\n0\r\n${fields(count, 'x-t')}\r\n`;
+  // host, transfer-encoding and connection, and 253 trailers: 256 fields.
+  assert.match(await exchange(await tlsConnection(port), withTrailers(253)), /^HTTP\/1\.1 200 [^]*\r\n\r\nhi$/);
+  for (const count of [254, 1000]) {
+    const answer = await exchange(await tlsConnection(port), withTrailers(count));
+    assert.match(answer, /^HTTP\/1\.1 431 [^]*"message":"the request has more than 256 headers and trailers \(http_configuration\.max_headers_count\)"/, `${count} trailers`);
+  }
+  // Node keeps 2,000 fields of a request unless told otherwise: a limit above that still holds.
+  const { server: roomy } = testRpcServer(service, { interfaceName: 'roomy', currentTxId: () => current, maxHeadersCount: 2100 });
+  roomy.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
+  const roomyPort = (await roomy.listen('127.0.0.1', 0)).port;
+  try {
+    const many = await exchange(await tlsConnection(roomyPort), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n${fields(2500, 'x-h')}\r\n`);
+    assert.match(many, /^HTTP\/1\.1 431 [^]*more than 2100 headers/);
+  } finally {
+    await roomy.close();
+  }
+});
+
 test("an interface's http_configuration sets its limits: each header's name and value, the number of headers, the whole head, the body", { timeout: 20_000 }, async () => {
   const { server: strict } = testRpcServer(service, { interfaceName: 'strict', currentTxId: () => current, maxHeaderBytes: 1024, maxHeadersCount: 4, maxBodyBytes: 2048 });
   strict.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
