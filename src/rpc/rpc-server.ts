@@ -279,7 +279,11 @@ export class RpcServer {
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-    this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true });
+    // A client may end its side right after its requests (a TLS close_notify, or a bare FIN: tools
+    // that send a request and wait, HTTP/1.0 clients): its requests are still answered, then the
+    // connection closes. Node would close at once and answer none of them.
+    this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
+    (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, { onClose: (socket, why) => this.logRefused(why, socket) });
     this.tcp.on('connection', (socket: Socket) => this.admit(socket));
     // Node's HTTP server checks its requests against the timeouts from when it listens.

@@ -501,6 +501,33 @@ test('a request asking to upgrade the connection is answered as any other, and i
   assert.deepEqual(recorded, []);
 });
 
+test('a client that ends its side right after its requests (TLS close_notify, or a bare FIN) still gets every answer, then the connection closes', { timeout: 10_000 }, async () => {
+  const requests = (tag: string) => `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n\r\n${record(tag)}GET /node/echo/2 HTTP/1.1\r\nhost: x\r\n\r\n`;
+  const answered = (text: string, tag: string) => {
+    assert.deepEqual([...text.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ['200', '200', '200'], text);
+    assert.match(text, new RegExp(`\\{"n":1\\}[^]*recorded ${tag}[^]*\\{"n":2\\}$`));
+  };
+  recorded.length = 0;
+  // close_notify, then FIN: as `openssl s_client` with a here-document, or any client that ends its writes.
+  answered(await exchange(await tlsConnection(port), requests('notified'), { end: true }), 'notified');
+  // A FIN under TLS without close_notify.
+  const tcp = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  const socket = connect({ socket: tcp, ca: service.certPem, servername: '127.0.0.1' });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    let text = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    const closedByServer = new Promise((resolve) => socket.once('end', resolve));
+    socket.write(requests('bare'));
+    tcp.end();
+    await closedByServer;
+    answered(text, 'bare');
+  } finally {
+    socket.destroy();
+  }
+  assert.deepEqual(recorded, ['notified', 'bare']);
+});
+
 test('a request without Host, or with an Expect the server does not know, is answered like any other, as CCF does', async () => {
   const noHost = await exchange(await tlsConnection(port), 'GET /node/echo/3 HTTP/1.1\r\nconnection: close\r\n\r\n');
   assert.match(noHost, /^HTTP\/1\.1 200 [^]*\{"n":3\}$/);
