@@ -4,8 +4,10 @@
 // up to it is committed, and only the view of each seqno there is kept (for statuses and log
 // matching). Entries compacted while running (after the first base) can be rebuilt from their bytes,
 // which the caller keeps in its ledger: the log keeps which of them were signatures and which set a
-// configuration. It knows nothing of commit or durability; the state machine decides when it may
-// append, truncate (never below the base) and compact (never past the commit).
+// configuration. So can entries up to the first base once the caller has read those facts from the
+// ledger it holds before it (`holdLedgerBeforeBase`). It knows nothing of commit or durability; the
+// state machine decides when it may append, truncate (never below the base) and compact (never past
+// the commit).
 
 import { CocoError, invariant } from '../errors.js';
 import { configurationProblem } from './configurations.js';
@@ -31,6 +33,17 @@ export interface LogBase {
   seqno: number;
   view: number;
   viewHistory: readonly ViewStart[];
+}
+
+/**
+ * What the caller's ledger holds before the first base, read from it: every entry after
+ * `afterSeqno` up to the first base, of which `signatures` (ascending, the first base last) are
+ * signatures and `configurations` gives those that set a configuration.
+ */
+export interface LedgerBeforeBase {
+  afterSeqno: number;
+  signatures: readonly number[];
+  configurations: ReadonlyMap<number, readonly string[]>;
 }
 
 const itself = (seqno: number): number => seqno;
@@ -60,6 +73,24 @@ function baseProblem(base: LogBase): string | undefined {
   return undefined;
 }
 
+/** What is wrong with `beforeBase` as the ledger before a first base at `firstBaseSeqno`, or undefined. */
+function beforeBaseProblem(beforeBase: LedgerBeforeBase, firstBaseSeqno: number): string | undefined {
+  const { afterSeqno, signatures, configurations } = beforeBase;
+  if (!isCount(afterSeqno, 0) || afterSeqno >= firstBaseSeqno) return `it starts after seqno ${String(afterSeqno)}, not before the base ${firstBaseSeqno}`;
+  let previous = afterSeqno;
+  for (const seqno of signatures) {
+    if (!isCount(seqno, previous + 1) || seqno > firstBaseSeqno) return `signature ${String(seqno)} is not after ${previous} and up to the base ${firstBaseSeqno}`;
+    previous = seqno;
+  }
+  if (previous !== firstBaseSeqno) return `the base ${firstBaseSeqno} is not its last signature`;
+  for (const [seqno, configuration] of configurations) {
+    if (!isCount(seqno, afterSeqno + 1) || seqno > firstBaseSeqno) return `a configuration is set at ${String(seqno)}, outside ${afterSeqno + 1}..${firstBaseSeqno}`;
+    const problem = configurationProblem(configuration);
+    if (problem !== undefined) return `the configuration set at ${seqno}: ${problem}`;
+  }
+  return undefined;
+}
+
 export class RaftLog {
   private base: LogBase;
   /** The base the log started from: entries after it and up to `base` were compacted while running. */
@@ -77,6 +108,8 @@ export class RaftLog {
   private readonly signatures: number[] = [];
   /** The configurations set by compacted entries, by seqno. */
   private readonly compactedConfigurations = new Map<number, readonly string[]>();
+  /** The entries before the first base the caller's ledger holds, once it said so. */
+  private beforeBase: LedgerBeforeBase | undefined;
 
   /**
    * Rebuilds a log from persisted entries; they must start right after the base (seqno 1 without
@@ -105,7 +138,18 @@ export class RaftLog {
 
   /** Entries after this seqno and up to the base can be rebuilt with `restore`. */
   get restorableAfter(): number {
-    return this.firstBaseSeqno;
+    return this.beforeBase?.afterSeqno ?? this.firstBaseSeqno;
+  }
+
+  /**
+   * The caller's ledger holds the entries before the first base that `beforeBase` describes: from
+   * now on `restore` rebuilds them too. Throws CocoError('InvalidConsensusState') when the facts do
+   * not fit this log (read from files the caller cannot vouch for).
+   */
+  holdLedgerBeforeBase(beforeBase: LedgerBeforeBase): void {
+    const problem = beforeBaseProblem(beforeBase, this.firstBaseSeqno);
+    if (problem !== undefined) throw new CocoError('InvalidConsensusState', `the ledger before the base is refused: ${problem}`);
+    this.beforeBase = { afterSeqno: beforeBase.afterSeqno, signatures: [...beforeBase.signatures], configurations: new Map(beforeBase.configurations) };
   }
 
   get lastSeqno(): number {
@@ -183,11 +227,13 @@ export class RaftLog {
     this.dataEnds = this.dataEnds.slice(count);
   }
 
-  /** The entry at `seqno`, compacted away, rebuilt around its bytes (as the caller's ledger holds them). */
+  /** The entry at `seqno`, compacted away or before the first base, rebuilt around its bytes (as the caller's ledger holds them). */
   restore(seqno: number, data: Uint8Array): LogEntry {
-    invariant(seqno > this.firstBaseSeqno && seqno <= this.base.seqno, `restoring entry ${seqno} outside the compacted ${this.firstBaseSeqno + 1}..${this.base.seqno}`);
-    const entry: LogEntry = { seqno, view: this.viewOf(seqno) as number, data, isSignature: this.signatureAtOrBefore(seqno) === seqno };
-    const configuration = this.compactedConfigurations.get(seqno);
+    invariant(seqno > this.restorableAfter && seqno <= this.base.seqno, `restoring entry ${seqno} outside the compacted ${this.restorableAfter + 1}..${this.base.seqno}`);
+    const beforeBase = seqno <= this.firstBaseSeqno ? this.beforeBase : undefined;
+    const isSignature = beforeBase === undefined ? this.signatureAtOrBefore(seqno) === seqno : beforeBase.signatures[countAtMost(beforeBase.signatures, itself, seqno) - 1] === seqno;
+    const entry: LogEntry = { seqno, view: this.viewOf(seqno) as number, data, isSignature };
+    const configuration = (beforeBase?.configurations ?? this.compactedConfigurations).get(seqno);
     if (configuration !== undefined) entry.configuration = configuration;
     return entry;
   }

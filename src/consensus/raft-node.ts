@@ -8,8 +8,9 @@
 // never goes back, a committed entry is never truncated. The log keeps committed entries in memory
 // only for a while (`retainedEntries`, `retainedEntryBytes`): a leader that must send older ones asks its caller to load
 // them from the ledger (`entriesToLoad`, then `loaded`), so memory stays bounded however long the
-// ledger grows. A node may start from a snapshot (a base): a leader that would need entries from
-// before its own snapshot to catch a follower up reports that follower in `needsSnapshot` instead.
+// ledger grows. A node may start from a snapshot (a base): a leader that needs entries from before
+// it to catch a follower up loads them the same way once its caller found them in its ledger
+// (`holdLedgerBeforeBase`), and until then reports that follower in `needsSnapshot`.
 // A leader whose removal commits retires as CCF's does: it keeps leading until what it accepted
 // commits, then nominates its most up-to-date follower (ProposeRequestVote), which campaigns at once.
 // A follower whose committed entries the leader contradicts (nodes restored from copies taken at
@@ -33,7 +34,7 @@ import {
   UNCOMMITTED_ENTRIES_MAX,
 } from './consensus-limits.js';
 import type { LogEntry, ProposedEntry } from './log-entry.js';
-import { RaftLog, type LogBase } from './raft-log.js';
+import { RaftLog, type LedgerBeforeBase, type LogBase } from './raft-log.js';
 import { checkMessage, type AppendEntries, type AppendEntriesResponse, type PreVoteRequest, type ProposeRequestVote, type RaftMessage, type VoteRequest, type VoteResponse } from './raft-messages.js';
 import { statusOf, type TxStatus } from './tx-status.js';
 
@@ -87,8 +88,9 @@ export interface Ready {
   configurations: (readonly string[])[] | undefined;
   /**
    * Leader only: followers that lack entries from before the snapshot this leader started from,
-   * which it does not hold; each is reported once when found so (again only after it matched since).
-   * Until it starts from a snapshot, the leader keeps probing it there, once per heartbeat.
+   * which it cannot restore (see `holdLedgerBeforeBase`); each is reported once when found so (again
+   * only after it matched since). Until it starts from a snapshot or the caller finds those entries,
+   * the leader keeps probing it there, once per heartbeat.
    */
   needsSnapshot: string[] | undefined;
   /**
@@ -387,6 +389,10 @@ export class RaftNode {
   /** The first signature entry at or after `seqno` (the snapshot the node started from, for seqnos up to it); undefined past the last one. */
   signatureAtOrAfter(seqno: number): number | undefined {
     return this.log.signatureAtOrAfter(seqno);
+  }
+  /** Leader only: the followers reported in `needsSnapshot` that have not matched since. */
+  get followersNeedingSnapshot(): string[] {
+    return [...this.progress].filter(([, pr]) => pr.needsSnapshot).map(([peer]) => peer);
   }
   statusOf(txId: TxId): TxStatus {
     return statusOf(txId, { viewOf: (seqno) => this.log.viewOf(seqno), commitSeqno: this.commit });
@@ -853,6 +859,16 @@ export class RaftNode {
     // each backup per signature instead of one per transaction.
     const lastSigned = this.log.lastSignature().seqno;
     return this.sendEntries(peer, pr, this.log.slice(pr.nextSeqno, Math.min(pr.nextSeqno + APPEND_ENTRIES_PER_MESSAGE_MAX - 1, lastSigned)), heartbeat);
+  }
+
+  /**
+   * The caller's ledger holds the entries before the snapshot this node started from that
+   * `beforeBase` describes (read from it): they are sent to followers that lack them, loaded as
+   * compacted ones are (`entriesToLoad`), instead of reporting those followers in `needsSnapshot`.
+   * Throws CocoError('InvalidConsensusState') when the facts do not fit this node's log.
+   */
+  holdLedgerBeforeBase(beforeBase: LedgerBeforeBase): void {
+    this.log.holdLedgerBeforeBase(beforeBase);
   }
 
   /**

@@ -8,7 +8,7 @@
 // signature is durable on a majority of every active configuration.
 
 import { ChunksBeforeStart } from './chunks-before-start.js';
-import { join } from 'node:path';
+import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
 import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
@@ -86,6 +86,11 @@ const seqnoOf = (signature: SignatureRecord): number => signature.seqno;
 const SNAPSHOT_EVIDENCE_REFUSALS = new Set(['NotPrimary', 'TooManyPendingTransactions', 'NodeCannotHandleRequest', 'NodeFailed']);
 /** Runs of an asynchronous transaction before a conflict is reported rather than retried. */
 const ASYNC_ATTEMPTS_MAX = 16;
+/**
+ * How often a primary says again that a backup needs a snapshot (and looks again whether its ledger
+ * holds what the backup lacks, in case an operator put the chunks back): not at each heartbeat.
+ */
+export const SNAPSHOT_ADVICE_REPEAT_MS = 5 * 60_000;
 
 /** How consensus messages leave the node; `channels/` implements it, tests may loop it back. */
 export interface ConsensusTransport {
@@ -249,6 +254,12 @@ export class Node {
   private readonly leafDigests: LeafDigests;
   /** The first seqno this node holds entries of: 1, or the one after the snapshot it started from. */
   private readonly firstSeqno: number;
+  /** The Trusted nodes at the snapshot this node started from (none without one). */
+  private readonly startupConfiguration: readonly string[];
+  /** What this node's ledger holds before that snapshot, once a backup lacked it (see ledger-before-start.ts). */
+  private ledgerBeforeStart: 'unread' | 'reading' | 'held' | { lacking: string; readAtMs: number } = 'unread';
+  /** As primary: backups that lack entries from before that snapshot, with when the operator was last told (undefined: not yet). */
+  private readonly backupsNeedingSnapshot = new Map<string, number | undefined>();
 
   /** Where committed chunks are read from: the node's own ledger directory, then the read-only ones. */
   get committedChunkDirectories(): CommittedChunkDirectories {
@@ -294,6 +305,7 @@ export class Node {
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
     this.firstSeqno = (base?.txId.seqno ?? 0) + 1;
+    this.startupConfiguration = replayed?.baseConfiguration ?? [];
     this.leafDigests = replayed?.leafDigests ?? new LeafDigests(this.firstSeqno);
     this.snapshots = new SnapshotDirectory(options.snapshots.directory, options.snapshots.maxSnapshots);
     this.lastSnapshotSeqno = base?.txId.seqno ?? 0;
@@ -862,6 +874,9 @@ export class Node {
     // failed check-quorum.
     this.raft.tick(Math.min(elapsed, heartbeatTicks));
     this.processReady();
+    // Backups still needing a snapshot: look again whether the ledger holds what they lack, and say so again.
+    const before = this.ledgerBeforeStart;
+    if (this.backupsNeedingSnapshot.size > 0 && typeof before === 'object' && this.options.nowMs() - before.readAtMs >= SNAPSHOT_ADVICE_REPEAT_MS) this.readLedgerBeforeStart();
   }
 
   /** A consensus message from another node (already authenticated by the channel). */
@@ -908,7 +923,10 @@ export class Node {
     if (ready.steppedDown !== undefined) this.logLine(stepDownLine(ready.steppedDown));
     if (ready.role !== undefined) {
       const newLeader = ready.role.leaderId !== this.roleNow.leaderId;
-      if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) this.logLine(roleLine(ready.role), 'info');
+      if (newLeader || ready.role.role !== this.roleNow.role || ready.role.view !== this.roleNow.view) {
+        this.logLine(roleLine(ready.role), 'info');
+        this.backupsNeedingSnapshot.clear(); // a new primary tells the operator again
+      }
       this.roleNow = ready.role;
       if (newLeader) this.updatePeers();
       if (ready.role.role !== 'Leader') {
@@ -922,14 +940,7 @@ export class Node {
       this.logLine(`node ${lost.peer.slice(0, 12)} had acknowledged entries up to ${lost.acknowledgedSeqno} but now holds only up to ${lost.holdsSeqno} (was its ledger restored from an older copy?); sending it the rest again`);
     }
     for (const report of ready.followersPastLogEnd ?? []) this.logLine(pastLogEndLine(report), 'error');
-    for (const id of ready.needsSnapshot ?? []) {
-      const latest = this.snapshots.latestCommittedName();
-      const snapshot = latest === undefined ? `the latest committed snapshot in ${this.snapshots.directory}` : join(this.snapshots.directory, latest);
-      this.logLine(
-        `node ${id.slice(0, 12)} lacks entries from before seqno ${this.firstSeqno}, where this node's log starts (it started from a snapshot): ` +
-          `stop that node, copy ${snapshot} into its snapshots.directory, and restart it`,
-      );
-    }
+    if (ready.needsSnapshot !== undefined) this.backupsLackLedgerBeforeStart(ready.needsSnapshot);
     if (ready.becameLeader !== undefined) {
       this.statesAtChunkEnds = []; // the evidence a primary writes is its own
       this.writer.startView(ready.becameLeader.view);
@@ -967,9 +978,72 @@ export class Node {
     this.signatures.push(certPem === undefined ? signature : { ...signature, certPem });
   }
 
+  /**
+   * Backups lack entries from before the snapshot this primary started from. Its committed chunks
+   * may hold them: read once, in the background, and consensus then sends them as it sends the
+   * entries it compacted. Otherwise the operator is told to give each backup a snapshot: once per
+   * backup and primary, and again every SNAPSHOT_ADVICE_REPEAT_MS while it lasts (see keepTime).
+   */
+  private backupsLackLedgerBeforeStart(peers: readonly string[]): void {
+    for (const peer of peers) if (!this.backupsNeedingSnapshot.has(peer)) this.backupsNeedingSnapshot.set(peer, undefined);
+    if (this.ledgerBeforeStart === 'unread') this.readLedgerBeforeStart();
+    else this.adviseSnapshots();
+  }
+
+  private readLedgerBeforeStart(): void {
+    this.ledgerBeforeStart = 'reading';
+    const source = {
+      directories: this.committedChunkDirectories,
+      startupSeqno: this.startupSeqno,
+      viewOf: (seqno: number) => this.raft.viewOf(seqno),
+      configuration: this.startupConfiguration,
+      serviceCertPem: this.options.service.certPem,
+    };
+    void readLedgerBeforeStart(source).then((read: LedgerBeforeStart) => {
+      if (this.stopped || this.failure !== undefined) return;
+      let lacking = read.lacking;
+      if (read.held !== undefined) {
+        try {
+          this.raft.holdLedgerBeforeBase(read.held);
+        } catch (error) {
+          lacking = (error as Error).message;
+        }
+      }
+      if (lacking !== undefined) {
+        this.ledgerBeforeStart = { lacking, readAtMs: this.options.nowMs() };
+        return this.adviseSnapshots();
+      }
+      this.ledgerBeforeStart = 'held';
+      const backups = [...this.backupsNeedingSnapshot.keys()].map((id) => `node ${id.slice(0, 12)}`);
+      if (backups.length > 0) this.logLine(`${backups.join(', ')} lacking entries from before seqno ${this.firstSeqno}, where this node's log starts (it started from a snapshot): sending them from its committed ledger chunks`, 'info');
+      this.backupsNeedingSnapshot.clear();
+    });
+  }
+
+  /** Tells the operator which backups need a snapshot, as this primary's ledger lacks what they do: each not told in the last SNAPSHOT_ADVICE_REPEAT_MS. */
+  private adviseSnapshots(): void {
+    const state = this.ledgerBeforeStart;
+    if (typeof state !== 'object') return;
+    const nowMs = this.options.nowMs();
+    const stillLacking = new Set(this.raft.followersNeedingSnapshot);
+    for (const [peer, toldAtMs] of this.backupsNeedingSnapshot) {
+      if (!stillLacking.has(peer)) {
+        this.backupsNeedingSnapshot.delete(peer);
+        continue;
+      }
+      if (toldAtMs !== undefined && nowMs - toldAtMs < SNAPSHOT_ADVICE_REPEAT_MS) continue;
+      this.backupsNeedingSnapshot.set(peer, nowMs);
+      this.logLine(
+        `node ${peer.slice(0, 12)} lacks entries from before seqno ${this.firstSeqno}, where this node's log starts (it started from a snapshot), and this node's ledger does not hold them (${state.lacking}): ` +
+          `stop that node, copy the latest committed snapshot in ${this.snapshots.directory} into its snapshots.directory, and restart it`,
+      );
+    }
+  }
+
   /** Reads entries consensus compacted away back from the ledger files, for a backup it catches up. */
   private loadEntries({ peer, fromSeqno, toSeqno }: EntriesToLoad): void {
-    // Those in a committed chunk a restart replayed from a read-only directory are read there.
+    // Those its own chunk files lack (from before its snapshot, or in a committed chunk a restart
+    // replayed from a read-only directory) are read from the committed chunks of its directories.
     const read = async (): Promise<Uint8Array[]> => {
       try {
         return await this.files.readEntries(fromSeqno, toSeqno);

@@ -148,6 +148,46 @@ test('a leader started from a snapshot reports a follower it cannot catch up, pr
   assert.equal(a.commitSeqno, 7);
 });
 
+test('a leader started from a snapshot catches a follower up from seqno 1 once its caller holds the ledger before the snapshot: those entries carry their signatures and configurations', () => {
+  const { full, a } = restartedLeader();
+  const b = makeNode('b', []);
+  const nodes = new Map([['a', a], ['b', b]]);
+  a.holdLedgerBeforeBase({ afterSeqno: 0, signatures: [2], configurations: new Map([[1, ['a']]]) });
+  a.propose([reconfigure(['a', 'b']), sig]);
+  a.persisted(a.lastSeqno);
+  const first = a.ready();
+  const readies = [first, ...pump(nodes, first.messages)];
+  assert.ok(readies.every((r) => r.needsSnapshot === undefined), 'no snapshot needed');
+  const loads = readies.flatMap((r) => r.entriesToLoad ?? []);
+  assert.deepEqual(loads, [{ peer: 'b', fromSeqno: 1, toSeqno: 2 }], 'the entries up to the snapshot are loaded from the ledger');
+  a.loaded('b', 1, full.slice(0, 2).map((entry) => entry.data));
+  pump(nodes, a.ready().messages);
+  assert.equal(b.lastSeqno, a.lastSeqno);
+  assert.deepEqual(b.entry(1), { ...full[0], configuration: ['a'] });
+  assert.deepEqual(b.entry(2), full[1], 'a signature');
+  assert.deepEqual(b.entry(6)?.configuration, ['a', 'b']);
+  pump(nodes, ticks(a, 2).messages);
+  assert.equal(a.commitSeqno, 7);
+  assert.equal(b.commitSeqno, 7);
+});
+
+test('a leader refuses facts about the ledger before its snapshot that do not fit its log', () => {
+  const { a } = restartedLeader();
+  const cases: [string, number, number[], [number, string[]][]][] = [
+    ['it starts at the base', 2, [2], []],
+    ['it starts before seqno 0', -1, [2], []],
+    ['the base is not its last signature', 0, [1], []],
+    ['signatures out of order', 0, [2, 1], []],
+    ['a signature past the base', 0, [1, 2, 3], []],
+    ['a configuration past the base', 0, [2], [[3, ['a']]]],
+    ['an empty configuration', 0, [2], [[1, []]]],
+  ];
+  for (const [why, afterSeqno, signatures, configurations] of cases) {
+    assert.throws(() => a.holdLedgerBeforeBase({ afterSeqno, signatures, configurations: new Map(configurations) }), isCode('InvalidConsensusState'), why);
+  }
+  assert.doesNotThrow(() => a.holdLedgerBeforeBase({ afterSeqno: 1, signatures: [2], configurations: new Map() }));
+});
+
 test('rollback never crosses the base: a new leader keeps it as its last committable entry, a follower truncates down to it', () => {
   const full = log('2t 2s 2t 2t');
   const a = fromSnapshot('a', ['a'], full, 2, full.slice(2), 2);
