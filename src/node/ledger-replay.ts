@@ -85,12 +85,15 @@ export interface ReplayedLedger {
   /** Left out of the replay; LedgerFiles.resume deletes it with the other chunks after the kept entries. */
   tornChunk: TornChunk | undefined;
   /**
-   * Chunk files not known committed that end before the snapshot the replay started from (for an
-   * open chunk, at it: its name claims the seqnos after). The node stopped before that part of the
-   * ledger committed and its entries may have been rolled back since: LedgerFiles.resume renames
-   * them `<name>.ignored`, as CCF does, so that no read, restart or verification takes them again.
+   * Chunk files not named committed that end before the snapshot the replay started from (for an
+   * open chunk, at it: its name claims the seqnos after). The replay never reads them, and nothing
+   * tells their committed entries from ones a primary rolled back since (a commit marker may vouch
+   * for some): LedgerFiles.resume renames them `<name>.ignored`, as CCF does, so that no read,
+   * restart or verification takes them again.
    */
   setAside: string[];
+  /** The last seqno each chunk of `setAside` holds (an open chunk's name does not say). */
+  setAsideLastSeqnos: Map<string, number>;
 }
 
 /** The last chunk file while it is still being written (no positions table): its bytes and whole entries. */
@@ -200,6 +203,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     tornEntry: undefined,
     tornChunk,
     setAside: setAside.map((file) => file.name),
+    setAsideLastSeqnos: new Map(setAside.map((file) => [file.name, lastSeqnoOf(file)])),
     baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
   };
   if (snapshot !== undefined) {

@@ -21,7 +21,7 @@ import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
-import { ignoredChunkName } from '../ledger/chunk-file.js';
+import { ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -208,6 +208,24 @@ function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): str
   return `resumed from ${from}: last transaction ${formatTxId(lastTxId)}, committed to seqno ${committedSeqno}`;
 }
 
+/**
+ * Why a chunk that ends before the snapshot a restart starts from is set aside, in words that stay
+ * true: it is not named committed, so the replay does not take it; whether its entries committed is
+ * known only as far as the node's commit marker (`marker`) vouches for them.
+ */
+function setAsideLine(name: string, lastSeqno: number, snapshot: { name: string; txId: TxId }, marker: TxId | undefined): string {
+  const first = parseChunkName(name)?.first ?? lastSeqno;
+  const ends =
+    lastSeqno < snapshot.txId.seqno
+      ? `ends at seqno ${lastSeqno}, before snapshot ${snapshot.name} (seqno ${snapshot.txId.seqno}), which this node starts from, and is not contiguous with it`
+      : `ends at snapshot ${snapshot.name}, which this node starts from, and its name claims the seqnos after it`;
+  const committed =
+    marker !== undefined && marker.seqno >= first
+      ? `this node committed its entries up to seqno ${Math.min(marker.seqno, lastSeqno)}, as its commit marker says, but stopped before the chunk was completed and marked committed`
+      : 'whether its entries committed is not known here: a primary may have rolled them back since';
+  return `${name} ${ends}; it is not a committed chunk (${committed}), and a node keeps only committed chunks before its snapshot: set aside as ${ignoredChunkName(name)}, kept for inspection but never read again`;
+}
+
 /** Whether a read of the node's own chunk files failed because none of them holds the seqno (before them or after). */
 function notInOwnChunks(error: unknown): boolean {
   return error instanceof CocoError && (error.code === 'ResourceNotFound' || error.code === 'TransactionPendingOrUnknown');
@@ -312,7 +330,8 @@ export class Node {
     let openChunkBytes = 0;
     const markerPath = commitMarkerPath(options.consensusStateFile);
     if (replayed !== undefined) {
-      replayed.committedSeqno = restartCommitSeqno(replayed.committedSeqno, readCommitMarker(markerPath), replayed.entries);
+      const marker = readCommitMarker(markerPath);
+      replayed.committedSeqno = restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
@@ -320,9 +339,7 @@ export class Node {
       if (tornChunk !== undefined) {
         this.logLine(`${tornChunk.file} holds no whole entry (${tornChunk.bytes} bytes: the node stopped just after creating it): deleted; the node resumes after seqno ${replayed.lastTxId.seqno} and takes the entries after it from the primary`);
       }
-      for (const name of replayed.setAside) {
-        this.logLine(`${name} ends before snapshot ${base!.name}, which this node starts from, and was never committed here (its entries may have been rolled back): set aside as ${ignoredChunkName(name)}`);
-      }
+      for (const name of replayed.setAside) this.logLine(setAsideLine(name, replayed.setAsideLastSeqnos.get(name)!, base!, marker));
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
       this.logLine(resumeLine(replayed), 'info');
