@@ -570,9 +570,11 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     }
     return text;
   }
+  // As CCF tags its app lines, so that an operator can filter them (and tell them from the node's).
+  const logTag = globals === 'application' ? '[app] ' : '[gov] ';
   function logger(level) {
     return function () {
-      host.log(level, jsonStringify(format(arguments)));
+      host.log(level, jsonStringify(logTag + format(arguments)));
     };
   }
   G.console = { log: logger('info'), info: logger('info'), debug: logger('info'), warn: logger('warn'), error: logger('error') };

@@ -21,9 +21,33 @@ export function logTime(): string {
 /** What begins each line of the node's log: its time and level. */
 export const LOG_LINE_PREFIX = /^\S+Z \[(info |warn |error)\] /;
 
+/**
+ * Control characters that could end a line or steer a terminal (C0, DEL, C1, Unicode's line and
+ * paragraph separators). An app's or a constitution's text may hold any of them: written raw, a
+ * newline would start a line that passes for the node's own, and ESC would reach the reader's terminal.
+ */
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+function escapeCharacter(character: string): string {
+  if (character === '\n') return '\\n';
+  if (character === '\r') return '\\r';
+  if (character === '\t') return '\\t';
+  const code = character.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+}
+
+/** `text` as one line: control characters written as escapes (`\n`, `\x1b`), so each record stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(UNSAFE_CHARACTERS, escapeCharacter);
+}
+
+function formatLine(level: LogLevel, text: string): string {
+  return `${logTime()} [${level.padEnd(5)}] ${oneLine(text)}`;
+}
+
 /** One line of the node's log written at once (start-up, role changes, failures), in the batched lines' format. */
 export function logLine(level: LogLevel, text: string): void {
-  (level === 'info' ? console.log : console.error)(`${logTime()} [${level.padEnd(5)}] ${text}`);
+  (level === 'info' ? console.log : console.error)(formatLine(level, text));
 }
 
 /**
@@ -80,7 +104,7 @@ export class BufferedLog {
   private readonly err = new Batch(process.stderr);
 
   line(level: LogLevel, text: string): void {
-    (level === 'info' ? this.out : this.err).add(`${logTime()} [${level.padEnd(5)}] ${text}`);
+    (level === 'info' ? this.out : this.err).add(formatLine(level, text));
   }
 
   flush(): void {

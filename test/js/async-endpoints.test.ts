@@ -154,7 +154,7 @@ test('promise jobs a function queued before it threw run within its failing requ
   const app = await JsApp.create({ limits: TEST_LIMITS });
   const host = new TestHost();
   assert.throws(() => app.invoke('v1', appRequest('POST', '/app/throws'), store.beginTransaction(), host), (error: unknown) => error instanceof JsExceptionError && error.jsMessage === 'failed');
-  assert.ok(host.logs.some((line) => line.message === 'job ran'), 'the job ran within the request that queued it');
+  assert.ok(host.logs.some((line) => line.message === '[app] job ran'), 'the job ran within the request that queued it');
   const later = store.beginTransaction();
   app.invoke('v1', appRequest('POST', '/app/quiet'), later, host);
   assert.equal(later.map('records').get(text('late')), undefined, "the job wrote nothing into the next caller's transaction");

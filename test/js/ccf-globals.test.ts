@@ -8,7 +8,8 @@ import type { TxId } from '../../src/ledger/tx-id.js';
 import { Store } from '../../src/kv/store.js';
 import { seededRandom } from '../kv/seeded-random.js';
 import { JSON_NESTING_MAX } from '../../src/js/json-nesting.js';
-import { interpreterWith, testCall, testJsReceipt, testReceipt, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+import { JsInterpreter } from '../../src/js/interpreter.js';
+import { interpreterWith, testCall, TEST_LIMITS, testJsReceipt, testReceipt, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 
 const GLOBALS_APP = {
   '/g.js': `
@@ -195,18 +196,26 @@ test('enableMetricsLogging returns the previous setting, on by default', async (
   js.dispose();
 });
 
-test('console methods log through the host at their level', async () => {
+test("console methods log through the host at their level, tagged [app] as CCF's app lines are", async () => {
   const js = await interpreterWith(GLOBALS_APP);
   const { env, host } = testCall();
   js.call('/g.js', 'logs', [], env);
   assert.deepEqual(host.logs.slice(0, 4), [
-    { level: 'info', message: 'plain 1 {"a":[1,2]} null undefined' },
-    { level: 'info', message: 'info' },
-    { level: 'info', message: 'debug' },
-    { level: 'warn', message: 'warn true' },
+    { level: 'info', message: '[app] plain 1 {"a":[1,2]} null undefined' },
+    { level: 'info', message: '[app] info' },
+    { level: 'info', message: '[app] debug' },
+    { level: 'warn', message: '[app] warn true' },
   ]);
   assert.equal(host.logs[4]?.level, 'error');
-  assert.match(host.logs[4]?.message ?? '', /^RangeError: broken\n\s+at logs \(\/g\.js/);
+  assert.match(host.logs[4]?.message ?? '', /^\[app\] RangeError: broken\n\s+at logs \(\/g\.js/);
+  js.dispose();
+});
+
+test('console lines of governance scripts (constitution, ballots) are tagged [gov]', async () => {
+  const js = await JsInterpreter.create({ limits: TEST_LIMITS, globals: 'governance', modules: new Map([['/gov.js', 'export function ballot() { console.warn("voting", 1); }']]) });
+  const { env, host } = testCall('governance-readonly');
+  js.call('/gov.js', 'ballot', [], env);
+  assert.deepEqual(host.logs, [{ level: 'warn', message: '[gov] voting 1' }]);
   js.dispose();
 });
 

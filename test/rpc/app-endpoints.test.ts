@@ -16,6 +16,7 @@ import { AppRuntime } from '../../src/rpc/app-runtime.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
 import type { RpcHandler, RpcRequest } from '../../src/rpc/rpc-server.js';
 import { bundleOf } from '../js/js-test-host.js';
+import { LOG_LINE_PREFIX, logLine } from '../../src/node/buffered-log.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 
 const APP = bundleOf(
@@ -146,4 +147,18 @@ test("a promise rejection the handler left unhandled is logged with its reason o
   const [detailed, ...rest] = await lostLines();
   assert.match(detailed ?? '', /^\[js\] POST \/app\/lost: unhandled promise rejection, the promise chain stopped there: TypeError: lost in a job/);
   assert.deepEqual(rest, []);
+});
+
+test("an app's console line is one line of the node's log, tagged [app], its newlines and terminal escapes written as escapes", async (t) => {
+  const forged = 'x\n2026-01-01T00:00:00.000Z [error] coco node 0ce6ccbb4559: stopped\r\u001b[2K';
+  const bundle = bundleOf({ 'app.js': 'export function post(request) { console.log("secret is", request.body.text()); return { body: "logged" }; }' }, { '/chatty': { post: {} } });
+  const written: string[] = [];
+  t.mock.method(console, 'log', (line: string) => void written.push(line));
+  const { handler } = openService(t, bundle, logLine);
+  await handler({ ...request({}, 'POST', '/chatty'), body: utf8(forged) });
+  const lines = written.join('\n').split('\n');
+  assert.ok(lines.every((line) => LOG_LINE_PREFIX.test(line) && !/[\r\u001b]/.test(line)), lines.join('\n'));
+  const appLines = lines.filter((line) => line.includes('[app]'));
+  assert.equal(appLines.length, 1, lines.join('\n'));
+  assert.ok(appLines[0]!.endsWith('[info ] [app] secret is x\\n2026-01-01T00:00:00.000Z [error] coco node 0ce6ccbb4559: stopped\\r\\x1b[2K'), appLines[0]);
 });
