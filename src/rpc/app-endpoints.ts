@@ -5,6 +5,7 @@
 
 import { CocoError } from '../errors.js';
 import { readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
+import { APP_PATH_PREFIX } from '../js/app-request.js';
 import { JS_TIMEOUT_MESSAGE, JsExceptionError, QUICKJS_LIMIT_REASONS } from '../js/js-exception.js';
 import type { AppRuntime, AppRuntimeSettings } from './app-runtime.js';
 import type { RedirectionStrategy } from '../js/app-bundle.js';
@@ -113,8 +114,14 @@ export function appFrontendCheck(node: Node): () => void {
   };
 }
 
+/** The call that failed, for the line that logs it: `POST /app/route`, and how long it ran. */
+interface FailedCall {
+  endpoint: string;
+  elapsedMs: number;
+}
+
 /** CCF's errors for a failed handler: details only if governance enabled return_exception_details. */
-function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): never {
+function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost, call: FailedCall): never {
   if (error instanceof CocoError) {
     if (error.code === 'MethodNotAllowed') throw new RpcError(405, 'UnsupportedHttpVerb', error.message);
     // As in CCF, what is wrong with the app itself (a missing export, a module that fails to load, a
@@ -123,6 +130,10 @@ function jsFailure(error: unknown, settings: AppRuntimeSettings, host: JsHost): 
     if (error.code.startsWith('Js') && error.code !== 'JsUnavailable') {
       const reason = error instanceof JsExceptionError ? `${error.jsName === '' ? '' : `${error.jsName}: `}${error.jsMessage}` : QUICKJS_LIMIT_REASONS[error.code] ?? error.message;
       const trace = error instanceof JsExceptionError ? error.jsStack : undefined;
+      // As CCF, a handler stopped at its limit is always logged: an operator sees why its answer was 500.
+      if (error.code === 'JsExecutionTimeout') {
+        host.log('info', `[js] ${call.endpoint}: JS execution has timed out after ${Math.round(call.elapsedMs)}ms (max is ${settings.limits.maxExecutionTimeMs}ms)`);
+      }
       if (settings.logExceptionDetails) host.log('error', `JS exception: ${error.message}${trace === undefined ? '' : `\n${trace}`}`);
       // As in CCF: the message stays the same; the reason and trace go in details, when governance asks.
       const details = settings.returnExceptionDetails ? [{ code: 'JSException', message: reason, ...(trace === undefined ? {} : { trace }) }] : [];
@@ -187,10 +198,11 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
         historicalState = jsHistoricalState(state);
       }
       let response;
+      const startedMs = host.monotonicMs();
       try {
         response = app.invoke(version, { method: request.method, path, query: request.rawQuery, headers: request.headers, body: request.body, hostname: request.headers.host ?? null, caller }, tx, host, { logExceptionDetails: settings.logExceptionDetails, ...(historicalState !== undefined && { historicalState }) });
       } catch (error) {
-        jsFailure(error, settings, host);
+        jsFailure(error, settings, host, { endpoint: `${request.method} ${APP_PATH_PREFIX}${match.route}`, elapsedMs: host.monotonicMs() - startedMs });
       }
       if (match.info.mode !== 'readwrite' && tx.hasWrites && response.applyWrites) {
         throw new RpcError(500, 'InternalError', `endpoint ${request.method} ${path} is ${match.info.mode} but wrote to the KV; its writes were discarded`);

@@ -162,3 +162,18 @@ test("an app's console line is one line of the node's log, tagged [app], its new
   assert.equal(appLines.length, 1, lines.join('\n'));
   assert.ok(appLines[0]!.endsWith('[info ] [app] secret is x\\n2026-01-01T00:00:00.000Z [error] coco node 0ce6ccbb4559: stopped\\r\\x1b[2K'), appLines[0]);
 });
+
+test('a handler stopped at its time limit is logged at info, naming the endpoint, the time it ran and the limit, without log_exception_details', { timeout: 30_000 }, async (t) => {
+  const bundle = bundleOf({ 'app.js': 'export function get() { for (;;) {} }' }, { '/loop': { get: {} } });
+  const logged: { level: string; line: string }[] = [];
+  const { node, handler } = openService(t, bundle, (level, line) => void logged.push({ level, line }));
+  node.execute((tx) => {
+    tx.map(Tables.jsRuntimeOptions).set(SINGLETON, encodeJson({ max_execution_time_ms: 100 }));
+    return { result: undefined, applyWrites: true };
+  });
+  await assert.rejects(async () => handler(request({}, 'GET', '/loop')), (error: unknown) => asRpcError(error).status === 500);
+  assert.equal(logged.length, 1, JSON.stringify(logged));
+  assert.equal(logged[0]!.level, 'info');
+  const [, elapsedMs] = /^\[js\] GET \/app\/loop: JS execution has timed out after (\d+)ms \(max is 100ms\)$/.exec(logged[0]!.line) ?? assert.fail(logged[0]!.line);
+  assert.ok(Number(elapsedMs) >= 100, logged[0]!.line);
+});
