@@ -17,6 +17,8 @@ import { encodeJson, Tables, virtualJoinPolicy, type NodeInfo } from '../governa
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ServiceIdentity } from '../node/identities.js';
+import { formatTxId } from '../ledger/tx-id.js';
+import { logLine } from '../node/buffered-log.js';
 import type { Node } from '../node/node.js';
 import { interfaceNameMismatch, nodeRecords, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { CocoError } from '../errors.js';
@@ -130,7 +132,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     const joinRequest = parseJoinRequest(request.body);
     checkStartupSeqno(node.startupSeqno, joinRequest.startup_seqno);
     const nodeId = publicKeyId(request.clientCert.pem);
-    const { result } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
+    const { result, txId: recordTxId } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
       const records = nodeRecords(tx);
       checkInterfaceNames(joinRequest.node_info_network, records.get(node.nodeId));
       const existing = records.get(nodeId);
@@ -142,7 +144,10 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       try {
         verifyVirtualQuote(joinRequest.quote_info, request.clientCert!.pem, virtualJoinPolicy(tx));
       } catch (error) {
-        if (error instanceof CocoError) throw new RpcError(403, 'InvalidQuote', `the joining node's attestation was refused: ${error.message}`);
+        if (error instanceof CocoError) {
+          logLine('warn', `coco node ${node.nodeId.slice(0, 12)}: refused node ${nodeId} joining: its attestation was refused: ${error.message}`);
+          throw new RpcError(403, 'InvalidQuote', `the joining node's attestation was refused: ${error.message}`);
+        }
         throw error;
       }
       const address = joinRequest.node_info_network.node_to_node_interface.published_address;
@@ -169,6 +174,11 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       if (status === 'Trusted') tx.map(Tables.nodesEndorsedCertificates).set(utf8(nodeId), utf8(endorsed));
       return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: true };
     });
+    // As CCF's "Node {} added as {}": once, when the record is written, not on the joiner's polls after.
+    if (recordTxId !== undefined) {
+      const next = result.node_status === 'Pending' ? '; members trust it with transition_node_to_trusted' : '';
+      logLine('info', `coco node ${node.nodeId.slice(0, 12)}: node ${nodeId} joined (POST /node/join) and was added as ${result.node_status} at ${formatTxId(recordTxId)}${next}`);
+    }
     return { body: result };
   });
 }

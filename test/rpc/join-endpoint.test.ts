@@ -237,3 +237,22 @@ describe('a join is bounded in size: each admitted one stays in every ledger', (
     assert.match(message, new RegExp(`over the ${JOIN_REQUEST_BYTES_MAX} bytes a join may send; node_data may hold at most ${NODE_DATA_BYTES_MAX} bytes`));
   });
 });
+
+test('the node that handles a join logs it: one info line when it records the joiner (its id, its status), a warn line when it refuses its attestation', async (t) => {
+  const info: string[] = [];
+  const warnings: string[] = [];
+  t.mock.method(console, 'log', (line: string) => void info.push(line));
+  t.mock.method(console, 'error', (line: string) => void warnings.push(line));
+  const answer = await join({});
+  assert.equal(answer.status, 200, answer.text());
+  const { node_id } = answer.json<{ node_id: string }>();
+  const added = info.filter((line) => line.includes(node_id));
+  assert.equal(added.length, 1, info.join('\n'));
+  assert.match(added[0]!, new RegExp(`^\\S+Z \\[info \\] coco node [0-9a-f]{12}: node ${node_id} joined \\(POST /node/join\\) and was added as Pending at \\d+\\.\\d+; members trust it with transition_node_to_trusted$`));
+
+  const otherHost = virtualQuote(createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1).keyPair.publicKeyPem, sha256(utf8('another host')));
+  const [status, code] = refusal(await join({ quote_info: otherHost }));
+  assert.deepEqual([status, code], [403, 'InvalidQuote']);
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /^\S+Z \[warn \] coco node [0-9a-f]{12}: refused node [0-9a-f]{64} joining: its attestation was refused: /);
+});
