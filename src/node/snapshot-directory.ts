@@ -127,6 +127,8 @@ export class SnapshotDirectory {
           await this.#removePending(seqno, evidenceSeqno);
         }
       });
+      const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
+      logLine('info', `coco node: new snapshot file written to ${join(this.directory, committed)} [${bytes} bytes]`);
       await this.#removeOldest();
     });
   }
@@ -157,7 +159,10 @@ export class SnapshotDirectory {
 
   async #removeOldest(): Promise<void> {
     if (this.maxSnapshots === undefined) return;
-    for (const name of committedNewestFirst(await readdir(this.directory)).slice(this.maxSnapshots)) await rm(join(this.directory, name), { force: true });
+    for (const name of committedNewestFirst(await readdir(this.directory)).slice(this.maxSnapshots)) {
+      await rm(join(this.directory, name), { force: true });
+      logLine('info', `coco node: removed snapshot file ${join(this.directory, name)}: files_cleanup.max_snapshots keeps the ${this.maxSnapshots} newest`);
+    }
   }
 
   #removePending(seqno: number, evidenceSeqno: number): Promise<void> {

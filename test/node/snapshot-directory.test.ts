@@ -186,3 +186,18 @@ test('a committed snapshot whose permissions the node\'s user lacks is refused n
     writeFileSync(join(dir, service.fileName), service.file, { mode: 0o000 });
     refusesAsUnreadable(new SnapshotDirectory(dir), service.fileName, 'EACCES');
   }));
+
+test('each committed snapshot file written is logged with its path and size, and each one max_snapshots removes with its path', (t) =>
+  withDirectory(async (dir) => {
+    const logged: string[] = [];
+    t.mock.method(console, 'log', (line: string) => void logged.push(line));
+    await commitFour(new SnapshotDirectory(dir, 2));
+    const bytes = statSync(join(dir, 'snapshot_40_41.committed')).size;
+    const messages = logged.map((line) => line.replace(/^\S+Z \[info \] /, ''));
+    assert.deepEqual(messages, [
+      ...[10, 40, 20].map((seqno) => `coco node: new snapshot file written to ${join(dir, `snapshot_${seqno}_${seqno + 1}.committed`)} [${bytes} bytes]`),
+      `coco node: removed snapshot file ${join(dir, 'snapshot_10_11.committed')}: files_cleanup.max_snapshots keeps the 2 newest`,
+      `coco node: new snapshot file written to ${join(dir, 'snapshot_30_31.committed')} [${bytes} bytes]`,
+      `coco node: removed snapshot file ${join(dir, 'snapshot_20_21.committed')}: files_cleanup.max_snapshots keeps the 2 newest`,
+    ]);
+  }));
