@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { exitOf } from '../support/child-exit.js';
 import { runLimitedNode } from '../support/limited-node.js';
@@ -73,8 +74,11 @@ test(`a node under ulimit -n ${OPEN_FILES_LIMIT} flooded with plain TCP connecti
     /\[warn \] coco node: this process may open 512 files \(ulimit -n\) and keeps 384 of them for its own; interface primary_rpc_interface's max_open_sessions_soft and _hard \(1000 and 1010\) are lowered to 126 and 128 so that client sessions cannot take the rest: raise the limit \(ulimit -n, systemd's LimitNOFILE=\) to at least 1394, or lower the caps/,
   );
 
-  // The client's session is open before the flood takes every other one the caps allow.
-  assert.equal((await node.client.request('POST', '/app/log/private', { body: { id: 0, msg: 'before' } })).status, 200);
+  // The client's session is open before the flood takes every other one the caps allow, and it is
+  // its only one: a second connection opened under the flood could be refused at the cap, rightly.
+  const client = new CocoClient({ url: sandbox.nodeUrl(0), caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem'), connectionsPerNode: 1 });
+  t.after(() => client.close());
+  assert.equal((await client.request('POST', '/app/log/private', { body: { id: 0, msg: 'before' } })).status, 200);
   const { hostname, port } = new URL(sandbox.nodeUrl(0));
   const flooding = flood(hostname, Number(port), FLOOD_CONNECTIONS);
   t.after(() => flooding.stop());
@@ -83,11 +87,11 @@ test(`a node under ulimit -n ${OPEN_FILES_LIMIT} flooded with plain TCP connecti
   const deadline = Date.now() + FLOODED_WRITES_MS;
   let last;
   for (let id = 1; id <= WRITES && Date.now() < deadline; id++) {
-    const response = await node.client.request('POST', '/app/log/private', { body: { id, msg: `${id}:${'x'.repeat(1500)}` } });
+    const response = await client.request('POST', '/app/log/private', { body: { id, msg: `${id}:${'x'.repeat(1500)}` } });
     assert.equal(response.status, 200, response.text());
     last = response.txId!;
   }
-  await waitForCommit(node.client, last!);
+  await waitForCommit(client, last!);
   assert.ok(chunkFiles(dir) >= chunksBefore + 5, `chunks were created under the flood (${chunksBefore} before, ${chunkFiles(dir)} after)`);
   assert.equal(node.child.exitCode, null, `the node runs: ${node.read('err')}`);
   assert.doesNotMatch(node.read('err'), /\[error\]|EMFILE/);
