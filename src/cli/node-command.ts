@@ -7,7 +7,7 @@ import { CocoError } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
 import { parseNodeConfig } from '../node/node-config.js';
 import { startNodeService } from './node-service.js';
-import { dropLogLinesOnWriteFailure, logLine } from '../node/buffered-log.js';
+import { configureLog, dropLogLinesOnWriteFailure, logLine } from '../node/buffered-log.js';
 
 export const NODE_USAGE = `Usage: coco node --config FILE
 
@@ -36,6 +36,7 @@ export function loadConfig(path: string) {
 export async function runNode(configPath: string, version: string): Promise<number> {
   dropLogLinesOnWriteFailure();
   const config = loadConfig(configPath);
+  configureLog(config.logging);
   // Signals are caught from the start: before the node serves there is nothing to stop cleanly
   // (a joiner may wait for members for a long time); after, the stop is clean.
   let ready = false;

@@ -2,6 +2,7 @@
 // request (CCF's per-request `[js]` metrics) costs a string append, not a write system call.
 // Batches flush every FLUSH_INTERVAL_MS, when they reach FLUSH_BYTES, and on close. Each line starts
 // with the time (UTC) and its level, as CCF's do: `2026-12-04T23:41:13.557Z [info ] ...`.
+// CCF's `logging` section (configureLog) may make each a JSON object instead, and drop the less severe.
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -41,13 +42,51 @@ export function oneLine(text: string): string {
   return text.replace(UNSAFE_CHARACTERS, escapeCharacter);
 }
 
-function formatLine(level: LogLevel, text: string): string {
+/** CCF's `logging.format`: Text lines as above, or one JSON object a line. */
+export const LOG_FORMATS = ['Text', 'Json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+/** CCF's `logging.host_level` names, least severe first. */
+export const HOST_LEVELS = ['Trace', 'Debug', 'Info', 'Fail', 'Fatal'] as const;
+export type HostLevel = (typeof HOST_LEVELS)[number];
+
+/** CCF's `logging` section: how lines are written, and the least severe one written. */
+export interface LogSettings {
+  format: LogFormat;
+  hostLevel: HostLevel;
+}
+
+export const LOG_SETTINGS_DEFAULT: LogSettings = { format: 'Text', hostLevel: 'Info' };
+
+/**
+ * Where Coco's levels sit among CCF's: info is Info, warn is CCF's Fail, and error, the level a node
+ * reports its failures at, counts as Fatal, so that host_level Fatal keeps them and nothing else.
+ */
+const HOST_LEVEL_OF: Record<LogLevel, HostLevel> = { info: 'Info', warn: 'Fail', error: 'Fatal' };
+
+let settings: LogSettings = LOG_SETTINGS_DEFAULT;
+
+/** Applies a node's `logging` configuration to every line written after. */
+export function configureLog(configured: LogSettings): void {
+  settings = configured;
+}
+
+/** JSON.stringify leaves U+2028 and U+2029 raw, and some readers end lines at them. */
+const JSON_LINE_BREAKS = /[\u2028\u2029]/g;
+
+/** The line for `text` at `level` as configured, or undefined when host_level drops it. */
+function formatLine(level: LogLevel, text: string): string | undefined {
+  if (HOST_LEVELS.indexOf(HOST_LEVEL_OF[level]) < HOST_LEVELS.indexOf(settings.hostLevel)) return undefined;
+  if (settings.format === 'Json') {
+    // CCF's JSON host log names its fields h_ts, level and msg.
+    return JSON.stringify({ h_ts: logTime(), level, msg: text }).replace(JSON_LINE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  }
   return `${logTime()} [${level.padEnd(5)}] ${oneLine(text)}`;
 }
 
 /** One line of the node's log written at once (start-up, role changes, failures), in the batched lines' format. */
 export function logLine(level: LogLevel, text: string): void {
-  (level === 'info' ? console.log : console.error)(formatLine(level, text));
+  const line = formatLine(level, text);
+  if (line !== undefined) (level === 'info' ? console.log : console.error)(line);
 }
 
 /**
@@ -67,7 +106,8 @@ export function dropLogLinesOnWriteFailure(): void {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (reported) return;
       reported = true;
-      other.write(`${logTime()} [error] coco node: writing the log to ${name} failed (${error.code ?? error.message}): its lines are dropped from now on while the node goes on serving; free the space it writes to (or its reader) and restart the node to get its log back\n`);
+      const line = formatLine('error', `coco node: writing the log to ${name} failed (${error.code ?? error.message}): its lines are dropped from now on while the node goes on serving; free the space it writes to (or its reader) and restart the node to get its log back`);
+      if (line !== undefined) other.write(`${line}\n`);
     });
   }
 }
@@ -104,7 +144,8 @@ export class BufferedLog {
   private readonly err = new Batch(process.stderr);
 
   line(level: LogLevel, text: string): void {
-    (level === 'info' ? this.out : this.err).add(formatLine(level, text));
+    const line = formatLine(level, text);
+    if (line !== undefined) (level === 'info' ? this.out : this.err).add(line);
   }
 
   flush(): void {

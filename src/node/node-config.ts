@@ -7,6 +7,7 @@ import { CocoError } from '../errors.js';
 import { CERTIFICATE_VALIDITY_DAYS_MAX, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, type GenesisServiceConfiguration } from './genesis.js';
 import type { CurveName } from '../crypto/signing.js';
 import { HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT } from './historical-states.js';
+import { HOST_LEVELS, LOG_FORMATS, LOG_SETTINGS_DEFAULT, type LogSettings } from './buffered-log.js';
 
 /** CCF's opt-in operator features of an RPC interface: serving snapshots and ledger chunks. */
 export const OPERATOR_FEATURES = ['SnapshotRead', 'LedgerChunkRead'] as const;
@@ -81,6 +82,8 @@ export interface NodeConfig {
   historicalCacheSoftLimitBytes: number;
   /** CCF's snapshots.directory, snapshots.tx_count and files_cleanup.max_snapshots (unset: keep all). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
+  /** CCF's logging.format and logging.host_level. */
+  logging: LogSettings;
   /** The Ethereum adapter: chain ID, block gas limit, where its state lives (service-wide), time limit, genesis allocation. */
   ethereum: EthereumNodeConfig;
   ledgerDirectory: string;
@@ -291,6 +294,13 @@ function operatorFeatures(r: ConfigReader, value: unknown, path: string): Readon
 const CURVE_IDS: Record<string, CurveName> = { Secp256R1: 'P-256', Secp384R1: 'P-384' };
 export const CURVE_ID_DEFAULT = 'Secp384R1';
 
+/** A setting that names one of `choices` (CCF's spelling), `fallback` when absent. */
+function oneOf<T extends string>(r: ConfigReader, parent: Json, key: string, path: string, choices: readonly T[], fallback: T): T {
+  const value = parent[key] ?? fallback;
+  if (!choices.includes(value as T)) r.fail(`${path}.${key}`, `must be one of ${choices.map((c) => `"${c}"`).join(', ')}`);
+  return value as T;
+}
+
 function curveId(r: ConfigReader, value: unknown): CurveName {
   const id = value ?? CURVE_ID_DEFAULT;
   const curve = typeof id === 'string' ? CURVE_IDS[id] : undefined;
@@ -394,6 +404,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const snapshots = r.object(root.snapshots ?? {}, '$.snapshots');
   const jwt = r.object(root.jwt ?? {}, '$.jwt');
   const filesCleanup = r.object(root.files_cleanup ?? {}, '$.files_cleanup');
+  const logging = r.object(root.logging ?? {}, '$.logging');
   const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
   const publicState = ethereum.public_state;
   if (publicState !== undefined && typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
@@ -438,6 +449,10 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       directory: r.file(snapshots, 'directory', '$.snapshots', true) ?? resolve(dirname(resolve(configFile)), 'snapshots'),
       txCount: r.integer(snapshots, 'tx_count', '$.snapshots', SNAPSHOT_TX_COUNT_DEFAULT, 2, 1_000_000_000),
       ...(filesCleanup.max_snapshots !== undefined && { maxSnapshots: r.integer(filesCleanup, 'max_snapshots', '$.files_cleanup', 1, 1, 1_000_000) }),
+    },
+    logging: {
+      format: oneOf(r, logging, 'format', '$.logging', LOG_FORMATS, LOG_SETTINGS_DEFAULT.format),
+      hostLevel: oneOf(r, logging, 'host_level', '$.logging', HOST_LEVELS, LOG_SETTINGS_DEFAULT.hostLevel),
     },
     command: joining ? 'join' : 'start',
     join,

@@ -116,3 +116,10 @@ test('a published address that is not host:port, on an RPC or the node-to-node i
   assert.equal(config.nodeToNode.publishedAddress, '[::1]:8001');
   assert.equal(withPublished(undefined, undefined).rpcInterfaces.primary!.publishedAddress, '127.0.0.1:8000', 'the bind address when unset');
 });
+
+test("CCF's logging section: format Text (default) or Json, host_level Trace to Fatal (Info default); other names are refused with the choices", () => {
+  assert.deepEqual(parse({}).logging, { format: 'Text', hostLevel: 'Info' });
+  assert.deepEqual(parse({ logging: { format: 'Json', host_level: 'Fail' } }).logging, { format: 'Json', hostLevel: 'Fail' });
+  assert.throws(() => parse({ logging: { format: 'json' } }), /\$\.logging\.format: must be one of "Text", "Json"/);
+  assert.throws(() => parse({ logging: { host_level: 'Warning' } }), /\$\.logging\.host_level: must be one of "Trace", "Debug", "Info", "Fail", "Fatal"/);
+});
