@@ -7,7 +7,7 @@ import { CocoError } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
 import { parseNodeConfig } from '../node/node-config.js';
 import { startNodeService } from './node-service.js';
-import { configureLog, dropLogLinesOnWriteFailure, logLine } from '../node/buffered-log.js';
+import { configureLog, dropLogLinesOnWriteFailure, logLine, logReadinessLine } from '../node/buffered-log.js';
 
 export const NODE_USAGE = `Usage: coco node --config FILE
 
@@ -58,9 +58,9 @@ export async function runNode(configPath: string, version: string): Promise<numb
     return stoppedOnFailure();
   }
   ready = true;
-  for (const [name, url] of Object.entries(service.urls)) logLine('info', `coco node ${service.node.nodeId}: ${name} listening on ${url}`);
+  for (const [name, url] of Object.entries(service.urls)) logReadinessLine(`coco node ${service.node.nodeId}: ${name} listening on ${url}`);
   if (service.wroteServiceCertificate) logLine('info', `coco node: service certificate written to ${config.serviceCertificateFile}`);
-  logLine('info', 'coco node: ready');
+  logReadinessLine('coco node: ready');
   const failure = await Promise.race([stopRequested.then(() => undefined), service.failed]);
   await service.stop();
   if (failure !== undefined) return stoppedOnFailure();
@@ -69,6 +69,6 @@ export async function runNode(configPath: string, version: string): Promise<numb
 }
 
 function stoppedOnFailure(): number {
-  logLine('info', 'coco node: stopped, as it cannot go on (see the error above)');
+  logLine('info', 'coco node: stopped, as it cannot go on (the error line logged before this one says why)');
   return 1;
 }

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoError } from '../errors.js';
-import { LOG_LINE_PREFIX } from '../node/buffered-log.js';
+import { messageOfLogLine } from '../node/buffered-log.js';
 import { allocatorEnv } from './allocator.js';
 import { OutputTail } from './output-tail.js';
 
@@ -91,7 +91,7 @@ export async function spawnNode(
       clearTimeout(killer);
       if (signal?.aborted) return reject(signal.reason);
       // Its last line, without the log's time and level.
-      const last = (output.text.trim().split('\n').at(-1) ?? '').replace(LOG_LINE_PREFIX, '');
+      const last = messageOfLogLine(output.text.trim().split('\n').at(-1) ?? '');
       reject(new CocoError('NodeStartFailed', `the node exited (${code}): ${last}`, { cause: reportedError(last) }));
     });
   });

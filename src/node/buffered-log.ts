@@ -73,9 +73,9 @@ export function configureLog(configured: LogSettings): void {
 /** JSON.stringify leaves U+2028 and U+2029 raw, and some readers end lines at them. */
 const JSON_LINE_BREAKS = /[\u2028\u2029]/g;
 
-/** The line for `text` at `level` as configured, or undefined when host_level drops it. */
-function formatLine(level: LogLevel, text: string): string | undefined {
-  if (HOST_LEVELS.indexOf(HOST_LEVEL_OF[level]) < HOST_LEVELS.indexOf(settings.hostLevel)) return undefined;
+/** The line for `text` at `level` as configured, or undefined when host_level drops it (unless `always`). */
+function formatLine(level: LogLevel, text: string, always = false): string | undefined {
+  if (!always && HOST_LEVELS.indexOf(HOST_LEVEL_OF[level]) < HOST_LEVELS.indexOf(settings.hostLevel)) return undefined;
   if (settings.format === 'Json') {
     // CCF's JSON host log names its fields h_ts, level and msg.
     return JSON.stringify({ h_ts: logTime(), level, msg: text }).replace(JSON_LINE_BREAKS, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
@@ -86,7 +86,33 @@ function formatLine(level: LogLevel, text: string): string | undefined {
 /** One line of the node's log written at once (start-up, role changes, failures), in the batched lines' format. */
 export function logLine(level: LogLevel, text: string): void {
   const line = formatLine(level, text);
-  if (line !== undefined) (level === 'info' ? console.log : console.error)(line);
+  if (line === undefined) return;
+  batchOf(level).flush();
+  (level === 'info' ? console.log : console.error)(line);
+}
+
+/**
+ * An info line written at any host_level: the lines that say a node serves (`listening on`,
+ * `ready`), which `coco sandbox` and operators' scripts wait for. Two lines a start cost a quiet log
+ * nothing, and a node that never seemed to start would cost its operator much.
+ */
+export function logReadinessLine(text: string): void {
+  batches.out.flush();
+  console.log(formatLine('info', text, true));
+}
+
+/** The message of one line of a node's log, in either format: without the Text time and level, or a Json record's `msg`. */
+export function messageOfLogLine(line: string): string {
+  if (line.startsWith('{')) {
+    try {
+      const record = JSON.parse(line) as { msg?: unknown };
+      if (typeof record.msg === 'string') return record.msg;
+    } catch {
+      // Not a record of the Json format: the line as it is.
+    }
+    return line;
+  }
+  return line.replace(LOG_LINE_PREFIX, '');
 }
 
 /**
@@ -139,17 +165,19 @@ class Batch {
   }
 }
 
-export class BufferedLog {
-  private readonly out = new Batch(process.stdout);
-  private readonly err = new Batch(process.stderr);
+/** The lines batched for each stream, shared by every BufferedLog and flushed before a logLine's, so that a log reads in time order. */
+const batches = { out: new Batch(process.stdout), err: new Batch(process.stderr) };
 
+const batchOf = (level: LogLevel) => (level === 'info' ? batches.out : batches.err);
+
+export class BufferedLog {
   line(level: LogLevel, text: string): void {
     const line = formatLine(level, text);
-    if (line !== undefined) (level === 'info' ? this.out : this.err).add(line);
+    if (line !== undefined) batchOf(level).add(line);
   }
 
   flush(): void {
-    this.out.flush();
-    this.err.flush();
+    batches.out.flush();
+    batches.err.flush();
   }
 }

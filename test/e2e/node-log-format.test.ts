@@ -35,3 +35,9 @@ test('with logging.format "Json", every line a node writes is a JSON object with
   assert.ok(messages.includes('coco node: stopped'), lines.join('\n'));
 });
 
+
+test('with logging.host_level "Fatal", a node writes only its errors and the lines saying it serves, which is what a spawner waits for', { timeout: 120_000 }, async () => {
+  const lines = await outputOfNode({ format: 'Text', host_level: 'Fatal' });
+  assert.ok(lines.length >= 2, lines.join('\n'));
+  assert.ok(lines.every((line) => /listening on https:|coco node: ready$/.test(line)), lines.join('\n'));
+});

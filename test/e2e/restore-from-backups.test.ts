@@ -175,7 +175,7 @@ test('nodes restored each from its own copy, taken at different points: the node
   // Said once, whether the node finds the split while it starts or once it serves.
   const splits = node2.output().split('\n').filter((line) => line.includes('history split'));
   assert.equal(splits.length, 1, node2.output());
-  assert.match(node2.output(), /coco node: stopped, as it cannot go on \(see the error above\)/);
+  assert.match(node2.output(), /coco node: stopped, as it cannot go on \(the error line logged before this one says why\)/);
   const [, seqno, ours, commit] = /holds \d+\.(\d+) where this node committed (\d+\.\d+) \(this node's commit: (\d+\.\d+)\)/.exec(splits[0]!) ?? [];
   assert.ok(seqno !== undefined, splits[0]);
   assert.ok(Number(seqno) <= afterRestore.seqno && ours === `${ours!.split('.')[0]}.${seqno}`, splits[0]);
