@@ -117,7 +117,8 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (authorization.slice(0, space) !== 'Bearer') reject('Authorization header does not have Bearer scheme', JWT_REALM);
   const parts = authorization.slice(space + 1).trim().split('.');
   if (parts.length !== 3) reject('Malformed JWT: must contain exactly 3 parts', JWT_REALM);
-  if (!parts.every((part) => BASE64URL.test(part))) reject('Malformed JWT: each part must be unpadded base64url', JWT_REALM);
+  // Re-encoding catches what the alphabet does not: a last character with spare bits set, or a part one character too long.
+  if (!parts.every((part) => BASE64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part)) reject('Malformed JWT: each part must be unpadded base64url', JWT_REALM);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = base64UrlJson(headerPart, 'header');
   const payload = base64UrlJson(payloadPart, 'payload');
@@ -130,6 +131,11 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', JWT_REALM);
   if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', JWT_REALM);
   if (payload.nbf !== undefined && typeof payload.nbf !== 'number') reject('the JWT claim nbf is not a number', JWT_REALM);
+  // CCF reads both as unsigned integers: a number past the largest double (1e400 parses to Infinity) would never expire.
+  for (const claim of ['exp', 'nbf'] as const) {
+    const value = payload[claim] as number | undefined;
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) reject(`the JWT claim ${claim} is not a time in seconds since the epoch (a finite number, not negative)`, JWT_REALM);
+  }
   if (payload.tid !== undefined && typeof payload.tid !== 'string') reject('the JWT claim tid is not a string', JWT_REALM);
   const claims = { exp: payload.exp, iss: payload.iss, nbf: payload.nbf as number | undefined, tid: payload.tid as string | undefined };
   const signed = utf8(`${headerPart}.${payloadPart}`);

@@ -100,6 +100,12 @@ function authn(rpcRequest: RpcRequest, policies: AuthnPolicy[]) {
 }
 
 /** A signed token; a header or payload given as bytes is sent as they are. */
+/** The base64url character that differs from `c` only in its lowest bit: the same bytes where that bit is a spare one (an ES256 signature's last character). */
+function sameBytesOtherSpelling(c: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return alphabet[alphabet.indexOf(c) ^ 1]!;
+}
+
 function jwt(payload: Record<string, unknown> | Uint8Array, header: Record<string, unknown> | Uint8Array = { alg: 'ES256', kid: 'kid1' }, key = jwtKey, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): string {
   const part = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(JSON.stringify(value))).toString('base64url');
   const signed = `${part(header)}.${part(payload)}`;
@@ -214,10 +220,16 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     // The header's alg must be the key's: an ECDSA signature (DER) that verifies with kid1's EC key, under alg RS256.
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /^Signature verification failed$/],
     // CCF's words: its JSON parser refuses what is not JSON, bytes that are not UTF-8 included (never read as U+FFFD).
-    [`eyJhbGciOi.${valid.split('.')[1]}.${valid.split('.')[2]}`, /^JWT header or payload is not valid JSON: the header does not parse/],
+    [`${Buffer.from('{"alg":').toString('base64url')}.${valid.split('.')[1]}.${valid.split('.')[2]}`, /^JWT header or payload is not valid JSON: the header does not parse/],
     [jwt(Buffer.concat([Buffer.from(`{"iss":"https://issuer.example","exp":${NOW + 60},"name":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), /^JWT header or payload is not valid JSON: the payload is not UTF-8 text$/],
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, Buffer.concat([Buffer.from('{"alg":"ES256","kid":"kid1","x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])), /^JWT header or payload is not valid JSON: the header is not UTF-8 text$/],
     [jwt(Buffer.from('[1]')), /^JWT header or payload is not an object$/],
+    // A time past the largest double parses to Infinity and would never expire; CCF's are unsigned integers.
+    [jwt(Buffer.from('{"iss":"https://issuer.example","exp":1e400}')), /^the JWT claim exp is not a time in seconds since the epoch/],
+    [jwt({ iss: 'https://issuer.example', exp: -1 }), /^the JWT claim exp is not a time in seconds since the epoch/],
+    [jwt(Buffer.from(`{"iss":"https://issuer.example","exp":${NOW + 60},"nbf":-1e400}`)), /^the JWT claim nbf is not a time in seconds since the epoch/],
+    // The last character of a part may carry spare bits that decoding ignores: one token, one spelling.
+    [`${valid.slice(0, -1)}${sameBytesOtherSpelling(valid.at(-1)!)}`, /^Malformed JWT: each part must be unpadded base64url$/],
   ];
   for (const [token, message] of cases) {
     assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
