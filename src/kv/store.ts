@@ -207,13 +207,21 @@ export class Store {
 
   /**
    * The whole committed state, for a snapshot at `store.version`: every map sorted by name (UTF-8
-   * byte order), its keys in the order they were added. The entries are the store's own, which are
-   * never changed (a write replaces its key's entry), so this costs one array slot per key and the
-   * result keeps the state of this version whatever is written after it. Do not mutate the arrays.
+   * byte order), its keys in byte order. The order is the state's alone, not its history's: a key's
+   * place in a JS Map depends on how the node came by it (executing a clear, applying the same
+   * transaction's removes from the ledger, undoing a rollback), and every node must encode the same
+   * snapshot bytes. Each map's ordered index is built for this once and then kept. The entries are
+   * the store's own, which are never changed (a write replaces its key's entry), so the result keeps
+   * the state of this version whatever is written after it. Do not mutate the arrays.
    */
   snapshotMaps(): SnapshotMap[] {
     const maps = [...this.#maps.values()].sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
-    return maps.map((map) => ({ name: map.name, version: map.version, entries: Array.from(map.entries.values()) }));
+    return maps.map((map) => ({ name: map.name, version: map.version, entries: Array.from(map.orderedKeys(undefined, undefined, false), (k) => map.entries.get(k)!) }));
+  }
+
+  /** Every committed entry of every map, in no particular order (what a state keeps alive, not a snapshot). */
+  *committedEntries(): Generator<CommittedEntry> {
+    for (const map of this.#maps.values()) yield* map.entries.values();
   }
 
   /** Seqno of the last applied transaction; 0 for an empty store. */

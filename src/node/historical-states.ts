@@ -53,11 +53,9 @@ export const HISTORICAL_CACHE_ENTRIES_MAX = HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DE
  */
 function pinnedBytes(store: Store): number {
   const buffers = new Set<ArrayBufferLike>();
-  for (const map of store.snapshotMaps()) {
-    for (const { key, value } of map.entries) {
-      buffers.add(key.buffer);
-      buffers.add(value.buffer);
-    }
+  for (const { key, value } of store.committedEntries()) {
+    buffers.add(key.buffer);
+    buffers.add(value.buffer);
   }
   let bytes = HISTORICAL_STATE_OVERHEAD_BYTES;
   for (const buffer of buffers) bytes += buffer.byteLength;

@@ -35,13 +35,40 @@ function sampleStore(): Store {
   return store;
 }
 
-test('snapshotMaps lists every map by name (byte order) with its version, and its keys in the order they were added, with their versions', () => {
+test('snapshotMaps lists every map by name (byte order) with its version, and its keys in byte order, with their versions', () => {
   assert.deepEqual(readable(sampleStore().snapshotMaps()), [
     ['Zeta', 4n, [['ff', 'high key', 4n]]],
     ['emptied', 3n, []],
     ['public:records', 2n, [['61', 'one', 1n], ['62', 'two', 2n]]],
     ['secrets', 1n, [['73', 'hidden', 1n]]],
   ]);
+});
+
+test('snapshotMaps orders keys by their bytes whatever history made the state: a clear and rewrite, the same change as key removes, a rollback putting keys back', () => {
+  const keys = ['GET /version', 'GET /a', 'POST /b', 'GET /c'];
+  // As a node executing a set_js_app: the table cleared and rewritten, the new key among the others.
+  const executed = new Store();
+  commitWith(executed, (tx) => keys.slice(1).forEach((k) => tx.map('public:endpoints').set(b(k), b('v1'))));
+  commitWith(executed, (tx) => {
+    tx.map('public:endpoints').clear();
+    keys.forEach((k) => tx.map('public:endpoints').set(b(k), b('v2')));
+  });
+  // As a backup applying it from the ledger: the old keys overwritten in place, the new one added last.
+  const applied = new Store();
+  commitWith(applied, (tx) => keys.slice(1).forEach((k) => tx.map('public:endpoints').set(b(k), b('v1'))));
+  commitWith(applied, (tx) => keys.forEach((k) => tx.map('public:endpoints').set(b(k), b('v2'))));
+  // A node that removed a key and rolled the removal back: the key put back after the others.
+  const rolledBack = new Store();
+  commitWith(rolledBack, (tx) => keys.slice(1).forEach((k) => tx.map('public:endpoints').set(b(k), b('v1'))));
+  commitWith(rolledBack, (tx) => keys.forEach((k) => tx.map('public:endpoints').set(b(k), b('v2'))));
+  commitWith(rolledBack, (tx) => tx.map('public:endpoints').delete(b('GET /a')));
+  rolledBack.rollback(2n);
+  const order = (store: Store) => store.snapshotMaps()[0]!.entries.map((e) => Buffer.from(e.key).toString());
+  const sorted = [...keys].sort();
+  assert.deepEqual(order(executed), sorted);
+  assert.deepEqual(order(applied), sorted);
+  assert.deepEqual(order(rolledBack), sorted);
+  assert.deepEqual(readable(executed.snapshotMaps()), readable(applied.snapshotMaps()));
 });
 
 test('maps taken for a snapshot keep the state of their version through later writes, removes and rollbacks', () => {
