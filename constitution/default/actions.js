@@ -38,6 +38,7 @@ const Tables = {
   ethereumBalances: "public:ccf.gov.ethereum.balances",
   ethereumAllowedSenders: "public:ccf.gov.ethereum.allowed_senders",
   signatures: "public:ccf.internal.signatures",
+  recoveryShares: "public:ccf.internal.recovery_shares",
 };
 
 /** Single-value tables keep their value under eight zero bytes (u64 0). */
@@ -615,7 +616,11 @@ function recoveryRoleOf(info) {
   return info.recovery_role === undefined ? "Participant" : info.recovery_role;
 }
 
-/** Active members that hold a recovery share: the pool the recovery threshold is drawn from. */
+/** What a member with an encryption key holds once Active: a share, the whole key, or nothing. */
+function holdingRole(role) {
+  return role === "Participant" || role === "Owner" ? role : undefined;
+}
+
 /** Active members with an encryption key, by recovery role: those who hold a share or the whole key. */
 function activeRecoveryMembers() {
   const counts = { Participant: 0, Owner: 0 };
@@ -626,6 +631,31 @@ function activeRecoveryMembers() {
     if (info.status === "Active" && role in counts && encryptionKeys.has(key)) counts[role]++;
   });
   return counts;
+}
+
+/**
+ * Refuses a change of one Active recovery member that would leave the service unable to recover:
+ * what stays must be participants up to the threshold, or else an owner (who holds the whole key)
+ * with a threshold of 1, as recovery shares are issued. `from` and `to` are what the member holds
+ * before and after (a holding role, or undefined); `change` names the change in the message.
+ */
+function assertRecoverableAfter(change, from, to) {
+  const remaining = activeRecoveryMembers();
+  if (from !== undefined) remaining[from]--;
+  if (to !== undefined) remaining[to]++;
+  const threshold = serviceConfig().recovery_threshold;
+  if (remaining.Participant === 0 && remaining.Owner === 0) {
+    throw new Error(`${change} would leave no active recovery member to hold the ledger secret: add another recovery member first`);
+  }
+  if (remaining.Participant > 0 ? remaining.Participant < threshold : threshold > 1) {
+    throw new Error(`${change} would leave ${remaining.Participant} active recovery participants, below the recovery threshold ${threshold}: lower the threshold or add recovery members first`);
+  }
+}
+
+/** Whether the latest recovery shares include one (or the whole key) for the member. */
+function holdsIssuedShare(memberId) {
+  const issued = readJson(Tables.recoveryShares, singletonKey());
+  return issued !== undefined && hasOwn(issued.encrypted_shares, memberId);
 }
 
 function setRecoveryThreshold(threshold) {
@@ -801,19 +831,32 @@ export const actions = new Map([
       const key = ccf.strToBuf(memberId);
       const encryptionKeys = ccf.kv[Tables.membersEncryptionPublicKeys];
       const isRecoveryMember = args.encryption_pub_key != null;
+      const role = isRecoveryMember ? (args.recovery_role != null ? args.recovery_role : "Participant") : undefined;
       if (isRecoveryMember || encryptionKeys.has(key)) assertNotRecovering("change recovery members");
       if (isRecoveryMember && !encryptionKeys.has(key) && encryptionKeys.size >= RECOVERY_MEMBERS_MAX) {
         throw new Error(`the service already has ${RECOVERY_MEMBERS_MAX} recovery members, the most recovery shares can serve`);
       }
+      // Setting an existing member again may take away what it holds of the recovery secret: the
+      // same safeguards as remove_member (CCF's set_member has none).
+      const previous = readJson(Tables.membersInfo, key);
+      const held = previous !== undefined && previous.status === "Active" && encryptionKeys.has(key) ? holdingRole(recoveryRoleOf(previous)) : undefined;
+      const holds = holdingRole(role);
+      if (held !== undefined && held !== holds) {
+        assertRecoverableAfter(`setting member ${memberId} ${isRecoveryMember ? `with recovery_role ${role}` : "without an encryption key"}`, held, holds);
+      }
+      const heldShare = holds === undefined && holdsIssuedShare(memberId);
       writeText(Tables.membersCerts, key, args.cert);
       if (isRecoveryMember) writeText(Tables.membersEncryptionPublicKeys, key, args.encryption_pub_key);
       else encryptionKeys.delete(key);
       const info = { status: "Accepted" };
       if (args.member_data != null) info.member_data = args.member_data;
-      if (isRecoveryMember) info.recovery_role = args.recovery_role != null ? args.recovery_role : "Participant";
+      if (isRecoveryMember) info.recovery_role = role;
       writeJson(Tables.membersInfo, key, info);
       // The member activates by acking this digest (or a fresher one from the state-digest endpoint).
       writeJson(Tables.membersAcks, key, { state_digest: latestSignatureRoot() });
+      // No longer a recovery member, it must not open the ledger secret with the share it holds:
+      // a new secret, with shares for the recovery members that remain, as remove_member does.
+      if (heldShare) ccf.node.triggerLedgerRekey();
     },
   }],
 
@@ -827,20 +870,8 @@ export const actions = new Map([
       if (info === undefined) return;
       const isRecoveryMember = ccf.kv[Tables.membersEncryptionPublicKeys].has(key);
       if (isRecoveryMember) assertNotRecovering("remove a recovery member");
-      const holdsRecoverySecret = isRecoveryMember && info.status === "Active" && recoveryRoleOf(info) !== "NonParticipant";
-      if (holdsRecoverySecret) {
-        // What is left must still be able to recover: participants up to the threshold, or else
-        // an owner (who holds the whole key) with a threshold of 1, as recovery shares are issued.
-        const remaining = activeRecoveryMembers();
-        remaining[recoveryRoleOf(info)]--;
-        const threshold = serviceConfig().recovery_threshold;
-        if (remaining.Participant === 0 && remaining.Owner === 0) {
-          throw new Error(`removing member ${args.member_id} would leave no active recovery member to hold the ledger secret: add another recovery member first`);
-        }
-        if (remaining.Participant > 0 ? remaining.Participant < threshold : threshold > 1) {
-          throw new Error(`removing member ${args.member_id} would leave ${remaining.Participant} active recovery participants, below the recovery threshold ${threshold}: lower the threshold or add recovery members first`);
-        }
-      }
+      const held = isRecoveryMember && info.status === "Active" ? holdingRole(recoveryRoleOf(info)) : undefined;
+      if (held !== undefined) assertRecoverableAfter(`removing member ${args.member_id}`, held, undefined);
       ccf.kv[Tables.membersCerts].delete(key);
       ccf.kv[Tables.membersEncryptionPublicKeys].delete(key);
       ccf.kv[Tables.membersInfo].delete(key);

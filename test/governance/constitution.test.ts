@@ -302,6 +302,7 @@ const Tables = {
   jwtIssuers: 'public:ccf.gov.jwt.issuers',
   jwtKeys: 'public:ccf.gov.jwt.public_signing_keys_metadata_v2',
   signatures: 'public:ccf.internal.signatures',
+  recoveryShares: 'public:ccf.internal.recovery_shares',
 } as const;
 
 const VALID_FROM = new Date('2025-01-01T00:00:00Z');
@@ -736,6 +737,46 @@ describe('constitution apply', () => {
     host.seedText(Tables.membersKeys, bystander!, RSA_2048_PEM);
     applyIn(host, proposal({ name: 'remove_member', args: { member_id: bystander! } }));
     assert.deepEqual(host.callNames(), ['triggerLedgerRekey', 'triggerLedgerRekey']);
+  });
+
+  describe('set_member of a recovery member is held to remove_member\'s safeguards when it takes away what the member holds, and rekeys its share away', () => {
+    const other = toHex(createHash('sha256').update('the other participant').digest());
+    const memberId = certificateId(MEMBER_CERT);
+    const asParticipant = { cert: MEMBER_CERT, encryption_pub_key: RSA_2048_PEM };
+    const asOwner = { ...asParticipant, recovery_role: 'Owner' };
+    const asNonParticipant = { ...asParticipant, recovery_role: 'NonParticipant' };
+    const withoutKey = { cert: MEMBER_CERT };
+    // [case, the member's info, whether the latest shares have one for it, the other participant's status, threshold, set_member args, refusal or effects]
+    const cases: [string, object, boolean, string, number, object, RegExp | string[]][] = [
+      ['set again as it is (it counts again once it acks)', { status: 'Active' }, true, 'Active', 2, asParticipant, []],
+      ['a participant made an owner, a participant left for a threshold of 1', { status: 'Active' }, true, 'Active', 1, asOwner, []],
+      ['a participant made an owner, below the threshold', { status: 'Active' }, true, 'Active', 2, asOwner, /setting member \w+ with recovery_role Owner would leave 1 active recovery participants, below the recovery threshold 2: lower the threshold or add recovery members first/],
+      ['a participant made a non-participant, below the threshold', { status: 'Active' }, true, 'Active', 2, asNonParticipant, /with recovery_role NonParticipant would leave 1 active recovery participants, below the recovery threshold 2/],
+      ['a participant made a non-participant, the threshold kept', { status: 'Active' }, true, 'Active', 1, asNonParticipant, ['triggerLedgerRekey']],
+      ['the last owner without its key', { status: 'Active', recovery_role: 'Owner' }, true, 'Accepted', 1, withoutKey, /without an encryption key would leave no active recovery member to hold the ledger secret: add another recovery member first/],
+      ['an owner made a participant', { status: 'Active', recovery_role: 'Owner' }, true, 'Active', 1, asParticipant, []],
+      ['an Accepted member that still has a share, without its key', { status: 'Accepted', recovery_role: 'Participant' }, true, 'Active', 1, withoutKey, ['triggerLedgerRekey']],
+      ['a non-participant without its key (it held no share)', { status: 'Active', recovery_role: 'NonParticipant' }, false, 'Active', 1, withoutKey, []],
+    ];
+    for (const [name, info, issued, otherStatus, threshold, args, outcome] of cases) {
+      it(name, () => {
+        const host = freshHost();
+        service(host, 'Open');
+        host.seedJson(Tables.serviceConfig, SINGLETON, { recovery_threshold: threshold });
+        host.seedJson(Tables.membersInfo, memberId, info);
+        host.seedJson(Tables.membersInfo, other, { status: otherStatus });
+        for (const id of [memberId, other]) host.seedText(Tables.membersKeys, id, RSA_2048_PEM);
+        host.seedJson(Tables.recoveryShares, SINGLETON, { wrapped_latest_ledger_secret: '', encrypted_shares: { [other]: 'c2hhcmU=', ...(issued && { [memberId]: 'c2hhcmU=' }) } });
+        const setting = () => applyIn(host, proposal({ name: 'set_member', args }));
+        if (outcome instanceof RegExp) {
+          assert.throws(setting, outcome);
+          assert.equal(host.changes.length, 0);
+        } else {
+          setting();
+          assert.deepEqual(host.callNames(), outcome);
+        }
+      });
+    }
   });
 
   it('set_js_app replaces modules and endpoints in CCF keys, clears bytecode, flushes interpreters', () => {
