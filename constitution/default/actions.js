@@ -877,8 +877,9 @@ export const actions = new Map([
       ccf.kv[Tables.membersInfo].delete(key);
       ccf.kv[Tables.membersAcks].delete(key);
       // Its share (or full key) opens the current ledger secret: replace the secret. As CCF, any
-      // Active member with an encryption key counts, whatever its recovery role.
-      if (isRecoveryMember && info.status === "Active") ccf.node.triggerLedgerRekey();
+      // Active member with an encryption key counts, whatever its recovery role; and so does one
+      // set again (Accepted until it acks) that still has a share of the latest issue.
+      if ((isRecoveryMember && info.status === "Active") || holdsIssuedShare(args.member_id)) ccf.node.triggerLedgerRekey();
     },
   }],
 

@@ -737,6 +737,17 @@ describe('constitution apply', () => {
     host.seedText(Tables.membersKeys, bystander!, RSA_2048_PEM);
     applyIn(host, proposal({ name: 'remove_member', args: { member_id: bystander! } }));
     assert.deepEqual(host.callNames(), ['triggerLedgerRekey', 'triggerLedgerRekey']);
+    // A member set again is Accepted until it acks: it is rekeyed away if it still has a share.
+    const [newcomer, setAgain] = ['newcomer', 'set again'].map((name) => toHex(createHash('sha256').update(name).digest()));
+    for (const id of [newcomer!, setAgain!]) {
+      host.seedJson(Tables.membersInfo, id, { status: 'Accepted', recovery_role: 'Participant' });
+      host.seedText(Tables.membersKeys, id, RSA_2048_PEM);
+    }
+    host.seedJson(Tables.recoveryShares, SINGLETON, { wrapped_latest_ledger_secret: '', encrypted_shares: { [owner!]: 'a2V5', [setAgain!]: 'c2hhcmU=' } });
+    applyIn(host, proposal({ name: 'remove_member', args: { member_id: newcomer! } }));
+    assert.deepEqual(host.callNames(), ['triggerLedgerRekey', 'triggerLedgerRekey']);
+    applyIn(host, proposal({ name: 'remove_member', args: { member_id: setAgain! } }));
+    assert.deepEqual(host.callNames(), ['triggerLedgerRekey', 'triggerLedgerRekey', 'triggerLedgerRekey']);
   });
 
   describe('set_member of a recovery member is held to remove_member\'s safeguards when it takes away what the member holds, and rekeys its share away', () => {

@@ -1,8 +1,9 @@
 // Recovery membership through the real governance path: members propose, vote and ack over HTTPS
 // (COSE-signed, the client SDK) on an in-process node that runs Coco's default constitution. A
 // recovery member set again as a non-recovery member is held to the safeguards remove_member
-// enforces, and once it is no longer one it has no share served: the ledger is rekeyed, with new
-// shares for the recovery members that remain.
+// enforces, and once it is no longer one (set so, or removed, even while Accepted after being set
+// again) it has no share served: the ledger is rekeyed, with new shares for the recovery members
+// that remain.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -180,4 +181,19 @@ test('set_member cannot take the encryption key of the last recovery member', { 
   const secrets = service.secrets();
   await service.pass([{ name: 'trigger_ledger_rekey' }]);
   assert.equal(service.secrets(), secrets + 1);
+});
+
+test('a recovery member set again and removed before it acks has no share left: the ledger is rekeyed', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const service = await openService(t, [true, true]);
+  const [member0, member1, member2] = service.members as [Member, Member, Member];
+  // Set again (here for its member_data), member2 is Accepted until it acks, with the share it had.
+  await service.pass([{ name: 'set_member', args: { cert: member2.certPem, encryption_pub_key: member2.encryption!.publicKeyPem, member_data: { team: 'ops' } } }]);
+  assert.equal((await service.info(member2)).status, 'Accepted');
+  assert.equal(await service.share(member2), 200);
+
+  const secrets = service.secrets();
+  await service.pass([{ name: 'remove_member', args: { member_id: member2.id } }]);
+  assert.equal(service.secrets(), secrets + 1);
+  assert.equal(await service.share(member2), 404);
+  for (const member of [member0, member1]) assert.equal(await service.share(member), 200);
 });
