@@ -41,27 +41,48 @@ export async function passProposal(client: CocoClient, governors: GovernanceClie
   return proposal;
 }
 
+/** How many times a step of the opening is taken again after an election rolled it back. */
+const ROLLED_BACK_ATTEMPTS_MAX = 5;
+
+/**
+ * Runs a step of the opening, again from its start when an election rolled back one of its
+ * transactions (TransactionInvalid: it will never commit, so taking it again cannot do it twice). A
+ * busy machine may elect a new primary while a network opens; that costs a step, not the start.
+ */
+export async function againIfRolledBack(step: string, progress: (step: string) => void, run: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    progress(step);
+    try {
+      await run();
+      return;
+    } catch (error) {
+      if (!(error instanceof CocoError && error.code === 'TransactionInvalid') || attempt === ROLLED_BACK_ATTEMPTS_MAX) throw error;
+      progress(`${step}: rolled back by an election (${error.message}); taking it again`);
+    }
+  }
+}
+
 export async function openService(options: OpenServiceOptions): Promise<void> {
   const progress = options.onProgress ?? (() => undefined);
   const client = new CocoClient({ url: options.url, caCertPem: options.serviceCertPem });
   const governors = options.members.map((member) => new GovernanceClient(client, { member }));
   try {
     for (const governor of governors) {
-      progress(`member ${governor.memberId!.slice(0, 12)}… acknowledges the state digest`);
-      const digest = await governor.updateStateDigest();
-      await governor.ack(digest.stateDigest);
-      await committed(client, governor);
+      await againIfRolledBack(`member ${governor.memberId!.slice(0, 12)}… acknowledges the state digest`, progress, async () => {
+        const digest = await governor.updateStateDigest();
+        await governor.ack(digest.stateDigest);
+        await committed(client, governor);
+      });
     }
     for (const user of options.users) {
-      progress(`proposal: set_user ${certificateId(user.certPem).slice(0, 12)}…`);
-      await passProposal(client, governors, [{ name: 'set_user', args: { cert: user.certPem, ...(user.userData === undefined ? {} : { user_data: user.userData }) } }]);
+      const args = { cert: user.certPem, ...(user.userData === undefined ? {} : { user_data: user.userData }) };
+      await againIfRolledBack(`proposal: set_user ${certificateId(user.certPem).slice(0, 12)}…`, progress, () => passProposal(client, governors, [{ name: 'set_user', args }]));
     }
     if (options.app !== undefined) {
-      progress('proposal: set_js_app');
-      await passProposal(client, governors, [{ name: 'set_js_app', args: { bundle: options.app, disable_bytecode_cache: false } }]);
+      const bundle = options.app;
+      await againIfRolledBack('proposal: set_js_app', progress, () => passProposal(client, governors, [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }]));
     }
-    progress('proposal: transition_service_to_open');
-    await passProposal(client, governors, [{ name: 'transition_service_to_open', args: { next_service_identity: options.serviceCertPem } }]);
+    await againIfRolledBack('proposal: transition_service_to_open', progress, () => passProposal(client, governors, [{ name: 'transition_service_to_open', args: { next_service_identity: options.serviceCertPem } }]));
   } finally {
     client.close();
   }
