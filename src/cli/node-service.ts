@@ -21,7 +21,8 @@ import { NodeListener } from '../channels/node-listener.js';
 import { decodeRaftMessage, encodeRaftMessage } from '../channels/raft-message-codec.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { generateKeyPair } from '../crypto/signing.js';
-import { interfaceNameMismatch, nodeToNodeAddress, publishedRpcAddresses, readNodeRecords, rpcBindAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { interfaceNameMismatch, readNodeRecords, rpcBindAddresses, rpcInterfaceUrl } from '../node/service-nodes.js';
+import { publishedAddressChanges } from '../node/published-address-changes.js';
 import { ExecutionContext } from '../ethereum/execution-context.js';
 import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
@@ -528,14 +529,10 @@ async function withRecordedAddresses(configured: NodeConfig, record: NodeInfo): 
   const recordedRpc = rpcBindAddresses(record);
   const rpcInterfaces = Object.fromEntries(Object.entries(configured.rpcInterfaces).map(([name, iface]) => [name, withRecordedPort(iface, recordedRpc.get(name))] as const));
   const config = await withFreePorts({ ...configured, rpcInterfaces, nodeToNode: withRecordedPort(configured.nodeToNode, record.node_to_node_interface?.bind_address) });
-  const published = publishedRpcAddresses(record);
-  const changes = [
-    ...(nodeToNodeAddress(record) === config.nodeToNode.publishedAddress ? [] : [`node_to_node_interface ${nodeToNodeAddress(record) ?? '(none)'} → ${config.nodeToNode.publishedAddress}`]),
-    ...[...new Set([...published.keys(), ...Object.keys(config.rpcInterfaces)])].flatMap((name) => {
-      const now = config.rpcInterfaces[name]?.publishedAddress;
-      return published.get(name) === now ? [] : [`rpc_interfaces.${name} ${published.get(name) ?? '(none)'} → ${now ?? '(none)'}`];
-    }),
-  ];
+  const changes = publishedAddressChanges(record, {
+    nodeToNode: config.nodeToNode.publishedAddress,
+    rpc: new Map(Object.entries(config.rpcInterfaces).map(([name, iface]) => [name, iface.publishedAddress])),
+  });
   if (changes.length > 0) {
     throw new CocoError(
       'NodeAddressesChanged',

@@ -4,7 +4,8 @@
 // report data binding the key of the TLS client certificate), then records the node: Trusted at
 // once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
 // it is Open. A Trusted joiner gets what it needs to take part: the ledger secrets, the service
-// identity and its certificate endorsed by the service. The body and answer follow CCF's
+// identity and its certificate endorsed by the service. A node already recorded that asks again is
+// answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
 // JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
 // opened to a node whose certificate the service endorsed.
 
@@ -21,6 +22,7 @@ import { formatTxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
 import type { Node } from '../node/node.js';
 import { interfaceNameMismatch, nodeRecords, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
+import { publishedAddressChanges } from '../node/published-address-changes.js';
 import { CocoError } from '../errors.js';
 import { RpcError } from './rpc-error.js';
 import { parseNodeInfoNetwork, type NodeInfoNetwork } from './node-info-network.js';
@@ -138,6 +140,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       const existing = records.get(nodeId);
       if (existing !== undefined) {
         if (existing.status === 'Retired') throw new RpcError(403, 'NodeRetired', `node ${nodeId} was retired from this service; start a new node (a new key) to join again`);
+        refuseKnownNodeElsewhere(node.nodeId, nodeId, existing, joinRequest.node_info_network);
         const status = existing.status;
         return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: false };
       }
@@ -197,6 +200,29 @@ function checkStartupSeqno(primaryStartupSeqno: number, joinerStartupSeqno: numb
     `node requested to join ${from}, which is older than this node's startup seqno ${primaryStartupSeqno}: this node's log starts after it, so the joiner could never catch up. ` +
       `Enable "SnapshotRead" in enabled_operator_features of the target's RPC interface, so that the joiner fetches the service's snapshot, ` +
       `or copy a committed snapshot at or after seqno ${primaryStartupSeqno} (a node's snapshots directory, or GET /node/snapshot where SnapshotRead is enabled) into the joiner's snapshots.directory; then start the joiner again`,
+  );
+}
+
+/**
+ * A known node asks again (a joiner polling while Pending, or one trusted that stopped before it
+ * wrote an entry) from the addresses recorded for it. The same identity at other addresses is
+ * another process holding a copy of the node's sealed key: admitted, it would run as that node
+ * beside it, two voters with one identity that could elect two primaries in one view. (CCF answers
+ * a known node whatever its addresses, but there a node's key never leaves its enclave.)
+ */
+function refuseKnownNodeElsewhere(selfId: string, nodeId: string, record: NodeInfo, network: NodeInfoNetwork): void {
+  const changes = publishedAddressChanges(record, {
+    nodeToNode: network.node_to_node_interface.published_address,
+    rpc: new Map(Object.entries(network.rpc_interfaces).map(([name, iface]) => [name, iface.published_address])),
+  });
+  if (changes.length === 0) return;
+  const moved = `node ${nodeId} is already a ${record.status} node of this service, recorded at other addresses than this join request gives: ${changes.join(', ')}`;
+  logLine('warn', `coco node ${selfId.slice(0, 12)}: refused a join as ${moved} (a copy of that node's sealed_secrets.json?)`);
+  throw new RpcError(
+    400,
+    'NodeAlreadyExists',
+    `${moved}. A node keeps the addresses it joined with: to start that node again, give it the recorded ones; ` +
+      'a node at new addresses joins as a new node, with a new identity (start it without the old node\'s sealed_secrets.json), and members remove the old one (remove_node)',
   );
 }
 

@@ -66,9 +66,8 @@ function network(): Record<string, unknown> {
   };
 }
 
-/** POSTs /node/join as a new node (its own key) with the rest of a valid request; `fields` replace its parts. */
-async function join(fields: Record<string, unknown>): Promise<CocoResponse> {
-  const identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1);
+/** POSTs /node/join as `identity` (by default a new node, its own key) with the rest of a valid request; `fields` replace its parts. */
+async function join(fields: Record<string, unknown>, identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1)): Promise<CocoResponse> {
   const client = new CocoClient({ url, caCertPem, certPem: identity.selfSignedCertPem, keyPem: identity.keyPair.privateKeyPem });
   clients.push(client);
   const body = {
@@ -171,6 +170,37 @@ test('node records an older Coco stored unchecked do not break the listing of th
   const ids = (await listNodes()).map((n) => n.node_id);
   assert.ok(ids.includes(joined.json<{ node_id: string }>().node_id) && ids.includes('a'.repeat(64)), ids.join());
   assert.deepEqual((await listNodes('?port=2')).map((n) => n.node_id), ['a'.repeat(64)]);
+});
+
+test('a known node is answered again only from the addresses recorded for it: the same identity elsewhere is refused 400 NodeAlreadyExists', async () => {
+  const identity = createNodeIdentity({ ip: ['127.0.0.1'] }, new Date(), 1);
+  const recorded = network();
+  const first = await join({ node_info_network: recorded }, identity);
+  assert.equal(first.status, 200, first.text());
+  const { node_id } = first.json<{ node_id: string }>();
+  // A joiner polls until members trust it: the same request, the same answer.
+  const again = await join({ node_info_network: recorded }, identity);
+  assert.equal(again.status, 200, again.text());
+  assert.deepEqual(again.json(), { node_status: 'Pending', node_id });
+
+  // Another process holding a copy of that node's key, at its own addresses.
+  const elsewhere = network();
+  const address = (net: Record<string, unknown>, path: 'node_to_node_interface' | 'primary_rpc_interface') =>
+    path === 'node_to_node_interface'
+      ? (net.node_to_node_interface as { bind_address: string }).bind_address
+      : (net.rpc_interfaces as Record<string, { published_address: string }>).primary_rpc_interface!.published_address;
+  const [status, code, message] = refusal(await join({ node_info_network: elsewhere }, identity));
+  assert.deepEqual([status, code], [400, 'NodeAlreadyExists']);
+  assert.equal(
+    message,
+    `node ${node_id} is already a Pending node of this service, recorded at other addresses than this join request gives: ` +
+      `node_to_node_interface ${address(recorded, 'node_to_node_interface')} → ${address(elsewhere, 'node_to_node_interface')}, ` +
+      `rpc_interfaces.primary_rpc_interface ${address(recorded, 'primary_rpc_interface')} → ${address(elsewhere, 'primary_rpc_interface')}. ` +
+      'A node keeps the addresses it joined with: to start that node again, give it the recorded ones; ' +
+      "a node at new addresses joins as a new node, with a new identity (start it without the old node's sealed_secrets.json), and members remove the old one (remove_node)",
+  );
+  const listed = (await listNodes()).find((n) => n.node_id === node_id);
+  assert.equal((listed?.rpc_interfaces.primary_rpc_interface as { published_address: string }).published_address, address(recorded, 'primary_rpc_interface'), 'the record is kept');
 });
 
 describe("startup_seqno, CCF's: the seqno of the snapshot a joiner starts from", () => {
