@@ -1,10 +1,15 @@
-// The node a sandbox workspace directory runs, found from the `node.pid` the node writes: a
-// sandbox refuses a workspace whose nodes still run (a second network on the same identities and
-// ports would fight the first), and on Ctrl-C stops nodes restarted by hand as well as its own.
+// The node a pid file (output_files.pid_file) names, if it still runs: a node refuses to start
+// while the node its pid file names runs (a second process on one node's files would fight it for
+// its ports, ledger and identity), a sandbox refuses a workspace whose nodes still run (a second
+// network on the same identities and ports would fight the first), and on Ctrl-C stops nodes
+// restarted by hand as well as its own. A process removes a pid file only while it holds its pid.
 
-import { readFileSync, readlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CocoError } from '../errors.js';
+import { parseJsonText } from '../json-text.js';
+import { parseNodeConfig } from '../node/node-config.js';
 
 const STOP_POLL_MS = 100;
 
@@ -18,24 +23,64 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/**
- * The pid in `dir/node.pid` if that process is still a Coco node running in `dir`: on Linux its
- * working directory and command line say so (a pid can be reused); elsewhere, that it is alive.
- */
-export function runningNodePid(dir: string): number | undefined {
-  let pid: number;
+function readPid(pidFile: string): number | undefined {
   try {
-    pid = Number(readFileSync(`${dir}/node.pid`, 'utf8').trim());
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !isAlive(pid)) return undefined;
+}
+
+/** The configuration file a `coco node` process was started with (`--config FILE` or `--config=FILE`), resolved where it runs. */
+function configFileOf(pid: number): string | undefined {
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const at = args.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
+  if (!args.includes('node') || at < 0) return undefined;
+  const file = args[at] === '--config' ? args[at + 1] : args[at]!.slice('--config='.length);
+  return file === undefined ? undefined : resolve(readlinkSync(`/proc/${pid}/cwd`), file);
+}
+
+/** The pid file the node configured by `configFile` writes, as the node resolves it. */
+function pidFileOf(configFile: string): string | undefined {
+  return parseNodeConfig(parseJsonText(readFileSync(configFile, 'utf8')), configFile).pidFile;
+}
+
+/**
+ * The pid in `pidFile` if that process is still a Coco node that writes this pid file: on Linux its
+ * command line names its configuration, which names the file (a pid can be reused, by another node
+ * too); elsewhere, that it is alive. Never this process.
+ */
+export function runningNodeWithPidFile(pidFile: string): number | undefined {
+  const pid = readPid(pidFile);
+  if (pid === undefined || pid === process.pid || !isAlive(pid)) return undefined;
   try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return args.includes('node') && args.includes('--config') && readlinkSync(`/proc/${pid}/cwd`) === resolve(dir) ? pid : undefined;
+    const configFile = configFileOf(pid);
+    return configFile !== undefined && pidFileOf(configFile) === resolve(pidFile) ? pid : undefined;
   } catch {
     return process.platform === 'linux' ? undefined : pid;
   }
+}
+
+/** The node a sandbox node directory `dir` runs (its `node.pid`), if it still runs. */
+export function runningNodePid(dir: string): number | undefined {
+  return runningNodeWithPidFile(join(dir, 'node.pid'));
+}
+
+/** Refuses to start a second node on the files of the one `pidFile` names while that one runs. */
+export function refuseIfNodeRunning(pidFile: string): void {
+  const pid = runningNodeWithPidFile(pidFile);
+  if (pid === undefined) return;
+  throw new CocoError(
+    'NodeAlreadyRunning',
+    `this node already runs: ${pidFile} (output_files.pid_file) names process ${pid}, a coco node with this pid file; ` +
+      `a second process on its files would fight it for its ports, ledger and identity: stop that one first (kill ${pid}), then start this one`,
+  );
+}
+
+/** Removes `pidFile` if it still names this process: one another process wrote since is theirs. */
+export function removeOwnPidFile(pidFile: string): void {
+  if (readPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
 }
 
 /** Sends SIGTERM (a clean stop), then SIGKILL if the process has not ended after `timeoutMs`. */

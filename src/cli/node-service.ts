@@ -4,11 +4,12 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
+import { refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
@@ -570,6 +571,9 @@ async function withFreePorts(config: NodeConfig): Promise<NodeConfig> {
 }
 
 export async function startNodeService(requested: NodeConfig, version: string): Promise<RunningService> {
+  // First, before anything is read or bound: a second start of a running node's configuration (it
+  // used to load the snapshot, fail to bind, and delete the running node's pid file).
+  if (requested.pidFile !== undefined) refuseIfNodeRunning(requested.pidFile);
   const configured = withSessionCapsWithinOpenFiles(requested, (line) => logLine('warn', `coco node: ${line}`));
   await refuseSharedResolvedBindAddresses(configured);
   // Then, before anything of a service is written: a pid file that cannot be written stops the node
@@ -581,8 +585,8 @@ export async function startNodeService(requested: NodeConfig, version: string): 
     return await startConfigured(configured, version, undoOnFailure);
   } catch (error) {
     for (const undo of undoOnFailure.reverse()) await undo();
-    // A node that did not start leaves no pid file naming a process that is gone.
-    if (configured.pidFile !== undefined) rmSync(configured.pidFile, { force: true });
+    // A node that did not start leaves no pid file naming a process that is gone (one rewritten since is another's).
+    if (configured.pidFile !== undefined) removeOwnPidFile(configured.pidFile);
     throw error;
   }
 }

@@ -1,0 +1,57 @@
+// A node refuses to start while the node its pid file names runs: a second start of a running node's
+// configuration used to load its state, fail to bind its ports, and then delete the running node's
+// pid file, after which the sandbox's Ctrl-C and its WorkspaceInUse check no longer saw that node.
+// A pid file naming a process that is no Coco node (a pid reused, a stale file) does not stop a start.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runningNodePid } from '../../src/cli/node-pid-file.js';
+import { spawnNode } from '../../src/cli/node-process.js';
+import { exitOf } from '../support/child-exit.js';
+import { runNode } from '../support/joiner-process.js';
+import { call, writeNodeConfig } from '../support/node-process.js';
+import { testPort } from '../support/test-ports.js';
+
+const EXIT_WAIT_MS = 60_000;
+
+test("a second start of a running node's configuration is refused at once in one line, and the running node keeps its pid file", { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-node-pid-'));
+  const pidFile = join(dir, 'node.pid');
+  const configPath = await writeNodeConfig(dir, {
+    network: { rpc_interfaces: { primary: { bind_address: `127.0.0.1:${await testPort()}` } }, node_to_node_interface: { bind_address: `127.0.0.1:${await testPort()}` } },
+    output_files: { pid_file: 'node.pid' },
+  });
+  // A stale pid file naming a live process that is no Coco node (this test's): the node starts.
+  writeFileSync(pidFile, `${process.pid}\n`);
+  const first = await spawnNode(configPath, dir);
+  try {
+    const pid = first.child.pid!;
+    assert.equal(readFileSync(pidFile, 'utf8'), `${pid}\n`);
+    assert.equal(runningNodePid(dir), pid);
+
+    const second = runNode(dir);
+    const code = await exitOf(second.child, 'the second start', EXIT_WAIT_MS);
+    const lines = second.output().split('\n').filter((line) => line !== '');
+    assert.equal(code, 1, lines.join('\n'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(
+      lines[0]!.endsWith(
+        `[error] coco: this node already runs: ${pidFile} (output_files.pid_file) names process ${pid}, a coco node with this pid file; ` +
+          `a second process on its files would fight it for its ports, ledger and identity: stop that one first (kill ${pid}), then start this one [NodeAlreadyRunning]`,
+      ),
+      lines[0],
+    );
+
+    // The running node is untouched: its pid file names it, and it serves.
+    assert.equal(readFileSync(pidFile, 'utf8'), `${pid}\n`);
+    assert.equal(runningNodePid(dir), pid);
+    const serviceCertPem = readFileSync(join(dir, 'service_cert.pem'), 'utf8');
+    assert.equal((await call(first.url, serviceCertPem, 'GET', '/node/state')).status, 200);
+  } finally {
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
