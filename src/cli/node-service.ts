@@ -58,6 +58,7 @@ import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
 import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
+import { refuseIfBehindCommitMarker } from '../node/ledger-behind-commit-marker.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { describeRetirement, retirementAtRestart } from '../node/retirement-at-restart.js';
 import { certificateId, publicKeyId } from '../crypto/entity-id.js';
@@ -225,6 +226,8 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
     const resumed = { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair, encryptionKeyPair: sealed.nodeEncryptionKeyPair };
     const replayed = resumeOwnLedger(config, resumed);
+    const snapshot = replayed.snapshot && { name: replayed.snapshot.name, seqno: replayed.snapshot.txId.seqno };
+    refuseIfBehindCommitMarker(config, publicKeyId(sealed.nodeKeyPair.publicKeyPem), { lastSeqno: replayed.lastTxId.seqno, ...(snapshot && { snapshot }) });
     // The replay may have taken a rekey's secret the node had no time to seal before it stopped.
     seal(config, resumed);
     return { start: { kind: 'resume', replayed }, ...resumed };
@@ -232,6 +235,8 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
   // A joiner that was trusted but crashed before it wrote any entry asks again with the same keys. A
   // snapshot copied into its directory (CCF's "Join or Recover From Snapshot") is its starting point.
   if (config.command === 'join') {
+    // Not one that lost a ledger it had written: it would take part again under its old identity without it.
+    if (sealed !== undefined) refuseIfBehindCommitMarker(config, publicKeyId(sealed.nodeKeyPair.publicKeyPem), { lastSeqno: 0 });
     // Read once, before anything is generated: a file that is no certificate is a configuration mistake.
     const serviceCertPem = joinServiceCertificate(config);
     return {
