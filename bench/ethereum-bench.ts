@@ -1,6 +1,6 @@
-// Ethereum benchmark: ERC-20 transfers, pre-signed by 32 senders, sent over JSON-RPC by 32 keep-alive
-// clients to a 3-node Coco sandbox (to the primary), each counted when its receipt exists (on Coco:
-// once Committed); then the same load against Hardhat's local node (`hardhat node`, defaults) in the
+// Ethereum benchmark: ERC-20 transfers, pre-signed by 32 senders, sent over JSON-RPC on keep-alive
+// connections to a 3-node Coco sandbox (to the primary), 4 at a time per sender, each counted when
+// its receipt exists (on Coco: once Committed, when the send answers); then the same load against Hardhat's local node (`hardhat node`, defaults) in the
 // same run. Raw value transfers (21,000 gas) the same way, as a second row. Then what a transfer costs
 // a Coco node part by part, in one process, on the same signed transfers.
 
@@ -20,8 +20,19 @@ import { progress } from './measure.js';
 import { ReceiptTracker, type ReceiptResult } from './receipt-tracker.js';
 
 const NODES = 3;
-/** One client per sender, so that each sender's nonces arrive in order. */
 const SENDERS = 32;
+/**
+ * Sends of consecutive nonces each sender keeps in flight on Coco, whose send answers once its
+ * transaction is Committed: one at a time would measure that wait (a signature, replicated and
+ * fsynced on a majority) rather than the service. The primary holds the later nonces until the
+ * earlier ones ran.
+ */
+const COCO_SENDS_IN_FLIGHT = 4;
+/**
+ * On Hardhat, one: its automine refuses a nonce ahead of the account's ("transactions can't be
+ * queued when automining"), and its send answers once mined, at once.
+ */
+const HARDHAT_SENDS_IN_FLIGHT = 1;
 /** EthereumJS's interpreter keeps getting faster for several seconds of load (the JIT): warm up that long. */
 const WARMUP_MS = 5_000;
 /** `COCO_BENCH_SECONDS` shortens (or lengthens) each measured run, e.g. while developing. */
@@ -63,15 +74,17 @@ if (!(DURATION_MS > 0)) throw new CocoError('UsageError', `COCO_BENCH_SECONDS mu
 /** The connections of one system's runs, kept from the warm-up on so that measured runs open none. */
 interface Connections {
   setup: JsonRpcClient;
-  /** One keep-alive connection per sender. */
+  /** A keep-alive connection per send in flight. */
   senders: JsonRpcClient;
+  /** Sends each sender keeps in flight. */
+  inFlight: number;
   poller: JsonRpcClient;
 }
 
 /** Sends for `durationMs` from every queue and waits for the receipts of what was accepted. */
 async function runPhase(connections: Connections, queues: SignedQueue[], durationMs: number): Promise<Run> {
   const tracker = new ReceiptTracker(connections.poller, { pollIntervalMs: RECEIPT_POLL_INTERVAL_MS, pollsInFlight: RECEIPT_POLLS_IN_FLIGHT, batchMax: RECEIPT_BATCH_MAX });
-  const sends = await sendSignedTransactions(connections.senders, queues, durationMs, (hash, startMs) => tracker.add(hash, startMs));
+  const sends = await sendSignedTransactions(connections.senders, queues, durationMs, connections.inFlight, (hash, startMs) => tracker.add(hash, startMs));
   return { sends, receipts: await tracker.finish(SETTLE_TIMEOUT_MS) };
 }
 
@@ -80,21 +93,22 @@ async function runWorkload(name: string, connections: Connections, chain: Prepar
   const queues = await presign(connections.setup, chain, workload, perSender);
   progress(`${name}: warming up for ${WARMUP_MS / 1000} s`);
   await runPhase(connections, queues, WARMUP_MS);
-  progress(`${name}: measuring ${workload === 'erc20' ? 'ERC-20 transfers' : 'value transfers'} for ${DURATION_MS / 1000} s, ${SENDERS} clients as fast as they can`);
+  progress(`${name}: measuring ${workload === 'erc20' ? 'ERC-20 transfers' : 'value transfers'} for ${DURATION_MS / 1000} s, ${SENDERS} senders, ${connections.inFlight} sends in flight each`);
   const run = await runPhase(connections, queues, DURATION_MS);
   progress(`${name}: ${Math.round(run.receipts.perSecond)} transfers/s with a receipt, p99 ${run.receipts.p99Ms.toFixed(1)} ms`);
   return { run, queues };
 }
 
-async function measureSystem(name: string, endpoint: JsonRpcEndpoint, funder: ethers.Wallet): Promise<SystemRuns> {
-  const connections = { setup: new JsonRpcClient(endpoint, 1), senders: new JsonRpcClient(endpoint, SENDERS), poller: new JsonRpcClient(endpoint, RECEIPT_POLLS_IN_FLIGHT) };
+async function measureSystem(name: string, endpoint: JsonRpcEndpoint, funder: ethers.Wallet, inFlight: number): Promise<SystemRuns> {
+  const senders = new JsonRpcClient(endpoint, SENDERS * inFlight);
+  const connections = { setup: new JsonRpcClient(endpoint, 1), senders, inFlight, poller: new JsonRpcClient(endpoint, RECEIPT_POLLS_IN_FLIGHT) };
   try {
     const chain = await prepareChain(connections.setup, funder, benchSenders(SENDERS));
     const erc20 = await runWorkload(name, connections, chain, 'erc20');
     const value = await runWorkload(name, connections, chain, 'value');
     return { chain, erc20: erc20.run, value: value.run, erc20Queues: erc20.queues };
   } finally {
-    for (const client of Object.values(connections)) client.close();
+    for (const client of [connections.setup, connections.senders, connections.poller]) client.close();
   }
 }
 
@@ -106,7 +120,7 @@ async function measureCoco(dir: string): Promise<SystemRuns> {
     progress(`the primary is ${primary.id.slice(0, 16)}… at ${primary.url}; transactions and receipt polls go there`);
     const accounts = JSON.parse(readFileSync(join(sandbox.common, 'ethereum_accounts.json'), 'utf8')) as { private_key: string }[];
     const endpoint = { url: `${primary.url}/app/ethereum`, tls: { caPem: sandbox.serviceCertPem, ...sandbox.user0 } };
-    const runs = await measureSystem('Coco', endpoint, new ethers.Wallet(accounts[0]!.private_key));
+    const runs = await measureSystem('Coco', endpoint, new ethers.Wallet(accounts[0]!.private_key), COCO_SENDS_IN_FLIGHT);
     const after = await sandbox.primary();
     if (after.id !== primary.id) progress(`note: the primary changed during the run (now ${after.id.slice(0, 16)}…)`);
     return runs;
@@ -125,7 +139,7 @@ async function measureHardhat(install: HardhatInstall, dir: string): Promise<Har
     return { skipped: `hardhat node did not start: ${(error as Error).message}` };
   }
   try {
-    return { ...(await measureSystem('Hardhat', { url: node.url }, hardhatFunder())), version: install.version };
+    return { ...(await measureSystem('Hardhat', { url: node.url }, hardhatFunder(), HARDHAT_SENDS_IN_FLIGHT)), version: install.version };
   } catch (error) {
     return { skipped: `the Hardhat run failed: ${(error as Error).message}` };
   } finally {
@@ -209,7 +223,7 @@ function report(results: { coco: SystemRuns; hardhat: HardhatRuns; costs: PartCo
   const { erc20 } = coco;
   const cpu = cpus();
   return [
-    `### Ethereum: ${SENDERS} senders, ${SENDERS} keep-alive JSON-RPC clients, counted when the receipt exists`,
+    `### Ethereum: ${SENDERS} senders (${COCO_SENDS_IN_FLIGHT} sends in flight each on Coco, ${HARDHAT_SENDS_IN_FLIGHT} on Hardhat), counted when the receipt exists`,
     '',
     '| system: transactions | transfers/s with a receipt | p50 ms to receipt | p99 ms to receipt | sends answered/s | p50 ms to answer a send | p99 ms to answer a send | errors | reverted | no receipt |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -238,7 +252,7 @@ function report(results: { coco: SystemRuns; hardhat: HardhatRuns; costs: PartCo
       "the backups' cost is per backup and runs beside the primary's, so it is not a share of it.",
     '',
     `${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up; every transfer pre-signed with ethers.js (type 2, fees as each node suggests), ` +
-      `one client per sender (closed loop on the send); receipts polled with JSON-RPC batches of \`eth_getTransactionReceipt\` for the oldest pending hashes ` +
+      `sends of consecutive nonces in flight per sender, each on a keep-alive connection, the next as soon as one is answered: ${COCO_SENDS_IN_FLIGHT} on Coco (a send answers once Committed), ${HARDHAT_SENDS_IN_FLIGHT} on Hardhat (automine refuses a nonce ahead); receipts polled with JSON-RPC batches of \`eth_getTransactionReceipt\` for the oldest pending hashes ` +
       `(at most ${RECEIPT_BATCH_MAX}, a poll at most every ${RECEIPT_POLL_INTERVAL_MS} ms, at most ${RECEIPT_POLLS_IN_FLIGHT} outstanding), time to receipt from the send's start to the poll answer showing it; ` +
       `Hardhat ${'skipped' in hardhat ? 'skipped' : `from the benchmark's cache, hardhat.config.cjs \`module.exports = {}\`, its log written to a file`}; ` +
       `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}) shared by the load generator, the nodes and Hardhat; ` +

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ethers } from 'ethers';
+import type { TxStatus } from '../src/consensus/tx-status.js';
 import { randomBytes } from '../src/crypto/random.js';
 import { invariant } from '../src/errors.js';
 import { setBalance } from '../src/ethereum/account-state.js';
@@ -167,6 +168,11 @@ class InProcessService implements EthereumBackend {
 
   txIdAt(seqno: bigint): TxId | undefined {
     return seqno >= 1n && seqno <= this.store.version ? { view: VIEW, seqno: Number(seqno) } : undefined;
+  }
+
+  /** Committed at once, as every transaction here. */
+  async finality(): Promise<TxStatus> {
+    return 'Committed';
   }
 
   /** Runs `work` in a transaction committed without timing (genesis). */

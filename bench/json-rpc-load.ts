@@ -1,8 +1,9 @@
-// The Ethereum load: one keep-alive client per sender, each sending its sender's pre-signed
-// transactions with `eth_sendRawTransaction` in nonce order, the next as soon as the previous send
-// was answered (closed loop), for a fixed duration. The same code runs against every system. A
-// sender's queue is shared between runs, so a measured run continues where the warm-up stopped.
-// Each accepted transaction is handed on with the time its send started, for a receipt tracker.
+// The Ethereum load: each sender sends its pre-signed transactions with `eth_sendRawTransaction` in
+// nonce order, keeping a window of consecutive nonces in flight (each on a keep-alive connection of
+// its own; the next as soon as one is answered; one at a time is a closed loop), for a fixed
+// duration. The same code runs against every system. A sender's queue is shared between runs, so a
+// measured run continues where the warm-up stopped. Each accepted transaction is handed on with the
+// time its send started, for a receipt tracker.
 
 import { percentile } from './load.js';
 import type { JsonRpcClient } from './json-rpc-client.js';
@@ -38,13 +39,15 @@ export interface SendResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends from every queue at once for `durationMs` through `client` (which must allow one connection
- * per queue); `onSent` sees each accepted transaction's hash and the `performance.now()` its send started.
+ * Sends from every queue at once for `durationMs` through `client` (which must allow `inFlight`
+ * connections per queue), each queue keeping `inFlight` sends in flight; `onSent` sees each
+ * accepted transaction's hash and the `performance.now()` its send started.
  */
 export async function sendSignedTransactions(
   client: JsonRpcClient,
   queues: readonly SignedQueue[],
   durationMs: number,
+  inFlight: number,
   onSent: (hash: string, startMs: number) => void,
 ): Promise<SendResult> {
   const latencies: number[] = [];
@@ -54,33 +57,57 @@ export async function sendSignedTransactions(
   let gaveUp = 0;
   const start = performance.now();
   const deadline = start + durationMs;
+  /** Sends transaction `index` of `queue`; whether it was accepted. */
+  const send = async (queue: SignedQueue, index: number): Promise<boolean> => {
+    const startMs = performance.now();
+    const expected = queue.hashes[index]!;
+    try {
+      const hash = await client.call('eth_sendRawTransaction', [queue.raws[index]]);
+      if (typeof hash !== 'string' || hash.toLowerCase() !== expected) throw new Error(`answered ${JSON.stringify(hash)} instead of the hash ${expected}`);
+      latencies.push(performance.now() - startMs);
+      onSent(expected, startMs);
+      return true;
+    } catch (error) {
+      errors++;
+      firstError ??= (error as Error).message;
+      return false;
+    }
+  };
   const sender = async (queue: SignedQueue): Promise<void> => {
+    const sending = new Set<Promise<void>>();
+    /** The lowest nonce refused since the window last emptied: the later ones cannot pass before it does. */
+    let refused: number | undefined;
     let failures = 0;
     while (performance.now() < deadline) {
-      if (queue.next >= queue.raws.length) {
-        exhausted++;
-        return;
+      if (refused === undefined && sending.size < inFlight && queue.next < queue.raws.length) {
+        const index = queue.next++;
+        const sent: Promise<void> = send(queue, index).then((accepted) => {
+          sending.delete(sent);
+          if (accepted) failures = 0;
+          else refused = Math.min(refused ?? index, index);
+        });
+        sending.add(sent);
+        continue;
       }
-      const startMs = performance.now();
-      const expected = queue.hashes[queue.next]!;
-      try {
-        const hash = await client.call('eth_sendRawTransaction', [queue.raws[queue.next]]);
-        if (typeof hash !== 'string' || hash.toLowerCase() !== expected) throw new Error(`answered ${JSON.stringify(hash)} instead of the hash ${expected}`);
-        latencies.push(performance.now() - startMs);
-        queue.next++;
-        failures = 0;
-        onSent(expected, startMs);
-      } catch (error) {
-        errors++;
-        firstError ??= (error as Error).message;
-        // The nonces that follow cannot pass until this one does: try it again, then give up.
+      if (sending.size > 0) {
+        await Promise.race(sending);
+        continue;
+      }
+      if (refused !== undefined) {
+        // Try the refused nonce again, then give up.
         if (++failures >= ATTEMPTS_MAX) {
           gaveUp++;
           return;
         }
+        queue.next = refused;
+        refused = undefined;
         await sleep(RETRY_PAUSE_MS);
+        continue;
       }
+      exhausted++;
+      return;
     }
+    await Promise.all(sending);
   };
   await Promise.all(queues.map(sender));
   const seconds = (performance.now() - start) / 1000;

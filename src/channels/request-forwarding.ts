@@ -1,7 +1,8 @@
 // Forwarding requests from a backup to the primary over the node-to-node channel, for clients that
 // cannot follow a redirect (Ethereum clients do not follow one on POST). The backup has already
 // authenticated the caller; the primary trusts the backup as a node of the configuration (the
-// channel authenticates it) and answers with what it would have answered the caller.
+// channel authenticates it) and answers with what it would have answered the caller, once what it
+// wrote is Committed; the backup relays that answer once it knows that commit too.
 
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
@@ -17,15 +18,13 @@ const PRIMARY_CHECK_MS = 50;
 /** Requests a backup has in flight to the primary at once. */
 const FORWARDS_IN_FLIGHT_MAX = 1024;
 /**
- * How long a backup holds the primary's answer until its own log has what the primary had written
- * when it answered, so that the caller's next read on this backup sees its own write (a wallet
- * reading its `pending` nonce), and so that a write a failed primary took with it is never
- * acknowledged. While the primary keeps its place the write reaches the backup or the primary is
- * replaced, so the wait is long; past it, or once the primary changes, the caller is told the
- * request may or may not have run.
+ * How long a backup holds the primary's answer until it knows Committed what the primary knew
+ * Committed when it answered, so that the caller's next read on this backup sees what its request
+ * wrote, receipt included (a client stays on one node: hardhat-chai-matchers read the receipt once,
+ * right after the send). The backup learns the commit with the primary's next message, so the wait
+ * is short while it keeps up; past it, the caller is told this node is behind.
  */
 const REPLICATION_WAIT_MS_DEFAULT = 10_000;
-const REPLICATION_POLL_MS = 1;
 
 interface ForwardedRequest {
   id: number;
@@ -36,10 +35,8 @@ interface ForwardedResponse {
   id: number;
   body: string | null;
   error?: string;
-  /** The primary's last seqno once it had answered: what the backup waits to hold before answering. */
+  /** The primary's commit seqno once it had answered: what the backup waits to know Committed before answering. */
   seqno?: number;
-  /** The primary's view when it answered: a backup in another view cannot tell whether it holds that write. */
-  view?: number;
 }
 
 /** A request in flight: the node it went to, and how to answer its caller. */
@@ -59,7 +56,7 @@ export class RequestForwarder {
   constructor(
     private readonly channels: NodeChannels,
     private readonly node: Node,
-    /** How the primary answers a forwarded request body. */
+    /** How the primary answers a forwarded request body, once what it wrote is Committed. */
     private readonly handle: (body: string) => Promise<string | undefined>,
     private readonly replicationWaitMs = REPLICATION_WAIT_MS_DEFAULT,
   ) {}
@@ -110,12 +107,11 @@ export class RequestForwarder {
     }
   }
 
-  /** How the primary differs from node `to` in view `view` (any view if not given), or undefined if it does not. */
-  private primaryChange(to: string, view?: number): string | undefined {
-    const { leaderId, view: viewNow } = this.node.role;
+  /** How the primary differs from node `to`, or undefined if it does not. */
+  private primaryChange(to: string): string | undefined {
+    const { leaderId } = this.node.role;
     if (leaderId === undefined) return 'no primary is known yet (an election is under way)';
     if (leaderId !== to) return `the primary is now ${leaderId.slice(0, 12)}`;
-    if (view !== undefined && viewNow !== view) return `view ${viewNow} began`;
     return undefined;
   }
 
@@ -127,7 +123,7 @@ export class RequestForwarder {
       const waiter = this.settle(message.id);
       if (waiter === undefined) return;
       if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
-      else void this.replicated(waiter.to, message.seqno, message.view).then(() => waiter.resolve(message.body ?? undefined), waiter.reject);
+      else void this.committed(message.seqno).then(() => waiter.resolve(message.body ?? undefined), waiter.reject);
       return;
     }
     if (typeof message.body !== 'string') throw new CocoError('InvalidForwardedMessage', `a forwarded request from ${from} has no body`);
@@ -138,26 +134,31 @@ export class RequestForwarder {
       return;
     }
     this.handle(message.body).then(
-      (body) => reply({ id, body: body ?? null, seqno: this.node.lastTxId.seqno, view: this.node.role.view }),
+      (body) => reply({ id, body: body ?? null, seqno: this.node.commitTxId.seqno }),
       (error: unknown) => reply({ id, body: null, error: (error as Error).message }),
     );
   }
 
   /**
-   * Resolves once this node's log reaches `seqno` from primary `to` in `view`; rejects if the primary
-   * changes first or the replication wait passes, as the write may then be lost in an election.
+   * Resolves once this node knows `seqno` Committed; rejects after the replication wait. What the
+   * primary knew Committed stays so whatever primary comes next, so a change of primary meanwhile
+   * changes nothing.
    */
-  private async replicated(to: string, seqno: number | undefined, view: number | undefined): Promise<void> {
+  private async committed(seqno: number | undefined): Promise<void> {
     if (typeof seqno !== 'number') return;
-    const deadline = Date.now() + this.replicationWaitMs;
-    for (;;) {
-      const change = this.primaryChange(to, view);
-      if (change !== undefined) throw primaryChanged(change);
-      if (this.node.lastTxId.seqno >= seqno) return;
-      if (Date.now() >= deadline) {
-        throw new CocoError('NodeCannotHandleRequest', `the primary answered, but its write has not reached this node in ${this.replicationWaitMs / 1000} s; it may or may not have run it, so check before sending it again`);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.replicationWaitMs)));
+    try {
+      const known = await Promise.race([this.node.waitForCommit(seqno).then(() => true), timedOut]);
+      if (!known) {
+        throw new CocoError(
+          'NodeCannotHandleRequest',
+          `the primary answered once its write was Committed, but this node has not learnt of that commit in ${this.replicationWaitMs / 1000} s (it is behind the primary); ` +
+            'what the primary did stands: read the outcome from the primary, or from this node once it catches up',
+        );
       }
-      await new Promise((resolve) => setTimeout(resolve, REPLICATION_POLL_MS));
+    } finally {
+      clearTimeout(timer);
     }
   }
 

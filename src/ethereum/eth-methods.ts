@@ -5,6 +5,7 @@
 // is refused. Receipts, and mined transactions, appear only once their Coco transaction is Committed.
 // What is Committed is read once per request, so that the elements of a batch agree on it.
 
+import type { TxStatus } from '../consensus/tx-status.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -19,7 +20,7 @@ import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
 import { FutureNonces, type HeldTransaction } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS } from './limits.js';
+import { COMMIT_WAIT_MS, FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS } from './limits.js';
 import { parseLogFilter, type LogFilter } from './log-filter.js';
 import { scanLogs } from './log-scan.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
@@ -65,6 +66,11 @@ export interface EthereumBackend {
   commitSeqno(): bigint;
   /** The TxID of the transaction at `seqno` in this node's ledger (for receipts); undefined when unknown. */
   txIdAt(seqno: bigint): TxId | undefined;
+  /**
+   * Settles with the status of `txId`, a transaction this node wrote, once it is Committed or
+   * Invalid (an election rolled it back) on this node, or after `timeoutMs` with its status then.
+   */
+  finality(txId: TxId, timeoutMs: number): Promise<TxStatus>;
 }
 
 export interface EthereumMethodsOptions {
@@ -80,6 +86,8 @@ export interface EthereumMethodsOptions {
   nowMs?: () => number;
   /** How long a transaction ahead of its sender's nonce waits for the ones before it; FUTURE_NONCE_WAIT_MS by default. */
   futureNonceWaitMs?: number;
+  /** How long a transaction that ran waits to be known Committed before its send answers; COMMIT_WAIT_MS by default. */
+  commitWaitMs?: number;
 }
 
 /** A read of the chain: the node's current state, and the seqno up to which its request takes that state as Committed. */
@@ -120,6 +128,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   const nowMs = options.nowMs ?? (() => performance.now());
   const filters = new Filters<LogCriteria>(nowMs);
   const futureNonces = new FutureNonces();
+  const commitWaitMs = options.commitWaitMs ?? COMMIT_WAIT_MS;
 
   /**
    * Runs `work` over a read of the node's current state, at `scope`'s commit point (the node's when
@@ -190,6 +199,25 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     if (where === undefined) return null;
     const txId = backend.txIdAt(seqno);
     return receiptObject(hash, record, summarizeTransaction(record.raw), storedReceipt(tx, hash), where, txId === undefined ? null : formatTxId(txId));
+  }
+
+  /**
+   * Waits until transaction `hash`, written as `txId`, is Committed on this node, so that its hash is
+   * answered once its receipt is there, as on Hardhat's automine network (hardhat-chai-matchers read
+   * the receipt once, right after the send), and once no election can undo it. Only its answer waits:
+   * the node's next transactions run meanwhile, and so do the later elements of its batch.
+   */
+  async function committed(hash: string, txId: TxId, scope: RequestScope): Promise<void> {
+    const status = await scope.waitForFinality(() => backend.finality(txId, commitWaitMs));
+    if (status === 'Committed') return;
+    if (status === 'Invalid') {
+      throw new CocoError('TransactionRolledBack', `transaction ${hash} was rolled back by an election (Coco transaction ${formatTxId(txId)} is Invalid): it did not run and its nonce was not used, so send it again`);
+    }
+    throw new CocoError(
+      'TransactionNotCommitted',
+      `transaction ${hash} ran on this node, but is not Committed after ${commitWaitMs / 1000} s (Coco transaction ${formatTxId(txId)} is ${status}): ` +
+        'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
+    );
   }
 
   /** The committed block `selector` names, if any. */
@@ -415,15 +443,15 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
       let waitingSinceMs: number | undefined;
       let held: HeldTransaction | undefined;
+      let written: TxId;
       try {
         for (;;) {
           // One job runs it or holds it, so that a replacement cannot come between the two (see FutureNonces.hold).
           // Its turn in the queue is a wait: a batch's next sends start meanwhile and queue behind it.
-          const wait = await scope.waitFor(() => writes.run(async () => {
+          const outcome = await scope.waitFor(() => writes.run(async (): Promise<{ txId: TxId } | { held: HeldTransaction; ms: number }> => {
             if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
             try {
-              await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash));
-              return undefined;
+              return await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash));
             } catch (error) {
               // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
               if (!(error instanceof NonceTooHigh)) throw error;
@@ -436,14 +464,18 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
               return { held, ms: remainingMs };
             }
           }));
-          if (wait === undefined) break;
+          if ('txId' in outcome) {
+            written = outcome.txId;
+            break;
+          }
           // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
-          await scope.waitFor(() => futureNonces.waitForNext(wait.held, wait.ms));
+          await scope.waitFor(() => futureNonces.waitForNext(outcome.held, outcome.ms));
         }
       } finally {
         if (held !== undefined) futureNonces.release(held);
       }
       futureNonces.written(sender, decoded.tx.nonce);
+      await committed(data(decoded.hash), written, scope);
       return data(decoded.hash);
     },
 

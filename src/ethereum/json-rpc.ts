@@ -53,15 +53,34 @@ export interface RequestScope {
    * see handleJsonRpc) and does not count the wait against the request's time.
    */
   waitFor<T>(start: () => Promise<T>): Promise<T>;
+  /**
+   * Waits, as waitFor, for what `start` begins elsewhere to make this element's answer final, once
+   * what it did is visible on this node (a transaction that ran, waiting for its commit): the later
+   * elements of the batch, of any method, need not wait for it, and start meanwhile.
+   */
+  waitForFinality<T>(start: () => Promise<T>): Promise<T>;
 }
 
 /** The bounds of a new request from `caller`, `requestTimeMs` its execution time. */
 export function requestScope(requestTimeMs = Infinity, caller = ''): RequestScope {
-  return { time: { remainingMs: requestTimeMs }, logsRemaining: LOGS_RESULTS_MAX, responseBytesRemaining: RESPONSE_BYTES_MAX, caller, waitFor: (start) => start() };
+  return {
+    time: { remainingMs: requestTimeMs },
+    logsRemaining: LOGS_RESULTS_MAX,
+    responseBytesRemaining: RESPONSE_BYTES_MAX,
+    caller,
+    waitFor: (start) => start(),
+    waitForFinality: (start) => start(),
+  };
 }
 
-/** One batch element's view of its request's scope: the bounds it shares, and a wait that calls `park` (the batch goes on). */
-function elementScope(scope: RequestScope, park: () => void): RequestScope {
+/** What a batch learns of one element's waits: it waits for what others do (the batch goes on), and it is done but for its answer. */
+interface ElementWaits {
+  park(): void;
+  finish(): void;
+}
+
+/** One batch element's view of its request's scope: the bounds it shares, and waits that tell the batch. */
+function elementScope(scope: RequestScope, waits: ElementWaits): RequestScope {
   return {
     time: scope.time,
     caller: scope.caller,
@@ -84,7 +103,11 @@ function elementScope(scope: RequestScope, park: () => void): RequestScope {
       scope.committedSeqno = value;
     },
     waitFor: (start) => {
-      park();
+      waits.park();
+      return start();
+    },
+    waitForFinality: (start) => {
+      waits.finish();
       return start();
     },
   };
@@ -172,11 +195,12 @@ function serialize(response: Response, scope: RequestScope): string {
   return json;
 }
 
-/** A batch element that waits for something done elsewhere (RequestScope.waitFor) and has not answered yet. */
+/** A batch element that waits for something done elsewhere (RequestScope.waitFor) and is not done yet. */
 interface WaitingElement {
   readonly index: number;
   readonly method: unknown;
-  readonly answered: Promise<unknown>;
+  /** Settles once it answered, or has only its answer's finality left to wait for. */
+  readonly done: Promise<unknown>;
 }
 
 /**
@@ -200,9 +224,10 @@ function nextToStart(notStarted: readonly number[], methodOf: (index: number) =>
  * element that waits for something done elsewhere (RequestScope.waitFor: a write forwarded to the
  * primary, a later nonce waiting for an earlier one, a write waiting for its turn) lets the next
  * elements start. Those of another method wait until it is done, so that they see what it did (a read
- * after a write), while later calls of its method go ahead of them: a sender's earlier nonce may come
- * after the later one, with reads between them (ethers.js pairs each send with an eth_blockNumber).
- * The answers keep the order of the request. `caller` names who sent it.
+ * after a write), but not for its answer to become final (a transaction that ran, waiting for its
+ * commit: RequestScope.waitForFinality), while later calls of its method go ahead of them: a sender's
+ * earlier nonce may come after the later one, with reads between them (ethers.js pairs each send
+ * with an eth_blockNumber). The answers keep the order of the request. `caller` names who sent it.
  */
 export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns?: JsonRpcTurns, caller = ''): Promise<string | undefined> {
   let request: unknown;
@@ -232,7 +257,7 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
     const position = nextToStart(notStarted, methodOf, waiting);
     if (position === -1) {
       // Not work of this request: the time is not counted.
-      await Promise.race([...waiting].map((element) => element.answered));
+      await Promise.race([...waiting].map((element) => element.done));
       continue;
     }
     const index = notStarted.splice(position, 1)[0] as number;
@@ -243,9 +268,21 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
     let parkedAtMs: number | undefined;
     let goOn!: () => void;
     const parked = new Promise<void>((resolve) => (goOn = resolve));
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    let isDone = false;
+    const park = () => {
+      parkedAtMs ??= nowMs();
+      goOn();
+    };
+    const finish = () => {
+      park();
+      isDone = true;
+      finished();
+    };
     const startMs = nowMs();
     const remainingBeforeMs = scope.time.remainingMs;
-    const answered = answer(elements[index], methods, elementScope(scope, () => ((parkedAtMs ??= nowMs()), goOn())), requestTimeMs);
+    const answered = answer(elements[index], methods, elementScope(scope, { park, finish }), requestTimeMs);
     // What the element does as it starts, up to its first wait (parsing, a read, sender recovery),
     // holds the event loop; a log scan in it took its time from the allowance already. What comes
     // after is EVM runs, which take theirs too, or waiting, which is no work of this request:
@@ -254,10 +291,11 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
     scope.time.remainingMs -= Math.max(0, workedMs - (remainingBeforeMs - scope.time.remainingMs));
     answers[index] = answered;
     await Promise.race([answered, parked]);
-    if (parkedAtMs !== undefined) {
-      const element: WaitingElement = { index, method: methodOf(index), answered };
+    if (parkedAtMs !== undefined && !isDone) {
+      // Waiting until it answers, or until only its answer is left to wait for (RequestScope.waitForFinality).
+      const element: WaitingElement = { index, method: methodOf(index), done: Promise.race([answered, done]) };
       waiting.add(element);
-      void answered.then(() => waiting.delete(element));
+      void element.done.then(() => waiting.delete(element));
     }
   }
   const responses: string[] = [];

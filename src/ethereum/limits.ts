@@ -71,3 +71,10 @@ export const FUTURE_NONCES_MAX = 1024;
 
 /** How long a transaction ahead of its sender's nonce waits for the ones before it before it is refused. */
 export const FUTURE_NONCE_WAIT_MS = 2000;
+
+/**
+ * How long eth_sendRawTransaction waits, once its transaction ran, for this node to know it
+ * Committed (or rolled back by an election) before answering that it cannot tell: the wait of a
+ * backup for the primary's write (see RequestForwarder) is as long.
+ */
+export const COMMIT_WAIT_MS = 10_000;

@@ -1,7 +1,8 @@
-// The backup's side of request forwarding, over a recording channel and a node whose role the test
-// changes: answers are relayed once the backup's log holds their write (or fail as of a changed
-// primary), and a request sent to a primary that loses its place, that cannot be reached, or to a
-// node that stops, fails at once instead of waiting for the timeout.
+// The backup's side of request forwarding, over a recording channel and a node whose role and commit
+// the test changes: answers are relayed once the backup knows Committed what the primary knew
+// Committed when it answered (or fail, the backup behind, after the wait), and a request sent to a
+// primary that loses its place, that cannot be reached, or to a node that stops, fails at once
+// instead of waiting for the timeout.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,17 +26,23 @@ function backup(options: { reachable?: boolean; retired?: boolean } = {}) {
       return options.reachable ?? true;
     },
   } as unknown as NodeChannels;
-  const log = { seqno: 8 };
+  let committed = 8;
+  const commitWaits: { seqno: number; resolve: () => void }[] = [];
   const node = {
     nodeId: 'c'.repeat(64),
     isPrimary: false,
     stopNotice: options.retired ?? false,
     retiredError: Node.prototype.retiredError,
     get role() { return role; },
-    get lastTxId() { return { view: 2, seqno: log.seqno }; },
+    waitForCommit: (seqno: number) => (seqno <= committed ? Promise.resolve() : new Promise<void>((resolve) => commitWaits.push({ seqno, resolve }))),
   } as unknown as Node;
+  /** This backup learns commit up to `seqno`. */
+  const commitTo = (seqno: number) => {
+    committed = seqno;
+    for (const wait of commitWaits.filter((w) => w.seqno <= seqno)) wait.resolve();
+  };
   const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')), REPLICATION_WAIT_MS);
-  return { forwarder, sent, role, log };
+  return { forwarder, sent, role, commitTo };
 }
 
 test("a forwarded request resolves with the primary's answer, matched by id", async () => {
@@ -50,52 +57,40 @@ test("a forwarded request resolves with the primary's answer, matched by id", as
   forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: 999, body: 'late' })));
 });
 
-test("the backup answers once its own log holds what the primary had written when it answered: the caller's next read here sees its write", async () => {
-  const { forwarder, sent, log } = backup();
+test("the backup answers once it knows Committed what the primary knew Committed when it answered: the caller's next read here sees its write and its receipt", async () => {
+  const { forwarder, sent, commitTo } = backup();
   let answered: string | undefined;
   const pending = forwarder.forward('transfer').then((body) => (answered = body));
   forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10 })));
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(answered, undefined, 'held while the backup is behind');
-  log.seqno = 10;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(answered, undefined, 'held while the backup knows commit only up to 8');
+  commitTo(10);
   assert.equal(await pending, 'the hash');
 });
 
-/** Asserts that `pending` fails with the error of a primary that changed, naming `change`. */
-async function failsAsPrimaryChanged(pending: Promise<unknown>, change: RegExp): Promise<void> {
-  await assert.rejects(pending, (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'NodeCannotHandleRequest');
-    assert.match(error.message, /^the primary changed while this request was forwarded to it \((.*)\); it may or may not have run it, so check before sending it again$/);
-    assert.match(error.message, change);
-    return true;
-  });
-}
-
-test("an answer whose write has not reached the backup's log within the wait is not relayed: the write may be lost in an election", async () => {
-  const { forwarder, sent } = backup();
+test('a change of primary after it answered does not stop the answer: what it knew Committed stays so', async () => {
+  const { forwarder, sent, role, commitTo } = backup();
   const pending = forwarder.forward('transfer');
-  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10, view: 2 })));
-  await assert.rejects(pending, (error: Error & { code?: string }) => {
-    assert.equal(error.code, 'NodeCannotHandleRequest');
-    assert.equal(error.message, 'the primary answered, but its write has not reached this node in 0.2 s; it may or may not have run it, so check before sending it again');
-    return true;
-  });
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10 })));
+  role.leaderId = OTHER;
+  role.view = 3;
+  commitTo(12);
+  assert.equal(await pending, 'the hash');
 });
 
-test('an answer held for replication is not relayed once the primary or the view changes', async () => {
-  for (const [change, expected] of [
-    [(role: { view: number; leaderId: string | undefined }) => (role.leaderId = OTHER), /\(the primary is now bbbbbbbbbbbb\)/],
-    [(role: { view: number; leaderId: string | undefined }) => (role.leaderId = undefined), /\(no primary is known yet/],
-    [(role: { view: number; leaderId: string | undefined }) => (role.view = 3), /\(view 3 began\)/],
-  ] as const) {
-    const { forwarder, sent, role, log } = backup();
-    const pending = forwarder.forward('transfer');
-    forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10, view: 2 })));
-    change(role);
-    // The new primary's log reaching that seqno says nothing of the old primary's write.
-    log.seqno = 10;
-    await failsAsPrimaryChanged(pending, expected);
-  }
+test('an answer whose commit this backup has not learnt within the wait is not relayed: the backup is behind', async () => {
+  const { forwarder, sent } = backup();
+  const pending = forwarder.forward('transfer');
+  forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: sent[0]!.body.id, body: 'the hash', seqno: 10 })));
+  await assert.rejects(pending, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'NodeCannotHandleRequest');
+    assert.equal(
+      error.message,
+      'the primary answered once its write was Committed, but this node has not learnt of that commit in 0.2 s (it is behind the primary); ' +
+        'what the primary did stands: read the outcome from the primary, or from this node once it catches up',
+    );
+    return true;
+  });
 });
 
 test('a request in flight to a primary that loses its place fails at once, saying it may have run', async () => {
@@ -128,4 +123,16 @@ test('a primary that cannot be reached, and a node that stops, fail the requests
   const pending = [stopping.forwarder.forward('a'), stopping.forwarder.forward('b')];
   stopping.forwarder.close();
   for (const request of pending) await assert.rejects(request, /the node is stopping/);
+});
+
+test("the primary answers with its commit seqno once the request's handler is done (the handler answers once what it wrote is Committed)", async () => {
+  const replies: { to: string; kind: number; body: { id: number; body: string | null; seqno?: number } }[] = [];
+  const channels = {
+    send: (to: string, kind: number, payload: Uint8Array) => replies.push({ to, kind, body: JSON.parse(fromUtf8(payload)) as (typeof replies)[number]['body'] }) > 0,
+  } as unknown as NodeChannels;
+  const node = { isPrimary: true, role: { view: 2, leaderId: PRIMARY }, commitTxId: { view: 2, seqno: 12 }, lastTxId: { view: 2, seqno: 15 } } as unknown as Node;
+  const forwarder = new RequestForwarder(channels, node, async (body) => `answer to ${body}`);
+  forwarder.receive(OTHER, FORWARDED_REQUEST_FRAME, utf8(JSON.stringify({ id: 4, body: 'transfer' })));
+  while (replies.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(replies, [{ to: OTHER, kind: FORWARDED_RESPONSE_FRAME, body: { id: 4, body: 'answer to transfer', seqno: 12 } }]);
 });

@@ -1,6 +1,7 @@
 // Ethereum on a real 3-node sandbox with ethers.js v6 as a user would connect it (TLS client
 // certificate, the service certificate): the sandbox's funded accounts, a value transfer, an ERC-20
 // deployed and used with its events, a revert with its reason, the state read back on a backup, a
+// receipt there as soon as a send answers (on the primary and through a backup), a
 // transaction sent to a backup and forwarded to the primary,
 // the Coco receipt of an Ethereum transaction verified offline, and bad requests refused.
 
@@ -65,6 +66,18 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   assert.equal(transferReceipt?.status, 1);
   assert.equal(await primary.getBalance(carol), ethers.parseEther('1.5'));
 
+  // The send answers once the transaction is Committed on the node answering, so its receipt is
+  // there at the first ask, on the primary and through a backup, as on Hardhat's automine network:
+  // hardhat-chai-matchers' .to.emit() and .not.to.be.reverted read it once, right after the send.
+  const erin = ethers.Wallet.createRandom().address;
+  for (const [node, sender] of [[primary, alice], [backup, new ethers.Wallet(accounts[3]!.private_key, backup)]] as const) {
+    for (let i = 0; i < 10; i++) {
+      const sent = await sender.sendTransaction({ to: erin, value: 1n });
+      const receipt = (await node.send('eth_getTransactionReceipt', [sent.hash])) as { status: string } | null;
+      assert.equal(receipt?.status, '0x1', `the receipt of send ${i} through ${node === primary ? 'the primary' : 'a backup'}, asked once`);
+    }
+  }
+
   // An ERC-20 compiled with solc: deploy, transfer, balances through eth_call, Transfer events through eth_getLogs.
   const { Token } = contracts();
   const factory = new ethers.ContractFactory(Token.abi as ethers.InterfaceAbi, Token.bytecode, alice);
@@ -101,8 +114,8 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   const forwarded = await dave.sendTransaction({ to: carol, value: ethers.parseEther('0.5') });
   assert.equal((await forwarded.wait())?.status, 1);
   assert.equal(await backup.getBalance(carol), ethers.parseEther('2'));
-  // The backup answers a forwarded send once it holds the transaction: the very next read there,
-  // even in the same batch, sees it and counts its nonce.
+  // The backup answers a forwarded send once it knows the transaction Committed: the very next read
+  // there, even in the same batch, sees it, counts its nonce and finds its receipt.
   const nonce = await backup.getTransactionCount(dave.address, 'pending');
   const signed = await dave.signTransaction({ to: carol, value: 1n, nonce, chainId: (await backup.getNetwork()).chainId, gasLimit: 21_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, type: 2 });
   const hash = ethers.keccak256(signed);
@@ -110,11 +123,13 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
     { jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [signed] },
     { jsonrpc: '2.0', id: 2, method: 'eth_getTransactionByHash', params: [hash] },
     { jsonrpc: '2.0', id: 3, method: 'eth_getTransactionCount', params: [dave.address, 'pending'] },
+    { jsonrpc: '2.0', id: 4, method: 'eth_getTransactionReceipt', params: [hash] },
   ]);
   const answers = JSON.parse((await post(sandbox.nodeUrl(1), batch, { ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') })).body) as { id: number; result: unknown }[];
   assert.equal(answers[0]!.result, hash);
   assert.equal((answers[1]!.result as { hash: string } | null)?.hash, hash, 'the backup shows the transaction it just forwarded');
   assert.equal(answers[2]!.result, ethers.toQuantity(nonce + 1));
+  assert.equal((answers[3]!.result as { status: string } | null)?.status, '0x1', 'and its receipt');
 
   // The Coco receipt of the Ethereum transfer verifies offline against the service certificate.
   const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
+import { setBalance } from '../../src/ethereum/account-state.js';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { handleJsonRpc, requestScope, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
 import { FUTURE_NONCES_PER_SENDER_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from '../../src/ethereum/limits.js';
@@ -51,6 +52,25 @@ async function setup(): Promise<{ chain: TestChain; backend: MemoryBackend; meth
 
 async function sendRaw(chain: TestChain, methods: JsonRpcMethods, signer: ethers.Wallet, request: ethers.TransactionRequest): Promise<string> {
   return (await rpc(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(signer, request)))) as string;
+}
+
+/** Resolves once the node has written `count` more transactions than at `version` (their sends may still wait for commit). */
+async function written(chain: TestChain, version: bigint, count = 1): Promise<void> {
+  while (chain.store.version < version + BigInt(count)) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Sends a transaction while the test holds commit: resolves once it ran, with its hash and the
+ * send's answer, which comes once commit reaches it.
+ */
+async function sendUncommitted(chain: TestChain, methods: JsonRpcMethods, signer: ethers.Wallet, request: ethers.TransactionRequest): Promise<{ hash: string; answered: Promise<unknown> }> {
+  const signed = ethers.hexlify(await chain.sign(signer, request));
+  const version = chain.store.version;
+  const answered = rpc(methods, 'eth_sendRawTransaction', signed);
+  // Settled by the test; a failure still shows where the test awaits it.
+  answered.catch(() => undefined);
+  await written(chain, version);
+  return { hash: ethers.keccak256(signed), answered };
 }
 
 describe('JSON-RPC 2.0 protocol', () => {
@@ -368,25 +388,100 @@ describe('Ethereum methods', () => {
     assert.equal(backend.claims.size, 1, 'one claims digest per Ethereum transaction');
   });
 
-  test('a receipt appears only once its Coco transaction is Committed', async () => {
+  test('eth_sendRawTransaction answers once its transaction is Committed on this node: its receipt is there as soon as its hash (as on Hardhat)', { timeout: 20_000 }, async () => {
     const { chain, backend, methods } = await setup();
     backend.holdCommit();
-    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const { hash, answered } = await sendUncommitted(chain, methods, alice, { to: bob.address, value: 1n });
+    let answeredYet = false;
+    void answered.then(() => (answeredYet = true), () => undefined);
+    // It ran: the node shows it pending, and state reads see it, so the next nonce is already right.
     assert.equal(await rpc(methods, 'eth_getTransactionReceipt', hash), null);
     assert.equal(await rpc(methods, 'eth_blockNumber'), '0x0');
     const pending = (await rpc(methods, 'eth_getTransactionByHash', hash)) as Record<string, unknown>;
     assert.equal(pending.blockNumber, null);
-    // State reads see the node's current state, so the next nonce is already right.
     assert.equal(await rpc(methods, 'eth_getTransactionCount', alice.address, 'pending'), '0x1');
+    assert.equal(answeredYet, false, 'no hash before its receipt exists: hardhat-chai-matchers read the receipt once, right after the send');
     backend.committedUpTo = chain.store.version;
+    assert.equal(await answered, hash);
     assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', hash)) as Record<string, unknown>).status, '0x1');
     assert.equal(await rpc(methods, 'eth_blockNumber'), '0x1');
+  });
+
+  test('sends waiting for commit hold up neither the next transactions nor the reads after them in a batch', { timeout: 20_000 }, async () => {
+    const { chain, backend, methods } = await setup();
+    await chain.fund(bob.address, ETHER);
+    backend.holdCommit();
+    const version = chain.store.version;
+    const read: string[] = [];
+    const watched: JsonRpcMethods = {
+      ...methods,
+      eth_getTransactionCount: async (params, scope) => (read.push('eth_getTransactionCount'), methods.eth_getTransactionCount!(params, scope)),
+      eth_blockNumber: async (params, scope) => (read.push('eth_blockNumber'), methods.eth_blockNumber!(params, scope)),
+    };
+    const sign = async (signer: ethers.Wallet, nonce: number) => ethers.hexlify(await chain.sign(signer, { to: wallet(3).address, value: 1n, nonce }));
+    const batch = JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [await sign(alice, 0)] },
+      { jsonrpc: '2.0', id: 2, method: 'eth_getTransactionCount', params: [alice.address, 'pending'] },
+      { jsonrpc: '2.0', id: 3, method: 'eth_sendRawTransaction', params: [await sign(alice, 1)] },
+      { jsonrpc: '2.0', id: 4, method: 'eth_blockNumber', params: [] },
+    ]);
+    const answered = handleJsonRpc(batch, watched);
+    // Another client's send meanwhile.
+    const other = rpc(methods, 'eth_sendRawTransaction', await sign(bob, 0));
+    await written(chain, version, 3);
+    while (read.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(read, ['eth_getTransactionCount', 'eth_blockNumber'], 'the reads ran while the sends wait for commit');
+    backend.committedUpTo = chain.store.version;
+    const replies = JSON.parse((await answered)!) as Reply[];
+    assert.deepEqual(replies.map((reply) => reply.error), [undefined, undefined, undefined, undefined]);
+    assert.equal(replies[1]!.result, '0x1', 'the read after a send sees it');
+    assert.equal(replies[3]!.result, '0x0', 'read before commit moved');
+    assert.match((await other) as string, /^0x[0-9a-f]{64}$/);
+  });
+
+  test('a send whose transaction an election rolled back says so, and the same signed transaction sent again runs', { timeout: 20_000 }, async () => {
+    const { chain, backend, methods } = await setup();
+    backend.holdCommit();
+    const version = chain.store.version;
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+    const answered = rpc(methods, 'eth_sendRawTransaction', signed);
+    await written(chain, version);
+    // The new primary did not hold it: its own first transaction takes the seqno, and commits.
+    backend.rollBack(version);
+    await backend.writeTransaction(async (tx) => setBalance(tx, chain.context.maps, ethers.getBytes(wallet(5).address), 1n));
+    backend.committedUpTo = chain.store.version;
+    const hash = ethers.keccak256(signed);
+    await assert.rejects(answered, (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, -32000);
+      assert.equal(error.message, `transaction ${hash} was rolled back by an election (Coco transaction ${VIEW}.${version + 1n} is Invalid): it did not run and its nonce was not used, so send it again`);
+      return true;
+    });
+    assert.equal(await rpc(methods, 'eth_getTransactionByHash', hash), null);
+    backend.committedUpTo = undefined;
+    assert.equal(await rpc(methods, 'eth_sendRawTransaction', signed), hash);
+    assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', hash)) as Record<string, unknown>).status, '0x1');
+  });
+
+  test('a send whose transaction is not known Committed in time says it may or may not have run', { timeout: 20_000 }, async () => {
+    const chain = await TestChain.create();
+    await chain.fund(alice.address, 100n * ETHER);
+    const backend = new MemoryBackend(chain);
+    const methods = methodsFor(backend, { commitWaitMs: 50 });
+    backend.holdCommit();
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+    const error = await rpcError(methods, 'eth_sendRawTransaction', signed);
+    assert.deepEqual(error, {
+      code: -32000,
+      message:
+        `transaction ${ethers.keccak256(signed)} ran on this node, but is not Committed after 0.05 s (Coco transaction ${VIEW}.${chain.store.version} is Pending): ` +
+        'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
+    });
   });
 
   test("a batch's reads answer from one commit point: eth_blockNumber never counts a block whose receipt the batch answered null", async () => {
     const { chain, backend, methods } = await setup();
     backend.holdCommit();
-    const hash = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const { hash, answered } = await sendUncommitted(chain, methods, alice, { to: bob.address, value: 1n });
     // The receipt query works 5 ms; in the turn of the event loop after it, commit reaches the transaction.
     let clockMs = 0;
     const timed: JsonRpcMethods = {
@@ -408,6 +503,7 @@ describe('Ethereum methods', () => {
     const next = JSON.parse((await handleJsonRpc(batch, timed, turns))!) as Reply[];
     assert.equal((next[0]?.result as { blockNumber: string }).blockNumber, '0x1');
     assert.equal(next[1]?.result, '0x1');
+    assert.equal(await answered, hash);
   });
 
   test('refusals carry Ethereum messages under -32000', async () => {
@@ -668,11 +764,12 @@ describe('Ethereum methods', () => {
     assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x2', toBlock: '0x1' }), reversed);
     // A node that does not know block 3 Committed yet (a backup a moment behind the primary) refuses it, and answers once it does.
     backend.holdCommit();
-    await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
+    const { answered } = await sendUncommitted(chain, methods, alice, { to: bob.address, value: 1n });
     const filter = await rpc(methods, 'eth_newFilter', { fromBlock: '0x1', toBlock: '0x3' });
     assert.deepEqual(await rpcError(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x3' }), beyond);
     assert.deepEqual(await rpcError(methods, 'eth_getFilterLogs', filter), beyond);
     backend.committedUpTo = undefined;
+    await answered;
     assert.deepEqual(await rpc(methods, 'eth_getLogs', { fromBlock: '0x1', toBlock: '0x3' }), []);
     assert.deepEqual(await rpc(methods, 'eth_getFilterLogs', filter), []);
   });
