@@ -90,10 +90,28 @@ const GETH_REASONS: ReadonlyArray<readonly [ethereumJs: string, geth: string]> =
   ['invalid JUMP', 'invalid jump destination'],
 ];
 
-/** The EVM's reason for the failure of a call to `to` with `data` (`gas` left after intrinsic gas), in geth's words. */
-function gethReason(error: string, to: Uint8Array | undefined, data: Uint8Array, gas: bigint): string {
+/** The designated invalid instruction (EIP-141), the only invalid byte geth names. */
+const INVALID_OPCODE = 0xfe;
+
+/**
+ * geth's ErrInvalidOpCode (core/vm/errors.go: "invalid opcode: %s" with the opcode's name), for the
+ * byte `opcode` the call stopped at: `INVALID` for 0xfe, and for a byte no opcode of the chain's
+ * fork uses, geth's `opcode 0xef not defined`.
+ */
+function invalidOpcode(opcode: number | undefined): string {
+  if (opcode === undefined) return 'invalid opcode';
+  return `invalid opcode: ${opcode === INVALID_OPCODE ? 'INVALID' : `opcode 0x${opcode.toString(16)} not defined`}`;
+}
+
+/**
+ * The EVM's reason for the failure of a call to `to` with `data` (`gas` left after intrinsic gas), in
+ * geth's words; `opcode` is the byte the outermost frame stopped at.
+ */
+function gethReason(error: string, to: Uint8Array | undefined, data: Uint8Array, gas: bigint, opcode: number | undefined): string {
   const precompile = to === undefined ? undefined : precompileFailure(to, data, error, gas);
-  return precompile ?? GETH_REASONS.find(([ethereumJs]) => error.startsWith(ethereumJs))?.[1] ?? error;
+  if (precompile !== undefined) return precompile;
+  if (error === 'invalid opcode') return invalidOpcode(opcode);
+  return GETH_REASONS.find(([ethereumJs]) => error.startsWith(ethereumJs))?.[1] ?? error;
 }
 
 /** A call whose gas limit (given, or what the caller's balance pays for) is below its intrinsic gas. */
@@ -156,7 +174,7 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     } catch (error) {
       throw evmRefusal(error, 'InvalidArgument', 'call');
     }
-    const { exceptionError, returnValue, executionGasUsed } = result.execResult;
+    const { exceptionError, returnValue, executionGasUsed, runState } = result.execResult;
     // Refunds come after execution, and EIP-7623's calldata floor may exceed what execution used.
     const spent = executionGasUsed + tx.getIntrinsicGas();
     const gasNeeded = [spent, minimum, result.totalGasSpent].reduce((a, b) => (a > b ? a : b));
@@ -166,7 +184,10 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
       returnValue,
       gasUsed: result.totalGasSpent,
       gasNeeded,
-      error: exceptionError === undefined ? undefined : gethReason(exceptionError.error, params.to, params.data ?? new Uint8Array(0), gasLimit - tx.getIntrinsicGas()),
+      error:
+        exceptionError === undefined
+          ? undefined
+          : gethReason(exceptionError.error, params.to, params.data ?? new Uint8Array(0), gasLimit - tx.getIntrinsicGas(), runState?.code[runState.programCounter]),
       ...(result.accessList !== undefined && { accessList: result.accessList }),
     };
   }, allowance, params.block);

@@ -585,6 +585,11 @@ describe('Ethereum methods', () => {
       ['CREATE initcode', { to: at, code: '0x6200c0015f5ff0' }, 'max initcode size exceeded'],
       // PUSH1 0 JUMP
       ['jump', { to: at, code: '0x600056' }, 'invalid jump destination'],
+      // geth names the opcode: INVALID (0xfe, what solc emits for assert in old versions), or a byte
+      // no opcode uses, found after a PUSH1 and in initcode too.
+      ['INVALID', { to: at, code: '0x6001fe' }, 'invalid opcode: INVALID'],
+      ['undefined byte', { to: at, code: '0x6001ef' }, 'invalid opcode: opcode 0xef not defined'],
+      ['undefined byte in initcode', { data: '0x0c' }, 'invalid opcode: opcode 0xc not defined'],
       // blake2f (0x09) takes 213 bytes, the last one its final-block flag, 0 or 1 (core/vm/contracts.go).
       ['blake2f input length', { to: blake2f, data: `0x${'00'.repeat(212)}` }, 'invalid input length'],
       ['blake2f final flag', { to: blake2f, data: `0x${'00'.repeat(212)}02` }, 'invalid final flag'],
