@@ -6,7 +6,7 @@
 // What is Committed is read once per request, so that the elements of a batch agree on it.
 
 import type { TxStatus } from '../consensus/tx-status.js';
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, fromHex } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -242,7 +242,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
   /** The transaction object of `record`, included in `block`. */
   function includedTransaction(block: ChainBlock, hash: Uint8Array, record: TransactionRecord): Record<string, unknown> {
-    return transactionObject(hash, record, parseTransaction(record.raw, context.common), { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp });
+    return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common), { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp });
   }
 
   function blockJson(tx: Transaction, block: ChainBlock, full: boolean): Record<string, unknown> {
@@ -456,7 +456,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
               // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
               if (!(error instanceof NonceTooHigh)) throw error;
               const remainingMs = deadlineMs - nowMs();
-              if (remainingMs > 0) held ??= futureNonces.hold({ sender, nonce: error.nonce, hash: data(decoded.hash), fees: decoded.tx }, error.nonce - error.stateNonce);
+              if (remainingMs > 0) held ??= futureNonces.hold({ sender, nonce: error.nonce, hash: data(decoded.hash), fees: decoded.tx, raw: decoded.raw }, error.nonce - error.stateNonce);
               if (remainingMs <= 0 || held === undefined) {
                 throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
               }
@@ -484,8 +484,11 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const hash = parseHash(params[0], 'transaction hash');
       return reading(scope, (read) => {
         const record = storedTransaction(read.tx, hash);
-        if (record === undefined) return null;
-        return transactionObject(hash, record, parseTransaction(record.raw, context.common), location(read, record.blockNumber));
+        if (record !== undefined) return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common), location(read, record.blockNumber));
+        // As geth, which looks in its pool, queued transactions included: one waiting for the nonces
+        // before its own is shown pending (null block fields).
+        const held = futureNonces.find(data(hash));
+        return held === undefined ? null : transactionObject(hash, fromHex(held.sender.slice(2)), parseTransaction(held.raw, context.common), undefined);
       });
     },
     async eth_getTransactionReceipt(params, scope) {

@@ -6,6 +6,7 @@
 // of the nonce before its own is written (then tries again) or its time is up; its HTTP request stays
 // open meanwhile, so an answered send is still one that ran. One transaction waits per sender and
 // nonce: another of the same sender and nonce replaces it on geth's txpool terms, or is refused.
+// Meanwhile it can be found by its hash, as geth finds the queued transactions of its pool.
 
 import { CocoError } from '../errors.js';
 import { FUTURE_NONCES_MAX, FUTURE_NONCES_PER_SENDER_MAX } from './limits.js';
@@ -21,6 +22,8 @@ export interface HeldTransaction {
   /** 0x-prefixed hex. */
   readonly hash: string;
   readonly fees: TransactionFees;
+  /** The signed transaction as sent: what eth_getTransactionByHash shows of it meanwhile. */
+  readonly raw: Uint8Array;
   /** The hash of the transaction that took its place: this one must then never run. */
   replacedBy?: string;
   /** The transaction of the nonce before its own was written since it last tried: it may run now. */
@@ -32,6 +35,8 @@ export interface HeldTransaction {
 export class FutureNonces {
   /** Per sender (hex address), the transaction waiting at each nonce. */
   readonly #held = new Map<string, Map<bigint, HeldTransaction>>();
+  /** The same transactions by hash. */
+  readonly #byHash = new Map<string, HeldTransaction>();
   #count = 0;
 
   /**
@@ -52,6 +57,8 @@ export class FutureNonces {
       }
       const held: HeldTransaction = { ...transaction };
       nonces.set(nonce, held);
+      this.#byHash.delete(waiting.hash);
+      this.#byHash.set(held.hash, held);
       waiting.replacedBy = transaction.hash;
       waiting.wake?.();
       return held;
@@ -60,8 +67,14 @@ export class FutureNonces {
     const held: HeldTransaction = { ...transaction };
     nonces.set(nonce, held);
     this.#held.set(sender, nonces);
+    this.#byHash.set(held.hash, held);
     this.#count += 1;
     return held;
+  }
+
+  /** The transaction of `hash` (0x-prefixed, lowercase hex) waiting here, if any. */
+  find(hash: string): HeldTransaction | undefined {
+    return this.#byHash.get(hash);
   }
 
   /**
@@ -90,6 +103,7 @@ export class FutureNonces {
     const nonces = this.#held.get(held.sender);
     if (nonces?.get(held.nonce) !== held) return;
     nonces.delete(held.nonce);
+    this.#byHash.delete(held.hash);
     this.#count -= 1;
     if (nonces.size === 0) this.#held.delete(held.sender);
   }

@@ -31,14 +31,15 @@ function accessListJson(tx: SupportedTransaction): { address: string; storageKey
   return tx.accessList.map(([address, keys]) => ({ address: data(address), storageKeys: keys.map(data) }));
 }
 
-export function transactionObject(hash: Uint8Array, record: TransactionRecord, tx: SupportedTransaction, location: Location | undefined): Record<string, unknown> {
+/** Transaction `hash` from `sender`; pending (null block fields) without a `location`. */
+export function transactionObject(hash: Uint8Array, sender: Uint8Array, tx: SupportedTransaction, location: Location | undefined): Record<string, unknown> {
   const object: Record<string, unknown> = {
     blockHash: location === undefined ? null : data(location.blockHash),
     blockNumber: location === undefined ? null : quantity(location.blockNumber),
     transactionIndex: location === undefined ? null : '0x0',
     hash: data(hash),
     type: quantity(tx.type),
-    from: data(record.sender),
+    from: data(sender),
     to: tx.to === undefined ? null : tx.to.toString(),
     nonce: quantity(tx.nonce),
     gas: quantity(tx.gasLimit),

@@ -4,17 +4,19 @@
 // of the same sender and nonce as a waiting one replaces it on geth's terms, or is refused.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
 import { FutureNonces } from '../../src/ethereum/future-nonces.js';
 import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
 import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
-import { ETHER, TestChain, wallet } from './harness.js';
+import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
 import { MemoryBackend } from './memory-backend.js';
 
 const alice = wallet(0);
 const bob = wallet(1);
+/** The signed bytes of a held transaction where the test does not look at them. */
+const NO_RAW = new Uint8Array(0);
 
 async function setup(futureNonceWaitMs: number): Promise<{ chain: TestChain; methods: JsonRpcMethods }> {
   const chain = await TestChain.create();
@@ -28,8 +30,27 @@ async function send(methods: JsonRpcMethods, raw: Uint8Array): Promise<{ result?
   return JSON.parse((await handleJsonRpc(body, methods))!) as { result?: string; error?: { code: number; message: string } };
 }
 
+/** The v, r, s fields geth shows of a typed transaction signed as `raw`. */
+function signatureFields(raw: Uint8Array): { v: string; r: string; s: string } {
+  const signature = ethers.Transaction.from(ethers.hexlify(raw)).signature!;
+  return { v: ethers.toQuantity(signature.yParity), r: ethers.toQuantity(signature.r), s: ethers.toQuantity(signature.s) };
+}
+
 async function call(methods: JsonRpcMethods, method: string, ...params: unknown[]): Promise<unknown> {
   return (JSON.parse((await handleJsonRpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), methods))!) as { result: unknown }).result;
+}
+
+/**
+ * eth_getTransactionByHash of `hash` once the node shows it: a send just made reaches its wait a few
+ * turns later. Asks until `t` ends (its timeout fails it).
+ */
+async function shown(t: TestContext, methods: JsonRpcMethods, hash: string): Promise<Record<string, unknown> | null> {
+  let found = null;
+  while (found === null && !t.signal.aborted) {
+    found = (await call(methods, 'eth_getTransactionByHash', hash)) as Record<string, unknown> | null;
+    if (found === null) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return found;
 }
 
 test('consecutive nonces sent at once in reverse order all run, in nonce order', async () => {
@@ -75,6 +96,36 @@ test("in ethers.js's batches (each send beside an eth_blockNumber), a nonce list
   assert.equal(replies[2]?.result, '0x2', 'the read after nonce 1 sees it, and nonce 0 with it');
 });
 
+test("a transaction waiting for the nonces before it is found by its hash, pending, as geth finds its pool's queued ones", { timeout: 20_000 }, async (t) => {
+  const { chain, methods } = await setup(60_000);
+  const later = await chain.sign(alice, { to: bob.address, value: 7n, nonce: 1, gasLimit: 21_000n, maxFeePerGas: 5n, maxPriorityFeePerGas: 2n });
+  const hash = ethers.keccak256(later);
+  const waiting = send(methods, later);
+  assert.deepEqual(await shown(t, methods, hash), {
+    blockHash: null,
+    blockNumber: null,
+    transactionIndex: null,
+    hash,
+    type: '0x2',
+    from: alice.address.toLowerCase(),
+    to: bob.address.toLowerCase(),
+    nonce: '0x1',
+    gas: '0x5208',
+    gasPrice: '0x5',
+    value: '0x7',
+    input: '0x',
+    chainId: ethers.toQuantity(CHAIN_ID),
+    ...signatureFields(later),
+    maxFeePerGas: '0x5',
+    maxPriorityFeePerGas: '0x2',
+    accessList: [],
+    yParity: signatureFields(later).v,
+  });
+  assert.equal((await send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 0 }))).error, undefined);
+  assert.equal((await waiting).result, hash);
+  assert.equal(((await call(methods, 'eth_getTransactionByHash', hash)) as { blockNumber: string }).blockNumber, '0x2', 'mined once it ran');
+});
+
 test('a gap nobody fills is refused once the wait is over, and others are not held up meanwhile', async () => {
   const { chain, methods } = await setup(300);
   const ahead = send(methods, await chain.sign(alice, { to: bob.address, value: 1n, nonce: 2 }));
@@ -94,7 +145,7 @@ test('a transaction further ahead than a sender may queue is refused at once', a
   assert.equal(refused.error?.message, `nonce too high: address ${alice.address.toLowerCase()}, tx: ${nonce} state: 0: send nonce 0 first`);
 });
 
-test("a transaction of the same sender and nonce as a waiting one replaces it if it offers 10% more in both fees, as geth's txpool; the one replaced answers so and never runs", async () => {
+test("a transaction of the same sender and nonce as a waiting one replaces it if it offers 10% more in both fees, as geth's txpool; the one replaced answers so and never runs", { timeout: 20_000 }, async (t) => {
   const { chain, methods } = await setup(60_000);
   const nonce1 = (maxFeePerGas: bigint, maxPriorityFeePerGas: bigint) => chain.sign(alice, { to: bob.address, value: 1n, nonce: 1, maxFeePerGas, maxPriorityFeePerGas });
   const first = await nonce1(100n, 10n);
@@ -107,6 +158,8 @@ test("a transaction of the same sender and nonce as a waiting one replaces it if
   assert.deepEqual(await send(methods, first), { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'already known' } });
   const replacement = await nonce1(110n, 11n);
   const replacing = send(methods, replacement);
+  assert.equal((await shown(t, methods, ethers.keccak256(replacement)))?.hash, ethers.keccak256(replacement));
+  assert.equal(await call(methods, 'eth_getTransactionByHash', ethers.keccak256(first)), null, 'the one replaced is no longer found');
   assert.deepEqual((await original).error, {
     code: -32000,
     message: `transaction replaced by ${ethers.keccak256(replacement)}, which has the same sender and nonce and offers more: this one will not run`,
@@ -135,14 +188,14 @@ test("geth's price bump: a replacement offers more than the waiting transaction 
   ];
   for (const { waiting, replacement, replaces } of cases) {
     const nonces = new FutureNonces();
-    const held = nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x01', fees: waiting }, 1n);
+    const held = nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x01', fees: waiting, raw: NO_RAW }, 1n);
     assert.ok(held !== undefined);
     const what = `${JSON.stringify(replacement, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))} for ${JSON.stringify(waiting, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`;
     if (replaces) {
-      assert.ok(nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement }, 1n) !== undefined, what);
+      assert.ok(nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement, raw: NO_RAW }, 1n) !== undefined, what);
       assert.equal(held.replacedBy, '0x02', what);
     } else {
-      assert.throws(() => nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement }, 1n), { code: 'ReplacementUnderpriced' }, what);
+      assert.throws(() => nonces.hold({ sender: 'alice', nonce: 1n, hash: '0x02', fees: replacement, raw: NO_RAW }, 1n), { code: 'ReplacementUnderpriced' }, what);
       assert.equal(held.replacedBy, undefined, what);
     }
   }
@@ -150,7 +203,7 @@ test("geth's price bump: a replacement offers more than the waiting transaction 
 
 test('a write wakes the transaction waiting at the next nonce, and no other; one written before the wait began is not missed', { timeout: 30_000 }, async () => {
   const nonces = new FutureNonces();
-  const hold = (nonce: bigint) => nonces.hold({ sender: 'alice', nonce, hash: `0x0${nonce}`, fees: { gasPrice: 0n } }, nonce)!;
+  const hold = (nonce: bigint) => nonces.hold({ sender: 'alice', nonce, hash: `0x0${nonce}`, fees: { gasPrice: 0n }, raw: NO_RAW }, nonce)!;
   const [second, third] = [hold(2n), hold(3n)];
   // Nonce 1 is written while nonce 2 is between its try and its wait.
   nonces.written('alice', 1n);
