@@ -8,14 +8,14 @@ import { parseArgs } from 'node:util';
 import { CocoClient } from '../client/coco-client.js';
 import { GovernanceClient, signedRequestTarget, type Proposal, type SignedRequestTarget } from '../client/governance-client.js';
 import { ACCEPT_BALLOT } from '../client/open-service.js';
-import { waitForCommit } from '../client/transactions.js';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
-import { memberIdentity, reachableEndpoint, withService } from './service-connection.js';
+import { memberIdentity, otherNodeUrls, reachableEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
 import { readBallotFile } from './ballot-file.js';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
+import { waitUntilCommitted } from './commit-wait.js';
 import { runGovFinish, runGovPrepare } from './gov-external-signing.js';
 import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
 
@@ -119,6 +119,7 @@ const COMMIT_TIMEOUT_MS = 30_000;
 type Values = Record<string, string | boolean | undefined>;
 
 interface Connection {
+  endpoint: ServiceEndpoint;
   client: CocoClient;
   governance: GovernanceClient;
 }
@@ -132,25 +133,35 @@ async function asMember(values: Values, use: (connection: Connection) => Promise
   const member = options.signs ? memberIdentity(values, endpoint.common) : undefined;
   const client = new CocoClient({ url: endpoint.url, caCertPem: endpoint.caCertPem });
   try {
-    return await withService(endpoint, () => use({ client, governance: new GovernanceClient(client, member === undefined ? {} : { member }) }));
+    return await withService(endpoint, () => use({ endpoint, client, governance: new GovernanceClient(client, member === undefined ? {} : { member }) }));
   } finally {
     client.close();
   }
 }
 
-/** Waits until the last change is Committed, on one stderr line: a dot for each poll that found it pending. */
+/**
+ * Waits until the last change is Committed, on one stderr line: a dot for each poll that found it
+ * pending, and the node that said so when it was not the one asked.
+ */
 async function committed(connection: Connection): Promise<void> {
-  const txId = connection.governance.lastTxId;
+  const { endpoint, client, governance } = connection;
+  const txId = governance.lastTxId;
   if (txId === undefined) return;
   process.stderr.write(`waiting for ${formatTxId(txId)} to be committed...`);
+  let witness;
   try {
-    await waitForCommit(connection.client, txId, { timeoutMs: COMMIT_TIMEOUT_MS, onProgress: () => process.stderr.write('.') });
+    witness = await waitUntilCommitted(client, endpoint.caCertPem, txId, {
+      timeoutMs: COMMIT_TIMEOUT_MS,
+      onProgress: () => process.stderr.write('.'),
+      otherNodeUrls: () => otherNodeUrls(client, endpoint),
+    });
   } catch (error) {
     // End the line, so that the error's own line does not run on from the dots.
     process.stderr.write(' failed\n');
     throw error;
   }
-  process.stderr.write(' committed\n');
+  const by = witness.node === 'asked' ? '' : `, as ${new URL(witness.url).host} says (${new URL(client.url).host}, the node asked, has not heard yet)`;
+  process.stderr.write(` committed${by}\n`);
 }
 
 /**

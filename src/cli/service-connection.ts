@@ -6,12 +6,14 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { unendorsedNodeReason } from '../client/coco-client.js';
+import { unendorsedNodeReason, type CocoClient } from '../client/coco-client.js';
 import { isEncryptedPrivateKey } from '../client/identity-check.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
+import type { NodeInfo } from '../governance/builtin-tables.js';
+import { publishedRpcAddresses } from '../node/service-nodes.js';
 import { fileErrorReason } from './file-error.js';
 import { sandboxNodeUrls } from './sandbox-nodes.js';
 
@@ -74,6 +76,38 @@ export async function reachableEndpoint(values: Record<string, string | boolean 
     return { ...endpoint, url };
   }
   return endpoint;
+}
+
+/** How long the node asked has to list the service's nodes. */
+const NODE_LIST_TIMEOUT_MS = 5_000;
+
+/**
+ * `https://host:port` of each node of the service but the one `client` talks to and retired ones,
+ * as that node lists them (GET /node/network/nodes: the first RPC interface of each); when it
+ * cannot, the sandbox's other nodes.
+ */
+export async function otherNodeUrls(client: CocoClient, endpoint: ServiceEndpoint): Promise<string[]> {
+  let listed: unknown;
+  try {
+    listed = (await client.request('GET', '/node/network/nodes', { timeoutMs: NODE_LIST_TIMEOUT_MS })).json<{ nodes?: unknown } | null>()?.nodes;
+  } catch (error) {
+    if (!(error instanceof CocoError)) throw error;
+  }
+  // Each node listed as its record holds it (status, rpc_interfaces).
+  const urls = Array.isArray(listed)
+    ? (listed as unknown[]).filter((node): node is NodeInfo => typeof node === 'object' && node !== null && (node as NodeInfo).status !== 'Retired').flatMap((node) => {
+        const address = publishedRpcAddresses(node).values().next().value;
+        return address === undefined ? [] : [`https://${address}`];
+      })
+    : sandboxNodeUrls(dirname(endpoint.common));
+  const origins = urls.flatMap((url) => {
+    try {
+      return [new URL(url).origin];
+    } catch {
+      return []; // an address no URL can hold: not a node to ask
+    }
+  });
+  return [...new Set(origins)].filter((url) => url !== client.url);
 }
 
 /** Whether the node at `url` accepts a TCP connection within CONNECT_PROBE_MS. */

@@ -1,0 +1,107 @@
+// How `coco gov` waits for its change to commit, against stand-in nodes over HTTPS: the node it
+// talks to may never hear of the commit (the change removed it), so the CLI asks the other nodes
+// that node lists, and any node's Committed or Invalid settles the wait.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
+import { repoRoot } from '../support/paths.js';
+import { runCoco } from '../support/run-cli.js';
+import { testPort } from '../support/test-ports.js';
+
+const SANS = { ip: ['127.0.0.1'] };
+const TX_ID = '5.30';
+const PROPOSAL_ID = 'c'.repeat(64);
+const TEST_TIMEOUT_MS = 120_000;
+
+type Route = (method: string, path: string) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
+
+/** A stand-in node of `service` on `port`: answers what `route` returns, 404 to anything else. */
+async function standIn(service: ServiceIdentity, port: number, route: Route): Promise<Server> {
+  const identity = createNodeIdentity(SANS, new Date(), 1);
+  const server = createServer({ key: identity.keyPair.privateKeyPem, cert: endorseNode(identity, service, SANS, new Date(), 1) }, (request, response) => {
+    request.resume();
+    request.on('end', () => {
+      const answer = route(request.method!, request.url!) ?? { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not here' } } };
+      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      response.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+    });
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** A node's entry in GET /node/network/nodes. */
+function listed(port: number, status: string): unknown {
+  const address = `127.0.0.1:${port}`;
+  return { node_id: String(port).padStart(64, '0'), status, primary: false, rpc_interfaces: { primary_rpc_interface: { bind_address: address, published_address: address } } };
+}
+
+/**
+ * A service of stand-ins: the node the CLI talks to takes the ballot and reports its transaction
+ * `askedSays`, and lists itself Retired, another node (reporting `otherSays`) and a retired one
+ * where nothing listens. Returns the workspace for --workspace and that node's URL.
+ */
+async function service(t: { after: (fn: () => void) => void }, askedSays: string, otherSays: string): Promise<{ workspace: string; url: string; otherUrl: string }> {
+  const workspace = mkdtempSync(join(tmpdir(), 'coco-commit-wait-'));
+  const common = join(workspace, 'sandbox_common');
+  assert.equal(runCoco(['keygen', '--name', 'member0', '--dir', common]).status, 0);
+  const identity = createServiceIdentity(new Date(), 1);
+  writeFileSync(join(common, 'service_cert.pem'), identity.certPem);
+  const [askedPort, otherPort, gonePort] = [await testPort(), await testPort(), await testPort()];
+  const status = (says: string): Route => (method, path) => (method === 'GET' && path === `/node/tx?transaction_id=${TX_ID}` ? { status: 200, body: { transaction_id: TX_ID, status: says } } : undefined);
+  const asked = await standIn(identity, askedPort, (method, path) => {
+    if (method === 'POST' && path.startsWith(`/gov/members/proposals/${PROPOSAL_ID}/ballots/`)) {
+      return { status: 200, headers: { 'x-ms-ccf-transaction-id': TX_ID }, body: { proposalId: PROPOSAL_ID, proposerId: 'd'.repeat(64), proposalState: 'Accepted', ballotCount: 1 } };
+    }
+    if (method === 'GET' && path === '/node/network/nodes') return { status: 200, body: { nodes: [listed(askedPort, 'Retired'), listed(otherPort, 'Trusted'), listed(gonePort, 'Retired')] } };
+    return status(askedSays)(method, path);
+  });
+  const other = await standIn(identity, otherPort, status(otherSays));
+  t.after(() => {
+    asked.close();
+    other.close();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  return { workspace, url: `https://127.0.0.1:${askedPort}`, otherUrl: `https://127.0.0.1:${otherPort}` };
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `coco gov vote` as a process, while this one serves the stand-ins. */
+async function vote(workspace: string, url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const args = [join(repoRoot, 'bin', 'coco.js'), 'gov', 'vote', PROPOSAL_ID, '--accept', '--workspace', workspace, '--url', url];
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout: string; stderr: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('gov vote through a node that never hears its change commit (the change removed it) ends when another node of the service reports it Committed', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { workspace, url, otherUrl } = await service(t, 'Pending', 'Committed');
+  const result = await vote(workspace, url);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as { proposalState: string }).proposalState, 'Accepted');
+  const [asked, other] = [url, otherUrl].map((u) => escape(new URL(u).host));
+  assert.match(result.stderr, new RegExp(`^waiting for ${escape(TX_ID)} to be committed\\.{3,} committed, as ${other} says \\(${asked}, the node asked, has not heard yet\\)\\n$`));
+});
+
+test('gov vote ends at once when another node of the service reports its change Invalid', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { workspace, url } = await service(t, 'Pending', 'Invalid');
+  const result = await vote(workspace, url);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, new RegExp(`failed\\ncoco: transaction ${escape(TX_ID)} is Invalid: it was rolled back and will never commit; submit the request again \\[TransactionInvalid\\]\\n$`));
+});
