@@ -4,9 +4,12 @@
 // So a node that has heard from no primary for a while asks the others over HTTPS whether the
 // service lists it as removable (its retirement committed: CCF's `retired_committed`), or whether
 // the primary (found through the node asked) no longer knows it at all (an operator deleted its
-// record); then it retires.
+// record); then it retires. As the service's commit of its log's last signature (if the node asked
+// reports it) it then knows what it never heard: its removal, and what its log holds up to it, are
+// Committed.
 
 import { CocoClient } from '../client/coco-client.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { publishedRpcAddresses, readNodeRecords } from '../node/service-nodes.js';
 
@@ -43,9 +46,10 @@ export class RetirementCheck {
     if (Date.now() - this.#primarySeenAtMs < LEADERLESS_TIMEOUTS * this.electionTimeoutMs) return;
     this.#asking = true;
     try {
-      const by = await this.#retiredBy();
-      if (by !== undefined && !node.stopNotice) {
-        node.retire(by);
+      const retired = await this.#retiredBy();
+      if (retired !== undefined && !node.stopNotice) {
+        const { by, committedSignature } = retired;
+        node.retire(by, committedSignature);
         if (node.stopNotice) this.log(`this node's retirement from the service committed (${by}); it takes no further part: stop it`);
       }
     } finally {
@@ -53,8 +57,11 @@ export class RetirementCheck {
     }
   }
 
-  /** Which node says this one is retired, and how; undefined when none does (or none answers). */
-  async #retiredBy(): Promise<string | undefined> {
+  /**
+   * Which node says this one is retired, and how, with this log's last signature when that node
+   * reports it Committed; undefined when none says so (or none answers).
+   */
+  async #retiredBy(): Promise<{ by: string; committedSignature?: TxId } | undefined> {
     const self = this.node.nodeId;
     for (const [id, info] of readNodeRecords(this.node.store)) {
       const address = id === self ? undefined : publishedRpcAddresses(info).values().next().value;
@@ -63,7 +70,10 @@ export class RetirementCheck {
       const client = this.#client(url);
       try {
         const removable = (await client.request('GET', '/node/network/removable_nodes')).json<{ nodes: { node_id: string }[] }>().nodes;
-        if (removable.some((n) => n.node_id === self)) return `node ${id.slice(0, 12)} lists it as removable`;
+        if (removable.some((n) => n.node_id === self)) {
+          const committedSignature = await this.#committedSignature(client);
+          return { by: `node ${id.slice(0, 12)} lists it as removable`, ...(committedSignature && { committedSignature }) };
+        }
         const record = await client.request('GET', `/node/network/nodes/${self}`, { allowError: true });
         if (record.status !== 404) continue;
         // A backup may not have applied a deletion yet, or a new one may never have held the
@@ -71,7 +81,7 @@ export class RetirementCheck {
         // after its retirement may know only backups and nodes that left since).
         const primaryUrl = await primaryUrlOf(client, url);
         if (primaryUrl !== undefined && (await this.#primaryForgot(primaryUrl, primaryUrl === url ? client : undefined))) {
-          return `the primary at ${new URL(primaryUrl).host} no longer knows it`;
+          return { by: `the primary at ${new URL(primaryUrl).host} no longer knows it` };
         }
       } catch {
         // Not reachable, or not answering: ask the next one.
@@ -80,6 +90,19 @@ export class RetirementCheck {
       }
     }
     return undefined;
+  }
+
+  /** This log's last signature, past its own commit, if the node `client` reaches reports it Committed. */
+  async #committedSignature(client: CocoClient): Promise<TxId | undefined> {
+    const node = this.node;
+    const signature = { view: node.viewOf(node.lastSignatureSeqno), seqno: node.lastSignatureSeqno };
+    if (signature.seqno <= node.commitTxId.seqno) return undefined;
+    try {
+      const answer = (await client.request('GET', `/node/tx?transaction_id=${formatTxId(signature)}`)).json<{ status?: unknown } | null>();
+      return answer?.status === 'Committed' ? signature : undefined;
+    } catch {
+      return undefined; // its retirement stands; only what it knows committed stays short
+    }
   }
 
   #client(url: string): CocoClient {

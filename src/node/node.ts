@@ -31,7 +31,7 @@ import type { LogEntry } from '../consensus/log-entry.js';
 import { ENTRY_BYTES_MAX, UNCOMMITTED_ENTRY_BYTES_DEFAULT } from '../consensus/consensus-limits.js';
 import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role, type StepDown } from '../consensus/raft-node.js';
 import type { RaftMessage } from '../consensus/raft-messages.js';
-import type { TxStatus } from '../consensus/tx-status.js';
+import { statusOf, type TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerDiskError } from './ledger-disk-error.js';
@@ -266,6 +266,11 @@ export class Node {
   private stopped = false;
   /** Set once the service said this node's retirement committed (see retire). */
   private retired = false;
+  /**
+   * A signature entry of this log that the service reported Committed when it told this node it
+   * retired: a retired backup's own commit may stop short of it (see retire); 0 when none.
+   */
+  private committedAsServiceSays = 0;
   private failure: Error | undefined;
   private readonly commitWaiters: { seqno: number; resolve: () => void }[] = [];
   /** Per seqno from `firstSeqno` on: what a receipt for it reveals besides the commit evidence. */
@@ -488,11 +493,14 @@ export class Node {
   /**
    * The service recorded this node's retirement as committed (`learntFrom` says how it told it): it
    * stops campaigning and talking to the others, and keeps what it learnt for its restarts, which its
-   * own ledger may never show (see retirement-marker-file.ts).
+   * own ledger may never show (see retirement-marker-file.ts). `committedSignature`, a signature
+   * entry of this log that the service reports Committed, is what this node then knows committed:
+   * the primary replicates to the others only, so this node may never hear it from consensus.
    */
-  retire(learntFrom: string): void {
+  retire(learntFrom: string, committedSignature?: TxId): void {
     if (this.retired || this.isPrimary) return;
     this.retired = true;
+    if (committedSignature !== undefined && this.holdsSignature(committedSignature)) this.committedAsServiceSays = committedSignature.seqno;
     this.options.transport.setPeers(new Map());
     try {
       writeRetirementMarker(retirementMarkerPath(this.options.consensusStateFile), { nodeId: this.nodeId, learntFrom });
@@ -1355,7 +1363,15 @@ export class Node {
   }
 
   status(txId: TxId): TxStatus {
-    return this.raft.statusOf(txId);
+    if (this.committedAsServiceSays <= this.commitSeqno) return this.raft.statusOf(txId);
+    // Raft's log matching: the entries of this log up to a signature the service committed are the
+    // service's, so they are committed too (and that signature covers them for receipts).
+    return statusOf(txId, { viewOf: (seqno) => this.raft.viewOf(seqno), commitSeqno: this.committedAsServiceSays });
+  }
+
+  /** Whether `txId` is a signature entry of this node's log. */
+  private holdsSignature(txId: TxId): boolean {
+    return this.raft.viewOf(txId.seqno) === txId.view && this.raft.signatureAtOrBefore(txId.seqno) === txId.seqno;
   }
 
   /**
