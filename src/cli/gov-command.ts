@@ -12,7 +12,7 @@ import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
-import { memberIdentity, otherNodeUrls, reachableEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
+import { memberIdentity, otherNodeUrls, reachableEndpoint, serviceEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
 import { readBallotFile } from './ballot-file.js';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { waitUntilCommitted } from './commit-wait.js';
@@ -22,7 +22,8 @@ import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js'
 export const REJECT_BALLOT = 'export function vote (proposal, proposerId) { return false }';
 
 const CONNECTION_USAGE = `Connection options (defaults: the sandbox in ./workspace):
-  --url URL        the service (default: workspace/sandbox_common/service_url, else https://127.0.0.1:8000)
+  --url URL        the service (default: workspace/sandbox_common/service_url, or the sandbox's
+                   first other node that answers when that one does not; else https://127.0.0.1:8000)
   --cacert PEM     the service certificate (default workspace/sandbox_common/service_cert.pem)
   --cert PEM       the member certificate (default workspace/sandbox_common/member0_cert.pem)
   --key PEM        the member private key (default workspace/sandbox_common/member0_privk.pem)
@@ -129,8 +130,10 @@ interface Connection {
  * request signed beforehand, then closes the connection.
  */
 async function asMember(values: Values, use: (connection: Connection) => Promise<number>, options: { signs: boolean } = { signs: true }): Promise<number> {
-  const endpoint = await reachableEndpoint(values);
-  const member = options.signs ? memberIdentity(values, endpoint.common) : undefined;
+  const configured = serviceEndpoint(values);
+  // The member's files are checked first: a mistake in them is reported even with no node to reach.
+  const member = options.signs ? memberIdentity(values, configured.common) : undefined;
+  const endpoint = await reachableEndpoint(values, configured);
   const client = new CocoClient({ url: endpoint.url, caCertPem: endpoint.caCertPem });
   try {
     return await withService(endpoint, () => use({ endpoint, client, governance: new GovernanceClient(client, member === undefined ? {} : { member }) }));

@@ -62,20 +62,32 @@ export function serviceEndpoint(values: Record<string, string | boolean | undefi
 const CONNECT_PROBE_MS = 1000;
 
 /**
- * serviceEndpoint, but when its URL is the sandbox's default (no `--url`) and that node does not
- * accept connections (stopped, or killed and not restarted), the first of the sandbox's other
- * nodes that does: a service survives the loss of its first node, and so should its CLI. Says so on
- * stderr. Nothing is sent to probe a node: a request is never sent twice.
+ * serviceEndpoint (`endpoint`, when the caller read it already), but when its URL is the sandbox's
+ * default (no `--url`) and that node does not accept connections (stopped, or killed and not
+ * restarted), the first of the sandbox's other nodes that does: a service survives the loss of its
+ * first node, and so should its CLI. Says so on stderr. Nothing is sent to probe a node: a request is never sent twice. When none accepts, a
+ * 'ConnectionFailed' names them all and the ways on: the sandbox's nodes may all have been replaced
+ * (a rolling replacement), and then only `--url` can name the service.
  */
-export async function reachableEndpoint(values: Record<string, string | boolean | undefined>): Promise<ServiceEndpoint> {
-  const endpoint = serviceEndpoint(values);
+export async function reachableEndpoint(values: Record<string, string | boolean | undefined>, endpoint = serviceEndpoint(values)): Promise<ServiceEndpoint> {
   if (values.url !== undefined || (await accepts(endpoint.url))) return endpoint;
-  for (const url of sandboxNodeUrls(dirname(endpoint.common))) {
-    if (url === endpoint.url || !(await accepts(url))) continue;
+  const workspace = dirname(endpoint.common);
+  const tried = [endpoint.url];
+  for (const url of sandboxNodeUrls(workspace)) {
+    if (tried.includes(url)) continue;
+    tried.push(url);
+    if (!(await accepts(url))) continue;
     console.error(`coco: ${endpoint.url} does not answer; using ${url}, another node of the sandbox`);
     return { ...endpoint, url };
   }
-  return endpoint;
+  const hosts = tried.map((url) => new URL(url).host).join(', ');
+  if (!existsSync(join(endpoint.common, 'service_url'))) {
+    throw new CocoError('ConnectionFailed', `nothing accepts connections at ${hosts}, the default service URL (there is no sandbox in ${workspace}): pass --url https://HOST:PORT of a node of the service, or --workspace of its sandbox`);
+  }
+  throw new CocoError(
+    'ConnectionFailed',
+    `no node of the sandbox in ${workspace} accepts connections (tried ${hosts}): restart it (coco sandbox --workspace ${workspace}), or, if the service's nodes are elsewhere now (replaced by new ones, or moved), pass --url https://HOST:PORT of one of them`,
+  );
 }
 
 /** How long the node asked has to list the service's nodes. */
