@@ -13,8 +13,6 @@ import { CocoError } from '../errors.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, otherNodeUrls, reachableEndpoint, serviceEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
-import { readBallotFile } from './ballot-file.js';
-import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { waitUntilCommitted } from './commit-wait.js';
 import { runGovFinish, runGovPrepare } from './gov-external-signing.js';
 import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
@@ -213,7 +211,8 @@ async function govAction(command: string, positionals: string[], values: Values)
       if (id === undefined) throw new UsageError(`gov vote needs the ID of the proposal to vote on (${VOTE_USAGE})`, GOV_COMMANDS.vote!.usage);
       const choices = [values.accept, values.reject, values.ballot !== undefined].filter(Boolean).length;
       if (choices !== 1) throw new UsageError(`gov vote needs exactly one of --accept, --reject, --ballot FILE (${VOTE_USAGE})`, GOV_COMMANDS.vote!.usage);
-      const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : await readBallotFile(values.ballot as string);
+      // Checking a ballot file runs it in QuickJS, loaded only then: --accept and --reject need none.
+      const ballot = values.accept ? ACCEPT_BALLOT : values.reject ? REJECT_BALLOT : await (await import('./ballot-file.js')).readBallotFile(values.ballot as string);
       return (governance) => governance.submitBallot(id, ballot);
     }
     case 'withdraw':
@@ -288,7 +287,7 @@ export async function runApp(args: string[]): Promise<number> {
   const path = positionals[0];
   if (path === undefined) throw new UsageError('app deploy needs a bundle (coco app deploy DIR|bundle.json)', APP_USAGE);
   refuseExtraArguments(positionals, 1, APP_USAGE);
-  const bundle = await loadCheckedAppBundle(path);
+  const bundle = await (await import('./checked-app-bundle.js')).loadCheckedAppBundle(path);
   return asMember(values, async (connection) => {
     let proposal: Proposal;
     try {

@@ -11,10 +11,7 @@ import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledge
 import { fetchedSummary, ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow, UNSIGNED_MARK } from './ledger-show.js';
 import { reachableEndpoint, withService } from './service-connection.js';
-import { NODE_USAGE, runNode } from './node-command.js';
 import { runKeygen } from './keygen.js';
-import { runSandbox } from './sandbox.js';
-import { runApp, runGov } from './gov-command.js';
 import { runReceipt } from './receipt-command.js';
 import { argumentProblem, asksForHelp, UsageError } from './usage-error.js';
 
@@ -216,11 +213,14 @@ export async function run(args: string[]): Promise<number> {
     }
     if (command === 'ledger') return await runLedger(rest);
     if (command === 'keygen') return await runKeygen(rest);
-    if (command === 'sandbox') return await runSandbox(rest);
-    if (command === 'gov') return await runGov(rest);
-    if (command === 'app') return await runApp(rest);
+    // The node, the sandbox and governance load on demand: the node alone is some 400 modules (the
+    // EVM, QuickJS), which a CLI command would otherwise load, and wait for, at every start.
+    if (command === 'sandbox') return await (await import('./sandbox.js')).runSandbox(rest);
+    if (command === 'gov') return await (await import('./gov-command.js')).runGov(rest);
+    if (command === 'app') return await (await import('./gov-command.js')).runApp(rest);
     if (command === 'receipt') return runReceipt(rest);
     if (command === 'node') {
+      const { NODE_USAGE, runNode } = await import('./node-command.js');
       const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE, 'node');
       if (values.help) return printUsage(NODE_USAGE);
       if (typeof values.config !== 'string') throw new UsageError('--config FILE is required', NODE_USAGE);
