@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoClient } from '../client/coco-client.js';
-import { TRANSACTION_STATUSES, type TransactionStatus } from '../client/transactions.js';
+import { transactionInvalid, transactionStatus, type TransactionStatus } from '../client/transactions.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 
@@ -62,7 +62,7 @@ export async function waitUntilCommitted(client: CocoClient, caCertPem: string, 
       const committed = answers.find((answer) => 'status' in answer && answer.status === 'Committed');
       if (committed !== undefined) return committed === asked ? { node: 'asked' } : { node: 'other', url: committed.url };
       if (answers.some((answer) => 'status' in answer && answer.status === 'Invalid')) {
-        throw new CocoError('TransactionInvalid', `transaction ${id} is Invalid: it was rolled back and will never commit; submit the request again`);
+        throw transactionInvalid(id);
       }
       if ('failure' in asked) {
         // The node asked is down: ask the others at once; once they were asked too, and none answered, give up.
@@ -85,11 +85,8 @@ export async function waitUntilCommitted(client: CocoClient, caCertPem: string, 
 /** What the node at `client` says of transaction `id`; a failure to answer is an answer too. */
 async function statusAt(client: CocoClient, id: string, timeoutMs: number): Promise<Answer> {
   try {
-    const status = (await client.request('GET', `/node/tx?transaction_id=${id}`, { timeoutMs })).json<{ status?: unknown } | null>()?.status;
-    if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
-      return { url: client.url, failure: new CocoError('InvalidResponse', `GET /node/tx for ${id} at ${client.url} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`) };
-    }
-    return { url: client.url, status: status as TransactionStatus };
+    const body = (await client.request('GET', `/node/tx?transaction_id=${id}`, { timeoutMs })).json();
+    return { url: client.url, status: transactionStatus(body, id, client.url) };
   } catch (error) {
     if (error instanceof CocoError) return { url: client.url, failure: error };
     throw error;

@@ -88,14 +88,30 @@ export async function waitForCommit(client: CocoClient, txId: TxId | string, opt
     }
     lastStatus = status;
     if (status === 'Committed') return;
-    if (status === 'Invalid') {
-      throw new CocoError('TransactionInvalid', `transaction ${id} is Invalid: it was rolled back and will never commit; submit the request again`);
-    }
+    if (status === 'Invalid') throw transactionInvalid(id);
     options.onProgress?.(status);
     const waitMs = Math.min(pollIntervalMs, deadline - Date.now());
     if (waitMs <= 0) throw timedOut();
     await sleep(waitMs);
   }
+}
+
+/**
+ * The status in a `GET /node/tx` answer for transaction `id`; CocoError 'InvalidResponse' when the
+ * body has none of CCF's four. `nodeUrl` names the node in that message when several are asked.
+ */
+export function transactionStatus(body: unknown, id: string, nodeUrl?: string): TransactionStatus {
+  const status = (body as { status?: unknown } | null)?.status;
+  if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
+    const at = nodeUrl === undefined ? '' : ` at ${nodeUrl}`;
+    throw new CocoError('InvalidResponse', `GET /node/tx for ${id}${at} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
+  }
+  return status as TransactionStatus;
+}
+
+/** The error for a transaction the service reports Invalid: an election rolled it back. */
+export function transactionInvalid(id: string): CocoError {
+  return new CocoError('TransactionInvalid', `transaction ${id} is Invalid: it was rolled back and will never commit; submit the request again`);
 }
 
 /**
@@ -134,14 +150,6 @@ export function verifyReceiptOffline(
   options: { at?: Date | 'ignore-validity'; claimsDigest?: Uint8Array } = {},
 ): VerifiedReceipt {
   return verifyReceipt(receipt, serviceCertPem, { ...options, at: options.at ?? new Date() });
-}
-
-function transactionStatus(body: unknown, id: string): TransactionStatus {
-  const status = (body as { status?: unknown } | null)?.status;
-  if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
-    throw new CocoError('InvalidResponse', `GET /node/tx for ${id} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
-  }
-  return status as TransactionStatus;
 }
 
 /** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
