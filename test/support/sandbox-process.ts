@@ -50,7 +50,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const opened = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup();
       reject(new Error(`the sandbox did not open in time:\n${output}${nodeLogs(workspace)}`));
@@ -68,6 +68,14 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
       reject(new Error(`the sandbox exited with ${code}:\n${output}${nodeLogs(workspace)}`));
     });
   });
+  let url: string;
+  try {
+    url = await opened;
+  } catch (error) {
+    // The error already carries the output and the nodes' logs; a workspace made here goes with the sandbox.
+    if (existingWorkspace === undefined) rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
   child.removeAllListeners('exit');
   const common = join(workspace, 'sandbox_common');
   return {
