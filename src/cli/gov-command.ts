@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CocoClient } from '../client/coco-client.js';
 import { GovernanceClient, signedRequestTarget, type Proposal, type SignedRequestTarget } from '../client/governance-client.js';
-import { ACCEPT_BALLOT } from '../client/open-service.js';
+import { ACCEPT_BALLOT, againIfRolledBack } from '../client/open-service.js';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
-import { formatTxId } from '../ledger/tx-id.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
 import { memberIdentity, otherNodeUrls, reachableEndpoint, serviceEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
 import { waitUntilCommitted } from './commit-wait.js';
@@ -275,6 +275,49 @@ export async function runGov(args: string[]): Promise<number> {
   );
 }
 
+/** The proposal of `set_js_app` with `bundle`; a node's body limit reported as the bundle's size. */
+async function proposeDeploy(connection: Connection, bundle: unknown, path: string): Promise<Proposal> {
+  try {
+    return await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
+  } catch (error) {
+    if (!(error instanceof CocoError) || error.code !== 'RequestBodyTooLarge') throw error;
+    // A node's limit is set in its configuration only: say where, since no option of this command changes it.
+    throw new CocoError(
+      'AppBundleTooLarge',
+      `${error.message}; the proposal deploying ${path} is too large for the node: raise http_configuration.max_body_size of the RPC interface in every node's configuration (a sandbox's sandbox_<i>/config.json) and restart the nodes, or bundle the app smaller`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The member's accepting ballot on the proposal it just made. A node that does not know the
+ * proposal may have lost it to an election: its transaction then reports Invalid (TransactionInvalid).
+ */
+async function voteOnProposed(connection: Connection, proposalId: string, proposedAt: TxId | undefined): Promise<Proposal> {
+  try {
+    return await connection.governance.submitBallot(proposalId, ACCEPT_BALLOT);
+  } catch (error) {
+    if (!(error instanceof CocoError) || error.code !== 'ProposalNotFound' || proposedAt === undefined) throw error;
+    await waitUntilCommitted(connection.client, connection.endpoint.caCertPem, proposedAt, {
+      timeoutMs: COMMIT_TIMEOUT_MS,
+      otherNodeUrls: () => otherNodeUrls(connection.client, connection.endpoint),
+    });
+    throw error;
+  }
+}
+
+/** The proposal as the service has it now, when it is still Open; undefined when it is not, or is gone. */
+async function stillOpen(connection: Connection, proposalId: string): Promise<Proposal | undefined> {
+  try {
+    const proposal = await connection.governance.getProposal(proposalId);
+    return proposal.proposalState === 'Open' ? proposal : undefined;
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'ProposalNotFound') return undefined;
+    throw error;
+  }
+}
+
 export async function runApp(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === undefined) throw new UsageError('missing app command', APP_USAGE);
@@ -289,20 +332,17 @@ export async function runApp(args: string[]): Promise<number> {
   refuseExtraArguments(positionals, 1, APP_USAGE);
   const bundle = await (await import('./checked-app-bundle.js')).loadCheckedAppBundle(path);
   return asMember(values, async (connection) => {
-    let proposal: Proposal;
-    try {
-      proposal = await connection.governance.createProposal({ actions: [{ name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } }] });
-    } catch (error) {
-      if (!(error instanceof CocoError) || error.code !== 'RequestBodyTooLarge') throw error;
-      // A node's limit is set in its configuration only: say where, since no option of this command changes it.
-      throw new CocoError(
-        'AppBundleTooLarge',
-        `${error.message}; the proposal deploying ${path} is too large for the node: raise http_configuration.max_body_size of the RPC interface in every node's configuration (a sandbox's sandbox_<i>/config.json) and restart the nodes, or bundle the app smaller`,
-        { cause: error },
-      );
-    }
-    if (proposal.proposalState === 'Open') proposal = await connection.governance.submitBallot(proposal.proposalId, ACCEPT_BALLOT);
-    await committed(connection);
+    let proposed: { proposal: Proposal; at: TxId | undefined } | undefined;
+    // Proposing and voting are two transactions: an election may roll back either, and the member's
+    // own ballot is then taken again, on the same proposal while the service still has it Open.
+    const proposal = await againIfRolledBack(`deploying ${path}`, (step) => process.stderr.write(`coco app deploy: ${step}\n`), async () => {
+      const open = proposed === undefined ? undefined : await stillOpen(connection, proposed.proposal.proposalId);
+      if (open === undefined) proposed = { proposal: await proposeDeploy(connection, bundle, path), at: connection.governance.lastTxId };
+      let current = open ?? proposed!.proposal;
+      if (current.proposalState === 'Open') current = await voteOnProposed(connection, current.proposalId, proposed!.at);
+      await committed(connection);
+      return current;
+    });
     print(proposal);
     if (proposal.proposalState === 'Accepted') return 0;
     // Not deployed (yet): a script going on to use the app must not take this for success.

@@ -49,12 +49,11 @@ const ROLLED_BACK_ATTEMPTS_MAX = 5;
  * transactions (TransactionInvalid: it will never commit, so taking it again cannot do it twice). A
  * busy machine may elect a new primary while a network opens; that costs a step, not the start.
  */
-export async function againIfRolledBack(step: string, progress: (step: string) => void, run: () => Promise<unknown>): Promise<void> {
+export async function againIfRolledBack<T>(step: string, progress: (step: string) => void, run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     progress(step);
     try {
-      await run();
-      return;
+      return await run();
     } catch (error) {
       if (!(error instanceof CocoError && error.code === 'TransactionInvalid') || attempt === ROLLED_BACK_ATTEMPTS_MAX) throw error;
       progress(`${step}: rolled back by an election (${error.message}); taking it again`);

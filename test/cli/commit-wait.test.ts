@@ -4,40 +4,20 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
+import { createServiceIdentity } from '../../src/node/identities.js';
 import { repoRoot } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
+import { standInNode, type StandInRoute } from '../support/stand-in-node.js';
 import { testPort } from '../support/test-ports.js';
 
-const SANS = { ip: ['127.0.0.1'] };
 const TX_ID = '5.30';
 const PROPOSAL_ID = 'c'.repeat(64);
 const TEST_TIMEOUT_MS = 120_000;
-
-type Route = (method: string, path: string) => { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
-
-/** A stand-in node of `service` on `port`: answers what `route` returns, 404 to anything else. */
-async function standIn(service: ServiceIdentity, port: number, route: Route): Promise<Server> {
-  const identity = createNodeIdentity(SANS, new Date(), 1);
-  const server = createServer({ key: identity.keyPair.privateKeyPem, cert: endorseNode(identity, service, SANS, new Date(), 1) }, (request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const answer = route(request.method!, request.url!) ?? { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not here' } } };
-      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      response.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
-    });
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
 
 /** A node's entry in GET /node/network/nodes. */
 function listed(port: number, status: string): unknown {
@@ -57,15 +37,15 @@ async function service(t: { after: (fn: () => void) => void }, askedSays: string
   const identity = createServiceIdentity(new Date(), 1);
   writeFileSync(join(common, 'service_cert.pem'), identity.certPem);
   const [askedPort, otherPort, gonePort] = [await testPort(), await testPort(), await testPort()];
-  const status = (says: string): Route => (method, path) => (method === 'GET' && path === `/node/tx?transaction_id=${TX_ID}` ? { status: 200, body: { transaction_id: TX_ID, status: says } } : undefined);
-  const asked = await standIn(identity, askedPort, (method, path) => {
+  const status = (says: string): StandInRoute => (method, path) => (method === 'GET' && path === `/node/tx?transaction_id=${TX_ID}` ? { status: 200, body: { transaction_id: TX_ID, status: says } } : undefined);
+  const asked = await standInNode(identity, askedPort, (method, path) => {
     if (method === 'POST' && path.startsWith(`/gov/members/proposals/${PROPOSAL_ID}/ballots/`)) {
       return { status: 200, headers: { 'x-ms-ccf-transaction-id': TX_ID }, body: { proposalId: PROPOSAL_ID, proposerId: 'd'.repeat(64), proposalState: 'Accepted', ballotCount: 1 } };
     }
     if (method === 'GET' && path === '/node/network/nodes') return { status: 200, body: { nodes: [listed(askedPort, 'Retired'), listed(otherPort, 'Trusted'), listed(gonePort, 'Retired')] } };
     return status(askedSays)(method, path);
   });
-  const other = await standIn(identity, otherPort, status(otherSays));
+  const other = await standInNode(identity, otherPort, status(otherSays));
   t.after(() => {
     asked.close();
     other.close();

@@ -4,33 +4,24 @@
 // that leads now.
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import { test } from 'node:test';
 import { RetirementCheck } from '../../src/cli/retirement-check.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { encodeJson, Tables, type NodeInfo } from '../../src/governance/builtin-tables.js';
 import { Store } from '../../src/kv/store.js';
 import type { Node } from '../../src/node/node.js';
-import { createNodeIdentity, createServiceIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
+import { createServiceIdentity, type ServiceIdentity } from '../../src/node/identities.js';
+import { standInNode, type StandInAnswer } from '../support/stand-in-node.js';
 import { until } from '../support/until.js';
 
-const SANS = { ip: ['127.0.0.1'] };
 const BACKUP_PORT = 8130;
 const PRIMARY_PORT = 8131;
 const ELECTION_TIMEOUT_MS = 50;
 
-/** A stand-in node: answers `routes` by "METHOD path", 404 to anything else. */
-async function standIn(service: ServiceIdentity, port: number, routes: Record<string, { status: number; body?: unknown; location?: string }>): Promise<Server> {
-  const identity = createNodeIdentity(SANS, new Date(), 1);
-  const server = createServer({ key: identity.keyPair.privateKeyPem, cert: endorseNode(identity, service, SANS, new Date(), 1) }, (request, response) => {
-    const route = routes[`${request.method} ${request.url}`] ?? { status: 404, body: { error: { code: 'ResourceNotFound', message: 'not here' } } };
-    response.writeHead(route.status, { 'content-type': 'application/json', ...(route.location && { location: route.location }) });
-    response.end(route.body === undefined || request.method === 'HEAD' ? undefined : JSON.stringify(route.body));
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
+/** A stand-in node answering `routes` by "METHOD path". */
+function standIn(service: ServiceIdentity, port: number, routes: Record<string, StandInAnswer>): Promise<Server> {
+  return standInNode(service, port, (method, path) => routes[`${method} ${path}`]);
 }
 
 function record(address: string): NodeInfo {
@@ -50,7 +41,7 @@ test('a node whose record the primary deleted retires, when the nodes it knows a
   // A backup it knows: it no longer holds the record either, but only the primary's word counts.
   const backup = await standIn(service, BACKUP_PORT, {
     'GET /node/network/removable_nodes': { status: 200, body: { nodes: [] } },
-    'HEAD /node/primary': { status: 308, location: `https://127.0.0.1:${PRIMARY_PORT}/node/primary` },
+    'HEAD /node/primary': { status: 308, headers: { location: `https://127.0.0.1:${PRIMARY_PORT}/node/primary` } },
   });
   // The primary, elected after this node stopped: not in its records.
   const primary = await standIn(service, PRIMARY_PORT, { 'GET /node/primary': { status: 200 }, 'HEAD /node/primary': { status: 200 } });
