@@ -4,15 +4,13 @@
 // again on the proposal still Open, never leaving a second proposal behind.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { createServiceIdentity } from '../../src/node/identities.js';
 import { repoRoot } from '../support/paths.js';
-import { runCoco } from '../support/run-cli.js';
+import { runCoco, runCocoAsync, type CliResult } from '../support/run-cli.js';
 import { standInNode, type StandInAnswer } from '../support/stand-in-node.js';
 import { testPort } from '../support/test-ports.js';
 
@@ -90,15 +88,8 @@ async function primary(
   return seen;
 }
 
-async function deploy(service: Primary): Promise<{ code: number; stdout: string; stderr: string }> {
-  const args = [join(repoRoot, 'bin', 'coco.js'), 'app', 'deploy', BUNDLE, '--workspace', service.workspace, '--url', service.url];
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8', timeout: 90_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout: string; stderr: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function deploy(service: Primary): Promise<CliResult> {
+  return runCocoAsync(['app', 'deploy', BUNDLE, '--workspace', service.workspace, '--url', service.url], { timeoutMs: 90_000 });
 }
 
 test('app deploy whose proposal an election rolled back (the ballot finds no such proposal, its TxID is Invalid) proposes again and deploys', { timeout: TEST_TIMEOUT_MS }, async (t) => {
@@ -107,7 +98,7 @@ test('app deploy whose proposal an election rolled back (the ballot finds no suc
     onBallot: () => ({ txId: '3.13', status: 'Committed', state: 'Accepted' }),
   });
   const result = await deploy(service);
-  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.status, 0, result.stderr);
   assert.equal((JSON.parse(result.stdout) as { proposalState: string }).proposalState, 'Accepted');
   assert.equal(service.proposalsMade.length, 2);
   assert.deepEqual(service.ballotsOn, service.proposalsMade);
@@ -120,7 +111,7 @@ test('app deploy whose ballot alone an election rolled back votes again on the s
     onBallot: (index) => (index === 0 ? { txId: '2.11', status: 'Invalid', state: 'Accepted' } : { txId: '3.14', status: 'Committed', state: 'Accepted' }),
   });
   const result = await deploy(service);
-  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.status, 0, result.stderr);
   assert.equal((JSON.parse(result.stdout) as { proposalState: string }).proposalState, 'Accepted');
   assert.equal(service.proposalsMade.length, 1);
   assert.deepEqual(service.ballotsOn, [service.proposalsMade[0], service.proposalsMade[0]]);
@@ -134,7 +125,7 @@ test('app deploy whose ballot finds no proposal that did commit reports Proposal
     onBallot: () => ({ txId: '2.11', status: 'Committed', state: 'Accepted' }),
   });
   const result = await deploy(service);
-  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.status, 1, result.stderr);
   assert.equal(service.proposalsMade.length, 1);
   assert.match(result.stderr, /ProposalNotFound/);
   assert.doesNotMatch(result.stderr, /taking it again/);

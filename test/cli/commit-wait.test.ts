@@ -3,15 +3,12 @@
 // that node lists, and any node's Committed or Invalid settles the wait.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { createServiceIdentity } from '../../src/node/identities.js';
-import { repoRoot } from '../support/paths.js';
-import { runCoco } from '../support/run-cli.js';
+import { runCoco, runCocoAsync, type CliResult } from '../support/run-cli.js';
 import { standInNode, type StandInRoute } from '../support/stand-in-node.js';
 import { testPort } from '../support/test-ports.js';
 
@@ -59,21 +56,14 @@ function escape(text: string): string {
 }
 
 /** `coco gov vote` as a process, while this one serves the stand-ins. */
-async function vote(workspace: string, url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const args = [join(repoRoot, 'bin', 'coco.js'), 'gov', 'vote', PROPOSAL_ID, '--accept', '--workspace', workspace, '--url', url];
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout: string; stderr: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function vote(workspace: string, url: string): Promise<CliResult> {
+  return runCocoAsync(['gov', 'vote', PROPOSAL_ID, '--accept', '--workspace', workspace, '--url', url]);
 }
 
 test('gov vote through a node that never hears its change commit (the change removed it) ends when another node of the service reports it Committed', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { workspace, url, otherUrl } = await service(t, 'Pending', 'Committed');
   const result = await vote(workspace, url);
-  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.status, 0, result.stderr);
   assert.equal((JSON.parse(result.stdout) as { proposalState: string }).proposalState, 'Accepted');
   const [asked, other] = [url, otherUrl].map((u) => escape(new URL(u).host));
   assert.match(result.stderr, new RegExp(`^waiting for ${escape(TX_ID)} to be committed\\.{3,} committed, as ${other} says \\(${asked}, the node asked, has not heard yet\\)\\n$`));
@@ -82,6 +72,6 @@ test('gov vote through a node that never hears its change commit (the change rem
 test('gov vote ends at once when another node of the service reports its change Invalid', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { workspace, url } = await service(t, 'Pending', 'Invalid');
   const result = await vote(workspace, url);
-  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, new RegExp(`failed\\ncoco: transaction ${escape(TX_ID)} is Invalid: it was rolled back and will never commit; submit the request again \\[TransactionInvalid\\]\\n$`));
 });

@@ -3,16 +3,14 @@
 // says to do with what it fetched: `coco ledger verify` audits a ledger from seqno 1 only.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { ledgerFetch } from '../../src/cli/ledger-fetch.js';
 import { CocoError } from '../../src/errors.js';
 import { ccfError, createService, reply, startServer, type ServiceIdentity } from '../client/tls-fixture.js';
-import { repoRoot } from '../support/paths.js';
+import { runCocoAsync } from '../support/run-cli.js';
 
 let service: ServiceIdentity;
 before(async () => {
@@ -57,7 +55,7 @@ test('a fetch from seqno 1 is told to verify; one from a later chunk, what verif
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'service_cert.pem'), service.certPem);
   const fetch = async (directory: string, since: string) =>
-    (await promisify(execFile)(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'ledger', 'fetch', join(dir, directory), '--url', server.url, '--cacert', join(dir, 'service_cert.pem'), '--since', since])).stdout;
+    (await runCocoAsync(['ledger', 'fetch', join(dir, directory), '--url', server.url, '--cacert', join(dir, 'service_cert.pem'), '--since', since])).stdout;
 
   assert.equal(await fetch('all', '1'), `fetched 2 chunk(s), seqno 1 to 50, into ${join(dir, 'all')}; audit them with: coco ledger verify ${join(dir, 'all')}\n`);
   const later = join(dir, 'later');

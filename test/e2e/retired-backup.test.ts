@@ -4,14 +4,11 @@
 // Committed once the service told it it retired, as a CCF node whose retirement committed does.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
-import { repoRoot } from '../support/paths.js';
+import { runCocoAsync } from '../support/run-cli.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
 
@@ -48,8 +45,8 @@ test('gov vote through the backup it removes ends Committed, and that backup, on
   const proposal = await member.createProposal({ actions: [{ name: 'remove_node', args: { node_id: leaving.node_id } }] });
   await waitForCommit(staying, member.lastTxId!);
 
-  const args = [join(repoRoot, 'bin', 'coco.js'), 'gov', 'vote', proposal.proposalId, '--accept', '--workspace', sandbox.workspace, '--url', urlOf(leaving)];
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+  const { status, stdout, stderr } = await runCocoAsync(['gov', 'vote', proposal.proposalId, '--accept', '--workspace', sandbox.workspace, '--url', urlOf(leaving)], { timeoutMs: 120_000 });
+  assert.equal(status, 0, stderr);
   assert.equal((JSON.parse(stdout) as { proposalState: string }).proposalState, 'Accepted', stderr);
   const removal = /^waiting for (\d+\.\d+) to be committed\.* committed/.exec(stderr)?.[1];
   assert.ok(removal !== undefined, stderr);
