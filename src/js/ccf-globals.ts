@@ -77,6 +77,8 @@ export interface GlobalsSession {
   nextHistoricalSource(): number;
   /** Throws JsExecutionTimeout once the running call is past its time limit (see defineHostFunction). */
   checkTimeLimit(): void;
+  /** Runs `work` without counting its time against the running call's limit. */
+  outsideTimeLimit<T>(work: () => T): T;
 }
 
 /** Handles of the prelude's entry points and of the host functions; `dispose` releases them. */
@@ -458,8 +460,11 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     verifySignature: (algorithm, key, signature, data) =>
       bool(ccfCrypto.verifySignature(JSON.parse(str(algorithm)), str(key), bytes(signature), bytes(data))),
     generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
-    generateRsaKeyPair: (size, exponent) =>
-      bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), anyPhase('generateRsaKeyPair').host.rsaKeyPairs) }),
+    // A pair not ready ahead is generated here, for up to seconds: the app did not spend that time (docs/js-isolation.md).
+    generateRsaKeyPair: (size, exponent) => {
+      const pool = anyPhase('generateRsaKeyPair').host.rsaKeyPairs;
+      return bridge.newValue({ ...session.outsideTimeLimit(() => ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool)) });
+    },
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),
     wrapKey: (key, wrappingKey, name, label, aesKeySize) =>

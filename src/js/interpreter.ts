@@ -816,6 +816,16 @@ class Sandbox implements GlobalsSession {
     if (this.timedOut || this.#shouldInterrupt()) throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
   }
 
+  outsideTimeLimit<T>(work: () => T): T {
+    const clock = this.active?.env.host;
+    const startMs = clock?.monotonicMs();
+    try {
+      return work();
+    } finally {
+      if (this.#deadlineMs !== undefined && clock !== undefined && startMs !== undefined) this.#deadlineMs += clock.monotonicMs() - startMs;
+    }
+  }
+
   #shouldInterrupt(): boolean {
     if (this.#deadlineMs === undefined || this.active === undefined) return false;
     if (this.active.env.host.monotonicMs() <= this.#deadlineMs) return false;
