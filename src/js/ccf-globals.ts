@@ -21,6 +21,7 @@ import { tcbHexToPolicy } from './snp-tcb-policy.js';
 import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
 import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
+import { fromQuickJsUtf8, quickJsUtf8 } from './quickjs-utf8.js';
 
 /** What one endpoint function returned, as the prelude's dispatch reports it. */
 export type EndpointResult =
@@ -317,8 +318,9 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
 
   return {
     // ---- converters, time, randomness, log
-    strToBuf: (json) => bridge.newBytes(utf8(JSON.parse(str(json)) as string)),
-    bufToStr: (b) => bridge.newString(fromUtf8(bytes(b))),
+    strToBuf: (json) => bridge.newBytes(quickJsUtf8(JSON.parse(str(json)) as string)),
+    // As JSON too: the bridge's own string conversion cannot carry a lone surrogate.
+    bufToStr: (b) => bridge.newString(JSON.stringify(fromQuickJsUtf8(bytes(b)))),
     pemToId: (pem) => vm.newString(certificateId(str(pem))),
     tcbHexToPolicy: (cpuid, tcbVersion) => bridge.newValue({ ...tcbHexToPolicy(str(cpuid), str(tcbVersion)) }),
     now: () => {

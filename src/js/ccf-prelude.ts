@@ -111,7 +111,7 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
           out[n++] = 0x80 | (c & 0x3f);
           continue;
         }
-        c = 0xfffd; // a lone surrogate has no UTF-8 form
+        // A lone surrogate: kept as its own code point, as QuickJS's C strings keep it (quickjs-utf8.ts).
       }
       out[n++] = 0xe0 | (c >> 12);
       out[n++] = 0x80 | ((c >> 6) & 0x3f);
@@ -120,10 +120,10 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     return apply(sliceBuffer, out.buffer, [0, n]);
   }
 
-  /** UTF-8 decoding as the WHATWG Encoding standard does it: U+FFFD for each bad sequence. */
+  /** UTF-8 decoding as the WHATWG Encoding standard does it (U+FFFD for each bad sequence), but for encoded surrogates. */
   function bufToStr(buffer) {
     const length = apply(byteLengthOf, buffer, []);
-    if (length > INLINE_UTF8_MAX) return host.bufToStr(buffer);
+    if (length > INLINE_UTF8_MAX) return jsonParse(host.bufToStr(buffer));
     const bytes = new Uint8Array(buffer);
     let text = '';
     let i = 0;
@@ -144,8 +144,8 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
       } else if (first >= 0xe0 && first <= 0xef) {
         needed = 2;
         point = first & 0x0f;
+        // 0xED followed by 0xA0-0xBF encodes a surrogate, which reads back as one (quickjs-utf8.ts).
         if (first === 0xe0) lower = 0xa0;
-        if (first === 0xed) upper = 0x9f;
       } else if (first >= 0xf0 && first <= 0xf4) {
         needed = 3;
         point = first & 0x07;

@@ -100,10 +100,7 @@ function jsError(fn: () => unknown, pattern: RegExp): void {
 test('strToBuf and bufToStr convert UTF-8 exactly as TextEncoder and TextDecoder do, short and long', async () => {
   const js = await interpreterWith(GLOBALS_APP);
   const { env } = testCall();
-  const strings = [
-    '', 'hello', 'é', '€ and 𝄞', '\u{10FFFF}', '\uD800 lone high', 'lone low \uDC00', 'a'.repeat(256), 'ü'.repeat(300), '𝄞'.repeat(100),
-    'NUL \0 inside', `${'long '.repeat(80)}\0 NUL past the inline limit`,
-  ];
+  const strings = ['', 'hello', 'é', '€ and 𝄞', '\u{10FFFF}', '\uFFFD', 'a'.repeat(256), 'ü'.repeat(300), '𝄞'.repeat(100), 'NUL \0 inside', `${'long '.repeat(80)}\0 NUL past the inline limit`];
   for (const value of strings) {
     const bytes = js.call('/g.js', 'strToBuf', [value], env) as Uint8Array;
     assert.deepEqual(bytes, new TextEncoder().encode(value), JSON.stringify(value.slice(0, 20)));
@@ -111,9 +108,35 @@ test('strToBuf and bufToStr convert UTF-8 exactly as TextEncoder and TextDecoder
   }
   const random = seededRandom(7);
   for (let i = 0; i < 300; i++) {
-    // Mostly bytes above 0x7f, to exercise malformed and truncated sequences; some over 256 bytes.
-    const bytes = random.bytes(i % 10 === 0 ? 300 + random.int(100) : random.int(12)).map((b) => (random.int(4) === 0 ? b & 0x7f : b | 0x80));
+    // Mostly bytes above 0x7f, to exercise malformed and truncated sequences (no 0xED: see the next test).
+    const bytes = random.bytes(i % 10 === 0 ? 300 + random.int(100) : random.int(12)).map((b) => (random.int(4) === 0 ? b & 0x7f : b | 0x80)).map((b) => (b === 0xed ? 0xee : b));
     assert.equal(js.call('/g.js', 'bufToStr', [bytes], env), new TextDecoder().decode(bytes), `bytes ${Buffer.from(bytes).toString('hex')}`);
+  }
+  js.dispose();
+});
+
+test('a lone surrogate keeps bytes of its own, as in the QuickJS of CCF, so distinct strings never become the same key; the bytes read back as that surrogate', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const hex = (value: string): string => Buffer.from(js.call('/g.js', 'strToBuf', [value], env) as Uint8Array).toString('hex');
+  // Short strings convert in the prelude, long ones on the host: both ways agree.
+  for (const pad of ['', 'p'.repeat(300)]) {
+    const padHex = Buffer.from(pad).toString('hex');
+    assert.equal(hex(`${pad}\uD800`), `${padHex}eda080`);
+    assert.equal(hex(`${pad}\uDC00`), `${padHex}edb080`);
+    assert.equal(hex(`${pad}\uFFFD`), `${padHex}efbfbd`);
+    assert.equal(hex(`${pad}x\uD83Dy`), `${padHex}78eda0bd79`);
+    assert.equal(hex(`${pad}\uD83D\uDE00\uDC00`), `${padHex}f09f9880edb080`, 'a pair is one code point, the low surrogate after it is alone');
+    for (const value of [`${pad}\uDBFFz\uDC01`, `${pad}\uDC00\uD800`, `${pad}\0\uD800\0`]) {
+      assert.equal(js.call('/g.js', 'bufToStr', [js.call('/g.js', 'strToBuf', [value], env) as Uint8Array], env), value, JSON.stringify(value.slice(-6)));
+    }
+  }
+  const random = seededRandom(11);
+  for (let i = 0; i < 300; i++) {
+    // Bytes around 0xED 0xA0-0xBF, whole, truncated or followed by junk: the prelude's decoder and the host's agree.
+    const bytes = Uint8Array.from({ length: random.int(10) }, () => [0xed, 0xa0 + random.int(32), 0x80 + random.int(64), random.int(256), 0x41][random.int(5)]!);
+    const padded = new Uint8Array([...Buffer.from('p'.repeat(300)), ...bytes]);
+    assert.equal(js.call('/g.js', 'bufToStr', [padded], env), `${'p'.repeat(300)}${js.call('/g.js', 'bufToStr', [bytes], env) as string}`, `bytes ${Buffer.from(bytes).toString('hex')}`);
   }
   js.dispose();
 });
