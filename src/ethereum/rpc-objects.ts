@@ -120,6 +120,9 @@ export interface BlockContent {
   transactionBytes: number;
 }
 
+/** EIP-7685's header field (from Prague) for a block with no execution-layer requests: SHA-256 of nothing. */
+const EMPTY_REQUESTS_HASH = '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 export function blockObject(block: ChainBlock, content: BlockContent | undefined, gasLimit: bigint, miner: string): Record<string, unknown> {
   const logs = content?.receipt.logs ?? [];
   return {
@@ -149,5 +152,6 @@ export function blockObject(block: ChainBlock, content: BlockContent | undefined
     blobGasUsed: '0x0',
     excessBlobGas: '0x0',
     parentBeaconBlockRoot: ZERO_HASH,
+    requestsHash: EMPTY_REQUESTS_HASH,
   };
 }

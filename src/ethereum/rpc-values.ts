@@ -154,11 +154,29 @@ export function parseStateOverrides(value: unknown): AccountOverride[] {
 }
 
 /** The transaction-call object of eth_call and eth_estimateGas. */
+/**
+ * Call fields of the transaction types sendRawTransaction refuses: geth applies them to the call, so
+ * ignoring them would answer for another call than the one asked (a delegated account's code run
+ * as if it had none, BLOBHASH reading zero).
+ */
+const REFUSED_CALL_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['authorizationList', 'EIP-7702 (type 4)'],
+  ['blobVersionedHashes', 'EIP-4844 blob (type 3)'],
+  ['maxFeePerBlobGas', 'EIP-4844 blob (type 3)'],
+];
+
 export function parseCallParams(value: unknown, chainId: bigint): CallParams {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidParams('the call must be an object like { from, to, data, value, gas }');
   }
   const object = value as Record<string, unknown>;
+  for (const [field, kind] of REFUSED_CALL_FIELDS) {
+    const given = object[field];
+    // An empty list asks nothing: only a field that would change the call is refused.
+    if (given !== undefined && given !== null && !(Array.isArray(given) && given.length === 0)) {
+      throw invalidParams(`call.${field} is not supported: Coco refuses ${kind} transactions, so a call cannot simulate one; leave it out`);
+    }
+  }
   const input = optional(object, 'input', parseData);
   const dataField = optional(object, 'data', parseData);
   if (input !== undefined && dataField !== undefined && data(input) !== data(dataField)) {

@@ -311,6 +311,8 @@ describe('Ethereum methods', () => {
     assert.equal(genesis.number, '0x0');
     assert.equal(genesis.baseFeePerGas, '0x0');
     assert.deepEqual(genesis.transactions, []);
+    // Prague's header field (EIP-7685), as geth and Hardhat show it for a block without requests.
+    assert.equal(genesis.requestsHash, '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 
   test('a value transfer: hash, balances, nonce, transaction, receipt and block agree', async () => {
@@ -571,6 +573,13 @@ describe('Ethereum methods', () => {
     for (const method of ['eth_call', 'eth_estimateGas']) {
       const mixed = await rpcError(methods, method, { to: contractAddress, gasPrice: '0x1', maxFeePerGas: '0x1' });
       assert.deepEqual([mixed.code, mixed.message], [-32602, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'], method);
+      // Fields of the transaction types Coco refuses change what geth runs: refused, not ignored; an empty list sets nothing.
+      const delegated = await rpcError(methods, method, { to: contractAddress, authorizationList: [{ chainId: '0x1', address: bob.address, nonce: '0x0', yParity: '0x0', r: '0x1', s: '0x1' }] });
+      assert.deepEqual([delegated.code, delegated.message], [-32602, 'call.authorizationList is not supported: Coco refuses EIP-7702 (type 4) transactions, so a call cannot simulate one; leave it out'], method);
+      const blob = await rpcError(methods, method, { to: contractAddress, blobVersionedHashes: [`0x01${'ab'.repeat(31)}`] });
+      assert.deepEqual([blob.code, blob.message], [-32602, 'call.blobVersionedHashes is not supported: Coco refuses EIP-4844 blob (type 3) transactions, so a call cannot simulate one; leave it out'], method);
+      assert.equal((await rpcError(methods, method, { to: contractAddress, maxFeePerBlobGas: '0x1' })).code, -32602, method);
+      await rpc(methods, method, { from: alice.address, to: contractAddress, data: probe.encodeFunctionData('set', [3n]), authorizationList: [], blobVersionedHashes: null });
       // Well-formed, but refused by the chain's rules: -32000, as geth answers.
       const initcode = await rpcError(methods, method, { from: alice.address, data: `0x${'00'.repeat(49_153)}` });
       assert.deepEqual([initcode.code, initcode.message], [-32000, 'max initcode size exceeded: code size 49153, limit 49152'], method);
