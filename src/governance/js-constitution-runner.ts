@@ -97,7 +97,9 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     } catch (error) {
       throw ballotLoadError(error, context.name);
     }
-    return run(() => interpreter.call(BALLOT_MODULE, 'vote', [proposal, proposerId], env)) === true;
+    // The strings as they are (no JSON to parse in the script's time): a ballot's share of the time
+    // limit is small with many members, and a large proposal's marshalling alone took most of it.
+    return run(() => interpreter.call(BALLOT_MODULE, 'vote', (vm) => [vm.newString(proposal), vm.newString(proposerId)], env)) === true;
   }
 
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): string {

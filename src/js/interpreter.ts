@@ -222,7 +222,8 @@ export class JsInterpreter {
         let entry = sandbox.api.callExportWith;
         if (typeof args === 'function') {
           invariant(resultAs === 'value', 'a call for text takes its arguments as values');
-          handles.push(...args(vm));
+          // The host's work of making the arguments is not the script's: a short limit is for what the script does.
+          handles.push(...sandbox.outsideTimeLimit(() => args(vm)));
         } else {
           const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
           entry = resultAs === 'text' ? sandbox.api.callExportForText : sandbox.api.callExport;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CocoError } from '../../src/errors.js';
 import { JsExceptionError } from '../../src/js/js-exception.js';
-import { JsInterpreter, type JsGlobalInstaller } from '../../src/js/interpreter.js';
+import { JsInterpreter, type ArgsBuilder, type JsGlobalInstaller } from '../../src/js/interpreter.js';
 import { QUICKJS_STACK_BYTES_MAX } from '../../src/js/js-limits.js';
 import { interpreterWith, modulesOf, TEST_LIMITS, testCall, text, type TestHost } from './js-test-host.js';
 
@@ -189,6 +189,20 @@ test('the deadline follows the host monotonic clock: each call gets maxExecution
   const readsBefore = host.monotonicReads;
   rejectsWithCode(() => js.call('/app.js', 'work', [1e12], env), 'JsExecutionTimeout');
   assert.ok(host.monotonicReads - readsBefore > 200, 'the interrupt handler read the clock past the deadline');
+  js.dispose();
+});
+
+test('the time the host takes to make the arguments of a call is not counted against its limit, and the work of the script is', async () => {
+  // console.log is a host call, which checks the limit as it starts.
+  const js = await interpreterWith({ '/app.js': 'export function length(text) { console.log(text); return text.length; } export function spin(text) { for (;;) {} }' });
+  const { env, host } = testCall();
+  // A builder that "takes" a hundred times the limit on the host's clock, as marshalling a large proposal did for a ballot's share.
+  const slowArgs: ArgsBuilder = (vm) => {
+    host.monotonicReads += 100 * TEST_LIMITS.maxExecutionTimeMs!;
+    return [vm.newString('a large proposal')];
+  };
+  assert.equal(js.call('/app.js', 'length', slowArgs, env), 16);
+  rejectsWithCode(() => js.call('/app.js', 'spin', slowArgs, env), 'JsExecutionTimeout', /^Operation took too long to complete\.$/);
   js.dispose();
 });
 
