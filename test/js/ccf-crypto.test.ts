@@ -14,10 +14,13 @@ import {
   publicEncrypt,
   sign as nodeSign,
   verify as nodeVerify,
+  X509Certificate,
 } from 'node:crypto';
 import { CocoError } from '../../src/errors.js';
-import { generateKeyPair } from '../../src/crypto/signing.js';
-import { createCsr, createSelfSignedCertificate, issueCertificate } from '../../src/crypto/x509.js';
+import { derToPem, pemToDer, splitPemBundle } from '../../src/crypto/pem.js';
+import { generateKeyPair, type CurveName } from '../../src/crypto/signing.js';
+import { createCsr, createSelfSignedCertificate, issueCertificate, parseCertificate } from '../../src/crypto/x509.js';
+import { ecCertificate, rsaCertificate } from '../support/idp-certificate.js';
 import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 import { openssl, withTempFiles } from '../support/openssl.js';
 
@@ -212,6 +215,45 @@ test('isValidX509CertBundle accepts one or more certificates and nothing else', 
   assert.equal(js.call('/c.js', 'bundle', ['garbage'], env), false);
   assert.equal(js.call('/c.js', 'bundle', [a + rsaPair.publicKey], env), false);
   assert.equal(js.call('/c.js', 'bundle', [a.replace('MI', 'XX')], env), false);
+});
+
+test('isValidX509CertBundle answers as parsing each certificate with parseCertificate would: a key that does not load fails it', () => {
+  const now = new Date(TEST_UNTRUSTED_NOW_MS);
+  const certificate = (curve: CurveName) => createSelfSignedCertificate({ subjectCn: curve, keyPair: generateKeyPair(curve), validFrom: now, validityDays: 1, isCa: false });
+  const p256 = certificate('P-256');
+  const der = pemToDer(p256, 'CERTIFICATE');
+  // The P-256 point (BIT STRING 03 42 00, then 04 x y) moved off the curve: OpenSSL still parses the certificate.
+  const point = Buffer.from(der).indexOf(Buffer.from([0x03, 0x42, 0x00, 0x04]));
+  assert.ok(point > 0, 'the certificate holds an uncompressed P-256 point');
+  const offCurve = Uint8Array.from(der);
+  offCurve[point + 10] = (offCurve[point + 10] ?? 0) ^ 1;
+  const offCurvePem = derToPem(offCurve, 'CERTIFICATE');
+  assert.doesNotThrow(() => new X509Certificate(offCurve), 'OpenSSL parses the certificate');
+  const fromX5c = (x5c: string) => derToPem(Buffer.from(x5c, 'base64'), 'CERTIFICATE');
+  const rsa = fromX5c(rsaCertificate(2048).x5c);
+  const cases: [string, string, boolean][] = [
+    ['P-256', p256, true],
+    ['P-384', certificate('P-384'), true],
+    ['Ed25519', certificate('Ed25519'), true],
+    ['RSA', rsa, true],
+    ['secp256k1', fromX5c(ecCertificate('secp256k1').x5c), true],
+    ['two certificates', p256 + rsa, true],
+    ['a key that does not load', offCurvePem, false],
+    ['a bundle with one such', p256 + offCurvePem, false],
+    ['a truncated certificate', derToPem(der.subarray(0, der.length - 8), 'CERTIFICATE'), false],
+    ['another block', derToPem(der, 'PUBLIC KEY'), false],
+  ];
+  for (const [what, pem, valid] of cases) {
+    const parses = splitPemBundle(pem).every((block) => {
+      try {
+        return parseCertificate(block) !== undefined;
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(parses, valid, `${what}: parseCertificate`);
+    assert.equal(js.call('/c.js', 'bundle', [pem], env), valid, `${what}: isValidX509CertBundle`);
+  }
 });
 
 test('isValidX509RootCACert accepts one self-signed CA certificate, or a self-signed v1 one, and nothing else', () => {
