@@ -69,10 +69,18 @@ export class JsConstitutionRunner implements ConstitutionRunner {
       this.loaded.set(interpreter, constitution);
     }
     try {
-      return run(() => call(interpreter));
+      return run(() => call(interpreter), this.proposalTimeoutReason());
     } finally {
       if (interpreter.isUsable) interpreter.reset();
     }
+  }
+
+  /**
+   * Why validate, resolve or apply stopped at the time limit: CCF's reason, then what to do, as a
+   * proposal's size is what usually takes the time (hundreds of certificates to check).
+   */
+  private proposalTimeoutReason(): string {
+    return `${JS_TIMEOUT_MESSAGE} The proposal may be too large for the time limit of governance scripts (${this.timeLimitMs} ms, at most half of consensus.election_timeout_ms): split it into smaller proposals, or raise consensus.election_timeout_ms.`;
   }
 
   private callConstitution(governance: GovernanceInterpreter, constitution: string, exportName: string, args: JsValue[], env: CallEnv): JsValue | undefined {
@@ -99,7 +107,7 @@ export class JsConstitutionRunner implements ConstitutionRunner {
     }
     // The strings as they are (no JSON to parse in the script's time): a ballot's share of the time
     // limit is small with many members, and a large proposal's marshalling alone took most of it.
-    return run(() => interpreter.call(BALLOT_MODULE, 'vote', (vm) => [vm.newString(proposal), vm.newString(proposerId)], env)) === true;
+    return run(() => interpreter.call(BALLOT_MODULE, 'vote', (vm) => [vm.newString(proposal), vm.newString(proposerId)], env), JS_TIMEOUT_MESSAGE) === true;
   }
 
   resolve(tx: Transaction, constitution: string, proposal: string, proposerId: string, votes: Vote[], proposalId: string): string {
@@ -149,13 +157,16 @@ function ballotLoadError(error: unknown, name: string): unknown {
   return new CocoError('InternalError', `${message}. Nothing was recorded: a ballot must compile, run its top level without throwing and export a function vote(proposal, proposerId)`);
 }
 
-/** Script failures become ScriptErrors carrying CCF's reason (QuickJS's, for a limit) and trace. */
-function run<T>(call: () => T): T {
+/**
+ * Script failures become ScriptErrors carrying CCF's reason (QuickJS's, for a limit; `timeoutReason`
+ * for the time limit) and trace.
+ */
+function run<T>(call: () => T, timeoutReason: string): T {
   try {
     return call();
   } catch (error) {
     if (error instanceof JsExceptionError) throw new ScriptError({ reason: error.jsName ? `${error.jsName}: ${error.jsMessage}` : error.jsMessage, ...(error.jsStack ? { trace: error.jsStack } : {}) });
-    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') throw new ScriptError({ reason: JS_TIMEOUT_MESSAGE });
+    if (error instanceof CocoError && error.code === 'JsExecutionTimeout') throw new ScriptError({ reason: timeoutReason });
     if (error instanceof CocoError && error.code.startsWith('Js')) throw new ScriptError({ reason: QUICKJS_LIMIT_REASONS[error.code] ?? error.message });
     throw error;
   }

@@ -109,6 +109,61 @@ for (const [what, resolve, reason] of [
   });
 }
 
+/** What a member reads when a governance script of a runner limited to `limitMs` ran out of time. */
+function proposalTimeoutReason(limitMs: number): string {
+  return `Operation took too long to complete. The proposal may be too large for the time limit of governance scripts (${limitMs} ms, at most half of consensus.election_timeout_ms): split it into smaller proposals, or raise consensus.election_timeout_ms.`;
+}
+
+test("a proposal whose validate, resolve or apply runs out of time fails with CCF's reason, then what to do: split it or raise the election timeout", async (t) => {
+  const looping = 'for (;;) {}';
+  for (const [script, constitution, message] of [
+    ['validate', `export function validate() { ${looping} }\nexport function resolve() { return "Accepted"; }\nexport function apply() {}`, (e: CocoError) => e.message],
+    ['resolve', `${CONSTITUTION_BASE}export function resolve() { ${looping} }`, failureReason],
+    ['apply', CONSTITUTION_BASE.replace('export function apply(proposal, id) {', `export function apply(proposal, id) { ${looping}`) + 'export function resolve() { return "Accepted"; }', failureReason],
+  ] as const) {
+    const setup = await setUp(constitution);
+    t.after(async () => {
+      setup.runner.dispose();
+      await setup.instance.close();
+    });
+    const prefix = { validate: 'Failed to execute validation: ', resolve: 'Failed to resolve(): ', apply: 'Failed to apply(): ' }[script];
+    assert.throws(
+      () => propose(setup),
+      (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && message(e) === prefix + proposalTimeoutReason(200),
+      script,
+    );
+    assert.equal(proposalCount(setup.instance), 0, `${script}: nothing was recorded`);
+  }
+});
+
+test('a set_user proposal that takes the default constitution longer than the time limit to validate says to split it; a ballot out of time keeps only CCF\'s reason', async (t) => {
+  const setup = await setUp(defaultConstitution());
+  // The test host's clock advances one millisecond per read: with a 1 ms limit, the work of checking
+  // a few certificates is past it, as hundreds of them were past 500 ms on a loaded node.
+  const runner = await JsConstitutionRunner.create(new TestHost(), setup.instance.node.governanceHost(), { maxExecutionTimeMs: 1 });
+  t.after(async () => {
+    runner.dispose();
+    setup.runner.dispose();
+    await setup.instance.close();
+  });
+  const setUser = (i: number) => ({ name: 'set_user', args: { cert: createSelfSignedCertificate({ subjectCn: `user${i}`, keyPair: generateKeyPair('P-256'), validFrom: new Date(), validityDays: 1, isCa: false }) } });
+  const actions = Array.from({ length: 20 }, (_, i) => setUser(i));
+  assert.equal(proposeActions(setup, actions).proposalState, 'Open', 'the proposal is valid within the usual limit');
+  assert.throws(
+    () => proposeActions({ ...setup, governance: new Governance(runner) }, actions),
+    (e: unknown) => e instanceof CocoError && e.code === 'InternalError' && e.message === `Failed to execute validation: ${proposalTimeoutReason(1)}`,
+  );
+  const ballotFailure = setup.instance.node.execute((tx) => {
+    try {
+      return { result: runner.vote(tx, 'export function vote() { for (;;) {} }', '{"actions":[]}', 'proposer', { name: 'ballot', voterCount: 1 }), applyWrites: false };
+    } catch (error) {
+      return { result: error, applyWrites: false };
+    }
+  }).result;
+  assert.ok(ballotFailure instanceof ScriptError);
+  assert.equal(ballotFailure.failure.reason, 'Operation took too long to complete.');
+});
+
 test("resolve's result is read as CCF reads it, converted to a string: a value that converts to a state is that state, and a failure shows the text compared", async (t) => {
   // resolve returns what the proposal's "status" expression evaluates to.
   const setup = await setUp(CONSTITUTION_BASE + 'export function resolve(proposal) { return (0, eval)(JSON.parse(proposal).status); }');
