@@ -14,7 +14,6 @@ import {
   generateKeyPairSync,
   sign as nodeSign,
   verify as nodeVerify,
-  X509Certificate,
   type JsonWebKey,
   type KeyObject,
   type RSAKeyPairOptions,
@@ -22,11 +21,11 @@ import {
 import { CocoError, invariant } from '../errors.js';
 import { concatBytes, fromHex, plainBytes, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { pemToDer, splitPemBundle } from '../crypto/pem.js';
+import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { generateKeyPair as generateCurveKeyPair, parsedKey, type CurveName } from '../crypto/signing.js';
-import { isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
+import { isReadableCertificate, isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
 
 export interface SigningAlgorithm {
   name: string;
@@ -212,19 +211,6 @@ export function isValidX509CertBundle(pem: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Whether parseCertificate reads the one certificate of `pem`: OpenSSL parses it, its public key
- * loads and its dates and names read. Without building parseCertificate's result: exporting the
- * key as PEM and DER took 60% of the time, and a governance proposal checks hundreds of certificates
- * within the script time limit (docs/js-isolation.md).
- */
-function isReadableCertificate(pem: string): boolean {
-  const certificate = new X509Certificate(pemToDer(pem, 'CERTIFICATE'));
-  const datesRead = [certificate.validFrom, certificate.validTo].every((date) => !Number.isNaN(Date.parse(date)));
-  const namesRead = [certificate.subject, certificate.issuer, certificate.serialNumber].every((name) => typeof name === 'string');
-  return datesRead && namesRead && certificate.publicKey.type === 'public';
 }
 
 /** CCF's `isValidX509RootCACert`: `pem` is one certificate, a self-signed root CA. */
