@@ -96,7 +96,7 @@ const JWK_KINDS: Record<JwkKind, { keyTypes: string[]; publicMembers: string[]; 
 };
 
 export function digest(algorithm: string, data: Uint8Array): Uint8Array {
-  if (algorithm !== 'SHA-256') unsupported(`digest algorithm ${JSON.stringify(algorithm)}; supported: SHA-256`);
+  if (algorithm !== 'SHA-256') unsupported(`unsupported digest algorithm ${JSON.stringify(algorithm)}`, 'SHA-256');
   return sha256(data);
 }
 
@@ -104,7 +104,7 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
   // CCF's order of checks: the hash (EdDSA takes none), then the algorithm, then the key.
   if (algorithm.name === 'EdDSA') return plainBytes(nodeSign(null, data, signingKey(algorithm, keyPem)));
   const hash = hashOf(algorithm, SIGNING_HASHES, 'sign');
-  checkAlgorithm(algorithm, SIGNING_ALGORITHMS, 'signing');
+  checkAlgorithm(algorithm, SIGNING_ALGORITHMS);
   // CCF uses the key string's bytes as the HMAC key.
   if (algorithm.name === 'HMAC') return plainBytes(createHmac(hash, utf8(keyPem)).update(data).digest());
   return plainBytes(nodeSign(hash, data, { key: signingKey(algorithm, keyPem), ...signatureOptions(algorithm) }));
@@ -113,7 +113,7 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
 /** True if `signature` verifies; false for a wrong signature, an error for an unusable key or algorithm. */
 export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
   const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm, VERIFYING_HASHES, 'verifySignature');
-  checkAlgorithm(algorithm, VERIFYING_ALGORITHMS, 'verifying');
+  checkAlgorithm(algorithm, VERIFYING_ALGORITHMS);
   const key = parsedKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
   checkKeyFits(algorithm, key);
   try {
@@ -124,7 +124,7 @@ export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: strin
 }
 
 export function generateAesKey(bits: number): Uint8Array {
-  if (!AES_KEY_BITS.includes(bits)) unsupported(`AES key size ${bits}; supported: 128, 192, 256`);
+  if (!AES_KEY_BITS.includes(bits)) unsupported(`invalid key size ${bits} for AES`, '128, 192, 256');
   return randomBytes(bits / 8);
 }
 
@@ -141,23 +141,23 @@ export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOpt
 /** A pair from `prepared` when it has one of this shape; otherwise generated here, which takes up to seconds for 4096 bits. */
 export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource): PemKeyPair {
   if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX) {
-    unsupported(`RSA modulus of ${bits} bits; use a whole number of bits from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX} (2048 or more for security)`);
+    unsupported(`unsupported RSA modulus of ${bits} bits`, `a whole number of bits from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX} (2048 or more for security)`);
   }
   if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
-    unsupported(`RSA public exponent ${exponent}; use an odd number from 3 to 2^32-1, normally 65537`);
+    unsupported(`unsupported RSA public exponent ${exponent}`, 'an odd number from 3 to 2^32-1, normally 65537');
   }
   return prepared?.take(bits, exponent) ?? generateKeyPairSync('rsa', rsaKeyPairOptions(bits, exponent));
 }
 
 export function generateEcdsaKeyPair(curve: string): PemKeyPair {
   const generate = ECDSA_CURVES[curve];
-  if (generate === undefined) unsupported(`ECDSA curve ${JSON.stringify(curve)}; supported: ${Object.keys(ECDSA_CURVES).join(', ')}`);
+  if (generate === undefined) unsupported(`Unsupported curve id ${JSON.stringify(curve)} for ECDSA`, Object.keys(ECDSA_CURVES).join(', '));
   return generate();
 }
 
 export function generateEddsaKeyPair(curve: string): PemKeyPair {
   const generate = EDDSA_CURVES[curve];
-  if (generate === undefined) unsupported(`EdDSA curve ${JSON.stringify(curve)}; supported: ${Object.keys(EDDSA_CURVES).join(', ')}`);
+  if (generate === undefined) unsupported(`Unsupported curve id ${JSON.stringify(curve)} for EdDSA`, Object.keys(EDDSA_CURVES).join(', '));
   return generate();
 }
 
@@ -173,12 +173,15 @@ export function wrapKey(key: Uint8Array, wrappingKey: Uint8Array, algorithm: Wra
     case 'AES-KWP':
       return aesKwp(key, wrappingKey, 'wrap');
     case 'RSA-OAEP-AES-KWP': {
-      if (algorithm.aesKeySize === undefined) throw new CocoError('InvalidArgument', 'RSA-OAEP-AES-KWP needs aesKeySize (128, 192 or 256)');
-      const aesKey = generateAesKey(algorithm.aesKeySize);
+      // A failure to wrap, not an unsupported algorithm: CCF makes the AES key inside its wrapping.
+      if (!AES_KEY_BITS.includes(algorithm.aesKeySize ?? 0)) {
+        throw new CocoError('InvalidArgument', `RSA-OAEP-AES-KWP needs aesKeySize 128, 192 or 256, got ${algorithm.aesKeySize ?? 'none'}`);
+      }
+      const aesKey = generateAesKey(algorithm.aesKeySize ?? 0);
       return concatBytes(rsaOaepWrap(aesKey, wrappingKey, algorithm.label), aesKwp(key, aesKey, 'wrap'));
     }
     default:
-      return unsupported(`key wrapping algorithm ${JSON.stringify(algorithm.name)}; supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP`);
+      return unsupported(`unsupported key wrapping algorithm ${JSON.stringify(algorithm.name)}`, 'RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP');
   }
 }
 
@@ -199,7 +202,7 @@ export function unwrapKey(wrapped: Uint8Array, unwrappingKey: Uint8Array, algori
       return aesKwp(wrapped.subarray(split), aesKey, 'unwrap');
     }
     default:
-      return unsupported(`key unwrapping algorithm ${JSON.stringify(algorithm.name)}; supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP`);
+      return unsupported(`unsupported key unwrapping algorithm ${JSON.stringify(algorithm.name)}`, 'RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP');
   }
 }
 
@@ -299,12 +302,13 @@ function publicKeyOf(keyOrCertPem: string): KeyObject {
 /** node:crypto's name of the algorithm's hash, if `hashes` (CCF's for `where`) has it. */
 function hashOf(algorithm: SigningAlgorithm, hashes: Record<string, string>, where: string): string {
   const hash = hashes[algorithm.hash ?? ''];
-  if (hash === undefined) unsupported(`hash ${JSON.stringify(algorithm.hash)} for ${algorithm.name} in ${where}; supported: ${Object.keys(hashes).join(', ')}`);
+  if (hash === undefined) unsupported(`Unsupported hash algorithm ${JSON.stringify(algorithm.hash)} for ${algorithm.name} in ${where}`, Object.keys(hashes).join(', '));
   return hash;
 }
 
-function checkAlgorithm(algorithm: SigningAlgorithm, supported: readonly string[], use: string): void {
-  if (!supported.includes(algorithm.name)) unsupported(`${use} algorithm ${JSON.stringify(algorithm.name)}; supported: ${supported.join(', ')}`);
+/** CCF calls them all signing algorithms, in verifySignature's error too. */
+function checkAlgorithm(algorithm: SigningAlgorithm, supported: readonly string[]): void {
+  if (!supported.includes(algorithm.name)) unsupported(`Unsupported signing algorithm ${JSON.stringify(algorithm.name)}`, supported.join(', '));
 }
 
 function signingKey(algorithm: SigningAlgorithm, keyPem: string): KeyObject {
@@ -354,6 +358,7 @@ function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwra
   }
 }
 
-function unsupported(what: string): never {
-  throw new CocoError('UnsupportedAlgorithm', `unsupported ${what}`);
+/** A RangeError in JS, worded as CCF's ("<what>, supported: <list>") with the value that was refused in `what`. */
+function unsupported(what: string, supported: string): never {
+  throw new CocoError('UnsupportedAlgorithm', `${what}, supported: ${supported}`);
 }

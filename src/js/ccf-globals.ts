@@ -458,9 +458,17 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
 
     // ---- ccf.crypto
     digest: (algorithm, data) => bridge.newBytes(ccfCrypto.digest(str(algorithm), bytes(data))),
-    sign: (algorithm, key, data) => bridge.newBytes(ccfCrypto.sign(JSON.parse(str(algorithm)), JSON.parse(str(key)) as string, bytes(data))),
-    verifySignature: (algorithm, key, signature, data) =>
-      bool(ccfCrypto.verifySignature(JSON.parse(str(algorithm)), str(key), bytes(signature), bytes(data))),
+    sign: (algorithmJson, key, data) => {
+      const algorithm = JSON.parse(str(algorithmJson)) as ccfCrypto.SigningAlgorithm;
+      const failure = algorithm.name === 'EdDSA' ? 'Failed to sign with EdDSA pair: ' : 'Failed to sign: ';
+      return bridge.newBytes(asCcfFailure(failure, () => ccfCrypto.sign(algorithm, JSON.parse(str(key)) as string, bytes(data))));
+    },
+    verifySignature: (algorithmJson, key, signature, data) => {
+      const algorithm = JSON.parse(str(algorithmJson)) as ccfCrypto.SigningAlgorithm;
+      const verify = (): boolean => ccfCrypto.verifySignature(algorithm, str(key), bytes(signature), bytes(data));
+      // CCF's EdDSA failures are RangeErrors, unlike the others.
+      return bool(algorithm.name === 'EdDSA' ? asCcfFailure('Failed to verify EdDSA signature: ', verify, 'RangeError') : asCcfFailure('Failed to verify signature: ', verify));
+    },
     generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
     // A pair not ready ahead is generated here, for up to seconds: the app did not spend that time (docs/js-isolation.md).
     generateRsaKeyPair: (size, exponent) => {
@@ -470,16 +478,20 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),
     wrapKey: (key, wrappingKey, name, label, aesKeySize) =>
-      bridge.newBytes(ccfCrypto.wrapKey(bytes(key), bytes(wrappingKey), wrapAlgorithm(name, label, aesKeySize))),
+      bridge.newBytes(asCcfFailure('Failed to wrap key: ', () => ccfCrypto.wrapKey(bytes(key), bytes(wrappingKey), wrapAlgorithm(name, label, aesKeySize)))),
     unwrapKey: (key, unwrappingKey, name, label, aesKeySize) =>
-      bridge.newBytes(ccfCrypto.unwrapKey(bytes(key), bytes(unwrappingKey), wrapAlgorithm(name, label, aesKeySize))),
+      bridge.newBytes(asCcfFailure('Failed to unwrap key: ', () => ccfCrypto.unwrapKey(bytes(key), bytes(unwrappingKey), wrapAlgorithm(name, label, aesKeySize)))),
     isValidX509CertBundle: (pem) => bool(ccfCrypto.isValidX509CertBundle(str(pem))),
     isValidX509RootCACert: (pem) => bool(ccfCrypto.isValidX509RootCACert(str(pem))),
     isValidX509CertChain: (chain, trusted) =>
       bool(ccfCrypto.isValidX509CertChain(str(chain), str(trusted), anyPhase('isValidX509CertChain').host.untrustedNowMs())),
     pemToJwk: (kind, pem, isPrivate, kid) =>
-      bridge.newValue(ccfCrypto.pemToJwk(jwkKind(str(kind)), str(pem), flag(isPrivate), isUndefined(kid) ? undefined : str(kid))),
-    jwkToPem: (kind, jwk, isPrivate) => vm.newString(ccfCrypto.jwkToPem(jwkKind(str(kind)), parseJson(str(jwk)), flag(isPrivate))),
+      bridge.newValue(
+        asCcfFailure('Failed to convert pem to jwk: ', () => ccfCrypto.pemToJwk(jwkKind(str(kind)), str(pem), flag(isPrivate), isUndefined(kid) ? undefined : str(kid))),
+      ),
+    // CCF's words, without a colon.
+    jwkToPem: (kind, jwk, isPrivate) =>
+      vm.newString(asCcfFailure('Failed to convert jwk to pem ', () => ccfCrypto.jwkToPem(jwkKind(str(kind)), parseJson(str(jwk)), flag(isPrivate)))),
   };
 }
 
@@ -528,6 +540,20 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new GuestError('TypeError', 'expected a JWK object');
+    throw new CocoError('InvalidArgument', 'expected a JWK object');
+  }
+}
+
+/**
+ * Runs a ccf.crypto operation and throws its failures as CCF does: a `jsName` error (InternalError
+ * unless CCF says otherwise) whose message is CCF's `prefix` followed by what exactly failed. An
+ * unsupported algorithm, hash or size stays the RangeError CCF throws before it tries anything.
+ */
+function asCcfFailure<T>(prefix: string, run: () => T, jsName: GuestError['jsName'] = 'InternalError'): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'UnsupportedAlgorithm') throw error;
+    throw new GuestError(jsName, prefix + (error instanceof Error ? error.message : String(error)));
   }
 }

@@ -368,55 +368,76 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     return [needBuffer(key, 'the key', where), needBuffer(wrappingKey, 'the wrapping key', where), String(params.name), label, aesKeySize];
   }
 
+  /** CCF's check for its functions that take an optional second argument. */
+  function needOneOrTwoArgs(count) {
+    if (count !== 1 && count !== 2) throw new TypeError('Passed ' + count + ' arguments, but expected 1 or 2');
+  }
+
   function pemToJwk(kind, isPrivate, where) {
     return function (pem, kid) {
+      needOneOrTwoArgs(arguments.length);
       return host.pemToJwk(kind, needString(pem, 'the PEM', where), isPrivate ? 1 : 0, kid === undefined ? undefined : needString(kid, 'kid', where));
     };
   }
 
   function jwkToPem(kind, isPrivate) {
     return function (jwk) {
-      return host.jwkToPem(kind, jsonStringify(jwk), isPrivate ? 1 : 0);
+      needArgs(arguments.length, 1);
+      // What has no JSON form (undefined, a function) reaches the host as text that is no JWK, as in CCF.
+      return host.jwkToPem(kind, String(jsonStringify(jwk)), isPrivate ? 1 : 0);
     };
   }
 
+  // Each function checks its argument count first, with CCF's words.
   const crypto = {
     sign(algorithm, key, data) {
+      needArgs(arguments.length, 3);
       return host.sign(algorithmJson(algorithm, 'sign'), jsonStringify(needString(key, 'the key', 'sign')), needBuffer(data, 'the data', 'sign'));
     },
     verifySignature(algorithm, key, signature, data) {
+      needArgs(arguments.length, 4);
       const where = 'verifySignature';
       return host.verifySignature(algorithmJson(algorithm, where), needString(key, 'the key', where), needBuffer(signature, 'the signature', where), needBuffer(data, 'the data', where));
     },
     digest(algorithm, data) {
+      needArgs(arguments.length, 2);
       return host.digest(needString(algorithm, 'the algorithm', 'digest'), needBuffer(data, 'the data', 'digest'));
     },
     generateAesKey(size) {
+      needArgs(arguments.length, 1);
       return host.generateAesKey(needNumber(size, 'the size', 'generateAesKey'));
     },
     generateRsaKeyPair(size, exponent) {
+      needOneOrTwoArgs(arguments.length);
       const where = 'generateRsaKeyPair';
       return host.generateRsaKeyPair(needNumber(size, 'the size', where), exponent === undefined ? undefined : needNumber(exponent, 'the exponent', where));
     },
     generateEcdsaKeyPair(curve) {
+      needArgs(arguments.length, 1);
       return host.generateEcdsaKeyPair(needString(curve, 'the curve', 'generateEcdsaKeyPair'));
     },
     generateEddsaKeyPair(curve) {
+      needArgs(arguments.length, 1);
       return host.generateEddsaKeyPair(needString(curve, 'the curve', 'generateEddsaKeyPair'));
     },
     wrapKey(key, wrappingKey, params) {
+      needArgs(arguments.length, 3);
       return apply(host.wrapKey, undefined, wrapArgs(key, wrappingKey, params, 'wrapKey'));
     },
     unwrapKey(key, unwrappingKey, params) {
+      needArgs(arguments.length, 3);
       return apply(host.unwrapKey, undefined, wrapArgs(key, unwrappingKey, params, 'unwrapKey'));
     },
     isValidX509CertBundle(pem) {
+      needArgs(arguments.length, 1);
       return host.isValidX509CertBundle(needString(pem, 'the PEM bundle', 'isValidX509CertBundle'));
     },
     isValidX509RootCACert(pem) {
+      needArgs(arguments.length, 1);
       return host.isValidX509RootCACert(needString(pem, 'the PEM certificate', 'isValidX509RootCACert'));
     },
     isValidX509CertChain(chain, trusted) {
+      needArgs(arguments.length, 2);
       const where = 'isValidX509CertChain';
       return host.isValidX509CertChain(needString(chain, 'the chain', where), needString(trusted, 'the trusted certificates', where));
     },

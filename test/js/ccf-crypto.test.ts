@@ -18,6 +18,7 @@ import {
 } from 'node:crypto';
 import { CocoError } from '../../src/errors.js';
 import { derToPem, pemToDer, splitPemBundle } from '../../src/crypto/pem.js';
+import type { JsValue } from '../../src/js/js-value.js';
 import { generateKeyPair, type CurveName } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate, issueCertificate, parseCertificate } from '../../src/crypto/x509.js';
 import { ecCertificate, rsaCertificate } from '../support/idp-certificate.js';
@@ -42,6 +43,17 @@ const CRYPTO_APP = {
     export const toJwk = (fn, pem, kid) => c[fn](pem, kid);
     export const toPem = (fn, jwk) => c[fn](jwk);
   `,
+  '/fail.js': `
+    // What ccf.crypto[name](...args) throws, as [error name, message]; null when it returns.
+    export const failure = (name, ...args) => {
+      try {
+        ccf.crypto[name](...args);
+        return null;
+      } catch (e) {
+        return [e.name, e.message];
+      }
+    };
+  `,
 };
 
 const { env, host } = testCall();
@@ -54,6 +66,11 @@ function jsError(fn: () => unknown, pattern: RegExp): void {
 }
 
 const DATA = text('the quick brown fox');
+
+/** What ccf.crypto[name](...args) throws in JS: [error name, message], or null if it returned. */
+function failure(name: string, ...args: JsValue[]): [string, string] | null {
+  return js.call('/fail.js', 'failure', [name, ...args], env) as [string, string] | null;
+}
 
 test('digest is SHA-256 of the bytes; other algorithms are refused', () => {
   assert.deepEqual(js.call('/c.js', 'digest', ['SHA-256', DATA], env), new Uint8Array(createHash('sha256').update(DATA).digest()));
@@ -97,15 +114,15 @@ test("as CCF's: verifySignature takes SHA-256 only, and neither sign nor verifyS
   const ecPublic = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const signature384 = new Uint8Array(nodeSign('sha384', DATA, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }));
   for (const hash of ['SHA-384', 'SHA-512']) {
-    jsError(() => js.call('/c.js', 'verify', [{ name: 'ECDSA', hash }, ecPublic, signature384, DATA], env), new RegExp(`RangeError: unsupported hash "${hash}" for ECDSA in verifySignature; supported: SHA-256$`));
-    jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash }, rsaPair.publicKey, signature384, DATA], env), /RangeError: unsupported hash .* supported: SHA-256$/);
+    jsError(() => js.call('/c.js', 'verify', [{ name: 'ECDSA', hash }, ecPublic, signature384, DATA], env), new RegExp(`RangeError: Unsupported hash algorithm "${hash}" for ECDSA in verifySignature, supported: SHA-256$`));
+    jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash }, rsaPair.publicKey, signature384, DATA], env), /RangeError: Unsupported hash algorithm .* supported: SHA-256$/);
   }
   const pkcs1 = new Uint8Array(nodeSign('sha256', DATA, rsaPair.privateKey));
-  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported verifying algorithm "RSASSA-PKCS1-v1_5"; supported: RSA-PSS, ECDSA, EdDSA$/);
-  jsError(() => js.call('/c.js', 'verify', [{ name: 'HMAC', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported verifying algorithm "HMAC"/);
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: unsupported signing algorithm "RSASSA-PKCS1-v1_5"; supported: RSA-PSS, ECDSA, EdDSA, HMAC$/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: Unsupported signing algorithm "RSASSA-PKCS1-v1_5", supported: RSA-PSS, ECDSA, EdDSA$/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'HMAC', hash: 'SHA-256' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: Unsupported signing algorithm "HMAC"/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: Unsupported signing algorithm "RSASSA-PKCS1-v1_5", supported: RSA-PSS, ECDSA, EdDSA, HMAC$/);
   // The hash is checked before the algorithm, as in CCF.
-  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: unsupported hash "SHA-384"/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: Unsupported hash algorithm "SHA-384"/);
 });
 
 test('EdDSA (curve25519): JS and node verify each other, and certificates are accepted as keys', () => {
@@ -126,28 +143,28 @@ test('HMAC signs with the key string as bytes', () => {
 });
 
 test('signing refuses unknown algorithms, unknown hashes and keys of the wrong type', () => {
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'DSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: unsupported signing algorithm "DSA"/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'DSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /RangeError: Unsupported signing algorithm "DSA"/);
   const ec = js.call('/c.js', 'ecdsa', ['secp256r1'], env) as { privateKey: string };
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: unsupported hash "MD5" for ECDSA in sign; supported: SHA-256, SHA-384, SHA-512/);
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA' }, ec.privateKey, DATA], env), /RangeError: unsupported hash undefined for ECDSA/);
-  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /a rsa key cannot be used with ECDSA/);
-  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /expected a PEM public key or certificate/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: Unsupported hash algorithm "MD5" for ECDSA in sign, supported: SHA-256, SHA-384, SHA-512/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA' }, ec.privateKey, DATA], env), /RangeError: Unsupported hash algorithm undefined for ECDSA/);
+  jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /InternalError: Failed to sign: a rsa key cannot be used with ECDSA/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /InternalError: Failed to verify signature: expected a PEM public key or certificate/);
   jsError(() => js.call('/c.js', 'sign', ['ECDSA', rsaPair.privateKey, DATA], env), /TypeError: sign: the algorithm must be an object/);
 });
 
 test('key generation checks sizes and curves: those of CCF, RSA moduli up to 4096 bits', () => {
   for (const bits of [128, 192, 256]) assert.equal((js.call('/c.js', 'aes', [bits], env) as Uint8Array).length, bits / 8);
-  jsError(() => js.call('/c.js', 'aes', [100], env), /RangeError: unsupported AES key size 100/);
+  jsError(() => js.call('/c.js', 'aes', [100], env), /RangeError: invalid key size 100 for AES, supported: 128, 192, 256$/);
   // As CCF, which hands the size to OpenSSL: from its minimum of 512 bits, any whole number.
   for (const bits of [512, 1000, 1024]) {
     const pair = js.call('/c.js', 'rsa', [bits], env) as { privateKey: string };
     assert.equal(createPrivateKey(pair.privateKey).asymmetricKeyDetails?.modulusLength, bits);
   }
-  jsError(() => js.call('/c.js', 'rsa', [511], env), /RangeError: unsupported RSA modulus of 511 bits; use a whole number of bits from 512 to 4096/);
+  jsError(() => js.call('/c.js', 'rsa', [511], env), /RangeError: unsupported RSA modulus of 511 bits, supported: a whole number of bits from 512 to 4096/);
   jsError(() => js.call('/c.js', 'rsa', [8192], env), /RangeError: unsupported RSA modulus of 8192 bits/);
-  jsError(() => js.call('/c.js', 'ecdsa', ['prime239v1'], env), /RangeError: unsupported ECDSA curve "prime239v1"; supported: secp256r1, secp384r1, secp521r1$/);
-  jsError(() => js.call('/c.js', 'ecdsa', ['secp256k1'], env), /RangeError: unsupported ECDSA curve "secp256k1"/);
-  jsError(() => js.call('/c.js', 'eddsa', ['ed448'], env), /RangeError: unsupported EdDSA curve "ed448"/);
+  jsError(() => js.call('/c.js', 'ecdsa', ['prime239v1'], env), /RangeError: Unsupported curve id "prime239v1" for ECDSA, supported: secp256r1, secp384r1, secp521r1$/);
+  jsError(() => js.call('/c.js', 'ecdsa', ['secp256k1'], env), /RangeError: Unsupported curve id "secp256k1" for ECDSA/);
+  jsError(() => js.call('/c.js', 'eddsa', ['ed448'], env), /RangeError: Unsupported curve id "ed448" for EdDSA/);
   assert.equal(createPrivateKey(rsaPair.privateKey).asymmetricKeyDetails?.modulusLength, 2048);
 });
 
@@ -179,8 +196,8 @@ test('AES-KWP wraps as node id-aes256-wrap-pad does, and unwraps; tampering is d
   assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, kek, { name: 'AES-KWP' }], env), key);
   const tampered = wrapped.slice();
   tampered[0] = (tampered[0] ?? 0) ^ 1;
-  jsError(() => js.call('/c.js', 'unwrap', [tampered, kek, { name: 'AES-KWP' }], env), /AES-KWP unwrap failed/);
-  jsError(() => js.call('/c.js', 'wrap', [key, new Uint8Array(10), { name: 'AES-KWP' }], env), /16, 24 or 32 byte key/);
+  jsError(() => js.call('/c.js', 'unwrap', [tampered, kek, { name: 'AES-KWP' }], env), /InternalError: Failed to unwrap key: AES-KWP unwrap failed/);
+  jsError(() => js.call('/c.js', 'wrap', [key, new Uint8Array(10), { name: 'AES-KWP' }], env), /InternalError: Failed to wrap key: AES-KWP needs a 16, 24 or 32 byte key/);
 });
 
 test('RSA-OAEP (SHA-256, optional label) wraps for node privateDecrypt and unwraps node output', () => {
@@ -191,7 +208,7 @@ test('RSA-OAEP (SHA-256, optional label) wraps for node privateDecrypt and unwra
   assert.deepEqual(new Uint8Array(plain), key);
   const nodeWrapped = publicEncrypt({ key: rsaPair.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
   assert.deepEqual(js.call('/c.js', 'unwrap', [new Uint8Array(nodeWrapped), text(rsaPair.privateKey), { name: 'RSA-OAEP' }], env), key);
-  jsError(() => js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), { name: 'RSA-OAEP', label: text('wrong') }], env), /RSA-OAEP unwrapping failed/);
+  jsError(() => js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), { name: 'RSA-OAEP', label: text('wrong') }], env), /InternalError: Failed to unwrap key: RSA-OAEP unwrapping failed/);
 });
 
 test('RSA-OAEP-AES-KWP is RSA-OAEP of a fresh AES key followed by AES-KWP of the key', () => {
@@ -201,8 +218,8 @@ test('RSA-OAEP-AES-KWP is RSA-OAEP of a fresh AES key followed by AES-KWP of the
   const aesKey = privateDecrypt({ key: rsaPair.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped.subarray(0, 256));
   assert.equal(aesKey.length, 32);
   assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), params], env), key);
-  jsError(() => js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP' }], env), /needs aesKeySize/);
-  jsError(() => js.call('/c.js', 'wrap', [key, key, { name: 'ROT13' }], env), /RangeError: unsupported key wrapping algorithm "ROT13"/);
+  jsError(() => js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP' }], env), /InternalError: Failed to wrap key: RSA-OAEP-AES-KWP needs aesKeySize 128, 192 or 256, got none/);
+  jsError(() => js.call('/c.js', 'wrap', [key, key, { name: 'ROT13' }], env), /RangeError: unsupported key wrapping algorithm "ROT13", supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP$/);
 });
 
 test('isValidX509CertBundle accepts one or more certificates and nothing else', () => {
@@ -323,6 +340,56 @@ test('PEM and JWK convert both ways for EC, RSA and EdDSA keys, with an optional
   assert.equal(js.call('/c.js', 'toPem', ['eddsaJwkToPem', edJwk], env), ed.privateKeyPem);
   assert.deepEqual(Object.keys(js.call('/c.js', 'toJwk', ['pubEddsaPemToJwk', ed.publicKeyPem], env) as object), ['kty', 'crv', 'x']);
 
-  jsError(() => js.call('/c.js', 'toJwk', ['pubPemToJwk', rsaPair.publicKey], env), /expected a EC key, got a rsa key/);
-  jsError(() => js.call('/c.js', 'toPem', ['pubJwkToPem', { kty: 'EC', crv: 'P-256' }], env), /the JWK has no string member "x"/);
+  jsError(() => js.call('/c.js', 'toJwk', ['pubPemToJwk', rsaPair.publicKey], env), /InternalError: Failed to convert pem to jwk: expected a EC key, got a rsa key/);
+  jsError(() => js.call('/c.js', 'toPem', ['pubJwkToPem', { kty: 'EC', crv: 'P-256' }], env), /InternalError: Failed to convert jwk to pem the JWK has no string member "x"/);
+});
+
+test("ccf.crypto checks argument counts with CCF's TypeError", () => {
+  const hmac = { name: 'HMAC', hash: 'SHA-256' };
+  const cases: [string, JsValue[], string][] = [
+    ['sign', [hmac, 'k'], '3'],
+    ['verifySignature', [hmac, 'k', DATA], '4'],
+    ['digest', ['SHA-256'], '2'],
+    ['digest', ['SHA-256', DATA, 5], '2'],
+    ['generateAesKey', [], '1'],
+    ['generateRsaKeyPair', [], '1 or 2'],
+    ['generateRsaKeyPair', [2048, 65537, 1], '1 or 2'],
+    ['generateEcdsaKeyPair', [], '1'],
+    ['generateEddsaKeyPair', ['curve25519', 1], '1'],
+    ['wrapKey', [DATA, DATA], '3'],
+    ['unwrapKey', [DATA], '3'],
+    ['isValidX509CertBundle', [], '1'],
+    ['isValidX509CertChain', ['x'], '2'],
+    ['pubPemToJwk', [], '1 or 2'],
+    ['rsaPemToJwk', [rsaPair.privateKey, 'kid', 'extra'], '1 or 2'],
+    ['pubJwkToPem', [], '1'],
+    ['eddsaJwkToPem', [{}, {}], '1'],
+  ];
+  for (const [name, args, expected] of cases) {
+    assert.deepEqual(failure(name, ...args), ['TypeError', `Passed ${args.length} arguments, but expected ${expected}`], name);
+  }
+});
+
+test("ccf.crypto failures are CCF's InternalError (RangeError for EdDSA verification) with CCF's words first, then what failed", () => {
+  const x25519 = generateKeyPairSync('x25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const ecPublic = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const expectFailure = (got: [string, string] | null, name: string, prefix: string): void => {
+    assert.ok(got !== null, `${prefix}: the call returned`);
+    assert.equal(got[0], name, got[1]);
+    assert.ok(got[1].startsWith(prefix) && got[1].length > prefix.length, got[1]);
+  };
+  expectFailure(failure('sign', { name: 'ECDSA', hash: 'SHA-256' }, 'not a key', DATA), 'InternalError', 'Failed to sign: ');
+  expectFailure(failure('sign', { name: 'EdDSA' }, x25519, DATA), 'InternalError', 'Failed to sign with EdDSA pair: ');
+  expectFailure(failure('verifySignature', { name: 'ECDSA', hash: 'SHA-256' }, 'not a key', DATA, DATA), 'InternalError', 'Failed to verify signature: ');
+  expectFailure(failure('verifySignature', { name: 'EdDSA' }, ecPublic, DATA, DATA), 'RangeError', 'Failed to verify EdDSA signature: ');
+  expectFailure(failure('wrapKey', DATA, new Uint8Array(10), { name: 'AES-KWP' }), 'InternalError', 'Failed to wrap key: ');
+  expectFailure(failure('wrapKey', DATA, text('not a key'), { name: 'RSA-OAEP' }), 'InternalError', 'Failed to wrap key: ');
+  expectFailure(failure('unwrapKey', new Uint8Array(24), new Uint8Array(32), { name: 'AES-KWP' }), 'InternalError', 'Failed to unwrap key: ');
+  expectFailure(failure('pemToJwk', 'garbage'), 'InternalError', 'Failed to convert pem to jwk: ');
+  // CCF's words have no colon here.
+  expectFailure(failure('pubJwkToPem', null), 'InternalError', 'Failed to convert jwk to pem ');
+  expectFailure(failure('rsaJwkToPem', { kty: 'RSA' }), 'InternalError', 'Failed to convert jwk to pem ');
+  // What CCF refuses before trying stays a RangeError of its own words.
+  assert.deepEqual(failure('sign', { name: 'ECDSA', hash: 'SHA-1' }, 'k', DATA), ['RangeError', 'Unsupported hash algorithm "SHA-1" for ECDSA in sign, supported: SHA-256, SHA-384, SHA-512']);
+  assert.deepEqual(failure('wrapKey', DATA, DATA, { name: 'ROT13' }), ['RangeError', 'unsupported key wrapping algorithm "ROT13", supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP']);
 });
