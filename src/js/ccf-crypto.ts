@@ -76,7 +76,18 @@ const SIGNATURE_KEY_TYPES: Record<string, string[]> = { ECDSA: ['ec'], 'RSA-PSS'
 const SPKI_PEM = { type: 'spki', format: 'pem' } as const;
 const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
 
-/** CCF's curves (secp256k1 went in CCF 6, PR #6602). */
+/**
+ * The EC curves CCF 6 signs, verifies and converts with, by node's name, with their JWK names
+ * (secp256k1 went in CCF 6, PR #6602; brainpool and the others it never knew).
+ */
+const EC_CURVES: Record<string, { jwkCurve: string }> = {
+  prime256v1: { jwkCurve: 'P-256' },
+  secp384r1: { jwkCurve: 'P-384' },
+  secp521r1: { jwkCurve: 'P-521' },
+};
+const EC_JWK_CURVES = Object.values(EC_CURVES).map((curve) => curve.jwkCurve);
+
+/** CCF's curves for new key pairs. */
 const ECDSA_CURVES: Record<string, () => PemKeyPair> = {
   secp256r1: () => fromCurveKeyPair('P-256'),
   secp384r1: () => fromCurveKeyPair('P-384'),
@@ -114,7 +125,10 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
 export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
   const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm, VERIFYING_HASHES, 'verifySignature');
   checkAlgorithm(algorithm, VERIFYING_ALGORITHMS);
-  const key = parsedKey(() => publicKeyOf(keyOrCertPem), 'a PEM public key or certificate');
+  // As CCF: a certificate only when the text starts as one, otherwise an SPKI public key.
+  const key = keyOrCertPem.startsWith('-----BEGIN CERTIFICATE')
+    ? parsedKey(() => createPublicKey(parseCertificate(keyOrCertPem).publicKeyPem), 'a PEM certificate')
+    : spkiPublicKey(keyOrCertPem);
   checkKeyFits(algorithm, key);
   try {
     return nodeVerify(hash, data, { key, ...signatureOptions(algorithm) }, signature);
@@ -251,10 +265,11 @@ export function isValidX509CertChain(chain: string, trusted: string, atMs: numbe
 /** JWK of a PEM key of the given family: public members only, or with the private ones. */
 export function pemToJwk(kind: JwkKind, pem: string, isPrivate: boolean, kid?: string): Record<string, string> {
   const spec = JWK_KINDS[kind];
-  const key = parsedKey(() => (isPrivate ? createPrivateKey(pem) : createPublicKey(pem)), `a PEM ${isPrivate ? 'private' : 'public'} key`);
+  const key = isPrivate ? parsedKey(() => createPrivateKey(pem), 'a PEM private key') : spkiPublicKey(pem);
   if (!spec.keyTypes.includes(key.asymmetricKeyType ?? '')) {
     throw new CocoError('InvalidKey', `expected a ${kind.toUpperCase()} key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
   }
+  if (kind === 'ec') checkEcCurve(key);
   const exported = key.export({ format: 'jwk' }) as Record<string, string | undefined>;
   const jwk: Record<string, string> = { kty: exported.kty ?? '' };
   if (kid !== undefined) jwk.kid = kid;
@@ -270,6 +285,9 @@ export function jwkToPem(kind: JwkKind, jwk: unknown, isPrivate: boolean): strin
   const spec = JWK_KINDS[kind];
   if (typeof jwk !== 'object' || jwk === null) throw new CocoError('InvalidArgument', 'expected a JWK object');
   const source = jwk as Record<string, unknown>;
+  if (kind === 'ec' && !EC_JWK_CURVES.includes(source.crv as string)) {
+    throw new CocoError('InvalidKey', `unsupported JWK curve ${JSON.stringify(source.crv)}; CCF takes ${EC_JWK_CURVES.join(', ')}`);
+  }
   const members: Record<string, unknown> = { kty: source.kty };
   for (const member of isPrivate ? [...spec.publicMembers, ...spec.privateMembers] : spec.publicMembers) {
     if (typeof source[member] !== 'string') throw new CocoError('InvalidArgument', `the JWK has no string member "${member}"`);
@@ -290,6 +308,29 @@ export function jwkToPem(kind: JwkKind, jwk: unknown, isPrivate: boolean): strin
 function fromCurveKeyPair(curve: CurveName): PemKeyPair {
   const { privateKeyPem, publicKeyPem } = generateCurveKeyPair(curve);
   return { privateKey: privateKeyPem, publicKey: publicKeyPem };
+}
+
+/**
+ * The first "PUBLIC KEY" (SPKI) block of `pem`, as OpenSSL's PEM_read_bio_PUBKEY reads CCF's public
+ * keys: other blocks are skipped, so a private key, a certificate or a PKCS#1 "RSA PUBLIC KEY" alone
+ * is no public key (node's createPublicKey would take them all).
+ */
+function spkiPublicKey(pem: string): KeyObject {
+  const block = SPKI_PEM_BLOCK.exec(pem)?.[0];
+  if (block === undefined) {
+    throw new CocoError('InvalidKey', 'expected a PEM public key (-----BEGIN PUBLIC KEY-----, SPKI); private keys, certificates and PKCS#1 RSA PUBLIC KEY blocks are not public keys here');
+  }
+  return parsedKey(() => createPublicKey(block), 'a PEM public key (SPKI)');
+}
+
+const SPKI_PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/;
+
+/** Throws unless the EC key is on one of CCF's curves. */
+function checkEcCurve(key: KeyObject): void {
+  const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+  if (EC_CURVES[curve] === undefined) {
+    throw new CocoError('InvalidKey', `a key on curve ${curve} is not supported; CCF takes ${EC_JWK_CURVES.join(', ')} keys`);
+  }
 }
 
 function publicKeyOf(keyOrCertPem: string): KeyObject {
@@ -323,6 +364,7 @@ function checkKeyFits(algorithm: SigningAlgorithm, key: KeyObject): void {
   const types = SIGNATURE_KEY_TYPES[algorithm.name];
   invariant(types !== undefined, 'the algorithm was checked first');
   if (!types.includes(keyType)) throw new CocoError('InvalidKey', `a ${keyType} key cannot be used with ${algorithm.name}`);
+  if (keyType === 'ec') checkEcCurve(key);
 }
 
 function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1363'; padding?: number; saltLength?: number } {

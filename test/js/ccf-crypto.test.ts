@@ -148,7 +148,7 @@ test('signing refuses unknown algorithms, unknown hashes and keys of the wrong t
   jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'MD5' }, ec.privateKey, DATA], env), /RangeError: Unsupported hash algorithm "MD5" for ECDSA in sign, supported: SHA-256, SHA-384, SHA-512/);
   jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA' }, ec.privateKey, DATA], env), /RangeError: Unsupported hash algorithm undefined for ECDSA/);
   jsError(() => js.call('/c.js', 'sign', [{ name: 'ECDSA', hash: 'SHA-256' }, rsaPair.privateKey, DATA], env), /InternalError: Failed to sign: a rsa key cannot be used with ECDSA/);
-  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /InternalError: Failed to verify signature: expected a PEM public key or certificate/);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'RSA-PSS', hash: 'SHA-256' }, 'not a key', DATA, DATA], env), /InternalError: Failed to verify signature: expected a PEM public key \(-----BEGIN PUBLIC KEY-----, SPKI\)/);
   jsError(() => js.call('/c.js', 'sign', ['ECDSA', rsaPair.privateKey, DATA], env), /TypeError: sign: the algorithm must be an object/);
 });
 
@@ -392,4 +392,52 @@ test("ccf.crypto failures are CCF's InternalError (RangeError for EdDSA verifica
   // What CCF refuses before trying stays a RangeError of its own words.
   assert.deepEqual(failure('sign', { name: 'ECDSA', hash: 'SHA-1' }, 'k', DATA), ['RangeError', 'Unsupported hash algorithm "SHA-1" for ECDSA in sign, supported: SHA-256, SHA-384, SHA-512']);
   assert.deepEqual(failure('wrapKey', DATA, DATA, { name: 'ROT13' }), ['RangeError', 'unsupported key wrapping algorithm "ROT13", supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP']);
+});
+
+test("as CCF 6: ECDSA keys and EC JWKs on curves other than P-256, P-384 and P-521 are refused", () => {
+  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' };
+  for (const namedCurve of ['secp256k1', 'brainpoolP256r1']) {
+    const pair = generateKeyPairSync('ec', { namedCurve });
+    const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const signature = new Uint8Array(nodeSign('sha256', DATA, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' }));
+    const curveNamed = new RegExp(`curve ${namedCurve} is not supported; CCF takes P-256, P-384, P-521`);
+    for (const [got, prefix] of [
+      [failure('sign', ecdsa, privatePem, DATA), 'Failed to sign: '],
+      [failure('verifySignature', ecdsa, publicPem, signature, DATA), 'Failed to verify signature: '],
+      [failure('pubPemToJwk', publicPem), 'Failed to convert pem to jwk: '],
+      [failure('pemToJwk', privatePem), 'Failed to convert pem to jwk: '],
+    ] as const) {
+      assert.equal(got?.[0], 'InternalError', `${namedCurve}: ${got?.[1]}`);
+      assert.ok(got[1].startsWith(prefix) && curveNamed.test(got[1]), got[1]);
+    }
+  }
+  const k1Jwk = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' });
+  assert.deepEqual(failure('pubJwkToPem', k1Jwk as JsValue), ['InternalError', 'Failed to convert jwk to pem unsupported JWK curve "secp256k1"; CCF takes P-256, P-384, P-521']);
+});
+
+test('as CCF 6 (OpenSSL PEM_read_bio_PUBKEY): a public key is a PUBLIC KEY block; private keys, PKCS#1 RSA PUBLIC KEY and certificates not at the start are refused', () => {
+  const now = new Date(TEST_UNTRUSTED_NOW_MS);
+  const ec = generateKeyPair('P-256');
+  const cert = createSelfSignedCertificate({ subjectCn: 'ec', keyPair: ec, validFrom: now, validityDays: 1, isCa: false });
+  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' };
+  const signature = new Uint8Array(nodeSign('sha256', DATA, { key: ec.privateKeyPem, dsaEncoding: 'ieee-p1363' }));
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, signature, DATA], env), true);
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, cert, signature, DATA], env), true, 'a certificate is read as one when the text starts with it');
+  const rsaPkcs1 = createPublicKey(rsaPair.publicKey).export({ type: 'pkcs1', format: 'pem' }).toString();
+  const pss = { name: 'RSA-PSS', hash: 'SHA-256' };
+  const refusals: [[string, string] | null, string][] = [
+    [failure('verifySignature', ecdsa, ec.privateKeyPem, signature, DATA), 'Failed to verify signature: '],
+    [failure('verifySignature', ecdsa, '\n' + cert, signature, DATA), 'Failed to verify signature: '],
+    [failure('verifySignature', pss, rsaPkcs1, signature, DATA), 'Failed to verify signature: '],
+    [failure('pubPemToJwk', ec.privateKeyPem), 'Failed to convert pem to jwk: '],
+    [failure('pubPemToJwk', cert), 'Failed to convert pem to jwk: '],
+    [failure('pubRsaPemToJwk', rsaPair.privateKey), 'Failed to convert pem to jwk: '],
+    [failure('pubRsaPemToJwk', rsaPkcs1), 'Failed to convert pem to jwk: '],
+    [failure('pubEddsaPemToJwk', generateKeyPair('Ed25519').privateKeyPem), 'Failed to convert pem to jwk: '],
+  ];
+  for (const [got, prefix] of refusals) {
+    assert.equal(got?.[0], 'InternalError', got?.[1]);
+    assert.ok(got[1].startsWith(prefix + 'expected a PEM public key (-----BEGIN PUBLIC KEY-----, SPKI)'), got[1]);
+  }
 });
