@@ -80,10 +80,10 @@ const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
  * The EC curves CCF 6 signs, verifies and converts with, by node's name, with their JWK names
  * (secp256k1 went in CCF 6, PR #6602; brainpool and the others it never knew).
  */
-const EC_CURVES: Record<string, { jwkCurve: string }> = {
-  prime256v1: { jwkCurve: 'P-256' },
-  secp384r1: { jwkCurve: 'P-384' },
-  secp521r1: { jwkCurve: 'P-521' },
+const EC_CURVES: Record<string, { jwkCurve: string; scalarBytes: number }> = {
+  prime256v1: { jwkCurve: 'P-256', scalarBytes: 32 },
+  secp384r1: { jwkCurve: 'P-384', scalarBytes: 48 },
+  secp521r1: { jwkCurve: 'P-521', scalarBytes: 66 },
 };
 const EC_JWK_CURVES = Object.values(EC_CURVES).map((curve) => curve.jwkCurve);
 
@@ -130,8 +130,10 @@ export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: strin
     ? parsedKey(() => createPublicKey(parseCertificate(keyOrCertPem).publicKeyPem), 'a PEM certificate')
     : spkiPublicKey(keyOrCertPem);
   checkKeyFits(algorithm, key);
+  const fitted = algorithm.name === 'ECDSA' ? p1363ForCurve(signature, key) : signature;
+  if (fitted === undefined) return false;
   try {
-    return nodeVerify(hash, data, { key, ...signatureOptions(algorithm) }, signature);
+    return nodeVerify(hash, data, { key, ...signatureOptions(algorithm) }, fitted);
   } catch {
     return false; // OpenSSL throws on some malformed signatures instead of returning false
   }
@@ -324,6 +326,27 @@ function spkiPublicKey(pem: string): KeyObject {
 }
 
 const SPKI_PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[^-]*-----END PUBLIC KEY-----/;
+
+/**
+ * An ECDSA r||s signature in the length node expects for the key's curve. CCF splits a signature of
+ * any even length into r and s (ecdsa_sig_p1363_to_der), so r and s zero-padded to more bytes verify
+ * there, and here. Undefined (verifies false) for an odd length, whose last byte CCF ignores, which
+ * makes a second valid signature of every signature, or for an r or s too long to be one.
+ */
+function p1363ForCurve(signature: Uint8Array, key: KeyObject): Uint8Array | undefined {
+  const scalarBytes = EC_CURVES[key.asymmetricKeyDetails?.namedCurve ?? '']?.scalarBytes;
+  invariant(scalarBytes !== undefined, 'the curve was checked first');
+  if (signature.length % 2 !== 0) return undefined;
+  const half = signature.length / 2;
+  const fitted = new Uint8Array(2 * scalarBytes);
+  for (const [part, offset] of [[signature.subarray(0, half), 0], [signature.subarray(half), scalarBytes]] as const) {
+    const first = part.findIndex((byte) => byte !== 0);
+    const digits = first < 0 ? part.subarray(part.length) : part.subarray(first);
+    if (digits.length > scalarBytes) return undefined;
+    fitted.set(digits, offset + scalarBytes - digits.length);
+  }
+  return fitted;
+}
 
 /** Throws unless the EC key is on one of CCF's curves. */
 function checkEcCurve(key: KeyObject): void {

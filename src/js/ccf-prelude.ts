@@ -200,9 +200,19 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     if (count !== expected) throw new TypeError('Passed ' + count + ' arguments, but expected ' + expected);
   }
 
-  function needNumber(value, what, where) {
-    if (typeof value !== 'number') throw new TypeError(where + ': ' + what + ' must be a number, got ' + describe(value));
-    return value;
+  /**
+   * A number as QuickJS's JS_ToInt32 makes it, as CCF reads key sizes: ToNumber ("256" is 256), then
+   * truncated and wrapped to 32 bits, NaN 0. BigInts and symbols are TypeErrors.
+   */
+  function toInt32(value) {
+    if (typeof value === 'bigint') throw new TypeError('cannot convert bigint to number');
+    return +value | 0;
+  }
+
+  /** As JS_ToUint32, with which CCF reads an RSA modulus size and exponent. */
+  function toUint32(value) {
+    if (typeof value === 'bigint') throw new TypeError('cannot convert bigint to number');
+    return +value >>> 0;
   }
 
   // ---- values crossing the boundary: JSON text plus byte buffers tagged with the marker -------
@@ -356,16 +366,31 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
 
   // ---- ccf.crypto --------------------------------------------------------------------------------
 
-  function algorithmJson(algorithm, where) {
-    if (typeof algorithm !== 'object' || algorithm === null) throw new TypeError(where + ': the algorithm must be an object like { name: "ECDSA", hash: "SHA-256" }');
-    return jsonStringify({ name: String(algorithm.name), hash: algorithm.hash === undefined ? undefined : String(algorithm.hash), saltLength: algorithm.saltLength });
+  /** An RSA-PSS salt length as CCF reads it: JS_ToInt64, whose failure CCF ignores (0). */
+  function saltLengthOf(value) {
+    try {
+      return toInt64(value);
+    } catch (e) {
+      return 0;
+    }
   }
 
+  function algorithmJson(algorithm, where) {
+    if (typeof algorithm !== 'object' || algorithm === null) throw new TypeError(where + ': the algorithm must be an object like { name: "ECDSA", hash: "SHA-256" }');
+    return jsonStringify({ name: String(algorithm.name), hash: algorithm.hash === undefined ? undefined : String(algorithm.hash), saltLength: saltLengthOf(algorithm.saltLength) });
+  }
+
+  /**
+   * As CCF: the label is an ArrayBuffer of at least one byte, or none; anything else (a Uint8Array
+   * too) is taken as no label, so that an app wraps here what it wraps there (docs/js-isolation.md).
+   * aesKeySize is read only for RSA-OAEP-AES-KWP, as JS_ToInt32 reads it.
+   */
   function wrapArgs(key, wrappingKey, params, where) {
     if (typeof params !== 'object' || params === null) throw new TypeError(where + ': the parameters must be an object like { name: "RSA-OAEP" }');
-    const label = params.label === undefined || params.label === null ? undefined : needBuffer(params.label, 'label', where);
-    const aesKeySize = params.aesKeySize === undefined ? undefined : needNumber(params.aesKeySize, 'aesKeySize', where);
-    return [needBuffer(key, 'the key', where), needBuffer(wrappingKey, 'the wrapping key', where), String(params.name), label, aesKeySize];
+    const name = String(params.name);
+    const label = isArrayBuffer(params.label) && apply(byteLengthOf, params.label, []) > 0 ? params.label : undefined;
+    const aesKeySize = name === 'RSA-OAEP-AES-KWP' ? toInt32(params.aesKeySize) : undefined;
+    return [needBuffer(key, 'the key', where), needBuffer(wrappingKey, 'the wrapping key', where), name, label, aesKeySize];
   }
 
   /** CCF's check for its functions that take an optional second argument. */
@@ -405,12 +430,12 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     },
     generateAesKey(size) {
       needArgs(arguments.length, 1);
-      return host.generateAesKey(needNumber(size, 'the size', 'generateAesKey'));
+      return host.generateAesKey(toInt32(size));
     },
     generateRsaKeyPair(size, exponent) {
       needOneOrTwoArgs(arguments.length);
-      const where = 'generateRsaKeyPair';
-      return host.generateRsaKeyPair(needNumber(size, 'the size', where), exponent === undefined ? undefined : needNumber(exponent, 'the exponent', where));
+      // An undefined exponent is the default one (CCF would read it as 0 and fail).
+      return host.generateRsaKeyPair(toUint32(size), exponent === undefined ? undefined : toUint32(exponent));
     },
     generateEcdsaKeyPair(curve) {
       needArgs(arguments.length, 1);

@@ -42,6 +42,7 @@ const CRYPTO_APP = {
     export const chain = (pems, trusted) => c.isValidX509CertChain(pems, trusted);
     export const toJwk = (fn, pem, kid) => c[fn](pem, kid);
     export const toPem = (fn, jwk) => c[fn](jwk);
+    export const wrapWithViewLabel = (key, wrapping) => c.wrapKey(key, wrapping, { name: 'RSA-OAEP', label: new Uint8Array([1, 2, 3]) });
   `,
   '/fail.js': `
     // What ccf.crypto[name](...args) throws, as [error name, message]; null when it returns.
@@ -218,7 +219,7 @@ test('RSA-OAEP-AES-KWP is RSA-OAEP of a fresh AES key followed by AES-KWP of the
   const aesKey = privateDecrypt({ key: rsaPair.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped.subarray(0, 256));
   assert.equal(aesKey.length, 32);
   assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), params], env), key);
-  jsError(() => js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP' }], env), /InternalError: Failed to wrap key: RSA-OAEP-AES-KWP needs aesKeySize 128, 192 or 256, got none/);
+  jsError(() => js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP' }], env), /InternalError: Failed to wrap key: RSA-OAEP-AES-KWP needs aesKeySize 128, 192 or 256, got 0/);
   jsError(() => js.call('/c.js', 'wrap', [key, key, { name: 'ROT13' }], env), /RangeError: unsupported key wrapping algorithm "ROT13", supported: RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP$/);
 });
 
@@ -440,4 +441,44 @@ test('as CCF 6 (OpenSSL PEM_read_bio_PUBKEY): a public key is a PUBLIC KEY block
     assert.equal(got?.[0], 'InternalError', got?.[1]);
     assert.ok(got[1].startsWith(prefix + 'expected a PEM public key (-----BEGIN PUBLIC KEY-----, SPKI)'), got[1]);
   }
+});
+
+test("as CCF: an ECDSA signature whose r and s are zero-padded to any even length verifies; an odd length or an overlong r or s is false", () => {
+  const ec = generateKeyPair('P-256');
+  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' };
+  const signature = new Uint8Array(nodeSign('sha256', DATA, { key: ec.privateKeyPem, dsaEncoding: 'ieee-p1363' }));
+  const padded = (zeros: number): Uint8Array =>
+    new Uint8Array([...new Uint8Array(zeros), ...signature.subarray(0, 32), ...new Uint8Array(zeros), ...signature.subarray(32)]);
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, padded(1), DATA], env), true, '66 bytes');
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, padded(40), DATA], env), true, '144 bytes');
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, signature.subarray(0, 63), DATA], env), false, 'odd length');
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, new Uint8Array([...signature, 0]), DATA], env), false, 'odd length, a byte added');
+  const overlong = new Uint8Array([1, ...signature.subarray(0, 32), 0, ...signature.subarray(32)]);
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, overlong, DATA], env), false, 'r of 33 significant bytes');
+  assert.equal(js.call('/c.js', 'verify', [ecdsa, ec.publicKeyPem, new Uint8Array(0), DATA], env), false, 'empty');
+});
+
+test("as CCF: sizes and salt lengths are converted as JS_ToInt32, JS_ToUint32 and JS_ToInt64 do (numeric strings, fractions truncated)", () => {
+  assert.equal((js.call('/c.js', 'aes', ['256'], env) as Uint8Array).length, 32);
+  assert.equal((js.call('/c.js', 'aes', [192.9], env) as Uint8Array).length, 24);
+  const pair = js.call('/c.js', 'rsa', ['1024', '3'], env) as { privateKey: string };
+  assert.equal(createPrivateKey(pair.privateKey).asymmetricKeyDetails?.modulusLength, 1024);
+  assert.equal(createPrivateKey(pair.privateKey).asymmetricKeyDetails?.publicExponent, 3n);
+  const padding = constants.RSA_PKCS1_PSS_PADDING;
+  for (const [saltLength, nodeSaltLength] of [['32', 32], [31.7, 31], [{ a: 1 }, 0]] as const) {
+    const signature = js.call('/c.js', 'sign', [{ name: 'RSA-PSS', hash: 'SHA-256', saltLength }, rsaPair.privateKey, DATA], env) as Uint8Array;
+    assert.ok(nodeVerify('sha256', DATA, { key: rsaPair.publicKey, padding, saltLength: nodeSaltLength }, signature), JSON.stringify(saltLength));
+  }
+  const key = text('key material');
+  const wrapped = js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP-AES-KWP', aesKeySize: '128' }], env) as Uint8Array;
+  assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), { name: 'RSA-OAEP-AES-KWP' }], env), key);
+});
+
+test('as CCF: an RSA-OAEP label that is not an ArrayBuffer of some bytes is no label', () => {
+  const key = text('key material');
+  const wrapped = js.call('/c.js', 'wrapWithViewLabel', [key, text(rsaPair.publicKey)], env) as Uint8Array;
+  const plain = privateDecrypt({ key: rsaPair.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped);
+  assert.deepEqual(new Uint8Array(plain), key);
+  const emptyLabel = js.call('/c.js', 'wrap', [key, text(rsaPair.publicKey), { name: 'RSA-OAEP', label: new Uint8Array(0) }], env) as Uint8Array;
+  assert.deepEqual(js.call('/c.js', 'unwrap', [emptyLabel, text(rsaPair.privateKey), { name: 'RSA-OAEP' }], env), key);
 });
