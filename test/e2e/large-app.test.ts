@@ -35,7 +35,8 @@ test('a bundle over the request limit stops the sandbox with the option to raise
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const app = largeBundle(dir);
 
-  const refused = await startSandbox(['--nodes', '1', '--app', app]).then(
+  // A workspace of the test's own: the one startSandbox would make goes with a sandbox that fails to open.
+  const refused = await startSandbox(['--nodes', '1', '--app', app], join(dir, 'refused')).then(
     async (sandbox) => {
       await sandbox.stop();
       return undefined;
