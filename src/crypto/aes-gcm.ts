@@ -33,6 +33,12 @@ export class AesGcmEncryption {
     this.#cipher.setAAD(aad);
   }
 
+  /** More additional authenticated data (AAD given a piece at a time); all of it precedes the first `update`. */
+  authenticate(aad: Uint8Array): this {
+    this.#cipher.setAAD(aad);
+    return this;
+  }
+
   /** The ciphertext of the next piece of plaintext (GCM is a stream mode: as many bytes). */
   update(plaintext: Uint8Array): Uint8Array {
     return plainBytes(this.#cipher.update(plaintext));

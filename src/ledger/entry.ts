@@ -182,8 +182,8 @@ export interface EntryParts {
   flags?: number;
   gcmTag: Uint8Array;
   gcmIv: Uint8Array;
-  publicDomain: Uint8Array;
-  /** One array, or the pieces of a large one (a snapshot's), joined only here. */
+  /** One array, or the pieces of a large one (a snapshot's), joined only by encodeEntry. */
+  publicDomain: Uint8Array | readonly Uint8Array[];
   encryptedPrivateDomain: Uint8Array | readonly Uint8Array[];
 }
 
@@ -204,10 +204,10 @@ export function encodeEntry(parts: EntryParts): Uint8Array {
  * snapshot) without first copying it into one array.
  */
 export function entryPieces(parts: EntryParts): Uint8Array[] {
-  const privatePieces = parts.encryptedPrivateDomain instanceof Uint8Array ? [parts.encryptedPrivateDomain] : parts.encryptedPrivateDomain;
-  let privateBytes = 0;
-  for (const piece of privatePieces) privateBytes += piece.length;
-  const bodySize = GCM_HEADER_BYTES + 8 + parts.publicDomain.length + privateBytes;
+  const publicPieces = piecesOf(parts.publicDomain);
+  const privatePieces = piecesOf(parts.encryptedPrivateDomain);
+  const publicBytes = bytesIn(publicPieces);
+  const bodySize = GCM_HEADER_BYTES + 8 + publicBytes + bytesIn(privatePieces);
   const header = new Uint8Array(ENTRY_HEADER_BYTES);
   const view = new DataView(header.buffer);
   view.setUint8(0, ENTRY_FORMAT_V1);
@@ -215,6 +215,16 @@ export function entryPieces(parts: EntryParts): Uint8Array[] {
   view.setUint32(2, bodySize % 0x1_0000_0000, true);
   view.setUint16(6, Math.floor(bodySize / 0x1_0000_0000), true);
   const publicSize = new Uint8Array(8);
-  new DataView(publicSize.buffer).setBigUint64(0, BigInt(parts.publicDomain.length), true);
-  return [header, parts.gcmTag, parts.gcmIv, publicSize, parts.publicDomain, ...privatePieces];
+  new DataView(publicSize.buffer).setBigUint64(0, BigInt(publicBytes), true);
+  return [header, parts.gcmTag, parts.gcmIv, publicSize, ...publicPieces, ...privatePieces];
+}
+
+function piecesOf(domain: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
+  return domain instanceof Uint8Array ? [domain] : domain;
+}
+
+function bytesIn(pieces: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const piece of pieces) bytes += piece.length;
+  return bytes;
 }

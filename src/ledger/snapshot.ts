@@ -36,7 +36,8 @@ import { ByteWriter } from '../kv/byte-writer.js';
 import { keyString } from '../kv/sorted-keys.js';
 import type { SnapshotEntry, SnapshotMap } from '../kv/store.js';
 import { domainOf, type Domain } from '../kv/write-set.js';
-import { DIGEST_BYTES, decodeEntry, encodeIv, encodePublicDomain, entryPieces, EntryType, type LedgerEntry } from './entry.js';
+import { PieceReader, PieceWriter, type U64Slot } from './byte-pieces.js';
+import { DIGEST_BYTES, decodeEntry, encodeIv, entryPieces, EntryType, writePublicDomain, type LedgerEntry } from './entry.js';
 import { viewStartVector, type ViewStart } from './ledger-writer.js';
 import { MerkleTree } from './merkle-tree.js';
 import { decodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
@@ -48,8 +49,6 @@ const PUBLIC_HEADER_BYTES = 1 + 8 + 8;
 const STATE_ALIGNMENT = 8;
 const VERSION_BYTES = 8;
 const ZERO_PADDING = new Uint8Array(STATE_ALIGNMENT);
-const KIB = 1024;
-const DOMAINS: readonly Domain[] = ['public', 'private'];
 
 export interface SnapshotInput {
   txId: TxId;
@@ -77,7 +76,7 @@ export interface DecodedSnapshot {
 /** Encodes a snapshot in one go (see SnapshotEncoder for one in steps). */
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
   const encoder = new SnapshotEncoder(input);
-  while (!encoder.step(Number.MAX_SAFE_INTEGER));
+  while (!encoder.step(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
   return concatBytes(...encoder.finish().pieces);
 }
 
@@ -87,29 +86,36 @@ export interface EncodedSnapshot {
   digest: Uint8Array;
 }
 
+/** What the encoder does next: write the keys, authenticate the public domain, encrypt the private one, hash the entry. */
+type Phase =
+  | { name: 'keys' }
+  | { name: 'authenticate'; publicDomain: Uint8Array[]; reader: PieceReader; privateDomain: Uint8Array[]; encryption: AesGcmEncryption }
+  | { name: 'encrypt'; publicDomain: Uint8Array[]; reader: PieceReader; encrypted: Uint8Array[]; encryption: AesGcmEncryption }
+  | { name: 'hash'; pieces: Uint8Array[]; reader: PieceReader; hasher: Sha256Hasher }
+  | { name: 'done'; encoded: EncodedSnapshot };
+
 /**
- * Encodes a snapshot a few keys at a time, so that a node with a large state can write one between
- * other work: `step(n)` until it says done, then `finish()`. The maps' entries must not change
- * meanwhile (those of Store.snapshotMaps never do). The entry is never joined into one array: its
- * pieces are hashed a few at a time and written as they are.
+ * Encodes a snapshot a bounded amount at a time, so that a node with a large state can write one
+ * between other work: `step(keys, bytes)` until it says done, then `finish()`. Each step writes at
+ * most `keys` keys and stops once it wrote `bytes` (the key it is at is written whole), or
+ * authenticates, encrypts or hashes at most `bytes`. The maps' entries must not change until the
+ * pieces are no longer used (those of Store.snapshotMaps never do). The entry is never joined into
+ * one array, and values of KEPT_AS_IS_BYTES_MIN or more are never copied: they are pieces of the
+ * public domain, or encrypted as they are.
  */
 export class SnapshotEncoder {
   readonly #input: SnapshotInput;
   /** Public maps first: the public domain is the private domain's additional authenticated data. */
   readonly #maps: SnapshotMap[];
   readonly #header: Uint8Array;
-  readonly #domains: Record<Domain, ByteWriter>;
-  readonly #domainBytes: Record<Domain, number>;
+  readonly #domains: Record<Domain, PieceWriter> = { public: new PieceWriter(), private: new PieceWriter() };
   readonly #gcmIv: Uint8Array;
   #mapIndex = 0;
   #entryIndex = 0;
-  /** Where the size of the state of the map being written goes, once it is known. */
-  #stateSizeAt: number | undefined;
-  /** Once every key is written: the private domain is encrypted a piece per step. */
-  #encrypting: { publicDomain: Uint8Array; plaintext: Uint8Array; done: number; pieces: Uint8Array[]; encryption: AesGcmEncryption } | undefined;
-  /** Once encrypted: the entry's pieces, hashed a few per step. */
-  #hashing: { pieces: Uint8Array[]; done: number; hasher: Sha256Hasher } | undefined;
-  #encoded: EncodedSnapshot | undefined;
+  /** Where the size of the state of the map being written goes, once it is known, and where the state starts. */
+  #state: { size: U64Slot; start: number } | undefined;
+  #phase: Phase = { name: 'keys' };
+  #handledBytes = 0;
 
   constructor(input: SnapshotInput) {
     const { txId, hashAtSnapshot } = input;
@@ -128,89 +134,95 @@ export class SnapshotEncoder {
       }
     }
     this.#maps = [...maps.filter((map) => domainOf(map.name) === 'public'), ...maps.filter((map) => domainOf(map.name) === 'private')];
-    // Sized exactly up front: a domain buffer grown by doubling would allocate about twice its
-    // megabytes on the way, and such garbage sets off full collections that stop the node.
-    const sizes = { public: 0, private: 0 };
-    for (const map of this.#maps) sizes[domainOf(map.name)] += encodedMapBytes(map);
-    this.#domainBytes = sizes;
-    this.#domains = { public: new ByteWriter(Math.max(sizes.public, 1)), private: new ByteWriter(Math.max(sizes.private, 1)) };
     const header = new ByteWriter(64 + views.length * 8);
-    header.sizedBytes(hashAtSnapshot).u64(views.length * 8);
+    writePublicDomain(header, { entryType: EntryType.Snapshot, seqno: txId.seqno, maps: [] }).sizedBytes(hashAtSnapshot).u64(views.length * 8);
     for (const start of views) header.u64(start);
     this.#header = header.finish();
     this.#gcmIv = encodeIv({ view: 0, seqno: txId.seqno }, true);
     this.#input = input;
   }
 
-  /**
-   * Writes up to `n` more keys; once they are all written, encrypts up to `n` KiB more of the
-   * private domain; then hashes up to `n` KiB more of the entry. True once `finish` may be called.
-   */
-  step(n: number): boolean {
-    if (this.#encoded !== undefined) return true;
-    if (this.#encrypting === undefined) return this.#writeKeys(n);
-    if (this.#hashing === undefined) return this.#encrypt(n * KIB);
-    const hashing = this.#hashing;
-    let budget = n * KIB;
-    // At least one piece per step; a piece is at most one step's encryption.
-    do {
-      const piece = hashing.pieces[hashing.done++] as Uint8Array;
-      hashing.hasher.update(piece);
-      budget -= piece.length;
-    } while (budget > 0 && hashing.done < hashing.pieces.length);
-    if (hashing.done < hashing.pieces.length) return false;
-    this.#encoded = { pieces: hashing.pieces, digest: hashing.hasher.digest() };
-    return true;
+  /** Bytes handled so far: written, then authenticated and encrypted, then hashed. */
+  get handledBytes(): number {
+    return this.#handledBytes;
   }
 
-  #encrypt(maxBytes: number): false {
-    const encrypting = this.#encrypting!;
-    const end = Math.min(encrypting.plaintext.length, encrypting.done + maxBytes);
-    encrypting.pieces.push(encrypting.encryption.update(encrypting.plaintext.subarray(encrypting.done, end)));
-    encrypting.done = end;
-    if (end < encrypting.plaintext.length) return false;
-    const { publicDomain, pieces } = encrypting;
-    const gcmTag = encrypting.encryption.final();
-    const entry = entryPieces({ flags: 0, gcmTag, gcmIv: this.#gcmIv, publicDomain, encryptedPrivateDomain: pieces });
-    this.#hashing = { pieces: entry, done: 0, hasher: new Sha256Hasher() };
-    return false;
+  /** One more bounded step (see the class); true once `finish` may be called. */
+  step(maxKeys: number, maxBytes: number): boolean {
+    invariant(maxKeys >= 1 && maxBytes >= 1, 'a snapshot step writes at least a key or a byte');
+    const phase = this.#phase;
+    if (phase.name === 'keys') this.#writeKeys(maxKeys, maxBytes);
+    else if (phase.name === 'authenticate') this.#authenticate(phase, maxBytes);
+    else if (phase.name === 'encrypt') this.#encrypt(phase, maxBytes);
+    else if (phase.name === 'hash') this.#hash(phase, maxBytes);
+    return this.#phase.name === 'done';
   }
 
-  #writeKeys(maxEntries: number): boolean {
-    let budget = maxEntries;
-    while (this.#mapIndex < this.#maps.length) {
+  /** The views of the next `maxBytes` at most of `reader`'s pieces, counted as handled. */
+  #read(reader: PieceReader, maxBytes: number): Uint8Array[] {
+    const before = reader.bytesRead;
+    const views = reader.read(maxBytes);
+    this.#handledBytes += reader.bytesRead - before;
+    return views;
+  }
+
+  #authenticate(phase: Extract<Phase, { name: 'authenticate' }>, maxBytes: number): void {
+    const { publicDomain, reader, privateDomain, encryption } = phase;
+    for (const view of this.#read(reader, maxBytes)) encryption.authenticate(view);
+    if (reader.atEnd) this.#phase = { name: 'encrypt', publicDomain, reader: new PieceReader(privateDomain), encrypted: [], encryption };
+  }
+
+  #encrypt(phase: Extract<Phase, { name: 'encrypt' }>, maxBytes: number): void {
+    const { publicDomain, reader, encrypted, encryption } = phase;
+    const ciphertexts = this.#read(reader, maxBytes).map((view) => encryption.update(view));
+    // One piece per step: a state of small keys would otherwise leave a piece per chunk of them.
+    if (ciphertexts.length > 0) encrypted.push(ciphertexts.length === 1 ? (ciphertexts[0] as Uint8Array) : concatBytes(...ciphertexts));
+    if (!reader.atEnd) return;
+    const entry = entryPieces({ flags: 0, gcmTag: encryption.final(), gcmIv: this.#gcmIv, publicDomain, encryptedPrivateDomain: encrypted });
+    this.#phase = { name: 'hash', pieces: entry, reader: new PieceReader(entry), hasher: new Sha256Hasher() };
+  }
+
+  #hash(phase: Extract<Phase, { name: 'hash' }>, maxBytes: number): void {
+    const { pieces, reader, hasher } = phase;
+    for (const view of this.#read(reader, maxBytes)) hasher.update(view);
+    if (reader.atEnd) this.#phase = { name: 'done', encoded: { pieces, digest: hasher.digest() } };
+  }
+
+  #writeKeys(maxKeys: number, maxBytes: number): void {
+    let keys = 0;
+    const startBytes = this.#handledBytes;
+    while (this.#mapIndex < this.#maps.length && keys < maxKeys && this.#handledBytes - startBytes < maxBytes) {
       const map = this.#maps[this.#mapIndex] as SnapshotMap;
       const domain = this.#domains[domainOf(map.name)];
-      if (this.#stateSizeAt === undefined) {
+      const before = domain.size;
+      if (this.#state === undefined) {
         // The state's size is written once the state is: its keys go straight into the domain.
         domain.sizedBytes(utf8(map.name)).i64(map.version);
-        this.#stateSizeAt = domain.size;
-        domain.u64(0);
+        this.#state = { size: domain.u64Slot(), start: domain.size };
       }
-      const end = Math.min(map.entries.length, this.#entryIndex + budget);
-      for (let i = this.#entryIndex; i < end; i++) writeKey(domain, map, map.entries[i] as SnapshotEntry);
-      budget -= end - this.#entryIndex;
-      this.#entryIndex = end;
-      if (end < map.entries.length) return false;
-      domain.setU64(this.#stateSizeAt, domain.size - this.#stateSizeAt - 8);
-      this.#stateSizeAt = undefined;
-      this.#mapIndex += 1;
-      this.#entryIndex = 0;
-      if (budget <= 0) break;
+      if (this.#entryIndex < map.entries.length) {
+        writeKey(domain, map, map.entries[this.#entryIndex] as SnapshotEntry);
+        this.#entryIndex += 1;
+        keys += 1;
+      }
+      if (this.#entryIndex === map.entries.length) {
+        domain.setU64(this.#state.size, domain.size - this.#state.start);
+        this.#state = undefined;
+        this.#mapIndex += 1;
+        this.#entryIndex = 0;
+      }
+      this.#handledBytes += domain.size - before;
     }
-    if (this.#mapIndex < this.#maps.length) return false;
-    invariant(DOMAINS.every((d) => this.#domains[d].size === this.#domainBytes[d]), 'a snapshot domain is as long as sized');
-    const { seqno } = this.#input.txId;
-    const publicDomain = concatBytes(encodePublicDomain({ entryType: EntryType.Snapshot, seqno, maps: [] }), this.#header, this.#domains.public.finish());
-    const encryption = new AesGcmEncryption(this.#input.key, this.#gcmIv, publicDomain);
-    this.#encrypting = { publicDomain, plaintext: this.#domains.private.finish(), done: 0, pieces: [], encryption };
-    return false;
+    if (this.#mapIndex < this.#maps.length) return;
+    const publicDomain = [this.#header, ...this.#domains.public.finish()];
+    const encryption = new AesGcmEncryption(this.#input.key, this.#gcmIv);
+    this.#phase = { name: 'authenticate', publicDomain, reader: new PieceReader(publicDomain), privateDomain: this.#domains.private.finish(), encryption };
   }
 
   /** The snapshot entry's pieces and digest; `step` must have said it is ready. */
   finish(): EncodedSnapshot {
-    invariant(this.#encoded !== undefined, 'a snapshot is finished after its last step');
-    return this.#encoded;
+    invariant(this.#phase.name === 'done', 'a snapshot is finished after its last step');
+    return this.#phase.encoded;
   }
 }
 
@@ -317,14 +329,7 @@ function sortedByName(maps: SnapshotMap[], fail: (reason: string) => never): Sna
   return maps;
 }
 
-/** The bytes `#writeKeys` writes for `map`: name, version, state size, then each key. */
-function encodedMapBytes(map: SnapshotMap): number {
-  let bytes = 8 + utf8(map.name).length + 8 + 8;
-  for (const { key, value } of map.entries) bytes += 8 + key.length + padding(key.length) + 8 + VERSION_BYTES + value.length + padding(value.length);
-  return bytes;
-}
-
-function writeKey(writer: ByteWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
+function writeKey(writer: PieceWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
   if (typeof version !== 'bigint' || version < 1n || version > map.version) {
     badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
   }

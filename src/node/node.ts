@@ -74,8 +74,12 @@ const CHUNK_END_STATES_MAX = 4;
 const COMMITTED_ENTRIES_PER_READ = 256;
 /** How long one slice of snapshot writing may hold the event loop (as long as a slice of requests). */
 const SNAPSHOT_SLICE_MS = 4;
-/** Snapshot keys written (or KiB encrypted) between two looks at the clock. */
-const SNAPSHOT_STEP_UNITS = 512;
+/**
+ * What one snapshot step does at most between two looks at the clock: keys written, and bytes
+ * written (the key it is at whole), encrypted or hashed (about 1 ms of work on a slow machine).
+ */
+const SNAPSHOT_STEP_KEYS = 512;
+const SNAPSHOT_STEP_BYTES = 512 * 1024;
 /**
  * Committed transactions whose receipt material a node keeps in memory by default: about 100 bytes
  * each, and a signature record per signature among them; older receipts are read from the ledger.
@@ -778,7 +782,7 @@ export class Node {
     const slice = (): void => {
       const startMs = this.options.nowMs();
       let finished = false;
-      while (!finished && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) finished = encoder.step(SNAPSHOT_STEP_UNITS);
+      while (!finished && this.options.nowMs() - startMs < SNAPSHOT_SLICE_MS) finished = encoder.step(SNAPSHOT_STEP_KEYS, SNAPSHOT_STEP_BYTES);
       if (!finished) return later(slice);
       this.snapshotInProgress = undefined;
       done(encoder.finish());

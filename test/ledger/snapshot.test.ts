@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { aesGcmEncrypt } from '../../src/crypto/aes-gcm.js';
-import { concatBytes, fromHex, toBase64, toHex, utf8 } from '../../src/crypto/bytes.js';
+import { concatBytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/crypto/bytes.js';
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoError } from '../../src/errors.js';
 import { Store, type SnapshotMap } from '../../src/kv/store.js';
+import { KEPT_AS_IS_BYTES_MIN } from '../../src/ledger/byte-pieces.js';
 import { commitEvidenceDigest } from '../../src/ledger/commit-evidence.js';
 import {
   appendSnapshotReceipt,
@@ -71,14 +72,14 @@ test('a snapshot written a few keys per step is byte for byte the one written in
   for (const perStep of [1, 2, 3, keys - 1, keys]) {
     const encoder = new SnapshotEncoder(input);
     let steps = 1;
-    while (!encoder.step(perStep)) steps += 1;
+    while (!encoder.step(perStep, Number.MAX_SAFE_INTEGER)) steps += 1;
     assert.ok(steps >= Math.ceil(keys / perStep), `${steps} steps of ${perStep} for ${keys} keys`);
     const { pieces, digest } = encoder.finish();
     assert.deepEqual(concatBytes(...pieces), service.snapshot, `${perStep} keys per step`);
     assert.deepEqual(digest, snapshotDigest(service.snapshot));
   }
   const unfinished = new SnapshotEncoder(input);
-  unfinished.step(1);
+  unfinished.step(1, 1);
   assert.throws(() => unfinished.finish(), (e: unknown) => isCocoError('InternalError')(e));
 });
 
@@ -97,7 +98,7 @@ test('a private domain encrypted a KiB per step decodes, and is byte for byte th
   };
   const encoder = new SnapshotEncoder(input);
   let steps = 1;
-  while (!encoder.step(1)) steps += 1;
+  while (!encoder.step(1, 1024)) steps += 1;
   const { pieces, digest } = encoder.finish();
   const stepped = concatBytes(...pieces);
   assert.ok(pieces.length > 5, `the private domain in 1 KiB pieces: ${pieces.length} pieces`);
@@ -419,6 +420,80 @@ test('encodeSnapshot writes exactly the layout spelled out byte by byte (a forma
   assert.deepEqual(decoded.txId, { view: 2, seqno: 2 });
   assert.deepEqual(decoded.viewHistory, [{ view: 2, fromSeqno: 1 }]);
   assert.deepEqual(readable(decoded.maps), readable([...tinyInput.maps].sort((a, b) => Buffer.compare(utf8(a.name), utf8(b.name)))));
+});
+
+/** A value of `length` bytes that differ from one another, so that a misplaced byte shows. */
+const pattern = (length: number, seed: number): Uint8Array => new Uint8Array(length).map((_, i) => (i * 31 + seed) % 251);
+
+/** The tiny state plus large values in a public and a private map, and many small keys (more than a chunk of them). */
+function largeValues(): { input: SnapshotInput; parts: TinyParts } {
+  const sizes = [KEPT_AS_IS_BYTES_MIN - 1, KEPT_AS_IS_BYTES_MIN, 3 * KEPT_AS_IS_BYTES_MIN + 5, 70_000, 1];
+  const bigEntries = sizes.map((size, i) => ({ key: utf8(`big${i}`), value: pattern(size, i), version: 2n }));
+  const manyEntries = Array.from({ length: 3000 }, (_, i) => ({ key: utf8(`small${i}`), value: pattern(i % 40, i), version: 1n }));
+  const privateBig = { key: utf8('x'.repeat(KEPT_AS_IS_BYTES_MIN)), value: pattern(200_000, 7), version: 2n };
+  const input: SnapshotInput = {
+    ...tinyInput,
+    maps: [
+      ...tinyInput.maps,
+      { name: 'public:big', version: 2n, entries: bigEntries },
+      { name: 'c', version: 2n, entries: [...manyEntries.slice(0, 1500), privateBig, ...manyEntries.slice(1500)] },
+    ],
+  };
+  const parts = tinyParts();
+  const bytesOf = (entry: { key: Uint8Array; value: Uint8Array; version: bigint }) => stateEntry(fromUtf8(entry.key), entry.version, entry.value);
+  parts.publicMaps.splice(1, 0, mapBytes('public:big', 2n, ...bigEntries.map(bytesOf)));
+  parts.privateMaps.push(mapBytes('c', 2n, ...manyEntries.slice(0, 1500).map(bytesOf), bytesOf(privateBig), ...manyEntries.slice(1500).map(bytesOf)));
+  return { input, parts };
+}
+
+test('a snapshot of large values and many keys is exactly the layout spelled out, however it is stepped', () => {
+  const { input, parts } = largeValues();
+  const expected = sealTiny(parts);
+  assert.deepEqual(encodeSnapshot(input), expected);
+  for (const [keys, bytes] of [
+    [1, 1],
+    [1, Number.MAX_SAFE_INTEGER],
+    [7, 1000],
+    [512, 512 * 1024],
+  ]) {
+    const encoder = new SnapshotEncoder(input);
+    while (!encoder.step(keys as number, bytes as number));
+    const { pieces, digest } = encoder.finish();
+    // Byte-sized steps leave a piece per byte: too many to spread into concatBytes' arguments.
+    assert.deepEqual(new Uint8Array(Buffer.concat(pieces)), expected, `${keys} keys or ${bytes} bytes per step`);
+    assert.deepEqual(digest, snapshotDigest(expected));
+  }
+});
+
+test('each snapshot step stops at its byte budget: a state of 3 MB values is written, encrypted and hashed a bounded slice at a time', () => {
+  const value = (i: number) => new Uint8Array(3_000_000).fill(i);
+  const input: SnapshotInput = {
+    ...tinyInput,
+    maps: [
+      ...tinyInput.maps,
+      { name: 'public:big', version: 2n, entries: [0, 1].map((i) => ({ key: utf8(`p${i}`), value: value(i), version: 2n })) },
+      { name: 'c', version: 2n, entries: [2, 3, 4, 5, 6, 7].map((i) => ({ key: utf8(`k${i}`), value: value(i), version: 2n })) },
+    ],
+  };
+  const budget = 256 * 1024;
+  const largestKey = 3_000_000 + 64; // a key is written whole: one value, its key and framing
+  const encoder = new SnapshotEncoder(input);
+  const perStep: number[] = [];
+  let done = false;
+  while (!done) {
+    const before = encoder.handledBytes;
+    done = encoder.step(512, budget);
+    perStep.push(encoder.handledBytes - before);
+  }
+  const total = perStep.reduce((sum, bytes) => sum + bytes, 0);
+  assert.ok(total > 3 * 24_000_000, `the state is written, encrypted and hashed: ${total} bytes handled`);
+  assert.ok(Math.max(...perStep) <= budget + largestKey, `no step handles more than its budget and one key: ${Math.max(...perStep)} bytes`);
+  assert.equal(perStep.filter((bytes) => bytes > budget).length, 8, 'the steps past their budget are those that wrote a 3 MB value, one each');
+  assert.ok(perStep.length >= total / (budget + largestKey), `${perStep.length} steps for ${total} bytes`);
+  const { pieces } = encoder.finish();
+  const decoded = decodeSnapshot(concatBytes(...pieces), () => TINY_KEY);
+  assert.deepEqual(decoded.maps.find((map) => map.name === 'c')?.entries.at(-1)?.value, value(7));
+  assert.deepEqual(decoded.maps.find((map) => map.name === 'public:big')?.entries[1]?.value, value(1));
 });
 
 test('deleted keys (CCF keeps tombstones in snapshots) are dropped when decoding', () => {
