@@ -6,6 +6,8 @@
 
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 
+const encoder = new TextEncoder();
+
 /** A surrogate not part of a pair: in a `u` regular expression a pair is one code point, not Cs. */
 const LONE_SURROGATE = /\p{Cs}/u;
 const SURROGATE_LEAD = 0xed;
@@ -18,13 +20,10 @@ const REPLACEMENT = '\ufffd';
 /** `text` as bytes, lone surrogates encoded as their own code points. */
 export function quickJsUtf8(text: string): Uint8Array {
   if (!LONE_SURROGATE.test(text)) return utf8(text);
-  const parts: Uint8Array[] = [];
+  // Written in place: a part per lone surrogate could be millions of parts.
+  const out = new Uint8Array(text.length * 3);
+  let written = 0;
   let start = 0;
-  let length = 0;
-  const add = (bytes: Uint8Array): void => {
-    parts.push(bytes);
-    length += bytes.length;
-  };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0xd800 || c > 0xdfff) continue;
@@ -33,18 +32,13 @@ export function quickJsUtf8(text: string): Uint8Array {
       i++;
       continue;
     }
-    add(utf8(text.slice(start, i)));
-    add(Uint8Array.of(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)));
+    written += encoder.encodeInto(text.slice(start, i), out.subarray(written)).written;
+    out.set([0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)], written);
+    written += 3;
     start = i + 1;
   }
-  add(utf8(text.slice(start)));
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  written += encoder.encodeInto(text.slice(start), out.subarray(written)).written;
+  return out.slice(0, written);
 }
 
 /**
