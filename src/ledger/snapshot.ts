@@ -24,8 +24,9 @@
 // The tree: CCF takes snapshots at signature transactions, so the state holds
 // `public:ccf.internal.tree` with the tree of every leaf before the snapshot; appending
 // hash_at_snapshot to it continues the tree (src/node/history.h init_from_snapshot).
-// Where Coco differs: CCF orders a map's keys by their hash (CHAMP), Coco in the order the keys
-// were added (readers accept any order); Coco refuses tombstones in its own input (its store has none).
+// Where Coco differs: CCF orders a map's keys by their hash (CHAMP), Coco in byte order (so every
+// node encodes the same bytes; readers accept any order); Coco refuses tombstones in its own input
+// (its store has none).
 
 import { AesGcmEncryption, aesGcmDecrypt } from '../crypto/aes-gcm.js';
 import { compareBytes, concatBytes, equalBytes, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
