@@ -19,6 +19,7 @@ import { HANDSHAKE_PLACE_HELD_MS, HandshakePacer, type PacerClosure } from '../n
 import { connectionKey } from '../node/connection-key.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
+import { endInPieces } from './answer-in-pieces.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { checkAcceptsJson } from './accept-header.js';
 import { offeredAlpnProtocols } from './client-hello-alpn.js';
@@ -676,7 +677,7 @@ function writeResponse(response: ServerResponse, result: RpcResponse): void {
   if (result.txId !== undefined && result.txId !== null) headers['x-ms-ccf-transaction-id'] = formatTxId(result.txId);
   if (!NO_BODY_STATUSES.has(status)) headers['content-length'] = String(result.contentLength ?? body.length);
   response.writeHead(status, headers);
-  response.end(body);
+  endInPieces(response, body);
 }
 
 /** A connection's requests not yet answered and read, the bytes of their answers written, and the requests read past the limit, waiting to run. */
