@@ -2,53 +2,12 @@
 // socket is full, and arrives whole and in order; a client gone stops the writing.
 
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { setImmediate as turn } from 'node:timers/promises';
 import { test } from 'node:test';
-import { ANSWER_PIECE_BYTES, endInPieces, type PieceSink } from '../../src/rpc/answer-in-pieces.js';
+import { ANSWER_PIECE_BYTES, endInPieces } from '../../src/rpc/answer-in-pieces.js';
+import { FakeResponse, turnsUntil } from './piece-sink-fixture.js';
 
-/** A response whose socket takes `room` pieces before it is full; `drain` empties it. */
-class FakeResponse extends EventEmitter implements PieceSink {
-  destroyed = false;
-  readonly writes: Uint8Array[] = [];
-  ended = false;
-  /** Writes in the current turn of the event loop, and the most in any turn. */
-  writesThisTurn = 0;
-  maxWritesPerTurn = 0;
-
-  constructor(private room: number) {
-    super();
-  }
-
-  write(piece: Uint8Array): boolean {
-    this.record(piece);
-    this.room -= 1;
-    return this.room > 0;
-  }
-
-  end(piece?: Uint8Array): void {
-    if (piece !== undefined) this.record(piece);
-    this.ended = true;
-  }
-
-  drain(room: number): void {
-    this.room = room;
-    this.emit('drain');
-  }
-
-  private record(piece: Uint8Array): void {
-    this.writes.push(piece);
-    this.writesThisTurn += 1;
-    this.maxWritesPerTurn = Math.max(this.maxWritesPerTurn, this.writesThisTurn);
-  }
-}
-
-async function untilEnded(response: FakeResponse): Promise<void> {
-  for (let turns = 0; !response.ended && turns < 10_000; turns++) {
-    response.writesThisTurn = 0;
-    await turn();
-  }
-}
+const untilEnded = (response: FakeResponse) => turnsUntil(response, () => response.ended);
 
 function body(bytes: number): Uint8Array {
   return Uint8Array.from({ length: bytes }, (_, i) => (i * 7) & 0xff);
