@@ -2,12 +2,13 @@
 // GET and HEAD, one byte range per request (`Range: bytes=A-B`, `A-` or `-N`, answered 206 with
 // Content-Range), on request the whole file's digest (RFC 9530: `Want-Repr-Digest` →
 // `Repr-Digest: sha-256=:…:`), and for ledger chunks an ETag with `If-None-Match`. Files are read
-// off the event loop, and a range reads only its bytes.
+// off the event loop; a GET's body is read from the file as it is sent (file-body.ts).
 
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { RpcRequest, RpcResponse } from './rpc-server.js';
 import { RpcError } from './rpc-error.js';
+import { FileBody, readAt } from './file-body.js';
 
 /** Bytes [start, end) of a file. */
 export interface ByteRange {
@@ -67,14 +68,6 @@ export function wantedDigest(header: string): DigestName {
   return best;
 }
 
-async function readAt(file: FileHandle, into: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < into.length; ) {
-    const { bytesRead } = await file.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new RpcError(500, 'InternalError', 'the file ended before its size: it changed while being read');
-    done += bytesRead;
-  }
-}
-
 async function fileDigest(file: FileHandle, size: number, name: DigestName): Promise<string> {
   const hash = createHash(DIGESTS[name]);
   const buffer = new Uint8Array(Math.min(size, DIGEST_READ_BYTES));
@@ -88,7 +81,8 @@ async function fileDigest(file: FileHandle, size: number, name: DigestName): Pro
 
 /**
  * Answers a GET or HEAD of the file at `path` with `headers` added; `notFound` is thrown when there
- * is no such file (or it was removed meanwhile).
+ * is no such file (or it was removed meanwhile). A GET's body is a FileBody that owns the file
+ * opened here: whoever takes the answer closes it.
  */
 export async function serveFile(request: RpcRequest, path: string, headers: Record<string, string>, notFound: () => Error): Promise<RpcResponse> {
   let file: FileHandle;
@@ -98,6 +92,7 @@ export async function serveFile(request: RpcRequest, path: string, headers: Reco
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
     throw error;
   }
+  let body: FileBody | undefined;
   try {
     const { size } = await file.stat();
     const answerHeaders: Record<string, string> = { ...headers, 'accept-ranges': 'bytes' };
@@ -106,12 +101,11 @@ export async function serveFile(request: RpcRequest, path: string, headers: Reco
     const want = request.headers['want-repr-digest'];
     if (typeof want === 'string') answerHeaders['repr-digest'] = await fileDigest(file, size, wantedDigest(want));
     if (request.method === 'HEAD') return { headers: answerHeaders, contentLength: size };
-    const body = new Uint8Array(range.end - range.start);
-    await readAt(file, body, range.start);
+    body = new FileBody(file, path, range.start, range.end);
     if (rangeHeader === undefined) return { headers: answerHeaders, body };
     return { status: 206, headers: { ...answerHeaders, 'content-range': `bytes ${range.start}-${range.end - 1}/${size}` }, body };
   } finally {
-    await file.close();
+    if (body === undefined) await file.close();
   }
 }
 
@@ -135,16 +129,17 @@ function parseIfNoneMatch(header: string): string[] | '*' | undefined {
 /**
  * CCF's caching for ledger chunks: a GET's answer carries `ETag: "sha-256:<hex of the body>"`, and
  * an `If-None-Match` naming that tag (or the body's sha-384 or sha-512 tag, or `*`) is answered 304
- * with no body.
+ * with no body. The body (a FileBody from serveFile) is read into memory first, so that the tag is
+ * that of the very bytes sent.
  */
-export function withEntityTag(request: RpcRequest, answer: RpcResponse): RpcResponse {
-  const body = answer.body;
-  if (!(body instanceof Uint8Array)) return answer;
+export async function withEntityTag(request: RpcRequest, answer: RpcResponse): Promise<RpcResponse> {
+  if (!(answer.body instanceof FileBody)) return answer;
+  const body = await answer.body.read();
   const etag = entityTag(body, 'sha-256');
   const headers = { ...answer.headers, etag: `"${etag}"` };
   const header = request.headers['if-none-match'];
   const wanted = typeof header === 'string' ? parseIfNoneMatch(header) : undefined;
   // The other digests are computed only for a client that names tags, and only if sha-256 missed.
   const matched = wanted === '*' || (wanted !== undefined && (wanted.includes(etag) || (['sha-384', 'sha-512'] as const).some((name) => wanted.includes(entityTag(body, name)))));
-  return matched ? { status: 304, headers } : { ...answer, headers };
+  return matched ? { status: 304, headers } : { ...answer, headers, body };
 }

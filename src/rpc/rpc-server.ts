@@ -20,6 +20,7 @@ import { connectionKey } from '../node/connection-key.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
 import { asRpcError, errorBody, RpcError } from './rpc-error.js';
 import { endInPieces } from './answer-in-pieces.js';
+import { FileBody } from './file-body.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { checkAcceptsJson } from './accept-header.js';
 import { offeredAlpnProtocols } from './client-hello-alpn.js';
@@ -67,7 +68,7 @@ export const ERROR_CODE_HEADER = 'x-ms-error-code';
 export interface RpcResponse {
   status?: number;
   headers?: Record<string, string>;
-  /** A string is sent as text/plain, bytes as application/octet-stream, anything else as JSON. */
+  /** A string is sent as text/plain, bytes (or a FileBody, read as it is sent) as application/octet-stream, anything else as JSON. */
   body?: unknown;
   /** For HEAD, with no body: the Content-Length the GET's body would have. */
   contentLength?: number;
@@ -490,6 +491,13 @@ export class RpcServer {
         this.options.sessions.countError(this.options.interfaceName, rpcError.status === 413 ? 'request_payload_too_large' : 'request_header_too_large');
       }
     }
+    // A body read from a file holds it open until the response closes, whether it was written or
+    // not (a client gone while its handler ran or before its turn, an answer HTTP cannot carry).
+    const fileBody = result.body;
+    if (fileBody instanceof FileBody) {
+      if (response.destroyed) void fileBody.close();
+      else response.once('close', () => void fileBody.close());
+    }
     const status = result.status ?? 200;
     if (endpoint !== undefined) this.count(request.method ?? 'GET', endpoint, status);
     // As in CCF, an answer names the transaction its handler applied, whatever its status (an app
@@ -649,7 +657,7 @@ const NODE_OWNED_HEADERS = ['content-length', 'transfer-encoding', 'x-ms-ccf-tra
 function defaultContentType(body: unknown): string | undefined {
   if (body === undefined) return undefined;
   if (typeof body === 'string') return 'text/plain';
-  return body instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
+  return body instanceof Uint8Array || body instanceof FileBody ? 'application/octet-stream' : 'application/json';
 }
 
 /** Whether writeResponse sends `response` as JSON: a success with a body of its own choosing. */
@@ -664,10 +672,10 @@ const NO_BODY_STATUSES = new Set([204, 304]);
 function writeResponse(response: ServerResponse, result: RpcResponse): void {
   const status = result.status ?? 200;
   const contentType = NO_BODY_STATUSES.has(status) ? undefined : defaultContentType(result.body);
-  let body: Uint8Array;
+  let body: Uint8Array | FileBody;
   if (contentType === undefined) body = new Uint8Array();
   else if (typeof result.body === 'string') body = utf8(result.body);
-  else if (result.body instanceof Uint8Array) body = result.body;
+  else if (result.body instanceof Uint8Array || result.body instanceof FileBody) body = result.body;
   else body = utf8(JSON.stringify(result.body));
   const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
   // An app's headers come after the defaults (its content type wins) but cannot reframe the
@@ -677,7 +685,8 @@ function writeResponse(response: ServerResponse, result: RpcResponse): void {
   if (result.txId !== undefined && result.txId !== null) headers['x-ms-ccf-transaction-id'] = formatTxId(result.txId);
   if (!NO_BODY_STATUSES.has(status)) headers['content-length'] = String(result.contentLength ?? body.length);
   response.writeHead(status, headers);
-  endInPieces(response, body);
+  if (body instanceof FileBody) void body.endInto(response);
+  else endInPieces(response, body);
 }
 
 /** A connection's requests not yet answered and read, the bytes of their answers written, and the requests read past the limit, waiting to run. */

@@ -4,10 +4,10 @@
 
 import { EventEmitter } from 'node:events';
 import { setImmediate as turn } from 'node:timers/promises';
-import type { PieceSink } from '../../src/rpc/answer-in-pieces.js';
+import type { FileSink } from '../../src/rpc/file-body.js';
 
 /** A response whose socket takes `room` pieces before it is full; `drain` empties it. */
-export class FakeResponse extends EventEmitter implements PieceSink {
+export class FakeResponse extends EventEmitter implements FileSink {
   destroyed = false;
   readonly writes: Uint8Array[] = [];
   ended = false;
