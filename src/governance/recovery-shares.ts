@@ -8,8 +8,9 @@
 // chain of secrets unwinds from the latest. Coco does not recover a service yet; these are what its
 // members would need to, in CCF's shapes.
 
-import { concatBytes, fromUtf8, toBase64 } from '../crypto/bytes.js';
-import { AES_GCM_IV_BYTES, aesGcmEncrypt } from '../crypto/aes-gcm.js';
+import { fromUtf8, toBase64 } from '../crypto/bytes.js';
+import { AES_GCM_IV_BYTES } from '../crypto/aes-gcm.js';
+import { sealGcmCipher } from '../crypto/gcm-cipher.js';
 import { randomBytes } from '../crypto/random.js';
 import { rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { encodeShare, sampleSecretAndShares, shareKey } from '../crypto/secret-sharing.js';
@@ -57,12 +58,6 @@ export function encryptedShareOf(tx: Transaction, memberId: string): string | un
   return value === undefined ? undefined : decodeJson<{ encrypted_shares: Record<string, string> }>(value, RECOVERY_SHARES_MAP).encrypted_shares[memberId];
 }
 
-/** CCF's serialised GCM cipher: tag, IV, then the ciphertext. */
-function sealed(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
-  return concatBytes(tag, iv, ciphertext);
-}
-
 /**
  * Issues new recovery shares of `latestSecret` to the active recovery members (CCF's shuffle).
  * Returns false when there are none: CCF refuses to open such a service, Coco lets it run without
@@ -90,7 +85,7 @@ export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array, o
   // is stored, except those the rekey itself issues (it is storing it).
   const storedAt = options.rekeying === true ? undefined : previousSecretStoredVersion(tx);
   tx.map(RECOVERY_SHARES_MAP).set(SINGLETON, encodeJson({
-    wrapped_latest_ledger_secret: toBase64(sealed(shareKey(secret), new Uint8Array(AES_GCM_IV_BYTES), latestSecret)),
+    wrapped_latest_ledger_secret: toBase64(sealGcmCipher(shareKey(secret), new Uint8Array(AES_GCM_IV_BYTES), latestSecret)),
     encrypted_shares: encryptedShares,
     ...(storedAt !== undefined && { previous_secret_stored_version: storedAt }),
   }));
@@ -117,7 +112,7 @@ export function recordPreviousLedgerSecret(tx: Transaction, latest: Uint8Array, 
     ? {}
     : {
         previous_ledger_secret: {
-          encrypted_data: toBase64(sealed(latest, randomBytes(AES_GCM_IV_BYTES), previous.key)),
+          encrypted_data: toBase64(sealGcmCipher(latest, randomBytes(AES_GCM_IV_BYTES), previous.key)),
           version: previous.fromSeqno,
           ...(storedAt !== undefined && { previous_secret_stored_version: Number(storedAt) }),
         },
