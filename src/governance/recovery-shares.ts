@@ -5,8 +5,8 @@
 // key. All of it is in `public:ccf.internal.recovery_shares`, so a recovering service could read it
 // from the public ledger. When the ledger secret changes, the previous secret is also recorded
 // encrypted under the new one (`public:ccf.internal.historical_encrypted_ledger_secret`), so the
-// chain of secrets unwinds from the latest. Coco does not recover a service yet; these are what its
-// members would need to, in CCF's shapes.
+// chain of secrets unwinds from the latest. A recovery combines the members' submitted shares
+// (submitted-shares.ts) to restore every secret from these (recovered-secrets.ts).
 
 import { fromUtf8, toBase64 } from '../crypto/bytes.js';
 import { AES_GCM_IV_BYTES } from '../crypto/aes-gcm.js';
@@ -21,6 +21,29 @@ import type { LedgerSecret } from '../ledger/ledger-secrets.js';
 
 export const RECOVERY_SHARES_MAP = 'public:ccf.internal.recovery_shares';
 export const HISTORICAL_LEDGER_SECRET_MAP = 'public:ccf.internal.historical_encrypted_ledger_secret';
+
+/** CCF's RecoveryShares, the value of RECOVERY_SHARES_MAP (bytes as base64). */
+export interface RecoverySharesInfo {
+  /** The latest ledger secret, sealed (GcmCipher, zero IV) under the key the shares rebuild. */
+  wrapped_latest_ledger_secret: string;
+  /** Member ID → that member's share, RSA-OAEP-encrypted to its encryption key. */
+  encrypted_shares: Record<string, string>;
+  previous_secret_stored_version?: number;
+}
+
+/** CCF's EncryptedLedgerSecretInfo, the value of HISTORICAL_LEDGER_SECRET_MAP (bytes as base64). */
+export interface HistoricalLedgerSecret {
+  previous_ledger_secret?: {
+    /** The previous secret, sealed (GcmCipher, random IV) under the one that replaced it. */
+    encrypted_data: string;
+    /** The seqno the previous secret applies from. */
+    version: number;
+    /** The seqno of the write to this table that holds the secret before it. */
+    previous_secret_stored_version?: number;
+  };
+  /** The seqno the secret that replaced it applies from, when the write does not follow from the rekey's. */
+  next_version?: number;
+}
 
 interface RecoveryMembers {
   participants: [string, string][];
@@ -55,13 +78,15 @@ export function hasRecoveryShares(tx: Transaction): boolean {
 /** The member's share as the latest issue encrypted it for them (base64), if it has one. */
 export function encryptedShareOf(tx: Transaction, memberId: string): string | undefined {
   const value = tx.map(RECOVERY_SHARES_MAP).get(SINGLETON);
-  return value === undefined ? undefined : decodeJson<{ encrypted_shares: Record<string, string> }>(value, RECOVERY_SHARES_MAP).encrypted_shares[memberId];
+  return value === undefined ? undefined : decodeJson<RecoverySharesInfo>(value, RECOVERY_SHARES_MAP).encrypted_shares[memberId];
 }
 
 /**
  * Issues new recovery shares of `latestSecret` to the active recovery members (CCF's shuffle).
  * Returns false when there are none: CCF refuses to open such a service, Coco lets it run without
- * recovery shares (it cannot recover anyway), and drops shares the last ones held.
+ * recovery shares (it cannot recover anyway), and drops shares the last ones held. `rekeying`:
+ * `tx` itself records the secret before `latestSecret` (a rekey, or the opening of a recovered
+ * service, which chains the last secret of the old ledger under the new one).
  */
 export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array, options: { rekeying?: boolean } = {}): boolean {
   const { participants, owners } = activeRecoveryMembers(tx);
@@ -84,11 +109,12 @@ export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array, o
   // As CCF's shuffle: shares of a secret that a rekey made name the version where the previous one
   // is stored, except those the rekey itself issues (it is storing it).
   const storedAt = options.rekeying === true ? undefined : previousSecretStoredVersion(tx);
-  tx.map(RECOVERY_SHARES_MAP).set(SINGLETON, encodeJson({
+  const info: RecoverySharesInfo = {
     wrapped_latest_ledger_secret: toBase64(sealGcmCipher(shareKey(secret), new Uint8Array(AES_GCM_IV_BYTES), latestSecret)),
     encrypted_shares: encryptedShares,
     ...(storedAt !== undefined && { previous_secret_stored_version: storedAt }),
-  }));
+  };
+  tx.map(RECOVERY_SHARES_MAP).set(SINGLETON, encodeJson(info));
   return true;
 }
 
@@ -96,19 +122,20 @@ export function issueRecoveryShares(tx: Transaction, latestSecret: Uint8Array, o
 function previousSecretStoredVersion(tx: Transaction): number | undefined {
   const table = tx.map(HISTORICAL_LEDGER_SECRET_MAP);
   const value = table.get(SINGLETON);
-  if (value === undefined || decodeJson<{ previous_ledger_secret?: unknown }>(value, HISTORICAL_LEDGER_SECRET_MAP).previous_ledger_secret === undefined) return undefined;
+  if (value === undefined || decodeJson<HistoricalLedgerSecret>(value, HISTORICAL_LEDGER_SECRET_MAP).previous_ledger_secret === undefined) return undefined;
   const version = table.getVersionOfPreviousWrite(SINGLETON);
   return version === undefined ? undefined : Number(version);
 }
 
 /**
  * Records, when the ledger secret changes to `latest`, the `previous` one encrypted under it (CCF
- * writes `{next_version}` alone for the first secret).
+ * writes `{next_version}` alone for the first secret). A recovered service opening records the
+ * last secret of the old ledger this way, with `latestFromSeqno` its new secret's first seqno.
  */
 export function recordPreviousLedgerSecret(tx: Transaction, latest: Uint8Array, previous: LedgerSecret | undefined, latestFromSeqno?: number): void {
   const table = tx.map(HISTORICAL_LEDGER_SECRET_MAP);
   const storedAt = table.getVersionOfPreviousWrite(SINGLETON);
-  const value = previous === undefined
+  const value: HistoricalLedgerSecret = previous === undefined
     ? {}
     : {
         previous_ledger_secret: {
