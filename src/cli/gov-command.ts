@@ -4,6 +4,7 @@
 // A member whose key Coco cannot read signs with gov prepare / finish, then sends with gov submit.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CocoClient } from '../client/coco-client.js';
 import { GovernanceClient, signedRequestTarget, type Proposal, type SignedRequestTarget } from '../client/governance-client.js';
@@ -12,7 +13,7 @@ import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { readInputFile } from '../node/read-input.js';
-import { memberIdentity, otherNodeUrls, reachableEndpoint, serviceEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
+import { memberIdentity, otherNodeUrls, reachableEndpoint, readPem, serviceEndpoint, withService, type ServiceEndpoint } from './service-connection.js';
 import { waitUntilCommitted } from './commit-wait.js';
 import { runGovFinish, runGovPrepare } from './gov-external-signing.js';
 import { asksForHelp, refuseExtraArguments, UsageError } from './usage-error.js';
@@ -42,6 +43,7 @@ Commands:
                                 JSON form {"ballot": "<that source>"}
   withdraw ID                   withdraw your proposal ID
   ack                           refresh and acknowledge your state digest (become Active)
+  share [--enc-key PEM]         submit your recovery share to a recovered service waiting for them
   status [ID]                   list proposals, or show proposal ID
   prepare ... / finish ...      sign with a key Coco cannot read (an HSM, a key vault): prepare
                                 prints the digest to sign, finish makes the signed request of it
@@ -76,6 +78,17 @@ ${CONNECTION_USAGE}` },
 
 Refreshes the member's state digest and acknowledges it: an Accepted member becomes Active and can
 then propose and vote.
+
+${CONNECTION_USAGE}` },
+  share: { argumentsMax: 0, usage: `Usage: coco gov share [--enc-key PEM] [connection options]
+
+Submits the member's recovery share to a recovered service waiting for them (after members passed
+transition_service_to_open), as CCF's submit_recovery_share.sh: fetches the member's encrypted
+share, decrypts it with the member's encryption private key, sends it signed, waits until it is
+committed and prints the answer ("1/2 recovery shares successfully submitted"; the share that
+reaches the threshold starts the end of the recovery).
+  --enc-key PEM  the member's encryption private key (default, for the default member:
+                 workspace/sandbox_common/member0_enc_privk.pem)
 
 ${CONNECTION_USAGE}` },
   status: { argumentsMax: 1, usage: `Usage: coco gov status [ID] [connection options]
@@ -228,6 +241,14 @@ async function govAction(command: string, positionals: string[], values: Values)
         await governance.ack(digest.stateDigest);
         return { memberId: governance.memberId, status: 'Active', stateDigest: digest.stateDigest };
       };
+    case 'share': {
+      if (values['enc-key'] === undefined && values.cert !== undefined) {
+        throw new UsageError("gov share with --cert needs that member's encryption private key: --enc-key PEM (NAME_enc_privk.pem)", GOV_COMMANDS.share!.usage);
+      }
+      const keyPath = (values['enc-key'] as string | undefined) ?? join(serviceEndpoint(values).common, 'member0_enc_privk.pem');
+      const encryptionKeyPem = readPem(keyPath, 'member encryption private key', 'enc-key');
+      return (governance) => governance.submitRecoveryShare(encryptionKeyPem);
+    }
     case 'status':
       return (governance) => (id === undefined ? governance.listProposals() : governance.getProposal(id));
     case 'submit': {
@@ -253,7 +274,7 @@ export async function runGov(args: string[]): Promise<number> {
   // Offline steps, with their own options: no service, no private key.
   if (command === 'prepare') return runGovPrepare(rest);
   if (command === 'finish') return runGovFinish(rest);
-  const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, accept: { type: 'boolean' }, reject: { type: 'boolean' }, ballot: { type: 'string' }, 'enc-key': { type: 'string' } }, allowPositionals: true, strict: true });
   const known = Object.hasOwn(GOV_COMMANDS, command) ? GOV_COMMANDS[command] : undefined;
   if (values.help || asksForHelp(command)) {
     process.stdout.write(known?.usage ?? GOV_USAGE);

@@ -52,6 +52,8 @@ import type { GenesisMember } from '../node/genesis.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, nodeSubjectAltNames, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { randomBytes } from '../crypto/random.js';
+import { formatTxId } from '../ledger/tx-id.js';
+import { isReadableCertificate } from '../crypto/x509.js';
 import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
@@ -65,7 +67,7 @@ import { certificateId, publicKeyId } from '../crypto/entity-id.js';
 import { Node, type NodeStart } from '../node/node.js';
 import { JwtKeyRefresh } from '../node/jwt-key-refresh.js';
 import { eventLoopBusyShareSince } from '../node/event-loop-busy.js';
-import { bindAddresses, eventLoopHoldMaxMs, hostAndPort, invalidConfig, refuseSharedBindAddresses, type InterfaceAddresses, type NodeConfig, type RpcInterfaceConfig } from '../node/node-config.js';
+import { bindAddresses, eventLoopHoldMaxMs, hostAndPort, invalidConfig, refuseSharedBindAddresses, type InterfaceAddresses, type NodeConfig, type RecoverConfig, type RpcInterfaceConfig } from '../node/node-config.js';
 import { readInputFile } from '../node/read-input.js';
 import { addBuiltinEndpoints } from '../rpc/builtin-endpoints.js';
 import { addGovEndpoints } from '../rpc/gov-endpoints.js';
@@ -209,9 +211,39 @@ function seal(config: NodeConfig, starting: Omit<Starting, 'start'>): void {
   });
 }
 
-/** A node with a ledger resumes it; otherwise it starts a service or joins one, as configured. */
+/**
+ * CCF's Recover: the previous service's ledger, its public domain replayed and verified against the
+ * previous service's certificate, becomes a new service's under a new identity; its ledger secrets
+ * come back later, from members' recovery shares. The new service's own secret applies from the
+ * seqno after the previous service's last signature.
+ */
+async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Date): Promise<Starting> {
+  if (!holdsLedger(config.ledgerDirectory)) {
+    throw new CocoError('LedgerMissing', `a recovery starts from the previous service's ledger, but ${config.ledgerDirectory} (ledger.directory) holds none: copy the previous service's ledger files there`);
+  }
+  const previousServiceCertPem = readText(recover.previousServiceIdentityFile, 'previous service certificate (command.recover.previous_service_identity_file)');
+  if (!isReadableCertificate(previousServiceCertPem)) {
+    throw new CocoError('InvalidConfig', `configuration $.command.recover.previous_service_identity_file: ${recover.previousServiceIdentityFile} holds no PEM certificate: give the previous service's service_cert.pem`);
+  }
+  const encryption = generateRsaKeyPair();
+  const replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
+  const service = createServiceIdentity(now, recover.serviceCertificateValidityDays, config.curve);
+  const secrets = new LedgerSecrets([{ fromSeqno: replayed.lastTxId.seqno + 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
+  return { start: { kind: 'recover', replayed, previousServiceCertPem }, service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
+}
+
+/** A node with a ledger resumes it; otherwise it starts a service, joins one, or recovers one, as configured. */
 async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | JoinerKeys> {
   const sealed = readSealedSecrets(config.sealedSecretsFile);
+  if (config.command === 'recover' && sealed === undefined) return recoveryPoint(config, config.recover!, now);
+  // Until its service opens, a recovering node holds no secret of the previous service's entries.
+  if (config.command === 'recover' && (sealed!.ledgerSecrets[0]?.fromSeqno ?? 1) > 1) {
+    throw new CocoError(
+      'RecoveryInterrupted',
+      `this node began a recovery of the ledger in ${config.ledgerDirectory} and stopped before the service opened (${config.sealedSecretsFile} holds no secret of the previous service's entries yet), so it cannot restart from it. ` +
+        `Start the recovery again: put a fresh copy of the previous service's ledger in an empty ledger directory and move ${config.sealedSecretsFile} aside`,
+    );
+  }
   const snapshotName = localSnapshotName(config);
   // A node that sealed its secrets and then wrote a ledger, or started from a snapshot, resumes.
   if (holdsLedger(config.ledgerDirectory) || (sealed !== undefined && snapshotName !== undefined)) {
@@ -219,7 +251,7 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
       throw new CocoError(
         'LedgerExists',
         `the ledger directory ${config.ledgerDirectory} holds a ledger, but ${config.sealedSecretsFile} (the secrets sealed when it was written) is missing, ` +
-          'so this node cannot restart from it; that needs disaster recovery, which Coco does not support yet. ' +
+          'so this node cannot restart from it; recover the service from it instead (command.type "Recover", docs/node-config.md "Disaster recovery"). ' +
           'Move the ledger aside (or point ledger.directory elsewhere) to start afresh.',
       );
     }
@@ -837,6 +869,13 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       }
       writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
     }
+    if (starting.start.kind === 'recover') {
+      seal(config, starting);
+      const created = running.recoveryCreate({});
+      writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
+      logLine('info', `coco node: recovering the service of ${config.ledgerDirectory} (public state to seqno ${created.seqno - 1}) as ${formatTxId(created)} under a new identity (written to ${config.serviceCertificateFile}); ` +
+        'members now propose transition_service_to_open with the previous and the new service certificates, then submit their recovery shares');
+    }
     const governance = new Governance(runner);
     const app = new AppRuntime(jsTimeCapMs, (level, line) => log.line(level, line));
     started.push(() => app.dispose());
@@ -916,7 +955,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);
     started.push(() => clearInterval(renewalCheck));
-    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined, failed, stop: stopAll };
+    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined || starting.start.kind === 'recover', failed, stop: stopAll };
   }
 }
 

@@ -20,6 +20,7 @@ export const CLIENT_ERROR_CODES = [
   'MissingTransactionId',
   'TransactionInvalid',
   'DownloadFailed',
+  'DecryptionFailed',
   'ReceiptMalformed',
   'ReceiptInvalid',
   'ReceiptClaimsMismatch',

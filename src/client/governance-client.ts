@@ -4,7 +4,8 @@
 // the clock unless given; an envelope signed beforehand goes to the route its headers name. Reads
 // need no identity. Paged lists are followed through `nextLink` up to LIST_PAGES_MAX pages.
 
-import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { fromBase64, fromUtf8, toBase64, utf8 } from '../crypto/bytes.js';
+import { rsaOaepDecrypt } from '../crypto/rsa-oaep.js';
 import { COSE_HEADER_KID, decodeCoseSign1, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { certificateId } from '../crypto/entity-id.js';
 import { CocoError } from '../errors.js';
@@ -84,6 +85,15 @@ export interface MemberInfo {
   certificate: string;
   publicEncryptionKey?: string;
   recoveryRole?: 'NonParticipant' | 'Participant' | 'Owner';
+}
+
+/** What a recovered service answers a submitted recovery share. */
+export interface RecoveryShareSubmission {
+  /** CCF's text: "1/2 recovery shares successfully submitted", then "\nEnd of recovery procedure initiated" with the last. */
+  message: string;
+  submittedCount: number;
+  recoveryThreshold: number;
+  fullKeySubmitted: boolean;
 }
 
 export interface UserInfo {
@@ -221,6 +231,27 @@ export class GovernanceClient {
       throw new CocoError('InvalidArgument', 'ack needs the stateDigest returned by updateStateDigest');
     }
     await this.#post('ack', utf8(JSON.stringify({ stateDigest })), options);
+  }
+
+  /** A member's recovery share (the signing member's by default), base64, encrypted under its RSA encryption key. */
+  async getEncryptedRecoveryShare(memberId = this.#signer().memberId): Promise<string> {
+    return (await this.#getJson<{ encryptedShare: string }>(`/gov/recovery/encrypted-shares/${segment(memberId)}`)).encryptedShare;
+  }
+
+  /**
+   * Submits the signing member's recovery share to a recovered service waiting for shares, as CCF's
+   * submit_recovery_share.sh does: the encrypted share fetched, decrypted with the member's RSA
+   * encryption private key (RSA-OAEP, SHA-256), and sent signed (`recovery_share`).
+   */
+  async submitRecoveryShare(encryptionPrivateKeyPem: string, options: SignOptions = {}): Promise<RecoveryShareSubmission> {
+    const encrypted = fromBase64(await this.getEncryptedRecoveryShare());
+    let share: Uint8Array;
+    try {
+      share = rsaOaepDecrypt(encryptionPrivateKeyPem, encrypted);
+    } catch (error) {
+      throw new CocoError('DecryptionFailed', `the recovery share of member ${this.#signer().memberId} does not decrypt with the encryption private key given (${(error as Error).message}): give the key whose public half the member was registered with (memberN_enc_privk.pem)`);
+    }
+    return this.#signed<RecoveryShareSubmission>('recovery_share', utf8(JSON.stringify({ share: toBase64(share) })), options);
   }
 
   async getServiceInfo(): Promise<ServiceInfo> {

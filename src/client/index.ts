@@ -57,6 +57,7 @@ export {
   type ProposalAction,
   type ProposalBody,
   type ProposalState,
+  type RecoveryShareSubmission,
   type ServiceInfo,
   type SignOptions,
   type StateDigest,

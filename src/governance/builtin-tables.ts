@@ -26,8 +26,10 @@ export const Tables = {
   virtualHostData: 'public:ccf.gov.nodes.virtual.host_data',
   serviceInfo: 'public:ccf.gov.service.info',
   serviceConfig: 'public:ccf.gov.service.config',
-  /** Set by a recovery (which Coco does not do): the identity of the service recovered from, as a PEM JSON string. */
+  /** Set by a recovery: the identity of the service recovered from, as a PEM JSON string. */
   previousServiceIdentity: 'public:ccf.gov.service.previous_service_identity',
+  /** Set as a recovered service starts waiting for shares: how it recovers (`"RECOVERY_SHARES"`, a JSON string). */
+  lastRecoveryType: 'public:ccf.internal.last_recovery_type',
   constitution: 'public:ccf.gov.constitution',
   proposals: 'public:ccf.gov.proposals',
   proposalsInfo: 'public:ccf.gov.proposals_info',

@@ -16,6 +16,7 @@ import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, encodeJson, readServiceInfo, SINGLETON, Tables } from './builtin-tables.js';
 import type { ScriptChecker } from './script-checker.js';
+import { clearSubmittedRecoveryShares } from './submitted-shares.js';
 
 /** The node's side of the effects. */
 export interface GovernanceHost {
@@ -65,16 +66,42 @@ function unsupported(name: string): () => never {
   };
 }
 
-function openService(tx: Transaction, args: (JsValue | undefined)[]): void {
+/** A PEM the constitution passed as bytes (CCF's JS passes them NUL-terminated). */
+function pemArg(value: JsValue | undefined): string | undefined {
+  return value instanceof Uint8Array ? fromUtf8(value).replace(/\0+$/, '') : undefined;
+}
+
+/**
+ * CCF's transition_service_to_open. A new service opens. A recovered one (Recovering) waits for
+ * its members' recovery shares instead, once the proposal names the previous service's identity,
+ * as its recovery recorded it, and its own: the node opens it when the shares restore the ledger
+ * secrets. Returns whether the service opened.
+ */
+function openService(tx: Transaction, args: (JsValue | undefined)[]): boolean {
   const info = readServiceInfo(tx);
   if (info === undefined) throw new Error('the service has no identity');
-  const next = args[1];
-  if (next instanceof Uint8Array && fromUtf8(next).replace(/\0+$/, '') !== info.cert) {
-    throw new Error('next_service_identity is not this service\'s certificate');
+  const [previous, next] = [pemArg(args[0]), pemArg(args[1])];
+  if (info.status === 'Recovering') {
+    const recorded = tx.map(Tables.previousServiceIdentity).get(SINGLETON);
+    if (recorded === undefined || previous === undefined) {
+      throw new Error('Recovery with service certificates requires both, a previous service identity written to the KV during recovery genesis and a transition_service_to_open proposal that contains previous and next service certificates');
+    }
+    const actual = decodeJson<string>(recorded, Tables.previousServiceIdentity);
+    if (actual !== previous) throw new Error(`Previous service identity does not match.\nActual:\n${actual}\nIn proposal:\n${previous}`);
   }
-  if (info.status === 'Recovering') throw new Error('opening a recovering service needs recovery shares, which Coco does not support yet');
+  if (next !== undefined && next !== info.cert) {
+    throw new Error('Service identity mismatch: the next service identity in the transition_service_to_open proposal does not match the current service identity');
+  }
+  if (info.status === 'Recovering') {
+    const version = tx.map(Tables.serviceInfo).getVersionOfPreviousWrite(SINGLETON);
+    clearSubmittedRecoveryShares(tx);
+    tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...info, status: 'WaitingForRecoveryShares', ...(version !== undefined && { previous_service_identity_version: Number(version) }) }));
+    tx.map(Tables.lastRecoveryType).set(SINGLETON, encodeJson('RECOVERY_SHARES'));
+    return false;
+  }
   if (info.status !== 'Opening') throw new Error(`the service is ${info.status}, not Opening`);
   tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...info, status: 'Open' }));
+  return true;
 }
 
 interface JwkKey {
@@ -320,8 +347,7 @@ export const applyEffects = (checker: ScriptChecker): JsGlobalInstaller => (scop
   try {
     scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
       const host = applyHost(env);
-      openService(env.tx, args);
-      host.issueRecoveryShares(env.tx);
+      if (openService(env.tx, args)) host.issueRecoveryShares(env.tx);
       return undefined;
     });
     scope.defineFunction(node, 'triggerLedgerChunk', (env) => {

@@ -219,6 +219,25 @@ export class Store {
     return maps.map((map) => ({ name: map.name, version: map.version, entries: Array.from(map.orderedKeys(undefined, undefined, false), (k) => map.entries.get(k)!) }));
   }
 
+  /**
+   * Takes the private maps of `from` in place of this store's, which must hold none (CCF's
+   * swap_private_maps): a recovered service's private state, replayed apart once its ledger secrets
+   * were restored, while this store went on with the public state. Their keys keep their versions,
+   * which are older than any rollback can reach: the change itself is never undone. Open
+   * transactions can no longer commit.
+   */
+  installPrivateMaps(from: Store): void {
+    const held = [...this.#maps.values()].find((map) => domainOf(map.name) === 'private' && map.entries.size > 0);
+    if (held !== undefined) throw new CocoError('InvalidArgument', `the store already holds private map '${held.name}'`);
+    const maps = new Map([...this.#maps].filter(([name]) => domainOf(name) !== 'private'));
+    for (const [name, map] of from.#maps) {
+      if (domainOf(name) !== 'private') continue;
+      if (map.version > this.#undo.compactedVersion) throw new CocoError('InvalidArgument', `private map '${name}' was changed at version ${map.version}, after this store's compacted version ${this.#undo.compactedVersion}`);
+      maps.set(name, map);
+    }
+    this.#maps = maps;
+  }
+
   /** Every committed entry of every map, in no particular order (what a state keeps alive, not a snapshot). */
   *committedEntries(): Generator<CommittedEntry> {
     for (const map of this.#maps.values()) yield* map.entries.values();

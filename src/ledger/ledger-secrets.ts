@@ -39,6 +39,21 @@ export class LedgerSecrets {
     this.secrets.push({ fromSeqno: secret.fromSeqno, key: secret.key });
   }
 
+  /**
+   * Adds the secrets of a recovered ledger, all applicable before the first held one (CCF's
+   * restore_historical): a recovered service restores its previous service's secrets after it has
+   * made its own.
+   */
+  restoreEarlier(earlier: readonly LedgerSecret[]): void {
+    const first = this.secrets[0]?.fromSeqno ?? Infinity;
+    const restored = new LedgerSecrets(earlier);
+    const last = restored.secrets.at(-1);
+    if (last !== undefined && last.fromSeqno >= first) {
+      throw new CocoError('InvalidArgument', `a restored ledger secret applies from seqno ${last.fromSeqno}, not before the first held one (${first})`);
+    }
+    this.secrets.unshift(...restored.secrets);
+  }
+
   has(fromSeqno: number): boolean {
     return this.secrets.some((s) => s.fromSeqno === fromSeqno);
   }

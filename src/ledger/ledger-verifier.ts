@@ -136,6 +136,13 @@ export interface LedgerSummary {
   serviceIdentityFingerprint: string | undefined;
 }
 
+/** A service identity the ledger records: its key, and the entry that recorded it. */
+interface IdentityRecord {
+  key: Uint8Array;
+  file: string;
+  txId: TxId;
+}
+
 export class LedgerVerifier {
   private readonly tree: MerkleTree;
   private readonly nodeCerts = new Map<string, string>();
@@ -152,6 +159,11 @@ export class LedgerVerifier {
    * signature covers yet, may be made up.
    */
   private signedServiceCertPem: string | undefined;
+  /** Where the identity recorded last, and the one in force at the last verified signature, were recorded, with its key. */
+  private serviceIdentityRecord: IdentityRecord | undefined;
+  private signedServiceIdentityRecord: IdentityRecord | undefined;
+  /** The first record since the last signature that gave the service a new key outside a recovery. */
+  private identityChangeOutsideRecovery: { txId: TxId; file: string; status: string } | undefined;
   private readonly trustedServiceKey: Uint8Array | undefined;
   private file = '';
   private lastTxId: TxId | undefined;
@@ -194,6 +206,7 @@ export class LedgerVerifier {
     }
     if (options.trustedServiceCertPem !== undefined) {
       this.trustedServiceKey = parseCertificate(options.trustedServiceCertPem).publicKeyDer;
+      if (options.from !== undefined) this.signedServiceIdentityRecord = this.serviceIdentityRecord = { key: this.trustedServiceKey, file: '', txId: options.from.txId };
     }
   }
 
@@ -396,7 +409,10 @@ export class LedgerVerifier {
     this.signatures += 1;
     this.sinceSignature = 0;
     this.lastVerifiedTxId = txId;
+    const change = this.identityChangeOutsideRecovery;
+    if (change !== undefined) this.fail(`the service identity changes to a new key with status ${JSON.stringify(change.status)}; only a recovery (status "Recovering") changes it`, change.txId, change.file);
     this.signedServiceCertPem = this.serviceCertPem;
+    this.signedServiceIdentityRecord = this.serviceIdentityRecord;
   }
 
   private checkSignatureContents(entry: LedgerEntry): void {
@@ -547,10 +563,16 @@ export class LedgerVerifier {
     } catch (error) {
       this.fail(`the service certificate is unreadable: ${(error as Error).message}`, txId);
     }
-    if (this.trustedServiceKey && !equalBytes(key, this.trustedServiceKey)) {
-      this.fail('the service identity recorded in the ledger is not the trusted service certificate\'s key', txId);
-    }
+    // Only a disaster recovery gives the service a new key: the recovered service's signatures then
+    // cover the previous service's entries too, so the identity to trust is the last one. A change
+    // counts once a signature covers it (a record after the last one may be made up).
+    const previous = this.serviceIdentityRecord;
     this.serviceCertPem = info.cert;
+    if (previous !== undefined && equalBytes(key, previous.key)) return;
+    if (previous !== undefined && info.status !== 'Recovering') {
+      this.identityChangeOutsideRecovery ??= { txId, file: this.file, status: String(info.status) };
+    }
+    this.serviceIdentityRecord = { key, file: this.file, txId };
   }
 
   finish(): LedgerSummary {
@@ -562,6 +584,12 @@ export class LedgerVerifier {
     }
     if (this.trustedServiceKey && this.serviceCertPem === undefined) {
       this.fail('the ledger records no service identity to compare with the trusted certificate', undefined);
+    }
+    // The identity the last signature was checked against must be the trusted one (a ledger whose
+    // service was recovered since holds its previous identities before it).
+    const signed = this.signedServiceIdentityRecord ?? this.serviceIdentityRecord;
+    if (this.trustedServiceKey && signed !== undefined && !equalBytes(signed.key, this.trustedServiceKey)) {
+      this.fail('the service identity recorded in the ledger is not the trusted service certificate\'s key', signed.txId, signed.file);
     }
     if (this.sinceSignature > 0 && this.lastFileCommitted) {
       this.fail(`${this.sinceSignature} transactions after the last signature are not covered by any signature`);

@@ -70,12 +70,19 @@ export function writeGenesis(tx: Transaction, input: GenesisInput): void {
     tx.map(Tables.membersAcks).set(id, encodeJson({ state_digest: '' }));
     if (member.encryptionPublicKeyPem !== undefined) tx.map(Tables.membersEncryptionPublicKeys).set(id, utf8(member.encryptionPublicKeyPem));
   }
-  tx.map(Tables.nodesInfo).set(utf8(input.nodeId), encodeJson(input.nodeInfo));
-  tx.map(Tables.nodesEndorsedCertificates).set(utf8(input.nodeId), utf8(input.endorsedNodeCertPem));
+  addFirstNode(tx, input);
   tx.map(Tables.constitution).set(SINGLETON, encodeJson(input.constitution));
-  // As in CCF, the first node trusts its own measurement and host data.
-  const evidence = parseVirtualQuote(input.nodeInfo.quote_info);
+  input.adapterWrites?.(tx);
+}
+
+/**
+ * The node that starts (or recovers) a service: Trusted, with its endorsed certificate; as in CCF,
+ * it trusts its own measurement and host data.
+ */
+export function addFirstNode(tx: Transaction, node: Pick<GenesisInput, 'nodeId' | 'nodeInfo' | 'endorsedNodeCertPem'>): void {
+  tx.map(Tables.nodesInfo).set(utf8(node.nodeId), encodeJson(node.nodeInfo));
+  tx.map(Tables.nodesEndorsedCertificates).set(utf8(node.nodeId), utf8(node.endorsedNodeCertPem));
+  const evidence = parseVirtualQuote(node.nodeInfo.quote_info);
   tx.map(Tables.virtualMeasurements).set(utf8(evidence.measurement), encodeJson('AllowedToJoin'));
   tx.map(Tables.virtualHostData).set(utf8(evidence.host_data), encodeJson(''));
-  input.adapterWrites?.(tx);
 }

@@ -10,7 +10,9 @@
 // its creation leaves it): the node resumes from the chunks before it.
 
 import { existsSync } from 'node:fs';
-import { SINGLETON_KEY } from '../ledger/signature.js';
+import { SINGLETON_KEY, singletonWrite } from '../ledger/signature.js';
+import { HISTORICAL_LEDGER_SECRET_MAP } from '../governance/recovery-shares.js';
+import type { HistoricalSecretWrite } from '../governance/recovered-secrets.js';
 import { CHUNK_HEADER_BYTES, openChunkEntries, readChunkLayout, type ChunkLayout, type OpenChunkEntries } from '../ledger/chunk-file.js';
 import type { LoadedSnapshot } from './snapshot-directory.js';
 import { CocoError } from '../errors.js';
@@ -64,6 +66,12 @@ export interface TornChunk {
 }
 
 export interface ReplayedLedger {
+  /**
+   * Only in a public-only replay (a disaster recovery): every write to CCF's
+   * `historical_encrypted_ledger_secret`, in seqno order, from which recovery shares restore the
+   * ledger secrets (CCF's recovery hook collects the same list).
+   */
+  ledgerSecretHistory?: HistoricalSecretWrite[];
   /** The snapshot the replay started from; the log and the leaf components start after it. */
   snapshot: LoadedSnapshot | undefined;
   /** The Trusted nodes at the snapshot (empty without one): the configuration the log starts in. */
@@ -94,6 +102,15 @@ export interface ReplayedLedger {
   setAside: string[];
   /** The last seqno each chunk of `setAside` holds (an open chunk's name does not say). */
   setAsideLastSeqnos: Map<string, number>;
+}
+
+export interface ReplayOptions {
+  /**
+   * The last seqno whose entry is applied (and whose rekey is taken); the entries after it are
+   * verified only. A recovered service replays its previous service's private domain so, up to the
+   * last signature it recovered, under the secrets its members' shares restored.
+   */
+  applyUpTo?: number;
 }
 
 /** The last chunk file while it is still being written (no positions table): its bytes and whole entries. */
@@ -149,9 +166,17 @@ function namingReadOnlyFile(error: unknown, files: readonly ReplayChunkFile[]): 
 /**
  * Replays the ledger in `directory`, and the committed chunks it lacks that `readOnlyDirectories`
  * hold (see listReplayChunkFiles); `receiver` holds the node's ledger secrets and takes those its
- * rekeys send.
+ * rekeys send. Without one (`'public only'`, a disaster recovery, which has no secret yet) only
+ * the public domain of each entry is applied; the entries are verified all the same.
  */
-export function replayLedger(directory: string, receiver: LedgerSecretReceiver, serviceCertPem: string, snapshot?: LoadedSnapshot, readOnlyDirectories: readonly string[] = []): ReplayedLedger {
+export function replayLedger(
+  directory: string,
+  receiver: LedgerSecretReceiver | 'public only',
+  serviceCertPem: string,
+  snapshot?: LoadedSnapshot,
+  readOnlyDirectories: readonly string[] = [],
+  options: ReplayOptions = {},
+): ReplayedLedger {
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
   const listed = existsSync(directory) ? listReplayChunkFiles(directory, readOnlyDirectories, { allowEmpty: snapshot !== undefined, after: snapshotSeqno }) : [];
   const last = readOpenChunk(listed);
@@ -205,6 +230,7 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
     setAside: setAside.map((file) => file.name),
     setAsideLastSeqnos: new Map(setAside.map((file) => [file.name, lastSeqnoOf(file)])),
     baseConfiguration: snapshot === undefined ? [] : readTrustedNodeIds(store),
+    ...(receiver === 'public only' && { ledgerSecretHistory: [] }),
   };
   if (snapshot !== undefined) {
     // The snapshot's own signature transaction, read from its state: receipts for it still work.
@@ -217,9 +243,14 @@ export function replayLedger(directory: string, receiver: LedgerSecretReceiver, 
   let configuration = replayed.baseConfiguration;
   const apply = ({ entry, digest, file }: Verified, signature: SignatureRecord | undefined): void => {
     const { txId } = entry;
-    const writeSet = { public: entry.publicMaps, private: openVerified(entry, file, receiver) };
+    if (txId.seqno > (options.applyUpTo ?? Infinity)) return;
+    if (receiver === 'public only') {
+      const history = singletonWrite(entry.publicMaps, HISTORICAL_LEDGER_SECRET_MAP);
+      if (history !== undefined) replayed.ledgerSecretHistory!.push({ seqno: txId.seqno, value: history });
+    }
+    const writeSet = { public: entry.publicMaps, private: receiver === 'public only' ? [] : openVerified(entry, file, receiver) };
     store.applyWriteSet(writeSet, BigInt(txId.seqno));
-    receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
+    if (receiver !== 'public only') receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
     replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);
     if (signature !== undefined) {
       replayed.signatures.push(signature);

@@ -100,9 +100,10 @@ export interface NodeConfig {
   pidFile: string | undefined;
   /** Written by a starting node; read (the service to trust) by a joining one. */
   serviceCertificateFile: string;
-  /** A new service ('start'), or joining the service at `join.targetRpcAddress`. */
-  command: 'start' | 'join';
+  /** A new service ('start'), joining the service at `join.targetRpcAddress`, or a disaster recovery of the ledger in `ledgerDirectory`. */
+  command: 'start' | 'join' | 'recover';
   join: JoinConfig | undefined;
+  recover: RecoverConfig | undefined;
   start: {
     members: MemberConfig[];
     constitutionFiles: string[];
@@ -111,6 +112,12 @@ export interface NodeConfig {
     serviceCertificateValidityDays: number;
     serviceData: unknown;
   };
+}
+
+/** CCF's `command.recover`: the previous service's certificate, and the new one's validity. */
+export interface RecoverConfig {
+  previousServiceIdentityFile: string;
+  serviceCertificateValidityDays: number;
 }
 
 /** CCF signs every 5,000 transactions or 1 s; Coco signs sooner so a write commits in milliseconds. */
@@ -372,13 +379,15 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const nodeCert = r.object(root.node_certificate ?? {}, '$.node_certificate');
   const outputFiles = r.object(root.output_files ?? {}, '$.output_files');
   const command = r.object(root.command, '$.command');
-  if (command.type !== 'Start' && command.type !== 'Join') r.fail('$.command.type', 'must be "Start" or "Join" (recovery is not supported yet)');
+  if (command.type !== 'Start' && command.type !== 'Join' && command.type !== 'Recover') r.fail('$.command.type', 'must be "Start", "Join" or "Recover"');
+  const starting = command.type === 'Start';
   const joining = command.type === 'Join';
-  // The section the other command type uses may be there too, as in CCF's configurations.
-  const [startValue, joinValue] = [command.start, command.join];
-  const start = joining ? {} : r.object(startValue, '$.command.start');
+  // The sections other command types use may be there too, as in CCF's configurations (a recovery
+  // takes its members, constitution and configuration from the ledger).
+  const [startValue, joinValue, recoverValue] = [command.start, command.join, command.recover];
+  const start = starting ? r.object(startValue, '$.command.start') : {};
   const membersValue = start.members;
-  if (!joining && (!Array.isArray(membersValue) || membersValue.length === 0)) r.fail('$.command.start.members', 'must list at least one member');
+  if (starting && (!Array.isArray(membersValue) || membersValue.length === 0)) r.fail('$.command.start.members', 'must list at least one member');
   const members = ((membersValue ?? []) as unknown[]).map((value, i) => {
     const path = `$.command.start.members[${i}]`;
     const member = r.object(value, path);
@@ -389,7 +398,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     };
   });
   const constitutionFiles = r.files(start, 'constitution_files', '$.command.start');
-  if (!joining && constitutionFiles.length === 0) r.fail('$.command.start.constitution_files', 'must list at least one file');
+  if (starting && constitutionFiles.length === 0) r.fail('$.command.start.constitution_files', 'must list at least one file');
   const serviceConfiguration = r.object(start.service_configuration ?? {}, '$.command.start.service_configuration');
   let join: JoinConfig | undefined;
   if (joining) {
@@ -397,6 +406,14 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     const target = r.string(joinJson, 'target_rpc_address', '$.command.join');
     r.address(target, '$.command.join.target_rpc_address');
     join = { targetRpcAddress: target, retryTimeoutMs: r.integer(joinJson, 'retry_timeout_ms', '$.command.join', JOIN_RETRY_TIMEOUT_MS_DEFAULT, 10, 60_000) };
+  }
+  let recover: RecoverConfig | undefined;
+  if (command.type === 'Recover') {
+    const recoverJson = r.object(recoverValue, '$.command.recover');
+    recover = {
+      previousServiceIdentityFile: r.file(recoverJson, 'previous_service_identity_file', '$.command.recover'),
+      serviceCertificateValidityDays: r.integer(recoverJson, 'initial_service_certificate_validity_days', '$.command.recover', 1, 1, 365),
+    };
   }
   const nodeToNodeJson = r.object(network.node_to_node_interface ?? { bind_address: '127.0.0.1:0' }, '$.network.node_to_node_interface');
   const nodeToNodeBind = r.string(nodeToNodeJson, 'bind_address', '$.network.node_to_node_interface');
@@ -454,8 +471,9 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       format: oneOf(r, logging, 'format', '$.logging', LOG_FORMATS, LOG_SETTINGS_DEFAULT.format),
       hostLevel: oneOf(r, logging, 'host_level', '$.logging', HOST_LEVELS, LOG_SETTINGS_DEFAULT.hostLevel),
     },
-    command: joining ? 'join' : 'start',
+    command: joining ? 'join' : starting ? 'start' : 'recover',
     join,
+    recover,
     ledgerDirectory,
     ledgerReadOnlyDirectories,
     sealedSecretsFile: r.file(ledger, 'sealed_secrets_file', '$.ledger', true) ?? resolve(dirname(resolve(configFile)), 'sealed_secrets.json'),

@@ -10,13 +10,12 @@
 import { ChunksBeforeStart } from './chunks-before-start.js';
 import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
-import { encodeJson, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { encodeJson, readServiceConfig, SINGLETON, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
-import type { ReplayedLedger } from './ledger-replay.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
 import type { WriteSet } from '../kv/write-set.js';
-import type { LedgerSecret, LedgerSecrets } from '../ledger/ledger-secrets.js';
+import { LedgerSecrets, type LedgerSecret } from '../ledger/ledger-secrets.js';
 import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
@@ -33,6 +32,11 @@ import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role, ty
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import { statusOf, type TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
+import { writeRecoveryCreate, type RecoveryCreateInput } from './recovery-create.js';
+import { writeRecoveryOpen } from './recovery-open.js';
+import { replayLedger, type ReplayedLedger } from './ledger-replay.js';
+import { restoreLedgerSecrets, type HistoricalSecretWrite } from '../governance/recovered-secrets.js';
+import { submittedShares } from '../governance/submitted-shares.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerDiskError } from './ledger-disk-error.js';
 import { LedgerFiles } from './ledger-files.js';
@@ -43,7 +47,7 @@ import { describeRetirement, retirementOf } from './retirement-at-restart.js';
 import { retirementMarkerPath, writeRetirementMarker } from './retirement-marker-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
-import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret } from '../governance/recovery-shares.js';
+import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret, RECOVERY_SHARES_MAP } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { historySplitError, pastLogEndLine } from './history-split.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
@@ -68,6 +72,8 @@ interface SnapshotJob {
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
+/** A recovered service's first view is the previous service's last + 2 (CCF's starting_view_change). */
+const RECOVERY_VIEW_STEP = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
 const CHUNK_END_STATES_MAX = 4;
 /** Entries read at once from a chunk this node has no index for, listing the signatures in it. */
@@ -114,8 +120,34 @@ export interface ConsensusTiming {
 /** CCF's phases of a node's retirement (`/node/consensus` `retirement_phase`). */
 export type RetirementPhase = 'Ordered' | 'Signed' | 'Completed' | 'RetiredCommitted';
 
-/** Where a node's log starts: a new service, joining one, or its own ledger after a restart. */
-export type NodeStart = { kind: 'start' } | { kind: 'join' } | { kind: 'resume'; replayed: ReplayedLedger };
+/**
+ * Where a node's log starts: a new service, joining one, its own ledger after a restart, or the
+ * public domain of a previous service's ledger in a disaster recovery (CCF's Recover).
+ */
+export type NodeStart =
+  | { kind: 'start' }
+  | { kind: 'join' }
+  | { kind: 'resume'; replayed: ReplayedLedger }
+  | { kind: 'recover'; replayed: ReplayedLedger; previousServiceCertPem: string };
+
+/** What the first transaction of a service (its genesis, or a recovery's) records of the node that writes it. */
+interface FirstTransactionFields {
+  txId: TxId;
+  serviceCertPem: string;
+  nodeId: string;
+  nodeInfo: NodeInfo;
+  endorsedNodeCertPem: string;
+}
+
+/** A disaster recovery under way: what the previous service's ledger gave its public replay. */
+interface RecoveryProgress {
+  previousServiceCertPem: string;
+  /** The previous service's last signature: its entries end there. */
+  lastSeqno: number;
+  ledgerSecretHistory: HistoricalSecretWrite[];
+  /** 'private' once members' shares restored the ledger secrets and the private domain is replayed, until the service opens. */
+  phase: 'public' | 'private';
+}
 
 export interface NodeOptions {
   node: NodeIdentity;
@@ -321,6 +353,10 @@ export class Node {
   private readonly loadFailures = new Map<string, string>();
 
   readonly historical: HistoricalStates;
+  /** A recovering node signs nothing before its recovery transaction, the first of the recovered service. */
+  private awaitingRecoveryCreate: boolean;
+  /** Until a recovered service opens. */
+  private recovery: RecoveryProgress | undefined;
   private readonly secretReceiver: LedgerSecretReceiver;
   private readonly commitMarker: CommitMarker;
 
@@ -328,7 +364,13 @@ export class Node {
     this.files = new LedgerFiles(options.ledgerDirectory);
     const secrets = options.ledgerSecrets;
     this.secretReceiver = { nodeId: options.node.nodeId, encryptionPrivateKeyPem: options.encryptionKeyPair?.privateKeyPem, secrets };
-    const replayed = options.start.kind === 'resume' ? options.start.replayed : undefined;
+    const replayed = options.start.kind === 'resume' || options.start.kind === 'recover' ? options.start.replayed : undefined;
+    const recovering = options.start.kind === 'recover';
+    this.awaitingRecoveryCreate = recovering;
+    if (options.start.kind === 'recover') {
+      const { replayed: publicOnly, previousServiceCertPem } = options.start;
+      this.recovery = { previousServiceCertPem, lastSeqno: publicOnly.lastTxId.seqno, ledgerSecretHistory: publicOnly.ledgerSecretHistory ?? [], phase: 'public' };
+    }
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
     this.firstSeqno = (base?.txId.seqno ?? 0) + 1;
@@ -340,7 +382,8 @@ export class Node {
     const markerPath = commitMarkerPath(options.consensusStateFile);
     if (replayed !== undefined) {
       const marker = readCommitMarker(markerPath);
-      replayed.committedSeqno = restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
+      // A recovery takes every signed entry of the previous service as final (CCF's force_become_primary).
+      replayed.committedSeqno = recovering ? replayed.lastTxId.seqno : restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
@@ -355,13 +398,17 @@ export class Node {
       for (const signature of replayed.signatures) this.keepSignature(signature);
     }
     this.commitMarker = new CommitMarker(markerPath);
-    const persisted = readConsensusState(options.consensusStateFile);
-    // A new service's node campaigns from view 1 into view 2, CCF's first view.
-    const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0);
+    const persisted = recovering ? undefined : readConsensusState(options.consensusStateFile);
+    // A new service's node campaigns from view 1 into view 2, CCF's first view; a recovery's, into
+    // the previous service's last view + 2, CCF's first view of a recovered service.
+    const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0) + (recovering ? RECOVERY_VIEW_STEP - 1 : 0);
     const hardState: HardState = persisted !== undefined && persisted.view >= initialView ? persisted : { view: initialView, votedFor: undefined };
+    // The previous service's nodes are gone: the recovering node alone is the configuration, and the
+    // replayed entries set none (its recovery transaction retires them all).
+    if (recovering) for (const entry of replayed!.entries) delete entry.configuration;
     this.raft = new RaftNode({
       id: options.node.nodeId,
-      configuration: options.start.kind === 'start' ? [options.node.nodeId] : (replayed?.baseConfiguration ?? []),
+      configuration: options.start.kind === 'start' || recovering ? [options.node.nodeId] : (replayed?.baseConfiguration ?? []),
       electionTimeoutTicks: options.consensus.electionTimeoutTicks,
       heartbeatTicks: options.consensus.heartbeatTicks,
       random: Math.random,
@@ -374,7 +421,7 @@ export class Node {
       },
     });
     this.roleNow = { role: this.raft.role, view: this.raft.currentView, leaderId: this.raft.leaderId };
-    const retirement = replayed && retirementOf(this.nodeId, replayed, this.commitSeqno, retirementMarkerPath(options.consensusStateFile));
+    const retirement = replayed && !recovering ? retirementOf(this.nodeId, replayed, this.commitSeqno, retirementMarkerPath(options.consensusStateFile)) : undefined;
     // Consensus holds the replayed entries now, and drops the committed ones it need not keep.
     if (replayed !== undefined) replayed.entries = [];
     // Before the snapshot this node started from, its index of chunks knows nothing: the directories
@@ -453,7 +500,7 @@ export class Node {
     this.processReady();
     // Alone in its configuration, a restarted node need not wait for an election timeout.
     const configurations = this.raft.configurations;
-    if (replayed !== undefined && configurations.length === 1 && sameNodes(configurations[0], [this.nodeId])) {
+    if (options.start.kind === 'resume' && configurations.length === 1 && sameNodes(configurations[0], [this.nodeId])) {
       this.raft.startElection();
       this.processReady();
     }
@@ -526,31 +573,119 @@ export class Node {
     });
   }
 
+  /**
+   * A disaster recovery's first transaction, right after the previous service's last signature, in
+   * a view two past its last (CCF's recovery `create`): the service under this node's new identity,
+   * Recovering, the previous nodes retired and this one Trusted. Signed at once, as genesis is.
+   */
+  recoveryCreate(input: Omit<RecoveryCreateInput, keyof FirstTransactionFields>): TxId {
+    invariant(this.options.start.kind === 'recover' && this.awaitingRecoveryCreate, 'a recovery writes its create transaction once, first');
+    return this.firstTransaction((tx, first) => writeRecoveryCreate(tx, { ...input, ...first }));
+  }
+
+  /**
+   * The first transaction of a service this node starts or recovers: it leads at once, alone in its
+   * configuration, writes the transaction with what it knows of itself, and signs it.
+   */
+  private firstTransaction(write: (tx: Transaction, first: FirstTransactionFields) => void): TxId {
+    this.raft.startElection();
+    this.processReady();
+    invariant(this.isPrimary, 'the node that starts or recovers a service leads it');
+    this.awaitingRecoveryCreate = false;
+    const first: FirstTransactionFields = {
+      txId: { view: this.raft.currentView, seqno: this.lastSeqno + 1 },
+      serviceCertPem: this.options.service.certPem,
+      nodeId: this.nodeId,
+      nodeInfo: this.options.nodeInfo,
+      endorsedNodeCertPem: this.options.endorsedNodeCertPem,
+    };
+    const { txId } = this.execute((tx) => {
+      write(tx, first);
+      return { result: undefined, applyWrites: true };
+    });
+    this.emitSignature();
+    return txId!;
+  }
+
+  /** Whether this node recovers a service that has not opened yet. */
+  get recovering(): boolean {
+    return this.recovery !== undefined;
+  }
+
+  /** Whether this node replays the previous service's private ledger now (CCF's ReadingPrivateLedger). */
+  get readingPrivateLedger(): boolean {
+    return this.recovery?.phase === 'private';
+  }
+
+  /** The ledger secret that seals what is written now (members' recovery shares are kept encrypted under it). */
+  get latestLedgerSecret(): Uint8Array {
+    const secrets = this.options.ledgerSecrets;
+    return secrets.keyFor(secrets.latestFromSeqno);
+  }
+
+  /**
+   * In the transaction where members' recovery shares reach the threshold: restores the previous
+   * service's ledger secrets from them (a CocoError if they do not), and once that transaction
+   * commits, replays the previous service's private domain and opens the service.
+   */
+  restorePreviousLedgerSecrets(tx: Transaction): void {
+    const recovery = this.recovery;
+    if (recovery?.phase !== 'public') throw new CocoError('InvalidState', 'this node is not waiting for recovery shares');
+    const threshold = readServiceConfig(tx)?.recovery_threshold ?? 0;
+    const restored = restoreLedgerSecrets({
+      recoveryShares: tx.map(RECOVERY_SHARES_MAP).get(SINGLETON),
+      historicalWrites: recovery.ledgerSecretHistory,
+      submittedShares: submittedShares(tx, this.latestLedgerSecret),
+      recoveryThreshold: threshold,
+    });
+    recovery.phase = 'private';
+    void this.waitForCommit(this.lastSeqno + 1).then(() => setImmediate(() => this.recoverPrivateLedger(recovery, restored)));
+  }
+
+  /**
+   * CCF's private recovery: the previous service's ledger replayed again, whole, under the restored
+   * secrets, up to its last signature; its private maps become this store's (the recovered service
+   * wrote none meanwhile: its app is closed until it opens), the restored secrets join this node's,
+   * and the service opens. A failure here stops the node: its private state would be incomplete.
+   */
+  private recoverPrivateLedger(recovery: RecoveryProgress, restored: LedgerSecret[]): void {
+    if (this.stopped || this.failure !== undefined) return;
+    try {
+      this.logLine(`replaying the private domain of the previous service's ledger to seqno ${recovery.lastSeqno} with the ${restored.length} ledger secret(s) the recovery shares restored`, 'info');
+      const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets: new LedgerSecrets(restored) };
+      const replayed = replayLedger(this.options.ledgerDirectory, receiver, this.options.service.certPem, undefined, this.options.ledgerReadOnlyDirectories, { applyUpTo: recovery.lastSeqno });
+      this.store.installPrivateMaps(replayed.store);
+      const secrets = this.options.ledgerSecrets;
+      const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
+      secrets.restoreEarlier(restored);
+      this.persistLedgerSecrets();
+      const { txId } = this.execute((tx) => {
+        writeRecoveryOpen(tx, { latest, previous: restored.at(-1)! });
+        return { result: undefined, applyWrites: true };
+      });
+      this.recovery = undefined;
+      // As CCF's, the recovered service snapshots its whole state at once.
+      this.requestSnapshot();
+      this.logLine(`the recovered service is open at ${formatTxId(txId!)}: the previous service's private state is restored`, 'info');
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
   /** Writes the genesis transaction and signs it at once, as CCF does. */
   genesis(options: GenesisOptions): TxId {
     invariant(this.options.start.kind === 'start' && this.lastSeqno === 0, 'genesis is the first transaction of a new service');
-    this.raft.startElection();
-    this.processReady();
-    invariant(this.isPrimary, 'the node that starts a service leads it');
-    const txId = { view: this.raft.currentView, seqno: 1 };
-    const { txId: written } = this.execute((tx) => {
+    return this.firstTransaction((tx, first) =>
       writeGenesis(tx, {
-        txId,
-        serviceCertPem: this.options.service.certPem,
+        ...first,
         serviceData: options.serviceData,
         recoveryThreshold: options.recoveryThreshold,
         ...(options.configuration && { configuration: options.configuration }),
         ...(options.adapterWrites && { adapterWrites: options.adapterWrites }),
         members: options.members,
         constitution: options.constitution,
-        nodeId: this.nodeId,
-        nodeInfo: this.options.nodeInfo,
-        endorsedNodeCertPem: this.options.endorsedNodeCertPem,
-      });
-      return { result: undefined, applyWrites: true };
-    });
-    this.emitSignature();
-    return written!;
+      }),
+    );
   }
 
   /**
@@ -725,11 +860,12 @@ export class Node {
   private emitSignature(force = false): void {
     this.cancelSignature();
     if (this.stopped || this.failure !== undefined || !this.isPrimary) return;
-    if (this.lastSeqno === 0 || (!force && this.lastSeqno === this.writer.lastSignatureSeqno)) return;
+    if (this.lastSeqno === 0 || this.awaitingRecoveryCreate || (!force && this.lastSeqno === this.writer.lastSignatureSeqno)) return;
     const startMs = this.options.nowMs();
     const workerMsBefore = this.nonces.handedOutMs;
     // A snapshot is taken at a signature, and the ledger chunk ends there (as CCF cuts it).
-    const snapshotDue = this.snapshotInProgress === undefined && (this.snapshotRequested || this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount);
+    // A recovering service holds no private state until it opens: no snapshot of it before.
+    const snapshotDue = this.snapshotInProgress === undefined && this.recovery === undefined && (this.snapshotRequested || this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount);
     if (snapshotDue) this.snapshotRequested = false;
     if (snapshotDue) this.writer.requestChunk();
     // As CCF's signatures: the commit this primary knows, 0.0 before any.

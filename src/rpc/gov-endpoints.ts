@@ -16,6 +16,7 @@ import { formatTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { publishedRpcAddresses } from '../node/service-nodes.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
+import { clearSubmittedRecoveryShares, completesRecoveryShares, isFullKey, submissionMessage, submitRecoveryShare } from '../governance/submitted-shares.js';
 import { CocoError, invariant } from '../errors.js';
 import { memberCoseSigner } from './authentication.js';
 import { RpcError } from './rpc-error.js';
@@ -74,6 +75,21 @@ function checkDigestSigner(request: RpcRequest, identity: MemberCoseIdentity): v
   if (memberId !== identity.memberId) {
     throw new RpcError(400, 'InvalidAuthenticationInfo', `Member ID from path parameter (${memberId}) does not match member ID from body signature (${identity.memberId}).`);
   }
+}
+
+/** The raw share of a `recovery_share` message's `{"share": "<base64>"}`. */
+function shareOf(content: Uint8Array): Uint8Array {
+  let body: unknown;
+  try {
+    body = JSON.parse(fromUtf8(content));
+  } catch {
+    body = undefined;
+  }
+  const share = (body as { share?: unknown } | undefined)?.share;
+  if (typeof share !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(share)) {
+    throw new RpcError(400, 'InvalidInput', 'The body must be {"share": "<base64>"}: the share decrypted with your encryption key (GET /gov/recovery/encrypted-shares/{memberId}), in base64.');
+  }
+  return fromBase64(share);
 }
 
 type Reader<T> = (tx: Transaction) => T;
@@ -209,11 +225,29 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
     if (share === undefined) throw new RpcError(404, 'ResourceNotFound', `Recovery share not found for member ${memberId}.`);
     return { body: { memberId, encryptedShare: share } };
   });
-  // A service waits for shares only while it recovers, and Coco recovers none yet (no node starts
-  // with command.type "Recover"): a share is refused as CCF refuses one at any other time.
-  signed('/recovery/members/{memberId}:recover', 'recovery_share', true, (tx) => {
+  // A recovered service waits for its members' shares (after transition_service_to_open); the one
+  // that reaches the threshold restores the previous service's ledger secrets, and the node opens
+  // the service once that transaction commits. Shares that do not restore them are all dropped, as
+  // CCF drops them, and the members submit again.
+  signed('/recovery/members/{memberId}:recover', 'recovery_share', true, (tx, request, identity) => {
     const status = readServiceInfo(tx)?.status ?? 'not started';
-    throw new RpcError(403, 'ServiceNotWaitingForRecoveryShares', `Service is not waiting for recovery shares. It is ${status}, and Coco does not recover services yet.`);
+    if (status !== 'WaitingForRecoveryShares') throw new RpcError(403, 'ServiceNotWaitingForRecoveryShares', `Service is not waiting for recovery shares. It is ${status}.`);
+    if (node.readingPrivateLedger) throw new RpcError(403, 'NodeAlreadyRecovering', 'Node is already recovering private ledger.');
+    checkDigestSigner(request, identity);
+    const share = shareOf(identity.content);
+    const submitted = submitRecoveryShare(tx, identity.memberId, share, node.latestLedgerSecret);
+    const threshold = readServiceConfig(tx)?.recovery_threshold ?? 0;
+    const fullKey = isFullKey(share);
+    if (completesRecoveryShares(submitted, threshold, fullKey)) {
+      try {
+        node.restorePreviousLedgerSecrets(tx);
+      } catch (error) {
+        if (!(error instanceof CocoError)) throw error;
+        clearSubmittedRecoveryShares(tx);
+        return { status: 500, body: { error: { code: 'InternalError', message: `Failed to initiate private recovery: ${error.message}. Every submitted share was dropped: members submit theirs again.` } } };
+      }
+    }
+    return { body: { message: submissionMessage(submitted, threshold, fullKey), submittedCount: submitted, recoveryThreshold: threshold, fullKeySubmitted: fullKey } };
   });
   get('/service/constitution', () => ({
     body: read((tx) => decodeJson<string>(found(tx.map(Tables.constitution).get(SINGLETON), 'constitution'), Tables.constitution)),

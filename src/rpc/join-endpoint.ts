@@ -132,6 +132,11 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     }
     if (request.clientCert === undefined) throw new RpcError(401, 'InvalidAuthenticationInfo', 'a joining node presents its self-signed node certificate as TLS client certificate');
     const joinRequest = parseJoinRequest(request.body);
+    // A recovering service holds no secret of the previous service's entries to give a joiner yet
+    // (CCF trusts joiners then and sends those secrets later; Coco does not yet).
+    if (node.recovering) {
+      throw new RpcError(503, 'ServiceRecovering', 'the service is recovering and cannot take new nodes until it opens (once members have submitted their recovery shares); retry then');
+    }
     checkStartupSeqno(node.startupSeqno, joinRequest.startup_seqno);
     const nodeId = publicKeyId(request.clientCert.pem);
     const { result, txId: recordTxId } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {

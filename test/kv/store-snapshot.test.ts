@@ -154,3 +154,25 @@ for (const [name, maps, code] of [
     );
   });
 }
+
+test("a store takes another store's private maps in place of its own empty ones (a recovered service's private state), keys keeping their versions", () => {
+  const recovered = sampleStore();
+  // The recovering store went on with the public state only, past the recovered versions.
+  const store = new Store();
+  for (let version = 1; version <= 6; version++) commitWith(store, (tx) => tx.map('public:records').set(b('v'), b(String(version))));
+  store.compact(store.version);
+  const open = store.beginTransaction();
+  store.installPrivateMaps(recovered);
+  const tx = store.beginTransaction();
+  assert.equal(Buffer.from(tx.map('secrets').get(b('s'))!).toString(), 'hidden');
+  assert.equal(tx.map('secrets').getVersionOfPreviousWrite(b('s')), recovered.beginTransaction().map('secrets').getVersionOfPreviousWrite(b('s')));
+  assert.equal(Buffer.from(tx.map('public:records').get(b('v'))!).toString(), '6', 'its public maps are its own');
+  assert.equal(tx.map('public:records').get(b('a')), undefined, "the other store's public maps are not taken");
+  // A transaction opened before cannot commit over the change.
+  open.map('public:records').set(b('w'), b('x'));
+  assert.throws(() => store.commit(open, store.version + 1n));
+  // Only into a store without private state, and only state it can no longer roll back below.
+  assert.throws(() => store.installPrivateMaps(recovered), (e: unknown) => e instanceof CocoError && /already holds private map 'secrets'/.test(e.message));
+  const uncompacted = new Store();
+  assert.throws(() => uncompacted.installPrivateMaps(recovered), (e: unknown) => e instanceof CocoError && /after this store's compacted version/.test(e.message));
+});

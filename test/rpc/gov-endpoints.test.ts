@@ -254,7 +254,7 @@ test('a recovery share is refused 403 ServiceNotWaitingForRecoveryShares: the se
   assert.deepEqual(outcome(await post(path, sign({ msgType: 'recovery_share', content: share }))), [
     403,
     'ServiceNotWaitingForRecoveryShares',
-    'Service is not waiting for recovery shares. It is Opening, and Coco does not recover services yet.',
+    'Service is not waiting for recovery shares. It is Opening.',
   ]);
   // Authentication comes first, as in CCF: an unsigned request, another message type, a member not Active.
   assert.deepEqual(outcome(await post(path, utf8(share), 'application/json'))[0], 401);

@@ -1,0 +1,165 @@
+// Disaster recovery as a consortium does it after losing its nodes, with real processes: a sandbox
+// writes private records and stops for good; a new node starts from a copy of its ledger
+// (command.type "Recover") under a new service identity; members open it with
+// transition_service_to_open (previous and new certificates) and their recovery shares (coco gov
+// share), and the private records are back. Wrong inputs on the way are refused and change nothing.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CocoClient } from '../../src/client/coco-client.js';
+import { GovernanceClient, type Proposal } from '../../src/client/governance-client.js';
+import { signGovernanceRequest } from '../../src/client/cose-signing.js';
+import { encodeShare } from '../../src/crypto/secret-sharing.js';
+import { toBase64, utf8 } from '../../src/crypto/bytes.js';
+import { spawnNode, type NodeProcess } from '../../src/cli/node-process.js';
+import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { call } from '../support/node-process.js';
+import { runCoco, runCocoAsync } from '../support/run-cli.js';
+import { until } from '../support/until.js';
+
+const TIMEOUT_MS = 240_000;
+
+interface Recovery {
+  dir: string;
+  config: string;
+  certPem(): string;
+}
+
+/** A Recover configuration beside the sandbox: the stopped node's settings, a copy of its ledger, the previous certificate. */
+function recoveryDirectory(sandbox: SandboxProcess, name: string, previousCertFile: string): Recovery {
+  const dir = join(sandbox.workspace, '..', name);
+  mkdirSync(dir);
+  cpSync(join(sandbox.workspace, 'sandbox_0', 'ledger'), join(dir, 'ledger'), { recursive: true });
+  const config = JSON.parse(readFileSync(join(sandbox.workspace, 'sandbox_0', 'config.json'), 'utf8')) as Record<string, unknown>;
+  config.network = { rpc_interfaces: { primary_rpc_interface: { bind_address: '127.0.0.1:0' } }, node_to_node_interface: { bind_address: '127.0.0.1:0' } };
+  config.command = {
+    type: 'Recover',
+    service_certificate_file: join(dir, 'service_cert.pem'),
+    recover: { previous_service_identity_file: previousCertFile, initial_service_certificate_validity_days: 30 },
+  };
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return { dir, config: path, certPem: () => readFileSync(join(dir, 'service_cert.pem'), 'utf8') };
+}
+
+function governance(node: NodeProcess, serviceCertPem: string, sandbox: SandboxProcess): { client: CocoClient; gov: GovernanceClient } {
+  const client = new CocoClient({ url: node.url, caCertPem: serviceCertPem });
+  return { client, gov: new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } }) };
+}
+
+test('a service whose nodes are all lost is recovered from a copy of its ledger: new identity, shares, private state back', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const previousCertPem = sandbox.pem('service_cert.pem');
+  for (let id = 1; id <= 5; id++) {
+    const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `secret ${id}` }) });
+    assert.equal(written.status, 200, written.body);
+  }
+  await sandbox.stop({ keep: true });
+  const previousCertFile = join(sandbox.workspace, '..', 'previous_service_cert.pem');
+  writeFileSync(previousCertFile, previousCertPem);
+
+  // A recovery needs the previous service's certificate: another one fails the ledger's verification, and nothing starts.
+  const wrongCertFile = join(sandbox.workspace, '..', 'wrong_cert.pem');
+  writeFileSync(wrongCertFile, sandbox.pem('user0_cert.pem'));
+  const wrong = recoveryDirectory(sandbox, 'wrong-identity', wrongCertFile);
+  await assert.rejects(spawnNode(wrong.config, wrong.dir), /not the trusted service certificate's key/);
+
+  const recovery = recoveryDirectory(sandbox, 'recovery', previousCertFile);
+  let node = await spawnNode(recovery.config, recovery.dir);
+  t.after(() => node.stop());
+  const certPem = recovery.certPem();
+  assert.notEqual(certPem, previousCertPem, 'a recovered service has a new identity');
+  const network = (await call(node.url, certPem, 'GET', '/node/network')).json();
+  assert.equal(network.service_status, 'Recovering');
+  assert.equal(network.recovery_count, 1);
+  const nodes = (await call(node.url, certPem, 'GET', '/node/network/nodes')).json().nodes as { status: string; primary: boolean }[];
+  assert.deepEqual(nodes.map((n) => n.status).sort(), ['Retired', 'Trusted'], 'the previous node is retired, the recovering one trusted');
+  assert.equal((await call(node.url, certPem, 'GET', '/node/service/previous_identity')).json().previous_service_identity, previousCertPem);
+  // The app stays closed until the service opens; a node cannot join it yet either.
+  assert.notEqual((await call(node.url, certPem, 'GET', '/app/log/private?id=1', user)).status, 200);
+
+  const { client, gov } = governance(node, certPem, sandbox);
+  t.after(() => client.close());
+  // Shares before members pass transition_service_to_open: refused, as CCF refuses them.
+  await assert.rejects(gov.submitRecoveryShare(sandbox.pem('member0_enc_privk.pem')), /ServiceNotWaitingForRecoveryShares/);
+  // A proposal naming another previous identity fails, and the service stays Recovering.
+  const open = (previous: string) => ({ actions: [{ name: 'transition_service_to_open', args: { previous_service_identity: previous, next_service_identity: certPem } }] });
+  const vote = async (proposal: Proposal): Promise<Proposal> =>
+    proposal.proposalState === 'Open' ? gov.submitBallot(proposal.proposalId, 'export function vote (proposal, proposerId) { return true }') : proposal;
+  const proposed = await gov.createProposal(open(certPem));
+  // Its apply fails on the ballot that would pass it: answered 500 "Failed to apply()", as CCF, and nothing of it is kept.
+  await assert.rejects(vote(proposed), /Failed to apply\(\): Error: Previous service identity does not match/);
+  assert.equal((await gov.getProposal(proposed.proposalId)).proposalState, 'Open');
+  await gov.withdrawProposal(proposed.proposalId);
+  assert.equal((await gov.getServiceInfo()).status, 'Recovering');
+  assert.equal((await vote(await gov.createProposal(open(previousCertPem)))).proposalState, 'Accepted');
+  await until('WaitingForRecoveryShares', 10_000, async () => ((await gov.getServiceInfo()).status === 'WaitingForRecoveryShares' ? true : undefined));
+
+  // A share that is not the member's (right size, wrong value) cannot restore the secrets: 500, every share dropped, still waiting.
+  const forged = encodeShare({ x: 1, y: Array.from({ length: 10 }, () => 7) });
+  const forgedAnswer = await call(node.url, certPem, 'POST', `/gov/recovery/members/${gov.memberId}:recover?api-version=2024-07-01`, {
+    headers: { 'content-type': 'application/cose' },
+    body: Buffer.from(signGovernanceRequest({
+      msgType: 'recovery_share',
+      content: utf8(JSON.stringify({ share: toBase64(forged) })),
+      createdAt: Math.floor(Date.now() / 1000),
+      signerCertPem: sandbox.pem('member0_cert.pem'),
+      signerKeyPem: sandbox.pem('member0_privk.pem'),
+    })),
+  });
+  assert.equal(forgedAnswer.status, 500, forgedAnswer.body);
+  assert.match(forgedAnswer.json().error.message, /Failed to initiate private recovery: Unwrapping latest ledger secret failed/);
+  assert.equal((await gov.getServiceInfo()).status, 'WaitingForRecoveryShares');
+
+  // The member's own share, with the CLI a member uses: the threshold (1) is reached and the service opens.
+  const shared = await runCocoAsync(['gov', 'share', '--workspace', sandbox.workspace, '--url', node.url, '--cacert', join(recovery.dir, 'service_cert.pem')]);
+  assert.equal(shared.status, 0, shared.stderr);
+  assert.match(JSON.parse(shared.stdout).message, /^1\/1 recovery shares successfully submitted\nEnd of recovery procedure initiated$/);
+  await until('the recovered service to open', 30_000, async () => ((await gov.getServiceInfo()).status === 'Open' ? true : undefined));
+  for (let id = 1; id <= 5; id++) {
+    const read = await call(node.url, certPem, 'GET', `/app/log/private?id=${id}`, user);
+    assert.equal(read.status, 200, read.body);
+    assert.equal(read.json().msg, `secret ${id}`);
+  }
+  const after = await call(node.url, certPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 6, msg: 'after the recovery' }) });
+  assert.equal(after.status, 200, after.body);
+  const info = await gov.getServiceInfo();
+  assert.equal(info.recoveryCount, 1);
+  // New shares of the recovered service's own secret were issued to the recovery member.
+  assert.ok((await gov.getEncryptedRecoveryShare()).length > 0);
+
+  // The recovered node restarts from its own ledger, which now spans both identities.
+  await node.stop();
+  node = await spawnNode(recovery.config, recovery.dir);
+  const reread = await until('the restarted node to serve', 30_000, async () => {
+    const read = await call(node.url, certPem, 'GET', '/app/log/private?id=3', user);
+    return read.status === 200 ? read.json() : undefined;
+  });
+  assert.equal(reread.msg, 'secret 3');
+  assert.equal((await call(node.url, certPem, 'GET', '/app/log/private?id=6', user)).json().msg, 'after the recovery');
+  await node.stop();
+  // The whole ledger verifies against the recovered service's certificate, and not against the previous one.
+  const verified = runCoco(['ledger', 'verify', join(recovery.dir, 'ledger'), '--service-cert', join(recovery.dir, 'service_cert.pem')]);
+  assert.equal(verified.status, 0, verified.stderr);
+  const previous = runCoco(['ledger', 'verify', join(recovery.dir, 'ledger'), '--service-cert', previousCertFile]);
+  assert.notEqual(previous.status, 0);
+  assert.match(previous.stderr, /not the trusted service certificate's key/);
+});
+
+test('a recovery needs the previous ledger: an empty ledger directory is refused before anything is written', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  await sandbox.stop({ keep: true });
+  const previousCertFile = sandbox.file('service_cert.pem');
+  const recovery = recoveryDirectory(sandbox, 'recovery', previousCertFile);
+  const empty = join(recovery.dir, 'empty-ledger');
+  mkdirSync(empty);
+  const config = JSON.parse(readFileSync(recovery.config, 'utf8')) as { ledger: { directory: string } };
+  config.ledger.directory = empty;
+  writeFileSync(recovery.config, JSON.stringify(config));
+  await assert.rejects(spawnNode(recovery.config, recovery.dir), /holds none: copy the previous service's ledger files there \[LedgerMissing\]/);
+});
