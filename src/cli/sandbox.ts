@@ -6,13 +6,15 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, cpSync, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
 import { logFile } from './log-file.js';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { openService } from '../client/open-service.js';
+import { recoverService, trustJoiningNodes, type RecoveringMember } from '../client/recover-service.js';
+import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
 import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { holdsLedger } from '../node/ledger-directory.js';
@@ -49,6 +51,11 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --max-http-body-size BYTES
                         largest request body each node accepts (default 1048576, CCF's); an app
                         bundle is proposed in one request, so a large one needs more
+  --recover             disaster recovery of the workspace's service, as if its nodes were lost
+                        for good (CCF's sandbox.sh --recover): their directories move to
+                        previous_service_<n>/, a new node 0 recovers the longest committed ledger
+                        under a new service identity, the members pass transition_service_to_open
+                        and submit their recovery shares, and the other nodes join it anew
 Stop it with Ctrl-C.
 `;
 
@@ -76,6 +83,8 @@ export interface SandboxOptions {
   constitution: string[];
   /** The flags the command line gave (a restarted workspace keeps its own settings: it says which it ignored). */
   given: ReadonlySet<string>;
+  /** Recover the workspace's service from its ledgers (CCF's --recover) rather than restart its nodes. */
+  recover: boolean;
 }
 
 function count(value: unknown, name: string, fallback: number, min: number, max: number): number {
@@ -105,6 +114,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
       'jwt-key-refresh-interval-s': { type: 'string' },
       nodes: { type: 'string' },
       'max-http-body-size': { type: 'string' },
+      recover: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -121,7 +131,8 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
     users: count(values.users, 'users', 1, 0, 64),
     app: resolve(values.app ?? DEFAULT_APP),
     constitution: (values.constitution ?? DEFAULT_CONSTITUTION).map((f) => resolve(f)),
-    given: new Set(Object.keys(values).filter((name) => values[name as keyof typeof values] !== undefined)),
+    given: new Set(Object.keys(values).filter((name) => name !== 'recover' && values[name as keyof typeof values] !== undefined)),
+    recover: values.recover === true,
   };
 }
 
@@ -219,6 +230,11 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const ledgerDir = join(nodeDir(0), 'ledger');
   createWorkspace(options.workspace, common);
   refuseIfRunning(options.workspace);
+  if (options.recover) {
+    if (!holdsLedger(ledgerDir)) throw new CocoError('LedgerMissing', `--recover recovers the service whose ledgers ${options.workspace} holds, but ${ledgerDir} holds none: nothing to recover`);
+    const nodes = await recoverWorkspace(options.workspace, common, step, signal);
+    return sandboxOf(options, common, nodes, startedAt, allocator, step);
+  }
   if (holdsLedger(ledgerDir)) {
     // An earlier sandbox: restart every node from its ledger, with its identities and config.
     if (ledgerOpenedService(ledgerDir) === false) throw unfinishedWorkspaceError(options.workspace, common);
@@ -301,6 +317,84 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
 }
 
 const PRIMARY_WAIT_MS = 60_000;
+/** How long joiners of a recovered service may take to be trusted and serve. */
+const JOIN_AFTER_RECOVERY_MS = 120_000;
+
+/** The node directory whose ledger committed the most (its commit marker), first of equals: the one to recover. */
+function longestCommittedLedger(dirs: readonly string[]): { dir: string; seqno: number } {
+  const seqnos = dirs.map((dir) => (holdsLedger(join(dir, 'ledger')) ? (readCommitMarker(commitMarkerPath(join(dir, 'consensus_state.json')))?.seqno ?? 0) : -1));
+  const best = seqnos.indexOf(Math.max(...seqnos));
+  return { dir: dirs[best]!, seqno: seqnos[best]! };
+}
+
+/** The node configuration the sandbox wrote in `dir`, as JSON, with another `command`. */
+function configWithCommand(dir: string, command: Record<string, unknown>): Record<string, unknown> {
+  const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  return { ...json, command: { service_certificate_file: (json.command as { service_certificate_file: string }).service_certificate_file, ...command } };
+}
+
+/**
+ * CCF's sandbox --recover, on this workspace: its node directories move aside to
+ * previous_service_<n>/ (with the previous service certificate), a new node 0 (same ports)
+ * recovers a copy of the longest committed ledger, the members open the recovered service with
+ * their shares, and new nodes join it in the other nodes' places, trusted by the members.
+ */
+async function recoverWorkspace(workspace: string, common: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
+  const dirs = nodeDirs(workspace);
+  const source = longestCommittedLedger(dirs);
+  let n = 1;
+  while (existsSync(join(workspace, `previous_service_${n}`))) n++;
+  const previous = join(workspace, `previous_service_${n}`);
+  makeDirectory(previous);
+  const previousCertFile = join(previous, 'service_cert.pem');
+  copyFileSync(join(common, 'service_cert.pem'), previousCertFile);
+  for (const dir of dirs) renameSync(dir, join(previous, basename(dir)));
+  step(`the previous service's nodes moved to ${previous}; recovering the ledger of node ${nodeNumber(source.dir)} (committed to seqno ${source.seqno})`);
+  const movedDir = (dir: string) => join(previous, basename(dir));
+  const recovering = join(workspace, 'sandbox_0');
+  makeDirectory(recovering);
+  cpSync(join(movedDir(source.dir), 'ledger'), join(recovering, 'ledger'), { recursive: true });
+  const recoverCommand = { type: 'Recover', recover: { previous_service_identity_file: previousCertFile, initial_service_certificate_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS } };
+  writeFileSync(join(recovering, 'config.json'), JSON.stringify(configWithCommand(movedDir(dirs[0]!), recoverCommand), null, 2));
+  step('starting node 0 (recovering the service)');
+  const nodes = [await startNode(recovering, signal)];
+  try {
+    const serviceCertPem = readFileSync(join(common, 'service_cert.pem'), 'utf8');
+    const members = sandboxMembers(common);
+    await recoverService({ url: nodes[0]!.url, serviceCertPem, previousServiceCertPem: readFileSync(previousCertFile, 'utf8'), members, onProgress: step });
+    const target = sandboxNodeConfig(recovering)!;
+    const join_ = { type: 'Join', join: { target_rpc_address: firstRpcInterface(target)!.publishedAddress } };
+    const joiners = dirs.slice(1).map((dir) => {
+      const joining = join(workspace, basename(dir));
+      makeDirectory(joining);
+      writeFileSync(join(joining, 'config.json'), JSON.stringify(configWithCommand(movedDir(dir), join_), null, 2));
+      step(`starting node ${nodeNumber(dir)} (joining the recovered service)`);
+      return () => startNode(joining, signal);
+    });
+    // Joiners of an open service wait Pending: members trust them while they start.
+    const [joined] = await Promise.all([
+      startTogether(joiners),
+      trustJoiningNodes({ url: nodes[0]!.url, serviceCertPem, members, expected: dirs.length, timeoutMs: JOIN_AFTER_RECOVERY_MS, onProgress: step }),
+    ]);
+    nodes.push(...joined);
+  } catch (error) {
+    await Promise.all(nodes.map((node) => stopNode(node)));
+    await stopWorkspaceNodes(workspace);
+    throw error;
+  }
+  return nodes;
+}
+
+/** The workspace's members, member0 first, with their encryption keys: as many as sandbox_common holds. */
+function sandboxMembers(common: string): RecoveringMember[] {
+  const members: RecoveringMember[] = [];
+  for (let i = 0; existsSync(join(common, `member${i}_cert.pem`)); i++) {
+    const read = (file: string) => readFileSync(join(common, file), 'utf8');
+    const encryptionKey = join(common, `member${i}_enc_privk.pem`);
+    members.push({ certPem: read(`member${i}_cert.pem`), keyPem: read(`member${i}_privk.pem`), ...(existsSync(encryptionKey) && { encryptionKeyPem: read(`member${i}_enc_privk.pem`) }) });
+  }
+  return members;
+}
 
 /** Creates the workspace and its sandbox_common (or finds them), writable; a CocoError says why not. */
 function createWorkspace(workspace: string, common: string): void {

@@ -87,7 +87,4 @@ export function runNode(dir: string): { child: ChildProcess; dir: string; output
   return { child, dir, output: () => output };
 }
 
-/** `valid_from` for governance actions that issue certificates: now, as ASN.1 UTCTime. */
-export function validFromNow(): string {
-  return `${new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14)}Z`;
-}
+export { validFromNow } from '../../src/client/recover-service.js';

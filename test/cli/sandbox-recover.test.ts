@@ -1,0 +1,60 @@
+// `coco sandbox --recover`, CCF's sandbox.sh --recover: a workspace whose service is taken as lost
+// is recovered from its longest committed ledger by a new node 0, opened with the members' shares,
+// and the other nodes join it anew; every record comes back, readable from every node.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSandbox } from '../support/sandbox-process.js';
+import { call } from '../support/node-process.js';
+import { runCoco } from '../support/run-cli.js';
+
+const TIMEOUT_MS = 300_000;
+
+test('sandbox --recover recovers the workspace service under a new identity, its records back on every node', { timeout: TIMEOUT_MS }, async (t) => {
+  const first = await startSandbox(['--nodes', '2', '--members', '2']);
+  t.after(() => first.stop());
+  const user = { cert: first.pem('user0_cert.pem'), key: first.pem('user0_privk.pem') };
+  const previousCertPem = first.pem('service_cert.pem');
+  for (let id = 1; id <= 3; id++) {
+    const written = await call(first.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `kept ${id}` }) });
+    assert.equal(written.status, 200, written.body);
+  }
+  await first.stop({ keep: true });
+
+  const recovered = await startSandbox(['--recover'], first.workspace);
+  t.after(() => recovered.stop());
+  const output = recovered.output();
+  assert.match(output, /the previous service's nodes moved to .*previous_service_1; recovering the ledger of node \d \(committed to seqno \d+\)/);
+  assert.match(output, /2\/2 recovery shares successfully submitted; End of recovery procedure initiated/);
+  const certPem = recovered.pem('service_cert.pem');
+  assert.notEqual(certPem, previousCertPem);
+  assert.equal(readFileSync(join(first.workspace, 'previous_service_1', 'service_cert.pem'), 'utf8'), previousCertPem, 'the previous certificate is kept with its nodes');
+  assert.deepEqual(readdirSync(join(first.workspace, 'previous_service_1')).sort(), ['sandbox_0', 'sandbox_1', 'service_cert.pem']);
+  for (const i of [0, 1]) {
+    for (let id = 1; id <= 3; id++) {
+      const read = await call(recovered.nodeUrl(i), certPem, 'GET', `/app/log/private?id=${id}`, user);
+      assert.equal(read.status, 200, `node ${i}: ${read.body}`);
+      assert.equal(read.json().msg, `kept ${id}`);
+    }
+  }
+  const info = (await call(recovered.url, certPem, 'GET', '/gov/service/info?api-version=2024-07-01')).json();
+  assert.equal(info.status, 'Open');
+  assert.equal(info.recoveryCount, 1);
+  const trusted = (await call(recovered.url, certPem, 'GET', '/node/network/nodes')).json().nodes.filter((n: { status: string }) => n.status === 'Trusted');
+  assert.equal(trusted.length, 2, 'node 0 and the node that joined it');
+});
+
+test('sandbox --recover on a workspace with no ledger says there is nothing to recover', { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'coco-recover-'));
+  try {
+    const result = runCoco(['sandbox', '--recover', '--port', '0', '--workspace', join(root, 'workspace')]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /--recover recovers the service whose ledgers .* holds, but .* holds none: nothing to recover \[LedgerMissing\]/);
+    assert.ok(!existsSync(join(root, 'workspace', 'sandbox_0')), 'no node directory is made');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
