@@ -4,7 +4,7 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -47,14 +47,14 @@ import { sha256 } from '../crypto/hash.js';
 import { QuoteNotAllowed, verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import { CocoError } from '../errors.js';
 import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
-import { parseChunkName } from '../ledger/chunk-file.js';
+import { ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, nodeSubjectAltNames, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import { randomBytes } from '../crypto/random.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { isReadableCertificate } from '../crypto/x509.js';
-import { readSealedSecrets, writeSealedSecrets } from '../node/sealed-secrets.js';
+import { readSealedSecrets, writeSealedSecrets, type SealedSecrets } from '../node/sealed-secrets.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
@@ -212,6 +212,64 @@ function seal(config: NodeConfig, starting: Omit<Starting, 'start'>): void {
 }
 
 /**
+ * The previous service's committed snapshots in the snapshots directory, set aside as `.ignored`: a
+ * recovery replays the whole ledger (not from a snapshot, yet), and a restart of the recovered
+ * node must find only the recovered service's.
+ */
+function setAsidePreviousSnapshots(config: NodeConfig): void {
+  const directory = new SnapshotDirectory(config.snapshots.directory);
+  const names = directory.committedNames();
+  for (const name of names) directory.setAside(name);
+  if (names.length > 0) logLine('warn', `coco node: the previous service's snapshots in ${config.snapshots.directory} (${names.join(', ')}) set aside as .ignored: a recovery replays the whole ledger, and the recovered service writes its own`);
+}
+
+/**
+ * Whether a node configured to recover does so now, or resumes the service it recovered (it opened:
+ * its sealed secrets hold the previous service's). Sealed secrets of an earlier attempt, or of the
+ * previous service itself (the recovery runs in one of its node's directories), are set aside.
+ */
+function recoversNow(config: NodeConfig, recover: RecoverConfig, sealed: SealedSecrets | undefined): boolean {
+  if (sealed === undefined) return true;
+  // Until its service opens, a recovering node holds no secret of the previous service's entries:
+  // its own first secret applies from the seqno after the previous service's last signature.
+  const recoveredTo = (sealed.ledgerSecrets[0]?.fromSeqno ?? 1) - 1;
+  if (recoveredTo > 0) {
+    setAsideInterruptedRecovery(config, recoveredTo);
+    return true;
+  }
+  if (sealed.serviceCertPem !== previousServiceCertificate(recover)) return false;
+  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
+  logLine('warn', `coco node: ${config.sealedSecretsFile} holds the secrets of the previous service's node that wrote this ledger: set aside as .ignored, as the configuration asks for a recovery`);
+  return true;
+}
+
+/** command.recover.previous_service_identity_file, read and checked. */
+function previousServiceCertificate(recover: RecoverConfig): string {
+  const pem = readText(recover.previousServiceIdentityFile, 'previous service certificate (command.recover.previous_service_identity_file)');
+  if (!isReadableCertificate(pem)) {
+    throw new CocoError('InvalidConfig', `configuration $.command.recover.previous_service_identity_file: ${recover.previousServiceIdentityFile} holds no PEM certificate: give the previous service's service_cert.pem`);
+  }
+  return pem;
+}
+
+/**
+ * A recovery that stopped before its service opened starts again, as CCF's does: what the recovered
+ * service wrote (its chunks after `recoveredTo`, the previous service's last signature) and its
+ * sealed secrets are set aside as `.ignored`, and the previous service's ledger is recovered anew,
+ * under a new identity: members propose and submit their shares again.
+ */
+function setAsideInterruptedRecovery(config: NodeConfig, recoveredTo: number): void {
+  const recovered = listChunkFiles(config.ledgerDirectory).filter((file) => file.chunk.first > recoveredTo);
+  for (const file of recovered) renameSync(file.path, join(config.ledgerDirectory, ignoredChunkName(file.name)));
+  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
+  logLine(
+    'warn',
+    `coco node: this node began a recovery that stopped before the service opened: the recovered service's ${recovered.length} chunk(s) after seqno ${recoveredTo} ` +
+      `and ${config.sealedSecretsFile} set aside as .ignored; recovering the previous service's ledger again, under a new identity (members propose transition_service_to_open and submit their shares again)`,
+  );
+}
+
+/**
  * CCF's Recover: the previous service's ledger, its public domain replayed and verified against the
  * previous service's certificate, becomes a new service's under a new identity; its ledger secrets
  * come back later, from members' recovery shares. The new service's own secret applies from the
@@ -221,12 +279,14 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
   if (!holdsLedger(config.ledgerDirectory)) {
     throw new CocoError('LedgerMissing', `a recovery starts from the previous service's ledger, but ${config.ledgerDirectory} (ledger.directory) holds none: copy the previous service's ledger files there`);
   }
-  const previousServiceCertPem = readText(recover.previousServiceIdentityFile, 'previous service certificate (command.recover.previous_service_identity_file)');
-  if (!isReadableCertificate(previousServiceCertPem)) {
-    throw new CocoError('InvalidConfig', `configuration $.command.recover.previous_service_identity_file: ${recover.previousServiceIdentityFile} holds no PEM certificate: give the previous service's service_cert.pem`);
-  }
+  const previousServiceCertPem = previousServiceCertificate(recover);
   const encryption = generateRsaKeyPair();
   const replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
+  setAsidePreviousSnapshots(config);
+  // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous
+  // service's chunks stay whole, and a recovery interrupted before it opens can be set aside.
+  const lastChunk = replayed.chunks.at(-1);
+  if (lastChunk !== undefined) lastChunk.closesChunk = true;
   const service = createServiceIdentity(now, recover.serviceCertificateValidityDays, config.curve);
   const secrets = new LedgerSecrets([{ fromSeqno: replayed.lastTxId.seqno + 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
   return { start: { kind: 'recover', replayed, previousServiceCertPem }, service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
@@ -235,15 +295,7 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
 /** A node with a ledger resumes it; otherwise it starts a service, joins one, or recovers one, as configured. */
 async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | JoinerKeys> {
   const sealed = readSealedSecrets(config.sealedSecretsFile);
-  if (config.command === 'recover' && sealed === undefined) return recoveryPoint(config, config.recover!, now);
-  // Until its service opens, a recovering node holds no secret of the previous service's entries.
-  if (config.command === 'recover' && (sealed!.ledgerSecrets[0]?.fromSeqno ?? 1) > 1) {
-    throw new CocoError(
-      'RecoveryInterrupted',
-      `this node began a recovery of the ledger in ${config.ledgerDirectory} and stopped before the service opened (${config.sealedSecretsFile} holds no secret of the previous service's entries yet), so it cannot restart from it. ` +
-        `Start the recovery again: put a fresh copy of the previous service's ledger in an empty ledger directory and move ${config.sealedSecretsFile} aside`,
-    );
-  }
+  if (config.command === 'recover' && recoversNow(config, config.recover!, sealed)) return recoveryPoint(config, config.recover!, now);
   const snapshotName = localSnapshotName(config);
   // A node that sealed its secrets and then wrote a ledger, or started from a snapshot, resumes.
   if (holdsLedger(config.ledgerDirectory) || (sealed !== undefined && snapshotName !== undefined)) {

@@ -658,12 +658,14 @@ export class Node {
       const secrets = this.options.ledgerSecrets;
       const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
       secrets.restoreEarlier(restored);
-      this.persistLedgerSecrets();
       const { txId } = this.execute((tx) => {
         writeRecoveryOpen(tx, { latest, previous: restored.at(-1)! });
         return { result: undefined, applyWrites: true };
       });
       this.recovery = undefined;
+      // Sealed once the opening commits: a node that stops before restarts the recovery (it sees its
+      // sealed secrets start after the previous service's entries), rather than a service that never opens.
+      void this.waitForCommit(txId!.seqno).then(() => this.persistLedgerSecrets());
       // As CCF's, the recovered service snapshots its whole state at once.
       this.requestSnapshot();
       this.logLine(`the recovered service is open at ${formatTxId(txId!)}: the previous service's private state is restored`, 'info');

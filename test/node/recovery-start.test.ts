@@ -1,0 +1,60 @@
+// A node configured to recover (command.type "Recover"), in the directory of the previous service's
+// node that wrote the ledger, as an operator who lost the others runs it: it sets aside that node's
+// sealed secrets and snapshots, recovers the public state; stopped before the service opens and
+// started again, it sets aside what the interrupted recovery wrote and recovers anew, under a new
+// identity; started once more after opening would resume instead (test/e2e/disaster-recovery.test.ts).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNodeService } from '../../src/cli/node-service.js';
+import { readServiceInfo } from '../../src/governance/builtin-tables.js';
+import { editConfig, recordOf, SNAPSHOT_TX_COUNT, stoppedNode } from '../support/stopped-node.js';
+
+const TRANSACTIONS = 25;
+
+test('a recovery in the previous node\'s own directory sets aside its sealed secrets and snapshots; interrupted, it starts again under a new identity', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-recovery-start-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const node = await stoppedNode(dir, TRANSACTIONS);
+  assert.ok(readdirSync(join(dir, 'snapshots')).some((name) => name.endsWith('.committed')), 'the previous service snapshotted every 10 transactions');
+  copyFileSync(join(dir, 'service_cert.pem'), join(dir, 'previous_service_cert.pem'));
+  editConfig(node, (json) => {
+    json.command = { type: 'Recover', service_certificate_file: 'service_cert.pem', recover: { previous_service_identity_file: 'previous_service_cert.pem' } };
+  });
+  const previousCertPem = readFileSync(join(dir, 'previous_service_cert.pem'), 'utf8');
+  const logged: string[] = [];
+  t.mock.method(console, 'error', (line: string) => void logged.push(line));
+  t.mock.method(console, 'log', (line: string) => void logged.push(line));
+
+  const recovering = await startNodeService(node.config(), node.version);
+  const status = () => recovering.node.execute((tx) => ({ result: readServiceInfo(tx)?.status, applyWrites: false })).result;
+  assert.equal(status(), 'Recovering');
+  assert.notEqual(recovering.serviceCertPem, previousCertPem);
+  for (let i = 0; i < TRANSACTIONS; i++) assert.equal(recordOf(recovering, i), `record ${i}`, 'the public state is recovered');
+  const firstIdentity = recovering.serviceCertPem;
+  const created = recovering.node.execute((tx) => ({ result: readServiceInfo(tx)!.current_service_create_txid!, applyWrites: false })).result;
+  const createSeqno = Number(created.split('.')[1]);
+  await recovering.stop();
+  assert.ok(existsSync(join(dir, 'sealed_secrets.json.ignored')), "the previous node's sealed secrets are set aside");
+  assert.ok(logged.some((line) => /holds the secrets of the previous service's node that wrote this ledger: set aside as \.ignored/.test(line)), logged.join('\n'));
+  const snapshots = readdirSync(join(dir, 'snapshots'));
+  assert.ok(snapshots.length > 0 && snapshots.every((name) => name.endsWith('.ignored')), `the previous service's snapshots are set aside: ${snapshots.join(', ')}`);
+  // The recovered service's entries start a chunk of their own, after the previous service's whole ones.
+  const chunks = readdirSync(join(dir, 'ledger'));
+  assert.ok(chunks.some((name) => name.endsWith(`-${createSeqno - 1}.committed`)), chunks.join(', '));
+  assert.ok(chunks.some((name) => name.startsWith(`ledger_${createSeqno}`)), chunks.join(', '));
+
+  // Stopped before it opened: started again, it recovers anew.
+  logged.length = 0;
+  const again = await startNodeService(node.config(), node.version);
+  t.after(() => again.stop());
+  assert.notEqual(again.serviceCertPem, firstIdentity, 'a new identity: the interrupted recovery is set aside');
+  assert.equal(again.node.execute((tx) => ({ result: readServiceInfo(tx)?.status, applyWrites: false })).result, 'Recovering');
+  assert.equal(again.node.execute((tx) => ({ result: readServiceInfo(tx)?.recovery_count, applyWrites: false })).result, 1, 'the interrupted recovery does not count');
+  assert.ok(logged.some((line) => /began a recovery that stopped before the service opened: the recovered service's 1 chunk\(s\) after seqno \d+ and .*sealed_secrets\.json set aside as \.ignored/.test(line)), logged.join('\n'));
+  assert.ok(readdirSync(join(dir, 'ledger')).some((name) => name.endsWith('.ignored')), 'the interrupted recovery\'s chunk is kept aside');
+  for (let i = 0; i < TRANSACTIONS; i += SNAPSHOT_TX_COUNT) assert.equal(recordOf(again, i), `record ${i}`);
+});
