@@ -1,7 +1,8 @@
-// X.509 certificates: issue (self-signed, CSR, CA-issued) synchronously, so QuickJS host functions can
-// return a PEM at once: the ASN.1 is built with @peculiar/asn1-x509 / asn1-csr and the TBS bytes are
-// signed with node:crypto by the issuer's curve (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for
-// P-384, Ed25519). Parsing and chain verification use node's X509Certificate (OpenSSL).
+// X.509 certificates: issue (self-signed, CSR, CA-issued, or for an existing certificate's subject and
+// key) synchronously, so QuickJS host functions can return a PEM at once: the ASN.1 is built with
+// @peculiar/asn1-x509 / asn1-csr and the TBS bytes are signed with node:crypto by the issuer's curve
+// (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384, Ed25519). Parsing and chain verification
+// use node's X509Certificate (OpenSSL).
 
 import { X509Certificate as NodeX509Certificate, createPublicKey, hash, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -151,11 +152,18 @@ export function createCsr(opts: { subjectCn: string; keyPair: KeyPair; sans?: Su
 }
 
 /**
- * Issues a certificate for the subject and public key of `csrPem`, signed by the issuer. The CSR's
- * own signature must verify (proof of possession). SANs come from `opts.sans`, else from the CSR.
+ * Whom a certificate is issued for: the subject and public key of a CSR, whose own signature must
+ * verify (proof of possession), or those of an existing certificate (`subjectCertPem`), issued again
+ * under another issuer, as a recovered service endorses its previous identity (CCF's
+ * service_endorsements): its subjectKeyIdentifier is kept, so that what it issued names it still.
  */
-export function issueCertificate(opts: {
-  csrPem: string;
+export type IssuedSubject = { csrPem: string } | { subjectCertPem: string };
+
+/**
+ * Issues a certificate for `subject`, signed by the issuer. SANs come from `opts.sans`, else from
+ * the CSR's request or the subject certificate.
+ */
+export function issueCertificate(opts: IssuedSubject & {
   issuerCertPem: string;
   issuerKeyPair: KeyPair;
   validFrom: Date;
@@ -168,20 +176,20 @@ export function issueCertificate(opts: {
     throw new CocoError('InvalidKey', 'the issuer key pair does not match the issuer certificate\'s public key');
   }
   const issuerKey = checkedPublicKey(opts.issuerKeyPair);
-  const csr = verifiedCsr(opts.csrPem).certificationRequestInfo;
+  const subject = issuedSubject(opts);
   const issuer = asnCertificate(issuerInfo.der).tbsCertificate;
   const issuerKeyId = extensionValue(issuer.extensions, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier) ?? keyIdentifier(issuerKey);
   return signCertificate(
     new TBSCertificate({
       issuer: issuer.subject,
-      subject: csr.subject,
+      subject: subject.name,
       validity: validity(opts.validFrom, opts.validityDays),
-      subjectPublicKeyInfo: csr.subjectPKInfo,
+      subjectPublicKeyInfo: subject.spki,
       extensions: new Extensions([
         basicConstraintsExtension(opts.isCa),
-        subjectKeyIdentifierExtension(keyIdentifier(csr.subjectPKInfo)),
+        subjectKeyIdentifierExtension(subject.keyId),
         authorityKeyIdentifierExtension(issuerKeyId),
-        ...(opts.sans !== undefined ? subjectAltNameExtensions(opts.sans) : requestedSubjectAltNames(csr)),
+        ...(opts.sans !== undefined ? subjectAltNameExtensions(opts.sans) : subject.subjectAltNames),
       ]),
     }),
     opts.issuerKeyPair,
@@ -205,6 +213,15 @@ export function parseCcfValidFrom(text: string): Date {
     && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
   if (!roundTrips) throw new CocoError('InvalidArgument', `valid_from ${JSON.stringify(text)} is not a calendar date and time`);
   return date;
+}
+
+/**
+ * How many days a certificate is valid, as `validity` counts them (inclusive ends): what issuing
+ * another from its `notBefore` takes to end when it does; a validity of no whole number of days
+ * (not one Coco issued) is rounded up.
+ */
+export function validityDaysOf(cert: Pick<CertificateInfo, 'notBefore' | 'notAfter'>): number {
+  return Math.ceil((cert.notAfter.getTime() + SECOND_MS - cert.notBefore.getTime()) / DAY_MS);
 }
 
 /** Parses a certificate from PEM text (first CERTIFICATE block) or DER bytes. */
@@ -360,6 +377,18 @@ function signCertificate(tbs: TBSCertificate, issuerKeyPair: KeyPair): string {
   const { algorithm, signature } = signBytes(issuerKeyPair.privateKeyPem, AsnConvert.serialize(tbs));
   const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: signature });
   return derToPem(new Uint8Array(AsnConvert.serialize(cert)), 'CERTIFICATE');
+}
+
+/** The name, key, key identifier and alternative names a certificate is issued with, from a CSR or a certificate. */
+function issuedSubject(subject: IssuedSubject): { name: Name; spki: SubjectPublicKeyInfo; keyId: KeyIdentifier; subjectAltNames: Extension[] } {
+  if ('csrPem' in subject) {
+    const csr = verifiedCsr(subject.csrPem).certificationRequestInfo;
+    return { name: csr.subject, spki: csr.subjectPKInfo, keyId: keyIdentifier(csr.subjectPKInfo), subjectAltNames: requestedSubjectAltNames(csr) };
+  }
+  const tbs = asnCertificate(certificateDer(subject.subjectCertPem)).tbsCertificate;
+  const keyId = extensionValue(tbs.extensions, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier) ?? keyIdentifier(tbs.subjectPublicKeyInfo);
+  const subjectAltNames = tbs.extensions?.filter((candidate) => candidate.extnID === id_ce_subjectAltName) ?? [];
+  return { name: tbs.subject, spki: tbs.subjectPublicKeyInfo, keyId, subjectAltNames };
 }
 
 /** Parses a CSR and checks its self-signature (proof of possession of the requested key). */

@@ -14,6 +14,7 @@ import {
   isSelfSigned,
   parseCcfValidFrom,
   parseCertificate,
+  validityDaysOf,
   verifyCertificateChain,
   type SubjectAltNames,
 } from '../../src/crypto/x509.js';
@@ -324,6 +325,55 @@ describe('createCsr / issueCertificate', () => {
       () => issueCertificate({ csrPem, issuerCertPem: issuerPem, issuerKeyPair: generateKeyPair('P-384'), validFrom: VALID_FROM, validityDays: 1, isCa: false }),
       { name: 'CocoError', code: 'InvalidKey' },
     );
+  });
+});
+
+describe('issueCertificate for an existing certificate (a recovered service endorsing its previous identity)', () => {
+  const endorse = (subjectCertPem: string, currentPem: string, currentKeys: KeyPair): string => {
+    const current = parseCertificate(currentPem);
+    return issueCertificate({ subjectCertPem, issuerCertPem: currentPem, issuerKeyPair: currentKeys, validFrom: current.notBefore, validityDays: validityDaysOf(current), isCa: true });
+  };
+
+  it("keeps the certificate's subject, key and alternative names, is valid as the issuer is, and chains what it issued to the issuer", () => {
+    const previousKeys = generateKeyPair('P-384');
+    const previousPem = selfSigned(previousKeys, 'CCF Service', true, { dns: ['service.example'] });
+    const currentKeys = generateKeyPair('P-384');
+    const currentPem = createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: currentKeys, validFrom: new Date('2025-01-01T12:00:00Z'), validityDays: 30, isCa: true });
+    assert.equal(validityDaysOf(parseCertificate(currentPem)), 30);
+    const endorsementPem = endorse(previousPem, currentPem, currentKeys);
+    const [endorsement, previous, current] = [endorsementPem, previousPem, currentPem].map((pem) => parseCertificate(pem));
+    assert.deepEqual([endorsement!.subject, endorsement!.issuer, endorsement!.isCa], ['CN=CCF Service', 'CN=CCF Service', true]);
+    assert.deepEqual(endorsement!.publicKeyDer, previous!.publicKeyDer);
+    assert.deepEqual(endorsement!.subjectAltNames, ['DNS:service.example']);
+    assert.deepEqual([endorsement!.notBefore, endorsement!.notAfter], [current!.notBefore, current!.notAfter]);
+    assert.equal(isSelfSigned(endorsementPem), false, 'same name as its issuer, but another key');
+    // A node of the previous service chains to the current certificate through it, for Coco and for openssl alike.
+    const nodePem = issued(previousPem, previousKeys, generateKeyPair('P-384'));
+    const at = new Date('2025-01-02T12:00:00Z');
+    verifyCertificateChain(nodePem, { trustedRootPem: currentPem, intermediatesPem: [endorsementPem], at });
+    expectChainInvalid(() => verifyCertificateChain(nodePem, { trustedRootPem: currentPem, at }), /issuer\/subject mismatch/);
+    withTempFiles({ 'current.pem': currentPem, 'endorsement.pem': endorsementPem, 'node.pem': nodePem }, (dir) => {
+      const verified = openssl(['verify', '-attime', String(at.getTime() / 1000), '-CAfile', 'current.pem', '-untrusted', 'endorsement.pem', 'node.pem'], dir);
+      assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    });
+  });
+
+  it("keeps the certificate's own subject key identifier, which what it issued names, rather than computing one", () => {
+    const previousKeys = generateKeyPair('P-256');
+    const config = ['[req]', 'distinguished_name = dn', 'prompt = no', '[dn]', 'CN = CCF Service',
+      '[ca]', 'basicConstraints = critical,CA:TRUE', 'subjectKeyIdentifier = 01:02:03:04'].join('\n');
+    withTempFiles({ 'previous.key': previousKeys.privateKeyPem, 'ca.cnf': config }, (dir) => {
+      const made = openssl(['req', '-x509', '-new', '-key', 'previous.key', '-config', 'ca.cnf', '-extensions', 'ca', '-days', '2', '-out', 'previous.pem'], dir);
+      assert.equal(made.status, 0, made.stderr);
+      const currentKeys = generateKeyPair('P-256');
+      writeFileSync(join(dir, 'endorsement.pem'), endorse(readFileSync(join(dir, 'previous.pem'), 'utf8'), selfSigned(currentKeys, 'CCF Service', true), currentKeys));
+      assert.match(openssl(['x509', '-in', 'endorsement.pem', '-noout', '-ext', 'subjectKeyIdentifier'], dir).stdout, /01:02:03:04/);
+    });
+  });
+
+  it('refuses what is not a certificate with InvalidCertificate', () => {
+    const keys = generateKeyPair('P-256');
+    assert.throws(() => endorse('not a certificate', selfSigned(keys, 'CCF Service', true), keys), { name: 'CocoError', code: 'InvalidCertificate' });
   });
 });
 
