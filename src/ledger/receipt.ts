@@ -61,7 +61,7 @@ export interface ReceiptSigner {
   signatureDer: Uint8Array;
   nodeId: string;
   certPem: string;
-  serviceEndorsements?: string[];
+  serviceEndorsements?: readonly string[];
 }
 
 export interface VerifiedReceipt {

@@ -10,7 +10,7 @@
 import { ChunksBeforeStart } from './chunks-before-start.js';
 import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
-import { encodeJson, readServiceConfig, SINGLETON, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
@@ -52,6 +52,7 @@ import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { historySplitError, pastLogEndLine } from './history-split.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
+import { ServiceEndorsements } from './service-endorsements.js';
 import { committedChunkHolding, committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
 import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
@@ -348,6 +349,8 @@ export class Node {
   private readonly signatures: SignatureRecord[] = [];
   /** Receipts of transactions older than those, read back from the ledger files. */
   private readonly coverageFromLedger: CoverageFromLedger;
+  /** What receipts signed before the last disaster recovery carry to verify against this service's certificate. */
+  private readonly serviceEndorsements: ServiceEndorsements;
   private readonly signerCerts = new Map<string, string>();
   /** The last failure to read entries for each backup being caught up from the ledger files. */
   private readonly loadFailures = new Map<string, string>();
@@ -440,6 +443,7 @@ export class Node {
       return (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] ?? this.files.readEntry(seqno);
     };
     const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.holds(seqno);
+    this.serviceEndorsements = new ServiceEndorsements(options.service, () => this.previousServiceIdentity());
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),
@@ -449,6 +453,7 @@ export class Node {
       },
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
+      endorsementsFor: (signerCertPem) => this.serviceEndorsements.for(signerCertPem),
       mayHold,
     });
     this.historical = new HistoricalStates({
@@ -1570,7 +1575,23 @@ export class Node {
    * Throws CocoError('TransactionNotCached') while an old one is read back from the ledger.
    */
   receipt(txId: TxId): Receipt {
-    return receiptOf(this.coverage(txId));
+    const coverage = this.coverage(txId);
+    return receiptOf(coverage, this.serviceEndorsements.for(coverage.signature.certPem));
+  }
+
+  /**
+   * The certificate of the service before the last disaster recovery: the one a recovery under way
+   * was started with (until its first transaction records it), else as the service records it.
+   */
+  private previousServiceIdentity(): string | undefined {
+    if (this.recovery !== undefined) return this.recovery.previousServiceCertPem;
+    const tx = this.store.beginTransaction();
+    try {
+      const value = tx.map(Tables.previousServiceIdentity).get(SINGLETON);
+      return value && decodeJson<string>(value, Tables.previousServiceIdentity);
+    } finally {
+      tx.abort();
+    }
   }
 
   /** Signatures from now on carry `certPem`, this node's certificate renewed by members. */

@@ -4,7 +4,8 @@
 // flushed) `CoverageFromLedger` reads it back from the node's ledger files, as CCF serves old
 // receipts through historical queries: the transaction's entry, and the signature entry after it,
 // which holds the tree CCF serializes at every signature. A signature entry is read, its tree
-// rebuilt and its signature checked against the service certificate once for all the transactions
+// rebuilt and its signature checked against the service certificate (through the endorsement of the
+// previous identity for one from before a disaster recovery) once for all the transactions
 // it covers (a range of them costs one such check per signature, not per transaction); each
 // transaction's entry must then hash to a leaf whose proof reaches the signed root. The first
 // request starts the read and is told to come back (`TransactionNotCached`, answered 202 with
@@ -46,9 +47,14 @@ export interface Coverage {
   leaf: ReceiptLeaf | undefined;
 }
 
-/** The receipt a coverage makes. */
-export function receiptOf({ signature, leaf }: Coverage): Receipt {
-  const signer = { nodeId: signature.nodeId, certPem: signature.certPem, signatureDer: signature.signatureDer };
+/** The receipt a coverage makes, with the endorsements its signer needs (see ServiceEndorsements). */
+export function receiptOf({ signature, leaf }: Coverage, serviceEndorsements: readonly string[]): Receipt {
+  const signer = {
+    nodeId: signature.nodeId,
+    certPem: signature.certPem,
+    signatureDer: signature.signatureDer,
+    ...(serviceEndorsements.length > 0 && { serviceEndorsements }),
+  };
   return leaf === undefined ? buildSignatureReceipt({ ...signer, root: signature.root }) : buildReceipt({ ...signer, ...leaf });
 }
 
@@ -67,6 +73,8 @@ export interface LedgerCoverageSource {
   committedChunkHolding(seqno: number): Promise<CommittedChunk | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
+  /** What chains a signing node's certificate to the service certificate (ServiceEndorsements.for). */
+  endorsementsFor(signerCertPem: string): readonly string[];
   /**
    * Whether the node's ledger files may hold `seqno`: known at once, so that a node asked for a
    * transaction it can never read back says so every time rather than starting a read.
@@ -172,8 +180,10 @@ export class CoverageFromLedger {
       if (tree !== undefined && !equalBytes(tree.rootAt(seqno), signature.root)) throw new CocoError('LedgerEntryMalformed', 'its Merkle tree does not reach the root it signs');
       return { signature, tree, file: read.file };
     });
+    // A signature from before a recovery verifies through the endorsement of the previous identity.
+    const endorsements = this.source.endorsementsFor(signed.signature.certPem);
     try {
-      verifyReceipt(receiptOf({ signature: signed.signature, leaf: undefined }), this.source.serviceCertPem, { at: 'ignore-validity' });
+      verifyReceipt(receiptOf({ signature: signed.signature, leaf: undefined }, endorsements), this.source.serviceCertPem, { at: 'ignore-validity' });
     } catch (error) {
       throw malformedEntry(read, 'its signature over the Merkle root does not verify against the service certificate', error);
     }

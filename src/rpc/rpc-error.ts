@@ -78,6 +78,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   TransactionNotCached: 202,
   // The node's own ledger file is damaged where a historical read needs it: a server error, named.
   LedgerEntryMalformed: 500,
+  // A receipt signed under a service identity older than the previous one: none this node can endorse.
+  ServiceEndorsementUnavailable: 404,
 };
 
 /** How to authenticate with a COSE Sign1 body, said after a COSE policy refused a request. */

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient, type Proposal } from '../../src/client/governance-client.js';
 import { signGovernanceRequest } from '../../src/client/cose-signing.js';
+import { verifyReceiptOffline } from '../../src/client/transactions.js';
 import { encodeShare } from '../../src/crypto/secret-sharing.js';
 import { toBase64, utf8 } from '../../src/crypto/bytes.js';
+import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { spawnNode, type NodeProcess } from '../../src/cli/node-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
-import { call } from '../support/node-process.js';
+import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
 import { until } from '../support/until.js';
 
@@ -44,6 +46,29 @@ function recoveryDirectory(sandbox: SandboxProcess, name: string, previousCertFi
   return { dir, config: path, certPem: () => readFileSync(join(dir, 'service_cert.pem'), 'utf8') };
 }
 
+/** The receipt of `txId`, asked again until it is committed and while the node reads it back from its ledger (202). */
+function receiptFrom(node: NodeProcess, certPem: string, txId: string, user: { cert: string; key: string }): Promise<HttpResult> {
+  return until(`the receipt of ${txId}`, 30_000, async () => {
+    const answer = await call(node.url, certPem, 'GET', `/app/receipt?transaction_id=${txId}`, user);
+    const pending = answer.status === 202 || (answer.status === 404 && answer.json().error.code === 'TransactionPendingOrUnknown');
+    return pending ? undefined : answer;
+  });
+}
+
+/** `coco receipt verify` of `receipt` (written to a file in `dir`) against the service certificate file. */
+function verifyWithCli(dir: string, receipt: unknown, serviceCertFile: string): { status: number | null; stderr: string } {
+  const file = join(dir, 'receipt.json');
+  writeFileSync(file, JSON.stringify(receipt));
+  return runCoco(['receipt', 'verify', file, '--service-cert', serviceCertFile]);
+}
+
+/** The certificate with the last byte of its signature changed: it still parses, and no key signed it. */
+function alterSignature(certPem: string): string {
+  const der = pemToDer(certPem, 'CERTIFICATE');
+  der[der.length - 1]! ^= 1;
+  return derToPem(der, 'CERTIFICATE');
+}
+
 function governance(node: NodeProcess, serviceCertPem: string, sandbox: SandboxProcess): { client: CocoClient; gov: GovernanceClient } {
   const client = new CocoClient({ url: node.url, caCertPem: serviceCertPem });
   return { client, gov: new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } }) };
@@ -54,9 +79,11 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   t.after(() => sandbox.stop());
   const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
   const previousCertPem = sandbox.pem('service_cert.pem');
+  let preRecoveryTxId = '';
   for (let id = 1; id <= 5; id++) {
     const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `secret ${id}` }) });
     assert.equal(written.status, 200, written.body);
+    preRecoveryTxId = String(written.headers['x-ms-ccf-transaction-id']);
   }
   await sandbox.stop({ keep: true });
   const previousCertFile = join(sandbox.workspace, '..', 'previous_service_cert.pem');
@@ -132,6 +159,24 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   // New shares of the recovered service's own secret were issued to the recovery member.
   assert.ok((await gov.getEncryptedRecoveryShare()).length > 0);
 
+  // A receipt of a write from before the recovery verifies against the new certificate, through the
+  // endorsement of the previous identity it carries; without it, or with it altered, it does not.
+  const newCertFile = join(recovery.dir, 'service_cert.pem');
+  const answer = await receiptFrom(node, certPem, preRecoveryTxId, user);
+  assert.equal(answer.status, 200, answer.body);
+  const receipt = answer.json();
+  assert.equal(receipt.service_endorsements.length, 1);
+  const verifiedReceipt = verifyWithCli(recovery.dir, receipt, newCertFile);
+  assert.equal(verifiedReceipt.status, 0, verifiedReceipt.stderr);
+  // With the SDK too, which also still verifies it against the previous certificate.
+  verifyReceiptOffline(receipt, previousCertPem);
+  const { service_endorsements: endorsements, ...unendorsed } = receipt;
+  assert.throws(() => verifyReceiptOffline(unendorsed, certPem), /not endorsed by the service certificate/);
+  assert.throws(() => verifyReceiptOffline({ ...receipt, service_endorsements: [alterSignature(endorsements[0])] }, certPem), /bad signature/);
+  // The recovered service's own transactions need no endorsement.
+  const own = (await receiptFrom(node, certPem, String(after.headers['x-ms-ccf-transaction-id']), user)).json();
+  assert.equal(own.service_endorsements, undefined);
+
   // The recovered node restarts from its own ledger, which now spans both identities.
   await node.stop();
   node = await spawnNode(recovery.config, recovery.dir);
@@ -141,6 +186,11 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   });
   assert.equal(reread.msg, 'secret 3');
   assert.equal((await call(node.url, certPem, 'GET', '/app/log/private?id=6', user)).json().msg, 'after the recovery');
+  // It started from the snapshot taken at the opening: the pre-recovery receipt is read back from its ledger files, endorsed the same way.
+  const readBack = await receiptFrom(node, certPem, preRecoveryTxId, user);
+  assert.equal(readBack.status, 200, readBack.body);
+  const readBackVerified = verifyWithCli(recovery.dir, readBack.json(), newCertFile);
+  assert.equal(readBackVerified.status, 0, readBackVerified.stderr);
   await node.stop();
   // The whole ledger verifies against the recovered service's certificate, and not against the previous one.
   const verified = runCoco(['ledger', 'verify', join(recovery.dir, 'ledger'), '--service-cert', join(recovery.dir, 'service_cert.pem')]);

@@ -10,6 +10,7 @@ import { publicKeyId } from '../../src/crypto/entity-id.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { generateKeyPair, signDigest, type KeyPair } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate, issueCertificate } from '../../src/crypto/x509.js';
+import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { CocoError } from '../../src/errors.js';
 import { MerkleTree } from '../../src/ledger/merkle-tree.js';
 import {
@@ -76,6 +77,11 @@ function issue(subjectCn: string, keyPair: KeyPair, issuer: Service, isCa: boole
     validityDays: 30,
     isCa,
   });
+}
+
+/** `previous`'s identity endorsed by `current`'s key, as a recovered service endorses its predecessor. */
+function endorsePrevious(previous: Service, current: Service): string {
+  return issueCertificate({ subjectCertPem: previous.certPem, issuerCertPem: current.certPem, issuerKeyPair: current.keyPair, validFrom: VALID_FROM, validityDays: 30, isCa: true });
 }
 
 function newNode(endorser: Service): Node {
@@ -316,6 +322,13 @@ describe('verifyReceipt accepts', () => {
     assertCode(() => verifyReceipt(withoutEndorsements, service.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
   });
 
+  it("a node of the service before a recovery, through the current identity's endorsement of the previous one (CCF's)", () => {
+    // Both identities are "CCF Service": the chain is found by key identifiers, not names.
+    const current = newService();
+    const receipt = { ...receiptFor(5), service_endorsements: [endorsePrevious(service, current)] };
+    assert.deepEqual(verifyReceipt(receipt, current.certPem, { at: AT }).root, root);
+  });
+
   it('expired certificates when told to ignore validity, but not at an instant outside it', () => {
     const receipt = receiptFor(2);
     assert.deepEqual(verifyReceipt(receipt, service.certPem, { at: 'ignore-validity' }).root, root);
@@ -397,6 +410,17 @@ describe('verifyReceipt rejects with ReceiptInvalid', () => {
     const certPem = createSelfSignedCertificate({ subjectCn: 'CCF Node', keyPair, validFrom: VALID_FROM, validityDays: 30, isCa: false });
     const rogue = { keyPair, certPem, nodeId: publicKeyId(certPem) };
     assertCode(() => verifyReceipt(receiptFor(4, rogue), service.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
+  });
+
+  it('a receipt of a previous service whose endorsement was forged by another key, altered, or left out', () => {
+    const current = newService();
+    const forged = endorsePrevious(service, otherService);
+    assertCode(() => verifyReceipt({ ...receiptFor(5), service_endorsements: [forged] }, current.certPem, { at: AT }), 'ReceiptInvalid', 'issuer/subject mismatch');
+    const endorsement = pemToDer(endorsePrevious(service, current));
+    endorsement[endorsement.length - 1]! ^= 1;
+    const altered = { ...receiptFor(5), service_endorsements: [derToPem(endorsement, 'CERTIFICATE')] };
+    assertCode(() => verifyReceipt(altered, current.certPem, { at: AT }), 'ReceiptInvalid', 'bad signature');
+    assertCode(() => verifyReceipt(receiptFor(5), current.certPem, { at: AT }), 'ReceiptInvalid', 'service certificate');
   });
 
   it('a receipt whose cert is not the key that signed, or whose node_id names another key', () => {

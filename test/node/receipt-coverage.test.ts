@@ -103,6 +103,7 @@ test('a signature entry is read and checked once for all the transactions it cov
     committedChunkHolding: () => assert.fail('every signature seqno is given'),
     commitEvidenceFor: (txId) => internals.writer.commitEvidenceFor(txId),
     serviceCertPem: node.options.service.certPem,
+    endorsementsFor: () => [],
     mayHold: () => true,
   });
   const committed = node.commitTxId.seqno;
@@ -117,7 +118,7 @@ test('a signature entry is read and checked once for all the transactions it cov
   const txIds = Array.from({ length: signatures.at(-1)! }, (_, i) => ({ view: node.viewOf(i + 1), seqno: i + 1 }));
   const coverages = await Promise.all(txIds.map((txId) => onceRead(() => coverage.get(txId, covered(txId.seqno)))));
   for (const [i, txId] of txIds.entries()) {
-    const verified = verifyReceipt(receiptOf(coverages[i]!), node.options.service.certPem, { at: new Date() });
+    const verified = verifyReceipt(receiptOf(coverages[i]!, []), node.options.service.certPem, { at: new Date() });
     assert.ok(verified.txId === undefined || verified.txId === formatTxId(txId), `the receipt of ${formatTxId(txId)}`);
   }
   // Once as the signature over the others, once as a transaction of the range itself.
