@@ -232,7 +232,8 @@ export async function run(args: string[]): Promise<number> {
       console.error(`coco: ${error.message}\n\n${error.usage}`);
       return 2;
     }
-    if (error instanceof LedgerVerificationError) {
+    // A node refusing its ledger reports it in its log like its other failures (below).
+    if (error instanceof LedgerVerificationError && command !== 'node') {
       console.error(`coco ledger ${command === 'ledger' ? rest[0] : 'verify'}: FAILED ${error.message}`);
       return 1;
     }

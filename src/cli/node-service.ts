@@ -281,7 +281,18 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
   }
   const previousServiceCertPem = previousServiceCertificate(recover);
   const encryption = generateRsaKeyPair();
-  const replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
+  let replayed: ReplayedLedger;
+  try {
+    replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
+  } catch (error) {
+    if (!(error instanceof LedgerVerificationError)) throw error;
+    throw new CocoError(
+      'LedgerRefused',
+      `cannot recover the ledger in ${config.ledgerDirectory}: ${error.message}. A recovery needs the previous service's whole ledger from seqno 1 (a node that joined from a snapshot holds only the ledger after it: copy the ledger of a node that holds it all), ` +
+        `verified against the previous service's certificate, command.recover.previous_service_identity_file (${recover.previousServiceIdentityFile})`,
+      { cause: error },
+    );
+  }
   setAsidePreviousSnapshots(config);
   // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous
   // service's chunks stay whole, and a recovery interrupted before it opens can be set aside.

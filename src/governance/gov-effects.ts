@@ -80,6 +80,8 @@ function pemArg(value: JsValue | undefined): string | undefined {
 function openService(tx: Transaction, args: (JsValue | undefined)[]): boolean {
   const info = readServiceInfo(tx);
   if (info === undefined) throw new Error('the service has no identity');
+  // As CCF: once opening, or open, proposing it again does nothing.
+  if (info.status === 'WaitingForRecoveryShares' || info.status === 'Open') return false;
   const [previous, next] = [pemArg(args[0]), pemArg(args[1])];
   if (info.status === 'Recovering') {
     const recorded = tx.map(Tables.previousServiceIdentity).get(SINGLETON);
@@ -99,7 +101,6 @@ function openService(tx: Transaction, args: (JsValue | undefined)[]): boolean {
     tx.map(Tables.lastRecoveryType).set(SINGLETON, encodeJson('RECOVERY_SHARES'));
     return false;
   }
-  if (info.status !== 'Opening') throw new Error(`the service is ${info.status}, not Opening`);
   tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...info, status: 'Open' }));
   return true;
 }

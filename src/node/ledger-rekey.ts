@@ -6,10 +6,13 @@
 // seqno, so the rekey transaction itself is still sealed with the previous secret. Nodes that join
 // later receive every secret with their join answer.
 
-import { fromBase64, toBase64 } from '../crypto/bytes.js';
+import { equalBytes, fromBase64, toBase64 } from '../crypto/bytes.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { CocoError } from '../errors.js';
-import { decodeJson, encodeJson, type NodeInfo } from '../governance/builtin-tables.js';
+import { decodeJson, encodeJson, readServiceInfo, type NodeInfo } from '../governance/builtin-tables.js';
+import { parseCertificate } from '../crypto/x509.js';
+import type { Store } from '../kv/store.js';
+import { readNow } from './service-nodes.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { MapChanges } from '../kv/write-set.js';
 import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
@@ -54,16 +57,19 @@ export interface LedgerSecretReceiver {
  * Keeps the node's ledger secrets in step with the transaction at `seqno` (its public maps), as it
  * is applied. A rekey makes its new secret applicable from `seqno + 1`, decrypting this node's
  * copy; a node absent from the rekey must already hold that secret (it joined later and received
- * it), otherwise it could not read what follows, and that throws. Any other transaction proves
- * that a secret this node holds from `seqno + 1` came from a rekey that was rolled back (a node
- * restarted without the unsigned end of its ledger seals such a secret): it is dropped.
+ * it), otherwise it could not read what follows, and that throws. Any other transaction of the
+ * node's own service (`inOwnService`: the state after it records this node's service identity)
+ * proves that a secret this node holds from `seqno + 1` came from a rekey that was rolled back (a
+ * node restarted without the unsigned end of its ledger seals such a secret): it is dropped. In a
+ * previous service's history, such a secret is the one a disaster recovery made for the recovered
+ * service, which starts right after that service's last signature.
  */
-export function receiveLedgerSecret(receiver: LedgerSecretReceiver, seqno: number, publicMaps: readonly MapChanges[]): void {
+export function receiveLedgerSecret(receiver: LedgerSecretReceiver, seqno: number, publicMaps: readonly MapChanges[], inOwnService: () => boolean): void {
   const { secrets } = receiver;
   const fromSeqno = seqno + 1;
   const value = singletonWrite(publicMaps, ENCRYPTED_LEDGER_SECRETS_MAP);
   if (value === undefined) {
-    if (secrets.latestFromSeqno >= fromSeqno && secrets.has(fromSeqno)) secrets.rollback(seqno - 1);
+    if (secrets.latestFromSeqno >= fromSeqno && secrets.has(fromSeqno) && inOwnService()) secrets.rollback(seqno - 1);
     return;
   }
   const mine = decodeJson<LedgerSecretsForNodes>(value, ENCRYPTED_LEDGER_SECRETS_MAP)[receiver.nodeId]?.at(-1);
@@ -72,4 +78,13 @@ export function receiveLedgerSecret(receiver: LedgerSecretReceiver, seqno: numbe
     throw new CocoError('LedgerSecretMissing', `the rekey at seqno ${seqno} sent this node no ledger secret, and it holds none from seqno ${fromSeqno}, so it cannot read the ledger after it`);
   }
   secrets.add({ fromSeqno, key: rsaOaepDecrypt(receiver.encryptionPrivateKeyPem, fromBase64(mine.encrypted_secret)) });
+}
+
+/**
+ * Whether `store` records `serviceCertPem`'s key as the service's identity: the node's own service,
+ * not a previous one whose history a recovered service's ledger holds.
+ */
+export function recordsServiceIdentity(store: Store, serviceCertPem: string): boolean {
+  const recorded = readNow(store, readServiceInfo)?.cert;
+  return recorded !== undefined && equalBytes(parseCertificate(recorded).publicKeyDer, parseCertificate(serviceCertPem).publicKeyDer);
 }

@@ -28,7 +28,7 @@ import { LedgerVerificationError, LedgerVerifier, type VerifiedChunk } from '../
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
-import { receiveLedgerSecret, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { receiveLedgerSecret, recordsServiceIdentity, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { readNodeFile } from './node-file-read.js';
 import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
@@ -250,7 +250,7 @@ export function replayLedger(
     }
     const writeSet = { public: entry.publicMaps, private: receiver === 'public only' ? [] : openVerified(entry, file, receiver) };
     store.applyWriteSet(writeSet, BigInt(txId.seqno));
-    if (receiver !== 'public only') receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps);
+    if (receiver !== 'public only') receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps, () => recordsServiceIdentity(store, serviceCertPem));
     replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);
     if (signature !== undefined) {
       replayed.signatures.push(signature);

@@ -46,7 +46,7 @@ import { readConsensusState, writeConsensusState } from './consensus-state-file.
 import { describeRetirement, retirementOf } from './retirement-at-restart.js';
 import { retirementMarkerPath, writeRetirementMarker } from './retirement-marker-file.js';
 import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
-import { receiveLedgerSecret, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { receiveLedgerSecret, recordsServiceIdentity, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret, RECOVERY_SHARES_MAP } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
 import { historySplitError, pastLogEndLine } from './history-split.js';
@@ -1122,7 +1122,8 @@ export class Node {
     // A retiring primary signs what it accepted at once: once that commits it hands over.
     if (ready.retiring !== undefined) this.emitSignature();
     if (ready.retired !== undefined) this.retireAfterHandover();
-    if (this.retirementsToRecord && this.raft.acceptsWrites) this.recordCommittedRetirements();
+    // Not before a recovery's first transaction: the previous service's retired nodes are recorded after it.
+    if (this.retirementsToRecord && this.raft.acceptsWrites && !this.awaitingRecoveryCreate) this.recordCommittedRetirements();
   }
 
   /**
@@ -1481,7 +1482,7 @@ export class Node {
   /** Takes the new ledger secret a rekey transaction at `seqno` sends this node, if it is one. */
   private receiveLedgerSecret(seqno: number, writeSet: WriteSet): void {
     const held = this.options.ledgerSecrets.all().length;
-    receiveLedgerSecret(this.secretReceiver, seqno, writeSet.public);
+    receiveLedgerSecret(this.secretReceiver, seqno, writeSet.public, () => recordsServiceIdentity(this.store, this.options.service.certPem));
     if (this.options.ledgerSecrets.all().length !== held) this.persistLedgerSecrets();
   }
 

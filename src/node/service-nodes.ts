@@ -22,7 +22,7 @@ export function trustedNodeIds(tx: Transaction): string[] {
 }
 
 /** Reads `what` from the store's current state in a transaction that is then dropped. */
-function readNow<T>(store: Store, what: (tx: Transaction) => T): T {
+export function readNow<T>(store: Store, what: (tx: Transaction) => T): T {
   const tx = store.beginTransaction();
   try {
     return what(tx);

@@ -190,7 +190,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   });
 
   server.add('node', 'GET', '/state', () => ({
-    body: nodeStateView(node.nodeId, 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno, node.stopNotice),
+    body: nodeStateView(node.nodeId, node.recovering ? 'PartOfPublicNetwork' : 'PartOfNetwork', node.lastSignatureSeqno, node.startupSeqno, node.stopNotice),
   }));
   server.add('node', 'GET', '/version', () => ({ body: versionView(options.version) }));
   server.add('node', 'GET', '/network', () => {

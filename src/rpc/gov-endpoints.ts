@@ -262,6 +262,8 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
         certificate: info.cert,
         recoveryCount: info.recovery_count ?? 0,
         creationTransactionId: info.current_service_create_txid,
+        // As CCF: the TxID of the service information this one replaced (a recovery's, or the previous service's).
+        ...(info.previous_service_identity_version !== undefined && { previousServiceCreationTransactionId: formatTxId({ view: node.viewOf(info.previous_service_identity_version), seqno: info.previous_service_identity_version }) }),
         serviceData: info.service_data ?? {},
         configuration: {
           recoveryThreshold: config?.recovery_threshold,

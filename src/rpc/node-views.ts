@@ -3,8 +3,8 @@
 
 import { parseVirtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 
-/** CCF's node states this node reports: joining (until members trust it) or serving. */
-export type NodeState = 'Pending' | 'PartOfNetwork';
+/** CCF's node states this node reports: joining (until members trust it), recovering a service (until it opens), or serving. */
+export type NodeState = 'Pending' | 'PartOfPublicNetwork' | 'PartOfNetwork';
 
 export function nodeStateView(nodeId: string, state: NodeState, lastSignedSeqno: number, startupSeqno: number, stopNotice = false): Record<string, unknown> {
   return { node_id: nodeId, state, last_signed_seqno: lastSignedSeqno, startup_seqno: startupSeqno, stop_notice: stopNotice };

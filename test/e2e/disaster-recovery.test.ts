@@ -17,6 +17,7 @@ import { toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { spawnNode, type NodeProcess } from '../../src/cli/node-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
+import { trustJoiningNodes } from '../../src/client/recover-service.js';
 import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
 import { until } from '../support/until.js';
@@ -69,6 +70,18 @@ function alterSignature(certPem: string): string {
   return derToPem(der, 'CERTIFICATE');
 }
 
+/** A new node joining the recovered service at `node` (its interface serves no snapshot: it takes the whole ledger). */
+async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, serviceCertFile: string): Promise<NodeProcess> {
+  const dir = join(sandbox.workspace, '..', 'joiner');
+  mkdirSync(dir);
+  const config = {
+    network: { rpc_interfaces: { primary_rpc_interface: { bind_address: '127.0.0.1:0' } }, node_to_node_interface: { bind_address: '127.0.0.1:0' } },
+    command: { type: 'Join', service_certificate_file: serviceCertFile, join: { target_rpc_address: new URL(node.url).host } },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return spawnNode(join(dir, 'config.json'), dir);
+}
+
 function governance(node: NodeProcess, serviceCertPem: string, sandbox: SandboxProcess): { client: CocoClient; gov: GovernanceClient } {
   const client = new CocoClient({ url: node.url, caCertPem: serviceCertPem });
   return { client, gov: new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } }) };
@@ -108,6 +121,7 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   assert.equal((await call(node.url, certPem, 'GET', '/node/service/previous_identity')).json().previous_service_identity, previousCertPem);
   // The app stays closed until the service opens; a node cannot join it yet either.
   assert.notEqual((await call(node.url, certPem, 'GET', '/app/log/private?id=1', user)).status, 200);
+  assert.equal((await call(node.url, certPem, 'GET', '/node/state')).json().state, 'PartOfPublicNetwork', "CCF's state of a node recovering the public ledger");
 
   const { client, gov } = governance(node, certPem, sandbox);
   t.after(() => client.close());
@@ -125,6 +139,9 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   assert.equal((await gov.getServiceInfo()).status, 'Recovering');
   assert.equal((await vote(await gov.createProposal(open(previousCertPem)))).proposalState, 'Accepted');
   await until('WaitingForRecoveryShares', 10_000, async () => ((await gov.getServiceInfo()).status === 'WaitingForRecoveryShares' ? true : undefined));
+  // Proposed again meanwhile, it passes and changes nothing, as in CCF.
+  assert.equal((await vote(await gov.createProposal(open(previousCertPem)))).proposalState, 'Accepted');
+  assert.equal((await gov.getServiceInfo()).status, 'WaitingForRecoveryShares');
 
   // A share that is not the member's (right size, wrong value) cannot restore the secrets: 500, every share dropped, still waiting.
   const forged = encodeShare({ x: 1, y: Array.from({ length: 10 }, () => 7) });
@@ -156,6 +173,8 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   assert.equal(after.status, 200, after.body);
   const info = await gov.getServiceInfo();
   assert.equal(info.recoveryCount, 1);
+  assert.equal((await call(node.url, certPem, 'GET', '/node/state')).json().state, 'PartOfNetwork');
+  assert.match(info.previousServiceCreationTransactionId ?? '', /^\d+\.\d+$/, 'the TxID of the service information the opening replaced');
   // New shares of the recovered service's own secret were issued to the recovery member.
   assert.ok((await gov.getEncryptedRecoveryShare()).length > 0);
 
@@ -176,6 +195,23 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   // The recovered service's own transactions need no endorsement.
   const own = (await receiptFrom(node, certPem, String(after.headers['x-ms-ccf-transaction-id']), user)).json();
   assert.equal(own.service_endorsements, undefined);
+
+  // A node joins the recovered service with the whole ledger (the recovered node serves no snapshot
+  // here): it applies the previous service's entries with the restored secrets, then the recovered
+  // service's with its own, and serves the records.
+  // It waits Pending, as any joiner of an open service, until the members trust it.
+  const [joiner] = await Promise.all([
+    joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem')),
+    trustJoiningNodes({ url: node.url, serviceCertPem: certPem, members: [{ certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') }], expected: 2, timeoutMs: 60_000 }),
+  ]);
+  t.after(() => joiner.stop());
+  const joinedRead = await until('the joiner to serve the recovered records', 60_000, async () => {
+    const read = await call(joiner.url, certPem, 'GET', '/app/log/private?id=6', user).catch(() => undefined);
+    return read?.status === 200 ? read.json() : undefined;
+  });
+  assert.equal(joinedRead.msg, 'after the recovery');
+  assert.equal((await call(joiner.url, certPem, 'GET', '/app/log/private?id=2', user)).json().msg, 'secret 2');
+  await joiner.stop();
 
   // The recovered node restarts from its own ledger, which now spans both identities.
   await node.stop();

@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeService } from '../../src/cli/node-service.js';
-import { readServiceInfo } from '../../src/governance/builtin-tables.js';
+import { encodeJson, readServiceInfo, Tables } from '../../src/governance/builtin-tables.js';
+import { utf8 } from '../../src/crypto/bytes.js';
 import { editConfig, recordOf, SNAPSHOT_TX_COUNT, stoppedNode } from '../support/stopped-node.js';
 
 const TRANSACTIONS = 25;
@@ -19,6 +20,15 @@ test('a recovery in the previous node\'s own directory sets aside its sealed sec
   const dir = mkdtempSync(join(tmpdir(), 'coco-recovery-start-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const node = await stoppedNode(dir, TRANSACTIONS);
+  // The previous service's last state holds a node retired whose retirement is not recorded as
+  // committed yet (its primary stopped first): a recovering node records it only after its own first transaction.
+  const previous = await startNodeService(node.config(), node.version);
+  const { txId: retiredAt } = previous.node.execute((tx) => {
+    tx.map(Tables.nodesInfo).set(utf8('f'.repeat(64)), encodeJson({ status: 'Retired', retired_committed: false }));
+    return { result: undefined, applyWrites: true };
+  });
+  await previous.node.waitForCommit(retiredAt!.seqno);
+  await previous.stop();
   assert.ok(readdirSync(join(dir, 'snapshots')).some((name) => name.endsWith('.committed')), 'the previous service snapshotted every 10 transactions');
   copyFileSync(join(dir, 'service_cert.pem'), join(dir, 'previous_service_cert.pem'));
   editConfig(node, (json) => {
