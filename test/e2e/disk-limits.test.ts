@@ -4,7 +4,7 @@
 // write that fails drops log lines, says so once on the other stream, and the node goes on serving.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -32,14 +32,25 @@ test('a node under a file size limit: a failed ledger write ends it with one err
   await sandbox.stop({ keep: true });
   const dir = join(sandbox.workspace, 'sandbox_0');
   for (const name of ['out', 'err']) writeFileSync(join(dir, name), '');
+  // The handler copies a 512 KiB message: on a machine busy with other tests it may take longer than
+  // the default cap of half the election timeout (250 ms), and the entry would never be written.
+  const configPath = join(dir, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { consensus?: Record<string, unknown> };
+  writeFileSync(configPath, JSON.stringify({ ...config, consensus: { ...config.consensus, election_timeout_ms: 10_000 } }, null, 2));
 
   await t.test('a ledger write past the limit', async () => {
     const node = runNode(sandbox, LIMIT_KB);
     t.after(() => node.child.kill('SIGKILL'));
     await node.ready();
     // An entry larger than the limit: its write fails with EFBIG.
-    await node.client.request('POST', '/app/log/private', { body: { id: 2, msg: 'x'.repeat(LIMIT_KB * 1024 + 1) }, allowError: true }).catch(() => undefined);
-    assert.equal(await exitOf(node.child, 'the node whose ledger write failed'), 1);
+    const answer = await node.client.request('POST', '/app/log/private', { body: { id: 2, msg: 'x'.repeat(LIMIT_KB * 1024 + 1) }, allowError: true }).then(
+      (response) => `${response.status} ${response.text()}`,
+      (error: Error) => error.message,
+    );
+    const exit = await exitOf(node.child, 'the node whose ledger write failed').catch((error: Error) => {
+      throw new Error(`${error.message}; the oversized write was answered: ${answer.slice(0, 300)}`);
+    });
+    assert.equal(exit, 1);
     const err = node.read('err');
     const errors = err.split('\n').filter((line) => line.includes('[error]'));
     assert.equal(errors.length, 1, err);
