@@ -45,7 +45,7 @@ import { CommitMarker, commitMarkerPath, readCommitMarker, restartCommitSeqno } 
 import { readConsensusState, writeConsensusState } from './consensus-state-file.js';
 import { describeRetirement, retirementOf } from './retirement-at-restart.js';
 import { retirementMarkerPath, writeRetirementMarker } from './retirement-marker-file.js';
-import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { changesNodes, nodeRecords, nodeToNodeAddress, readNodeRecords, readNow, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { receiveLedgerSecret, recordsServiceIdentity, writeLedgerSecretForNodes, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { hasRecoveryShares, issueRecoveryShares, recordPreviousLedgerSecret, RECOVERY_SHARES_MAP } from '../governance/recovery-shares.js';
 import { EcdsaNoncePool } from './ecdsa-nonce-pool.js';
@@ -1586,13 +1586,8 @@ export class Node {
    */
   private previousServiceIdentity(): string | undefined {
     if (this.recovery !== undefined) return this.recovery.previousServiceCertPem;
-    const tx = this.store.beginTransaction();
-    try {
-      const value = tx.map(Tables.previousServiceIdentity).get(SINGLETON);
-      return value && decodeJson<string>(value, Tables.previousServiceIdentity);
-    } finally {
-      tx.abort();
-    }
+    const value = readNow(this.store, (tx) => tx.map(Tables.previousServiceIdentity).get(SINGLETON));
+    return value && decodeJson<string>(value, Tables.previousServiceIdentity);
   }
 
   /** Signatures from now on carry `certPem`, this node's certificate renewed by members. */
