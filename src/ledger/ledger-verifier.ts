@@ -19,6 +19,7 @@ import { decodeEntry, ENTRY_HEADER_BYTES, entryEndAt, EntryType, type LedgerEntr
 import { GENESIS_PLACEHOLDER_LEAF, leafOf, writeSetDigest } from './leaf.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
+  COSE_CCF_CLAIMS,
   COSE_SIGNATURES_MAP,
   decodeCoseSignatureValue,
   decodePrimarySignature,
@@ -514,7 +515,7 @@ export class LedgerVerifier {
     if (serviceCertPem === undefined) this.fail('a COSE signature precedes any service identity', txId);
     try {
       const message = decodeCoseSign1(decodeCoseSignatureValue(value));
-      const ccfHeader = message.protectedHeader.get('ccf.v1');
+      const ccfHeader = message.protectedHeader.get(COSE_CCF_CLAIMS);
       const signedTxId = ccfHeader instanceof Map ? ccfHeader.get('txid') : undefined;
       if (signedTxId !== undefined && signedTxId !== formatTxId(txId)) {
         throw new Error(`it names transaction ${String(signedTxId)}`);

@@ -21,6 +21,7 @@ import type { HmacSha256Key } from '../crypto/kdf.js';
 import type { LedgerSecrets } from './ledger-secrets.js';
 import { MerkleTree } from './merkle-tree.js';
 import {
+  COSE_CCF_CLAIMS,
   COSE_CWT_CLAIMS,
   COSE_SIGNATURES_MAP,
   CWT_IAT,
@@ -228,7 +229,7 @@ export class LedgerWriter {
         [4, this.serviceSigner.kid],
         [COSE_VERIFIABLE_DATA_STRUCTURE, CCF_LEDGER_SHA256],
         [COSE_CWT_CLAIMS, new Map([[CWT_IAT, timestampSeconds]])],
-        ['ccf.v1', new Map([['txid', formatTxId(txId)]])],
+        [COSE_CCF_CLAIMS, new Map([['txid', formatTxId(txId)]])],
       ]);
       const { key } = this.serviceSigner;
       const cose = signCoseSign1({ privateKey: key, protectedHeader: header, payload: root, detached: true, nonce: this.nonceFor(key) });

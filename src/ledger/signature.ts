@@ -15,6 +15,8 @@ export const SINGLETON_KEY = new Uint8Array(8);
 /** The COSE signature's CWT claims (protected header label 15) carry its time, claim 6 `iat` (RFC 8392). */
 export const COSE_CWT_CLAIMS = 15;
 export const CWT_IAT = 6;
+/** The protected header map of CCF's own claims (its COSE_PHEADER_KEY_CCF). */
+export const COSE_CCF_CLAIMS = 'ccf.v1';
 
 /** The JSON CCF stores in `public:ccf.internal.signatures`. */
 export interface PrimarySignature {
