@@ -30,8 +30,11 @@ export interface GovernanceHost {
   triggerLedgerRekey(tx: Transaction): void;
   /** The seqno the latest ledger secret applies from. */
   latestLedgerSecretSeqno(): number;
-  /** As the service opens: recovery shares of the latest ledger secret for the recovery members. */
-  issueRecoveryShares(tx: Transaction): void;
+  /**
+   * In the transaction that opens a new service: recovery shares of the latest ledger secret for the
+   * recovery members, and the service's endorsement of its own identity.
+   */
+  atServiceOpening(tx: Transaction): void;
   /** New recovery shares of the same ledger secret (threshold or recovery membership changed). */
   triggerRecoverySharesRefresh(tx: Transaction): void;
 }
@@ -348,7 +351,7 @@ export const applyEffects = (checker: ScriptChecker): JsGlobalInstaller => (scop
   try {
     scope.defineFunction(node, 'transitionServiceToOpen', (env, args) => {
       const host = applyHost(env);
-      if (openService(env.tx, args)) host.issueRecoveryShares(env.tx);
+      if (openService(env.tx, args)) host.atServiceOpening(env.tx);
       return undefined;
     });
     scope.defineFunction(node, 'triggerLedgerChunk', (env) => {

@@ -34,6 +34,7 @@ import { statusOf, type TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
 import { writeRecoveryCreate, type RecoveryCreateInput } from './recovery-create.js';
 import { writeRecoveryOpen } from './recovery-open.js';
+import { endorsePreviousIdentity } from './previous-identity-endorsement.js';
 import { replayLedger, type ReplayedLedger } from './ledger-replay.js';
 import { restoreLedgerSecrets, type HistoricalSecretWrite } from '../governance/recovered-secrets.js';
 import { submittedShares } from '../governance/submitted-shares.js';
@@ -664,7 +665,7 @@ export class Node {
       const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
       secrets.restoreEarlier(restored);
       const { txId } = this.execute((tx) => {
-        writeRecoveryOpen(tx, { latest, previous: restored.at(-1)! });
+        writeRecoveryOpen(tx, { latest, previous: restored.at(-1)!, serviceKeyPair: this.options.service.keyPair, issuedAtSeconds: this.wallClockSeconds() });
         return { result: undefined, applyWrites: true };
       });
       this.recovery = undefined;
@@ -877,7 +878,7 @@ export class Node {
     if (snapshotDue) this.writer.requestChunk();
     // As CCF's signatures: the commit this primary knows, 0.0 before any.
     const committed = this.commitSeqno === 0 ? { view: 0, seqno: 0 } : this.commitTxId;
-    const result = this.writer.appendSignature(Math.floor((this.options.wallClockMs ?? this.options.nowMs)() / 1000), committed);
+    const result = this.writer.appendSignature(this.wallClockSeconds(), committed);
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.propose(result, true, undefined);
     this.keepSignature(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
@@ -1450,12 +1451,21 @@ export class Node {
     recordPreviousLedgerSecret(tx, secret, this.options.ledgerSecrets.all().at(-1));
   }
 
-  /** At service opening, as CCF: recovery shares of the latest secret, and where the secrets' chain starts. */
-  private issueRecoverySharesAtOpening(tx: Transaction): void {
+  /**
+   * At a new service's opening, as CCF: recovery shares of the latest secret, where the secrets'
+   * chain starts, and the service's endorsement of its own identity.
+   */
+  private atServiceOpening(tx: Transaction): void {
     const all = this.options.ledgerSecrets.all();
     const latest = all.at(-1)!;
     issueRecoveryShares(tx, latest.key);
     recordPreviousLedgerSecret(tx, latest.key, all.at(-2), latest.fromSeqno);
+    endorsePreviousIdentity(tx, this.options.service.keyPair, this.wallClockSeconds());
+  }
+
+  /** The time of day, in seconds since the epoch, that the ledger records (signatures, endorsements). */
+  private wallClockSeconds(): number {
+    return Math.floor((this.options.wallClockMs ?? this.options.nowMs)() / 1000);
   }
 
   /** New recovery shares of the same secret (a threshold or recovery membership change). */
@@ -1473,7 +1483,7 @@ export class Node {
       triggerLedgerChunk: () => this.requestLedgerChunk(),
       triggerSnapshot: () => this.requestSnapshot(),
       triggerLedgerRekey: (tx) => this.rekeyLedger(tx),
-      issueRecoveryShares: (tx) => this.issueRecoverySharesAtOpening(tx),
+      atServiceOpening: (tx) => this.atServiceOpening(tx),
       triggerRecoverySharesRefresh: (tx) => this.refreshRecoveryShares(tx),
       latestLedgerSecretSeqno: () => this.options.ledgerSecrets.latestFromSeqno,
     };

@@ -21,6 +21,13 @@ import { trustJoiningNodes } from '../../src/client/recover-service.js';
 import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
 import { until } from '../support/until.js';
+import { publicKeyDer } from '../../src/crypto/signing.js';
+import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import { verifyEndorsementChain } from '../../src/ledger/endorsement-chain.js';
+import { decodeEndorsementRecord, PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_MAP, type IdentityEndorsement } from '../../src/ledger/identity-endorsement.js';
+import { singletonWrite } from '../../src/ledger/signature.js';
+import { parseTxId } from '../../src/ledger/tx-id.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
 
 const TIMEOUT_MS = 240_000;
 
@@ -234,7 +241,25 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
   const previous = runCoco(['ledger', 'verify', join(recovery.dir, 'ledger'), '--service-cert', previousCertFile]);
   assert.notEqual(previous.status, 0);
   assert.match(previous.stderr, /not the trusted service certificate's key/);
+  // Each opening endorsed an identity (previous_service_identity_endorsement): the sandbox's its own
+  // key, the recovery's the previous key up to its last signature, naming the first; the two verify
+  // as a chain against the recovered service's certificate.
+  const [self, recovered] = endorsementWrites(join(recovery.dir, 'ledger'));
+  assert.equal(self?.record.previousVersion, undefined);
+  assert.equal(recovered?.record.previousVersion, self!.seqno);
+  const identities = verifyEndorsementChain(certPem, [recovered!.record, self!.record], { serviceCreateTxId: parseTxId(info.creationTransactionId) });
+  assert.deepEqual(identities.map((identity) => identity.keyDer), [publicKeyDer(previousCertPem)]);
 });
+
+/** The endorsements of service identities the ledger in `directory` holds, oldest first, with the seqnos that wrote them. */
+function endorsementWrites(directory: string): { seqno: number; record: IdentityEndorsement }[] {
+  return listChunkFiles(directory)
+    .flatMap((file) => decodeChunk(new Uint8Array(readFileSync(file.path)), file.name).entries)
+    .flatMap((entry) => {
+      const value = singletonWrite(entry.publicMaps, PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_MAP);
+      return value === undefined ? [] : [{ seqno: entry.txId.seqno, record: decodeEndorsementRecord(value) }];
+    });
+}
 
 test('a recovery needs the previous ledger: an empty ledger directory is refused before anything is written', { timeout: TIMEOUT_MS }, async (t) => {
   const sandbox = await startSandbox(['--nodes', '1']);

@@ -42,7 +42,7 @@ before(async () => {
     triggerSnapshot: () => undefined,
     triggerLedgerRekey: () => undefined,
     latestLedgerSecretSeqno: () => 1,
-    issueRecoveryShares: () => undefined,
+    atServiceOpening: () => undefined,
     triggerRecoverySharesRefresh: () => undefined,
   });
 });

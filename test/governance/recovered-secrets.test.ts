@@ -98,7 +98,7 @@ test('the shares of two recovery members restore every ledger secret of a real l
   const members = recoveryMembers();
   run(node, (tx) => addRecoveryMembers(tx, members));
   // As transition_service_to_open: shares of the first secret, and where the chain starts.
-  run(node, (tx) => node.governanceHost().issueRecoveryShares(tx));
+  run(node, (tx) => node.governanceHost().atServiceOpening(tx));
   const eras = [writeRecord(node, 'era', 'first secret')];
   run(node, (tx) => node.governanceHost().triggerLedgerRekey(tx));
   eras.push(writeRecord(node, 'era', 'second secret'));

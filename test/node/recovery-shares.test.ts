@@ -58,7 +58,7 @@ test('recovery shares open the latest ledger secret, after a refresh and after a
   run(instance, (tx) => tx.map(Tables.membersInfo).set(utf8(memberId), encodeJson({ status: 'Active' })));
 
   // As the service opens: shares of the first secret, and the chain's start.
-  run(instance, (tx) => node.governanceHost().issueRecoveryShares(tx));
+  run(instance, (tx) => node.governanceHost().atServiceOpening(tx));
   assert.deepEqual(recoverLedgerSecret(instance), secrets.all()[0]!.key);
   assert.deepEqual(readJson(instance, HISTORICAL_LEDGER_SECRET_MAP), { next_version: 1 });
 
