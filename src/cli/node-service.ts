@@ -238,9 +238,14 @@ function recoversNow(config: NodeConfig, recover: RecoverConfig, sealed: SealedS
     return true;
   }
   if (sealed.serviceCertPem !== previousServiceCertificate(recover)) return false;
-  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
+  setAsideSealedSecrets(config);
   logLine('warn', `coco node: ${config.sealedSecretsFile} holds the secrets of the previous service's node that wrote this ledger: set aside as .ignored, as the configuration asks for a recovery`);
   return true;
+}
+
+/** Sealed secrets a recovery does not start from, kept for inspection as `.ignored`. */
+function setAsideSealedSecrets(config: NodeConfig): void {
+  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
 }
 
 /** command.recover.previous_service_identity_file, read and checked. */
@@ -261,7 +266,7 @@ function previousServiceCertificate(recover: RecoverConfig): string {
 function setAsideInterruptedRecovery(config: NodeConfig, recoveredTo: number): void {
   const recovered = listChunkFiles(config.ledgerDirectory).filter((file) => file.chunk.first > recoveredTo);
   for (const file of recovered) renameSync(file.path, join(config.ledgerDirectory, ignoredChunkName(file.name)));
-  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
+  setAsideSealedSecrets(config);
   logLine(
     'warn',
     `coco node: this node began a recovery that stopped before the service opened: the recovered service's ${recovered.length} chunk(s) after seqno ${recoveredTo} ` +
@@ -930,15 +935,16 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
           return { result: undefined, applyWrites: true };
         });
       }
-      writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
     }
     if (starting.start.kind === 'recover') {
       seal(config, starting);
-      const created = running.recoveryCreate({});
-      writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
+      const created = running.recoveryCreate();
       logLine('info', `coco node: recovering the service of ${config.ledgerDirectory} (public state to seqno ${created.seqno - 1}) as ${formatTxId(created)} under a new identity (written to ${config.serviceCertificateFile}); ` +
         'members now propose transition_service_to_open with the previous and the new service certificates, then submit their recovery shares');
     }
+    // A new service, or a recovered one, has a new identity for its clients to trust.
+    const newIdentity = starting.genesis !== undefined || starting.start.kind === 'recover';
+    if (newIdentity) writeOutputFile(config.serviceCertificateFile, service.certPem, 'the service certificate (command.service_certificate_file)');
     const governance = new Governance(runner);
     const app = new AppRuntime(jsTimeCapMs, (level, line) => log.line(level, line));
     started.push(() => app.dispose());
@@ -1018,7 +1024,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);
     started.push(() => clearInterval(renewalCheck));
-    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: starting.genesis !== undefined || starting.start.kind === 'recover', failed, stop: stopAll };
+    return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: newIdentity, failed, stop: stopAll };
   }
 }
 

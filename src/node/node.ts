@@ -32,7 +32,7 @@ import { RaftNode, type EntriesToLoad, type HardState, type Ready, type Role, ty
 import type { RaftMessage } from '../consensus/raft-messages.js';
 import { statusOf, type TxStatus } from '../consensus/tx-status.js';
 import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } from './genesis.js';
-import { writeRecoveryCreate, type RecoveryCreateInput } from './recovery-create.js';
+import { writeRecoveryCreate } from './recovery-create.js';
 import { writeRecoveryOpen } from './recovery-open.js';
 import { endorsePreviousIdentity } from './previous-identity-endorsement.js';
 import { replayLedger, type ReplayedLedger } from './ledger-replay.js';
@@ -584,9 +584,9 @@ export class Node {
    * a view two past its last (CCF's recovery `create`): the service under this node's new identity,
    * Recovering, the previous nodes retired and this one Trusted. Signed at once, as genesis is.
    */
-  recoveryCreate(input: Omit<RecoveryCreateInput, keyof FirstTransactionFields>): TxId {
+  recoveryCreate(): TxId {
     invariant(this.options.start.kind === 'recover' && this.awaitingRecoveryCreate, 'a recovery writes its create transaction once, first');
-    return this.firstTransaction((tx, first) => writeRecoveryCreate(tx, { ...input, ...first }));
+    return this.firstTransaction(writeRecoveryCreate);
   }
 
   /**

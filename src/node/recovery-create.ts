@@ -20,8 +20,6 @@ export const PREVIOUS_SERVICE_LAST_SIGNED_ROOT_MAP = 'public:ccf.internal.previo
 export interface RecoveryCreateInput {
   txId: TxId;
   serviceCertPem: string;
-  /** CCF writes the recovering node's `service_data_json_file` over the previous value; absent: kept. */
-  serviceData?: unknown;
   nodeId: string;
   nodeInfo: NodeInfo;
   endorsedNodeCertPem: string;
@@ -40,7 +38,7 @@ export function writeRecoveryCreate(tx: Transaction, input: RecoveryCreateInput)
     status: 'Recovering',
     ...(previousVersion !== undefined && { previous_service_identity_version: Number(previousVersion) }),
     recovery_count: (previous.recovery_count ?? 0) + 1,
-    service_data: input.serviceData === undefined ? previous.service_data : input.serviceData,
+    service_data: previous.service_data,
     current_service_create_txid: formatTxId(input.txId),
   };
   tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson(info));
