@@ -10,7 +10,7 @@
 import { ChunksBeforeStart } from './chunks-before-start.js';
 import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
-import { decodeJson, encodeJson, readServiceConfig, SINGLETON, Tables, type NodeInfo } from '../governance/builtin-tables.js';
+import { decodeJson, encodeJson, readServiceConfig, readServiceInfo, SINGLETON, Tables, type NodeInfo } from '../governance/builtin-tables.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Store } from '../kv/store.js';
@@ -23,7 +23,7 @@ import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
 import { ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
-import { formatTxId, type TxId } from '../ledger/tx-id.js';
+import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
 import type { Receipt } from '../ledger/receipt.js';
 import { buildCoseReceipt } from '../ledger/cose-receipt.js';
 import type { LogEntry } from '../consensus/log-entry.js';
@@ -74,6 +74,11 @@ interface SnapshotJob {
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
+/** Whether a service in `status` is being recovered by its one node: until it opens, no other node joins. */
+function recoveringAlone(status: string | undefined): boolean {
+  return status === 'Recovering' || status === 'WaitingForRecoveryShares';
+}
+
 /** A recovered service's first view is the previous service's last + 2 (CCF's starting_view_change). */
 const RECOVERY_VIEW_STEP = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
@@ -361,6 +366,8 @@ export class Node {
   private awaitingRecoveryCreate: boolean;
   /** Until a recovered service opens. */
   private recovery: RecoveryProgress | undefined;
+  /** A resumed node checks once, when it first leads, whether it stopped while opening a recovered service. */
+  private openingAtResume: boolean;
   private readonly secretReceiver: LedgerSecretReceiver;
   private readonly commitMarker: CommitMarker;
 
@@ -371,6 +378,7 @@ export class Node {
     const replayed = options.start.kind === 'resume' || options.start.kind === 'recover' ? options.start.replayed : undefined;
     const recovering = options.start.kind === 'recover';
     this.awaitingRecoveryCreate = recovering;
+    this.openingAtResume = options.start.kind === 'resume';
     if (options.start.kind === 'recover') {
       const { replayed: publicOnly, previousServiceCertPem } = options.start;
       this.recovery = { previousServiceCertPem, lastSeqno: publicOnly.lastTxId.seqno, ledgerSecretHistory: publicOnly.ledgerSecretHistory ?? [], phase: 'public' };
@@ -386,8 +394,10 @@ export class Node {
     const markerPath = commitMarkerPath(options.consensusStateFile);
     if (replayed !== undefined) {
       const marker = readCommitMarker(markerPath);
-      // A recovery takes every signed entry of the previous service as final (CCF's force_become_primary).
-      replayed.committedSeqno = recovering ? replayed.lastTxId.seqno : restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
+      // A recovery takes every signed entry of the previous service as final (CCF's force_become_primary),
+      // and a recovering node its own until the service opens: it is alone in it (joiners wait for the opening).
+      const final = recovering || recoveringAlone(readNow(this.store, readServiceInfo)?.status);
+      replayed.committedSeqno = final ? replayed.lastTxId.seqno : restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
       openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
@@ -661,23 +671,44 @@ export class Node {
       const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets: new LedgerSecrets(restored) };
       const replayed = replayLedger(this.options.ledgerDirectory, receiver, this.options.service.certPem, undefined, this.options.ledgerReadOnlyDirectories, { applyUpTo: recovery.lastSeqno });
       this.store.installPrivateMaps(replayed.store);
-      const secrets = this.options.ledgerSecrets;
-      const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
-      secrets.restoreEarlier(restored);
-      const { txId } = this.execute((tx) => {
-        writeRecoveryOpen(tx, { latest, previous: restored.at(-1)!, serviceKeyPair: this.options.service.keyPair, issuedAtSeconds: this.wallClockSeconds() });
-        return { result: undefined, applyWrites: true };
-      });
+      this.options.ledgerSecrets.restoreEarlier(restored);
+      // Sealed before the opening is written: a node that stops from here on resumes with every
+      // secret and opens (see openingAtResume), rather than recovering again under a new identity.
+      this.persistLedgerSecrets();
       this.recovery = undefined;
-      // Sealed once the opening commits: a node that stops before restarts the recovery (it sees its
-      // sealed secrets start after the previous service's entries), rather than a service that never opens.
-      void this.waitForCommit(txId!.seqno).then(() => this.persistLedgerSecrets());
-      // As CCF's, the recovered service snapshots its whole state at once.
-      this.requestSnapshot();
-      this.logLine(`the recovered service is open at ${formatTxId(txId!)}: the previous service's private state is restored`, 'info');
+      this.openRecoveredService(restored.at(-1)!);
     } catch (error) {
       this.fail(error as Error);
     }
+  }
+
+  /** The opening of a recovered service whose previous secrets this node holds, the last being `previous`. */
+  private openRecoveredService(previous: LedgerSecret): void {
+    const secrets = this.options.ledgerSecrets;
+    const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
+    const { txId } = this.execute((tx) => {
+      writeRecoveryOpen(tx, { latest, previous, serviceKeyPair: this.options.service.keyPair, issuedAtSeconds: this.wallClockSeconds() });
+      return { result: undefined, applyWrites: true };
+    });
+    // As CCF's, the recovered service snapshots its whole state at once.
+    this.requestSnapshot();
+    this.logLine(`the recovered service is open at ${formatTxId(txId!)}: the previous service's private state is restored`, 'info');
+  }
+
+  /**
+   * A recovering node that stopped after its shares restored the previous service's secrets (it
+   * sealed them) and before its opening was signed resumes in WaitingForRecoveryShares, its private
+   * state replayed with those secrets: once it leads, it opens the service it was opening.
+   */
+  private finishOpeningAtResume(): void {
+    this.openingAtResume = false;
+    const info = this.execute((tx) => ({ result: readServiceInfo(tx), applyWrites: false })).result;
+    if (info?.status !== 'WaitingForRecoveryShares' || info.current_service_create_txid === undefined) return;
+    const createSeqno = parseTxId(info.current_service_create_txid).seqno;
+    const previous = this.options.ledgerSecrets.all().filter((secret) => secret.fromSeqno < createSeqno).at(-1);
+    if (previous === undefined) return;
+    this.logLine(`resuming a recovery whose shares restored the previous service's ledger secrets before this node stopped: opening the service`, 'info');
+    this.openRecoveredService(previous);
   }
 
   /** Writes the genesis transaction and signs it at once, as CCF does. */
@@ -1125,6 +1156,7 @@ export class Node {
     if (ready.retired !== undefined) this.retireAfterHandover();
     // Not before a recovery's first transaction: the previous service's retired nodes are recorded after it.
     if (this.retirementsToRecord && this.raft.acceptsWrites && !this.awaitingRecoveryCreate) this.recordCommittedRetirements();
+    if (this.openingAtResume && this.raft.acceptsWrites) this.finishOpeningAtResume();
   }
 
   /**

@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient, type Proposal } from '../../src/client/governance-client.js';
@@ -17,17 +17,19 @@ import { toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { spawnNode, type NodeProcess } from '../../src/cli/node-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
-import { trustJoiningNodes } from '../../src/client/recover-service.js';
+import { recoverService, trustJoiningNodes } from '../../src/client/recover-service.js';
 import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
 import { until } from '../support/until.js';
 import { publicKeyDer } from '../../src/crypto/signing.js';
-import { decodeChunk } from '../../src/ledger/chunk-file.js';
+import { decodeChunk, encodeChunk, formatChunkName } from '../../src/ledger/chunk-file.js';
+import { decodeJson, Tables, type ServiceInfo } from '../../src/governance/builtin-tables.js';
 import { verifyEndorsementChain } from '../../src/ledger/endorsement-chain.js';
 import { decodeEndorsementRecord, PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_MAP, type IdentityEndorsement } from '../../src/ledger/identity-endorsement.js';
 import { singletonWrite } from '../../src/ledger/signature.js';
 import { parseTxId } from '../../src/ledger/tx-id.js';
 import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import { readSealedSecrets } from '../../src/node/sealed-secrets.js';
 
 const TIMEOUT_MS = 240_000;
 
@@ -273,4 +275,68 @@ test('a recovery needs the previous ledger: an empty ledger directory is refused
   config.ledger.directory = empty;
   writeFileSync(recovery.config, JSON.stringify(config));
   await assert.rejects(spawnNode(recovery.config, recovery.dir), /holds none: copy the previous service's ledger files there \[LedgerMissing\]/);
+});
+
+/**
+ * Leaves the recovered node's directory as a crash just before its opening was written leaves it:
+ * the ledger cut back to the entry before the opening (status Open), the recovered service's
+ * snapshots and commit marker gone. Its sealed secrets stay: sealed before the opening.
+ */
+function cutBeforeOpening(dir: string): number {
+  const files = listChunkFiles(join(dir, 'ledger'));
+  // The recovered service's opening is the ledger's last (the first is the previous service's).
+  for (const file of [...files].reverse()) {
+    const bytes = new Uint8Array(readFileSync(file.path));
+    const { entries, offsets } = decodeChunk(bytes, file.name);
+    const opens = entries.map((entry) => {
+      const info = singletonWrite(entry.publicMaps, Tables.serviceInfo);
+      return info !== undefined && decodeJson<ServiceInfo>(info, Tables.serviceInfo).status === 'Open';
+    });
+    const opening = opens.lastIndexOf(true);
+    if (opening < 0) continue;
+    const kept = offsets.slice(0, opening).map((offset, i) => bytes.subarray(offset, offsets[i + 1]));
+    for (const later of files.filter((other) => other.chunk.first >= file.chunk.first)) rmSync(later.path);
+    writeFileSync(join(dir, 'ledger', formatChunkName(file.chunk.first, undefined, false)), encodeChunk(kept, false));
+    rmSync(join(dir, 'snapshots'), { recursive: true, force: true });
+    rmSync(join(dir, 'consensus_state.commit.json'), { force: true });
+    return entries[opening]!.txId.seqno;
+  }
+  throw new Error(`no opening in ${dir}/ledger`);
+}
+
+test('a recovering node that stopped once the shares restored the secrets, before its opening was written, resumes and opens under the same identity', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const previousCertPem = sandbox.pem('service_cert.pem');
+  const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, msg: 'secret 1' }) });
+  assert.equal(written.status, 200, written.body);
+  await sandbox.stop({ keep: true });
+  const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
+  let node = await spawnNode(recovery.config, recovery.dir);
+  t.after(() => node.stop());
+  const certPem = recovery.certPem();
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
+  await node.stop();
+  const openedAt = cutBeforeOpening(recovery.dir);
+  assert.equal(readSealedSecrets(join(recovery.dir, 'sealed_secrets.json'))!.ledgerSecrets[0]!.fromSeqno, 1, "the previous service's secrets were sealed");
+
+  node = await spawnNode(recovery.config, recovery.dir);
+  assert.equal(recovery.certPem(), certPem, 'the same identity: the recovery is not started again');
+  const read = await until('the resumed node to open and serve the private record', 30_000, async () => {
+    const answer = await call(node.url, certPem, 'GET', '/app/log/private?id=1', user);
+    return answer.status === 200 ? answer.json() : undefined;
+  });
+  assert.equal(read.msg, 'secret 1');
+  assert.match(node.output(), /resuming a recovery whose shares restored the previous service's ledger secrets before this node stopped: opening the service/);
+  const { client, gov } = governance(node, certPem, sandbox);
+  t.after(() => client.close());
+  const info = await gov.getServiceInfo();
+  assert.equal(info.status, 'Open');
+  assert.equal(info.recoveryCount, 1);
+  assert.ok((await gov.getEncryptedRecoveryShare()).length > 0, 'the opening issued shares of the recovered service\'s secret');
+  await node.stop();
+  // The opening is written again from where the cut one was: one endorsement of the previous identity.
+  assert.equal(endorsementWrites(join(recovery.dir, 'ledger')).filter(({ seqno }) => seqno >= openedAt).length, 1);
 });
