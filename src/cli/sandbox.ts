@@ -6,15 +6,15 @@
 // runs until Ctrl-C, when it stops every node cleanly.
 
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, copyFileSync, cpSync, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
 import { logFile } from './log-file.js';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { openService } from '../client/open-service.js';
 import { recoverService, trustJoiningNodes, type RecoveringMember } from '../client/recover-service.js';
-import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
+import { finishRecoveryPlan, planRecovery, prepareRecoveringNode, previousCertificateFile, previousConfigWith, readRecoveryPlan, unfinishedRecoveryError } from './sandbox-recovery-plan.js';
 import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { holdsLedger } from '../node/ledger-directory.js';
@@ -230,11 +230,13 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const ledgerDir = join(nodeDir(0), 'ledger');
   createWorkspace(options.workspace, common);
   refuseIfRunning(options.workspace);
+  const unfinishedRecovery = readRecoveryPlan(options.workspace);
   if (options.recover) {
-    if (!holdsLedger(ledgerDir)) throw new CocoError('LedgerMissing', `--recover recovers the service whose ledgers ${options.workspace} holds, but ${ledgerDir} holds none: nothing to recover`);
+    if (unfinishedRecovery === undefined && !holdsLedger(ledgerDir)) throw new CocoError('LedgerMissing', `--recover recovers the service whose ledgers ${options.workspace} holds, but ${ledgerDir} holds none: nothing to recover`);
     const nodes = await recoverWorkspace(options.workspace, common, step, signal);
     return sandboxOf(options, common, nodes, startedAt, allocator, step);
   }
+  if (unfinishedRecovery !== undefined) throw unfinishedRecoveryError(options.workspace, unfinishedRecovery);
   if (holdsLedger(ledgerDir)) {
     // An earlier sandbox: restart every node from its ledger, with its identities and config.
     if (ledgerOpenedService(ledgerDir) === false) throw unfinishedWorkspaceError(options.workspace, common);
@@ -320,42 +322,20 @@ const PRIMARY_WAIT_MS = 60_000;
 /** How long joiners of a recovered service may take to be trusted and serve. */
 const JOIN_AFTER_RECOVERY_MS = 120_000;
 
-/** The node directory whose ledger committed the most (its commit marker), first of equals: the one to recover. */
-function longestCommittedLedger(dirs: readonly string[]): { dir: string; seqno: number } {
-  const seqnos = dirs.map((dir) => (holdsLedger(join(dir, 'ledger')) ? (readCommitMarker(commitMarkerPath(join(dir, 'consensus_state.json')))?.seqno ?? 0) : -1));
-  const best = seqnos.indexOf(Math.max(...seqnos));
-  return { dir: dirs[best]!, seqno: seqnos[best]! };
-}
-
-/** The node configuration the sandbox wrote in `dir`, as JSON, with another `command`. */
-function configWithCommand(dir: string, command: Record<string, unknown>): Record<string, unknown> {
-  const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  return { ...json, command: { service_certificate_file: (json.command as { service_certificate_file: string }).service_certificate_file, ...command } };
-}
-
 /**
  * CCF's sandbox --recover, on this workspace: its node directories move aside to
  * previous_service_<n>/ (with the previous service certificate), a new node 0 (same ports)
  * recovers a copy of the longest committed ledger, the members open the recovered service with
- * their shares, and new nodes join it in the other nodes' places, trusted by the members.
+ * their shares, and new nodes join it in the other nodes' places, trusted by the members. A
+ * recovery the workspace records as unfinished (interrupted) is finished instead of begun again.
  */
 async function recoverWorkspace(workspace: string, common: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
-  const dirs = nodeDirs(workspace);
-  const source = longestCommittedLedger(dirs);
-  let n = 1;
-  while (existsSync(join(workspace, `previous_service_${n}`))) n++;
-  const previous = join(workspace, `previous_service_${n}`);
-  makeDirectory(previous);
-  const previousCertFile = join(previous, 'service_cert.pem');
-  copyFileSync(join(common, 'service_cert.pem'), previousCertFile);
-  for (const dir of dirs) renameSync(dir, join(previous, basename(dir)));
-  step(`the previous service's nodes moved to ${previous}; recovering the ledger of node ${nodeNumber(source.dir)} (committed to seqno ${source.seqno})`);
-  const movedDir = (dir: string) => join(previous, basename(dir));
-  const recovering = join(workspace, 'sandbox_0');
-  makeDirectory(recovering);
-  cpSync(join(movedDir(source.dir), 'ledger'), join(recovering, 'ledger'), { recursive: true });
+  const unfinished = readRecoveryPlan(workspace);
+  const plan = unfinished ?? planRecovery(workspace);
+  if (unfinished !== undefined) step(`finishing the recovery begun earlier on this workspace (the previous service's nodes are in ${plan.previous})`);
+  const previousCertFile = previousCertificateFile(plan);
   const recoverCommand = { type: 'Recover', recover: { previous_service_identity_file: previousCertFile, initial_service_certificate_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS } };
-  writeFileSync(join(recovering, 'config.json'), JSON.stringify(configWithCommand(movedDir(dirs[0]!), recoverCommand), null, 2));
+  const recovering = prepareRecoveringNode(workspace, common, plan, recoverCommand, () => step(`the previous service's nodes moved to ${plan.previous}; recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})`));
   step('starting node 0 (recovering the service)');
   const nodes = [await startNode(recovering, signal)];
   try {
@@ -363,18 +343,21 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
     const members = sandboxMembers(common);
     await recoverService({ url: nodes[0]!.url, serviceCertPem, previousServiceCertPem: readFileSync(previousCertFile, 'utf8'), members, onProgress: step });
     const target = sandboxNodeConfig(recovering)!;
-    const join_ = { type: 'Join', join: { target_rpc_address: firstRpcInterface(target)!.publishedAddress } };
-    const joiners = dirs.slice(1).map((dir) => {
-      const joining = join(workspace, basename(dir));
-      makeDirectory(joining);
-      writeFileSync(join(joining, 'config.json'), JSON.stringify(configWithCommand(movedDir(dir), join_), null, 2));
-      step(`starting node ${nodeNumber(dir)} (joining the recovered service)`);
+    const joinCommand = { type: 'Join', join: { target_rpc_address: firstRpcInterface(target)!.publishedAddress } };
+    const joiners = plan.nodes.slice(1).map((name) => {
+      const joining = join(workspace, name);
+      // One that started joining in an earlier run restarts as it is.
+      if (!existsSync(join(joining, 'config.json'))) {
+        makeDirectory(joining);
+        writeFileSync(join(joining, 'config.json'), JSON.stringify(previousConfigWith(plan, name, joinCommand), null, 2));
+      }
+      step(`starting node ${nodeNumber(name)} (joining the recovered service)`);
       return () => startNode(joining, signal);
     });
     // Joiners of an open service wait Pending: members trust them while they start.
     const [joined] = await Promise.all([
       startTogether(joiners),
-      trustJoiningNodes({ url: nodes[0]!.url, serviceCertPem, members, expected: dirs.length, timeoutMs: JOIN_AFTER_RECOVERY_MS, onProgress: step }),
+      trustJoiningNodes({ url: nodes[0]!.url, serviceCertPem, members, expected: plan.nodes.length, timeoutMs: JOIN_AFTER_RECOVERY_MS, onProgress: step }),
     ]);
     nodes.push(...joined);
   } catch (error) {
@@ -382,6 +365,7 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
     await stopWorkspaceNodes(workspace);
     throw error;
   }
+  finishRecoveryPlan(workspace);
   return nodes;
 }
 

@@ -1,13 +1,14 @@
 // `coco sandbox --recover`, CCF's sandbox.sh --recover: a workspace whose service is taken as lost
 // is recovered from its longest committed ledger by a new node 0, opened with the members' shares,
-// and the other nodes join it anew; every record comes back, readable from every node.
+// and the other nodes join it anew; every record comes back, readable from every node. A recovery
+// the machine's crash interrupts is finished by running --recover again, and refused by a plain start.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox } from '../support/sandbox-process.js';
+import { crashSandbox, startSandbox } from '../support/sandbox-process.js';
 import { call } from '../support/node-process.js';
 import { runCoco } from '../support/run-cli.js';
 
@@ -57,4 +58,45 @@ test('sandbox --recover on a workspace with no ledger says there is nothing to r
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('sandbox --recover killed as the nodes move and again as members submit shares is finished by --recover; a plain start refuses it meanwhile', { timeout: TIMEOUT_MS }, async (t) => {
+  const first = await startSandbox(['--nodes', '2', '--members', '2']);
+  t.after(() => first.stop());
+  const user = { cert: first.pem('user0_cert.pem'), key: first.pem('user0_privk.pem') };
+  const previousCertPem = first.pem('service_cert.pem');
+  for (let id = 1; id <= 2; id++) {
+    const written = await call(first.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `kept ${id}` }) });
+    assert.equal(written.status, 200, written.body);
+  }
+  await first.stop({ keep: true });
+  const workspace = first.workspace;
+
+  await crashSandbox(['--recover'], workspace, /the previous service's nodes moved to/);
+  const plain = runCoco(['sandbox', '--port', '0', '--workspace', workspace]);
+  assert.notEqual(plain.status, 0);
+  assert.match(plain.stderr, /holds a recovery that did not finish \(the previous service's nodes are in .*previous_service_1\): run coco sandbox --recover \(npm start -- --recover\) on it again to finish it \[SandboxRecoveryUnfinished\]/);
+  // Killed again once the recovering node overwrote the workspace's certificate and a member submitted its share.
+  const second = await crashSandbox(['--recover'], workspace, /1\/2 recovery shares successfully submitted/);
+  assert.match(second, /finishing the recovery begun earlier on this workspace/);
+  assert.notEqual(first.pem('service_cert.pem'), previousCertPem);
+
+  const recovered = await startSandbox(['--recover'], workspace);
+  t.after(() => recovered.stop());
+  assert.match(recovered.output(), /finishing the recovery begun earlier on this workspace/);
+  const certPem = recovered.pem('service_cert.pem');
+  assert.notEqual(certPem, previousCertPem);
+  assert.deepEqual(readdirSync(workspace).filter((name) => name.startsWith('previous_service_')), ['previous_service_1'], 'one recovery, not one per attempt');
+  assert.deepEqual(readdirSync(join(workspace, 'previous_service_1')).sort(), ['sandbox_0', 'sandbox_1', 'service_cert.pem']);
+  assert.equal(readFileSync(join(workspace, 'previous_service_1', 'service_cert.pem'), 'utf8'), previousCertPem);
+  assert.ok(!existsSync(join(workspace, 'recovery.json')), 'the recovery is finished');
+  for (const i of [0, 1]) {
+    for (let id = 1; id <= 2; id++) {
+      const read = await call(recovered.nodeUrl(i), certPem, 'GET', `/app/log/private?id=${id}`, user);
+      assert.equal(read.status, 200, `node ${i}: ${read.body}`);
+      assert.equal(read.json().msg, `kept ${id}`);
+    }
+  }
+  const info = (await call(recovered.url, certPem, 'GET', '/gov/service/info?api-version=2024-07-01')).json();
+  assert.equal(info.recoveryCount, 1, 'the interrupted attempts do not count');
 });

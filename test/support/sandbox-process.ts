@@ -34,11 +34,8 @@ function nodeLogs(workspace: string): string {
     .join('');
 }
 
-/** Starts a sandbox in a new temporary workspace, or restarts the one at `existingWorkspace`. */
-export async function startSandbox(extraArgs: string[] = [], existingWorkspace?: string): Promise<SandboxProcess> {
-  const root = existingWorkspace === undefined ? mkdtempSync(join(tmpdir(), 'coco-sandbox-')) : join(existingWorkspace, '..');
-  const workspace = existingWorkspace ?? join(root, 'workspace');
-  // In its own process group, with the nodes it starts: however it ends, none of them outlives the test.
+/** `coco sandbox` on `workspace`, in its own process group with the nodes it starts: however it ends, none of them outlives the test. */
+function spawnSandbox(root: string, workspace: string, extraArgs: string[]): { child: ChildProcess; killGroup: () => void; output: () => string } {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'coco.js'), 'sandbox', '--port', '0', '--workspace', workspace, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const killGroup = () => {
     try {
@@ -50,13 +47,46 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, killGroup, output: () => output };
+}
+
+/**
+ * Runs `coco sandbox` on the existing `workspace` until its output matches `at`, then kills it and
+ * its nodes at once (SIGKILL to the group), as a crash of the machine would; resolves with what it printed.
+ */
+export async function crashSandbox(extraArgs: string[], workspace: string, at: RegExp): Promise<string> {
+  const { child, killGroup, output } = spawnSandbox(join(workspace, '..'), workspace, extraArgs);
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the sandbox printed nothing matching ${at} in time:\n${output()}${nodeLogs(workspace)}`)), START_TIMEOUT_MS);
+    const check = () => {
+      if (!at.test(output())) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the sandbox exited with ${code} before printing ${at}:\n${output()}${nodeLogs(workspace)}`));
+    });
+  }).finally(killGroup);
+  await exited;
+  return output();
+}
+
+/** Starts a sandbox in a new temporary workspace, or restarts the one at `existingWorkspace`. */
+export async function startSandbox(extraArgs: string[] = [], existingWorkspace?: string): Promise<SandboxProcess> {
+  const root = existingWorkspace === undefined ? mkdtempSync(join(tmpdir(), 'coco-sandbox-')) : join(existingWorkspace, '..');
+  const workspace = existingWorkspace ?? join(root, 'workspace');
+  const { child, killGroup, output } = spawnSandbox(root, workspace, extraArgs);
   const opened = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup();
-      reject(new Error(`the sandbox did not open in time:\n${output}${nodeLogs(workspace)}`));
+      reject(new Error(`the sandbox did not open in time:\n${output()}${nodeLogs(workspace)}`));
     }, START_TIMEOUT_MS);
     child.stdout!.on('data', () => {
-      const match = /Coco sandbox is running: (https:\/\/[\d.:]+)/.exec(output);
+      const match = /Coco sandbox is running: (https:\/\/[\d.:]+)/.exec(output());
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -65,7 +95,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
     child.once('exit', (code) => {
       clearTimeout(timer);
       killGroup();
-      reject(new Error(`the sandbox exited with ${code}:\n${output}${nodeLogs(workspace)}`));
+      reject(new Error(`the sandbox exited with ${code}:\n${output()}${nodeLogs(workspace)}`));
     });
   });
   let url: string;
@@ -89,7 +119,7 @@ export async function startSandbox(extraArgs: string[] = [], existingWorkspace?:
       return `https://${Object.values(config.network.rpc_interfaces)[0]!.bind_address}`;
     },
     child,
-    output: () => output,
+    output,
     async stop(options = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
