@@ -106,9 +106,10 @@ export interface ReplayedLedger {
 
 export interface ReplayOptions {
   /**
-   * The last seqno whose entry is applied (and whose rekey is taken); the entries after it are
-   * verified only. A recovered service replays its previous service's private domain so, up to the
-   * last signature it recovered, under the secrets its members' shares restored.
+   * The last seqno whose entry is applied (and whose rekey is taken); the entries after it in its
+   * chunk are verified only, and the chunks after are not read. A recovered service replays its
+   * previous service's private domain so, up to the last signature it recovered, under the secrets
+   * its members' shares restored, while it writes its own chunks after.
    */
   applyUpTo?: number;
 }
@@ -177,6 +178,41 @@ export function replayLedger(
   readOnlyDirectories: readonly string[] = [],
   options: ReplayOptions = {},
 ): ReplayedLedger {
+  const steps = replaySteps(directory, receiver, serviceCertPem, snapshot, readOnlyDirectories, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * replayLedger, a chunk file per turn of the event loop: a node that replays while it serves (a
+ * recovery's private replay, CCF's ReadingPrivateLedger) keeps answering meanwhile.
+ */
+export async function replayLedgerInTurns(
+  directory: string,
+  receiver: LedgerSecretReceiver,
+  serviceCertPem: string,
+  readOnlyDirectories: readonly string[],
+  options: ReplayOptions,
+): Promise<ReplayedLedger> {
+  const steps = replaySteps(directory, receiver, serviceCertPem, undefined, readOnlyDirectories, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The replay, yielding after each chunk file. */
+function* replaySteps(
+  directory: string,
+  receiver: LedgerSecretReceiver | 'public only',
+  serviceCertPem: string,
+  snapshot: LoadedSnapshot | undefined,
+  readOnlyDirectories: readonly string[],
+  options: ReplayOptions,
+): Generator<void, ReplayedLedger> {
   const snapshotSeqno = snapshot?.txId.seqno ?? 0;
   const listed = existsSync(directory) ? listReplayChunkFiles(directory, readOnlyDirectories, { allowEmpty: snapshot !== undefined, after: snapshotSeqno }) : [];
   const last = readOpenChunk(listed);
@@ -203,11 +239,11 @@ export function replayLedger(
     if (all[0]?.chunk.first !== 1) {
       throw new CocoError('SnapshotUnusable', `snapshot ${snapshot.name} ends inside a ledger chunk and the ledger before it is missing: remove the ledger directory to start from the snapshot alone`);
     }
-    return replayLedger(directory, receiver, serviceCertPem, undefined, readOnlyDirectories);
+    return yield* replaySteps(directory, receiver, serviceCertPem, undefined, readOnlyDirectories, {});
   }
   const base = snapshotSeqno;
   const setAside = snapshot === undefined ? [] : all.filter((file) => !file.chunk.committed && (file === open?.file ? lastSeqnoOf(file) <= base : lastSeqnoOf(file) < base));
-  const files = all.filter((file) => lastSeqnoOf(file) > base);
+  const files = all.filter((file) => lastSeqnoOf(file) > base && file.chunk.first <= (options.applyUpTo ?? Infinity));
   const tree = snapshot?.tree ?? new MerkleTree();
   if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
   // The verifier rebuilds the tree itself. Only the last signature's ECDSA signatures are checked:
@@ -290,6 +326,7 @@ export function replayLedger(
         apply({ entry, digest, file: file.name }, signature);
       });
       read.push({ file, layout });
+      yield;
     }
     // The last signature's own signatures are checked here: a failure refuses the whole ledger.
     if (files.length > 0) verifier.finish();

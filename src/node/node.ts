@@ -35,7 +35,7 @@ import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } fr
 import { writeRecoveryCreate } from './recovery-create.js';
 import { writeRecoveryOpen } from './recovery-open.js';
 import { endorsePreviousIdentity } from './previous-identity-endorsement.js';
-import { replayLedger, type ReplayedLedger } from './ledger-replay.js';
+import { replayLedgerInTurns, type ReplayedLedger } from './ledger-replay.js';
 import { restoreLedgerSecrets, type HistoricalSecretWrite } from '../governance/recovered-secrets.js';
 import { submittedShares } from '../governance/submitted-shares.js';
 import type { NodeIdentity, ServiceIdentity } from './identities.js';
@@ -655,7 +655,7 @@ export class Node {
       recoveryThreshold: threshold,
     });
     recovery.phase = 'private';
-    void this.waitForCommit(this.lastSeqno + 1).then(() => setImmediate(() => this.recoverPrivateLedger(recovery, restored)));
+    void this.waitForCommit(this.lastSeqno + 1).then(() => this.recoverPrivateLedger(recovery, restored));
   }
 
   /**
@@ -663,13 +663,16 @@ export class Node {
    * secrets, up to its last signature; its private maps become this store's (the recovered service
    * wrote none meanwhile: its app is closed until it opens), the restored secrets join this node's,
    * and the service opens. A failure here stops the node: its private state would be incomplete.
+   * The replay takes a chunk per turn of the event loop: the node answers meanwhile (its state is
+   * ReadingPrivateLedger).
    */
-  private recoverPrivateLedger(recovery: RecoveryProgress, restored: LedgerSecret[]): void {
+  private async recoverPrivateLedger(recovery: RecoveryProgress, restored: LedgerSecret[]): Promise<void> {
     if (this.stopped || this.failure !== undefined) return;
     try {
       this.logLine(`replaying the private domain of the previous service's ledger to seqno ${recovery.lastSeqno} with the ${restored.length} ledger secret(s) the recovery shares restored`, 'info');
       const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets: new LedgerSecrets(restored) };
-      const replayed = replayLedger(this.options.ledgerDirectory, receiver, this.options.service.certPem, undefined, this.options.ledgerReadOnlyDirectories, { applyUpTo: recovery.lastSeqno });
+      const replayed = await replayLedgerInTurns(this.options.ledgerDirectory, receiver, recovery.previousServiceCertPem, this.options.ledgerReadOnlyDirectories ?? [], { applyUpTo: recovery.lastSeqno });
+      if (this.stopped || this.failure !== undefined) return;
       this.store.installPrivateMaps(replayed.store);
       this.options.ledgerSecrets.restoreEarlier(restored);
       // Sealed before the opening is written: a node that stops from here on resumes with every

@@ -1,6 +1,7 @@
 // Replaying a node's ledger with read-only directories (CCF's ledger.read_only_directories): the
 // committed chunks the ledger directory lacks are replayed from there, but stay outside the chunks
 // the node takes over as its own files. A chunk the node cannot read is refused naming it, not left out.
+// A replay in turns (a recovery's private replay) lets the event loop run between chunks, up to a seqno.
 
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { CocoError } from '../../src/errors.js';
 import { parseChunkName } from '../../src/ledger/chunk-file.js';
 import { LedgerSecrets } from '../../src/ledger/ledger-secrets.js';
 import { LedgerVerificationError } from '../../src/ledger/ledger-verifier.js';
-import { replayLedger } from '../../src/node/ledger-replay.js';
+import { replayLedger, replayLedgerInTurns } from '../../src/node/ledger-replay.js';
 import { generateLedger, writeChunks } from '../support/generated-ledger.js';
 
 const generated = generateLedger({ transactions: 60, signatureInterval: 10, chunkBytesTarget: 2000 });
@@ -91,4 +92,27 @@ test('a chunk whose permissions the node\'s user lacks is refused naming it and 
   const chunk = join(own, committed.at(-1)!.name);
   chmodSync(chunk, 0o000);
   refusesAsUnreadable(() => replayLedger(own, receiver(), generated.identity.serviceCertPem), chunk, 'EACCES');
+});
+
+test('a replay in turns gives the event loop a turn after each chunk, reads no chunk after applyUpTo, and replays what replayLedger does', async (t) => {
+  const { own } = directories(t);
+  const upTo = parseChunkName(committed[committed.length - 2]!.name)!.last!;
+  // The last chunk, unreadable: a replay that read it would fail.
+  writeFileSync(join(own, committed.at(-1)!.name), new Uint8Array(3));
+  let turns = 0;
+  let counting = true;
+  const count = (): void => {
+    turns++;
+    if (counting) setImmediate(count);
+  };
+  setImmediate(count);
+  const replayed = await replayLedgerInTurns(own, receiver(), generated.identity.serviceCertPem, [], { applyUpTo: upTo });
+  counting = false;
+  assert.ok(turns >= 2, `the event loop ran ${turns} time(s) during a replay of ${committed.length - 1} chunks`);
+  assert.equal(replayed.lastTxId.seqno, upTo);
+  const whole = replayLedger(own, receiver(), generated.identity.serviceCertPem, undefined, [], { applyUpTo: upTo });
+  const [a, b] = [replayed, whole].map((r) => r.store.beginTransaction());
+  for (let i = 0; i < 60; i++) assert.deepEqual(a!.map('public:records').get(utf8(String(i))), b!.map('public:records').get(utf8(String(i))));
+  a!.abort();
+  b!.abort();
 });
