@@ -74,13 +74,14 @@ interface SnapshotJob {
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
+/** A recovered service's first view is the previous service's last + 2 (CCF's starting_view_change). */
+const RECOVERY_VIEW_STEP = 2;
+
 /** Whether a service in `status` is being recovered by its one node: until it opens, no other node joins. */
 function recoveringAlone(status: string | undefined): boolean {
   return status === 'Recovering' || status === 'WaitingForRecoveryShares';
 }
 
-/** A recovered service's first view is the previous service's last + 2 (CCF's starting_view_change). */
-const RECOVERY_VIEW_STEP = 2;
 /** Chunk ends a backup keeps the state of, awaiting the primary's snapshot evidence for one of them. */
 const CHUNK_END_STATES_MAX = 4;
 /** Entries read at once from a chunk this node has no index for, listing the signatures in it. */
@@ -705,12 +706,12 @@ export class Node {
    */
   private finishOpeningAtResume(): void {
     this.openingAtResume = false;
-    const info = this.execute((tx) => ({ result: readServiceInfo(tx), applyWrites: false })).result;
+    const info = readNow(this.store, readServiceInfo);
     if (info?.status !== 'WaitingForRecoveryShares' || info.current_service_create_txid === undefined) return;
     const createSeqno = parseTxId(info.current_service_create_txid).seqno;
     const previous = this.options.ledgerSecrets.all().filter((secret) => secret.fromSeqno < createSeqno).at(-1);
     if (previous === undefined) return;
-    this.logLine(`resuming a recovery whose shares restored the previous service's ledger secrets before this node stopped: opening the service`, 'info');
+    this.logLine("resuming a recovery whose shares restored the previous service's ledger secrets before this node stopped: opening the service", 'info');
     this.openRecoveredService(previous);
   }
 
