@@ -2,11 +2,14 @@
 // line naming the file, the transaction and the reason it failed (with --json, both as JSON).
 
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError, LedgerVerifier, type LedgerSummary, type VerifiedEntryHandler } from '../ledger/ledger-verifier.js';
+import { verifyCommittedSnapshot } from '../ledger/committed-snapshot.js';
+import type { MerkleTree } from '../ledger/merkle-tree.js';
 import { checkServiceCertificate } from '../ledger/receipt.js';
-import { formatTxId } from '../ledger/tx-id.js';
+import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { listChunkFiles, type ChunkFile } from '../node/ledger-directory.js';
 import { Progress } from './progress.js';
 import { readInputFile } from '../node/read-input.js';
@@ -14,6 +17,8 @@ import { readInputFile } from '../node/read-input.js';
 export interface LedgerVerifyOptions {
   directory: string;
   serviceCertPath?: string | undefined;
+  /** A committed snapshot to start from (a node that joined from it holds no ledger before it). */
+  snapshotPath?: string | undefined;
 }
 
 export interface LedgerVerifyResult extends LedgerSummary {
@@ -32,13 +37,16 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
   // As receipt verify: one self-signed CA certificate, never the first of a bundle or a node's.
   if (trustedServiceCertPem !== undefined) checkServiceCertificate(trustedServiceCertPem);
+  const from = options.snapshotPath === undefined ? undefined : startingSnapshot(options.snapshotPath, trustedServiceCertPem);
+  const afterSnapshot = from === undefined ? files : chunksAfter(files, from.txId.seqno);
   const progress = new Progress();
   const verifier = new LedgerVerifier({
     ...(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem }),
-    onProgress: (p) => progress.update(`verifying: ${p.files}/${files.length} files, ${p.entries} transactions`),
+    ...(from && { from }),
+    onProgress: (p) => progress.update(`verifying: ${p.files}/${afterSnapshot.length} files, ${p.entries} transactions`),
   });
   try {
-    for (const file of files) {
+    for (const file of afterSnapshot) {
       const { name, bytes } = readChunkOf(options.directory, file);
       verifier.addChunk(name, bytes, onEntry);
     }
@@ -46,6 +54,27 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   } finally {
     progress.done();
   }
+}
+
+/**
+ * Where a verification from the committed snapshot at `path` starts: its seqno and Merkle tree, once
+ * its receipt proves it is the trusted service's (its private maps are not read: no secret is needed).
+ */
+function startingSnapshot(path: string, trustedServiceCertPem: string | undefined): { txId: TxId; tree: MerkleTree } {
+  if (trustedServiceCertPem === undefined) {
+    throw new CocoError('UsageError', '--snapshot needs --service-cert: the snapshot\'s receipt, and the ledger after it, are checked against the service certificate');
+  }
+  const { txId, tree } = verifyCommittedSnapshot(readInputFile(path, 'snapshot'), trustedServiceCertPem, 'public only', basename(path));
+  return { txId, tree };
+}
+
+/** The chunks after the snapshot at `seqno`: the ledger after one starts with a chunk of its own, and one across it is refused. */
+function chunksAfter(files: readonly ChunkFile[], seqno: number): ChunkFile[] {
+  const across = files.find((file) => file.chunk.first <= seqno && (file.chunk.last === undefined || file.chunk.last > seqno));
+  if (across !== undefined) {
+    throw new CocoError('LedgerRefused', `${across.name} holds transactions on both sides of the snapshot at seqno ${seqno}: verify the directory without --snapshot (it holds the ledger before it), or give the snapshot its chunks start after`);
+  }
+  return files.filter((file) => file.chunk.first > seqno);
 }
 
 /**

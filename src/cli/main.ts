@@ -18,7 +18,7 @@ import { argumentProblem, asksForHelp, UsageError } from './usage-error.js';
 const USAGE = `Usage: coco <command> [options]
 
 Commands:
-  ledger verify <dir> [--service-cert PEM] [--json]
+  ledger verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
       Verify a ledger directory offline: every entry parses, chunks have no gap or overlap,
       each signature transaction signs the Merkle root rebuilt from the entries, and each
       signing node is endorsed by the service identity.
@@ -52,7 +52,8 @@ Options:
 const LEDGER_USAGE = `Usage: coco ledger <command> [options]
 
 Commands:
-  verify <dir> [--service-cert PEM] [--json]   verify a ledger directory offline
+  verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
+                                               verify a ledger directory offline
   show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
                                                verify it and print its transactions and their public writes
   fetch <dir> [--url URL] [--cacert PEM] [--since N] [--workspace DIR]
@@ -60,11 +61,14 @@ Commands:
 coco ledger <command> --help shows a command's options.
 `;
 
-const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--json]
+const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
 
 Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order; files set
 aside (.ignored, and .recovery ones, which the summary names) are skipped, as CCF skips them.
   --service-cert PEM  Trust this service identity instead of the one recorded in the ledger.
+  --snapshot FILE     Start from this committed snapshot (snapshot_<seqno>_<evidence>.committed),
+                      proven by its receipt against --service-cert (needed), and verify the chunks
+                      after it: the ledger of a node that joined from a snapshot. No secret is needed.
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
 reason (with --json: {"verified": false, "file", "transaction_id", "reason"}, file and
@@ -93,7 +97,8 @@ const LEDGER_FETCH_USAGE = `Usage: coco ledger fetch <dir> [--url URL] [--cacert
 Downloads the committed ledger chunks (ledger_<first>-<last>.committed) a node serves at
 /node/ledger-chunk, from the one holding seqno N (default 1) to the last committed one, into <dir>;
 then \`coco ledger verify <dir>\` audits them, which needs every chunk from seqno 1 (with --since,
-add the earlier chunks to <dir> first). The node's interface must enable the operator
+add the earlier chunks to <dir> first, or start from a snapshot with its --snapshot FILE, which
+/node/snapshot serves). The node's interface must enable the operator
 feature LedgerChunkRead (coco sandbox does). Only closed chunks are served: the chunk being written
 closes at ledger.chunk_size (5 MiB by default), at a snapshot, or when members accept a
 trigger_ledger_chunk proposal (${TRIGGER_LEDGER_CHUNK_PROPOSAL}).
@@ -126,12 +131,12 @@ async function runLedger(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   if (asksForHelp(subcommand)) return printUsage(LEDGER_USAGE);
   if (subcommand === 'verify') {
-    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE, 'ledger verify');
+    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, snapshot: { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE, 'ledger verify');
     if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
     const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
     let summary;
     try {
-      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined });
+      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, snapshotPath: values.snapshot as string | undefined });
     } catch (error) {
       if (!(values.json && error instanceof CocoError && error.code !== 'UsageError')) throw error;
       console.log(JSON.stringify(failureJson(error), null, 2));

@@ -89,12 +89,13 @@ export function splitCommittedSnapshot(fileBytes: Uint8Array): { snapshot: Uint8
  * the receipt is signed by a node `serviceCertPem` does not endorse (the snapshot is another
  * service's, or that certificate is not the snapshot's service's), then DecryptionFailed when the
  * proven snapshot does not decrypt with `keyFor`'s secret (so that secret is not the one its service
- * used), SnapshotMalformed when it does not decode.
+ * used), SnapshotMalformed when it does not decode. With `'public only'` only its public maps are
+ * decoded (an auditor without the ledger secret: the receipt proves the whole snapshot).
  */
 export function verifyCommittedSnapshot(
   fileBytes: Uint8Array,
   serviceCertPem: string,
-  keyFor: (seqno: number) => Uint8Array,
+  keyFor: ((seqno: number) => Uint8Array) | 'public only',
   fileName: string,
 ): VerifiedSnapshot {
   const { snapshot, seqno, evidenceTxId, receipt } = verifySnapshotReceipt(fileBytes, serviceCertPem, fileName);

@@ -234,16 +234,18 @@ export function snapshotDigest(snapshot: Uint8Array): Uint8Array {
 
 /**
  * Authenticates and decodes a snapshot entry (exactly one entry: a committed file's receipt must be
- * split off first). `keyFor(seqno)` gives the ledger secret for the snapshot's seqno. Throws
- * SnapshotMalformed or DecryptionFailed, naming what is wrong.
+ * split off first). `keyFor(seqno)` gives the ledger secret for the snapshot's seqno; with
+ * `'public only'` the private domain is neither decrypted nor authenticated (the caller has checked
+ * the snapshot's digest, as a committed snapshot's receipt does) and only the public maps are
+ * decoded. Throws SnapshotMalformed or DecryptionFailed, naming what is wrong.
  */
-export function decodeSnapshot(bytes: Uint8Array, keyFor: (seqno: number) => Uint8Array): DecodedSnapshot {
+export function decodeSnapshot(bytes: Uint8Array, keyFor: ((seqno: number) => Uint8Array) | 'public only'): DecodedSnapshot {
   const { entry, next } = decodeSnapshotEntry(bytes);
   if (next !== bytes.length) malformed(`${bytes.length - next} bytes follow the snapshot entry (a committed file? split its receipt off first)`);
   const seqno = entry.txId.seqno;
-  let privateDomain: Uint8Array;
+  let privateDomain: Uint8Array | undefined;
   try {
-    privateDomain = aesGcmDecrypt(keyFor(seqno), entry.gcmIv, entry.encryptedPrivateDomain, entry.gcmTag, entry.publicDomain);
+    if (keyFor !== 'public only') privateDomain = aesGcmDecrypt(keyFor(seqno), entry.gcmIv, entry.encryptedPrivateDomain, entry.gcmTag, entry.publicDomain);
   } catch (cause) {
     if (!(cause instanceof CocoError && cause.code === 'DecryptionFailed')) throw cause;
     throw new CocoError(
@@ -259,8 +261,8 @@ export function decodeSnapshot(bytes: Uint8Array, keyFor: (seqno: number) => Uin
   const viewBytes = pub.sizedBytes('view history');
   if (viewBytes.length % 8 !== 0) pub.failField(`view history is ${viewBytes.length} bytes, not a whole number of u64 seqnos`);
   const viewHistory = viewHistoryOf(viewBytes, seqno);
-  const priv = new ByteReader(privateDomain, 'SnapshotMalformed', `private domain of the snapshot at seqno ${seqno}`);
-  const maps = sortedByName([...readMaps(pub, 'public', seqno), ...readMaps(priv, 'private', seqno)], malformed);
+  const privateMaps = privateDomain === undefined ? [] : readMaps(new ByteReader(privateDomain, 'SnapshotMalformed', `private domain of the snapshot at seqno ${seqno}`), 'private', seqno);
+  const maps = sortedByName([...readMaps(pub, 'public', seqno), ...privateMaps], malformed);
   const tree = restoreTree(maps, seqno, hashAtSnapshot, malformed);
   const view = (viewHistory.at(-1) as ViewStart).view;
   return { txId: { view, seqno }, maps, viewHistory, hashAtSnapshot, tree };

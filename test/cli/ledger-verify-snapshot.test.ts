@@ -1,0 +1,74 @@
+// `coco ledger verify --snapshot`: the ledger of a node that joined from a snapshot holds only the
+// chunks after it; an auditor verifies them from the committed snapshot, proven by its receipt
+// against the service certificate, without any ledger secret. A snapshot that is altered, of another
+// service, or given without the certificate is refused in one line.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { after, before } from 'node:test';
+import { parseChunkName } from '../../src/ledger/chunk-file.js';
+import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
+import { runCoco } from '../support/run-cli.js';
+import { stoppedNode } from '../support/stopped-node.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'coco-verify-snapshot-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The stopped node's directory, its latest committed snapshot, and a copy of the chunks after it (a joiner's ledger). */
+let node: { dir: string; snapshot: string; seqno: number; joinerLedger: string };
+
+before(async () => {
+  const dir = join(scratch, 'node');
+  mkdirSync(dir);
+  await stoppedNode(dir, 25);
+  const [name] = readdirSync(join(dir, 'snapshots')).filter((file) => parseSnapshotFileName(file)?.committed === true).sort((a, b) => parseSnapshotFileName(b)!.seqno - parseSnapshotFileName(a)!.seqno);
+  assert.ok(name !== undefined, 'the node took snapshots');
+  const seqno = parseSnapshotFileName(name)!.seqno;
+  const joinerLedger = join(scratch, 'joiner-ledger');
+  mkdirSync(joinerLedger);
+  for (const file of readdirSync(join(dir, 'ledger'))) {
+    if ((parseChunkName(file)?.first ?? 0) > seqno) copyFileSync(join(dir, 'ledger', file), join(joinerLedger, file));
+  }
+  node = { dir, snapshot: join(dir, 'snapshots', name), seqno, joinerLedger };
+});
+
+test('a ledger that starts after a snapshot verifies from it with --snapshot and --service-cert, and not without', () => {
+  const serviceCert = join(node.dir, 'service_cert.pem');
+  const verified = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', serviceCert, '--snapshot', node.snapshot, '--json']);
+  assert.equal(verified.status, 0, verified.stderr);
+  const summary = JSON.parse(verified.stdout) as { verified: boolean; first_transaction_id: string; transactions: number };
+  assert.equal(summary.verified, true);
+  assert.equal(Number(summary.first_transaction_id.split('.')[1]), node.seqno + 1, 'verification starts right after the snapshot');
+  // The whole directory too: its chunks are cut at the snapshot, and those before it are left out.
+  const whole = runCoco(['ledger', 'verify', join(node.dir, 'ledger'), '--service-cert', serviceCert, '--snapshot', node.snapshot, '--json']);
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.equal((JSON.parse(whole.stdout) as { transactions: number }).transactions, summary.transactions);
+
+  const alone = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', serviceCert]);
+  assert.equal(alone.status, 1);
+  assert.match(alone.stderr, /FAILED/);
+});
+
+test('--snapshot without --service-cert, an altered snapshot and another service\'s certificate are refused in one line', () => {
+  const serviceCert = join(node.dir, 'service_cert.pem');
+  const noCert = runCoco(['ledger', 'verify', node.joinerLedger, '--snapshot', node.snapshot]);
+  assert.notEqual(noCert.status, 0);
+  assert.match(noCert.stderr, /--snapshot needs --service-cert/);
+
+  const bytes = new Uint8Array(readFileSync(node.snapshot));
+  bytes[200]! ^= 1;
+  const altered = join(scratch, node.snapshot.split('/').at(-1)!);
+  writeFileSync(altered, bytes);
+  const refused = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', serviceCert, '--snapshot', altered]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /SnapshotInvalid|snapshot/i);
+  assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+
+  const otherCert = join(scratch, 'other_cert.pem');
+  writeFileSync(otherCert, readFileSync(join(node.dir, 'member0_cert.pem')));
+  const other = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', otherCert, '--snapshot', node.snapshot]);
+  assert.notEqual(other.status, 0);
+  assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+});
