@@ -525,12 +525,20 @@ function roleOf(node: { status: string; primary: boolean }): string {
  * The network as node 0 sees it (one line per node with its role and address), and whether the
  * deployed app is the logging sample, whose commands the banner shows.
  */
-async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string; loggingApp: boolean }> {
+/** What the printout says of a service that is not open (a recovery begun by hand, restarted as it was). */
+function serviceStatusNote(status: string): string {
+  if (status === 'Open') return status;
+  return `${status}: the service is not open (a recovery not finished: members pass transition_service_to_open and submit their recovery shares, docs/node-config.md "Disaster recovery")`;
+}
+
+async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string; loggingApp: boolean; status: string }> {
   const client = new CocoClient({ url: sandbox.url, caCertPem: readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8') });
   try {
     const { nodes } = (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string; primary: boolean; rpc_interfaces: Record<string, { published_address?: string }> }[] }>();
+    const { service_status: status } = (await client.request('GET', '/node/network')).json<{ service_status: string }>();
     const api = (await client.request('GET', '/app/api')).json<{ paths?: Record<string, unknown> }>();
     return {
+      status: serviceStatusNote(status),
       nodes: nodes
         .map((n) => `  ${n.node_id.slice(0, 16)}…  ${roleOf(n).padEnd(7)}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
         .join('\n'),
@@ -580,7 +588,7 @@ export async function runSandbox(args: string[]): Promise<number> {
     return INTERRUPTED_EXIT_CODE;
   }
   const { url, common } = sandbox;
-  const network = await describeNetwork(sandbox).catch((error: Error) => ({ nodes: `  (cannot list the nodes: ${error.message})`, loggingApp: false }));
+  const network = await describeNetwork(sandbox).catch((error: Error) => ({ nodes: `  (cannot list the nodes: ${error.message})`, loggingApp: false, status: 'unknown' }));
   const cert = (name: string) => join(common, name);
   const identity = `--cacert ${cert('service_cert.pem')} --cert ${cert('user0_cert.pem')} --key ${cert('user0_privk.pem')}`;
   const tryIt = network.loggingApp
@@ -591,6 +599,7 @@ export async function runSandbox(args: string[]): Promise<number> {
   console.log(`
 Coco sandbox is running: ${url}
   workspace:          ${options.workspace}
+  service status:     ${network.status}
   service cert:       ${cert('service_cert.pem')}
   node logs:          ${join(options.workspace, 'sandbox_<i>', 'out')}, .../err
   started in:         ${(sandbox.startupMs / 1000).toFixed(1)} s

@@ -30,6 +30,7 @@ test('sandbox --recover recovers the workspace service under a new identity, its
   const output = recovered.output();
   assert.match(output, /the previous service's nodes moved to .*previous_service_1; recovering the ledger of node \d \(committed to seqno \d+\)/);
   assert.match(output, /2\/2 recovery shares successfully submitted; End of recovery procedure initiated/);
+  assert.match(output, /service status: {5}Open\n/);
   const certPem = recovered.pem('service_cert.pem');
   assert.notEqual(certPem, previousCertPem);
   assert.equal(readFileSync(join(first.workspace, 'previous_service_1', 'service_cert.pem'), 'utf8'), previousCertPem, 'the previous certificate is kept with its nodes');
