@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { CocoError } from '../errors.js';
 import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
 import { writeFileDurably } from '../node/durable-file.js';
-import { holdsLedger } from '../node/ledger-directory.js';
+import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
 import { makeDirectory } from '../node/make-directory.js';
 import { nodeDirs } from './sandbox-nodes.js';
 
@@ -24,6 +24,11 @@ export interface RecoveryPlan {
   /** The node whose ledger is recovered: the one that committed the most (its commit marker). */
   source: string;
   committedSeqno: number;
+  /**
+   * When the source joined from a snapshot (its ledger starts after seqno 1): a node whose ledger
+   * starts at seqno 1, whose committed chunks before the source's first one complete it.
+   */
+  beginning?: string;
 }
 
 /** The recovery `workspace` records as begun and not finished, if any. */
@@ -33,7 +38,7 @@ export function readRecoveryPlan(workspace: string): RecoveryPlan | undefined {
   try {
     const plan = JSON.parse(readFileSync(path, 'utf8')) as Partial<RecoveryPlan>;
     if (typeof plan.previous !== 'string' || !Array.isArray(plan.nodes) || typeof plan.source !== 'string' || typeof plan.committedSeqno !== 'number') throw new Error('fields are missing');
-    return { previous: plan.previous, nodes: plan.nodes.map(String), source: plan.source, committedSeqno: plan.committedSeqno };
+    return { previous: plan.previous, nodes: plan.nodes.map(String), source: plan.source, committedSeqno: plan.committedSeqno, ...(typeof plan.beginning === 'string' && { beginning: plan.beginning }) };
   } catch (error) {
     throw new CocoError('SandboxRecoveryUnreadable', `cannot read ${path}, the record of a recovery begun on this workspace: ${(error as Error).message}; the previous service's nodes are in the workspace's previous_service_<n>/ directories`);
   }
@@ -47,20 +52,48 @@ export function unfinishedRecoveryError(workspace: string, plan: RecoveryPlan): 
   );
 }
 
-/** The node directory whose ledger committed the most, first of equals. */
-function longestCommittedLedger(dirs: readonly string[]): { dir: string; seqno: number } {
+/** The first seqno of the chunks in `directory`; undefined when it holds none. */
+function firstSeqnoHeld(directory: string): number | undefined {
+  if (!holdsLedger(directory)) return undefined;
+  return Math.min(...listChunkFiles(directory, { allowEmpty: true }).map((file) => file.chunk.first));
+}
+
+/**
+ * The node whose ledger committed the most (first of equals) and, when its ledger starts after
+ * seqno 1 (it joined from a snapshot), one whose ledger starts there: a recovery replays the
+ * whole ledger. Chunks end at the same seqnos on every node (the primary marks where), so the
+ * latter's committed chunks before the former's first one fit before it.
+ */
+function ledgerToRecover(workspace: string, dirs: readonly string[]): { source: string; seqno: number; beginning?: string } {
   const seqnos = dirs.map((dir) => (holdsLedger(join(dir, 'ledger')) ? (readCommitMarker(commitMarkerPath(join(dir, 'consensus_state.json')))?.seqno ?? 0) : -1));
   const best = seqnos.indexOf(Math.max(...seqnos));
-  return { dir: dirs[best]!, seqno: seqnos[best]! };
+  const source = dirs[best]!;
+  const fromOne = (dir: string) => firstSeqnoHeld(join(dir, 'ledger')) === 1;
+  if (fromOne(source)) return { source, seqno: seqnos[best]! };
+  const beginning = dirs.find(fromOne);
+  if (beginning === undefined) {
+    throw new CocoError(
+      'LedgerMissing',
+      `--recover replays the service's whole ledger, but no node of ${workspace} holds it from seqno 1 (each joined from a snapshot, and the ledger before it is gone): ` +
+        'recovery from a snapshot is not supported yet; put the missing committed chunks (ledger_1-<n>.committed onwards) into a node\'s ledger directory and run --recover again',
+    );
+  }
+  return { source, seqno: seqnos[best]!, beginning };
 }
 
 /** Records a new recovery of the workspace's nodes, before anything moves. */
 export function planRecovery(workspace: string): RecoveryPlan {
   const dirs = nodeDirs(workspace);
-  const source = longestCommittedLedger(dirs);
+  const { source, seqno, beginning } = ledgerToRecover(workspace, dirs);
   let n = 1;
   while (existsSync(join(workspace, `previous_service_${n}`))) n++;
-  const plan: RecoveryPlan = { previous: join(workspace, `previous_service_${n}`), nodes: dirs.map((dir) => basename(dir)), source: basename(source.dir), committedSeqno: source.seqno };
+  const plan: RecoveryPlan = {
+    previous: join(workspace, `previous_service_${n}`),
+    nodes: dirs.map((dir) => basename(dir)),
+    source: basename(source),
+    committedSeqno: seqno,
+    ...(beginning !== undefined && { beginning: basename(beginning) }),
+  };
   writeFileDurably(join(workspace, PLAN_FILE), JSON.stringify(plan, null, 2));
   return plan;
 }
@@ -72,11 +105,38 @@ export function previousCertificateFile(plan: RecoveryPlan): string {
 
 /**
  * The node configuration the sandbox wrote for the previous service's node `name`, as JSON, with
- * another `command` (the service certificate file stays the workspace's).
+ * another `command`, whose service certificate file is this workspace's (`common`): the file the
+ * old one names may be another workspace's, this one's original when it was copied.
  */
-export function previousConfigWith(plan: RecoveryPlan, name: string, command: Record<string, unknown>): Record<string, unknown> {
-  const json = JSON.parse(readFileSync(join(plan.previous, name, 'config.json'), 'utf8')) as Record<string, unknown>;
-  return { ...json, command: { service_certificate_file: (json.command as { service_certificate_file: string }).service_certificate_file, ...command } };
+export function previousConfigWith(plan: RecoveryPlan, common: string, name: string, command: Record<string, unknown>): Record<string, unknown> {
+  const path = join(plan.previous, name, 'config.json');
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    throw new CocoError('SandboxRecoveryUnreadable', `cannot read ${path}, the configuration of the previous service's node ${name}: ${(cause as Error).message}`, { cause });
+  }
+  return { ...json, command: { service_certificate_file: join(common, 'service_cert.pem'), ...command } };
+}
+
+/** The previous node's ledger directory, which must be there: a CocoError naming it otherwise. */
+function previousLedger(plan: RecoveryPlan, name: string): string {
+  const ledger = join(plan.previous, name, 'ledger');
+  if (!holdsLedger(ledger)) {
+    throw new CocoError('LedgerMissing', `the recovery recorded in recovery.json takes the ledger of node ${name}, but ${ledger} holds none: put that node's directory back in ${plan.previous}`);
+  }
+  return ledger;
+}
+
+/** The ledger to recover, in `ledger`: the source's, after the beginning's committed chunks it lacks. */
+function copyLedgerToRecover(plan: RecoveryPlan, ledger: string): void {
+  const source = previousLedger(plan, plan.source);
+  cpSync(source, ledger, { recursive: true });
+  if (plan.beginning === undefined) return;
+  const first = firstSeqnoHeld(source)!;
+  for (const file of listChunkFiles(previousLedger(plan, plan.beginning), { allowEmpty: true })) {
+    if (file.chunk.committed && file.chunk.last! < first) copyFileSync(file.path, join(ledger, file.name));
+  }
 }
 
 /**
@@ -97,8 +157,8 @@ export function prepareRecoveringNode(workspace: string, common: string, plan: R
     const partial = `${recovering}.partial`;
     rmSync(partial, { recursive: true, force: true });
     makeDirectory(partial);
-    cpSync(join(plan.previous, plan.source, 'ledger'), join(partial, 'ledger'), { recursive: true });
-    writeFileSync(join(partial, 'config.json'), JSON.stringify(previousConfigWith(plan, plan.nodes[0]!, recoverCommand), null, 2));
+    copyLedgerToRecover(plan, join(partial, 'ledger'));
+    writeFileSync(join(partial, 'config.json'), JSON.stringify(previousConfigWith(plan, common, plan.nodes[0]!, recoverCommand), null, 2));
     renameSync(partial, recovering);
   }
   return recovering;

@@ -335,7 +335,8 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
   if (unfinished !== undefined) step(`finishing the recovery begun earlier on this workspace (the previous service's nodes are in ${plan.previous})`);
   const previousCertFile = previousCertificateFile(plan);
   const recoverCommand = { type: 'Recover', recover: { previous_service_identity_file: previousCertFile, initial_service_certificate_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS } };
-  const recovering = prepareRecoveringNode(workspace, common, plan, recoverCommand, () => step(`the previous service's nodes moved to ${plan.previous}; recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})`));
+  const beginning = plan.beginning === undefined ? '' : `, after the chunks before it of node ${nodeNumber(plan.beginning)} (node ${nodeNumber(plan.source)} joined from a snapshot)`;
+  const recovering = prepareRecoveringNode(workspace, common, plan, recoverCommand, () => step(`the previous service's nodes moved to ${plan.previous}; recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})${beginning}`));
   step('starting node 0 (recovering the service)');
   const nodes = [await startNode(recovering, signal)];
   try {
@@ -349,7 +350,7 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
       // One that started joining in an earlier run restarts as it is.
       if (!existsSync(join(joining, 'config.json'))) {
         makeDirectory(joining);
-        writeFileSync(join(joining, 'config.json'), JSON.stringify(previousConfigWith(plan, name, joinCommand), null, 2));
+        writeFileSync(join(joining, 'config.json'), JSON.stringify(previousConfigWith(plan, common, name, joinCommand), null, 2));
       }
       step(`starting node ${nodeNumber(name)} (joining the recovered service)`);
       return () => startNode(joining, signal);
