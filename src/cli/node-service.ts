@@ -55,6 +55,7 @@ import { randomBytes } from '../crypto/random.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { isReadableCertificate } from '../crypto/x509.js';
 import { readSealedSecrets, writeSealedSecrets, type SealedSecrets } from '../node/sealed-secrets.js';
+import { joiningKeysPath, readJoiningKeys, removeJoiningKeys, writeJoiningKeys } from '../node/joining-keys.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
@@ -339,12 +340,18 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
     if (sealed !== undefined) refuseIfBehindCommitMarker(config, publicKeyId(sealed.nodeKeyPair.publicKeyPem), { lastSeqno: 0 });
     // Read once, before anything is generated: a file that is no certificate is a configuration mistake.
     const serviceCertPem = joinServiceCertificate(config);
-    return {
-      join: sealed?.nodeKeyPair ?? generateKeyPair(config.curve),
-      encryption: sealed?.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()),
-      serviceCertPem,
-      snapshot: snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, serviceCertPem, snapshotName),
-    };
+    const snapshot = snapshotName === undefined ? undefined : checkSnapshotToJoinFrom(config, serviceCertPem, snapshotName);
+    if (sealed !== undefined) return { join: sealed.nodeKeyPair, encryption: sealed.nodeEncryptionKeyPair ?? (await generateRsaKeyPair()), serviceCertPem, snapshot };
+    // Kept before the first join request: trusted and stopped before it seals, it asks again as itself.
+    const keysPath = joiningKeysPath(config.sealedSecretsFile);
+    const kept = readJoiningKeys(keysPath);
+    if (kept !== undefined) {
+      logLine('info', `coco node: joining with the keys an earlier start of this node joined with (${keysPath}): node ${publicKeyId(kept.nodeKeyPair.publicKeyPem)}`);
+      return { join: kept.nodeKeyPair, encryption: kept.encryptionKeyPair, serviceCertPem, snapshot };
+    }
+    const keys = { nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await generateRsaKeyPair() };
+    writeJoiningKeys(keysPath, keys);
+    return { join: keys.nodeKeyPair, encryption: keys.encryptionKeyPair, serviceCertPem, snapshot };
   }
   // Sealed secrets with no ledger: this node belonged to a service and lost its data. A new service
   // here would take its place under the same address and overwrite the only copy of those secrets.
@@ -779,6 +786,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     if (snapshot?.fetched) await new SnapshotDirectory(config.snapshots.directory).keep(snapshot.name, snapshot.bytes);
     const joined = { service, secrets, nodeKeyPair: point.join, encryptionKeyPair: point.encryption };
     seal(config, joined);
+    removeJoiningKeys(joiningKeysPath(config.sealedSecretsFile));
     const start: NodeStart = loaded === undefined ? { kind: 'join' } : { kind: 'resume', replayed: replayOwnLedger(config, joined, loaded) };
     starting = { start, ...joined };
     endorsedNodeCertPem = info.endorsed_certificate;

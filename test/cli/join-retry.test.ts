@@ -3,10 +3,11 @@
 // its configuration field, not by an option of the client SDK; a target that answers 503 is
 // quoted (a backup that knows no primary, which the joiner may be needed to elect); a target that
 // is a node-to-node port is named as such; a service certificate file that is none is named by its
-// field, once, before anything starts.
+// field, once, before anything starts. A joiner stopped while it waits to be trusted asks again as
+// itself (its keys are kept until it seals its secrets): the service holds one record of it, not two.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +17,8 @@ import { exitOf } from '../support/child-exit.js';
 import { runNode, startJoiner } from '../support/joiner-process.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
+import { call } from '../support/node-process.js';
+import { trustJoiningNodes } from '../../src/client/recover-service.js';
 
 const RETRIES_WAIT_MS = 30_000;
 
@@ -109,4 +112,31 @@ test('a joiner whose service certificate file is not a PEM certificate names the
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a joiner killed while it waits Pending asks again with the same identity, and is trusted as that one node', { timeout: 120_000 }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const certPem = sandbox.pem('service_cert.pem');
+  const nodes = async () => (await call(sandbox.url, certPem, 'GET', '/node/network/nodes')).json().nodes as { node_id: string; status: string }[];
+  const first = await startJoiner(sandbox, 'joiner');
+  const pending = await until('the joiner to be recorded Pending', 30_000, async () => (await nodes()).find((n) => n.status === 'Pending'));
+  first.child.kill('SIGKILL');
+  await exitOf(first.child, 'the joiner');
+  assert.ok(existsSync(join(first.dir, 'sealed_secrets.joining.json')), 'its keys are kept until it seals its secrets');
+
+  const again = runNode(first.dir);
+  t.after(async () => {
+    again.child.kill('SIGKILL');
+    await exitOf(again.child, 'the joiner');
+  });
+  await until('the restarted joiner to ask again', 30_000, async () => (again.output().includes('joining with the keys an earlier start of this node joined with') ? true : undefined));
+  assert.match(again.output(), new RegExp(`node ${pending.node_id}`));
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') };
+  await trustJoiningNodes({ url: sandbox.url, serviceCertPem: certPem, members: [member], expected: 2, timeoutMs: 60_000 });
+  const after = await nodes();
+  assert.equal(after.length, 2, 'one record of the joiner, not a second under a new identity');
+  assert.equal(after.find((n) => n.node_id === pending.node_id)?.status, 'Trusted');
+  await until('the joiner to seal its secrets', 30_000, async () => (existsSync(join(first.dir, 'sealed_secrets.json')) ? true : undefined));
+  await until('its kept keys to go', 10_000, async () => (existsSync(join(first.dir, 'sealed_secrets.joining.json')) ? undefined : true));
 });
