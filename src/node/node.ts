@@ -671,14 +671,15 @@ export class Node {
     if (this.stopped || this.failure !== undefined) return;
     try {
       this.logLine(`replaying the private domain of the previous service's ledger to seqno ${recovery.lastSeqno} with the ${restored.length} ledger secret(s) the recovery shares restored`, 'info');
+      // Sealed before the replay: a node that stops from here on resumes with every secret (its
+      // restart replays the private domain too) and opens (see openingAtResume), rather than
+      // recovering again under a new identity.
+      this.options.ledgerSecrets.restoreEarlier(restored);
+      this.persistLedgerSecrets();
       const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets: new LedgerSecrets(restored) };
       const replayed = await replayLedgerInTurns(this.options.ledgerDirectory, receiver, recovery.previousServiceCertPem, this.options.ledgerReadOnlyDirectories ?? [], { applyUpTo: recovery.lastSeqno });
       if (this.stopped || this.failure !== undefined) return;
       this.store.installPrivateMaps(replayed.store);
-      this.options.ledgerSecrets.restoreEarlier(restored);
-      // Sealed before the opening is written: a node that stops from here on resumes with every
-      // secret and opens (see openingAtResume), rather than recovering again under a new identity.
-      this.persistLedgerSecrets();
       this.recovery = undefined;
       this.openRecoveredService(restored.at(-1)!);
     } catch (error) {
