@@ -47,7 +47,7 @@ import { sha256 } from '../crypto/hash.js';
 import { QuoteNotAllowed, verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import { CocoError } from '../errors.js';
 import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
-import { ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
+import { parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, nodeSubjectAltNames, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
 import { LedgerSecrets } from '../ledger/ledger-secrets.js';
@@ -244,9 +244,19 @@ function recoversNow(config: NodeConfig, recover: RecoverConfig, sealed: SealedS
   return true;
 }
 
+/**
+ * Moves `path` aside as `<path>.ignored`, or `<path>.<n>.ignored` when an earlier one is there: what
+ * each attempt sets aside is kept (the first may be the previous service's own sealed secrets).
+ */
+function setAside(path: string): void {
+  let target = `${path}.ignored`;
+  for (let n = 1; existsSync(target); n++) target = `${path}.${n}.ignored`;
+  renameSync(path, target);
+}
+
 /** Sealed secrets a recovery does not start from, kept for inspection as `.ignored`. */
 function setAsideSealedSecrets(config: NodeConfig): void {
-  renameSync(config.sealedSecretsFile, `${config.sealedSecretsFile}.ignored`);
+  setAside(config.sealedSecretsFile);
 }
 
 /** command.recover.previous_service_identity_file, read and checked. */
@@ -266,7 +276,7 @@ function previousServiceCertificate(recover: RecoverConfig): string {
  */
 function setAsideInterruptedRecovery(config: NodeConfig, recoveredTo: number): void {
   const recovered = listChunkFiles(config.ledgerDirectory).filter((file) => file.chunk.first > recoveredTo);
-  for (const file of recovered) renameSync(file.path, join(config.ledgerDirectory, ignoredChunkName(file.name)));
+  for (const file of recovered) setAside(file.path);
   setAsideSealedSecrets(config);
   logLine(
     'warn',

@@ -13,6 +13,7 @@ import { startNodeService } from '../../src/cli/node-service.js';
 import { encodeJson, readServiceInfo, Tables } from '../../src/governance/builtin-tables.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { editConfig, recordOf, SNAPSHOT_TX_COUNT, stoppedNode } from '../support/stopped-node.js';
+import { readSealedSecrets } from '../../src/node/sealed-secrets.js';
 
 const TRANSACTIONS = 25;
 
@@ -66,5 +67,8 @@ test('a recovery in the previous node\'s own directory sets aside its sealed sec
   assert.equal(again.node.execute((tx) => ({ result: readServiceInfo(tx)?.recovery_count, applyWrites: false })).result, 1, 'the interrupted recovery does not count');
   assert.ok(logged.some((line) => /began a recovery that stopped before the service opened: the recovered service's 1 chunk\(s\) after seqno \d+ and .*sealed_secrets\.json set aside as \.ignored/.test(line)), logged.join('\n'));
   assert.ok(readdirSync(join(dir, 'ledger')).some((name) => name.endsWith('.ignored')), 'the interrupted recovery\'s chunk is kept aside');
+  // Each attempt's set-aside is kept: the first holds the previous service's own secrets.
+  assert.equal(readSealedSecrets(join(dir, 'sealed_secrets.json.ignored'))?.serviceCertPem, previousCertPem);
+  assert.equal(readSealedSecrets(join(dir, 'sealed_secrets.json.1.ignored'))?.serviceCertPem, firstIdentity);
   for (let i = 0; i < TRANSACTIONS; i += SNAPSHOT_TX_COUNT) assert.equal(recordOf(again, i), `record ${i}`);
 });
