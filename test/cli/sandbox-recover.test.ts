@@ -8,22 +8,40 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crashSandbox, startSandbox } from '../support/sandbox-process.js';
+import { crashSandbox, startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { call } from '../support/node-process.js';
 import { runCoco } from '../support/run-cli.js';
 
 const TIMEOUT_MS = 300_000;
+const RECORDS = 2;
 
-test('sandbox --recover recovers the workspace service under a new identity, its records back on every node', { timeout: TIMEOUT_MS }, async (t) => {
+/** A 2-node, 2-member sandbox that wrote RECORDS private records, stopped as if lost for good (its workspace kept). */
+async function lostService(t: { after(fn: () => Promise<void>): void }): Promise<{ first: SandboxProcess; user: { cert: string; key: string }; previousCertPem: string }> {
   const first = await startSandbox(['--nodes', '2', '--members', '2']);
   t.after(() => first.stop());
   const user = { cert: first.pem('user0_cert.pem'), key: first.pem('user0_privk.pem') };
   const previousCertPem = first.pem('service_cert.pem');
-  for (let id = 1; id <= 3; id++) {
+  for (let id = 1; id <= RECORDS; id++) {
     const written = await call(first.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `kept ${id}` }) });
     assert.equal(written.status, 200, written.body);
   }
   await first.stop({ keep: true });
+  return { first, user, previousCertPem };
+}
+
+/** Every record is read back from both nodes of the recovered sandbox. */
+async function assertRecordsOnBothNodes(recovered: SandboxProcess, certPem: string, user: { cert: string; key: string }): Promise<void> {
+  for (const i of [0, 1]) {
+    for (let id = 1; id <= RECORDS; id++) {
+      const read = await call(recovered.nodeUrl(i), certPem, 'GET', `/app/log/private?id=${id}`, user);
+      assert.equal(read.status, 200, `node ${i}: ${read.body}`);
+      assert.equal(read.json().msg, `kept ${id}`);
+    }
+  }
+}
+
+test('sandbox --recover recovers the workspace service under a new identity, its records back on every node', { timeout: TIMEOUT_MS }, async (t) => {
+  const { first, user, previousCertPem } = await lostService(t);
 
   const recovered = await startSandbox(['--recover'], first.workspace);
   t.after(() => recovered.stop());
@@ -35,13 +53,7 @@ test('sandbox --recover recovers the workspace service under a new identity, its
   assert.notEqual(certPem, previousCertPem);
   assert.equal(readFileSync(join(first.workspace, 'previous_service_1', 'service_cert.pem'), 'utf8'), previousCertPem, 'the previous certificate is kept with its nodes');
   assert.deepEqual(readdirSync(join(first.workspace, 'previous_service_1')).sort(), ['sandbox_0', 'sandbox_1', 'service_cert.pem']);
-  for (const i of [0, 1]) {
-    for (let id = 1; id <= 3; id++) {
-      const read = await call(recovered.nodeUrl(i), certPem, 'GET', `/app/log/private?id=${id}`, user);
-      assert.equal(read.status, 200, `node ${i}: ${read.body}`);
-      assert.equal(read.json().msg, `kept ${id}`);
-    }
-  }
+  await assertRecordsOnBothNodes(recovered, certPem, user);
   const info = (await call(recovered.url, certPem, 'GET', '/gov/service/info?api-version=2024-07-01')).json();
   assert.equal(info.status, 'Open');
   assert.equal(info.recoveryCount, 1);
@@ -62,15 +74,7 @@ test('sandbox --recover on a workspace with no ledger says there is nothing to r
 });
 
 test('sandbox --recover killed as the nodes move and again as members submit shares is finished by --recover; a plain start refuses it meanwhile', { timeout: TIMEOUT_MS }, async (t) => {
-  const first = await startSandbox(['--nodes', '2', '--members', '2']);
-  t.after(() => first.stop());
-  const user = { cert: first.pem('user0_cert.pem'), key: first.pem('user0_privk.pem') };
-  const previousCertPem = first.pem('service_cert.pem');
-  for (let id = 1; id <= 2; id++) {
-    const written = await call(first.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `kept ${id}` }) });
-    assert.equal(written.status, 200, written.body);
-  }
-  await first.stop({ keep: true });
+  const { first, user, previousCertPem } = await lostService(t);
   const workspace = first.workspace;
 
   await crashSandbox(['--recover'], workspace, /the previous service's nodes moved to/);
@@ -91,13 +95,7 @@ test('sandbox --recover killed as the nodes move and again as members submit sha
   assert.deepEqual(readdirSync(join(workspace, 'previous_service_1')).sort(), ['sandbox_0', 'sandbox_1', 'service_cert.pem']);
   assert.equal(readFileSync(join(workspace, 'previous_service_1', 'service_cert.pem'), 'utf8'), previousCertPem);
   assert.ok(!existsSync(join(workspace, 'recovery.json')), 'the recovery is finished');
-  for (const i of [0, 1]) {
-    for (let id = 1; id <= 2; id++) {
-      const read = await call(recovered.nodeUrl(i), certPem, 'GET', `/app/log/private?id=${id}`, user);
-      assert.equal(read.status, 200, `node ${i}: ${read.body}`);
-      assert.equal(read.json().msg, `kept ${id}`);
-    }
-  }
+  await assertRecordsOnBothNodes(recovered, certPem, user);
   const info = (await call(recovered.url, certPem, 'GET', '/gov/service/info?api-version=2024-07-01')).json();
   assert.equal(info.recoveryCount, 1, 'the interrupted attempts do not count');
 });
