@@ -1,9 +1,13 @@
 // `coco sandbox --recover` moves a workspace's nodes aside and starts a new node 0 on a copy of a
 // ledger; a crash or Ctrl-C may stop it anywhere. The workspace records the recovery (recovery.json)
-// before anything moves, and every step below can be taken again: running --recover again finishes
-// the recovery it records, with the nodes and the previous certificate it set aside, and a plain
-// start refuses the workspace meanwhile (its nodes are elsewhere, and sandbox_common's service
-// certificate may already be the recovering node's).
+// once the previous certificate is kept and before any node moves, and running --recover again
+// finishes it: the previous service's nodes not moved yet are moved, and what an interrupted attempt
+// made (its node 0 and joiners, a recovered service that never reported ready) is set aside whole,
+// so that the recovery starts again from the previous service's untouched ledgers. (Resuming the
+// attempt instead could leave a service that cannot elect: a joiner trusted before the crash is a
+// voter that can vote only once it has joined, and it can join only through a primary.) A plain
+// start refuses the workspace meanwhile: its nodes are elsewhere, and sandbox_common's service
+// certificate may already be an attempt's.
 
 import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -17,7 +21,7 @@ import { nodeDirs } from './sandbox-nodes.js';
 const PLAN_FILE = 'recovery.json';
 
 export interface RecoveryPlan {
-  /** previous_service_<n> in the workspace: where the previous service's nodes and certificate go. */
+  /** previous_service_<n> in the workspace (recorded by name: a copied workspace has its own). */
   previous: string;
   /** The previous service's node directories (sandbox_<i>), node 0 first. */
   nodes: string[];
@@ -38,7 +42,8 @@ export function readRecoveryPlan(workspace: string): RecoveryPlan | undefined {
   try {
     const plan = JSON.parse(readFileSync(path, 'utf8')) as Partial<RecoveryPlan>;
     if (typeof plan.previous !== 'string' || !Array.isArray(plan.nodes) || typeof plan.source !== 'string' || typeof plan.committedSeqno !== 'number') throw new Error('fields are missing');
-    return { previous: plan.previous, nodes: plan.nodes.map(String), source: plan.source, committedSeqno: plan.committedSeqno, ...(typeof plan.beginning === 'string' && { beginning: plan.beginning }) };
+    if (!/^previous_service_\d+$/.test(plan.previous)) throw new Error(`"previous" is ${JSON.stringify(plan.previous)}, not the name of a previous_service_<n> directory of the workspace`);
+    return { previous: join(workspace, plan.previous), nodes: plan.nodes.map(String), source: plan.source, committedSeqno: plan.committedSeqno, ...(typeof plan.beginning === 'string' && { beginning: plan.beginning }) };
   } catch (error) {
     throw new CocoError('SandboxRecoveryUnreadable', `cannot read ${path}, the record of a recovery begun on this workspace: ${(error as Error).message}; the previous service's nodes are in the workspace's previous_service_<n>/ directories`);
   }
@@ -81,20 +86,18 @@ function ledgerToRecover(workspace: string, dirs: readonly string[]): { source: 
   return { source, seqno: seqnos[best]!, beginning };
 }
 
-/** Records a new recovery of the workspace's nodes, before anything moves. */
-export function planRecovery(workspace: string): RecoveryPlan {
+/** Records a new recovery of the workspace's nodes once the previous certificate is kept, before anything moves. */
+export function planRecovery(workspace: string, common: string): RecoveryPlan {
   const dirs = nodeDirs(workspace);
   const { source, seqno, beginning } = ledgerToRecover(workspace, dirs);
   let n = 1;
   while (existsSync(join(workspace, `previous_service_${n}`))) n++;
-  const plan: RecoveryPlan = {
-    previous: join(workspace, `previous_service_${n}`),
-    nodes: dirs.map((dir) => basename(dir)),
-    source: basename(source),
-    committedSeqno: seqno,
-    ...(beginning !== undefined && { beginning: basename(beginning) }),
-  };
-  writeFileDurably(join(workspace, PLAN_FILE), JSON.stringify(plan, null, 2));
+  const name = `previous_service_${n}`;
+  const recorded = { previous: name, nodes: dirs.map((dir) => basename(dir)), source: basename(source), committedSeqno: seqno, ...(beginning !== undefined && { beginning: basename(beginning) }) };
+  const plan: RecoveryPlan = { ...recorded, previous: join(workspace, name) };
+  makeDirectory(plan.previous);
+  copyFileSync(join(common, 'service_cert.pem'), previousCertificateFile(plan));
+  writeFileDurably(join(workspace, PLAN_FILE), JSON.stringify(recorded, null, 2));
   return plan;
 }
 
@@ -139,29 +142,47 @@ function copyLedgerToRecover(plan: RecoveryPlan, ledger: string): void {
   }
 }
 
+export interface PreparedRecovery {
+  /** The recovering node's directory, made now. */
+  recovering: string;
+  /** Whether the previous service's nodes moved now (none had before). */
+  moved: boolean;
+  /** Where an interrupted attempt's directories were set aside now, if there were any. */
+  setAside?: string;
+}
+
 /**
- * The steps before the recovering node starts, each skipped when an earlier run took it: the
- * previous certificate is kept, the nodes move into the plan's directory, and sandbox_0 is made
- * (aside, then renamed: whole or not at all) with a copy of the source's ledger and `recoverCommand`.
- * Returns the recovering node's directory; `moved` is told when the nodes moved now.
+ * The steps before the recovering node starts: the previous service's nodes not moved yet move into
+ * the plan's directory; an earlier attempt's node directories (the workspace's and the plan's both
+ * hold one of that name) are set aside in it as interrupted_<k>; and sandbox_0 is made (aside, then
+ * renamed: whole or not at all) with a copy of the ledger to recover and `recoverCommand`.
  */
-export function prepareRecoveringNode(workspace: string, common: string, plan: RecoveryPlan, recoverCommand: Record<string, unknown>, moved: () => void): string {
-  makeDirectory(plan.previous);
-  // Until sandbox_0 is made and started, the workspace's certificate is still the previous one.
-  if (!existsSync(previousCertificateFile(plan))) copyFileSync(join(common, 'service_cert.pem'), previousCertificateFile(plan));
+export function prepareRecoveringNode(workspace: string, common: string, plan: RecoveryPlan, recoverCommand: Record<string, unknown>): PreparedRecovery {
+  if (!existsSync(previousCertificateFile(plan))) {
+    throw new CocoError(
+      'SandboxRecoveryUnreadable',
+      `the recovery recorded in ${join(workspace, PLAN_FILE)} keeps the previous service's nodes and certificate in ${plan.previous}, but ${previousCertificateFile(plan)} is missing: put that directory back`,
+    );
+  }
   const toMove = plan.nodes.filter((name) => existsSync(join(workspace, name)) && !existsSync(join(plan.previous, name)));
   for (const name of toMove) renameSync(join(workspace, name), join(plan.previous, name));
-  if (toMove.length > 0) moved();
-  const recovering = join(workspace, 'sandbox_0');
-  if (!existsSync(recovering)) {
-    const partial = `${recovering}.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    makeDirectory(partial);
-    copyLedgerToRecover(plan, join(partial, 'ledger'));
-    writeFileSync(join(partial, 'config.json'), JSON.stringify(previousConfigWith(plan, common, plan.nodes[0]!, recoverCommand), null, 2));
-    renameSync(partial, recovering);
+  const attempt = plan.nodes.filter((name) => existsSync(join(workspace, name)));
+  let setAside: string | undefined;
+  if (attempt.length > 0) {
+    let k = 1;
+    while (existsSync(join(plan.previous, `interrupted_${k}`))) k++;
+    setAside = join(plan.previous, `interrupted_${k}`);
+    makeDirectory(setAside);
+    for (const name of attempt) renameSync(join(workspace, name), join(setAside, name));
   }
-  return recovering;
+  const recovering = join(workspace, 'sandbox_0');
+  const partial = `${recovering}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  makeDirectory(partial);
+  copyLedgerToRecover(plan, join(partial, 'ledger'));
+  writeFileSync(join(partial, 'config.json'), JSON.stringify(previousConfigWith(plan, common, plan.nodes[0]!, recoverCommand), null, 2));
+  renameSync(partial, recovering);
+  return { recovering, moved: toMove.length > 0, ...(setAside !== undefined && { setAside }) };
 }
 
 /** The recovery is over: the workspace is a service like any other. */

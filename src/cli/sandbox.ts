@@ -331,12 +331,15 @@ const JOIN_AFTER_RECOVERY_MS = 120_000;
  */
 async function recoverWorkspace(workspace: string, common: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
   const unfinished = readRecoveryPlan(workspace);
-  const plan = unfinished ?? planRecovery(workspace);
+  const plan = unfinished ?? planRecovery(workspace, common);
   if (unfinished !== undefined) step(`finishing the recovery begun earlier on this workspace (the previous service's nodes are in ${plan.previous})`);
   const previousCertFile = previousCertificateFile(plan);
   const recoverCommand = { type: 'Recover', recover: { previous_service_identity_file: previousCertFile, initial_service_certificate_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS } };
+  const { recovering, moved, setAside } = prepareRecoveringNode(workspace, common, plan, recoverCommand);
+  if (moved) step(`the previous service's nodes moved to ${plan.previous}`);
+  if (setAside !== undefined) step(`the interrupted attempt's nodes set aside in ${setAside}: recovering again from the previous service's ledgers`);
   const beginning = plan.beginning === undefined ? '' : `, after the chunks before it of node ${nodeNumber(plan.beginning)} (node ${nodeNumber(plan.source)} joined from a snapshot)`;
-  const recovering = prepareRecoveringNode(workspace, common, plan, recoverCommand, () => step(`the previous service's nodes moved to ${plan.previous}; recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})${beginning}`));
+  step(`recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})${beginning}`);
   step('starting node 0 (recovering the service)');
   const nodes = [await startNode(recovering, signal)];
   try {
@@ -347,11 +350,8 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
     const joinCommand = { type: 'Join', join: { target_rpc_address: firstRpcInterface(target)!.publishedAddress } };
     const joiners = plan.nodes.slice(1).map((name) => {
       const joining = join(workspace, name);
-      // One that started joining in an earlier run restarts as it is.
-      if (!existsSync(join(joining, 'config.json'))) {
-        makeDirectory(joining);
-        writeFileSync(join(joining, 'config.json'), JSON.stringify(previousConfigWith(plan, common, name, joinCommand), null, 2));
-      }
+      makeDirectory(joining);
+      writeFileSync(join(joining, 'config.json'), JSON.stringify(previousConfigWith(plan, common, name, joinCommand), null, 2));
       step(`starting node ${nodeNumber(name)} (joining the recovered service)`);
       return () => startNode(joining, signal);
     });

@@ -1,8 +1,9 @@
 // The files `coco sandbox --recover` arranges before its recovering node starts, on a workspace
 // laid out as the sandbox leaves one: the ledger that committed the most is recovered, completed
-// with the chunks before it from a node that holds them when it joined from a snapshot; every step
-// taken again is a no-op; the node's configuration names this workspace's certificate (a copied
-// workspace's nodes name the original's); what is missing is said, not thrown as ENOENT.
+// with the chunks before it from a node that holds them when it joined from a snapshot; run again,
+// an interrupted attempt's node directories are set aside whole and node 0 is made afresh; the
+// node's configuration names this workspace's certificate (a copied workspace's nodes name the
+// original's); what is missing is said, not thrown as ENOENT.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,35 +39,41 @@ test('the longest committed ledger is recovered, after the chunks before it of a
   node(ws, 'sandbox_0', ['ledger_1-10.committed', 'ledger_11-20.committed', 'ledger_21-30.committed', 'ledger_31'], 30);
   // Node 1 joined from the snapshot at 20 and committed the most.
   node(ws, 'sandbox_1', ['ledger_21-30.committed', 'ledger_31-40.committed', 'ledger_41'], 40);
-  const plan = planRecovery(ws);
+  const plan = planRecovery(ws, common);
   assert.deepEqual({ ...plan, previous: undefined }, { previous: undefined, nodes: ['sandbox_0', 'sandbox_1'], source: 'sandbox_1', committedSeqno: 40, beginning: 'sandbox_0' });
   assert.deepEqual(readRecoveryPlan(ws), plan, 'recorded before anything moves');
+  assert.equal(JSON.parse(readFileSync(join(ws, 'recovery.json'), 'utf8')).previous, 'previous_service_1', 'by name: a copy of the workspace has its own');
+  assert.equal(readFileSync(join(plan.previous, 'service_cert.pem'), 'utf8'), 'the previous service certificate', 'kept before the plan is recorded');
 
-  let moves = 0;
-  const recovering = prepareRecoveringNode(ws, common, plan, RECOVER, () => moves++);
-  assert.equal(moves, 1);
+  const prepared = prepareRecoveringNode(ws, common, plan, RECOVER);
+  assert.deepEqual(prepared, { recovering: join(ws, 'sandbox_0'), moved: true });
   assert.deepEqual(readdirSync(plan.previous).sort(), ['sandbox_0', 'sandbox_1', 'service_cert.pem']);
-  assert.equal(readFileSync(join(plan.previous, 'service_cert.pem'), 'utf8'), 'the previous service certificate');
-  const ledger = join(recovering, 'ledger');
+  const ledger = join(prepared.recovering, 'ledger');
   assert.deepEqual(readdirSync(ledger).sort(), ['ledger_1-10.committed', 'ledger_11-20.committed', 'ledger_21-30.committed', 'ledger_31-40.committed', 'ledger_41']);
   assert.equal(readFileSync(join(ledger, 'ledger_1-10.committed'), 'utf8'), 'sandbox_0 ledger_1-10.committed');
   assert.equal(readFileSync(join(ledger, 'ledger_21-30.committed'), 'utf8'), 'sandbox_1 ledger_21-30.committed', "the source's own chunks win");
-  const config = JSON.parse(readFileSync(join(recovering, 'config.json'), 'utf8')) as { command: Record<string, unknown>; network: unknown };
+  const config = JSON.parse(readFileSync(join(prepared.recovering, 'config.json'), 'utf8')) as { command: Record<string, unknown>; network: unknown };
   assert.deepEqual(config.command, { service_certificate_file: join(common, 'service_cert.pem'), type: 'Recover' }, "this workspace's certificate, not the one the old configuration names");
   assert.equal(JSON.stringify(config.network).includes('8000'), true, "node 0's ports");
 
-  // Again (an interrupted run resumed): nothing moves, sandbox_0 is kept as it is.
+  // Interrupted after node 0 recovered and a joiner started: run again, the attempt is set aside whole
+  // and node 0 is made afresh from the previous service's ledgers, which nothing touched.
   writeFileSync(join(ledger, 'ledger_42'), 'written by the recovering node');
-  prepareRecoveringNode(ws, common, plan, RECOVER, () => moves++);
-  assert.equal(moves, 1, 'nothing moves again');
-  assert.ok(existsSync(join(ledger, 'ledger_42')));
+  mkdirSync(join(ws, 'sandbox_1'));
+  const again = prepareRecoveringNode(ws, common, plan, RECOVER);
+  assert.deepEqual(again, { recovering: join(ws, 'sandbox_0'), moved: false, setAside: join(plan.previous, 'interrupted_1') });
+  assert.deepEqual(readdirSync(join(plan.previous, 'interrupted_1')).sort(), ['sandbox_0', 'sandbox_1']);
+  assert.ok(existsSync(join(plan.previous, 'interrupted_1', 'sandbox_0', 'ledger', 'ledger_42')));
+  assert.ok(!existsSync(join(ledger, 'ledger_42')));
+  assert.ok(!existsSync(join(ws, 'sandbox_1')));
+  assert.equal(readdirSync(join(plan.previous, 'sandbox_1', 'ledger')).length, 3, "the previous service's nodes are as they were");
 });
 
 test('a workspace whose every ledger starts after seqno 1, and a recorded source that is gone, are refused naming what is missing', (t) => {
   const { workspace: ws, common } = workspace(t);
   node(ws, 'sandbox_0', ['ledger_21-30.committed'], 30);
   node(ws, 'sandbox_1', ['ledger_21-30.committed', 'ledger_31'], 35);
-  assert.throws(() => planRecovery(ws), (error: unknown) => {
+  assert.throws(() => planRecovery(ws, common), (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
     assert.match(error.message, /no node of .* holds it from seqno 1 .*recovery from a snapshot is not supported yet/);
     return true;
@@ -75,12 +82,18 @@ test('a workspace whose every ledger starts after seqno 1, and a recorded source
 
   rmSync(join(ws, 'sandbox_0'), { recursive: true });
   node(ws, 'sandbox_0', ['ledger_1-20.committed', 'ledger_21-30.committed'], 30);
-  const plan = planRecovery(ws);
+  const plan = planRecovery(ws, common);
   rmSync(join(ws, 'sandbox_1'), { recursive: true });
-  assert.throws(() => prepareRecoveringNode(ws, common, plan, RECOVER, () => undefined), (error: unknown) => {
+  assert.throws(() => prepareRecoveringNode(ws, common, plan, RECOVER), (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
     assert.match(error.message, /takes the ledger of node sandbox_1, but .*previous_service_1\/sandbox_1\/ledger holds none/);
     return true;
   });
   assert.ok(!existsSync(join(ws, 'sandbox_0')), 'no half-made node directory');
+
+  // The directory the recovery keeps the previous service in, gone (or a copied plan naming another's).
+  rmSync(plan.previous, { recursive: true });
+  assert.throws(() => prepareRecoveringNode(ws, common, plan, RECOVER), /keeps the previous service's nodes and certificate in .*previous_service_1, but .*service_cert\.pem is missing: put that directory back/);
+  writeFileSync(join(ws, 'recovery.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(ws, 'recovery.json'), 'utf8')), previous: '/elsewhere/previous_service_1' }));
+  assert.throws(() => readRecoveryPlan(ws), /not the name of a previous_service_<n> directory of the workspace/);
 });
