@@ -14,6 +14,7 @@ import { requestTimeUsedUp, type TimeAllowance } from './execution-budget.js';
 import { BATCH_REQUESTS_MAX, LOGS_RESULTS_MAX, RESPONSE_BYTES_MAX } from './limits.js';
 import type { JobTurns } from './one-at-a-time.js';
 import { ExecutionReverted } from './revert.js';
+import { needsIdTexts, numericIdTexts } from './json-rpc-ids.js';
 
 export class JsonRpcError extends Error {
   readonly code: number;
@@ -124,7 +125,14 @@ interface ErrorObject {
   data?: string;
 }
 
-type Response = { jsonrpc: '2.0'; id: JsonRpcId; result: unknown } | { jsonrpc: '2.0'; id: JsonRpcId; error: ErrorObject };
+/** A numeric id answered as its request wrote it (see json-rpc-ids.ts). */
+class IdText {
+  constructor(readonly text: string) {}
+}
+
+type ReplyId = JsonRpcId | IdText;
+
+type Response = { jsonrpc: '2.0'; id: ReplyId; result: unknown } | { jsonrpc: '2.0'; id: ReplyId; error: ErrorObject };
 
 /** How a node bounds each request in time; without, a request's time is not bounded and a batch never yields. */
 export interface JsonRpcTurns extends JobTurns {
@@ -144,23 +152,33 @@ function errorObject(error: unknown): ErrorObject {
   return { code: -32603, message: `internal error: ${error instanceof Error ? error.message : String(error)}` };
 }
 
-function failure(id: JsonRpcId, code: number, message: string): Response {
+function failure(id: ReplyId, code: number, message: string): Response {
   return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+/** The JSON of a response, its id as its request wrote it when that is kept. */
+function responseJson(response: Response): string {
+  if (!(response.id instanceof IdText)) return JSON.stringify(response);
+  // A response's members are in this order: its id is the second, after a fixed first.
+  const json = JSON.stringify({ ...response, id: 0 });
+  const prefix = '{"jsonrpc":"2.0","id":0';
+  return `{"jsonrpc":"2.0","id":${response.id.text}${json.slice(prefix.length)}`;
 }
 
 function isId(value: unknown): value is JsonRpcId {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
 
-/** Answers one request object; undefined for a notification. */
-async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestScope, requestTimeMs: number): Promise<Response | undefined> {
+/** Answers one request object, whose numeric id was written `idText` when that is known; undefined for a notification. */
+async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestScope, requestTimeMs: number, idText?: string): Promise<Response | undefined> {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return failure(null, -32600, 'invalid request: expected an object like {"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}');
   }
   const { jsonrpc, id, method, params } = request as Record<string, unknown>;
   const notification = !('id' in request);
-  if (!notification && !isId(id)) return failure(null, -32600, 'invalid request: id must be a string, a number or null');
-  const replyId = notification ? null : (id as JsonRpcId);
+  // A number too large for a double (1e400) is an id all the same, answered as written.
+  if (!notification && idText === undefined && !isId(id)) return failure(null, -32600, 'invalid request: id must be a string, a number or null');
+  const replyId: ReplyId = notification ? null : idText !== undefined ? new IdText(idText) : (id as JsonRpcId);
   if (jsonrpc !== '2.0') return failure(replyId, -32600, 'invalid request: jsonrpc must be "2.0"');
   if (typeof method !== 'string') return failure(replyId, -32600, 'invalid request: method must be a string');
   // geth takes "params": null as no parameters (its own client once sent it); so do tools written against it.
@@ -185,11 +203,11 @@ async function answer(request: unknown, methods: JsonRpcMethods, scope: RequestS
 
 /** The JSON of `response`, or of an error once the request's response would pass RESPONSE_BYTES_MAX. */
 function serialize(response: Response, scope: RequestScope): string {
-  let json = JSON.stringify(response);
+  let json = responseJson(response);
   if (json.length > scope.responseBytesRemaining) {
     // As geth's batch response limit: this element and every later one answer the error.
     scope.responseBytesRemaining = 0;
-    json = JSON.stringify(failure(response.id, -32003, `response too large: a request's response holds at most ${RESPONSE_BYTES_MAX} bytes; split the batch or narrow the query`));
+    json = responseJson(failure(response.id, -32003, `response too large: a request's response holds at most ${RESPONSE_BYTES_MAX} bytes; split the batch or narrow the query`));
   }
   scope.responseBytesRemaining -= json.length;
   return json;
@@ -238,8 +256,9 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
   }
   const requestTimeMs = turns?.requestTimeMs ?? Infinity;
   const scope = requestScope(requestTimeMs, caller);
+  const idTexts = needsIdTexts(request) ? numericIdTexts(body) : undefined;
   if (!Array.isArray(request)) {
-    const response = await answer(request, methods, scope, requestTimeMs);
+    const response = await answer(request, methods, scope, requestTimeMs, idTexts?.get(0));
     return response === undefined ? undefined : serialize(response, scope);
   }
   if (request.length === 0) return JSON.stringify(failure(null, -32600, 'invalid request: empty batch'));
@@ -282,7 +301,7 @@ export async function handleJsonRpc(body: string, methods: JsonRpcMethods, turns
     };
     const startMs = nowMs();
     const remainingBeforeMs = scope.time.remainingMs;
-    const answered = answer(elements[index], methods, elementScope(scope, { park, finish }), requestTimeMs);
+    const answered = answer(elements[index], methods, elementScope(scope, { park, finish }), requestTimeMs, idTexts?.get(index));
     // What the element does as it starts, up to its first wait (parsing, a read, sender recovery),
     // holds the event loop; a log scan in it took its time from the allowance already. What comes
     // after is EVM runs, which take theirs too, or waiting, which is no work of this request:

@@ -137,6 +137,22 @@ describe('JSON-RPC 2.0 protocol', () => {
     );
   });
 
+  test('an id is answered as the request wrote it, also a number a double cannot hold (past 2^53, -0, 1e400), alone or in a batch', async () => {
+    const { methods } = await setup();
+    const body = (id: string, extra = '') => `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId"${extra}}`;
+    for (const id of ['12345678901234567890', '9007199254740993', '-0', '1e400', '1.50', '-18446744073709551615']) {
+      const answer = (await handleJsonRpc(body(id), methods))!;
+      assert.ok(answer.startsWith(`{"jsonrpc":"2.0","id":${id},"result":"0x`), answer);
+    }
+    // In a batch, each element's own; an "id" inside params, or a string id, is not taken for it; the last of two ids wins, as in JSON.parse.
+    const batch = `[${body('1')}, ${body('12345678901234567891', ',"params":[{"id":99999999999999999999}]')} , ${body('"12345678901234567892"')},{"id":5,"jsonrpc":"2.0","id":98765432109876543210,"method":"eth_chainId"}]`;
+    const answers = (await handleJsonRpc(batch, methods))!;
+    assert.match(answers, /^\[\{"jsonrpc":"2\.0","id":1,"result"/);
+    assert.match(answers, /\},\{"jsonrpc":"2\.0","id":12345678901234567891,"error":\{"code":-32602/);
+    assert.match(answers, /\},\{"jsonrpc":"2\.0","id":"12345678901234567892","result"/);
+    assert.match(answers, /\},\{"jsonrpc":"2\.0","id":98765432109876543210,"result"/);
+  });
+
   test('notifications get no answer', async () => {
     const { methods } = await setup();
     assert.equal(await raw(methods, '{"jsonrpc":"2.0","method":"eth_chainId","params":[]}'), undefined);
