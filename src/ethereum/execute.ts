@@ -68,7 +68,7 @@ export function checkFunds(sender: Address, balance: bigint, cost: bigint): void
 
 /**
  * Runs `decoded` against the state seen through `kvTx` and writes its effects, its transaction,
- * receipt and block to `kvTx`, and nothing anywhere else. Throws CocoError (AlreadyKnown, SenderFrozen,
+ * receipt and block to `kvTx`, and nothing anywhere else. Throws CocoError (SenderFrozen,
  * SenderNotAllowed, GasLimitExceeded, IntrinsicGasTooLow, NonceTooLow, NonceTooHigh, SenderNotEoa, InsufficientFunds)
  * with nothing written when Ethereum would not include the transaction. The caller commits `kvTx`;
  * after a TransactionConflict it runs the transaction again in a new one. The run stops past the time
@@ -77,8 +77,8 @@ export function checkFunds(sender: Address, balance: bigint, cost: bigint): void
 export async function executeTransaction(kvTx: Transaction, decoded: DecodedTransaction, context: ExecutionContext, allowance?: TimeAllowance): Promise<ExecutionResult> {
   return context.run(kvTx, async ({ vm, state, at: pending, block }) => {
     const { tx, sender, hash } = decoded;
-    const transactions = kvTx.map(context.maps.transactions);
-    if (transactions.has(hash)) throw new CocoError('AlreadyKnown', 'already known');
+    // One that ran already is refused by its nonce, as geth refuses a mined one (its "already
+    // known" is for one waiting in its pool: future-nonces.ts).
     checkSenderAllowed(kvTx, sender.bytes);
     checkGas(tx, context);
     checkSender(tx, sender, await state.getAccount(sender));
@@ -98,7 +98,7 @@ export async function executeTransaction(kvTx: Transaction, decoded: DecodedTran
     };
     const receiptBytes = encodeReceipt(receipt);
     state.flush();
-    transactions.set(hash, encodeTransaction({ blockNumber: pending.number, sender: sender.bytes, raw: decoded.raw }));
+    kvTx.map(context.maps.transactions).set(hash, encodeTransaction({ blockNumber: pending.number, sender: sender.bytes, raw: decoded.raw }));
     kvTx.map(context.maps.receipts).set(hash, receiptBytes);
     const blockHash = context.blocks.append(kvTx, pending, hash, receiptBytes);
     return { hash, blockNumber: pending.number, blockHash, receipt, returnValue: result.execResult.returnValue, error: failure?.error };

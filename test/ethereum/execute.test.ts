@@ -125,11 +125,11 @@ describe('refusals before execution', () => {
     await expectRefusal(small.send(alice, { to: bob.address, gasLimit: 100_001n }), 'GasLimitExceeded', /^exceeds block gas limit/);
   });
 
-  test('the same signed transaction twice is already known', async () => {
+  test('the same signed transaction again, once it ran, is refused by its nonce, as geth refuses a mined one', async () => {
     const chain = await fundedChain();
     const raw = await chain.sign(alice, { to: bob.address, value: 1n });
     await chain.execute(raw);
-    await expectRefusal(chain.execute(raw), 'AlreadyKnown', /^already known$/);
+    await expectRefusal(chain.execute(raw), 'NonceTooLow', new RegExp(`^nonce too low: address ${alice.address.toLowerCase()}, tx: 0 state: 1$`));
   });
 });
 
