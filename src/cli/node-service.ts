@@ -286,6 +286,26 @@ function setAsideInterruptedRecovery(config: NodeConfig, recoveredTo: number): v
 }
 
 /**
+ * What to do about a ledger a recovery refused. An identity recorded after seqno 1 that is not the
+ * previous certificate's is a later service's: a recovery of this ledger that did not finish (its
+ * chunks copied with the ledger) or one that opened since.
+ */
+function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverConfig): string {
+  const certificate = `command.recover.previous_service_identity_file (${recover.previousServiceIdentityFile})`;
+  const recordedAt = error.txId?.seqno ?? 0;
+  if (error.reason.includes("not the trusted service certificate's key") && recordedAt > 1) {
+    return (
+      `From seqno ${recordedAt} (${error.file}) the ledger is signed under another service identity than ${certificate}: a recovery of this ledger wrote it. ` +
+      `If that recovery did not finish, move the chunks from seqno ${recordedAt} on aside and start again; if it did, give that recovered service's certificate as the previous one`
+    );
+  }
+  return (
+    `A recovery needs the previous service's whole ledger from seqno 1 (a node that joined from a snapshot holds only the ledger after it: copy the ledger of a node that holds it all), ` +
+    `verified against the previous service's certificate, ${certificate}`
+  );
+}
+
+/**
  * CCF's Recover: the previous service's ledger, its public domain replayed and verified against the
  * previous service's certificate, becomes a new service's under a new identity; its ledger secrets
  * come back later, from members' recovery shares. The new service's own secret applies from the
@@ -302,12 +322,7 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
     replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
-    throw new CocoError(
-      'LedgerRefused',
-      `cannot recover the ledger in ${config.ledgerDirectory}: ${error.message}. A recovery needs the previous service's whole ledger from seqno 1 (a node that joined from a snapshot holds only the ledger after it: copy the ledger of a node that holds it all), ` +
-        `verified against the previous service's certificate, command.recover.previous_service_identity_file (${recover.previousServiceIdentityFile})`,
-      { cause: error },
-    );
+    throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}: ${error.message}. ${recoveryRefusalAdvice(error, recover)}`, { cause: error });
   }
   setAsidePreviousSnapshots(config);
   // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous

@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeService } from '../../src/cli/node-service.js';
@@ -14,6 +14,7 @@ import { encodeJson, readServiceInfo, Tables } from '../../src/governance/builti
 import { utf8 } from '../../src/crypto/bytes.js';
 import { editConfig, recordOf, SNAPSHOT_TX_COUNT, stoppedNode } from '../support/stopped-node.js';
 import { readSealedSecrets } from '../../src/node/sealed-secrets.js';
+import { parseNodeConfig } from '../../src/node/node-config.js';
 
 const TRANSACTIONS = 25;
 
@@ -57,6 +58,18 @@ test('a recovery in the previous node\'s own directory sets aside its sealed sec
   const chunks = readdirSync(join(dir, 'ledger'));
   assert.ok(chunks.some((name) => name.endsWith(`-${createSeqno - 1}.committed`)), chunks.join(', '));
   assert.ok(chunks.some((name) => name.startsWith(`ledger_${createSeqno}`)), chunks.join(', '));
+
+  // A copy of that ledger elsewhere (no sealed secrets to tell the attempt's chunk apart) is refused,
+  // saying from which seqno a recovery wrote it and what to do.
+  const copy = join(dir, 'copy');
+  mkdirSync(copy);
+  cpSync(join(dir, 'ledger'), join(copy, 'ledger'), { recursive: true });
+  for (const file of ['config.json', 'previous_service_cert.pem']) copyFileSync(join(dir, file), join(copy, file));
+  const copied = parseNodeConfig(JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8')), join(copy, 'config.json'));
+  await assert.rejects(startNodeService(copied, node.version), (error: unknown) => {
+    assert.match(String(error), new RegExp(`From seqno ${createSeqno} \\(ledger_${createSeqno}\\) the ledger is signed under another service identity than command\\.recover\\.previous_service_identity_file .*move the chunks from seqno ${createSeqno} on aside`));
+    return true;
+  });
 
   // Stopped before it opened: started again, it recovers anew.
   logged.length = 0;
