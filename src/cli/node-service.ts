@@ -39,7 +39,7 @@ import { setBalance } from '../ethereum/account-state.js';
 import { ignoredSnapshotName, SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
-import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
+import { LedgerVerificationError, UNTRUSTED_SERVICE_IDENTITY } from '../ledger/ledger-verifier.js';
 import { addJoinEndpoint, type JoinRequest, type JoinResponse } from '../rpc/join-endpoint.js';
 import { addPendingEndpoints, PENDING_REASON, type PendingNode } from '../rpc/pending-endpoints.js';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -293,7 +293,7 @@ function setAsideInterruptedRecovery(config: NodeConfig, recoveredTo: number): v
 function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverConfig): string {
   const certificate = `command.recover.previous_service_identity_file (${recover.previousServiceIdentityFile})`;
   const recordedAt = error.txId?.seqno ?? 0;
-  if (error.reason.includes("not the trusted service certificate's key") && recordedAt > 1) {
+  if (error.reason === UNTRUSTED_SERVICE_IDENTITY && recordedAt > 1) {
     return (
       `From seqno ${recordedAt} (${error.file}) the ledger is signed under another service identity than ${certificate}: a recovery of this ledger wrote it. ` +
       `If that recovery did not finish, move the chunks from seqno ${recordedAt} on aside and start again; if it did, give that recovered service's certificate as the previous one`

@@ -327,7 +327,8 @@ const JOIN_AFTER_RECOVERY_MS = 120_000;
  * previous_service_<n>/ (with the previous service certificate), a new node 0 (same ports)
  * recovers a copy of the longest committed ledger, the members open the recovered service with
  * their shares, and new nodes join it in the other nodes' places, trusted by the members. A
- * recovery the workspace records as unfinished (interrupted) is finished instead of begun again.
+ * recovery the workspace records as unfinished (interrupted) is finished: its attempt set aside, the
+ * recovery starts again from the previous service's ledgers (sandbox-recovery-plan.ts).
  */
 async function recoverWorkspace(workspace: string, common: string, step: (text: string) => void, signal: AbortSignal): Promise<SandboxNode[]> {
   const unfinished = readRecoveryPlan(workspace);
@@ -522,16 +523,16 @@ function roleOf(node: { status: string; primary: boolean }): string {
   return node.primary ? 'primary' : node.status === 'Trusted' ? 'backup' : '-';
 }
 
-/**
- * The network as node 0 sees it (one line per node with its role and address), and whether the
- * deployed app is the logging sample, whose commands the banner shows.
- */
 /** What the printout says of a service that is not open (a recovery begun by hand, restarted as it was). */
 function serviceStatusNote(status: string): string {
   if (status === 'Open') return status;
   return `${status}: the service is not open (a recovery not finished: members pass transition_service_to_open and submit their recovery shares, docs/node-config.md "Disaster recovery")`;
 }
 
+/**
+ * The network as node 0 sees it (one line per node with its role and address), the service's
+ * status, and whether the deployed app is the logging sample, whose commands the banner shows.
+ */
 async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string; loggingApp: boolean; status: string }> {
   const client = new CocoClient({ url: sandbox.url, caCertPem: readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8') });
   try {

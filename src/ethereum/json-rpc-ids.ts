@@ -11,7 +11,7 @@
  */
 export function numericIdTexts(body: string): Map<number, string> {
   const texts = new Map<number, string>();
-  // The containers the scan is in; `key` tells an object's member name from its value.
+  // The containers the scan is in; in an object, `expectKey` tells a member's name from its value.
   const frames: { object: boolean; expectKey: boolean }[] = [];
   let batch = false;
   let element = 0;

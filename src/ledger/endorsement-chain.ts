@@ -35,9 +35,20 @@ function keyName(keyDer: Uint8Array): string {
   return `SHA-256 ${toHex(sha256(keyDer))}`;
 }
 
+/** The first transaction of the service recovered after one whose last signed transaction is `lastSigned`. */
+export function recoveryBeginAfter(lastSigned: TxId): TxId {
+  return { view: lastSigned.view + RECOVERY_VIEW_CHANGE, seqno: lastSigned.seqno + 1 };
+}
+
+/** The last signed transaction of the service that a recovered service, created at `recoveryBegin`, recovered. */
+export function lastSignedBefore(recoveryBegin: TxId): TxId {
+  return { view: recoveryBegin.view - RECOVERY_VIEW_CHANGE, seqno: recoveryBegin.seqno - 1 };
+}
+
 /** Whether `newerBegin` starts the epoch right after one that ended at `olderEnd` (CCF's verify_endorsements_connected). */
 export function epochsConnect(olderEnd: TxId, newerBegin: TxId): boolean {
-  return newerBegin.view - RECOVERY_VIEW_CHANGE === olderEnd.view && newerBegin.seqno - 1 === olderEnd.seqno;
+  const expected = recoveryBeginAfter(olderEnd);
+  return newerBegin.view === expected.view && newerBegin.seqno === expected.seqno;
 }
 
 /**

@@ -54,6 +54,9 @@ export class LedgerVerificationError extends CocoError {
   }
 }
 
+/** The reason of a ledger whose last signed service identity is not the trusted certificate's (the txId of the failure records that identity). */
+export const UNTRUSTED_SERVICE_IDENTITY = "the service identity recorded in the ledger is not the trusted service certificate's key";
+
 export interface VerifyProgress {
   files: number;
   entries: number;
@@ -590,7 +593,7 @@ export class LedgerVerifier {
     // service was recovered since holds its previous identities before it).
     const signed = this.signedServiceIdentityRecord ?? this.serviceIdentityRecord;
     if (this.trustedServiceKey && signed !== undefined && !equalBytes(signed.key, this.trustedServiceKey)) {
-      this.fail('the service identity recorded in the ledger is not the trusted service certificate\'s key', signed.txId, signed.file);
+      this.fail(UNTRUSTED_SERVICE_IDENTITY, signed.txId, signed.file);
     }
     if (this.sinceSignature > 0 && this.lastFileCommitted) {
       this.fail(`${this.sinceSignature} transactions after the last signature are not covered by any signature`);

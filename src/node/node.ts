@@ -35,6 +35,7 @@ import { writeGenesis, type GenesisMember, type GenesisServiceConfiguration } fr
 import { writeRecoveryCreate } from './recovery-create.js';
 import { writeRecoveryOpen } from './recovery-open.js';
 import { endorsePreviousIdentity } from './previous-identity-endorsement.js';
+import { RECOVERY_VIEW_CHANGE } from '../ledger/endorsement-chain.js';
 import { replayLedgerInTurns, type ReplayedLedger } from './ledger-replay.js';
 import { restoreLedgerSecrets, type HistoricalSecretWrite } from '../governance/recovered-secrets.js';
 import { submittedShares } from '../governance/submitted-shares.js';
@@ -74,8 +75,6 @@ interface SnapshotJob {
 
 /** CCF's first view: the genesis transaction is 2.1. */
 export const INITIAL_VIEW = 2;
-/** A recovered service's first view is the previous service's last + 2 (CCF's starting_view_change). */
-const RECOVERY_VIEW_STEP = 2;
 
 /** Whether a service in `status` is being recovered by its one node: until it opens, no other node joins. */
 function recoveringAlone(status: string | undefined): boolean {
@@ -416,7 +415,7 @@ export class Node {
     const persisted = recovering ? undefined : readConsensusState(options.consensusStateFile);
     // A new service's node campaigns from view 1 into view 2, CCF's first view; a recovery's, into
     // the previous service's last view + 2, CCF's first view of a recovered service.
-    const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0) + (recovering ? RECOVERY_VIEW_STEP - 1 : 0);
+    const initialView = options.start.kind === 'start' ? INITIAL_VIEW - 1 : (replayed?.lastTxId.view ?? 0) + (recovering ? RECOVERY_VIEW_CHANGE - 1 : 0);
     const hardState: HardState = persisted !== undefined && persisted.view >= initialView ? persisted : { view: initialView, votedFor: undefined };
     // The previous service's nodes are gone: the recovering node alone is the configuration, and the
     // replayed entries set none (its recovery transaction retires them all).

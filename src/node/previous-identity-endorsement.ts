@@ -10,7 +10,7 @@ import { publicKeyDer, type KeyPair } from '../crypto/signing.js';
 import { CocoError, invariant } from '../errors.js';
 import { decodeJson, readServiceInfo, SINGLETON } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
-import { RECOVERY_VIEW_CHANGE } from '../ledger/endorsement-chain.js';
+import { lastSignedBefore, recoveryBeginAfter } from '../ledger/endorsement-chain.js';
 import {
   decodeEndorsementRecord,
   encodeEndorsementRecord,
@@ -18,7 +18,7 @@ import {
   signIdentityEndorsement,
   type IdentityEndorsement,
 } from '../ledger/identity-endorsement.js';
-import { parseTxId, type TxId } from '../ledger/tx-id.js';
+import { parseTxId } from '../ledger/tx-id.js';
 import { PREVIOUS_SERVICE_LAST_SIGNED_ROOT_MAP } from './recovery-create.js';
 
 /** Writes the endorsement by `serviceKeyPair`, the service's, issued at `issuedAtSeconds` (its CWT iat). */
@@ -39,8 +39,8 @@ export function endorsePreviousIdentity(tx: Transaction, serviceKeyPair: KeyPair
   if (root === undefined) {
     throw new CocoError('InvalidState', `Failed to sign previous service identity: no last signed root (${PREVIOUS_SERVICE_LAST_SIGNED_ROOT_MAP} is not set: the service was not recovered)`);
   }
-  const epochBegin = previous.epochEnd === undefined ? previous.epochBegin : nextIfRecovery(previous.epochEnd);
-  const epochEnd = previousIfRecovery(parseTxId(createTxId));
+  const epochBegin = previous.epochEnd === undefined ? previous.epochBegin : recoveryBeginAfter(previous.epochEnd);
+  const epochEnd = lastSignedBefore(parseTxId(createTxId));
   const previousVersion = table.getVersionOfPreviousWrite(SINGLETON);
   invariant(previousVersion !== undefined, 'a stored endorsement has the version of its write');
   const record: IdentityEndorsement = {
@@ -58,14 +58,4 @@ export function endorsePreviousIdentity(tx: Transaction, serviceKeyPair: KeyPair
     previousVersion: Number(previousVersion),
   };
   table.set(SINGLETON, encodeEndorsementRecord(record));
-}
-
-/** The first transaction of the service recovered after one whose last signed transaction is `txId`. */
-function nextIfRecovery(txId: TxId): TxId {
-  return { view: txId.view + RECOVERY_VIEW_CHANGE, seqno: txId.seqno + 1 };
-}
-
-/** The last signed transaction of the service that a recovered service, created at `txId`, recovered. */
-function previousIfRecovery(txId: TxId): TxId {
-  return { view: txId.view - RECOVERY_VIEW_CHANGE, seqno: txId.seqno - 1 };
 }
