@@ -4,9 +4,9 @@
 // HTTPS. Returns a handle that stops it cleanly.
 
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
@@ -36,7 +36,7 @@ import { ServiceChain } from '../ethereum/service-chain.js';
 import type { Transaction } from '../kv/transaction.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
-import { ignoredSnapshotName, SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
+import { SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
 import { LedgerVerificationError, UNTRUSTED_SERVICE_IDENTITY } from '../ledger/ledger-verifier.js';
@@ -55,6 +55,7 @@ import { randomBytes } from '../crypto/random.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { isReadableCertificate } from '../crypto/x509.js';
 import { readSealedSecrets, writeSealedSecrets, type SealedSecrets } from '../node/sealed-secrets.js';
+import { setAsideFile } from '../node/set-aside.js';
 import { joiningKeysPath, readJoiningKeys, removeJoiningKeys, writeJoiningKeys } from '../node/joining-keys.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
@@ -244,14 +245,9 @@ function recoversNow(config: NodeConfig, recover: RecoverConfig, sealed: SealedS
   return true;
 }
 
-/**
- * Moves `path` aside as `<path>.ignored`, or `<path>.<n>.ignored` when an earlier one is there: what
- * each attempt sets aside is kept (the first may be the previous service's own sealed secrets).
- */
+/** Moves `path` aside, keeping what an earlier attempt set aside (the first may be the previous service's own sealed secrets). */
 function setAside(path: string): void {
-  let target = `${path}.ignored`;
-  for (let n = 1; existsSync(target); n++) target = `${path}.${n}.ignored`;
-  renameSync(path, target);
+  setAsideFile(dirname(path), basename(path));
 }
 
 /** Sealed secrets a recovery does not start from, kept for inspection as `.ignored`. */
@@ -420,7 +416,7 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
 function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): ReplayedLedger {
   const directory = new SnapshotDirectory(config.snapshots.directory);
   const names = directory.committedNames();
-  const refused: string[] = [];
+  const refused: RefusedSnapshot[] = [];
   for (const [i, name] of names.entries()) {
     let snapshot: LoadedSnapshot;
     try {
@@ -430,7 +426,7 @@ function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): 
       const ignored = directory.setAside(name);
       const next = names[i + 1] === undefined ? 'the ledger alone' : `the next older snapshot, ${names[i + 1]}`;
       logLine('warn', `coco node: snapshot ${name} is refused: ${error.reason}; set aside as ${ignored}, trying ${next}`);
-      refused.push(name);
+      refused.push({ name, setAsideAs: ignored });
       continue;
     }
     return replayOwnLedger(config, resumed, snapshot, refused);
@@ -482,7 +478,7 @@ function secretReceiver(starting: Omit<Starting, 'start'>, nodeId: string): Ledg
  * taking the secrets of the rekeys in it; a tampered ledger is refused. `refusedSnapshots` were set
  * aside before (resumeOwnLedger): a ledger that needed one of them says so.
  */
-function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined, refusedSnapshots: readonly string[] = []): ReplayedLedger {
+function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, snapshot: LoadedSnapshot | undefined, refusedSnapshots: readonly RefusedSnapshot[] = []): ReplayedLedger {
   try {
     return replayLedger(config.ledgerDirectory, secretReceiver(starting, publicKeyId(starting.nodeKeyPair.publicKeyPem)), starting.service.certPem, snapshot, config.ledgerReadOnlyDirectories);
   } catch (error) {
@@ -498,10 +494,16 @@ function replayOwnLedger(config: NodeConfig, starting: Omit<Starting, 'start'>, 
   }
 }
 
+/** A committed snapshot a start refused, and the name it was set aside under. */
+interface RefusedSnapshot {
+  name: string;
+  setAsideAs: string;
+}
+
 /** The snapshots a start refused, as its refusal names them: each was named in a warning already. */
-function describeRefused(names: readonly string[]): string {
-  if (names.length === 1) return `${names[0]} was refused and set aside as ${ignoredSnapshotName(names[0]!)}`;
-  return `${names.length} snapshots were refused, each named in a warning above, and set aside as ${ignoredSnapshotName('<name>')}`;
+function describeRefused(refused: readonly RefusedSnapshot[]): string {
+  if (refused.length === 1) return `${refused[0]!.name} was refused and set aside as ${refused[0]!.setAsideAs}`;
+  return `${refused.length} snapshots were refused and set aside, each named in a warning above`;
 }
 
 /**
@@ -510,7 +512,7 @@ function describeRefused(names: readonly string[]): string {
  * or the chunks before; those missing between chunks from another node's copies; a damaged chunk is
  * replaced (chunkRemedy).
  */
-function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refusedSnapshots: readonly string[]): string {
+function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refusedSnapshots: readonly RefusedSnapshot[]): string {
   if (error.missing === undefined) return chunkRemedy(error.file);
   const { from, to } = error.missing;
   const chunks = `the chunks holding seqno ${from} to ${to} (another node's copies: GET /node/ledger-chunk?since=${from} where LedgerChunkRead is enabled)`;

@@ -12,11 +12,11 @@ export interface ChunkName {
   first: number;
   last: number | undefined;
   committed: boolean;
-  /** `.recovery` or `.ignored`: written during a recovery, or left aside by one. */
+  /** `.recovery` or `.ignored` (`.<n>.ignored` when set aside again): written during a recovery, or left aside. */
   suffix: 'recovery' | 'ignored' | undefined;
 }
 
-const CHUNK_NAME = /^ledger_(\d+)(?:-(\d+))?(\.committed)?(?:\.(recovery|ignored))?$/;
+const CHUNK_NAME = /^ledger_(\d+)(?:-(\d+))?(\.committed)?(?:\.(recovery)|(?:\.\d+)?\.(ignored))?$/;
 
 export function parseChunkName(fileName: string): ChunkName | undefined {
   const match = CHUNK_NAME.exec(fileName);
@@ -24,7 +24,7 @@ export function parseChunkName(fileName: string): ChunkName | undefined {
   const first = Number(match[1]);
   const last = match[2] === undefined ? undefined : Number(match[2]);
   if (first < 1 || (last !== undefined && last < first)) return undefined;
-  const suffix = match[4] as ChunkName['suffix'];
+  const suffix = (match[4] ?? match[5]) as ChunkName['suffix'];
   return { first, last, committed: match[3] !== undefined, suffix };
 }
 
@@ -36,11 +36,6 @@ export function hasChunkNameShape(fileName: string): boolean {
 export function formatChunkName(first: number, last: number | undefined, committed: boolean): string {
   if (last === undefined) return `ledger_${first}`;
   return `ledger_${first}-${last}${committed ? '.committed' : ''}`;
-}
-
-/** CCF's name for a chunk file left aside (`<name>.ignored`): no ledger read looks at it again. */
-export function ignoredChunkName(name: string): string {
-  return `${name}.ignored`;
 }
 
 export interface ChunkLayout {

@@ -21,12 +21,13 @@ import {
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CocoError, invariant } from '../errors.js';
-import { CHUNK_HEADER_BYTES, formatChunkName, ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
+import { CHUNK_HEADER_BYTES, formatChunkName, parseChunkName } from '../ledger/chunk-file.js';
 import type { AppendResult } from '../ledger/ledger-writer.js';
 import { checkPlacement, type EntryReadBack } from './entry-read-back.js';
 import { ledgerDiskError, type LedgerDiskOperation } from './ledger-disk-error.js';
 import type { ReplayedChunk } from './ledger-replay.js';
 import { makeDirectory } from './make-directory.js';
+import { setAsideFile } from './set-aside.js';
 import { writeFull } from './write-full.js';
 import { fsyncDirectory } from './directory-sync.js';
 
@@ -98,11 +99,10 @@ export class LedgerFiles {
    * stopped before it wrote the positions table. Complete chunks whose entries are all committed (up
    * to `committedSeqno`) are named `.committed`, later ones `ledger_<first>-<last>`. Chunk files
    * wholly after the kept entries (never signed, or the torn chunk replay left out) are deleted:
-   * their seqnos will be written again. The files named in `setAside` (replay's, from before its
-   * snapshot) are renamed `<name>.ignored` first. Returns the entry bytes of the open chunk (0 if
-   * none), for LedgerWriter's resume.
+   * their seqnos will be written again. Returns the entry bytes of the open chunk (0 if none), for
+   * LedgerWriter's resume.
    */
-  resume(chunks: readonly ReplayedChunk[], committedSeqno: number, setAside: readonly string[] = []): number {
+  resume(chunks: readonly ReplayedChunk[], committedSeqno: number): number {
     invariant(this.chunks.length === 0 && this.open === undefined, 'resume starts with no chunks');
     if (!Number.isSafeInteger(committedSeqno) || committedSeqno < 0) {
       throw new CocoError('InvalidArgument', `committed seqno must be a non-negative integer, got ${committedSeqno}`);
@@ -112,9 +112,8 @@ export class LedgerFiles {
       if (parseChunkName(chunk.name)?.committed === true) committedSeqno = Math.max(committedSeqno, chunk.last);
     }
     this.committedSeqno = committedSeqno;
-    for (const name of setAside) this.renameFile(name, ignoredChunkName(name));
     // Chunks up to the commit (from before the snapshot a replay started from, say) stay.
-    let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno)) || setAside.length > 0;
+    let renamed = this.deleteChunksAfter(Math.max(chunks.at(-1)?.last ?? 0, committedSeqno));
     for (const [i, chunk] of chunks.entries()) {
       const index: ChunkIndex = { name: chunk.name, first: chunk.first, last: chunk.last, entriesEnd: chunk.entriesEnd, offsets: [...chunk.offsets] };
       if (!chunk.complete && !chunk.closesChunk) {
@@ -145,6 +144,16 @@ export class LedgerFiles {
     }
     if (renamed) this.syncDirectory();
     return this.openChunkBytes();
+  }
+
+  /**
+   * Sets the chunk files `names` aside (see set-aside.ts) before a resume: replay's, from before its
+   * snapshot. Returns the names they now have, in order.
+   */
+  setAside(names: readonly string[]): string[] {
+    const setAsideAs = names.map((name) => this.disk('rename', name, () => setAsideFile(this.directory, name)));
+    if (names.length > 0) this.syncDirectory();
+    return setAsideAs;
   }
 
   /** Deletes the uncommitted chunk files that start after `seqno` but are not in the index. */

@@ -96,7 +96,7 @@ export interface ReplayedLedger {
    * Chunk files not named committed that end before the snapshot the replay started from (for an
    * open chunk, at it: its name claims the seqnos after). The replay never reads them, and nothing
    * tells their committed entries from ones a primary rolled back since (a commit marker may vouch
-   * for some): LedgerFiles.resume renames them `<name>.ignored`, as CCF does, so that no read,
+   * for some): LedgerFiles.setAside renames them `<name>.ignored`, as CCF does, so that no read,
    * restart or verification takes them again.
    */
   setAside: string[];

@@ -20,7 +20,7 @@ import type { GovernanceHost } from '../governance/gov-effects.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
-import { ignoredChunkName, parseChunkName } from '../ledger/chunk-file.js';
+import { parseChunkName } from '../ledger/chunk-file.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import { LedgerWriter, type AppendResult, type ViewStart } from '../ledger/ledger-writer.js';
 import { formatTxId, parseTxId, type TxId } from '../ledger/tx-id.js';
@@ -256,7 +256,7 @@ function resumeLine({ snapshot, lastTxId, committedSeqno }: ReplayedLedger): str
  * true: it is not named committed, so the replay does not take it; whether its entries committed is
  * known only as far as the node's commit marker (`marker`) vouches for them.
  */
-function setAsideLine(name: string, lastSeqno: number, snapshot: { name: string; txId: TxId }, marker: TxId | undefined): string {
+function setAsideLine(name: string, setAsideAs: string, lastSeqno: number, snapshot: { name: string; txId: TxId }, marker: TxId | undefined): string {
   const first = parseChunkName(name)?.first ?? lastSeqno;
   const ends =
     lastSeqno < snapshot.txId.seqno
@@ -266,7 +266,7 @@ function setAsideLine(name: string, lastSeqno: number, snapshot: { name: string;
     marker !== undefined && marker.seqno >= first
       ? `this node committed its entries up to seqno ${Math.min(marker.seqno, lastSeqno)}, as its commit marker says, but stopped before the chunk was completed and marked committed`
       : 'whether its entries committed is not known here: a primary may have rolled them back since';
-  return `${name} ${ends}; it is not a committed chunk (${committed}), and a node keeps only committed chunks before its snapshot: set aside as ${ignoredChunkName(name)}, kept for inspection but never read again`;
+  return `${name} ${ends}; it is not a committed chunk (${committed}), and a node keeps only committed chunks before its snapshot: set aside as ${setAsideAs}, kept for inspection but never read again`;
 }
 
 /** Whether a read of the node's own chunk files failed because none of them holds the seqno (before them or after). */
@@ -398,14 +398,15 @@ export class Node {
       // and a recovering node its own until the service opens: it is alone in it (joiners wait for the opening).
       const final = recovering || recoveringAlone(readNow(this.store, readServiceInfo)?.status);
       replayed.committedSeqno = final ? replayed.lastTxId.seqno : restartCommitSeqno(replayed.committedSeqno, marker, replayed.entries);
-      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside);
+      const setAsideAs = this.files.setAside(replayed.setAside);
+      openChunkBytes = this.files.resume(replayed.chunks, replayed.committedSeqno);
       const torn = replayed.tornEntry;
       if (torn !== undefined) this.logLine(`${torn.file} ends in entry ${torn.seqno} written only in part (${torn.bytes} bytes) when the node stopped: dropped, the file cut back to its last whole entry`);
       const tornChunk = replayed.tornChunk;
       if (tornChunk !== undefined) {
         this.logLine(`${tornChunk.file} holds no whole entry (${tornChunk.bytes} bytes: the node stopped just after creating it): deleted; the node resumes after seqno ${replayed.lastTxId.seqno} and takes the entries after it from the primary`);
       }
-      for (const name of replayed.setAside) this.logLine(setAsideLine(name, replayed.setAsideLastSeqnos.get(name)!, base!, marker));
+      for (const [i, name] of replayed.setAside.entries()) this.logLine(setAsideLine(name, setAsideAs[i]!, replayed.setAsideLastSeqnos.get(name)!, base!, marker));
       this.lastSeqno = replayed.lastTxId.seqno;
       this.commitSeqno = replayed.committedSeqno;
       this.logLine(resumeLine(replayed), 'info');

@@ -6,7 +6,7 @@
 // restart finds damaged is set aside as `<name>.ignored`. Writes run in order off the event loop (a
 // snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -16,6 +16,7 @@ import { CocoError } from '../errors.js';
 import { logLine } from './buffered-log.js';
 import { makeDirectory } from './make-directory.js';
 import { readNodeFile } from './node-file-read.js';
+import { setAsideFile } from './set-aside.js';
 
 export interface LoadedSnapshot extends VerifiedSnapshot {
   name: string;
@@ -86,19 +87,17 @@ export class SnapshotDirectory {
   }
 
   /**
-   * Renames the committed snapshot `name`, found damaged, `<name>.ignored` (as CCF sets aside files
-   * it no longer reads): it is neither served, nor started from, nor counted among the snapshots
-   * kept, and its bytes stay for whoever looks into it. Returns the new name.
+   * Sets the committed snapshot `name` aside (`<name>.ignored`, see set-aside.ts), as CCF does with
+   * files it no longer reads: it is neither served, nor started from, nor counted among the
+   * snapshots kept, and its bytes stay for whoever looks into it. Returns the new name.
    */
   setAside(name: string): string {
     if (!isCommittedName(name)) throw noSnapshot(name);
-    const ignored = ignoredSnapshotName(name);
     try {
-      renameSync(join(this.directory, name), join(this.directory, ignored));
+      return setAsideFile(this.directory, name);
     } catch (error) {
-      throw new CocoError('SnapshotDirectoryUnwritable', `cannot rename ${name} to ${ignored} in ${this.directory}: ${(error as Error).message}`);
+      throw new CocoError('SnapshotDirectoryUnwritable', `cannot set ${name} aside in ${this.directory}: ${(error as Error).message}`);
     }
-    return ignored;
   }
 
   /** Keeps a snapshot (the pieces of its entry) whose evidence is not committed yet. */
@@ -203,10 +202,6 @@ export class SnapshotDirectory {
 /** A file being written whole before it takes its name. */
 const TMP_SUFFIX = '.tmp';
 
-/** The name a damaged committed snapshot is set aside under (CCF's suffix for the files it no longer reads). */
-export function ignoredSnapshotName(name: string): string {
-  return `${name}.ignored`;
-}
 
 /** The committed snapshots among a directory's file names, the highest seqno first. */
 function committedNewestFirst(names: readonly string[]): string[] {

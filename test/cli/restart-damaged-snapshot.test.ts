@@ -84,7 +84,7 @@ test('with every snapshot damaged and the ledger before its first chunk gone, th
   const refused = runCoco(['node', '--config', node.configPath]);
   assert.equal(refused.status, 1, refused.stderr);
   assert.equal(refused.stderr.split('\n').filter((line) => line.includes('[warn ]')).length, names.length, refused.stderr);
-  assert.match(refused.stderr, new RegExp(`coco: this node refuses to serve the ledger in .*: the ledger starts at seqno \\d+; .* as after a start from a snapshot that is gone or damaged \\(${names.length} snapshots were refused, each named in a warning above, and set aside as <name>\\.ignored\\): put back into .*snapshots a committed snapshot at or after seqno \\d+ .*\\[LedgerRefused\\]`));
+  assert.match(refused.stderr, new RegExp(`coco: this node refuses to serve the ledger in .*: the ledger starts at seqno \\d+; .* as after a start from a snapshot that is gone or damaged \\(${names.length} snapshots were refused and set aside, each named in a warning above\\): put back into .*snapshots a committed snapshot at or after seqno \\d+ .*\\[LedgerRefused\\]`));
 
   // No ledger at all, and no sound snapshot: nothing to start from.
   for (const file of listChunkFiles(ledger)) renameSync(file.path, join(aside, file.name));

@@ -10,6 +10,8 @@ const names: [string, ReturnType<typeof parseChunkName>][] = [
   ['ledger_16', { first: 16, last: undefined, committed: false, suffix: undefined }],
   ['ledger_3-9.committed.recovery', { first: 3, last: 9, committed: true, suffix: 'recovery' }],
   ['ledger_3-9.ignored', { first: 3, last: 9, committed: false, suffix: 'ignored' }],
+  ['ledger_3-9.committed.2.ignored', { first: 3, last: 9, committed: true, suffix: 'ignored' }],
+  ['ledger_3-9.2.recovery', undefined],
   ['ledger_0-3', undefined],
   ['ledger_9-3.committed', undefined],
   ['ledger_1-14.committed.bak', undefined],

@@ -96,11 +96,11 @@ test('readCommittedEntriesFrom reads only the entries asked for, each in bytes o
 test('listChunkFiles skips the chunk files set aside, .ignored and .recovery as CCF does, and names them to whoever asks', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'coco-ledger-dir-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const name of ['ledger_1-10.committed', 'ledger_11', 'ledger_11-20.recovery', 'ledger_5-8.committed.ignored', 'ledger_0-3.recovery', 'notes.txt']) writeFileSync(join(dir, name), name);
+  for (const name of ['ledger_1-10.committed', 'ledger_11', 'ledger_11-20.recovery', 'ledger_5-8.committed.ignored', 'ledger_5-8.committed.1.ignored', 'ledger_0-3.recovery', 'notes.txt']) writeFileSync(join(dir, name), name);
   const setAside: string[] = [];
   const files = listChunkFiles(dir, { onSetAside: (file) => setAside.push(file.name) });
   assert.deepEqual(files.map((file) => file.name), ['ledger_1-10.committed', 'ledger_11']);
-  assert.deepEqual(setAside.sort(), ['ledger_11-20.recovery', 'ledger_5-8.committed.ignored']);
+  assert.deepEqual(setAside.sort(), ['ledger_11-20.recovery', 'ledger_5-8.committed.1.ignored', 'ledger_5-8.committed.ignored']);
 });
 
 test('a replay takes from the read-only directories only committed chunks that fill what the ledger directory lacks before its last chunk', (t) => {

@@ -556,7 +556,8 @@ test('a snapshot past the end of the ledger is started from; the open chunk that
 
   const files = new LedgerFiles(directory);
   t.after(() => files.close());
-  assert.equal(files.resume(replayed.chunks, replayed.committedSeqno, replayed.setAside), 0);
+  assert.deepEqual(files.setAside(replayed.setAside), ['ledger_7.ignored']);
+  assert.equal(files.resume(replayed.chunks, replayed.committedSeqno), 0);
   assert.deepEqual(layout(directory), ['ledger_1-6.committed:1,2,3,4,5,6', 'ledger_7.ignored:7,8']);
   // As a backup receives them from the primary.
   const writer = makeWriter({ view: 3, resume: { tree: replayed.tree, seqno: 10, signatureSeqno: 10, views: replayed.views } });

@@ -126,7 +126,7 @@ test('snapshot writes that fail (a full disk) leave no partial files, are logged
     );
   }));
 
-test('a snapshot set aside is renamed <name>.ignored: no longer listed, served or counted, kept by later runs', () =>
+test('a snapshot set aside is renamed <name>.ignored (<name>.1.ignored when set aside again): no longer listed, served or counted, kept by later runs', () =>
   withDirectory(async (dir) => {
     const directory = new SnapshotDirectory(dir, 3);
     await commitFour(directory);
@@ -143,6 +143,11 @@ test('a snapshot set aside is renamed <name>.ignored: no longer listed, served o
     await later.flushed();
     assert.deepEqual(readdirSync(dir).sort(), ['snapshot_20_21.committed', 'snapshot_30_31.committed', 'snapshot_40_41.committed.ignored', 'snapshot_60_61.committed']);
     assert.throws(() => directory.setAside('snapshot_1_2'), (e: unknown) => e instanceof CocoError && e.code === 'ResourceNotFound', 'only a committed snapshot');
+    // The same snapshot fetched again and refused again: the first copy set aside stays as it was.
+    writeFileSync(join(dir, 'snapshot_40_41.committed'), 'a second copy');
+    assert.equal(later.setAside('snapshot_40_41.committed'), 'snapshot_40_41.committed.1.ignored');
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'snapshot_40_41.committed.ignored'))), service.file);
+    assert.equal(readFileSync(join(dir, 'snapshot_40_41.committed.1.ignored'), 'utf8'), 'a second copy');
   }));
 
 test('an empty or damaged committed snapshot is refused as damaged (SnapshotRefused), saying why without the file name twice', () => {
