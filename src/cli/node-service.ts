@@ -61,7 +61,7 @@ import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
-import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
+import { holdsLedger, listChunkFiles, listReplayChunkFiles } from '../node/ledger-directory.js';
 import { refuseIfBehindCommitMarker } from '../node/ledger-behind-commit-marker.js';
 import { replayLedger, type ReplayedLedger } from '../node/ledger-replay.js';
 import { describeRetirement, retirementAtRestart } from '../node/retirement-at-restart.js';
@@ -148,6 +148,8 @@ interface Starting {
   encryptionKeyPair: KeyPair | undefined;
   /** What the genesis transaction of a new service writes from the configured files. */
   genesis?: GenesisFiles;
+  /** The certificate of the service this node recovered, if it did (see SealedSecrets). */
+  previousServiceCertPem?: string | undefined;
 }
 
 interface GenesisFiles {
@@ -203,26 +205,58 @@ function prepareDirectories(config: NodeConfig): void {
 }
 
 /** Keeps what a restart needs where `config` says (see sealed-secrets.ts). */
-function seal(config: NodeConfig, starting: Omit<Starting, 'start'>): void {
+function seal(config: NodeConfig, starting: Omit<Starting, 'start'> & { start?: NodeStart }): void {
+  const recoveredTo = starting.start?.kind === 'recover' ? starting.start.replayed.lastTxId.seqno : undefined;
+  const awaitingShares = recoveredTo !== undefined && !starting.secrets.all().some((secret) => secret.fromSeqno <= recoveredTo);
   writeSealedSecrets(config.sealedSecretsFile, {
+    ...(awaitingShares && { recoveringAfter: recoveredTo }),
     ledgerSecrets: [...starting.secrets.all()],
     serviceKeyPair: starting.service.keyPair,
     serviceCertPem: starting.service.certPem,
     nodeKeyPair: starting.nodeKeyPair,
     nodeEncryptionKeyPair: starting.encryptionKeyPair,
+    previousServiceCertPem: starting.previousServiceCertPem,
   });
 }
 
 /**
- * The previous service's committed snapshots in the snapshots directory, set aside as `.ignored`: a
- * recovery replays the whole ledger (not from a snapshot, yet), and a restart of the recovered
- * node must find only the recovered service's.
+ * The committed snapshots in the snapshots directory other than the one a recovery starts from
+ * (`kept`), set aside as `.ignored`: the recovered service writes its own, and a restart of the
+ * recovered node must find no other.
  */
-function setAsidePreviousSnapshots(config: NodeConfig): void {
+function setAsidePreviousSnapshots(config: NodeConfig, kept: string | undefined): void {
+  if (!existsSync(config.snapshots.directory)) return;
   const directory = new SnapshotDirectory(config.snapshots.directory);
-  const names = directory.committedNames();
-  for (const name of names) directory.setAside(name);
-  if (names.length > 0) logLine('warn', `coco node: the previous service's snapshots in ${config.snapshots.directory} (${names.join(', ')}) set aside as .ignored: a recovery replays the whole ledger, and the recovered service writes its own`);
+  const names = directory.committedNames().filter((name) => name !== kept);
+  const setAsideAs = names.map((name) => directory.setAside(name));
+  if (names.length > 0) {
+    const why = kept === undefined ? 'a recovery that holds the whole ledger replays it all' : `the recovery starts from ${kept}`;
+    logLine('warn', `coco node: the previous service's other snapshots in ${config.snapshots.directory} set aside (as ${setAsideAs.join(', ')}): ${why}, and the recovered service writes its own`);
+  }
+}
+
+/**
+ * The previous service's snapshot a recovery starts from when its ledger lacks the beginning (the
+ * node that kept the most joined from a snapshot, or its early chunks are gone): the latest
+ * committed one in snapshots.directory whose receipt verifies against the previous certificate,
+ * its public maps decoded (the private ones wait for the members' shares). A ledger that holds
+ * seqno 1 is replayed whole, every entry verified.
+ */
+function recoverySnapshot(config: NodeConfig, previousServiceCertPem: string): LoadedSnapshot | undefined {
+  const first = listReplayChunkFiles(config.ledgerDirectory, config.ledgerReadOnlyDirectories, { allowEmpty: true })[0];
+  if (first === undefined || first.chunk.first === 1 || !existsSync(config.snapshots.directory)) return undefined;
+  const directory = new SnapshotDirectory(config.snapshots.directory);
+  for (const name of directory.committedNames()) {
+    try {
+      const snapshot = directory.load(name, previousServiceCertPem, 'public only');
+      logLine('info', `coco node: ${config.ledgerDirectory} starts at seqno ${first.chunk.first}: recovering from the previous service's snapshot ${name} (seqno ${snapshot.txId.seqno}) and the ledger after it`);
+      return snapshot;
+    } catch (error) {
+      if (!(error instanceof CocoError)) throw error;
+      logLine('warn', `coco node: snapshot ${name} cannot start the recovery: ${error.message}; trying the next older one`);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -232,11 +266,8 @@ function setAsidePreviousSnapshots(config: NodeConfig): void {
  */
 function recoversNow(config: NodeConfig, recover: RecoverConfig, sealed: SealedSecrets | undefined): boolean {
   if (sealed === undefined) return true;
-  // Until its service opens, a recovering node holds no secret of the previous service's entries:
-  // its own first secret applies from the seqno after the previous service's last signature.
-  const recoveredTo = (sealed.ledgerSecrets[0]?.fromSeqno ?? 1) - 1;
-  if (recoveredTo > 0) {
-    setAsideInterruptedRecovery(config, recoveredTo);
+  if (sealed.recoveringAfter !== undefined) {
+    setAsideInterruptedRecovery(config, sealed.recoveringAfter);
     return true;
   }
   if (sealed.serviceCertPem !== previousServiceCertificate(recover)) return false;
@@ -296,7 +327,8 @@ function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverC
     );
   }
   return (
-    `A recovery needs the previous service's whole ledger from seqno 1 (a node that joined from a snapshot holds only the ledger after it: copy the ledger of a node that holds it all), ` +
+    `A recovery needs the previous service's whole ledger from seqno 1, or one of its committed snapshots in snapshots.directory and the whole ledger after it ` +
+    `(a node that joined from a snapshot holds only the ledger after it: copy its snapshots too, or the ledger of a node that holds it all), ` +
     `verified against the previous service's certificate, ${certificate}`
   );
 }
@@ -313,21 +345,22 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
   }
   const previousServiceCertPem = previousServiceCertificate(recover);
   const encryption = generateRsaKeyPair();
+  const snapshot = recoverySnapshot(config, previousServiceCertPem);
   let replayed: ReplayedLedger;
   try {
-    replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, undefined, config.ledgerReadOnlyDirectories);
+    replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, snapshot, config.ledgerReadOnlyDirectories);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
     throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}: ${error.message}. ${recoveryRefusalAdvice(error, recover)}`, { cause: error });
   }
-  setAsidePreviousSnapshots(config);
+  setAsidePreviousSnapshots(config, replayed.snapshot?.name);
   // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous
   // service's chunks stay whole, and a recovery interrupted before it opens can be set aside.
   const lastChunk = replayed.chunks.at(-1);
   if (lastChunk !== undefined) lastChunk.closesChunk = true;
   const service = createServiceIdentity(now, recover.serviceCertificateValidityDays, config.curve);
   const secrets = new LedgerSecrets([{ fromSeqno: replayed.lastTxId.seqno + 1, key: randomBytes(LEDGER_SECRET_BYTES) }]);
-  return { start: { kind: 'recover', replayed, previousServiceCertPem }, service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption };
+  return { start: { kind: 'recover', replayed, previousServiceCertPem }, service, secrets, nodeKeyPair: generateKeyPair(config.curve), encryptionKeyPair: await encryption, previousServiceCertPem };
 }
 
 /** A node with a ledger resumes it; otherwise it starts a service, joins one, or recovers one, as configured. */
@@ -346,7 +379,13 @@ async function startingPoint(config: NodeConfig, now: Date): Promise<Starting | 
       );
     }
     const secrets = new LedgerSecrets(sealed.ledgerSecrets);
-    const resumed = { service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem }, secrets, nodeKeyPair: sealed.nodeKeyPair, encryptionKeyPair: sealed.nodeEncryptionKeyPair };
+    const resumed = {
+      service: { keyPair: sealed.serviceKeyPair, certPem: sealed.serviceCertPem },
+      secrets,
+      nodeKeyPair: sealed.nodeKeyPair,
+      encryptionKeyPair: sealed.nodeEncryptionKeyPair,
+      previousServiceCertPem: sealed.previousServiceCertPem,
+    };
     const replayed = resumeOwnLedger(config, resumed);
     const snapshot = replayed.snapshot && { name: replayed.snapshot.name, seqno: replayed.snapshot.txId.seqno };
     refuseIfBehindCommitMarker(config, publicKeyId(sealed.nodeKeyPair.publicKeyPem), { lastSeqno: replayed.lastTxId.seqno, ...(snapshot && { snapshot }) });
@@ -422,6 +461,8 @@ function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): 
     try {
       snapshot = loadOwnSnapshot(config, directory, name, resumed.service.certPem, resumed.secrets);
     } catch (error) {
+      const previous = error instanceof CocoError && error.code === 'SnapshotServiceMismatch' ? previousServiceSnapshot(directory, name, resumed) : undefined;
+      if (previous !== undefined) return replayOwnLedger(config, resumed, previous, refused);
       if (!(error instanceof SnapshotRefused)) throw error;
       const ignored = directory.setAside(name);
       const next = names[i + 1] === undefined ? 'the ledger alone' : `the next older snapshot, ${names[i + 1]}`;
@@ -432,6 +473,26 @@ function resumeOwnLedger(config: NodeConfig, resumed: Omit<Starting, 'start'>): 
     return replayOwnLedger(config, resumed, snapshot, refused);
   }
   return replayOwnLedger(config, resumed, undefined, refused);
+}
+
+/**
+ * The snapshot `name` when it is that of the service this node recovered (the one the recovery
+ * started from, until the recovered service writes its own): verified against the previous
+ * identity sealed with the node's secrets; its ledger after it ends under the recovered service's
+ * identity, which the replay checks. Undefined for any other snapshot.
+ */
+function previousServiceSnapshot(directory: SnapshotDirectory, name: string, resumed: Omit<Starting, 'start'>): LoadedSnapshot | undefined {
+  const previous = resumed.previousServiceCertPem;
+  if (previous === undefined) return undefined;
+  let snapshot: LoadedSnapshot;
+  try {
+    snapshot = directory.load(name, previous, resumed.secrets);
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'SnapshotServiceMismatch') return undefined;
+    throw error;
+  }
+  logLine('info', `coco node: snapshot ${name} is that of the previous service, which this node recovered: resuming from it, verified against that service's certificate`);
+  return snapshot;
 }
 
 /**

@@ -9,9 +9,10 @@
 // start refuses the workspace meanwhile: its nodes are elsewhere, and sandbox_common's service
 // certificate may already be an attempt's.
 
-import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CocoError } from '../errors.js';
+import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
 import { writeFileDurably } from '../node/durable-file.js';
 import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
@@ -76,14 +77,16 @@ function ledgerToRecover(workspace: string, dirs: readonly string[]): { source: 
   const fromOne = (dir: string) => firstSeqnoHeld(join(dir, 'ledger')) === 1;
   if (fromOne(source)) return { source, seqno: seqnos[best]! };
   const beginning = dirs.find(fromOne);
-  if (beginning === undefined) {
+  if (beginning !== undefined) return { source, seqno: seqnos[best]!, beginning };
+  // Every node joined from a snapshot: the recovery starts from the source's latest one.
+  if (committedSnapshots(source).length === 0) {
     throw new CocoError(
       'LedgerMissing',
-      `--recover replays the service's whole ledger, but no node of ${workspace} holds it from seqno 1 (each joined from a snapshot, and the ledger before it is gone): ` +
-        'recovery from a snapshot is not supported yet; put the missing committed chunks (ledger_1-<n>.committed onwards) into a node\'s ledger directory and run --recover again',
+      `no node of ${workspace} holds the service's ledger from seqno 1 (each joined from a snapshot, and the ledger before it is gone), and ${join(source, 'snapshots')}, ` +
+        `beside the ledger that committed the most, holds no committed snapshot to recover from: put back that node's snapshots, or the missing committed chunks (ledger_1-<n>.committed onwards) into a node's ledger directory, and run --recover again`,
     );
   }
-  return { source, seqno: seqnos[best]!, beginning };
+  return { source, seqno: seqnos[best]! };
 }
 
 /** Records a new recovery of the workspace's nodes once the previous certificate is kept, before anything moves. */
@@ -132,9 +135,30 @@ function previousLedger(plan: RecoveryPlan, name: string): string {
 }
 
 /** The ledger to recover, in `ledger`: the source's, after the beginning's committed chunks it lacks. */
-function copyLedgerToRecover(plan: RecoveryPlan, ledger: string): void {
+/** The committed snapshots of the node in `dir`. */
+function committedSnapshots(dir: string): string[] {
+  const snapshots = join(dir, 'snapshots');
+  return existsSync(snapshots) ? readdirSync(snapshots).filter((name) => parseSnapshotFileName(name)?.committed === true) : [];
+}
+
+/** Whether the recovery starts from the source's snapshots: no node holds the ledger from seqno 1. */
+export function recoversFromSnapshot(plan: RecoveryPlan): boolean {
+  return plan.beginning === undefined && firstSeqnoHeld(previousLedger(plan, plan.source)) !== 1;
+}
+
+/**
+ * The ledger to recover into the recovering node's directory `dir`: the source's, completed with
+ * the beginning's chunks before it, or with the source's committed snapshots it starts after.
+ */
+function copyLedgerToRecover(plan: RecoveryPlan, dir: string): void {
+  const ledger = join(dir, 'ledger');
   const source = previousLedger(plan, plan.source);
   cpSync(source, ledger, { recursive: true });
+  if (recoversFromSnapshot(plan)) {
+    const sourceDir = join(plan.previous, plan.source);
+    makeDirectory(join(dir, 'snapshots'));
+    for (const name of committedSnapshots(sourceDir)) copyFileSync(join(sourceDir, 'snapshots', name), join(dir, 'snapshots', name));
+  }
   if (plan.beginning === undefined) return;
   const first = firstSeqnoHeld(source)!;
   for (const file of listChunkFiles(previousLedger(plan, plan.beginning), { allowEmpty: true })) {
@@ -179,7 +203,7 @@ export function prepareRecoveringNode(workspace: string, common: string, plan: R
   const partial = `${recovering}.partial`;
   rmSync(partial, { recursive: true, force: true });
   makeDirectory(partial);
-  copyLedgerToRecover(plan, join(partial, 'ledger'));
+  copyLedgerToRecover(plan, partial);
   writeFileSync(join(partial, 'config.json'), JSON.stringify(previousConfigWith(plan, common, plan.nodes[0]!, recoverCommand), null, 2));
   renameSync(partial, recovering);
   return { recovering, moved: toMove.length > 0, ...(setAside !== undefined && { setAside }) };

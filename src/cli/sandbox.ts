@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadCheckedAppBundle } from './checked-app-bundle.js';
 import { openService } from '../client/open-service.js';
 import { recoverService, trustJoiningNodes, type RecoveringMember } from '../client/recover-service.js';
-import { finishRecoveryPlan, planRecovery, prepareRecoveringNode, previousCertificateFile, previousConfigWith, readRecoveryPlan, unfinishedRecoveryError } from './sandbox-recovery-plan.js';
+import { finishRecoveryPlan, planRecovery, prepareRecoveringNode, previousCertificateFile, previousConfigWith, readRecoveryPlan, recoversFromSnapshot, unfinishedRecoveryError } from './sandbox-recovery-plan.js';
 import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { holdsLedger } from '../node/ledger-directory.js';
@@ -339,7 +339,12 @@ async function recoverWorkspace(workspace: string, common: string, step: (text: 
   const { recovering, moved, setAside } = prepareRecoveringNode(workspace, common, plan, recoverCommand);
   if (moved) step(`the previous service's nodes moved to ${plan.previous}`);
   if (setAside !== undefined) step(`the interrupted attempt's nodes set aside in ${setAside}: recovering again from the previous service's ledgers`);
-  const beginning = plan.beginning === undefined ? '' : `, after the chunks before it of node ${nodeNumber(plan.beginning)} (node ${nodeNumber(plan.source)} joined from a snapshot)`;
+  const beginning =
+    plan.beginning !== undefined
+      ? `, after the chunks before it of node ${nodeNumber(plan.beginning)} (node ${nodeNumber(plan.source)} joined from a snapshot)`
+      : recoversFromSnapshot(plan)
+        ? `, from its latest snapshot (every node joined from a snapshot: none holds the ledger from seqno 1)`
+        : '';
   step(`recovering the ledger of node ${nodeNumber(plan.source)} (committed to seqno ${plan.committedSeqno})${beginning}`);
   step('starting node 0 (recovering the service)');
   const nodes = [await startNode(recovering, signal)];

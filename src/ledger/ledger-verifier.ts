@@ -69,9 +69,11 @@ export interface LedgerVerifierOptions {
   onProgress?: (progress: VerifyProgress) => void;
   /**
    * Where verification starts when the ledger before it is not at hand (a node started from a
-   * snapshot): the committed signature transaction at `txId` and the Merkle tree up to it.
+   * snapshot): the committed signature transaction at `txId`, the Merkle tree up to it, and the
+   * service identity in force there when it is not the trusted one (a snapshot of the service a
+   * recovery replaced: the ledger after it must then change to the trusted identity, as a recovery does).
    */
-  from?: { txId: TxId; tree: MerkleTree };
+  from?: { txId: TxId; tree: MerkleTree; serviceCertPem?: string | undefined };
   /**
    * The tree to rebuild in place of a copy of its own, kept whole for the caller (never flushed):
    * the genesis placeholder leaf alone, or with `from`, `from.tree` itself.
@@ -201,8 +203,8 @@ export class LedgerVerifier {
     } else {
       // The service identity was recorded before the starting point: only a trusted one will do.
       if (options.trustedServiceCertPem === undefined) throw new CocoError('InvalidArgument', 'verifying from a starting point needs the trusted service certificate');
-      this.serviceCertPem = options.trustedServiceCertPem;
-      this.signedServiceCertPem = options.trustedServiceCertPem;
+      this.serviceCertPem = options.from.serviceCertPem ?? options.trustedServiceCertPem;
+      this.signedServiceCertPem = this.serviceCertPem;
       this.tree = options.tree ?? MerkleTree.deserialize(options.from.tree.serialize());
       this.lastTxId = options.from.txId;
       this.lastVerifiedTxId = options.from.txId;
@@ -210,7 +212,10 @@ export class LedgerVerifier {
     }
     if (options.trustedServiceCertPem !== undefined) {
       this.trustedServiceKey = parseCertificate(options.trustedServiceCertPem).publicKeyDer;
-      if (options.from !== undefined) this.signedServiceIdentityRecord = this.serviceIdentityRecord = { key: this.trustedServiceKey, file: '', txId: options.from.txId };
+      if (options.from !== undefined) {
+        const key = options.from.serviceCertPem === undefined ? this.trustedServiceKey : parseCertificate(options.from.serviceCertPem).publicKeyDer;
+        this.signedServiceIdentityRecord = this.serviceIdentityRecord = { key, file: '', txId: options.from.txId };
+      }
     }
   }
 

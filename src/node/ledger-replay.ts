@@ -30,7 +30,8 @@ import type { TxId } from '../ledger/tx-id.js';
 import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
 import { receiveLedgerSecret, recordsServiceIdentity, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { readNodeFile } from './node-file-read.js';
-import { changesNodes, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { changesNodes, readNow, readTrustedNodeIds, sameNodes } from './service-nodes.js';
+import { readServiceInfo } from '../governance/builtin-tables.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
 export interface ReplayedChunk {
@@ -193,10 +194,11 @@ export async function replayLedgerInTurns(
   directory: string,
   receiver: LedgerSecretReceiver,
   serviceCertPem: string,
+  snapshot: LoadedSnapshot | undefined,
   readOnlyDirectories: readonly string[],
   options: ReplayOptions,
 ): Promise<ReplayedLedger> {
-  const steps = replaySteps(directory, receiver, serviceCertPem, undefined, readOnlyDirectories, options);
+  const steps = replaySteps(directory, receiver, serviceCertPem, snapshot, readOnlyDirectories, options);
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
@@ -248,8 +250,12 @@ function* replaySteps(
   if (snapshot === undefined) tree.append(GENESIS_PLACEHOLDER_LEAF);
   // The verifier rebuilds the tree itself. Only the last signature's ECDSA signatures are checked:
   // it signs every entry before it, and checking each of thousands made most of a restart's time.
-  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem, signatures: 'last', tree, ...(snapshot && { from: { txId: snapshot.txId, tree } }) });
   const store = snapshot === undefined ? new Store() : Store.fromSnapshot(BigInt(base), snapshot.maps);
+  // A snapshot of the service a recovery replaced (a recovered node restarting before its own) is
+  // under the previous identity: the ledger after it changes to the trusted one.
+  const snapshotIdentity = snapshot && readNow(store, readServiceInfo)?.cert;
+  const from = snapshot && { txId: snapshot.txId, tree, serviceCertPem: snapshotIdentity };
+  const verifier = new LedgerVerifier({ trustedServiceCertPem: serviceCertPem, signatures: 'last', tree, ...(from && { from }) });
   const replayed: ReplayedLedger = {
     snapshot,
     store,
@@ -272,6 +278,11 @@ function* replaySteps(
     // The snapshot's own signature transaction, read from its state: receipts for it still work.
     const tx = store.beginTransaction();
     const signature = signatureRecordFrom(base, (map) => tx.map(map).get(SINGLETON_KEY));
+    // A recovery from a snapshot walks the chain of secrets back from the last write before it too
+    // (it gives the secret in force at the snapshot, which its private maps are sealed under).
+    const history = tx.map(HISTORICAL_LEDGER_SECRET_MAP);
+    const written = history.get(SINGLETON_KEY);
+    if (receiver === 'public only' && written !== undefined) replayed.ledgerSecretHistory!.push({ seqno: Number(history.getVersionOfPreviousWrite(SINGLETON_KEY)), value: written });
     tx.abort();
     if (signature !== undefined) replayed.signatures.push(signature);
   }

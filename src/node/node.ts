@@ -58,7 +58,7 @@ import { ServiceEndorsements } from './service-endorsements.js';
 import { committedChunkHolding, committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
 import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
-import { SnapshotDirectory } from './snapshot-directory.js';
+import { SnapshotDirectory, verifySnapshotFile, type LoadedSnapshot } from './snapshot-directory.js';
 import { SnapshotEncoder, type EncodedSnapshot, type SnapshotInput } from '../ledger/snapshot.js';
 import { decodeSnapshotEvidence, encodeSnapshotEvidence, SNAPSHOT_EVIDENCE_MAP, type SnapshotEvidence } from '../ledger/snapshot-evidence.js';
 import { SINGLETON_KEY, singletonWrite } from '../ledger/signature.js';
@@ -152,6 +152,8 @@ interface RecoveryProgress {
   /** The previous service's last signature: its entries end there. */
   lastSeqno: number;
   ledgerSecretHistory: HistoricalSecretWrite[];
+  /** The previous service's snapshot the public replay started from: its private maps wait for the restored secrets. */
+  snapshot: LoadedSnapshot | undefined;
   /** 'private' once members' shares restored the ledger secrets and the private domain is replayed, until the service opens. */
   phase: 'public' | 'private';
 }
@@ -336,6 +338,15 @@ export class Node {
   get startupSeqno(): number {
     return this.firstSeqno - 1;
   }
+  /**
+   * The first seqno of the current service: 1, or the recovery transaction that gave it its identity.
+   * Snapshots before it are the previous service's (a recovery from a snapshot keeps the one it
+   * started from): no joiner of this service can verify them.
+   */
+  get serviceStartSeqno(): number {
+    const created = readNow(this.store, readServiceInfo)?.current_service_create_txid;
+    return created === undefined ? 1 : parseTxId(created).seqno;
+  }
   readonly snapshots: SnapshotDirectory;
   private lastSnapshotSeqno = 0;
   /** The snapshot being written, a slice per turn of the event loop (on a backup, for the evidence it follows). */
@@ -381,7 +392,7 @@ export class Node {
     this.openingAtResume = options.start.kind === 'resume';
     if (options.start.kind === 'recover') {
       const { replayed: publicOnly, previousServiceCertPem } = options.start;
-      this.recovery = { previousServiceCertPem, lastSeqno: publicOnly.lastTxId.seqno, ledgerSecretHistory: publicOnly.ledgerSecretHistory ?? [], phase: 'public' };
+      this.recovery = { previousServiceCertPem, lastSeqno: publicOnly.lastTxId.seqno, ledgerSecretHistory: publicOnly.ledgerSecretHistory ?? [], snapshot: publicOnly.snapshot, phase: 'public' };
     }
     const base = replayed?.snapshot;
     this.store = replayed?.store ?? new Store();
@@ -660,8 +671,8 @@ export class Node {
   }
 
   /**
-   * CCF's private recovery: the previous service's ledger replayed again, whole, under the restored
-   * secrets, up to its last signature; its private maps become this store's (the recovered service
+   * CCF's private recovery: the previous service's ledger replayed again (whole, or from the snapshot
+   * the public replay started from) under the restored secrets, up to its last signature; its private maps become this store's (the recovered service
    * wrote none meanwhile: its app is closed until it opens), the restored secrets join this node's,
    * and the service opens. A failure here stops the node: its private state would be incomplete.
    * The replay takes a chunk per turn of the event loop: the node answers meanwhile (its state is
@@ -676,8 +687,12 @@ export class Node {
       // recovering again under a new identity.
       this.options.ledgerSecrets.restoreEarlier(restored);
       this.persistLedgerSecrets();
-      const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets: new LedgerSecrets(restored) };
-      const replayed = await replayLedgerInTurns(this.options.ledgerDirectory, receiver, recovery.previousServiceCertPem, this.options.ledgerReadOnlyDirectories ?? [], { applyUpTo: recovery.lastSeqno });
+      const secrets = new LedgerSecrets(restored);
+      const receiver = { nodeId: this.nodeId, encryptionPrivateKeyPem: this.options.encryptionKeyPair?.privateKeyPem, secrets };
+      // The snapshot again, its private maps decrypted this time.
+      const previous = recovery.snapshot;
+      const snapshot = previous && verifySnapshotFile(previous.name, previous.fileBytes, recovery.previousServiceCertPem, secrets);
+      const replayed = await replayLedgerInTurns(this.options.ledgerDirectory, receiver, recovery.previousServiceCertPem, snapshot, this.options.ledgerReadOnlyDirectories ?? [], { applyUpTo: recovery.lastSeqno });
       if (this.stopped || this.failure !== undefined) return;
       this.store.installPrivateMaps(replayed.store);
       this.recovery = undefined;

@@ -18,6 +18,18 @@ export interface SealedSecrets {
   nodeKeyPair: KeyPair;
   /** The RSA key pair rekeys encrypt new ledger secrets to (absent in files of older Cocos). */
   nodeEncryptionKeyPair: KeyPair | undefined;
+  /**
+   * Set while this node recovers a service and holds none of the previous service's secrets yet:
+   * the previous service's last seqno. A node stopped then recovers again; one stopped after the
+   * members' shares restored them resumes. (The secrets alone do not tell: restored from a
+   * snapshot, the first of them may apply from well after seqno 1.)
+   */
+  recoveringAfter?: number | undefined;
+  /**
+   * The identity of the service this node recovered (command.recover's certificate): a restart
+   * before the recovered service's first snapshot starts from the previous service's, which it verifies.
+   */
+  previousServiceCertPem?: string | undefined;
 }
 
 interface SealedFile {
@@ -29,6 +41,8 @@ interface SealedFile {
   node_public_key: string;
   node_encryption_private_key?: string;
   node_encryption_public_key?: string;
+  recovering_after?: number;
+  previous_service_certificate?: string;
 }
 
 export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
@@ -43,6 +57,8 @@ export function writeSealedSecrets(path: string, secrets: SealedSecrets): void {
       node_encryption_private_key: secrets.nodeEncryptionKeyPair.privateKeyPem,
       node_encryption_public_key: secrets.nodeEncryptionKeyPair.publicKeyPem,
     }),
+    ...(secrets.recoveringAfter !== undefined && { recovering_after: secrets.recoveringAfter }),
+    ...(secrets.previousServiceCertPem !== undefined && { previous_service_certificate: secrets.previousServiceCertPem }),
   };
   writeFileDurably(path, JSON.stringify(file));
 }
@@ -60,6 +76,8 @@ export function readSealedSecrets(path: string): SealedSecrets | undefined {
       nodeEncryptionKeyPair: typeof file.node_encryption_private_key === 'string' && typeof file.node_encryption_public_key === 'string'
         ? { privateKeyPem: file.node_encryption_private_key, publicKeyPem: file.node_encryption_public_key }
         : undefined,
+      ...(typeof file.recovering_after === 'number' && { recoveringAfter: file.recovering_after }),
+      ...(typeof file.previous_service_certificate === 'string' && { previousServiceCertPem: file.previous_service_certificate }),
     };
   } catch (error) {
     throw new CocoError('SealedSecretsUnreadable', `cannot read the node's sealed secrets ${path}: ${(error as Error).message}`);

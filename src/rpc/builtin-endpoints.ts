@@ -330,7 +330,12 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       const location = `${primary}/node/snapshot${since > 0 ? `?since=${since}` : ''}`;
       throw new RpcError(308, 'NodeCannotHandleRequest', `this node is a backup; the primary at ${primary} has the snapshot to join from`, { location });
     }
-    const name = node.snapshots.latestCommittedName(since);
+    const serviceStart = node.serviceStartSeqno;
+    const name = node.snapshots.latestCommittedName(Math.max(since, serviceStart - 1));
+    // Recovered from its previous service's snapshot, the service writes its own at once (joiners retry).
+    if (name === undefined && node.startupSeqno >= since && node.startupSeqno > 0 && node.startupSeqno < serviceStart) {
+      throw new RpcError(503, 'NodeCannotHandleRequest', `this service was recovered from a snapshot of the previous service, which its joiners cannot verify, and has not committed one of its own yet: retry shortly`);
+    }
     if (name === undefined) throw new RpcError(404, 'ResourceNotFound', `this node has no committed snapshot since seqno ${since}`);
     return redirectToOwn(node, options.interfaceName, `/node/snapshot/${name}`);
   };

@@ -69,16 +69,30 @@ test('the longest committed ledger is recovered, after the chunks before it of a
   assert.equal(readdirSync(join(plan.previous, 'sandbox_1', 'ledger')).length, 3, "the previous service's nodes are as they were");
 });
 
-test('a workspace whose every ledger starts after seqno 1, and a recorded source that is gone, are refused naming what is missing', (t) => {
+test('a workspace whose every ledger starts after seqno 1 recovers from the source\'s snapshots; without any, and with a recorded source gone, it is refused naming what is missing', (t) => {
   const { workspace: ws, common } = workspace(t);
   node(ws, 'sandbox_0', ['ledger_21-30.committed'], 30);
   node(ws, 'sandbox_1', ['ledger_21-30.committed', 'ledger_31'], 35);
   assert.throws(() => planRecovery(ws, common), (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
-    assert.match(error.message, /no node of .* holds it from seqno 1 .*recovery from a snapshot is not supported yet/);
+    assert.match(error.message, /no node of .* holds the service's ledger from seqno 1 .*sandbox_1\/snapshots, beside the ledger that committed the most, holds no committed snapshot to recover from/);
     return true;
   });
   assert.ok(!existsSync(join(ws, 'recovery.json')), 'nothing is recorded');
+  // With its snapshots (committed ones only), the source's ledger is recovered from the latest.
+  mkdirSync(join(ws, 'sandbox_1', 'snapshots'));
+  for (const name of ['snapshot_10_11.committed', 'snapshot_20_21.committed', 'snapshot_30_31']) writeFileSync(join(ws, 'sandbox_1', 'snapshots', name), name);
+  const fromSnapshot = planRecovery(ws, common);
+  assert.equal(fromSnapshot.source, 'sandbox_1');
+  assert.equal(fromSnapshot.beginning, undefined);
+  const prepared = prepareRecoveringNode(ws, common, fromSnapshot, RECOVER);
+  assert.deepEqual(readdirSync(join(prepared.recovering, 'snapshots')).sort(), ['snapshot_10_11.committed', 'snapshot_20_21.committed']);
+  assert.deepEqual(readdirSync(join(prepared.recovering, 'ledger')).sort(), ['ledger_21-30.committed', 'ledger_31']);
+  rmSync(ws, { recursive: true });
+  mkdirSync(common, { recursive: true });
+  writeFileSync(join(common, 'service_cert.pem'), 'the previous service certificate');
+  node(ws, 'sandbox_0', ['ledger_21-30.committed'], 30);
+  node(ws, 'sandbox_1', ['ledger_21-30.committed', 'ledger_31'], 35);
 
   rmSync(join(ws, 'sandbox_0'), { recursive: true });
   node(ws, 'sandbox_0', ['ledger_1-20.committed', 'ledger_21-30.committed'], 30);

@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient, type Proposal } from '../../src/client/governance-client.js';
@@ -339,4 +339,105 @@ test('a recovering node that stopped once the shares restored the secrets, befor
   await node.stop();
   // The opening is written again from where the cut one was: one endorsement of the previous identity.
   assert.equal(endorsementWrites(join(recovery.dir, 'ledger')).filter(({ seqno }) => seqno >= openedAt).length, 1);
+});
+
+/**
+ * A copy of the node's ledger as a node that joined from its latest snapshot holds it: that
+ * snapshot (and an older one) in `snapshots`, only the chunks after it in `ledger`. Returns the
+ * snapshot's seqno.
+ */
+function joinedFromLatestSnapshot(sandbox: SandboxProcess, dir: string): number {
+  const snapshots = readdirSync(join(sandbox.workspace, 'sandbox_0', 'snapshots')).filter((name) => name.endsWith('.committed'));
+  const seqnoOf = (name: string) => Number(name.split('_')[1]);
+  snapshots.sort((a, b) => seqnoOf(b) - seqnoOf(a));
+  assert.ok(snapshots.length >= 2, `the sandbox snapshotted twice: ${snapshots.join(', ')}`);
+  mkdirSync(join(dir, 'snapshots'));
+  for (const name of snapshots.slice(0, 2)) cpSync(join(sandbox.workspace, 'sandbox_0', 'snapshots', name), join(dir, 'snapshots', name));
+  const seqno = seqnoOf(snapshots[0]!);
+  for (const file of listChunkFiles(join(dir, 'ledger'))) if ((file.chunk.last ?? Infinity) <= seqno) rmSync(file.path);
+  return seqno;
+}
+
+test('a service is recovered from a snapshot and the ledger after it (the copy of a node that joined from it): private state back across a rekey, restarts before its own snapshot, joiners', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1', '--snapshot-tx-interval', '10']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const previousCertPem = sandbox.pem('service_cert.pem');
+  const write = async (id: number) => {
+    const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `secret ${id}` }) });
+    assert.equal(written.status, 200, written.body);
+  };
+  // Two rekeys before the snapshot: the chain of secrets its state records starts after seqno 1.
+  const sandboxClient = new CocoClient({ url: sandbox.url, caCertPem: previousCertPem });
+  const sandboxGov = new GovernanceClient(sandboxClient, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
+  t.after(() => sandboxClient.close());
+  for (let id = 1; id <= 40; id++) {
+    await write(id);
+    if (id !== 8 && id !== 16) continue;
+    const rekey = await sandboxGov.createProposal({ actions: [{ name: 'trigger_ledger_rekey', args: {} }] });
+    if (rekey.proposalState === 'Open') assert.equal((await sandboxGov.submitBallot(rekey.proposalId, 'export function vote (proposal, proposerId) { return true }')).proposalState, 'Accepted');
+  }
+  sandboxClient.close();
+  await sandbox.stop({ keep: true });
+
+  const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
+  const snapshotSeqno = joinedFromLatestSnapshot(sandbox, recovery.dir);
+  const config = JSON.parse(readFileSync(recovery.config, 'utf8')) as { network: { rpc_interfaces: { primary_rpc_interface: Record<string, unknown> } } };
+  config.network.rpc_interfaces.primary_rpc_interface.enabled_operator_features = ['SnapshotRead'];
+  writeFileSync(recovery.config, JSON.stringify(config, null, 2));
+  let node = await spawnNode(recovery.config, recovery.dir);
+  t.after(() => node.stop());
+  assert.match(node.output(), new RegExp(`starts at seqno ${snapshotSeqno + 1}: recovering from the previous service's snapshot snapshot_${snapshotSeqno}_\\d+\\.committed`));
+  assert.equal(readSealedSecrets(join(recovery.dir, 'sealed_secrets.json'))!.recoveringAfter, Number(/public state to seqno (\d+)/.exec(node.output())![1]));
+  // Stopped before the members' shares, it recovers anew from the same snapshot, under a new identity.
+  const interrupted = recovery.certPem();
+  await node.stop();
+  node = await spawnNode(recovery.config, recovery.dir);
+  assert.match(node.output(), /began a recovery that stopped before the service opened/);
+  assert.match(node.output(), new RegExp(`recovering from the previous service's snapshot snapshot_${snapshotSeqno}_`));
+  const certPem = recovery.certPem();
+  assert.notEqual(certPem, interrupted);
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
+  const readAll = async (at: NodeProcess) => {
+    for (let id = 1; id <= 40; id++) {
+      const read = await call(at.url, certPem, 'GET', `/app/log/private?id=${id}`, user);
+      assert.equal(read.status, 200, `record ${id}: ${read.body}`);
+      assert.equal(read.json().msg, `secret ${id}`);
+    }
+  };
+  await readAll(node);
+  // Its secrets start at the one the last rekey before the snapshot replaced, not at seqno 1: what
+  // a restart seals says the previous service's secrets are restored all the same.
+  const sealed = readSealedSecrets(join(recovery.dir, 'sealed_secrets.json'))!;
+  assert.equal(sealed.recoveringAfter, undefined);
+  assert.ok(sealed.ledgerSecrets[0]!.fromSeqno > 1 && sealed.ledgerSecrets[0]!.fromSeqno < snapshotSeqno, JSON.stringify(sealed.ledgerSecrets.map((secret) => secret.fromSeqno)));
+  assert.equal(sealed.previousServiceCertPem, previousCertPem);
+
+  // A joiner starts from the recovered service's own snapshot, never the previous service's.
+  const joinerDir = join(sandbox.workspace, '..', 'joiner');
+  const [joiner] = await Promise.all([
+    joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem')),
+    trustJoiningNodes({ url: node.url, serviceCertPem: certPem, members: [{ certPem: member.certPem, keyPem: member.keyPem }], expected: 2, timeoutMs: 60_000 }),
+  ]);
+  t.after(() => joiner.stop());
+  const fetched = readdirSync(join(joinerDir, 'snapshots')).filter((name) => name.endsWith('.committed'));
+  assert.equal(fetched.length, 1, fetched.join(', '));
+  assert.ok(Number(fetched[0]!.split('_')[1]) > snapshotSeqno, `the joiner's snapshot ${fetched[0]} is the recovered service's`);
+  await until('the joiner to serve the records', 60_000, async () => ((await call(joiner.url, certPem, 'GET', '/app/log/private?id=40', user).catch(() => undefined))?.status === 200 ? true : undefined));
+  await readAll(joiner);
+  await joiner.stop();
+
+  // Restarted before its own snapshot (set aside here), the node resumes from the previous
+  // service's, verified against the previous identity it sealed.
+  await node.stop();
+  for (const name of readdirSync(join(recovery.dir, 'snapshots'))) {
+    if (name.endsWith('.committed') && Number(name.split('_')[1]) > snapshotSeqno) rmSync(join(recovery.dir, 'snapshots', name));
+  }
+  node = await spawnNode(recovery.config, recovery.dir);
+  assert.match(node.output(), new RegExp(`snapshot snapshot_${snapshotSeqno}_\\d+\\.committed is that of the previous service, which this node recovered: resuming from it`));
+  await until('the restarted node to serve', 30_000, async () => ((await call(node.url, certPem, 'GET', '/app/log/private?id=1', user)).status === 200 ? true : undefined));
+  await readAll(node);
+  assert.equal(recovery.certPem(), certPem);
+  await node.stop();
 });

@@ -106,7 +106,7 @@ test('a replay in turns gives the event loop a turn after each chunk, reads no c
     if (counting) setImmediate(count);
   };
   setImmediate(count);
-  const replayed = await replayLedgerInTurns(own, receiver(), generated.identity.serviceCertPem, [], { applyUpTo: upTo });
+  const replayed = await replayLedgerInTurns(own, receiver(), generated.identity.serviceCertPem, undefined, [], { applyUpTo: upTo });
   counting = false;
   assert.ok(turns >= 2, `the event loop ran ${turns} time(s) during a replay of ${committed.length - 1} chunks`);
   assert.equal(replayed.lastTxId.seqno, upTo);
