@@ -19,6 +19,8 @@ export interface LedgerVerifyOptions {
   serviceCertPath?: string | undefined;
   /** A committed snapshot to start from (a node that joined from it holds no ledger before it). */
   snapshotPath?: string | undefined;
+  /** The certificate the snapshot is proven against when it is the service's that a recovery replaced. */
+  previousServiceCertPath?: string | undefined;
 }
 
 export interface LedgerVerifyResult extends LedgerSummary {
@@ -37,7 +39,12 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   const trustedServiceCertPem = options.serviceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.serviceCertPath, 'service certificate'));
   // As receipt verify: one self-signed CA certificate, never the first of a bundle or a node's.
   if (trustedServiceCertPem !== undefined) checkServiceCertificate(trustedServiceCertPem);
-  const from = options.snapshotPath === undefined ? undefined : startingSnapshot(options.snapshotPath, trustedServiceCertPem);
+  const previousServiceCertPem = options.previousServiceCertPath === undefined ? undefined : fromUtf8(readInputFile(options.previousServiceCertPath, 'previous service certificate'));
+  if (previousServiceCertPem !== undefined) {
+    if (options.snapshotPath === undefined) throw new CocoError('UsageError', '--previous-service-cert is the certificate a --snapshot FILE is proven against: give the snapshot too');
+    checkServiceCertificate(previousServiceCertPem);
+  }
+  const from = options.snapshotPath === undefined ? undefined : startingSnapshot(options.snapshotPath, trustedServiceCertPem, previousServiceCertPem);
   const afterSnapshot = from === undefined ? files : chunksAfter(files, from.txId.seqno);
   const progress = new Progress();
   const verifier = new LedgerVerifier({
@@ -60,12 +67,14 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
  * Where a verification from the committed snapshot at `path` starts: its seqno and Merkle tree, once
  * its receipt proves it is the trusted service's (its private maps are not read: no secret is needed).
  */
-function startingSnapshot(path: string, trustedServiceCertPem: string | undefined): { txId: TxId; tree: MerkleTree } {
+function startingSnapshot(path: string, trustedServiceCertPem: string | undefined, previousServiceCertPem: string | undefined): { txId: TxId; tree: MerkleTree; serviceCertPem?: string } {
   if (trustedServiceCertPem === undefined) {
     throw new CocoError('UsageError', '--snapshot needs --service-cert: the snapshot\'s receipt, and the ledger after it, are checked against the service certificate');
   }
-  const { txId, tree } = verifyCommittedSnapshot(readInputFile(path, 'snapshot'), trustedServiceCertPem, 'public only', basename(path));
-  return { txId, tree };
+  // A snapshot of the service a recovery replaced: proven against that one, and the ledger after it
+  // must change to the trusted identity (by a recovery: the verifier checks that).
+  const { txId, tree } = verifyCommittedSnapshot(readInputFile(path, 'snapshot'), previousServiceCertPem ?? trustedServiceCertPem, 'public only', basename(path));
+  return { txId, tree, ...(previousServiceCertPem !== undefined && { serviceCertPem: previousServiceCertPem }) };
 }
 
 /** The chunks after the snapshot at `seqno`: the ledger after one starts with a chunk of its own, and one across it is refused. */

@@ -18,7 +18,7 @@ import { argumentProblem, asksForHelp, UsageError } from './usage-error.js';
 const USAGE = `Usage: coco <command> [options]
 
 Commands:
-  ledger verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
+  ledger verify <dir> [--service-cert PEM] [--snapshot FILE [--previous-service-cert PEM]] [--json]
       Verify a ledger directory offline: every entry parses, chunks have no gap or overlap,
       each signature transaction signs the Merkle root rebuilt from the entries, and each
       signing node is endorsed by the service identity.
@@ -52,7 +52,7 @@ Options:
 const LEDGER_USAGE = `Usage: coco ledger <command> [options]
 
 Commands:
-  verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
+  verify <dir> [--service-cert PEM] [--snapshot FILE [--previous-service-cert PEM]] [--json]
                                                verify a ledger directory offline
   show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]
                                                verify it and print its transactions and their public writes
@@ -61,7 +61,7 @@ Commands:
 coco ledger <command> --help shows a command's options.
 `;
 
-const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--snapshot FILE] [--json]
+const LEDGER_VERIFY_USAGE = `Usage: coco ledger verify <dir> [--service-cert PEM] [--snapshot FILE [--previous-service-cert PEM]] [--json]
 
 Verifies every chunk file (ledger_<first>-<last>[.committed]) in <dir>, in seqno order; files set
 aside (.ignored, and .recovery ones, which the summary names) are skipped, as CCF skips them.
@@ -69,6 +69,11 @@ aside (.ignored, and .recovery ones, which the summary names) are skipped, as CC
   --snapshot FILE     Start from this committed snapshot (snapshot_<seqno>_<evidence>.committed),
                       proven by its receipt against --service-cert (needed), and verify the chunks
                       after it: the ledger of a node that joined from a snapshot. No secret is needed.
+  --previous-service-cert PEM
+                      The snapshot is the previous service's, which a recovery started from (a
+                      recovered node before its own first snapshot): its receipt is proven against
+                      this certificate, and the ledger after it must change to --service-cert's
+                      identity by that recovery.
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
 reason (with --json: {"verified": false, "file", "transaction_id", "reason"}, file and
@@ -131,12 +136,22 @@ async function runLedger(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   if (asksForHelp(subcommand)) return printUsage(LEDGER_USAGE);
   if (subcommand === 'verify') {
-    const { values, positionals } = parse(rest, { 'service-cert': { type: 'string' }, snapshot: { type: 'string' }, json: { type: 'boolean' } }, LEDGER_VERIFY_USAGE, 'ledger verify');
+    const { values, positionals } = parse(
+      rest,
+      { 'service-cert': { type: 'string' }, snapshot: { type: 'string' }, 'previous-service-cert': { type: 'string' }, json: { type: 'boolean' } },
+      LEDGER_VERIFY_USAGE,
+      'ledger verify',
+    );
     if (values.help) return printUsage(LEDGER_VERIFY_USAGE);
     const directory = oneDirectory(positionals, LEDGER_VERIFY_USAGE);
     let summary;
     try {
-      summary = ledgerVerify({ directory, serviceCertPath: values['service-cert'] as string | undefined, snapshotPath: values.snapshot as string | undefined });
+      summary = ledgerVerify({
+        directory,
+        serviceCertPath: values['service-cert'] as string | undefined,
+        snapshotPath: values.snapshot as string | undefined,
+        previousServiceCertPath: values['previous-service-cert'] as string | undefined,
+      });
     } catch (error) {
       if (!(values.json && error instanceof CocoError && error.code !== 'UsageError')) throw error;
       console.log(JSON.stringify(failureJson(error), null, 2));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import test, { after, before } from 'node:test';
 import { parseChunkName } from '../../src/ledger/chunk-file.js';
 import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
+import { createServiceIdentity } from '../../src/node/identities.js';
 import { runCoco } from '../support/run-cli.js';
 import { stoppedNode } from '../support/stopped-node.js';
 
@@ -71,4 +72,15 @@ test('--snapshot without --service-cert, an altered snapshot and another service
   const other = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', otherCert, '--snapshot', node.snapshot]);
   assert.notEqual(other.status, 0);
   assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+
+  // --previous-service-cert proves the snapshot alone; the ledger after it must then end under
+  // --service-cert's identity, which a ledger no recovery changed does not.
+  const noSnapshot = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', serviceCert, '--previous-service-cert', serviceCert]);
+  assert.equal(noSnapshot.status, 2);
+  assert.match(noSnapshot.stderr, /--previous-service-cert is the certificate a --snapshot FILE is proven against: give the snapshot too/);
+  const anotherService = join(scratch, 'another_service_cert.pem');
+  writeFileSync(anotherService, createServiceIdentity(new Date(), 1).certPem);
+  const notRecovered = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', anotherService, '--snapshot', node.snapshot, '--previous-service-cert', serviceCert]);
+  assert.equal(notRecovered.status, 1);
+  assert.match(notRecovered.stderr, /the service identity recorded in the ledger is not the trusted service certificate's key/);
 });

@@ -440,4 +440,13 @@ test('a service is recovered from a snapshot and the ledger after it (the copy o
   await readAll(node);
   assert.equal(recovery.certPem(), certPem);
   await node.stop();
+  // An auditor verifies that ledger from the same snapshot, proven against the previous certificate.
+  const previousSnapshot = readdirSync(join(recovery.dir, 'snapshots')).find((name) => name.startsWith(`snapshot_${snapshotSeqno}_`) && name.endsWith('.committed'))!;
+  const audit = (extra: string[]) =>
+    runCoco(['ledger', 'verify', join(recovery.dir, 'ledger'), '--service-cert', join(recovery.dir, 'service_cert.pem'), '--snapshot', join(recovery.dir, 'snapshots', previousSnapshot), ...extra]);
+  const audited = audit(['--previous-service-cert', sandbox.file('service_cert.pem')]);
+  assert.equal(audited.status, 0, audited.stderr);
+  const unproven = audit([]);
+  assert.equal(unproven.status, 1);
+  assert.match(unproven.stderr, /signed by a node that the service certificate does not endorse/);
 });
