@@ -55,6 +55,7 @@ import { historySplitError, pastLogEndLine } from './history-split.js';
 import { signatureRecordOf, type SignatureRecord } from './signature-record.js';
 import { CoverageFromLedger, receiptOf, type Coverage } from './receipt-coverage.js';
 import { ServiceEndorsements } from './service-endorsements.js';
+import { serviceIdentitiesBefore } from './service-identity-history.js';
 import { committedChunkHolding, committedChunksBefore, readCommittedEntriesFrom, type CommittedChunkDirectories } from './ledger-directory.js';
 import { logLine, type LogLevel } from './buffered-log.js';
 import { countAtMost } from '../sorted-search.js';
@@ -466,7 +467,11 @@ export class Node {
       return (await readCommittedEntriesFrom(this.committedChunkDirectories, seqno, 1))?.[0] ?? this.files.readEntry(seqno);
     };
     const mayHold = (seqno: number) => seqno >= this.firstSeqno || olderChunks.holds(seqno);
-    this.serviceEndorsements = new ServiceEndorsements(options.service, () => this.previousServiceIdentity());
+    this.serviceEndorsements = new ServiceEndorsements(
+      options.service,
+      () => this.previousServiceIdentity(),
+      () => serviceIdentitiesBefore(readNow(this.store, readServiceInfo)?.previous_service_identity_version, async (seqno) => (await readEntry(seqno)).bytes),
+    );
     this.coverageFromLedger = new CoverageFromLedger({
       readEntry,
       readCommittedFrom: (seqno) => readCommittedEntriesFrom(this.committedChunkDirectories, seqno, COMMITTED_ENTRIES_PER_READ),
@@ -476,7 +481,7 @@ export class Node {
       },
       commitEvidenceFor: (txId) => this.writer.commitEvidenceFor(txId),
       serviceCertPem: options.service.certPem,
-      endorsementsFor: (signerCertPem) => this.serviceEndorsements.for(signerCertPem),
+      endorsementsFor: (signerCertPem) => this.serviceEndorsements.forSigner(signerCertPem),
       mayHold,
     });
     this.historical = new HistoricalStates({

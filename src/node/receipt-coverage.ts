@@ -73,8 +73,8 @@ export interface LedgerCoverageSource {
   committedChunkHolding(seqno: number): Promise<CommittedChunk | undefined>;
   commitEvidenceFor(txId: TxId): string;
   serviceCertPem: string;
-  /** What chains a signing node's certificate to the service certificate (ServiceEndorsements.for). */
-  endorsementsFor(signerCertPem: string): readonly string[];
+  /** What chains a signing node's certificate to the service certificate (ServiceEndorsements.forSigner). */
+  endorsementsFor(signerCertPem: string): Promise<readonly string[]>;
   /**
    * Whether the node's ledger files may hold `seqno`: known at once, so that a node asked for a
    * transaction it can never read back says so every time rather than starting a read.
@@ -181,7 +181,7 @@ export class CoverageFromLedger {
       return { signature, tree, file: read.file };
     });
     // A signature from before a recovery verifies through the endorsement of the previous identity.
-    const endorsements = this.source.endorsementsFor(signed.signature.certPem);
+    const endorsements = await this.source.endorsementsFor(signed.signature.certPem);
     try {
       verifyReceipt(receiptOf({ signature: signed.signature, leaf: undefined }, endorsements), this.source.serviceCertPem, { at: 'ignore-validity' });
     } catch (error) {

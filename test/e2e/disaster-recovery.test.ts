@@ -39,11 +39,14 @@ interface Recovery {
   certPem(): string;
 }
 
-/** A Recover configuration beside the sandbox: the stopped node's settings, a copy of its ledger, the previous certificate. */
-function recoveryDirectory(sandbox: SandboxProcess, name: string, previousCertFile: string): Recovery {
+/**
+ * A Recover configuration beside the sandbox: the stopped node's settings, a copy of its ledger (or
+ * of `ledger`, another stopped node's), the previous certificate.
+ */
+function recoveryDirectory(sandbox: SandboxProcess, name: string, previousCertFile: string, ledger = join(sandbox.workspace, 'sandbox_0', 'ledger')): Recovery {
   const dir = join(sandbox.workspace, '..', name);
   mkdirSync(dir);
-  cpSync(join(sandbox.workspace, 'sandbox_0', 'ledger'), join(dir, 'ledger'), { recursive: true });
+  cpSync(ledger, join(dir, 'ledger'), { recursive: true });
   const config = JSON.parse(readFileSync(join(sandbox.workspace, 'sandbox_0', 'config.json'), 'utf8')) as Record<string, unknown>;
   config.network = { rpc_interfaces: { primary_rpc_interface: { bind_address: '127.0.0.1:0' } }, node_to_node_interface: { bind_address: '127.0.0.1:0' } };
   config.command = {
@@ -449,4 +452,40 @@ test('a service is recovered from a snapshot and the ledger after it (the copy o
   const unproven = audit([]);
   assert.equal(unproven.status, 1);
   assert.match(unproven.stderr, /signed by a node that the service certificate does not endorse/);
+});
+
+test('a service recovered twice gives receipts of its first era that verify against its latest certificate, endorsed by it directly', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  const write = async (url: string, certPem: string, id: number): Promise<string> => {
+    const written = await call(url, certPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, msg: `era ${id}` }) });
+    assert.equal(written.status, 200, written.body);
+    return String(written.headers['x-ms-ccf-transaction-id']);
+  };
+  const firstEra = await write(sandbox.url, sandbox.pem('service_cert.pem'), 1);
+  await sandbox.stop({ keep: true });
+
+  const once = recoveryDirectory(sandbox, 'once', sandbox.file('service_cert.pem'));
+  let node = await spawnNode(once.config, once.dir);
+  t.after(() => node.stop());
+  await recoverService({ url: node.url, serviceCertPem: once.certPem(), previousServiceCertPem: sandbox.pem('service_cert.pem'), members: [member] });
+  const secondEra = await write(node.url, once.certPem(), 2);
+  await until('the second era to commit', 10_000, async () => ((await receiptFrom(node, once.certPem(), secondEra, user)).status === 200 ? true : undefined));
+  await node.stop();
+
+  const twice = recoveryDirectory(sandbox, 'twice', join(once.dir, 'service_cert.pem'), join(once.dir, 'ledger'));
+  node = await spawnNode(twice.config, twice.dir);
+  const certPem = twice.certPem();
+  await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: once.certPem(), members: [member] });
+  for (const [txId, eras] of [[firstEra, 'first'], [secondEra, 'second']] as const) {
+    const answer = await receiptFrom(node, certPem, txId, user);
+    assert.equal(answer.status, 200, `${eras} era: ${answer.body}`);
+    const receipt = answer.json();
+    assert.equal(receipt.service_endorsements.length, 1, `${eras} era: one endorsement, by the current key`);
+    const verified = verifyWithCli(twice.dir, receipt, join(twice.dir, 'service_cert.pem'));
+    assert.equal(verified.status, 0, `${eras} era: ${verified.stderr}`);
+  }
+  await node.stop();
 });

@@ -103,7 +103,7 @@ test('a signature entry is read and checked once for all the transactions it cov
     committedChunkHolding: () => assert.fail('every signature seqno is given'),
     commitEvidenceFor: (txId) => internals.writer.commitEvidenceFor(txId),
     serviceCertPem: node.options.service.certPem,
-    endorsementsFor: () => [],
+    endorsementsFor: async () => [],
     mayHold: () => true,
   });
   const committed = node.commitTxId.seqno;
