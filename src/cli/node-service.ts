@@ -242,21 +242,25 @@ function setAsidePreviousSnapshots(config: NodeConfig, kept: string | undefined)
  * its public maps decoded (the private ones wait for the members' shares). A ledger that holds
  * seqno 1 is replayed whole, every entry verified.
  */
-function recoverySnapshot(config: NodeConfig, previousServiceCertPem: string): LoadedSnapshot | undefined {
+function recoverySnapshot(config: NodeConfig, previousServiceCertPem: string): { snapshot: LoadedSnapshot | undefined; refused: string[] } {
+  const refused: string[] = [];
   const first = listReplayChunkFiles(config.ledgerDirectory, config.ledgerReadOnlyDirectories, { allowEmpty: true })[0];
-  if (first === undefined || first.chunk.first === 1 || !existsSync(config.snapshots.directory)) return undefined;
+  if (first === undefined || first.chunk.first === 1 || !existsSync(config.snapshots.directory)) return { snapshot: undefined, refused };
   const directory = new SnapshotDirectory(config.snapshots.directory);
   for (const name of directory.committedNames()) {
     try {
       const snapshot = directory.load(name, previousServiceCertPem, 'public only');
       logLine('info', `coco node: ${config.ledgerDirectory} starts at seqno ${first.chunk.first}: recovering from the previous service's snapshot ${name} (seqno ${snapshot.txId.seqno}) and the ledger after it`);
-      return snapshot;
+      return { snapshot, refused };
     } catch (error) {
       if (!(error instanceof CocoError)) throw error;
-      logLine('warn', `coco node: snapshot ${name} cannot start the recovery: ${error.message}; trying the next older one`);
+      // Verified against the previous certificate only: an older service's is no starting point.
+      const reason = error.code === 'SnapshotServiceMismatch' ? `it is not a snapshot of the service command.recover names (an older service's, or another's): ${error.message}` : error.message;
+      refused.push(`${name}: ${reason}`);
+      logLine('warn', `coco node: snapshot ${name} cannot start the recovery: ${reason}; trying the next older one`);
     }
   }
-  return undefined;
+  return { snapshot: undefined, refused };
 }
 
 /**
@@ -345,13 +349,14 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
   }
   const previousServiceCertPem = previousServiceCertificate(recover);
   const encryption = generateRsaKeyPair();
-  const snapshot = recoverySnapshot(config, previousServiceCertPem);
+  const { snapshot, refused } = recoverySnapshot(config, previousServiceCertPem);
   let replayed: ReplayedLedger;
   try {
     replayed = replayLedger(config.ledgerDirectory, 'public only', previousServiceCertPem, snapshot, config.ledgerReadOnlyDirectories);
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
-    throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}: ${error.message}. ${recoveryRefusalAdvice(error, recover)}`, { cause: error });
+    const snapshots = refused.length === 0 ? '' : ` (snapshots refused as starting points: ${refused.join('; ')})`;
+    throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}${snapshots}: ${error.message}. ${recoveryRefusalAdvice(error, recover)}`, { cause: error });
   }
   setAsidePreviousSnapshots(config, replayed.snapshot?.name);
   // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous
@@ -661,7 +666,11 @@ async function joinService(config: NodeConfig, serviceCertPem: string, identity:
           const error = errorOf(response);
           return `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`;
         };
-        if (response.status >= 400 && response.status < 500) throw new CocoError('JoinRefused', `the service refused this node: ${reason()}`);
+        if (response.status >= 400 && response.status < 500) {
+          // The service's own code stays at hand (the cause): a joiner fetches a newer snapshot on StartupSeqnoIsOld.
+          const refusal = errorOf(response);
+          throw new CocoError('JoinRefused', `the service refused this node: ${reason()}`, { cause: new CocoError(refusal?.code ?? String(response.status), refusal?.message ?? '') });
+        }
         if (response.status === 200) answer = response.json<JoinResponse>();
         // The reason tells an operator why: a backup that knows no primary, say, which this node may be needed to elect.
         else log(`join attempt ${attempt}: the service answered ${response.status} (${reason()}); retrying`);
@@ -854,16 +863,30 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     let snapshot: JoinSnapshot | undefined;
     let info: NonNullable<JoinResponse['network_info']>;
     try {
+      const log = (line: string) => logLine('info', `coco node: ${line}`);
       // Chosen before the join: the primary refuses a joiner starting before its own log (startup_seqno).
-      snapshot = await snapshotToJoinFrom(config, point.serviceCertPem, nodeIdentity, point.snapshot, (line) => logLine('info', `coco node: ${line}`));
-      info = await joinService(config, point.serviceCertPem, nodeIdentity, {
-        node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
-        quote_info: quoteInfo,
-        certificate_signing_request: nodeIdentity.csrPem,
-        public_encryption_key: point.encryption.publicKeyPem,
-        node_data: {},
-        startup_seqno: snapshot?.seqno ?? 0,
-      }, (line) => logLine('warn', `coco node: ${line}`));
+      snapshot = await snapshotToJoinFrom(config, point.serviceCertPem, nodeIdentity, point.snapshot, log);
+      for (;;) {
+        try {
+          info = await joinService(config, point.serviceCertPem, nodeIdentity, {
+            node_info_network: { rpc_interfaces: nodeInfo.rpc_interfaces, node_to_node_interface: nodeToNodeInterface },
+            quote_info: quoteInfo,
+            certificate_signing_request: nodeIdentity.csrPem,
+            public_encryption_key: point.encryption.publicKeyPem,
+            node_data: {},
+            startup_seqno: snapshot?.seqno ?? 0,
+          }, (line) => logLine('warn', `coco node: ${line}`));
+          break;
+        } catch (error) {
+          // As CCF's joiner: refused for starting before the primary's log (it started from a snapshot
+          // since, say a recovered service's first), it fetches the service's snapshot again.
+          const tooOld = error instanceof CocoError && error.cause instanceof CocoError && error.cause.code === 'StartupSeqnoIsOld';
+          const newer = tooOld ? await snapshotToJoinFrom(config, point.serviceCertPem, nodeIdentity, snapshot, log) : undefined;
+          if (newer === undefined || newer.seqno <= (snapshot?.seqno ?? 0)) throw error;
+          logLine('warn', `coco node: the service refused to replicate to this node from seqno ${snapshot?.seqno ?? 0}; asking to join again from snapshot ${newer.name}`);
+          snapshot = newer;
+        }
+      }
     } finally {
       await pending.stop();
     }

@@ -12,7 +12,7 @@
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
+import { parseSnapshotFileName, verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
 import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
 import { writeFileDurably } from '../node/durable-file.js';
 import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
@@ -78,12 +78,12 @@ function ledgerToRecover(workspace: string, dirs: readonly string[]): { source: 
   if (fromOne(source)) return { source, seqno: seqnos[best]! };
   const beginning = dirs.find(fromOne);
   if (beginning !== undefined) return { source, seqno: seqnos[best]!, beginning };
-  // Every node joined from a snapshot: the recovery starts from the source's latest one.
-  if (committedSnapshots(source).length === 0) {
+  // Every node joined from a snapshot: the recovery starts from the latest one the nodes hold.
+  if (dirs.every((dir) => committedSnapshots(dir).length === 0)) {
     throw new CocoError(
       'LedgerMissing',
-      `no node of ${workspace} holds the service's ledger from seqno 1 (each joined from a snapshot, and the ledger before it is gone), and ${join(source, 'snapshots')}, ` +
-        `beside the ledger that committed the most, holds no committed snapshot to recover from: put back that node's snapshots, or the missing committed chunks (ledger_1-<n>.committed onwards) into a node's ledger directory, and run --recover again`,
+      `no node of ${workspace} holds the service's ledger from seqno 1 (each joined from a snapshot, and the ledger before it is gone), nor a committed snapshot to recover from ` +
+        `(in its snapshots directory): put back the nodes' snapshots, or the missing committed chunks (ledger_1-<n>.committed onwards) into a node's ledger directory, and run --recover again`,
     );
   }
   return { source, seqno: seqnos[best]! };
@@ -148,21 +148,48 @@ export function recoversFromSnapshot(plan: RecoveryPlan): boolean {
 
 /**
  * The ledger to recover into the recovering node's directory `dir`: the source's, completed with
- * the beginning's chunks before it, or with the source's committed snapshots it starts after.
+ * the beginning's chunks before it, or with the committed snapshots it starts after.
  */
 function copyLedgerToRecover(plan: RecoveryPlan, dir: string): void {
   const ledger = join(dir, 'ledger');
   const source = previousLedger(plan, plan.source);
   cpSync(source, ledger, { recursive: true });
-  if (recoversFromSnapshot(plan)) {
-    const sourceDir = join(plan.previous, plan.source);
-    makeDirectory(join(dir, 'snapshots'));
-    for (const name of committedSnapshots(sourceDir)) copyFileSync(join(sourceDir, 'snapshots', name), join(dir, 'snapshots', name));
-  }
+  if (recoversFromSnapshot(plan)) copySnapshotsToRecover(plan, join(dir, 'snapshots'));
   if (plan.beginning === undefined) return;
   const first = firstSeqnoHeld(source)!;
   for (const file of listChunkFiles(previousLedger(plan, plan.beginning), { allowEmpty: true })) {
     if (file.chunk.committed && file.chunk.last! < first) copyFileSync(file.path, join(ledger, file.name));
+  }
+}
+
+/**
+ * The previous service's committed snapshots into `to`, of each name the first copy (the source's,
+ * then the other nodes') whose receipt the previous certificate proves: a copy damaged on one node
+ * is taken from another. The recovering node starts from the latest.
+ */
+function copySnapshotsToRecover(plan: RecoveryPlan, to: string): void {
+  makeDirectory(to);
+  const certPem = readFileSync(previousCertificateFile(plan), 'utf8');
+  const copied = new Set<string>();
+  for (const name of [plan.source, ...plan.nodes.filter((node) => node !== plan.source)]) {
+    const dir = join(plan.previous, name);
+    for (const snapshot of committedSnapshots(dir)) {
+      const path = join(dir, 'snapshots', snapshot);
+      if (copied.has(snapshot) || !provenBy(certPem, path, snapshot)) continue;
+      copyFileSync(path, join(to, snapshot));
+      copied.add(snapshot);
+    }
+  }
+}
+
+/** Whether the committed snapshot at `path` is what its receipt proves against `certPem`. */
+function provenBy(certPem: string, path: string, name: string): boolean {
+  try {
+    verifySnapshotReceipt(readFileSync(path), certPem, name);
+    return true;
+  } catch (error) {
+    if (error instanceof CocoError) return false;
+    throw error;
   }
 }
 

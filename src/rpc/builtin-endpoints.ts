@@ -4,6 +4,7 @@
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { decodeJson, SINGLETON, tableEntries, Tables, type NodeInfo, type NodeStatus, type ServiceInfo } from '../governance/builtin-tables.js';
 import { viewStartVector } from '../ledger/ledger-writer.js';
+import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { committedChunkHolding, committedChunkNamed } from '../node/ledger-directory.js';
 import type { Node } from '../node/node.js';
@@ -347,6 +348,10 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
       path = node.snapshots.pathToServe(name);
     } catch {
       throw notFound();
+    }
+    // The previous service's (a recovery started from it) is no snapshot of this service's.
+    if (parseSnapshotFileName(name)!.seqno < node.serviceStartSeqno) {
+      throw new RpcError(404, 'ResourceNotFound', `${name} is a snapshot of the service this one recovered, not of this service: GET /node/snapshot names this service's latest`);
     }
     return serveFile(request, path, { 'x-ms-ccf-snapshot-name': name }, notFound);
   };

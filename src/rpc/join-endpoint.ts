@@ -201,7 +201,7 @@ function checkStartupSeqno(primaryStartupSeqno: number, joinerStartupSeqno: numb
   const from = joinerStartupSeqno === 0 ? 'without a snapshot (startup_seqno 0)' : `from snapshot at seqno ${joinerStartupSeqno}`;
   throw new RpcError(
     400,
-    'StartupSnapshotIsOld',
+    'StartupSeqnoIsOld',
     `node requested to join ${from}, which is older than this node's startup seqno ${primaryStartupSeqno}: this node's log starts after it, so the joiner could never catch up. ` +
       `Enable "SnapshotRead" in enabled_operator_features of the target's RPC interface, so that the joiner fetches the service's snapshot, ` +
       `or copy a committed snapshot at or after seqno ${primaryStartupSeqno} (a node's snapshots directory, or GET /node/snapshot where SnapshotRead is enabled) into the joiner's snapshots.directory; then start the joiner again`,

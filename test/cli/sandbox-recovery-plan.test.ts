@@ -6,12 +6,15 @@
 // original's); what is missing is said, not thrown as ENOENT.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { planRecovery, prepareRecoveringNode, readRecoveryPlan } from '../../src/cli/sandbox-recovery-plan.js';
 import { CocoError } from '../../src/errors.js';
+import { parseSnapshotFileName } from '../../src/ledger/committed-snapshot.js';
+import { listChunkFiles } from '../../src/node/ledger-directory.js';
+import { stoppedNode } from '../support/stopped-node.js';
 
 const RECOVER = { type: 'Recover' };
 
@@ -75,18 +78,19 @@ test('a workspace whose every ledger starts after seqno 1 recovers from the sour
   node(ws, 'sandbox_1', ['ledger_21-30.committed', 'ledger_31'], 35);
   assert.throws(() => planRecovery(ws, common), (error: unknown) => {
     assert.ok(error instanceof CocoError && error.code === 'LedgerMissing', String(error));
-    assert.match(error.message, /no node of .* holds the service's ledger from seqno 1 .*sandbox_1\/snapshots, beside the ledger that committed the most, holds no committed snapshot to recover from/);
+    assert.match(error.message, /no node of .* holds the service's ledger from seqno 1 \(each joined from a snapshot, and the ledger before it is gone\), nor a committed snapshot to recover from/);
     return true;
   });
   assert.ok(!existsSync(join(ws, 'recovery.json')), 'nothing is recorded');
-  // With its snapshots (committed ones only), the source's ledger is recovered from the latest.
-  mkdirSync(join(ws, 'sandbox_1', 'snapshots'));
-  for (const name of ['snapshot_10_11.committed', 'snapshot_20_21.committed', 'snapshot_30_31']) writeFileSync(join(ws, 'sandbox_1', 'snapshots', name), name);
+  // With committed snapshots (on any node), the ledger is recovered from one; copies that their
+  // receipts do not prove (these are not snapshots at all) are left out.
+  mkdirSync(join(ws, 'sandbox_0', 'snapshots'));
+  for (const name of ['snapshot_10_11.committed', 'snapshot_20_21.committed', 'snapshot_30_31']) writeFileSync(join(ws, 'sandbox_0', 'snapshots', name), name);
   const fromSnapshot = planRecovery(ws, common);
   assert.equal(fromSnapshot.source, 'sandbox_1');
   assert.equal(fromSnapshot.beginning, undefined);
   const prepared = prepareRecoveringNode(ws, common, fromSnapshot, RECOVER);
-  assert.deepEqual(readdirSync(join(prepared.recovering, 'snapshots')).sort(), ['snapshot_10_11.committed', 'snapshot_20_21.committed']);
+  assert.deepEqual(readdirSync(join(prepared.recovering, 'snapshots')), []);
   assert.deepEqual(readdirSync(join(prepared.recovering, 'ledger')).sort(), ['ledger_21-30.committed', 'ledger_31']);
   rmSync(ws, { recursive: true });
   mkdirSync(common, { recursive: true });
@@ -110,4 +114,29 @@ test('a workspace whose every ledger starts after seqno 1 recovers from the sour
   assert.throws(() => prepareRecoveringNode(ws, common, plan, RECOVER), /keeps the previous service's nodes and certificate in .*previous_service_1, but .*service_cert\.pem is missing: put that directory back/);
   writeFileSync(join(ws, 'recovery.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(ws, 'recovery.json'), 'utf8')), previous: '/elsewhere/previous_service_1' }));
   assert.throws(() => readRecoveryPlan(ws), /not the name of a previous_service_<n> directory of the workspace/);
+});
+
+test("a recovery from snapshots takes each from the first node whose copy its receipt proves: one damaged on the source is taken from another node", { timeout: 120_000 }, async (t) => {
+  const { workspace: ws, common } = workspace(t);
+  const source = join(ws, 'sandbox_0');
+  mkdirSync(source, { recursive: true });
+  await stoppedNode(source, 35);
+  copyFileSync(join(source, 'service_cert.pem'), join(common, 'service_cert.pem'));
+  cpSync(source, join(ws, 'sandbox_1'), { recursive: true });
+  // Both joined from the latest snapshot: their chunks up to it are gone. Node 0 committed the most.
+  const snapshots = readdirSync(join(source, 'snapshots')).filter((name) => parseSnapshotFileName(name)?.committed === true);
+  const latest = snapshots.sort((a, b) => parseSnapshotFileName(b)!.seqno - parseSnapshotFileName(a)!.seqno)[0]!;
+  for (const dir of [source, join(ws, 'sandbox_1')]) {
+    for (const file of listChunkFiles(join(dir, 'ledger'))) if ((file.chunk.last ?? Infinity) <= parseSnapshotFileName(latest)!.seqno) rmSync(file.path);
+  }
+  writeFileSync(join(ws, 'sandbox_1', 'consensus_state.commit.json'), JSON.stringify({ view: 2, seqno: 1 }));
+  const intact = readFileSync(join(source, 'snapshots', latest));
+  const damaged = new Uint8Array(intact);
+  damaged[100]! ^= 1;
+  writeFileSync(join(source, 'snapshots', latest), damaged);
+  const plan = planRecovery(ws, common);
+  assert.equal(plan.source, 'sandbox_0');
+  const prepared = prepareRecoveringNode(ws, common, plan, RECOVER);
+  assert.deepEqual(readdirSync(join(prepared.recovering, 'snapshots')).sort(), [...snapshots].sort(), 'every committed snapshot, each proven');
+  assert.deepEqual(readFileSync(join(prepared.recovering, 'snapshots', latest)), intact, "node 1's copy of the latest");
 });

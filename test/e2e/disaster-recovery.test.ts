@@ -83,7 +83,7 @@ function alterSignature(certPem: string): string {
 }
 
 /** A new node joining the recovered service at `node` (its interface serves no snapshot: it takes the whole ledger). */
-async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, serviceCertFile: string): Promise<NodeProcess> {
+async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, serviceCertFile: string, onOutput?: (chunk: Buffer) => void): Promise<NodeProcess> {
   const dir = join(sandbox.workspace, '..', 'joiner');
   mkdirSync(dir);
   const config = {
@@ -91,7 +91,7 @@ async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, 
     command: { type: 'Join', service_certificate_file: serviceCertFile, join: { target_rpc_address: new URL(node.url).host } },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  return spawnNode(join(dir, 'config.json'), dir);
+  return spawnNode(join(dir, 'config.json'), dir, onOutput);
 }
 
 function governance(node: NodeProcess, serviceCertPem: string, sandbox: SandboxProcess): { client: CocoClient; gov: GovernanceClient } {
@@ -401,6 +401,13 @@ test('a service is recovered from a snapshot and the ledger after it (the copy o
   const certPem = recovery.certPem();
   assert.notEqual(certPem, interrupted);
   const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  // A joiner started while the service recovers finds no snapshot of it (503), waits for the opening
+  // (503 ServiceRecovering), is then refused for starting before the recovered node's log
+  // (StartupSeqnoIsOld), fetches the recovered service's own snapshot, and joins from it.
+  let joinerOutput = '';
+  const joining = joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem'), (chunk) => void (joinerOutput += chunk.toString()));
+  joining.catch(() => undefined);
+  await until('the joiner to wait for the recovery', 60_000, async () => (joinerOutput.includes('ServiceRecovering') ? true : undefined));
   await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
   const readAll = async (at: NodeProcess) => {
     for (let id = 1; id <= 40; id++) {
@@ -417,19 +424,21 @@ test('a service is recovered from a snapshot and the ledger after it (the copy o
   assert.ok(sealed.ledgerSecrets[0]!.fromSeqno > 1 && sealed.ledgerSecrets[0]!.fromSeqno < snapshotSeqno, JSON.stringify(sealed.ledgerSecrets.map((secret) => secret.fromSeqno)));
   assert.equal(sealed.previousServiceCertPem, previousCertPem);
 
-  // A joiner starts from the recovered service's own snapshot, never the previous service's.
+  // The joiner starts from the recovered service's own snapshot, never the previous service's.
   const joinerDir = join(sandbox.workspace, '..', 'joiner');
-  const [joiner] = await Promise.all([
-    joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem')),
-    trustJoiningNodes({ url: node.url, serviceCertPem: certPem, members: [{ certPem: member.certPem, keyPem: member.keyPem }], expected: 2, timeoutMs: 60_000 }),
-  ]);
+  const [joiner] = await Promise.all([joining, trustJoiningNodes({ url: node.url, serviceCertPem: certPem, members: [{ certPem: member.certPem, keyPem: member.keyPem }], expected: 2, timeoutMs: 60_000 })]);
   t.after(() => joiner.stop());
+  assert.match(joinerOutput, /asking to join again from snapshot snapshot_\d+_\d+\.committed/);
   const fetched = readdirSync(join(joinerDir, 'snapshots')).filter((name) => name.endsWith('.committed'));
   assert.equal(fetched.length, 1, fetched.join(', '));
   assert.ok(Number(fetched[0]!.split('_')[1]) > snapshotSeqno, `the joiner's snapshot ${fetched[0]} is the recovered service's`);
   await until('the joiner to serve the records', 60_000, async () => ((await call(joiner.url, certPem, 'GET', '/app/log/private?id=40', user).catch(() => undefined))?.status === 200 ? true : undefined));
   await readAll(joiner);
   await joiner.stop();
+  // The previous service's snapshot is not served by name either.
+  const previousByName = await call(node.url, certPem, 'GET', `/node/snapshot/${readdirSync(join(recovery.dir, 'snapshots')).find((name) => name.startsWith(`snapshot_${snapshotSeqno}_`))}`);
+  assert.equal(previousByName.status, 404, previousByName.body);
+  assert.match(previousByName.json().error.message, /is a snapshot of the service this one recovered, not of this service/);
 
   // Restarted before its own snapshot (set aside here), the node resumes from the previous
   // service's, verified against the previous identity it sealed.

@@ -321,7 +321,7 @@ test("a joiner starts from the committed snapshot copied into its snapshots dire
   assert.doesNotMatch(refused.output(), /another node's copy \(GET \/node\/ledger-chunk\/ledger_/);
 });
 
-test('a joiner that could not catch up is refused (StartupSnapshotIsOld): its target serves no snapshot and the primary restarted from one', async (t) => {
+test('a joiner that could not catch up is refused (StartupSeqnoIsOld): its target serves no snapshot and the primary restarted from one', async (t) => {
   const { sandbox, node0 } = await sandboxWithSnapshot(t);
   // Restarted, the node resumes from its latest snapshot: its log starts after it. Its interface
   // stops serving snapshots, as an operator's may (SnapshotRead is off by default).
@@ -345,7 +345,7 @@ test('a joiner that could not catch up is refused (StartupSnapshotIsOld): its ta
   assert.equal(await exitOf(joiner.child, 'the joiner that could not catch up'), 1);
   const output = joiner.output();
   assert.match(output, /the target 127\.0\.0\.1:\d+ serves no snapshot \(GET \/node\/snapshot answered 404: .*"SnapshotRead".*\): joining without one/);
-  assert.match(output, new RegExp(`StartupSnapshotIsOld: node requested to join without a snapshot \\(startup_seqno 0\\), which is older than this node's startup seqno ${startupSeqno}: .*Enable "SnapshotRead".*or copy a committed snapshot at or after seqno ${startupSeqno}`));
+  assert.match(output, new RegExp(`StartupSeqnoIsOld: node requested to join without a snapshot \\(startup_seqno 0\\), which is older than this node's startup seqno ${startupSeqno}: .*Enable "SnapshotRead".*or copy a committed snapshot at or after seqno ${startupSeqno}`));
   const nodes = (await client.request('GET', '/node/network/nodes')).json<{ nodes: unknown[] }>().nodes;
   assert.equal(nodes.length, 1, 'it was not recorded, so members could not trust it');
 });
