@@ -3,7 +3,7 @@
 // governance tables (CCF's steps for the virtual platform: host data and measurement allowed,
 // report data binding the key of the TLS client certificate), then records the node: Trusted at
 // once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
-// it is Open. A Trusted joiner gets what it needs to take part: the ledger secrets, the service
+// it is Open; while a recovered service is Recovering, Pending until its opening trusts it. A Trusted joiner gets what it needs to take part: the ledger secrets, the service
 // identity and its certificate endorsed by the service. A node already recorded that asks again is
 // answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
 // JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
@@ -132,13 +132,15 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     }
     if (request.clientCert === undefined) throw new RpcError(401, 'InvalidAuthenticationInfo', 'a joining node presents its self-signed node certificate as TLS client certificate');
     const joinRequest = parseJoinRequest(request.body);
-    // A recovering service holds no secret of the previous service's entries to give a joiner yet
-    // (CCF trusts joiners then and sends those secrets later; Coco does not yet).
-    if (node.recovering) {
-      throw new RpcError(503, 'ServiceRecovering', 'the service is recovering and cannot take new nodes until it opens (once members have submitted their recovery shares); retry then');
+    // Recovered from the previous service's snapshot, the service has none a joiner can start from
+    // until it opens and writes its own: such a joiner waits (then refused as starting too early,
+    // it fetches that snapshot and asks again).
+    if (node.recovering && (joinRequest.startup_seqno ?? 0) < node.startupSeqno) {
+      throw new RpcError(503, 'ServiceRecovering', 'the service is recovering from a snapshot of the previous service and has none of its own for a joiner to start from until it opens; retry then');
     }
     checkStartupSeqno(node.startupSeqno, joinRequest.startup_seqno);
     const nodeId = publicKeyId(request.clientCert.pem);
+    let serviceStatus: string | undefined;
     const { result, txId: recordTxId } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
       const records = nodeRecords(tx);
       checkInterfaceNames(joinRequest.node_info_network, records.get(node.nodeId));
@@ -166,7 +168,10 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       }
       const endorsed = options.endorse(joinRequest.certificate_signing_request);
       if (publicKeyId(endorsed) !== nodeId) throw new RpcError(400, 'InvalidInput', 'the CSR is not for the key of the TLS client certificate');
-      const status = requireServiceInfo(tx).status === 'Open' ? 'Pending' : 'Trusted';
+      // A recovering service holds no secret of the previous service's entries to give a joiner yet:
+      // one that asks while it is Recovering (CCF trusts it at once) waits Pending, and the opening trusts it.
+      serviceStatus = requireServiceInfo(tx).status;
+      const status = serviceStatus === 'Opening' ? 'Trusted' : 'Pending';
       const info: NodeInfo = {
         status,
         node_data: joinRequest.node_data ?? null,
@@ -184,7 +189,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     });
     // As CCF's "Node {} added as {}": once, when the record is written, not on the joiner's polls after.
     if (recordTxId !== undefined) {
-      const next = result.node_status === 'Pending' ? '; members trust it with transition_node_to_trusted' : '';
+      const next = result.node_status !== 'Pending' ? '' : serviceStatus === 'Recovering' ? '; the opening of the recovered service trusts it' : '; members trust it with transition_node_to_trusted';
       logLine('info', `coco node ${node.nodeId.slice(0, 12)}: node ${nodeId} joined (POST /node/join) and was added as ${result.node_status} at ${formatTxId(recordTxId)}${next}`);
     }
     return { body: result };

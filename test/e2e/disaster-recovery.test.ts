@@ -498,3 +498,35 @@ test('a service recovered twice gives receipts of its first era that verify agai
   }
   await node.stop();
 });
+
+test('a node that asks to join while the service is Recovering waits Pending, and the opening trusts it without a vote (as CCF trusts it at once)', { timeout: TIMEOUT_MS }, async (t) => {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const previousCertPem = sandbox.pem('service_cert.pem');
+  const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, msg: 'secret 1' }) });
+  assert.equal(written.status, 200, written.body);
+  await sandbox.stop({ keep: true });
+  const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
+  const node = await spawnNode(recovery.config, recovery.dir);
+  t.after(() => node.stop());
+  const certPem = recovery.certPem();
+  let joinerOutput = '';
+  const joining = joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem'), (chunk) => void (joinerOutput += chunk.toString()));
+  joining.catch(() => undefined);
+  await until('the joiner to wait Pending', 60_000, async () => (/joined as \w+, Pending/.test(joinerOutput) ? true : undefined));
+  assert.match(node.output(), /was added as Pending at \d+\.\d+; the opening of the recovered service trusts it/);
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
+  const joiner = await joining;
+  t.after(() => joiner.stop());
+  const read = await until('the joiner to serve the recovered record', 60_000, async () => {
+    const answer = await call(joiner.url, certPem, 'GET', '/app/log/private?id=1', user).catch(() => undefined);
+    return answer?.status === 200 ? answer.json() : undefined;
+  });
+  assert.equal(read.msg, 'secret 1');
+  const nodes = (await call(node.url, certPem, 'GET', '/node/network/nodes')).json().nodes as { status: string }[];
+  assert.deepEqual(nodes.map((n) => n.status).sort(), ['Retired', 'Trusted', 'Trusted'], 'no member voted transition_node_to_trusted');
+  await joiner.stop();
+  await node.stop();
+});
