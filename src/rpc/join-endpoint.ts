@@ -3,8 +3,9 @@
 // governance tables (CCF's steps for the virtual platform: host data and measurement allowed,
 // report data binding the key of the TLS client certificate), then records the node: Trusted at
 // once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
-// it is Open; while a recovered service is Recovering, Pending until its opening trusts it. A Trusted joiner gets what it needs to take part: the ledger secrets, the service
-// identity and its certificate endorsed by the service. A node already recorded that asks again is
+// it is Open; while a recovered service is Recovering, Pending until its opening trusts it. A
+// Trusted joiner gets what it needs to take part: the ledger secrets, the service identity and its
+// certificate endorsed by the service. A node already recorded that asks again is
 // answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
 // JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
 // opened to a node whose certificate the service endorsed.
