@@ -73,8 +73,15 @@ function startingSnapshot(path: string, trustedServiceCertPem: string | undefine
   }
   // A snapshot of the service a recovery replaced: proven against that one, and the ledger after it
   // must change to the trusted identity (by a recovery: the verifier checks that).
-  const { txId, tree } = verifyCommittedSnapshot(readInputFile(path, 'snapshot'), previousServiceCertPem ?? trustedServiceCertPem, 'public only', basename(path));
-  return { txId, tree, ...(previousServiceCertPem !== undefined && { serviceCertPem: previousServiceCertPem }) };
+  let proven: { txId: TxId; tree: MerkleTree };
+  try {
+    proven = verifyCommittedSnapshot(readInputFile(path, 'snapshot'), previousServiceCertPem ?? trustedServiceCertPem, 'public only', basename(path));
+  } catch (error) {
+    if (!(error instanceof CocoError && error.code === 'SnapshotServiceMismatch')) throw error;
+    const against = previousServiceCertPem === undefined ? '--service-cert' : '--previous-service-cert';
+    throw new CocoError(error.code, `${error.message} (checked against ${against})`, { cause: error });
+  }
+  return { txId: proven.txId, tree: proven.tree, ...(previousServiceCertPem !== undefined && { serviceCertPem: previousServiceCertPem }) };
 }
 
 /** The chunks after the snapshot at `seqno`: the ledger after one starts with a chunk of its own, and one across it is refused. */

@@ -77,7 +77,8 @@ aside (.ignored, and .recovery ones, which the summary names) are skipped, as CC
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
 reason (with --json: {"verified": false, "file", "transaction_id", "reason"}, file and
-transaction_id null where no one file or transaction is at fault, e.g. an empty directory).
+transaction_id null where no one file or transaction is at fault, e.g. an empty directory); 2 for
+wrong arguments (an unknown option, --snapshot without --service-cert, ...).
 `;
 
 const LEDGER_SHOW_USAGE = `Usage: coco ledger show <dir> [--tables REGEX] [--seqno N] [--json] [--insecure-skip-verification]

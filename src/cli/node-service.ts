@@ -682,7 +682,7 @@ async function joinService(config: NodeConfig, serviceCertPem: string, identity:
       // Once, not on every attempt: a node may wait hours for its members.
       if (answer !== undefined && answer.node_status !== reported) {
         reported = answer.node_status;
-        log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node (transition_node_to_trusted, or the opening of a service that was recovering when it asked); meanwhile GET /node/state on its interfaces answers "Pending"`);
+        log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node (transition_node_to_trusted; one that asked while the service was recovering is trusted on its first request after the opening); meanwhile GET /node/state on its interfaces answers "Pending"`);
       }
       await new Promise((resolve) => setTimeout(resolve, join.retryTimeoutMs));
     }
@@ -919,8 +919,6 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     }
   }
   const { service, secrets } = starting;
-  // The join endpoint's endorsement of a joiner, and the opening of a recovered service's (it trusts those that asked while it recovered).
-  const endorseJoiner = (csrPem: string) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays);
 
   // The channels exist before the node (it sends through them); frames wait until it does.
   const created: { node?: Node; forwarder?: RequestForwarder } = {};
@@ -989,7 +987,6 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     ledgerSecrets: secrets,
     ...(starting.encryptionKeyPair && { encryptionKeyPair: starting.encryptionKeyPair }),
     persistLedgerSecrets: () => seal(config, starting),
-    endorseJoiner,
     start: starting.start,
     snapshots: config.snapshots,
     ...(knownPeerAddresses && { knownPeerAddresses }),
@@ -1117,7 +1114,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
         service,
         secrets,
         primaryUrl,
-        endorse: endorseJoiner,
+        endorse: (csrPem) => endorseNode({ csrPem }, service, undefined, new Date(), config.nodeCertificateValidityDays),
       });
       servers.push(server);
       return server;

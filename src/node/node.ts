@@ -39,7 +39,7 @@ import { RECOVERY_VIEW_CHANGE } from '../ledger/endorsement-chain.js';
 import { replayLedgerInTurns, type ReplayedLedger } from './ledger-replay.js';
 import { restoreLedgerSecrets, type HistoricalSecretWrite } from '../governance/recovered-secrets.js';
 import { submittedShares } from '../governance/submitted-shares.js';
-import { endorseNode, type NodeIdentity, type ServiceIdentity } from './identities.js';
+import type { NodeIdentity, ServiceIdentity } from './identities.js';
 import { LedgerDiskError } from './ledger-disk-error.js';
 import { LedgerFiles } from './ledger-files.js';
 import { HistoricalStates } from './historical-states.js';
@@ -192,12 +192,6 @@ export interface NodeOptions {
   encryptionKeyPair?: KeyPair;
   /** Keeps the ledger secrets where a restart finds them; called whenever they change. */
   persistLedgerSecrets?: (secrets: readonly LedgerSecret[]) => void;
-  /**
-   * A joining node's certificate endorsed from its signing request, as the join endpoint endorses
-   * them (the opening of a recovered service trusts the nodes that asked while it recovered);
-   * without it, valid for a day from the node's wall clock.
-   */
-  endorseJoiner?: (csrPem: string) => string;
   start: NodeStart;
   /** CCF's snapshots: a snapshot every `txCount` transactions, kept in `directory` (the latest `maxSnapshots`, if set). */
   snapshots: { directory: string; txCount: number; maxSnapshots?: number };
@@ -718,8 +712,7 @@ export class Node {
     const secrets = this.options.ledgerSecrets;
     const latest = { fromSeqno: secrets.latestFromSeqno, key: this.latestLedgerSecret };
     const { txId } = this.execute((tx) => {
-      const endorse = this.options.endorseJoiner ?? ((csrPem: string) => endorseNode({ csrPem }, this.options.service, undefined, new Date(this.wallClockSeconds() * 1000), 1));
-      writeRecoveryOpen(tx, { latest, previous, serviceKeyPair: this.options.service.keyPair, issuedAtSeconds: this.wallClockSeconds(), endorseNode: endorse });
+      writeRecoveryOpen(tx, { latest, previous, serviceKeyPair: this.options.service.keyPair, issuedAtSeconds: this.wallClockSeconds() });
       return { result: undefined, applyWrites: true };
     });
     // As CCF's, the recovered service snapshots its whole state at once.

@@ -3,11 +3,8 @@
 // the submitted shares are dropped, the previous service's last secret is recorded encrypted under
 // the recovered service's own (which applies from the seqno after the last recovered signature),
 // recovery shares of that secret are issued to the recovery members, the service is Open, and its
-// key endorses the previous service's identity. Nodes that asked to join while the service was
-// Recovering are trusted by it, as CCF trusts them at once then (they could not follow the public
-// network here: they wait Pending for the opening); those that asked later stay Pending for members.
+// key endorses the previous service's identity.
 
-import { utf8 } from '../crypto/bytes.js';
 import type { KeyPair } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
 import { encodeJson, readServiceInfo, SINGLETON, Tables } from '../governance/builtin-tables.js';
@@ -16,7 +13,6 @@ import { clearSubmittedRecoveryShares } from '../governance/submitted-shares.js'
 import type { Transaction } from '../kv/transaction.js';
 import type { LedgerSecret } from '../ledger/ledger-secrets.js';
 import { endorsePreviousIdentity } from './previous-identity-endorsement.js';
-import { nodeRecords } from './service-nodes.js';
 
 export interface RecoveryOpenInput {
   /** The recovered service's own ledger secret. */
@@ -27,8 +23,6 @@ export interface RecoveryOpenInput {
   serviceKeyPair: KeyPair;
   /** The endorsement's CWT iat: seconds since the epoch. */
   issuedAtSeconds: number;
-  /** A joining node's certificate, endorsed by the service from its certificate signing request. */
-  endorseNode: (csrPem: string) => string;
 }
 
 export function writeRecoveryOpen(tx: Transaction, input: RecoveryOpenInput): void {
@@ -41,19 +35,6 @@ export function writeRecoveryOpen(tx: Transaction, input: RecoveryOpenInput): vo
   // As CCF's, shares issued at the opening name no stored previous secret: the record above is it.
   issueRecoveryShares(tx, input.latest.key, { rekeying: true });
   const version = tx.map(Tables.serviceInfo).getVersionOfPreviousWrite(SINGLETON);
-  // The write before this one is the members' transition to WaitingForRecoveryShares.
-  if (version !== undefined) trustRecoveringJoiners(tx, version, input);
   tx.map(Tables.serviceInfo).set(SINGLETON, encodeJson({ ...info, status: 'Open', ...(version !== undefined && { previous_service_identity_version: Number(version) }) }));
   endorsePreviousIdentity(tx, input.serviceKeyPair, input.issuedAtSeconds);
-}
-
-/** The Pending nodes whose join was recorded before `waitingSince` (while the service was Recovering) become Trusted. */
-function trustRecoveringJoiners(tx: Transaction, waitingSince: bigint, input: RecoveryOpenInput): void {
-  const nodes = tx.map(Tables.nodesInfo);
-  for (const [id, record] of nodeRecords(tx)) {
-    const recordedAt = nodes.getVersionOfPreviousWrite(utf8(id));
-    if (record.status !== 'Pending' || record.certificate_signing_request === undefined || recordedAt === undefined || recordedAt >= waitingSince) continue;
-    nodes.set(utf8(id), encodeJson({ ...record, status: 'Trusted', ledger_secret_seqno: input.latest.fromSeqno }));
-    tx.map(Tables.nodesEndorsedCertificates).set(utf8(id), utf8(input.endorseNode(record.certificate_signing_request)));
-  }
 }

@@ -3,9 +3,9 @@
 // governance tables (CCF's steps for the virtual platform: host data and measurement allowed,
 // report data binding the key of the TLS client certificate), then records the node: Trusted at
 // once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
-// it is Open; while a recovered service is Recovering, Pending until its opening trusts it. A
-// Trusted joiner gets what it needs to take part: the ledger secrets, the service identity and its
-// certificate endorsed by the service. A node already recorded that asks again is
+// it is Open; while a recovered service is Recovering, Pending until its first request after the
+// opening (recovery-joiners.ts). A Trusted joiner gets what it needs to take part: the ledger
+// secrets, the service identity and its certificate endorsed by the service. A node already recorded that asks again is
 // answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
 // JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
 // opened to a node whose certificate the service endorsed.
@@ -21,6 +21,7 @@ import type { LedgerSecrets } from '../ledger/ledger-secrets.js';
 import type { ServiceIdentity } from '../node/identities.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
+import { askedWhileRecovering } from '../node/recovery-joiners.js';
 import type { Node } from '../node/node.js';
 import { interfaceNameMismatch, nodeRecords, nodeToNodeAddress, publishedRpcAddresses } from '../node/service-nodes.js';
 import { publishedAddressChanges } from '../node/published-address-changes.js';
@@ -142,6 +143,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     checkStartupSeqno(node.startupSeqno, joinRequest.startup_seqno);
     const nodeId = publicKeyId(request.clientCert.pem);
     let serviceStatus: string | undefined;
+    let trustedAfterRecovery = false;
     const { result, txId: recordTxId } = node.execute((tx): { result: JoinResponse; applyWrites: boolean } => {
       const records = nodeRecords(tx);
       checkInterfaceNames(joinRequest.node_info_network, records.get(node.nodeId));
@@ -149,6 +151,13 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       if (existing !== undefined) {
         if (existing.status === 'Retired') throw new RpcError(403, 'NodeRetired', `node ${nodeId} was retired from this service; start a new node (a new key) to join again`);
         refuseKnownNodeElsewhere(node.nodeId, nodeId, existing, joinRequest.node_info_network);
+        const csrPem = existing.certificate_signing_request;
+        if (existing.status === 'Pending' && csrPem !== undefined && requireServiceInfo(tx).status === 'Open' && askedWhileRecovering(tx, nodeId)) {
+          trustedAfterRecovery = true;
+          tx.map(Tables.nodesInfo).set(utf8(nodeId), encodeJson({ ...existing, status: 'Trusted', ledger_secret_seqno: options.secrets.latestFromSeqno }));
+          tx.map(Tables.nodesEndorsedCertificates).set(utf8(nodeId), utf8(options.endorse(csrPem)));
+          return { result: { node_status: 'Trusted', node_id: nodeId, network_info: networkInfo(tx, nodeId) }, applyWrites: true };
+        }
         const status = existing.status;
         return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: false };
       }
@@ -189,8 +198,10 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       return { result: { node_status: status, node_id: nodeId, ...(status === 'Trusted' && { network_info: networkInfo(tx, nodeId) }) }, applyWrites: true };
     });
     // As CCF's "Node {} added as {}": once, when the record is written, not on the joiner's polls after.
-    if (recordTxId !== undefined) {
-      const next = result.node_status !== 'Pending' ? '' : serviceStatus === 'Recovering' ? '; the opening of the recovered service trusts it' : '; members trust it with transition_node_to_trusted';
+    if (recordTxId !== undefined && trustedAfterRecovery) {
+      logLine('info', `coco node ${node.nodeId.slice(0, 12)}: node ${nodeId}, which asked to join while the service was Recovering, was trusted at ${formatTxId(recordTxId)} on its first request since the opening`);
+    } else if (recordTxId !== undefined) {
+      const next = result.node_status !== 'Pending' ? '' : serviceStatus === 'Recovering' ? '; it is trusted on its first request once the recovered service opens' : '; members trust it with transition_node_to_trusted';
       logLine('info', `coco node ${node.nodeId.slice(0, 12)}: node ${nodeId} joined (POST /node/join) and was added as ${result.node_status} at ${formatTxId(recordTxId)}${next}`);
     }
     return { body: result };

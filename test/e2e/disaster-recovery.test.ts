@@ -6,6 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -20,6 +21,7 @@ import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js
 import { recoverService, trustJoiningNodes } from '../../src/client/recover-service.js';
 import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
+import { testPort } from '../support/test-ports.js';
 import { until } from '../support/until.js';
 import { publicKeyDer } from '../../src/crypto/signing.js';
 import { decodeChunk, encodeChunk, formatChunkName } from '../../src/ledger/chunk-file.js';
@@ -83,11 +85,11 @@ function alterSignature(certPem: string): string {
 }
 
 /** A new node joining the recovered service at `node` (its interface serves no snapshot: it takes the whole ledger). */
-async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, serviceCertFile: string, onOutput?: (chunk: Buffer) => void): Promise<NodeProcess> {
+async function joinRecoveredService(sandbox: SandboxProcess, node: NodeProcess, serviceCertFile: string, onOutput?: (chunk: Buffer) => void, ports = { rpc: 0, nodeToNode: 0 }): Promise<NodeProcess> {
   const dir = join(sandbox.workspace, '..', 'joiner');
   mkdirSync(dir);
   const config = {
-    network: { rpc_interfaces: { primary_rpc_interface: { bind_address: '127.0.0.1:0' } }, node_to_node_interface: { bind_address: '127.0.0.1:0' } },
+    network: { rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${ports.rpc}` } }, node_to_node_interface: { bind_address: `127.0.0.1:${ports.nodeToNode}` } },
     command: { type: 'Join', service_certificate_file: serviceCertFile, join: { target_rpc_address: new URL(node.url).host } },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
@@ -499,7 +501,7 @@ test('a service recovered twice gives receipts of its first era that verify agai
   await node.stop();
 });
 
-test('a node that asks to join while the service is Recovering waits Pending, and the opening trusts it without a vote (as CCF trusts it at once)', { timeout: TIMEOUT_MS }, async (t) => {
+test('a node that asks to join while the service is Recovering waits Pending, and is trusted on its first request once it opens, without a vote; one stopped meanwhile blocks nothing', { timeout: TIMEOUT_MS }, async (t) => {
   const sandbox = await startSandbox(['--nodes', '1']);
   t.after(() => sandbox.stop());
   const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
@@ -512,19 +514,33 @@ test('a node that asks to join while the service is Recovering waits Pending, an
   t.after(() => node.stop());
   const certPem = recovery.certPem();
   let joinerOutput = '';
-  const joining = joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem'), (chunk) => void (joinerOutput += chunk.toString()));
-  joining.catch(() => undefined);
+  const onOutput = (chunk: Buffer) => void (joinerOutput += chunk.toString());
+  // Fixed ports: a node started again keeps the addresses it joined with.
+  const first = joinRecoveredService(sandbox, node, join(recovery.dir, 'service_cert.pem'), onOutput, { rpc: await testPort(), nodeToNode: await testPort() });
+  first.catch(() => undefined);
   await until('the joiner to wait Pending', 60_000, async () => (/joined as \w+, Pending/.test(joinerOutput) ? true : undefined));
-  assert.match(node.output(), /was added as Pending at \d+\.\d+; the opening of the recovered service trusts it/);
+  assert.match(node.output(), /was added as Pending at \d+\.\d+; it is trusted on its first request once the recovered service opens/);
+  // Stopped before the opening (kill -9): it is no voter, so the opened service commits without it.
+  const joinerDir = join(sandbox.workspace, '..', 'joiner');
+  execFileSync('pkill', ['-9', '-f', join(joinerDir, 'config.json')]);
+  await assert.rejects(first);
   const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
   await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
-  const joiner = await joining;
+  const after = await call(node.url, certPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 2, msg: 'after the opening' }) });
+  assert.equal(after.status, 200, after.body);
+  const afterTxId = String(after.headers['x-ms-ccf-transaction-id']);
+  await until('a write after the opening to commit', 30_000, async () => ((await call(node.url, certPem, 'GET', `/app/tx?transaction_id=${afterTxId}`)).json().status === 'Committed' ? true : undefined));
+  // Started again, it asks again as itself, and its first request after the opening trusts it.
+  joinerOutput = '';
+  const joiner = await spawnNode(join(joinerDir, 'config.json'), joinerDir, onOutput);
   t.after(() => joiner.stop());
-  const read = await until('the joiner to serve the recovered record', 60_000, async () => {
-    const answer = await call(joiner.url, certPem, 'GET', '/app/log/private?id=1', user).catch(() => undefined);
+  const read = await until('the joiner to serve the recovered records', 60_000, async () => {
+    const answer = await call(joiner.url, certPem, 'GET', '/app/log/private?id=2', user).catch(() => undefined);
     return answer?.status === 200 ? answer.json() : undefined;
   });
-  assert.equal(read.msg, 'secret 1');
+  assert.equal(read.msg, 'after the opening');
+  assert.equal((await call(joiner.url, certPem, 'GET', '/app/log/private?id=1', user)).json().msg, 'secret 1');
+  assert.match(node.output(), /which asked to join while the service was Recovering, was trusted at \d+\.\d+ on its first request since the opening/);
   const nodes = (await call(node.url, certPem, 'GET', '/node/network/nodes')).json().nodes as { status: string }[];
   assert.deepEqual(nodes.map((n) => n.status).sort(), ['Retired', 'Trusted', 'Trusted'], 'no member voted transition_node_to_trusted');
   await joiner.stop();
