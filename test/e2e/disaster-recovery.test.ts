@@ -4,7 +4,7 @@
 // transition_service_to_open (previous and new certificates) and their recovery shares (coco gov
 // share), and the private records are back. Wrong inputs on the way are refused and change nothing.
 
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { toBase64, utf8 } from '../../src/crypto/bytes.js';
 import { derToPem, pemToDer } from '../../src/crypto/pem.js';
 import { spawnNode, type NodeProcess } from '../../src/cli/node-process.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
-import { recoverService, trustJoiningNodes } from '../../src/client/recover-service.js';
+import { recoverService, trustJoiningNodes, type RecoveringMember } from '../../src/client/recover-service.js';
 import { call, type HttpResult } from '../support/node-process.js';
 import { runCoco, runCocoAsync } from '../support/run-cli.js';
 import { testPort } from '../support/test-ports.js';
@@ -59,6 +59,14 @@ function recoveryDirectory(sandbox: SandboxProcess, name: string, previousCertFi
   const path = join(dir, 'config.json');
   writeFileSync(path, JSON.stringify(config, null, 2));
   return { dir, config: path, certPem: () => readFileSync(join(dir, 'service_cert.pem'), 'utf8') };
+}
+
+/** Record `id` of the logging app as `node` serves it, asked again until it does (a joiner catches up first). */
+function servedRecord(node: NodeProcess, certPem: string, id: number, user: { cert: string; key: string }): Promise<{ msg: string }> {
+  return until(`record ${id} to be served`, 60_000, async () => {
+    const answer = await call(node.url, certPem, 'GET', `/app/log/private?id=${id}`, user).catch(() => undefined);
+    return answer?.status === 200 ? answer.json() : undefined;
+  });
 }
 
 /** The receipt of `txId`, asked again until it is committed and while the node reads it back from its ledger (202). */
@@ -219,11 +227,7 @@ test('a service whose nodes are all lost is recovered from a copy of its ledger:
     trustJoiningNodes({ url: node.url, serviceCertPem: certPem, members: [{ certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') }], expected: 2, timeoutMs: 60_000 }),
   ]);
   t.after(() => joiner.stop());
-  const joinedRead = await until('the joiner to serve the recovered records', 60_000, async () => {
-    const read = await call(joiner.url, certPem, 'GET', '/app/log/private?id=6', user).catch(() => undefined);
-    return read?.status === 200 ? read.json() : undefined;
-  });
-  assert.equal(joinedRead.msg, 'after the recovery');
+  assert.equal((await servedRecord(joiner, certPem, 6, user)).msg, 'after the recovery');
   assert.equal((await call(joiner.url, certPem, 'GET', '/app/log/private?id=2', user)).json().msg, 'secret 2');
   await joiner.stop();
 
@@ -287,6 +291,19 @@ test('a recovery needs the previous ledger: an empty ledger directory is refused
  * the ledger cut back to the entry before the opening (status Open), the recovered service's
  * snapshots and commit marker gone. Its sealed secrets stay: sealed before the opening.
  */
+/** A one-node sandbox that wrote the private record 1, "secret 1", then was lost: stopped, its workspace kept. */
+async function lostService(t: TestContext): Promise<{ sandbox: SandboxProcess; user: { cert: string; key: string }; previousCertPem: string; member: RecoveringMember }> {
+  const sandbox = await startSandbox(['--nodes', '1']);
+  t.after(() => sandbox.stop());
+  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
+  const previousCertPem = sandbox.pem('service_cert.pem');
+  const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, msg: 'secret 1' }) });
+  assert.equal(written.status, 200, written.body);
+  await sandbox.stop({ keep: true });
+  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
+  return { sandbox, user, previousCertPem, member };
+}
+
 function cutBeforeOpening(dir: string): number {
   const files = listChunkFiles(join(dir, 'ledger'));
   // The recovered service's opening is the ledger's last (the first is the previous service's).
@@ -310,18 +327,11 @@ function cutBeforeOpening(dir: string): number {
 }
 
 test('a recovering node that stopped once the shares restored the secrets, before its opening was written, resumes and opens under the same identity', { timeout: TIMEOUT_MS }, async (t) => {
-  const sandbox = await startSandbox(['--nodes', '1']);
-  t.after(() => sandbox.stop());
-  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
-  const previousCertPem = sandbox.pem('service_cert.pem');
-  const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, msg: 'secret 1' }) });
-  assert.equal(written.status, 200, written.body);
-  await sandbox.stop({ keep: true });
+  const { sandbox, user, previousCertPem, member } = await lostService(t);
   const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
   let node = await spawnNode(recovery.config, recovery.dir);
   t.after(() => node.stop());
   const certPem = recovery.certPem();
-  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
   await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
   await node.stop();
   const openedAt = cutBeforeOpening(recovery.dir);
@@ -502,13 +512,7 @@ test('a service recovered twice gives receipts of its first era that verify agai
 });
 
 test('a node that asks to join while the service is Recovering waits Pending, and is trusted on its first request once it opens, without a vote; one stopped meanwhile blocks nothing', { timeout: TIMEOUT_MS }, async (t) => {
-  const sandbox = await startSandbox(['--nodes', '1']);
-  t.after(() => sandbox.stop());
-  const user = { cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') };
-  const previousCertPem = sandbox.pem('service_cert.pem');
-  const written = await call(sandbox.url, previousCertPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 1, msg: 'secret 1' }) });
-  assert.equal(written.status, 200, written.body);
-  await sandbox.stop({ keep: true });
+  const { sandbox, user, previousCertPem, member } = await lostService(t);
   const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
   const node = await spawnNode(recovery.config, recovery.dir);
   t.after(() => node.stop());
@@ -524,7 +528,6 @@ test('a node that asks to join while the service is Recovering waits Pending, an
   const joinerDir = join(sandbox.workspace, '..', 'joiner');
   execFileSync('pkill', ['-9', '-f', join(joinerDir, 'config.json')]);
   await assert.rejects(first);
-  const member = { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem'), encryptionKeyPem: sandbox.pem('member0_enc_privk.pem') };
   await recoverService({ url: node.url, serviceCertPem: certPem, previousServiceCertPem: previousCertPem, members: [member] });
   const after = await call(node.url, certPem, 'POST', '/app/log/private', { ...user, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 2, msg: 'after the opening' }) });
   assert.equal(after.status, 200, after.body);
@@ -534,11 +537,7 @@ test('a node that asks to join while the service is Recovering waits Pending, an
   joinerOutput = '';
   const joiner = await spawnNode(join(joinerDir, 'config.json'), joinerDir, onOutput);
   t.after(() => joiner.stop());
-  const read = await until('the joiner to serve the recovered records', 60_000, async () => {
-    const answer = await call(joiner.url, certPem, 'GET', '/app/log/private?id=2', user).catch(() => undefined);
-    return answer?.status === 200 ? answer.json() : undefined;
-  });
-  assert.equal(read.msg, 'after the opening');
+  assert.equal((await servedRecord(joiner, certPem, 2, user)).msg, 'after the opening');
   assert.equal((await call(joiner.url, certPem, 'GET', '/app/log/private?id=1', user)).json().msg, 'secret 1');
   assert.match(node.output(), /which asked to join while the service was Recovering, was trusted at \d+\.\d+ on its first request since the opening/);
   const nodes = (await call(node.url, certPem, 'GET', '/node/network/nodes')).json().nodes as { status: string }[];
