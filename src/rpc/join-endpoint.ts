@@ -5,8 +5,8 @@
 // once while the service is Opening, Pending (until members pass transition_node_to_trusted) once
 // it is Open; while a recovered service is Recovering, Pending until its first request after the
 // opening (recovery-joiners.ts). A Trusted joiner gets what it needs to take part: the ledger
-// secrets, the service identity and its certificate endorsed by the service. A node already recorded that asks again is
-// answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
+// secrets, the service identity and its certificate endorsed by the service. A node already
+// recorded that asks again is answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
 // JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
 // opened to a node whose certificate the service endorsed.
 
@@ -179,7 +179,7 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
       const endorsed = options.endorse(joinRequest.certificate_signing_request);
       if (publicKeyId(endorsed) !== nodeId) throw new RpcError(400, 'InvalidInput', 'the CSR is not for the key of the TLS client certificate');
       // A recovering service holds no secret of the previous service's entries to give a joiner yet:
-      // one that asks while it is Recovering (CCF trusts it at once) waits Pending, and the opening trusts it.
+      // one that asks while it is Recovering (CCF trusts it at once) waits Pending (recovery-joiners.ts).
       serviceStatus = requireServiceInfo(tx).status;
       const status = serviceStatus === 'Opening' ? 'Trusted' : 'Pending';
       const info: NodeInfo = {
