@@ -6,9 +6,9 @@
 // it is Open; while a recovered service is Recovering, Pending until its first request after the
 // opening (recovery-joiners.ts). A Trusted joiner gets what it needs to take part: the ledger
 // secrets, the service identity and its certificate endorsed by the service. A node already
-// recorded that asks again is answered the same way, if it asks from its recorded addresses. The body and answer follow CCF's
-// JoinNetworkNodeToNode shapes; the secrets travel over this TLS connection, which the joiner
-// opened to a node whose certificate the service endorsed.
+// recorded that asks again is answered the same way, if it asks from its recorded addresses. The
+// body and answer follow CCF's JoinNetworkNodeToNode shapes; the secrets travel over this TLS
+// connection, which the joiner opened to a node whose certificate the service endorsed.
 
 import { toBase64, utf8 } from '../crypto/bytes.js';
 import { publicKeyId } from '../crypto/entity-id.js';
