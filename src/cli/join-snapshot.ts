@@ -59,7 +59,7 @@ export async function snapshotToJoinFrom(config: NodeConfig, serviceCertPem: str
       // In ranges, as CCF's joiners do: a large state's snapshot exceeds any one response.
       download = await downloadInRanges(options, local === undefined ? '/node/snapshot' : `/node/snapshot?since=${local.seqno}`);
     } catch (error) {
-      log(`fetching the service's snapshot: ${joinTargetFailure(error, config)}`);
+      log(`fetching the service's snapshot: ${joinTargetFailure(error, config, serviceCertPem)}`);
       await new Promise((resolve) => setTimeout(resolve, config.join!.retryTimeoutMs));
       continue;
     }

@@ -24,13 +24,27 @@ export function joinServiceCertificate(config: NodeConfig): string {
   return pem;
 }
 
-/** Why a request to the join target failed. */
-export function joinTargetFailure(error: unknown, config: NodeConfig): string {
+/** Why a request to the join target failed; `serviceCertPem` is the certificate the joiner read at its start. */
+export function joinTargetFailure(error: unknown, config: NodeConfig, serviceCertPem: string): string {
   const reason = unendorsedNodeReason(error);
   // A node-to-node port takes the TLS connection and drops the request: nothing there speaks HTTP.
   if (error instanceof CocoError && error.code === 'ConnectionLost') {
     return `the target ${config.join!.targetRpcAddress} did not answer as an RPC interface (${error.message}): is command.join.target_rpc_address a node's RPC interface, not its node_to_node_interface?`;
   }
   if (reason === undefined) return (error as Error).message;
-  return `the target node ${config.join!.targetRpcAddress} presented a certificate that the service certificate in command.service_certificate_file (${config.serviceCertificateFile}) does not endorse (${reason}); set that field to the service_cert.pem of the service this node joins`;
+  const unendorsed = `the target node ${config.join!.targetRpcAddress} presented a certificate that the service certificate in command.service_certificate_file (${config.serviceCertificateFile})`;
+  // The file was rewritten since (a service recovered under a new identity): the field is right, the node read it too early.
+  if (fileHoldsOther(config.serviceCertificateFile, serviceCertPem)) {
+    return `${unendorsed}, as this node read it when it started, does not endorse (${reason}); that file holds another certificate now (was the service recovered under a new identity?): start this node again to read it`;
+  }
+  return `${unendorsed} does not endorse (${reason}); set that field to the service_cert.pem of the service this node joins`;
+}
+
+/** Whether the file at `path` now holds other than `pem` (one that cannot be read does not count). */
+function fileHoldsOther(path: string, pem: string): boolean {
+  try {
+    return fromUtf8(readInputFile(path, 'service certificate')) !== pem;
+  } catch {
+    return false;
+  }
 }

@@ -676,7 +676,7 @@ async function joinService(config: NodeConfig, serviceCertPem: string, identity:
         else log(`join attempt ${attempt}: the service answered ${response.status} (${reason()}); retrying`);
       } catch (error) {
         if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
-        log(`join attempt ${attempt}: ${joinTargetFailure(error, config)}; retrying`);
+        log(`join attempt ${attempt}: ${joinTargetFailure(error, config, serviceCertPem)}; retrying`);
       }
       if (answer?.node_status === 'Trusted' && answer.network_info !== undefined) return answer.network_info;
       // Once, not on every attempt: a node may wait hours for its members.
