@@ -662,18 +662,18 @@ async function joinService(config: NodeConfig, serviceCertPem: string, identity:
       let answer: JoinResponse | undefined;
       try {
         const response = await client.request('POST', '/node/join', { body: request, allowError: true });
-        const reason = (): string => {
+        if (response.status === 200) {
+          answer = response.json<JoinResponse>();
+        } else {
           const error = errorOf(response);
-          return `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`;
-        };
-        if (response.status >= 400 && response.status < 500) {
+          const reason = `${error?.code ?? response.status}: ${error?.message ?? 'no reason given'}`;
           // The service's own code stays at hand (the cause): a joiner fetches a newer snapshot on StartupSeqnoIsOld.
-          const refusal = errorOf(response);
-          throw new CocoError('JoinRefused', `the service refused this node: ${reason()}`, { cause: new CocoError(refusal?.code ?? String(response.status), refusal?.message ?? '') });
+          if (response.status >= 400 && response.status < 500) {
+            throw new CocoError('JoinRefused', `the service refused this node: ${reason}`, { cause: new CocoError(error?.code ?? String(response.status), error?.message ?? '') });
+          }
+          // The reason tells an operator why: a backup that knows no primary, say, which this node may be needed to elect.
+          log(`join attempt ${attempt}: the service answered ${response.status} (${reason}); retrying`);
         }
-        if (response.status === 200) answer = response.json<JoinResponse>();
-        // The reason tells an operator why: a backup that knows no primary, say, which this node may be needed to elect.
-        else log(`join attempt ${attempt}: the service answered ${response.status} (${reason()}); retrying`);
       } catch (error) {
         if (error instanceof CocoError && error.code === 'JoinRefused') throw error;
         log(`join attempt ${attempt}: ${joinTargetFailure(error, config, serviceCertPem)}; retrying`);

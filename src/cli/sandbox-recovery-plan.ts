@@ -9,14 +9,15 @@
 // start refuses the workspace meanwhile: its nodes are elsewhere, and sandbox_common's service
 // certificate may already be an attempt's.
 
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CocoError } from '../errors.js';
-import { parseSnapshotFileName, verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
+import { verifySnapshotReceipt } from '../ledger/committed-snapshot.js';
 import { commitMarkerPath, readCommitMarker } from '../node/commit-marker-file.js';
 import { writeFileDurably } from '../node/durable-file.js';
 import { holdsLedger, listChunkFiles } from '../node/ledger-directory.js';
 import { makeDirectory } from '../node/make-directory.js';
+import { committedSnapshotNames } from '../node/snapshot-directory.js';
 import { nodeDirs } from './sandbox-nodes.js';
 
 const PLAN_FILE = 'recovery.json';
@@ -134,11 +135,9 @@ function previousLedger(plan: RecoveryPlan, name: string): string {
   return ledger;
 }
 
-/** The ledger to recover, in `ledger`: the source's, after the beginning's committed chunks it lacks. */
-/** The committed snapshots of the node in `dir`. */
+/** The committed snapshots of the node in `dir`, the highest seqno first. */
 function committedSnapshots(dir: string): string[] {
-  const snapshots = join(dir, 'snapshots');
-  return existsSync(snapshots) ? readdirSync(snapshots).filter((name) => parseSnapshotFileName(name)?.committed === true) : [];
+  return committedSnapshotNames(join(dir, 'snapshots'));
 }
 
 /** Whether the recovery starts from the source's snapshots: no node holds the ledger from seqno 1. */

@@ -677,9 +677,9 @@ export class Node {
 
   /**
    * CCF's private recovery: the previous service's ledger replayed again (whole, or from the snapshot
-   * the public replay started from) under the restored secrets, up to its last signature; its private maps become this store's (the recovered service
-   * wrote none meanwhile: its app is closed until it opens), the restored secrets join this node's,
-   * and the service opens. A failure here stops the node: its private state would be incomplete.
+   * the public replay started from) under the restored secrets, up to its last signature; its
+   * private maps become this store's (the recovered service wrote none meanwhile: its app is closed
+   * until it opens), the restored secrets join this node's, and the service opens. A failure here stops the node: its private state would be incomplete.
    * The replay takes a chunk per turn of the event loop: the node answers meanwhile (its state is
    * ReadingPrivateLedger).
    */

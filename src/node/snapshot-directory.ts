@@ -6,7 +6,7 @@
 // restart finds damaged is set aside as `<name>.ignored`. Writes run in order off the event loop (a
 // snapshot is megabytes: written on the loop, it held it ~10-60 ms).
 
-import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { committedSnapshotPieces, parseSnapshotFileName, snapshotFileName, verifyCommittedSnapshot, type VerifiedSnapshot } from '../ledger/committed-snapshot.js';
@@ -202,6 +202,14 @@ export class SnapshotDirectory {
 /** A file being written whole before it takes its name. */
 const TMP_SUFFIX = '.tmp';
 
+/**
+ * The committed snapshots in `directory`, the highest seqno first (none when it does not exist),
+ * read without touching it: unlike a SnapshotDirectory, which clears what an earlier run left
+ * pending, for directories this process does not own (another node's, kept for a recovery).
+ */
+export function committedSnapshotNames(directory: string): string[] {
+  return existsSync(directory) ? committedNewestFirst(readdirSync(directory)) : [];
+}
 
 /** The committed snapshots among a directory's file names, the highest seqno first. */
 function committedNewestFirst(names: readonly string[]): string[] {
