@@ -18,6 +18,7 @@ import type { CallEnv } from './call-env.js';
 import type { HistoricalStateInput, JsHost } from './js-host.js';
 import { jsReceipt } from './js-receipt.js';
 import { tcbHexToPolicy } from './snp-tcb-policy.js';
+import { verifySnpReport } from '../attestation/snp-report.js';
 import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
 import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
@@ -485,6 +486,13 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     isValidX509RootCACert: (pem) => bool(ccfCrypto.isValidX509RootCACert(str(pem))),
     isValidX509CertChain: (chain, trusted) =>
       bool(ccfCrypto.isValidX509CertChain(str(chain), str(trusted), anyPhase('isValidX509CertChain').host.untrustedNowMs())),
+    verifySnpAttestation: (evidence, endorsements, endorsedTcb) => {
+      const at = new Date(anyPhase('verifySnpAttestation').host.untrustedNowMs());
+      const endorsedTcbHex = isUndefined(endorsedTcb) ? undefined : str(endorsedTcb);
+      const report = asCcfFailure('', () => verifySnpReport(bytes(evidence), fromUtf8(bytes(endorsements)), { at, ...(endorsedTcbHex !== undefined && { endorsedTcbHex }) }), 'RangeError');
+      // CCF names the platform information `plaform_info`; its declared type says `platform_info`: both.
+      return bridge.newValue({ attestation: { ...report, plaform_info: report.platform_info } });
+    },
     pemToJwk: (kind, pem, isPrivate, kid) =>
       bridge.newValue(
         asCcfFailure('Failed to convert pem to jwk: ', () => ccfCrypto.pemToJwk(jwkKind(str(kind)), str(pem), flag(isPrivate), isUndefined(kid) ? undefined : str(kid))),

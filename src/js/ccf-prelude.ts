@@ -590,8 +590,16 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
   G.ccf = ccf;
 
   G.snp_attestation = {
-    verifySnpAttestation() {
-      throw new Error('snp_attestation.verifySnpAttestation is not available in this Coco runtime');
+    verifySnpAttestation(evidence, endorsements, uvmEndorsements, endorsedTcb) {
+      if (arguments.length < 2 || arguments.length > 4) throw new TypeError('Passed ' + arguments.length + ' arguments, but expected between 2 and 4');
+      const where = 'verifySnpAttestation';
+      needBuffer(evidence, 'the evidence', where);
+      needBuffer(endorsements, 'the endorsements', where);
+      if (uvmEndorsements !== undefined) {
+        needBuffer(uvmEndorsements, 'the UVM endorsements', where);
+        throw new RangeError('verifySnpAttestation: this Coco runtime does not verify UVM endorsements; verify the report alone (leave uvm_endorsements undefined) and check its measurement against the values you trust');
+      }
+      return host.verifySnpAttestation(evidence, endorsements, endorsedTcb === undefined ? undefined : needString(endorsedTcb, 'the endorsed TCB', where));
     },
   };
 

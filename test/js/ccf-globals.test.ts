@@ -10,6 +10,10 @@ import { seededRandom } from '../kv/seeded-random.js';
 import { JSON_NESTING_MAX } from '../../src/js/json-nesting.js';
 import { JsInterpreter } from '../../src/js/interpreter.js';
 import { interpreterWith, testCall, TEST_LIMITS, testJsReceipt, testReceipt, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromHex } from '../../src/crypto/bytes.js';
+import { repoRoot } from '../support/paths.js';
 
 const GLOBALS_APP = {
   '/g.js': `
@@ -80,7 +84,16 @@ const GLOBALS_APP = {
       try { return ccf.historical.getStateRange(1, start, end, 60); } catch (e) { return e.name + ': ' + e.message; }
     }
     export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
-    export function snp() { snp_attestation.verifySnpAttestation(new ArrayBuffer(1), new ArrayBuffer(1)); }
+    export function snp(...args) {
+      try {
+        // null stands for undefined, which the test's arguments cannot carry.
+        const { attestation: a } = snp_attestation.verifySnpAttestation(...args.map((arg) => (arg === null ? undefined : arg)));
+        const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+        return { version: a.version, measurement: hex(a.measurement), reported_tcb: a.reported_tcb, platform_info: a.platform_info, plaform_info: a.plaform_info, chip: hex(a.chip_id).slice(0, 8), buffer: a.host_data instanceof ArrayBuffer };
+      } catch (e) {
+        return e.name + ': ' + e.message;
+      }
+    }
     export function rpc() { ccf.rpc.setApplyWrites(true); }
     export function surface() {
       return {
@@ -387,11 +400,35 @@ test('getStateRange answers null, as CCF, for seqnos not committed, not held by 
   js.dispose();
 });
 
+test("snp_attestation.verifySnpAttestation verifies a report as CCF's does, with its errors as RangeErrors", async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env, host } = testCall();
+  host.untrustedNow = Date.UTC(2026, 5, 1);
+  const fixture = (name: string): string => readFileSync(join(repoRoot, 'test', 'fixtures', 'snp', name), 'utf8');
+  const report = fromHex(fixture('milan-report.hex'));
+  const endorsements = text(fixture('milan-endorsements.pem'));
+  const tcb = { boot_loader: 4, tee: 0, snp: 24, microcode: 219 };
+  const verified = { version: 3, measurement: '5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c609388ed7f98189887920ab2fa0096903a0c23fca1', reported_tcb: tcb, platform_info: { smt_en: 1, tsme_en: 0 }, plaform_info: { smt_en: 1, tsme_en: 0 }, chip: '4ffb5cb4', buffer: true };
+  assert.deepEqual(js.call('/g.js', 'snp', [report, endorsements], env), verified);
+  assert.deepEqual(js.call('/g.js', 'snp', [report, endorsements, null, '04000000000018db'], env), verified);
+  assert.equal(js.call('/g.js', 'snp', [report, endorsements, null, '0000000000000000'], env), 'RangeError: SEV-SNP: endorsed TCB 0000000000000000 does not match reported TCB 04000000000018db');
+  assert.equal(js.call('/g.js', 'snp', [report.subarray(0, 100), endorsements], env), 'RangeError: Input SEV-SNP attestation report is not of expected size 1184: 100');
+  const tampered = report.slice();
+  tampered[0x90] = report[0x90]! ^ 1;
+  assert.equal(js.call('/g.js', 'snp', [tampered, endorsements], env), 'RangeError: SEV-SNP: Chip certificate (VCEK) did not sign this attestation');
+  assert.match(js.call('/g.js', 'snp', [report, text('no certificates')], env) as string, /^RangeError: Expected 3 endorsement certificates but got 0/);
+  // Not verified here, so refused rather than ignored.
+  assert.match(js.call('/g.js', 'snp', [report, endorsements, text('uvm')], env) as string, /^RangeError: verifySnpAttestation: this Coco runtime does not verify UVM endorsements/);
+  assert.equal(js.call('/g.js', 'snp', [report], env), 'TypeError: Passed 1 arguments, but expected between 2 and 4');
+  assert.match(js.call('/g.js', 'snp', ['report', endorsements], env) as string, /^TypeError: verifySnpAttestation: the evidence must be an ArrayBuffer/);
+  assert.match(js.call('/g.js', 'snp', [report, endorsements, null, 42], env) as string, /^TypeError: verifySnpAttestation: the endorsed TCB must be a string/);
+  js.dispose();
+});
+
 test('unsupported host features throw instead of pretending to work', async () => {
   const js = await interpreterWith(GLOBALS_APP);
   const { env } = testCall();
   jsError(() => js.call('/g.js', 'subprocess', [], env), /ccf\.host\.triggerSubprocess is not supported by Coco/);
-  jsError(() => js.call('/g.js', 'snp', [], env), /snp_attestation\.verifySnpAttestation is not available/);
   jsError(() => js.call('/g.js', 'rpc', [], env), /ccf\.rpc\.setApplyWrites can only be used while an endpoint handles a request/);
   js.dispose();
 });
