@@ -76,6 +76,12 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
     return value;
   }
 
+  /** CCF's words: its switches take a boolean, not a truthy value. */
+  function needBoolean(value) {
+    if (typeof value !== 'boolean') throw new TypeError('First argument must be a boolean');
+    return value;
+  }
+
   function needString(value, what, where) {
     if (typeof value !== 'string') throw new TypeError(where + ': ' + what + ' must be a string, got ' + describe(value));
     return value;
@@ -504,10 +510,12 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
       return host.tcbHexToPolicy(needString(cpuid, 'the CPUID', 'tcbHexToPolicy'), needString(tcbVersion, 'the TCB version', 'tcbHexToPolicy'));
     },
     enableUntrustedDateTime(enable) {
-      return host.setUntrustedTime(enable ? 1 : 0);
+      needArgs(arguments.length, 1);
+      return host.setUntrustedTime(needBoolean(enable) ? 1 : 0);
     },
     enableMetricsLogging(enable) {
-      return host.setMetricsLogging(enable ? 1 : 0);
+      needArgs(arguments.length, 1);
+      return host.setMetricsLogging(needBoolean(enable) ? 1 : 0);
     },
     kv,
     crypto,

@@ -311,7 +311,8 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
       const keys = (table: string) => tableEntries(tx, table, (key) => key);
       const byKey = (table: string) => Object.fromEntries(tableEntries(tx, table, (key, value) => [key, decodeJson<unknown>(value, table)]));
       return {
-        sgx: { measurements: [] },
+        // Code IDs of SGX nodes, which no Coco node is, but members may still allow them (add_node_code).
+        sgx: { measurements: tableEntries(tx, Tables.codeIds, (key, value) => [key, decodeJson<string>(value, Tables.codeIds)] as const).filter(([, status]) => status === 'AllowedToJoin').map(([key]) => key) },
         virtual: { measurements: keys(Tables.virtualMeasurements), hostData: keys(Tables.virtualHostData) },
         snp: { measurements: keys(Tables.snpMeasurements), hostData: byKey(Tables.snpHostData), uvmEndorsements: byKey(Tables.snpUvmEndorsements), tcbVersions: byKey(Tables.snpTcbVersions) },
       };

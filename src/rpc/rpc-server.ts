@@ -317,7 +317,18 @@ export class RpcServer {
         : timedOut
           ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
           : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      this.closeWith(socket, closingErrorAnswer(status, code, message));
+      const answer = closingErrorAnswer(status, code, message);
+      // Requests parsed before this one are answered first, in order, as CCF does: a client would
+      // otherwise read this error as the answer to a request that ran.
+      const backlog = this.backlogs.get(socket);
+      if (backlog !== undefined && backlog.requests > 0) {
+        this.discardRest(socket);
+        backlog.afterLastAnswer = () => {
+          if (!socket.destroyed) lingeringEnd(socket, answer);
+        };
+        return;
+      }
+      this.closeWith(socket, answer);
     });
   }
 
@@ -458,6 +469,7 @@ export class RpcServer {
       backlog.requests -= 1;
       backlog.bytes -= answerBytes;
       backlog.waiting.shift()?.();
+      if (backlog.requests === 0 && backlog.afterLastAnswer !== undefined) return backlog.afterLastAnswer();
       // The request let through may still be reading its body, and the connection's next requests are welcome.
       if (!socket.destroyed) socket.resume();
     });
@@ -694,6 +706,8 @@ interface Backlog {
   requests: number;
   bytes: number;
   waiting: (() => void)[];
+  /** What closes the connection once no answer is owed (a later request could not be parsed). */
+  afterLastAnswer?: () => void;
 }
 
 /** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */

@@ -36,6 +36,13 @@ const GLOBALS_APP = {
       return { before, previous, after, again, later: Date.now() };
     }
     export function metrics() { return [ccf.enableMetricsLogging(false), ccf.enableMetricsLogging(true)]; }
+    export function switchesTakeBooleans() {
+      const out = [];
+      for (const call of [() => ccf.enableUntrustedDateTime(1), () => ccf.enableUntrustedDateTime(), () => ccf.enableMetricsLogging("x"), () => ccf.enableMetricsLogging(true, false)]) {
+        try { out.push(call()); } catch (e) { out.push(e.name + ': ' + e.message); }
+      }
+      return [out, Date.now()];
+    }
     export function logs() {
       console.log("plain", 1, { a: [1, 2] }, null, undefined);
       console.info("info");
@@ -228,6 +235,15 @@ test('enableMetricsLogging returns the previous setting, on by default', async (
   const js = await interpreterWith(GLOBALS_APP);
   const { env } = testCall();
   assert.deepEqual(js.call('/g.js', 'metrics', [], env), [true, false]);
+  assert.equal(js.metricsLoggingEnabled, true);
+  js.dispose();
+});
+
+test('enableUntrustedDateTime and enableMetricsLogging take one boolean, as in CCF: a truthy value is a TypeError, and changes nothing', async () => {
+  const js = await interpreterWith(GLOBALS_APP);
+  const { env } = testCall();
+  const first = 'TypeError: First argument must be a boolean';
+  assert.deepEqual(js.call('/g.js', 'switchesTakeBooleans', [], env), [[first, 'TypeError: Passed 0 arguments, but expected 1', first, 'TypeError: Passed 2 arguments, but expected 1'], 0]);
   assert.equal(js.metricsLoggingEnabled, true);
   js.dispose();
 });

@@ -405,3 +405,17 @@ describe('GET /service/transactions/{transactionId} reads a TxID as CCF does (tr
     assert.deepEqual((await get('/service/transactions/18446744073709551615.18446744073709551615')).json(), { status: 'Unknown', transactionId: '18446744073709551615.18446744073709551615' });
   });
 });
+
+describe('GET /service/join-policy (service_state.h)', () => {
+  test('lists the SGX code IDs members allowed (add_node_code in CCF constitutions), though no Coco node runs on SGX', async () => {
+    const allowed = 'a'.repeat(64);
+    const before = (await get('/service/join-policy')).json<{ sgx: { measurements: string[] } }>();
+    assert.deepEqual(before.sgx, { measurements: [] });
+    instance.node.execute((tx) => {
+      tx.map(Tables.codeIds).set(utf8(allowed), encodeJson('AllowedToJoin'));
+      return { result: undefined, applyWrites: true };
+    });
+    const after = (await get('/service/join-policy')).json<{ sgx: { measurements: string[] } }>();
+    assert.deepEqual(after.sgx, { measurements: [allowed] });
+  });
+});

@@ -243,6 +243,18 @@ test('a header past 16 KiB gets 431 RequestHeaderTooLarge; malformed HTTP and ov
   assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
 });
 
+test('requests pipelined before a malformed one are answered first, in order, then the 400 closes the connection', async () => {
+  // Answering the error at once would drop the answers owed: a client would read the 400 as the
+  // answer to its first request, which ran, and send it again.
+  for (const garbage of ['GARBAGE\r\n\r\n', '\x01\x02', `GET /node/echo/3 HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(70 * 1024)}\r\n\r\n`]) {
+    const answer = await exchange(await tlsConnection(port), `GET /node/echo/1 HTTP/1.1\r\nhost: x\r\n\r\nPOST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 7\r\n\r\n{"n":2}${garbage}`);
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]);
+    assert.deepEqual(statuses, ['200', '200', garbage.startsWith('GET') ? '431' : '400'], answer);
+    assert.ok(answer.indexOf('{"n":1}') < answer.indexOf('{"n":2}'), answer);
+  }
+  assert.deepEqual((await client.request('GET', '/node/echo/8')).json(), { n: 8 });
+});
+
 test('a client that ends its connection in the middle of a request gets nothing and counts as no parsing error', async () => {
   const before = sessions.metrics().interfaces.primary!.errors.parsing;
   for (const partial of ['POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789abcd', 'GET /node/echo/1 HTTP/1.1\r\nhost: x\r\nx-half']) {
