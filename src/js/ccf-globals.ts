@@ -79,7 +79,7 @@ export interface GlobalsSession {
   nextHistoricalSource(): number;
   /** Throws JsExecutionTimeout once the running call is past its time limit (see defineHostFunction). */
   checkTimeLimit(): void;
-  /** Runs `work` without counting its time against the running call's limit. */
+  /** Runs a built-in's `work` without counting its time against the running call's limit, up to an allowance per call (HOST_WORK_OUTSIDE_LIMIT_MS_MAX). */
   outsideTimeLimit<T>(work: () => T): T;
 }
 

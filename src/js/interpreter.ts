@@ -112,6 +112,12 @@ function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandle
 }
 
 /** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
+/**
+ * The most of a call's time that the host's work (a 4096-bit RSA pair generated on the spot takes
+ * 0.6-1.8 s) may take outside the call's time limit: one such generation, not a loop of them.
+ */
+export const HOST_WORK_OUTSIDE_LIMIT_MS_MAX = 2_000;
+
 const MARKER_BYTES = 16;
 /** A valid UTF-8 request body up to this size travels with the request: no host call to read it. */
 const INLINE_BODY_BYTES_MAX = 64 * 1024;
@@ -223,7 +229,7 @@ export class JsInterpreter {
         if (typeof args === 'function') {
           invariant(resultAs === 'value', 'a call for text takes its arguments as values');
           // The host's work of making the arguments is not the script's: a short limit is for what the script does.
-          handles.push(...sandbox.outsideTimeLimit(() => args(vm)));
+          handles.push(...sandbox.beforeTimeLimit(() => args(vm)));
         } else {
           const { json, buffers } = encodeJsValue(args, sandbox.bridge.marker);
           entry = resultAs === 'text' ? sandbox.api.callExportForText : sandbox.api.callExport;
@@ -447,6 +453,8 @@ class Sandbox implements GlobalsSession {
   active: ActiveCall | undefined;
   timedOut = false;
   #deadlineMs: number | undefined;
+  /** How much of the running call's time built-ins took outside its limit (at most HOST_WORK_OUTSIDE_LIMIT_MS_MAX). */
+  #builtinsExcludedMs = 0;
   /** Source ids of historical states; 0 is a call's transaction. */
   #historicalSources = 0;
 
@@ -535,6 +543,7 @@ class Sandbox implements GlobalsSession {
     this.active = call;
     this.timedOut = false;
     this.#deadlineMs = deadlineMs;
+    this.#builtinsExcludedMs = 0;
   }
 
   end(): void {
@@ -588,6 +597,9 @@ class Sandbox implements GlobalsSession {
         evaluated = this.vm.evalCode(entry, `<coco:compile:${moduleName}>`, { type: 'module' });
       } catch (error) {
         this.#markBroken(error);
+        // QuickJS's parser recurses on the host's stack: source nested deeply enough (100,000
+        // parentheses) exhausts it before QuickJS's own stack check says so.
+        if (error instanceof RangeError) throw new CocoError('JsModuleError', `module "${moduleName}" does not compile: it, or a module it imports, nests too deeply for the compiler (${error.message})`);
         throw error;
       }
       let details: JsErrorDetails;
@@ -817,13 +829,31 @@ class Sandbox implements GlobalsSession {
     if (this.timedOut || this.#shouldInterrupt()) throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
   }
 
+  /**
+   * Runs a built-in's `work` for the call without counting its time against the call's limit, up to
+   * HOST_WORK_OUTSIDE_LIMIT_MS_MAX per call: beyond it, the time counts, so that a handler cannot
+   * hold the node for as long as it likes through slow built-ins.
+   */
   outsideTimeLimit<T>(work: () => T): T {
+    return this.#excludedFromLimit(work, HOST_WORK_OUTSIDE_LIMIT_MS_MAX);
+  }
+
+  /** Runs the host's preparation of a call (its arguments), never counted against the call's limit: the script has no say in it. */
+  beforeTimeLimit<T>(work: () => T): T {
+    return this.#excludedFromLimit(work, Infinity);
+  }
+
+  #excludedFromLimit<T>(work: () => T, allowanceMs: number): T {
     const clock = this.active?.env.host;
     const startMs = clock?.monotonicMs();
     try {
       return work();
     } finally {
-      if (this.#deadlineMs !== undefined && clock !== undefined && startMs !== undefined) this.#deadlineMs += clock.monotonicMs() - startMs;
+      if (this.#deadlineMs !== undefined && clock !== undefined && startMs !== undefined) {
+        const excluded = Math.min(clock.monotonicMs() - startMs, Math.max(0, allowanceMs - this.#builtinsExcludedMs));
+        if (allowanceMs !== Infinity) this.#builtinsExcludedMs += excluded;
+        this.#deadlineMs += excluded;
+      }
     }
   }
 

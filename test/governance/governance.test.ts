@@ -651,6 +651,8 @@ test('set_js_app refuses an app with a module that does not compile, naming it, 
     ['a syntax error', [{ name: 'app.js', module: 'export function hello() {\n  return 1 +;\n}' }], /module "\/app.js" does not compile: SyntaxError: .* at app.js:2$/],
     ['a syntax error in an imported module', [{ name: 'app.js', module: working }, { name: 'lib.js', module: 'export const greeting = ;' }], /SyntaxError: .* at lib.js:1$/],
     ['an import that is not in the bundle', [{ name: 'app.js', module: working }], /"\/lib.js", which is not in the app bundle/],
+    // Deep enough to exhaust the host's stack in QuickJS's parser (QA: the error named no module).
+    ['nesting past what the compiler can parse', [{ name: 'app.js', module: working }, { name: 'lib.js', module: `export const greeting = ${'('.repeat(100_000)}1${')'.repeat(100_000)};` }], /module "\/app.js" does not compile: it, or a module it imports, nests too deeply for the compiler/],
   ] as const) {
     assert.throws(
       () => proposeActions(setup, app([...modules])),

@@ -10,10 +10,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { CocoError } from '../../src/errors.js';
 import { rsaKeyPairOptions, type PemKeyPair } from '../../src/js/ccf-crypto.js';
+import { HOST_WORK_OUTSIDE_LIMIT_MS_MAX } from '../../src/js/interpreter.js';
 import { interpreterWith, TEST_LIMITS, testCall, type TestHost } from './js-test-host.js';
 
 const PAIR: PemKeyPair = generateKeyPairSync('rsa', rsaKeyPairOptions(2048, 65537));
-const GENERATION_MS = 100 * TEST_LIMITS.maxExecutionTimeMs!;
+/** Five times the test limit: one generation alone would time a call out if it counted. */
+const GENERATION_MS = 5 * TEST_LIMITS.maxExecutionTimeMs!;
 
 /** A key pair source standing in for a generation that takes GENERATION_MS of the host's clock. */
 function slowSource(host: TestHost): { take(): PemKeyPair } {
@@ -46,5 +48,27 @@ test('a key pair generated during a call does not count against its time limit, 
     () => js.call('/app.js', 'generateThenSpin', [], env),
     (error: unknown) => error instanceof CocoError && error.code === 'JsExecutionTimeout' && error.message === 'Operation took too long to complete.',
   );
+  js.dispose();
+});
+
+test('no more than HOST_WORK_OUTSIDE_LIMIT_MS_MAX of a call is outside its limit: a handler that generates pair after pair is stopped (QA: 8 pairs held the primary 26 s)', async () => {
+  const js = await interpreterWith({
+    '/app.js': `
+      export function generateMany(n) {
+        for (let i = 0; i < n; i++) ccf.crypto.generateRsaKeyPair(2048);
+        return n;
+      }`,
+  });
+  const { env, host } = testCall();
+  host.rsaKeyPairs = slowSource(host);
+  const excludedPairs = HOST_WORK_OUTSIDE_LIMIT_MS_MAX / GENERATION_MS;
+  assert.equal(js.call('/app.js', 'generateMany', [excludedPairs], env), excludedPairs, 'as many as the allowance covers');
+  const before = host.monotonicReads;
+  assert.throws(
+    () => js.call('/app.js', 'generateMany', [50], env),
+    (error: unknown) => error instanceof CocoError && error.code === 'JsExecutionTimeout',
+  );
+  // Stopped at the first check once the allowance and the limit are spent, not after 50 pairs.
+  assert.ok(host.monotonicReads - before <= HOST_WORK_OUTSIDE_LIMIT_MS_MAX + TEST_LIMITS.maxExecutionTimeMs! + 2 * GENERATION_MS, `${host.monotonicReads - before} ms`);
   js.dispose();
 });
