@@ -579,6 +579,8 @@ function describeRefused(refused: readonly RefusedSnapshot[]): string {
  * replaced (chunkRemedy).
  */
 function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refusedSnapshots: readonly RefusedSnapshot[]): string {
+  // Another service's ledger: no file of it is damaged, and no peer's copy would do.
+  if (error.reason.includes(UNTRUSTED_SERVICE_IDENTITY)) return '';
   if (error.missing === undefined) return chunkRemedy(error.file);
   const { from, to } = error.missing;
   const chunks = `the chunks holding seqno ${from} to ${to} (another node's copies: GET /node/ledger-chunk?since=${from} where LedgerChunkRead is enabled)`;

@@ -86,5 +86,10 @@ export function receiveLedgerSecret(receiver: LedgerSecretReceiver, seqno: numbe
  */
 export function recordsServiceIdentity(store: Store, serviceCertPem: string): boolean {
   const recorded = readNow(store, readServiceInfo)?.cert;
-  return recorded !== undefined && equalBytes(parseCertificate(recorded).publicKeyDer, parseCertificate(serviceCertPem).publicKeyDer);
+  return recorded !== undefined && sameKey(recorded, serviceCertPem);
+}
+
+/** Whether two certificates hold the same public key (a service's certificate renewed, say). */
+export function sameKey(certPem: string, otherCertPem: string): boolean {
+  return equalBytes(parseCertificate(certPem).publicKeyDer, parseCertificate(otherCertPem).publicKeyDer);
 }

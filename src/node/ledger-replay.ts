@@ -24,14 +24,14 @@ import { EntryFlags, type LedgerEntry } from '../ledger/entry.js';
 import { GENESIS_PLACEHOLDER_LEAF, NO_CLAIMS_DIGEST } from '../ledger/leaf.js';
 import { LeafDigests } from '../ledger/leaf-digests.js';
 import type { ViewStart } from '../ledger/ledger-writer.js';
-import { LedgerVerificationError, LedgerVerifier, type VerifiedChunk } from '../ledger/ledger-verifier.js';
+import { LedgerVerificationError, LedgerVerifier, UNTRUSTED_SERVICE_IDENTITY, type VerifiedChunk } from '../ledger/ledger-verifier.js';
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
-import { receiveLedgerSecret, recordsServiceIdentity, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { receiveLedgerSecret, recordsServiceIdentity, sameKey, type LedgerSecretReceiver } from './ledger-rekey.js';
 import { readNodeFile } from './node-file-read.js';
 import { changesNodes, readNow, readTrustedNodeIds, sameNodes } from './service-nodes.js';
-import { readServiceInfo } from '../governance/builtin-tables.js';
+import { decodeJson, readServiceInfo, Tables } from '../governance/builtin-tables.js';
 import { signatureRecordFrom, signatureRecordOf, type SignatureRecord } from './signature-record.js';
 
 export interface ReplayedChunk {
@@ -149,11 +149,17 @@ interface Verified {
  * The entry's private domain. Its GCM tag also covers the public domain, so an entry altered
  * before the verifier has reached the signature that shows it fails here: named like the verifier would.
  */
-function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretReceiver): MapChanges[] {
+function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretReceiver, serviceCertPem: string): MapChanges[] {
   try {
     return openEntry(entry, receiver.secrets.keyFor(entry.txId.seqno));
   } catch (error) {
     if (!(error instanceof CocoError) || error.code !== 'DecryptionFailed') throw error;
+    // Another service's ledger fails here first, at its genesis, before the verifier compares identities.
+    const recorded = singletonWrite(entry.publicMaps, Tables.serviceInfo);
+    const cert = recorded === undefined ? undefined : decodeJson<{ cert?: string }>(recorded, Tables.serviceInfo).cert;
+    if (cert !== undefined && !sameKey(cert, serviceCertPem)) {
+      throw new LedgerVerificationError(file, entry.txId, `the entry does not decrypt with its ledger secret, and ${UNTRUSTED_SERVICE_IDENTITY}: ledger.directory holds another service's ledger (or a ledger altered to look like one); give the node its own ledger directory`);
+    }
     throw new LedgerVerificationError(file, entry.txId, 'the entry does not decrypt with its ledger secret: it was altered, or sealed with a secret this node does not hold');
   }
 }
@@ -295,7 +301,7 @@ function* replaySteps(
       const history = singletonWrite(entry.publicMaps, HISTORICAL_LEDGER_SECRET_MAP);
       if (history !== undefined) replayed.ledgerSecretHistory!.push({ seqno: txId.seqno, value: history });
     }
-    const writeSet = { public: entry.publicMaps, private: receiver === 'public only' ? [] : openVerified(entry, file, receiver) };
+    const writeSet = { public: entry.publicMaps, private: receiver === 'public only' ? [] : openVerified(entry, file, receiver, serviceCertPem) };
     store.applyWriteSet(writeSet, BigInt(txId.seqno));
     if (receiver !== 'public only') receiveLedgerSecret(receiver, txId.seqno, entry.publicMaps, () => recordsServiceIdentity(store, serviceCertPem));
     replayed.leafDigests.push(digest, entry.claimsDigest ?? NO_CLAIMS_DIGEST);

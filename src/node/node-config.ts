@@ -166,6 +166,7 @@ class ConfigReader {
 
   /** The object at `path`, watched: the settings read from it are recorded for `refuseUnread`. */
   object(value: unknown, path: string): Json {
+    if (value === undefined) this.fail(path, `is missing${this.#misspelling(path)}`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be an object');
     const read = new Set<string>();
     this.#objects.push({ target: value as Json, path, read });
@@ -175,6 +176,15 @@ class ConfigReader {
         return Reflect.get(target, key);
       },
     });
+  }
+
+  /** For a missing setting at `path`: a setting beside it whose name is one or two typos away, as a hint. */
+  #misspelling(path: string): string {
+    const cut = path.lastIndexOf('.');
+    const [parentPath, name] = [path.slice(0, cut), path.slice(cut + 1)];
+    const parent = this.#objects.find((watched) => watched.path === parentPath);
+    const near = parent && Object.keys(parent.target).find((key) => key !== name && typoDistance(key, name) <= 2);
+    return near === undefined ? '' : ` (is ${parentPath}.${near} a misspelling of it?)`;
   }
 
   /** A setting nothing read is a misspelling or a CCF setting Coco does not have: say so rather than ignore it. */
@@ -346,6 +356,17 @@ function genesisServiceConfiguration(r: ConfigReader, json: Json): GenesisServic
     maximum_service_certificate_validity_days: r.integer(json, 'maximum_service_certificate_validity_days', path, CERTIFICATE_VALIDITY_DAYS_MAX, 1, CERTIFICATE_VALIDITY_DAYS_MAX),
     recent_cose_proposals_window_size: r.integer(json, 'recent_cose_proposals_window_size', path, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, 1, 10_000),
   };
+}
+
+/** The Levenshtein distance between `a` and `b` (edits of one character). */
+function typoDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {

@@ -248,7 +248,8 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     node.checkCanWrite();
     node.execute((tx) => {
       const value = tx.map(Tables.nodesInfo).get(utf8(id));
-      if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `no node ${id} in this service`);
+      // As CCF: the same 400 for a record already removed, so that a retried DELETE says so.
+      if (value === undefined) throw new RpcError(400, 'NodeNotRetiredCommitted', `no node ${id} in this service (its record may have been removed already)`);
       if (!removable(decodeJson<NodeInfo>(value, Tables.nodesInfo))) {
         throw new RpcError(400, 'NodeNotRetiredCommitted', `node ${id} is not retired, or its retirement has not committed yet; see /node/network/removable_nodes`);
       }

@@ -52,6 +52,9 @@ test('a primary retired and deleted, restarted from its ledger with its configur
     return removable.some((n) => n.node_id === primary.node_id) ? true : undefined;
   });
   assert.deepEqual((await other.request('DELETE', `/node/network/nodes/${primary.node_id}`)).json(), true);
+  // A retried DELETE, whose first answer was lost, is told the record is not there, as CCF says it.
+  const again = await other.request('DELETE', `/node/network/nodes/${primary.node_id}`, { allowError: true });
+  assert.deepEqual([again.status, again.json<{ error: { code: string } }>().error.code], [400, 'NodeNotRetiredCommitted']);
 
   // Later its operator restarts it, as the sandbox says to restart a node.
   const dir = join(sandbox.workspace, `sandbox_${index}`);

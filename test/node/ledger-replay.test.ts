@@ -116,3 +116,18 @@ test('a replay in turns gives the event loop a turn after each chunk, reads no c
   a!.abort();
   b!.abort();
 });
+
+test("another service's ledger is refused as such, not as a damaged chunk: its genesis records another identity (QA)", (t) => {
+  const { own } = directories(t);
+  const other = generateLedger({ transactions: 3, signatureInterval: 10, chunkBytesTarget: 2000 });
+  assert.throws(
+    // The node's own secret and certificate (another service's), the ledger of this one.
+    () => replayLedger(own, { ...receiver(), secrets: new LedgerSecrets([{ fromSeqno: 1, key: other.ledgerSecret }]) }, other.identity.serviceCertPem),
+    (error: unknown) => error instanceof LedgerVerificationError && /does not decrypt with its ledger secret, and the service identity recorded in the ledger is not the trusted service certificate's key: ledger\.directory holds another service's ledger/.test(error.message),
+  );
+  // The right certificate, but a secret that does not open the entry: named as before.
+  assert.throws(
+    () => replayLedger(own, { ...receiver(), secrets: new LedgerSecrets([{ fromSeqno: 1, key: other.ledgerSecret }]) }, generated.identity.serviceCertPem),
+    (error: unknown) => error instanceof LedgerVerificationError && /the entry does not decrypt with its ledger secret: it was altered, or sealed with a secret this node does not hold$/.test(error.message),
+  );
+});

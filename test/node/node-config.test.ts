@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HTTP_LIMITS_DEFAULT, hostAndPort, parseNodeConfig } from '../../src/node/node-config.js';
+import { CocoError } from '../../src/errors.js';
 
 const START = {
   type: 'Start',
@@ -122,4 +123,14 @@ test("CCF's logging section: format Text (default) or Json, host_level Trace to 
   assert.deepEqual(parse({ logging: { format: 'Json', host_level: 'Fail' } }).logging, { format: 'Json', hostLevel: 'Fail' });
   assert.throws(() => parse({ logging: { format: 'json' } }), /\$\.logging\.format: must be one of "Text", "Json"/);
   assert.throws(() => parse({ logging: { host_level: 'Warning' } }), /\$\.logging\.host_level: must be one of "Trace", "Debug", "Info", "Fail", "Fatal"/);
+});
+
+test('a missing section says so, and names a setting beside it one or two typos away', () => {
+  const config = { network: { rpc_interfaces: { primary: { bind_address: '127.0.0.1:0' } } }, command: START };
+  const refused = (json: unknown, message: RegExp) => assert.throws(() => parseNodeConfig(json, '/tmp/config.json'), (e: unknown) => e instanceof CocoError && message.test(e.message));
+  const { network, ...withoutNetwork } = config;
+  refused({ ...withoutNetwork, netwrok: network }, /\$\.network: is missing \(is \$\.netwrok a misspelling of it\?\)/);
+  refused(withoutNetwork, /\$\.network: is missing$/);
+  refused({ ...config, network: { rpc_interface: network.rpc_interfaces } }, /\$\.network\.rpc_interfaces: is missing \(is \$\.network\.rpc_interface a misspelling of it\?\)/);
+  refused({ ...config, network: 'x' }, /\$\.network: must be an object/);
 });
