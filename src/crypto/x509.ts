@@ -78,6 +78,7 @@ const SECOND_MS = 1_000;
 /** RFC 5280 4.1.2.5.1: a two-digit UTCTime year below 50 is 20YY, from 50 on it is 19YY. */
 const UTC_TIME_CENTURY_PIVOT_YEARS = 50;
 const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 /** Printable ASCII without space: what an IA5String dNSName (wildcards included) may hold. */
 const DNS_NAME = /^[\x21-\x7e]+$/;
 
@@ -197,17 +198,18 @@ export function issueCertificate(opts: IssuedSubject & {
 }
 
 /**
- * Reads CCF's `valid_from` form, an ASN.1 UTCTime `YYMMDDHHMMSSZ` (e.g. "211019154318Z"), as governance
- * passes it to `generateEndorsedCertificate` / `generateNetworkCertificate`. Throws CocoError
- * 'InvalidArgument' for any other form or an impossible date.
+ * Reads CCF's `valid_from` forms, as governance passes them to `generateEndorsedCertificate` /
+ * `generateNetworkCertificate`: an ASN.1 UTCTime `YYMMDDHHMMSSZ` (e.g. "211019154318Z") or, as
+ * CCF's host (OpenSSL's ASN1_TIME_set_string) also takes, a GeneralizedTime `YYYYMMDDHHMMSSZ`.
+ * Throws CocoError 'InvalidArgument' for any other form or an impossible date.
  */
 export function parseCcfValidFrom(text: string): Date {
-  const match = typeof text === 'string' ? UTC_TIME.exec(text) : null;
+  const match = typeof text === 'string' ? (UTC_TIME.exec(text) ?? GENERALIZED_TIME.exec(text)) : null;
   if (match === null) {
-    throw new CocoError('InvalidArgument', `valid_from must be an ASN.1 UTCTime "YYMMDDHHMMSSZ" such as "211019154318Z", got ${JSON.stringify(text)}`);
+    throw new CocoError('InvalidArgument', `valid_from must be an ASN.1 UTCTime "YYMMDDHHMMSSZ" such as "211019154318Z" (or a GeneralizedTime "YYYYMMDDHHMMSSZ"), got ${JSON.stringify(text)}`);
   }
   const [yy, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
-  const year = yy < UTC_TIME_CENTURY_PIVOT_YEARS ? 2000 + yy : 1900 + yy;
+  const year = match[1]!.length === 4 ? yy : yy < UTC_TIME_CENTURY_PIVOT_YEARS ? 2000 + yy : 1900 + yy;
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   const roundTrips = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
     && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;

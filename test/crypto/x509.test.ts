@@ -153,6 +153,9 @@ describe('parseCcfValidFrom', () => {
       ['240229000000Z', '2024-02-29T00:00:00.000Z'],
       ['491231235959Z', '2049-12-31T23:59:59.000Z'],
       ['500101000000Z', '1950-01-01T00:00:00.000Z'],
+      // GeneralizedTime, which CCF's host takes as well (a CCF constitution passes valid_from on as given).
+      ['20211019154318Z', '2021-10-19T15:43:18.000Z'],
+      ['20611019154318Z', '2061-10-19T15:43:18.000Z'],
     ];
     for (const [text, iso] of cases) assert.equal(parseCcfValidFrom(text).toISOString(), iso, text);
   });
@@ -160,7 +163,8 @@ describe('parseCcfValidFrom', () => {
   it('rejects other forms and impossible dates with InvalidArgument', () => {
     const cases: [string, unknown][] = [
       ['empty', ''],
-      ['GeneralizedTime', '20211019154318Z'],
+      ['GeneralizedTime of February 30', '20210230000000Z'],
+      ['a 5-digit year', '120211019154318Z'],
       ['no Z', '211019154318'],
       ['lower-case z', '211019154318z'],
       ['no seconds', '2110191543Z'],
