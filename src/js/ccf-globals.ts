@@ -19,6 +19,7 @@ import type { HistoricalStateInput, JsHost } from './js-host.js';
 import { jsReceipt } from './js-receipt.js';
 import { tcbHexToPolicy } from './snp-tcb-policy.js';
 import { verifySnpReport } from '../attestation/snp-report.js';
+import { verifyUvmEndorsements } from '../attestation/uvm-endorsements.js';
 import { jsonNestingExceeds } from './json-nesting.js';
 import { describeKvContext, mapAccess, type MapAccess } from './kv-access.js';
 import { GuestError, type QuickJsBridge } from './quickjs-bridge.js';
@@ -486,12 +487,19 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     isValidX509RootCACert: (pem) => bool(ccfCrypto.isValidX509RootCACert(str(pem))),
     isValidX509CertChain: (chain, trusted) =>
       bool(ccfCrypto.isValidX509CertChain(str(chain), str(trusted), anyPhase('isValidX509CertChain').host.untrustedNowMs())),
-    verifySnpAttestation: (evidence, endorsements, endorsedTcb) => {
+    verifySnpAttestation: (evidence, endorsements, uvmEndorsements, endorsedTcb) => {
       const at = new Date(anyPhase('verifySnpAttestation').host.untrustedNowMs());
       const endorsedTcbHex = isUndefined(endorsedTcb) ? undefined : str(endorsedTcb);
-      const report = asCcfFailure('', () => verifySnpReport(bytes(evidence), fromUtf8(bytes(endorsements)), { at, ...(endorsedTcbHex !== undefined && { endorsedTcbHex }) }), 'RangeError');
-      // CCF names the platform information `plaform_info`; its declared type says `platform_info`: both.
-      return bridge.newValue({ attestation: { ...report, plaform_info: report.platform_info } });
+      return asCcfFailure(
+        '',
+        () => {
+          const report = verifySnpReport(bytes(evidence), fromUtf8(bytes(endorsements)), { at, ...(endorsedTcbHex !== undefined && { endorsedTcbHex }) });
+          const uvm = isUndefined(uvmEndorsements) ? undefined : verifyUvmEndorsements(bytes(uvmEndorsements), report.measurement);
+          // CCF names the platform information `plaform_info`; its declared type says `platform_info`: both.
+          return bridge.newValue({ attestation: { ...report, plaform_info: report.platform_info }, ...(uvm && { uvm_endorsements: { ...uvm } }) });
+        },
+        'RangeError',
+      );
     },
     pemToJwk: (kind, pem, isPrivate, kid) =>
       bridge.newValue(

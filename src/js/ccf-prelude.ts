@@ -603,11 +603,8 @@ export const CCF_PRELUDE_SOURCE = String.raw`(function (host, marker, globals) {
       const where = 'verifySnpAttestation';
       needBuffer(evidence, 'the evidence', where);
       needBuffer(endorsements, 'the endorsements', where);
-      if (uvmEndorsements !== undefined) {
-        needBuffer(uvmEndorsements, 'the UVM endorsements', where);
-        throw new RangeError('verifySnpAttestation: this Coco runtime does not verify UVM endorsements; verify the report alone (leave uvm_endorsements undefined) and check its measurement against the values you trust');
-      }
-      return host.verifySnpAttestation(evidence, endorsements, endorsedTcb === undefined ? undefined : needString(endorsedTcb, 'the endorsed TCB', where));
+      const uvm = uvmEndorsements === undefined ? undefined : needBuffer(uvmEndorsements, 'the UVM endorsements', where);
+      return host.verifySnpAttestation(evidence, endorsements, uvm, endorsedTcb === undefined ? undefined : needString(endorsedTcb, 'the endorsed TCB', where));
     },
   };
 

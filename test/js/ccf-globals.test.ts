@@ -12,7 +12,7 @@ import { JsInterpreter } from '../../src/js/interpreter.js';
 import { interpreterWith, testCall, TEST_LIMITS, testJsReceipt, testReceipt, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex } from '../../src/crypto/bytes.js';
+import { fromBase64, fromHex } from '../../src/crypto/bytes.js';
 import { repoRoot } from '../support/paths.js';
 
 const GLOBALS_APP = {
@@ -94,9 +94,10 @@ const GLOBALS_APP = {
     export function snp(...args) {
       try {
         // null stands for undefined, which the test's arguments cannot carry.
-        const { attestation: a } = snp_attestation.verifySnpAttestation(...args.map((arg) => (arg === null ? undefined : arg)));
+        const result = snp_attestation.verifySnpAttestation(...args.map((arg) => (arg === null ? undefined : arg)));
+        const a = result.attestation;
         const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
-        return { version: a.version, measurement: hex(a.measurement), reported_tcb: a.reported_tcb, platform_info: a.platform_info, plaform_info: a.plaform_info, chip: hex(a.chip_id).slice(0, 8), buffer: a.host_data instanceof ArrayBuffer };
+        return { version: a.version, measurement: hex(a.measurement), reported_tcb: a.reported_tcb, platform_info: a.platform_info, plaform_info: a.plaform_info, chip: hex(a.chip_id).slice(0, 8), buffer: a.host_data instanceof ArrayBuffer, ...(result.uvm_endorsements && { uvm: result.uvm_endorsements }) };
       } catch (e) {
         return e.name + ': ' + e.message;
       }
@@ -433,8 +434,12 @@ test("snp_attestation.verifySnpAttestation verifies a report as CCF's does, with
   tampered[0x90] = report[0x90]! ^ 1;
   assert.equal(js.call('/g.js', 'snp', [tampered, endorsements], env), 'RangeError: SEV-SNP: Chip certificate (VCEK) did not sign this attestation');
   assert.match(js.call('/g.js', 'snp', [report, text('no certificates')], env) as string, /^RangeError: Expected 3 endorsement certificates but got 0/);
-  // Not verified here, so refused rather than ignored.
-  assert.match(js.call('/g.js', 'snp', [report, endorsements, text('uvm')], env) as string, /^RangeError: verifySnpAttestation: this Coco runtime does not verify UVM endorsements/);
+  // Confidential ACI's evidence with Microsoft's UVM endorsements (the Azure Privacy Sandbox KMS's sample).
+  const aci = [fromHex(fixture('kms-report.hex')), text(fixture('kms-endorsements.pem')), fromBase64(fixture('kms-uvm-endorsements.cose.base64').replace(/\s/g, ''))];
+  const uvm = { did: 'did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.3.6.1.4.1.311.76.59.1.2', feed: 'ContainerPlat-AMD-UVM', svn: '100' };
+  assert.deepEqual((js.call('/g.js', 'snp', [...aci, '0300000000000873'], env) as { uvm: unknown }).uvm, uvm);
+  assert.match(js.call('/g.js', 'snp', [report, endorsements, aci[2]!], env) as string, /^RangeError: Launch measurement in UVM endorsements payload 02c3b0d5\w+ is not equal to UVM attestation measurement 5feee30d/);
+  assert.match(js.call('/g.js', 'snp', [report, endorsements, text('uvm')], env) as string, /^RangeError: UVM endorsements are not a tagged COSE Sign1/);
   assert.equal(js.call('/g.js', 'snp', [report], env), 'TypeError: Passed 1 arguments, but expected between 2 and 4');
   assert.match(js.call('/g.js', 'snp', ['report', endorsements], env) as string, /^TypeError: verifySnpAttestation: the evidence must be an ArrayBuffer/);
   assert.match(js.call('/g.js', 'snp', [report, endorsements, null, 42], env) as string, /^TypeError: verifySnpAttestation: the endorsed TCB must be a string/);
