@@ -139,9 +139,10 @@ export function verifySnpReport(evidence: Uint8Array, endorsementsPem: string, o
   const bytes = (offset: number, length: number): Uint8Array => evidence.slice(offset, offset + length);
   const tcb = (offset: number): TcbFields => tcbFieldsOf(product, evidence.subarray(offset, offset + TCB_VERSION_BYTES));
   const reportedTcb = tcb(0x180);
-  checkVcekTcb(vcek, reportedTcb);
+  const extensions = vcekExtensions(vcek);
+  checkVcekTcb(extensions, reportedTcb);
   const chipId = bytes(0x1a0, 64);
-  const endorsedChipId = vcekExtension(vcek, VCEK_HWID_OID);
+  const endorsedChipId = extensions.get(VCEK_HWID_OID);
   if (endorsedChipId !== undefined && !equalBytes(endorsedChipId, chipId)) invalid('SEV-SNP: Chip ID in attestation does not match endorsed chip ID');
   if (options.endorsedTcbHex !== undefined) checkEndorsedTcb(options.endorsedTcbHex, evidence.subarray(0x180, 0x180 + TCB_VERSION_BYTES));
 
@@ -208,17 +209,17 @@ function p384Component(field: Uint8Array): Buffer {
   return bigEndian.subarray(SIGNATURE_COMPONENT_FIELD - P384_COMPONENT);
 }
 
-/** The value bytes of the VCEK's extension `oid`, if it has one. */
-function vcekExtension(vcek: X509Certificate, oid: string): Uint8Array | undefined {
-  const extension = AsnConvert.parse(vcek.raw, Certificate).tbsCertificate.extensions?.find((candidate) => candidate.extnID === oid);
-  return extension === undefined ? undefined : new Uint8Array(extension.extnValue.buffer);
+/** The value bytes of the VCEK's extensions, by OID. */
+function vcekExtensions(vcek: X509Certificate): Map<string, Uint8Array> {
+  const extensions = AsnConvert.parse(vcek.raw, Certificate).tbsCertificate.extensions ?? [];
+  return new Map(extensions.map((extension) => [extension.extnID, new Uint8Array(extension.extnValue.buffer)]));
 }
 
 /** The reported TCB must meet or exceed the one the VCEK was issued for (its extensions, when present). */
-function checkVcekTcb(vcek: X509Certificate, reported: TcbFields): void {
+function checkVcekTcb(extensions: ReadonlyMap<string, Uint8Array>, reported: TcbFields): void {
   const endorsed: Partial<TcbFields> = {};
   for (const [field, arc] of VCEK_TCB_COMPONENTS) {
-    const value = vcekExtension(vcek, VCEK_TCB_OID_PREFIX + arc);
+    const value = extensions.get(VCEK_TCB_OID_PREFIX + arc);
     if (value === undefined) return;
     endorsed[field] = derSmallInteger(value, VCEK_TCB_OID_PREFIX + arc);
   }

@@ -60,11 +60,7 @@ export function verifyUvmEndorsements(raw: Uint8Array, measurement: Uint8Array, 
     return invalid((error as Error).message);
   }
   const payload = message.payload ?? invalid('the UVM endorsements carry no payload');
-  const signed = sigStructure(message.protectedBytes, payload);
-  const holds = RSA_PSS_HASHES.has(alg as number)
-    ? verify(hash, signed, { key: signer, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, message.signature)
-    : verify(hash, signed, { key: signer, dsaEncoding: 'ieee-p1363' }, message.signature);
-  if (!holds) invalid('Signature verification failed');
+  if (!signatureHolds(alg as number, hash, signer, sigStructure(message.protectedBytes, payload), message.signature)) invalid('Signature verification failed');
   const contentType = header.get(HEADER_CONTENT_TYPE);
   if (contentType !== JSON_CONTENT_TYPE) invalid(`Unexpected payload content type ${String(contentType)}, expected ${JSON_CONTENT_TYPE}`);
   const { svn, launchMeasurement } = readPayload(payload);
@@ -76,6 +72,15 @@ export function verifyUvmEndorsements(raw: Uint8Array, measurement: Uint8Array, 
     invalid(`UVM endorsements did ${did}, feed ${feed}, svn ${svn} do not match any of the known UVM roots of trust`);
   }
   return endorsements;
+}
+
+/** Whether `signature` over `signed` verifies with `key` under the COSE algorithm `alg`; a key of another kind than `alg` does not. */
+function signatureHolds(alg: number, hash: string, key: KeyObject, signed: Uint8Array, signature: Uint8Array): boolean {
+  const rsa = RSA_PSS_HASHES.has(alg);
+  if (key.asymmetricKeyType !== (rsa ? 'rsa' : 'ec')) return false;
+  return rsa
+    ? verify(hash, signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
+    : verify(hash, signed, { key, dsaEncoding: 'ieee-p1363' }, signature);
 }
 
 function textHeader(value: unknown, name: string): string {

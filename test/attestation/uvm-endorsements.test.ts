@@ -58,6 +58,7 @@ test('a changed signature, payload or protected header is refused', () => {
   assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.set('feed', 'ConfAKS-AMD-UVM')), report.measurement), refused(/^Signature verification failed$/));
   assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.set(3, 'text/plain')), report.measurement), refused(/^Signature verification failed$/));
   assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.set(1, -8)), report.measurement), refused(/^Signature algorithm -8 is not one of expected: RSA, ECDSA$/));
+  assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.set(1, -35)), report.measurement), refused(/^Signature verification failed$/), 'ES384 named for an RSA signer');
   assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.delete('iss')), report.measurement), refused(/"iss" must be a text string/));
   assert.throws(() => verifyUvmEndorsements(withProtectedHeader((h) => h.delete(33)), report.measurement), refused(/x5chain \(33\)/));
 });
