@@ -95,7 +95,7 @@ export async function builtinEndpointsServer(
  * same transaction, serving its built-in endpoints and the app's over TLS (see builtinEndpointsServer);
  * `runtime` runs the app and is disposed with the server.
  */
-export async function appServer(bundle: AppBundle, setUp: (tx: Transaction) => void = () => undefined): Promise<BuiltinEndpointsServer> {
+export async function appServer(bundle: AppBundle, setUp: (tx: Transaction) => void = () => undefined, serverOptions: Partial<TestRpcServerOptions> = {}): Promise<BuiltinEndpointsServer> {
   const inProcess = startInProcessNode();
   const { node } = inProcess;
   node.execute((tx) => {
@@ -107,6 +107,7 @@ export async function appServer(bundle: AppBundle, setUp: (tx: Transaction) => v
   const runtime = new AppRuntime();
   const host: JsHost = { monotonicMs: () => performance.now(), untrustedNowMs: () => Date.now(), log: () => undefined };
   const served = await builtinEndpointsServer(inProcess, {
+    ...serverOptions,
     appDefines: appEndpointLookup(node),
     appFallback: appRequestHandler(node, runtime, host, () => Math.floor(Date.now() / 1000), { primaryUrl: () => undefined, backupUrl: () => undefined }),
   });
