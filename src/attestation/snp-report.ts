@@ -127,7 +127,10 @@ export function verifySnpReport(evidence: Uint8Array, endorsementsPem: string, o
   if (signatureAlgo !== ECDSA_P384_SHA384) invalid(`SEV-SNP: Unsupported signature algorithm: ${signatureAlgo} (supported: ${ECDSA_P384_SHA384})`);
   const r = evidence.subarray(SIGNED_BYTES, SIGNED_BYTES + SIGNATURE_COMPONENT_FIELD);
   const s = evidence.subarray(SIGNED_BYTES + SIGNATURE_COMPONENT_FIELD, SIGNED_BYTES + 2 * SIGNATURE_COMPONENT_FIELD);
-  if (!verify('sha384', evidence.subarray(0, SIGNED_BYTES), { key: vcek.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.concat([p384Component(r), p384Component(s)]))) {
+  const [rBigEndian, sBigEndian] = [p384Component(r), p384Component(s)];
+  // A component whose unused high bytes are not zero is past the curve's order: no signature (and
+  // reports that differ only there would otherwise verify alike).
+  if (rBigEndian === undefined || sBigEndian === undefined || !verify('sha384', evidence.subarray(0, SIGNED_BYTES), { key: vcek.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.concat([rBigEndian, sBigEndian]))) {
     invalid('SEV-SNP: Chip certificate (VCEK) did not sign this attestation');
   }
 
@@ -203,10 +206,10 @@ function spkiSha256(certificate: X509Certificate): string {
   return createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
-/** The big-endian P-384 component of a little-endian 72-byte field. */
-function p384Component(field: Uint8Array): Buffer {
-  const bigEndian = Buffer.from(field).reverse();
-  return bigEndian.subarray(SIGNATURE_COMPONENT_FIELD - P384_COMPONENT);
+/** The big-endian P-384 component of a little-endian 72-byte field; undefined if its high bytes are not zero. */
+function p384Component(field: Uint8Array): Buffer | undefined {
+  if (field.subarray(P384_COMPONENT).some((byte) => byte !== 0)) return undefined;
+  return Buffer.from(field.subarray(0, P384_COMPONENT)).reverse();
 }
 
 /** The value bytes of the VCEK's extensions, by OID. */

@@ -29,6 +29,8 @@ const JSON_CONTENT_TYPE = 'application/json';
 /** RSASSA-PSS with SHA-256/384/512 (RFC 8230), and the hash of each ECDSA algorithm. */
 const RSA_PSS_HASHES = new Map([[-37, 'sha256'], [-38, 'sha384'], [-39, 'sha512']]);
 const ECDSA_HASHES = new Map([[COSE_ALG_ES256, 'sha256'], [COSE_ALG_ES384, 'sha384'], [COSE_ALG_ES512, 'sha512']]);
+/** The curve each ECDSA algorithm names (RFC 9053). */
+const ECDSA_CURVES = new Map([[COSE_ALG_ES256, 'prime256v1'], [COSE_ALG_ES384, 'secp384r1'], [COSE_ALG_ES512, 'secp521r1']]);
 
 function invalid(message: string): never {
   throw new CocoError('UvmEndorsementsInvalid', message);
@@ -74,10 +76,10 @@ export function verifyUvmEndorsements(raw: Uint8Array, measurement: Uint8Array, 
   return endorsements;
 }
 
-/** Whether `signature` over `signed` verifies with `key` under the COSE algorithm `alg`; a key of another kind than `alg` does not. */
+/** Whether `signature` over `signed` verifies with `key` under the COSE algorithm `alg`; a key of another kind or curve than `alg` names does not. */
 function signatureHolds(alg: number, hash: string, key: KeyObject, signed: Uint8Array, signature: Uint8Array): boolean {
   const rsa = RSA_PSS_HASHES.has(alg);
-  if (key.asymmetricKeyType !== (rsa ? 'rsa' : 'ec')) return false;
+  if (rsa ? key.asymmetricKeyType !== 'rsa' : key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== ECDSA_CURVES.get(alg)) return false;
   return rsa
     ? verify(hash, signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
     : verify(hash, signed, { key, dsaEncoding: 'ieee-p1363' }, signature);

@@ -233,6 +233,8 @@ export class RpcServer {
   private readonly lingering = new WeakSet<Socket>();
   /** Per connection, how many requests it has sent, and which one's answer closes it. */
   private readonly started = new WeakMap<Socket, number>();
+  /** The last request each connection started: while its body arrives, a parse error is its own. */
+  private readonly lastRequests = new WeakMap<Socket, IncomingMessage>();
   /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
   private readonly backlogs = new WeakMap<Socket, Backlog>();
   private readonly closingAt = new WeakMap<Socket, number>();
@@ -320,9 +322,13 @@ export class RpcServer {
       const answer = closingErrorAnswer(status, code, message);
       // Requests parsed before this one are answered first, in order, as CCF does: a client would
       // otherwise read this error as the answer to a request that ran.
+      // A request whose body was being read when the parse failed (a bad chunk) gets no answer of its
+      // own: the error is its answer, once those before it have theirs.
       const backlog = this.backlogs.get(socket);
-      if (backlog !== undefined && backlog.requests > 0) {
+      const unanswerable = this.lastRequests.get(socket)?.complete === false ? 1 : 0;
+      if (backlog !== undefined && backlog.requests > unanswerable) {
         this.discardRest(socket);
+        backlog.unanswerable = unanswerable;
         backlog.afterLastAnswer = () => {
           if (!socket.destroyed) lingeringEnd(socket, answer);
         };
@@ -449,6 +455,7 @@ export class RpcServer {
     const socket = request.socket;
     const index = (this.started.get(socket) ?? 0) + 1;
     this.started.set(socket, index);
+    this.lastRequests.set(socket, request);
     // Node's parser stops reading at a request that asks to upgrade the connection (a WebSocket's,
     // h2c's): what the client sent after it in the same read is lost. Such a request is answered
     // as any other (this server speaks HTTP/1.1 only, as CCF answers it) and its answer closes the
@@ -469,7 +476,11 @@ export class RpcServer {
       backlog.requests -= 1;
       backlog.bytes -= answerBytes;
       backlog.waiting.shift()?.();
-      if (backlog.requests === 0 && backlog.afterLastAnswer !== undefined) return backlog.afterLastAnswer();
+      const closing = backlog.afterLastAnswer;
+      if (closing !== undefined && backlog.requests <= (backlog.unanswerable ?? 0)) {
+        backlog.afterLastAnswer = undefined;
+        return closing();
+      }
       // The request let through may still be reading its body, and the connection's next requests are welcome.
       if (!socket.destroyed) socket.resume();
     });
@@ -708,6 +719,8 @@ interface Backlog {
   waiting: (() => void)[];
   /** What closes the connection once no answer is owed (a later request could not be parsed). */
   afterLastAnswer?: () => void;
+  /** Requests counted above that will never be answered (the one whose body failed to parse). */
+  unanswerable?: number;
 }
 
 /** The certificate of a TLS connection, worked out once per connection: keep-alive clients send many requests. */

@@ -68,6 +68,13 @@ test('a changed byte anywhere in the signed report, or in its signature, is refu
   }
   assert.throws(() => verifySnpReport(altered(milan.report, 0x2a0, [milan.report[0x2a0]! ^ 1]), milan.endorsements, { at }), refused(/did not sign/), 'r');
   assert.throws(() => verifySnpReport(altered(milan.report, 0x2a0 + 72, [milan.report[0x2a0 + 72]! ^ 1]), milan.endorsements, { at }), refused(/did not sign/), 's');
+  // The 24 high bytes of each 72-byte field, unused by P-384, must be zero (QA: they were ignored, so
+  // altered copies of a report verified).
+  for (const offset of [0x2a0 + 48, 0x2a0 + 71, 0x2a0 + 72 + 48, 0x2a0 + 72 + 71]) {
+    assert.throws(() => verifySnpReport(altered(milan.report, offset, [1]), milan.endorsements, { at }), refused(/did not sign/), `byte 0x${offset.toString(16)}`);
+  }
+  // The reserved bytes after the signature are not signed, in CCF as here.
+  assert.equal(verifySnpReport(altered(milan.report, 0x2a0 + 144, [1]), milan.endorsements, { at }).version, 3);
   // Another chip's report (version 2: read as Milan's) is not signed by this chip's VCEK.
   assert.throws(() => verifySnpReport(milanV2Report, milan.endorsements, { at }), refused(/did not sign/));
 });
