@@ -4,7 +4,7 @@
 // DER or raw r‖s, checks it against the signer's certificate and assembles the tagged COSE_Sign1.
 // A key PEM signs the same prepared bytes, so both ways give the same envelope.
 
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { utf8 } from '../crypto/bytes.js';
 import {
   COSE_HEADER_ALG,
@@ -19,7 +19,7 @@ import {
   type CoseSign1,
 } from '../crypto/cose-sign1.js';
 import { certificateId } from '../crypto/entity-id.js';
-import { curveOf, derSignatureToP1363, sign } from '../crypto/signing.js';
+import { curveOf, derSignatureToP1363, sign, type CurveName } from '../crypto/signing.js';
 import { CocoError } from '../errors.js';
 
 /** The algorithm's name in COSE and JOSE: what a key vault's sign call takes (Azure Key Vault's `alg`). */
@@ -62,12 +62,23 @@ export function requestAlgorithmOf(certPem: string): RequestAlgorithmName {
 }
 
 function requestAlgorithm(certPem: string): CoseEcdsaAlgorithm {
-  const curve = curveOf(certPem);
-  const algorithm = requestAlgorithmOfCurve(curve);
+  const curve = keyKind(certPem);
+  const algorithm = curve === undefined ? undefined : requestAlgorithmOfCurve(curve);
   if (algorithm === undefined) {
-    throw new CocoError('InvalidKey', `CCF accepts only ECDSA signatures on requests (ES256, ES384, ES512), and this key is ${curve}; sign with a P-256, P-384 or P-521 key (coco keygen --curve)`);
+    const kind = curve ?? createPublicKey(certPem).asymmetricKeyType?.toUpperCase() ?? 'of another kind';
+    throw new CocoError('InvalidKey', `CCF accepts only ECDSA signatures on requests (ES256, ES384, ES512), and this key is ${kind}; sign with a P-256, P-384 or P-521 key (coco keygen --curve)`);
   }
   return algorithm;
+}
+
+/** The curve of the certificate's key, undefined for a key on none Coco signs with (RSA, say). */
+function keyKind(certPem: string): CurveName | undefined {
+  try {
+    return curveOf(certPem);
+  } catch (error) {
+    if (error instanceof CocoError && error.code === 'InvalidKey') return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   type GovernanceMsgType,
   type GovernanceRequestFields,
 } from './cose-signing.js';
-import type { ExternalSigner } from './external-signing.js';
+import { requestAlgorithmOf, type ExternalSigner } from './external-signing.js';
 import { checkExternalSigner, checkIdentity } from './identity-check.js';
 import { txIdText, type TransactionStatus } from './transactions.js';
 
@@ -164,7 +164,11 @@ export class GovernanceClient {
     this.#client = client;
     if (options.member !== undefined) {
       if ('sign' in options.member) checkExternalSigner(options.member, 'member');
-      else checkIdentity(options.member.certPem, options.member.keyPem, { cert: 'member.certPem', key: 'member.keyPem' });
+      else {
+        checkIdentity(options.member.certPem, options.member.keyPem, { cert: 'member.certPem', key: 'member.keyPem' });
+        // Every governance request is signed: a key that cannot sign one is refused now.
+        requestAlgorithmOf(options.member.certPem);
+      }
     }
     this.#member = options.member;
     this.#now = options.now ?? Date.now;

@@ -2,8 +2,7 @@
 // is no certificate, or a key that is not its certificate's (or that is locked by a passphrase),
 // would otherwise surface as a TLS or signature refusal from the service, far from the mistake.
 
-import { equalBytes } from '../crypto/bytes.js';
-import { publicKeyDer } from '../crypto/signing.js';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { requestAlgorithmOf, type ExternalSigner } from './external-signing.js';
@@ -37,11 +36,21 @@ export function checkPrivateKey(pem: unknown, name: string): void {
   }
 }
 
-/** Throws unless `certPem` is a certificate and `keyPem` its private key; names are the options that carried them. */
+/**
+ * Throws unless `certPem` is a certificate and `keyPem` its private key, of any kind TLS takes (RSA
+ * too: a user's TLS identity signs no request; what signs is checked where it signs); names are the
+ * options that carried them.
+ */
 export function checkIdentity(certPem: string, keyPem: string, names: { cert: string; key: string }): void {
   checkCertificate(certPem, names.cert);
   checkPrivateKey(keyPem, names.key);
-  if (!equalBytes(publicKeyDer(certPem), publicKeyDer(keyPem))) {
+  let matches: boolean;
+  try {
+    matches = createPublicKey(certPem).equals(createPublicKey(createPrivateKey(keyPem)));
+  } catch (cause) {
+    throw new CocoError('InvalidKey', `${names.key} is not a PEM private key: ${(cause as Error).message}`, { cause });
+  }
+  if (!matches) {
     throw new CocoError('InvalidKey', `${names.key} is not the private key of ${names.cert}; pass the key generated with the certificate (NAME_privk.pem for NAME_cert.pem)`);
   }
 }

@@ -10,7 +10,12 @@ import { fromUtf8, utf8 } from '../../src/crypto/bytes.js';
 import { CONNECTIONS_PER_NODE_DEFAULT, CocoClient, type CocoClientOptions } from '../../src/client/coco-client.js';
 import { CocoRequestError } from '../../src/client/request-error.js';
 import { CocoError } from '../../src/errors.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
+import { openssl, withTempFiles } from '../support/openssl.js';
 import { until } from '../support/until.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   ccfError,
   createIdentity,
@@ -73,12 +78,33 @@ async function rejectsWith(promise: Promise<unknown>, code: string, mentions?: R
 
 const ok: Handler = (_request, res) => reply(res, 200, { ok: true }, { 'x-ms-ccf-transaction-id': '2.15' });
 
+/** An RSA-2048 self-signed certificate and its key, made by the openssl CLI (Coco issues none). */
+function rsaIdentity(): { certPem: string; keyPem: string } {
+  return withTempFiles({}, (dir) => {
+    const made = openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=rsa user'], dir);
+    assert.equal(made.status, 0, made.stderr);
+    return { certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  });
+}
+
 describe('CocoClient TLS', () => {
   it('presents the client certificate, which a server requiring client certificates sees', async (t) => {
     const server = await serve(t, ok, { requireClientCertFrom: [member.certPem] });
     const response = await connect(t, server).request('GET', '/app/commit');
     assert.equal(response.status, 200);
     assert.equal(server.requests[0]?.clientCertId, member.id);
+  });
+
+  it('presents an RSA client certificate too: a TLS identity signs no request (QA: the SDK refused RSA users)', async (t) => {
+    const rsa = rsaIdentity();
+    const server = await serve(t, ok, { requireClientCertFrom: [rsa.certPem] });
+    const response = await connect(t, server, { certPem: rsa.certPem, keyPem: rsa.keyPem }).request('GET', '/app/commit');
+    assert.equal(response.status, 200);
+    assert.equal(server.requests[0]?.clientCertId, certificateId(rsa.certPem));
+    assert.throws(() => new CocoClient({ url: server.url, caCertPem: service.certPem, certPem: rsa.certPem, keyPem: rsaIdentity().keyPem }), (e: unknown) => e instanceof CocoError && e.code === 'InvalidKey' && /is not the private key of certPem/.test(e.message));
+    // A member signs every governance request: an RSA member is refused at once, saying why.
+    const client = connect(t, server, { certPem: rsa.certPem, keyPem: rsa.keyPem });
+    assert.throws(() => new GovernanceClient(client, { member: rsa }), (e: unknown) => e instanceof CocoError && e.code === 'InvalidKey' && /only ECDSA signatures on requests .* and this key is RSA/.test(e.message));
   });
 
   it('connects without a client identity where the server does not require one', async (t) => {
