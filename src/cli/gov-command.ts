@@ -268,6 +268,16 @@ async function govAction(command: string, positionals: string[], values: Values)
   }
 }
 
+/** The options of one gov command only (the others take connection options alone). */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = { vote: ['accept', 'reject', 'ballot'], share: ['enc-key'] };
+
+/** One parser reads every gov command's options: an option of another command is refused, not ignored (`propose --accept` votes nothing). */
+function refuseOptionsOfOtherCommands(command: string, values: Record<string, unknown>, usage: string): void {
+  const own = COMMAND_OPTIONS[command] ?? [];
+  const foreign = Object.values(COMMAND_OPTIONS).flat().find((option) => values[option] !== undefined && !own.includes(option));
+  if (foreign !== undefined) throw new UsageError(`--${foreign} does not apply to gov ${command}`, usage);
+}
+
 export async function runGov(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === undefined) throw new UsageError('missing gov command', GOV_USAGE);
@@ -280,7 +290,10 @@ export async function runGov(args: string[]): Promise<number> {
     process.stdout.write(known?.usage ?? GOV_USAGE);
     return 0;
   }
-  if (known !== undefined) refuseExtraArguments(positionals, known.argumentsMax, known.usage);
+  if (known !== undefined) {
+    refuseExtraArguments(positionals, known.argumentsMax, known.usage);
+    refuseOptionsOfOtherCommands(command, values, known.usage);
+  }
   const action = await govAction(command, positionals, values);
   return asMember(
     values,

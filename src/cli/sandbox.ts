@@ -18,6 +18,7 @@ import { finishRecoveryPlan, planRecovery, prepareRecoveringNode, previousCertif
 import { CocoError } from '../errors.js';
 import { firstStartUnfinished, ledgerOpenedService, recordFirstStartFailure, unfinishedWorkspaceError } from './first-start.js';
 import { holdsLedger } from '../node/ledger-directory.js';
+import { readInputFile } from '../node/read-input.js';
 import { writeIdentity } from './keygen.js';
 import { describeAllocator, nodeAllocator, type Allocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
@@ -260,8 +261,10 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
     }
     return sandboxOf(options, common, serving, startedAt, allocator, step);
   }
-  // Before the identities: a bundle that cannot be deployed leaves no half-made workspace.
+  // Before the identities: a bundle that cannot be deployed, or a constitution file that cannot be
+  // read, leaves no half-made workspace.
   const app = await loadCheckedAppBundle(options.app);
+  for (const file of options.constitution) readInputFile(file, 'constitution file (--constitution)');
   recordFirstStartFailure(common, undefined);
   step('creating identities');
   writeFileSync(

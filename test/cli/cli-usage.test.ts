@@ -100,6 +100,10 @@ test('an unknown option or a missing value is one line that names it and the hel
     [['gov', 'vote', 'ID', '--ballot'], 'coco: --ballot needs a value; see coco gov vote --help'],
     [['ledger', 'verify', 'dir', '--bogus'], 'coco: unknown option --bogus; see coco ledger verify --help'],
     [['keygen', '--bogus'], 'coco keygen: unknown option --bogus; see coco keygen --help'],
+    // Another gov command's option: refused, not ignored (QA: propose --accept proposed and voted nothing).
+    [['gov', 'propose', 'proposal.json', '--accept'], 'coco: --accept does not apply to gov propose'],
+    [['gov', 'ack', '--enc-key', 'key.pem'], 'coco: --enc-key does not apply to gov ack'],
+    [['gov', 'share', '--ballot', 'b.js'], 'coco: --ballot does not apply to gov share'],
   ];
   for (const [args, line] of cases) {
     const result = runCoco(args);
@@ -115,6 +119,20 @@ test('an empty --workspace is a usage error in one line, exit 2: the sandbox doe
     assert.equal(result.status, 2, result.stderr);
     assert.equal(result.stderr, 'coco: --workspace takes a directory, not an empty string (the default is ./workspace)\n');
     assert.deepEqual(readdirSync(dir), [], 'nothing written where it ran');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a constitution file that cannot be read stops the sandbox before it makes identities or starts a node (QA)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-cli-usage-'));
+  try {
+    const workspace = join(dir, 'ws');
+    const result = runCoco(['sandbox', '--workspace', workspace, '--nodes', '1', '--port', String(await testPortPair()), '--constitution', join(dir, 'missing.js')]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /cannot read constitution file \(--constitution\) .*missing\.js: no such file \[FileUnreadable\]/);
+    assert.deepEqual(readdirSync(join(workspace, 'sandbox_common')), [], 'no identity was made');
+    assert.equal(existsSync(join(workspace, 'sandbox_0')), false, 'no node was started');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
