@@ -213,6 +213,10 @@ function noProposalToWithdraw(id: string): CocoError {
  */
 async function govAction(command: string, positionals: string[], values: Values): Promise<(governance: GovernanceClient) => Promise<unknown>> {
   const id = positionals[0];
+  // A proposal ID is a SHA-256 in hex, as CCF derives it: anything else is a usage error, found before connecting.
+  if (id !== undefined && PROPOSAL_ID_COMMANDS.has(command) && !PROPOSAL_ID.test(id)) {
+    throw new UsageError(`"${id}" is not a proposal ID: one is 64 lowercase hex digits, as coco gov propose prints it (proposalId)`, GOV_COMMANDS[command]!.usage);
+  }
   switch (command) {
     case 'propose': {
       const file = positionals[0];
@@ -267,6 +271,9 @@ async function govAction(command: string, positionals: string[], values: Values)
       throw new UsageError(`unknown gov command "${command}"`, GOV_USAGE);
   }
 }
+
+const PROPOSAL_ID = /^[0-9a-f]{64}$/;
+const PROPOSAL_ID_COMMANDS: ReadonlySet<string> = new Set(['vote', 'withdraw', 'status']);
 
 /** The options of one gov command only (the others take connection options alone). */
 const COMMAND_OPTIONS: Record<string, readonly string[]> = { vote: ['accept', 'reject', 'ballot'], share: ['enc-key'] };

@@ -6,7 +6,7 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { unendorsedNodeReason, type CocoClient } from '../client/coco-client.js';
+import { baseUrl, unendorsedNodeReason, type CocoClient } from '../client/coco-client.js';
 import { isEncryptedPrivateKey } from '../client/identity-check.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { publicKeyDer } from '../crypto/signing.js';
@@ -54,6 +54,14 @@ export function serviceEndpoint(values: Record<string, string | boolean | undefi
   const common = join(resolve((values.workspace as string | undefined) ?? 'workspace'), 'sandbox_common');
   const urlFile = join(common, 'service_url');
   const url = (values.url as string | undefined) ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : 'https://127.0.0.1:8000');
+  // A mistyped --url is a usage error (exit 2), found before any connection.
+  if (values.url !== undefined) {
+    try {
+      baseUrl(url);
+    } catch (error) {
+      throw new CocoError('UsageError', `--url: ${(error as Error).message}`);
+    }
+  }
   const caCertPath = (values.cacert as string | undefined) ?? join(common, 'service_cert.pem');
   return { url, caCertPem: readCertificate(caCertPath, 'service certificate', 'cacert'), caCertPath, common };
 }

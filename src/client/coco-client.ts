@@ -363,7 +363,8 @@ export class CocoClient {
   }
 }
 
-function baseUrl(text: string): URL {
+/** A node's base URL from `text`: https:, host and port only; CocoError 'InvalidArgument' otherwise. */
+export function baseUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);

@@ -83,6 +83,12 @@ test('an argument a command does not take is a usage error, with the command\'s 
     [['gov', 'status', 'ID', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco gov status /],
     [['app', 'deploy', 'bundle.json', 'extra'], /^coco: unexpected argument "extra"\n\nUsage: coco app deploy /],
     [['keygen', '--name', 'm', 'extra'], /^coco keygen: unexpected argument "extra"\n\nUsage: coco keygen /],
+    // Found before connecting too, as usage errors (QA: exit 1 once the service refused them).
+    [['gov', 'vote', 'abc', '--accept'], /^coco: "abc" is not a proposal ID: one is 64 lowercase hex digits/],
+    [['gov', 'withdraw', 'A'.repeat(64)], /^coco: "A{64}" is not a proposal ID/],
+    [['gov', 'status', 'xyz'], /^coco: "xyz" is not a proposal ID/],
+    [['gov', 'status', '--url', '127.0.0.1:9300'], /^coco: --url: "127\.0\.0\.1:9300" is not a URL; expected e\.g\. https:\/\/127\.0\.0\.1:8000/],
+    [['gov', 'status', '--url', 'http://127.0.0.1:9300'], /^coco: --url: the service URL must use https:/],
   ];
   for (const [args, message] of cases) {
     // A gov or app command that went on would look for no sandbox of the machine's.
