@@ -114,7 +114,8 @@ function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandle
 /** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
 /**
  * The most of a call's time that the host's work (a 4096-bit RSA pair generated on the spot takes
- * 0.6-1.8 s) may take outside the call's time limit: one such generation, not a loop of them.
+ * 0.6-4.5 s, by the machine's load) may take outside the call's time limit: about one such
+ * generation, not a loop of them.
  */
 export const HOST_WORK_OUTSIDE_LIMIT_MS_MAX = 2_000;
 
