@@ -111,7 +111,6 @@ function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandle
   if (more > 0) host.log('error', `[js] ${where}: ${more} more unhandled promise rejections`);
 }
 
-/** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
 /**
  * The most of a call's time that the host's work (a 4096-bit RSA pair generated on the spot takes
  * 0.6-4.5 s, by the machine's load) may take outside the call's time limit: about one such
@@ -119,6 +118,7 @@ function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandle
  */
 export const HOST_WORK_OUTSIDE_LIMIT_MS_MAX = 2_000;
 
+/** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
 const MARKER_BYTES = 16;
 /** A valid UTF-8 request body up to this size travels with the request: no host call to read it. */
 const INLINE_BODY_BYTES_MAX = 64 * 1024;
