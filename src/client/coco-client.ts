@@ -212,7 +212,11 @@ export class CocoClient {
         response = await this.#send(method, url, headers, body, { deadline, timeoutMs, electionRetries }, connection);
       } catch (error) {
         // close() while the request was under way cut its connection: that, not the node, ended it.
-        if (this.#closed) throw new CocoError('ClientClosed', `${method} ${path}: this CocoClient was closed while the request was under way`, { cause: error });
+        if (this.#closed) {
+          // Whether it may have run is what a caller needs to know to send it again or not.
+          const reached = connection.written ? 'after it was sent: it may have run' : 'before it was sent: it did not run';
+          throw new CocoError('ClientClosed', `${method} ${path}: this CocoClient was closed while the request was under way, ${reached}`, { cause: error });
+        }
         if (error instanceof StaleConnection && RETRIED_ON_STALE_CONNECTION.has(method) && staleTry === undefined) {
           staleTry = { failure: error.cause, method, url };
           // The node closed its idle connections together (its keep-alive timeout): the retry must
