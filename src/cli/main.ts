@@ -2,7 +2,8 @@
 // into one clear line on stderr and exit code 1 (2 for a usage error, with the command's usage).
 // A stack trace means a bug in Coco.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
@@ -130,7 +131,12 @@ function parse(args: string[], options: ParseArgsConfig['options'], usage: strin
 
 function oneDirectory(positionals: string[], usage: string): string {
   if (positionals.length !== 1) throw new UsageError('expected exactly one ledger directory', usage);
-  return positionals[0]!;
+  const directory = positionals[0]!;
+  // A chunk file for its directory is a wrong argument, not a ledger that failed (exit 2, not 1).
+  if (statSync(directory, { throwIfNoEntry: false })?.isFile() === true) {
+    throw new UsageError(`${directory} is a file: pass the ledger directory that holds it (${dirname(directory) || '.'})`, usage);
+  }
+  return directory;
 }
 
 async function runLedger(args: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { LOG_LINE_PREFIX } from '../../src/node/buffered-log.js';
+import { ccfLedgersDir } from '../support/paths.js';
 import { runCoco } from '../support/run-cli.js';
 import { testPortPair } from '../support/test-ports.js';
 
@@ -127,6 +128,15 @@ test('an empty --workspace is a usage error in one line, exit 2: the sandbox doe
     assert.deepEqual(readdirSync(dir), [], 'nothing written where it ran');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a ledger command given a chunk file for its directory is a usage error that names the directory (QA: exit 1)', () => {
+  const chunk = join(ccfLedgersDir, 'genesis-14', 'ledger_1-14.committed');
+  for (const command of ['verify', 'show']) {
+    const result = runCoco(['ledger', command, chunk]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(result.stderr.split('\n')[0], `coco: ${chunk} is a file: pass the ledger directory that holds it (${join(ccfLedgersDir, 'genesis-14')})`);
   }
 });
 
