@@ -7,9 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { baseUrl, unendorsedNodeReason, type CocoClient } from '../client/coco-client.js';
-import { isEncryptedPrivateKey } from '../client/identity-check.js';
-import { equalBytes } from '../crypto/bytes.js';
-import { publicKeyDer } from '../crypto/signing.js';
+import { isEncryptedPrivateKey, isKeyOfCertificate } from '../client/identity-check.js';
 import { certificateDer } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import type { NodeInfo } from '../governance/builtin-tables.js';
@@ -165,7 +163,7 @@ export function memberIdentity(values: Record<string, string | boolean | undefin
   } catch {
     throw new CocoError('InvalidKey', `--key ${keyPath} is not a PEM private key; pass the member's private key (NAME_privk.pem)`);
   }
-  if (!equalBytes(publicKeyDer(keyPem), publicKeyDer(certPem))) {
+  if (!isKeyOfCertificate(certPem, keyPem)) {
     throw new CocoError('InvalidKey', `--key ${keyPath} is not the private key of --cert ${certPath}; pass the key made with that certificate (NAME_privk.pem for NAME_cert.pem)`);
   }
   return { certPem, keyPem };

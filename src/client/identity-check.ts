@@ -36,6 +36,11 @@ export function checkPrivateKey(pem: unknown, name: string): void {
   }
 }
 
+/** Whether `keyPem` (a PEM private key: one that does not parse throws) is the private key of `certPem`, whatever its kind. */
+export function isKeyOfCertificate(certPem: string, keyPem: string): boolean {
+  return createPublicKey(certPem).equals(createPublicKey(createPrivateKey(keyPem)));
+}
+
 /**
  * Throws unless `certPem` is a certificate and `keyPem` its private key, of any kind TLS takes (RSA
  * too: a user's TLS identity signs no request; what signs is checked where it signs); names are the
@@ -46,7 +51,7 @@ export function checkIdentity(certPem: string, keyPem: string, names: { cert: st
   checkPrivateKey(keyPem, names.key);
   let matches: boolean;
   try {
-    matches = createPublicKey(certPem).equals(createPublicKey(createPrivateKey(keyPem)));
+    matches = isKeyOfCertificate(certPem, keyPem);
   } catch (cause) {
     throw new CocoError('InvalidKey', `${names.key} is not a PEM private key: ${(cause as Error).message}`, { cause });
   }

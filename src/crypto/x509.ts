@@ -338,6 +338,11 @@ export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions
   }
 }
 
+/** Whether two certificates hold the same public key (a service's certificate renewed, say). */
+export function sameCertificateKey(certPem: string, otherCertPem: string): boolean {
+  return equalBytes(parseCertificate(certPem).publicKeyDer, parseCertificate(otherCertPem).publicKeyDer);
+}
+
 /** True if the certificate names itself as issuer and its signature verifies with its own key. */
 export function isSelfSigned(pemOrDer: string | Uint8Array): boolean {
   const cert = nodeCertificate(certificateDer(pemOrDer));

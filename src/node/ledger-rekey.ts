@@ -6,11 +6,11 @@
 // seqno, so the rekey transaction itself is still sealed with the previous secret. Nodes that join
 // later receive every secret with their join answer.
 
-import { equalBytes, fromBase64, toBase64 } from '../crypto/bytes.js';
+import { fromBase64, toBase64 } from '../crypto/bytes.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { CocoError } from '../errors.js';
 import { decodeJson, encodeJson, readServiceInfo, type NodeInfo } from '../governance/builtin-tables.js';
-import { parseCertificate } from '../crypto/x509.js';
+import { sameCertificateKey } from '../crypto/x509.js';
 import type { Store } from '../kv/store.js';
 import { readNow } from './service-nodes.js';
 import type { Transaction } from '../kv/transaction.js';
@@ -86,10 +86,6 @@ export function receiveLedgerSecret(receiver: LedgerSecretReceiver, seqno: numbe
  */
 export function recordsServiceIdentity(store: Store, serviceCertPem: string): boolean {
   const recorded = readNow(store, readServiceInfo)?.cert;
-  return recorded !== undefined && sameKey(recorded, serviceCertPem);
+  return recorded !== undefined && sameCertificateKey(recorded, serviceCertPem);
 }
 
-/** Whether two certificates hold the same public key (a service's certificate renewed, say). */
-export function sameKey(certPem: string, otherCertPem: string): boolean {
-  return equalBytes(parseCertificate(certPem).publicKeyDer, parseCertificate(otherCertPem).publicKeyDer);
-}

@@ -28,7 +28,8 @@ import { LedgerVerificationError, LedgerVerifier, UNTRUSTED_SERVICE_IDENTITY, ty
 import { MerkleTree } from '../ledger/merkle-tree.js';
 import type { TxId } from '../ledger/tx-id.js';
 import { listReplayChunkFiles, type ReplayChunkFile } from './ledger-directory.js';
-import { receiveLedgerSecret, recordsServiceIdentity, sameKey, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { receiveLedgerSecret, recordsServiceIdentity, type LedgerSecretReceiver } from './ledger-rekey.js';
+import { sameCertificateKey } from '../crypto/x509.js';
 import { readNodeFile } from './node-file-read.js';
 import { changesNodes, readNow, readTrustedNodeIds, sameNodes } from './service-nodes.js';
 import { decodeJson, readServiceInfo, Tables } from '../governance/builtin-tables.js';
@@ -157,7 +158,7 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
     // Another service's ledger fails here first, at its genesis, before the verifier compares identities.
     const recorded = singletonWrite(entry.publicMaps, Tables.serviceInfo);
     const cert = recorded === undefined ? undefined : decodeJson<{ cert?: string }>(recorded, Tables.serviceInfo).cert;
-    if (cert !== undefined && !sameKey(cert, serviceCertPem)) {
+    if (cert !== undefined && !sameCertificateKey(cert, serviceCertPem)) {
       throw new LedgerVerificationError(file, entry.txId, `the entry does not decrypt with its ledger secret, and ${UNTRUSTED_SERVICE_IDENTITY}: ledger.directory holds another service's ledger (or a ledger altered to look like one); give the node its own ledger directory`);
     }
     throw new LedgerVerificationError(file, entry.txId, 'the entry does not decrypt with its ledger secret: it was altered, or sealed with a secret this node does not hold');
