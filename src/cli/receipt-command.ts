@@ -12,7 +12,7 @@ import { fromHex, fromUtf8, toHex } from '../crypto/bytes.js';
 import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
 import { asksForHelp, UsageError } from './usage-error.js';
 
-export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH]
+export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH] [--json]
 
 Verifies each receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it;
 or JSON as a JS app hands it out, ccf.historicalState.receipt) against the service certificate, offline.
@@ -22,6 +22,9 @@ or JSON as a JS app hands it out, ccf.historicalState.receipt) against the servi
                       without claims_digest is checked with this one in its leaf
   --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction (its claims
                       digest is SHA-256 of the hash), as GET /app/ethereum/receipt?hash= returns it
+  --json              one JSON object per file on stdout, failures too: {"file", "verified": true,
+                      "format": "json"|"cose", "transaction_ids", "signed_root", "claims_digest"} or
+                      {"file", "verified": false, "code", "reason"}
 Exit status 0 if it verifies; 1 with the reason otherwise. Given several files, one line for each
 (FILE: ...; a failure on stderr), and exit status 1 if any failed.
 `;
@@ -53,7 +56,14 @@ export function runReceipt(args: string[]): number {
   const [command, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { 'service-cert': { type: 'string' }, 'ignore-validity': { type: 'boolean' }, 'claims-digest': { type: 'string' }, 'ethereum-tx': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'service-cert': { type: 'string' },
+      'ignore-validity': { type: 'boolean' },
+      'claims-digest': { type: 'string' },
+      'ethereum-tx': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -70,15 +80,16 @@ export function runReceipt(args: string[]): number {
     at: values['ignore-validity'] ? 'ignore-validity' : new Date(),
     claims,
   };
+  if (values.json) return printJsonResults(files, check);
   // One receipt: its line, or its failure as any command's (coco: reason [code], exit 1).
   if (files.length === 1) {
-    console.log(verifyReceiptFile(files[0]!, check));
+    console.log(describeReceipt(verifyReceiptFile(files[0]!, check), claims));
     return 0;
   }
   let failed = 0;
   for (const file of files) {
     try {
-      console.log(`${file}: ${verifyReceiptFile(file, check)}`);
+      console.log(`${file}: ${describeReceipt(verifyReceiptFile(file, check), claims)}`);
     } catch (error) {
       if (!(error instanceof CocoError)) throw error;
       failed += 1;
@@ -90,20 +101,51 @@ export function runReceipt(args: string[]): number {
   return 1;
 }
 
+/** `--json`: one object per file (JSON Lines), failures on stdout too, so that a script reads one stream. */
+function printJsonResults(files: string[], check: ReceiptCheck): number {
+  let failed = 0;
+  for (const file of files) {
+    let line: Record<string, unknown>;
+    try {
+      const { format, txIds, root, claimsDigest } = verifyReceiptFile(file, check);
+      line = { file, verified: true, format, transaction_ids: txIds, signed_root: toHex(root), claims_digest: claimsDigest ? toHex(claimsDigest) : null };
+    } catch (error) {
+      if (!(error instanceof CocoError)) throw error;
+      failed += 1;
+      line = { file, verified: false, code: error.code, reason: error.message };
+    }
+    console.log(JSON.stringify(line));
+  }
+  return failed === 0 ? 0 : 1;
+}
+
 interface ReceiptCheck {
   serviceCertPem: string;
   at: Date | 'ignore-validity';
   claims: Uint8Array | undefined;
 }
 
-/** Verifies the receipt in `file`; returns the line that says what it proves (throws a CocoError if it does not verify). */
-function verifyReceiptFile(file: string, { serviceCertPem, at, claims }: ReceiptCheck): string {
+/** What a receipt proved: the transactions (a COSE receipt may prove several), the signed root, the claims folded in. */
+interface ReceiptProof {
+  format: 'json' | 'cose';
+  txIds: string[];
+  root: Uint8Array;
+  claimsDigest: Uint8Array | undefined;
+}
+
+/** Verifies the receipt in `file` (throws a CocoError if it does not verify). */
+function verifyReceiptFile(file: string, { serviceCertPem, at, claims }: ReceiptCheck): ReceiptProof {
   const bytes = readInputFile(file, 'receipt');
   const expected = claims && { claimsDigest: claims };
-  const result: VerifiedReceipt & { txIds?: string[] } = isCoseReceipt(bytes) ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
-  const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
-  // A COSE receipt may prove several transactions (each of its inclusion proofs verified).
+  const cose = isCoseReceipt(bytes);
+  const result: VerifiedReceipt & { txIds?: string[] } = cose ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
   const txIds = result.txIds ?? (result.txId === undefined ? [] : [result.txId]);
+  return { format: cose ? 'cose' : 'json', txIds, root: result.root, claimsDigest: result.claimsDigest ?? claims };
+}
+
+/** The line that says what a receipt proves. */
+function describeReceipt({ txIds, root }: ReceiptProof, claims: Uint8Array | undefined): string {
+  const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
   const proved = txIds.length === 0 ? '' : ` for transaction${txIds.length > 1 ? 's' : ''} ${txIds.join(', ')}`;
-  return `Receipt verified${proved}: signed root ${toHex(result.root)}, endorsed by the service certificate${claimed}.`;
+  return `Receipt verified${proved}: signed root ${toHex(root)}, endorsed by the service certificate${claimed}.`;
 }

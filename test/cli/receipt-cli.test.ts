@@ -121,4 +121,22 @@ test('coco receipt verify checks every file it is given: one line each, exit 1 i
   // One file: its line alone, as before.
   const one = runCoco(['receipt', 'verify', good[0]!, '--service-cert', serviceCert]);
   assert.match(one.stdout, /^Receipt verified for transaction 2\.3: /);
+
+  // --json: one object per file on stdout, the failure included, same exit status.
+  const json = runCoco(['receipt', 'verify', good[0]!, tampered, '--service-cert', serviceCert, '--json']);
+  assert.equal(json.status, 1);
+  assert.equal(json.stderr, '');
+  const [verified, failed, ...rest] = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(rest.length, 0);
+  assert.deepEqual(Object.keys(verified!), ['file', 'verified', 'format', 'transaction_ids', 'signed_root', 'claims_digest']);
+  assert.deepEqual({ ...verified, signed_root: undefined, claims_digest: undefined }, { file: good[0], verified: true, format: 'cose', transaction_ids: ['2.3'], signed_root: undefined, claims_digest: undefined });
+  assert.match(verified!.signed_root as string, /^[0-9a-f]{64}$/);
+  assert.match(verified!.claims_digest as string, /^[0-9a-f]{64}$/);
+  assert.equal(failed!.file, tampered);
+  assert.equal(failed!.verified, false);
+  assert.equal(failed!.code, 'ReceiptInvalid');
+  assert.match(failed!.reason as string, /signature/);
+  const oneJson = runCoco(['receipt', 'verify', good[1]!, '--service-cert', serviceCert, '--json']);
+  assert.equal(oneJson.status, 0, oneJson.stderr);
+  assert.deepEqual((JSON.parse(oneJson.stdout) as { transaction_ids: string[] }).transaction_ids, ['2.4']);
 });
