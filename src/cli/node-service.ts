@@ -581,7 +581,7 @@ function describeRefused(refused: readonly RefusedSnapshot[]): string {
 function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refusedSnapshots: readonly RefusedSnapshot[]): string {
   // Another service's ledger: no file of it is damaged, and no peer's copy would do.
   if (error.reason.includes(UNTRUSTED_SERVICE_IDENTITY)) return '';
-  if (error.missing === undefined) return chunkRemedy(error.file);
+  if (error.missing === undefined) return chunkRemedy(error.file, config.ledgerDirectory);
   const { from, to } = error.missing;
   const chunks = `the chunks holding seqno ${from} to ${to} (another node's copies: GET /node/ledger-chunk?since=${from} where LedgerChunkRead is enabled)`;
   if (from > 1) return `; put back ${chunks} into ${config.ledgerDirectory} or ledger.read_only_directories`;
@@ -594,15 +594,21 @@ function ledgerRemedy(error: LedgerVerificationError, config: NodeConfig, refuse
 
 /**
  * What an operator can do about a damaged chunk file: a committed one is the same on every node, so a
- * peer's copy replaces it; entries of an uncommitted one come again from the primary, but only if
- * other nodes hold them (a node alone, or the last to hold them, would lose them).
+ * peer's copy replaces it. An uncommitted one holds entries this node may have acknowledged to a
+ * primary as durable: dropping them could let it vote for a candidate that lacks them (its commit
+ * marker refuses that start), so the service's committed chunks from the same seqno replace it.
  */
-function chunkRemedy(path: string): string {
+function chunkRemedy(path: string, ledgerDirectory: string): string {
   const file = basename(path);
   const chunk = parseChunkName(file);
   if (chunk === undefined) return '';
   if (chunk.committed) return `; replace ${file} with another node's copy (GET /node/ledger-chunk/${file} where LedgerChunkRead is enabled) that \`coco ledger verify\` accepts`;
-  return `; ${file} is not committed: if other nodes of the service are running, move it and any later chunk aside and restart, and this node fetches those entries from the primary (a node alone, or the last holding them, would lose the transactions in it)`;
+  return (
+    `; ${file} is not committed: this node may have acknowledged its entries as durable, so it does not start without them. ` +
+    `Fetch the service's committed chunks from seqno ${chunk.first} from a running node (\`coco ledger fetch DIR --url <node> --cacert <service_cert.pem> --since ${chunk.first}\`, where LedgerChunkRead is enabled; ` +
+    `if the chunk is still being written there, members' trigger_ledger_chunk commits it), move ${file} and any later chunk out of ${ledgerDirectory}, put the fetched chunks in their place and restart ` +
+    '(a node alone, or the last holding these entries, has no other copy of them)'
+  );
 }
 
 /**

@@ -1,18 +1,21 @@
 // Network faults on real node processes, injected by a TCP proxy in front of every node's
 // node-to-node listener (test/support/network-fixture.ts): a primary cut off from the others cannot
 // commit and gives way to a new primary, its stranded write ends Invalid once healed; one-way
-// partitions lose no committed write; a tampered ledger is refused naming the altered seqno; a
+// partitions lose no committed write; a tampered ledger is refused naming the altered seqno, and the
+// node restarts on the service's committed chunks its refusal says to fetch; a
 // primary that cannot commit answers 503 TooManyPendingTransactions past max_uncommitted_tx_count;
 // and a joiner that hears from the primary late still joins.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CocoClient } from '../../src/client/coco-client.js';
-import { waitForCommit } from '../../src/client/transactions.js';
+import { GovernanceClient } from '../../src/client/governance-client.js';
+import { requireTxId, waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId, type TxId } from '../../src/ledger/tx-id.js';
 import { FaultNetwork } from '../support/network-fixture.js';
+import { runCocoAsync } from '../support/run-cli.js';
 
 const WAIT_MS = 30_000;
 const POLL_MS = 50;
@@ -257,7 +260,37 @@ test('a backup restarted on a ledger with one altered byte refuses to start, nam
   // The two other nodes are a majority and go on.
   const after = await post(network.client(primary), 8, 'after the refusal');
   await waitForCommit(network.client(primary), after);
+
+  // The refusal's advice, followed: members commit the chunk still being written, the service's
+  // committed chunks from its first seqno are fetched and replace the damaged one and any later.
+  const remedy = /ledger_(\d+) is not committed: .*coco ledger fetch DIR --url <node> --cacert <service_cert\.pem> --since (\d+)/.exec(output);
+  assert.ok(remedy !== null && remedy[1] === remedy[2], `the refusal says which chunks to fetch:\n${output.split('\n').slice(-3).join('\n')}`);
+  const common = join(network.dir, 'common');
+  const member = { certPem: readFileSync(join(common, 'member0_cert.pem'), 'utf8'), keyPem: readFileSync(join(common, 'member0_privk.pem'), 'utf8') };
+  const client = network.client(primary);
+  const gov = new GovernanceClient(client, { member });
+  const proposal = await gov.createProposal({ actions: [{ name: 'trigger_ledger_chunk', args: {} }] });
+  assert.equal((await gov.submitBallot(proposal.proposalId, 'export function vote() { return true; }')).proposalState, 'Accepted');
+  await waitForCommit(client, requireTxId(gov.lastTxId));
+  const serviceCert = join(common, 'service_cert.pem');
+  const fetched = join(network.dir, 'fetched');
+  await until('the chunk committed on the primary', async () => {
+    const run = await runCocoAsync(['ledger', 'fetch', fetched, '--url', network.url(primary), '--cacert', serviceCert, '--since', remedy[2]!]);
+    return run.status === 0 && readdirSync(fetched).some((name) => name.startsWith(`ledger_${remedy[2]}-`)) ? true : undefined;
+  });
+  const aside = join(network.dir, 'aside');
+  mkdirSync(aside);
+  for (const name of readdirSync(ledger).filter((name) => chunkFirst(name) >= Number(remedy[1]))) renameSync(join(ledger, name), join(aside, name));
+  for (const name of readdirSync(fetched)) copyFileSync(join(fetched, name), join(ledger, name));
+  await network.restart(backup);
+  await waitForCommit(network.client(backup), after);
+  assert.equal(await read(network, backup, 8), 'after the refusal');
 });
+
+/** The first seqno of a chunk file `ledger_<first>[-<last>][.committed]`. */
+function chunkFirst(name: string): number {
+  return Number(/^ledger_(\d+)/.exec(name)![1]);
+}
 
 test('a primary that cannot commit answers 503 TooManyPendingTransactions past max_uncommitted_tx_count, and recovers once healed', async (t) => {
   const maxUncommitted = 8;

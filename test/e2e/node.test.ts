@@ -397,7 +397,7 @@ test('node_certificate.curve_id chooses the identity curve, and a bad one is ref
   }
 });
 
-test('a damaged chunk is refused with what to do: an uncommitted one set aside, a committed one replaced', async () => {
+test("a damaged chunk is refused with what to do: an uncommitted one replaced by the service's committed chunks from its first seqno, a committed one by a copy", async () => {
   // Killed, a node leaves its open chunk uncommitted; stopped, it commits it.
   const killed = await startNode();
   const stopped = await startNode({ ledger: { directory: 'ledger', chunk_size: 4096 } });
@@ -407,7 +407,7 @@ test('a damaged chunk is refused with what to do: an uncommitted one set aside, 
     await until('a committed chunk', 10_000, async () => readdirSync(join(stopped.dir, 'ledger')).find((name) => name.endsWith('.committed')));
     await stopped.stop();
     for (const [node, name, remedy] of [
-      [killed, /^ledger_1$/, (file: string) => `; ${file} is not committed: if other nodes of the service are running, move it and any later chunk aside and restart`],
+      [killed, /^ledger_1$/, (file: string) => `; ${file} is not committed: this node may have acknowledged its entries as durable, so it does not start without them. Fetch the service's committed chunks from seqno 1 from a running node (\`coco ledger fetch DIR --url <node> --cacert <service_cert.pem> --since 1\``],
       [stopped, /^ledger_1-\d+\.committed$/, (file: string) => `; replace ${file} with another node's copy (GET /node/ledger-chunk/${file} where LedgerChunkRead is enabled) that \`coco ledger verify\` accepts`],
     ] as const) {
       const ledger = join(node.dir, 'ledger');
