@@ -369,7 +369,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const fromSnapshot = node.startupSeqno > 0;
     const next = fromSnapshot && since <= node.startupSeqno ? nextNodeUrl(node, options.interfaceName) : undefined;
     if (next !== undefined) {
-      const message = `this node started from a snapshot at seqno ${node.startupSeqno} and holds no ledger before it; redirecting to the next node`;
+      const message = `this node has no committed ledger chunk holding seqno ${since}, before the snapshot at seqno ${node.startupSeqno} it started from; redirecting to the next node`;
       throw new RpcError(308, 'NodeCannotHandleRequest', message, { location: `${next}/node/ledger-chunk?since=${since}` });
     }
     const primary = primaryOfBackup();

@@ -22,7 +22,7 @@ test('a seqno no node holds (all started from later snapshots) is said so, with 
     if (request.url.pathname === '/node/state') return reply(res, 200, { startup_seqno: 251 });
     // As a node that started from a snapshot: on to the next node, which (a circle of one) is itself.
     res.setHeader('location', `${server.url}/node/ledger-chunk?since=1`);
-    ccfError(res, 308, 'NodeCannotHandleRequest', 'this node started from a snapshot at seqno 251 and holds no ledger before it; redirecting to the next node');
+    ccfError(res, 308, 'NodeCannotHandleRequest', `this node has no committed ledger chunk holding seqno 1, before the snapshot at seqno 251 it started from; redirecting to the next node`);
   });
   t.after(() => server.close());
   const directory = join(mkdtempSync(join(tmpdir(), 'coco-fetch-')), 'audit');

@@ -521,9 +521,9 @@ describe('CocoClient redirects', () => {
     // Nodes that each send the request on to the next, as nodes started from snapshots do for an early ledger chunk.
     const circle = await serve(t, (request, res) => {
       res.setHeader('location', request.path);
-      ccfError(res, 308, 'NodeCannotHandleRequest', 'this node started from a snapshot at seqno 40 and holds no ledger before it; redirecting to the next node');
+      ccfError(res, 308, 'NodeCannotHandleRequest', `this node has no committed ledger chunk holding seqno 5, before the snapshot at seqno 40 it started from; redirecting to the next node`);
     });
-    await rejectsWith(connect(t, circle, { redirectsMax: 3 }).request('GET', '/node/ledger-chunk?since=5'), 'TooManyRedirects', /: this node started from a snapshot at seqno 40 .*\); the nodes sent it round in a circle/);
+    await rejectsWith(connect(t, circle, { redirectsMax: 3 }).request('GET', '/node/ledger-chunk?since=5'), 'TooManyRedirects', /: this node has no committed ledger chunk holding seqno 5, before the snapshot at seqno 40 .*\); the nodes sent it round in a circle/);
     // Somewhere new each time: the service may still be electing a primary.
     let hops = 0;
     const moving = await serve(t, (_request, res) => reply(res, 307, undefined, { location: `/hop${++hops}` }));
