@@ -531,6 +531,19 @@ function roleOf(node: { status: string; primary: boolean }): string {
   return node.primary ? 'primary' : node.status === 'Trusted' ? 'backup' : '-';
 }
 
+/** Whether the node at `url` answers GET /node/state within a second. */
+async function answers(url: string, common: string): Promise<boolean> {
+  const client = new CocoClient({ url, caCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), requestTimeoutMs: 1000 });
+  try {
+    await client.request('GET', '/node/state');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
 /** What the printout says of a service that is not open (a recovery begun by hand, restarted as it was). */
 function serviceStatusNote(status: string): string {
   if (status === 'Open') return status;
@@ -547,11 +560,13 @@ async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string
     const { nodes } = (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string; primary: boolean; rpc_interfaces: Record<string, { published_address?: string }> }[] }>();
     const { service_status: status } = (await client.request('GET', '/node/network')).json<{ service_status: string }>();
     const api = (await client.request('GET', '/app/api')).json<{ paths?: Record<string, unknown> }>();
+    const listed = nodes.map((n) => ({ ...n, url: `https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}` }));
+    const ours = new Set(sandbox.nodes.map((node) => node.url));
+    // A node of the service this sandbox did not start (one added by hand) may not be running.
+    const down = await Promise.all(listed.map(async (n) => !ours.has(n.url) && n.status === 'Trusted' && !n.primary && !(await answers(n.url, sandbox.common))));
     return {
       status: serviceStatusNote(status),
-      nodes: nodes
-        .map((n) => `  ${n.node_id.slice(0, 16)}…  ${roleOf(n).padEnd(7)}  ${n.status.padEnd(8)} https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}`)
-        .join('\n'),
+      nodes: listed.map((n, i) => `  ${n.node_id.slice(0, 16)}…  ${(down[i] ? 'down' : roleOf(n)).padEnd(7)}  ${n.status.padEnd(8)} ${n.url}`).join('\n'),
       loggingApp: api.paths?.[LOGGING_SAMPLE_PATH] !== undefined,
     };
   } finally {
