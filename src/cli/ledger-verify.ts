@@ -46,6 +46,12 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   }
   const from = options.snapshotPath === undefined ? undefined : startingSnapshot(options.snapshotPath, trustedServiceCertPem, previousServiceCertPem);
   const afterSnapshot = from === undefined ? files : chunksAfter(files, from.txId.seqno);
+  if (from !== undefined && afterSnapshot.length === 0) {
+    throw new CocoError(
+      'LedgerRefused',
+      `${options.directory} holds no chunk after the snapshot at seqno ${from.txId.seqno} (its chunks end at seqno ${files.at(-1)!.chunk.last ?? files.at(-1)!.chunk.first}): it holds the ledger before the snapshot; verify it without --snapshot`,
+    );
+  }
   const progress = new Progress();
   const verifier = new LedgerVerifier({
     ...(trustedServiceCertPem === undefined ? {} : { trustedServiceCertPem }),
@@ -61,6 +67,18 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   } finally {
     progress.done();
   }
+}
+
+/** A ledger that starts after seqno 1 may continue a snapshot (a node that started from one holds no ledger before it): how to verify it from there. */
+export function withSnapshotHint(error: unknown): unknown {
+  if (!(error instanceof LedgerVerificationError) || error.missing?.from !== 1 || error.txId !== undefined) return error;
+  const { to } = error.missing;
+  return new LedgerVerificationError(
+    error.file,
+    undefined,
+    `${error.reason}; a ledger that continues a committed snapshot (a node that started from one) verifies from it: add --snapshot <its snapshots directory>/snapshot_${to}_<evidence seqno>.committed (with --service-cert)`,
+    error.missing,
+  );
 }
 
 /**
@@ -182,7 +200,7 @@ export function failureJson(error: CocoError): Record<string, unknown> {
   const verification = error instanceof LedgerVerificationError ? error : undefined;
   return {
     verified: false,
-    file: verification?.file ?? null,
+    file: verification?.file || null,
     transaction_id: verification?.txId ? formatTxId(verification.txId) : null,
     reason: verification?.reason ?? error.message,
   };

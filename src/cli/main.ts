@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CocoError } from '../errors.js';
 import { LedgerVerificationError } from '../ledger/ledger-verifier.js';
 import { logLine } from '../node/buffered-log.js';
-import { describeSummary, failureJson, ledgerVerify, summaryJson } from './ledger-verify.js';
+import { describeSummary, failureJson, ledgerVerify, summaryJson, withSnapshotHint } from './ledger-verify.js';
 import { fetchedSummary, ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './ledger-fetch.js';
 import { ledgerShow, UNSIGNED_MARK } from './ledger-show.js';
 import { reachableEndpoint, withService } from './service-connection.js';
@@ -159,7 +159,8 @@ async function runLedger(args: string[]): Promise<number> {
         snapshotPath: values.snapshot as string | undefined,
         previousServiceCertPath: values['previous-service-cert'] as string | undefined,
       });
-    } catch (error) {
+    } catch (caught) {
+      const error = values.snapshot === undefined ? withSnapshotHint(caught) : caught;
       if (!(values.json && error instanceof CocoError && error.code !== 'UsageError')) throw error;
       console.log(JSON.stringify(failureJson(error), null, 2));
       return 1;

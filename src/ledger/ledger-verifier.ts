@@ -50,7 +50,9 @@ export class LedgerVerificationError extends CocoError {
     /** The seqnos no chunk holds, when that is the failure (the file itself may be sound). */
     readonly missing?: { from: number; to: number },
   ) {
-    super('LedgerVerificationFailed', `${file}${txId ? ` at transaction ${formatTxId(txId)}` : ''}: ${reason}`);
+    // A fault of the ledger as a whole names no file (nor transaction).
+    const where = [file, txId && `at transaction ${formatTxId(txId)}`].filter(Boolean).join(' ');
+    super('LedgerVerificationFailed', where === '' ? reason : `${where}: ${reason}`);
   }
 }
 
@@ -221,6 +223,11 @@ export class LedgerVerifier {
 
   private fail(reason: string, txId = this.lastTxId, file = this.file): never {
     throw new LedgerVerificationError(file, txId, reason);
+  }
+
+  /** A fault of the ledger as a whole (nothing in it, nothing that names its service): no file or transaction is to blame. */
+  private failLedger(reason: string): never {
+    throw new LedgerVerificationError('', undefined, reason);
   }
 
   /** A fault of the file as a whole (its name, layout or positions table): no one transaction is to blame. */
@@ -585,14 +592,14 @@ export class LedgerVerifier {
   }
 
   finish(): LedgerSummary {
-    if (this.transactions === 0) this.fail('the ledger has no transactions', undefined);
+    if (this.transactions === 0) this.failLedger('the ledger has no transactions');
     if (this.deferred !== undefined) {
       this.checkNodeSignature(this.deferred);
       this.checkCoseSignature(this.deferred);
       this.deferred = undefined;
     }
     if (this.trustedServiceKey && this.serviceCertPem === undefined) {
-      this.fail('the ledger records no service identity to compare with the trusted certificate', undefined);
+      this.failLedger('the ledger records no service identity to compare with the trusted certificate');
     }
     // The identity the last signature was checked against must be the trusted one (a ledger whose
     // service was recovered since holds its previous identities before it).

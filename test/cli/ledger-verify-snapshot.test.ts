@@ -49,7 +49,27 @@ test('a ledger that starts after a snapshot verifies from it with --snapshot and
 
   const alone = runCoco(['ledger', 'verify', node.joinerLedger, '--service-cert', serviceCert]);
   assert.equal(alone.status, 1);
-  assert.match(alone.stderr, /FAILED/);
+  assert.match(alone.stderr, new RegExp(`FAILED .*verification needs every chunk from seqno 1; .*add --snapshot <its snapshots directory>/snapshot_${node.seqno}_<evidence seqno>\\.committed \\(with --service-cert\\)$`, 'm'));
+});
+
+test('the ledger before a snapshot, given that snapshot, is told to verify without it: no file or transaction blamed', () => {
+  const serviceCert = join(node.dir, 'service_cert.pem');
+  const before = join(scratch, 'before-snapshot');
+  mkdirSync(before);
+  for (const file of readdirSync(join(node.dir, 'ledger'))) {
+    const chunk = parseChunkName(file);
+    if (chunk?.last !== undefined && chunk.last <= node.seqno) copyFileSync(join(node.dir, 'ledger', file), join(before, file));
+  }
+  assert.ok(readdirSync(before).length > 0);
+  assert.equal(runCoco(['ledger', 'verify', before, '--service-cert', serviceCert]).status, 0, 'it verifies whole');
+  const text = runCoco(['ledger', 'verify', before, '--service-cert', serviceCert, '--snapshot', node.snapshot]);
+  assert.equal(text.status, 1);
+  assert.match(text.stderr, new RegExp(`holds no chunk after the snapshot at seqno ${node.seqno} \\(its chunks end at seqno ${node.seqno}\\): it holds the ledger before the snapshot; verify it without --snapshot`));
+  const json = runCoco(['ledger', 'verify', before, '--service-cert', serviceCert, '--snapshot', node.snapshot, '--json']);
+  assert.equal(json.status, 1);
+  const failure = JSON.parse(json.stdout) as Record<string, unknown>;
+  assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file: null, transaction_id: null, reason: undefined });
+  assert.match(failure.reason as string, /verify it without --snapshot$/);
 });
 
 test('--snapshot without --service-cert, an altered snapshot and another service\'s certificate are refused in one line', () => {
