@@ -61,6 +61,11 @@ export interface ActiveCall {
   /** The source id of `env.historicalState`, from the first time the call read ccf.historicalState. */
   historicalStateSource?: number;
   /**
+   * Seqnos a getStateRange asked for that this node's ledger files do not hold (it started from a
+   * later snapshot): thrown to the handler, and the call's answer if the handler lets it through.
+   */
+  unheldRange?: CocoError;
+  /**
    * The host's time as the call first read it: later reads in the call get the same, as CCF's apps
    * see a time that moves only between the host's ticks (its tests compare two reads in one request).
    */
@@ -117,13 +122,16 @@ function historicalAccess(access: MapAccess): MapAccess {
 }
 
 /**
- * The node's errors for a range it cannot produce, which getStateRange answers with null, as CCF's
- * does (its cache asks the host for such entries and never gets them): seqnos not committed (yet),
- * and seqnos this node's ledger files do not hold (it joined from a later snapshot). A range that is
- * no range, or too long, still throws CCF's InternalError "Failed to get state range: ...", as does a
- * damaged ledger entry (CCF logs it and answers null forever; here the app is told the file and seqno).
+ * getStateRange answers null, as CCF's does, for seqnos not committed yet: they may be later. What
+ * else the node refuses throws CCF's InternalError "Failed to get state range: ...": a range that is
+ * no range, or too long, as in CCF, and where CCF answers null forever (its cache asks the host for
+ * entries that never come), seqnos this node's ledger files do not hold (it joined from a later
+ * snapshot: ask another node) and a damaged ledger entry (the app is told the file and seqno).
  */
-const RANGE_UNAVAILABLE_CODES = new Set(['TransactionPendingOrUnknown', 'ResourceNotFound']);
+const RANGE_PENDING = 'TransactionPendingOrUnknown';
+
+/** How CCF's getStateRange errors begin. */
+export const STATE_RANGE_FAILURE = 'Failed to get state range: ';
 
 /**
  * Which `ccf` global an interpreter gets: an app's, or the one CCF gives governance scripts (the
@@ -442,9 +450,10 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
         states = historical().getStateRange(...args);
       } catch (error) {
         if (!(error instanceof CocoError)) throw error;
-        if (RANGE_UNAVAILABLE_CODES.has(error.code)) return vm.null;
+        if (error.code === RANGE_PENDING) return vm.null;
+        if (error.code === 'ResourceNotFound') session.activeCall('ccf.historical.getStateRange').unheldRange = error;
         // As CCF's getStateRange reports whatever its historical cache refuses.
-        throw new GuestError('InternalError', `Failed to get state range: ${error.message}`);
+        throw new GuestError('InternalError', `${STATE_RANGE_FAILURE}${error.message}`);
       }
       if (states === null) return vm.null;
       const call = session.activeCall('ccf.historical.getStateRange');

@@ -16,6 +16,7 @@ import {
   defineHostFunction,
   installCcfGlobals,
   readEndpointResult,
+  STATE_RANGE_FAILURE,
   type ActiveCall,
   type CcfGlobals,
   type DispatchOutcome,
@@ -345,7 +346,7 @@ export class JsInterpreter {
       call.phase = 'function';
       return body(sandbox, fn, call);
     } catch (error) {
-      if (error instanceof SandboxFailure) throw this.#failure(sandbox, error, moduleName, exportName, call.phase);
+      if (error instanceof SandboxFailure) throw this.#failure(sandbox, error, moduleName, exportName, call);
       if (error instanceof CocoError) throw error;
       if (error instanceof GuestError && error.jsName === 'InternalError' && error.message === 'out of memory') {
         throw new CocoError('JsOutOfMemory', `"${moduleName}" export "${exportName}": the heap (limited to ${this.limits.maxHeapBytes} bytes) had no room for a value the host passed in`);
@@ -357,8 +358,10 @@ export class JsInterpreter {
     }
   }
 
-  #failure(sandbox: Sandbox, failure: SandboxFailure, moduleName: string, exportName: string, phase: ActiveCall['phase']): CocoError {
+  #failure(sandbox: Sandbox, failure: SandboxFailure, moduleName: string, exportName: string, { phase, unheldRange }: ActiveCall): CocoError {
     const { name, message } = failure.details;
+    // A range this node cannot produce, let through by the handler: the caller is told to ask another node, not a 500.
+    if (unheldRange !== undefined && name === 'InternalError' && message === `${STATE_RANGE_FAILURE}${unheldRange.message}`) return unheldRange;
     const what = phase === 'module' ? `loading module "${moduleName}"` : `"${moduleName}" export "${exportName}"`;
     if (sandbox.timedOut) return new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
     if (name === 'InternalError' && message === 'out of memory') {

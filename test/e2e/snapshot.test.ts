@@ -165,6 +165,14 @@ test('a node joins from the latest snapshot, restarts from it, and once it is co
     assert.equal(early.status, 404);
     assert.match(early.json<{ error: { message: string } }>().error.message, /do not hold .* ask a node that holds/);
   }
+  // Nor a historical range from before it: 202 while it looks, then 404, where CCF's would say 202 for ever.
+  const range = await until('the range query to settle', WAIT_MS, async () => {
+    const answer = await joined.request('GET', '/app/log/private/historical/range?id=5&from_seqno=1', { allowError: true });
+    return answer.status === 202 ? undefined : answer;
+  });
+  assert.equal(range.status, 404, range.text());
+  assert.equal(range.json<{ error: { code: string } }>().error.code, 'ResourceNotFound');
+  assert.match(range.json<{ error: { message: string } }>().error.message, /ask a node that holds that part of the ledger/);
 
   // Stopped and started again, it resumes from its snapshot and the ledger after it. The operator
   // gives it the ledger before its snapshot too, copied from the primary into a read-only directory.

@@ -90,6 +90,10 @@ const GLOBALS_APP = {
     export function rangeOrError(start, end) {
       try { return ccf.historical.getStateRange(1, start, end, 60); } catch (e) { return e.name + ': ' + e.message; }
     }
+    export function range(start, end) { return ccf.historical.getStateRange(1, start, end, 60); }
+    export function rangeThenThrow(start, end) {
+      try { ccf.historical.getStateRange(1, start, end, 60); } catch (e) { throw new Error('the app failed otherwise'); }
+    }
     export function subprocess() { ccf.host.triggerSubprocess(["ls"]); }
     export function snp(...args) {
       try {
@@ -388,7 +392,7 @@ test("ccf.historical and ccf.consensus read numbers as CCF does: truncated, wrap
   js.dispose();
 });
 
-test('getStateRange answers null, as CCF, for seqnos not committed, not held by this node, or 0; other failures throw CCF\'s InternalError', async () => {
+test('getStateRange answers null, as CCF, for seqnos not committed or 0; other failures throw CCF\'s InternalError, seqnos this node does not hold a 404 if let through', async () => {
   const js = await interpreterWith(GLOBALS_APP);
   const { env, host } = testCall();
   const failures: Record<number, CocoError> = {
@@ -408,12 +412,16 @@ test('getStateRange answers null, as CCF, for seqnos not committed, not held by 
     dropCachedStates: () => true,
   };
   assert.equal(js.call('/g.js', 'rangeOrError', [8600, 8610], env), null);
-  assert.equal(js.call('/g.js', 'rangeOrError', [3, 3], env), null);
   assert.equal(js.call('/g.js', 'rangeOrError', [0, 2], env), null);
+  // Where CCF answers null forever: the app is told to ask another node, and so is its caller when the app lets it through.
+  const unheld = "Failed to get state range: this node's ledger files do not hold 2.3 and the signature after it (it started from a snapshot after them)";
+  assert.equal(js.call('/g.js', 'rangeOrError', [3, 3], env), `InternalError: ${unheld}`);
+  assert.throws(() => js.call('/g.js', 'range', [3, 3], env), { name: 'CocoError', code: 'ResourceNotFound', message: failures[3]!.message });
+  assert.throws(() => js.call('/g.js', 'rangeThenThrow', [3, 3], env), { code: 'JsException', message: /the app failed otherwise/ });
   // CCF's InternalError, in its words, for whatever else the node's cache refuses.
   assert.equal(js.call('/g.js', 'rangeOrError', [4, 4], env), 'InternalError: Failed to get state range: ledger_1-9.committed at seqno 4: it does not parse');
   assert.equal(js.call('/g.js', 'rangeOrError', [5, 2], env), 'InternalError: Failed to get state range: Invalid range for historical query: end 2 is before start 5');
-  assert.deepEqual(asked, [8600, 3, 4, 5], 'seqno 0 is not asked for');
+  assert.deepEqual(asked, [8600, 3, 3, 3, 4, 5], 'seqno 0 is not asked for');
   js.dispose();
 });
 
