@@ -19,7 +19,7 @@ import { nodeMemory } from './node-memory.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
-import { transactionIdParameter } from './transaction-id-parameter.js';
+import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
 import type { RpcHandler, RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 import type { SessionCounts } from './session-caps.js';
@@ -79,15 +79,16 @@ function viewHistorySince(request: RpcRequest, currentView: number): number | un
 function viewHistorySinceParameter(request: RpcRequest, currentView: number): number | undefined {
   const text = request.query.get('view_history_since');
   if (text === null) return undefined;
-  const since = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(since)) {
+  // A uint64, as CCF parses it: any larger is no view at all, one past the current not found.
+  if (!/^[0-9]+$/.test(text) || BigInt(text) > UINT64_MAX) {
     throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter view_history_since must be a view (a whole number from 1), got '${text}'`);
   }
+  const since = BigInt(text);
   // CCF's statuses: a view before the first is a bad argument, one after the current not found.
-  if (since < 1 || since > currentView) {
-    throw new RpcError(since < 1 ? 400 : 404, 'InvalidQueryParameterValue', `Invalid value for view_history_since, must be in range [1, current_term]: the current view is ${currentView}`);
+  if (since < 1n || since > BigInt(currentView)) {
+    throw new RpcError(since < 1n ? 400 : 404, 'InvalidQueryParameterValue', `Invalid value for view_history_since, must be in range [1, current_term]: the current view is ${currentView}`);
   }
-  return since;
+  return Number(since);
 }
 
 function readService(node: Node): ServiceInfo {
@@ -285,10 +286,10 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const latest = node.configurations.at(-1) ?? [];
     return { body: Object.fromEntries(latest.map((id) => [id, { address: nodeToNodeAddressOf(records.get(id)) }])) };
   });
-  server.add('node', 'GET', '/metrics', () => ({ body: { sessions: options.sessions.metrics() } }));
+  server.add('node', 'GET', '/metrics', () => ({ body: { sessions: options.sessions.metrics() } }), { ignoresAccept: true });
   // CCF's name, and the one it had before (`/jwt_metrics`).
   for (const path of ['/jwt_keys/refresh/metrics', '/jwt_metrics']) server.add('node', 'GET', path, () => ({ body: { ...options.jwtRefreshMetrics } }));
-  server.add('node', 'GET', '/memory', () => ({ body: nodeMemory() }));
+  server.add('node', 'GET', '/memory', () => ({ body: nodeMemory() }), { ignoresAccept: true });
   server.add('node', 'GET', '/js_metrics', () => {
     const { limits, interpreters } = node.execute((tx) => ({ result: options.appRuntime.settingsFor(tx), applyWrites: false })).result;
     return {
@@ -401,10 +402,19 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     server.add('node', method, '/ledger-chunk', requiring('LedgerChunkRead', findChunk));
     server.add('node', method, '/ledger-chunk/{chunk_name}', requiring('LedgerChunkRead', getChunk));
   }
-  const retired = { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'this node is retired from the service: stop it' } } };
-  const ready = () => (node.stopNotice ? retired : readService(node).status === 'Open' ? { status: 204 } : { status: 503, body: { error: { code: 'FrontendNotOpen', message: 'the service is not open yet' } } });
-  server.add('node', 'GET', '/ready/app', ready);
-  server.add('node', 'GET', '/ready/gov', () => (node.stopNotice ? retired : { status: 204 }));
+  // CCF's 503 has no body; this one says why, as every error of Coco's (with its x-ms-error-code).
+  const notRetired = () => {
+    if (node.stopNotice) throw new RpcError(503, 'FrontendNotOpen', 'this node is retired from the service: stop it');
+  };
+  server.add('node', 'GET', '/ready/app', () => {
+    notRetired();
+    if (readService(node).status !== 'Open') throw new RpcError(503, 'FrontendNotOpen', 'the service is not open yet');
+    return { status: 204 };
+  });
+  server.add('node', 'GET', '/ready/gov', () => {
+    notRetired();
+    return { status: 204 };
+  });
   // CCF lists the indexing strategies its application installed; Coco's apps install none.
   server.add('node', 'GET', '/index/strategies', () => ({ body: [] }));
 }

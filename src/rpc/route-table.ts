@@ -11,6 +11,8 @@ export interface Route<H> {
   /** Path under the frontend, e.g. `/network/nodes/{node_id}`. */
   path: string;
   handler: H;
+  /** Answered whatever the request's Accept header says (see RpcServer.add). */
+  ignoresAccept?: boolean;
 }
 
 export type RouteMatch<H> = { route: Route<H>; params: Record<string, string> } | { allowedMethods: string[] } | undefined;

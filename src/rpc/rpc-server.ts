@@ -404,8 +404,13 @@ export class RpcServer {
   }
 
   /** Adds a route under one or several frontends (common endpoints exist under all three). */
-  add(frontends: Frontend | readonly Frontend[], method: string, path: string, handler: RpcHandler): void {
-    for (const frontend of typeof frontends === 'string' ? [frontends] : frontends) this.routes.get(frontend)!.add({ method, path, handler });
+  /**
+   * Serves `method path` on each of `frontends`. A JSON read refuses an Accept header that excludes
+   * JSON (406), as CCF's JSON endpoints do; `ignoresAccept` for those CCF answers whatever it says
+   * (its governance API, and node endpoints that write their body themselves).
+   */
+  add(frontends: Frontend | readonly Frontend[], method: string, path: string, handler: RpcHandler, options: { ignoresAccept?: boolean } = {}): void {
+    for (const frontend of typeof frontends === 'string' ? [frontends] : frontends) this.routes.get(frontend)!.add({ method, path, handler, ignoresAccept: options.ignoresAccept === true || frontend === 'gov' });
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -624,7 +629,7 @@ export class RpcServer {
     try {
       const response = await (match?.route.handler ?? fallback!)(rpcRequest);
       // As CCF's JSON endpoints; only reads, which a refusal after the handler cannot undo anything of.
-      if (match !== undefined && (method === 'GET' || method === 'HEAD') && answersJson(response)) checkAcceptsJson(rpcRequest.headers.accept);
+      if (match !== undefined && !match.route.ignoresAccept && (method === 'GET' || method === 'HEAD') && answersJson(response)) checkAcceptsJson(rpcRequest.headers.accept);
       return response;
     } catch (error) {
       throw this.redirection(error, rpcRequest) ?? error;

@@ -8,7 +8,8 @@ import type { TxId } from '../ledger/tx-id.js';
 import { RpcError } from './rpc-error.js';
 import type { RpcRequest } from './rpc-server.js';
 
-const UINT64_MAX = 2n ** 64n - 1n;
+/** The largest uint64, as CCF parses transaction IDs and views. */
+export const UINT64_MAX = 2n ** 64n - 1n;
 const VIEW_DOT_SEQNO = /^([0-9]+)\.([0-9]+)$/;
 
 export interface TransactionIdParameter {

@@ -49,6 +49,12 @@ test('before the service is Open every /app request is 404 FrontendNotOpen; /nod
     assert.match(message, /^Frontend is not open: the service is Opening/);
   }
   for (const path of ['/node/commit', '/gov/commit', '/node/tx?transaction_id=2.1']) assert.equal((await client.request('GET', path)).status, 200, path);
+  // As CCF's: the app is not ready, governance is; the 503 says why, with its code in x-ms-error-code too.
+  const notReady = await client.request('GET', '/node/ready/app', { allowError: true });
+  assert.equal(notReady.status, 503);
+  assert.equal(notReady.headers['x-ms-error-code'], 'FrontendNotOpen');
+  assert.equal(notReady.json<{ error: { message: string } }>().error.message, 'the service is not open yet');
+  assert.equal((await client.request('GET', '/node/ready/gov')).status, 204);
 });
 
 test('once the service is Open, /app serves its built-in endpoints', async () => {
@@ -57,6 +63,7 @@ test('once the service is Open, /app serves its built-in endpoints', async () =>
     return { result: undefined, applyWrites: true };
   });
   assert.equal((await client.request('GET', '/app/commit')).status, 200);
+  assert.equal((await client.request('GET', '/node/ready/app')).status, 204);
   assert.equal((await client.request('GET', '/app/nope', { allowError: true })).json<{ error: { code: string } }>().error.code, 'ResourceNotFound');
 });
 

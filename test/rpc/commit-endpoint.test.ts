@@ -40,6 +40,10 @@ const CASES: [string, string[] | undefined | [number, string | RegExp]][] = [
   ['view_history=true&view_history_since=0', [400, SINCE_RANGE]],
   ['view_history=true&view_history_since=3', [404, SINCE_RANGE]],
   ['view_history=false&view_history_since=two', [400, /view_history_since must be a view/]],
+  // Views are uint64s, as CCF parses them: past the current is not found, up to the largest; past that, no view.
+  ['view_history_since=9007199254740993', [404, SINCE_RANGE]],
+  ['view_history_since=18446744073709551615', [404, SINCE_RANGE]],
+  ['view_history_since=18446744073709551616', [400, /view_history_since must be a view/]],
 ];
 
 test("GET /commit lists the view history by CCF's rule, and refuses a view_history other than true or false", async () => {
