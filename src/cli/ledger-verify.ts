@@ -202,6 +202,7 @@ export function failureJson(error: CocoError): Record<string, unknown> {
     verified: false,
     file: verification?.file || null,
     transaction_id: verification?.txId ? formatTxId(verification.txId) : null,
+    seqno: verification?.txId?.seqno ?? verification?.seqno ?? null,
     reason: verification?.reason ?? error.message,
   };
 }

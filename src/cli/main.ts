@@ -77,8 +77,9 @@ aside (.ignored, and .recovery ones, which the summary names) are skipped, as CC
                       identity by that recovery.
   --json              Print the summary, or the failure, as JSON on stdout.
 Exit status: 0 if everything verified; 1 with one line naming the file, the transaction and the
-reason (with --json: {"verified": false, "file", "transaction_id", "reason"}, file and
-transaction_id null where no one file or transaction is at fault, e.g. an empty directory); 2 for
+reason (with --json: {"verified": false, "file", "transaction_id", "seqno", "reason"}, each null
+where no one file or transaction is at fault, e.g. an empty directory, and transaction_id null
+with the seqno where the entry's view is unknown or altered); 2 for
 wrong arguments (an unknown option, --snapshot without --service-cert, ...).
 `;
 

@@ -49,9 +49,12 @@ export class LedgerVerificationError extends CocoError {
     readonly reason: string,
     /** The seqnos no chunk holds, when that is the failure (the file itself may be sound). */
     readonly missing?: { from: number; to: number },
+    /** The seqno of the entry at fault when its view is not known (no txId). */
+    readonly seqno?: number,
   ) {
     // A fault of the ledger as a whole names no file (nor transaction).
-    const where = [file, txId && `at transaction ${formatTxId(txId)}`].filter(Boolean).join(' ');
+    const at = txId === undefined ? seqno !== undefined && `at seqno ${seqno}` : `at transaction ${formatTxId(txId)}`;
+    const where = [file, at].filter(Boolean).join(' ');
     super('LedgerVerificationFailed', where === '' ? reason : `${where}: ${reason}`);
   }
 }
@@ -225,6 +228,11 @@ export class LedgerVerifier {
     throw new LedgerVerificationError(file, txId, reason);
   }
 
+  /** A fault of the entry at `seqno` whose view is not known (or not to be believed). */
+  private failAtSeqno(reason: string, seqno: number, file: string): never {
+    throw new LedgerVerificationError(file, undefined, reason, undefined, seqno);
+  }
+
   /** A fault of the ledger as a whole (nothing in it, nothing that names its service): no file or transaction is to blame. */
   private failLedger(reason: string): never {
     throw new LedgerVerificationError('', undefined, reason);
@@ -288,6 +296,8 @@ export class LedgerVerifier {
       } catch (error) {
         this.checkPreviousEnd(bytes, layout, offsets, offset);
         this.checkTableOffset(bytes, layout, offsets.length, offset);
+        // Before any entry is read the view is not known: the seqno alone names it.
+        if (this.lastTxId === undefined) this.failAtSeqno(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected.seqno, this.file);
         this.fail(`entry at byte ${offset} is malformed: ${(error as Error).message}`, expected);
       }
       // An altered size can swallow the next entry whole: the one after it then parses, out of sequence.
@@ -478,6 +488,10 @@ export class LedgerVerifier {
       for (let seqno = Math.max(signedTree.flushed, this.tree.flushed); seqno < signedTree.size; seqno++) {
         if (!equalBytes(signedTree.leaf(seqno), this.tree.leaf(seqno))) {
           const placed = this.placed.get(seqno);
+          // The view it claims is altered too when no signature of that view could cover it: not a transaction to name.
+          if (placed !== undefined && placed.view > signatureTxId.view) {
+            this.failAtSeqno(`this entry, which claims view ${placed.view}, does not match the one signed at transaction ${formatTxId(signatureTxId)} (altered, replaced or reordered)`, seqno, placed.file);
+          }
           this.fail(
             `this entry does not match the one signed at transaction ${formatTxId(signatureTxId)} (altered, replaced or reordered)`,
             { view: placed?.view ?? this.lastTxId?.view ?? 0, seqno },

@@ -164,7 +164,25 @@ test('coco ledger verify --json prints its JSON failure when the directory is at
     assert.equal(result.status, 1, dir);
     assert.equal(result.stderr, '', dir);
     const failure = JSON.parse(result.stdout);
-    assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file, transaction_id: null, reason: undefined });
+    assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file, transaction_id: null, seqno: null, reason: undefined });
+    assert.match(failure.reason, reason);
+  }
+});
+
+test('coco ledger verify names an altered entry by its seqno where its view is not known or not to be believed', () => {
+  // Byte 8: the first entry's header (no view read yet); byte 40: the view in the first entry's IV (3 where it was 2).
+  for (const [byte, reason] of [[8, /^entry at byte 8 is malformed: /], [40, /^this entry, which claims view 3, does not match the one signed at transaction 2\.2 /]] as const) {
+    const dir = copyLedger('genesis-14');
+    const path = join(dir, 'ledger_1-14.committed');
+    const bytes = readFileSync(path);
+    bytes[byte]! ^= 0x01;
+    writeFileSync(path, bytes);
+    const text = runCoco(['ledger', 'verify', dir]);
+    assert.equal(text.status, 1);
+    assert.match(text.stderr, /^coco ledger verify: FAILED ledger_1-14\.committed at seqno 1: /, 'no made-up transaction ID');
+    const json = runCoco(['ledger', 'verify', dir, '--json']);
+    const failure = JSON.parse(json.stdout);
+    assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file: 'ledger_1-14.committed', transaction_id: null, seqno: 1, reason: undefined });
     assert.match(failure.reason, reason);
   }
 });

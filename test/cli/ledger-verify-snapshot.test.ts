@@ -68,7 +68,7 @@ test('the ledger before a snapshot, given that snapshot, is told to verify witho
   const json = runCoco(['ledger', 'verify', before, '--service-cert', serviceCert, '--snapshot', node.snapshot, '--json']);
   assert.equal(json.status, 1);
   const failure = JSON.parse(json.stdout) as Record<string, unknown>;
-  assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file: null, transaction_id: null, reason: undefined });
+  assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file: null, transaction_id: null, seqno: null, reason: undefined });
   assert.match(failure.reason as string, /verify it without --snapshot$/);
 });
 
