@@ -43,14 +43,23 @@ export function parseByteRange(header: string, size: number): ByteRange {
   };
   if (first === '') {
     if (last === '') throw invalidRange(`the range in '${header}' has neither a start nor an end`);
-    return { start: Math.max(0, size - offset(last, 'length')), end: size };
+    return nonEmpty({ start: Math.max(0, size - offset(last, 'length')), end: size }, header, size);
   }
   const start = offset(first, 'start');
   if (start > size) throw invalidRange(`the range starts at byte ${start}, past the end of the ${size}-byte file`);
-  if (last === '') return { start, end: size };
+  if (last === '') return nonEmpty({ start, end: size }, header, size);
   const end = Math.min(offset(last, 'end') + 1, size);
   if (end < start) throw invalidRange(`the range in '${header}' ends before it starts`);
-  return { start, end };
+  return nonEmpty({ start, end }, header, size);
+}
+
+/**
+ * A range of no bytes (`-0`, or one starting at the end) cannot be answered 206: its Content-Range
+ * would end before it starts (CCF sends that). RFC 9110's 416, with the file's size.
+ */
+function nonEmpty(range: ByteRange, header: string, size: number): ByteRange {
+  if (range.end > range.start) return range;
+  throw new RpcError(416, 'RangeNotSatisfiable', `the range in '${header}' holds no byte of the ${size}-byte file`, { 'content-range': `bytes */${size}` });
 }
 
 /** The digest a `Want-Repr-Digest` header prefers most among those offered; sha-256 when it names none (RFC 9530 allows it). */

@@ -37,7 +37,16 @@ describe('parseByteRange', () => {
     assert.deepEqual(parseByteRange('bytes=-30', 100), { start: 70, end: 100 });
     assert.deepEqual(parseByteRange('bytes=-300', 100), { start: 0, end: 100 });
     assert.deepEqual(parseByteRange('bytes=50-1000', 100), { start: 50, end: 100 });
-    assert.deepEqual(parseByteRange('bytes=100-', 100), { start: 100, end: 100 });
+  });
+
+  it('answers a range of no bytes 416 with the size, where CCF sends a Content-Range that ends before it starts', () => {
+    for (const header of ['bytes=100-', 'bytes=-0', 'bytes=100-200']) {
+      assert.throws(
+        () => parseByteRange(header, 100),
+        (e: unknown) => e instanceof RpcError && e.status === 416 && e.code === 'RangeNotSatisfiable' && e.headers?.['content-range'] === 'bytes */100',
+        header,
+      );
+    }
   });
 
   it('refuses other units, several ranges, garbage, a start past the end and a reversed range', () => {
