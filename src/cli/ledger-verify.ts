@@ -47,9 +47,12 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
   const from = options.snapshotPath === undefined ? undefined : startingSnapshot(options.snapshotPath, trustedServiceCertPem, previousServiceCertPem);
   const afterSnapshot = from === undefined ? files : chunksAfter(files, from.txId.seqno);
   if (from !== undefined && afterSnapshot.length === 0) {
+    const first = files[0]!.chunk.first;
+    // Without --snapshot it is verified from seqno 1: it must start there, or be completed from there.
+    const without = first === 1 ? 'verify it without --snapshot' : `verify it without --snapshot, with the chunks before seqno ${first} put in it (coco ledger fetch DIR --since 1)`;
     throw new CocoError(
       'LedgerRefused',
-      `${options.directory} holds no chunk after the snapshot at seqno ${from.txId.seqno} (its chunks end at seqno ${files.at(-1)!.chunk.last ?? files.at(-1)!.chunk.first}): it holds the ledger before the snapshot; verify it without --snapshot`,
+      `${options.directory} holds no chunk after the snapshot at seqno ${from.txId.seqno} (its chunks are seqno ${first} to ${files.at(-1)!.chunk.last ?? files.at(-1)!.chunk.first}): it holds the ledger before the snapshot; ${without}`,
     );
   }
   const progress = new Progress();

@@ -64,12 +64,21 @@ test('the ledger before a snapshot, given that snapshot, is told to verify witho
   assert.equal(runCoco(['ledger', 'verify', before, '--service-cert', serviceCert]).status, 0, 'it verifies whole');
   const text = runCoco(['ledger', 'verify', before, '--service-cert', serviceCert, '--snapshot', node.snapshot]);
   assert.equal(text.status, 1);
-  assert.match(text.stderr, new RegExp(`holds no chunk after the snapshot at seqno ${node.seqno} \\(its chunks end at seqno ${node.seqno}\\): it holds the ledger before the snapshot; verify it without --snapshot`));
+  assert.match(text.stderr, new RegExp(`holds no chunk after the snapshot at seqno ${node.seqno} \\(its chunks are seqno 1 to ${node.seqno}\\): it holds the ledger before the snapshot; verify it without --snapshot \\[LedgerRefused\\]$`, 'm'));
   const json = runCoco(['ledger', 'verify', before, '--service-cert', serviceCert, '--snapshot', node.snapshot, '--json']);
   assert.equal(json.status, 1);
   const failure = JSON.parse(json.stdout) as Record<string, unknown>;
   assert.deepEqual({ ...failure, reason: undefined }, { verified: false, file: null, transaction_id: null, seqno: null, reason: undefined });
   assert.match(failure.reason as string, /verify it without --snapshot$/);
+  // Without its first chunk, it would fail without --snapshot too: it is told to complete it.
+  const partial = join(scratch, 'partial-before-snapshot');
+  mkdirSync(partial);
+  const [dropped, ...kept] = readdirSync(before).sort((a, b) => parseChunkName(a)!.first - parseChunkName(b)!.first);
+  assert.ok(dropped !== undefined && kept.length > 0, 'two chunks or more before the snapshot');
+  for (const file of kept) copyFileSync(join(before, file), join(partial, file));
+  const incomplete = runCoco(['ledger', 'verify', partial, '--service-cert', serviceCert, '--snapshot', node.snapshot]);
+  assert.equal(incomplete.status, 1);
+  assert.match(incomplete.stderr, /verify it without --snapshot, with the chunks before seqno \d+ put in it \(coco ledger fetch DIR --since 1\) \[LedgerRefused\]$/m);
 });
 
 test('--snapshot without --service-cert, an altered snapshot and another service\'s certificate are refused in one line', () => {
