@@ -45,11 +45,18 @@ function expectedClaims(values: { 'claims-digest'?: string; 'ethereum-tx'?: stri
 }
 
 function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(fromUtf8(bytes));
+    parsed = JSON.parse(fromUtf8(bytes));
   } catch (error) {
     throw new CocoError('ReceiptMalformed', `${file} is neither a COSE receipt nor JSON: ${(error as Error).message}`);
   }
+  // What a node answered instead of a receipt (a 202 to ask again, a 404), saved as one.
+  const answer = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (typeof answer?.code === 'string') {
+    throw new CocoError('ReceiptMalformed', `${file} holds the node's error answer, not a receipt: ${answer.code}: ${String(answer.message)} (ask for the receipt again, and save it only when the answer is 200)`);
+  }
+  return parsed;
 }
 
 export function runReceipt(args: string[]): number {

@@ -33,7 +33,7 @@ export function readPem(path: string, what: string, flag: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new CocoError('FileUnreadable', `cannot read ${what} ${path}: ${fileErrorReason(cause)}; pass --${flag} or start a sandbox first`, { cause });
+    throw new CocoError('FileUnreadable', `cannot read ${what} ${path}: ${fileErrorReason(cause)}; pass --${flag}, or --workspace DIR for a sandbox started with one, or start a sandbox first`, { cause });
   }
 }
 

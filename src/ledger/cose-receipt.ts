@@ -4,8 +4,9 @@
 // commit evidence, claims digest] and the path [[isLeft, digest], ...]. The payload (the root)
 // stays detached. A receipt verifies only if every proof it holds does.
 
-import { toHex } from '../crypto/bytes.js';
-import { decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { fromUtf8, toHex } from '../crypto/bytes.js';
+import { COSE_HEADER_KID, decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
+import { publicKeyId } from '../crypto/entity-id.js';
 import { CocoError } from '../errors.js';
 import { commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
 import { leafFromDigests } from './leaf.js';
@@ -77,7 +78,7 @@ export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opt
     // Proofs of one root (the same transaction twice) need one signature check.
     if (!verifiedRoots.has(toHex(leaf.root))) {
       if (!verifyCoseSign1(message, serviceCertPem, leaf.root)) {
-        throw new CocoError('ReceiptInvalid', `the service signature does not verify over the root ${what} proves`);
+        throw new CocoError('ReceiptInvalid', `the service signature does not verify over the root ${what} proves${otherSigner(message.protectedHeader.get(COSE_HEADER_KID), serviceCertPem)}`);
       }
       verifiedRoots.add(toHex(leaf.root));
     }
@@ -86,6 +87,21 @@ export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opt
   });
   const first = leaves[0]!;
   return { root: first.root, txId: first.txId, claimsDigest: first.claimsDigest, txIds: leaves.map((leaf) => leaf.txId) };
+}
+
+/**
+ * Why a signature may not verify: the receipt names (kid, as CCF's: its key's SHA-256 in hex) another
+ * service key than the certificate's, as a transaction's from before a disaster recovery does.
+ */
+function otherSigner(kid: unknown, serviceCertPem: string): string {
+  if (!(kid instanceof Uint8Array)) return '';
+  const named = fromUtf8(kid);
+  const expected = publicKeyId(serviceCertPem);
+  if (named === expected) return '';
+  return (
+    `: it names another service key (kid ${named}) than the certificate's (${expected}). A transaction from before a disaster recovery has a COSE receipt ` +
+    "signed by that service's key: verify it against the previous service's certificate (GET /node/service/previous_identity), or ask for its JSON receipt, which the current certificate verifies"
+  );
 }
 
 /** An inclusion proof's transaction and claims digest, and the root its leaf folds to through its path. */

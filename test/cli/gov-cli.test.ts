@@ -31,7 +31,7 @@ test('gov propose and gov vote --ballot name an unreadable file in one line', ()
 });
 
 test('a certificate that cannot be read is named with the reason', () => {
-  assertOneLine(runCoco(['gov', 'status', '--cacert', scratch]), 1, new RegExp(`^coco: cannot read service certificate ${scratch}: illegal operation on a directory; pass --cacert or start a sandbox first \\[FileUnreadable\\]\\n$`));
+  assertOneLine(runCoco(['gov', 'status', '--cacert', scratch]), 1, new RegExp(`^coco: cannot read service certificate ${scratch}: illegal operation on a directory; pass --cacert, or --workspace DIR for a sandbox started with one, or start a sandbox first \\[FileUnreadable\\]\\n$`));
 });
 
 test('gov vote without a proposal ID says that the ID is missing', () => {

@@ -136,6 +136,12 @@ test('coco receipt verify checks every file it is given: one line each, exit 1 i
   assert.equal(failed!.verified, false);
   assert.equal(failed!.code, 'ReceiptInvalid');
   assert.match(failed!.reason as string, /signature/);
+  // A node's error answer saved as a receipt (curl > file after a 202) is said to be one.
+  const answer = join(scratch, 'not-cached.cose');
+  writeFileSync(answer, JSON.stringify({ error: { code: 'TransactionNotCached', message: 'Transaction 2.5 is not cached yet: ask again shortly' } }));
+  const saved = runCoco(['receipt', 'verify', answer, '--service-cert', serviceCert]);
+  assert.equal(saved.status, 1);
+  assert.match(saved.stderr, /not-cached\.cose holds the node's error answer, not a receipt: TransactionNotCached: Transaction 2\.5 is not cached yet: ask again shortly \(ask for the receipt again, and save it only when the answer is 200\) \[ReceiptMalformed\]/);
   const oneJson = runCoco(['receipt', 'verify', good[1]!, '--service-cert', serviceCert, '--json']);
   assert.equal(oneJson.status, 0, oneJson.stderr);
   assert.deepEqual((JSON.parse(oneJson.stdout) as { transaction_ids: string[] }).transaction_ids, ['2.4']);
