@@ -148,11 +148,18 @@ function found<T>(value: T | undefined, what: string): T {
 
 export function addGovEndpoints(server: RpcServer, node: Node, governance: Governance): void {
   const read = <T>(reader: Reader<T>): T => node.execute((tx) => ({ result: reader(tx), applyWrites: false })).result;
+  // As CCF's governance API, which writes its JSON whatever the request's Accept header says.
   const get = (path: string, handler: (request: RpcRequest) => RpcResponse, versions = GOV_API_VERSIONS) =>
-    server.add('gov', 'GET', path, (request) => {
-      checkApiVersion(request, versions);
-      return handler(request);
-    });
+    server.add(
+      'gov',
+      'GET',
+      path,
+      (request) => {
+        checkApiVersion(request, versions);
+        return handler(request);
+      },
+      { ignoresAccept: true },
+    );
   /** A COSE-signed write: authenticated and applied in one transaction. */
   const signed = (path: string, msgType: GovMessageType, requireActive: boolean, body: (tx: Transaction, request: RpcRequest, identity: MemberCoseIdentity) => RpcResponse) =>
     server.add('gov', 'POST', path, (request) => {

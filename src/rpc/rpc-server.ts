@@ -403,14 +403,14 @@ export class RpcServer {
     logLine('warn', `coco node: ${what}${more}`);
   }
 
-  /** Adds a route under one or several frontends (common endpoints exist under all three). */
   /**
-   * Serves `method path` on each of `frontends`. A JSON read refuses an Accept header that excludes
-   * JSON (406), as CCF's JSON endpoints do; `ignoresAccept` for those CCF answers whatever it says
-   * (its governance API, and node endpoints that write their body themselves).
+   * Adds a route under one or several frontends (common endpoints exist under all three). A JSON
+   * read refuses an Accept header that excludes JSON (406), as CCF's JSON endpoints do;
+   * `ignoresAccept` for those CCF answers whatever it says (its governance API, and node endpoints
+   * that write their body themselves).
    */
   add(frontends: Frontend | readonly Frontend[], method: string, path: string, handler: RpcHandler, options: { ignoresAccept?: boolean } = {}): void {
-    for (const frontend of typeof frontends === 'string' ? [frontends] : frontends) this.routes.get(frontend)!.add({ method, path, handler, ignoresAccept: options.ignoresAccept === true || frontend === 'gov' });
+    for (const frontend of typeof frontends === 'string' ? [frontends] : frontends) this.routes.get(frontend)!.add({ method, path, handler, ignoresAccept: options.ignoresAccept === true });
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

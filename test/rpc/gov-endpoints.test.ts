@@ -248,6 +248,14 @@ describe("a request for another member than its signer: 400 (acks.h, helpers.h)"
   });
 });
 
+test("governance reads answer whatever the Accept header says, as CCF's governance API writes its JSON", async () => {
+  for (const accept of ['text/html', 'application/json; charset=utf-8', 'application/xml']) {
+    const answer = await client.request('GET', `/gov/service/info${API}`, { headers: { accept }, allowError: true });
+    assert.equal(answer.status, 200, `${accept}: ${answer.text()}`);
+    assert.equal(answer.json<{ status: string }>().status, 'Opening');
+  }
+});
+
 test('a recovery share is refused 403 ServiceNotWaitingForRecoveryShares: the service is not recovering', async () => {
   const path = `/recovery/members/${member0.id}:recover`;
   const share = JSON.stringify({ share: 'c2hhcmU=' });

@@ -35,7 +35,6 @@ before(async () => {
   }));
   server.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   server.add(['node', 'gov'], 'GET', '/raw/{n}', (request) => ({ body: { n: Number(request.params.n) } }), { ignoresAccept: true });
-  server.add('gov', 'GET', '/read/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
   server.add('node', 'POST', '/echo', (request) => ({ body: new TextDecoder().decode(request.body) }));
   server.add('node', 'POST', '/write', () => {
     throw new CocoError('NotPrimary', 'this node is a backup');
@@ -374,7 +373,7 @@ test("as CCF's JSON endpoints, a read answers 400 to an Accept header it cannot 
   const text = await client.request('POST', '/node/echo', { body: 'hi', headers: { accept: 'text/html' } });
   assert.equal(text.status, 200);
   // Nor what CCF answers whatever the header says: its governance API, node endpoints that write their own body.
-  for (const path of ['/gov/read/1', '/gov/raw/1', '/node/raw/1']) {
+  for (const path of ['/gov/raw/1', '/node/raw/1']) {
     for (const accept of ['text/html', 'application/json; charset=utf-8']) {
       const answer = await client.request('GET', path, { headers: { accept }, allowError: true });
       assert.equal(answer.status, 200, `${path} with ${accept}: ${answer.text()}`);
