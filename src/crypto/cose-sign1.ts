@@ -115,6 +115,27 @@ export function decodeCoseSign1(bytes: Uint8Array, options: { requireTag?: boole
   };
 }
 
+/** The crit header (RFC 9052 §3.1): the labels a recipient must understand, or refuse the message. */
+export const COSE_HEADER_CRIT = 2;
+/** What t_cose, CCF's verifier, understands itself (alg, crit, content type, kid, IV, partial IV): CCF registers no others. */
+const UNDERSTOOD_LABELS: ReadonlySet<number | string> = new Set([1, 2, 3, 4, 5, 6]);
+
+/**
+ * Refuses a request whose crit header lists a parameter the verifier does not understand, as RFC
+ * 9052 requires and CCF's t_cose does; crit must be a non-empty array of labels in the protected header.
+ */
+export function checkCriticalHeaders(message: CoseSign1): void {
+  if (message.unprotectedHeader.has(COSE_HEADER_CRIT)) fail('crit (2) must be in the protected header');
+  const crit = message.protectedHeader.get(COSE_HEADER_CRIT);
+  if (crit === undefined) return;
+  if (!Array.isArray(crit) || crit.length === 0) fail('crit (2) must be a non-empty array of header labels');
+  for (const label of crit as unknown[]) {
+    if ((typeof label !== 'number' && typeof label !== 'string') || !UNDERSTOOD_LABELS.has(label)) {
+      fail(`crit (2) lists the header parameter ${JSON.stringify(label)}, which this service does not understand, so it must refuse the message (RFC 9052 §3.1)`);
+    }
+  }
+}
+
 /** CBOR major types, as refusals name them. */
 const CBOR_TYPE_NAMES = ['an unsigned integer', 'a negative integer', 'a byte string', 'a text string', 'an array', 'a map', 'a tag', 'a float or simple value'];
 /** The major types of COSE labels and of an alg: integers (0, 1) and text (3). */

@@ -4,7 +4,7 @@
 // member's certificate key. Serves the governance API and the `member_cose_sign1` app policy.
 
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
-import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, checkCriticalHeaders, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature } from '../crypto/cose-sign1.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { decodeJson, Tables, type MemberInfo } from './builtin-tables.js';
@@ -49,6 +49,7 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   let message;
   try {
     message = decodeCoseSign1(body, { requireTag: true });
+    checkCriticalHeaders(message);
   } catch (error) {
     throw unauthenticated(`the request body is not a COSE Sign1 message: ${(error as Error).message}`);
   }

@@ -5,7 +5,7 @@
 
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { fromBase64, fromUtf8, isValidUtf8, utf8 } from '../crypto/bytes.js';
-import { cborUnsignedBigInt, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature, type CoseSign1 } from '../crypto/cose-sign1.js';
+import { cborUnsignedBigInt, checkCriticalHeaders, checkRequestAlgorithm, COSE_HEADER_KID, decodeCoseSign1, protectedHeaderValues, verifyRequestSignature, type CoseSign1 } from '../crypto/cose-sign1.js';
 import { OPENSSL_CURVE_NAMES } from '../crypto/ecdsa-nonce.js';
 import { parseCertificate } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
@@ -209,6 +209,7 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
   let message;
   try {
     message = decodeCoseSign1(body, { requireTag: true });
+    checkCriticalHeaders(message);
   } catch (error) {
     reject(`the body is not COSE Sign1: ${(error as Error).message}`, COSE_CHALLENGE);
   }

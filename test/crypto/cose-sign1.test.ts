@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concatBytes, utf8 } from '../../src/crypto/bytes.js';
-import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, decodeCoseSign1, encodeCbor, encodeCoseSign1, sigStructure, verifyCoseSign1 } from '../../src/crypto/cose-sign1.js';
+import { checkCriticalHeaders, COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_CRIT, COSE_HEADER_KID, decodeCoseSign1, encodeCbor, encodeCoseSign1, sigStructure, verifyCoseSign1 } from '../../src/crypto/cose-sign1.js';
 import { generateKeyPair, sign } from '../../src/crypto/signing.js';
 
 const KEYS = generateKeyPair('P-384');
@@ -51,6 +51,27 @@ describe('decodeCoseSign1 reads the protected header from its encoding', () => {
         assert.match((error as Error).message, reason);
         return true;
       });
+    });
+  }
+});
+
+describe('checkCriticalHeaders refuses what RFC 9052 says a recipient must not accept', () => {
+  const CRIT = encodeCbor(COSE_HEADER_CRIT);
+  it('accepts crit listing parameters the verifier understands, and no crit', () => {
+    checkCriticalHeaders(decodeCoseSign1(envelope([[ALG, ES384], [KID, KID_VALUE]])));
+    checkCriticalHeaders(decodeCoseSign1(envelope([[ALG, ES384], [KID, KID_VALUE], [CRIT, encodeCbor([COSE_HEADER_KID])]])));
+  });
+  const refused: [string, Uint8Array, RegExp][] = [
+    ['an integer label it does not understand', encodeCbor([99]), /crit \(2\) lists the header parameter 99, which this service does not understand/],
+    ['a text label it does not understand', encodeCbor(['x-must-understand']), /lists the header parameter "x-must-understand"/],
+    ['an empty list', encodeCbor([]), /crit \(2\) must be a non-empty array/],
+    ['a label on its own', encodeCbor(99), /crit \(2\) must be a non-empty array/],
+  ];
+  for (const [what, crit, reason] of refused) {
+    it(`refuses crit with ${what}`, () => {
+      const message = decodeCoseSign1(envelope([[ALG, ES384], [KID, KID_VALUE], [CRIT, crit]]));
+      assert.equal(verifyCoseSign1(message, KEYS.publicKeyPem), true, 'signed as it is: only crit is wrong');
+      assert.throws(() => checkCriticalHeaders(message), { code: 'CoseMalformed', message: reason });
     });
   }
 });

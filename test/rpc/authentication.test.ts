@@ -288,7 +288,7 @@ test('user_cose_sign1 takes every ECDSA curve CCF does: a P-521 user signs with 
  * A user-signed body built by hand, to carry what the client SDK would not sign: `alg` and `key` as
  * given, kid = the user's ID, and CCF's user headers.
  */
-function userSigned(options: { alg: number; detached?: boolean; untagged?: boolean; headers?: [string, unknown][] }): Uint8Array {
+function userSigned(options: { alg: number; detached?: boolean; untagged?: boolean; headers?: [number | string, unknown][] }): Uint8Array {
   const headers = options.headers ?? [['ccf.msg.type', 'write'], ['ccf.msg.created_at', NOW]];
   const protectedHeader = new Map<number | string, unknown>([[COSE_HEADER_ALG, options.alg], [COSE_HEADER_KID, utf8(user.id)], ...headers]);
   const protectedBytes = encodeCbor(protectedHeader);
@@ -309,6 +309,8 @@ test('user_cose_sign1 refuses, as CCF does, an untagged COSE_Sign1, a created_at
     ['text created_at', created('1700000000'), /ccf\.msg\.created_at must be/],
     ['created_at past 2^63 - 1', created(2n ** 63n), /ccf\.msg\.created_at must be/],
     ['integer msg type', userSigned({ alg: COSE_ALG_ES384, headers: [['ccf.msg.type', 7]] }), /ccf\.msg\.type must be a text string/],
+    // RFC 9052 §3.1, as CCF's t_cose: a critical parameter the verifier does not understand.
+    ['crit naming a parameter it does not understand', userSigned({ alg: COSE_ALG_ES384, headers: [['x-must-understand', 1], [2, ['x-must-understand']]] }), /crit \(2\) lists the header parameter "x-must-understand"/],
   ];
   for (const [what, body, reason] of cases) {
     assert.throws(() => authn(request({ body, headers: COSE_HEADERS }), ['user_cose_sign1']), rejected(reason), what);

@@ -248,6 +248,20 @@ describe("a request for another member than its signer: 400 (acks.h, helpers.h)"
   });
 });
 
+test('a signed request whose crit header lists a parameter the service does not understand is refused 401, as RFC 9052 and CCF\'s t_cose require', async () => {
+  const header = new Map<number | string, unknown>([
+    [COSE_HEADER_KID, utf8(member0.id)],
+    ['ccf.gov.msg.type', 'proposal'],
+    ['ccf.gov.msg.created_at', clock++],
+    [99, 1],
+    [2, [99]],
+  ]);
+  const body = signCoseSign1({ privateKey: member0.keyPem, protectedHeader: header, payload: utf8('{"actions": []}') });
+  const [status, code, message] = outcome(await post('/members/proposals:create', body));
+  assert.deepEqual([status, code], [401, 'InvalidAuthenticationInfo']);
+  assert.match(message!, /crit \(2\) lists the header parameter 99, which this service does not understand/);
+});
+
 test("governance reads answer whatever the Accept header says, as CCF's governance API writes its JSON", async () => {
   for (const accept of ['text/html', 'application/json; charset=utf-8', 'application/xml']) {
     const answer = await client.request('GET', `/gov/service/info${API}`, { headers: { accept }, allowError: true });
