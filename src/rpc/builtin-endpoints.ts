@@ -545,11 +545,15 @@ const SECURITY_SCHEMES: Readonly<Record<string, Record<string, string>>> = {
   member_cose_sign1: { type: 'http', scheme: 'cose_sign1', description: 'Request payload must be a COSE Sign1 document, with expected protected headers. Signer must be a member identity registered with this service.' },
 };
 
-/** The operation's `security` (each policy an alternative), adding the schemes it names to `schemes`. */
+/**
+ * The operation's `security` (each policy an alternative), adding the schemes it names to `schemes`;
+ * `{}`, no requirement, for `no_auth`, as CCF marks its own endpoints that take unauthenticated calls.
+ */
 function securityOf(policies: readonly unknown[] | undefined, schemes: Record<string, unknown>): Record<string, string[]>[] {
   const named = (policies ?? []).filter((policy): policy is string => typeof policy === 'string' && SECURITY_SCHEMES[policy] !== undefined);
   for (const name of named) schemes[name] = SECURITY_SCHEMES[name];
-  return named.map((name) => ({ [name]: [] }));
+  const security: Record<string, string[]>[] = named.map((name) => ({ [name]: [] }));
+  return named.length > 0 && policies!.includes('no_auth') ? [...security, {}] : security;
 }
 
 /**

@@ -36,6 +36,7 @@ before(async () => {
     table.set(utf8('GET /records/{id}/versions/{version}'), encodeJson(endpoint({ openapi: { parameters: [FORMAT_PARAMETER, ID_PARAMETER] } })));
     table.set(utf8('GET /internal'), encodeJson(endpoint({ openapi_hidden: true })));
     table.set(utf8('GET /claims'), encodeJson(endpoint({ authn_policies: ['jwt', 'user_cert', 'user_cose_sign1', { all_of: ['user_cert', 'jwt'] }] })));
+    table.set(utf8('GET /maybe-signed-in'), encodeJson(endpoint({ authn_policies: ['user_cert', 'jwt', 'no_auth'] })));
     return { result: undefined, applyWrites: true };
   });
   const tls = await createService();
@@ -71,6 +72,8 @@ test("/app/api merges the app's endpoints with their operation objects; hidden o
   // As CCF: the policies OpenAPI can describe get a security requirement each, and their schemes
   // are in the components; certificate policies and all_of have none.
   assert.deepEqual(api.paths['/claims']!.get!.security, [{ jwt: [] }, { user_cose_sign1: [] }]);
+  // An endpoint that also takes anonymous calls says so: the empty requirement, as CCF's own endpoints.
+  assert.deepEqual(api.paths['/maybe-signed-in']!.get!.security, [{ jwt: [] }, {}]);
   assert.deepEqual(Object.keys((api as unknown as { components: { securitySchemes: object } }).components.securitySchemes).sort(), ['jwt', 'user_cose_sign1']);
   assert.deepEqual((api as unknown as { components: { securitySchemes: Record<string, unknown> } }).components.securitySchemes.jwt, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   assert.ok(api.paths['/commit']!.get, 'the built-in endpoints are listed too');
