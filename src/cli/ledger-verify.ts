@@ -76,12 +76,9 @@ export function ledgerVerify(options: LedgerVerifyOptions, onEntry?: VerifiedEnt
 export function withSnapshotHint(error: unknown): unknown {
   if (!(error instanceof LedgerVerificationError) || error.missing?.from !== 1 || error.txId !== undefined) return error;
   const { to } = error.missing;
-  return new LedgerVerificationError(
-    error.file,
-    undefined,
-    `${error.reason}; a ledger that continues a committed snapshot (a node that started from one) verifies from it: add --snapshot <its snapshots directory>/snapshot_${to}_<evidence seqno>.committed (with --service-cert)`,
-    error.missing,
-  );
+  return error.with({
+    reason: `${error.reason}; a ledger that continues a committed snapshot (a node that started from one) verifies from it: add --snapshot <its snapshots directory>/snapshot_${to}_<evidence seqno>.committed (with --service-cert)`,
+  });
 }
 
 /**

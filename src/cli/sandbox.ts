@@ -532,8 +532,8 @@ function roleOf(node: { status: string; primary: boolean }): string {
 }
 
 /** Whether the node at `url` answers GET /node/state within a second. */
-async function answers(url: string, common: string): Promise<boolean> {
-  const client = new CocoClient({ url, caCertPem: readFileSync(join(common, 'service_cert.pem'), 'utf8'), requestTimeoutMs: 1000 });
+async function answers(url: string, caCertPem: string): Promise<boolean> {
+  const client = new CocoClient({ url, caCertPem, requestTimeoutMs: 1000 });
   try {
     await client.request('GET', '/node/state');
     return true;
@@ -555,7 +555,8 @@ function serviceStatusNote(status: string): string {
  * status, and whether the deployed app is the logging sample, whose commands the banner shows.
  */
 async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string; loggingApp: boolean; status: string }> {
-  const client = new CocoClient({ url: sandbox.url, caCertPem: readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8') });
+  const caCertPem = readFileSync(join(sandbox.common, 'service_cert.pem'), 'utf8');
+  const client = new CocoClient({ url: sandbox.url, caCertPem });
   try {
     const { nodes } = (await client.request('GET', '/node/network/nodes')).json<{ nodes: { node_id: string; status: string; primary: boolean; rpc_interfaces: Record<string, { published_address?: string }> }[] }>();
     const { service_status: status } = (await client.request('GET', '/node/network')).json<{ service_status: string }>();
@@ -563,7 +564,7 @@ async function describeNetwork(sandbox: RunningSandbox): Promise<{ nodes: string
     const listed = nodes.map((n) => ({ ...n, url: `https://${Object.values(n.rpc_interfaces)[0]?.published_address ?? '?'}` }));
     const ours = new Set(sandbox.nodes.map((node) => node.url));
     // A node of the service this sandbox did not start (one added by hand) may not be running.
-    const down = await Promise.all(listed.map(async (n) => !ours.has(n.url) && n.status === 'Trusted' && !n.primary && !(await answers(n.url, sandbox.common))));
+    const down = await Promise.all(listed.map(async (n) => !ours.has(n.url) && n.status === 'Trusted' && !n.primary && !(await answers(n.url, caCertPem))));
     return {
       status: serviceStatusNote(status),
       nodes: listed.map((n, i) => `  ${n.node_id.slice(0, 16)}…  ${(down[i] ? 'down' : roleOf(n)).padEnd(7)}  ${n.status.padEnd(8)} ${n.url}`).join('\n'),

@@ -57,6 +57,11 @@ export class LedgerVerificationError extends CocoError {
     const where = [file, at].filter(Boolean).join(' ');
     super('LedgerVerificationFailed', where === '' ? reason : `${where}: ${reason}`);
   }
+
+  /** The same failure with another file name (its path) or reason, every other fact kept. */
+  with(changes: { file?: string; reason?: string }): LedgerVerificationError {
+    return new LedgerVerificationError(changes.file ?? this.file, this.txId, changes.reason ?? this.reason, this.missing, this.seqno);
+  }
 }
 
 /** The reason of a ledger whose last signed service identity is not the trusted certificate's (the txId of the failure records that identity). */

@@ -50,7 +50,7 @@ function verifiedIn<T>(file: ChunkFile, step: () => T): T {
     return step();
   } catch (error) {
     if (!(error instanceof LedgerVerificationError) || error.file !== file.name) throw error;
-    throw new LedgerVerificationError(file.path, error.txId, error.reason, error.missing, error.seqno);
+    throw error.with({ file: file.path });
   }
 }
 

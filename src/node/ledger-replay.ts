@@ -169,7 +169,7 @@ function openVerified(entry: LedgerEntry, file: string, receiver: LedgerSecretRe
 function namingReadOnlyFile(error: unknown, files: readonly ReplayChunkFile[]): unknown {
   if (!(error instanceof LedgerVerificationError)) return error;
   const file = files.find((f) => f.readOnly && f.name === error.file);
-  return file === undefined ? error : new LedgerVerificationError(file.path, error.txId, error.reason, error.missing, error.seqno);
+  return file === undefined ? error : error.with({ file: file.path });
 }
 
 /**
