@@ -229,7 +229,7 @@ export class LedgerVerifier {
     }
   }
 
-  private fail(reason: string, txId = this.lastTxId, file = this.file): never {
+  private fail(reason: string, txId: TxId | undefined, file = this.file): never {
     throw new LedgerVerificationError(file, txId, reason);
   }
 
@@ -255,9 +255,9 @@ export class LedgerVerifier {
   addChunk(fileName: string, bytes: Uint8Array, onEntry?: VerifiedEntryHandler): VerifiedChunk {
     if (this.incompleteEntry !== undefined) {
       const { file, offset, bytes: held, seqno } = this.incompleteEntry;
-      this.fail(
+      this.failAtSeqno(
         `the chunk ends with an incomplete entry (${held} bytes at byte ${offset}, where seqno ${seqno} would start) but ${fileName} follows it: only the last chunk, still being written, may end so`,
-        undefined,
+        seqno,
         file,
       );
     }
@@ -331,7 +331,7 @@ export class LedgerVerifier {
       this.failFile(`the file name says it ends at seqno ${name.last}, but its last entry is seqno ${this.lastTxId?.seqno ?? 'none'} (truncated or renamed file?)`);
     }
     if (name.committed && this.sinceSignature !== 0) {
-      this.fail(`a committed chunk must end with a signature transaction, but ${this.sinceSignature} transactions follow the last one`);
+      this.fail(`a committed chunk must end with a signature transaction, but ${this.sinceSignature} transactions follow the last one`, this.lastTxId);
     }
     this.lastFileCommitted = name.committed;
     this.files += 1;
@@ -627,7 +627,7 @@ export class LedgerVerifier {
       this.fail(UNTRUSTED_SERVICE_IDENTITY, signed.txId, signed.file);
     }
     if (this.sinceSignature > 0 && this.lastFileCommitted) {
-      this.fail(`${this.sinceSignature} transactions after the last signature are not covered by any signature`);
+      this.fail(`${this.sinceSignature} transactions after the last signature are not covered by any signature`, this.lastTxId);
     }
     return {
       files: this.files,

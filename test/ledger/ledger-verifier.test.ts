@@ -393,6 +393,8 @@ test('an entry a crash cut short at the end of the chunk being written is report
     // Another chunk after it: the cut is no crash of the last write.
     const followed = verificationError([...generated.chunks.slice(0, -1), torn, { name: `ledger_${lastEntry.txId.seqno}`, bytes: encodeChunk([lastEntry.raw], false) }]);
     assert.equal(followed.file, openName);
+    assert.equal(followed.seqno, lastEntry.txId.seqno, 'the fault is named by the seqno the incomplete entry would have');
+    assert.equal(followed.txId, undefined, 'not by the complete entry before it');
     assert.match(followed.message, /ends with an incomplete entry .* but ledger_\d+ follows it/);
   }
   assert.equal(whole.incompleteEntry, undefined);
