@@ -9,10 +9,10 @@ import { verifyReceipt, type VerifiedReceipt } from '../ledger/receipt.js';
 import { isCoseReceipt, verifyCoseReceipt } from '../ledger/cose-receipt.js';
 import { readInputFile } from '../node/read-input.js';
 import { fromHex, fromUtf8, toHex } from '../crypto/bytes.js';
-import { ethereumClaimsDigest } from '../ethereum/receipt-claims.js';
+import { ethereumClaimsDigest, outcomeOfRpcReceipt, type EthereumOutcome } from '../ethereum/receipt-claims.js';
 import { asksForHelp, UsageError } from './usage-error.js';
 
-export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH] [--json]
+export const RECEIPT_USAGE = `Usage: coco receipt verify FILE... --service-cert PEM [--ignore-validity] [--claims-digest HEX | --ethereum-tx HASH [--ethereum-receipt FILE]] [--json]
 
 Verifies each receipt (JSON, or COSE with Accept: application/cose, as GET /app/receipt returns it;
 or JSON as a JS app hands it out, ccf.historicalState.receipt) against the service certificate, offline.
@@ -20,28 +20,53 @@ or JSON as a JS app hands it out, ccf.historicalState.receipt) against the servi
                       its own time)
   --claims-digest HEX the transaction's claims digest must be this (64 hex digits); a JSON receipt
                       without claims_digest is checked with this one in its leaf
-  --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction (its claims
-                      digest is SHA-256 of the hash), as GET /app/ethereum/receipt?hash= returns it
+  --ethereum-tx HASH  the transaction must be the one that ran this Ethereum transaction, with the
+                      outcome its Ethereum receipt states (status, gas, logs: the claims digest is
+                      SHA-256 of the hash and that receipt's consensus encoding), as
+                      GET /app/ethereum/receipt?hash= returns it with the Ethereum receipt
+  --ethereum-receipt FILE
+                      that Ethereum receipt (eth_getTransactionReceipt's result), for a receipt that
+                      does not carry it (a COSE one)
   --json              one JSON object per file on stdout, failures too: {"file", "verified": true,
-                      "format": "json"|"cose", "transaction_ids", "signed_root", "claims_digest"} or
+                      "format": "json"|"cose", "transaction_ids", "signed_root", "claims_digest"
+                      [, "ethereum": {"transaction_hash", "status", "gas_used", "logs"}]} or
                       {"file", "verified": false, "code", "reason"}
 Exit status 0 if it verifies; 1 with the reason otherwise. Given several files, one line for each
 (FILE: ...; a failure on stderr), and exit status 1 if any failed.
 `;
 
-/** The claims digest the caller expects, from --claims-digest or --ethereum-tx; undefined for none. */
-function expectedClaims(values: { 'claims-digest'?: string; 'ethereum-tx'?: string }): Uint8Array | undefined {
-  const { 'claims-digest': digest, 'ethereum-tx': hash } = values;
+/** What the caller expects the transaction to claim: a digest, or an Ethereum transaction and its outcome. */
+type ExpectedClaims =
+  | { digest: Uint8Array }
+  | { ethereumTx: string; ethereumReceipt: unknown };
+
+/** The claims the caller expects, from --claims-digest or --ethereum-tx (and --ethereum-receipt); undefined for none. */
+function expectedClaims(values: { 'claims-digest'?: string; 'ethereum-tx'?: string; 'ethereum-receipt'?: string }): ExpectedClaims | undefined {
+  const { 'claims-digest': digest, 'ethereum-tx': hash, 'ethereum-receipt': ethereumReceipt } = values;
   if (digest !== undefined && hash !== undefined) throw new CocoError('UsageError', 'give --claims-digest or --ethereum-tx, not both');
+  if (ethereumReceipt !== undefined && hash === undefined) throw new CocoError('UsageError', '--ethereum-receipt goes with --ethereum-tx HASH, the hash of the transaction it is the receipt of');
   if (digest !== undefined) {
     if (!/^[0-9a-fA-F]{64}$/.test(digest)) throw new CocoError('UsageError', `--claims-digest must be 64 hex digits, got "${digest}"`);
-    return fromHex(digest);
+    return { digest: fromHex(digest) };
   }
   if (hash !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new CocoError('UsageError', `--ethereum-tx must be a 0x-prefixed transaction hash of 64 hex digits, got "${hash}"`);
-    return ethereumClaimsDigest(fromHex(hash.slice(2)));
+    return { ethereumTx: hash.toLowerCase(), ethereumReceipt: ethereumReceipt === undefined ? undefined : readEthereumReceipt(ethereumReceipt) };
   }
   return undefined;
+}
+
+/** The Ethereum receipt in `file`: eth_getTransactionReceipt's result, or the whole JSON-RPC response holding it. */
+function readEthereumReceipt(file: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fromUtf8(readInputFile(file, 'Ethereum receipt (--ethereum-receipt)')));
+  } catch (error) {
+    if (error instanceof CocoError) throw error;
+    throw new CocoError('UsageError', `--ethereum-receipt ${file} is not JSON: ${(error as Error).message}`);
+  }
+  const response = parsed as { jsonrpc?: unknown; result?: unknown } | null;
+  return response?.jsonrpc !== undefined && 'result' in response ? response.result : parsed;
 }
 
 function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {
@@ -68,6 +93,7 @@ export function runReceipt(args: string[]): number {
       'ignore-validity': { type: 'boolean' },
       'claims-digest': { type: 'string' },
       'ethereum-tx': { type: 'string' },
+      'ethereum-receipt': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -90,13 +116,13 @@ export function runReceipt(args: string[]): number {
   if (values.json) return printJsonResults(files, check);
   // One receipt: its line, or its failure as any command's (coco: reason [code], exit 1).
   if (files.length === 1) {
-    console.log(describeReceipt(verifyReceiptFile(files[0]!, check), claims));
+    console.log(describeReceipt(verifyReceiptFile(files[0]!, check)));
     return 0;
   }
   let failed = 0;
   for (const file of files) {
     try {
-      console.log(`${file}: ${describeReceipt(verifyReceiptFile(file, check), claims)}`);
+      console.log(`${file}: ${describeReceipt(verifyReceiptFile(file, check))}`);
     } catch (error) {
       if (!(error instanceof CocoError)) throw error;
       failed += 1;
@@ -114,8 +140,12 @@ function printJsonResults(files: string[], check: ReceiptCheck): number {
   for (const file of files) {
     let line: Record<string, unknown>;
     try {
-      const { format, txIds, root, claimsDigest } = verifyReceiptFile(file, check);
+      const { format, txIds, root, claimsDigest, ethereum } = verifyReceiptFile(file, check);
       line = { file, verified: true, format, transaction_ids: txIds, signed_root: toHex(root), claims_digest: claimsDigest ? toHex(claimsDigest) : null };
+      if (ethereum !== undefined) {
+        const { hash, outcome } = ethereum;
+        line.ethereum = { transaction_hash: hash, status: outcome.status, gas_used: outcome.cumulativeGasUsed.toString(), logs: outcome.logs.length };
+      }
     } catch (error) {
       if (!(error instanceof CocoError)) throw error;
       failed += 1;
@@ -129,7 +159,7 @@ function printJsonResults(files: string[], check: ReceiptCheck): number {
 interface ReceiptCheck {
   serviceCertPem: string;
   at: Date | 'ignore-validity';
-  claims: Uint8Array | undefined;
+  claims: ExpectedClaims | undefined;
 }
 
 /** What a receipt proved: the transactions (a COSE receipt may prove several), the signed root, the claims folded in. */
@@ -138,21 +168,53 @@ interface ReceiptProof {
   txIds: string[];
   root: Uint8Array;
   claimsDigest: Uint8Array | undefined;
+  /** Whether the caller's claims were checked (a digest, or an Ethereum transaction). */
+  claimsChecked: boolean;
+  /** The Ethereum transaction and outcome the transaction was checked to claim (--ethereum-tx). */
+  ethereum?: { hash: string; outcome: EthereumOutcome };
 }
 
 /** Verifies the receipt in `file` (throws a CocoError if it does not verify). */
 function verifyReceiptFile(file: string, { serviceCertPem, at, claims }: ReceiptCheck): ReceiptProof {
   const bytes = readInputFile(file, 'receipt');
-  const expected = claims && { claimsDigest: claims };
   const cose = isCoseReceipt(bytes);
-  const result: VerifiedReceipt & { txIds?: string[] } = cose ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(parseJsonReceipt(bytes, file), serviceCertPem, { at, ...expected });
+  const json = cose ? undefined : parseJsonReceipt(bytes, file);
+  const ethereum = claims !== undefined && 'ethereumTx' in claims ? ethereumClaims(claims, json, file) : undefined;
+  const digest = ethereum?.digest ?? (claims !== undefined && 'digest' in claims ? claims.digest : undefined);
+  const expected = digest && { claimsDigest: digest };
+  const result: VerifiedReceipt & { txIds?: string[] } = cose ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(json, serviceCertPem, { at, ...expected });
   const txIds = result.txIds ?? (result.txId === undefined ? [] : [result.txId]);
-  return { format: cose ? 'cose' : 'json', txIds, root: result.root, claimsDigest: result.claimsDigest ?? claims };
+  return { format: cose ? 'cose' : 'json', txIds, root: result.root, claimsDigest: result.claimsDigest ?? digest, claimsChecked: digest !== undefined, ...(ethereum && { ethereum: { hash: ethereum.hash, outcome: ethereum.outcome } }) };
+}
+
+/**
+ * The claims digest of the Ethereum transaction `ethereumTx` with the outcome its Ethereum receipt
+ * states: --ethereum-receipt's, or the one GET /app/ethereum/receipt puts beside the Coco receipt.
+ */
+function ethereumClaims({ ethereumTx, ethereumReceipt }: { ethereumTx: string; ethereumReceipt: unknown }, json: unknown, file: string): { hash: string; outcome: EthereumOutcome; digest: Uint8Array } {
+  const stated = ethereumReceipt ?? (json as { ethereum_receipt?: unknown } | undefined)?.ethereum_receipt;
+  if (stated === undefined) {
+    throw new CocoError(
+      'UsageError',
+      `${file} does not carry the Ethereum receipt of ${ethereumTx}, and the transaction claims its outcome too: give it with --ethereum-receipt FILE (eth_getTransactionReceipt's result), or verify the JSON answer of GET /app/ethereum/receipt?hash=${ethereumTx}, which carries it`,
+    );
+  }
+  const { hash, outcome } = outcomeOfRpcReceipt(stated);
+  if (`0x${toHex(hash)}` !== ethereumTx) {
+    throw new CocoError('ReceiptClaimsMismatch', `the Ethereum receipt given is that of transaction 0x${toHex(hash)}, not of ${ethereumTx}`);
+  }
+  return { hash: ethereumTx, outcome, digest: ethereumClaimsDigest(hash, outcome) };
 }
 
 /** The line that says what a receipt proves. */
-function describeReceipt({ txIds, root }: ReceiptProof, claims: Uint8Array | undefined): string {
-  const claimed = claims === undefined ? '' : `, claims digest ${toHex(claims)} as expected`;
+function describeReceipt({ txIds, root, claimsDigest, claimsChecked, ethereum }: ReceiptProof): string {
+  const claimed = claimsChecked ? `, claims digest ${toHex(claimsDigest!)} as expected` : '';
   const proved = txIds.length === 0 ? '' : ` for transaction${txIds.length > 1 ? 's' : ''} ${txIds.join(', ')}`;
-  return `Receipt verified${proved}: signed root ${toHex(root)}, endorsed by the service certificate${claimed}.`;
+  return `Receipt verified${proved}: signed root ${toHex(root)}, endorsed by the service certificate${claimed}${ethereum === undefined ? '' : `: ${describeOutcome(ethereum)}`}.`;
+}
+
+/** What the receipt proved of an Ethereum transaction. */
+function describeOutcome({ hash, outcome }: { hash: string; outcome: EthereumOutcome }): string {
+  const logs = `${outcome.logs.length} log${outcome.logs.length === 1 ? '' : 's'}`;
+  return `Ethereum transaction ${hash} ${outcome.status === 1 ? 'succeeded (status 1)' : 'failed (status 0: reverted or out of gas; only its fee and nonce took effect)'}, gas used ${outcome.cumulativeGasUsed}, ${logs}`;
 }

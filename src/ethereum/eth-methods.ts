@@ -56,9 +56,9 @@ export interface EthereumBackend {
    * Runs `work` in a new Coco transaction and commits it, running it again in a new transaction if
    * the commit meets a TransactionConflict. Resolves with `work`'s result and the committed
    * transaction's TxID; when `work` throws, nothing is committed and the error comes back.
-   * `claimsDigest`, when given, is the transaction's claims digest (its receipt proves it).
+   * `claims`, when given, makes the transaction's claims digest (its receipt proves it) from what `work` resolved with.
    */
-  writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claimsDigest?: Uint8Array): Promise<{ result: T; txId: TxId }>;
+  writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claims?: (result: T) => Uint8Array): Promise<{ result: T; txId: TxId }>;
   /**
    * The seqno this node knows to be Committed: every transaction of its current state up to it is
    * final (the KV keeps, as a key's version, the seqno of the transaction that wrote it).
@@ -451,7 +451,10 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           const outcome = await scope.waitFor(() => writes.run(async (): Promise<{ txId: TxId } | { held: HeldTransaction; ms: number }> => {
             if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
             try {
-              return await backend.writeTransaction((tx) => executeTransaction(tx, decoded, context, scope.time), ethereumClaimsDigest(decoded.hash));
+              return await backend.writeTransaction(
+                (tx) => executeTransaction(tx, decoded, context, scope.time),
+                ({ receipt }) => ethereumClaimsDigest(decoded.hash, { type: decoded.tx.type, status: receipt.status, cumulativeGasUsed: receipt.gasUsed, logs: receipt.logs }),
+              );
             } catch (error) {
               // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
               if (!(error instanceof NonceTooHigh)) throw error;

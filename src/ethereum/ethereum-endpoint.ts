@@ -10,6 +10,7 @@ import { CocoError } from '../errors.js';
 import { parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
 import { authenticate } from '../rpc/authentication.js';
+import { acceptsCose } from '../rpc/accept-header.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
 import { handleJsonRpc, JsonRpcError, requestScope, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
@@ -81,15 +82,18 @@ export function addEthereumEndpoints(server: RpcServer, node: Node, options: Eth
     const hash = request.query.get('hash');
     if (hash === null) throw new RpcError(400, 'InvalidQueryParameterValue', 'query parameter hash is required: the 0x-prefixed hash of an Ethereum transaction');
     if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new RpcError(400, 'InvalidQueryParameterValue', `query parameter hash ${JSON.stringify(hash.slice(0, 80))} is not a transaction hash: 0x and 64 hex digits (32 bytes)`);
-    const receipt = (await methods().eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
-    if (receipt === null || receipt.cocoTransactionId === undefined) {
+    const ethereumReceipt = (await methods().eth_getTransactionReceipt!([hash], requestScope())) as { cocoTransactionId?: string } | null;
+    if (ethereumReceipt === null || ethereumReceipt.cocoTransactionId === undefined) {
       throw new RpcError(404, 'TransactionPendingOrUnknown', `no committed Ethereum transaction ${hash} on this node; a receipt exists once it is Committed`);
     }
+    const txId = parseTxId(ethereumReceipt.cocoTransactionId);
     try {
-      return { body: node.receipt(parseTxId(receipt.cocoTransactionId)) };
+      if (acceptsCose(request.headers.accept)) return { body: node.coseReceipt(txId), headers: { 'content-type': 'application/cose' } };
+      // The transaction claims the Ethereum transaction's outcome (receipt-claims.ts): whoever verifies needs the receipt that states it.
+      return { body: { ...node.receipt(txId), ethereum_receipt: ethereumReceipt } };
     } catch (error) {
       if (error instanceof CocoError) throw error;
-      throw new CocoError('InternalError', `no receipt for ${receipt.cocoTransactionId}: ${(error as Error).message}`);
+      throw new CocoError('InternalError', `no receipt for ${ethereumReceipt.cocoTransactionId}: ${(error as Error).message}`);
     }
   });
 }

@@ -20,8 +20,11 @@ export class NodeEthereumBackend implements EthereumBackend {
     return this.node.store.beginTransaction();
   }
 
-  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claimsDigest?: Uint8Array): Promise<{ result: T; txId: TxId }> {
-    const { result, txId } = await this.node.executeAsync(async (tx) => ({ result: await work(tx), applyWrites: true, claimsDigest }));
+  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claims?: (result: T) => Uint8Array): Promise<{ result: T; txId: TxId }> {
+    const { result, txId } = await this.node.executeAsync(async (tx) => {
+      const result = await work(tx);
+      return { result, applyWrites: true, claimsDigest: claims?.(result) };
+    });
     // An Ethereum transaction always writes (at least the sender's nonce and its receipt).
     return { result, txId: txId ?? this.node.lastTxId };
   }

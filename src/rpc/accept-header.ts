@@ -23,3 +23,8 @@ export function checkAcceptsJson(accept: string | undefined): void {
   }
   if (!json) throw new RpcError(406, 'UnsupportedContentType', `No supported content type in accept header: ${accept}\nOnly application/json is currently supported`);
 }
+
+/** Whether a request asks for a COSE answer (a receipt): as CCF, any Accept header that names application/cose. */
+export function acceptsCose(accept: string | undefined): boolean {
+  return (accept ?? '').includes('application/cose');
+}

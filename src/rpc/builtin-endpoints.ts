@@ -17,6 +17,7 @@ import type { AppRuntime } from './app-runtime.js';
 import { serveFile, withEntityTag } from './file-serving.js';
 import { nodeMemory } from './node-memory.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
+import { acceptsCose } from './accept-header.js';
 import { RpcError } from './rpc-error.js';
 import { requireServiceInfo } from './service-info.js';
 import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
@@ -166,7 +167,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     const { text, txId } = transactionIdParameter(request);
     const status = node.status(txId);
     if (status !== 'Committed') throw uncommittedRefusal(text, status);
-    if (String(request.headers.accept ?? '').includes('application/cose')) {
+    if (acceptsCose(request.headers.accept)) {
       return { body: node.coseReceipt(txId), headers: { 'content-type': 'application/cose' } };
     }
     return { body: node.receipt(txId) };

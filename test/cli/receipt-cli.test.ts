@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test, { after } from 'node:test';
 import { toHex, utf8 } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
-import { ethereumClaimsDigest } from '../../src/ethereum/receipt-claims.js';
+import { ethereumClaimsDigest, outcomeOfRpcReceipt } from '../../src/ethereum/receipt-claims.js';
 import { jsReceipt } from '../../src/js/js-receipt.js';
 import { startInProcessNode } from '../support/in-process-node.js';
 import { runCoco } from '../support/run-cli.js';
@@ -15,11 +15,21 @@ import { coseReceiptsOf } from '../ledger/cose-receipt-fixture.js';
 const scratch = mkdtempSync(join(tmpdir(), 'coco-receipt-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-test("coco receipt verify checks --claims-digest and --ethereum-tx against a COSE receipt's leaf components", async (t) => {
+test("coco receipt verify checks --claims-digest and --ethereum-tx (with the Ethereum receipt) against a COSE receipt's leaf components", async (t) => {
   const { node, close } = startInProcessNode({ signatureTxCount: 2 });
   t.after(close);
-  const ethereumTx = sha256(utf8('an Ethereum transaction'));
-  const claims = ethereumClaimsDigest(ethereumTx);
+  const ethereumTx = `0x${toHex(sha256(utf8('an Ethereum transaction')))}`;
+  // An Ethereum receipt as eth_getTransactionReceipt gives it: a transfer that succeeded with one event.
+  const ethereumReceipt = {
+    transactionHash: ethereumTx,
+    type: '0x2',
+    status: '0x1',
+    cumulativeGasUsed: '0x85bb',
+    gasUsed: '0x85bb',
+    logs: [{ address: `0x${'ab'.repeat(20)}`, topics: [`0x${'01'.repeat(32)}`, `0x${'02'.repeat(32)}`], data: '0x00ff' }],
+  };
+  const { hash, outcome } = outcomeOfRpcReceipt(ethereumReceipt);
+  const claims = ethereumClaimsDigest(hash, outcome);
   const { txId } = node.execute((tx) => {
     tx.map('records').set(utf8('k'), utf8('v'));
     return { result: undefined, applyWrites: true, claimsDigest: claims };
@@ -27,14 +37,50 @@ test("coco receipt verify checks --claims-digest and --ethereum-tx against a COS
   await node.waitForCommit(txId!.seqno);
   const receipt = join(scratch, 'receipt.cose');
   const serviceCert = join(scratch, 'service_cert.pem');
+  const stated = (name: string, value: unknown) => {
+    const file = join(scratch, name);
+    writeFileSync(file, JSON.stringify(value));
+    return file;
+  };
   writeFileSync(receipt, node.coseReceipt(txId!));
   writeFileSync(serviceCert, node.options.service.certPem);
 
-  for (const expected of [['--claims-digest', toHex(claims)], ['--ethereum-tx', `0x${toHex(ethereumTx)}`]]) {
+  const asAnswered = stated('eth-response.json', { jsonrpc: '2.0', id: 1, result: ethereumReceipt });
+  for (const expected of [['--claims-digest', toHex(claims)], ['--ethereum-tx', ethereumTx, '--ethereum-receipt', stated('eth-receipt.json', ethereumReceipt)], ['--ethereum-tx', ethereumTx, '--ethereum-receipt', asAnswered]]) {
     const result = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, ...expected]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`for transaction ${txId!.view}\\.${txId!.seqno}: .*claims digest ${toHex(claims)} as expected`));
   }
+  const proved = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', asAnswered]);
+  assert.match(proved.stdout, new RegExp(`as expected: Ethereum transaction ${ethereumTx} succeeded \\(status 1\\), gas used 34235, 1 log\\.`));
+  const json = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', asAnswered, '--json']);
+  assert.deepEqual(JSON.parse(json.stdout).ethereum, { transaction_hash: ethereumTx, status: 1, gas_used: '34235', logs: 1 });
+
+  // An Ethereum receipt that states another outcome (reverted, another event, other gas) is not the one the service signed.
+  for (const [name, forged] of [
+    ['reverted', { ...ethereumReceipt, status: '0x0', logs: [] }],
+    ['other-log', { ...ethereumReceipt, logs: [{ ...ethereumReceipt.logs[0]!, data: '0x0100' }] }],
+    ['other-gas', { ...ethereumReceipt, cumulativeGasUsed: '0x5208' }],
+    ['other-type', { ...ethereumReceipt, type: '0x0' }],
+  ] as const) {
+    const refused = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', stated(`${name}.json`, forged)]);
+    assert.equal(refused.status, 1, name);
+    assert.match(refused.stderr, new RegExp(`its transaction has claims digest ${toHex(claims)}, not .*\\[ReceiptClaimsMismatch\\]`), name);
+  }
+  const otherTx = `0x${toHex(sha256(utf8('another Ethereum transaction')))}`;
+  const mismatch = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', otherTx, '--ethereum-receipt', asAnswered]);
+  assert.equal(mismatch.status, 1);
+  assert.match(mismatch.stderr, new RegExp(`the Ethereum receipt given is that of transaction ${ethereumTx}, not of ${otherTx}`));
+  // A COSE receipt does not carry the Ethereum receipt: without --ethereum-receipt nothing says what outcome to expect.
+  const bare = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx]);
+  assert.notEqual(bare.status, 0);
+  assert.match(bare.stderr, /does not carry the Ethereum receipt of 0x[0-9a-f]{64}.*--ethereum-receipt FILE/);
+  const malformed = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', stated('no-status.json', { ...ethereumReceipt, status: undefined })]);
+  assert.notEqual(malformed.status, 0);
+  assert.match(malformed.stderr, /not an Ethereum receipt as eth_getTransactionReceipt gives it: status must be a hex quantity/);
+  const alone = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-receipt', asAnswered]);
+  assert.equal(alone.status, 2);
+  assert.match(alone.stderr, /--ethereum-receipt goes with --ethereum-tx HASH/);
   const other = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--claims-digest', toHex(sha256(utf8('other claims')))]);
   assert.equal(other.status, 1);
   assert.match(other.stderr, new RegExp(`its transaction has claims digest ${toHex(claims)}, not .*\\[ReceiptClaimsMismatch\\]`));

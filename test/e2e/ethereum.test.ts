@@ -7,13 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { Agent, request as httpsRequest } from 'node:https';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ethers } from 'ethers';
 import { CocoClient } from '../../src/client/coco-client.js';
+import { CocoError, ethereumReceiptClaimsDigest, verifyReceiptOffline } from '../../src/client/index.js';
 import { FUTURE_NONCES_PER_SENDER_MAX } from '../../src/ethereum/limits.js';
 import { verifyReceipt } from '../../src/ledger/receipt.js';
 import type { Receipt } from '../../src/ledger/receipt.js';
@@ -100,7 +100,8 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   assert.equal((events[0] as ethers.EventLog).args[2], 2_500n);
 
   // A revert comes back with its reason, and changes nothing but the sender's nonce.
-  await assert.rejects((token.connect(bob) as ethers.Contract).transfer!(alice.address, 10_000n, { gasLimit: 100_000 }).then((tx: ethers.TransactionResponse) => tx.wait()), /transfer amount exceeds balance|CALL_EXCEPTION|reverted/);
+  const refusedTransfer = await (token.connect(bob) as ethers.Contract).transfer!(alice.address, 10_000n, { gasLimit: 100_000 }) as ethers.TransactionResponse;
+  await assert.rejects(refusedTransfer.wait(), /transfer amount exceeds balance|CALL_EXCEPTION|reverted/);
   assert.equal(await token.balanceOf!(bob.address), 2_500n);
 
   // The same state on a backup once committed there.
@@ -143,18 +144,50 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   }
   const verified = verifyReceipt(cocoReceipt, sandbox.pem('service_cert.pem'), { at: new Date() });
   assert.equal(verified.txId, ethReceipt.cocoTransactionId);
-  // Its claims digest is SHA-256 of the Ethereum hash: the receipt names the Ethereum transaction.
-  assert.equal(Buffer.from(verified.claimsDigest!).toString('hex'), createHash('sha256').update(Buffer.from(transfer.hash.slice(2), 'hex')).digest('hex'));
-  const receiptFile = join(mkdtempSync(join(tmpdir(), 'coco-eth-receipt-')), 'receipt.json');
-  t.after(() => rmSync(join(receiptFile, '..'), { recursive: true, force: true }));
+  // The answer carries the Ethereum receipt, whose transaction and outcome the claims digest covers.
+  const { ethereum_receipt: carried } = cocoReceipt as Receipt & { ethereum_receipt?: unknown };
+  assert.deepEqual(carried, ethReceipt);
+  // The SDK's check of it, and of an edited one.
+  verifyReceiptOffline(cocoReceipt, sandbox.pem('service_cert.pem'), { claimsDigest: ethereumReceiptClaimsDigest(carried) });
+  assert.throws(
+    () => verifyReceiptOffline(cocoReceipt, sandbox.pem('service_cert.pem'), { claimsDigest: ethereumReceiptClaimsDigest({ ...ethReceipt, status: '0x0' }) }),
+    (error: CocoError) => error.code === 'ReceiptClaimsMismatch',
+  );
+  const scratch = mkdtempSync(join(tmpdir(), 'coco-eth-receipt-'));
+  t.after(() => rmSync(scratch, { recursive: true, force: true }));
+  const receiptFile = join(scratch, 'receipt.json');
   writeFileSync(receiptFile, JSON.stringify(cocoReceipt));
-  const proved = runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', transfer.hash]);
+  const verifyEthereum = (file: string, hash: string, ...more: string[]) => runCoco(['receipt', 'verify', file, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', hash, ...more]);
+  const proved = verifyEthereum(receiptFile, transfer.hash);
   assert.equal(proved.status, 0, proved.stderr);
-  assert.match(proved.stdout, /claims digest [0-9a-f]{64} as expected/);
-  const other = runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', forwarded.hash]);
+  assert.match(proved.stdout, /claims digest [0-9a-f]{64} as expected: Ethereum transaction 0x[0-9a-f]{64} succeeded \(status 1\), gas used \d+, 0 logs\./);
+  const other = verifyEthereum(receiptFile, forwarded.hash);
   assert.equal(other.status, 1);
-  assert.match(other.stderr, /the receipt verifies, but its transaction has claims digest [0-9a-f]{64}, not [0-9a-f]{64}: it does not prove what was asked/);
-  assert.equal(runCoco(['receipt', 'verify', receiptFile, '--service-cert', sandbox.file('service_cert.pem'), '--ethereum-tx', transfer.hash.slice(2)]).status, 2, 'a hash without 0x');
+  assert.match(other.stderr, /the Ethereum receipt given is that of transaction 0x[0-9a-f]{64}, not of 0x[0-9a-f]{64}/);
+  assert.equal(verifyEthereum(receiptFile, transfer.hash.slice(2)).status, 2, 'a hash without 0x');
+  // A reverted transfer is proved too, as reverted: its receipt cannot be passed off as a success.
+  const revertedAnswer = (await client.request('GET', `/app/ethereum/receipt?hash=${refusedTransfer.hash}`)).json<Receipt & { ethereum_receipt: { status: string } }>();
+  assert.equal(revertedAnswer.ethereum_receipt.status, '0x0');
+  const revertedFile = join(scratch, 'reverted.json');
+  writeFileSync(revertedFile, JSON.stringify(revertedAnswer));
+  const reverted = verifyEthereum(revertedFile, refusedTransfer.hash);
+  assert.equal(reverted.status, 0, reverted.stderr);
+  assert.match(reverted.stdout, /Ethereum transaction 0x[0-9a-f]{64} failed \(status 0: reverted or out of gas; only its fee and nonce took effect\)/);
+  const forgedFile = join(scratch, 'forged.json');
+  writeFileSync(forgedFile, JSON.stringify({ ...revertedAnswer, ethereum_receipt: { ...revertedAnswer.ethereum_receipt, status: '0x1' } }));
+  const forged = verifyEthereum(forgedFile, refusedTransfer.hash);
+  assert.equal(forged.status, 1, 'a reverted transfer whose Ethereum receipt is edited to say it succeeded');
+  assert.match(forged.stderr, /\[ReceiptClaimsMismatch\]/);
+  // As a COSE receipt (Accept: application/cose), verified with the Ethereum receipt given beside it.
+  const cose = await client.request('GET', `/app/ethereum/receipt?hash=${transfer.hash}`, { headers: { accept: 'application/cose' } });
+  assert.equal(cose.headers['content-type'], 'application/cose');
+  const coseFile = join(scratch, 'receipt.cose');
+  writeFileSync(coseFile, cose.body);
+  const ethereumReceiptFile = join(scratch, 'ethereum-receipt.json');
+  writeFileSync(ethereumReceiptFile, JSON.stringify(ethReceipt));
+  const provedCose = verifyEthereum(coseFile, transfer.hash, '--ethereum-receipt', ethereumReceiptFile);
+  assert.equal(provedCose.status, 0, provedCose.stderr);
+  assert.match(provedCose.stdout, /succeeded \(status 1\)/);
 
   // Bad requests: no client certificate, malformed JSON, an unknown method.
   const ca = sandbox.pem('service_cert.pem');

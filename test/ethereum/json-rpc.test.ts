@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encodeReceipt } from '@ethereumjs/vm';
 import { ethers } from 'ethers';
-import { fromHex, toHex } from '../../src/crypto/bytes.js';
+import { toHex } from '../../src/crypto/bytes.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { setBalance } from '../../src/ethereum/account-state.js';
 import { ethereumMethods } from '../../src/ethereum/eth-methods.js';
@@ -399,11 +400,35 @@ describe('Ethereum methods', () => {
     assert.equal((await rpcError(methods, 'web3_sha3', 'hello')).code, -32602);
   });
 
-  test("the Coco transaction of an Ethereum transaction claims its hash: claims digest SHA-256(hash)", async () => {
+  test("the Coco transaction of an Ethereum transaction claims it and its outcome: SHA-256(hash ‖ the receipt's consensus encoding)", async () => {
     const { chain, backend, methods } = await setup();
-    const transfer = await sendRaw(chain, methods, alice, { to: bob.address, value: 1n });
-    assert.equal(toHex(backend.claims.get(chain.store.version)!), toHex(sha256(fromHex(transfer.slice(2)))));
-    assert.equal(backend.claims.size, 1, 'one claims digest per Ethereum transaction');
+    const deployHash = await sendRaw(chain, methods, alice, { data: ethers.concat([contracts().Token.bytecode, token.encodeDeploy(['T', 'T', 1000n])]) });
+    const { contractAddress } = (await rpc(methods, 'eth_getTransactionReceipt', deployHash)) as { contractAddress: string };
+    const sent = [
+      await sendRaw(chain, methods, alice, { to: bob.address, value: 1n, type: 0, gasPrice: 0n, maxFeePerGas: null, maxPriorityFeePerGas: null }),
+      await sendRaw(chain, methods, alice, { to: contractAddress, data: token.encodeFunctionData('transfer', [bob.address, 10n]), type: 1, gasPrice: 0n, maxFeePerGas: null, maxPriorityFeePerGas: null }),
+      // More than alice holds: the transfer reverts, and the claims say so.
+      await sendRaw(chain, methods, alice, { to: contractAddress, data: token.encodeFunctionData('transfer', [bob.address, 10n ** 30n]), gasLimit: 100_000n }),
+    ];
+    assert.equal(backend.claims.size, 4, 'one claims digest per Ethereum transaction');
+    const statuses: string[] = [];
+    for (const hash of [deployHash, ...sent]) {
+      const receipt = (await rpc(methods, 'eth_getTransactionReceipt', hash)) as { type: string; status: string; cumulativeGasUsed: string; logsBloom: string; logs: { address: string; topics: string[]; data: string }[]; cocoTransactionId: string };
+      statuses.push(receipt.status);
+      // EthereumJS's own encoding of the receipt, as its receipts trie holds it.
+      const encoded = encodeReceipt(
+        {
+          status: Number(receipt.status) as 0 | 1,
+          cumulativeBlockGasUsed: BigInt(receipt.cumulativeGasUsed),
+          bitvector: ethers.getBytes(receipt.logsBloom),
+          logs: receipt.logs.map((log) => [ethers.getBytes(log.address), log.topics.map((topic) => ethers.getBytes(topic)), ethers.getBytes(log.data)]),
+        },
+        Number(receipt.type) as 0 | 1 | 2,
+      );
+      const seqno = BigInt(receipt.cocoTransactionId.split('.')[1]!);
+      assert.equal(toHex(backend.claims.get(seqno)!), toHex(sha256(ethers.getBytes(ethers.concat([hash, encoded])))), `the claims of ${hash}`);
+    }
+    assert.deepEqual(statuses, ['0x1', '0x1', '0x1', '0x0']);
   });
 
   test('eth_sendRawTransaction answers once its transaction is Committed on this node: its receipt is there as soon as its hash (as on Hardhat)', { timeout: 20_000 }, async () => {

@@ -52,7 +52,7 @@ export class MemoryBackend implements EthereumBackend {
   /** The claims digest of each committed write that had one, by seqno. */
   readonly claims = new Map<bigint, Uint8Array>();
 
-  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claimsDigest?: Uint8Array): Promise<{ result: T; txId: TxId }> {
+  async writeTransaction<T>(work: (tx: Transaction) => Promise<T>, claims?: (result: T) => Uint8Array): Promise<{ result: T; txId: TxId }> {
     for (let attempt = 1; ; attempt++) {
       this.writeAttempts++;
       const tx = this.chain.store.beginTransaction();
@@ -64,7 +64,7 @@ export class MemoryBackend implements EthereumBackend {
         if (error instanceof CocoError && error.code === 'TransactionConflict' && attempt < WRITE_ATTEMPTS_MAX) continue;
         throw error;
       }
-      if (claimsDigest !== undefined) this.claims.set(seqno, claimsDigest);
+      if (claims !== undefined) this.claims.set(seqno, claims(result));
       this.#views.set(Number(seqno), this.#view);
       return { result, txId: { view: this.#view, seqno: Number(seqno) } };
     }
