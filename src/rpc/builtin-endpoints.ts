@@ -19,6 +19,7 @@ import { nodeMemory } from './node-memory.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { acceptsCose } from './accept-header.js';
 import { RpcError } from './rpc-error.js';
+import { builtinAnswer, schemasReferencedBy } from './builtin-response-schemas.js';
 import { requireServiceInfo } from './service-info.js';
 import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
@@ -559,7 +560,8 @@ function securityOf(policies: readonly unknown[] | undefined, schemes: Record<st
 
 /**
  * The frontend's OpenAPI 3 document, paths relative to its prefix (`servers`): the built-in
- * endpoints CCF lists, with their query parameters, and under `/app` the installed application's endpoints with the operation objects
+ * endpoints CCF lists, with their query parameters and answers (their schemas in
+ * `components.schemas`), and under `/app` the installed application's endpoints with the operation objects
  * their `openapi` metadata gives (those with `openapi_hidden` left out) and the security schemes
  * of their policies, as CCF merges them.
  */
@@ -569,7 +571,9 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
   for (const route of server.routes.get(frontend)!.list()) {
     if (!listedInOpenApi(frontend, route, commonPaths)) continue;
     const parameters = QUERY_PARAMETERS[route.path];
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path, { ...(parameters && { parameters }) });
+    // Its answer where it has one (builtin-response-schemas.ts), then `default`, as CCF lists them.
+    const responses = { ...builtinAnswer(route.method, route.path), ...DEFAULT_RESPONSES };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path, { responses, ...(parameters && { parameters }) });
   }
   if (frontend === 'app') {
     node.execute((tx) => {
@@ -588,6 +592,6 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
     info: { title: `Coco ${frontend} frontend`, version },
     servers: [{ url: `/${frontend}` }],
     paths,
-    ...(Object.keys(securitySchemes).length > 0 && { components: { securitySchemes } }),
+    components: { schemas: schemasReferencedBy(Object.values(paths)), ...(Object.keys(securitySchemes).length > 0 && { securitySchemes }) },
   };
 }

@@ -37,6 +37,7 @@ before(async () => {
     table.set(utf8('GET /internal'), encodeJson(endpoint({ openapi_hidden: true })));
     table.set(utf8('GET /claims'), encodeJson(endpoint({ authn_policies: ['jwt', 'user_cert', 'user_cose_sign1', { all_of: ['user_cert', 'jwt'] }] })));
     table.set(utf8('GET /maybe-signed-in'), encodeJson(endpoint({ authn_policies: ['user_cert', 'jwt', 'no_auth'] })));
+    table.set(utf8('GET /sessions'), encodeJson(endpoint({ openapi: { responses: { 200: { description: 'sessions', content: { 'application/json': { schema: { $ref: '#/components/schemas/NodeMetrics' } } } } } } })));
     return { result: undefined, applyWrites: true };
   });
   const tls = await createService();
@@ -139,4 +140,65 @@ test("/gov/api lists only the common endpoints and /node/api no /join, as CCF hi
   const node = await operationsOf('node');
   assert.equal(node['/join'], undefined);
   assert.ok(node['/network/nodes/{node_id}']!.delete, 'the node frontend lists its other operations');
+});
+
+type Responses = Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }> }>;
+const documentOf = async (frontend: string) =>
+  (await client.request('GET', `/${frontend}/api`)).json<{ paths: Record<string, Record<string, { responses: Responses }>>; components: { schemas: Record<string, unknown>; securitySchemes?: unknown } }>();
+const DEFAULT = { description: 'Default response' };
+const jsonAnswer = (description: string, name: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } });
+
+test("built-in operations answer 200 with a JSON schema named as CCF's, beside the default response", async () => {
+  for (const frontend of ['node', 'app', 'gov']) {
+    const { paths, components } = await documentOf(frontend);
+    assert.deepEqual(paths['/commit']!.get!.responses, { 200: jsonAnswer('the last committed transaction, with the first of each view when asked', 'GetCommit__Out'), default: DEFAULT }, frontend);
+    assert.equal(paths['/tx']!.get!.responses['200']!.content!['application/json']!.schema.$ref, '#/components/schemas/GetTxStatus__Out');
+    assert.deepEqual(components.schemas.GetCommit__Out, {
+      type: 'object',
+      properties: { transaction_id: { $ref: '#/components/schemas/TransactionId' }, view_history: { $ref: '#/components/schemas/TransactionId_array' } },
+      required: ['transaction_id'],
+    });
+  }
+  const node = (await documentOf('node')).paths;
+  for (const [path, name] of [['/network', 'GetNetworkInfo__Out'], ['/network/nodes/{node_id}', 'GetNode__NodeInfo'], ['/metrics', 'NodeMetrics'], ['/consensus', 'ConsensusConfigDetails'], ['/memory', 'MemoryUsage__Out']] as const) {
+    assert.equal(node[path]!.get!.responses['200']!.content!['application/json']!.schema.$ref, `#/components/schemas/${name}`, path);
+  }
+  assert.deepEqual(node['/network/nodes/{node_id}']!.delete!.responses['200'], jsonAnswer('true: the records of the node are removed', 'boolean'));
+});
+
+test('answers that are not JSON say their content type or have none; redirects and HEADs keep the default response only', async () => {
+  const { paths } = await documentOf('node');
+  const binary = { schema: { type: 'string', format: 'binary' } };
+  assert.deepEqual(Object.keys(paths['/receipt']!.get!.responses['200']!.content!), ['application/json', 'application/cose']);
+  assert.deepEqual(paths['/receipt']!.get!.responses['200']!.content!['application/cose'], binary);
+  for (const path of ['/snapshot/{snapshot_name}', '/ledger-chunk/{chunk_name}']) {
+    assert.deepEqual(paths[path]!.get!.responses['200']!.content, { 'application/octet-stream': binary }, path);
+    assert.deepEqual(paths[path]!.head!.responses, { default: DEFAULT }, path);
+  }
+  assert.deepEqual(paths['/snapshot']!.get!.responses, { default: DEFAULT }, 'a redirect to the snapshot');
+  assert.deepEqual(paths['/ready/app']!.get!.responses, { 204: { description: 'the application frontend serves' }, default: DEFAULT });
+  assert.deepEqual(paths['/primary']!.head!.responses, { 200: { description: 'this node is the primary' }, default: DEFAULT });
+});
+
+test("each document's components.schemas holds every schema its operations refer to, and no other", async () => {
+  for (const frontend of ['node', 'app', 'gov']) {
+    const document = await documentOf(frontend);
+    const referenced = new Set<string>();
+    const visit = (value: unknown): void => {
+      if (typeof value !== 'object' || value === null) return;
+      const target = (value as { $ref?: unknown }).$ref;
+      if (typeof target === 'string') referenced.add(target.replace('#/components/schemas/', ''));
+      Object.values(value).forEach(visit);
+    };
+    visit(document.paths);
+    visit(document.components.schemas);
+    assert.deepEqual([...referenced].sort(), Object.keys(document.components.schemas).sort(), frontend);
+  }
+  const gov = await documentOf('gov');
+  assert.equal(gov.components.schemas.NodeMetrics, undefined, "/gov/api lists the common endpoints' schemas only");
+  // An app's operation may refer to the built-in schemas by name: they are listed with those they use.
+  const app = await documentOf('app');
+  assert.ok(app.components.schemas.NodeMetrics && app.components.schemas.SessionMetrics__Errors);
+  // The app's security schemes stand beside the schemas.
+  assert.deepEqual(Object.keys((await documentOf('app')).components).sort(), ['schemas', 'securitySchemes']);
 });
