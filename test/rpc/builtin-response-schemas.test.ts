@@ -1,7 +1,8 @@
 // The answers `/{node,app,gov}/api` describe are the answers a live service gives: on a sandbox of
 // two node processes, opened through governance, every built-in GET whose document names a 200
-// JSON schema is called (with its required query parameters) and its answer checked against that
-// schema, closed: a field the answer has and the schema does not list fails too.
+// JSON schema is called on the primary and on the backup (with its required query parameters) and
+// its answer checked against that schema, closed: a field the answer has and the schema does not
+// list fails too.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -27,6 +28,8 @@ const NOT_CALLABLE = ['/node/service/previous_identity'];
 let sandbox: SandboxProcess;
 let anonymous: CocoClient;
 let user: CocoClient;
+/** Anonymous and user clients of the backup, node 1. */
+let backup: { anonymous: CocoClient; user: CocoClient };
 let committed: string;
 let selfId: string;
 
@@ -34,7 +37,9 @@ before(async () => {
   sandbox = await startSandbox(['--nodes', '2']);
   const ca = sandbox.pem('service_cert.pem');
   anonymous = new CocoClient({ url: sandbox.url, caCertPem: ca });
-  user = new CocoClient({ url: sandbox.url, caCertPem: ca, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  const userOf = (url: string) => new CocoClient({ url, caCertPem: ca, certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });
+  user = userOf(sandbox.url);
+  backup = { anonymous: new CocoClient({ url: sandbox.nodeUrl(1), caCertPem: ca }), user: userOf(sandbox.nodeUrl(1)) };
   // An application transaction, committed, for /tx, /local_tx and /receipt.
   const write = await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'schema check' } });
   await waitForCommit(user, write.txId!, { timeoutMs: 30_000 });
@@ -43,7 +48,7 @@ before(async () => {
 }, { timeout: 180_000 });
 
 after(async () => {
-  for (const client of [anonymous, user]) client?.close();
+  for (const client of [anonymous, user, backup?.anonymous, backup?.user]) client?.close();
   await sandbox?.stop();
 });
 
@@ -60,31 +65,45 @@ function requestPath(frontend: string, path: string): string {
 
 const apiOf = async (frontend: string) => (await anonymous.request('GET', `/${frontend}/api`)).json<Document>();
 
-test('every built-in GET answers what its frontend\'s OpenAPI document says, field for field', { timeout: 120_000 }, async () => {
-  const checked: string[] = [];
-  const notCalled: string[] = [];
-  for (const frontend of FRONTENDS) {
-    const api = await apiOf(frontend);
-    for (const [path, operations] of Object.entries(api.paths)) {
-      const schema = operations.get?.responses['200']?.content?.['application/json']?.schema;
-      if (schema === undefined) continue;
-      if (NOT_CALLABLE.includes(`/${frontend}${path}`)) {
-        notCalled.push(`/${frontend}${path}`);
-        continue;
+test("every built-in GET answers what its frontend's OpenAPI document says, field for field, on the primary and on a backup", { timeout: 120_000 }, async () => {
+  const checked = new Set<string>();
+  const notCalled = new Set<string>();
+  for (const node of [{ anonymous, user }, backup]) {
+    assert.equal((await node.anonymous.request('GET', '/node/network/nodes/self')).json<{ primary: boolean }>().primary, node !== backup);
+    for (const frontend of FRONTENDS) {
+      const api = await apiOf(frontend);
+      for (const [path, operations] of Object.entries(api.paths)) {
+        const schema = operations.get?.responses['200']?.content?.['application/json']?.schema;
+        if (schema === undefined) continue;
+        if (NOT_CALLABLE.includes(`/${frontend}${path}`)) {
+          notCalled.add(`/${frontend}${path}`);
+          continue;
+        }
+        // The app's endpoints take the user's certificate; the built-in ones anyone's call.
+        const request = requestPath(frontend, path);
+        const answer = await (frontend === 'app' ? node.user : node.anonymous).request('GET', request);
+        assert.equal(answer.status, 200, `GET ${request}`);
+        assert.match(String(answer.headers['content-type']), /^application\/json/, `GET ${request}`);
+        assert.deepEqual(schemaErrors(answer.json(), schema, { schemas: api.components.schemas, closed: true }), [], `GET ${request}${node === backup ? ' on the backup' : ''}`);
+        checked.add(`/${frontend}${path}`);
       }
-      // The app's endpoints take the user's certificate; the built-in ones anyone's call.
-      const answer = await (frontend === 'app' ? user : anonymous).request('GET', requestPath(frontend, path));
-      assert.equal(answer.status, 200, `GET ${requestPath(frontend, path)}`);
-      assert.match(String(answer.headers['content-type']), /^application\/json/, `GET ${requestPath(frontend, path)}`);
-      assert.deepEqual(schemaErrors(answer.json(), schema, { schemas: api.components.schemas, closed: true }), [], `GET ${requestPath(frontend, path)}`);
-      checked.push(`/${frontend}${path}`);
     }
   }
-  assert.deepEqual(notCalled, NOT_CALLABLE);
+  assert.deepEqual([...notCalled], NOT_CALLABLE);
   // The common endpoints under each frontend, and the node frontend's own.
   for (const path of ['/node/commit', '/app/receipt', '/gov/api/metrics', '/node/network/nodes/{node_id}', '/node/consensus', '/node/metrics', '/node/quotes']) {
-    assert.ok(checked.includes(path), `${path} was checked`);
+    assert.ok(checked.has(path), `${path} was checked`);
   }
+});
+
+test("a signature transaction's receipt, whose leaf is the signed root, fits the Receipt schema too", { timeout: 30_000 }, async () => {
+  const api = await apiOf('node');
+  const schema = api.paths['/receipt']!.get!.responses['200']!.content!['application/json']!.schema;
+  // Commit advances at signatures: the commit TxID is a signature transaction's, and committed.
+  const { transaction_id } = (await anonymous.request('GET', '/node/commit')).json<{ transaction_id: string }>();
+  const receipt = (await anonymous.request('GET', `/node/receipt?transaction_id=${transaction_id}`)).json<Record<string, unknown>>();
+  assert.equal(typeof receipt.leaf, 'string', 'a signature receipt');
+  assert.deepEqual(schemaErrors(receipt, schema, { schemas: api.components.schemas, closed: true }), []);
 });
 
 test('the check refuses an answer that is missing a required field, has a field of the wrong type, or one its schema does not list', { timeout: 30_000 }, async () => {
