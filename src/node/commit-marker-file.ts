@@ -3,10 +3,12 @@
 // its committed chunk files show, which can lie well behind (the open chunk's entries, up to a
 // chunk's worth) until a primary tells it again, and with no majority up that may be never.
 //
-// Written at every commit advance in place, without fsync: a crash of the process leaves it in the
-// page cache, and a power loss leaves an older or unreadable one. Either is safe to read back: it
-// is used only when the ledger holds the very entry it names (same view and seqno), and then every
-// entry up to it is the committed one (Raft's log matching).
+// Written in place at every commit advance, without fsync, naming the commit but never an entry
+// not yet written to the ledger files (a backup learns of commits while its newest entries wait in
+// memory for the next batch): a crash of the process leaves it and those entries in the page cache,
+// and a power loss leaves an older or unreadable one. Either is safe to read back: it is used only
+// when the ledger holds the very entry it names (same view and seqno), and then every entry up to
+// it is the committed one (Raft's log matching).
 
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { TxId } from '../ledger/tx-id.js';

@@ -237,6 +237,13 @@ export class LedgerFiles {
     if (result.closesChunk) this.completeChunk(chunk);
   }
 
+  /** The last seqno whose entry is written to its file (appended ones wait in memory for the next batch); 0 before any. */
+  get writtenSeqno(): number {
+    const open = this.open;
+    if (open !== undefined) return open.last - open.pending.length;
+    return this.chunks.at(-1)?.last ?? 0;
+  }
+
   /** Writes the entries appended since the last batch. */
   private writePending(chunk: OpenChunk): void {
     if (chunk.pending.length === 0) return;

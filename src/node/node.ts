@@ -382,6 +382,8 @@ export class Node {
   private openingAtResume: boolean;
   private readonly secretReceiver: LedgerSecretReceiver;
   private readonly commitMarker: CommitMarker;
+  /** The seqno the commit marker names (0: none written by this process). */
+  private markedCommitSeqno = 0;
 
   constructor(readonly options: NodeOptions) {
     this.files = new LedgerFiles(options.ledgerDirectory);
@@ -1378,7 +1380,10 @@ export class Node {
     this.syncing = true;
     const target = this.lastSeqno;
     const rollbacks = this.rollbacks;
-    this.files.sync().then(
+    const durable = this.files.sync();
+    // The sync wrote the entries waiting in memory: the marker may name the commit among them.
+    this.markCommit();
+    durable.then(
       () => this.synced(target, rollbacks),
       (error: unknown) => {
         // A file a rollback removed may fail to sync: sync again what is there now.
@@ -1417,7 +1422,7 @@ export class Node {
   private advanceCommit(seqno: number): void {
     if (seqno <= this.commitSeqno) return;
     this.commitSeqno = seqno;
-    this.commitMarker.write({ view: this.viewOf(seqno), seqno });
+    this.markCommit();
     this.files.markCommitted(seqno);
     this.store.compact(BigInt(seqno));
     this.commitSnapshots();
@@ -1429,6 +1434,18 @@ export class Node {
         waiter.resolve();
       }
     }
+  }
+
+  /**
+   * Writes the commit marker: the commit, but never past the entries written to the ledger files. A
+   * backup learns of commits while its newest entries wait in memory for the fsync under way, and a
+   * restart takes the marker only when its files hold the entry it names (commit-marker-file.ts).
+   */
+  private markCommit(): void {
+    const seqno = Math.min(this.commitSeqno, this.files.writtenSeqno);
+    if (seqno <= this.markedCommitSeqno) return;
+    this.markedCommitSeqno = seqno;
+    this.commitMarker.write({ view: this.viewOf(seqno), seqno });
   }
 
   /** Resolves once the commit seqno reaches `seqno`. */
