@@ -135,7 +135,7 @@ function hostData(version: string): Uint8Array {
 }
 
 /** Frames on the node-to-node channels: consensus messages (other kinds are reserved). */
-const RAFT_FRAME = 1;
+export const RAFT_FRAME = 1;
 /** Ticks per heartbeat: the consensus clock runs this much finer than message_timeout. */
 const TICKS_PER_MESSAGE_TIMEOUT = 5;
 
@@ -940,11 +940,16 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     listener,
     // Nodes of the configuration, Trusted nodes, the primary this node follows (a retiring one is in
     // neither once its removal committed, and still sends the commit and its nomination of a
-    // successor), and, for a node that knows no configuration yet (a joiner), any node the service
-    // endorsed: that is how it first hears from the primary.
+    // successor), and, for a node that knows no configuration yet (a joiner), the nodes the service
+    // listed as Trusted when it joined: that is how it first hears from the primary. Not any node
+    // the service endorsed: one retired since holds an endorsed key, and a joiner that followed it
+    // into a higher view would depose the real primary. (A joiner restarted before it learnt of any
+    // configuration has no such list and hears from any endorsed node, as it did when it joined.)
     authorize: (peer) => {
       const node = created.node;
-      return node !== undefined && (node.configurations.length === 0 || node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || isTrusted(node, peer));
+      if (node === undefined) return false;
+      if (node.configurations.length === 0) return knownPeerAddresses?.has(peer) ?? true;
+      return node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || isTrusted(node, peer);
     },
     onFrame: (from, kind, payload) => {
       const node = created.node;

@@ -119,7 +119,9 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     ledger_secrets: options.secrets.all().map((secret) => ({ from_seqno: secret.fromSeqno, key: toBase64(secret.key) })),
     node_to_node_addresses: Object.fromEntries(
       [...nodeRecords(tx)].flatMap(([id, info]) => {
-        const address = info.status === 'Retired' ? undefined : nodeToNodeAddress(info);
+        // The nodes a joiner hears from before it knows a configuration: not Pending ones (any caller
+        // of /node/join records one, at an address of its choosing), nor Retired ones.
+        const address = info.status === 'Trusted' ? nodeToNodeAddress(info) : undefined;
         return address === undefined ? [] : [[id, address]];
       }),
     ),
