@@ -8,10 +8,28 @@ import type { Store } from '../kv/store.js';
 import type { Transaction } from '../kv/transaction.js';
 import type { WriteSet } from '../kv/write-set.js';
 
+/**
+ * Node records decoded, by the bytes the store holds (it hands out the same bytes until a write
+ * replaces them): consensus, the channels and the join endpoint read every record on each change to
+ * the nodes table and each connection, and a service with many records (Pending ones can be
+ * recorded by any caller of /node/join, each with up to 64 KiB of node_data) decoding them all each
+ * time slowed every node down to elections. Shared: callers never change them.
+ */
+const decodedRecords = new WeakMap<Uint8Array, NodeInfo>();
+
+function decodeNodeInfo(value: Uint8Array): NodeInfo {
+  let info = decodedRecords.get(value);
+  if (info === undefined) {
+    info = decodeJson<NodeInfo>(value, Tables.nodesInfo);
+    decodedRecords.set(value, info);
+  }
+  return info;
+}
+
 export function nodeRecords(tx: Transaction): Map<string, NodeInfo> {
   const records = new Map<string, NodeInfo>();
   tx.map(Tables.nodesInfo).forEach((value, key) => {
-    records.set(fromUtf8(key), decodeJson<NodeInfo>(value, Tables.nodesInfo));
+    records.set(fromUtf8(key), decodeNodeInfo(value));
   });
   return records;
 }
