@@ -139,7 +139,9 @@ export class NodeChannels {
     this.handshakes = new HandshakePacer(this.server, this.inboundHandshakeTimeoutMs);
     this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       // In TLS 1.3 a refused client certificate often surfaces as a reset, not as the verify error.
-      this.refused(socket.remoteAddress, `the TLS handshake failed: ${error.message}`);
+      // OpenSSL's own message is a line of internals ending in a newline; its reason says it ("unsupported protocol").
+      const { reason, code } = error as Error & { reason?: string; code?: string };
+      this.refused(socket.remoteAddress, `the TLS handshake failed: ${reason === undefined ? error.message.trim() : `${reason}${code === undefined ? '' : ` (${code})`}`}`);
     });
   }
 

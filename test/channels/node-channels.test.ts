@@ -247,6 +247,8 @@ test('garbage, an oversize length or a rejected frame closes that connection, an
   const raw = net.connect(a.port, '127.0.0.1', () => raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n garbage')));
   raw.on('error', () => {});
   await Promise.all([closed(raw), a.waitForLog(/refused an inbound connection/)]);
+  // One readable line: OpenSSL's reason, not its internals and their trailing newline.
+  assert.ok(a.logs.items.includes('refused an inbound connection from 127.0.0.1: the TLS handshake failed: http request (ERR_SSL_HTTP_REQUEST)'), a.logs.items.join('\n'));
 
   const noCert = await rawTlsClient(a, null).catch(() => null);
   if (noCert !== null) {
