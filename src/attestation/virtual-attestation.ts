@@ -45,6 +45,10 @@ export function parseVirtualQuote(quote: QuoteInfo): VirtualEvidence {
   if (typeof evidence !== 'object' || evidence === null || typeof evidence.measurement !== 'string' || typeof evidence.host_data !== 'string' || !Array.isArray(evidence.report_data)) {
     throw new CocoError('InvalidQuote', 'the virtual quote needs measurement, report_data and host_data');
   }
+  // Bytes, as CCF's JSON of a byte vector has them: a string or 256 would be read as some byte.
+  if (!evidence.report_data.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) {
+    throw new CocoError('InvalidQuote', 'the virtual quote\'s report_data must be a list of bytes (integers from 0 to 255)');
+  }
   return evidence;
 }
 

@@ -48,4 +48,10 @@ test('malformed quotes are refused', () => {
     { format: 'Insecure_Virtual', quote: toBase64(utf8('{"measurement": 1}')), endorsements: '' },
   ];
   for (const quote of cases) assert.throws(() => parseVirtualQuote(quote as never), invalidQuote(/./));
+  // Report data that is not bytes, though read as bytes it would bind the key.
+  const evidence = JSON.parse(fromUtf8(fromBase64(virtualQuote(key.publicKeyPem, hostData).quote))) as { report_data: number[] };
+  for (const reportData of [evidence.report_data.map(String), evidence.report_data.map((byte, i) => (i === 0 ? byte + 256 : byte)), [...evidence.report_data.slice(0, 31), 1.5]]) {
+    const quote = { format: 'Insecure_Virtual', quote: toBase64(utf8(JSON.stringify({ ...evidence, report_data: reportData }))), endorsements: '' };
+    assert.throws(() => verifyVirtualQuote(quote as never, key.publicKeyPem, allowAll), invalidQuote(/report_data must be a list of bytes/));
+  }
 });
