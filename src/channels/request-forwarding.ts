@@ -66,7 +66,7 @@ export class RequestForwarder {
     const primary = this.node.role.leaderId;
     if (primary === undefined && this.node.stopNotice) return Promise.reject(this.node.retiredError('knows no primary to forward this request to'));
     if (primary === undefined || primary === this.node.nodeId) {
-      return Promise.reject(new CocoError('NodeCannotHandleRequest', 'no primary is known to forward this request to (an election is under way); retry shortly'));
+      return Promise.reject(new CocoError('NodeCannotHandleRequest', 'no primary is known to forward this request to (an election is under way, or this node cannot reach the others); retry shortly, or ask another node'));
     }
     if (this.waiting.size >= FORWARDS_IN_FLIGHT_MAX) return Promise.reject(new CocoError('TooManyPendingTransactions', 'too many requests are being forwarded to the primary; retry shortly'));
     const id = this.nextId++;
@@ -110,7 +110,7 @@ export class RequestForwarder {
   /** How the primary differs from node `to`, or undefined if it does not. */
   private primaryChange(to: string): string | undefined {
     const { leaderId } = this.node.role;
-    if (leaderId === undefined) return 'no primary is known yet (an election is under way)';
+    if (leaderId === undefined) return 'no primary is known yet (an election is under way, or this node cannot reach the others)';
     if (leaderId !== to) return `the primary is now ${leaderId.slice(0, 12)}`;
     return undefined;
   }

@@ -859,7 +859,7 @@ export class Node {
     this.checkServing();
     if (this.retired) throw this.retiredError('takes no writes');
     if (!this.isPrimary) {
-      throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way)'}`);
+      throw new CocoError('NotPrimary', `this node is a backup; the primary is ${this.roleNow.leaderId ?? 'not known yet (an election is under way, or this node cannot reach the others)'}`);
     }
     if (!this.raft.acceptsWrites) {
       throw new CocoError('NotPrimary', 'this primary is retiring (the configuration that removes it committed): it commits what it accepted, then hands over to a successor; retry shortly');

@@ -235,7 +235,7 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
   server.add('node', 'GET', '/network/nodes/primary', () => {
     const primary = node.role.leaderId;
     if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary');
-    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'no primary is known: an election is under way; retry shortly');
+    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'no primary is known: an election is under way, or this node cannot reach the others; retry shortly, or ask another node');
     return oneNode(primary);
   });
   server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
