@@ -1437,12 +1437,14 @@ export class Node {
   }
 
   /**
-   * Writes the commit marker: the commit, but never past the entries written to the ledger files. A
-   * backup learns of commits while its newest entries wait in memory for the fsync under way, and a
-   * restart takes the marker only when its files hold the entry it names (commit-marker-file.ts).
+   * Writes the commit marker: the commit, but never past the entries written to the ledger files,
+   * and always a signature. A backup learns of commits while its newest entries wait in memory for
+   * the fsync under way, and a restart takes the marker only when the entries it replays hold the
+   * one it names (commit-marker-file.ts): it drops the unsigned tail, so that is the last signature
+   * written.
    */
   private markCommit(): void {
-    const seqno = Math.min(this.commitSeqno, this.files.writtenSeqno);
+    const seqno = this.raft.signatureAtOrBefore(Math.min(this.commitSeqno, this.files.writtenSeqno));
     if (seqno <= this.markedCommitSeqno) return;
     this.markedCommitSeqno = seqno;
     this.commitMarker.write({ view: this.viewOf(seqno), seqno });
