@@ -65,8 +65,15 @@ function readEthereumReceipt(file: string): unknown {
     if (error instanceof CocoError) throw error;
     throw new CocoError('UsageError', `--ethereum-receipt ${file} is not JSON: ${(error as Error).message}`);
   }
-  const response = parsed as { jsonrpc?: unknown; result?: unknown } | null;
-  return response?.jsonrpc !== undefined && 'result' in response ? response.result : parsed;
+  const response = parsed as { jsonrpc?: unknown; result?: unknown; error?: { message?: unknown } } | null;
+  if (response?.jsonrpc !== undefined && response.error !== undefined) {
+    throw new CocoError('UsageError', `--ethereum-receipt ${file} holds a JSON-RPC error answer, not a receipt: ${String(response.error?.message)}`);
+  }
+  const receipt = response?.jsonrpc !== undefined && 'result' in response ? response.result : parsed;
+  if (receipt === null || receipt === undefined) {
+    throw new CocoError('UsageError', `--ethereum-receipt ${file} holds no receipt (eth_getTransactionReceipt answers null for a transaction unknown or not yet committed): ask again once it is committed`);
+  }
+  return receipt;
 }
 
 function parseJsonReceipt(bytes: Uint8Array, file: string): unknown {

@@ -9,7 +9,7 @@
 
 import { RLP } from '@ethereumjs/rlp';
 import { bigIntToUnpaddedBytes } from '@ethereumjs/util';
-import { concatBytes } from '../crypto/bytes.js';
+import { concatBytes, equalBytes } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { CocoError } from '../errors.js';
 import type { LogRecord } from './ethereum-maps.js';
@@ -44,8 +44,10 @@ export function ethereumClaimsDigest(hash: Uint8Array, outcome: EthereumOutcome)
 
 /**
  * The transaction hash and outcome an Ethereum receipt in JSON-RPC's shape (`eth_getTransactionReceipt`'s
- * result) states; the claims digest then says whether the service agrees. Throws InvalidArgument
- * naming the field that is missing or malformed.
+ * result) states; the claims digest then says whether the service agrees. Its other fields (block,
+ * from, to, contractAddress, gas price) are not claimed: the transaction itself, which the hash
+ * proves, says who sent it where. Throws InvalidArgument naming the field that is missing or
+ * malformed, or a gasUsed or logsBloom that disagrees with what is claimed.
  */
 export function outcomeOfRpcReceipt(receipt: unknown): { hash: Uint8Array; outcome: EthereumOutcome } {
   try {
@@ -66,9 +68,18 @@ export function outcomeOfRpcReceipt(receipt: unknown): { hash: Uint8Array; outco
         data: parseData(data, `logs[${i}].data`),
       };
     });
+    const cumulativeGasUsed = parseQuantity(fields.cumulativeGasUsed, 'cumulativeGasUsed');
+    // What the encoding leaves out but a reader takes from the same receipt must agree with it: Coco
+    // runs one transaction a block (its gas is the block's), and the bloom is the logs'.
+    if (fields.gasUsed !== undefined && parseQuantity(fields.gasUsed, 'gasUsed') !== cumulativeGasUsed) {
+      throw invalidParams(`gasUsed ${JSON.stringify(fields.gasUsed)} is not cumulativeGasUsed ${JSON.stringify(fields.cumulativeGasUsed)}, as in every receipt Coco gives (one transaction a block)`);
+    }
+    if (fields.logsBloom !== undefined && !equalBytes(parseData(fields.logsBloom, 'logsBloom'), logsBloom(logs))) {
+      throw invalidParams('logsBloom is not the bloom of the logs');
+    }
     return {
       hash: parseHash(fields.transactionHash, 'transactionHash'),
-      outcome: { type: Number(type), status: status === 1n ? 1 : 0, cumulativeGasUsed: parseQuantity(fields.cumulativeGasUsed, 'cumulativeGasUsed'), logs },
+      outcome: { type: Number(type), status: status === 1n ? 1 : 0, cumulativeGasUsed, logs },
     };
   } catch (error) {
     if (!(error instanceof JsonRpcError)) throw error;

@@ -60,7 +60,7 @@ test("coco receipt verify checks --claims-digest and --ethereum-tx (with the Eth
   for (const [name, forged] of [
     ['reverted', { ...ethereumReceipt, status: '0x0', logs: [] }],
     ['other-log', { ...ethereumReceipt, logs: [{ ...ethereumReceipt.logs[0]!, data: '0x0100' }] }],
-    ['other-gas', { ...ethereumReceipt, cumulativeGasUsed: '0x5208' }],
+    ['other-gas', { ...ethereumReceipt, cumulativeGasUsed: '0x5208', gasUsed: '0x5208' }],
     ['other-type', { ...ethereumReceipt, type: '0x0' }],
   ] as const) {
     const refused = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', stated(`${name}.json`, forged)]);
@@ -78,6 +78,17 @@ test("coco receipt verify checks --claims-digest and --ethereum-tx (with the Eth
   const malformed = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', stated('no-status.json', { ...ethereumReceipt, status: undefined })]);
   assert.notEqual(malformed.status, 0);
   assert.match(malformed.stderr, /not an Ethereum receipt as eth_getTransactionReceipt gives it: status must be a hex quantity/);
+  // Fields outside the encoding that a reader takes from the same receipt must agree with it, and a file without a receipt says what it holds.
+  for (const [name, value, message] of [
+    ['other-gas-used', { ...ethereumReceipt, gasUsed: '0x1' }, /gasUsed "0x1" is not cumulativeGasUsed "0x85bb"/],
+    ['other-bloom', { ...ethereumReceipt, logsBloom: `0x${'ff'.repeat(256)}` }, /logsBloom is not the bloom of the logs/],
+    ['rpc-error', { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'header not found' } }, /holds a JSON-RPC error answer, not a receipt: header not found/],
+    ['rpc-null', { jsonrpc: '2.0', id: 1, result: null }, /holds no receipt \(eth_getTransactionReceipt answers null for a transaction unknown or not yet committed\)/],
+  ] as const) {
+    const refused = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-tx', ethereumTx, '--ethereum-receipt', stated(`${name}.json`, value)]);
+    assert.notEqual(refused.status, 0, name);
+    assert.match(refused.stderr, message, name);
+  }
   const alone = runCoco(['receipt', 'verify', receipt, '--service-cert', serviceCert, '--ethereum-receipt', asAnswered]);
   assert.equal(alone.status, 2);
   assert.match(alone.stderr, /--ethereum-receipt goes with --ethereum-tx HASH/);
