@@ -24,6 +24,19 @@ const NODE_ID_PATTERN = '^[a-f0-9]{64}$';
 const UINT64 = ref('uint64');
 const STRING = ref('string');
 
+// CCF 6 gives its receipts as `json`; Coco's two shapes (describe_receipt_v1): an ordinary
+// transaction's has leaf_components, a signature transaction's the signed root as `leaf`.
+const RECEIPT_PROPERTIES: Record<string, Schema> = {
+  cert: ref('Pem'),
+  leaf: STRING,
+  leaf_components: object({ claims_digest: STRING, commit_evidence: STRING, write_set_digest: STRING }, ['claims_digest']),
+  node_id: ref('NodeId'),
+  proof: arrayOf('Receipt__Element'),
+  service_endorsements: arrayOf('Pem'),
+  signature: ref('base64string'),
+};
+const RECEIPT_OPTIONAL = ['leaf', 'leaf_components', 'service_endorsements'];
+
 /** The shared schemas, by name: what `components.schemas` holds (each document lists those it uses). */
 const SCHEMAS: Readonly<Record<string, Schema>> = {
   json: {},
@@ -46,20 +59,9 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   GetSnpHostDataMap__Out: object({ host_data: arrayOf('GetSnpHostDataMap__HostData') }),
   EndpointMetricsEntry: object({ path: STRING, method: STRING, calls: UINT64, errors: UINT64, failures: UINT64, retries: UINT64 }),
   EndpointMetrics: object({ metrics: arrayOf('EndpointMetricsEntry') }),
-  // CCF 6 gives its receipts as `json`; Coco's two shapes (describe_receipt_v1): an ordinary
-  // transaction's has leaf_components, a signature transaction's the signed root as `leaf`.
-  Receipt: object(
-    {
-      cert: ref('Pem'),
-      leaf: STRING,
-      leaf_components: object({ claims_digest: STRING, commit_evidence: STRING, write_set_digest: STRING }, ['claims_digest']),
-      node_id: ref('NodeId'),
-      proof: arrayOf('Receipt__Element'),
-      service_endorsements: arrayOf('Pem'),
-      signature: ref('base64string'),
-    },
-    ['leaf', 'leaf_components', 'service_endorsements'],
-  ),
+  Receipt: object(RECEIPT_PROPERTIES, RECEIPT_OPTIONAL),
+  // The Ethereum adapter's: the receipt of the Coco transaction, the Ethereum receipt (JSON-RPC's shape) beside it.
+  EthereumReceipt__Out: object({ ...RECEIPT_PROPERTIES, ethereum_receipt: ref('json') }, RECEIPT_OPTIONAL),
   Receipt__Element: { type: 'object', properties: { left: STRING, right: STRING } },
   ccf__NodeStartupState: { type: 'string', enum: ['Pending', 'PartOfPublicNetwork', 'PartOfNetwork'] satisfies NodeState[] },
   GetState__Out: object({ node_id: ref('NodeId'), state: ref('ccf__NodeStartupState'), last_signed_seqno: UINT64, startup_seqno: UINT64, stop_notice: ref('boolean') }),
@@ -152,7 +154,8 @@ interface Answer {
 
 const json = (name: string, description: string): Answer => ({ status: '200', description, content: { 'application/json': { schema: ref(name) } } });
 const noBody = (status: Answer['status'], description: string): Answer => ({ status, description });
-const FILE: Answer = { status: '200', description: 'the file, or the byte range asked for (206)', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
+const BINARY: Schema = { type: 'string', format: 'binary' };
+const FILE: Answer = { status: '200', description: 'the file, or the byte range asked for (206)', content: { 'application/octet-stream': { schema: BINARY } } };
 
 /** By `METHOD path` under the frontend; operations not listed answer `default` only (redirects, HEADs). */
 const ANSWERS: Readonly<Record<string, Answer>> = {
@@ -162,8 +165,14 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
   'GET /receipt': {
     status: '200',
     description: "the committed transaction's receipt; a COSE receipt with Accept: application/cose",
-    content: { 'application/json': { schema: ref('Receipt') }, 'application/cose': { schema: { type: 'string', format: 'binary' } } },
+    content: { 'application/json': { schema: ref('Receipt') }, 'application/cose': { schema: BINARY } },
   },
+  'GET /ethereum/receipt': {
+    status: '200',
+    description: "the receipt of the Coco transaction that ran the Ethereum transaction, with its Ethereum receipt; a COSE receipt with Accept: application/cose",
+    content: { 'application/json': { schema: ref('EthereumReceipt__Out') }, 'application/cose': { schema: BINARY } },
+  },
+  'POST /ethereum': json('json', 'the JSON-RPC 2.0 answer (a list of them for a batch)'),
   'GET /code': json('GetCode__Out', 'the SGX code IDs allowed to join'),
   'GET /snp/measurements': json('GetCode__Out', 'the SNP measurements allowed to join'),
   'GET /snp/host_data': json('GetSnpHostDataMap__Out', 'the SNP host data allowed to join, with their security policies'),

@@ -5,7 +5,9 @@
 // list fails too.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { ethers } from 'ethers';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
@@ -31,6 +33,7 @@ let user: CocoClient;
 /** Anonymous and user clients of the backup, node 1. */
 let backup: { anonymous: CocoClient; user: CocoClient };
 let committed: string;
+let ethereumHash: string;
 let selfId: string;
 
 before(async () => {
@@ -44,6 +47,11 @@ before(async () => {
   const write = await user.request('POST', '/app/log/private', { body: { id: 1, msg: 'schema check' } });
   await waitForCommit(user, write.txId!, { timeoutMs: 30_000 });
   committed = formatTxId(write.txId!);
+  // An Ethereum transfer, for /app/ethereum/receipt: answered once committed.
+  const [account] = JSON.parse(readFileSync(sandbox.file('ethereum_accounts.json'), 'utf8')) as { private_key: string }[];
+  const rpc = async (method: string, params: unknown[]) => (await user.request('POST', '/app/ethereum', { body: { jsonrpc: '2.0', id: 1, method, params } })).json<{ result: string }>().result;
+  const signed = await new ethers.Wallet(account!.private_key).signTransaction({ to: ethers.ZeroAddress, value: 1n, nonce: 0, gasLimit: 21_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n, chainId: BigInt(await rpc('eth_chainId', [])), type: 2 });
+  ethereumHash = await rpc('eth_sendRawTransaction', [signed]);
   selfId = (await anonymous.request('GET', '/node/network/nodes/self')).json<{ node_id: string }>().node_id;
 }, { timeout: 180_000 });
 
@@ -59,6 +67,7 @@ function requestPath(frontend: string, path: string): string {
     '/tx': `?transaction_id=${committed}`,
     '/local_tx': `?transaction_id=${committed}`,
     '/receipt': `?transaction_id=${committed}`,
+    '/ethereum/receipt': `?hash=${ethereumHash}`,
   };
   return `/${frontend}${path.replace('{node_id}', selfId)}${query[path] ?? ''}`;
 }
@@ -91,7 +100,7 @@ test("every built-in GET answers what its frontend's OpenAPI document says, fiel
   }
   assert.deepEqual([...notCalled], NOT_CALLABLE);
   // The common endpoints under each frontend, and the node frontend's own.
-  for (const path of ['/node/commit', '/app/receipt', '/gov/api/metrics', '/node/network/nodes/{node_id}', '/node/consensus', '/node/metrics', '/node/quotes']) {
+  for (const path of ['/node/commit', '/app/receipt', '/app/ethereum/receipt', '/gov/api/metrics', '/node/network/nodes/{node_id}', '/node/consensus', '/node/metrics', '/node/quotes']) {
     assert.ok(checked.has(path), `${path} was checked`);
   }
 });
