@@ -29,7 +29,12 @@ export function joinTargetFailure(error: unknown, config: NodeConfig, serviceCer
   const reason = unendorsedNodeReason(error);
   // A node-to-node port takes the TLS connection and drops the request: nothing there speaks HTTP.
   if (error instanceof CocoError && error.code === 'ConnectionLost') {
-    return `the target ${config.join!.targetRpcAddress} did not answer as an RPC interface (${error.message}): is command.join.target_rpc_address a node's RPC interface, not its node_to_node_interface?`;
+    const target = config.join!.targetRpcAddress;
+    // Lost on the way to where the target redirected it (the primary): that node broke it, not the field.
+    if (!error.message.includes(` to ${target}: `)) {
+      return `${error.message} (the target ${target} redirected the request there, to the primary, which may have stopped: a new one is elected meanwhile)`;
+    }
+    return `the target ${target} did not answer as an RPC interface (${error.message}): is command.join.target_rpc_address a node's RPC interface, not its node_to_node_interface?`;
   }
   if (reason === undefined) return (error as Error).message;
   const unendorsed = `the target node ${config.join!.targetRpcAddress} presented a certificate that the service certificate in command.service_certificate_file (${config.serviceCertificateFile})`;

@@ -92,6 +92,37 @@ test('a joiner whose target is a node-to-node port says the target did not answe
   }
 });
 
+test('a joiner redirected to a primary that breaks the connection blames that node, not its target field', async () => {
+  const service = await createService();
+  const primary = await startServer(service, (_request, response) => void response.socket?.destroy());
+  const target = await startServer(service, (_request, res) => {
+    res.writeHead(308, { location: `${primary.url}/node/join`, 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'NotPrimary', message: 'this node is a backup' } }));
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'coco-join-redirected-'));
+  mkdirSync(join(dir, 'node'));
+  writeFileSync(join(dir, 'service_cert.pem'), service.certPem);
+  writeFileSync(join(dir, 'node', 'config.json'), JSON.stringify({
+    network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` } },
+      node_to_node_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` },
+    },
+    command: { type: 'Join', service_certificate_file: join(dir, 'service_cert.pem'), join: { target_rpc_address: new URL(target.url).host, retry_timeout_ms: 200 } },
+  }));
+  const joiner = runNode(join(dir, 'node'));
+  try {
+    const line = await until('a join attempt', RETRIES_WAIT_MS, async () => joiner.output().split('\n').find((l) => l.includes('join attempt')));
+    const [targetHost, primaryHost] = [target.url, primary.url].map((url) => new URL(url).host.replaceAll('.', '\\.'));
+    assert.match(line, new RegExp(`join attempt \\d+: POST /node/join to ${primaryHost}: the connection broke .* \\(the target ${targetHost} redirected the request there, to the primary, which may have stopped: a new one is elected meanwhile\\); retrying$`));
+    assert.doesNotMatch(line, /node_to_node_interface/);
+  } finally {
+    joiner.child.kill('SIGKILL');
+    await exitOf(joiner.child, 'the joiner');
+    await Promise.all([target.close(), primary.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a joiner whose service certificate file is not a PEM certificate names the field and the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'coco-join-cert-'));
   try {
