@@ -265,7 +265,8 @@ export class Governance {
     }
     if (info.state === 'Failed') {
       // The transaction is discarded: a script that failed midway must leave no partial writes.
-      throw new CocoError('InternalError', JSON.stringify(info.failure));
+      // Said as CCF formats a failure: its reason, then its trace on a line of its own.
+      throw new CocoError('InternalError', `${info.failure?.reason}\nTrace: ${info.failure?.trace ?? 'N/A'}`);
     }
   }
 }
