@@ -65,11 +65,6 @@ export interface ActiveCall {
    * later snapshot): thrown to the handler, and the call's answer if the handler lets it through.
    */
   unheldRange?: CocoError;
-  /**
-   * The host's time as the call first read it: later reads in the call get the same, as CCF's apps
-   * see a time that moves only between the host's ticks (its tests compare two reads in one request).
-   */
-  untrustedNowMs?: number;
 }
 
 /** What the host functions need from the interpreter that runs them. */
@@ -336,8 +331,9 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     now: () => {
       const call = session.activeCall('Date');
       if (!session.untrustedTime) return vm.newNumber(0);
-      call.untrustedNowMs ??= call.env.host.untrustedNowMs();
-      return vm.newNumber(call.untrustedNowMs);
+      // Read at each call, as CCF's host time, which its host moves every millisecond: a handler that
+      // waits on the clock (CCF's own tests' sleep endpoint) sees it move.
+      return vm.newNumber(call.env.host.untrustedNowMs());
     },
     setUntrustedTime: (enable) => {
       const previous = session.untrustedTime;
