@@ -370,7 +370,9 @@ export class JsInterpreter {
     if (message === 'stack overflow') {
       return new CocoError('JsStackOverflow', `${what} overflowed the stack (${sandbox.stackBytes} bytes): look for unbounded recursion`);
     }
-    const shown = name === '' ? message : `${name}: ${message}`;
+    // QuickJS throws null when the heap has no room left even for its out-of-memory error (a handler
+    // that fills it with many small objects); an app may throw null too, so both are said.
+    const shown = name === '' && message === 'null' ? `null (if it allocates much: QuickJS throws null when the heap, limited to ${this.limits.maxHeapBytes} bytes, has no room even for its out-of-memory error)` : name === '' ? message : `${name}: ${message}`;
     return new JsExceptionError(phase === 'module' ? 'JsModuleError' : 'JsException', `${what} threw ${shown}`, failure.details);
   }
 

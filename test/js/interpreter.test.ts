@@ -211,6 +211,8 @@ test('a huge allocation ends with JsOutOfMemory and the interpreter stays usable
     {
       '/app.js': `export function huge() { return new ArrayBuffer(1e9).byteLength; }
         export function grow() { const all = []; for (;;) all.push(new Array(100000).fill(1)); }
+        export function small() { const all = []; for (let i = 0; i < 3e6; i++) all.push({ i }); return all.length; }
+        export function throwNull() { throw null; }
         export function ok() { return "ok"; }`,
     },
     { limits: { maxHeapBytes: 16 * 1024 * 1024 } },
@@ -218,6 +220,10 @@ test('a huge allocation ends with JsOutOfMemory and the interpreter stays usable
   const { env } = testCall();
   rejectsWithCode(() => js.call('/app.js', 'huge', [], env), 'JsOutOfMemory', /limited to 16777216 bytes/);
   rejectsWithCode(() => js.call('/app.js', 'grow', [], env), 'JsOutOfMemory');
+  // Many small objects: QuickJS may have no room left even for its error, and throws null; the message says what that may mean.
+  const nullHint = /threw null \(if it allocates much: QuickJS throws null when the heap, limited to 16777216 bytes, has no room even for its out-of-memory error\)/;
+  assert.throws(() => js.call('/app.js', 'small', [], env), (error: unknown) => error instanceof CocoError && (error.code === 'JsOutOfMemory' || nullHint.test(error.message)));
+  rejectsWithCode(() => js.call('/app.js', 'throwNull', [], env), 'JsException', nullHint);
   assert.equal(js.call('/app.js', 'ok', [], env), 'ok');
   assert.ok(js.memoryUsage().linearMemoryBytes <= (16 + 16) * 1024 * 1024, 'the WebAssembly memory stays within the heap limit');
   js.dispose();
