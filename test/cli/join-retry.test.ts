@@ -49,22 +49,27 @@ test('a joiner trusting another service certificate names command.service_certif
   }
 });
 
-test("a joiner whose target answers 503 quotes the target's error on each retry", async () => {
-  const service = await createService();
-  const target = await startServer(service, (_request, res) =>
-    reply(res, 503, { error: { code: 'NodeCannotHandleRequest', message: 'this node is a backup and no primary is known; retry shortly' } }),
-  );
-  const dir = mkdtempSync(join(tmpdir(), 'coco-join-503-'));
+/** A joiner of `targetUrl`'s service (whose certificate is `serviceCertPem`), in a directory of its own, asking again every 200 ms. */
+async function joinerOf(serviceCertPem: string, targetUrl: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-join-'));
   mkdirSync(join(dir, 'node'));
-  writeFileSync(join(dir, 'service_cert.pem'), service.certPem);
+  writeFileSync(join(dir, 'service_cert.pem'), serviceCertPem);
   writeFileSync(join(dir, 'node', 'config.json'), JSON.stringify({
     network: {
       rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` } },
       node_to_node_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` },
     },
-    command: { type: 'Join', service_certificate_file: join(dir, 'service_cert.pem'), join: { target_rpc_address: new URL(target.url).host, retry_timeout_ms: 200 } },
+    command: { type: 'Join', service_certificate_file: join(dir, 'service_cert.pem'), join: { target_rpc_address: new URL(targetUrl).host, retry_timeout_ms: 200 } },
   }));
-  const joiner = runNode(join(dir, 'node'));
+  return { dir, joiner: runNode(join(dir, 'node')) };
+}
+
+test("a joiner whose target answers 503 quotes the target's error on each retry", async () => {
+  const service = await createService();
+  const target = await startServer(service, (_request, res) =>
+    reply(res, 503, { error: { code: 'NodeCannotHandleRequest', message: 'this node is a backup and no primary is known; retry shortly' } }),
+  );
+  const { dir, joiner } = await joinerOf(service.certPem, target.url);
   try {
     const line = await until('a join attempt', RETRIES_WAIT_MS, async () => joiner.output().split('\n').find((l) => l.includes('join attempt')));
     assert.match(line, /coco node: join attempt \d+: the service answered 503 \(NodeCannotHandleRequest: this node is a backup and no primary is known; retry shortly\); retrying$/);
@@ -99,17 +104,7 @@ test('a joiner redirected to a primary that breaks the connection blames that no
     res.writeHead(308, { location: `${primary.url}/node/join`, 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'NotPrimary', message: 'this node is a backup' } }));
   });
-  const dir = mkdtempSync(join(tmpdir(), 'coco-join-redirected-'));
-  mkdirSync(join(dir, 'node'));
-  writeFileSync(join(dir, 'service_cert.pem'), service.certPem);
-  writeFileSync(join(dir, 'node', 'config.json'), JSON.stringify({
-    network: {
-      rpc_interfaces: { primary_rpc_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` } },
-      node_to_node_interface: { bind_address: `127.0.0.1:${await freePort('127.0.0.1')}` },
-    },
-    command: { type: 'Join', service_certificate_file: join(dir, 'service_cert.pem'), join: { target_rpc_address: new URL(target.url).host, retry_timeout_ms: 200 } },
-  }));
-  const joiner = runNode(join(dir, 'node'));
+  const { dir, joiner } = await joinerOf(service.certPem, target.url);
   try {
     const line = await until('a join attempt', RETRIES_WAIT_MS, async () => joiner.output().split('\n').find((l) => l.includes('join attempt')));
     const [targetHost, primaryHost] = [target.url, primary.url].map((url) => new URL(url).host.replaceAll('.', '\\.'));
