@@ -13,7 +13,6 @@ import { fetchedSummary, ledgerFetch, TRIGGER_LEDGER_CHUNK_PROPOSAL } from './le
 import { ledgerShow, UNSIGNED_MARK } from './ledger-show.js';
 import { reachableEndpoint, withService } from './service-connection.js';
 import { runKeygen } from './keygen.js';
-import { runReceipt } from './receipt-command.js';
 import { argumentProblem, asksForHelp, UsageError } from './usage-error.js';
 
 const USAGE = `Usage: coco <command> [options]
@@ -242,12 +241,13 @@ export async function run(args: string[]): Promise<number> {
     }
     if (command === 'ledger') return await runLedger(rest);
     if (command === 'keygen') return await runKeygen(rest);
-    // The node, the sandbox and governance load on demand: the node alone is some 400 modules (the
-    // EVM, QuickJS), which a CLI command would otherwise load, and wait for, at every start.
+    // The node, the sandbox, governance and receipts load on demand: the node alone is some 400
+    // modules (the EVM, QuickJS), and receipts need the Ethereum receipt encoding (the Keccak
+    // hasher's WebAssembly), which a CLI command would otherwise load, and wait for, at every start.
     if (command === 'sandbox') return await (await import('./sandbox.js')).runSandbox(rest);
     if (command === 'gov') return await (await import('./gov-command.js')).runGov(rest);
     if (command === 'app') return await (await import('./gov-command.js')).runApp(rest);
-    if (command === 'receipt') return runReceipt(rest);
+    if (command === 'receipt') return (await import('./receipt-command.js')).runReceipt(rest);
     if (command === 'node') {
       const { NODE_USAGE, runNode } = await import('./node-command.js');
       const { values } = parse(rest, { config: { type: 'string' } }, NODE_USAGE, 'node');
