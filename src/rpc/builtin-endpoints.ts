@@ -19,7 +19,7 @@ import { nodeMemory } from './node-memory.js';
 import { nodeStateView, quoteView, versionView } from './node-views.js';
 import { acceptsCose } from './accept-header.js';
 import { RpcError } from './rpc-error.js';
-import { builtinAnswer, schemasReferencedBy } from './builtin-response-schemas.js';
+import { builtinAnswer, schemasReferencedBy, TRANSACTION_ID_SCHEMA, UINT64_SCHEMA } from './builtin-response-schemas.js';
 import { requireServiceInfo } from './service-info.js';
 import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
@@ -487,8 +487,7 @@ function listedInOpenApi(frontend: Frontend, route: { method: string; path: stri
 }
 
 const query = (name: string, schema: Record<string, unknown>, required = false): OpenApiParameter => ({ name, in: 'query', required, schema });
-const UINT64_SCHEMA = { type: 'integer', minimum: 0 };
-const TRANSACTION_ID = query('transaction_id', { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' }, true);
+const TRANSACTION_ID = query('transaction_id', TRANSACTION_ID_SCHEMA, true);
 
 /**
  * The query parameters of built-in operations (GET and HEAD alike), by path, as CCF declares them

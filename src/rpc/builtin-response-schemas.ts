@@ -21,6 +21,9 @@ const object = (properties: Record<string, Schema>, optional: readonly string[] 
 const arrayOf = (name: string): Schema => ({ type: 'array', items: ref(name) });
 const mapOf = (name: string): Schema => ({ type: 'object', additionalProperties: ref(name) });
 const NODE_ID_PATTERN = '^[a-f0-9]{64}$';
+/** A uint64 (a seqno, a count) and a TxID ("view.seqno"), in the answers and the query parameters alike. */
+export const UINT64_SCHEMA: Schema = { type: 'integer', minimum: 0 };
+export const TRANSACTION_ID_SCHEMA: Schema = { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' };
 const UINT64 = ref('uint64');
 const STRING = ref('string');
 
@@ -42,11 +45,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   json: {},
   string: { type: 'string' },
   boolean: { type: 'boolean' },
-  uint64: { type: 'integer', minimum: 0 },
+  uint64: UINT64_SCHEMA,
   string_array: arrayOf('string'),
   Pem: { type: 'string' },
   base64string: { type: 'string', format: 'base64' },
-  TransactionId: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' },
+  TransactionId: TRANSACTION_ID_SCHEMA,
   TransactionId_array: arrayOf('TransactionId'),
   NodeId: { type: 'string', format: 'hex', pattern: NODE_ID_PATTERN },
   TxStatus: { type: 'string', enum: ['Unknown', 'Pending', 'Committed', 'Invalid'] },
