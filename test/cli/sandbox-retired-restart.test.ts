@@ -14,14 +14,9 @@ import { startJoiner, startJoinersSandbox, validFromNow } from '../support/joine
 import { runCoco } from '../support/run-cli.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
+import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 30_000;
-
-interface NodeRecord {
-  node_id: string;
-  primary: boolean;
-  rpc_interfaces: Record<string, { published_address: string }>;
-}
 
 function userClient(sandbox: SandboxProcess, url: string): CocoClient {
   return new CocoClient({ url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });

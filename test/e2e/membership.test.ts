@@ -19,6 +19,7 @@ import { startJoiner, validFromNow } from '../support/joiner-process.js';
 import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
 import { startSandbox } from '../support/sandbox-process.js';
+import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 30_000;
 
@@ -32,13 +33,6 @@ function getUnverified(url: string): Promise<{ status: number; json: Record<stri
     });
     request.on('error', reject);
   });
-}
-
-interface NodeRecord {
-  node_id: string;
-  status: string;
-  primary: boolean;
-  rpc_interfaces: Record<string, { published_address: string }>;
 }
 
 test('a node joins an open service once members trust it, a node is retired and removed, and a disallowed joiner is refused', async (t) => {

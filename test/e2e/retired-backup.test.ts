@@ -11,15 +11,10 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { runCocoAsync } from '../support/run-cli.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import { until } from '../support/until.js';
+import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 60_000;
 const TEST_TIMEOUT_MS = 300_000;
-
-interface NodeRecord {
-  node_id: string;
-  primary: boolean;
-  rpc_interfaces: Record<string, { published_address: string }>;
-}
 
 test('gov vote through the backup it removes ends Committed, and that backup, once retired, reports its removal Committed', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const sandbox = await startSandbox(['--nodes', '3']);

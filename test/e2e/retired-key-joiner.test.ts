@@ -18,16 +18,10 @@ import { waitForCommit } from '../../src/client/transactions.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { startJoiner, startJoinersSandbox } from '../support/joiner-process.js';
 import { until } from '../support/until.js';
+import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 60_000;
 const HIJACK_VIEW = 100_000;
-
-interface NodeRecord {
-  node_id: string;
-  status: string;
-  primary: boolean;
-  rpc_interfaces: Record<string, { published_address: string }>;
-}
 
 test("a joiner does not follow a retired node's key into a higher view, and the primary stays", { timeout: 240_000 }, async (t) => {
   const { sandbox, children, identity, client } = await startJoinersSandbox(t, ['--nodes', '3']);

@@ -14,14 +14,9 @@ import { CocoError } from '../../src/errors.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { until } from '../support/until.js';
 import { startSandbox } from '../support/sandbox-process.js';
+import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 30_000;
-
-interface NodeRecord {
-  node_id: string;
-  primary: boolean;
-  rpc_interfaces: Record<string, { published_address: string }>;
-}
 
 test('a primary retired and deleted, restarted from its ledger with its configuration, refuses to start in one line naming its removal', async (t) => {
   const sandbox = await startSandbox(['--nodes', '3']);
