@@ -84,4 +84,3 @@ export { CocoError } from '../errors.js';
 export { formatTxId, type TxId } from '../ledger/tx-id.js';
 export type { Receipt, ReceiptLeafComponents, ReceiptProofStep, SignatureReceipt, TxReceipt, VerifiedReceipt } from '../ledger/receipt.js';
 export { verifyCoseReceipt, type VerifiedCoseReceipt } from '../ledger/cose-receipt.js';
-export { ethereumReceiptClaimsDigest } from '../ethereum/receipt-claims.js';

@@ -4,7 +4,7 @@
 // package's exports resolve the client SDK for import and require.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -62,5 +62,22 @@ describe('the npm package', () => {
     const require = createRequire(import.meta.url);
     assert.equal(require.resolve('coco'), sdk);
     assert.equal((require('coco/package.json') as { name: string }).name, 'coco');
+    assert.equal(fileURLToPath(import.meta.resolve('coco/ethereum')), `${repoRoot}dist/src/client/ethereum.js`);
+  });
+
+  it('loads no Ethereum library with the entry point: those are in coco/ethereum, which has them', () => {
+    const loaded = (entry: string) => {
+      // A module hook in the child reports every file module it loads, one URL per line on stderr.
+      const hook = `export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write(url + '\\n'); return next(url, context); }`;
+      const registration = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
+      const run = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(registration)}`, '--input-type=module', '-e', `await import(${JSON.stringify(entry)});`], { cwd: repoRoot, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      return run.stderr.split('\n').filter((line) => line.startsWith('file:'));
+    };
+    const ethereum = (urls: string[]) => urls.filter((url) => /\/(@ethereumjs|hash-wasm)\/|\/dist\/src\/ethereum\//.test(url));
+    const sdk = loaded('coco');
+    assert.ok(sdk.some((url) => url.endsWith('/dist/src/client/index.js')), 'the hook saw the entry point load');
+    assert.deepEqual(ethereum(sdk), []);
+    assert.ok(ethereum(loaded('coco/ethereum')).length > 0, 'coco/ethereum loads the Ethereum receipt encoding');
   });
 });
