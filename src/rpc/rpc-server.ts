@@ -285,14 +285,17 @@ export class RpcServer {
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     // A client may end its side right after its requests (a TLS close_notify, or a bare FIN: tools
     // that send a request and wait, HTTP/1.0 clients): its requests are still answered, then the
-    // connection closes. Node would close at once and answer none of them.
-    this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
+    // connection closes. Node would close at once and answer none of them. Only once the handshake is
+    // done (see 'secureConnection'): a client that ends its side during the handshake (one refusing
+    // the node's certificate, say) has gone, and TLS would otherwise wait for it until the timeout.
+    this.tcp = createTcpServer({ pauseOnConnect: true, noDelay: true });
     (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, { onClose: (socket, why) => this.logRefused(why, socket) });
     this.tcp.on('connection', (socket: Socket) => this.admit(socket));
     // Node's HTTP server checks its requests against the timeouts from when it listens.
     this.tcp.on('listening', () => this.server.emit('listening'));
     this.server.on('secureConnection', (socket: TLSSocket) => {
+      socket.allowHalfOpen = true;
       this.secured.add(socket);
       keepParserRunning(socket);
     });

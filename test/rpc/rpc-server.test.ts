@@ -310,6 +310,21 @@ test('connections that never finish TLS, or never send a request, are dropped an
   await waitFor(() => counted.metrics().active === 0);
 });
 
+test('a client that refuses the node certificate and leaves mid-handshake gives its session place back at once, not at the handshake timeout', async () => {
+  const { server: paced, sessions: counted } = testRpcServer(service, { interfaceName: 'refused', caps: { soft: 10, hard: 10 }, currentTxId: () => current, handshakeTimeoutMs: 60_000 });
+  const pacedPort = (await paced.listen('127.0.0.1', 0)).port;
+  // Trusting another service, the client finds the node's certificate unendorsed after the server's
+  // flight and closes its side, with the handshake still unfinished on the node (TLS 1.3).
+  const stranger = await createService();
+  const refusal = new Promise<NodeJS.ErrnoException>((resolve) => connect({ host: '127.0.0.1', port: pacedPort, ca: stranger.certPem, servername: '127.0.0.1' }).once('error', resolve));
+  try {
+    assert.equal((await refusal).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    await waitFor(() => counted.metrics().active === 0);
+  } finally {
+    await paced.close();
+  }
+});
+
 test('a malformed request is answered and its connection closed at once, even when the client keeps its side open', async () => {
   const { server: strict, sessions: counted } = testRpcServer(service, { interfaceName: 'halfopen', currentTxId: () => current });
   const strictPort = (await strict.listen('127.0.0.1', 0)).port;
