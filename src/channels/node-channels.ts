@@ -197,6 +197,11 @@ export class NodeChannels {
     return connected;
   }
 
+  /** Whether the channel to `peer` is open now: a frame sent now leaves at once. */
+  isConnected(peer: string): boolean {
+    return this.peers.get(peer)?.ready === true;
+  }
+
   /** Best effort, in order per peer; false when dropped (unknown peer, buffer full). */
   send(to: string, kind: number, payload: Uint8Array): boolean {
     const peer = this.peers.get(to);

@@ -13,6 +13,7 @@ import { refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
+import { CLOCK_FRAME, CLOCK_SHARE_INTERVAL_MS, clockSkewWarning, decodeClockReading, encodeClockReading, ServiceClock } from '../node/service-clock.js';
 import { lastSignatureTime, restartCertificateWindow } from '../node/restart-certificate.js';
 import { fromBase64, fromHex } from '../crypto/bytes.js';
 import { CocoClient } from '../client/coco-client.js';
@@ -88,6 +89,8 @@ import { withSessionCapsWithinOpenFiles } from './session-descriptor-budget.js';
 import { makeDirectory } from '../node/make-directory.js';
 
 const LEDGER_SECRET_BYTES = 32;
+/** How often a node whose clock is far from the service's says so again. */
+const CLOCK_SKEW_REPORT_REPEAT_MS = 10 * 60_000;
 /** How often a node looks for a certificate renewed by governance. */
 const CERTIFICATE_RENEWAL_CHECK_MS = 1000;
 
@@ -930,6 +933,10 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
 
   // The channels exist before the node (it sends through them); frames wait until it does.
   const created: { node?: Node; forwarder?: RequestForwarder } = {};
+  const serviceClock = new ServiceClock(() => Date.now(), () => performance.now());
+  // The other nodes of the configurations this node knows: theirs and its own clocks make the service's.
+  const clockPeers = (): string[] => [...new Set((created.node?.configurations ?? []).flat())].filter((id) => id !== nodeIdentity.nodeId);
+  const serviceNowMs = (): number => serviceClock.nowMs(clockPeers());
   const channels = new NodeChannels({
     selfId: nodeIdentity.nodeId,
     keyPem: nodeIdentity.keyPair.privateKeyPem,
@@ -959,6 +966,14 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
           created.forwarder?.receive(from, kind, payload);
         } catch (error) {
           log.line('error', `dropped a forwarded message from ${from.slice(0, 12)}: ${(error as Error).message}`);
+        }
+        return;
+      }
+      if (kind === CLOCK_FRAME) {
+        try {
+          serviceClock.record(from, decodeClockReading(payload));
+        } catch (error) {
+          log.line('error', `dropped a clock reading from ${from.slice(0, 12)}: ${(error as Error).message}`);
         }
         return;
       }
@@ -995,7 +1010,8 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       setPeers: (peers) => channels.setPeers(peers),
     },
     nowMs: () => performance.now(),
-    wallClockMs: () => Date.now(),
+    // The time in its signatures: the service's, which one host's wrong clock does not move.
+    wallClockMs: serviceNowMs,
     eventLoopBusyShare: eventLoopBusyShareSince(),
     ledgerSecrets: secrets,
     ...(starting.encryptionKeyPair && { encryptionKeyPair: starting.encryptionKeyPair }),
@@ -1023,7 +1039,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   async function serve(): Promise<RunningService> {
     await channels.listen();
     const ethereumTurns = { sliceMs: REQUEST_SLICE_MS, nowMs: () => performance.now(), nextTurn: () => setImmediatePromise() };
-    const chain = ethereumChain(running, config, version, ethereumTurns, () => channels.connectedPeers);
+    const chain = ethereumChain(running, config, version, ethereumTurns, () => channels.connectedPeers, serviceNowMs);
     // A request's elements share one execution time limit, as one call has: a batch is no way around it.
     const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
     const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, chain.methods(), jsonRpcTurns));
@@ -1140,7 +1156,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     const renewalCheck = setInterval(() => {
       // A node that stopped applying transactions reads nothing (it is about to end).
       if (!running.serving) return;
-      const renewal = renewedCertificate(running, servedCertPem, startedAtSeqno);
+      const renewal = renewedCertificate(running, servedCertPem, startedAtSeqno, serviceNowMs());
       if (renewal === undefined) return;
       if (renewal.notServed !== undefined) {
         // Said once per record: the check repeats every tick (and serves it once its period begins).
@@ -1156,16 +1172,31 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       log.line('info', `serving the node certificate renewed by governance, valid to ${new X509Certificate(renewed).validTo}`);
     }, CERTIFICATE_RENEWAL_CHECK_MS);
     started.push(() => clearInterval(renewalCheck));
+    let skewReportedAtMs = -Infinity;
+    const clockShare = setInterval(() => {
+      const peers = clockPeers();
+      const reading = encodeClockReading(Date.now());
+      // Only over channels open now: a reading queued behind a broken one would arrive stale.
+      for (const peer of peers) if (channels.isConnected(peer)) channels.send(peer, CLOCK_FRAME, reading);
+      const warning = clockSkewWarning(serviceClock.ownSkewMs(peers));
+      if (warning === undefined) skewReportedAtMs = -Infinity;
+      else if (performance.now() - skewReportedAtMs >= CLOCK_SKEW_REPORT_REPEAT_MS) {
+        log.line('warn', `coco node: ${warning}`);
+        skewReportedAtMs = performance.now();
+      }
+    }, CLOCK_SHARE_INTERVAL_MS);
+    started.push(() => clearInterval(clockShare));
     return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: newIdentity, failed, stop: stopAll };
   }
 }
 
 /** The Ethereum chain the node serves, its methods built on the service's settings once the node holds them (ServiceChain). */
-function ethereumChain(node: Node, config: NodeConfig, version: string, writeTurns: JobTurns, peerCount: () => number): ServiceChain {
+function ethereumChain(node: Node, config: NodeConfig, version: string, writeTurns: JobTurns, peerCount: () => number, serviceNowMs: () => number): ServiceChain {
   return new ServiceChain(node, config.ethereum, async (settings) => {
     const context = await ExecutionContext.create({
       ...settings,
-      clock: () => Math.floor(Date.now() / 1000),
+      // Block timestamps never decrease: one host's clock ahead would hold every later block there.
+      clock: () => Math.floor(serviceNowMs() / 1000),
       timeLimit: { maxExecutionMs: config.ethereum.maxExecutionMs, monotonicMs: () => performance.now() },
     });
     return ethereumMethods(new NodeEthereumBackend(node), context, { clientVersion: `Coco/${version}`, writeTurns, peerCount });
