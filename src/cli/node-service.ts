@@ -47,7 +47,7 @@ import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { QuoteNotAllowed, verifyVirtualQuote, virtualQuote, type QuoteInfo } from '../attestation/virtual-attestation.js';
 import { CocoError } from '../errors.js';
-import { virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
+import { readServiceConfig, virtualJoinPolicy, type NodeInfo } from '../governance/builtin-tables.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
 import type { GenesisMember } from '../node/genesis.js';
 import { createNodeIdentity, createServiceIdentity, endorseNode, nodeSubjectAltNames, type NodeIdentity, type ServiceIdentity } from '../node/identities.js';
@@ -920,7 +920,8 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     if (recorded !== undefined) {
       endorsedNodeCertPem = recorded;
     } else if (point.start.kind === 'resume') {
-      const window = restartCertificateWindow(now, lastSignatureTime(point.start.replayed.store.beginTransaction()), config.nodeCertificateValidityDays);
+      const tx = point.start.replayed.store.beginTransaction();
+      const window = restartCertificateWindow(now, lastSignatureTime(tx), config.nodeCertificateValidityDays, readServiceConfig(tx)?.maximum_node_certificate_validity_days);
       if (window.clockWarning !== undefined) logLine('warn', `coco node: ${window.clockWarning}`);
       endorsedNodeCertPem = endorseNode(nodeIdentity, point.service, sans, window.validFrom, window.validityDays);
       const issued = new X509Certificate(endorsedNodeCertPem);

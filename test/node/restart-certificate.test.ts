@@ -43,6 +43,18 @@ test('with a right clock, the period ends its configured length after now; a few
   assert.deepEqual(restartCertificateWindow(now, undefined, 3), { validFrom: now, validityDays: 3 });
 });
 
+test("the period stays within the service's maximum_node_certificate_validity_days, and a clock ahead by more than it can cover is named", () => {
+  const now = new Date(lastSigned.getTime() + 400 * DAY_MS);
+  const window = restartCertificateWindow(now, lastSigned, 1, 365);
+  assert.equal(window.validityDays, 365);
+  // Ending a day after the node's clock: the certificate is good if that clock is right.
+  assert.equal(window.validFrom.getTime(), now.getTime() - 364 * DAY_MS);
+  assert.match(window.clockWarning ?? '', /clock reads 2028-04-04T12:00:00\.000Z, 400 days after the last signature in its ledger \(2027-03-01T12:00:00\.000Z\).*maximum_node_certificate_validity_days, 365\) cannot cover both: if the service did not stop that long, its clock is wrong/);
+  // The configured period itself is bounded too; a clock ahead that the period covers is no warning.
+  assert.deepEqual(restartCertificateWindow(now, undefined, 500, 365), { validFrom: now, validityDays: 365 });
+  assert.equal(restartCertificateWindow(new Date(lastSigned.getTime() + 30 * DAY_MS), lastSigned, 1, 365).clockWarning, undefined);
+});
+
 test("the ledger's last signature time is the iat of the service's COSE signature", () => {
   const writer = makeWriter();
   const store = new Store();
