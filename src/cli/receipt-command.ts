@@ -189,7 +189,7 @@ function verifyReceiptFile(file: string, { serviceCertPem, at, claims }: Receipt
   const ethereum = claims !== undefined && 'ethereumTx' in claims ? ethereumClaims(claims, json, file) : undefined;
   const digest = ethereum?.digest ?? (claims !== undefined && 'digest' in claims ? claims.digest : undefined);
   const expected = digest && { claimsDigest: digest };
-  const result: VerifiedReceipt & { txIds?: string[] } = cose ? verifyCoseReceipt(bytes, serviceCertPem, expected) : verifyReceipt(json, serviceCertPem, { at, ...expected });
+  const result: VerifiedReceipt & { txIds?: string[] } = cose ? verifyCoseReceipt(bytes, serviceCertPem, { at, ...expected }) : verifyReceipt(json, serviceCertPem, { at, ...expected });
   const txIds = result.txIds ?? (result.txId === undefined ? [] : [result.txId]);
   return { format: cose ? 'cose' : 'json', txIds, root: result.root, claimsDigest: result.claimsDigest ?? digest, claimsChecked: digest !== undefined, ...(ethereum && { ethereum: { hash: ethereum.hash, outcome: ethereum.outcome } }) };
 }

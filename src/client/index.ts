@@ -73,6 +73,7 @@ export {
   parseTxId,
   requireTxId,
   txIdText,
+  verifyCoseReceipt,
   verifyReceipt,
   verifyReceiptOffline,
   waitForCommit,
@@ -83,4 +84,4 @@ export {
 export { CocoError } from '../errors.js';
 export { formatTxId, type TxId } from '../ledger/tx-id.js';
 export type { Receipt, ReceiptLeafComponents, ReceiptProofStep, SignatureReceipt, TxReceipt, VerifiedReceipt } from '../ledger/receipt.js';
-export { verifyCoseReceipt, type VerifiedCoseReceipt } from '../ledger/cose-receipt.js';
+export type { VerifiedCoseReceipt } from '../ledger/cose-receipt.js';

@@ -4,6 +4,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoError } from '../errors.js';
+import { verifyCoseReceipt as verifyCoseReceiptAt, type VerifiedCoseReceipt } from '../ledger/cose-receipt.js';
 import { verifyReceipt, type Receipt, type VerifiedReceipt } from '../ledger/receipt.js';
 import { formatTxId, parseTxId as parseLedgerTxId, type TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
@@ -150,6 +151,19 @@ export function verifyReceiptOffline(
   options: { at?: Date | 'ignore-validity'; claimsDigest?: Uint8Array } = {},
 ): VerifiedReceipt {
   return verifyReceipt(receipt, serviceCertPem, { ...options, at: options.at ?? new Date() });
+}
+
+/**
+ * Verifies a COSE receipt (the bytes a node answers with `Accept: application/cose`) against the
+ * service certificate, judging its validity now unless told, as verifyReceiptOffline does; with
+ * `claimsDigest`, also that its transaction has those claims.
+ */
+export function verifyCoseReceipt(
+  bytes: Uint8Array,
+  serviceCertPem: string,
+  options: { at?: Date | 'ignore-validity'; claimsDigest?: Uint8Array } = {},
+): VerifiedCoseReceipt {
+  return verifyCoseReceiptAt(bytes, serviceCertPem, { ...options, at: options.at ?? new Date() });
 }
 
 /** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */

@@ -7,11 +7,12 @@
 import { fromUtf8, toHex } from '../crypto/bytes.js';
 import { COSE_HEADER_KID, decodeCbor, decodeCoseSign1, encodeCbor, encodeCoseSign1, verifyCoseSign1 } from '../crypto/cose-sign1.js';
 import { publicKeyId } from '../crypto/entity-id.js';
+import { CertificateOutsideValidity, verifyCertificateChain } from '../crypto/x509.js';
 import { CocoError } from '../errors.js';
 import { commitEvidenceDigest, parseCommitEvidence } from './commit-evidence.js';
 import { leafFromDigests } from './leaf.js';
 import { MerkleTree, type ProofStep } from './merkle-tree.js';
-import { checkClaims } from './receipt.js';
+import { checkClaims, receiptOutsideValidity } from './receipt.js';
 import { formatTxId } from './tx-id.js';
 
 /** COSE header label of verifiable data proofs, and of inclusion proofs inside it. */
@@ -63,9 +64,11 @@ export interface VerifiedCoseReceipt {
  * Verifies a COSE receipt against the service certificate. As CCF's `verify_cose`, every
  * inclusion proof must fold to a root the service signature verifies over (one proof that does not
  * fails the receipt, wherever it is), and each leaf's claims digest must be `opts.claimsDigest` if
- * given ('ReceiptClaimsMismatch'); a receipt without a proof proves nothing and is refused.
+ * given ('ReceiptClaimsMismatch'); a receipt without a proof proves nothing and is refused. With
+ * `opts.at` a Date, the service certificate must be valid then, as a JSON receipt's certificates
+ * must (this layer reads no clock: absent, or 'ignore-validity', dates are not judged).
  */
-export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opts: { claimsDigest?: Uint8Array } = {}): VerifiedCoseReceipt {
+export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opts: { at?: Date | 'ignore-validity'; claimsDigest?: Uint8Array } = {}): VerifiedCoseReceipt {
   const message = decodeCoseSign1(bytes);
   const proofs = message.unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS);
   const inclusion = proofs instanceof Map ? proofs.get(INCLUSION_PROOFS) : undefined;
@@ -85,6 +88,13 @@ export function verifyCoseReceipt(bytes: Uint8Array, serviceCertPem: string, opt
     checkClaims(leaf.claimsDigest, opts.claimsDigest);
     return leaf;
   });
+  if (opts.at instanceof Date) {
+    try {
+      verifyCertificateChain(serviceCertPem, { trustedRootPem: serviceCertPem, at: opts.at });
+    } catch (cause) {
+      throw cause instanceof CertificateOutsideValidity ? receiptOutsideValidity(cause) : cause;
+    }
+  }
   const first = leaves[0]!;
   return { root: first.root, txId: first.txId, claimsDigest: first.claimsDigest, txIds: leaves.map((leaf) => leaf.txId) };
 }

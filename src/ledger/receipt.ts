@@ -164,13 +164,16 @@ export function verifyReceipt(
     });
   } catch (cause) {
     if (!(cause instanceof CocoError) || cause.code === 'InvalidArgument') throw cause;
-    if (cause instanceof CertificateOutsideValidity) {
-      throw invalid(`${cause.message}; the receipt may predate that: verify it with 'ignore-validity' (coco receipt verify --ignore-validity) to check it regardless of dates`, cause);
-    }
+    if (cause instanceof CertificateOutsideValidity) throw receiptOutsideValidity(cause);
     throw invalid(`cert is not endorsed by the service certificate: ${cause.message}`, cause);
   }
   checkClaims(parsed.claimsDigest, opts.claimsDigest);
   return { root, ...(parsed.txId !== undefined && { txId: parsed.txId }), ...(parsed.claimsDigest !== undefined && { claimsDigest: parsed.claimsDigest }) };
+}
+
+/** A receipt whose certificate is out of date at the instant it is judged: it may predate that. */
+export function receiptOutsideValidity(cause: CertificateOutsideValidity): CocoError {
+  return invalid(`${cause.message}; the receipt may predate that: verify it with 'ignore-validity' (coco receipt verify --ignore-validity) to check it regardless of dates`, cause);
 }
 
 /** A verified receipt's claims digest (`found`) must be the one the caller expects, if any. */

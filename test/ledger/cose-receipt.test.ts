@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import test from 'node:test';
 import { publicKeyId } from '../../src/crypto/entity-id.js';
 import { CocoError } from '../../src/errors.js';
@@ -25,6 +26,21 @@ test('COSE receipts of every application transaction verify against the service 
     verified += 1;
   }
   assert.ok(verified >= 18);
+});
+
+test("a COSE receipt judged at an instant outside the service certificate's validity fails, as a JSON receipt's certificates do, unless dates are ignored", () => {
+  const receipt = receiptFor(3);
+  const serviceCert = generated.identity.serviceCertPem;
+  const { validFrom, validTo } = new X509Certificate(serviceCert);
+  assert.equal(verifyCoseReceipt(receipt, serviceCert, { at: new Date(Date.parse(validFrom) + 1000) }).txId, '2.3');
+  for (const at of [new Date(Date.parse(validTo) + 1000), new Date(Date.parse(validFrom) - 1000)]) {
+    assert.throws(() => verifyCoseReceipt(receipt, serviceCert, { at }), (error) => {
+      assert.ok(error instanceof CocoError && error.code === 'ReceiptInvalid');
+      assert.match(error.message, /is not valid at .*verify it with 'ignore-validity' \(coco receipt verify --ignore-validity\)/);
+      return true;
+    });
+  }
+  assert.equal(verifyCoseReceipt(receipt, serviceCert, { at: 'ignore-validity' }).txId, '2.3');
 });
 
 test('a COSE receipt fails for another service, and when any byte of its proof or signature changes', () => {
