@@ -1,6 +1,8 @@
 // Authenticated transport between nodes: TLS 1.3 both ways, with node certificates endorsed by the
-// service identity. A node sends only on the connections it dials (one per peer, redialled with
-// backoff) and receives only on those it accepts, so every frame is delivered with the node ID of the
+// service identity. A node sends on the connections it dials (one per peer, redialled with backoff)
+// and receives on those it accepts. To a node it has no address for (one its lagging state does not
+// know, such as a primary elected while it was down, which dialled it), it answers on that node's
+// connection, which the dialler reads. Either way every frame is delivered with the node ID of the
 // certificate that authenticated its connection, never an ID claimed inside the payload.
 
 import { X509Certificate, type KeyObject } from 'node:crypto';
@@ -204,13 +206,22 @@ export class NodeChannels {
 
   /** Best effort, in order per peer; false when dropped (unknown peer, buffer full). */
   send(to: string, kind: number, payload: Uint8Array): boolean {
+    if (this.closed || payload.length > FRAME_PAYLOAD_BYTES_MAX) return false;
     const peer = this.peers.get(to);
-    if (peer === undefined || payload.length > FRAME_PAYLOAD_BYTES_MAX) return false;
+    if (peer === undefined) return this.answer(to, kind, payload);
     const socket = peer.socket;
     // A connection that is failing keeps the frame for the next one.
     if (!peer.ready || socket === null || !socket.writable) return peer.queue.push(kind, payload);
     if (socket.writableLength > SOCKET_WRITABLE_BYTES_MAX) return false;
     this.write(peer, socket, kind, payload);
+    return true;
+  }
+
+  /** A frame for a node this node does not dial, on the connection that node dialled (if it is open and not backed up). */
+  private answer(to: string, kind: number, payload: Uint8Array): boolean {
+    const socket = this.inbound.get(to);
+    if (socket === undefined || !socket.writable || socket.writableLength > SOCKET_WRITABLE_BYTES_MAX) return false;
+    socket.write(Buffer.concat([encodeFrameHeader(kind, payload.length), payload]));
     return true;
   }
 
@@ -426,7 +437,7 @@ export class NodeChannels {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     socket.setTimeout(DIAL_TIMEOUT_MS, () => socket.destroy(new CocoError('ChannelTimeout', `no TLS handshake with node ${peer.id} at ${peer.address} within ${DIAL_TIMEOUT_MS} ms`)));
-    // Peers never send on this connection; reading keeps 'end' and 'close' flowing.
+    // Read from the start, which keeps 'end' and 'close' flowing; frames are taken once the server proved its identity.
     socket.resume();
     socket.on('secureConnect', () => {
       const serverId = this.endorsedPeerId(socket);
@@ -436,6 +447,9 @@ export class NodeChannels {
         return;
       }
       socket.setTimeout(0);
+      // A peer that has no address for this node answers on this connection.
+      const reader = new FrameReader(FRAME_PAYLOAD_BYTES_MAX);
+      socket.on('data', (chunk: Buffer) => this.receive(peer.id, socket, reader, chunk));
       peer.ready = true;
       peer.readyAtMs = performance.now();
       const attempts = this.dialFailures.clear(peer.id);

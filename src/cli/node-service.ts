@@ -133,7 +133,7 @@ function readMembers(config: NodeConfig): GenesisMember[] {
 }
 
 /** What a virtual node reports as the digest of the code it runs. */
-function hostData(version: string): Uint8Array {
+export function hostData(version: string): Uint8Array {
   return sha256(utf8(`coco ${version}`));
 }
 
@@ -946,18 +946,21 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     host: config.nodeToNode.bindAddress.host,
     port: nodeToNodePort,
     listener,
-    // Nodes of the configuration, Trusted nodes, the primary this node follows (a retiring one is in
-    // neither once its removal committed, and still sends the commit and its nomination of a
-    // successor), and, for a node that knows no configuration yet (a joiner), the nodes the service
-    // listed as Trusted when it joined: that is how it first hears from the primary. Not any node
-    // the service endorsed: one retired since holds an endorsed key, and a joiner that followed it
-    // into a higher view would depose the real primary. (A joiner restarted before it learnt of any
-    // configuration has no such list and hears from any endorsed node, as it did when it joined.)
+    // Nodes of the configuration, the primary this node follows (a retiring one is in neither once
+    // its removal committed, and still sends the commit and its nomination of a successor), and any
+    // node the service endorsed (the channel checked that) that this node's state does not record as
+    // Retired: a node whose state lags (restarted, or started from an older snapshot) knows neither the
+    // nodes that joined since nor the configuration they are, and must hear from them to catch up.
+    // A joiner, until its state records the nodes, hears only from those its join response listed
+    // (the Trusted ones): not a retired node whose files someone kept, which could lead it into a
+    // higher view and depose the primary.
     authorize: (peer) => {
       const node = created.node;
       if (node === undefined) return false;
-      if (node.configurations.length === 0) return knownPeerAddresses?.has(peer) ?? true;
-      return node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || isTrusted(node, peer);
+      if (node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || knownPeerAddresses?.has(peer) === true) return true;
+      const status = readNodeRecords(node.store).get(peer)?.status;
+      if (status === undefined) return node.configurations.length > 0 || knownPeerAddresses === undefined;
+      return status === 'Trusted';
     },
     onFrame: (from, kind, payload) => {
       const node = created.node;
@@ -1208,10 +1211,6 @@ function ethereumChain(node: Node, config: NodeConfig, version: string, writeTur
 function refuseToServe(error: Error, log: BufferedLog, reportFailure: (error: Error) => void): void {
   log.line('error', `coco: ${error.message}${error instanceof CocoError ? ` [${error.code}]` : ''}`);
   reportFailure(error);
-}
-
-function isTrusted(node: Node, peer: string): boolean {
-  return readNodeRecords(node.store).get(peer)?.status === 'Trusted';
 }
 
 /** The published address of interface `name` on a Trusted node other than the primary, picked at random as CCF does. */

@@ -76,6 +76,20 @@ test('frames to an unknown peer, to itself or larger than a frame are dropped', 
   await closeAll(a, b);
 });
 
+test('a node with no address for a peer that dialled it answers on that connection, in order, and the dialler takes it as from that peer', HANG_GUARD, async () => {
+  const a = await startNode(keysA, service.certPem);
+  const b = await startNode(keysB, service.certPem);
+  // Only a knows b's address (b's state lags: it knows nothing of a).
+  connect(a, [b]);
+  assert.equal(b.channels.send(keysA.id, 1, text('too early')), false, 'nothing to answer on before a dials');
+  a.channels.send(keysB.id, 1, text('hello'));
+  await b.waitForFrame(keysA.id, 'hello');
+  for (const n of [1, 2, 3]) assert.equal(b.channels.send(keysA.id, 1, text(`answer ${n}`)), true);
+  for (const n of [1, 2, 3]) await a.waitForFrame(keysB.id, `answer ${n}`);
+  assert.equal(b.channels.send(keysC.id, 1, text('who?')), false, 'a node that neither dialled nor was dialled gets nothing');
+  await closeAll(a, b);
+});
+
 test('a client endorsed by another service is refused in the handshake', HANG_GUARD, async () => {
   const a = await startNode(keysA, service.certPem);
   // The rogue trusts A's service, so only A's check stands between it and A.
