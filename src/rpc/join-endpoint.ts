@@ -110,6 +110,16 @@ function parseJoinRequest(body: Uint8Array): JoinRequest {
   return { ...(json as JoinRequest), node_info_network: parseNodeInfoNetwork(json.node_info_network) };
 }
 
+/** Whether the service's committed state records `nodeId` as Trusted. */
+function trustedCommitted(node: Node, nodeId: string): boolean {
+  return node.execute((tx) => {
+    const key = utf8(nodeId);
+    const version = tx.map(Tables.nodesInfo).getVersionOfPreviousWrite(key);
+    const trusted = nodeRecords(tx).get(nodeId)?.status === 'Trusted' && version !== undefined && version <= BigInt(node.commitTxId.seqno);
+    return { result: trusted, applyWrites: false };
+  }).result;
+}
+
 export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndpointOptions): void {
   const networkInfo = (tx: Transaction, nodeId: string): JoinResponse['network_info'] => ({
     public_only: false,
@@ -128,7 +138,11 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
   });
 
   server.add('node', 'POST', '/join', (request: RpcRequest) => {
-    if (!node.isPrimary) {
+    // As in CCF, a node the service already trusts gets its answer from any node, backups included: a
+    // joiner trusted just before the primary died must still start, or the configuration that counts
+    // it may have no majority to elect another primary. Only once the trust is committed: a backup's
+    // state may hold entries a new primary rolls back.
+    if (!node.isPrimary && !(request.clientCert !== undefined && trustedCommitted(node, publicKeyId(request.clientCert.pem)))) {
       const primary = options.primaryUrl();
       if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary to join through');
       if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'this node is a backup and no primary is known; retry shortly');
