@@ -132,7 +132,9 @@ export async function call(kvTx: Transaction, params: CallParams, context: Execu
     const balance = account?.balance ?? 0n;
     const value = params.value ?? 0n;
     const fee = params.gasPrice ?? params.maxFeePerGas ?? 0n;
-    const tip = params.maxPriorityFeePerGas ?? fee;
+    // As geth (TransactionArgs.ToMessage): a legacy price is both cap and tip; an absent tip is 0, so a
+    // call with only a fee cap runs at GASPRICE min(tip + base fee, cap), not at the cap.
+    const tip = params.gasPrice ?? params.maxPriorityFeePerGas ?? 0n;
     if (tip > fee) {
       throw new CocoError('InvalidTransaction', `${TIP_ABOVE_FEE_CAP}: address ${toChecksumAddress(from.toString())}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${fee}`);
     }

@@ -1,12 +1,14 @@
 // A priority fee above the fee cap is refused in geth's words (core.ErrTipAboveFeeCap): in a call,
 // as geth's state transition says it, with the sender and both fees; in a raw transaction alone, as
 // geth's transaction pool says it. EthereumJS's own words were "maxFeePerGas cannot be less than
-// maxPriorityFeePerGas (The total must be the larger of the two)".
+// maxPriorityFeePerGas (The total must be the larger of the two)". A call's fees give it the gas price
+// geth gives it (TransactionArgs.ToMessage): an absent priority fee is 0, not the fee cap.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ethers } from 'ethers';
 import { handleJsonRpc, type JsonRpcMethods } from '../../src/ethereum/json-rpc.js';
+import { GASPRICE_CREATION } from './contracts.js';
 import { CHAIN_ID, ETHER, TestChain, wallet } from './harness.js';
 import { MemoryBackend, methodsFor } from './memory-backend.js';
 
@@ -41,5 +43,28 @@ describe('a priority fee above the fee cap', () => {
     const sent = await rpc(methods, 'eth_sendRawTransaction', raw);
     assert.deepEqual(sent.error, { code: -32000, message: 'max priority fee per gas higher than max fee per gas' });
     assert.equal(chain.nonceOf(alice.address), 0);
+  });
+});
+
+describe("a call's gas price", () => {
+  test('is min(priority fee + base fee, fee cap) as in geth, with an absent priority fee 0: a fee cap alone prices the call at 0', async () => {
+    const { chain, methods } = await setup();
+    const deployed = await chain.send(alice, { data: GASPRICE_CREATION });
+    assert.ok(deployed.receipt.contractAddress);
+    const to = ethers.hexlify(deployed.receipt.contractAddress);
+    // The base fee is 0 on Coco, so the price is the priority fee, capped by the fee cap.
+    const cases: ReadonlyArray<readonly [fees: Record<string, number>, gasPrice: bigint]> = [
+      [{ maxFeePerGas: 7 }, 0n],
+      [{ maxFeePerGas: 7, maxPriorityFeePerGas: 0 }, 0n],
+      [{ maxFeePerGas: 7, maxPriorityFeePerGas: 3 }, 3n],
+      [{ maxFeePerGas: 7, maxPriorityFeePerGas: 7 }, 7n],
+      [{ gasPrice: 5 }, 5n],
+      [{}, 0n],
+    ];
+    for (const [fees, gasPrice] of cases) {
+      const quantities = Object.fromEntries(Object.entries(fees).map(([name, value]) => [name, ethers.toQuantity(value)]));
+      const called = await rpc(methods, 'eth_call', { from: alice.address, to, ...quantities }, 'latest');
+      assert.equal(BigInt(called.result as string), gasPrice, `tx.gasprice with ${JSON.stringify(fees)}`);
+    }
   });
 });
