@@ -1,7 +1,8 @@
 // The Ethereum settings every node of a service shares, recorded by its genesis transaction in
-// `public:coco.service.ethereum`: the chain id, whether the state is public (its maps' names) and
-// the block gas limit. A node serves those; a setting its configuration gives must agree, or it is
-// refused. Per node, not recorded: max_execution_time_ms; genesis-only: genesis_accounts.
+// `public:coco.service.ethereum`: the chain id, whether the state is public (its maps' names), the
+// block gas limit and whether transactions signed without a chain id are accepted. A node serves
+// those; a setting its configuration gives must agree, or it is refused. Per node, not recorded:
+// max_execution_time_ms; genesis-only: genesis_accounts.
 
 import { CocoError } from '../errors.js';
 import { decodeJson, encodeJson, SINGLETON } from '../governance/builtin-tables.js';
@@ -19,24 +20,32 @@ export interface ChainSettings {
   chainId: bigint;
   publicState: boolean;
   blockGasLimit: bigint;
+  /**
+   * Accept legacy transactions signed without a chain id (pre-EIP-155, v = 27 or 28), which any
+   * chain would run as well, as geth does with --rpc.allow-unprotected-txs: presigned deployment
+   * transactions (Arachnid's CREATE2 deployer, ERC-1820) exist only in that form.
+   */
+  allowUnprotectedTransactions: boolean;
 }
 
 /** What a node's configuration (`ethereum.*`) sets; undefined where it sets nothing. */
-export interface ConfiguredChainSettings {
-  chainId: bigint | undefined;
-  publicState: boolean | undefined;
-  blockGasLimit: bigint | undefined;
-}
+export type ConfiguredChainSettings = { [Setting in keyof ChainSettings]: ChainSettings[Setting] | undefined };
 
 /** The record's JSON fields, named as the configuration's, for each setting. */
-const FIELDS: Record<keyof ChainSettings, 'chain_id' | 'public_state' | 'block_gas_limit'> = {
+const FIELDS = {
   chainId: 'chain_id',
   publicState: 'public_state',
   blockGasLimit: 'block_gas_limit',
-};
+  allowUnprotectedTransactions: 'allow_unprotected_transactions',
+} as const satisfies Record<keyof ChainSettings, string>;
 
 export function writeChainSettings(tx: Transaction, settings: ChainSettings): void {
-  const record = { chain_id: Number(settings.chainId), public_state: settings.publicState, block_gas_limit: Number(settings.blockGasLimit) };
+  const record = {
+    chain_id: Number(settings.chainId),
+    public_state: settings.publicState,
+    block_gas_limit: Number(settings.blockGasLimit),
+    allow_unprotected_transactions: settings.allowUnprotectedTransactions,
+  };
   tx.map(CHAIN_SETTINGS_TABLE).set(SINGLETON, encodeJson(record));
 }
 
@@ -45,11 +54,15 @@ export function readChainSettings(tx: Transaction): ChainSettings | undefined {
   const value = tx.map(CHAIN_SETTINGS_TABLE).get(SINGLETON);
   if (value === undefined) return undefined;
   const record = decodeJson<Record<string, unknown> | null>(value, CHAIN_SETTINGS_TABLE);
-  const { chain_id: chainId, public_state: publicState, block_gas_limit: blockGasLimit } = record ?? {};
-  if (!Number.isSafeInteger(chainId) || typeof publicState !== 'boolean' || !Number.isSafeInteger(blockGasLimit)) {
-    throw new CocoError('EthereumSettingsMalformed', `${CHAIN_SETTINGS_TABLE} holds no valid {"chain_id", "public_state", "block_gas_limit"}: ${JSON.stringify(record)}`);
+  // A service created before Coco recorded allow_unprotected_transactions refused such transactions.
+  const { chain_id: chainId, public_state: publicState, block_gas_limit: blockGasLimit, allow_unprotected_transactions: allowUnprotectedTransactions = false } = record ?? {};
+  if (!Number.isSafeInteger(chainId) || typeof publicState !== 'boolean' || !Number.isSafeInteger(blockGasLimit) || typeof allowUnprotectedTransactions !== 'boolean') {
+    throw new CocoError(
+      'EthereumSettingsMalformed',
+      `${CHAIN_SETTINGS_TABLE} holds no valid {"chain_id", "public_state", "block_gas_limit"[, "allow_unprotected_transactions"]}: ${JSON.stringify(record)}`,
+    );
   }
-  return { chainId: BigInt(chainId as number), publicState, blockGasLimit: BigInt(blockGasLimit as number) };
+  return { chainId: BigInt(chainId as number), publicState, blockGasLimit: BigInt(blockGasLimit as number), allowUnprotectedTransactions };
 }
 
 /**
@@ -64,6 +77,7 @@ export function resolveChainSettings(configured: ConfiguredChainSettings, record
       chainId: configured.chainId ?? BigInt(ETHEREUM_CHAIN_ID_DEFAULT),
       publicState: configured.publicState ?? false,
       blockGasLimit: configured.blockGasLimit ?? BLOCK_GAS_LIMIT_DEFAULT,
+      allowUnprotectedTransactions: configured.allowUnprotectedTransactions ?? false,
     };
   }
   const mismatches = (Object.keys(FIELDS) as (keyof ChainSettings)[]).flatMap((setting) => {

@@ -45,7 +45,7 @@ import {
   type BlockTag,
 } from './rpc-values.js';
 import { ScanDeadline } from './scan-deadline.js';
-import { decodeRawTransaction, parseTransaction, summarizeTransaction } from './sender.js';
+import { decodeRawTransaction, parseTransaction, summarizeTransaction, type DecodeOptions } from './sender.js';
 import { storedReceiptBytes } from './stored-receipt.js';
 
 /** What the Ethereum methods need from the node. */
@@ -102,6 +102,13 @@ interface LogCriteria {
   to: bigint | undefined;
   filter: LogFilter;
 }
+
+/**
+ * How stored and waiting transactions are read back: they were admitted already, so one signed
+ * without a chain id is shown, not refused (on a service that recorded no settings, another node's
+ * configuration may have admitted it).
+ */
+const ADMITTED: DecodeOptions = { allowUnprotected: true };
 
 /** The blob base fee of every block: with no blobs, the protocol's minimum of 1 wei, which the EVM's BLOBBASEFEE answers too. */
 const BLOB_BASE_FEE = 1n;
@@ -242,7 +249,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
   /** The transaction object of `record`, included in `block`. */
   function includedTransaction(block: ChainBlock, hash: Uint8Array, record: TransactionRecord): Record<string, unknown> {
-    return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common), { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp });
+    return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common, ADMITTED), { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp });
   }
 
   function blockJson(tx: Transaction, block: ChainBlock, full: boolean): Record<string, unknown> {
@@ -438,7 +445,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     async eth_sendRawTransaction(params, scope) {
       arity(params, 1, 1, '[signed transaction]');
       // Decoding recovers the sender now, before the Coco transaction, off the execution path.
-      const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common);
+      const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common, { allowUnprotected: context.allowUnprotectedTransactions });
       const sender = decoded.sender.toString();
       const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
       let waitingSinceMs: number | undefined;
@@ -487,11 +494,11 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const hash = parseHash(params[0], 'transaction hash');
       return reading(scope, (read) => {
         const record = storedTransaction(read.tx, hash);
-        if (record !== undefined) return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common), location(read, record.blockNumber));
+        if (record !== undefined) return transactionObject(hash, record.sender, parseTransaction(record.raw, context.common, ADMITTED), location(read, record.blockNumber));
         // As geth, which looks in its pool, queued transactions included: one waiting for the nonces
         // before its own is shown pending (null block fields).
         const held = futureNonces.find(data(hash));
-        return held === undefined ? null : transactionObject(hash, fromHex(held.sender.slice(2)), parseTransaction(held.raw, context.common), undefined);
+        return held === undefined ? null : transactionObject(hash, fromHex(held.sender.slice(2)), parseTransaction(held.raw, context.common, ADMITTED), undefined);
       });
     },
     async eth_getTransactionReceipt(params, scope) {

@@ -28,6 +28,8 @@ export interface EthereumConfig {
   coinbase?: Uint8Array;
   /** Keep the Ethereum maps in the public domain (clear in the ledger) instead of the private one. */
   publicState?: boolean;
+  /** Accept legacy transactions signed without a chain id (see chain-settings.ts); refused by default. */
+  allowUnprotectedTransactions?: boolean;
   /** Seconds since the Unix epoch, for the timestamp of new blocks. Host time, read by node/. */
   clock: () => number;
   /** A limit on each run's time, with the monotonic clock (ms) that measures it; no limit when absent. */
@@ -89,6 +91,8 @@ export class ExecutionContext {
   readonly coinbase: Address;
   /** The chain definition transactions are decoded with (see decodeRawTransaction). */
   readonly common: Common;
+  /** Whether eth_sendRawTransaction accepts legacy transactions signed without a chain id. */
+  readonly allowUnprotectedTransactions: boolean;
   readonly maps: EthereumMaps;
   readonly blocks: Blocks;
   readonly #clock: () => number;
@@ -113,6 +117,7 @@ export class ExecutionContext {
     this.blockGasLimit = config.blockGasLimit;
     this.coinbase = new Address(config.coinbase);
     this.common = common;
+    this.allowUnprotectedTransactions = config.allowUnprotectedTransactions;
     this.maps = parts.blocks.maps;
     this.blocks = parts.blocks;
     this.#clock = config.clock;
@@ -131,6 +136,7 @@ export class ExecutionContext {
       blockGasLimit: BLOCK_GAS_LIMIT_DEFAULT,
       coinbase: new Uint8Array(ADDRESS_BYTES),
       publicState: false,
+      allowUnprotectedTransactions: false,
       ...config,
     };
     if (typeof full.blockGasLimit !== 'bigint' || full.blockGasLimit < 21_000n || full.blockGasLimit >= 2n ** 63n) {

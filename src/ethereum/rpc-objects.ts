@@ -3,7 +3,7 @@
 // indexes are 0 and a receipt's cumulative gas is its own. Roots Coco does not compute (state,
 // transactions, receipts: Coco's Merkle tree commits to all of them) are 32 zero bytes.
 
-import { isAccessList2930Tx, isFeeMarket1559Tx, isLegacyTx } from '@ethereumjs/tx';
+import { Capability, isAccessList2930Tx, isFeeMarket1559Tx, isLegacyTx } from '@ethereumjs/tx';
 import { KECCAK256_RLP, KECCAK256_RLP_ARRAY, bytesToHex } from '@ethereumjs/util';
 import type { ChainBlock } from './blocks.js';
 import type { ReceiptRecord, TransactionRecord } from './ethereum-maps.js';
@@ -47,7 +47,8 @@ export function transactionObject(hash: Uint8Array, sender: Uint8Array, tx: Supp
     gasPrice: quantity(location === undefined && isFeeMarket1559Tx(tx) ? tx.maxFeePerGas : effectiveGasPrice(tx)),
     value: quantity(tx.value),
     input: data(tx.data),
-    chainId: quantity(tx.common.chainId()),
+    // As geth: a legacy transaction signed without a chain id (pre-EIP-155) shows none.
+    ...(tx.supports(Capability.EIP155ReplayProtection) || !isLegacyTx(tx) ? { chainId: quantity(tx.common.chainId()) } : {}),
     v: quantity(tx.v ?? 0n),
     r: quantity(tx.r ?? 0n),
     s: quantity(tx.s ?? 0n),

@@ -1,6 +1,7 @@
-// Decoding a raw signed Ethereum transaction (legacy with EIP-155, EIP-2930, EIP-1559) and
-// recovering its sender, once: the result carries the transaction hash and the sender, and the
-// EthereumJS transaction it holds keeps the recovered key, so execution never recovers it again.
+// Decoding a raw signed Ethereum transaction (legacy with EIP-155, or without it where the service
+// allows that, EIP-2930, EIP-1559) and recovering its sender, once: the result carries the
+// transaction hash and the sender, and the EthereumJS transaction it holds keeps the recovered key,
+// so execution never recovers it again.
 // Every refusal is a CocoError whose message is the one Ethereum clients expect.
 
 import type { Common } from '@ethereumjs/common';
@@ -37,6 +38,17 @@ const UNSUPPORTED_TYPES: Record<number, string> = {
   [TransactionType.BlobEIP4844]: 'blob (EIP-4844) transactions are not supported: Coco keeps no blobs',
   [TransactionType.EOACodeEIP7702]: 'set-code (EIP-7702) transactions are not supported',
 };
+
+/** What decoding accepts beyond the chain's rules. */
+export interface DecodeOptions {
+  /** Legacy transactions signed without a chain id (pre-EIP-155: v = 27 or 28); refused when false. */
+  readonly allowUnprotected: boolean;
+}
+
+/** geth's words for an unprotected transaction, then how a Coco service accepts them (see chain-settings.ts). */
+const UNPROTECTED_REFUSED =
+  'only replay-protected (EIP-155) transactions allowed over RPC: sign it with the chain id, or, for a presigned ' +
+  'transaction, use a service whose genesis configuration sets ethereum.allow_unprotected_transactions to true (docs/ethereum.md)';
 
 /** geth's refusal (core.ErrTipAboveFeeCap) of a priority fee above the fee cap; EthereumJS's words are its own. */
 export const TIP_ABOVE_FEE_CAP = 'max priority fee per gas higher than max fee per gas';
@@ -139,9 +151,9 @@ function construct(type: number, fields: Values, common: Common): SupportedTrans
 /**
  * Decodes `raw` under `common`'s chain id without recovering the sender (for transactions already
  * stored). Throws CocoError InvalidTransaction (malformed, unsupported type, too large, unsigned),
- * WrongChainId or UnprotectedTransaction (legacy without EIP-155).
+ * WrongChainId or UnprotectedTransaction (legacy without EIP-155, unless `options` allow it).
  */
-export function parseTransaction(raw: Uint8Array, common: Common): SupportedTransaction {
+export function parseTransaction(raw: Uint8Array, common: Common, options: DecodeOptions = { allowUnprotected: false }): SupportedTransaction {
   if (!(raw instanceof Uint8Array)) throw new CocoError('InvalidArgument', 'a raw transaction must be a Uint8Array');
   if (raw.length === 0) throw invalid('empty transaction: send the signed transaction bytes');
   if (raw.length > RAW_TRANSACTION_BYTES_MAX) {
@@ -155,9 +167,8 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
     fields = decodeFields(raw);
     if (fields.length !== 9) throw invalid(`invalid transaction: a legacy transaction has 9 fields, got ${fields.length}`);
     const v = integerField(fields, 6, 'v');
-    if (v === 27n || v === 28n) {
-      throw new CocoError('UnprotectedTransaction', 'only replay-protected (EIP-155) transactions allowed over RPC');
-    }
+    // Unprotected, its signature covers no chain id: EthereumJS recovers its sender as such.
+    if ((v === 27n || v === 28n) && !options.allowUnprotected) throw new CocoError('UnprotectedTransaction', UNPROTECTED_REFUSED);
     if (v >= 35n) checkChainId((v - 35n) >> 1n, common);
   } else if (first === TransactionType.AccessListEIP2930 || first === TransactionType.FeeMarketEIP1559) {
     type = first;
@@ -183,8 +194,8 @@ export function parseTransaction(raw: Uint8Array, common: Common): SupportedTran
  * Decodes `raw` under `common`'s chain id and recovers its sender: parseTransaction's refusals, and
  * CocoError InvalidSignature when no public key comes out of the signature.
  */
-export function decodeRawTransaction(raw: Uint8Array, common: Common): DecodedTransaction {
-  const tx = parseTransaction(raw, common);
+export function decodeRawTransaction(raw: Uint8Array, common: Common, options?: DecodeOptions): DecodedTransaction {
+  const tx = parseTransaction(raw, common, options);
   let sender: Address;
   try {
     // The address is the last 20 bytes of keccak256(public key), as getSenderAddress computes it with slower keccak.

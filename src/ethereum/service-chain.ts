@@ -49,7 +49,7 @@ export class ServiceChain {
       const { settings } = read;
       if (!read.recorded) {
         this.warn(
-          `this service recorded no Ethereum settings (it was created before Coco recorded them at genesis): this node serves its configuration's chain_id ${settings.chainId}, public_state ${settings.publicState} and block gas limit ${settings.blockGasLimit}, which nothing checks against the other nodes': give every node the same ethereum section (docs/ethereum.md)`,
+          `this service recorded no Ethereum settings (it was created before Coco recorded them at genesis): this node serves its configuration's chain_id ${settings.chainId}, public_state ${settings.publicState}, block gas limit ${settings.blockGasLimit} and allow_unprotected_transactions ${settings.allowUnprotectedTransactions}, which nothing checks against the other nodes': give every node the same ethereum section (docs/ethereum.md)`,
         );
       }
       this.#building = this.build(settings).then((methods) => void (this.#methods = methods));

@@ -57,6 +57,8 @@ export interface EthereumNodeConfig {
   chainId: bigint | undefined;
   blockGasLimit: bigint | undefined;
   publicState: boolean | undefined;
+  /** Accept legacy transactions signed without a chain id (pre-EIP-155), as geth's --rpc.allow-unprotected-txs. */
+  allowUnprotectedTransactions: boolean | undefined;
   /** The longest one EVM run may hold the node's event loop (per node). */
   maxExecutionMs: number;
   /** Balances the new service starts with (`command.start` only). */
@@ -446,6 +448,8 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
   const ethereum = r.object(root.ethereum ?? {}, '$.ethereum');
   const publicState = ethereum.public_state;
   if (publicState !== undefined && typeof publicState !== 'boolean') r.fail('$.ethereum.public_state', 'must be true or false');
+  const allowUnprotectedTransactions = ethereum.allow_unprotected_transactions;
+  if (allowUnprotectedTransactions !== undefined && typeof allowUnprotectedTransactions !== 'boolean') r.fail('$.ethereum.allow_unprotected_transactions', 'must be true or false');
   const accountsValue = ethereum.genesis_accounts ?? [];
   if (!Array.isArray(accountsValue)) r.fail('$.ethereum.genesis_accounts', 'must be a list of {"address": "0x…", "balance": "<wei>"}');
   const genesisAccounts = accountsValue.map((value, i) => {
@@ -479,6 +483,7 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       blockGasLimit: blockGasLimit === undefined ? undefined : BigInt(blockGasLimit as number),
       maxExecutionMs: ethereumMaxExecutionMs(r, ethereum, electionTimeoutMs),
       publicState,
+      allowUnprotectedTransactions,
       genesisAccounts,
     },
     jwtKeyRefreshIntervalMs: 1000 * r.integer(jwt, 'key_refresh_interval_s', '$.jwt', JWT_KEY_REFRESH_INTERVAL_S_DEFAULT, 1, 7 * 24 * 3600),

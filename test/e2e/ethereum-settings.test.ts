@@ -1,16 +1,21 @@
 // The Ethereum settings are the service's, with real processes: genesis records them, a joiner
 // configured with another chain id is admitted but, once it has caught up with the service's state,
 // refuses to serve and exits 1 in one line naming the field and both values (it never serves that
-// chain), and a node restarted with another public_state refuses to start the same way.
+// chain), and a node restarted with another public_state refuses to start the same way. A service
+// started with allow_unprotected_transactions runs the presigned CREATE2 deployer transaction, and
+// still accepts such transactions once its node is restarted without the setting.
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ethers } from 'ethers';
 import { runningNodePid } from '../../src/cli/node-pid-file.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
+import { CREATE2_DEPLOYER } from '../ethereum/contracts.js';
 import { exitOf } from '../support/child-exit.js';
+import { FaultNetwork } from '../support/network-fixture.js';
 import { runNode, startJoiner, startJoinersSandbox, validFromNow } from '../support/joiner-process.js';
 import { until } from '../support/until.js';
 
@@ -44,4 +49,33 @@ test('a node whose ethereum settings differ from those its service recorded at g
   assert.equal(await exitOf(restarted.child, 'node 1 restarted with public_state'), 1, restarted.output());
   assert.match(restarted.output(), /coco: configuration \$\.ethereum\.public_state is true, but the service's is false \(recorded at its genesis in public:coco\.service\.ethereum\).* \[EthereumSettingsMismatch\]\n$/);
   assert.doesNotMatch(restarted.output(), /listening on/, 'it refused before it served');
+});
+
+test('a service started with ethereum.allow_unprotected_transactions runs the presigned CREATE2 deployer transaction, and keeps accepting such transactions with the setting removed', { timeout: 180_000 }, async (t) => {
+  const ethereum = { allow_unprotected_transactions: true, genesis_accounts: [{ address: CREATE2_DEPLOYER.signer, balance: String(10n ** 16n) }] };
+  const withEthereum = (path: string, section: Record<string, unknown>) => {
+    const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...config, ethereum: section }));
+  };
+  const network = await FaultNetwork.start({ nodes: 1, beforeStart: (i, n) => withEthereum(n.configPath(i), ethereum) });
+  t.after(() => network.close());
+  const rpc = async (method: string, params: unknown[]) =>
+    (await network.client(0).request('POST', '/app/ethereum', { body: { jsonrpc: '2.0', id: 1, method, params } })).json<{ result?: string; error?: { message: string } }>();
+
+  const sent = await rpc('eth_sendRawTransaction', [CREATE2_DEPLOYER.transaction]);
+  assert.equal(sent.result, ethers.keccak256(CREATE2_DEPLOYER.transaction), JSON.stringify(sent.error));
+  assert.equal((await rpc('eth_getCode', [CREATE2_DEPLOYER.address, 'latest'])).result, CREATE2_DEPLOYER.runtime);
+
+  // The genesis recorded the setting: restarted with it removed, the node serves the service's.
+  await network.stop(0);
+  withEthereum(network.configPath(0), {});
+  await network.restart(0);
+  const unprotected = ethers.Transaction.from({ type: 0, nonce: 0, to: CREATE2_DEPLOYER.signer, gasLimit: 21_000n, gasPrice: 0n });
+  const signer = ethers.Wallet.createRandom();
+  unprotected.signature = signer.signingKey.sign(unprotected.unsignedHash);
+  const accepted = await until('the restarted node to serve Ethereum', 60_000, async () => {
+    const answer = await rpc('eth_sendRawTransaction', [unprotected.serialized]);
+    return answer.result ?? (/not caught up/.test(answer.error?.message ?? '') ? undefined : answer.error?.message);
+  });
+  assert.equal(accepted, unprotected.hash);
 });

@@ -159,3 +159,19 @@ export const CREATE2_FACTORY_CREATION = `0x6017600a5f3960175ff3${CREATE2_FACTORY
 export const GASPRICE_RUNTIME = '3a5f5260205ff3';
 // Init code: PUSH1 7, PUSH1 10, PUSH0, CODECOPY (the 7 bytes after these 10), PUSH1 7, PUSH0, RETURN.
 export const GASPRICE_CREATION = `0x6007600a5f3960075ff3${GASPRICE_RUNTIME}`;
+
+/**
+ * Arachnid's CREATE2 deployer (github.com/Arachnid/deterministic-deployment-proxy), deployed on
+ * every chain by one presigned transaction without a chain id (pre-EIP-155: nonce 0, 100 gwei,
+ * 100,000 gas, v 27). Its runtime code runs CREATE2 with the calldata's first 32 bytes as salt and
+ * the rest as init code, and returns the 20-byte address.
+ */
+export const CREATE2_DEPLOYER = {
+  transaction:
+    '0xf8a58085174876e800830186a08080b853604580600e600039806000f350fe7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf31ba02222222222222222222222222222222222222222222222222222222222222222a02222222222222222222222222222222222222222222222222222222222222222',
+  /** Who the signature recovers to, without a chain id; it must hold the 0.01 ether the transaction's gas costs. */
+  signer: '0x3fab184622dc19b6109349b94811493bf2a45362',
+  /** Where it lands: the signer's first contract. */
+  address: '0x4e59b44847b379578588920ca78fbf26c0b4956c',
+  runtime: '0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3',
+} as const;

@@ -15,8 +15,8 @@ import type { Node } from '../../src/node/node.js';
 import { asRpcError } from '../../src/rpc/rpc-error.js';
 import { InProcessNetwork } from '../support/in-process-network.js';
 
-const UNSET: ConfiguredChainSettings = { chainId: undefined, publicState: undefined, blockGasLimit: undefined };
-const RECORDED: ChainSettings = { chainId: 9999n, publicState: true, blockGasLimit: 8_000_000n };
+const UNSET: ConfiguredChainSettings = { chainId: undefined, publicState: undefined, blockGasLimit: undefined, allowUnprotectedTransactions: undefined };
+const RECORDED: ChainSettings = { chainId: 9999n, publicState: true, blockGasLimit: 8_000_000n, allowUnprotectedTransactions: true };
 
 /** A chain whose methods say which settings they were built on. */
 function chainOf(node: Node, configured: Partial<ConfiguredChainSettings> = {}, warn?: (line: string) => void): ServiceChain {
@@ -38,7 +38,7 @@ test('a node serves the Ethereum settings its service recorded, once it holds th
   assert.equal(await before.settle(), true);
   assert.equal(await chainId(before), '0x7');
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /^this service recorded no Ethereum settings .*chain_id 7, public_state false .*give every node the same ethereum section/);
+  assert.match(warnings[0]!, /^this service recorded no Ethereum settings .*chain_id 7, public_state false, .* and allow_unprotected_transactions false, .*give every node the same ethereum section/);
 
   primary.execute((tx) => {
     writeChainSettings(tx, RECORDED);

@@ -134,3 +134,10 @@ test('a missing section says so, and names a setting beside it one or two typos 
   refused({ ...config, network: { rpc_interface: network.rpc_interfaces } }, /\$\.network\.rpc_interfaces: is missing \(is \$\.network\.rpc_interface a misspelling of it\?\)/);
   refused({ ...config, network: 'x' }, /\$\.network: must be an object/);
 });
+
+test('ethereum.allow_unprotected_transactions is true or false, unset when absent (the service decides), anything else refused', () => {
+  assert.equal(parse({}).ethereum.allowUnprotectedTransactions, undefined);
+  assert.equal(parse({ ethereum: { allow_unprotected_transactions: true } }).ethereum.allowUnprotectedTransactions, true);
+  assert.equal(parse({ ethereum: { allow_unprotected_transactions: false } }).ethereum.allowUnprotectedTransactions, false);
+  assert.throws(() => parse({ ethereum: { allow_unprotected_transactions: 'yes' } }), /^CocoError: configuration \$\.ethereum\.allow_unprotected_transactions: must be true or false$/);
+});
