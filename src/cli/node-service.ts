@@ -946,25 +946,28 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     host: config.nodeToNode.bindAddress.host,
     port: nodeToNodePort,
     listener,
-    // Nodes of the configuration, the primary this node follows (a retiring one is in neither once
-    // its removal committed, and still sends the commit and its nomination of a successor), and any
-    // node the service endorsed (the channel checked that) that this node's state does not record as
-    // Retired: a node whose state lags (restarted, or started from an older snapshot) knows neither the
-    // nodes that joined since nor the configuration they are, and must hear from them to catch up.
+    // Nodes of the configuration, Trusted nodes, the primary this node follows (a retiring one is in
+    // neither once its removal committed, and still sends the commit and its nomination of a
+    // successor). A node the state does not record is heard only while this node follows no primary:
+    // a node whose state lags (restarted after the others were replaced, or started from an older
+    // snapshot) knows neither the nodes that joined since nor their configuration, and must hear the
+    // new primary to catch up; a node that follows a primary has no need to hear strangers (every
+    // host that ran a node holds the service key, with which it can endorse identities of its own).
     // A joiner, until its state records the nodes, hears only from those its join response listed
-    // (the Trusted ones): not a retired node whose files someone kept, which could lead it into a
-    // higher view and depose the primary.
+    // (the Trusted ones): not a retired node whose files someone kept.
     authorize: (peer) => {
       const node = created.node;
       if (node === undefined) return false;
-      if (node.configurations.some((c) => c.includes(peer)) || node.role.leaderId === peer || knownPeerAddresses?.has(peer) === true) return true;
-      const status = readNodeRecords(node.store).get(peer)?.status;
-      if (status === undefined) return node.configurations.length > 0 || knownPeerAddresses === undefined;
-      return status === 'Trusted';
+      if (isKnownPeer(node, peer) || node.role.leaderId === peer || knownPeerAddresses?.has(peer) === true) return true;
+      if (readNodeRecords(node.store).has(peer)) return false;
+      if (node.configurations.length === 0) return knownPeerAddresses === undefined;
+      return node.role.leaderId === undefined;
     },
     onFrame: (from, kind, payload) => {
       const node = created.node;
       if (node === undefined) return;
+      // From a node the state does not record (see authorize), only consensus, or what the primary it follows answers.
+      if (kind !== RAFT_FRAME && !isKnownPeer(node, from) && node.role.leaderId !== from) return;
       if (kind === FORWARDED_REQUEST_FRAME || kind === FORWARDED_RESPONSE_FRAME) {
         try {
           created.forwarder?.receive(from, kind, payload);
@@ -1192,6 +1195,11 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     started.push(() => clearInterval(clockShare));
     return { node: running, urls, serviceCertPem: service.certPem, wroteServiceCertificate: newIdentity, failed, stop: stopAll };
   }
+}
+
+/** Whether `peer` is of this node's configurations, or a Trusted node of its state. */
+function isKnownPeer(node: Node, peer: string): boolean {
+  return node.configurations.some((c) => c.includes(peer)) || readNodeRecords(node.store).get(peer)?.status === 'Trusted';
 }
 
 /** The Ethereum chain the node serves, its methods built on the service's settings once the node holds them (ServiceChain). */

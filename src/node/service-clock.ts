@@ -21,45 +21,45 @@ export const CLOCK_SKEW_REPORTED_MS = 30_000;
 const READING_BYTES = 8;
 
 interface Reading {
-  /** The peer's clock minus this node's when its reading arrived (ms). */
-  offsetMs: number;
-  /** When it arrived, by the monotonic clock. */
+  /** The peer's clock when its reading arrived (ms; its sending delay is not corrected). */
+  peerWallMs: number;
+  /** When it arrived, by the monotonic clock: the reading moves on with it, whatever this node's own clock does. */
   atMs: number;
 }
 
 export class ServiceClock {
   readonly #readings = new Map<string, Reading>();
 
-  /** `wallMs`: this node's own clock (host time); `monotonicMs`: a clock that never jumps, for the readings' age. */
+  /** `wallMs`: this node's own clock (host time); `monotonicMs`: a clock that never jumps, to carry the readings forward. */
   constructor(
     private readonly wallMs: () => number,
     private readonly monotonicMs: () => number,
   ) {}
 
-  /** Takes `peer`'s clock reading as it arrives (its sending delay, milliseconds, is not corrected). */
+  /** Takes `peer`'s clock reading as it arrives. */
   record(peer: string, peerWallMs: number): void {
-    this.#readings.set(peer, { offsetMs: peerWallMs - this.wallMs(), atMs: this.monotonicMs() });
+    this.#readings.set(peer, { peerWallMs, atMs: this.monotonicMs() });
   }
 
-  /** Now by the service's clock, from this node's and the fresh readings of `peers` (the other nodes of its configurations). */
+  /**
+   * Now by the service's clock: the lower median of this node's clock and the fresh readings of
+   * `peers` (the other nodes of its configurations), each carried forward by the monotonic clock, so
+   * that this node's own clock, jumping, is one vote among the others even before they send again.
+   */
   nowMs(peers: Iterable<string>): number {
-    return this.wallMs() + this.#medianOffsetMs(peers);
+    const now = this.monotonicMs();
+    const clocks = [this.wallMs()];
+    for (const peer of peers) {
+      const reading = this.#readings.get(peer);
+      if (reading !== undefined && now - reading.atMs <= CLOCK_READING_FRESH_MS) clocks.push(reading.peerWallMs + (now - reading.atMs));
+    }
+    clocks.sort((a, b) => a - b);
+    return clocks[Math.floor((clocks.length - 1) / 2)]!;
   }
 
   /** How far this node's own clock is ahead of the service's (negative: behind). */
   ownSkewMs(peers: Iterable<string>): number {
-    return -this.#medianOffsetMs(peers);
-  }
-
-  #medianOffsetMs(peers: Iterable<string>): number {
-    const now = this.monotonicMs();
-    const offsets = [0];
-    for (const peer of peers) {
-      const reading = this.#readings.get(peer);
-      if (reading !== undefined && now - reading.atMs <= CLOCK_READING_FRESH_MS) offsets.push(reading.offsetMs);
-    }
-    offsets.sort((a, b) => a - b);
-    return offsets[Math.floor((offsets.length - 1) / 2)]!;
+    return this.wallMs() - this.nowMs(peers);
   }
 }
 

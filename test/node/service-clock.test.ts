@@ -65,7 +65,21 @@ describe('the service clock', () => {
     assert.equal(clock.nowMs(['b', 'c']), REAL_MS);
   });
 
-  it('follows the real time as it passes, by the offsets the readings gave', () => {
+  it("is not moved by this node's own clock jumping ahead between two readings", () => {
+    const { clock, time } = nodeClock(0);
+    let jump = 0;
+    const jumpable = new ServiceClock(() => time.real + jump, () => time.monotonic);
+    jumpable.record('b', REAL_MS);
+    jumpable.record('c', REAL_MS);
+    time.real += 1_000;
+    time.monotonic += 1_000;
+    jump = 300 * DAY_MS;
+    assert.equal(jumpable.nowMs(['b', 'c']), REAL_MS + 1_000);
+    assert.equal(jumpable.ownSkewMs(['b', 'c']), 300 * DAY_MS);
+    assert.equal(clock.nowMs([]), REAL_MS + 1_000);
+  });
+
+  it('follows the real time as it passes, the readings carried forward by the monotonic clock', () => {
     const { clock, time } = nodeClock(300 * DAY_MS);
     clock.record('b', REAL_MS);
     clock.record('c', REAL_MS);
