@@ -52,6 +52,10 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
   --max-http-body-size BYTES
                         largest request body each node accepts (default 1048576, CCF's); an app
                         bundle is proposed in one request, so a large one needs more
+  --ethereum-allow-unprotected-transactions
+                        the new service accepts Ethereum transactions signed without a chain id
+                        (ethereum.allow_unprotected_transactions: the presigned CREATE2 deployer
+                        Foundry uses, ERC-1820, Multicall3; docs/ethereum.md)
   --recover             disaster recovery of the workspace's service, as if its nodes were lost
                         for good (CCF's sandbox.sh --recover): their directories move to
                         previous_service_<n>/, a new node 0 recovers the longest committed ledger
@@ -86,6 +90,8 @@ export interface SandboxOptions {
   given: ReadonlySet<string>;
   /** Recover the workspace's service from its ledgers (CCF's --recover) rather than restart its nodes. */
   recover: boolean;
+  /** The new service's ethereum.allow_unprotected_transactions. */
+  ethereumAllowUnprotectedTransactions: boolean;
 }
 
 function count(value: unknown, name: string, fallback: number, min: number, max: number): number {
@@ -116,6 +122,7 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
       nodes: { type: 'string' },
       'max-http-body-size': { type: 'string' },
       recover: { type: 'boolean' },
+      'ethereum-allow-unprotected-transactions': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -134,11 +141,12 @@ export function parseSandboxArgs(args: string[]): SandboxOptions | 'help' {
     constitution: (values.constitution ?? DEFAULT_CONSTITUTION).map((f) => resolve(f)),
     given: new Set(Object.keys(values).filter((name) => name !== 'recover' && values[name as keyof typeof values] !== undefined)),
     recover: values.recover === true,
+    ethereumAllowUnprotectedTransactions: values['ethereum-allow-unprotected-transactions'] === true,
   };
 }
 
 /** Flags that shape only a new network: its genesis, or the configurations written for its nodes. */
-const GENESIS_FLAGS = ['members', 'users', 'app', 'constitution'];
+const GENESIS_FLAGS = ['members', 'users', 'app', 'constitution', 'ethereum-allow-unprotected-transactions'];
 
 /**
  * The flags given that a restart of the workspace's nodes does not apply: those that differ from
@@ -209,7 +217,10 @@ function nodeConfig(common: string, options: SandboxOptions, rpcPort: number, no
     files_cleanup: { max_snapshots: SNAPSHOTS_KEPT },
     jwt: { key_refresh_interval_s: options.jwtKeyRefreshIntervalS },
     http: { max_body_size: options.maxHttpBodySize },
-    ethereum: { genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })) },
+    ethereum: {
+      genesis_accounts: devAccounts().map((a) => ({ address: a.address, balance: a.balance.toString() })),
+      ...(options.ethereumAllowUnprotectedTransactions && { allow_unprotected_transactions: true }),
+    },
     output_files: { pid_file: 'node.pid' },
     // A development network may run for days: CCF's 1-day certificates would have expired under it.
     node_certificate: { initial_validity_days: SANDBOX_CERTIFICATE_VALIDITY_DAYS },

@@ -79,3 +79,16 @@ test('a service started with ethereum.allow_unprotected_transactions runs the pr
   });
   assert.equal(accepted, unprotected.hash);
 });
+
+test('coco sandbox --ethereum-allow-unprotected-transactions starts a service that runs the presigned CREATE2 deployer once its signer is funded', { timeout: 180_000 }, async (t) => {
+  const { sandbox, client } = await startJoinersSandbox(t, ['--nodes', '1', '--ethereum-allow-unprotected-transactions']);
+  const rpc = async (method: string, params: unknown[]) =>
+    (await client.request('POST', '/app/ethereum', { body: { jsonrpc: '2.0', id: 1, method, params } })).json<{ result?: unknown; error?: { message: string } }>();
+  const [funder] = JSON.parse(sandbox.pem('ethereum_accounts.json')) as { private_key: string }[];
+  const funding = await new ethers.Wallet(funder!.private_key).signTransaction({ type: 0, nonce: 0, to: CREATE2_DEPLOYER.signer, value: 10n ** 16n, gasLimit: 21_000n, gasPrice: 0n, chainId: 4242n });
+  assert.equal((await rpc('eth_sendRawTransaction', [funding])).error, undefined);
+  await until('the funding to commit', WAIT_MS, async () => ((await rpc('eth_getTransactionReceipt', [ethers.keccak256(funding)])).result ?? undefined));
+  const sent = await rpc('eth_sendRawTransaction', [CREATE2_DEPLOYER.transaction]);
+  assert.equal(sent.result, ethers.keccak256(CREATE2_DEPLOYER.transaction), JSON.stringify(sent.error));
+  assert.equal((await rpc('eth_getCode', [CREATE2_DEPLOYER.address, 'latest'])).result, CREATE2_DEPLOYER.runtime);
+});
