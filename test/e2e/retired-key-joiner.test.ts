@@ -7,16 +7,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
 import { test } from 'node:test';
-import { encodeFrameHeader } from '../../src/channels/frame.js';
-import { encodeRaftMessage } from '../../src/channels/raft-message-codec.js';
-import { RAFT_FRAME } from '../../src/cli/node-service.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
 import { passProposal } from '../../src/client/open-service.js';
 import { waitForCommit } from '../../src/client/transactions.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { startJoiner, startJoinersSandbox } from '../support/joiner-process.js';
+import { hijack } from '../support/hijacker.js';
 import { until } from '../support/until.js';
 import type { NodeRecord } from '../support/node-record.js';
 
@@ -47,24 +44,7 @@ test("a joiner does not follow a retired node's key into a higher view, and the 
   const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await nodes()).find((n) => n.status === 'Pending'));
   const joinerConfig = JSON.parse(readFileSync(join(joiner.dir, 'config.json'), 'utf8')) as { network: { node_to_node_interface: { bind_address: string } } };
   const nodeToNodePort = Number(joinerConfig.network.node_to_node_interface.bind_address.split(':')[1]);
-  const hijack = encodeRaftMessage({ type: 'AppendEntries', from: retiring.node_id, to: pending.node_id, view: HIJACK_VIEW, prevSeqno: 0, prevView: 0, entries: [], leaderCommitSeqno: 0 });
-  const frame = Buffer.concat([encodeFrameHeader(RAFT_FRAME, hijack.length), hijack]);
-  const sockets: TLSSocket[] = [];
-  let accepted = 0;
-  const attempts = setInterval(() => {
-    const socket = connect({ host: '127.0.0.1', port: nodeToNodePort, cert: retiredCert, key: retiredKey, rejectUnauthorized: false });
-    sockets.push(socket);
-    socket.on('error', () => undefined);
-    socket.on('secureConnect', () => {
-      accepted++;
-      const sending = setInterval(() => (socket.destroyed ? clearInterval(sending) : socket.write(frame)), 50);
-      socket.on('close', () => clearInterval(sending));
-    });
-  }, 25);
-  t.after(() => {
-    clearInterval(attempts);
-    for (const socket of sockets) socket.destroy();
-  });
+  const attacker = hijack(t, { port: nodeToNodePort, nodeId: pending.node_id }, { nodeId: retiring.node_id, certPem: retiredCert, keyPem: retiredKey }, HIJACK_VIEW);
 
   // Members trust it; it catches up from the real primary while the retired key keeps calling.
   await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: new Date(Date.now() - 60_000).toISOString() } }]);
@@ -74,8 +54,8 @@ test("a joiner does not follow a retired node's key into a higher view, and the 
   const written = (await client.request('POST', '/app/log/private', { body: { id: 1, msg: 'after the trust' } })).txId!;
   await waitForCommit(joinerClient, written, { timeoutMs: WAIT_MS });
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  clearInterval(attempts);
-  assert.ok(accepted > 0, 'the retired key completed TLS handshakes with the joiner (the channel refuses it after them)');
+  attacker.stop();
+  assert.ok(attacker.accepted > 0, 'the retired key completed TLS handshakes with the joiner (the channel refuses it after them)');
 
   assert.ok((await view(client)) < HIJACK_VIEW, 'the service never moved to the retired key’s view');
   assert.ok((await view(joinerClient)) < HIJACK_VIEW, 'nor did the joiner');

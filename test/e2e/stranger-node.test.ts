@@ -7,16 +7,13 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
 import { test } from 'node:test';
-import { encodeFrameHeader } from '../../src/channels/frame.js';
-import { encodeRaftMessage } from '../../src/channels/raft-message-codec.js';
-import { RAFT_FRAME } from '../../src/cli/node-service.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { publicKeyId } from '../../src/crypto/entity-id.js';
 import { createNodeIdentity, endorseNode, type ServiceIdentity } from '../../src/node/identities.js';
 import { startJoinersSandbox } from '../support/joiner-process.js';
 import type { NodeRecord } from '../support/node-record.js';
+import { hijack } from '../support/hijacker.js';
 import { until } from '../support/until.js';
 
 const WAIT_MS = 60_000;
@@ -43,22 +40,7 @@ test("a node identity endorsed with a kept service key is not heard by nodes tha
 
   const config = JSON.parse(readFileSync(join(sandbox.workspace, `sandbox_${backupIndex}`, 'config.json'), 'utf8')) as { network: { node_to_node_interface: { bind_address: string } } };
   const port = Number(config.network.node_to_node_interface.bind_address.split(':').at(-1));
-  const hijack = encodeRaftMessage({ type: 'AppendEntries', from: strangerId, to: backup.node_id, view: HIJACK_VIEW, prevSeqno: 0, prevView: 0, entries: [], leaderCommitSeqno: 0 });
-  const frame = Buffer.concat([encodeFrameHeader(RAFT_FRAME, hijack.length), hijack]);
-  const sockets: TLSSocket[] = [];
-  const attempts = setInterval(() => {
-    const socket = connect({ host: '127.0.0.1', port, cert: strangerCert, key: stranger.keyPair.privateKeyPem, rejectUnauthorized: false });
-    sockets.push(socket);
-    socket.on('error', () => undefined);
-    socket.on('secureConnect', () => {
-      const sending = setInterval(() => (socket.destroyed ? clearInterval(sending) : socket.write(frame)), 50);
-      socket.on('close', () => clearInterval(sending));
-    });
-  }, 50);
-  t.after(() => {
-    clearInterval(attempts);
-    for (const socket of sockets) socket.destroy();
-  });
+  const attacker = hijack(t, { port, nodeId: backup.node_id }, { nodeId: strangerId, certPem: strangerCert, keyPem: stranger.keyPair.privateKeyPem }, HIJACK_VIEW);
   await until("the backup's refusal", WAIT_MS, async () => {
     const log = readFileSync(join(sandbox.workspace, `sandbox_${backupIndex}`, 'out'), 'utf8');
     return log.includes(`refused an inbound connection from node ${strangerId}: not authorized`) ? true : undefined;
@@ -66,7 +48,7 @@ test("a node identity endorsed with a kept service key is not heard by nodes tha
   // Writes go on meanwhile, and the service stays in its view with its primary.
   const written = (await client.request('POST', '/app/log/private', { body: { id: 1, msg: 'while a stranger calls' } })).txId!;
   assert.ok(written.seqno > 0);
-  clearInterval(attempts);
+  attacker.stop();
   assert.equal(await view(client), viewBefore, 'no election');
   assert.ok((await view(backupClient)) < HIJACK_VIEW, "the backup never moved to the stranger's view");
   assert.doesNotMatch(readFileSync(join(sandbox.workspace, `sandbox_${backupIndex}`, 'out'), 'utf8'), new RegExp(`the primary is node ${strangerId.slice(0, 12)}`));
