@@ -11,6 +11,7 @@ import { CocoError, invariant } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { Blocks, type ExecutionBlock } from './blocks.js';
 import { ExecutionBudget, type TimeAllowance } from './execution-budget.js';
+import { installCodeAnalysisCache } from './code-analysis-cache.js';
 import { createChainCommon, keepEipAnswers } from './chain-rules.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { kzgPointEvaluation } from './kzg-point-evaluation.js';
@@ -157,6 +158,7 @@ export class ExecutionContext {
     let budget: ExecutionBudget | undefined;
     const clock = timeLimit === undefined ? undefined : { ensure: (estimateMs: number) => budget?.ensure(estimateMs), outside: <T>(work: () => Promise<T>) => (budget === undefined ? work() : budget.outside(work)) };
     const customPrecompiles = [...(clock === undefined ? [] : timedPrecompiles(vmCommon, clock.ensure)), ...kzgPointEvaluation(vmCommon, clock)];
+    await installCodeAnalysisCache();
     const vm = await createVM({ common: vmCommon, stateManager: state, blockchain: blockHashes, evmOpts: { customPrecompiles } });
     keepEipAnswers(vm.common);
     // After keepEipAnswers: the budget counts the questions its cache answers too.

@@ -1,0 +1,87 @@
+// EthereumJS analyses a contract's code each time a call frame runs it: where its JUMPDESTs are, the
+// opcode at each byte, and each PUSH's value as a bigint (built through a hex string). For the ERC-20
+// sample's 1.5 KB that is 60-150 µs, about a tenth of a transfer, spent again on every call. The
+// analysis depends only on the code and the fork's opcodes and EthereumJS only reads it, so it is kept
+// per code (geth keeps its JUMPDEST bitmaps per code hash for the same reason). Init code, which runs
+// once, is analysed as before.
+
+import { CocoError } from '../errors.js';
+
+/** What EthereumJS's `Interpreter._getValidJumpDestinations` returns; opaque here. */
+type Analysis = object;
+
+/** The part of EthereumJS's Interpreter this cache relies on. */
+interface InterpreterInternals {
+  _getValidJumpDestinations(code: Uint8Array): Analysis;
+  _env: { isCreate: boolean };
+  _evm: { _opcodeMap: object };
+  common: { isActivatedEIP(eip: number): boolean };
+}
+
+/** Code kept, in bytes: each analysis takes about ten times its code's size (an opcode entry per byte, the pushes' values). */
+export const ANALYSED_CODE_BYTES_MAX = 1024 * 1024;
+/** EIP-8024 changes which bytes are immediates, so an analysis under it is not one without it. */
+const EIP_IMMEDIATES = 8024;
+
+/** Analyses of contract code by its bytes, per opcode table; past a total size, the code kept longest is dropped. */
+export class CodeAnalysisCache {
+  /** By opcode table (a fork's), then by the code's bytes as a latin1 string (after a character for EIP-8024). */
+  readonly #tables = new WeakMap<object, Map<string, Analysis>>();
+  #bytes = 0;
+  /** Every key kept, the oldest first. */
+  readonly #order: { table: Map<string, Analysis>; key: string }[] = [];
+
+  constructor(readonly maxBytes = ANALYSED_CODE_BYTES_MAX) {}
+
+  /**
+   * The analysis of `code` under `table` (and with the immediates of EIP-8024 or without), made by
+   * `analyse` when not kept, and then kept if it fits.
+   */
+  get(table: object, immediates: boolean, code: Uint8Array, analyse: () => Analysis): Analysis {
+    let byCode = this.#tables.get(table);
+    if (byCode === undefined) this.#tables.set(table, (byCode = new Map()));
+    const key = (immediates ? '+' : '-') + Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('latin1');
+    const kept = byCode.get(key);
+    if (kept !== undefined) return kept;
+    const analysis = analyse();
+    if (key.length > this.maxBytes) return analysis;
+    byCode.set(key, analysis);
+    this.#order.push({ table: byCode, key });
+    this.#bytes += key.length;
+    while (this.#bytes > this.maxBytes) {
+      const oldest = this.#order.shift()!;
+      oldest.table.delete(oldest.key);
+      this.#bytes -= oldest.key.length;
+    }
+    return analysis;
+  }
+
+  /** Bytes of code whose analyses are kept. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+let installed: CodeAnalysisCache | undefined;
+
+/**
+ * Makes every EthereumJS interpreter in this process take its analyses of contract code from one
+ * cache (once; later calls return the same cache). EthereumJS does not export its Interpreter, so its
+ * module is reached beside the package's entry point.
+ */
+export async function installCodeAnalysisCache(): Promise<CodeAnalysisCache> {
+  if (installed !== undefined) return installed;
+  const module = (await import(new URL('./interpreter.js', import.meta.resolve('@ethereumjs/evm')).href)) as { Interpreter?: { prototype: InterpreterInternals } };
+  const prototype = module.Interpreter?.prototype;
+  const analyse = prototype?._getValidJumpDestinations;
+  if (prototype === undefined || typeof analyse !== 'function') {
+    throw new CocoError('InternalError', "@ethereumjs/evm's interpreter has no _getValidJumpDestinations: this Coco was built against @ethereumjs/evm 10.1; reinstall with its package-lock.json");
+  }
+  const cache = new CodeAnalysisCache();
+  prototype._getValidJumpDestinations = function (this: InterpreterInternals, code: Uint8Array): Analysis {
+    if (this._env.isCreate) return analyse.call(this, code);
+    return cache.get(this._evm._opcodeMap, this.common.isActivatedEIP(EIP_IMMEDIATES), code, () => analyse.call(this, code));
+  };
+  installed = cache;
+  return cache;
+}
