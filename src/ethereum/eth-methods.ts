@@ -20,7 +20,7 @@ import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
 import { FutureNonces, type HeldTransaction } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import { COMMIT_WAIT_MS, FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS } from './limits.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS, SEND_ANSWER_MS } from './limits.js';
 import { parseLogFilter, type LogFilter } from './log-filter.js';
 import { scanLogs } from './log-scan.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
@@ -86,8 +86,8 @@ export interface EthereumMethodsOptions {
   nowMs?: () => number;
   /** How long a transaction ahead of its sender's nonce waits for the ones before it; FUTURE_NONCE_WAIT_MS by default. */
   futureNonceWaitMs?: number;
-  /** How long a transaction that ran waits to be known Committed before its send answers; COMMIT_WAIT_MS by default. */
-  commitWaitMs?: number;
+  /** How long after it comes a send answers at the latest, its wait to be known Committed included; SEND_ANSWER_MS by default. */
+  sendAnswerMs?: number;
 }
 
 /** A read of the chain: the node's current state, and the seqno up to which its request takes that state as Committed. */
@@ -135,7 +135,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   const nowMs = options.nowMs ?? (() => performance.now());
   const filters = new Filters<LogCriteria>(nowMs);
   const futureNonces = new FutureNonces();
-  const commitWaitMs = options.commitWaitMs ?? COMMIT_WAIT_MS;
+  const sendAnswerMs = options.sendAnswerMs ?? SEND_ANSWER_MS;
 
   /**
    * Runs `work` over a read of the node's current state, at `scope`'s commit point (the node's when
@@ -209,22 +209,60 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
   }
 
   /**
-   * Waits until transaction `hash`, written as `txId`, is Committed on this node, so that its hash is
-   * answered once its receipt is there, as on Hardhat's automine network (hardhat-chai-matchers read
-   * the receipt once, right after the send), and once no election can undo it. Only its answer waits:
-   * the node's next transactions run meanwhile, and so do the later elements of its batch.
+   * Runs the signed transaction `raw` as the primary (see eth_sendRawTransaction), then waits until
+   * this node knows it Committed or rolled back, or until `answerMs` after it came: its hash, with
+   * its Coco transaction and status then.
    */
-  async function committed(hash: string, txId: TxId, scope: RequestScope): Promise<void> {
-    const status = await scope.waitForFinality(() => backend.finality(txId, commitWaitMs));
-    if (status === 'Committed') return;
-    if (status === 'Invalid') {
-      throw new CocoError('TransactionRolledBack', `transaction ${hash} was rolled back by an election (Coco transaction ${formatTxId(txId)} is Invalid): it did not run and its nonce was not used, so send it again`);
+  async function send(raw: unknown, scope: RequestScope, answerMs: number): Promise<{ hash: string; txId: TxId; status: TxStatus }> {
+    const answerByMs = nowMs() + answerMs;
+    // Decoding recovers the sender now, before the Coco transaction, off the execution path.
+    const decoded = decodeRawTransaction(parseData(raw, 'signed transaction'), context.common, { allowUnprotected: context.allowUnprotectedTransactions });
+    const sender = decoded.sender.toString();
+    const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
+    let waitingSinceMs: number | undefined;
+    let held: HeldTransaction | undefined;
+    let written: TxId;
+    try {
+      for (;;) {
+        // One job runs it or holds it, so that a replacement cannot come between the two (see FutureNonces.hold).
+        // Its turn in the queue is a wait: a batch's next sends start meanwhile and queue behind it.
+        const outcome = await scope.waitFor(() => writes.run(async (): Promise<{ txId: TxId } | { held: HeldTransaction; ms: number }> => {
+          if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
+          try {
+            return await backend.writeTransaction(
+              (tx) => executeTransaction(tx, decoded, context, scope.time),
+              ({ receipt }) => ethereumClaimsDigest(decoded.hash, { type: decoded.tx.type, status: receipt.status, cumulativeGasUsed: receipt.gasUsed, logs: receipt.logs }),
+            );
+          } catch (error) {
+            // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
+            if (!(error instanceof NonceTooHigh)) throw error;
+            const remainingMs = deadlineMs - nowMs();
+            if (remainingMs > 0) held ??= futureNonces.hold({ sender, nonce: error.nonce, hash: data(decoded.hash), fees: decoded.tx, raw: decoded.raw }, error.nonce - error.stateNonce);
+            if (remainingMs <= 0 || held === undefined) {
+              throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
+            }
+            waitingSinceMs ??= nowMs();
+            return { held, ms: remainingMs };
+          }
+        }));
+        if ('txId' in outcome) {
+          written = outcome.txId;
+          break;
+        }
+        // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
+        await scope.waitFor(() => futureNonces.waitForNext(outcome.held, outcome.ms));
+      }
+    } finally {
+      if (held !== undefined) futureNonces.release(held);
     }
-    throw new CocoError(
-      'TransactionNotCommitted',
-      `transaction ${hash} ran on this node, but is not Committed after ${commitWaitMs / 1000} s (Coco transaction ${formatTxId(txId)} is ${status}): ` +
-        'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
-    );
+    futureNonces.written(sender, decoded.tx.nonce);
+    const status = await scope.waitForFinality(() => backend.finality(written, Math.max(0, answerByMs - nowMs())));
+    return { hash: data(decoded.hash), txId: written, status };
+  }
+
+  /** What a send answers for a transaction an election rolled back. */
+  function rolledBack(hash: string, txId: TxId): Error {
+    return new CocoError('TransactionRolledBack', `transaction ${hash} was rolled back by an election (Coco transaction ${formatTxId(txId)} is Invalid): it did not run and its nonce was not used, so send it again`);
   }
 
   /** The committed block `selector` names, if any. */
@@ -444,49 +482,32 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
 
     async eth_sendRawTransaction(params, scope) {
       arity(params, 1, 1, '[signed transaction]');
-      // Decoding recovers the sender now, before the Coco transaction, off the execution path.
-      const decoded = decodeRawTransaction(parseData(params[0], 'signed transaction'), context.common, { allowUnprotected: context.allowUnprotectedTransactions });
-      const sender = decoded.sender.toString();
-      const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
-      let waitingSinceMs: number | undefined;
-      let held: HeldTransaction | undefined;
-      let written: TxId;
-      try {
-        for (;;) {
-          // One job runs it or holds it, so that a replacement cannot come between the two (see FutureNonces.hold).
-          // Its turn in the queue is a wait: a batch's next sends start meanwhile and queue behind it.
-          const outcome = await scope.waitFor(() => writes.run(async (): Promise<{ txId: TxId } | { held: HeldTransaction; ms: number }> => {
-            if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
-            try {
-              return await backend.writeTransaction(
-                (tx) => executeTransaction(tx, decoded, context, scope.time),
-                ({ receipt }) => ethereumClaimsDigest(decoded.hash, { type: decoded.tx.type, status: receipt.status, cumulativeGasUsed: receipt.gasUsed, logs: receipt.logs }),
-              );
-            } catch (error) {
-              // Ahead of its sender's nonce: it waits for the ones before it, sent at the same time (see FutureNonces).
-              if (!(error instanceof NonceTooHigh)) throw error;
-              const remainingMs = deadlineMs - nowMs();
-              if (remainingMs > 0) held ??= futureNonces.hold({ sender, nonce: error.nonce, hash: data(decoded.hash), fees: decoded.tx, raw: decoded.raw }, error.nonce - error.stateNonce);
-              if (remainingMs <= 0 || held === undefined) {
-                throw waitingSinceMs === undefined ? error : new NonceTooHigh(sender, error.nonce, error.stateNonce, Math.round(nowMs() - waitingSinceMs));
-              }
-              waitingSinceMs ??= nowMs();
-              return { held, ms: remainingMs };
-            }
-          }));
-          if ('txId' in outcome) {
-            written = outcome.txId;
-            break;
-          }
-          // The nonces before it may be later elements of the same batch (see RequestScope.waitFor).
-          await scope.waitFor(() => futureNonces.waitForNext(outcome.held, outcome.ms));
-        }
-      } finally {
-        if (held !== undefined) futureNonces.release(held);
+      const { hash, status, txId } = await send(params[0], scope, sendAnswerMs);
+      if (status === 'Committed') return hash;
+      if (status === 'Invalid') throw rolledBack(hash, txId);
+      throw new CocoError(
+        'TransactionNotCommitted',
+        `transaction ${hash} ran on this node, but is not Committed within ${sendAnswerMs / 1000} s of its arrival (Coco transaction ${formatTxId(txId)} is ${status}): ` +
+          'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
+      );
+    },
+    async eth_sendRawTransactionSync(params, scope) {
+      arity(params, 1, 2, '[signed transaction, timeout in ms]');
+      // EIP-7966: a timeout of 0 or none is the node's; a longer one than the node's is cut to it.
+      const asked = params[1] === undefined || params[1] === null ? 0n : parseQuantity(params[1], 'timeout in ms', 64);
+      const waitMs = asked === 0n || asked > BigInt(sendAnswerMs) ? sendAnswerMs : Number(asked);
+      const { hash, status, txId } = await send(params[0], scope, waitMs);
+      if (status === 'Invalid') throw rolledBack(hash, txId);
+      if (status !== 'Committed') {
+        // geth's answer (EIP-7966's code 4, the hash as data), then why the outcome is still open.
+        throw new JsonRpcError(
+          4,
+          `The transaction was added to the transaction pool but wasn't processed in ${waitMs / 1000}s: it ran on this node, but is not Committed (Coco transaction ${formatTxId(txId)} is ${status}); ` +
+            'an election may still roll it back, so look it up with eth_getTransactionByHash before sending it again',
+          hash,
+        );
       }
-      futureNonces.written(sender, decoded.tx.nonce);
-      await committed(data(decoded.hash), written, scope);
-      return data(decoded.hash);
+      return reading(scope, (read) => committedReceipt(read, fromHex(hash.slice(2))));
     },
 
     async eth_getTransactionByHash(params, scope) {

@@ -13,29 +13,32 @@ import { authenticate } from '../rpc/authentication.js';
 import { acceptsCose } from '../rpc/accept-header.js';
 import { RpcError } from '../rpc/rpc-error.js';
 import type { RpcRequest, RpcServer } from '../rpc/rpc-server.js';
-import { handleJsonRpc, JsonRpcError, requestScope, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
+import { handleJsonRpc, JsonRpcError, requestScope, type JsonRpcMethod, type JsonRpcMethods, type JsonRpcTurns } from './json-rpc.js';
 
 const POLICIES = ['user_cert', 'jwt'];
 
-/** The method that changes the state, which only the primary executes. */
-const WRITE_METHOD = 'eth_sendRawTransaction';
+/** The methods that change the state, which only the primary executes. */
+const WRITE_METHODS = ['eth_sendRawTransaction', 'eth_sendRawTransactionSync'];
 
-/** `methods` with the write run by the primary: locally on the primary, forwarded from a backup. */
+/** `methods` with the writes run by the primary: locally on the primary, forwarded from a backup. */
 export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (body: string) => Promise<string | undefined>): JsonRpcMethods {
-  const local = methods[WRITE_METHOD];
-  if (local === undefined) return methods;
-  return {
-    ...methods,
-    [WRITE_METHOD]: async (params, scope) => {
-      if (node.isPrimary) return local(params, scope);
-      // The primary bounds the write's execution; waiting for it is not this node's work.
-      const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method: WRITE_METHOD, params })));
-      const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
-      if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
-      if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${WRITE_METHOD} with neither a result nor an error`);
-      return answer.result;
-    },
-  };
+  const writes = Object.fromEntries(
+    WRITE_METHODS.flatMap((method) => {
+      const local = methods[method];
+      if (local === undefined) return [];
+      const write: JsonRpcMethod = async (params, scope) => {
+        if (node.isPrimary) return local(params, scope);
+        // The primary bounds the write's execution; waiting for it is not this node's work.
+        const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method, params })));
+        const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
+        if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
+        if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${method} with neither a result nor an error`);
+        return answer.result;
+      };
+      return [[method, write]];
+    }),
+  );
+  return { ...methods, ...writes };
 }
 
 /** A user by ID, or a JWT's subject with its issuer. */

@@ -132,6 +132,12 @@ test('ethers.js against a 3-node sandbox: funded accounts, transfers, an ERC-20 
   assert.equal((answers[1]!.result as { hash: string } | null)?.hash, hash, 'the backup shows the transaction it just forwarded');
   assert.equal(answers[2]!.result, ethers.toQuantity(nonce + 1));
   assert.equal((answers[3]!.result as { status: string } | null)?.status, '0x1', 'and its receipt');
+  // eth_sendRawTransactionSync (EIP-7966) through the backup: forwarded too, answered with the receipt.
+  const syncSigned = await dave.signTransaction({ to: carol, value: 1n, nonce: nonce + 1, chainId: (await backup.getNetwork()).chainId, gasLimit: 21_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, type: 2 });
+  const syncReceipt = (await backup.send('eth_sendRawTransactionSync', [syncSigned])) as { transactionHash: string; status: string; cocoTransactionId: string };
+  assert.equal(syncReceipt.transactionHash, ethers.keccak256(syncSigned));
+  assert.equal(syncReceipt.status, '0x1');
+  assert.deepEqual(await primary.send('eth_getTransactionReceipt', [syncReceipt.transactionHash]), syncReceipt, 'the receipt the primary holds');
 
   // The Coco receipt of the Ethereum transfer verifies offline against the service certificate.
   const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem'), certPem: sandbox.pem('user0_cert.pem'), keyPem: sandbox.pem('user0_privk.pem') });

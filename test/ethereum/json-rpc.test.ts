@@ -509,16 +509,57 @@ describe('Ethereum methods', () => {
     const chain = await TestChain.create();
     await chain.fund(alice.address, 100n * ETHER);
     const backend = new MemoryBackend(chain);
-    const methods = methodsFor(backend, { commitWaitMs: 50 });
+    const methods = methodsFor(backend, { sendAnswerMs: 50 });
     backend.holdCommit();
     const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
     const error = await rpcError(methods, 'eth_sendRawTransaction', signed);
     assert.deepEqual(error, {
       code: -32000,
       message:
-        `transaction ${ethers.keccak256(signed)} ran on this node, but is not Committed after 0.05 s (Coco transaction ${VIEW}.${chain.store.version} is Pending): ` +
+        `transaction ${ethers.keccak256(signed)} ran on this node, but is not Committed within 0.05 s of its arrival (Coco transaction ${VIEW}.${chain.store.version} is Pending): ` +
         'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
     });
+  });
+
+  test("a send's time to answer counts from its arrival, its wait for earlier nonces and its run included", { timeout: 20_000 }, async () => {
+    const chain = await TestChain.create();
+    await chain.fund(alice.address, 100n * ETHER);
+    const backend = new MemoryBackend(chain);
+    // A clock that reads 0 when the send arrives and a minute later at every read after it: were the
+    // minute counted from the run, the send would wait for the held commit (past the test's timeout).
+    let reads = 0;
+    const methods = methodsFor(backend, { sendAnswerMs: 60_000, nowMs: () => (reads++ === 0 ? 0 : 60_000) });
+    backend.holdCommit();
+    const error = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n })));
+    assert.match(error.message, /is not Committed within 60 s of its arrival \(Coco transaction \d+\.\d+ is Pending\)/);
+  });
+
+  test('eth_sendRawTransactionSync answers the receipt once the transaction is Committed (EIP-7966)', async () => {
+    const { chain, methods } = await setup();
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 5n }));
+    const hash = ethers.keccak256(signed);
+    const receipt = (await rpc(methods, 'eth_sendRawTransactionSync', signed)) as Record<string, unknown>;
+    assert.equal(receipt.transactionHash, hash);
+    assert.equal(receipt.status, '0x1');
+    assert.deepEqual(receipt, await rpc(methods, 'eth_getTransactionReceipt', hash), 'the receipt eth_getTransactionReceipt answers');
+    // A reverted transaction is a receipt too (status 0), as a send of it is a hash.
+    const reverting = ethers.hexlify(await chain.sign(alice, { data: '0x60006000fd', gasLimit: 100_000n }));
+    assert.equal(((await rpc(methods, 'eth_sendRawTransactionSync', reverting, '0x3e8')) as Record<string, unknown>).status, '0x0');
+  });
+
+  test("eth_sendRawTransactionSync past its timeout answers geth's code 4 with the hash, and refuses a timeout that is no quantity", { timeout: 20_000 }, async () => {
+    const { chain, backend, methods } = await setup();
+    assert.equal((await rpcError(methods, 'eth_sendRawTransactionSync', '0x00', 'soon')).code, -32602);
+    assert.equal((await rpcError(methods, 'eth_sendRawTransactionSync', '0x00', '0x1', 'more')).code, -32602);
+    backend.holdCommit();
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+    const error = await rpcError(methods, 'eth_sendRawTransactionSync', signed, '0x32');
+    assert.equal(error.code, 4);
+    assert.equal(error.data, ethers.keccak256(signed));
+    assert.match(error.message, /^The transaction was added to the transaction pool but wasn't processed in 0\.05s: it ran on this node, but is not Committed \(Coco transaction \d+\.\d+ is Pending\); /);
+    // Commit comes: the transaction was not lost, and its receipt is there.
+    backend.committedUpTo = undefined;
+    assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', ethers.keccak256(signed))) as Record<string, unknown>).status, '0x1');
   });
 
   test("a batch's reads answer from one commit point: eth_blockNumber never counts a block whose receipt the batch answered null", async () => {
