@@ -20,7 +20,7 @@ import type { ExecutionContext } from './execution-context.js';
 import { Filters, type Filter } from './filters.js';
 import { FutureNonces, type HeldTransaction } from './future-nonces.js';
 import { JsonRpcError, type JsonRpcMethods, type RequestScope } from './json-rpc.js';
-import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS, SEND_ANSWER_MS } from './limits.js';
+import { FEE_HISTORY_BLOCKS_MAX, FEE_HISTORY_PERCENTILES_MAX, FILTER_POLL_BLOCKS_MAX, FUTURE_NONCE_WAIT_MS, SEND_ANSWER_MS, STORAGE_VALUES_SLOTS_MAX } from './limits.js';
 import { parseLogFilter, type LogFilter } from './log-filter.js';
 import { scanLogs } from './log-scan.js';
 import { OneAtATime, type JobTurns } from './one-at-a-time.js';
@@ -450,6 +450,28 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       arity(params, 2, 3, '[address, slot, block]');
       const slot = parseStorageSlot(params[1], 'slot');
       return stateQuery([params[0], params[2]], scope, '[address, slot, block]', 2, (tx, address) => data(readStorage(tx, context.blocks, address, slot)));
+    },
+
+    async eth_getStorageValues(params, scope) {
+      arity(params, 1, 2, '[{address: [slot, ...], ...}, block]');
+      const requests = params[0];
+      if (typeof requests !== 'object' || requests === null || Array.isArray(requests)) {
+        throw invalidParams('the first parameter must be an object whose fields are addresses, each with a list of storage slots');
+      }
+      let slots = 0;
+      const asked = Object.entries(requests).map(([address, keys]) => {
+        if (!Array.isArray(keys)) throw invalidParams(`the storage slots of ${address} must be a list`);
+        slots += keys.length;
+        // As geth: -38026, its code for a request past a client limit.
+        if (slots > STORAGE_VALUES_SLOTS_MAX) throw new JsonRpcError(-38026, `too many slots (max ${STORAGE_VALUES_SLOTS_MAX})`);
+        return { address: parseAddress(address, 'address'), keys: keys.map((key, i) => parseStorageSlot(key, `storage slot ${i} of ${address}`)) };
+      });
+      if (slots === 0) throw invalidParams('empty request');
+      const selector = parseBlockSelector(params[1], 'block');
+      return reading(scope, (read) => {
+        checkCurrentState(read, selector);
+        return Object.fromEntries(asked.map(({ address, keys }) => [data(address), keys.map((slot) => data(readStorage(read.tx, context.blocks, address, slot)))]));
+      });
     },
 
     async eth_call(params, scope) {

@@ -32,6 +32,9 @@ export const LOG_FILTER_ITEMS_MAX = 1000;
 /** Most logs one JSON-RPC request returns, its eth_getLogs queries together, before asking the caller to narrow them (Infura's figure). */
 export const LOGS_RESULTS_MAX = 10_000;
 
+/** Storage slots one eth_getStorageValues may ask for, all addresses together (geth's maxGetStorageSlots). */
+export const STORAGE_VALUES_SLOTS_MAX = 1024;
+
 /** Most blocks one eth_feeHistory query covers (geth's figure). */
 export const FEE_HISTORY_BLOCKS_MAX = 1024;
 

@@ -629,6 +629,18 @@ describe('Ethereum methods', () => {
     // As geth: a slot may be padded, quantities may not.
     assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, ethers.zeroPadValue('0x00', 32), 'latest')) as string), 11n);
     assert.equal((await rpcError(methods, 'eth_getStorageAt', contractAddress, `0x${'0'.repeat(65)}`, 'latest')).code, -32602);
+    // eth_getStorageValues: several slots of several addresses at once, as geth answers it.
+    const word = (n: bigint) => ethers.zeroPadValue(ethers.toBeHex(n), 32);
+    assert.deepEqual(await rpc(methods, 'eth_getStorageValues', { [contractAddress]: ['0x0', word(1n)], [bob.address]: [word(0n)] }, 'latest'), {
+      [contractAddress.toLowerCase()]: [word(11n), word(0n)],
+      [bob.address.toLowerCase()]: [word(0n)],
+    });
+    assert.deepEqual(await rpcError(methods, 'eth_getStorageValues', { [contractAddress]: Array.from({ length: 1025 }, () => '0x0') }), { code: -38026, message: 'too many slots (max 1024)' });
+    assert.deepEqual(await rpcError(methods, 'eth_getStorageValues', { [contractAddress]: [] }), { code: -32602, message: 'empty request' });
+    assert.equal((await rpcError(methods, 'eth_getStorageValues', [contractAddress, '0x0'])).code, -32602);
+    assert.equal((await rpcError(methods, 'eth_getStorageValues', { [contractAddress]: '0x0' })).code, -32602);
+    assert.equal((await rpcError(methods, 'eth_getStorageValues', { '0x12': ['0x0'] })).code, -32602);
+    assert.match((await rpcError(methods, 'eth_getStorageValues', { [contractAddress]: ['0x0'] }, '0x0')).message, /^historical state is not available/);
     const padded = await rpcError(methods, 'eth_getBalance', alice.address, '0x01');
     assert.deepEqual([padded.code, padded.message], [-32602, 'block: hex number with leading zero digits, got "0x01"']);
     assert.match((await rpcError(methods, 'eth_call', { to: contractAddress, value: '0x00' })).message, /^call\.value: hex number with leading zero digits/);
