@@ -383,6 +383,11 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     const path = `$.network.rpc_interfaces.${name}`;
     const iface = r.object(value, path);
     const bind = r.string(iface, 'bind_address', path);
+    // CCF's transport settings, accepted with the one value Coco serves, so that a CCF configuration that names it runs.
+    if (iface.protocol !== undefined && iface.protocol !== 'tcp') r.fail(`${path}.protocol`, 'must be "tcp": Coco serves TLS over TCP only (CCF\'s "quic" is not supported)');
+    if (iface.app_protocol !== undefined && iface.app_protocol !== 'HTTP1') {
+      r.fail(`${path}.app_protocol`, 'must be "HTTP1": Coco serves HTTP/1.1 only (CCF\'s "HTTP2" is not supported); remove the setting or set "HTTP1"');
+    }
     rpcInterfaces[name] = {
       bindAddress: r.address(bind, `${path}.bind_address`),
       publishedAddress: r.publishedAddress(iface, path, bind),

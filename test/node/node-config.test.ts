@@ -54,6 +54,8 @@ test('a size that is not one, or out of range, and an HTTP/2 setting are refused
     [{}, { http_configuration: { max_headers_count: 0 } }, /max_headers_count: must be a whole number from 1/],
     [{}, { http_configuration: { max_frame_size: '16KB' } }, /http_configuration\.max_frame_size: is not a setting Coco knows/],
     [{}, { http_configuration: 'big' }, /http_configuration: must be an object/],
+    [{}, { app_protocol: 'HTTP2' }, /\$\.network\.rpc_interfaces\.primary\.app_protocol: must be "HTTP1": Coco serves HTTP\/1\.1 only \(CCF's "HTTP2" is not supported\)/],
+    [{}, { protocol: 'quic' }, /rpc_interfaces\.primary\.protocol: must be "tcp"/],
     [{ ledger: { chunk_size: '1KB' } }, {}, /\$\.ledger\.chunk_size: must be a size from 4096/],
     [{ ledger: { read_only_directories: 'old' } }, {}, /\$\.ledger\.read_only_directories: must be a list of paths/],
     [{ ledger: { read_only_directories: [''] } }, {}, /\$\.ledger\.read_only_directories\.0: must be a non-empty string/],
@@ -65,6 +67,10 @@ test('a size that is not one, or out of range, and an HTTP/2 setting are refused
       return true;
     }, JSON.stringify([overrides, rpcInterface]));
   }
+});
+
+test("CCF's protocol and app_protocol are accepted with the values Coco serves", () => {
+  assert.deepEqual(parse({}, { protocol: 'tcp', app_protocol: 'HTTP1' }).rpcInterfaces, parse({}).rpcInterfaces);
 });
 
 test('ledger.read_only_directories are resolved against the configuration file, and cannot name the ledger directory', () => {
