@@ -141,11 +141,16 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
    * Runs `work` over a read of the node's current state, at `scope`'s commit point (the node's when
    * the request first read: see RequestScope.committedSeqno); its transaction is dropped when it settles.
    */
-  async function reading<T>(scope: RequestScope, work: (read: ChainRead) => T | Promise<T>): Promise<T> {
+  function reading<T>(scope: RequestScope, work: (read: ChainRead) => T | Promise<T>): Promise<T> {
     scope.committedSeqno ??= backend.commitSeqno();
+    return readingAt(scope.committedSeqno, work);
+  }
+
+  /** Runs `work` over a read of the node's current state, taken as Committed up to `committedSeqno`. */
+  async function readingAt<T>(committedSeqno: bigint, work: (read: ChainRead) => T | Promise<T>): Promise<T> {
     const tx = backend.readTransaction();
     try {
-      return await work({ tx, committedSeqno: scope.committedSeqno });
+      return await work({ tx, committedSeqno });
     } finally {
       if (tx.isOpen) tx.abort();
     }
@@ -529,7 +534,8 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
           hash,
         );
       }
-      return reading(scope, (read) => committedReceipt(read, fromHex(hash.slice(2))));
+      // At the node's commit now: the request's earlier reads may have fixed its commit point before this commit.
+      return readingAt(backend.commitSeqno(), (read) => committedReceipt(read, fromHex(hash.slice(2))));
     },
 
     async eth_getTransactionByHash(params, scope) {

@@ -542,6 +542,13 @@ describe('Ethereum methods', () => {
     assert.equal(receipt.transactionHash, hash);
     assert.equal(receipt.status, '0x1');
     assert.deepEqual(receipt, await rpc(methods, 'eth_getTransactionReceipt', hash), 'the receipt eth_getTransactionReceipt answers');
+    // After a read in the same batch, which fixed the batch's commit point before this transaction's commit.
+    const next = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 6n }));
+    const batch = (await raw(methods, JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] },
+      { jsonrpc: '2.0', id: 2, method: 'eth_sendRawTransactionSync', params: [next] },
+    ]))) as Reply[];
+    assert.equal((batch[1]!.result as { transactionHash: string } | null)?.transactionHash, ethers.keccak256(next), 'the receipt, not null');
     // A reverted transaction is a receipt too (status 0), as a send of it is a hash.
     const reverting = ethers.hexlify(await chain.sign(alice, { data: '0x60006000fd', gasLimit: 100_000n }));
     assert.equal(((await rpc(methods, 'eth_sendRawTransactionSync', reverting, '0x3e8')) as Record<string, unknown>).status, '0x0');
