@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'workspace/'] },
+  // my-app/ and notary/: the apps the README's and docs/apps.md's walkthroughs create in a clone.
+  { ignores: ['dist/', 'node_modules/', 'workspace/', 'my-app/', 'notary/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

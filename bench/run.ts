@@ -20,6 +20,10 @@ const SUITES: Record<string, () => Promise<string>> = {
 };
 
 const requested = process.argv.slice(2);
+if (requested.includes('--help') || requested.includes('-h')) {
+  console.log(`usage: npm run bench -- [SUITE...]\n  suites: ${Object.keys(SUITES).join(', ')}; with none, every suite runs, one after the other (see docs/benchmarks.md)`);
+  process.exit(0);
+}
 const names = requested.length > 0 ? requested : Object.keys(SUITES);
 for (const name of names) {
   const suite = SUITES[name];

@@ -15,7 +15,7 @@ import { ethers } from 'ethers';
 const USAGE = `Usage: npm run erc20 [-- --workspace DIR] [--url URL]
   --workspace DIR  the sandbox's workspace (default ./workspace): its sandbox_common/ holds the
                    certificates, ethereum_accounts.json and service_url
-  --url URL        the primary node (default: the URL in sandbox_common/service_url, node 0)
+  --url URL        a node of the sandbox, any of them (default: the URL in sandbox_common/service_url)
 `;
 // Compiled to dist/samples/erc20/erc20.js; the build writes the contract beside the sources.
 const ARTIFACT_PATH = fileURLToPath(new URL('../../../samples/erc20/dist/Token.json', import.meta.url));
@@ -131,10 +131,10 @@ async function main(): Promise<void> {
 /** The part of an error worth showing: ethers wraps a JSON-RPC error together with the whole request. */
 function describe(error: unknown): string {
   const rpc = (error as { error?: { code?: number; message?: string } }).error;
-  if (rpc?.message === undefined) return (error as { shortMessage?: string }).shortMessage ?? String((error as Error).message ?? error);
-  // A backup does not forward transactions to the primary yet.
-  const hint = /backup/.test(rpc.message) ? '; send transactions to the primary: pass its URL with --url (`npm start` lists the nodes)' : '';
-  return `${rpc.message} (JSON-RPC error ${rpc.code})${hint}`;
+  if (rpc?.message !== undefined) return `${rpc.message} (JSON-RPC error ${rpc.code})`;
+  const message = (error as { shortMessage?: string }).shortMessage ?? String((error as Error).message ?? error);
+  const refused = /ECONNREFUSED/.test(message) ? ': no node answers there; start the sandbox first (`npm start` in another terminal), or pass a running node with --url' : '';
+  return `${message}${refused}`;
 }
 
 main().catch((error: unknown) => {

@@ -62,6 +62,18 @@ export function runningNodeWithPidFile(pidFile: string): number | undefined {
   }
 }
 
+/** The `coco sandbox` process that started node `pid`, when it is still the node's parent (Linux: read from /proc). */
+export function sandboxOfNode(pid: number): number | undefined {
+  try {
+    // "pid (command) state ppid ...": the command may hold spaces and parentheses, so read after its last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0').includes('sandbox') ? parent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The node a sandbox node directory `dir` runs (its `node.pid`), if it still runs. */
 export function runningNodePid(dir: string): number | undefined {
   return runningNodeWithPidFile(join(dir, 'node.pid'));

@@ -22,7 +22,7 @@ import { readInputFile } from '../node/read-input.js';
 import { writeIdentity } from './keygen.js';
 import { describeAllocator, nodeAllocator, type Allocator } from './allocator.js';
 import { NODE_STOP_TIMEOUT_MS, PACKAGE_ROOT, spawnNode } from './node-process.js';
-import { runningNodePid, stopProcess } from './node-pid-file.js';
+import { runningNodePid, sandboxOfNode, stopProcess } from './node-pid-file.js';
 import { freePort } from './free-port.js';
 import { firstRpcInterface, nodeDirs, nodeNumber, sandboxNodeConfig } from './sandbox-nodes.js';
 import { devAccounts } from '../ethereum/dev-accounts.js';
@@ -424,12 +424,17 @@ function danglingLinkTarget(path: string): string | undefined {
 
 /** A second network on the same identities and ports would fight the first for its peers. */
 function refuseIfRunning(workspace: string): void {
-  for (const dir of nodeDirs(workspace)) {
+  const running = nodeDirs(workspace).flatMap((dir) => {
     const pid = runningNodePid(dir);
-    if (pid !== undefined) {
-      throw new CocoError('WorkspaceInUse', `${workspace} is in use: a node still runs from ${dir} (pid ${pid}); stop that sandbox first (Ctrl-C where it runs, or kill ${pid}), or pass another --workspace`);
-    }
-  }
+    return pid === undefined ? [] : [{ dir, pid }];
+  });
+  if (running.length === 0) return;
+  // Killing a node alone would leave its sandbox running (and restarting nothing): name the sandbox.
+  const sandboxes = [...new Set(running.map(({ pid }) => sandboxOfNode(pid)))];
+  const sandbox = sandboxes.length === 1 ? sandboxes[0] : undefined;
+  const stop = sandbox !== undefined ? `stop the sandbox that runs them first (Ctrl-C where it runs, or kill ${sandbox})` : `stop them first (Ctrl-C where their sandbox runs, or kill ${running.map(({ pid }) => pid).join(' ')})`;
+  const nodes = running.map(({ dir, pid }) => `${dir} (pid ${pid})`).join(', ');
+  throw new CocoError('WorkspaceInUse', `${workspace} is in use: ${running.length === 1 ? 'a node still runs' : 'nodes still run'} from ${nodes}; ${stop}, or pass another --workspace`);
 }
 
 /**

@@ -48,7 +48,7 @@ export interface DecodeOptions {
 /** geth's words for an unprotected transaction, then how a Coco service accepts them (see chain-settings.ts). */
 const UNPROTECTED_REFUSED =
   'only replay-protected (EIP-155) transactions allowed over RPC: sign it with the chain id, or, for a presigned ' +
-  'transaction, use a service whose genesis configuration sets ethereum.allow_unprotected_transactions to true (docs/ethereum.md)';
+  'transaction, use a service whose genesis configuration sets ethereum.allow_unprotected_transactions to true (a sandbox: coco sandbox --ethereum-allow-unprotected-transactions; docs/ethereum.md)';
 
 /** geth's refusal (core.ErrTipAboveFeeCap) of a priority fee above the fee cap; EthereumJS's words are its own. */
 export const TIP_ABOVE_FEE_CAP = 'max priority fee per gas higher than max fee per gas';

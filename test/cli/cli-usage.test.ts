@@ -184,13 +184,19 @@ test('the top-level usage leaves the sandbox options to coco sandbox --help, whi
   }
 });
 
-test('an app whose module does not compile is refused before anything is proposed or created, naming the module and the line', () => {
+test('an app whose endpoint lacks a field or whose module does not compile is refused before anything is proposed or created, naming the field, or the module and the line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'coco-cli-usage-'));
   try {
     const app = join(dir, 'app');
     mkdirSync(join(app, 'src'), { recursive: true });
-    writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/count': { get: { js_module: 'counter.js', js_function: 'count', mode: 'readonly', authn_policies: ['user_cert'] } } } }));
+    const endpoint = { js_module: 'counter.js', js_function: 'count', mode: 'readonly', authn_policies: ['user_cert'] };
+    writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/count': { get: endpoint } } }));
     writeFileSync(join(app, 'src', 'counter.js'), 'export function count() {\n  return { body: [1, 2 };\n}\n');
+    // An endpoint without a field set_js_app requires is refused first, naming it.
+    const incomplete = runCoco(['app', 'deploy', app, '--workspace', join(dir, 'workspace')]);
+    assert.equal(incomplete.status, 1, incomplete.stderr);
+    assert.match(incomplete.stderr, /endpoints\["\/count"\]\["get"\]\.forwarding_required must be one of "sometimes", "always", "never", got undefined; nothing was proposed \[InvalidBundle\]$/m);
+    writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/count': { get: { ...endpoint, forwarding_required: 'sometimes' } } } }));
     const workspace = join(dir, 'workspace');
     const compileError = /^coco: .*app: Failed to refresh bytecode: module "\/counter\.js" does not compile: SyntaxError: .* at counter\.js:2.*; nothing was proposed \[InvalidBundle\]$/m;
     // No sandbox runs there: the refusal comes before any connection.

@@ -57,6 +57,8 @@ test('a restarted sandbox continues its service with every committed write, and 
     const third = runCoco(['sandbox', '--port', '0', '--workspace', workspace]);
     assert.equal(third.status, 1, third.stderr);
     assert.match(third.stderr, /is in use: a node still runs from .*sandbox_0 \(pid \d+\).* \[WorkspaceInUse\]/);
+    // It names the sandbox to stop, not the node: killing the node alone would leave the sandbox running.
+    assert.match(third.stderr, new RegExp(`stop the sandbox that runs them first \\(Ctrl-C where it runs, or kill ${second.child.pid}\\)`));
     const undisturbed = await user.request('POST', '/app/log/private', { body: { id: 3, msg: 'written beside a refused sandbox' } });
     assert.equal(undisturbed.txId!.view, after.txId!.view, 'no election');
     user.close();
