@@ -410,7 +410,12 @@ export class RaftNode {
     this.electionElapsed += elapsed;
     this.ticks += elapsed;
     if (this.roleNow !== 'Leader') {
-      if (this.electionElapsed >= this.randomizedElectionTimeout && this.canCampaign()) this.preCampaign();
+      if (this.electionElapsed < this.randomizedElectionTimeout) return;
+      if (this.canCampaign()) this.preCampaign();
+      // One that may not campaign (a node whose removal committed, a joiner not added yet) stops
+      // naming a leader it no longer hears, rather than send clients there and call itself ready;
+      // the node above then asks the service whether it retired.
+      else if (this.leader !== undefined) this.setRole(this.roleNow, undefined);
       return;
     }
     if (this.retiringSinceTick !== undefined) {

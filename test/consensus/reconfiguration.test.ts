@@ -131,9 +131,14 @@ test('a removed follower is no longer replicated to, learns the commit that remo
   assert.equal(c.commitSeqno, removal!.seqno);
   assert.deepEqual(c.configurations, [['a', 'b']]);
   assert.ok(ticks(a, 2).messages.every((m) => m.to === 'b'), 'heartbeats go to b only');
+  assert.equal(c.leaderId, 'a');
   const quiet = ticks(c, ELECTION_TICKS * 3);
   assert.deepEqual(quiet.messages, [], 'c never campaigns');
   assert.equal(c.role, 'Follower');
+  // Past an election timeout without the leader, c names none (a node then asks whether it retired):
+  // it named the leader that no longer replicates to it for ever, and served reads frozen at its removal.
+  assert.equal(c.leaderId, undefined);
+  assert.equal(quiet.role?.leaderId, undefined, 'the role change is reported');
 });
 
 test('a leader whose own removal committed nominates its most up-to-date follower, which is elected at once, without the retired node and without a tick', () => {
