@@ -141,7 +141,9 @@ export function addJoinEndpoint(server: RpcServer, node: Node, options: JoinEndp
     // As in CCF, a node the service already trusts gets its answer from any node, backups included: a
     // joiner trusted just before the primary died must still start, or the configuration that counts
     // it may have no majority to elect another primary. Only once the trust is committed: a backup's
-    // state may hold entries a new primary rolls back.
+    // state may hold entries a new primary rolls back. The primary answers from its state, committed
+    // or not, as CCF's: the entry that trusts the joiner adds it to the configuration, whose majority
+    // may need the joiner's acknowledgement (one node growing to two), so the joiner must start first.
     if (!node.isPrimary && !(request.clientCert !== undefined && trustedCommitted(node, publicKeyId(request.clientCert.pem)))) {
       const primary = options.primaryUrl();
       if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary to join through');
