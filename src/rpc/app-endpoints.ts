@@ -94,7 +94,8 @@ function openChecker(): (tx: Transaction) => void {
     const version = tx.map(Tables.serviceInfo).getVersionOfPreviousWrite(SINGLETON);
     if (version !== undefined && version === openAt) return;
     const status = readServiceInfo(tx)?.status;
-    if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: the service is ${status ?? 'not started'}; /app serves once members open it (transition_service_to_open)`);
+    if (status === undefined) throw new RpcError(404, 'FrontendNotOpen', 'Frontend is not open: this node holds no service information yet (a joiner catching up with the service, or a service not started); retry shortly, or ask another node');
+    if (status !== 'Open') throw new RpcError(404, 'FrontendNotOpen', `Frontend is not open: the service is ${status}; /app serves once members open it (transition_service_to_open)`);
     openAt = version;
   };
 }
