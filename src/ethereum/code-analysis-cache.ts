@@ -18,18 +18,24 @@ interface InterpreterInternals {
   common: { isActivatedEIP(eip: number): boolean };
 }
 
-/** Code kept, in bytes: each analysis takes about ten times its code's size (an opcode entry per byte, the pushes' values). */
+/**
+ * What the cache may hold, in bytes of code plus ENTRY_OVERHEAD_BYTES per analysis: each analysis
+ * takes about ten times its code's size (an opcode entry per byte, the pushes' values), and one of
+ * even the smallest code its own objects.
+ */
 export const ANALYSED_CODE_BYTES_MAX = 1024 * 1024;
+export const ENTRY_OVERHEAD_BYTES = 512;
 /** EIP-8024 changes which bytes are immediates, so an analysis under it is not one without it. */
 const EIP_IMMEDIATES = 8024;
 
 /** Analyses of contract code by its bytes, per opcode table; past a total size, the code kept longest is dropped. */
 export class CodeAnalysisCache {
-  /** By opcode table (a fork's), then by the code's bytes as a latin1 string (after a character for EIP-8024). */
-  readonly #tables = new WeakMap<object, Map<string, Analysis>>();
+  /** A number per opcode table (a fork's), for the keys. */
+  readonly #tableIds = new WeakMap<object, number>();
+  #tablesSeen = 0;
+  /** By table number, EIP-8024 or not, and the code's bytes as a latin1 string; the oldest first. */
+  readonly #analyses = new Map<string, Analysis>();
   #bytes = 0;
-  /** Every key kept, the oldest first. */
-  readonly #order: { table: Map<string, Analysis>; key: string }[] = [];
 
   constructor(readonly maxBytes = ANALYSED_CODE_BYTES_MAX) {}
 
@@ -38,25 +44,25 @@ export class CodeAnalysisCache {
    * `analyse` when not kept, and then kept if it fits.
    */
   get(table: object, immediates: boolean, code: Uint8Array, analyse: () => Analysis): Analysis {
-    let byCode = this.#tables.get(table);
-    if (byCode === undefined) this.#tables.set(table, (byCode = new Map()));
-    const key = (immediates ? '+' : '-') + Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('latin1');
-    const kept = byCode.get(key);
+    let tableId = this.#tableIds.get(table);
+    if (tableId === undefined) this.#tableIds.set(table, (tableId = this.#tablesSeen++));
+    const key = `${tableId}${immediates ? '+' : '-'}${Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('latin1')}`;
+    const kept = this.#analyses.get(key);
     if (kept !== undefined) return kept;
     const analysis = analyse();
-    if (key.length > this.maxBytes) return analysis;
-    byCode.set(key, analysis);
-    this.#order.push({ table: byCode, key });
-    this.#bytes += key.length;
-    while (this.#bytes > this.maxBytes) {
-      const oldest = this.#order.shift()!;
-      oldest.table.delete(oldest.key);
-      this.#bytes -= oldest.key.length;
+    const cost = key.length + ENTRY_OVERHEAD_BYTES;
+    if (cost > this.maxBytes) return analysis;
+    this.#analyses.set(key, analysis);
+    this.#bytes += cost;
+    for (const oldest of this.#analyses.keys()) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#analyses.delete(oldest);
+      this.#bytes -= oldest.length + ENTRY_OVERHEAD_BYTES;
     }
     return analysis;
   }
 
-  /** Bytes of code whose analyses are kept. */
+  /** What the analyses kept count for against maxBytes. */
   get bytes(): number {
     return this.#bytes;
   }

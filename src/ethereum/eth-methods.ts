@@ -117,6 +117,18 @@ function arity(params: unknown[], min: number, max: number, usage: string): void
   if (params.length < min || params.length > max) throw invalidParams(`expected ${usage}, got ${params.length} parameters`);
 }
 
+/**
+ * eth_sendRawTransactionSync's timeout: a number of ms, as a JSON number (EIP-7966's example, viem) or
+ * a quantity (geth); as the EIP says, none, 0 or an invalid one is the node's, and one longer than
+ * the node's is cut to it.
+ */
+function syncTimeoutMs(value: unknown, nodeMs: number): number {
+  let asked: number | undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) asked = value;
+  else if (typeof value === 'string' && /^0x(0|[1-9a-fA-F][0-9a-fA-F]{0,12})$/.test(value)) asked = Number(value);
+  return asked === undefined || asked <= 0 || asked > nodeMs ? nodeMs : asked;
+}
+
 function fullTransactions(value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw invalidParams('the second parameter must be a boolean: true for full transactions, false for hashes');
@@ -223,7 +235,7 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
     // Decoding recovers the sender now, before the Coco transaction, off the execution path.
     const decoded = decodeRawTransaction(parseData(raw, 'signed transaction'), context.common, { allowUnprotected: context.allowUnprotectedTransactions });
     const sender = decoded.sender.toString();
-    const deadlineMs = nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS);
+    const deadlineMs = Math.min(nowMs() + (options.futureNonceWaitMs ?? FUTURE_NONCE_WAIT_MS), answerByMs);
     let waitingSinceMs: number | undefined;
     let held: HeldTransaction | undefined;
     let written: TxId;
@@ -233,6 +245,11 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
         // Its turn in the queue is a wait: a batch's next sends start meanwhile and queue behind it.
         const outcome = await scope.waitFor(() => writes.run(async (): Promise<{ txId: TxId } | { held: HeldTransaction; ms: number }> => {
           if (held?.replacedBy !== undefined) throw new CocoError('TransactionReplaced', `transaction replaced by ${held.replacedBy}, which has the same sender and nonce and offers more: this one will not run`);
+          // Its turn came too late to answer in time: it does not run, and the client knows so. (One
+          // waiting for earlier nonces runs once more at its deadline, to say whether they came.)
+          if (held === undefined && nowMs() >= answerByMs) {
+            throw new CocoError('TransactionNotRun', `transaction ${data(decoded.hash)} did not run: the transactions before it on this node took the ${answerMs / 1000} s its send answers within (the node is busy); send it again`);
+          }
           try {
             return await backend.writeTransaction(
               (tx) => executeTransaction(tx, decoded, context, scope.time),
@@ -512,24 +529,24 @@ export function ethereumMethods(backend: EthereumBackend, context: ExecutionCont
       const { hash, status, txId } = await send(params[0], scope, sendAnswerMs);
       if (status === 'Committed') return hash;
       if (status === 'Invalid') throw rolledBack(hash, txId);
-      throw new CocoError(
-        'TransactionNotCommitted',
-        `transaction ${hash} ran on this node, but is not Committed within ${sendAnswerMs / 1000} s of its arrival (Coco transaction ${formatTxId(txId)} is ${status}): ` +
+      // The hash as data too, as EIP-7966's timeout gives it.
+      throw new JsonRpcError(
+        -32000,
+        `transaction ${hash} ran on the primary, but is not Committed within ${sendAnswerMs / 1000} s of its arrival (Coco transaction ${formatTxId(txId)} is ${status}): ` +
           'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
+        hash,
       );
     },
     async eth_sendRawTransactionSync(params, scope) {
       arity(params, 1, 2, '[signed transaction, timeout in ms]');
-      // EIP-7966: a timeout of 0 or none is the node's; a longer one than the node's is cut to it.
-      const asked = params[1] === undefined || params[1] === null ? 0n : parseQuantity(params[1], 'timeout in ms', 64);
-      const waitMs = asked === 0n || asked > BigInt(sendAnswerMs) ? sendAnswerMs : Number(asked);
+      const waitMs = syncTimeoutMs(params[1], sendAnswerMs);
       const { hash, status, txId } = await send(params[0], scope, waitMs);
       if (status === 'Invalid') throw rolledBack(hash, txId);
       if (status !== 'Committed') {
         // geth's answer (EIP-7966's code 4, the hash as data), then why the outcome is still open.
         throw new JsonRpcError(
           4,
-          `The transaction was added to the transaction pool but wasn't processed in ${waitMs / 1000}s: it ran on this node, but is not Committed (Coco transaction ${formatTxId(txId)} is ${status}); ` +
+          `The transaction was added to the transaction pool but wasn't processed in ${waitMs / 1000}s: it ran on the primary, but is not Committed (Coco transaction ${formatTxId(txId)} is ${status}); ` +
             'an election may still roll it back, so look it up with eth_getTransactionByHash before sending it again',
           hash,
         );

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEVM } from '@ethereumjs/evm';
 import { hexToBytes } from '@ethereumjs/util';
-import { CodeAnalysisCache, installCodeAnalysisCache } from '../../src/ethereum/code-analysis-cache.js';
+import { ANALYSED_CODE_BYTES_MAX, CodeAnalysisCache, ENTRY_OVERHEAD_BYTES, installCodeAnalysisCache } from '../../src/ethereum/code-analysis-cache.js';
 
 const TABLE = {};
 
@@ -23,28 +23,36 @@ test('an analysis is made once per code, fork table and EIP-8024 setting', () =>
   assert.equal(cache.get(TABLE, false, framed, analyse), first);
 });
 
-test('past its size the cache drops the code it kept first, and keeps no code larger than itself', () => {
-  const cache = new CodeAnalysisCache(10);
+test('past its size the cache drops the code it kept first, each analysis counted with its overhead; it keeps no code larger than itself', () => {
+  // Each key: the table's number, the EIP-8024 character, then the code: 4 bytes of code cost 6 + the overhead.
+  const entry = 6 + ENTRY_OVERHEAD_BYTES;
+  const cache = new CodeAnalysisCache(2 * entry);
   let made = 0;
   const analyse = () => ({ made: ++made });
-  const a = new Uint8Array(4).fill(1);
-  const b = new Uint8Array(4).fill(2);
-  const c = new Uint8Array(4).fill(3);
+  const [a, b, c] = [1, 2, 3].map((byte) => new Uint8Array(4).fill(byte)) as [Uint8Array, Uint8Array, Uint8Array];
   cache.get(TABLE, false, a, analyse);
   cache.get(TABLE, false, b, analyse);
-  assert.equal(cache.bytes, 10);
+  assert.equal(cache.bytes, 2 * entry);
   cache.get(TABLE, false, c, analyse);
-  assert.equal(cache.bytes, 10, 'a (5 with its key character) dropped for c');
+  assert.equal(cache.bytes, 2 * entry, 'a dropped for c');
   assert.equal(made, 3);
   cache.get(TABLE, false, b, analyse);
   cache.get(TABLE, false, c, analyse);
   assert.equal(made, 3, 'b and c kept');
   cache.get(TABLE, false, a, analyse);
   assert.equal(made, 4, 'a analysed again');
-  cache.get(TABLE, false, new Uint8Array(10), analyse);
-  cache.get(TABLE, false, new Uint8Array(10), analyse);
+  const large = new Uint8Array(2 * entry);
+  cache.get(TABLE, false, large, analyse);
+  cache.get(TABLE, false, large, analyse);
   assert.equal(made, 6, 'code larger than the cache is analysed each time');
-  assert.ok(cache.bytes <= 10);
+  assert.ok(cache.bytes <= 2 * entry);
+});
+
+test('many small codes stay within the size, the overhead counted: 100,000 one-byte codes keep a few thousand analyses', () => {
+  const cache = new CodeAnalysisCache();
+  for (let i = 0; i < 100_000; i++) cache.get(TABLE, false, Uint8Array.of(i & 0xff, i >> 8, i >> 16), () => ({}));
+  assert.ok(cache.bytes <= ANALYSED_CODE_BYTES_MAX);
+  assert.ok(cache.bytes > ANALYSED_CODE_BYTES_MAX - ENTRY_OVERHEAD_BYTES - 16, 'full');
 });
 
 test("EthereumJS's interpreter takes its analyses from the cache, and jumps are judged as without it", async () => {
@@ -62,7 +70,7 @@ test("EthereumJS's interpreter takes its analyses from the cache, and jumps are 
     assert.equal(BigInt(`0x${Buffer.from(ok.returnValue).toString('hex')}`), 1n);
     const bad = await evm.runCode({ code: intoPushData, gasLimit: 100_000n });
     assert.match(String(bad.exceptionError?.error), /^invalid JUMP/, `run ${run}`);
-    assert.equal(cache.bytes, before + jumps.length + 1 + intoPushData.length + 1, `run ${run}: both codes kept once`);
+    assert.equal(cache.bytes, before + jumps.length + intoPushData.length + 2 * (2 + ENTRY_OVERHEAD_BYTES), `run ${run}: both codes kept once`);
   }
 });
 

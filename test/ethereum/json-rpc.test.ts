@@ -516,8 +516,9 @@ describe('Ethereum methods', () => {
     assert.deepEqual(error, {
       code: -32000,
       message:
-        `transaction ${ethers.keccak256(signed)} ran on this node, but is not Committed within 0.05 s of its arrival (Coco transaction ${VIEW}.${chain.store.version} is Pending): ` +
+        `transaction ${ethers.keccak256(signed)} ran on the primary, but is not Committed within 0.05 s of its arrival (Coco transaction ${VIEW}.${chain.store.version} is Pending): ` +
         'an election may still roll it back, so it may or may not have run; look it up with eth_getTransactionByHash before sending it again',
+      data: ethers.keccak256(signed),
     });
   });
 
@@ -525,13 +526,30 @@ describe('Ethereum methods', () => {
     const chain = await TestChain.create();
     await chain.fund(alice.address, 100n * ETHER);
     const backend = new MemoryBackend(chain);
-    // A clock that reads 0 when the send arrives and a minute later at every read after it: were the
+    // A clock that reads 0 until the transaction is written and a minute later after that: were the
     // minute counted from the run, the send would wait for the held commit (past the test's timeout).
-    let reads = 0;
-    const methods = methodsFor(backend, { sendAnswerMs: 60_000, nowMs: () => (reads++ === 0 ? 0 : 60_000) });
+    const before = chain.store.version;
+    const methods = methodsFor(backend, { sendAnswerMs: 60_000, nowMs: () => (chain.store.version > before ? 60_000 : 0) });
     backend.holdCommit();
     const error = await rpcError(methods, 'eth_sendRawTransaction', ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n })));
     assert.match(error.message, /is not Committed within 60 s of its arrival \(Coco transaction \d+\.\d+ is Pending\)/);
+  });
+
+  test('a send whose turn among the transactions comes after its time to answer does not run, and says so', async () => {
+    const chain = await TestChain.create();
+    await chain.fund(alice.address, 100n * ETHER);
+    const backend = new MemoryBackend(chain);
+    // 0 when the send arrives, a minute later when its turn comes.
+    let reads = 0;
+    const methods = methodsFor(backend, { sendAnswerMs: 60_000, nowMs: () => (reads++ === 0 ? 0 : 60_000) });
+    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+    const error = await rpcError(methods, 'eth_sendRawTransaction', signed);
+    assert.deepEqual(error, {
+      code: -32000,
+      message: `transaction ${ethers.keccak256(signed)} did not run: the transactions before it on this node took the 60 s its send answers within (the node is busy); send it again`,
+    });
+    assert.equal(await rpc(methods, 'eth_getTransactionCount', alice.address, 'latest'), '0x0', 'its nonce is not used');
+    assert.equal(await rpc(methods, 'eth_getTransactionByHash', ethers.keccak256(signed)), null);
   });
 
   test('eth_sendRawTransactionSync answers the receipt once the transaction is Committed (EIP-7966)', async () => {
@@ -556,17 +574,26 @@ describe('Ethereum methods', () => {
 
   test("eth_sendRawTransactionSync past its timeout answers geth's code 4 with the hash, and refuses a timeout that is no quantity", { timeout: 20_000 }, async () => {
     const { chain, backend, methods } = await setup();
-    assert.equal((await rpcError(methods, 'eth_sendRawTransactionSync', '0x00', 'soon')).code, -32602);
     assert.equal((await rpcError(methods, 'eth_sendRawTransactionSync', '0x00', '0x1', 'more')).code, -32602);
+    // As EIP-7966 says, a timeout that is none is the node's (here a quantity of leading zeros, a string of digits, a negative number).
+    for (const timeout of ['0x032', '50', -1]) {
+      const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+      assert.equal(((await rpc(methods, 'eth_sendRawTransactionSync', signed, timeout)) as Record<string, unknown>).status, '0x1', String(timeout));
+    }
     backend.holdCommit();
-    const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
-    const error = await rpcError(methods, 'eth_sendRawTransactionSync', signed, '0x32');
-    assert.equal(error.code, 4);
-    assert.equal(error.data, ethers.keccak256(signed));
-    assert.match(error.message, /^The transaction was added to the transaction pool but wasn't processed in 0\.05s: it ran on this node, but is not Committed \(Coco transaction \d+\.\d+ is Pending\); /);
-    // Commit comes: the transaction was not lost, and its receipt is there.
+    // A quantity (geth's, 0x32) or a JSON number (EIP-7966's example, viem's): 50 ms.
+    const timedOut: string[] = [];
+    for (const timeout of ['0x32', 50]) {
+      const signed = ethers.hexlify(await chain.sign(alice, { to: bob.address, value: 1n }));
+      const error = await rpcError(methods, 'eth_sendRawTransactionSync', signed, timeout);
+      assert.equal(error.code, 4);
+      assert.equal(error.data, ethers.keccak256(signed));
+      assert.match(error.message, /^The transaction was added to the transaction pool but wasn't processed in 0\.05s: it ran on the primary, but is not Committed \(Coco transaction \d+\.\d+ is Pending\); /);
+      timedOut.push(ethers.keccak256(signed));
+    }
+    // Commit comes: the transactions were not lost, and their receipts are there.
     backend.committedUpTo = undefined;
-    assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', ethers.keccak256(signed))) as Record<string, unknown>).status, '0x1');
+    for (const hash of timedOut) assert.equal(((await rpc(methods, 'eth_getTransactionReceipt', hash)) as Record<string, unknown>).status, '0x1');
   });
 
   test("a batch's reads answer from one commit point: eth_blockNumber never counts a block whose receipt the batch answered null", async () => {
