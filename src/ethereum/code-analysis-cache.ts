@@ -35,6 +35,11 @@ export class CodeAnalysisCache {
   #tablesSeen = 0;
   /** By table number, EIP-8024 or not, and the code's bytes as a latin1 string; the oldest first. */
   readonly #analyses = new Map<string, Analysis>();
+  /**
+   * The key of the code an array holds, by the array: the state gives the EVM the same array for a
+   * contract's code each call, so its key (whose hash V8 keeps with it) is found without reading the code.
+   */
+  readonly #keysByArray = new WeakMap<Uint8Array, { table: object; immediates: boolean; key: string }>();
   #bytes = 0;
 
   constructor(readonly maxBytes = ANALYSED_CODE_BYTES_MAX) {}
@@ -44,9 +49,15 @@ export class CodeAnalysisCache {
    * `analyse` when not kept, and then kept if it fits.
    */
   get(table: object, immediates: boolean, code: Uint8Array, analyse: () => Analysis): Analysis {
+    const known = this.#keysByArray.get(code);
+    if (known !== undefined && known.table === table && known.immediates === immediates) {
+      const kept = this.#analyses.get(known.key);
+      if (kept !== undefined) return kept;
+    }
     let tableId = this.#tableIds.get(table);
     if (tableId === undefined) this.#tableIds.set(table, (tableId = this.#tablesSeen++));
     const key = `${tableId}${immediates ? '+' : '-'}${Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('latin1')}`;
+    this.#keysByArray.set(code, { table, immediates, key });
     const kept = this.#analyses.get(key);
     if (kept !== undefined) return kept;
     const analysis = analyse();
