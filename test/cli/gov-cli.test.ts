@@ -181,7 +181,7 @@ test('a member accepted but not yet Active is told to run coco gov ack first', (
 });
 
 test("app deploy of a bundle over the node's body limit says where that limit is set", () => {
-  const endpoint = { js_module: 'big.js', js_function: 'big', mode: 'readonly', authn_policies: ['user_cert'] };
+  const endpoint = { js_module: 'big.js', js_function: 'big', mode: 'readonly', authn_policies: ['user_cert'], forwarding_required: 'sometimes' };
   writeFileSync(join(scratch, 'big-app.json'), JSON.stringify({ metadata: { endpoints: { '/big': { get: endpoint } } }, modules: [{ name: 'big.js', module: `export function big() { return { body: ${JSON.stringify('x'.repeat(1_500_000))}.length }; }\n` }] }));
   const result = runCoco(['app', 'deploy', join(scratch, 'big-app.json'), '--workspace', sandbox.workspace]);
   assertOneLine(result, 1, /RequestBodyTooLarge.*; the proposal deploying .*big-app\.json is too large for the node: raise http_configuration\.max_body_size of the RPC interface in every node's configuration \(a sandbox's sandbox_<i>\/config\.json\) and restart the nodes, or bundle the app smaller \[AppBundleTooLarge\]\n$/);

@@ -121,17 +121,18 @@ test('a first start that fails once node 0 has a ledger says to remove the works
   const workspace = join(root, 'workspace');
   const app = join(root, 'app');
   mkdirSync(join(app, 'src'), { recursive: true });
-  writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/x': { get: { js_module: 'broken.js', js_function: 'x', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readmostly', openapi: {} } } } }));
-  // It compiles (the sandbox checks that before anything starts), but the constitution refuses its endpoint.
-  writeFileSync(join(app, 'src', 'broken.js'), 'export function x() { return {}; }\n');
+  writeFileSync(join(app, 'app.json'), JSON.stringify({ endpoints: { '/x': { get: { js_module: 'large.js', js_function: 'x', forwarding_required: 'sometimes', authn_policies: ['user_cert'], mode: 'readonly' } } } }));
+  // A sound app (the sandbox checks its endpoints and modules before anything starts), too large for the node's body limit.
+  writeFileSync(join(app, 'src', 'large.js'), `// ${'x'.repeat(128 * 1024)}\nexport function x() { return {}; }\n`);
   const dir = join(workspace, 'sandbox_0');
   try {
-    const first = runCoco(['sandbox', '--port', '0', '--workspace', workspace, '--nodes', '1', '--app', app]);
+    const first = runCoco(['sandbox', '--port', '0', '--workspace', workspace, '--nodes', '1', '--app', app, '--max-http-body-size', '65536']);
     assert.equal(first.status, 1, first.stderr);
-    const unfinished = `remove ${workspace} and start again: its first start did not finish`;
+    // It also says how to start again: with a body limit above the one that refused the app.
+    const unfinished = `remove ${workspace} and start again with --max-http-body-size BYTES above 65536: its first start did not finish`;
     const failed = first.stderr.trim().split('\n').at(-1)!;
     assert.ok(failed.startsWith(`coco: ${unfinished} (`), failed);
-    assert.match(failed, /mode must be one of/, 'the reason the service did not open');
+    assert.match(failed, /RequestBodyTooLarge/, 'the reason the service did not open');
     assert.equal(runningNodePid(dir), undefined, 'no node left running');
 
     const again = runCoco(['sandbox', '--port', '0', '--workspace', workspace, '--nodes', '1']);
@@ -139,8 +140,8 @@ test('a first start that fails once node 0 has a ledger says to remove the works
     assert.doesNotMatch(again.stdout, /Coco sandbox is running/);
     const refused = again.stderr.trim().split('\n');
     assert.equal(refused.length, 1, again.stderr);
-    assert.ok(refused[0]!.startsWith(`coco: ${unfinished} (`) && refused[0]!.endsWith('[WorkspaceUnfinished]'), refused[0]);
-    assert.match(refused[0]!, /mode must be one of/, 'the first start\'s reason');
+    assert.ok(refused[0]!.startsWith(`coco: remove ${workspace} and start again`) && refused[0]!.includes('its first start did not finish (') && refused[0]!.endsWith('[WorkspaceUnfinished]'), refused[0]);
+    assert.match(refused[0]!, /RequestBodyTooLarge/, 'the first start\'s reason');
     assert.equal(runningNodePid(dir), undefined, 'no node started');
   } finally {
     const pid = runningNodePid(dir);
