@@ -22,22 +22,20 @@ const WRITE_METHODS = ['eth_sendRawTransaction', 'eth_sendRawTransactionSync'];
 
 /** `methods` with the writes run by the primary: locally on the primary, forwarded from a backup. */
 export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (body: string) => Promise<string | undefined>): JsonRpcMethods {
-  const writes = Object.fromEntries(
-    WRITE_METHODS.flatMap((method) => {
-      const local = methods[method];
-      if (local === undefined) return [];
-      const write: JsonRpcMethod = async (params, scope) => {
-        if (node.isPrimary) return local(params, scope);
-        // The primary bounds the write's execution; waiting for it is not this node's work.
-        const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method, params })));
-        const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
-        if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
-        if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${method} with neither a result nor an error`);
-        return answer.result;
-      };
-      return [[method, write]];
-    }),
-  );
+  const writes: Record<string, JsonRpcMethod> = {};
+  for (const method of WRITE_METHODS) {
+    const local = methods[method];
+    if (local === undefined) continue;
+    writes[method] = async (params, scope) => {
+      if (node.isPrimary) return local(params, scope);
+      // The primary bounds the write's execution; waiting for it is not this node's work.
+      const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method, params })));
+      const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
+      if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
+      if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${method} with neither a result nor an error`);
+      return answer.result;
+    };
+  }
   return { ...methods, ...writes };
 }
 
