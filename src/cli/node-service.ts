@@ -1107,7 +1107,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
     jwtRefresh.start();
     started.push(() => jwtRefresh.stop());
-    const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line));
+    const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line), config.join?.targetRpcAddress);
     started.push(() => retirement.stop());
     // Holding the service's state, the node serves its chain from the start, or refuses to start (a
     // configuration that disagrees with the service); a joiner finds out once it has caught up.

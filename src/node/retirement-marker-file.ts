@@ -8,7 +8,7 @@ import { writeFileDurably } from './durable-file.js';
 
 export interface RetirementMarker {
   nodeId: string;
-  /** How the node learnt that its retirement committed, e.g. "node 5a3c… lists it as removable". */
+  /** How the node learnt that its retirement committed, e.g. "the node at 127.0.0.1:8001 lists it as removable". */
   learntFrom: string;
 }
 

@@ -64,3 +64,51 @@ test('a node whose record the primary deleted retires, when the nodes it knows a
   await until('the node to retire', 10_000, async () => (retired ? true : undefined));
   assert.deepEqual(lines, [`this node's retirement from the service committed (the primary at 127.0.0.1:${PRIMARY_PORT} no longer knows it); it takes no further part: stop it`]);
 });
+
+/** A joiner's node: no state replicated to it yet, no primary heard. */
+function emptyJoiner(self: string): { node: Node; retired: () => boolean } {
+  let retired = false;
+  const node = { nodeId: self, store: new Store(), role: { role: 'Follower', view: 2, leaderId: undefined }, get stopNotice() { return retired; }, retire: () => void (retired = true) } as unknown as Node;
+  return { node, retired: () => retired };
+}
+
+test('a joiner whose trust never committed, with no state to find nodes in, asks the node it joined through: the primary does not know it, so it stops', async (t) => {
+  const service = createServiceIdentity(new Date(), 1);
+  const primary = await standIn(service, PRIMARY_PORT, { 'GET /node/network/removable_nodes': { status: 200, body: { nodes: [] } }, 'GET /node/primary': { status: 200 }, 'HEAD /node/primary': { status: 200 } });
+  t.after(() => primary.close());
+  const { node, retired } = emptyJoiner('c'.repeat(64));
+  const lines: string[] = [];
+  const check = new RetirementCheck(node, service.certPem, ELECTION_TIMEOUT_MS, (line) => lines.push(line), `127.0.0.1:${PRIMARY_PORT}`);
+  t.after(() => check.stop());
+
+  await until('the joiner to stop', 10_000, async () => (retired() ? true : undefined));
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, new RegExp(`^the service does not know this node \\(the primary at 127\\.0\\.0\\.1:${PRIMARY_PORT} no longer knows it\\): the trust it was told of when it joined did not commit`));
+  assert.match(lines[0]!, /start a node that joins with empty ledger, snapshot and sealed-secrets paths/);
+});
+
+test('a joiner the primary lists as Pending (its trust rolled back) keeps running and says that members must trust it again, once a minute at most', async (t) => {
+  const service = createServiceIdentity(new Date(), 1);
+  const self = 'd'.repeat(64);
+  let asked = 0;
+  const primary = await standInNode(service, PRIMARY_PORT, (method, path) => {
+    if (method === 'GET' && path === '/node/network/removable_nodes') return { status: 200, body: { nodes: [] } };
+    if (method === 'GET' && path === `/node/network/nodes/${self}`) {
+      asked++;
+      return { status: 200, body: { ...record(`127.0.0.1:${PRIMARY_PORT + 5}`), node_id: self, status: 'Pending' } };
+    }
+    if (path === '/node/primary') return { status: 200 };
+    return undefined;
+  });
+  t.after(() => primary.close());
+  const { node, retired } = emptyJoiner(self);
+  const lines: string[] = [];
+  const check = new RetirementCheck(node, service.certPem, ELECTION_TIMEOUT_MS, (line) => lines.push(line), `127.0.0.1:${PRIMARY_PORT}`);
+  t.after(() => check.stop());
+
+  await until('the joiner to have asked several times', 10_000, async () => (asked >= 3 ? true : undefined));
+  assert.equal(retired(), false);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, new RegExp(`^the primary at 127\\.0\\.0\\.1:${PRIMARY_PORT} lists this node as Pending, and no primary replicates to it`));
+  assert.match(lines[0]!, /transition_node_to_trusted/);
+});
