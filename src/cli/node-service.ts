@@ -1053,7 +1053,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     created.forwarder = forwarder;
     started.push(() => forwarder.close());
 
-    const rsaKeyPairs = new RsaKeyPairPool();
+    const rsaKeyPairs = new RsaKeyPairPool(eventLoopHoldMaxMs(config.consensus.electionTimeoutMs));
     started.push(() => rsaKeyPairs.stop());
     const jsHost: JsHost = {
       monotonicMs: () => performance.now(),

@@ -144,9 +144,9 @@ export function generateAesKey(bits: number): Uint8Array {
   return randomBytes(bits / 8);
 }
 
-/** RSA key pairs made ahead of time, off the event loop; undefined when none of that shape is at hand. */
+/** RSA key pairs made off the event loop: a pair of that shape, waiting up to `waitMs` for one; undefined when none came in time. */
 export interface RsaKeyPairSource {
-  take(bits: number, exponent: number): PemKeyPair | undefined;
+  take(bits: number, exponent: number, waitMs: number): PemKeyPair | undefined;
 }
 
 /** node:crypto's options for an RSA key pair as `generateRsaKeyPair` returns it (SPKI and PKCS#8 PEM). */
@@ -154,15 +154,27 @@ export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOpt
   return { modulusLength: bits, publicExponent: exponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM };
 }
 
-/** A pair from `prepared` when it has one of this shape; otherwise generated here, which takes up to seconds for 4096 bits. */
-export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource): PemKeyPair {
+/**
+ * A pair from `prepared`, which may wait up to `waitMs` for it, or, without a source, generated here
+ * (up to seconds for 4096 bits: a node always has a source).
+ */
+export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource, waitMs = Infinity): PemKeyPair {
   if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX) {
     unsupported(`unsupported RSA modulus of ${bits} bits`, `a whole number of bits from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX} (2048 or more for security)`);
   }
   if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
     unsupported(`unsupported RSA public exponent ${exponent}`, 'an odd number from 3 to 2^32-1, normally 65537');
   }
-  return prepared?.take(bits, exponent) ?? generateKeyPairSync('rsa', rsaKeyPairOptions(bits, exponent));
+  if (prepared === undefined) return generateKeyPairSync('rsa', rsaKeyPairOptions(bits, exponent));
+  const pair = prepared.take(bits, exponent, waitMs);
+  if (pair === undefined) {
+    throw new CocoError(
+      'RsaKeyPairNotReady',
+      `no ${bits}-bit RSA key pair with public exponent ${exponent} was ready, and making one takes longer than this call could wait ` +
+        `(the rest of its time limit, at most half the election timeout): this node is making one now, try again shortly`,
+    );
+  }
+  return pair;
 }
 
 export function generateEcdsaKeyPair(curve: string): PemKeyPair {

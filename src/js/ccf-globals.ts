@@ -80,8 +80,8 @@ export interface GlobalsSession {
   nextHistoricalSource(): number;
   /** Throws JsExecutionTimeout once the running call is past its time limit (see defineHostFunction). */
   checkTimeLimit(): void;
-  /** Runs a built-in's `work` without counting its time against the running call's limit, up to an allowance per call (HOST_WORK_OUTSIDE_LIMIT_MS_MAX). */
-  outsideTimeLimit<T>(work: () => T): T;
+  /** What is left of the running call's time limit, in ms (Infinity without one). */
+  remainingMs(): number;
 }
 
 /** Handles of the prelude's entry points and of the host functions; `dispose` releases them. */
@@ -477,10 +477,10 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       return bool(algorithm.name === 'EdDSA' ? asCcfFailure('Failed to verify EdDSA signature: ', verify, 'RangeError') : asCcfFailure('Failed to verify signature: ', verify));
     },
     generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
-    // A pair not ready ahead is generated here, for up to seconds: the app did not spend that time (docs/js-isolation.md).
+    // A pair not ready ahead is waited for within the call's time limit, never longer (docs/js-isolation.md).
     generateRsaKeyPair: (size, exponent) => {
       const pool = anyPhase('generateRsaKeyPair').host.rsaKeyPairs;
-      return bridge.newValue({ ...session.outsideTimeLimit(() => ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool)) });
+      return bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool, session.remainingMs()) });
     },
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),

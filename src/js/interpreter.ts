@@ -112,13 +112,6 @@ function logUnhandledRejections(host: JsHost, request: EndpointRequest, unhandle
   if (more > 0) host.log('error', `[js] ${where}: ${more} more unhandled promise rejections`);
 }
 
-/**
- * The most of a call's time that the host's work (a 4096-bit RSA pair generated on the spot takes
- * 0.6-4.5 s, by the machine's load) may take outside the call's time limit: about one such
- * generation, not a loop of them.
- */
-export const HOST_WORK_OUTSIDE_LIMIT_MS_MAX = 2_000;
-
 /** Length of the random marker that tags byte buffers in JSON crossing the sandbox boundary. */
 const MARKER_BYTES = 16;
 /** A valid UTF-8 request body up to this size travels with the request: no host call to read it. */
@@ -459,8 +452,6 @@ class Sandbox implements GlobalsSession {
   active: ActiveCall | undefined;
   timedOut = false;
   #deadlineMs: number | undefined;
-  /** How much of the running call's time built-ins took outside its limit (at most HOST_WORK_OUTSIDE_LIMIT_MS_MAX). */
-  #builtinsExcludedMs = 0;
   /** Source ids of historical states; 0 is a call's transaction. */
   #historicalSources = 0;
 
@@ -549,7 +540,6 @@ class Sandbox implements GlobalsSession {
     this.active = call;
     this.timedOut = false;
     this.#deadlineMs = deadlineMs;
-    this.#builtinsExcludedMs = 0;
   }
 
   end(): void {
@@ -835,31 +825,20 @@ class Sandbox implements GlobalsSession {
     if (this.timedOut || this.#shouldInterrupt()) throw new CocoError('JsExecutionTimeout', JS_TIMEOUT_MESSAGE);
   }
 
-  /**
-   * Runs a built-in's `work` for the call without counting its time against the call's limit, up to
-   * HOST_WORK_OUTSIDE_LIMIT_MS_MAX per call: beyond it, the time counts, so that a handler cannot
-   * hold the node for as long as it likes through slow built-ins.
-   */
-  outsideTimeLimit<T>(work: () => T): T {
-    return this.#excludedFromLimit(work, HOST_WORK_OUTSIDE_LIMIT_MS_MAX);
+  remainingMs(): number {
+    const clock = this.active?.env.host;
+    if (this.#deadlineMs === undefined || clock === undefined) return Infinity;
+    return Math.max(0, this.#deadlineMs - clock.monotonicMs());
   }
 
   /** Runs the host's preparation of a call (its arguments), never counted against the call's limit: the script has no say in it. */
   beforeTimeLimit<T>(work: () => T): T {
-    return this.#excludedFromLimit(work, Infinity);
-  }
-
-  #excludedFromLimit<T>(work: () => T, allowanceMs: number): T {
     const clock = this.active?.env.host;
     const startMs = clock?.monotonicMs();
     try {
       return work();
     } finally {
-      if (this.#deadlineMs !== undefined && clock !== undefined && startMs !== undefined) {
-        const excluded = Math.min(clock.monotonicMs() - startMs, Math.max(0, allowanceMs - this.#builtinsExcludedMs));
-        if (allowanceMs !== Infinity) this.#builtinsExcludedMs += excluded;
-        this.#deadlineMs += excluded;
-      }
+      if (this.#deadlineMs !== undefined && clock !== undefined && startMs !== undefined) this.#deadlineMs += clock.monotonicMs() - startMs;
     }
   }
 

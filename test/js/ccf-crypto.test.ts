@@ -22,7 +22,7 @@ import type { JsValue } from '../../src/js/js-value.js';
 import { generateKeyPair, type CurveName } from '../../src/crypto/signing.js';
 import { createCsr, createSelfSignedCertificate, issueCertificate, parseCertificate } from '../../src/crypto/x509.js';
 import { ecCertificate, rsaCertificate } from '../support/idp-certificate.js';
-import { interpreterWith, testCall, text, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
+import { interpreterWith, testCall, text, TEST_LIMITS, TEST_UNTRUSTED_NOW_MS } from './js-test-host.js';
 import { openssl, withTempFiles } from '../support/openssl.js';
 
 const CRYPTO_APP = {
@@ -169,20 +169,23 @@ test('key generation checks sizes and curves: those of CCF, RSA moduli up to 409
   assert.equal(createPrivateKey(rsaPair.privateKey).asymmetricKeyDetails?.modulusLength, 2048);
 });
 
-test('generateRsaKeyPair hands out a pair the host made ahead when it has one of that shape, and checks the shape first', () => {
-  const asked: [number, number][] = [];
+test('generateRsaKeyPair hands out a pair from the node\'s source, which may wait for the rest of the call\'s time limit, checks the shape first, and says when none came in time', () => {
+  const asked: [number, number, number][] = [];
   host.rsaKeyPairs = {
-    take: (bits, exponent) => {
-      asked.push([bits, exponent]);
+    take: (bits, exponent, waitMs) => {
+      asked.push([bits, exponent, waitMs]);
       return bits === 3072 ? { privateKey: rsaPair.privateKey, publicKey: rsaPair.publicKey } : undefined;
     },
   };
   try {
     assert.deepEqual(js.call('/c.js', 'rsa', [3072], env), rsaPair, 'the prepared pair');
-    const own = js.call('/c.js', 'rsa', [2048, 3], env) as { privateKey: string };
-    assert.equal(createPrivateKey(own.privateKey).asymmetricKeyDetails?.publicExponent, 3n, 'none ready: generated in the call');
+    jsError(
+      () => js.call('/c.js', 'rsa', [2048, 3], env),
+      /threw Error: no 2048-bit RSA key pair with public exponent 3 was ready, and making one takes longer than this call could wait .*: this node is making one now, try again shortly/,
+    );
     jsError(() => js.call('/c.js', 'rsa', [8192], env), /RangeError: unsupported RSA modulus of 8192 bits/);
-    assert.deepEqual(asked, [[3072, 65537], [2048, 3]], 'an invalid shape never reaches the host');
+    assert.deepEqual(asked.map(([bits, exponent]) => [bits, exponent]), [[3072, 65537], [2048, 3]], 'an invalid shape never reaches the host');
+    for (const [, , waitMs] of asked) assert.ok(waitMs > 0 && waitMs <= TEST_LIMITS.maxExecutionTimeMs!, `waits within the call's limit: ${waitMs} ms`);
   } finally {
     delete host.rsaKeyPairs;
   }
