@@ -194,9 +194,15 @@ function productOf(family: number, model: number): SnpProduct {
   }
 }
 
+const PEM_CERTIFICATE_END = '-----END CERTIFICATE-----';
+
 function endorsementCertificates(pem: string): X509Certificate[] {
+  // As CCF's split: each certificate ends at its END line, and text after the last one (a
+  // certificate cut short) is not one, so the count check below names what is missing.
+  const end = pem.lastIndexOf(PEM_CERTIFICATE_END);
+  const whole = end < 0 ? pem : pem.slice(0, end + PEM_CERTIFICATE_END.length);
   try {
-    return splitPemBundle(pem).map((certificate) => new X509Certificate(certificate));
+    return splitPemBundle(whole).map((certificate) => new X509Certificate(certificate));
   } catch (error) {
     return invalid(`SEV-SNP: the endorsements are not a bundle of PEM certificates (the VCEK, ASK and ARK): ${(error as Error).message}`);
   }

@@ -1,10 +1,12 @@
 // Reads a CCF application bundle from disk in either form CCF users have: a built `bundle.json`
 // (`{metadata, modules}`, the `set_js_app` argument), or a directory with `app.json` and the
 // built JavaScript modules under `src/` (names relative to `src/`, as CCF's tooling builds them);
-// a directory holding both forms is refused, as either could be the one meant.
+// a directory holding both forms, as CCF's build writes them, is read when they agree and refused
+// when they differ, as either could be the one meant.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { CocoError } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
 
@@ -76,27 +78,41 @@ function readAppBundle(path: string): AppBundle {
   const file = isDirectory ? join(path, 'bundle.json') : path;
   const appJson = join(path, 'app.json');
   const src = join(path, 'src');
-  // Either form could be the one meant, and a bundle.json built before the sources last changed
-  // would deploy old code without a word: the caller says which.
-  if (isDirectory && isFile(file) && isFile(appJson) && existsSync(src)) {
-    throw new CocoError(
-      'InvalidBundle',
-      `${path} holds both bundle.json and app.json with src/, which may differ: to deploy app.json and src/, remove ${file} (or rebuild it from them); to deploy the built bundle, pass ${file} itself`,
-    );
-  }
+  const hasSources = isDirectory && isFile(appJson) && existsSync(src);
   if (isFile(file)) {
-    const bundle = readJson(file, 'bundle') as AppBundle;
-    if (typeof bundle?.metadata?.endpoints !== 'object' || bundle.metadata.endpoints === null || !Array.isArray(bundle.modules)) {
-      throw new CocoError('InvalidBundle', `${file} is not a bundle: expected {"metadata": {"endpoints": ...}, "modules": [...]}`);
+    const bundle = readBundleJson(file);
+    // CCF's build writes both forms side by side; when they say the same, either is the app. A
+    // bundle.json built before the sources last changed would deploy old code without a word, so
+    // then the caller says which.
+    if (hasSources && !isDeepStrictEqual(sortedModules(bundle), sortedModules(readSources(appJson, src)))) {
+      throw new CocoError(
+        'InvalidBundle',
+        `${path} holds both bundle.json and app.json with src/, and they differ: to deploy app.json and src/, remove ${file} (or rebuild it from them); to deploy the built bundle, pass ${file} itself`,
+      );
     }
     return bundle;
   }
-  if (!existsSync(appJson) || !existsSync(src)) {
-    throw new CocoError('InvalidBundle', `${path} has neither bundle.json nor app.json with a src/ directory`);
+  if (!hasSources) throw new CocoError('InvalidBundle', `${path} has neither bundle.json nor app.json with a src/ directory`);
+  return readSources(appJson, src);
+}
+
+function readBundleJson(file: string): AppBundle {
+  const bundle = readJson(file, 'bundle') as AppBundle;
+  if (typeof bundle?.metadata?.endpoints !== 'object' || bundle.metadata.endpoints === null || !Array.isArray(bundle.modules)) {
+    throw new CocoError('InvalidBundle', `${file} is not a bundle: expected {"metadata": {"endpoints": ...}, "modules": [...]}`);
   }
+  return bundle;
+}
+
+function readSources(appJson: string, src: string): AppBundle {
   const metadata = readJson(appJson, 'app metadata') as AppBundle['metadata'];
   if (typeof metadata?.endpoints !== 'object' || metadata.endpoints === null) {
     throw new CocoError('InvalidBundle', `${appJson} is not app metadata: expected {"endpoints": ...}`);
   }
   return { metadata, modules: modulesUnder(src) };
+}
+
+/** A bundle with its modules in name order, to compare two forms of one app. */
+function sortedModules(bundle: AppBundle): AppBundle {
+  return { metadata: bundle.metadata, modules: [...bundle.modules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
 }

@@ -431,7 +431,9 @@ function aesKwp(data: Uint8Array, aesKey: Uint8Array, direction: 'wrap' | 'unwra
     const cipher = direction === 'wrap' ? createCipheriv(cipherName, aesKey, AES_KWP_IV) : createDecipheriv(cipherName, aesKey, AES_KWP_IV);
     return concatBytes(cipher.update(data), cipher.final());
   } catch (cause) {
-    throw new CocoError(direction === 'wrap' ? 'InvalidArgument' : 'UnwrapFailed', `AES-KWP ${direction} failed: ${(cause as Error).message}`, { cause });
+    // OpenSSL's own words ("Trying to add data in unsupported state") say nothing to an app author.
+    if (direction === 'unwrap') throw new CocoError('UnwrapFailed', 'AES-KWP unwrap failed: the integrity check failed (a wrong key, or wrapped data that was altered or is not AES-KWP)', { cause });
+    throw new CocoError('InvalidArgument', `AES-KWP wrap failed: ${(cause as Error).message}`, { cause });
   }
 }
 

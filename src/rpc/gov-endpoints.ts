@@ -302,7 +302,8 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
               mode: info.mode,
               openApi: info.openapi ?? {},
             };
-        (byPath[path] ??= {})[method.toLowerCase()] = view;
+        // Keyed by the verb as CCF writes it (GET, POST), which CCF's own tests compare.
+        (byPath[path] ??= {})[method] = view;
       });
       return byPath;
     });

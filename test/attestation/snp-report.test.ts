@@ -95,6 +95,11 @@ test("the endorsements must be the VCEK, ASK and ARK, chaining to AMD's root for
   assert.throws(() => verifySnpReport(milan.report, vcek + ask, { at }), refused(/Expected 3 endorsement certificates but got 2/));
   assert.throws(() => verifySnpReport(milan.report, milan.endorsements + ark, { at }), refused(/Expected 3 endorsement certificates but got 4/));
   assert.throws(() => verifySnpReport(milan.report, 'not PEM at all', { at }), refused(/Expected 3 endorsement certificates but got 0|not a bundle/));
+  // Cut short, as CCF's own test cuts them: the unfinished last certificate is not counted, as in CCF.
+  const cut = milan.endorsements.trimEnd().slice(0, -40);
+  assert.throws(() => verifySnpReport(milan.report, cut, { at }), refused(/^Expected 3 endorsement certificates but got 2$/));
+  // A damaged certificate before the last END line is still named as such.
+  assert.throws(() => verifySnpReport(milan.report, vcek.replace(/\n[A-Za-z0-9+/]{8}/, '\n!!!!!!!!') + ask + ark, { at }), refused(/not a bundle of PEM certificates/));
   // Genoa's root for a Milan report; any root of one's own.
   assert.throws(() => verifySnpReport(milan.report, vcek + ask + genoaArk, { at }), refused(/root of trust public key for this attestation was not the expected one for v3 25 1/));
   assert.throws(() => verifySnpReport(genoa.report, milan.endorsements, { at }), refused(/not the expected one for v3 25 17/));

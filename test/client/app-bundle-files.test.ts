@@ -66,11 +66,19 @@ test('a bundle whose module names carry a path prefix says so, and lists a bundl
   assert.match(refusal(file).message, /it has b\.js, node_modules\/lib\/m0\.js, .*m6\.js and 33 more$/);
 });
 
-test('a directory holding both bundle.json and app.json with src/ is refused, saying which to remove; the bundle.json path itself loads', () => {
+test('a directory holding both bundle.json and app.json with src/ that differ is refused, saying which to remove; the bundle.json path itself loads; when they agree, as CCF\'s build writes them, the directory loads', () => {
   const stale = { metadata, modules: [{ name: 'app/a.js', module: 'export function handle() { return { body: "old" }; }' }, { name: 'b.js', module: 'export function handle() {}' }] };
   const dir = appDirectory('both', { 'bundle.json': JSON.stringify(stale), 'src/app/a.js': 'export function handle() { return { body: "new" }; }', 'src/b.js': 'export function handle() {}' });
   const error = refusal(dir);
   assert.equal(error.code, 'InvalidBundle');
-  assert.equal(error.message, `${dir} holds both bundle.json and app.json with src/, which may differ: to deploy app.json and src/, remove ${join(dir, 'bundle.json')} (or rebuild it from them); to deploy the built bundle, pass ${join(dir, 'bundle.json')} itself`);
+  assert.equal(error.message, `${dir} holds both bundle.json and app.json with src/, and they differ: to deploy app.json and src/, remove ${join(dir, 'bundle.json')} (or rebuild it from them); to deploy the built bundle, pass ${join(dir, 'bundle.json')} itself`);
   assert.deepEqual(loadAppBundle(join(dir, 'bundle.json')), stale);
+
+  // Rebuilt from the sources (modules in another order than the directory's): the same app.
+  const built = { metadata, modules: [{ name: 'b.js', module: 'export function handle() {}' }, { name: 'app/a.js', module: 'export function handle() { return { body: "new" }; }' }] };
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify(built));
+  assert.deepEqual(loadAppBundle(dir), built);
+  // Metadata that differs is a difference too.
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify({ ...built, metadata: { endpoints: {} } }));
+  assert.match(refusal(dir).message, /and they differ/);
 });

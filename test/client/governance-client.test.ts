@@ -59,7 +59,7 @@ const ROUTES: [string, RegExp, string | undefined, (match: RegExpExecArray, payl
   ['POST', /^\/gov\/members\/state-digests\/([0-9a-f]{64}):ack$/, 'ack', (_m, payload) => (JSON.parse(payload).stateDigest === STATE_DIGEST ? [204] : [400, { error: { code: 'StateDigestMismatch', message: 'stale' } }])],
   ['GET', /^\/gov\/service\/info$/, undefined, () => [200, { status: 'Open', certificate: service.certPem, recoveryCount: 0, creationTransactionId: '2.1', serviceData: null, configuration: { recoveryThreshold: 1, maximumNodeCertificateValidityDays: 365, maximumServiceCertificateValidityDays: 365, recentCoseProposalsWindowSize: 100 } }]],
   ['GET', /^\/gov\/service\/constitution$/, undefined, () => [200, 'export function validate() {}']],
-  ['GET', /^\/gov\/service\/javascript-app$/, undefined, () => [200, { endpoints: { '/log': { get: { jsModule: '/app.js', jsFunction: 'get', forwardingRequired: 'sometimes', authnPolicies: ['user_cert'], mode: 'readonly' } } } }]],
+  ['GET', /^\/gov\/service\/javascript-app$/, undefined, () => [200, { endpoints: { '/log': { GET: { jsModule: '/app.js', jsFunction: 'get', forwardingRequired: 'sometimes', authnPolicies: ['user_cert'], mode: 'readonly' } } } }]],
   ['GET', /^\/gov\/service\/members$/, undefined, () => [200, { value: [{ memberId: member.id, status: 'Active', certificate: member.certPem, recoveryRole: 'Participant' }] }]],
   ['GET', /^\/gov\/service\/members\/([0-9a-f]{64})$/, undefined, (m) => [200, { memberId: m[1], status: 'Accepted', certificate: member.certPem }]],
   ['GET', /^\/gov\/service\/users$/, undefined, () => [200, { value: [{ userId: 'u'.repeat(64), certificate: 'pem' }] }]],
@@ -319,7 +319,7 @@ describe('GovernanceClient reads', () => {
     assert.deepEqual(await gov.getStateDigest(), { memberId: member.id, stateDigest: STATE_DIGEST });
     assert.equal((await gov.getServiceInfo()).configuration.recentCoseProposalsWindowSize, 100);
     assert.equal(await gov.getConstitution(), 'export function validate() {}');
-    assert.equal((await gov.getJavascriptApp()).endpoints['/log']?.get?.jsFunction, 'get');
+    assert.equal((await gov.getJavascriptApp()).endpoints['/log']?.GET?.jsFunction, 'get');
     assert.deepEqual((await gov.listMembers()).map((m) => m.memberId), [member.id]);
     assert.equal((await gov.getMember(otherMember.id)).memberId, otherMember.id);
     assert.equal((await gov.listUsers()).length, 1);

@@ -93,8 +93,8 @@ test('a node certificate members renew (set_all_nodes_certificate_validity) is w
 
 test('the installed app, its modules and per-endpoint metrics are visible as in CCF', async () => {
   const app = (await anonymous.request('GET', '/gov/service/javascript-app?api-version=2024-07-01')).json<{ endpoints: Record<string, Record<string, { jsModule: string; mode: string; authnPolicies: unknown[] }>> }>();
-  assert.equal(app.endpoints['/log/private']!.post!.mode, 'readwrite');
-  assert.deepEqual(app.endpoints['/log/private']!.post!.authnPolicies, ['user_cert']);
+  assert.equal(app.endpoints['/log/private']!.POST!.mode, 'readwrite');
+  assert.deepEqual(app.endpoints['/log/private']!.POST!.authnPolicies, ['user_cert']);
   const modules = (await anonymous.request('GET', '/gov/service/javascript-modules?api-version=2024-07-01')).json<{ value: { moduleName: string }[] }>();
   const name = modules.value[0]!.moduleName;
   const source = await anonymous.request('GET', `/gov/service/javascript-modules/${encodeURIComponent(name)}?api-version=2024-07-01`);
@@ -109,7 +109,7 @@ test('the installed app, its modules and per-endpoint metrics are visible as in 
   assert.deepEqual(await refusal('/gov/service/javascript-app?api-version=2023-06-01-preview'), [400, 'UnsupportedApiVersionValue']);
   assert.deepEqual(await refusal('/gov/service/javascript-modules?api-version=2023-06-01-preview'), [400, 'UnsupportedApiVersionValue']);
   const original = (await anonymous.request('GET', '/gov/service/javascript-app?api-version=2024-07-01&case=original')).json<{ endpoints: Record<string, Record<string, { js_module: string }>> }>();
-  assert.equal(original.endpoints['/log/private']!.post!.js_module, app.endpoints['/log/private']!.post!.jsModule);
+  assert.equal(original.endpoints['/log/private']!.POST!.js_module, app.endpoints['/log/private']!.POST!.jsModule);
   const { transactionId } = (await anonymous.request('GET', '/gov/service/transactions/commit?api-version=2024-07-01')).json<{ transactionId: string }>();
   assert.deepEqual((await anonymous.request('GET', `/gov/service/transactions/${transactionId}?api-version=2024-07-01`)).json(), { status: 'Committed', transactionId });
   await user.request('GET', '/app/log/private?id=12345', { allowError: true });

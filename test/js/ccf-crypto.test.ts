@@ -200,7 +200,9 @@ test('AES-KWP wraps as node id-aes256-wrap-pad does, and unwraps; tampering is d
   assert.deepEqual(js.call('/c.js', 'unwrap', [wrapped, kek, { name: 'AES-KWP' }], env), key);
   const tampered = wrapped.slice();
   tampered[0] = (tampered[0] ?? 0) ^ 1;
-  jsError(() => js.call('/c.js', 'unwrap', [tampered, kek, { name: 'AES-KWP' }], env), /InternalError: Failed to unwrap key: AES-KWP unwrap failed/);
+  jsError(() => js.call('/c.js', 'unwrap', [tampered, kek, { name: 'AES-KWP' }], env), /InternalError: Failed to unwrap key: AES-KWP unwrap failed: the integrity check failed \(a wrong key, or wrapped data that was altered or is not AES-KWP\)/);
+  const otherKek = js.call('/c.js', 'aes', [256], env) as Uint8Array;
+  jsError(() => js.call('/c.js', 'unwrap', [wrapped, otherKek, { name: 'AES-KWP' }], env), /Failed to unwrap key: AES-KWP unwrap failed: the integrity check failed \(a wrong key/);
   jsError(() => js.call('/c.js', 'wrap', [key, new Uint8Array(10), { name: 'AES-KWP' }], env), /InternalError: Failed to wrap key: AES-KWP needs a 16, 24 or 32 byte key/);
 });
 
