@@ -181,8 +181,10 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       if (match === undefined) throw unknownPath(path);
       if (!isEndpointMatch(match)) return { result: methodsAllowed(request.method, path, match.allowedMethods), applyWrites: false };
       request.matched(match.route);
-      // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes there.
-      const strategy = match.info.redirection_strategy ?? (match.info.forwarding_required === 'always' ? 'to_primary' : undefined);
+      // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes
+      // there, and so does one that runs there "sometimes", once this connection's writes went there.
+      const forwarding = match.info.forwarding_required;
+      const strategy = match.info.redirection_strategy ?? (forwarding === 'always' || (forwarding === 'sometimes' && request.session.sentToPrimary) ? 'to_primary' : undefined);
       checkRedirection(strategy, node, targets, request);
       // A readwrite endpoint runs on the primary only (CCF redirects it there before running it),
       // unless it asks to run on backups: sending it back to the primary would redirect it forever.

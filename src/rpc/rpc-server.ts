@@ -51,6 +51,17 @@ export interface RpcRequest {
    * `/log/{kind}`): the app's dispatch calls it once it found one. Metrics count endpoints, not paths.
    */
   matched(route: string): void;
+  /** What the node keeps of the request's connection. */
+  session: ConnectionSession;
+}
+
+export interface ConnectionSession {
+  /**
+   * A write of this connection was sent to the primary: its later requests to endpoints with
+   * `forwarding_required: "sometimes"` go there too, so that it reads its own writes (CCF's session
+   * consistency, which CCF kept by forwarding every later request of a forwarded session).
+   */
+  sentToPrimary: boolean;
 }
 
 export interface ClientCertificate {
@@ -238,6 +249,7 @@ export class RpcServer {
   /** Per connection, its requests not yet answered and read, and the bytes of their answers written (see UNANSWERED_REQUESTS_MAX). */
   private readonly backlogs = new WeakMap<Socket, Backlog>();
   private readonly closingAt = new WeakMap<Socket, number>();
+  private readonly connectionSessions = new WeakMap<Socket, ConnectionSession>();
 
   private readonly maxHeaderBytes: number;
   private readonly maxHeadersCount: number;
@@ -561,7 +573,14 @@ export class RpcServer {
     if (!(error instanceof CocoError) || error.code !== 'NotPrimary' || error instanceof RpcError) return undefined;
     const primary = this.options.primaryUrl?.();
     if (primary === undefined) return undefined;
+    request.session.sentToPrimary = true;
     return new RpcError(307, 'NotPrimary', `this node is a backup; send writes to the primary at ${primary}`, { location: redirectLocation(primary, request) });
+  }
+
+  private sessionOf(socket: Socket): ConnectionSession {
+    let session = this.connectionSessions.get(socket);
+    if (session === undefined) this.connectionSessions.set(socket, (session = { sentToPrimary: false }));
+    return session;
   }
 
   /**
@@ -624,6 +643,7 @@ export class RpcServer {
       body,
       clientCert: clientCertificate(request.socket as TLSSocket),
       matched: (route) => matched(`/${frontend}${route}`),
+      session: this.sessionOf(request.socket),
     };
     await this.turns.next();
     if (closedBefore()) throw new CocoError('ConnectionClosing', 'an earlier request on this connection closes it');

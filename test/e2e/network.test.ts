@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
@@ -33,13 +33,12 @@ function rawPost(sandbox: SandboxProcess, url: string, path: string, body: unkno
   return rawRequest(sandbox, url, 'POST', path, body);
 }
 
-function rawRequest(sandbox: SandboxProcess, url: string, method: string, path: string, body?: unknown): Promise<{ status: number; location: string | undefined; body: string }> {
+/** A request as user0, on a connection of its own unless `agent` keeps one. */
+function rawRequest(sandbox: SandboxProcess, url: string, method: string, path: string, body?: unknown, agent?: HttpsAgent): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(new URL(path, url), {
       method,
-      ca: sandbox.pem('service_cert.pem'),
-      cert: sandbox.pem('user0_cert.pem'),
-      key: sandbox.pem('user0_privk.pem'),
+      ...(agent === undefined ? { ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') } : { agent }),
       headers: { 'content-type': 'application/json' },
     }, (response) => {
       let text = '';
@@ -185,7 +184,10 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   // Readwrite endpoints that run on backups: one writes nothing, the other writes.
   const onBackups = (fn: string) => ({ post: { ...endpoint('to_backup').get, js_function: fn, mode: 'readwrite' } });
   writeFileSync(join(appDir, 'app.json'), JSON.stringify({
-    endpoints: { '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup'), '/always': endpoint(undefined, 'always'), '/backup-rw': onBackups('here'), '/backup-write': onBackups('writes') },
+    endpoints: {
+      '/here': endpoint(), '/primary': endpoint('to_primary'), '/backup': endpoint('to_backup'), '/always': endpoint(undefined, 'always'), '/backup-rw': onBackups('here'), '/backup-write': onBackups('writes'),
+      '/write': { post: { ...endpoint().get, js_function: 'writes', mode: 'readwrite' } },
+    },
   }));
   writeFileSync(join(appDir, 'src', 'app.js'), 'export function here() { return { body: "served" }; }\nexport function writes() { ccf.kv["records"].set(ccf.strToBuf("k"), ccf.strToBuf("v")); return { body: "written" }; }\n');
   const sandbox = await startSandbox(['--nodes', '3', '--app', appDir]);
@@ -229,6 +231,18 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   assert.equal(written.status, 503, written.body);
   assert.equal(JSON.parse(written.body).error.code, 'TransactionReplicationFailed');
   assert.match(JSON.parse(written.body).error.message, /runs on backups .* cannot commit writes: its writes were discarded/);
+  // CCF's session consistency: once a connection's write was sent to the primary, its later
+  // requests to "sometimes" endpoints go there too, so that it reads what it wrote; other
+  // connections are still served by the backup.
+  const connection = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') });
+  t.after(() => connection.destroy());
+  const onConnection = (method: string, path: string) => rawRequest(sandbox, urls[backups[1]!]!, method, path, undefined, connection);
+  assert.equal((await onConnection('GET', '/app/here')).status, 200, 'served by the backup before any write');
+  const write = await onConnection('POST', '/app/write');
+  assert.deepEqual([write.status, write.location], [307, `${urls[primary]}/app/write`], write.body);
+  const readAfter = await onConnection('GET', '/app/here?after=write');
+  assert.deepEqual([readAfter.status, readAfter.location], [307, `${urls[primary]}/app/here?after=write`], 'a read on the same connection goes to the primary');
+  assert.equal((await get(backups[1]!, '/app/here')).status, 200, 'another connection is still served by the backup');
   // The SDK follows the redirect and gets the backup's answer.
   const client = userClient(sandbox, urls[primary]!);
   try {

@@ -25,7 +25,7 @@ const APP = bundleOf(
 );
 
 function request(headers: Record<string, string>, method = 'GET', path = '/historical'): RpcRequest {
-  return { frontend: 'app', method, path, pathname: `/app${path}`, params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined };
+  return { frontend: 'app', method, path, pathname: `/app${path}`, params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(0), clientCert: undefined, matched: () => undefined, session: { sentToPrimary: false } };
 }
 
 /** An open service on a node in this process with `bundle` as its app, and its app request handler. */

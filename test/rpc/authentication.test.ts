@@ -91,7 +91,7 @@ function request(options: { cert?: typeof user; headers?: Record<string, string>
     headers: options.headers ?? {},
     body: options.body ?? new Uint8Array(),
     clientCert: options.cert && der ? { der, pem: options.cert.certPem, id: options.cert.id, idKey: utf8(options.cert.id) } : undefined,
-    matched: () => {},
+    matched: () => {}, session: { sentToPrimary: false },
   };
 }
 

@@ -19,7 +19,7 @@ const path = join(dir, 'snapshot_10_11.committed');
 writeFileSync(path, content);
 
 function request(method: string, headers: Record<string, string> = {}): RpcRequest {
-  return { frontend: 'node', method, path: '/snapshot/x', pathname: '/node/snapshot/x', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(), clientCert: undefined, matched: () => {} };
+  return { frontend: 'node', method, path: '/snapshot/x', pathname: '/node/snapshot/x', params: {}, query: new URLSearchParams(), rawQuery: '', headers, body: new Uint8Array(), clientCert: undefined, matched: () => {}, session: { sentToPrimary: false } };
 }
 const notFound = () => new RpcError(404, 'ResourceNotFound', 'no such file');
 const badHeader = (e: unknown) => e instanceof RpcError && e.status === 400 && e.code === 'InvalidHeaderValue';
