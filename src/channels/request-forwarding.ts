@@ -11,8 +11,8 @@ import type { NodeChannels } from './node-channels.js';
 
 export const FORWARDED_REQUEST_FRAME = 2;
 export const FORWARDED_RESPONSE_FRAME = 3;
-/** How long a backup waits for the primary's answer. */
-const FORWARD_TIMEOUT_MS = 30_000;
+/** How long a backup waits for the primary's answer, its own wait for the commit included, unless told. */
+const ANSWER_WITHIN_MS_DEFAULT = 30_000;
 /** How often a backup with requests in flight checks that their primary is still the primary. */
 const PRIMARY_CHECK_MS = 50;
 /** Requests a backup has in flight to the primary at once. */
@@ -39,9 +39,17 @@ interface ForwardedResponse {
   seqno?: number;
 }
 
-/** A request in flight: the node it went to, and how to answer its caller. */
+export interface ForwardingOptions {
+  /** How long after it is forwarded a request is answered at the latest (ANSWER_WITHIN_MS_DEFAULT). */
+  answerWithinMs?: number;
+  /** The longest a backup holds the primary's answer for the commit to reach it (REPLICATION_WAIT_MS_DEFAULT). */
+  replicationWaitMs?: number;
+}
+
+/** A request in flight: the node it went to, when it must be answered by, and how to answer its caller. */
 interface Waiter {
   to: string;
+  deadlineMs: number;
   resolve: (body: string | undefined) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -58,7 +66,7 @@ export class RequestForwarder {
     private readonly node: Node,
     /** How the primary answers a forwarded request body, once what it wrote is Committed. */
     private readonly handle: (body: string) => Promise<string | undefined>,
-    private readonly replicationWaitMs = REPLICATION_WAIT_MS_DEFAULT,
+    private readonly options: ForwardingOptions = {},
   ) {}
 
   /** Sends `body` to the primary and resolves with its answer. */
@@ -71,11 +79,12 @@ export class RequestForwarder {
     if (this.waiting.size >= FORWARDS_IN_FLIGHT_MAX) return Promise.reject(new CocoError('TooManyPendingTransactions', 'too many requests are being forwarded to the primary; retry shortly'));
     const id = this.nextId++;
     const frame: ForwardedRequest = { id, body };
+    const answerWithinMs = this.options.answerWithinMs ?? ANSWER_WITHIN_MS_DEFAULT;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', `the primary did not answer the forwarded request within ${FORWARD_TIMEOUT_MS / 1000} s; it may or may not have run it`));
-      }, FORWARD_TIMEOUT_MS);
-      this.waiting.set(id, { to: primary, resolve, reject, timer });
+        this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', `the primary did not answer the forwarded request within ${answerWithinMs / 1000} s (it may be paused, overloaded or cut off); it may or may not have run it, so check before sending it again`));
+      }, answerWithinMs);
+      this.waiting.set(id, { to: primary, deadlineMs: performance.now() + answerWithinMs, resolve, reject, timer });
       this.primaryCheck ??= setInterval(() => this.checkPrimary(), PRIMARY_CHECK_MS);
       if (!this.channels.send(primary, FORWARDED_REQUEST_FRAME, utf8(JSON.stringify(frame)))) {
         this.settle(id)?.reject(new CocoError('NodeCannotHandleRequest', 'the primary cannot be reached to forward this request; retry shortly'));
@@ -123,7 +132,7 @@ export class RequestForwarder {
       const waiter = this.settle(message.id);
       if (waiter === undefined) return;
       if (typeof message.error === 'string') waiter.reject(new CocoError('NodeCannotHandleRequest', `the primary could not handle the forwarded request: ${message.error}`));
-      else void this.committed(message.seqno).then(() => waiter.resolve(message.body ?? undefined), waiter.reject);
+      else void this.committed(message.seqno, waiter.deadlineMs).then(() => waiter.resolve(message.body ?? undefined), waiter.reject);
       return;
     }
     if (typeof message.body !== 'string') throw new CocoError('InvalidForwardedMessage', `a forwarded request from ${from} has no body`);
@@ -140,20 +149,21 @@ export class RequestForwarder {
   }
 
   /**
-   * Resolves once this node knows `seqno` Committed; rejects after the replication wait. What the
-   * primary knew Committed stays so whatever primary comes next, so a change of primary meanwhile
-   * changes nothing.
+   * Resolves once this node knows `seqno` Committed; rejects after the replication wait, or at the
+   * request's deadline if that comes first. What the primary knew Committed stays so whatever
+   * primary comes next, so a change of primary meanwhile changes nothing.
    */
-  private async committed(seqno: number | undefined): Promise<void> {
+  private async committed(seqno: number | undefined, deadlineMs: number): Promise<void> {
     if (typeof seqno !== 'number') return;
+    const waitMs = Math.max(0, Math.min(this.options.replicationWaitMs ?? REPLICATION_WAIT_MS_DEFAULT, deadlineMs - performance.now()));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.replicationWaitMs)));
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)));
     try {
       const known = await Promise.race([this.node.waitForCommit(seqno).then(() => true), timedOut]);
       if (!known) {
         throw new CocoError(
           'NodeCannotHandleRequest',
-          `the primary answered once its write was Committed, but this node has not learnt of that commit in ${this.replicationWaitMs / 1000} s (it is behind the primary); ` +
+          `the primary answered once its write was Committed, but this node has not learnt of that commit in ${Math.round(waitMs) / 1000} s (it is behind the primary); ` +
             'what the primary did stands: read the outcome from the primary, or from this node once it catches up',
         );
       }

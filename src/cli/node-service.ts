@@ -30,6 +30,7 @@ import { ethereumMethods } from '../ethereum/eth-methods.js';
 import { NodeEthereumBackend } from '../ethereum/node-backend.js';
 import { addEthereumEndpoints } from '../ethereum/ethereum-endpoint.js';
 import { handleJsonRpc } from '../ethereum/json-rpc.js';
+import { FORWARDED_SEND_ANSWER_MS } from '../ethereum/limits.js';
 import type { JobTurns } from '../ethereum/one-at-a-time.js';
 import { resolveChainSettings, writeChainSettings } from '../ethereum/chain-settings.js';
 import { ethereumMaps } from '../ethereum/ethereum-maps.js';
@@ -1049,7 +1050,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     const chain = ethereumChain(running, config, version, ethereumTurns, () => channels.connectedPeers, serviceNowMs);
     // A request's elements share one execution time limit, as one call has: a batch is no way around it.
     const jsonRpcTurns = { ...ethereumTurns, requestTimeMs: config.ethereum.maxExecutionMs };
-    const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, chain.methods(), jsonRpcTurns));
+    const forwarder = new RequestForwarder(channels, running, (body) => handleJsonRpc(body, chain.methods(), jsonRpcTurns), { answerWithinMs: FORWARDED_SEND_ANSWER_MS });
     created.forwarder = forwarder;
     started.push(() => forwarder.close());
 

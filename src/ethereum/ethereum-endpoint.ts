@@ -5,7 +5,8 @@
 // still answered locally, so a lost primary fails only the transactions). `GET /app/ethereum/receipt?hash=0x…` gives the Coco receipt that
 // proves an Ethereum transaction offline.
 
-import { fromUtf8 } from '../crypto/bytes.js';
+import { fromHex, fromUtf8, toHex } from '../crypto/bytes.js';
+import { keccak256 } from '../crypto/keccak.js';
 import { CocoError } from '../errors.js';
 import { parseTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
@@ -28,8 +29,16 @@ export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (bod
     if (local === undefined) continue;
     writes[method] = async (params, scope) => {
       if (node.isPrimary) return local(params, scope);
-      // The primary bounds the write's execution; waiting for it is not this node's work.
-      const reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method, params })));
+      let reply: string | undefined;
+      try {
+        // The primary bounds the write's execution; waiting for it is not this node's work.
+        reply = await scope.waitFor(() => forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method, params })));
+      } catch (error) {
+        // The outcome may be open (no answer in time, the primary changed): the hash, as the
+        // primary's own open-outcome answers give it, is what the caller looks it up by.
+        if (error instanceof CocoError && error.code === 'NodeCannotHandleRequest') throw new JsonRpcError(-32000, error.message, rawTransactionHash(params[0]));
+        throw error;
+      }
       const answer = (reply === undefined ? undefined : JSON.parse(reply)) as { result?: unknown; error?: { code: number; message: string; data?: string } } | undefined;
       if (answer?.error !== undefined) throw new JsonRpcError(answer.error.code, answer.error.message, answer.error.data);
       if (answer === undefined || !('result' in answer)) throw new CocoError('InternalError', `the primary answered a forwarded ${method} with neither a result nor an error`);
@@ -37,6 +46,11 @@ export function primaryWrites(methods: JsonRpcMethods, node: Node, forward: (bod
     };
   }
   return { ...methods, ...writes };
+}
+
+/** The hash of a raw transaction parameter, if it is one. */
+function rawTransactionHash(raw: unknown): string | undefined {
+  return typeof raw === 'string' && /^0x(?:[0-9a-fA-F]{2})+$/.test(raw) ? `0x${toHex(keccak256(fromHex(raw.slice(2))))}` : undefined;
 }
 
 /** A user by ID, or a JWT's subject with its issuer. */

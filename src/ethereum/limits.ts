@@ -88,3 +88,9 @@ export const FUTURE_NONCE_WAIT_MS = 4000;
  * that the outcome is open, rather than timing out without them.
  */
 export const SEND_ANSWER_MS = 8_000;
+/**
+ * How long a backup gives a send it forwarded to the primary, which answers within SEND_ANSWER_MS:
+ * past it (the primary paused or cut off) the caller is told so before viem's 10 s timeout, whose
+ * own error names no transaction.
+ */
+export const FORWARDED_SEND_ANSWER_MS = SEND_ANSWER_MS + 1_000;

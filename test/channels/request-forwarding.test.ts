@@ -17,7 +17,7 @@ const OTHER = 'b'.repeat(64);
 /** How long the backups here hold an answer for replication. */
 const REPLICATION_WAIT_MS = 200;
 
-function backup(options: { reachable?: boolean; retired?: boolean } = {}) {
+function backup(options: { reachable?: boolean; retired?: boolean; answerWithinMs?: number } = {}) {
   const sent: { to: string; kind: number; body: { id: number; body: string } }[] = [];
   const role = { role: 'Follower', view: 2, leaderId: PRIMARY as string | undefined };
   const channels = {
@@ -41,7 +41,7 @@ function backup(options: { reachable?: boolean; retired?: boolean } = {}) {
     committed = seqno;
     for (const wait of commitWaits.filter((w) => w.seqno <= seqno)) wait.resolve();
   };
-  const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')), REPLICATION_WAIT_MS);
+  const forwarder = new RequestForwarder(channels, node, () => Promise.reject(new Error('a backup does not handle forwarded requests here')), { replicationWaitMs: REPLICATION_WAIT_MS, answerWithinMs: options.answerWithinMs ?? 5_000 });
   return { forwarder, sent, role, commitTo };
 }
 
@@ -89,6 +89,24 @@ test('an answer whose commit this backup has not learnt within the wait is not r
       'the primary answered once its write was Committed, but this node has not learnt of that commit in 0.2 s (it is behind the primary); ' +
         'what the primary did stands: read the outcome from the primary, or from this node once it catches up',
     );
+    return true;
+  });
+});
+
+test('a primary that does not answer in time (paused, cut off) fails the request at its deadline, saying it may have run; an answer waits for the commit only until the deadline', async () => {
+  const silent = backup({ answerWithinMs: 300 });
+  await assert.rejects(silent.forwarder.forward('transfer'), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'NodeCannotHandleRequest');
+    assert.match(error.message, /^the primary did not answer the forwarded request within 0\.3 s \(it may be paused, overloaded or cut off\); it may or may not have run it/);
+    return true;
+  });
+  // A deadline nearer than the replication wait: the wait ends with it.
+  const late = backup({ answerWithinMs: REPLICATION_WAIT_MS / 2 });
+  const pending = late.forwarder.forward('transfer');
+  late.forwarder.receive(PRIMARY, FORWARDED_RESPONSE_FRAME, utf8(JSON.stringify({ id: late.sent[0]!.body.id, body: 'the hash', seqno: 10 })));
+  await assert.rejects(pending, (error: Error) => {
+    const waited = /has not learnt of that commit in ([\d.]+) s/.exec(error.message);
+    assert.ok(waited !== null && Number(waited[1]) < REPLICATION_WAIT_MS / 1000, error.message);
     return true;
   });
 });

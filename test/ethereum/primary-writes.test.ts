@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ethers } from 'ethers';
 import { CocoError } from '../../src/errors.js';
 import { primaryWrites } from '../../src/ethereum/ethereum-endpoint.js';
 import { handleJsonRpc, type JsonRpcMethods, type JsonRpcTurns } from '../../src/ethereum/json-rpc.js';
@@ -69,11 +70,13 @@ test("a backup forwards a batch's writes without waiting for the answer to each:
   assert.equal(bodies.length, 2);
 });
 
-test('a write the primary cannot take fails alone; the reads of its batch are answered', async () => {
+test('a write the primary cannot take fails alone, with its hash to look it up by; the reads of its batch are answered', async () => {
   const { methods, turns } = setup(false, () => Promise.reject(new CocoError('NodeCannotHandleRequest', 'the primary changed while this request was forwarded to it')));
-  const batch = [call(1, 'eth_sendRawTransaction', ['0x02']), call(2, 'eth_blockNumber')];
+  const batch = [call(1, 'eth_sendRawTransaction', ['0x02']), call(2, 'eth_blockNumber'), call(3, 'eth_sendRawTransaction', ['not hex'])];
   const replies = JSON.parse((await handleJsonRpc(JSON.stringify(batch), methods, turns))!);
-  assert.deepEqual(replies[0], { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'the primary changed while this request was forwarded to it' } });
+  const message = 'the primary changed while this request was forwarded to it';
+  assert.deepEqual(replies[0], { jsonrpc: '2.0', id: 1, error: { code: -32000, message, data: ethers.keccak256('0x02') } });
+  assert.deepEqual(replies[2], { jsonrpc: '2.0', id: 3, error: { code: -32000, message } }, 'no hash where the parameter is no transaction');
   assert.deepEqual(replies[1], { jsonrpc: '2.0', id: 2, result: '0x5' }, 'the second spent on the primary is not this request time');
 });
 
