@@ -205,8 +205,10 @@ function constraintFits(issuer: string, constraint: string): boolean {
  * The keys of `issuer`'s JWKS (`{"keys": [...]}`, each with a kid, a key `jwtSigningKeyDer` accepts
  * and optionally an issuer constraint) by kid; a malformed or empty set, or one key that is not
  * accepted, throws naming the key: proposals and auto-refresh store a key set whole or not at all.
+ * A key without a constraint of its own takes `defaultConstraint` (as CCF's auto-refresh gives each
+ * such key the `issuer` of the OpenID configuration it came from).
  */
-export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSigningKey> {
+export function jwksPublicKeys(jwks: unknown, issuer: string, defaultConstraint?: string): Map<string, JwtSigningKey> {
   const keys = (jwks as { keys?: JwkKey[] } | undefined)?.keys;
   if (!Array.isArray(keys)) throw new Error('jwks must be {"keys": [...]}');
   // As CCF: an empty set would remove every key of the issuer; it is refused and the keys stay.
@@ -216,10 +218,11 @@ export function jwksPublicKeys(jwks: unknown, issuer: string): Map<string, JwtSi
     if (typeof key?.kid !== 'string') throw new Error('every JWK needs a kid');
     if (found.has(key.kid)) throw new Error(`kid "${key.kid}" appears twice`);
     const der = jwtSigningKeyDer(key.kid, key);
-    if (key.issuer !== undefined && (typeof key.issuer !== 'string' || !constraintFits(issuer, key.issuer))) {
-      throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(key.issuer)} is not on the domain of issuer ${issuer}`);
+    const constraint = key.issuer ?? defaultConstraint;
+    if (constraint !== undefined && (typeof constraint !== 'string' || !constraintFits(issuer, constraint))) {
+      throw new Error(`JWK ${key.kid}'s issuer constraint ${JSON.stringify(constraint)} is not on the domain of issuer ${issuer}`);
     }
-    found.set(key.kid, { public_key: toBase64(der), ...(typeof key.issuer === 'string' && { constraint: key.issuer }) });
+    found.set(key.kid, { public_key: toBase64(der), ...(typeof constraint === 'string' && { constraint }) });
   }
   return found;
 }

@@ -4,7 +4,9 @@
 // the CA bundle the issuer names, and stores the keys as `set_jwt_public_signing_keys` would, in one
 // transaction (none when nothing changed). Issuers are refreshed independently, each request within a
 // deadline, so one slow issuer delays no other and stopping aborts what is in flight. Failures are
-// counted and logged; the keys stay as they were.
+// counted and logged; the keys stay as they were. As CCF refreshes at once when governance writes an
+// issuer, the primary also looks every second for issuers new or changed since it last fetched them
+// (a new auto_refresh issuer, another CA bundle) and fetches their keys then, not a round later.
 
 import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -18,6 +20,8 @@ import type { Node } from './node.js';
 const RESPONSE_BYTES_MAX = 1024 * 1024;
 /** One request, from connecting to the answer's last byte: an issuer that answers slowly, or drips, is cut off. */
 const FETCH_DEADLINE_MS = 10_000;
+/** How often the primary looks for issuers governance added or changed since it last fetched them. */
+const CHANGE_CHECK_MS_DEFAULT = 1_000;
 
 export interface JwtRefreshMetrics {
   /** Issuers whose keys a refresh tried to fetch, over all refreshes. */
@@ -95,7 +99,9 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
 
 export class JwtKeyRefresh {
   readonly metrics: JwtRefreshMetrics = { attempts: 0, successes: 0, failures: 0 };
-  #timer: NodeJS.Timeout | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  /** What each issuer was last fetched with (its CA bundle), by issuer, while this node is the primary. */
+  readonly #fetchedWith = new Map<string, string>();
   /** Each issuer's refresh still running, by issuer: a round does not start it again, and stop() awaits it. */
   readonly #running = new Map<string, Promise<void>>();
   /** Aborted by stop(): every fetch still running gives up at once. */
@@ -106,17 +112,18 @@ export class JwtKeyRefresh {
     private readonly intervalMs: number,
     private readonly log: (level: 'info' | 'error', line: string) => void,
     private readonly fetch: FetchJson = fetchJson,
+    private readonly changeCheckMs = CHANGE_CHECK_MS_DEFAULT,
   ) {}
 
   start(): void {
-    if (this.#stopping.signal.aborted) return;
-    this.#timer ??= setInterval(() => void this.refreshOnce(), this.intervalMs).unref();
+    if (this.#stopping.signal.aborted || this.#timers.length > 0) return;
+    this.#timers = [setInterval(() => void this.refreshOnce(), this.intervalMs).unref(), setInterval(() => void this.refreshChanged(), this.changeCheckMs).unref()];
   }
 
   /** Stops the rounds and aborts the fetches still running; resolves once their refreshes have ended. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
     this.#stopping.abort();
     await Promise.all(this.#running.values());
   }
@@ -127,15 +134,8 @@ export class JwtKeyRefresh {
    * refresh still runs is not started twice. Resolves once every issuer of the round is done.
    */
   refreshOnce(): Promise<void> {
-    if (!this.node.isPrimary || this.#stopping.signal.aborted) return Promise.resolve();
-    let found: ReturnType<typeof refreshingIssuers>;
-    try {
-      found = this.node.execute((tx) => ({ result: refreshingIssuers(tx), applyWrites: false })).result;
-    } catch (error) {
-      // Reading the issuers fails only if the node stopped meanwhile: logged, never an unhandled rejection.
-      this.log('error', `JWT key refresh did not run: ${(error as Error).message}`);
-      return Promise.resolve();
-    }
+    const found = this.#issuers();
+    if (found === undefined) return Promise.resolve();
     for (const reason of found.unusable) {
       this.metrics.attempts += 1;
       this.metrics.failures += 1;
@@ -144,7 +144,35 @@ export class JwtKeyRefresh {
     return Promise.all(found.issuers.map((issuer) => this.#running.get(issuer.issuer) ?? this.#startRefresh(issuer))).then(() => undefined);
   }
 
+  /**
+   * Refreshes, if this node is the primary, the issuers it has not fetched since governance added
+   * them or changed their CA bundle (all of them on a node that just became the primary).
+   * Unusable issuers wait for the round, which logs them. Resolves once those refreshes are done.
+   */
+  refreshChanged(): Promise<void> {
+    if (!this.node.isPrimary) this.#fetchedWith.clear();
+    const found = this.#issuers();
+    if (found === undefined) return Promise.resolve();
+    const current = new Set(found.issuers.map((i) => i.issuer));
+    for (const issuer of this.#fetchedWith.keys()) if (!current.has(issuer)) this.#fetchedWith.delete(issuer);
+    const changed = found.issuers.filter((i) => this.#fetchedWith.get(i.issuer) !== i.caBundlePem && !this.#running.has(i.issuer));
+    return Promise.all(changed.map((issuer) => this.#startRefresh(issuer))).then(() => undefined);
+  }
+
+  /** The auto-refresh issuers, if this node is the primary and not stopping. */
+  #issuers(): ReturnType<typeof refreshingIssuers> | undefined {
+    if (!this.node.isPrimary || this.#stopping.signal.aborted) return undefined;
+    try {
+      return this.node.execute((tx) => ({ result: refreshingIssuers(tx), applyWrites: false })).result;
+    } catch (error) {
+      // Reading the issuers fails only if the node stopped meanwhile: logged, never an unhandled rejection.
+      this.log('error', `JWT key refresh did not run: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
   #startRefresh({ issuer, caBundlePem }: RefreshingIssuer): Promise<void> {
+    this.#fetchedWith.set(issuer, caBundlePem);
     this.metrics.attempts += 1;
     // The issuer leaves #running before its outcome is logged: a round that follows the log starts it again.
     const refresh = this.#refresh(issuer, caBundlePem).then(
@@ -167,12 +195,14 @@ export class JwtKeyRefresh {
   async #refresh(issuer: string, caBundlePem: string): Promise<number | undefined> {
     const { signal } = this.#stopping;
     const discovery = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, caBundlePem, signal);
-    const jwksUri = (discovery as { jwks_uri?: unknown } | null)?.jwks_uri;
+    const { jwks_uri: jwksUri, issuer: configuredIssuer } = (discovery ?? {}) as { jwks_uri?: unknown; issuer?: unknown };
     if (typeof jwksUri !== 'string') throw new CocoError('JwtRefreshFailed', `the OpenID configuration of ${issuer} has no jwks_uri`);
     const jwks = await this.fetch(jwksUri, caBundlePem, signal);
     let keys: Map<string, JwtSigningKey>;
     try {
-      keys = jwksPublicKeys(jwks, issuer);
+      // As CCF: the configuration's issuer constrains each key that names none, so that keys an
+      // endpoint shares between tenants (Entra's common endpoint) admit only this tenant's tokens.
+      keys = jwksPublicKeys(jwks, issuer, typeof configuredIssuer === 'string' ? configuredIssuer : undefined);
     } catch (error) {
       throw new CocoError('JwtRefreshFailed', `the key set at ${jwksUri} is not usable: ${(error as Error).message}`);
     }

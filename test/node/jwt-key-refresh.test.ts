@@ -103,8 +103,9 @@ describe('JwtKeyRefresh on a node', () => {
     return instance;
   }
 
-  /** A fetch that serves a discovery document and then `keys`, as an issuer would. */
-  const serving = (keys: unknown) => async (url: string) => (url.endsWith('/.well-known/openid-configuration') ? { jwks_uri: `${ISSUER}/keys` } : keys);
+  /** A fetch that serves a discovery document (naming `configured` as its issuer, if given) and then `keys`, as an issuer would. */
+  const serving = (keys: unknown, configured?: string) => async (url: string) =>
+    url.endsWith('/.well-known/openid-configuration') ? { jwks_uri: `${ISSUER}/keys`, ...(configured !== undefined && { issuer: configured }) } : keys;
 
   /**
    * A node with the issuer and a refresh fetching from an issuer that serves `served.keys` (which a
@@ -149,6 +150,49 @@ describe('JwtKeyRefresh on a node', () => {
     await refresh.refreshOnce();
     assert.match(logs.at(-1)!, /issuer constraint "https:\/\/elsewhere.example" is not on the domain of issuer https:\/\/issuer.example/);
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
+  });
+
+  it('fetches at once the keys of an issuer governance added or gave another CA bundle, as CCF refreshes on an issuer\'s write, and not again until it changes or the round comes', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    const fetched: string[] = [];
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, () => {}, async (url) => {
+      fetched.push(url);
+      return serving({ keys: [jwk] })(url);
+    });
+    const discoveries = () => fetched.filter((url) => url.endsWith('/.well-known/openid-configuration')).length;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 1, 'an issuer this primary has not fetched');
+    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 1, 'nothing changed: nothing fetched');
+    instance.node.execute((tx) => {
+      tx.map(Tables.caCertBundles).set(utf8('roots'), encodeJson('-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n'));
+      tx.map(Tables.jwtIssuers).set(utf8('https://second.example'), encodeJson({ auto_refresh: true, ca_cert_bundle_name: 'roots' }));
+      return { result: undefined, applyWrites: true };
+    });
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 3, 'the issuer whose bundle changed, and the new one');
+    await refresh.refreshOnce();
+    assert.equal(discoveries(), 5, 'a round fetches every issuer');
+  });
+
+  it('gives the OpenID configuration\'s issuer, as CCF does, to each key that names no constraint of its own (keys shared between tenants admit only this tenant\'s tokens)', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    const other = { ...createPublicKey(generateKeyPair('P-256').publicKeyPem).export({ format: 'jwk' }), kid: 'k2', issuer: 'https://issuer.example/t2' };
+    const logs: string[] = [];
+    let configured = 'https://issuer.example/tenant-a/v2.0';
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), (url) => serving({ keys: [jwk, other] }, configured)(url));
+    const stored = () => instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result;
+    await refresh.refreshOnce();
+    assert.equal(stored().get('k1')?.constraint, 'https://issuer.example/tenant-a/v2.0');
+    assert.equal(stored().get('k2')?.constraint, 'https://issuer.example/t2', 'a key\'s own constraint stands');
+    // A configuration naming an issuer off the registered issuer's domain: the set is refused whole.
+    configured = 'https://evil.example';
+    await refresh.refreshOnce();
+    assert.match(logs.at(-1)!, /JWK k1's issuer constraint "https:\/\/evil.example" is not on the domain of issuer https:\/\/issuer.example/);
+    assert.equal(stored().get('k1')?.constraint, 'https://issuer.example/tenant-a/v2.0', 'the keys stay as they were');
   });
 
   it('refuses, whole, a key set with a key no proposal could register (Ed25519, RSA under 2048 bits), and keeps the keys', async (t) => {
