@@ -1084,7 +1084,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
       const adapterWrites = (tx: Transaction) => writeChainSettings(tx, chainSettings);
       // The ledger about to be written needs these secrets to restart; nothing before it did.
       seal(config, starting);
-      running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData, adapterWrites });
+      running.genesis({ members, constitution, recoveryThreshold: config.start.recoveryThreshold, configuration: config.start.serviceConfiguration, serviceData: config.start.serviceData, adapterWrites, coseSignatures: config.start.coseSignatures });
       if (config.ethereum.genesisAccounts.length > 0) {
         running.execute((tx) => {
           for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereumMaps(chainSettings.publicState), fromHex(address.slice(2)), balance);

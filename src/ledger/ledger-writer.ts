@@ -25,6 +25,8 @@ import {
   COSE_CWT_CLAIMS,
   COSE_SIGNATURES_MAP,
   CWT_IAT,
+  CWT_ISS,
+  CWT_SUB,
   decodePrimarySignature,
   encodePrimarySignature,
   SIGNATURES_MAP,
@@ -88,6 +90,8 @@ export interface LedgerWriterOptions {
   chunkBytesTarget?: number;
   /** Prepared ECDSA nonces, so that signing the root costs little on this thread (see ecdsa-nonce). */
   nonces?: EcdsaNonceSource;
+  /** The issuer and subject the COSE signatures' CWT claims name (CCF's `cose_signatures`); empty ones by default, as CCF's. */
+  signatureClaims?: () => { issuer: string; subject: string };
 }
 
 export interface AppendResult {
@@ -225,10 +229,12 @@ export class LedgerWriter {
     });
     const maps: MapChanges[] = [];
     if (this.serviceSigner !== undefined) {
+      const claims = this.options.signatureClaims?.() ?? { issuer: '', subject: '' };
       const header: CoseHeader = new Map<number | string, unknown>([
         [4, this.serviceSigner.kid],
         [COSE_VERIFIABLE_DATA_STRUCTURE, CCF_LEDGER_SHA256],
-        [COSE_CWT_CLAIMS, new Map([[CWT_IAT, timestampSeconds]])],
+        // In CCF's order: iat, iss, sub.
+        [COSE_CWT_CLAIMS, new Map<number, unknown>([[CWT_IAT, timestampSeconds], [CWT_ISS, claims.issuer], [CWT_SUB, claims.subject]])],
         [COSE_CCF_CLAIMS, new Map([['txid', formatTxId(txId)]])],
       ]);
       const { key } = this.serviceSigner;

@@ -12,9 +12,14 @@ export const COSE_SIGNATURES_MAP = 'public:ccf.internal.cose_signatures';
 export const TREE_MAP = 'public:ccf.internal.tree';
 /** Single-value tables use eight zero bytes as their only key. */
 export const SINGLETON_KEY = new Uint8Array(8);
-/** The COSE signature's CWT claims (protected header label 15) carry its time, claim 6 `iat` (RFC 8392). */
+/**
+ * The COSE signature's CWT claims (protected header label 15, RFC 8392): its time, claim 6 `iat`, and
+ * the service's issuer (1) and subject (2), as CCF's node configuration sets them.
+ */
 export const COSE_CWT_CLAIMS = 15;
 export const CWT_IAT = 6;
+export const CWT_ISS = 1;
+export const CWT_SUB = 2;
 /** The protected header map of CCF's own claims (its COSE_PHEADER_KEY_CCF). */
 export const COSE_CCF_CLAIMS = 'ccf.v1';
 

@@ -6,6 +6,7 @@
 
 import { utf8 } from '../crypto/bytes.js';
 import { certificateId } from '../crypto/entity-id.js';
+import { NO_COSE_SIGNATURE_CLAIMS, writeCoseSignatureClaims, type CoseSignatureClaims } from './cose-signature-claims.js';
 import { encodeJson, SINGLETON, Tables, type MemberInfo, type NodeInfo, type ServiceConfig, type ServiceInfo } from '../governance/builtin-tables.js';
 import type { Transaction } from '../kv/transaction.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
@@ -31,6 +32,8 @@ export interface GenesisInput {
   endorsedNodeCertPem: string;
   /** Writes of the layers above the node, in this transaction (their own tables). */
   adapterWrites?: (tx: Transaction) => void;
+  /** CCF's `cose_signatures` of the start command; empty issuer and subject when absent. */
+  coseSignatures?: CoseSignatureClaims;
 }
 
 export interface GenesisServiceConfiguration {
@@ -62,6 +65,7 @@ export function writeGenesis(tx: Transaction, input: GenesisInput): void {
     recovery_threshold: input.recoveryThreshold === 0 ? recoveryMembers : input.recoveryThreshold,
   };
   tx.map(Tables.serviceConfig).set(SINGLETON, encodeJson(config));
+  writeCoseSignatureClaims(tx, input.coseSignatures ?? NO_COSE_SIGNATURE_CLAIMS);
   for (const member of input.members) {
     const id = utf8(certificateId(member.certPem));
     tx.map(Tables.membersCerts).set(id, utf8(member.certPem));

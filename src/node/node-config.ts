@@ -2,6 +2,7 @@
 // (network interfaces, ledger, signatures, command.start with members and constitution). Parsing
 // checks every field and names the first bad one by its JSON path. Paths are relative to the file.
 
+import { NO_COSE_SIGNATURE_CLAIMS, type CoseSignatureClaims } from './cose-signature-claims.js';
 import { dirname, resolve } from 'node:path';
 import { CocoError } from '../errors.js';
 import { CERTIFICATE_VALIDITY_DAYS_MAX, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT, type GenesisServiceConfiguration } from './genesis.js';
@@ -113,6 +114,8 @@ export interface NodeConfig {
     serviceConfiguration: GenesisServiceConfiguration;
     serviceCertificateValidityDays: number;
     serviceData: unknown;
+    /** CCF's `cose_signatures`: the issuer and subject the service's COSE signatures name. */
+    coseSignatures: CoseSignatureClaims;
   };
 }
 
@@ -522,11 +525,20 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
       serviceConfiguration: genesisServiceConfiguration(r, serviceConfiguration),
       serviceCertificateValidityDays: r.integer(start, 'initial_service_certificate_validity_days', '$.command.start', 1, 1, 365),
       serviceData: start.service_data ?? {},
+      coseSignatures: coseSignatureClaims(r, start.cose_signatures),
     },
   };
   refuseSharedBindAddresses(bindAddresses(config));
   r.refuseUnread();
   return config;
+}
+
+/** CCF's `command.start.cose_signatures`, both fields required when it is given; empty ones when it is not. */
+function coseSignatureClaims(r: ConfigReader, value: unknown): CoseSignatureClaims {
+  if (value === undefined) return NO_COSE_SIGNATURE_CLAIMS;
+  const path = '$.command.start.cose_signatures';
+  const json = r.object(value, path);
+  return { issuer: r.string(json, 'issuer', path), subject: r.string(json, 'subject', path) };
 }
 
 /** Hosts that bind every address of the machine: a port on one of them is taken on every host. */

@@ -7,6 +7,7 @@
 // log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
 // signature is durable on a majority of every active configuration.
 
+import { readCoseSignatureClaims, type CoseSignatureClaims } from './cose-signature-claims.js';
 import { ChunksBeforeStart } from './chunks-before-start.js';
 import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
@@ -216,6 +217,8 @@ export interface GenesisOptions {
   serviceData: unknown;
   /** What the layers above the node record in the genesis transaction too (the Ethereum chain's settings). */
   adapterWrites?: (tx: Transaction) => void;
+  /** CCF's `cose_signatures`: what the service's COSE signatures name as issuer and subject. */
+  coseSignatures?: CoseSignatureClaims;
 }
 
 export interface TransactionOutcome<R> {
@@ -505,6 +508,8 @@ export class Node {
       },
       chunkBytesTarget: options.ledgerChunkBytes,
       nonces: (curve) => this.nonces.take(curve),
+      // Only a primary signs, and it holds the whole state: the genesis record is there.
+      signatureClaims: () => readCoseSignatureClaims(this.store.beginTransaction()),
       ...(replayed === undefined
         ? {}
         : {
@@ -748,6 +753,7 @@ export class Node {
         recoveryThreshold: options.recoveryThreshold,
         ...(options.configuration && { configuration: options.configuration }),
         ...(options.adapterWrites && { adapterWrites: options.adapterWrites }),
+        ...(options.coseSignatures && { coseSignatures: options.coseSignatures }),
         members: options.members,
         constitution: options.constitution,
       }),

@@ -5,7 +5,7 @@ import { publicKeyId } from '../../src/crypto/entity-id.js';
 import { CocoError } from '../../src/errors.js';
 import { decodeChunk } from '../../src/ledger/chunk-file.js';
 import { COSE_VERIFIABLE_DATA_PROOFS, isCoseReceipt, verifyCoseReceipt } from '../../src/ledger/cose-receipt.js';
-import { COSE_SIGNATURES_MAP, decodeCoseSignatureValue, singletonWrite } from '../../src/ledger/signature.js';
+import { COSE_CWT_CLAIMS, COSE_SIGNATURES_MAP, CWT_IAT, CWT_ISS, CWT_SUB, decodeCoseSignatureValue, singletonWrite } from '../../src/ledger/signature.js';
 import { createServiceIdentity, generateLedger } from '../support/generated-ledger.js';
 import { cborTags } from '../support/cbor-tags.js';
 import { realChunks } from '../support/real-ledgers.js';
@@ -83,6 +83,26 @@ test("the ledger's COSE signatures and the receipts hold plain byte strings, tag
   assert.deepEqual(cborTags(receipt), [18], 'CCF\'s tools (cbor2, t_cose) refuse tag 64 where its CDDL says bstr');
   const proofs = decodeCoseSign1(receipt).unprotectedHeader.get(COSE_VERIFIABLE_DATA_PROOFS) as Map<number, Uint8Array[]>;
   assert.deepEqual(cborTags(proofs.get(-1)![0]!), []);
+});
+
+test("the COSE signatures' CWT claims hold iat, iss and sub in CCF's order, as a real CCF ledger's do: empty by default, as in CCF, and the service's cose_signatures when set; its receipts carry them", () => {
+  const cwtOf = (cose: Uint8Array) => decodeCoseSign1(cose).protectedHeader.get(COSE_CWT_CLAIMS) as Map<number, unknown>;
+  const signaturesOf = (chunks: { bytes: Uint8Array; name: string }[]) => chunks
+    .flatMap((c) => decodeChunk(c.bytes, c.name).entries)
+    .map((e) => singletonWrite(e.publicMaps, COSE_SIGNATURES_MAP))
+    .filter((value) => value !== undefined)
+    .map((value) => decodeCoseSignatureValue(value));
+  const ccf = cwtOf(signaturesOf(realChunks('genesis-14'))[0]!);
+  assert.deepEqual([...ccf.keys()], [CWT_IAT, CWT_ISS, CWT_SUB]);
+  const unset = cwtOf(signaturesOf(generated.chunks)[0]!);
+  assert.deepEqual([...unset.keys()], [...ccf.keys()]);
+  assert.deepEqual([unset.get(CWT_ISS), unset.get(CWT_SUB)], ['', '']);
+  const configured = generateLedger({ transactions: 4, signatureInterval: 2, signatureClaims: { issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' } });
+  const claims = cwtOf(signaturesOf(configured.chunks)[0]!);
+  assert.deepEqual([claims.get(CWT_ISS), claims.get(CWT_SUB)], ['ledger.example.com', 'scitt.ccf.signature.v1']);
+  const receipt = coseReceiptsOf(configured).receiptFor(1);
+  assert.deepEqual(cwtOf(receipt), claims, 'the receipt is the signature, with its proof');
+  verifyCoseReceipt(receipt, configured.identity.serviceCertPem);
 });
 
 /** `receipt` with its list of inclusion proofs (unprotected header 396, key -1) replaced by `proofs`. */

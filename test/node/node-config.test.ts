@@ -147,3 +147,12 @@ test('ethereum.allow_unprotected_transactions is true or false, unset when absen
   assert.equal(parse({ ethereum: { allow_unprotected_transactions: false } }).ethereum.allowUnprotectedTransactions, false);
   assert.throws(() => parse({ ethereum: { allow_unprotected_transactions: 'yes' } }), /^CocoError: configuration \$\.ethereum\.allow_unprotected_transactions: must be true or false$/);
 });
+
+test("CCF's command.start.cose_signatures sets the issuer and subject of the service's COSE signatures; both are required when it is given, and they are empty without it", () => {
+  const withClaims = (claims: unknown) => parse({ command: { ...START, start: { ...START.start, cose_signatures: claims } } });
+  assert.deepEqual(parse({}).start.coseSignatures, { issuer: '', subject: '' });
+  assert.deepEqual(withClaims({ issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' }).start.coseSignatures, { issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' });
+  assert.throws(() => withClaims({ issuer: 'ledger.example.com' }), /\$\.command\.start\.cose_signatures\.subject: must be a non-empty string/);
+  assert.throws(() => withClaims('ledger.example.com'), /\$\.command\.start\.cose_signatures: must be an object/);
+  assert.throws(() => withClaims({ issuer: 'a', subject: 'b', audience: 'c' }), /\$\.command\.start\.cose_signatures\.audience: is not a setting Coco knows/);
+});

@@ -43,6 +43,8 @@ export interface GeneratedLedgerOptions {
   ledgerSecret?: Uint8Array;
   /** Leave this many transactions after the last signature (an in-progress chunk). */
   unsignedTail?: number;
+  /** The issuer and subject of the COSE signatures (CCF's `cose_signatures`). */
+  signatureClaims?: { issuer: string; subject: string };
 }
 
 export interface GeneratedLedger {
@@ -73,6 +75,7 @@ export function generateLedger(options: GeneratedLedgerOptions): GeneratedLedger
       serviceCertPem: identity.serviceCertPem,
     },
     ...(options.chunkBytesTarget === undefined ? {} : { chunkBytesTarget: options.chunkBytesTarget }),
+    ...(options.signatureClaims && { signatureClaims: () => options.signatureClaims! }),
   });
   const commitEvidence = new Map<number, string>();
   const assembler = new ChunkAssembler();
