@@ -58,7 +58,9 @@ export function authenticateMemberCose(tx: Transaction, body: Uint8Array, option
   if (!(kid instanceof Uint8Array)) throw unauthenticated('the protected header needs kid (4): the member ID as a byte string');
   const type = header.get(GOV_MSG_TYPE);
   if (type !== undefined && typeof type !== 'string') throw unauthenticated(`the protected header ${GOV_MSG_TYPE} must be a text string, such as "proposal"`);
-  if (options.msgType !== null && type !== options.msgType) throw unauthenticated(`the protected header ${GOV_MSG_TYPE} is ${JSON.stringify(type)}, this endpoint takes "${options.msgType}"`);
+  // CCF's words, which its tests compare.
+  if (options.msgType !== null && type === undefined) throw unauthenticated(`Missing ${GOV_MSG_TYPE}, expected ${GOV_MSG_TYPE} to be ${options.msgType}`);
+  if (options.msgType !== null && type !== options.msgType) throw unauthenticated(`Found ${GOV_MSG_TYPE} set to ${type}, expected ${GOV_MSG_TYPE} to be ${options.msgType}`);
   // From the encoding: CCF takes an integer only, where decoding would let a whole float pass.
   const createdAtItem = protectedHeaderValues(message.protectedBytes).get(GOV_MSG_CREATED_AT);
   const createdAtValue = createdAtItem === undefined ? undefined : cborUnsignedBigInt(createdAtItem);

@@ -240,14 +240,17 @@ function userCoseIdentity(ctx: AuthnContext): Record<string, unknown> {
 
 /**
  * The member a COSE check (`authenticateMemberCose`, for app endpoints and the governance API)
- * finds; its refusal is an AuthenticationError naming CCF's `member_cose_sign1` policy in its details.
+ * finds; its refusal is an AuthenticationError naming the policy in its details as CCF does:
+ * `active_member_cose_sign1` where the member must be Active (proposals, ballots, withdrawals),
+ * `member_cose_sign1` elsewhere.
  */
-export function memberCoseSigner(check: () => MemberCoseIdentity): MemberCoseIdentity {
+export function memberCoseSigner(check: () => MemberCoseIdentity, requireActive = false): MemberCoseIdentity {
   try {
     return check();
   } catch (error) {
     if (!(error instanceof CocoError) || error.code !== 'InvalidAuthenticationInfo') throw error;
-    throw new AuthenticationError(error.message, COSE_CHALLENGE, [{ auth_policy: 'member_cose_sign1', code: error.code, message: error.message }]);
+    const policy = requireActive ? 'active_member_cose_sign1' : 'member_cose_sign1';
+    throw new AuthenticationError(error.message, COSE_CHALLENGE, [{ auth_policy: policy, code: error.code, message: error.message }]);
   }
 }
 

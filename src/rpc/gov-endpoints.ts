@@ -170,7 +170,7 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
         const identity = memberCoseSigner(() => {
           checkCose(request);
           return authenticateMemberCose(tx, request.body, { msgType, requireActive });
-        });
+        }, requireActive);
         // In CCF the frontend authenticates and the handler (api_version_adapter) reads the
         // api-version: a request that is not signed is 401 whatever its api-version.
         checkApiVersion(request, GOV_API_VERSIONS);

@@ -294,8 +294,8 @@ describe('a member that is not Active where Active is required: 401 InvalidAuthe
       const response = await post(path(), sign({ msgType, content, signer: member1, ...(msgType !== 'proposal' && { proposalId }) }));
       assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Signer is not an ACTIVE member']);
       assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
-      // As CCF's frontend: the policy's reason in the error's details too.
-      assert.deepEqual(response.json<{ error: { details: unknown } }>().error.details, [{ auth_policy: 'member_cose_sign1', code: 'InvalidAuthenticationInfo', message: 'Signer is not an ACTIVE member' }]);
+      // As CCF's frontend: the policy's reason in the error's details too, named as CCF names the policy these routes take.
+      assert.deepEqual(response.json<{ error: { details: unknown } }>().error.details, [{ auth_policy: 'active_member_cose_sign1', code: 'InvalidAuthenticationInfo', message: 'Signer is not an ACTIVE member' }]);
     });
   }
   test('but it may refresh its state digest', async () => {
@@ -303,12 +303,30 @@ describe('a member that is not Active where Active is required: 401 InvalidAuthe
   });
 });
 
+test("a signed request of another message type, or of none, is refused in CCF's words, naming the policy as CCF does (its test_cose_msg_type_validation)", async () => {
+  const details = async (path: string, body: Uint8Array) => (await post(path, body)).json<{ error: { details: unknown[] } }>().error.details;
+  const noType = signCoseSign1({ privateKey: member0.keyPem, protectedHeader: new Map<number | string, unknown>([[COSE_HEADER_KID, utf8(member0.id)], ['ccf.gov.msg.created_at', clock++]]), payload: utf8('{ not valid json') });
+  assert.deepEqual(await details('/members/proposals:create', noType), [
+    { auth_policy: 'active_member_cose_sign1', code: 'InvalidAuthenticationInfo', message: 'Missing ccf.gov.msg.type, expected ccf.gov.msg.type to be proposal' },
+  ]);
+  for (const [path, expected, policy] of [
+    ['/members/proposals:create', 'proposal', 'active_member_cose_sign1'],
+    [`/members/proposals/${proposalId}:withdraw`, 'withdrawal', 'active_member_cose_sign1'],
+    [`/members/proposals/${proposalId}/ballots/${member0.id}:submit`, 'ballot', 'active_member_cose_sign1'],
+    [`/members/state-digests/${member0.id}:ack`, 'ack', 'member_cose_sign1'],
+    [`/members/state-digests/${member0.id}:update`, 'state_digest', 'member_cose_sign1'],
+  ] as const) {
+    const body = sign({ msgType: 'incorrect', content: '{ not valid json', proposalId });
+    assert.deepEqual(await details(path, body), [{ auth_policy: policy, code: 'InvalidAuthenticationInfo', message: `Found ccf.gov.msg.type set to incorrect, expected ccf.gov.msg.type to be ${expected}` }], path);
+  }
+});
+
 describe('a COSE-signed POST without Content-Type: application/cose: 401 InvalidAuthenticationInfo (cose_auth.cpp)', () => {
   test('no content type', async () => {
     const response = await post('/members/proposals:create', undefined, null);
     assert.deepEqual(outcome(response), [401, 'InvalidAuthenticationInfo', 'Missing content-type header']);
     assert.equal(response.headers['www-authenticate'], 'COSE-SIGN1 realm="Signed request access"');
-    assert.equal(response.json<{ error: { details: { auth_policy: string }[] } }>().error.details[0]?.auth_policy, 'member_cose_sign1');
+    assert.equal(response.json<{ error: { details: { auth_policy: string }[] } }>().error.details[0]?.auth_policy, 'active_member_cose_sign1');
   });
   for (const type of ['application/json', 'application/octet-stream', 'application/cose; charset=utf-8']) {
     test(`Content-Type: ${type}`, async () => {
