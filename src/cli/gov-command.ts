@@ -182,9 +182,21 @@ async function committed(connection: Connection): Promise<void> {
  * The service's refusal of a member that has not yet acknowledged its state digest (an Accepted
  * member, not yet Active), with the command that does it.
  */
-function withAckAdvice(error: unknown): unknown {
-  if (!(error instanceof CocoError) || !error.message.includes('Signer is not an ACTIVE member')) return error;
-  return new CocoError(error.code, `${error.message}: run \`coco gov ack\` first, as the same member (--cert, --key), then again`, { cause: error });
+function withAdvice(error: unknown): unknown {
+  if (!(error instanceof CocoError)) return error;
+  if (error.message.includes('Signer is not an ACTIVE member')) {
+    return new CocoError(error.code, `${error.message}: run \`coco gov ack\` first, as the same member (--cert, --key), then again`, { cause: error });
+  }
+  // CCF's words say the bound, not where it comes from, nor how to sign past it.
+  if (error.message.includes('Proposal created too long ago')) {
+    return new CocoError(
+      error.code,
+      `${error.message}: a proposal's created_at (this machine's clock) must pass the median of the service's recent proposals' (replay protection), and some were signed later than this clock reads; ` +
+        'correct the clock, or sign the proposal with a later time: coco gov prepare --ccf-gov-msg-type proposal --ccf-gov-msg-created-at SECONDS, then gov finish and gov submit (coco gov prepare --help)',
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /** Where the signed request in `file` goes, or what it lacks to say so. */
@@ -306,7 +318,7 @@ export async function runGov(args: string[]): Promise<number> {
     values,
     async (connection) => {
       const result = await action(connection.governance).catch((error: unknown) => {
-        throw withAckAdvice(error);
+        throw withAdvice(error);
       });
       await committed(connection);
       print(result);

@@ -128,8 +128,8 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   const keys = jwtKeysOfKid(ctx.tx, header.kid);
   if (keys === undefined || keys.length === 0) reject(`JWT signing key not found for kid ${header.kid}`, JWT_REALM);
   // As CCF: `exp` and `iss` are required; `nbf` and `tid` are checked when present.
-  if (typeof payload.exp !== 'number') reject('the JWT payload is missing required field exp', JWT_REALM);
-  if (typeof payload.iss !== 'string') reject('the JWT payload is missing required field iss', JWT_REALM);
+  if (typeof payload.exp !== 'number') reject(payload.exp === undefined ? 'the JWT payload is missing required field exp' : 'the JWT payload\'s exp must be a number (seconds since the epoch)', JWT_REALM);
+  if (typeof payload.iss !== 'string') reject(payload.iss === undefined ? 'the JWT payload is missing required field iss' : 'the JWT payload\'s iss must be a string', JWT_REALM);
   if (payload.nbf !== undefined && typeof payload.nbf !== 'number') reject('the JWT claim nbf is not a number', JWT_REALM);
   // CCF reads both as unsigned integers: a number past the largest double (1e400 parses to Infinity) would never expire.
   for (const claim of ['exp', 'nbf'] as const) {

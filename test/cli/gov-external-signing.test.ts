@@ -249,3 +249,20 @@ test('a P-521 member signs ES512 outside Coco', { timeout: SANDBOX_TIMEOUT_MS },
   activateOutside(member, 'der');
   assert.equal(governOutside(member, 'key-vault-json').proposalState, 'Accepted');
 });
+
+// Last: it dates proposals ahead, after which this sandbox takes no proposal signed at the time.
+test('a proposal refused as created too long ago says why and how to sign it with a later time (coco gov prepare --ccf-gov-msg-created-at)', { timeout: SANDBOX_TIMEOUT_MS }, async () => {
+  const client = new CocoClient({ url: sandbox.url, caCertPem: sandbox.pem('service_cert.pem') });
+  try {
+    // Another member's clock runs an hour ahead: its proposals move the median of recent created_at past now.
+    let ahead = Date.now() + 3_600_000;
+    const governance = new GovernanceClient(client, { member: { certPem: readFileSync(member0().certPath, 'utf8'), keyPem: readFileSync(member0().keyPath, 'utf8') }, now: () => (ahead += 1000) });
+    for (let i = 0; i < 100; i++) await governance.createProposal(JSON.parse(CHUNK_PROPOSAL) as object);
+  } finally {
+    client.close();
+  }
+  const refused = gov(['propose', file('late.json', CHUNK_PROPOSAL)]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /Proposal created too long ago, created_at must be greater than \d+: a proposal's created_at \(this machine's clock\) must pass the median of the service's recent proposals'/);
+  assert.match(refused.stderr, /coco gov prepare --ccf-gov-msg-type proposal --ccf-gov-msg-created-at SECONDS, then gov finish and gov submit/);
+});

@@ -206,6 +206,8 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'ES256', kid: 'kid1' }, generateKeyPair('P-256')), /^Signature verification failed$/],
     [jwt({ iss: 'https://issuer.example' }), /missing required field exp/],
     [jwt({ exp: NOW + 60 }), /missing required field iss/],
+    [jwt({ iss: 'https://issuer.example', exp: String(NOW + 60) }), /^the JWT payload's exp must be a number \(seconds since the epoch\)$/],
+    [jwt({ iss: 42, exp: NOW + 60 }), /^the JWT payload's iss must be a string$/],
     [jwt({ iss: 'https://issuer.example', exp: NOW - 1 }), new RegExp(`^Current time ${NOW} is after token's Expiration Time \\(exp\\) claim ${NOW - 1}$`)],
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60, nbf: NOW + 30 }), new RegExp(`^Current time ${NOW} is before token's Not Before \\(nbf\\) claim ${NOW + 30}$`)],
     [jwt({ iss: 'https://issuer.example/other', exp: NOW + 60 }, { alg: 'ES256', kid: 'constrained' }), /^Kid constrained failed issuer constraint validation https:\/\/issuer\.example\/tenant$/],
