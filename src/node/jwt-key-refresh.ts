@@ -5,8 +5,8 @@
 // transaction (none when nothing changed). Issuers are refreshed independently, each request within a
 // deadline, so one slow issuer delays no other and stopping aborts what is in flight. Failures are
 // counted and logged; the keys stay as they were. As CCF refreshes at once when governance writes an
-// issuer, the primary also looks every second for issuers new or changed since it last fetched them
-// (a new auto_refresh issuer, another CA bundle) and fetches their keys then, not a round later.
+// issuer, the primary also looks every second for issuers governance wrote since it last fetched them
+// (a new auto_refresh issuer, one set again, its CA bundle) and fetches their keys then, not a round later.
 
 import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -32,6 +32,8 @@ export interface JwtRefreshMetrics {
 
 interface RefreshingIssuer {
   issuer: string;
+  /** The versions of the issuer's record and of its CA bundle: governance wrote either since, if they differ. */
+  written: string;
   caBundlePem: string;
 }
 
@@ -92,7 +94,10 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
     if (info.auto_refresh !== true) return;
     const bundle = info.ca_cert_bundle_name === undefined ? undefined : tx.map(Tables.caCertBundles).get(utf8(info.ca_cert_bundle_name));
     if (bundle === undefined) unusable.push(`${issuer}: its CA bundle ${JSON.stringify(info.ca_cert_bundle_name ?? null)} does not exist`);
-    else issuers.push({ issuer, caBundlePem: decodeJson<string>(bundle, Tables.caCertBundles) });
+    else {
+      const written = `${tx.map(Tables.jwtIssuers).getVersionOfPreviousWrite(key)}:${tx.map(Tables.caCertBundles).getVersionOfPreviousWrite(utf8(info.ca_cert_bundle_name!))}`;
+      issuers.push({ issuer, written, caBundlePem: decodeJson<string>(bundle, Tables.caCertBundles) });
+    }
   });
   return { issuers, unusable };
 }
@@ -100,7 +105,7 @@ function refreshingIssuers(tx: Transaction): { issuers: RefreshingIssuer[]; unus
 export class JwtKeyRefresh {
   readonly metrics: JwtRefreshMetrics = { attempts: 0, successes: 0, failures: 0 };
   #timers: NodeJS.Timeout[] = [];
-  /** What each issuer was last fetched with (its CA bundle), by issuer, while this node is the primary. */
+  /** When governance had last written each issuer's record and CA bundle as this primary fetched it, by issuer. */
   readonly #fetchedWith = new Map<string, string>();
   /** Each issuer's refresh still running, by issuer: a round does not start it again, and stop() awaits it. */
   readonly #running = new Map<string, Promise<void>>();
@@ -145,8 +150,9 @@ export class JwtKeyRefresh {
   }
 
   /**
-   * Refreshes, if this node is the primary, the issuers it has not fetched since governance added
-   * them or changed their CA bundle (all of them on a node that just became the primary).
+   * Refreshes, if this node is the primary, the issuers it has not fetched since governance wrote
+   * them (added, or set again, as a remove and a set in one proposal do) or their CA bundle (all of
+   * them on a node that just became the primary).
    * Unusable issuers wait for the round, which logs them. Resolves once those refreshes are done.
    */
   refreshChanged(): Promise<void> {
@@ -155,7 +161,7 @@ export class JwtKeyRefresh {
     if (found === undefined) return Promise.resolve();
     const current = new Set(found.issuers.map((i) => i.issuer));
     for (const issuer of this.#fetchedWith.keys()) if (!current.has(issuer)) this.#fetchedWith.delete(issuer);
-    const changed = found.issuers.filter((i) => this.#fetchedWith.get(i.issuer) !== i.caBundlePem && !this.#running.has(i.issuer));
+    const changed = found.issuers.filter((i) => this.#fetchedWith.get(i.issuer) !== i.written && !this.#running.has(i.issuer));
     return Promise.all(changed.map((issuer) => this.#startRefresh(issuer))).then(() => undefined);
   }
 
@@ -171,8 +177,8 @@ export class JwtKeyRefresh {
     }
   }
 
-  #startRefresh({ issuer, caBundlePem }: RefreshingIssuer): Promise<void> {
-    this.#fetchedWith.set(issuer, caBundlePem);
+  #startRefresh({ issuer, written, caBundlePem }: RefreshingIssuer): Promise<void> {
+    this.#fetchedWith.set(issuer, written);
     this.metrics.attempts += 1;
     // The issuer leaves #running before its outcome is logged: a round that follows the log starts it again.
     const refresh = this.#refresh(issuer, caBundlePem).then(

@@ -152,7 +152,7 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(read().get('k1')?.constraint, 'https://issuer.example/t1', 'the keys stay as they were');
   });
 
-  it('fetches at once the keys of an issuer governance added or gave another CA bundle, as CCF refreshes on an issuer\'s write, and not again until it changes or the round comes', async (t) => {
+  it('fetches at once the keys of an issuer governance added, set again or gave another CA bundle, as CCF refreshes on an issuer\'s write, and not again until it changes or the round comes', async (t) => {
     const instance = withIssuer();
     t.after(() => instance.close());
     const fetched: string[] = [];
@@ -175,6 +175,14 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(discoveries(), 3, 'the issuer whose bundle changed, and the new one');
     await refresh.refreshOnce();
     assert.equal(discoveries(), 5, 'a round fetches every issuer');
+    // A proposal that removes the issuer (its keys with it) and sets it again, arguments unchanged.
+    instance.node.execute((tx) => {
+      tx.map(Tables.jwtIssuers).delete(utf8(ISSUER));
+      tx.map(Tables.jwtIssuers).set(utf8(ISSUER), encodeJson({ auto_refresh: true, ca_cert_bundle_name: 'roots' }));
+      return { result: undefined, applyWrites: true };
+    });
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 6, 'an issuer set again, even as it was');
   });
 
   it('gives the OpenID configuration\'s issuer, as CCF does, to each key that names no constraint of its own (keys shared between tenants admit only this tenant\'s tokens)', async (t) => {
