@@ -171,7 +171,7 @@ export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT
     throw new CocoError(
       'RsaKeyPairNotReady',
       `no ${bits}-bit RSA key pair with public exponent ${exponent} was ready, and making one takes longer than this call could wait ` +
-        `(the rest of its time limit, at most half the election timeout): this node is making one now, try again shortly`,
+        `(half of what is left of its time limit): this node is making one now, try again shortly`,
     );
   }
   return pair;

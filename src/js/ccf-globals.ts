@@ -477,10 +477,11 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
       return bool(algorithm.name === 'EdDSA' ? asCcfFailure('Failed to verify EdDSA signature: ', verify, 'RangeError') : asCcfFailure('Failed to verify signature: ', verify));
     },
     generateAesKey: (size) => bridge.newBytes(ccfCrypto.generateAesKey(num(size))),
-    // A pair not ready ahead is waited for within the call's time limit, never longer (docs/js-isolation.md).
+    // A pair not ready ahead is waited for during half of what is left of the call's time limit, so
+    // that a handler that catches the refusal still has time to act on it (docs/js-isolation.md).
     generateRsaKeyPair: (size, exponent) => {
       const pool = anyPhase('generateRsaKeyPair').host.rsaKeyPairs;
-      return bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool, session.remainingMs()) });
+      return bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool, session.remainingMs() / 2) });
     },
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),

@@ -1,5 +1,5 @@
 // ccf.crypto.generateRsaKeyPair takes a pair from the node's source, which may wait for one only
-// within the rest of the call's time limit: making a 4096-bit pair on the spot held the event loop
+// during half of what is left of the call's time limit: making a 4096-bit pair on the spot held the event loop
 // 0.3-3 s, and a QA pass deposed the primary eight times with eight calls. The wait counts against
 // the limit like the handler's own work, so a handler that asks again and again is stopped there.
 // The test host's clock moves only when read, so a wait "takes" exactly what the stand-in source
@@ -37,6 +37,9 @@ test('a call waits for a pair only within the rest of its time limit, and one th
         try {
           return ccf.crypto.generateRsaKeyPair(4096).publicKey;
         } catch (e) {
+          // Host calls still run: the wait left the handler half of its time (QA: Date.now() or
+          // console.log in the catch failed the call when the wait took it all).
+          console.log('no pair yet');
           return e.message;
         }
       }`,
@@ -49,7 +52,7 @@ test('a call waits for a pair only within the rest of its time limit, and one th
   ready = false;
   assert.match(String(js.call('/app.js', 'generateOrSay', [], env)), /^no 4096-bit RSA key pair with public exponent 65537 was ready, .* try again shortly$/);
   assert.equal(waits.length, 2);
-  for (const waitMs of waits) assert.ok(waitMs > 0 && waitMs <= LIMIT_MS, `a wait within the limit: ${waitMs} ms`);
+  for (const waitMs of waits) assert.ok(waitMs > 0 && waitMs <= LIMIT_MS / 2, `a wait within half of the limit: ${waitMs} ms`);
   js.dispose();
 });
 
