@@ -61,6 +61,7 @@ import { setAsideFile } from '../node/set-aside.js';
 import { joiningKeysPath, readJoiningKeys, removeJoiningKeys, writeJoiningKeys } from '../node/joining-keys.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
+import { readCoseSignatureClaims } from '../node/cose-signature-claims.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
 import { holdsLedger, listChunkFiles, listReplayChunkFiles } from '../node/ledger-directory.js';
@@ -1090,6 +1091,14 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
           for (const { address, balance } of config.ethereum.genesisAccounts) setBalance(tx, ethereumMaps(chainSettings.publicState), fromHex(address.slice(2)), balance);
           return { result: undefined, applyWrites: true };
         });
+      }
+    }
+    // The service's COSE claims were set at genesis: a Start configuration changed since is not used.
+    if (starting.genesis === undefined && config.command === 'start') {
+      const recorded = readCoseSignatureClaims(running.store.beginTransaction());
+      const configured = config.start.coseSignatures;
+      if (recorded.issuer !== configured.issuer || recorded.subject !== configured.subject) {
+        logLine('warn', `coco node: command.start.cose_signatures (${JSON.stringify(configured)}) is not what the service recorded when it started (${JSON.stringify(recorded)}): its signatures go on naming the recorded ones`);
       }
     }
     if (starting.start.kind === 'recover') {

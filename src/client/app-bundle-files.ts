@@ -84,10 +84,11 @@ function readAppBundle(path: string): AppBundle {
     // CCF's build writes both forms side by side; when they say the same, either is the app. A
     // bundle.json built before the sources last changed would deploy old code without a word, so
     // then the caller says which.
-    if (hasSources && !isDeepStrictEqual(sortedModules(bundle), sortedModules(readSources(appJson, src)))) {
+    const difference = hasSources ? bundleDifference(bundle, readSources(appJson, src)) : undefined;
+    if (difference !== undefined) {
       throw new CocoError(
         'InvalidBundle',
-        `${path} holds both bundle.json and app.json with src/, and they differ: to deploy app.json and src/, remove ${file} (or rebuild it from them); to deploy the built bundle, pass ${file} itself`,
+        `${path} holds both bundle.json and app.json with src/, and they differ (${difference}): to deploy app.json and src/, remove ${file} (or rebuild it from them); to deploy the built bundle, pass ${file} itself`,
       );
     }
     return bundle;
@@ -112,7 +113,15 @@ function readSources(appJson: string, src: string): AppBundle {
   return { metadata, modules: modulesUnder(src) };
 }
 
-/** A bundle with its modules in name order, to compare two forms of one app. */
-function sortedModules(bundle: AppBundle): AppBundle {
-  return { metadata: bundle.metadata, modules: [...bundle.modules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+/** What differs between the built bundle and the sources, first found; undefined when they agree (modules in any order). */
+function bundleDifference(built: AppBundle, sources: AppBundle): string | undefined {
+  if (!isDeepStrictEqual(built.metadata, sources.metadata)) return "bundle.json's metadata is not app.json";
+  const builtModules = new Map(built.modules.map((m) => [m.name, m.module]));
+  const sourceModules = new Map(sources.modules.map((m) => [m.name, m.module]));
+  for (const [name, module] of sourceModules) {
+    if (!builtModules.has(name)) return `src/${name} is not in bundle.json`;
+    if (builtModules.get(name) !== module) return `module ${name} differs`;
+  }
+  const extra = [...builtModules.keys()].find((name) => !sourceModules.has(name));
+  return extra === undefined ? undefined : `bundle.json's module ${extra} is not under src/`;
 }

@@ -538,7 +538,13 @@ function coseSignatureClaims(r: ConfigReader, value: unknown): CoseSignatureClai
   if (value === undefined) return NO_COSE_SIGNATURE_CLAIMS;
   const path = '$.command.start.cose_signatures';
   const json = r.object(value, path);
-  return { issuer: r.string(json, 'issuer', path), subject: r.string(json, 'subject', path) };
+  // Strings, empty ones included: CCF's defaults are empty.
+  const text = (key: 'issuer' | 'subject'): string => {
+    const field = json[key];
+    if (typeof field !== 'string') r.fail(`${path}.${key}`, 'must be a string');
+    return field;
+  };
+  return { issuer: text('issuer'), subject: text('subject') };
 }
 
 /** Hosts that bind every address of the machine: a port on one of them is taken on every host. */

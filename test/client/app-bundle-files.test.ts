@@ -71,7 +71,7 @@ test('a directory holding both bundle.json and app.json with src/ that differ is
   const dir = appDirectory('both', { 'bundle.json': JSON.stringify(stale), 'src/app/a.js': 'export function handle() { return { body: "new" }; }', 'src/b.js': 'export function handle() {}' });
   const error = refusal(dir);
   assert.equal(error.code, 'InvalidBundle');
-  assert.equal(error.message, `${dir} holds both bundle.json and app.json with src/, and they differ: to deploy app.json and src/, remove ${join(dir, 'bundle.json')} (or rebuild it from them); to deploy the built bundle, pass ${join(dir, 'bundle.json')} itself`);
+  assert.equal(error.message, `${dir} holds both bundle.json and app.json with src/, and they differ (module app/a.js differs): to deploy app.json and src/, remove ${join(dir, 'bundle.json')} (or rebuild it from them); to deploy the built bundle, pass ${join(dir, 'bundle.json')} itself`);
   assert.deepEqual(loadAppBundle(join(dir, 'bundle.json')), stale);
 
   // Rebuilt from the sources (modules in another order than the directory's): the same app.
@@ -80,5 +80,9 @@ test('a directory holding both bundle.json and app.json with src/ that differ is
   assert.deepEqual(loadAppBundle(dir), built);
   // Metadata that differs is a difference too.
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify({ ...built, metadata: { endpoints: {} } }));
-  assert.match(refusal(dir).message, /and they differ/);
+  assert.match(refusal(dir).message, /and they differ \(bundle\.json's metadata is not app\.json\)/);
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify({ ...built, modules: built.modules.slice(1) }));
+  assert.match(refusal(dir).message, /and they differ \(src\/b\.js is not in bundle\.json\)/);
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify({ ...built, modules: [...built.modules, { name: 'c.js', module: '' }] }));
+  assert.match(refusal(dir).message, /and they differ \(bundle\.json's module c\.js is not under src\/\)/);
 });

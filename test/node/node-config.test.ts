@@ -152,7 +152,9 @@ test("CCF's command.start.cose_signatures sets the issuer and subject of the ser
   const withClaims = (claims: unknown) => parse({ command: { ...START, start: { ...START.start, cose_signatures: claims } } });
   assert.deepEqual(parse({}).start.coseSignatures, { issuer: '', subject: '' });
   assert.deepEqual(withClaims({ issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' }).start.coseSignatures, { issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' });
-  assert.throws(() => withClaims({ issuer: 'ledger.example.com' }), /\$\.command\.start\.cose_signatures\.subject: must be a non-empty string/);
+  assert.deepEqual(withClaims({ issuer: '', subject: '' }).start.coseSignatures, { issuer: '', subject: '' }, "CCF's defaults, written out");
+  assert.throws(() => withClaims({ issuer: 'ledger.example.com' }), /\$\.command\.start\.cose_signatures\.subject: must be a string/);
+  assert.throws(() => withClaims({ issuer: 'ledger.example.com', subject: 7 }), /\$\.command\.start\.cose_signatures\.subject: must be a string/);
   assert.throws(() => withClaims('ledger.example.com'), /\$\.command\.start\.cose_signatures: must be an object/);
   assert.throws(() => withClaims({ issuer: 'a', subject: 'b', audience: 'c' }), /\$\.command\.start\.cose_signatures\.audience: is not a setting Coco knows/);
 });
