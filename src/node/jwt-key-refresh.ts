@@ -6,7 +6,8 @@
 // deadline, so one slow issuer delays no other and stopping aborts what is in flight. Failures are
 // counted and logged; the keys stay as they were. As CCF refreshes at once when governance writes an
 // issuer, the primary also looks every second for issuers governance wrote since it last fetched them
-// (a new auto_refresh issuer, one set again, its CA bundle) and fetches their keys then, not a round later.
+// (a new auto_refresh issuer, one set again, its CA bundle) and fetches their keys then, not a round
+// later; an issuer whose fetch failed is tried again after 5 s, then 10, 20... up to the interval.
 
 import { request } from 'node:https';
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
@@ -22,6 +23,8 @@ const RESPONSE_BYTES_MAX = 1024 * 1024;
 const FETCH_DEADLINE_MS = 10_000;
 /** How often the primary looks for issuers governance added or changed since it last fetched them. */
 const CHANGE_CHECK_MS_DEFAULT = 1_000;
+/** After a failed fetch an issuer is tried again this long after, then twice as long each time, up to the interval (as CCF retries). */
+const RETRY_FIRST_MS = 5_000;
 
 export interface JwtRefreshMetrics {
   /** Issuers whose keys a refresh tried to fetch, over all refreshes. */
@@ -107,6 +110,8 @@ export class JwtKeyRefresh {
   #timers: NodeJS.Timeout[] = [];
   /** When governance had last written each issuer's record and CA bundle as this primary fetched it, by issuer. */
   readonly #fetchedWith = new Map<string, string>();
+  /** Issuers whose last fetch failed: how many times in a row, and when to try again (`nowMs`). */
+  readonly #retries = new Map<string, { failures: number; atMs: number }>();
   /** Each issuer's refresh still running, by issuer: a round does not start it again, and stop() awaits it. */
   readonly #running = new Map<string, Promise<void>>();
   /** Aborted by stop(): every fetch still running gives up at once. */
@@ -118,6 +123,7 @@ export class JwtKeyRefresh {
     private readonly log: (level: 'info' | 'error', line: string) => void,
     private readonly fetch: FetchJson = fetchJson,
     private readonly changeCheckMs = CHANGE_CHECK_MS_DEFAULT,
+    private readonly nowMs: () => number = () => performance.now(),
   ) {}
 
   start(): void {
@@ -156,12 +162,17 @@ export class JwtKeyRefresh {
    * Unusable issuers wait for the round, which logs them. Resolves once those refreshes are done.
    */
   refreshChanged(): Promise<void> {
-    if (!this.node.isPrimary) this.#fetchedWith.clear();
+    if (!this.node.isPrimary) {
+      this.#fetchedWith.clear();
+      this.#retries.clear();
+    }
     const found = this.#issuers();
     if (found === undefined) return Promise.resolve();
     const current = new Set(found.issuers.map((i) => i.issuer));
-    for (const issuer of this.#fetchedWith.keys()) if (!current.has(issuer)) this.#fetchedWith.delete(issuer);
-    const changed = found.issuers.filter((i) => this.#fetchedWith.get(i.issuer) !== i.written && !this.#running.has(i.issuer));
+    for (const seen of [this.#fetchedWith, this.#retries]) for (const issuer of seen.keys()) if (!current.has(issuer)) seen.delete(issuer);
+    const now = this.nowMs();
+    const due = (issuer: string) => (this.#retries.get(issuer)?.atMs ?? Infinity) <= now;
+    const changed = found.issuers.filter((i) => (this.#fetchedWith.get(i.issuer) !== i.written || due(i.issuer)) && !this.#running.has(i.issuer));
     return Promise.all(changed.map((issuer) => this.#startRefresh(issuer))).then(() => undefined);
   }
 
@@ -184,13 +195,21 @@ export class JwtKeyRefresh {
     const refresh = this.#refresh(issuer, caBundlePem).then(
       (storedKeys) => {
         this.#running.delete(issuer);
+        this.#retries.delete(issuer);
         this.metrics.successes += 1;
         if (storedKeys !== undefined) this.log('info', `JWT key refresh of ${issuer}: ${storedKeys} key(s)`);
       },
       (error: unknown) => {
         this.#running.delete(issuer);
         this.metrics.failures += 1;
-        this.log('error', `JWT key refresh of ${issuer} failed; its keys stay as they were: ${(error as Error).message}`);
+        let retry = '';
+        if (!this.#stopping.signal.aborted) {
+          const failures = (this.#retries.get(issuer)?.failures ?? 0) + 1;
+          const waitMs = Math.min(RETRY_FIRST_MS * 2 ** (failures - 1), this.intervalMs);
+          this.#retries.set(issuer, { failures, atMs: this.nowMs() + waitMs });
+          retry = `, and it is tried again in ${waitMs / 1000} s`;
+        }
+        this.log('error', `JWT key refresh of ${issuer} failed; its keys stay as they were${retry}: ${(error as Error).message}`);
       },
     );
     this.#running.set(issuer, refresh);

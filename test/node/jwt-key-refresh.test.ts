@@ -185,6 +185,39 @@ describe('JwtKeyRefresh on a node', () => {
     assert.equal(discoveries(), 6, 'an issuer set again, even as it was');
   });
 
+  it('tries an issuer whose fetch failed again after 5 s, then 10, 20..., up to the interval, and no more once it succeeds, as CCF retries', async (t) => {
+    const instance = withIssuer();
+    t.after(() => instance.close());
+    let now = 0;
+    let failing = 2;
+    const logs: string[] = [];
+    const fetched: string[] = [];
+    const refresh = new JwtKeyRefresh(instance.node, 60_000, (_, line) => logs.push(line), async (url) => {
+      fetched.push(url);
+      if (url.endsWith('/.well-known/openid-configuration') && failing-- > 0) throw new Error('the issuer answered 503');
+      return serving({ keys: [jwk] })(url);
+    }, 1_000, () => now);
+    const discoveries = () => fetched.filter((url) => url.endsWith('/.well-known/openid-configuration')).length;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 1);
+    assert.match(logs.at(-1)!, /failed; its keys stay as they were, and it is tried again in 5 s: the issuer answered 503$/);
+    now = 4_999;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 1, 'not before its time');
+    now = 5_000;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 2);
+    assert.match(logs.at(-1)!, /tried again in 10 s/);
+    now = 15_000;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 3, 'the third attempt succeeds');
+    assert.deepEqual([...instance.node.execute((tx) => ({ result: issuerPublicKeys(tx, ISSUER), applyWrites: false })).result.keys()], ['k1']);
+    now = 1_000_000;
+    await refresh.refreshChanged();
+    assert.equal(discoveries(), 3, 'no retry after a success');
+    assert.deepEqual(refresh.metrics, { attempts: 3, successes: 1, failures: 2 });
+  });
+
   it('gives the OpenID configuration\'s issuer, as CCF does, to each key that names no constraint of its own (keys shared between tenants admit only this tenant\'s tokens)', async (t) => {
     const instance = withIssuer();
     t.after(() => instance.close());
