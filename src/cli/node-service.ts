@@ -61,7 +61,7 @@ import { setAsideFile } from '../node/set-aside.js';
 import { joiningKeysPath, readJoiningKeys, removeJoiningKeys, writeJoiningKeys } from '../node/joining-keys.js';
 import type { LedgerSecretReceiver } from '../node/ledger-rekey.js';
 import { generateRsaKeyPair } from '../crypto/rsa-oaep.js';
-import { readCoseSignatureClaims } from '../node/cose-signature-claims.js';
+import { NO_COSE_SIGNATURE_CLAIMS, recordedCoseSignatureClaims } from '../node/cose-signature-claims.js';
 import { RsaKeyPairPool } from '../node/rsa-key-pair-pool.js';
 import { HistoricalRanges } from '../node/historical-ranges.js';
 import { holdsLedger, listChunkFiles, listReplayChunkFiles } from '../node/ledger-directory.js';
@@ -1095,7 +1095,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     }
     // The service's COSE claims were set at genesis: a Start configuration changed since is not used.
     if (starting.genesis === undefined && config.command === 'start') {
-      const recorded = readCoseSignatureClaims(running.store.beginTransaction());
+      const recorded = recordedCoseSignatureClaims(running.store.beginTransaction()) ?? NO_COSE_SIGNATURE_CLAIMS;
       const configured = config.start.coseSignatures;
       if (recorded.issuer !== configured.issuer || recorded.subject !== configured.subject) {
         logLine('warn', `coco node: command.start.cose_signatures (${JSON.stringify(configured)}) is not what the service recorded when it started (${JSON.stringify(recorded)}): its signatures go on naming the recorded ones`);

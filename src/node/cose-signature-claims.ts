@@ -20,8 +20,8 @@ export function writeCoseSignatureClaims(tx: Transaction, claims: CoseSignatureC
   tx.map(COSE_SIGNATURES_TABLE).set(SINGLETON, encodeJson(claims));
 }
 
-/** What the service's genesis recorded; empty ones for a service started before it recorded any. */
-export function readCoseSignatureClaims(tx: Transaction): CoseSignatureClaims {
+/** What the service's genesis recorded; undefined for a service started before it recorded any (its signatures name empty ones). */
+export function recordedCoseSignatureClaims(tx: Transaction): CoseSignatureClaims | undefined {
   const stored = tx.map(COSE_SIGNATURES_TABLE).get(SINGLETON);
-  return stored === undefined ? NO_COSE_SIGNATURE_CLAIMS : decodeJson<CoseSignatureClaims>(stored, COSE_SIGNATURES_TABLE);
+  return stored === undefined ? undefined : decodeJson<CoseSignatureClaims>(stored, COSE_SIGNATURES_TABLE);
 }

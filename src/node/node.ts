@@ -7,7 +7,7 @@
 // log durable with one fsync per batch and tells Raft; a transaction is Committed once a later
 // signature is durable on a majority of every active configuration.
 
-import { readCoseSignatureClaims, type CoseSignatureClaims } from './cose-signature-claims.js';
+import { NO_COSE_SIGNATURE_CLAIMS, recordedCoseSignatureClaims, type CoseSignatureClaims } from './cose-signature-claims.js';
 import { ChunksBeforeStart } from './chunks-before-start.js';
 import { readLedgerBeforeStart, type LedgerBeforeStart } from './ledger-before-start.js';
 import { CocoError, invariant } from '../errors.js';
@@ -381,6 +381,8 @@ export class Node {
   private awaitingRecoveryCreate: boolean;
   /** Until a recovered service opens. */
   private recovery: RecoveryProgress | undefined;
+  /** The service's `cose_signatures`, once read from its genesis record (see signatureClaims). */
+  private coseSignatureClaims: CoseSignatureClaims | undefined;
   /** A resumed node checks once, when it first leads, whether it stopped while opening a recovered service. */
   private openingAtResume: boolean;
   private readonly secretReceiver: LedgerSecretReceiver;
@@ -508,8 +510,9 @@ export class Node {
       },
       chunkBytesTarget: options.ledgerChunkBytes,
       nonces: (curve) => this.nonces.take(curve),
-      // Only a primary signs, and it holds the whole state: the genesis record is there.
-      signatureClaims: () => readCoseSignatureClaims(this.store.beginTransaction()),
+      // Only a primary signs, and it holds the whole state: the genesis record is there. It never
+      // changes, so it is read once, not at every signature.
+      signatureClaims: () => (this.coseSignatureClaims ??= recordedCoseSignatureClaims(this.store.beginTransaction())) ?? NO_COSE_SIGNATURE_CLAIMS,
       ...(replayed === undefined
         ? {}
         : {

@@ -3,8 +3,8 @@
 // election timeout (1 s), so the backups hear no heartbeat and depose the primary (a QA pass forced
 // eight elections with eight calls). A shape (modulus size and exponent) gets pairs made ahead from
 // its first use on, and each pair taken is replaced. A call that finds none ready waits for the
-// worker, but only as long as it is given (the rest of its handler's time limit): the pair then
-// goes to the next call, and this one fails saying so. The worker makes one pair at a time and
+// worker, but only as long as it is given (half of what is left of its handler's time limit): the
+// pair then goes to the next call, and this one fails saying so. The worker makes one pair at a time and
 // uses no thread of libuv's pool, so ledger fsyncs never wait behind keys.
 
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -37,8 +37,8 @@ export class RsaKeyPairPool implements RsaKeyPairSource {
   readonly #shapes = new Map<string, Shape>();
   readonly #waitMaxMs: number;
   #worker: KeyWorker | undefined;
-  /** The shape the worker is making a pair of, if any. */
-  #making: string | undefined;
+  /** Whether the worker is making a pair. */
+  #making = false;
   #stopped = false;
 
   /** `waitMaxMs`: the longest a call waits for a pair, whatever time it has left (the event loop waits with it). */
@@ -85,17 +85,17 @@ export class RsaKeyPairPool implements RsaKeyPairSource {
 
   /** Asks for the next pair, for the shape used most recently that lacks some, unless one is being made. */
   #fill(): void {
-    if (this.#making !== undefined || this.#stopped) return;
+    if (this.#making || this.#stopped) return;
     const shape = [...this.#shapes.values()].reverse().find((s) => s.ready.length < READY_PER_SHAPE);
     if (shape === undefined) return;
     const worker = this.#start();
-    this.#making = shapeKey(shape.bits, shape.exponent);
+    this.#making = true;
     const request: RsaKeyPairRequest = { bits: shape.bits, exponent: shape.exponent };
     worker.thread.postMessage(request);
   }
 
   #accept(answer: RsaKeyPairAnswer): void {
-    this.#making = undefined;
+    this.#making = false;
     const shape = this.#shapes.get(shapeKey(answer.bits, answer.exponent));
     // A failure (none is expected for a shape ccf-crypto accepted) is said once per pair asked for.
     if (answer.error !== undefined) logLine('warn', `coco node: making a ${answer.bits}-bit RSA key pair failed: ${answer.error}`);

@@ -27,3 +27,24 @@ test('transactions commit while the wall clock goes back an hour at every look, 
   const seconds = claims.get(6)!;
   assert.ok(seconds * 1000 < start - HOUR_MS, `the signature's time ${seconds} comes from the wall clock, hours back`);
 });
+
+test("every signature of a node names, as its CWT iss and sub, the cose_signatures its service's genesis recorded; empty ones without", async (t) => {
+  const claimsOf = async (options: Parameters<typeof startInProcessNode>[0]) => {
+    const instance = startInProcessNode({ signatureTxCount: 2, ...options });
+    t.after(() => instance.close());
+    const seen: unknown[][] = [];
+    for (let round = 0; round < 2; round++) {
+      const written = [0, 1].map((i) => writeRecord(instance.node, `k${round}.${i}`, 'v'));
+      await instance.node.waitForCommit(written.at(-1)!.seqno);
+      const cose = instance.node.execute((tx) => ({ result: tx.map(COSE_SIGNATURES_MAP).get(new Uint8Array(8)), applyWrites: false })).result!;
+      const claims = decodeCoseSign1(decodeCoseSignatureValue(cose)).protectedHeader.get(15) as Map<number, unknown>;
+      seen.push([claims.get(1), claims.get(2)]);
+    }
+    return seen;
+  };
+  assert.deepEqual(await claimsOf({ coseSignatures: { issuer: 'ledger.example.com', subject: 'scitt.ccf.signature.v1' } }), [
+    ['ledger.example.com', 'scitt.ccf.signature.v1'],
+    ['ledger.example.com', 'scitt.ccf.signature.v1'],
+  ]);
+  assert.deepEqual(await claimsOf({}), [['', ''], ['', '']]);
+});

@@ -42,6 +42,8 @@ export interface InProcessNodeOptions {
   wallClockMs?: () => number;
   /** Told when the node stops applying transactions (NodeOptions.onFailure). */
   onFailure?: (error: Error) => void;
+  /** The start command's `cose_signatures` the genesis records (none if absent). */
+  coseSignatures?: { issuer: string; subject: string };
 }
 
 export function startInProcessNode(options: InProcessNodeOptions = {}): InProcessNode {
@@ -90,6 +92,7 @@ export function startInProcessNode(options: InProcessNodeOptions = {}): InProces
     constitution: options.constitution ?? 'export function validate() { return { valid: true, description: "" }; }',
     recoveryThreshold: 0,
     serviceData: {},
+    ...(options.coseSignatures && { coseSignatures: options.coseSignatures }),
   });
   return {
     node,
