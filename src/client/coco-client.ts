@@ -6,6 +6,9 @@
 // NodeRetired), unless redirects are off. close() ends every request not yet answered, sent or still
 // waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed' (nothing was
 // sent), 'ConnectionLost' (sent, outcome unknown), 'Timeout', or CocoRequestError.
+// After a backup redirected an app or governance request to the primary (307 NotPrimary), later
+// such requests go to that primary first, on every connection, so that the client reads its own
+// writes (CCF keeps a forwarded session on the primary); /node/ requests stay with the given node.
 
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
@@ -97,6 +100,11 @@ function notPrimary(response: CocoResponse): boolean {
   return errorOf(response)?.code === 'NotPrimary';
 }
 
+/** Paths sent to the primary once a backup redirected one there: node endpoints answer for their own node. */
+function followsPrimary(path: string): boolean {
+  return path.startsWith('/app/') || path.startsWith('/gov/');
+}
+
 function nodeRetired(response: CocoResponse): boolean {
   return errorOf(response)?.code === 'NodeRetired';
 }
@@ -145,6 +153,8 @@ export class CocoClient {
   readonly #queue: ConnectionQueue;
   /** Ends each request under way (sent, or waiting for a connection) with the given error. */
   readonly #cancels = new Set<(error: CocoError) => void>();
+  /** The origin of the primary a backup last redirected an app or governance request to, while it answers as one. */
+  #primary: string | undefined;
   #closed = false;
 
   constructor(options: CocoClientOptions) {
@@ -186,8 +196,22 @@ export class CocoClient {
     const body = encodeBody(options.body);
     if (body !== undefined) headers['content-length'] = body.length;
     const deadline = Date.now() + timeoutMs;
-    let url = new URL(path, this.#base);
+    const primary = followsPrimary(path) ? this.#primary : undefined;
+    let url = new URL(path, primary ?? this.#base);
     let redirects = 0;
+    /** This try went to the remembered primary, not where the configured node or a redirect said. */
+    let atRememberedPrimary = primary !== undefined;
+    /** Where a backup's 307 sent this request: the primary to remember once it answers as one. */
+    let redirectedToPrimary: string | undefined;
+    // The remembered primary is no longer one (down, retired, a backup now): forget it.
+    const forgetPrimary = (): void => {
+      if (this.#primary === url.origin) this.#primary = undefined;
+      atRememberedPrimary = false;
+    };
+    const startOver = (): void => {
+      url = new URL(path, this.#base);
+      redirects = 0;
+    };
     /** The nodes that redirected this request. */
     const visited = new Set<string>();
     /** A try sent on a kept-alive connection that broke before any answer, then sent again: it may have run. */
@@ -200,8 +224,7 @@ export class CocoClient {
     const askAgainLater = async (): Promise<boolean> => {
       if (Date.now() + ELECTION_RETRY_MS + ELECTION_ANSWER_TIME_MIN_MS >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, ELECTION_RETRY_MS));
-      url = new URL(path, this.#base);
-      redirects = 0;
+      startOver();
       electionRetries += 1;
       return true;
     };
@@ -225,6 +248,15 @@ export class CocoClient {
           continue;
         }
         const failure = error instanceof StaleConnection ? error.cause : error;
+        if (atRememberedPrimary) {
+          const sentThere = !neverSent(failure);
+          forgetPrimary();
+          // Nothing reached it: the configured node names the primary there is now.
+          if (!sentThere) {
+            startOver();
+            continue;
+          }
+        }
         if (redirects === 0 || !neverSent(failure)) throw sentBefore(failure, connection);
         // The primary a node redirected to refuses connections: it is down and the others are
         // electing another. Nothing was sent: ask the node again, which will name the new one.
@@ -233,6 +265,7 @@ export class CocoClient {
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
       if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
+        if (atRememberedPrimary) forgetPrimary();
         visited.add(url.href);
         if (redirects++ >= this.#redirectsMax) {
           // Sent round in a circle, the request is one no node can answer (say, a ledger every node
@@ -242,12 +275,21 @@ export class CocoClient {
           throw new CocoError('TooManyRedirects', `${method} ${path}: still redirected after ${this.#redirectsMax} redirects (last to ${response.headers.location ?? 'nowhere'}${reason === undefined ? '' : `: ${reason}`}); ${why}`);
         }
         url = redirectTarget(url, response.headers.location, method, path);
+        // A 307 sends a write (or a read of a session that wrote) to the primary, unless it says NotBackup (CCF's to_backup).
+        const toPrimary = response.status === 307 && errorOf(response)?.code !== 'NotBackup' && followsPrimary(path) && url.origin !== this.#base.origin;
+        redirectedToPrimary = toPrimary ? url.origin : undefined;
         continue;
       }
       // A backup that knows no primary yet (an election is under way) executed nothing: ask again.
       // So did a primary that retired after a backup redirected here: the backup learns its successor.
-      const electing = notPrimary(response) || (redirects > 0 && nodeRetired(response));
+      const electing = notPrimary(response) || ((redirects > 0 || atRememberedPrimary) && nodeRetired(response));
+      if (response.status === 503 && electing && atRememberedPrimary) {
+        forgetPrimary();
+        startOver();
+        continue;
+      }
       if (this.#redirectsMax > 0 && response.status === 503 && electing && (await askAgainLater())) continue;
+      if (redirectedToPrimary === url.origin && !(response.status === 503 && electing)) this.#primary = redirectedToPrimary;
       if ((response.status < 200 || response.status > 299) && options.allowError !== true) {
         throw CocoRequestError.fromResponse(method, path, response);
       }

@@ -530,6 +530,62 @@ describe('CocoClient redirects', () => {
     await rejectsWith(connect(t, moving, { redirectsMax: 2 }).request('GET', '/hop0'), 'TooManyRedirects', /electing a primary\? retry later$/);
   });
 
+  /** A backup's answer to app writes, as Coco's and CCF's: 307 NotPrimary to the primary at `primaryUrl()`. */
+  function backupOf(primaryUrl: () => string): Handler {
+    return (request, res) => {
+      if (request.path.startsWith('/node/') || request.method === 'GET') return ok(request, res);
+      res.setHeader('location', `${primaryUrl()}${request.path}`);
+      ccfError(res, 307, 'NotPrimary', 'this node is a backup; send writes to the primary');
+    };
+  }
+
+  it('after a backup redirected a write, sends later app and governance requests on every connection to that primary first, and node requests to the backup', async (t) => {
+    const primary = await serve(t, ok);
+    const backup = await serve(t, backupOf(() => primary.url));
+    const client = connect(t, backup);
+    await client.request('POST', '/app/log', { body: { msg: 'write' } });
+    assert.deepEqual([backup.requests.length, primary.requests.length], [1, 1]);
+    // Reads at once, on several connections: none is served stale by the backup.
+    await Promise.all([1, 2, 3].map((id) => client.request('GET', `/app/log?id=${id}`)));
+    await client.request('POST', '/gov/members/proposals:create', { body: {} });
+    assert.deepEqual(primary.requests.map((request) => request.path), ['/app/log', '/app/log?id=1', '/app/log?id=2', '/app/log?id=3', '/gov/members/proposals:create']);
+    await client.request('GET', '/node/state');
+    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/node/state']);
+  });
+
+  it('forgets a remembered primary that refuses connections, answers 503 NotPrimary or redirects, and starts over at the configured node', async (t) => {
+    let secondAnswer: Handler = ok;
+    let thirdAnswer: Handler = ok;
+    const [first, second, third, fourth] = await Promise.all([
+      serve(t, ok),
+      serve(t, (request, res) => secondAnswer(request, res)),
+      serve(t, (request, res) => thirdAnswer(request, res)),
+      serve(t, ok),
+    ]);
+    let primaryUrl = first.url;
+    const backup = await serve(t, backupOf(() => primaryUrl));
+    const client = connect(t, backup);
+    await client.request('POST', '/app/log', { body: {} });
+    // The primary died (its port refuses connections): the read goes to the configured node.
+    await first.close();
+    primaryUrl = second.url;
+    await client.request('GET', '/app/log?id=1');
+    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/app/log?id=1']);
+    await client.request('POST', '/app/log', { body: {} });
+    await client.request('GET', '/app/log?id=2');
+    assert.deepEqual(second.requests.map((request) => request.path), ['/app/log', '/app/log?id=2']);
+    // That primary lost its role and knows no successor: the configured node, at once, names the next.
+    secondAnswer = (_request, res) => ccfError(res, 503, 'NotPrimary', 'no primary yet');
+    primaryUrl = third.url;
+    await client.request('POST', '/app/log', { body: {} });
+    assert.deepEqual([second.requests.length, backup.requests.length, third.requests.length], [3, 4, 1]);
+    // A remembered primary that became a backup redirects: the client follows, and remembers where.
+    thirdAnswer = backupOf(() => fourth.url);
+    await client.request('POST', '/app/log', { body: {} });
+    await client.request('GET', '/app/log?id=3');
+    assert.deepEqual([third.requests.length, fourth.requests.length, backup.requests.length], [2, 2, 4]);
+  });
+
   it('refuses a redirect to http: or without Location with InvalidRedirect', async (t) => {
     const server = await serve(t, (request, res) =>
       reply(res, 308, undefined, request.path === '/plain' ? { location: 'http://127.0.0.1:1/app' } : {}),

@@ -250,6 +250,18 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   } finally {
     client.close();
   }
+  // The SDK pointed at a backup: after its write went to the primary, its app reads, on every
+  // connection, go there first; its node requests stay with the backup.
+  const backupClient = userClient(sandbox, urls[backups[1]!]!);
+  try {
+    assert.equal((await backupClient.request('GET', '/app/here')).url, `${urls[backups[1]!]}/app/here`);
+    assert.equal((await backupClient.request('POST', '/app/write')).url, `${urls[primary]}/app/write`);
+    const reads = await Promise.all([1, 2, 3].map((n) => backupClient.request('GET', `/app/here?n=${n}`)));
+    assert.deepEqual(reads.map((read) => read.url), [1, 2, 3].map((n) => `${urls[primary]}/app/here?n=${n}`));
+    assert.equal((await backupClient.request('GET', '/node/network/nodes/self')).url, `${urls[backups[1]!]}/node/network/nodes/self`);
+  } finally {
+    backupClient.close();
+  }
 });
 
 test('a JS handler that loops is stopped within half an election timeout, whatever governance allows: the primary keeps its place', async (t) => {
