@@ -20,6 +20,8 @@ import {
   Extensions,
   GeneralName,
   KeyIdentifier,
+  KeyUsage,
+  KeyUsageFlags,
   Name,
   RelativeDistinguishedName,
   SubjectAlternativeName,
@@ -30,6 +32,7 @@ import {
   Version,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
+  id_ce_keyUsage,
   id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
@@ -124,7 +127,7 @@ export function createSelfSignedCertificate(opts: {
       validity: validity(opts.validFrom, opts.validityDays),
       subjectPublicKeyInfo: spki,
       extensions: new Extensions([
-        basicConstraintsExtension(opts.isCa),
+        ...caExtensions(opts.isCa),
         subjectKeyIdentifierExtension(keyId),
         authorityKeyIdentifierExtension(keyId),
         ...subjectAltNameExtensions(opts.sans),
@@ -187,7 +190,7 @@ export function issueCertificate(opts: IssuedSubject & {
       validity: validity(opts.validFrom, opts.validityDays),
       subjectPublicKeyInfo: subject.spki,
       extensions: new Extensions([
-        basicConstraintsExtension(opts.isCa),
+        ...caExtensions(opts.isCa),
         subjectKeyIdentifierExtension(subject.keyId),
         authorityKeyIdentifierExtension(issuerKeyId),
         ...(opts.sans !== undefined ? subjectAltNameExtensions(opts.sans) : subject.subjectAltNames),
@@ -465,8 +468,18 @@ function extension(extnID: string, value: object, critical = false): Extension {
   return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 }
 
-function basicConstraintsExtension(isCa: boolean): Extension {
-  return extension(id_ce_basicConstraints, new BasicConstraints({ cA: isCa }), true);
+/**
+ * Critical basicConstraints, and for a CA what CCF gives its service certificates: a path length of
+ * 1 (an endorsed previous identity may stand between it and a node) and critical keyUsage
+ * keyCertSign and digitalSignature, which strict verifiers (OpenSSL's -x509_strict, Python
+ * cryptography's, which CCF's receipt tools use) require of a CA.
+ */
+function caExtensions(isCa: boolean): Extension[] {
+  if (!isCa) return [extension(id_ce_basicConstraints, new BasicConstraints({ cA: false }), true)];
+  return [
+    extension(id_ce_basicConstraints, new BasicConstraints({ cA: true, pathLenConstraint: 1 }), true),
+    extension(id_ce_keyUsage, new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.digitalSignature), true),
+  ];
 }
 
 function subjectKeyIdentifierExtension(keyId: KeyIdentifier): Extension {

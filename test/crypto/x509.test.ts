@@ -209,11 +209,17 @@ describe('createCsr / issueCertificate', () => {
       assert.equal(isSelfSigned(leafPem), false);
       verifyCertificateChain(leafPem, { trustedRootPem: issuerPem, at: INSIDE_VALIDITY });
       withTempFiles({ 'ca.pem': issuerPem, 'leaf.pem': leafPem }, (dir) => {
-        const verified = openssl(['verify', '-attime', String(INSIDE_VALIDITY.getTime() / 1000), '-CAfile', 'ca.pem', 'leaf.pem'], dir);
+        // Strict: as Python cryptography's verifier in CCF's receipt tools, it wants keyUsage on the CA (QA).
+        const verified = openssl(['verify', '-x509_strict', '-attime', String(INSIDE_VALIDITY.getTime() / 1000), '-CAfile', 'ca.pem', 'leaf.pem'], dir);
         assert.equal(verified.status, 0, verified.stdout + verified.stderr);
         const text = openssl(['x509', '-in', 'leaf.pem', '-noout', '-text'], dir);
         assert.match(text.stdout, new RegExp(`Signature Algorithm: ${algorithm}`), curve);
-        assert.match(text.stdout, /CA:FALSE/);
+        assert.match(text.stdout, /Basic Constraints: critical\s+CA:FALSE\n/);
+        assert.doesNotMatch(text.stdout, /Key Usage/);
+        // CCF's service certificates: a path length of 1, and critical keyUsage for signing certificates and data.
+        const ca = openssl(['x509', '-in', 'ca.pem', '-noout', '-text'], dir);
+        assert.match(ca.stdout, /Basic Constraints: critical\s+CA:TRUE, pathlen:1\n/);
+        assert.match(ca.stdout, /Key Usage: critical\s+Digital Signature, Certificate Sign\n/);
       });
     }
   });
@@ -357,7 +363,7 @@ describe('issueCertificate for an existing certificate (a recovered service endo
     verifyCertificateChain(nodePem, { trustedRootPem: currentPem, intermediatesPem: [endorsementPem], at });
     expectChainInvalid(() => verifyCertificateChain(nodePem, { trustedRootPem: currentPem, at }), /issuer\/subject mismatch/);
     withTempFiles({ 'current.pem': currentPem, 'endorsement.pem': endorsementPem, 'node.pem': nodePem }, (dir) => {
-      const verified = openssl(['verify', '-attime', String(at.getTime() / 1000), '-CAfile', 'current.pem', '-untrusted', 'endorsement.pem', 'node.pem'], dir);
+      const verified = openssl(['verify', '-x509_strict', '-attime', String(at.getTime() / 1000), '-CAfile', 'current.pem', '-untrusted', 'endorsement.pem', 'node.pem'], dir);
       assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     });
   });
