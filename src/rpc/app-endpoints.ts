@@ -184,7 +184,10 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes
       // there, and so does one that runs there "sometimes", once this connection's writes went there.
       const forwarding = match.info.forwarding_required;
-      const strategy = match.info.redirection_strategy ?? (forwarding === 'always' || (forwarding === 'sometimes' && request.session.sentToPrimary) ? 'to_primary' : undefined);
+      const forwarded = forwarding === 'always' || (forwarding === 'sometimes' && request.session.sentToPrimary);
+      const strategy = match.info.redirection_strategy ?? (forwarded ? 'to_primary' : undefined);
+      // CCF's session consistency: a session a backup forwarded once is forwarded from then on.
+      if (match.info.redirection_strategy === undefined && forwarded && !node.isPrimary) request.session.sentToPrimary = true;
       checkRedirection(strategy, node, targets, request);
       // A readwrite endpoint runs on the primary only (CCF redirects it there before running it),
       // unless it asks to run on backups: sending it back to the primary would redirect it forever.

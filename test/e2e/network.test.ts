@@ -205,7 +205,8 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   assert.equal(toPrimary.status, 307, toPrimary.body);
   assert.equal(toPrimary.location, `${urls[primary]}/app/primary?n=1`);
   assert.equal((await get(primary, '/app/primary')).status, 200);
-  assert.equal((await get(backups[1]!, '/app/always')).location, `${urls[primary]}/app/always`, 'forwarding_required always: redirected to the primary');
+  // (On backups[0]: the kept-alive connection it went on is sent to the primary from then on, see below.)
+  assert.equal((await get(backups[0]!, '/app/always')).location, `${urls[primary]}/app/always`, 'forwarding_required always: redirected to the primary');
   // CCF's /node/primary and /node/backup: GET answers 200 or 404; HEAD /node/primary on a backup
   // redirects (308) to the primary's.
   assert.equal((await get(primary, '/node/primary')).status, 200);
@@ -243,6 +244,12 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   const readAfter = await onConnection('GET', '/app/here?after=write');
   assert.deepEqual([readAfter.status, readAfter.location], [307, `${urls[primary]}/app/here?after=write`], 'a read on the same connection goes to the primary');
   assert.equal((await get(backups[1]!, '/app/here')).status, 200, 'another connection is still served by the backup');
+  // So does a connection whose request to a "forwarding_required: always" endpoint went there (QA: CCF's own logging app writes so).
+  const always = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: sandbox.pem('service_cert.pem'), cert: sandbox.pem('user0_cert.pem'), key: sandbox.pem('user0_privk.pem') });
+  t.after(() => always.destroy());
+  assert.equal((await rawRequest(sandbox, urls[backups[0]!]!, 'GET', '/app/always', undefined, always)).status, 307);
+  const afterAlways = await rawRequest(sandbox, urls[backups[0]!]!, 'GET', '/app/here', undefined, always);
+  assert.deepEqual([afterAlways.status, afterAlways.location], [307, `${urls[primary]}/app/here`]);
   // The SDK follows the redirect and gets the backup's answer.
   const client = userClient(sandbox, urls[primary]!);
   try {
