@@ -1,8 +1,9 @@
 // A request to an app endpoint as the rpc layer hands it over, and the JS Request object CCF
-// builds from it (ccf-compat.md §9.2): lower-cased headers, path params, raw query, path, method,
+// builds from it (ccf-compat.md §9.2): lower-cased headers, path params, decoded query, path, method,
 // url, route, hostname and caller; `body` (text/json/arrayBuffer) is added inside the sandbox.
 // Header values reach the app as CCF gives them, UTF-8 decoded (header-values.ts).
 
+import { decodedQuery } from './request-query.js';
 import { headerValueFromWire } from './header-values.js';
 import type { JsValue } from './js-value.js';
 import type { EndpointMatch } from './endpoint-table.js';
@@ -56,14 +57,15 @@ export interface EndpointRequest {
 export function jsRequestObject(request: AppRequest, match: EndpointMatch): EndpointRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = headerValueFromWire(value);
+  const query = decodedQuery(request.query);
   return {
     headers,
-    query: request.query,
+    query,
     path: request.path,
     method: request.method,
     hostname: request.hostname === null ? null : headerValueFromWire(request.hostname),
     route: `${APP_PATH_PREFIX}${match.route}`,
-    url: request.query === '' ? request.path : `${request.path}?${request.query}`,
+    url: query === '' ? request.path : `${request.path}?${query}`,
     params: match.params,
     caller: request.caller,
   };

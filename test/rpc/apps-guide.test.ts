@@ -60,14 +60,14 @@ function signedStatement(statement: Record<string, unknown>): { body: Uint8Array
   return { body, payload };
 }
 
-test('echo shows the request as the guide does: raw path and params, the route, the caller and its data', async () => {
+test('echo shows the request as the guide does: raw path and params, decoded query, the route, the caller and its data', async () => {
   const answer = await client.request('GET', '/app/echo/a%2Fb%20c?x=1&y=%C3%A9', { headers: { accept: 'application/json' } });
   assert.deepEqual(answer.json(), {
     method: 'GET',
     path: '/app/echo/a%2Fb%20c',
     route: '/app/echo/{name}',
-    url: '/app/echo/a%2Fb%20c?x=1&y=%C3%A9',
-    query: 'x=1&y=%C3%A9',
+    url: '/app/echo/a%2Fb%20c?x=1&y=é',
+    query: 'x=1&y=é',
     params: { name: 'a%2Fb%20c' },
     name: 'a/b c',
     hostname: new URL(service.origin).host,

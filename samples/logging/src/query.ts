@@ -1,16 +1,12 @@
-// Reads the record id from a request's raw query string ("id=42"): QuickJS has no URLSearchParams.
+// Reads the record id from a request's query string ("id=42"): QuickJS has no URLSearchParams. The
+// framework has already percent-decoded the query (CCF does so), so it is only split here.
 
-/** The value of `name` in `query`, percent-decoded, or undefined when absent or malformed. */
+/** The value of `name` in `query`, or undefined when absent. */
 export function queryParam(query: string, name: string): string | undefined {
   for (const pair of query.split("&")) {
     const equals = pair.indexOf("=");
     const key = equals < 0 ? pair : pair.slice(0, equals);
-    if (key !== name) continue;
-    try {
-      return decodeURIComponent((equals < 0 ? "" : pair.slice(equals + 1)).replace(/\+/g, " "));
-    } catch {
-      return undefined;
-    }
+    if (key === name) return equals < 0 ? "" : pair.slice(equals + 1);
   }
   return undefined;
 }
