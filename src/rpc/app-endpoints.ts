@@ -12,7 +12,6 @@ import type { RedirectionStrategy } from '../js/app-bundle.js';
 import type { HistoricalStateInput, JsHost } from '../js/js-host.js';
 import type { JsValue } from '../js/js-value.js';
 import type { Transaction } from '../kv/transaction.js';
-import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import type { HistoricalState } from '../node/historical-states.js';
 import type { Node } from '../node/node.js';
 import { jsHistoricalState } from '../node/historical-ranges.js';
@@ -20,7 +19,7 @@ import { authenticate } from './authentication.js';
 import { methodsAllowed, unknownPath } from './no-endpoint.js';
 import { RpcError } from './rpc-error.js';
 import { redirectLocation, type RpcHandler, type RpcRequest, type RpcResponse } from './rpc-server.js';
-import { readTransactionId } from './transaction-id-parameter.js';
+import { readTransactionId, type TransactionIdParameter } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
 import { EndpointTable, isEndpointMatch } from '../js/endpoint-table.js';
 import { readAppFromKv } from '../js/app-bundle.js';
@@ -32,19 +31,20 @@ const HISTORICAL_RETRY_AFTER_SECONDS = 3;
  * CCF's answer while a historical endpoint's transaction is read back (default_error_handler's
  * TransactionPartiallyReady, src/node/historical_queries_adapter.cpp): 202, Retry-After and a text body.
  */
-function notYetAvailable(txId: TxId): RpcResponse {
-  return { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) }, body: `Historical transaction ${formatTxId(txId)} is not currently available.` };
+function notYetAvailable(wanted: TransactionIdParameter): RpcResponse {
+  return { status: 202, headers: { 'retry-after': String(HISTORICAL_RETRY_AFTER_SECONDS) }, body: `Historical transaction ${wanted.text} is not currently available.` };
 }
 
 /**
  * The state of `txId` once read back; undefined while it (or the receipt over it) is being read.
  * A transaction not committed is refused first, as CCF refuses it (uncommitted-refusal.ts).
  */
-function loadedState(node: Node, txId: TxId): HistoricalState | undefined {
-  const status = node.status(txId);
-  if (status !== 'Committed') throw uncommittedRefusal(formatTxId(txId), status);
+function loadedState(node: Node, wanted: TransactionIdParameter): HistoricalState | undefined {
+  const status = node.status(wanted.txId);
+  // Named as the caller wrote it: past 2^53 the numbers are rounded.
+  if (status !== 'Committed') throw uncommittedRefusal(wanted.text, status);
   try {
-    return node.historical.get(txId);
+    return node.historical.get(wanted.txId);
   } catch (error) {
     if (error instanceof CocoError && error.code === 'TransactionNotCached') return undefined;
     throw error;
@@ -227,8 +227,8 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
 }
 
 /** The transaction a historical request names in its header; CCF's code and words when it names none. */
-function historicalTxId(header: string): TxId {
+function historicalTxId(header: string): TransactionIdParameter {
   const read = readTransactionId(header);
   if (read === undefined) throw new RpcError(400, 'InvalidHeaderValue', `The value '${header}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`);
-  return read.txId;
+  return read;
 }

@@ -91,6 +91,9 @@ test("a historical endpoint refuses, in CCF's words, a request without the trans
   // CCF reads any two unsigned 64-bit numbers, then refuses what no transaction has; only text that is no TxID is 400.
   assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': '0.1' }), { status: 404, code: 'TransactionInvalid', message: 'Only committed transactions can be queried. Transaction 0.1 is Invalid', headers: {} });
   assert.equal((await refusal({ 'x-ms-ccf-transaction-id': `${view}.0000000000000000099999` })).code, 'TransactionPendingOrUnknown');
+  // Past 2^53 the transaction is named as written, not as a double rounds it (QA).
+  assert.equal((await refusal({ 'x-ms-ccf-transaction-id': '1.18446744073709551615' })).message, 'Only committed transactions can be queried. Transaction 1.18446744073709551615 is Invalid');
+  assert.equal((await refusal({ 'x-ms-ccf-transaction-id': `${view}.9007199254740993` })).message, `Only committed transactions can be queried. Transaction ${view}.9007199254740993 is Unknown`);
   for (const text of ['a.b', '2.', '2.18446744073709551616']) {
     assert.deepEqual(await refusal({ 'x-ms-ccf-transaction-id': text }), { status: 400, code: 'InvalidHeaderValue', message: `The value '${text}' in header 'x-ms-ccf-transaction-id' could not be converted to a valid Tx ID.`, headers: {} });
   }
