@@ -329,12 +329,11 @@ export class RpcServer {
       const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
       const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (!timedOut) options.sessions.countError(options.interfaceName, tooLarge ? 'request_header_too_large' : 'parsing');
-      const [status, code, message] = tooLarge
-        ? ['431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${headBytesMax} bytes (4 times http_configuration.max_header_size)`]
+      const answer = tooLarge
+        ? closingErrorAnswer('431 Request Header Fields Too Large', 'RequestHeaderTooLarge', `the request line and headers exceed the limit of ${headBytesMax} bytes (4 times http_configuration.max_header_size)`)
         : timedOut
-          ? ['408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`]
-          : ['400 Bad Request', 'BadRequest', `malformed HTTP request: ${error.code ?? error.message}`];
-      const answer = closingErrorAnswer(status, code, message);
+          ? closingErrorAnswer('408 Request Timeout', 'RequestTimeout', `the request did not arrive in time: its line and headers within ${headersTimeoutMs / 1000} s, all of it within ${this.server.requestTimeout / 1000} s`)
+          : unparsableAnswer(error);
       // Requests parsed before this one are answered first, in order, as CCF does: a client would
       // otherwise read this error as the answer to a request that ran.
       // A request whose body was being read when the parse failed (a bad chunk) gets no answer of its
@@ -354,7 +353,7 @@ export class RpcServer {
   }
 
   /** Writes `answer` on a connection Node's HTTP server no longer answers on, and closes it without losing the answer (lingering-close.ts). */
-  private closeWith(socket: Socket, answer: string): void {
+  private closeWith(socket: Socket, answer: string | Uint8Array): void {
     this.discardRest(socket);
     lingeringEnd(socket, answer);
   }
@@ -687,6 +686,17 @@ function asksToUpgrade(request: IncomingMessage): boolean {
 function closingErrorAnswer(status: string, code: string, message: string): string {
   const body = errorBody(code, message);
   return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${ERROR_CODE_HEADER}: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * CCF's answer to bytes that do not parse as an HTTP request: 400 in text, naming the parser's
+ * error, then the fragment it failed on as it came (CCF's tests look for what they sent in it).
+ */
+function unparsableAnswer(error: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }): Uint8Array {
+  const text = `Unable to parse data as a HTTP request. Error message is: HTTP parsing failed (${error.code ?? 'error'}: ${error.reason ?? error.message})\nError occurred while parsing fragment:\n`;
+  const body = Buffer.concat([Buffer.from(text), error.rawPacket ?? Buffer.alloc(0)]);
+  const head = `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n${ERROR_CODE_HEADER}: BadRequest\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), body]);
 }
 
 function send(response: ServerResponse, answer: RpcResponse): void {
