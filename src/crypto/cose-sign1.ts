@@ -80,7 +80,8 @@ export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
     return decoder.decode(bytes);
   } catch (error) {
-    fail(`${what} is not valid CBOR (${(error as Error).message})`);
+    // The decoder reads past the end through a DataView: say so, not which bounds it overstepped.
+    fail(`${what} is not valid CBOR (${error instanceof RangeError ? 'it ends in the middle of an item' : (error as Error).message})`);
   }
 }
 

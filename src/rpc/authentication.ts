@@ -118,7 +118,7 @@ function jwtIdentity(ctx: AuthnContext): Record<string, unknown> {
   const parts = authorization.slice(space + 1).trim().split('.');
   if (parts.length !== 3) reject('Malformed JWT: must contain exactly 3 parts', JWT_REALM);
   // Re-encoding catches what the alphabet does not: a last character with spare bits set, or a part one character too long.
-  if (!parts.every((part) => BASE64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part)) reject('Malformed JWT: each part must be unpadded base64url', JWT_REALM);
+  if (!parts.every((part) => BASE64URL.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part)) reject('Malformed JWT: each part must be unpadded base64url, with the unused bits of its last character zero', JWT_REALM);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = base64UrlJson(headerPart, 'header');
   const payload = base64UrlJson(payloadPart, 'payload');

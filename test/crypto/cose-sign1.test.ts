@@ -55,6 +55,13 @@ describe('decodeCoseSign1 reads the protected header from its encoding', () => {
   }
 });
 
+describe('decodeCoseSign1 on what is not CBOR', () => {
+  it('says that a message ends in the middle of an item, not where the decoder read past it (QA: "{}" as application/cose)', () => {
+    // "{" is a text string whose length follows in 8 bytes that are not there.
+    assert.throws(() => decodeCoseSign1(utf8('{}')), { code: 'CoseMalformed', message: 'COSE Sign1: message is not valid CBOR (it ends in the middle of an item)' });
+  });
+});
+
 describe('checkCriticalHeaders refuses what RFC 9052 says a recipient must not accept', () => {
   const CRIT = encodeCbor(COSE_HEADER_CRIT);
   it('accepts crit listing parameters the verifier understands, and no crit', () => {

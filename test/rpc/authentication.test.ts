@@ -217,7 +217,7 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'none', kid: 'kid1' }), /algorithm "none" is not supported/],
     ['not.a.jwt.at.all', /^Malformed JWT: must contain exactly 3 parts$/],
     // One token, one spelling: a signature padded, with junk after it, or in standard base64 is refused.
-    ...['==', '!!'].map((suffix) => [`${valid}${suffix}`, /^Malformed JWT: each part must be unpadded base64url$/] as [string, RegExp]),
+    ...['==', '!!'].map((suffix) => [`${valid}${suffix}`, /^Malformed JWT: each part must be unpadded base64url, with the unused bits of its last character zero$/] as [string, RegExp]),
     [`${valid.slice(0, valid.lastIndexOf('.'))}.${Buffer.from(valid.slice(valid.lastIndexOf('.') + 1), 'base64url').toString('base64').replace(/=+$/, '')}+/`, /unpadded base64url/],
     // The header's alg must be the key's: an ECDSA signature (DER) that verifies with kid1's EC key, under alg RS256.
     [jwt({ iss: 'https://issuer.example', exp: NOW + 60 }, { alg: 'RS256', kid: 'kid1' }, jwtKey, 'der'), /^Signature verification failed$/],
@@ -231,7 +231,7 @@ test('jwt checks the key, the signature, the required claims, the validity windo
     [jwt({ iss: 'https://issuer.example', exp: -1 }), /^the JWT claim exp is not a time in seconds since the epoch/],
     [jwt(Buffer.from(`{"iss":"https://issuer.example","exp":${NOW + 60},"nbf":-1e400}`)), /^the JWT claim nbf is not a time in seconds since the epoch/],
     // The last character of a part may carry spare bits that decoding ignores: one token, one spelling.
-    [`${valid.slice(0, -1)}${sameBytesOtherSpelling(valid.at(-1)!)}`, /^Malformed JWT: each part must be unpadded base64url$/],
+    [`${valid.slice(0, -1)}${sameBytesOtherSpelling(valid.at(-1)!)}`, /^Malformed JWT: each part must be unpadded base64url, with the unused bits of its last character zero$/],
   ];
   for (const [token, message] of cases) {
     assert.throws(() => authn(request({ headers: { authorization: `Bearer ${token}` } }), ['jwt']), (error: unknown) => rejected(message)(error) && (error as AuthenticationError).challenge?.startsWith('Bearer realm=') === true, token.slice(0, 30));
