@@ -179,7 +179,7 @@ export function appRequestHandler(node: Node, runtime: AppRuntime, host: JsHost,
       const version = appVersion(tx);
       const match = app.endpoints(version, tx).match(request.method, request.path);
       if (match === undefined) throw unknownPath(path);
-      if (!isEndpointMatch(match)) return { result: methodsAllowed(request.method, path, match.allowedMethods), applyWrites: false };
+      if (!isEndpointMatch(match)) return { result: methodsAllowed(request.method, path, match.allowedMethods, request.headers.upgrade), applyWrites: false };
       request.matched(match.route);
       // Coco redirects where CCF forwarded: an endpoint that must always run on the primary goes
       // there, and so does one that runs there "sometimes", once this connection's writes went there.

@@ -10,10 +10,15 @@ export function unknownPath(pathname: string): RpcError {
   return new RpcError(404, 'ResourceNotFound', `Unknown path: ${pathname}.`);
 }
 
-/** The answer to `method` on `pathname`, whose endpoints take only `allowed`: 204 for OPTIONS, else thrown 405. */
-export function methodsAllowed(method: string, pathname: string, allowed: readonly string[]): RpcResponse {
+/**
+ * The answer to `method` on `pathname`, whose endpoints take only `allowed`: 204 for OPTIONS, else
+ * thrown 405. A WebSocket handshake (a GET asking to upgrade, `upgrade` its header) is told there
+ * are none: a client library reports only the status.
+ */
+export function methodsAllowed(method: string, pathname: string, allowed: readonly string[], upgrade?: string): RpcResponse {
   const allow = ['OPTIONS', ...allowed.filter((m) => m !== 'OPTIONS')].join(', ');
   // No endpoint ran: the answer names no transaction.
   if (method === 'OPTIONS') return { status: 204, headers: { allow }, txId: null };
-  throw new RpcError(405, 'UnsupportedHttpVerb', `Allowed methods for '${pathname}' are: ${allow}.`, { allow });
+  const webSocket = upgrade?.toLowerCase() === 'websocket' ? ' This service has no WebSocket endpoints: send each request over HTTP (a JSON-RPC client: its HTTP provider, which polls for events).' : '';
+  throw new RpcError(405, 'UnsupportedHttpVerb', `Allowed methods for '${pathname}' are: ${allow}.${webSocket}`, { allow });
 }

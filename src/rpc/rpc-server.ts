@@ -628,7 +628,7 @@ export class RpcServer {
     const match = frontend === 'app' && builtin !== undefined && this.options.appDefines?.(method, path) === true ? undefined : builtin;
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
     if (match === undefined && fallback === undefined) throw unknownPath(pathname);
-    if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods);
+    if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods, request.headers.upgrade);
     if (match !== undefined) matched(`/${frontend}${match.route.path}`);
     const rpcRequest: RpcRequest = {
       frontend,

@@ -353,6 +353,9 @@ test("as in CCF, a path no endpoint has is 'Unknown path: P.'; a method it does 
   const wrongMethod = await client.request('DELETE', '/node/echo/1', { allowError: true });
   assert.deepEqual([wrongMethod.status, wrongMethod.headers.allow], [405, 'OPTIONS, GET']);
   assert.equal(wrongMethod.json<{ error: { message: string } }>().error.message, "Allowed methods for '/node/echo/1' are: OPTIONS, GET.");
+  // A WebSocket handshake is told why (QA: web3's WebSocketProvider reported only "Unexpected server response: 405").
+  const handshake = await client.request('GET', '/node/echo', { allowError: true, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+  assert.deepEqual([handshake.status, handshake.json<{ error: { message: string } }>().error.message], [405, "Allowed methods for '/node/echo' are: OPTIONS, POST. This service has no WebSocket endpoints: send each request over HTTP (a JSON-RPC client: its HTTP provider, which polls for events)."]);
   const options = await exchange(await tlsConnection(port), 'OPTIONS /node/echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
   assert.match(options, /^HTTP\/1\.1 204 /);
   assert.match(options, /\r\nallow: OPTIONS, POST\r\n/i);
