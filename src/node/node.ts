@@ -18,7 +18,8 @@ import { Store } from '../kv/store.js';
 import type { WriteSet } from '../kv/write-set.js';
 import { LedgerSecrets, type LedgerSecret } from '../ledger/ledger-secrets.js';
 import type { GovernanceHost } from '../governance/gov-effects.js';
-import type { KeyPair } from '../crypto/signing.js';
+import { publicKeyDer, type KeyPair } from '../crypto/signing.js';
+import { parseCertificate } from '../crypto/x509.js';
 import { randomBytes } from '../crypto/random.js';
 import { AES_256_KEY_BYTES } from '../crypto/aes-gcm.js';
 import { parseChunkName } from '../ledger/chunk-file.js';
@@ -1010,6 +1011,10 @@ export class Node {
    * encoded (a backup catching up receives several at once) waits its turn.
    */
   private followSnapshot(evidence: SnapshotEvidence, evidenceTxId: TxId): void {
+    // A node that joined a recovered service replays the service before the recovery too: its
+    // snapshots are of no use to this service's joiners, and no receipt over their evidence can
+    // be made before the recovery's own transactions are replayed (QA: the joiner stopped there).
+    if (this.replayingPreviousService()) return;
     const previousSnapshotSeqno = this.lastSnapshotSeqno;
     // Should this node become primary, its snapshots keep the service's interval.
     this.lastSnapshotSeqno = Math.max(this.lastSnapshotSeqno, evidence.version);
@@ -1065,6 +1070,13 @@ export class Node {
     this.pendingSnapshots.push({ seqno: job.at.seqno, evidence, snapshot: pieces });
   }
 
+  /** Whether the state applied so far is a previous service's: its recorded identity has another key than this service's. */
+  private replayingPreviousService(): boolean {
+    const recorded = readNow(this.store, readServiceInfo)?.cert;
+    if (recorded === undefined) return false;
+    return !equalBytes(parseCertificate(recorded).publicKeyDer, publicKeyDer(this.options.service.keyPair.publicKeyPem));
+  }
+
   /** Completes the snapshots whose evidence is now committed: the evidence's receipt is appended. */
   private commitSnapshots(): void {
     const ready = this.pendingSnapshots.filter((pending) => pending.evidence.seqno <= this.commitSeqno);
@@ -1075,7 +1087,17 @@ export class Node {
         this.snapshots.discard(seqno, evidence.seqno);
         continue;
       }
-      this.snapshots.commit(seqno, evidence.seqno, snapshot, this.receipt(evidence) as TxReceipt);
+      let receipt: TxReceipt;
+      try {
+        receipt = this.receipt(evidence) as TxReceipt;
+      } catch (error) {
+        // A snapshot no receipt can vouch for is useless to joiners; it must not stop the node.
+        if (!(error instanceof CocoError) || error.code !== 'ServiceEndorsementUnavailable') throw error;
+        this.logLine(`the snapshot at seqno ${seqno} is not kept: ${error.message}`);
+        this.snapshots.discard(seqno, evidence.seqno);
+        continue;
+      }
+      this.snapshots.commit(seqno, evidence.seqno, snapshot, receipt);
     }
   }
 
