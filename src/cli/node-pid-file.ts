@@ -3,8 +3,9 @@
 // its ports, ledger and identity), a sandbox refuses a workspace whose nodes still run (a second
 // network on the same identities and ports would fight the first), and on Ctrl-C stops nodes
 // restarted by hand as well as its own. A process removes a pid file only while it holds its pid.
+// Nor does a node start on the ledger directory of a running node, whatever their pid files.
 
-import { readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoError } from '../errors.js';
@@ -87,6 +88,47 @@ export function refuseIfNodeRunning(pidFile: string): void {
     'NodeAlreadyRunning',
     `this node already runs: ${pidFile} (output_files.pid_file) names process ${pid}, a coco node with this pid file; ` +
       `a second process on its files would fight it for its ports, ledger and identity: stop that one first (kill ${pid}), then start this one`,
+  );
+}
+
+/** The ledger directory the node configured by `configFile` writes, as the node resolves it. */
+function ledgerDirectoryOf(configFile: string): string {
+  return parseNodeConfig(parseJsonText(readFileSync(configFile, 'utf8')), configFile).ledgerDirectory;
+}
+
+/**
+ * Another running Coco node whose configuration names `ledgerDirectory` as its own (Linux: found
+ * through /proc; elsewhere none is found). Checked before anything is written: a second node on
+ * the files of one with no pid file, or another, would rename or rewrite them under it.
+ */
+export function runningNodeOnLedger(ledgerDirectory: string): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  const wanted = resolve(ledgerDirectory);
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const configFile = configFileOf(pid);
+      if (configFile !== undefined && ledgerDirectoryOf(configFile) === wanted) return pid;
+    } catch {
+      // A process that ended meanwhile, another user's, or a configuration that no longer reads.
+    }
+  }
+  return undefined;
+}
+
+export function refuseIfLedgerInUse(ledgerDirectory: string): void {
+  const pid = runningNodeOnLedger(ledgerDirectory);
+  if (pid === undefined) return;
+  throw new CocoError(
+    'NodeAlreadyRunning',
+    `process ${pid}, a coco node, already runs on the ledger directory ${ledgerDirectory} (its configuration names it); ` +
+      `a second node on its files would fight it for them: stop that one first (kill ${pid}), or give this node a ledger.directory of its own`,
   );
 }
 

@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
-import { refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
+import { refuseIfLedgerInUse, refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
 import { writeOutputFile } from './output-file.js';
 import { RetirementCheck } from './retirement-check.js';
 import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
@@ -796,6 +796,8 @@ export async function startNodeService(requested: NodeConfig, version: string): 
   // First, before anything is read or bound: a second start of a running node's configuration (it
   // used to load the snapshot, fail to bind, and delete the running node's pid file).
   if (requested.pidFile !== undefined) refuseIfNodeRunning(requested.pidFile);
+  // So is one with no pid file, or another, on the same ledger: a recovery's restart renames files (QA).
+  refuseIfLedgerInUse(requested.ledgerDirectory);
   const configured = withSessionCapsWithinOpenFiles(requested, (line) => logLine('warn', `coco node: ${line}`));
   await refuseSharedResolvedBindAddresses(configured);
   // Then, before anything of a service is written: a pid file that cannot be written stops the node

@@ -4,7 +4,7 @@
 // A pid file naming a process that is no Coco node (a pid reused, a stale file) does not stop a start.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,5 +53,33 @@ test("a second start of a running node's configuration is refused at once in one
   } finally {
     await first.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a node whose configuration names the ledger directory of a running node is refused before it touches a file, pid file or not (QA: a second recovering node renamed the first one\'s files)', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coco-node-ledger-'));
+  const secondDir = mkdtempSync(join(tmpdir(), 'coco-node-ledger-second-'));
+  const bindings = async () => ({ rpc_interfaces: { primary: { bind_address: `127.0.0.1:${await testPort()}` } }, node_to_node_interface: { bind_address: `127.0.0.1:${await testPort()}` } });
+  const configPath = await writeNodeConfig(dir, { network: await bindings() });
+  const first = await spawnNode(configPath, dir);
+  try {
+    const ledger = join(dir, 'ledger');
+    const files = readdirSync(ledger).sort();
+    await writeNodeConfig(secondDir, { network: await bindings(), ledger: { directory: ledger } });
+    const second = runNode(secondDir);
+    const code = await exitOf(second.child, 'the second node', EXIT_WAIT_MS);
+    const lines = second.output().split('\n').filter((line) => line !== '');
+    assert.equal(code, 1, lines.join('\n'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    const pid = first.child.pid!;
+    assert.ok(lines[0]!.endsWith(`[error] coco: process ${pid}, a coco node, already runs on the ledger directory ${ledger} (its configuration names it); a second node on its files would fight it for them: stop that one first (kill ${pid}), or give this node a ledger.directory of its own [NodeAlreadyRunning]`), lines[0]);
+    const after = readdirSync(ledger);
+    assert.ok(files.every((file) => after.includes(file)) && !after.some((file) => file.endsWith('.ignored')), `the running node's ledger is untouched: ${after.join(', ')}`);
+    const serviceCertPem = readFileSync(join(dir, 'service_cert.pem'), 'utf8');
+    assert.equal((await call(first.url, serviceCertPem, 'GET', '/node/state')).status, 200);
+  } finally {
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(secondDir, { recursive: true, force: true });
   }
 });
