@@ -32,6 +32,7 @@ import {
   Version,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
+  id_ce_extKeyUsage,
   id_ce_keyUsage,
   id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
@@ -72,6 +73,8 @@ export interface VerifyChainOptions {
 
 /** Longest chain accepted, leaf and root included. */
 export const CERTIFICATE_CHAIN_LENGTH_MAX = 8;
+/** Longest chain verifyCertificateChainToAny accepts: OpenSSL's default depth of 100 intermediates, with leaf and root. */
+export const OPENSSL_CHAIN_LENGTH_MAX = 102;
 /** 100 years: anything longer is a mistake, not a policy. */
 export const CERTIFICATE_VALIDITY_DAYS_MAX = 36_525;
 /** 16 random bytes with the top bits fixed to 01: positive, minimally encoded, 126 bits of entropy. */
@@ -310,27 +313,41 @@ export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions
   const leaf = chainCertificate(leafPem, 'leaf');
   const root = chainCertificate(opts.trustedRootPem, 'trusted root');
   const intermediates = (opts.intermediatesPem ?? []).map((pem, i) => chainCertificate(pem, `intermediate ${i}`));
-  const at = opts.at ?? new Date();
+  verifyChain(leaf, [root], intermediates, opts.at ?? new Date(), { strict: false, lengthMax: CERTIFICATE_CHAIN_LENGTH_MAX });
+}
+
+/**
+ * As verifyCertificateChain, to any of `trustedRootsPem`, with OpenSSL's further checks (which CCF's
+ * X509 chain verification applies): every path length constraint holds, and no certificate has a
+ * critical extension this check does not apply (name constraints among them). Each certificate is
+ * parsed once and issuers are found by subject, so the work grows with the certificates given, not
+ * with their product (a CA bundle and a long chain took seconds).
+ */
+export function verifyCertificateChainToAny(leafPem: string, opts: { trustedRootsPem: string[]; intermediatesPem?: string[]; at?: Date | 'ignore-validity' }): void {
+  const leaf = chainCertificate(leafPem, 'leaf');
+  const roots = opts.trustedRootsPem.map((pem, i) => chainCertificate(pem, `trusted root ${i}`));
+  const intermediates = (opts.intermediatesPem ?? []).map((pem, i) => chainCertificate(pem, `intermediate ${i}`));
+  verifyChain(leaf, roots, intermediates, opts.at ?? new Date(), { strict: true, lengthMax: OPENSSL_CHAIN_LENGTH_MAX });
+}
+
+function verifyChain(leaf: NodeX509Certificate, roots: NodeX509Certificate[], intermediates: NodeX509Certificate[], at: Date | 'ignore-validity', { strict, lengthMax }: { strict: boolean; lengthMax: number }): void {
   if (at !== 'ignore-validity' && (!(at instanceof Date) || Number.isNaN(at.getTime()))) {
     throw new CocoError('InvalidArgument', `verifyCertificateChain: 'at' must be a valid Date or 'ignore-validity'`);
   }
+  const bySubject = new Map<string, NodeX509Certificate[]>();
+  // Trusted roots first: a path ends at the first one found.
+  for (const cert of [...roots, ...intermediates]) bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
+  const isRoot = (cert: NodeX509Certificate): boolean => roots.some((root) => equalBytes(cert.raw, root.raw));
   const chain = [leaf];
   let current = leaf;
-  while (!equalBytes(current.raw, root.raw)) {
-    if (chain.length >= CERTIFICATE_CHAIN_LENGTH_MAX) {
-      chainInvalid(`chain is longer than ${CERTIFICATE_CHAIN_LENGTH_MAX} certificates without reaching the trusted root`);
-    }
-    const issuer = [root, ...intermediates].find((candidate) => !chain.includes(candidate) && current.checkIssued(candidate));
-    if (issuer === undefined) {
-      chainInvalid(`issuer/subject mismatch: no certificate among the trusted root and intermediates issued "${describe(current)}" (issuer "${oneLine(current.issuer)}")`);
-    }
-    if (!issuer.ca) chainInvalid(`issuer "${describe(issuer)}" of "${describe(current)}" is not a CA`);
-    if (!current.verify(issuer.publicKey)) {
-      chainInvalid(`bad signature: "${describe(current)}" is not signed by the key of "${describe(issuer)}"`);
-    }
+  while (!isRoot(current)) {
+    if (chain.length >= lengthMax) chainInvalid(`chain is longer than ${lengthMax} certificates without reaching the trusted root`);
+    // By subject as Node renders it; failing that (a name encoded another way), every certificate, as OpenSSL compares names.
+    const issuer = issuerOf(current, bySubject.get(current.issuer) ?? [...roots, ...intermediates], chain);
     chain.push(issuer);
     current = issuer;
   }
+  if (strict) checkOpensslPolicy(chain);
   if (at === 'ignore-validity') return;
   for (const cert of chain) {
     const notBefore = certificateDate(cert.validFrom);
@@ -339,6 +356,33 @@ export function verifyCertificateChain(leafPem: string, opts: VerifyChainOptions
       throw new CertificateOutsideValidity(`certificate chain invalid: "${describe(cert)}" is not valid at ${at.toISOString()} (valid ${notBefore.toISOString()} to ${notAfter.toISOString()})`);
     }
   }
+}
+
+/** The first of `candidates` (same subject as `current`'s issuer) that issued it, is a CA and signed it; else the first failure. */
+function issuerOf(current: NodeX509Certificate, candidates: NodeX509Certificate[], chain: NodeX509Certificate[]): NodeX509Certificate {
+  let failure: string | undefined;
+  for (const candidate of candidates) {
+    if (chain.includes(candidate) || !current.checkIssued(candidate)) continue;
+    if (!candidate.ca) failure ??= `issuer "${describe(candidate)}" of "${describe(current)}" is not a CA`;
+    else if (!current.verify(candidate.publicKey)) failure ??= `bad signature: "${describe(current)}" is not signed by the key of "${describe(candidate)}"`;
+    else return candidate;
+  }
+  chainInvalid(failure ?? `issuer/subject mismatch: no certificate among the trusted root and intermediates issued "${describe(current)}" (issuer "${oneLine(current.issuer)}")`);
+}
+
+/** Critical extensions a chain check may accept: those it applies or that constrain nothing for it (OpenSSL's supported ones, without name constraints and policies it does not apply). */
+const HANDLED_CRITICAL_EXTENSIONS = new Set([id_ce_basicConstraints, id_ce_keyUsage, id_ce_subjectAltName, id_ce_extKeyUsage, id_ce_subjectKeyIdentifier, id_ce_authorityKeyIdentifier]);
+
+/** OpenSSL's checks beyond issuance: path length constraints (intermediates below each CA), and no unhandled critical extension. */
+function checkOpensslPolicy(chain: NodeX509Certificate[]): void {
+  chain.forEach((cert, depth) => {
+    const { extensions } = asnCertificate(new Uint8Array(cert.raw)).tbsCertificate;
+    const unhandled = extensions?.find((extension) => extension.critical && !HANDLED_CRITICAL_EXTENSIONS.has(extension.extnID));
+    if (unhandled !== undefined) chainInvalid(`"${describe(cert)}" has a critical extension ${unhandled.extnID} that this check does not apply`);
+    const pathLen = depth === 0 ? undefined : extensionValue(extensions, id_ce_basicConstraints, BasicConstraints)?.pathLenConstraint;
+    // Below the CA at `depth`: depth - 1 intermediates (a self-issued root counts none of its own).
+    if (pathLen !== undefined && depth - 1 > pathLen) chainInvalid(`path length constraint exceeded: "${describe(cert)}" allows ${pathLen} intermediate CA certificates below it, and the chain has ${depth - 1}`);
+  });
 }
 
 /** Whether two certificates hold the same public key (a service's certificate renewed, say). */

@@ -25,7 +25,7 @@ import { splitPemBundle } from '../crypto/pem.js';
 import { randomBytes } from '../crypto/random.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from '../crypto/rsa-oaep.js';
 import { generateKeyPair as generateCurveKeyPair, parsedKey, type CurveName } from '../crypto/signing.js';
-import { isReadableCertificate, isRootCaCertificate, parseCertificate, verifyCertificateChain } from '../crypto/x509.js';
+import { isReadableCertificate, isRootCaCertificate, parseCertificate, verifyCertificateChainToAny } from '../crypto/x509.js';
 
 export interface SigningAlgorithm {
   name: string;
@@ -125,8 +125,9 @@ export function sign(algorithm: SigningAlgorithm, keyPem: string, data: Uint8Arr
 export function verifySignature(algorithm: SigningAlgorithm, keyOrCertPem: string, signature: Uint8Array, data: Uint8Array): boolean {
   const hash = algorithm.name === 'EdDSA' ? null : hashOf(algorithm, VERIFYING_HASHES, 'verifySignature');
   checkAlgorithm(algorithm, VERIFYING_ALGORITHMS);
-  // As CCF: a certificate only when the text starts as one, otherwise an SPKI public key.
-  const key = keyOrCertPem.startsWith('-----BEGIN CERTIFICATE')
+  // As CCF: a certificate only when the text starts as one, otherwise an SPKI public key; EdDSA,
+  // which CCF verifies before it looks for a certificate, takes an SPKI key only.
+  const key = keyOrCertPem.startsWith('-----BEGIN CERTIFICATE') && algorithm.name !== 'EdDSA'
     ? parsedKey(() => createPublicKey(parseCertificate(keyOrCertPem).publicKeyPem), 'a PEM certificate')
     : spkiPublicKey(keyOrCertPem);
   checkKeyFits(algorithm, key);
@@ -262,15 +263,8 @@ export function isValidX509CertChain(chain: string, trusted: string, atMs: numbe
   try {
     const [target, ...intermediatesPem] = splitPemBundle(chain);
     if (target === undefined) return false;
-    const at = new Date(atMs);
-    return splitPemBundle(trusted).some((trustedRootPem) => {
-      try {
-        verifyCertificateChain(target, { trustedRootPem, intermediatesPem, at });
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    verifyCertificateChainToAny(target, { trustedRootsPem: splitPemBundle(trusted), intermediatesPem, at: new Date(atMs) });
+    return true;
   } catch {
     return false;
   }
@@ -368,13 +362,6 @@ function checkEcCurve(key: KeyObject): void {
   }
 }
 
-function publicKeyOf(keyOrCertPem: string): KeyObject {
-  if (keyOrCertPem.trimStart().startsWith('-----BEGIN CERTIFICATE')) {
-    return createPublicKey(parseCertificate(keyOrCertPem).publicKeyPem);
-  }
-  return createPublicKey(keyOrCertPem);
-}
-
 /** node:crypto's name of the algorithm's hash, if `hashes` (CCF's for `where`) has it. */
 function hashOf(algorithm: SigningAlgorithm, hashes: Record<string, string>, where: string): string {
   const hash = hashes[algorithm.hash ?? ''];
@@ -414,7 +401,8 @@ function signatureOptions(algorithm: SigningAlgorithm): { dsaEncoding?: 'ieee-p1
 }
 
 function rsaOaepWrap(key: Uint8Array, publicKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {
-  return rsaOaepEncrypt(parsedKey(() => publicKeyOf(Buffer.from(publicKeyPem).toString('utf8')), 'a PEM RSA public key'), key, label);
+  // As CCF's PEM_read_bio_PUBKEY: an SPKI public key only (QA: a private key or certificate wrapped here, not on CCF).
+  return rsaOaepEncrypt(spkiPublicKey(Buffer.from(publicKeyPem).toString('utf8')), key, label);
 }
 
 function rsaOaepUnwrap(wrapped: Uint8Array, privateKeyPem: Uint8Array, label: Uint8Array | undefined): Uint8Array {

@@ -16,6 +16,7 @@ import {
   parseCertificate,
   validityDaysOf,
   verifyCertificateChain,
+  verifyCertificateChainToAny,
   type SubjectAltNames,
 } from '../../src/crypto/x509.js';
 import { certificatesIn, readLedgerChunk } from '../support/ccf-ledger-scan.js';
@@ -542,5 +543,56 @@ describe('certificates of a real CCF ledger', () => {
       expectChainInvalid(() => verifyCertificateChain(node.pem, { trustedRootPem: servicePem }), /not valid at/);
       assert.equal(isSelfSigned(node.pem), false);
     }
+  });
+});
+
+/**
+ * A chain made by openssl in `dir`: a root, then one certificate per entry of `links` (its extensions
+ * in openssl's config syntax), each issued by the one before; returns their PEMs, root first.
+ */
+function opensslChain(dir: string, links: string[]): string[] {
+  const run = (args: string[]): void => {
+    const result = openssl(args, dir);
+    assert.equal(result.status, 0, result.stderr);
+  };
+  const key = (name: string): string[] => ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`];
+  run(['req', '-x509', ...key('c0'), '-out', 'c0.pem', '-subj', '/CN=root', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  links.forEach((extensions, index) => {
+    const i = index + 1;
+    writeFileSync(join(dir, `e${i}.cnf`), `[v]\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n${extensions}\n`);
+    run(['req', ...key(`c${i}`), '-out', `c${i}.csr`, '-subj', `/CN=cert ${i}`]);
+    run(['x509', '-req', '-in', `c${i}.csr`, '-CA', `c${index}.pem`, '-CAkey', `c${index}.key`, '-set_serial', String(i), '-days', '2', '-out', `c${i}.pem`, '-extfile', `e${i}.cnf`, '-extensions', 'v']);
+  });
+  return [0, ...links.map((_, index) => index + 1)].map((i) => readFileSync(join(dir, `c${i}.pem`), 'utf8'));
+}
+
+describe('verifyCertificateChainToAny (ccf.crypto.isValidX509CertChain)', () => {
+  const CA = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign';
+  const LEAF = 'basicConstraints=critical,CA:FALSE';
+
+  it('finds the root among many and accepts chains as long as OpenSSL does (QA: 10 intermediates were refused)', () => {
+    withTempFiles({}, (dir) => {
+      const [root, ...rest] = opensslChain(dir, [...Array.from({ length: 10 }, () => CA), LEAF]);
+      const leaf = rest.pop()!;
+      const others = Array.from({ length: 5 }, () => selfSigned(generateKeyPair('P-256'), 'Other root', true));
+      verifyCertificateChainToAny(leaf, { trustedRootsPem: [...others, root!], intermediatesPem: [...rest].reverse() });
+      expectChainInvalid(() => verifyCertificateChainToAny(leaf, { trustedRootsPem: others, intermediatesPem: rest }), /issuer\/subject mismatch/);
+    });
+  });
+
+  it("refuses, as OpenSSL does, a chain past a CA's path length constraint and a certificate with an unknown critical extension (QA: both were accepted)", () => {
+    withTempFiles({}, (dir) => {
+      const [root, limited, below, leaf] = opensslChain(dir, [`${CA}`.replace('CA:TRUE', 'CA:TRUE,pathlen:0'), CA, LEAF]);
+      expectChainInvalid(() => verifyCertificateChainToAny(leaf!, { trustedRootsPem: [root!], intermediatesPem: [limited!, below!] }), /path length constraint exceeded: "CN=cert 1 \(serial 01\)" allows 0 intermediate CA certificates below it, and the chain has 1/);
+      const openssls = openssl(['verify', '-CAfile', 'c0.pem', '-untrusted', 'c1.pem', '-untrusted', 'c2.pem', 'c3.pem'], dir);
+      assert.notEqual(openssls.status, 0, 'openssl refuses it too');
+    });
+    withTempFiles({}, (dir) => {
+      const [root, leaf] = opensslChain(dir, [`${LEAF}\n1.2.3.4=critical,ASN1:NULL`]);
+      expectChainInvalid(() => verifyCertificateChainToAny(leaf!, { trustedRootsPem: [root!] }), /"CN=cert 1 \(serial 01\)" has a critical extension 1\.2\.3\.4 that this check does not apply/);
+      // Not critical, it is no obstacle.
+      const [otherRoot, otherLeaf] = opensslChain(dir, [`${LEAF}\n1.2.3.4=ASN1:NULL`]);
+      verifyCertificateChainToAny(otherLeaf!, { trustedRootsPem: [otherRoot!] });
+    });
   });
 });

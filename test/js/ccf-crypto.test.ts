@@ -126,7 +126,7 @@ test("as CCF's: verifySignature takes SHA-256 only, and neither sign nor verifyS
   jsError(() => js.call('/c.js', 'verify', [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' }, rsaPair.publicKey, pkcs1, DATA], env), /RangeError: Unsupported hash algorithm "SHA-384"/);
 });
 
-test('EdDSA (curve25519): JS and node verify each other, and certificates are accepted as keys', () => {
+test('EdDSA (curve25519): JS and node verify each other; as in CCF, a certificate is no EdDSA key (QA)', () => {
   const pair = js.call('/c.js', 'eddsa', ['curve25519'], env) as { privateKey: string; publicKey: string };
   assert.equal(createPublicKey(pair.publicKey).asymmetricKeyType, 'ed25519');
   const signature = js.call('/c.js', 'sign', [{ name: 'EdDSA' }, pair.privateKey, DATA], env) as Uint8Array;
@@ -134,7 +134,8 @@ test('EdDSA (curve25519): JS and node verify each other, and certificates are ac
   const keyPair = generateKeyPair('Ed25519');
   const cert = createSelfSignedCertificate({ subjectCn: 'ed', keyPair, validFrom: new Date(TEST_UNTRUSTED_NOW_MS), validityDays: 1, isCa: false });
   const nodeSignature = new Uint8Array(nodeSign(null, DATA, keyPair.privateKeyPem));
-  assert.equal(js.call('/c.js', 'verify', [{ name: 'EdDSA' }, cert, nodeSignature, DATA], env), true);
+  assert.equal(js.call('/c.js', 'verify', [{ name: 'EdDSA' }, keyPair.publicKeyPem, nodeSignature, DATA], env), true);
+  jsError(() => js.call('/c.js', 'verify', [{ name: 'EdDSA' }, cert, nodeSignature, DATA], env), /RangeError: Failed to verify EdDSA signature: expected a PEM public key \(-----BEGIN PUBLIC KEY-----, SPKI\)/);
   assert.equal((js.call('/c.js', 'eddsa', ['x25519'], env) as { publicKey: string }).publicKey.length > 0, true);
 });
 
@@ -215,6 +216,12 @@ test('RSA-OAEP (SHA-256, optional label) wraps for node privateDecrypt and unwra
   const nodeWrapped = publicEncrypt({ key: rsaPair.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
   assert.deepEqual(js.call('/c.js', 'unwrap', [new Uint8Array(nodeWrapped), text(rsaPair.privateKey), { name: 'RSA-OAEP' }], env), key);
   jsError(() => js.call('/c.js', 'unwrap', [wrapped, text(rsaPair.privateKey), { name: 'RSA-OAEP', label: text('wrong') }], env), /InternalError: Failed to unwrap key: RSA-OAEP unwrapping failed/);
+  // The wrapping key is read as CCF reads it, an SPKI public key only (QA: a private key wrapped here, not on CCF).
+  for (const notPublic of [rsaPair.privateKey, createPublicKey(rsaPair.publicKey).export({ type: 'pkcs1', format: 'pem' }) as string]) {
+    for (const name of ['RSA-OAEP', 'RSA-OAEP-AES-KWP']) {
+      jsError(() => js.call('/c.js', 'wrap', [key, text(notPublic), { name, aesKeySize: 256 }], env), /InternalError: Failed to wrap key: expected a PEM public key/);
+    }
+  }
 });
 
 test('RSA-OAEP-AES-KWP is RSA-OAEP of a fresh AES key followed by AES-KWP of the key', () => {
