@@ -76,7 +76,8 @@ export function dispatchEndpoint(interpreter: JsInterpreter, match: EndpointMatc
   }
   if (interpreter.metricsLoggingEnabled) {
     const elapsedMs = Math.round(context.host.monotonicMs() - startMs);
-    context.host.log('info', `[js] JS execution complete: Method=${request.method}, Path=${APP_PATH_PREFIX}${match.route}, Status=${statusCode}, ExecMilliseconds=${elapsedMs}`);
+    // CCF's line after its "file:line | " prefix: its tests find these lines by "[js] ... | JS execution complete".
+    context.host.log('info', `[js] app metrics | JS execution complete: Method=${request.method}, Path=${APP_PATH_PREFIX}${match.route}, Status=${statusCode}, ExecMilliseconds=${elapsedMs}`);
   }
   const response: AppResponse = {
     statusCode,

@@ -59,7 +59,7 @@ export const RSA_MODULUS_BITS_MIN = 512;
  * the primary.
  */
 export const RSA_MODULUS_BITS_MAX = 4096;
-const RSA_DEFAULT_EXPONENT = 65537;
+export const RSA_DEFAULT_EXPONENT = 65537;
 const AES_KEY_BITS = [128, 192, 256];
 /** RFC 5649's alternative initial value, the IV node's `id-aesNNN-wrap-pad` ciphers expect. */
 const AES_KWP_IV = fromHex('a65959a6');
@@ -148,7 +148,12 @@ export function generateAesKey(bits: number): Uint8Array {
 /** RSA key pairs made off the event loop: a pair of that shape, waiting up to `waitMs` for one; undefined when none came in time. */
 export interface RsaKeyPairSource {
   take(bits: number, exponent: number, waitMs: number): PemKeyPair | undefined;
+  /** Keeps pairs of this shape ready from now on, before any call asks for one. */
+  prepare(bits: number, exponent: number): void;
 }
+
+/** The shape made ahead for an app that calls generateRsaKeyPair: CCF's tests and most apps ask for it. */
+export const RSA_PREPARED_BITS = 2048;
 
 /** node:crypto's options for an RSA key pair as `generateRsaKeyPair` returns it (SPKI and PKCS#8 PEM). */
 export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOptions<'pem', 'pem'> {
@@ -160,11 +165,15 @@ export function rsaKeyPairOptions(bits: number, exponent: number): RSAKeyPairOpt
  * (up to seconds for 4096 bits: a node always has a source).
  */
 export function generateRsaKeyPair(bits: number, exponent = RSA_DEFAULT_EXPONENT, prepared?: RsaKeyPairSource, waitMs = Infinity): PemKeyPair {
-  if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN || bits > RSA_MODULUS_BITS_MAX) {
+  // Past Coco's own bound, a RangeError; what OpenSSL refuses (too small, a bad exponent) fails as in CCF, which hands both to it.
+  if (Number.isInteger(bits) && bits > RSA_MODULUS_BITS_MAX) {
     unsupported(`unsupported RSA modulus of ${bits} bits`, `a whole number of bits from ${RSA_MODULUS_BITS_MIN} to ${RSA_MODULUS_BITS_MAX} (2048 or more for security)`);
   }
+  if (!Number.isInteger(bits) || bits < RSA_MODULUS_BITS_MIN) {
+    throw new CocoError('InvalidArgument', `an RSA modulus of ${bits} bits is too small: OpenSSL makes ${RSA_MODULUS_BITS_MIN} bits or more (2048 or more for security)`);
+  }
   if (!Number.isInteger(exponent) || exponent < 3 || exponent % 2 === 0 || exponent > 0xffffffff) {
-    unsupported(`unsupported RSA public exponent ${exponent}`, 'an odd number from 3 to 2^32-1, normally 65537');
+    throw new CocoError('InvalidArgument', `the RSA public exponent ${exponent} is not an odd number from 3 to 2^32-1 (normally 65537)`);
   }
   if (prepared === undefined) return generateKeyPairSync('rsa', rsaKeyPairOptions(bits, exponent));
   const pair = prepared.take(bits, exponent, waitMs);

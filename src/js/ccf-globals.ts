@@ -481,7 +481,7 @@ function hostFunctions(session: GlobalsSession): Record<string, HostFunction> {
     // that a handler that catches the refusal still has time to act on it (docs/js-isolation.md).
     generateRsaKeyPair: (size, exponent) => {
       const pool = anyPhase('generateRsaKeyPair').host.rsaKeyPairs;
-      return bridge.newValue({ ...ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool, session.remainingMs() / 2) });
+      return bridge.newValue({ ...asCcfFailure('Failed to generate RSA key pair: ', () => ccfCrypto.generateRsaKeyPair(num(size), isUndefined(exponent) ? undefined : num(exponent), pool, session.remainingMs() / 2)) });
     },
     generateEcdsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEcdsaKeyPair(str(curve)) }),
     generateEddsaKeyPair: (curve) => bridge.newValue({ ...ccfCrypto.generateEddsaKeyPair(str(curve)) }),
@@ -575,7 +575,8 @@ function asCcfFailure<T>(prefix: string, run: () => T, jsName: GuestError['jsNam
   try {
     return run();
   } catch (error) {
-    if (error instanceof CocoError && error.code === 'UnsupportedAlgorithm') throw error;
+    // What CCF refuses before trying (a RangeError), and a key pair not ready in time (try again), are not failures of the operation.
+    if (error instanceof CocoError && (error.code === 'UnsupportedAlgorithm' || error.code === 'RsaKeyPairNotReady')) throw error;
     throw new GuestError(jsName, prefix + (error instanceof Error ? error.message : String(error)));
   }
 }

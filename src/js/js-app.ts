@@ -6,6 +6,7 @@
 // dropped when the app version changes. The caller names the version (e.g. the seqno of the last
 // `set_js_app`). `invoke` is synchronous, so a request runs to completion in one transaction.
 
+import { RSA_DEFAULT_EXPONENT, RSA_PREPARED_BITS } from './ccf-crypto.js';
 import { CocoError } from '../errors.js';
 import type { Transaction } from '../kv/transaction.js';
 import { readAppFromKv, type AppDefinition } from './app-bundle.js';
@@ -49,6 +50,8 @@ const RELOAD_AFTER = new Set(['JsExecutionTimeout', 'JsOutOfMemory', 'JsStackOve
 interface LoadedApp {
   definition: AppDefinition;
   table: EndpointTable;
+  /** Whether a module names generateRsaKeyPair and the node has yet to be asked to make pairs ahead. */
+  makesRsaKeyPairs: boolean;
 }
 
 interface Slot {
@@ -114,6 +117,12 @@ export class JsApp {
    */
   invoke(versionKey: string, request: AppRequest, tx: Transaction, host: JsHost, options: InvokeOptions = {}): AppResponse {
     const app = this.#app(versionKey, tx);
+    // Pairs take 30-300 ms each (2048 bits): made from the app's first request on, the app's first
+    // generateRsaKeyPair rarely finds none ready (QA: CCF's npm test app failed its first call).
+    if (app.makesRsaKeyPairs) {
+      host.rsaKeyPairs?.prepare(RSA_PREPARED_BITS, RSA_DEFAULT_EXPONENT);
+      app.makesRsaKeyPairs = false;
+    }
     const path = endpointPath(request);
     const found = path === undefined ? undefined : app.table.match(request.method, path);
     if (found === undefined) throw new CocoError('ResourceNotFound', `Unknown path: ${request.path}`);
@@ -160,7 +169,7 @@ export class JsApp {
       this.#apps.delete(versionKey);
     } else {
       const definition = readAppFromKv(tx);
-      app = { definition, table: new EndpointTable(definition.endpoints) };
+      app = { definition, table: new EndpointTable(definition.endpoints), makesRsaKeyPairs: [...definition.modules.values()].some((source) => source.includes('generateRsaKeyPair')) };
     }
     this.#apps.set(versionKey, app);
     for (const key of this.#apps.keys()) {

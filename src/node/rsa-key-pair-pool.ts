@@ -68,6 +68,15 @@ export class RsaKeyPairPool implements RsaKeyPairSource {
     return pair;
   }
 
+  prepare(bits: number, exponent: number): void {
+    if (this.#stopped) return;
+    const key = shapeKey(bits, exponent);
+    if (this.#shapes.has(key)) return;
+    if (this.#shapes.size >= SHAPES_MAX) return; // shapes in use come first
+    this.#shapes.set(key, { bits, exponent, ready: [] });
+    this.#fill();
+  }
+
   /** How many pairs are ready for this shape now. */
   readyCount(bits: number, exponent: number): number {
     return this.#shapes.get(shapeKey(bits, exponent))?.ready.length ?? 0;

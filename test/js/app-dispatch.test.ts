@@ -421,7 +421,7 @@ test('an uncaught exception is a JsException with the JS message and stack', () 
 test('every call logs a metrics line, unless the app turns metrics logging off in its interpreter', () => {
   host.logs.length = 0;
   invoke(appRequest('GET', '/app/count'));
-  assert.match(host.logs[0]?.message ?? '', /^\[js\] JS execution complete: Method=GET, Path=\/app\/count, Status=200, ExecMilliseconds=\d+$/);
+  assert.match(host.logs[0]?.message ?? '', /^\[js\] app metrics \| JS execution complete: Method=GET, Path=\/app\/count, Status=200, ExecMilliseconds=\d+$/);
   invoke(appRequest('GET', '/app/quiet'));
   host.logs.length = 0;
   invoke(appRequest('GET', '/app/count'));

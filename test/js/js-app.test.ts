@@ -181,3 +181,18 @@ test('an app whose interpreters cannot all be created fails whole: JsUnavailable
   assert.equal(made.length, 4, 'the others were made');
   assert.deepEqual(made.map((interpreter) => interpreter.isUsable), [false, false, false, false], 'and disposed');
 });
+
+test('an app whose modules call generateRsaKeyPair has the node make 2048-bit pairs ahead from its first request on, once per app version; others do not', async () => {
+  const prepared: [number, number][] = [];
+  const rsaHost = new TestHost();
+  rsaHost.rsaKeyPairs = { prepare: (bits, exponent) => void prepared.push([bits, exponent]), take: () => undefined };
+  const app = await JsApp.create({ limits: TEST_LIMITS, interpreters: 1 });
+  const endpoints = { '/plain': { get: { js_function: 'plain', mode: 'readonly' as const } } };
+  const rsaStore = storeWithApp(bundleOf({ 'app.js': 'export function plain() { return {}; }\nexport function keys() { return { body: ccf.crypto.generateRsaKeyPair(2048).publicKey }; }' }, endpoints));
+  const plainStore = storeWithApp(bundleOf({ 'app.js': 'export function plain() { return {}; }' }, endpoints));
+  for (const [version, store] of [['plain', plainStore], ['rsa', rsaStore], ['rsa', rsaStore]] as const) {
+    app.invoke(version, appRequest('GET', '/app/plain'), store.beginTransaction(), rsaHost);
+  }
+  assert.deepEqual(prepared, [[2048, 65537]]);
+  app.dispose();
+});

@@ -9,15 +9,16 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { CocoError } from '../../src/errors.js';
-import { rsaKeyPairOptions, type PemKeyPair } from '../../src/js/ccf-crypto.js';
+import { rsaKeyPairOptions, type PemKeyPair, type RsaKeyPairSource } from '../../src/js/ccf-crypto.js';
 import { interpreterWith, TEST_LIMITS, testCall, type TestHost } from './js-test-host.js';
 
 const PAIR: PemKeyPair = generateKeyPairSync('rsa', rsaKeyPairOptions(2048, 65537));
 const LIMIT_MS = TEST_LIMITS.maxExecutionTimeMs!;
 
 /** A source that waits all it is allowed (on the host's clock) and hands out a pair only when `ready`. */
-function waitingSource(host: TestHost, ready: () => boolean, waits: number[]): { take(bits: number, exponent: number, waitMs: number): PemKeyPair | undefined } {
+function waitingSource(host: TestHost, ready: () => boolean, waits: number[]): RsaKeyPairSource {
   return {
+    prepare() {},
     take(_bits, _exponent, waitMs) {
       waits.push(waitMs);
       if (ready()) return PAIR;

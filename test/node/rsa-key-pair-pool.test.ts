@@ -68,3 +68,13 @@ test('past four shapes the one used longest ago is dropped, and a stopped pool h
   }
   assert.equal(pool.take(2048, 65539, WAIT_MS), undefined, 'a stopped pool hands out nothing');
 });
+
+test('a shape prepared ahead has pairs ready before any call asks for one, and a call that may not wait then gets one', async (t) => {
+  const pool = new RsaKeyPairPool(WAIT_MS);
+  t.after(() => pool.stop());
+  pool.prepare(1024, 65537);
+  await until('a prepared pair ready', WAIT_MS, async () => (pool.readyCount(1024, 65537) >= 1 ? true : undefined));
+  const pair = pool.take(1024, 65537, 0);
+  assert.ok(pair !== undefined, 'ready without waiting');
+  assertPair(pair, 1024, 65537);
+});
