@@ -1343,8 +1343,8 @@ export const actions = new Map([
     },
     apply(args) {
       const info = existingNode(args.node_id);
-      if (info.status === "Trusted") return;
-      if (info.status !== "Pending") throw new Error(`node ${args.node_id} is ${info.status}: only a Pending node can become Trusted`);
+      // As CCF's: only a Pending node becomes Trusted; a Trusted or Retired one is left as it is.
+      if (info.status !== "Pending") return;
       info.status = "Trusted";
       // The node receives the ledger secrets from this one on.
       info.ledger_secret_seqno = ccf.network.getLatestLedgerSecretSeqno();

@@ -909,6 +909,11 @@ describe('constitution apply', () => {
     host.seedJson(Tables.nodesInfo, 'd'.repeat(64), { status: 'Trusted' });
     applyIn(host, proposal({ name: 'remove_node', args: { node_id: ID } }));
     assert.equal(JSON.parse(host.text(Tables.nodesInfo, ID)!).status, 'Retired');
+    // As CCF's: a node that is not Pending is left as it is, a Retired one too (QA: it failed the proposal).
+    const calls = host.calls.length;
+    applyIn(host, proposal({ name: 'transition_node_to_trusted', args: { node_id: ID, valid_from: '250327205449Z' } }));
+    assert.equal(JSON.parse(host.text(Tables.nodesInfo, ID)!).status, 'Retired');
+    assert.equal(host.calls.length, calls, 'nothing endorsed');
   });
 
   it("runs under CCF's access rules: writes only in apply, only to public:ccf.gov tables", () => {
