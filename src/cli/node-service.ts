@@ -39,6 +39,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
 import { SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
+import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
 import { LedgerVerificationError, UNTRUSTED_SERVICE_IDENTITY } from '../ledger/ledger-verifier.js';
@@ -343,6 +344,24 @@ function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverC
 }
 
 /**
+ * When a ledger from seqno 1 was refused at an entry that a committed snapshot in
+ * snapshots.directory comes after: how to recover from that snapshot instead (a recovery starts
+ * from a snapshot only when the ledger does not hold seqno 1, as the node then cannot replay it all).
+ */
+function snapshotPastRefusal(config: NodeConfig, error: LedgerVerificationError): string | undefined {
+  // The refused entry, or, for a chunk that does not parse, the last seqno its name gives.
+  const refusedAt = error.txId?.seqno ?? parseChunkName(basename(error.file))?.last;
+  if (refusedAt === undefined || !existsSync(config.snapshots.directory)) return undefined;
+  const name = new SnapshotDirectory(config.snapshots.directory).committedNames()[0];
+  const seqno = name === undefined ? undefined : parseSnapshotFileName(name)?.seqno;
+  if (seqno === undefined || seqno <= refusedAt) return undefined;
+  return (
+    `The snapshot ${name} in ${config.snapshots.directory} (snapshots.directory) is of a later seqno, ${seqno}: to recover from it and the ledger after it, ` +
+    `move the ledger chunks that end at or before seqno ${seqno} out of ${config.ledgerDirectory}, then start again`
+  );
+}
+
+/**
  * CCF's Recover: the previous service's ledger, its public domain replayed and verified against the
  * previous service's certificate, becomes a new service's under a new identity; its ledger secrets
  * come back later, from members' recovery shares. The new service's own secret applies from the
@@ -361,7 +380,8 @@ async function recoveryPoint(config: NodeConfig, recover: RecoverConfig, now: Da
   } catch (error) {
     if (!(error instanceof LedgerVerificationError)) throw error;
     const snapshots = refused.length === 0 ? '' : ` (snapshots refused as starting points: ${refused.join('; ')})`;
-    throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}${snapshots}: ${error.message}. ${recoveryRefusalAdvice(error, recover)}`, { cause: error });
+    const advice = (snapshot === undefined ? snapshotPastRefusal(config, error) : undefined) ?? recoveryRefusalAdvice(error, recover);
+    throw new CocoError('LedgerRefused', `cannot recover the ledger in ${config.ledgerDirectory}${snapshots}: ${error.message}. ${advice}`, { cause: error });
   }
   setAsidePreviousSnapshots(config, replayed.snapshot?.name);
   // The recovered service's entries start a chunk of their own (as CCF's recovery): the previous

@@ -395,6 +395,17 @@ test('a service is recovered from a snapshot and the ledger after it (the copy o
   sandboxClient.close();
   await sandbox.stop({ keep: true });
 
+  // The whole ledger, damaged in its first chunk, beside the snapshots: the refusal says how to
+  // recover from the latest snapshot instead (QA: it gave only general advice).
+  const damaged = recoveryDirectory(sandbox, 'damaged', sandbox.file('service_cert.pem'));
+  cpSync(join(sandbox.workspace, 'sandbox_0', 'snapshots'), join(damaged.dir, 'snapshots'), { recursive: true });
+  const firstChunk = listChunkFiles(join(damaged.dir, 'ledger'))[0]!;
+  const bytes = readFileSync(firstChunk.path);
+  bytes[bytes.length - 40]! ^= 0x01;
+  writeFileSync(firstChunk.path, bytes);
+  const latest = Math.max(...readdirSync(join(damaged.dir, 'snapshots')).filter((name) => name.endsWith('.committed')).map((name) => Number(name.split('_')[1])));
+  await assert.rejects(spawnNode(damaged.config, damaged.dir), new RegExp(`is of a later seqno, ${latest}: to recover from it and the ledger after it, move the ledger chunks that end at or before seqno ${latest} out of .* \\[LedgerRefused\\]`));
+
   const recovery = recoveryDirectory(sandbox, 'recovery', sandbox.file('service_cert.pem'));
   const snapshotSeqno = joinedFromLatestSnapshot(sandbox, recovery.dir);
   const config = JSON.parse(readFileSync(recovery.config, 'utf8')) as { network: { rpc_interfaces: { primary_rpc_interface: Record<string, unknown> } } };
