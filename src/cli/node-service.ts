@@ -336,6 +336,10 @@ function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverC
       `If that recovery did not finish, move the chunks from seqno ${recordedAt} on aside and start again; if it did, give that recovered service's certificate as the previous one`
     );
   }
+  // Signed from the start under another identity: the certificate given is not this ledger's service's.
+  if (error.reason === UNTRUSTED_SERVICE_IDENTITY) {
+    return `As ${certificate}, give the certificate of the service that wrote this ledger (its service_cert.pem), or recover the ledger of the service that certificate names`;
+  }
   return (
     `A recovery needs the previous service's whole ledger from seqno 1, or one of its committed snapshots in snapshots.directory and the whole ledger after it ` +
     `(a node that joined from a snapshot holds only the ledger after it: copy its snapshots too, or the ledger of a node that holds it all), ` +
@@ -715,7 +719,7 @@ async function joinService(config: NodeConfig, serviceCertPem: string, identity:
       // Once, not on every attempt: a node may wait hours for its members.
       if (answer !== undefined && answer.node_status !== reported) {
         reported = answer.node_status;
-        log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node (transition_node_to_trusted; one that asked while the service was recovering is trusted on its first request after the opening); meanwhile GET /node/state on its interfaces answers "Pending"`);
+        log(`joined as ${answer.node_id}, ${answer.node_status}: waiting for members to trust this node (transition_node_to_trusted; one the service recorded as Pending while it was Recovering, from a whole ledger, is trusted on its first request after the opening); meanwhile GET /node/state on its interfaces answers "Pending"`);
       }
       await new Promise((resolve) => setTimeout(resolve, join.retryTimeoutMs));
     }

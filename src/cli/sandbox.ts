@@ -240,6 +240,10 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const common = join(options.workspace, 'sandbox_common');
   const nodeDir = (i: number) => join(options.workspace, `sandbox_${i}`);
   const ledgerDir = join(nodeDir(0), 'ledger');
+  // Checked before the workspace is made: a mistyped --workspace with --recover is left uncreated (QA).
+  if (options.recover && !existsSync(options.workspace)) {
+    throw new CocoError('LedgerMissing', `--recover recovers the service whose ledgers the workspace holds, but ${options.workspace} does not exist: is --workspace the directory of the sandbox to recover?`);
+  }
   createWorkspace(options.workspace, common);
   refuseIfRunning(options.workspace);
   const unfinishedRecovery = readRecoveryPlan(options.workspace);

@@ -5,7 +5,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crashSandbox, startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
@@ -62,9 +62,14 @@ test('sandbox --recover recovers the workspace service under a new identity, its
   assert.equal(trusted.length, 2, 'node 0 and the node that joined it');
 });
 
-test('sandbox --recover on a workspace with no ledger says there is nothing to recover', { timeout: 60_000 }, () => {
+test('sandbox --recover on a workspace with no ledger says there is nothing to recover, and makes no workspace that does not exist', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'coco-recover-'));
   try {
+    const missing = runCoco(['sandbox', '--recover', '--port', '0', '--workspace', join(root, 'mistyped')]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /--recover recovers the service whose ledgers the workspace holds, but .*mistyped does not exist: is --workspace the directory of the sandbox to recover\? \[LedgerMissing\]/);
+    assert.ok(!existsSync(join(root, 'mistyped')), 'no workspace is made (QA: an empty sandbox_common was left)');
+    mkdirSync(join(root, 'workspace'));
     const result = runCoco(['sandbox', '--recover', '--port', '0', '--workspace', join(root, 'workspace')]);
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /--recover recovers the service whose ledgers .* holds, but .* holds none: nothing to recover \[LedgerMissing\]/);

@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeService } from '../../src/cli/node-service.js';
@@ -15,6 +15,8 @@ import { utf8 } from '../../src/crypto/bytes.js';
 import { editConfig, recordOf, SNAPSHOT_TX_COUNT, stoppedNode } from '../support/stopped-node.js';
 import { readSealedSecrets } from '../../src/node/sealed-secrets.js';
 import { parseNodeConfig } from '../../src/node/node-config.js';
+import { createSelfSignedCertificate } from '../../src/crypto/x509.js';
+import { generateKeyPair } from '../../src/crypto/signing.js';
 
 const TRANSACTIONS = 25;
 
@@ -68,6 +70,14 @@ test('a recovery in the previous node\'s own directory sets aside its sealed sec
   const copied = parseNodeConfig(JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8')), join(copy, 'config.json'));
   await assert.rejects(startNodeService(copied, node.version), (error: unknown) => {
     assert.match(String(error), new RegExp(`From seqno ${createSeqno} \\(ledger_${createSeqno}\\) the ledger is signed under another service identity than command\\.recover\\.previous_service_identity_file .*move the chunks from seqno ${createSeqno} on aside`));
+    return true;
+  });
+  // Another service's certificate as the previous one: the advice is about that certificate (QA: it spoke of the whole ledger).
+  const otherCertPem = createSelfSignedCertificate({ subjectCn: 'CCF Service', keyPair: generateKeyPair('P-384'), validFrom: new Date(), validityDays: 1, isCa: true });
+  writeFileSync(join(copy, 'previous_service_cert.pem'), otherCertPem);
+  for (const name of readdirSync(join(copy, 'ledger'))) if (name.startsWith(`ledger_${createSeqno}`)) rmSync(join(copy, 'ledger', name));
+  await assert.rejects(startNodeService(copied, node.version), (error: unknown) => {
+    assert.match(String(error), /As command\.recover\.previous_service_identity_file \(.*\), give the certificate of the service that wrote this ledger \(its service_cert\.pem\), or recover the ledger of the service that certificate names$/);
     return true;
   });
 
