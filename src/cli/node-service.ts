@@ -898,13 +898,15 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
   let endorsedNodeCertPem: string;
   let knownPeerAddresses: Map<string, string> | undefined;
   if ('join' in point) {
-    const pending = await servePending(config, { nodeId: nodeIdentity.nodeId, version, quoteInfo, selfSignedCertPem: nodeIdentity.selfSignedCertPem }, nodeIdentity.keyPair.privateKeyPem);
+    const pendingNode: PendingNode = { nodeId: nodeIdentity.nodeId, version, quoteInfo, selfSignedCertPem: nodeIdentity.selfSignedCertPem, startupSeqno: 0 };
+    const pending = await servePending(config, pendingNode, nodeIdentity.keyPair.privateKeyPem);
     let snapshot: JoinSnapshot | undefined;
     let info: NonNullable<JoinResponse['network_info']>;
     try {
       const log = (line: string) => logLine('info', `coco node: ${line}`);
       // Chosen before the join: the primary refuses a joiner starting before its own log (startup_seqno).
       snapshot = await snapshotToJoinFrom(config, point.serviceCertPem, nodeIdentity, point.snapshot, log);
+      pendingNode.startupSeqno = snapshot?.seqno ?? 0;
       for (;;) {
         try {
           info = await joinService(config, point.serviceCertPem, nodeIdentity, {
@@ -924,6 +926,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
           if (newer === undefined || newer.seqno <= (snapshot?.seqno ?? 0)) throw error;
           logLine('warn', `coco node: the service refused to replicate to this node from seqno ${snapshot?.seqno ?? 0}; asking to join again from snapshot ${newer.name}`);
           snapshot = newer;
+          pendingNode.startupSeqno = newer.seqno;
         }
       }
     } finally {

@@ -13,13 +13,15 @@ export interface PendingNode {
   version: string;
   quoteInfo: QuoteInfo;
   selfSignedCertPem: string;
+  /** The seqno of the snapshot it joins from (CCF's startup_seqno), once chosen; 0 without one. */
+  startupSeqno: number;
 }
 
 /** Why a pending node's `/app` and `/gov` are closed, and its `/node/ready/*` not ready. */
 export const PENDING_REASON = 'this node is Pending; it serves once members trust it (transition_node_to_trusted) and it has caught up';
 
 export function addPendingEndpoints(server: RpcServer, node: PendingNode): void {
-  server.add('node', 'GET', '/state', () => ({ body: nodeStateView(node.nodeId, 'Pending', 0, 0) }));
+  server.add('node', 'GET', '/state', () => ({ body: nodeStateView(node.nodeId, 'Pending', 0, node.startupSeqno) }));
   server.add('node', 'GET', '/version', () => ({ body: versionView(node.version) }));
   const ownQuote = () => ({ body: quoteView(node.nodeId, node.quoteInfo) });
   server.add('node', 'GET', '/quotes/self', ownQuote);

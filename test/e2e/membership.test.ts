@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { get as httpsGet } from 'node:https';
 import { test } from 'node:test';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { GovernanceClient } from '../../src/client/governance-client.js';
@@ -18,22 +17,11 @@ import { formatTxId, parseTxId } from '../../src/ledger/tx-id.js';
 import { startJoiner, validFromNow } from '../support/joiner-process.js';
 import { exitOf } from '../support/child-exit.js';
 import { until } from '../support/until.js';
+import { getUnverified } from '../support/unverified-get.js';
 import { startSandbox } from '../support/sandbox-process.js';
 import type { NodeRecord } from '../support/node-record.js';
 
 const WAIT_MS = 30_000;
-
-/** GET over TLS without checking the server's certificate: how an operator first reaches a node it has no certificate for. */
-function getUnverified(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const request = httpsGet(url, { rejectUnauthorized: false }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
-    });
-    request.on('error', reject);
-  });
-}
 
 test('a node joins an open service once members trust it, a node is retired and removed, and a disallowed joiner is refused', async (t) => {
   const sandbox = await startSandbox(['--nodes', '3']);

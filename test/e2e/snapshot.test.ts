@@ -23,6 +23,7 @@ import { runCoco } from '../support/run-cli.js';
 import { exitOf } from '../support/child-exit.js';
 import { removeNodeDir, startNode } from '../support/node-process.js';
 import { until } from '../support/until.js';
+import { getUnverified } from '../support/unverified-get.js';
 
 const WAIT_MS = 30_000;
 const INTERVAL = 20;
@@ -297,6 +298,8 @@ test("a joiner starts from the committed snapshot copied into its snapshots dire
   children.push(joiner.child);
   const member = new GovernanceClient(client, { member: { certPem: sandbox.pem('member0_cert.pem'), keyPem: sandbox.pem('member0_privk.pem') } });
   const pending = await until('the joiner to be Pending', WAIT_MS, async () => (await pendingNodes())[0]);
+  // While Pending, its state already names the snapshot it joins from, as CCF's (QA: it said 0).
+  assert.deepEqual((await getUnverified(`${joiner.url}/node/state`)).json, { node_id: pending.node_id, state: 'Pending', last_signed_seqno: 0, startup_seqno: snapshot.seqno, stop_notice: false });
   await passProposal(client, [member], [{ name: 'transition_node_to_trusted', args: { node_id: pending.node_id, valid_from: validFromNow() } }]);
   await until('the joiner to serve', WAIT_MS, async () => (joiner.output().includes('coco node: ready') ? true : undefined));
   assert.match(joiner.output(), new RegExp(`starting from snapshot ${snapshot.name} in .*snapshots: the service serves none newer`));
