@@ -37,11 +37,13 @@ export function parseQuantity(value: unknown, name: string, bits: 64 | 256 = 256
 }
 
 /** A storage slot as geth reads one: up to 32 bytes of hex, leading zeros and odd length allowed, left-padded. */
+/** A storage slot as geth's decodeHash reads one: hex of at most 32 bytes, its 0x (or 0X) prefix optional. */
 export function parseStorageSlot(value: unknown, name: string): Uint8Array {
-  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) {
+  const match = typeof value === 'string' ? /^(?:0[xX])?([0-9a-fA-F]{1,64})$/.exec(value) : null;
+  if (match === null) {
     throw invalidParams(`${name} must be hex of at most 32 bytes like "0x0", got ${JSON.stringify(value)?.slice(0, 80)}`);
   }
-  const bytes = Buffer.from(value.slice(2).padStart(HASH_BYTES * 2, '0'), 'hex');
+  const bytes = Buffer.from(match[1]!.padStart(HASH_BYTES * 2, '0'), 'hex');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 

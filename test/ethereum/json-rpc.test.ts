@@ -663,6 +663,9 @@ describe('Ethereum methods', () => {
     // As geth: a slot may be padded, quantities may not.
     assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, ethers.zeroPadValue('0x00', 32), 'latest')) as string), 11n);
     assert.equal((await rpcError(methods, 'eth_getStorageAt', contractAddress, `0x${'0'.repeat(65)}`, 'latest')).code, -32602);
+    // As geth's decodeHash: the prefix is optional, 0X too (QA).
+    for (const slot of ['0', '0X0']) assert.equal(BigInt((await rpc(methods, 'eth_getStorageAt', contractAddress, slot, 'latest')) as string), 11n, slot);
+    for (const slot of ['zz', `${'0'.repeat(65)}`]) assert.equal((await rpcError(methods, 'eth_getStorageAt', contractAddress, slot, 'latest')).code, -32602, slot);
     // eth_getStorageValues: several slots of several addresses at once, as geth answers it.
     const word = (n: bigint) => ethers.zeroPadValue(ethers.toBeHex(n), 32);
     assert.deepEqual(await rpc(methods, 'eth_getStorageValues', { [contractAddress]: ['0x0', word(1n)], [bob.address]: [word(0n)] }, 'latest'), {
