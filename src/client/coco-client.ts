@@ -6,7 +6,7 @@
 // NodeRetired), unless redirects are off. close() ends every request not yet answered, sent or still
 // waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed' (nothing was
 // sent), 'ConnectionLost' (sent, outcome unknown), 'Timeout', or CocoRequestError.
-// After a backup redirected an app or governance request to the primary (307 NotPrimary), later
+// After a backup redirected an app or governance request to the primary (a 307 but CCF's to_backup), later
 // such requests go to that primary first, on every connection, so that the client reads its own
 // writes (CCF keeps a forwarded session on the primary); /node/ requests stay with the given node.
 
