@@ -5,8 +5,8 @@
 // restarted by hand as well as its own. A process removes a pid file only while it holds its pid.
 // Nor does a node start on the ledger directory of a running node, whatever their pid files.
 
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoError } from '../errors.js';
 import { parseJsonText } from '../json-text.js';
@@ -33,11 +33,19 @@ function readPid(pidFile: string): number | undefined {
   }
 }
 
-/** The configuration file a `coco node` process was started with (`--config FILE` or `--config=FILE`), resolved where it runs. */
+/**
+ * The configuration file a `coco node` process was started with (`--config FILE` or
+ * `--config=FILE`), resolved where it runs: a Node.js executable running the coco script with the
+ * `node` command, not a process that wraps one (`timeout`, `time`, `strace`: QA).
+ */
 function configFileOf(pid: number): string | undefined {
   const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  const at = args.findIndex((arg) => arg === '--config' || arg.startsWith('--config='));
-  if (!args.includes('node') || at < 0) return undefined;
+  if (!/^node(js)?$/.test(basename(args[0] ?? '')) && args[0] !== process.execPath) return undefined;
+  // Node's own options come before the script.
+  const script = args.findIndex((arg, i) => i > 0 && !arg.startsWith('-'));
+  if (script < 0 || !/^coco(\.js)?$/.test(basename(args[script]!)) || args[script + 1] !== 'node') return undefined;
+  const at = args.findIndex((arg, i) => i > script + 1 && (arg === '--config' || arg.startsWith('--config=')));
+  if (at < 0) return undefined;
   const file = args[at] === '--config' ? args[at + 1] : args[at]!.slice('--config='.length);
   return file === undefined ? undefined : resolve(readlinkSync(`/proc/${pid}/cwd`), file);
 }
@@ -108,18 +116,28 @@ export function runningNodeOnLedger(ledgerDirectory: string): number | undefined
   } catch {
     return undefined;
   }
-  const wanted = resolve(ledgerDirectory);
+  // Compared as the file system resolves them: a symbolic link is the same directory (QA).
+  const wanted = physicalPath(ledgerDirectory);
   for (const name of pids) {
     const pid = Number(name);
     if (pid === process.pid) continue;
     try {
       const configFile = configFileOf(pid);
-      if (configFile !== undefined && ledgerDirectoryOf(configFile) === wanted) return pid;
+      if (configFile !== undefined && physicalPath(ledgerDirectoryOf(configFile)) === wanted) return pid;
     } catch {
       // A process that ended meanwhile, another user's, or a configuration that no longer reads.
     }
   }
   return undefined;
+}
+
+/** `path` with its symbolic links resolved; as given (absolute) while it does not exist. */
+function physicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 export function refuseIfLedgerInUse(ledgerDirectory: string): void {

@@ -265,7 +265,9 @@ export class CocoClient {
       }
       // With redirects off, the caller gets the redirect itself (or a CocoRequestError naming it).
       if (REDIRECT_STATUSES.has(response.status) && this.#redirectsMax > 0) {
-        if (atRememberedPrimary) forgetPrimary();
+        // The primary sending a to_backup endpoint's request to a backup (307 NotBackup) is still the primary.
+        if (atRememberedPrimary && errorOf(response)?.code !== 'NotBackup') forgetPrimary();
+        atRememberedPrimary = false;
         visited.add(url.href);
         if (redirects++ >= this.#redirectsMax) {
           // Sent round in a circle, the request is one no node can answer (say, a ledger every node

@@ -337,37 +337,57 @@ function verifyChain(leaf: NodeX509Certificate, roots: NodeX509Certificate[], in
   const bySubject = new Map<string, NodeX509Certificate[]>();
   // Trusted roots first: a path ends at the first one found.
   for (const cert of [...roots, ...intermediates]) bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
-  const isRoot = (cert: NodeX509Certificate): boolean => roots.some((root) => equalBytes(cert.raw, root.raw));
+  const rootFingerprints = new Set(roots.map((root) => root.fingerprint256));
+  const budget = { issuerChecks: ISSUER_CHECKS_MAX };
   const chain = [leaf];
   let current = leaf;
-  while (!isRoot(current)) {
+  while (!rootFingerprints.has(current.fingerprint256)) {
     if (chain.length >= lengthMax) chainInvalid(`chain is longer than ${lengthMax} certificates without reaching the trusted root`);
     // By subject as Node renders it; failing that (a name encoded another way), every certificate, as OpenSSL compares names.
-    const issuer = issuerOf(current, bySubject.get(current.issuer) ?? [...roots, ...intermediates], chain);
+    const issuer = issuerOf(current, bySubject.get(current.issuer) ?? [...roots, ...intermediates], chain, at, budget);
+    if (!issuer.ca) chainInvalid(`issuer "${describe(issuer)}" of "${describe(current)}" is not a CA`);
+    if (!current.verify(issuer.publicKey)) chainInvalid(`bad signature: "${describe(current)}" is not signed by the key of "${describe(issuer)}"`);
+    // OpenSSL stops at a self-signed certificate it does not trust, rather than look past it.
+    if (strict && !rootFingerprints.has(issuer.fingerprint256) && issuer.checkIssued(issuer) && issuer.verify(issuer.publicKey)) {
+      chainInvalid(`self-signed certificate in certificate chain: "${describe(issuer)}" is not among the trusted ones`);
+    }
     chain.push(issuer);
     current = issuer;
   }
   if (strict) checkOpensslPolicy(chain);
   if (at === 'ignore-validity') return;
   for (const cert of chain) {
-    const notBefore = certificateDate(cert.validFrom);
-    const notAfter = certificateDate(cert.validTo);
-    if (at < notBefore || at > notAfter) {
-      throw new CertificateOutsideValidity(`certificate chain invalid: "${describe(cert)}" is not valid at ${at.toISOString()} (valid ${notBefore.toISOString()} to ${notAfter.toISOString()})`);
+    if (!validAt(cert, at)) {
+      throw new CertificateOutsideValidity(`certificate chain invalid: "${describe(cert)}" is not valid at ${at.toISOString()} (valid ${certificateDate(cert.validFrom).toISOString()} to ${certificateDate(cert.validTo).toISOString()})`);
     }
   }
 }
 
-/** The first of `candidates` (same subject as `current`'s issuer) that issued it, is a CA and signed it; else the first failure. */
-function issuerOf(current: NodeX509Certificate, candidates: NodeX509Certificate[], chain: NodeX509Certificate[]): NodeX509Certificate {
-  let failure: string | undefined;
+/**
+ * Candidate issuers looked at in one verification, at most: a chain of many certificates with one
+ * subject, among many more with it, would otherwise cost their product (QA: 13 s for 116 KB).
+ */
+const ISSUER_CHECKS_MAX = 10_000;
+
+/**
+ * As OpenSSL chooses an issuer: the first of `candidates` whose name and key identifier `current`
+ * names (X509_check_issued), one valid at `at` before one that is not. Its signature is checked
+ * once chosen, not used to choose, so each link costs one signature check.
+ */
+function issuerOf(current: NodeX509Certificate, candidates: NodeX509Certificate[], chain: NodeX509Certificate[], at: Date | 'ignore-validity', budget: { issuerChecks: number }): NodeX509Certificate {
+  let notValidNow: NodeX509Certificate | undefined;
   for (const candidate of candidates) {
+    if (--budget.issuerChecks < 0) chainInvalid(`more than ${ISSUER_CHECKS_MAX} candidate issuers looked at: the certificates given share too many names`);
     if (chain.includes(candidate) || !current.checkIssued(candidate)) continue;
-    if (!candidate.ca) failure ??= `issuer "${describe(candidate)}" of "${describe(current)}" is not a CA`;
-    else if (!current.verify(candidate.publicKey)) failure ??= `bad signature: "${describe(current)}" is not signed by the key of "${describe(candidate)}"`;
-    else return candidate;
+    if (at === 'ignore-validity' || validAt(candidate, at)) return candidate;
+    notValidNow ??= candidate;
   }
-  chainInvalid(failure ?? `issuer/subject mismatch: no certificate among the trusted root and intermediates issued "${describe(current)}" (issuer "${oneLine(current.issuer)}")`);
+  if (notValidNow !== undefined) return notValidNow;
+  chainInvalid(`issuer/subject mismatch: no certificate among the trusted root and intermediates issued "${describe(current)}" (issuer "${oneLine(current.issuer)}")`);
+}
+
+function validAt(cert: NodeX509Certificate, at: Date): boolean {
+  return at >= certificateDate(cert.validFrom) && at <= certificateDate(cert.validTo);
 }
 
 /** Critical extensions a chain check may accept: those it applies or that constrain nothing for it (OpenSSL's supported ones, without name constraints and policies it does not apply). */

@@ -4,7 +4,8 @@
 // A pid file naming a process that is no Coco node (a pid reused, a stale file) does not stop a start.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +15,8 @@ import { exitOf } from '../support/child-exit.js';
 import { runNode } from '../support/joiner-process.js';
 import { call, writeNodeConfig } from '../support/node-process.js';
 import { testPort } from '../support/test-ports.js';
+import { until } from '../support/until.js';
+import { repoRoot } from '../support/paths.js';
 
 const EXIT_WAIT_MS = 60_000;
 
@@ -75,6 +78,30 @@ test('a node whose configuration names the ledger directory of a running node is
     assert.ok(lines[0]!.endsWith(`[error] coco: process ${pid}, a coco node, already runs on the ledger directory ${ledger} (its configuration names it); a second node on its files would fight it for them: stop that one first (kill ${pid}), or give this node a ledger.directory of its own [NodeAlreadyRunning]`), lines[0]);
     const after = readdirSync(ledger);
     assert.ok(files.every((file) => after.includes(file)) && !after.some((file) => file.endsWith('.ignored')), `the running node's ledger is untouched: ${after.join(', ')}`);
+    // Named through a symbolic link, it is the same directory (QA: that one rewrote the running node's sealed secrets).
+    const link = join(secondDir, 'link');
+    symlinkSync(dir, link);
+    await writeNodeConfig(secondDir, { network: await bindings(), ledger: { directory: join(link, 'ledger') } });
+    const throughLink = runNode(secondDir);
+    assert.equal(await exitOf(throughLink.child, 'the node naming the ledger through a link', EXIT_WAIT_MS), 1, throughLink.output());
+    assert.match(throughLink.output(), /already runs on the ledger directory .*link\/ledger .*\[NodeAlreadyRunning\]/);
+    // A node of its own ledger started under a wrapper (timeout) is not refused for the wrapper's command line, which names it too (QA).
+    const ownDir = mkdtempSync(join(tmpdir(), 'coco-node-ledger-own-'));
+    try {
+      await writeNodeConfig(ownDir, { network: await bindings() });
+      const wrapped = spawn('timeout', ['120', process.execPath, join(repoRoot, 'bin', 'coco.js'), 'node', '--config', 'config.json'], { cwd: ownDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      wrapped.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      wrapped.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        await until('the wrapped node to serve', EXIT_WAIT_MS, async () => (output.includes('coco node: ready') ? true : output.includes('NodeAlreadyRunning') ? assert.fail(output) : undefined));
+      } finally {
+        wrapped.kill('SIGTERM');
+        await exitOf(wrapped, 'the wrapped node', EXIT_WAIT_MS).catch(() => undefined);
+      }
+    } finally {
+      rmSync(ownDir, { recursive: true, force: true });
+    }
     const serviceCertPem = readFileSync(join(dir, 'service_cert.pem'), 'utf8');
     assert.equal((await call(first.url, serviceCertPem, 'GET', '/node/state')).status, 200);
   } finally {

@@ -553,6 +553,21 @@ describe('CocoClient redirects', () => {
     assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/node/state']);
   });
 
+  it("keeps the remembered primary when it sends a to_backup endpoint's request to a backup (307 NotBackup): it is still the primary", async (t) => {
+    const backup = await serve(t, (request, res) => (request.method === 'GET' ? ok(request, res) : (res.setHeader('location', `${primary.url}${request.path}`), ccfError(res, 307, 'NotPrimary', 'a backup'))));
+    const primary = await serve(t, (request, res) => {
+      if (!request.path.startsWith('/app/on-backup')) return ok(request, res);
+      res.setHeader('location', `${backup.url}${request.path}`);
+      ccfError(res, 307, 'NotBackup', 'this endpoint is served by a backup');
+    });
+    const client = connect(t, backup);
+    await client.request('POST', '/app/log', { body: {} });
+    await client.request('GET', '/app/on-backup');
+    await client.request('GET', '/app/log?id=1');
+    assert.deepEqual(primary.requests.map((request) => request.path), ['/app/log', '/app/on-backup', '/app/log?id=1']);
+    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/app/on-backup']);
+  });
+
   it('forgets a remembered primary that refuses connections, answers 503 NotPrimary or redirects, and starts over at the configured node', async (t) => {
     let secondAnswer: Handler = ok;
     let thirdAnswer: Handler = ok;

@@ -580,6 +580,38 @@ describe('verifyCertificateChainToAny (ccf.crypto.isValidX509CertChain)', () => 
     });
   });
 
+  it('prefers, as OpenSSL does, an issuer valid at the time to one of the same name and key that is not (QA: the expired one listed first failed the chain)', () => {
+    const rootKeys = generateKeyPair('P-256');
+    const rootPem = selfSigned(rootKeys, 'Root', true);
+    const intermediateKeys = generateKeyPair('P-256');
+    const csrPem = createCsr({ subjectCn: 'Intermediate', keyPair: intermediateKeys });
+    const issue = (validFrom: Date, validityDays: number): string => issueCertificate({ csrPem, issuerCertPem: rootPem, issuerKeyPair: rootKeys, validFrom, validityDays, isCa: true });
+    const expired = issue(new Date(VALID_FROM.getTime() - 10 * DAY_MS), 1);
+    const current = issue(VALID_FROM, 5);
+    const leafPem = issued(current, intermediateKeys, generateKeyPair('P-256'));
+    verifyCertificateChainToAny(leafPem, { trustedRootsPem: [rootPem], intermediatesPem: [expired, current], at: INSIDE_VALIDITY });
+    expectChainInvalid(() => verifyCertificateChainToAny(leafPem, { trustedRootsPem: [rootPem], intermediatesPem: [expired], at: INSIDE_VALIDITY }), /is not valid at/);
+  });
+
+  it('looks at a bounded number of candidate issuers, so certificates that share one name cannot multiply its work (QA: 13 s, an election)', () => {
+    const rootKeys = generateKeyPair('P-256');
+    const rootPem = selfSigned(rootKeys, 'Same', true);
+    const intermediates: string[] = [];
+    let [issuerPem, issuerKeys] = [rootPem, rootKeys];
+    for (let i = 0; i < 30; i++) {
+      const keys = generateKeyPair('P-256');
+      issuerPem = issued(issuerPem, issuerKeys, keys, { subjectCn: 'Same', isCa: true });
+      issuerKeys = keys;
+      intermediates.push(issuerPem);
+    }
+    const leafPem = issued(issuerPem, issuerKeys, generateKeyPair('P-256'));
+    const junk = Array.from({ length: 400 }, () => selfSigned(generateKeyPair('P-256'), 'Same', true));
+    expectChainInvalid(
+      () => verifyCertificateChainToAny(leafPem, { trustedRootsPem: [rootPem], intermediatesPem: [...junk, ...intermediates], at: INSIDE_VALIDITY }),
+      /more than 10000 candidate issuers looked at: the certificates given share too many names/,
+    );
+  });
+
   it("refuses, as OpenSSL does, a chain past a CA's path length constraint and a certificate with an unknown critical extension (QA: both were accepted)", () => {
     withTempFiles({}, (dir) => {
       const [root, limited, below, leaf] = opensslChain(dir, [`${CA}`.replace('CA:TRUE', 'CA:TRUE,pathlen:0'), CA, LEAF]);
