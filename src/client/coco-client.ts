@@ -6,9 +6,10 @@
 // NodeRetired), unless redirects are off. close() ends every request not yet answered, sent or still
 // waiting for a connection. Failures are CocoErrors: 'TlsError', 'ConnectionFailed' (nothing was
 // sent), 'ConnectionLost' (sent, outcome unknown), 'Timeout', or CocoRequestError.
-// After a backup redirected an app or governance request to the primary (a 307 but CCF's to_backup), later
-// such requests go to that primary first, on every connection, so that the client reads its own
-// writes (CCF keeps a forwarded session on the primary); /node/ requests stay with the given node.
+// After a backup redirected an app or governance request to the primary (a 307 but CCF's to_backup),
+// later such reads go to that primary first, on every connection, so that the client reads its own
+// writes (CCF keeps a forwarded session on the primary); a read it fails goes to the configured node.
+// Writes, and /node/ requests, still go to the configured node.
 
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
@@ -100,9 +101,17 @@ function notPrimary(response: CocoResponse): boolean {
   return errorOf(response)?.code === 'NotPrimary';
 }
 
-/** Paths sent to the primary once a backup redirected one there: node endpoints answer for their own node. */
-function followsPrimary(path: string): boolean {
+/** Paths whose requests a backup may redirect to the primary, and whose reads then follow: node endpoints answer for their own node. */
+function servedByPrimary(path: string): boolean {
   return path.startsWith('/app/') || path.startsWith('/gov/');
+}
+
+/**
+ * Requests sent to the remembered primary first: reads, which may be sent again elsewhere when it
+ * is gone (a write is never sent twice: it goes to the configured node, which redirects it).
+ */
+function readsFromPrimary(method: string, path: string): boolean {
+  return RETRIED_ON_STALE_CONNECTION.has(method) && servedByPrimary(path);
 }
 
 function nodeRetired(response: CocoResponse): boolean {
@@ -196,7 +205,7 @@ export class CocoClient {
     const body = encodeBody(options.body);
     if (body !== undefined) headers['content-length'] = body.length;
     const deadline = Date.now() + timeoutMs;
-    const primary = followsPrimary(path) ? this.#primary : undefined;
+    const primary = readsFromPrimary(method, path) ? this.#primary : undefined;
     let url = new URL(path, primary ?? this.#base);
     let redirects = 0;
     /** This try went to the remembered primary, not where the configured node or a redirect said. */
@@ -248,14 +257,11 @@ export class CocoClient {
           continue;
         }
         const failure = error instanceof StaleConnection ? error.cause : error;
+        // The remembered primary is gone (stopped, killed, retired): the read goes to the configured node.
         if (atRememberedPrimary) {
-          const sentThere = !neverSent(failure);
           forgetPrimary();
-          // Nothing reached it: the configured node names the primary there is now.
-          if (!sentThere) {
-            startOver();
-            continue;
-          }
+          startOver();
+          continue;
         }
         if (redirects === 0 || !neverSent(failure)) throw sentBefore(failure, connection);
         // The primary a node redirected to refuses connections: it is down and the others are
@@ -278,7 +284,7 @@ export class CocoClient {
         }
         url = redirectTarget(url, response.headers.location, method, path);
         // A 307 sends a write (or a read of a session that wrote) to the primary, unless it says NotBackup (CCF's to_backup).
-        const toPrimary = response.status === 307 && errorOf(response)?.code !== 'NotBackup' && followsPrimary(path) && url.origin !== this.#base.origin;
+        const toPrimary = response.status === 307 && errorOf(response)?.code !== 'NotBackup' && servedByPrimary(path) && url.origin !== this.#base.origin;
         redirectedToPrimary = toPrimary ? url.origin : undefined;
         continue;
       }

@@ -539,7 +539,7 @@ describe('CocoClient redirects', () => {
     };
   }
 
-  it('after a backup redirected a write, sends later app and governance requests on every connection to that primary first, and node requests to the backup', async (t) => {
+  it('after a backup redirected a write, sends later app and governance reads on every connection to that primary first; writes and node requests go to the configured node', async (t) => {
     const primary = await serve(t, ok);
     const backup = await serve(t, backupOf(() => primary.url));
     const client = connect(t, backup);
@@ -547,10 +547,12 @@ describe('CocoClient redirects', () => {
     assert.deepEqual([backup.requests.length, primary.requests.length], [1, 1]);
     // Reads at once, on several connections: none is served stale by the backup.
     await Promise.all([1, 2, 3].map((id) => client.request('GET', `/app/log?id=${id}`)));
+    await client.request('GET', '/gov/members/proposals/p1');
+    // A write is never sent twice, so never first to a primary that may be gone: the backup redirects it.
     await client.request('POST', '/gov/members/proposals:create', { body: {} });
-    assert.deepEqual(primary.requests.map((request) => request.path), ['/app/log', '/app/log?id=1', '/app/log?id=2', '/app/log?id=3', '/gov/members/proposals:create']);
+    assert.deepEqual(primary.requests.map((request) => request.path), ['/app/log', '/app/log?id=1', '/app/log?id=2', '/app/log?id=3', '/gov/members/proposals/p1', '/gov/members/proposals:create']);
     await client.request('GET', '/node/state');
-    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/node/state']);
+    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/gov/members/proposals:create', '/node/state']);
   });
 
   it("keeps the remembered primary when it sends a to_backup endpoint's request to a backup (307 NotBackup): it is still the primary", async (t) => {
@@ -568,7 +570,7 @@ describe('CocoClient redirects', () => {
     assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/app/on-backup']);
   });
 
-  it('forgets a remembered primary that refuses connections, answers 503 NotPrimary or redirects, and starts over at the configured node', async (t) => {
+  it('forgets a remembered primary that refuses connections, breaks them, answers 503 NotPrimary or redirects, and reads from the configured node', async (t) => {
     let secondAnswer: Handler = ok;
     let thirdAnswer: Handler = ok;
     const [first, second, third, fourth] = await Promise.all([
@@ -580,25 +582,38 @@ describe('CocoClient redirects', () => {
     let primaryUrl = first.url;
     const backup = await serve(t, backupOf(() => primaryUrl));
     const client = connect(t, backup);
+    const paths = (server: TestServer) => server.requests.map((request) => request.path);
     await client.request('POST', '/app/log', { body: {} });
     // The primary died (its port refuses connections): the read goes to the configured node.
     await first.close();
     primaryUrl = second.url;
     await client.request('GET', '/app/log?id=1');
-    assert.deepEqual(backup.requests.map((request) => request.path), ['/app/log', '/app/log?id=1']);
     await client.request('POST', '/app/log', { body: {} });
     await client.request('GET', '/app/log?id=2');
-    assert.deepEqual(second.requests.map((request) => request.path), ['/app/log', '/app/log?id=2']);
-    // That primary lost its role and knows no successor: the configured node, at once, names the next.
+    assert.deepEqual(paths(backup), ['/app/log', '/app/log?id=1', '/app/log']);
+    assert.deepEqual(paths(second), ['/app/log', '/app/log?id=2']);
+    // That primary lost its role and knows no successor: the configured node answers the read at once.
     secondAnswer = (_request, res) => ccfError(res, 503, 'NotPrimary', 'no primary yet');
     primaryUrl = third.url;
-    await client.request('POST', '/app/log', { body: {} });
-    assert.deepEqual([second.requests.length, backup.requests.length, third.requests.length], [3, 4, 1]);
-    // A remembered primary that became a backup redirects: the client follows, and remembers where.
-    thirdAnswer = backupOf(() => fourth.url);
-    await client.request('POST', '/app/log', { body: {} });
     await client.request('GET', '/app/log?id=3');
-    assert.deepEqual([third.requests.length, fourth.requests.length, backup.requests.length], [2, 2, 4]);
+    await client.request('POST', '/app/log', { body: {} });
+    assert.deepEqual([paths(second).length, paths(backup).slice(3), paths(third)], [3, ['/app/log?id=3', '/app/log'], ['/app/log']]);
+    // A remembered primary that became a backup redirects: the client follows, and remembers where.
+    thirdAnswer = (request, res) => {
+      res.setHeader('location', `${fourth.url}${request.path}`);
+      ccfError(res, 307, 'NotPrimary', 'a backup now');
+    };
+    await client.request('GET', '/app/log?id=4');
+    await client.request('GET', '/app/log?id=5');
+    assert.deepEqual([paths(third).slice(1), paths(fourth)], [['/app/log?id=4'], ['/app/log?id=4', '/app/log?id=5']]);
+    // One that breaks the connection after the read was sent (killed as it ran it): the configured node answers it.
+    const flaky = await serve(t, (request, res) => (request.method === 'GET' ? void res.socket?.destroy() : ok(request, res)));
+    const flakyBackup = await serve(t, backupOf(() => flaky.url));
+    const viaFlaky = connect(t, flakyBackup);
+    await viaFlaky.request('POST', '/app/log', { body: {} });
+    assert.equal((await viaFlaky.request('GET', '/app/log?id=6')).status, 200);
+    assert.ok(paths(flaky).includes('/app/log?id=6'), 'asked the remembered primary first');
+    assert.deepEqual(paths(flakyBackup), ['/app/log', '/app/log?id=6']);
   });
 
   it('refuses a redirect to http: or without Location with InvalidRedirect', async (t) => {
