@@ -38,7 +38,7 @@ import { ServiceChain } from '../ethereum/service-chain.js';
 import type { Transaction } from '../kv/transaction.js';
 import { FORWARDED_REQUEST_FRAME, FORWARDED_RESPONSE_FRAME, RequestForwarder } from '../channels/request-forwarding.js';
 import { setBalance } from '../ethereum/account-state.js';
-import { SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
+import { committedSnapshotNames, SnapshotDirectory, SnapshotRefused, verifySnapshotFile, type LoadedSnapshot } from '../node/snapshot-directory.js';
 import { parseSnapshotFileName } from '../ledger/committed-snapshot.js';
 import { joinServiceCertificate, joinTargetFailure } from './join-target.js';
 import { checkSnapshotToJoinFrom, snapshotToJoinFrom, type JoinSnapshot } from './join-snapshot.js';
@@ -355,8 +355,9 @@ function recoveryRefusalAdvice(error: LedgerVerificationError, recover: RecoverC
 function snapshotPastRefusal(config: NodeConfig, error: LedgerVerificationError): string | undefined {
   // The refused entry, or, for a chunk that does not parse, the last seqno its name gives.
   const refusedAt = error.txId?.seqno ?? parseChunkName(basename(error.file))?.last;
-  if (refusedAt === undefined || !existsSync(config.snapshots.directory)) return undefined;
-  const name = new SnapshotDirectory(config.snapshots.directory).committedNames()[0];
+  if (refusedAt === undefined) return undefined;
+  // Read only: a SnapshotDirectory would clear what an earlier run left pending, in an error's advice.
+  const name = committedSnapshotNames(config.snapshots.directory)[0];
   const seqno = name === undefined ? undefined : parseSnapshotFileName(name)?.seqno;
   if (seqno === undefined || seqno <= refusedAt) return undefined;
   return (
