@@ -28,7 +28,7 @@ export function discardIncoming(socket: Socket): void {
 }
 
 /** Half-closes `socket` after `answer` (when given), and destroys it LINGER_MS later unless its client closed first. */
-export function lingeringEnd(socket: Socket, answer?: string | Uint8Array): void {
+export function lingeringEnd(socket: Socket, answer?: Uint8Array): void {
   if (answer === undefined) socket.end();
   else socket.end(answer);
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);

@@ -353,7 +353,7 @@ export class RpcServer {
   }
 
   /** Writes `answer` on a connection Node's HTTP server no longer answers on, and closes it without losing the answer (lingering-close.ts). */
-  private closeWith(socket: Socket, answer: string | Uint8Array): void {
+  private closeWith(socket: Socket, answer: Uint8Array): void {
     this.discardRest(socket);
     lingeringEnd(socket, answer);
   }
@@ -682,10 +682,15 @@ function asksToUpgrade(request: IncomingMessage): boolean {
   return request.headers.upgrade !== undefined && /(^|,)\s*upgrade\s*(,|$)/i.test(request.headers.connection ?? '');
 }
 
-/** A whole HTTP answer with CCF's error body that closes the connection, for sockets Node's HTTP layer no longer answers on. */
-function closingErrorAnswer(status: string, code: string, message: string): string {
-  const body = errorBody(code, message);
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${ERROR_CODE_HEADER}: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+/** A whole HTTP answer that closes the connection, for sockets Node's HTTP layer no longer answers on. */
+function closingAnswer(status: string, contentType: string, code: string, body: Uint8Array): Uint8Array {
+  const head = `HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\n${ERROR_CODE_HEADER}: ${code}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  return Buffer.concat([utf8(head), body]);
+}
+
+/** A closing answer with CCF's error body. */
+function closingErrorAnswer(status: string, code: string, message: string): Uint8Array {
+  return closingAnswer(status, 'application/json', code, utf8(errorBody(code, message)));
 }
 
 /**
@@ -694,9 +699,7 @@ function closingErrorAnswer(status: string, code: string, message: string): stri
  */
 function unparsableAnswer(error: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }): Uint8Array {
   const text = `Unable to parse data as a HTTP request. Error message is: HTTP parsing failed (${error.code ?? 'error'}: ${error.reason ?? error.message})\nError occurred while parsing fragment:\n`;
-  const body = Buffer.concat([Buffer.from(text), error.rawPacket ?? Buffer.alloc(0)]);
-  const head = `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n${ERROR_CODE_HEADER}: BadRequest\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head), body]);
+  return closingAnswer('400 Bad Request', 'text/plain', 'BadRequest', Buffer.concat([utf8(text), error.rawPacket ?? Buffer.alloc(0)]));
 }
 
 function send(response: ServerResponse, answer: RpcResponse): void {
