@@ -336,7 +336,11 @@ function verifyChain(leaf: NodeX509Certificate, roots: NodeX509Certificate[], in
   }
   const bySubject = new Map<string, NodeX509Certificate[]>();
   // Trusted roots first: a path ends at the first one found.
-  for (const cert of [...roots, ...intermediates]) bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
+  for (const cert of [...roots, ...intermediates]) {
+    const named = bySubject.get(cert.subject);
+    if (named === undefined) bySubject.set(cert.subject, [cert]);
+    else named.push(cert);
+  }
   const rootFingerprints = new Set(roots.map((root) => root.fingerprint256));
   const budget = { issuerChecks: ISSUER_CHECKS_MAX };
   const chain = [leaf];
