@@ -36,7 +36,6 @@ export function parseQuantity(value: unknown, name: string, bits: 64 | 256 = 256
   return BigInt(value);
 }
 
-/** A storage slot as geth reads one: up to 32 bytes of hex, leading zeros and odd length allowed, left-padded. */
 /** A storage slot as geth's decodeHash reads one: hex of at most 32 bytes, its 0x (or 0X) prefix optional. */
 export function parseStorageSlot(value: unknown, name: string): Uint8Array {
   const match = typeof value === 'string' ? /^(?:0[xX])?([0-9a-fA-F]{1,64})$/.exec(value) : null;
@@ -155,7 +154,6 @@ export function parseStateOverrides(value: unknown): AccountOverride[] {
   });
 }
 
-/** The transaction-call object of eth_call and eth_estimateGas. */
 /**
  * Call fields of the transaction types sendRawTransaction refuses: geth applies them to the call, so
  * ignoring them would answer for another call than the one asked (a delegated account's code run
@@ -167,6 +165,7 @@ const REFUSED_CALL_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['maxFeePerBlobGas', 'EIP-4844 blob (type 3)'],
 ];
 
+/** The transaction-call object of eth_call and eth_estimateGas. */
 export function parseCallParams(value: unknown, chainId: bigint): CallParams {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidParams('the call must be an object like { from, to, data, value, gas }');

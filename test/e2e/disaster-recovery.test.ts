@@ -286,11 +286,6 @@ test('a recovery needs the previous ledger: an empty ledger directory is refused
   await assert.rejects(spawnNode(recovery.config, recovery.dir), /holds none: copy the previous service's ledger files there \[LedgerMissing\]/);
 });
 
-/**
- * Leaves the recovered node's directory as a crash just before its opening was written leaves it:
- * the ledger cut back to the entry before the opening (status Open), the recovered service's
- * snapshots and commit marker gone. Its sealed secrets stay: sealed before the opening.
- */
 /** A one-node sandbox that wrote the private record 1, "secret 1", then was lost: stopped, its workspace kept. */
 async function lostService(t: TestContext, sandboxArgs: string[] = []): Promise<{ sandbox: SandboxProcess; user: { cert: string; key: string }; previousCertPem: string; member: RecoveringMember }> {
   const sandbox = await startSandbox(['--nodes', '1', ...sandboxArgs]);
@@ -304,6 +299,11 @@ async function lostService(t: TestContext, sandboxArgs: string[] = []): Promise<
   return { sandbox, user, previousCertPem, member };
 }
 
+/**
+ * Leaves the recovered node's directory as a crash just before its opening was written leaves it:
+ * the ledger cut back to the entry before the opening (status Open), the recovered service's
+ * snapshots and commit marker gone. Its sealed secrets stay: sealed before the opening.
+ */
 function cutBeforeOpening(dir: string): number {
   const files = listChunkFiles(join(dir, 'ledger'));
   // The recovered service's opening is the ledger's last (the first is the previous service's).

@@ -287,15 +287,15 @@ test('an append that does not follow the last entry is refused', (t) => {
   files.append({ txId: third.txId, entry: third.entry, closesChunk: false });
 });
 
-/**
- * Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. One secret:
- * a replay takes a second only from a rekey transaction (test/node/ledger-rekey.test.ts).
- */
 /** Replays `directory` as a restarting node would, holding `secrets` (the first ledger secret by default). */
 function replay(directory: string, secrets = [SECRETS[0]!], snapshot?: LoadedSnapshot) {
   return replayLedger(directory, { nodeId: 'replaying', encryptionPrivateKeyPem: undefined, secrets: new LedgerSecrets(secrets) }, identity.serviceCertPem, snapshot);
 }
 
+/**
+ * Writes a ledger with a closed LedgerFiles, then replays it as a restarting node does. One secret:
+ * a replay takes a second only from a rekey transaction (test/node/ledger-rekey.test.ts).
+ */
 function writeAndReplay(directory: string, plan: string) {
   const files = new LedgerFiles(directory);
   const results = drive(makeWriter({ secrets: new LedgerSecrets([SECRETS[0]!]) }), files, plan);

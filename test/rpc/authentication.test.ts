@@ -99,13 +99,13 @@ function authn(rpcRequest: RpcRequest, policies: AuthnPolicy[]) {
   return authenticate({ tx: store.beginTransaction(), request: rpcRequest, nowSeconds: NOW }, policies);
 }
 
-/** A signed token; a header or payload given as bytes is sent as they are. */
 /** The base64url character that differs from `c` only in its lowest bit: the same bytes where that bit is a spare one (an ES256 signature's last character). */
 function sameBytesOtherSpelling(c: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   return alphabet[alphabet.indexOf(c) ^ 1]!;
 }
 
+/** A signed token; a header or payload given as bytes is sent as they are. */
 function jwt(payload: Record<string, unknown> | Uint8Array, header: Record<string, unknown> | Uint8Array = { alg: 'ES256', kid: 'kid1' }, key = jwtKey, dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363'): string {
   const part = (value: unknown) => (value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(JSON.stringify(value))).toString('base64url');
   const signed = `${part(header)}.${part(payload)}`;
