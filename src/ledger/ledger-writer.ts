@@ -207,19 +207,16 @@ export class LedgerWriter {
     return this.append(writeSet, claimsDigest, 0);
   }
 
-  /**
-   * Appends a signature transaction over every transaction so far; closes the chunk if it is full.
-   * `committed`: the last transaction the signer knows committed, which CCF records in the signature
-   * (none, 0.0, for a writer that knows no consensus).
-   */
-  appendSignature(timestampSeconds: number, committed: TxId = { view: 0, seqno: 0 }): AppendResult {
+  /** Appends a signature transaction over every transaction so far; closes the chunk if it is full. */
+  appendSignature(timestampSeconds: number): AppendResult {
     const txId = { view: this.currentView, seqno: this.seqno + 1 };
     const root = this.tree.root();
     // Key order as CCF's JSON writer emits it.
     const signature = encodePrimarySignature({
       cert: this.nodeCertPem,
-      commit_seqno: committed.seqno,
-      commit_view: committed.view,
+      // Deprecated in CCF, which writes 0 (its governance history check requires it).
+      commit_seqno: 0,
+      commit_view: 0,
       hashed_nonce: '0'.repeat(64),
       node: this.nodeId,
       root: toHex(root),

@@ -944,9 +944,7 @@ export class Node {
     const snapshotDue = this.snapshotInProgress === undefined && this.recovery === undefined && (this.snapshotRequested || this.lastSeqno + 1 - this.lastSnapshotSeqno >= this.options.snapshots.txCount);
     if (snapshotDue) this.snapshotRequested = false;
     if (snapshotDue) this.writer.requestChunk();
-    // As CCF's signatures: the commit this primary knows, 0.0 before any.
-    const committed = this.commitSeqno === 0 ? { view: 0, seqno: 0 } : this.commitTxId;
-    const result = this.writer.appendSignature(this.wallClockSeconds(), committed);
+    const result = this.writer.appendSignature(this.wallClockSeconds());
     this.store.applyWriteSet(result.writeSet, BigInt(result.txId.seqno));
     this.propose(result, true, undefined);
     this.keepSignature(signatureRecordOf(result.txId.seqno, result.writeSet.public)!);
