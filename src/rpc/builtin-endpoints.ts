@@ -231,12 +231,14 @@ export function addBuiltinEndpoints(server: RpcServer, node: Node, options: Buil
     if (record === undefined) throw new RpcError(404, 'ResourceNotFound', `no node ${id} in this service`);
     return { body: describeNode(node, record) };
   };
-  server.add('node', 'GET', '/network/nodes/self', () => oneNode(node.nodeId));
+  // As CCF: `self` and `primary` are names, answered with a permanent redirect (308) to the node's
+  // record by ID on this node's own address (operators read the ID from the Location header).
+  server.add('node', 'GET', '/network/nodes/self', () => redirectToOwn(node, options.interfaceName, `/node/network/nodes/${node.nodeId}`));
   server.add('node', 'GET', '/network/nodes/primary', () => {
     const primary = node.role.leaderId;
     if (primary === undefined && node.stopNotice) throw node.retiredError('knows no primary');
-    if (primary === undefined) throw new RpcError(503, 'NodeCannotHandleRequest', 'no primary is known: an election is under way, or this node cannot reach the others; retry shortly, or ask another node');
-    return oneNode(primary);
+    if (primary === undefined) throw new RpcError(500, 'InternalError', 'Primary unknown');
+    return redirectToOwn(node, options.interfaceName, `/node/network/nodes/${primary}`);
   });
   server.add('node', 'GET', '/network/nodes/{node_id}', (request) => oneNode(request.params.node_id!));
   const removable = (info: NodeInfo) => info.status === 'Retired' && info.retired_committed === true;

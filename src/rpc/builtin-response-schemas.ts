@@ -185,8 +185,6 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
   'GET /version': json('GetVersion__Out', "Coco's version (coco-<version>)"),
   'GET /network': json('GetNetworkInfo__Out', 'the service'),
   'GET /network/nodes': json('GetNodes__Out', 'the nodes, filtered by the query'),
-  'GET /network/nodes/self': json('GetNode__NodeInfo', 'this node'),
-  'GET /network/nodes/primary': json('GetNode__NodeInfo', 'the primary'),
   'GET /network/nodes/{node_id}': json('GetNode__NodeInfo', 'the node'),
   'GET /network/removable_nodes': json('GetNodes__Out', 'the nodes whose retirement committed'),
   'DELETE /network/nodes/{node_id}': json('boolean', 'true: the records of the node are removed'),

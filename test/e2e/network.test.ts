@@ -216,6 +216,10 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
   const headPrimary = await rawRequest(sandbox, urls[backups[0]!]!, 'HEAD', '/node/primary');
   assert.deepEqual([headPrimary.status, headPrimary.location], [308, `${urls[primary]}/node/primary`]);
   assert.equal((await rawRequest(sandbox, urls[primary]!, 'HEAD', '/node/primary')).status, 200);
+  // CCF's /node/network/nodes/primary on a backup: a 308 to the primary's record on the backup itself.
+  const primaryId = JSON.parse((await get(primary, '/node/state')).body).node_id as string;
+  const primaryRecord = await get(backups[0]!, '/node/network/nodes/primary');
+  assert.deepEqual([primaryRecord.status, primaryRecord.location], [308, `${urls[backups[0]!]}/node/network/nodes/${primaryId}`]);
   assert.equal((await get(backups[1]!, '/node/backup')).status, 200);
   const notBackup = await get(primary, '/node/backup');
   assert.equal(notBackup.status, 404);
@@ -265,7 +269,7 @@ test("an endpoint's redirection_strategy sends its requests to the primary or to
     assert.equal((await backupClient.request('POST', '/app/write')).url, `${urls[primary]}/app/write`);
     const reads = await Promise.all([1, 2, 3].map((n) => backupClient.request('GET', `/app/here?n=${n}`)));
     assert.deepEqual(reads.map((read) => read.url), [1, 2, 3].map((n) => `${urls[primary]}/app/here?n=${n}`));
-    assert.equal((await backupClient.request('GET', '/node/network/nodes/self')).url, `${urls[backups[1]!]}/node/network/nodes/self`);
+    assert.equal((await backupClient.request('GET', '/node/state')).url, `${urls[backups[1]!]}/node/state`);
   } finally {
     backupClient.close();
   }

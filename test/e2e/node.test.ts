@@ -37,7 +37,13 @@ test('a started node opens genesis as CCF does and serves /node/network over TLS
   assert.equal(nodes.nodes.length, 1);
   assert.equal(nodes.nodes[0].node_id, body.primary_id);
   assert.equal(nodes.nodes[0].status, 'Trusted');
-  const self = await call(node.url, node.serviceCertPem, 'GET', '/node/network/nodes/self');
+  // As CCF: `self` and `primary` are permanent redirects to the record by ID on this node's address.
+  for (const name of ['self', 'primary']) {
+    const named = await call(node.url, node.serviceCertPem, 'GET', `/node/network/nodes/${name}`);
+    assert.equal(named.status, 308, named.body);
+    assert.equal(named.headers.location, `${node.url}/node/network/nodes/${body.primary_id}`);
+  }
+  const self = await call(node.url, node.serviceCertPem, 'GET', `/node/network/nodes/${body.primary_id}`);
   assert.equal(self.json().node_id, body.primary_id);
   assert.equal(self.json().last_written, 1, "CCF's last_written: the seqno that last wrote the node's record (genesis)");
   // CCF's filters on /node/network/nodes: status, host and port of a published address.
@@ -314,7 +320,7 @@ test("CCF's operator endpoints: attestations, self-signed certificate, service c
       assert.equal(response.status, 200, `${path}: ${response.body}`);
       return response.json();
     };
-    const self = await get('/node/network/nodes/self');
+    const self = await get('/node/state');
     const attestation = await get('/node/attestations/self');
     assert.deepEqual(attestation, await get('/node/quotes/self'));
     assert.equal(attestation.node_id, self.node_id);
@@ -372,7 +378,8 @@ test('a published address with port 0 publishes the port the interface binds, as
   const port = await freePort('127.0.0.1');
   const fixed = await startNode({ network: { rpc_interfaces: { primary: { bind_address: `127.0.0.1:${port}`, published_address: 'localhost:0' } } } });
   try {
-    const self = (await call(fixed.url, fixed.serviceCertPem, 'GET', '/node/network/nodes/self')).json();
+    const { location } = (await call(fixed.url, fixed.serviceCertPem, 'GET', '/node/network/nodes/self')).headers;
+    const self = (await call(fixed.url, fixed.serviceCertPem, 'GET', new URL(String(location)).pathname)).json();
     assert.equal(self.rpc_interfaces.primary.published_address, `localhost:${port}`);
   } finally {
     await fixed.stop();
