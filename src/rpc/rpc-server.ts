@@ -132,6 +132,8 @@ export interface RpcServerOptions {
   idleTimeoutMs?: number;
   /** A request whose line and headers take longer to arrive is answered 408 (default HEADERS_TIMEOUT_MS). */
   headersTimeoutMs?: number;
+  /** A request that takes longer to arrive whole is answered 408 (default REQUEST_TIMEOUT_MS; at least the headers timeout). */
+  requestTimeoutMs?: number;
 }
 
 const FRONTENDS: readonly Frontend[] = ['app', 'gov', 'node'];
@@ -291,10 +293,15 @@ export class RpcServer {
     // rest (2,000 by default): one more than the limit, so that a request past it is seen to be.
     this.server.maxHeadersCount = this.maxHeadersCount + 1;
     this.server.headersTimeout = headersTimeoutMs;
-    this.server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, headersTimeoutMs);
+    this.server.requestTimeout = Math.max(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, headersTimeoutMs);
     this.server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    // Inactivity on the socket, with no 'timeout' listener: Node destroys it.
+    // Inactivity on the socket closes it. Not one whose request body stopped arriving: its request
+    // timeout is due within a timeout check (the request started no later than its last byte), and
+    // answers CCF's 408, which a silent close at the same time would deny the client (QA).
     this.server.timeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.server.on('timeout', (socket: Socket) => {
+      if (this.lastRequests.get(socket)?.complete !== false) socket.destroy();
+    });
     // A client may end its side right after its requests (a TLS close_notify, or a bare FIN: tools
     // that send a request and wait, HTTP/1.0 clients): its requests are still answered, then the
     // connection closes. Node would close at once and answer none of them. Only once the handshake is

@@ -621,6 +621,20 @@ test('a connection that never sends a request gets no 408: it is closed silently
   }
 });
 
+test('a request whose body stops arriving is answered 408 at its request timeout, even past the idle timeout', { timeout: 10_000 }, async () => {
+  const { server: stalled } = testRpcServer(service, { interfaceName: 'stalled', caps: { soft: 10, hard: 10 }, currentTxId: () => current, headersTimeoutMs: 200, requestTimeoutMs: 600, idleTimeoutMs: 300 });
+  const stalledPort = (await stalled.listen('127.0.0.1', 0)).port;
+  try {
+    // Headers and 3 bytes of a 100-byte body, then nothing: idle (300 ms) before the request timeout (600 ms).
+    const answer = await exchange(await tlsConnection(stalledPort), 'POST /node/echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc');
+    assert.match(answer, /^HTTP\/1\.1 408 [^]*"code":"RequestTimeout"[^]*all of it within 0\.6 s/);
+    // A connection with nothing in progress still closes silently at the idle timeout.
+    assert.equal(await exchange(await tlsConnection(stalledPort), ''), '');
+  } finally {
+    await stalled.close();
+  }
+});
+
 test('a client that leaves in the middle of its body is no failure of the node: nothing logged, nothing counted', async () => {
   const logged: unknown[][] = [];
   const original = console.error;
