@@ -761,7 +761,7 @@ async function listenOnInterfaces(
 async function servePending(config: NodeConfig, node: PendingNode, keyPem: string): Promise<{ stop: () => Promise<void> }> {
   const sessions = new SessionCounts();
   const { close } = await listenOnInterfaces(config, sessions, (name, iface) => {
-    const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, ...iface.http, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
+    const server = new RpcServer({ keyPem, certPem: node.selfSignedCertPem, ...iface.http, acceptedEndpoints: iface.acceptedEndpoints, closedFrontends: { frontends: ['app', 'gov'], reason: PENDING_REASON }, sessions, interfaceName: name });
     addPendingEndpoints(server, node);
     return server;
   });
@@ -1159,6 +1159,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
         keyPem: nodeIdentity.keyPair.privateKeyPem,
         certPem: endorsedNodeCertPem,
         ...iface.http,
+        acceptedEndpoints: iface.acceptedEndpoints,
         currentTxId: () => running.lastTxId,
         checkAppOpen: appFrontendCheck(running),
         appDefines: appEndpointLookup(running),

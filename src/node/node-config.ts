@@ -26,6 +26,8 @@ export interface RpcInterfaceConfig extends InterfaceAddresses {
   sessionCaps: { soft: number; hard: number };
   /** CCF's http_configuration: past these, a request gets 413 or 431 and its connection is closed. */
   http: HttpLimits;
+  /** CCF's accepted_endpoints: when set, only endpoints whose whole path one of these matches are served here. */
+  acceptedEndpoints?: readonly RegExp[];
 }
 
 export interface HttpLimits {
@@ -312,6 +314,21 @@ function operatorFeatures(r: ConfigReader, value: unknown, path: string): Readon
   return new Set(value as OperatorFeature[]);
 }
 
+/** CCF's accepted_endpoints: regular expressions, each matched against an endpoint's whole path (as std::regex_match). */
+function acceptedEndpoints(r: ConfigReader, value: unknown, path: string): readonly RegExp[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((pattern) => typeof pattern === 'string' && pattern.length > 0)) {
+    r.fail(path, 'must be a list of regular expressions, each matched against the whole path of an endpoint (e.g. "/node/.*")');
+  }
+  return (value as string[]).map((pattern, i) => {
+    try {
+      return new RegExp(`^(?:${pattern})$`);
+    } catch (error) {
+      return r.fail(`${path}[${i}]`, `is not a valid regular expression: ${(error as Error).message}`);
+    }
+  });
+}
+
 /** CCF's names for the identity curves; P-384 is CCF's default (P-256 signatures cost about half). */
 const CURVE_IDS: Record<string, CurveName> = { Secp256R1: 'P-256', Secp384R1: 'P-384' };
 export const CURVE_ID_DEFAULT = 'Secp384R1';
@@ -391,12 +408,20 @@ export function parseNodeConfig(json: unknown, configFile: string): NodeConfig {
     if (iface.app_protocol !== undefined && iface.app_protocol !== 'HTTP1') {
       r.fail(`${path}.app_protocol`, 'must be "HTTP1": Coco serves HTTP/1.1 only (CCF\'s "HTTP2" is not supported); remove the setting or set "HTTP1"');
     }
+    // CCF's default; its other authorities present another certificate than the service-endorsed one.
+    if (iface.endorsement !== undefined && r.object(iface.endorsement, `${path}.endorsement`).authority !== 'Service') {
+      r.fail(`${path}.endorsement.authority`, 'must be "Service": Coco\'s interfaces present the node certificate the service endorsed (CCF\'s "Node", "ACME" and "Unsecured" are not supported)');
+    }
+    if (iface.redirections !== undefined) {
+      r.fail(`${path}.redirections`, 'is not supported: Coco redirects to the primary, or to a backup for an endpoint whose redirection_strategy asks it, at the address that node publishes for this interface; remove the setting');
+    }
     rpcInterfaces[name] = {
       bindAddress: r.address(bind, `${path}.bind_address`),
       publishedAddress: r.publishedAddress(iface, path, bind),
       enabledOperatorFeatures: operatorFeatures(r, iface.enabled_operator_features, `${path}.enabled_operator_features`),
       sessionCaps: sessionCaps(r, iface, path),
       http: httpLimits(r, iface, path, maxBodyBytes),
+      acceptedEndpoints: acceptedEndpoints(r, iface.accepted_endpoints, `${path}.accepted_endpoints`),
     };
   }
   if (Object.keys(rpcInterfaces).length === 0) r.fail('$.network.rpc_interfaces', 'needs at least one interface');

@@ -112,6 +112,11 @@ export interface RpcServerOptions {
   /** Fallback for `/app` paths no built-in route matches (the JS application). */
   appFallback?: RpcHandler;
   /**
+   * CCF's accepted_endpoints: when set, an endpoint whose whole path (`/node/network/nodes/{node_id}`)
+   * none of these matches is answered 503 on this interface, before it is redirected or run.
+   */
+  acceptedEndpoints?: readonly RegExp[];
+  /**
    * Whether the JS application has an endpoint for this method and `/app` path: as CCF's, an app's
    * endpoint answers in place of the built-in one on the same path (`GET /commit`, `GET /api`...).
    */
@@ -607,6 +612,13 @@ export class RpcServer {
     }
   }
 
+  /** Refuses an endpoint this interface's accepted_endpoints do not name, as CCF's frontend does (503). */
+  private checkAccepted(endpoint: string): void {
+    const accepted = this.options.acceptedEndpoints;
+    if (accepted === undefined || accepted.some((pattern) => pattern.test(endpoint))) return;
+    throw new RpcError(503, 'EndpointNotAccepted', `${endpoint} is not served on interface ${this.options.interfaceName}: its accepted_endpoints match no such path; send the request to another interface of the node`);
+  }
+
   private async dispatch(request: IncomingMessage, closedBefore: () => boolean, matched: (endpoint: string) => void, admitBody?: () => void): Promise<RpcResponse> {
     this.checkHeaders(request.rawHeaders);
     // As CCF's parser: a body declared too large is refused before any of it is read (a client
@@ -636,7 +648,11 @@ export class RpcServer {
     const fallback = frontend === 'app' && match === undefined ? this.options.appFallback : undefined;
     if (match === undefined && fallback === undefined) throw unknownPath(pathname);
     if (match !== undefined && 'allowedMethods' in match) return methodsAllowed(method, pathname, match.allowedMethods, request.headers.upgrade);
-    if (match !== undefined) matched(`/${frontend}${match.route.path}`);
+    const endpointMatched = (endpoint: string) => {
+      this.checkAccepted(endpoint);
+      matched(endpoint);
+    };
+    if (match !== undefined) endpointMatched(`/${frontend}${match.route.path}`);
     const rpcRequest: RpcRequest = {
       frontend,
       method,
@@ -648,7 +664,7 @@ export class RpcServer {
       headers: requestHeaders(request.rawHeaders),
       body,
       clientCert: clientCertificate(request.socket as TLSSocket),
-      matched: (route) => matched(`/${frontend}${route}`),
+      matched: (route) => endpointMatched(`/${frontend}${route}`),
       session: this.sessionOf(request.socket),
     };
     await this.turns.next();

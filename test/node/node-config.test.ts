@@ -56,6 +56,11 @@ test('a size that is not one, or out of range, and an HTTP/2 setting are refused
     [{}, { http_configuration: 'big' }, /http_configuration: must be an object/],
     [{}, { app_protocol: 'HTTP2' }, /\$\.network\.rpc_interfaces\.primary\.app_protocol: must be "HTTP1": Coco serves HTTP\/1\.1 only \(CCF's "HTTP2" is not supported\)/],
     [{}, { protocol: 'quic' }, /rpc_interfaces\.primary\.protocol: must be "tcp"/],
+    [{}, { endorsement: { authority: 'Node' } }, /rpc_interfaces\.primary\.endorsement\.authority: must be "Service": Coco's interfaces present the node certificate the service endorsed/],
+    [{}, { endorsement: { authority: 'Service', acme_configuration: 'cfg' } }, /endorsement\.acme_configuration: is not a setting Coco knows/],
+    [{}, { redirections: { to_primary: { kind: 'StaticAddress', target: { address: 'lb:443' } } } }, /rpc_interfaces\.primary\.redirections: is not supported: Coco redirects to the primary/],
+    [{}, { accepted_endpoints: '/node/.*' }, /rpc_interfaces\.primary\.accepted_endpoints: must be a list of regular expressions/],
+    [{}, { accepted_endpoints: ['/node/.*', '/app/(unclosed'] }, /rpc_interfaces\.primary\.accepted_endpoints\[1\]: is not a valid regular expression: /],
     [{ ledger: { chunk_size: '1KB' } }, {}, /\$\.ledger\.chunk_size: must be a size from 4096/],
     [{ ledger: { read_only_directories: 'old' } }, {}, /\$\.ledger\.read_only_directories: must be a list of paths/],
     [{ ledger: { read_only_directories: [''] } }, {}, /\$\.ledger\.read_only_directories\.0: must be a non-empty string/],
@@ -69,8 +74,15 @@ test('a size that is not one, or out of range, and an HTTP/2 setting are refused
   }
 });
 
-test("CCF's protocol and app_protocol are accepted with the values Coco serves", () => {
-  assert.deepEqual(parse({}, { protocol: 'tcp', app_protocol: 'HTTP1' }).rpcInterfaces, parse({}).rpcInterfaces);
+test("CCF's protocol, app_protocol and endorsement are accepted with the values Coco serves", () => {
+  assert.deepEqual(parse({}, { protocol: 'tcp', app_protocol: 'HTTP1', endorsement: { authority: 'Service' } }).rpcInterfaces, parse({}).rpcInterfaces);
+});
+
+test("CCF's accepted_endpoints: each expression must match an endpoint's whole path", () => {
+  const [accepted] = Object.values(parse({}, { accepted_endpoints: ['/node/.*', '/app/log/private'] }).rpcInterfaces).map((i) => i.acceptedEndpoints!);
+  const matches = (path: string) => accepted!.some((pattern) => pattern.test(path));
+  assert.deepEqual(['/node/network/nodes/{node_id}', '/app/log/private', '/app/log/private/historical', '/gov/members', 'x/node/state'].map(matches), [true, true, false, false, false]);
+  assert.equal(Object.values(parse({}).rpcInterfaces)[0]!.acceptedEndpoints, undefined);
 });
 
 test('ledger.read_only_directories are resolved against the configuration file, and cannot name the ledger directory', () => {

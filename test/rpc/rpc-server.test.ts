@@ -10,7 +10,7 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { CocoError } from '../../src/errors.js';
 import { CocoClient } from '../../src/client/coco-client.js';
 import type { TxId } from '../../src/ledger/tx-id.js';
-import type { RpcServer } from '../../src/rpc/rpc-server.js';
+import type { RpcRequest, RpcServer } from '../../src/rpc/rpc-server.js';
 import type { SessionCounts } from '../../src/rpc/session-caps.js';
 import { createService, type ServiceIdentity } from '../client/tls-fixture.js';
 import { exchange, testRpcServer, tlsConnection as openTls } from './rpc-server-fixture.js';
@@ -632,6 +632,37 @@ test('a request whose body stops arriving is answered 408 at its request timeout
     assert.equal(await exchange(await tlsConnection(stalledPort), ''), '');
   } finally {
     await stalled.close();
+  }
+});
+
+test("as CCF's, an interface's accepted_endpoints serve only the endpoints they match; others are answered 503 before they run", async () => {
+  // The app's own endpoints are matched by the path of the endpoint it names (as the JS app does).
+  const appFallback = (request: RpcRequest) => {
+    request.matched(request.path.startsWith('/log/') ? '/log/{id}' : request.path);
+    return { body: 'app ran' };
+  };
+  const { server: operator } = testRpcServer(service, { interfaceName: 'operator', currentTxId: () => current, acceptedEndpoints: [/^(?:\/node\/echo\/.*)$/, /^(?:\/app\/log\/\{id\})$/], appFallback });
+  let ran = 0;
+  operator.add('node', 'GET', '/echo/{n}', (request) => ({ body: { n: Number(request.params.n) } }));
+  operator.add('node', 'POST', '/echo', () => ({ body: String(++ran) }));
+  const operatorPort = (await operator.listen('127.0.0.1', 0)).port;
+  const operatorClient = new CocoClient({ url: `https://127.0.0.1:${operatorPort}`, caCertPem: service.certPem });
+  try {
+    // The endpoint's path is matched (its template), not the request's: /node/echo/{n}.
+    assert.deepEqual((await operatorClient.request('GET', '/node/echo/7')).json(), { n: 7 });
+    const refused = await operatorClient.request('POST', '/node/echo', { body: 'x', allowError: true });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'EndpointNotAccepted');
+    assert.match(refused.text(), /\/node\/echo is not served on interface operator/);
+    assert.equal(ran, 0, 'the refused endpoint did not run');
+    // A path no endpoint has is still unknown.
+    assert.equal((await operatorClient.request('GET', '/node/nothing', { allowError: true })).status, 404);
+    assert.equal((await operatorClient.request('GET', '/app/log/3')).text(), 'app ran');
+    const app = await operatorClient.request('GET', '/app/other', { allowError: true });
+    assert.deepEqual([app.status, app.text().includes('/app/other is not served')], [503, true]);
+  } finally {
+    operatorClient.close();
+    await operator.close();
   }
 });
 
