@@ -60,7 +60,8 @@ Starts a local Coco service and opens it, like CCF's sandbox.sh.
                         for good (CCF's sandbox.sh --recover): their directories move to
                         previous_service_<n>/, a new node 0 recovers the longest committed ledger
                         under a new service identity, the members pass transition_service_to_open
-                        and submit their recovery shares, and the other nodes join it anew
+                        and submit their recovery shares, and the other nodes join it anew,
+                        each with the settings and ports of the lost one (other flags are ignored)
 Stop it with Ctrl-C.
 `;
 
@@ -249,6 +250,8 @@ export async function startSandbox(options: SandboxOptions, step: (text: string)
   const unfinishedRecovery = readRecoveryPlan(options.workspace);
   if (options.recover) {
     if (unfinishedRecovery === undefined && !holdsLedger(ledgerDir)) throw new CocoError('LedgerMissing', `--recover recovers the service whose ledgers ${options.workspace} holds, but ${ledgerDir} holds none: nothing to recover`);
+    const ignored = [...options.given].filter((flag) => flag !== 'workspace' && !(flag === 'port' && options.port === 0)).map((flag) => `--${flag}`);
+    if (ignored.length > 0) step(`warning: ${ignored.join(', ')} ignored: --recover starts the recovered service's nodes with the settings and ports of the lost ones (sandbox_<i>/config.json)`);
     const nodes = await recoverWorkspace(options.workspace, common, step, signal);
     return sandboxOf(options, common, nodes, startedAt, allocator, step);
   }

@@ -43,9 +43,10 @@ async function assertRecordsOnBothNodes(recovered: SandboxProcess, certPem: stri
 test('sandbox --recover recovers the workspace service under a new identity, its records back on every node', { timeout: TIMEOUT_MS }, async (t) => {
   const { first, user, previousCertPem } = await lostService(t);
 
-  const recovered = await startSandbox(['--recover'], first.workspace);
+  const recovered = await startSandbox(['--recover', '--members', '3'], first.workspace);
   t.after(() => recovered.stop());
   const output = recovered.output();
+  assert.match(output, /warning: --members ignored: --recover starts the recovered service's nodes with the settings and ports of the lost ones/);
   assert.match(output, /the previous service's nodes moved to .*previous_service_1\n/);
   assert.match(output, /recovering the ledger of node \d \(committed to seqno \d+\)\n/);
   assert.match(output, /2\/2 recovery shares successfully submitted; End of recovery procedure initiated/);
