@@ -32,11 +32,16 @@ export function ledgerDiskError(operation: LedgerDiskOperation, path: string, er
   return new LedgerDiskError(operation, path, code, error);
 }
 
-/** What to change before a restart: descriptors run out on a node whose limit is too low for its session caps, not on its disk. */
-function remedy(errno: string): string {
+/** What to change when descriptors ran out (EMFILE, ENFILE): a limit too low for the node's session caps. */
+export function descriptorsRemedy(errno: string | undefined): string | undefined {
   if (errno === 'EMFILE') return "raise the node's descriptor limit (ulimit -n) or lower max_open_sessions_hard";
   if (errno === 'ENFILE') return "the machine's open files ran out: raise its limit (sysctl fs.file-max) or lower the nodes' max_open_sessions_hard";
-  return 'fix the disk (space, permissions, file size limit)';
+  return undefined;
+}
+
+/** What to change before a restart: descriptors run out on a node whose limit is too low for its session caps, not on its disk. */
+function remedy(errno: string): string {
+  return descriptorsRemedy(errno) ?? 'fix the disk (space, permissions, file size limit)';
 }
 
 /** Node's message without its code and syscall: `EFBIG: file too large, write` → `file too large`. */

@@ -15,6 +15,7 @@ import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 import { logLine } from '../node/buffered-log.js';
 import { FailureLog } from '../node/failure-log.js';
+import { descriptorsRemedy } from '../node/ledger-disk-error.js';
 import { HANDSHAKE_PLACE_HELD_MS, HandshakePacer, type PacerClosure } from '../node/handshake-pacer.js';
 import { connectionKey } from '../node/connection-key.js';
 import { HTTP_LIMITS_DEFAULT } from '../node/node-config.js';
@@ -316,6 +317,14 @@ export class RpcServer {
     (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, { onClose: (socket, why) => this.logRefused(why, socket) });
     this.tcp.on('connection', (socket: Socket) => this.admit(socket));
+    // Accepting fails when the process is out of descriptors: libuv drops the waiting connections
+    // and Node reports it here, where nothing heard it stopped the node. listen() reports its own.
+    this.tcp.on('error', (error: NodeJS.ErrnoException) => {
+      if (!this.tcp.listening || this.refusals.record('accept', error.code ?? 'error') === undefined) return;
+      const remedy = descriptorsRemedy(error.code);
+      const what = remedy === undefined ? 'it accepts the connections that follow' : `it dropped the connections waiting, and refuses new ones while they last: ${remedy}`;
+      logLine('warn', `coco node: interface ${options.interfaceName} could not accept a connection (${error.message}); ${what}`);
+    });
     // Node's HTTP server checks its requests against the timeouts from when it listens.
     this.tcp.on('listening', () => this.server.emit('listening'));
     this.server.on('secureConnection', (socket: TLSSocket) => {

@@ -666,6 +666,24 @@ test("as CCF's, an interface's accepted_endpoints serve only the endpoints they 
   }
 });
 
+test('a connection the process could not accept (out of descriptors) is logged once with what to do, and the node keeps serving', async () => {
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+  try {
+    // What Node reports when libuv's accept fails with EMFILE and it drops the connections waiting.
+    const acceptFailed = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
+    const tcp = (server as unknown as { tcp: import('node:net').Server }).tcp;
+    tcp.emit('error', acceptFailed);
+    tcp.emit('error', acceptFailed);
+    assert.equal(logged.length, 1, logged.join('\n'));
+    assert.match(logged[0]!, /\[warn \] coco node: interface primary could not accept a connection \(accept EMFILE\); it dropped the connections waiting, and refuses new ones while they last: raise the node's descriptor limit \(ulimit -n\)/);
+    assert.deepEqual((await client.request('GET', '/node/echo/9')).json(), { n: 9 });
+  } finally {
+    console.error = original;
+  }
+});
+
 test('a client that leaves in the middle of its body is no failure of the node: nothing logged, nothing counted', async () => {
   const logged: unknown[][] = [];
   const original = console.error;
