@@ -14,6 +14,7 @@ import type { Transaction } from '../kv/transaction.js';
 import { splitEndpointKey } from '../js/app-bundle.js';
 import { formatTxId } from '../ledger/tx-id.js';
 import type { Node } from '../node/node.js';
+import { CERTIFICATE_VALIDITY_DAYS_MAX, RECENT_COSE_PROPOSALS_WINDOW_DEFAULT } from '../node/genesis.js';
 import { publishedRpcAddresses } from '../node/service-nodes.js';
 import { encryptedShareOf, isActiveRecoveryMember } from '../governance/recovery-shares.js';
 import { clearSubmittedRecoveryShares, completesRecoveryShares, isFullKey, submissionMessage, submitRecoveryShare } from '../governance/submitted-shares.js';
@@ -142,8 +143,11 @@ function nodeView(tx: Transaction, nodeId: string): Record<string, unknown> | un
 }
 
 function found<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new RpcError(404, 'ResourceNotFound', `${what} not found`);
-  return value;
+  return value ?? notFound(`${what} not found`);
+}
+
+function notFound(message: string): never {
+  throw new RpcError(404, 'ResourceNotFound', message);
 }
 
 export function addGovEndpoints(server: RpcServer, node: Node, governance: Governance): void {
@@ -272,12 +276,15 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
         // As CCF: the TxID of the service information this one replaced (a recovery's, or the previous service's).
         ...(info.previous_service_identity_version !== undefined && { previousServiceCreationTransactionId: formatTxId({ view: node.viewOf(info.previous_service_identity_version), seqno: info.previous_service_identity_version }) }),
         serviceData: info.service_data ?? {},
-        configuration: {
-          recoveryThreshold: config?.recovery_threshold,
-          maximumNodeCertificateValidityDays: config?.maximum_node_certificate_validity_days,
-          maximumServiceCertificateValidityDays: config?.maximum_service_certificate_validity_days,
-          recentCoseProposalsWindowSize: config?.recent_cose_proposals_window_size,
-        },
+        // As CCF: absent without a configuration record, CCF's defaults for the fields a record may lack.
+        ...(config !== undefined && {
+          configuration: {
+            recoveryThreshold: config.recovery_threshold,
+            maximumNodeCertificateValidityDays: config.maximum_node_certificate_validity_days ?? CERTIFICATE_VALIDITY_DAYS_MAX,
+            maximumServiceCertificateValidityDays: config.maximum_service_certificate_validity_days ?? CERTIFICATE_VALIDITY_DAYS_MAX,
+            recentCoseProposalsWindowSize: config.recent_cose_proposals_window_size ?? RECENT_COSE_PROPOSALS_WINDOW_DEFAULT,
+          },
+        }),
       };
     }),
   }));
@@ -311,18 +318,20 @@ export function addGovEndpoints(server: RpcServer, node: Node, governance: Gover
   }, GA_API_VERSIONS);
   get('/service/javascript-modules', () => ({ body: { value: read((tx) => tableEntries(tx, Tables.modules, (name) => ({ moduleName: name }))) } }), GA_API_VERSIONS);
   get('/service/javascript-modules/{moduleName}', (request) => ({
-    body: fromUtf8(found(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))), `module ${request.params.moduleName}`)),
+    body: fromUtf8(read((tx) => tx.map(Tables.modules).get(utf8(request.params.moduleName!))) ?? notFound(`Module ${request.params.moduleName} does not exist.`)),
     headers: { 'content-type': 'text/javascript' },
   }), GA_API_VERSIONS);
   get('/service/join-policy', () => ({
     body: read((tx) => {
       const keys = (table: string) => tableEntries(tx, table, (key) => key);
       const byKey = (table: string) => Object.fromEntries(tableEntries(tx, table, (key, value) => [key, decodeJson<unknown>(value, table)]));
+      // As CCF: the measurements whose status lets a node join.
+      const allowedToJoin = (table: string) => Object.entries(byKey(table)).filter(([, status]) => status === 'AllowedToJoin').map(([key]) => key);
       return {
         // Code IDs of SGX nodes, which no Coco node is, but members may still allow them (add_node_code).
-        sgx: { measurements: tableEntries(tx, Tables.codeIds, (key, value) => [key, decodeJson<string>(value, Tables.codeIds)] as const).filter(([, status]) => status === 'AllowedToJoin').map(([key]) => key) },
-        virtual: { measurements: keys(Tables.virtualMeasurements), hostData: keys(Tables.virtualHostData) },
-        snp: { measurements: keys(Tables.snpMeasurements), hostData: byKey(Tables.snpHostData), uvmEndorsements: byKey(Tables.snpUvmEndorsements), tcbVersions: byKey(Tables.snpTcbVersions) },
+        sgx: { measurements: allowedToJoin(Tables.codeIds) },
+        virtual: { measurements: allowedToJoin(Tables.virtualMeasurements), hostData: keys(Tables.virtualHostData) },
+        snp: { measurements: allowedToJoin(Tables.snpMeasurements), hostData: byKey(Tables.snpHostData), uvmEndorsements: byKey(Tables.snpUvmEndorsements), tcbVersions: byKey(Tables.snpTcbVersions) },
       };
     }),
   }));

@@ -13,7 +13,7 @@ import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_HEADER_KID, encodeCbor, encodeCos
 import { curveOf, sign as signBytes } from '../../src/crypto/signing.js';
 import { certificateId } from '../../src/crypto/entity-id.js';
 import { pemToDer } from '../../src/crypto/pem.js';
-import { encodeJson, Tables } from '../../src/governance/builtin-tables.js';
+import { encodeJson, SINGLETON, Tables } from '../../src/governance/builtin-tables.js';
 import { JsConstitutionRunner } from '../../src/governance/js-constitution-runner.js';
 import { Governance } from '../../src/governance/proposals.js';
 import { addGovEndpoints } from '../../src/rpc/gov-endpoints.js';
@@ -458,4 +458,34 @@ describe('GET /service/join-policy (service_state.h)', () => {
     const after = (await get('/service/join-policy')).json<{ sgx: { measurements: string[] } }>();
     assert.deepEqual(after.sgx, { measurements: [allowed] });
   });
+  test('lists only the virtual measurements whose status lets a node join, as CCF does', async () => {
+    const measurements = async () => (await get('/service/join-policy')).json<{ virtual: { measurements: string[] } }>().virtual.measurements;
+    const before = await measurements();
+    instance.node.execute((tx) => {
+      tx.map(Tables.virtualMeasurements).set(utf8('not-allowed'), encodeJson('SomeOtherStatus'));
+      return { result: undefined, applyWrites: true };
+    });
+    assert.deepEqual(await measurements(), before);
+  });
+});
+
+test("GET /service/info fills in CCF's defaults for configuration fields a record lacks; a missing module is CCF's 404", async () => {
+  const setConfig = (value: Uint8Array) => instance.node.execute((tx) => {
+    const before = tx.map(Tables.serviceConfig).get(SINGLETON)!;
+    tx.map(Tables.serviceConfig).set(SINGLETON, value);
+    return { result: before, applyWrites: true };
+  }).result;
+  const original = setConfig(encodeJson({ recovery_threshold: 1 }));
+  try {
+    assert.deepEqual((await get('/service/info')).json<{ configuration: unknown }>().configuration, {
+      recoveryThreshold: 1,
+      maximumNodeCertificateValidityDays: 365,
+      maximumServiceCertificateValidityDays: 365,
+      recentCoseProposalsWindowSize: 100,
+    });
+  } finally {
+    setConfig(original);
+  }
+  const missing = await client.request('GET', `/gov/service/javascript-modules/nope.js${API}`, { allowError: true });
+  assert.deepEqual([missing.status, missing.json<{ error: { code: string; message: string } }>().error], [404, { code: 'ResourceNotFound', message: 'Module nope.js does not exist.' }]);
 });
