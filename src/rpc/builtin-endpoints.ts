@@ -21,6 +21,7 @@ import { acceptsCose } from './accept-header.js';
 import { RpcError } from './rpc-error.js';
 import { builtinAnswer, schemasReferencedBy, TRANSACTION_ID_SCHEMA, UINT64_SCHEMA } from './builtin-response-schemas.js';
 import { requireServiceInfo } from './service-info.js';
+import { GOV_API_VERSIONS } from './gov-endpoints.js';
 import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
 import type { RpcHandler, RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
@@ -477,14 +478,18 @@ interface OpenApiParameter {
   [field: string]: unknown;
 }
 
+/** The governance API's reads CCF lists in /gov/api (service_state.h); it hides the rest (set_openapi_hidden). */
+const LISTED_GOV_READS: ReadonlySet<string> = new Set(
+  ['constitution', 'info', 'javascript-app', 'javascript-modules', 'javascript-modules/{moduleName}', 'join-policy', 'jwk', 'members', 'members/{memberId}', 'users', 'users/{userId}', 'nodes', 'nodes/{nodeId}'].map((path) => `/service/${path}`),
+);
+
 /**
- * Whether CCF lists a built-in operation in the frontend's OpenAPI document. It hides
- * (set_openapi_hidden) every operation of its governance API, which that API's own specification
- * documents (gov.json of api-version 2024-07-01), so /gov/api lists the common endpoints only; and
- * the joining nodes' POST /node/join.
+ * Whether CCF lists a built-in operation in the frontend's OpenAPI document: /gov/api lists the
+ * common endpoints and the governance API's service reads, whose full specification is that API's
+ * own (gov.json of api-version 2024-07-01); /node/api all but the joining nodes' POST /node/join.
  */
 function listedInOpenApi(frontend: Frontend, route: { method: string; path: string }, commonPaths: ReadonlySet<string>): boolean {
-  if (frontend === 'gov') return route.method === 'GET' && commonPaths.has(route.path);
+  if (frontend === 'gov') return route.method === 'GET' && (commonPaths.has(route.path) || LISTED_GOV_READS.has(route.path));
   return !(frontend === 'node' && route.method === 'POST' && route.path === '/join');
 }
 
@@ -505,6 +510,12 @@ const QUERY_PARAMETERS: Readonly<Record<string, readonly OpenApiParameter[]>> = 
   '/snapshot': [query('since', UINT64_SCHEMA)],
   '/ledger-chunk': [query('since', UINT64_SCHEMA, true)],
 };
+
+/** A governance read's query parameters: the api-version every /gov operation requires (CCF's document leaves it out), and javascript-app's `case`. */
+function govReadParameters(path: string): OpenApiParameter[] {
+  const apiVersion = query('api-version', { type: 'string', enum: GOV_API_VERSIONS }, true);
+  return path === '/service/javascript-app' ? [apiVersion, query('case', { type: 'string', enum: ['original'] })] : [apiVersion];
+}
 
 /**
  * An OpenAPI operation on `path`: `fields`, with as `parameters` each `{name}` of the path (which
@@ -571,7 +582,7 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
   const securitySchemes: Record<string, unknown> = {};
   for (const route of server.routes.get(frontend)!.list()) {
     if (!listedInOpenApi(frontend, route, commonPaths)) continue;
-    const parameters = QUERY_PARAMETERS[route.path];
+    const parameters = frontend === 'gov' && LISTED_GOV_READS.has(route.path) ? govReadParameters(route.path) : QUERY_PARAMETERS[route.path];
     // Its answer where it has one (builtin-response-schemas.ts), then `default`, as CCF lists them.
     const responses = { ...builtinAnswer(route.method, route.path), ...DEFAULT_RESPONSES };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path, { responses, ...(parameters && { parameters }) });

@@ -146,6 +146,59 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     ['retirement_phase'],
   ),
   ConsensusConfigDetails: object({ details: ref('ConsensusDetails') }),
+  // The governance API's reads (CCF's service_state.h, api-version 2024-07-01), in camelCase as it writes them.
+  gov__ServiceConfiguration: object({ recoveryThreshold: UINT64, maximumNodeCertificateValidityDays: UINT64, maximumServiceCertificateValidityDays: UINT64, recentCoseProposalsWindowSize: UINT64 }),
+  gov__ServiceInfo: object(
+    {
+      status: ref('ServiceStatus'),
+      certificate: ref('Pem'),
+      recoveryCount: UINT64,
+      creationTransactionId: ref('TransactionId'),
+      previousServiceCreationTransactionId: ref('TransactionId'),
+      serviceData: ref('json'),
+      configuration: ref('gov__ServiceConfiguration'),
+    },
+    ['creationTransactionId', 'previousServiceCreationTransactionId', 'configuration'],
+  ),
+  gov__JavascriptApp: object({ endpoints: ref('json') }),
+  gov__JavascriptModule: object({ moduleName: STRING }),
+  gov__JavascriptModules: object({ value: arrayOf('gov__JavascriptModule') }),
+  gov__JoinPolicy: object({
+    sgx: object({ measurements: ref('string_array') }),
+    virtual: object({ measurements: ref('string_array'), hostData: ref('string_array') }),
+    snp: object({ measurements: ref('string_array'), hostData: mapOf('string'), uvmEndorsements: mapOf('json'), tcbVersions: mapOf('json') }),
+  }),
+  gov__JwtIssuer: object({ autoRefresh: ref('boolean'), caCertBundleName: STRING }, ['caCertBundleName']),
+  gov__Jwk: object({ publicKey: ref('Pem'), issuer: STRING, constraint: ref('json') }),
+  gov__JwkInfo: object({ issuers: mapOf('gov__JwtIssuer'), keys: { type: 'object', additionalProperties: arrayOf('gov__Jwk') }, caCertBundles: mapOf('string') }),
+  gov__Member: object(
+    {
+      memberId: ref('NodeId'),
+      status: { type: 'string', enum: ['Accepted', 'Active'] },
+      memberData: ref('json'),
+      certificate: ref('Pem'),
+      publicEncryptionKey: ref('Pem'),
+      recoveryRole: { type: 'string', enum: ['NonParticipant', 'Participant', 'Owner'] },
+    },
+    ['certificate', 'publicEncryptionKey'],
+  ),
+  gov__Members: object({ value: arrayOf('gov__Member') }),
+  gov__User: object({ userId: ref('NodeId'), certificate: ref('Pem'), userData: ref('json') }),
+  gov__Users: object({ value: arrayOf('gov__User') }),
+  gov__NetworkInterface: object({ publishedAddress: STRING, protocol: STRING }, ['protocol']),
+  gov__Node: object(
+    {
+      nodeId: ref('NodeId'),
+      status: ref('NodeStatus'),
+      nodeData: ref('json'),
+      certificate: ref('Pem'),
+      retiredCommitted: ref('boolean'),
+      quoteInfo: ref('json'),
+      rpcInterfaces: mapOf('gov__NetworkInterface'),
+    },
+    ['certificate'],
+  ),
+  gov__Nodes: object({ value: arrayOf('gov__Node') }),
 };
 
 /** An answer of a built-in operation: its status, what it is, and its body's media type and schema. */
@@ -158,6 +211,7 @@ interface Answer {
 const json = (name: string, description: string): Answer => ({ status: '200', description, content: { 'application/json': { schema: ref(name) } } });
 const noBody = (status: Answer['status'], description: string): Answer => ({ status, description });
 const BINARY: Schema = { type: 'string', format: 'binary' };
+const JAVASCRIPT: Answer = { status: '200', description: 'the JavaScript source', content: { 'text/javascript': { schema: STRING } } };
 const FILE: Answer = { status: '200', description: 'the file, or the byte range asked for (206)', content: { 'application/octet-stream': { schema: BINARY } } };
 
 /** By `METHOD path` under the frontend; operations not listed answer `default` only (redirects, HEADs). */
@@ -208,6 +262,19 @@ const ANSWERS: Readonly<Record<string, Answer>> = {
   'GET /backup': noBody('200', 'this node is a backup'),
   'GET /ready/app': noBody('204', 'the application frontend serves'),
   'GET /ready/gov': noBody('204', 'the governance frontend serves'),
+  'GET /service/constitution': JAVASCRIPT,
+  'GET /service/info': json('gov__ServiceInfo', 'the service, its creation and its configuration'),
+  'GET /service/javascript-app': json('gov__JavascriptApp', "the application's endpoints, by path and method"),
+  'GET /service/javascript-modules': json('gov__JavascriptModules', "the application's modules"),
+  'GET /service/javascript-modules/{moduleName}': JAVASCRIPT,
+  'GET /service/join-policy': json('gov__JoinPolicy', 'what a node must attest to join'),
+  'GET /service/jwk': json('gov__JwkInfo', 'the JWT issuers, their keys and the CA certificate bundles'),
+  'GET /service/members': json('gov__Members', 'the members'),
+  'GET /service/members/{memberId}': json('gov__Member', 'the member'),
+  'GET /service/users': json('gov__Users', 'the users'),
+  'GET /service/users/{userId}': json('gov__User', 'the user'),
+  'GET /service/nodes': json('gov__Nodes', 'the nodes'),
+  'GET /service/nodes/{nodeId}': json('gov__Node', 'the node'),
   'GET /snapshot/{snapshot_name}': FILE,
   'GET /ledger-chunk/{chunk_name}': FILE,
 };

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { ethers } from 'ethers';
 import { CocoClient } from '../../src/client/coco-client.js';
 import { waitForCommit } from '../../src/client/transactions.js';
+import { certificateId } from '../../src/crypto/entity-id.js';
 import { formatTxId } from '../../src/ledger/tx-id.js';
 import { startSandbox, type SandboxProcess } from '../support/sandbox-process.js';
 import { schemaErrors } from '../support/openapi-schema-check.js';
@@ -35,6 +36,8 @@ let backup: { anonymous: CocoClient; user: CocoClient };
 let committed: string;
 let ethereumHash: string;
 let selfId: string;
+let memberId: string;
+let userId: string;
 
 before(async () => {
   sandbox = await startSandbox(['--nodes', '2']);
@@ -53,6 +56,8 @@ before(async () => {
   const signed = await new ethers.Wallet(account!.private_key).signTransaction({ to: ethers.ZeroAddress, value: 1n, nonce: 0, gasLimit: 21_000n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n, chainId: BigInt(await rpc('eth_chainId', [])), type: 2 });
   ethereumHash = await rpc('eth_sendRawTransaction', [signed]);
   selfId = (await anonymous.request('GET', '/node/network/nodes/self')).json<{ node_id: string }>().node_id;
+  memberId = certificateId(sandbox.pem('member0_cert.pem'));
+  userId = certificateId(sandbox.pem('user0_cert.pem'));
 }, { timeout: 180_000 });
 
 after(async () => {
@@ -69,7 +74,10 @@ function requestPath(frontend: string, path: string): string {
     '/receipt': `?transaction_id=${committed}`,
     '/ethereum/receipt': `?hash=${ethereumHash}`,
   };
-  return `/${frontend}${path.replace('{node_id}', selfId)}${query[path] ?? ''}`;
+  // The governance reads: every one takes an api-version; members, users and nodes by ID.
+  if (frontend === 'gov' && path.startsWith('/service/')) query[path] = '?api-version=2024-07-01';
+  const filled = path.replace(/\{node_?[iI]d\}/, selfId).replace('{memberId}', memberId).replace('{userId}', userId).replace('{moduleName}', 'log.js');
+  return `/${frontend}${filled}${query[path] ?? ''}`;
 }
 
 const apiOf = async (frontend: string) => (await anonymous.request('GET', `/${frontend}/api`)).json<Document>();
@@ -100,7 +108,7 @@ test("every built-in GET answers what its frontend's OpenAPI document says, fiel
   }
   assert.deepEqual([...notCalled], NOT_CALLABLE);
   // The common endpoints under each frontend, and the node frontend's own.
-  for (const path of ['/node/commit', '/app/receipt', '/app/ethereum/receipt', '/gov/api/metrics', '/node/network/nodes/{node_id}', '/node/consensus', '/node/metrics', '/node/quotes']) {
+  for (const path of ['/node/commit', '/app/receipt', '/app/ethereum/receipt', '/gov/api/metrics', '/node/network/nodes/{node_id}', '/node/consensus', '/node/metrics', '/node/quotes', '/gov/service/info', '/gov/service/members/{memberId}', '/gov/service/nodes', '/gov/service/jwk', '/gov/service/join-policy', '/gov/service/javascript-app']) {
     assert.ok(checked.has(path), `${path} was checked`);
   }
 });

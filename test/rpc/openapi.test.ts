@@ -133,10 +133,17 @@ test('built-in operations declare the query parameters CCF declares, transaction
   }
 });
 
-test("/gov/api lists only the common endpoints and /node/api no /join, as CCF hides its governance API's operations (documented by the API's own specification) and the join", async () => {
+test("/gov/api lists the common endpoints and the governance API's service reads, and /node/api no /join, as CCF hides the rest of its governance API (documented by the API's own specification) and the join", async () => {
   const gov = await operationsOf('gov');
-  assert.deepEqual(Object.keys(gov).sort(), ['/api', '/api/metrics', '/code', '/commit', '/local_tx', '/receipt', '/snp/host_data', '/snp/measurements', '/tx']);
+  const serviceReads = ['constitution', 'info', 'javascript-app', 'javascript-modules', 'javascript-modules/{moduleName}', 'join-policy', 'jwk', 'members', 'members/{memberId}', 'nodes', 'nodes/{nodeId}', 'users', 'users/{userId}'].map((path) => `/service/${path}`);
+  assert.deepEqual(Object.keys(gov).sort(), ['/api', '/api/metrics', '/code', '/commit', '/local_tx', '/receipt', '/snp/host_data', '/snp/measurements', '/tx', ...serviceReads].sort());
   assert.deepEqual(Object.keys(gov['/tx']!), ['get']);
+  // Each names the api-version it requires; the JavaScript ones answer text.
+  const apiVersion = { name: 'api-version', in: 'query', required: true, schema: { type: 'string', enum: ['2024-07-01', '2023-06-01-preview'] } };
+  assert.deepEqual(gov['/service/info']!.get!.parameters, [apiVersion]);
+  assert.deepEqual(gov['/service/javascript-app']!.get!.parameters, [apiVersion, { name: 'case', in: 'query', required: false, schema: { type: 'string', enum: ['original'] } }]);
+  assert.deepEqual(gov['/service/members/{memberId}']!.get!.parameters, [{ name: 'memberId', in: 'path', required: true, schema: { type: 'string' } }, apiVersion]);
+  assert.deepEqual(Object.keys((gov['/service/constitution']!.get! as { responses: Record<string, { content: object }> }).responses['200']!.content), ['text/javascript']);
   const node = await operationsOf('node');
   assert.equal(node['/join'], undefined);
   assert.ok(node['/network/nodes/{node_id}']!.delete, 'the node frontend lists its other operations');
@@ -195,7 +202,7 @@ test("each document's components.schemas holds every schema its operations refer
     assert.deepEqual([...referenced].sort(), Object.keys(document.components.schemas).sort(), frontend);
   }
   const gov = await documentOf('gov');
-  assert.equal(gov.components.schemas.NodeMetrics, undefined, "/gov/api lists the common endpoints' schemas only");
+  assert.equal(gov.components.schemas.NodeMetrics, undefined, "/gov/api lists its own operations' schemas only");
   // An app's operation may refer to the built-in schemas by name: they are listed with those they use.
   const app = await documentOf('app');
   assert.ok(app.components.schemas.NodeMetrics && app.components.schemas.SessionMetrics__Errors);
