@@ -285,6 +285,24 @@ test('applyWriteSet applies writes then removes at the given version', () => {
   assert.equal(store.version, 2n);
 });
 
+test("a replicated write decoded in place keeps its key and value, not the entry's bytes around them", () => {
+  // A write set decoded from an entry: key and value are views into the entry's bytes.
+  const entry = new Uint8Array(4096);
+  entry.set(b('key'), 100);
+  entry.set(b('value'), 200);
+  const [key, value] = [entry.subarray(100, 103), entry.subarray(200, 205)];
+  const store = new Store();
+  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key, value }], removes: [] }], private: [] }, 1n);
+  const [kept] = store.snapshotMaps().find((map) => map.name === 'public:m')!.entries;
+  assert.deepEqual([kept!.key.buffer.byteLength, kept!.value.buffer.byteLength], [3, 5]);
+  entry.fill(0);
+  assert.deepEqual([kept!.key, kept!.value], [b('key'), b('value')], 'copies, not views');
+  // Bytes that are a buffer of their own are kept as they are.
+  const own = b('own');
+  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key: b('k2'), value: own }], removes: [] }], private: [] }, 2n);
+  assert.equal(store.snapshotMaps().find((map) => map.name === 'public:m')!.entries.find((e) => e.value === own)?.value, own);
+});
+
 test('applyWriteSet refuses a malformed write set and applies nothing of it', () => {
   const good: MapChanges = { name: 'public:ok', readVersion: 0n, reads: [], writes: [{ key: b('k'), value: b('v') }], removes: [] };
   const cases: { what: string; ws: unknown; code: string }[] = [
