@@ -11,6 +11,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { refuseIfLedgerInUse, refuseIfNodeRunning, removeOwnPidFile } from './node-pid-file.js';
 import { writeOutputFile } from './output-file.js';
+import { watchDescriptors } from './descriptor-watch.js';
 import { RetirementCheck } from './retirement-check.js';
 import { recordedCertificate, renewedCertificate } from '../node/renewed-certificate.js';
 import { CLOCK_FRAME, CLOCK_SHARE_INTERVAL_MS, clockSkewWarning, decodeClockReading, encodeClockReading, ServiceClock } from '../node/service-clock.js';
@@ -1147,6 +1148,7 @@ async function startConfigured(configured: NodeConfig, version: string, undoOnFa
     const jwtRefresh = new JwtKeyRefresh(running, config.jwtKeyRefreshIntervalMs, (level, line) => log.line(level, line));
     jwtRefresh.start();
     started.push(() => jwtRefresh.stop());
+    started.push(watchDescriptors((line) => log.line('warn', `coco node: ${line}`)));
     const retirement = new RetirementCheck(running, service.certPem, config.consensus.electionTimeoutMs, (line) => log.line('info', line), config.join?.targetRpcAddress);
     started.push(() => retirement.stop());
     // Holding the service's state, the node serves its chain from the start, or refuses to start (a

@@ -317,8 +317,10 @@ export class RpcServer {
     (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.handshakes = new HandshakePacer(this.server, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, { onClose: (socket, why) => this.logRefused(why, socket) });
     this.tcp.on('connection', (socket: Socket) => this.admit(socket));
-    // Accepting fails when the process is out of descriptors: libuv drops the waiting connections
-    // and Node reports it here, where nothing heard it stopped the node. listen() reports its own.
+    // Out of descriptors, libuv drops the waiting connections itself, with a spare descriptor, and
+    // Node hears nothing (the node watches for that: cli/descriptor-watch.ts); without the spare,
+    // Node reports the failed accept here, where nothing heard it stopped the node. listen()
+    // reports its own failures.
     this.tcp.on('error', (error: NodeJS.ErrnoException) => {
       if (!this.tcp.listening || this.refusals.record('accept', error.code ?? 'error') === undefined) return;
       const remedy = descriptorsRemedy(error.code);
