@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CocoClient } from '../client/coco-client.js';
-import { transactionInvalid, transactionStatus, type TransactionStatus } from '../client/transactions.js';
+import { requestTxStatus, transactionInvalid, type TransactionStatus } from '../client/transactions.js';
 import { CocoError } from '../errors.js';
 import { formatTxId, type TxId } from '../ledger/tx-id.js';
 
@@ -85,8 +85,7 @@ export async function waitUntilCommitted(client: CocoClient, caCertPem: string, 
 /** What the node at `client` says of transaction `id`; a failure to answer is an answer too. */
 async function statusAt(client: CocoClient, id: string, timeoutMs: number): Promise<Answer> {
   try {
-    const body = (await client.request('GET', `/node/tx?transaction_id=${id}`, { timeoutMs })).json();
-    return { url: client.url, status: transactionStatus(body, id, client.url) };
+    return { url: client.url, status: await requestTxStatus(client, id, timeoutMs) };
   } catch (error) {
     if (error instanceof CocoError) return { url: client.url, failure: error };
     throw error;

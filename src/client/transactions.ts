@@ -8,6 +8,7 @@ import { verifyCoseReceipt as verifyCoseReceiptAt, type VerifiedCoseReceipt } fr
 import { verifyReceipt, type Receipt, type VerifiedReceipt } from '../ledger/receipt.js';
 import { formatTxId, parseTxId as parseLedgerTxId, type TxId } from '../ledger/tx-id.js';
 import type { CocoClient } from './coco-client.js';
+import { CocoRequestError } from './request-error.js';
 import { positiveInteger } from './option-checks.js';
 
 export { verifyReceipt };
@@ -66,7 +67,7 @@ export function requireTxId(txId: TxId | undefined): TxId {
 }
 
 /**
- * Polls `GET /node/tx` until the transaction is Committed. Throws CocoError 'TransactionInvalid'
+ * Polls `GET /node/tx` (see requestTxStatus) until the transaction is Committed. Throws CocoError 'TransactionInvalid'
  * when the service reports it Invalid (rolled back by an election), 'Timeout' naming the last status.
  */
 export async function waitForCommit(client: CocoClient, txId: TxId | string, options: WaitForCommitOptions = {}): Promise<void> {
@@ -82,7 +83,7 @@ export async function waitForCommit(client: CocoClient, txId: TxId | string, opt
     if (remainingMs <= 0) throw timedOut();
     let status: TransactionStatus;
     try {
-      status = transactionStatus((await client.request('GET', `/node/tx?transaction_id=${id}`, { timeoutMs: remainingMs })).json(), id);
+      status = await requestTxStatus(client, id, remainingMs);
     } catch (error) {
       if (error instanceof CocoError && error.code === 'Timeout') throw timedOut(error);
       throw error;
@@ -98,14 +99,29 @@ export async function waitForCommit(client: CocoClient, txId: TxId | string, opt
 }
 
 /**
- * The status in a `GET /node/tx` answer for transaction `id`; CocoError 'InvalidResponse' when the
+ * The status of transaction `id` as the client's node gives it: from `GET /node/tx`, or, where the
+ * node's interface serves no /node endpoints (CCF's accepted_endpoints: 503 EndpointNotAccepted),
+ * from the same endpoint under /gov, then /app.
+ */
+export async function requestTxStatus(client: CocoClient, id: string, timeoutMs: number, frontends: readonly string[] = ['node', 'gov', 'app']): Promise<TransactionStatus> {
+  const [frontend, ...others] = frontends;
+  try {
+    return transactionStatus((await client.request('GET', `/${frontend}/tx?transaction_id=${id}`, { timeoutMs })).json(), id, client.url);
+  } catch (error) {
+    if (others.length > 0 && error instanceof CocoRequestError && error.code === 'EndpointNotAccepted') return requestTxStatus(client, id, timeoutMs, others);
+    throw error;
+  }
+}
+
+/**
+ * The status in a `GET /tx` answer for transaction `id`; CocoError 'InvalidResponse' when the
  * body has none of CCF's four. `nodeUrl` names the node in that message when several are asked.
  */
 export function transactionStatus(body: unknown, id: string, nodeUrl?: string): TransactionStatus {
   const status = (body as { status?: unknown } | null)?.status;
   if (!TRANSACTION_STATUSES.includes(status as TransactionStatus)) {
     const at = nodeUrl === undefined ? '' : ` at ${nodeUrl}`;
-    throw new CocoError('InvalidResponse', `GET /node/tx for ${id}${at} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
+    throw new CocoError('InvalidResponse', `GET /tx for ${id}${at} returned status ${JSON.stringify(status)}; expected one of ${TRANSACTION_STATUSES.join(', ')}`);
   }
   return status as TransactionStatus;
 }

@@ -322,6 +322,8 @@ function acceptedEndpoints(r: ConfigReader, value: unknown, path: string): reado
   }
   return (value as string[]).map((pattern, i) => {
     try {
+      // Compiled alone first: wrapped, an unbalanced one ("a)|(b") would escape its anchors.
+      new RegExp(pattern);
       return new RegExp(`^(?:${pattern})$`);
     } catch (error) {
       return r.fail(`${path}[${i}]`, `is not a valid regular expression: ${(error as Error).message}`);

@@ -280,6 +280,9 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
   return POLICIES[policy]!(ctx);
 }
 
+/** An unknown policy's name is shown this far, in the answer and the log line of every request to its endpoint. */
+const POLICY_NAME_SHOWN_MAX = 64;
+
 /**
  * As CCF's (instantiate_authn_policies), an endpoint naming a policy that does not exist fails every
  * request, even one another of its policies would accept: a misspelt name is not left unnoticed.
@@ -287,7 +290,7 @@ function single(ctx: AuthnContext, policy: string): Record<string, unknown> {
 function checkPolicyNames(policies: readonly AuthnPolicy[]): void {
   for (const name of policies.flatMap((policy) => (typeof policy === 'string' ? [policy] : policy.all_of))) {
     if (!Object.hasOwn(POLICIES, name)) {
-      throw new CocoError('InternalError', `Unknown auth policy: ${name}. The endpoint's authn_policies name a policy that does not exist (known: ${Object.keys(POLICIES).join(', ')}): fix the app and deploy it again`);
+      throw new CocoError('InternalError', `Unknown auth policy: ${name.length > POLICY_NAME_SHOWN_MAX ? `${name.slice(0, POLICY_NAME_SHOWN_MAX)}...` : name}. The endpoint's authn_policies name a policy that does not exist (known: ${Object.keys(POLICIES).join(', ')}): fix the app and deploy it again`);
     }
   }
 }

@@ -21,7 +21,7 @@ import { acceptsCose } from './accept-header.js';
 import { RpcError } from './rpc-error.js';
 import { builtinAnswer, schemasReferencedBy, TRANSACTION_ID_SCHEMA, UINT64_SCHEMA } from './builtin-response-schemas.js';
 import { requireServiceInfo } from './service-info.js';
-import { GOV_API_VERSIONS } from './gov-endpoints.js';
+import { GA_API_VERSIONS, GOV_API_VERSIONS } from './gov-endpoints.js';
 import { transactionIdParameter, UINT64_MAX } from './transaction-id-parameter.js';
 import { uncommittedRefusal } from './uncommitted-refusal.js';
 import type { RpcHandler, RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
@@ -513,7 +513,8 @@ const QUERY_PARAMETERS: Readonly<Record<string, readonly OpenApiParameter[]>> = 
 
 /** A governance read's query parameters: the api-version every /gov operation requires (CCF's document leaves it out), and javascript-app's `case`. */
 function govReadParameters(path: string): OpenApiParameter[] {
-  const apiVersion = query('api-version', { type: 'string', enum: GOV_API_VERSIONS }, true);
+  const versions = path.startsWith('/service/javascript-') ? GA_API_VERSIONS : GOV_API_VERSIONS;
+  const apiVersion = query('api-version', { type: 'string', enum: versions }, true);
   return path === '/service/javascript-app' ? [apiVersion, query('case', { type: 'string', enum: ['original'] })] : [apiVersion];
 }
 

@@ -87,6 +87,18 @@ describe('waitForCommit', () => {
     assert.ok(server.requests.every((request) => request.method === 'GET' && request.path === '/node/tx?transaction_id=2.15'));
   });
 
+  it('asks /gov/tx, then /app/tx, where the interface serves no /node endpoints (accepted_endpoints: 503 EndpointNotAccepted)', async (t) => {
+    const refused = new Set(['/node/tx', '/gov/tx']);
+    const { server, client } = await serve(t, (request, res) =>
+      refused.has(request.url.pathname) ? ccfError(res, 503, 'EndpointNotAccepted', `${request.url.pathname} is not served on interface client`) : statuses('Committed')(request, res),
+    );
+    await waitForCommit(client, TX_ID);
+    assert.deepEqual(server.requests.map((request) => request.path), ['/node/tx', '/gov/tx', '/app/tx'].map((path) => `${path}?transaction_id=2.15`));
+    // Refused everywhere: the last refusal is the error.
+    refused.add('/app/tx');
+    await rejectsWith(waitForCommit(client, TX_ID), 'EndpointNotAccepted', /\/app\/tx is not served/);
+  });
+
   it('accepts the TxID as text', async (t) => {
     const { server, client } = await serve(t, statuses('Committed'));
     await waitForCommit(client, '7.300');

@@ -61,6 +61,7 @@ test('a size that is not one, or out of range, and an HTTP/2 setting are refused
     [{}, { redirections: { to_primary: { kind: 'StaticAddress', target: { address: 'lb:443' } } } }, /rpc_interfaces\.primary\.redirections: is not supported: Coco redirects to the primary/],
     [{}, { accepted_endpoints: '/node/.*' }, /rpc_interfaces\.primary\.accepted_endpoints: must be a list of regular expressions/],
     [{}, { accepted_endpoints: ['/node/.*', '/app/(unclosed'] }, /rpc_interfaces\.primary\.accepted_endpoints\[1\]: is not a valid regular expression: /],
+    [{}, { accepted_endpoints: ['/node/x)|(/app/.*'] }, /accepted_endpoints\[0\]: is not a valid regular expression: .*Unmatched '\)'/],
     [{ ledger: { chunk_size: '1KB' } }, {}, /\$\.ledger\.chunk_size: must be a size from 4096/],
     [{ ledger: { read_only_directories: 'old' } }, {}, /\$\.ledger\.read_only_directories: must be a list of paths/],
     [{ ledger: { read_only_directories: [''] } }, {}, /\$\.ledger\.read_only_directories\.0: must be a non-empty string/],

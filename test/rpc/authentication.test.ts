@@ -189,6 +189,8 @@ test("an endpoint naming a policy that does not exist fails every request, as CC
     assert.throws(() => authn(request({ cert: user }), policies), unknown, JSON.stringify(policies));
     assert.throws(() => authn(request(), policies), unknown, JSON.stringify(policies));
   }
+  // A long name is shown cut, in the answer and the log line of every request.
+  assert.throws(() => authn(request(), ['x'.repeat(100_000)]), (error: unknown) => error instanceof CocoError && error.message.startsWith(`Unknown auth policy: ${'x'.repeat(64)}.... The endpoint's`) && error.message.length < 400);
 });
 
 test('jwt checks the key, the signature, the required claims, the validity window and issuer constraints, as CCF does', () => {

@@ -141,7 +141,9 @@ test("/gov/api lists the common endpoints and the governance API's service reads
   // Each names the api-version it requires; the JavaScript ones answer text.
   const apiVersion = { name: 'api-version', in: 'query', required: true, schema: { type: 'string', enum: ['2024-07-01', '2023-06-01-preview'] } };
   assert.deepEqual(gov['/service/info']!.get!.parameters, [apiVersion]);
-  assert.deepEqual(gov['/service/javascript-app']!.get!.parameters, [apiVersion, { name: 'case', in: 'query', required: false, schema: { type: 'string', enum: ['original'] } }]);
+  const gaOnly = { ...apiVersion, schema: { type: 'string', enum: ['2024-07-01'] } };
+  assert.deepEqual(gov['/service/javascript-app']!.get!.parameters, [gaOnly, { name: 'case', in: 'query', required: false, schema: { type: 'string', enum: ['original'] } }]);
+  assert.deepEqual(gov['/service/javascript-modules']!.get!.parameters, [gaOnly]);
   assert.deepEqual(gov['/service/members/{memberId}']!.get!.parameters, [{ name: 'memberId', in: 'path', required: true, schema: { type: 'string' } }, apiVersion]);
   assert.deepEqual(Object.keys((gov['/service/constitution']!.get! as { responses: Record<string, { content: object }> }).responses['200']!.content), ['text/javascript']);
   const node = await operationsOf('node');
