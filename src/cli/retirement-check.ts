@@ -125,12 +125,16 @@ export class RetirementCheck {
     return new CocoClient({ url, caCertPem: this.serviceCertPem, requestTimeoutMs: ASK_TIMEOUT_MS, redirectsMax: 0 });
   }
 
-  /** The nodes its state records (their first published RPC address), then the node it joined through. */
+  /**
+   * The nodes its state records, at each RPC address they publish (an interface whose
+   * accepted_endpoints leave out /node refuses the questions; the next one is asked), then the
+   * node it joined through.
+   */
   #addressesToAsk(): Set<string> {
     const addresses = new Set<string>();
     for (const [id, info] of readNodeRecords(this.node.store)) {
-      const address = id === this.node.nodeId ? undefined : publishedRpcAddresses(info).values().next().value;
-      if (address !== undefined) addresses.add(address);
+      if (id === this.node.nodeId) continue;
+      for (const address of publishedRpcAddresses(info).values()) addresses.add(address);
     }
     if (this.joinedThrough !== undefined) addresses.add(this.joinedThrough);
     return addresses;

@@ -17,6 +17,7 @@ import { until } from '../support/until.js';
 
 const BACKUP_PORT = 8130;
 const PRIMARY_PORT = 8131;
+const CLIENT_ONLY_PORT = 8133;
 const ELECTION_TIMEOUT_MS = 50;
 
 /** A stand-in node answering `routes` by "METHOD path". */
@@ -37,7 +38,6 @@ function record(address: string): NodeInfo {
 
 test('a node whose record the primary deleted retires, when the nodes it knows are backups that name the primary', async (t) => {
   const service = createServiceIdentity(new Date(), 1);
-  const self = 'a'.repeat(64);
   // A backup it knows: it no longer holds the record either, but only the primary's word counts.
   const backup = await standIn(service, BACKUP_PORT, {
     'GET /node/network/removable_nodes': { status: 200, body: { nodes: [] } },
@@ -45,24 +45,34 @@ test('a node whose record the primary deleted retires, when the nodes it knows a
   });
   // The primary, elected after this node stopped: not in its records.
   const primary = await standIn(service, PRIMARY_PORT, { 'GET /node/primary': { status: 200 }, 'HEAD /node/primary': { status: 200 } });
+  // The backup's client interface, whose accepted_endpoints leave out /node.
+  const clientOnly = await standInNode(service, CLIENT_ONLY_PORT, () => ({ status: 503, body: { error: { code: 'EndpointNotAccepted', message: 'not on this interface' } } }));
   t.after(() => {
-    backup.close();
-    primary.close();
+    for (const server of [backup, primary, clientOnly]) server.close();
   });
-
-  const store = new Store();
-  const tx = store.beginTransaction();
-  tx.map(Tables.nodesInfo).set(utf8('b'.repeat(64)), encodeJson(record(`127.0.0.1:${BACKUP_PORT}`)));
-  tx.map(Tables.nodesInfo).set(utf8(self), encodeJson({ ...record('127.0.0.1:8132'), status: 'Retired' }));
-  store.commit(tx, 1n);
-  let retired = false;
-  const node = { nodeId: self, store, role: { role: 'Follower', view: 3, leaderId: undefined }, get stopNotice() { return retired; }, retire: () => void (retired = true) } as unknown as Node;
-  const lines: string[] = [];
-  const check = new RetirementCheck(node, service.certPem, ELECTION_TIMEOUT_MS, (line) => lines.push(line));
-  t.after(() => check.stop());
-
-  await until('the node to retire', 10_000, async () => (retired ? true : undefined));
-  assert.deepEqual(lines, [`this node's retirement from the service committed (the primary at 127.0.0.1:${PRIMARY_PORT} no longer knows it); it takes no further part: stop it`]);
+  const operatorInterface = record(`127.0.0.1:${BACKUP_PORT}`).rpc_interfaces.primary!;
+  const backupRecords: [string, NodeInfo][] = [
+    ['the backup at its one interface', record(`127.0.0.1:${BACKUP_PORT}`)],
+    ['the backup first at an interface that refuses /node', { ...record(`127.0.0.1:${CLIENT_ONLY_PORT}`), rpc_interfaces: { client: record(`127.0.0.1:${CLIENT_ONLY_PORT}`).rpc_interfaces.primary!, operator: operatorInterface } }],
+  ];
+  for (const [known, backupRecord] of backupRecords) {
+    const self = 'a'.repeat(64);
+    const store = new Store();
+    const tx = store.beginTransaction();
+    tx.map(Tables.nodesInfo).set(utf8('b'.repeat(64)), encodeJson(backupRecord));
+    tx.map(Tables.nodesInfo).set(utf8(self), encodeJson({ ...record('127.0.0.1:8132'), status: 'Retired' }));
+    store.commit(tx, 1n);
+    let retired = false;
+    const node = { nodeId: self, store, role: { role: 'Follower', view: 3, leaderId: undefined }, get stopNotice() { return retired; }, retire: () => void (retired = true) } as unknown as Node;
+    const lines: string[] = [];
+    const check = new RetirementCheck(node, service.certPem, ELECTION_TIMEOUT_MS, (line) => lines.push(line));
+    try {
+      await until(`the node to retire, knowing ${known}`, 10_000, async () => (retired ? true : undefined));
+      assert.deepEqual(lines, [`this node's retirement from the service committed (the primary at 127.0.0.1:${PRIMARY_PORT} no longer knows it); it takes no further part: stop it`], known);
+    } finally {
+      check.stop();
+    }
+  }
 });
 
 /** A joiner's node: no state replicated to it yet, no primary heard. */
