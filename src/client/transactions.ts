@@ -67,8 +67,9 @@ export function requireTxId(txId: TxId | undefined): TxId {
 }
 
 /**
- * Polls `GET /node/tx` (see requestTxStatus) until the transaction is Committed. Throws CocoError 'TransactionInvalid'
- * when the service reports it Invalid (rolled back by an election), 'Timeout' naming the last status.
+ * Polls `GET /node/tx` (see requestTxStatus) until the transaction is Committed. Throws CocoError
+ * 'TransactionInvalid' when the service reports it Invalid (rolled back by an election), 'Timeout'
+ * naming the last status.
  */
 export async function waitForCommit(client: CocoClient, txId: TxId | string, options: WaitForCommitOptions = {}): Promise<void> {
   const id = txIdText(txId);

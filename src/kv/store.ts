@@ -48,7 +48,6 @@ export interface CommittedEntry {
   readonly version: bigint;
 }
 
-/** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
 /**
  * `bytes` in a buffer of their own. A replicated write is decoded in place: its key and value are
  * views into the entry's bytes (the received batch, the decrypted private domain), which a kept
@@ -60,6 +59,7 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
   return bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
+/** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
 export class CommittedMap {
   readonly name: string;
   readonly nameBytes: Uint8Array;

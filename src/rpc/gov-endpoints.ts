@@ -26,7 +26,6 @@ import type { RpcRequest, RpcResponse, RpcServer } from './rpc-server.js';
 
 export const GOV_API_VERSIONS = ['2024-07-01', '2023-06-01-preview'];
 /** The routes CCF added with 2024-07-01 (the JS app and its modules) have no preview version. */
-/** The api-version of the operations CCF added in it (javascript-app, javascript-modules). */
 export const GA_API_VERSIONS = GOV_API_VERSIONS.slice(0, 1);
 
 /** CCF's words, which list the versions oldest first. */
