@@ -478,18 +478,15 @@ interface OpenApiParameter {
   [field: string]: unknown;
 }
 
-/** The governance API's reads CCF lists in /gov/api (service_state.h); it hides the rest (set_openapi_hidden). */
-const LISTED_GOV_READS: ReadonlySet<string> = new Set(
-  ['constitution', 'info', 'javascript-app', 'javascript-modules', 'javascript-modules/{moduleName}', 'join-policy', 'jwk', 'members', 'members/{memberId}', 'users', 'users/{userId}', 'nodes', 'nodes/{nodeId}'].map((path) => `/service/${path}`),
-);
-
 /**
  * Whether CCF lists a built-in operation in the frontend's OpenAPI document: /gov/api lists the
- * common endpoints and the governance API's service reads, whose full specification is that API's
- * own (gov.json of api-version 2024-07-01); /node/api all but the joining nodes' POST /node/join.
+ * common endpoints and the governance API's reads that declare their answer (service_state.h's,
+ * with set_auto_schema; their answers are in builtin-response-schemas.ts), and hides the rest of
+ * that API, whose full specification is its own (gov.json of api-version 2024-07-01); /node/api
+ * lists all but the joining nodes' POST /node/join.
  */
 function listedInOpenApi(frontend: Frontend, route: { method: string; path: string }, commonPaths: ReadonlySet<string>): boolean {
-  if (frontend === 'gov') return route.method === 'GET' && (commonPaths.has(route.path) || LISTED_GOV_READS.has(route.path));
+  if (frontend === 'gov') return route.method === 'GET' && (commonPaths.has(route.path) || builtinAnswer(route.method, route.path) !== undefined);
   return !(frontend === 'node' && route.method === 'POST' && route.path === '/join');
 }
 
@@ -583,7 +580,7 @@ function openApiDocument(server: RpcServer, node: Node, frontend: Frontend, vers
   const securitySchemes: Record<string, unknown> = {};
   for (const route of server.routes.get(frontend)!.list()) {
     if (!listedInOpenApi(frontend, route, commonPaths)) continue;
-    const parameters = frontend === 'gov' && LISTED_GOV_READS.has(route.path) ? govReadParameters(route.path) : QUERY_PARAMETERS[route.path];
+    const parameters = frontend === 'gov' && !commonPaths.has(route.path) ? govReadParameters(route.path) : QUERY_PARAMETERS[route.path];
     // Its answer where it has one (builtin-response-schemas.ts), then `default`, as CCF lists them.
     const responses = { ...builtinAnswer(route.method, route.path), ...DEFAULT_RESPONSES };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOn(route.path, { responses, ...(parameters && { parameters }) });
