@@ -4,6 +4,7 @@
 import { runEthereumBench } from './ethereum-bench.js';
 import { runJsBench } from './js-bench.js';
 import { runLedgerBench } from './ledger-bench.js';
+import { runMemoryBench } from './memory-bench.js';
 import { runNetworkBench } from './network-bench.js';
 import { runRestartBench } from './restart-bench.js';
 import { runServiceBench } from './service-bench.js';
@@ -17,6 +18,7 @@ const SUITES: Record<string, () => Promise<string>> = {
   ethereum: runEthereumBench,
   snapshot: runSnapshotBench,
   restart: runRestartBench,
+  memory: runMemoryBench,
 };
 
 const requested = process.argv.slice(2);

@@ -48,6 +48,19 @@ export function fromBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(clean, 'base64'));
 }
 
+/** V8 keeps a typed array of at most this many bytes on its heap, with no ArrayBuffer of its own. */
+const ON_HEAP_BYTES_MAX = 64;
+
+/**
+ * Whether `bytes` is the whole of its buffer, so that the buffer can stand for it. Asked only of
+ * arrays too long to live on V8's heap: asking a short one for its `.buffer` moves its bytes off the
+ * heap into a buffer of their own for good (~150 bytes more for each such array kept, a store's
+ * values), so short arrays answer false, and callers copy them, cheaply.
+ */
+export function isWholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.length > ON_HEAP_BYTES_MAX && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
 /**
  * A plain Uint8Array over the same memory as `bytes` (no copy). node:crypto returns Buffers; handing
  * them on as plain Uint8Arrays keeps results comparable with deepStrictEqual and free of Buffer quirks.

@@ -4,6 +4,7 @@
 // the caller, who disposes it; every handle it reads stays the caller's.
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { isWholeBuffer } from '../crypto/bytes.js';
 import { CocoError } from '../errors.js';
 import { decodeJsValue, encodeJsValue, type JsValue } from './js-value.js';
 
@@ -54,8 +55,7 @@ export class QuickJsBridge {
   }
 
   newBytes(bytes: Uint8Array): QuickJSHandle {
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    return this.vm.newArrayBuffer((whole ? bytes : bytes.slice()).buffer as ArrayBuffer);
+    return this.vm.newArrayBuffer((isWholeBuffer(bytes) ? bytes : bytes.slice()).buffer as ArrayBuffer);
   }
 
   /** The bytes of an ArrayBuffer handle (the caller has checked that it is one). */

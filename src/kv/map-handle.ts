@@ -6,7 +6,7 @@
 import { CocoError, invariant } from '../errors.js';
 import { toHex } from '../crypto/bytes.js';
 import { checkKey, checkValue, type ClearedMap } from './limits.js';
-import { keyString } from './sorted-keys.js';
+import { keyBytes, keyString } from './sorted-keys.js';
 import type { CommittedMap } from './store.js';
 import type { MapChanges, MapWrite } from './write-set.js';
 
@@ -241,18 +241,16 @@ export class PendingMap implements MapHandle {
       invariant(pending !== undefined, 'pending keys come from the pending map');
       if (pending.value !== undefined) {
         writes.push({ key: pending.key, value: pending.value });
-      } else {
-        const entry = entries?.get(k);
-        if (entry !== undefined) removes.push(entry.key);
+      } else if (entries?.has(k) === true) {
+        removes.push(pending.key);
       }
     }
     if (this.#cleared && committed !== undefined) {
       invariant(removes.length === 0, 'after clear() the pending map holds sets only');
       for (const k of committed.sortedKeys()) {
         if (this.#pending.has(k)) continue;
-        const entry = committed.entries.get(k);
-        invariant(entry !== undefined, 'the ordered index lists only stored keys');
-        removes.push(entry.key);
+        invariant(committed.entries.has(k), 'the ordered index lists only stored keys');
+        removes.push(keyBytes(k));
       }
     }
     if (writes.length === 0 && removes.length === 0) return undefined;
@@ -280,7 +278,7 @@ export class PendingMap implements MapHandle {
     if (pending !== undefined) return pending.value === undefined ? undefined : [pending.key, pending.value];
     if (this.#cleared) return undefined;
     const entry = this.#committedMap()?.entries.get(k);
-    return entry === undefined ? undefined : [entry.key, entry.value];
+    return entry === undefined ? undefined : [keyBytes(k), entry.value];
   }
 
   #recordKeyRead(k: string, version: bigint): void {

@@ -18,6 +18,13 @@ export function keyString(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
+/** The bytes of a key string (the inverse of `keyString`), in a buffer of their own. */
+export function keyBytes(k: string): Uint8Array {
+  const bytes = new Uint8Array(k.length);
+  for (let i = 0; i < k.length; i++) bytes[i] = k.charCodeAt(i);
+  return bytes;
+}
+
 export class SortedKeys {
   /** Non-empty sorted chunks; every key of chunk i is below every key of chunk i + 1. */
   #chunks: string[][] = [];

@@ -17,7 +17,7 @@
 // A store exports its whole state for a snapshot (`snapshotMaps`) and a new store starts from one
 // (`Store.fromSnapshot`), compacted at the snapshot's version.
 
-import { compareBytes, toHex } from '../crypto/bytes.js';
+import { compareBytes, isWholeBuffer, toHex } from '../crypto/bytes.js';
 import { CocoError, invariant } from '../errors.js';
 import { checkKey, checkMapName, checkValue } from './limits.js';
 import { SortedKeys, keyString } from './sorted-keys.js';
@@ -40,23 +40,34 @@ export interface SnapshotMap {
   entries: SnapshotEntry[];
 }
 
+/** One map's whole state as the store hands it to a snapshot (`Store.snapshotMaps`). */
+export interface CommittedMapState {
+  name: string;
+  version: bigint;
+  entries: readonly CommittedEntry[];
+}
+
 /** Never changed once stored: a write stores a new entry, so a snapshot can hold on to the old ones. */
 export interface CommittedEntry {
-  readonly key: Uint8Array;
+  /**
+   * The key string (see `keyString`), the very string the map is keyed by: the key's bytes are not
+   * kept beside it, which would cost a typed array per key (~220 bytes of heap for a short key).
+   */
+  readonly key: string;
   readonly value: Uint8Array;
   /** Seqno of the transaction that last wrote the key. */
   readonly version: bigint;
 }
 
 /**
- * `bytes` in a buffer of their own. A replicated write is decoded in place: its key and value are
- * views into the entry's bytes (the received batch, the decrypted private domain), which a kept
- * view would hold in memory for as long as the value stays (a QA soak: ~360 bytes held for a value
- * of 20). Bytes that are their buffer already are kept as they are.
+ * `bytes` in a buffer of their own. A replicated write is decoded in place: its values are views
+ * into the entry's bytes (the received batch, the decrypted private domain), which a kept view
+ * would hold in memory for as long as the value stays (a QA soak: ~360 bytes held for a value of
+ * 20). Bytes that are their buffer already are kept as they are.
  */
 function ownBytes(bytes: Uint8Array): Uint8Array {
   // A copy (a Buffer's slice() would be another view).
-  return bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  return isWholeBuffer(bytes) ? bytes : new Uint8Array(bytes);
 }
 
 /** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
@@ -98,10 +109,11 @@ export class CommittedMap {
   }
 
   /** Sets `k` at `version`, recording in `undo` what it overwrote. */
-  write(k: string, key: Uint8Array, value: Uint8Array, version: bigint, undo: KeyUndo[]): void {
+  write(k: string, value: Uint8Array, version: bigint, undo: KeyUndo[]): void {
     const entry = this.#entries.get(k);
     undo.push({ k, entry });
-    this.#entries.set(k, { key: entry?.key ?? ownBytes(key), value: ownBytes(value), version });
+    // An existing key keeps the string the map holds it by (an equal new one would be a second copy).
+    this.#entries.set(k, { key: entry?.key ?? k, value: ownBytes(value), version });
     if (entry === undefined) this.#index?.insert(k);
     this.version = version;
     invariant(this.#index === undefined || this.#index.size === this.#entries.size, 'index lists every key');
@@ -208,7 +220,7 @@ export class Store {
         checkSnapshotVersion(entry.version, 1n, mapVersion, `version of a key of map '${name}'`);
         const k = keyString(entry.key);
         if (map.entries.has(k)) throw invalidSnapshot(`map '${name}' holds key 0x${toHex(entry.key).slice(0, 64)} twice`);
-        map.load(k, { key: entry.key, value: entry.value, version: entry.version });
+        map.load(k, { key: k, value: entry.value, version: entry.version });
       }
       map.version = mapVersion;
       store.#maps.set(name, map);
@@ -225,7 +237,7 @@ export class Store {
    * the store's own, which are never changed (a write replaces its key's entry), so the result keeps
    * the state of this version whatever is written after it. Do not mutate the arrays.
    */
-  snapshotMaps(): SnapshotMap[] {
+  snapshotMaps(): CommittedMapState[] {
     const maps = [...this.#maps.values()].sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
     return maps.map((map) => ({ name: map.name, version: map.version, entries: Array.from(map.orderedKeys(undefined, undefined, false), (k) => map.entries.get(k)!) }));
   }
@@ -435,13 +447,13 @@ export class Store {
       for (const write of changes.writes) {
         const k = keyString(write.key);
         if (removed.entries.has(k)) setAgain++;
-        map.write(k, write.key, write.value, version, keys);
+        map.write(k, write.value, version, keys);
       }
       invariant(changes.removes.length + setAgain === removed.entries.size, 'a clear lists every key it removes');
       return;
     }
     undo.maps.push({ map, version: before, keys });
-    for (const write of changes.writes) map.write(keyString(write.key), write.key, write.value, version, keys);
+    for (const write of changes.writes) map.write(keyString(write.key), write.value, version, keys);
     for (const key of changes.removes) map.remove(keyString(key), version, keys);
   }
 }

@@ -75,6 +75,14 @@ export class PieceWriter {
     return this.#wrote(data.length);
   }
 
+  /** The bytes of a latin1 string, one per char (each char code below 256). */
+  latin1(text: string): this {
+    if (text.length >= KEPT_AS_IS_BYTES_MIN) return this.bytes(Buffer.from(text, 'latin1'));
+    this.#room(text.length);
+    for (let i = 0; i < text.length; i++) this.#chunk[this.#used + i] = text.charCodeAt(i);
+    return this.#wrote(text.length);
+  }
+
   /** A u64 length followed by the bytes (CCF's serialized byte vector). */
   sizedBytes(data: Uint8Array): this {
     return this.u64(data.length).bytes(data);

@@ -34,8 +34,8 @@ import { Sha256Hasher, sha256 } from '../crypto/hash.js';
 import { CocoError, invariant } from '../errors.js';
 import { ByteReader } from '../kv/byte-reader.js';
 import { ByteWriter } from '../kv/byte-writer.js';
-import { keyString } from '../kv/sorted-keys.js';
-import type { SnapshotEntry, SnapshotMap } from '../kv/store.js';
+import { keyBytes, keyString } from '../kv/sorted-keys.js';
+import type { CommittedEntry, CommittedMapState, SnapshotEntry, SnapshotMap } from '../kv/store.js';
 import { domainOf, type Domain } from '../kv/write-set.js';
 import { PieceReader, PieceWriter, type U64Slot } from './byte-pieces.js';
 import { DIGEST_BYTES, decodeEntry, encodeIv, entryPieces, EntryType, writePublicDomain, type LedgerEntry } from './entry.js';
@@ -43,6 +43,9 @@ import { viewStartVector, type ViewStart } from './ledger-writer.js';
 import { MerkleTree } from './merkle-tree.js';
 import { decodePrimarySignature, SIGNATURES_MAP, SINGLETON_KEY, TREE_MAP } from './signature.js';
 import type { TxId } from './tx-id.js';
+
+/** A map to encode: a decoded snapshot's (keys as bytes) or the store's own (keys as key strings). */
+type MapState = SnapshotMap | CommittedMapState;
 
 /** Entry type, seqno and max_conflict_version precede the snapshot header in the public domain. */
 const PUBLIC_HEADER_BYTES = 1 + 8 + 8;
@@ -53,8 +56,8 @@ const ZERO_PADDING = new Uint8Array(STATE_ALIGNMENT);
 
 export interface SnapshotInput {
   txId: TxId;
-  /** Every map (see Store.snapshotMaps); keys are written in the order given. */
-  maps: readonly SnapshotMap[];
+  /** Every map (see Store.snapshotMaps: keys as key strings); keys are written in the order given. */
+  maps: readonly MapState[];
   /** Where each view with transactions starts, oldest first; the last is txId's view. */
   viewHistory: readonly ViewStart[];
   /** The Merkle leaf of the transaction at txId.seqno (a signature transaction). */
@@ -107,7 +110,7 @@ type Phase =
 export class SnapshotEncoder {
   readonly #input: SnapshotInput;
   /** Public maps first: the public domain is the private domain's additional authenticated data. */
-  readonly #maps: SnapshotMap[];
+  readonly #maps: MapState[];
   readonly #header: Uint8Array;
   readonly #domains: Record<Domain, PieceWriter> = { public: new PieceWriter(), private: new PieceWriter() };
   readonly #gcmIv: Uint8Array;
@@ -193,7 +196,7 @@ export class SnapshotEncoder {
     let keys = 0;
     const startBytes = this.#handledBytes;
     while (this.#mapIndex < this.#maps.length && keys < maxKeys && this.#handledBytes - startBytes < maxBytes) {
-      const map = this.#maps[this.#mapIndex] as SnapshotMap;
+      const map = this.#maps[this.#mapIndex] as MapState;
       const domain = this.#domains[domainOf(map.name)];
       const before = domain.size;
       if (this.#state === undefined) {
@@ -202,7 +205,7 @@ export class SnapshotEncoder {
         this.#state = { size: domain.u64Slot(), start: domain.size };
       }
       if (this.#entryIndex < map.entries.length) {
-        writeKey(domain, map, map.entries[this.#entryIndex] as SnapshotEntry);
+        writeKey(domain, map, map.entries[this.#entryIndex] as MapState['entries'][number]);
         this.#entryIndex += 1;
         keys += 1;
       }
@@ -323,20 +326,24 @@ function viewHistoryOf(bytes: Uint8Array, seqno: number): ViewStart[] {
 }
 
 /** Sorts `maps` in place by name (UTF-8 byte order, as CCF's store orders them), refusing a name twice. */
-function sortedByName(maps: SnapshotMap[], fail: (reason: string) => never): SnapshotMap[] {
+function sortedByName<M extends { name: string }>(maps: M[], fail: (reason: string) => never): M[] {
   maps.sort((a, b) => compareBytes(utf8(a.name), utf8(b.name)));
   for (let i = 1; i < maps.length; i++) {
-    const name = (maps[i] as SnapshotMap).name;
-    if (name === (maps[i - 1] as SnapshotMap).name) fail(`map '${name}' appears twice`);
+    const name = (maps[i] as M).name;
+    if (name === (maps[i - 1] as M).name) fail(`map '${name}' appears twice`);
   }
   return maps;
 }
 
-function writeKey(writer: PieceWriter, map: SnapshotMap, { key, value, version }: SnapshotEntry): void {
+function writeKey(writer: PieceWriter, map: MapState, { key, value, version }: SnapshotEntry | CommittedEntry): void {
   if (typeof version !== 'bigint' || version < 1n || version > map.version) {
     badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
   }
-  writer.sizedBytes(key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
+  writer.u64(key.length);
+  // The store's keys are key strings, one latin1 char per byte: written as they are, never converted.
+  if (typeof key === 'string') writer.latin1(key);
+  else writer.bytes(key);
+  writer.bytes(ZERO_PADDING.subarray(0, padding(key.length)));
   writer.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
 }
 
@@ -393,7 +400,7 @@ function padding(length: number): number {
  * The tree after the snapshot: the tree the signature at `seqno` stored (leaves 0 to seqno - 1,
  * signed by that signature) with `hashAtSnapshot` appended as leaf `seqno`.
  */
-function restoreTree(maps: readonly SnapshotMap[], seqno: number, hashAtSnapshot: Uint8Array, fail: (reason: string) => never): MerkleTree {
+function restoreTree(maps: readonly MapState[], seqno: number, hashAtSnapshot: Uint8Array, fail: (reason: string) => never): MerkleTree {
   const treeValue = singletonValue(maps, TREE_MAP);
   const signatureValue = singletonValue(maps, SIGNATURES_MAP);
   if (treeValue === undefined || signatureValue === undefined) {
@@ -416,9 +423,12 @@ function restoreTree(maps: readonly SnapshotMap[], seqno: number, hashAtSnapshot
   return tree;
 }
 
-function singletonValue(maps: readonly SnapshotMap[], name: string): Uint8Array | undefined {
+function singletonValue(maps: readonly MapState[], name: string): Uint8Array | undefined {
   const entries = maps.find((map) => map.name === name)?.entries;
-  return entries?.length === 1 && equalBytes((entries[0] as SnapshotEntry).key, SINGLETON_KEY) ? (entries[0] as SnapshotEntry).value : undefined;
+  const entry = entries?.length === 1 ? entries[0] : undefined;
+  if (entry === undefined) return undefined;
+  const key = typeof entry.key === 'string' ? keyBytes(entry.key) : entry.key;
+  return equalBytes(key, SINGLETON_KEY) ? entry.value : undefined;
 }
 
 function malformed(reason: string): never {

@@ -8,6 +8,7 @@ import {
   fromHex,
   fromUtf8,
   isValidUtf8,
+  isWholeBuffer,
   plainBytes,
   toBase64,
   toHex,
@@ -119,5 +120,17 @@ describe('plainBytes', () => {
   it('returns a plain Uint8Array unchanged', () => {
     const bytes = Uint8Array.of(1);
     assert.equal(plainBytes(bytes), bytes);
+  });
+});
+
+describe('isWholeBuffer', () => {
+  it('says whether a long array is the whole of its buffer, and false for short arrays, which callers copy', () => {
+    const long = new Uint8Array(100);
+    assert.equal(isWholeBuffer(long), true);
+    assert.equal(isWholeBuffer(long.subarray(1)), false);
+    assert.equal(isWholeBuffer(long.subarray(0, 99)), false);
+    assert.equal(isWholeBuffer(new Uint8Array(new ArrayBuffer(200), 0, 100)), false);
+    assert.equal(isWholeBuffer(new Uint8Array(20)), false);
+    assert.equal(isWholeBuffer(new Uint8Array(0)), false);
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { SortedKeys, keyString } from '../../src/kv/sorted-keys.js';
+import { SortedKeys, keyBytes, keyString } from '../../src/kv/sorted-keys.js';
 import { seededRandom } from './seeded-random.js';
 
 test('keyString keeps byte order for short and long keys', () => {
@@ -24,6 +24,17 @@ test('keyString keeps byte order for short and long keys', () => {
     }
   }
   assert.equal(keyString(new Uint8Array(40).fill(0xe9)).length, 40);
+});
+
+test('keyBytes gives back the bytes of a key string, every byte value and past the char-code limit, in a buffer of their own', () => {
+  const every = new Uint8Array(256).map((_, i) => i);
+  const long = new Uint8Array(5000).map((_, i) => (i * 131) % 256);
+  for (const key of [new Uint8Array(0), every, every.subarray(200, 210), long]) {
+    const bytes = keyBytes(keyString(key));
+    assert.deepEqual(bytes, new Uint8Array(key));
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, key.length);
+  }
 });
 
 test('insert and remove keep the index equal to a sorted model, with bounded ranges both ways', () => {

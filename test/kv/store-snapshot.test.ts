@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { toHex, utf8 } from '../../src/crypto/bytes.js';
 import { CocoError } from '../../src/errors.js';
 import { KEY_BYTES_MAX } from '../../src/kv/limits.js';
-import { Store, type SnapshotMap } from '../../src/kv/store.js';
+import { Store, type CommittedMapState, type SnapshotMap } from '../../src/kv/store.js';
+import { keyBytes } from '../../src/kv/sorted-keys.js';
 import type { Transaction } from '../../src/kv/transaction.js';
 
 const b = utf8;
@@ -16,8 +17,13 @@ function commitWith(store: Store, body: (tx: Transaction) => void): void {
 }
 
 /** A map as [name, version, [hex key, value text, key version][]], for readable comparisons. */
-function readable(maps: SnapshotMap[]): unknown {
-  return maps.map((m) => [m.name, m.version, m.entries.map((e) => [toHex(e.key), Buffer.from(e.value).toString(), e.version])]);
+function readable(maps: readonly CommittedMapState[]): unknown {
+  return maps.map((m) => [m.name, m.version, m.entries.map((e) => [toHex(keyBytes(e.key)), Buffer.from(e.value).toString(), e.version])]);
+}
+
+/** The store's maps as a decoded snapshot gives them: keys as bytes. */
+function decoded(maps: readonly CommittedMapState[]): SnapshotMap[] {
+  return maps.map((m) => ({ name: m.name, version: m.version, entries: m.entries.map((e) => ({ key: keyBytes(e.key), value: e.value, version: e.version })) }));
 }
 
 /** Versions 1..4: public and private maps, overwrites, a removal, and a map emptied by removes. */
@@ -63,7 +69,7 @@ test('snapshotMaps orders keys by their bytes whatever history made the state: a
   commitWith(rolledBack, (tx) => keys.forEach((k) => tx.map('public:endpoints').set(b(k), b('v2'))));
   commitWith(rolledBack, (tx) => tx.map('public:endpoints').delete(b('GET /a')));
   rolledBack.rollback(2n);
-  const order = (store: Store) => store.snapshotMaps()[0]!.entries.map((e) => Buffer.from(e.key).toString());
+  const order = (store: Store) => store.snapshotMaps()[0]!.entries.map((e) => Buffer.from(keyBytes(e.key)).toString());
   const sorted = [...keys].sort();
   assert.deepEqual(order(executed), sorted);
   assert.deepEqual(order(applied), sorted);
@@ -91,7 +97,7 @@ test('maps taken for a snapshot keep the state of their version through later wr
 
 test('a store from a snapshot holds the same state, starts at its version and cannot roll back below it', () => {
   const original = sampleStore();
-  const restored = Store.fromSnapshot(4n, original.snapshotMaps());
+  const restored = Store.fromSnapshot(4n, decoded(original.snapshotMaps()));
   assert.deepEqual(readable(restored.snapshotMaps()), readable(original.snapshotMaps()));
   assert.equal(restored.version, 4n);
   assert.equal(restored.compactedVersion, 4n);
@@ -100,7 +106,7 @@ test('a store from a snapshot holds the same state, starts at its version and ca
 });
 
 test('a restored store continues: it commits at version + 1, reports previous writes and detects conflicts with map versions', () => {
-  const restored = Store.fromSnapshot(4n, sampleStore().snapshotMaps());
+  const restored = Store.fromSnapshot(4n, decoded(sampleStore().snapshotMaps()));
   const tx = restored.beginTransaction();
   const records = tx.map('public:records');
   assert.equal(records.getVersionOfPreviousWrite(b('a')), 1n);

@@ -29,6 +29,14 @@ test('a piece writer writes the bytes a ByteWriter does, a u64 slot included, ke
   assert.throws(() => pieces.u64(1), /finished piece writer/);
 });
 
+test('a piece writer writes a latin1 string as one byte per char, short into its chunk, long as a piece of its own', () => {
+  const short = String.fromCharCode(0, 0x41, 0x80, 0xe9, 0xff);
+  const long = String.fromCharCode(...pattern(KEPT_AS_IS_BYTES_MIN, 3));
+  const pieces = new PieceWriter().u64(1).latin1(short).latin1('').latin1(long).u64(2).finish();
+  assert.deepEqual(concatBytes(...pieces), new ByteWriter().u64(1).bytes(Uint8Array.of(0, 0x41, 0x80, 0xe9, 0xff)).bytes(pattern(KEPT_AS_IS_BYTES_MIN, 3)).u64(2).finish());
+  assert.ok(pieces.some((piece) => piece.length === KEPT_AS_IS_BYTES_MIN), 'the long string is a piece of its own');
+});
+
 test('a piece reader hands the pieces back in order, at most the bytes asked for each time', () => {
   const pieces = [pattern(10, 1), new Uint8Array(0), pattern(1, 2), pattern(25, 3), new Uint8Array(0)];
   const whole = concatBytes(...pieces);

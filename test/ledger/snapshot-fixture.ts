@@ -4,7 +4,7 @@
 // make the committed snapshot file.
 
 import { utf8 } from '../../src/crypto/bytes.js';
-import { Store, type SnapshotMap } from '../../src/kv/store.js';
+import { Store, type CommittedMapState } from '../../src/kv/store.js';
 import type { WriteSet } from '../../src/kv/write-set.js';
 import { appendSnapshotReceipt, snapshotFileName } from '../../src/ledger/committed-snapshot.js';
 import type { AppendResult, LedgerWriter } from '../../src/ledger/ledger-writer.js';
@@ -25,7 +25,7 @@ export interface SnapshotService {
   appended: Map<number, AppendResult>;
   snapshotSeqno: number;
   /** The store's state at the snapshot's seqno. */
-  mapsAtSnapshot: SnapshotMap[];
+  mapsAtSnapshot: CommittedMapState[];
   snapshot: Uint8Array;
   evidence: AppendResult;
   file: Uint8Array;

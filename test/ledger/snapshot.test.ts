@@ -4,7 +4,8 @@ import { aesGcmEncrypt } from '../../src/crypto/aes-gcm.js';
 import { concatBytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/crypto/bytes.js';
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoError } from '../../src/errors.js';
-import { Store, type SnapshotMap } from '../../src/kv/store.js';
+import { keyBytes } from '../../src/kv/sorted-keys.js';
+import { Store, type CommittedMapState, type SnapshotMap } from '../../src/kv/store.js';
 import { KEPT_AS_IS_BYTES_MIN } from '../../src/ledger/byte-pieces.js';
 import { commitEvidenceDigest } from '../../src/ledger/commit-evidence.js';
 import {
@@ -34,9 +35,9 @@ function isCocoError(...codes: string[]) {
   return (e: unknown) => e instanceof CocoError && codes.includes(e.code);
 }
 
-/** Maps as [name, version, [hex key, hex value, version][]]: views and copies compare alike. */
-function readable(maps: SnapshotMap[]): unknown {
-  return maps.map((m) => [m.name, m.version, m.entries.map((e) => [toHex(e.key), toHex(e.value), e.version])]);
+/** Maps as [name, version, [hex key, hex value, version][]]: views and copies, key bytes and key strings compare alike. */
+function readable(maps: readonly (SnapshotMap | CommittedMapState)[]): unknown {
+  return maps.map((m) => [m.name, m.version, m.entries.map((e) => [toHex(typeof e.key === 'string' ? keyBytes(e.key) : e.key), toHex(e.value), e.version])]);
 }
 
 function contains(haystack: Uint8Array, needle: string): boolean {
@@ -85,7 +86,7 @@ test('a snapshot written a few keys per step is byte for byte the one written in
 
 test('a private domain encrypted a KiB per step decodes, and is byte for byte the one encrypted in one go', () => {
   const big = new Uint8Array(5000).map((_, i) => i % 251);
-  const maps = service.mapsAtSnapshot.map((map) => (map.name === 'records' ? { ...map, entries: [...map.entries, { key: utf8('big'), value: big, version: map.version }] } : map));
+  const maps = service.mapsAtSnapshot.map((map) => (map.name === 'records' ? { ...map, entries: [...map.entries, { key: 'big', value: big, version: map.version }] } : map));
   const input: SnapshotInput = {
     txId: { view: 3, seqno: S },
     maps,
@@ -394,6 +395,23 @@ const tinyInput: SnapshotInput = {
   hashAtSnapshot: TINY_HASH,
   key: TINY_KEY,
 };
+
+test("a store's maps, keys held as key strings, encode to the bytes of the same keys given as bytes: every byte value, and a key long enough to be a piece of its own", () => {
+  const keys = [Uint8Array.of(0), Uint8Array.of(0x7f, 0x80), Uint8Array.of(0xe9, 0xff), new Uint8Array(KEPT_AS_IS_BYTES_MIN + 3).map((_, i) => 255 - (i % 256))];
+  const store = new Store();
+  const tx = store.beginTransaction();
+  keys.forEach((key, i) => tx.map('public:bytes').set(key, Uint8Array.of(i)));
+  store.commit(tx, 1n);
+  const stored = store.snapshotMaps()[0]!;
+  const asBytes: SnapshotMap = { ...stored, entries: stored.entries.map((e) => ({ key: keyBytes(e.key), value: e.value, version: e.version })) };
+  const encoded = encodeSnapshot({ ...tinyInput, maps: [...tinyInput.maps, stored] });
+  assert.deepEqual(encoded, encodeSnapshot({ ...tinyInput, maps: [...tinyInput.maps, asBytes] }));
+  const decoded = decodeSnapshot(encoded, () => TINY_KEY).maps.find((map) => map.name === 'public:bytes')!;
+  assert.deepEqual(
+    decoded.entries.map((e) => toHex(e.key)),
+    [...keys].sort(Buffer.compare).map((key) => toHex(key)),
+  );
+});
 
 test('encodeSnapshot writes exactly the layout spelled out byte by byte (a format change must be deliberate)', () => {
   const encoded = encodeSnapshot(tinyInput);
