@@ -20,7 +20,7 @@
 import { compareBytes, isWholeBuffer, toHex } from '../crypto/bytes.js';
 import { CocoError, invariant } from '../errors.js';
 import { checkKey, checkMapName, checkValue } from './limits.js';
-import { SortedKeys, keyString } from './sorted-keys.js';
+import { SortedKeys, keyBytes, keyString } from './sorted-keys.js';
 import { Transaction } from './transaction.js';
 import { UndoLog, type KeyUndo, type MapUndo, type TransactionUndo } from './undo-log.js';
 import { domainOf, type Domain, type MapChanges, type WriteSet } from './write-set.js';
@@ -47,27 +47,49 @@ export interface CommittedMapState {
   entries: readonly CommittedEntry[];
 }
 
+/**
+ * Values up to this many bytes are kept as latin1 strings (see `keyString`): 16 bytes of heap over
+ * their length, against ~200 for a typed array of a short value and ~300 for a longer one. Reading
+ * one copies it into new bytes, which costs little at this size.
+ */
+const STRING_VALUE_BYTES_MAX = 256;
+
 /** Never changed once stored: a write stores a new entry, so a snapshot can hold on to the old ones. */
-export interface CommittedEntry {
+export class CommittedEntry {
   /**
    * The key string (see `keyString`), the very string the map is keyed by: the key's bytes are not
-   * kept beside it, which would cost a typed array per key (~220 bytes of heap for a short key).
+   * kept beside it, which would cost a typed array per key.
    */
   readonly key: string;
-  readonly value: Uint8Array;
+  /** The value as kept: a short one as its latin1 string, a longer one as its bytes (see `value`). */
+  readonly data: string | Uint8Array;
   /** Seqno of the transaction that last wrote the key. */
   readonly version: bigint;
+
+  /** Keeps `value`'s bytes, never a view of a larger buffer (see keptValue). */
+  constructor(key: string, value: Uint8Array, version: bigint) {
+    this.key = key;
+    this.data = keptValue(value);
+    this.version = version;
+  }
+
+  /** The value's bytes: for a value kept as a string, a new copy at each call. */
+  get value(): Uint8Array {
+    return typeof this.data === 'string' ? keyBytes(this.data) : this.data;
+  }
 }
 
 /**
- * `bytes` in a buffer of their own. A replicated write is decoded in place: its values are views
- * into the entry's bytes (the received batch, the decrypted private domain), which a kept view
- * would hold in memory for as long as the value stays (a QA soak: ~360 bytes held for a value of
- * 20). Bytes that are their buffer already are kept as they are.
+ * How a value is kept: short ones as strings (STRING_VALUE_BYTES_MAX), others in a buffer of their
+ * own. A replicated write is decoded in place, and a snapshot too: their values are views into the
+ * entry's bytes (the received batch, the decrypted private domain), which a kept view would hold in
+ * memory for as long as the value stays (a QA soak: ~360 bytes held for a value of 20). Bytes that
+ * are their buffer already are kept as they are.
  */
-function ownBytes(bytes: Uint8Array): Uint8Array {
+function keptValue(value: Uint8Array): string | Uint8Array {
+  if (value.length <= STRING_VALUE_BYTES_MAX) return keyString(value);
   // A copy (a Buffer's slice() would be another view).
-  return isWholeBuffer(bytes) ? bytes : new Uint8Array(bytes);
+  return isWholeBuffer(value) ? value : new Uint8Array(value);
 }
 
 /** One map's committed state. Maps are created by their first write and dropped only by a rollback past it. */
@@ -113,7 +135,7 @@ export class CommittedMap {
     const entry = this.#entries.get(k);
     undo.push({ k, entry });
     // An existing key keeps the string the map holds it by (an equal new one would be a second copy).
-    this.#entries.set(k, { key: entry?.key ?? k, value: ownBytes(value), version });
+    this.#entries.set(k, new CommittedEntry(entry?.key ?? k, value, version));
     if (entry === undefined) this.#index?.insert(k);
     this.version = version;
     invariant(this.#index === undefined || this.#index.size === this.#entries.size, 'index lists every key');
@@ -220,7 +242,7 @@ export class Store {
         checkSnapshotVersion(entry.version, 1n, mapVersion, `version of a key of map '${name}'`);
         const k = keyString(entry.key);
         if (map.entries.has(k)) throw invalidSnapshot(`map '${name}' holds key 0x${toHex(entry.key).slice(0, 64)} twice`);
-        map.load(k, { key: k, value: entry.value, version: entry.version });
+        map.load(k, new CommittedEntry(k, entry.value, entry.version));
       }
       map.version = mapVersion;
       store.#maps.set(name, map);

@@ -35,7 +35,7 @@ import { CocoError, invariant } from '../errors.js';
 import { ByteReader } from '../kv/byte-reader.js';
 import { ByteWriter } from '../kv/byte-writer.js';
 import { keyBytes, keyString } from '../kv/sorted-keys.js';
-import type { CommittedEntry, CommittedMapState, SnapshotEntry, SnapshotMap } from '../kv/store.js';
+import { CommittedEntry, type CommittedMapState, type SnapshotEntry, type SnapshotMap } from '../kv/store.js';
 import { domainOf, type Domain } from '../kv/write-set.js';
 import { PieceReader, PieceWriter, type U64Slot } from './byte-pieces.js';
 import { DIGEST_BYTES, decodeEntry, encodeIv, entryPieces, EntryType, writePublicDomain, type LedgerEntry } from './entry.js';
@@ -335,16 +335,19 @@ function sortedByName<M extends { name: string }>(maps: M[], fail: (reason: stri
   return maps;
 }
 
-function writeKey(writer: PieceWriter, map: MapState, { key, value, version }: SnapshotEntry | CommittedEntry): void {
+function writeKey(writer: PieceWriter, map: MapState, entry: SnapshotEntry | CommittedEntry): void {
+  const { key, version } = entry;
   if (typeof version !== 'bigint' || version < 1n || version > map.version) {
     badInput(`a key of map '${map.name}' has version ${String(version)}, outside 1 to the map's ${map.version}`);
   }
-  writer.u64(key.length);
-  // The store's keys are key strings, one latin1 char per byte: written as they are, never converted.
-  if (typeof key === 'string') writer.latin1(key);
-  else writer.bytes(key);
-  writer.bytes(ZERO_PADDING.subarray(0, padding(key.length)));
-  writer.u64(VERSION_BYTES + value.length).i64(version).bytes(value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
+  // The store keeps keys and short values as latin1 strings, one char per byte: written as they are, never converted.
+  const value = entry instanceof CommittedEntry ? entry.data : entry.value;
+  writeBytesOrLatin1(writer.u64(key.length), key).bytes(ZERO_PADDING.subarray(0, padding(key.length)));
+  writeBytesOrLatin1(writer.u64(VERSION_BYTES + value.length).i64(version), value).bytes(ZERO_PADDING.subarray(0, padding(value.length)));
+}
+
+function writeBytesOrLatin1(writer: PieceWriter, data: Uint8Array | string): PieceWriter {
+  return typeof data === 'string' ? writer.latin1(data) : writer.bytes(data);
 }
 
 function readMaps(reader: ByteReader, domain: Domain, seqno: number): SnapshotMap[] {

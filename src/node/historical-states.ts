@@ -47,16 +47,16 @@ export const HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT = 512 * 1024 * 1024;
 export const HISTORICAL_CACHE_ENTRIES_MAX = HISTORICAL_CACHE_SOFT_LIMIT_BYTES_DEFAULT / HISTORICAL_STATE_OVERHEAD_BYTES;
 
 /**
- * The bytes a state keeps alive: its keys (strings, a char per byte), each buffer its values are
- * views of, once, whatever part of it they use, and HISTORICAL_STATE_OVERHEAD_BYTES for its store
- * and receipt.
+ * The bytes a state keeps alive: its keys and short values (strings, a char per byte), the buffer
+ * of each longer value, and HISTORICAL_STATE_OVERHEAD_BYTES for its store and receipt.
  */
 function pinnedBytes(store: Store): number {
   const buffers = new Set<ArrayBufferLike>();
   let bytes = HISTORICAL_STATE_OVERHEAD_BYTES;
-  for (const { key, value } of store.committedEntries()) {
+  for (const { key, data } of store.committedEntries()) {
     bytes += key.length;
-    buffers.add(value.buffer);
+    if (typeof data === 'string') bytes += data.length;
+    else buffers.add(data.buffer);
   }
   for (const buffer of buffers) bytes += buffer.byteLength;
   return bytes;

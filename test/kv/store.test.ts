@@ -297,10 +297,38 @@ test("a replicated write decoded in place keeps its key and value, not the entry
   assert.equal(kept!.value.buffer.byteLength, 5);
   entry.fill(0);
   assert.deepEqual([kept!.key, kept!.value], ['key', b('value')], 'the key as its key string, the value a copy, not a view');
-  // Bytes that are a buffer of their own are kept as they are (short ones, on V8's heap, are copied: see isWholeBuffer).
-  const own = new Uint8Array(100).fill(7);
-  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key: b('k2'), value: own }], removes: [] }], private: [] }, 2n);
+  // A longer value, kept as bytes, is a copy too.
+  const long = entry.subarray(1000, 1300).fill(9);
+  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key: b('long'), value: long }], removes: [] }], private: [] }, 2n);
+  const keptLong = store.snapshotMaps()[0]!.entries.find((e) => e.key === 'long')!;
+  assert.equal(keptLong.value.buffer.byteLength, 300);
+  entry.fill(0);
+  assert.deepEqual(keptLong.value, new Uint8Array(300).fill(9));
+  // Longer bytes that are a buffer of their own are kept as they are (short values are kept as strings).
+  const own = new Uint8Array(1000).fill(7);
+  store.applyWriteSet({ public: [{ name: 'public:m', readVersion: 0n, reads: [], writes: [{ key: b('k2'), value: own }], removes: [] }], private: [] }, 3n);
   assert.equal(store.snapshotMaps().find((map) => map.name === 'public:m')!.entries.find((e) => e.value === own)?.value, own);
+});
+
+test('values of every byte and length, kept as strings up to 256 bytes and as bytes beyond, read back the same, and a read is a copy the reader may change', () => {
+  const store = new Store();
+  const lengths = [0, 1, 20, 255, 256, 257, 1000];
+  const valueOf = (length: number) => new Uint8Array(length).map((_, i) => (i * 37 + length) % 256);
+  const tx = store.beginTransaction();
+  for (const length of lengths) tx.map('m').set(b(`k${length}`), valueOf(length));
+  store.commit(tx, 1n);
+  const stored = new Map(store.snapshotMaps()[0]!.entries.map((e) => [e.key, e]));
+  assert.equal(typeof stored.get('k256')!.data, 'string');
+  assert.ok(stored.get('k257')!.data instanceof Uint8Array);
+  const reader = store.beginTransaction();
+  for (const length of lengths) {
+    const read = reader.map('m').get(b(`k${length}`))!;
+    assert.deepEqual(read, valueOf(length), `a value of ${length} bytes`);
+    if (length > 0 && length <= 256) {
+      read.fill(0);
+      assert.deepEqual(reader.map('m').get(b(`k${length}`)), valueOf(length), 'changing what a read gave changes nothing kept');
+    }
+  }
 });
 
 test('applyWriteSet refuses a malformed write set and applies nothing of it', () => {

@@ -5,7 +5,7 @@ import { concatBytes, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src
 import { signDigest } from '../../src/crypto/signing.js';
 import { CocoError } from '../../src/errors.js';
 import { keyBytes } from '../../src/kv/sorted-keys.js';
-import { Store, type CommittedMapState, type SnapshotMap } from '../../src/kv/store.js';
+import { CommittedEntry, Store, type CommittedMapState, type SnapshotMap } from '../../src/kv/store.js';
 import { KEPT_AS_IS_BYTES_MIN } from '../../src/ledger/byte-pieces.js';
 import { commitEvidenceDigest } from '../../src/ledger/commit-evidence.js';
 import {
@@ -86,7 +86,7 @@ test('a snapshot written a few keys per step is byte for byte the one written in
 
 test('a private domain encrypted a KiB per step decodes, and is byte for byte the one encrypted in one go', () => {
   const big = new Uint8Array(5000).map((_, i) => i % 251);
-  const maps = service.mapsAtSnapshot.map((map) => (map.name === 'records' ? { ...map, entries: [...map.entries, { key: 'big', value: big, version: map.version }] } : map));
+  const maps = service.mapsAtSnapshot.map((map) => (map.name === 'records' ? { ...map, entries: [...map.entries, new CommittedEntry('big', big, map.version)] } : map));
   const input: SnapshotInput = {
     txId: { view: 3, seqno: S },
     maps,
