@@ -7,7 +7,7 @@ import { CocoError, invariant } from '../errors.js';
 import { toHex } from '../crypto/bytes.js';
 import { checkKey, checkValue, type ClearedMap } from './limits.js';
 import { keyBytes, keyString } from './sorted-keys.js';
-import type { CommittedMap } from './store.js';
+import { valueBytes, type CommittedMap } from './store.js';
 import type { MapChanges, MapWrite } from './write-set.js';
 
 export interface RangeOptions {
@@ -91,11 +91,14 @@ export class PendingMap implements MapHandle {
   get(key: Uint8Array): Uint8Array | undefined {
     this.#tx.assertOpen();
     checkKey(key);
-    return this.#read(keyString(key));
+    const data = this.#read(keyString(key));
+    return data === undefined ? undefined : valueBytes(data);
   }
 
   has(key: Uint8Array): boolean {
-    return this.get(key) !== undefined;
+    this.#tx.assertOpen();
+    checkKey(key);
+    return this.#read(keyString(key)) !== undefined;
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
@@ -215,7 +218,7 @@ export class PendingMap implements MapHandle {
       const now = committed?.entries.get(k)?.version ?? ABSENT_VERSION;
       if (now !== seen) {
         return (
-          `key 0x${toHex(Buffer.from(k, 'latin1'))} of map '${this.name}' was read at version ${seen} ` +
+          `key 0x${toHex(keyBytes(k))} of map '${this.name}' was read at version ${seen} ` +
           `and is now at version ${now} (0 = absent)`
         );
       }
@@ -262,14 +265,17 @@ export class PendingMap implements MapHandle {
     return (this.#committed ??= this.#maps.get(this.name));
   }
 
-  /** The value of `k` as this transaction sees it, recording a read of committed state. */
-  #read(k: string): Uint8Array | undefined {
+  /**
+   * The value of `k` as this transaction sees it, as kept (see CommittedEntry.data: not copied, so
+   * that asking whether it exists costs nothing), recording a read of committed state.
+   */
+  #read(k: string): string | Uint8Array | undefined {
     const pending = this.#pending.get(k);
     if (pending !== undefined) return pending.value;
     if (this.#cleared) return undefined;
     const entry = this.#committedMap()?.entries.get(k);
     this.#recordKeyRead(k, entry?.version ?? ABSENT_VERSION);
-    return entry?.value;
+    return entry?.data;
   }
 
   /** The entry of `k` as this transaction sees it now, recording nothing. */

@@ -75,8 +75,13 @@ export class CommittedEntry {
 
   /** The value's bytes: for a value kept as a string, a new copy at each call. */
   get value(): Uint8Array {
-    return typeof this.data === 'string' ? keyBytes(this.data) : this.data;
+    return valueBytes(this.data);
   }
+}
+
+/** The bytes of a value as an entry keeps it (`CommittedEntry.data`): a string's in new bytes. */
+export function valueBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? keyBytes(data) : data;
 }
 
 /**
